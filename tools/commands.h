@@ -15,6 +15,30 @@ enum {
     TC_EXIT_INTERNAL = 4,  /* an internal or environment error (I/O, database) */
 };
 
+/* ledger tools (tools/cmd_ledger.c) */
+int cmd_keygen(int argc, char **argv);
+int cmd_genesis(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_proof(int argc, char **argv);
+int cmd_verify_proof(int argc, char **argv);
+int cmd_bench_ledger(int argc, char **argv);
+
+/* Helpers shared by the commands (tools/util.c). */
+#include <stddef.h>
+#include <stdint.h>
+/* Read a whole file (at most max bytes) into a new malloc'd buffer; prints
+ * an error naming the file and returns -1 on failure. */
+int util_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* Write a file atomically (temp + rename); prints an error and returns -1. */
+int util_write_file(const char *path, const uint8_t *data, size_t len);
+/* Parse an unsigned decimal argument; prints an error naming opt on failure. */
+int util_parse_u64(const char *opt, const char *text, uint64_t min, uint64_t max,
+                   uint64_t *out);
+/* Monotonic time in seconds. */
+double util_now(void);
+
 /* consent-vm tools (tools/cmd_vm.c) */
 int cmd_asm(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);

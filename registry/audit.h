@@ -1,0 +1,87 @@
+/*
+ * audit.h - offline verification of a whole ledger with the genesis alone.
+ *
+ * For every block, in height order, the audit checks:
+ *   - the record decodes canonically; heights follow 1, 2, ...; block times
+ *     strictly increase;
+ *   - the previous block hash links; the tx root and count match the txs;
+ *     the ledger-wide log (recomputed leaf by leaf) has the header's size
+ *     and root;
+ *   - one receipt per tx, each naming its tx id; the receipts root;
+ *   - the state hash chain recomputed from the block's writes;
+ *   - the commit certificate: this height, the batch hash, >= 2f+1 distinct
+ *     genesis validators, every signature valid;
+ *   - the result certificate: this height, block hash, state hash and
+ *     receipts root, >= 2f+1 valid validator signatures. Only a tail of
+ *     blocks may lack one (the newest blocks of a stopped node);
+ *   - every tx's author signature and every co-signature.
+ * Signatures are verified on `threads` worker threads while the main thread
+ * parses the next blocks. The failure reported is the one at the lowest
+ * height (and lowest tx within it).
+ */
+#ifndef TRIALREG_AUDIT_H
+#define TRIALREG_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "ledger.h"
+
+/* Yields blocks in height order. Returns 1 with spans valid until the next
+ * call (result_cert->len == 0 when there is none), 0 at the end, -1 on an
+ * error described in why. */
+typedef int (*audit_next_fn)(void *ctx, codec_span *block, codec_span *result_cert,
+                             char *why, size_t why_cap);
+
+typedef struct {
+    audit_next_fn next;
+    void *ctx;
+} audit_source;
+
+typedef struct {
+    uint64_t blocks;
+    uint64_t txs;
+    uint64_t signatures;        /* signatures verified */
+    uint64_t uncertified_from;  /* first height without a result cert, 0 if none */
+    ledger_summary head;        /* recomputed head (block hash, state hash, log) */
+} audit_summary;
+
+typedef struct {
+    uint64_t height;   /* 0: not about a block */
+    int64_t tx_index;  /* -1: not about one tx */
+    char reason[256];
+} audit_failure;
+
+/*
+ * Audit every block src yields against the genesis. threads = 0 means one per
+ * online core. Returns true if the whole ledger verifies; otherwise fills
+ * *failure with the first failure (lowest height). *summary is filled either
+ * way with what was read.
+ */
+bool audit_run(const uint8_t *genesis, size_t genesis_len, const audit_source *src,
+               unsigned threads, audit_summary *summary, audit_failure *failure);
+
+/* Sources. Each open function returns 0, or -1 with a message in why. */
+typedef struct audit_file audit_file;
+/* An export file (codec.h "ledger export file"), memory-mapped. The header's
+ * chain id must match the genesis given to audit_run (checked there via
+ * audit_file_chain_id). */
+int audit_file_open(const char *path, audit_file **out, char *why, size_t why_cap);
+void audit_file_source(audit_file *f, audit_source *out);
+const hash32 *audit_file_chain_id(const audit_file *f);
+uint64_t audit_file_block_count(const audit_file *f);
+void audit_file_close(audit_file *f);
+
+/* A stored ledger (the handle stays owned by the caller). */
+typedef struct {
+    ledger *store;
+    uint64_t next_height;
+    uint8_t *block;
+    uint8_t *cert;
+} audit_ledger_cursor;
+void audit_ledger_source(audit_ledger_cursor *cursor, ledger *store, audit_source *out);
+void audit_ledger_cursor_done(audit_ledger_cursor *cursor);
+
+#endif

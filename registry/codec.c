@@ -1,0 +1,1190 @@
+/*
+ * codec.c - canonical msgpack: msgpack-c's packer for output, a strict
+ * reader for input.
+ *
+ * Why not msgpack-c's unpacker for input: it accepts every encoding of a
+ * value (a uint8 holding 5, a str16 holding 3 bytes), so canonical form would
+ * need a second pass that no longer knows which field it is looking at; it
+ * allocates an object per element from counts it has not bounded yet; and it
+ * copies nothing we could not point at. The reader below checks type,
+ * shortest form and bounds at the exact byte where each field starts, names
+ * that field, allocates nothing and returns pointers into the input. The
+ * fuzz target (tests/fuzz/fuzz_codec.c) checks it against msgpack-c: every
+ * input the reader accepts must unpack and re-pack through msgpack-c to the
+ * identical bytes.
+ */
+#include "codec.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+/* ==== errors ============================================================ */
+
+const char *codec_strerror(codec_err err)
+{
+    switch (err) {
+    case CODEC_OK: return "ok";
+    case CODEC_ERR_TRUNCATED: return "input ends inside the value";
+    case CODEC_ERR_TYPE: return "wrong type";
+    case CODEC_ERR_NONCANONICAL: return "not the shortest (canonical) encoding";
+    case CODEC_ERR_RANGE: return "integer out of range";
+    case CODEC_ERR_LENGTH: return "length out of bounds";
+    case CODEC_ERR_COUNT: return "element count out of bounds";
+    case CODEC_ERR_UTF8: return "text is not valid UTF-8 (or contains NUL)";
+    case CODEC_ERR_TRAILING: return "trailing bytes after the structure";
+    case CODEC_ERR_ORDER: return "list is not strictly increasing";
+    case CODEC_ERR_OVERFLOW: return "output buffer too small";
+    }
+    return "unknown codec error";
+}
+
+const char *codec_error_format(const codec_error *err, char *buf, size_t cap)
+{
+    const char *field = err->field ? err->field : "input";
+    const char *bracket = strstr(field, "[]");
+    if (bracket && err->index >= 0) {
+        snprintf(buf, cap, "%.*s[%lld]%s: %s at byte %zu", (int)(bracket - field), field,
+                 (long long)err->index, bracket + 2, codec_strerror(err->code), err->offset);
+    } else {
+        snprintf(buf, cap, "%s: %s at byte %zu", field, codec_strerror(err->code), err->offset);
+    }
+    return buf;
+}
+
+const char *codec_meaning_name(unsigned meaning)
+{
+    static const char *names[] = {"?", "author", "approval", "review", "witness",
+                                  "responsibility"};
+    return meaning <= MEANING_MAX_ ? names[meaning] : "?";
+}
+
+const char *codec_role_name(unsigned role)
+{
+    static const char *names[] = {"?", "sponsor", "investigator", "regulator", "researcher",
+                                  "participant"};
+    return role <= ROLE_MAX_ ? names[role] : "?";
+}
+
+unsigned codec_role_parse(const char *name)
+{
+    for (unsigned role = 1; role <= ROLE_MAX_; role++) {
+        if (strcmp(name, codec_role_name(role)) == 0) return role;
+    }
+    return 0;
+}
+
+/* ==== writer ============================================================ */
+
+static int buf_write(void *data, const char *bytes, size_t len)
+{
+    codec_buf *b = data;
+    if (b->overflow || len > b->cap - b->len) {
+        b->overflow = true;
+        return -1;
+    }
+    memcpy(b->data + b->len, bytes, len);
+    b->len += len;
+    return 0;
+}
+
+typedef struct {
+    msgpack_packer pk;
+    codec_buf *buf;
+} writer;
+
+static void wr_init(writer *w, codec_buf *out)
+{
+    w->buf = out;
+    msgpack_packer_init(&w->pk, out, buf_write);
+}
+
+static codec_err wr_done(const writer *w)
+{
+    return w->buf->overflow ? CODEC_ERR_OVERFLOW : CODEC_OK;
+}
+
+static void wr_array(writer *w, uint32_t n) { msgpack_pack_array(&w->pk, n); }
+static void wr_uint(writer *w, uint64_t v) { msgpack_pack_uint64(&w->pk, v); }
+static void wr_int(writer *w, int64_t v) { msgpack_pack_int64(&w->pk, v); }
+static void wr_nil(writer *w) { msgpack_pack_nil(&w->pk); }
+static void wr_raw(writer *w, const void *p, size_t n) { buf_write(w->buf, p, n); }
+
+static void wr_bin(writer *w, const void *p, size_t n)
+{
+    msgpack_pack_bin(&w->pk, n);
+    if (n > 0) msgpack_pack_bin_body(&w->pk, p, n);
+}
+
+static void wr_str(writer *w, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(&w->pk, n);
+    if (n > 0) msgpack_pack_str_body(&w->pk, s, n);
+}
+
+static void wr_hash(writer *w, const hash32 *h) { wr_bin(w, h->bytes, 32); }
+
+/* ==== reader ============================================================ */
+
+typedef struct {
+    const uint8_t *start;
+    const uint8_t *p;
+    const uint8_t *end;
+    codec_error *err;
+    int64_t index;
+    codec_error own_err; /* used when the caller passes no error struct */
+} reader;
+
+static bool fail_at(reader *r, const uint8_t *at, codec_err code, const char *field)
+{
+    if (r->err) {
+        r->err->code = code;
+        r->err->offset = (size_t)(at - r->start);
+        r->err->field = field;
+        r->err->index = r->index;
+    }
+    return false;
+}
+
+static bool fail(reader *r, codec_err code, const char *field)
+{
+    return fail_at(r, r->p, code, field);
+}
+
+static size_t remaining(const reader *r) { return (size_t)(r->end - r->p); }
+
+static uint64_t load_be(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
+
+/*
+ * Read a length-prefixed header of one family (array, bin or str).
+ * fix_lo..fix_hi is the fixed-size range (fix_mask bits hold the length),
+ * ext[0..2] are the 8/16/32-bit length markers (0 = not in this family).
+ * Checks shortest form. Does not consume the body.
+ */
+typedef struct {
+    uint8_t fix_lo, fix_hi, fix_mask;
+    uint8_t ext8, ext16, ext32;
+} header_family;
+
+static const header_family FAMILY_ARRAY = {0x90, 0x9f, 0x0f, 0, 0xdc, 0xdd};
+static const header_family FAMILY_BIN = {0, 0, 0, 0xc4, 0xc5, 0xc6};
+static const header_family FAMILY_STR = {0xa0, 0xbf, 0x1f, 0xd9, 0xda, 0xdb};
+
+static bool rd_header(reader *r, const header_family *fam, const char *field, uint32_t *len)
+{
+    if (remaining(r) < 1) return fail(r, CODEC_ERR_TRUNCATED, field);
+    uint8_t b = r->p[0];
+    unsigned width;
+    uint64_t shortest_min;
+    if (fam->fix_hi && b >= fam->fix_lo && b <= fam->fix_hi) {
+        *len = b & fam->fix_mask;
+        r->p += 1;
+        return true;
+    }
+    if (fam->ext8 && b == fam->ext8) {
+        width = 1;
+        shortest_min = fam->fix_hi ? (uint64_t)fam->fix_mask + 1 : 0;
+    } else if (b == fam->ext16) {
+        width = 2;
+        shortest_min = fam->ext8 ? 256 : (uint64_t)fam->fix_mask + 1;
+    } else if (b == fam->ext32) {
+        width = 4;
+        shortest_min = 65536;
+    } else {
+        return fail(r, CODEC_ERR_TYPE, field);
+    }
+    if (remaining(r) < 1 + width) return fail(r, CODEC_ERR_TRUNCATED, field);
+    uint64_t v = load_be(r->p + 1, width);
+    if (v < shortest_min) return fail(r, CODEC_ERR_NONCANONICAL, field);
+    *len = (uint32_t)v;
+    r->p += 1 + width;
+    return true;
+}
+
+static bool rd_array(reader *r, const char *field, uint32_t min, uint32_t max, uint32_t *count)
+{
+    const uint8_t *at = r->p;
+    if (!rd_header(r, &FAMILY_ARRAY, field, count)) return false;
+    if (*count < min || *count > max) return fail_at(r, at, CODEC_ERR_COUNT, field);
+    /* every element takes at least one byte */
+    if (*count > remaining(r)) return fail_at(r, at, CODEC_ERR_TRUNCATED, field);
+    return true;
+}
+
+/* Read a uint form; non-negative values must use these. */
+static bool rd_uint(reader *r, const char *field, uint64_t max, uint64_t *out)
+{
+    if (remaining(r) < 1) return fail(r, CODEC_ERR_TRUNCATED, field);
+    const uint8_t *at = r->p;
+    uint8_t b = at[0];
+    uint64_t v;
+    if (b <= 0x7f) {
+        v = b;
+        r->p += 1;
+    } else if (b >= 0xcc && b <= 0xcf) {
+        unsigned width = 1u << (b - 0xcc);
+        if (remaining(r) < 1 + width) return fail(r, CODEC_ERR_TRUNCATED, field);
+        v = load_be(at + 1, width);
+        static const uint64_t shortest_min[] = {0x80, 0x100, 0x10000, 0x100000000ull};
+        if (v < shortest_min[b - 0xcc]) return fail(r, CODEC_ERR_NONCANONICAL, field);
+        r->p += 1 + width;
+    } else {
+        return fail(r, CODEC_ERR_TYPE, field);
+    }
+    if (v > max) return fail_at(r, at, CODEC_ERR_RANGE, field);
+    *out = v;
+    return true;
+}
+
+static bool rd_u32(reader *r, const char *field, uint32_t max, uint32_t *out)
+{
+    uint64_t v;
+    if (!rd_uint(r, field, max, &v)) return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* Read any int64: uint forms for v >= 0, the shortest negative form otherwise. */
+static bool rd_int(reader *r, const char *field, int64_t *out)
+{
+    if (remaining(r) < 1) return fail(r, CODEC_ERR_TRUNCATED, field);
+    const uint8_t *at = r->p;
+    uint8_t b = at[0];
+    if (b <= 0x7f || (b >= 0xcc && b <= 0xcf)) {
+        uint64_t v;
+        if (!rd_uint(r, field, INT64_MAX, &v)) return false;
+        *out = (int64_t)v;
+        return true;
+    }
+    if (b >= 0xe0) {
+        *out = (int8_t)b;
+        r->p += 1;
+        return true;
+    }
+    if (b < 0xd0 || b > 0xd3) return fail(r, CODEC_ERR_TYPE, field);
+    unsigned width = 1u << (b - 0xd0);
+    if (remaining(r) < 1 + width) return fail(r, CODEC_ERR_TRUNCATED, field);
+    uint64_t raw = load_be(at + 1, width);
+    int64_t v;
+    if (width == 8) {
+        memcpy(&v, &raw, sizeof v);
+    } else {
+        uint64_t sign = 1ull << (8 * width - 1);
+        v = (int64_t)(raw ^ sign) - (int64_t)sign;
+    }
+    static const int64_t shortest_max[] = {-33, -129, -32769, -2147483649ll};
+    if (v > shortest_max[b - 0xd0]) return fail(r, CODEC_ERR_NONCANONICAL, field);
+    r->p += 1 + width;
+    *out = v;
+    return true;
+}
+
+static bool rd_bin(reader *r, const char *field, uint32_t min, uint32_t max,
+                   const uint8_t **out, uint32_t *len)
+{
+    const uint8_t *at = r->p;
+    if (!rd_header(r, &FAMILY_BIN, field, len)) return false;
+    if (*len < min || *len > max) return fail_at(r, at, CODEC_ERR_LENGTH, field);
+    if (*len > remaining(r)) return fail_at(r, at, CODEC_ERR_TRUNCATED, field);
+    *out = r->p;
+    r->p += *len;
+    return true;
+}
+
+static bool rd_fixed(reader *r, const char *field, void *out, uint32_t n)
+{
+    const uint8_t *p;
+    uint32_t len;
+    if (!rd_bin(r, field, n, n, &p, &len)) return false;
+    memcpy(out, p, n);
+    return true;
+}
+
+static bool rd_hash(reader *r, const char *field, hash32 *out)
+{
+    return rd_fixed(r, field, out->bytes, 32);
+}
+
+/* Strict UTF-8: no overlongs, no surrogates, <= U+10FFFF, no NUL. */
+static bool utf8_valid(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c == 0) return false;
+        if (c < 0x80) { i++; continue; }
+        unsigned extra;
+        uint32_t cp, min;
+        if ((c & 0xe0) == 0xc0) { extra = 1; cp = c & 0x1f; min = 0x80; }
+        else if ((c & 0xf0) == 0xe0) { extra = 2; cp = c & 0x0f; min = 0x800; }
+        else if ((c & 0xf8) == 0xf0) { extra = 3; cp = c & 0x07; min = 0x10000; }
+        else return false;
+        if (n - i <= extra) return false;
+        for (unsigned k = 1; k <= extra; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) return false;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
+/* Read a str of at most max bytes into out (capacity max + 1), NUL-terminated. */
+static bool rd_str(reader *r, const char *field, uint32_t max, char *out)
+{
+    const uint8_t *at = r->p;
+    uint32_t len;
+    if (!rd_header(r, &FAMILY_STR, field, &len)) return false;
+    if (len > max) return fail_at(r, at, CODEC_ERR_LENGTH, field);
+    if (len > remaining(r)) return fail_at(r, at, CODEC_ERR_TRUNCATED, field);
+    if (!utf8_valid(r->p, len)) return fail_at(r, at, CODEC_ERR_UTF8, field);
+    memcpy(out, r->p, len);
+    out[len] = '\0';
+    r->p += len;
+    return true;
+}
+
+static bool rd_name(reader *r, const char *field, codec_name *out)
+{
+    return rd_str(r, field, CODEC_NAME_MAX, out->text);
+}
+
+static bool peek_nil(reader *r)
+{
+    if (remaining(r) >= 1 && r->p[0] == 0xc0) {
+        r->p += 1;
+        return true;
+    }
+    return false;
+}
+
+static void rd_init(reader *r, const uint8_t *data, size_t len, codec_error *err)
+{
+    r->start = data;
+    r->p = data;
+    r->end = data + len;
+    r->err = err ? err : &r->own_err;
+    r->index = -1;
+}
+
+static codec_err rd_finish(reader *r, bool ok)
+{
+    if (ok && r->p != r->end) ok = fail(r, CODEC_ERR_TRAILING, "end");
+    return ok ? CODEC_OK : r->err->code;
+}
+
+/* ==== transaction ======================================================= */
+
+static void wr_tx_body_fields(writer *w, const codec_tx *tx)
+{
+    wr_bin(w, tx->signer.bytes, 32);
+    wr_uint(w, tx->nonce);
+    wr_str(w, tx->contract.text);
+    wr_str(w, tx->method.text);
+    wr_array(w, tx->arg_count);
+    for (uint32_t i = 0; i < tx->arg_count; i++) {
+        const codec_value *v = &tx->args[i];
+        if (v->kind == CODEC_VALUE_INT) wr_int(w, v->integer);
+        else wr_bin(w, v->bytes, v->len);
+    }
+}
+
+codec_err codec_tx_body_encode(const codec_tx *tx, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 5);
+    wr_tx_body_fields(&w, tx);
+    return wr_done(&w);
+}
+
+codec_err codec_tx_encode(const codec_tx *tx, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 7);
+    wr_tx_body_fields(&w, tx);
+    wr_array(&w, tx->cosig_count);
+    for (uint32_t i = 0; i < tx->cosig_count; i++) {
+        wr_array(&w, 3);
+        wr_bin(&w, tx->cosigs[i].key.bytes, 32);
+        wr_uint(&w, tx->cosigs[i].meaning);
+        wr_bin(&w, tx->cosigs[i].sig.bytes, 64);
+    }
+    wr_bin(&w, tx->sig.bytes, 64);
+    return wr_done(&w);
+}
+
+codec_err codec_cosig_body_encode(const hash32 *body_hash, unsigned meaning,
+                                  const pubkey *cosigner, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 3);
+    wr_hash(&w, body_hash);
+    wr_uint(&w, meaning);
+    wr_bin(&w, cosigner->bytes, 32);
+    return wr_done(&w);
+}
+
+static bool rd_value(reader *r, codec_value *v)
+{
+    if (remaining(r) >= 1 && r->p[0] >= 0xc4 && r->p[0] <= 0xc6) {
+        v->kind = CODEC_VALUE_BYTES;
+        v->integer = 0;
+        return rd_bin(r, "tx.args[]", 0, CODEC_ARG_BYTES_MAX, &v->bytes, &v->len);
+    }
+    v->kind = CODEC_VALUE_INT;
+    v->bytes = NULL;
+    v->len = 0;
+    return rd_int(r, "tx.args[]", &v->integer);
+}
+
+static bool rd_cosig(reader *r, codec_cosig *c)
+{
+    uint32_t n;
+    uint32_t meaning;
+    if (!rd_array(r, "tx.cosigs[]", 3, 3, &n)) return false;
+    if (!rd_fixed(r, "tx.cosigs[].key", c->key.bytes, 32)) return false;
+    if (!rd_u32(r, "tx.cosigs[].meaning", MEANING_MAX_, &meaning)) return false;
+    if (meaning == 0) return fail(r, CODEC_ERR_RANGE, "tx.cosigs[].meaning");
+    c->meaning = (uint8_t)meaning;
+    return rd_fixed(r, "tx.cosigs[].sig", c->sig.bytes, 64);
+}
+
+static bool rd_tx(reader *r, codec_tx *tx)
+{
+    uint32_t n;
+    if (!rd_array(r, "tx", 7, 7, &n)) return false;
+    tx->body_fields = r->p;
+    if (!rd_fixed(r, "tx.signer", tx->signer.bytes, 32)) return false;
+    if (!rd_uint(r, "tx.nonce", UINT64_MAX, &tx->nonce)) return false;
+    if (!rd_name(r, "tx.contract", &tx->contract)) return false;
+    if (!rd_name(r, "tx.method", &tx->method)) return false;
+    if (!rd_array(r, "tx.args", 0, CODEC_ARGS_MAX, &tx->arg_count)) return false;
+    for (uint32_t i = 0; i < tx->arg_count; i++) {
+        r->index = i;
+        if (!rd_value(r, &tx->args[i])) return false;
+    }
+    r->index = -1;
+    tx->body_fields_len = (size_t)(r->p - tx->body_fields);
+    if (!rd_array(r, "tx.cosigs", 0, CODEC_COSIGS_MAX, &tx->cosig_count)) return false;
+    for (uint32_t i = 0; i < tx->cosig_count; i++) {
+        r->index = i;
+        if (!rd_cosig(r, &tx->cosigs[i])) return false;
+    }
+    r->index = -1;
+    return rd_fixed(r, "tx.sig", tx->sig.bytes, 64);
+}
+
+codec_err codec_tx_decode(const uint8_t *data, size_t len, codec_tx *out, codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    if (len > CODEC_TX_MAX) return rd_finish(&r, fail(&r, CODEC_ERR_LENGTH, "tx"));
+    return rd_finish(&r, rd_tx(&r, out));
+}
+
+/* ==== batch and block headers =========================================== */
+
+static void wr_batch_header(writer *w, const codec_batch_header *h)
+{
+    wr_array(w, 4);
+    wr_uint(w, h->height);
+    wr_uint(w, h->time_ms);
+    wr_hash(w, &h->tx_root);
+    wr_uint(w, h->tx_count);
+}
+
+static void wr_block_header(writer *w, const codec_block_header *h)
+{
+    wr_array(w, 4);
+    wr_batch_header(w, &h->batch);
+    wr_hash(w, &h->prev_hash);
+    wr_uint(w, h->log_size);
+    wr_hash(w, &h->log_root);
+}
+
+static bool rd_batch_header(reader *r, codec_batch_header *h)
+{
+    uint32_t n;
+    return rd_array(r, "batch_header", 4, 4, &n)
+        && rd_uint(r, "batch_header.height", UINT64_MAX, &h->height)
+        && rd_uint(r, "batch_header.time_ms", UINT64_MAX, &h->time_ms)
+        && rd_hash(r, "batch_header.tx_root", &h->tx_root)
+        && rd_uint(r, "batch_header.tx_count", CODEC_BLOCK_TXS_MAX, &h->tx_count);
+}
+
+static bool rd_block_header(reader *r, codec_block_header *h)
+{
+    uint32_t n;
+    return rd_array(r, "block_header", 4, 4, &n)
+        && rd_batch_header(r, &h->batch)
+        && rd_hash(r, "block_header.prev_hash", &h->prev_hash)
+        && rd_uint(r, "block_header.log_size", UINT64_MAX, &h->log_size)
+        && rd_hash(r, "block_header.log_root", &h->log_root);
+}
+
+codec_err codec_batch_header_encode(const codec_batch_header *h, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_batch_header(&w, h);
+    return wr_done(&w);
+}
+
+codec_err codec_block_header_encode(const codec_block_header *h, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_block_header(&w, h);
+    return wr_done(&w);
+}
+
+codec_err codec_batch_header_decode(const uint8_t *data, size_t len, codec_batch_header *out,
+                                    codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    return rd_finish(&r, rd_batch_header(&r, out));
+}
+
+codec_err codec_block_header_decode(const uint8_t *data, size_t len, codec_block_header *out,
+                                    codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    return rd_finish(&r, rd_block_header(&r, out));
+}
+
+void codec_batch_hash(const codec_batch_header *h, hash32 *out)
+{
+    uint8_t buf[128];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    codec_err rc = codec_batch_header_encode(h, &b);
+    assert(rc == CODEC_OK);
+    (void)rc;
+    tcrypto_sha256(b.data, b.len, out);
+}
+
+void codec_block_hash(const codec_block_header *h, hash32 *out)
+{
+    uint8_t buf[256];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    codec_err rc = codec_block_header_encode(h, &b);
+    assert(rc == CODEC_OK);
+    (void)rc;
+    tcrypto_sha256(b.data, b.len, out);
+}
+
+/* ==== receipt =========================================================== */
+
+codec_err codec_receipt_encode(const codec_receipt *rc, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 6);
+    wr_hash(&w, &rc->tx_id);
+    wr_uint(&w, rc->status);
+    wr_uint(&w, rc->error_code);
+    wr_str(&w, rc->reason);
+    wr_uint(&w, rc->gas_used);
+    wr_array(&w, rc->event_count);
+    for (uint32_t i = 0; i < rc->event_count; i++) {
+        wr_array(&w, 2);
+        wr_str(&w, rc->events[i].topic.text);
+        wr_bin(&w, rc->events[i].data, rc->events[i].len);
+    }
+    return wr_done(&w);
+}
+
+static bool rd_event(reader *r, codec_event *e)
+{
+    uint32_t n;
+    return rd_array(r, "receipt.events[]", 2, 2, &n)
+        && rd_name(r, "receipt.events[].topic", &e->topic)
+        && rd_bin(r, "receipt.events[].data", 0, CODEC_EVENT_DATA_MAX, &e->data, &e->len);
+}
+
+static bool rd_receipt(reader *r, codec_receipt *rc)
+{
+    uint32_t n;
+    uint64_t gas;
+    uint32_t status;
+    if (!(rd_array(r, "receipt", 6, 6, &n) && rd_hash(r, "receipt.tx_id", &rc->tx_id)
+          && rd_u32(r, "receipt.status", RECEIPT_STATUS_MAX_, &status)
+          && rd_u32(r, "receipt.error_code", UINT32_MAX, &rc->error_code)
+          && rd_str(r, "receipt.reason", CODEC_REASON_MAX, rc->reason)
+          && rd_uint(r, "receipt.gas_used", UINT64_MAX, &gas)
+          && rd_array(r, "receipt.events", 0, CODEC_EVENTS_MAX, &rc->event_count))) {
+        return false;
+    }
+    rc->status = (uint8_t)status;
+    rc->gas_used = gas;
+    for (uint32_t i = 0; i < rc->event_count; i++) {
+        r->index = i;
+        if (!rd_event(r, &rc->events[i])) return false;
+    }
+    r->index = -1;
+    return true;
+}
+
+codec_err codec_receipt_decode(const uint8_t *data, size_t len, codec_receipt *out,
+                               codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    return rd_finish(&r, rd_receipt(&r, out));
+}
+
+/* ==== certificates ====================================================== */
+
+static void wr_vsigs(writer *w, const codec_vsig *sigs, uint32_t count)
+{
+    wr_array(w, count);
+    for (uint32_t i = 0; i < count; i++) {
+        wr_array(w, 2);
+        wr_uint(w, sigs[i].validator);
+        wr_bin(w, sigs[i].sig.bytes, 64);
+    }
+}
+
+static bool rd_vsigs(reader *r, const char *field, const char *item, const char *sig_field,
+                     codec_vsig *sigs, uint32_t *count)
+{
+    if (!rd_array(r, field, 1, CODEC_VALIDATORS_MAX, count)) return false;
+    for (uint32_t i = 0; i < *count; i++) {
+        uint32_t n;
+        r->index = i;
+        const uint8_t *at = r->p;
+        if (!rd_array(r, item, 2, 2, &n)) return false;
+        if (!rd_u32(r, item, CODEC_VALIDATORS_MAX - 1, &sigs[i].validator)) return false;
+        if (i > 0 && sigs[i].validator <= sigs[i - 1].validator) {
+            return fail_at(r, at, CODEC_ERR_ORDER, item);
+        }
+        if (!rd_fixed(r, sig_field, sigs[i].sig.bytes, 64)) return false;
+    }
+    r->index = -1;
+    return true;
+}
+
+codec_err codec_commit_body_encode(uint64_t height, uint64_t view, const hash32 *batch_hash,
+                                   codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 3);
+    wr_uint(&w, height);
+    wr_uint(&w, view);
+    wr_hash(&w, batch_hash);
+    return wr_done(&w);
+}
+
+codec_err codec_commit_cert_encode(const codec_commit_cert *c, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 4);
+    wr_uint(&w, c->height);
+    wr_uint(&w, c->view);
+    wr_hash(&w, &c->batch_hash);
+    wr_vsigs(&w, c->sigs, c->sig_count);
+    return wr_done(&w);
+}
+
+static bool rd_commit_cert(reader *r, codec_commit_cert *c)
+{
+    uint32_t n;
+    return rd_array(r, "commit_cert", 4, 4, &n)
+        && rd_uint(r, "commit_cert.height", UINT64_MAX, &c->height)
+        && rd_uint(r, "commit_cert.view", UINT64_MAX, &c->view)
+        && rd_hash(r, "commit_cert.batch_hash", &c->batch_hash)
+        && rd_vsigs(r, "commit_cert.sigs", "commit_cert.sigs[]", "commit_cert.sigs[].sig",
+                    c->sigs, &c->sig_count);
+}
+
+codec_err codec_commit_cert_decode(const uint8_t *data, size_t len, codec_commit_cert *out,
+                                   codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    return rd_finish(&r, rd_commit_cert(&r, out));
+}
+
+static void wr_checkpoint_fields(writer *w, const codec_result_cert *c)
+{
+    wr_uint(w, c->height);
+    wr_hash(w, &c->block_hash);
+    wr_hash(w, &c->state_hash);
+    wr_hash(w, &c->receipts_root);
+}
+
+codec_err codec_checkpoint_body_encode(const codec_result_cert *c, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 4);
+    wr_checkpoint_fields(&w, c);
+    return wr_done(&w);
+}
+
+codec_err codec_result_cert_encode(const codec_result_cert *c, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 5);
+    wr_checkpoint_fields(&w, c);
+    wr_vsigs(&w, c->sigs, c->sig_count);
+    return wr_done(&w);
+}
+
+static bool rd_result_cert(reader *r, codec_result_cert *c)
+{
+    uint32_t n;
+    return rd_array(r, "result_cert", 5, 5, &n)
+        && rd_uint(r, "result_cert.height", UINT64_MAX, &c->height)
+        && rd_hash(r, "result_cert.block_hash", &c->block_hash)
+        && rd_hash(r, "result_cert.state_hash", &c->state_hash)
+        && rd_hash(r, "result_cert.receipts_root", &c->receipts_root)
+        && rd_vsigs(r, "result_cert.sigs", "result_cert.sigs[]", "result_cert.sigs[].sig",
+                    c->sigs, &c->sig_count);
+}
+
+codec_err codec_result_cert_decode(const uint8_t *data, size_t len, codec_result_cert *out,
+                                   codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    return rd_finish(&r, rd_result_cert(&r, out));
+}
+
+/* ==== block record ====================================================== */
+
+static void wr_writes(writer *w, const codec_write *writes, uint32_t count)
+{
+    wr_array(w, count);
+    for (uint32_t i = 0; i < count; i++) {
+        wr_array(w, 2);
+        wr_bin(w, writes[i].key, writes[i].key_len);
+        if (writes[i].value) wr_bin(w, writes[i].value, writes[i].value_len);
+        else wr_nil(w);
+    }
+}
+
+codec_err codec_writes_encode(const codec_write *writes, uint32_t count, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_writes(&w, writes, count);
+    return wr_done(&w);
+}
+
+static int hash_write(void *data, const char *bytes, size_t len)
+{
+    tcrypto_sha256_update(data, bytes, len);
+    return 0;
+}
+
+void codec_writes_hash(const codec_write *writes, uint32_t count, hash32 *out)
+{
+    tcrypto_sha256_state st;
+    tcrypto_sha256_init(&st);
+    writer w;
+    codec_buf unused = codec_buf_make(NULL, 0);
+    w.buf = &unused;
+    msgpack_packer_init(&w.pk, &st, hash_write);
+    wr_writes(&w, writes, count);
+    tcrypto_sha256_final(&st, out);
+}
+
+codec_err codec_block_encode(const codec_block_header *h, const codec_span *txs,
+                             uint32_t tx_count, const codec_span *receipts,
+                             uint32_t receipt_count, const codec_write *writes,
+                             uint32_t write_count, const codec_span *commit_cert,
+                             codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 5);
+    wr_block_header(&w, h);
+    wr_array(&w, tx_count);
+    for (uint32_t i = 0; i < tx_count; i++) wr_raw(&w, txs[i].data, txs[i].len);
+    wr_array(&w, receipt_count);
+    for (uint32_t i = 0; i < receipt_count; i++) wr_raw(&w, receipts[i].data, receipts[i].len);
+    wr_writes(&w, writes, write_count);
+    wr_raw(&w, commit_cert->data, commit_cert->len);
+    return wr_done(&w);
+}
+
+static bool rd_write(reader *r, codec_write *wr)
+{
+    uint32_t n;
+    if (!rd_array(r, "block.writes[]", 2, 2, &n)) return false;
+    if (!rd_bin(r, "block.writes[].key", 1, CODEC_KEY_MAX, &wr->key, &wr->key_len)) return false;
+    if (peek_nil(r)) {
+        wr->value = NULL;
+        wr->value_len = 0;
+        return true;
+    }
+    return rd_bin(r, "block.writes[].value", 0, CODEC_VALUE_MAX, &wr->value, &wr->value_len);
+}
+
+static bool rd_block_txs(reader *r, codec_block *b, uint32_t cap)
+{
+    static _Thread_local codec_tx scratch;
+    if (!rd_array(r, "block.txs", 0, cap, &b->tx_count)) return false;
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        const uint8_t *at = r->p;
+        r->index = i;
+        if (!rd_tx(r, &scratch)) return false;
+        if (b->txs) b->txs[i] = (codec_span){at, (size_t)(r->p - at)};
+    }
+    r->index = -1;
+    return true;
+}
+
+static bool rd_block_receipts(reader *r, codec_block *b, uint32_t cap)
+{
+    static _Thread_local codec_receipt scratch;
+    if (!rd_array(r, "block.receipts", 0, cap, &b->receipt_count)) return false;
+    for (uint32_t i = 0; i < b->receipt_count; i++) {
+        const uint8_t *at = r->p;
+        r->index = i;
+        if (!rd_receipt(r, &scratch)) return false;
+        if (b->receipts) b->receipts[i] = (codec_span){at, (size_t)(r->p - at)};
+    }
+    r->index = -1;
+    return true;
+}
+
+static bool rd_block(reader *r, codec_block *b, uint32_t tx_cap, uint32_t writes_cap)
+{
+    static _Thread_local codec_commit_cert scratch;
+    uint32_t n;
+    if (!rd_array(r, "block", 5, 5, &n)) return false;
+    if (!rd_block_header(r, &b->header)) return false;
+    if (!rd_block_txs(r, b, tx_cap)) return false;
+    if (!rd_block_receipts(r, b, tx_cap)) return false;
+    if (!rd_array(r, "block.writes", 0, writes_cap, &b->write_count)) return false;
+    for (uint32_t i = 0; i < b->write_count; i++) {
+        codec_write scratch_write;
+        r->index = i;
+        if (!rd_write(r, b->writes ? &b->writes[i] : &scratch_write)) return false;
+    }
+    r->index = -1;
+    const uint8_t *at = r->p;
+    if (!rd_commit_cert(r, &scratch)) return false;
+    b->commit_cert = (codec_span){at, (size_t)(r->p - at)};
+    return true;
+}
+
+codec_err codec_block_decode(const uint8_t *data, size_t len, codec_block *out,
+                             uint32_t tx_cap, uint32_t writes_cap, codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    if (tx_cap > CODEC_BLOCK_TXS_MAX) tx_cap = CODEC_BLOCK_TXS_MAX;
+    if (writes_cap > CODEC_WRITES_MAX) writes_cap = CODEC_WRITES_MAX;
+    return rd_finish(&r, rd_block(&r, out, tx_cap, writes_cap));
+}
+
+/* ==== genesis =========================================================== */
+
+codec_err codec_genesis_encode(const codec_genesis *g, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 7);
+    wr_uint(&w, CODEC_GENESIS_VERSION);
+    wr_str(&w, g->chain_name);
+    wr_uint(&w, g->created_ms);
+    wr_array(&w, 4);
+    wr_uint(&w, g->params.max_batch_txs);
+    wr_uint(&w, g->params.nonce_window);
+    wr_uint(&w, g->params.anchor_window_ms);
+    wr_uint(&w, g->params.clock_skew_ms);
+    wr_array(&w, g->validator_count);
+    for (uint32_t i = 0; i < g->validator_count; i++) {
+        wr_array(&w, 2);
+        wr_str(&w, g->validators[i].name.text);
+        wr_bin(&w, g->validators[i].key.bytes, 32);
+    }
+    wr_array(&w, g->authority_count);
+    for (uint32_t i = 0; i < g->authority_count; i++) {
+        const codec_authority *a = &g->authorities[i];
+        wr_array(&w, 4);
+        wr_uint(&w, a->role);
+        wr_str(&w, a->site.text);
+        wr_str(&w, a->name.text);
+        wr_bin(&w, a->key.bytes, 32);
+    }
+    wr_array(&w, g->contract_count);
+    for (uint32_t i = 0; i < g->contract_count; i++) {
+        wr_array(&w, 3);
+        wr_str(&w, g->contracts[i].name.text);
+        wr_uint(&w, g->contracts[i].version);
+        wr_bin(&w, g->contracts[i].bytecode, g->contracts[i].bytecode_len);
+    }
+    return wr_done(&w);
+}
+
+static bool rd_params(reader *r, codec_params *p)
+{
+    uint32_t n;
+    return rd_array(r, "genesis.params", 4, 4, &n)
+        && rd_u32(r, "genesis.params.max_batch_txs", CODEC_BLOCK_TXS_MAX, &p->max_batch_txs)
+        && rd_u32(r, "genesis.params.nonce_window", 4096, &p->nonce_window)
+        && rd_uint(r, "genesis.params.anchor_window_ms", UINT64_MAX, &p->anchor_window_ms)
+        && rd_uint(r, "genesis.params.clock_skew_ms", UINT64_MAX, &p->clock_skew_ms);
+}
+
+static bool rd_validators(reader *r, codec_genesis *g)
+{
+    const uint8_t *at = r->p;
+    if (!rd_array(r, "genesis.validators", 4, CODEC_VALIDATORS_MAX, &g->validator_count)) {
+        return false;
+    }
+    if ((g->validator_count - 1) % 3 != 0) {
+        return fail_at(r, at, CODEC_ERR_COUNT, "genesis.validators");
+    }
+    for (uint32_t i = 0; i < g->validator_count; i++) {
+        uint32_t n;
+        r->index = i;
+        if (!(rd_array(r, "genesis.validators[]", 2, 2, &n)
+              && rd_name(r, "genesis.validators[].name", &g->validators[i].name)
+              && rd_fixed(r, "genesis.validators[].key", g->validators[i].key.bytes, 32))) {
+            return false;
+        }
+    }
+    r->index = -1;
+    return true;
+}
+
+static bool rd_authority(reader *r, codec_authority *a)
+{
+    uint32_t n, role;
+    if (!(rd_array(r, "genesis.authorities[]", 4, 4, &n)
+          && rd_u32(r, "genesis.authorities[].role", ROLE_RESEARCHER, &role))) {
+        return false;
+    }
+    if (role == 0) return fail(r, CODEC_ERR_RANGE, "genesis.authorities[].role");
+    a->role = (uint8_t)role;
+    return rd_name(r, "genesis.authorities[].site", &a->site)
+        && rd_name(r, "genesis.authorities[].name", &a->name)
+        && rd_fixed(r, "genesis.authorities[].key", a->key.bytes, 32);
+}
+
+static bool rd_contract(reader *r, codec_contract *c)
+{
+    uint32_t n;
+    return rd_array(r, "genesis.contracts[]", 3, 3, &n)
+        && rd_name(r, "genesis.contracts[].name", &c->name)
+        && rd_u32(r, "genesis.contracts[].version", UINT32_MAX, &c->version)
+        && rd_bin(r, "genesis.contracts[].bytecode", 1, CODEC_BYTECODE_MAX, &c->bytecode,
+                  &c->bytecode_len);
+}
+
+static bool rd_genesis(reader *r, codec_genesis *g)
+{
+    uint32_t n, version;
+    if (!(rd_array(r, "genesis", 7, 7, &n)
+          && rd_u32(r, "genesis.version", CODEC_GENESIS_VERSION, &version))) {
+        return false;
+    }
+    if (version != CODEC_GENESIS_VERSION) return fail(r, CODEC_ERR_RANGE, "genesis.version");
+    if (!(rd_str(r, "genesis.chain_name", CODEC_CHAIN_NAME_MAX, g->chain_name)
+          && rd_uint(r, "genesis.created_ms", UINT64_MAX, &g->created_ms)
+          && rd_params(r, &g->params) && rd_validators(r, g)
+          && rd_array(r, "genesis.authorities", 0, CODEC_AUTHORITIES_MAX,
+                      &g->authority_count))) {
+        return false;
+    }
+    for (uint32_t i = 0; i < g->authority_count; i++) {
+        r->index = i;
+        if (!rd_authority(r, &g->authorities[i])) return false;
+    }
+    r->index = -1;
+    if (!rd_array(r, "genesis.contracts", 0, CODEC_CONTRACTS_MAX, &g->contract_count)) {
+        return false;
+    }
+    for (uint32_t i = 0; i < g->contract_count; i++) {
+        r->index = i;
+        if (!rd_contract(r, &g->contracts[i])) return false;
+    }
+    r->index = -1;
+    return true;
+}
+
+codec_err codec_genesis_decode(const uint8_t *data, size_t len, codec_genesis *out,
+                               codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    return rd_finish(&r, rd_genesis(&r, out));
+}
+
+uint32_t codec_genesis_quorum(const codec_genesis *g)
+{
+    uint32_t f = (g->validator_count - 1) / 3;
+    return 2 * f + 1;
+}
+
+/* ==== export file ======================================================= */
+
+codec_err codec_export_header_encode(const codec_export_header *h, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 4);
+    wr_str(&w, CODEC_EXPORT_MAGIC);
+    wr_uint(&w, 1);
+    wr_hash(&w, &h->chain_id);
+    wr_uint(&w, h->block_count);
+    return wr_done(&w);
+}
+
+codec_err codec_export_header_decode(const uint8_t *data, size_t len, codec_export_header *out,
+                                     size_t *used, codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    uint32_t n, version;
+    char magic[CODEC_NAME_MAX + 1];
+    bool ok = rd_array(&r, "export.header", 4, 4, &n)
+           && rd_str(&r, "export.header.magic", CODEC_NAME_MAX, magic);
+    if (ok && strcmp(magic, CODEC_EXPORT_MAGIC) != 0) {
+        ok = fail(&r, CODEC_ERR_TYPE, "export.header.magic");
+    }
+    ok = ok && rd_u32(&r, "export.header.version", 1, &version)
+         && rd_hash(&r, "export.header.chain_id", &out->chain_id)
+         && rd_uint(&r, "export.header.block_count", UINT64_MAX, &out->block_count);
+    if (ok && version != 1) ok = fail(&r, CODEC_ERR_RANGE, "export.header.version");
+    *used = (size_t)(r.p - data);
+    return ok ? CODEC_OK : r.err->code;
+}
+
+codec_err codec_export_entry_encode(const codec_span *block, const codec_span *result_cert,
+                                    codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 2);
+    wr_raw(&w, block->data, block->len);
+    if (result_cert && result_cert->len > 0) wr_raw(&w, result_cert->data, result_cert->len);
+    else wr_nil(&w);
+    return wr_done(&w);
+}
+
+/* Skip one block record canonically (full check), returning its span. */
+static bool rd_block_span(reader *r, codec_span *out)
+{
+    codec_block b = {.txs = NULL, .receipts = NULL, .writes = NULL}; /* validate only */
+    const uint8_t *at = r->p;
+    if (!rd_block(r, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX)) return false;
+    *out = (codec_span){at, (size_t)(r->p - at)};
+    return true;
+}
+
+codec_err codec_export_entry_decode(const uint8_t *data, size_t len, codec_span *block,
+                                    codec_span *result_cert, size_t *used, codec_error *err)
+{
+    static _Thread_local codec_result_cert scratch;
+    reader r;
+    rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = rd_array(&r, "export.entry", 2, 2, &n) && rd_block_span(&r, block);
+    if (ok) {
+        const uint8_t *at = r.p;
+        if (peek_nil(&r)) {
+            *result_cert = (codec_span){NULL, 0};
+        } else if ((ok = rd_result_cert(&r, &scratch))) {
+            *result_cert = (codec_span){at, (size_t)(r.p - at)};
+        }
+    }
+    *used = (size_t)(r.p - data);
+    return ok ? CODEC_OK : r.err->code;
+}
+
+/* ==== proofs ============================================================ */
+
+static void wr_certified(writer *w, const codec_certified_block *b)
+{
+    wr_raw(w, b->header.data, b->header.len);
+    wr_raw(w, b->result_cert.data, b->result_cert.len);
+}
+
+codec_err codec_proof_encode(const codec_proof *p, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 6);
+    wr_uint(&w, p->kind);
+    if (p->kind == PROOF_INCLUSION) {
+        wr_raw(&w, p->tx.data, p->tx.len);
+        wr_uint(&w, p->leaf_index);
+        wr_certified(&w, &p->block);
+    } else {
+        wr_certified(&w, &p->old_block);
+        wr_certified(&w, &p->block);
+    }
+    wr_array(&w, p->path_len);
+    for (uint32_t i = 0; i < p->path_len; i++) wr_hash(&w, &p->path[i]);
+    return wr_done(&w);
+}
+
+static bool rd_certified(reader *r, codec_certified_block *b)
+{
+    static _Thread_local codec_block_header h;
+    static _Thread_local codec_result_cert c;
+    const uint8_t *at = r->p;
+    if (!rd_block_header(r, &h)) return false;
+    b->header = (codec_span){at, (size_t)(r->p - at)};
+    at = r->p;
+    if (!rd_result_cert(r, &c)) return false;
+    b->result_cert = (codec_span){at, (size_t)(r->p - at)};
+    return true;
+}
+
+static bool rd_proof(reader *r, codec_proof *p)
+{
+    static _Thread_local codec_tx scratch;
+    uint32_t n, kind;
+    if (!(rd_array(r, "proof", 6, 6, &n) && rd_u32(r, "proof.kind", PROOF_CONSISTENCY, &kind))) {
+        return false;
+    }
+    if (kind == 0) return fail(r, CODEC_ERR_RANGE, "proof.kind");
+    p->kind = (uint8_t)kind;
+    if (kind == PROOF_INCLUSION) {
+        const uint8_t *at = r->p;
+        if (!rd_tx(r, &scratch)) return false;
+        p->tx = (codec_span){at, (size_t)(r->p - at)};
+        if (!rd_uint(r, "proof.leaf_index", UINT64_MAX, &p->leaf_index)) return false;
+        if (!rd_certified(r, &p->block)) return false;
+    } else {
+        if (!(rd_certified(r, &p->old_block) && rd_certified(r, &p->block))) return false;
+    }
+    if (!rd_array(r, "proof.path", 0, CODEC_PROOF_PATH_MAX, &p->path_len)) return false;
+    for (uint32_t i = 0; i < p->path_len; i++) {
+        r->index = i;
+        if (!rd_hash(r, "proof.path[]", &p->path[i])) return false;
+    }
+    r->index = -1;
+    return true;
+}
+
+codec_err codec_proof_decode(const uint8_t *data, size_t len, codec_proof *out,
+                             codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    return rd_finish(&r, rd_proof(&r, out));
+}

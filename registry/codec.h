@@ -1,0 +1,417 @@
+/*
+ * codec.h - canonical msgpack encoding of every structure trialreg hashes,
+ * signs, stores or sends. The only module that knows msgpack.
+ *
+ * Rules (docs/FORMATS.md has the field-by-field tables):
+ *   - every structure is a msgpack array with a fixed field order;
+ *   - integers use their shortest form (non-negative values as uint forms);
+ *   - byte strings are `bin`, text is `str` (valid UTF-8, bounded);
+ *   - nil appears only where a table says "or nil".
+ * The decoder refuses anything else: wrong type, non-shortest header,
+ * lengths or counts beyond the limits below, trailing bytes. Every refusal
+ * names the field (and the array index) and the byte offset.
+ *
+ * Encoding uses msgpack-c's packer into caller-provided buffers; decoding is
+ * a strict zero-copy reader (see codec.c for why msgpack-c's unpacker is not
+ * used): decoded structures point into the input buffer, which the caller
+ * must keep alive and unchanged while it uses them.
+ */
+#ifndef TRIALREG_CODEC_H
+#define TRIALREG_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+
+/* ---- limits ------------------------------------------------------------ */
+#define CODEC_NAME_MAX 32            /* contract, method, topic, site, names */
+#define CODEC_ARGS_MAX 16            /* arguments of one tx */
+#define CODEC_ARG_BYTES_MAX 1024     /* one bytes argument */
+#define CODEC_COSIGS_MAX 4           /* co-signatures on one tx */
+#define CODEC_TX_MAX (24 * 1024)     /* encoded tx */
+#define CODEC_REASON_MAX 160         /* receipt reason text */
+#define CODEC_EVENTS_MAX 16          /* events in one receipt */
+#define CODEC_EVENT_DATA_MAX 1024    /* one event payload */
+#define CODEC_RECEIPT_MAX (24 * 1024)
+#define CODEC_VALIDATORS_MAX 64      /* n <= 64 */
+#define CODEC_AUTHORITIES_MAX 256
+#define CODEC_CONTRACTS_MAX 16
+#define CODEC_BYTECODE_MAX (256 * 1024)
+#define CODEC_CHAIN_NAME_MAX 64
+#define CODEC_BLOCK_TXS_MAX 4096
+#define CODEC_WRITES_MAX 65536       /* state writes in one block */
+#define CODEC_KEY_MAX 256            /* state key */
+#define CODEC_VALUE_MAX 4096         /* state value */
+#define CODEC_BLOCK_MAX (64 * 1024 * 1024)
+#define CODEC_PROOF_PATH_MAX 64
+
+/* ---- errors ------------------------------------------------------------ */
+typedef enum {
+    CODEC_OK = 0,
+    CODEC_ERR_TRUNCATED,     /* input ends inside a value */
+    CODEC_ERR_TYPE,          /* wrong msgpack type for the field */
+    CODEC_ERR_NONCANONICAL,  /* not the shortest encoding */
+    CODEC_ERR_RANGE,         /* integer out of the field's range */
+    CODEC_ERR_LENGTH,        /* byte/text length outside the field's bounds */
+    CODEC_ERR_COUNT,         /* array element count outside the bounds */
+    CODEC_ERR_UTF8,          /* text is not valid UTF-8 */
+    CODEC_ERR_TRAILING,      /* bytes after the structure */
+    CODEC_ERR_ORDER,         /* list must be strictly increasing */
+    CODEC_ERR_OVERFLOW,      /* encoder output buffer too small */
+} codec_err;
+
+typedef struct {
+    codec_err code;
+    size_t offset;      /* byte offset in the input */
+    const char *field;  /* e.g. "tx.cosigs[].sig" (static string) */
+    int64_t index;      /* innermost array index for "[]" in field, or -1 */
+} codec_error;
+
+const char *codec_strerror(codec_err err);
+/* Render "field[index]: reason at byte N" into buf. Returns buf. */
+const char *codec_error_format(const codec_error *err, char *buf, size_t cap);
+
+/* ---- output buffer ------------------------------------------------------- */
+/* A caller-owned fixed buffer. Writes past cap set overflow and are dropped. */
+typedef struct {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    bool overflow;
+} codec_buf;
+
+static inline codec_buf codec_buf_make(uint8_t *data, size_t cap)
+{
+    codec_buf b = {data, 0, cap, false};
+    return b;
+}
+
+/* ---- values -------------------------------------------------------------- */
+typedef enum { CODEC_VALUE_INT = 0, CODEC_VALUE_BYTES = 1 } codec_value_kind;
+
+/* A contract argument: int64 or a byte string (pointing into the input). */
+typedef struct {
+    codec_value_kind kind;
+    int64_t integer;
+    const uint8_t *bytes;
+    uint32_t len;
+} codec_value;
+
+/* A bounded text field, copied and NUL-terminated. */
+typedef struct { char text[CODEC_NAME_MAX + 1]; } codec_name;
+
+/* ---- transaction ----------------------------------------------------------
+ * tx = [signer, nonce, contract, method, args, cosigs, sig]
+ * body (what the author signs, tag TX) = [signer, nonce, contract, method, args]
+ * cosig body (tag COSIG) = [sha256(body), meaning, cosigner key]
+ * tx id = SHA-256(whole canonical tx); log leaf data = whole canonical tx.
+ */
+typedef enum {
+    MEANING_AUTHOR = 1,         /* "I authored this record" */
+    MEANING_APPROVAL = 2,       /* "I approve" */
+    MEANING_REVIEW = 3,         /* "I reviewed" */
+    MEANING_WITNESS = 4,        /* "I witnessed the signer's act" (consent) */
+    MEANING_RESPONSIBILITY = 5, /* "I take responsibility" */
+    MEANING_MAX_ = MEANING_RESPONSIBILITY,
+} signature_meaning;
+
+const char *codec_meaning_name(unsigned meaning);
+
+typedef struct {
+    pubkey key;
+    uint8_t meaning; /* signature_meaning */
+    signature sig;
+} codec_cosig;
+
+typedef struct {
+    pubkey signer;
+    uint64_t nonce;
+    codec_name contract;
+    codec_name method;
+    uint32_t arg_count;
+    codec_value args[CODEC_ARGS_MAX];
+    uint32_t cosig_count;
+    codec_cosig cosigs[CODEC_COSIGS_MAX];
+    signature sig;
+    /* Filled by the decoder: the input bytes of body fields 0..4, so the
+     * signed body is 0x95 || body_fields without re-encoding. */
+    const uint8_t *body_fields;
+    size_t body_fields_len;
+} codec_tx;
+
+codec_err codec_tx_encode(const codec_tx *tx, codec_buf *out);
+/* Encode only the signed body [signer, nonce, contract, method, args]. */
+codec_err codec_tx_body_encode(const codec_tx *tx, codec_buf *out);
+/* The cosig body [body_hash, meaning, cosigner]. */
+codec_err codec_cosig_body_encode(const hash32 *body_hash, unsigned meaning,
+                                  const pubkey *cosigner, codec_buf *out);
+codec_err codec_tx_decode(const uint8_t *data, size_t len, codec_tx *out, codec_error *err);
+
+/* ---- batch header (what PBFT agrees on; its hash is the PBFT digest) --------
+ * batch_header = [height, time_ms, tx_root, tx_count]
+ */
+typedef struct {
+    uint64_t height;
+    uint64_t time_ms;
+    hash32 tx_root;
+    uint64_t tx_count;
+} codec_batch_header;
+
+/* ---- block header (cumulative fields, derived after commit) ---------------
+ * block_header = [batch_header, prev_block_hash, log_size, log_root]
+ * block hash = SHA-256(canonical block_header)
+ */
+typedef struct {
+    codec_batch_header batch;
+    hash32 prev_hash;
+    uint64_t log_size;
+    hash32 log_root;
+} codec_block_header;
+
+codec_err codec_batch_header_encode(const codec_batch_header *h, codec_buf *out);
+codec_err codec_batch_header_decode(const uint8_t *data, size_t len, codec_batch_header *out,
+                                    codec_error *err);
+codec_err codec_block_header_encode(const codec_block_header *h, codec_buf *out);
+codec_err codec_block_header_decode(const uint8_t *data, size_t len, codec_block_header *out,
+                                    codec_error *err);
+/* SHA-256 of the canonical encodings. */
+void codec_batch_hash(const codec_batch_header *h, hash32 *out);
+void codec_block_hash(const codec_block_header *h, hash32 *out);
+
+/* ---- receipt ---------------------------------------------------------------
+ * receipt = [tx_id, status, error_code, reason, gas_used, events]
+ * event   = [topic, data]
+ */
+typedef enum {
+    RECEIPT_OK = 0,        /* method ran and its writes were applied */
+    RECEIPT_REFUSED = 1,   /* the contract refused (abort with a reason code) */
+    RECEIPT_INVALID = 2,   /* signature, nonce, role or chain check failed */
+    RECEIPT_TRAPPED = 3,   /* the VM trapped (gas, overflow, ...) */
+    RECEIPT_STATUS_MAX_ = RECEIPT_TRAPPED,
+} receipt_status;
+
+typedef struct {
+    codec_name topic;
+    const uint8_t *data;
+    uint32_t len;
+} codec_event;
+
+typedef struct {
+    hash32 tx_id;
+    uint8_t status;
+    uint32_t error_code;
+    char reason[CODEC_REASON_MAX + 1];
+    uint64_t gas_used;
+    uint32_t event_count;
+    codec_event events[CODEC_EVENTS_MAX];
+} codec_receipt;
+
+codec_err codec_receipt_encode(const codec_receipt *r, codec_buf *out);
+codec_err codec_receipt_decode(const uint8_t *data, size_t len, codec_receipt *out,
+                               codec_error *err);
+
+/* ---- certificates -----------------------------------------------------------
+ * validator signature = [validator index, sig]; lists sorted by index, unique.
+ * commit_cert = [height, view, batch_hash, sigs]     commit body (tag COMMIT) = [height, view, batch_hash]
+ * result_cert = [height, block_hash, state_hash, receipts_root, sigs]
+ *                                    checkpoint body (tag CHECKPOINT) = first four fields
+ */
+typedef struct {
+    uint32_t validator;
+    signature sig;
+} codec_vsig;
+
+typedef struct {
+    uint64_t height;
+    uint64_t view;
+    hash32 batch_hash;
+    uint32_t sig_count;
+    codec_vsig sigs[CODEC_VALIDATORS_MAX];
+} codec_commit_cert;
+
+typedef struct {
+    uint64_t height;
+    hash32 block_hash;
+    hash32 state_hash;
+    hash32 receipts_root;
+    uint32_t sig_count;
+    codec_vsig sigs[CODEC_VALIDATORS_MAX];
+} codec_result_cert;
+
+codec_err codec_commit_body_encode(uint64_t height, uint64_t view, const hash32 *batch_hash,
+                                   codec_buf *out);
+codec_err codec_checkpoint_body_encode(const codec_result_cert *c, codec_buf *out);
+codec_err codec_commit_cert_encode(const codec_commit_cert *c, codec_buf *out);
+codec_err codec_commit_cert_decode(const uint8_t *data, size_t len, codec_commit_cert *out,
+                                   codec_error *err);
+codec_err codec_result_cert_encode(const codec_result_cert *c, codec_buf *out);
+codec_err codec_result_cert_decode(const uint8_t *data, size_t len, codec_result_cert *out,
+                                   codec_error *err);
+
+/* ---- state writes -------------------------------------------------------------
+ * writes = [[key, value or nil], ...] in execution order; nil = delete.
+ */
+typedef struct {
+    const uint8_t *key;
+    uint32_t key_len;
+    const uint8_t *value; /* NULL = delete */
+    uint32_t value_len;
+} codec_write;
+
+/* ---- block record (what the ledger stores and exports) -------------------------
+ * block = [block_header, txs, receipts, writes, commit_cert]
+ * txs and receipts are arrays of the nested structures. Decoding yields
+ * spans into the input (zero copy); decode each span with its own decoder.
+ */
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+} codec_span;
+
+typedef struct {
+    codec_block_header header;
+    uint32_t tx_count;
+    codec_span *txs;       /* caller-provided arrays of capacity *_cap */
+    uint32_t receipt_count;
+    codec_span *receipts;
+    uint32_t write_count;
+    codec_write *writes;
+    codec_span commit_cert;
+} codec_block;
+
+/* Encode from parts: already-encoded txs, receipts and commit cert. */
+codec_err codec_block_encode(const codec_block_header *h, const codec_span *txs,
+                             uint32_t tx_count, const codec_span *receipts,
+                             uint32_t receipt_count, const codec_write *writes,
+                             uint32_t write_count, const codec_span *commit_cert,
+                             codec_buf *out);
+/* Decode a block record. out->txs, out->receipts and out->writes must point
+ * to arrays of capacity tx_cap, tx_cap and writes_cap. The nested txs,
+ * receipts and commit cert are checked for canonical form here too. */
+codec_err codec_block_decode(const uint8_t *data, size_t len, codec_block *out,
+                             uint32_t tx_cap, uint32_t writes_cap, codec_error *err);
+codec_err codec_writes_encode(const codec_write *writes, uint32_t count, codec_buf *out);
+/* SHA-256 of the canonical writes array, streamed (no buffer). */
+void codec_writes_hash(const codec_write *writes, uint32_t count, hash32 *out);
+
+/* ---- genesis ---------------------------------------------------------------------
+ * genesis    = [version=1, chain_name, created_ms, params, validators, authorities, contracts]
+ * params     = [max_batch_txs, nonce_window, anchor_window_ms, clock_skew_ms]
+ * validator  = [name, key]
+ * authority  = [role, site, name, key]      (site "" when not a site role)
+ * contract   = [name, version, bytecode]
+ * chain id   = SHA-256(canonical genesis)
+ */
+typedef enum {
+    ROLE_SPONSOR = 1,
+    ROLE_INVESTIGATOR = 2, /* a site's investigator; site names the site */
+    ROLE_REGULATOR = 3,    /* regulator or ethics committee */
+    ROLE_RESEARCHER = 4,
+    ROLE_PARTICIPANT = 5,  /* enrolled on the ledger, never in the genesis */
+    ROLE_MAX_ = ROLE_PARTICIPANT,
+} authority_role;
+
+const char *codec_role_name(unsigned role);
+/* Parse a role name ("sponsor", "investigator", "regulator", "researcher");
+ * returns 0 if unknown. */
+unsigned codec_role_parse(const char *name);
+
+typedef struct {
+    uint32_t max_batch_txs;
+    uint32_t nonce_window;
+    uint64_t anchor_window_ms;
+    uint64_t clock_skew_ms;
+} codec_params;
+
+typedef struct {
+    codec_name name;
+    pubkey key;
+} codec_validator;
+
+typedef struct {
+    uint8_t role;
+    codec_name site;
+    codec_name name;
+    pubkey key;
+} codec_authority;
+
+typedef struct {
+    codec_name name;
+    uint32_t version;
+    const uint8_t *bytecode;
+    uint32_t bytecode_len;
+} codec_contract;
+
+typedef struct {
+    char chain_name[CODEC_CHAIN_NAME_MAX + 1];
+    uint64_t created_ms;
+    codec_params params;
+    uint32_t validator_count;
+    codec_validator validators[CODEC_VALIDATORS_MAX];
+    uint32_t authority_count;
+    codec_authority authorities[CODEC_AUTHORITIES_MAX];
+    uint32_t contract_count;
+    codec_contract contracts[CODEC_CONTRACTS_MAX];
+} codec_genesis;
+
+#define CODEC_GENESIS_VERSION 1
+#define CODEC_GENESIS_MAX (CODEC_CONTRACTS_MAX * CODEC_BYTECODE_MAX + 64 * 1024)
+
+codec_err codec_genesis_encode(const codec_genesis *g, codec_buf *out);
+/* Validators must number 4..64 and n must be 3f+1 for some f. */
+codec_err codec_genesis_decode(const uint8_t *data, size_t len, codec_genesis *out,
+                               codec_error *err);
+/* f = (n - 1) / 3 and the quorum 2f+1. */
+uint32_t codec_genesis_quorum(const codec_genesis *g);
+
+/* ---- ledger export file --------------------------------------------------------------
+ * file  = header entry*      (a sequence of top-level msgpack values)
+ * header = ["trialreg-ledger", 1, chain_id, block_count]
+ * entry  = [block, result_cert or nil]
+ */
+#define CODEC_EXPORT_MAGIC "trialreg-ledger"
+typedef struct {
+    hash32 chain_id;
+    uint64_t block_count;
+} codec_export_header;
+
+codec_err codec_export_header_encode(const codec_export_header *h, codec_buf *out);
+/* Decode the header at the start of data; *used gets its length. */
+codec_err codec_export_header_decode(const uint8_t *data, size_t len, codec_export_header *out,
+                                     size_t *used, codec_error *err);
+codec_err codec_export_entry_encode(const codec_span *block, const codec_span *result_cert,
+                                    codec_buf *out);
+/* Decode one entry at the start of data; result_cert->len = 0 when nil. */
+codec_err codec_export_entry_decode(const uint8_t *data, size_t len, codec_span *block,
+                                    codec_span *result_cert, size_t *used, codec_error *err);
+
+/* ---- proofs --------------------------------------------------------------------------
+ * inclusion   = [1, tx, leaf_index, block_header, result_cert, path]
+ *   the tx is leaf leaf_index of the log of size block_header.log_size
+ * consistency = [2, old_block_header, old_result_cert, new_block_header,
+ *                new_result_cert, path]
+ */
+typedef enum { PROOF_INCLUSION = 1, PROOF_CONSISTENCY = 2 } proof_kind;
+
+typedef struct {
+    codec_span header;      /* encoded block header */
+    codec_span result_cert; /* encoded result certificate */
+} codec_certified_block;
+
+typedef struct {
+    uint8_t kind;
+    codec_span tx;            /* inclusion only */
+    uint64_t leaf_index;      /* inclusion only */
+    codec_certified_block block;     /* inclusion: the block; consistency: the new block */
+    codec_certified_block old_block; /* consistency only */
+    uint32_t path_len;
+    hash32 path[CODEC_PROOF_PATH_MAX];
+} codec_proof;
+
+codec_err codec_proof_encode(const codec_proof *p, codec_buf *out);
+codec_err codec_proof_decode(const uint8_t *data, size_t len, codec_proof *out,
+                             codec_error *err);
+
+#endif

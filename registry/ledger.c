@@ -1,0 +1,554 @@
+/*
+ * ledger.c - block store over LevelDB. The only file that includes LevelDB.
+ */
+#include "ledger.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <leveldb/c.h>
+
+#define STATE_HASH_TAG "trialreg/v1/state"
+#define HEAD_RECORD_LEN (8 + 32 + 32 + 8)
+
+struct ledger {
+    leveldb_t *db;
+    leveldb_options_t *options;
+    leveldb_readoptions_t *read;
+    leveldb_writeoptions_t *write_sync;
+    uint8_t *genesis_bytes;
+    size_t genesis_len;
+    codec_genesis genesis;
+    hash32 chain_id;
+    ledger_summary head;
+    merkle_frontier log;
+    codec_span *tx_spans;       /* scratch for decoding blocks on open */
+    codec_span *receipt_spans;
+    codec_write *write_scratch;
+};
+
+const char *ledger_strerror(ledger_err err)
+{
+    switch (err) {
+    case LEDGER_OK: return "ok";
+    case LEDGER_ERR_IO: return "storage error";
+    case LEDGER_ERR_CORRUPT: return "ledger is corrupt";
+    case LEDGER_ERR_GENESIS: return "ledger belongs to another genesis";
+    case LEDGER_ERR_NOT_FOUND: return "not found";
+    case LEDGER_ERR_INVALID: return "block is not the valid next block";
+    case LEDGER_ERR_NOMEM: return "out of memory";
+    }
+    return "unknown ledger error";
+}
+
+static ledger_err set_error(ledger_error *err, ledger_err code, uint64_t height,
+                            const char *fmt, ...)
+{
+    if (err) {
+        err->code = code;
+        err->height = height;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+static void store_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+}
+
+static uint64_t load_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+    return v;
+}
+
+typedef struct { uint8_t bytes[1 + 32]; size_t len; } store_key;
+
+static store_key height_key(char prefix, uint64_t height)
+{
+    store_key k = {.len = 9};
+    k.bytes[0] = (uint8_t)prefix;
+    store_be64(k.bytes + 1, height);
+    return k;
+}
+
+static store_key node_key(unsigned level, uint64_t index)
+{
+    store_key k = {.len = 10};
+    k.bytes[0] = 'n';
+    k.bytes[1] = (uint8_t)level;
+    store_be64(k.bytes + 2, index);
+    return k;
+}
+
+static store_key tx_key(const hash32 *tx_id)
+{
+    store_key k = {.len = 33};
+    k.bytes[0] = 't';
+    memcpy(k.bytes + 1, tx_id->bytes, 32);
+    return k;
+}
+
+/* ---- raw get -------------------------------------------------------------- */
+
+/* Get a value; NOT_FOUND if absent. *value is malloc'd (leveldb_free == free). */
+static ledger_err db_get(ledger *l, const void *key, size_t key_len, uint8_t **value,
+                         size_t *value_len)
+{
+    char *error = NULL;
+    char *v = leveldb_get(l->db, l->read, key, key_len, value_len, &error);
+    if (error) {
+        leveldb_free(error);
+        return LEDGER_ERR_IO;
+    }
+    if (!v) return LEDGER_ERR_NOT_FOUND;
+    *value = (uint8_t *)v;
+    return LEDGER_OK;
+}
+
+static ledger_err db_get_fixed(ledger *l, const store_key *k, void *out, size_t want)
+{
+    uint8_t *v;
+    size_t len;
+    ledger_err rc = db_get(l, k->bytes, k->len, &v, &len);
+    if (rc != LEDGER_OK) return rc;
+    if (len != want) rc = LEDGER_ERR_CORRUPT;
+    else memcpy(out, v, want);
+    leveldb_free(v);
+    return rc;
+}
+
+/* ---- merkle log source ---------------------------------------------------- */
+
+static int log_get(void *ctx, unsigned level, uint64_t index, hash32 *out)
+{
+    store_key k = node_key(level, index);
+    return db_get_fixed(ctx, &k, out->bytes, 32) == LEDGER_OK ? 0 : 1;
+}
+
+void ledger_log_source(ledger *l, merkle_source *out)
+{
+    out->get = log_get;
+    out->ctx = l;
+}
+
+/* Rebuild the in-memory frontier for log size from the stored nodes. */
+static ledger_err load_frontier(ledger *l, uint64_t size)
+{
+    memset(&l->log, 0, sizeof l->log);
+    l->log.size = size;
+    for (unsigned level = 0; level < 64; level++) {
+        if (!(size >> level & 1)) continue;
+        uint64_t start = size >> (level + 1) << (level + 1);
+        store_key k = node_key(level, start >> level);
+        if (db_get_fixed(l, &k, l->log.stack[level].bytes, 32) != LEDGER_OK) {
+            return LEDGER_ERR_CORRUPT;
+        }
+    }
+    return LEDGER_OK;
+}
+
+/* ---- head record ---------------------------------------------------------- */
+
+static void encode_head(const ledger_summary *h, uint8_t out[HEAD_RECORD_LEN])
+{
+    store_be64(out, h->height);
+    memcpy(out + 8, h->block_hash.bytes, 32);
+    memcpy(out + 40, h->state_hash.bytes, 32);
+    store_be64(out + 72, h->log_size);
+}
+
+static void decode_head(const uint8_t in[HEAD_RECORD_LEN], ledger_summary *h)
+{
+    h->height = load_be64(in);
+    memcpy(h->block_hash.bytes, in + 8, 32);
+    memcpy(h->state_hash.bytes, in + 40, 32);
+    h->log_size = load_be64(in + 72);
+}
+
+/* ---- open ----------------------------------------------------------------- */
+
+static ledger_err open_db(ledger *l, const char *dir, ledger_error *err)
+{
+    l->options = leveldb_options_create();
+    leveldb_options_set_create_if_missing(l->options, 1);
+    leveldb_options_set_paranoid_checks(l->options, 1);
+    l->read = leveldb_readoptions_create();
+    leveldb_readoptions_set_verify_checksums(l->read, 1);
+    l->write_sync = leveldb_writeoptions_create();
+    leveldb_writeoptions_set_sync(l->write_sync, 1);
+    char *error = NULL;
+    l->db = leveldb_open(l->options, dir, &error);
+    if (error) {
+        set_error(err, LEDGER_ERR_IO, 0, "cannot open ledger %s: %s", dir, error);
+        leveldb_free(error);
+        return LEDGER_ERR_IO;
+    }
+    return LEDGER_OK;
+}
+
+static ledger_err db_write(ledger *l, leveldb_writebatch_t *batch, ledger_error *err,
+                           uint64_t height)
+{
+    char *error = NULL;
+    leveldb_write(l->db, l->write_sync, batch, &error);
+    if (error) {
+        set_error(err, LEDGER_ERR_IO, height, "write failed: %s", error);
+        leveldb_free(error);
+        return LEDGER_ERR_IO;
+    }
+    return LEDGER_OK;
+}
+
+/* Store the genesis in a new ledger, or check it against the stored one. */
+static ledger_err bind_genesis(ledger *l, ledger_error *err)
+{
+    uint8_t *stored;
+    size_t len;
+    ledger_err rc = db_get(l, "m/genesis", 9, &stored, &len);
+    if (rc == LEDGER_OK) {
+        bool same = len == l->genesis_len && memcmp(stored, l->genesis_bytes, len) == 0;
+        leveldb_free(stored);
+        if (!same) {
+            return set_error(err, LEDGER_ERR_GENESIS, 0,
+                             "the ledger was created for another genesis (chain id differs)");
+        }
+        return LEDGER_OK;
+    }
+    if (rc != LEDGER_ERR_NOT_FOUND) return set_error(err, rc, 0, "cannot read the genesis");
+    leveldb_writebatch_t *batch = leveldb_writebatch_create();
+    leveldb_writebatch_put(batch, "m/genesis", 9, (const char *)l->genesis_bytes,
+                           l->genesis_len);
+    rc = db_write(l, batch, err, 0);
+    leveldb_writebatch_destroy(batch);
+    return rc;
+}
+
+/* Check one stored block against its predecessor's summary (structure only). */
+static ledger_err check_block(ledger *l, uint64_t height, ledger_summary *prev,
+                              ledger_error *err)
+{
+    uint8_t *data;
+    size_t len;
+    store_key k = height_key('b', height);
+    ledger_err rc = db_get(l, k.bytes, k.len, &data, &len);
+    if (rc != LEDGER_OK) return set_error(err, LEDGER_ERR_CORRUPT, height, "block is missing");
+    codec_block block = {.txs = l->tx_spans, .receipts = l->receipt_spans,
+                         .writes = l->write_scratch};
+    codec_error cerr;
+    char why[160];
+    codec_err crc = codec_block_decode(data, len, &block, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX,
+                                       &cerr);
+    if (crc != CODEC_OK) {
+        rc = set_error(err, LEDGER_ERR_CORRUPT, height, "block does not decode: %s",
+                       codec_error_format(&cerr, why, sizeof why));
+    } else if (block.header.batch.height != height) {
+        rc = set_error(err, LEDGER_ERR_CORRUPT, height, "block record holds height %llu",
+                       (unsigned long long)block.header.batch.height);
+    } else if (memcmp(block.header.prev_hash.bytes, prev->block_hash.bytes, 32) != 0) {
+        rc = set_error(err, LEDGER_ERR_CORRUPT, height, "previous block hash does not link");
+    } else if (block.header.log_size != prev->log_size + block.tx_count
+               || block.header.batch.tx_count != block.tx_count) {
+        rc = set_error(err, LEDGER_ERR_CORRUPT, height, "tx count or log size is wrong");
+    } else {
+        prev->height = height;
+        prev->log_size = block.header.log_size;
+        codec_block_hash(&block.header, &prev->block_hash);
+        ledger_next_state_hash(&prev->state_hash, block.writes, block.write_count,
+                               &prev->state_hash);
+    }
+    leveldb_free(data);
+    return rc;
+}
+
+/* Walk every stored block and compare the result with the head record. */
+static ledger_err check_store(ledger *l, ledger_error *err)
+{
+    uint8_t head_bytes[HEAD_RECORD_LEN];
+    store_key head_key = {.bytes = "m/head", .len = 6};
+    ledger_err rc = db_get_fixed(l, &head_key, head_bytes, sizeof head_bytes);
+    ledger_summary walked = {0};
+    walked.state_hash = l->chain_id;
+    if (rc == LEDGER_ERR_NOT_FOUND) {
+        l->head = walked;
+        return LEDGER_OK;
+    }
+    if (rc != LEDGER_OK) return set_error(err, LEDGER_ERR_CORRUPT, 0, "head record is damaged");
+    ledger_summary head;
+    decode_head(head_bytes, &head);
+    for (uint64_t h = 1; h <= head.height; h++) {
+        rc = check_block(l, h, &walked, err);
+        if (rc != LEDGER_OK) return rc;
+    }
+    if (memcmp(walked.block_hash.bytes, head.block_hash.bytes, 32) != 0
+        || memcmp(walked.state_hash.bytes, head.state_hash.bytes, 32) != 0
+        || walked.log_size != head.log_size) {
+        return set_error(err, LEDGER_ERR_CORRUPT, head.height, "head record does not match");
+    }
+    if (load_frontier(l, head.log_size) != LEDGER_OK) {
+        return set_error(err, LEDGER_ERR_CORRUPT, head.height, "tx log nodes are missing");
+    }
+    l->head = head;
+    return LEDGER_OK;
+}
+
+ledger_err ledger_open(const char *dir, const uint8_t *genesis, size_t genesis_len,
+                       ledger **out, ledger_error *err)
+{
+    ledger *l = calloc(1, sizeof *l);
+    if (!l) return set_error(err, LEDGER_ERR_NOMEM, 0, "out of memory");
+    ledger_err rc = LEDGER_ERR_NOMEM;
+    l->genesis_bytes = malloc(genesis_len ? genesis_len : 1);
+    l->tx_spans = calloc(CODEC_BLOCK_TXS_MAX, sizeof *l->tx_spans);
+    l->receipt_spans = calloc(CODEC_BLOCK_TXS_MAX, sizeof *l->receipt_spans);
+    l->write_scratch = calloc(CODEC_WRITES_MAX, sizeof *l->write_scratch);
+    if (!l->genesis_bytes || !l->tx_spans || !l->receipt_spans || !l->write_scratch) goto err;
+    memcpy(l->genesis_bytes, genesis, genesis_len);
+    l->genesis_len = genesis_len;
+    codec_error cerr;
+    char why[160];
+    if (codec_genesis_decode(l->genesis_bytes, genesis_len, &l->genesis, &cerr) != CODEC_OK) {
+        rc = set_error(err, LEDGER_ERR_GENESIS, 0, "genesis does not decode: %s",
+                       codec_error_format(&cerr, why, sizeof why));
+        goto err;
+    }
+    tcrypto_sha256(genesis, genesis_len, &l->chain_id);
+    if ((rc = open_db(l, dir, err)) != LEDGER_OK) goto err;
+    if ((rc = bind_genesis(l, err)) != LEDGER_OK) goto err;
+    if ((rc = check_store(l, err)) != LEDGER_OK) goto err;
+    *out = l;
+    return LEDGER_OK;
+err:
+    if (rc == LEDGER_ERR_NOMEM) set_error(err, rc, 0, "out of memory");
+    ledger_close(l);
+    return rc;
+}
+
+void ledger_close(ledger *l)
+{
+    if (!l) return;
+    if (l->db) leveldb_close(l->db);
+    if (l->options) leveldb_options_destroy(l->options);
+    if (l->read) leveldb_readoptions_destroy(l->read);
+    if (l->write_sync) leveldb_writeoptions_destroy(l->write_sync);
+    free(l->genesis_bytes);
+    free(l->tx_spans);
+    free(l->receipt_spans);
+    free(l->write_scratch);
+    free(l);
+}
+
+const hash32 *ledger_chain_id(const ledger *l) { return &l->chain_id; }
+const codec_genesis *ledger_genesis(const ledger *l) { return &l->genesis; }
+void ledger_head(const ledger *l, ledger_summary *out) { *out = l->head; }
+
+/* ---- append --------------------------------------------------------------- */
+
+void ledger_next_state_hash(const hash32 *prev, const codec_write *writes, uint32_t count,
+                            hash32 *out)
+{
+    hash32 writes_hash;
+    codec_writes_hash(writes, count, &writes_hash);
+    tcrypto_sha256_state st;
+    tcrypto_sha256_init(&st);
+    tcrypto_sha256_update(&st, STATE_HASH_TAG, strlen(STATE_HASH_TAG));
+    tcrypto_sha256_update(&st, prev->bytes, 32);
+    tcrypto_sha256_update(&st, writes_hash.bytes, 32);
+    tcrypto_sha256_final(&st, out);
+}
+
+static void put_node(void *ctx, unsigned level, uint64_t index, const hash32 *hash)
+{
+    store_key k = node_key(level, index);
+    leveldb_writebatch_put(ctx, (const char *)k.bytes, k.len, (const char *)hash->bytes, 32);
+}
+
+/* Check the input against the head; returns the receipts root. */
+static ledger_err check_input(const ledger *l, const ledger_block_input *in,
+                              hash32 *receipts_root, ledger_error *err)
+{
+    uint64_t height = in->batch.height;
+    if (height != l->head.height + 1) {
+        return set_error(err, LEDGER_ERR_INVALID, height, "expected height %llu",
+                         (unsigned long long)(l->head.height + 1));
+    }
+    if (in->batch.tx_count > CODEC_BLOCK_TXS_MAX) {
+        return set_error(err, LEDGER_ERR_INVALID, height, "too many txs");
+    }
+    hash32 *leaves = malloc((in->batch.tx_count + 1) * sizeof *leaves);
+    if (!leaves) return set_error(err, LEDGER_ERR_NOMEM, height, "out of memory");
+    hash32 root;
+    for (uint64_t i = 0; i < in->batch.tx_count; i++) {
+        merkle_leaf_hash(in->txs[i].data, in->txs[i].len, &leaves[i]);
+    }
+    merkle_root_of_leaves(leaves, in->batch.tx_count, &root);
+    for (uint64_t i = 0; i < in->batch.tx_count; i++) {
+        merkle_leaf_hash(in->receipts[i].data, in->receipts[i].len, &leaves[i]);
+    }
+    merkle_root_of_leaves(leaves, in->batch.tx_count, receipts_root);
+    free(leaves);
+    if (memcmp(root.bytes, in->batch.tx_root.bytes, 32) != 0) {
+        return set_error(err, LEDGER_ERR_INVALID, height, "tx root does not match the txs");
+    }
+    codec_commit_cert cert;
+    hash32 batch_hash;
+    codec_batch_hash(&in->batch, &batch_hash);
+    if (codec_commit_cert_decode(in->commit_cert.data, in->commit_cert.len, &cert, NULL)
+            != CODEC_OK
+        || cert.height != height || memcmp(cert.batch_hash.bytes, batch_hash.bytes, 32) != 0) {
+        return set_error(err, LEDGER_ERR_INVALID, height,
+                         "commit certificate is not for this batch");
+    }
+    return LEDGER_OK;
+}
+
+/* Put the tx index, log nodes and state writes of the block into batch. */
+static void stage_indexes(const ledger_block_input *in, merkle_frontier *log,
+                          leveldb_writebatch_t *batch)
+{
+    for (uint32_t i = 0; i < in->batch.tx_count; i++) {
+        hash32 tx_id, leaf;
+        tcrypto_sha256(in->txs[i].data, in->txs[i].len, &tx_id);
+        store_key k = tx_key(&tx_id);
+        uint8_t where[12];
+        store_be64(where, in->batch.height);
+        for (int b = 0; b < 4; b++) where[8 + b] = (uint8_t)(i >> (24 - 8 * b));
+        leveldb_writebatch_put(batch, (const char *)k.bytes, k.len, (const char *)where, 12);
+        merkle_leaf_hash(in->txs[i].data, in->txs[i].len, &leaf);
+        merkle_frontier_append(log, &leaf, put_node, batch);
+    }
+    for (uint32_t i = 0; i < in->write_count; i++) {
+        const codec_write *w = &in->writes[i];
+        uint8_t key[1 + CODEC_KEY_MAX];
+        key[0] = 's';
+        memcpy(key + 1, w->key, w->key_len);
+        if (w->value) {
+            leveldb_writebatch_put(batch, (const char *)key, 1 + w->key_len,
+                                   (const char *)w->value, w->value_len);
+        } else {
+            leveldb_writebatch_delete(batch, (const char *)key, 1 + w->key_len);
+        }
+    }
+}
+
+/* Encode the block record into a new malloc'd buffer. */
+static ledger_err encode_record(const ledger_block_input *in, const codec_block_header *h,
+                                uint8_t **out, size_t *out_len, ledger_error *err)
+{
+    size_t cap = 1024 + in->commit_cert.len;
+    for (uint32_t i = 0; i < in->batch.tx_count; i++) {
+        cap += in->txs[i].len + in->receipts[i].len;
+    }
+    for (uint32_t i = 0; i < in->write_count; i++) {
+        cap += 16 + in->writes[i].key_len + in->writes[i].value_len;
+    }
+    uint8_t *buf = malloc(cap);
+    if (!buf) return set_error(err, LEDGER_ERR_NOMEM, h->batch.height, "out of memory");
+    codec_buf b = codec_buf_make(buf, cap);
+    if (codec_block_encode(h, in->txs, (uint32_t)in->batch.tx_count, in->receipts,
+                           (uint32_t)in->batch.tx_count, in->writes, in->write_count,
+                           &in->commit_cert, &b) != CODEC_OK) {
+        free(buf);
+        return set_error(err, LEDGER_ERR_INVALID, h->batch.height, "block too large");
+    }
+    *out = buf;
+    *out_len = b.len;
+    return LEDGER_OK;
+}
+
+ledger_err ledger_append(ledger *l, const ledger_block_input *in, ledger_summary *out,
+                         ledger_error *err)
+{
+    hash32 receipts_root;
+    ledger_err rc = check_input(l, in, &receipts_root, err);
+    if (rc != LEDGER_OK) return rc;
+    leveldb_writebatch_t *batch = leveldb_writebatch_create();
+    merkle_frontier log = l->log;
+    stage_indexes(in, &log, batch);
+    codec_block_header h = {.batch = in->batch, .prev_hash = l->head.block_hash,
+                            .log_size = log.size};
+    merkle_frontier_root(&log, &h.log_root);
+    ledger_summary next = {.height = in->batch.height, .log_size = log.size,
+                           .receipts_root = receipts_root};
+    codec_block_hash(&h, &next.block_hash);
+    ledger_next_state_hash(&l->head.state_hash, in->writes, in->write_count, &next.state_hash);
+    uint8_t *record = NULL;
+    size_t record_len = 0;
+    rc = encode_record(in, &h, &record, &record_len, err);
+    if (rc == LEDGER_OK) {
+        store_key k = height_key('b', next.height);
+        leveldb_writebatch_put(batch, (const char *)k.bytes, k.len, (const char *)record,
+                               record_len);
+        uint8_t head[HEAD_RECORD_LEN];
+        encode_head(&next, head);
+        leveldb_writebatch_put(batch, "m/head", 6, (const char *)head, sizeof head);
+        rc = db_write(l, batch, err, next.height);
+        free(record);
+    }
+    leveldb_writebatch_destroy(batch);
+    if (rc != LEDGER_OK) return rc;
+    l->log = log;
+    l->head = next;
+    *out = next;
+    return LEDGER_OK;
+}
+
+ledger_err ledger_put_result_cert(ledger *l, uint64_t height, const uint8_t *data, size_t len,
+                                  ledger_error *err)
+{
+    if (height == 0 || height > l->head.height) {
+        return set_error(err, LEDGER_ERR_NOT_FOUND, height, "no block at this height");
+    }
+    store_key k = height_key('r', height);
+    leveldb_writebatch_t *batch = leveldb_writebatch_create();
+    leveldb_writebatch_put(batch, (const char *)k.bytes, k.len, (const char *)data, len);
+    ledger_err rc = db_write(l, batch, err, height);
+    leveldb_writebatch_destroy(batch);
+    return rc;
+}
+
+/* ---- reads ---------------------------------------------------------------- */
+
+ledger_err ledger_get_block(ledger *l, uint64_t height, uint8_t **data, size_t *len)
+{
+    store_key k = height_key('b', height);
+    return db_get(l, k.bytes, k.len, data, len);
+}
+
+ledger_err ledger_get_result_cert(ledger *l, uint64_t height, uint8_t **data, size_t *len)
+{
+    store_key k = height_key('r', height);
+    return db_get(l, k.bytes, k.len, data, len);
+}
+
+ledger_err ledger_find_tx(ledger *l, const hash32 *tx_id, uint64_t *height, uint32_t *index)
+{
+    uint8_t where[12];
+    store_key k = tx_key(tx_id);
+    ledger_err rc = db_get_fixed(l, &k, where, sizeof where);
+    if (rc != LEDGER_OK) return rc;
+    *height = load_be64(where);
+    *index = (uint32_t)where[8] << 24 | (uint32_t)where[9] << 16 | (uint32_t)where[10] << 8
+             | where[11];
+    return LEDGER_OK;
+}
+
+ledger_err ledger_state_get(ledger *l, const uint8_t *key, size_t key_len, uint8_t **value,
+                            size_t *value_len)
+{
+    if (key_len > CODEC_KEY_MAX) return LEDGER_ERR_NOT_FOUND;
+    uint8_t k[1 + CODEC_KEY_MAX];
+    k[0] = 's';
+    memcpy(k + 1, key, key_len);
+    return db_get(l, k, 1 + key_len, value, value_len);
+}

@@ -1,0 +1,41 @@
+/*
+ * proof.h - inclusion and consistency proofs over the ledger-wide tx log,
+ * made from a store and checked with the genesis alone.
+ *
+ * A proof file (codec.h "proofs") carries the block header(s) it is anchored
+ * to and their result certificates; verification checks the certificate
+ * signatures (2f+1 genesis validators), that the certified block hash is the
+ * hash of the carried header, and the RFC 9162 path against the header's log
+ * size and root. An inclusion proof also checks the tx's own signatures.
+ */
+#ifndef TRIALREG_PROOF_H
+#define TRIALREG_PROOF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "ledger.h"
+
+/* Inclusion proof of tx_id in the log as of the newest certified block.
+ * Writes the encoded proof to out. Returns 0, or -1 with a message in why. */
+int proof_make_inclusion(ledger *l, const hash32 *tx_id, codec_buf *out, char *why,
+                         size_t why_cap);
+
+/* Consistency proof between the logs of two certified blocks
+ * (old_height < new_height). Returns 0, or -1 with a message in why. */
+int proof_make_consistency(ledger *l, uint64_t old_height, uint64_t new_height, codec_buf *out,
+                           char *why, size_t why_cap);
+
+/* Verify a proof file's bytes against the genesis. True if it holds; else
+ * false with the reason in why. */
+bool proof_verify(const uint8_t *genesis, size_t genesis_len, const uint8_t *proof,
+                  size_t proof_len, char *why, size_t why_cap);
+
+/* Check a result certificate: quorum of distinct genesis validators, each
+ * signature valid over the checkpoint body. True if valid; else why says. */
+bool proof_check_result_cert(const codec_genesis *g, const hash32 *chain_id,
+                             const codec_result_cert *cert, char *why, size_t why_cap);
+
+#endif

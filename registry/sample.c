@@ -1,0 +1,296 @@
+/*
+ * sample.c - sample ledgers of real signed txs (see sample.h for what is and
+ * is not real about them).
+ */
+#include "sample.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "merkle.h"
+
+enum {
+    TX_SLOT = 1024,          /* bytes reserved per encoded tx (they are ~300) */
+    RECEIPT_SLOT = 128,
+    KEY_SLOT = 48,
+    VALUE_SLOT = 16,
+    CERT_SLOT = 80 * CODEC_VALIDATORS_MAX + 64,
+    SAMPLE_TIME_BASE_MS = 1764000000000ull,
+};
+
+static void derive_key(uint64_t seed, const char *label, uint32_t index, keypair *out)
+{
+    char text[96];
+    hash32 h;
+    snprintf(text, sizeof text, "trialreg-sample/%llu/%s/%u", (unsigned long long)seed, label,
+             index);
+    tcrypto_sha256(text, strlen(text), &h);
+    tcrypto_keypair_from_seed(h.bytes, out);
+}
+
+void sample_keys_derive(uint64_t seed, uint32_t validator_count, sample_keys *out)
+{
+    memset(out, 0, sizeof *out);
+    out->validator_count = validator_count;
+    for (uint32_t i = 0; i < validator_count; i++) derive_key(seed, "validator", i, &out->validators[i]);
+    derive_key(seed, "sponsor", 0, &out->sponsor);
+    derive_key(seed, "investigator", 0, &out->investigators[0]);
+    derive_key(seed, "investigator", 1, &out->investigators[1]);
+    derive_key(seed, "regulator", 0, &out->regulator);
+}
+
+static void add_authority(codec_genesis *g, unsigned role, const char *site, const char *name,
+                          const keypair *key)
+{
+    codec_authority *a = &g->authorities[g->authority_count++];
+    a->role = (uint8_t)role;
+    snprintf(a->site.text, sizeof a->site.text, "%s", site);
+    snprintf(a->name.text, sizeof a->name.text, "%s", name);
+    a->key = key->public_key;
+}
+
+int sample_genesis(const sample_keys *keys, const char *chain_name, uint8_t **out,
+                   size_t *out_len)
+{
+    codec_genesis *g = calloc(1, sizeof *g);
+    uint8_t *buf = malloc(64 * 1024);
+    if (!g || !buf) goto err;
+    snprintf(g->chain_name, sizeof g->chain_name, "%s", chain_name);
+    g->created_ms = SAMPLE_TIME_BASE_MS;
+    g->params = (codec_params){.max_batch_txs = 1024, .nonce_window = 64,
+                               .anchor_window_ms = 7ull * 24 * 3600 * 1000,
+                               .clock_skew_ms = 2000};
+    g->validator_count = keys->validator_count;
+    for (uint32_t i = 0; i < keys->validator_count; i++) {
+        snprintf(g->validators[i].name.text, sizeof g->validators[i].name.text, "validator-%u", i);
+        g->validators[i].key = keys->validators[i].public_key;
+    }
+    add_authority(g, ROLE_SPONSOR, "", "sponsor", &keys->sponsor);
+    add_authority(g, ROLE_INVESTIGATOR, "site-a", "investigator-a", &keys->investigators[0]);
+    add_authority(g, ROLE_INVESTIGATOR, "site-b", "investigator-b", &keys->investigators[1]);
+    add_authority(g, ROLE_REGULATOR, "", "regulator", &keys->regulator);
+    codec_buf b = codec_buf_make(buf, 64 * 1024);
+    if (codec_genesis_encode(g, &b) != CODEC_OK) goto err;
+    free(g);
+    *out = buf;
+    *out_len = b.len;
+    return 0;
+err:
+    free(g);
+    free(buf);
+    return -1;
+}
+
+/* ---- txs ------------------------------------------------------------------- */
+
+static void sign_tx(codec_tx *tx, const keypair *author, const hash32 *chain_id)
+{
+    uint8_t body[CODEC_TX_MAX];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    codec_tx_body_encode(tx, &b);
+    tcrypto_sign(author, TCRYPTO_TAG_TX, chain_id, b.data, b.len, &tx->sig);
+}
+
+static void cosign_tx(codec_tx *tx, const keypair *cosigner, unsigned meaning,
+                      const hash32 *chain_id)
+{
+    uint8_t body[CODEC_TX_MAX], cbody[128];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    codec_tx_body_encode(tx, &b);
+    hash32 body_hash;
+    tcrypto_sha256(b.data, b.len, &body_hash);
+    codec_buf cb = codec_buf_make(cbody, sizeof cbody);
+    codec_cosig_body_encode(&body_hash, meaning, &cosigner->public_key, &cb);
+    codec_cosig *c = &tx->cosigs[tx->cosig_count++];
+    c->key = cosigner->public_key;
+    c->meaning = (uint8_t)meaning;
+    tcrypto_sign(cosigner, TCRYPTO_TAG_COSIG, chain_id, cb.data, cb.len, &c->sig);
+}
+
+static void set_name(codec_name *n, const char *text)
+{
+    snprintf(n->text, sizeof n->text, "%s", text);
+}
+
+int sample_tx(const sample_keys *keys, const hash32 *chain_id, uint64_t index, codec_buf *out)
+{
+    static const uint8_t trial_id[16] = "TRIAL-0001";
+    codec_tx tx;
+    memset(&tx, 0, sizeof tx);
+    hash32 doc;
+    tcrypto_sha256(&index, sizeof index, &doc);
+    const keypair *site = &keys->investigators[index % 4 < 2 ? 0 : 1];
+    tx.nonce = index;
+    tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = trial_id,
+                                            .len = sizeof trial_id};
+    if (index % 2 == 0) {
+        keypair participant;
+        derive_key(0, "participant", (uint32_t)(index / 2), &participant);
+        tx.signer = participant.public_key;
+        set_name(&tx.contract, "consent");
+        set_name(&tx.method, "grant");
+        tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_INT, .integer = 1};
+        tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = doc.bytes,
+                                                .len = 32};
+        tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_INT, .integer = 0x1f};
+        sign_tx(&tx, &participant, chain_id);
+        cosign_tx(&tx, site, MEANING_WITNESS, chain_id);
+    } else {
+        tx.signer = site->public_key;
+        set_name(&tx.contract, "data");
+        set_name(&tx.method, "anchor");
+        tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = doc.bytes,
+                                                .len = 32};
+        tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_INT, .integer = 1};
+        tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_INT, .integer = 4096};
+        sign_tx(&tx, site, chain_id);
+    }
+    return codec_tx_encode(&tx, out) == CODEC_OK ? 0 : -1;
+}
+
+/* ---- blocks ------------------------------------------------------------------ */
+
+static void sign_commit_cert(const sample_keys *keys, const hash32 *chain_id,
+                             const codec_batch_header *batch, codec_commit_cert *cert)
+{
+    uint8_t body[96];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    memset(cert, 0, sizeof *cert);
+    cert->height = batch->height;
+    cert->view = 0;
+    codec_batch_hash(batch, &cert->batch_hash);
+    codec_commit_body_encode(cert->height, cert->view, &cert->batch_hash, &b);
+    uint32_t quorum = 2 * ((keys->validator_count - 1) / 3) + 1;
+    for (uint32_t v = 0; v < quorum; v++) {
+        cert->sigs[v].validator = v;
+        tcrypto_sign(&keys->validators[v], TCRYPTO_TAG_COMMIT, chain_id, b.data, b.len,
+                     &cert->sigs[v].sig);
+    }
+    cert->sig_count = quorum;
+}
+
+/* Receipt and write of tx i (the sample's stand-in for execution). */
+static void fake_execute(sample_block *b, uint32_t i, uint8_t *receipt_slot, uint8_t *key_slot,
+                         uint8_t *value_slot)
+{
+    codec_receipt r;
+    memset(&r, 0, sizeof r);
+    tcrypto_sha256(b->txs[i].data, b->txs[i].len, &r.tx_id);
+    r.status = RECEIPT_OK;
+    codec_buf rb = codec_buf_make(receipt_slot, RECEIPT_SLOT);
+    codec_receipt_encode(&r, &rb);
+    b->receipts[i] = (codec_span){receipt_slot, rb.len};
+    memcpy(key_slot, "sample/tx/", 10);
+    memcpy(key_slot + 10, r.tx_id.bytes, 32);
+    for (int k = 0; k < 8; k++) value_slot[k] = (uint8_t)(b->batch.height >> (56 - 8 * k));
+    b->writes[i] = (codec_write){key_slot, 42, value_slot, 8};
+}
+
+int sample_block_build(const sample_keys *keys, const hash32 *chain_id, uint64_t height,
+                       uint64_t first_tx, uint32_t tx_count, sample_block *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t per_tx = TX_SLOT + RECEIPT_SLOT + KEY_SLOT + VALUE_SLOT;
+    out->arena = malloc(per_tx * tx_count + CERT_SLOT);
+    out->txs = calloc(tx_count + 1, sizeof *out->txs);
+    out->receipts = calloc(tx_count + 1, sizeof *out->receipts);
+    out->writes = calloc(tx_count + 1, sizeof *out->writes);
+    if (!out->arena || !out->txs || !out->receipts || !out->writes) {
+        sample_block_free(out);
+        return -1;
+    }
+    out->tx_count = tx_count;
+    out->batch.height = height;
+    out->batch.time_ms = SAMPLE_TIME_BASE_MS + height * 1000;
+    out->batch.tx_count = tx_count;
+    uint8_t *p = out->arena;
+    hash32 *leaves = calloc(tx_count + 1, sizeof *leaves);
+    if (!leaves) return sample_block_free(out), -1;
+    for (uint32_t i = 0; i < tx_count; i++, p += TX_SLOT) {
+        codec_buf tb = codec_buf_make(p, TX_SLOT);
+        if (sample_tx(keys, chain_id, first_tx + i, &tb) != 0) {
+            free(leaves);
+            return sample_block_free(out), -1;
+        }
+        out->txs[i] = (codec_span){p, tb.len};
+        merkle_leaf_hash(p, tb.len, &leaves[i]);
+    }
+    merkle_root_of_leaves(leaves, tx_count, &out->batch.tx_root);
+    free(leaves);
+    for (uint32_t i = 0; i < tx_count; i++, p += RECEIPT_SLOT + KEY_SLOT + VALUE_SLOT) {
+        fake_execute(out, i, p, p + RECEIPT_SLOT, p + RECEIPT_SLOT + KEY_SLOT);
+    }
+    uint8_t *cert_slot = p;
+    codec_commit_cert cert;
+    sign_commit_cert(keys, chain_id, &out->batch, &cert);
+    codec_buf cb = codec_buf_make(cert_slot, CERT_SLOT);
+    if (codec_commit_cert_encode(&cert, &cb) != CODEC_OK) return sample_block_free(out), -1;
+    out->commit_cert = (codec_span){cert_slot, cb.len};
+    return 0;
+}
+
+void sample_block_free(sample_block *b)
+{
+    free(b->arena);
+    free(b->txs);
+    free(b->receipts);
+    free(b->writes);
+    memset(b, 0, sizeof *b);
+}
+
+int sample_block_append(ledger *l, const sample_keys *keys, const sample_block *b, char *why,
+                        size_t why_cap)
+{
+    ledger_block_input in = {.batch = b->batch, .txs = b->txs, .receipts = b->receipts,
+                             .writes = b->writes, .write_count = b->tx_count,
+                             .commit_cert = b->commit_cert};
+    ledger_summary s;
+    ledger_error err;
+    if (ledger_append(l, &in, &s, &err) != LEDGER_OK) {
+        snprintf(why, why_cap, "append at height %llu: %s", (unsigned long long)err.height,
+                 err.message);
+        return -1;
+    }
+    codec_result_cert cert = {.height = s.height, .block_hash = s.block_hash,
+                              .state_hash = s.state_hash, .receipts_root = s.receipts_root};
+    uint8_t body[160], out[CERT_SLOT + 160];
+    codec_buf bb = codec_buf_make(body, sizeof body);
+    codec_checkpoint_body_encode(&cert, &bb);
+    uint32_t quorum = 2 * ((keys->validator_count - 1) / 3) + 1;
+    for (uint32_t k = 0; k < quorum; k++) {
+        uint32_t v = keys->validator_count - quorum + k; /* a different set from the commit's */
+        cert.sigs[k].validator = v;
+        tcrypto_sign(&keys->validators[v], TCRYPTO_TAG_CHECKPOINT, ledger_chain_id(l), bb.data,
+                     bb.len, &cert.sigs[k].sig);
+    }
+    cert.sig_count = quorum;
+    codec_buf ob = codec_buf_make(out, sizeof out);
+    codec_result_cert_encode(&cert, &ob);
+    if (ledger_put_result_cert(l, s.height, ob.data, ob.len, &err) != LEDGER_OK) {
+        snprintf(why, why_cap, "result certificate at height %llu: %s",
+                 (unsigned long long)s.height, err.message);
+        return -1;
+    }
+    return 0;
+}
+
+int sample_write_blocks(ledger *l, const sample_keys *keys, uint64_t blocks,
+                        uint32_t txs_per_block, char *why, size_t why_cap)
+{
+    ledger_summary head;
+    ledger_head(l, &head);
+    for (uint64_t i = 0; i < blocks; i++) {
+        sample_block b;
+        uint64_t height = head.height + 1 + i;
+        uint64_t first_tx = head.log_size + i * txs_per_block;
+        if (sample_block_build(keys, ledger_chain_id(l), height, first_tx, txs_per_block, &b)) {
+            snprintf(why, why_cap, "out of memory");
+            return -1;
+        }
+        int rc = sample_block_append(l, keys, &b, why, why_cap);
+        sample_block_free(&b);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}

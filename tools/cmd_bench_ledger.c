@@ -1,0 +1,233 @@
+/*
+ * cmd_bench_ledger.c - `trialctl bench ledger`: append and audit throughput,
+ * printed beside this machine's Ed25519 verify rate measured in the same run.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "commands.h"
+#include "crypto.h"
+#include "ledger.h"
+#include "sample.h"
+
+static const char BENCH_USAGE[] =
+    "usage: trialctl bench ledger [--blocks N] [--txs N] [--runs N] [--dir DIR]\n"
+    "  Writes N blocks (default 200) of N sample txs (default 100) to a fresh ledger\n"
+    "  and audits it, --runs times (default 3); prints medians of txs appended per\n"
+    "  second, txs and signatures audited per second, bytes on disk per tx, and this\n"
+    "  machine's Ed25519 verify rate (one core, all cores) with the ratios.\n";
+
+typedef struct {
+    double append_tx_per_s;
+    double audit_tx_per_s;
+    double audit_sig_per_s;
+    double bytes_per_tx;
+} bench_run;
+
+/* ---- Ed25519 bound --------------------------------------------------------------- */
+
+typedef struct {
+    keypair key;
+    uint8_t body[200];
+    signature sig;
+    hash32 chain;
+    double seconds;
+    uint64_t count;
+} verify_job;
+
+static void *verify_loop(void *arg)
+{
+    verify_job *j = arg;
+    double t0 = util_now();
+    uint64_t n = 0;
+    while (util_now() - t0 < j->seconds) {
+        for (int i = 0; i < 64; i++) {
+            if (tcrypto_verify(&j->key.public_key, TCRYPTO_TAG_TX, &j->chain, j->body,
+                               sizeof j->body, &j->sig)) {
+                n++;
+            }
+        }
+    }
+    j->count = n;
+    j->seconds = util_now() - t0;
+    return NULL;
+}
+
+/* Verifications per second with `threads` threads verifying at once. */
+static double verify_rate(unsigned threads)
+{
+    verify_job jobs[64];
+    pthread_t tids[64];
+    for (unsigned i = 0; i < threads; i++) {
+        memset(&jobs[i], 0, sizeof jobs[i]);
+        tcrypto_keypair_generate(&jobs[i].key);
+        tcrypto_sign(&jobs[i].key, TCRYPTO_TAG_TX, &jobs[i].chain, jobs[i].body,
+                     sizeof jobs[i].body, &jobs[i].sig);
+        jobs[i].seconds = 1.0;
+        pthread_create(&tids[i], NULL, verify_loop, &jobs[i]);
+    }
+    double rate = 0;
+    for (unsigned i = 0; i < threads; i++) {
+        pthread_join(tids[i], NULL);
+        rate += (double)jobs[i].count / jobs[i].seconds;
+    }
+    return rate;
+}
+
+/* ---- one run ------------------------------------------------------------------------ */
+
+static uint64_t disk_bytes;
+static int add_size(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)path, (void)ftw;
+    if (flag == FTW_F) disk_bytes += (uint64_t)st->st_size;
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int build_blocks(const sample_keys *keys, const hash32 *chain, uint64_t blocks,
+                        uint32_t txs, sample_block *out)
+{
+    for (uint64_t h = 0; h < blocks; h++) {
+        if (sample_block_build(keys, chain, h + 1, h * txs, txs, &out[h]) != 0) return -1;
+    }
+    return 0;
+}
+
+static int one_run(const char *dir, uint64_t blocks, uint32_t txs, bench_run *r)
+{
+    sample_keys *keys = calloc(1, sizeof *keys);
+    sample_block *built = calloc(blocks, sizeof *built);
+    uint8_t *genesis = NULL;
+    size_t glen;
+    ledger *l = NULL;
+    int rc = -1;
+    char why[300] = "out of memory";
+    if (!keys || !built) goto out;
+    sample_keys_derive(7, 4, keys);
+    if (sample_genesis(keys, "bench", &genesis, &glen) != 0) goto out;
+    ledger_error lerr;
+    if (ledger_open(dir, genesis, glen, &l, &lerr) != LEDGER_OK) {
+        snprintf(why, sizeof why, "%s", lerr.message);
+        goto out;
+    }
+    if (build_blocks(keys, ledger_chain_id(l), blocks, txs, built) != 0) goto out;
+    double t0 = util_now();
+    for (uint64_t h = 0; h < blocks; h++) {
+        if (sample_block_append(l, keys, &built[h], why, sizeof why) != 0) goto out;
+    }
+    r->append_tx_per_s = (double)(blocks * txs) / (util_now() - t0);
+    audit_ledger_cursor cursor;
+    audit_source src;
+    audit_summary s;
+    audit_failure f;
+    audit_ledger_source(&cursor, l, &src);
+    t0 = util_now();
+    bool ok = audit_run(genesis, glen, &src, 0, &s, &f);
+    double secs = util_now() - t0;
+    audit_ledger_cursor_done(&cursor);
+    if (!ok) {
+        snprintf(why, sizeof why, "audit failed at height %llu: %s",
+                 (unsigned long long)f.height, f.reason);
+        goto out;
+    }
+    r->audit_tx_per_s = (double)s.txs / secs;
+    r->audit_sig_per_s = (double)s.signatures / secs;
+    ledger_close(l);
+    l = NULL;
+    disk_bytes = 0;
+    nftw(dir, add_size, 16, FTW_PHYS);
+    r->bytes_per_tx = (double)disk_bytes / (double)(blocks * txs);
+    rc = 0;
+out:
+    if (rc != 0) fprintf(stderr, "error: %s\n", why);
+    ledger_close(l);
+    for (uint64_t h = 0; built && h < blocks; h++) sample_block_free(&built[h]);
+    free(built);
+    free(keys);
+    free(genesis);
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return rc;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, compare_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void print_report(bench_run *runs, size_t n, double one_core, double all_cores,
+                         unsigned cores)
+{
+    double v[4][32];
+    for (size_t i = 0; i < n; i++) {
+        v[0][i] = runs[i].append_tx_per_s;
+        v[1][i] = runs[i].audit_tx_per_s;
+        v[2][i] = runs[i].audit_sig_per_s;
+        v[3][i] = runs[i].bytes_per_tx;
+    }
+    double sig = median(v[2], n);
+    printf("ed25519 verify, 1 core:        %10.0f /s\n", one_core);
+    printf("ed25519 verify, %u cores:       %10.0f /s   (bound for audit)\n", cores, all_cores);
+    printf("append:                        %10.0f tx/s (median of %zu)\n", median(v[0], n), n);
+    printf("audit:                         %10.0f tx/s\n", median(v[1], n));
+    printf("audit signatures:              %10.0f sig/s = %.2f of the all-core bound "
+           "(target >= 0.90)\n", sig, sig / all_cores);
+    printf("storage:                       %10.0f bytes on disk per tx\n", median(v[3], n));
+}
+
+int cmd_bench_ledger(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, 0, 'h'},        {"blocks", required_argument, 0, 'b'},
+        {"txs", required_argument, 0, 't'},   {"runs", required_argument, 0, 'r'},
+        {"dir", required_argument, 0, 'd'},   {0, 0, 0, 0}};
+    uint64_t blocks = 200, txs = 100, runs = 3;
+    const char *base = "/tmp";
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        if (c == 'h') return printf("%s", BENCH_USAGE), TC_EXIT_OK;
+        if (c == 'b' && !util_parse_u64("--blocks", optarg, 1, 100000, &blocks)) continue;
+        if (c == 't' && !util_parse_u64("--txs", optarg, 1, 4096, &txs)) continue;
+        if (c == 'r' && !util_parse_u64("--runs", optarg, 1, 31, &runs)) continue;
+        if (c == 'd') {
+            base = optarg;
+            continue;
+        }
+        return fprintf(stderr, "%s", BENCH_USAGE), TC_EXIT_USAGE;
+    }
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned cores = online > 0 && online <= 64 ? (unsigned)online : 1;
+    double one_core = verify_rate(1);
+    double all_cores = verify_rate(cores);
+    bench_run results[31];
+    for (uint64_t i = 0; i < runs; i++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/trialreg-bench-%ld-%llu", base, (long)getpid(),
+                 (unsigned long long)i);
+        if (one_run(dir, blocks, (uint32_t)txs, &results[i]) != 0) return TC_EXIT_INTERNAL;
+    }
+    printf("bench ledger: %llu blocks x %llu txs, %llu runs\n", (unsigned long long)blocks,
+           (unsigned long long)txs, (unsigned long long)runs);
+    print_report(results, runs, one_core, all_cores, cores);
+    return TC_EXIT_OK;
+}

@@ -1,0 +1,701 @@
+/*
+ * cmd_ledger.c - trialctl's key, genesis, ledger, audit and proof commands.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "codec.h"
+#include "commands.h"
+#include "crypto.h"
+#include "ledger.h"
+#include "proof.h"
+#include "sample.h"
+
+#define GENESIS_FILE_MAX ((size_t)CODEC_GENESIS_MAX)
+#define PROOF_FILE_MAX ((size_t)64 * 1024)
+
+/* ---- shared helpers ------------------------------------------------------------ */
+
+/* getopt_long loop prologue: every command resets getopt and knows --help. */
+static void getopt_reset(void) { optind = 1; opterr = 1; }
+
+static int usage_error(const char *usage)
+{
+    fprintf(stderr, "%s", usage);
+    return TC_EXIT_USAGE;
+}
+
+static int load_genesis(const char *path, uint8_t **bytes, size_t *len, codec_genesis **out)
+{
+    if (!path) {
+        fprintf(stderr, "error: --genesis FILE is required\n");
+        return TC_EXIT_USAGE;
+    }
+    if (util_read_file(path, GENESIS_FILE_MAX, bytes, len) != 0) return TC_EXIT_INPUT;
+    codec_genesis *g = malloc(sizeof *g);
+    codec_error err;
+    char why[200];
+    if (!g) return TC_EXIT_INTERNAL;
+    if (codec_genesis_decode(*bytes, *len, g, &err) != CODEC_OK) {
+        fprintf(stderr, "error: %s is not a valid genesis: %s\n", path,
+                codec_error_format(&err, why, sizeof why));
+        free(g);
+        free(*bytes);
+        return TC_EXIT_INPUT;
+    }
+    if (out) *out = g;
+    else free(g);
+    return TC_EXIT_OK;
+}
+
+static int open_ledger(const char *dir, const uint8_t *genesis, size_t len, ledger **out)
+{
+    if (!dir) {
+        fprintf(stderr, "error: --data DIR is required\n");
+        return TC_EXIT_USAGE;
+    }
+    ledger_error err;
+    if (ledger_open(dir, genesis, len, out, &err) != LEDGER_OK) {
+        if (err.code == LEDGER_ERR_CORRUPT) {
+            fprintf(stderr, "error: ledger %s is corrupt at height %llu: %s\n", dir,
+                    (unsigned long long)err.height, err.message);
+        } else {
+            fprintf(stderr, "error: ledger %s: %s\n", dir, err.message);
+        }
+        return err.code == LEDGER_ERR_IO ? TC_EXIT_INTERNAL : TC_EXIT_INPUT;
+    }
+    return TC_EXIT_OK;
+}
+
+static void print_hex(const char *label, const void *h32)
+{
+    char hex[65];
+    tcrypto_to_hex(h32, 32, hex);
+    printf("%s%s\n", label, hex);
+}
+
+/* ---- keygen ------------------------------------------------------------------------ */
+
+static const char KEYGEN_USAGE[] =
+    "usage: trialctl keygen NAME\n"
+    "  Writes NAME.key (secret, mode 0600) and NAME.pub. Refuses to overwrite.\n";
+
+int cmd_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    getopt_reset();
+    for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        if (c == 'h') return printf("%s", KEYGEN_USAGE), TC_EXIT_OK;
+        return usage_error(KEYGEN_USAGE);
+    }
+    if (optind != argc - 1) return usage_error(KEYGEN_USAGE);
+    char secret[4096], public[4096];
+    snprintf(secret, sizeof secret, "%s.key", argv[optind]);
+    snprintf(public, sizeof public, "%s.pub", argv[optind]);
+    keypair kp;
+    tcrypto_keypair_generate(&kp);
+    tcrypto_err rc = tcrypto_write_secret_key(secret, &kp);
+    if (rc == TCRYPTO_OK) rc = tcrypto_write_public_key(public, &kp.public_key);
+    if (rc != TCRYPTO_OK) {
+        fprintf(stderr, "error: %s: %s\n", rc == TCRYPTO_ERR_EXISTS ? secret : public,
+                tcrypto_strerror(rc));
+        return TC_EXIT_INPUT;
+    }
+    print_hex("public key ", &kp.public_key);
+    return TC_EXIT_OK;
+}
+
+/* ---- genesis ------------------------------------------------------------------------ */
+
+static const char GENESIS_USAGE[] =
+    "usage: trialctl genesis -o FILE --chain-name NAME --validator PUB... [options]\n"
+    "  --validator FILE.pub          a validator key (4, 7, 10, ... validators: n = 3f+1)\n"
+    "  --authority ROLE[@SITE]=FILE  an authority key; ROLE is sponsor, investigator,\n"
+    "                                regulator or researcher; investigators name a SITE\n"
+    "  --contract NAME=FILE.cvm      a contract's bytecode (version 1)\n"
+    "  --created-ms N                creation time (default: now)\n"
+    "  --nonce-window N, --anchor-window-ms N, --clock-skew-ms N, --max-batch-txs N\n";
+
+typedef struct {
+    codec_genesis g;
+    uint8_t *bytecode[CODEC_CONTRACTS_MAX];
+} genesis_draft;
+
+/* Name an authority after its key file: dir/inv-a.pub -> inv-a. */
+static void name_from_path(const char *path, codec_name *out)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t len = strcspn(base, ".");
+    if (len > CODEC_NAME_MAX) len = CODEC_NAME_MAX;
+    memcpy(out->text, base, len);
+    out->text[len] = '\0';
+}
+
+static int add_validator(genesis_draft *d, const char *path)
+{
+    if (d->g.validator_count == CODEC_VALIDATORS_MAX) {
+        fprintf(stderr, "error: at most %d validators\n", CODEC_VALIDATORS_MAX);
+        return TC_EXIT_USAGE;
+    }
+    codec_validator *v = &d->g.validators[d->g.validator_count];
+    tcrypto_err rc = tcrypto_read_public_key(path, &v->key);
+    if (rc != TCRYPTO_OK) {
+        fprintf(stderr, "error: --validator %s: %s\n", path, tcrypto_strerror(rc));
+        return TC_EXIT_INPUT;
+    }
+    name_from_path(path, &v->name);
+    d->g.validator_count++;
+    return TC_EXIT_OK;
+}
+
+static int add_authority_arg(genesis_draft *d, const char *arg)
+{
+    char role[64] = "", site[64] = "";
+    const char *eq = strchr(arg, '=');
+    const char *at = strchr(arg, '@');
+    if (!eq || (size_t)(eq - arg) >= sizeof role || d->g.authority_count == CODEC_AUTHORITIES_MAX) {
+        fprintf(stderr, "error: --authority wants ROLE[@SITE]=FILE.pub, got '%s'\n", arg);
+        return TC_EXIT_USAGE;
+    }
+    size_t role_len = (size_t)((at && at < eq ? at : eq) - arg);
+    memcpy(role, arg, role_len);
+    if (at && at < eq) snprintf(site, sizeof site, "%.*s", (int)(eq - at - 1), at + 1);
+    codec_authority *a = &d->g.authorities[d->g.authority_count];
+    a->role = (uint8_t)codec_role_parse(role);
+    if (a->role == 0 || a->role == ROLE_PARTICIPANT || strlen(site) > CODEC_NAME_MAX
+        || (a->role == ROLE_INVESTIGATOR) != (site[0] != '\0')) {
+        fprintf(stderr, "error: --authority '%s': role must be sponsor, regulator, researcher "
+                        "or investigator@SITE\n", arg);
+        return TC_EXIT_USAGE;
+    }
+    memcpy(a->site.text, site, strlen(site) + 1); /* length checked above */
+    tcrypto_err rc = tcrypto_read_public_key(eq + 1, &a->key);
+    if (rc != TCRYPTO_OK) {
+        fprintf(stderr, "error: --authority %s: %s\n", eq + 1, tcrypto_strerror(rc));
+        return TC_EXIT_INPUT;
+    }
+    name_from_path(eq + 1, &a->name);
+    d->g.authority_count++;
+    return TC_EXIT_OK;
+}
+
+static int add_contract_arg(genesis_draft *d, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || (size_t)(eq - arg) > CODEC_NAME_MAX
+        || d->g.contract_count == CODEC_CONTRACTS_MAX) {
+        fprintf(stderr, "error: --contract wants NAME=FILE.cvm, got '%s'\n", arg);
+        return TC_EXIT_USAGE;
+    }
+    uint32_t i = d->g.contract_count;
+    codec_contract *c = &d->g.contracts[i];
+    snprintf(c->name.text, sizeof c->name.text, "%.*s", (int)(eq - arg), arg);
+    size_t len;
+    if (util_read_file(eq + 1, CODEC_BYTECODE_MAX, &d->bytecode[i], &len) != 0) {
+        return TC_EXIT_INPUT;
+    }
+    c->version = 1;
+    c->bytecode = d->bytecode[i];
+    c->bytecode_len = (uint32_t)len;
+    d->g.contract_count++;
+    return TC_EXIT_OK;
+}
+
+static int write_genesis(genesis_draft *d, const char *out_path)
+{
+    if (d->g.validator_count < 4 || (d->g.validator_count - 1) % 3 != 0) {
+        fprintf(stderr, "error: need n = 3f+1 validators (4, 7, 10, ...), got %u\n",
+                d->g.validator_count);
+        return TC_EXIT_USAGE;
+    }
+    size_t cap = GENESIS_FILE_MAX;
+    uint8_t *buf = malloc(cap);
+    if (!buf) return TC_EXIT_INTERNAL;
+    codec_buf b = codec_buf_make(buf, cap);
+    int rc = TC_EXIT_INTERNAL;
+    codec_genesis check;
+    if (codec_genesis_encode(&d->g, &b) == CODEC_OK
+        && codec_genesis_decode(b.data, b.len, &check, NULL) == CODEC_OK
+        && util_write_file(out_path, b.data, b.len) == 0) {
+        hash32 chain_id;
+        tcrypto_sha256(b.data, b.len, &chain_id);
+        print_hex("chain id ", &chain_id);
+        rc = TC_EXIT_OK;
+    } else {
+        fprintf(stderr, "error: the genesis could not be written\n");
+    }
+    free(buf);
+    return rc;
+}
+
+static int genesis_option(genesis_draft *d, int c, const char *arg)
+{
+    uint64_t v;
+    switch (c) {
+    case 'n': snprintf(d->g.chain_name, sizeof d->g.chain_name, "%s", arg); return 0;
+    case 'v': return add_validator(d, arg);
+    case 'a': return add_authority_arg(d, arg);
+    case 'c': return add_contract_arg(d, arg);
+    case 't': return util_parse_u64("--created-ms", arg, 0, UINT64_MAX, &d->g.created_ms) ? 2 : 0;
+    case 'w':
+        if (util_parse_u64("--nonce-window", arg, 1, 4096, &v)) return TC_EXIT_USAGE;
+        d->g.params.nonce_window = (uint32_t)v;
+        return 0;
+    case 'W': return util_parse_u64("--anchor-window-ms", arg, 0, UINT64_MAX,
+                                     &d->g.params.anchor_window_ms) ? 2 : 0;
+    case 's': return util_parse_u64("--clock-skew-ms", arg, 0, UINT64_MAX,
+                                    &d->g.params.clock_skew_ms) ? 2 : 0;
+    case 'b':
+        if (util_parse_u64("--max-batch-txs", arg, 1, CODEC_BLOCK_TXS_MAX, &v)) return 2;
+        d->g.params.max_batch_txs = (uint32_t)v;
+        return 0;
+    }
+    return TC_EXIT_USAGE;
+}
+
+int cmd_genesis(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, 0, 'h'},         {"out", required_argument, 0, 'o'},
+        {"chain-name", required_argument, 0, 'n'}, {"validator", required_argument, 0, 'v'},
+        {"authority", required_argument, 0, 'a'},  {"contract", required_argument, 0, 'c'},
+        {"created-ms", required_argument, 0, 't'}, {"nonce-window", required_argument, 0, 'w'},
+        {"anchor-window-ms", required_argument, 0, 'W'},
+        {"clock-skew-ms", required_argument, 0, 's'},
+        {"max-batch-txs", required_argument, 0, 'b'}, {0, 0, 0, 0}};
+    genesis_draft *d = calloc(1, sizeof *d);
+    if (!d) return TC_EXIT_INTERNAL;
+    d->g.created_ms = (uint64_t)time(NULL) * 1000;
+    d->g.params = (codec_params){.max_batch_txs = 512, .nonce_window = 64,
+                                 .anchor_window_ms = 7ull * 24 * 3600 * 1000,
+                                 .clock_skew_ms = 2000};
+    const char *out = NULL;
+    int rc = TC_EXIT_OK;
+    getopt_reset();
+    for (int c; rc == TC_EXIT_OK && (c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1;) {
+        if (c == 'h') {
+            printf("%s", GENESIS_USAGE);
+            goto done;
+        }
+        if (c == 'o') out = optarg;
+        else if (c == '?') rc = usage_error(GENESIS_USAGE);
+        else rc = genesis_option(d, c, optarg);
+    }
+    if (rc == TC_EXIT_OK && (!out || !d->g.chain_name[0] || optind != argc)) {
+        rc = usage_error(GENESIS_USAGE);
+    }
+    if (rc == TC_EXIT_OK) rc = write_genesis(d, out);
+done:
+    for (uint32_t i = 0; i < d->g.contract_count; i++) free(d->bytecode[i]);
+    free(d);
+    return rc;
+}
+
+/* ---- sample ------------------------------------------------------------------------- */
+
+static const char SAMPLE_USAGE[] =
+    "usage: trialctl sample --genesis FILE --keys DIR --data DIR [--blocks N] [--txs N]\n"
+    "  Appends N blocks (default 10) of N sample txs (default 20) to the ledger in\n"
+    "  --data, signed with the secret keys found in --keys (matched to the genesis by\n"
+    "  public key). Txs are real and signed; contracts are not executed (see\n"
+    "  docs/FORMATS.md).\n";
+
+/* Find the secret key in dir whose public key is want. */
+static bool find_key(const char *dir, const pubkey *want, keypair *out)
+{
+    DIR *d = opendir(dir);
+    if (!d) return false;
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".key") != 0) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        keypair kp;
+        if (tcrypto_read_secret_key(path, &kp) == TCRYPTO_OK
+            && memcmp(kp.public_key.bytes, want->bytes, 32) == 0) {
+            *out = kp;
+            found = true;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+static const codec_authority *nth_role(const codec_genesis *g, unsigned role, unsigned nth)
+{
+    for (uint32_t i = 0; i < g->authority_count; i++) {
+        if (g->authorities[i].role == role && nth-- == 0) return &g->authorities[i];
+    }
+    return NULL;
+}
+
+static int gather_keys(const codec_genesis *g, const char *dir, sample_keys *keys)
+{
+    keys->validator_count = g->validator_count;
+    for (uint32_t i = 0; i < g->validator_count; i++) {
+        if (!find_key(dir, &g->validators[i].key, &keys->validators[i])) {
+            fprintf(stderr, "error: no secret key in %s for validator %s\n", dir,
+                    g->validators[i].name.text);
+            return TC_EXIT_INPUT;
+        }
+    }
+    const codec_authority *sponsor = nth_role(g, ROLE_SPONSOR, 0);
+    const codec_authority *inv_a = nth_role(g, ROLE_INVESTIGATOR, 0);
+    const codec_authority *inv_b = nth_role(g, ROLE_INVESTIGATOR, 1);
+    const codec_authority *reg = nth_role(g, ROLE_REGULATOR, 0);
+    if (!inv_b) inv_b = inv_a;
+    if (!sponsor || !inv_a || !reg || !find_key(dir, &sponsor->key, &keys->sponsor)
+        || !find_key(dir, &inv_a->key, &keys->investigators[0])
+        || !find_key(dir, &inv_b->key, &keys->investigators[1])
+        || !find_key(dir, &reg->key, &keys->regulator)) {
+        fprintf(stderr, "error: the genesis needs a sponsor, an investigator and a regulator "
+                        "whose secret keys are in %s\n", dir);
+        return TC_EXIT_INPUT;
+    }
+    return TC_EXIT_OK;
+}
+
+int cmd_sample(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, 0, 'h'},           {"genesis", required_argument, 0, 'g'},
+        {"keys", required_argument, 0, 'k'},     {"data", required_argument, 0, 'd'},
+        {"blocks", required_argument, 0, 'b'},   {"txs", required_argument, 0, 't'},
+        {0, 0, 0, 0}};
+    const char *genesis_path = NULL, *keys_dir = NULL, *data = NULL;
+    uint64_t blocks = 10, txs = 20;
+    getopt_reset();
+    for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        if (c == 'h') return printf("%s", SAMPLE_USAGE), TC_EXIT_OK;
+        if (c == 'g') genesis_path = optarg;
+        else if (c == 'k') keys_dir = optarg;
+        else if (c == 'd') data = optarg;
+        else if (c == 'b' && !util_parse_u64("--blocks", optarg, 1, 1000000, &blocks)) continue;
+        else if (c == 't' && !util_parse_u64("--txs", optarg, 0, 4096, &txs)) continue;
+        else return usage_error(SAMPLE_USAGE);
+    }
+    if (!keys_dir || optind != argc) return usage_error(SAMPLE_USAGE);
+    uint8_t *gbytes;
+    size_t glen;
+    codec_genesis *g;
+    int rc = load_genesis(genesis_path, &gbytes, &glen, &g);
+    if (rc != TC_EXIT_OK) return rc;
+    sample_keys *keys = calloc(1, sizeof *keys);
+    ledger *l = NULL;
+    if (!keys) rc = TC_EXIT_INTERNAL;
+    if (rc == TC_EXIT_OK) rc = gather_keys(g, keys_dir, keys);
+    if (rc == TC_EXIT_OK) rc = open_ledger(data, gbytes, glen, &l);
+    char why[300];
+    if (rc == TC_EXIT_OK && sample_write_blocks(l, keys, blocks, (uint32_t)txs, why, sizeof why)) {
+        fprintf(stderr, "error: %s\n", why);
+        rc = TC_EXIT_INTERNAL;
+    }
+    if (rc == TC_EXIT_OK) {
+        ledger_summary head;
+        ledger_head(l, &head);
+        printf("ledger %s: height %llu, %llu txs\n", data, (unsigned long long)head.height,
+               (unsigned long long)head.log_size);
+    }
+    ledger_close(l);
+    free(keys);
+    free(g);
+    free(gbytes);
+    return rc;
+}
+
+/* ---- export ----------------------------------------------------------------------------- */
+
+static const char EXPORT_USAGE[] =
+    "usage: trialctl export --genesis FILE --data DIR -o FILE\n"
+    "  Writes every block and result certificate of the ledger in DIR to an export\n"
+    "  file (format in docs/FORMATS.md) that `trialctl audit` reads.\n";
+
+static int write_entries(ledger *l, FILE *f, uint64_t height)
+{
+    for (uint64_t h = 1; h <= height; h++) {
+        uint8_t *block = NULL, *cert = NULL;
+        size_t block_len, cert_len = 0;
+        if (ledger_get_block(l, h, &block, &block_len) != LEDGER_OK) return -1;
+        if (ledger_get_result_cert(l, h, &cert, &cert_len) != LEDGER_OK) cert_len = 0;
+        uint8_t *buf = malloc(block_len + cert_len + 16);
+        int rc = -1;
+        if (buf) {
+            codec_buf b = codec_buf_make(buf, block_len + cert_len + 16);
+            codec_span bs = {block, block_len}, cs = {cert, cert_len};
+            if (codec_export_entry_encode(&bs, &cs, &b) == CODEC_OK
+                && fwrite(b.data, 1, b.len, f) == b.len) {
+                rc = 0;
+            }
+        }
+        free(buf);
+        free(block);
+        free(cert);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+static int export_ledger(ledger *l, const char *out)
+{
+    ledger_summary head;
+    ledger_head(l, &head);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return fprintf(stderr, "error: cannot create %s\n", tmp), TC_EXIT_INPUT;
+    uint8_t hbuf[128];
+    codec_buf hb = codec_buf_make(hbuf, sizeof hbuf);
+    codec_export_header h = {.chain_id = *ledger_chain_id(l), .block_count = head.height};
+    codec_export_header_encode(&h, &hb);
+    bool ok = fwrite(hb.data, 1, hb.len, f) == hb.len && write_entries(l, f, head.height) == 0;
+    ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, out) != 0) {
+        unlink(tmp);
+        fprintf(stderr, "error: cannot write %s\n", out);
+        return TC_EXIT_INTERNAL;
+    }
+    printf("exported %llu blocks to %s\n", (unsigned long long)head.height, out);
+    return TC_EXIT_OK;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, 0, 'h'}, {"genesis", required_argument, 0, 'g'},
+        {"data", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'}, {0, 0, 0, 0}};
+    const char *genesis_path = NULL, *data = NULL, *out = NULL;
+    getopt_reset();
+    for (int c; (c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1;) {
+        if (c == 'h') return printf("%s", EXPORT_USAGE), TC_EXIT_OK;
+        if (c == 'g') genesis_path = optarg;
+        else if (c == 'd') data = optarg;
+        else if (c == 'o') out = optarg;
+        else return usage_error(EXPORT_USAGE);
+    }
+    if (!out || optind != argc) return usage_error(EXPORT_USAGE);
+    uint8_t *gbytes;
+    size_t glen;
+    int rc = load_genesis(genesis_path, &gbytes, &glen, NULL);
+    if (rc != TC_EXIT_OK) return rc;
+    ledger *l = NULL;
+    rc = open_ledger(data, gbytes, glen, &l);
+    if (rc == TC_EXIT_OK) rc = export_ledger(l, out);
+    ledger_close(l);
+    free(gbytes);
+    return rc;
+}
+
+/* ---- audit -------------------------------------------------------------------------------- */
+
+static const char AUDIT_USAGE[] =
+    "usage: trialctl audit --genesis FILE [--threads N] DIR|FILE\n"
+    "  Verifies a whole ledger offline, from a stopped node's data directory or an\n"
+    "  export file: hash links, tx signatures and co-signatures, Merkle roots, log\n"
+    "  roots, commit and result certificates against the genesis validators.\n"
+    "  Exit 0 if it verifies, 1 with the height, tx and reason of the first failure.\n";
+
+static int report_audit(bool ok, const audit_summary *s, const audit_failure *f, double secs)
+{
+    if (!ok) {
+        if (f->height == 0) printf("audit FAILED: %s\n", f->reason);
+        else if (f->tx_index < 0) {
+            printf("audit FAILED at height %llu: %s\n", (unsigned long long)f->height, f->reason);
+        } else {
+            printf("audit FAILED at height %llu, tx %lld: %s\n", (unsigned long long)f->height,
+                   (long long)f->tx_index, f->reason);
+        }
+        return TC_EXIT_FAIL;
+    }
+    printf("audit OK: %llu blocks, %llu txs, %llu signatures in %.2f s\n",
+           (unsigned long long)s->blocks, (unsigned long long)s->txs,
+           (unsigned long long)s->signatures, secs);
+    printf("head height %llu, log size %llu\n", (unsigned long long)s->head.height,
+           (unsigned long long)s->head.log_size);
+    print_hex("head block hash ", &s->head.block_hash);
+    print_hex("state hash      ", &s->head.state_hash);
+    if (s->uncertified_from) {
+        printf("note: blocks from height %llu on have no result certificate yet; their\n"
+               "      receipts and state writes are not certified\n",
+               (unsigned long long)s->uncertified_from);
+    }
+    return TC_EXIT_OK;
+}
+
+static int audit_path(const char *path, const uint8_t *gbytes, size_t glen, unsigned threads)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return fprintf(stderr, "error: %s does not exist\n", path), 3;
+    audit_summary s;
+    audit_failure f;
+    audit_source src;
+    bool ok;
+    double t0 = util_now();
+    if (S_ISDIR(st.st_mode)) {
+        ledger *l;
+        int rc = open_ledger(path, gbytes, glen, &l);
+        if (rc != TC_EXIT_OK) return rc == TC_EXIT_INPUT ? TC_EXIT_FAIL : rc;
+        audit_ledger_cursor cursor;
+        audit_ledger_source(&cursor, l, &src);
+        ok = audit_run(gbytes, glen, &src, threads, &s, &f);
+        audit_ledger_cursor_done(&cursor);
+        ledger_close(l);
+    } else {
+        audit_file *file;
+        char why[300];
+        if (audit_file_open(path, &file, why, sizeof why) != 0) {
+            return fprintf(stderr, "error: %s\n", why), TC_EXIT_INPUT;
+        }
+        hash32 chain_id;
+        tcrypto_sha256(gbytes, glen, &chain_id);
+        if (memcmp(chain_id.bytes, audit_file_chain_id(file)->bytes, 32) != 0) {
+            audit_file_close(file);
+            printf("audit FAILED: the export belongs to another chain (chain id differs)\n");
+            return TC_EXIT_FAIL;
+        }
+        audit_file_source(file, &src);
+        ok = audit_run(gbytes, glen, &src, threads, &s, &f);
+        audit_file_close(file);
+    }
+    return report_audit(ok, &s, &f, util_now() - t0);
+}
+
+int cmd_audit(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'},
+                                         {"genesis", required_argument, 0, 'g'},
+                                         {"threads", required_argument, 0, 't'},
+                                         {0, 0, 0, 0}};
+    const char *genesis_path = NULL;
+    uint64_t threads = 0;
+    getopt_reset();
+    for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        if (c == 'h') return printf("%s", AUDIT_USAGE), TC_EXIT_OK;
+        if (c == 'g') genesis_path = optarg;
+        else if (c == 't' && !util_parse_u64("--threads", optarg, 1, 64, &threads)) continue;
+        else return usage_error(AUDIT_USAGE);
+    }
+    if (optind != argc - 1) return usage_error(AUDIT_USAGE);
+    uint8_t *gbytes;
+    size_t glen;
+    int rc = load_genesis(genesis_path, &gbytes, &glen, NULL);
+    if (rc != TC_EXIT_OK) return rc;
+    rc = audit_path(argv[optind], gbytes, glen, (unsigned)threads);
+    free(gbytes);
+    return rc;
+}
+
+/* ---- proof / verify-proof ------------------------------------------------------------------ */
+
+static const char PROOF_USAGE[] =
+    "usage: trialctl proof --genesis FILE --data DIR --tx TXID -o FILE\n"
+    "       trialctl proof --genesis FILE --data DIR --from HEIGHT --to HEIGHT -o FILE\n"
+    "  Writes an inclusion proof of a tx (anchored at the newest certified block) or a\n"
+    "  consistency proof between the logs of two certified blocks.\n";
+
+static int make_proof(ledger *l, const char *tx_hex, uint64_t from, uint64_t to,
+                      const char *out)
+{
+    uint8_t *buf = malloc(PROOF_FILE_MAX);
+    if (!buf) return TC_EXIT_INTERNAL;
+    codec_buf b = codec_buf_make(buf, PROOF_FILE_MAX);
+    char why[300];
+    int rc;
+    hash32 tx_id;
+    if (tx_hex && !tcrypto_from_hex(tx_hex, strlen(tx_hex), tx_id.bytes, 32)) {
+        fprintf(stderr, "error: --tx wants 64 hex characters\n");
+        rc = TC_EXIT_USAGE;
+    } else if ((tx_hex ? proof_make_inclusion(l, &tx_id, &b, why, sizeof why)
+                       : proof_make_consistency(l, from, to, &b, why, sizeof why)) != 0) {
+        fprintf(stderr, "error: %s\n", why);
+        rc = TC_EXIT_FAIL;
+    } else {
+        rc = util_write_file(out, b.data, b.len) == 0 ? TC_EXIT_OK : TC_EXIT_INTERNAL;
+        if (rc == TC_EXIT_OK) printf("wrote %s (%zu bytes)\n", out, b.len);
+    }
+    free(buf);
+    return rc;
+}
+
+int cmd_proof(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, 0, 'h'},         {"genesis", required_argument, 0, 'g'},
+        {"data", required_argument, 0, 'd'},   {"tx", required_argument, 0, 'x'},
+        {"from", required_argument, 0, 'f'},   {"to", required_argument, 0, 't'},
+        {"out", required_argument, 0, 'o'},    {0, 0, 0, 0}};
+    const char *genesis_path = NULL, *data = NULL, *tx = NULL, *out = NULL;
+    uint64_t from = 0, to = 0;
+    getopt_reset();
+    for (int c; (c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1;) {
+        if (c == 'h') return printf("%s", PROOF_USAGE), TC_EXIT_OK;
+        if (c == 'g') genesis_path = optarg;
+        else if (c == 'd') data = optarg;
+        else if (c == 'x') tx = optarg;
+        else if (c == 'o') out = optarg;
+        else if (c == 'f' && !util_parse_u64("--from", optarg, 1, UINT64_MAX, &from)) continue;
+        else if (c == 't' && !util_parse_u64("--to", optarg, 1, UINT64_MAX, &to)) continue;
+        else return usage_error(PROOF_USAGE);
+    }
+    if (!out || optind != argc || (tx != NULL) == (from != 0 || to != 0)
+        || (!tx && (from == 0 || to == 0))) {
+        return usage_error(PROOF_USAGE);
+    }
+    uint8_t *gbytes;
+    size_t glen;
+    int rc = load_genesis(genesis_path, &gbytes, &glen, NULL);
+    if (rc != TC_EXIT_OK) return rc;
+    ledger *l = NULL;
+    rc = open_ledger(data, gbytes, glen, &l);
+    if (rc == TC_EXIT_OK) rc = make_proof(l, tx, from, to, out);
+    ledger_close(l);
+    free(gbytes);
+    return rc;
+}
+
+static const char VERIFY_PROOF_USAGE[] =
+    "usage: trialctl verify-proof --genesis FILE PROOF\n"
+    "  Checks a proof with the genesis alone. Exit 0 if it holds, 1 if not.\n";
+
+int cmd_verify_proof(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'},
+                                         {"genesis", required_argument, 0, 'g'},
+                                         {0, 0, 0, 0}};
+    const char *genesis_path = NULL;
+    getopt_reset();
+    for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        if (c == 'h') return printf("%s", VERIFY_PROOF_USAGE), TC_EXIT_OK;
+        if (c == 'g') genesis_path = optarg;
+        else return usage_error(VERIFY_PROOF_USAGE);
+    }
+    if (optind != argc - 1) return usage_error(VERIFY_PROOF_USAGE);
+    uint8_t *gbytes, *proof = NULL;
+    size_t glen, plen;
+    int rc = load_genesis(genesis_path, &gbytes, &glen, NULL);
+    if (rc != TC_EXIT_OK) return rc;
+    if (util_read_file(argv[optind], PROOF_FILE_MAX, &proof, &plen) != 0) {
+        rc = TC_EXIT_INPUT;
+    } else {
+        char why[300];
+        bool ok = proof_verify(gbytes, glen, proof, plen, why, sizeof why);
+        if (ok) printf("proof OK: %s\n", argv[optind]);
+        else printf("proof INVALID: %s\n", why);
+        rc = ok ? TC_EXIT_OK : TC_EXIT_FAIL;
+    }
+    free(proof);
+    free(gbytes);
+    return rc;
+}

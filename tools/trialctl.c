@@ -1,0 +1,77 @@
+/*
+ * trialctl - the one command-line tool of trialreg.
+ *
+ * Exit codes (every subcommand):
+ *   0  success
+ *   1  the operation ran and found a problem (audit failure, invalid proof)
+ *   2  bad command line
+ *   3  an input file is missing, unreadable or malformed
+ *   4  internal or environment error (storage, memory)
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "crypto.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static int cmd_bench(int argc, char **argv);
+
+static const command COMMANDS[] = {
+    {"keygen", cmd_keygen, "write a new Ed25519 key pair (NAME.key 0600, NAME.pub)"},
+    {"genesis", cmd_genesis, "write a genesis from validator and authority keys and contracts"},
+    {"sample", cmd_sample, "append sample blocks of real signed txs to a ledger"},
+    {"export", cmd_export, "write a ledger export file from a data directory"},
+    {"audit", cmd_audit, "verify a whole ledger (directory or export) with the genesis"},
+    {"proof", cmd_proof, "write an inclusion or consistency proof"},
+    {"verify-proof", cmd_verify_proof, "check a proof file with the genesis alone"},
+    {"asm", cmd_asm, "assemble consent-vm assembly into a module"},
+    {"disasm", cmd_disasm, "disassemble a consent-vm module"},
+    {"vm-run", cmd_vm_run, "run one method of a module against an in-memory state"},
+    {"bench", cmd_bench, "benchmarks: bench ledger | bench vm"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: trialctl COMMAND [ARGS]   (trialctl COMMAND --help for details)\n\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
+        fprintf(out, "  %-13s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    }
+    fprintf(out, "\nexit codes: 0 ok, 1 check failed, 2 usage, 3 bad input, 4 internal error\n");
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "ledger") == 0) return cmd_bench_ledger(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "vm") == 0) return cmd_bench_vm(argc - 1, argv + 1);
+    fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
+            "usage: trialctl bench ledger|vm [--help]\n");
+    return argc >= 2 && strcmp(argv[1], "--help") == 0 ? TC_EXIT_OK : TC_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    if (tcrypto_init() != TCRYPTO_OK) {
+        fprintf(stderr, "error: %s\n", tcrypto_strerror(TCRYPTO_ERR_INIT));
+        return TC_EXIT_INTERNAL;
+    }
+    if (argc < 2) {
+        usage(stderr);
+        return TC_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return TC_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
+        if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "error: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return TC_EXIT_USAGE;
+}
