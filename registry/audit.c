@@ -64,11 +64,16 @@ typedef struct {
 
 /* ---- failures -------------------------------------------------------------- */
 
+/* Within a height, a failure naming a tx is more precise than one about the
+ * whole block (a tampered tx also breaks the tx root): it ranks first. */
+static uint64_t tx_rank(int64_t tx) { return tx < 0 ? UINT64_MAX : (uint64_t)tx; }
+
 /* Keep the failure with the lowest (height, tx). Caller holds p->mu. */
 static void record_failure_locked(pool *p, uint64_t height, int64_t tx, const char *reason)
 {
     if (p->failed && (p->first.height < height
-                      || (p->first.height == height && p->first.tx_index <= tx))) {
+                      || (p->first.height == height
+                          && tx_rank(p->first.tx_index) <= tx_rank(tx)))) {
         return;
     }
     p->failed = true;
@@ -666,4 +671,49 @@ void audit_ledger_cursor_done(audit_ledger_cursor *cursor)
     free(cursor->cert);
     cursor->block = NULL;
     cursor->cert = NULL;
+}
+
+/* ---- export ------------------------------------------------------------------------------ */
+
+static int export_entry(ledger *l, FILE *f, uint64_t h, char *why, size_t why_cap)
+{
+    uint8_t *block = NULL, *cert = NULL;
+    size_t block_len, cert_len = 0;
+    if (ledger_get_block(l, h, &block, &block_len) != LEDGER_OK) {
+        return snprintf(why, why_cap, "block %llu is unreadable", (unsigned long long)h), -1;
+    }
+    if (ledger_get_result_cert(l, h, &cert, &cert_len) != LEDGER_OK) cert_len = 0;
+    size_t cap = block_len + cert_len + 16;
+    uint8_t *buf = malloc(cap);
+    int rc = -1;
+    if (buf) {
+        codec_buf b = codec_buf_make(buf, cap);
+        codec_span bs = {block, block_len}, cs = {cert, cert_len};
+        if (codec_export_entry_encode(&bs, &cs, &b) == CODEC_OK
+            && fwrite(b.data, 1, b.len, f) == b.len) {
+            rc = 0;
+        }
+    }
+    if (rc != 0) snprintf(why, why_cap, "cannot write block %llu", (unsigned long long)h);
+    free(buf);
+    free(block);
+    free(cert);
+    return rc;
+}
+
+int audit_export(ledger *l, FILE *f, char *why, size_t why_cap)
+{
+    ledger_summary head;
+    ledger_head(l, &head);
+    uint8_t header[128];
+    codec_buf hb = codec_buf_make(header, sizeof header);
+    codec_export_header h = {.chain_id = *ledger_chain_id(l), .block_count = head.height};
+    codec_export_header_encode(&h, &hb);
+    if (fwrite(hb.data, 1, hb.len, f) != hb.len) {
+        return snprintf(why, why_cap, "cannot write the header"), -1;
+    }
+    for (uint64_t height = 1; height <= head.height; height++) {
+        if (export_entry(l, f, height, why, why_cap) != 0) return -1;
+    }
+    return 0;
 }

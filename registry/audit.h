@@ -17,7 +17,8 @@
  *   - every tx's author signature and every co-signature.
  * Signatures are verified on `threads` worker threads while the main thread
  * parses the next blocks. The failure reported is the one at the lowest
- * height (and lowest tx within it).
+ * height; within a height, the lowest tx, and a failure naming a tx before
+ * one about the whole block (a tampered tx also breaks the tx root).
  */
 #ifndef TRIALREG_AUDIT_H
 #define TRIALREG_AUDIT_H
@@ -25,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "codec.h"
 #include "ledger.h"
@@ -62,6 +64,10 @@ typedef struct {
  */
 bool audit_run(const uint8_t *genesis, size_t genesis_len, const audit_source *src,
                unsigned threads, audit_summary *summary, audit_failure *failure);
+
+/* Write the whole ledger (every block and result certificate) to f in the
+ * export file format. Returns 0, or -1 with a message in why. */
+int audit_export(ledger *l, FILE *f, char *why, size_t why_cap);
 
 /* Sources. Each open function returns 0, or -1 with a message in why. */
 typedef struct audit_file audit_file;

@@ -12,7 +12,7 @@
 #include <leveldb/c.h>
 
 #define STATE_HASH_TAG "trialreg/v1/state"
-#define HEAD_RECORD_LEN (8 + 32 + 32 + 8)
+#define HEAD_RECORD_LEN (8 + 32 + 32 + 8 + 32)
 
 struct ledger {
     leveldb_t *db;
@@ -166,6 +166,7 @@ static void encode_head(const ledger_summary *h, uint8_t out[HEAD_RECORD_LEN])
     memcpy(out + 8, h->block_hash.bytes, 32);
     memcpy(out + 40, h->state_hash.bytes, 32);
     store_be64(out + 72, h->log_size);
+    memcpy(out + 80, h->receipts_root.bytes, 32);
 }
 
 static void decode_head(const uint8_t in[HEAD_RECORD_LEN], ledger_summary *h)
@@ -174,6 +175,7 @@ static void decode_head(const uint8_t in[HEAD_RECORD_LEN], ledger_summary *h)
     memcpy(h->block_hash.bytes, in + 8, 32);
     memcpy(h->state_hash.bytes, in + 40, 32);
     h->log_size = load_be64(in + 72);
+    memcpy(h->receipts_root.bytes, in + 80, 32);
 }
 
 /* ---- open ----------------------------------------------------------------- */
@@ -234,6 +236,18 @@ static ledger_err bind_genesis(ledger *l, ledger_error *err)
     return rc;
 }
 
+/* The RFC 9162 root over the block's encoded receipts. */
+static void compute_receipts_root(const codec_block *b, hash32 *out)
+{
+    merkle_frontier f = {0};
+    for (uint32_t i = 0; i < b->receipt_count; i++) {
+        hash32 leaf;
+        merkle_leaf_hash(b->receipts[i].data, b->receipts[i].len, &leaf);
+        merkle_frontier_append(&f, &leaf, NULL, NULL);
+    }
+    merkle_frontier_root(&f, out);
+}
+
 /* Check one stored block against its predecessor's summary (structure only). */
 static ledger_err check_block(ledger *l, uint64_t height, ledger_summary *prev,
                               ledger_error *err)
@@ -266,6 +280,7 @@ static ledger_err check_block(ledger *l, uint64_t height, ledger_summary *prev,
         codec_block_hash(&block.header, &prev->block_hash);
         ledger_next_state_hash(&prev->state_hash, block.writes, block.write_count,
                                &prev->state_hash);
+        compute_receipts_root(&block, &prev->receipts_root);
     }
     leveldb_free(data);
     return rc;
@@ -292,6 +307,7 @@ static ledger_err check_store(ledger *l, ledger_error *err)
     }
     if (memcmp(walked.block_hash.bytes, head.block_hash.bytes, 32) != 0
         || memcmp(walked.state_hash.bytes, head.state_hash.bytes, 32) != 0
+        || memcmp(walked.receipts_root.bytes, head.receipts_root.bytes, 32) != 0
         || walked.log_size != head.log_size) {
         return set_error(err, LEDGER_ERR_CORRUPT, head.height, "head record does not match");
     }

@@ -239,6 +239,35 @@ void sample_block_free(sample_block *b)
     memset(b, 0, sizeof *b);
 }
 
+/* Sign and store the result certificate of block s (validators 1..2f+1,
+ * a different set from the commit certificate's). */
+static int certify(ledger *l, const sample_keys *keys, const ledger_summary *s, char *why,
+                   size_t why_cap)
+{
+    codec_result_cert cert = {.height = s->height, .block_hash = s->block_hash,
+                              .state_hash = s->state_hash, .receipts_root = s->receipts_root};
+    uint8_t body[160], out[CERT_SLOT + 160];
+    codec_buf bb = codec_buf_make(body, sizeof body);
+    codec_checkpoint_body_encode(&cert, &bb);
+    uint32_t quorum = 2 * ((keys->validator_count - 1) / 3) + 1;
+    for (uint32_t k = 0; k < quorum; k++) {
+        uint32_t v = keys->validator_count - quorum + k;
+        cert.sigs[k].validator = v;
+        tcrypto_sign(&keys->validators[v], TCRYPTO_TAG_CHECKPOINT, ledger_chain_id(l), bb.data,
+                     bb.len, &cert.sigs[k].sig);
+    }
+    cert.sig_count = quorum;
+    codec_buf ob = codec_buf_make(out, sizeof out);
+    codec_result_cert_encode(&cert, &ob);
+    ledger_error err;
+    if (ledger_put_result_cert(l, s->height, ob.data, ob.len, &err) != LEDGER_OK) {
+        snprintf(why, why_cap, "result certificate at height %llu: %s",
+                 (unsigned long long)s->height, err.message);
+        return -1;
+    }
+    return 0;
+}
+
 int sample_block_append(ledger *l, const sample_keys *keys, const sample_block *b, char *why,
                         size_t why_cap)
 {
@@ -252,32 +281,29 @@ int sample_block_append(ledger *l, const sample_keys *keys, const sample_block *
                  err.message);
         return -1;
     }
-    codec_result_cert cert = {.height = s.height, .block_hash = s.block_hash,
-                              .state_hash = s.state_hash, .receipts_root = s.receipts_root};
-    uint8_t body[160], out[CERT_SLOT + 160];
-    codec_buf bb = codec_buf_make(body, sizeof body);
-    codec_checkpoint_body_encode(&cert, &bb);
-    uint32_t quorum = 2 * ((keys->validator_count - 1) / 3) + 1;
-    for (uint32_t k = 0; k < quorum; k++) {
-        uint32_t v = keys->validator_count - quorum + k; /* a different set from the commit's */
-        cert.sigs[k].validator = v;
-        tcrypto_sign(&keys->validators[v], TCRYPTO_TAG_CHECKPOINT, ledger_chain_id(l), bb.data,
-                     bb.len, &cert.sigs[k].sig);
+    return certify(l, keys, &s, why, why_cap);
+}
+
+/* After a crash the head may lack its result certificate: form it first, as
+ * a restarted replica would. */
+static int certify_head(ledger *l, const sample_keys *keys, char *why, size_t why_cap)
+{
+    ledger_summary head;
+    ledger_head(l, &head);
+    uint8_t *cert;
+    size_t len;
+    if (head.height == 0) return 0;
+    if (ledger_get_result_cert(l, head.height, &cert, &len) == LEDGER_OK) {
+        free(cert);
+        return 0;
     }
-    cert.sig_count = quorum;
-    codec_buf ob = codec_buf_make(out, sizeof out);
-    codec_result_cert_encode(&cert, &ob);
-    if (ledger_put_result_cert(l, s.height, ob.data, ob.len, &err) != LEDGER_OK) {
-        snprintf(why, why_cap, "result certificate at height %llu: %s",
-                 (unsigned long long)s.height, err.message);
-        return -1;
-    }
-    return 0;
+    return certify(l, keys, &head, why, why_cap);
 }
 
 int sample_write_blocks(ledger *l, const sample_keys *keys, uint64_t blocks,
                         uint32_t txs_per_block, char *why, size_t why_cap)
 {
+    if (certify_head(l, keys, why, why_cap) != 0) return -1;
     ledger_summary head;
     ledger_head(l, &head);
     for (uint64_t i = 0; i < blocks; i++) {

@@ -422,31 +422,6 @@ static const char EXPORT_USAGE[] =
     "  Writes every block and result certificate of the ledger in DIR to an export\n"
     "  file (format in docs/FORMATS.md) that `trialctl audit` reads.\n";
 
-static int write_entries(ledger *l, FILE *f, uint64_t height)
-{
-    for (uint64_t h = 1; h <= height; h++) {
-        uint8_t *block = NULL, *cert = NULL;
-        size_t block_len, cert_len = 0;
-        if (ledger_get_block(l, h, &block, &block_len) != LEDGER_OK) return -1;
-        if (ledger_get_result_cert(l, h, &cert, &cert_len) != LEDGER_OK) cert_len = 0;
-        uint8_t *buf = malloc(block_len + cert_len + 16);
-        int rc = -1;
-        if (buf) {
-            codec_buf b = codec_buf_make(buf, block_len + cert_len + 16);
-            codec_span bs = {block, block_len}, cs = {cert, cert_len};
-            if (codec_export_entry_encode(&bs, &cs, &b) == CODEC_OK
-                && fwrite(b.data, 1, b.len, f) == b.len) {
-                rc = 0;
-            }
-        }
-        free(buf);
-        free(block);
-        free(cert);
-        if (rc != 0) return rc;
-    }
-    return 0;
-}
-
 static int export_ledger(ledger *l, const char *out)
 {
     ledger_summary head;
@@ -455,16 +430,13 @@ static int export_ledger(ledger *l, const char *out)
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) return fprintf(stderr, "error: cannot create %s\n", tmp), TC_EXIT_INPUT;
-    uint8_t hbuf[128];
-    codec_buf hb = codec_buf_make(hbuf, sizeof hbuf);
-    codec_export_header h = {.chain_id = *ledger_chain_id(l), .block_count = head.height};
-    codec_export_header_encode(&h, &hb);
-    bool ok = fwrite(hb.data, 1, hb.len, f) == hb.len && write_entries(l, f, head.height) == 0;
+    char why[300] = "";
+    bool ok = audit_export(l, f, why, sizeof why) == 0;
     ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, out) != 0) {
         unlink(tmp);
-        fprintf(stderr, "error: cannot write %s\n", out);
+        fprintf(stderr, "error: cannot write %s %s\n", out, why);
         return TC_EXIT_INTERNAL;
     }
     printf("exported %llu blocks to %s\n", (unsigned long long)head.height, out);
