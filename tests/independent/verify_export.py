@@ -1,0 +1,527 @@
+#!/usr/bin/python3
+"""Independent verifier of a trialreg ledger export file.
+
+Written from docs/FORMATS.md alone: it does not call or share code with the
+C implementation. It uses Python's msgpack (Debian python3-msgpack) to decode,
+checks canonical form by re-packing every top-level value and comparing the
+bytes, checks every field's type and bounds, and recomputes everything an
+auditor checks: chain id, tx roots, the ledger-wide RFC 9162 log, receipts
+roots, the state-hash chain, block hash links, block times, and every Ed25519
+signature (Debian python3-nacl).
+
+usage: verify_export.py GENESIS_FILE EXPORT_FILE
+exit:  0 the export verifies, 1 it does not (height and reason printed),
+       2 bad command line.
+"""
+import hashlib
+import sys
+
+import msgpack
+import nacl.exceptions
+import nacl.signing
+
+# ---- limits (docs/FORMATS.md, "Limits") -------------------------------------
+NAME_MAX = 32
+ARGS_MAX = 16
+ARG_BYTES_MAX = 1024
+COSIGS_MAX = 4
+TX_MAX = 24 * 1024
+REASON_MAX = 160
+EVENTS_MAX = 16
+EVENT_DATA_MAX = 1024
+VALIDATORS_MAX = 64
+AUTHORITIES_MAX = 256
+CONTRACTS_MAX = 16
+BYTECODE_MAX = 256 * 1024
+CHAIN_NAME_MAX = 64
+BLOCK_TXS_MAX = 4096
+WRITES_MAX = 65536
+KEY_MAX = 256
+VALUE_MAX = 4096
+U64_MAX = 2**64 - 1
+U32_MAX = 2**32 - 1
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+
+# ---- domain tags (verbatim) -----------------------------------------------------
+TAG_TX = b"trialreg/v1/tx"
+TAG_COSIG = b"trialreg/v1/cosig"
+TAG_COMMIT = b"trialreg/v1/commit"
+TAG_CHECKPOINT = b"trialreg/v1/checkpoint"
+TAG_STATE = b"trialreg/v1/state"
+EXPORT_MAGIC = "trialreg-ledger"
+
+
+class Failure(Exception):
+    def __init__(self, reason, height=0, tx=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.height = height
+        self.tx = tx
+
+
+def sha256(*parts):
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p)
+    return h.digest()
+
+
+def pack(value):
+    return msgpack.packb(value, use_bin_type=True)
+
+
+# ---- field checks ------------------------------------------------------------------
+def want_array(v, name, lo, hi):
+    if type(v) is not list:
+        raise Failure(f"{name}: wrong type (want array)")
+    if not lo <= len(v) <= hi:
+        raise Failure(f"{name}: {len(v)} elements, want {lo}..{hi}")
+    return v
+
+
+def want_uint(v, name, hi=U64_MAX, lo=0):
+    if type(v) is not int:  # bool is not int here
+        raise Failure(f"{name}: wrong type (want uint)")
+    if not lo <= v <= hi:
+        raise Failure(f"{name}: {v} out of range {lo}..{hi}")
+    return v
+
+
+def want_int64(v, name):
+    if type(v) is not int:
+        raise Failure(f"{name}: wrong type (want int)")
+    if not I64_MIN <= v <= I64_MAX:
+        raise Failure(f"{name}: {v} out of int64 range")
+    return v
+
+
+def want_bin(v, name, lo, hi):
+    if type(v) is not bytes:
+        raise Failure(f"{name}: wrong type (want bin)")
+    if not lo <= len(v) <= hi:
+        raise Failure(f"{name}: {len(v)} bytes, want {lo}..{hi}")
+    return v
+
+
+def want_str(v, name, hi):
+    if type(v) is not str:
+        raise Failure(f"{name}: wrong type (want str)")
+    raw = v.encode("utf-8")  # msgpack decoded it as strict UTF-8 already
+    if len(raw) > hi:
+        raise Failure(f"{name}: {len(raw)} bytes, want at most {hi}")
+    if "\x00" in v:
+        raise Failure(f"{name}: contains NUL")
+    return v
+
+
+def want_hash(v, name):
+    return want_bin(v, name, 32, 32)
+
+
+# ---- decoding with the canonical check -------------------------------------------------
+class Reader:
+    """Top-level msgpack values of one file, each checked canonical."""
+
+    def __init__(self, data, what):
+        self.data = data
+        self.what = what
+        self.up = msgpack.Unpacker(raw=False, use_list=True, strict_map_key=True,
+                                   max_buffer_size=max(len(data), 1))
+        self.up.feed(data)
+
+    def at_end(self):
+        return self.up.tell() == len(self.data)
+
+    def offset(self):
+        return self.up.tell()
+
+    def next(self):
+        start = self.up.tell()
+        try:
+            value = self.up.unpack()
+        except msgpack.OutOfData:
+            raise Failure(f"{self.what}: truncated value at byte {start}")
+        except Exception as e:  # invalid UTF-8, reserved byte, limits
+            raise Failure(f"{self.what}: does not decode at byte {start}: {e}")
+        end = self.up.tell()
+        try:
+            again = pack(value)
+        except Exception as e:
+            raise Failure(f"{self.what}: value at byte {start} does not re-encode: {e}")
+        if again != self.data[start:end]:
+            raise Failure(f"{self.what}: value at byte {start} is not canonical msgpack")
+        return value
+
+
+# ---- Merkle (RFC 9162) ----------------------------------------------------------------------
+EMPTY_ROOT = sha256(b"")
+
+
+def leaf_hash(data):
+    return sha256(b"\x00", data)
+
+
+def node_hash(left, right):
+    return sha256(b"\x01", left, right)
+
+
+def mth(leaves):
+    """RFC 9162 MTH over a list of leaf hashes (recursive definition)."""
+    n = len(leaves)
+    if n == 0:
+        return EMPTY_ROOT
+    if n == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
+
+
+class Log:
+    """Append-only RFC 9162 tree: perfect subtrees, biggest first."""
+
+    def __init__(self):
+        self.size = 0
+        self.stack = []
+
+    def append(self, leaf):
+        h, s = leaf, self.size
+        while s & 1:
+            h = node_hash(self.stack.pop(), h)
+            s >>= 1
+        self.stack.append(h)
+        self.size += 1
+
+    def root(self):
+        if not self.stack:
+            return EMPTY_ROOT
+        acc = self.stack[-1]
+        for h in reversed(self.stack[:-1]):
+            acc = node_hash(h, acc)
+        return acc
+
+
+# ---- structures --------------------------------------------------------------------------
+def check_genesis(g):
+    want_array(g, "genesis", 7, 7)
+    if want_uint(g[0], "genesis.version", 1) != 1:
+        raise Failure("genesis.version: must be 1")
+    want_str(g[1], "genesis.chain_name", CHAIN_NAME_MAX)
+    want_uint(g[2], "genesis.created_ms")
+    p = want_array(g[3], "genesis.params", 4, 4)
+    want_uint(p[0], "genesis.params.max_batch_txs", BLOCK_TXS_MAX)
+    want_uint(p[1], "genesis.params.nonce_window", 4096)
+    want_uint(p[2], "genesis.params.anchor_window_ms")
+    want_uint(p[3], "genesis.params.clock_skew_ms")
+    vals = want_array(g[4], "genesis.validators", 4, VALIDATORS_MAX)
+    if (len(vals) - 1) % 3 != 0:
+        raise Failure(f"genesis.validators: n = {len(vals)} is not 3f+1")
+    for i, v in enumerate(vals):
+        want_array(v, f"genesis.validators[{i}]", 2, 2)
+        want_str(v[0], f"genesis.validators[{i}].name", NAME_MAX)
+        want_bin(v[1], f"genesis.validators[{i}].key", 32, 32)
+    for i, a in enumerate(want_array(g[5], "genesis.authorities", 0, AUTHORITIES_MAX)):
+        want_array(a, f"genesis.authorities[{i}]", 4, 4)
+        want_uint(a[0], f"genesis.authorities[{i}].role", 4, 1)
+        want_str(a[1], f"genesis.authorities[{i}].site", NAME_MAX)
+        want_str(a[2], f"genesis.authorities[{i}].name", NAME_MAX)
+        want_bin(a[3], f"genesis.authorities[{i}].key", 32, 32)
+    for i, c in enumerate(want_array(g[6], "genesis.contracts", 0, CONTRACTS_MAX)):
+        want_array(c, f"genesis.contracts[{i}]", 3, 3)
+        want_str(c[0], f"genesis.contracts[{i}].name", NAME_MAX)
+        want_uint(c[1], f"genesis.contracts[{i}].version", U32_MAX)
+        want_bin(c[2], f"genesis.contracts[{i}].bytecode", 1, BYTECODE_MAX)
+    return [v[1] for v in vals]
+
+
+def check_batch_header(b):
+    want_array(b, "batch_header", 4, 4)
+    want_uint(b[0], "batch_header.height")
+    want_uint(b[1], "batch_header.time_ms")
+    want_hash(b[2], "batch_header.tx_root")
+    want_uint(b[3], "batch_header.tx_count", BLOCK_TXS_MAX)
+
+
+def check_block_header(h):
+    want_array(h, "block_header", 4, 4)
+    check_batch_header(h[0])
+    want_hash(h[1], "block_header.prev_hash")
+    want_uint(h[2], "block_header.log_size")
+    want_hash(h[3], "block_header.log_root")
+
+
+def check_tx(t):
+    want_array(t, "tx", 7, 7)
+    want_bin(t[0], "tx.signer", 32, 32)
+    want_uint(t[1], "tx.nonce")
+    want_str(t[2], "tx.contract", NAME_MAX)
+    want_str(t[3], "tx.method", NAME_MAX)
+    for i, a in enumerate(want_array(t[4], "tx.args", 0, ARGS_MAX)):
+        if type(a) is bytes:
+            want_bin(a, f"tx.args[{i}]", 0, ARG_BYTES_MAX)
+        else:
+            want_int64(a, f"tx.args[{i}]")
+    for i, c in enumerate(want_array(t[5], "tx.cosigs", 0, COSIGS_MAX)):
+        want_array(c, f"tx.cosigs[{i}]", 3, 3)
+        want_bin(c[0], f"tx.cosigs[{i}].key", 32, 32)
+        want_uint(c[1], f"tx.cosigs[{i}].meaning", 5, 1)
+        want_bin(c[2], f"tx.cosigs[{i}].sig", 64, 64)
+    want_bin(t[6], "tx.sig", 64, 64)
+
+
+def check_receipt(r):
+    want_array(r, "receipt", 6, 6)
+    want_hash(r[0], "receipt.tx_id")
+    want_uint(r[1], "receipt.status", 3)
+    want_uint(r[2], "receipt.error_code", U32_MAX)
+    want_str(r[3], "receipt.reason", REASON_MAX)
+    want_uint(r[4], "receipt.gas_used")
+    for i, e in enumerate(want_array(r[5], "receipt.events", 0, EVENTS_MAX)):
+        want_array(e, f"receipt.events[{i}]", 2, 2)
+        want_str(e[0], f"receipt.events[{i}].topic", NAME_MAX)
+        want_bin(e[1], f"receipt.events[{i}].data", 0, EVENT_DATA_MAX)
+
+
+def check_vsigs(sigs, name):
+    want_array(sigs, name, 1, VALIDATORS_MAX)
+    prev = -1
+    for i, s in enumerate(sigs):
+        want_array(s, f"{name}[{i}]", 2, 2)
+        want_uint(s[0], f"{name}[{i}].validator", VALIDATORS_MAX - 1)
+        if s[0] <= prev:
+            raise Failure(f"{name}[{i}]: validator indexes not strictly increasing")
+        prev = s[0]
+        want_bin(s[1], f"{name}[{i}].sig", 64, 64)
+
+
+def check_commit_cert(c):
+    want_array(c, "commit_cert", 4, 4)
+    want_uint(c[0], "commit_cert.height")
+    want_uint(c[1], "commit_cert.view")
+    want_hash(c[2], "commit_cert.batch_hash")
+    check_vsigs(c[3], "commit_cert.sigs")
+
+
+def check_result_cert(c):
+    want_array(c, "result_cert", 5, 5)
+    want_uint(c[0], "result_cert.height")
+    want_hash(c[1], "result_cert.block_hash")
+    want_hash(c[2], "result_cert.state_hash")
+    want_hash(c[3], "result_cert.receipts_root")
+    check_vsigs(c[4], "result_cert.sigs")
+
+
+def check_block(b):
+    want_array(b, "block", 5, 5)
+    check_block_header(b[0])
+    for t in want_array(b[1], "block.txs", 0, BLOCK_TXS_MAX):
+        check_tx(t)
+    for r in want_array(b[2], "block.receipts", 0, BLOCK_TXS_MAX):
+        check_receipt(r)
+    for i, w in enumerate(want_array(b[3], "block.writes", 0, WRITES_MAX)):
+        want_array(w, f"block.writes[{i}]", 2, 2)
+        want_bin(w[0], f"block.writes[{i}].key", 1, KEY_MAX)
+        if w[1] is not None:
+            want_bin(w[1], f"block.writes[{i}].value", 0, VALUE_MAX)
+    check_commit_cert(b[4])
+
+
+# ---- signatures -------------------------------------------------------------------------
+class Signatures:
+    def __init__(self, chain_id):
+        self.chain_id = chain_id
+        self.count = 0
+
+    def verify(self, key, tag, body, sig):
+        """Ed25519 over tag || chain id || body."""
+        self.count += 1
+        try:
+            nacl.signing.VerifyKey(key).verify(tag + self.chain_id + body, sig)
+            return True
+        except (nacl.exceptions.BadSignatureError, ValueError, TypeError,
+                nacl.exceptions.CryptoError):
+            return False
+
+
+# ---- the verifier ------------------------------------------------------------------------
+def verify(genesis_bytes, export_bytes):
+    """Returns a summary dict; raises Failure."""
+    gr = Reader(genesis_bytes, "genesis")
+    genesis = gr.next()
+    if not gr.at_end():
+        raise Failure("genesis: trailing bytes")
+    validators = check_genesis(genesis)
+    n = len(validators)
+    f = (n - 1) // 3
+    quorum = 2 * f + 1
+    chain_id = sha256(genesis_bytes)
+    sigs = Signatures(chain_id)
+
+    er = Reader(export_bytes, "export")
+    header = er.next()
+    want_array(header, "export.header", 4, 4)
+    if want_str(header[0], "export.header.magic", NAME_MAX) != EXPORT_MAGIC:
+        raise Failure("export.header.magic: not a trialreg ledger export")
+    if want_uint(header[1], "export.header.version", 1) != 1:
+        raise Failure("export.header.version: must be 1")
+    want_hash(header[2], "export.header.chain_id")
+    block_count = want_uint(header[3], "export.header.block_count")
+    if header[2] != chain_id:
+        raise Failure("the export belongs to another chain (chain id differs)")
+
+    log = Log()
+    prev_block_hash = bytes(32)
+    state_hash = chain_id
+    prev_time = None
+    total_txs = 0
+    uncertified_from = 0
+    height = 0
+    for height in range(1, block_count + 1):
+        try:
+            if er.at_end():
+                raise Failure(f"file ends after {height - 1} of {block_count} blocks")
+            entry = er.next()
+            want_array(entry, "export.entry", 2, 2)
+            block, rcert = entry
+            check_block(block)
+            if rcert is not None:
+                check_result_cert(rcert)
+        except Failure as e:
+            raise Failure(e.reason, height)
+
+        bh, txs, receipts, writes, ccert = block
+        batch = bh[0]
+        b_height, b_time, tx_root, tx_count = batch
+        if b_height != height:
+            raise Failure(f"block holds height {b_height}", height)
+        if prev_time is not None and b_time <= prev_time:
+            raise Failure("block time does not increase", height)
+        if bh[1] != prev_block_hash:
+            raise Failure("previous block hash does not link", height)
+        if tx_count != len(txs):
+            raise Failure("tx count differs", height)
+
+        # txs: size, id, leaves, author signature, co-signatures
+        tx_ids, leaves = [], []
+        for i, tx in enumerate(txs):
+            raw = pack(tx)
+            if len(raw) > TX_MAX:
+                raise Failure(f"tx is {len(raw)} bytes, more than {TX_MAX}", height, i)
+            tx_ids.append(sha256(raw))
+            leaves.append(leaf_hash(raw))
+            log.append(leaves[-1])
+            body = pack(tx[0:5])
+            if not sigs.verify(tx[0], TAG_TX, body, tx[6]):
+                raise Failure("tx author signature is invalid", height, i)
+            body_hash = sha256(body)
+            for k, (key, meaning, sig) in enumerate(tx[5]):
+                cbody = pack([body_hash, meaning, key])
+                if not sigs.verify(key, TAG_COSIG, cbody, sig):
+                    raise Failure(f"co-signature {k} is invalid", height, i)
+        if mth(leaves) != tx_root:
+            raise Failure("tx root does not match the txs", height)
+        if log.size != bh[2] or log.root() != bh[3]:
+            raise Failure("log size or log root does not match the ledger's txs", height)
+
+        # receipts
+        if len(receipts) != len(txs):
+            raise Failure(f"{len(receipts)} receipts for {len(txs)} txs", height)
+        for i, r in enumerate(receipts):
+            if r[0] != tx_ids[i]:
+                raise Failure("receipt names another tx", height, i)
+        receipts_root = mth([leaf_hash(pack(r)) for r in receipts])
+
+        # block hash and state hash
+        block_hash = sha256(pack(bh))
+        state_hash = sha256(TAG_STATE, state_hash, sha256(pack(writes)))
+
+        # commit certificate
+        c_height, c_view, c_batch_hash, c_sigs = ccert
+        if c_height != height or c_batch_hash != sha256(pack(batch)):
+            raise Failure("commit certificate is for another batch", height)
+        check_quorum(c_sigs, n, quorum, "commit certificate", height)
+        cbody = pack([c_height, c_view, c_batch_hash])
+        for v, sig in c_sigs:
+            if not sigs.verify(validators[v], TAG_COMMIT, cbody, sig):
+                raise Failure(f"commit certificate signature of validator {v} is invalid",
+                              height)
+
+        # result certificate (only a tail of blocks may lack one)
+        if rcert is None:
+            if uncertified_from == 0:
+                uncertified_from = height
+        else:
+            if uncertified_from:
+                raise Failure("result certificate is missing (later blocks have one)",
+                              uncertified_from)
+            r_height, r_block, r_state, r_receipts, r_sigs = rcert
+            if r_height != height:
+                raise Failure("result certificate height differs", height)
+            if r_block != block_hash:
+                raise Failure("result certificate names another block hash", height)
+            if r_state != state_hash:
+                raise Failure("state hash differs from the result certificate", height)
+            if r_receipts != receipts_root:
+                raise Failure("receipts root differs from the result certificate", height)
+            check_quorum(r_sigs, n, quorum, "result certificate", height)
+            rbody = pack([r_height, r_block, r_state, r_receipts])
+            for v, sig in r_sigs:
+                if not sigs.verify(validators[v], TAG_CHECKPOINT, rbody, sig):
+                    raise Failure(f"result certificate signature of validator {v} is invalid",
+                                  height)
+
+        prev_block_hash = block_hash
+        prev_time = b_time
+        total_txs += len(txs)
+
+    if not er.at_end():
+        raise Failure(f"trailing bytes after the last block (byte {er.offset()})")
+    return {
+        "blocks": block_count, "txs": total_txs, "signatures": sigs.count,
+        "height": block_count, "log_size": log.size, "block_hash": prev_block_hash,
+        "state_hash": state_hash, "uncertified_from": uncertified_from,
+    }
+
+
+def check_quorum(vsigs, n, quorum, what, height):
+    if len(vsigs) < quorum:
+        raise Failure(f"{what} has {len(vsigs)} signatures, needs {quorum}", height)
+    for v, _ in vsigs:
+        if v >= n:
+            raise Failure(f"{what} names unknown validator {v}", height)
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] in ("-h", "--help"):
+        sys.stderr.write("usage: verify_export.py GENESIS_FILE EXPORT_FILE\n")
+        return 2
+    try:
+        with open(argv[1], "rb") as fh:
+            genesis_bytes = fh.read()
+        with open(argv[2], "rb") as fh:
+            export_bytes = fh.read()
+    except OSError as e:
+        print(f"independent verify FAILED: cannot read input: {e}")
+        return 1
+    try:
+        s = verify(genesis_bytes, export_bytes)
+    except Failure as e:
+        where = f" at height {e.height}" if e.height else ""
+        if e.tx is not None:
+            where += f", tx {e.tx}"
+        print(f"independent verify FAILED{where}: {e.reason}")
+        return 1
+    print(f"independent verify OK: {s['blocks']} blocks, {s['txs']} txs, "
+          f"{s['signatures']} signatures, head {s['block_hash'].hex()}")
+    print(f"head height {s['height']}, log size {s['log_size']}")
+    print(f"head block hash {s['block_hash'].hex()}")
+    print(f"state hash      {s['state_hash'].hex()}")
+    if s["uncertified_from"]:
+        print(f"note: blocks from height {s['uncertified_from']} on have no result "
+              f"certificate; their receipts and state writes are not certified")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
