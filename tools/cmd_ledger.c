@@ -367,6 +367,27 @@ static int gather_keys(const codec_genesis *g, const char *dir, sample_keys *key
     return TC_EXIT_OK;
 }
 
+/* Print the head and the id of the newest tx (for proofs and receipts). */
+static void print_last_tx(ledger *l, const char *data)
+{
+    ledger_summary head;
+    ledger_head(l, &head);
+    printf("ledger %s: height %llu, %llu txs\n", data, (unsigned long long)head.height,
+           (unsigned long long)head.log_size);
+    uint8_t *block;
+    size_t len;
+    static codec_span txs[CODEC_BLOCK_TXS_MAX];
+    codec_block b = {.txs = txs};
+    if (head.height == 0 || ledger_get_block(l, head.height, &block, &len) != LEDGER_OK) return;
+    if (codec_block_decode(block, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL) == CODEC_OK
+        && b.tx_count > 0) {
+        hash32 id;
+        tcrypto_sha256(b.txs[b.tx_count - 1].data, b.txs[b.tx_count - 1].len, &id);
+        print_hex("last tx id ", &id);
+    }
+    free(block);
+}
+
 int cmd_sample(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -402,12 +423,7 @@ int cmd_sample(int argc, char **argv)
         fprintf(stderr, "error: %s\n", why);
         rc = TC_EXIT_INTERNAL;
     }
-    if (rc == TC_EXIT_OK) {
-        ledger_summary head;
-        ledger_head(l, &head);
-        printf("ledger %s: height %llu, %llu txs\n", data, (unsigned long long)head.height,
-               (unsigned long long)head.log_size);
-    }
+    if (rc == TC_EXIT_OK) print_last_tx(l, data);
     ledger_close(l);
     free(keys);
     free(g);

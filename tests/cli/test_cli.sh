@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# test_cli.sh TRIALCTL - trialctl as a user runs it: the ledger workflow, and a
+# clear error with the documented exit code (never a crash) for bad input.
+set -u
+T=${1:?usage: test_cli.sh TRIALCTL}
+W=$(mktemp -d /tmp/trialreg-cli-XXXXXX)
+trap 'rm -rf "$W"' EXIT
+cd "$W" || exit 1
+pass=0
+fail=0
+
+# expect CODE PATTERN -- CMD...: exit code CODE and PATTERN in stdout+stderr.
+expect() {
+    local want=$1 pattern=$2
+    shift 3
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ge 128 ]; then
+        echo "CRASH ($rc): $*"; echo "$out" | head -5; fail=$((fail + 1)); return
+    fi
+    if [ "$rc" -ne "$want" ] || ! grep -qE -- "$pattern" <<<"$out"; then
+        echo "FAIL: $* -> exit $rc (want $want), output:"; echo "$out" | head -5
+        fail=$((fail + 1)); return
+    fi
+    pass=$((pass + 1))
+}
+
+mkdir keys
+for k in v0 v1 v2 v3 sponsor inv-a inv-b regulator; do
+    expect 0 "public key" -- "$T" keygen keys/$k
+done
+expect 3 "already exists" -- "$T" keygen keys/v0
+G=(--validator keys/v0.pub --validator keys/v1.pub --validator keys/v2.pub --validator keys/v3.pub
+   --authority sponsor=keys/sponsor.pub --authority investigator@site-a=keys/inv-a.pub
+   --authority investigator@site-b=keys/inv-b.pub --authority regulator=keys/regulator.pub)
+expect 0 "chain id" -- "$T" genesis -o genesis.bin --chain-name cli-test "${G[@]}"
+expect 0 "height 6, 48 txs" -- "$T" sample --genesis genesis.bin --keys keys --data data --blocks 6 --txs 8
+expect 0 "audit OK: 6 blocks, 48 txs" -- "$T" audit --genesis genesis.bin data
+expect 0 "exported 6 blocks" -- "$T" export --genesis genesis.bin --data data -o ledger.trl
+expect 0 "audit OK: 6 blocks, 48 txs" -- "$T" audit --genesis genesis.bin --threads 1 ledger.trl
+expect 0 "wrote c.proof" -- "$T" proof --genesis genesis.bin --data data --from 2 --to 6 -o c.proof
+expect 0 "proof OK" -- "$T" verify-proof --genesis genesis.bin c.proof
+
+# --help everywhere, usage errors
+for c in keygen genesis sample export audit proof verify-proof asm disasm vm-run; do
+    expect 0 "usage: trialctl $c" -- "$T" $c --help
+done
+expect 0 "usage: trialctl bench ledger" -- "$T" bench ledger --help
+expect 0 "COMMAND" -- "$T" --help
+expect 2 "unknown command 'frobnicate'" -- "$T" frobnicate
+expect 2 "usage" -- "$T"
+expect 2 "--blocks wants a whole number" -- "$T" sample --genesis genesis.bin --keys keys --data data --blocks -3
+expect 2 "--genesis FILE is required" -- "$T" audit data
+expect 2 "need n = 3f\+1" -- "$T" genesis -o g3.bin --chain-name x --validator keys/v0.pub --validator keys/v1.pub --validator keys/v2.pub
+expect 2 "role must be" -- "$T" genesis -o g.bin --chain-name x "${G[@]}" --authority wizard=keys/v0.pub
+expect 2 "role must be" -- "$T" genesis -o g.bin --chain-name x "${G[@]}" --authority investigator=keys/v0.pub
+expect 2 "--tx wants 64 hex" -- "$T" proof --genesis genesis.bin --data data --tx zz -o p.proof
+
+# bad files
+expect 3 "cannot open missing.bin" -- "$T" audit --genesis missing.bin data
+head -c 100 /dev/urandom > garbage.bin
+expect 3 "not a valid genesis: .*at byte" -- "$T" audit --genesis garbage.bin data
+head -c 40 genesis.bin > truncated.bin
+expect 3 "not a valid genesis: .*input ends" -- "$T" audit --genesis truncated.bin data
+cp genesis.bin trailing.bin; printf 'x' >> trailing.bin
+expect 3 "not a valid genesis: end: trailing bytes" -- "$T" audit --genesis trailing.bin data
+expect 3 "not a trialreg ledger export" -- "$T" audit --genesis genesis.bin garbage.bin
+expect 3 "does not exist" -- "$T" audit --genesis genesis.bin nowhere
+cp ledger.trl cut.trl; truncate -s -100 cut.trl
+expect 1 "audit FAILED at height 6" -- "$T" audit --genesis genesis.bin cut.trl
+cp ledger.trl flipped.trl
+size=$(stat -c %s flipped.trl)
+printf '\xff' | dd of=flipped.trl bs=1 seek=$((size / 2)) conv=notrunc status=none
+expect 1 "audit FAILED at height [1-6]" -- "$T" audit --genesis genesis.bin flipped.trl
+expect 1 "proof INVALID" -- "$T" verify-proof --genesis genesis.bin garbage.bin
+cp c.proof bad.proof; printf '\x00' | dd of=bad.proof bs=1 seek=200 conv=notrunc status=none
+expect 1 "proof INVALID" -- "$T" verify-proof --genesis genesis.bin bad.proof
+expect 1 "tx is not in the ledger" -- "$T" proof --genesis genesis.bin --data data --tx "$(printf 'ab%.0s' {1..32})" -o p.proof
+# a ledger of another chain
+mkdir keys2; for k in w0 w1 w2 w3; do "$T" keygen keys2/$k >/dev/null; done
+expect 0 "chain id" -- "$T" genesis -o other.bin --chain-name other --validator keys2/w0.pub --validator keys2/w1.pub --validator keys2/w2.pub --validator keys2/w3.pub
+expect 1 "another chain" -- "$T" audit --genesis other.bin ledger.trl
+expect 3 "another genesis" -- "$T" export --genesis other.bin --data data -o x.trl
+# an unsafe secret key file
+chmod 644 keys/v1.key
+expect 3 "no secret key in keys for validator v1" -- "$T" sample --genesis genesis.bin --keys keys --data data --blocks 1
+chmod 600 keys/v1.key
+# a damaged database file: an error, never a crash, and the export stays good
+for f in data/*.ldb data/*.log; do
+    [ -f "$f" ] || continue
+    cp -r data damaged
+    fs=$(stat -c %s "$f")
+    [ "$fs" -gt 64 ] || { rm -rf damaged; continue; }
+    printf '\xde\xad' | dd of="damaged/$(basename "$f")" bs=1 seek=$((fs / 2)) conv=notrunc status=none
+    out=$("$T" audit --genesis genesis.bin damaged 2>&1); rc=$?
+    if [ $rc -ge 128 ]; then echo "CRASH on damaged $f"; fail=$((fail + 1)); else pass=$((pass + 1)); fi
+    rm -rf damaged
+done
+expect 0 "audit OK" -- "$T" audit --genesis genesis.bin ledger.trl
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
