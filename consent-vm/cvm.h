@@ -223,7 +223,7 @@ extern const cvm_hostinfo cvm_hostinfo_table[CVM_HOST_COUNT];
  *  ...           n_kbyt x { u32 len (<= CVM_KBYT_LEN_MAX); len bytes }
  *  ...           n_func x { u8 nparams; u8 nregs; u8 flags (bit0 = exported, others 0);
  *                           u8 name_len (1..=64); u32 n_code (1..=CVM_FUNC_CODE_MAX);
- *                           name_len bytes name [A-Za-z0-9_]; n_code x u32 instruction }
+ *                           name_len bytes name [A-Za-z_][A-Za-z0-9_]*; n_code x u32 instruction }
  *  end           no trailing bytes; whole module <= CVM_MODULE_BYTES_MAX
  */
 #define CVM_MAGIC "CVM\x1a"

@@ -165,7 +165,7 @@ static cvm_status load_func_body(reader *r, cvm_module *m, uint32_t fi, cvm_erro
     if (!rd_need(r, f->name_len))
         return cvm_error_set(err, CVM_ERR_TRUNCATED, fi, NOPOS, "function %u name", fi);
     for (uint32_t i = 0; i < f->name_len; i++) {
-        if (!name_char_ok(r->p[i]))
+        if (!name_char_ok(r->p[i]) || (i == 0 && r->p[0] >= '0' && r->p[0] <= '9'))
             return cvm_error_set(err, CVM_ERR_BAD_NAME, fi, NOPOS,
                                  "function %u: bad name byte 0x%02x at offset %zu", fi,
                                  r->p[i], rd_off(r) + i);
