@@ -408,8 +408,9 @@ static bool check_header(auditor *a, const codec_block_header *h, uint32_t tx_co
     if (h->batch.height != a->height) {
         return fail_block(a, -1, "block holds height %llu", (unsigned long long)h->batch.height);
     }
-    if (a->height > 1 && h->batch.time_ms <= a->prev_time_ms) {
-        return fail_block(a, -1, "block time does not increase");
+    if (h->batch.time_ms <= a->prev_time_ms) {
+        return fail_block(a, -1, a->height == 1 ? "block time is not after the genesis time"
+                                                : "block time does not increase");
     }
     if (memcmp(h->prev_hash.bytes, a->head.block_hash.bytes, 32) != 0) {
         return fail_block(a, -1, "previous block hash does not link");
@@ -467,6 +468,7 @@ static bool auditor_init(auditor *a, const uint8_t *genesis, size_t len, audit_f
     tcrypto_sha256(genesis, len, &a->chain_id);
     a->quorum = codec_genesis_quorum(&a->genesis);
     a->head.state_hash = a->chain_id;
+    a->prev_time_ms = a->genesis.created_ms;
     a->txs = calloc(CODEC_BLOCK_TXS_MAX, sizeof *a->txs);
     a->receipts = calloc(CODEC_BLOCK_TXS_MAX, sizeof *a->receipts);
     a->writes = calloc(CODEC_WRITES_MAX, sizeof *a->writes);

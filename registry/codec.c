@@ -36,6 +36,7 @@ const char *codec_strerror(codec_err err)
     case CODEC_ERR_UTF8: return "text is not valid UTF-8 (or contains NUL)";
     case CODEC_ERR_TRAILING: return "trailing bytes after the structure";
     case CODEC_ERR_ORDER: return "list is not strictly increasing";
+    case CODEC_ERR_DUPLICATE: return "duplicate key (keys must be distinct)";
     case CODEC_ERR_OVERFLOW: return "output buffer too small";
     }
     return "unknown codec error";
@@ -461,6 +462,17 @@ static bool rd_cosig(reader *r, codec_cosig *c)
     return rd_fixed(r, "tx.cosigs[].sig", c->sig.bytes, 64);
 }
 
+/* A co-signer must differ from the signer and from every earlier co-signer. */
+static bool cosigner_is_new(const codec_tx *tx, uint32_t i)
+{
+    const uint8_t *key = tx->cosigs[i].key.bytes;
+    if (memcmp(key, tx->signer.bytes, 32) == 0) return false;
+    for (uint32_t k = 0; k < i; k++) {
+        if (memcmp(key, tx->cosigs[k].key.bytes, 32) == 0) return false;
+    }
+    return true;
+}
+
 static bool rd_tx(reader *r, codec_tx *tx)
 {
     uint32_t n;
@@ -479,8 +491,10 @@ static bool rd_tx(reader *r, codec_tx *tx)
     tx->body_fields_len = (size_t)(r->p - tx->body_fields);
     if (!rd_array(r, "tx.cosigs", 0, CODEC_COSIGS_MAX, &tx->cosig_count)) return false;
     for (uint32_t i = 0; i < tx->cosig_count; i++) {
+        const uint8_t *at = r->p;
         r->index = i;
         if (!rd_cosig(r, &tx->cosigs[i])) return false;
+        if (!cosigner_is_new(tx, i)) return fail_at(r, at, CODEC_ERR_DUPLICATE, "tx.cosigs[].key");
     }
     r->index = -1;
     return rd_fixed(r, "tx.sig", tx->sig.bytes, 64);
@@ -643,6 +657,7 @@ codec_err codec_receipt_decode(const uint8_t *data, size_t len, codec_receipt *o
 {
     reader r;
     rd_init(&r, data, len, err);
+    if (len > CODEC_RECEIPT_MAX) return rd_finish(&r, fail(&r, CODEC_ERR_LENGTH, "receipt"));
     return rd_finish(&r, rd_receipt(&r, out));
 }
 
@@ -846,6 +861,7 @@ static bool rd_block_txs(reader *r, codec_block *b, uint32_t cap)
         const uint8_t *at = r->p;
         r->index = i;
         if (!rd_tx(r, &scratch)) return false;
+        if ((size_t)(r->p - at) > CODEC_TX_MAX) return fail_at(r, at, CODEC_ERR_LENGTH, "tx");
         if (b->txs) b->txs[i] = (codec_span){at, (size_t)(r->p - at)};
     }
     r->index = -1;
@@ -860,6 +876,9 @@ static bool rd_block_receipts(reader *r, codec_block *b, uint32_t cap)
         const uint8_t *at = r->p;
         r->index = i;
         if (!rd_receipt(r, &scratch)) return false;
+        if ((size_t)(r->p - at) > CODEC_RECEIPT_MAX) {
+            return fail_at(r, at, CODEC_ERR_LENGTH, "receipt");
+        }
         if (b->receipts) b->receipts[i] = (codec_span){at, (size_t)(r->p - at)};
     }
     r->index = -1;
@@ -892,6 +911,7 @@ codec_err codec_block_decode(const uint8_t *data, size_t len, codec_block *out,
 {
     reader r;
     rd_init(&r, data, len, err);
+    if (len > CODEC_BLOCK_MAX) return rd_finish(&r, fail(&r, CODEC_ERR_LENGTH, "block"));
     if (tx_cap > CODEC_BLOCK_TXS_MAX) tx_cap = CODEC_BLOCK_TXS_MAX;
     if (writes_cap > CODEC_WRITES_MAX) writes_cap = CODEC_WRITES_MAX;
     return rd_finish(&r, rd_block(&r, out, tx_cap, writes_cap));
@@ -964,6 +984,11 @@ static bool rd_validators(reader *r, codec_genesis *g)
               && rd_fixed(r, "genesis.validators[].key", g->validators[i].key.bytes, 32))) {
             return false;
         }
+        for (uint32_t k = 0; k < i; k++) {
+            if (memcmp(g->validators[k].key.bytes, g->validators[i].key.bytes, 32) == 0) {
+                return fail_at(r, r->p - 32, CODEC_ERR_DUPLICATE, "genesis.validators[].key");
+            }
+        }
     }
     r->index = -1;
     return true;
@@ -978,8 +1003,13 @@ static bool rd_authority(reader *r, codec_authority *a)
     }
     if (role == 0) return fail(r, CODEC_ERR_RANGE, "genesis.authorities[].role");
     a->role = (uint8_t)role;
-    return rd_name(r, "genesis.authorities[].site", &a->site)
-        && rd_name(r, "genesis.authorities[].name", &a->name)
+    const uint8_t *site_at = r->p;
+    if (!rd_name(r, "genesis.authorities[].site", &a->site)) return false;
+    if ((role == ROLE_INVESTIGATOR) != (a->site.text[0] != '\0')) {
+        /* investigators name their site; no other role has one */
+        return fail_at(r, site_at, CODEC_ERR_LENGTH, "genesis.authorities[].site");
+    }
+    return rd_name(r, "genesis.authorities[].name", &a->name)
         && rd_fixed(r, "genesis.authorities[].key", a->key.bytes, 32);
 }
 
@@ -1011,6 +1041,11 @@ static bool rd_genesis(reader *r, codec_genesis *g)
     for (uint32_t i = 0; i < g->authority_count; i++) {
         r->index = i;
         if (!rd_authority(r, &g->authorities[i])) return false;
+        for (uint32_t k = 0; k < i; k++) {
+            if (memcmp(g->authorities[k].key.bytes, g->authorities[i].key.bytes, 32) == 0) {
+                return fail_at(r, r->p - 32, CODEC_ERR_DUPLICATE, "genesis.authorities[].key");
+            }
+        }
     }
     r->index = -1;
     if (!rd_array(r, "genesis.contracts", 0, CODEC_CONTRACTS_MAX, &g->contract_count)) {

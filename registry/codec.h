@@ -59,6 +59,7 @@ typedef enum {
     CODEC_ERR_UTF8,          /* text is not valid UTF-8 */
     CODEC_ERR_TRAILING,      /* bytes after the structure */
     CODEC_ERR_ORDER,         /* list must be strictly increasing */
+    CODEC_ERR_DUPLICATE,     /* a key that must be unique appears twice */
     CODEC_ERR_OVERFLOW,      /* encoder output buffer too small */
 } codec_err;
 

@@ -428,20 +428,32 @@ static ledger_err check_input(const ledger *l, const ledger_block_input *in,
     return LEDGER_OK;
 }
 
+/* True if a tx with this id is already indexed (a replayed tx is committed
+ * again with a refusing receipt; the index keeps the first commit). */
+static bool tx_indexed(ledger *l, const store_key *k)
+{
+    uint8_t *v;
+    size_t len;
+    if (db_get(l, k->bytes, k->len, &v, &len) != LEDGER_OK) return false;
+    leveldb_free(v);
+    return true;
+}
+
 /* Put the tx index, log nodes and state writes of the block into batch. */
-static void stage_indexes(const ledger_block_input *in, merkle_frontier *log,
+static void stage_indexes(ledger *l, const ledger_block_input *in, merkle_frontier *log,
                           leveldb_writebatch_t *batch)
 {
     for (uint32_t i = 0; i < in->batch.tx_count; i++) {
         hash32 tx_id, leaf;
         tcrypto_sha256(in->txs[i].data, in->txs[i].len, &tx_id);
         store_key k = tx_key(&tx_id);
+        merkle_leaf_hash(in->txs[i].data, in->txs[i].len, &leaf);
+        merkle_frontier_append(log, &leaf, put_node, batch);
+        if (tx_indexed(l, &k)) continue;
         uint8_t where[12];
         store_be64(where, in->batch.height);
         for (int b = 0; b < 4; b++) where[8 + b] = (uint8_t)(i >> (24 - 8 * b));
         leveldb_writebatch_put(batch, (const char *)k.bytes, k.len, (const char *)where, 12);
-        merkle_leaf_hash(in->txs[i].data, in->txs[i].len, &leaf);
-        merkle_frontier_append(log, &leaf, put_node, batch);
     }
     for (uint32_t i = 0; i < in->write_count; i++) {
         const codec_write *w = &in->writes[i];
@@ -490,7 +502,7 @@ ledger_err ledger_append(ledger *l, const ledger_block_input *in, ledger_summary
     if (rc != LEDGER_OK) return rc;
     leveldb_writebatch_t *batch = leveldb_writebatch_create();
     merkle_frontier log = l->log;
-    stage_indexes(in, &log, batch);
+    stage_indexes(l, in, &log, batch);
     codec_block_header h = {.batch = in->batch, .prev_hash = l->head.block_hash,
                             .log_size = log.size};
     merkle_frontier_root(&log, &h.log_root);

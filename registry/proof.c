@@ -59,22 +59,6 @@ static int load_certified(ledger *l, uint64_t height, codec_block_header *header
     return 0;
 }
 
-/* The newest height with a result certificate, or 0. */
-static uint64_t newest_certified(ledger *l)
-{
-    ledger_summary head;
-    ledger_head(l, &head);
-    for (uint64_t h = head.height; h > 0; h--) {
-        uint8_t *cert;
-        size_t len;
-        if (ledger_get_result_cert(l, h, &cert, &len) == LEDGER_OK) {
-            free(cert);
-            return h;
-        }
-    }
-    return 0;
-}
-
 static int encode_proof(codec_proof *p, const codec_block_header *h, const uint8_t *cert,
                         size_t cert_len, codec_buf *out, char *why, size_t why_cap)
 {
@@ -96,16 +80,13 @@ int proof_make_inclusion(ledger *l, const hash32 *tx_id, codec_buf *out, char *w
     if (ledger_find_tx(l, tx_id, &height, &index) != LEDGER_OK) {
         return snprintf(why, why_cap, "tx is not in the ledger"), -1;
     }
-    uint64_t anchor = newest_certified(l);
-    if (anchor < height) return snprintf(why, why_cap, "the tx's block is not certified yet"), -1;
-    codec_block_header tx_header, anchor_header;
-    uint8_t *cert = NULL, *block = NULL, *unused = NULL;
-    size_t cert_len, block_len, unused_len;
+    codec_block_header header;
+    uint8_t *cert = NULL, *block = NULL;
+    size_t cert_len, block_len;
     int rc = -1;
     codec_proof *p = calloc(1, sizeof *p);
     if (!p) return snprintf(why, why_cap, "out of memory"), -1;
-    if (load_certified(l, height, &tx_header, &unused, &unused_len, why, why_cap) != 0) goto out;
-    if (load_certified(l, anchor, &anchor_header, &cert, &cert_len, why, why_cap) != 0) goto out;
+    if (load_certified(l, height, &header, &cert, &cert_len, why, why_cap) != 0) goto out;
     if (ledger_get_block(l, height, &block, &block_len) != LEDGER_OK) goto out;
     static _Thread_local codec_span txs[CODEC_BLOCK_TXS_MAX];
     codec_block b = {.txs = txs};
@@ -116,20 +97,19 @@ int proof_make_inclusion(ledger *l, const hash32 *tx_id, codec_buf *out, char *w
     }
     p->kind = PROOF_INCLUSION;
     p->tx = b.txs[index];
-    p->leaf_index = tx_header.log_size - tx_header.batch.tx_count + index;
+    p->leaf_index = header.log_size - header.batch.tx_count + index;
     merkle_source src;
     ledger_log_source(l, &src);
     size_t path_len;
-    if (merkle_inclusion_proof(&src, anchor_header.log_size, p->leaf_index, p->path, &path_len)) {
+    if (merkle_inclusion_proof(&src, header.log_size, p->leaf_index, p->path, &path_len)) {
         snprintf(why, why_cap, "the stored tx log is incomplete");
         goto out;
     }
     p->path_len = (uint32_t)path_len;
-    rc = encode_proof(p, &anchor_header, cert, cert_len, out, why, why_cap);
+    rc = encode_proof(p, &header, cert, cert_len, out, why, why_cap);
 out:
     free(p);
     free(cert);
-    free(unused);
     free(block);
     return rc;
 }

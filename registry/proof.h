@@ -18,8 +18,10 @@
 #include "codec.h"
 #include "ledger.h"
 
-/* Inclusion proof of tx_id in the log as of the newest certified block.
- * Writes the encoded proof to out. Returns 0, or -1 with a message in why. */
+/* Inclusion proof of tx_id in the log of the block that committed it (so the
+ * proof also shows the commit height and time; a consistency proof carries it
+ * to any later block). The block must be certified. Writes the encoded proof
+ * to out. Returns 0, or -1 with a message in why. */
 int proof_make_inclusion(ledger *l, const hash32 *tx_id, codec_buf *out, char *why,
                          size_t why_cap);
 

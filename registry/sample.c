@@ -119,7 +119,9 @@ int sample_tx(const sample_keys *keys, const hash32 *chain_id, uint64_t index, c
     codec_tx tx;
     memset(&tx, 0, sizeof tx);
     hash32 doc;
-    tcrypto_sha256(&index, sizeof index, &doc);
+    uint8_t index_be[8];
+    for (int k = 0; k < 8; k++) index_be[k] = (uint8_t)(index >> (56 - 8 * k));
+    tcrypto_sha256(index_be, sizeof index_be, &doc);
     const keypair *site = &keys->investigators[index % 4 < 2 ? 0 : 1];
     tx.nonce = index;
     tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = trial_id,
@@ -187,7 +189,7 @@ static void fake_execute(sample_block *b, uint32_t i, uint8_t *receipt_slot, uin
     b->writes[i] = (codec_write){key_slot, 42, value_slot, 8};
 }
 
-int sample_block_build(const sample_keys *keys, const hash32 *chain_id, uint64_t height,
+int sample_block_build(const sample_keys *keys, const ledger *l, uint64_t height,
                        uint64_t first_tx, uint32_t tx_count, sample_block *out)
 {
     memset(out, 0, sizeof *out);
@@ -202,7 +204,8 @@ int sample_block_build(const sample_keys *keys, const hash32 *chain_id, uint64_t
     }
     out->tx_count = tx_count;
     out->batch.height = height;
-    out->batch.time_ms = SAMPLE_TIME_BASE_MS + height * 1000;
+    const hash32 *chain_id = ledger_chain_id(l);
+    out->batch.time_ms = ledger_genesis(l)->created_ms + height * 1000;
     out->batch.tx_count = tx_count;
     uint8_t *p = out->arena;
     hash32 *leaves = calloc(tx_count + 1, sizeof *leaves);
@@ -310,7 +313,7 @@ int sample_write_blocks(ledger *l, const sample_keys *keys, uint64_t blocks,
         sample_block b;
         uint64_t height = head.height + 1 + i;
         uint64_t first_tx = head.log_size + i * txs_per_block;
-        if (sample_block_build(keys, ledger_chain_id(l), height, first_tx, txs_per_block, &b)) {
+        if (sample_block_build(keys, l, height, first_tx, txs_per_block, &b)) {
             snprintf(why, why_cap, "out of memory");
             return -1;
         }

@@ -52,9 +52,10 @@ typedef struct {
     uint8_t *arena;
 } sample_block;
 
-/* Build the block at height (txs numbered from first_tx) for chain_id.
+/* Build the block at height (txs numbered from first_tx) for the ledger's
+ * chain, timed after its genesis.
  * Returns 0 or -1 (out of memory). Free with sample_block_free. */
-int sample_block_build(const sample_keys *keys, const hash32 *chain_id, uint64_t height,
+int sample_block_build(const sample_keys *keys, const ledger *l, uint64_t height,
                        uint64_t first_tx, uint32_t tx_count, sample_block *out);
 void sample_block_free(sample_block *b);
 

@@ -150,7 +150,7 @@ Test(ledger, a_block_that_is_not_the_next_one_is_refused_and_nothing_is_written)
     ledger_summary before, after;
     ledger_head(l, &before);
     sample_block b;
-    cr_assert_eq(sample_block_build(&chain.keys, ledger_chain_id(l), 3, 6, 3, &b), 0);
+    cr_assert_eq(sample_block_build(&chain.keys, l, 3, 6, 3, &b), 0);
     ledger_block_input in = {.batch = b.batch, .txs = b.txs, .receipts = b.receipts,
                              .writes = b.writes, .write_count = 3, .commit_cert = b.commit_cert};
     ledger_summary s;

@@ -98,11 +98,11 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-static int build_blocks(const sample_keys *keys, const hash32 *chain, uint64_t blocks,
+static int build_blocks(const sample_keys *keys, const ledger *l, uint64_t blocks,
                         uint32_t txs, sample_block *out)
 {
     for (uint64_t h = 0; h < blocks; h++) {
-        if (sample_block_build(keys, chain, h + 1, h * txs, txs, &out[h]) != 0) return -1;
+        if (sample_block_build(keys, l, h + 1, h * txs, txs, &out[h]) != 0) return -1;
     }
     return 0;
 }
@@ -124,7 +124,7 @@ static int one_run(const char *dir, uint64_t blocks, uint32_t txs, bench_run *r)
         snprintf(why, sizeof why, "%s", lerr.message);
         goto out;
     }
-    if (build_blocks(keys, ledger_chain_id(l), blocks, txs, built) != 0) goto out;
+    if (build_blocks(keys, l, blocks, txs, built) != 0) goto out;
     double t0 = util_now();
     for (uint64_t h = 0; h < blocks; h++) {
         if (sample_block_append(l, keys, &built[h], why, sizeof why) != 0) goto out;
