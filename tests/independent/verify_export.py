@@ -221,12 +221,19 @@ def check_genesis(g):
         want_array(v, f"genesis.validators[{i}]", 2, 2)
         want_str(v[0], f"genesis.validators[{i}].name", NAME_MAX)
         want_bin(v[1], f"genesis.validators[{i}].key", 32, 32)
+    if len({bytes(v[1]) for v in vals}) != len(vals):
+        raise Failure("genesis.validators: keys must be distinct")
     for i, a in enumerate(want_array(g[5], "genesis.authorities", 0, AUTHORITIES_MAX)):
         want_array(a, f"genesis.authorities[{i}]", 4, 4)
         want_uint(a[0], f"genesis.authorities[{i}].role", 4, 1)
         want_str(a[1], f"genesis.authorities[{i}].site", NAME_MAX)
+        if (a[0] == 2) != (a[1] != ""):
+            raise Failure(f"genesis.authorities[{i}].site: investigators, and only they, name a site")
         want_str(a[2], f"genesis.authorities[{i}].name", NAME_MAX)
         want_bin(a[3], f"genesis.authorities[{i}].key", 32, 32)
+    auth_keys = [bytes(a[3]) for a in g[5]]
+    if len(set(auth_keys)) != len(auth_keys):
+        raise Failure("genesis.authorities: keys must be distinct")
     for i, c in enumerate(want_array(g[6], "genesis.contracts", 0, CONTRACTS_MAX)):
         want_array(c, f"genesis.contracts[{i}]", 3, 3)
         want_str(c[0], f"genesis.contracts[{i}].name", NAME_MAX)
@@ -267,6 +274,9 @@ def check_tx(t):
         want_bin(c[0], f"tx.cosigs[{i}].key", 32, 32)
         want_uint(c[1], f"tx.cosigs[{i}].meaning", 5, 1)
         want_bin(c[2], f"tx.cosigs[{i}].sig", 64, 64)
+    cosigners = [bytes(c[0]) for c in t[5]]
+    if len(set(cosigners)) != len(cosigners) or bytes(t[0]) in cosigners:
+        raise Failure("tx.cosigs: co-signer keys must differ from the signer and each other")
     want_bin(t[6], "tx.sig", 64, 64)
 
 
@@ -352,6 +362,7 @@ def verify(genesis_bytes, export_bytes):
     if not gr.at_end():
         raise Failure("genesis: trailing bytes")
     validators = check_genesis(genesis)
+    genesis_created_ms = genesis[2]
     n = len(validators)
     f = (n - 1) // 3
     quorum = 2 * f + 1
@@ -373,7 +384,7 @@ def verify(genesis_bytes, export_bytes):
     log = Log()
     prev_block_hash = bytes(32)
     state_hash = chain_id
-    prev_time = None
+    prev_time = genesis_created_ms  # block 1 must come after the genesis
     total_txs = 0
     uncertified_from = 0
     height = 0
@@ -395,8 +406,9 @@ def verify(genesis_bytes, export_bytes):
         b_height, b_time, tx_root, tx_count = batch
         if b_height != height:
             raise Failure(f"block holds height {b_height}", height)
-        if prev_time is not None and b_time <= prev_time:
-            raise Failure("block time does not increase", height)
+        if b_time <= prev_time:
+            raise Failure("block time is not after the genesis time" if height == 1
+                          else "block time does not increase", height)
         if bh[1] != prev_block_hash:
             raise Failure("previous block hash does not link", height)
         if tx_count != len(txs):
