@@ -433,6 +433,9 @@ static cvm_status op_itob(cvm_vm *vm, const cvm_value *b, cvm_value *out, int64_
 #define RB (R[CVM_GET_B(i)])
 #define RC (R[CVM_GET_C(i)])
 #define SETI(v, x) ((v).u.i = (x), (v).len = 0, (v).type = CVM_INT)
+/* R[A] re-decoded from the instruction in memory: used after a function call so that `i`
+ * need not survive the call (which made GCC keep it on the stack on every path). */
+#define RA_AFTER_CALL (R[CVM_GET_A(pc[-1])])
 
 /* R[A] = R[B] op cval with overflow check; ctype is the type of the right operand. */
 #define ARITH(OVF, cval, ctype)                                                              \
@@ -469,7 +472,7 @@ static cvm_status op_itob(cvm_vm *vm, const cvm_value *b, cvm_value *out, int64_
         status = (call);                                                                     \
         gas = g_;                                                                            \
         if (CVM_UNLIKELY(status != CVM_OK)) goto trap;                                       \
-        RA = t_;                                                                             \
+        RA_AFTER_CALL = t_;                                                                           \
     } while (0)
 
 /*
@@ -543,8 +546,8 @@ static cvm_status run(cvm_vm *vm, uint32_t fidx, cvm_error *err) {
                 INTOP((int64_t)((uint64_t)x_ >> y_));
                 vmbreak;
             }
-            vmcase(EQ) { CHARGE(EQ); int r_ = value_eq(&RB, &RC); SETI(RA, r_); vmbreak; }
-            vmcase(NE) { CHARGE(NE); int r_ = !value_eq(&RB, &RC); SETI(RA, r_); vmbreak; }
+            vmcase(EQ) { CHARGE(EQ); int r_ = value_eq(&RB, &RC); SETI(RA_AFTER_CALL, r_); vmbreak; }
+            vmcase(NE) { CHARGE(NE); int r_ = !value_eq(&RB, &RC); SETI(RA_AFTER_CALL, r_); vmbreak; }
             vmcase(LT) { CHARGE(LT); INTOP(x_ < y_); vmbreak; }
             vmcase(LE) { CHARGE(LE); INTOP(x_ <= y_); vmbreak; }
             vmcase(JMP) { CHARGE(JMP); pc += CVM_GET_SJ(i); vmbreak; }
@@ -571,7 +574,8 @@ static cvm_status run(cvm_vm *vm, uint32_t fidx, cvm_error *err) {
             }
             vmcase(CALL) {
                 CHARGE(CALL);
-                const cvm_func *cf = &m->funcs[CVM_GET_B(i)];
+                unsigned callee = CVM_GET_B(i), nargs = CVM_GET_C(i);
+                const cvm_func *cf = &m->funcs[callee];
                 uint32_t base = (uint32_t)(R - vm->stack), nbase = base + f->nregs;
                 if (CVM_UNLIKELY(depth == vm->lim.call_depth)) TRAP(CVM_ERR_CALL_DEPTH);
                 if (CVM_UNLIKELY(nbase + cf->nregs > vm->lim.stack_regs))
@@ -580,10 +584,10 @@ static cvm_status run(cvm_vm *vm, uint32_t fidx, cvm_error *err) {
                 fr->func = fidx, fr->ret_pc = (uint32_t)(pc - code);
                 fr->base = base, fr->dest = CVM_GET_A(i);
                 cvm_value *nr = vm->stack + nbase;
-                unsigned nargs = CVM_GET_C(i);
-                if (nargs > 0) memcpy(nr, &RA, nargs * sizeof *nr);
+                const cvm_value *args_ = &RA;
+                for (unsigned r = 0; r < nargs; r++) nr[r] = args_[r];
                 for (unsigned r = nargs; r < cf->nregs; r++) nr[r] = cvm_int(0);
-                R = nr, fidx = CVM_GET_B(i), f = cf;
+                R = nr, fidx = callee, f = cf;
                 code = m->code + f->code_start, pc = code;
                 vmbreak;
             }
@@ -624,7 +628,7 @@ static cvm_status run(cvm_vm *vm, uint32_t fidx, cvm_error *err) {
                 CHARGE(BCMP);
                 if (RB.type != CVM_BYTES || RC.type != CVM_BYTES) TRAP(CVM_ERR_TRAP_TYPE);
                 int r_ = bytes_cmp(&RB, &RC);
-                SETI(RA, r_);
+                SETI(RA_AFTER_CALL, r_);
                 vmbreak;
             }
             vmcase(BYTEAT) {
@@ -709,8 +713,8 @@ cvm_status cvm_call(cvm_vm *vm, const cvm_module *module, const char *method,
                     const cvm_env *env, uint64_t gas_limit, cvm_result *result) {
     static const cvm_env no_env;
     if (result == NULL) return CVM_ERR_INVALID_ARGUMENT;
-    memset(result, 0, sizeof *result);
-    cvm_error_set(&result->error, CVM_OK, UINT32_MAX, UINT32_MAX, "ok");
+    memset(result, 0, sizeof *result); /* error.message is "" (no snprintf per call) */
+    result->error.func = UINT32_MAX, result->error.pc = UINT32_MAX;
     if (vm == NULL || module == NULL || method == NULL || (nargs > 0 && args == NULL)) {
         result->status = CVM_ERR_INVALID_ARGUMENT;
         return result->status;
