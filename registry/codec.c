@@ -253,6 +253,15 @@ static bool rd_u32(reader *r, const char *field, uint32_t max, uint32_t *out)
     return true;
 }
 
+/* rd_u32 with a lower bound too; both refusals point at the value's start. */
+static bool rd_u32_in(reader *r, const char *field, uint32_t min, uint32_t max, uint32_t *out)
+{
+    const uint8_t *at = r->p;
+    if (!rd_u32(r, field, max, out)) return false;
+    if (*out < min) return fail_at(r, at, CODEC_ERR_RANGE, field);
+    return true;
+}
+
 /* Read any int64: uint forms for v >= 0, the shortest negative form otherwise. */
 static bool rd_int(reader *r, const char *field, int64_t *out)
 {
@@ -456,8 +465,7 @@ static bool rd_cosig(reader *r, codec_cosig *c)
     uint32_t meaning;
     if (!rd_array(r, "tx.cosigs[]", 3, 3, &n)) return false;
     if (!rd_fixed(r, "tx.cosigs[].key", c->key.bytes, 32)) return false;
-    if (!rd_u32(r, "tx.cosigs[].meaning", MEANING_MAX_, &meaning)) return false;
-    if (meaning == 0) return fail(r, CODEC_ERR_RANGE, "tx.cosigs[].meaning");
+    if (!rd_u32_in(r, "tx.cosigs[].meaning", 1, MEANING_MAX_, &meaning)) return false;
     c->meaning = (uint8_t)meaning;
     return rd_fixed(r, "tx.cosigs[].sig", c->sig.bytes, 64);
 }
@@ -476,6 +484,7 @@ static bool cosigner_is_new(const codec_tx *tx, uint32_t i)
 static bool rd_tx(reader *r, codec_tx *tx)
 {
     uint32_t n;
+    const int64_t outer_index = r->index; /* block element, restored after inner loops */
     if (!rd_array(r, "tx", 7, 7, &n)) return false;
     tx->body_fields = r->p;
     if (!rd_fixed(r, "tx.signer", tx->signer.bytes, 32)) return false;
@@ -487,7 +496,7 @@ static bool rd_tx(reader *r, codec_tx *tx)
         r->index = i;
         if (!rd_value(r, &tx->args[i])) return false;
     }
-    r->index = -1;
+    r->index = outer_index;
     tx->body_fields_len = (size_t)(r->p - tx->body_fields);
     if (!rd_array(r, "tx.cosigs", 0, CODEC_COSIGS_MAX, &tx->cosig_count)) return false;
     for (uint32_t i = 0; i < tx->cosig_count; i++) {
@@ -496,7 +505,7 @@ static bool rd_tx(reader *r, codec_tx *tx)
         if (!rd_cosig(r, &tx->cosigs[i])) return false;
         if (!cosigner_is_new(tx, i)) return fail_at(r, at, CODEC_ERR_DUPLICATE, "tx.cosigs[].key");
     }
-    r->index = -1;
+    r->index = outer_index;
     return rd_fixed(r, "tx.sig", tx->sig.bytes, 64);
 }
 
@@ -986,7 +995,7 @@ static bool rd_validators(reader *r, codec_genesis *g)
         }
         for (uint32_t k = 0; k < i; k++) {
             if (memcmp(g->validators[k].key.bytes, g->validators[i].key.bytes, 32) == 0) {
-                return fail_at(r, r->p - 32, CODEC_ERR_DUPLICATE, "genesis.validators[].key");
+                return fail_at(r, r->p - 34, CODEC_ERR_DUPLICATE, "genesis.validators[].key");
             }
         }
     }
@@ -998,10 +1007,9 @@ static bool rd_authority(reader *r, codec_authority *a)
 {
     uint32_t n, role;
     if (!(rd_array(r, "genesis.authorities[]", 4, 4, &n)
-          && rd_u32(r, "genesis.authorities[].role", ROLE_RESEARCHER, &role))) {
+          && rd_u32_in(r, "genesis.authorities[].role", 1, ROLE_RESEARCHER, &role))) {
         return false;
     }
-    if (role == 0) return fail(r, CODEC_ERR_RANGE, "genesis.authorities[].role");
     a->role = (uint8_t)role;
     const uint8_t *site_at = r->p;
     if (!rd_name(r, "genesis.authorities[].site", &a->site)) return false;
@@ -1027,10 +1035,10 @@ static bool rd_genesis(reader *r, codec_genesis *g)
 {
     uint32_t n, version;
     if (!(rd_array(r, "genesis", 7, 7, &n)
-          && rd_u32(r, "genesis.version", CODEC_GENESIS_VERSION, &version))) {
+          && rd_u32_in(r, "genesis.version", CODEC_GENESIS_VERSION, CODEC_GENESIS_VERSION,
+                       &version))) {
         return false;
     }
-    if (version != CODEC_GENESIS_VERSION) return fail(r, CODEC_ERR_RANGE, "genesis.version");
     if (!(rd_str(r, "genesis.chain_name", CODEC_CHAIN_NAME_MAX, g->chain_name)
           && rd_uint(r, "genesis.created_ms", UINT64_MAX, &g->created_ms)
           && rd_params(r, &g->params) && rd_validators(r, g)
@@ -1043,7 +1051,7 @@ static bool rd_genesis(reader *r, codec_genesis *g)
         if (!rd_authority(r, &g->authorities[i])) return false;
         for (uint32_t k = 0; k < i; k++) {
             if (memcmp(g->authorities[k].key.bytes, g->authorities[i].key.bytes, 32) == 0) {
-                return fail_at(r, r->p - 32, CODEC_ERR_DUPLICATE, "genesis.authorities[].key");
+                return fail_at(r, r->p - 34, CODEC_ERR_DUPLICATE, "genesis.authorities[].key");
             }
         }
     }
@@ -1094,15 +1102,15 @@ codec_err codec_export_header_decode(const uint8_t *data, size_t len, codec_expo
     rd_init(&r, data, len, err);
     uint32_t n, version;
     char magic[CODEC_NAME_MAX + 1];
-    bool ok = rd_array(&r, "export.header", 4, 4, &n)
-           && rd_str(&r, "export.header.magic", CODEC_NAME_MAX, magic);
+    bool ok = rd_array(&r, "export.header", 4, 4, &n);
+    const uint8_t *magic_at = r.p;
+    ok = ok && rd_str(&r, "export.header.magic", CODEC_NAME_MAX, magic);
     if (ok && strcmp(magic, CODEC_EXPORT_MAGIC) != 0) {
-        ok = fail(&r, CODEC_ERR_TYPE, "export.header.magic");
+        ok = fail_at(&r, magic_at, CODEC_ERR_TYPE, "export.header.magic");
     }
-    ok = ok && rd_u32(&r, "export.header.version", 1, &version)
+    ok = ok && rd_u32_in(&r, "export.header.version", 1, 1, &version)
          && rd_hash(&r, "export.header.chain_id", &out->chain_id)
          && rd_uint(&r, "export.header.block_count", UINT64_MAX, &out->block_count);
-    if (ok && version != 1) ok = fail(&r, CODEC_ERR_RANGE, "export.header.version");
     *used = (size_t)(r.p - data);
     return ok ? CODEC_OK : r.err->code;
 }
@@ -1193,10 +1201,10 @@ static bool rd_proof(reader *r, codec_proof *p)
 {
     static _Thread_local codec_tx scratch;
     uint32_t n, kind;
-    if (!(rd_array(r, "proof", 6, 6, &n) && rd_u32(r, "proof.kind", PROOF_CONSISTENCY, &kind))) {
+    if (!(rd_array(r, "proof", 6, 6, &n)
+          && rd_u32_in(r, "proof.kind", PROOF_INCLUSION, PROOF_CONSISTENCY, &kind))) {
         return false;
     }
-    if (kind == 0) return fail(r, CODEC_ERR_RANGE, "proof.kind");
     p->kind = (uint8_t)kind;
     if (kind == PROOF_INCLUSION) {
         const uint8_t *at = r->p;
