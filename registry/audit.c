@@ -246,8 +246,8 @@ static bool queue_sig(auditor *a, const pubkey *key, const signature *sig, const
     uint8_t *m = c->arena + c->arena_len;
     memcpy(m, tag, tag_len);
     memcpy(m + tag_len, a->chain_id.bytes, 32);
-    memcpy(m + tag_len + 32, prefix, prefix_len);
-    memcpy(m + tag_len + 32 + prefix_len, body, body_len);
+    if (prefix_len > 0) memcpy(m + tag_len + 32, prefix, prefix_len);
+    if (body_len > 0) memcpy(m + tag_len + 32 + prefix_len, body, body_len);
     sig_job *j = &c->jobs[c->count++];
     *j = (sig_job){.key = *key, .sig = *sig, .msg_offset = (uint32_t)c->arena_len,
                    .msg_len = (uint32_t)need, .height = a->height, .tx_index = tx,
