@@ -373,3 +373,17 @@ Test(api, call_errors) {
     cr_assert_str_eq(cvm_strerror((cvm_status)999), "unknown status");
     free(src);
 }
+
+Test(gas, host_calls_charge_per_byte) {
+    /* put(key, value) costs HOST 10 + put 40 + 1 per key and value byte */
+    const char *src = ".func p 2 4 export\nmove r2, r0\nmove r3, r1\nhost r2, put, r2\nret r2\n";
+    vmt_load(src);
+    cvm_result r;
+    cvm_value a[2] = {cvm_bytes("k", 1), cvm_bytes("12345678", 8)};
+    cr_assert_eq(vmt_call("p", a, 2, 100000, NULL, &r), CVM_OK);
+    uint64_t small = r.gas_used;
+    a[1] = cvm_bytes("1234567812345678", 16);
+    cr_assert_eq(vmt_call("p", a, 2, 100000, NULL, &r), CVM_OK);
+    cr_assert_eq(r.gas_used - small, 8);
+    cr_assert_eq(small, 1 + 1 + 10 + 40 + 9 + 1);
+}

@@ -137,6 +137,13 @@ Test(verifier, bad_names) {
     cr_assert_eq(expect_refusal(&x, CVM_ERR_BAD_NAME).func, 1);
     x = m, x.b[OFF_F_HEADER + 3] = 0;
     cr_assert_eq(expect_refusal(&x, CVM_ERR_BAD_NAME).func, 1);
+    /* fuzz finding 1: a name starting with a digit could not be reassembled */
+    x = m, x.b[OFF_F_CODE - 1] = '9';
+    cr_assert_eq(expect_refusal(&x, CVM_ERR_BAD_NAME).func, 1);
+    x = m, x.b[OFF_F_CODE - 1] = '_';
+    cvm_module *mod = NULL;
+    cr_assert_eq(cvm_module_load(x.b, x.n, &mod, NULL), CVM_OK);
+    cvm_module_free(mod);
     /* simplest duplicate: two functions both called "ok" */
     built two = {{0}, 0};
     memcpy(two.b, "CVM\x1a", 4), two.n = 4;
