@@ -1,0 +1,275 @@
+/*
+ * fuzz_codec.c - libFuzzer target for the canonical codec decoders.
+ *
+ * For every input a decoder accepts, two properties must hold (abort otherwise):
+ *   1. round trip: the matching encoder reproduces the accepted bytes exactly
+ *      (canonical form is unique, so decode . encode is the identity);
+ *   2. differential: msgpack-c unpacks the same bytes as one object and
+ *      msgpack_pack_object re-packs it to the identical bytes, i.e. what our
+ *      strict reader accepts is also well-formed, shortest-form msgpack to an
+ *      independent implementation.
+ * Nested spans (block txs/receipts/commit cert, proof parts, export parts) are
+ * decoded with their own decoder and round-tripped too.
+ *
+ * Build one binary per decoder with -DFUZZ_DECODER=<n> (numbers below), or
+ * without it for one binary that picks the decoder from the first input byte
+ * (byte % FUZZ_DECODER_COUNT) and decodes the rest. docs/FUZZING-CODEC.md has
+ * the command lines; seeds are in tests/fuzz/corpus_codec/<decoder>/ (raw
+ * encodings) and tests/fuzz/corpus_codec/all/ (selector byte + encoding).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "codec.h"
+
+enum {
+    FUZZ_TX = 0,
+    FUZZ_RECEIPT = 1,
+    FUZZ_BLOCK = 2,
+    FUZZ_GENESIS = 3,
+    FUZZ_COMMIT_CERT = 4,
+    FUZZ_RESULT_CERT = 5,
+    FUZZ_PROOF = 6,
+    FUZZ_EXPORT_ENTRY = 7,
+    FUZZ_BLOCK_HEADER = 8,
+    FUZZ_EXPORT_HEADER = 9,
+    FUZZ_DECODER_COUNT = 10,
+};
+
+/* Largest input we re-encode; libFuzzer's -max_len stays far below this. */
+#define FUZZ_OUT_MAX (1u << 20)
+
+static uint8_t out_bytes[FUZZ_OUT_MAX];
+
+#define FUZZ_CHECK(cond, what)                                                                   \
+    do {                                                                                         \
+        if (!(cond)) {                                                                           \
+            fprintf(stderr, "fuzz_codec: %s failed: %s (%s:%d)\n", what, #cond, __FILE__,      \
+                    __LINE__);                                                                   \
+            abort();                                                                             \
+        }                                                                                        \
+    } while (0)
+
+/* The encoder output in out must equal data[0..len). */
+static void expect_same(const codec_buf *out, codec_err rc, const uint8_t *data, size_t len,
+                        const char *what)
+{
+    FUZZ_CHECK(rc == CODEC_OK, what);
+    FUZZ_CHECK(out->len == len, what);
+    FUZZ_CHECK(memcmp(out->data, data, len) == 0, what);
+}
+
+/* msgpack-c must unpack exactly len bytes and re-pack them identically. */
+static void expect_msgpack_c_agrees(const uint8_t *data, size_t len)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init(&unpacked);
+    size_t off = 0;
+    msgpack_unpack_return ret = msgpack_unpack_next(&unpacked, (const char *)data, len, &off);
+    FUZZ_CHECK(ret == MSGPACK_UNPACK_SUCCESS, "msgpack-c unpack");
+    FUZZ_CHECK(off == len, "msgpack-c consumed length");
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    FUZZ_CHECK(msgpack_pack_object(&pk, unpacked.data) == 0, "msgpack-c pack");
+    FUZZ_CHECK(sbuf.size == len, "msgpack-c repack length");
+    FUZZ_CHECK(memcmp(sbuf.data, data, len) == 0, "msgpack-c repack bytes");
+    msgpack_sbuffer_destroy(&sbuf);
+    msgpack_unpacked_destroy(&unpacked);
+}
+
+static codec_buf out_buf(void) { return codec_buf_make(out_bytes, sizeof out_bytes); }
+
+static size_t check_tx(const uint8_t *data, size_t len)
+{
+    static codec_tx tx;
+    if (codec_tx_decode(data, len, &tx, NULL) != CODEC_OK) return 0;
+    codec_buf out = out_buf();
+    expect_same(&out, codec_tx_encode(&tx, &out), data, len, "tx round trip");
+    /* The signed body is 0x95 || the decoder's body_fields span. */
+    out = out_buf();
+    FUZZ_CHECK(codec_tx_body_encode(&tx, &out) == CODEC_OK, "tx body encode");
+    FUZZ_CHECK(out.len == tx.body_fields_len + 1 && out.data[0] == 0x95, "tx body header");
+    FUZZ_CHECK(memcmp(out.data + 1, tx.body_fields, tx.body_fields_len) == 0, "tx body span");
+    return len;
+}
+
+static size_t check_receipt(const uint8_t *data, size_t len)
+{
+    static codec_receipt r;
+    if (codec_receipt_decode(data, len, &r, NULL) != CODEC_OK) return 0;
+    codec_buf out = out_buf();
+    expect_same(&out, codec_receipt_encode(&r, &out), data, len, "receipt round trip");
+    return len;
+}
+
+static size_t check_commit_cert(const uint8_t *data, size_t len)
+{
+    static codec_commit_cert c;
+    if (codec_commit_cert_decode(data, len, &c, NULL) != CODEC_OK) return 0;
+    codec_buf out = out_buf();
+    expect_same(&out, codec_commit_cert_encode(&c, &out), data, len, "commit cert round trip");
+    return len;
+}
+
+static size_t check_result_cert(const uint8_t *data, size_t len)
+{
+    static codec_result_cert c;
+    if (codec_result_cert_decode(data, len, &c, NULL) != CODEC_OK) return 0;
+    codec_buf out = out_buf();
+    expect_same(&out, codec_result_cert_encode(&c, &out), data, len, "result cert round trip");
+    return len;
+}
+
+static size_t check_block_header(const uint8_t *data, size_t len)
+{
+    codec_block_header h;
+    if (codec_block_header_decode(data, len, &h, NULL) != CODEC_OK) return 0;
+    codec_buf out = out_buf();
+    expect_same(&out, codec_block_header_encode(&h, &out), data, len, "block header round trip");
+    return len;
+}
+
+/* A span the enclosing decoder accepted must be accepted on its own. */
+static void check_nested(const codec_span *s, int decoder)
+{
+    codec_err rc = CODEC_OK;
+    static codec_tx tx;
+    static codec_receipt receipt;
+    static codec_commit_cert commit;
+    static codec_result_cert result;
+    codec_block_header header;
+    switch (decoder) {
+    case FUZZ_TX: rc = codec_tx_decode(s->data, s->len, &tx, NULL); break;
+    case FUZZ_RECEIPT: rc = codec_receipt_decode(s->data, s->len, &receipt, NULL); break;
+    case FUZZ_COMMIT_CERT: rc = codec_commit_cert_decode(s->data, s->len, &commit, NULL); break;
+    case FUZZ_RESULT_CERT: rc = codec_result_cert_decode(s->data, s->len, &result, NULL); break;
+    case FUZZ_BLOCK_HEADER: rc = codec_block_header_decode(s->data, s->len, &header, NULL); break;
+    default: abort();
+    }
+    FUZZ_CHECK(rc == CODEC_OK, "nested span decodes alone");
+}
+
+static size_t check_block(const uint8_t *data, size_t len)
+{
+    static codec_span txs[CODEC_BLOCK_TXS_MAX];
+    static codec_span receipts[CODEC_BLOCK_TXS_MAX];
+    static codec_write writes[CODEC_WRITES_MAX];
+    codec_block b = {.txs = txs, .receipts = receipts, .writes = writes};
+    if (codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL)
+        != CODEC_OK) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < b.tx_count; i++) check_nested(&txs[i], FUZZ_TX);
+    for (uint32_t i = 0; i < b.receipt_count; i++) check_nested(&receipts[i], FUZZ_RECEIPT);
+    check_nested(&b.commit_cert, FUZZ_COMMIT_CERT);
+    codec_buf out = out_buf();
+    codec_err rc = codec_block_encode(&b.header, txs, b.tx_count, receipts, b.receipt_count,
+                                      writes, b.write_count, &b.commit_cert, &out);
+    expect_same(&out, rc, data, len, "block round trip");
+    return len;
+}
+
+static size_t check_genesis(const uint8_t *data, size_t len)
+{
+    static codec_genesis g;
+    if (codec_genesis_decode(data, len, &g, NULL) != CODEC_OK) return 0;
+    FUZZ_CHECK(g.validator_count >= 4 && (g.validator_count - 1) % 3 == 0, "genesis 3f+1");
+    codec_buf out = out_buf();
+    expect_same(&out, codec_genesis_encode(&g, &out), data, len, "genesis round trip");
+    return len;
+}
+
+static size_t check_proof(const uint8_t *data, size_t len)
+{
+    static codec_proof p;
+    if (codec_proof_decode(data, len, &p, NULL) != CODEC_OK) return 0;
+    if (p.kind == PROOF_INCLUSION) {
+        check_nested(&p.tx, FUZZ_TX);
+    } else {
+        check_nested(&p.old_block.header, FUZZ_BLOCK_HEADER);
+        check_nested(&p.old_block.result_cert, FUZZ_RESULT_CERT);
+    }
+    check_nested(&p.block.header, FUZZ_BLOCK_HEADER);
+    check_nested(&p.block.result_cert, FUZZ_RESULT_CERT);
+    codec_buf out = out_buf();
+    expect_same(&out, codec_proof_encode(&p, &out), data, len, "proof round trip");
+    return len;
+}
+
+/* Export values are read from the start of a stream: compare the used prefix. */
+static size_t check_export_entry(const uint8_t *data, size_t len)
+{
+    codec_span block, cert;
+    size_t used = 0;
+    if (codec_export_entry_decode(data, len, &block, &cert, &used, NULL) != CODEC_OK) return 0;
+    FUZZ_CHECK(used <= len, "export entry used");
+    FUZZ_CHECK(check_block(block.data, block.len) == block.len, "export entry block");
+    if (cert.len > 0) check_nested(&cert, FUZZ_RESULT_CERT);
+    codec_buf out = out_buf();
+    expect_same(&out, codec_export_entry_encode(&block, &cert, &out), data, used,
+                "export entry round trip");
+    return used;
+}
+
+static size_t check_export_header(const uint8_t *data, size_t len)
+{
+    codec_export_header h;
+    size_t used = 0;
+    if (codec_export_header_decode(data, len, &h, &used, NULL) != CODEC_OK) return 0;
+    FUZZ_CHECK(used <= len, "export header used");
+    codec_buf out = out_buf();
+    expect_same(&out, codec_export_header_encode(&h, &out), data, used,
+                "export header round trip");
+    return used;
+}
+
+/* Run one decoder; returns how many leading bytes it accepted (0 = refused). */
+static size_t run_decoder(int decoder, const uint8_t *data, size_t len)
+{
+    switch (decoder) {
+    case FUZZ_TX: return check_tx(data, len);
+    case FUZZ_RECEIPT: return check_receipt(data, len);
+    case FUZZ_BLOCK: return check_block(data, len);
+    case FUZZ_GENESIS: return check_genesis(data, len);
+    case FUZZ_COMMIT_CERT: return check_commit_cert(data, len);
+    case FUZZ_RESULT_CERT: return check_result_cert(data, len);
+    case FUZZ_PROOF: return check_proof(data, len);
+    case FUZZ_EXPORT_ENTRY: return check_export_entry(data, len);
+    case FUZZ_BLOCK_HEADER: return check_block_header(data, len);
+    case FUZZ_EXPORT_HEADER: return check_export_header(data, len);
+    default: abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+#ifdef FUZZ_DECODER
+    int decoder = FUZZ_DECODER;
+#else
+    if (size == 0) return 0;
+    int decoder = data[0] % FUZZ_DECODER_COUNT;
+    data++;
+    size--;
+#endif
+    if (size > FUZZ_OUT_MAX / 2) return 0;
+    /* Copy so ASan sees reads one past the end of the exact input size. */
+    uint8_t *copy = malloc(size ? size : 1);
+    if (!copy) abort();
+    memcpy(copy, data, size);
+    size_t used = run_decoder(decoder, copy, size);
+#ifdef FUZZ_SEED_CHECK
+    /* Seed check build: every input must be accepted (run over the corpus). */
+    FUZZ_CHECK(used > 0, "seed accepted");
+#endif
+    if (used > 0) expect_msgpack_c_agrees(copy, used);
+    free(copy);
+    return 0;
+}
