@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <leveldb/c.h>
 
@@ -180,10 +181,24 @@ static void decode_head(const uint8_t in[HEAD_RECORD_LEN], ledger_summary *h)
 
 /* ---- open ----------------------------------------------------------------- */
 
-static ledger_err open_db(ledger *l, const char *dir, ledger_error *err)
+/* True if dir holds a LevelDB database (its CURRENT file). Checked before
+ * opening because LevelDB writes LOCK and LOG files even when it then refuses
+ * to create a missing database, and a reader must leave no trace. */
+static bool db_exists(const char *dir)
 {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/CURRENT", dir);
+    return access(path, F_OK) == 0;
+}
+
+static ledger_err open_db(ledger *l, const char *dir, ledger_open_mode mode,
+                          ledger_error *err)
+{
+    if (mode == LEDGER_OPEN_EXISTING && !db_exists(dir)) {
+        return set_error(err, LEDGER_ERR_NOT_FOUND, 0, "there is no ledger in %s", dir);
+    }
     l->options = leveldb_options_create();
-    leveldb_options_set_create_if_missing(l->options, 1);
+    leveldb_options_set_create_if_missing(l->options, mode == LEDGER_OPEN_CREATE);
     leveldb_options_set_paranoid_checks(l->options, 1);
     l->read = leveldb_readoptions_create();
     leveldb_readoptions_set_verify_checksums(l->read, 1);
@@ -319,7 +334,7 @@ static ledger_err check_store(ledger *l, ledger_error *err)
 }
 
 ledger_err ledger_open(const char *dir, const uint8_t *genesis, size_t genesis_len,
-                       ledger **out, ledger_error *err)
+                       ledger_open_mode mode, ledger **out, ledger_error *err)
 {
     ledger *l = calloc(1, sizeof *l);
     if (!l) return set_error(err, LEDGER_ERR_NOMEM, 0, "out of memory");
@@ -339,7 +354,7 @@ ledger_err ledger_open(const char *dir, const uint8_t *genesis, size_t genesis_l
         goto err;
     }
     tcrypto_sha256(genesis, genesis_len, &l->chain_id);
-    if ((rc = open_db(l, dir, err)) != LEDGER_OK) goto err;
+    if ((rc = open_db(l, dir, mode, err)) != LEDGER_OK) goto err;
     if ((rc = bind_genesis(l, err)) != LEDGER_OK) goto err;
     if ((rc = check_store(l, err)) != LEDGER_OK) goto err;
     *out = l;

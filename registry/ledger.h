@@ -65,8 +65,14 @@ typedef struct {
     uint64_t log_size;
 } ledger_summary;
 
+/* Whether ledger_open may create a new store. */
+typedef enum {
+    LEDGER_OPEN_EXISTING = 0, /* refuse (NOT_FOUND) when dir holds no ledger: readers */
+    LEDGER_OPEN_CREATE = 1,   /* create an empty ledger when there is none: writers */
+} ledger_open_mode;
+
 /*
- * Open (or create) the store in dir for the given genesis. An existing store
+ * Open the store in dir for the given genesis (creating it if mode says so). An existing store
  * must hold the same genesis bytes. Every stored block is checked on open
  * (decodes canonically, heights follow, hash links, log sizes, the stored log
  * matches the head block's log root): a corrupt store is refused with
@@ -74,7 +80,7 @@ typedef struct {
  * handle the caller closes with ledger_close.
  */
 ledger_err ledger_open(const char *dir, const uint8_t *genesis, size_t genesis_len,
-                       ledger **out, ledger_error *err);
+                       ledger_open_mode mode, ledger **out, ledger_error *err);
 void ledger_close(ledger *l);
 
 /* The chain id (SHA-256 of the genesis) and the decoded genesis. */

@@ -56,7 +56,7 @@ static void poke(char prefix, uint64_t height, const void *value, size_t len)
 static ledger_err reopen(ledger_error *err)
 {
     ledger *l = NULL;
-    ledger_err rc = ledger_open(dir, chain.genesis, chain.genesis_len, &l, err);
+    ledger_err rc = ledger_open(dir, chain.genesis, chain.genesis_len, LEDGER_OPEN_EXISTING, &l, err);
     ledger_close(l);
     return rc;
 }
@@ -176,6 +176,18 @@ Test(ledger, a_block_that_is_not_the_next_one_is_refused_and_nothing_is_written)
     ledger_close(l);
 }
 
+Test(ledger, readers_do_not_create_a_ledger_where_there_is_none)
+{
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/none", dir);
+    ledger *l = NULL;
+    ledger_error err;
+    cr_assert_eq(ledger_open(missing, chain.genesis, chain.genesis_len, LEDGER_OPEN_EXISTING, &l,
+                             &err), LEDGER_ERR_NOT_FOUND);
+    cr_assert(strstr(err.message, "no ledger") != NULL, "%s", err.message);
+    cr_assert_eq(access(missing, F_OK), -1, "nothing may be created");
+}
+
 Test(ledger, a_store_of_another_genesis_is_refused)
 {
     ledger *l = tu_open(dir, &chain);
@@ -183,7 +195,8 @@ Test(ledger, a_store_of_another_genesis_is_refused)
     tu_chain other;
     tu_chain_make(&other, 2);
     ledger_error err;
-    cr_assert_eq(ledger_open(dir, other.genesis, other.genesis_len, &l, &err), LEDGER_ERR_GENESIS);
+    cr_assert_eq(ledger_open(dir, other.genesis, other.genesis_len, LEDGER_OPEN_EXISTING, &l, &err),
+                 LEDGER_ERR_GENESIS);
     free(other.genesis);
 }
 
@@ -236,7 +249,7 @@ static void append_forever(int report_fd)
 {
     ledger *l = NULL;
     ledger_error err;
-    if (ledger_open(dir, chain.genesis, chain.genesis_len, &l, &err) != LEDGER_OK) _exit(3);
+    if (ledger_open(dir, chain.genesis, chain.genesis_len, LEDGER_OPEN_CREATE, &l, &err)) _exit(3);
     char why[300];
     for (;;) {
         if (sample_write_blocks(l, &chain.keys, 1, 3, why, sizeof why) != 0) _exit(4);
@@ -287,7 +300,8 @@ Test(ledger, kill_9_at_random_points_loses_no_reported_block, .timeout = 300)
         if (reported > reported_max) reported_max = reported;
         ledger *l = NULL;
         ledger_error err;
-        ledger_err rc = ledger_open(dir, chain.genesis, chain.genesis_len, &l, &err);
+        ledger_err rc = ledger_open(dir, chain.genesis, chain.genesis_len, LEDGER_OPEN_EXISTING,
+                                    &l, &err);
         cr_assert_eq(rc, LEDGER_OK, "seed %u round %d: reopen failed at height %llu: %s", seed,
                      round, (unsigned long long)err.height, err.message);
         ledger_summary head;

@@ -43,7 +43,7 @@ static inline ledger *tu_open(const char *dir, const tu_chain *c)
 {
     ledger *l = NULL;
     ledger_error err;
-    ledger_err rc = ledger_open(dir, c->genesis, c->genesis_len, &l, &err);
+    ledger_err rc = ledger_open(dir, c->genesis, c->genesis_len, LEDGER_OPEN_CREATE, &l, &err);
     cr_assert_eq(rc, LEDGER_OK, "ledger_open: %s", err.message);
     return l;
 }

@@ -120,7 +120,7 @@ static int one_run(const char *dir, uint64_t blocks, uint32_t txs, bench_run *r)
     sample_keys_derive(7, 4, keys);
     if (sample_genesis(keys, "bench", &genesis, &glen) != 0) goto out;
     ledger_error lerr;
-    if (ledger_open(dir, genesis, glen, &l, &lerr) != LEDGER_OK) {
+    if (ledger_open(dir, genesis, glen, LEDGER_OPEN_CREATE, &l, &lerr) != LEDGER_OK) {
         snprintf(why, sizeof why, "%s", lerr.message);
         goto out;
     }

@@ -58,20 +58,22 @@ static int load_genesis(const char *path, uint8_t **bytes, size_t *len, codec_ge
     return TC_EXIT_OK;
 }
 
-static int open_ledger(const char *dir, const uint8_t *genesis, size_t len, ledger **out)
+static int open_ledger(const char *dir, const uint8_t *genesis, size_t len,
+                       ledger_open_mode mode, ledger **out)
 {
     if (!dir) {
         fprintf(stderr, "error: --data DIR is required\n");
         return TC_EXIT_USAGE;
     }
     ledger_error err;
-    if (ledger_open(dir, genesis, len, out, &err) != LEDGER_OK) {
+    if (ledger_open(dir, genesis, len, mode, out, &err) != LEDGER_OK) {
         if (err.code == LEDGER_ERR_CORRUPT) {
             fprintf(stderr, "error: ledger %s is corrupt at height %llu: %s\n", dir,
                     (unsigned long long)err.height, err.message);
         } else {
             fprintf(stderr, "error: ledger %s: %s\n", dir, err.message);
         }
+        if (err.code == LEDGER_ERR_CORRUPT) return TC_EXIT_FAIL;
         return err.code == LEDGER_ERR_IO ? TC_EXIT_INTERNAL : TC_EXIT_INPUT;
     }
     return TC_EXIT_OK;
@@ -417,7 +419,7 @@ int cmd_sample(int argc, char **argv)
     ledger *l = NULL;
     if (!keys) rc = TC_EXIT_INTERNAL;
     if (rc == TC_EXIT_OK) rc = gather_keys(g, keys_dir, keys);
-    if (rc == TC_EXIT_OK) rc = open_ledger(data, gbytes, glen, &l);
+    if (rc == TC_EXIT_OK) rc = open_ledger(data, gbytes, glen, LEDGER_OPEN_CREATE, &l);
     char why[300];
     if (rc == TC_EXIT_OK && sample_write_blocks(l, keys, blocks, (uint32_t)txs, why, sizeof why)) {
         fprintf(stderr, "error: %s\n", why);
@@ -479,7 +481,7 @@ int cmd_export(int argc, char **argv)
     int rc = load_genesis(genesis_path, &gbytes, &glen, NULL);
     if (rc != TC_EXIT_OK) return rc;
     ledger *l = NULL;
-    rc = open_ledger(data, gbytes, glen, &l);
+    rc = open_ledger(data, gbytes, glen, LEDGER_OPEN_EXISTING, &l);
     if (rc == TC_EXIT_OK) rc = export_ledger(l, out);
     ledger_close(l);
     free(gbytes);
@@ -533,8 +535,8 @@ static int audit_path(const char *path, const uint8_t *gbytes, size_t glen, unsi
     double t0 = util_now();
     if (S_ISDIR(st.st_mode)) {
         ledger *l;
-        int rc = open_ledger(path, gbytes, glen, &l);
-        if (rc != TC_EXIT_OK) return rc == TC_EXIT_INPUT ? TC_EXIT_FAIL : rc;
+        int rc = open_ledger(path, gbytes, glen, LEDGER_OPEN_EXISTING, &l);
+        if (rc != TC_EXIT_OK) return rc;
         audit_ledger_cursor cursor;
         audit_ledger_source(&cursor, l, &src);
         ok = audit_run(gbytes, glen, &src, threads, &s, &f);
@@ -646,7 +648,7 @@ int cmd_proof(int argc, char **argv)
     int rc = load_genesis(genesis_path, &gbytes, &glen, NULL);
     if (rc != TC_EXIT_OK) return rc;
     ledger *l = NULL;
-    rc = open_ledger(data, gbytes, glen, &l);
+    rc = open_ledger(data, gbytes, glen, LEDGER_OPEN_EXISTING, &l);
     if (rc == TC_EXIT_OK) rc = make_proof(l, tx, from, to, out);
     ledger_close(l);
     free(gbytes);

@@ -2,7 +2,7 @@
 # test_cli.sh TRIALCTL - trialctl as a user runs it: the ledger workflow, and a
 # clear error with the documented exit code (never a crash) for bad input.
 set -u
-T=${1:?usage: test_cli.sh TRIALCTL}
+T=$(realpath "${1:?usage: test_cli.sh TRIALCTL}")
 W=$(mktemp -d /tmp/trialreg-cli-XXXXXX)
 trap 'rm -rf "$W"' EXIT
 cd "$W" || exit 1
@@ -67,6 +67,10 @@ cp genesis.bin trailing.bin; printf 'x' >> trailing.bin
 expect 3 "not a valid genesis: end: trailing bytes" -- "$T" audit --genesis trailing.bin data
 expect 3 "not a trialreg ledger export" -- "$T" audit --genesis genesis.bin garbage.bin
 expect 3 "does not exist" -- "$T" audit --genesis genesis.bin nowhere
+mkdir empty
+expect 3 "there is no ledger in empty" -- "$T" audit --genesis genesis.bin empty
+expect 3 "there is no ledger in empty" -- "$T" export --genesis genesis.bin --data empty -o e.trl
+[ -z "$(ls empty)" ] && pass=$((pass + 1)) || { echo "FAIL: a reader created files in empty/"; fail=$((fail + 1)); }
 cp ledger.trl cut.trl; truncate -s -100 cut.trl
 expect 1 "audit FAILED at height 6" -- "$T" audit --genesis genesis.bin cut.trl
 cp ledger.trl flipped.trl
