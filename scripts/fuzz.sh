@@ -8,9 +8,12 @@ B=${1:?usage: fuzz.sh BUILD_DIR SECONDS}
 S=${2:-30}
 found=0
 for f in "$B"/tests/fuzz_* "$B"/tests/*/fuzz_*; do
-    [ -x "$f" ] || continue
+    [ -f "$f" ] && [ -x "$f" ] || continue
     name=$(basename "$f")
-    corpus=tests/fuzz/corpus_${name#fuzz_}
+    case $name in
+        fuzz_codec_*) corpus=tests/fuzz/corpus_codec/${name#fuzz_codec_} ;;
+        *) corpus=tests/fuzz/corpus_${name#fuzz_} ;;
+    esac
     work=$(mktemp -d /tmp/trialreg-$name-XXXXXX)
     [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
     echo "fuzz: $name for ${S}s"
