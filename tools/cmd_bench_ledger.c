@@ -26,6 +26,7 @@ static const char BENCH_USAGE[] =
     "  machine's Ed25519 verify rate (one core, all cores) with the ratios.\n";
 
 typedef struct {
+    double bound_sig_per_s; /* all-core verify rate, measured just before this run's audit */
     double append_tx_per_s;
     double audit_tx_per_s;
     double audit_sig_per_s;
@@ -71,7 +72,7 @@ static double verify_rate(unsigned threads)
         tcrypto_keypair_generate(&jobs[i].key);
         tcrypto_sign(&jobs[i].key, TCRYPTO_TAG_TX, &jobs[i].chain, jobs[i].body,
                      sizeof jobs[i].body, &jobs[i].sig);
-        jobs[i].seconds = 1.0;
+        jobs[i].seconds = 0.5;
         pthread_create(&tids[i], NULL, verify_loop, &jobs[i]);
     }
     double rate = 0;
@@ -107,7 +108,7 @@ static int build_blocks(const sample_keys *keys, const ledger *l, uint64_t block
     return 0;
 }
 
-static int one_run(const char *dir, uint64_t blocks, uint32_t txs, bench_run *r)
+static int one_run(const char *dir, uint64_t blocks, uint32_t txs, unsigned cores, bench_run *r)
 {
     sample_keys *keys = calloc(1, sizeof *keys);
     sample_block *built = calloc(blocks, sizeof *built);
@@ -135,6 +136,7 @@ static int one_run(const char *dir, uint64_t blocks, uint32_t txs, bench_run *r)
     audit_summary s;
     audit_failure f;
     audit_ledger_source(&cursor, l, &src);
+    r->bound_sig_per_s = verify_rate(cores);
     t0 = util_now();
     bool ok = audit_run(genesis, glen, &src, 0, &s, &f);
     double secs = util_now() - t0;
@@ -175,23 +177,25 @@ static double median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static void print_report(bench_run *runs, size_t n, double one_core, double all_cores,
-                         unsigned cores)
+static void print_report(bench_run *runs, size_t n, double one_core, unsigned cores)
 {
-    double v[4][32];
+    double v[6][32];
     for (size_t i = 0; i < n; i++) {
         v[0][i] = runs[i].append_tx_per_s;
         v[1][i] = runs[i].audit_tx_per_s;
         v[2][i] = runs[i].audit_sig_per_s;
         v[3][i] = runs[i].bytes_per_tx;
+        v[4][i] = runs[i].bound_sig_per_s;
+        v[5][i] = runs[i].audit_sig_per_s / runs[i].bound_sig_per_s;
     }
-    double sig = median(v[2], n);
+    printf("medians of %zu runs\n", n);
     printf("ed25519 verify, 1 core:        %10.0f /s\n", one_core);
-    printf("ed25519 verify, %u cores:       %10.0f /s   (bound for audit)\n", cores, all_cores);
-    printf("append:                        %10.0f tx/s (median of %zu)\n", median(v[0], n), n);
+    printf("ed25519 verify, %u cores:       %10.0f /s   (the audit's bound, measured before "
+           "each audit)\n", cores, median(v[4], n));
+    printf("append:                        %10.0f tx/s\n", median(v[0], n));
     printf("audit:                         %10.0f tx/s\n", median(v[1], n));
     printf("audit signatures:              %10.0f sig/s = %.2f of the all-core bound "
-           "(target >= 0.90)\n", sig, sig / all_cores);
+           "(target >= 0.90)\n", median(v[2], n), median(v[5], n));
     printf("storage:                       %10.0f bytes on disk per tx\n", median(v[3], n));
 }
 
@@ -218,16 +222,15 @@ int cmd_bench_ledger(int argc, char **argv)
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned cores = online > 0 && online <= 64 ? (unsigned)online : 1;
     double one_core = verify_rate(1);
-    double all_cores = verify_rate(cores);
     bench_run results[31];
     for (uint64_t i = 0; i < runs; i++) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/trialreg-bench-%ld-%llu", base, (long)getpid(),
                  (unsigned long long)i);
-        if (one_run(dir, blocks, (uint32_t)txs, &results[i]) != 0) return TC_EXIT_INTERNAL;
+        if (one_run(dir, blocks, (uint32_t)txs, cores, &results[i]) != 0) return TC_EXIT_INTERNAL;
     }
     printf("bench ledger: %llu blocks x %llu txs, %llu runs\n", (unsigned long long)blocks,
            (unsigned long long)txs, (unsigned long long)runs);
-    print_report(results, runs, one_core, all_cores, cores);
+    print_report(results, runs, one_core, cores);
     return TC_EXIT_OK;
 }
