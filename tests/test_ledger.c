@@ -294,6 +294,7 @@ Test(ledger, kill_9_at_random_points_loses_no_reported_block, .timeout = 300)
 {
     unsigned seed = (unsigned)time(NULL);
     srand(seed);
+    ledger_close(tu_open(dir, &chain)); /* the store exists before the first kill */
     uint64_t reported_max = 0;
     for (int round = 0; round < 40; round++) {
         uint64_t reported = run_and_kill(5 + rand() % 60);
