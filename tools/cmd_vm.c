@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,15 @@ static void print_cvm_error(const char *file, const cvm_error *err) {
         fprintf(stderr, "%s: %s: %s\n", file, cvm_strerror(err->code), err->message);
 }
 
-/* Loads a module file: binary if it starts with the magic, else assembly text. */
+/* True if path names a binary module (ends in .cvm). */
+static bool is_binary_name(const char *path) {
+    size_t n = strlen(path);
+    return n >= 4 && strcmp(path + n - 4, ".cvm") == 0;
+}
+
+/* Loads a module file: binary if it starts with the magic, else assembly text.
+ * A file named *.cvm without the magic is refused as a module, so binary
+ * garbage is never echoed back as an assembler syntax error. */
 static uint8_t *load_module_bytes(const char *path, size_t *len) {
     size_t n = 0;
     uint8_t *buf = read_all(path, &n);
@@ -94,6 +103,11 @@ static uint8_t *load_module_bytes(const char *path, size_t *len) {
     if (n >= 4 && memcmp(buf, CVM_MAGIC, 4) == 0) {
         *len = n;
         return buf;
+    }
+    if (is_binary_name(path)) {
+        fprintf(stderr, "%s: not a consent-vm module (bad magic)\n", path);
+        free(buf);
+        return NULL;
     }
     uint8_t *out = NULL;
     cvm_error err;

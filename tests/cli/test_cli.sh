@@ -3,6 +3,7 @@
 # clear error with the documented exit code (never a crash) for bad input.
 set -u
 T=$(realpath "${1:?usage: test_cli.sh TRIALCTL}")
+HERE=$(dirname "$(realpath "$0")")
 W=$(mktemp -d /tmp/trialreg-cli-XXXXXX)
 trap 'rm -rf "$W"' EXIT
 cd "$W" || exit 1
@@ -102,6 +103,21 @@ for f in data/*.ldb data/*.log; do
     rm -rf damaged
 done
 expect 0 "audit OK" -- "$T" audit --genesis genesis.bin ledger.trl
+
+# consent-vm tools
+M=$HERE/../vm/modules
+expect 0 "" -- "$T" asm "$M/consent.s" -o consent.cvm
+expect 0 "" -- "$T" disasm consent.cvm -o consent2.s
+expect 0 "" -- "$T" asm consent2.s -o consent3.cvm
+cmp -s consent.cvm consent3.cvm && pass=$((pass + 1)) || { echo "FAIL: disasm/asm round trip"; fail=$((fail + 1)); }
+printf 'str:consent:alice hex:00000000000000060000000000002710\n' > state.txt
+expect 0 "result: int 1" -- "$T" vm-run consent.cvm check --arg str:alice --arg int:1 --time 5000 --state-in state.txt
+expect 0 "result: int 0" -- "$T" vm-run consent.cvm check --arg str:alice --arg int:0 --time 5000 --state-in state.txt
+expect 2 "no exported method 'nosuch'" -- "$T" vm-run consent.cvm nosuch
+cp garbage.bin garbage.cvm
+expect 3 "not a consent-vm module" -- "$T" vm-run garbage.cvm check
+printf '.func f 0 1 export\n    bogus r0\n' > bad.s
+expect 3 "line 2" -- "$T" asm bad.s -o bad.cvm
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
