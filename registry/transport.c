@@ -1,0 +1,156 @@
+/*
+ * transport.c - the only file of trialreg that includes nng.
+ */
+#include "transport.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+
+struct tp_net {
+    nng_socket inbox;                 /* pull, listening */
+    nng_socket outbox[TP_PEERS_MAX];  /* push, one dialer each */
+    bool has_outbox[TP_PEERS_MAX];
+    uint32_t peer_count;
+    size_t max_message_bytes;
+    int recv_timeout_ms;              /* the value currently set on inbox */
+};
+
+const char *tp_strerror(tp_err err)
+{
+    switch (err) {
+    case TP_OK: return "ok";
+    case TP_ERR_CONFIG: return "bad transport configuration";
+    case TP_ERR_LISTEN: return "cannot listen";
+    case TP_ERR_TOO_BIG: return "message too large";
+    case TP_ERR_FULL: return "peer send queue full";
+    case TP_ERR_TIMEOUT: return "timed out";
+    case TP_ERR_CLOSED: return "transport closed";
+    case TP_ERR_SYSTEM: return "network error";
+    }
+    return "unknown transport error";
+}
+
+static tp_err fail(char *why, size_t cap, tp_err code, const char *what, const char *url, int rv)
+{
+    snprintf(why, cap, "%s %s: %s", what, url ? url : "", rv ? nng_strerror(rv) : "");
+    return code;
+}
+
+/* Apply the size and queue bounds shared by both socket kinds. */
+static int bound_socket(nng_socket s, const tp_config *cfg)
+{
+    int rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, cfg->max_message_bytes);
+    if (rv == 0) rv = nng_socket_set_ms(s, NNG_OPT_RECONNMINT, cfg->reconnect_min_ms);
+    if (rv == 0) rv = nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, cfg->reconnect_max_ms);
+    return rv;
+}
+
+static tp_err open_inbox(tp_net *net, const tp_config *cfg, char *why, size_t cap)
+{
+    int rv = nng_pull0_open(&net->inbox);
+    if (rv != 0) return fail(why, cap, TP_ERR_SYSTEM, "cannot open the inbox for", cfg->listen_url, rv);
+    rv = bound_socket(net->inbox, cfg);
+    if (rv == 0) rv = nng_socket_set_int(net->inbox, NNG_OPT_RECVBUF, cfg->recv_queue_messages);
+    if (rv != 0) return fail(why, cap, TP_ERR_CONFIG, "bad options for", cfg->listen_url, rv);
+    rv = nng_listen(net->inbox, cfg->listen_url, NULL, 0);
+    if (rv != 0) return fail(why, cap, TP_ERR_LISTEN, "cannot listen on", cfg->listen_url, rv);
+    net->recv_timeout_ms = -2; /* unset */
+    return TP_OK;
+}
+
+static tp_err open_outbox(tp_net *net, uint32_t peer, const tp_config *cfg, char *why,
+                          size_t cap)
+{
+    const char *url = cfg->peer_urls[peer];
+    nng_socket *s = &net->outbox[peer];
+    int rv = nng_push0_open(s);
+    if (rv != 0) return fail(why, cap, TP_ERR_SYSTEM, "cannot open a socket for", url, rv);
+    net->has_outbox[peer] = true;
+    rv = bound_socket(*s, cfg);
+    if (rv == 0) rv = nng_socket_set_int(*s, NNG_OPT_SENDBUF, cfg->send_queue_messages);
+    if (rv != 0) return fail(why, cap, TP_ERR_CONFIG, "bad options for", url, rv);
+    /* non-blocking: the peer may not be up yet; nng redials in the background */
+    rv = nng_dial(*s, url, NULL, NNG_FLAG_NONBLOCK);
+    if (rv != 0) return fail(why, cap, TP_ERR_CONFIG, "cannot dial", url, rv);
+    return TP_OK;
+}
+
+static bool config_valid(const tp_config *cfg, char *why, size_t cap)
+{
+    if (!cfg->listen_url || cfg->peer_count > TP_PEERS_MAX || cfg->max_message_bytes == 0
+        || cfg->send_queue_messages <= 0 || cfg->recv_queue_messages <= 0
+        || cfg->reconnect_min_ms <= 0 || cfg->reconnect_max_ms < cfg->reconnect_min_ms) {
+        snprintf(why, cap, "transport configuration out of range");
+        return false;
+    }
+    return true;
+}
+
+tp_err tp_open(const tp_config *cfg, tp_net **out, char *why, size_t why_cap)
+{
+    if (!config_valid(cfg, why, why_cap)) return TP_ERR_CONFIG;
+    tp_net *net = calloc(1, sizeof *net);
+    if (!net) return fail(why, why_cap, TP_ERR_SYSTEM, "out of memory", NULL, 0);
+    net->peer_count = cfg->peer_count;
+    net->max_message_bytes = cfg->max_message_bytes;
+    tp_err rc = open_inbox(net, cfg, why, why_cap);
+    for (uint32_t p = 0; rc == TP_OK && p < cfg->peer_count; p++) {
+        if (cfg->peer_urls[p]) rc = open_outbox(net, p, cfg, why, why_cap);
+    }
+    if (rc != TP_OK) {
+        tp_close(net);
+        return rc;
+    }
+    *out = net;
+    return TP_OK;
+}
+
+void tp_close(tp_net *net)
+{
+    if (!net) return;
+    for (uint32_t p = 0; p < TP_PEERS_MAX; p++) {
+        if (net->has_outbox[p]) nng_close(net->outbox[p]);
+    }
+    nng_close(net->inbox);
+    free(net);
+}
+
+tp_err tp_send(tp_net *net, uint32_t peer, const void *data, size_t len)
+{
+    if (peer >= net->peer_count || !net->has_outbox[peer]) return TP_ERR_CONFIG;
+    if (len > net->max_message_bytes) return TP_ERR_TOO_BIG;
+    int rv = nng_send(net->outbox[peer], (void *)data, len, NNG_FLAG_NONBLOCK);
+    if (rv == 0) return TP_OK;
+    if (rv == NNG_EAGAIN) return TP_ERR_FULL;
+    return rv == NNG_ECLOSED ? TP_ERR_CLOSED : TP_ERR_SYSTEM;
+}
+
+tp_err tp_recv(tp_net *net, int timeout_ms, uint8_t **data, size_t *len)
+{
+    int flags = NNG_FLAG_ALLOC;
+    if (timeout_ms <= 0) {
+        flags |= NNG_FLAG_NONBLOCK;
+    } else if (timeout_ms != net->recv_timeout_ms) {
+        nng_socket_set_ms(net->inbox, NNG_OPT_RECVTIMEO, timeout_ms);
+        net->recv_timeout_ms = timeout_ms;
+    }
+    void *buf = NULL;
+    size_t size = 0;
+    int rv = nng_recv(net->inbox, &buf, &size, flags);
+    if (rv == NNG_EAGAIN || rv == NNG_ETIMEDOUT) return TP_ERR_TIMEOUT;
+    if (rv != 0) return rv == NNG_ECLOSED ? TP_ERR_CLOSED : TP_ERR_SYSTEM;
+    *data = buf;
+    *len = size;
+    return TP_OK;
+}
+
+void tp_free(uint8_t *data, size_t len)
+{
+    if (data) nng_free(data, len);
+}
