@@ -1231,3 +1231,61 @@ codec_err codec_proof_decode(const uint8_t *data, size_t len, codec_proof *out,
     rd_init(&r, data, len, err);
     return rd_finish(&r, rd_proof(&r, out));
 }
+
+/* ==== PBFT messages ==== */
+
+codec_err codec_pbft_vote_body_encode(uint64_t view, uint64_t height, const hash32 *batch_hash,
+                                      codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 3);
+    wr_uint(&w, view);
+    wr_uint(&w, height);
+    wr_hash(&w, batch_hash);
+    return wr_done(&w);
+}
+
+codec_err codec_pbft_view_change_body_encode(uint64_t new_view, uint64_t stable_height,
+                                             const hash32 *stable_digest,
+                                             const codec_pbft_entry *prepared, uint32_t count,
+                                             codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 4);
+    wr_uint(&w, new_view);
+    wr_uint(&w, stable_height);
+    wr_hash(&w, stable_digest);
+    wr_array(&w, count);
+    for (uint32_t i = 0; i < count; i++) {
+        wr_array(&w, 3);
+        wr_uint(&w, prepared[i].height);
+        wr_uint(&w, prepared[i].view);
+        wr_hash(&w, &prepared[i].batch_hash);
+    }
+    return wr_done(&w);
+}
+
+codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry *vcs,
+                                          uint32_t vc_count, const codec_pbft_entry *reissued,
+                                          uint32_t reissued_count, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 3);
+    wr_uint(&w, view);
+    wr_array(&w, vc_count);
+    for (uint32_t i = 0; i < vc_count; i++) {
+        wr_array(&w, 2);
+        wr_uint(&w, vcs[i].view);
+        wr_hash(&w, &vcs[i].batch_hash);
+    }
+    wr_array(&w, reissued_count);
+    for (uint32_t i = 0; i < reissued_count; i++) {
+        wr_array(&w, 2);
+        wr_uint(&w, reissued[i].height);
+        wr_hash(&w, &reissued[i].batch_hash);
+    }
+    return wr_done(&w);
+}

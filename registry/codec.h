@@ -416,3 +416,31 @@ codec_err codec_proof_decode(const uint8_t *data, size_t len, codec_proof *out,
                              codec_error *err);
 
 #endif
+
+/* ==== PBFT messages ==== */
+/* Signed bodies of the consensus messages (docs/PBFT.md has the tables).
+ *   pre-prepare body (tag PREPREPARE) = [view, height, batch_hash]
+ *   prepare body     (tag PREPARE)    = [view, height, batch_hash]
+ *   commit body      (tag COMMIT)     = codec_commit_body_encode above
+ *   view-change body (tag VIEWCHANGE) = [new_view, stable_height, stable_digest,
+ *                                        [[height, view, batch_hash], ...]]
+ *   new-view body    (tag NEWVIEW)    = [view, [[sender, vc_digest], ...],
+ *                                        [[height, batch_hash], ...]]
+ * stable_digest = SHA-256 of the stable checkpoint body (zeros at height 0);
+ * vc_digest = SHA-256 of the sender's view-change body. */
+typedef struct {
+    uint64_t height;
+    uint64_t view;
+    hash32 batch_hash;
+} codec_pbft_entry;
+
+codec_err codec_pbft_vote_body_encode(uint64_t view, uint64_t height, const hash32 *batch_hash,
+                                      codec_buf *out);
+codec_err codec_pbft_view_change_body_encode(uint64_t new_view, uint64_t stable_height,
+                                             const hash32 *stable_digest,
+                                             const codec_pbft_entry *prepared, uint32_t count,
+                                             codec_buf *out);
+/* For new-view: entries[i].view carries the sender id of view-change i. */
+codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry *vcs,
+                                          uint32_t vc_count, const codec_pbft_entry *reissued,
+                                          uint32_t reissued_count, codec_buf *out);
