@@ -415,8 +415,6 @@ codec_err codec_proof_encode(const codec_proof *p, codec_buf *out);
 codec_err codec_proof_decode(const uint8_t *data, size_t len, codec_proof *out,
                              codec_error *err);
 
-#endif
-
 /* ==== PBFT messages ==== */
 /* Signed bodies of the consensus messages (docs/PBFT.md has the tables).
  *   pre-prepare body (tag PREPREPARE) = [view, height, batch_hash]
@@ -444,3 +442,5 @@ codec_err codec_pbft_view_change_body_encode(uint64_t new_view, uint64_t stable_
 codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry *vcs,
                                           uint32_t vc_count, const codec_pbft_entry *reissued,
                                           uint32_t reissued_count, codec_buf *out);
+
+#endif /* TRIALREG_CODEC_H (keep last: new sections go above) */
