@@ -214,11 +214,11 @@ static int add_contract_arg(genesis_draft *d, const char *arg)
     return TC_EXIT_OK;
 }
 
-static int write_genesis(genesis_draft *d, const char *out_path)
+int genesis_write_file(const codec_genesis *g, const char *out_path)
 {
-    if (d->g.validator_count < 4 || (d->g.validator_count - 1) % 3 != 0) {
+    if (g->validator_count < 4 || (g->validator_count - 1) % 3 != 0) {
         fprintf(stderr, "error: need n = 3f+1 validators (4, 7, 10, ...), got %u\n",
-                d->g.validator_count);
+                g->validator_count);
         return TC_EXIT_USAGE;
     }
     size_t cap = GENESIS_FILE_MAX;
@@ -227,7 +227,7 @@ static int write_genesis(genesis_draft *d, const char *out_path)
     codec_buf b = codec_buf_make(buf, cap);
     int rc = TC_EXIT_INTERNAL;
     codec_genesis check;
-    if (codec_genesis_encode(&d->g, &b) == CODEC_OK
+    if (codec_genesis_encode(g, &b) == CODEC_OK
         && codec_genesis_decode(b.data, b.len, &check, NULL) == CODEC_OK
         && util_write_file(out_path, b.data, b.len) == 0) {
         hash32 chain_id;
@@ -297,7 +297,7 @@ int cmd_genesis(int argc, char **argv)
     if (rc == TC_EXIT_OK && (!out || !d->g.chain_name[0] || optind != argc)) {
         rc = usage_error(GENESIS_USAGE);
     }
-    if (rc == TC_EXIT_OK) rc = write_genesis(d, out);
+    if (rc == TC_EXIT_OK) rc = genesis_write_file(&d->g, out);
 done:
     for (uint32_t i = 0; i < d->g.contract_count; i++) free(d->bytecode[i]);
     free(d);

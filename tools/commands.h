@@ -25,6 +25,9 @@ int cmd_proof(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);
 int cmd_bench_ledger(int argc, char **argv);
 
+/* consortium tools (tools/cmd_cluster.c) */
+int cmd_init(int argc, char **argv);
+
 /* Helpers shared by the commands (tools/util.c). */
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +39,11 @@ int util_write_file(const char *path, const uint8_t *data, size_t len);
 /* Parse an unsigned decimal argument; prints an error naming opt on failure. */
 int util_parse_u64(const char *opt, const char *text, uint64_t min, uint64_t max,
                    uint64_t *out);
+/* Encode, check and write a genesis file; prints the chain id. Returns an
+ * exit code. (tools/cmd_ledger.c) */
+#include "codec.h"
+int genesis_write_file(const codec_genesis *g, const char *out_path);
+
 /* Monotonic time in seconds. */
 double util_now(void);
 

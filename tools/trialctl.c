@@ -23,6 +23,7 @@ typedef struct {
 static int cmd_bench(int argc, char **argv);
 
 static const command COMMANDS[] = {
+    {"init", cmd_init, "write keys, genesis and node configs of a local consortium"},
     {"keygen", cmd_keygen, "write a new Ed25519 key pair (NAME.key 0600, NAME.pub)"},
     {"genesis", cmd_genesis, "write a genesis from validator and authority keys and contracts"},
     {"sample", cmd_sample, "append sample blocks of real signed txs to a ledger"},

@@ -104,6 +104,15 @@ for f in data/*.ldb data/*.log; do
 done
 expect 0 "audit OK" -- "$T" audit --genesis genesis.bin ledger.trl
 
+# a local consortium
+expect 0 "consortium of 4 validators" -- "$T" init cons
+expect 3 "already holds a consortium" -- "$T" init cons
+expect 2 "3f\+1" -- "$T" init --validators 5 cons5
+[ "$(stat -c %a cons/keys/validator-0.key)" = 600 ] && pass=$((pass + 1)) || { echo "FAIL: key mode"; fail=$((fail + 1)); }
+grep -q '"genesis_file": "../genesis.bin"' cons/node-3/config.json && pass=$((pass + 1)) || { echo "FAIL: node config"; fail=$((fail + 1)); }
+expect 0 "height 2" -- "$T" sample --genesis cons/genesis.bin --keys cons/keys --data cons/node-0/data --blocks 2 --txs 3
+expect 0 "audit OK: 2 blocks" -- "$T" audit --genesis cons/genesis.bin cons/node-0/data
+
 # consent-vm tools
 M=$HERE/../vm/modules
 expect 0 "" -- "$T" asm "$M/consent.s" -o consent.cvm

@@ -1,0 +1,173 @@
+/*
+ * config.c - node configuration files (the only jansson user).
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+void config_defaults(config_node *c)
+{
+    memset(c, 0, sizeof *c);
+    c->batch_max_txs = 512;
+    c->batch_timeout_ms = 20;
+    c->view_timeout_ms = 1000;
+    c->max_message_bytes = 4u << 20;
+    snprintf(c->log_level, sizeof c->log_level, "info");
+}
+
+typedef struct {
+    const char *file;
+    char *why;
+    size_t cap;
+} reader;
+
+static bool fail(reader *r, const char *field, const char *problem)
+{
+    snprintf(r->why, r->cap, "%s: field \"%s\": %s", r->file, field, problem);
+    return false;
+}
+
+static bool get_string(reader *r, json_t *root, const char *field, bool required, char *out,
+                       size_t cap)
+{
+    json_t *v = json_object_get(root, field);
+    if (!v) return required ? fail(r, field, "is missing") : true;
+    if (!json_is_string(v)) return fail(r, field, "must be a string");
+    const char *s = json_string_value(v);
+    if (s[0] == '\0' || strlen(s) >= cap) return fail(r, field, "is empty or too long");
+    memcpy(out, s, strlen(s) + 1);
+    return true;
+}
+
+static bool get_u32(reader *r, json_t *root, const char *field, bool required, uint32_t min,
+                    uint32_t max, uint32_t *out)
+{
+    json_t *v = json_object_get(root, field);
+    if (!v) return required ? fail(r, field, "is missing") : true;
+    if (!json_is_integer(v)) return fail(r, field, "must be a whole number");
+    json_int_t n = json_integer_value(v);
+    if (n < (json_int_t)min || n > (json_int_t)max) return fail(r, field, "is out of range");
+    *out = (uint32_t)n;
+    return true;
+}
+
+/* Resolve a path field against the folder of the config file. */
+static bool get_path(reader *r, json_t *root, const char *field, char *out)
+{
+    char raw[CONFIG_PATH_MAX];
+    if (!get_string(r, root, field, true, raw, sizeof raw)) return false;
+    if (raw[0] == '/') {
+        memcpy(out, raw, strlen(raw) + 1);
+        return true;
+    }
+    const char *slash = strrchr(r->file, '/');
+    int dir_len = slash ? (int)(slash - r->file) : 1;
+    const char *dir = slash ? r->file : ".";
+    if (snprintf(out, CONFIG_PATH_MAX, "%.*s/%s", dir_len, dir, raw) >= CONFIG_PATH_MAX) {
+        return fail(r, field, "is too long");
+    }
+    return true;
+}
+
+static bool get_peers(reader *r, json_t *root, config_node *c)
+{
+    json_t *peers = json_object_get(root, "peers");
+    if (!peers) return fail(r, "peers", "is missing");
+    size_t n = json_is_array(peers) ? json_array_size(peers) : 0;
+    if (n < 4 || n > CODEC_VALIDATORS_MAX) {
+        return fail(r, "peers", "must be an array of 4 to 64 URLs, one per validator");
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(peers, i);
+        if (!json_is_string(v) || strlen(json_string_value(v)) >= CONFIG_URL_MAX) {
+            return fail(r, "peers", "every entry must be a URL string");
+        }
+        memcpy(c->peers[i], json_string_value(v), strlen(json_string_value(v)) + 1);
+    }
+    c->peer_count = (uint32_t)n;
+    return true;
+}
+
+static bool read_fields(reader *r, json_t *root, config_node *c)
+{
+    if (!json_is_object(root)) return fail(r, "(top)", "must be a JSON object");
+    if (!(get_u32(r, root, "node", true, 0, CODEC_VALIDATORS_MAX - 1, &c->node)
+          && get_string(r, root, "listen", true, c->listen, sizeof c->listen)
+          && get_string(r, root, "client", true, c->client, sizeof c->client)
+          && get_peers(r, root, c) && get_path(r, root, "data_dir", c->data_dir)
+          && get_path(r, root, "key_file", c->key_file)
+          && get_path(r, root, "genesis_file", c->genesis_file)
+          && get_u32(r, root, "batch_max_txs", false, 1, CODEC_BLOCK_TXS_MAX, &c->batch_max_txs)
+          && get_u32(r, root, "batch_timeout_ms", false, 1, 60000, &c->batch_timeout_ms)
+          && get_u32(r, root, "view_timeout_ms", false, 10, 600000, &c->view_timeout_ms)
+          && get_u32(r, root, "max_message_bytes", false, 65536, 1u << 30, &c->max_message_bytes)
+          && get_string(r, root, "log_level", false, c->log_level, sizeof c->log_level))) {
+        return false;
+    }
+    if (c->node >= c->peer_count) return fail(r, "node", "is not an index into peers");
+    const char *levels[] = {"debug", "info", "warn", "error"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(c->log_level, levels[i]) == 0) return true;
+    }
+    return fail(r, "log_level", "must be debug, info, warn or error");
+}
+
+int config_load(const char *path, config_node *out, char *why, size_t why_cap)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        snprintf(why, why_cap, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+        return -1;
+    }
+    config_node c;
+    config_defaults(&c);
+    reader r = {path, why, why_cap};
+    bool ok = read_fields(&r, root, &c);
+    json_decref(root);
+    if (!ok) return -1;
+    *out = c;
+    return 0;
+}
+
+static json_t *to_json(const config_node *c)
+{
+    json_t *peers = json_array();
+    for (uint32_t i = 0; i < c->peer_count; i++) json_array_append_new(peers, json_string(c->peers[i]));
+    return json_pack("{s:i, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:s}",
+                     "node", (json_int_t)c->node, "listen", c->listen, "client", c->client,
+                     "peers", peers, "data_dir", c->data_dir, "key_file", c->key_file,
+                     "genesis_file", c->genesis_file, "batch_max_txs",
+                     (json_int_t)c->batch_max_txs, "batch_timeout_ms",
+                     (json_int_t)c->batch_timeout_ms, "view_timeout_ms",
+                     (json_int_t)c->view_timeout_ms, "max_message_bytes",
+                     (json_int_t)c->max_message_bytes, "log_level", c->log_level);
+}
+
+int config_save(const char *path, const config_node *c, char *why, size_t why_cap)
+{
+    json_t *root = to_json(c);
+    if (!root) return snprintf(why, why_cap, "%s: cannot build the JSON", path), -1;
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    int fd = text ? open(path, O_WRONLY | O_CREAT | O_EXCL, 0644) : -1;
+    int rc = -1;
+    if (fd < 0) {
+        snprintf(why, why_cap, "%s: cannot create (exists already?)", path);
+    } else {
+        size_t len = strlen(text);
+        bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+        ok = fsync(fd) == 0 && ok;
+        rc = close(fd) == 0 && ok ? 0 : -1;
+        if (rc != 0) snprintf(why, why_cap, "%s: write failed", path);
+    }
+    free(text);
+    return rc;
+}

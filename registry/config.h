@@ -1,0 +1,63 @@
+/*
+ * config.h - a validator node's configuration file (JSON, via jansson).
+ *
+ * Network addresses live here, never in the genesis (moving a host must not
+ * change the chain id). Example (every field required unless marked):
+ *
+ *   {
+ *     "node": 0,                              validator index in the genesis
+ *     "listen": "tcp://127.0.0.1:7100",       peer messages (transport)
+ *     "client": "tcp://127.0.0.1:7200",       client API
+ *     "peers": ["tcp://127.0.0.1:7100", ...], one per validator, by index
+ *     "data_dir": "node0/data",               relative to the config file
+ *     "key_file": "keys/validator-0.key",     relative to the config file
+ *     "genesis_file": "genesis.bin",          relative to the config file
+ *     "batch_max_txs": 512,                   optional (default 512)
+ *     "batch_timeout_ms": 20,                 optional (default 20)
+ *     "view_timeout_ms": 1000,                optional (default 1000)
+ *     "max_message_bytes": 4194304,           optional (default 4 MiB)
+ *     "log_level": "info"                     optional: debug|info|warn|error
+ *   }
+ */
+#ifndef TRIALREG_CONFIG_H
+#define TRIALREG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_URL_MAX 256
+
+typedef struct {
+    uint32_t node;
+    char listen[CONFIG_URL_MAX];
+    char client[CONFIG_URL_MAX];
+    uint32_t peer_count;
+    char peers[CODEC_VALIDATORS_MAX][CONFIG_URL_MAX];
+    char data_dir[CONFIG_PATH_MAX];     /* resolved against the file's folder */
+    char key_file[CONFIG_PATH_MAX];     /* resolved */
+    char genesis_file[CONFIG_PATH_MAX]; /* resolved */
+    uint32_t batch_max_txs;
+    uint32_t batch_timeout_ms;
+    uint32_t view_timeout_ms;
+    uint32_t max_message_bytes;
+    char log_level[8];
+} config_node;
+
+/* Fill defaults for the optional fields. */
+void config_defaults(config_node *c);
+
+/*
+ * Read and check a node config. Relative paths are resolved against the
+ * config file's folder. On failure why names the file and the field (or the
+ * JSON line and column) and the function returns -1; *out is untouched.
+ */
+int config_load(const char *path, config_node *out, char *why, size_t why_cap);
+
+/* Write a config (paths written as given, relative to the file). Returns 0
+ * or -1 with why. Refuses to overwrite an existing file. */
+int config_save(const char *path, const config_node *c, char *why, size_t why_cap);
+
+#endif
