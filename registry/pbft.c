@@ -1,0 +1,1299 @@
+/*
+ * pbft.c - the PBFT core as a pure state machine (see pbft.h, docs/PBFT.md).
+ *
+ * Layout: helpers (signing, slots, quorums), normal case (pre-prepare,
+ * prepare, commit, delivery), checkpoints, view change, catch-up, timers,
+ * public entry points. Every entry point appends to core->ready; nothing
+ * here reads a clock, draws a random number, allocates or does I/O.
+ */
+#include "pbft.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "merkle.h"
+
+#define BODY_MAX 2048
+
+const char *pbft_strerror(pbft_err err)
+{
+    switch (err) {
+    case PBFT_OK: return "ok";
+    case PBFT_ERR_MALFORMED: return "malformed message";
+    case PBFT_ERR_SIGNATURE: return "bad signature";
+    case PBFT_ERR_VIEW: return "wrong view";
+    case PBFT_ERR_WATERMARK: return "height outside the watermarks";
+    case PBFT_ERR_DIGEST: return "batch does not match its digest";
+    case PBFT_ERR_TIME: return "block time refused";
+    case PBFT_ERR_CONFLICT: return "conflicting pre-prepare";
+    case PBFT_ERR_CERT: return "invalid certificate";
+    case PBFT_ERR_NEWVIEW: return "new-view does not follow from its view-changes";
+    case PBFT_ERR_DUPLICATE: return "duplicate request";
+    case PBFT_ERR_FULL: return "queue full";
+    case PBFT_ERR_STALE: return "stale";
+    case PBFT_ERR_REQUEST: return "request refused";
+    }
+    return "unknown error";
+}
+
+/* ==== helpers ============================================================= */
+
+pbft_replica pbft_primary(const pbft_core *core, pbft_view view)
+{
+    return (pbft_replica)(view % core->cfg.n);
+}
+
+static pbft_height low_mark(const pbft_core *c) { return c->durable.stable.height; }
+static bool in_window(const pbft_core *c, pbft_height h)
+{
+    return h > low_mark(c) && h <= low_mark(c) + PBFT_WINDOW;
+}
+static bool hash_eq(const hash32 *a, const hash32 *b) { return memcmp(a, b, 32) == 0; }
+
+void pbft_batch_seal(pbft_batch *batch)
+{
+    assert(batch->count <= PBFT_BATCH_MAX);
+    hash32 leaves[PBFT_BATCH_MAX];
+    for (uint32_t i = 0; i < batch->count; i++)
+        merkle_leaf_hash(batch->txs[i].bytes, batch->txs[i].len, &leaves[i]);
+    merkle_root_of_leaves(leaves, batch->count, &batch->header.tx_root);
+    batch->header.tx_count = batch->count;
+}
+
+bool pbft_batch_matches(const pbft_batch *batch)
+{
+    if (batch->count > PBFT_BATCH_MAX || batch->header.tx_count != batch->count)
+        return false;
+    pbft_batch copy;
+    memcpy(&copy.header, &batch->header, sizeof copy.header);
+    copy.count = batch->count;
+    for (uint32_t i = 0; i < batch->count; i++) {
+        if (batch->txs[i].len > PBFT_REQUEST_BYTES_MAX)
+            return false;
+        copy.txs[i] = batch->txs[i];
+    }
+    pbft_batch_seal(&copy);
+    return hash_eq(&copy.header.tx_root, &batch->header.tx_root);
+}
+
+static void null_batch(pbft_batch *b, pbft_height h)
+{
+    memset(b, 0, sizeof *b);
+    b->header.height = h;
+    pbft_batch_seal(b);
+}
+
+static void vote_body(pbft_view v, pbft_height h, const hash32 *d, codec_buf *b)
+{
+    codec_err rc = codec_pbft_vote_body_encode(v, h, d, b);
+    assert(rc == CODEC_OK);
+    (void)rc;
+}
+
+static void commit_body(pbft_view v, pbft_height h, const hash32 *d, codec_buf *b)
+{
+    codec_err rc = codec_commit_body_encode(h, v, d, b);
+    assert(rc == CODEC_OK);
+    (void)rc;
+}
+
+/* Sign or verify a [view, height, digest] vote with `tag`. */
+static void sign_vote(pbft_core *c, const char *tag, pbft_view v, pbft_height h,
+                      const hash32 *d, signature *out)
+{
+    uint8_t buf[128];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    if (strcmp(tag, TCRYPTO_TAG_COMMIT) == 0)
+        commit_body(v, h, d, &b);
+    else
+        vote_body(v, h, d, &b);
+    bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, tag, buf, b.len, out);
+    assert(ok);
+    (void)ok;
+}
+
+static bool verify_vote(const pbft_core *c, pbft_replica who, const char *tag, pbft_view v,
+                        pbft_height h, const hash32 *d, const signature *sig)
+{
+    uint8_t buf[128];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    if (strcmp(tag, TCRYPTO_TAG_COMMIT) == 0)
+        commit_body(v, h, d, &b);
+    else
+        vote_body(v, h, d, &b);
+    return c->cfg.signer.verify(c->cfg.signer.ctx, who, tag, buf, b.len, sig);
+}
+
+static void checkpoint_fields(const codec_result_cert *cp, codec_buf *b)
+{
+    codec_err rc = codec_checkpoint_body_encode(cp, b);
+    assert(rc == CODEC_OK);
+    (void)rc;
+}
+
+static pbft_out *out_push(pbft_core *c, pbft_replica to, bool after_persist)
+{
+    pbft_ready *r = &c->ready;
+    if (r->out_count == PBFT_OUT_MAX)
+        return NULL; /* dropped: retransmission recovers, as for a lossy link */
+    pbft_out *o = &r->out[r->out_count++];
+    memset(o, 0, sizeof *o);
+    o->to = to;
+    o->after_persist = after_persist;
+    o->msg.from = c->cfg.id;
+    return o;
+}
+
+static void send_vote(pbft_core *c, pbft_msg_type type, pbft_replica to, pbft_view v,
+                      pbft_height h, const hash32 *d, const signature *sig,
+                      const pbft_batch *batch)
+{
+    pbft_out *o = out_push(c, to, true);
+    if (!o)
+        return;
+    o->msg.type = type;
+    o->msg.view = v;
+    o->msg.height = h;
+    o->msg.digest = *d;
+    o->msg.sig = *sig;
+    o->msg.batch = batch;
+}
+
+/* The slot for height h, (re)initialised if it held an older height. */
+static pbft_slot *slot_get(pbft_core *c, pbft_height h)
+{
+    assert(in_window(c, h));
+    pbft_slot *s = &c->slots[h % PBFT_WINDOW];
+    if (s->height != h) {
+        memset(s, 0, sizeof *s);
+        s->height = h;
+        s->delivered = h <= c->last_delivered;
+    }
+    return s;
+}
+
+static void slot_reset_votes(pbft_slot *s)
+{
+    s->has_preprepare = s->prepared = s->committed = s->sent_commit = false;
+    memset(s->prepare_seen, 0, sizeof s->prepare_seen);
+    memset(s->commit_seen, 0, sizeof s->commit_seen);
+}
+
+static void mark_persist(pbft_core *c) { c->ready.persist = true; }
+
+/* May I sign (view, height, digest)? Records it durably if so. */
+static bool record_signed(pbft_core *c, pbft_view v, pbft_height h, const hash32 *d)
+{
+    uint32_t i = (uint32_t)(h % PBFT_WINDOW);
+    pbft_durable *du = &c->durable;
+    if (du->signed_height[i] == h && du->signed_view[i] == v)
+        return hash_eq(&du->signed_digest[i], d);
+    du->signed_height[i] = h;
+    du->signed_view[i] = v;
+    du->signed_digest[i] = *d;
+    mark_persist(c);
+    return true;
+}
+
+static uint64_t prev_block_time(const pbft_core *c, pbft_height h)
+{
+    uint64_t t = c->durable.last_block_time_ms;
+    for (uint32_t i = 0; i < PBFT_WINDOW; i++) {
+        const pbft_slot *s = &c->slots[i];
+        if (s->height && s->height < h && s->has_preprepare && s->batch.header.time_ms > t)
+            t = s->batch.header.time_ms;
+    }
+    return t;
+}
+
+static bool request_known(const pbft_core *c, const hash32 *d)
+{
+    for (uint32_t i = 0; i < PBFT_RECENT_MAX; i++)
+        if (hash_eq(&c->recent[i], d))
+            return true;
+    return false;
+}
+
+static int pending_find(const pbft_core *c, const uint8_t *bytes, size_t len)
+{
+    for (uint32_t i = 0; i < c->pending_count; i++)
+        if (c->pending[i].len == len && memcmp(c->pending[i].bytes, bytes, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static bool batch_has_duplicates(const pbft_batch *b)
+{
+    for (uint32_t i = 0; i < b->count; i++)
+        for (uint32_t j = i + 1; j < b->count; j++)
+            if (b->txs[i].len == b->txs[j].len &&
+                memcmp(b->txs[i].bytes, b->txs[j].bytes, b->txs[i].len) == 0)
+                return true;
+    return false;
+}
+
+static bool batch_requests_valid(const pbft_core *c, const pbft_batch *b)
+{
+    if (batch_has_duplicates(b))
+        return false;
+    for (uint32_t i = 0; i < b->count; i++) {
+        hash32 d;
+        tcrypto_sha256(b->txs[i].bytes, b->txs[i].len, &d);
+        if (request_known(c, &d))
+            return false;
+        if (c->cfg.signer.request_valid &&
+            !c->cfg.signer.request_valid(c->cfg.signer.ctx, b->txs[i].bytes, b->txs[i].len))
+            return false;
+    }
+    return true;
+}
+
+/* ==== delivery ============================================================= */
+
+static void forget_requests(pbft_core *c, const pbft_batch *b)
+{
+    for (uint32_t i = 0; i < b->count; i++) {
+        int at = pending_find(c, b->txs[i].bytes, b->txs[i].len);
+        if (at >= 0) {
+            c->pending[at] = c->pending[c->pending_count - 1];
+            c->pending_count--;
+        }
+        tcrypto_sha256(b->txs[i].bytes, b->txs[i].len, &c->recent[c->recent_next]);
+        c->recent_next = (c->recent_next + 1) % PBFT_RECENT_MAX;
+    }
+}
+
+/* Hand height last_delivered+1 to the host. */
+static void deliver(pbft_core *c, const pbft_batch *b, const codec_commit_cert *cert)
+{
+    assert(b->header.height == c->last_delivered + 1);
+    if (c->ready.committed_count == PBFT_WINDOW)
+        return; /* host must drain; retried on the next call */
+    pbft_committed *out = &c->ready.committed[c->ready.committed_count++];
+    out->batch = *b;
+    uint64_t t = b->header.time_ms;
+    if (t <= c->durable.last_block_time_ms)
+        t = c->durable.last_block_time_ms + 1;
+    out->block_time_ms = t;
+    out->cert = *cert;
+    c->durable.last_block_time_ms = t;
+    c->last_delivered++;
+    forget_requests(c, b);
+    c->progress_ms = c->now_ms;
+    c->backoff = 0;
+    mark_persist(c);
+    if (in_window(c, b->header.height))
+        slot_get(c, b->header.height)->delivered = true;
+}
+
+static void build_commit_cert(const pbft_core *c, const pbft_slot *s, codec_commit_cert *cert)
+{
+    memset(cert, 0, sizeof *cert);
+    cert->height = s->height;
+    cert->view = s->view;
+    cert->batch_hash = s->digest;
+    for (uint32_t i = 0; i < c->cfg.n && cert->sig_count < c->quorum; i++) {
+        if (s->commit_seen[i] && hash_eq(&s->commit_digest[i], &s->digest)) {
+            cert->sigs[cert->sig_count].validator = i;
+            cert->sigs[cert->sig_count].sig = s->commit_sig[i];
+            cert->sig_count++;
+        }
+    }
+}
+
+static void try_deliver(pbft_core *c)
+{
+    while (in_window(c, c->last_delivered + 1)) {
+        pbft_slot *s = slot_get(c, c->last_delivered + 1);
+        if (!s->committed || s->delivered)
+            return;
+        codec_commit_cert cert;
+        build_commit_cert(c, s, &cert);
+        pbft_height before = c->last_delivered;
+        deliver(c, &s->batch, &cert);
+        if (c->last_delivered == before)
+            return;
+    }
+}
+
+/* ==== normal case ============================================================ */
+
+static uint32_t count_matching(const pbft_core *c, const bool *seen, const hash32 *digests,
+                               const hash32 *d, pbft_replica skip)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < c->cfg.n; i++)
+        if (i != skip && seen[i] && hash_eq(&digests[i], d))
+            k++;
+    return k;
+}
+
+static void save_prepared_cert(pbft_core *c, const pbft_slot *s)
+{
+    uint32_t i = (uint32_t)(s->height % PBFT_WINDOW);
+    pbft_prepared_cert *pc = &c->durable.prepared[i];
+    memset(pc, 0, sizeof *pc);
+    pc->view = s->view;
+    pc->batch = s->batch;
+    pc->preprepare_sig = s->preprepare_sig;
+    pbft_replica primary = pbft_primary(c, s->view);
+    for (uint32_t r = 0; r < c->cfg.n && pc->prepare_count < 2 * c->f; r++) {
+        if (r != primary && s->prepare_seen[r] && hash_eq(&s->prepare_digest[r], &s->digest)) {
+            pc->prepares[pc->prepare_count].validator = r;
+            pc->prepares[pc->prepare_count].sig = s->prepare_sig[r];
+            pc->prepare_count++;
+        }
+    }
+    c->durable.has_prepared[i] = true;
+    mark_persist(c);
+}
+
+static void check_committed(pbft_core *c, pbft_slot *s)
+{
+    if (!s->prepared || s->committed)
+        return;
+    if (count_matching(c, s->commit_seen, s->commit_digest, &s->digest, PBFT_BROADCAST) <
+        c->quorum)
+        return;
+    s->committed = true;
+    try_deliver(c);
+}
+
+static void check_prepared(pbft_core *c, pbft_slot *s)
+{
+    if (!s->has_preprepare || s->prepared)
+        return;
+    pbft_replica primary = pbft_primary(c, s->view);
+    if (count_matching(c, s->prepare_seen, s->prepare_digest, &s->digest, primary) < 2 * c->f)
+        return;
+    s->prepared = true;
+    save_prepared_cert(c, s);
+    signature sig;
+    sign_vote(c, TCRYPTO_TAG_COMMIT, s->view, s->height, &s->digest, &sig);
+    s->commit_seen[c->cfg.id] = true;
+    s->commit_sig[c->cfg.id] = sig;
+    s->commit_digest[c->cfg.id] = s->digest;
+    s->sent_commit = true;
+    send_vote(c, PBFT_MSG_COMMIT, PBFT_BROADCAST, s->view, s->height, &s->digest, &sig, NULL);
+    check_committed(c, s);
+}
+
+/* Install a pre-prepare for (view, batch) in its slot and, as a backup, prepare it. */
+static void accept_preprepare(pbft_core *c, pbft_view v, const pbft_batch *b,
+                              const hash32 *d, const signature *pp_sig)
+{
+    pbft_slot *s = slot_get(c, b->header.height);
+    slot_reset_votes(s);
+    s->view = v;
+    s->has_preprepare = true;
+    s->batch = *b;
+    s->digest = *d;
+    s->preprepare_sig = *pp_sig;
+    if (pbft_primary(c, v) != c->cfg.id) {
+        signature sig;
+        sign_vote(c, TCRYPTO_TAG_PREPARE, v, s->height, d, &sig);
+        s->prepare_seen[c->cfg.id] = true;
+        s->prepare_sig[c->cfg.id] = sig;
+        s->prepare_digest[c->cfg.id] = *d;
+        send_vote(c, PBFT_MSG_PREPARE, PBFT_BROADCAST, v, s->height, d, &sig, NULL);
+    }
+    check_prepared(c, s);
+}
+
+static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m)
+{
+    const pbft_batch *b = m->batch;
+    if (!b || b->header.height != m->height || m->from != pbft_primary(c, m->view))
+        return PBFT_ERR_MALFORMED;
+    if (m->view != c->durable.view || c->durable.view_changing)
+        return PBFT_ERR_VIEW;
+    if (!in_window(c, m->height))
+        return PBFT_ERR_WATERMARK;
+    hash32 d;
+    codec_batch_hash(&b->header, &d);
+    if (!hash_eq(&d, &m->digest) || !pbft_batch_matches(b))
+        return PBFT_ERR_DIGEST;
+    if (!verify_vote(c, m->from, TCRYPTO_TAG_PREPREPARE, m->view, m->height, &d, &m->sig))
+        return PBFT_ERR_SIGNATURE;
+    pbft_slot *s = slot_get(c, m->height);
+    if (s->has_preprepare && s->view == m->view)
+        return hash_eq(&s->digest, &d) ? PBFT_ERR_STALE : PBFT_ERR_CONFLICT;
+    uint64_t t = b->header.time_ms;
+    uint64_t bound = c->cfg.clock_bound_ms;
+    if (t <= prev_block_time(c, m->height) || t > c->now_ms + bound || t + bound < c->now_ms)
+        return PBFT_ERR_TIME;
+    if (!batch_requests_valid(c, b))
+        return PBFT_ERR_REQUEST;
+    if (!record_signed(c, m->view, m->height, &d))
+        return PBFT_ERR_CONFLICT;
+    accept_preprepare(c, m->view, b, &d, &m->sig);
+    return PBFT_OK;
+}
+
+static pbft_err on_vote(pbft_core *c, const pbft_msg *m)
+{
+    bool is_commit = m->type == PBFT_MSG_COMMIT;
+    if (!is_commit && m->from == pbft_primary(c, m->view))
+        return PBFT_ERR_MALFORMED;
+    if (m->view != c->durable.view || c->durable.view_changing)
+        return PBFT_ERR_VIEW;
+    if (!in_window(c, m->height))
+        return PBFT_ERR_WATERMARK;
+    const char *tag = is_commit ? TCRYPTO_TAG_COMMIT : TCRYPTO_TAG_PREPARE;
+    if (!verify_vote(c, m->from, tag, m->view, m->height, &m->digest, &m->sig))
+        return PBFT_ERR_SIGNATURE;
+    pbft_slot *s = slot_get(c, m->height);
+    if (s->has_preprepare && s->view != m->view)
+        return PBFT_ERR_VIEW;
+    s->view = m->view;
+    bool *seen = is_commit ? s->commit_seen : s->prepare_seen;
+    if (seen[m->from])
+        return PBFT_ERR_STALE;
+    seen[m->from] = true;
+    if (is_commit) {
+        s->commit_sig[m->from] = m->sig;
+        s->commit_digest[m->from] = m->digest;
+        check_committed(c, s);
+    } else {
+        s->prepare_sig[m->from] = m->sig;
+        s->prepare_digest[m->from] = m->digest;
+        check_prepared(c, s);
+    }
+    return PBFT_OK;
+}
+
+/* ==== primary: batching =============================================== */
+
+static bool request_in_flight(const pbft_core *c, const pbft_request *r)
+{
+    for (uint32_t i = 0; i < PBFT_WINDOW; i++) {
+        const pbft_slot *s = &c->slots[i];
+        if (!s->height || !s->has_preprepare || s->delivered || s->view != c->durable.view)
+            continue;
+        for (uint32_t j = 0; j < s->batch.count; j++)
+            if (s->batch.txs[j].len == r->len &&
+                memcmp(s->batch.txs[j].bytes, r->bytes, r->len) == 0)
+                return true;
+    }
+    return false;
+}
+
+static uint32_t collect_batch(const pbft_core *c, pbft_batch *b)
+{
+    b->count = 0;
+    for (uint32_t i = 0; i < c->pending_count && b->count < PBFT_BATCH_MAX; i++)
+        if (!request_in_flight(c, &c->pending[i]))
+            b->txs[b->count++] = c->pending[i];
+    return b->count;
+}
+
+static bool propose_one(pbft_core *c, bool force)
+{
+    while (in_window(c, c->next_height) &&
+           slot_get(c, c->next_height)->has_preprepare &&
+           c->slots[c->next_height % PBFT_WINDOW].view == c->durable.view)
+        c->next_height++;
+    if (!in_window(c, c->next_height))
+        return false;
+    static pbft_batch b; /* scratch, not state: the core is single-threaded */
+    memset(&b, 0, sizeof b);
+    uint32_t k = collect_batch(c, &b);
+    if (k == 0 || (k < PBFT_BATCH_MAX && !force))
+        return false;
+    uint64_t t = c->now_ms;
+    uint64_t prev = prev_block_time(c, c->next_height);
+    if (t <= prev)
+        t = prev + 1;
+    if (t <= c->last_proposed_time_ms)
+        t = c->last_proposed_time_ms + 1;
+    b.header.height = c->next_height;
+    b.header.time_ms = t;
+    pbft_batch_seal(&b);
+    hash32 d;
+    codec_batch_hash(&b.header, &d);
+    if (!record_signed(c, c->durable.view, c->next_height, &d))
+        return false;
+    signature sig;
+    sign_vote(c, TCRYPTO_TAG_PREPREPARE, c->durable.view, c->next_height, &d, &sig);
+    c->last_proposed_time_ms = t;
+    accept_preprepare(c, c->durable.view, &b, &d, &sig);
+    pbft_slot *s = slot_get(c, c->next_height);
+    send_vote(c, PBFT_MSG_PREPREPARE, PBFT_BROADCAST, c->durable.view, s->height, &d, &sig,
+              &s->batch);
+    c->next_height++;
+    c->pending_since_ms = c->now_ms;
+    return true;
+}
+
+static void try_propose(pbft_core *c)
+{
+    if (c->durable.view_changing || pbft_primary(c, c->durable.view) != c->cfg.id)
+        return;
+    if (c->next_height <= c->last_delivered)
+        c->next_height = c->last_delivered + 1;
+    bool force = c->now_ms >= c->pending_since_ms + c->cfg.batch_delay_ms;
+    for (uint32_t i = 0; i < PBFT_WINDOW; i++)
+        if (!propose_one(c, force))
+            return;
+}
+
+/* ==== checkpoints ============================================================= */
+
+static void garbage_collect(pbft_core *c)
+{
+    for (uint32_t i = 0; i < PBFT_WINDOW; i++) {
+        if (c->slots[i].height && c->slots[i].height <= low_mark(c))
+            memset(&c->slots[i], 0, sizeof c->slots[i]);
+        if (c->durable.has_prepared[i] &&
+            c->durable.prepared[i].batch.header.height <= low_mark(c))
+            c->durable.has_prepared[i] = false;
+    }
+}
+
+static void set_stable(pbft_core *c, const codec_result_cert *cert)
+{
+    if (cert->height <= low_mark(c))
+        return;
+    c->durable.stable = *cert;
+    garbage_collect(c);
+    if (c->ready.stable_count < 2)
+        c->ready.stable[c->ready.stable_count++] = *cert;
+    mark_persist(c);
+}
+
+static void check_stable(pbft_core *c, pbft_checkpoint_votes *v)
+{
+    for (uint32_t a = 0; a < c->cfg.n; a++) {
+        if (!v->seen[a])
+            continue;
+        codec_result_cert cert;
+        memset(&cert, 0, sizeof cert);
+        cert.height = v->height;
+        cert.block_hash = v->block_hash[a];
+        cert.state_hash = v->state_hash[a];
+        cert.receipts_root = v->receipts_root[a];
+        for (uint32_t b = 0; b < c->cfg.n; b++) {
+            if (v->seen[b] && hash_eq(&v->block_hash[b], &cert.block_hash) &&
+                hash_eq(&v->state_hash[b], &cert.state_hash) &&
+                hash_eq(&v->receipts_root[b], &cert.receipts_root)) {
+                cert.sigs[cert.sig_count].validator = b;
+                cert.sigs[cert.sig_count].sig = v->sig[b];
+                cert.sig_count++;
+            }
+        }
+        if (cert.sig_count >= c->quorum) {
+            cert.sig_count = c->quorum;
+            set_stable(c, &cert);
+            return;
+        }
+    }
+}
+
+static pbft_checkpoint_votes *checkpoint_votes(pbft_core *c, pbft_height h)
+{
+    if (h <= low_mark(c) || h > low_mark(c) + PBFT_CHECKPOINT_SLOTS)
+        return NULL;
+    pbft_checkpoint_votes *v = &c->checkpoints[h % PBFT_CHECKPOINT_SLOTS];
+    if (v->height != h) {
+        memset(v, 0, sizeof *v);
+        v->height = h;
+    }
+    return v;
+}
+
+static void record_checkpoint(pbft_core *c, const pbft_msg *m)
+{
+    if (m->height > c->peer_checkpoint[m->from])
+        c->peer_checkpoint[m->from] = m->height;
+    pbft_checkpoint_votes *v = checkpoint_votes(c, m->height);
+    if (!v || v->seen[m->from])
+        return;
+    v->seen[m->from] = true;
+    v->block_hash[m->from] = m->block_hash;
+    v->state_hash[m->from] = m->state_hash;
+    v->receipts_root[m->from] = m->receipts_root;
+    v->sig[m->from] = m->sig;
+    check_stable(c, v);
+}
+
+static void checkpoint_cert_of(const pbft_msg *m, codec_result_cert *cp)
+{
+    memset(cp, 0, sizeof *cp);
+    cp->height = m->height;
+    cp->block_hash = m->block_hash;
+    cp->state_hash = m->state_hash;
+    cp->receipts_root = m->receipts_root;
+}
+
+static pbft_err on_checkpoint(pbft_core *c, const pbft_msg *m)
+{
+    if (m->height == 0)
+        return PBFT_ERR_MALFORMED;
+    if (m->height <= low_mark(c))
+        return PBFT_ERR_STALE;
+    codec_result_cert cp;
+    checkpoint_cert_of(m, &cp);
+    uint8_t buf[256];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    checkpoint_fields(&cp, &b);
+    if (!c->cfg.signer.verify(c->cfg.signer.ctx, m->from, TCRYPTO_TAG_CHECKPOINT, buf, b.len,
+                              &m->sig))
+        return PBFT_ERR_SIGNATURE;
+    record_checkpoint(c, m);
+    return PBFT_OK;
+}
+
+static void send_own_checkpoint(pbft_core *c, pbft_height h)
+{
+    pbft_checkpoint_votes *v = checkpoint_votes(c, h);
+    if (!v || !v->seen[c->cfg.id])
+        return;
+    pbft_out *o = out_push(c, PBFT_BROADCAST, false);
+    if (!o)
+        return;
+    o->msg.type = PBFT_MSG_CHECKPOINT;
+    o->msg.height = h;
+    o->msg.block_hash = v->block_hash[c->cfg.id];
+    o->msg.state_hash = v->state_hash[c->cfg.id];
+    o->msg.receipts_root = v->receipts_root[c->cfg.id];
+    o->msg.sig = v->sig[c->cfg.id];
+}
+
+/* ==== view change =============================================================== */
+
+static bool verify_stable_cert(const pbft_core *c, const codec_result_cert *cert)
+{
+    if (cert->height == 0)
+        return cert->sig_count == 0;
+    if (cert->sig_count < c->quorum || cert->sig_count > PBFT_QUORUM_MAX)
+        return false;
+    uint8_t buf[256];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    checkpoint_fields(cert, &b);
+    for (uint32_t i = 0; i < cert->sig_count; i++) {
+        if (cert->sigs[i].validator >= c->cfg.n ||
+            (i > 0 && cert->sigs[i].validator <= cert->sigs[i - 1].validator))
+            return false;
+        if (!c->cfg.signer.verify(c->cfg.signer.ctx, cert->sigs[i].validator,
+                                  TCRYPTO_TAG_CHECKPOINT, buf, b.len, &cert->sigs[i].sig))
+            return false;
+    }
+    return true;
+}
+
+static bool verify_prepared_cert(const pbft_core *c, const pbft_prepared_cert *pc)
+{
+    if (!pbft_batch_matches(&pc->batch) || pc->prepare_count < 2 * c->f ||
+        pc->prepare_count > PBFT_QUORUM_MAX)
+        return false;
+    hash32 d;
+    codec_batch_hash(&pc->batch.header, &d);
+    pbft_height h = pc->batch.header.height;
+    pbft_replica primary = pbft_primary(c, pc->view);
+    if (!verify_vote(c, primary, TCRYPTO_TAG_PREPREPARE, pc->view, h, &d, &pc->preprepare_sig))
+        return false;
+    for (uint32_t i = 0; i < pc->prepare_count; i++) {
+        pbft_replica r = pc->prepares[i].validator;
+        if (r >= c->cfg.n || r == primary || (i > 0 && r <= pc->prepares[i - 1].validator))
+            return false;
+        if (!verify_vote(c, r, TCRYPTO_TAG_PREPARE, pc->view, h, &d, &pc->prepares[i].sig))
+            return false;
+    }
+    return true;
+}
+
+/* SHA-256 of the view-change body (the new-view refers to it). */
+static void view_change_body(const pbft_view_change *vc, uint8_t *buf, size_t cap, size_t *len)
+{
+    codec_pbft_entry e[PBFT_WINDOW];
+    for (uint32_t i = 0; i < vc->prepared_count && i < PBFT_WINDOW; i++) {
+        e[i].height = vc->prepared[i].batch.header.height;
+        e[i].view = vc->prepared[i].view;
+        codec_batch_hash(&vc->prepared[i].batch.header, &e[i].batch_hash);
+    }
+    hash32 sd;
+    memset(&sd, 0, sizeof sd);
+    if (vc->stable.height > 0) {
+        uint8_t cb[256];
+        codec_buf b = codec_buf_make(cb, sizeof cb);
+        checkpoint_fields(&vc->stable, &b);
+        tcrypto_sha256(cb, b.len, &sd);
+    }
+    codec_buf b = codec_buf_make(buf, cap);
+    codec_err rc = codec_pbft_view_change_body_encode(vc->new_view, vc->stable.height, &sd, e,
+                                                      vc->prepared_count, &b);
+    assert(rc == CODEC_OK);
+    (void)rc;
+    *len = b.len;
+}
+
+static pbft_err verify_view_change(const pbft_core *c, const pbft_view_change *vc)
+{
+    if (vc->sender >= c->cfg.n || vc->prepared_count > PBFT_WINDOW)
+        return PBFT_ERR_MALFORMED;
+    if (!verify_stable_cert(c, &vc->stable))
+        return PBFT_ERR_CERT;
+    pbft_height prev = vc->stable.height;
+    for (uint32_t i = 0; i < vc->prepared_count; i++) {
+        const pbft_prepared_cert *pc = &vc->prepared[i];
+        pbft_height h = pc->batch.header.height;
+        if (h <= prev || h > vc->stable.height + PBFT_WINDOW || pc->view >= vc->new_view)
+            return PBFT_ERR_MALFORMED;
+        if (!verify_prepared_cert(c, pc))
+            return PBFT_ERR_CERT;
+        prev = h;
+    }
+    uint8_t buf[BODY_MAX];
+    size_t len;
+    view_change_body(vc, buf, sizeof buf, &len);
+    if (!c->cfg.signer.verify(c->cfg.signer.ctx, vc->sender, TCRYPTO_TAG_VIEWCHANGE, buf, len,
+                              &vc->sig))
+        return PBFT_ERR_SIGNATURE;
+    return PBFT_OK;
+}
+
+static void build_view_change(pbft_core *c)
+{
+    pbft_view_change *vc = &c->my_vc;
+    memset(vc, 0, sizeof *vc);
+    vc->new_view = c->durable.view;
+    vc->sender = c->cfg.id;
+    vc->stable = c->durable.stable;
+    for (pbft_height h = low_mark(c) + 1; h <= low_mark(c) + PBFT_WINDOW; h++) {
+        uint32_t i = (uint32_t)(h % PBFT_WINDOW);
+        if (c->durable.has_prepared[i] && c->durable.prepared[i].batch.header.height == h)
+            vc->prepared[vc->prepared_count++] = c->durable.prepared[i];
+    }
+    uint8_t buf[BODY_MAX];
+    size_t len;
+    view_change_body(vc, buf, sizeof buf, &len);
+    bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, TCRYPTO_TAG_VIEWCHANGE, buf, len, &vc->sig);
+    assert(ok);
+    (void)ok;
+}
+
+static void send_view_change(pbft_core *c)
+{
+    pbft_out *o = out_push(c, PBFT_BROADCAST, true);
+    if (!o)
+        return;
+    o->msg.type = PBFT_MSG_VIEW_CHANGE;
+    o->msg.view_change = &c->my_vc;
+}
+
+static void send_new_view(pbft_core *c, pbft_replica to)
+{
+    pbft_out *o = out_push(c, to, true);
+    if (!o)
+        return;
+    o->msg.type = PBFT_MSG_NEW_VIEW;
+    o->msg.view = c->my_nv.view;
+    o->msg.new_view = &c->my_nv;
+}
+
+/* The re-issued pre-prepares that a set of view-changes implies. */
+static bool compute_reissue(const pbft_core *c, const pbft_view_change *vcs, uint32_t count,
+                            pbft_height *from, uint32_t *n_out, hash32 *digests,
+                            const pbft_batch **batches)
+{
+    pbft_height min_s = 0, max_s = 0;
+    for (uint32_t i = 0; i < count; i++)
+        if (vcs[i].stable.height > min_s)
+            min_s = vcs[i].stable.height;
+    max_s = min_s;
+    for (uint32_t i = 0; i < count; i++)
+        for (uint32_t j = 0; j < vcs[i].prepared_count; j++)
+            if (vcs[i].prepared[j].batch.header.height > max_s)
+                max_s = vcs[i].prepared[j].batch.header.height;
+    if (max_s - min_s > PBFT_WINDOW)
+        return false;
+    *from = min_s;
+    *n_out = (uint32_t)(max_s - min_s);
+    for (pbft_height h = min_s + 1; h <= max_s; h++) {
+        const pbft_prepared_cert *best = NULL;
+        for (uint32_t i = 0; i < count; i++)
+            for (uint32_t j = 0; j < vcs[i].prepared_count; j++) {
+                const pbft_prepared_cert *pc = &vcs[i].prepared[j];
+                if (pc->batch.header.height == h && (!best || pc->view > best->view))
+                    best = pc;
+            }
+        uint32_t k = (uint32_t)(h - min_s - 1);
+        batches[k] = best ? &best->batch : NULL;
+        if (best) {
+            codec_batch_hash(&best->batch.header, &digests[k]);
+        } else {
+            pbft_batch nb;
+            null_batch(&nb, h);
+            codec_batch_hash(&nb.header, &digests[k]);
+        }
+    }
+    (void)c;
+    return true;
+}
+
+static void new_view_body(const pbft_new_view *nv, uint8_t *buf, size_t cap, size_t *len)
+{
+    codec_pbft_entry vcs[PBFT_QUORUM_MAX], re[PBFT_WINDOW];
+    for (uint32_t i = 0; i < nv->vc_count; i++) {
+        uint8_t vb[BODY_MAX];
+        size_t vlen;
+        view_change_body(&nv->vcs[i], vb, sizeof vb, &vlen);
+        vcs[i].height = 0;
+        vcs[i].view = nv->vcs[i].sender;
+        tcrypto_sha256(vb, vlen, &vcs[i].batch_hash);
+    }
+    for (uint32_t i = 0; i < nv->reissued_count; i++) {
+        re[i].height = nv->reissued_from + 1 + i;
+        re[i].view = 0;
+        re[i].batch_hash = nv->reissued[i];
+    }
+    codec_buf b = codec_buf_make(buf, cap);
+    codec_err rc = codec_pbft_new_view_body_encode(nv->view, vcs, nv->vc_count, re,
+                                                   nv->reissued_count, &b);
+    assert(rc == CODEC_OK);
+    (void)rc;
+    *len = b.len;
+}
+
+static void enter_view(pbft_core *c, const pbft_new_view *nv);
+
+void pbft_new_view_sign(const pbft_core *c, pbft_new_view *nv)
+{
+    uint8_t buf[BODY_MAX];
+    size_t len;
+    new_view_body(nv, buf, sizeof buf, &len);
+    bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, TCRYPTO_TAG_NEWVIEW, buf, len, &nv->sig);
+    assert(ok);
+    (void)ok;
+}
+
+/* New primary: with a quorum of view-changes for my view, issue NEW-VIEW. */
+static void try_new_view(pbft_core *c)
+{
+    pbft_view v = c->durable.view;
+    if (!c->durable.view_changing || pbft_primary(c, v) != c->cfg.id)
+        return;
+    pbft_new_view *nv = &c->my_nv;
+    memset(nv, 0, sizeof *nv);
+    nv->view = v;
+    for (uint32_t r = 0; r < c->cfg.n && nv->vc_count < c->quorum; r++)
+        if (c->vc_seen[r] && c->vcs[r].new_view == v)
+            nv->vcs[nv->vc_count++] = c->vcs[r];
+    if (nv->vc_count < c->quorum)
+        return;
+    const pbft_batch *batches[PBFT_WINDOW];
+    if (!compute_reissue(c, nv->vcs, nv->vc_count, &nv->reissued_from, &nv->reissued_count,
+                         nv->reissued, batches))
+        return;
+    for (uint32_t i = 0; i < nv->reissued_count; i++)
+        sign_vote(c, TCRYPTO_TAG_PREPREPARE, v, nv->reissued_from + 1 + i, &nv->reissued[i],
+                  &nv->reissued_sig[i]);
+    pbft_new_view_sign(c, nv);
+    c->nv_sent = true;
+    send_new_view(c, PBFT_BROADCAST);
+    enter_view(c, nv);
+}
+
+static void start_view_change(pbft_core *c, pbft_view v)
+{
+    assert(v > c->durable.view || (v == c->durable.view && !c->durable.view_changing));
+    c->durable.view = v;
+    c->durable.view_changing = true;
+    c->progress_ms = c->now_ms;
+    if (c->backoff < 16)
+        c->backoff++;
+    c->nv_sent = false;
+    mark_persist(c);
+    build_view_change(c);
+    c->vcs[c->cfg.id] = c->my_vc;
+    c->vc_seen[c->cfg.id] = true;
+    send_view_change(c);
+    try_new_view(c);
+}
+
+/* Join the smallest view above mine that f+1 others ask for. */
+static void maybe_join(pbft_core *c)
+{
+    pbft_view cur = c->durable.view;
+    for (;;) {
+        pbft_view smallest = 0;
+        uint32_t k = 0;
+        for (uint32_t r = 0; r < c->cfg.n; r++) {
+            if (r == c->cfg.id || !c->vc_seen[r] || c->vcs[r].new_view <= cur)
+                continue;
+            k++;
+            if (!smallest || c->vcs[r].new_view < smallest)
+                smallest = c->vcs[r].new_view;
+        }
+        if (k < c->f + 1)
+            return;
+        start_view_change(c, smallest);
+        c->backoff = 1;
+        return;
+    }
+}
+
+static pbft_err on_view_change(pbft_core *c, const pbft_msg *m)
+{
+    const pbft_view_change *vc = m->view_change;
+    if (!vc || vc->sender != m->from)
+        return PBFT_ERR_MALFORMED;
+    if (vc->new_view < c->durable.view ||
+        (vc->new_view == c->durable.view && !c->durable.view_changing))
+        return PBFT_ERR_STALE;
+    if (c->vc_seen[m->from] && c->vcs[m->from].new_view >= vc->new_view)
+        return PBFT_ERR_STALE;
+    pbft_err e = verify_view_change(c, vc);
+    if (e != PBFT_OK)
+        return e;
+    c->vcs[m->from] = *vc;
+    c->vc_seen[m->from] = true;
+    maybe_join(c);
+    try_new_view(c);
+    return PBFT_OK;
+}
+
+static pbft_err verify_new_view(const pbft_core *c, const pbft_new_view *nv,
+                                const pbft_batch **batches)
+{
+    if (nv->vc_count < c->quorum || nv->vc_count > PBFT_QUORUM_MAX ||
+        nv->reissued_count > PBFT_WINDOW)
+        return PBFT_ERR_MALFORMED;
+    for (uint32_t i = 0; i < nv->vc_count; i++) {
+        if (nv->vcs[i].new_view != nv->view)
+            return PBFT_ERR_VIEW;
+        for (uint32_t j = 0; j < i; j++)
+            if (nv->vcs[j].sender == nv->vcs[i].sender)
+                return PBFT_ERR_MALFORMED;
+        pbft_err e = verify_view_change(c, &nv->vcs[i]);
+        if (e != PBFT_OK)
+            return e;
+    }
+    pbft_height from;
+    uint32_t count;
+    hash32 digests[PBFT_WINDOW];
+    if (!compute_reissue(c, nv->vcs, nv->vc_count, &from, &count, digests, batches))
+        return PBFT_ERR_NEWVIEW;
+#ifndef TRIALREG_PBFT_BUG_NEWVIEW
+    if (from != nv->reissued_from || count != nv->reissued_count)
+        return PBFT_ERR_NEWVIEW;
+    for (uint32_t i = 0; i < count; i++)
+        if (!hash_eq(&digests[i], &nv->reissued[i]))
+            return PBFT_ERR_NEWVIEW;
+#else
+    /* Deliberately broken build: trusts the primary's re-issued digests. */
+    if (from != nv->reissued_from || count != nv->reissued_count)
+        return PBFT_ERR_NEWVIEW;
+    for (uint32_t i = 0; i < count; i++)
+        if (!hash_eq(&digests[i], &nv->reissued[i]))
+            batches[i] = NULL; /* becomes a null batch below */
+#endif
+    for (uint32_t i = 0; i < count; i++)
+        if (!verify_vote(c, pbft_primary(c, nv->view), TCRYPTO_TAG_PREPREPARE, nv->view,
+                         from + 1 + i, &nv->reissued[i], &nv->reissued_sig[i]))
+            return PBFT_ERR_SIGNATURE;
+    uint8_t buf[BODY_MAX];
+    size_t len;
+    new_view_body(nv, buf, sizeof buf, &len);
+    if (!c->cfg.signer.verify(c->cfg.signer.ctx, pbft_primary(c, nv->view), TCRYPTO_TAG_NEWVIEW,
+                              buf, len, &nv->sig))
+        return PBFT_ERR_SIGNATURE;
+    return PBFT_OK;
+}
+
+static void adopt_stable_from(pbft_core *c, const pbft_new_view *nv)
+{
+    for (uint32_t i = 0; i < nv->vc_count; i++)
+        if (nv->vcs[i].stable.height == nv->reissued_from && nv->reissued_from > low_mark(c))
+            set_stable(c, &nv->vcs[i].stable);
+}
+
+/* Install the new view: re-issued pre-prepares, clear the rest of the window. */
+static void enter_view(pbft_core *c, const pbft_new_view *nv)
+{
+    const pbft_batch *batches[PBFT_WINDOW];
+    hash32 digests[PBFT_WINDOW];
+    pbft_height from;
+    uint32_t count;
+    compute_reissue(c, nv->vcs, nv->vc_count, &from, &count, digests, batches);
+    c->durable.view = nv->view;
+    c->durable.view_changing = false;
+    c->progress_ms = c->now_ms;
+    c->backoff = 0;
+    mark_persist(c);
+    adopt_stable_from(c, nv);
+    for (uint32_t r = 0; r < c->cfg.n; r++)
+        if (c->vc_seen[r] && c->vcs[r].new_view <= nv->view)
+            c->vc_seen[r] = false;
+    for (uint32_t i = 0; i < PBFT_WINDOW; i++)
+        if (c->slots[i].height > nv->reissued_from + nv->reissued_count)
+            slot_reset_votes(&c->slots[i]);
+    for (uint32_t i = 0; i < nv->reissued_count; i++) {
+        pbft_height h = nv->reissued_from + 1 + i;
+        if (!in_window(c, h))
+            continue;
+        pbft_batch nb;
+        const pbft_batch *b = batches[i];
+        if (!b || !hash_eq(&digests[i], &nv->reissued[i])) {
+            null_batch(&nb, h);
+            b = &nb;
+        }
+        hash32 d;
+        codec_batch_hash(&b->header, &d);
+        if (record_signed(c, nv->view, h, &d))
+            accept_preprepare(c, nv->view, b, &d, &nv->reissued_sig[i]);
+    }
+    c->next_height = nv->reissued_from + nv->reissued_count + 1;
+    try_propose(c);
+}
+
+static pbft_err on_new_view(pbft_core *c, const pbft_msg *m)
+{
+    const pbft_new_view *nv = m->new_view;
+    if (!nv || m->from != pbft_primary(c, nv->view))
+        return PBFT_ERR_MALFORMED;
+    if (nv->view < c->durable.view ||
+        (nv->view == c->durable.view && !c->durable.view_changing))
+        return PBFT_ERR_STALE;
+    const pbft_batch *batches[PBFT_WINDOW];
+    pbft_err e = verify_new_view(c, nv, batches);
+    if (e != PBFT_OK)
+        return e;
+    enter_view(c, nv);
+    return PBFT_OK;
+}
+
+/* ==== catch-up ================================================================ */
+
+pbft_err pbft_verify_commit_cert(const pbft_core *c, const pbft_batch *batch,
+                                 const codec_commit_cert *cert)
+{
+    if (!pbft_batch_matches(batch))
+        return PBFT_ERR_DIGEST;
+    hash32 d;
+    codec_batch_hash(&batch->header, &d);
+    if (cert->height != batch->header.height || !hash_eq(&cert->batch_hash, &d))
+        return PBFT_ERR_DIGEST;
+    if (cert->sig_count < c->quorum || cert->sig_count > CODEC_VALIDATORS_MAX)
+        return PBFT_ERR_CERT;
+    for (uint32_t i = 0; i < cert->sig_count; i++) {
+        pbft_replica r = cert->sigs[i].validator;
+        if (r >= c->cfg.n || (i > 0 && r <= cert->sigs[i - 1].validator))
+            return PBFT_ERR_CERT;
+        if (!verify_vote(c, r, TCRYPTO_TAG_COMMIT, cert->view, cert->height, &d,
+                         &cert->sigs[i].sig))
+            return PBFT_ERR_SIGNATURE;
+    }
+    return PBFT_OK;
+}
+
+pbft_err pbft_deliver_block(pbft_core *c, const pbft_batch *batch, const codec_commit_cert *cert)
+{
+    if (batch->header.height != c->last_delivered + 1)
+        return PBFT_ERR_STALE;
+    pbft_err e = pbft_verify_commit_cert(c, batch, cert);
+    if (e != PBFT_OK)
+        return e;
+    deliver(c, batch, cert);
+    try_deliver(c);
+    return PBFT_OK;
+}
+
+/* Heights f+1 peers have executed (so a correct one holds them) but I have not. */
+static void maybe_fetch(pbft_core *c)
+{
+    if (c->fetch_sent_ms && c->now_ms < c->fetch_sent_ms + c->cfg.retransmit_ms)
+        return;
+    pbft_height target = low_mark(c);
+    for (uint32_t a = 0; a < c->cfg.n; a++) {
+        uint32_t at_least = 0;
+        for (uint32_t b = 0; b < c->cfg.n; b++)
+            if (b != c->cfg.id && c->peer_checkpoint[b] >= c->peer_checkpoint[a])
+                at_least++;
+        if (a != c->cfg.id && at_least >= c->f + 1 && c->peer_checkpoint[a] > target)
+            target = c->peer_checkpoint[a];
+    }
+    if (target <= c->last_delivered)
+        return;
+    /* Give the normal case a chance first when only a little behind. */
+    if (target <= c->last_delivered + 1 && in_window(c, target) &&
+        slot_get(c, target)->has_preprepare)
+        return;
+    c->ready.fetch_from = c->last_delivered + 1;
+    c->ready.fetch_to = target;
+    c->fetch_sent_ms = c->now_ms;
+}
+
+/* ==== timers ================================================================== */
+
+static bool work_outstanding(const pbft_core *c)
+{
+    if (c->pending_count > 0)
+        return true;
+    for (uint32_t i = 0; i < PBFT_WINDOW; i++)
+        if (c->slots[i].height && c->slots[i].has_preprepare && !c->slots[i].delivered)
+            return true;
+    return false;
+}
+
+static void retransmit(pbft_core *c)
+{
+    pbft_view v = c->durable.view;
+    if (c->durable.view_changing) {
+        send_view_change(c);
+    } else {
+        if (c->nv_sent && c->my_nv.view == v)
+            send_new_view(c, PBFT_BROADCAST);
+        for (uint32_t i = 0; i < PBFT_WINDOW; i++) {
+            pbft_slot *s = &c->slots[i];
+            if (!s->height || !s->has_preprepare || s->view != v)
+                continue;
+            pbft_replica me = c->cfg.id;
+            if (pbft_primary(c, v) == me)
+                send_vote(c, PBFT_MSG_PREPREPARE, PBFT_BROADCAST, v, s->height, &s->digest,
+                          &s->preprepare_sig, &s->batch);
+            else if (s->prepare_seen[me])
+                send_vote(c, PBFT_MSG_PREPARE, PBFT_BROADCAST, v, s->height, &s->digest,
+                          &s->prepare_sig[me], NULL);
+            if (s->sent_commit)
+                send_vote(c, PBFT_MSG_COMMIT, PBFT_BROADCAST, v, s->height, &s->digest,
+                          &s->commit_sig[me], NULL);
+        }
+    }
+    send_own_checkpoint(c, c->last_executed);
+}
+
+void pbft_tick(pbft_core *c, uint64_t now_ms)
+{
+    if (now_ms > c->now_ms)
+        c->now_ms = now_ms;
+    uint32_t shift = c->backoff > 10 ? 10 : c->backoff;
+    uint64_t timeout = c->cfg.view_timeout_ms << shift;
+    if (c->durable.view_changing) {
+        if (c->now_ms >= c->progress_ms + timeout)
+            start_view_change(c, c->durable.view + 1);
+    } else if (work_outstanding(c)) {
+        if (c->now_ms >= c->progress_ms + timeout)
+            start_view_change(c, c->durable.view + 1);
+    } else {
+        c->progress_ms = c->now_ms;
+    }
+    if (c->now_ms >= c->last_retransmit_ms + c->cfg.retransmit_ms) {
+        c->last_retransmit_ms = c->now_ms;
+        retransmit(c);
+    }
+    maybe_fetch(c);
+    try_propose(c);
+}
+
+/* ==== entry points ============================================================= */
+
+pbft_err pbft_init(pbft_core *c, const pbft_config *cfg)
+{
+    if (cfg->n < 4 || cfg->n > PBFT_N_MAX || (cfg->n - 1) % 3 != 0 || cfg->id >= cfg->n ||
+        !cfg->signer.sign || !cfg->signer.verify)
+        return PBFT_ERR_MALFORMED;
+    memset(c, 0, sizeof *c);
+    c->cfg = *cfg;
+    c->f = (cfg->n - 1) / 3;
+    c->quorum = 2 * c->f + 1;
+    c->next_height = 1;
+    return PBFT_OK;
+}
+
+pbft_err pbft_restore(pbft_core *c, const pbft_durable *durable, pbft_height last_executed,
+                      uint64_t last_block_time_ms)
+{
+    if (last_executed < durable->stable.height && last_executed + PBFT_WINDOW < durable->stable.height)
+        return PBFT_ERR_MALFORMED;
+    c->durable = *durable;
+    c->last_delivered = c->last_executed = last_executed;
+    if (last_block_time_ms > c->durable.last_block_time_ms || last_executed >= durable->stable.height)
+        c->durable.last_block_time_ms = last_block_time_ms;
+    c->next_height = last_executed + 1;
+    if (c->durable.view_changing) {
+        build_view_change(c);
+        c->vcs[c->cfg.id] = c->my_vc;
+        c->vc_seen[c->cfg.id] = true;
+    }
+    return PBFT_OK;
+}
+
+pbft_err pbft_step(pbft_core *c, const pbft_msg *m)
+{
+    if (m->from >= c->cfg.n || m->from == c->cfg.id)
+        return PBFT_ERR_MALFORMED;
+    switch (m->type) {
+    case PBFT_MSG_PREPREPARE: return on_preprepare(c, m);
+    case PBFT_MSG_PREPARE:
+    case PBFT_MSG_COMMIT: return on_vote(c, m);
+    case PBFT_MSG_CHECKPOINT: return on_checkpoint(c, m);
+    case PBFT_MSG_VIEW_CHANGE: return on_view_change(c, m);
+    case PBFT_MSG_NEW_VIEW: return on_new_view(c, m);
+    }
+    return PBFT_ERR_MALFORMED;
+}
+
+pbft_err pbft_propose(pbft_core *c, const uint8_t *request, size_t len)
+{
+    if (len == 0 || len > PBFT_REQUEST_BYTES_MAX)
+        return PBFT_ERR_MALFORMED;
+    if (c->cfg.signer.request_valid &&
+        !c->cfg.signer.request_valid(c->cfg.signer.ctx, request, len))
+        return PBFT_ERR_REQUEST;
+    hash32 d;
+    tcrypto_sha256(request, len, &d);
+    if (pending_find(c, request, len) >= 0 || request_known(c, &d))
+        return PBFT_ERR_DUPLICATE;
+    if (c->pending_count == PBFT_PENDING_MAX)
+        return PBFT_ERR_FULL;
+    if (c->pending_count == 0) {
+        c->pending_since_ms = c->now_ms;
+        if (!work_outstanding(c))
+            c->progress_ms = c->now_ms;
+    }
+    pbft_request *r = &c->pending[c->pending_count++];
+    r->len = (uint16_t)len;
+    memcpy(r->bytes, request, len);
+    try_propose(c);
+    return PBFT_OK;
+}
+
+pbft_err pbft_executed(pbft_core *c, pbft_height h, const hash32 *block_hash,
+                       const hash32 *state_hash, const hash32 *receipts_root)
+{
+    if (h != c->last_executed + 1 || h > c->last_delivered)
+        return PBFT_ERR_STALE;
+    c->last_executed = h;
+    pbft_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = PBFT_MSG_CHECKPOINT;
+    m.from = c->cfg.id;
+    m.height = h;
+    m.block_hash = *block_hash;
+    m.state_hash = *state_hash;
+    m.receipts_root = *receipts_root;
+    codec_result_cert cp;
+    checkpoint_cert_of(&m, &cp);
+    uint8_t buf[256];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    checkpoint_fields(&cp, &b);
+    bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, TCRYPTO_TAG_CHECKPOINT, buf, b.len, &m.sig);
+    assert(ok);
+    (void)ok;
+    record_checkpoint(c, &m);
+    send_own_checkpoint(c, h);
+    try_propose(c);
+    return PBFT_OK;
+}
+
+const pbft_ready *pbft_ready_get(const pbft_core *c) { return &c->ready; }
+
+void pbft_ready_clear(pbft_core *c)
+{
+    c->ready.persist = false;
+    c->ready.out_count = 0;
+    c->ready.committed_count = 0;
+    c->ready.fetch_from = c->ready.fetch_to = 0;
+    c->ready.stable_count = 0;
+}

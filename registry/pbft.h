@@ -1,0 +1,289 @@
+/*
+ * pbft.h - the PBFT core (Castro and Liskov) as a pure state machine.
+ *
+ * No I/O, no clock, no randomness, no allocation: the host owns a pbft_core
+ * (a plain struct, sized by the limits below), feeds it messages
+ * (pbft_step), time (pbft_tick), client requests (pbft_propose), execution
+ * results (pbft_executed) and fetched blocks (pbft_deliver_block), and after
+ * each call reads pbft_ready: state to persist, messages to send (those
+ * marked after_persist only once the persist is durable), batches committed
+ * in height order, a height range to fetch, and new stable checkpoints.
+ * docs/PBFT.md describes the protocol, the formats and every decision.
+ *
+ * The sequence number is the block height; the digest agreed on is the
+ * SHA-256 of the canonical batch header [height, time_ms, tx_root, tx_count]
+ * (codec_batch_hash). The 2f+1 COMMIT signatures are the commit certificate
+ * (codec_commit_cert), the 2f+1 matching CHECKPOINT signatures the result
+ * certificate (codec_result_cert).
+ *
+ * Deliberately simple: the limits are compile-time constants sized for the
+ * simulator (n <= 7, 8 heights in flight, 8 requests of <= 64 bytes in a
+ * batch); the node raises them with -D before it uses the core.
+ */
+#ifndef TRIALREG_PBFT_H
+#define TRIALREG_PBFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "crypto.h"
+
+/* ---- limits -------------------------------------------------------------- */
+#ifndef PBFT_N_MAX
+#define PBFT_N_MAX 7 /* replicas */
+#endif
+#define PBFT_QUORUM_MAX (2 * ((PBFT_N_MAX - 1) / 3) + 1)
+#ifndef PBFT_WINDOW
+#define PBFT_WINDOW 8 /* high watermark = low + PBFT_WINDOW */
+#endif
+#ifndef PBFT_BATCH_MAX
+#define PBFT_BATCH_MAX 8 /* requests in one batch */
+#endif
+#ifndef PBFT_REQUEST_BYTES_MAX
+#define PBFT_REQUEST_BYTES_MAX 64
+#endif
+#define PBFT_PENDING_MAX 128     /* requests waiting at one replica */
+#define PBFT_RECENT_MAX 512      /* digests of recently committed requests */
+#define PBFT_OUT_MAX 256         /* messages in one ready */
+#define PBFT_CHECKPOINT_SLOTS (4 * PBFT_WINDOW)
+
+/* ---- ids (distinct names; see docs/PBFT.md on why not structs) ------------ */
+typedef uint64_t pbft_view;
+typedef uint64_t pbft_height;
+typedef uint32_t pbft_replica;
+#define PBFT_BROADCAST UINT32_MAX
+
+/* ---- errors ---------------------------------------------------------------- */
+typedef enum {
+    PBFT_OK = 0,
+    PBFT_ERR_MALFORMED,  /* field out of range, bad sender, counts */
+    PBFT_ERR_SIGNATURE,  /* a signature does not verify */
+    PBFT_ERR_VIEW,       /* message for another view or while changing view */
+    PBFT_ERR_WATERMARK,  /* height outside (low, high] */
+    PBFT_ERR_DIGEST,     /* batch does not match its header / digest */
+    PBFT_ERR_TIME,       /* proposed block time refused */
+    PBFT_ERR_CONFLICT,   /* a different pre-prepare for the same view/height */
+    PBFT_ERR_CERT,       /* certificate (prepared, stable, commit) invalid */
+    PBFT_ERR_NEWVIEW,    /* new-view does not follow from its view-changes */
+    PBFT_ERR_DUPLICATE,  /* request already known */
+    PBFT_ERR_FULL,       /* a bounded queue is full */
+    PBFT_ERR_STALE,      /* already done (old height, old view) */
+    PBFT_ERR_REQUEST,    /* request refused by the host's validity check */
+} pbft_err;
+
+const char *pbft_strerror(pbft_err err);
+
+/* ---- signing interface -------------------------------------------------------
+ * sign: sign tag || chain id || body as this replica. verify: check that
+ * `validator` signed it. The node plugs tcrypto_sign/verify; the simulator
+ * may plug a keyed-hash stand-in (see tests/sim). request_valid (optional)
+ * lets the host refuse a request it would never execute (client signature). */
+typedef struct {
+    bool (*sign)(void *ctx, const char *tag, const uint8_t *body, size_t len, signature *out);
+    bool (*verify)(void *ctx, pbft_replica validator, const char *tag, const uint8_t *body,
+                   size_t len, const signature *sig);
+    bool (*request_valid)(void *ctx, const uint8_t *request, size_t len);
+    void *ctx;
+} pbft_signer;
+
+/* ---- batches ------------------------------------------------------------------ */
+typedef struct {
+    uint16_t len;
+    uint8_t bytes[PBFT_REQUEST_BYTES_MAX];
+} pbft_request;
+
+typedef struct {
+    codec_batch_header header; /* tx_root = RFC 9162 root over the requests */
+    uint32_t count;            /* == header.tx_count */
+    pbft_request txs[PBFT_BATCH_MAX];
+} pbft_batch;
+
+/* A prepared certificate: the pre-prepare and 2f prepares from distinct
+ * replicas other than the primary of `view`, all for the same digest. */
+typedef struct {
+    pbft_view view;
+    pbft_batch batch;
+    signature preprepare_sig;
+    uint32_t prepare_count;
+    codec_vsig prepares[PBFT_QUORUM_MAX];
+} pbft_prepared_cert;
+
+/* ---- messages ------------------------------------------------------------------
+ * In-memory form; the transport encodes them. VIEW-CHANGE and NEW-VIEW are
+ * large and passed by pointer (valid during the call that takes or returns it). */
+typedef enum {
+    PBFT_MSG_PREPREPARE = 1,
+    PBFT_MSG_PREPARE,
+    PBFT_MSG_COMMIT,
+    PBFT_MSG_CHECKPOINT,
+    PBFT_MSG_VIEW_CHANGE,
+    PBFT_MSG_NEW_VIEW,
+} pbft_msg_type;
+
+typedef struct {
+    pbft_view new_view;
+    pbft_replica sender;
+    codec_result_cert stable; /* height 0 and no sigs at genesis */
+    uint32_t prepared_count;
+    pbft_prepared_cert prepared[PBFT_WINDOW];
+    signature sig;
+} pbft_view_change;
+
+typedef struct {
+    pbft_view view;
+    uint32_t vc_count;
+    pbft_view_change vcs[PBFT_QUORUM_MAX];
+    pbft_height reissued_from; /* heights reissued_from+1 .. +reissued_count */
+    uint32_t reissued_count;
+    hash32 reissued[PBFT_WINDOW]; /* digest of each re-issued batch (null = empty) */
+    signature reissued_sig[PBFT_WINDOW]; /* pre-prepare signature of each, new view */
+    signature sig;
+} pbft_new_view;
+
+typedef struct {
+    pbft_msg_type type;
+    pbft_replica from;
+    pbft_view view;       /* pre-prepare, prepare, commit */
+    pbft_height height;   /* all but view-change/new-view */
+    hash32 digest;        /* pre-prepare, prepare, commit: batch hash */
+    const pbft_batch *batch;           /* pre-prepare */
+    hash32 block_hash, state_hash, receipts_root; /* checkpoint */
+    const pbft_view_change *view_change;
+    const pbft_new_view *new_view;
+    signature sig;        /* all but view-change/new-view (signed inside) */
+} pbft_msg;
+
+/* ---- host inputs/outputs --------------------------------------------------------- */
+typedef struct {
+    pbft_batch batch;
+    uint64_t block_time_ms;  /* max(proposed, previous block time + 1) */
+    codec_commit_cert cert;  /* 2f+1 commits; empty for a height fetched without one */
+} pbft_committed;
+
+typedef struct {
+    pbft_replica to;      /* PBFT_BROADCAST = every other replica */
+    bool after_persist;   /* send only once the persist of this ready is durable */
+    pbft_msg msg;
+} pbft_out;
+
+/* What must survive a crash so a replica never contradicts what it signed. */
+typedef struct {
+    pbft_view view;
+    bool view_changing;
+    codec_result_cert stable;
+    uint64_t last_block_time_ms;
+    pbft_height signed_height[PBFT_WINDOW]; /* per slot: what I signed there */
+    pbft_view signed_view[PBFT_WINDOW];
+    hash32 signed_digest[PBFT_WINDOW];
+    bool has_prepared[PBFT_WINDOW];
+    pbft_prepared_cert prepared[PBFT_WINDOW];
+} pbft_durable;
+
+typedef struct {
+    bool persist;                 /* copy core->durable before after_persist sends */
+    uint32_t out_count;
+    pbft_out out[PBFT_OUT_MAX];
+    uint32_t committed_count;
+    pbft_committed committed[PBFT_WINDOW];
+    pbft_height fetch_from, fetch_to; /* fetch_to > 0: fetch these heights */
+    uint32_t stable_count;
+    codec_result_cert stable[2];  /* newly stable checkpoints (result certificates) */
+} pbft_ready;
+
+typedef struct {
+    pbft_replica id;
+    uint32_t n;              /* 3f+1, 4 <= n <= PBFT_N_MAX */
+    uint64_t batch_delay_ms; /* propose a partial batch after this */
+    uint64_t view_timeout_ms;/* first view-change timeout; doubles per attempt */
+    uint64_t retransmit_ms;
+    uint64_t clock_bound_ms; /* |proposed time - my clock| must be <= this */
+    pbft_signer signer;
+} pbft_config;
+
+/* ---- core ------------------------------------------------------------------------- */
+typedef struct {
+    pbft_height height;       /* 0 = free */
+    pbft_view view;
+    bool has_preprepare, prepared, committed, delivered, sent_commit;
+    pbft_batch batch;
+    hash32 digest;
+    signature preprepare_sig;
+    bool prepare_seen[PBFT_N_MAX], commit_seen[PBFT_N_MAX];
+    signature prepare_sig[PBFT_N_MAX], commit_sig[PBFT_N_MAX];
+    hash32 prepare_digest[PBFT_N_MAX], commit_digest[PBFT_N_MAX];
+} pbft_slot;
+
+typedef struct {
+    pbft_height height;
+    bool seen[PBFT_N_MAX];
+    hash32 block_hash[PBFT_N_MAX], state_hash[PBFT_N_MAX], receipts_root[PBFT_N_MAX];
+    signature sig[PBFT_N_MAX];
+} pbft_checkpoint_votes;
+
+typedef struct {
+    pbft_config cfg;
+    uint32_t f, quorum;
+    pbft_durable durable;       /* view, stable, signed, prepared certs */
+    uint64_t now_ms;
+    pbft_height last_delivered; /* committed batches handed to the host */
+    pbft_height last_executed;  /* reported back by pbft_executed */
+    pbft_height next_height;    /* primary: next height to propose */
+    uint64_t last_proposed_time_ms;
+    pbft_slot slots[PBFT_WINDOW];
+    pbft_checkpoint_votes checkpoints[PBFT_CHECKPOINT_SLOTS];
+    pbft_height peer_checkpoint[PBFT_N_MAX]; /* highest checkpoint height seen per peer */
+    uint32_t pending_count;
+    pbft_request pending[PBFT_PENDING_MAX];
+    uint64_t pending_since_ms;
+    hash32 recent[PBFT_RECENT_MAX];
+    uint32_t recent_next;
+    uint64_t progress_ms;       /* last progress (delivery or new view) */
+    uint32_t backoff;           /* view-change attempts since the last new view */
+    uint64_t last_retransmit_ms;
+    uint64_t fetch_sent_ms;
+    bool vc_seen[PBFT_N_MAX];   /* view-changes held for vcs[] */
+    pbft_view_change vcs[PBFT_N_MAX];
+    pbft_view_change my_vc;
+    pbft_new_view my_nv;
+    bool nv_sent;
+    pbft_ready ready;
+} pbft_core;
+
+/* Initialise a core (zeroes it; the core never allocates). Returns
+ * PBFT_ERR_MALFORMED if n is not 3f+1 within the limits or id >= n. */
+pbft_err pbft_init(pbft_core *core, const pbft_config *cfg);
+/* Restore after a crash: durable state as last persisted, plus what the
+ * host's block store holds (last executed height and its block time). */
+pbft_err pbft_restore(pbft_core *core, const pbft_durable *durable, pbft_height last_executed,
+                      uint64_t last_block_time_ms);
+/* Handle one message from a peer. Returns why it was refused (no state change). */
+pbft_err pbft_step(pbft_core *core, const pbft_msg *msg);
+/* Advance the core's notion of time (host clock, ms). */
+void pbft_tick(pbft_core *core, uint64_t now_ms);
+/* A client request (de-duplicated by digest). */
+pbft_err pbft_propose(pbft_core *core, const uint8_t *request, size_t len);
+/* The host executed `height` (in order) with these results: sign a checkpoint. */
+pbft_err pbft_executed(pbft_core *core, pbft_height height, const hash32 *block_hash,
+                       const hash32 *state_hash, const hash32 *receipts_root);
+/* A block fetched for catch-up: checked against its commit certificate and
+ * delivered as committed when it is the next height. */
+pbft_err pbft_deliver_block(pbft_core *core, const pbft_batch *batch,
+                            const codec_commit_cert *cert);
+/* The output of the calls since the last pbft_ready_clear. */
+const pbft_ready *pbft_ready_get(const pbft_core *core);
+void pbft_ready_clear(pbft_core *core);
+
+/* Helpers shared with the simulator. */
+/* Sign nv's body as this core (tests build byzantine new-views with it). */
+void pbft_new_view_sign(const pbft_core *core, pbft_new_view *nv);
+pbft_replica pbft_primary(const pbft_core *core, pbft_view view);
+/* tx_root over the batch's requests and the header digest. */
+void pbft_batch_seal(pbft_batch *batch);
+bool pbft_batch_matches(const pbft_batch *batch);
+/* Verify a commit certificate against a batch (n, quorum, signer of core). */
+pbft_err pbft_verify_commit_cert(const pbft_core *core, const pbft_batch *batch,
+                                 const codec_commit_cert *cert);
+
+#endif
