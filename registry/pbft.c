@@ -629,7 +629,7 @@ static pbft_err on_checkpoint(pbft_core *c, const pbft_msg *m)
 {
     if (m->height == 0)
         return PBFT_ERR_MALFORMED;
-    if (m->height <= low_mark(c))
+    if (m->height <= c->peer_checkpoint[m->from] && m->height <= low_mark(c))
         return PBFT_ERR_STALE;
     codec_result_cert cp;
     checkpoint_cert_of(m, &cp);
@@ -643,20 +643,15 @@ static pbft_err on_checkpoint(pbft_core *c, const pbft_msg *m)
     return PBFT_OK;
 }
 
-static void send_own_checkpoint(pbft_core *c, pbft_height h)
+/* Re-send my latest checkpoint (kept outside the vote table, which the
+ * stable checkpoint clears): laggards learn from it how far the others are. */
+static void send_own_checkpoint(pbft_core *c)
 {
-    pbft_checkpoint_votes *v = checkpoint_votes(c, h);
-    if (!v || !v->seen[c->cfg.id])
+    if (c->my_checkpoint.height == 0)
         return;
     pbft_out *o = out_push(c, PBFT_BROADCAST, false);
-    if (!o)
-        return;
-    o->msg.type = PBFT_MSG_CHECKPOINT;
-    o->msg.height = h;
-    o->msg.block_hash = v->block_hash[c->cfg.id];
-    o->msg.state_hash = v->state_hash[c->cfg.id];
-    o->msg.receipts_root = v->receipts_root[c->cfg.id];
-    o->msg.sig = v->sig[c->cfg.id];
+    if (o)
+        o->msg = c->my_checkpoint;
 }
 
 /* ==== view change =============================================================== */
@@ -1160,7 +1155,15 @@ static void retransmit(pbft_core *c)
                           &s->commit_sig[me], NULL);
         }
     }
-    send_own_checkpoint(c, c->last_executed);
+    send_own_checkpoint(c);
+}
+
+static uint32_t count_view_changes(const pbft_core *c, pbft_view v)
+{
+    uint32_t k = 0;
+    for (uint32_t r = 0; r < c->cfg.n; r++)
+        k += c->vc_seen[r] && c->vcs[r].new_view >= v; /* asking for more agrees v failed */
+    return k;
 }
 
 void pbft_tick(pbft_core *c, uint64_t now_ms)
@@ -1170,7 +1173,11 @@ void pbft_tick(pbft_core *c, uint64_t now_ms)
     uint32_t shift = c->backoff > 10 ? 10 : c->backoff;
     uint64_t timeout = c->cfg.view_timeout_ms << shift;
     if (c->durable.view_changing) {
-        if (c->now_ms >= c->progress_ms + timeout)
+        /* Castro-Liskov: the timer for the next view runs only once 2f+1
+         * replicas ask for this one, so one replica cannot race ahead alone. */
+        if (count_view_changes(c, c->durable.view) < c->quorum)
+            c->progress_ms = c->now_ms;
+        else if (c->now_ms >= c->progress_ms + timeout)
             start_view_change(c, c->durable.view + 1);
     } else if (work_outstanding(c)) {
         if (c->now_ms >= c->progress_ms + timeout)
@@ -1281,8 +1288,9 @@ pbft_err pbft_executed(pbft_core *c, pbft_height h, const hash32 *block_hash,
     bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, TCRYPTO_TAG_CHECKPOINT, buf, b.len, &m.sig);
     assert(ok);
     (void)ok;
+    c->my_checkpoint = m;
     record_checkpoint(c, &m);
-    send_own_checkpoint(c, h);
+    send_own_checkpoint(c);
     try_propose(c);
     return PBFT_OK;
 }

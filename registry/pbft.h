@@ -248,6 +248,7 @@ typedef struct {
     pbft_view_change my_vc;
     pbft_new_view my_nv;
     bool nv_sent;
+    pbft_msg my_checkpoint;     /* my latest checkpoint, re-sent on retransmit */
     pbft_ready ready;
 } pbft_core;
 
