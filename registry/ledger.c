@@ -595,3 +595,49 @@ ledger_err ledger_state_get(ledger *l, const uint8_t *key, size_t key_len, uint8
     memcpy(k + 1, key, key_len);
     return db_get(l, k, 1 + key_len, value, value_len);
 }
+
+/* ---- state iteration ------------------------------------------------------------------ */
+
+ledger_err ledger_state_next(ledger *l, const uint8_t *prefix, size_t prefix_len,
+                             const uint8_t *after, size_t after_len, uint8_t *out,
+                             size_t out_cap, size_t *key_len)
+{
+    if (prefix_len > CODEC_KEY_MAX || after_len > CODEC_KEY_MAX) return LEDGER_ERR_NOT_FOUND;
+    uint8_t seek[2 + CODEC_KEY_MAX];
+    size_t seek_len;
+    seek[0] = 's';
+    /* Start at max(prefix, after): keys below prefix cannot match. */
+    bool use_after = after_len > 0
+                     && (memcmp(after, prefix, after_len < prefix_len ? after_len : prefix_len) > 0
+                         || (memcmp(after, prefix, after_len < prefix_len ? after_len : prefix_len) == 0
+                             && after_len >= prefix_len));
+    if (use_after) {
+        memcpy(seek + 1, after, after_len);
+        seek_len = 1 + after_len;
+    } else {
+        memcpy(seek + 1, prefix, prefix_len);
+        seek_len = 1 + prefix_len;
+    }
+    leveldb_iterator_t *it = leveldb_create_iterator(l->db, l->read);
+    leveldb_iter_seek(it, (const char *)seek, seek_len);
+    ledger_err rc = LEDGER_ERR_NOT_FOUND;
+    for (int visited = 0; visited < 2 && leveldb_iter_valid(it); visited++) {
+        size_t klen;
+        const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
+        if (klen < 1 + prefix_len || k[0] != 's' || memcmp(k + 1, prefix, prefix_len) != 0) break;
+        if (use_after && klen == seek_len && memcmp(k, seek, seek_len) == 0) {
+            leveldb_iter_next(it); /* strictly greater than after */
+            continue;
+        }
+        if (klen - 1 > out_cap) {
+            rc = LEDGER_ERR_INVALID;
+            break;
+        }
+        memcpy(out, k + 1, klen - 1);
+        *key_len = klen - 1;
+        rc = LEDGER_OK;
+        break;
+    }
+    leveldb_iter_destroy(it);
+    return rc;
+}

@@ -134,4 +134,14 @@ ledger_err ledger_state_get(ledger *l, const uint8_t *key, size_t key_len, uint8
 void ledger_next_state_hash(const hash32 *prev, const codec_write *writes, uint32_t count,
                             hash32 *out);
 
+
+/* ---- state iteration (used by the executor's host for consent-vm keys()) -------------
+ * The smallest state key that starts with prefix and is strictly greater than after
+ * (after_len 0: no lower bound). On success copies the key into out (capacity out_cap,
+ * at least CODEC_KEY_MAX) and sets *key_len; LEDGER_ERR_NOT_FOUND when there is none.
+ * One bounded seek: it never visits more than two stored keys. */
+ledger_err ledger_state_next(ledger *l, const uint8_t *prefix, size_t prefix_len,
+                             const uint8_t *after, size_t after_len, uint8_t *out,
+                             size_t out_cap, size_t *key_len);
+
 #endif

@@ -53,4 +53,8 @@ int cmd_disasm(int argc, char **argv);
 int cmd_vm_run(int argc, char **argv);
 int cmd_bench_vm(int argc, char **argv);
 
+/* contracts: the example trial and the executor benchmark (tools/cmd_trial.c) */
+int cmd_example_trial(int argc, char **argv);
+int cmd_bench_exec(int argc, char **argv);
+
 #endif

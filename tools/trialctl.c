@@ -34,7 +34,8 @@ static const command COMMANDS[] = {
     {"asm", cmd_asm, "assemble consent-vm assembly into a module"},
     {"disasm", cmd_disasm, "disassemble a consent-vm module"},
     {"vm-run", cmd_vm_run, "run one method of a module against an in-memory state"},
-    {"bench", cmd_bench, "benchmarks: bench ledger | bench vm"},
+    {"example-trial", cmd_example_trial, "run the example trial on an in-process executor"},
+    {"bench", cmd_bench, "benchmarks: bench ledger | bench vm | bench exec"},
 };
 
 static void usage(FILE *out)
@@ -50,8 +51,9 @@ static int cmd_bench(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "ledger") == 0) return cmd_bench_ledger(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "vm") == 0) return cmd_bench_vm(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "exec") == 0) return cmd_bench_exec(argc - 1, argv + 1);
     fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-            "usage: trialctl bench ledger|vm [--help]\n");
+            "usage: trialctl bench ledger|vm|exec [--help]\n");
     return argc >= 2 && strcmp(argv[1], "--help") == 0 ? TC_EXIT_OK : TC_EXIT_USAGE;
 }
 

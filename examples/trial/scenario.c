@@ -1,0 +1,212 @@
+/*
+ * scenario.c - the whole example trial (see world.h), step by step, each receipt checked
+ * against what the rules say must happen.
+ */
+#include <string.h>
+
+#include "errors.h"
+#include "world.h"
+
+#define HOUR (3600ull * 1000)
+#define MINUTE (60ull * 1000)
+
+static int expect(const char *step, const codec_receipt *r, uint8_t status, uint32_t code)
+{
+    if (r->status == status && r->error_code == code) return 0;
+    fprintf(stderr, "scenario step '%s': expected status %u code %u, got %u %u (%s)\n", step,
+            status, code, r->status, r->error_code, r->reason);
+    return -1;
+}
+
+typedef struct {
+    world *w;
+    codec_value trial;
+    int failed;
+} story;
+
+static void run(story *s, const char *step, uint64_t advance, const keypair *signer,
+                const char *contract, const char *method, const codec_value *args,
+                uint32_t nargs, const world_cosig *cos, uint32_t ncos, uint8_t status,
+                uint32_t code)
+{
+    codec_receipt r;
+    if (s->failed) return;
+    if (world_run(s->w, advance, signer, contract, method, args, nargs, cos, ncos, &r) != 0
+        || expect(step, &r, status, code) != 0) {
+        s->failed = 1;
+    }
+}
+
+static uint8_t sites[] = "\x06site-a\x06site-b";
+
+static void register_and_open(story *s)
+{
+    world *w = s->w;
+    static hash32 doc1, p1, s12[2];
+    doc1 = world_hash("protocol v1 document");
+    p1 = world_hash("primary: 12-month MACE");
+    s12[0] = world_hash("secondary: LDL at 6 months");
+    s12[1] = world_hash("secondary: quality of life");
+    codec_value reg[] = {s->trial, world_bytes(doc1.bytes, 32), world_bytes(p1.bytes, 32),
+                         world_bytes(s12, 64), world_int(120),
+                         world_bytes(sites, sizeof sites - 1)};
+    run(s, "register", HOUR, &w->sponsor, "protocol", "register", reg, 6, NULL, 0, RECEIPT_OK, 0);
+    codec_value pk0 = world_bytes(w->participants[0].public_key.bytes, 32);
+    codec_value enrol_early[] = {s->trial, pk0};
+    run(s, "enrol before approval", HOUR, &w->inv_a, "consent", "enrol", enrol_early, 2, NULL, 0,
+        RECEIPT_REFUSED, CONTRACT_E_VERSION_UNAPPROVED);
+    codec_value amend_by_site[] = {s->trial, world_bytes(doc1.bytes, 32), world_bytes(p1.bytes, 32),
+                                   world_bytes(s12, 64), world_int(0)};
+    run(s, "a site cannot amend", MINUTE, &w->inv_a, "protocol", "amend", amend_by_site, 5, NULL,
+        0, RECEIPT_REFUSED, CONTRACT_E_NOT_SPONSOR);
+    codec_value approve1[] = {s->trial, world_int(1)};
+    run(s, "approve v1", 24 * HOUR, &w->regulator, "protocol", "approve", approve1, 2, NULL, 0,
+        RECEIPT_OK, 0);
+    codec_value act_a[] = {s->trial, world_text("site-a")};
+    codec_value act_b[] = {s->trial, world_text("site-b")};
+    run(s, "activate site-a", HOUR, &w->sponsor, "protocol", "activate", act_a, 2, NULL, 0,
+        RECEIPT_OK, 0);
+    run(s, "activate site-b", HOUR, &w->sponsor, "protocol", "activate", act_b, 2, NULL, 0,
+        RECEIPT_OK, 0);
+}
+
+/* Enrol participants 0..2 at site-a and 3..4 at site-b in ONE block (later txs of a block
+ * see earlier ones' writes). */
+static void enrol_all(story *s)
+{
+    world *w = s->w;
+    static uint8_t bufs[5][1024];
+    codec_span spans[5];
+    for (uint32_t i = 0; i < 5; i++) {
+        codec_value args[] = {s->trial, world_bytes(w->participants[i].public_key.bytes, 32)};
+        const keypair *site = i < 3 ? &w->inv_a : &w->inv_b;
+        spans[i].len = world_sign(w, site, WORLD_NEXT_NONCE, NULL, "consent", "enrol", args, 2,
+                                  NULL, 0, bufs[i], sizeof bufs[i]);
+        spans[i].data = bufs[i];
+    }
+    codec_receipt r[5];
+    if (s->failed || world_commit(w, HOUR, spans, 5, r) != 0) {
+        s->failed = 1;
+        return;
+    }
+    for (uint32_t i = 0; i < 5 && !s->failed; i++) {
+        if (expect("enrol", &r[i], RECEIPT_OK, 0) != 0) s->failed = 1;
+    }
+}
+
+static void consent(story *s, const char *step, uint32_t who, int64_t version, int64_t scopes,
+                    const keypair *witness, uint8_t status, uint32_t code)
+{
+    world *w = s->w;
+    static hash32 form;
+    form = world_hash(version == 1 ? "consent form v1" : "consent form v2");
+    codec_value args[] = {s->trial, world_int(version), world_bytes(form.bytes, 32),
+                          world_int(scopes)};
+    world_cosig cos = {witness, MEANING_WITNESS};
+    run(s, step, 10 * MINUTE, &w->participants[who], "consent", "grant", args, 4, &cos, 1,
+        status, code);
+}
+
+static void anchor(story *s, const char *step, const keypair *site, uint32_t who, int64_t scope,
+                   uint64_t collected_before_ms, const char *record, uint8_t status,
+                   uint32_t code)
+{
+    world *w = s->w;
+    static hash32 h;
+    h = world_hash(record);
+    uint64_t advance = 10 * MINUTE;
+    codec_value args[] = {s->trial, world_bytes(w->participants[who].public_key.bytes, 32),
+                          world_int(scope),
+                          world_int((int64_t)(w->now_ms + advance - collected_before_ms)),
+                          world_bytes(h.bytes, 32), world_int(4096)};
+    run(s, step, advance, site, "data", "anchor", args, 6, NULL, 0, status, code);
+}
+
+static void consent_phase(story *s)
+{
+    world *w = s->w;
+    consent(s, "p0 consents main+follow-up+future", 0, 1, SCOPE_MAIN | SCOPE_FOLLOW_UP | SCOPE_FUTURE_RESEARCH, &w->inv_a, RECEIPT_OK, 0);
+    consent(s, "p1 consents to all five scopes", 1, 1, 31, &w->inv_a, RECEIPT_OK, 0);
+    consent(s, "p2 consents main only", 2, 1, SCOPE_MAIN, &w->inv_a, RECEIPT_OK, 0);
+    consent(s, "site-b cannot witness at site-a", 2, 1, SCOPE_MAIN, &w->inv_b, RECEIPT_REFUSED, CONTRACT_E_WRONG_SITE);
+    consent(s, "p3 consents main+future+sharing", 3, 1, SCOPE_MAIN | SCOPE_FUTURE_RESEARCH | SCOPE_DATA_SHARING, &w->inv_b, RECEIPT_OK, 0);
+    consent(s, "p4 consents main+follow-up", 4, 1, SCOPE_MAIN | SCOPE_FOLLOW_UP, &w->inv_b, RECEIPT_OK, 0);
+    anchor(s, "site-a anchors p0 baseline", &w->inv_a, 0, SCOPE_MAIN, 5 * MINUTE, "p0 baseline visit", RECEIPT_OK, 0);
+    anchor(s, "site-a anchors p1 baseline", &w->inv_a, 1, SCOPE_MAIN, 5 * MINUTE, "p1 baseline visit", RECEIPT_OK, 0);
+    anchor(s, "site-b anchors p3 baseline", &w->inv_b, 3, SCOPE_MAIN, 5 * MINUTE, "p3 baseline visit", RECEIPT_OK, 0);
+    anchor(s, "site-b anchors p3 biobank sample", &w->inv_b, 3, SCOPE_FUTURE_RESEARCH, 5 * MINUTE, "p3 biobank sample", RECEIPT_OK, 0);
+}
+
+static void amendment_phase(story *s)
+{
+    world *w = s->w;
+    static hash32 doc2, p1, s2[2];
+    doc2 = world_hash("protocol v2 document");
+    p1 = world_hash("primary: 12-month MACE");
+    s2[0] = world_hash("secondary: LDL at 6 months");
+    s2[1] = world_hash("secondary: hospitalisation days");
+    codec_value amend[] = {s->trial, world_bytes(doc2.bytes, 32), world_bytes(p1.bytes, 32),
+                           world_bytes(s2, 64), world_int(1)};
+    run(s, "amend v2 (outcomes changed, re-consent required)", 7 * 24 * HOUR, &w->sponsor,
+        "protocol", "amend", amend, 5, NULL, 0, RECEIPT_OK, 0);
+    consent(s, "consent under unapproved v2", 0, 2, 7, &w->inv_a, RECEIPT_REFUSED, CONTRACT_E_VERSION_UNAPPROVED);
+    codec_value approve2[] = {s->trial, world_int(2)};
+    run(s, "approve v2", 24 * HOUR, &w->regulator, "protocol", "approve", approve2, 2, NULL, 0,
+        RECEIPT_OK, 0);
+    consent(s, "p0 re-consents under v2", 0, 2, SCOPE_MAIN | SCOPE_FOLLOW_UP | SCOPE_FUTURE_RESEARCH, &w->inv_a, RECEIPT_OK, 0);
+    consent(s, "p1 re-consents under v2", 1, 2, 31, &w->inv_a, RECEIPT_OK, 0);
+    consent(s, "p3 re-consents under v2", 3, 2, SCOPE_MAIN | SCOPE_FUTURE_RESEARCH | SCOPE_DATA_SHARING, &w->inv_b, RECEIPT_OK, 0);
+    consent(s, "consent under superseded v1", 4, 1, 3, &w->inv_b, RECEIPT_REFUSED, CONTRACT_E_VERSION_SUPERSEDED);
+    codec_value withdraw[] = {s->trial, world_int(SCOPE_FUTURE_RESEARCH)};
+    run(s, "p1 withdraws future research", HOUR, &w->participants[1], "consent", "withdraw",
+        withdraw, 2, NULL, 0, RECEIPT_OK, 0);
+    run(s, "site cannot withdraw for p1", MINUTE, &w->inv_a, "consent", "withdraw", withdraw, 2,
+        NULL, 0, RECEIPT_REFUSED, CONTRACT_E_NOT_PARTICIPANT);
+    /* Forward-only: a sample collected before the withdrawal is still anchored after it. */
+    anchor(s, "p1 sample collected before the withdrawal", &w->inv_a, 1, SCOPE_FUTURE_RESEARCH,
+           30 * MINUTE, "p1 biobank sample", RECEIPT_OK, 0);
+    anchor(s, "p1 new future-research sample after withdrawal", &w->inv_a, 1,
+           SCOPE_FUTURE_RESEARCH, 0, "p1 second sample", RECEIPT_REFUSED, CONTRACT_E_NO_CONSENT);
+    anchor(s, "site-a anchors p0 month-1 visit", &w->inv_a, 0, SCOPE_FOLLOW_UP, 30 * MINUTE, "p0 month-1 visit", RECEIPT_OK, 0);
+    anchor(s, "p2 without re-consent", &w->inv_a, 2, SCOPE_MAIN, 0, "p2 month-1 visit", RECEIPT_REFUSED, CONTRACT_E_RECONSENT_NEEDED);
+    anchor(s, "p4 genetic data without consent", &w->inv_b, 4, SCOPE_GENETIC, 0, "p4 genotype", RECEIPT_REFUSED, CONTRACT_E_NO_CONSENT);
+    anchor(s, "duplicate record", &w->inv_b, 3, SCOPE_MAIN, 0, "p3 baseline visit", RECEIPT_REFUSED, CONTRACT_E_DUPLICATE);
+    anchor(s, "site-b anchors p3 month-1 visit", &w->inv_b, 3, SCOPE_MAIN, 0, "p3 month-1 visit", RECEIPT_OK, 0);
+}
+
+static void access_and_outcomes(story *s)
+{
+    world *w = s->w;
+    codec_value req[] = {s->trial, world_int(SCOPE_FUTURE_RESEARCH), world_text("biomarker-substudy")};
+    run(s, "researcher asks for future-research data", HOUR, &w->researcher, "access", "request",
+        req, 3, NULL, 0, RECEIPT_OK, 0);
+    codec_value bad[] = {s->trial, world_int(1), world_bytes(w->participants[0].public_key.bytes, 32), world_int(SCOPE_MAIN)};
+    world_cosig cos = {&w->inv_a, MEANING_WITNESS};
+    run(s, "a researcher cannot write consent", MINUTE, &w->researcher, "consent", "grant", bad,
+        4, &cos, 1, RECEIPT_REFUSED, CONTRACT_E_NOT_PARTICIPANT);
+    static hash32 reported[2];
+    reported[0] = world_hash("secondary: LDL at 6 months");
+    reported[1] = world_hash("primary: 6-month LDL responder rate");
+    codec_value rep[] = {s->trial, world_bytes(reported, 64)};
+    run(s, "sponsor reports outcomes (primary switched)", 30 * 24 * HOUR, &w->sponsor,
+        "outcomes", "report", rep, 2, NULL, 0, RECEIPT_OK, 0);
+}
+
+int scenario_run(world *w, FILE *timeline)
+{
+    story s = {.w = w, .trial = world_text(SCENARIO_TRIAL)};
+    register_and_open(&s);
+    enrol_all(&s);
+    consent_phase(&s);
+    amendment_phase(&s);
+    access_and_outcomes(&s);
+    if (s.failed) return -1;
+    if (timeline) {
+        fprintf(timeline, "# timeline of %s (commit order)\n", SCENARIO_TRIAL);
+        if (exec_timeline_write(w->e, (const uint8_t *)SCENARIO_TRIAL, strlen(SCENARIO_TRIAL),
+                                timeline) != LEDGER_OK) {
+            return -1;
+        }
+    }
+    return 0;
+}

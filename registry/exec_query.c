@@ -1,0 +1,336 @@
+/*
+ * exec_query.c - the executor's local mode (commit without consensus) and its queries
+ * (state at the last committed block; see executor.h).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "executor.h"
+#include "merkle.h"
+
+/* ---- local mode ---------------------------------------------------------------------- */
+
+static uint32_t quorum_of(uint32_t n) { return 2 * ((n - 1) / 3) + 1; }
+
+static void sign_commit(const keypair *validators, uint32_t n, const hash32 *chain_id,
+                        const codec_batch_header *batch, codec_commit_cert *cert)
+{
+    uint8_t body[96];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    memset(cert, 0, sizeof *cert);
+    cert->height = batch->height;
+    codec_batch_hash(batch, &cert->batch_hash);
+    codec_commit_body_encode(cert->height, cert->view, &cert->batch_hash, &b);
+    uint32_t q = quorum_of(n);
+    for (uint32_t v = 0; v < q; v++) {
+        cert->sigs[v].validator = v;
+        tcrypto_sign(&validators[v], TCRYPTO_TAG_COMMIT, chain_id, b.data, b.len,
+                     &cert->sigs[v].sig);
+    }
+    cert->sig_count = q;
+}
+
+static int certify(ledger *l, const keypair *validators, uint32_t n, const ledger_summary *s)
+{
+    codec_result_cert cert = {.height = s->height, .block_hash = s->block_hash,
+                              .state_hash = s->state_hash, .receipts_root = s->receipts_root};
+    uint8_t body[160];
+    uint8_t out[80 * CODEC_VALIDATORS_MAX + 256];
+    codec_buf bb = codec_buf_make(body, sizeof body);
+    codec_checkpoint_body_encode(&cert, &bb);
+    uint32_t q = quorum_of(n);
+    for (uint32_t k = 0; k < q; k++) {
+        cert.sigs[k].validator = k;
+        tcrypto_sign(&validators[k], TCRYPTO_TAG_CHECKPOINT, ledger_chain_id(l), bb.data, bb.len,
+                     &cert.sigs[k].sig);
+    }
+    cert.sig_count = q;
+    codec_buf ob = codec_buf_make(out, sizeof out);
+    if (codec_result_cert_encode(&cert, &ob) != CODEC_OK) return -1;
+    ledger_error err;
+    return ledger_put_result_cert(l, s->height, ob.data, ob.len, &err) == LEDGER_OK ? 0 : -1;
+}
+
+exec_err exec_commit_local(exec *e, const keypair *validators, uint32_t validator_count,
+                           uint64_t time_ms, const codec_span *txs, uint32_t tx_count,
+                           ledger_summary *out, exec_error *err)
+{
+    ledger *l = exec_ledger(e);
+    const codec_genesis *g = ledger_genesis(l);
+    if (validator_count != g->validator_count || tx_count > CODEC_BLOCK_TXS_MAX) {
+        if (err) {
+            err->code = EXEC_ERR_INVALID;
+            snprintf(err->message, sizeof err->message,
+                     "need the genesis' %u validator keys and at most %u txs",
+                     g->validator_count, CODEC_BLOCK_TXS_MAX);
+        }
+        return EXEC_ERR_INVALID;
+    }
+    ledger_summary head;
+    ledger_head(l, &head);
+    codec_batch_header batch = {.height = head.height + 1, .time_ms = time_ms,
+                                .tx_count = tx_count};
+    hash32 *leaves = malloc((tx_count + 1) * sizeof *leaves);
+    if (!leaves) return EXEC_ERR_NOMEM;
+    for (uint32_t i = 0; i < tx_count; i++) merkle_leaf_hash(txs[i].data, txs[i].len, &leaves[i]);
+    merkle_root_of_leaves(leaves, tx_count, &batch.tx_root);
+    free(leaves);
+    codec_commit_cert cert;
+    sign_commit(validators, validator_count, ledger_chain_id(l), &batch, &cert);
+    uint8_t cert_buf[80 * CODEC_VALIDATORS_MAX + 256];
+    codec_buf cb = codec_buf_make(cert_buf, sizeof cert_buf);
+    if (codec_commit_cert_encode(&cert, &cb) != CODEC_OK) return EXEC_ERR_INVALID;
+    codec_span cert_span = {cb.data, cb.len};
+    exec_err rc = exec_block(e, &batch, txs, &cert_span, out, err);
+    if (rc != EXEC_OK) return rc;
+    if (certify(l, validators, validator_count, out) != 0) {
+        if (err) {
+            err->code = EXEC_ERR_LEDGER;
+            snprintf(err->message, sizeof err->message, "storing the result certificate failed");
+        }
+        return EXEC_ERR_LEDGER;
+    }
+    return EXEC_OK;
+}
+
+/* ---- queries ------------------------------------------------------------------------- */
+
+static uint64_t load64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+    return v;
+}
+
+/* prefix .. lp(trial) .. extra into key; returns its length or 0 if too long. */
+static size_t trial_key(uint8_t *key, const char *prefix, const uint8_t *trial, size_t trial_len,
+                        const void *extra, size_t extra_len)
+{
+    size_t plen = strlen(prefix);
+    if (trial_len < 1 || trial_len > 32 || plen + 1 + trial_len + extra_len > CODEC_KEY_MAX) {
+        return 0;
+    }
+    memcpy(key, prefix, plen);
+    key[plen] = (uint8_t)trial_len;
+    memcpy(key + plen + 1, trial, trial_len);
+    if (extra_len) memcpy(key + plen + 1 + trial_len, extra, extra_len);
+    return plen + 1 + trial_len + extra_len;
+}
+
+static ledger_err get_exact(ledger *l, const uint8_t *key, size_t key_len, uint8_t **v,
+                            size_t *len, size_t min_len)
+{
+    if (key_len == 0) return LEDGER_ERR_NOT_FOUND;
+    ledger_err rc = ledger_state_get(l, key, key_len, v, len);
+    if (rc == LEDGER_OK && *len < min_len) {
+        free(*v);
+        return LEDGER_ERR_CORRUPT;
+    }
+    return rc;
+}
+
+ledger_err exec_query_trial(exec *e, const uint8_t *trial, size_t trial_len, exec_trial *out)
+{
+    uint8_t key[CODEC_KEY_MAX], *v;
+    size_t len;
+    size_t klen = trial_key(key, "protocol/t/", trial, trial_len, NULL, 0);
+    ledger_err rc = get_exact(exec_ledger(e), key, klen, &v, &len, 80);
+    if (rc != LEDGER_OK) return rc;
+    out->version = load64(v);
+    out->approved = load64(v + 8);
+    out->floor_version = load64(v + 16);
+    out->floor_time_ms = load64(v + 24);
+    out->planned = load64(v + 32);
+    out->registered_ms = load64(v + 40);
+    memcpy(out->sponsor.bytes, v + 48, 32);
+    free(v);
+    return LEDGER_OK;
+}
+
+ledger_err exec_query_protocol_version(exec *e, const uint8_t *trial, size_t trial_len,
+                                       uint64_t version, exec_protocol_version *out)
+{
+    uint8_t key[CODEC_KEY_MAX], ver[8], *v;
+    size_t len;
+    for (int i = 0; i < 8; i++) ver[i] = (uint8_t)(version >> (56 - 8 * i));
+    size_t klen = trial_key(key, "protocol/v/", trial, trial_len, ver, 8);
+    ledger_err rc = get_exact(exec_ledger(e), key, klen, &v, &len, 56);
+    if (rc != LEDGER_OK) return rc;
+    memcpy(out->doc.bytes, v, 32);
+    out->reconsent_required = load64(v + 32) != 0;
+    out->approved_ms = load64(v + 40);
+    out->created_ms = load64(v + 48);
+    free(v);
+    klen = trial_key(key, "protocol/o/", trial, trial_len, ver, 8);
+    rc = get_exact(exec_ledger(e), key, klen, &v, &len, 8);
+    if (rc != LEDGER_OK) return rc;
+    out->primary_count = (uint32_t)load64(v);
+    out->secondary_count = (uint32_t)((len - 8) / 32 - out->primary_count);
+    free(v);
+    return LEDGER_OK;
+}
+
+ledger_err exec_query_consent_history(exec *e, const uint8_t *trial, size_t trial_len,
+                                      const pubkey *participant, exec_consent_entry *out,
+                                      uint32_t cap, uint32_t *count)
+{
+    uint8_t key[CODEC_KEY_MAX], extra[40], *v;
+    size_t len;
+    memcpy(extra, participant->bytes, 32);
+    size_t klen = trial_key(key, "consent/s/", trial, trial_len, extra, 32);
+    ledger_err rc = get_exact(exec_ledger(e), key, klen, &v, &len, 32);
+    if (rc != LEDGER_OK) return rc;
+    uint64_t n = load64(v + 24);
+    free(v);
+    *count = (uint32_t)n;
+    for (uint64_t i = 0; i < n && i < cap; i++) {
+        for (int b = 0; b < 8; b++) extra[32 + b] = (uint8_t)(i >> (56 - 8 * b));
+        klen = trial_key(key, "consent/h/", trial, trial_len, extra, 40);
+        rc = get_exact(exec_ledger(e), key, klen, &v, &len, 104);
+        if (rc != LEDGER_OK) return rc;
+        exec_consent_entry *c = &out[i];
+        c->kind = (uint8_t)load64(v);
+        c->time_ms = load64(v + 8);
+        c->scopes = load64(v + 16);
+        c->version = load64(v + 24);
+        memcpy(c->form.bytes, v + 32, 32);
+        memcpy(c->witness.bytes, v + 64, 32);
+        c->meaning = (uint8_t)load64(v + 96);
+        free(v);
+    }
+    return LEDGER_OK;
+}
+
+#define HISTORY_QUERY_MAX 4096
+
+ledger_err exec_query_consent_at(exec *e, const uint8_t *trial, size_t trial_len,
+                                 const pubkey *participant, uint64_t t_ms, uint64_t *scopes,
+                                 uint64_t *version)
+{
+    exec_consent_entry *h = malloc(HISTORY_QUERY_MAX * sizeof *h);
+    if (!h) return LEDGER_ERR_NOMEM;
+    uint32_t n = 0;
+    ledger_err rc = exec_query_consent_history(e, trial, trial_len, participant, h,
+                                               HISTORY_QUERY_MAX, &n);
+    *scopes = 0;
+    *version = 0;
+    if (rc == LEDGER_OK) {
+        for (uint32_t i = n < HISTORY_QUERY_MAX ? n : HISTORY_QUERY_MAX; i-- > 0;) {
+            if (h[i].time_ms <= t_ms) {
+                *scopes = h[i].scopes;
+                *version = h[i].version;
+                break;
+            }
+        }
+    }
+    free(h);
+    return rc;
+}
+
+/* ---- timeline ------------------------------------------------------------------------ */
+
+static void format_time(uint64_t ms, char *out, size_t cap)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, cap, "%s.%03uZ", base, (unsigned)(ms % 1000));
+}
+
+static void signer_name(exec *e, const pubkey *key, char *out, size_t cap)
+{
+    const codec_genesis *g = ledger_genesis(exec_ledger(e));
+    for (uint32_t i = 0; i < g->authority_count; i++) {
+        if (memcmp(g->authorities[i].key.bytes, key->bytes, 32) == 0) {
+            snprintf(out, cap, "%s", g->authorities[i].name.text);
+            return;
+        }
+    }
+    char hex[17];
+    tcrypto_to_hex(key->bytes, 8, hex);
+    snprintf(out, cap, "participant-%s", hex);
+}
+
+/* Event data after the trial prefix, as hex (at most 96 hex digits, then "..."). */
+static void print_event(FILE *out, const codec_event *ev, size_t skip)
+{
+    const uint8_t *d = ev->data;
+    size_t len = ev->len;
+    if (skip <= len) {
+        d += skip;
+        len -= skip;
+    }
+    bool flag = strstr(ev->topic.text, ".flag.") != NULL;
+    fprintf(out, "    %s %s", flag ? "FLAG " : "event", ev->topic.text);
+    if (len) fputc(' ', out);
+    for (size_t i = 0; i < len && i < 48; i++) fprintf(out, "%02x", d[i]);
+    fprintf(out, "%s\n", len > 48 ? "..." : "");
+}
+
+static bool is_trial_tx(const codec_tx *tx, const uint8_t *trial, size_t trial_len)
+{
+    return tx->arg_count > 0 && tx->args[0].kind == CODEC_VALUE_BYTES
+           && tx->args[0].len == trial_len && memcmp(tx->args[0].bytes, trial, trial_len) == 0;
+}
+
+static void print_tx(exec *e, FILE *out, const codec_block *b, uint32_t i, const codec_tx *tx,
+                     const codec_receipt *r, size_t trial_len)
+{
+    static const char *status_names[] = {"OK", "REFUSED", "INVALID", "TRAPPED"};
+    char when[48], who[48];
+    format_time(b->header.batch.time_ms, when, sizeof when);
+    signer_name(e, &tx->signer, who, sizeof who);
+    fprintf(out, "h%" PRIu64 ".%u %s %s.%s by %s", b->header.batch.height, i, when,
+            tx->contract.text, tx->method.text, who);
+    for (uint32_t k = 0; k < tx->cosig_count; k++) {
+        char co[48];
+        signer_name(e, &tx->cosigs[k].key, co, sizeof co);
+        fprintf(out, " +%s(%s)", co, codec_meaning_name(tx->cosigs[k].meaning));
+    }
+    fprintf(out, ": %s", r->status <= RECEIPT_TRAPPED ? status_names[r->status] : "?");
+    if (r->status != RECEIPT_OK) fprintf(out, " %u \"%s\"", r->error_code, r->reason);
+    fprintf(out, " gas=%" PRIu64 "\n", r->gas_used);
+    for (uint32_t k = 0; k < r->event_count; k++) print_event(out, &r->events[k], 1 + trial_len);
+}
+
+ledger_err exec_timeline_write(exec *e, const uint8_t *trial, size_t trial_len, FILE *out)
+{
+    ledger *l = exec_ledger(e);
+    ledger_summary head;
+    ledger_head(l, &head);
+    codec_span *txs = malloc(2 * CODEC_BLOCK_TXS_MAX * sizeof *txs);
+    codec_write *writes = malloc(CODEC_WRITES_MAX * sizeof *writes);
+    codec_tx *tx = malloc(sizeof *tx);
+    codec_receipt *r = malloc(sizeof *r);
+    ledger_err rc = txs && writes && tx && r ? LEDGER_OK : LEDGER_ERR_NOMEM;
+    for (uint64_t h = 1; h <= head.height && rc == LEDGER_OK; h++) {
+        uint8_t *data;
+        size_t len;
+        rc = ledger_get_block(l, h, &data, &len);
+        if (rc != LEDGER_OK) break;
+        codec_block b = {.txs = txs, .receipts = txs + CODEC_BLOCK_TXS_MAX, .writes = writes};
+        if (codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL)
+            != CODEC_OK) {
+            rc = LEDGER_ERR_CORRUPT;
+        }
+        for (uint32_t i = 0; rc == LEDGER_OK && i < b.tx_count; i++) {
+            if (codec_tx_decode(b.txs[i].data, b.txs[i].len, tx, NULL) != CODEC_OK) continue;
+            if (!is_trial_tx(tx, trial, trial_len)) continue;
+            if (codec_receipt_decode(b.receipts[i].data, b.receipts[i].len, r, NULL) != CODEC_OK) {
+                rc = LEDGER_ERR_CORRUPT;
+                break;
+            }
+            print_tx(e, out, &b, i, tx, r, trial_len);
+        }
+        free(data);
+    }
+    free(txs);
+    free(writes);
+    free(tx);
+    free(r);
+    return rc;
+}

@@ -1,0 +1,913 @@
+/*
+ * executor.c - committed batches -> consent-vm -> receipts and ordered state writes ->
+ * ledger_append. See executor.h for the rules; contracts/ABI.md for the contracts.
+ */
+#include "executor.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvm.h"
+#include "errors.h"
+#include "merkle.h"
+
+#define SYS_NONCE "sys/nonce/"
+#define SYS_CLOCK "sys/clock"
+#define SYS_CONTRACT "sys/contract/"
+#define SYS_CODE "sys/code/"
+#define G_AUTH "genesis/auth/"
+#define G_WINDOW "genesis/anchor_window"
+#define RECEIPT_SLOT (CODEC_RECEIPT_MAX)
+#define DEPLOY_CHUNK 4096u
+
+typedef struct {
+    char name[CODEC_NAME_MAX + 1];
+    uint64_t version;
+    cvm_module *module;
+} exec_contract;
+
+/* One state write of the block; owns its key and value (one allocation). */
+typedef struct {
+    uint8_t *key;
+    uint32_t key_len;
+    uint8_t *value; /* NULL = delete */
+    uint32_t value_len;
+} block_write;
+
+/* The block overlay: the latest write per key, sorted by key (points into writes). */
+typedef struct {
+    const uint8_t *key;
+    uint32_t key_len;
+    const uint8_t *value;
+    uint32_t value_len;
+} overlay_entry;
+
+typedef struct {
+    pubkey key;
+    uint8_t role;
+    const codec_name *site;
+} auth_entry;
+
+struct exec {
+    ledger *l;
+    const codec_genesis *genesis;
+    hash32 chain_id;
+    exec_options opt;
+    uint32_t nonce_window;
+    uint32_t contract_count;
+    exec_contract contracts[CODEC_CONTRACTS_MAX];
+    auth_entry auths[CODEC_AUTHORITIES_MAX];
+    uint32_t auth_count;
+    cvm_vm *vm;
+    /* per block */
+    block_write *writes;
+    uint32_t write_count, write_cap;
+    overlay_entry *overlay;
+    uint32_t overlay_count, overlay_cap;
+    uint8_t *receipt_buf;     /* the block's encoded receipts, back to back */
+    size_t receipt_buf_cap;
+    codec_span *receipts;
+    uint32_t receipt_count;
+    uint32_t tx_cap;
+    uint64_t time_ms;         /* effective block time */
+    uint64_t height;
+};
+
+/* ---- reasons ------------------------------------------------------------------------ */
+
+const char *exec_reason(uint8_t status, uint32_t code)
+{
+    if (status == RECEIPT_OK) return "";
+    if (status == RECEIPT_REFUSED) {
+        switch (code) {
+#define EXEC_X_CASE(name, c, reason) case c: return reason;
+            CONTRACT_ERRORS(EXEC_X_CASE)
+#undef EXEC_X_CASE
+        default: return "the contract refused (unknown code)";
+        }
+    }
+    switch (code) {
+#define EXEC_X_CASE(name, c, reason) case c: return reason;
+        EXEC_TX_ERRORS(EXEC_X_CASE)
+#undef EXEC_X_CASE
+    default: return "unknown error";
+    }
+}
+
+static exec_err fail(exec_error *err, exec_err code, const char *fmt, const char *detail)
+{
+    if (err) {
+        err->code = code;
+        snprintf(err->message, sizeof err->message, fmt, detail ? detail : "");
+    }
+    return code;
+}
+
+static void be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t load64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+    return v;
+}
+
+/* ---- authorities ------------------------------------------------------------------- */
+
+static int auth_cmp(const void *a, const void *b)
+{
+    return memcmp(((const auth_entry *)a)->key.bytes, ((const auth_entry *)b)->key.bytes, 32);
+}
+
+static const auth_entry *auth_find(const exec *e, const uint8_t key[32])
+{
+    size_t lo = 0, hi = e->auth_count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = memcmp(key, e->auths[mid].key.bytes, 32);
+        if (c == 0) return &e->auths[mid];
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return NULL;
+}
+
+/* ---- overlay and block writes ----------------------------------------------------- */
+
+static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0) return c;
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+/* Index of the first overlay entry >= key (count if none). */
+static uint32_t overlay_lower(const exec *e, const uint8_t *key, size_t len)
+{
+    uint32_t lo = 0, hi = e->overlay_count;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (key_cmp(e->overlay[mid].key, e->overlay[mid].key_len, key, len) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static int block_put(exec *e, const uint8_t *key, uint32_t key_len, const uint8_t *value,
+                     uint32_t value_len, bool is_delete)
+{
+    if (e->write_count == e->write_cap) {
+        uint32_t cap = e->write_cap ? e->write_cap * 2 : 256;
+        block_write *w = realloc(e->writes, cap * sizeof *w);
+        if (!w) return -1;
+        e->writes = w;
+        e->write_cap = cap;
+    }
+    if (e->overlay_count == e->overlay_cap) {
+        uint32_t cap = e->overlay_cap ? e->overlay_cap * 2 : 256;
+        overlay_entry *o = realloc(e->overlay, cap * sizeof *o);
+        if (!o) return -1;
+        e->overlay = o;
+        e->overlay_cap = cap;
+    }
+    uint8_t *mem = malloc((size_t)key_len + value_len + 1);
+    if (!mem) return -1;
+    memcpy(mem, key, key_len);
+    if (value_len) memcpy(mem + key_len, value, value_len);
+    block_write *w = &e->writes[e->write_count++];
+    *w = (block_write){mem, key_len, is_delete ? NULL : mem + key_len, value_len};
+    uint32_t i = overlay_lower(e, key, key_len);
+    overlay_entry entry = {w->key, key_len, w->value, value_len};
+    if (i < e->overlay_count && key_cmp(e->overlay[i].key, e->overlay[i].key_len, key, key_len) == 0) {
+        e->overlay[i] = entry;
+    } else {
+        memmove(&e->overlay[i + 1], &e->overlay[i], (e->overlay_count - i) * sizeof *e->overlay);
+        e->overlay[i] = entry;
+        e->overlay_count++;
+    }
+    return 0;
+}
+
+static void block_reset(exec *e)
+{
+    for (uint32_t i = 0; i < e->write_count; i++) free(e->writes[i].key);
+    e->write_count = 0;
+    e->overlay_count = 0;
+}
+
+/* Value of key in the block view (overlay, then ledger). Returns 1 found, 0 absent, -1 on
+ * a storage error. *value is malloc'd when *owned, else points into the overlay. */
+static int view_get(exec *e, const uint8_t *key, size_t key_len, const uint8_t **value,
+                    size_t *value_len, uint8_t **owned)
+{
+    *owned = NULL;
+    uint32_t i = overlay_lower(e, key, key_len);
+    if (i < e->overlay_count && key_cmp(e->overlay[i].key, e->overlay[i].key_len, key, key_len) == 0) {
+        if (!e->overlay[i].value) return 0;
+        *value = e->overlay[i].value;
+        *value_len = e->overlay[i].value_len;
+        return 1;
+    }
+    uint8_t *v;
+    size_t len;
+    ledger_err rc = ledger_state_get(e->l, key, key_len, &v, &len);
+    if (rc == LEDGER_ERR_NOT_FOUND) return 0;
+    if (rc != LEDGER_OK) return -1;
+    *owned = v;
+    *value = v;
+    *value_len = len;
+    return 1;
+}
+
+/* ---- host ------------------------------------------------------------------------- */
+
+static int copy_out(const uint8_t *v, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    *out_len = len;
+    if (len <= cap && len) memcpy(out, v, len);
+    return 0;
+}
+
+static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out, size_t out_cap,
+                    size_t *value_len, int *found)
+{
+    exec *e = ctx;
+    *found = 0;
+    size_t gl = sizeof G_AUTH - 1;
+    if (key_len == gl + 32 && memcmp(key, G_AUTH, gl) == 0) {
+        const auth_entry *a = auth_find(e, key + gl);
+        if (!a) return 0;
+        uint8_t v[1 + CODEC_NAME_MAX];
+        size_t site_len = strlen(a->site->text);
+        v[0] = a->role;
+        memcpy(v + 1, a->site->text, site_len);
+        *found = 1;
+        return copy_out(v, 1 + site_len, out, out_cap, value_len);
+    }
+    if (key_len == sizeof G_WINDOW - 1 && memcmp(key, G_WINDOW, key_len) == 0) {
+        uint8_t v[8];
+        be64(v, e->genesis->params.anchor_window_ms);
+        *found = 1;
+        return copy_out(v, 8, out, out_cap, value_len);
+    }
+    const uint8_t *v;
+    size_t len;
+    uint8_t *owned;
+    int rc = view_get(e, key, key_len, &v, &len, &owned);
+    if (rc < 0) return -1;
+    if (rc == 1) {
+        *found = 1;
+        copy_out(v, len, out, out_cap, value_len);
+    }
+    free(owned);
+    return 0;
+}
+
+static bool has_prefix(const uint8_t *key, size_t len, const uint8_t *prefix, size_t plen)
+{
+    return len >= plen && memcmp(key, prefix, plen) == 0;
+}
+
+/* Smallest key in the block view with prefix and > after: merges the overlay (whose
+ * deletes hide ledger keys) with the ledger. Each step moves `after` forward. */
+static int host_next(void *ctx, const uint8_t *prefix, size_t prefix_len, const uint8_t *after,
+                     size_t after_len, uint8_t *out, size_t out_cap, size_t *key_len, int *found)
+{
+    exec *e = ctx;
+    uint8_t cur[CODEC_KEY_MAX], lkey[CODEC_KEY_MAX];
+    size_t cur_len = after_len;
+    *found = 0;
+    if (after_len > CODEC_KEY_MAX) return -1;
+    if (after_len) memcpy(cur, after, after_len);
+    for (uint32_t guard = 0; guard <= e->overlay_count; guard++) {
+        size_t llen = 0;
+        ledger_err lrc = ledger_state_next(e->l, prefix, prefix_len, cur, cur_len, lkey,
+                                           sizeof lkey, &llen);
+        if (lrc != LEDGER_OK && lrc != LEDGER_ERR_NOT_FOUND) return -1;
+        bool have_l = lrc == LEDGER_OK;
+        /* first overlay entry > cur with the prefix */
+        const overlay_entry *o = NULL;
+        uint32_t i = cur_len ? overlay_lower(e, cur, cur_len) : overlay_lower(e, prefix, prefix_len);
+        if (i < e->overlay_count && cur_len
+            && key_cmp(e->overlay[i].key, e->overlay[i].key_len, cur, cur_len) == 0) {
+            i++;
+        }
+        while (i < e->overlay_count
+               && key_cmp(e->overlay[i].key, e->overlay[i].key_len, prefix, prefix_len) < 0) {
+            i++;
+        }
+        if (i < e->overlay_count
+            && has_prefix(e->overlay[i].key, e->overlay[i].key_len, prefix, prefix_len)) {
+            o = &e->overlay[i];
+        }
+        if (o && (!have_l || key_cmp(o->key, o->key_len, lkey, llen) <= 0)) {
+            if (o->value) {
+                *found = 1;
+                return copy_out(o->key, o->key_len, out, out_cap, key_len);
+            }
+            memcpy(cur, o->key, o->key_len); /* deleted in this block: skip it */
+            cur_len = o->key_len;
+            continue;
+        }
+        if (!have_l) return 0;
+        *found = 1;
+        return copy_out(lkey, llen, out, out_cap, key_len);
+    }
+    return -1;
+}
+
+static int host_sha256(void *ctx, const uint8_t *data, size_t len, uint8_t out[32])
+{
+    (void)ctx;
+    tcrypto_sha256(data, len, (hash32 *)out);
+    return 0;
+}
+
+/* ---- contracts -------------------------------------------------------------------- */
+
+static exec_contract *contract_find(exec *e, const char *name)
+{
+    for (uint32_t i = 0; i < e->contract_count; i++) {
+        if (strcmp(e->contracts[i].name, name) == 0) return &e->contracts[i];
+    }
+    return NULL;
+}
+
+/* Install (or replace) a contract's module; ownership of module moves to e on success. */
+static int contract_install(exec *e, const char *name, uint64_t version, cvm_module *module)
+{
+    exec_contract *c = contract_find(e, name);
+    if (!c) {
+        if (e->contract_count == CODEC_CONTRACTS_MAX) return -1;
+        c = &e->contracts[e->contract_count++];
+        snprintf(c->name, sizeof c->name, "%s", name);
+    } else {
+        cvm_module_free(c->module);
+    }
+    c->version = version;
+    c->module = module;
+    return 0;
+}
+
+/* Reassemble a deployed module from its sys/code chunks in the block view (malloc'd). */
+static uint8_t *deployed_bytes(exec *e, const char *name, const uint8_t rec[24], size_t *len)
+{
+    uint64_t total = load64(rec + 8), chunks = load64(rec + 16);
+    if (total > CODEC_BYTECODE_MAX || chunks > EXEC_DEPLOY_CHUNKS_MAX) return NULL;
+    uint8_t *buf = malloc(total + 1);
+    size_t at = 0;
+    for (uint64_t i = 0; buf && i < chunks; i++) {
+        uint8_t key[CODEC_KEY_MAX];
+        int n = snprintf((char *)key, sizeof key, SYS_CODE "%s/", name);
+        key[n] = (uint8_t)i;
+        const uint8_t *v;
+        size_t vlen;
+        uint8_t *owned;
+        if (view_get(e, key, (size_t)n + 1, &v, &vlen, &owned) != 1 || at + vlen > total) {
+            free(owned);
+            free(buf);
+            return NULL;
+        }
+        memcpy(buf + at, v, vlen);
+        at += vlen;
+        free(owned);
+    }
+    if (buf && at != total) {
+        free(buf);
+        return NULL;
+    }
+    *len = at;
+    return buf;
+}
+
+/* Load the deployed version of name if the ledger holds one newer than the genesis'. */
+static exec_err load_deployed(exec *e, const char *name, exec_error *err)
+{
+    uint8_t key[CODEC_KEY_MAX];
+    int n = snprintf((char *)key, sizeof key, SYS_CONTRACT "%s", name);
+    const uint8_t *v;
+    size_t vlen;
+    uint8_t *owned;
+    int rc = view_get(e, key, (size_t)n, &v, &vlen, &owned);
+    if (rc < 0) return fail(err, EXEC_ERR_LEDGER, "reading deployed contract %s", name);
+    if (rc == 0) return EXEC_OK;
+    uint8_t rec[24];
+    memcpy(rec, v, vlen == 24 ? 24 : 0);
+    free(owned);
+    size_t len = 0;
+    uint8_t *bytes = vlen == 24 ? deployed_bytes(e, name, rec, &len) : NULL;
+    cvm_module *m = NULL;
+    if (!bytes || cvm_module_load(bytes, len, &m, NULL) != CVM_OK
+        || contract_install(e, name, load64(rec), m) != 0) {
+        free(bytes);
+        cvm_module_free(m);
+        return fail(err, EXEC_ERR_CONTRACT, "deployed contract %s does not load", name);
+    }
+    free(bytes);
+    return EXEC_OK;
+}
+
+static exec_err load_contracts(exec *e, exec_error *err)
+{
+    const codec_genesis *g = e->genesis;
+    for (uint32_t i = 0; i < g->contract_count; i++) {
+        cvm_module *m = NULL;
+        cvm_error ce;
+        if (cvm_module_load(g->contracts[i].bytecode, g->contracts[i].bytecode_len, &m, &ce)
+                != CVM_OK
+            || contract_install(e, g->contracts[i].name.text, g->contracts[i].version, m) != 0) {
+            cvm_module_free(m);
+            return fail(err, EXEC_ERR_CONTRACT, "genesis contract %s does not load",
+                        g->contracts[i].name.text);
+        }
+    }
+    /* Deployed versions (of genesis names or new names): walk sys/contract/. */
+    uint8_t after[CODEC_KEY_MAX];
+    size_t after_len = 0;
+    const uint8_t *prefix = (const uint8_t *)SYS_CONTRACT;
+    for (uint32_t guard = 0; guard < CODEC_CONTRACTS_MAX * 2; guard++) {
+        uint8_t key[CODEC_KEY_MAX];
+        size_t klen;
+        if (ledger_state_next(e->l, prefix, sizeof SYS_CONTRACT - 1, after, after_len, key,
+                              sizeof key, &klen) != LEDGER_OK) {
+            break;
+        }
+        char name[CODEC_NAME_MAX + 1];
+        size_t nlen = klen - (sizeof SYS_CONTRACT - 1);
+        if (nlen > CODEC_NAME_MAX) break;
+        memcpy(name, key + sizeof SYS_CONTRACT - 1, nlen);
+        name[nlen] = '\0';
+        exec_err rc = load_deployed(e, name, err);
+        if (rc != EXEC_OK) return rc;
+        memcpy(after, key, klen);
+        after_len = klen;
+    }
+    return EXEC_OK;
+}
+
+/* ---- open / close ------------------------------------------------------------------ */
+
+exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *err)
+{
+    *out = NULL;
+    exec *e = calloc(1, sizeof *e);
+    if (!e) return fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
+    e->l = l;
+    e->genesis = ledger_genesis(l);
+    e->chain_id = *ledger_chain_id(l);
+    e->opt = opt ? *opt : (exec_options){.verify_signatures = true};
+    if (e->opt.gas_limit == 0) e->opt.gas_limit = EXEC_GAS_DEFAULT;
+    e->nonce_window = e->genesis->params.nonce_window;
+    if (e->nonce_window == 0) e->nonce_window = 1;
+    if (e->nonce_window > 64) e->nonce_window = 64;
+    for (uint32_t i = 0; i < e->genesis->authority_count; i++) {
+        const codec_authority *a = &e->genesis->authorities[i];
+        e->auths[e->auth_count++] = (auth_entry){a->key, a->role, &a->site};
+    }
+    qsort(e->auths, e->auth_count, sizeof e->auths[0], auth_cmp);
+    e->vm = cvm_vm_new(NULL);
+    if (!e->vm) {
+        free(e);
+        return fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
+    }
+    exec_err rc = load_contracts(e, err);
+    if (rc != EXEC_OK) {
+        exec_close(e);
+        return rc;
+    }
+    uint8_t *clock;
+    size_t clock_len;
+    if (ledger_state_get(l, (const uint8_t *)SYS_CLOCK, sizeof SYS_CLOCK - 1, &clock, &clock_len)
+        == LEDGER_OK) {
+        if (clock_len == 8) e->time_ms = load64(clock);
+        free(clock);
+    }
+    *out = e;
+    return EXEC_OK;
+}
+
+void exec_close(exec *e)
+{
+    if (!e) return;
+    block_reset(e);
+    for (uint32_t i = 0; i < e->contract_count; i++) cvm_module_free(e->contracts[i].module);
+    cvm_vm_free(e->vm);
+    free(e->writes);
+    free(e->overlay);
+    free(e->receipt_buf);
+    free(e->receipts);
+    free(e);
+}
+
+ledger *exec_ledger(exec *e) { return e->l; }
+uint32_t exec_last_receipt_count(const exec *e) { return e->receipt_count; }
+const codec_span *exec_last_receipts(const exec *e) { return e->receipts; }
+
+/* ---- one tx -------------------------------------------------------------------------- */
+
+static void set_status(codec_receipt *r, uint8_t status, uint32_t code, const char *detail)
+{
+    r->status = status;
+    r->error_code = code;
+    const char *reason = exec_reason(status, code);
+    char text[512];
+    if (detail && *detail) snprintf(text, sizeof text, "%s: %s", reason, detail);
+    else snprintf(text, sizeof text, "%s", reason);
+    size_t len = strlen(text);
+    if (len > CODEC_REASON_MAX) len = CODEC_REASON_MAX; /* reasons are ASCII: cut anywhere */
+    memcpy(r->reason, text, len);
+    r->reason[len] = '\0';
+}
+
+static uint8_t role_of(exec *e, const uint8_t key[32], const codec_name **site)
+{
+    const auth_entry *a = auth_find(e, key);
+    if (site) *site = a ? a->site : NULL;
+    if (a) return a->role;
+    uint8_t k[sizeof "consent/pk/" - 1 + 32];
+    memcpy(k, "consent/pk/", sizeof "consent/pk/" - 1);
+    memcpy(k + sizeof "consent/pk/" - 1, key, 32);
+    const uint8_t *v;
+    size_t len;
+    uint8_t *owned;
+    int rc = view_get(e, k, sizeof k, &v, &len, &owned);
+    free(owned);
+    return rc == 1 ? ROLE_PARTICIPANT : 0;
+}
+
+/* Checks the author's and co-signers' signatures over this chain (codes as receipts). */
+static uint32_t check_signatures(const exec *e, const codec_tx *tx)
+{
+    uint8_t body[CODEC_TX_MAX + 1];
+    if (tx->body_fields_len + 1 > sizeof body) return EXEC_E_DECODE;
+    body[0] = 0x95;
+    memcpy(body + 1, tx->body_fields, tx->body_fields_len);
+    size_t body_len = tx->body_fields_len + 1;
+    if (!tcrypto_verify(&tx->signer, TCRYPTO_TAG_TX, &e->chain_id, body, body_len, &tx->sig)) {
+        return EXEC_E_SIGNATURE;
+    }
+    hash32 body_hash;
+    tcrypto_sha256(body, body_len, &body_hash);
+    for (uint32_t i = 0; i < tx->cosig_count; i++) {
+        uint8_t cbody[160];
+        codec_buf cb = codec_buf_make(cbody, sizeof cbody);
+        codec_cosig_body_encode(&body_hash, tx->cosigs[i].meaning, &tx->cosigs[i].key, &cb);
+        if (cb.overflow
+            || !tcrypto_verify(&tx->cosigs[i].key, TCRYPTO_TAG_COSIG, &e->chain_id, cb.data,
+                               cb.len, &tx->cosigs[i].sig)) {
+            return EXEC_E_COSIGNATURE;
+        }
+    }
+    return 0;
+}
+
+static uint32_t check_cosigners(const codec_tx *tx)
+{
+    for (uint32_t i = 0; i < tx->cosig_count; i++) {
+        if (memcmp(tx->cosigs[i].key.bytes, tx->signer.bytes, 32) == 0) return EXEC_E_DUP_COSIGNER;
+        for (uint32_t j = 0; j < i; j++) {
+            if (memcmp(tx->cosigs[i].key.bytes, tx->cosigs[j].key.bytes, 32) == 0) {
+                return EXEC_E_DUP_COSIGNER;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Nonce check; on acceptance *record gets the updated sys/nonce value. */
+static uint32_t check_nonce(exec *e, const codec_tx *tx, uint8_t key[10 + 32], uint8_t record[16])
+{
+    memcpy(key, SYS_NONCE, 10);
+    memcpy(key + 10, tx->signer.bytes, 32);
+    const uint8_t *v;
+    size_t len;
+    uint8_t *owned;
+    uint64_t base = 0, seen = 0;
+    int rc = view_get(e, key, 42, &v, &len, &owned);
+    if (rc == 1 && len == 16) {
+        base = load64(v);
+        seen = load64(v + 8);
+    }
+    free(owned);
+    if (tx->nonce < base) return EXEC_E_NONCE_REPLAY;
+    if (tx->nonce - base >= e->nonce_window) return EXEC_E_NONCE_WINDOW;
+    uint64_t bit = 1ull << (tx->nonce - base);
+    if (seen & bit) return EXEC_E_NONCE_REPLAY;
+    seen |= bit;
+    while (seen & 1) {
+        seen >>= 1;
+        base++;
+    }
+    be64(record, base);
+    be64(record + 8, seen);
+    return 0;
+}
+
+static bool valid_name(const uint8_t *p, size_t len)
+{
+    if (len < 1 || len > CODEC_NAME_MAX) return false;
+    for (size_t i = 0; i < len; i++) {
+        if (!((p[i] >= 'a' && p[i] <= 'z') || p[i] == '_')) return false;
+    }
+    return true;
+}
+
+/* Governance deploy: validated fully before the nonce is consumed. On success *module is
+ * the verified module and name/version are set. */
+static uint32_t check_deploy(exec *e, const codec_tx *tx, const cvm_cosigner *cos,
+                             uint8_t signer_role, char name[CODEC_NAME_MAX + 1],
+                             uint64_t *version, cvm_module **module)
+{
+    if (strcmp(tx->method.text, "deploy") != 0) return EXEC_E_NO_METHOD;
+    if (tx->arg_count < 3 || tx->arg_count > 2 + EXEC_DEPLOY_CHUNKS_MAX) return EXEC_E_BAD_ARGS;
+    bool approved = false;
+    for (uint32_t i = 0; i < tx->cosig_count; i++) {
+        if (cos[i].role == ROLE_REGULATOR && cos[i].meaning == MEANING_APPROVAL) approved = true;
+    }
+    const codec_value *a = tx->args;
+    if (signer_role != ROLE_SPONSOR || !approved || a[0].kind != CODEC_VALUE_BYTES
+        || !valid_name(a[0].bytes, a[0].len) || a[1].kind != CODEC_VALUE_INT
+        || a[1].integer < 1) {
+        return EXEC_E_GOVERNANCE;
+    }
+    memcpy(name, a[0].bytes, a[0].len);
+    name[a[0].len] = '\0';
+    exec_contract *c = contract_find(e, name);
+    if (c && (uint64_t)a[1].integer <= c->version) return EXEC_E_GOVERNANCE;
+    size_t total = 0;
+    for (uint32_t i = 2; i < tx->arg_count; i++) {
+        if (a[i].kind != CODEC_VALUE_BYTES || a[i].len == 0) return EXEC_E_GOVERNANCE;
+        total += a[i].len;
+    }
+    uint8_t *bytes = malloc(total);
+    if (!bytes) return EXEC_E_GOVERNANCE;
+    size_t at = 0;
+    for (uint32_t i = 2; i < tx->arg_count; i++) {
+        memcpy(bytes + at, a[i].bytes, a[i].len);
+        at += a[i].len;
+    }
+    cvm_status st = cvm_module_load(bytes, total, module, NULL);
+    free(bytes);
+    if (st != CVM_OK) return EXEC_E_GOVERNANCE;
+    *version = (uint64_t)a[1].integer;
+    return 0;
+}
+
+static int apply_deploy(exec *e, const codec_tx *tx, const char *name, uint64_t version,
+                        cvm_module *module, codec_receipt *r)
+{
+    uint8_t key[CODEC_KEY_MAX], rec[24];
+    uint64_t total = 0;
+    uint32_t chunks = tx->arg_count - 2;
+    for (uint32_t i = 0; i < chunks; i++) {
+        const codec_value *a = &tx->args[2 + i];
+        int n = snprintf((char *)key, sizeof key, SYS_CODE "%s/", name);
+        key[n] = (uint8_t)i;
+        if (block_put(e, key, (uint32_t)n + 1, a->bytes, a->len, false) != 0) return -1;
+        total += a->len;
+    }
+    be64(rec, version);
+    be64(rec + 8, total);
+    be64(rec + 16, chunks);
+    int n = snprintf((char *)key, sizeof key, SYS_CONTRACT "%s", name);
+    if (block_put(e, key, (uint32_t)n, rec, sizeof rec, false) != 0) return -1;
+    if (contract_install(e, name, version, module) != 0) return -1;
+    r->event_count = 1;
+    snprintf(r->events[0].topic.text, sizeof r->events[0].topic.text, "governance.deployed");
+    r->events[0].data = tx->args[0].bytes; /* the contract name */
+    r->events[0].len = tx->args[0].len;
+    return 0;
+}
+
+/* Applies a successful call's writes (after the prefix check) and copies its events. */
+static uint32_t take_result(exec *e, const exec_contract *c, const cvm_result *res,
+                            codec_receipt *r)
+{
+    size_t plen = strlen(c->name);
+    for (uint32_t i = 0; i < res->write_count; i++) {
+        const cvm_write *w = &res->writes[i];
+        if (w->key_len <= plen || w->key_len > CODEC_KEY_MAX
+            || memcmp(w->key, c->name, plen) != 0 || w->key[plen] != '/'
+            || w->value_len > CODEC_VALUE_MAX) {
+            return EXEC_E_FOREIGN_WRITE;
+        }
+    }
+    if (res->event_count > CODEC_EVENTS_MAX) return EXEC_E_BAD_EVENTS;
+    for (uint32_t i = 0; i < res->event_count; i++) {
+        const cvm_event *ev = &res->events[i];
+        if (ev->topic_len < 1 || ev->topic_len > CODEC_NAME_MAX
+            || ev->data_len > CODEC_EVENT_DATA_MAX) {
+            return EXEC_E_BAD_EVENTS;
+        }
+        for (uint32_t k = 0; k < ev->topic_len; k++) {
+            if (ev->topic[k] < 0x20 || ev->topic[k] > 0x7e) return EXEC_E_BAD_EVENTS;
+        }
+    }
+    for (uint32_t i = 0; i < res->write_count; i++) {
+        const cvm_write *w = &res->writes[i];
+        if (block_put(e, w->key, w->key_len, w->value, w->value_len, w->is_delete) != 0) {
+            return UINT32_MAX;
+        }
+    }
+    r->event_count = res->event_count;
+    for (uint32_t i = 0; i < res->event_count; i++) {
+        const cvm_event *ev = &res->events[i];
+        memcpy(r->events[i].topic.text, ev->topic, ev->topic_len);
+        r->events[i].topic.text[ev->topic_len] = '\0';
+        r->events[i].data = ev->data;
+        r->events[i].len = ev->data_len;
+    }
+    return 0;
+}
+
+static void describe_trap(const cvm_result *res, const char *method, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s in %s (func %u, pc %u)", cvm_strerror(res->status), method,
+             res->error.func, res->error.pc);
+}
+
+/* Runs one tx against the block view; fills r. Returns 0, or -1 on an internal error
+ * (memory, storage): the block is then abandoned. */
+static int exec_tx(exec *e, const codec_span *span, codec_receipt *r)
+{
+    memset(r, 0, sizeof *r);
+    tcrypto_sha256(span->data, span->len, &r->tx_id);
+    codec_tx tx;
+    codec_error ce;
+    if (codec_tx_decode(span->data, span->len, &tx, &ce) != CODEC_OK) {
+        char where[128];
+        set_status(r, RECEIPT_INVALID, EXEC_E_DECODE, codec_error_format(&ce, where, sizeof where));
+        return 0;
+    }
+    uint32_t code = check_cosigners(&tx);
+    if (!code && e->opt.verify_signatures) code = check_signatures(e, &tx);
+    if (code) {
+        set_status(r, RECEIPT_INVALID, code, NULL);
+        return 0;
+    }
+    uint8_t role = role_of(e, tx.signer.bytes, NULL);
+    if (role == 0) {
+        set_status(r, RECEIPT_INVALID, EXEC_E_NO_ROLE, NULL);
+        return 0;
+    }
+    cvm_cosigner cos[CODEC_COSIGS_MAX];
+    for (uint32_t i = 0; i < tx.cosig_count; i++) {
+        memcpy(cos[i].key, tx.cosigs[i].key.bytes, 32);
+        cos[i].role = role_of(e, tx.cosigs[i].key.bytes, NULL);
+        cos[i].meaning = tx.cosigs[i].meaning;
+    }
+    /* Contract, method and arity before the nonce: an INVALID tx consumes nothing. */
+    bool governance = strcmp(tx.contract.text, "governance") == 0;
+    exec_contract *c = NULL;
+    char dname[CODEC_NAME_MAX + 1];
+    uint64_t dversion = 0;
+    cvm_module *dmodule = NULL;
+    if (governance) {
+        code = check_deploy(e, &tx, cos, role, dname, &dversion, &dmodule);
+    } else if (!(c = contract_find(e, tx.contract.text))) {
+        code = EXEC_E_NO_CONTRACT;
+    } else {
+        int f = cvm_module_find_export(c->module, tx.method.text);
+        cvm_funcinfo info;
+        if (f < 0) code = EXEC_E_NO_METHOD;
+        else if (cvm_module_func_info(c->module, (uint32_t)f, &info) != CVM_OK
+                 || info.nparams != tx.arg_count) code = EXEC_E_BAD_ARGS;
+    }
+    uint8_t nonce_key[42], nonce_rec[16];
+    if (!code) code = check_nonce(e, &tx, nonce_key, nonce_rec);
+    if (code) {
+        cvm_module_free(dmodule);
+        set_status(r, RECEIPT_INVALID, code, NULL);
+        return 0;
+    }
+    if (block_put(e, nonce_key, sizeof nonce_key, nonce_rec, sizeof nonce_rec, false) != 0) {
+        cvm_module_free(dmodule);
+        return -1;
+    }
+    if (governance) {
+        if (apply_deploy(e, &tx, dname, dversion, dmodule, r) != 0) return -1;
+        set_status(r, RECEIPT_OK, 0, NULL);
+        return 0;
+    }
+    cvm_value args[CODEC_ARGS_MAX];
+    for (uint32_t i = 0; i < tx.arg_count; i++) {
+        const codec_value *a = &tx.args[i];
+        args[i] = a->kind == CODEC_VALUE_INT ? cvm_int(a->integer) : cvm_bytes(a->bytes, a->len);
+    }
+    cvm_env env = {.caller_role = role, .cosigners = cos, .cosigner_count = tx.cosig_count,
+                   .block_height = (int64_t)e->height, .block_time_ms = (int64_t)e->time_ms};
+    memcpy(env.caller, tx.signer.bytes, 32);
+    memcpy(env.tx_id, r->tx_id.bytes, 32);
+    cvm_host host = {.ctx = e, .state_get = host_get, .state_next = host_next,
+                     .sha256 = host_sha256};
+    cvm_result res;
+    cvm_status st = cvm_call(e->vm, c->module, tx.method.text, args, tx.arg_count, &host, &env,
+                             e->opt.gas_limit, &res);
+    r->gas_used = res.gas_used;
+    char detail[CODEC_REASON_MAX];
+    if (st == CVM_OK) {
+        code = take_result(e, c, &res, r);
+        if (code == UINT32_MAX) return -1;
+        if (code) set_status(r, RECEIPT_TRAPPED, code, tx.method.text);
+        else set_status(r, RECEIPT_OK, 0, NULL);
+    } else if (st == CVM_ABORTED) {
+        uint32_t abort_code = res.abort_code > 0 && res.abort_code < UINT32_MAX
+                                  ? (uint32_t)res.abort_code : 0;
+        set_status(r, RECEIPT_REFUSED, abort_code, NULL);
+    } else if (st == CVM_ERR_HOST_FAILED) {
+        return -1; /* storage failed: not the tx's fault, the block is abandoned */
+    } else {
+        describe_trap(&res, tx.method.text, detail, sizeof detail);
+        set_status(r, RECEIPT_TRAPPED, st == CVM_ERR_OUT_OF_GAS ? EXEC_E_OUT_OF_GAS : EXEC_E_TRAP,
+                   detail);
+    }
+    return 0;
+}
+
+/* ---- blocks ------------------------------------------------------------------------- */
+
+static int grow_receipts(exec *e, uint32_t count)
+{
+    if (count <= e->tx_cap) return 0;
+    codec_span *s = realloc(e->receipts, count * sizeof *s);
+    if (!s) return -1;
+    e->receipts = s;
+    e->tx_cap = count;
+    return 0;
+}
+
+/* Appends an encoded receipt to the block's receipt buffer (offsets fixed up later). */
+static int push_receipt(exec *e, const codec_receipt *r, size_t *used, size_t *cap)
+{
+    uint8_t tmp[CODEC_RECEIPT_MAX];
+    codec_buf b = codec_buf_make(tmp, sizeof tmp);
+    if (codec_receipt_encode(r, &b) != CODEC_OK) return -1;
+    if (*used + b.len > *cap) {
+        size_t ncap = (*cap ? *cap * 2 : 65536) + b.len;
+        uint8_t *p = realloc(e->receipt_buf, ncap);
+        if (!p) return -1;
+        e->receipt_buf = p;
+        *cap = ncap;
+    }
+    memcpy(e->receipt_buf + *used, b.data, b.len);
+    e->receipts[e->receipt_count++] = (codec_span){NULL, b.len};
+    *used += b.len;
+    return 0;
+}
+
+exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *txs,
+                    const codec_span *commit_cert, ledger_summary *out, exec_error *err)
+{
+    if (batch->tx_count > CODEC_BLOCK_TXS_MAX) {
+        return fail(err, EXEC_ERR_INVALID, "too many txs in the batch%s", NULL);
+    }
+    uint32_t n = (uint32_t)batch->tx_count;
+    if (grow_receipts(e, n + 1) != 0) return fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
+    uint64_t prev_time = e->time_ms;
+    e->height = batch->height;
+    e->time_ms = batch->time_ms > prev_time ? batch->time_ms : prev_time + 1;
+    block_reset(e);
+    e->receipt_count = 0;
+    size_t used = 0;
+    exec_err rc = EXEC_OK;
+    for (uint32_t i = 0; i < n && rc == EXEC_OK; i++) {
+        codec_receipt r;
+        if (exec_tx(e, &txs[i], &r) != 0 || push_receipt(e, &r, &used, &e->receipt_buf_cap) != 0) {
+            rc = fail(err, EXEC_ERR_LEDGER, "tx execution failed (memory or storage)%s", NULL);
+        }
+    }
+    uint8_t clock[8];
+    be64(clock, e->time_ms);
+    if (rc == EXEC_OK
+        && block_put(e, (const uint8_t *)SYS_CLOCK, sizeof SYS_CLOCK - 1, clock, 8, false) != 0) {
+        rc = fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
+    }
+    codec_write *writes = rc == EXEC_OK ? malloc((e->write_count + 1) * sizeof *writes) : NULL;
+    if (rc == EXEC_OK && !writes) rc = fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
+    if (rc == EXEC_OK) {
+        size_t at = 0;
+        for (uint32_t i = 0; i < e->receipt_count; i++) {
+            e->receipts[i].data = e->receipt_buf + at;
+            at += e->receipts[i].len;
+        }
+        for (uint32_t i = 0; i < e->write_count; i++) {
+            const block_write *w = &e->writes[i];
+            writes[i] = (codec_write){w->key, w->key_len, w->value, w->value_len};
+        }
+        ledger_block_input in = {.batch = *batch, .txs = txs, .receipts = e->receipts,
+                                 .writes = writes, .write_count = e->write_count,
+                                 .commit_cert = *commit_cert};
+        ledger_error lerr;
+        if (ledger_append(e->l, &in, out, &lerr) != LEDGER_OK) {
+            rc = fail(err, EXEC_ERR_LEDGER, "ledger refused the block: %.200s", lerr.message);
+        }
+    }
+    free(writes);
+    block_reset(e);
+    if (rc != EXEC_OK) e->time_ms = prev_time;
+    return rc;
+}

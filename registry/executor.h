@@ -1,0 +1,195 @@
+/*
+ * executor.h - runs committed batches through the contracts and appends them to the ledger.
+ *
+ * For each tx of a committed batch, in order:
+ *   1. decode (canonical msgpack, codec.h);
+ *   2. the author's signature (tag TX) and every co-signature (tag COSIG), all over this
+ *      chain's id, so a signature made for another chain never verifies;
+ *   3. roles: genesis authorities (sponsor, investigator@site, regulator, researcher) and
+ *      participants enrolled on the ledger (state key consent/pk/<key>); a signer with no
+ *      role is refused;
+ *   4. the contract (named in the genesis, or a newer version deployed by governance) and
+ *      the method (an exported function taking exactly the tx's arguments);
+ *   5. the nonce: any unseen nonce in [lowest unaccepted, lowest unaccepted + window) is
+ *      accepted (clients pipeline), a seen one is a replay; the window is the genesis
+ *      nonce_window (at most 64);
+ *   6. the method runs in consent-vm with the host bound to state: the tx's own writes
+ *      (buffered in the vm) over the block's overlay (earlier txs of the block) over the
+ *      ledger (the last committed block);
+ *   7. a receipt: status, typed error code with a readable reason, gas, events.
+ * Steps 1-5 failing give RECEIPT_INVALID and consume nothing. From step 5 on the nonce is
+ * consumed: a refused (contract abort) or trapped tx cannot be replayed either.
+ * The block's ordered writes (nonce records, contract writes, the block clock) then go to
+ * ledger_append in one WriteBatch.
+ *
+ * State keys written by the executor itself (contracts/ABI.md has the contracts' keys):
+ *   sys/nonce/<signer:32>      lowest_unaccepted:8 seen_bitmap:8 (bit i = lowest+i seen)
+ *   sys/clock                  effective block time ms:8 (the time the contracts saw)
+ *   sys/contract/<name>        version:8 length:8 chunks:8     (governance deploys)
+ *   sys/code/<name>/<i:1>      the i-th chunk (<= 4096 bytes) of that module
+ * A contract may write only keys starting with "<its name>/" (checked after the call:
+ * a foreign write traps the tx). Contracts read the genesis through virtual read-only
+ * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority) and
+ * "genesis/anchor_window" = anchor_window_ms:8.
+ *
+ * Block time: the contracts see max(batch time, previous effective time + 1 ms), so
+ * block times are strictly increasing whatever the proposer did (DESIGN.md "Time").
+ *
+ * Governance: a tx to contract "governance", method "deploy", args (name, version,
+ * chunk...), signed by a sponsor and co-signed by a regulator with meaning approval,
+ * deploys a new version (> the current one) of a contract; the module must verify.
+ *
+ * Ownership: the executor borrows the ledger (the caller keeps it open longer than the
+ * executor). Receipts returned by exec_last_receipts stay valid until the next
+ * exec_block. Not thread safe: one executor per ledger, driven by one thread.
+ */
+#ifndef TRIALREG_EXECUTOR_H
+#define TRIALREG_EXECUTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "codec.h"
+#include "crypto.h"
+#include "ledger.h"
+
+/* Tx-level refusal codes (receipt error_code when status is INVALID or TRAPPED). Contract
+ * refusals (status REFUSED) use the codes of contracts/errors.h (101 and up). */
+#define EXEC_TX_ERRORS(X)                                                                    \
+    X(DECODE, 1, "tx is not canonical msgpack")                                              \
+    X(SIGNATURE, 2, "the author's signature does not verify on this chain")                  \
+    X(COSIGNATURE, 3, "a co-signature does not verify on this chain")                        \
+    X(NO_ROLE, 4, "the signer holds no role (not an authority, not an enrolled participant)") \
+    X(NO_CONTRACT, 5, "no contract of that name")                                            \
+    X(NO_METHOD, 6, "the contract has no exported method of that name")                      \
+    X(BAD_ARGS, 7, "wrong number of arguments for the method")                               \
+    X(NONCE_REPLAY, 8, "nonce already used (replay)")                                        \
+    X(NONCE_WINDOW, 9, "nonce outside the signer's window")                                  \
+    X(TRAP, 10, "the contract trapped")                                                      \
+    X(OUT_OF_GAS, 11, "the contract ran out of gas")                                         \
+    X(FOREIGN_WRITE, 12, "the contract wrote outside its own key prefix")                    \
+    X(BAD_EVENTS, 13, "the contract emitted too many or malformed events")                   \
+    X(GOVERNANCE, 14, "deploy needs a sponsor signer, a regulator approval co-signature, a higher version and a module that verifies") \
+    X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")
+
+typedef enum {
+#define EXEC_X_ENUM(name, code, reason) EXEC_E_##name = code,
+    EXEC_TX_ERRORS(EXEC_X_ENUM)
+#undef EXEC_X_ENUM
+} exec_tx_error;
+
+/* Readable reason of a receipt error code (tx-level or contract); never NULL. */
+const char *exec_reason(uint8_t status, uint32_t code);
+
+typedef enum {
+    EXEC_OK = 0,
+    EXEC_ERR_LEDGER,   /* the store failed or refused the block (message says why) */
+    EXEC_ERR_CONTRACT, /* a genesis or deployed contract does not load */
+    EXEC_ERR_INVALID,  /* bad arguments (too many txs, ...) */
+    EXEC_ERR_NOMEM,
+} exec_err;
+
+typedef struct {
+    exec_err code;
+    char message[256];
+} exec_error;
+
+typedef struct {
+    bool verify_signatures; /* false only for benchmarks: skips steps 2 (signatures) */
+    uint64_t gas_limit;     /* per tx; 0 = EXEC_GAS_DEFAULT */
+} exec_options;
+
+#define EXEC_GAS_DEFAULT 2000000u
+#define EXEC_DEPLOY_CHUNKS_MAX 14
+
+typedef struct exec exec;
+
+/* Opens an executor over l (borrowed). opt NULL: verify signatures, default gas. Loads the
+ * genesis contracts and any deployed versions. */
+exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *err);
+void exec_close(exec *e);
+
+/*
+ * Executes the committed batch (txs are canonical encoded txs, batch->tx_count of them,
+ * matching batch->tx_root) and appends the block with commit_cert to the ledger. *out gets
+ * the checkpoint summary (height, block hash, state hash, receipts root). On error nothing
+ * is appended; the executor must then be closed and reopened (deployed modules may be stale).
+ */
+exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *txs,
+                    const codec_span *commit_cert, ledger_summary *out, exec_error *err);
+
+/* The ledger the executor was opened on (borrowed). */
+ledger *exec_ledger(exec *e);
+
+/* Encoded receipts of the last executed block (valid until the next exec_block). */
+uint32_t exec_last_receipt_count(const exec *e);
+const codec_span *exec_last_receipts(const exec *e);
+
+/* ---- local mode (no consensus): examples, tests, benchmarks ---------------------------
+ * Commits txs as the next block at time_ms with a commit certificate and a result
+ * certificate signed locally by the first 2f+1 of `validators` (the genesis validators'
+ * secret keys, e.g. sample_keys). This stands in for PBFT on one machine; everything it
+ * writes audits like a consortium's ledger. */
+exec_err exec_commit_local(exec *e, const keypair *validators, uint32_t validator_count,
+                           uint64_t time_ms, const codec_span *txs, uint32_t tx_count,
+                           ledger_summary *out, exec_error *err);
+
+/* ---- queries (no consensus: state at the last committed block) --------------------- */
+
+typedef struct {
+    uint64_t version;        /* current (latest) protocol version */
+    uint64_t approved;       /* highest approved version, 0 if none */
+    uint64_t floor_version;  /* consent under an older version does not cover new data */
+    uint64_t floor_time_ms;  /* ... collected from this time on */
+    uint64_t planned;        /* planned enrolment */
+    uint64_t registered_ms;
+    pubkey sponsor;
+} exec_trial;
+
+typedef struct {
+    hash32 doc;
+    bool reconsent_required;
+    uint64_t approved_ms;    /* 0 if not approved */
+    uint64_t created_ms;
+    uint32_t primary_count;
+    uint32_t secondary_count;
+} exec_protocol_version;
+
+typedef struct {
+    uint8_t kind;            /* 1 grant, 2 withdrawal */
+    uint64_t time_ms;
+    uint64_t scopes;         /* scopes in force after this entry */
+    uint64_t version;        /* protocol version of the consent */
+    hash32 form;             /* consent-form hash (zero for a withdrawal) */
+    pubkey witness;          /* co-signing investigator (zero for a withdrawal) */
+    uint8_t meaning;         /* the witness signature's meaning */
+} exec_consent_entry;
+
+/* Scope bits (contracts/ABI.md). */
+enum {
+    SCOPE_MAIN = 1,
+    SCOPE_FOLLOW_UP = 2,
+    SCOPE_FUTURE_RESEARCH = 4,
+    SCOPE_GENETIC = 8,
+    SCOPE_DATA_SHARING = 16,
+};
+
+/* LEDGER_ERR_NOT_FOUND when absent. trial is the id (1..32 bytes). */
+ledger_err exec_query_trial(exec *e, const uint8_t *trial, size_t trial_len, exec_trial *out);
+ledger_err exec_query_protocol_version(exec *e, const uint8_t *trial, size_t trial_len,
+                                       uint64_t version, exec_protocol_version *out);
+/* A participant's whole history, oldest first; *count = entries (at most cap copied). */
+ledger_err exec_query_consent_history(exec *e, const uint8_t *trial, size_t trial_len,
+                                      const pubkey *participant, exec_consent_entry *out,
+                                      uint32_t cap, uint32_t *count);
+/* Scopes (and version) in force at time t_ms; 0 scopes if none. NOT_FOUND if the
+ * participant never consented in the trial. */
+ledger_err exec_query_consent_at(exec *e, const uint8_t *trial, size_t trial_len,
+                                 const pubkey *participant, uint64_t t_ms, uint64_t *scopes,
+                                 uint64_t *version);
+/* The trial's timeline in commit order: every tx whose first argument is the trial id,
+ * with its signer, status, reason and events, one line each (text, deterministic). */
+ledger_err exec_timeline_write(exec *e, const uint8_t *trial, size_t trial_len, FILE *out);
+
+#endif
