@@ -1110,10 +1110,6 @@ static void maybe_fetch(pbft_core *c)
     }
     if (target <= c->last_delivered)
         return;
-    /* Give the normal case a chance first when only a little behind. */
-    if (target <= c->last_delivered + 1 && in_window(c, target) &&
-        slot_get(c, target)->has_preprepare)
-        return;
     c->ready.fetch_from = c->last_delivered + 1;
     c->ready.fetch_to = target;
     c->fetch_sent_ms = c->now_ms;
@@ -1211,13 +1207,15 @@ pbft_err pbft_init(pbft_core *c, const pbft_config *cfg)
 pbft_err pbft_restore(pbft_core *c, const pbft_durable *durable, pbft_height last_executed,
                       uint64_t last_block_time_ms)
 {
-    if (last_executed < durable->stable.height && last_executed + PBFT_WINDOW < durable->stable.height)
-        return PBFT_ERR_MALFORMED;
+    /* last_executed may be below the stable checkpoint (adopted from peers
+     * before the blocks arrived): the core fetches the gap. */
     c->durable = *durable;
     c->last_delivered = c->last_executed = last_executed;
-    if (last_block_time_ms > c->durable.last_block_time_ms || last_executed >= durable->stable.height)
-        c->durable.last_block_time_ms = last_block_time_ms;
+    c->durable.last_block_time_ms = last_block_time_ms; /* the store is authoritative */
     c->next_height = last_executed + 1;
+    for (uint32_t i = 0; i < PBFT_WINDOW; i++)
+        if (c->durable.has_prepared[i] && !in_window(c, c->durable.prepared[i].batch.header.height))
+            c->durable.has_prepared[i] = false;
     if (c->durable.view_changing) {
         build_view_change(c);
         c->vcs[c->cfg.id] = c->my_vc;

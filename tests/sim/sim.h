@@ -52,6 +52,7 @@ typedef struct {
     uint64_t view_max;
     uint64_t sim_ms;
     uint64_t verifies;
+    uint64_t replays; /* requests ordered twice (executor skipped the second) */
 } sim_result;
 
 const char *sim_mix_name(sim_mix mix);
