@@ -131,7 +131,9 @@ struct sim {
     blob *captured[32];
     uint32_t captured_count;
     bool failed;
+    struct signed_rec { uint64_t view, height; uint32_t node; bool used; hash32 d; } *signed_tab;
 };
+#define SIGNED_TAB 16384
 
 static void fail(sim *s, const char *fmt, ...)
 {
@@ -438,6 +440,8 @@ static void equivocate(sim *s, uint32_t from, const pbft_out *o)
     }
     codec_batch_hash(&b->batch.header, &b->msg.digest);
     resign_vote(s, from, &b->msg);
+    trace(s, "node %u equivocates at h=%llu view=%llu", from,
+          (unsigned long long)o->msg.height, (unsigned long long)o->msg.view);
     for (uint32_t to = 0; to < s->n; to++)
         if (to != from)
             net_send(s, from, to, to % 2 ? a : b);
@@ -521,9 +525,33 @@ static void capture(sim *s, blob *b)
     s->captured[at] = b;
 }
 
+/* A correct replica never signs two digests for one (view, height), even
+ * across crashes and restarts. */
+static void check_signed(sim *s, uint32_t from, const pbft_msg *m)
+{
+    if (m->type != PBFT_MSG_PREPREPARE && m->type != PBFT_MSG_PREPARE)
+        return;
+    uint64_t x = m->view * 1000003u + m->height * 7919u + from;
+    for (uint32_t probe = 0; probe < SIGNED_TAB; probe++) {
+        struct signed_rec *r = &s->signed_tab[(splitmix64(&x)) % SIGNED_TAB];
+        if (!r->used) {
+            *r = (struct signed_rec){m->view, m->height, from, true, m->digest};
+            return;
+        }
+        if (r->view == m->view && r->height == m->height && r->node == from) {
+            if (memcmp(&r->d, &m->digest, 32) != 0)
+                fail(s, "node %u signed two digests for view %llu height %llu", from,
+                     (unsigned long long)m->view, (unsigned long long)m->height);
+            return;
+        }
+    }
+}
+
 static void send_out(sim *s, uint32_t from, const pbft_out *o)
 {
     node *nd = &s->nodes[from];
+    if (!nd->byzantine)
+        check_signed(s, from, &o->msg);
     if (nd->silent)
         return;
     bool byz = nd->byzantine && !s->faults_over;
@@ -590,6 +618,8 @@ static void serve_fetch(sim *s, uint32_t i, uint64_t from, uint64_t to)
     trace(s, "node %u fetches %llu..%llu from node %u", i, (unsigned long long)from,
           (unsigned long long)to, peer);
     for (uint64_t h = from; h <= to && h <= p->height && h <= MAX_HEIGHT; h++) {
+        if (h <= s->nodes[i].core.last_delivered)
+            continue; /* the normal case got there first */
         stored_block sb = p->store[h];
         if (p->byzantine && !p->silent)
             sb.batch.header.time_ms ^= 1; /* a lying peer serves a forged block */
@@ -817,6 +847,8 @@ static void scenario_events(sim *s)
 static void setup(sim *s)
 {
     rng_seed(&s->r, s->opt.seed);
+    s->signed_tab = calloc(SIGNED_TAB, sizeof *s->signed_tab);
+    assert(s->signed_tab);
     s->n = s->opt.n;
     s->f = (s->n - 1) / 3;
     s->mac_key = rng_next(&s->r);
@@ -854,6 +886,7 @@ static void teardown(sim *s)
             blob_unref(e.b);
     }
     free(s->heap);
+    free(s->signed_tab);
     for (uint32_t i = 0; i < s->captured_count; i++)
         blob_unref(s->captured[i]);
     for (uint32_t i = 0; i < s->n; i++)

@@ -1,0 +1,26 @@
+#!/bin/bash
+# Scripted scenarios against their golden traces (tests/sim/golden/*.trace).
+#   golden.sh PBFT_SIM GOLDEN_DIR        compare
+#   UPDATE=1 golden.sh PBFT_SIM GOLDEN_DIR   rewrite the golden files
+# A trace changes whenever the protocol's behaviour changes: read the diff,
+# and update the golden file only if the new behaviour is the intended one.
+set -u
+sim=$1
+dir=$2
+status=0
+for sc in normal primary-crash equivocate partition catchup; do
+    out=$("$sim" --scenario "$sc" --n 4 --from 1 --trace | grep '^t=')
+    if [ "${UPDATE:-0}" = 1 ]; then
+        printf '%s\n' "$out" > "$dir/$sc.trace"
+        continue
+    fi
+    if ! diff -u "$dir/$sc.trace" <(printf '%s\n' "$out"); then
+        echo "golden trace differs: $sc" >&2
+        status=1
+    fi
+    if ! printf '%s\n' "$out" | tail -1 | grep -q 'end: ok'; then
+        echo "scenario $sc did not end ok" >&2
+        status=1
+    fi
+done
+exit $status
