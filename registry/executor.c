@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cvm.h"
 #include "errors.h"
@@ -49,6 +50,28 @@ typedef struct {
     const codec_name *site;
 } auth_entry;
 
+/*
+ * A cache of committed state (the ledger at the last appended block), so that hot keys
+ * (trial record, sites, nonces, statuses) are not fetched from LevelDB for every tx.
+ * Coherent because the executor is the only writer of state: after each appended block
+ * the block's writes are applied to it; after a failed block it is emptied. Absent keys
+ * are cached too. Deliberately simple: open addressing, and when it is full it is emptied.
+ */
+#define CACHE_SLOTS 65536u /* power of two */
+#define CACHE_FILL_MAX (CACHE_SLOTS / 2)
+typedef struct {
+    uint8_t *mem;       /* key then value, one allocation; NULL = empty slot */
+    uint32_t key_len;
+    uint32_t value_len;
+    bool present;       /* false: the key is known to be absent */
+    uint64_t hash;
+} cache_slot;
+
+typedef struct {
+    cache_slot *slots;
+    uint32_t used;
+} state_cache;
+
 struct exec {
     ledger *l;
     const codec_genesis *genesis;
@@ -72,6 +95,8 @@ struct exec {
     uint32_t tx_cap;
     uint64_t time_ms;         /* effective block time */
     uint64_t height;
+    state_cache cache;
+    exec_stats stats;
 };
 
 /* ---- reasons ------------------------------------------------------------------------ */
@@ -199,6 +224,63 @@ static void block_reset(exec *e)
     e->overlay_count = 0;
 }
 
+
+/* ---- committed-state cache ---------------------------------------------------------- */
+
+static uint64_t key_hash(const uint8_t *key, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) h = (h ^ key[i]) * 1099511628211ull;
+    return h;
+}
+
+static void cache_clear(state_cache *c)
+{
+    if (!c->slots) return;
+    for (uint32_t i = 0; i < CACHE_SLOTS; i++) {
+        free(c->slots[i].mem);
+        c->slots[i].mem = NULL;
+    }
+    c->used = 0;
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static cache_slot *cache_slot_for(state_cache *c, const uint8_t *key, size_t len, uint64_t h)
+{
+    for (uint32_t i = (uint32_t)h & (CACHE_SLOTS - 1);; i = (i + 1) & (CACHE_SLOTS - 1)) {
+        cache_slot *s = &c->slots[i];
+        if (!s->mem) return s;
+        if (s->hash == h && s->key_len == len && memcmp(s->mem, key, len) == 0) return s;
+    }
+}
+
+static const cache_slot *cache_find(state_cache *c, const uint8_t *key, size_t len)
+{
+    if (!c->slots) return NULL;
+    cache_slot *s = cache_slot_for(c, key, len, key_hash(key, len));
+    return s->mem ? s : NULL;
+}
+
+/* Record key = value (present) or key absent. Failure to allocate only loses caching. */
+static void cache_put(state_cache *c, const uint8_t *key, size_t len, const uint8_t *value,
+                      size_t value_len, bool present)
+{
+    if (!c->slots) return;
+    uint64_t h = key_hash(key, len);
+    cache_slot *s = cache_slot_for(c, key, len, h);
+    if (!s->mem && c->used >= CACHE_FILL_MAX) {
+        cache_clear(c);
+        s = cache_slot_for(c, key, len, h);
+    }
+    uint8_t *mem = malloc(len + value_len + 1);
+    if (!mem) return;
+    memcpy(mem, key, len);
+    if (value_len) memcpy(mem + len, value, value_len);
+    if (!s->mem) c->used++;
+    free(s->mem);
+    *s = (cache_slot){mem, (uint32_t)len, (uint32_t)value_len, present, h};
+}
+
 /* Value of key in the block view (overlay, then ledger). Returns 1 found, 0 absent, -1 on
  * a storage error. *value is malloc'd when *owned, else points into the overlay. */
 static int view_get(exec *e, const uint8_t *key, size_t key_len, const uint8_t **value,
@@ -212,11 +294,22 @@ static int view_get(exec *e, const uint8_t *key, size_t key_len, const uint8_t *
         *value_len = e->overlay[i].value_len;
         return 1;
     }
+    const cache_slot *hit = cache_find(&e->cache, key, key_len);
+    if (hit) {
+        if (!hit->present) return 0;
+        *value = hit->mem + hit->key_len;
+        *value_len = hit->value_len;
+        return 1;
+    }
     uint8_t *v;
     size_t len;
     ledger_err rc = ledger_state_get(e->l, key, key_len, &v, &len);
-    if (rc == LEDGER_ERR_NOT_FOUND) return 0;
+    if (rc == LEDGER_ERR_NOT_FOUND) {
+        cache_put(&e->cache, key, key_len, NULL, 0, false);
+        return 0;
+    }
     if (rc != LEDGER_OK) return -1;
+    cache_put(&e->cache, key, key_len, v, len, true);
     *owned = v;
     *value = v;
     *value_len = len;
@@ -470,7 +563,10 @@ exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *e
     }
     qsort(e->auths, e->auth_count, sizeof e->auths[0], auth_cmp);
     e->vm = cvm_vm_new(NULL);
-    if (!e->vm) {
+    e->cache.slots = calloc(CACHE_SLOTS, sizeof *e->cache.slots);
+    if (!e->vm || !e->cache.slots) {
+        cvm_vm_free(e->vm);
+        free(e->cache.slots);
         free(e);
         return fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
     }
@@ -496,6 +592,8 @@ void exec_close(exec *e)
     block_reset(e);
     for (uint32_t i = 0; i < e->contract_count; i++) cvm_module_free(e->contracts[i].module);
     cvm_vm_free(e->vm);
+    cache_clear(&e->cache);
+    free(e->cache.slots);
     free(e->writes);
     free(e->overlay);
     free(e->receipt_buf);
@@ -830,6 +928,16 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r)
 
 /* ---- blocks ------------------------------------------------------------------------- */
 
+/* Monotonic clock for the statistics only (never seen by contracts or written). */
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void exec_stats_get(const exec *e, exec_stats *out) { *out = e->stats; }
+
 static int grow_receipts(exec *e, uint32_t count)
 {
     if (count <= e->tx_cap) return 0;
@@ -867,6 +975,7 @@ exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *
     }
     uint32_t n = (uint32_t)batch->tx_count;
     if (grow_receipts(e, n + 1) != 0) return fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
+    uint64_t t0 = now_ns();
     uint64_t prev_time = e->time_ms;
     e->height = batch->height;
     e->time_ms = batch->time_ms > prev_time ? batch->time_ms : prev_time + 1;
@@ -902,9 +1011,22 @@ exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *
                                  .writes = writes, .write_count = e->write_count,
                                  .commit_cert = *commit_cert};
         ledger_error lerr;
+        uint64_t t1 = now_ns();
+        e->stats.execute_ns += t1 - t0;
         if (ledger_append(e->l, &in, out, &lerr) != LEDGER_OK) {
             rc = fail(err, EXEC_ERR_LEDGER, "ledger refused the block: %.200s", lerr.message);
         }
+        e->stats.append_ns += now_ns() - t1;
+    }
+    if (rc == EXEC_OK) {
+        for (uint32_t i = 0; i < e->write_count; i++) {
+            const block_write *w = &e->writes[i];
+            cache_put(&e->cache, w->key, w->key_len, w->value, w->value_len, w->value != NULL);
+        }
+        e->stats.blocks++;
+        e->stats.txs += n;
+    } else {
+        cache_clear(&e->cache);
     }
     free(writes);
     block_reset(e);

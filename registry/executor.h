@@ -119,6 +119,17 @@ void exec_close(exec *e);
 exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *txs,
                     const codec_span *commit_cert, ledger_summary *out, exec_error *err);
 
+/* Counters for benchmarks: blocks and txs appended, and the wall time spent executing
+ * (decode, checks, contracts, receipts, writes) and inside ledger_append (storage,
+ * hashing the log, the synchronous write). Never part of any state. */
+typedef struct {
+    uint64_t blocks;
+    uint64_t txs;
+    uint64_t execute_ns;
+    uint64_t append_ns;
+} exec_stats;
+void exec_stats_get(const exec *e, exec_stats *out);
+
 /* The ledger the executor was opened on (borrowed). */
 ledger *exec_ledger(exec *e);
 

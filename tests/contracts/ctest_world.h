@@ -1,0 +1,109 @@
+/*
+ * ctest_world.h - helpers for the contract suites: a world in a temporary directory and
+ * one-line tx runners that return the receipt.
+ */
+#ifndef TRIALREG_CTEST_WORLD_H
+#define TRIALREG_CTEST_WORLD_H
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "world.h"
+
+#define HOUR_MS (3600ull * 1000)
+#define TRIAL "T-1"
+
+typedef struct {
+    world w;
+    char dir[256];
+} tw;
+
+static inline void tw_open(tw *t, const char *chain)
+{
+    snprintf(t->dir, sizeof t->dir, "/tmp/trialreg-contracts-XXXXXX");
+    cr_assert_not_null(mkdtemp(t->dir));
+    cr_assert_eq(world_init(&t->w, chain), 0);
+    cr_assert_eq(world_open(&t->w, t->dir, true), 0);
+}
+
+static inline void tw_close(tw *t)
+{
+    world_close(&t->w);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* Run one tx (its own block, one minute later) and return its receipt. */
+static inline codec_receipt tw_run(tw *t, const keypair *signer, const char *contract,
+                                   const char *method, const codec_value *args, uint32_t n,
+                                   const world_cosig *cos, uint32_t ncos)
+{
+    codec_receipt r;
+    cr_assert_eq(world_run(&t->w, 60000, signer, contract, method, args, n, cos, ncos, &r), 0);
+    return r;
+}
+
+#define ARGS(...) ((codec_value[]){__VA_ARGS__}), (uint32_t)(sizeof((codec_value[]){__VA_ARGS__}) / sizeof(codec_value))
+
+#define expect_ok(r) cr_expect_eq((r).status, RECEIPT_OK, "expected OK, got %u %u (%s)", (r).status, (r).error_code, (r).reason)
+#define expect_status(r, st, code)                                                           \
+    do {                                                                                     \
+        codec_receipt r_ = (r);                                                              \
+        cr_expect_eq(r_.status, (st), "status %u (%s), wanted %u", r_.status, r_.reason, (st)); \
+        cr_expect_eq(r_.error_code, (uint32_t)(code), "code %u (%s), wanted %u", r_.error_code, \
+                     r_.reason, (uint32_t)(code));                                           \
+        cr_expect(r_.reason[0] != '\0', "a refusal has a readable reason");                 \
+    } while (0)
+#define expect_refused(r, code) expect_status(r, RECEIPT_REFUSED, code)
+#define expect_invalid(r, code) expect_status(r, RECEIPT_INVALID, code)
+
+static inline codec_value tw_pk(const keypair *k) { return world_bytes(k->public_key.bytes, 32); }
+
+/* A trial registered, v1 approved, site-a and site-b active, participant 0 enrolled at
+ * site-a with all five scopes, participant 1 at site-b with the main study only. */
+static inline void tw_base(tw *t)
+{
+    world *w = &t->w;
+    static hash32 doc, p1, s1;
+    static const uint8_t sites[] = "\x06site-a\x06site-b";
+    doc = world_hash("doc v1");
+    p1 = world_hash("primary 1");
+    s1 = world_hash("secondary 1");
+    codec_value tr = world_text(TRIAL);
+    expect_ok(tw_run(t, &w->sponsor, "protocol", "register",
+                     ARGS(tr, world_bytes(doc.bytes, 32), world_bytes(p1.bytes, 32),
+                          world_bytes(s1.bytes, 32), world_int(10),
+                          world_bytes(sites, sizeof sites - 1)), NULL, 0));
+    expect_ok(tw_run(t, &w->regulator, "protocol", "approve", ARGS(tr, world_int(1)), NULL, 0));
+    expect_ok(tw_run(t, &w->sponsor, "protocol", "activate", ARGS(tr, world_text("site-a")), NULL, 0));
+    expect_ok(tw_run(t, &w->sponsor, "protocol", "activate", ARGS(tr, world_text("site-b")), NULL, 0));
+    expect_ok(tw_run(t, &w->inv_a, "consent", "enrol", ARGS(tr, tw_pk(&w->participants[0])), NULL, 0));
+    expect_ok(tw_run(t, &w->inv_b, "consent", "enrol", ARGS(tr, tw_pk(&w->participants[1])), NULL, 0));
+    static hash32 form;
+    form = world_hash("form v1");
+    world_cosig ca = {&w->inv_a, MEANING_WITNESS}, cb = {&w->inv_b, MEANING_WITNESS};
+    expect_ok(tw_run(t, &w->participants[0], "consent", "grant",
+                     ARGS(tr, world_int(1), world_bytes(form.bytes, 32), world_int(31)), &ca, 1));
+    expect_ok(tw_run(t, &w->participants[1], "consent", "grant",
+                     ARGS(tr, world_int(1), world_bytes(form.bytes, 32), world_int(1)), &cb, 1));
+}
+
+/* Anchor a record for participant p by site with collected_at = now + advance - before. */
+static inline codec_receipt tw_anchor(tw *t, const keypair *site, uint32_t p, int64_t scope,
+                                      int64_t collected_at, const char *label)
+{
+    static hash32 h;
+    h = world_hash(label);
+    return tw_run(t, site, "data", "anchor",
+                  ARGS(world_text(TRIAL), tw_pk(&t->w.participants[p]), world_int(scope),
+                       world_int(collected_at), world_bytes(h.bytes, 32), world_int(100)),
+                  NULL, 0);
+}
+
+/* The block time of the next tw_run. */
+static inline int64_t tw_next_time(const tw *t) { return (int64_t)(t->w.now_ms + 60000); }
+
+#endif

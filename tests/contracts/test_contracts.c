@@ -1,0 +1,339 @@
+/*
+ * test_contracts.c - the example scenario against its golden timeline, the executor's own
+ * checks (nonces, chain binding, signatures, roles, contracts, governance), the block
+ * overlay, queries, and re-execution from an empty state.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "ctest_world.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    char *buf = malloc(1 << 20);
+    *len = fread(buf, 1, (1 << 20) - 1, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static char *run_scenario(tw *t, size_t *len)
+{
+    char *text = NULL;
+    FILE *mem = open_memstream(&text, len);
+    cr_assert_eq(scenario_run(&t->w, mem), 0, "every scenario step as the rules say");
+    fclose(mem);
+    return text;
+}
+
+Test(scenario, timeline_matches_the_golden_file)
+{
+    tw t;
+    tw_open(&t, "trialreg-example");
+    size_t len, glen;
+    char *text = run_scenario(&t, &len);
+    char *golden = slurp(TRIALREG_SOURCE_DIR "/examples/trial/timeline.golden", &glen);
+    cr_expect_eq(len, glen, "timeline length %zu, golden %zu", len, glen);
+    cr_expect(len == glen && memcmp(text, golden, len) == 0,
+              "timeline differs from examples/trial/timeline.golden:\n%s", text);
+    /* the flagged events the regulator must see are in it */
+    cr_expect_not_null(strstr(text, "FLAG  protocol.flag.outcomes_changed"));
+    cr_expect_not_null(strstr(text, "FLAG  outcome.flag.not_preregistered"));
+    cr_expect_not_null(strstr(text, "FLAG  outcome.flag.primary_unreported"));
+    free(text);
+    free(golden);
+    tw_close(&t);
+}
+
+/* Copy every block of src into a fresh ledger through exec_block: same state hash. */
+Test(scenario, reexecution_from_empty_state_gives_the_same_state_hash)
+{
+    tw a, b;
+    tw_open(&a, "trialreg-example");
+    size_t len;
+    free(run_scenario(&a, &len));
+    tw_open(&b, "trialreg-example");
+    ledger_summary head_a, head_b;
+    ledger_head(a.w.l, &head_a);
+    codec_span *spans = malloc(2 * CODEC_BLOCK_TXS_MAX * sizeof *spans);
+    codec_write *writes = malloc(CODEC_WRITES_MAX * sizeof *writes);
+    for (uint64_t h = 1; h <= head_a.height; h++) {
+        uint8_t *data;
+        size_t dlen;
+        cr_assert_eq(ledger_get_block(a.w.l, h, &data, &dlen), LEDGER_OK);
+        codec_block blk = {.txs = spans, .receipts = spans + CODEC_BLOCK_TXS_MAX, .writes = writes};
+        cr_assert_eq(codec_block_decode(data, dlen, &blk, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL),
+                     CODEC_OK);
+        ledger_summary s;
+        exec_error err;
+        cr_assert_eq(exec_block(b.w.e, &blk.header.batch, blk.txs, &blk.commit_cert, &s, &err),
+                     EXEC_OK, "%s", err.message);
+        /* same receipts, byte for byte */
+        const codec_span *r = exec_last_receipts(b.w.e);
+        for (uint32_t i = 0; i < blk.receipt_count; i++) {
+            cr_assert_eq(r[i].len, blk.receipts[i].len);
+            cr_assert_arr_eq(r[i].data, blk.receipts[i].data, r[i].len);
+        }
+        free(data);
+    }
+    ledger_head(b.w.l, &head_b);
+    cr_expect_eq(head_b.height, head_a.height);
+    cr_expect_arr_eq(head_b.state_hash.bytes, head_a.state_hash.bytes, 32, "state hash");
+    cr_expect_arr_eq(head_b.block_hash.bytes, head_a.block_hash.bytes, 32, "block hash");
+    free(spans);
+    free(writes);
+    tw_close(&a);
+    tw_close(&b);
+}
+
+Test(scenario, queries_answer_from_the_last_committed_block)
+{
+    tw t;
+    tw_open(&t, "trialreg-example");
+    size_t len;
+    free(run_scenario(&t, &len));
+    const uint8_t *id = (const uint8_t *)SCENARIO_TRIAL;
+    size_t id_len = strlen(SCENARIO_TRIAL);
+    exec_trial tr;
+    cr_assert_eq(exec_query_trial(t.w.e, id, id_len, &tr), LEDGER_OK);
+    cr_expect_eq(tr.version, 2);
+    cr_expect_eq(tr.approved, 2);
+    cr_expect_eq(tr.floor_version, 2);
+    cr_expect_eq(tr.planned, 120);
+    cr_expect_arr_eq(tr.sponsor.bytes, t.w.sponsor.public_key.bytes, 32);
+    exec_protocol_version v1, v2;
+    cr_assert_eq(exec_query_protocol_version(t.w.e, id, id_len, 1, &v1), LEDGER_OK);
+    cr_assert_eq(exec_query_protocol_version(t.w.e, id, id_len, 2, &v2), LEDGER_OK);
+    cr_expect(!v1.reconsent_required && v2.reconsent_required);
+    cr_expect(v1.approved_ms > 0 && v2.approved_ms > v1.approved_ms);
+    cr_expect_eq(v1.primary_count, 1);
+    cr_expect_eq(v1.secondary_count, 2);
+    cr_expect_eq(exec_query_protocol_version(t.w.e, id, id_len, 3, &v2), LEDGER_ERR_NOT_FOUND);
+    /* participant 1: all scopes, re-consent, then future research withdrawn */
+    exec_consent_entry h[8];
+    uint32_t n = 0;
+    cr_assert_eq(exec_query_consent_history(t.w.e, id, id_len, &t.w.participants[1].public_key, h, 8, &n),
+                 LEDGER_OK);
+    cr_assert_eq(n, 3);
+    cr_expect_eq(h[0].kind, 1);
+    cr_expect_eq(h[0].scopes, 31);
+    cr_expect_eq(h[0].version, 1);
+    cr_expect_eq(h[0].meaning, MEANING_WITNESS);
+    cr_expect_arr_eq(h[0].witness.bytes, t.w.inv_a.public_key.bytes, 32);
+    cr_expect_eq(h[1].version, 2);
+    cr_expect_eq(h[2].kind, 2);
+    cr_expect_eq(h[2].scopes, 31 & ~SCOPE_FUTURE_RESEARCH);
+    uint64_t scopes, version;
+    cr_assert_eq(exec_query_consent_at(t.w.e, id, id_len, &t.w.participants[1].public_key,
+                                       h[2].time_ms - 1, &scopes, &version), LEDGER_OK);
+    cr_expect_eq(scopes, 31, "before the withdrawal");
+    cr_assert_eq(exec_query_consent_at(t.w.e, id, id_len, &t.w.participants[1].public_key,
+                                       h[2].time_ms, &scopes, &version), LEDGER_OK);
+    cr_expect_eq(scopes, 27, "from the withdrawal on");
+    cr_assert_eq(exec_query_consent_at(t.w.e, id, id_len, &t.w.participants[1].public_key,
+                                       h[0].time_ms - 1, &scopes, &version), LEDGER_OK);
+    cr_expect_eq(scopes, 0, "before any consent");
+    cr_expect_eq(exec_query_consent_at(t.w.e, id, id_len, &t.w.participants[7].public_key, 0,
+                                       &scopes, &version), LEDGER_ERR_NOT_FOUND);
+    tw_close(&t);
+}
+
+/* ---- the executor's own checks ------------------------------------------------------ */
+
+static tw T;
+static void setup(void) { tw_open(&T, "trialreg-test-exec"); tw_base(&T); }
+static void teardown(void) { tw_close(&T); }
+TestSuite(executor, .init = setup, .fini = teardown);
+
+static codec_span sign_withdraw(uint64_t nonce, const hash32 *chain, uint8_t *buf, size_t cap)
+{
+    codec_value a[] = {world_text(TRIAL), world_int(SCOPE_GENETIC)};
+    size_t len = world_sign(&T.w, &T.w.participants[0], nonce, chain, "consent", "withdraw", a, 2,
+                            NULL, 0, buf, cap);
+    cr_assert_gt(len, 0);
+    return (codec_span){buf, len};
+}
+
+Test(executor, a_replayed_tx_is_refused_by_its_nonce)
+{
+    static uint8_t buf[1024];
+    codec_span tx = sign_withdraw(WORLD_NEXT_NONCE, NULL, buf, sizeof buf);
+    codec_receipt r[2];
+    cr_assert_eq(world_commit(&T.w, 60000, &tx, 1, r), 0);
+    expect_ok(r[0]);
+    cr_assert_eq(world_commit(&T.w, 60000, &tx, 1, r), 0);
+    expect_invalid(r[0], EXEC_E_NONCE_REPLAY);
+    /* twice in one block: the second is the replay */
+    codec_span two[2];
+    two[0] = sign_withdraw(WORLD_NEXT_NONCE, NULL, buf, sizeof buf);
+    two[1] = two[0];
+    codec_value a[] = {world_text(TRIAL), world_int(SCOPE_GENETIC)};
+    (void)a;
+    cr_assert_eq(world_commit(&T.w, 60000, two, 2, r), 0);
+    expect_refused(r[0], CONTRACT_E_NOT_GRANTED); /* refused by the contract: nonce consumed */
+    expect_invalid(r[1], EXEC_E_NONCE_REPLAY);
+}
+
+Test(executor, nonces_pipeline_within_the_window)
+{
+    static uint8_t b1[1024], b2[1024], b3[1024];
+    /* participant 0 has used nonce 0 (its grant): 5 and 2 arrive first, out of order */
+    codec_value a[] = {world_text(TRIAL), world_int(SCOPE_GENETIC)};
+    codec_value g[] = {world_text(TRIAL), world_int(SCOPE_DATA_SHARING)};
+    codec_span s[3];
+    s[0] = (codec_span){b1, world_sign(&T.w, &T.w.participants[0], 5, NULL, "consent", "withdraw", a, 2, NULL, 0, b1, sizeof b1)};
+    s[1] = (codec_span){b2, world_sign(&T.w, &T.w.participants[0], 2, NULL, "consent", "withdraw", g, 2, NULL, 0, b2, sizeof b2)};
+    s[2] = (codec_span){b3, world_sign(&T.w, &T.w.participants[0], 1 + 64, NULL, "consent", "withdraw", a, 2, NULL, 0, b3, sizeof b3)};
+    codec_receipt r[3];
+    cr_assert_eq(world_commit(&T.w, 60000, s, 3, r), 0);
+    expect_ok(r[0]);
+    expect_ok(r[1]);
+    expect_invalid(r[2], EXEC_E_NONCE_WINDOW); /* lowest unaccepted is 1: 65 is outside */
+    s[0] = (codec_span){b1, world_sign(&T.w, &T.w.participants[0], 0, NULL, "consent", "withdraw", a, 2, NULL, 0, b1, sizeof b1)};
+    cr_assert_eq(world_commit(&T.w, 60000, s, 1, r), 0);
+    expect_invalid(r[0], EXEC_E_NONCE_REPLAY);
+}
+
+Test(executor, a_signature_for_another_chain_is_refused)
+{
+    static uint8_t buf[1024];
+    hash32 other = world_hash("another chain");
+    codec_span tx = sign_withdraw(7, &other, buf, sizeof buf);
+    codec_receipt r;
+    cr_assert_eq(world_commit(&T.w, 60000, &tx, 1, &r), 0);
+    expect_invalid(r, EXEC_E_SIGNATURE);
+    /* a co-signature made for another chain */
+    tw other_world;
+    tw_open(&other_world, "trialreg-other-chain");
+    codec_value g[] = {world_text(TRIAL), world_int(1), world_bytes(other.bytes, 32), world_int(1)};
+    world_cosig ca = {&T.w.inv_a, MEANING_WITNESS};
+    static uint8_t b2[1024];
+    size_t len = world_sign(&T.w, &T.w.participants[0], 9, NULL, "consent", "grant", g, 4, &ca, 1, b2, sizeof b2);
+    codec_tx tx2;
+    cr_assert_eq(codec_tx_decode(b2, len, &tx2, NULL), CODEC_OK);
+    static uint8_t b3[1024];
+    size_t len3 = world_sign(&other_world.w, &T.w.participants[0], 9, ledger_chain_id(other_world.w.l),
+                             "consent", "grant", g, 4, &ca, 1, b3, sizeof b3);
+    codec_tx tx3;
+    cr_assert_eq(codec_tx_decode(b3, len3, &tx3, NULL), CODEC_OK);
+    tx2.cosigs[0].sig = tx3.cosigs[0].sig; /* author signature right, co-signature for the other chain */
+    static uint8_t b4[1024];
+    codec_buf ob = codec_buf_make(b4, sizeof b4);
+    cr_assert_eq(codec_tx_encode(&tx2, &ob), CODEC_OK);
+    codec_span t4 = {b4, ob.len};
+    cr_assert_eq(world_commit(&T.w, 60000, &t4, 1, &r), 0);
+    expect_invalid(r, EXEC_E_COSIGNATURE);
+    tw_close(&other_world);
+}
+
+Test(executor, unknown_signers_contracts_methods_and_arities)
+{
+    keypair stranger;
+    uint8_t seed[32] = {42};
+    tcrypto_keypair_from_seed(seed, &stranger);
+    codec_value a[] = {world_text(TRIAL), world_int(1)};
+    expect_invalid(tw_run(&T, &stranger, "protocol", "approve", a, 2, NULL, 0), EXEC_E_NO_ROLE);
+    expect_invalid(tw_run(&T, &T.w.regulator, "nosuch", "approve", a, 2, NULL, 0), EXEC_E_NO_CONTRACT);
+    expect_invalid(tw_run(&T, &T.w.regulator, "protocol", "approve_all", a, 2, NULL, 0), EXEC_E_NO_METHOD);
+    expect_invalid(tw_run(&T, &T.w.regulator, "protocol", "approve", a, 1, NULL, 0), EXEC_E_BAD_ARGS);
+    /* helpers are not methods */
+    expect_invalid(tw_run(&T, &T.w.regulator, "protocol", "vkey", a, 2, NULL, 0), EXEC_E_NO_METHOD);
+    /* the nonce of an INVALID tx is not consumed: nonce 0 of the regulator was consumed by
+     * tw_base's approve, the next one is still free */
+    expect_refused(tw_run(&T, &T.w.regulator, "protocol", "approve", a, 2, NULL, 0),
+                   CONTRACT_E_ALREADY_APPROVED);
+}
+
+Test(executor, later_txs_of_a_block_see_earlier_writes)
+{
+    /* enrol participant 5 and its grant in ONE block: the grant's signer is a participant
+     * only through the enrolment just before it */
+    static uint8_t b1[1024], b2[1024];
+    codec_value en[] = {world_text(TRIAL), tw_pk(&T.w.participants[5])};
+    hash32 form = world_hash("form");
+    codec_value g[] = {world_text(TRIAL), world_int(1), world_bytes(form.bytes, 32), world_int(1)};
+    world_cosig ca = {&T.w.inv_a, MEANING_WITNESS};
+    codec_span s[2] = {
+        {b1, world_sign(&T.w, &T.w.inv_a, WORLD_NEXT_NONCE, NULL, "consent", "enrol", en, 2, NULL, 0, b1, sizeof b1)},
+        {b2, world_sign(&T.w, &T.w.participants[5], WORLD_NEXT_NONCE, NULL, "consent", "grant", g, 4, &ca, 1, b2, sizeof b2)}};
+    codec_receipt r[2];
+    cr_assert_eq(world_commit(&T.w, 60000, s, 2, r), 0);
+    expect_ok(r[0]);
+    expect_ok(r[1]);
+    /* in the other order the grant's signer has no role yet */
+    tw u;
+    tw_open(&u, "trialreg-test-exec");
+    tw_base(&u);
+    codec_span rev[2] = {s[1], s[0]};
+    cr_assert_eq(world_commit(&u.w, 60000, rev, 2, r), 0);
+    expect_invalid(r[0], EXEC_E_NO_ROLE);
+    expect_ok(r[1]);
+    tw_close(&u);
+}
+
+Test(executor, governance_deploys_a_new_version_with_sponsor_and_regulator)
+{
+    /* redeploy the outcomes contract's own bytecode as version 2, in chunks */
+    const codec_genesis *g = ledger_genesis(T.w.l);
+    const codec_contract *c = NULL;
+    for (uint32_t i = 0; i < g->contract_count; i++) {
+        if (strcmp(g->contracts[i].name.text, "outcomes") == 0) c = &g->contracts[i];
+    }
+    cr_assert_not_null(c);
+    codec_value a[CODEC_ARGS_MAX];
+    uint32_t n = 0;
+    a[n++] = world_text("outcomes");
+    a[n++] = world_int(2);
+    for (uint32_t at = 0; at < c->bytecode_len; at += CODEC_ARG_BYTES_MAX) {
+        uint32_t len = c->bytecode_len - at < CODEC_ARG_BYTES_MAX ? c->bytecode_len - at : CODEC_ARG_BYTES_MAX;
+        a[n++] = world_bytes(c->bytecode + at, len);
+    }
+    world_cosig reg = {&T.w.regulator, MEANING_APPROVAL};
+    world_cosig inv = {&T.w.inv_a, MEANING_APPROVAL};
+    expect_invalid(tw_run(&T, &T.w.sponsor, "governance", "deploy", a, n, NULL, 0), EXEC_E_GOVERNANCE);
+    expect_invalid(tw_run(&T, &T.w.sponsor, "governance", "deploy", a, n, &inv, 1), EXEC_E_GOVERNANCE);
+    /* the regulator cannot approve its own deploy (the codec refuses a signer co-signing) */
+    expect_invalid(tw_run(&T, &T.w.regulator, "governance", "deploy", a, n, &reg, 1), EXEC_E_DECODE);
+    a[1] = world_int(1); /* not newer */
+    expect_invalid(tw_run(&T, &T.w.sponsor, "governance", "deploy", a, n, &reg, 1), EXEC_E_GOVERNANCE);
+    a[1] = world_int(2);
+    static uint8_t junk[16] = "not a module";
+    codec_value bad[] = {a[0], a[1], world_bytes(junk, 16)};
+    expect_invalid(tw_run(&T, &T.w.sponsor, "governance", "deploy", bad, 3, &reg, 1), EXEC_E_GOVERNANCE);
+    codec_receipt r = tw_run(&T, &T.w.sponsor, "governance", "deploy", a, n, &reg, 1);
+    expect_ok(r);
+    cr_expect_str_eq(r.events[0].topic.text, "governance.deployed");
+    /* it runs, and a reopened executor loads the deployed version from the ledger */
+    hash32 p = world_hash("primary 1");
+    expect_ok(tw_run(&T, &T.w.sponsor, "outcomes", "report", ARGS(world_text(TRIAL), world_bytes(p.bytes, 32)), NULL, 0));
+    exec_close(T.w.e);
+    T.w.e = NULL;
+    exec_error err;
+    cr_assert_eq(exec_open(T.w.l, NULL, &T.w.e, &err), EXEC_OK, "%s", err.message);
+    a[1] = world_int(2);
+    expect_invalid(tw_run(&T, &T.w.sponsor, "governance", "deploy", a, n, &reg, 1), EXEC_E_GOVERNANCE);
+}
+
+/* ---- the error table is one table ----------------------------------------------------- */
+
+Test(tables, common_s_declares_exactly_the_codes_of_errors_h)
+{
+    size_t len;
+    char *src = slurp(TRIALREG_SOURCE_DIR "/contracts/common.s", &len);
+    unsigned found = 0, expected = 0;
+#define CHECK_CODE(name, code, reason)                                                       \
+    do {                                                                                     \
+        char line[96];                                                                       \
+        snprintf(line, sizeof line, "\n.int E_%s %d\n", #name, code);                        \
+        cr_expect_not_null(strstr(src, line), "common.s lacks '%s'", line + 1);              \
+        expected++;                                                                          \
+        cr_expect_str_neq(exec_reason(RECEIPT_REFUSED, code), "", "a reason for %d", code);  \
+    } while (0);
+    CONTRACT_ERRORS(CHECK_CODE)
+#undef CHECK_CODE
+    for (const char *p = src; (p = strstr(p, "\n.int E_")) != NULL; p++) found++;
+    cr_expect_eq(found, expected, "common.s declares %u E_ codes, errors.h %u", found, expected);
+    free(src);
+}
