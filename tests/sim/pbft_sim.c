@@ -2,7 +2,7 @@
  * pbft_sim - run the PBFT simulator over a range of seeds, or replay one.
  *
  *   pbft_sim [--seeds N] [--from S] [--n 4|7] [--mix NAME|any] [--ed25519-every K]
- *            [--scenario NAME] [--trace] [--expect-violation]
+ *            [--scenario NAME] [--trace] [--expect-violation] [--no-signatures]
  *
  * --mix any (default) picks the mix from the seed (seed % mixes). Every
  * seed K with K % ed25519-every == 0 signs with real Ed25519 (default 50).
@@ -29,11 +29,13 @@ int main(int argc, char **argv)
     uint64_t seeds = 1, from = 1, ed_every = 50;
     uint32_t n = 0;
     int mix = -1, scenario = 0;
-    bool trace = false, expect_violation = false;
+    bool trace = false, expect_violation = false, no_sigs = false;
+    uint64_t committed = 0, verifies = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--trace")) { trace = true; continue; }
         if (!strcmp(a, "--expect-violation")) { expect_violation = true; continue; }
+        if (!strcmp(a, "--no-signatures")) { no_sigs = true; continue; }
         if (!v) { fprintf(stderr, "pbft_sim: %s needs a value\n", a); return 2; }
         i++;
         if (!strcmp(a, "--seeds")) seeds = strtoull(v, NULL, 0);
@@ -60,10 +62,13 @@ int main(int argc, char **argv)
         opt.scenario = (sim_scenario)scenario;
         opt.ed25519 = ed_every && k % ed_every == 0 && !scenario;
         opt.trace = trace ? stdout : NULL;
+        opt.no_signatures = no_sigs;
         ed += opt.ed25519;
         run++;
         sim_result res;
         sim_run(&opt, &res);
+        committed += res.committed_requests;
+        verifies += res.verifies;
         if (!res.ok) {
             failed++;
             printf("FAIL seed=%llu n=%u mix=%s%s: %s\n  replay: pbft_sim --from %llu --n %u --mix %s%s --trace\n",
@@ -78,6 +83,10 @@ int main(int argc, char **argv)
     printf("pbft_sim: %llu seeds from %llu, %llu with Ed25519, %llu failed, %.1f ms/seed\n",
            (unsigned long long)run, (unsigned long long)from, (unsigned long long)ed,
            (unsigned long long)failed, run ? dt * 1000.0 / (double)run : 0.0);
+    printf("pbft_sim: %llu requests committed (summed over correct replicas), %.0f/s; "
+           "%llu signature checks, %.0f/s\n",
+           (unsigned long long)committed, dt > 0 ? (double)committed / dt : 0.0,
+           (unsigned long long)verifies, dt > 0 ? (double)verifies / dt : 0.0);
     if (expect_violation)
         return failed ? 0 : 1;
     return failed ? 1 : 0;

@@ -41,6 +41,7 @@ typedef struct {
     sim_mix mix;
     sim_scenario scenario;
     bool ed25519;   /* real signatures instead of the keyed-hash stand-in */
+    bool no_signatures; /* benchmark only: sign nothing, accept everything */
     FILE *trace;    /* NULL: no trace */
 } sim_options;
 

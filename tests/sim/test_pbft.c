@@ -1,0 +1,188 @@
+/*
+ * test_pbft.c - the PBFT core's refusals and certificates, driven directly
+ * (no simulator): what a peer or an operator would notice if they broke.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "pbft.h"
+
+typedef struct {
+    uint32_t id;
+} key_ctx;
+
+static key_ctx ctxs[4] = {{0}, {1}, {2}, {3}};
+
+static void mac(uint32_t id, const char *tag, const uint8_t *b, size_t len, signature *out)
+{
+    tcrypto_sha256_state st;
+    tcrypto_sha256_init(&st);
+    tcrypto_sha256_update(&st, &id, sizeof id);
+    tcrypto_sha256_update(&st, tag, strlen(tag));
+    tcrypto_sha256_update(&st, b, len);
+    memset(out, 0, sizeof *out);
+    tcrypto_sha256_final(&st, (hash32 *)out->bytes);
+}
+static bool t_sign(void *ctx, const char *tag, const uint8_t *b, size_t len, signature *out)
+{
+    mac(((key_ctx *)ctx)->id, tag, b, len, out);
+    return true;
+}
+static bool t_verify(void *ctx, pbft_replica v, const char *tag, const uint8_t *b, size_t len,
+                     const signature *sig)
+{
+    (void)ctx;
+    signature want;
+    mac(v, tag, b, len, &want);
+    return memcmp(&want, sig, sizeof want) == 0;
+}
+
+static pbft_core cores[4];
+
+static pbft_config config(uint32_t id)
+{
+    pbft_config c = {.id = id, .n = 4, .batch_delay_ms = 10, .view_timeout_ms = 1000,
+                     .retransmit_ms = 500, .clock_bound_ms = 100,
+                     .signer = {t_sign, t_verify, NULL, &ctxs[id]}};
+    return c;
+}
+
+static void start(void)
+{
+    for (uint32_t i = 0; i < 4; i++) {
+        pbft_config c = config(i);
+        cr_assert_eq(pbft_init(&cores[i], &c), PBFT_OK);
+        pbft_tick(&cores[i], 1000);
+    }
+}
+
+/* Deliver every output until quiet; returns batches committed at replica 1. */
+static uint32_t run(pbft_committed *got)
+{
+    uint32_t n_got = 0;
+    for (int round = 0; round < 50; round++) {
+        bool any = false;
+        for (uint32_t i = 0; i < 4; i++) {
+            static pbft_ready r;
+            r = *pbft_ready_get(&cores[i]);
+            pbft_ready_clear(&cores[i]);
+            for (uint32_t k = 0; k < r.out_count; k++) {
+                any = true;
+                for (uint32_t to = 0; to < 4; to++)
+                    if (to != i && (r.out[k].to == PBFT_BROADCAST || r.out[k].to == to))
+                        pbft_step(&cores[to], &r.out[k].msg);
+            }
+            for (uint32_t k = 0; k < r.committed_count; k++) {
+                any = true;
+                hash32 h;
+                tcrypto_sha256(&r.committed[k].batch.header, sizeof(codec_batch_header), &h);
+                pbft_executed(&cores[i], r.committed[k].batch.header.height, &h, &h, &h);
+                if (i == 1 && got)
+                    got[n_got++] = r.committed[k];
+            }
+        }
+        if (!any)
+            break;
+    }
+    return n_got;
+}
+
+Test(pbft, init_refuses_a_cluster_that_is_not_3f_plus_1)
+{
+    pbft_config c = config(0);
+    c.n = 5;
+    cr_assert_eq(pbft_init(&cores[0], &c), PBFT_ERR_MALFORMED);
+    c.n = 4;
+    c.id = 4;
+    cr_assert_eq(pbft_init(&cores[0], &c), PBFT_ERR_MALFORMED);
+}
+
+Test(pbft, a_request_commits_with_a_verifiable_commit_certificate)
+{
+    start();
+    const uint8_t req[] = "consent:participant-17";
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_eq(pbft_propose(&cores[i], req, sizeof req), PBFT_OK);
+    for (uint32_t i = 0; i < 4; i++)
+        pbft_tick(&cores[i], 1020);
+    static pbft_committed got[8];
+    cr_assert_eq(run(got), 1);
+    cr_assert_eq(got[0].batch.header.height, 1);
+    cr_assert_eq(got[0].batch.count, 1);
+    cr_assert_eq(got[0].cert.sig_count, 3);
+    cr_assert_eq(pbft_verify_commit_cert(&cores[2], &got[0].batch, &got[0].cert), PBFT_OK);
+    codec_commit_cert bad = got[0].cert;
+    bad.sigs[1].sig.bytes[5] ^= 1;
+    cr_assert_eq(pbft_verify_commit_cert(&cores[2], &got[0].batch, &bad), PBFT_ERR_SIGNATURE);
+    bad = got[0].cert;
+    bad.sig_count = 2;
+    cr_assert_eq(pbft_verify_commit_cert(&cores[2], &got[0].batch, &bad), PBFT_ERR_CERT);
+    cr_assert_eq(pbft_propose(&cores[1], req, sizeof req), PBFT_ERR_DUPLICATE,
+                 "a committed request is refused when submitted again");
+}
+
+/* A pre-prepare from replica 0 (primary of view 0) for height 1. */
+static pbft_msg preprepare(pbft_batch *b, uint64_t time_ms)
+{
+    memset(b, 0, sizeof *b);
+    b->count = 1;
+    b->txs[0].len = 3;
+    memcpy(b->txs[0].bytes, "abc", 3);
+    b->header.height = 1;
+    b->header.time_ms = time_ms;
+    pbft_batch_seal(b);
+    pbft_msg m = {.type = PBFT_MSG_PREPREPARE, .from = 0, .view = 0, .height = 1, .batch = b};
+    codec_batch_hash(&b->header, &m.digest);
+    uint8_t buf[128];
+    codec_buf cb = codec_buf_make(buf, sizeof buf);
+    codec_pbft_vote_body_encode(0, 1, &m.digest, &cb);
+    mac(0, TCRYPTO_TAG_PREPREPARE, buf, cb.len, &m.sig);
+    return m;
+}
+
+Test(pbft, backup_refuses_bad_pre_prepares)
+{
+    start();
+    pbft_batch b;
+    pbft_msg m = preprepare(&b, 1000 + 500);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_ERR_TIME, "too far ahead of my clock");
+    m = preprepare(&b, 1000 - 500);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_ERR_TIME, "too far behind my clock");
+    m = preprepare(&b, 1000);
+    m.sig.bytes[0] ^= 1;
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_ERR_SIGNATURE);
+    m = preprepare(&b, 1000);
+    m.digest.bytes[0] ^= 1;
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_ERR_DIGEST);
+    m = preprepare(&b, 1000);
+    m.from = 2;
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_ERR_MALFORMED, "not from the primary");
+    m = preprepare(&b, 1000);
+    m.height = b.header.height = PBFT_WINDOW + 1;
+    cr_assert_neq(pbft_step(&cores[1], &m), PBFT_OK, "above the high watermark");
+    m = preprepare(&b, 1000);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_OK);
+    pbft_batch b2;
+    pbft_msg m2 = preprepare(&b2, 1001);
+    cr_assert_eq(pbft_step(&cores[1], &m2), PBFT_ERR_CONFLICT, "equivocation is refused");
+}
+
+Test(pbft, restarted_replica_never_signs_a_second_digest)
+{
+    start();
+    pbft_batch b;
+    pbft_msg m = preprepare(&b, 1000);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_OK);
+    cr_assert(pbft_ready_get(&cores[1])->persist);
+    pbft_durable saved = cores[1].durable;
+    pbft_config c = config(1);
+    cr_assert_eq(pbft_init(&cores[1], &c), PBFT_OK);
+    cr_assert_eq(pbft_restore(&cores[1], &saved, 0, 0), PBFT_OK);
+    pbft_tick(&cores[1], 1000);
+    pbft_batch b2;
+    pbft_msg m2 = preprepare(&b2, 1001);
+    cr_assert_eq(pbft_step(&cores[1], &m2), PBFT_ERR_CONFLICT);
+    pbft_msg again = preprepare(&b, 1000);
+    cr_assert_eq(pbft_step(&cores[1], &again), PBFT_OK, "the same digest may be prepared again");
+}
