@@ -495,11 +495,12 @@ static bool propose_one(pbft_core *c, bool force)
         c->next_height++;
     if (!in_window(c, c->next_height))
         return false;
-    static pbft_batch b; /* scratch, not state: the core is single-threaded */
-    memset(&b, 0, sizeof b);
-    uint32_t k = collect_batch(c, &b);
+    pbft_batch *bp = &c->scratch_batch, b;
+    memset(bp, 0, sizeof *bp);
+    uint32_t k = collect_batch(c, bp);
     if (k == 0 || (k < PBFT_BATCH_MAX && !force))
         return false;
+    b = *bp;
     uint64_t t = c->now_ms;
     uint64_t prev = prev_block_time(c, c->next_height);
     if (t <= prev)
@@ -909,23 +910,19 @@ static void start_view_change(pbft_core *c, pbft_view v)
 /* Join the smallest view above mine that f+1 others ask for. */
 static void maybe_join(pbft_core *c)
 {
-    pbft_view cur = c->durable.view;
-    for (;;) {
-        pbft_view smallest = 0;
-        uint32_t k = 0;
-        for (uint32_t r = 0; r < c->cfg.n; r++) {
-            if (r == c->cfg.id || !c->vc_seen[r] || c->vcs[r].new_view <= cur)
-                continue;
-            k++;
-            if (!smallest || c->vcs[r].new_view < smallest)
-                smallest = c->vcs[r].new_view;
-        }
-        if (k < c->f + 1)
-            return;
-        start_view_change(c, smallest);
-        c->backoff = 1;
-        return;
+    pbft_view cur = c->durable.view, smallest = 0;
+    uint32_t k = 0;
+    for (uint32_t r = 0; r < c->cfg.n; r++) {
+        if (r == c->cfg.id || !c->vc_seen[r] || c->vcs[r].new_view <= cur)
+            continue;
+        k++;
+        if (!smallest || c->vcs[r].new_view < smallest)
+            smallest = c->vcs[r].new_view;
     }
+    if (k < c->f + 1)
+        return;
+    start_view_change(c, smallest);
+    c->backoff = 1;
 }
 
 static pbft_err on_view_change(pbft_core *c, const pbft_msg *m)

@@ -249,6 +249,7 @@ typedef struct {
     pbft_new_view my_nv;
     bool nv_sent;
     pbft_msg my_checkpoint;     /* my latest checkpoint, re-sent on retransmit */
+    pbft_batch scratch_batch;   /* the primary's batch under construction */
     pbft_ready ready;
 } pbft_core;
 
