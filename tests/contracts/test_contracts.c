@@ -316,6 +316,54 @@ Test(executor, governance_deploys_a_new_version_with_sponsor_and_regulator)
     expect_invalid(tw_run(&T, &T.w.sponsor, "governance", "deploy", a, n, &reg, 1), EXEC_E_GOVERNANCE);
 }
 
+
+Test(executor, iteration_sees_the_block_overlay)
+{
+    /* enrol, consent and anchor participant 5, then a researcher's request, all in ONE
+     * block: the request's keys() walk must merge the block's writes with the ledger */
+    static uint8_t b[4][1024];
+    codec_value tr = world_text(TRIAL);
+    hash32 form = world_hash("form"), rec = world_hash("p5 record");
+    world_cosig ca = {&T.w.inv_a, MEANING_WITNESS};
+    codec_value en[] = {tr, tw_pk(&T.w.participants[5])};
+    codec_value g[] = {tr, world_int(1), world_bytes(form.bytes, 32), world_int(SCOPE_MAIN)};
+    codec_value an[] = {tr, tw_pk(&T.w.participants[5]), world_int(SCOPE_MAIN),
+                        world_int(tw_next_time(&T)), world_bytes(rec.bytes, 32), world_int(1)};
+    codec_value rq[] = {tr, world_int(SCOPE_MAIN), world_text("overlay")};
+    codec_span s[4] = {
+        {b[0], world_sign(&T.w, &T.w.inv_a, WORLD_NEXT_NONCE, NULL, "consent", "enrol", en, 2, NULL, 0, b[0], 1024)},
+        {b[1], world_sign(&T.w, &T.w.participants[5], WORLD_NEXT_NONCE, NULL, "consent", "grant", g, 4, &ca, 1, b[1], 1024)},
+        {b[2], world_sign(&T.w, &T.w.inv_a, WORLD_NEXT_NONCE, NULL, "data", "anchor", an, 6, NULL, 0, b[2], 1024)},
+        {b[3], world_sign(&T.w, &T.w.researcher, WORLD_NEXT_NONCE, NULL, "access", "request", rq, 3, NULL, 0, b[3], 1024)}};
+    codec_receipt r[4];
+    cr_assert_eq(world_commit(&T.w, 60000, s, 4, r), 0);
+    for (int i = 0; i < 4; i++) expect_ok(r[i]);
+    cr_assert_eq(r[3].event_count, 1);
+    const uint8_t *d = r[3].events[0].data + 4;
+    uint64_t count = 0;
+    for (int i = 0; i < 8; i++) count = count << 8 | d[16 + i];
+    cr_expect_eq(count, 1, "the record anchored earlier in the same block is eligible");
+    hash32 list;
+    tcrypto_sha256(rec.bytes, 32, &list);
+    cr_expect_arr_eq(d + 24, list.bytes, 32);
+}
+
+Test(executor, block_times_the_contracts_see_strictly_increase)
+{
+    /* a block proposed at the same time as the previous one runs at previous + 1 ms */
+    uint64_t prev = T.w.now_ms;
+    hash32 doc = world_hash("d"), p = world_hash("p");
+    static const uint8_t sites[] = "\x06site-a";
+    codec_receipt r;
+    cr_assert_eq(world_run(&T.w, 0, &T.w.sponsor, "protocol", "register",
+                           ARGS(world_text("T-9"), world_bytes(doc.bytes, 32), world_bytes(p.bytes, 32),
+                                world_bytes("", 0), world_int(1), world_bytes(sites, 7)), NULL, 0, &r), 0);
+    expect_ok(r);
+    exec_trial tr;
+    cr_assert_eq(exec_query_trial(T.w.e, (const uint8_t *)"T-9", 3, &tr), LEDGER_OK);
+    cr_expect_eq(tr.registered_ms, prev + 1);
+}
+
 /* ---- the error table is one table ----------------------------------------------------- */
 
 Test(tables, common_s_declares_exactly_the_codes_of_errors_h)
