@@ -1086,6 +1086,8 @@ pbft_err pbft_deliver_block(pbft_core *c, const pbft_batch *batch, const codec_c
     pbft_err e = pbft_verify_commit_cert(c, batch, cert);
     if (e != PBFT_OK)
         return e;
+    if (c->ready.committed_count == PBFT_WINDOW)
+        return PBFT_ERR_FULL; /* drain the ready first */
     deliver(c, batch, cert);
     try_deliver(c);
     return PBFT_OK;
