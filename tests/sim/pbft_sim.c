@@ -3,6 +3,7 @@
  *
  *   pbft_sim [--seeds N] [--from S] [--n 4|7] [--mix NAME|any] [--ed25519-every K]
  *            [--scenario NAME] [--trace] [--expect-violation] [--no-signatures]
+ *            [--bench REQUESTS]   (clean network, REQUESTS fed as fast as accepted)
  *
  * --mix any (default) picks the mix from the seed (seed % mixes). Every
  * seed K with K % ed25519-every == 0 signs with real Ed25519 (default 50).
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
     uint32_t n = 0;
     int mix = -1, scenario = 0;
     bool trace = false, expect_violation = false, no_sigs = false;
+    uint32_t bench = 0;
     uint64_t committed = 0, verifies = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -42,6 +44,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--from")) from = strtoull(v, NULL, 0);
         else if (!strcmp(a, "--n")) n = (uint32_t)strtoul(v, NULL, 0);
         else if (!strcmp(a, "--ed25519-every")) ed_every = strtoull(v, NULL, 0);
+        else if (!strcmp(a, "--bench")) bench = (uint32_t)strtoul(v, NULL, 0);
         else if (!strcmp(a, "--mix")) {
             mix = strcmp(v, "any") ? sim_mix_parse(v) : -1;
             if (strcmp(v, "any") && mix < 0) { fprintf(stderr, "pbft_sim: unknown mix %s\n", v); return 2; }
@@ -63,6 +66,9 @@ int main(int argc, char **argv)
         opt.ed25519 = ed_every && k % ed_every == 0 && !scenario;
         opt.trace = trace ? stdout : NULL;
         opt.no_signatures = no_sigs;
+        opt.bench_requests = bench;
+        if (bench)
+            opt.mix = SIM_MIX_CLEAN;
         ed += opt.ed25519;
         run++;
         sim_result res;

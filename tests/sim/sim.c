@@ -22,7 +22,7 @@
 #define FAULT_MS 3000
 #define LIVENESS_MS 60000
 #define MAX_HEIGHT 1024
-#define MAX_REQUESTS 64
+#define MAX_REQUESTS 4096
 
 /* ==== PRNG: splitmix64 seeding xoshiro256** ================================ */
 typedef struct { uint64_t s[4]; } rng;
@@ -131,6 +131,7 @@ struct sim {
     blob *captured[32];
     uint32_t captured_count;
     bool failed;
+    uint32_t bench_fed;
     struct signed_rec { uint64_t view, height; uint32_t node; bool used; hash32 d; } *signed_tab;
 };
 #define SIGNED_TAB 16384
@@ -878,6 +879,11 @@ static void setup(sim *s)
     for (uint32_t i = 0; i < s->n; i++)
         node_start(s, i, false);
     s->request_count = s->opt.scenario ? 12 : 16 + (uint32_t)rng_below(&s->r, 16);
+    if (s->opt.bench_requests) {
+        s->request_count = s->opt.bench_requests < MAX_REQUESTS ? s->opt.bench_requests
+                                                                : MAX_REQUESTS;
+        return; /* fed by bench_feed */
+    }
     for (uint32_t k = 0; k < s->request_count; k++) {
         event e = {rng_below(&s->r, FAULT_MS), s->order++, EV_REQUEST, 0, NULL, k};
         heap_push(s, e);
@@ -899,8 +905,18 @@ static void teardown(sim *s)
         free(s->nodes[i].store);
 }
 
+/* Benchmark clients: keep every replica's pending queue nearly full. */
+static void bench_feed(sim *s)
+{
+    while (s->bench_fed < s->request_count &&
+           s->nodes[0].core.pending_count + 16 < PBFT_PENDING_MAX)
+        submit(s, s->bench_fed++);
+}
+
 static void step(sim *s)
 {
+    if (s->opt.bench_requests)
+        bench_feed(s);
     if (!s->faults_over && s->now >= FAULT_MS)
         stop_faults(s);
     while (s->heap_len && s->heap[0].time <= s->now && !s->failed) {

@@ -42,6 +42,7 @@ typedef struct {
     sim_scenario scenario;
     bool ed25519;   /* real signatures instead of the keyed-hash stand-in */
     bool no_signatures; /* benchmark only: sign nothing, accept everything */
+    uint32_t bench_requests; /* benchmark: clean network, this many requests fed at once */
     FILE *trace;    /* NULL: no trace */
 } sim_options;
 
