@@ -145,7 +145,7 @@ size_t world_sign(world *w, const keypair *signer, uint64_t nonce, const hash32 
     snprintf(tx.method.text, sizeof tx.method.text, "%s", method);
     if (nargs > CODEC_ARGS_MAX || ncos > CODEC_COSIGS_MAX) return 0;
     tx.arg_count = nargs;
-    memcpy(tx.args, args, nargs * sizeof *args);
+    if (nargs) memcpy(tx.args, args, nargs * sizeof *args);
     uint8_t body[CODEC_TX_MAX], cbody[160];
     codec_buf b = codec_buf_make(body, sizeof body);
     if (codec_tx_body_encode(&tx, &b) != CODEC_OK) return 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "ctest_world.h"
+#include "cvm.h"
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -362,6 +363,50 @@ Test(executor, block_times_the_contracts_see_strictly_increase)
     exec_trial tr;
     cr_assert_eq(exec_query_trial(T.w.e, (const uint8_t *)"T-9", 3, &tr), LEDGER_OK);
     cr_expect_eq(tr.registered_ms, prev + 1);
+}
+
+
+/* A contract deployed by governance that misbehaves on purpose: the executor contains it. */
+static const char EVIL[] =
+    ".bytes FOREIGN \"protocol/t/x\"\n"
+    ".bytes OWN \"evil/x\"\n"
+    ".bytes TOPIC \"evil.event\"\n"
+    ".func foreign 0 3 export\n    loads r0, FOREIGN\n    loads r1, OWN\n    host r2, put, r0\n    ret r2\n"
+    ".func own 0 3 export\n    loads r0, OWN\n    loads r1, OWN\n    host r2, put, r0\n    ret r2\n"
+    ".func spin 0 1 export\nloop:\n    jmp loop\n"
+    ".func divide 0 3 export\n    loadi r0, 1\n    loadi r1, 0\n    div r2, r0, r1\n    ret r2\n"
+    ".func noisy 0 4 export\n    loadi r3, 0\nloop:\n    loads r0, TOPIC\n    loads r1, OWN\n"
+    "    host r2, emit, r0\n    addi r3, r3, 1\n    loadi r2, 17\n    lt r2, r3, r2\n    jnz r2, loop\n    ret r3\n";
+
+Test(executor, a_misbehaving_contract_is_contained)
+{
+    uint8_t *module = NULL;
+    size_t len = 0;
+    cvm_error ce;
+    cr_assert_eq(cvm_assemble(EVIL, sizeof EVIL - 1, &module, &len, &ce), CVM_OK, "%s", ce.message);
+    cr_assert_leq(len, CODEC_ARG_BYTES_MAX);
+    world_cosig reg = {&T.w.regulator, MEANING_APPROVAL};
+    expect_ok(tw_run(&T, &T.w.sponsor, "governance", "deploy",
+                     ARGS(world_text("evil"), world_int(1), world_bytes(module, (uint32_t)len)), &reg, 1));
+    ledger_summary before, after;
+    expect_ok(tw_run(&T, &T.w.sponsor, "evil", "own", NULL, 0, NULL, 0));
+    ledger_head(T.w.l, &before);
+    expect_status(tw_run(&T, &T.w.sponsor, "evil", "foreign", NULL, 0, NULL, 0), RECEIPT_TRAPPED,
+                  EXEC_E_FOREIGN_WRITE);
+    uint8_t *v;
+    size_t vlen;
+    cr_expect_eq(ledger_state_get(T.w.l, (const uint8_t *)"protocol/t/x", 12, &v, &vlen),
+                 LEDGER_ERR_NOT_FOUND, "the foreign write was not applied");
+    codec_receipt r = tw_run(&T, &T.w.sponsor, "evil", "spin", NULL, 0, NULL, 0);
+    expect_status(r, RECEIPT_TRAPPED, EXEC_E_OUT_OF_GAS);
+    cr_expect_eq(r.gas_used, EXEC_GAS_DEFAULT);
+    expect_status(tw_run(&T, &T.w.sponsor, "evil", "divide", NULL, 0, NULL, 0), RECEIPT_TRAPPED,
+                  EXEC_E_TRAP);
+    expect_status(tw_run(&T, &T.w.sponsor, "evil", "noisy", NULL, 0, NULL, 0), RECEIPT_TRAPPED,
+                  EXEC_E_BAD_EVENTS);
+    ledger_head(T.w.l, &after);
+    cr_expect_eq(after.height, before.height + 4, "each trapped tx is still committed");
+    free(module);
 }
 
 /* ---- the error table is one table ----------------------------------------------------- */
