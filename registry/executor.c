@@ -765,20 +765,23 @@ static int apply_deploy(exec *e, const codec_tx *tx, const char *name, uint64_t 
         const codec_value *a = &tx->args[2 + i];
         int n = snprintf((char *)key, sizeof key, SYS_CODE "%s/", name);
         key[n] = (uint8_t)i;
-        if (block_put(e, key, (uint32_t)n + 1, a->bytes, a->len, false) != 0) return -1;
+        if (block_put(e, key, (uint32_t)n + 1, a->bytes, a->len, false) != 0) goto err;
         total += a->len;
     }
     be64(rec, version);
     be64(rec + 8, total);
     be64(rec + 16, chunks);
     int n = snprintf((char *)key, sizeof key, SYS_CONTRACT "%s", name);
-    if (block_put(e, key, (uint32_t)n, rec, sizeof rec, false) != 0) return -1;
-    if (contract_install(e, name, version, module) != 0) return -1;
+    if (block_put(e, key, (uint32_t)n, rec, sizeof rec, false) != 0) goto err;
+    if (contract_install(e, name, version, module) != 0) goto err;
     r->event_count = 1;
     snprintf(r->events[0].topic.text, sizeof r->events[0].topic.text, "governance.deployed");
     r->events[0].data = tx->args[0].bytes; /* the contract name */
     r->events[0].len = tx->args[0].len;
     return 0;
+err:
+    cvm_module_free(module); /* ownership moves to e only on success */
+    return -1;
 }
 
 /* Applies a successful call's writes (after the prefix check) and copies its events. */
@@ -828,89 +831,89 @@ static void describe_trap(const cvm_result *res, const char *method, char *out, 
              res->error.func, res->error.pc);
 }
 
-/* Runs one tx against the block view; fills r. Returns 0, or -1 on an internal error
- * (memory, storage): the block is then abandoned. */
-static int exec_tx(exec *e, const codec_span *span, codec_receipt *r)
-{
-    memset(r, 0, sizeof *r);
-    tcrypto_sha256(span->data, span->len, &r->tx_id);
+/* What admission learned about a tx (decoded, checked, its nonce record prepared). */
+typedef struct {
     codec_tx tx;
+    uint8_t role;
+    cvm_cosigner cos[CODEC_COSIGS_MAX];
+    exec_contract *contract;   /* NULL for governance */
+    char deploy_name[CODEC_NAME_MAX + 1];
+    uint64_t deploy_version;
+    cvm_module *deploy_module; /* owned until installed */
+    uint8_t nonce_key[42];
+    uint8_t nonce_rec[16];
+} tx_admission;
+
+/* Steps 1-5 of executor.h: decode, signatures, roles, contract and method, nonce. Returns
+ * 0 when the tx may run, else the INVALID code (r's reason is set; nothing consumed). */
+static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec_receipt *r)
+{
     codec_error ce;
-    if (codec_tx_decode(span->data, span->len, &tx, &ce) != CODEC_OK) {
+    if (codec_tx_decode(span->data, span->len, &a->tx, &ce) != CODEC_OK) {
         char where[128];
         set_status(r, RECEIPT_INVALID, EXEC_E_DECODE, codec_error_format(&ce, where, sizeof where));
-        return 0;
+        return EXEC_E_DECODE;
     }
-    uint32_t code = check_cosigners(&tx);
-    if (!code && e->opt.verify_signatures) code = check_signatures(e, &tx);
-    if (code) {
-        set_status(r, RECEIPT_INVALID, code, NULL);
-        return 0;
-    }
-    uint8_t role = role_of(e, tx.signer.bytes, NULL);
-    if (role == 0) {
-        set_status(r, RECEIPT_INVALID, EXEC_E_NO_ROLE, NULL);
-        return 0;
-    }
-    cvm_cosigner cos[CODEC_COSIGS_MAX];
-    for (uint32_t i = 0; i < tx.cosig_count; i++) {
-        memcpy(cos[i].key, tx.cosigs[i].key.bytes, 32);
-        cos[i].role = role_of(e, tx.cosigs[i].key.bytes, NULL);
-        cos[i].meaning = tx.cosigs[i].meaning;
+    const codec_tx *tx = &a->tx;
+    uint32_t code = check_cosigners(tx);
+    if (!code && e->opt.verify_signatures) code = check_signatures(e, tx);
+    a->role = code ? 0 : role_of(e, tx->signer.bytes, NULL);
+    if (!code && a->role == 0) code = EXEC_E_NO_ROLE;
+    for (uint32_t i = 0; !code && i < tx->cosig_count; i++) {
+        memcpy(a->cos[i].key, tx->cosigs[i].key.bytes, 32);
+        a->cos[i].role = role_of(e, tx->cosigs[i].key.bytes, NULL);
+        a->cos[i].meaning = tx->cosigs[i].meaning;
     }
     /* Contract, method and arity before the nonce: an INVALID tx consumes nothing. */
-    bool governance = strcmp(tx.contract.text, "governance") == 0;
-    exec_contract *c = NULL;
-    char dname[CODEC_NAME_MAX + 1];
-    uint64_t dversion = 0;
-    cvm_module *dmodule = NULL;
-    if (governance) {
-        code = check_deploy(e, &tx, cos, role, dname, &dversion, &dmodule);
-    } else if (!(c = contract_find(e, tx.contract.text))) {
+    a->contract = NULL;
+    a->deploy_module = NULL;
+    if (code) {
+        /* refused above */
+    } else if (strcmp(tx->contract.text, "governance") == 0) {
+        code = check_deploy(e, tx, a->cos, a->role, a->deploy_name, &a->deploy_version,
+                            &a->deploy_module);
+    } else if (!(a->contract = contract_find(e, tx->contract.text))) {
         code = EXEC_E_NO_CONTRACT;
     } else {
-        int f = cvm_module_find_export(c->module, tx.method.text);
+        int f = cvm_module_find_export(a->contract->module, tx->method.text);
         cvm_funcinfo info;
         if (f < 0) code = EXEC_E_NO_METHOD;
-        else if (cvm_module_func_info(c->module, (uint32_t)f, &info) != CVM_OK
-                 || info.nparams != tx.arg_count) code = EXEC_E_BAD_ARGS;
+        else if (cvm_module_func_info(a->contract->module, (uint32_t)f, &info) != CVM_OK
+                 || info.nparams != tx->arg_count) code = EXEC_E_BAD_ARGS;
     }
-    uint8_t nonce_key[42], nonce_rec[16];
-    if (!code) code = check_nonce(e, &tx, nonce_key, nonce_rec);
+    if (!code) code = check_nonce(e, tx, a->nonce_key, a->nonce_rec);
     if (code) {
-        cvm_module_free(dmodule);
+        cvm_module_free(a->deploy_module);
+        a->deploy_module = NULL;
         set_status(r, RECEIPT_INVALID, code, NULL);
-        return 0;
     }
-    if (block_put(e, nonce_key, sizeof nonce_key, nonce_rec, sizeof nonce_rec, false) != 0) {
-        cvm_module_free(dmodule);
-        return -1;
-    }
-    if (governance) {
-        if (apply_deploy(e, &tx, dname, dversion, dmodule, r) != 0) return -1;
-        set_status(r, RECEIPT_OK, 0, NULL);
-        return 0;
-    }
+    return code;
+}
+
+/* Step 6-7: run the admitted method in consent-vm and fill the receipt. Returns 0, or -1
+ * on an internal error (memory, storage). */
+static int run_method(exec *e, const tx_admission *a, codec_receipt *r)
+{
+    const codec_tx *tx = &a->tx;
     cvm_value args[CODEC_ARGS_MAX];
-    for (uint32_t i = 0; i < tx.arg_count; i++) {
-        const codec_value *a = &tx.args[i];
-        args[i] = a->kind == CODEC_VALUE_INT ? cvm_int(a->integer) : cvm_bytes(a->bytes, a->len);
+    for (uint32_t i = 0; i < tx->arg_count; i++) {
+        const codec_value *v = &tx->args[i];
+        args[i] = v->kind == CODEC_VALUE_INT ? cvm_int(v->integer) : cvm_bytes(v->bytes, v->len);
     }
-    cvm_env env = {.caller_role = role, .cosigners = cos, .cosigner_count = tx.cosig_count,
+    cvm_env env = {.caller_role = a->role, .cosigners = a->cos, .cosigner_count = tx->cosig_count,
                    .block_height = (int64_t)e->height, .block_time_ms = (int64_t)e->time_ms};
-    memcpy(env.caller, tx.signer.bytes, 32);
+    memcpy(env.caller, tx->signer.bytes, 32);
     memcpy(env.tx_id, r->tx_id.bytes, 32);
     cvm_host host = {.ctx = e, .state_get = host_get, .state_next = host_next,
                      .sha256 = host_sha256};
     cvm_result res;
-    cvm_status st = cvm_call(e->vm, c->module, tx.method.text, args, tx.arg_count, &host, &env,
-                             e->opt.gas_limit, &res);
+    cvm_status st = cvm_call(e->vm, a->contract->module, tx->method.text, args, tx->arg_count,
+                             &host, &env, e->opt.gas_limit, &res);
     r->gas_used = res.gas_used;
-    char detail[CODEC_REASON_MAX];
     if (st == CVM_OK) {
-        code = take_result(e, c, &res, r);
+        uint32_t code = take_result(e, a->contract, &res, r);
         if (code == UINT32_MAX) return -1;
-        if (code) set_status(r, RECEIPT_TRAPPED, code, tx.method.text);
+        if (code) set_status(r, RECEIPT_TRAPPED, code, tx->method.text);
         else set_status(r, RECEIPT_OK, 0, NULL);
     } else if (st == CVM_ABORTED) {
         uint32_t abort_code = res.abort_code > 0 && res.abort_code < UINT32_MAX
@@ -919,11 +922,36 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r)
     } else if (st == CVM_ERR_HOST_FAILED) {
         return -1; /* storage failed: not the tx's fault, the block is abandoned */
     } else {
-        describe_trap(&res, tx.method.text, detail, sizeof detail);
+        char detail[CODEC_REASON_MAX];
+        describe_trap(&res, tx->method.text, detail, sizeof detail);
         set_status(r, RECEIPT_TRAPPED, st == CVM_ERR_OUT_OF_GAS ? EXEC_E_OUT_OF_GAS : EXEC_E_TRAP,
                    detail);
     }
     return 0;
+}
+
+/* Runs one tx against the block view; fills r. Returns 0, or -1 on an internal error
+ * (memory, storage): the block is then abandoned. */
+static int exec_tx(exec *e, const codec_span *span, codec_receipt *r)
+{
+    tx_admission a;
+    memset(r, 0, sizeof *r);
+    tcrypto_sha256(span->data, span->len, &r->tx_id);
+    if (admit_tx(e, span, &a, r) != 0) return 0;
+    /* From here the nonce is consumed, whatever the contract does. */
+    if (block_put(e, a.nonce_key, sizeof a.nonce_key, a.nonce_rec, sizeof a.nonce_rec, false)
+        != 0) {
+        cvm_module_free(a.deploy_module);
+        return -1;
+    }
+    if (!a.contract) {
+        if (apply_deploy(e, &a.tx, a.deploy_name, a.deploy_version, a.deploy_module, r) != 0) {
+            return -1;
+        }
+        set_status(r, RECEIPT_OK, 0, NULL);
+        return 0;
+    }
+    return run_method(e, &a, r);
 }
 
 /* ---- blocks ------------------------------------------------------------------------- */
@@ -967,6 +995,38 @@ static int push_receipt(exec *e, const codec_receipt *r, size_t *used, size_t *c
     return 0;
 }
 
+/* Hands the executed block (receipts, ordered writes) to ledger_append. t0 is when the
+ * block's execution began (for the statistics). */
+static exec_err append_block(exec *e, const codec_batch_header *batch, const codec_span *txs,
+                             const codec_span *commit_cert, uint64_t t0, ledger_summary *out,
+                             exec_error *err)
+{
+    codec_write *writes = malloc((e->write_count + 1) * sizeof *writes);
+    if (!writes) return fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
+    size_t at = 0;
+    for (uint32_t i = 0; i < e->receipt_count; i++) {
+        e->receipts[i].data = e->receipt_buf + at;
+        at += e->receipts[i].len;
+    }
+    for (uint32_t i = 0; i < e->write_count; i++) {
+        const block_write *w = &e->writes[i];
+        writes[i] = (codec_write){w->key, w->key_len, w->value, w->value_len};
+    }
+    ledger_block_input in = {.batch = *batch, .txs = txs, .receipts = e->receipts,
+                             .writes = writes, .write_count = e->write_count,
+                             .commit_cert = *commit_cert};
+    ledger_error lerr;
+    exec_err rc = EXEC_OK;
+    uint64_t t1 = now_ns();
+    e->stats.execute_ns += t1 - t0;
+    if (ledger_append(e->l, &in, out, &lerr) != LEDGER_OK) {
+        rc = fail(err, EXEC_ERR_LEDGER, "ledger refused the block: %.200s", lerr.message);
+    }
+    e->stats.append_ns += now_ns() - t1;
+    free(writes);
+    return rc;
+}
+
 exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *txs,
                     const codec_span *commit_cert, ledger_summary *out, exec_error *err)
 {
@@ -995,29 +1055,7 @@ exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *
         && block_put(e, (const uint8_t *)SYS_CLOCK, sizeof SYS_CLOCK - 1, clock, 8, false) != 0) {
         rc = fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
     }
-    codec_write *writes = rc == EXEC_OK ? malloc((e->write_count + 1) * sizeof *writes) : NULL;
-    if (rc == EXEC_OK && !writes) rc = fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
-    if (rc == EXEC_OK) {
-        size_t at = 0;
-        for (uint32_t i = 0; i < e->receipt_count; i++) {
-            e->receipts[i].data = e->receipt_buf + at;
-            at += e->receipts[i].len;
-        }
-        for (uint32_t i = 0; i < e->write_count; i++) {
-            const block_write *w = &e->writes[i];
-            writes[i] = (codec_write){w->key, w->key_len, w->value, w->value_len};
-        }
-        ledger_block_input in = {.batch = *batch, .txs = txs, .receipts = e->receipts,
-                                 .writes = writes, .write_count = e->write_count,
-                                 .commit_cert = *commit_cert};
-        ledger_error lerr;
-        uint64_t t1 = now_ns();
-        e->stats.execute_ns += t1 - t0;
-        if (ledger_append(e->l, &in, out, &lerr) != LEDGER_OK) {
-            rc = fail(err, EXEC_ERR_LEDGER, "ledger refused the block: %.200s", lerr.message);
-        }
-        e->stats.append_ns += now_ns() - t1;
-    }
+    if (rc == EXEC_OK) rc = append_block(e, batch, txs, commit_cert, t0, out, err);
     if (rc == EXEC_OK) {
         for (uint32_t i = 0; i < e->write_count; i++) {
             const block_write *w = &e->writes[i];
@@ -1027,8 +1065,8 @@ exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *
         e->stats.txs += n;
     } else {
         cache_clear(&e->cache);
+        e->receipt_count = 0;
     }
-    free(writes);
     block_reset(e);
     if (rc != EXEC_OK) e->time_ms = prev_time;
     return rc;
