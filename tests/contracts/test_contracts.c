@@ -8,6 +8,7 @@
 
 #include "ctest_world.h"
 #include "cvm.h"
+#include "merkle.h"
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -407,6 +408,31 @@ Test(executor, a_misbehaving_contract_is_contained)
     ledger_head(T.w.l, &after);
     cr_expect_eq(after.height, before.height + 4, "each trapped tx is still committed");
     free(module);
+}
+
+
+Test(executor, a_block_the_ledger_refuses_changes_nothing)
+{
+    static uint8_t buf[1024];
+    codec_span tx = sign_withdraw(WORLD_NEXT_NONCE, NULL, buf, sizeof buf);
+    ledger_summary head, s;
+    ledger_head(T.w.l, &head);
+    /* not the next height: the ledger refuses it after execution */
+    codec_batch_header batch = {.height = head.height + 2, .time_ms = T.w.now_ms + 1, .tx_count = 1};
+    hash32 leaf;
+    merkle_leaf_hash(tx.data, tx.len, &leaf);
+    merkle_root_of_leaves(&leaf, 1, &batch.tx_root);
+    codec_span cert = {(const uint8_t *)"x", 1};
+    exec_error err;
+    cr_expect_eq(exec_block(T.w.e, &batch, &tx, &cert, &s, &err), EXEC_ERR_LEDGER);
+    cr_expect_eq(exec_last_receipt_count(T.w.e), 0);
+    ledger_summary after;
+    ledger_head(T.w.l, &after);
+    cr_expect_arr_eq(after.state_hash.bytes, head.state_hash.bytes, 32, "nothing appended");
+    /* the same tx (same nonce) then commits normally: the failed block consumed nothing */
+    codec_receipt r;
+    cr_assert_eq(world_commit(&T.w, 60000, &tx, 1, &r), 0);
+    expect_ok(r);
 }
 
 /* ---- the error table is one table ----------------------------------------------------- */
