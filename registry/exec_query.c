@@ -229,6 +229,51 @@ ledger_err exec_query_consent_at(exec *e, const uint8_t *trial, size_t trial_len
     return rc;
 }
 
+/* ---- who may read ----------------------------------------------------------------- */
+
+static const codec_authority *authority_of(exec *e, const pubkey *key)
+{
+    const codec_genesis *g = ledger_genesis(exec_ledger(e));
+    for (uint32_t i = 0; i < g->authority_count; i++) {
+        if (memcmp(g->authorities[i].key.bytes, key->bytes, 32) == 0) return &g->authorities[i];
+    }
+    return NULL;
+}
+
+/* True if state key exists (at the last committed block). */
+static bool state_has(exec *e, const uint8_t *key, size_t key_len, uint8_t **value, size_t *len)
+{
+    if (key_len == 0) return false;
+    return ledger_state_get(exec_ledger(e), key, key_len, value, len) == LEDGER_OK;
+}
+
+bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const uint8_t *trial,
+                       size_t trial_len, const pubkey *participant)
+{
+    exec_trial t;
+    if (exec_query_trial(e, trial, trial_len, &t) != LEDGER_OK) return false;
+    const codec_authority *a = authority_of(e, asker);
+    if (a && a->role == ROLE_REGULATOR) return true;
+    if (a && a->role == ROLE_SPONSOR) return memcmp(t.sponsor.bytes, asker->bytes, 32) == 0;
+    uint8_t key[CODEC_KEY_MAX], *v = NULL;
+    size_t len = 0;
+    if (kind == EXEC_READ_CONSENT) {
+        if (!participant) return false;
+        if (memcmp(participant->bytes, asker->bytes, 32) == 0) return true;
+        if (!a || a->role != ROLE_INVESTIGATOR) return false;
+        size_t klen = trial_key(key, "consent/e/", trial, trial_len, participant->bytes, 32);
+        if (!state_has(e, key, klen, &v, &len)) return false;
+        bool same = len == strlen(a->site.text) && memcmp(v, a->site.text, len) == 0;
+        free(v);
+        return same;
+    }
+    if (!a || a->role != ROLE_INVESTIGATOR) return false;
+    size_t klen = trial_key(key, "protocol/s/", trial, trial_len, a->site.text, strlen(a->site.text));
+    bool listed = state_has(e, key, klen, &v, &len);
+    free(v);
+    return listed;
+}
+
 /* ---- timeline ------------------------------------------------------------------------ */
 
 static void format_time(uint64_t ms, char *out, size_t cap)

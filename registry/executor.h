@@ -199,6 +199,17 @@ ledger_err exec_query_consent_history(exec *e, const uint8_t *trial, size_t tria
 ledger_err exec_query_consent_at(exec *e, const uint8_t *trial, size_t trial_len,
                                  const pubkey *participant, uint64_t t_ms, uint64_t *scopes,
                                  uint64_t *version);
+/* Who may read what (DESIGN.md "Reads"); the node checks the query's signature (tag
+ * TCRYPTO_TAG_QUERY, with a time) and then asks this. Rules:
+ *   TRIAL, TIMELINE: the trial's sponsor, any regulator, an investigator of a site listed
+ *                    in the trial;
+ *   CONSENT (of participant): the participant itself, an investigator of the participant's
+ *                    enrolling site, the trial's sponsor, any regulator.
+ * Researchers read nothing here: what they may see is what an access grant names. */
+typedef enum { EXEC_READ_TRIAL = 1, EXEC_READ_TIMELINE = 2, EXEC_READ_CONSENT = 3 } exec_read_kind;
+bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const uint8_t *trial,
+                       size_t trial_len, const pubkey *participant);
+
 /* The trial's timeline in commit order: every tx whose first argument is the trial id,
  * with its signer, status, reason and events, one line each (text, deterministic). */
 ledger_err exec_timeline_write(exec *e, const uint8_t *trial, size_t trial_len, FILE *out);

@@ -435,6 +435,26 @@ Test(executor, a_block_the_ledger_refuses_changes_nothing)
     expect_ok(r);
 }
 
+
+Test(executor, reads_are_answered_by_role)
+{
+    const uint8_t *id = (const uint8_t *)TRIAL;
+    world *w = &T.w;
+    const pubkey *p0 = &w->participants[0].public_key, *p1 = &w->participants[1].public_key;
+    cr_expect(exec_read_allowed(w->e, p0, EXEC_READ_CONSENT, id, 3, p0), "own record");
+    cr_expect(!exec_read_allowed(w->e, p1, EXEC_READ_CONSENT, id, 3, p0), "another participant's");
+    cr_expect(exec_read_allowed(w->e, &w->inv_a.public_key, EXEC_READ_CONSENT, id, 3, p0), "own site");
+    cr_expect(!exec_read_allowed(w->e, &w->inv_b.public_key, EXEC_READ_CONSENT, id, 3, p0), "other site");
+    cr_expect(exec_read_allowed(w->e, &w->sponsor.public_key, EXEC_READ_CONSENT, id, 3, p0));
+    cr_expect(exec_read_allowed(w->e, &w->regulator.public_key, EXEC_READ_TIMELINE, id, 3, NULL));
+    cr_expect(exec_read_allowed(w->e, &w->inv_b.public_key, EXEC_READ_TRIAL, id, 3, NULL));
+    cr_expect(!exec_read_allowed(w->e, &w->researcher.public_key, EXEC_READ_CONSENT, id, 3, p0));
+    cr_expect(!exec_read_allowed(w->e, &w->researcher.public_key, EXEC_READ_TIMELINE, id, 3, NULL));
+    cr_expect(!exec_read_allowed(w->e, p0, EXEC_READ_TIMELINE, id, 3, NULL));
+    cr_expect(!exec_read_allowed(w->e, &w->regulator.public_key, EXEC_READ_TRIAL,
+                                 (const uint8_t *)"none", 4, NULL), "no such trial");
+}
+
 /* ---- the error table is one table ----------------------------------------------------- */
 
 Test(tables, common_s_declares_exactly_the_codes_of_errors_h)
