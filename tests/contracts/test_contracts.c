@@ -455,6 +455,32 @@ Test(executor, reads_are_answered_by_role)
                                  (const uint8_t *)"none", 4, NULL), "no such trial");
 }
 
+
+Test(executor, ledger_state_next_walks_a_prefix_in_order)
+{
+    static const uint8_t prefix[] = "protocol/s/\x03T-1";
+    size_t plen = sizeof prefix - 1;
+    uint8_t key[CODEC_KEY_MAX], a_key[64], b_key[64];
+    size_t klen;
+    memcpy(a_key, prefix, plen);
+    memcpy(a_key + plen, "site-a", 6);
+    memcpy(b_key, prefix, plen);
+    memcpy(b_key + plen, "site-b", 6);
+    cr_assert_eq(ledger_state_next(T.w.l, prefix, plen, NULL, 0, key, sizeof key, &klen), LEDGER_OK);
+    cr_expect(klen == plen + 6 && memcmp(key, a_key, klen) == 0, "first key");
+    cr_assert_eq(ledger_state_next(T.w.l, prefix, plen, a_key, plen + 6, key, sizeof key, &klen), LEDGER_OK);
+    cr_expect(klen == plen + 6 && memcmp(key, b_key, klen) == 0, "strictly after site-a");
+    cr_expect_eq(ledger_state_next(T.w.l, prefix, plen, b_key, plen + 6, key, sizeof key, &klen),
+                 LEDGER_ERR_NOT_FOUND, "nothing after the last");
+    cr_assert_eq(ledger_state_next(T.w.l, prefix, plen, (const uint8_t *)"protocol/", 9, key, sizeof key, &klen),
+                 LEDGER_OK, "an after below the prefix starts at the prefix");
+    cr_expect(klen == plen + 6 && memcmp(key, a_key, klen) == 0);
+    cr_expect_eq(ledger_state_next(T.w.l, prefix, plen, (const uint8_t *)"zzz", 3, key, sizeof key, &klen),
+                 LEDGER_ERR_NOT_FOUND, "an after above the prefix finds nothing");
+    cr_expect_eq(ledger_state_next(T.w.l, (const uint8_t *)"nosuch/", 7, NULL, 0, key, sizeof key, &klen),
+                 LEDGER_ERR_NOT_FOUND);
+}
+
 /* ---- the error table is one table ----------------------------------------------------- */
 
 Test(tables, common_s_declares_exactly_the_codes_of_errors_h)
