@@ -1209,6 +1209,11 @@ pbft_err pbft_restore(pbft_core *c, const pbft_durable *durable, pbft_height las
     /* last_executed may be below the stable checkpoint (adopted from peers
      * before the blocks arrived): the core fetches the gap. */
     c->durable = *durable;
+#ifdef TRIALREG_PBFT_BUG_RESTORE
+    /* Deliberately broken build (simulator self-test): forget what was signed. */
+    memset(c->durable.signed_height, 0, sizeof c->durable.signed_height);
+    memset(c->durable.has_prepared, 0, sizeof c->durable.has_prepared);
+#endif
     c->last_delivered = c->last_executed = last_executed;
     c->durable.last_block_time_ms = last_block_time_ms; /* the store is authoritative */
     c->next_height = last_executed + 1;
