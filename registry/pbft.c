@@ -32,6 +32,7 @@ const char *pbft_strerror(pbft_err err)
     case PBFT_ERR_FULL: return "queue full";
     case PBFT_ERR_STALE: return "stale";
     case PBFT_ERR_REQUEST: return "request refused";
+    case PBFT_ERR_STATE: return "executed result differs from its result certificate";
     }
     return "unknown error";
 }
@@ -1079,15 +1080,33 @@ pbft_err pbft_verify_commit_cert(const pbft_core *c, const pbft_batch *batch,
     return PBFT_OK;
 }
 
-pbft_err pbft_deliver_block(pbft_core *c, const pbft_batch *batch, const codec_commit_cert *cert)
+pbft_err pbft_verify_result_cert(const pbft_core *c, const codec_result_cert *cert)
+{
+    if (cert->height == 0)
+        return PBFT_ERR_MALFORMED;
+    return verify_stable_cert(c, cert) ? PBFT_OK : PBFT_ERR_CERT;
+}
+
+pbft_err pbft_deliver_block(pbft_core *c, const pbft_batch *batch, const codec_commit_cert *cert,
+                            const codec_result_cert *result)
 {
     if (batch->header.height != c->last_delivered + 1)
         return PBFT_ERR_STALE;
     pbft_err e = pbft_verify_commit_cert(c, batch, cert);
     if (e != PBFT_OK)
         return e;
+    bool has_result = result && result->height != 0;
+    if (has_result) {
+        if (result->height != batch->header.height)
+            return PBFT_ERR_MALFORMED;
+        e = pbft_verify_result_cert(c, result);
+        if (e != PBFT_OK)
+            return e;
+    }
     if (c->ready.committed_count == PBFT_WINDOW)
         return PBFT_ERR_FULL; /* drain the ready first */
+    if (has_result)
+        c->certified[batch->header.height % PBFT_WINDOW] = *result;
     deliver(c, batch, cert);
     try_deliver(c);
     return PBFT_OK;
@@ -1271,8 +1290,22 @@ pbft_err pbft_propose(pbft_core *c, const uint8_t *request, size_t len)
 pbft_err pbft_executed(pbft_core *c, pbft_height h, const hash32 *block_hash,
                        const hash32 *state_hash, const hash32 *receipts_root)
 {
+    if (c->diverged)
+        return PBFT_ERR_STATE; /* never vote again with a state known to be wrong */
     if (h != c->last_executed + 1 || h > c->last_delivered)
         return PBFT_ERR_STALE;
+    const codec_result_cert *known = NULL;
+    if (c->certified[h % PBFT_WINDOW].height == h)
+        known = &c->certified[h % PBFT_WINDOW];
+    else if (c->durable.stable.height == h)
+        known = &c->durable.stable;
+    if (known && (!hash_eq(&known->block_hash, block_hash) ||
+                  !hash_eq(&known->state_hash, state_hash) ||
+                  !hash_eq(&known->receipts_root, receipts_root))) {
+        c->diverged = h;
+        c->ready.diverged = h;
+        return PBFT_ERR_STATE;
+    }
     c->last_executed = h;
     pbft_msg m;
     memset(&m, 0, sizeof m);
@@ -1306,4 +1339,5 @@ void pbft_ready_clear(pbft_core *c)
     c->ready.committed_count = 0;
     c->ready.fetch_from = c->ready.fetch_to = 0;
     c->ready.stable_count = 0;
+    c->ready.diverged = 0;
 }

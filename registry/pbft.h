@@ -71,6 +71,7 @@ typedef enum {
     PBFT_ERR_FULL,       /* a bounded queue is full */
     PBFT_ERR_STALE,      /* already done (old height, old view) */
     PBFT_ERR_REQUEST,    /* request refused by the host's validity check */
+    PBFT_ERR_STATE,      /* executed result differs from the certified one */
 } pbft_err;
 
 const char *pbft_strerror(pbft_err err);
@@ -190,6 +191,8 @@ typedef struct {
     pbft_height fetch_from, fetch_to; /* fetch_to > 0: fetch these heights */
     uint32_t stable_count;
     codec_result_cert stable[2];  /* newly stable checkpoints (result certificates) */
+    pbft_height diverged;         /* > 0: my execution of this height contradicts its
+                                     result certificate; the core stops signing */
 } pbft_ready;
 
 typedef struct {
@@ -250,6 +253,10 @@ typedef struct {
     bool nv_sent;
     pbft_msg my_checkpoint;     /* my latest checkpoint, re-sent on retransmit */
     pbft_batch scratch_batch;   /* the primary's batch under construction */
+    /* Result certificates of fetched blocks, checked when the host reports
+     * its own execution of the height (pbft_executed). */
+    codec_result_cert certified[PBFT_WINDOW];
+    pbft_height diverged;       /* first height whose execution contradicted its cert */
     pbft_ready ready;
 } pbft_core;
 
@@ -266,13 +273,23 @@ pbft_err pbft_step(pbft_core *core, const pbft_msg *msg);
 void pbft_tick(pbft_core *core, uint64_t now_ms);
 /* A client request (de-duplicated by digest). */
 pbft_err pbft_propose(pbft_core *core, const uint8_t *request, size_t len);
-/* The host executed `height` (in order) with these results: sign a checkpoint. */
+/* The host executed `height` (in order) with these results: sign a checkpoint.
+ * If a result certificate is known for `height` (from a fetched block, or the
+ * stable checkpoint) and these results differ from it, returns PBFT_ERR_STATE,
+ * signs nothing, and sets ready.diverged: the host's state is wrong (bug or
+ * corrupted store) and it must not vote with it. */
 pbft_err pbft_executed(pbft_core *core, pbft_height height, const hash32 *block_hash,
                        const hash32 *state_hash, const hash32 *receipts_root);
-/* A block fetched for catch-up: checked against its commit certificate and
- * delivered as committed when it is the next height. */
+/* A block fetched for catch-up: checked against its commit certificate and,
+ * when the serving peer had one, its result certificate (2f+1 CHECKPOINT
+ * signatures over height, block hash, state hash, receipts root; result may be
+ * NULL or have height 0 when the peer has none yet). Delivered as committed
+ * when it is the next height; the certified result is kept and compared in
+ * pbft_executed with the lagging replica's own re-execution. */
 pbft_err pbft_deliver_block(pbft_core *core, const pbft_batch *batch,
-                            const codec_commit_cert *cert);
+                            const codec_commit_cert *cert, const codec_result_cert *result);
+/* Verify a result certificate (n, quorum, signer of core). */
+pbft_err pbft_verify_result_cert(const pbft_core *core, const codec_result_cert *cert);
 /* The output of the calls since the last pbft_ready_clear. */
 const pbft_ready *pbft_ready_get(const pbft_core *core);
 void pbft_ready_clear(pbft_core *core);

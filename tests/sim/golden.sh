@@ -8,7 +8,7 @@ set -u
 sim=$1
 dir=$2
 status=0
-for sc in normal primary-crash equivocate partition catchup; do
+for sc in normal primary-crash equivocate partition catchup catchup-faulty; do
     out=$("$sim" --scenario "$sc" --n 4 --from 1 --trace | grep '^t=')
     if [ "${UPDATE:-0}" = 1 ]; then
         printf '%s\n' "$out" > "$dir/$sc.trace"

@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     int mix = -1, scenario = 0;
     bool trace = false, expect_violation = false, no_sigs = false;
     uint32_t bench = 0;
-    uint64_t committed = 0, verifies = 0;
+    uint64_t committed = 0, verifies = 0, fetched = 0, result_checked = 0, refused = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--trace")) { trace = true; continue; }
@@ -75,6 +75,9 @@ int main(int argc, char **argv)
         sim_run(&opt, &res);
         committed += res.committed_requests;
         verifies += res.verifies;
+        fetched += res.fetched_blocks;
+        result_checked += res.result_checked;
+        refused += res.fetch_refused;
         if (!res.ok) {
             failed++;
             printf("FAIL seed=%llu n=%u mix=%s%s: %s\n  replay: pbft_sim --from %llu --n %u --mix %s%s --trace\n",
@@ -93,6 +96,10 @@ int main(int argc, char **argv)
            "%llu signature checks, %.0f/s\n",
            (unsigned long long)committed, dt > 0 ? (double)committed / dt : 0.0,
            (unsigned long long)verifies, dt > 0 ? (double)verifies / dt : 0.0);
+    printf("pbft_sim: catch-up: %llu fetched blocks delivered, %llu with a verified result "
+           "certificate, %llu refused\n",
+           (unsigned long long)fetched, (unsigned long long)result_checked,
+           (unsigned long long)refused);
     if (expect_violation)
         return failed ? 0 : 1;
     return failed ? 1 : 0;

@@ -64,7 +64,25 @@ typedef struct {
     pbft_new_view *nv;
 } blob;
 
-typedef enum { EV_MSG = 1, EV_REQUEST } event_kind;
+typedef enum { EV_MSG = 1, EV_REQUEST, EV_FETCH, EV_BLOCKS } event_kind;
+
+typedef struct {
+    pbft_batch batch;
+    codec_commit_cert cert;
+    codec_result_cert result; /* height 0: no result certificate held */
+    hash32 block_hash, state_hash;
+    uint64_t block_time;
+} stored_block;
+
+#define FETCH_MAX 16 /* blocks in one fetch reply */
+/* A fetch request (EV_FETCH, to the peer) or its reply (EV_BLOCKS, to the
+ * requester), travelling through the same faulty network as messages. */
+typedef struct {
+    uint32_t requester, peer;
+    uint64_t lo, hi;
+    uint32_t count;
+    stored_block blocks[FETCH_MAX];
+} fetch_msg;
 
 typedef struct {
     uint64_t time, order;
@@ -72,14 +90,8 @@ typedef struct {
     uint32_t to;
     blob *b;
     uint64_t request;
+    fetch_msg *fetch;
 } event;
-
-typedef struct {
-    pbft_batch batch;
-    codec_commit_cert cert;
-    hash32 block_hash, state_hash;
-    uint64_t block_time;
-} stored_block;
 
 typedef struct {
     pbft_core core;
@@ -317,7 +329,7 @@ static void net_send(sim *s, uint32_t from, uint32_t to, blob *b)
         uint64_t delay = 1 + rng_below(&s->r, s->faults_over ? 20 : s->delay_max);
         if (s->nodes[from].slow || s->nodes[to].slow)
             delay += 100 + rng_below(&s->r, 200);
-        event e = {s->now + delay, s->order++, EV_MSG, to, b, 0};
+        event e = {s->now + delay, s->order++, EV_MSG, to, b, 0, NULL};
         b->refs++;
         heap_push(s, e);
     }
@@ -326,6 +338,20 @@ static void net_send(sim *s, uint32_t from, uint32_t to, blob *b)
 static bool reachable(const sim *s, uint32_t a, uint32_t b)
 {
     return !s->partitioned || s->nodes[a].group == s->nodes[b].group;
+}
+
+/* Queue a fetch request or reply (owned by the event) through the network. */
+static void net_fetch(sim *s, event_kind kind, uint32_t from, uint32_t to, fetch_msg *fm)
+{
+    if (!s->faults_over && s->drop_pct && rng_chance(&s->r, s->drop_pct)) {
+        free(fm);
+        return;
+    }
+    uint64_t delay = 1 + rng_below(&s->r, s->faults_over ? 20 : s->delay_max);
+    if (s->nodes[from].slow || s->nodes[to].slow)
+        delay += 100 + rng_below(&s->r, 200);
+    event e = {s->now + delay, s->order++, kind, to, NULL, 0, fm};
+    heap_push(s, e);
 }
 
 /* ==== execution and invariants ===================================================== */
@@ -410,7 +436,10 @@ static void execute(sim *s, uint32_t i, const pbft_committed *c)
     hash32 receipts;
     tcrypto_sha256(&sb->state_hash, 32, &receipts);
     pbft_err e = pbft_executed(&nd->core, h, &sb->block_hash, &sb->state_hash, &receipts);
-    if (e != PBFT_OK)
+    /* A byzantine node's executor skips request bookkeeping, so its state
+     * hash is wrong: its core refuses to sign it (PBFT_ERR_STATE) once a
+     * result certificate for the height is known. A correct node never is. */
+    if (e != PBFT_OK && !nd->byzantine)
         fail(s, "node %u: pbft_executed(%llu): %s", i, (unsigned long long)h, pbft_strerror(e));
 }
 
@@ -593,6 +622,12 @@ static void drain(sim *s, uint32_t i)
             return;
         if (r->persist)
             nd->persisted = nd->core.durable;
+        for (uint32_t k = 0; k < r->stable_count; k++)
+            if (r->stable[k].height <= MAX_HEIGHT)
+                nd->store[r->stable[k].height].result = r->stable[k];
+        if (r->diverged && !nd->byzantine)
+            fail(s, "catch-up: node %u's execution of %llu contradicts its result certificate",
+                 i, (unsigned long long)r->diverged);
         for (uint32_t k = 0; k < r->out_count; k++)
             send_out(s, i, &r->out[k]);
         uint32_t cc = r->committed_count;
@@ -615,30 +650,88 @@ static void drain(sim *s, uint32_t i)
     }
 }
 
-/* Catch-up: the host asks one reachable peer for its blocks and certificates. */
+/* Catch-up: the host asks one peer, through the network, for its blocks with
+ * their commit and result certificates (at most FETCH_MAX per request; the
+ * core asks again after retransmit_ms if it is still behind). */
 static void serve_fetch(sim *s, uint32_t i, uint64_t from, uint64_t to)
 {
     uint32_t peer = (uint32_t)rng_below(&s->r, s->n);
-    if (peer == i || s->nodes[peer].crashed || !reachable(s, i, peer))
+    if (peer == i)
         return;
-    node *p = &s->nodes[peer];
-    trace(s, "node %u fetches %llu..%llu from node %u", i, (unsigned long long)from,
-          (unsigned long long)to, peer);
-    for (uint64_t h = from; h <= to && h <= p->height && h <= MAX_HEIGHT; h++) {
-        if (h <= s->nodes[i].core.last_delivered)
-            continue; /* the normal case got there first */
-        stored_block sb = p->store[h];
-        if (p->byzantine && !p->silent)
-            sb.batch.header.time_ms ^= 1; /* a lying peer serves a forged block */
-        pbft_err e = pbft_deliver_block(&s->nodes[i].core, &sb.batch, &sb.cert);
-        if (e != PBFT_OK) {
-            if (!p->byzantine)
-                trace(s, "node %u refuses fetched %llu: %s", i, (unsigned long long)h,
-                      pbft_strerror(e));
-            break;
-        }
-        drain(s, i);
+    if (to >= from + FETCH_MAX)
+        to = from + FETCH_MAX - 1;
+    fetch_msg *fm = calloc(1, sizeof *fm);
+    assert(fm);
+    fm->requester = i;
+    fm->peer = peer;
+    fm->lo = from;
+    fm->hi = to;
+    trace(s, "node %u asks node %u for %llu..%llu", i, peer, (unsigned long long)from,
+          (unsigned long long)to);
+    net_fetch(s, EV_FETCH, i, peer, fm);
+}
+
+/* The peer answers from its block store (a byzantine peer forges). */
+static void answer_fetch(sim *s, fetch_msg *fm)
+{
+    node *p = &s->nodes[fm->peer];
+    if (p->crashed || p->silent || !reachable(s, fm->requester, fm->peer)) {
+        free(fm);
+        return;
     }
+    fm->count = 0;
+    for (uint64_t h = fm->lo; h <= fm->hi && h <= p->height && h <= MAX_HEIGHT; h++) {
+        stored_block *sb = &fm->blocks[fm->count++];
+        *sb = p->store[h];
+        if (sb->result.height != h)
+            memset(&sb->result, 0, sizeof sb->result);
+        if (p->byzantine && !s->faults_over) {
+            switch (rng_below(&s->r, 3)) {
+            case 0: sb->batch.header.time_ms ^= 1; break;      /* forged block */
+            case 1: sb->result.state_hash.bytes[0] ^= 1;       /* forged result */
+                    if (!sb->result.height) sb->result.height = h;
+                    break;
+            default: sb->result.sig_count = s->f; break;        /* short certificate */
+            }
+        }
+    }
+    if (!fm->count) {
+        free(fm);
+        return;
+    }
+    trace(s, "node %u serves %llu..%llu to node %u", fm->peer, (unsigned long long)fm->lo,
+          (unsigned long long)(fm->lo + fm->count - 1), fm->requester);
+    net_fetch(s, EV_BLOCKS, fm->peer, fm->requester, fm);
+}
+
+/* The requester's core checks both certificates of each block and delivers it. */
+static void receive_blocks(sim *s, fetch_msg *fm)
+{
+    uint32_t i = fm->requester;
+    node *nd = &s->nodes[i];
+    if (!nd->crashed && reachable(s, fm->peer, i)) {
+        for (uint32_t k = 0; k < fm->count && !s->failed; k++) {
+            stored_block *sb = &fm->blocks[k];
+            uint64_t h = sb->batch.header.height;
+            if (h <= nd->core.last_delivered)
+                continue; /* the normal case (or an earlier reply) got there first */
+            pbft_err e = pbft_deliver_block(&nd->core, &sb->batch, &sb->cert, &sb->result);
+            if (e != PBFT_OK) {
+                s->res->fetch_refused++;
+                if (!s->nodes[fm->peer].byzantine)
+                    trace(s, "node %u refuses fetched %llu: %s", i, (unsigned long long)h,
+                          pbft_strerror(e));
+                if (!s->nodes[fm->peer].byzantine && e != PBFT_ERR_STALE && e != PBFT_ERR_FULL)
+                    fail(s, "catch-up: node %u refuses block %llu from correct node %u: %s", i,
+                         (unsigned long long)h, fm->peer, pbft_strerror(e));
+                break;
+            }
+            s->res->fetched_blocks++;
+            s->res->result_checked += sb->result.height == h;
+            drain(s, i);
+        }
+    }
+    free(fm);
 }
 
 /* ==== cluster set-up, faults, requests ============================================ */
@@ -734,6 +827,14 @@ static void handle_event(sim *s, event *e)
         submit(s, e->request);
         return;
     }
+    if (e->kind == EV_FETCH) {
+        answer_fetch(s, e->fetch);
+        return;
+    }
+    if (e->kind == EV_BLOCKS) {
+        receive_blocks(s, e->fetch);
+        return;
+    }
     node *nd = &s->nodes[e->to];
     uint32_t from = e->b->msg.from;
     if (!nd->crashed && reachable(s, from, e->to) && !nd->silent) {
@@ -787,7 +888,7 @@ static void client_retry(sim *s)
 static const char *const MIX_NAMES[SIM_MIX_COUNT] = {
     "clean", "lossy", "partition", "crash", "equivocate", "byzantine", "slow", "all"};
 static const char *const SCENARIO_NAMES[] = {
-    "none", "normal", "primary-crash", "equivocate", "partition", "catchup"};
+    "none", "normal", "primary-crash", "equivocate", "partition", "catchup", "catchup-faulty"};
 
 const char *sim_mix_name(sim_mix m) { return m < SIM_MIX_COUNT ? MIX_NAMES[m] : "?"; }
 int sim_mix_parse(const char *name)
@@ -800,7 +901,7 @@ int sim_mix_parse(const char *name)
 const char *sim_scenario_name(sim_scenario sc) { return SCENARIO_NAMES[sc]; }
 int sim_scenario_parse(const char *name)
 {
-    for (int i = 1; i <= SIM_SCENARIO_CATCHUP; i++)
+    for (int i = 1; i <= SIM_SCENARIO_CATCHUP_FAULTY; i++)
         if (strcmp(name, SCENARIO_NAMES[i]) == 0)
             return i;
     return -1;
@@ -829,6 +930,16 @@ static void setup_scenario(sim *s)
     switch (s->opt.scenario) {
     case SIM_SCENARIO_EQUIVOCATE: s->nodes[0].byzantine = true; break;
     case SIM_SCENARIO_CATCHUP: crash(s, 3, 2500); break;
+    case SIM_SCENARIO_CATCHUP_FAULTY:
+        /* Replica 3 is down for the first 1.5-2 s, then catches up while the
+         * network still drops, delays, duplicates and reorders. */
+        s->drop_pct = 10;
+        s->dup_pct = 3;
+        s->delay_max = 120;
+        crash(s, 3, 1500 + rng_below(&s->r, 500));
+        if (s->n >= 7)
+            s->nodes[5].byzantine = true;
+        break;
     default: break;
     }
 }
@@ -885,7 +996,7 @@ static void setup(sim *s)
         return; /* fed by bench_feed */
     }
     for (uint32_t k = 0; k < s->request_count; k++) {
-        event e = {rng_below(&s->r, FAULT_MS), s->order++, EV_REQUEST, 0, NULL, k};
+        event e = {rng_below(&s->r, FAULT_MS), s->order++, EV_REQUEST, 0, NULL, k, NULL};
         heap_push(s, e);
     }
 }
@@ -896,6 +1007,7 @@ static void teardown(sim *s)
         event e = heap_pop(s);
         if (e.b)
             blob_unref(e.b);
+        free(e.fetch);
     }
     free(s->heap);
     free(s->signed_tab);
@@ -929,7 +1041,9 @@ static void step(sim *s)
         random_faults(s);
     for (uint32_t i = 0; i < s->n && !s->failed; i++) {
         node *nd = &s->nodes[i];
-        if (nd->crashed && s->now >= nd->restart_at && (!s->opt.scenario || s->faults_over))
+        if (nd->crashed && s->now >= nd->restart_at &&
+            (!s->opt.scenario || s->faults_over ||
+             s->opt.scenario == SIM_SCENARIO_CATCHUP_FAULTY))
             restart(s, i);
         if (nd->crashed)
             continue;

@@ -33,6 +33,8 @@ typedef enum {
     SIM_SCENARIO_EQUIVOCATE,
     SIM_SCENARIO_PARTITION,
     SIM_SCENARIO_CATCHUP,
+    SIM_SCENARIO_CATCHUP_FAULTY, /* replica 3 lags, catches up over a lossy network;
+                                    n = 7: replica 5 serves forged blocks and certs */
 } sim_scenario;
 
 typedef struct {
@@ -55,6 +57,9 @@ typedef struct {
     uint64_t sim_ms;
     uint64_t verifies;
     uint64_t replays; /* requests ordered twice (executor skipped the second) */
+    uint64_t fetched_blocks;  /* blocks delivered through catch-up */
+    uint64_t result_checked;  /* of which came with a verified result certificate */
+    uint64_t fetch_refused;   /* fetched blocks or certificates refused by the core */
 } sim_result;
 
 const char *sim_mix_name(sim_mix mix);

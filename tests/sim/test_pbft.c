@@ -186,3 +186,83 @@ Test(pbft, restarted_replica_never_signs_a_second_digest)
     pbft_msg again = preprepare(&b, 1000);
     cr_assert_eq(pbft_step(&cores[1], &again), PBFT_OK, "the same digest may be prepared again");
 }
+
+/* A result certificate for `height` signed by replicas 0..2 over these results. */
+static codec_result_cert result_cert(uint64_t height, const hash32 *block, const hash32 *state,
+                                     const hash32 *receipts)
+{
+    codec_result_cert rc;
+    memset(&rc, 0, sizeof rc);
+    rc.height = height;
+    rc.block_hash = *block;
+    rc.state_hash = *state;
+    rc.receipts_root = *receipts;
+    uint8_t buf[256];
+    codec_buf cb = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_checkpoint_body_encode(&rc, &cb), CODEC_OK);
+    for (uint32_t i = 0; i < 3; i++) {
+        rc.sigs[i].validator = i;
+        mac(i, TCRYPTO_TAG_CHECKPOINT, buf, cb.len, &rc.sigs[i].sig);
+    }
+    rc.sig_count = 3;
+    return rc;
+}
+
+Test(pbft, catch_up_checks_the_result_certificate_and_the_re_executed_state)
+{
+    start();
+    const uint8_t req[] = "consent:participant-23";
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_eq(pbft_propose(&cores[i], req, sizeof req), PBFT_OK);
+    for (uint32_t i = 0; i < 4; i++)
+        pbft_tick(&cores[i], 1020);
+    static pbft_committed got[8];
+    cr_assert_eq(run(got), 1);
+    hash32 good, other;
+    tcrypto_sha256(&got[0].batch.header, sizeof(codec_batch_header), &good); /* as run() */
+    memset(&other, 0x5a, sizeof other);
+    codec_result_cert rc = result_cert(1, &good, &good, &good);
+
+    /* A lagging replica 3, fresh. */
+    pbft_config c = config(3);
+    codec_result_cert bad = rc;
+    bad.sigs[2].sig.bytes[0] ^= 1;
+    cr_assert_eq(pbft_init(&cores[3], &c), PBFT_OK);
+    cr_assert_eq(pbft_deliver_block(&cores[3], &got[0].batch, &got[0].cert, &bad), PBFT_ERR_CERT,
+                 "a forged result signature is refused");
+    bad = rc;
+    bad.sig_count = 2;
+    cr_assert_eq(pbft_deliver_block(&cores[3], &got[0].batch, &got[0].cert, &bad), PBFT_ERR_CERT,
+                 "f+1 result signatures are not a certificate");
+    bad = rc;
+    bad.state_hash = other;
+    cr_assert_eq(pbft_deliver_block(&cores[3], &got[0].batch, &got[0].cert, &bad), PBFT_ERR_CERT,
+                 "a state hash the signers did not sign is refused");
+    bad = rc;
+    bad.height = 2;
+    cr_assert_neq(pbft_deliver_block(&cores[3], &got[0].batch, &got[0].cert, &bad), PBFT_OK,
+                  "a result certificate for another height is refused");
+
+    /* Valid certificates, but my re-execution disagrees: flagged, nothing signed. */
+    cr_assert_eq(pbft_deliver_block(&cores[3], &got[0].batch, &got[0].cert, &rc), PBFT_OK);
+    cr_assert_eq(pbft_ready_get(&cores[3])->committed_count, 1);
+    pbft_ready_clear(&cores[3]);
+    cr_assert_eq(pbft_executed(&cores[3], 1, &good, &other, &good), PBFT_ERR_STATE);
+    cr_assert_eq(pbft_ready_get(&cores[3])->diverged, 1);
+    cr_assert_eq(pbft_ready_get(&cores[3])->out_count, 0, "no checkpoint over a wrong state");
+    cr_assert_eq(pbft_executed(&cores[3], 1, &good, &good, &good), PBFT_ERR_STATE,
+                 "a diverged replica stays silent");
+
+    /* Same block, matching re-execution: checkpoint signed. */
+    cr_assert_eq(pbft_init(&cores[3], &c), PBFT_OK);
+    cr_assert_eq(pbft_deliver_block(&cores[3], &got[0].batch, &got[0].cert, &rc), PBFT_OK);
+    pbft_ready_clear(&cores[3]);
+    cr_assert_eq(pbft_executed(&cores[3], 1, &good, &good, &good), PBFT_OK);
+    cr_assert_eq(pbft_ready_get(&cores[3])->diverged, 0);
+    cr_assert_gt(pbft_ready_get(&cores[3])->out_count, 0, "checkpoint sent");
+
+    /* A block without a result certificate (the peer has none yet) still
+     * delivers on its commit certificate. */
+    cr_assert_eq(pbft_init(&cores[3], &c), PBFT_OK);
+    cr_assert_eq(pbft_deliver_block(&cores[3], &got[0].batch, &got[0].cert, NULL), PBFT_OK);
+}
