@@ -56,5 +56,6 @@ int cmd_bench_vm(int argc, char **argv);
 /* contracts: the example trial and the executor benchmark (tools/cmd_trial.c) */
 int cmd_example_trial(int argc, char **argv);
 int cmd_bench_exec(int argc, char **argv);
+int cmd_sim(int argc, char **argv); /* tools/cmd_sim.c: the PBFT simulator */
 
 #endif
