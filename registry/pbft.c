@@ -401,12 +401,74 @@ static void accept_preprepare(pbft_core *c, pbft_view v, const pbft_batch *b,
     check_prepared(c, s);
 }
 
+/* A message for a view I have not entered yet (higher, or the one I am
+ * changing to): true if it is for the future. */
+static bool is_future(const pbft_core *c, pbft_view v)
+{
+    return v > c->durable.view || (v == c->durable.view && c->durable.view_changing);
+}
+
+/* Hold a signature-checked future-view message from m->from for replay. */
+static void buffer_future(pbft_core *c, const pbft_msg *m)
+{
+    uint32_t k = c->future_next[m->from];
+    struct pbft_future *f = &c->future[m->from][k];
+    c->future_next[m->from] = (k + 1) % PBFT_FUTURE_PER_SENDER;
+    f->used = true;
+    f->msg = *m;
+    f->msg.view_change = NULL;
+    f->msg.new_view = NULL;
+    f->msg.batch = NULL;
+    if (m->batch) {
+        f->batch = *m->batch;
+        f->msg.batch = &f->batch;
+    }
+}
+
+static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m);
+static pbft_err on_vote(pbft_core *c, const pbft_msg *m);
+
+/* After entering a view: replay what was held for it; drop what is older. */
+static void replay_future(pbft_core *c)
+{
+    for (uint32_t r = 0; r < c->cfg.n; r++) {
+        for (uint32_t k = 0; k < PBFT_FUTURE_PER_SENDER; k++) {
+            struct pbft_future *f = &c->future[r][k];
+            if (!f->used || is_future(c, f->msg.view))
+                continue;
+            f->used = false;
+            if (f->msg.view != c->durable.view)
+                continue; /* older than the view entered */
+            pbft_msg m = f->msg;
+            pbft_batch b;
+            if (m.batch) {
+                b = f->batch;
+                m.batch = &b;
+            }
+            if (m.type == PBFT_MSG_PREPREPARE)
+                (void)on_preprepare(c, &m);
+            else
+                (void)on_vote(c, &m);
+        }
+    }
+}
+
 static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m)
 {
     const pbft_batch *b = m->batch;
     if (!b || b->header.height != m->height || m->from != pbft_primary(c, m->view))
         return PBFT_ERR_MALFORMED;
-    if (m->view != c->durable.view || c->durable.view_changing)
+    if (is_future(c, m->view)) {
+        hash32 fd;
+        codec_batch_hash(&b->header, &fd);
+        if (!hash_eq(&fd, &m->digest) || !pbft_batch_matches(b))
+            return PBFT_ERR_DIGEST;
+        if (!verify_vote(c, m->from, TCRYPTO_TAG_PREPREPARE, m->view, m->height, &fd, &m->sig))
+            return PBFT_ERR_SIGNATURE;
+        buffer_future(c, m);
+        return PBFT_OK;
+    }
+    if (m->view != c->durable.view)
         return PBFT_ERR_VIEW;
     if (!in_window(c, m->height))
         return PBFT_ERR_WATERMARK;
@@ -436,11 +498,17 @@ static pbft_err on_vote(pbft_core *c, const pbft_msg *m)
     bool is_commit = m->type == PBFT_MSG_COMMIT;
     if (!is_commit && m->from == pbft_primary(c, m->view))
         return PBFT_ERR_MALFORMED;
-    if (m->view != c->durable.view || c->durable.view_changing)
+    const char *tag = is_commit ? TCRYPTO_TAG_COMMIT : TCRYPTO_TAG_PREPARE;
+    if (is_future(c, m->view)) {
+        if (!verify_vote(c, m->from, tag, m->view, m->height, &m->digest, &m->sig))
+            return PBFT_ERR_SIGNATURE;
+        buffer_future(c, m);
+        return PBFT_OK;
+    }
+    if (m->view != c->durable.view)
         return PBFT_ERR_VIEW;
     if (!in_window(c, m->height))
         return PBFT_ERR_WATERMARK;
-    const char *tag = is_commit ? TCRYPTO_TAG_COMMIT : TCRYPTO_TAG_PREPARE;
     if (!verify_vote(c, m->from, tag, m->view, m->height, &m->digest, &m->sig))
         return PBFT_ERR_SIGNATURE;
     pbft_slot *s = slot_get(c, m->height);
@@ -1037,6 +1105,7 @@ static void enter_view(pbft_core *c, const pbft_new_view *nv)
             accept_preprepare(c, nv->view, b, &d, &nv->reissued_sig[i]);
     }
     c->next_height = nv->reissued_from + nv->reissued_count + 1;
+    replay_future(c);
     try_propose(c);
 }
 

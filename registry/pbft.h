@@ -48,6 +48,9 @@
 #define PBFT_RECENT_MAX 512      /* digests of recently committed requests */
 #define PBFT_OUT_MAX 256         /* messages in one ready */
 #define PBFT_CHECKPOINT_SLOTS (4 * PBFT_WINDOW)
+#ifndef PBFT_FUTURE_PER_SENDER
+#define PBFT_FUTURE_PER_SENDER (2 * PBFT_WINDOW) /* buffered future-view messages per sender */
+#endif
 
 /* ---- ids (distinct names; see docs/PBFT.md on why not structs) ------------ */
 typedef uint64_t pbft_view;
@@ -253,6 +256,15 @@ typedef struct {
     bool nv_sent;
     pbft_msg my_checkpoint;     /* my latest checkpoint, re-sent on retransmit */
     pbft_batch scratch_batch;   /* the primary's batch under construction */
+    /* PRE-PREPARE/PREPARE/COMMIT for a view not yet entered, signature
+     * checked, held per sender (a ring: the newest replace the oldest) and
+     * replayed when that view is entered (docs/PBFT.md §11). */
+    struct pbft_future {
+        bool used;
+        pbft_msg msg;
+        pbft_batch batch;
+    } future[PBFT_N_MAX][PBFT_FUTURE_PER_SENDER];
+    uint32_t future_next[PBFT_N_MAX];
     /* Result certificates of fetched blocks, checked when the host reports
      * its own execution of the height (pbft_executed). */
     codec_result_cert certified[PBFT_WINDOW];

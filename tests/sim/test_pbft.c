@@ -266,3 +266,32 @@ Test(pbft, catch_up_checks_the_result_certificate_and_the_re_executed_state)
     cr_assert_eq(pbft_init(&cores[3], &c), PBFT_OK);
     cr_assert_eq(pbft_deliver_block(&cores[3], &got[0].batch, &got[0].cert, NULL), PBFT_OK);
 }
+
+Test(pbft, future_view_votes_are_held_per_sender_and_bounded)
+{
+    start();
+    hash32 d;
+    memset(&d, 7, sizeof d);
+    pbft_msg m = {.type = PBFT_MSG_COMMIT, .from = 2, .view = 1, .height = 1, .digest = d};
+    uint8_t buf[128];
+    codec_buf cb = codec_buf_make(buf, sizeof buf);
+    codec_commit_body_encode(1, 1, &d, &cb);
+    mac(2, TCRYPTO_TAG_COMMIT, buf, cb.len, &m.sig);
+    pbft_msg forged = m;
+    forged.sig.bytes[0] ^= 1;
+    cr_assert_eq(pbft_step(&cores[1], &forged), PBFT_ERR_SIGNATURE,
+                 "a future-view message is signature-checked before it is held");
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_OK, "held for view 1");
+    uint32_t held = 0;
+    for (uint32_t k = 0; k < PBFT_FUTURE_PER_SENDER; k++)
+        held += cores[1].future[2][k].used;
+    cr_assert_eq(held, 1);
+    for (uint32_t i = 0; i < 3 * PBFT_FUTURE_PER_SENDER; i++)
+        cr_assert_eq(pbft_step(&cores[1], &m), PBFT_OK);
+    held = 0;
+    for (uint32_t k = 0; k < PBFT_FUTURE_PER_SENDER; k++)
+        held += cores[1].future[2][k].used;
+    cr_assert_eq(held, PBFT_FUTURE_PER_SENDER, "bounded per sender");
+    for (uint32_t k = 0; k < PBFT_FUTURE_PER_SENDER; k++)
+        cr_assert_not(cores[1].future[3][k].used, "other senders' room is untouched");
+}
