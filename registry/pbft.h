@@ -16,9 +16,10 @@
  * (codec_commit_cert), the 2f+1 matching CHECKPOINT signatures the result
  * certificate (codec_result_cert).
  *
- * Deliberately simple: the limits are compile-time constants sized for the
- * simulator (n <= 7, 8 heights in flight, 8 requests of <= 64 bytes in a
- * batch); the node raises them with -D before it uses the core.
+ * Deliberately simple: the limits are compile-time constants. n <= 16 is the
+ * default (the simulator runs n = 4..16); 8 heights in flight and 8 requests
+ * of <= 64 bytes in a batch are still sized for the simulator, not for the
+ * node's 512 txs of 24 KiB (docs/PBFT.md §11: what remains).
  */
 #ifndef TRIALREG_PBFT_H
 #define TRIALREG_PBFT_H
@@ -32,7 +33,7 @@
 
 /* ---- limits -------------------------------------------------------------- */
 #ifndef PBFT_N_MAX
-#define PBFT_N_MAX 7 /* replicas */
+#define PBFT_N_MAX 16 /* replicas: n = 4, 7, 10, 13, 16 (docs/PBFT.md §11) */
 #endif
 #define PBFT_QUORUM_MAX (2 * ((PBFT_N_MAX - 1) / 3) + 1)
 #ifndef PBFT_WINDOW

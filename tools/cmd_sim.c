@@ -2,7 +2,7 @@
  * cmd_sim.c - trialctl sim: the deterministic PBFT cluster simulator
  * (tests/sim, linked as the static library pbft_simlib; docs/SIMULATION.md).
  *
- *   trialctl sim [--seeds N] [--from S] [--n 4|7] [--mix NAME|any] [--trace SEED]
+ *   trialctl sim [--seeds N] [--from S] [--n 4|7|10|13|16] [--mix NAME|any] [--trace SEED]
  *
  * Runs seeds S .. S+N-1 (default 1 seed from 1). --mix any (default) picks
  * the mix from the seed, as pbft_sim does; n defaults to 7 for seeds that are
@@ -14,12 +14,13 @@
 #include <string.h>
 
 #include "commands.h"
+#include "pbft.h"
 #include "sim.h"
 
 static void sim_usage(void)
 {
-    fprintf(stderr, "usage: trialctl sim [--seeds N] [--from S] [--n 4|7] [--mix NAME|any] "
-                    "[--trace SEED]\n  mixes: any");
+    fprintf(stderr, "usage: trialctl sim [--seeds N] [--from S] [--n 4|7|10|13|16] "
+                    "[--mix NAME|any] [--trace SEED]\n  mixes: any");
     for (int m = 0; m < SIM_MIX_COUNT; m++)
         fprintf(stderr, " %s", sim_mix_name((sim_mix)m));
     fprintf(stderr, "\n");
@@ -48,7 +49,7 @@ int cmd_sim(int argc, char **argv)
         else if (!strcmp(a, "--from"))
             rc = util_parse_u64(a, v, 0, UINT64_MAX / 2, &from);
         else if (!strcmp(a, "--n"))
-            rc = util_parse_u64(a, v, 4, 7, &n);
+            rc = util_parse_u64(a, v, 4, PBFT_N_MAX, &n);
         else if (!strcmp(a, "--trace")) {
             rc = util_parse_u64(a, v, 0, UINT64_MAX / 2, &trace_seed);
             trace = true;
@@ -67,8 +68,8 @@ int cmd_sim(int argc, char **argv)
         if (rc != 0)
             return TC_EXIT_USAGE;
     }
-    if (n && n != 4 && n != 7) {
-        fprintf(stderr, "trialctl sim: --n must be 4 or 7\n");
+    if (n && (n - 1) % 3 != 0) {
+        fprintf(stderr, "trialctl sim: --n must be 3f+1 (4, 7, 10, 13, 16)\n");
         return TC_EXIT_USAGE;
     }
     if (trace) {

@@ -1,7 +1,7 @@
 /*
  * pbft_sim - run the PBFT simulator over a range of seeds, or replay one.
  *
- *   pbft_sim [--seeds N] [--from S] [--n 4|7] [--mix NAME|any] [--ed25519-every K]
+ *   pbft_sim [--seeds N] [--from S] [--n 3f+1] [--mix NAME|any] [--ed25519-every K]
  *            [--scenario NAME] [--trace] [--expect-violation] [--no-signatures]
  *            [--bench REQUESTS]   (clean network, REQUESTS fed as fast as accepted)
  *
@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "crypto.h"
+#include "pbft.h"
 #include "sim.h"
 
 static double now_s(void)
@@ -53,7 +54,10 @@ int main(int argc, char **argv)
             if (scenario < 0) { fprintf(stderr, "pbft_sim: unknown scenario %s\n", v); return 2; }
         } else { fprintf(stderr, "pbft_sim: unknown option %s\n", a); return 2; }
     }
-    if (n && n != 4 && n != 7) { fprintf(stderr, "pbft_sim: --n must be 4 or 7\n"); return 2; }
+    if (n && (n < 4 || n > PBFT_N_MAX || (n - 1) % 3 != 0)) {
+        fprintf(stderr, "pbft_sim: --n must be 3f+1, 4 <= n <= %d\n", PBFT_N_MAX);
+        return 2;
+    }
     tcrypto_init();
     uint64_t failed = 0, ed = 0, run = 0;
     double t0 = now_s();
