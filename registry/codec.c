@@ -1289,3 +1289,284 @@ codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry 
     }
     return wr_done(&w);
 }
+
+/* ==== client API ======================================================== */
+
+static bool rd_span(reader *r, const char *field, uint32_t min, uint32_t max, codec_span *out)
+{
+    const uint8_t *p;
+    uint32_t len;
+    if (!rd_bin(r, field, min, max, &p, &len)) return false;
+    out->data = p;
+    out->len = len;
+    return true;
+}
+
+/* A bin or nil (nil gives an empty span). */
+static bool rd_span_or_nil(reader *r, const char *field, uint32_t max, codec_span *out)
+{
+    if (peek_nil(r)) {
+        out->data = NULL;
+        out->len = 0;
+        return true;
+    }
+    return rd_span(r, field, 1, max, out);
+}
+
+static void wr_span_or_nil(writer *w, const codec_span *s)
+{
+    if (s->len == 0) wr_nil(w);
+    else wr_bin(w, s->data, s->len);
+}
+
+codec_err codec_client_request_encode(uint32_t kind, const void *body, size_t len, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 2);
+    wr_uint(&w, kind);
+    wr_bin(&w, body, len);
+    return wr_done(&w);
+}
+
+codec_err codec_client_request_decode(const uint8_t *data, size_t len, codec_client_request *out,
+                                      codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = rd_array(&r, "request", 2, 2, &n)
+              && rd_u32_in(&r, "request.kind", 1, CLIENT_KIND_MAX_, &out->kind)
+              && rd_span(&r, "request.body", 0, CODEC_CLIENT_MESSAGE_MAX, &out->body);
+    return rd_finish(&r, ok);
+}
+
+codec_err codec_client_response_encode(uint32_t status, const char *reason, const void *body,
+                                       size_t len, codec_buf *out)
+{
+    char text[CODEC_REASON_MAX + 1];
+    snprintf(text, sizeof text, "%s", reason ? reason : "");
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 3);
+    wr_uint(&w, status);
+    wr_str(&w, text);
+    wr_bin(&w, body, len);
+    return wr_done(&w);
+}
+
+codec_err codec_client_response_decode(const uint8_t *data, size_t len,
+                                       codec_client_response *out, codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = rd_array(&r, "response", 3, 3, &n)
+              && rd_u32(&r, "response.status", 255, &out->status)
+              && rd_str(&r, "response.reason", CODEC_REASON_MAX, out->reason)
+              && rd_span(&r, "response.body", 0, CODEC_CLIENT_MESSAGE_MAX, &out->body);
+    return rd_finish(&r, ok);
+}
+
+static void wr_query_body(writer *w, const codec_query *q)
+{
+    wr_bin(w, q->asker.bytes, 32);
+    wr_uint(w, q->time_ms);
+    wr_uint(w, q->kind);
+    wr_array(w, q->arg_count);
+    for (uint32_t i = 0; i < q->arg_count && i < CODEC_QUERY_ARGS_MAX; i++)
+        wr_bin(w, q->args[i].data, q->args[i].len);
+}
+
+codec_err codec_query_body_encode(const codec_query *q, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 4);
+    wr_query_body(&w, q);
+    return wr_done(&w);
+}
+
+codec_err codec_query_encode(const codec_query *q, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 5);
+    wr_query_body(&w, q);
+    wr_bin(&w, q->sig.bytes, 64);
+    return wr_done(&w);
+}
+
+codec_err codec_query_decode(const uint8_t *data, size_t len, codec_query *out, codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = rd_array(&r, "query", 5, 5, &n) && rd_fixed(&r, "query.asker", out->asker.bytes, 32)
+              && rd_uint(&r, "query.time_ms", UINT64_MAX, &out->time_ms)
+              && rd_u32_in(&r, "query.kind", 1, QUERY_KIND_MAX_, &out->kind)
+              && rd_array(&r, "query.args", 0, CODEC_QUERY_ARGS_MAX, &out->arg_count);
+    for (uint32_t i = 0; ok && i < out->arg_count; i++) {
+        r.index = i;
+        ok = rd_span(&r, "query.args[]", 1, CODEC_QUERY_ARG_MAX, &out->args[i]);
+    }
+    r.index = -1;
+    ok = ok && rd_fixed(&r, "query.sig", out->sig.bytes, 64);
+    return rd_finish(&r, ok);
+}
+
+codec_err codec_receipt_reply_encode(const codec_receipt_reply *rr, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 4);
+    wr_uint(&w, rr->height);
+    wr_uint(&w, rr->index);
+    wr_bin(&w, rr->receipt.data, rr->receipt.len);
+    wr_span_or_nil(&w, &rr->proof);
+    return wr_done(&w);
+}
+
+codec_err codec_receipt_reply_decode(const uint8_t *data, size_t len, codec_receipt_reply *out,
+                                     codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = rd_array(&r, "receipt_reply", 4, 4, &n)
+              && rd_uint(&r, "receipt_reply.height", UINT64_MAX, &out->height)
+              && rd_u32(&r, "receipt_reply.index", CODEC_BLOCK_TXS_MAX, &out->index)
+              && rd_span(&r, "receipt_reply.receipt", 1, CODEC_RECEIPT_MAX, &out->receipt)
+              && rd_span_or_nil(&r, "receipt_reply.proof", CODEC_CLIENT_MESSAGE_MAX, &out->proof);
+    return rd_finish(&r, ok);
+}
+
+codec_err codec_blocks_request_encode(uint64_t from_height, uint32_t count, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 2);
+    wr_uint(&w, from_height);
+    wr_uint(&w, count);
+    return wr_done(&w);
+}
+
+codec_err codec_blocks_request_decode(const uint8_t *data, size_t len, uint64_t *from_height,
+                                      uint32_t *count, codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = rd_array(&r, "blocks_request", 2, 2, &n)
+              && rd_uint(&r, "blocks_request.from", UINT64_MAX, from_height)
+              && rd_u32_in(&r, "blocks_request.count", 1, CODEC_BLOCKS_REPLY_MAX, count);
+    return rd_finish(&r, ok);
+}
+
+codec_err codec_blocks_reply_encode(const codec_block_entry *entries, uint32_t count,
+                                    codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, count);
+    for (uint32_t i = 0; i < count; i++) {
+        wr_array(&w, 2);
+        wr_bin(&w, entries[i].block.data, entries[i].block.len);
+        wr_span_or_nil(&w, &entries[i].result_cert);
+    }
+    return wr_done(&w);
+}
+
+codec_err codec_blocks_reply_decode(const uint8_t *data, size_t len, codec_block_entry *entries,
+                                    uint32_t cap, uint32_t *count, codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    uint32_t max = cap < CODEC_BLOCKS_REPLY_MAX ? cap : CODEC_BLOCKS_REPLY_MAX, n;
+    bool ok = rd_array(&r, "blocks_reply", 0, max, count);
+    for (uint32_t i = 0; ok && i < *count; i++) {
+        r.index = i;
+        ok = rd_array(&r, "blocks_reply[]", 2, 2, &n)
+             && rd_span(&r, "blocks_reply[].block", 1, CODEC_CLIENT_MESSAGE_MAX, &entries[i].block)
+             && rd_span_or_nil(&r, "blocks_reply[].result_cert", CODEC_CLIENT_MESSAGE_MAX,
+                               &entries[i].result_cert);
+    }
+    return rd_finish(&r, ok);
+}
+
+codec_err codec_trial_reply_encode(const codec_trial_reply *t, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 7);
+    wr_uint(&w, t->version);
+    wr_uint(&w, t->approved);
+    wr_uint(&w, t->floor_version);
+    wr_uint(&w, t->floor_time_ms);
+    wr_uint(&w, t->planned);
+    wr_uint(&w, t->registered_ms);
+    wr_bin(&w, t->sponsor.bytes, 32);
+    return wr_done(&w);
+}
+
+codec_err codec_trial_reply_decode(const uint8_t *data, size_t len, codec_trial_reply *out,
+                                   codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = rd_array(&r, "trial_reply", 7, 7, &n)
+              && rd_uint(&r, "trial_reply.version", UINT64_MAX, &out->version)
+              && rd_uint(&r, "trial_reply.approved", UINT64_MAX, &out->approved)
+              && rd_uint(&r, "trial_reply.floor_version", UINT64_MAX, &out->floor_version)
+              && rd_uint(&r, "trial_reply.floor_time_ms", UINT64_MAX, &out->floor_time_ms)
+              && rd_uint(&r, "trial_reply.planned", UINT64_MAX, &out->planned)
+              && rd_uint(&r, "trial_reply.registered_ms", UINT64_MAX, &out->registered_ms)
+              && rd_fixed(&r, "trial_reply.sponsor", out->sponsor.bytes, 32);
+    return rd_finish(&r, ok);
+}
+
+codec_err codec_consent_reply_encode(const codec_consent_reply_entry *entries, uint32_t count,
+                                     codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, count);
+    for (uint32_t i = 0; i < count; i++) {
+        const codec_consent_reply_entry *c = &entries[i];
+        wr_array(&w, 7);
+        wr_uint(&w, c->kind);
+        wr_uint(&w, c->time_ms);
+        wr_uint(&w, c->scopes);
+        wr_uint(&w, c->version);
+        wr_hash(&w, &c->form);
+        wr_bin(&w, c->witness.bytes, 32);
+        wr_uint(&w, c->meaning);
+    }
+    return wr_done(&w);
+}
+
+codec_err codec_consent_reply_decode(const uint8_t *data, size_t len,
+                                     codec_consent_reply_entry *entries, uint32_t cap,
+                                     uint32_t *count, codec_error *err)
+{
+    reader r;
+    rd_init(&r, data, len, err);
+    uint32_t max = cap < CODEC_CONSENT_REPLY_MAX ? cap : CODEC_CONSENT_REPLY_MAX, n, kind = 0, meaning = 0;
+    bool ok = rd_array(&r, "consent_reply", 0, max, count);
+    for (uint32_t i = 0; ok && i < *count; i++) {
+        codec_consent_reply_entry *c = &entries[i];
+        r.index = i;
+        ok = rd_array(&r, "consent_reply[]", 7, 7, &n)
+             && rd_u32(&r, "consent_reply[].kind", 255, &kind)
+             && rd_uint(&r, "consent_reply[].time_ms", UINT64_MAX, &c->time_ms)
+             && rd_uint(&r, "consent_reply[].scopes", UINT64_MAX, &c->scopes)
+             && rd_uint(&r, "consent_reply[].version", UINT64_MAX, &c->version)
+             && rd_hash(&r, "consent_reply[].form", &c->form)
+             && rd_fixed(&r, "consent_reply[].witness", c->witness.bytes, 32)
+             && rd_u32(&r, "consent_reply[].meaning", 255, &meaning);
+        c->kind = (uint8_t)kind;
+        c->meaning = (uint8_t)meaning;
+    }
+    return rd_finish(&r, ok);
+}

@@ -443,4 +443,115 @@ codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry 
                                           uint32_t vc_count, const codec_pbft_entry *reissued,
                                           uint32_t reissued_count, codec_buf *out);
 
+/* ==== client API (docs/FORMATS.md "Client API") ====
+ * request  = [kind, body]                 kind: codec_client_kind; body: bin
+ * response = [status, reason, body]       status: 0 ok, else client_api.h capi_status;
+ *                                         reason: str <= CODEC_REASON_MAX; body: bin
+ * query    = [asker, time_ms, qkind, [arg, ...], sig]   args: bin, <= CODEC_QUERY_ARGS_MAX
+ *            sig (tag QUERY) over the query body [asker, time_ms, qkind, [arg, ...]]
+ * receipt reply = [height, index, receipt, proof or nil]   (receipt, proof: bin)
+ * blocks request = [from_height, count]
+ * blocks reply   = [[block, result_cert or nil], ...]       (bin each)
+ * trial reply    = [version, approved, floor_version, floor_time_ms, planned,
+ *                   registered_ms, sponsor]
+ * consent reply  = [[kind, time_ms, scopes, version, form, witness, meaning], ...]
+ * Bodies of requests and replies are nested canonical msgpack carried as bin, so each
+ * layer is decoded (and bounded) by its own decoder. */
+#define CODEC_CLIENT_MESSAGE_MAX (8 * 1024 * 1024)
+#define CODEC_QUERY_ARGS_MAX 4
+#define CODEC_QUERY_ARG_MAX 64
+#define CODEC_BLOCKS_REPLY_MAX 64
+#define CODEC_CONSENT_REPLY_MAX 64
+
+typedef enum {
+    CLIENT_SUBMIT = 1,  /* body: an encoded tx */
+    CLIENT_QUERY = 2,   /* body: a signed query */
+    CLIENT_RECEIPT = 3, /* body: the tx id (bin 32) */
+    CLIENT_BLOCKS = 4,  /* body: a blocks request */
+    CLIENT_KIND_MAX_ = CLIENT_BLOCKS,
+} codec_client_kind;
+
+typedef enum {
+    QUERY_TRIAL = 1,    /* args: trial id */
+    QUERY_CONSENT = 2,  /* args: trial id, participant key (32) */
+    QUERY_TIMELINE = 3, /* args: trial id; reply body: the timeline text */
+    QUERY_KIND_MAX_ = QUERY_TIMELINE,
+} codec_query_kind;
+
+typedef struct {
+    uint32_t kind;
+    codec_span body;
+} codec_client_request;
+
+typedef struct {
+    uint32_t status;
+    char reason[CODEC_REASON_MAX + 1];
+    codec_span body;
+} codec_client_response;
+
+typedef struct {
+    pubkey asker;
+    uint64_t time_ms;
+    uint32_t kind;
+    uint32_t arg_count;
+    codec_span args[CODEC_QUERY_ARGS_MAX];
+    signature sig;
+} codec_query;
+
+typedef struct {
+    uint64_t height;
+    uint32_t index;
+    codec_span receipt;
+    codec_span proof; /* len 0: nil */
+} codec_receipt_reply;
+
+typedef struct {
+    codec_span block;
+    codec_span result_cert; /* len 0: nil */
+} codec_block_entry;
+
+typedef struct {
+    uint64_t version, approved, floor_version, floor_time_ms, planned, registered_ms;
+    pubkey sponsor;
+} codec_trial_reply;
+
+typedef struct {
+    uint8_t kind;
+    uint64_t time_ms, scopes, version;
+    hash32 form;
+    pubkey witness;
+    uint8_t meaning;
+} codec_consent_reply_entry;
+
+codec_err codec_client_request_encode(uint32_t kind, const void *body, size_t len, codec_buf *out);
+codec_err codec_client_request_decode(const uint8_t *data, size_t len, codec_client_request *out,
+                                      codec_error *err);
+codec_err codec_client_response_encode(uint32_t status, const char *reason, const void *body,
+                                       size_t len, codec_buf *out);
+codec_err codec_client_response_decode(const uint8_t *data, size_t len,
+                                       codec_client_response *out, codec_error *err);
+/* The signed part [asker, time_ms, qkind, args] and the whole query. */
+codec_err codec_query_body_encode(const codec_query *q, codec_buf *out);
+codec_err codec_query_encode(const codec_query *q, codec_buf *out);
+codec_err codec_query_decode(const uint8_t *data, size_t len, codec_query *out, codec_error *err);
+codec_err codec_receipt_reply_encode(const codec_receipt_reply *r, codec_buf *out);
+codec_err codec_receipt_reply_decode(const uint8_t *data, size_t len, codec_receipt_reply *out,
+                                     codec_error *err);
+codec_err codec_blocks_request_encode(uint64_t from_height, uint32_t count, codec_buf *out);
+codec_err codec_blocks_request_decode(const uint8_t *data, size_t len, uint64_t *from_height,
+                                      uint32_t *count, codec_error *err);
+codec_err codec_blocks_reply_encode(const codec_block_entry *entries, uint32_t count,
+                                    codec_buf *out);
+/* entries has capacity cap (<= CODEC_BLOCKS_REPLY_MAX); *count set. */
+codec_err codec_blocks_reply_decode(const uint8_t *data, size_t len, codec_block_entry *entries,
+                                    uint32_t cap, uint32_t *count, codec_error *err);
+codec_err codec_trial_reply_encode(const codec_trial_reply *t, codec_buf *out);
+codec_err codec_trial_reply_decode(const uint8_t *data, size_t len, codec_trial_reply *out,
+                                   codec_error *err);
+codec_err codec_consent_reply_encode(const codec_consent_reply_entry *entries, uint32_t count,
+                                     codec_buf *out);
+codec_err codec_consent_reply_decode(const uint8_t *data, size_t len,
+                                     codec_consent_reply_entry *entries, uint32_t cap,
+                                     uint32_t *count, codec_error *err);
+
 #endif /* TRIALREG_CODEC_H (keep last: new sections go above) */

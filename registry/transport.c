@@ -11,6 +11,8 @@
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
 
 struct tp_net {
     nng_socket inbox;                 /* pull, listening */
@@ -153,4 +155,193 @@ tp_err tp_recv(tp_net *net, int timeout_ms, uint8_t **data, size_t *len)
 void tp_free(uint8_t *data, size_t len)
 {
     if (data) nng_free(data, len);
+}
+
+/* ==== client API: rep server with contexts, req client ================== */
+
+typedef enum { WORK_RECV, WORK_SEND } work_state;
+
+/* One concurrent request slot: nng context, aio and a reply buffer of max bytes. */
+typedef struct {
+    tp_server *server;
+    nng_ctx ctx;
+    nng_aio *aio;
+    work_state state;
+    uint8_t *reply;
+} tp_work;
+
+struct tp_server {
+    nng_socket sock;
+    tp_handler handler;
+    void *handler_ctx;
+    size_t max_message_bytes;
+    int work_count;
+    tp_work work[TP_SERVER_CONTEXTS_MAX];
+};
+
+/* The request has arrived on w's aio: run the handler and start the reply (or, if the
+ * handler sends nothing, go back to receiving). */
+static void work_answer(tp_work *w)
+{
+    tp_server *s = w->server;
+    nng_msg *msg = nng_aio_get_msg(w->aio);
+    size_t len = s->handler(s->handler_ctx, nng_msg_body(msg), nng_msg_len(msg), w->reply,
+                            s->max_message_bytes);
+    if (len == 0 || len > s->max_message_bytes) {
+        nng_msg_free(msg);
+        nng_ctx_recv(w->ctx, w->aio);
+        return;
+    }
+    nng_msg_clear(msg);
+    if (nng_msg_append(msg, w->reply, len) != 0) {
+        nng_msg_free(msg);
+        nng_ctx_recv(w->ctx, w->aio);
+        return;
+    }
+    nng_aio_set_msg(w->aio, msg);
+    w->state = WORK_SEND;
+    nng_ctx_send(w->ctx, w->aio);
+}
+
+static void work_callback(void *arg)
+{
+    tp_work *w = arg;
+    int rv = nng_aio_result(w->aio);
+    if (w->state == WORK_SEND) {
+        if (rv != 0) nng_msg_free(nng_aio_get_msg(w->aio)); /* the reply was not taken */
+        if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) return;
+        w->state = WORK_RECV;
+        nng_ctx_recv(w->ctx, w->aio);
+        return;
+    }
+    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) return;
+    if (rv != 0) {
+        nng_ctx_recv(w->ctx, w->aio);
+        return;
+    }
+    work_answer(w);
+}
+
+tp_err tp_server_open(const char *url, tp_handler handler, void *ctx, int contexts,
+                      size_t max_message_bytes, tp_server **out, char *why, size_t why_cap)
+{
+    if (!url || !handler || contexts < 1 || contexts > TP_SERVER_CONTEXTS_MAX
+        || max_message_bytes == 0) {
+        snprintf(why, why_cap, "client API server configuration out of range");
+        return TP_ERR_CONFIG;
+    }
+    tp_server *s = calloc(1, sizeof *s);
+    if (!s) return fail(why, why_cap, TP_ERR_SYSTEM, "out of memory", NULL, 0);
+    s->handler = handler;
+    s->handler_ctx = ctx;
+    s->max_message_bytes = max_message_bytes;
+    tp_err rc = TP_OK;
+    int rv = nng_rep0_open(&s->sock);
+    if (rv != 0) {
+        free(s);
+        return fail(why, why_cap, TP_ERR_SYSTEM, "cannot open the client API socket for", url, rv);
+    }
+    rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, max_message_bytes);
+    if (rv != 0) rc = fail(why, why_cap, TP_ERR_CONFIG, "bad options for", url, rv);
+    for (int i = 0; rc == TP_OK && i < contexts; i++) {
+        tp_work *w = &s->work[i];
+        w->server = s;
+        w->reply = malloc(max_message_bytes);
+        if (!w->reply) { rc = fail(why, why_cap, TP_ERR_SYSTEM, "out of memory for", url, 0); break; }
+        rv = nng_aio_alloc(&w->aio, work_callback, w);
+        if (rv == 0) rv = nng_ctx_open(&w->ctx, s->sock);
+        if (rv != 0) { rc = fail(why, why_cap, TP_ERR_SYSTEM, "cannot open a context for", url, rv); break; }
+        s->work_count = i + 1;
+    }
+    if (rc == TP_OK) {
+        rv = nng_listen(s->sock, url, NULL, 0);
+        if (rv != 0) rc = fail(why, why_cap, TP_ERR_LISTEN, "cannot listen on", url, rv);
+    }
+    if (rc != TP_OK) {
+        tp_server_close(s);
+        return rc;
+    }
+    for (int i = 0; i < s->work_count; i++) {
+        s->work[i].state = WORK_RECV;
+        nng_ctx_recv(s->work[i].ctx, s->work[i].aio);
+    }
+    *out = s;
+    return TP_OK;
+}
+
+void tp_server_close(tp_server *s)
+{
+    if (!s) return;
+    nng_close(s->sock);
+    for (int i = 0; i < TP_SERVER_CONTEXTS_MAX; i++) {
+        tp_work *w = &s->work[i];
+        if (w->aio) nng_aio_stop(w->aio); /* waits for a callback in progress */
+    }
+    for (int i = 0; i < TP_SERVER_CONTEXTS_MAX; i++) {
+        tp_work *w = &s->work[i];
+        if (w->aio) nng_aio_free(w->aio);
+        free(w->reply);
+    }
+    free(s);
+}
+
+struct tp_client {
+    nng_socket sock;
+    size_t max_message_bytes;
+};
+
+tp_err tp_client_open(const char *url, size_t max_message_bytes, tp_client **out, char *why,
+                      size_t why_cap)
+{
+    if (!url || max_message_bytes == 0) {
+        snprintf(why, why_cap, "client configuration out of range");
+        return TP_ERR_CONFIG;
+    }
+    tp_client *c = calloc(1, sizeof *c);
+    if (!c) return fail(why, why_cap, TP_ERR_SYSTEM, "out of memory", NULL, 0);
+    c->max_message_bytes = max_message_bytes;
+    int rv = nng_req0_open(&c->sock);
+    if (rv != 0) {
+        free(c);
+        return fail(why, why_cap, TP_ERR_SYSTEM, "cannot open a client socket for", url, rv);
+    }
+    rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, max_message_bytes);
+    if (rv == 0) rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 20);
+    if (rv == 0) rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
+    if (rv == 0) rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
+    if (rv != 0) {
+        nng_close(c->sock);
+        free(c);
+        return fail(why, why_cap, TP_ERR_CONFIG, "cannot dial", url, rv);
+    }
+    *out = c;
+    return TP_OK;
+}
+
+void tp_client_close(tp_client *c)
+{
+    if (!c) return;
+    nng_close(c->sock);
+    free(c);
+}
+
+tp_err tp_client_request(tp_client *c, const void *request, size_t request_len, int timeout_ms,
+                         uint8_t **reply, size_t *reply_len)
+{
+    if (request_len > c->max_message_bytes) return TP_ERR_TOO_BIG;
+    nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, timeout_ms);
+    nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, timeout_ms);
+    int rv = nng_send(c->sock, (void *)request, request_len, 0);
+    if (rv == 0) {
+        void *buf = NULL;
+        size_t size = 0;
+        rv = nng_recv(c->sock, &buf, &size, NNG_FLAG_ALLOC);
+        if (rv == 0) {
+            *reply = buf;
+            *reply_len = size;
+            return TP_OK;
+        }
+    }
+    if (rv == NNG_ETIMEDOUT || rv == NNG_EAGAIN) return TP_ERR_TIMEOUT;
+    return rv == NNG_ECLOSED ? TP_ERR_CLOSED : TP_ERR_SYSTEM;
 }

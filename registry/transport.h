@@ -65,4 +65,39 @@ tp_err tp_send(tp_net *net, uint32_t peer, const void *data, size_t len);
 tp_err tp_recv(tp_net *net, int timeout_ms, uint8_t **data, size_t *len);
 void tp_free(uint8_t *data, size_t len);
 
+/* ---- client API: request/reply (nng req/rep) ----------------------------------------
+ * The server listens on one URL with a rep socket and serves up to `contexts` requests at
+ * once (one nng context, aio and reply buffer each, all allocated at open). Each request
+ * is handed to handler on an nng worker thread; several handlers may run concurrently, so
+ * the handler must be thread safe. A request larger than max_message_bytes is dropped by
+ * nng (which closes that connection); everything else gets the handler's reply.
+ * Messages are opaque here: client_api.h gives them meaning. */
+#define TP_SERVER_CONTEXTS_MAX 64
+
+/* Handle one request; write the reply (at most reply_cap bytes) to reply and return its
+ * length (0: send no reply and let the client time out). Called concurrently. */
+typedef size_t (*tp_handler)(void *ctx, const uint8_t *request, size_t request_len,
+                             uint8_t *reply, size_t reply_cap);
+
+typedef struct tp_server tp_server;
+
+/* Listen on url; contexts in 1..TP_SERVER_CONTEXTS_MAX; max_message_bytes bounds both
+ * requests and replies. On failure why names the URL and nng's reason. */
+tp_err tp_server_open(const char *url, tp_handler handler, void *ctx, int contexts,
+                      size_t max_message_bytes, tp_server **out, char *why, size_t why_cap);
+/* Stop serving: waits for handlers in progress, then frees everything. */
+void tp_server_close(tp_server *server);
+
+typedef struct tp_client tp_client;
+
+/* Dial url (in the background: the server may come up later; nng redials). */
+tp_err tp_client_open(const char *url, size_t max_message_bytes, tp_client **out, char *why,
+                      size_t why_cap);
+void tp_client_close(tp_client *client);
+/* Send one request and wait at most timeout_ms for its reply. On TP_OK *reply is a
+ * buffer the caller frees with tp_free(*reply, *reply_len). One request at a time per
+ * client (not thread safe: one client per thread). */
+tp_err tp_client_request(tp_client *client, const void *request, size_t request_len,
+                         int timeout_ms, uint8_t **reply, size_t *reply_len);
+
 #endif

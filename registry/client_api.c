@@ -1,0 +1,408 @@
+/*
+ * client_api.c - the validator's answers to clients (see client_api.h).
+ *
+ * Deliberately simple: each request encodes its reply body into a buffer malloc'd for that
+ * request (the body is nested as bin in the response, so it cannot be written in place),
+ * and the executor is behind one mutex (queries are short; the node has two cores).
+ */
+#include "client_api.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proof.h"
+
+#define CAPI_RESPONSE_OVERHEAD 256 /* array + status + reason str + bin header */
+#define CAPI_PROOF_MAX (64 * 1024)
+
+struct capi {
+    capi_config cfg;
+    hash32 chain_id;
+    pthread_mutex_t lock;
+    /* scratch for block decoding and proofs, used only under lock */
+    codec_span *block_txs;
+    codec_span *block_receipts;
+    codec_write *block_writes;
+    uint8_t *proof;
+};
+
+/* What one request's handler produces. */
+typedef struct {
+    uint32_t status;
+    char reason[CODEC_REASON_MAX + 1];
+    codec_buf body;
+} answer;
+
+const char *capi_status_reason(uint32_t status)
+{
+    switch (status) {
+#define CAPI_X_CASE(name, code, reason) case code: return reason;
+        CAPI_STATUSES(CAPI_X_CASE)
+#undef CAPI_X_CASE
+    }
+    return "unknown status";
+}
+
+static uint64_t system_clock_ms(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+capi *capi_open(const capi_config *cfg)
+{
+    if (!cfg || !cfg->executor || cfg->blocks_max < 1 || cfg->blocks_max > CODEC_BLOCKS_REPLY_MAX)
+        return NULL;
+    capi *api = calloc(1, sizeof *api);
+    if (!api) return NULL;
+    api->cfg = *cfg;
+    if (!api->cfg.clock) api->cfg.clock = system_clock_ms;
+    api->chain_id = *ledger_chain_id(exec_ledger(cfg->executor));
+    api->block_txs = calloc(CODEC_BLOCK_TXS_MAX, sizeof *api->block_txs);
+    api->block_receipts = calloc(CODEC_BLOCK_TXS_MAX, sizeof *api->block_receipts);
+    api->block_writes = calloc(CODEC_WRITES_MAX, sizeof *api->block_writes);
+    api->proof = malloc(CAPI_PROOF_MAX);
+    if (!api->block_txs || !api->block_receipts || !api->block_writes || !api->proof
+        || pthread_mutex_init(&api->lock, NULL) != 0) {
+        free(api->block_txs);
+        free(api->block_receipts);
+        free(api->block_writes);
+        free(api->proof);
+        free(api);
+        return NULL;
+    }
+    return api;
+}
+
+void capi_close(capi *api)
+{
+    if (!api) return;
+    pthread_mutex_destroy(&api->lock);
+    free(api->block_txs);
+    free(api->block_receipts);
+    free(api->block_writes);
+    free(api->proof);
+    free(api);
+}
+
+void capi_exec_lock(capi *api) { pthread_mutex_lock(&api->lock); }
+void capi_exec_unlock(capi *api) { pthread_mutex_unlock(&api->lock); }
+
+/* Set a refusal: status plus a specific reason (printf style). Returns false. */
+__attribute__((format(printf, 3, 4))) static bool refuse(answer *a, uint32_t status,
+                                                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->reason, sizeof a->reason, fmt, ap);
+    va_end(ap);
+    a->status = status;
+    a->body.len = 0;
+    return false;
+}
+
+static bool body_done(answer *a, codec_err rc)
+{
+    if (rc == CODEC_ERR_OVERFLOW) return refuse(a, CAPI_TOO_LARGE, "%s", capi_status_reason(CAPI_TOO_LARGE));
+    if (rc != CODEC_OK) return refuse(a, CAPI_INTERNAL, "encoding the reply: %s", codec_strerror(rc));
+    return true;
+}
+
+/* ---- SUBMIT ------------------------------------------------------------------------ */
+
+static bool answer_submit(capi *api, const codec_span *body, answer *a)
+{
+    codec_tx tx;
+    codec_error err;
+    char where[160];
+    if (codec_tx_decode(body->data, body->len, &tx, &err) != CODEC_OK)
+        return refuse(a, CAPI_BAD_BODY, "tx: %s", codec_error_format(&err, where, sizeof where));
+    if (!api->cfg.submit) return refuse(a, CAPI_SUBMIT_REFUSED, "this node accepts no txs");
+    char why[CODEC_REASON_MAX] = "";
+    if (api->cfg.submit(api->cfg.submit_ctx, body->data, body->len, why, sizeof why) != 0)
+        return refuse(a, CAPI_SUBMIT_REFUSED, "tx not accepted: %s", why);
+    return true;
+}
+
+/* ---- QUERY ------------------------------------------------------------------------- */
+
+static bool query_signed(capi *api, const codec_query *q, answer *a)
+{
+    uint8_t body[512];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    if (codec_query_body_encode(q, &b) != CODEC_OK)
+        return refuse(a, CAPI_BAD_BODY, "query body too large");
+    if (!tcrypto_verify(&q->asker, TCRYPTO_TAG_QUERY, &api->chain_id, b.data, b.len, &q->sig))
+        return refuse(a, CAPI_BAD_SIGNATURE, "%s", capi_status_reason(CAPI_BAD_SIGNATURE));
+    uint64_t now = api->cfg.clock(api->cfg.clock_ctx);
+    uint64_t off = now > q->time_ms ? now - q->time_ms : q->time_ms - now;
+    if (off > api->cfg.skew_ms)
+        return refuse(a, CAPI_STALE, "query time is %" PRIu64 " ms %s the node's clock (allowed %" PRIu64 " ms): replayed or skewed",
+                      off, now > q->time_ms ? "behind" : "ahead of", api->cfg.skew_ms);
+    return true;
+}
+
+/* Check the arguments' shapes for the kind; sets the read kind and participant. */
+static bool query_args(const codec_query *q, exec_read_kind *kind, const pubkey **participant,
+                       answer *a)
+{
+    uint32_t want = q->kind == QUERY_CONSENT ? 2 : 1;
+    if (q->arg_count != want)
+        return refuse(a, CAPI_BAD_BODY, "query kind %u takes %u arguments, got %u", q->kind, want, q->arg_count);
+    if (q->args[0].len > 32) return refuse(a, CAPI_BAD_BODY, "trial id longer than 32 bytes");
+    *participant = NULL;
+    *kind = q->kind == QUERY_TRIAL ? EXEC_READ_TRIAL
+          : q->kind == QUERY_TIMELINE ? EXEC_READ_TIMELINE : EXEC_READ_CONSENT;
+    if (q->kind == QUERY_CONSENT) {
+        if (q->args[1].len != 32) return refuse(a, CAPI_BAD_BODY, "participant key must be 32 bytes");
+        *participant = (const pubkey *)(const void *)q->args[1].data;
+    }
+    return true;
+}
+
+static bool reply_trial(capi *api, const codec_span *trial, answer *a)
+{
+    exec_trial t;
+    if (exec_query_trial(api->cfg.executor, trial->data, trial->len, &t) != LEDGER_OK)
+        return refuse(a, CAPI_NOT_FOUND, "no such trial");
+    codec_trial_reply r = {t.version, t.approved, t.floor_version, t.floor_time_ms,
+                           t.planned, t.registered_ms, t.sponsor};
+    return body_done(a, codec_trial_reply_encode(&r, &a->body));
+}
+
+static bool reply_consent(capi *api, const codec_span *trial, const pubkey *participant,
+                          answer *a)
+{
+    exec_consent_entry h[CODEC_CONSENT_REPLY_MAX];
+    codec_consent_reply_entry r[CODEC_CONSENT_REPLY_MAX];
+    uint32_t count = 0;
+    ledger_err rc = exec_query_consent_history(api->cfg.executor, trial->data, trial->len,
+                                               participant, h, CODEC_CONSENT_REPLY_MAX, &count);
+    if (rc == LEDGER_ERR_NOT_FOUND || (rc == LEDGER_OK && count == 0))
+        return refuse(a, CAPI_NOT_FOUND, "no consent record of that participant in the trial");
+    if (rc != LEDGER_OK) return refuse(a, CAPI_INTERNAL, "consent history: %s", ledger_strerror(rc));
+    if (count > CODEC_CONSENT_REPLY_MAX) count = CODEC_CONSENT_REPLY_MAX;
+    for (uint32_t i = 0; i < count; i++) {
+        r[i] = (codec_consent_reply_entry){h[i].kind, h[i].time_ms, h[i].scopes, h[i].version,
+                                           h[i].form, h[i].witness, h[i].meaning};
+    }
+    return body_done(a, codec_consent_reply_encode(r, count, &a->body));
+}
+
+static bool reply_timeline(capi *api, const codec_span *trial, answer *a)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) return refuse(a, CAPI_INTERNAL, "out of memory");
+    ledger_err rc = exec_timeline_write(api->cfg.executor, trial->data, trial->len, mem);
+    fclose(mem);
+    bool ok;
+    if (rc == LEDGER_ERR_NOT_FOUND) ok = refuse(a, CAPI_NOT_FOUND, "no such trial");
+    else if (rc != LEDGER_OK) ok = refuse(a, CAPI_INTERNAL, "timeline: %s", ledger_strerror(rc));
+    else if (len > a->body.cap) ok = refuse(a, CAPI_TOO_LARGE, "timeline of %zu bytes exceeds the reply bound", len);
+    else {
+        memcpy(a->body.data, text, len);
+        a->body.len = len;
+        ok = true;
+    }
+    free(text);
+    return ok;
+}
+
+static bool answer_query(capi *api, const codec_span *body, answer *a)
+{
+    codec_query q;
+    codec_error err;
+    char where[160];
+    if (codec_query_decode(body->data, body->len, &q, &err) != CODEC_OK)
+        return refuse(a, CAPI_BAD_BODY, "query: %s", codec_error_format(&err, where, sizeof where));
+    exec_read_kind kind;
+    const pubkey *participant;
+    if (!query_signed(api, &q, a) || !query_args(&q, &kind, &participant, a)) return false;
+    bool ok;
+    capi_exec_lock(api);
+    if (!exec_read_allowed(api->cfg.executor, &q.asker, kind, q.args[0].data, q.args[0].len,
+                           participant)) {
+        char hex[17];
+        tcrypto_to_hex(q.asker.bytes, 8, hex);
+        ok = refuse(a, CAPI_DENIED, "key %s... may not read this %s (no role for it in the trial)",
+                    hex, kind == EXEC_READ_CONSENT ? "consent record" : kind == EXEC_READ_TRIAL ? "trial" : "timeline");
+    } else if (q.kind == QUERY_TRIAL) {
+        ok = reply_trial(api, &q.args[0], a);
+    } else if (q.kind == QUERY_CONSENT) {
+        ok = reply_consent(api, &q.args[0], participant, a);
+    } else {
+        ok = reply_timeline(api, &q.args[0], a);
+    }
+    capi_exec_unlock(api);
+    return ok;
+}
+
+/* ---- RECEIPT ----------------------------------------------------------------------- */
+
+/* Under lock. */
+static bool reply_receipt(capi *api, const hash32 *id, answer *a)
+{
+    ledger *l = exec_ledger(api->cfg.executor);
+    uint64_t height;
+    uint32_t index;
+    if (ledger_find_tx(l, id, &height, &index) != LEDGER_OK)
+        return refuse(a, CAPI_NOT_FOUND, "no committed tx with that id");
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (ledger_get_block(l, height, &data, &len) != LEDGER_OK)
+        return refuse(a, CAPI_INTERNAL, "block %" PRIu64 " unreadable", height);
+    codec_block b = {.txs = api->block_txs, .receipts = api->block_receipts,
+                     .writes = api->block_writes};
+    bool ok;
+    if (codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL) != CODEC_OK
+        || index >= b.receipt_count) {
+        ok = refuse(a, CAPI_INTERNAL, "block %" PRIu64 " does not decode", height);
+    } else {
+        codec_buf proof = codec_buf_make(api->proof, CAPI_PROOF_MAX);
+        char why[200];
+        codec_receipt_reply r = {height, index, b.receipts[index], {NULL, 0}};
+        if (proof_make_inclusion(l, id, &proof, why, sizeof why) == 0)
+            r.proof = (codec_span){proof.data, proof.len};
+        ok = body_done(a, codec_receipt_reply_encode(&r, &a->body));
+    }
+    free(data);
+    return ok;
+}
+
+static bool answer_receipt(capi *api, const codec_span *body, answer *a)
+{
+    if (body->len != 32) return refuse(a, CAPI_BAD_BODY, "a receipt request is a 32-byte tx id");
+    hash32 id;
+    memcpy(id.bytes, body->data, 32);
+    capi_exec_lock(api);
+    bool ok = reply_receipt(api, &id, a);
+    capi_exec_unlock(api);
+    return ok;
+}
+
+/* ---- BLOCKS ------------------------------------------------------------------------ */
+
+/* Under lock: read blocks from..from+count-1 (stopping at the head or when the next one
+ * would not fit in the body), encode them. */
+static bool reply_blocks(capi *api, uint64_t from, uint32_t count, answer *a)
+{
+    ledger *l = exec_ledger(api->cfg.executor);
+    ledger_summary head;
+    ledger_head(l, &head);
+    if (from == 0 || from > head.height)
+        return refuse(a, CAPI_NOT_FOUND, "no block at height %" PRIu64 " (head is %" PRIu64 ")", from, head.height);
+    if (count > api->cfg.blocks_max) count = api->cfg.blocks_max;
+    if (count > head.height - from + 1) count = (uint32_t)(head.height - from + 1);
+    codec_block_entry e[CODEC_BLOCKS_REPLY_MAX];
+    uint8_t *bufs[2 * CODEC_BLOCKS_REPLY_MAX];
+    uint32_t n = 0, held = 0;
+    size_t total = 16;
+    bool ok = true;
+    for (; n < count; n++) {
+        uint8_t *blk = NULL, *cert = NULL;
+        size_t blen = 0, clen = 0;
+        if (ledger_get_block(l, from + n, &blk, &blen) != LEDGER_OK) {
+            ok = refuse(a, CAPI_INTERNAL, "block %" PRIu64 " unreadable", from + n);
+            break;
+        }
+        if (ledger_get_result_cert(l, from + n, &cert, &clen) != LEDGER_OK) clen = 0;
+        bufs[held++] = blk;
+        if (cert) bufs[held++] = cert;
+        total += blen + clen + 16;
+        if (total > a->body.cap) break; /* this one does not fit: send the earlier ones */
+        e[n] = (codec_block_entry){{blk, blen}, {cert, clen}};
+    }
+    if (ok && n == 0) ok = refuse(a, CAPI_TOO_LARGE, "block %" PRIu64 " exceeds the reply bound", from);
+    if (ok) ok = body_done(a, codec_blocks_reply_encode(e, n, &a->body));
+    for (uint32_t i = 0; i < held; i++) free(bufs[i]);
+    return ok;
+}
+
+static bool answer_blocks(capi *api, const codec_span *body, answer *a)
+{
+    uint64_t from;
+    uint32_t count;
+    codec_error err;
+    char where[160];
+    if (codec_blocks_request_decode(body->data, body->len, &from, &count, &err) != CODEC_OK)
+        return refuse(a, CAPI_BAD_BODY, "blocks request: %s", codec_error_format(&err, where, sizeof where));
+    capi_exec_lock(api);
+    bool ok = reply_blocks(api, from, count, a);
+    capi_exec_unlock(api);
+    return ok;
+}
+
+/* ---- dispatch ---------------------------------------------------------------------- */
+
+static void answer_request(capi *api, const uint8_t *request, size_t len, answer *a)
+{
+    codec_client_request req;
+    codec_error err;
+    char where[160];
+    if (codec_client_request_decode(request, len, &req, &err) != CODEC_OK) {
+        refuse(a, CAPI_BAD_REQUEST, "request: %s", codec_error_format(&err, where, sizeof where));
+        return;
+    }
+    bool ok = false;
+    switch ((codec_client_kind)req.kind) {
+    case CLIENT_SUBMIT: ok = answer_submit(api, &req.body, a); break;
+    case CLIENT_QUERY: ok = answer_query(api, &req.body, a); break;
+    case CLIENT_RECEIPT: ok = answer_receipt(api, &req.body, a); break;
+    case CLIENT_BLOCKS: ok = answer_blocks(api, &req.body, a); break;
+    }
+    if (ok) {
+        a->status = CAPI_OK;
+        snprintf(a->reason, sizeof a->reason, "ok");
+    }
+}
+
+size_t capi_handle(void *ctx, const uint8_t *request, size_t request_len, uint8_t *reply,
+                   size_t reply_cap)
+{
+    capi *api = ctx;
+    if (reply_cap <= CAPI_RESPONSE_OVERHEAD) return 0;
+    answer a = {.status = CAPI_INTERNAL};
+    size_t body_cap = reply_cap - CAPI_RESPONSE_OVERHEAD;
+    uint8_t *body = malloc(body_cap);
+    if (body) {
+        a.body = codec_buf_make(body, body_cap);
+        answer_request(api, request, request_len, &a);
+    } else {
+        refuse(&a, CAPI_INTERNAL, "out of memory");
+    }
+    codec_buf out = codec_buf_make(reply, reply_cap);
+    codec_err rc = codec_client_response_encode(a.status, a.reason, body, a.body.len, &out);
+    free(body);
+    return rc == CODEC_OK ? out.len : 0;
+}
+
+size_t capi_query_request(const keypair *key, const hash32 *chain, uint64_t time_ms,
+                          codec_query_kind kind, const codec_span *args, uint32_t arg_count,
+                          uint8_t *out, size_t cap)
+{
+    if (arg_count > CODEC_QUERY_ARGS_MAX) return 0;
+    codec_query q = {.asker = key->public_key, .time_ms = time_ms, .kind = kind,
+                     .arg_count = arg_count};
+    for (uint32_t i = 0; i < arg_count; i++) {
+        if (args[i].len == 0 || args[i].len > CODEC_QUERY_ARG_MAX) return 0;
+        q.args[i] = args[i];
+    }
+    uint8_t body[512], query[600];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    if (codec_query_body_encode(&q, &b) != CODEC_OK) return 0;
+    if (tcrypto_sign(key, TCRYPTO_TAG_QUERY, chain, b.data, b.len, &q.sig) != TCRYPTO_OK) return 0;
+    codec_buf qb = codec_buf_make(query, sizeof query);
+    if (codec_query_encode(&q, &qb) != CODEC_OK) return 0;
+    codec_buf o = codec_buf_make(out, cap);
+    if (codec_client_request_encode(CLIENT_QUERY, qb.data, qb.len, &o) != CODEC_OK) return 0;
+    return o.len;
+}

@@ -1,0 +1,93 @@
+/*
+ * client_api.h - what a validator answers to clients: submit a tx, signed queries, fetch a
+ * receipt (with its inclusion proof), fetch blocks. No nng and no msgpack here: requests and
+ * replies are codec.h "client API" structures, carried by transport.h's tp_server (pass
+ * capi_handle as its handler and the capi as its context).
+ *
+ * Request kinds (codec_client_kind) and what their reply body holds on status 0:
+ *   SUBMIT   body: an encoded tx    -> empty; the tx went to the submit callback
+ *   QUERY    body: a signed query   -> TRIAL: trial reply; CONSENT: consent reply;
+ *                                      TIMELINE: the timeline text (exec_timeline_write)
+ *   RECEIPT  body: tx id (bin 32)   -> receipt reply (receipt + inclusion proof if the
+ *                                      block is certified, else nil)
+ *   BLOCKS   body: blocks request   -> blocks reply (at most blocks_max blocks, and no more
+ *                                      than fit in the reply; fewer at the head)
+ *
+ * Queries: the signature (tag TCRYPTO_TAG_QUERY, this chain's id, over the query body) is
+ * checked first, then the time (|server clock - time_ms| <= skew_ms, so a captured query
+ * cannot be replayed later), then exec_read_allowed (DESIGN.md "Reads"). Researchers are
+ * refused for now: their reads go through access grants, which the queries here do not
+ * cover yet.
+ *
+ * Threads: capi_handle may be called from several threads at once. The executor is not
+ * thread safe, so every executor/ledger access here holds exec_lock; the thread that
+ * commits blocks (exec_block) must hold the same lock (capi_exec_lock/unlock).
+ */
+#ifndef TRIALREG_CLIENT_API_H
+#define TRIALREG_CLIENT_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "crypto.h"
+#include "executor.h"
+
+/* Response status codes (codec_client_response.status); 0 is success. */
+#define CAPI_STATUSES(X)                                                                 \
+    X(OK, 0, "ok")                                                                       \
+    X(BAD_REQUEST, 1, "request is not a canonical client API envelope")                  \
+    X(BAD_BODY, 2, "request body does not decode for its kind")                          \
+    X(BAD_SIGNATURE, 3, "query signature does not verify on this chain")                 \
+    X(STALE, 4, "query time is too far from the server's clock (replayed or skewed)")    \
+    X(DENIED, 5, "the asking key may not read this (role rules)")                        \
+    X(NOT_FOUND, 6, "no such trial, participant, tx or height")                          \
+    X(SUBMIT_REFUSED, 7, "the node did not accept the tx")                               \
+    X(TOO_LARGE, 8, "the reply would exceed the message bound")                          \
+    X(INTERNAL, 9, "the node failed while answering")
+
+typedef enum {
+#define CAPI_X_ENUM(name, code, reason) CAPI_##name = code,
+    CAPI_STATUSES(CAPI_X_ENUM)
+#undef CAPI_X_ENUM
+} capi_status;
+
+const char *capi_status_reason(uint32_t status);
+
+/* Hand a decoded-checked tx to consensus. Returns 0 if accepted, else nonzero with a reason
+ * in why. Called concurrently (from capi_handle). */
+typedef int (*capi_submit_fn)(void *ctx, const uint8_t *tx, size_t len, char *why,
+                              size_t why_cap);
+/* The server's clock in ms since the epoch (tests inject one). */
+typedef uint64_t (*capi_clock_fn)(void *ctx);
+
+typedef struct {
+    exec *executor;            /* borrowed; read under the lock */
+    capi_submit_fn submit;     /* NULL: SUBMIT is refused */
+    void *submit_ctx;
+    capi_clock_fn clock;       /* NULL: the system clock */
+    void *clock_ctx;
+    uint64_t skew_ms;          /* accepted |clock - query time|, e.g. 30000 */
+    uint32_t blocks_max;       /* per BLOCKS request, 1..CODEC_BLOCKS_REPLY_MAX */
+} capi_config;
+
+typedef struct capi capi;
+
+/* Returns a new handler state, or NULL (bad config or out of memory). */
+capi *capi_open(const capi_config *cfg);
+void capi_close(capi *api);
+void capi_exec_lock(capi *api);
+void capi_exec_unlock(capi *api);
+
+/* tp_handler: decode request, answer it, encode the response into reply (reply_cap bytes).
+ * Always answers (garbage gets BAD_REQUEST); returns the reply length. */
+size_t capi_handle(void *api, const uint8_t *request, size_t request_len, uint8_t *reply,
+                   size_t reply_cap);
+
+/* Client side: build a QUERY request signed by key for chain at time_ms into out.
+ * Returns the length, or 0 if it does not fit or an argument is out of bounds. */
+size_t capi_query_request(const keypair *key, const hash32 *chain, uint64_t time_ms,
+                          codec_query_kind kind, const codec_span *args, uint32_t arg_count,
+                          uint8_t *out, size_t cap);
+
+#endif

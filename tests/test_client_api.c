@@ -1,0 +1,432 @@
+/*
+ * test_client_api.c - the validator's client API over nng req/rep on loopback, against an
+ * in-process executor that ran the example trial: every role's allowed and refused reads,
+ * replayed/skewed queries, bad and foreign-chain signatures, receipts with proofs that
+ * verify, blocks, submit, garbage and oversized requests, concurrent clients.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "client_api.h"
+#include "proof.h"
+#include "transport.h"
+#include "world.h"
+
+#define MAX_BYTES (256 * 1024)
+#define SKEW_MS 30000
+#define TIMEOUT_MS 5000
+
+static uint64_t server_now;
+static atomic_int submitted;
+
+static uint64_t test_clock(void *ctx)
+{
+    (void)ctx;
+    return server_now;
+}
+
+static int test_submit(void *ctx, const uint8_t *tx, size_t len, char *why, size_t cap)
+{
+    (void)ctx;
+    (void)tx;
+    if (len < 8) {
+        snprintf(why, cap, "too short");
+        return -1;
+    }
+    atomic_fetch_add(&submitted, 1);
+    return 0;
+}
+
+typedef struct {
+    world w;
+    char dir[256];
+    char url[64];
+    char *timeline;
+    size_t timeline_len;
+    capi *api;
+    tp_server *server;
+    tp_client *client;
+} fixture;
+
+static fixture f;
+static const codec_span trial = {(const uint8_t *)SCENARIO_TRIAL, sizeof SCENARIO_TRIAL - 1};
+
+static void start_server(int contexts)
+{
+    capi_config cfg = {.executor = f.w.e, .submit = test_submit, .clock = test_clock,
+                       .skew_ms = SKEW_MS, .blocks_max = 8};
+    f.api = capi_open(&cfg);
+    cr_assert_not_null(f.api);
+    char why[300] = "";
+    tp_err rc = TP_ERR_LISTEN;
+    for (int tries = 0; tries < 50 && rc == TP_ERR_LISTEN; tries++) {
+        int port = 20000 + (int)(((unsigned)getpid() * 53u + (unsigned)tries * 7919u) % 20000u);
+        snprintf(f.url, sizeof f.url, "tcp://127.0.0.1:%d", port);
+        rc = tp_server_open(f.url, capi_handle, f.api, contexts, MAX_BYTES, &f.server, why, sizeof why);
+    }
+    cr_assert_eq(rc, TP_OK, "server: %s", why);
+    cr_assert_eq(tp_client_open(f.url, MAX_BYTES, &f.client, why, sizeof why), TP_OK, "%s", why);
+}
+
+static void setup(void)
+{
+    snprintf(f.dir, sizeof f.dir, "/tmp/trialreg-capi-XXXXXX");
+    cr_assert_not_null(mkdtemp(f.dir));
+    cr_assert_eq(world_init(&f.w, "client-api-test"), 0);
+    cr_assert_eq(world_open(&f.w, f.dir, true), 0);
+    FILE *mem = open_memstream(&f.timeline, &f.timeline_len);
+    cr_assert_eq(scenario_run(&f.w, mem), 0);
+    fclose(mem);
+    /* drop scenario_run's "# timeline of" title: the node sends exec_timeline_write's text */
+    char *nl = strchr(f.timeline, '\n');
+    cr_assert_not_null(nl);
+    f.timeline_len -= (size_t)(nl + 1 - f.timeline);
+    memmove(f.timeline, nl + 1, f.timeline_len + 1);
+    server_now = f.w.now_ms;
+    start_server(4);
+}
+
+static void teardown(void)
+{
+    tp_client_close(f.client);
+    tp_server_close(f.server);
+    capi_close(f.api);
+    world_close(&f.w);
+    free(f.timeline);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f.dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(client_api, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Send raw bytes on client c; decode the response into *r (body copied to body). */
+static uint32_t call_on(tp_client *c, const void *req, size_t len, codec_client_response *r,
+                        uint8_t *body, size_t body_cap)
+{
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    tp_err rc = tp_client_request(c, req, len, TIMEOUT_MS, &reply, &reply_len);
+    cr_assert_eq(rc, TP_OK, "request: %s", tp_strerror(rc));
+    cr_assert_eq(codec_client_response_decode(reply, reply_len, r, NULL), CODEC_OK);
+    cr_assert_leq(r->body.len, body_cap);
+    if (r->body.len) memcpy(body, r->body.data, r->body.len);
+    r->body.data = body;
+    tp_free(reply, reply_len);
+    return r->status;
+}
+
+static uint8_t body[MAX_BYTES];
+
+static uint32_t call(const void *req, size_t len, codec_client_response *r)
+{
+    return call_on(f.client, req, len, r, body, sizeof body);
+}
+
+static uint32_t query_as(const keypair *k, uint64_t t, codec_query_kind kind,
+                         const pubkey *participant, codec_client_response *r)
+{
+    codec_span args[2] = {trial, {participant ? participant->bytes : NULL, 32}};
+    uint8_t req[1024];
+    size_t len = capi_query_request(k, ledger_chain_id(f.w.l), t, kind, args,
+                                    kind == QUERY_CONSENT ? 2 : 1, req, sizeof req);
+    cr_assert_gt(len, 0);
+    return call(req, len, r);
+}
+
+static uint32_t query(const keypair *k, codec_query_kind kind, const pubkey *participant)
+{
+    codec_client_response r;
+    return query_as(k, server_now, kind, participant, &r);
+}
+
+Test(client_api, regulator_reads_the_timeline_the_scenario_wrote)
+{
+    codec_client_response r;
+    cr_assert_eq(query_as(&f.w.regulator, server_now, QUERY_TIMELINE, NULL, &r), CAPI_OK, "%s", r.reason);
+    cr_assert_eq(r.body.len, f.timeline_len);
+    cr_assert_eq(memcmp(r.body.data, f.timeline, f.timeline_len), 0);
+}
+
+Test(client_api, trial_reads_by_role)
+{
+    codec_client_response r;
+    cr_assert_eq(query_as(&f.w.sponsor, server_now, QUERY_TRIAL, NULL, &r), CAPI_OK, "%s", r.reason);
+    codec_trial_reply t;
+    cr_assert_eq(codec_trial_reply_decode(r.body.data, r.body.len, &t, NULL), CODEC_OK);
+    cr_assert_eq(memcmp(t.sponsor.bytes, f.w.sponsor.public_key.bytes, 32), 0);
+    cr_assert_geq(t.version, 2, "the scenario amends to v2");
+    cr_assert_eq(query(&f.w.regulator, QUERY_TRIAL, NULL), CAPI_OK);
+    cr_assert_eq(query(&f.w.inv_a, QUERY_TIMELINE, NULL), CAPI_OK, "a listed site reads");
+    cr_assert_eq(query(&f.w.inv_b, QUERY_TRIAL, NULL), CAPI_OK);
+    /* refused: a researcher (no grant read here), a participant, a validator, a stranger */
+    cr_assert_eq(query_as(&f.w.researcher, server_now, QUERY_TRIAL, NULL, &r), CAPI_DENIED);
+    cr_assert_not_null(strstr(r.reason, "may not read this trial"), "clear refusal: %s", r.reason);
+    cr_assert_eq(query(&f.w.participants[0], QUERY_TIMELINE, NULL), CAPI_DENIED);
+    cr_assert_eq(query(&f.w.validators[0], QUERY_TRIAL, NULL), CAPI_DENIED);
+    keypair stranger;
+    tcrypto_keypair_generate(&stranger);
+    cr_assert_eq(query(&stranger, QUERY_TIMELINE, NULL), CAPI_DENIED);
+}
+
+Test(client_api, consent_reads_by_role)
+{
+    const pubkey *p0 = &f.w.participants[0].public_key, *p1 = &f.w.participants[1].public_key,
+                 *p3 = &f.w.participants[3].public_key;
+    codec_client_response r;
+    cr_assert_eq(query_as(&f.w.participants[0], server_now, QUERY_CONSENT, p0, &r), CAPI_OK, "%s", r.reason);
+    codec_consent_reply_entry e[CODEC_CONSENT_REPLY_MAX];
+    uint32_t n = 0;
+    cr_assert_eq(codec_consent_reply_decode(r.body.data, r.body.len, e, CODEC_CONSENT_REPLY_MAX, &n, NULL), CODEC_OK);
+    cr_assert_geq(n, 1);
+    cr_assert_eq(e[0].kind, 1, "the first record is a grant");
+    /* a participant reads only their own records */
+    cr_assert_eq(query_as(&f.w.participants[0], server_now, QUERY_CONSENT, p1, &r), CAPI_DENIED);
+    cr_assert_not_null(strstr(r.reason, "consent record"), "%s", r.reason);
+    /* a site its own participants (p0 site-a, p3 site-b) */
+    cr_assert_eq(query(&f.w.inv_a, QUERY_CONSENT, p0), CAPI_OK);
+    cr_assert_eq(query(&f.w.inv_b, QUERY_CONSENT, p0), CAPI_DENIED);
+    cr_assert_eq(query(&f.w.inv_b, QUERY_CONSENT, p3), CAPI_OK);
+    cr_assert_eq(query(&f.w.inv_a, QUERY_CONSENT, p3), CAPI_DENIED);
+    /* sponsor and regulator their trial; researcher nothing without a grant */
+    cr_assert_eq(query(&f.w.sponsor, QUERY_CONSENT, p3), CAPI_OK);
+    cr_assert_eq(query(&f.w.regulator, QUERY_CONSENT, p1), CAPI_OK);
+    cr_assert_eq(query(&f.w.researcher, QUERY_CONSENT, p1), CAPI_DENIED);
+    /* a key with no consent record: the regulator gets NOT_FOUND */
+    keypair stranger;
+    tcrypto_keypair_generate(&stranger);
+    cr_assert_eq(query(&f.w.regulator, QUERY_CONSENT, &stranger.public_key), CAPI_NOT_FOUND);
+}
+
+Test(client_api, old_and_future_queries_are_refused)
+{
+    codec_client_response r;
+    cr_assert_eq(query_as(&f.w.regulator, server_now - SKEW_MS, QUERY_TRIAL, NULL, &r), CAPI_OK);
+    cr_assert_eq(query_as(&f.w.regulator, server_now - SKEW_MS - 1, QUERY_TRIAL, NULL, &r), CAPI_STALE);
+    cr_assert_not_null(strstr(r.reason, "behind"), "%s", r.reason);
+    cr_assert_eq(query_as(&f.w.regulator, server_now + SKEW_MS + 1, QUERY_TRIAL, NULL, &r), CAPI_STALE);
+    /* a captured query replayed an hour later */
+    uint8_t req[1024];
+    size_t len = capi_query_request(&f.w.regulator, ledger_chain_id(f.w.l), server_now,
+                                    QUERY_TIMELINE, &trial, 1, req, sizeof req);
+    cr_assert_eq(call(req, len, &r), CAPI_OK);
+    server_now += 3600 * 1000;
+    cr_assert_eq(call(req, len, &r), CAPI_STALE);
+}
+
+Test(client_api, bad_and_foreign_signatures_are_refused)
+{
+    codec_client_response r;
+    uint8_t req[1024];
+    size_t len = capi_query_request(&f.w.regulator, ledger_chain_id(f.w.l), server_now,
+                                    QUERY_TRIAL, &trial, 1, req, sizeof req);
+    req[len - 1] ^= 1; /* the signature is the request's last field */
+    cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE);
+    cr_assert_not_null(strstr(r.reason, "signature"), "%s", r.reason);
+    /* signed for another chain */
+    world other;
+    cr_assert_eq(world_init(&other, "another-chain"), 0);
+    hash32 other_chain;
+    tcrypto_sha256(other.genesis, other.genesis_len, &other_chain);
+    free(other.genesis);
+    len = capi_query_request(&f.w.regulator, &other_chain, server_now, QUERY_TRIAL, &trial, 1,
+                             req, sizeof req);
+    cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE);
+    /* another key's signature under the regulator's name: asker swapped after signing */
+    len = capi_query_request(&f.w.researcher, ledger_chain_id(f.w.l), server_now, QUERY_TRIAL,
+                             &trial, 1, req, sizeof req);
+    uint8_t *asker = memmem(req, len, f.w.researcher.public_key.bytes, 32);
+    cr_assert_not_null(asker);
+    memcpy(asker, f.w.regulator.public_key.bytes, 32);
+    cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE);
+}
+
+/* Fetch blocks [from, from+count) into entries (body kept in body). */
+static uint32_t fetch_blocks(uint64_t from, uint32_t count, codec_block_entry *e, uint32_t *n)
+{
+    uint8_t inner[32], req[64];
+    codec_buf b = codec_buf_make(inner, sizeof inner);
+    cr_assert_eq(codec_blocks_request_encode(from, count, &b), CODEC_OK);
+    codec_buf o = codec_buf_make(req, sizeof req);
+    cr_assert_eq(codec_client_request_encode(CLIENT_BLOCKS, b.data, b.len, &o), CODEC_OK);
+    codec_client_response r;
+    uint32_t st = call(req, o.len, &r);
+    if (st == CAPI_OK)
+        cr_assert_eq(codec_blocks_reply_decode(r.body.data, r.body.len, e, CODEC_BLOCKS_REPLY_MAX, n, NULL), CODEC_OK);
+    return st;
+}
+
+Test(client_api, blocks_are_fetched_by_bounded_ranges)
+{
+    codec_block_entry e[CODEC_BLOCKS_REPLY_MAX];
+    uint32_t n = 0;
+    ledger_summary head;
+    ledger_head(f.w.l, &head);
+    cr_assert_gt(head.height, 8);
+    cr_assert_eq(fetch_blocks(1, 64, e, &n), CAPI_OK);
+    cr_assert_eq(n, 8, "bounded by blocks_max");
+    cr_assert_not_null(e[0].result_cert.data, "local commits are certified");
+    cr_assert_eq(fetch_blocks(head.height, 5, e, &n), CAPI_OK);
+    cr_assert_eq(n, 1, "stops at the head");
+    cr_assert_eq(fetch_blocks(head.height + 1, 1, e, &n), CAPI_NOT_FOUND);
+    cr_assert_eq(fetch_blocks(0, 1, e, &n), CAPI_NOT_FOUND);
+}
+
+Test(client_api, receipt_comes_with_a_proof_that_verifies)
+{
+    codec_block_entry e[CODEC_BLOCKS_REPLY_MAX];
+    uint32_t n = 0;
+    cr_assert_eq(fetch_blocks(1, 1, e, &n), CAPI_OK);
+    static codec_span txs[CODEC_BLOCK_TXS_MAX], receipts[CODEC_BLOCK_TXS_MAX];
+    static codec_write writes[CODEC_WRITES_MAX];
+    codec_block blk = {.txs = txs, .receipts = receipts, .writes = writes};
+    static uint8_t copy[MAX_BYTES];
+    memcpy(copy, e[0].block.data, e[0].block.len);
+    cr_assert_eq(codec_block_decode(copy, e[0].block.len, &blk, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL), CODEC_OK);
+    hash32 id;
+    tcrypto_sha256(blk.txs[0].data, blk.txs[0].len, &id);
+    uint8_t req[64];
+    codec_buf o = codec_buf_make(req, sizeof req);
+    cr_assert_eq(codec_client_request_encode(CLIENT_RECEIPT, id.bytes, 32, &o), CODEC_OK);
+    codec_client_response r;
+    cr_assert_eq(call(req, o.len, &r), CAPI_OK, "%s", r.reason);
+    codec_receipt_reply rr;
+    cr_assert_eq(codec_receipt_reply_decode(r.body.data, r.body.len, &rr, NULL), CODEC_OK);
+    cr_assert_eq(rr.height, 1);
+    cr_assert_eq(rr.index, 0);
+    cr_assert_eq(rr.receipt.len, blk.receipts[0].len);
+    cr_assert_eq(memcmp(rr.receipt.data, blk.receipts[0].data, rr.receipt.len), 0);
+    cr_assert_gt(rr.proof.len, 0, "an inclusion proof for a certified block");
+    char why[300] = "";
+    cr_assert(proof_verify(f.w.genesis, f.w.genesis_len, rr.proof.data, rr.proof.len, why, sizeof why), "%s", why);
+    /* unknown tx, malformed id */
+    id.bytes[0] ^= 0xff;
+    o = codec_buf_make(req, sizeof req);
+    codec_client_request_encode(CLIENT_RECEIPT, id.bytes, 32, &o);
+    cr_assert_eq(call(req, o.len, &r), CAPI_NOT_FOUND);
+    o = codec_buf_make(req, sizeof req);
+    codec_client_request_encode(CLIENT_RECEIPT, id.bytes, 31, &o);
+    cr_assert_eq(call(req, o.len, &r), CAPI_BAD_BODY);
+}
+
+Test(client_api, submit_hands_canonical_txs_to_consensus)
+{
+    uint8_t tx[CODEC_TX_MAX], req[CODEC_TX_MAX + 64];
+    codec_value args[] = {world_text(SCENARIO_TRIAL), world_int(1)};
+    size_t len = world_sign(&f.w, &f.w.regulator, WORLD_NEXT_NONCE, NULL, "protocol",
+                            "approve", args, 2, NULL, 0, tx, sizeof tx);
+    cr_assert_gt(len, 0);
+    codec_buf o = codec_buf_make(req, sizeof req);
+    cr_assert_eq(codec_client_request_encode(CLIENT_SUBMIT, tx, len, &o), CODEC_OK);
+    codec_client_response r;
+    cr_assert_eq(call(req, o.len, &r), CAPI_OK, "%s", r.reason);
+    cr_assert_eq(atomic_load(&submitted), 1);
+    tx[len - 1] ^= 1; /* still canonical (signature bytes): consensus sorts it out */
+    o = codec_buf_make(req, sizeof req);
+    codec_client_request_encode(CLIENT_SUBMIT, tx, len - 1, &o); /* truncated: not a tx */
+    cr_assert_eq(call(req, o.len, &r), CAPI_BAD_BODY);
+    cr_assert_not_null(strstr(r.reason, "tx"), "%s", r.reason);
+    cr_assert_eq(atomic_load(&submitted), 1);
+}
+
+Test(client_api, garbage_and_oversized_requests_do_not_disturb_the_server)
+{
+    codec_client_response r;
+    cr_assert_eq(call("hello", 5, &r), CAPI_BAD_REQUEST);
+    cr_assert_not_null(strstr(r.reason, "request"), "%s", r.reason);
+    uint8_t unknown_kind[] = {0x92, 0x09, 0xc4, 0x00};
+    cr_assert_eq(call(unknown_kind, sizeof unknown_kind, &r), CAPI_BAD_REQUEST);
+    uint8_t truncated[] = {0x92, 0x02, 0xc4, 0x10, 0x01};
+    cr_assert_eq(call(truncated, sizeof truncated, &r), CAPI_BAD_REQUEST);
+    uint8_t bad_query[] = {0x92, 0x02, 0xc4, 0x01, 0x90};
+    cr_assert_eq(call(bad_query, sizeof bad_query, &r), CAPI_BAD_BODY);
+    /* oversized: a client that speaks SP over TCP by hand (the handshake of a req peer,
+     * then a 1 GiB message header) is cut off by the server's bound, without an answer */
+    int port0 = atoi(strrchr(f.url, ':') + 1);
+    int sp = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a0 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port0)};
+    a0.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(sp, (struct sockaddr *)&a0, sizeof a0), 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(sp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const uint8_t hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0}; /* req0 = 48 */
+    cr_assert_eq(write(sp, hello, 8), 8);
+    uint8_t peer[8];
+    cr_assert_eq(read(sp, peer, 8), 8, "the server completes the SP handshake");
+    cr_assert_eq(peer[5], 0x31, "it is a rep0 peer");
+    const uint8_t huge[16] = {0, 0, 0, 0, 0x40, 0, 0, 0, 0x80, 0, 0, 1, 1, 2, 3, 4};
+    cr_assert_eq(write(sp, huge, sizeof huge), (ssize_t)sizeof huge);
+    uint8_t junk[64];
+    ssize_t got = read(sp, junk, sizeof junk);
+    cr_assert(got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK),
+              "the server closes the oversized sender (read gave %zd)", got);
+    close(sp);
+    /* a stranger speaking raw bytes to the port */
+    int port = atoi(strrchr(f.url, ':') + 1);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(s, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_gt(write(s, "GET / HTTP/1.0\r\n\r\n\xff\xff\xff\xff", 22), 0);
+    close(s);
+    /* still serving */
+    cr_assert_eq(query(&f.w.regulator, QUERY_TRIAL, NULL), CAPI_OK);
+}
+
+#define CLIENTS 8
+#define ROUNDS 40
+
+static void *client_thread(void *arg)
+{
+    intptr_t id = (intptr_t)arg;
+    tp_client *c = NULL;
+    char why[300];
+    if (tp_client_open(f.url, MAX_BYTES, &c, why, sizeof why) != TP_OK) return (void *)1;
+    intptr_t failures = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        bool allowed = (i + id) % 2 == 0;
+        const keypair *k = allowed ? &f.w.regulator : &f.w.researcher;
+        uint8_t req[1024];
+        size_t len = capi_query_request(k, ledger_chain_id(f.w.l), server_now, QUERY_TIMELINE,
+                                        &trial, 1, req, sizeof req);
+        uint8_t *reply = NULL;
+        size_t reply_len = 0;
+        if (tp_client_request(c, req, len, TIMEOUT_MS, &reply, &reply_len) != TP_OK) {
+            failures++;
+            continue;
+        }
+        codec_client_response r;
+        bool ok = codec_client_response_decode(reply, reply_len, &r, NULL) == CODEC_OK
+                  && r.status == (allowed ? CAPI_OK : CAPI_DENIED)
+                  && (!allowed || (r.body.len == f.timeline_len
+                                   && memcmp(r.body.data, f.timeline, r.body.len) == 0));
+        failures += !ok;
+        tp_free(reply, reply_len);
+    }
+    tp_client_close(c);
+    return (void *)failures;
+}
+
+Test(client_api, concurrent_clients_get_their_own_answers)
+{
+    pthread_t t[CLIENTS];
+    for (intptr_t i = 0; i < CLIENTS; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, client_thread, (void *)i), 0);
+    intptr_t failures = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        void *res;
+        pthread_join(t[i], &res);
+        failures += (intptr_t)res;
+    }
+    cr_assert_eq(failures, 0, "%ld wrong or missing answers", (long)failures);
+}
