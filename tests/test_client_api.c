@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client_api.h"
@@ -429,4 +432,49 @@ Test(client_api, concurrent_clients_get_their_own_answers)
         failures += (intptr_t)res;
     }
     cr_assert_eq(failures, 0, "%ld wrong or missing answers", (long)failures);
+}
+
+/* Run trialctl timeline as key against the server; returns the exit status, output in out. */
+static int run_trialctl_timeline(const char *dir, const char *key_name, const char *extra,
+                                 char *out, size_t cap)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "'%s/tools/trialctl' timeline --url %s --key %s/%s.key --genesis %s/genesis.bin "
+             "--trial %s %s 2>&1",
+             TRIALREG_BINARY_DIR, f.url, dir, key_name, dir, SCENARIO_TRIAL, extra);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(client_api, trialctl_timeline_asks_the_node)
+{
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/keys", f.dir);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    char path[400];
+    snprintf(path, sizeof path, "%s/regulator.key", dir);
+    cr_assert_eq(tcrypto_write_secret_key(path, &f.w.regulator), TCRYPTO_OK);
+    snprintf(path, sizeof path, "%s/researcher.key", dir);
+    cr_assert_eq(tcrypto_write_secret_key(path, &f.w.researcher), TCRYPTO_OK);
+    snprintf(path, sizeof path, "%s/genesis.bin", dir);
+    FILE *g = fopen(path, "wb");
+    cr_assert_eq(fwrite(f.w.genesis, 1, f.w.genesis_len, g), f.w.genesis_len);
+    fclose(g);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    server_now = (uint64_t)ts.tv_sec * 1000u; /* trialctl signs with the real clock */
+    static char out[1 << 20];
+    cr_assert_eq(run_trialctl_timeline(dir, "regulator", "", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(strlen(out), f.timeline_len);
+    cr_assert_eq(memcmp(out, f.timeline, f.timeline_len), 0);
+    cr_assert_eq(run_trialctl_timeline(dir, "regulator", "--json", out, sizeof out), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "\"trial\": \"" SCENARIO_TRIAL "\""), "%s", out);
+    cr_assert_not_null(strstr(out, "\"lines\": ["), "%s", out);
+    cr_assert_eq(run_trialctl_timeline(dir, "researcher", "", out, sizeof out), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "refused (5)"), "a clear refusal: %s", out);
 }

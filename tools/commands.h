@@ -57,5 +57,7 @@ int cmd_bench_vm(int argc, char **argv);
 int cmd_example_trial(int argc, char **argv);
 int cmd_bench_exec(int argc, char **argv);
 int cmd_sim(int argc, char **argv); /* tools/cmd_sim.c: the PBFT simulator */
+/* client API commands against a running node (tools/cmd_client.c) */
+int cmd_timeline(int argc, char **argv);
 
 #endif

@@ -35,6 +35,7 @@ static const command COMMANDS[] = {
     {"disasm", cmd_disasm, "disassemble a consent-vm module"},
     {"vm-run", cmd_vm_run, "run one method of a module against an in-memory state"},
     {"example-trial", cmd_example_trial, "run the example trial on an in-process executor"},
+    {"timeline", cmd_timeline, "ask a running node for a trial's timeline (signed query)"},
     {"sim", cmd_sim, "run the PBFT cluster simulator over seeds, or trace one"},
     {"bench", cmd_bench, "benchmarks: bench ledger | bench vm | bench exec"},
 };
