@@ -1374,12 +1374,13 @@ static void wr_query_body(writer *w, const codec_query *q)
     wr_uint(w, q->time_ms);
     wr_uint(w, q->kind);
     wr_array(w, q->arg_count);
-    for (uint32_t i = 0; i < q->arg_count && i < CODEC_QUERY_ARGS_MAX; i++)
+    for (uint32_t i = 0; i < q->arg_count; i++)
         wr_bin(w, q->args[i].data, q->args[i].len);
 }
 
 codec_err codec_query_body_encode(const codec_query *q, codec_buf *out)
 {
+    if (q->arg_count > CODEC_QUERY_ARGS_MAX) return CODEC_ERR_COUNT;
     writer w;
     wr_init(&w, out);
     wr_array(&w, 4);
@@ -1389,6 +1390,7 @@ codec_err codec_query_body_encode(const codec_query *q, codec_buf *out)
 
 codec_err codec_query_encode(const codec_query *q, codec_buf *out)
 {
+    if (q->arg_count > CODEC_QUERY_ARGS_MAX) return CODEC_ERR_COUNT;
     writer w;
     wr_init(&w, out);
     wr_array(&w, 5);

@@ -478,3 +478,44 @@ Test(client_api, trialctl_timeline_asks_the_node)
     cr_assert_eq(run_trialctl_timeline(dir, "researcher", "", out, sizeof out), 1, "%s", out);
     cr_assert_not_null(strstr(out, "refused (5)"), "a clear refusal: %s", out);
 }
+
+Test(client_api, query_codec_is_canonical_and_bounded)
+{
+    codec_query q = {.asker = f.w.regulator.public_key, .time_ms = 300, .kind = QUERY_TRIAL,
+                     .arg_count = 1, .args = {trial}};
+    uint8_t buf[512];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_query_encode(&q, &b), CODEC_OK);
+    codec_query back;
+    cr_assert_eq(codec_query_decode(buf, b.len, &back, NULL), CODEC_OK);
+    cr_assert_eq(back.time_ms, 300);
+    cr_assert_eq(back.args[0].len, trial.len);
+    codec_error err;
+    /* trailing byte */
+    buf[b.len] = 0;
+    cr_assert_eq(codec_query_decode(buf, b.len + 1, &back, &err), CODEC_ERR_TRAILING);
+    /* time 300 as uint16 instead of the shortest form: find 0xcd 0x01 0x2c */
+    uint8_t *t = memmem(buf, b.len, "\xcd\x01\x2c", 3);
+    cr_assert_not_null(t);
+    uint8_t wide[520];
+    size_t pre = (size_t)(t - buf);
+    memcpy(wide, buf, pre);
+    memcpy(wide + pre, "\xce\x00\x00\x01\x2c", 5);
+    memcpy(wide + pre + 5, t + 3, b.len - pre - 3);
+    cr_assert_eq(codec_query_decode(wide, b.len + 2, &back, &err), CODEC_ERR_NONCANONICAL);
+    /* too many arguments, empty argument, unknown kind */
+    q.arg_count = CODEC_QUERY_ARGS_MAX + 1;
+    b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_query_encode(&q, &b), CODEC_ERR_COUNT);
+    q.arg_count = 1;
+    q.args[0].len = 0;
+    b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_query_encode(&q, &b), CODEC_OK);
+    cr_assert_eq(codec_query_decode(buf, b.len, &back, &err), CODEC_ERR_LENGTH);
+    cr_assert_str_eq(err.field, "query.args[]");
+    q.args[0] = trial;
+    q.kind = 9;
+    b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_query_encode(&q, &b), CODEC_OK);
+    cr_assert_eq(codec_query_decode(buf, b.len, &back, &err), CODEC_ERR_RANGE);
+}
