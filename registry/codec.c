@@ -517,6 +517,30 @@ codec_err codec_tx_decode(const uint8_t *data, size_t len, codec_tx *out, codec_
     return rd_finish(&r, rd_tx(&r, out));
 }
 
+int codec_tx_verify_signatures(const codec_tx *tx, const hash32 *chain_id)
+{
+    uint8_t body[CODEC_TX_MAX + 1];
+    if (tx->body_fields_len + 1 > sizeof body) return -1;
+    body[0] = 0x95; /* fixarray of the 5 body fields */
+    memcpy(body + 1, tx->body_fields, tx->body_fields_len);
+    size_t body_len = tx->body_fields_len + 1;
+    if (!tcrypto_verify(&tx->signer, TCRYPTO_TAG_TX, chain_id, body, body_len, &tx->sig)) {
+        return -1;
+    }
+    hash32 body_hash;
+    tcrypto_sha256(body, body_len, &body_hash);
+    for (uint32_t k = 0; k < tx->cosig_count; k++) {
+        uint8_t cbody[128];
+        codec_buf cb = codec_buf_make(cbody, sizeof cbody);
+        codec_cosig_body_encode(&body_hash, tx->cosigs[k].meaning, &tx->cosigs[k].key, &cb);
+        if (!tcrypto_verify(&tx->cosigs[k].key, TCRYPTO_TAG_COSIG, chain_id, cb.data, cb.len,
+                            &tx->cosigs[k].sig)) {
+            return (int)k + 1;
+        }
+    }
+    return 0;
+}
+
 /* ==== batch and block headers =========================================== */
 
 static void wr_batch_header(writer *w, const codec_batch_header *h)

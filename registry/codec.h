@@ -149,6 +149,13 @@ codec_err codec_tx_body_encode(const codec_tx *tx, codec_buf *out);
 codec_err codec_cosig_body_encode(const hash32 *body_hash, unsigned meaning,
                                   const pubkey *cosigner, codec_buf *out);
 codec_err codec_tx_decode(const uint8_t *data, size_t len, codec_tx *out, codec_error *err);
+/*
+ * Verify a decoded tx's author signature and every co-signature on this chain
+ * (bodies rebuilt from the decoded input, see the layout above). Returns 0 if
+ * all are valid, -1 if the author's signature is not, or k + 1 if co-signature
+ * k is not. The tx must come from codec_tx_decode (body_fields set).
+ */
+int codec_tx_verify_signatures(const codec_tx *tx, const hash32 *chain_id);
 
 /* ---- batch header (what PBFT agrees on; its hash is the PBFT digest) --------
  * batch_header = [height, time_ms, tx_root, tx_count]

@@ -640,27 +640,9 @@ static uint8_t role_of(exec *e, const uint8_t key[32], const codec_name **site)
 /* Checks the author's and co-signers' signatures over this chain (codes as receipts). */
 static uint32_t check_signatures(const exec *e, const codec_tx *tx)
 {
-    uint8_t body[CODEC_TX_MAX + 1];
-    if (tx->body_fields_len + 1 > sizeof body) return EXEC_E_DECODE;
-    body[0] = 0x95;
-    memcpy(body + 1, tx->body_fields, tx->body_fields_len);
-    size_t body_len = tx->body_fields_len + 1;
-    if (!tcrypto_verify(&tx->signer, TCRYPTO_TAG_TX, &e->chain_id, body, body_len, &tx->sig)) {
-        return EXEC_E_SIGNATURE;
-    }
-    hash32 body_hash;
-    tcrypto_sha256(body, body_len, &body_hash);
-    for (uint32_t i = 0; i < tx->cosig_count; i++) {
-        uint8_t cbody[160];
-        codec_buf cb = codec_buf_make(cbody, sizeof cbody);
-        codec_cosig_body_encode(&body_hash, tx->cosigs[i].meaning, &tx->cosigs[i].key, &cb);
-        if (cb.overflow
-            || !tcrypto_verify(&tx->cosigs[i].key, TCRYPTO_TAG_COSIG, &e->chain_id, cb.data,
-                               cb.len, &tx->cosigs[i].sig)) {
-            return EXEC_E_COSIGNATURE;
-        }
-    }
-    return 0;
+    int bad = codec_tx_verify_signatures(tx, &e->chain_id);
+    if (bad < 0) return EXEC_E_SIGNATURE;
+    return bad > 0 ? EXEC_E_COSIGNATURE : 0;
 }
 
 static uint32_t check_cosigners(const codec_tx *tx)

@@ -185,23 +185,9 @@ static bool check_tx_signatures(const hash32 *chain_id, const codec_span *span, 
     if (codec_tx_decode(span->data, span->len, &tx, NULL) != CODEC_OK) {
         return FAIL("the tx does not decode");
     }
-    uint8_t body[CODEC_TX_MAX];
-    codec_buf b = codec_buf_make(body, sizeof body);
-    codec_tx_body_encode(&tx, &b);
-    if (!tcrypto_verify(&tx.signer, TCRYPTO_TAG_TX, chain_id, b.data, b.len, &tx.sig)) {
-        return FAIL("the tx author signature is invalid");
-    }
-    hash32 body_hash;
-    tcrypto_sha256(b.data, b.len, &body_hash);
-    for (uint32_t k = 0; k < tx.cosig_count; k++) {
-        uint8_t cbody[128];
-        codec_buf cb = codec_buf_make(cbody, sizeof cbody);
-        codec_cosig_body_encode(&body_hash, tx.cosigs[k].meaning, &tx.cosigs[k].key, &cb);
-        if (!tcrypto_verify(&tx.cosigs[k].key, TCRYPTO_TAG_COSIG, chain_id, cb.data, cb.len,
-                            &tx.cosigs[k].sig)) {
-            return FAIL("co-signature %u of the tx is invalid", k);
-        }
-    }
+    int bad = codec_tx_verify_signatures(&tx, chain_id);
+    if (bad < 0) return FAIL("the tx author signature is invalid");
+    if (bad > 0) return FAIL("co-signature %d of the tx is invalid", bad - 1);
     return true;
 }
 
