@@ -645,19 +645,6 @@ static uint32_t check_signatures(const exec *e, const codec_tx *tx)
     return bad > 0 ? EXEC_E_COSIGNATURE : 0;
 }
 
-static uint32_t check_cosigners(const codec_tx *tx)
-{
-    for (uint32_t i = 0; i < tx->cosig_count; i++) {
-        if (memcmp(tx->cosigs[i].key.bytes, tx->signer.bytes, 32) == 0) return EXEC_E_DUP_COSIGNER;
-        for (uint32_t j = 0; j < i; j++) {
-            if (memcmp(tx->cosigs[i].key.bytes, tx->cosigs[j].key.bytes, 32) == 0) {
-                return EXEC_E_DUP_COSIGNER;
-            }
-        }
-    }
-    return 0;
-}
-
 /* Nonce check; on acceptance *record gets the updated sys/nonce value. */
 static uint32_t check_nonce(exec *e, const codec_tx *tx, uint8_t key[10 + 32], uint8_t record[16])
 {
@@ -837,8 +824,8 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
         return EXEC_E_DECODE;
     }
     const codec_tx *tx = &a->tx;
-    uint32_t code = check_cosigners(tx);
-    if (!code && e->opt.verify_signatures) code = check_signatures(e, tx);
+    /* codec_tx_decode already refused repeated co-signers (CODEC_ERR_DUPLICATE) */
+    uint32_t code = e->opt.verify_signatures ? check_signatures(e, tx) : 0;
     a->role = code ? 0 : role_of(e, tx->signer.bytes, NULL);
     if (!code && a->role == 0) code = EXEC_E_NO_ROLE;
     for (uint32_t i = 0; !code && i < tx->cosig_count; i++) {

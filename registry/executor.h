@@ -71,6 +71,7 @@
     X(FOREIGN_WRITE, 12, "the contract wrote outside its own key prefix")                    \
     X(BAD_EVENTS, 13, "the contract emitted too many or malformed events")                   \
     X(GOVERNANCE, 14, "deploy needs a sponsor signer, a regulator approval co-signature, a higher version and a module that verifies") \
+    /* 15 is kept reserved: codec_tx_decode refuses such txs first (EXEC_E_DECODE) */ \
     X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")
 
 typedef enum {
