@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "merkle.h"
 #include "proof.h"
 
 #define CAPI_RESPONSE_OVERHEAD 256 /* array + status + reason str + bin header */
@@ -29,6 +30,7 @@ struct capi {
     codec_span *block_receipts;
     codec_write *block_writes;
     uint8_t *proof;
+    hash32 *leaves; /* receipt leaf hashes of one block, for the receipt path */
 };
 
 /* What one request's handler produces. */
@@ -69,8 +71,10 @@ capi *capi_open(const capi_config *cfg)
     api->block_receipts = calloc(CODEC_BLOCK_TXS_MAX, sizeof *api->block_receipts);
     api->block_writes = calloc(CODEC_WRITES_MAX, sizeof *api->block_writes);
     api->proof = malloc(CAPI_PROOF_MAX);
+    api->leaves = calloc(CODEC_BLOCK_TXS_MAX, sizeof *api->leaves);
     if (!api->block_txs || !api->block_receipts || !api->block_writes || !api->proof
-        || pthread_mutex_init(&api->lock, NULL) != 0) {
+        || !api->leaves || pthread_mutex_init(&api->lock, NULL) != 0) {
+        free(api->leaves);
         free(api->block_txs);
         free(api->block_receipts);
         free(api->block_writes);
@@ -89,6 +93,7 @@ void capi_close(capi *api)
     free(api->block_receipts);
     free(api->block_writes);
     free(api->proof);
+    free(api->leaves);
     free(api);
 }
 
@@ -248,6 +253,23 @@ static bool answer_query(capi *api, const codec_span *body, answer *a)
 
 /* ---- RECEIPT ----------------------------------------------------------------------- */
 
+/* Under lock: the RFC 9162 path of receipt index in the block's receipts root. */
+static bool receipt_path(capi *api, const codec_block *b, uint32_t index, codec_receipt_reply *r,
+                         answer *a)
+{
+    for (uint32_t i = 0; i < b->receipt_count; i++)
+        merkle_leaf_hash(b->receipts[i].data, b->receipts[i].len, &api->leaves[i]);
+    merkle_array arr = {api->leaves, b->receipt_count};
+    merkle_source src;
+    merkle_array_source(&arr, &src);
+    size_t len = 0;
+    if (merkle_inclusion_proof(&src, b->receipt_count, index, r->receipt_path, &len) != 0
+        || len > CODEC_PROOF_PATH_MAX)
+        return refuse(a, CAPI_INTERNAL, "receipt path of tx %u does not build", index);
+    r->receipt_path_len = (uint32_t)len;
+    return true;
+}
+
 /* Under lock. */
 static bool reply_receipt(capi *api, const hash32 *id, answer *a)
 {
@@ -269,10 +291,17 @@ static bool reply_receipt(capi *api, const hash32 *id, answer *a)
     } else {
         codec_buf proof = codec_buf_make(api->proof, CAPI_PROOF_MAX);
         char why[200];
-        codec_receipt_reply r = {height, index, b.receipts[index], {NULL, 0}};
-        if (proof_make_inclusion(l, id, &proof, why, sizeof why) == 0)
+        codec_receipt_reply r;
+        memset(&r, 0, sizeof r);
+        r.height = height;
+        r.index = index;
+        r.receipt = b.receipts[index];
+        if (proof_make_inclusion(l, id, &proof, why, sizeof why) == 0) {
             r.proof = (codec_span){proof.data, proof.len};
-        ok = body_done(a, codec_receipt_reply_encode(&r, &a->body));
+            r.commit_cert = b.commit_cert;
+        }
+        ok = receipt_path(api, &b, index, &r, a)
+             && body_done(a, codec_receipt_reply_encode(&r, &a->body));
     }
     free(data);
     return ok;

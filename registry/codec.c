@@ -1445,11 +1445,14 @@ codec_err codec_receipt_reply_encode(const codec_receipt_reply *rr, codec_buf *o
 {
     writer w;
     wr_init(&w, out);
-    wr_array(&w, 4);
+    wr_array(&w, 6);
     wr_uint(&w, rr->height);
     wr_uint(&w, rr->index);
     wr_bin(&w, rr->receipt.data, rr->receipt.len);
     wr_span_or_nil(&w, &rr->proof);
+    wr_span_or_nil(&w, &rr->commit_cert);
+    wr_array(&w, rr->receipt_path_len);
+    for (uint32_t i = 0; i < rr->receipt_path_len; i++) wr_hash(&w, &rr->receipt_path[i]);
     return wr_done(&w);
 }
 
@@ -1459,11 +1462,20 @@ codec_err codec_receipt_reply_decode(const uint8_t *data, size_t len, codec_rece
     reader r;
     rd_init(&r, data, len, err);
     uint32_t n;
-    bool ok = rd_array(&r, "receipt_reply", 4, 4, &n)
+    bool ok = rd_array(&r, "receipt_reply", 6, 6, &n)
               && rd_uint(&r, "receipt_reply.height", UINT64_MAX, &out->height)
               && rd_u32(&r, "receipt_reply.index", CODEC_BLOCK_TXS_MAX, &out->index)
               && rd_span(&r, "receipt_reply.receipt", 1, CODEC_RECEIPT_MAX, &out->receipt)
-              && rd_span_or_nil(&r, "receipt_reply.proof", CODEC_CLIENT_MESSAGE_MAX, &out->proof);
+              && rd_span_or_nil(&r, "receipt_reply.proof", CODEC_CLIENT_MESSAGE_MAX, &out->proof)
+              && rd_span_or_nil(&r, "receipt_reply.commit_cert", CODEC_CLIENT_MESSAGE_MAX,
+                                &out->commit_cert)
+              && rd_array(&r, "receipt_reply.receipt_path", 0, CODEC_PROOF_PATH_MAX,
+                          &out->receipt_path_len);
+    for (uint32_t i = 0; ok && i < out->receipt_path_len; i++) {
+        r.index = i;
+        ok = rd_hash(&r, "receipt_reply.receipt_path[]", &out->receipt_path[i]);
+    }
+    r.index = -1;
     return rd_finish(&r, ok);
 }
 

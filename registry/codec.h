@@ -456,7 +456,10 @@ codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry 
  *                                         reason: str <= CODEC_REASON_MAX; body: bin
  * query    = [asker, time_ms, qkind, [arg, ...], sig]   args: bin, <= CODEC_QUERY_ARGS_MAX
  *            sig (tag QUERY) over the query body [asker, time_ms, qkind, [arg, ...]]
- * receipt reply = [height, index, receipt, proof or nil]   (receipt, proof: bin)
+ * receipt reply = [height, index, receipt, proof or nil, commit_cert or nil, receipt_path]
+ *                 receipt, proof, commit_cert: bin; receipt_path: array (0..64) of bin 32,
+ *                 the RFC 9162 path of the receipt in the block's receipts root.
+ *                 It is also the receipt file trialctl writes (docs/FORMATS.md 13.5).
  * blocks request = [from_height, count]
  * blocks reply   = [[block, result_cert or nil], ...]       (bin each)
  * trial reply    = [version, approved, floor_version, floor_time_ms, planned,
@@ -510,6 +513,9 @@ typedef struct {
     uint32_t index;
     codec_span receipt;
     codec_span proof; /* len 0: nil */
+    codec_span commit_cert; /* len 0: nil (with proof nil: the block is not certified yet) */
+    uint32_t receipt_path_len;
+    hash32 receipt_path[CODEC_PROOF_PATH_MAX];
 } codec_receipt_reply;
 
 typedef struct {
