@@ -54,10 +54,7 @@ static bool hash_eq(const hash32 *a, const hash32 *b) { return memcmp(a, b, 32) 
 void pbft_batch_seal(pbft_batch *batch)
 {
     assert(batch->count <= PBFT_BATCH_MAX);
-    hash32 leaves[PBFT_BATCH_MAX];
-    for (uint32_t i = 0; i < batch->count; i++)
-        merkle_leaf_hash(batch->txs[i].bytes, batch->txs[i].len, &leaves[i]);
-    merkle_root_of_leaves(leaves, batch->count, &batch->header.tx_root);
+    merkle_root_of_leaves(batch->txs, batch->count, &batch->header.tx_root);
     batch->header.tx_count = batch->count;
 }
 
@@ -65,16 +62,67 @@ bool pbft_batch_matches(const pbft_batch *batch)
 {
     if (batch->count > PBFT_BATCH_MAX || batch->header.tx_count != batch->count)
         return false;
-    pbft_batch copy;
-    memcpy(&copy.header, &batch->header, sizeof copy.header);
-    copy.count = batch->count;
-    for (uint32_t i = 0; i < batch->count; i++) {
-        if (batch->txs[i].len > PBFT_REQUEST_BYTES_MAX)
-            return false;
-        copy.txs[i] = batch->txs[i];
+    hash32 root;
+    merkle_root_of_leaves(batch->txs, batch->count, &root);
+    return hash_eq(&root, &batch->header.tx_root);
+}
+
+/* ==== digest index ===========================================================
+ * Open addressing with linear probing over an external array of digests;
+ * a cell holds entry + 1 (0 = empty); removal shifts back (no tombstones).
+ * Digests are SHA-256 outputs, so their first bytes are a fair hash. */
+
+static uint32_t index_home(const hash32 *d)
+{
+    uint32_t x;
+    memcpy(&x, d->bytes, sizeof x);
+    return x & (PBFT_INDEX_SIZE - 1);
+}
+
+static int index_find(const uint16_t *ix, const hash32 *entries, const hash32 *d)
+{
+    for (uint32_t i = index_home(d);; i = (i + 1) & (PBFT_INDEX_SIZE - 1)) {
+        if (ix[i] == 0)
+            return -1;
+        if (hash_eq(&entries[ix[i] - 1], d))
+            return ix[i] - 1;
     }
-    pbft_batch_seal(&copy);
-    return hash_eq(&copy.header.tx_root, &batch->header.tx_root);
+}
+
+static void index_insert(uint16_t *ix, const hash32 *d, uint32_t entry)
+{
+    uint32_t i = index_home(d);
+    while (ix[i] != 0)
+        i = (i + 1) & (PBFT_INDEX_SIZE - 1);
+    ix[i] = (uint16_t)(entry + 1);
+}
+
+/* Remove the cell of `entry` (whose digest is d). */
+static void index_remove(uint16_t *ix, const hash32 *entries, const hash32 *d, uint32_t entry)
+{
+    uint32_t i = index_home(d);
+    while (ix[i] != entry + 1)
+        i = (i + 1) & (PBFT_INDEX_SIZE - 1);
+    for (uint32_t j = (i + 1) & (PBFT_INDEX_SIZE - 1); ix[j] != 0;
+         j = (j + 1) & (PBFT_INDEX_SIZE - 1)) {
+        uint32_t home = index_home(&entries[ix[j] - 1]);
+        /* move j into the hole at i unless its home lies cyclically in (i, j] */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            ix[i] = ix[j];
+            i = j;
+        }
+    }
+    ix[i] = 0;
+}
+
+/* Repoint the cell of entry `from` (digest d) to `to`. */
+static void index_move(uint16_t *ix, const hash32 *d, uint32_t from, uint32_t to)
+{
+    uint32_t i = index_home(d);
+    while (ix[i] != from + 1)
+        i = (i + 1) & (PBFT_INDEX_SIZE - 1);
+    ix[i] = (uint16_t)(to + 1);
 }
 
 static void null_batch(pbft_batch *b, pbft_height h)
@@ -209,44 +257,78 @@ static uint64_t prev_block_time(const pbft_core *c, pbft_height h)
 
 static bool request_known(const pbft_core *c, const hash32 *d)
 {
-    for (uint32_t i = 0; i < PBFT_RECENT_MAX; i++)
-        if (hash_eq(&c->recent[i], d))
-            return true;
-    return false;
+    return index_find(c->recent_index, c->recent, d) >= 0;
 }
 
-static int pending_find(const pbft_core *c, const uint8_t *bytes, size_t len)
+static int pending_find(const pbft_core *c, const hash32 *d)
 {
-    for (uint32_t i = 0; i < c->pending_count; i++)
-        if (c->pending[i].len == len && memcmp(c->pending[i].bytes, bytes, len) == 0)
-            return (int)i;
-    return -1;
+    return index_find(c->pending_index, c->pending, d);
 }
 
+static void pending_remove(pbft_core *c, uint32_t at)
+{
+    uint32_t last = c->pending_count - 1;
+    index_remove(c->pending_index, c->pending, &c->pending[at], at);
+    if (at != last) {
+        index_move(c->pending_index, &c->pending[last], last, at);
+        c->pending[at] = c->pending[last];
+        c->pending_view[at] = c->pending_view[last];
+        c->pending_height[at] = c->pending_height[last];
+    }
+    c->pending_count--;
+}
+
+static void recent_add(pbft_core *c, const hash32 *d)
+{
+    uint32_t k = c->recent_next;
+    if (c->recent_count == PBFT_RECENT_MAX)
+        index_remove(c->recent_index, c->recent, &c->recent[k], k);
+    else
+        c->recent_count++;
+    c->recent[k] = *d;
+    index_insert(c->recent_index, d, k);
+    c->recent_next = (k + 1) % PBFT_RECENT_MAX;
+}
+
+/* Duplicates within one batch: sort-free, via a small probe table on the stack. */
 static bool batch_has_duplicates(const pbft_batch *b)
 {
-    for (uint32_t i = 0; i < b->count; i++)
-        for (uint32_t j = i + 1; j < b->count; j++)
-            if (b->txs[i].len == b->txs[j].len &&
-                memcmp(b->txs[i].bytes, b->txs[j].bytes, b->txs[i].len) == 0)
+    enum { SIZE = 2 * PBFT_BATCH_MAX };
+    uint16_t cell[SIZE] = {0};
+    for (uint32_t i = 0; i < b->count; i++) {
+        uint32_t x = index_home(&b->txs[i]) & (SIZE - 1);
+        for (; cell[x] != 0; x = (x + 1) & (SIZE - 1))
+            if (hash_eq(&b->txs[cell[x] - 1], &b->txs[i]))
                 return true;
+        cell[x] = (uint16_t)(i + 1);
+    }
     return false;
 }
 
 static bool batch_requests_valid(const pbft_core *c, const pbft_batch *b)
 {
-    if (batch_has_duplicates(b))
+    if (b->count > c->cfg.batch_max || batch_has_duplicates(b))
         return false;
     for (uint32_t i = 0; i < b->count; i++) {
-        hash32 d;
-        tcrypto_sha256(b->txs[i].bytes, b->txs[i].len, &d);
-        if (request_known(c, &d))
+        if (request_known(c, &b->txs[i]))
             return false;
         if (c->cfg.signer.request_valid &&
-            !c->cfg.signer.request_valid(c->cfg.signer.ctx, b->txs[i].bytes, b->txs[i].len))
+            !c->cfg.signer.request_valid(c->cfg.signer.ctx, &b->txs[i]))
             return false;
     }
     return true;
+}
+
+/* Mark the pending requests that the pre-prepare (v, b) carries. */
+static void mark_in_flight(pbft_core *c, pbft_view v, const pbft_batch *b)
+{
+    for (uint32_t i = 0; i < b->count; i++) {
+        int at = pending_find(c, &b->txs[i]);
+        if (at >= 0) {
+            c->pending_view[at] = v;
+            c->pending_height[at] = b->header.height;
+        }
+    }
 }
 
 /* ==== delivery ============================================================= */
@@ -254,13 +336,11 @@ static bool batch_requests_valid(const pbft_core *c, const pbft_batch *b)
 static void forget_requests(pbft_core *c, const pbft_batch *b)
 {
     for (uint32_t i = 0; i < b->count; i++) {
-        int at = pending_find(c, b->txs[i].bytes, b->txs[i].len);
-        if (at >= 0) {
-            c->pending[at] = c->pending[c->pending_count - 1];
-            c->pending_count--;
-        }
-        tcrypto_sha256(b->txs[i].bytes, b->txs[i].len, &c->recent[c->recent_next]);
-        c->recent_next = (c->recent_next + 1) % PBFT_RECENT_MAX;
+        int at = pending_find(c, &b->txs[i]);
+        if (at >= 0)
+            pending_remove(c, (uint32_t)at);
+        if (!request_known(c, &b->txs[i]))
+            recent_add(c, &b->txs[i]);
     }
 }
 
@@ -390,6 +470,7 @@ static void accept_preprepare(pbft_core *c, pbft_view v, const pbft_batch *b,
     s->batch = *b;
     s->digest = *d;
     s->preprepare_sig = *pp_sig;
+    mark_in_flight(c, v, b);
     if (pbft_primary(c, v) != c->cfg.id) {
         signature sig;
         sign_vote(c, TCRYPTO_TAG_PREPARE, v, s->height, d, &sig);
@@ -533,25 +614,21 @@ static pbft_err on_vote(pbft_core *c, const pbft_msg *m)
 
 /* ==== primary: batching =============================================== */
 
-static bool request_in_flight(const pbft_core *c, const pbft_request *r)
+/* Is pending request i carried by a live pre-prepare of the current view? */
+static bool request_in_flight(const pbft_core *c, uint32_t i)
 {
-    for (uint32_t i = 0; i < PBFT_WINDOW; i++) {
-        const pbft_slot *s = &c->slots[i];
-        if (!s->height || !s->has_preprepare || s->delivered || s->view != c->durable.view)
-            continue;
-        for (uint32_t j = 0; j < s->batch.count; j++)
-            if (s->batch.txs[j].len == r->len &&
-                memcmp(s->batch.txs[j].bytes, r->bytes, r->len) == 0)
-                return true;
-    }
-    return false;
+    pbft_height h = c->pending_height[i];
+    if (h == 0 || c->pending_view[i] != c->durable.view || !in_window(c, h))
+        return false;
+    const pbft_slot *s = &c->slots[h % PBFT_WINDOW];
+    return s->height == h && s->has_preprepare && !s->delivered && s->view == c->durable.view;
 }
 
 static uint32_t collect_batch(const pbft_core *c, pbft_batch *b)
 {
     b->count = 0;
-    for (uint32_t i = 0; i < c->pending_count && b->count < PBFT_BATCH_MAX; i++)
-        if (!request_in_flight(c, &c->pending[i]))
+    for (uint32_t i = 0; i < c->pending_count && b->count < c->cfg.batch_max; i++)
+        if (!request_in_flight(c, i))
             b->txs[b->count++] = c->pending[i];
     return b->count;
 }
@@ -564,29 +641,28 @@ static bool propose_one(pbft_core *c, bool force)
         c->next_height++;
     if (!in_window(c, c->next_height))
         return false;
-    pbft_batch *bp = &c->scratch_batch, b;
-    memset(bp, 0, sizeof *bp);
-    uint32_t k = collect_batch(c, bp);
-    if (k == 0 || (k < PBFT_BATCH_MAX && !force))
+    pbft_batch *b = &c->scratch_batch;
+    memset(&b->header, 0, sizeof b->header);
+    uint32_t k = collect_batch(c, b);
+    if (k == 0 || (k < c->cfg.batch_max && !force))
         return false;
-    b = *bp;
     uint64_t t = c->now_ms;
     uint64_t prev = prev_block_time(c, c->next_height);
     if (t <= prev)
         t = prev + 1;
     if (t <= c->last_proposed_time_ms)
         t = c->last_proposed_time_ms + 1;
-    b.header.height = c->next_height;
-    b.header.time_ms = t;
-    pbft_batch_seal(&b);
+    b->header.height = c->next_height;
+    b->header.time_ms = t;
+    pbft_batch_seal(b);
     hash32 d;
-    codec_batch_hash(&b.header, &d);
+    codec_batch_hash(&b->header, &d);
     if (!record_signed(c, c->durable.view, c->next_height, &d))
         return false;
     signature sig;
     sign_vote(c, TCRYPTO_TAG_PREPREPARE, c->durable.view, c->next_height, &d, &sig);
     c->last_proposed_time_ms = t;
-    accept_preprepare(c, c->durable.view, &b, &d, &sig);
+    accept_preprepare(c, c->durable.view, b, &d, &sig);
     pbft_slot *s = slot_get(c, c->next_height);
     send_vote(c, PBFT_MSG_PREPREPARE, PBFT_BROADCAST, c->durable.view, s->height, &d, &sig,
               &s->batch);
@@ -1281,10 +1357,12 @@ void pbft_tick(pbft_core *c, uint64_t now_ms)
 pbft_err pbft_init(pbft_core *c, const pbft_config *cfg)
 {
     if (cfg->n < 4 || cfg->n > PBFT_N_MAX || (cfg->n - 1) % 3 != 0 || cfg->id >= cfg->n ||
-        !cfg->signer.sign || !cfg->signer.verify)
+        !cfg->signer.sign || !cfg->signer.verify || cfg->batch_max > PBFT_BATCH_MAX)
         return PBFT_ERR_MALFORMED;
     memset(c, 0, sizeof *c);
     c->cfg = *cfg;
+    if (c->cfg.batch_max == 0)
+        c->cfg.batch_max = PBFT_BATCH_MAX;
     c->f = (cfg->n - 1) / 3;
     c->quorum = 2 * c->f + 1;
     c->next_height = 1;
@@ -1331,16 +1409,11 @@ pbft_err pbft_step(pbft_core *c, const pbft_msg *m)
     return PBFT_ERR_MALFORMED;
 }
 
-pbft_err pbft_propose(pbft_core *c, const uint8_t *request, size_t len)
+pbft_err pbft_propose(pbft_core *c, const hash32 *request)
 {
-    if (len == 0 || len > PBFT_REQUEST_BYTES_MAX)
-        return PBFT_ERR_MALFORMED;
-    if (c->cfg.signer.request_valid &&
-        !c->cfg.signer.request_valid(c->cfg.signer.ctx, request, len))
+    if (c->cfg.signer.request_valid && !c->cfg.signer.request_valid(c->cfg.signer.ctx, request))
         return PBFT_ERR_REQUEST;
-    hash32 d;
-    tcrypto_sha256(request, len, &d);
-    if (pending_find(c, request, len) >= 0 || request_known(c, &d))
+    if (pending_find(c, request) >= 0 || request_known(c, request))
         return PBFT_ERR_DUPLICATE;
     if (c->pending_count == PBFT_PENDING_MAX)
         return PBFT_ERR_FULL;
@@ -1349,9 +1422,11 @@ pbft_err pbft_propose(pbft_core *c, const uint8_t *request, size_t len)
         if (!work_outstanding(c))
             c->progress_ms = c->now_ms;
     }
-    pbft_request *r = &c->pending[c->pending_count++];
-    r->len = (uint16_t)len;
-    memcpy(r->bytes, request, len);
+    uint32_t at = c->pending_count++;
+    c->pending[at] = *request;
+    c->pending_view[at] = 0;
+    c->pending_height[at] = 0;
+    index_insert(c->pending_index, request, at);
     try_propose(c);
     return PBFT_OK;
 }
@@ -1359,7 +1434,7 @@ pbft_err pbft_propose(pbft_core *c, const uint8_t *request, size_t len)
 pbft_err pbft_executed(pbft_core *c, pbft_height h, const hash32 *block_hash,
                        const hash32 *state_hash, const hash32 *receipts_root)
 {
-    if (c->diverged)
+    if (c->durable.diverged)
         return PBFT_ERR_STATE; /* never vote again with a state known to be wrong */
     if (h != c->last_executed + 1 || h > c->last_delivered)
         return PBFT_ERR_STALE;
@@ -1371,8 +1446,9 @@ pbft_err pbft_executed(pbft_core *c, pbft_height h, const hash32 *block_hash,
     if (known && (!hash_eq(&known->block_hash, block_hash) ||
                   !hash_eq(&known->state_hash, state_hash) ||
                   !hash_eq(&known->receipts_root, receipts_root))) {
-        c->diverged = h;
+        c->durable.diverged = h; /* persisted: a restart must not vote with it either */
         c->ready.diverged = h;
+        mark_persist(c);
         return PBFT_ERR_STATE;
     }
     c->last_executed = h;

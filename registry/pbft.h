@@ -16,10 +16,11 @@
  * (codec_commit_cert), the 2f+1 matching CHECKPOINT signatures the result
  * certificate (codec_result_cert).
  *
- * Deliberately simple: the limits are compile-time constants. n <= 16 is the
- * default (the simulator runs n = 4..16); 8 heights in flight and 8 requests
- * of <= 64 bytes in a batch are still sized for the simulator, not for the
- * node's 512 txs of 24 KiB (docs/PBFT.md §11: what remains).
+ * Requests are ordered BY DIGEST: a request is the RFC 9162 leaf hash of the
+ * tx bytes (merkle_leaf_hash), so the batch's tx_root is computed from the
+ * digests alone and the host holds the bytes (mempool, block store). The
+ * limits are compile-time maxima (n <= 16, 8 heights in flight, 256 requests
+ * per batch); the batch size actually used is pbft_config.batch_max.
  */
 #ifndef TRIALREG_PBFT_H
 #define TRIALREG_PBFT_H
@@ -39,14 +40,10 @@
 #ifndef PBFT_WINDOW
 #define PBFT_WINDOW 8 /* high watermark = low + PBFT_WINDOW */
 #endif
-#ifndef PBFT_BATCH_MAX
-#define PBFT_BATCH_MAX 8 /* requests in one batch */
-#endif
-#ifndef PBFT_REQUEST_BYTES_MAX
-#define PBFT_REQUEST_BYTES_MAX 64
-#endif
-#define PBFT_PENDING_MAX 128     /* requests waiting at one replica */
-#define PBFT_RECENT_MAX 512      /* digests of recently committed requests */
+#define PBFT_BATCH_MAX 256       /* requests in one batch (cfg.batch_max <= this) */
+#define PBFT_PENDING_MAX 4096    /* requests waiting at one replica */
+#define PBFT_RECENT_MAX 4096     /* digests of recently committed requests */
+#define PBFT_INDEX_SIZE 8192     /* open-addressing index over pending / recent */
 #define PBFT_OUT_MAX 256         /* messages in one ready */
 #define PBFT_CHECKPOINT_SLOTS (4 * PBFT_WINDOW)
 #ifndef PBFT_FUTURE_PER_SENDER
@@ -84,25 +81,22 @@ const char *pbft_strerror(pbft_err err);
  * sign: sign tag || chain id || body as this replica. verify: check that
  * `validator` signed it. The node plugs tcrypto_sign/verify; the simulator
  * may plug a keyed-hash stand-in (see tests/sim). request_valid (optional)
- * lets the host refuse a request it would never execute (client signature). */
+ * lets the host refuse a request digest it would never execute: it does not
+ * hold the bytes, or their client signature is bad. */
 typedef struct {
     bool (*sign)(void *ctx, const char *tag, const uint8_t *body, size_t len, signature *out);
     bool (*verify)(void *ctx, pbft_replica validator, const char *tag, const uint8_t *body,
                    size_t len, const signature *sig);
-    bool (*request_valid)(void *ctx, const uint8_t *request, size_t len);
+    bool (*request_valid)(void *ctx, const hash32 *request);
     void *ctx;
 } pbft_signer;
 
 /* ---- batches ------------------------------------------------------------------ */
+/* txs[i] is the request digest: merkle_leaf_hash of the tx bytes. */
 typedef struct {
-    uint16_t len;
-    uint8_t bytes[PBFT_REQUEST_BYTES_MAX];
-} pbft_request;
-
-typedef struct {
-    codec_batch_header header; /* tx_root = RFC 9162 root over the requests */
+    codec_batch_header header; /* tx_root = RFC 9162 root over txs[] */
     uint32_t count;            /* == header.tx_count */
-    pbft_request txs[PBFT_BATCH_MAX];
+    hash32 txs[PBFT_BATCH_MAX];
 } pbft_batch;
 
 /* A prepared certificate: the pre-prepare and 2f prepares from distinct
@@ -184,6 +178,7 @@ typedef struct {
     hash32 signed_digest[PBFT_WINDOW];
     bool has_prepared[PBFT_WINDOW];
     pbft_prepared_cert prepared[PBFT_WINDOW];
+    pbft_height diverged;   /* > 0: never sign a checkpoint again (see pbft_executed) */
 } pbft_durable;
 
 typedef struct {
@@ -202,6 +197,7 @@ typedef struct {
 typedef struct {
     pbft_replica id;
     uint32_t n;              /* 3f+1, 4 <= n <= PBFT_N_MAX */
+    uint32_t batch_max;      /* requests per batch, 1..PBFT_BATCH_MAX (0 = the max) */
     uint64_t batch_delay_ms; /* propose a partial batch after this */
     uint64_t view_timeout_ms;/* first view-change timeout; doubles per attempt */
     uint64_t retransmit_ms;
@@ -241,11 +237,17 @@ typedef struct {
     pbft_slot slots[PBFT_WINDOW];
     pbft_checkpoint_votes checkpoints[PBFT_CHECKPOINT_SLOTS];
     pbft_height peer_checkpoint[PBFT_N_MAX]; /* highest checkpoint height seen per peer */
+    /* Requests waiting: digest, and the (view, height) of the pre-prepare that
+     * carries it in this view (so the primary does not propose it twice). */
     uint32_t pending_count;
-    pbft_request pending[PBFT_PENDING_MAX];
+    hash32 pending[PBFT_PENDING_MAX];
+    pbft_view pending_view[PBFT_PENDING_MAX];
+    pbft_height pending_height[PBFT_PENDING_MAX];
+    uint16_t pending_index[PBFT_INDEX_SIZE]; /* entry + 1, 0 = empty */
     uint64_t pending_since_ms;
     hash32 recent[PBFT_RECENT_MAX];
-    uint32_t recent_next;
+    uint32_t recent_next, recent_count;
+    uint16_t recent_index[PBFT_INDEX_SIZE];
     uint64_t progress_ms;       /* last progress (delivery or new view) */
     uint32_t backoff;           /* view-change attempts since the last new view */
     uint64_t last_retransmit_ms;
@@ -269,7 +271,6 @@ typedef struct {
     /* Result certificates of fetched blocks, checked when the host reports
      * its own execution of the height (pbft_executed). */
     codec_result_cert certified[PBFT_WINDOW];
-    pbft_height diverged;       /* first height whose execution contradicted its cert */
     pbft_ready ready;
 } pbft_core;
 
@@ -284,8 +285,9 @@ pbft_err pbft_restore(pbft_core *core, const pbft_durable *durable, pbft_height 
 pbft_err pbft_step(pbft_core *core, const pbft_msg *msg);
 /* Advance the core's notion of time (host clock, ms). */
 void pbft_tick(pbft_core *core, uint64_t now_ms);
-/* A client request (de-duplicated by digest). */
-pbft_err pbft_propose(pbft_core *core, const uint8_t *request, size_t len);
+/* A client request by digest (merkle_leaf_hash of its bytes, which the host
+ * keeps); de-duplicated against pending and recently committed requests. */
+pbft_err pbft_propose(pbft_core *core, const hash32 *request);
 /* The host executed `height` (in order) with these results: sign a checkpoint.
  * If a result certificate is known for `height` (from a fetched block, or the
  * stable checkpoint) and these results differ from it, returns PBFT_ERR_STATE,
@@ -311,7 +313,7 @@ void pbft_ready_clear(pbft_core *core);
 /* Sign nv's body as this core (tests build byzantine new-views with it). */
 void pbft_new_view_sign(const pbft_core *core, pbft_new_view *nv);
 pbft_replica pbft_primary(const pbft_core *core, pbft_view view);
-/* tx_root over the batch's requests and the header digest. */
+/* tx_root and tx_count of the header from the batch's request digests. */
 void pbft_batch_seal(pbft_batch *batch);
 bool pbft_batch_matches(const pbft_batch *batch);
 /* Verify a commit certificate against a batch (n, quorum, signer of core). */

@@ -12,10 +12,12 @@
 
 #include <assert.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
+#include "merkle.h"
 #include "pbft.h"
 
 #define STEP_MS 10
@@ -135,6 +137,10 @@ struct sim {
     bool have_state[MAX_HEIGHT + 1];
     uint32_t request_count;
     uint64_t request_at[MAX_REQUESTS];
+    /* The core orders request digests (merkle_leaf_hash of the 16 request
+     * bytes); the simulator is every host's mempool: digest -> request id. */
+    hash32 request_leaf[MAX_REQUESTS];
+    uint16_t leaf_index[2 * MAX_REQUESTS]; /* id + 1, 0 = empty; linear probing */
     /* faults */
     uint32_t drop_pct, dup_pct, delay_max;
     bool partitioned;
@@ -230,15 +236,48 @@ static uint64_t request_mac(const sim *s, uint64_t id)
     return splitmix64(&x);
 }
 
-static bool sim_request_valid(void *ctx, const uint8_t *b, size_t len)
+static void request_bytes(const sim *s, uint64_t id, uint8_t out[16])
+{
+    uint64_t mac = request_mac(s, id);
+    memcpy(out, &id, 8);
+    memcpy(out + 8, &mac, 8);
+}
+
+static uint32_t leaf_home(const hash32 *d)
+{
+    uint32_t x;
+    memcpy(&x, d->bytes, sizeof x);
+    return x & (2 * MAX_REQUESTS - 1);
+}
+
+/* The digests of requests 0..request_count-1, indexed. */
+static void requests_index(sim *s)
+{
+    memset(s->leaf_index, 0, sizeof s->leaf_index);
+    for (uint32_t id = 0; id < s->request_count; id++) {
+        uint8_t b[16];
+        request_bytes(s, id, b);
+        merkle_leaf_hash(b, sizeof b, &s->request_leaf[id]);
+        uint32_t i = leaf_home(&s->request_leaf[id]);
+        while (s->leaf_index[i])
+            i = (i + 1) & (2 * MAX_REQUESTS - 1);
+        s->leaf_index[i] = (uint16_t)(id + 1);
+    }
+}
+
+/* The id of a submitted request with this digest, or -1 (invented). */
+static int64_t request_id(const sim *s, const hash32 *d)
+{
+    for (uint32_t i = leaf_home(d); s->leaf_index[i]; i = (i + 1) & (2 * MAX_REQUESTS - 1))
+        if (memcmp(&s->request_leaf[s->leaf_index[i] - 1], d, 32) == 0)
+            return s->leaf_index[i] - 1;
+    return -1;
+}
+
+static bool sim_request_valid(void *ctx, const hash32 *d)
 {
     signer_ctx *c = ctx;
-    if (len != 16)
-        return false;
-    uint64_t id, mac;
-    memcpy(&id, b, 8);
-    memcpy(&mac, b + 8, 8);
-    return mac == request_mac(c->s, id);
+    return request_id(c->s, d) >= 0;
 }
 
 /* ==== event heap ================================================================ */
@@ -378,10 +417,8 @@ static void check_batch(sim *s, uint32_t i, const pbft_committed *c, const hash3
     s->have_digest[h] = true;
     s->digest[h] = *d;
     for (uint32_t k = 0; k < c->batch.count; k++) {
-        uint64_t id, mac;
-        memcpy(&id, c->batch.txs[k].bytes, 8);
-        memcpy(&mac, c->batch.txs[k].bytes + 8, 8);
-        if (c->batch.txs[k].len != 16 || id >= s->request_count || mac != request_mac(s, id))
+        int64_t id = request_id(s, &c->batch.txs[k]);
+        if (id < 0)
             fail(s, "validity: node %u committed an unsubmitted request at %llu", i,
                  (unsigned long long)h);
         else if (nd->request_height[id])
@@ -414,10 +451,12 @@ static void execute(sim *s, uint32_t i, const pbft_committed *c)
     tcrypto_sha256_init(&st);
     tcrypto_sha256_update(&st, &prev->state_hash, 32);
     for (uint32_t k = 0; k < c->batch.count; k++) {
-        uint64_t id;
-        memcpy(&id, c->batch.txs[k].bytes, 8);
-        if (id < MAX_REQUESTS && nd->request_height[id] == h)
-            tcrypto_sha256_update(&st, c->batch.txs[k].bytes, c->batch.txs[k].len);
+        int64_t id = request_id(s, &c->batch.txs[k]);
+        uint8_t b[16];
+        if (id >= 0 && nd->request_height[id] == h) {
+            request_bytes(s, (uint64_t)id, b);
+            tcrypto_sha256_update(&st, b, sizeof b);
+        }
     }
     tcrypto_sha256_final(&st, &sb->state_hash);
     if (!nd->byzantine) {
@@ -739,7 +778,7 @@ static void node_start(sim *s, uint32_t i, bool restore)
 {
     node *nd = &s->nodes[i];
     pbft_config cfg = {
-        .id = i, .n = s->n, .batch_delay_ms = 20, .view_timeout_ms = 300,
+        .id = i, .n = s->n, .batch_max = 8, .batch_delay_ms = 20, .view_timeout_ms = 300,
         .retransmit_ms = 150, .clock_bound_ms = 500,
         .signer = {sim_sign, sim_verify, sim_request_valid, &s->ctx[i]},
     };
@@ -808,15 +847,11 @@ static void random_faults(sim *s)
 
 static void submit(sim *s, uint64_t id)
 {
-    uint8_t req[16];
-    uint64_t mac = request_mac(s, id);
-    memcpy(req, &id, 8);
-    memcpy(req + 8, &mac, 8);
     for (uint32_t i = 0; i < s->n; i++) {
         node *nd = &s->nodes[i];
         if (nd->crashed)
             continue;
-        pbft_propose(&nd->core, req, sizeof req);
+        pbft_propose(&nd->core, &s->request_leaf[id]);
         drain(s, i);
     }
 }
@@ -993,8 +1028,10 @@ static void setup(sim *s)
     if (s->opt.bench_requests) {
         s->request_count = s->opt.bench_requests < MAX_REQUESTS ? s->opt.bench_requests
                                                                 : MAX_REQUESTS;
+        requests_index(s);
         return; /* fed by bench_feed */
     }
+    requests_index(s);
     for (uint32_t k = 0; k < s->request_count; k++) {
         event e = {rng_below(&s->r, FAULT_MS), s->order++, EV_REQUEST, 0, NULL, k, NULL};
         heap_push(s, e);
@@ -1054,11 +1091,33 @@ static void step(sim *s)
         client_retry(s);
 }
 
+/* One sim per thread, reused: the replicas' cores are megabytes each, and
+ * fresh zeroed pages for every seed cost more than the seed itself. Everything
+ * but the cores is zeroed here; pbft_init zeroes a core when its node starts. */
+static sim *sim_alloc(void)
+{
+    static _Thread_local sim *cached;
+    if (!cached) {
+        cached = calloc(1, sizeof *cached);
+        assert(cached);
+        return cached;
+    }
+    sim *s = cached;
+    size_t nodes_at = offsetof(sim, nodes), nodes_end = nodes_at + sizeof s->nodes;
+    memset(s, 0, nodes_at);
+    memset((char *)s + nodes_end, 0, sizeof *s - nodes_end);
+    for (uint32_t i = 0; i < PBFT_N_MAX; i++) {
+        node *nd = &s->nodes[i];
+        size_t after = offsetof(node, persisted);
+        memset((char *)nd + after, 0, sizeof *nd - after);
+    }
+    return s;
+}
+
 void sim_run(const sim_options *opt, sim_result *res)
 {
     memset(res, 0, sizeof *res);
-    sim *s = calloc(1, sizeof *s);
-    assert(s);
+    sim *s = sim_alloc();
     s->opt = *opt;
     s->res = res;
     setup(s);
@@ -1076,5 +1135,4 @@ void sim_run(const sim_options *opt, sim_result *res)
     res->ok = !s->failed;
     trace(s, "end: %s", res->ok ? "ok" : res->violation);
     teardown(s);
-    free(s);
 }

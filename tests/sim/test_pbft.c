@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "merkle.h"
 #include "pbft.h"
 
 typedef struct {
@@ -101,9 +102,11 @@ Test(pbft, init_refuses_a_cluster_that_is_not_3f_plus_1)
 Test(pbft, a_request_commits_with_a_verifiable_commit_certificate)
 {
     start();
-    const uint8_t req[] = "consent:participant-17";
+    const uint8_t bytes[] = "consent:participant-17";
+    hash32 req;
+    merkle_leaf_hash(bytes, sizeof bytes, &req);
     for (uint32_t i = 0; i < 4; i++)
-        cr_assert_eq(pbft_propose(&cores[i], req, sizeof req), PBFT_OK);
+        cr_assert_eq(pbft_propose(&cores[i], &req), PBFT_OK);
     for (uint32_t i = 0; i < 4; i++)
         pbft_tick(&cores[i], 1020);
     static pbft_committed got[8];
@@ -118,7 +121,7 @@ Test(pbft, a_request_commits_with_a_verifiable_commit_certificate)
     bad = got[0].cert;
     bad.sig_count = 2;
     cr_assert_eq(pbft_verify_commit_cert(&cores[2], &got[0].batch, &bad), PBFT_ERR_CERT);
-    cr_assert_eq(pbft_propose(&cores[1], req, sizeof req), PBFT_ERR_DUPLICATE,
+    cr_assert_eq(pbft_propose(&cores[1], &req), PBFT_ERR_DUPLICATE,
                  "a committed request is refused when submitted again");
 }
 
@@ -127,8 +130,7 @@ static pbft_msg preprepare(pbft_batch *b, uint64_t time_ms)
 {
     memset(b, 0, sizeof *b);
     b->count = 1;
-    b->txs[0].len = 3;
-    memcpy(b->txs[0].bytes, "abc", 3);
+    merkle_leaf_hash((const uint8_t *)"abc", 3, &b->txs[0]);
     b->header.height = 1;
     b->header.time_ms = time_ms;
     pbft_batch_seal(b);
@@ -211,9 +213,11 @@ static codec_result_cert result_cert(uint64_t height, const hash32 *block, const
 Test(pbft, catch_up_checks_the_result_certificate_and_the_re_executed_state)
 {
     start();
-    const uint8_t req[] = "consent:participant-23";
+    const uint8_t bytes[] = "consent:participant-23";
+    hash32 req;
+    merkle_leaf_hash(bytes, sizeof bytes, &req);
     for (uint32_t i = 0; i < 4; i++)
-        cr_assert_eq(pbft_propose(&cores[i], req, sizeof req), PBFT_OK);
+        cr_assert_eq(pbft_propose(&cores[i], &req), PBFT_OK);
     for (uint32_t i = 0; i < 4; i++)
         pbft_tick(&cores[i], 1020);
     static pbft_committed got[8];
