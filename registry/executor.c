@@ -77,6 +77,8 @@ struct exec {
     const codec_genesis *genesis;
     hash32 chain_id;
     exec_options opt;
+    const bool *preverified; /* exec_block_preverified: per-tx signatures already checked */
+    uint32_t tx_index;       /* the tx being admitted */
     uint32_t nonce_window;
     uint32_t contract_count;
     exec_contract contracts[CODEC_CONTRACTS_MAX];
@@ -825,7 +827,8 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
     }
     const codec_tx *tx = &a->tx;
     /* codec_tx_decode already refused repeated co-signers (CODEC_ERR_DUPLICATE) */
-    uint32_t code = e->opt.verify_signatures ? check_signatures(e, tx) : 0;
+    bool checked = e->preverified && e->preverified[e->tx_index];
+    uint32_t code = e->opt.verify_signatures && !checked ? check_signatures(e, tx) : 0;
     a->role = code ? 0 : role_of(e, tx->signer.bytes, NULL);
     if (!code && a->role == 0) code = EXEC_E_NO_ROLE;
     for (uint32_t i = 0; !code && i < tx->cosig_count; i++) {
@@ -999,6 +1002,13 @@ static exec_err append_block(exec *e, const codec_batch_header *batch, const cod
 exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *txs,
                     const codec_span *commit_cert, ledger_summary *out, exec_error *err)
 {
+    return exec_block_preverified(e, batch, txs, NULL, commit_cert, out, err);
+}
+
+exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const codec_span *txs,
+                                const bool *verified, const codec_span *commit_cert,
+                                ledger_summary *out, exec_error *err)
+{
     if (batch->tx_count > CODEC_BLOCK_TXS_MAX) {
         return fail(err, EXEC_ERR_INVALID, "too many txs in the batch%s", NULL);
     }
@@ -1012,8 +1022,10 @@ exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *
     e->receipt_count = 0;
     size_t used = 0;
     exec_err rc = EXEC_OK;
+    e->preverified = verified;
     for (uint32_t i = 0; i < n && rc == EXEC_OK; i++) {
         codec_receipt r;
+        e->tx_index = i;
         if (exec_tx(e, &txs[i], &r) != 0 || push_receipt(e, &r, &used, &e->receipt_buf_cap) != 0) {
             rc = fail(err, EXEC_ERR_LEDGER, "tx execution failed (memory or storage)%s", NULL);
         }
@@ -1024,6 +1036,7 @@ exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *
         && block_put(e, (const uint8_t *)SYS_CLOCK, sizeof SYS_CLOCK - 1, clock, 8, false) != 0) {
         rc = fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
     }
+    e->preverified = NULL;
     if (rc == EXEC_OK) rc = append_block(e, batch, txs, commit_cert, t0, out, err);
     if (rc == EXEC_OK) {
         for (uint32_t i = 0; i < e->write_count; i++) {

@@ -120,6 +120,13 @@ void exec_close(exec *e);
 exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *txs,
                     const codec_span *commit_cert, ledger_summary *out, exec_error *err);
 
+/* The same, for a host that already checked signatures (the node verifies each tx once,
+ * when it arrives, on its worker pool): verified[i] true means tx i's author signature and
+ * co-signatures were checked with codec_tx_verify_signatures on this chain and hold, so
+ * step 2 is skipped for it. verified NULL = check every tx. */
+exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const codec_span *txs,
+                                const bool *verified, const codec_span *commit_cert,
+                                ledger_summary *out, exec_error *err);
 /* Counters for benchmarks: blocks and txs appended, and the wall time spent executing
  * (decode, checks, contracts, receipts, writes) and inside ledger_append (storage,
  * hashing the log, the synchronous write). Never part of any state. */

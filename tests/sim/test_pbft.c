@@ -256,6 +256,15 @@ Test(pbft, catch_up_checks_the_result_certificate_and_the_re_executed_state)
     cr_assert_eq(pbft_ready_get(&cores[3])->out_count, 0, "no checkpoint over a wrong state");
     cr_assert_eq(pbft_executed(&cores[3], 1, &good, &good, &good), PBFT_ERR_STATE,
                  "a diverged replica stays silent");
+    cr_assert(pbft_ready_get(&cores[3])->persist, "the diverged flag is marked for persisting");
+    static pbft_durable saved;
+    saved = cores[3].durable;
+    cr_assert_eq(pbft_init(&cores[3], &c), PBFT_OK);
+    cr_assert_eq(pbft_restore(&cores[3], &saved, 1, got[0].block_time_ms), PBFT_OK);
+    pbft_ready_clear(&cores[3]);
+    cr_assert_eq(pbft_executed(&cores[3], 2, &good, &good, &good), PBFT_ERR_STATE,
+                 "a diverged replica stays silent after a restart too");
+    cr_assert_eq(pbft_ready_get(&cores[3])->out_count, 0);
 
     /* Same block, matching re-execution: checkpoint signed. */
     cr_assert_eq(pbft_init(&cores[3], &c), PBFT_OK);
@@ -298,4 +307,35 @@ Test(pbft, future_view_votes_are_held_per_sender_and_bounded)
     cr_assert_eq(held, PBFT_FUTURE_PER_SENDER, "bounded per sender");
     for (uint32_t k = 0; k < PBFT_FUTURE_PER_SENDER; k++)
         cr_assert_not(cores[1].future[3][k].used, "other senders' room is untouched");
+}
+
+Test(pbft, thousands_of_requests_commit_once_each_in_full_batches)
+{
+    start();
+    enum { N = 3000 };
+    static hash32 req[N];
+    for (uint32_t k = 0; k < N; k++) {
+        merkle_leaf_hash((const uint8_t *)&k, sizeof k, &req[k]);
+        for (uint32_t i = 0; i < 4; i++)
+            cr_assert_eq(pbft_propose(&cores[i], &req[k]), PBFT_OK);
+    }
+    cr_assert_eq(pbft_propose(&cores[0], &req[7]), PBFT_ERR_DUPLICATE, "pending duplicate");
+    static pbft_committed got[64];
+    uint32_t batches = 0, total = 0;
+    for (uint64_t t = 1020; t < 1200 && total < N; t += 20) {
+        for (uint32_t i = 0; i < 4; i++)
+            pbft_tick(&cores[i], t);
+        uint32_t k = run(got);
+        for (uint32_t j = 0; j < k; j++) {
+            cr_assert_leq(got[j].batch.count, PBFT_BATCH_MAX);
+            total += got[j].batch.count;
+        }
+        batches += k;
+    }
+    cr_assert_eq(total, N, "every request committed exactly once (%u)", total);
+    cr_assert_eq(batches, (N + PBFT_BATCH_MAX - 1) / PBFT_BATCH_MAX, "full batches");
+    for (uint32_t k = 0; k < N; k += 499)
+        cr_assert_eq(pbft_propose(&cores[2], &req[k]), PBFT_ERR_DUPLICATE,
+                     "a committed request is refused when submitted again");
+    cr_assert_eq(cores[2].pending_count, 0);
 }
