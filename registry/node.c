@@ -1,0 +1,778 @@
+/*
+ * node.c - a validator (node.h): drives the PBFT core with the transport,
+ * verifies txs once on a worker pool, executes committed batches, persists
+ * the core's durable state before the messages that depend on it.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "node.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client_api.h"
+#include "codec.h"
+#include "crypto.h"
+#include "executor.h"
+#include "ledger.h"
+#include "merkle.h"
+#include "mempool.h"
+#include "pbft.h"
+#include "transport.h"
+#include "wire.h"
+
+#define RETRANSMIT_MS 200
+#define STATUS_EVERY_MS 200
+#define FETCH_EVERY_MS 300
+#define SEND_QUEUE_MAX 1024
+#define WIRE_BUF_MAX (8u << 20)
+
+/* ==== logging ============================================================ */
+
+enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+static const char *const LEVELS[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+typedef struct {
+    uint8_t *data;
+    size_t len;
+    uint32_t to; /* PBFT_BROADCAST = every peer */
+} queued;
+
+struct node {
+    config_node cfg;
+    int log_level;
+    uint8_t *genesis;
+    size_t genesis_len;
+    hash32 chain;
+    keypair key;
+    uint32_t n;
+    pubkey validators[PBFT_N_MAX];
+    ledger *ledger;
+    exec *exec;
+    capi *api;
+    tp_server *server;
+    tp_net *net;
+    mempool *pool;
+    pbft_core *core;
+    wire_msg *in;                /* decode scratch (large) */
+    uint8_t *wbuf;               /* encode scratch */
+    char state_path[CONFIG_PATH_MAX + 32], status_path[CONFIG_PATH_MAX + 32];
+    uint64_t state_seq;
+    bool persist_due;
+    uint32_t send_count;
+    queued sends[SEND_QUEUE_MAX];
+    /* committed batches waiting for execution (in height order) */
+    uint32_t exec_count;
+    pbft_committed *exec_queue;  /* [PBFT_WINDOW * 4] */
+    uint64_t fetch_sent_ms, status_ms;
+    codec_result_cert held_stable; /* stable before its block was executed here */
+    bool failed;
+};
+
+static void logf_(node *nd, int level, const char *fmt, ...)
+{
+    if (level < nd->log_level)
+        return;
+    char ts[32];
+    uint64_t ms = wall_ms();
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s.%03uZ %-5s node=%u %s\n", ts, (unsigned)(ms % 1000), LEVELS[level],
+            nd->cfg.node, line);
+}
+
+static void hex8(const hash32 *h, char out[17]) { tcrypto_to_hex(h->bytes, 8, out); }
+
+/* ==== durable state file ===================================================== */
+
+#define STATE_MAGIC "TRPBFT01"
+#define STATE_HEAD 56 /* magic 8, seq 8, len 8, sha256 32 */
+#define STATE_SLOT (STATE_HEAD + sizeof(pbft_durable))
+
+static int state_write(node *nd)
+{
+    static uint8_t buf[STATE_SLOT];
+    uint64_t seq = ++nd->state_seq, len = sizeof(pbft_durable);
+    memcpy(buf, STATE_MAGIC, 8);
+    memcpy(buf + 8, &seq, 8);
+    memcpy(buf + 16, &len, 8);
+    memcpy(buf + STATE_HEAD, &nd->core->durable, sizeof(pbft_durable));
+    tcrypto_sha256(buf + STATE_HEAD, sizeof(pbft_durable), (hash32 *)(buf + 24));
+    int fd = open(nd->state_path, O_WRONLY | O_CREAT, 0600);
+    if (fd < 0)
+        return -1;
+    off_t at = (off_t)((seq % 2) * STATE_SLOT);
+    int rc = pwrite(fd, buf, STATE_SLOT, at) == (ssize_t)STATE_SLOT && fdatasync(fd) == 0 ? 0 : -1;
+    close(fd);
+    return rc;
+}
+
+/* The newest intact slot, or false if there is none (a fresh node). */
+static bool state_read(node *nd, pbft_durable *out)
+{
+    static uint8_t buf[STATE_SLOT];
+    int fd = open(nd->state_path, O_RDONLY);
+    if (fd < 0)
+        return false;
+    bool found = false;
+    for (int slot = 0; slot < 2; slot++) {
+        if (pread(fd, buf, STATE_SLOT, (off_t)(slot * STATE_SLOT)) != (ssize_t)STATE_SLOT)
+            continue;
+        uint64_t seq, len;
+        memcpy(&seq, buf + 8, 8);
+        memcpy(&len, buf + 16, 8);
+        hash32 sum;
+        tcrypto_sha256(buf + STATE_HEAD, sizeof(pbft_durable), &sum);
+        if (memcmp(buf, STATE_MAGIC, 8) != 0 || len != sizeof(pbft_durable) ||
+            memcmp(&sum, buf + 24, 32) != 0 || (found && seq <= nd->state_seq))
+            continue;
+        nd->state_seq = seq;
+        memcpy(out, buf + STATE_HEAD, sizeof *out);
+        found = true;
+    }
+    close(fd);
+    return found;
+}
+
+/* ==== signing interface for the core ========================================= */
+
+static bool core_sign(void *ctx, const char *tag, const uint8_t *body, size_t len, signature *out)
+{
+    node *nd = ctx;
+    return tcrypto_sign(&nd->key, tag, &nd->chain, body, len, out) == TCRYPTO_OK;
+}
+
+static bool core_verify(void *ctx, pbft_replica v, const char *tag, const uint8_t *body,
+                        size_t len, const signature *sig)
+{
+    node *nd = ctx;
+    return v < nd->n && tcrypto_verify(&nd->validators[v], tag, &nd->chain, body, len, sig);
+}
+
+static bool core_request_valid(void *ctx, const hash32 *d)
+{
+    node *nd = ctx;
+    return mempool_verified(nd->pool, d);
+}
+
+/* ==== sending ================================================================== */
+
+static void queue_send(node *nd, uint32_t to, const uint8_t *data, size_t len)
+{
+    if (nd->send_count == SEND_QUEUE_MAX) {
+        logf_(nd, LOG_WARN, "send queue full: message dropped (retransmission recovers)");
+        return;
+    }
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return;
+    memcpy(copy, data, len);
+    nd->sends[nd->send_count++] = (queued){copy, len, to};
+}
+
+static void flush_sends(node *nd)
+{
+    for (uint32_t i = 0; i < nd->send_count; i++) {
+        queued *q = &nd->sends[i];
+        for (uint32_t p = 0; p < nd->n; p++) {
+            if (p == nd->cfg.node || (q->to != PBFT_BROADCAST && q->to != p))
+                continue;
+            tp_err e = tp_send(nd->net, p, q->data, q->len);
+            if (e != TP_OK && e != TP_ERR_FULL)
+                logf_(nd, LOG_DEBUG, "send to %u: %s", p, tp_strerror(e));
+        }
+        free(q->data);
+    }
+    nd->send_count = 0;
+}
+
+/* Encode a core output (with the tx bytes of a PRE-PREPARE) into the queue. */
+static void queue_out(node *nd, const pbft_out *o)
+{
+    static codec_span txs[PBFT_BATCH_MAX];
+    uint32_t tx_count = 0;
+    mempool_lock(nd->pool);
+    if (o->msg.type == PBFT_MSG_PREPREPARE && o->msg.batch) {
+        for (uint32_t i = 0; i < o->msg.batch->count; i++) {
+            if (!mempool_get_locked(nd->pool, &o->msg.batch->txs[i], &txs[i])) {
+                tx_count = 0; /* a re-issued batch I lack bytes for: digests only */
+                break;
+            }
+            tx_count++;
+        }
+    }
+    codec_buf b = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
+    codec_err e = wire_pbft_encode(nd->cfg.node, &o->msg, txs, tx_count, &b);
+    mempool_unlock(nd->pool);
+    if (e != CODEC_OK || b.overflow) {
+        logf_(nd, LOG_ERROR, "cannot encode a type %d message: %s", (int)o->msg.type,
+              codec_strerror(e));
+        return;
+    }
+    queue_send(nd, o->to, b.data, b.len);
+}
+
+/* ==== execution ================================================================== */
+
+static void store_result_cert(node *nd, const codec_result_cert *rc)
+{
+    uint8_t buf[8192];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    ledger_error le;
+    if (codec_result_cert_encode(rc, &b) != CODEC_OK ||
+        ledger_put_result_cert(nd->ledger, rc->height, b.data, b.len, &le) != LEDGER_OK)
+        logf_(nd, LOG_WARN, "result certificate of height %llu not stored",
+              (unsigned long long)rc->height);
+}
+
+/* Execute the first queued batch if every tx's bytes are here. Returns true if
+ * it ran (or failed fatally), false if bytes are missing. */
+static bool execute_next(node *nd)
+{
+    pbft_committed *c = &nd->exec_queue[0];
+    uint32_t n = c->batch.count;
+    static codec_span spans[PBFT_BATCH_MAX];
+    static bool verified[PBFT_BATCH_MAX];
+    static uint8_t *owned[PBFT_BATCH_MAX];
+    for (uint32_t i = 0; i < n; i++) {
+        if (!mempool_take(nd->pool, &c->batch.txs[i], &owned[i], &spans[i].len, &verified[i])) {
+            for (uint32_t k = 0; k < i; k++)
+                mempool_put_back(nd->pool, &c->batch.txs[k], owned[k], spans[k].len, verified[k]);
+            return false;
+        }
+        spans[i].data = owned[i];
+    }
+    uint8_t certbuf[8192];
+    codec_buf cb = codec_buf_make(certbuf, sizeof certbuf);
+    codec_commit_cert_encode(&c->cert, &cb);
+    codec_span cert = {cb.data, cb.len};
+    ledger_summary sum;
+    exec_error err;
+    capi_exec_lock(nd->api);
+    exec_err rc = exec_block_preverified(nd->exec, &c->batch.header, spans, verified, &cert, &sum,
+                                         &err);
+    capi_exec_unlock(nd->api);
+    for (uint32_t i = 0; i < n; i++)
+        free(owned[i]);
+    if (rc != EXEC_OK) {
+        logf_(nd, LOG_ERROR, "height %llu not executed: %s; stopping",
+              (unsigned long long)c->batch.header.height, err.message);
+        nd->failed = true;
+        return true;
+    }
+    char d[17];
+    hex8(&sum.state_hash, d);
+    logf_(nd, LOG_INFO, "committed height=%llu txs=%u view=%llu state=%s",
+          (unsigned long long)sum.height, n, (unsigned long long)c->cert.view, d);
+    memmove(&nd->exec_queue[0], &nd->exec_queue[1], --nd->exec_count * sizeof *c);
+    if (nd->held_stable.height == sum.height) {
+        store_result_cert(nd, &nd->held_stable);
+        nd->held_stable.height = 0;
+    }
+    pbft_err pe = pbft_executed(nd->core, sum.height, &sum.block_hash, &sum.state_hash,
+                                &sum.receipts_root);
+    if (pe != PBFT_OK)
+        logf_(nd, LOG_ERROR, "height %llu: %s", (unsigned long long)sum.height, pbft_strerror(pe));
+    return true;
+}
+
+/* Missing tx bytes (a batch re-issued after a view change that this replica
+ * never saw): ask the peers for the block. */
+static void fetch_missing(node *nd, uint64_t from, uint64_t to)
+{
+    uint64_t now = wall_ms();
+    if (now < nd->fetch_sent_ms + FETCH_EVERY_MS)
+        return;
+    nd->fetch_sent_ms = now;
+    uint8_t buf[64];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    if (wire_fetch_encode(nd->cfg.node, from, to, &b) == CODEC_OK)
+        queue_send(nd, PBFT_BROADCAST, b.data, b.len);
+    logf_(nd, LOG_INFO, "fetch heights=%llu..%llu", (unsigned long long)from,
+          (unsigned long long)to);
+}
+
+/* Drain the core's output: encode messages, queue committed batches, execute. */
+static void drain(node *nd)
+{
+    for (int guard = 0; guard < 64 && !nd->failed; guard++) {
+        const pbft_ready *r = pbft_ready_get(nd->core);
+        bool any = r->out_count || r->committed_count || r->fetch_to || r->stable_count ||
+                   r->persist || r->diverged;
+        if (!any && !(nd->exec_count && guard == 0))
+            return;
+        nd->persist_due |= r->persist;
+        for (uint32_t i = 0; i < r->out_count; i++)
+            queue_out(nd, &r->out[i]);
+        for (uint32_t i = 0; i < r->committed_count; i++)
+            nd->exec_queue[nd->exec_count++] = r->committed[i];
+        if (r->fetch_to)
+            fetch_missing(nd, r->fetch_from, r->fetch_to);
+        ledger_summary head;
+        ledger_head(nd->ledger, &head);
+        for (uint32_t i = 0; i < r->stable_count; i++) {
+            if (r->stable[i].height <= head.height)
+                store_result_cert(nd, &r->stable[i]);
+            else
+                nd->held_stable = r->stable[i];
+        }
+        if (r->diverged)
+            logf_(nd, LOG_ERROR, "height %llu: my execution contradicts its result certificate;"
+                  " this replica stops voting (re-sync its data directory)",
+                  (unsigned long long)r->diverged);
+        pbft_ready_clear(nd->core);
+        while (nd->exec_count && !nd->failed) {
+            if (!execute_next(nd)) {
+                uint64_t h = nd->exec_queue[0].batch.header.height;
+                fetch_missing(nd, h, h);
+                break;
+            }
+        }
+    }
+}
+
+/* ==== incoming ===================================================================== */
+
+/* Verify (on the pool) and keep txs not seen before; propose the valid new ones
+ * when `propose`. */
+static void admit_txs(node *nd, const codec_span *txs, uint32_t count, bool propose)
+{
+    static hash32 added[PBFT_BATCH_MAX];
+    uint32_t k = mempool_admit(nd->pool, txs, count, added, PBFT_BATCH_MAX);
+    for (uint32_t i = 0; propose && i < k; i++) {
+        pbft_err e = pbft_propose(nd->core, &added[i]);
+        if (e == PBFT_ERR_DUPLICATE)
+            mempool_drop(nd->pool, &added[i]); /* committed already: a late forward */
+    }
+}
+
+static void on_preprepare_bytes(node *nd, const wire_msg *w)
+{
+    if (w->tx_count == 0)
+        return;
+    for (uint32_t i = 0; i < w->tx_count; i++) {
+        hash32 leaf;
+        merkle_leaf_hash(w->txs[i].data, w->txs[i].len, &leaf);
+        if (memcmp(&leaf, &w->batch.txs[i], 32) != 0)
+            return; /* bytes do not match the digests: the core refuses the batch */
+    }
+    admit_txs(nd, w->txs, w->tx_count, false);
+}
+
+static void serve_fetch(node *nd, uint32_t peer, uint64_t from, uint64_t to)
+{
+    static codec_span blocks[WIRE_BLOCKS_MAX], results[WIRE_BLOCKS_MAX];
+    uint8_t *owned[2 * WIRE_BLOCKS_MAX];
+    uint32_t count = 0, owned_count = 0;
+    size_t total = 0;
+    capi_exec_lock(nd->api);
+    for (uint64_t h = from; h <= to && count < WIRE_BLOCKS_MAX; h++) {
+        uint8_t *b = NULL, *r = NULL;
+        size_t bl = 0, rl = 0;
+        if (ledger_get_block(nd->ledger, h, &b, &bl) != LEDGER_OK)
+            break;
+        if (ledger_get_result_cert(nd->ledger, h, &r, &rl) != LEDGER_OK)
+            r = NULL, rl = 0;
+        if (count > 0 && total + bl + rl + 1024 > nd->cfg.max_message_bytes / 2) {
+            free(b);
+            free(r);
+            break;
+        }
+        total += bl + rl;
+        owned[owned_count++] = b;
+        if (r)
+            owned[owned_count++] = r;
+        blocks[count] = (codec_span){b, bl};
+        results[count] = (codec_span){r, rl};
+        count++;
+    }
+    capi_exec_unlock(nd->api);
+    if (count > 0) {
+        codec_buf out = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
+        if (wire_blocks_encode(nd->cfg.node, blocks, results, count, &out) == CODEC_OK &&
+            !out.overflow)
+            queue_send(nd, peer, out.data, out.len);
+    }
+    for (uint32_t i = 0; i < owned_count; i++)
+        free(owned[i]);
+}
+
+/* One fetched block: keep its tx bytes, and hand it to the core if it is the
+ * next height the core waits for. */
+static void on_block(node *nd, const codec_span *block, const codec_span *result)
+{
+    static codec_span txs[CODEC_BLOCK_TXS_MAX], receipts[CODEC_BLOCK_TXS_MAX];
+    static codec_write writes[CODEC_WRITES_MAX];
+    static pbft_batch batch;
+    codec_block b = {.txs = txs, .receipts = receipts, .writes = writes};
+    codec_error ce;
+    if (codec_block_decode(block->data, block->len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX,
+                           &ce) != CODEC_OK || b.tx_count > PBFT_BATCH_MAX)
+        return;
+    codec_commit_cert cert;
+    if (codec_commit_cert_decode(b.commit_cert.data, b.commit_cert.len, &cert, &ce) != CODEC_OK)
+        return;
+    codec_result_cert rc;
+    bool has_rc = result->len > 0 &&
+                  codec_result_cert_decode(result->data, result->len, &rc, &ce) == CODEC_OK;
+    memset(&batch, 0, sizeof batch);
+    batch.header = b.header.batch;
+    batch.count = b.tx_count;
+    for (uint32_t i = 0; i < b.tx_count; i++)
+        merkle_leaf_hash(txs[i].data, txs[i].len, &batch.txs[i]);
+    uint64_t h = batch.header.height;
+    bool waiting = nd->exec_count && nd->exec_queue[0].batch.header.height == h;
+    if (h == nd->core->last_delivered + 1) {
+        if (pbft_deliver_block(nd->core, &batch, &cert, has_rc ? &rc : NULL) != PBFT_OK)
+            return;
+        mempool_add_unverified(nd->pool, txs, b.tx_count);
+    } else if (waiting && pbft_verify_commit_cert(nd->core, &batch, &cert) == PBFT_OK) {
+        mempool_add_unverified(nd->pool, txs, b.tx_count);
+    }
+}
+
+static void on_message(node *nd, const uint8_t *data, size_t len)
+{
+    wire_msg *w = nd->in;
+    codec_error ce;
+    if (wire_decode(data, len, w, &ce) != CODEC_OK) {
+        char why[160];
+        logf_(nd, LOG_DEBUG, "refused a peer message: %s", codec_error_format(&ce, why, sizeof why));
+        return;
+    }
+    if (w->from >= nd->n || w->from == nd->cfg.node)
+        return;
+    switch (w->kind) {
+    case WIRE_PBFT: {
+        if (w->msg.type == PBFT_MSG_PREPREPARE)
+            on_preprepare_bytes(nd, w);
+        pbft_err e = pbft_step(nd->core, &w->msg);
+        if (e != PBFT_OK && e != PBFT_ERR_STALE)
+            logf_(nd, LOG_DEBUG, "type %d from %u refused: %s", (int)w->msg.type, w->from,
+                  pbft_strerror(e));
+        break;
+    }
+    case WIRE_TXS: admit_txs(nd, w->txs, w->tx_count, true); break;
+    case WIRE_FETCH: serve_fetch(nd, w->from, w->fetch_from, w->fetch_to); break;
+    case WIRE_BLOCKS:
+        for (uint32_t i = 0; i < w->block_count; i++)
+            on_block(nd, &w->blocks[i], &w->results[i]);
+        break;
+    }
+}
+
+/* Client txs accepted by the API threads since the last call: propose them and
+ * forward them to every peer (so any replica can order them after a view change). */
+static void take_submitted(node *nd)
+{
+    static codec_span txs[WIRE_TXS_MAX];
+    static hash32 digests[WIRE_TXS_MAX];
+    uint8_t *owned[WIRE_TXS_MAX];
+    for (;;) {
+        uint32_t k = mempool_take_inbox(nd->pool, txs, owned, digests, WIRE_TXS_MAX);
+        if (k == 0)
+            return;
+        for (uint32_t i = 0; i < k; i++)
+            pbft_propose(nd->core, &digests[i]);
+        codec_buf b = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
+        if (wire_txs_encode(nd->cfg.node, txs, k, &b) == CODEC_OK && !b.overflow)
+            queue_send(nd, PBFT_BROADCAST, b.data, b.len);
+        for (uint32_t i = 0; i < k; i++)
+            free(owned[i]);
+        drain(nd);
+    }
+}
+
+/* capi submit callback (API threads): decode, verify once, keep for the main loop. */
+static int submit_tx(void *ctx, const uint8_t *tx, size_t len, char *why, size_t why_cap)
+{
+    node *nd = ctx;
+    return mempool_submit(nd->pool, tx, len, why, why_cap);
+}
+
+/* ==== status ======================================================================= */
+
+static void write_status(node *nd)
+{
+    ledger_summary head;
+    capi_exec_lock(nd->api);
+    ledger_head(nd->ledger, &head);
+    capi_exec_unlock(nd->api);
+    char state[65], tmp[CONFIG_PATH_MAX + 40];
+    tcrypto_to_hex(head.state_hash.bytes, 32, state);
+    snprintf(tmp, sizeof tmp, "%s.tmp", nd->status_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    fprintf(f,
+            "{\"node\": %u, \"pid\": %ld, \"height\": %llu, \"view\": %llu, \"primary\": %u, "
+            "\"view_changing\": %s, \"state_hash\": \"%s\", \"pending\": %u, \"time_ms\": %llu}\n",
+            nd->cfg.node, (long)getpid(), (unsigned long long)head.height,
+            (unsigned long long)nd->core->durable.view,
+            pbft_primary(nd->core, nd->core->durable.view),
+            nd->core->durable.view_changing ? "true" : "false", state,
+            nd->core->pending_count, (unsigned long long)wall_ms());
+    fclose(f);
+    rename(tmp, nd->status_path);
+}
+
+/* ==== open / run / close ============================================================ */
+
+static int fail(char *why, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    uint8_t *buf = malloc(max);
+    size_t n = buf ? fread(buf, 1, max, f) : 0;
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    if (!buf || more || n == 0) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int open_ledger(node *nd, char *why, size_t cap)
+{
+    if (read_file(nd->cfg.genesis_file, CODEC_GENESIS_MAX, &nd->genesis, &nd->genesis_len) != 0)
+        return fail(why, cap, "genesis %s: cannot read it", nd->cfg.genesis_file);
+    tcrypto_sha256(nd->genesis, nd->genesis_len, &nd->chain);
+    if (mkdir(nd->cfg.data_dir, 0700) != 0 && errno != EEXIST)
+        return fail(why, cap, "data_dir %s: %s", nd->cfg.data_dir, strerror(errno));
+    char dir[CONFIG_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/ledger", nd->cfg.data_dir);
+    ledger_error le;
+    ledger_err lr = ledger_open(dir, nd->genesis, nd->genesis_len, LEDGER_OPEN_CREATE,
+                                &nd->ledger, &le);
+    if (lr == LEDGER_ERR_CORRUPT)
+        return fail(why, cap, "ledger %s is corrupt at height %llu: %s", dir,
+                    (unsigned long long)le.height, le.message);
+    if (lr != LEDGER_OK)
+        return fail(why, cap, "ledger %s: %s", dir, le.message);
+    const codec_genesis *g = ledger_genesis(nd->ledger);
+    if (g->validator_count > PBFT_N_MAX)
+        return fail(why, cap, "genesis has %u validators; this build runs at most %d",
+                    g->validator_count, PBFT_N_MAX);
+    nd->n = g->validator_count;
+    for (uint32_t i = 0; i < nd->n; i++)
+        nd->validators[i] = g->validators[i].key;
+    if (nd->cfg.node >= nd->n || nd->cfg.peer_count != nd->n)
+        return fail(why, cap, "config: node %u and %u peers do not fit the genesis's %u "
+                    "validators", nd->cfg.node, nd->cfg.peer_count, nd->n);
+    tcrypto_err ke = tcrypto_read_secret_key(nd->cfg.key_file, &nd->key);
+    if (ke != TCRYPTO_OK)
+        return fail(why, cap, "key %s: %s", nd->cfg.key_file, tcrypto_strerror(ke));
+    if (memcmp(&nd->key.public_key, &nd->validators[nd->cfg.node], sizeof(pubkey)) != 0)
+        return fail(why, cap, "key %s is not validator %u of the genesis", nd->cfg.key_file,
+                    nd->cfg.node);
+    exec_error ee;
+    exec_options opt = {.verify_signatures = true};
+    if (exec_open(nd->ledger, &opt, &nd->exec, &ee) != EXEC_OK)
+        return fail(why, cap, "executor: %s", ee.message);
+    return 0;
+}
+
+static int open_core(node *nd, char *why, size_t cap)
+{
+    nd->core = calloc(1, sizeof *nd->core);
+    nd->in = calloc(1, sizeof *nd->in);
+    nd->wbuf = malloc(WIRE_BUF_MAX);
+    nd->exec_queue = calloc(4 * PBFT_WINDOW, sizeof *nd->exec_queue);
+    if (!nd->core || !nd->in || !nd->wbuf || !nd->exec_queue)
+        return fail(why, cap, "out of memory");
+    if (nd->cfg.batch_max_txs == 0 || nd->cfg.batch_max_txs > PBFT_BATCH_MAX)
+        return fail(why, cap, "config batch_max_txs must be 1..%d", PBFT_BATCH_MAX);
+    pbft_config pc = {
+        .id = nd->cfg.node, .n = nd->n, .batch_max = nd->cfg.batch_max_txs,
+        .batch_delay_ms = nd->cfg.batch_timeout_ms, .view_timeout_ms = nd->cfg.view_timeout_ms,
+        .retransmit_ms = RETRANSMIT_MS, .clock_bound_ms = ledger_genesis(nd->ledger)->params.clock_skew_ms,
+        .signer = {core_sign, core_verify, core_request_valid, nd},
+    };
+    if (pc.clock_bound_ms == 0)
+        pc.clock_bound_ms = 5000;
+    if (pbft_init(nd->core, &pc) != PBFT_OK)
+        return fail(why, cap, "pbft: configuration refused");
+    snprintf(nd->state_path, sizeof nd->state_path, "%s/pbft.state", nd->cfg.data_dir);
+    snprintf(nd->status_path, sizeof nd->status_path, "%s/status.json", nd->cfg.data_dir);
+    static pbft_durable saved;
+    ledger_summary head;
+    ledger_head(nd->ledger, &head);
+    if (state_read(nd, &saved)) {
+        uint8_t *v = NULL;
+        size_t vl = 0;
+        uint64_t t = 0;
+        if (ledger_state_get(nd->ledger, (const uint8_t *)"sys/clock", 9, &v, &vl) == LEDGER_OK &&
+            vl == 8)
+            for (int i = 0; i < 8; i++)
+                t = t << 8 | v[i];
+        free(v);
+        pbft_restore(nd->core, &saved, head.height, t);
+        logf_(nd, LOG_INFO, "restored view=%llu stable=%llu height=%llu",
+              (unsigned long long)saved.view, (unsigned long long)saved.stable.height,
+              (unsigned long long)head.height);
+    } else if (head.height > 0) {
+        return fail(why, cap, "%s is missing but the ledger holds %llu blocks: refusing to "
+                    "start without what this replica signed", nd->state_path,
+                    (unsigned long long)head.height);
+    }
+    return 0;
+}
+
+static int open_network(node *nd, char *why, size_t cap)
+{
+    nd->pool = mempool_open(&nd->chain, 2, 65536);
+    if (!nd->pool)
+        return fail(why, cap, "mempool: out of memory");
+    capi_config cc = {.executor = nd->exec, .submit = submit_tx, .submit_ctx = nd,
+                      .skew_ms = 30000, .blocks_max = 64};
+    nd->api = capi_open(&cc);
+    if (!nd->api)
+        return fail(why, cap, "client API: bad configuration");
+    tp_config tc = {.listen_url = nd->cfg.listen, .peer_count = nd->n,
+                    .max_message_bytes = nd->cfg.max_message_bytes, .send_queue_messages = 4096,
+                    .recv_queue_messages = 8192, .reconnect_min_ms = 20, .reconnect_max_ms = 500};
+    for (uint32_t i = 0; i < nd->n; i++)
+        tc.peer_urls[i] = i == nd->cfg.node ? NULL : nd->cfg.peers[i];
+    char tw[256];
+    if (tp_open(&tc, &nd->net, tw, sizeof tw) != TP_OK)
+        return fail(why, cap, "peer transport: %s", tw);
+    if (tp_server_open(nd->cfg.client, capi_handle, nd->api, 16, nd->cfg.max_message_bytes,
+                       &nd->server, tw, sizeof tw) != TP_OK)
+        return fail(why, cap, "client API: %s", tw);
+    return 0;
+}
+
+node *node_open(const config_node *cfg, char *why, size_t why_cap)
+{
+    node *nd = calloc(1, sizeof *nd);
+    if (!nd) {
+        fail(why, why_cap, "out of memory");
+        return NULL;
+    }
+    nd->cfg = *cfg;
+    const char *levels[] = {"debug", "info", "warn", "error"};
+    nd->log_level = LOG_INFO;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(cfg->log_level, levels[i]) == 0)
+            nd->log_level = i;
+    if (open_ledger(nd, why, why_cap) != 0 || open_core(nd, why, why_cap) != 0 ||
+        open_network(nd, why, why_cap) != 0) {
+        node_close(nd);
+        return NULL;
+    }
+    ledger_summary head;
+    ledger_head(nd->ledger, &head);
+    logf_(nd, LOG_INFO, "started validators=%u height=%llu listen=%s client=%s", nd->n,
+          (unsigned long long)head.height, cfg->listen, cfg->client);
+    return nd;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* One turn: take messages for a few ms, tick, persist, send. */
+static void turn(node *nd)
+{
+    uint8_t *data;
+    size_t len;
+    take_submitted(nd);
+    if (tp_recv(nd->net, 2, &data, &len) == TP_OK) {
+        on_message(nd, data, len);
+        tp_free(data, len);
+        drain(nd);
+        for (int k = 0; k < 256 && tp_recv(nd->net, 0, &data, &len) == TP_OK; k++) {
+            on_message(nd, data, len);
+            tp_free(data, len);
+            drain(nd);
+        }
+    }
+    pbft_tick(nd->core, wall_ms());
+    drain(nd);
+    take_submitted(nd);
+    if (nd->persist_due) {
+        if (state_write(nd) != 0) {
+            logf_(nd, LOG_ERROR, "cannot persist %s: %s; stopping", nd->state_path,
+                  strerror(errno));
+            nd->failed = true;
+            return;
+        }
+        nd->persist_due = false;
+    }
+    flush_sends(nd);
+}
+
+int node_run(node *nd, volatile sig_atomic_t *stop)
+{
+    pbft_tick(nd->core, wall_ms());
+    while (!*stop && !nd->failed) {
+        turn(nd);
+        uint64_t now = mono_ms();
+        if (now >= nd->status_ms + STATUS_EVERY_MS) {
+            nd->status_ms = now;
+            write_status(nd);
+        }
+    }
+    logf_(nd, nd->failed ? LOG_ERROR : LOG_INFO, "stopping%s", nd->failed ? " after a failure" : "");
+    return nd->failed ? 1 : 0;
+}
+
+void node_close(node *nd)
+{
+    if (!nd)
+        return;
+    if (nd->server)
+        tp_server_close(nd->server); /* no API thread runs after this */
+    if (nd->net)
+        tp_close(nd->net);
+    for (uint32_t i = 0; i < nd->send_count; i++)
+        free(nd->sends[i].data);
+    capi_close(nd->api);
+    mempool_close(nd->pool);
+    exec_close(nd->exec);
+    ledger_close(nd->ledger);
+    free(nd->genesis);
+    free(nd->core);
+    free(nd->in);
+    free(nd->wbuf);
+    free(nd->exec_queue);
+    free(nd);
+}

@@ -1,0 +1,42 @@
+/*
+ * node.h - a validator: the PBFT core (pbft.h) driven over the peer transport
+ * (transport.h, wire.h), the executor and ledger (executor.h, ledger.h), and
+ * the client API (client_api.h). tools/trialnode.c is its command line.
+ *
+ * Threads: node_run's thread owns the core, the executor and the ledger
+ * writes; the client API answers on nng's threads (under capi_exec_lock);
+ * a small worker pool verifies tx signatures, each tx once per node, when it
+ * first arrives (client submit, forwarded TXS, PRE-PREPARE bytes or a fetched
+ * block), and the executor skips the check for txs verified that way.
+ *
+ * Files in the data directory (beside the LevelDB ledger):
+ *   ledger/        the LevelDB store (ledger.h)
+ *   pbft.state     the core's durable state (pbft_durable), two alternating
+ *                  slots [magic "TRPBFT01", seq:8, len:8, sha256:32, bytes];
+ *                  written and fdatasync'd before any message that depends on it
+ *                  is sent. Local to this binary (raw struct), never shared.
+ *   status.json    {node, pid, height, view, primary, view_changing, ...},
+ *                  rewritten atomically every 200 ms (trialctl cluster status).
+ *
+ * Log: one line per event on stderr, "TIME LEVEL node=I event key=value...".
+ */
+#ifndef TRIALREG_NODE_H
+#define TRIALREG_NODE_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct node node;
+
+/* Open everything the config names. On failure returns NULL with a reason in
+ * why (bad config, wrong key for this validator, corrupt ledger naming the
+ * height, address in use). */
+node *node_open(const config_node *cfg, char *why, size_t why_cap);
+/* Run until *stop becomes non-zero (set it from a signal handler). Returns 0
+ * on a clean stop, nonzero if the node had to stop (storage failure). */
+int node_run(node *n, volatile sig_atomic_t *stop);
+void node_close(node *n);
+
+#endif
