@@ -14,6 +14,7 @@
  * identical bytes.
  */
 #include "codec.h"
+#include "codec_reader.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -128,18 +129,40 @@ static void wr_str(writer *w, const char *s)
 
 static void wr_hash(writer *w, const hash32 *h) { wr_bin(w, h->bytes, 32); }
 
+/* Writer primitives for the other encoders of the codec module (wire.c):
+ * each appends to out through a packer made on the spot (msgpack_packer is
+ * two pointers), so msgpack stays private to this file. */
+void codec_wr_array(codec_buf *out, uint32_t count)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, count);
+}
+
+void codec_wr_uint(codec_buf *out, uint64_t v)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_uint(&w, v);
+}
+
+void codec_wr_bin(codec_buf *out, const void *p, size_t n)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_bin(&w, p, n);
+}
+
+void codec_wr_nil(codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_nil(&w);
+}
+
 /* ==== reader ============================================================ */
 
-typedef struct {
-    const uint8_t *start;
-    const uint8_t *p;
-    const uint8_t *end;
-    codec_error *err;
-    int64_t index;
-    codec_error own_err; /* used when the caller passes no error struct */
-} reader;
-
-static bool fail_at(reader *r, const uint8_t *at, codec_err code, const char *field)
+bool codec_rd_fail_at(codec_reader *r, const uint8_t *at, codec_err code, const char *field)
 {
     if (r->err) {
         r->err->code = code;
@@ -150,12 +173,12 @@ static bool fail_at(reader *r, const uint8_t *at, codec_err code, const char *fi
     return false;
 }
 
-static bool fail(reader *r, codec_err code, const char *field)
+bool codec_rd_fail(codec_reader *r, codec_err code, const char *field)
 {
-    return fail_at(r, r->p, code, field);
+    return codec_rd_fail_at(r, r->p, code, field);
 }
 
-static size_t remaining(const reader *r) { return (size_t)(r->end - r->p); }
+size_t codec_rd_remaining(const codec_reader *r) { return (size_t)(r->end - r->p); }
 
 static uint64_t load_be(const uint8_t *p, unsigned n)
 {
@@ -179,9 +202,9 @@ static const header_family FAMILY_ARRAY = {0x90, 0x9f, 0x0f, 0, 0xdc, 0xdd};
 static const header_family FAMILY_BIN = {0, 0, 0, 0xc4, 0xc5, 0xc6};
 static const header_family FAMILY_STR = {0xa0, 0xbf, 0x1f, 0xd9, 0xda, 0xdb};
 
-static bool rd_header(reader *r, const header_family *fam, const char *field, uint32_t *len)
+static bool rd_header(codec_reader *r, const header_family *fam, const char *field, uint32_t *len)
 {
-    if (remaining(r) < 1) return fail(r, CODEC_ERR_TRUNCATED, field);
+    if (codec_rd_remaining(r) < 1) return codec_rd_fail(r, CODEC_ERR_TRUNCATED, field);
     uint8_t b = r->p[0];
     unsigned width;
     uint64_t shortest_min;
@@ -200,30 +223,30 @@ static bool rd_header(reader *r, const header_family *fam, const char *field, ui
         width = 4;
         shortest_min = 65536;
     } else {
-        return fail(r, CODEC_ERR_TYPE, field);
+        return codec_rd_fail(r, CODEC_ERR_TYPE, field);
     }
-    if (remaining(r) < 1 + width) return fail(r, CODEC_ERR_TRUNCATED, field);
+    if (codec_rd_remaining(r) < 1 + width) return codec_rd_fail(r, CODEC_ERR_TRUNCATED, field);
     uint64_t v = load_be(r->p + 1, width);
-    if (v < shortest_min) return fail(r, CODEC_ERR_NONCANONICAL, field);
+    if (v < shortest_min) return codec_rd_fail(r, CODEC_ERR_NONCANONICAL, field);
     *len = (uint32_t)v;
     r->p += 1 + width;
     return true;
 }
 
-static bool rd_array(reader *r, const char *field, uint32_t min, uint32_t max, uint32_t *count)
+bool codec_rd_array(codec_reader *r, const char *field, uint32_t min, uint32_t max, uint32_t *count)
 {
     const uint8_t *at = r->p;
     if (!rd_header(r, &FAMILY_ARRAY, field, count)) return false;
-    if (*count < min || *count > max) return fail_at(r, at, CODEC_ERR_COUNT, field);
+    if (*count < min || *count > max) return codec_rd_fail_at(r, at, CODEC_ERR_COUNT, field);
     /* every element takes at least one byte */
-    if (*count > remaining(r)) return fail_at(r, at, CODEC_ERR_TRUNCATED, field);
+    if (*count > codec_rd_remaining(r)) return codec_rd_fail_at(r, at, CODEC_ERR_TRUNCATED, field);
     return true;
 }
 
 /* Read a uint form; non-negative values must use these. */
-static bool rd_uint(reader *r, const char *field, uint64_t max, uint64_t *out)
+bool codec_rd_uint(codec_reader *r, const char *field, uint64_t max, uint64_t *out)
 {
-    if (remaining(r) < 1) return fail(r, CODEC_ERR_TRUNCATED, field);
+    if (codec_rd_remaining(r) < 1) return codec_rd_fail(r, CODEC_ERR_TRUNCATED, field);
     const uint8_t *at = r->p;
     uint8_t b = at[0];
     uint64_t v;
@@ -232,45 +255,45 @@ static bool rd_uint(reader *r, const char *field, uint64_t max, uint64_t *out)
         r->p += 1;
     } else if (b >= 0xcc && b <= 0xcf) {
         unsigned width = 1u << (b - 0xcc);
-        if (remaining(r) < 1 + width) return fail(r, CODEC_ERR_TRUNCATED, field);
+        if (codec_rd_remaining(r) < 1 + width) return codec_rd_fail(r, CODEC_ERR_TRUNCATED, field);
         v = load_be(at + 1, width);
         static const uint64_t shortest_min[] = {0x80, 0x100, 0x10000, 0x100000000ull};
-        if (v < shortest_min[b - 0xcc]) return fail(r, CODEC_ERR_NONCANONICAL, field);
+        if (v < shortest_min[b - 0xcc]) return codec_rd_fail(r, CODEC_ERR_NONCANONICAL, field);
         r->p += 1 + width;
     } else {
-        return fail(r, CODEC_ERR_TYPE, field);
+        return codec_rd_fail(r, CODEC_ERR_TYPE, field);
     }
-    if (v > max) return fail_at(r, at, CODEC_ERR_RANGE, field);
+    if (v > max) return codec_rd_fail_at(r, at, CODEC_ERR_RANGE, field);
     *out = v;
     return true;
 }
 
-static bool rd_u32(reader *r, const char *field, uint32_t max, uint32_t *out)
+bool codec_rd_u32(codec_reader *r, const char *field, uint32_t max, uint32_t *out)
 {
     uint64_t v;
-    if (!rd_uint(r, field, max, &v)) return false;
+    if (!codec_rd_uint(r, field, max, &v)) return false;
     *out = (uint32_t)v;
     return true;
 }
 
 /* rd_u32 with a lower bound too; both refusals point at the value's start. */
-static bool rd_u32_in(reader *r, const char *field, uint32_t min, uint32_t max, uint32_t *out)
+bool codec_rd_u32_in(codec_reader *r, const char *field, uint32_t min, uint32_t max, uint32_t *out)
 {
     const uint8_t *at = r->p;
-    if (!rd_u32(r, field, max, out)) return false;
-    if (*out < min) return fail_at(r, at, CODEC_ERR_RANGE, field);
+    if (!codec_rd_u32(r, field, max, out)) return false;
+    if (*out < min) return codec_rd_fail_at(r, at, CODEC_ERR_RANGE, field);
     return true;
 }
 
 /* Read any int64: uint forms for v >= 0, the shortest negative form otherwise. */
-static bool rd_int(reader *r, const char *field, int64_t *out)
+static bool rd_int(codec_reader *r, const char *field, int64_t *out)
 {
-    if (remaining(r) < 1) return fail(r, CODEC_ERR_TRUNCATED, field);
+    if (codec_rd_remaining(r) < 1) return codec_rd_fail(r, CODEC_ERR_TRUNCATED, field);
     const uint8_t *at = r->p;
     uint8_t b = at[0];
     if (b <= 0x7f || (b >= 0xcc && b <= 0xcf)) {
         uint64_t v;
-        if (!rd_uint(r, field, INT64_MAX, &v)) return false;
+        if (!codec_rd_uint(r, field, INT64_MAX, &v)) return false;
         *out = (int64_t)v;
         return true;
     }
@@ -279,9 +302,9 @@ static bool rd_int(reader *r, const char *field, int64_t *out)
         r->p += 1;
         return true;
     }
-    if (b < 0xd0 || b > 0xd3) return fail(r, CODEC_ERR_TYPE, field);
+    if (b < 0xd0 || b > 0xd3) return codec_rd_fail(r, CODEC_ERR_TYPE, field);
     unsigned width = 1u << (b - 0xd0);
-    if (remaining(r) < 1 + width) return fail(r, CODEC_ERR_TRUNCATED, field);
+    if (codec_rd_remaining(r) < 1 + width) return codec_rd_fail(r, CODEC_ERR_TRUNCATED, field);
     uint64_t raw = load_be(at + 1, width);
     int64_t v;
     if (width == 8) {
@@ -291,36 +314,36 @@ static bool rd_int(reader *r, const char *field, int64_t *out)
         v = (int64_t)(raw ^ sign) - (int64_t)sign;
     }
     static const int64_t shortest_max[] = {-33, -129, -32769, -2147483649ll};
-    if (v > shortest_max[b - 0xd0]) return fail(r, CODEC_ERR_NONCANONICAL, field);
+    if (v > shortest_max[b - 0xd0]) return codec_rd_fail(r, CODEC_ERR_NONCANONICAL, field);
     r->p += 1 + width;
     *out = v;
     return true;
 }
 
-static bool rd_bin(reader *r, const char *field, uint32_t min, uint32_t max,
+bool codec_rd_bin(codec_reader *r, const char *field, uint32_t min, uint32_t max,
                    const uint8_t **out, uint32_t *len)
 {
     const uint8_t *at = r->p;
     if (!rd_header(r, &FAMILY_BIN, field, len)) return false;
-    if (*len < min || *len > max) return fail_at(r, at, CODEC_ERR_LENGTH, field);
-    if (*len > remaining(r)) return fail_at(r, at, CODEC_ERR_TRUNCATED, field);
+    if (*len < min || *len > max) return codec_rd_fail_at(r, at, CODEC_ERR_LENGTH, field);
+    if (*len > codec_rd_remaining(r)) return codec_rd_fail_at(r, at, CODEC_ERR_TRUNCATED, field);
     *out = r->p;
     r->p += *len;
     return true;
 }
 
-static bool rd_fixed(reader *r, const char *field, void *out, uint32_t n)
+bool codec_rd_fixed(codec_reader *r, const char *field, void *out, uint32_t n)
 {
     const uint8_t *p;
     uint32_t len;
-    if (!rd_bin(r, field, n, n, &p, &len)) return false;
+    if (!codec_rd_bin(r, field, n, n, &p, &len)) return false;
     memcpy(out, p, n);
     return true;
 }
 
-static bool rd_hash(reader *r, const char *field, hash32 *out)
+bool codec_rd_hash(codec_reader *r, const char *field, hash32 *out)
 {
-    return rd_fixed(r, field, out->bytes, 32);
+    return codec_rd_fixed(r, field, out->bytes, 32);
 }
 
 /* Strict UTF-8: no overlongs, no surrogates, <= U+10FFFF, no NUL. */
@@ -349,35 +372,35 @@ static bool utf8_valid(const uint8_t *s, size_t n)
 }
 
 /* Read a str of at most max bytes into out (capacity max + 1), NUL-terminated. */
-static bool rd_str(reader *r, const char *field, uint32_t max, char *out)
+static bool rd_str(codec_reader *r, const char *field, uint32_t max, char *out)
 {
     const uint8_t *at = r->p;
     uint32_t len;
     if (!rd_header(r, &FAMILY_STR, field, &len)) return false;
-    if (len > max) return fail_at(r, at, CODEC_ERR_LENGTH, field);
-    if (len > remaining(r)) return fail_at(r, at, CODEC_ERR_TRUNCATED, field);
-    if (!utf8_valid(r->p, len)) return fail_at(r, at, CODEC_ERR_UTF8, field);
+    if (len > max) return codec_rd_fail_at(r, at, CODEC_ERR_LENGTH, field);
+    if (len > codec_rd_remaining(r)) return codec_rd_fail_at(r, at, CODEC_ERR_TRUNCATED, field);
+    if (!utf8_valid(r->p, len)) return codec_rd_fail_at(r, at, CODEC_ERR_UTF8, field);
     memcpy(out, r->p, len);
     out[len] = '\0';
     r->p += len;
     return true;
 }
 
-static bool rd_name(reader *r, const char *field, codec_name *out)
+static bool rd_name(codec_reader *r, const char *field, codec_name *out)
 {
     return rd_str(r, field, CODEC_NAME_MAX, out->text);
 }
 
-static bool peek_nil(reader *r)
+bool codec_rd_nil(codec_reader *r)
 {
-    if (remaining(r) >= 1 && r->p[0] == 0xc0) {
+    if (codec_rd_remaining(r) >= 1 && r->p[0] == 0xc0) {
         r->p += 1;
         return true;
     }
     return false;
 }
 
-static void rd_init(reader *r, const uint8_t *data, size_t len, codec_error *err)
+void codec_rd_init(codec_reader *r, const uint8_t *data, size_t len, codec_error *err)
 {
     r->start = data;
     r->p = data;
@@ -386,9 +409,9 @@ static void rd_init(reader *r, const uint8_t *data, size_t len, codec_error *err
     r->index = -1;
 }
 
-static codec_err rd_finish(reader *r, bool ok)
+codec_err codec_rd_finish(codec_reader *r, bool ok)
 {
-    if (ok && r->p != r->end) ok = fail(r, CODEC_ERR_TRAILING, "end");
+    if (ok && r->p != r->end) ok = codec_rd_fail(r, CODEC_ERR_TRAILING, "end");
     return ok ? CODEC_OK : r->err->code;
 }
 
@@ -446,12 +469,12 @@ codec_err codec_cosig_body_encode(const hash32 *body_hash, unsigned meaning,
     return wr_done(&w);
 }
 
-static bool rd_value(reader *r, codec_value *v)
+static bool rd_value(codec_reader *r, codec_value *v)
 {
-    if (remaining(r) >= 1 && r->p[0] >= 0xc4 && r->p[0] <= 0xc6) {
+    if (codec_rd_remaining(r) >= 1 && r->p[0] >= 0xc4 && r->p[0] <= 0xc6) {
         v->kind = CODEC_VALUE_BYTES;
         v->integer = 0;
-        return rd_bin(r, "tx.args[]", 0, CODEC_ARG_BYTES_MAX, &v->bytes, &v->len);
+        return codec_rd_bin(r, "tx.args[]", 0, CODEC_ARG_BYTES_MAX, &v->bytes, &v->len);
     }
     v->kind = CODEC_VALUE_INT;
     v->bytes = NULL;
@@ -459,15 +482,15 @@ static bool rd_value(reader *r, codec_value *v)
     return rd_int(r, "tx.args[]", &v->integer);
 }
 
-static bool rd_cosig(reader *r, codec_cosig *c)
+static bool rd_cosig(codec_reader *r, codec_cosig *c)
 {
     uint32_t n;
     uint32_t meaning;
-    if (!rd_array(r, "tx.cosigs[]", 3, 3, &n)) return false;
-    if (!rd_fixed(r, "tx.cosigs[].key", c->key.bytes, 32)) return false;
-    if (!rd_u32_in(r, "tx.cosigs[].meaning", 1, MEANING_MAX_, &meaning)) return false;
+    if (!codec_rd_array(r, "tx.cosigs[]", 3, 3, &n)) return false;
+    if (!codec_rd_fixed(r, "tx.cosigs[].key", c->key.bytes, 32)) return false;
+    if (!codec_rd_u32_in(r, "tx.cosigs[].meaning", 1, MEANING_MAX_, &meaning)) return false;
     c->meaning = (uint8_t)meaning;
-    return rd_fixed(r, "tx.cosigs[].sig", c->sig.bytes, 64);
+    return codec_rd_fixed(r, "tx.cosigs[].sig", c->sig.bytes, 64);
 }
 
 /* A co-signer must differ from the signer and from every earlier co-signer. */
@@ -481,40 +504,42 @@ static bool cosigner_is_new(const codec_tx *tx, uint32_t i)
     return true;
 }
 
-static bool rd_tx(reader *r, codec_tx *tx)
+static bool rd_tx(codec_reader *r, codec_tx *tx)
 {
     uint32_t n;
     const int64_t outer_index = r->index; /* block element, restored after inner loops */
-    if (!rd_array(r, "tx", 7, 7, &n)) return false;
+    if (!codec_rd_array(r, "tx", 7, 7, &n)) return false;
     tx->body_fields = r->p;
-    if (!rd_fixed(r, "tx.signer", tx->signer.bytes, 32)) return false;
-    if (!rd_uint(r, "tx.nonce", UINT64_MAX, &tx->nonce)) return false;
+    if (!codec_rd_fixed(r, "tx.signer", tx->signer.bytes, 32)) return false;
+    if (!codec_rd_uint(r, "tx.nonce", UINT64_MAX, &tx->nonce)) return false;
     if (!rd_name(r, "tx.contract", &tx->contract)) return false;
     if (!rd_name(r, "tx.method", &tx->method)) return false;
-    if (!rd_array(r, "tx.args", 0, CODEC_ARGS_MAX, &tx->arg_count)) return false;
+    if (!codec_rd_array(r, "tx.args", 0, CODEC_ARGS_MAX, &tx->arg_count)) return false;
     for (uint32_t i = 0; i < tx->arg_count; i++) {
         r->index = i;
         if (!rd_value(r, &tx->args[i])) return false;
     }
     r->index = outer_index;
     tx->body_fields_len = (size_t)(r->p - tx->body_fields);
-    if (!rd_array(r, "tx.cosigs", 0, CODEC_COSIGS_MAX, &tx->cosig_count)) return false;
+    if (!codec_rd_array(r, "tx.cosigs", 0, CODEC_COSIGS_MAX, &tx->cosig_count)) return false;
     for (uint32_t i = 0; i < tx->cosig_count; i++) {
         const uint8_t *at = r->p;
         r->index = i;
         if (!rd_cosig(r, &tx->cosigs[i])) return false;
-        if (!cosigner_is_new(tx, i)) return fail_at(r, at, CODEC_ERR_DUPLICATE, "tx.cosigs[].key");
+        if (!cosigner_is_new(tx, i)) {
+            return codec_rd_fail_at(r, at, CODEC_ERR_DUPLICATE, "tx.cosigs[].key");
+        }
     }
     r->index = outer_index;
-    return rd_fixed(r, "tx.sig", tx->sig.bytes, 64);
+    return codec_rd_fixed(r, "tx.sig", tx->sig.bytes, 64);
 }
 
 codec_err codec_tx_decode(const uint8_t *data, size_t len, codec_tx *out, codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
-    if (len > CODEC_TX_MAX) return rd_finish(&r, fail(&r, CODEC_ERR_LENGTH, "tx"));
-    return rd_finish(&r, rd_tx(&r, out));
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    if (len > CODEC_TX_MAX) return codec_rd_finish(&r, codec_rd_fail(&r, CODEC_ERR_LENGTH, "tx"));
+    return codec_rd_finish(&r, rd_tx(&r, out));
 }
 
 int codec_tx_verify_signatures(const codec_tx *tx, const hash32 *chain_id)
@@ -561,24 +586,24 @@ static void wr_block_header(writer *w, const codec_block_header *h)
     wr_hash(w, &h->log_root);
 }
 
-static bool rd_batch_header(reader *r, codec_batch_header *h)
+bool codec_rd_batch_header(codec_reader *r, codec_batch_header *h)
 {
     uint32_t n;
-    return rd_array(r, "batch_header", 4, 4, &n)
-        && rd_uint(r, "batch_header.height", UINT64_MAX, &h->height)
-        && rd_uint(r, "batch_header.time_ms", UINT64_MAX, &h->time_ms)
-        && rd_hash(r, "batch_header.tx_root", &h->tx_root)
-        && rd_uint(r, "batch_header.tx_count", CODEC_BLOCK_TXS_MAX, &h->tx_count);
+    return codec_rd_array(r, "batch_header", 4, 4, &n)
+        && codec_rd_uint(r, "batch_header.height", UINT64_MAX, &h->height)
+        && codec_rd_uint(r, "batch_header.time_ms", UINT64_MAX, &h->time_ms)
+        && codec_rd_hash(r, "batch_header.tx_root", &h->tx_root)
+        && codec_rd_uint(r, "batch_header.tx_count", CODEC_BLOCK_TXS_MAX, &h->tx_count);
 }
 
-static bool rd_block_header(reader *r, codec_block_header *h)
+static bool rd_block_header(codec_reader *r, codec_block_header *h)
 {
     uint32_t n;
-    return rd_array(r, "block_header", 4, 4, &n)
-        && rd_batch_header(r, &h->batch)
-        && rd_hash(r, "block_header.prev_hash", &h->prev_hash)
-        && rd_uint(r, "block_header.log_size", UINT64_MAX, &h->log_size)
-        && rd_hash(r, "block_header.log_root", &h->log_root);
+    return codec_rd_array(r, "block_header", 4, 4, &n)
+        && codec_rd_batch_header(r, &h->batch)
+        && codec_rd_hash(r, "block_header.prev_hash", &h->prev_hash)
+        && codec_rd_uint(r, "block_header.log_size", UINT64_MAX, &h->log_size)
+        && codec_rd_hash(r, "block_header.log_root", &h->log_root);
 }
 
 codec_err codec_batch_header_encode(const codec_batch_header *h, codec_buf *out)
@@ -600,17 +625,17 @@ codec_err codec_block_header_encode(const codec_block_header *h, codec_buf *out)
 codec_err codec_batch_header_decode(const uint8_t *data, size_t len, codec_batch_header *out,
                                     codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
-    return rd_finish(&r, rd_batch_header(&r, out));
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    return codec_rd_finish(&r, codec_rd_batch_header(&r, out));
 }
 
 codec_err codec_block_header_decode(const uint8_t *data, size_t len, codec_block_header *out,
                                     codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
-    return rd_finish(&r, rd_block_header(&r, out));
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    return codec_rd_finish(&r, rd_block_header(&r, out));
 }
 
 void codec_batch_hash(const codec_batch_header *h, hash32 *out)
@@ -654,25 +679,25 @@ codec_err codec_receipt_encode(const codec_receipt *rc, codec_buf *out)
     return wr_done(&w);
 }
 
-static bool rd_event(reader *r, codec_event *e)
+static bool rd_event(codec_reader *r, codec_event *e)
 {
     uint32_t n;
-    return rd_array(r, "receipt.events[]", 2, 2, &n)
+    return codec_rd_array(r, "receipt.events[]", 2, 2, &n)
         && rd_name(r, "receipt.events[].topic", &e->topic)
-        && rd_bin(r, "receipt.events[].data", 0, CODEC_EVENT_DATA_MAX, &e->data, &e->len);
+        && codec_rd_bin(r, "receipt.events[].data", 0, CODEC_EVENT_DATA_MAX, &e->data, &e->len);
 }
 
-static bool rd_receipt(reader *r, codec_receipt *rc)
+static bool rd_receipt(codec_reader *r, codec_receipt *rc)
 {
     uint32_t n;
     uint64_t gas;
     uint32_t status;
-    if (!(rd_array(r, "receipt", 6, 6, &n) && rd_hash(r, "receipt.tx_id", &rc->tx_id)
-          && rd_u32(r, "receipt.status", RECEIPT_STATUS_MAX_, &status)
-          && rd_u32(r, "receipt.error_code", UINT32_MAX, &rc->error_code)
+    if (!(codec_rd_array(r, "receipt", 6, 6, &n) && codec_rd_hash(r, "receipt.tx_id", &rc->tx_id)
+          && codec_rd_u32(r, "receipt.status", RECEIPT_STATUS_MAX_, &status)
+          && codec_rd_u32(r, "receipt.error_code", UINT32_MAX, &rc->error_code)
           && rd_str(r, "receipt.reason", CODEC_REASON_MAX, rc->reason)
-          && rd_uint(r, "receipt.gas_used", UINT64_MAX, &gas)
-          && rd_array(r, "receipt.events", 0, CODEC_EVENTS_MAX, &rc->event_count))) {
+          && codec_rd_uint(r, "receipt.gas_used", UINT64_MAX, &gas)
+          && codec_rd_array(r, "receipt.events", 0, CODEC_EVENTS_MAX, &rc->event_count))) {
         return false;
     }
     rc->status = (uint8_t)status;
@@ -688,10 +713,12 @@ static bool rd_receipt(reader *r, codec_receipt *rc)
 codec_err codec_receipt_decode(const uint8_t *data, size_t len, codec_receipt *out,
                                codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
-    if (len > CODEC_RECEIPT_MAX) return rd_finish(&r, fail(&r, CODEC_ERR_LENGTH, "receipt"));
-    return rd_finish(&r, rd_receipt(&r, out));
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    if (len > CODEC_RECEIPT_MAX) {
+        return codec_rd_finish(&r, codec_rd_fail(&r, CODEC_ERR_LENGTH, "receipt"));
+    }
+    return codec_rd_finish(&r, rd_receipt(&r, out));
 }
 
 /* ==== certificates ====================================================== */
@@ -706,20 +733,20 @@ static void wr_vsigs(writer *w, const codec_vsig *sigs, uint32_t count)
     }
 }
 
-static bool rd_vsigs(reader *r, const char *field, const char *item, const char *sig_field,
-                     codec_vsig *sigs, uint32_t *count)
+static bool rd_vsigs(codec_reader *r, const char *field, const char *item, const char *sig_field,
+                     uint32_t min, codec_vsig *sigs, uint32_t *count)
 {
-    if (!rd_array(r, field, 1, CODEC_VALIDATORS_MAX, count)) return false;
+    if (!codec_rd_array(r, field, min, CODEC_VALIDATORS_MAX, count)) return false;
     for (uint32_t i = 0; i < *count; i++) {
         uint32_t n;
         r->index = i;
         const uint8_t *at = r->p;
-        if (!rd_array(r, item, 2, 2, &n)) return false;
-        if (!rd_u32(r, item, CODEC_VALIDATORS_MAX - 1, &sigs[i].validator)) return false;
+        if (!codec_rd_array(r, item, 2, 2, &n)) return false;
+        if (!codec_rd_u32(r, item, CODEC_VALIDATORS_MAX - 1, &sigs[i].validator)) return false;
         if (i > 0 && sigs[i].validator <= sigs[i - 1].validator) {
-            return fail_at(r, at, CODEC_ERR_ORDER, item);
+            return codec_rd_fail_at(r, at, CODEC_ERR_ORDER, item);
         }
-        if (!rd_fixed(r, sig_field, sigs[i].sig.bytes, 64)) return false;
+        if (!codec_rd_fixed(r, sig_field, sigs[i].sig.bytes, 64)) return false;
     }
     r->index = -1;
     return true;
@@ -749,23 +776,23 @@ codec_err codec_commit_cert_encode(const codec_commit_cert *c, codec_buf *out)
     return wr_done(&w);
 }
 
-static bool rd_commit_cert(reader *r, codec_commit_cert *c)
+static bool rd_commit_cert(codec_reader *r, codec_commit_cert *c)
 {
     uint32_t n;
-    return rd_array(r, "commit_cert", 4, 4, &n)
-        && rd_uint(r, "commit_cert.height", UINT64_MAX, &c->height)
-        && rd_uint(r, "commit_cert.view", UINT64_MAX, &c->view)
-        && rd_hash(r, "commit_cert.batch_hash", &c->batch_hash)
+    return codec_rd_array(r, "commit_cert", 4, 4, &n)
+        && codec_rd_uint(r, "commit_cert.height", UINT64_MAX, &c->height)
+        && codec_rd_uint(r, "commit_cert.view", UINT64_MAX, &c->view)
+        && codec_rd_hash(r, "commit_cert.batch_hash", &c->batch_hash)
         && rd_vsigs(r, "commit_cert.sigs", "commit_cert.sigs[]", "commit_cert.sigs[].sig",
-                    c->sigs, &c->sig_count);
+                    1, c->sigs, &c->sig_count);
 }
 
 codec_err codec_commit_cert_decode(const uint8_t *data, size_t len, codec_commit_cert *out,
                                    codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
-    return rd_finish(&r, rd_commit_cert(&r, out));
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    return codec_rd_finish(&r, rd_commit_cert(&r, out));
 }
 
 static void wr_checkpoint_fields(writer *w, const codec_result_cert *c)
@@ -795,24 +822,24 @@ codec_err codec_result_cert_encode(const codec_result_cert *c, codec_buf *out)
     return wr_done(&w);
 }
 
-static bool rd_result_cert(reader *r, codec_result_cert *c)
+bool codec_rd_result_cert(codec_reader *r, codec_result_cert *c, uint32_t min_sigs)
 {
     uint32_t n;
-    return rd_array(r, "result_cert", 5, 5, &n)
-        && rd_uint(r, "result_cert.height", UINT64_MAX, &c->height)
-        && rd_hash(r, "result_cert.block_hash", &c->block_hash)
-        && rd_hash(r, "result_cert.state_hash", &c->state_hash)
-        && rd_hash(r, "result_cert.receipts_root", &c->receipts_root)
+    return codec_rd_array(r, "result_cert", 5, 5, &n)
+        && codec_rd_uint(r, "result_cert.height", UINT64_MAX, &c->height)
+        && codec_rd_hash(r, "result_cert.block_hash", &c->block_hash)
+        && codec_rd_hash(r, "result_cert.state_hash", &c->state_hash)
+        && codec_rd_hash(r, "result_cert.receipts_root", &c->receipts_root)
         && rd_vsigs(r, "result_cert.sigs", "result_cert.sigs[]", "result_cert.sigs[].sig",
-                    c->sigs, &c->sig_count);
+                    min_sigs, c->sigs, &c->sig_count);
 }
 
 codec_err codec_result_cert_decode(const uint8_t *data, size_t len, codec_result_cert *out,
                                    codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
-    return rd_finish(&r, rd_result_cert(&r, out));
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    return codec_rd_finish(&r, codec_rd_result_cert(&r, out, 1));
 }
 
 /* ==== block record ====================================================== */
@@ -873,44 +900,48 @@ codec_err codec_block_encode(const codec_block_header *h, const codec_span *txs,
     return wr_done(&w);
 }
 
-static bool rd_write(reader *r, codec_write *wr)
+static bool rd_write(codec_reader *r, codec_write *wr)
 {
     uint32_t n;
-    if (!rd_array(r, "block.writes[]", 2, 2, &n)) return false;
-    if (!rd_bin(r, "block.writes[].key", 1, CODEC_KEY_MAX, &wr->key, &wr->key_len)) return false;
-    if (peek_nil(r)) {
+    if (!codec_rd_array(r, "block.writes[]", 2, 2, &n)) return false;
+    if (!codec_rd_bin(r, "block.writes[].key", 1, CODEC_KEY_MAX, &wr->key, &wr->key_len)) {
+        return false;
+    }
+    if (codec_rd_nil(r)) {
         wr->value = NULL;
         wr->value_len = 0;
         return true;
     }
-    return rd_bin(r, "block.writes[].value", 0, CODEC_VALUE_MAX, &wr->value, &wr->value_len);
+    return codec_rd_bin(r, "block.writes[].value", 0, CODEC_VALUE_MAX, &wr->value, &wr->value_len);
 }
 
-static bool rd_block_txs(reader *r, codec_block *b, uint32_t cap)
+static bool rd_block_txs(codec_reader *r, codec_block *b, uint32_t cap)
 {
     static _Thread_local codec_tx scratch;
-    if (!rd_array(r, "block.txs", 0, cap, &b->tx_count)) return false;
+    if (!codec_rd_array(r, "block.txs", 0, cap, &b->tx_count)) return false;
     for (uint32_t i = 0; i < b->tx_count; i++) {
         const uint8_t *at = r->p;
         r->index = i;
         if (!rd_tx(r, &scratch)) return false;
-        if ((size_t)(r->p - at) > CODEC_TX_MAX) return fail_at(r, at, CODEC_ERR_LENGTH, "tx");
+        if ((size_t)(r->p - at) > CODEC_TX_MAX) {
+            return codec_rd_fail_at(r, at, CODEC_ERR_LENGTH, "tx");
+        }
         if (b->txs) b->txs[i] = (codec_span){at, (size_t)(r->p - at)};
     }
     r->index = -1;
     return true;
 }
 
-static bool rd_block_receipts(reader *r, codec_block *b, uint32_t cap)
+static bool rd_block_receipts(codec_reader *r, codec_block *b, uint32_t cap)
 {
     static _Thread_local codec_receipt scratch;
-    if (!rd_array(r, "block.receipts", 0, cap, &b->receipt_count)) return false;
+    if (!codec_rd_array(r, "block.receipts", 0, cap, &b->receipt_count)) return false;
     for (uint32_t i = 0; i < b->receipt_count; i++) {
         const uint8_t *at = r->p;
         r->index = i;
         if (!rd_receipt(r, &scratch)) return false;
         if ((size_t)(r->p - at) > CODEC_RECEIPT_MAX) {
-            return fail_at(r, at, CODEC_ERR_LENGTH, "receipt");
+            return codec_rd_fail_at(r, at, CODEC_ERR_LENGTH, "receipt");
         }
         if (b->receipts) b->receipts[i] = (codec_span){at, (size_t)(r->p - at)};
     }
@@ -918,15 +949,15 @@ static bool rd_block_receipts(reader *r, codec_block *b, uint32_t cap)
     return true;
 }
 
-static bool rd_block(reader *r, codec_block *b, uint32_t tx_cap, uint32_t writes_cap)
+static bool rd_block(codec_reader *r, codec_block *b, uint32_t tx_cap, uint32_t writes_cap)
 {
     static _Thread_local codec_commit_cert scratch;
     uint32_t n;
-    if (!rd_array(r, "block", 5, 5, &n)) return false;
+    if (!codec_rd_array(r, "block", 5, 5, &n)) return false;
     if (!rd_block_header(r, &b->header)) return false;
     if (!rd_block_txs(r, b, tx_cap)) return false;
     if (!rd_block_receipts(r, b, tx_cap)) return false;
-    if (!rd_array(r, "block.writes", 0, writes_cap, &b->write_count)) return false;
+    if (!codec_rd_array(r, "block.writes", 0, writes_cap, &b->write_count)) return false;
     for (uint32_t i = 0; i < b->write_count; i++) {
         codec_write scratch_write;
         r->index = i;
@@ -942,12 +973,14 @@ static bool rd_block(reader *r, codec_block *b, uint32_t tx_cap, uint32_t writes
 codec_err codec_block_decode(const uint8_t *data, size_t len, codec_block *out,
                              uint32_t tx_cap, uint32_t writes_cap, codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
-    if (len > CODEC_BLOCK_MAX) return rd_finish(&r, fail(&r, CODEC_ERR_LENGTH, "block"));
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    if (len > CODEC_BLOCK_MAX) {
+        return codec_rd_finish(&r, codec_rd_fail(&r, CODEC_ERR_LENGTH, "block"));
+    }
     if (tx_cap > CODEC_BLOCK_TXS_MAX) tx_cap = CODEC_BLOCK_TXS_MAX;
     if (writes_cap > CODEC_WRITES_MAX) writes_cap = CODEC_WRITES_MAX;
-    return rd_finish(&r, rd_block(&r, out, tx_cap, writes_cap));
+    return codec_rd_finish(&r, rd_block(&r, out, tx_cap, writes_cap));
 }
 
 /* ==== genesis =========================================================== */
@@ -990,36 +1023,37 @@ codec_err codec_genesis_encode(const codec_genesis *g, codec_buf *out)
     return wr_done(&w);
 }
 
-static bool rd_params(reader *r, codec_params *p)
+static bool rd_params(codec_reader *r, codec_params *p)
 {
     uint32_t n;
-    return rd_array(r, "genesis.params", 4, 4, &n)
-        && rd_u32(r, "genesis.params.max_batch_txs", CODEC_BLOCK_TXS_MAX, &p->max_batch_txs)
-        && rd_u32(r, "genesis.params.nonce_window", 4096, &p->nonce_window)
-        && rd_uint(r, "genesis.params.anchor_window_ms", UINT64_MAX, &p->anchor_window_ms)
-        && rd_uint(r, "genesis.params.clock_skew_ms", UINT64_MAX, &p->clock_skew_ms);
+    return codec_rd_array(r, "genesis.params", 4, 4, &n)
+        && codec_rd_u32(r, "genesis.params.max_batch_txs", CODEC_BLOCK_TXS_MAX, &p->max_batch_txs)
+        && codec_rd_u32(r, "genesis.params.nonce_window", 4096, &p->nonce_window)
+        && codec_rd_uint(r, "genesis.params.anchor_window_ms", UINT64_MAX, &p->anchor_window_ms)
+        && codec_rd_uint(r, "genesis.params.clock_skew_ms", UINT64_MAX, &p->clock_skew_ms);
 }
 
-static bool rd_validators(reader *r, codec_genesis *g)
+static bool rd_validators(codec_reader *r, codec_genesis *g)
 {
     const uint8_t *at = r->p;
-    if (!rd_array(r, "genesis.validators", 4, CODEC_VALIDATORS_MAX, &g->validator_count)) {
+    if (!codec_rd_array(r, "genesis.validators", 4, CODEC_VALIDATORS_MAX, &g->validator_count)) {
         return false;
     }
     if ((g->validator_count - 1) % 3 != 0) {
-        return fail_at(r, at, CODEC_ERR_COUNT, "genesis.validators");
+        return codec_rd_fail_at(r, at, CODEC_ERR_COUNT, "genesis.validators");
     }
     for (uint32_t i = 0; i < g->validator_count; i++) {
         uint32_t n;
         r->index = i;
-        if (!(rd_array(r, "genesis.validators[]", 2, 2, &n)
+        if (!(codec_rd_array(r, "genesis.validators[]", 2, 2, &n)
               && rd_name(r, "genesis.validators[].name", &g->validators[i].name)
-              && rd_fixed(r, "genesis.validators[].key", g->validators[i].key.bytes, 32))) {
+              && codec_rd_fixed(r, "genesis.validators[].key", g->validators[i].key.bytes, 32))) {
             return false;
         }
         for (uint32_t k = 0; k < i; k++) {
             if (memcmp(g->validators[k].key.bytes, g->validators[i].key.bytes, 32) == 0) {
-                return fail_at(r, r->p - 34, CODEC_ERR_DUPLICATE, "genesis.validators[].key");
+                return codec_rd_fail_at(r, r->p - 34, CODEC_ERR_DUPLICATE,
+                                        "genesis.validators[].key");
             }
         }
     }
@@ -1027,11 +1061,11 @@ static bool rd_validators(reader *r, codec_genesis *g)
     return true;
 }
 
-static bool rd_authority(reader *r, codec_authority *a)
+static bool rd_authority(codec_reader *r, codec_authority *a)
 {
     uint32_t n, role;
-    if (!(rd_array(r, "genesis.authorities[]", 4, 4, &n)
-          && rd_u32_in(r, "genesis.authorities[].role", 1, ROLE_RESEARCHER, &role))) {
+    if (!(codec_rd_array(r, "genesis.authorities[]", 4, 4, &n)
+          && codec_rd_u32_in(r, "genesis.authorities[].role", 1, ROLE_RESEARCHER, &role))) {
         return false;
     }
     a->role = (uint8_t)role;
@@ -1039,34 +1073,34 @@ static bool rd_authority(reader *r, codec_authority *a)
     if (!rd_name(r, "genesis.authorities[].site", &a->site)) return false;
     if ((role == ROLE_INVESTIGATOR) != (a->site.text[0] != '\0')) {
         /* investigators name their site; no other role has one */
-        return fail_at(r, site_at, CODEC_ERR_LENGTH, "genesis.authorities[].site");
+        return codec_rd_fail_at(r, site_at, CODEC_ERR_LENGTH, "genesis.authorities[].site");
     }
     return rd_name(r, "genesis.authorities[].name", &a->name)
-        && rd_fixed(r, "genesis.authorities[].key", a->key.bytes, 32);
+        && codec_rd_fixed(r, "genesis.authorities[].key", a->key.bytes, 32);
 }
 
-static bool rd_contract(reader *r, codec_contract *c)
+static bool rd_contract(codec_reader *r, codec_contract *c)
 {
     uint32_t n;
-    return rd_array(r, "genesis.contracts[]", 3, 3, &n)
+    return codec_rd_array(r, "genesis.contracts[]", 3, 3, &n)
         && rd_name(r, "genesis.contracts[].name", &c->name)
-        && rd_u32(r, "genesis.contracts[].version", UINT32_MAX, &c->version)
-        && rd_bin(r, "genesis.contracts[].bytecode", 1, CODEC_BYTECODE_MAX, &c->bytecode,
+        && codec_rd_u32(r, "genesis.contracts[].version", UINT32_MAX, &c->version)
+        && codec_rd_bin(r, "genesis.contracts[].bytecode", 1, CODEC_BYTECODE_MAX, &c->bytecode,
                   &c->bytecode_len);
 }
 
-static bool rd_genesis(reader *r, codec_genesis *g)
+static bool rd_genesis(codec_reader *r, codec_genesis *g)
 {
     uint32_t n, version;
-    if (!(rd_array(r, "genesis", 7, 7, &n)
-          && rd_u32_in(r, "genesis.version", CODEC_GENESIS_VERSION, CODEC_GENESIS_VERSION,
+    if (!(codec_rd_array(r, "genesis", 7, 7, &n)
+          && codec_rd_u32_in(r, "genesis.version", CODEC_GENESIS_VERSION, CODEC_GENESIS_VERSION,
                        &version))) {
         return false;
     }
     if (!(rd_str(r, "genesis.chain_name", CODEC_CHAIN_NAME_MAX, g->chain_name)
-          && rd_uint(r, "genesis.created_ms", UINT64_MAX, &g->created_ms)
+          && codec_rd_uint(r, "genesis.created_ms", UINT64_MAX, &g->created_ms)
           && rd_params(r, &g->params) && rd_validators(r, g)
-          && rd_array(r, "genesis.authorities", 0, CODEC_AUTHORITIES_MAX,
+          && codec_rd_array(r, "genesis.authorities", 0, CODEC_AUTHORITIES_MAX,
                       &g->authority_count))) {
         return false;
     }
@@ -1075,12 +1109,13 @@ static bool rd_genesis(reader *r, codec_genesis *g)
         if (!rd_authority(r, &g->authorities[i])) return false;
         for (uint32_t k = 0; k < i; k++) {
             if (memcmp(g->authorities[k].key.bytes, g->authorities[i].key.bytes, 32) == 0) {
-                return fail_at(r, r->p - 34, CODEC_ERR_DUPLICATE, "genesis.authorities[].key");
+                return codec_rd_fail_at(r, r->p - 34, CODEC_ERR_DUPLICATE,
+                                        "genesis.authorities[].key");
             }
         }
     }
     r->index = -1;
-    if (!rd_array(r, "genesis.contracts", 0, CODEC_CONTRACTS_MAX, &g->contract_count)) {
+    if (!codec_rd_array(r, "genesis.contracts", 0, CODEC_CONTRACTS_MAX, &g->contract_count)) {
         return false;
     }
     for (uint32_t i = 0; i < g->contract_count; i++) {
@@ -1094,9 +1129,9 @@ static bool rd_genesis(reader *r, codec_genesis *g)
 codec_err codec_genesis_decode(const uint8_t *data, size_t len, codec_genesis *out,
                                codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
-    return rd_finish(&r, rd_genesis(&r, out));
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    return codec_rd_finish(&r, rd_genesis(&r, out));
 }
 
 uint32_t codec_genesis_quorum(const codec_genesis *g)
@@ -1122,19 +1157,19 @@ codec_err codec_export_header_encode(const codec_export_header *h, codec_buf *ou
 codec_err codec_export_header_decode(const uint8_t *data, size_t len, codec_export_header *out,
                                      size_t *used, codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
     uint32_t n, version;
     char magic[CODEC_NAME_MAX + 1];
-    bool ok = rd_array(&r, "export.header", 4, 4, &n);
+    bool ok = codec_rd_array(&r, "export.header", 4, 4, &n);
     const uint8_t *magic_at = r.p;
     ok = ok && rd_str(&r, "export.header.magic", CODEC_NAME_MAX, magic);
     if (ok && strcmp(magic, CODEC_EXPORT_MAGIC) != 0) {
-        ok = fail_at(&r, magic_at, CODEC_ERR_TYPE, "export.header.magic");
+        ok = codec_rd_fail_at(&r, magic_at, CODEC_ERR_TYPE, "export.header.magic");
     }
-    ok = ok && rd_u32_in(&r, "export.header.version", 1, 1, &version)
-         && rd_hash(&r, "export.header.chain_id", &out->chain_id)
-         && rd_uint(&r, "export.header.block_count", UINT64_MAX, &out->block_count);
+    ok = ok && codec_rd_u32_in(&r, "export.header.version", 1, 1, &version)
+         && codec_rd_hash(&r, "export.header.chain_id", &out->chain_id)
+         && codec_rd_uint(&r, "export.header.block_count", UINT64_MAX, &out->block_count);
     *used = (size_t)(r.p - data);
     return ok ? CODEC_OK : r.err->code;
 }
@@ -1152,7 +1187,7 @@ codec_err codec_export_entry_encode(const codec_span *block, const codec_span *r
 }
 
 /* Skip one block record canonically (full check), returning its span. */
-static bool rd_block_span(reader *r, codec_span *out)
+static bool rd_block_span(codec_reader *r, codec_span *out)
 {
     codec_block b = {.txs = NULL, .receipts = NULL, .writes = NULL}; /* validate only */
     const uint8_t *at = r->p;
@@ -1165,15 +1200,15 @@ codec_err codec_export_entry_decode(const uint8_t *data, size_t len, codec_span 
                                     codec_span *result_cert, size_t *used, codec_error *err)
 {
     static _Thread_local codec_result_cert scratch;
-    reader r;
-    rd_init(&r, data, len, err);
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
     uint32_t n;
-    bool ok = rd_array(&r, "export.entry", 2, 2, &n) && rd_block_span(&r, block);
+    bool ok = codec_rd_array(&r, "export.entry", 2, 2, &n) && rd_block_span(&r, block);
     if (ok) {
         const uint8_t *at = r.p;
-        if (peek_nil(&r)) {
+        if (codec_rd_nil(&r)) {
             *result_cert = (codec_span){NULL, 0};
-        } else if ((ok = rd_result_cert(&r, &scratch))) {
+        } else if ((ok = codec_rd_result_cert(&r, &scratch, 1))) {
             *result_cert = (codec_span){at, (size_t)(r.p - at)};
         }
     }
@@ -1208,7 +1243,7 @@ codec_err codec_proof_encode(const codec_proof *p, codec_buf *out)
     return wr_done(&w);
 }
 
-static bool rd_certified(reader *r, codec_certified_block *b)
+static bool rd_certified(codec_reader *r, codec_certified_block *b)
 {
     static _Thread_local codec_block_header h;
     static _Thread_local codec_result_cert c;
@@ -1216,17 +1251,17 @@ static bool rd_certified(reader *r, codec_certified_block *b)
     if (!rd_block_header(r, &h)) return false;
     b->header = (codec_span){at, (size_t)(r->p - at)};
     at = r->p;
-    if (!rd_result_cert(r, &c)) return false;
+    if (!codec_rd_result_cert(r, &c, 1)) return false;
     b->result_cert = (codec_span){at, (size_t)(r->p - at)};
     return true;
 }
 
-static bool rd_proof(reader *r, codec_proof *p)
+static bool rd_proof(codec_reader *r, codec_proof *p)
 {
     static _Thread_local codec_tx scratch;
     uint32_t n, kind;
-    if (!(rd_array(r, "proof", 6, 6, &n)
-          && rd_u32_in(r, "proof.kind", PROOF_INCLUSION, PROOF_CONSISTENCY, &kind))) {
+    if (!(codec_rd_array(r, "proof", 6, 6, &n)
+          && codec_rd_u32_in(r, "proof.kind", PROOF_INCLUSION, PROOF_CONSISTENCY, &kind))) {
         return false;
     }
     p->kind = (uint8_t)kind;
@@ -1234,15 +1269,15 @@ static bool rd_proof(reader *r, codec_proof *p)
         const uint8_t *at = r->p;
         if (!rd_tx(r, &scratch)) return false;
         p->tx = (codec_span){at, (size_t)(r->p - at)};
-        if (!rd_uint(r, "proof.leaf_index", UINT64_MAX, &p->leaf_index)) return false;
+        if (!codec_rd_uint(r, "proof.leaf_index", UINT64_MAX, &p->leaf_index)) return false;
         if (!rd_certified(r, &p->block)) return false;
     } else {
         if (!(rd_certified(r, &p->old_block) && rd_certified(r, &p->block))) return false;
     }
-    if (!rd_array(r, "proof.path", 0, CODEC_PROOF_PATH_MAX, &p->path_len)) return false;
+    if (!codec_rd_array(r, "proof.path", 0, CODEC_PROOF_PATH_MAX, &p->path_len)) return false;
     for (uint32_t i = 0; i < p->path_len; i++) {
         r->index = i;
-        if (!rd_hash(r, "proof.path[]", &p->path[i])) return false;
+        if (!codec_rd_hash(r, "proof.path[]", &p->path[i])) return false;
     }
     r->index = -1;
     return true;
@@ -1251,9 +1286,9 @@ static bool rd_proof(reader *r, codec_proof *p)
 codec_err codec_proof_decode(const uint8_t *data, size_t len, codec_proof *out,
                              codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
-    return rd_finish(&r, rd_proof(&r, out));
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    return codec_rd_finish(&r, rd_proof(&r, out));
 }
 
 /* ==== PBFT messages ==== */
@@ -1316,25 +1351,25 @@ codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry 
 
 /* ==== client API ======================================================== */
 
-static bool rd_span(reader *r, const char *field, uint32_t min, uint32_t max, codec_span *out)
+bool codec_rd_span(codec_reader *r, const char *field, uint32_t min, uint32_t max, codec_span *out)
 {
     const uint8_t *p;
     uint32_t len;
-    if (!rd_bin(r, field, min, max, &p, &len)) return false;
+    if (!codec_rd_bin(r, field, min, max, &p, &len)) return false;
     out->data = p;
     out->len = len;
     return true;
 }
 
 /* A bin or nil (nil gives an empty span). */
-static bool rd_span_or_nil(reader *r, const char *field, uint32_t max, codec_span *out)
+bool codec_rd_span_or_nil(codec_reader *r, const char *field, uint32_t max, codec_span *out)
 {
-    if (peek_nil(r)) {
+    if (codec_rd_nil(r)) {
         out->data = NULL;
         out->len = 0;
         return true;
     }
-    return rd_span(r, field, 1, max, out);
+    return codec_rd_span(r, field, 1, max, out);
 }
 
 static void wr_span_or_nil(writer *w, const codec_span *s)
@@ -1356,13 +1391,13 @@ codec_err codec_client_request_encode(uint32_t kind, const void *body, size_t le
 codec_err codec_client_request_decode(const uint8_t *data, size_t len, codec_client_request *out,
                                       codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
     uint32_t n;
-    bool ok = rd_array(&r, "request", 2, 2, &n)
-              && rd_u32_in(&r, "request.kind", 1, CLIENT_KIND_MAX_, &out->kind)
-              && rd_span(&r, "request.body", 0, CODEC_CLIENT_MESSAGE_MAX, &out->body);
-    return rd_finish(&r, ok);
+    bool ok = codec_rd_array(&r, "request", 2, 2, &n)
+              && codec_rd_u32_in(&r, "request.kind", 1, CLIENT_KIND_MAX_, &out->kind)
+              && codec_rd_span(&r, "request.body", 0, CODEC_CLIENT_MESSAGE_MAX, &out->body);
+    return codec_rd_finish(&r, ok);
 }
 
 codec_err codec_client_response_encode(uint32_t status, const char *reason, const void *body,
@@ -1382,14 +1417,14 @@ codec_err codec_client_response_encode(uint32_t status, const char *reason, cons
 codec_err codec_client_response_decode(const uint8_t *data, size_t len,
                                        codec_client_response *out, codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
     uint32_t n;
-    bool ok = rd_array(&r, "response", 3, 3, &n)
-              && rd_u32(&r, "response.status", 255, &out->status)
+    bool ok = codec_rd_array(&r, "response", 3, 3, &n)
+              && codec_rd_u32(&r, "response.status", 255, &out->status)
               && rd_str(&r, "response.reason", CODEC_REASON_MAX, out->reason)
-              && rd_span(&r, "response.body", 0, CODEC_CLIENT_MESSAGE_MAX, &out->body);
-    return rd_finish(&r, ok);
+              && codec_rd_span(&r, "response.body", 0, CODEC_CLIENT_MESSAGE_MAX, &out->body);
+    return codec_rd_finish(&r, ok);
 }
 
 static void wr_query_body(writer *w, const codec_query *q)
@@ -1425,20 +1460,21 @@ codec_err codec_query_encode(const codec_query *q, codec_buf *out)
 
 codec_err codec_query_decode(const uint8_t *data, size_t len, codec_query *out, codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
     uint32_t n;
-    bool ok = rd_array(&r, "query", 5, 5, &n) && rd_fixed(&r, "query.asker", out->asker.bytes, 32)
-              && rd_uint(&r, "query.time_ms", UINT64_MAX, &out->time_ms)
-              && rd_u32_in(&r, "query.kind", 1, QUERY_KIND_MAX_, &out->kind)
-              && rd_array(&r, "query.args", 0, CODEC_QUERY_ARGS_MAX, &out->arg_count);
+    bool ok = codec_rd_array(&r, "query", 5, 5, &n)
+              && codec_rd_fixed(&r, "query.asker", out->asker.bytes, 32)
+              && codec_rd_uint(&r, "query.time_ms", UINT64_MAX, &out->time_ms)
+              && codec_rd_u32_in(&r, "query.kind", 1, QUERY_KIND_MAX_, &out->kind)
+              && codec_rd_array(&r, "query.args", 0, CODEC_QUERY_ARGS_MAX, &out->arg_count);
     for (uint32_t i = 0; ok && i < out->arg_count; i++) {
         r.index = i;
-        ok = rd_span(&r, "query.args[]", 1, CODEC_QUERY_ARG_MAX, &out->args[i]);
+        ok = codec_rd_span(&r, "query.args[]", 1, CODEC_QUERY_ARG_MAX, &out->args[i]);
     }
     r.index = -1;
-    ok = ok && rd_fixed(&r, "query.sig", out->sig.bytes, 64);
-    return rd_finish(&r, ok);
+    ok = ok && codec_rd_fixed(&r, "query.sig", out->sig.bytes, 64);
+    return codec_rd_finish(&r, ok);
 }
 
 codec_err codec_receipt_reply_encode(const codec_receipt_reply *rr, codec_buf *out)
@@ -1459,24 +1495,25 @@ codec_err codec_receipt_reply_encode(const codec_receipt_reply *rr, codec_buf *o
 codec_err codec_receipt_reply_decode(const uint8_t *data, size_t len, codec_receipt_reply *out,
                                      codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
     uint32_t n;
-    bool ok = rd_array(&r, "receipt_reply", 6, 6, &n)
-              && rd_uint(&r, "receipt_reply.height", UINT64_MAX, &out->height)
-              && rd_u32(&r, "receipt_reply.index", CODEC_BLOCK_TXS_MAX, &out->index)
-              && rd_span(&r, "receipt_reply.receipt", 1, CODEC_RECEIPT_MAX, &out->receipt)
-              && rd_span_or_nil(&r, "receipt_reply.proof", CODEC_CLIENT_MESSAGE_MAX, &out->proof)
-              && rd_span_or_nil(&r, "receipt_reply.commit_cert", CODEC_CLIENT_MESSAGE_MAX,
+    bool ok = codec_rd_array(&r, "receipt_reply", 6, 6, &n)
+              && codec_rd_uint(&r, "receipt_reply.height", UINT64_MAX, &out->height)
+              && codec_rd_u32(&r, "receipt_reply.index", CODEC_BLOCK_TXS_MAX, &out->index)
+              && codec_rd_span(&r, "receipt_reply.receipt", 1, CODEC_RECEIPT_MAX, &out->receipt)
+              && codec_rd_span_or_nil(&r, "receipt_reply.proof", CODEC_CLIENT_MESSAGE_MAX,
+                                      &out->proof)
+              && codec_rd_span_or_nil(&r, "receipt_reply.commit_cert", CODEC_CLIENT_MESSAGE_MAX,
                                 &out->commit_cert)
-              && rd_array(&r, "receipt_reply.receipt_path", 0, CODEC_PROOF_PATH_MAX,
+              && codec_rd_array(&r, "receipt_reply.receipt_path", 0, CODEC_PROOF_PATH_MAX,
                           &out->receipt_path_len);
     for (uint32_t i = 0; ok && i < out->receipt_path_len; i++) {
         r.index = i;
-        ok = rd_hash(&r, "receipt_reply.receipt_path[]", &out->receipt_path[i]);
+        ok = codec_rd_hash(&r, "receipt_reply.receipt_path[]", &out->receipt_path[i]);
     }
     r.index = -1;
-    return rd_finish(&r, ok);
+    return codec_rd_finish(&r, ok);
 }
 
 codec_err codec_blocks_request_encode(uint64_t from_height, uint32_t count, codec_buf *out)
@@ -1492,13 +1529,13 @@ codec_err codec_blocks_request_encode(uint64_t from_height, uint32_t count, code
 codec_err codec_blocks_request_decode(const uint8_t *data, size_t len, uint64_t *from_height,
                                       uint32_t *count, codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
     uint32_t n;
-    bool ok = rd_array(&r, "blocks_request", 2, 2, &n)
-              && rd_uint(&r, "blocks_request.from", UINT64_MAX, from_height)
-              && rd_u32_in(&r, "blocks_request.count", 1, CODEC_BLOCKS_REPLY_MAX, count);
-    return rd_finish(&r, ok);
+    bool ok = codec_rd_array(&r, "blocks_request", 2, 2, &n)
+              && codec_rd_uint(&r, "blocks_request.from", UINT64_MAX, from_height)
+              && codec_rd_u32_in(&r, "blocks_request.count", 1, CODEC_BLOCKS_REPLY_MAX, count);
+    return codec_rd_finish(&r, ok);
 }
 
 codec_err codec_blocks_reply_encode(const codec_block_entry *entries, uint32_t count,
@@ -1518,18 +1555,19 @@ codec_err codec_blocks_reply_encode(const codec_block_entry *entries, uint32_t c
 codec_err codec_blocks_reply_decode(const uint8_t *data, size_t len, codec_block_entry *entries,
                                     uint32_t cap, uint32_t *count, codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
     uint32_t max = cap < CODEC_BLOCKS_REPLY_MAX ? cap : CODEC_BLOCKS_REPLY_MAX, n;
-    bool ok = rd_array(&r, "blocks_reply", 0, max, count);
+    bool ok = codec_rd_array(&r, "blocks_reply", 0, max, count);
     for (uint32_t i = 0; ok && i < *count; i++) {
         r.index = i;
-        ok = rd_array(&r, "blocks_reply[]", 2, 2, &n)
-             && rd_span(&r, "blocks_reply[].block", 1, CODEC_CLIENT_MESSAGE_MAX, &entries[i].block)
-             && rd_span_or_nil(&r, "blocks_reply[].result_cert", CODEC_CLIENT_MESSAGE_MAX,
+        ok = codec_rd_array(&r, "blocks_reply[]", 2, 2, &n)
+             && codec_rd_span(&r, "blocks_reply[].block", 1, CODEC_CLIENT_MESSAGE_MAX,
+                              &entries[i].block)
+             && codec_rd_span_or_nil(&r, "blocks_reply[].result_cert", CODEC_CLIENT_MESSAGE_MAX,
                                &entries[i].result_cert);
     }
-    return rd_finish(&r, ok);
+    return codec_rd_finish(&r, ok);
 }
 
 codec_err codec_trial_reply_encode(const codec_trial_reply *t, codec_buf *out)
@@ -1550,18 +1588,18 @@ codec_err codec_trial_reply_encode(const codec_trial_reply *t, codec_buf *out)
 codec_err codec_trial_reply_decode(const uint8_t *data, size_t len, codec_trial_reply *out,
                                    codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
     uint32_t n;
-    bool ok = rd_array(&r, "trial_reply", 7, 7, &n)
-              && rd_uint(&r, "trial_reply.version", UINT64_MAX, &out->version)
-              && rd_uint(&r, "trial_reply.approved", UINT64_MAX, &out->approved)
-              && rd_uint(&r, "trial_reply.floor_version", UINT64_MAX, &out->floor_version)
-              && rd_uint(&r, "trial_reply.floor_time_ms", UINT64_MAX, &out->floor_time_ms)
-              && rd_uint(&r, "trial_reply.planned", UINT64_MAX, &out->planned)
-              && rd_uint(&r, "trial_reply.registered_ms", UINT64_MAX, &out->registered_ms)
-              && rd_fixed(&r, "trial_reply.sponsor", out->sponsor.bytes, 32);
-    return rd_finish(&r, ok);
+    bool ok = codec_rd_array(&r, "trial_reply", 7, 7, &n)
+              && codec_rd_uint(&r, "trial_reply.version", UINT64_MAX, &out->version)
+              && codec_rd_uint(&r, "trial_reply.approved", UINT64_MAX, &out->approved)
+              && codec_rd_uint(&r, "trial_reply.floor_version", UINT64_MAX, &out->floor_version)
+              && codec_rd_uint(&r, "trial_reply.floor_time_ms", UINT64_MAX, &out->floor_time_ms)
+              && codec_rd_uint(&r, "trial_reply.planned", UINT64_MAX, &out->planned)
+              && codec_rd_uint(&r, "trial_reply.registered_ms", UINT64_MAX, &out->registered_ms)
+              && codec_rd_fixed(&r, "trial_reply.sponsor", out->sponsor.bytes, 32);
+    return codec_rd_finish(&r, ok);
 }
 
 codec_err codec_consent_reply_encode(const codec_consent_reply_entry *entries, uint32_t count,
@@ -1588,23 +1626,23 @@ codec_err codec_consent_reply_decode(const uint8_t *data, size_t len,
                                      codec_consent_reply_entry *entries, uint32_t cap,
                                      uint32_t *count, codec_error *err)
 {
-    reader r;
-    rd_init(&r, data, len, err);
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
     uint32_t max = cap < CODEC_CONSENT_REPLY_MAX ? cap : CODEC_CONSENT_REPLY_MAX, n, kind = 0, meaning = 0;
-    bool ok = rd_array(&r, "consent_reply", 0, max, count);
+    bool ok = codec_rd_array(&r, "consent_reply", 0, max, count);
     for (uint32_t i = 0; ok && i < *count; i++) {
         codec_consent_reply_entry *c = &entries[i];
         r.index = i;
-        ok = rd_array(&r, "consent_reply[]", 7, 7, &n)
-             && rd_u32(&r, "consent_reply[].kind", 255, &kind)
-             && rd_uint(&r, "consent_reply[].time_ms", UINT64_MAX, &c->time_ms)
-             && rd_uint(&r, "consent_reply[].scopes", UINT64_MAX, &c->scopes)
-             && rd_uint(&r, "consent_reply[].version", UINT64_MAX, &c->version)
-             && rd_hash(&r, "consent_reply[].form", &c->form)
-             && rd_fixed(&r, "consent_reply[].witness", c->witness.bytes, 32)
-             && rd_u32(&r, "consent_reply[].meaning", 255, &meaning);
+        ok = codec_rd_array(&r, "consent_reply[]", 7, 7, &n)
+             && codec_rd_u32(&r, "consent_reply[].kind", 255, &kind)
+             && codec_rd_uint(&r, "consent_reply[].time_ms", UINT64_MAX, &c->time_ms)
+             && codec_rd_uint(&r, "consent_reply[].scopes", UINT64_MAX, &c->scopes)
+             && codec_rd_uint(&r, "consent_reply[].version", UINT64_MAX, &c->version)
+             && codec_rd_hash(&r, "consent_reply[].form", &c->form)
+             && codec_rd_fixed(&r, "consent_reply[].witness", c->witness.bytes, 32)
+             && codec_rd_u32(&r, "consent_reply[].meaning", 255, &meaning);
         c->kind = (uint8_t)kind;
         c->meaning = (uint8_t)meaning;
     }
-    return rd_finish(&r, ok);
+    return codec_rd_finish(&r, ok);
 }
