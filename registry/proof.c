@@ -238,3 +238,128 @@ bool proof_verify(const uint8_t *genesis, size_t genesis_len, const uint8_t *pro
     free(p);
     return ok;
 }
+
+/* ---- receipts -------------------------------------------------------------------------- */
+
+bool proof_check_commit_cert(const codec_genesis *g, const hash32 *chain_id,
+                             const codec_batch_header *batch, const codec_commit_cert *cert,
+                             char *why, size_t why_cap)
+{
+    hash32 batch_hash;
+    codec_batch_hash(batch, &batch_hash);
+    if (cert->height != batch->height) {
+        return FAIL("commit certificate is for height %llu, the block is %llu",
+                    (unsigned long long)cert->height, (unsigned long long)batch->height);
+    }
+    if (memcmp(cert->batch_hash.bytes, batch_hash.bytes, 32) != 0) {
+        return FAIL("commit certificate is for another batch header");
+    }
+    uint32_t quorum = codec_genesis_quorum(g);
+    if (cert->sig_count < quorum) {
+        return FAIL("commit certificate has %u signatures, needs %u", cert->sig_count, quorum);
+    }
+    uint8_t body[64];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    codec_commit_body_encode(cert->height, cert->view, &cert->batch_hash, &b);
+    for (uint32_t i = 0; i < cert->sig_count; i++) {
+        uint32_t v = cert->sigs[i].validator;
+        if (v >= g->validator_count) return FAIL("commit certificate names unknown validator %u", v);
+        if (!tcrypto_verify(&g->validators[v].key, TCRYPTO_TAG_COMMIT, chain_id, b.data, b.len,
+                            &cert->sigs[i].sig)) {
+            return FAIL("commit certificate signature of validator %u is invalid", v);
+        }
+    }
+    return true;
+}
+
+/* Everything a receipt file holds, decoded (spans point into the file). */
+typedef struct {
+    codec_receipt_reply reply;
+    codec_proof proof;
+    codec_receipt receipt;
+    codec_block_header header;
+    codec_result_cert result;
+    codec_commit_cert commit;
+} receipt_parts;
+
+static bool decode_receipt_parts(const uint8_t *data, size_t len, receipt_parts *p, char *why,
+                                 size_t why_cap)
+{
+    codec_error cerr;
+    char d[160];
+    if (codec_receipt_reply_decode(data, len, &p->reply, &cerr) != CODEC_OK)
+        return FAIL("receipt file does not decode: %s", codec_error_format(&cerr, d, sizeof d));
+    if (p->reply.proof.len == 0 || p->reply.commit_cert.len == 0)
+        return FAIL("the receipt has no certificates (its block was not certified when fetched)");
+    if (codec_receipt_decode(p->reply.receipt.data, p->reply.receipt.len, &p->receipt, &cerr))
+        return FAIL("receipt does not decode: %s", codec_error_format(&cerr, d, sizeof d));
+    if (codec_proof_decode(p->reply.proof.data, p->reply.proof.len, &p->proof, &cerr))
+        return FAIL("inclusion proof does not decode: %s", codec_error_format(&cerr, d, sizeof d));
+    if (p->proof.kind != PROOF_INCLUSION) return FAIL("the proof is not an inclusion proof");
+    if (codec_block_header_decode(p->proof.block.header.data, p->proof.block.header.len,
+                                  &p->header, &cerr) != CODEC_OK)
+        return FAIL("block header does not decode: %s", codec_error_format(&cerr, d, sizeof d));
+    if (codec_result_cert_decode(p->proof.block.result_cert.data, p->proof.block.result_cert.len,
+                                 &p->result, &cerr) != CODEC_OK)
+        return FAIL("result certificate does not decode: %s", codec_error_format(&cerr, d, sizeof d));
+    if (codec_commit_cert_decode(p->reply.commit_cert.data, p->reply.commit_cert.len, &p->commit,
+                                 &cerr) != CODEC_OK)
+        return FAIL("commit certificate does not decode: %s", codec_error_format(&cerr, d, sizeof d));
+    if (p->header.batch.height != p->reply.height)
+        return FAIL("block header is for height %llu, the receipt says %llu",
+                    (unsigned long long)p->header.batch.height, (unsigned long long)p->reply.height);
+    return true;
+}
+
+static bool check_receipt_parts(const codec_genesis *g, const hash32 *chain_id,
+                                const receipt_parts *p, char *why, size_t why_cap)
+{
+    if (!check_tx_signatures(chain_id, &p->proof.tx, why, why_cap)) return false;
+    hash32 tx_id;
+    tcrypto_sha256(p->proof.tx.data, p->proof.tx.len, &tx_id);
+    if (memcmp(tx_id.bytes, p->receipt.tx_id.bytes, 32) != 0) return FAIL("the receipt names another tx");
+    hash32 block_hash;
+    codec_block_hash(&p->header, &block_hash);
+    if (p->result.height != p->header.batch.height
+        || memcmp(p->result.block_hash.bytes, block_hash.bytes, 32) != 0)
+        return FAIL("block header (batch header or block fields) does not hash to the result certificate's block hash");
+    if (!proof_check_result_cert(g, chain_id, &p->result, why, why_cap)) return false;
+    if (!proof_check_commit_cert(g, chain_id, &p->header.batch, &p->commit, why, why_cap)) return false;
+    const codec_block_header *h = &p->header;
+    if (h->batch.tx_count > h->log_size || p->reply.index >= h->batch.tx_count
+        || p->proof.leaf_index != h->log_size - h->batch.tx_count + p->reply.index)
+        return FAIL("tx inclusion proof: leaf index %llu is not tx %u of the block",
+                    (unsigned long long)p->proof.leaf_index, p->reply.index);
+    hash32 leaf;
+    merkle_leaf_hash(p->proof.tx.data, p->proof.tx.len, &leaf);
+    if (!merkle_inclusion_verify(&leaf, p->proof.leaf_index, h->log_size, p->proof.path,
+                                 p->proof.path_len, &h->log_root))
+        return FAIL("tx inclusion proof: the path does not lead to the certified log root");
+    merkle_leaf_hash(p->reply.receipt.data, p->reply.receipt.len, &leaf);
+    if (!merkle_inclusion_verify(&leaf, p->reply.index, h->batch.tx_count, p->reply.receipt_path,
+                                 p->reply.receipt_path_len, &p->result.receipts_root))
+        return FAIL("receipt inclusion proof: the path does not lead to the certified receipts root");
+    return true;
+}
+
+bool proof_verify_receipt(const uint8_t *genesis, size_t genesis_len, const uint8_t *receipt,
+                          size_t receipt_len, char *why, size_t why_cap)
+{
+    codec_genesis *g = malloc(sizeof *g);
+    receipt_parts *p = malloc(sizeof *p);
+    bool ok = false;
+    codec_error cerr;
+    char detail[160];
+    if (!g || !p) {
+        snprintf(why, why_cap, "out of memory");
+    } else if (codec_genesis_decode(genesis, genesis_len, g, &cerr) != CODEC_OK) {
+        snprintf(why, why_cap, "genesis does not decode: %s", codec_error_format(&cerr, detail, sizeof detail));
+    } else if (decode_receipt_parts(receipt, receipt_len, p, why, why_cap)) {
+        hash32 chain_id;
+        tcrypto_sha256(genesis, genesis_len, &chain_id);
+        ok = check_receipt_parts(g, &chain_id, p, why, why_cap);
+    }
+    free(g);
+    free(p);
+    return ok;
+}

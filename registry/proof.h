@@ -35,6 +35,20 @@ int proof_make_consistency(ledger *l, uint64_t old_height, uint64_t new_height, 
 bool proof_verify(const uint8_t *genesis, size_t genesis_len, const uint8_t *proof,
                   size_t proof_len, char *why, size_t why_cap);
 
+/* Verify a receipt file (codec.h "receipt reply", docs/FORMATS.md 13.5) against the
+ * genesis: the tx and its signatures, the receipt naming it, the block header against the
+ * result certificate, both certificates (2f+1 genesis validators each), the tx in the log
+ * and the receipt in the receipts root. True if it all holds; else false with why naming
+ * the first part that failed. */
+bool proof_verify_receipt(const uint8_t *genesis, size_t genesis_len, const uint8_t *receipt,
+                          size_t receipt_len, char *why, size_t why_cap);
+
+/* Check a commit certificate for a batch header: same height, its batch hash is the
+ * header's hash, quorum of distinct genesis validators, every COMMIT signature valid. */
+bool proof_check_commit_cert(const codec_genesis *g, const hash32 *chain_id,
+                             const codec_batch_header *batch, const codec_commit_cert *cert,
+                             char *why, size_t why_cap);
+
 /* Check a result certificate: quorum of distinct genesis validators, each
  * signature valid over the checkpoint body. True if valid; else why says. */
 bool proof_check_result_cert(const codec_genesis *g, const hash32 *chain_id,

@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "contracts.h"
 #include "crypto.h"
 
 static const char INIT_USAGE[] =
@@ -19,7 +20,7 @@ static const char INIT_USAGE[] =
     "  Writes a local consortium into DIR (which must not exist or be empty):\n"
     "    keys/         validator-I, sponsor, investigator-site-a, investigator-site-b,\n"
     "                  regulator, researcher (NAME.key 0600 + NAME.pub)\n"
-    "    genesis.bin   validators and authorities by role and site\n"
+    "    genesis.bin   validators, authorities by role and site, the built-in contracts\n"
     "    node-I/config.json  listen tcp://127.0.0.1:P+I, client API P+100+I, data in node-I/data\n"
     "  N = 4 (default), 7, 10, ... (3f+1). P defaults to 7100.\n";
 
@@ -112,6 +113,13 @@ static int build_consortium(const char *dir, uint32_t n, unsigned base_port, con
         snprintf(a->site.text, sizeof a->site.text, "%s", AUTHORITIES[i].site);
         snprintf(a->name.text, sizeof a->name.text, "%s", AUTHORITIES[i].name);
         if (make_key(dir, AUTHORITIES[i].name, &a->key) != 0) goto out;
+    }
+    for (uint32_t i = 0; i < contracts_builtin_count; i++) { /* the built-in contracts, v1 */
+        codec_contract *c = &g->contracts[g->contract_count++];
+        snprintf(c->name.text, sizeof c->name.text, "%s", contracts_builtin[i].name);
+        c->version = 1;
+        c->bytecode = contracts_builtin[i].bytecode;
+        c->bytecode_len = contracts_builtin[i].len;
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

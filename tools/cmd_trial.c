@@ -10,19 +10,49 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "client.h"
 #include "commands.h"
 #include "errors.h"
 #include "world.h"
 
+static const char EXAMPLE_USAGE[] =
+    "usage: trialctl example-trial OUTDIR\n"
+    "       trialctl example-trial --url URL --consortium DIR [--timeout-ms MS]\n"
+    "  runs the example trial (examples/trial) against an in-process executor on\n"
+    "  an injected clock; writes OUTDIR/genesis.bin, OUTDIR/ledger (audit it with\n"
+    "  trialctl audit) and OUTDIR/timeline.txt, and prints the timeline.\n"
+    "  Deterministic: the same bytes every run. OUTDIR/ledger must not exist.\n"
+    "  With --url: the same scenario against the running consortium made by `trialctl\n"
+    "  init DIR` (its keys in DIR/keys, nonces in KEY.nonce files; participants' keys\n"
+    "  derived from the chain id), each step's txs submitted pipelined and their\n"
+    "  receipts awaited (MS per step, default 30000) before the next step; prints the\n"
+    "  regulator's timeline. Once per consortium (the trial id is fixed).\n";
+
+static int example_remote_args(int argc, char **argv)
+{
+    const char *url = NULL, *dir = NULL;
+    uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v && strcmp(argv[i], "--url") == 0) url = v;
+        else if (v && strcmp(argv[i], "--consortium") == 0) dir = v;
+        else if (v && strcmp(argv[i], "--timeout-ms") == 0) {
+            if (util_parse_u64("--timeout-ms", v, 1, 3600000, &timeout) != 0) return TC_EXIT_USAGE;
+        } else {
+            return fprintf(stderr, "%s", EXAMPLE_USAGE), TC_EXIT_USAGE;
+        }
+        i++;
+    }
+    if (!url || !dir) return fprintf(stderr, "%s", EXAMPLE_USAGE), TC_EXIT_USAGE;
+    return example_trial_remote(url, dir, (uint32_t)timeout);
+}
+
 int cmd_example_trial(int argc, char **argv)
 {
+    if (argc > 2 && strncmp(argv[1], "--", 2) == 0 && strcmp(argv[1], "--help") != 0)
+        return example_remote_args(argc, argv);
     if (argc != 2 || strcmp(argv[1], "--help") == 0) {
-        FILE *out = argc == 2 ? stdout : stderr;
-        fprintf(out, "usage: trialctl example-trial OUTDIR\n"
-                     "  runs the example trial (examples/trial) against an in-process executor on\n"
-                     "  an injected clock; writes OUTDIR/genesis.bin, OUTDIR/ledger (audit it with\n"
-                     "  trialctl audit) and OUTDIR/timeline.txt, and prints the timeline.\n"
-                     "  Deterministic: the same bytes every run. OUTDIR/ledger must not exist.\n");
+        fprintf(argc == 2 ? stdout : stderr, "%s", EXAMPLE_USAGE);
         return argc == 2 ? TC_EXIT_OK : TC_EXIT_USAGE;
     }
     const char *dir = argv[1];

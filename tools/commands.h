@@ -27,6 +27,7 @@ int cmd_bench_ledger(int argc, char **argv);
 
 /* consortium tools (tools/cmd_cluster.c) */
 int cmd_init(int argc, char **argv);
+int cmd_cluster(int argc, char **argv); /* tools/cmd_node.c: cluster up|down|status */
 
 /* Helpers shared by the commands (tools/util.c). */
 #include <stddef.h>
@@ -59,5 +60,19 @@ int cmd_bench_exec(int argc, char **argv);
 int cmd_sim(int argc, char **argv); /* tools/cmd_sim.c: the PBFT simulator */
 /* client API commands against a running node (tools/cmd_client.c) */
 int cmd_timeline(int argc, char **argv);
+/* trial events for every role, and receipts (tools/cmd_events.c) */
+int cmd_register(int argc, char **argv);
+int cmd_amend(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
+int cmd_activate(int argc, char **argv);
+int cmd_enrol(int argc, char **argv);
+int cmd_consent(int argc, char **argv);
+int cmd_anchor(int argc, char **argv);
+int cmd_access(int argc, char **argv);
+int cmd_outcomes(int argc, char **argv);
+int cmd_receipt(int argc, char **argv);
+int cmd_verify_receipt(int argc, char **argv);
+/* the example trial against a running consortium (tools/trial_remote.c) */
+int example_trial_remote(const char *url, const char *dir, uint32_t timeout_ms);
 
 #endif

@@ -23,6 +23,7 @@ typedef struct {
 static int cmd_bench(int argc, char **argv);
 
 static const command COMMANDS[] = {
+    {"cluster", cmd_cluster, "start, stop or show the local validators of a consortium"},
     {"init", cmd_init, "write keys, genesis and node configs of a local consortium"},
     {"keygen", cmd_keygen, "write a new Ed25519 key pair (NAME.key 0600, NAME.pub)"},
     {"genesis", cmd_genesis, "write a genesis from validator and authority keys and contracts"},
@@ -36,6 +37,17 @@ static const command COMMANDS[] = {
     {"vm-run", cmd_vm_run, "run one method of a module against an in-memory state"},
     {"example-trial", cmd_example_trial, "run the example trial on an in-process executor"},
     {"timeline", cmd_timeline, "ask a running node for a trial's timeline (signed query)"},
+    {"register", cmd_register, "sponsor: register a trial's protocol (signed tx to a node)"},
+    {"amend", cmd_amend, "sponsor: publish a protocol amendment"},
+    {"approve", cmd_approve, "regulator: approve a protocol version"},
+    {"activate", cmd_activate, "sponsor: activate a site"},
+    {"enrol", cmd_enrol, "site: enrol a participant's pseudonymous key"},
+    {"consent", cmd_consent, "participant: consent grant (site witness) | consent withdraw"},
+    {"anchor", cmd_anchor, "site: anchor the hash of a collected record"},
+    {"access", cmd_access, "researcher: access request for one scope"},
+    {"outcomes", cmd_outcomes, "sponsor: report outcomes (switches flagged)"},
+    {"receipt", cmd_receipt, "fetch a tx's receipt (with certificates and proofs) from a node"},
+    {"verify-receipt", cmd_verify_receipt, "check a receipt file with the genesis alone"},
     {"sim", cmd_sim, "run the PBFT cluster simulator over seeds, or trace one"},
     {"bench", cmd_bench, "benchmarks: bench ledger | bench vm | bench exec"},
 };
@@ -44,7 +56,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: trialctl COMMAND [ARGS]   (trialctl COMMAND --help for details)\n\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
-        fprintf(out, "  %-13s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+        fprintf(out, "  %-15s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     }
     fprintf(out, "\nexit codes: 0 ok, 1 check failed, 2 usage, 3 bad input, 4 internal error\n");
 }

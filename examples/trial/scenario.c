@@ -117,7 +117,7 @@ static void anchor(story *s, const char *step, const keypair *site, uint32_t who
     uint64_t advance = 10 * MINUTE;
     codec_value args[] = {s->trial, world_bytes(w->participants[who].public_key.bytes, 32),
                           world_int(scope),
-                          world_int((int64_t)(w->now_ms + advance - collected_before_ms)),
+                          world_int((int64_t)world_time_at(w, w->now_ms + advance - collected_before_ms)),
                           world_bytes(h.bytes, 32), world_int(4096)};
     run(s, step, advance, site, "data", "anchor", args, 6, NULL, 0, status, code);
 }
@@ -203,10 +203,7 @@ int scenario_run(world *w, FILE *timeline)
     if (s.failed) return -1;
     if (timeline) {
         fprintf(timeline, "# timeline of %s (commit order)\n", SCENARIO_TRIAL);
-        if (exec_timeline_write(w->e, (const uint8_t *)SCENARIO_TRIAL, strlen(SCENARIO_TRIAL),
-                                timeline) != LEDGER_OK) {
-            return -1;
-        }
+        if (world_timeline(w, SCENARIO_TRIAL, timeline) != 0) return -1;
     }
     return 0;
 }

@@ -107,12 +107,13 @@ int world_open(world *w, const char *dir, bool verify_signatures)
         w->l = NULL;
         return -1;
     }
+    w->chain_id = *ledger_chain_id(w->l);
     return 0;
 }
 
 void world_close(world *w)
 {
-    exec_close(w->e);
+    if (w->e) exec_close(w->e);
     if (w->l) ledger_close(w->l);
     free(w->genesis);
     memset(w, 0, sizeof *w);
@@ -137,8 +138,12 @@ size_t world_sign(world *w, const keypair *signer, uint64_t nonce, const hash32 
 {
     codec_tx tx;
     memset(&tx, 0, sizeof tx);
-    if (!chain) chain = ledger_chain_id(w->l);
+    if (!chain) chain = &w->chain_id;
     tx.signer = signer->public_key;
+    if (nonce == WORLD_NEXT_NONCE && w->remote) {
+        nonce = w->remote->next_nonce(w->remote->ctx, w, signer);
+        if (nonce == UINT64_MAX) return 0;
+    }
     if (nonce == WORLD_NEXT_NONCE) nonce = (*nonce_slot(w, signer))++;
     tx.nonce = nonce;
     snprintf(tx.contract.text, sizeof tx.contract.text, "%s", contract);
@@ -169,6 +174,7 @@ int world_commit(world *w, uint64_t advance_ms, const codec_span *txs, uint32_t 
                  codec_receipt *receipts)
 {
     w->now_ms += advance_ms;
+    if (w->remote) return w->remote->commit(w->remote->ctx, w, txs, count, receipts);
     ledger_summary s;
     exec_error err;
     if (exec_commit_local(w->e, w->validators, 4, w->now_ms, txs, count, &s, &err) != EXEC_OK) {
@@ -192,4 +198,15 @@ int world_run(world *w, uint64_t advance_ms, const keypair *signer, const char *
     if (len == 0) return -1;
     codec_span span = {buf, len};
     return world_commit(w, advance_ms, &span, 1, r);
+}
+
+uint64_t world_time_at(const world *w, uint64_t t_ms)
+{
+    return w->remote ? w->remote->time_at(w->remote->ctx, w, t_ms) : t_ms;
+}
+
+int world_timeline(world *w, const char *trial, FILE *out)
+{
+    if (w->remote) return w->remote->timeline(w->remote->ctx, w, trial, out);
+    return exec_timeline_write(w->e, (const uint8_t *)trial, strlen(trial), out) == LEDGER_OK ? 0 : -1;
 }

@@ -27,7 +27,25 @@
 #define WORLD_GENESIS_MS 1764000000000ull /* 2025-11-24T16:00:00Z */
 #define WORLD_NEXT_NONCE UINT64_MAX
 
+typedef struct world world;
+
+/* A remote backend (tools/trial_remote.c): the world's txs go to a running consortium
+ * instead of the in-process executor. NULL in a local world. */
 typedef struct {
+    /* Commit txs (independent of each other) and fill receipts (status, code and reason;
+     * event data is not kept). Returns 0 or -1 (message on stderr). */
+    int (*commit)(void *ctx, world *w, const codec_span *txs, uint32_t count,
+                  codec_receipt *receipts);
+    /* The chain time standing for scenario time t_ms (see world_time_at). */
+    uint64_t (*time_at)(void *ctx, const world *w, uint64_t t_ms);
+    /* The signer's next nonce, or UINT64_MAX if none can be had. */
+    uint64_t (*next_nonce)(void *ctx, world *w, const keypair *signer);
+    /* The regulator's timeline of the trial. Returns 0 or -1. */
+    int (*timeline)(void *ctx, world *w, const char *trial, FILE *out);
+    void *ctx;
+} world_backend;
+
+struct world {
     keypair validators[4];
     keypair sponsor, inv_a, inv_b, regulator, researcher;
     keypair participants[WORLD_PARTICIPANTS];
@@ -36,8 +54,10 @@ typedef struct {
     size_t genesis_len;
     ledger *l;
     exec *e;
-    uint64_t now_ms;                 /* the injected clock */
-} world;
+    uint64_t now_ms;                 /* the injected clock (scenario time) */
+    hash32 chain_id;                 /* set by world_open, or by a remote backend */
+    const world_backend *remote;     /* NULL: the in-process executor */
+};
 
 typedef struct {
     const keypair *key;
@@ -67,6 +87,14 @@ int world_commit(world *w, uint64_t advance_ms, const codec_span *txs, uint32_t 
 int world_run(world *w, uint64_t advance_ms, const keypair *signer, const char *contract,
               const char *method, const codec_value *args, uint32_t nargs,
               const world_cosig *cos, uint32_t ncos, codec_receipt *r);
+
+/* The chain time that stands for scenario time t_ms: t_ms itself in a local world. A
+ * remote consortium stamps blocks with its own clock, so there the backend maps scenario
+ * times onto the real block times in the same order (a time between two committed steps
+ * lands between their blocks). */
+uint64_t world_time_at(const world *w, uint64_t t_ms);
+/* The regulator's timeline of trial (commit order) to out. Returns 0 or -1. */
+int world_timeline(world *w, const char *trial, FILE *out);
 
 /* Argument helpers. */
 codec_value world_int(int64_t v);

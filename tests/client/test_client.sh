@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# test_client.sh TRIALCTL DEVSERVER RECEIPT_TAMPER WORKDIR - trialctl's commands for every
+# role against a running client API server (tests/client/devserver.c, standing in for a
+# trialnode), as a user runs them: each role's event succeeds with the right key, each role
+# boundary is refused with a wrong key (exit 1 and the reason), receipts verify and a
+# flipped byte in each part is caught and named, an export over the URL audits clean, bad
+# command lines exit 2, an unreachable node exits 4 within the timeout, and the example
+# trial runs against the consortium.
+set -u
+T=$(realpath "${1:?usage: test_client.sh TRIALCTL DEVSERVER RECEIPT_TAMPER WORKDIR}")
+D=$(realpath "$2")
+TAMPER=$(realpath "$3")
+W=$4
+rm -rf "$W"
+mkdir -p "$W"
+cd "$W" || exit 1
+pass=0
+fail=0
+DEV_PID=
+
+cleanup() {
+    if [ -n "$DEV_PID" ]; then kill "$DEV_PID" 2>/dev/null; wait "$DEV_PID" 2>/dev/null; fi
+}
+trap cleanup EXIT
+
+# expect CODE PATTERN -- CMD...: exit code CODE and PATTERN in stdout+stderr.
+expect() {
+    local want=$1 pattern=$2
+    shift 3
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    LAST="$out"
+    if [ "$rc" -ge 128 ]; then
+        echo "CRASH ($rc): $*"; echo "$out" | head -8; fail=$((fail + 1)); return
+    fi
+    if [ "$rc" -ne "$want" ] || ! grep -qE -- "$pattern" <<<"$out"; then
+        echo "FAIL: $* -> exit $rc (want $want), output:"; echo "$out" | head -8
+        fail=$((fail + 1)); return
+    fi
+    pass=$((pass + 1))
+}
+
+# A port range of our own (other tests may run consortia at the same time).
+BASE=$((20000 + ($$ % 20000)))
+expect 0 "consortium of 4 validators" -- "$T" init --base-port "$BASE" cons
+URL="tcp://127.0.0.1:$((BASE + 100))"
+G=cons/genesis.bin
+K=cons/keys
+
+# A 100 ms tick: txs sent at once share a block (the receipt path test needs one).
+"$D" cons --tick-ms 100 >devserver.log 2>&1 &
+DEV_PID=$!
+for _ in $(seq 100); do grep -q "serving" devserver.log && break; sleep 0.1; done
+grep -q "serving" devserver.log || { echo "devserver did not start:"; cat devserver.log; exit 1; }
+
+C=(--url "$URL" --genesis "$G")
+TR=(--trial TRIAL-CLI-01)
+echo "protocol document v1 (kept off-ledger)" >doc1.txt
+echo "protocol document v2" >doc2.txt
+echo "secondary outcome text" >sec.txt
+echo "consent form v1" >form1.txt
+echo "baseline visit record of a participant" >record1.bin
+P1=0000000000000000000000000000000000000000000000000000000000000001
+P2=0000000000000000000000000000000000000000000000000000000000000002
+for p in p1 p2 p3; do expect 0 "public key" -- "$T" keygen "$p"; done
+
+# ---- every role's event with the right key; each boundary with a wrong key -------------
+expect 1 "refused.*only the trial's sponsor|NOT_SPONSOR|sponsor" -- "$T" register "${C[@]}" --key $K/investigator-site-a.key \
+    "${TR[@]}" --doc-file doc1.txt --primary $P1 --planned 100 --site site-a
+expect 0 "status ok" -- "$T" register "${C[@]}" --key $K/sponsor.key "${TR[@]}" --doc-file doc1.txt \
+    --primary $P1 --secondary-file sec.txt --planned 100 --site site-a --site site-b --receipt-out register.receipt
+TX_REGISTER=$(sed -n 's/^tx //p' <<<"$LAST")
+expect 1 "trial with this id is already registered" -- "$T" register "${C[@]}" --key $K/sponsor.key "${TR[@]}" \
+    --doc-file doc1.txt --primary $P1 --planned 100 --site site-a
+expect 1 "only a regulator" -- "$T" approve "${C[@]}" --key $K/sponsor.key "${TR[@]}" --version 1
+expect 0 "status ok" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 1
+expect 1 "only the trial's sponsor" -- "$T" activate "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" --site site-a
+expect 0 "status ok" -- "$T" activate "${C[@]}" --key $K/sponsor.key "${TR[@]}" --site site-a
+expect 0 "status ok" -- "$T" activate "${C[@]}" --key $K/sponsor.key "${TR[@]}" --site site-b
+expect 1 "only a site investigator" -- "$T" enrol "${C[@]}" --key $K/sponsor.key "${TR[@]}" --participant p1.pub
+expect 0 "consent.enrolled" -- "$T" enrol "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" --participant p1.pub
+expect 0 "status ok" -- "$T" enrol "${C[@]}" --key $K/investigator-site-b.key "${TR[@]}" --participant p2.pub
+expect 1 "not at the participant's enrolling site" -- "$T" consent grant "${C[@]}" --key p1.key "${TR[@]}" \
+    --version 1 --form-file form1.txt --scopes main --witness-key $K/investigator-site-b.key
+expect 0 "consent.granted" -- "$T" consent grant "${C[@]}" --key p1.key "${TR[@]}" --version 1 \
+    --form-file form1.txt --scopes main,follow-up,future-research --witness-key $K/investigator-site-a.key \
+    --receipt-out grant.receipt
+expect 1 "only the participant" -- "$T" consent grant "${C[@]}" --key $K/researcher.key "${TR[@]}" --version 1 \
+    --form-file form1.txt --scopes main --witness-key $K/investigator-site-a.key
+expect 1 "holds no role" -- "$T" consent grant "${C[@]}" --key p3.key "${TR[@]}" --version 1 \
+    --form-file form1.txt --scopes main --witness-key $K/investigator-site-a.key
+expect 1 "only the participant" -- "$T" consent withdraw "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" --scopes main
+expect 1 "not at the participant's enrolling site" -- "$T" anchor "${C[@]}" --key $K/investigator-site-b.key "${TR[@]}" \
+    --participant p1.pub --scope main --data-file record1.bin
+expect 0 "data.anchored" -- "$T" anchor "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" \
+    --participant p1.pub --scope main --data-file record1.bin
+expect 1 "no valid consent" -- "$T" anchor "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" \
+    --participant p1.pub --scope genetic --hash $P2 --size 10
+expect 1 "only a researcher" -- "$T" access request "${C[@]}" --key $K/sponsor.key "${TR[@]}" --scope main --purpose sub-study
+expect 0 "access.granted" -- "$T" access request "${C[@]}" --key $K/researcher.key "${TR[@]}" --scope main --purpose sub-study
+expect 0 "consent.withdrawn" -- "$T" consent withdraw "${C[@]}" --key p1.key "${TR[@]}" --scopes future-research
+expect 1 "only the trial's sponsor" -- "$T" amend "${C[@]}" --key $K/regulator.key "${TR[@]}" --doc-file doc2.txt \
+    --primary $P1 --reconsent no
+expect 0 "protocol.amended" -- "$T" amend "${C[@]}" --key $K/sponsor.key "${TR[@]}" --doc-file doc2.txt \
+    --primary $P1 --primary $P2 --reconsent yes
+expect 1 "only the trial's sponsor" -- "$T" outcomes "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" --outcome $P2
+expect 0 "outcome.flag" -- "$T" outcomes "${C[@]}" --key $K/sponsor.key "${TR[@]}" --outcome $P2
+# a nonce already used is a replay; nonce files make the next one fresh again
+expect 1 "replay" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 2 --nonce 0
+expect 0 "status ok" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 2
+[ "$(cat $K/regulator.key.nonce)" = 3 ] && pass=$((pass + 1)) || { echo "FAIL: regulator nonce file"; fail=$((fail + 1)); }
+
+# ---- receipts ---------------------------------------------------------------------------
+expect 0 "written to" -- "$T" receipt --url "$URL" --tx "$TX_REGISTER" --out fetched.receipt
+cmp -s fetched.receipt register.receipt && pass=$((pass + 1)) || { echo "FAIL: fetched receipt differs"; fail=$((fail + 1)); }
+expect 0 "receipt OK" -- "$T" verify-receipt --genesis "$G" register.receipt
+expect 0 "receipt OK" -- "$T" verify-receipt --genesis "$G" grant.receipt
+expect 1 "no committed tx" -- "$T" receipt --url "$URL" --tx $P1 --out none.receipt
+declare -A WANT=([tx]="tx author signature is invalid" [header]="block header"
+                 [commit-sig]="commit certificate signature of validator" [result-cert]="result certificate signature"
+                 [tx-path]="tx inclusion proof" [receipt-path]="receipt inclusion proof"
+                 [receipt]="the receipt names another tx")
+# three enrolments at once (one nonce file, taken under its lock) share a block
+for p in p4 p5 p6; do "$T" keygen "$p" >/dev/null; done
+pids=()
+for p in p4 p5 p6; do
+    "$T" enrol "${C[@]}" --key $K/investigator-site-b.key "${TR[@]}" --participant $p.pub \
+        --receipt-out enrol-$p.receipt >enrol-$p.log 2>&1 &
+    pids+=($!)
+done
+wait "${pids[@]}"
+for p in p4 p5 p6; do expect 0 "receipt OK" -- "$T" verify-receipt --genesis "$G" enrol-$p.receipt; done
+for p in p4 p5 p6; do
+    "$TAMPER" enrol-$p.receipt receipt-path bad-receipt-path.receipt 2>/dev/null && break
+done
+expect 1 "INVALID: .*receipt inclusion proof" -- "$T" verify-receipt --genesis "$G" bad-receipt-path.receipt
+for part in tx header commit-sig result-cert tx-path receipt; do
+    "$TAMPER" grant.receipt "$part" "bad-$part.receipt" || { echo "FAIL: tamper $part"; fail=$((fail + 1)); }
+    expect 1 "INVALID: .*${WANT[$part]}" -- "$T" verify-receipt --genesis "$G" "bad-$part.receipt"
+done
+expect 3 "cannot open" -- "$T" verify-receipt --genesis "$G" missing.receipt
+head -c 20 grant.receipt >short.receipt
+expect 1 "does not decode" -- "$T" verify-receipt --genesis "$G" short.receipt
+expect 0 "consortium" -- "$T" init --base-port "$BASE" other
+expect 1 "INVALID: .*signature" -- "$T" verify-receipt --genesis other/genesis.bin grant.receipt
+
+# ---- export over the client API, audited --------------------------------------------------
+expect 0 "exported [0-9]+ blocks" -- "$T" export --url "$URL" --genesis "$G" remote.export
+expect 0 "audit OK" -- "$T" audit --genesis "$G" remote.export
+expect 4 "unreachable|no answer" -- "$T" export --url tcp://127.0.0.1:1 --genesis "$G" --timeout-ms 1000 x.export
+
+# ---- bad command lines and bad input --------------------------------------------------------
+expect 2 "usage: trialctl register" -- "$T" register
+expect 2 "usage: trialctl consent" -- "$T" consent
+expect 2 "unknown option" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --bogus 1
+expect 2 "whole number" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version x
+expect 2 "64 hex digits" -- "$T" outcomes "${C[@]}" --key $K/sponsor.key "${TR[@]}" --outcome 12ab
+expect 2 "unknown scope" -- "$T" consent withdraw "${C[@]}" --key p1.key "${TR[@]}" --scopes everything
+expect 2 "usage: trialctl verify-receipt" -- "$T" verify-receipt grant.receipt
+expect 2 "usage: trialctl receipt" -- "$T" receipt --url "$URL" --tx nothex --out x
+expect 0 "usage: trialctl anchor" -- "$T" anchor --help
+expect 3 "missing.key" -- "$T" approve "${C[@]}" --key missing.key "${TR[@]}" --version 1
+expect 3 "cannot open" -- "$T" register "${C[@]}" --key $K/sponsor.key "${TR[@]}" --doc-file missing.txt \
+    --primary $P1 --planned 1 --site a
+
+# ---- an unreachable node: exit 4 within the timeout ---------------------------------------
+start=$(date +%s%N)
+expect 4 "no answer|timeout" -- "$T" approve --url tcp://127.0.0.1:1 --genesis "$G" --key $K/regulator.key \
+    "${TR[@]}" --version 1 --timeout-ms 1500
+elapsed=$((($(date +%s%N) - start) / 1000000))
+[ "$elapsed" -lt 6000 ] && pass=$((pass + 1)) || { echo "FAIL: unreachable took $elapsed ms"; fail=$((fail + 1)); }
+
+# ---- the example trial against the consortium, pipelined ------------------------------------
+expect 0 "FLAG" -- "$T" example-trial --url "$URL" --consortium cons
+grep -c "" <<<"$LAST" | grep -qE '^[0-9]{2}' && pass=$((pass + 1)) || { echo "FAIL: timeline too short"; fail=$((fail + 1)); }
+expect 0 "exported" -- "$T" export --url "$URL" --genesis "$G" final.export
+expect 0 "audit OK" -- "$T" audit --genesis "$G" final.export
+
+kill "$DEV_PID"
+wait "$DEV_PID"
+rc=$?
+DEV_PID=
+[ "$rc" -eq 0 ] && pass=$((pass + 1)) || { echo "FAIL: devserver exited $rc"; cat devserver.log | tail -20; fail=$((fail + 1)); }
+
+echo "client commands: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

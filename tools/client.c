@@ -1,0 +1,500 @@
+/*
+ * client.c - submitting, waiting for receipts, fetching blocks (see client.h).
+ */
+#include "client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client_api.h"
+#include "commands.h"
+#include "transport.h"
+
+#define POLL_MIN_MS 5
+#define POLL_MAX_MS 100
+
+uint64_t client_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sleep_ms(uint64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+__attribute__((format(printf, 3, 4))) static void say(char *why, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- one request ------------------------------------------------------------------------ */
+
+/* Send kind+body, wait until deadline (monotonic ms). Returns 0 with the decoded response
+ * (body pointing into *reply, which the caller frees with tp_free), -1 with why if the node
+ * did not answer in time or the reply does not decode. */
+static int request(tp_client *c, uint32_t kind, const void *body, size_t len, uint64_t deadline,
+                   codec_client_response *resp, uint8_t **reply, size_t *reply_len, char *why,
+                   size_t why_cap)
+{
+    static _Thread_local uint8_t req[CODEC_TX_MAX + 64];
+    codec_buf b = codec_buf_make(req, sizeof req);
+    if (codec_client_request_encode(kind, body, len, &b) != CODEC_OK) {
+        say(why, why_cap, "request does not encode");
+        return -1;
+    }
+    uint64_t now = mono_ms();
+    int wait = deadline > now ? (int)(deadline - now) : 1;
+    tp_err rc = tp_client_request(c, b.data, b.len, wait, reply, reply_len);
+    if (rc != TP_OK) {
+        say(why, why_cap, "no answer from the node (%s)", tp_strerror(rc));
+        return -1;
+    }
+    if (codec_client_response_decode(*reply, *reply_len, resp, NULL) != CODEC_OK) {
+        tp_free(*reply, *reply_len);
+        *reply = NULL;
+        say(why, why_cap, "the node's reply does not decode");
+        return -1;
+    }
+    return 0;
+}
+
+static int open_client(const char *url, tp_client **c, char *why, size_t why_cap)
+{
+    char text[300];
+    if (tp_client_open(url, CLIENT_MESSAGE_MAX, c, text, sizeof text) != TP_OK) {
+        say(why, why_cap, "%s", text);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- submit and wait -------------------------------------------------------------------- */
+
+typedef struct {
+    const client_options *opt;
+    const codec_span *txs;
+    client_result *results;
+    uint32_t count, first, stride;
+    uint64_t deadline;
+} worker;
+
+static void set_state(client_result *r, client_tx_state s, const char *reason)
+{
+    r->state = s;
+    snprintf(r->reason, sizeof r->reason, "%.200s", reason);
+}
+
+static void submit_one(tp_client *c, const worker *w, uint32_t i)
+{
+    client_result *r = &w->results[i];
+    codec_client_response resp;
+    uint8_t *reply = NULL;
+    size_t len = 0;
+    char why[200];
+    if (request(c, CLIENT_SUBMIT, w->txs[i].data, w->txs[i].len, w->deadline, &resp, &reply,
+                &len, why, sizeof why) != 0) {
+        set_state(r, CLIENT_TX_TIMEOUT, why);
+        return;
+    }
+    if (resp.status != CAPI_OK) {
+        r->state = CLIENT_TX_REFUSED;
+        snprintf(r->reason, sizeof r->reason, "the node refused the tx (%u): %s", resp.status,
+                 resp.reason);
+    }
+    tp_free(reply, len);
+}
+
+/* Ask once for tx i's receipt. Returns true when it is settled (certified receipt or a
+ * failure that polling will not cure). */
+static bool poll_one(tp_client *c, const worker *w, uint32_t i)
+{
+    client_result *r = &w->results[i];
+    codec_client_response resp;
+    uint8_t *reply = NULL;
+    size_t len = 0;
+    char why[200];
+    if (request(c, CLIENT_RECEIPT, r->tx_id.bytes, 32, w->deadline, &resp, &reply, &len, why,
+                sizeof why) != 0) {
+        set_state(r, CLIENT_TX_TIMEOUT, why);
+        return mono_ms() >= w->deadline;
+    }
+    bool settled = false;
+    if (resp.status == CAPI_OK) {
+        uint8_t *copy = malloc(resp.body.len ? resp.body.len : 1);
+        if (copy) memcpy(copy, resp.body.data, resp.body.len);
+        if (!copy || codec_receipt_reply_decode(copy, resp.body.len, &r->rr, NULL) != CODEC_OK
+            || codec_receipt_decode(r->rr.receipt.data, r->rr.receipt.len, &r->receipt, NULL)
+                   != CODEC_OK) {
+            free(copy);
+            set_state(r, CLIENT_TX_BAD_REPLY, "the node's receipt does not decode");
+            settled = true;
+        } else {
+            free(r->reply);
+            r->reply = copy;
+            r->reply_len = resp.body.len;
+            settled = r->rr.proof.len > 0; /* else: committed, not certified yet */
+            if (settled) set_state(r, CLIENT_TX_DONE, "");
+            else set_state(r, CLIENT_TX_TIMEOUT, "committed, but the block is not certified yet");
+        }
+    } else if (resp.status != CAPI_NOT_FOUND) {
+        snprintf(r->reason, sizeof r->reason, "receipt refused (%u): %s", resp.status, resp.reason);
+        r->state = CLIENT_TX_BAD_REPLY;
+        settled = true;
+    } else {
+        set_state(r, CLIENT_TX_TIMEOUT, "no receipt before the timeout (not committed)");
+    }
+    tp_free(reply, len);
+    return settled;
+}
+
+static void *work(void *arg)
+{
+    const worker *w = arg;
+    tp_client *c = NULL;
+    char why[300];
+    if (open_client(w->opt->url, &c, why, sizeof why) != 0) {
+        for (uint32_t i = w->first; i < w->count; i += w->stride) set_state(&w->results[i], CLIENT_TX_TIMEOUT, why);
+        return NULL;
+    }
+    for (uint32_t i = w->first; i < w->count && mono_ms() < w->deadline; i += w->stride) submit_one(c, w, i);
+    uint64_t pause = POLL_MIN_MS;
+    for (;;) {
+        uint32_t open = 0;
+        for (uint32_t i = w->first; i < w->count; i += w->stride) {
+            if (w->results[i].state != CLIENT_TX_TIMEOUT) continue; /* done or refused */
+            if (mono_ms() >= w->deadline || !poll_one(c, w, i)) open++;
+        }
+        if (open == 0 || mono_ms() >= w->deadline) break;
+        uint64_t left = w->deadline - mono_ms();
+        sleep_ms(pause < left ? pause : left);
+        pause = pause * 2 > POLL_MAX_MS ? POLL_MAX_MS : pause * 2;
+    }
+    tp_client_close(c);
+    return NULL;
+}
+
+uint32_t client_run(const client_options *opt, const codec_span *txs, uint32_t count,
+                    client_result *results)
+{
+    uint32_t threads = opt->connections;
+    if (threads < 1) threads = 1;
+    if (threads > CLIENT_CONNECTIONS_MAX) threads = CLIENT_CONNECTIONS_MAX;
+    if (threads > count) threads = count;
+    for (uint32_t i = 0; i < count; i++) {
+        memset(&results[i], 0, sizeof results[i]);
+        tcrypto_sha256(txs[i].data, txs[i].len, &results[i].tx_id);
+        set_state(&results[i], CLIENT_TX_TIMEOUT, "not sent");
+    }
+    worker w[CLIENT_CONNECTIONS_MAX];
+    pthread_t tid[CLIENT_CONNECTIONS_MAX];
+    bool started[CLIENT_CONNECTIONS_MAX] = {false};
+    uint64_t deadline = mono_ms() + opt->timeout_ms;
+    for (uint32_t t = 0; t < threads; t++) {
+        w[t] = (worker){opt, txs, results, count, t, threads, deadline};
+        started[t] = t > 0 && pthread_create(&tid[t], NULL, work, &w[t]) == 0;
+    }
+    for (uint32_t t = 1; t < threads; t++) {
+        if (!started[t]) work(&w[t]); /* no thread: do its share here */
+    }
+    if (threads > 0) work(&w[0]);
+    for (uint32_t t = 1; t < threads; t++) {
+        if (started[t]) pthread_join(tid[t], NULL);
+    }
+    uint32_t done = 0;
+    for (uint32_t i = 0; i < count; i++) done += results[i].state == CLIENT_TX_DONE;
+    return done;
+}
+
+void client_result_free(client_result *r)
+{
+    free(r->reply);
+    r->reply = NULL;
+    r->reply_len = 0;
+}
+
+int client_fetch_receipt(const char *url, const hash32 *tx_id, uint32_t timeout_ms,
+                         uint8_t **out, size_t *out_len, char *why, size_t why_cap)
+{
+    tp_client *c = NULL;
+    if (open_client(url, &c, why, why_cap) != 0) return -1;
+    codec_client_response resp;
+    uint8_t *reply = NULL;
+    size_t len = 0;
+    int rc = -1;
+    if (request(c, CLIENT_RECEIPT, tx_id->bytes, 32, mono_ms() + timeout_ms, &resp, &reply,
+                &len, why, why_cap) == 0) {
+        if (resp.status == CAPI_OK) {
+            *out = malloc(resp.body.len ? resp.body.len : 1);
+            if (*out) {
+                memcpy(*out, resp.body.data, resp.body.len);
+                *out_len = resp.body.len;
+                rc = 0;
+            } else {
+                say(why, why_cap, "out of memory");
+            }
+        } else {
+            say(why, why_cap, "%s", resp.reason);
+            rc = resp.status == CAPI_NOT_FOUND ? 1 : -1;
+        }
+        tp_free(reply, len);
+    }
+    tp_client_close(c);
+    return rc;
+}
+
+int client_timeline(const char *url, const keypair *key, const hash32 *chain, const char *trial,
+                    uint32_t timeout_ms, FILE *out, char *why, size_t why_cap)
+{
+    codec_span arg = {(const uint8_t *)trial, strlen(trial)};
+    uint8_t req[1024];
+    size_t len = capi_query_request(key, chain, client_now_ms(), QUERY_TIMELINE, &arg, 1, req,
+                                    sizeof req);
+    codec_client_request cr; /* request() wraps the body again */
+    if (len == 0 || codec_client_request_decode(req, len, &cr, NULL) != CODEC_OK) {
+        say(why, why_cap, "the query does not encode");
+        return -1;
+    }
+    tp_client *c = NULL;
+    if (open_client(url, &c, why, why_cap) != 0) return -1;
+    codec_client_response resp;
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    int rc = -1;
+    if (request(c, CLIENT_QUERY, cr.body.data, cr.body.len, mono_ms() + timeout_ms, &resp, &reply,
+                &reply_len, why, why_cap) == 0) {
+        if (resp.status == CAPI_OK) {
+            rc = fwrite(resp.body.data, 1, resp.body.len, out) == resp.body.len ? 0 : -1;
+            if (rc) say(why, why_cap, "cannot write the timeline");
+        } else {
+            say(why, why_cap, "refused (%u): %s", resp.status, resp.reason);
+            rc = 1;
+        }
+        tp_free(reply, reply_len);
+    }
+    tp_client_close(c);
+    return rc;
+}
+
+/* ---- export over BLOCKS ----------------------------------------------------------------- */
+
+/* Append the entries of one blocks reply to f; *got = entries. Returns 0 or -2. */
+static int write_entries(FILE *f, const codec_span *body, uint32_t *got, char *why, size_t why_cap)
+{
+    static codec_block_entry e[CODEC_BLOCKS_REPLY_MAX];
+    if (codec_blocks_reply_decode(body->data, body->len, e, CODEC_BLOCKS_REPLY_MAX, got, NULL)
+        != CODEC_OK) {
+        say(why, why_cap, "the node's blocks reply does not decode");
+        return -2;
+    }
+    for (uint32_t i = 0; i < *got; i++) {
+        size_t cap = e[i].block.len + e[i].result_cert.len + 64;
+        uint8_t *buf = malloc(cap);
+        codec_buf b = codec_buf_make(buf, cap);
+        if (!buf || codec_export_entry_encode(&e[i].block, &e[i].result_cert, &b) != CODEC_OK
+            || fwrite(b.data, 1, b.len, f) != b.len) {
+            free(buf);
+            say(why, why_cap, "cannot write an export entry");
+            return -2;
+        }
+        free(buf);
+    }
+    return 0;
+}
+
+/* Fetch blocks 1.. into f until the node says there are no more. */
+static int fetch_all(tp_client *c, FILE *f, uint64_t deadline, uint64_t *blocks, char *why,
+                     size_t why_cap)
+{
+    *blocks = 0;
+    for (;;) {
+        uint8_t body[64];
+        codec_buf b = codec_buf_make(body, sizeof body);
+        codec_blocks_request_encode(*blocks + 1, CODEC_BLOCKS_REPLY_MAX, &b);
+        codec_client_response resp;
+        uint8_t *reply = NULL;
+        size_t len = 0;
+        if (request(c, CLIENT_BLOCKS, b.data, b.len, deadline, &resp, &reply, &len, why, why_cap))
+            return -1;
+        int rc = 0;
+        uint32_t got = 0;
+        if (resp.status == CAPI_NOT_FOUND) rc = 1;
+        else if (resp.status != CAPI_OK) {
+            say(why, why_cap, "blocks refused (%u): %s", resp.status, resp.reason);
+            rc = -1;
+        } else {
+            rc = write_entries(f, &resp.body, &got, why, why_cap);
+            if (rc == 0 && got == 0) rc = 1;
+        }
+        tp_free(reply, len);
+        *blocks += got;
+        if (rc != 0) return rc > 0 ? 0 : rc;
+    }
+}
+
+static int copy_with_header(FILE *entries, const hash32 *chain_id, uint64_t blocks,
+                            const char *out_path, char *why, size_t why_cap)
+{
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%.4200s.tmp.%ld", out_path, (long)getpid());
+    FILE *out = fopen(tmp, "wb");
+    if (!out) {
+        say(why, why_cap, "cannot create %s: %s", tmp, strerror(errno));
+        return -2;
+    }
+    uint8_t head[128], chunk[65536];
+    codec_buf hb = codec_buf_make(head, sizeof head);
+    codec_export_header h = {*chain_id, blocks};
+    bool ok = codec_export_header_encode(&h, &hb) == CODEC_OK
+              && fwrite(hb.data, 1, hb.len, out) == hb.len;
+    rewind(entries);
+    for (size_t n; ok && (n = fread(chunk, 1, sizeof chunk, entries)) > 0;) ok = fwrite(chunk, 1, n, out) == n;
+    ok = fflush(out) == 0 && fsync(fileno(out)) == 0 && ok;
+    ok = fclose(out) == 0 && ok;
+    if (!ok || rename(tmp, out_path) != 0) {
+        say(why, why_cap, "cannot write %s: %s", out_path, strerror(errno));
+        unlink(tmp);
+        return -2;
+    }
+    return 0;
+}
+
+int client_export(const char *url, const hash32 *chain_id, uint32_t timeout_ms,
+                  const char *out_path, uint64_t *blocks, char *why, size_t why_cap)
+{
+    tp_client *c = NULL;
+    if (open_client(url, &c, why, why_cap) != 0) return -1;
+    FILE *entries = tmpfile(); /* deliberately simple: the header needs the count first */
+    int rc = -2;
+    if (!entries) say(why, why_cap, "cannot create a temporary file: %s", strerror(errno));
+    else rc = fetch_all(c, entries, mono_ms() + timeout_ms, blocks, why, why_cap);
+    if (rc == 0) rc = copy_with_header(entries, chain_id, *blocks, out_path, why, why_cap);
+    if (entries) fclose(entries);
+    tp_client_close(c);
+    return rc;
+}
+
+/* ---- signing and nonces ------------------------------------------------------------------ */
+
+size_t client_sign_tx(const keypair *signer, uint64_t nonce, const hash32 *chain,
+                      const char *contract, const char *method, const codec_value *args,
+                      uint32_t nargs, const keypair *const *cosigners, const unsigned *meanings,
+                      uint32_t ncos, uint8_t *out, size_t cap)
+{
+    static _Thread_local codec_tx tx;
+    static _Thread_local uint8_t body[CODEC_TX_MAX];
+    if (nargs > CODEC_ARGS_MAX || ncos > CODEC_COSIGS_MAX) return 0;
+    memset(&tx, 0, sizeof tx);
+    tx.signer = signer->public_key;
+    tx.nonce = nonce;
+    snprintf(tx.contract.text, sizeof tx.contract.text, "%s", contract);
+    snprintf(tx.method.text, sizeof tx.method.text, "%s", method);
+    tx.arg_count = nargs;
+    if (nargs) memcpy(tx.args, args, nargs * sizeof *args);
+    codec_buf b = codec_buf_make(body, sizeof body);
+    if (codec_tx_body_encode(&tx, &b) != CODEC_OK) return 0;
+    if (tcrypto_sign(signer, TCRYPTO_TAG_TX, chain, b.data, b.len, &tx.sig) != TCRYPTO_OK) return 0;
+    hash32 body_hash;
+    tcrypto_sha256(b.data, b.len, &body_hash);
+    for (uint32_t i = 0; i < ncos; i++) {
+        uint8_t cbody[160];
+        codec_buf cb = codec_buf_make(cbody, sizeof cbody);
+        codec_cosig *c = &tx.cosigs[tx.cosig_count++];
+        c->key = cosigners[i]->public_key;
+        c->meaning = (uint8_t)meanings[i];
+        if (codec_cosig_body_encode(&body_hash, meanings[i], &c->key, &cb) != CODEC_OK
+            || tcrypto_sign(cosigners[i], TCRYPTO_TAG_COSIG, chain, cb.data, cb.len, &c->sig)
+                   != TCRYPTO_OK) {
+            return 0;
+        }
+    }
+    codec_buf ob = codec_buf_make(out, cap);
+    if (codec_tx_encode(&tx, &ob) != CODEC_OK) return 0;
+    return ob.len;
+}
+
+static int read_nonce(const char *path, uint64_t *value, char *why, size_t why_cap)
+{
+    *value = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT) return 0;
+        say(why, why_cap, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char text[32] = "";
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (n == 0 || text[0] < '0' || text[0] > '9' || errno || (*end && *end != '\n')) {
+        say(why, why_cap, "%s does not hold a nonce (a decimal number)", path);
+        return -1;
+    }
+    *value = v;
+    return 0;
+}
+
+static int write_nonce(const char *path, uint64_t value, char *why, size_t why_cap)
+{
+    char tmp[4300], text[32];
+    snprintf(tmp, sizeof tmp, "%.4200s.tmp.%ld", path, (long)getpid());
+    int len = snprintf(text, sizeof text, "%" PRIu64 "\n", value);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    bool ok = fd >= 0 && write(fd, text, (size_t)len) == len;
+    ok = fd >= 0 && fsync(fd) == 0 && ok;
+    if (fd >= 0) close(fd);
+    if (!ok || rename(tmp, path) != 0) {
+        say(why, why_cap, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int client_nonce_take(const char *key_file, uint64_t override, uint64_t *nonce, char *why,
+                      size_t why_cap)
+{
+    char path[4200], lock[4300];
+    snprintf(path, sizeof path, "%.4000s.nonce", key_file);
+    snprintf(lock, sizeof lock, "%.4100s.lock", path);
+    int fd = open(lock, O_RDWR | O_CREAT, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        say(why, why_cap, "cannot lock %s: %s", lock, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    uint64_t stored;
+    int rc = read_nonce(path, &stored, why, why_cap);
+    if (rc == 0) {
+        *nonce = override == CLIENT_NONCE_AUTO ? stored : override;
+        if (*nonce == UINT64_MAX - 1) rc = -1, say(why, why_cap, "nonce space exhausted");
+        else if (*nonce + 1 > stored) rc = write_nonce(path, *nonce + 1, why, why_cap);
+    }
+    flock(fd, LOCK_UN);
+    close(fd);
+    return rc;
+}

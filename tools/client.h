@@ -1,0 +1,102 @@
+/*
+ * client.h - trialctl's client side of the client API (registry/client_api.h): submit signed
+ * txs to a node and wait for their receipts, many at once; fetch blocks; sign txs; keep a
+ * key's nonce.
+ *
+ * Pipelining: client_run submits a whole set of txs without one blocking round trip each.
+ * It opens up to CLIENT_CONNECTIONS_MAX tp_client connections (one thread each: a tp_client
+ * serves one request at a time) and deals the txs out round robin; each thread first
+ * submits all of its txs, then polls RECEIPT for those still without one (backing off from
+ * 5 ms to 100 ms) until each has a certified receipt or the shared deadline passes. So a set
+ * of n txs costs about n / connections submit round trips plus the commit latency, not n
+ * commit latencies. The txs of one set must not depend on each other (they may be ordered
+ * in any way, and each signer's nonces may arrive out of order within the executor's
+ * window): a caller with dependent steps runs one set per step.
+ *
+ * Every wait is bounded by the one deadline (timeout_ms from the call).
+ */
+#ifndef TRIALREG_TOOLS_CLIENT_H
+#define TRIALREG_TOOLS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "codec.h"
+#include "crypto.h"
+
+#define CLIENT_CONNECTIONS_MAX 8
+#define CLIENT_MESSAGE_MAX (8u * 1024 * 1024)
+#define CLIENT_TIMEOUT_DEFAULT_MS 30000
+
+/* What became of one tx. */
+typedef enum {
+    CLIENT_TX_DONE = 0,     /* a certified receipt is in reply (its status may be a refusal) */
+    CLIENT_TX_REFUSED,      /* the node refused the SUBMIT (reason says why) */
+    CLIENT_TX_TIMEOUT,      /* no (certified) receipt before the deadline; node unreachable? */
+    CLIENT_TX_BAD_REPLY,    /* the node's reply does not decode */
+} client_tx_state;
+
+typedef struct {
+    hash32 tx_id;
+    client_tx_state state;
+    char reason[CODEC_REASON_MAX + 64];
+    uint8_t *reply;          /* the receipt reply body = the receipt file (malloc'd), or NULL */
+    size_t reply_len;
+    codec_receipt_reply rr;  /* decoded from reply (spans point into it) */
+    codec_receipt receipt;   /* decoded rr.receipt */
+} client_result;
+
+typedef struct {
+    const char *url;
+    uint32_t connections;    /* 1..CLIENT_CONNECTIONS_MAX */
+    uint32_t timeout_ms;     /* for the whole set */
+} client_options;
+
+/* Submit txs[0..count) and wait for their receipts; results[i] for txs[i] (the caller frees
+ * them with client_result_free). Returns the number of txs that are CLIENT_TX_DONE. */
+uint32_t client_run(const client_options *opt, const codec_span *txs, uint32_t count,
+                    client_result *results);
+void client_result_free(client_result *r);
+
+/* Fetch the receipt reply of tx_id once (no polling). Returns 0 with a malloc'd body in
+ * *reply, 1 if the node has no such tx (reason in why), -1 if the node did not answer or
+ * refused (why says). */
+int client_fetch_receipt(const char *url, const hash32 *tx_id, uint32_t timeout_ms,
+                         uint8_t **reply, size_t *reply_len, char *why, size_t why_cap);
+
+/* Write the node's whole ledger, fetched over BLOCKS, as an export file (codec.h "ledger
+ * export file") for chain_id to out_path (atomically). Returns 0, -1 if the node did not
+ * answer (why), -2 on a local I/O or decoding error (why). *blocks gets the count. */
+int client_export(const char *url, const hash32 *chain_id, uint32_t timeout_ms,
+                  const char *out_path, uint64_t *blocks, char *why, size_t why_cap);
+
+/* Ask for a trial's timeline as key (a signed QUERY with the current time) and write the
+ * text to out. Returns 0, 1 if the node refused (why has its reason), -1 if it did not
+ * answer (why). */
+int client_timeline(const char *url, const keypair *key, const hash32 *chain, const char *trial,
+                    uint32_t timeout_ms, FILE *out, char *why, size_t why_cap);
+
+/* A signed tx into out (cap bytes); cosigners[i] signs with meanings[i]. Returns the length,
+ * or 0 if it does not encode (too many or too large arguments). */
+size_t client_sign_tx(const keypair *signer, uint64_t nonce, const hash32 *chain,
+                      const char *contract, const char *method, const codec_value *args,
+                      uint32_t nargs, const keypair *const *cosigners, const unsigned *meanings,
+                      uint32_t ncos, uint8_t *out, size_t cap);
+
+/* Nonces: the next nonce of the key is kept in KEY_FILE.nonce (decimal text; absent = 0).
+ * client_nonce_take takes it (or, with override != CLIENT_NONCE_AUTO, uses override) and
+ * writes max(stored, used + 1) back atomically (temp + rename) under an flock on
+ * KEY_FILE.nonce.lock, so concurrent trialctl runs with one key get distinct nonces and a
+ * later automatic nonce never repeats an overridden one. The nonce is consumed before the
+ * tx is sent (a tx that may have reached the node never gets its nonce reused).
+ * Returns 0, or -1 with why. */
+#define CLIENT_NONCE_AUTO UINT64_MAX
+int client_nonce_take(const char *key_file, uint64_t override, uint64_t *nonce, char *why,
+                      size_t why_cap);
+
+/* Milliseconds since the epoch (the system clock). */
+uint64_t client_now_ms(void);
+
+#endif

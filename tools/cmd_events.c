@@ -1,0 +1,704 @@
+/*
+ * cmd_events.c - trialctl commands that sign a trial event for one role, submit it to a
+ * running node and wait for its certified receipt (register, amend, approve, activate,
+ * enrol, consent grant|withdraw, anchor, access request, outcomes), and the receipt
+ * commands (receipt, verify-receipt). Methods and argument shapes: contracts/ABI.md.
+ *
+ * Exit codes: 0 the receipt says ok; 1 the contract or the executor refused the tx (the
+ * reason is printed) or a receipt does not verify; 2 usage; 3 an input file (key, genesis,
+ * document) is missing or malformed; 4 the node is unreachable or no receipt came in time.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "commands.h"
+#include "executor.h"
+#include "proof.h"
+
+#define OPTS_MAX 48
+
+static const char COMMON_USAGE[] =
+    "  common: --url URL (a node's client API) --genesis FILE (the chain) --key FILE (the\n"
+    "  signer's secret key) [--nonce N] [--timeout-ms MS (default 30000)] [--receipt-out FILE]\n"
+    "  Nonce: by default the next one is read from KEY.nonce beside the key file (absent = 0)\n"
+    "  and the one after written back atomically before the tx is sent; --nonce N uses N and\n"
+    "  raises KEY.nonce past it. A hash is HEX (64 hex digits) or --*-file FILE (SHA-256 of\n"
+    "  the file: the document itself never goes to the ledger).\n"
+    "  Prints the tx id, height and status; exit 0 ok, 1 refused (reason printed), 2 usage,\n"
+    "  3 bad input file, 4 node unreachable or no receipt within the timeout.\n";
+
+/* ---- options ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *name[OPTS_MAX];
+    const char *value[OPTS_MAX];
+    int count;
+    const char *positional[4];
+    int positional_count;
+    bool help;
+} opts;
+
+/* Parse "--name value" pairs; names must appear in allowed (space separated). */
+static int opts_parse(int argc, char **argv, const char *allowed, opts *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            o->help = true;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            if (o->positional_count == 4) return fprintf(stderr, "error: too many arguments\n"), -1;
+            o->positional[o->positional_count++] = a;
+            continue;
+        }
+        const char *name = a + 2;
+        size_t n = strlen(name);
+        const char *p = allowed;
+        bool known = false;
+        while (p && *p && !known) {
+            const char *sp = strchr(p, ' ');
+            size_t len = sp ? (size_t)(sp - p) : strlen(p);
+            known = len == n && strncmp(p, name, n) == 0;
+            p = sp ? sp + 1 : NULL;
+        }
+        if (!known) return fprintf(stderr, "error: unknown option %s\n", a), -1;
+        if (i + 1 >= argc) return fprintf(stderr, "error: %s needs a value\n", a), -1;
+        if (o->count == OPTS_MAX) return fprintf(stderr, "error: too many options\n"), -1;
+        o->name[o->count] = name;
+        o->value[o->count++] = argv[++i];
+    }
+    return 0;
+}
+
+/* The value of a single-valued option, or NULL. Repeating it is a usage error (*bad). */
+static const char *opt(const opts *o, const char *name, bool *bad)
+{
+    const char *v = NULL;
+    for (int i = 0; i < o->count; i++) {
+        if (strcmp(o->name[i], name) != 0) continue;
+        if (v) {
+            fprintf(stderr, "error: --%s given twice\n", name);
+            *bad = true;
+        }
+        v = o->value[i];
+    }
+    return v;
+}
+
+static const char *need(const opts *o, const char *name, bool *bad)
+{
+    const char *v = opt(o, name, bad);
+    if (!v && !*bad) {
+        fprintf(stderr, "error: --%s is required\n", name);
+        *bad = true;
+    }
+    return v;
+}
+
+/* ---- argument values --------------------------------------------------------------------- */
+
+typedef enum { ARG_OK = 0, ARG_USAGE = TC_EXIT_USAGE, ARG_INPUT = TC_EXIT_INPUT } arg_rc;
+
+static arg_rc parse_hex32(const char *opt_name, const char *text, hash32 *out)
+{
+    if (strlen(text) != 64 || !tcrypto_from_hex(text, 64, out->bytes, 32)) {
+        fprintf(stderr, "error: --%s wants 64 hex digits (a SHA-256 hash), got '%s'\n", opt_name, text);
+        return ARG_USAGE;
+    }
+    return ARG_OK;
+}
+
+static arg_rc hash_file(const char *path, hash32 *out, uint64_t *size)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (util_read_file(path, (size_t)1 << 40, &data, &len) != 0) return ARG_INPUT;
+    tcrypto_sha256(data, len, out);
+    if (size) *size = len;
+    free(data);
+    return ARG_OK;
+}
+
+/* Hashes named by --NAME HEX and --NAME-file FILE, in command-line order. */
+static arg_rc collect_hashes(const opts *o, const char *name, hash32 *out, uint32_t min,
+                             uint32_t max, uint32_t *count)
+{
+    char file_name[64];
+    snprintf(file_name, sizeof file_name, "%s-file", name);
+    *count = 0;
+    for (int i = 0; i < o->count; i++) {
+        bool hex = strcmp(o->name[i], name) == 0, file = strcmp(o->name[i], file_name) == 0;
+        if (!hex && !file) continue;
+        if (*count == max) {
+            fprintf(stderr, "error: at most %u --%s hashes\n", max, name);
+            return ARG_USAGE;
+        }
+        arg_rc rc = hex ? parse_hex32(name, o->value[i], &out[*count])
+                        : hash_file(o->value[i], &out[*count], NULL);
+        if (rc != ARG_OK) return rc;
+        (*count)++;
+    }
+    if (*count < min) {
+        fprintf(stderr, "error: give at least %u --%s HEX or --%s FILE\n", min, name, file_name);
+        return ARG_USAGE;
+    }
+    return ARG_OK;
+}
+
+static arg_rc parse_int(const char *name, const char *text, uint64_t min, uint64_t max,
+                        int64_t *out)
+{
+    uint64_t v;
+    char label[64];
+    snprintf(label, sizeof label, "--%s", name);
+    if (util_parse_u64(label, text, min, max, &v) != 0) return ARG_USAGE;
+    *out = (int64_t)v;
+    return ARG_OK;
+}
+
+static const char *const SCOPE_NAMES[] = {"main", "follow-up", "future-research", "genetic",
+                                          "data-sharing"};
+
+/* "main,follow-up" or a number 1..31; one = exactly one scope. */
+static arg_rc parse_scopes(const char *name, const char *text, bool one, int64_t *out)
+{
+    if (text[0] >= '0' && text[0] <= '9') {
+        if (parse_int(name, text, 1, 31, out) != ARG_OK) return ARG_USAGE;
+    } else {
+        *out = 0;
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s", text);
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            int bit = -1;
+            for (int i = 0; i < 5; i++) {
+                if (strcmp(t, SCOPE_NAMES[i]) == 0) bit = i;
+            }
+            if (bit < 0) {
+                fprintf(stderr, "error: --%s: unknown scope '%s' (main, follow-up, "
+                                "future-research, genetic, data-sharing)\n", name, t);
+                return ARG_USAGE;
+            }
+            *out |= (int64_t)1 << bit;
+        }
+    }
+    if (*out == 0 || (one && (*out & (*out - 1)) != 0)) {
+        fprintf(stderr, "error: --%s must name %s scope\n", name, one ? "exactly one" : "at least one");
+        return ARG_USAGE;
+    }
+    return ARG_OK;
+}
+
+/* A participant key: 64 hex digits or a public key file. */
+static arg_rc parse_pubkey(const char *name, const char *text, pubkey *out)
+{
+    if (strlen(text) == 64 && tcrypto_from_hex(text, 64, out->bytes, 32)) return ARG_OK;
+    tcrypto_err rc = tcrypto_read_public_key(text, out);
+    if (rc != TCRYPTO_OK) {
+        fprintf(stderr, "error: --%s %s: not 64 hex digits, and as a public key file: %s\n", name,
+                text, tcrypto_strerror(rc));
+        return ARG_INPUT;
+    }
+    return ARG_OK;
+}
+
+static arg_rc check_code(const char *name, const char *text)
+{
+    size_t n = strlen(text);
+    if (n < 1 || n > 32) {
+        fprintf(stderr, "error: --%s must be 1..32 bytes, got %zu\n", name, n);
+        return ARG_USAGE;
+    }
+    return ARG_OK;
+}
+
+/* ---- the event being built ------------------------------------------------------------ */
+
+typedef struct {
+    const char *contract, *method;
+    codec_value args[CODEC_ARGS_MAX];
+    uint32_t nargs;
+    const char *witness_key; /* consent grant: the co-signing investigator's key file */
+    /* storage the args point into */
+    hash32 doc, hashes[2][16];
+    pubkey participant;
+    uint8_t sites[8 * 33];
+    const char *trial;
+} event;
+
+static void add_int(event *e, int64_t v) { e->args[e->nargs++] = (codec_value){.kind = CODEC_VALUE_INT, .integer = v}; }
+static void add_bytes(event *e, const void *p, size_t len)
+{
+    e->args[e->nargs++] = (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = p, .len = (uint32_t)len};
+}
+
+static arg_rc add_trial(event *e, const opts *o, bool *bad)
+{
+    e->trial = need(o, "trial", bad);
+    if (*bad) return ARG_USAGE;
+    if (check_code("trial", e->trial) != ARG_OK) return ARG_USAGE;
+    add_bytes(e, e->trial, strlen(e->trial));
+    return ARG_OK;
+}
+
+/* doc, primary (1..4), secondary (0..16): the shared part of register and amend. */
+static arg_rc add_protocol(event *e, const opts *o)
+{
+    uint32_t np, ns, nd;
+    arg_rc rc = collect_hashes(o, "doc", &e->doc, 1, 1, &nd);
+    if (rc == ARG_OK) rc = collect_hashes(o, "primary", e->hashes[0], 1, 4, &np);
+    if (rc == ARG_OK) rc = collect_hashes(o, "secondary", e->hashes[1], 0, 16, &ns);
+    if (rc != ARG_OK) return rc;
+    add_bytes(e, e->doc.bytes, 32);
+    add_bytes(e, e->hashes[0], 32u * np);
+    add_bytes(e, e->hashes[1], 32u * ns);
+    return ARG_OK;
+}
+
+static arg_rc build_register(event *e, const opts *o, bool *bad)
+{
+    int64_t planned;
+    if (add_trial(e, o, bad) != ARG_OK) return ARG_USAGE;
+    arg_rc rc = add_protocol(e, o);
+    const char *p = need(o, "planned", bad);
+    if (rc != ARG_OK || *bad) return rc != ARG_OK ? rc : ARG_USAGE;
+    if (parse_int("planned", p, 1, 1000000, &planned) != ARG_OK) return ARG_USAGE;
+    add_int(e, planned);
+    size_t len = 0;
+    int sites = 0;
+    for (int i = 0; i < o->count; i++) {
+        if (strcmp(o->name[i], "site") != 0) continue;
+        if (check_code("site", o->value[i]) != ARG_OK || ++sites > 8) {
+            if (sites > 8) fprintf(stderr, "error: at most 8 --site\n");
+            return ARG_USAGE;
+        }
+        size_t n = strlen(o->value[i]);
+        e->sites[len++] = (uint8_t)n;
+        memcpy(e->sites + len, o->value[i], n);
+        len += n;
+    }
+    if (sites == 0) return fprintf(stderr, "error: give at least one --site NAME\n"), ARG_USAGE;
+    add_bytes(e, e->sites, len);
+    return ARG_OK;
+}
+
+static arg_rc build_amend(event *e, const opts *o, bool *bad)
+{
+    if (add_trial(e, o, bad) != ARG_OK) return ARG_USAGE;
+    arg_rc rc = add_protocol(e, o);
+    const char *r = need(o, "reconsent", bad);
+    if (rc != ARG_OK || *bad) return rc != ARG_OK ? rc : ARG_USAGE;
+    if (strcmp(r, "yes") != 0 && strcmp(r, "no") != 0) {
+        fprintf(stderr, "error: --reconsent wants yes or no\n");
+        return ARG_USAGE;
+    }
+    add_int(e, strcmp(r, "yes") == 0);
+    return ARG_OK;
+}
+
+static arg_rc build_version(event *e, const opts *o, bool *bad)
+{
+    int64_t v;
+    if (add_trial(e, o, bad) != ARG_OK) return ARG_USAGE;
+    const char *t = need(o, "version", bad);
+    if (*bad || parse_int("version", t, 1, INT64_MAX, &v) != ARG_OK) return ARG_USAGE;
+    add_int(e, v);
+    return ARG_OK;
+}
+
+static arg_rc build_activate(event *e, const opts *o, bool *bad)
+{
+    if (add_trial(e, o, bad) != ARG_OK) return ARG_USAGE;
+    const char *s = need(o, "site", bad);
+    if (*bad || check_code("site", s) != ARG_OK) return ARG_USAGE;
+    add_bytes(e, s, strlen(s));
+    return ARG_OK;
+}
+
+static arg_rc build_enrol(event *e, const opts *o, bool *bad)
+{
+    if (add_trial(e, o, bad) != ARG_OK) return ARG_USAGE;
+    const char *p = need(o, "participant", bad);
+    if (*bad) return ARG_USAGE;
+    arg_rc rc = parse_pubkey("participant", p, &e->participant);
+    if (rc == ARG_OK) add_bytes(e, e->participant.bytes, 32);
+    return rc;
+}
+
+static arg_rc build_grant(event *e, const opts *o, bool *bad)
+{
+    int64_t version, scopes;
+    uint32_t n;
+    if (build_version(e, o, bad) != ARG_OK) return ARG_USAGE;
+    const char *s = need(o, "scopes", bad);
+    e->witness_key = need(o, "witness-key", bad);
+    if (*bad) return ARG_USAGE;
+    arg_rc rc = collect_hashes(o, "form", &e->doc, 1, 1, &n);
+    if (rc != ARG_OK) return rc;
+    if (parse_scopes("scopes", s, false, &scopes) != ARG_OK) return ARG_USAGE;
+    version = e->args[1].integer;
+    e->nargs = 1;
+    add_int(e, version);
+    add_bytes(e, e->doc.bytes, 32);
+    add_int(e, scopes);
+    return ARG_OK;
+}
+
+static arg_rc build_withdraw(event *e, const opts *o, bool *bad)
+{
+    int64_t scopes;
+    if (add_trial(e, o, bad) != ARG_OK) return ARG_USAGE;
+    const char *s = need(o, "scopes", bad);
+    if (*bad || parse_scopes("scopes", s, false, &scopes) != ARG_OK) return ARG_USAGE;
+    add_int(e, scopes);
+    return ARG_OK;
+}
+
+static arg_rc build_anchor(event *e, const opts *o, bool *bad)
+{
+    int64_t scope, at = (int64_t)client_now_ms(), size = -1;
+    arg_rc first = build_enrol(e, o, bad);
+    if (first != ARG_OK) return first;
+    const char *s = need(o, "scope", bad), *c = opt(o, "collected-at", bad);
+    const char *h = opt(o, "hash", bad), *f = opt(o, "data-file", bad), *z = opt(o, "size", bad);
+    if (*bad || parse_scopes("scope", s, true, &scope) != ARG_OK) return ARG_USAGE;
+    if (c && strcmp(c, "now") != 0 && parse_int("collected-at", c, 1, INT64_MAX, &at) != ARG_OK) return ARG_USAGE;
+    if ((h != NULL) == (f != NULL)) {
+        fprintf(stderr, "error: give exactly one of --hash HEX and --data-file FILE\n");
+        return ARG_USAGE;
+    }
+    if (z && parse_int("size", z, 0, (uint64_t)1 << 40, &size) != ARG_OK) return ARG_USAGE;
+    if (h && parse_hex32("hash", h, &e->doc) != ARG_OK) return ARG_USAGE;
+    uint64_t file_size = 0;
+    if (f && hash_file(f, &e->doc, &file_size) != ARG_OK) return ARG_INPUT;
+    if (size < 0 && !f) return fprintf(stderr, "error: --size N is required with --hash\n"), ARG_USAGE;
+    add_int(e, scope);
+    add_int(e, at);
+    add_bytes(e, e->doc.bytes, 32);
+    add_int(e, size >= 0 ? size : (int64_t)file_size);
+    return ARG_OK;
+}
+
+static arg_rc build_access(event *e, const opts *o, bool *bad)
+{
+    int64_t scope;
+    if (add_trial(e, o, bad) != ARG_OK) return ARG_USAGE;
+    const char *s = need(o, "scope", bad), *p = need(o, "purpose", bad);
+    if (*bad || parse_scopes("scope", s, true, &scope) != ARG_OK || check_code("purpose", p)) return ARG_USAGE;
+    add_int(e, scope);
+    add_bytes(e, p, strlen(p));
+    return ARG_OK;
+}
+
+static arg_rc build_outcomes(event *e, const opts *o, bool *bad)
+{
+    uint32_t n;
+    if (add_trial(e, o, bad) != ARG_OK) return ARG_USAGE;
+    arg_rc rc = collect_hashes(o, "outcome", e->hashes[0], 1, 8, &n);
+    if (rc == ARG_OK) add_bytes(e, e->hashes[0], 32u * n);
+    return rc;
+}
+
+/* ---- the commands ------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;   /* as typed: "consent grant" */
+    const char *contract, *method;
+    const char *options; /* beyond the common ones */
+    arg_rc (*build)(event *e, const opts *o, bool *bad);
+    const char *usage;
+} event_command;
+
+static const event_command EVENTS[] = {
+    {"register", "protocol", "register",
+     "trial doc doc-file primary primary-file secondary secondary-file planned site", build_register,
+     "usage: trialctl register COMMON --trial ID (--doc HEX | --doc-file FILE)\n"
+     "         (--primary HEX | --primary-file FILE)... [--secondary HEX | --secondary-file FILE]...\n"
+     "         --planned N --site NAME...\n"
+     "  The sponsor registers a trial at protocol version 1 (1..4 primary and 0..16 secondary\n"
+     "  pre-registered outcomes, planned enrolment, 1..8 sites, all inactive).\n"},
+    {"amend", "protocol", "amend",
+     "trial doc doc-file primary primary-file secondary secondary-file reconsent", build_amend,
+     "usage: trialctl amend COMMON --trial ID (--doc HEX | --doc-file FILE)\n"
+     "         (--primary HEX | --primary-file FILE)... [--secondary ...]... --reconsent yes|no\n"
+     "  The trial's sponsor publishes version k+1 (changed outcomes are flagged).\n"},
+    {"approve", "protocol", "approve", "trial version", build_version,
+     "usage: trialctl approve COMMON --trial ID --version N\n"
+     "  A regulator or ethics committee approves a protocol version.\n"},
+    {"activate", "protocol", "activate", "trial site", build_activate,
+     "usage: trialctl activate COMMON --trial ID --site NAME\n"
+     "  The trial's sponsor activates a listed site.\n"},
+    {"enrol", "consent", "enrol", "trial participant", build_enrol,
+     "usage: trialctl enrol COMMON --trial ID --participant HEX|PUBFILE\n"
+     "  An investigator of an active site enrols a participant's pseudonymous key.\n"},
+    {"consent grant", "consent", "grant", "trial version form form-file scopes witness-key",
+     build_grant,
+     "usage: trialctl consent grant COMMON --trial ID --version N (--form HEX | --form-file FILE)\n"
+     "         --scopes LIST --witness-key FILE\n"
+     "  The participant (--key) grants consent, co-signed (meaning: witness) by an\n"
+     "  investigator of the enrolling site (--witness-key). LIST: main, follow-up,\n"
+     "  future-research, genetic, data-sharing, comma separated, or the bits as 1..31.\n"},
+    {"consent withdraw", "consent", "withdraw", "trial scopes", build_withdraw,
+     "usage: trialctl consent withdraw COMMON --trial ID --scopes LIST\n"
+     "  The participant alone withdraws scopes, from this block on.\n"},
+    {"anchor", "data", "anchor",
+     "trial participant scope collected-at hash data-file size", build_anchor,
+     "usage: trialctl anchor COMMON --trial ID --participant HEX|PUBFILE --scope NAME\n"
+     "         (--hash HEX --size N | --data-file FILE [--size N]) [--collected-at MS|now]\n"
+     "  A site anchors the hash of a collected record (collected-at: UTC ms, default now).\n"},
+    {"access request", "access", "request", "trial scope purpose", build_access,
+     "usage: trialctl access request COMMON --trial ID --scope NAME --purpose CODE\n"
+     "  A researcher asks for the records of one scope; the grant is logged (the receipt's\n"
+     "  access.granted event carries the count and the list hash).\n"},
+    {"outcomes", "outcomes", "report", "trial outcome outcome-file", build_outcomes,
+     "usage: trialctl outcomes COMMON --trial ID (--outcome HEX | --outcome-file FILE)...\n"
+     "  The trial's sponsor reports 1..8 outcomes; switches against the pre-registered ones\n"
+     "  are flagged.\n"},
+};
+
+static int usage_of(const event_command *c, FILE *out, int rc)
+{
+    fprintf(out, "%s%s", c->usage, COMMON_USAGE);
+    return rc;
+}
+
+static void print_hex32(const char *label, const hash32 *h)
+{
+    char hex[65];
+    tcrypto_to_hex(h->bytes, 32, hex);
+    printf("%s%s\n", label, hex);
+}
+
+/* Print a settled result and give the exit code. */
+static int report(const client_result *r, const char *receipt_out)
+{
+    print_hex32("tx ", &r->tx_id);
+    if (r->state != CLIENT_TX_DONE) {
+        fprintf(stderr, "error: %s\n", r->reason);
+        return r->state == CLIENT_TX_REFUSED ? TC_EXIT_FAIL : TC_EXIT_INTERNAL;
+    }
+    printf("height %" PRIu64 " index %u\n", r->rr.height, r->rr.index);
+    const codec_receipt *rc = &r->receipt;
+    static const char *const STATUS[] = {"ok", "refused", "invalid", "trapped"};
+    if (rc->status == RECEIPT_OK) printf("status ok (gas %" PRIu64 ")\n", rc->gas_used);
+    else printf("status %s (code %u): %s\n", rc->status <= RECEIPT_STATUS_MAX_ ? STATUS[rc->status] : "?",
+                rc->error_code, rc->reason);
+    for (uint32_t i = 0; i < rc->event_count; i++) printf("event %s\n", rc->events[i].topic.text);
+    if (receipt_out) {
+        if (util_write_file(receipt_out, r->reply, r->reply_len) != 0) return TC_EXIT_INTERNAL;
+        printf("receipt written to %s\n", receipt_out);
+    }
+    return rc->status == RECEIPT_OK ? TC_EXIT_OK : TC_EXIT_FAIL;
+}
+
+typedef struct {
+    const char *url, *genesis, *key, *nonce, *timeout, *receipt_out;
+} common_args;
+
+static int load_inputs(const common_args *a, const char *witness, keypair *key, keypair *wkey,
+                       hash32 *chain)
+{
+    tcrypto_err rc = tcrypto_read_secret_key(a->key, key);
+    if (rc != TCRYPTO_OK) return fprintf(stderr, "error: %s: %s\n", a->key, tcrypto_strerror(rc)), TC_EXIT_INPUT;
+    if (witness && (rc = tcrypto_read_secret_key(witness, wkey)) != TCRYPTO_OK)
+        return fprintf(stderr, "error: %s: %s\n", witness, tcrypto_strerror(rc)), TC_EXIT_INPUT;
+    uint8_t *g = NULL;
+    size_t len = 0;
+    if (util_read_file(a->genesis, CODEC_GENESIS_MAX, &g, &len) != 0) return TC_EXIT_INPUT;
+    codec_genesis *dec = malloc(sizeof *dec);
+    codec_error cerr;
+    char why[160];
+    bool ok = dec && codec_genesis_decode(g, len, dec, &cerr) == CODEC_OK;
+    if (!ok) fprintf(stderr, "error: %s is not a genesis: %s\n", a->genesis, dec ? codec_error_format(&cerr, why, sizeof why) : "out of memory");
+    tcrypto_sha256(g, len, chain);
+    free(dec);
+    free(g);
+    return ok ? TC_EXIT_OK : TC_EXIT_INPUT;
+}
+
+static int submit_event(const common_args *a, const event *e)
+{
+    keypair key, wkey;
+    hash32 chain;
+    int rc = load_inputs(a, e->witness_key, &key, &wkey, &chain);
+    uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS, nonce_override = CLIENT_NONCE_AUTO, nonce;
+    if (a->timeout && util_parse_u64("--timeout-ms", a->timeout, 1, 3600000, &timeout)) return TC_EXIT_USAGE;
+    if (a->nonce && util_parse_u64("--nonce", a->nonce, 0, UINT64_MAX - 2, &nonce_override)) return TC_EXIT_USAGE;
+    if (rc != TC_EXIT_OK) return rc;
+    char why[300];
+    if (client_nonce_take(a->key, nonce_override, &nonce, why, sizeof why) != 0) {
+        fprintf(stderr, "error: %s\n", why);
+        return TC_EXIT_INPUT;
+    }
+    static uint8_t tx[CODEC_TX_MAX];
+    const keypair *cos[1] = {&wkey};
+    unsigned meaning[1] = {MEANING_WITNESS};
+    size_t len = client_sign_tx(&key, nonce, &chain, e->contract, e->method, e->args, e->nargs,
+                                cos, meaning, e->witness_key ? 1 : 0, tx, sizeof tx);
+    if (len == 0) return fprintf(stderr, "error: the tx does not encode (arguments too large)\n"), TC_EXIT_USAGE;
+    printf("%s.%s nonce %" PRIu64 "\n", e->contract, e->method, nonce);
+    client_options opt = {a->url, 1, (uint32_t)timeout};
+    codec_span span = {tx, len};
+    client_result r;
+    client_run(&opt, &span, 1, &r);
+    rc = report(&r, a->receipt_out);
+    client_result_free(&r);
+    return rc;
+}
+
+static int run_event(const event_command *c, int argc, char **argv)
+{
+    char allowed[512];
+    snprintf(allowed, sizeof allowed, "url genesis key nonce timeout-ms receipt-out %s", c->options);
+    opts o;
+    if (opts_parse(argc, argv, allowed, &o) != 0) return usage_of(c, stderr, TC_EXIT_USAGE);
+    if (o.help) return usage_of(c, stdout, TC_EXIT_OK);
+    bool bad = o.positional_count != 0;
+    if (bad) fprintf(stderr, "error: unexpected argument '%s'\n", o.positional[0]);
+    common_args a = {need(&o, "url", &bad), need(&o, "genesis", &bad), need(&o, "key", &bad),
+                     opt(&o, "nonce", &bad), opt(&o, "timeout-ms", &bad), opt(&o, "receipt-out", &bad)};
+    if (bad) return usage_of(c, stderr, TC_EXIT_USAGE);
+    static event e;
+    memset(&e, 0, sizeof e);
+    e.contract = c->contract;
+    e.method = c->method;
+    arg_rc rc = c->build(&e, &o, &bad);
+    if (rc == ARG_USAGE || bad) return usage_of(c, stderr, TC_EXIT_USAGE);
+    if (rc != ARG_OK) return TC_EXIT_INPUT;
+    return submit_event(&a, &e);
+}
+
+static int run_named(const char *name, int argc, char **argv)
+{
+    for (size_t i = 0; i < sizeof EVENTS / sizeof EVENTS[0]; i++) {
+        if (strcmp(EVENTS[i].name, name) == 0) return run_event(&EVENTS[i], argc, argv);
+    }
+    return TC_EXIT_INTERNAL;
+}
+
+int cmd_register(int argc, char **argv) { return run_named("register", argc, argv); }
+int cmd_amend(int argc, char **argv) { return run_named("amend", argc, argv); }
+int cmd_approve(int argc, char **argv) { return run_named("approve", argc, argv); }
+int cmd_activate(int argc, char **argv) { return run_named("activate", argc, argv); }
+int cmd_enrol(int argc, char **argv) { return run_named("enrol", argc, argv); }
+int cmd_anchor(int argc, char **argv) { return run_named("anchor", argc, argv); }
+int cmd_outcomes(int argc, char **argv) { return run_named("outcomes", argc, argv); }
+
+/* "consent grant|withdraw", "access request": a second word picks the method. */
+static int run_pair(const char *first, const char *const *seconds, int n, int argc, char **argv)
+{
+    char name[64];
+    for (int i = 0; argc >= 2 && i < n; i++) {
+        if (strcmp(argv[1], seconds[i]) != 0) continue;
+        snprintf(name, sizeof name, "%s %s", first, seconds[i]);
+        return run_named(name, argc - 1, argv + 1);
+    }
+    bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
+    fprintf(help ? stdout : stderr, "usage: trialctl %s %s%s ... (trialctl %s %s --help)\n", first,
+            seconds[0], n > 1 ? "|withdraw" : "", first, seconds[0]);
+    return help ? TC_EXIT_OK : TC_EXIT_USAGE;
+}
+
+int cmd_consent(int argc, char **argv)
+{
+    static const char *const m[] = {"grant", "withdraw"};
+    return run_pair("consent", m, 2, argc, argv);
+}
+
+int cmd_access(int argc, char **argv)
+{
+    static const char *const m[] = {"request"};
+    return run_pair("access", m, 1, argc, argv);
+}
+
+/* ---- receipt, verify-receipt ------------------------------------------------------------ */
+
+static const char RECEIPT_USAGE[] =
+    "usage: trialctl receipt --url URL --tx TXID_HEX --out FILE [--timeout-ms MS]\n"
+    "  Fetches the receipt of a committed tx (the receipt file of docs/FORMATS.md 13.5: the\n"
+    "  tx, its receipt, the batch header and block fields, the commit and result\n"
+    "  certificates and both inclusion paths). Exit 0 written, 1 no such tx (or not\n"
+    "  certified yet), 2 usage, 4 node unreachable.\n";
+
+int cmd_receipt(int argc, char **argv)
+{
+    opts o;
+    if (opts_parse(argc, argv, "url tx out timeout-ms", &o) != 0) return fprintf(stderr, "%s", RECEIPT_USAGE), TC_EXIT_USAGE;
+    if (o.help) return printf("%s", RECEIPT_USAGE), TC_EXIT_OK;
+    bool bad = o.positional_count != 0;
+    const char *url = need(&o, "url", &bad), *tx = need(&o, "tx", &bad), *out = need(&o, "out", &bad);
+    const char *t = opt(&o, "timeout-ms", &bad);
+    uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS;
+    hash32 id;
+    if (bad || (t && util_parse_u64("--timeout-ms", t, 1, 3600000, &timeout))
+        || parse_hex32("tx", tx, &id) != ARG_OK) {
+        return fprintf(stderr, "%s", RECEIPT_USAGE), TC_EXIT_USAGE;
+    }
+    uint8_t *reply = NULL;
+    size_t len = 0;
+    char why[300];
+    int rc = client_fetch_receipt(url, &id, (uint32_t)timeout, &reply, &len, why, sizeof why);
+    if (rc != 0) {
+        fprintf(stderr, "error: %s: %s\n", url, why);
+        return rc > 0 ? TC_EXIT_FAIL : TC_EXIT_INTERNAL;
+    }
+    codec_receipt_reply rr;
+    if (codec_receipt_reply_decode(reply, len, &rr, NULL) != CODEC_OK) {
+        rc = TC_EXIT_INTERNAL;
+        fprintf(stderr, "error: the node's receipt does not decode\n");
+    } else if (rr.proof.len == 0) {
+        rc = TC_EXIT_FAIL;
+        fprintf(stderr, "error: the tx is committed at height %" PRIu64 " but not certified yet; try again\n", rr.height);
+    } else if (util_write_file(out, reply, len) != 0) {
+        rc = TC_EXIT_INTERNAL;
+    } else {
+        printf("receipt of tx at height %" PRIu64 " written to %s\n", rr.height, out);
+    }
+    free(reply);
+    return rc;
+}
+
+static const char VERIFY_RECEIPT_USAGE[] =
+    "usage: trialctl verify-receipt --genesis FILE RECEIPT_FILE\n"
+    "  Checks a receipt file with the genesis alone: the tx and its signatures, the receipt\n"
+    "  naming it, the block header against the result certificate, the result and commit\n"
+    "  certificates (2f+1 genesis validators each), the tx in the log and the receipt in the\n"
+    "  receipts root. Exit 0 valid, 1 invalid (names what failed), 3 unreadable.\n";
+
+int cmd_verify_receipt(int argc, char **argv)
+{
+    opts o;
+    if (opts_parse(argc, argv, "genesis", &o) != 0) return fprintf(stderr, "%s", VERIFY_RECEIPT_USAGE), TC_EXIT_USAGE;
+    if (o.help) return printf("%s", VERIFY_RECEIPT_USAGE), TC_EXIT_OK;
+    bool bad = o.positional_count != 1;
+    const char *genesis = need(&o, "genesis", &bad);
+    if (bad) return fprintf(stderr, "%s", VERIFY_RECEIPT_USAGE), TC_EXIT_USAGE;
+    uint8_t *g = NULL, *r = NULL;
+    size_t glen = 0, rlen = 0;
+    if (util_read_file(genesis, CODEC_GENESIS_MAX, &g, &glen) != 0) return TC_EXIT_INPUT;
+    if (util_read_file(o.positional[0], CODEC_CLIENT_MESSAGE_MAX, &r, &rlen) != 0) {
+        free(g);
+        return TC_EXIT_INPUT;
+    }
+    char why[300];
+    int rc = TC_EXIT_OK;
+    if (!proof_verify_receipt(g, glen, r, rlen, why, sizeof why)) {
+        printf("receipt INVALID: %s\n", why);
+        rc = strncmp(why, "genesis", 7) == 0 ? TC_EXIT_INPUT : TC_EXIT_FAIL;
+    } else {
+        codec_receipt_reply rr;
+        codec_receipt rc_;
+        codec_receipt_reply_decode(r, rlen, &rr, NULL);
+        codec_receipt_decode(rr.receipt.data, rr.receipt.len, &rc_, NULL);
+        print_hex32("receipt OK: tx ", &rc_.tx_id);
+        printf("height %" PRIu64 " index %u, status %u%s%s\n", rr.height, rr.index, rc_.status,
+               rc_.status ? ": " : "", rc_.status ? rc_.reason : "");
+    }
+    free(g);
+    free(r);
+    return rc;
+}
