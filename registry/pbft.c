@@ -696,14 +696,21 @@ static void garbage_collect(pbft_core *c)
     }
 }
 
+static void emit_result_cert(pbft_core *c, const codec_result_cert *cert)
+{
+    if (c->ready.stable_count < PBFT_WINDOW + 2)
+        c->ready.stable[c->ready.stable_count++] = *cert;
+}
+
 static void set_stable(pbft_core *c, const codec_result_cert *cert)
 {
-    if (cert->height <= low_mark(c))
+    if (cert->height <= low_mark(c)) {
+        emit_result_cert(c, cert); /* a late certificate: certifies, moves nothing */
         return;
+    }
     c->durable.stable = *cert;
     garbage_collect(c);
-    if (c->ready.stable_count < 2)
-        c->ready.stable[c->ready.stable_count++] = *cert;
+    emit_result_cert(c, cert);
     mark_persist(c);
 }
 
@@ -729,15 +736,25 @@ static void check_stable(pbft_core *c, pbft_checkpoint_votes *v)
         }
         if (cert.sig_count >= c->quorum) {
             cert.sig_count = c->quorum;
+            v->certified = true;
             set_stable(c, &cert);
             return;
         }
     }
 }
 
+/* Votes are kept for heights in (low - WINDOW, low + SLOTS - WINDOW]: those
+ * just below the stable checkpoint still get their result certificate when
+ * their checkpoints arrive after a higher one's. */
+static bool checkpoint_in_range(const pbft_core *c, pbft_height h)
+{
+    pbft_height low = low_mark(c);
+    return h + PBFT_WINDOW > low && h <= low + PBFT_CHECKPOINT_SLOTS - PBFT_WINDOW && h > 0;
+}
+
 static pbft_checkpoint_votes *checkpoint_votes(pbft_core *c, pbft_height h)
 {
-    if (h <= low_mark(c) || h > low_mark(c) + PBFT_CHECKPOINT_SLOTS)
+    if (!checkpoint_in_range(c, h))
         return NULL;
     pbft_checkpoint_votes *v = &c->checkpoints[h % PBFT_CHECKPOINT_SLOTS];
     if (v->height != h) {
@@ -752,7 +769,7 @@ static void record_checkpoint(pbft_core *c, const pbft_msg *m)
     if (m->height > c->peer_checkpoint[m->from])
         c->peer_checkpoint[m->from] = m->height;
     pbft_checkpoint_votes *v = checkpoint_votes(c, m->height);
-    if (!v || v->seen[m->from])
+    if (!v || v->seen[m->from] || v->certified)
         return;
     v->seen[m->from] = true;
     v->block_hash[m->from] = m->block_hash;
@@ -775,7 +792,10 @@ static pbft_err on_checkpoint(pbft_core *c, const pbft_msg *m)
 {
     if (m->height == 0)
         return PBFT_ERR_MALFORMED;
-    if (m->height <= c->peer_checkpoint[m->from] && m->height <= low_mark(c))
+    if (!checkpoint_in_range(c, m->height) && m->height <= low_mark(c))
+        return PBFT_ERR_STALE;
+    const pbft_checkpoint_votes *v = &c->checkpoints[m->height % PBFT_CHECKPOINT_SLOTS];
+    if (v->height == m->height && (v->certified || v->seen[m->from]))
         return PBFT_ERR_STALE;
     codec_result_cert cp;
     checkpoint_cert_of(m, &cp);

@@ -189,7 +189,10 @@ typedef struct {
     pbft_committed committed[PBFT_WINDOW];
     pbft_height fetch_from, fetch_to; /* fetch_to > 0: fetch these heights */
     uint32_t stable_count;
-    codec_result_cert stable[2];  /* newly stable checkpoints (result certificates) */
+    /* New result certificates: checkpoints that became stable, and heights up to
+     * PBFT_WINDOW below the stable one whose 2f+1 matching checkpoints arrived late
+     * (those certify their block but do not move the low watermark). */
+    codec_result_cert stable[PBFT_WINDOW + 2];
     pbft_height diverged;         /* > 0: my execution of this height contradicts its
                                      result certificate; the core stops signing */
 } pbft_ready;
@@ -220,6 +223,7 @@ typedef struct {
 
 typedef struct {
     pbft_height height;
+    bool certified;           /* its result certificate went to ready.stable */
     bool seen[PBFT_N_MAX];
     hash32 block_hash[PBFT_N_MAX], state_hash[PBFT_N_MAX], receipts_root[PBFT_N_MAX];
     signature sig[PBFT_N_MAX];
