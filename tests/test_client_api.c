@@ -322,6 +322,50 @@ Test(client_api, receipt_comes_with_a_proof_that_verifies)
     cr_assert_eq(call(req, o.len, &r), CAPI_BAD_BODY);
 }
 
+/* The enrolment block of the example (height 7) holds 5 txs: a receipt of its 4th carries
+ * the commit certificate and a receipt path of 3 hashes, and verifies as a receipt file;
+ * a flipped byte in the receipt path or in the commit certificate is caught and named. */
+Test(client_api, receipt_of_a_multi_tx_block_verifies_as_a_receipt_file)
+{
+    codec_block_entry e[CODEC_BLOCKS_REPLY_MAX];
+    uint32_t n = 0;
+    cr_assert_eq(fetch_blocks(7, 1, e, &n), CAPI_OK);
+    static codec_span txs[CODEC_BLOCK_TXS_MAX], receipts[CODEC_BLOCK_TXS_MAX];
+    static codec_write writes[CODEC_WRITES_MAX];
+    codec_block blk = {.txs = txs, .receipts = receipts, .writes = writes};
+    static uint8_t copy[MAX_BYTES], file[MAX_BYTES];
+    memcpy(copy, e[0].block.data, e[0].block.len);
+    cr_assert_eq(codec_block_decode(copy, e[0].block.len, &blk, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL), CODEC_OK);
+    cr_assert_eq(blk.tx_count, 5);
+    hash32 id;
+    tcrypto_sha256(blk.txs[3].data, blk.txs[3].len, &id);
+    uint8_t req[64];
+    codec_buf o = codec_buf_make(req, sizeof req);
+    cr_assert_eq(codec_client_request_encode(CLIENT_RECEIPT, id.bytes, 32, &o), CODEC_OK);
+    codec_client_response r;
+    cr_assert_eq(call(req, o.len, &r), CAPI_OK, "%s", r.reason);
+    size_t len = r.body.len;
+    memcpy(file, r.body.data, len);
+    static codec_receipt_reply rr;
+    cr_assert_eq(codec_receipt_reply_decode(file, len, &rr, NULL), CODEC_OK);
+    cr_assert_eq(rr.index, 3);
+    cr_assert_eq(rr.receipt_path_len, 3, "5 leaves: a path of 3");
+    cr_assert_eq(rr.commit_cert.len, blk.commit_cert.len);
+    cr_assert_eq(memcmp(rr.commit_cert.data, blk.commit_cert.data, rr.commit_cert.len), 0);
+    char why[300] = "";
+    cr_assert(proof_verify_receipt(f.w.genesis, f.w.genesis_len, file, len, why, sizeof why), "%s", why);
+    /* the decoded path is a copy: find its bytes in the file */
+    const uint8_t *hit = memmem(file, len, rr.receipt_path[1].bytes, 32);
+    cr_assert_not_null(hit);
+    file[hit - file + 4] ^= 1;
+    cr_assert_not(proof_verify_receipt(f.w.genesis, f.w.genesis_len, file, len, why, sizeof why));
+    cr_assert(strstr(why, "receipt inclusion proof") != NULL, "%s", why);
+    file[hit - file + 4] ^= 1;
+    file[rr.commit_cert.data - file + rr.commit_cert.len - 3] ^= 1;
+    cr_assert_not(proof_verify_receipt(f.w.genesis, f.w.genesis_len, file, len, why, sizeof why));
+    cr_assert(strstr(why, "commit certificate signature") != NULL, "%s", why);
+}
+
 Test(client_api, submit_hands_canonical_txs_to_consensus)
 {
     uint8_t tx[CODEC_TX_MAX], req[CODEC_TX_MAX + 64];

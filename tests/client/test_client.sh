@@ -31,7 +31,7 @@ expect() {
     out=$("$@" 2>&1)
     rc=$?
     LAST="$out"
-    if [ "$rc" -ge 128 ]; then
+    if [ "$rc" -ge 128 ] || grep -qE "Sanitizer|runtime error" <<<"$out"; then
         echo "CRASH ($rc): $*"; echo "$out" | head -8; fail=$((fail + 1)); return
     fi
     if [ "$rc" -ne "$want" ] || ! grep -qE -- "$pattern" <<<"$out"; then
@@ -181,7 +181,7 @@ kill "$DEV_PID"
 wait "$DEV_PID"
 rc=$?
 DEV_PID=
-[ "$rc" -eq 0 ] && pass=$((pass + 1)) || { echo "FAIL: devserver exited $rc"; cat devserver.log | tail -20; fail=$((fail + 1)); }
+[ "$rc" -eq 0 ] && ! grep -qE "Sanitizer|runtime error" devserver.log && pass=$((pass + 1)) || { echo "FAIL: devserver exited $rc"; cat devserver.log | tail -20; fail=$((fail + 1)); }
 
 echo "client commands: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
