@@ -7,7 +7,7 @@
  * creates DIR/<decoder>/<n>.bin (raw encoding, for -DFUZZ_DECODER builds) and
  * DIR/all/<decoder>-<n>.bin (decoder selector byte + encoding, for the
  * dispatching build). Deterministic: keys come from fixed seeds. The decoder
- * numbers must match the enum in fuzz_codec.c.
+ * numbers must match the enum in fuzz_codec.c (10 = wire, the validator messages).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,10 +16,11 @@
 #include <sys/stat.h>
 
 #include "codec.h"
+#include "wire.h"
 
 static const char *const decoder_names[] = {
     "tx",    "receipt",      "block",        "genesis",      "commit_cert",
-    "result_cert", "proof", "export_entry", "block_header", "export_header",
+    "result_cert", "proof", "export_entry", "block_header", "export_header", "wire",
 };
 
 static const char *root;
@@ -51,7 +52,7 @@ static void write_file(const char *path, const uint8_t *prefix, size_t prefix_le
 
 static void emit(int decoder, const codec_buf *b)
 {
-    static int counts[10];
+    static int counts[11];
     char path[512];
     int n = counts[decoder]++;
     if (b->overflow) die("encode overflow");
@@ -290,6 +291,113 @@ static size_t make_export_entry(int with_cert, uint8_t *out, size_t cap)
     return b.len;
 }
 
+/* ---- validator messages (wire.h): one seed per kind and PBFT type ---------- */
+
+static hash32 fill_hash(uint8_t v)
+{
+    hash32 h;
+    memset(h.bytes, v, sizeof h.bytes);
+    return h;
+}
+
+static signature fill_sig(uint8_t v)
+{
+    signature sg;
+    memset(sg.bytes, v, sizeof sg.bytes);
+    return sg;
+}
+
+static void wire_batch(pbft_batch *b, uint64_t height, uint32_t count)
+{
+    b->header = (codec_batch_header){height, 1764100000000ull + height, fill_hash(0x70), count};
+    b->count = count;
+    for (uint32_t i = 0; i < count; i++) b->txs[i] = fill_hash((uint8_t)(0x80 + i));
+}
+
+static void wire_view_change(pbft_view_change *vc, uint32_t sender, uint32_t prepared)
+{
+    memset(vc, 0, sizeof *vc);
+    vc->new_view = 2;
+    vc->sender = sender;
+    if (prepared > 0) {
+        static uint8_t cert[1024];
+        codec_error e;
+        size_t n = make_result_cert(4, 3, cert, sizeof cert);
+        if (codec_result_cert_decode(cert, n, &vc->stable, &e) != CODEC_OK) die("stable");
+    }
+    vc->prepared_count = prepared;
+    for (uint32_t i = 0; i < prepared; i++) {
+        pbft_prepared_cert *pc = &vc->prepared[i];
+        pc->view = 1;
+        wire_batch(&pc->batch, 5 + i, 2);
+        pc->preprepare_sig = fill_sig(0x21);
+        pc->prepare_count = 2;
+        pc->prepares[0] = (codec_vsig){2, fill_sig(0x22)};
+        pc->prepares[1] = (codec_vsig){3, fill_sig(0x23)};
+    }
+    vc->sig = fill_sig((uint8_t)(0x30 + sender));
+}
+
+static size_t make_wire(int variant, uint8_t *out, size_t cap)
+{
+    static uint8_t tx[2][4096], block[16384], cert[1024];
+    static pbft_batch batch;
+    static pbft_new_view nv;
+    codec_span txs[2];
+    for (uint32_t i = 0; i < 2; i++) txs[i] = (codec_span){tx[i], make_tx((int)i, tx[i], 4096)};
+    codec_buf b = codec_buf_make(out, cap);
+    pbft_msg m = {.view = 1, .height = 5, .digest = fill_hash(0x11), .sig = fill_sig(0x12)};
+    codec_err rc = CODEC_OK;
+    switch (variant) {
+    case 0: /* PRE-PREPARE with tx bytes */
+        wire_batch(&batch, 5, 2);
+        m.type = PBFT_MSG_PREPREPARE;
+        m.batch = &batch;
+        rc = wire_pbft_encode(0, &m, txs, 2, &b);
+        break;
+    case 1: m.type = PBFT_MSG_PREPARE; rc = wire_pbft_encode(2, &m, NULL, 0, &b); break;
+    case 2: m.type = PBFT_MSG_COMMIT; rc = wire_pbft_encode(3, &m, NULL, 0, &b); break;
+    case 3:
+        m.type = PBFT_MSG_CHECKPOINT;
+        m.block_hash = fill_hash(0x41);
+        m.state_hash = fill_hash(0x42);
+        m.receipts_root = fill_hash(0x43);
+        rc = wire_pbft_encode(1, &m, NULL, 0, &b);
+        break;
+    case 4:
+        m.type = PBFT_MSG_VIEW_CHANGE;
+        wire_view_change(&nv.vcs[0], 2, 1);
+        m.view_change = &nv.vcs[0];
+        rc = wire_pbft_encode(2, &m, NULL, 0, &b);
+        break;
+    case 5:
+        m.type = PBFT_MSG_NEW_VIEW;
+        memset(&nv, 0, sizeof nv);
+        nv.view = 2;
+        nv.vc_count = 3;
+        for (uint32_t i = 0; i < 3; i++) wire_view_change(&nv.vcs[i], i, i == 1 ? 1 : 0);
+        nv.reissued_from = 4;
+        nv.reissued_count = 2;
+        nv.reissued[0] = fill_hash(0x51);
+        nv.reissued_sig[0] = fill_sig(0x52);
+        nv.reissued_sig[1] = fill_sig(0x53); /* reissued[1]: a null (empty) batch */
+        nv.sig = fill_sig(0x54);
+        m.new_view = &nv;
+        rc = wire_pbft_encode(2, &m, NULL, 0, &b);
+        break;
+    case 6: rc = wire_txs_encode(1, txs, 2, &b); break;
+    case 7: rc = wire_fetch_encode(3, 5, 300, &b); break;
+    default: {
+        codec_span blocks[2] = {{block, make_block(1, block, sizeof block)}};
+        blocks[1] = blocks[0]; /* the same block twice: bytes are all the decoder sees */
+        codec_span results[2] = {{cert, make_result_cert(2, 3, cert, sizeof cert)}, {NULL, 0}};
+        rc = wire_blocks_encode(0, blocks, results, 2, &b);
+    }
+    }
+    if (rc != CODEC_OK) die("wire");
+    return b.len;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) die("usage: make_codec_corpus DIR");
@@ -304,7 +412,7 @@ int main(int argc, char **argv)
     make_dir(root);
     snprintf(path, sizeof path, "%s/all", root);
     make_dir(path);
-    for (int d = 0; d < 10; d++) {
+    for (int d = 0; d < 11; d++) {
         snprintf(path, sizeof path, "%s/%s", root, decoder_names[d]);
         make_dir(path);
     }
@@ -333,5 +441,6 @@ int main(int argc, char **argv)
     b = codec_buf_make(buf, sizeof buf);
     codec_export_header_encode(&eh, &b);
     emit(9, &b);
+    for (int v = 0; v < 9; v++) EMIT(10, make_wire(v, buf, sizeof buf));
     return 0;
 }
