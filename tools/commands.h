@@ -28,6 +28,7 @@ int cmd_bench_ledger(int argc, char **argv);
 /* consortium tools (tools/cmd_cluster.c) */
 int cmd_init(int argc, char **argv);
 int cmd_cluster(int argc, char **argv); /* tools/cmd_node.c: cluster up|down|status */
+int cmd_bench_cluster(int argc, char **argv); /* tools/cmd_bench_cluster.c */
 
 /* Helpers shared by the commands (tools/util.c). */
 #include <stddef.h>

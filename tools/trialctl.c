@@ -49,7 +49,7 @@ static const command COMMANDS[] = {
     {"receipt", cmd_receipt, "fetch a tx's receipt (with certificates and proofs) from a node"},
     {"verify-receipt", cmd_verify_receipt, "check a receipt file with the genesis alone"},
     {"sim", cmd_sim, "run the PBFT cluster simulator over seeds, or trace one"},
-    {"bench", cmd_bench, "benchmarks: bench ledger | bench vm | bench exec"},
+    {"bench", cmd_bench, "benchmarks: bench ledger | bench vm | bench exec | bench cluster"},
 };
 
 static void usage(FILE *out)
@@ -66,8 +66,9 @@ static int cmd_bench(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "ledger") == 0) return cmd_bench_ledger(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "vm") == 0) return cmd_bench_vm(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "exec") == 0) return cmd_bench_exec(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "cluster") == 0) return cmd_bench_cluster(argc - 1, argv + 1);
     fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-            "usage: trialctl bench ledger|vm|exec [--help]\n");
+            "usage: trialctl bench ledger|vm|exec|cluster [--help]\n");
     return argc >= 2 && strcmp(argv[1], "--help") == 0 ? TC_EXIT_OK : TC_EXIT_USAGE;
 }
 

@@ -1,0 +1,635 @@
+/*
+ * cmd_bench_cluster.c - `trialctl bench cluster`: four trialnode processes on
+ * loopback, closed-loop clients with pre-signed consent grants (2 signatures:
+ * the participant and the site's witness) and data anchors (1: the site), and,
+ * in the same run, the bound: Ed25519 verifications per second on all cores,
+ * divided by the 4 validators (each verifies every tx once) and by the mix's
+ * average signatures per tx.
+ *
+ * Closed loop: at most --clients txs are outstanding; a client submits its
+ * next tx once the previous one is seen committed. Commits are observed by one
+ * watcher polling BLOCKS from node 0 (every 2 ms), so no client polls receipts;
+ * commit latency = the watcher seeing the block - the submit. Only txs whose
+ * receipt status is OK count as committed.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "client_api.h"
+#include "codec.h"
+#include "commands.h"
+#include "crypto.h"
+#include "transport.h"
+#include "world.h"
+
+#define SUBMITTERS 4
+#define PARTICIPANTS 256
+#define TX_BYTES 1024
+
+static const char USAGE[] =
+    "usage: trialctl bench cluster [--dir DIR] [--port P] [--txs N] [--clients C] [--runs R]\n"
+    "  Starts 4 validators (trialctl init + cluster up in DIR/run-I, default a new\n"
+    "  directory under /tmp, ports P.. (default 7900)), sets up a trial with 256 consented\n"
+    "  participants, then runs N (default 6000) pre-signed txs, half consent grants and\n"
+    "  half data anchors, with C (default 128) closed-loop clients. Prints committed tx/s,\n"
+    "  p50/p99 commit latency and the bound measured in the same run, per run and as\n"
+    "  medians over R runs (default 3).\n"
+    "       trialctl bench cluster --existing DIR --url URL [--txs N] [--clients C]\n"
+    "  The same workload once against the running consortium of DIR (a fresh trial,\n"
+    "  nonces reserved in the KEY.nonce files) through URL; exit 0 only if every tx\n"
+    "  committed with an OK receipt (the fault tests use it as load).\n";
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the bound ------------------------------------------------------------------ */
+
+typedef struct {
+    double seconds;
+    atomic_ulong *count;
+} verify_job;
+
+static void *verify_loop(void *arg)
+{
+    verify_job *j = arg;
+    keypair k;
+    uint8_t seed[32] = {7};
+    tcrypto_keypair_from_seed(seed, &k);
+    hash32 chain = {{1}};
+    uint8_t body[200] = {0};
+    signature sig;
+    tcrypto_sign(&k, TCRYPTO_TAG_TX, &chain, body, sizeof body, &sig);
+    double end = now_s() + j->seconds;
+    unsigned long n = 0;
+    while (now_s() < end) {
+        for (int i = 0; i < 64; i++)
+            n += tcrypto_verify(&k.public_key, TCRYPTO_TAG_TX, &chain, body, sizeof body, &sig);
+    }
+    atomic_fetch_add(j->count, n);
+    return NULL;
+}
+
+/* Ed25519 verifications per second using every core. */
+static double verify_rate(double seconds)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1 || cores > 64)
+        cores = 1;
+    atomic_ulong count;
+    atomic_init(&count, 0);
+    verify_job job = {seconds, &count};
+    pthread_t t[64];
+    for (long i = 0; i < cores; i++)
+        pthread_create(&t[i], NULL, verify_loop, &job);
+    for (long i = 0; i < cores; i++)
+        pthread_join(t[i], NULL);
+    return (double)atomic_load(&count) / seconds;
+}
+
+/* ---- the workload ------------------------------------------------------------------ */
+
+typedef struct {
+    hash32 chain;
+    keypair sponsor, regulator, site[2];
+    keypair part[PARTICIPANTS];
+    uint64_t nonce_site[2], nonce_part[PARTICIPANTS], nonce_sponsor, nonce_regulator;
+    const char *url;
+    char trial[32]; /* BENCH-<time>: a fresh trial per run, so runs can share a chain */
+} workload;
+
+static size_t sign(workload *w, const keypair *k, uint64_t *nonce, const char *contract,
+                   const char *method, const codec_value *args, uint32_t nargs,
+                   const keypair *witness, uint8_t *out)
+{
+    const keypair *cos[1] = {witness};
+    unsigned meaning[1] = {MEANING_WITNESS};
+    return client_sign_tx(k, (*nonce)++, &w->chain, contract, method, args, nargs, cos, meaning,
+                          witness ? 1 : 0, out, TX_BYTES);
+}
+
+/* Read DIR/keys/NAME.key and reserve `count` nonces from its KEY.nonce file
+ * (client.h), so the bench never reuses a nonce of earlier commands. */
+static int read_key(const char *dir, const char *name, keypair *out, uint64_t *nonce,
+                    uint64_t count)
+{
+    char path[8192], why[256];
+    snprintf(path, sizeof path, "%.4000s/keys/%.100s.key", dir, name);
+    if (tcrypto_read_secret_key(path, out) != TCRYPTO_OK) {
+        fprintf(stderr, "bench cluster: cannot read %s\n", path);
+        return -1;
+    }
+    uint64_t last;
+    if (client_nonce_take(path, CLIENT_NONCE_AUTO, nonce, why, sizeof why) != 0 ||
+        client_nonce_take(path, *nonce + count, &last, why, sizeof why) != 0) {
+        fprintf(stderr, "bench cluster: %s: %s\n", path, why);
+        return -1;
+    }
+    return 0;
+}
+
+static size_t consent_tx(workload *w, uint32_t p, uint64_t scopes, uint8_t *out)
+{
+    static hash32 form;
+    form = world_hash("consent form v1");
+    codec_value args[] = {world_text(w->trial), world_int(1), world_bytes(form.bytes, 32),
+                          world_int((int64_t)scopes)};
+    return sign(w, &w->part[p], &w->nonce_part[p], "consent", "grant", args, 4,
+                &w->site[p < PARTICIPANTS / 2 ? 0 : 1], out);
+}
+
+static size_t anchor_tx(workload *w, uint32_t p, uint64_t record, uint8_t *out)
+{
+    hash32 h;
+    tcrypto_sha256(&record, sizeof record, &h);
+    uint32_t s = p < PARTICIPANTS / 2 ? 0 : 1;
+    codec_value args[] = {world_text(w->trial), world_bytes(w->part[p].public_key.bytes, 32),
+                          world_int(SCOPE_MAIN), world_int((int64_t)client_now_ms()),
+                          world_bytes(h.bytes, 32), world_int(4096)};
+    return sign(w, &w->site[s], &w->nonce_site[s], "data", "anchor", args, 6, NULL, out);
+}
+
+/* Run one step (txs independent of each other) and require every receipt OK. */
+static int step(workload *w, const char *what, uint8_t (*bufs)[TX_BYTES], const size_t *lens,
+                uint32_t n)
+{
+    codec_span *spans = calloc(n, sizeof *spans);
+    client_result *res = calloc(n, sizeof *res);
+    int rc = spans && res ? 0 : -1;
+    for (uint32_t i = 0; i < n && rc == 0; i++)
+        spans[i] = (codec_span){bufs[i], lens[i]};
+    client_options opt = {w->url, 4, 30000};
+    if (rc == 0 && client_run(&opt, spans, n, res) != n)
+        rc = -1;
+    for (uint32_t i = 0; i < n && res; i++) {
+        if (rc == 0 && res[i].receipt.status != RECEIPT_OK) {
+            fprintf(stderr, "bench cluster: set-up %s refused: %s\n", what, res[i].receipt.reason);
+            rc = -1;
+        }
+        client_result_free(&res[i]);
+    }
+    if (rc != 0)
+        fprintf(stderr, "bench cluster: set-up step '%s' failed\n", what);
+    free(spans);
+    free(res);
+    return rc;
+}
+
+/* Register, approve, activate both sites, enrol and consent every participant. */
+static int set_up(workload *w)
+{
+    static uint8_t bufs[PARTICIPANTS][TX_BYTES];
+    static size_t lens[PARTICIPANTS];
+    static hash32 doc, p1;
+    doc = world_hash("bench protocol");
+    p1 = world_hash("bench primary outcome");
+    static const uint8_t sites[] = "\x06site-a\x06site-b";
+    codec_value reg[] = {world_text(w->trial), world_bytes(doc.bytes, 32), world_bytes(p1.bytes, 32),
+                         world_bytes("", 0), world_int(100000),
+                         world_bytes(sites, sizeof sites - 1)};
+    lens[0] = sign(w, &w->sponsor, &w->nonce_sponsor, "protocol", "register", reg, 6, NULL, bufs[0]);
+    if (step(w, "register", bufs, lens, 1) != 0)
+        return -1;
+    codec_value ap[] = {world_text(w->trial), world_int(1)};
+    lens[0] = sign(w, &w->regulator, &w->nonce_regulator, "protocol", "approve", ap, 2, NULL, bufs[0]);
+    if (step(w, "approve", bufs, lens, 1) != 0)
+        return -1;
+    codec_value a1[] = {world_text(w->trial), world_text("site-a")};
+    codec_value a2[] = {world_text(w->trial), world_text("site-b")};
+    lens[0] = sign(w, &w->sponsor, &w->nonce_sponsor, "protocol", "activate", a1, 2, NULL, bufs[0]);
+    lens[1] = sign(w, &w->sponsor, &w->nonce_sponsor, "protocol", "activate", a2, 2, NULL, bufs[1]);
+    if (step(w, "activate", bufs, lens, 2) != 0)
+        return -1;
+    /* enrol: at most 32 per site per step (the nonce window is 64) */
+    for (uint32_t from = 0; from < PARTICIPANTS / 2; from += 32) {
+        uint32_t k = 0;
+        for (uint32_t i = from; i < from + 32 && i < PARTICIPANTS / 2; i++) {
+            for (uint32_t s = 0; s < 2; s++) {
+                uint32_t p = i + s * PARTICIPANTS / 2;
+                codec_value en[] = {world_text(w->trial), world_bytes(w->part[p].public_key.bytes, 32)};
+                lens[k] = sign(w, &w->site[s], &w->nonce_site[s], "consent", "enrol", en, 2, NULL,
+                               bufs[k]);
+                k++;
+            }
+        }
+        if (step(w, "enrol", bufs, lens, k) != 0)
+            return -1;
+    }
+    for (uint32_t p = 0; p < PARTICIPANTS; p++)
+        lens[p] = consent_tx(w, p, SCOPE_MAIN | SCOPE_FOLLOW_UP, bufs[p]);
+    return step(w, "consent", bufs, lens, PARTICIPANTS);
+}
+
+/* ---- the measured phase --------------------------------------------------------------- */
+
+typedef struct {
+    workload *w;
+    uint32_t n, clients;
+    uint8_t (*txs)[TX_BYTES];
+    size_t *lens;
+    hash32 *ids;
+    double *submitted, *committed;
+    bool *ok;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    uint32_t next, outstanding, done, refused;
+    bool stop;
+    char first_refusal[CODEC_REASON_MAX + 32];
+} run_state;
+
+/* Sorted (id, index) pairs for the watcher's lookups. */
+typedef struct {
+    hash32 id;
+    uint32_t index;
+} id_entry;
+static id_entry *g_index;
+static uint32_t g_index_count;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return memcmp(&((const id_entry *)a)->id, &((const id_entry *)b)->id, 32);
+}
+
+static int find_tx(const hash32 *id)
+{
+    id_entry key = {*id, 0};
+    id_entry *e = bsearch(&key, g_index, g_index_count, sizeof key, cmp_entry);
+    return e ? (int)e->index : -1;
+}
+
+static void *submitter(void *arg)
+{
+    run_state *r = arg;
+    tp_client *c = NULL;
+    char why[256];
+    if (tp_client_open(r->w->url, CODEC_CLIENT_MESSAGE_MAX, &c, why, sizeof why) != TP_OK)
+        return NULL;
+    uint8_t req[TX_BYTES + 64];
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        while (!r->stop && r->next < r->n && r->outstanding >= r->clients)
+            pthread_cond_wait(&r->cv, &r->lock);
+        if (r->stop || r->next >= r->n) {
+            pthread_mutex_unlock(&r->lock);
+            break;
+        }
+        uint32_t i = r->next++;
+        r->outstanding++;
+        r->submitted[i] = now_s();
+        pthread_mutex_unlock(&r->lock);
+        codec_buf b = codec_buf_make(req, sizeof req);
+        codec_client_request_encode(CLIENT_SUBMIT, r->txs[i], r->lens[i], &b);
+        uint8_t *reply = NULL;
+        size_t reply_len = 0;
+        codec_client_response resp;
+        bool accepted = tp_client_request(c, b.data, b.len, 10000, &reply, &reply_len) == TP_OK &&
+                        codec_client_response_decode(reply, reply_len, &resp, NULL) == CODEC_OK &&
+                        resp.status == CAPI_OK;
+        if (reply)
+            tp_free(reply, reply_len);
+        if (!accepted) {
+            pthread_mutex_lock(&r->lock);
+            r->refused++;
+            r->outstanding--;
+            pthread_cond_broadcast(&r->cv);
+            pthread_mutex_unlock(&r->lock);
+        }
+    }
+    tp_client_close(c);
+    return NULL;
+}
+
+/* One fetched block: mark its txs committed. */
+static void watch_block(run_state *r, const codec_span *block, double t)
+{
+    static codec_span txs[CODEC_BLOCK_TXS_MAX], receipts[CODEC_BLOCK_TXS_MAX];
+    static codec_write writes[CODEC_WRITES_MAX];
+    codec_block b = {.txs = txs, .receipts = receipts, .writes = writes};
+    if (codec_block_decode(block->data, block->len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX,
+                           NULL) != CODEC_OK)
+        return;
+    pthread_mutex_lock(&r->lock);
+    for (uint32_t i = 0; i < b.tx_count; i++) {
+        hash32 id;
+        tcrypto_sha256(txs[i].data, txs[i].len, &id);
+        int k = find_tx(&id);
+        if (k < 0 || r->committed[k] > 0)
+            continue;
+        codec_receipt rc;
+        r->ok[k] = codec_receipt_decode(receipts[i].data, receipts[i].len, &rc, NULL) == CODEC_OK &&
+                   rc.status == RECEIPT_OK;
+        if (!r->ok[k] && !r->first_refusal[0])
+            snprintf(r->first_refusal, sizeof r->first_refusal, "tx %u: %s", k, rc.reason);
+        r->committed[k] = t;
+        r->done++;
+        r->outstanding--;
+    }
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void *watcher(void *arg)
+{
+    run_state *r = arg;
+    tp_client *c = NULL;
+    char why[256];
+    if (tp_client_open(r->w->url, CODEC_CLIENT_MESSAGE_MAX, &c, why, sizeof why) != TP_OK)
+        return NULL;
+    uint64_t next = 1;
+    /* skip the set-up blocks */
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        bool stop = r->stop || r->done + r->refused >= r->n;
+        pthread_mutex_unlock(&r->lock);
+        if (stop)
+            break;
+        uint8_t body[32], req[64];
+        codec_buf bb = codec_buf_make(body, sizeof body);
+        codec_blocks_request_encode(next, CODEC_BLOCKS_REPLY_MAX, &bb);
+        codec_buf rb = codec_buf_make(req, sizeof req);
+        codec_client_request_encode(CLIENT_BLOCKS, bb.data, bb.len, &rb);
+        uint8_t *reply = NULL;
+        size_t reply_len = 0;
+        codec_client_response resp;
+        static codec_block_entry entries[CODEC_BLOCKS_REPLY_MAX];
+        uint32_t count = 0;
+        if (tp_client_request(c, rb.data, rb.len, 10000, &reply, &reply_len) == TP_OK &&
+            codec_client_response_decode(reply, reply_len, &resp, NULL) == CODEC_OK &&
+            resp.status == CAPI_OK &&
+            codec_blocks_reply_decode(resp.body.data, resp.body.len, entries,
+                                      CODEC_BLOCKS_REPLY_MAX, &count, NULL) == CODEC_OK) {
+            double t = now_s();
+            for (uint32_t i = 0; i < count; i++)
+                watch_block(r, &entries[i].block, t);
+            next += count;
+        }
+        if (reply)
+            tp_free(reply, reply_len);
+        if (count == 0) {
+            struct timespec ts = {0, 2000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    tp_client_close(c);
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct {
+    double tps, p50_ms, p99_ms, bound, ratio;
+    uint32_t ok, failed, refused;
+} run_figures;
+
+static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
+{
+    run_state r = {.w = w, .n = n, .clients = clients};
+    r.txs = malloc((size_t)n * TX_BYTES);
+    r.lens = calloc(n, sizeof *r.lens);
+    r.ids = calloc(n, sizeof *r.ids);
+    r.submitted = calloc(n, sizeof(double));
+    r.committed = calloc(n, sizeof(double));
+    r.ok = calloc(n, sizeof(bool));
+    g_index = calloc(n, sizeof *g_index);
+    if (!r.txs || !r.lens || !r.ids || !r.submitted || !r.committed || !r.ok || !g_index)
+        return -1;
+    uint32_t sigs = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t p = (i / 2) % PARTICIPANTS;
+        if (i % 2 == 0) {
+            r.lens[i] = consent_tx(w, p, i % 4 == 0 ? SCOPE_MAIN : SCOPE_MAIN | SCOPE_FOLLOW_UP,
+                                   r.txs[i]);
+            sigs += 2;
+        } else {
+            r.lens[i] = anchor_tx(w, p, ((uint64_t)client_now_ms() << 20) + i, r.txs[i]);
+            sigs += 1;
+        }
+        tcrypto_sha256(r.txs[i], r.lens[i], &r.ids[i]);
+        g_index[i] = (id_entry){r.ids[i], i};
+    }
+    g_index_count = n;
+    qsort(g_index, n, sizeof *g_index, cmp_entry);
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    pthread_t sub[SUBMITTERS], wat;
+    double t0 = now_s();
+    pthread_create(&wat, NULL, watcher, &r);
+    for (int i = 0; i < SUBMITTERS; i++)
+        pthread_create(&sub[i], NULL, submitter, &r);
+    for (;;) {
+        pthread_mutex_lock(&r.lock);
+        bool finished = r.done + r.refused >= n;
+        if (!finished && now_s() > t0 + 120) {
+            r.stop = true;
+            pthread_cond_broadcast(&r.cv);
+            finished = true;
+        }
+        pthread_mutex_unlock(&r.lock);
+        if (finished)
+            break;
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&r.lock);
+    r.stop = true;
+    pthread_cond_broadcast(&r.cv);
+    pthread_mutex_unlock(&r.lock);
+    for (int i = 0; i < SUBMITTERS; i++)
+        pthread_join(sub[i], NULL);
+    pthread_join(wat, NULL);
+    double *lat = calloc(n, sizeof *lat), last = t0;
+    uint32_t ok = 0, failed = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (r.committed[i] > 0 && r.ok[i]) {
+            lat[ok++] = (r.committed[i] - r.submitted[i]) * 1000;
+            if (r.committed[i] > last)
+                last = r.committed[i];
+        } else if (r.committed[i] > 0) {
+            failed++;
+        }
+    }
+    qsort(lat, ok, sizeof *lat, cmp_double);
+    if (r.first_refusal[0])
+        printf("  first refusal: %s\n", r.first_refusal);
+    double rate = verify_rate(2.0);
+    out->ok = ok;
+    out->failed = failed;
+    out->refused = r.refused;
+    out->tps = ok / (last - t0);
+    out->p50_ms = ok ? lat[ok / 2] : 0;
+    out->p99_ms = ok ? lat[(ok * 99) / 100 < ok ? (ok * 99) / 100 : ok - 1] : 0;
+    out->bound = rate / 4.0 / ((double)sigs / n);
+    out->ratio = out->tps / out->bound;
+    printf("  verify %.0f/s on all cores, %.2f signatures per tx -> bound %.0f tx/s\n", rate,
+           (double)sigs / n, out->bound);
+    free(lat);
+    free(r.txs);
+    free(r.lens);
+    free(r.ids);
+    free(r.submitted);
+    free(r.committed);
+    free(r.ok);
+    free(g_index);
+    g_index = NULL;
+    return 0;
+}
+
+/* ---- one run: consortium up, set-up, measure, down ------------------------------------ */
+
+/* Set up and measure against the running consortium of dir at url. */
+static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t clients,
+                        run_figures *f)
+{
+    static workload w;
+    memset(&w, 0, sizeof w);
+    w.url = url;
+    snprintf(w.trial, sizeof w.trial, "BENCH-%llu", (unsigned long long)client_now_ms());
+    char path[8192];
+    snprintf(path, sizeof path, "%.4000s/genesis.bin", dir);
+    uint8_t *g = NULL;
+    size_t gl = 0;
+    int rc = util_read_file(path, CODEC_GENESIS_MAX, &g, &gl);
+    if (rc == 0) {
+        tcrypto_sha256(g, gl, &w.chain);
+        free(g);
+        uint64_t per_site = PARTICIPANTS / 2 + n / 4 + 2;
+        rc = read_key(dir, "sponsor", &w.sponsor, &w.nonce_sponsor, 3) |
+             read_key(dir, "regulator", &w.regulator, &w.nonce_regulator, 1) |
+             read_key(dir, "investigator-site-a", &w.site[0], &w.nonce_site[0], per_site) |
+             read_key(dir, "investigator-site-b", &w.site[1], &w.nonce_site[1], per_site);
+    }
+    for (uint32_t p = 0; p < PARTICIPANTS && rc == 0; p++) {
+        uint8_t seed[32];
+        tcrypto_sha256_state st;
+        tcrypto_sha256_init(&st);
+        tcrypto_sha256_update(&st, w.trial, strlen(w.trial));
+        tcrypto_sha256_update(&st, &p, sizeof p);
+        tcrypto_sha256_final(&st, (hash32 *)seed);
+        tcrypto_keypair_from_seed(seed, &w.part[p]);
+    }
+    double t = now_s();
+    if (rc == 0)
+        rc = set_up(&w);
+    if (rc == 0) {
+        printf("  set-up (trial, %d participants enrolled and consented) in %.1f s\n", PARTICIPANTS,
+               now_s() - t);
+        rc = measure(&w, n, clients, f);
+    }
+    return rc;
+}
+
+static int one_run(const char *dir, unsigned port, uint32_t n, uint32_t clients, run_figures *f)
+{
+    char ports[16], url[64];
+    snprintf(ports, sizeof ports, "%u", port);
+    char *init_argv[] = {"init", "--validators", "4", "--base-port", ports, (char *)dir, NULL};
+    if (cmd_init(6, init_argv) != TC_EXIT_OK)
+        return -1;
+    char *up[] = {"cluster", "up", (char *)dir, NULL};
+    char *down[] = {"cluster", "down", (char *)dir, NULL};
+    if (cmd_cluster(3, up) != TC_EXIT_OK)
+        return -1;
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%u", port + 100);
+    int rc = run_workload(dir, url, n, clients, f);
+    cmd_cluster(3, down);
+    return rc;
+}
+
+static void print_run(const run_figures *f)
+{
+    printf("  committed %u ok (%u refused by contracts, %u not accepted): %.0f tx/s, "
+           "p50 %.1f ms, p99 %.1f ms; bound %.0f tx/s, ratio %.2f\n",
+           f->ok, f->failed, f->refused, f->tps, f->p50_ms, f->p99_ms, f->bound, f->ratio);
+}
+
+int cmd_bench_cluster(int argc, char **argv)
+{
+    const char *dir = NULL, *existing = NULL, *url = NULL;
+    uint64_t port = 7900, n = 6000, clients = 128, runs = 3;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(USAGE, stdout);
+            return TC_EXIT_OK;
+        } else if (v && strcmp(argv[i], "--dir") == 0) {
+            dir = v;
+        } else if (v && strcmp(argv[i], "--existing") == 0) {
+            existing = v;
+        } else if (v && strcmp(argv[i], "--url") == 0) {
+            url = v;
+        } else if (v && strcmp(argv[i], "--port") == 0) {
+            bad = util_parse_u64("--port", v, 1024, 60000, &port);
+        } else if (v && strcmp(argv[i], "--txs") == 0) {
+            bad = util_parse_u64("--txs", v, 100, 1000000, &n);
+        } else if (v && strcmp(argv[i], "--clients") == 0) {
+            bad = util_parse_u64("--clients", v, 1, 128, &clients);
+        } else if (v && strcmp(argv[i], "--runs") == 0) {
+            bad = util_parse_u64("--runs", v, 1, 15, &runs);
+        } else {
+            fputs(USAGE, stderr);
+            return TC_EXIT_USAGE;
+        }
+        if (bad)
+            return TC_EXIT_USAGE;
+        i++;
+    }
+    if (existing || url) {
+        /* load for the fault tests: one pass against a running consortium; exit 0 only
+         * if every tx committed with an OK receipt */
+        if (!existing || !url) {
+            fputs(USAGE, stderr);
+            return TC_EXIT_USAGE;
+        }
+        run_figures f;
+        if (run_workload(existing, url, (uint32_t)n, (uint32_t)clients, &f) != 0)
+            return TC_EXIT_FAIL;
+        print_run(&f);
+        return f.ok == n ? TC_EXIT_OK : TC_EXIT_FAIL;
+    }
+    char tmp[] = "/tmp/trialreg-bench-XXXXXX";
+    if (!dir && !(dir = mkdtemp(tmp))) {
+        perror("bench cluster: mkdtemp");
+        return TC_EXIT_INTERNAL;
+    }
+    run_figures f[15];
+    printf("bench cluster: 4 validators on loopback, %llu txs (consent grants and data anchors),"
+           " %llu closed-loop clients, %llu runs\n", (unsigned long long)n,
+           (unsigned long long)clients, (unsigned long long)runs);
+    for (uint64_t r = 0; r < runs; r++) {
+        char run_dir[8192];
+        snprintf(run_dir, sizeof run_dir, "%.4000s/run-%llu", dir, (unsigned long long)r);
+        printf("run %llu (%s)\n", (unsigned long long)r + 1, run_dir);
+        if (one_run(run_dir, (unsigned)(port + r * 10), (uint32_t)n, (uint32_t)clients, &f[r]) != 0)
+            return TC_EXIT_FAIL;
+        print_run(&f[r]);
+    }
+    double v[5][15];
+    for (uint64_t r = 0; r < runs; r++) {
+        v[0][r] = f[r].tps;
+        v[1][r] = f[r].p50_ms;
+        v[2][r] = f[r].p99_ms;
+        v[3][r] = f[r].bound;
+        v[4][r] = f[r].ratio;
+    }
+    for (int k = 0; k < 5; k++)
+        qsort(v[k], runs, sizeof(double), cmp_double);
+    uint64_t m = runs / 2;
+    printf("median: %.0f committed tx/s, p50 %.1f ms, p99 %.1f ms | bound %.0f tx/s | ratio %.2f "
+           "(target >= 0.50 with p99 < 200 ms)\n", v[0][m], v[1][m], v[2][m], v[3][m], v[4][m]);
+    return TC_EXIT_OK;
+}
