@@ -265,10 +265,10 @@ static bool rd_sig(codec_reader *r, const char *field, signature *out)
     return codec_rd_fixed(r, field, out->bytes, 64);
 }
 
-/* After a list: errors outside it carry no array index again. */
-static bool end_list(codec_reader *r)
+/* After a list: errors carry the enclosing list's index again (-1 at top). */
+static bool end_list(codec_reader *r, int64_t outer)
 {
-    r->index = -1;
+    r->index = outer;
     return true;
 }
 
@@ -280,6 +280,7 @@ typedef struct {
 /* batch_header, [tx digest...]; count must equal header.tx_count. */
 static bool rd_batch(codec_reader *r, const batch_fields *f, pbft_batch *b)
 {
+    int64_t outer = r->index;
     if (!codec_rd_batch_header(r, &b->header)) return false;
     const uint8_t *at = r->p;
     if (!codec_rd_array(r, f->digests, 0, PBFT_BATCH_MAX, &b->count)) return false;
@@ -290,19 +291,20 @@ static bool rd_batch(codec_reader *r, const batch_fields *f, pbft_batch *b)
         r->index = i;
         if (!codec_rd_hash(r, f->digest, &b->txs[i])) return false;
     }
-    return end_list(r);
+    return end_list(r, outer);
 }
 
 /* [tx bytes...] with min..max entries, each 1..CODEC_TX_MAX bytes. */
 static bool rd_txs(codec_reader *r, const char *list, const char *item, uint32_t min,
                    uint32_t max, wire_msg *out)
 {
+    int64_t outer = r->index;
     if (!codec_rd_array(r, list, min, max, &out->tx_count)) return false;
     for (uint32_t i = 0; i < out->tx_count; i++) {
         r->index = i;
         if (!codec_rd_span(r, item, 1, CODEC_TX_MAX, &out->txs[i])) return false;
     }
-    return end_list(r);
+    return end_list(r, outer);
 }
 
 static bool rd_preprepare(codec_reader *r, wire_msg *out)
@@ -346,6 +348,7 @@ static bool rd_checkpoint(codec_reader *r, pbft_msg *m)
 /* [[validator, sig]...]: validators < PBFT_N_MAX, strictly increasing. */
 static bool rd_prepares(codec_reader *r, pbft_prepared_cert *pc)
 {
+    int64_t outer = r->index;
     if (!codec_rd_array(r, "view_change.prepared[].prepares", 0, PBFT_QUORUM_MAX,
                         &pc->prepare_count)) {
         return false;
@@ -366,7 +369,7 @@ static bool rd_prepares(codec_reader *r, pbft_prepared_cert *pc)
         }
         if (!rd_sig(r, "view_change.prepared[].prepares[].sig", &v->sig)) return false;
     }
-    return end_list(r);
+    return end_list(r, outer);
 }
 
 static bool rd_prepared(codec_reader *r, pbft_prepared_cert *pc)
@@ -386,7 +389,9 @@ static bool rd_prepared(codec_reader *r, pbft_prepared_cert *pc)
 static bool rd_stable(codec_reader *r, codec_result_cert *c)
 {
     const uint8_t *at = r->p;
+    int64_t outer = r->index; /* the codec's reader leaves -1 after its sigs */
     if (!codec_rd_result_cert(r, c, 0)) return false;
+    r->index = outer;
     if (c->height > 0 && c->sig_count == 0) {
         return codec_rd_fail_at(r, at, CODEC_ERR_COUNT, "view_change.stable.sigs");
     }
@@ -403,6 +408,7 @@ static bool rd_stable(codec_reader *r, codec_result_cert *c)
  * that is PBFT_BROADCAST (a view-change nested in a NEW-VIEW). */
 static bool rd_view_change_fields(codec_reader *r, pbft_replica sender, pbft_view_change *vc)
 {
+    int64_t outer = r->index;
     if (!codec_rd_uint(r, "view_change.new_view", UINT64_MAX, &vc->new_view)) return false;
     const uint8_t *at = r->p;
     if (!codec_rd_u32(r, "view_change.sender", WIRE_VALIDATOR_MAX, &vc->sender)) return false;
@@ -417,7 +423,7 @@ static bool rd_view_change_fields(codec_reader *r, pbft_replica sender, pbft_vie
         r->index = i;
         if (!rd_prepared(r, &vc->prepared[i])) return false;
     }
-    end_list(r);
+    end_list(r, outer);
     return rd_sig(r, "view_change.sig", &vc->sig);
 }
 
@@ -433,6 +439,7 @@ static bool rd_view_change(codec_reader *r, pbft_view_change *vc)
 
 static bool rd_new_view(codec_reader *r, pbft_new_view *nv)
 {
+    int64_t outer = r->index;
     if (!(codec_rd_uint(r, "new_view.view", UINT64_MAX, &nv->view)
           && codec_rd_array(r, "new_view.vcs", 0, PBFT_QUORUM_MAX, &nv->vc_count))) {
         return false;
@@ -441,7 +448,7 @@ static bool rd_new_view(codec_reader *r, pbft_new_view *nv)
         r->index = i;
         if (!rd_view_change(r, &nv->vcs[i])) return false;
     }
-    end_list(r);
+    end_list(r, outer);
     if (!(codec_rd_uint(r, "new_view.reissued_from", UINT64_MAX, &nv->reissued_from)
           && codec_rd_array(r, "new_view.reissued", 0, PBFT_WINDOW, &nv->reissued_count))) {
         return false;
@@ -450,7 +457,7 @@ static bool rd_new_view(codec_reader *r, pbft_new_view *nv)
         r->index = i;
         if (!codec_rd_hash(r, "new_view.reissued[]", &nv->reissued[i])) return false;
     }
-    end_list(r);
+    end_list(r, outer);
     const uint8_t *at = r->p;
     uint32_t sig_count;
     if (!codec_rd_array(r, "new_view.reissued_sigs", 0, PBFT_WINDOW, &sig_count)) return false;
@@ -461,7 +468,7 @@ static bool rd_new_view(codec_reader *r, pbft_new_view *nv)
         r->index = i;
         if (!rd_sig(r, "new_view.reissued_sigs[]", &nv->reissued_sig[i])) return false;
     }
-    end_list(r);
+    end_list(r, outer);
     return rd_sig(r, "new_view.sig", &nv->sig);
 }
 
@@ -516,6 +523,7 @@ static bool rd_fetch(codec_reader *r, wire_msg *out)
 
 static bool rd_blocks(codec_reader *r, wire_msg *out)
 {
+    int64_t outer = r->index;
     if (!codec_rd_array(r, "blocks", 1, WIRE_BLOCKS_MAX, &out->block_count)) return false;
     for (uint32_t i = 0; i < out->block_count; i++) {
         uint32_t n;
@@ -527,7 +535,7 @@ static bool rd_blocks(codec_reader *r, wire_msg *out)
             return false;
         }
     }
-    return end_list(r);
+    return end_list(r, outer);
 }
 
 /* Reset the small parts of out; the big arrays are valid up to their counts. */

@@ -671,6 +671,16 @@ Test(wire, new_view_refusals)
     buf[7] = 0x90 | (PBFT_QUORUM_MAX + 1);
     EXPECT_REFUSED(b, CODEC_ERR_COUNT, "new_view.vcs", -1, 7);
 
+    /* errors inside the second view-change carry its index */
+    make_new_view(&nv, 2, 1, 2, 2);
+    b = ENCODE(wire_pbft_encode(1, &m, NULL, 0, &ob));
+    const signature *last = &nv.vcs[0].stable.sigs[nv.vcs[0].stable.sig_count - 1].sig;
+    size_t list_at = find_after(&b, find_after(&b, 0, last->bytes, 64), last->bytes, 64);
+    cr_assert_eq(buf[list_at], 0x91);
+    buf[list_at] = 0x90 | (PBFT_WINDOW + 1);
+    EXPECT_REFUSED(b, CODEC_ERR_COUNT, "view_change.prepared", 1, list_at);
+    make_new_view(&nv, 1, 1, 2, 2);
+
     /* a nested view-change's sender need not be the envelope's from, but < PBFT_N_MAX */
     b = ENCODE(wire_pbft_encode(1, &m, NULL, 0, &ob));
     cr_assert(buf[10] == 7 && buf[11] == 0);
