@@ -263,7 +263,8 @@ bool proof_check_commit_cert(const codec_genesis *g, const hash32 *chain_id,
     codec_commit_body_encode(cert->height, cert->view, &cert->batch_hash, &b);
     for (uint32_t i = 0; i < cert->sig_count; i++) {
         uint32_t v = cert->sigs[i].validator;
-        if (v >= g->validator_count) return FAIL("commit certificate names unknown validator %u", v);
+        if (v >= g->validator_count)
+            return FAIL("commit certificate names unknown validator %u", v);
         if (!tcrypto_verify(&g->validators[v].key, TCRYPTO_TAG_COMMIT, chain_id, b.data, b.len,
                             &cert->sigs[i].sig)) {
             return FAIL("commit certificate signature of validator %u is invalid", v);
@@ -301,13 +302,16 @@ static bool decode_receipt_parts(const uint8_t *data, size_t len, receipt_parts 
         return FAIL("block header does not decode: %s", codec_error_format(&cerr, d, sizeof d));
     if (codec_result_cert_decode(p->proof.block.result_cert.data, p->proof.block.result_cert.len,
                                  &p->result, &cerr) != CODEC_OK)
-        return FAIL("result certificate does not decode: %s", codec_error_format(&cerr, d, sizeof d));
+        return FAIL("result certificate does not decode: %s",
+                    codec_error_format(&cerr, d, sizeof d));
     if (codec_commit_cert_decode(p->reply.commit_cert.data, p->reply.commit_cert.len, &p->commit,
                                  &cerr) != CODEC_OK)
-        return FAIL("commit certificate does not decode: %s", codec_error_format(&cerr, d, sizeof d));
+        return FAIL("commit certificate does not decode: %s",
+                    codec_error_format(&cerr, d, sizeof d));
     if (p->header.batch.height != p->reply.height)
         return FAIL("block header is for height %llu, the receipt says %llu",
-                    (unsigned long long)p->header.batch.height, (unsigned long long)p->reply.height);
+                    (unsigned long long)p->header.batch.height,
+                    (unsigned long long)p->reply.height);
     return true;
 }
 
@@ -317,14 +321,17 @@ static bool check_receipt_parts(const codec_genesis *g, const hash32 *chain_id,
     if (!check_tx_signatures(chain_id, &p->proof.tx, why, why_cap)) return false;
     hash32 tx_id;
     tcrypto_sha256(p->proof.tx.data, p->proof.tx.len, &tx_id);
-    if (memcmp(tx_id.bytes, p->receipt.tx_id.bytes, 32) != 0) return FAIL("the receipt names another tx");
+    if (memcmp(tx_id.bytes, p->receipt.tx_id.bytes, 32) != 0)
+        return FAIL("the receipt names another tx");
     hash32 block_hash;
     codec_block_hash(&p->header, &block_hash);
     if (p->result.height != p->header.batch.height
         || memcmp(p->result.block_hash.bytes, block_hash.bytes, 32) != 0)
-        return FAIL("block header (batch header or block fields) does not hash to the result certificate's block hash");
+        return FAIL("block header (batch header or block fields) does not hash to the result "
+                    "certificate's block hash");
     if (!proof_check_result_cert(g, chain_id, &p->result, why, why_cap)) return false;
-    if (!proof_check_commit_cert(g, chain_id, &p->header.batch, &p->commit, why, why_cap)) return false;
+    if (!proof_check_commit_cert(g, chain_id, &p->header.batch, &p->commit, why, why_cap))
+        return false;
     const codec_block_header *h = &p->header;
     if (h->batch.tx_count > h->log_size || p->reply.index >= h->batch.tx_count
         || p->proof.leaf_index != h->log_size - h->batch.tx_count + p->reply.index)
@@ -338,7 +345,8 @@ static bool check_receipt_parts(const codec_genesis *g, const hash32 *chain_id,
     merkle_leaf_hash(p->reply.receipt.data, p->reply.receipt.len, &leaf);
     if (!merkle_inclusion_verify(&leaf, p->reply.index, h->batch.tx_count, p->reply.receipt_path,
                                  p->reply.receipt_path_len, &p->result.receipts_root))
-        return FAIL("receipt inclusion proof: the path does not lead to the certified receipts root");
+        return FAIL(
+            "receipt inclusion proof: the path does not lead to the certified receipts root");
     return true;
 }
 
@@ -353,7 +361,8 @@ bool proof_verify_receipt(const uint8_t *genesis, size_t genesis_len, const uint
     if (!g || !p) {
         snprintf(why, why_cap, "out of memory");
     } else if (codec_genesis_decode(genesis, genesis_len, g, &cerr) != CODEC_OK) {
-        snprintf(why, why_cap, "genesis does not decode: %s", codec_error_format(&cerr, detail, sizeof detail));
+        snprintf(why, why_cap, "genesis does not decode: %s",
+                 codec_error_format(&cerr, detail, sizeof detail));
     } else if (decode_receipt_parts(receipt, receipt_len, p, why, why_cap)) {
         hash32 chain_id;
         tcrypto_sha256(genesis, genesis_len, &chain_id);

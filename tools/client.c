@@ -175,10 +175,12 @@ static void *work(void *arg)
     tp_client *c = NULL;
     char why[300];
     if (open_client(w->opt->url, &c, why, sizeof why) != 0) {
-        for (uint32_t i = w->first; i < w->count; i += w->stride) set_state(&w->results[i], CLIENT_TX_TIMEOUT, why);
+        for (uint32_t i = w->first; i < w->count; i += w->stride)
+            set_state(&w->results[i], CLIENT_TX_TIMEOUT, why);
         return NULL;
     }
-    for (uint32_t i = w->first; i < w->count && mono_ms() < w->deadline; i += w->stride) submit_one(c, w, i);
+    for (uint32_t i = w->first; i < w->count && mono_ms() < w->deadline; i += w->stride)
+        submit_one(c, w, i);
     uint64_t pause = POLL_MIN_MS;
     for (;;) {
         uint32_t open = 0;
@@ -369,7 +371,8 @@ static int copy_with_header(FILE *entries, const hash32 *chain_id, uint64_t bloc
     bool ok = codec_export_header_encode(&h, &hb) == CODEC_OK
               && fwrite(hb.data, 1, hb.len, out) == hb.len;
     rewind(entries);
-    for (size_t n; ok && (n = fread(chunk, 1, sizeof chunk, entries)) > 0;) ok = fwrite(chunk, 1, n, out) == n;
+    for (size_t n; ok && (n = fread(chunk, 1, sizeof chunk, entries)) > 0;)
+        ok = fwrite(chunk, 1, n, out) == n;
     ok = fflush(out) == 0 && fsync(fileno(out)) == 0 && ok;
     ok = fclose(out) == 0 && ok;
     if (!ok || rename(tmp, out_path) != 0) {

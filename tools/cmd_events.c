@@ -107,7 +107,8 @@ typedef enum { ARG_OK = 0, ARG_USAGE = TC_EXIT_USAGE, ARG_INPUT = TC_EXIT_INPUT 
 static arg_rc parse_hex32(const char *opt_name, const char *text, hash32 *out)
 {
     if (strlen(text) != 64 || !tcrypto_from_hex(text, 64, out->bytes, 32)) {
-        fprintf(stderr, "error: --%s wants 64 hex digits (a SHA-256 hash), got '%s'\n", opt_name, text);
+        fprintf(stderr, "error: --%s wants 64 hex digits (a SHA-256 hash), got '%s'\n", opt_name,
+                text);
         return ARG_USAGE;
     }
     return ARG_OK;
@@ -187,7 +188,8 @@ static arg_rc parse_scopes(const char *name, const char *text, bool one, int64_t
         }
     }
     if (*out == 0 || (one && (*out & (*out - 1)) != 0)) {
-        fprintf(stderr, "error: --%s must name %s scope\n", name, one ? "exactly one" : "at least one");
+        fprintf(stderr, "error: --%s must name %s scope\n", name,
+                one ? "exactly one" : "at least one");
         return ARG_USAGE;
     }
     return ARG_OK;
@@ -230,10 +232,14 @@ typedef struct {
     const char *trial;
 } event;
 
-static void add_int(event *e, int64_t v) { e->args[e->nargs++] = (codec_value){.kind = CODEC_VALUE_INT, .integer = v}; }
+static void add_int(event *e, int64_t v)
+{
+    e->args[e->nargs++] = (codec_value){.kind = CODEC_VALUE_INT, .integer = v};
+}
 static void add_bytes(event *e, const void *p, size_t len)
 {
-    e->args[e->nargs++] = (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = p, .len = (uint32_t)len};
+    e->args[e->nargs++] =
+        (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = p, .len = (uint32_t)len};
 }
 
 static arg_rc add_trial(event *e, const opts *o, bool *bad)
@@ -366,7 +372,8 @@ static arg_rc build_anchor(event *e, const opts *o, bool *bad)
     const char *s = need(o, "scope", bad), *c = opt(o, "collected-at", bad);
     const char *h = opt(o, "hash", bad), *f = opt(o, "data-file", bad), *z = opt(o, "size", bad);
     if (*bad || parse_scopes("scope", s, true, &scope) != ARG_OK) return ARG_USAGE;
-    if (c && strcmp(c, "now") != 0 && parse_int("collected-at", c, 1, INT64_MAX, &at) != ARG_OK) return ARG_USAGE;
+    if (c && strcmp(c, "now") != 0 && parse_int("collected-at", c, 1, INT64_MAX, &at) != ARG_OK)
+        return ARG_USAGE;
     if ((h != NULL) == (f != NULL)) {
         fprintf(stderr, "error: give exactly one of --hash HEX and --data-file FILE\n");
         return ARG_USAGE;
@@ -375,7 +382,8 @@ static arg_rc build_anchor(event *e, const opts *o, bool *bad)
     if (h && parse_hex32("hash", h, &e->doc) != ARG_OK) return ARG_USAGE;
     uint64_t file_size = 0;
     if (f && hash_file(f, &e->doc, &file_size) != ARG_OK) return ARG_INPUT;
-    if (size < 0 && !f) return fprintf(stderr, "error: --size N is required with --hash\n"), ARG_USAGE;
+    if (size < 0 && !f)
+        return fprintf(stderr, "error: --size N is required with --hash\n"), ARG_USAGE;
     add_int(e, scope);
     add_int(e, at);
     add_bytes(e, e->doc.bytes, 32);
@@ -388,7 +396,8 @@ static arg_rc build_access(event *e, const opts *o, bool *bad)
     int64_t scope;
     if (add_trial(e, o, bad) != ARG_OK) return ARG_USAGE;
     const char *s = need(o, "scope", bad), *p = need(o, "purpose", bad);
-    if (*bad || parse_scopes("scope", s, true, &scope) != ARG_OK || check_code("purpose", p)) return ARG_USAGE;
+    if (*bad || parse_scopes("scope", s, true, &scope) != ARG_OK || check_code("purpose", p))
+        return ARG_USAGE;
     add_int(e, scope);
     add_bytes(e, p, strlen(p));
     return ARG_OK;
@@ -415,9 +424,11 @@ typedef struct {
 
 static const event_command EVENTS[] = {
     {"register", "protocol", "register",
-     "trial doc doc-file primary primary-file secondary secondary-file planned site", build_register,
+     "trial doc doc-file primary primary-file secondary secondary-file planned site",
+     build_register,
      "usage: trialctl register COMMON --trial ID (--doc HEX | --doc-file FILE)\n"
-     "         (--primary HEX | --primary-file FILE)... [--secondary HEX | --secondary-file FILE]...\n"
+     "         (--primary HEX | --primary-file FILE)... [--secondary HEX | --secondary-file "
+     "FILE]...\n"
      "         --planned N --site NAME...\n"
      "  The sponsor registers a trial at protocol version 1 (1..4 primary and 0..16 secondary\n"
      "  pre-registered outcomes, planned enrolment, 1..8 sites, all inactive).\n"},
@@ -445,8 +456,8 @@ static const event_command EVENTS[] = {
     {"consent withdraw", "consent", "withdraw", "trial scopes", build_withdraw,
      "usage: trialctl consent withdraw COMMON --trial ID --scopes LIST\n"
      "  The participant alone withdraws scopes, from this block on.\n"},
-    {"anchor", "data", "anchor",
-     "trial participant scope collected-at hash data-file size", build_anchor,
+    {"anchor", "data", "anchor", "trial participant scope collected-at hash data-file size",
+     build_anchor,
      "usage: trialctl anchor COMMON --trial ID --participant HEX|PUBFILE --scope NAME\n"
      "         (--hash HEX --size N | --data-file FILE [--size N]) [--collected-at MS|now]\n"
      "  A site anchors the hash of a collected record (collected-at: UTC ms, default now).\n"},
@@ -485,8 +496,10 @@ static int report(const client_result *r, const char *receipt_out)
     const codec_receipt *rc = &r->receipt;
     static const char *const STATUS[] = {"ok", "refused", "invalid", "trapped"};
     if (rc->status == RECEIPT_OK) printf("status ok (gas %" PRIu64 ")\n", rc->gas_used);
-    else printf("status %s (code %u): %s\n", rc->status <= RECEIPT_STATUS_MAX_ ? STATUS[rc->status] : "?",
-                rc->error_code, rc->reason);
+    else
+        printf("status %s (code %u): %s\n",
+               rc->status <= RECEIPT_STATUS_MAX_ ? STATUS[rc->status] : "?", rc->error_code,
+               rc->reason);
     for (uint32_t i = 0; i < rc->event_count; i++) printf("event %s\n", rc->events[i].topic.text);
     if (receipt_out) {
         if (util_write_file(receipt_out, r->reply, r->reply_len) != 0) return TC_EXIT_INTERNAL;
@@ -503,7 +516,8 @@ static int load_inputs(const common_args *a, const char *witness, keypair *key, 
                        hash32 *chain)
 {
     tcrypto_err rc = tcrypto_read_secret_key(a->key, key);
-    if (rc != TCRYPTO_OK) return fprintf(stderr, "error: %s: %s\n", a->key, tcrypto_strerror(rc)), TC_EXIT_INPUT;
+    if (rc != TCRYPTO_OK)
+        return fprintf(stderr, "error: %s: %s\n", a->key, tcrypto_strerror(rc)), TC_EXIT_INPUT;
     if (witness && (rc = tcrypto_read_secret_key(witness, wkey)) != TCRYPTO_OK)
         return fprintf(stderr, "error: %s: %s\n", witness, tcrypto_strerror(rc)), TC_EXIT_INPUT;
     uint8_t *g = NULL;
@@ -513,7 +527,9 @@ static int load_inputs(const common_args *a, const char *witness, keypair *key, 
     codec_error cerr;
     char why[160];
     bool ok = dec && codec_genesis_decode(g, len, dec, &cerr) == CODEC_OK;
-    if (!ok) fprintf(stderr, "error: %s is not a genesis: %s\n", a->genesis, dec ? codec_error_format(&cerr, why, sizeof why) : "out of memory");
+    if (!ok)
+        fprintf(stderr, "error: %s is not a genesis: %s\n", a->genesis,
+                dec ? codec_error_format(&cerr, why, sizeof why) : "out of memory");
     tcrypto_sha256(g, len, chain);
     free(dec);
     free(g);
@@ -526,8 +542,10 @@ static int submit_event(const common_args *a, const event *e)
     hash32 chain;
     int rc = load_inputs(a, e->witness_key, &key, &wkey, &chain);
     uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS, nonce_override = CLIENT_NONCE_AUTO, nonce;
-    if (a->timeout && util_parse_u64("--timeout-ms", a->timeout, 1, 3600000, &timeout)) return TC_EXIT_USAGE;
-    if (a->nonce && util_parse_u64("--nonce", a->nonce, 0, UINT64_MAX - 2, &nonce_override)) return TC_EXIT_USAGE;
+    if (a->timeout && util_parse_u64("--timeout-ms", a->timeout, 1, 3600000, &timeout))
+        return TC_EXIT_USAGE;
+    if (a->nonce && util_parse_u64("--nonce", a->nonce, 0, UINT64_MAX - 2, &nonce_override))
+        return TC_EXIT_USAGE;
     if (rc != TC_EXIT_OK) return rc;
     char why[300];
     if (client_nonce_take(a->key, nonce_override, &nonce, why, sizeof why) != 0) {
@@ -539,7 +557,9 @@ static int submit_event(const common_args *a, const event *e)
     unsigned meaning[1] = {MEANING_WITNESS};
     size_t len = client_sign_tx(&key, nonce, &chain, e->contract, e->method, e->args, e->nargs,
                                 cos, meaning, e->witness_key ? 1 : 0, tx, sizeof tx);
-    if (len == 0) return fprintf(stderr, "error: the tx does not encode (arguments too large)\n"), TC_EXIT_USAGE;
+    if (len == 0)
+        return fprintf(stderr, "error: the tx does not encode (arguments too large)\n"),
+               TC_EXIT_USAGE;
     printf("%s.%s nonce %" PRIu64 "\n", e->contract, e->method, nonce);
     client_options opt = {a->url, 1, (uint32_t)timeout};
     codec_span span = {tx, len};
@@ -553,14 +573,16 @@ static int submit_event(const common_args *a, const event *e)
 static int run_event(const event_command *c, int argc, char **argv)
 {
     char allowed[512];
-    snprintf(allowed, sizeof allowed, "url genesis key nonce timeout-ms receipt-out %s", c->options);
+    snprintf(allowed, sizeof allowed, "url genesis key nonce timeout-ms receipt-out %s",
+             c->options);
     opts o;
     if (opts_parse(argc, argv, allowed, &o) != 0) return usage_of(c, stderr, TC_EXIT_USAGE);
     if (o.help) return usage_of(c, stdout, TC_EXIT_OK);
     bool bad = o.positional_count != 0;
     if (bad) fprintf(stderr, "error: unexpected argument '%s'\n", o.positional[0]);
-    common_args a = {need(&o, "url", &bad), need(&o, "genesis", &bad), need(&o, "key", &bad),
-                     opt(&o, "nonce", &bad), opt(&o, "timeout-ms", &bad), opt(&o, "receipt-out", &bad)};
+    common_args a = {need(&o, "url", &bad),       need(&o, "genesis", &bad),
+                     need(&o, "key", &bad),       opt(&o, "nonce", &bad),
+                     opt(&o, "timeout-ms", &bad), opt(&o, "receipt-out", &bad)};
     if (bad) return usage_of(c, stderr, TC_EXIT_USAGE);
     static event e;
     memset(&e, 0, sizeof e);
@@ -627,10 +649,12 @@ static const char RECEIPT_USAGE[] =
 int cmd_receipt(int argc, char **argv)
 {
     opts o;
-    if (opts_parse(argc, argv, "url tx out timeout-ms", &o) != 0) return fprintf(stderr, "%s", RECEIPT_USAGE), TC_EXIT_USAGE;
+    if (opts_parse(argc, argv, "url tx out timeout-ms", &o) != 0)
+        return fprintf(stderr, "%s", RECEIPT_USAGE), TC_EXIT_USAGE;
     if (o.help) return printf("%s", RECEIPT_USAGE), TC_EXIT_OK;
     bool bad = o.positional_count != 0;
-    const char *url = need(&o, "url", &bad), *tx = need(&o, "tx", &bad), *out = need(&o, "out", &bad);
+    const char *url = need(&o, "url", &bad), *tx = need(&o, "tx", &bad),
+               *out = need(&o, "out", &bad);
     const char *t = opt(&o, "timeout-ms", &bad);
     uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS;
     hash32 id;
@@ -652,7 +676,10 @@ int cmd_receipt(int argc, char **argv)
         fprintf(stderr, "error: the node's receipt does not decode\n");
     } else if (rr.proof.len == 0) {
         rc = TC_EXIT_FAIL;
-        fprintf(stderr, "error: the tx is committed at height %" PRIu64 " but not certified yet; try again\n", rr.height);
+        fprintf(stderr,
+                "error: the tx is committed at height %" PRIu64
+                " but not certified yet; try again\n",
+                rr.height);
     } else if (util_write_file(out, reply, len) != 0) {
         rc = TC_EXIT_INTERNAL;
     } else {
@@ -672,7 +699,8 @@ static const char VERIFY_RECEIPT_USAGE[] =
 int cmd_verify_receipt(int argc, char **argv)
 {
     opts o;
-    if (opts_parse(argc, argv, "genesis", &o) != 0) return fprintf(stderr, "%s", VERIFY_RECEIPT_USAGE), TC_EXIT_USAGE;
+    if (opts_parse(argc, argv, "genesis", &o) != 0)
+        return fprintf(stderr, "%s", VERIFY_RECEIPT_USAGE), TC_EXIT_USAGE;
     if (o.help) return printf("%s", VERIFY_RECEIPT_USAGE), TC_EXIT_OK;
     bool bad = o.positional_count != 1;
     const char *genesis = need(&o, "genesis", &bad);

@@ -94,7 +94,8 @@ static uint64_t block_time(const client_result *res)
     codec_block_header h;
     uint64_t t = 0;
     if (p && codec_proof_decode(res->rr.proof.data, res->rr.proof.len, p, NULL) == CODEC_OK
-        && codec_block_header_decode(p->block.header.data, p->block.header.len, &h, NULL) == CODEC_OK) {
+        && codec_block_header_decode(p->block.header.data, p->block.header.len, &h, NULL)
+               == CODEC_OK) {
         t = h.batch.time_ms;
     }
     free(p);
@@ -148,7 +149,8 @@ static int load_consortium(world *w, remote *r, const char *dir)
     memset(w, 0, sizeof *w);
     char path[4300];
     snprintf(path, sizeof path, "%s/genesis.bin", dir);
-    if (util_read_file(path, CODEC_GENESIS_MAX, &w->genesis, &w->genesis_len) != 0) return TC_EXIT_INPUT;
+    if (util_read_file(path, CODEC_GENESIS_MAX, &w->genesis, &w->genesis_len) != 0)
+        return TC_EXIT_INPUT;
     codec_genesis *g = malloc(sizeof *g);
     if (!g || codec_genesis_decode(w->genesis, w->genesis_len, g, NULL) != CODEC_OK) {
         fprintf(stderr, "error: %s is not a genesis\n", path);
@@ -200,7 +202,8 @@ int example_trial_remote(const char *url, const char *dir, uint32_t timeout_ms)
     if (mem) fclose(mem);
     world_close(&w);
     if (ok != 0) {
-        fprintf(stderr, "error: the scenario did not go as the rules say against %s (see above)\n", url);
+        fprintf(stderr, "error: the scenario did not go as the rules say against %s (see above)\n",
+                url);
         free(text);
         return r.steps == 0 ? TC_EXIT_INTERNAL : TC_EXIT_FAIL;
     }

@@ -68,7 +68,8 @@ static int submit(void *ctx, const uint8_t *tx, size_t len, char *why, size_t wh
     int rc = 0;
     pthread_mutex_lock(&q->lock);
     bool queued = false;
-    for (uint32_t i = 0; i < q->count && !queued; i++) queued = memcmp(q->ids[i].bytes, id.bytes, 32) == 0;
+    for (uint32_t i = 0; i < q->count && !queued; i++)
+        queued = memcmp(q->ids[i].bytes, id.bytes, 32) == 0;
     if (!queued && q->count == DEV_QUEUE_MAX) {
         snprintf(why, why_cap, "the queue is full");
         rc = -1;
@@ -159,7 +160,8 @@ static int load(dev_setup *d)
     if (!d->url) {
         config_node c;
         snprintf(path, sizeof path, "%s/node-0/config.json", d->dir);
-        if (config_load(path, &c, why, sizeof why) != 0) return fprintf(stderr, "devserver: %s\n", why), -1;
+        if (config_load(path, &c, why, sizeof why) != 0)
+            return fprintf(stderr, "devserver: %s\n", why), -1;
         snprintf(d->url_buf, sizeof d->url_buf, "%s", c.client);
         d->url = d->url_buf;
     }
@@ -215,7 +217,9 @@ int main(int argc, char **argv)
         else d.dir = NULL, i = argc;
     }
     if (!d.dir || d.tick_ms < 1 || d.tick_ms > 10000)
-        return fprintf(stderr, "usage: devserver DIR [--data DATADIR] [--url URL] [--tick-ms MS]\n"), 2;
+        return fprintf(stderr,
+                       "usage: devserver DIR [--data DATADIR] [--url URL] [--tick-ms MS]\n"),
+               2;
     if (tcrypto_init() != TCRYPTO_OK || load(&d) != 0) return free(d.genesis), 3;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

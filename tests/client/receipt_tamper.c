@@ -42,22 +42,26 @@ int main(int argc, char **argv)
     if (codec_receipt_reply_decode(buf, len, &rr, NULL) != CODEC_OK
         || codec_proof_decode(rr.proof.data, rr.proof.len, &p, NULL) != CODEC_OK
         || codec_block_header_decode(p.block.header.data, p.block.header.len, &h, NULL) != CODEC_OK
-        || codec_result_cert_decode(p.block.result_cert.data, p.block.result_cert.len, &rc, NULL) != CODEC_OK)
+        || codec_result_cert_decode(p.block.result_cert.data, p.block.result_cert.len, &rc, NULL)
+               != CODEC_OK)
         return fprintf(stderr, "receipt_tamper: %s does not decode\n", argv[1]), 3;
     const char *part = argv[2];
     long at = -1;
     if (strcmp(part, "tx") == 0) at = (long)(p.tx.data + p.tx.len - 5 - buf);
     else if (strcmp(part, "header") == 0)
         at = find(buf, p.block.header.data, p.block.header.len, h.batch.tx_root.bytes, 32) + 7;
-    else if (strcmp(part, "commit-sig") == 0) at = (long)(rr.commit_cert.data + rr.commit_cert.len - 9 - buf);
+    else if (strcmp(part, "commit-sig") == 0)
+        at = (long)(rr.commit_cert.data + rr.commit_cert.len - 9 - buf);
     else if (strcmp(part, "result-cert") == 0)
-        at = find(buf, p.block.result_cert.data, p.block.result_cert.len, rc.state_hash.bytes, 32) + 3;
+        at = find(buf, p.block.result_cert.data, p.block.result_cert.len, rc.state_hash.bytes, 32)
+             + 3;
     else if (strcmp(part, "tx-path") == 0 && p.path_len > 0)
         at = find(buf, rr.proof.data, rr.proof.len, p.path[0].bytes, 32) + 11;
     else if (strcmp(part, "receipt-path") == 0 && rr.receipt_path_len > 0)
         at = find(buf, buf, len, rr.receipt_path[0].bytes, 32) + 11;
     else if (strcmp(part, "receipt") == 0) at = (long)(rr.receipt.data + 5 - buf);
-    if (at < 0 || (size_t)at >= len) return fprintf(stderr, "receipt_tamper: no part %s\n", part), 2;
+    if (at < 0 || (size_t)at >= len)
+        return fprintf(stderr, "receipt_tamper: no part %s\n", part), 2;
     buf[at] ^= 0x20;
     f = fopen(argv[3], "wb");
     if (!f || fwrite(buf, 1, len, f) != len || fclose(f) != 0) return perror(argv[3]), 4;
