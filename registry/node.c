@@ -81,6 +81,7 @@ struct node {
     pbft_committed *exec_queue;  /* [PBFT_WINDOW * 4] */
     uint64_t fetch_sent_ms, status_ms;
     codec_result_cert held_stable; /* stable before its block was executed here */
+    uint64_t cert_scan, cert_fetch_ms; /* result-certificate backfill (backfill_scan) */
     bool failed;
 };
 
@@ -419,8 +420,80 @@ static void serve_fetch(node *nd, uint32_t peer, uint64_t from, uint64_t to)
         free(owned[i]);
 }
 
+/* The hash of my own block at height h, or false. Ledger lock held by the caller. */
+static bool my_block_hash(node *nd, uint64_t h, hash32 *out)
+{
+    static codec_span txs[CODEC_BLOCK_TXS_MAX], receipts[CODEC_BLOCK_TXS_MAX];
+    static codec_write writes[CODEC_WRITES_MAX];
+    codec_block b = {.txs = txs, .receipts = receipts, .writes = writes};
+    uint8_t *data = NULL;
+    size_t len = 0;
+    bool ok = ledger_get_block(nd->ledger, h, &data, &len) == LEDGER_OK &&
+              codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL) ==
+                  CODEC_OK;
+    if (ok)
+        codec_block_hash(&b.header, out);
+    free(data);
+    return ok;
+}
+
+/* A result certificate for a block I executed without getting one (its
+ * checkpoints completed while I was down or behind): keep it if 2f+1
+ * validators signed it and it certifies my block. */
+static void backfill_result_cert(node *nd, const codec_result_cert *rc)
+{
+    hash32 mine;
+    capi_exec_lock(nd->api);
+    uint8_t *have = NULL;
+    size_t have_len = 0;
+    bool missing = ledger_get_result_cert(nd->ledger, rc->height, &have, &have_len) != LEDGER_OK;
+    free(have);
+    if (missing && pbft_verify_result_cert(nd->core, rc) == PBFT_OK &&
+        my_block_hash(nd, rc->height, &mine) && memcmp(&mine, &rc->block_hash, 32) == 0) {
+        store_result_cert(nd, rc);
+        logf_(nd, LOG_DEBUG, "result certificate of height %llu backfilled",
+              (unsigned long long)rc->height);
+    }
+    capi_exec_unlock(nd->api);
+}
+
+/* Every executed height below the stable checkpoint should hold its result
+ * certificate (receipts are proven with it); fetch those that do not. */
+static void backfill_scan(node *nd)
+{
+    uint64_t now = wall_ms();
+    if (now < nd->cert_fetch_ms + 500)
+        return;
+    nd->cert_fetch_ms = now;
+    ledger_summary head;
+    capi_exec_lock(nd->api);
+    ledger_head(nd->ledger, &head);
+    uint64_t upto = head.height < nd->core->durable.stable.height ? head.height
+                                                                   : nd->core->durable.stable.height;
+    if (nd->cert_scan == 0)
+        nd->cert_scan = 1;
+    for (; nd->cert_scan <= upto; nd->cert_scan++) {
+        uint8_t *have = NULL;
+        size_t have_len = 0;
+        bool present = ledger_get_result_cert(nd->ledger, nd->cert_scan, &have, &have_len) ==
+                       LEDGER_OK;
+        free(have);
+        if (!present)
+            break;
+    }
+    capi_exec_unlock(nd->api);
+    if (nd->cert_scan > upto)
+        return;
+    uint64_t to = nd->cert_scan + WIRE_BLOCKS_MAX - 1 < upto ? nd->cert_scan + WIRE_BLOCKS_MAX - 1
+                                                             : upto;
+    uint8_t buf[64];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    if (wire_fetch_encode(nd->cfg.node, nd->cert_scan, to, &b) == CODEC_OK)
+        queue_send(nd, PBFT_BROADCAST, b.data, b.len);
+}
+
 /* One fetched block: keep its tx bytes, and hand it to the core if it is the
- * next height the core waits for. */
+ * next height the core waits for; or take its result certificate if I lack it. */
 static void on_block(node *nd, const codec_span *block, const codec_span *result)
 {
     static codec_span txs[CODEC_BLOCK_TXS_MAX], receipts[CODEC_BLOCK_TXS_MAX];
@@ -443,6 +516,10 @@ static void on_block(node *nd, const codec_span *block, const codec_span *result
     for (uint32_t i = 0; i < b.tx_count; i++)
         merkle_leaf_hash(txs[i].data, txs[i].len, &batch.txs[i]);
     uint64_t h = batch.header.height;
+    if (has_rc && rc.height == h && h <= nd->core->last_executed) {
+        backfill_result_cert(nd, &rc);
+        return;
+    }
     bool waiting = nd->exec_count && nd->exec_queue[0].batch.header.height == h;
     if (h == nd->core->last_delivered + 1) {
         if (pbft_deliver_block(nd->core, &batch, &cert, has_rc ? &rc : NULL) != PBFT_OK)
@@ -736,6 +813,7 @@ static void turn(node *nd)
     pbft_tick(nd->core, wall_ms());
     drain(nd);
     take_submitted(nd);
+    backfill_scan(nd);
     if (nd->persist_due) {
         if (state_write(nd) != 0) {
             logf_(nd, LOG_ERROR, "cannot persist %s: %s; stopping", nd->state_path,

@@ -118,10 +118,10 @@ static size_t sign(workload *w, const keypair *k, uint64_t *nonce, const char *c
                           witness ? 1 : 0, out, TX_BYTES);
 }
 
-/* Read DIR/keys/NAME.key and reserve `count` nonces from its KEY.nonce file
- * (client.h), so the bench never reuses a nonce of earlier commands. */
-static int read_key(const char *dir, const char *name, keypair *out, uint64_t *nonce,
-                    uint64_t count)
+/* Read DIR/keys/NAME.key and its next nonce from KEY.nonce (client.h); the
+ * nonces the run used are recorded back by record_nonce, so later commands and
+ * runs continue the sequence without a gap (the executor's window is 64). */
+static int read_key(const char *dir, const char *name, keypair *out, uint64_t *nonce)
 {
     char path[8192], why[256];
     snprintf(path, sizeof path, "%.4000s/keys/%.100s.key", dir, name);
@@ -129,9 +129,7 @@ static int read_key(const char *dir, const char *name, keypair *out, uint64_t *n
         fprintf(stderr, "bench cluster: cannot read %s\n", path);
         return -1;
     }
-    uint64_t last;
-    if (client_nonce_take(path, CLIENT_NONCE_AUTO, nonce, why, sizeof why) != 0 ||
-        client_nonce_take(path, *nonce + count, &last, why, sizeof why) != 0) {
+    if (client_nonce_take(path, CLIENT_NONCE_AUTO, nonce, why, sizeof why) != 0) {
         fprintf(stderr, "bench cluster: %s: %s\n", path, why);
         return -1;
     }
@@ -157,6 +155,15 @@ static size_t anchor_tx(workload *w, uint32_t p, uint64_t record, uint8_t *out)
                           world_int(SCOPE_MAIN), world_int((int64_t)client_now_ms()),
                           world_bytes(h.bytes, 32), world_int(4096)};
     return sign(w, &w->site[s], &w->nonce_site[s], "data", "anchor", args, 6, NULL, out);
+}
+
+static void record_nonce(const char *dir, const char *name, uint64_t next)
+{
+    char path[8192], why[256];
+    uint64_t used;
+    snprintf(path, sizeof path, "%.4000s/keys/%.100s.key", dir, name);
+    if (next > 0)
+        client_nonce_take(path, next - 1, &used, why, sizeof why);
 }
 
 /* Run one step (txs independent of each other) and require every receipt OK. */
@@ -506,11 +513,10 @@ static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t c
     if (rc == 0) {
         tcrypto_sha256(g, gl, &w.chain);
         free(g);
-        uint64_t per_site = PARTICIPANTS / 2 + n / 4 + 2;
-        rc = read_key(dir, "sponsor", &w.sponsor, &w.nonce_sponsor, 3) |
-             read_key(dir, "regulator", &w.regulator, &w.nonce_regulator, 1) |
-             read_key(dir, "investigator-site-a", &w.site[0], &w.nonce_site[0], per_site) |
-             read_key(dir, "investigator-site-b", &w.site[1], &w.nonce_site[1], per_site);
+        rc = read_key(dir, "sponsor", &w.sponsor, &w.nonce_sponsor) |
+             read_key(dir, "regulator", &w.regulator, &w.nonce_regulator) |
+             read_key(dir, "investigator-site-a", &w.site[0], &w.nonce_site[0]) |
+             read_key(dir, "investigator-site-b", &w.site[1], &w.nonce_site[1]);
     }
     for (uint32_t p = 0; p < PARTICIPANTS && rc == 0; p++) {
         uint8_t seed[32];
@@ -529,6 +535,10 @@ static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t c
                now_s() - t);
         rc = measure(&w, n, clients, f);
     }
+    record_nonce(dir, "sponsor", w.nonce_sponsor);
+    record_nonce(dir, "regulator", w.nonce_regulator);
+    record_nonce(dir, "investigator-site-a", w.nonce_site[0]);
+    record_nonce(dir, "investigator-site-b", w.nonce_site[1]);
     return rc;
 }
 

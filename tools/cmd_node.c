@@ -68,7 +68,23 @@ static long read_pid(const char *dir, uint32_t i)
     return pid;
 }
 
-static bool alive(long pid) { return pid > 0 && kill((pid_t)pid, 0) == 0; }
+/* Running: the process exists and is not a zombie (a killed node whose parent,
+ * often init in a container, has not reaped it yet). */
+static bool alive(long pid)
+{
+    if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+        return false;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true; /* no /proc: trust kill() */
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *end = strrchr(buf, ')'); /* "pid (comm) S ..." */
+    return !(end && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X'));
+}
 
 /* The node's status file, or NULL. */
 static json_t *read_status(const char *dir, uint32_t i)

@@ -1,0 +1,113 @@
+/*
+ * garbage.c - a misbehaving stranger for the multi-process tests.
+ *
+ *   garbage peer URL     push garbage at a validator's peer listener: random bytes,
+ *                        truncated and oversized messages, a PBFT COMMIT with a forged
+ *                        signature, a FETCH for absurd heights
+ *   garbage client URL   req/rep garbage at a client API: random requests (each must
+ *                        be answered), a request far over the message bound
+ *
+ * Exit 0 when everything was sent (and, for the client API, each random request got
+ * an answer); the test then checks that the consortium still commits.
+ */
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+#include <nng/protocol/pipeline0/push.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint8_t next_byte(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint8_t)rng;
+}
+
+static void fill(uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = next_byte();
+}
+
+static int peer(const char *url)
+{
+    nng_socket s;
+    if (nng_push0_open(&s) != 0 || nng_dial(s, url, NULL, 0) != 0) {
+        fprintf(stderr, "garbage: cannot dial %s\n", url);
+        return 1;
+    }
+    nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 1000);
+    static uint8_t buf[1 << 20];
+    for (int i = 0; i < 200; i++) {
+        size_t n = 1 + next_byte() % 200;
+        fill(buf, n);
+        nng_send(s, buf, n, 0);
+    }
+    /* a well-formed COMMIT from validator 1 with a forged signature */
+    pbft_msg m = {.type = PBFT_MSG_COMMIT, .from = 1, .view = 0, .height = 1};
+    fill(m.digest.bytes, 32);
+    fill(m.sig.bytes, 64);
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    if (wire_pbft_encode(1, &m, NULL, 0, &b) == CODEC_OK) {
+        nng_send(s, buf, b.len, 0);
+        nng_send(s, buf, b.len / 2, 0); /* truncated */
+    }
+    b = codec_buf_make(buf, sizeof buf);
+    if (wire_fetch_encode(2, 1, UINT64_MAX / 2, &b) == CODEC_OK)
+        nng_send(s, buf, b.len, 0);
+    uint8_t *big = calloc(1, 16u << 20); /* over the 4 MiB bound */
+    if (big) {
+        nng_send(s, big, 16u << 20, 0);
+        free(big);
+    }
+    nng_msleep(300);
+    nng_close(s);
+    return 0;
+}
+
+static int client(const char *url)
+{
+    nng_socket s;
+    if (nng_req0_open(&s) != 0 || nng_dial(s, url, NULL, 0) != 0) {
+        fprintf(stderr, "garbage: cannot dial %s\n", url);
+        return 1;
+    }
+    nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 2000);
+    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 2000);
+    uint8_t buf[512];
+    int answered = 0;
+    for (int i = 0; i < 100; i++) {
+        size_t n = 1 + next_byte() % sizeof buf;
+        fill(buf, n);
+        void *reply = NULL;
+        size_t len = 0;
+        if (nng_send(s, buf, n, 0) == 0 && nng_recv(s, &reply, &len, NNG_FLAG_ALLOC) == 0) {
+            answered++;
+            nng_free(reply, len);
+        }
+    }
+    printf("garbage: %d of 100 random client requests answered\n", answered);
+    /* far over the bound: the server drops it; we do not wait for an answer, and exit
+     * without closing (closing a req socket after a cut-off send can hang in nng 1.5.2) */
+    uint8_t *big = calloc(1, 16u << 20);
+    if (big)
+        nng_send(s, big, 16u << 20, NNG_FLAG_NONBLOCK);
+    return answered == 100 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "peer") == 0)
+        return peer(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "client") == 0)
+        _exit(client(argv[2]));
+    fprintf(stderr, "usage: garbage peer|client URL\n");
+    return 2;
+}
