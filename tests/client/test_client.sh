@@ -88,6 +88,14 @@ expect 0 "consent.granted" -- "$T" consent grant "${C[@]}" --key p1.key "${TR[@]
     --receipt-out grant.receipt
 expect 1 "only the participant" -- "$T" consent grant "${C[@]}" --key $K/researcher.key "${TR[@]}" --version 1 \
     --form-file form1.txt --scopes main --witness-key $K/investigator-site-a.key
+expect 1 "only the participant" -- "$T" consent grant "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" \
+    --version 1 --form-file form1.txt --scopes main --witness-key $K/investigator-site-b.key
+expect 1 "refused the tx.*duplicate key" -- "$T" consent grant "${C[@]}" --key $K/investigator-site-a.key \
+    "${TR[@]}" --version 1 --form-file form1.txt --scopes main --witness-key $K/investigator-site-a.key
+expect 1 "only a site investigator" -- "$T" enrol "${C[@]}" --key p1.key "${TR[@]}" --participant p3.pub
+expect 1 "only a regulator" -- "$T" approve "${C[@]}" --key p1.key "${TR[@]}" --version 1
+expect 1 "only a site investigator" -- "$T" anchor "${C[@]}" --key $K/researcher.key "${TR[@]}" \
+    --participant p1.pub --scope main --hash $P2 --size 10
 expect 1 "holds no role" -- "$T" consent grant "${C[@]}" --key p3.key "${TR[@]}" --version 1 \
     --form-file form1.txt --scopes main --witness-key $K/investigator-site-a.key
 expect 1 "only the participant" -- "$T" consent withdraw "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" --scopes main
