@@ -12,7 +12,7 @@
  *     "data_dir": "node0/data",               relative to the config file
  *     "key_file": "keys/validator-0.key",     relative to the config file
  *     "genesis_file": "genesis.bin",          relative to the config file
- *     "batch_max_txs": 512,                   optional (default 512)
+ *     "batch_max_txs": 256,                   optional (default 256 = PBFT_BATCH_MAX)
  *     "batch_timeout_ms": 20,                 optional (default 20)
  *     "view_timeout_ms": 1000,                optional (default 1000)
  *     "max_message_bytes": 4194304,           optional (default 4 MiB)

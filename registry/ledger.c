@@ -251,16 +251,50 @@ static ledger_err bind_genesis(ledger *l, ledger_error *err)
     return rc;
 }
 
-/* The RFC 9162 root over the block's encoded receipts. */
-static void compute_receipts_root(const codec_block *b, hash32 *out)
+/* The RFC 9162 root over n encoded items (receipts, or txs). */
+static void root_of_spans(const codec_span *items, uint32_t n, hash32 *out)
 {
     merkle_frontier f = {0};
-    for (uint32_t i = 0; i < b->receipt_count; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         hash32 leaf;
-        merkle_leaf_hash(b->receipts[i].data, b->receipts[i].len, &leaf);
+        merkle_leaf_hash(items[i].data, items[i].len, &leaf);
         merkle_frontier_append(&f, &leaf, NULL, NULL);
     }
     merkle_frontier_root(&f, out);
+}
+
+static void compute_receipts_root(const codec_block *b, hash32 *out)
+{
+    root_of_spans(b->receipts, b->receipt_count, out);
+}
+
+/* What the block's certificates say must match what was recomputed from it: the
+ * commit certificate names this batch, and a stored result certificate names
+ * this block hash, state hash and receipts root. (Signatures are the audit's.) */
+static ledger_err check_certified(ledger *l, uint64_t height, const codec_block *block,
+                                  const ledger_summary *now, ledger_error *err)
+{
+    codec_commit_cert cc;
+    hash32 batch_hash;
+    codec_batch_hash(&block->header.batch, &batch_hash);
+    if (codec_commit_cert_decode(block->commit_cert.data, block->commit_cert.len, &cc, NULL) !=
+            CODEC_OK ||
+        cc.height != height || memcmp(cc.batch_hash.bytes, batch_hash.bytes, 32) != 0)
+        return set_error(err, LEDGER_ERR_CORRUPT, height, "commit certificate is not for this batch");
+    uint8_t *data;
+    size_t len;
+    store_key k = height_key('r', height);
+    if (db_get(l, k.bytes, k.len, &data, &len) != LEDGER_OK)
+        return LEDGER_OK; /* no result certificate (yet) */
+    codec_result_cert rc;
+    bool ok = codec_result_cert_decode(data, len, &rc, NULL) == CODEC_OK && rc.height == height &&
+              memcmp(rc.block_hash.bytes, now->block_hash.bytes, 32) == 0 &&
+              memcmp(rc.state_hash.bytes, now->state_hash.bytes, 32) == 0 &&
+              memcmp(rc.receipts_root.bytes, now->receipts_root.bytes, 32) == 0;
+    leveldb_free(data);
+    return ok ? LEDGER_OK
+              : set_error(err, LEDGER_ERR_CORRUPT, height,
+                          "the block does not match its result certificate");
 }
 
 /* Check one stored block against its predecessor's summary (structure only). */
@@ -276,6 +310,7 @@ static ledger_err check_block(ledger *l, uint64_t height, ledger_summary *prev,
                          .writes = l->write_scratch};
     codec_error cerr;
     char why[160];
+    hash32 tx_root;
     codec_err crc = codec_block_decode(data, len, &block, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX,
                                        &cerr);
     if (crc != CODEC_OK) {
@@ -289,6 +324,9 @@ static ledger_err check_block(ledger *l, uint64_t height, ledger_summary *prev,
     } else if (block.header.log_size != prev->log_size + block.tx_count
                || block.header.batch.tx_count != block.tx_count) {
         rc = set_error(err, LEDGER_ERR_CORRUPT, height, "tx count or log size is wrong");
+    } else if (root_of_spans(block.txs, block.tx_count, &tx_root),
+               memcmp(tx_root.bytes, block.header.batch.tx_root.bytes, 32) != 0) {
+        rc = set_error(err, LEDGER_ERR_CORRUPT, height, "txs do not match the tx root");
     } else {
         prev->height = height;
         prev->log_size = block.header.log_size;
@@ -296,6 +334,7 @@ static ledger_err check_block(ledger *l, uint64_t height, ledger_summary *prev,
         ledger_next_state_hash(&prev->state_hash, block.writes, block.write_count,
                                &prev->state_hash);
         compute_receipts_root(&block, &prev->receipts_root);
+        rc = check_certified(l, height, &block, prev, err);
     }
     leveldb_free(data);
     return rc;

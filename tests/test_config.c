@@ -44,7 +44,7 @@ Test(config, a_good_file_loads_with_defaults_and_resolved_paths)
     snprintf(want, sizeof want, "%s/../keys/v.key", dir);
     cr_assert_str_eq(c.key_file, want);
     cr_assert_str_eq(c.genesis_file, "/abs/genesis.bin");
-    cr_assert_eq(c.batch_max_txs, 512);
+    cr_assert_eq(c.batch_max_txs, 256);
     cr_assert_str_eq(c.log_level, "info");
 }
 

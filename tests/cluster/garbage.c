@@ -6,6 +6,9 @@
  *                        signature, a FETCH for absurd heights
  *   garbage client URL   req/rep garbage at a client API: random requests (each must
  *                        be answered), a request far over the message bound
+ *   garbage corrupt DIR H  flip one byte in the middle of the stored block record at
+ *                        height H of the (stopped) ledger in DIR, through LevelDB, so
+ *                        its checksums hold and only the ledger's own checks can tell
  *
  * Exit 0 when everything was sent (and, for the client API, each random request got
  * an answer); the test then checks that the consortium still commits.
@@ -14,6 +17,7 @@
 #include <nng/supplemental/util/platform.h>
 #include <nng/protocol/pipeline0/push.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <leveldb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,12 +106,44 @@ static int client(const char *url)
     return answered == 100 ? 0 : 1;
 }
 
+static int corrupt(const char *dir, uint64_t height)
+{
+    uint8_t key[9] = {'b'};
+    for (int i = 0; i < 8; i++)
+        key[1 + i] = (uint8_t)(height >> (56 - 8 * i));
+    char *err = NULL;
+    leveldb_options_t *o = leveldb_options_create();
+    leveldb_t *db = leveldb_open(o, dir, &err);
+    if (err) {
+        fprintf(stderr, "garbage: %s: %s\n", dir, err);
+        return 1;
+    }
+    leveldb_readoptions_t *r = leveldb_readoptions_create();
+    leveldb_writeoptions_t *w = leveldb_writeoptions_create();
+    size_t len = 0;
+    char *value = leveldb_get(db, r, (char *)key, sizeof key, &len, &err);
+    int rc = 1;
+    if (value && len > 0) {
+        value[len / 2] ^= 0x01;
+        leveldb_put(db, w, (char *)key, sizeof key, value, len, &err);
+        rc = err ? 1 : 0;
+    }
+    leveldb_free(value);
+    leveldb_readoptions_destroy(r);
+    leveldb_writeoptions_destroy(w);
+    leveldb_close(db);
+    leveldb_options_destroy(o);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "corrupt") == 0)
+        return corrupt(argv[2], strtoull(argv[3], NULL, 10));
     if (argc == 3 && strcmp(argv[1], "peer") == 0)
         return peer(argv[2]);
     if (argc == 3 && strcmp(argv[1], "client") == 0)
         _exit(client(argv[2]));
-    fprintf(stderr, "usage: garbage peer|client URL\n");
+    fprintf(stderr, "usage: garbage peer|client URL | garbage corrupt DIR HEIGHT\n");
     return 2;
 }
