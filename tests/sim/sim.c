@@ -778,7 +778,8 @@ static void node_start(sim *s, uint32_t i, bool restore)
 {
     node *nd = &s->nodes[i];
     pbft_config cfg = {
-        .id = i, .n = s->n, .batch_max = 8, .batch_delay_ms = 20, .view_timeout_ms = 300,
+        .id = i, .n = s->n, .batch_max = s->opt.batch_max ? s->opt.batch_max : 8,
+        .batch_delay_ms = 20, .view_timeout_ms = 300,
         .retransmit_ms = 150, .clock_bound_ms = 500,
         .signer = {sim_sign, sim_verify, sim_request_valid, &s->ctx[i]},
     };

@@ -45,6 +45,7 @@ typedef struct {
     bool ed25519;   /* real signatures instead of the keyed-hash stand-in */
     bool no_signatures; /* benchmark only: sign nothing, accept everything */
     uint32_t bench_requests; /* benchmark: clean network, this many requests fed at once */
+    uint32_t batch_max;      /* requests per batch (0 = 8, the simulator's usual size) */
     FILE *trace;    /* NULL: no trace */
 } sim_options;
 
