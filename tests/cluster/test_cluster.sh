@@ -95,4 +95,8 @@ out=$(timeout 20 "$TRIALNODE" --config "$D/node-3/config.json" 2>&1); rc=$?
 [ $rc = 3 ] || fail "trialnode started on a corrupt ledger (exit $rc): $out"
 echo "$out" | grep -q "corrupt at height 5" || fail "the refusal does not name height 5: $out"
 echo "ok: corrupt ledger refused: $out"
+# under ASan/UBSan (SANITIZE=1 ./scripts/test.sh) a report in any node's log fails the test
+if grep -l -E "Sanitizer|runtime error" "$D"/node-*/node.log; then
+    fail "sanitizer report in a node log"
+fi
 echo "PASS"
