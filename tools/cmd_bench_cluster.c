@@ -13,7 +13,9 @@
  * receipt status is OK count as committed.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +39,8 @@ static const char USAGE[] =
     "usage: trialctl bench cluster [--dir DIR] [--port P] [--txs N] [--clients C] [--runs R]\n"
     "  Starts 4 validators (trialctl init + cluster up in DIR/run-I, default a new\n"
     "  directory under /tmp, ports P.. (default 7900)), sets up a trial with 256 consented\n"
-    "  participants, then runs N (default 6000) pre-signed txs, half consent grants and\n"
-    "  half data anchors, with C (default 128) closed-loop clients. Prints committed tx/s,\n"
+    "  participants, then runs N (default 8000) pre-signed txs, half consent grants and\n"
+    "  half data anchors, with C (default 192, at most 256) closed-loop clients. Prints committed tx/s,\n"
     "  p50/p99 commit latency and the bound measured in the same run, per run and as\n"
     "  medians over R runs (default 3).\n"
     "       trialctl bench cluster --existing DIR --url URL [--txs N] [--clients C]\n"
@@ -416,7 +418,11 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
         return -1;
     uint32_t sigs = 0;
     for (uint32_t i = 0; i < n; i++) {
+        /* consents cycle through the participants; anchors alternate between the two
+         * sites (each site's nonces must stay within the executor's window of 64) */
         uint32_t p = (i / 2) % PARTICIPANTS;
+        if (i % 2 == 1)
+            p = (i / 2) % 2 * (PARTICIPANTS / 2) + (i / 4) % (PARTICIPANTS / 2);
         if (i % 2 == 0) {
             r.lens[i] = consent_tx(w, p, i % 4 == 0 ? SCOPE_MAIN : SCOPE_MAIN | SCOPE_FOLLOW_UP,
                                    r.txs[i]);
@@ -569,7 +575,7 @@ static void print_run(const run_figures *f)
 int cmd_bench_cluster(int argc, char **argv)
 {
     const char *dir = NULL, *existing = NULL, *url = NULL;
-    uint64_t port = 7900, n = 6000, clients = 128, runs = 3;
+    uint64_t port = 7900, n = 8000, clients = 192, runs = 3;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -587,7 +593,7 @@ int cmd_bench_cluster(int argc, char **argv)
         } else if (v && strcmp(argv[i], "--txs") == 0) {
             bad = util_parse_u64("--txs", v, 100, 1000000, &n);
         } else if (v && strcmp(argv[i], "--clients") == 0) {
-            bad = util_parse_u64("--clients", v, 1, 128, &clients);
+            bad = util_parse_u64("--clients", v, 1, 256, &clients);
         } else if (v && strcmp(argv[i], "--runs") == 0) {
             bad = util_parse_u64("--runs", v, 1, 15, &runs);
         } else {
@@ -612,6 +618,10 @@ int cmd_bench_cluster(int argc, char **argv)
         return f.ok == n ? TC_EXIT_OK : TC_EXIT_FAIL;
     }
     char tmp[] = "/tmp/trialreg-bench-XXXXXX";
+    if (dir && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "bench cluster: %s: %s\n", dir, strerror(errno));
+        return TC_EXIT_INPUT;
+    }
     if (!dir && !(dir = mkdtemp(tmp))) {
         perror("bench cluster: mkdtemp");
         return TC_EXIT_INTERNAL;
