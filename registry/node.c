@@ -34,6 +34,7 @@
 #define FETCH_EVERY_MS 300
 #define SEND_QUEUE_MAX 1024
 #define WIRE_BUF_MAX (8u << 20)
+#define EXEC_QUEUE_MAX 256 /* committed batches waiting for their tx bytes */
 
 /* ==== logging ============================================================ */
 
@@ -78,7 +79,7 @@ struct node {
     queued sends[SEND_QUEUE_MAX];
     /* committed batches waiting for execution (in height order) */
     uint32_t exec_count;
-    pbft_committed *exec_queue;  /* [PBFT_WINDOW * 4] */
+    pbft_committed *exec_queue;  /* [EXEC_QUEUE_MAX] */
     uint64_t fetch_sent_ms, status_ms;
     codec_result_cert held_stable; /* stable before its block was executed here */
     uint64_t cert_scan, cert_fetch_ms; /* result-certificate backfill (backfill_scan) */
@@ -327,8 +328,16 @@ static void drain(node *nd)
         nd->persist_due |= r->persist;
         for (uint32_t i = 0; i < r->out_count; i++)
             queue_out(nd, &r->out[i]);
-        for (uint32_t i = 0; i < r->committed_count; i++)
+        for (uint32_t i = 0; i < r->committed_count && !nd->failed; i++) {
+            if (nd->exec_count == EXEC_QUEUE_MAX) {
+                /* stuck on missing tx bytes for too long: a restart re-syncs from peers */
+                logf_(nd, LOG_ERROR, "%u committed batches wait for tx bytes; stopping (restart "
+                      "to fetch them from peers)", EXEC_QUEUE_MAX);
+                nd->failed = true;
+                break;
+            }
             nd->exec_queue[nd->exec_count++] = r->committed[i];
+        }
         if (r->fetch_to)
             fetch_missing(nd, r->fetch_from, r->fetch_to);
         ledger_summary head;
@@ -689,7 +698,7 @@ static int open_core(node *nd, char *why, size_t cap)
     nd->core = calloc(1, sizeof *nd->core);
     nd->in = calloc(1, sizeof *nd->in);
     nd->wbuf = malloc(WIRE_BUF_MAX);
-    nd->exec_queue = calloc(4 * PBFT_WINDOW, sizeof *nd->exec_queue);
+    nd->exec_queue = calloc(EXEC_QUEUE_MAX, sizeof *nd->exec_queue);
     if (!nd->core || !nd->in || !nd->wbuf || !nd->exec_queue)
         return fail(why, cap, "out of memory");
     if (nd->cfg.batch_max_txs == 0 || nd->cfg.batch_max_txs > PBFT_BATCH_MAX)
