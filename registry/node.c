@@ -227,6 +227,11 @@ static void queue_out(node *nd, const pbft_out *o)
     }
     codec_buf b = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
     codec_err e = wire_pbft_encode(nd->cfg.node, &o->msg, txs, tx_count, &b);
+    if (tx_count > 0 && (e != CODEC_OK || b.overflow || b.len > nd->cfg.max_message_bytes)) {
+        /* too big with the bytes: digests only (the peers hold the txs from TXS forwards) */
+        b = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
+        e = wire_pbft_encode(nd->cfg.node, &o->msg, txs, 0, &b);
+    }
     mempool_unlock(nd->pool);
     if (e != CODEC_OK || b.overflow) {
         logf_(nd, LOG_ERROR, "cannot encode a type %d message: %s", (int)o->msg.type,
@@ -582,9 +587,20 @@ static void take_submitted(node *nd)
             return;
         for (uint32_t i = 0; i < k; i++)
             pbft_propose(nd->core, &digests[i]);
-        codec_buf b = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
-        if (wire_txs_encode(nd->cfg.node, txs, k, &b) == CODEC_OK && !b.overflow)
-            queue_send(nd, PBFT_BROADCAST, b.data, b.len);
+        /* forward in messages of at most half the message bound */
+        size_t budget = nd->cfg.max_message_bytes / 2, bytes = 0;
+        for (uint32_t from = 0, i = 0; i <= k; i++) {
+            if (i == k || (i > from && bytes + txs[i].len > budget)) {
+                codec_buf b = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
+                if (wire_txs_encode(nd->cfg.node, txs + from, i - from, &b) == CODEC_OK &&
+                    !b.overflow)
+                    queue_send(nd, PBFT_BROADCAST, b.data, b.len);
+                from = i;
+                bytes = 0;
+            }
+            if (i < k)
+                bytes += txs[i].len + 8;
+        }
         for (uint32_t i = 0; i < k; i++)
             free(owned[i]);
         drain(nd);
