@@ -13,6 +13,7 @@
 #include <nng/protocol/pipeline0/push.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 
 struct tp_net {
     nng_socket inbox;                 /* pull, listening */
@@ -53,21 +54,100 @@ static int bound_socket(nng_socket s, const tp_config *cfg)
     return rv;
 }
 
-static tp_err open_inbox(tp_net *net, const tp_config *cfg, char *why, size_t cap)
+/* ---- TLS ----------------------------------------------------------------------------- */
+
+static bool is_tls_url(const char *url)
+{
+    return strncmp(url, TP_TLS_SCHEME, strlen(TP_TLS_SCHEME)) == 0;
+}
+
+/* The URL's scheme must agree with the presence of TLS settings; other schemes (and bogus
+ * ones) are left to nng. */
+static tp_err check_scheme(const char *url, const tp_tls *tls, char *why, size_t cap)
+{
+    if (tls && !is_tls_url(url)) {
+        snprintf(why, cap, "%s: TLS is configured, so the URL must start with %s", url,
+                 TP_TLS_SCHEME);
+        return TP_ERR_CONFIG;
+    }
+    if (!tls && strncmp(url, "tls+", 4) == 0) {
+        snprintf(why, cap, "%s: a TLS URL needs TLS settings (certificate or CA file)", url);
+        return TP_ERR_CONFIG;
+    }
+    return TP_OK;
+}
+
+/* A TLS configuration (mode, auth) loaded with the files of tls that are set. On TP_OK the
+ * caller owns *out and frees it with nng_tls_config_free (endpoints hold their own
+ * reference). A file that cannot be read or parsed is TP_ERR_CONFIG naming the file. */
+static tp_err tls_config(nng_tls_mode mode, nng_tls_auth_mode auth, const tp_tls *tls,
+                         nng_tls_config **out, char *why, size_t cap)
+{
+    nng_tls_config *c = NULL;
+    int rv = nng_tls_config_alloc(&c, mode);
+    if (rv != 0) return fail(why, cap, TP_ERR_SYSTEM, "cannot set up TLS", NULL, rv);
+    tp_err rc = TP_OK;
+    if (tls->cert_key_file && (rv = nng_tls_config_cert_key_file(c, tls->cert_key_file, NULL))) {
+        rc = fail(why, cap, TP_ERR_CONFIG, "cannot load a certificate and private key from",
+                  tls->cert_key_file, rv);
+    } else if (tls->ca_file && (rv = nng_tls_config_ca_file(c, tls->ca_file)) != 0) {
+        rc = fail(why, cap, TP_ERR_CONFIG, "cannot load CA certificates from", tls->ca_file, rv);
+    } else if ((rv = nng_tls_config_auth_mode(c, auth)) != 0) {
+        rc = fail(why, cap, TP_ERR_SYSTEM, "cannot set the TLS authentication mode", NULL, rv);
+    }
+    if (rc != TP_OK) {
+        nng_tls_config_free(c);
+        return rc;
+    }
+    *out = c;
+    return TP_OK;
+}
+
+/* nng_listen, with the TLS configuration set first when there is one. */
+static int listen_on(nng_socket s, const char *url, nng_tls_config *tls)
+{
+    if (!tls) return nng_listen(s, url, NULL, 0);
+    nng_listener l;
+    int rv = nng_listener_create(&l, s, url);
+    if (rv != 0) return rv;
+    rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls);
+    if (rv == 0) rv = nng_listener_start(l, 0);
+    if (rv != 0) nng_listener_close(l);
+    return rv;
+}
+
+/* nng_dial without blocking (the other end may come up later; nng redials), with the TLS
+ * configuration set first when there is one. */
+static int dial_to(nng_socket s, const char *url, nng_tls_config *tls)
+{
+    if (!tls) return nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+    nng_dialer d;
+    int rv = nng_dialer_create(&d, s, url);
+    if (rv != 0) return rv;
+    rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls);
+    if (rv == 0) rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+    if (rv != 0) nng_dialer_close(d);
+    return rv;
+}
+
+/* ---- peer mesh ------------------------------------------------------------------------ */
+
+static tp_err open_inbox(tp_net *net, const tp_config *cfg, nng_tls_config *tls, char *why,
+                         size_t cap)
 {
     int rv = nng_pull0_open(&net->inbox);
     if (rv != 0) return fail(why, cap, TP_ERR_SYSTEM, "cannot open the inbox for", cfg->listen_url, rv);
     rv = bound_socket(net->inbox, cfg);
     if (rv == 0) rv = nng_socket_set_int(net->inbox, NNG_OPT_RECVBUF, cfg->recv_queue_messages);
     if (rv != 0) return fail(why, cap, TP_ERR_CONFIG, "bad options for", cfg->listen_url, rv);
-    rv = nng_listen(net->inbox, cfg->listen_url, NULL, 0);
+    rv = listen_on(net->inbox, cfg->listen_url, tls);
     if (rv != 0) return fail(why, cap, TP_ERR_LISTEN, "cannot listen on", cfg->listen_url, rv);
     net->recv_timeout_ms = -2; /* unset */
     return TP_OK;
 }
 
-static tp_err open_outbox(tp_net *net, uint32_t peer, const tp_config *cfg, char *why,
-                          size_t cap)
+static tp_err open_outbox(tp_net *net, uint32_t peer, const tp_config *cfg,
+                          nng_tls_config *tls, char *why, size_t cap)
 {
     const char *url = cfg->peer_urls[peer];
     nng_socket *s = &net->outbox[peer];
@@ -78,7 +158,7 @@ static tp_err open_outbox(tp_net *net, uint32_t peer, const tp_config *cfg, char
     if (rv == 0) rv = nng_socket_set_int(*s, NNG_OPT_SENDBUF, cfg->send_queue_messages);
     if (rv != 0) return fail(why, cap, TP_ERR_CONFIG, "bad options for", url, rv);
     /* non-blocking: the peer may not be up yet; nng redials in the background */
-    rv = nng_dial(*s, url, NULL, NNG_FLAG_NONBLOCK);
+    rv = dial_to(*s, url, tls);
     if (rv != 0) return fail(why, cap, TP_ERR_CONFIG, "cannot dial", url, rv);
     return TP_OK;
 }
@@ -91,7 +171,32 @@ static bool config_valid(const tp_config *cfg, char *why, size_t cap)
         snprintf(why, cap, "transport configuration out of range");
         return false;
     }
+    if (cfg->tls && (!cfg->tls->cert_key_file || !cfg->tls->ca_file)) {
+        snprintf(why, cap, "TLS for the peer mesh needs both a certificate+key file and a CA file");
+        return false;
+    }
+    if (check_scheme(cfg->listen_url, cfg->tls, why, cap) != TP_OK) return false;
+    for (uint32_t p = 0; p < cfg->peer_count; p++) {
+        if (cfg->peer_urls[p] && check_scheme(cfg->peer_urls[p], cfg->tls, why, cap) != TP_OK) {
+            return false;
+        }
+    }
     return true;
+}
+
+/* Both TLS configurations of a mesh node (NULL, NULL without TLS): the listener's, which
+ * requires a client certificate of the CA, and the dialers'. */
+static tp_err mesh_tls(const tp_tls *tls, nng_tls_config **server, nng_tls_config **client,
+                       char *why, size_t cap)
+{
+    *server = *client = NULL;
+    if (!tls) return TP_OK;
+    tp_err rc = tls_config(NNG_TLS_MODE_SERVER, NNG_TLS_AUTH_MODE_REQUIRED, tls, server, why, cap);
+    if (rc == TP_OK) {
+        rc = tls_config(NNG_TLS_MODE_CLIENT, NNG_TLS_AUTH_MODE_REQUIRED, tls, client, why, cap);
+        if (rc != TP_OK) nng_tls_config_free(*server);
+    }
+    return rc;
 }
 
 tp_err tp_open(const tp_config *cfg, tp_net **out, char *why, size_t why_cap)
@@ -101,10 +206,18 @@ tp_err tp_open(const tp_config *cfg, tp_net **out, char *why, size_t why_cap)
     if (!net) return fail(why, why_cap, TP_ERR_SYSTEM, "out of memory", NULL, 0);
     net->peer_count = cfg->peer_count;
     net->max_message_bytes = cfg->max_message_bytes;
-    tp_err rc = open_inbox(net, cfg, why, why_cap);
-    for (uint32_t p = 0; rc == TP_OK && p < cfg->peer_count; p++) {
-        if (cfg->peer_urls[p]) rc = open_outbox(net, p, cfg, why, why_cap);
+    nng_tls_config *tls_server, *tls_client;
+    tp_err rc = mesh_tls(cfg->tls, &tls_server, &tls_client, why, why_cap);
+    if (rc != TP_OK) {
+        free(net);
+        return rc;
     }
+    rc = open_inbox(net, cfg, tls_server, why, why_cap);
+    for (uint32_t p = 0; rc == TP_OK && p < cfg->peer_count; p++) {
+        if (cfg->peer_urls[p]) rc = open_outbox(net, p, cfg, tls_client, why, why_cap);
+    }
+    if (tls_server) nng_tls_config_free(tls_server); /* the endpoints hold their references */
+    if (tls_client) nng_tls_config_free(tls_client);
     if (rc != TP_OK) {
         tp_close(net);
         return rc;
@@ -222,22 +335,53 @@ static void work_callback(void *arg)
     work_answer(w);
 }
 
+/* The client API server's TLS configuration: our certificate; a client certificate is
+ * optional and checked against ca_file when one is given. */
+static tp_err server_tls(const char *url, const tp_tls *tls, nng_tls_config **out, char *why,
+                         size_t cap)
+{
+    *out = NULL;
+    tp_err rc = check_scheme(url, tls, why, cap);
+    if (rc != TP_OK || !tls) return rc;
+    if (!tls->cert_key_file) {
+        snprintf(why, cap, "%s: a TLS server needs a certificate+key file", url);
+        return TP_ERR_CONFIG;
+    }
+    nng_tls_auth_mode auth = tls->ca_file ? NNG_TLS_AUTH_MODE_OPTIONAL : NNG_TLS_AUTH_MODE_NONE;
+    return tls_config(NNG_TLS_MODE_SERVER, auth, tls, out, why, cap);
+}
+
 tp_err tp_server_open(const char *url, tp_handler handler, void *ctx, int contexts,
                       size_t max_message_bytes, tp_server **out, char *why, size_t why_cap)
+{
+    return tp_server_open_tls(url, NULL, handler, ctx, contexts, max_message_bytes, out, why,
+                              why_cap);
+}
+
+tp_err tp_server_open_tls(const char *url, const tp_tls *tls, tp_handler handler, void *ctx,
+                          int contexts, size_t max_message_bytes, tp_server **out, char *why,
+                          size_t why_cap)
 {
     if (!url || !handler || contexts < 1 || contexts > TP_SERVER_CONTEXTS_MAX
         || max_message_bytes == 0) {
         snprintf(why, why_cap, "client API server configuration out of range");
         return TP_ERR_CONFIG;
     }
+    nng_tls_config *tls_cfg = NULL;
+    tp_err tls_rc = server_tls(url, tls, &tls_cfg, why, why_cap);
+    if (tls_rc != TP_OK) return tls_rc;
     tp_server *s = calloc(1, sizeof *s);
-    if (!s) return fail(why, why_cap, TP_ERR_SYSTEM, "out of memory", NULL, 0);
+    if (!s) {
+        if (tls_cfg) nng_tls_config_free(tls_cfg);
+        return fail(why, why_cap, TP_ERR_SYSTEM, "out of memory", NULL, 0);
+    }
     s->handler = handler;
     s->handler_ctx = ctx;
     s->max_message_bytes = max_message_bytes;
     tp_err rc = TP_OK;
     int rv = nng_rep0_open(&s->sock);
     if (rv != 0) {
+        if (tls_cfg) nng_tls_config_free(tls_cfg);
         free(s);
         return fail(why, why_cap, TP_ERR_SYSTEM, "cannot open the client API socket for", url, rv);
     }
@@ -254,9 +398,10 @@ tp_err tp_server_open(const char *url, tp_handler handler, void *ctx, int contex
         s->work_count = i + 1;
     }
     if (rc == TP_OK) {
-        rv = nng_listen(s->sock, url, NULL, 0);
+        rv = listen_on(s->sock, url, tls_cfg);
         if (rv != 0) rc = fail(why, why_cap, TP_ERR_LISTEN, "cannot listen on", url, rv);
     }
+    if (tls_cfg) nng_tls_config_free(tls_cfg); /* the listener holds its reference */
     if (rc != TP_OK) {
         tp_server_close(s);
         return rc;
@@ -293,22 +438,47 @@ struct tp_client {
 tp_err tp_client_open(const char *url, size_t max_message_bytes, tp_client **out, char *why,
                       size_t why_cap)
 {
+    return tp_client_open_tls(url, NULL, max_message_bytes, out, why, why_cap);
+}
+
+/* The client's TLS configuration: the server's certificate must chain to ca_file; ours (if
+ * any) is presented. */
+static tp_err client_tls(const char *url, const tp_tls *tls, nng_tls_config **out, char *why,
+                         size_t cap)
+{
+    *out = NULL;
+    tp_err rc = check_scheme(url, tls, why, cap);
+    if (rc != TP_OK || !tls) return rc;
+    if (!tls->ca_file) {
+        snprintf(why, cap, "%s: a TLS client needs a CA file", url);
+        return TP_ERR_CONFIG;
+    }
+    return tls_config(NNG_TLS_MODE_CLIENT, NNG_TLS_AUTH_MODE_REQUIRED, tls, out, why, cap);
+}
+
+tp_err tp_client_open_tls(const char *url, const tp_tls *tls, size_t max_message_bytes,
+                          tp_client **out, char *why, size_t why_cap)
+{
     if (!url || max_message_bytes == 0) {
         snprintf(why, why_cap, "client configuration out of range");
         return TP_ERR_CONFIG;
     }
+    nng_tls_config *tls_cfg = NULL;
+    tp_err rc = client_tls(url, tls, &tls_cfg, why, why_cap);
+    if (rc != TP_OK) return rc;
     tp_client *c = calloc(1, sizeof *c);
-    if (!c) return fail(why, why_cap, TP_ERR_SYSTEM, "out of memory", NULL, 0);
-    c->max_message_bytes = max_message_bytes;
-    int rv = nng_req0_open(&c->sock);
+    int rv = c ? nng_req0_open(&c->sock) : NNG_ENOMEM;
     if (rv != 0) {
+        if (tls_cfg) nng_tls_config_free(tls_cfg);
         free(c);
         return fail(why, why_cap, TP_ERR_SYSTEM, "cannot open a client socket for", url, rv);
     }
+    c->max_message_bytes = max_message_bytes;
     rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, max_message_bytes);
     if (rv == 0) rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 20);
     if (rv == 0) rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
-    if (rv == 0) rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
+    if (rv == 0) rv = dial_to(c->sock, url, tls_cfg);
+    if (tls_cfg) nng_tls_config_free(tls_cfg); /* the dialer holds its reference */
     if (rv != 0) {
         nng_close(c->sock);
         free(c);

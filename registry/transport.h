@@ -13,8 +13,16 @@
  * peer is slow or down, tp_send fails with TP_ERR_FULL rather than blocking
  * (PBFT retransmits through its own timers and catch-up).
  *
- * URLs are nng URLs: tcp://127.0.0.1:7101, or tls+tcp://... (nng on Debian has
- * TLS built in; TLS configuration is not wired yet).
+ * URLs are nng URLs: tcp://127.0.0.1:7101, or tls+tcp://127.0.0.1:7101 with TLS
+ * settings (tp_tls; nng on Debian is built with mbedTLS). The scheme and the settings must
+ * agree: a tls+tcp:// URL without settings, or settings with a tcp:// URL, is TP_ERR_CONFIG.
+ *
+ * TLS (mutual, for the peer mesh): the listener presents this node's certificate and
+ * REQUIRES a client certificate that chains to the consortium CA; every dialer presents the
+ * same certificate and requires the listener's to chain to the CA. Host names are not
+ * checked: a certificate of the consortium CA admits a member, and which validator it is
+ * comes from the signatures on its messages, as without TLS. A stranger without such a
+ * certificate cannot complete a handshake, so nothing it sends reaches tp_recv.
  */
 #ifndef TRIALREG_TRANSPORT_H
 #define TRIALREG_TRANSPORT_H
@@ -24,6 +32,7 @@
 
 #define TP_PEERS_MAX 64
 #define TP_URL_MAX 256
+#define TP_TLS_SCHEME "tls+tcp://"
 
 typedef enum {
     TP_OK = 0,
@@ -36,6 +45,13 @@ typedef enum {
     TP_ERR_SYSTEM,   /* any other nng error (message has nng's text) */
 } tp_err;
 
+/* TLS settings: file paths (PEM), read when an endpoint opens. A bad or unreadable file is
+ * TP_ERR_CONFIG, and why names the file. */
+typedef struct {
+    const char *cert_key_file; /* this end's certificate and its private key, one file */
+    const char *ca_file;       /* the CA certificate(s) the other end's certificate must chain to */
+} tp_tls;
+
 typedef struct {
     const char *listen_url;                /* this node */
     uint32_t peer_count;                   /* entries in peer_urls */
@@ -45,6 +61,7 @@ typedef struct {
     int recv_queue_messages;               /* e.g. 4096 */
     int reconnect_min_ms;                  /* e.g. 50 */
     int reconnect_max_ms;                  /* e.g. 2000 */
+    const tp_tls *tls;                     /* NULL: plain TCP; else both files required */
 } tp_config;
 
 typedef struct tp_net tp_net;
@@ -82,7 +99,14 @@ typedef size_t (*tp_handler)(void *ctx, const uint8_t *request, size_t request_l
 typedef struct tp_server tp_server;
 
 /* Listen on url; contexts in 1..TP_SERVER_CONTEXTS_MAX; max_message_bytes bounds both
- * requests and replies. On failure why names the URL and nng's reason. */
+ * requests and replies. On failure why names the URL (or the TLS file) and nng's reason.
+ * tls NULL: plain TCP. Else cert_key_file is required and presented to clients; a client
+ * certificate is optional (clients authenticate by the signatures on their requests) and,
+ * when ca_file is given and a client presents one, must chain to that CA.
+ * tp_server_open is tp_server_open_tls with tls NULL. */
+tp_err tp_server_open_tls(const char *url, const tp_tls *tls, tp_handler handler, void *ctx,
+                          int contexts, size_t max_message_bytes, tp_server **out, char *why,
+                          size_t why_cap);
 tp_err tp_server_open(const char *url, tp_handler handler, void *ctx, int contexts,
                       size_t max_message_bytes, tp_server **out, char *why, size_t why_cap);
 /* Stop serving: waits for handlers in progress, then frees everything. */
@@ -90,7 +114,12 @@ void tp_server_close(tp_server *server);
 
 typedef struct tp_client tp_client;
 
-/* Dial url (in the background: the server may come up later; nng redials). */
+/* Dial url (in the background: the server may come up later; nng redials).
+ * tls NULL: plain TCP. Else ca_file is required (the server's certificate must chain to it;
+ * a server that fails is never talked to, and requests time out) and cert_key_file, when
+ * given, is presented. tp_client_open is tp_client_open_tls with tls NULL. */
+tp_err tp_client_open_tls(const char *url, const tp_tls *tls, size_t max_message_bytes,
+                          tp_client **out, char *why, size_t why_cap);
 tp_err tp_client_open(const char *url, size_t max_message_bytes, tp_client **out, char *why,
                       size_t why_cap);
 void tp_client_close(tp_client *client);

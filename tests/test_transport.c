@@ -1,6 +1,8 @@
 /*
  * test_transport.c - validator messaging over nng on loopback: delivery in a
- * full mesh, peers that come up late, size bounds, garbage from a stranger.
+ * full mesh, peers that come up late, size bounds, garbage from a stranger; and over TLS
+ * (certificates made with the openssl command at set-up): a mutual-TLS mesh, a peer with a
+ * certificate of another CA, bad certificate files, the client API over TLS.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -11,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "transport.h"
 
 static int base_port;
@@ -192,4 +195,241 @@ Test(transport, bad_configuration_is_refused_with_the_address)
     cfg = config_for(2, 2, 0);
     cr_assert_eq(tp_open(&cfg, &b, why, sizeof why), TP_ERR_CONFIG);
     tp_close(a);
+}
+
+/* ==== TLS =============================================================================== */
+
+static char tls_dir[256];
+static char tls_urls[5][64];
+
+/* Run a shell command in tls_dir; it must succeed. */
+static void shell(const char *fmt, const char *a, const char *b)
+{
+    char cmd[2048], body[1536];
+    snprintf(body, sizeof body, fmt, a, b, a, b);
+    snprintf(cmd, sizeof cmd, "cd '%s' && (%s) >/dev/null 2>&1", tls_dir, body);
+    cr_assert_eq(system(cmd), 0, "failed: %s", cmd);
+}
+
+/* NAME.pem (self-signed CA certificate) and NAME.key. */
+static void make_ca(const char *name)
+{
+    shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+          " -keyout %s.key -out %s.pem -days 30 -subj /CN=test-ca-%s%.0s", name, name);
+}
+
+/* NAME.pem: a certificate of CA (CA.pem, CA.key) followed by its private key. */
+static void make_cert(const char *ca, const char *name)
+{
+    shell("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+          " -keyout %2$s.key -out %2$s.csr -subj /CN=%2$s"
+          " && openssl x509 -req -in %2$s.csr -CA %1$s.pem -CAkey %1$s.key -CAcreateserial"
+          " -days 30 -out %2$s.crt -extfile ext.cnf && cat %2$s.crt %2$s.key > %2$s.pem",
+          ca, name);
+}
+
+static void tls_setup(void)
+{
+    pick_ports();
+    for (int i = 0; i < 5; i++) {
+        snprintf(tls_urls[i], sizeof tls_urls[i], "tls+tcp://127.0.0.1:%d", base_port + 10 + i);
+    }
+    tu_tempdir(tls_dir, "tls");
+    shell("printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n"
+          "extendedKeyUsage=serverAuth,clientAuth\\n' > ext.cnf%.0s%.0s", "", "");
+    make_ca("ca");
+    make_ca("other-ca");
+    for (int i = 0; i < 4; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "node%d", i);
+        make_cert("ca", name);
+    }
+    make_cert("other-ca", "rogue");
+    shell("printf 'not a certificate\\n' > garbage.pem%.0s%.0s", "", "");
+}
+
+static void tls_teardown(void) { tu_rmdir(tls_dir); }
+
+TestSuite(transport_tls, .init = tls_setup, .fini = tls_teardown);
+
+typedef struct {
+    char cert_key[300], ca[300];
+    tp_tls tls;
+} tls_files;
+
+static tls_files files_of(const char *cert_key, const char *ca)
+{
+    tls_files f;
+    snprintf(f.cert_key, sizeof f.cert_key, "%s/%s.pem", tls_dir, cert_key);
+    snprintf(f.ca, sizeof f.ca, "%s/%s.pem", tls_dir, ca);
+    return f;
+}
+
+/* Open node self of an n-node TLS mesh with the given files. */
+static tp_err open_tls_node(int self, int n, tls_files *f, tp_net **out, char *why, size_t cap)
+{
+    f->tls = (tp_tls){.cert_key_file = f->cert_key, .ca_file = f->ca};
+    tp_config cfg = config_for(self, n, 4096);
+    cfg.listen_url = tls_urls[self];
+    for (int p = 0; p < n; p++) cfg.peer_urls[p] = p == self ? NULL : tls_urls[p];
+    cfg.tls = &f->tls;
+    return tp_open(&cfg, out, why, cap);
+}
+
+static tp_net *tls_node(int self, int n, const char *cert_key, const char *ca)
+{
+    tls_files f = files_of(cert_key, ca);
+    tp_net *net = NULL;
+    char why[600];
+    cr_assert_eq(open_tls_node(self, n, &f, &net, why, sizeof why), TP_OK, "node %d: %s", self,
+                 why);
+    return net;
+}
+
+Test(transport_tls, a_mesh_of_four_over_mutual_tls_delivers_every_message)
+{
+    enum { N = 4, PER_PEER = 20 };
+    tp_net *nodes[N];
+    for (int i = 0; i < N; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "node%d", i);
+        nodes[i] = tls_node(i, N, name, "ca");
+    }
+    for (int from = 0; from < N; from++) {
+        for (int to = 0; to < N; to++) {
+            for (int k = 0; to != from && k < PER_PEER; k++) {
+                uint8_t msg[3] = {(uint8_t)from, (uint8_t)to, (uint8_t)k};
+                send_eventually(nodes[from], (uint32_t)to, msg, sizeof msg);
+            }
+        }
+    }
+    for (int to = 0; to < N; to++) {
+        int seen[N][PER_PEER] = {{0}};
+        for (int m = 0; m < (N - 1) * PER_PEER; m++) {
+            uint8_t msg[3];
+            cr_assert_eq(recv_one(nodes[to], msg, sizeof msg), 3);
+            cr_assert_eq(msg[1], to);
+            cr_assert(msg[0] < N && msg[2] < PER_PEER);
+            seen[msg[0]][msg[2]]++;
+        }
+        for (int from = 0; from < N; from++) {
+            for (int k = 0; from != to && k < PER_PEER; k++) cr_assert_eq(seen[from][k], 1);
+        }
+    }
+    for (int i = 0; i < N; i++) tp_close(nodes[i]);
+}
+
+/* Send data to peer every 20 ms for about ms milliseconds while receiving on net; returns
+ * how many messages net received. */
+static int received_while_sending(tp_net *from, uint32_t peer, tp_net *net, int ms)
+{
+    int got = 0;
+    for (int t = 0; t < ms / 20; t++) {
+        tp_send(from, peer, "hello", 5);
+        uint8_t *data;
+        size_t len;
+        if (tp_recv(net, 20, &data, &len) == TP_OK) {
+            got++;
+            tp_free(data, len);
+        }
+    }
+    return got;
+}
+
+Test(transport_tls, a_peer_with_a_certificate_of_another_ca_delivers_nothing)
+{
+    /* nodes 0 and 1 hold certificates of the consortium CA; node 2 holds one of another CA
+     * but trusts the consortium CA, so only the listener's demand for a client certificate
+     * of its CA keeps it out (and node 0 refuses node 2's listener certificate). */
+    tp_net *good0 = tls_node(0, 3, "node0", "ca");
+    tp_net *good1 = tls_node(1, 3, "node1", "ca");
+    tp_net *rogue = tls_node(2, 3, "rogue", "ca");
+    cr_assert_eq(received_while_sending(rogue, 0, good0, 1500), 0, "the rogue reached node 0");
+    cr_assert_eq(received_while_sending(good0, 2, rogue, 600), 0, "node 0 reached the rogue");
+    cr_assert_gt(received_while_sending(good1, 0, good0, 1500), 0, "control: node 1 reaches 0");
+    tp_close(rogue);
+    tp_close(good1);
+    tp_close(good0);
+}
+
+static void expect_config_error(tls_files f, const char *needle)
+{
+    tp_net *net = NULL;
+    char why[600];
+    cr_assert_eq(open_tls_node(0, 2, &f, &net, why, sizeof why), TP_ERR_CONFIG, "%s", needle);
+    cr_assert(strstr(why, needle) != NULL, "'%s' does not name '%s'", why, needle);
+}
+
+Test(transport_tls, bad_certificate_files_are_refused_naming_the_file)
+{
+    tls_files f = files_of("missing", "ca");
+    expect_config_error(f, f.cert_key);
+    f = files_of("node0", "garbage");
+    expect_config_error(f, f.ca);
+    f = files_of("garbage", "ca");
+    expect_config_error(f, f.cert_key);
+    f = files_of("node0", "ca");
+    snprintf(f.cert_key, sizeof f.cert_key, "%s/node0.crt", tls_dir); /* no private key */
+    expect_config_error(f, f.cert_key);
+    /* the scheme must agree with the settings */
+    f = files_of("node0", "ca");
+    f.tls = (tp_tls){.cert_key_file = f.cert_key, .ca_file = f.ca};
+    tp_config cfg = config_for(0, 2, 4096); /* tcp:// URLs */
+    cfg.tls = &f.tls;
+    tp_net *net = NULL;
+    char why[600];
+    cr_assert_eq(tp_open(&cfg, &net, why, sizeof why), TP_ERR_CONFIG);
+    cr_assert(strstr(why, "tls+tcp://") != NULL, "%s", why);
+    cfg.tls = NULL;
+    cfg.listen_url = tls_urls[0];
+    cr_assert_eq(tp_open(&cfg, &net, why, sizeof why), TP_ERR_CONFIG);
+    cr_assert(strstr(why, tls_urls[0]) != NULL, "%s", why);
+}
+
+static size_t echo(void *ctx, const uint8_t *request, size_t len, uint8_t *reply, size_t cap)
+{
+    (void)ctx;
+    if (len > cap) return 0;
+    memcpy(reply, request, len);
+    return len;
+}
+
+/* One request from a client trusting ca_name to a TLS server holding node0's certificate. */
+static tp_err ask_over_tls(tp_server *server, const char *ca_name)
+{
+    (void)server;
+    tls_files f = files_of("unused", ca_name);
+    tp_tls tls = {.cert_key_file = NULL, .ca_file = f.ca};
+    tp_client *c = NULL;
+    char why[600];
+    cr_assert_eq(tp_client_open_tls(tls_urls[4], &tls, 4096, &c, why, sizeof why), TP_OK, "%s",
+                 why);
+    uint8_t *reply = NULL;
+    size_t len = 0;
+    tp_err rc = tp_client_request(c, "ping", 4, 1500, &reply, &len);
+    if (rc == TP_OK) {
+        cr_assert_eq(len, 4);
+        cr_assert_arr_eq(reply, "ping", 4);
+        tp_free(reply, len);
+    }
+    tp_client_close(c);
+    return rc;
+}
+
+Test(transport_tls, the_client_api_over_tls_serves_clients_that_trust_its_ca)
+{
+    tls_files f = files_of("node0", "ca");
+    tp_tls tls = {.cert_key_file = f.cert_key, .ca_file = NULL};
+    tp_server *server = NULL;
+    char why[600];
+    cr_assert_eq(tp_server_open_tls(tls_urls[4], &tls, echo, NULL, 2, 4096, &server, why,
+                                    sizeof why),
+                 TP_OK, "%s", why);
+    cr_assert_eq(ask_over_tls(server, "ca"), TP_OK, "a client without a certificate is served");
+    cr_assert_eq(ask_over_tls(server, "other-ca"), TP_ERR_TIMEOUT,
+                 "a client that does not trust the server's CA never talks to it");
+    tp_client *plain = NULL;
+    cr_assert_eq(tp_client_open(tls_urls[4], 4096, &plain, why, sizeof why), TP_ERR_CONFIG,
+                 "a TLS URL without a CA file is refused");
+    tp_server_close(server);
 }
