@@ -58,11 +58,13 @@ static bool get_u32(reader *r, json_t *root, const char *field, bool required, u
     return true;
 }
 
-/* Resolve a path field against the folder of the config file. */
-static bool get_path(reader *r, json_t *root, const char *field, char *out)
+/* Resolve a path field against the folder of the config file. An optional field that is
+ * absent leaves out as it is. */
+static bool get_path(reader *r, json_t *root, const char *field, bool required, char *out)
 {
     char raw[CONFIG_PATH_MAX];
-    if (!get_string(r, root, field, true, raw, sizeof raw)) return false;
+    if (!required && !json_object_get(root, field)) return true;
+    if (!get_string(r, root, field, required, raw, sizeof raw)) return false;
     if (raw[0] == '/') {
         memcpy(out, raw, strlen(raw) + 1);
         return true;
@@ -95,20 +97,57 @@ static bool get_peers(reader *r, json_t *root, config_node *c)
     return true;
 }
 
+bool config_uses_tls(const config_node *c)
+{
+    return c->tls_cert_key_file[0] != '\0' && c->tls_ca_file[0] != '\0';
+}
+
+/* One URL's scheme against the TLS settings; entry >= 0 names an entry of an array. */
+static bool check_scheme(reader *r, const char *field, int entry, const char *url, bool tls)
+{
+    bool is_tls = strncmp(url, CONFIG_TLS_SCHEME, strlen(CONFIG_TLS_SCHEME)) == 0;
+    if (is_tls == tls && (tls || strncmp(url, "tls+", 4) != 0)) return true;
+    char problem[200], which[32] = "";
+    if (entry >= 0) snprintf(which, sizeof which, "entry %d ", entry);
+    snprintf(problem, sizeof problem,
+             tls ? "%smust be a tls+tcp:// URL, since tls_cert_key_file and tls_ca_file are set"
+                 : "%sis a TLS URL, but tls_cert_key_file and tls_ca_file are not set",
+             which);
+    return fail(r, field, problem);
+}
+
+/* Both TLS files or neither; then every URL's scheme agrees. */
+static bool check_tls(reader *r, const config_node *c)
+{
+    bool cert = c->tls_cert_key_file[0] != '\0', ca = c->tls_ca_file[0] != '\0';
+    if (cert && !ca) return fail(r, "tls_ca_file", "is missing (tls_cert_key_file is set)");
+    if (ca && !cert) return fail(r, "tls_cert_key_file", "is missing (tls_ca_file is set)");
+    if (!check_scheme(r, "listen", -1, c->listen, cert)
+        || !check_scheme(r, "client", -1, c->client, cert)) {
+        return false;
+    }
+    for (uint32_t i = 0; i < c->peer_count; i++) {
+        if (!check_scheme(r, "peers", (int)i, c->peers[i], cert)) return false;
+    }
+    return true;
+}
+
 static bool read_fields(reader *r, json_t *root, config_node *c)
 {
     if (!json_is_object(root)) return fail(r, "(top)", "must be a JSON object");
     if (!(get_u32(r, root, "node", true, 0, CODEC_VALIDATORS_MAX - 1, &c->node)
           && get_string(r, root, "listen", true, c->listen, sizeof c->listen)
           && get_string(r, root, "client", true, c->client, sizeof c->client)
-          && get_peers(r, root, c) && get_path(r, root, "data_dir", c->data_dir)
-          && get_path(r, root, "key_file", c->key_file)
-          && get_path(r, root, "genesis_file", c->genesis_file)
+          && get_peers(r, root, c) && get_path(r, root, "data_dir", true, c->data_dir)
+          && get_path(r, root, "key_file", true, c->key_file)
+          && get_path(r, root, "genesis_file", true, c->genesis_file)
           && get_u32(r, root, "batch_max_txs", false, 1, CODEC_BLOCK_TXS_MAX, &c->batch_max_txs)
           && get_u32(r, root, "batch_timeout_ms", false, 1, 60000, &c->batch_timeout_ms)
           && get_u32(r, root, "view_timeout_ms", false, 10, 600000, &c->view_timeout_ms)
           && get_u32(r, root, "max_message_bytes", false, 65536, 1u << 30, &c->max_message_bytes)
-          && get_string(r, root, "log_level", false, c->log_level, sizeof c->log_level))) {
+          && get_string(r, root, "log_level", false, c->log_level, sizeof c->log_level)
+          && get_path(r, root, "tls_cert_key_file", false, c->tls_cert_key_file)
+          && get_path(r, root, "tls_ca_file", false, c->tls_ca_file) && check_tls(r, c))) {
         return false;
     }
     if (c->node >= c->peer_count) return fail(r, "node", "is not an index into peers");
@@ -141,7 +180,7 @@ static json_t *to_json(const config_node *c)
 {
     json_t *peers = json_array();
     for (uint32_t i = 0; i < c->peer_count; i++) json_array_append_new(peers, json_string(c->peers[i]));
-    return json_pack("{s:i, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:s}",
+    json_t *root = json_pack("{s:i, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:s}",
                      "node", (json_int_t)c->node, "listen", c->listen, "client", c->client,
                      "peers", peers, "data_dir", c->data_dir, "key_file", c->key_file,
                      "genesis_file", c->genesis_file, "batch_max_txs",
@@ -149,6 +188,11 @@ static json_t *to_json(const config_node *c)
                      (json_int_t)c->batch_timeout_ms, "view_timeout_ms",
                      (json_int_t)c->view_timeout_ms, "max_message_bytes",
                      (json_int_t)c->max_message_bytes, "log_level", c->log_level);
+    if (root && c->tls_cert_key_file[0]) {
+        json_object_set_new(root, "tls_cert_key_file", json_string(c->tls_cert_key_file));
+    }
+    if (root && c->tls_ca_file[0]) json_object_set_new(root, "tls_ca_file", json_string(c->tls_ca_file));
+    return root;
 }
 
 int config_save(const char *path, const config_node *c, char *why, size_t why_cap)

@@ -16,12 +16,20 @@
  *     "batch_timeout_ms": 5,                  optional (default 5)
  *     "view_timeout_ms": 1000,                optional (default 1000)
  *     "max_message_bytes": 4194304,           optional (default 4 MiB)
- *     "log_level": "info"                     optional: debug|info|warn|error
+ *     "log_level": "info",                    optional: debug|info|warn|error
+ *     "tls_cert_key_file": "../tls/validator-0.pem",  optional, relative to the config file
+ *     "tls_ca_file": "../tls/ca.pem"                  optional, relative to the config file
  *   }
+ *
+ * TLS: tls_cert_key_file (PEM: this node's certificate and its private key) and tls_ca_file
+ * (PEM: the consortium CA) are both given or both absent. With them every URL (listen,
+ * client, peers) must be tls+tcp://, without them none may be: a mismatch is refused at load.
+ * The files themselves are read when the node opens its network (transport.h).
  */
 #ifndef TRIALREG_CONFIG_H
 #define TRIALREG_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,7 +52,14 @@ typedef struct {
     uint32_t view_timeout_ms;
     uint32_t max_message_bytes;
     char log_level[8];
+    char tls_cert_key_file[CONFIG_PATH_MAX]; /* resolved; "" = no TLS */
+    char tls_ca_file[CONFIG_PATH_MAX];       /* resolved; "" = no TLS */
 } config_node;
+
+#define CONFIG_TLS_SCHEME "tls+tcp://"
+
+/* True when the config has TLS settings (both TLS fields). */
+bool config_uses_tls(const config_node *c);
 
 /* Fill defaults for the optional fields. */
 void config_defaults(config_node *c);

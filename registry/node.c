@@ -770,11 +770,15 @@ static int open_network(node *nd, char *why, size_t cap)
                     .recv_queue_messages = 8192, .reconnect_min_ms = 20, .reconnect_max_ms = 500};
     for (uint32_t i = 0; i < nd->n; i++)
         tc.peer_urls[i] = i == nd->cfg.node ? NULL : nd->cfg.peers[i];
-    char tw[256];
+    /* TLS (config.h): mutual TLS between validators; the client API presents the same
+     * certificate, and a client certificate is optional (clients sign their requests). */
+    tp_tls tls = {.cert_key_file = nd->cfg.tls_cert_key_file, .ca_file = nd->cfg.tls_ca_file};
+    tc.tls = config_uses_tls(&nd->cfg) ? &tls : NULL;
+    char tw[CONFIG_PATH_MAX + 256];
     if (tp_open(&tc, &nd->net, tw, sizeof tw) != TP_OK)
         return fail(why, cap, "peer transport: %s", tw);
-    if (tp_server_open(nd->cfg.client, capi_handle, nd->api, 16, nd->cfg.max_message_bytes,
-                       &nd->server, tw, sizeof tw) != TP_OK)
+    if (tp_server_open_tls(nd->cfg.client, tc.tls, capi_handle, nd->api, 16,
+                           nd->cfg.max_message_bytes, &nd->server, tw, sizeof tw) != TP_OK)
         return fail(why, cap, "client API: %s", tw);
     return 0;
 }

@@ -67,6 +67,18 @@ Test(config, save_then_load_round_trips)
     cr_assert_eq(config_save(path, &c, why, sizeof why), -1, "never overwrites");
     cr_assert_eq(config_load(path, &back, why, sizeof why), 0, "%s", why);
     cr_assert_eq(memcmp(&c, &back, sizeof c), 0);
+    cr_assert(!config_uses_tls(&back));
+    /* with TLS: the two files round trip too */
+    for (int i = 0; i < 4; i++) snprintf(c.peers[i], sizeof c.peers[i], "tls+tcp://127.0.0.1:%d", 7100 + i);
+    snprintf(c.listen, sizeof c.listen, "%s", c.peers[1]);
+    snprintf(c.client, sizeof c.client, "tls+tcp://127.0.0.1:7201");
+    snprintf(c.tls_cert_key_file, sizeof c.tls_cert_key_file, "/tls/validator-1.pem");
+    snprintf(c.tls_ca_file, sizeof c.tls_ca_file, "/tls/ca.pem");
+    snprintf(path, sizeof path, "%s/saved-tls.json", dir);
+    cr_assert_eq(config_save(path, &c, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(config_load(path, &back, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(memcmp(&c, &back, sizeof c), 0);
+    cr_assert(config_uses_tls(&back));
 }
 
 static void expect_refusal(const char *text, const char *needle)
@@ -105,4 +117,71 @@ Test(config, every_bad_file_is_refused_naming_the_field)
     config_node c;
     snprintf(path, sizeof path, "%s/missing.json", dir);
     cr_assert_eq(config_load(path, &c, why, sizeof why), -1);
+}
+
+static const char GOOD_TLS[] =
+    "{\"node\": 1, \"listen\": \"tls+tcp://127.0.0.1:7101\", \"client\": \"tls+tcp://127.0.0.1:7201\",\n"
+    " \"peers\": [\"tls+tcp://a:1\", \"tls+tcp://b:1\", \"tls+tcp://c:1\", \"tls+tcp://d:1\"],\n"
+    " \"data_dir\": \"data\", \"key_file\": \"k\", \"genesis_file\": \"g\",\n"
+    " \"tls_cert_key_file\": \"../tls/validator-1.pem\", \"tls_ca_file\": \"/etc/consortium/ca.pem\"}\n";
+
+Test(config, tls_files_load_resolved_against_the_config_folder)
+{
+    char path[512], why[300];
+    write_file("tls.json", GOOD_TLS, path);
+    config_node c;
+    cr_assert_eq(config_load(path, &c, why, sizeof why), 0, "%s", why);
+    cr_assert(config_uses_tls(&c));
+    char want[600];
+    snprintf(want, sizeof want, "%s/../tls/validator-1.pem", dir);
+    cr_assert_str_eq(c.tls_cert_key_file, want);
+    cr_assert_str_eq(c.tls_ca_file, "/etc/consortium/ca.pem");
+    write_file("plain.json", GOOD, path);
+    cr_assert_eq(config_load(path, &c, why, sizeof why), 0, "%s", why);
+    cr_assert(!config_uses_tls(&c), "no TLS fields: plain TCP");
+    cr_assert_str_eq(c.tls_cert_key_file, "");
+}
+
+/* text with every occurrence of from replaced by to (one level, enough for these tests) */
+static void replace_all(char *text, size_t cap, const char *from, const char *to)
+{
+    char out[2048] = "";
+    const char *p = text;
+    for (const char *hit; (hit = strstr(p, from)) != NULL; p = hit + strlen(from)) {
+        strncat(out, p, (size_t)(hit - p));
+        strcat(out, to);
+    }
+    strcat(out, p);
+    snprintf(text, cap, "%s", out);
+}
+
+Test(config, tls_settings_and_url_schemes_must_agree)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "%s", GOOD_TLS);
+    replace_all(text, sizeof text, ", \"tls_ca_file\": \"/etc/consortium/ca.pem\"", "");
+    expect_refusal(text, "\"tls_ca_file\": is missing (tls_cert_key_file is set)");
+    snprintf(text, sizeof text, "%s", GOOD_TLS);
+    replace_all(text, sizeof text, "\"tls_cert_key_file\": \"../tls/validator-1.pem\", ", "");
+    expect_refusal(text, "\"tls_cert_key_file\": is missing (tls_ca_file is set)");
+    snprintf(text, sizeof text, "%s", GOOD_TLS);
+    replace_all(text, sizeof text, "\"tls_ca_file\": \"/etc/consortium/ca.pem\"", "\"tls_ca_file\": 7");
+    expect_refusal(text, "\"tls_ca_file\": must be a string");
+    /* TLS set, a tcp:// URL */
+    snprintf(text, sizeof text, "%s", GOOD_TLS);
+    replace_all(text, sizeof text, "tls+tcp://127.0.0.1:7101", "tcp://127.0.0.1:7101");
+    expect_refusal(text, "\"listen\": must be a tls+tcp:// URL");
+    snprintf(text, sizeof text, "%s", GOOD_TLS);
+    replace_all(text, sizeof text, "tls+tcp://127.0.0.1:7201", "tcp://127.0.0.1:7201");
+    expect_refusal(text, "\"client\": must be a tls+tcp:// URL");
+    snprintf(text, sizeof text, "%s", GOOD_TLS);
+    replace_all(text, sizeof text, "tls+tcp://c:1", "tcp://c:1");
+    expect_refusal(text, "\"peers\": entry 2 must be a tls+tcp:// URL");
+    /* no TLS, a tls+tcp:// URL */
+    snprintf(text, sizeof text, "%s", GOOD);
+    replace_all(text, sizeof text, "tcp://127.0.0.1:7202", "tls+tcp://127.0.0.1:7202");
+    expect_refusal(text, "\"client\": is a TLS URL, but tls_cert_key_file and tls_ca_file are not set");
+    snprintf(text, sizeof text, "%s", GOOD);
+    replace_all(text, sizeof text, "tcp://a:1", "tls+tcp://a:1");
+    expect_refusal(text, "\"peers\": entry 0 is a TLS URL");
 }
