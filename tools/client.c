@@ -80,10 +80,22 @@ static int request(tp_client *c, uint32_t kind, const void *body, size_t len, ui
     return 0;
 }
 
+/* Dial url. A tls+tcp:// URL needs the consortium CA: the file named by the environment
+ * variable TRIALREG_TLS_CA (trialctl init --tls writes DIR/tls/ca.pem); the server's
+ * certificate must chain to it. Clients present no certificate: they sign their requests. */
 static int open_client(const char *url, tp_client **c, char *why, size_t why_cap)
 {
-    char text[300];
-    if (tp_client_open(url, CLIENT_MESSAGE_MAX, c, text, sizeof text) != TP_OK) {
+    char text[1300];
+    const char *ca = getenv("TRIALREG_TLS_CA");
+    tp_tls tls = {.cert_key_file = NULL, .ca_file = ca};
+    bool use_tls = strncmp(url, TP_TLS_SCHEME, strlen(TP_TLS_SCHEME)) == 0;
+    if (use_tls && (!ca || !ca[0])) {
+        say(why, why_cap, "%s is a TLS URL: set TRIALREG_TLS_CA to the consortium CA file "
+                          "(trialctl init --tls: DIR/tls/ca.pem)", url);
+        return -1;
+    }
+    if (tp_client_open_tls(url, use_tls ? &tls : NULL, CLIENT_MESSAGE_MAX, c, text,
+                           sizeof text) != TP_OK) {
         say(why, why_cap, "%s", text);
         return -1;
     }

@@ -1,14 +1,24 @@
 /*
  * cmd_cluster.c - `trialctl init`: the keys, genesis and node configs of a
- * local consortium.
+ * local consortium; with --tls also its TLS CA and one certificate per node.
+ *
+ * The certificates are made by the `openssl` command (Debian package openssl), run
+ * without a shell through posix_spawnp. Deliberately simple: nng offers no certificate
+ * generation, and linking a TLS library into trialctl for a one-off key ceremony would put
+ * a second crypto library into the tools. The files are ordinary PEM, so certificates of
+ * an existing PKI can replace them (config.h: tls_cert_key_file, tls_ca_file).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "config.h"
@@ -16,13 +26,17 @@
 #include "crypto.h"
 
 static const char INIT_USAGE[] =
-    "usage: trialctl init [--validators N] [--base-port P] [--chain-name NAME] DIR\n"
+    "usage: trialctl init [--validators N] [--base-port P] [--chain-name NAME] [--tls] DIR\n"
     "  Writes a local consortium into DIR (which must not exist or be empty):\n"
     "    keys/         validator-I, sponsor, investigator-site-a, investigator-site-b,\n"
     "                  regulator, researcher (NAME.key 0600 + NAME.pub)\n"
     "    genesis.bin   validators, authorities by role and site, the built-in contracts\n"
     "    node-I/config.json  listen tcp://127.0.0.1:P+I, client API P+100+I, data in node-I/data\n"
-    "  N = 4 (default), 7, 10, ... (3f+1). P defaults to 7100.\n";
+    "  N = 4 (default), 7, 10, ... (3f+1). P defaults to 7100.\n"
+    "  --tls  also a consortium CA and one certificate per node, made by the openssl command:\n"
+    "    tls/ca.pem (CA certificate), tls/ca.key (CA key, 0600), tls/validator-I.pem\n"
+    "    (certificate + key, 0600). The configs then use tls+tcp:// URLs (mutual TLS between\n"
+    "    validators); trialctl reaches a client API with TRIALREG_TLS_CA=DIR/tls/ca.pem.\n";
 
 typedef struct {
     const char *name;
@@ -63,21 +77,149 @@ static int make_dir(const char *path)
     return -1;
 }
 
-static int write_configs(const char *dir, uint32_t n, unsigned base_port)
+/* ---- TLS: a consortium CA and one certificate per node, by the openssl command ----------- */
+
+/* Run openssl with args (args[0] = "openssl", NULL-terminated), its output appended to log;
+ * made names the file it makes, for the message. Returns 0 when openssl exited 0. */
+static int run_openssl(char *const args[], const char *log, const char *made)
 {
+    extern char **environ;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, "openssl", &fa, NULL, args, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        fprintf(stderr, "error: cannot run openssl (Debian package openssl): %s\n", strerror(rc));
+        return -1;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+    fprintf(stderr, "error: openssl %s failed making %s (its output: %s)\n", args[1], made, log);
+    return -1;
+}
+
+/* Append the file at from to out; at most 64 KiB (a PEM certificate or key is ~1 KiB). */
+static int append_file(FILE *out, const char *from)
+{
+    static char buf[65536];
+    FILE *in = fopen(from, "rb");
+    size_t n = in ? fread(buf, 1, sizeof buf, in) : 0;
+    bool ok = in && !ferror(in) && feof(in) && fwrite(buf, 1, n, out) == n;
+    if (in) fclose(in);
+    if (!ok) fprintf(stderr, "error: cannot copy %s\n", from);
+    return ok ? 0 : -1;
+}
+
+/* pem (created, mode 0600) = crt + key; crt and key are removed. */
+static int join_cert_and_key(const char *pem, const char *crt, const char *key)
+{
+    int fd = open(pem, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!out) {
+        if (fd >= 0) close(fd);
+        fprintf(stderr, "error: cannot create %s: %s\n", pem, strerror(errno));
+        return -1;
+    }
+    int rc = append_file(out, crt) == 0 && append_file(out, key) == 0 ? 0 : -1;
+    if (fclose(out) != 0) rc = -1;
+    unlink(crt);
+    unlink(key);
+    return rc;
+}
+
+/* The paths of one TLS ceremony in DIR/tls. */
+typedef struct {
+    char dir[4096], log[4200], ext[4200], ca[4200], ca_key[4200], serial[4200];
+} tls_paths;
+
+/* tls/NAME.pem: an EC P-256 key and its certificate signed by the CA, 10 years, for TLS
+ * server and client use (a validator listens and dials), subject CN=NAME. */
+static int make_node_cert(const tls_paths *t, const char *name)
+{
+    char key[4400], csr[4400], crt[4400], pem[4400], subject[128];
+    snprintf(key, sizeof key, "%s/%s.key", t->dir, name);
+    snprintf(csr, sizeof csr, "%s/%s.csr", t->dir, name);
+    snprintf(crt, sizeof crt, "%s/%s.crt", t->dir, name);
+    snprintf(pem, sizeof pem, "%s/%s.pem", t->dir, name);
+    snprintf(subject, sizeof subject, "/CN=%s", name);
+    char *request[] = {"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                       "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", csr,
+                       "-subj", subject, NULL};
+    char *sign[] = {"openssl", "x509", "-req", "-in", csr, "-CA", (char *)t->ca, "-CAkey",
+                    (char *)t->ca_key, "-CAserial", (char *)t->serial, "-CAcreateserial",
+                    "-days", "3650", "-extfile", (char *)t->ext, "-out", crt, NULL};
+    int rc = run_openssl(request, t->log, key);
+    if (rc == 0) rc = run_openssl(sign, t->log, crt);
+    unlink(csr);
+    if (rc == 0) rc = join_cert_and_key(pem, crt, key);
+    return rc;
+}
+
+/* DIR/tls: ca.pem + ca.key (the consortium CA, EC P-256, 10 years) and validator-I.pem for
+ * each node. The openssl output goes to tls/openssl.log, removed on success. */
+static int make_tls(const char *dir, uint32_t n)
+{
+    static tls_paths t;
+    snprintf(t.dir, sizeof t.dir, "%s/tls", dir);
+    snprintf(t.log, sizeof t.log, "%s/openssl.log", t.dir);
+    snprintf(t.ext, sizeof t.ext, "%s/node.ext", t.dir);
+    snprintf(t.ca, sizeof t.ca, "%s/ca.pem", t.dir);
+    snprintf(t.ca_key, sizeof t.ca_key, "%s/ca.key", t.dir);
+    snprintf(t.serial, sizeof t.serial, "%s/ca.srl", t.dir);
+    if (make_dir(t.dir) != 0) return -1;
+    FILE *ext = fopen(t.ext, "w");
+    if (!ext || fputs("basicConstraints = CA:FALSE\n"
+                      "keyUsage = digitalSignature, keyAgreement\n"
+                      "extendedKeyUsage = serverAuth, clientAuth\n"
+                      "subjectAltName = DNS:localhost, IP:127.0.0.1\n", ext) < 0) {
+        if (ext) fclose(ext);
+        return fprintf(stderr, "error: cannot write %s\n", t.ext), -1;
+    }
+    fclose(ext);
+    char *ca[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", t.ca_key, "-out", t.ca,
+                  "-days", "3650", "-subj", "/CN=trialreg consortium CA", NULL};
+    int rc = run_openssl(ca, t.log, t.ca);
+    if (rc == 0) rc = chmod(t.ca_key, 0600);
+    for (uint32_t i = 0; rc == 0 && i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "validator-%u", i);
+        rc = make_node_cert(&t, name);
+    }
+    unlink(t.ext);
+    if (rc == 0) unlink(t.log);
+    return rc;
+}
+
+/* ---- node configs ---------------------------------------------------------------------- */
+
+static int write_configs(const char *dir, uint32_t n, unsigned base_port, bool tls)
+{
+    const char *scheme = tls ? CONFIG_TLS_SCHEME : "tcp://";
     for (uint32_t i = 0; i < n; i++) {
         config_node c;
         config_defaults(&c);
         c.node = i;
         c.peer_count = n;
         for (uint32_t p = 0; p < n; p++) {
-            snprintf(c.peers[p], sizeof c.peers[p], "tcp://127.0.0.1:%u", base_port + p);
+            snprintf(c.peers[p], sizeof c.peers[p], "%s127.0.0.1:%u", scheme, base_port + p);
         }
         snprintf(c.listen, sizeof c.listen, "%s", c.peers[i]);
-        snprintf(c.client, sizeof c.client, "tcp://127.0.0.1:%u", base_port + 100 + i);
+        snprintf(c.client, sizeof c.client, "%s127.0.0.1:%u", scheme, base_port + 100 + i);
         snprintf(c.data_dir, sizeof c.data_dir, "data");
         snprintf(c.key_file, sizeof c.key_file, "../keys/validator-%u.key", i);
         snprintf(c.genesis_file, sizeof c.genesis_file, "../genesis.bin");
+        if (tls) {
+            snprintf(c.tls_cert_key_file, sizeof c.tls_cert_key_file, "../tls/validator-%u.pem", i);
+            snprintf(c.tls_ca_file, sizeof c.tls_ca_file, "../tls/ca.pem");
+        }
         char path[4096], why[300];
         snprintf(path, sizeof path, "%s/node-%u", dir, i);
         if (make_dir(path) != 0) return -1;
@@ -90,7 +232,8 @@ static int write_configs(const char *dir, uint32_t n, unsigned base_port)
     return 0;
 }
 
-static int build_consortium(const char *dir, uint32_t n, unsigned base_port, const char *name)
+static int build_consortium(const char *dir, uint32_t n, unsigned base_port, const char *name,
+                            bool tls)
 {
     codec_genesis *g = calloc(1, sizeof *g);
     char path[4096];
@@ -126,8 +269,16 @@ static int build_consortium(const char *dir, uint32_t n, unsigned base_port, con
     g->created_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     snprintf(path, sizeof path, "%s/genesis.bin", dir);
     if ((rc = genesis_write_file(g, path)) != TC_EXIT_OK) goto out;
-    rc = write_configs(dir, n, base_port) == 0 ? TC_EXIT_OK : TC_EXIT_INTERNAL;
+    if (tls && make_tls(dir, n) != 0) {
+        rc = TC_EXIT_INTERNAL;
+        goto out;
+    }
+    rc = write_configs(dir, n, base_port, tls) == 0 ? TC_EXIT_OK : TC_EXIT_INTERNAL;
     if (rc == TC_EXIT_OK) printf("consortium of %u validators in %s\n", n, dir);
+    if (rc == TC_EXIT_OK && tls) {
+        printf("TLS: CA and node certificates in %s/tls; for trialctl: "
+               "export TRIALREG_TLS_CA=%s/tls/ca.pem\n", dir, dir);
+    }
 out:
     free(g);
     return rc;
@@ -149,7 +300,8 @@ int cmd_init(int argc, char **argv)
     static const struct option opts[] = {
         {"help", no_argument, 0, 'h'},        {"validators", required_argument, 0, 'n'},
         {"base-port", required_argument, 0, 'p'}, {"chain-name", required_argument, 0, 'c'},
-        {0, 0, 0, 0}};
+        {"tls", no_argument, 0, 't'},          {0, 0, 0, 0}};
+    bool tls = false;
     uint64_t n = 4, port = 7100;
     const char *name = "local consortium";
     optind = 1;
@@ -159,6 +311,10 @@ int cmd_init(int argc, char **argv)
         if (c == 'p' && !util_parse_u64("--base-port", optarg, 1024, 65000, &port)) continue;
         if (c == 'c') {
             name = optarg;
+            continue;
+        }
+        if (c == 't') {
+            tls = true;
             continue;
         }
         return fprintf(stderr, "%s", INIT_USAGE), TC_EXIT_USAGE;
@@ -175,5 +331,5 @@ int cmd_init(int argc, char **argv)
                 argv[optind]);
         return TC_EXIT_INPUT;
     }
-    return build_consortium(argv[optind], (uint32_t)n, (unsigned)port, name);
+    return build_consortium(argv[optind], (uint32_t)n, (unsigned)port, name, tls);
 }
