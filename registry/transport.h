@@ -4,8 +4,9 @@
  * Each node has ONE listener (a pull socket on its own URL) into which every
  * peer pushes, and ONE dialer per peer (a push socket dialing that peer's
  * URL) with nng's automatic reconnect. Messages are opaque byte strings; the
- * transport authenticates nothing: every consensus message is signed, and
- * its signature names the sender (so a peer's address may change freely).
+ * transport does not say who sent one (at most, with TLS, that a consortium member
+ * did): every consensus message is signed, and its signature names the sender (so a
+ * peer's address may change freely).
  *
  * Bounds: a message larger than max_message_bytes is refused by the sender
  * and dropped by the receiver (nng closes the offending connection, which
