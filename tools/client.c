@@ -83,7 +83,7 @@ static int request(tp_client *c, uint32_t kind, const void *body, size_t len, ui
 /* Dial url. A tls+tcp:// URL needs the consortium CA: the file named by the environment
  * variable TRIALREG_TLS_CA (trialctl init --tls writes DIR/tls/ca.pem); the server's
  * certificate must chain to it. Clients present no certificate: they sign their requests. */
-static int open_client(const char *url, tp_client **c, char *why, size_t why_cap)
+int client_open(const char *url, tp_client **c, char *why, size_t why_cap)
 {
     char text[1300];
     const char *ca = getenv("TRIALREG_TLS_CA");
@@ -186,7 +186,7 @@ static void *work(void *arg)
     const worker *w = arg;
     tp_client *c = NULL;
     char why[300];
-    if (open_client(w->opt->url, &c, why, sizeof why) != 0) {
+    if (client_open(w->opt->url, &c, why, sizeof why) != 0) {
         for (uint32_t i = w->first; i < w->count; i += w->stride)
             set_state(&w->results[i], CLIENT_TX_TIMEOUT, why);
         return NULL;
@@ -252,7 +252,7 @@ int client_fetch_receipt(const char *url, const hash32 *tx_id, uint32_t timeout_
                          uint8_t **out, size_t *out_len, char *why, size_t why_cap)
 {
     tp_client *c = NULL;
-    if (open_client(url, &c, why, why_cap) != 0) return -1;
+    if (client_open(url, &c, why, why_cap) != 0) return -1;
     codec_client_response resp;
     uint8_t *reply = NULL;
     size_t len = 0;
@@ -291,7 +291,7 @@ int client_timeline(const char *url, const keypair *key, const hash32 *chain, co
         return -1;
     }
     tp_client *c = NULL;
-    if (open_client(url, &c, why, why_cap) != 0) return -1;
+    if (client_open(url, &c, why, why_cap) != 0) return -1;
     codec_client_response resp;
     uint8_t *reply = NULL;
     size_t reply_len = 0;
@@ -399,7 +399,7 @@ int client_export(const char *url, const hash32 *chain_id, uint32_t timeout_ms,
                   const char *out_path, uint64_t *blocks, char *why, size_t why_cap)
 {
     tp_client *c = NULL;
-    if (open_client(url, &c, why, why_cap) != 0) return -1;
+    if (client_open(url, &c, why, why_cap) != 0) return -1;
     FILE *entries = tmpfile(); /* deliberately simple: the header needs the count first */
     int rc = -2;
     if (!entries) say(why, why_cap, "cannot create a temporary file: %s", strerror(errno));

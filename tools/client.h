@@ -96,6 +96,11 @@ size_t client_sign_tx(const keypair *signer, uint64_t nonce, const hash32 *chain
 int client_nonce_take(const char *key_file, uint64_t override, uint64_t *nonce, char *why,
                       size_t why_cap);
 
+/* Dial a node's client API; a tls+tcp:// URL uses the CA file named by TRIALREG_TLS_CA.
+ * Returns 0, or -1 with why. */
+#include "transport.h"
+int client_open(const char *url, tp_client **c, char *why, size_t why_cap);
+
 /* Milliseconds since the epoch (the system clock). */
 uint64_t client_now_ms(void);
 

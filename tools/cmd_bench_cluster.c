@@ -281,7 +281,7 @@ static void *submitter(void *arg)
     run_state *r = arg;
     tp_client *c = NULL;
     char why[256];
-    if (tp_client_open(r->w->url, CODEC_CLIENT_MESSAGE_MAX, &c, why, sizeof why) != TP_OK)
+    if (client_open(r->w->url, &c, why, sizeof why) != 0)
         return NULL;
     uint8_t req[TX_BYTES + 64];
     for (;;) {
@@ -352,7 +352,7 @@ static void *watcher(void *arg)
     run_state *r = arg;
     tp_client *c = NULL;
     char why[256];
-    if (tp_client_open(r->w->url, CODEC_CLIENT_MESSAGE_MAX, &c, why, sizeof why) != TP_OK)
+    if (client_open(r->w->url, &c, why, sizeof why) != 0)
         return NULL;
     uint64_t next = 1;
     /* skip the set-up blocks */

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "client.h"
 #include "client_api.h"
 #include "commands.h"
 #include "transport.h"
 
 #define CLIENT_TIMEOUT_MS 10000
-#define CLIENT_MAX_BYTES (8u * 1024 * 1024)
 
 static const char TIMELINE_USAGE[] =
     "usage: trialctl timeline --url URL --key KEY --genesis FILE --trial ID [--json]\n"
@@ -77,7 +77,7 @@ static int ask_timeline(const timeline_args *a, const keypair *key, const hash32
     if (len == 0) return TC_EXIT_INTERNAL;
     tp_client *c = NULL;
     char why[300];
-    if (tp_client_open(a->url, CLIENT_MAX_BYTES, &c, why, sizeof why) != TP_OK) {
+    if (client_open(a->url, &c, why, sizeof why) != 0) {
         fprintf(stderr, "trialctl timeline: %s\n", why);
         return TC_EXIT_USAGE;
     }

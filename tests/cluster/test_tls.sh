@@ -46,6 +46,10 @@ register T-1 --receipt-out "$D/r.bin" > "$D/register.out" 2>&1 \
 grep -q "status ok" "$D/register.out" || fail "no ok receipt: $(cat "$D/register.out")"
 "$T" verify-receipt --genesis "$D/genesis.bin" "$D/r.bin" >/dev/null || fail "verify-receipt"
 echo "ok: registered over TLS: $(grep '^tx' "$D/register.out")"
+"$T" timeline --url "$(url 3)" --key "$D/keys/regulator.key" --genesis "$D/genesis.bin" \
+    --trial T-1 > "$D/timeline.out" 2>&1 || fail "timeline over TLS: $(cat "$D/timeline.out")"
+grep -q "protocol.register" "$D/timeline.out" || fail "timeline lacks the event: $(cat "$D/timeline.out")"
+echo "ok: the regulator's timeline over TLS"
 
 # every node commits the block; export and audit each over its TLS client API
 for attempt in $(seq 1 50); do
