@@ -13,7 +13,7 @@
  *     "key_file": "keys/validator-0.key",     relative to the config file
  *     "genesis_file": "genesis.bin",          relative to the config file
  *     "batch_max_txs": 256,                   optional (default 256 = PBFT_BATCH_MAX)
- *     "batch_timeout_ms": 5,                  optional (default 5)
+ *     "batch_timeout_ms": 20,                 optional (default 20: how long a partial batch waits to fill while others are in flight)
  *     "view_timeout_ms": 1000,                optional (default 1000)
  *     "max_message_bytes": 4194304,           optional (default 4 MiB)
  *     "log_level": "info",                    optional: debug|info|warn|error

@@ -489,6 +489,21 @@ static bool is_future(const pbft_core *c, pbft_view v)
     return v > c->durable.view || (v == c->durable.view && c->durable.view_changing);
 }
 
+/* A height just above the high watermark: the sender's stable checkpoint moved
+ * before mine (its CHECKPOINTs reached it first). Held, not refused, so that
+ * the normal case does not wait for a retransmission (measured on the node:
+ * 200 ms stalls under load). */
+static bool is_ahead(const pbft_core *c, pbft_height h)
+{
+    return h > low_mark(c) + PBFT_WINDOW && h <= low_mark(c) + 2 * PBFT_WINDOW;
+}
+
+/* Held for later: a future view, or the current view just above the window. */
+static bool to_hold(const pbft_core *c, const pbft_msg *m)
+{
+    return is_future(c, m->view) || (m->view == c->durable.view && is_ahead(c, m->height));
+}
+
 /* Hold a signature-checked future-view message from m->from for replay. */
 static void buffer_future(pbft_core *c, const pbft_msg *m)
 {
@@ -515,8 +530,9 @@ static void replay_future(pbft_core *c)
     for (uint32_t r = 0; r < c->cfg.n; r++) {
         for (uint32_t k = 0; k < PBFT_FUTURE_PER_SENDER; k++) {
             struct pbft_future *f = &c->future[r][k];
-            if (!f->used || is_future(c, f->msg.view))
-                continue;
+            if (!f->used || is_future(c, f->msg.view) ||
+                (f->msg.view == c->durable.view && is_ahead(c, f->msg.height)))
+                continue; /* still ahead: kept */
             f->used = false;
             if (f->msg.view != c->durable.view)
                 continue; /* older than the view entered */
@@ -539,7 +555,7 @@ static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m)
     const pbft_batch *b = m->batch;
     if (!b || b->header.height != m->height || m->from != pbft_primary(c, m->view))
         return PBFT_ERR_MALFORMED;
-    if (is_future(c, m->view)) {
+    if (to_hold(c, m)) {
         hash32 fd;
         codec_batch_hash(&b->header, &fd);
         if (!hash_eq(&fd, &m->digest) || !pbft_batch_matches(b))
@@ -555,6 +571,10 @@ static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m)
         return PBFT_ERR_WATERMARK;
     hash32 d;
     codec_batch_hash(&b->header, &d);
+    const pbft_slot *known = &c->slots[m->height % PBFT_WINDOW];
+    if (known->height == m->height && known->has_preprepare && known->view == m->view &&
+        hash_eq(&known->digest, &d))
+        return PBFT_ERR_STALE; /* a retransmission of the pre-prepare I accepted */
     if (!hash_eq(&d, &m->digest) || !pbft_batch_matches(b))
         return PBFT_ERR_DIGEST;
     if (!verify_vote(c, m->from, TCRYPTO_TAG_PREPREPARE, m->view, m->height, &d, &m->sig))
@@ -580,7 +600,7 @@ static pbft_err on_vote(pbft_core *c, const pbft_msg *m)
     if (!is_commit && m->from == pbft_primary(c, m->view))
         return PBFT_ERR_MALFORMED;
     const char *tag = is_commit ? TCRYPTO_TAG_COMMIT : TCRYPTO_TAG_PREPARE;
-    if (is_future(c, m->view)) {
+    if (to_hold(c, m)) {
         if (!verify_vote(c, m->from, tag, m->view, m->height, &m->digest, &m->sig))
             return PBFT_ERR_SIGNATURE;
         buffer_future(c, m);
@@ -590,6 +610,11 @@ static pbft_err on_vote(pbft_core *c, const pbft_msg *m)
         return PBFT_ERR_VIEW;
     if (!in_window(c, m->height))
         return PBFT_ERR_WATERMARK;
+    /* a retransmission of a vote already counted: no signature check needed */
+    const pbft_slot *known = &c->slots[m->height % PBFT_WINDOW];
+    if (known->height == m->height && known->view == m->view &&
+        (is_commit ? known->commit_seen : known->prepare_seen)[m->from])
+        return PBFT_ERR_STALE;
     if (!verify_vote(c, m->from, tag, m->view, m->height, &m->digest, &m->sig))
         return PBFT_ERR_SIGNATURE;
     pbft_slot *s = slot_get(c, m->height);
@@ -677,7 +702,15 @@ static void try_propose(pbft_core *c)
         return;
     if (c->next_height <= c->last_delivered)
         c->next_height = c->last_delivered + 1;
-    bool force = c->now_ms >= c->pending_since_ms + c->cfg.batch_delay_ms;
+    /* Adaptive batching: with nothing in flight a request goes out at once; while
+     * batches are in flight, a partial batch waits up to batch_delay_ms to fill
+     * (fewer, larger batches: the PBFT signatures per request shrink). */
+    uint32_t in_flight = 0;
+    for (uint32_t i = 0; i < PBFT_WINDOW; i++) {
+        const pbft_slot *s = &c->slots[i];
+        in_flight += s->height && s->has_preprepare && !s->delivered && s->view == c->durable.view;
+    }
+    bool force = in_flight == 0 || c->now_ms >= c->pending_since_ms + c->cfg.batch_delay_ms;
     for (uint32_t i = 0; i < PBFT_WINDOW; i++)
         if (!propose_one(c, force))
             return;
@@ -712,6 +745,8 @@ static void set_stable(pbft_core *c, const codec_result_cert *cert)
     garbage_collect(c);
     emit_result_cert(c, cert);
     mark_persist(c);
+    if (!c->durable.view_changing)
+        replay_future(c); /* what was held above the old high watermark */
 }
 
 static void check_stable(pbft_core *c, pbft_checkpoint_votes *v)
@@ -1318,7 +1353,12 @@ static void retransmit(pbft_core *c)
     } else {
         if (c->nv_sent && c->my_nv.view == v)
             send_new_view(c, PBFT_BROADCAST);
-        for (uint32_t i = 0; i < PBFT_WINDOW; i++) {
+        /* The normal case is re-sent only when nothing was delivered for a whole
+         * interval: under load the retransmissions (a PRE-PREPARE carries its txs)
+         * cost more than they help, and a replica that lost messages while the
+         * others went on catches up by fetching (§9). */
+        bool stalled = c->now_ms >= c->progress_ms + c->cfg.retransmit_ms;
+        for (uint32_t i = 0; stalled && i < PBFT_WINDOW; i++) {
             pbft_slot *s = &c->slots[i];
             if (!s->height || !s->has_preprepare || s->view != v)
                 continue;
