@@ -32,6 +32,20 @@ step "the regulator's timeline of $TRIAL (signed query to node 3, the regulator'
 "$T" timeline --url "tcp://127.0.0.1:$((PORT + 103))" --key "$OUT/keys/regulator.key" \
     --genesis "$OUT/genesis.bin" --trial "$TRIAL"
 
+step "queries answered by role: the sponsor reads its trial, the regulator a consent history"
+"$T" query trial --url "tcp://127.0.0.1:$((PORT + 100))" --key "$OUT/keys/sponsor.key" \
+    --genesis "$OUT/genesis.bin" --trial "$TRIAL"
+P=$("$T" timeline --url "tcp://127.0.0.1:$((PORT + 103))" --key "$OUT/keys/regulator.key" \
+    --genesis "$OUT/genesis.bin" --trial "$TRIAL" | grep -m1 -o 'event consent.granted [0-9a-f]\{64\}' \
+    | awk '{print $3}')
+"$T" query consent --url "tcp://127.0.0.1:$((PORT + 103))" --key "$OUT/keys/regulator.key" \
+    --genesis "$OUT/genesis.bin" --trial "$TRIAL" --participant "$P"
+echo "a researcher asking for the same consent history:"
+if "$T" query consent --url "tcp://127.0.0.1:$((PORT + 100))" --key "$OUT/keys/researcher.key" \
+    --genesis "$OUT/genesis.bin" --trial "$TRIAL" --participant "$P"; then
+    echo "the researcher was answered: role rules broken"; exit 1
+fi
+
 step "cluster status"
 "$T" cluster status "$OUT"
 

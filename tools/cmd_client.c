@@ -1,12 +1,13 @@
 /*
- * cmd_client.c - trialctl commands that talk to a running node over the client API
- * (registry/client_api.h). Today: timeline.
+ * cmd_client.c - trialctl's signed queries to a running node over the client API
+ * (registry/client_api.h): `timeline`, `query trial` and `query consent`. Each query
+ * is signed by --key for the chain of --genesis with the current time; the node
+ * answers by role (DESIGN.md "Reads") and refuses a key without one.
  */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client.h"
 #include "client_api.h"
@@ -21,34 +22,103 @@ static const char TIMELINE_USAGE[] =
     "  file: the regulator, the sponsor or a site of the trial). The query is signed for\n"
     "  the chain of FILE with the current time. --json prints {\"trial\", \"lines\": [...]}.\n";
 
-typedef struct {
-    const char *url, *key, *genesis, *trial;
-    int json;
-} timeline_args;
+static const char QUERY_USAGE[] =
+    "usage: trialctl query trial --url URL --key KEY --genesis FILE --trial ID [--json]\n"
+    "       trialctl query consent --url URL --key KEY --genesis FILE --trial ID\n"
+    "                              --participant HEX|PUBFILE [--json]\n"
+    "  trial: the trial's protocol versions, approvals, floor and planned enrolment (its\n"
+    "  sponsor, a regulator or an investigator of one of its sites may ask).\n"
+    "  consent: a participant's whole consent history in the trial (the participant, an\n"
+    "  investigator of its enrolling site, the sponsor or a regulator may ask).\n"
+    "  Exit 0 answered, 1 refused (reason printed: wrong key, unknown trial), 2 usage,\n"
+    "  3 unreadable key or genesis, 4 node unreachable.\n";
 
-static int parse_timeline_args(int argc, char **argv, timeline_args *a)
+typedef struct {
+    const char *url, *key, *genesis, *trial, *participant;
+    int json;
+} query_args;
+
+/* --url --key --genesis --trial [--participant] [--json]; argv[first..] */
+static int parse_query_args(int argc, char **argv, int first, bool want_participant,
+                            query_args *a)
 {
     memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--json") == 0) { a->json = 1; continue; }
-        if (!v) break;
+        if (!v) return -1;
         if (strcmp(argv[i], "--url") == 0) a->url = v;
         else if (strcmp(argv[i], "--key") == 0) a->key = v;
         else if (strcmp(argv[i], "--genesis") == 0) a->genesis = v;
         else if (strcmp(argv[i], "--trial") == 0) a->trial = v;
-        else break;
+        else if (want_participant && strcmp(argv[i], "--participant") == 0) a->participant = v;
+        else return -1;
         i++;
     }
-    if (!a->url || !a->key || !a->genesis || !a->trial || strlen(a->trial) == 0
-        || strlen(a->trial) > 32) {
-        fputs(TIMELINE_USAGE, stderr);
+    if (!a->url || !a->key || !a->genesis || !a->trial || strlen(a->trial) == 0 ||
+        strlen(a->trial) > 32 || (want_participant && !a->participant))
         return -1;
-    }
     return 0;
 }
 
-static void print_json(const char *trial, const uint8_t *text, size_t len)
+/* Sign and send the query; on success *reply holds the response (tp_free it) and r
+ * points into it. Returns an exit code. */
+static int ask(const query_args *a, codec_query_kind kind, const codec_span *args,
+               uint32_t nargs, uint8_t **reply, size_t *reply_len, codec_client_response *r)
+{
+    keypair key;
+    tcrypto_err krc = tcrypto_read_secret_key(a->key, &key);
+    if (krc != TCRYPTO_OK) {
+        fprintf(stderr, "trialctl: %s: %s\n", a->key, tcrypto_strerror(krc));
+        return TC_EXIT_INPUT;
+    }
+    uint8_t *genesis = NULL;
+    size_t genesis_len = 0;
+    if (util_read_file(a->genesis, CODEC_GENESIS_MAX, &genesis, &genesis_len) != 0)
+        return TC_EXIT_INPUT;
+    hash32 chain;
+    tcrypto_sha256(genesis, genesis_len, &chain);
+    free(genesis);
+    uint8_t req[1024];
+    size_t len = capi_query_request(&key, &chain, client_now_ms(), kind, args, nargs, req,
+                                    sizeof req);
+    if (len == 0)
+        return TC_EXIT_INTERNAL;
+    tp_client *c = NULL;
+    char why[1400];
+    if (client_open(a->url, &c, why, sizeof why) != 0) {
+        fprintf(stderr, "trialctl: %s\n", why);
+        return TC_EXIT_USAGE;
+    }
+    tp_err rc = tp_client_request(c, req, len, CLIENT_TIMEOUT_MS, reply, reply_len);
+    tp_client_close(c);
+    if (rc != TP_OK) {
+        fprintf(stderr, "trialctl: %s: %s\n", a->url, tp_strerror(rc));
+        return TC_EXIT_INTERNAL;
+    }
+    if (codec_client_response_decode(*reply, *reply_len, r, NULL) != CODEC_OK) {
+        fprintf(stderr, "trialctl: the node's reply does not decode\n");
+        tp_free(*reply, *reply_len);
+        return TC_EXIT_INTERNAL;
+    }
+    if (r->status != CAPI_OK) {
+        fprintf(stderr, "trialctl: refused (%u): %s\n", r->status, r->reason);
+        tp_free(*reply, *reply_len);
+        return TC_EXIT_FAIL;
+    }
+    return TC_EXIT_OK;
+}
+
+static void print_json(json_t *root)
+{
+    char *out = json_dumps(root, JSON_INDENT(2));
+    if (out)
+        puts(out);
+    free(out);
+    json_decref(root);
+}
+
+static void print_timeline_json(const char *trial, const uint8_t *text, size_t len)
 {
     json_t *lines = json_array();
     const char *p = (const char *)text, *end = p + len;
@@ -58,68 +128,129 @@ static void print_json(const char *trial, const uint8_t *text, size_t len)
         json_array_append_new(lines, json_stringn(p, n));
         p += n + (nl ? 1 : 0);
     }
-    json_t *root = json_pack("{s:s, s:o}", "trial", trial, "lines", lines);
-    char *out = json_dumps(root, JSON_INDENT(2));
-    if (out) puts(out);
-    free(out);
-    json_decref(root);
-}
-
-/* Send the signed query and print the reply. Returns an exit code. */
-static int ask_timeline(const timeline_args *a, const keypair *key, const hash32 *chain)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    codec_span trial = {(const uint8_t *)a->trial, strlen(a->trial)};
-    uint8_t req[1024];
-    size_t len = capi_query_request(key, chain, now, QUERY_TIMELINE, &trial, 1, req, sizeof req);
-    if (len == 0) return TC_EXIT_INTERNAL;
-    tp_client *c = NULL;
-    char why[300];
-    if (client_open(a->url, &c, why, sizeof why) != 0) {
-        fprintf(stderr, "trialctl timeline: %s\n", why);
-        return TC_EXIT_USAGE;
-    }
-    uint8_t *reply = NULL;
-    size_t reply_len = 0;
-    tp_err rc = tp_client_request(c, req, len, CLIENT_TIMEOUT_MS, &reply, &reply_len);
-    int exit_code = TC_EXIT_OK;
-    codec_client_response r;
-    if (rc != TP_OK) {
-        fprintf(stderr, "trialctl timeline: %s: %s\n", a->url, tp_strerror(rc));
-        exit_code = TC_EXIT_INTERNAL;
-    } else if (codec_client_response_decode(reply, reply_len, &r, NULL) != CODEC_OK) {
-        fprintf(stderr, "trialctl timeline: the node's reply does not decode\n");
-        exit_code = TC_EXIT_INTERNAL;
-    } else if (r.status != CAPI_OK) {
-        fprintf(stderr, "trialctl timeline: refused (%u): %s\n", r.status, r.reason);
-        exit_code = TC_EXIT_FAIL;
-    } else if (a->json) {
-        print_json(a->trial, r.body.data, r.body.len);
-    } else {
-        fwrite(r.body.data, 1, r.body.len, stdout);
-    }
-    tp_free(reply, reply_len);
-    tp_client_close(c);
-    return exit_code;
+    print_json(json_pack("{s:s, s:o}", "trial", trial, "lines", lines));
 }
 
 int cmd_timeline(int argc, char **argv)
 {
-    timeline_args a;
-    if (parse_timeline_args(argc, argv, &a) != 0) return TC_EXIT_USAGE;
-    keypair key;
-    tcrypto_err krc = tcrypto_read_secret_key(a.key, &key);
-    if (krc != TCRYPTO_OK) {
-        fprintf(stderr, "trialctl timeline: %s: %s\n", a.key, tcrypto_strerror(krc));
-        return TC_EXIT_INPUT;
+    query_args a;
+    if (parse_query_args(argc, argv, 1, false, &a) != 0) {
+        fputs(TIMELINE_USAGE, stderr);
+        return TC_EXIT_USAGE;
     }
-    uint8_t *genesis = NULL;
-    size_t genesis_len = 0;
-    if (util_read_file(a.genesis, CODEC_BLOCK_MAX, &genesis, &genesis_len) != 0) return TC_EXIT_INPUT;
-    hash32 chain;
-    tcrypto_sha256(genesis, genesis_len, &chain);
-    free(genesis);
-    return ask_timeline(&a, &key, &chain);
+    codec_span trial = {(const uint8_t *)a.trial, strlen(a.trial)};
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    codec_client_response r;
+    int rc = ask(&a, QUERY_TIMELINE, &trial, 1, &reply, &reply_len, &r);
+    if (rc != TC_EXIT_OK)
+        return rc;
+    if (a.json)
+        print_timeline_json(a.trial, r.body.data, r.body.len);
+    else
+        fwrite(r.body.data, 1, r.body.len, stdout);
+    tp_free(reply, reply_len);
+    return TC_EXIT_OK;
+}
+
+static void hex_of(const uint8_t *p, size_t n, char *out) { tcrypto_to_hex(p, n, out); }
+
+static int show_trial(const query_args *a, const codec_client_response *r)
+{
+    codec_trial_reply t;
+    if (codec_trial_reply_decode(r->body.data, r->body.len, &t, NULL) != CODEC_OK) {
+        fprintf(stderr, "trialctl: the trial reply does not decode\n");
+        return TC_EXIT_INTERNAL;
+    }
+    char sponsor[65];
+    hex_of(t.sponsor.bytes, 32, sponsor);
+    if (a->json) {
+        print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "trial", a->trial,
+                             "version", (json_int_t)t.version, "approved", (json_int_t)t.approved,
+                             "floor_version", (json_int_t)t.floor_version, "floor_time_ms",
+                             (json_int_t)t.floor_time_ms, "planned", (json_int_t)t.planned,
+                             "registered_ms", (json_int_t)t.registered_ms, "sponsor", sponsor));
+        return TC_EXIT_OK;
+    }
+    printf("trial %s\n  protocol version %llu, approved up to %llu, re-consent floor v%llu from %llu\n"
+           "  planned enrolment %llu, registered at %llu ms\n  sponsor %s\n",
+           a->trial, (unsigned long long)t.version, (unsigned long long)t.approved,
+           (unsigned long long)t.floor_version, (unsigned long long)t.floor_time_ms,
+           (unsigned long long)t.planned, (unsigned long long)t.registered_ms, sponsor);
+    return TC_EXIT_OK;
+}
+
+static int show_consent(const query_args *a, const codec_client_response *r)
+{
+    static codec_consent_reply_entry e[CODEC_CONSENT_REPLY_MAX];
+    uint32_t n = 0;
+    if (codec_consent_reply_decode(r->body.data, r->body.len, e, CODEC_CONSENT_REPLY_MAX, &n,
+                                   NULL) != CODEC_OK) {
+        fprintf(stderr, "trialctl: the consent reply does not decode\n");
+        return TC_EXIT_INTERNAL;
+    }
+    json_t *all = json_array();
+    if (!a->json)
+        printf("%-9s %-14s %-7s %-7s %-16s %s\n", "kind", "time_ms", "scopes", "version",
+               "form", "witness");
+    for (uint32_t i = 0; i < n; i++) {
+        char form[65], witness[65];
+        hex_of(e[i].form.bytes, 32, form);
+        hex_of(e[i].witness.bytes, 32, witness);
+        const char *kind = e[i].kind == 1 ? "grant" : "withdraw";
+        if (a->json)
+            json_array_append_new(all, json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:i}", "kind",
+                                                 kind, "time_ms", (json_int_t)e[i].time_ms,
+                                                 "scopes", (json_int_t)e[i].scopes, "version",
+                                                 (json_int_t)e[i].version, "form", form,
+                                                 "witness", witness, "meaning",
+                                                 (int)e[i].meaning));
+        else
+            printf("%-9s %-14llu %-7llu %-7llu %.16s %.16s\n", kind,
+                   (unsigned long long)e[i].time_ms, (unsigned long long)e[i].scopes,
+                   (unsigned long long)e[i].version, form, witness);
+    }
+    if (a->json)
+        print_json(json_pack("{s:s, s:s, s:o}", "trial", a->trial, "participant",
+                             a->participant, "history", all));
+    else
+        json_decref(all);
+    return TC_EXIT_OK;
+}
+
+int cmd_query(int argc, char **argv)
+{
+    bool consent = argc >= 2 && strcmp(argv[1], "consent") == 0;
+    bool trial = argc >= 2 && strcmp(argv[1], "trial") == 0;
+    if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+        fputs(QUERY_USAGE, stdout);
+        return TC_EXIT_OK;
+    }
+    query_args a;
+    if ((!consent && !trial) || parse_query_args(argc, argv, 2, consent, &a) != 0) {
+        fputs(QUERY_USAGE, stderr);
+        return TC_EXIT_USAGE;
+    }
+    codec_span args[2] = {{(const uint8_t *)a.trial, strlen(a.trial)}, {NULL, 0}};
+    pubkey participant;
+    if (consent) {
+        if (!(strlen(a.participant) == 64 &&
+              tcrypto_from_hex(a.participant, 64, participant.bytes, 32)) &&
+            tcrypto_read_public_key(a.participant, &participant) != TCRYPTO_OK) {
+            fprintf(stderr, "trialctl: --participant %s: not 64 hex digits nor a public key "
+                            "file\n", a.participant);
+            return TC_EXIT_INPUT;
+        }
+        args[1] = (codec_span){participant.bytes, 32};
+    }
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    codec_client_response r;
+    int rc = ask(&a, consent ? QUERY_CONSENT : QUERY_TRIAL, args, consent ? 2 : 1, &reply,
+                 &reply_len, &r);
+    if (rc != TC_EXIT_OK)
+        return rc;
+    rc = consent ? show_consent(&a, &r) : show_trial(&a, &r);
+    tp_free(reply, reply_len);
+    return rc;
 }

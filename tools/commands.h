@@ -61,6 +61,7 @@ int cmd_bench_exec(int argc, char **argv);
 int cmd_sim(int argc, char **argv); /* tools/cmd_sim.c: the PBFT simulator */
 /* client API commands against a running node (tools/cmd_client.c) */
 int cmd_timeline(int argc, char **argv);
+int cmd_query(int argc, char **argv); /* query trial|consent */
 /* trial events for every role, and receipts (tools/cmd_events.c) */
 int cmd_register(int argc, char **argv);
 int cmd_amend(int argc, char **argv);

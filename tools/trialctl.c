@@ -37,6 +37,7 @@ static const command COMMANDS[] = {
     {"vm-run", cmd_vm_run, "run one method of a module against an in-memory state"},
     {"example-trial", cmd_example_trial, "run the example trial in-process, or against a running consortium"},
     {"timeline", cmd_timeline, "ask a running node for a trial's timeline (signed query)"},
+    {"query", cmd_query, "ask a running node for a trial or a consent history (signed query)"},
     {"register", cmd_register, "sponsor: register a trial's protocol (signed tx to a node)"},
     {"amend", cmd_amend, "sponsor: publish a protocol amendment"},
     {"approve", cmd_approve, "regulator: approve a protocol version"},
