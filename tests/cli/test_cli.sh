@@ -128,5 +128,16 @@ expect 3 "not a consent-vm module" -- "$T" vm-run garbage.cvm check
 printf '.func f 0 1 export\n    bogus r0\n' > bad.s
 expect 3 "line 2" -- "$T" asm bad.s -o bad.cvm
 
+# node commands: bad command lines and inputs, no node needed
+expect 2 "usage: trialctl query" -- "$T" query
+expect 2 "usage: trialctl query" -- "$T" query trial --url tcp://127.0.0.1:1
+expect 2 "usage: trialctl query" -- "$T" query consent --url tcp://127.0.0.1:1 --key k --genesis genesis.bin --trial T
+expect 3 "no-such.key" -- "$T" query trial --url tcp://127.0.0.1:1 --key no-such.key --genesis genesis.bin --trial T
+expect 2 "usage: trialctl cluster" -- "$T" cluster sideways .
+expect 3 "no node-0/config.json" -- "$T" cluster status .
+expect 2 "--txs" -- "$T" bench cluster --txs 0
+expect 2 "usage: trialnode" -- "$(dirname "$T")/trialnode"
+expect 3 "trialnode: " -- "$(dirname "$T")/trialnode" --config garbage.bin
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
