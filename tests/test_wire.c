@@ -339,7 +339,7 @@ Test(wire, prepare_commit_checkpoint_round_trip)
         m.sig = sig_of(14);
         codec_buf out = ENCODE(wire_pbft_encode(PBFT_N_MAX - 1, &m, NULL, 0, &ob));
         decode_ok(out.data, out.len, msg);
-        cr_assert_eq(msg->msg.type, t);
+        cr_assert_eq((int)msg->msg.type, (int)t);
         cr_assert_eq(msg->msg.from, PBFT_N_MAX - 1);
         cr_assert_eq(msg->msg.view, m.view);
         cr_assert_eq(msg->msg.height, m.height);

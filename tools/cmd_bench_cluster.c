@@ -576,7 +576,7 @@ int cmd_bench_cluster(int argc, char **argv)
 {
     const char *dir = NULL, *existing = NULL, *url = NULL;
     uint64_t port = 7900, n = 8000, clients = 192, runs = 3;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* --OPTION VALUE pairs */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
         if (strcmp(argv[i], "--help") == 0) {
@@ -602,7 +602,6 @@ int cmd_bench_cluster(int argc, char **argv)
         }
         if (bad)
             return TC_EXIT_USAGE;
-        i++;
     }
     if (existing || url) {
         /* load for the fault tests: one pass against a running consortium; exit 0 only

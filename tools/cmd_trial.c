@@ -32,7 +32,7 @@ static int example_remote_args(int argc, char **argv)
 {
     const char *url = NULL, *dir = NULL;
     uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* --OPTION VALUE pairs */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v && strcmp(argv[i], "--url") == 0) url = v;
         else if (v && strcmp(argv[i], "--consortium") == 0) dir = v;
@@ -41,7 +41,6 @@ static int example_remote_args(int argc, char **argv)
         } else {
             return fprintf(stderr, "%s", EXAMPLE_USAGE), TC_EXIT_USAGE;
         }
-        i++;
     }
     if (!url || !dir) return fprintf(stderr, "%s", EXAMPLE_USAGE), TC_EXIT_USAGE;
     return example_trial_remote(url, dir, (uint32_t)timeout);
