@@ -35,9 +35,9 @@ step "the regulator's timeline of $TRIAL (signed query to node 3, the regulator'
 step "queries answered by role: the sponsor reads its trial, the regulator a consent history"
 "$T" query trial --url "tcp://127.0.0.1:$((PORT + 100))" --key "$OUT/keys/sponsor.key" \
     --genesis "$OUT/genesis.bin" --trial "$TRIAL"
-P=$("$T" timeline --url "tcp://127.0.0.1:$((PORT + 103))" --key "$OUT/keys/regulator.key" \
-    --genesis "$OUT/genesis.bin" --trial "$TRIAL" | grep -m1 -o 'event consent.granted [0-9a-f]\{64\}' \
-    | awk '{print $3}')
+"$T" timeline --url "tcp://127.0.0.1:$((PORT + 103))" --key "$OUT/keys/regulator.key" \
+    --genesis "$OUT/genesis.bin" --trial "$TRIAL" > "$OUT/timeline.txt"
+P=$(grep -m1 -o 'event consent.granted [0-9a-f]\{64\}' "$OUT/timeline.txt" | awk '{print $3}')
 "$T" query consent --url "tcp://127.0.0.1:$((PORT + 103))" --key "$OUT/keys/regulator.key" \
     --genesis "$OUT/genesis.bin" --trial "$TRIAL" --participant "$P"
 echo "a researcher asking for the same consent history:"
