@@ -19,6 +19,7 @@ TRIAL=TRIAL-CARDIO-01
 step() { printf '\n== %s\n' "$*"; }
 
 rm -rf "$OUT"
+mkdir -p "$(dirname "$OUT")"
 step "init: a consortium of 4 validators (sponsor, site A, site B, regulator)"
 "$T" init --validators 4 --base-port "$PORT" "$OUT"
 trap '"$T" cluster down "$OUT" >/dev/null 2>&1 || true' EXIT
