@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sys/stat.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,50 +52,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ---- the bound ------------------------------------------------------------------ */
-
-typedef struct {
-    double seconds;
-    atomic_ulong *count;
-} verify_job;
-
-static void *verify_loop(void *arg)
-{
-    verify_job *j = arg;
-    keypair k;
-    uint8_t seed[32] = {7};
-    tcrypto_keypair_from_seed(seed, &k);
-    hash32 chain = {{1}};
-    uint8_t body[200] = {0};
-    signature sig;
-    tcrypto_sign(&k, TCRYPTO_TAG_TX, &chain, body, sizeof body, &sig);
-    double end = now_s() + j->seconds;
-    unsigned long n = 0;
-    while (now_s() < end) {
-        for (int i = 0; i < 64; i++)
-            n += tcrypto_verify(&k.public_key, TCRYPTO_TAG_TX, &chain, body, sizeof body, &sig);
-    }
-    atomic_fetch_add(j->count, n);
-    return NULL;
-}
-
-/* Ed25519 verifications per second using every core. */
-static double verify_rate(double seconds)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores < 1 || cores > 64)
-        cores = 1;
-    atomic_ulong count;
-    atomic_init(&count, 0);
-    verify_job job = {seconds, &count};
-    pthread_t t[64];
-    for (long i = 0; i < cores; i++)
-        pthread_create(&t[i], NULL, verify_loop, &job);
-    for (long i = 0; i < cores; i++)
-        pthread_join(t[i], NULL);
-    return (double)atomic_load(&count) / seconds;
 }
 
 /* ---- the workload ------------------------------------------------------------------ */
@@ -478,7 +433,8 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
     qsort(lat, ok, sizeof *lat, cmp_double);
     if (r.first_refusal[0])
         printf("  first refusal: %s\n", r.first_refusal);
-    double rate = verify_rate(2.0);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double rate = util_verify_rate(cores > 0 ? (unsigned)cores : 1, 2.0); /* every core */
     out->ok = ok;
     out->failed = failed;
     out->refused = r.refused;

@@ -5,7 +5,6 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <ftw.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,56 +31,6 @@ typedef struct {
     double audit_sig_per_s;
     double bytes_per_tx;
 } bench_run;
-
-/* ---- Ed25519 bound --------------------------------------------------------------- */
-
-typedef struct {
-    keypair key;
-    uint8_t body[200];
-    signature sig;
-    hash32 chain;
-    double seconds;
-    uint64_t count;
-} verify_job;
-
-static void *verify_loop(void *arg)
-{
-    verify_job *j = arg;
-    double t0 = util_now();
-    uint64_t n = 0;
-    while (util_now() - t0 < j->seconds) {
-        for (int i = 0; i < 64; i++) {
-            if (tcrypto_verify(&j->key.public_key, TCRYPTO_TAG_TX, &j->chain, j->body,
-                               sizeof j->body, &j->sig)) {
-                n++;
-            }
-        }
-    }
-    j->count = n;
-    j->seconds = util_now() - t0;
-    return NULL;
-}
-
-/* Verifications per second with `threads` threads verifying at once. */
-static double verify_rate(unsigned threads)
-{
-    verify_job jobs[64];
-    pthread_t tids[64];
-    for (unsigned i = 0; i < threads; i++) {
-        memset(&jobs[i], 0, sizeof jobs[i]);
-        tcrypto_keypair_generate(&jobs[i].key);
-        tcrypto_sign(&jobs[i].key, TCRYPTO_TAG_TX, &jobs[i].chain, jobs[i].body,
-                     sizeof jobs[i].body, &jobs[i].sig);
-        jobs[i].seconds = 0.5;
-        pthread_create(&tids[i], NULL, verify_loop, &jobs[i]);
-    }
-    double rate = 0;
-    for (unsigned i = 0; i < threads; i++) {
-        pthread_join(tids[i], NULL);
-        rate += (double)jobs[i].count / jobs[i].seconds;
-    }
-    return rate;
-}
 
 /* ---- one run ------------------------------------------------------------------------ */
 
@@ -136,7 +85,7 @@ static int one_run(const char *dir, uint64_t blocks, uint32_t txs, unsigned core
     audit_summary s;
     audit_failure f;
     audit_ledger_source(&cursor, l, &src);
-    r->bound_sig_per_s = verify_rate(cores);
+    r->bound_sig_per_s = util_verify_rate(cores, 0.5);
     t0 = util_now();
     bool ok = audit_run(genesis, glen, &src, 0, &s, &f);
     double secs = util_now() - t0;
@@ -221,7 +170,7 @@ int cmd_bench_ledger(int argc, char **argv)
     }
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned cores = online > 0 && online <= 64 ? (unsigned)online : 1;
-    double one_core = verify_rate(1);
+    double one_core = util_verify_rate(1, 0.5);
     bench_run results[31];
     for (uint64_t i = 0; i < runs; i++) {
         char dir[4096];

@@ -48,6 +48,9 @@ int genesis_write_file(const codec_genesis *g, const char *out_path);
 
 /* Monotonic time in seconds. */
 double util_now(void);
+/* Ed25519 verifications per second with `threads` threads verifying at once for
+ * `seconds` (the bound the benchmarks print beside their figures). */
+double util_verify_rate(unsigned threads, double seconds);
 
 /* consent-vm tools (tools/cmd_vm.c) */
 int cmd_asm(int argc, char **argv);

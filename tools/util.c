@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "crypto.h"
 
 int util_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 {
@@ -93,4 +95,55 @@ double util_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- the Ed25519 bound of the benchmarks ---------------------------------------------- */
+
+typedef struct {
+    keypair key;
+    uint8_t body[200];
+    signature sig;
+    hash32 chain;
+    double seconds;
+    uint64_t count;
+} verify_job;
+
+static void *verify_loop(void *arg)
+{
+    verify_job *j = arg;
+    double t0 = util_now();
+    uint64_t n = 0;
+    while (util_now() - t0 < j->seconds) {
+        for (int i = 0; i < 64; i++) {
+            if (tcrypto_verify(&j->key.public_key, TCRYPTO_TAG_TX, &j->chain, j->body,
+                               sizeof j->body, &j->sig)) {
+                n++;
+            }
+        }
+    }
+    j->count = n;
+    j->seconds = util_now() - t0;
+    return NULL;
+}
+
+double util_verify_rate(unsigned threads, double seconds)
+{
+    verify_job jobs[64];
+    pthread_t tids[64];
+    if (threads > 64)
+        threads = 64;
+    for (unsigned i = 0; i < threads; i++) {
+        memset(&jobs[i], 0, sizeof jobs[i]);
+        tcrypto_keypair_generate(&jobs[i].key);
+        tcrypto_sign(&jobs[i].key, TCRYPTO_TAG_TX, &jobs[i].chain, jobs[i].body,
+                     sizeof jobs[i].body, &jobs[i].sig);
+        jobs[i].seconds = seconds;
+        pthread_create(&tids[i], NULL, verify_loop, &jobs[i]);
+    }
+    double rate = 0;
+    for (unsigned i = 0; i < threads; i++) {
+        pthread_join(tids[i], NULL);
+        rate += (double)jobs[i].count / jobs[i].seconds;
+    }
+    return rate;
 }
