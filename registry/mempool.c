@@ -350,11 +350,3 @@ bool mempool_get_locked(mempool *p, const hash32 *digest, codec_span *out)
         *out = (codec_span){e->bytes, e->len};
     return e != NULL;
 }
-
-uint32_t mempool_size(mempool *p)
-{
-    pthread_mutex_lock(&p->lock);
-    uint32_t n = p->size;
-    pthread_mutex_unlock(&p->lock);
-    return n;
-}

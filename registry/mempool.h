@@ -48,6 +48,5 @@ void mempool_drop(mempool *p, const hash32 *digest);
 void mempool_lock(mempool *p);
 void mempool_unlock(mempool *p);
 bool mempool_get_locked(mempool *p, const hash32 *digest, codec_span *out);
-uint32_t mempool_size(mempool *p);
 
 #endif
