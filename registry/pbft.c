@@ -360,7 +360,7 @@ static void deliver(pbft_core *c, const pbft_batch *b, const codec_commit_cert *
     c->durable.last_block_time_ms = t;
     c->last_delivered++;
     forget_requests(c, b);
-    c->progress_ms = c->now_ms;
+    c->progress_ms = c->delivered_ms = c->now_ms;
     c->backoff = 0;
     mark_persist(c);
     if (in_window(c, b->header.height))
@@ -1312,7 +1312,8 @@ pbft_err pbft_deliver_block(pbft_core *c, const pbft_batch *batch, const codec_c
     return PBFT_OK;
 }
 
-/* Heights f+1 peers have executed (so a correct one holds them) but I have not. */
+/* Heights f+1 peers have executed (so a correct one holds them) but I have not:
+ * fetch them when I am far behind or stalled (see below). */
 static void maybe_fetch(pbft_core *c)
 {
     if (c->fetch_sent_ms && c->now_ms < c->fetch_sent_ms + c->cfg.retransmit_ms)
@@ -1327,6 +1328,12 @@ static void maybe_fetch(pbft_core *c)
             target = c->peer_checkpoint[a];
     }
     if (target <= c->last_delivered)
+        return;
+    /* A replica a few heights behind while the normal case still delivers to it is
+     * just slower (a loaded machine): fetching would verify every block twice. It
+     * fetches when it is a window behind, or when nothing was delivered for a while. */
+    if (target < c->last_delivered + PBFT_WINDOW &&
+        c->now_ms < c->delivered_ms + c->cfg.retransmit_ms)
         return;
     c->ready.fetch_from = c->last_delivered + 1;
     c->ready.fetch_to = target;

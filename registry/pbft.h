@@ -256,6 +256,7 @@ typedef struct {
     uint32_t backoff;           /* view-change attempts since the last new view */
     uint64_t last_retransmit_ms;
     uint64_t fetch_sent_ms;
+    uint64_t delivered_ms;      /* last delivery (maybe_fetch) */
     bool vc_seen[PBFT_N_MAX];   /* view-changes held for vcs[] */
     pbft_view_change vcs[PBFT_N_MAX];
     pbft_view_change my_vc;
