@@ -122,18 +122,48 @@ static bool body_done(answer *a, codec_err rc)
 
 /* ---- SUBMIT ------------------------------------------------------------------------ */
 
+/* Decode one tx and hand it to the submit callback; false with status and reason if not. */
+static bool submit_one(capi *api, const codec_span *tx_bytes, codec_submit_result *r)
+{
+    static _Thread_local codec_tx tx;
+    codec_error err;
+    char where[160], why[CODEC_REASON_MAX] = "";
+    r->reason[0] = 0;
+    r->status = CAPI_OK;
+    if (codec_tx_decode(tx_bytes->data, tx_bytes->len, &tx, &err) != CODEC_OK) {
+        r->status = CAPI_BAD_BODY;
+        snprintf(r->reason, sizeof r->reason, "tx: %s", codec_error_format(&err, where, sizeof where));
+    } else if (!api->cfg.submit) {
+        r->status = CAPI_SUBMIT_REFUSED;
+        snprintf(r->reason, sizeof r->reason, "this node accepts no txs");
+    } else if (api->cfg.submit(api->cfg.submit_ctx, tx_bytes->data, tx_bytes->len, why, sizeof why) != 0) {
+        r->status = CAPI_SUBMIT_REFUSED;
+        snprintf(r->reason, sizeof r->reason, "tx not accepted: %s", why);
+    }
+    return r->status == CAPI_OK;
+}
+
 static bool answer_submit(capi *api, const codec_span *body, answer *a)
 {
-    codec_tx tx;
+    codec_submit_result r;
+    return submit_one(api, body, &r) || refuse(a, r.status, "%s", r.reason);
+}
+
+/* Several txs in one request (a gateway pipelining its clients' txs): each is decoded and
+ * handed over on its own; the reply says what became of each, in order. */
+static bool answer_submit_batch(capi *api, const codec_span *body, answer *a)
+{
+    static _Thread_local codec_span txs[CODEC_SUBMIT_BATCH_MAX];
+    static _Thread_local codec_submit_result results[CODEC_SUBMIT_BATCH_MAX];
+    uint32_t count = 0;
     codec_error err;
     char where[160];
-    if (codec_tx_decode(body->data, body->len, &tx, &err) != CODEC_OK)
-        return refuse(a, CAPI_BAD_BODY, "tx: %s", codec_error_format(&err, where, sizeof where));
-    if (!api->cfg.submit) return refuse(a, CAPI_SUBMIT_REFUSED, "this node accepts no txs");
-    char why[CODEC_REASON_MAX] = "";
-    if (api->cfg.submit(api->cfg.submit_ctx, body->data, body->len, why, sizeof why) != 0)
-        return refuse(a, CAPI_SUBMIT_REFUSED, "tx not accepted: %s", why);
-    return true;
+    if (codec_submit_batch_decode(body->data, body->len, txs, CODEC_SUBMIT_BATCH_MAX, &count,
+                                  &err) != CODEC_OK)
+        return refuse(a, CAPI_BAD_BODY, "submit batch: %s", codec_error_format(&err, where, sizeof where));
+    for (uint32_t i = 0; i < count; i++)
+        submit_one(api, &txs[i], &results[i]);
+    return body_done(a, codec_submit_results_encode(results, count, &a->body));
 }
 
 /* ---- QUERY ------------------------------------------------------------------------- */
@@ -387,6 +417,7 @@ static void answer_request(capi *api, const uint8_t *request, size_t len, answer
     case CLIENT_QUERY: ok = answer_query(api, &req.body, a); break;
     case CLIENT_RECEIPT: ok = answer_receipt(api, &req.body, a); break;
     case CLIENT_BLOCKS: ok = answer_blocks(api, &req.body, a); break;
+    case CLIENT_SUBMIT_BATCH: ok = answer_submit_batch(api, &req.body, a); break;
     }
     if (ok) {
         a->status = CAPI_OK;

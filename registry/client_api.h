@@ -12,6 +12,9 @@
  *                                      block is certified, else nil)
  *   BLOCKS   body: blocks request   -> blocks reply (at most blocks_max blocks, and no more
  *                                      than fit in the reply; fewer at the head)
+ *   SUBMIT_BATCH body: submit batch -> submit results: per tx, in order, accepted (0) or
+ *                                      BAD_BODY / SUBMIT_REFUSED with the reason, exactly as
+ *                                      that tx alone would have been answered by SUBMIT
  *
  * Queries: the signature (tag TCRYPTO_TAG_QUERY, this chain's id, over the query body) is
  * checked first, then the time (|server clock - time_ms| <= skew_ms, so a captured query

@@ -1516,6 +1516,66 @@ codec_err codec_receipt_reply_decode(const uint8_t *data, size_t len, codec_rece
     return codec_rd_finish(&r, ok);
 }
 
+codec_err codec_submit_batch_encode(const codec_span *txs, uint32_t count, codec_buf *out)
+{
+    if (count == 0 || count > CODEC_SUBMIT_BATCH_MAX) return CODEC_ERR_COUNT;
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, count);
+    for (uint32_t i = 0; i < count; i++)
+        wr_bin(&w, txs[i].data, txs[i].len);
+    return wr_done(&w);
+}
+
+codec_err codec_submit_batch_decode(const uint8_t *data, size_t len, codec_span *txs,
+                                    uint32_t cap, uint32_t *count, codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t max = cap < CODEC_SUBMIT_BATCH_MAX ? cap : CODEC_SUBMIT_BATCH_MAX;
+    bool ok = codec_rd_array(&r, "submit_batch", 1, max, count);
+    for (uint32_t i = 0; ok && i < *count; i++) {
+        r.index = i;
+        ok = codec_rd_span(&r, "submit_batch[]", 1, CODEC_TX_MAX, &txs[i]);
+    }
+    r.index = -1;
+    return codec_rd_finish(&r, ok);
+}
+
+codec_err codec_submit_results_encode(const codec_submit_result *results, uint32_t count,
+                                      codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, count);
+    for (uint32_t i = 0; i < count; i++) {
+        char text[CODEC_REASON_MAX + 1];
+        snprintf(text, sizeof text, "%s", results[i].reason);
+        wr_array(&w, 2);
+        wr_uint(&w, results[i].status);
+        wr_str(&w, text);
+    }
+    return wr_done(&w);
+}
+
+codec_err codec_submit_results_decode(const uint8_t *data, size_t len,
+                                      codec_submit_result *results, uint32_t cap,
+                                      uint32_t *count, codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t max = cap < CODEC_SUBMIT_BATCH_MAX ? cap : CODEC_SUBMIT_BATCH_MAX, n;
+    bool ok = codec_rd_array(&r, "submit_results", 0, max, count);
+    for (uint32_t i = 0; ok && i < *count; i++) {
+        r.index = i;
+        ok = codec_rd_array(&r, "submit_results[]", 2, 2, &n)
+             && codec_rd_u32(&r, "submit_results[].status", 255, &results[i].status)
+             && rd_str(&r, "submit_results[].reason", CODEC_REASON_MAX, results[i].reason);
+    }
+    r.index = -1;
+    return codec_rd_finish(&r, ok);
+}
+
 codec_err codec_blocks_request_encode(uint64_t from_height, uint32_t count, codec_buf *out)
 {
     writer w;

@@ -465,6 +465,8 @@ codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry 
  * trial reply    = [version, approved, floor_version, floor_time_ms, planned,
  *                   registered_ms, sponsor]
  * consent reply  = [[kind, time_ms, scopes, version, form, witness, meaning], ...]
+ * submit batch   = [tx, ...]                    (bin each, 1..CODEC_SUBMIT_BATCH_MAX)
+ * submit results = [[status, reason], ...]      (one per tx of the batch, in order)
  * Bodies of requests and replies are nested canonical msgpack carried as bin, so each
  * layer is decoded (and bounded) by its own decoder. */
 #define CODEC_CLIENT_MESSAGE_MAX (8 * 1024 * 1024)
@@ -472,13 +474,15 @@ codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry 
 #define CODEC_QUERY_ARG_MAX 64
 #define CODEC_BLOCKS_REPLY_MAX 64
 #define CODEC_CONSENT_REPLY_MAX 64
+#define CODEC_SUBMIT_BATCH_MAX 1024
 
 typedef enum {
     CLIENT_SUBMIT = 1,  /* body: an encoded tx */
     CLIENT_QUERY = 2,   /* body: a signed query */
     CLIENT_RECEIPT = 3, /* body: the tx id (bin 32) */
     CLIENT_BLOCKS = 4,  /* body: a blocks request */
-    CLIENT_KIND_MAX_ = CLIENT_BLOCKS,
+    CLIENT_SUBMIT_BATCH = 5, /* body: a submit batch (several txs, one reply) */
+    CLIENT_KIND_MAX_ = CLIENT_SUBMIT_BATCH,
 } codec_client_kind;
 
 typedef enum {
@@ -550,6 +554,22 @@ codec_err codec_query_decode(const uint8_t *data, size_t len, codec_query *out, 
 codec_err codec_receipt_reply_encode(const codec_receipt_reply *r, codec_buf *out);
 codec_err codec_receipt_reply_decode(const uint8_t *data, size_t len, codec_receipt_reply *out,
                                      codec_error *err);
+/* What became of one tx of a submit batch: status 0 accepted (reason empty), else a
+ * client API status (client_api.h) and why. */
+typedef struct {
+    uint32_t status;
+    char reason[CODEC_REASON_MAX + 1];
+} codec_submit_result;
+
+codec_err codec_submit_batch_encode(const codec_span *txs, uint32_t count, codec_buf *out);
+/* txs has capacity cap (<= CODEC_SUBMIT_BATCH_MAX); *count set; spans point into data. */
+codec_err codec_submit_batch_decode(const uint8_t *data, size_t len, codec_span *txs,
+                                    uint32_t cap, uint32_t *count, codec_error *err);
+codec_err codec_submit_results_encode(const codec_submit_result *results, uint32_t count,
+                                      codec_buf *out);
+codec_err codec_submit_results_decode(const uint8_t *data, size_t len,
+                                      codec_submit_result *results, uint32_t cap,
+                                      uint32_t *count, codec_error *err);
 codec_err codec_blocks_request_encode(uint64_t from_height, uint32_t count, codec_buf *out);
 codec_err codec_blocks_request_decode(const uint8_t *data, size_t len, uint64_t *from_height,
                                       uint32_t *count, codec_error *err);

@@ -386,6 +386,71 @@ Test(client_api, submit_hands_canonical_txs_to_consensus)
     cr_assert_eq(atomic_load(&submitted), 1);
 }
 
+Test(client_api, submit_batch_answers_each_tx_in_order)
+{
+    static uint8_t tx[2][CODEC_TX_MAX], body[3 * CODEC_TX_MAX], req[3 * CODEC_TX_MAX + 64];
+    codec_value a1[] = {world_text(SCENARIO_TRIAL), world_int(1)};
+    codec_value a2[] = {world_text(SCENARIO_TRIAL), world_int(2)};
+    size_t l1 = world_sign(&f.w, &f.w.regulator, WORLD_NEXT_NONCE, NULL, "protocol", "approve",
+                           a1, 2, NULL, 0, tx[0], sizeof tx[0]);
+    size_t l2 = world_sign(&f.w, &f.w.regulator, WORLD_NEXT_NONCE, NULL, "protocol", "approve",
+                           a2, 2, NULL, 0, tx[1], sizeof tx[1]);
+    cr_assert(l1 > 0 && l2 > 0);
+    /* good, truncated (not a tx), good */
+    codec_span txs[3] = {{tx[0], l1}, {tx[1], l2 - 1}, {tx[1], l2}};
+    codec_buf b = codec_buf_make(body, sizeof body);
+    cr_assert_eq(codec_submit_batch_encode(txs, 3, &b), CODEC_OK);
+    codec_buf o = codec_buf_make(req, sizeof req);
+    cr_assert_eq(codec_client_request_encode(CLIENT_SUBMIT_BATCH, b.data, b.len, &o), CODEC_OK);
+    codec_client_response r;
+    cr_assert_eq(call(req, o.len, &r), CAPI_OK, "%s", r.reason);
+    codec_submit_result res[CODEC_SUBMIT_BATCH_MAX];
+    uint32_t n = 0;
+    cr_assert_eq(codec_submit_results_decode(r.body.data, r.body.len, res, CODEC_SUBMIT_BATCH_MAX,
+                                             &n, NULL), CODEC_OK);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(res[0].status, CAPI_OK);
+    cr_assert_eq(res[1].status, CAPI_BAD_BODY);
+    cr_assert_not_null(strstr(res[1].reason, "tx"), "%s", res[1].reason);
+    cr_assert_eq(res[2].status, CAPI_OK);
+    cr_assert_eq(atomic_load(&submitted), 2);
+    /* an empty batch, and one that is not an array of bin, are refused as a whole */
+    uint8_t empty[] = {0x92, 0x05, 0xc4, 0x01, 0x90};
+    cr_assert_eq(call(empty, sizeof empty, &r), CAPI_BAD_BODY);
+    cr_assert_not_null(strstr(r.reason, "submit_batch"), "%s", r.reason);
+    uint8_t not_bin[] = {0x92, 0x05, 0xc4, 0x02, 0x91, 0x01};
+    cr_assert_eq(call(not_bin, sizeof not_bin, &r), CAPI_BAD_BODY);
+    cr_assert_eq(atomic_load(&submitted), 2);
+}
+
+Test(client_api, submit_batch_and_results_round_trip_within_bounds)
+{
+    static uint8_t buf[64 * 1024];
+    static codec_span txs[CODEC_SUBMIT_BATCH_MAX + 1], back[CODEC_SUBMIT_BATCH_MAX];
+    static codec_submit_result res[2], got[2];
+    for (uint32_t i = 0; i <= CODEC_SUBMIT_BATCH_MAX; i++)
+        txs[i] = (codec_span){(const uint8_t *)"tx", 2};
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_submit_batch_encode(txs, CODEC_SUBMIT_BATCH_MAX + 1, &b), CODEC_ERR_COUNT);
+    b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_submit_batch_encode(txs, CODEC_SUBMIT_BATCH_MAX, &b), CODEC_OK);
+    uint32_t n = 0;
+    codec_error err;
+    cr_assert_eq(codec_submit_batch_decode(b.data, b.len, back, 8, &n, &err), CODEC_ERR_COUNT);
+    cr_assert_eq(codec_submit_batch_decode(b.data, b.len, back, CODEC_SUBMIT_BATCH_MAX, &n, &err),
+                 CODEC_OK);
+    cr_assert_eq(n, CODEC_SUBMIT_BATCH_MAX);
+    cr_assert(back[7].len == 2 && memcmp(back[7].data, "tx", 2) == 0);
+    res[0] = (codec_submit_result){CAPI_OK, ""};
+    res[1] = (codec_submit_result){CAPI_SUBMIT_REFUSED, "tx not accepted: nonce"};
+    b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_submit_results_encode(res, 2, &b), CODEC_OK);
+    cr_assert_eq(codec_submit_results_decode(b.data, b.len, got, 2, &n, &err), CODEC_OK);
+    cr_assert(n == 2 && got[0].status == CAPI_OK && got[0].reason[0] == 0);
+    cr_assert(got[1].status == CAPI_SUBMIT_REFUSED && strcmp(got[1].reason, res[1].reason) == 0);
+    cr_assert_eq(codec_submit_results_decode(b.data, b.len - 1, got, 2, &n, &err), CODEC_ERR_TRUNCATED);
+}
+
 Test(client_api, garbage_and_oversized_requests_do_not_disturb_the_server)
 {
     codec_client_response r;

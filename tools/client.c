@@ -58,15 +58,17 @@ static int request(tp_client *c, uint32_t kind, const void *body, size_t len, ui
                    codec_client_response *resp, uint8_t **reply, size_t *reply_len, char *why,
                    size_t why_cap)
 {
-    static _Thread_local uint8_t req[CODEC_TX_MAX + 64];
-    codec_buf b = codec_buf_make(req, sizeof req);
-    if (codec_client_request_encode(kind, body, len, &b) != CODEC_OK) {
+    uint8_t *req = malloc(len + 64);
+    codec_buf b = codec_buf_make(req, req ? len + 64 : 0);
+    if (!req || codec_client_request_encode(kind, body, len, &b) != CODEC_OK) {
+        free(req);
         say(why, why_cap, "request does not encode");
         return -1;
     }
     uint64_t now = mono_ms();
     int wait = deadline > now ? (int)(deadline - now) : 1;
     tp_err rc = tp_client_request(c, b.data, b.len, wait, reply, reply_len);
+    free(req);
     if (rc != TP_OK) {
         say(why, why_cap, "no answer from the node (%s)", tp_strerror(rc));
         return -1;
@@ -118,24 +120,42 @@ static void set_state(client_result *r, client_tx_state s, const char *reason)
     snprintf(r->reason, sizeof r->reason, "%.200s", reason);
 }
 
-static void submit_one(tp_client *c, const worker *w, uint32_t i)
+/* Submit txs idx[0..count) in one SUBMIT_BATCH request and record each refusal. */
+static void submit_batch(tp_client *c, const worker *w, const uint32_t *idx, uint32_t count)
 {
-    client_result *r = &w->results[i];
+    static _Thread_local codec_span spans[CLIENT_BATCH_TXS];
+    static _Thread_local codec_submit_result res[CLIENT_BATCH_TXS];
+    size_t bytes = 16;
+    for (uint32_t k = 0; k < count; k++) {
+        spans[k] = w->txs[idx[k]];
+        bytes += spans[k].len + 8;
+    }
+    uint8_t *body = malloc(bytes), *reply = NULL;
+    codec_buf b = codec_buf_make(body, body ? bytes : 0);
     codec_client_response resp;
-    uint8_t *reply = NULL;
     size_t len = 0;
-    char why[200];
-    if (request(c, CLIENT_SUBMIT, w->txs[i].data, w->txs[i].len, w->deadline, &resp, &reply,
-                &len, why, sizeof why) != 0) {
-        set_state(r, CLIENT_TX_TIMEOUT, why);
-        return;
+    uint32_t n = 0;
+    char why[200] = "the batch does not encode";
+    bool sent = body && codec_submit_batch_encode(spans, count, &b) == CODEC_OK &&
+                request(c, CLIENT_SUBMIT_BATCH, b.data, b.len, w->deadline, &resp, &reply, &len,
+                        why, sizeof why) == 0;
+    free(body);
+    if (sent && resp.status == CAPI_OK &&
+        (codec_submit_results_decode(resp.body.data, resp.body.len, res, CLIENT_BATCH_TXS, &n,
+                                     NULL) != CODEC_OK || n != count))
+        snprintf(why, sizeof why, "the node's submit results do not decode");
+    for (uint32_t k = 0; k < count; k++) {
+        client_result *r = &w->results[idx[k]];
+        if (!sent || (resp.status == CAPI_OK && n != count)) {
+            set_state(r, CLIENT_TX_TIMEOUT, why);
+        } else if (resp.status != CAPI_OK || res[k].status != CAPI_OK) {
+            r->state = CLIENT_TX_REFUSED;
+            snprintf(r->reason, sizeof r->reason, "the node refused the tx (%u): %s",
+                     resp.status != CAPI_OK ? resp.status : res[k].status,
+                     resp.status != CAPI_OK ? resp.reason : res[k].reason);
+        }
     }
-    if (resp.status != CAPI_OK) {
-        r->state = CLIENT_TX_REFUSED;
-        snprintf(r->reason, sizeof r->reason, "the node refused the tx (%u): %s", resp.status,
-                 resp.reason);
-    }
-    tp_free(reply, len);
+    if (reply) tp_free(reply, len);
 }
 
 /* Ask once for tx i's receipt. Returns true when it is settled (certified receipt or a
@@ -191,8 +211,14 @@ static void *work(void *arg)
             set_state(&w->results[i], CLIENT_TX_TIMEOUT, why);
         return NULL;
     }
-    for (uint32_t i = w->first; i < w->count && mono_ms() < w->deadline; i += w->stride)
-        submit_one(c, w, i);
+    uint32_t idx[CLIENT_BATCH_TXS], k = 0;
+    for (uint32_t i = w->first; i < w->count && mono_ms() < w->deadline; i += w->stride) {
+        idx[k++] = i;
+        if (k == CLIENT_BATCH_TXS || i + w->stride >= w->count) {
+            submit_batch(c, w, idx, k);
+            k = 0;
+        }
+    }
     uint64_t pause = POLL_MIN_MS;
     for (;;) {
         uint32_t open = 0;

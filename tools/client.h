@@ -6,9 +6,10 @@
  * Pipelining: client_run submits a whole set of txs without one blocking round trip each.
  * It opens up to CLIENT_CONNECTIONS_MAX tp_client connections (one thread each: a tp_client
  * serves one request at a time) and deals the txs out round robin; each thread first
- * submits all of its txs, then polls RECEIPT for those still without one (backing off from
- * 5 ms to 100 ms) until each has a certified receipt or the shared deadline passes. So a set
- * of n txs costs about n / connections submit round trips plus the commit latency, not n
+ * submits all of its txs, CLIENT_BATCH_TXS per SUBMIT_BATCH request, then polls RECEIPT
+ * for those still without one (backing off from 5 ms to 100 ms) until each has a certified
+ * receipt or the shared deadline passes. So a set of n txs costs about
+ * n / (connections x CLIENT_BATCH_TXS) submit round trips plus the commit latency, not n
  * commit latencies. The txs of one set must not depend on each other (they may be ordered
  * in any way, and each signer's nonces may arrive out of order within the executor's
  * window): a caller with dependent steps runs one set per step.
@@ -27,6 +28,7 @@
 #include "crypto.h"
 
 #define CLIENT_CONNECTIONS_MAX 8
+#define CLIENT_BATCH_TXS 64 /* txs per SUBMIT_BATCH request */
 #define CLIENT_MESSAGE_MAX (8u * 1024 * 1024)
 #define CLIENT_TIMEOUT_DEFAULT_MS 30000
 
