@@ -375,12 +375,14 @@ static void drain(node *nd)
 static void admit_txs(node *nd, const codec_span *txs, uint32_t count, bool propose)
 {
     static hash32 added[PBFT_BATCH_MAX];
+    static pbft_err errs[PBFT_BATCH_MAX];
     uint32_t k = mempool_admit(nd->pool, txs, count, added, PBFT_BATCH_MAX);
-    for (uint32_t i = 0; propose && i < k; i++) {
-        pbft_err e = pbft_propose(nd->core, &added[i]);
-        if (e == PBFT_ERR_DUPLICATE)
+    if (!propose || k == 0)
+        return;
+    pbft_propose_many(nd->core, added, k, errs);
+    for (uint32_t i = 0; i < k; i++)
+        if (errs[i] == PBFT_ERR_DUPLICATE)
             mempool_drop(nd->pool, &added[i]); /* committed already: a late forward */
-    }
 }
 
 static void on_preprepare_bytes(node *nd, const wire_msg *w)
@@ -585,8 +587,7 @@ static void take_submitted(node *nd)
         uint32_t k = mempool_take_inbox(nd->pool, txs, owned, digests, WIRE_TXS_MAX);
         if (k == 0)
             return;
-        for (uint32_t i = 0; i < k; i++)
-            pbft_propose(nd->core, &digests[i]);
+        pbft_propose_many(nd->core, digests, k, NULL);
         /* forward in messages of at most half the message bound */
         size_t budget = nd->cfg.max_message_bytes / 2, bytes = 0;
         for (uint32_t from = 0, i = 0; i <= k; i++) {

@@ -1476,7 +1476,7 @@ pbft_err pbft_step(pbft_core *c, const pbft_msg *m)
     return PBFT_ERR_MALFORMED;
 }
 
-pbft_err pbft_propose(pbft_core *c, const hash32 *request)
+static pbft_err add_pending(pbft_core *c, const hash32 *request)
 {
     if (c->cfg.signer.request_valid && !c->cfg.signer.request_valid(c->cfg.signer.ctx, request))
         return PBFT_ERR_REQUEST;
@@ -1494,8 +1494,29 @@ pbft_err pbft_propose(pbft_core *c, const hash32 *request)
     c->pending_view[at] = 0;
     c->pending_height[at] = 0;
     index_insert(c->pending_index, request, at);
-    try_propose(c);
     return PBFT_OK;
+}
+
+pbft_err pbft_propose(pbft_core *c, const hash32 *request)
+{
+    pbft_err e = add_pending(c, request);
+    if (e == PBFT_OK)
+        try_propose(c);
+    return e;
+}
+
+uint32_t pbft_propose_many(pbft_core *c, const hash32 *requests, uint32_t count, pbft_err *errs)
+{
+    uint32_t added = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        pbft_err e = add_pending(c, &requests[i]);
+        added += e == PBFT_OK;
+        if (errs)
+            errs[i] = e;
+    }
+    if (added)
+        try_propose(c);
+    return added;
 }
 
 pbft_err pbft_executed(pbft_core *c, pbft_height h, const hash32 *block_hash,

@@ -293,6 +293,12 @@ void pbft_tick(pbft_core *core, uint64_t now_ms);
 /* A client request by digest (merkle_leaf_hash of its bytes, which the host
  * keeps); de-duplicated against pending and recently committed requests. */
 pbft_err pbft_propose(pbft_core *core, const hash32 *request);
+/* Several requests that arrived together: as pbft_propose for each (errs[i], if
+ * errs is not NULL), but the primary cuts a batch only once all are pending, so
+ * they are not split into a batch of the first and one of the rest. Returns how
+ * many were added. */
+uint32_t pbft_propose_many(pbft_core *core, const hash32 *requests, uint32_t count,
+                           pbft_err *errs);
 /* The host executed `height` (in order) with these results: sign a checkpoint.
  * If a result certificate is known for `height` (from a fetched block, or the
  * stable checkpoint) and these results differ from it, returns PBFT_ERR_STATE,

@@ -342,3 +342,23 @@ Test(pbft, thousands_of_requests_commit_once_each_in_full_batches)
                      "a committed request is refused when submitted again");
     cr_assert_eq(cores[2].pending_count, 0);
 }
+
+Test(pbft, requests_offered_together_go_out_in_one_batch)
+{
+    start();
+    enum { N = 40 };
+    static hash32 req[N + 1];
+    for (uint32_t k = 0; k <= N; k++)
+        merkle_leaf_hash((const uint8_t *)&k, sizeof k, &req[k]);
+    static pbft_err errs[N + 1];
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_eq(pbft_propose_many(&cores[i], req, N, errs), N);
+    cr_assert_eq(errs[N - 1], PBFT_OK);
+    static pbft_committed got[8];
+    cr_assert_eq(run(got), 1, "nothing was in flight: one batch, not the first alone");
+    cr_assert_eq(got[0].batch.count, N);
+    req[N - 1] = req[0]; /* a committed one again, and a new one */
+    cr_assert_eq(pbft_propose_many(&cores[0], req + N - 1, 2, errs), 1);
+    cr_assert_eq(errs[0], PBFT_ERR_DUPLICATE);
+    cr_assert_eq(errs[1], PBFT_OK);
+}
