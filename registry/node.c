@@ -321,14 +321,15 @@ static void fetch_missing(node *nd, uint64_t from, uint64_t to)
           (unsigned long long)to);
 }
 
-/* Drain the core's output: encode messages, queue committed batches, execute. */
-static void drain(node *nd)
+/* Drain the core's output: encode messages, queue committed batches, and
+ * execute them if `execute` (a turn sends its votes before it executes). */
+static void drain(node *nd, bool execute)
 {
     for (int guard = 0; guard < 64 && !nd->failed; guard++) {
         const pbft_ready *r = pbft_ready_get(nd->core);
         bool any = r->out_count || r->committed_count || r->fetch_to || r->stable_count ||
                    r->persist || r->diverged;
-        if (!any && !(nd->exec_count && guard == 0))
+        if (!any && !(execute && nd->exec_count && guard == 0))
             return;
         nd->persist_due |= r->persist;
         for (uint32_t i = 0; i < r->out_count; i++)
@@ -358,7 +359,7 @@ static void drain(node *nd)
                   " this replica stops voting (re-sync its data directory)",
                   (unsigned long long)r->diverged);
         pbft_ready_clear(nd->core);
-        while (nd->exec_count && !nd->failed) {
+        while (execute && nd->exec_count && !nd->failed) {
             if (!execute_next(nd)) {
                 uint64_t h = nd->exec_queue[0].batch.header.height;
                 fetch_missing(nd, h, h);
@@ -604,7 +605,7 @@ static void take_submitted(node *nd)
         }
         for (uint32_t i = 0; i < k; i++)
             free(owned[i]);
-        drain(nd);
+        drain(nd, false);
     }
 }
 
@@ -816,9 +817,32 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* One turn: take messages for a few ms, tick, persist, send. */
+/* Persist the core's durable state if it changed, then send what is queued. */
+static void send_now(node *nd)
+{
+    if (nd->persist_due) {
+        if (state_write(nd) != 0) {
+            logf_(nd, LOG_ERROR, "cannot persist %s: %s; stopping", nd->state_path,
+                  strerror(errno));
+            nd->failed = true;
+            return;
+        }
+        nd->persist_due = false;
+    }
+    flush_sends(nd);
+}
+
+#define TURN_MESSAGES 256
+
+/* One turn. The protocol messages that arrived are handled first and the votes
+ * they produce are sent at once; only then does the node do the slow work that
+ * votes need not wait for: verifying forwarded txs (TXS) and executing
+ * committed batches. (A PRE-PREPARE's own tx bytes are verified before it is
+ * prepared, as they must be.) */
 static void turn(node *nd)
 {
+    static struct { uint8_t *data; size_t len; } later[TURN_MESSAGES];
+    uint32_t later_count = 0;
     uint8_t *data;
     size_t len;
     take_submitted(nd);
@@ -830,30 +854,32 @@ static void turn(node *nd)
         nanosleep(&ts, NULL);
         got = tp_recv(nd->net, 0, &data, &len);
     }
-    if (got == TP_OK) {
-        on_message(nd, data, len);
-        tp_free(data, len);
-        drain(nd);
-        for (int k = 0; k < 256 && tp_recv(nd->net, 0, &data, &len) == TP_OK; k++) {
+    for (int k = 0; got == TP_OK; k++) {
+        if (wire_peek_kind(data, len) == WIRE_TXS) {
+            later[later_count].data = data;
+            later[later_count++].len = len;
+        } else {
             on_message(nd, data, len);
             tp_free(data, len);
-            drain(nd);
+            drain(nd, false);
         }
+        if (k + 1 == TURN_MESSAGES)
+            break;
+        got = tp_recv(nd->net, 0, &data, &len);
     }
     pbft_tick(nd->core, wall_ms());
-    drain(nd);
+    drain(nd, false);
     take_submitted(nd);
     backfill_scan(nd);
-    if (nd->persist_due) {
-        if (state_write(nd) != 0) {
-            logf_(nd, LOG_ERROR, "cannot persist %s: %s; stopping", nd->state_path,
-                  strerror(errno));
-            nd->failed = true;
-            return;
-        }
-        nd->persist_due = false;
+    send_now(nd);
+    for (uint32_t i = 0; i < later_count; i++) {
+        if (!nd->failed)
+            on_message(nd, later[i].data, later[i].len);
+        tp_free(later[i].data, later[i].len);
+        drain(nd, false);
     }
-    flush_sends(nd);
+    drain(nd, true);
+    send_now(nd);
 }
 
 int node_run(node *nd, volatile sig_atomic_t *stop)
