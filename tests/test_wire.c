@@ -792,6 +792,7 @@ Test(wire, peek_kind_names_the_kind_of_an_envelope_and_nothing_else)
     pbft_msg m = preprepare(&b);
     codec_buf out = ENCODE(wire_pbft_encode(0, &m, NULL, 0, &ob));
     cr_assert_eq(wire_peek_kind(out.data, out.len), WIRE_PBFT);
+    make_txs(3);
     out = ENCODE(wire_txs_encode(2, tx_spans, 3, &ob));
     cr_assert_eq(wire_peek_kind(out.data, out.len), WIRE_TXS);
     out = ENCODE(wire_fetch_encode(1, 4, 9, &ob));
