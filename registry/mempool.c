@@ -1,10 +1,13 @@
 /*
  * mempool.c - txs by digest, and the verifier pool (mempool.h).
+ *
+ * One mutex guards everything. Forwarded txs are inserted as "checking" and a
+ * copy goes on the verifiers' queue; a verifier settles it: verified (and its
+ * digest listed for mempool_take_ready) or removed.
  */
 #include "mempool.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 
 #define BUCKETS 65536u
 #define INBOX_MAX 65536u
+#define ADMIT_CHUNK 256u /* digests computed before the lock is taken */
 
 typedef struct entry {
     struct entry *next;
@@ -20,29 +24,29 @@ typedef struct entry {
     uint8_t *bytes;
     size_t len;
     bool verified;
+    bool checking; /* queued for (or being checked by) a verifier */
 } entry;
 
-/* One parallel verification job: items [0, count), claimed by index. */
+/* One tx for the verifiers: its own copy of the bytes, so that the entry may be
+ * taken (and freed) by the node while it is checked. */
 typedef struct {
-    const codec_span *txs;
-    bool *ok;
-    uint32_t count;
-    atomic_uint next, done;
-} job;
+    hash32 digest;
+    uint8_t *bytes;
+    size_t len;
+} check_item;
 
 struct mempool {
     hash32 chain;
     uint32_t capacity, size;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* everything below */
     entry *buckets[BUCKETS];
     hash32 inbox[INBOX_MAX]; /* digests submitted by clients, not yet taken */
     uint32_t inbox_head, inbox_count;
-    /* workers */
-    pthread_mutex_t work_lock;
-    pthread_cond_t work_cv, done_cv;
-    job *current;
-    uint32_t active; /* workers inside current */
-    uint64_t generation;
+    check_item *queue;       /* ring of capacity items */
+    uint32_t queue_head, queue_count;
+    hash32 *ready;           /* verified good since the last mempool_take_ready */
+    uint32_t ready_count;
+    pthread_cond_t work_cv;
     bool quit;
     uint32_t thread_count;
     pthread_t threads[8];
@@ -63,25 +67,41 @@ static entry **find_slot(mempool *p, const hash32 *d)
     return at;
 }
 
-/* Insert (bytes copied); false if present or full. Lock held. */
-static bool insert_locked(mempool *p, const hash32 *d, const uint8_t *bytes, size_t len,
-                          bool verified)
+static uint8_t *copy_of(const uint8_t *bytes, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    if (copy)
+        memcpy(copy, bytes, len);
+    return copy;
+}
+
+/* Insert (bytes copied); NULL if present or full. Lock held. */
+static entry *insert_locked(mempool *p, const hash32 *d, const uint8_t *bytes, size_t len,
+                            bool verified)
 {
     entry **at = find_slot(p, d);
     if (*at || p->size >= p->capacity)
-        return false;
+        return NULL;
     entry *e = malloc(sizeof *e);
-    uint8_t *copy = malloc(len ? len : 1);
+    uint8_t *copy = copy_of(bytes, len);
     if (!e || !copy) {
         free(e);
         free(copy);
-        return false;
+        return NULL;
     }
-    memcpy(copy, bytes, len);
-    *e = (entry){NULL, *d, copy, len, verified};
+    *e = (entry){NULL, *d, copy, len, verified, false};
     *at = e;
     p->size++;
-    return true;
+    return e;
+}
+
+static void remove_locked(mempool *p, entry **at)
+{
+    entry *e = *at;
+    *at = e->next;
+    p->size--;
+    free(e->bytes);
+    free(e);
 }
 
 static bool tx_valid(const hash32 *chain, const uint8_t *bytes, size_t len)
@@ -92,67 +112,55 @@ static bool tx_valid(const hash32 *chain, const uint8_t *bytes, size_t len)
            codec_tx_verify_signatures(&tx, chain) == 0;
 }
 
-/* ---- workers ---------------------------------------------------------------- */
+/* ---- verifiers ------------------------------------------------------------------ */
 
-static void run_job(mempool *p, job *j)
+/* A verifier's verdict on a tx still held and waiting for it. Lock held. */
+static void settle_locked(mempool *p, const hash32 *d, bool ok)
 {
-    for (;;) {
-        uint32_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->count)
-            return;
-        j->ok[i] = tx_valid(&p->chain, j->txs[i].data, j->txs[i].len);
-        atomic_fetch_add(&j->done, 1);
+    entry **at = find_slot(p, d);
+    if (!*at || !(*at)->checking)
+        return; /* taken meanwhile: the executor verifies it itself */
+    if (!ok) {
+        remove_locked(p, at); /* a bad signature: never proposed, never prepared */
+        return;
     }
+    (*at)->checking = false;
+    (*at)->verified = true;
+    if (p->ready_count < p->capacity)
+        p->ready[p->ready_count++] = *d;
 }
 
 static void *worker(void *arg)
 {
+    enum { TAKE = 8 };
     mempool *p = arg;
-    uint64_t seen = 0;
-    pthread_mutex_lock(&p->work_lock);
+    check_item items[TAKE];
+    bool ok[TAKE];
+    pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->quit && p->generation == seen)
-            pthread_cond_wait(&p->work_cv, &p->work_lock);
+        while (!p->quit && p->queue_count == 0)
+            pthread_cond_wait(&p->work_cv, &p->lock);
         if (p->quit)
             break;
-        seen = p->generation;
-        job *j = p->current;
-        if (!j)
-            continue; /* finished before this worker woke */
-        p->active++;
-        pthread_mutex_unlock(&p->work_lock);
-        run_job(p, j);
-        pthread_mutex_lock(&p->work_lock);
-        p->active--;
-        pthread_cond_broadcast(&p->done_cv);
+        /* a fair share of the queue, so that every verifier works */
+        uint32_t k = p->queue_count / p->thread_count;
+        k = k < 1 ? 1 : k > TAKE ? TAKE : k;
+        for (uint32_t i = 0; i < k; i++) {
+            items[i] = p->queue[p->queue_head];
+            p->queue_head = (p->queue_head + 1) % p->capacity;
+            p->queue_count--;
+        }
+        pthread_mutex_unlock(&p->lock);
+        for (uint32_t i = 0; i < k; i++)
+            ok[i] = tx_valid(&p->chain, items[i].bytes, items[i].len);
+        pthread_mutex_lock(&p->lock);
+        for (uint32_t i = 0; i < k; i++) {
+            settle_locked(p, &items[i].digest, ok[i]);
+            free(items[i].bytes);
+        }
     }
-    pthread_mutex_unlock(&p->work_lock);
+    pthread_mutex_unlock(&p->lock);
     return NULL;
-}
-
-/* Verify txs[0..count) on the workers and this thread. */
-static void verify_all(mempool *p, const codec_span *txs, uint32_t count, bool *ok)
-{
-    job j = {.txs = txs, .ok = ok, .count = count};
-    atomic_init(&j.next, 0);
-    atomic_init(&j.done, 0);
-    bool parallel = count > 1 && p->thread_count > 0;
-    if (parallel) {
-        pthread_mutex_lock(&p->work_lock);
-        p->current = &j;
-        p->generation++;
-        pthread_cond_broadcast(&p->work_cv);
-        pthread_mutex_unlock(&p->work_lock);
-    }
-    run_job(p, &j);
-    if (parallel) {
-        pthread_mutex_lock(&p->work_lock);
-        /* every item claimed is finished, and no worker still holds j */
-        while (atomic_load(&j.done) < count || p->active > 0)
-            pthread_cond_wait(&p->done_cv, &p->work_lock);
-        p->current = NULL;
-        pthread_mutex_unlock(&p->work_lock);
-    }
 }
 
 /* ---- API ------------------------------------------------------------------------- */
@@ -164,15 +172,27 @@ mempool *mempool_open(const hash32 *chain, uint32_t threads, uint32_t capacity)
         return NULL;
     p->chain = *chain;
     p->capacity = capacity;
+    p->queue = calloc(capacity, sizeof *p->queue);
+    p->ready = calloc(capacity, sizeof *p->ready);
+    if (!p->queue || !p->ready || capacity == 0) {
+        free(p->queue);
+        free(p->ready);
+        free(p);
+        return NULL;
+    }
     pthread_mutex_init(&p->lock, NULL);
-    pthread_mutex_init(&p->work_lock, NULL);
     pthread_cond_init(&p->work_cv, NULL);
-    pthread_cond_init(&p->done_cv, NULL);
+    if (threads < 1)
+        threads = 1;
     if (threads > 8)
         threads = 8;
     for (uint32_t i = 0; i < threads; i++)
         if (pthread_create(&p->threads[p->thread_count], NULL, worker, p) == 0)
             p->thread_count++;
+    if (p->thread_count == 0) {
+        mempool_close(p);
+        return NULL;
+    }
     return p;
 }
 
@@ -180,10 +200,10 @@ void mempool_close(mempool *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->work_lock);
+    pthread_mutex_lock(&p->lock);
     p->quit = true;
     pthread_cond_broadcast(&p->work_cv);
-    pthread_mutex_unlock(&p->work_lock);
+    pthread_mutex_unlock(&p->lock);
     for (uint32_t i = 0; i < p->thread_count; i++)
         pthread_join(p->threads[i], NULL);
     for (uint32_t b = 0; b < BUCKETS; b++) {
@@ -193,10 +213,12 @@ void mempool_close(mempool *p)
             free(e);
         }
     }
+    for (uint32_t i = 0; i < p->queue_count; i++)
+        free(p->queue[(p->queue_head + i) % p->capacity].bytes);
     pthread_mutex_destroy(&p->lock);
-    pthread_mutex_destroy(&p->work_lock);
     pthread_cond_destroy(&p->work_cv);
-    pthread_cond_destroy(&p->done_cv);
+    free(p->queue);
+    free(p->ready);
     free(p);
 }
 
@@ -255,29 +277,57 @@ uint32_t mempool_take_inbox(mempool *p, codec_span *txs, uint8_t **owned, hash32
     return k;
 }
 
-uint32_t mempool_admit(mempool *p, const codec_span *txs, uint32_t count, hash32 *added,
-                       uint32_t cap)
+uint32_t mempool_admit(mempool *p, const codec_span *txs, uint32_t count)
 {
-    enum { MAX = 4096 };
-    static codec_span fresh[MAX];
-    static hash32 digests[MAX];
-    static bool ok[MAX];
-    uint32_t k = 0;
-    pthread_mutex_lock(&p->lock);
-    for (uint32_t i = 0; i < count && k < MAX; i++) {
-        merkle_leaf_hash(txs[i].data, txs[i].len, &digests[k]);
-        if (!*find_slot(p, &digests[k]))
-            fresh[k++] = txs[i];
+    hash32 digests[ADMIT_CHUNK];
+    uint32_t queued = 0;
+    for (uint32_t from = 0; from < count; from += ADMIT_CHUNK) {
+        uint32_t n = count - from < ADMIT_CHUNK ? count - from : ADMIT_CHUNK;
+        for (uint32_t i = 0; i < n; i++)
+            merkle_leaf_hash(txs[from + i].data, txs[from + i].len, &digests[i]);
+        pthread_mutex_lock(&p->lock);
+        for (uint32_t i = 0; i < n && p->queue_count < p->capacity; i++) {
+            const codec_span *tx = &txs[from + i];
+            uint8_t *mine = NULL;
+            entry *e = insert_locked(p, &digests[i], tx->data, tx->len, false);
+            if (e && !(mine = copy_of(tx->data, tx->len))) {
+                remove_locked(p, find_slot(p, &digests[i]));
+                continue;
+            }
+            if (!e)
+                continue; /* held already, or full */
+            e->checking = true;
+            uint32_t at = (p->queue_head + p->queue_count++) % p->capacity;
+            p->queue[at] = (check_item){digests[i], mine, tx->len};
+            queued++;
+        }
+        if (queued)
+            pthread_cond_broadcast(&p->work_cv);
+        pthread_mutex_unlock(&p->lock);
     }
-    pthread_mutex_unlock(&p->lock);
-    verify_all(p, fresh, k, ok);
-    uint32_t n = 0;
+    return queued;
+}
+
+uint32_t mempool_take_ready(mempool *p, hash32 *out, uint32_t cap)
+{
     pthread_mutex_lock(&p->lock);
-    for (uint32_t i = 0; i < k; i++)
-        if (ok[i] && insert_locked(p, &digests[i], fresh[i].data, fresh[i].len, true) && n < cap)
-            added[n++] = digests[i];
+    uint32_t k = p->ready_count < cap ? p->ready_count : cap;
+    memcpy(out, p->ready, k * sizeof *out);
+    memmove(p->ready, p->ready + k, (p->ready_count - k) * sizeof *out);
+    p->ready_count -= k;
     pthread_mutex_unlock(&p->lock);
-    return n;
+    return k;
+}
+
+mempool_state mempool_state_of(mempool *p, const hash32 *digest)
+{
+    pthread_mutex_lock(&p->lock);
+    entry *e = *find_slot(p, digest);
+    mempool_state st = !e ? MEMPOOL_MISSING
+                     : e->checking ? MEMPOOL_CHECKING
+                     : e->verified ? MEMPOOL_VERIFIED : MEMPOOL_UNVERIFIED;
+    pthread_mutex_unlock(&p->lock);
+    return st;
 }
 
 void mempool_add_unverified(mempool *p, const codec_span *txs, uint32_t count)
@@ -322,7 +372,7 @@ void mempool_put_back(mempool *p, const hash32 *digest, uint8_t *bytes, size_t l
     entry **at = find_slot(p, digest);
     entry *e = *at ? NULL : malloc(sizeof *e);
     if (e) {
-        *e = (entry){NULL, *digest, bytes, len, verified};
+        *e = (entry){NULL, *digest, bytes, len, verified, false};
         *at = e;
         p->size++;
     } else {

@@ -3,10 +3,14 @@
  * leaf hash of the tx bytes, which is what the PBFT core orders), and the
  * worker pool that verifies each tx's signatures once, when it first arrives.
  *
- * Thread safe: API threads submit (mempool_submit verifies on the calling
- * thread), the node's thread admits forwarded txs (mempool_admit verifies on
- * the pool's workers and the calling thread together) and takes txs to
- * execute. Bytes are owned by the pool until taken.
+ * Thread safe. API threads submit (mempool_submit verifies on the calling
+ * thread). The node's thread admits forwarded txs (mempool_admit): they are
+ * held at once as "checking" and verified on the pool's workers in the
+ * background, so the node's thread never waits for a signature check; it
+ * collects the good ones with mempool_take_ready, and a tx whose signature
+ * does not verify is dropped. It takes txs to execute (a tx still being
+ * checked is handed over unverified: the executor checks it). Bytes are owned
+ * by the pool until taken.
  */
 #ifndef TRIALREG_MEMPOOL_H
 #define TRIALREG_MEMPOOL_H
@@ -20,7 +24,7 @@
 
 typedef struct mempool mempool;
 
-/* threads: verifier workers besides the caller; capacity: txs held at most. */
+/* threads: verifier workers (1..8); capacity: txs held at most. */
 mempool *mempool_open(const hash32 *chain, uint32_t threads, uint32_t capacity);
 void mempool_close(mempool *p);
 
@@ -31,10 +35,20 @@ int mempool_submit(mempool *p, const uint8_t *tx, size_t len, char *why, size_t 
  * and their digests). */
 uint32_t mempool_take_inbox(mempool *p, codec_span *txs, uint8_t **owned, hash32 *digests,
                             uint32_t cap);
-/* Verify the txs not held yet (in parallel) and keep the valid ones; their
- * digests go to added (at most cap). Returns how many were added. */
-uint32_t mempool_admit(mempool *p, const codec_span *txs, uint32_t count, hash32 *added,
-                       uint32_t cap);
+/* Hold the txs not held yet and queue them for the verifiers. Returns how many
+ * were queued (the others were held already, or the pool is full). */
+uint32_t mempool_admit(mempool *p, const codec_span *txs, uint32_t count);
+/* Digests of admitted txs whose signatures verified since the last call (at
+ * most cap; the rest stay for the next call). */
+uint32_t mempool_take_ready(mempool *p, hash32 *out, uint32_t cap);
+
+typedef enum {
+    MEMPOOL_MISSING,    /* not held */
+    MEMPOOL_CHECKING,   /* admitted, its signatures not checked yet */
+    MEMPOOL_VERIFIED,   /* held, signatures good */
+    MEMPOOL_UNVERIFIED, /* held from a fetched block: the executor verifies */
+} mempool_state;
+mempool_state mempool_state_of(mempool *p, const hash32 *digest);
 /* Keep txs without verifying them (a fetched block: the executor verifies). */
 void mempool_add_unverified(mempool *p, const codec_span *txs, uint32_t count);
 /* Held and its signatures verified good. */

@@ -35,6 +35,7 @@
 #define SEND_QUEUE_MAX 1024
 #define WIRE_BUF_MAX (8u << 20)
 #define EXEC_QUEUE_MAX 256 /* committed batches waiting for their tx bytes */
+#define WAITING_MAX 32      /* PRE-PREPAREs waiting for their txs' signature checks */
 
 /* ==== logging ============================================================ */
 
@@ -83,6 +84,9 @@ struct node {
     uint64_t fetch_sent_ms, status_ms;
     codec_result_cert held_stable; /* stable before its block was executed here */
     uint64_t cert_scan, cert_fetch_ms; /* result-certificate backfill (backfill_scan) */
+    /* PRE-PREPAREs waiting for the verifiers to check their txs (a copy of the message) */
+    uint32_t waiting_count;
+    struct waiting { uint8_t *data; size_t len; } waiting[WAITING_MAX];
     bool failed;
 };
 
@@ -371,32 +375,52 @@ static void drain(node *nd, bool execute)
 
 /* ==== incoming ===================================================================== */
 
-/* Verify (on the pool) and keep txs not seen before; propose the valid new ones
- * when `propose`. */
-static void admit_txs(node *nd, const codec_span *txs, uint32_t count, bool propose)
+/* Txs the verifiers found good since the last turn: pending requests here too,
+ * so that any replica can order them after a view change and every backup's
+ * view-change timer covers them. */
+static void propose_verified(node *nd)
 {
-    static hash32 added[PBFT_BATCH_MAX];
+    static hash32 good[PBFT_BATCH_MAX];
     static pbft_err errs[PBFT_BATCH_MAX];
-    uint32_t k = mempool_admit(nd->pool, txs, count, added, PBFT_BATCH_MAX);
-    if (!propose || k == 0)
-        return;
-    pbft_propose_many(nd->core, added, k, errs);
-    for (uint32_t i = 0; i < k; i++)
-        if (errs[i] == PBFT_ERR_DUPLICATE)
-            mempool_drop(nd->pool, &added[i]); /* committed already: a late forward */
+    uint32_t k;
+    while ((k = mempool_take_ready(nd->pool, good, PBFT_BATCH_MAX)) > 0) {
+        pbft_propose_many(nd->core, good, k, errs);
+        for (uint32_t i = 0; i < k; i++)
+            if (errs[i] == PBFT_ERR_DUPLICATE)
+                mempool_drop(nd->pool, &good[i]); /* committed already: a late forward */
+        drain(nd, false);
+    }
 }
 
-static void on_preprepare_bytes(node *nd, const wire_msg *w)
+/* A PRE-PREPARE's tx bytes: checked against its digests and admitted (the
+ * verifiers check their signatures). Returns false if any tx of the batch is
+ * still being checked: the core must see the PRE-PREPARE only once each tx is
+ * settled (verified, or refused and dropped), or it would refuse a good batch. */
+static bool preprepare_settled(node *nd, const wire_msg *w)
 {
-    if (w->tx_count == 0)
-        return;
-    for (uint32_t i = 0; i < w->tx_count; i++) {
+    bool match = true;
+    for (uint32_t i = 0; i < w->tx_count && match; i++) {
         hash32 leaf;
         merkle_leaf_hash(w->txs[i].data, w->txs[i].len, &leaf);
-        if (memcmp(&leaf, &w->batch.txs[i], 32) != 0)
-            return; /* bytes do not match the digests: the core refuses the batch */
+        match = memcmp(&leaf, &w->batch.txs[i], 32) == 0;
     }
-    admit_txs(nd, w->txs, w->tx_count, false);
+    if (match && w->tx_count > 0) /* else the core refuses the batch */
+        mempool_admit(nd->pool, w->txs, w->tx_count);
+    for (uint32_t i = 0; i < w->batch.count; i++)
+        if (mempool_state_of(nd->pool, &w->batch.txs[i]) == MEMPOOL_CHECKING)
+            return false;
+    return true;
+}
+
+/* Keep a copy of a PRE-PREPARE until its txs are settled (retry_waiting). */
+static bool wait_for_checks(node *nd, const uint8_t *data, size_t len)
+{
+    uint8_t *copy = nd->waiting_count < WAITING_MAX ? malloc(len) : NULL;
+    if (!copy)
+        return false; /* full: the core decides now (a refusal is retransmitted) */
+    memcpy(copy, data, len);
+    nd->waiting[nd->waiting_count++] = (struct waiting){copy, len};
+    return true;
 }
 
 static void serve_fetch(node *nd, uint32_t peer, uint64_t from, uint64_t to)
@@ -560,20 +584,36 @@ static void on_message(node *nd, const uint8_t *data, size_t len)
         return;
     switch (w->kind) {
     case WIRE_PBFT: {
-        if (w->msg.type == PBFT_MSG_PREPREPARE)
-            on_preprepare_bytes(nd, w);
+        if (w->msg.type == PBFT_MSG_PREPREPARE && !preprepare_settled(nd, w) &&
+            wait_for_checks(nd, data, len))
+            return;
         pbft_err e = pbft_step(nd->core, &w->msg);
         if (e != PBFT_OK && e != PBFT_ERR_STALE)
             logf_(nd, LOG_DEBUG, "type %d from %u refused: %s", (int)w->msg.type, w->from,
                   pbft_strerror(e));
         break;
     }
-    case WIRE_TXS: admit_txs(nd, w->txs, w->tx_count, true); break;
+    case WIRE_TXS: mempool_admit(nd->pool, w->txs, w->tx_count); break;
     case WIRE_FETCH: serve_fetch(nd, w->from, w->fetch_from, w->fetch_to); break;
     case WIRE_BLOCKS:
         for (uint32_t i = 0; i < w->block_count; i++)
             on_block(nd, &w->blocks[i], &w->results[i]);
         break;
+    }
+}
+
+/* Hand the core the waiting PRE-PREPAREs whose txs are settled now (in arrival
+ * order; each is decoded and checked again). */
+static void retry_waiting(node *nd)
+{
+    uint32_t count = nd->waiting_count;
+    struct waiting w[WAITING_MAX];
+    memcpy(w, nd->waiting, count * sizeof *w);
+    nd->waiting_count = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        on_message(nd, w[i].data, w[i].len); /* waits again if still not settled */
+        free(w[i].data);
+        drain(nd, false);
     }
 }
 
@@ -834,18 +874,18 @@ static void send_now(node *nd)
 
 #define TURN_MESSAGES 256
 
-/* One turn. The protocol messages that arrived are handled first and the votes
- * they produce are sent at once; only then does the node do the slow work that
- * votes need not wait for: verifying forwarded txs (TXS) and executing
- * committed batches. (A PRE-PREPARE's own tx bytes are verified before it is
- * prepared, as they must be.) */
+/* One turn. The messages that arrived are handled and the votes they produce
+ * are sent at once; then the node executes committed batches (votes need not
+ * wait for that). Signatures of forwarded txs are checked by the verifiers in
+ * the background (mempool.h): the good ones are proposed, and a PRE-PREPARE
+ * waits for its txs (retry_waiting). */
 static void turn(node *nd)
 {
-    static struct { uint8_t *data; size_t len; } later[TURN_MESSAGES];
-    uint32_t later_count = 0;
     uint8_t *data;
     size_t len;
     take_submitted(nd);
+    propose_verified(nd);
+    retry_waiting(nd);
     /* Non-blocking receive and a short sleep when idle: a receive timeout
      * makes nng 1.5.2's aio expiry thread spin (measured: 60% of a core). */
     tp_err got = tp_recv(nd->net, 0, &data, &len);
@@ -855,14 +895,9 @@ static void turn(node *nd)
         got = tp_recv(nd->net, 0, &data, &len);
     }
     for (int k = 0; got == TP_OK; k++) {
-        if (wire_peek_kind(data, len) == WIRE_TXS) {
-            later[later_count].data = data;
-            later[later_count++].len = len;
-        } else {
-            on_message(nd, data, len);
-            tp_free(data, len);
-            drain(nd, false);
-        }
+        on_message(nd, data, len);
+        tp_free(data, len);
+        drain(nd, false);
         if (k + 1 == TURN_MESSAGES)
             break;
         got = tp_recv(nd->net, 0, &data, &len);
@@ -872,12 +907,6 @@ static void turn(node *nd)
     take_submitted(nd);
     backfill_scan(nd);
     send_now(nd);
-    for (uint32_t i = 0; i < later_count; i++) {
-        if (!nd->failed)
-            on_message(nd, later[i].data, later[i].len);
-        tp_free(later[i].data, later[i].len);
-        drain(nd, false);
-    }
     drain(nd, true);
     send_now(nd);
 }
@@ -907,6 +936,8 @@ void node_close(node *nd)
         tp_close(nd->net);
     for (uint32_t i = 0; i < nd->send_count; i++)
         free(nd->sends[i].data);
+    for (uint32_t i = 0; i < nd->waiting_count; i++)
+        free(nd->waiting[i].data);
     capi_close(nd->api);
     mempool_close(nd->pool);
     exec_close(nd->exec);

@@ -575,12 +575,3 @@ codec_err wire_decode(const uint8_t *data, size_t len, wire_msg *out, codec_erro
     reset(out);
     return codec_rd_finish(&r, rd_wire(&r, out));
 }
-
-wire_kind wire_peek_kind(const uint8_t *data, size_t len)
-{
-    /* fixarray of 4, version 1 and the kind as positive fixints (canonical form) */
-    if (len < 3 || data[0] != 0x94 || data[1] != WIRE_VERSION || data[2] < WIRE_PBFT ||
-        data[2] > WIRE_BLOCKS)
-        return 0;
-    return (wire_kind)data[2];
-}

@@ -77,11 +77,6 @@ typedef struct {
     codec_span results[WIRE_BLOCKS_MAX];
 } wire_msg;
 
-/* The kind of an encoded message from its envelope's first bytes, without
- * decoding it (0 if they are not a version 1 envelope); wire_decode still
- * checks the whole message. */
-wire_kind wire_peek_kind(const uint8_t *data, size_t len);
-
 /* Encoders append one whole message to out (check out->overflow or the
  * return value). from is the sender's index. */
 codec_err wire_pbft_encode(uint32_t from, const pbft_msg *m, const codec_span *txs,

@@ -784,24 +784,3 @@ Test(wire, every_prefix_of_a_small_message_of_each_kind_is_truncated)
     b = ENCODE(wire_blocks_encode(5, tx_spans, results, 2, &ob));
     expect_every_prefix_truncated(&b, "blocks");
 }
-
-Test(wire, peek_kind_names_the_kind_of_an_envelope_and_nothing_else)
-{
-    static pbft_batch b;
-    make_batch(&b, 7, 3, 1);
-    pbft_msg m = preprepare(&b);
-    codec_buf out = ENCODE(wire_pbft_encode(0, &m, NULL, 0, &ob));
-    cr_assert_eq(wire_peek_kind(out.data, out.len), WIRE_PBFT);
-    make_txs(3);
-    out = ENCODE(wire_txs_encode(2, tx_spans, 3, &ob));
-    cr_assert_eq(wire_peek_kind(out.data, out.len), WIRE_TXS);
-    out = ENCODE(wire_fetch_encode(1, 4, 9, &ob));
-    cr_assert_eq(wire_peek_kind(out.data, out.len), WIRE_FETCH);
-    cr_assert_eq(wire_peek_kind(out.data, 2), 0, "too short");
-    uint8_t bad[] = {0x94, 0x02, 0x02, 0x00}; /* version 2 */
-    cr_assert_eq(wire_peek_kind(bad, sizeof bad), 0);
-    uint8_t kind9[] = {0x94, 0x01, 0x09, 0x00};
-    cr_assert_eq(wire_peek_kind(kind9, sizeof kind9), 0);
-    uint8_t not_array[] = {0x93, 0x01, 0x02, 0x00};
-    cr_assert_eq(wire_peek_kind(not_array, sizeof not_array), 0);
-}

@@ -1,0 +1,134 @@
+/*
+ * test_mempool.c - the mempool and its verifiers: forwarded txs are held at
+ * once, checked in the background, the good ones listed for proposal and the
+ * bad ones dropped; client submits are checked on the caller's thread.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec.h"
+#include "crypto.h"
+#include "mempool.h"
+#include "merkle.h"
+
+static hash32 chain, other_chain;
+static keypair key;
+
+/* A canonical tx with nonce n, signed for chain c. */
+static size_t make_tx(uint64_t n, const hash32 *c, uint8_t *out, size_t cap)
+{
+    codec_tx tx;
+    memset(&tx, 0, sizeof tx);
+    tx.signer = key.public_key;
+    tx.nonce = n;
+    strcpy(tx.contract.text, "data");
+    strcpy(tx.method.text, "anchor");
+    uint8_t body[CODEC_TX_MAX];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    cr_assert_eq(codec_tx_body_encode(&tx, &b), CODEC_OK);
+    cr_assert_eq(tcrypto_sign(&key, TCRYPTO_TAG_TX, c, body, b.len, &tx.sig), TCRYPTO_OK);
+    codec_buf o = codec_buf_make(out, cap);
+    cr_assert_eq(codec_tx_encode(&tx, &o), CODEC_OK);
+    return o.len;
+}
+
+static void setup(void)
+{
+    uint8_t seed[32] = {7};
+    tcrypto_keypair_from_seed(seed, &key);
+    tcrypto_sha256("chain", 5, &chain);
+    tcrypto_sha256("other", 5, &other_chain);
+}
+
+TestSuite(mempool, .init = setup);
+
+/* Take ready digests until want arrived or 5 s passed. */
+static uint32_t wait_ready(mempool *p, hash32 *out, uint32_t want)
+{
+    uint32_t got = 0;
+    for (int i = 0; i < 5000 && got < want; i++) {
+        got += mempool_take_ready(p, out + got, want - got);
+        if (got < want)
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    return got;
+}
+
+Test(mempool, forwarded_txs_are_checked_in_the_background_and_bad_ones_dropped)
+{
+    static uint8_t bytes[4][1024];
+    codec_span txs[4];
+    hash32 d[4];
+    for (uint32_t i = 0; i < 4; i++) {
+        /* tx 2 is signed for another chain: its signature does not verify here */
+        txs[i] = (codec_span){bytes[i], make_tx(i + 1, i == 2 ? &other_chain : &chain,
+                                                bytes[i], sizeof bytes[i])};
+        merkle_leaf_hash(txs[i].data, txs[i].len, &d[i]);
+    }
+    mempool *p = mempool_open(&chain, 2, 100);
+    cr_assert_not_null(p);
+    cr_assert_eq(mempool_admit(p, txs, 4), 4);
+    cr_assert_eq(mempool_admit(p, txs, 4), 0, "held already: not queued twice");
+    hash32 ready[8];
+    cr_assert_eq(wait_ready(p, ready, 3), 3);
+    for (int i = 0; i < 50 && mempool_state_of(p, &d[2]) != MEMPOOL_MISSING; i++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    cr_assert_eq(mempool_state_of(p, &d[2]), MEMPOOL_MISSING, "a bad signature is dropped");
+    for (uint32_t i = 0; i < 4; i++) {
+        if (i == 2)
+            continue;
+        cr_assert_eq(mempool_state_of(p, &d[i]), MEMPOOL_VERIFIED);
+        cr_assert(mempool_verified(p, &d[i]));
+        bool listed = false;
+        for (uint32_t k = 0; k < 3; k++)
+            listed |= memcmp(&ready[k], &d[i], 32) == 0;
+        cr_assert(listed, "tx %u listed as ready", i);
+    }
+    cr_assert_not(mempool_verified(p, &d[2]));
+    cr_assert_eq(mempool_take_ready(p, ready, 8), 0, "each is listed once");
+    uint8_t *taken;
+    size_t len;
+    bool verified;
+    cr_assert(mempool_take(p, &d[0], &taken, &len, &verified));
+    cr_assert(verified && len == txs[0].len && memcmp(taken, txs[0].data, len) == 0);
+    free(taken);
+    cr_assert_eq(mempool_state_of(p, &d[0]), MEMPOOL_MISSING);
+    mempool_close(p);
+}
+
+Test(mempool, client_submits_are_verified_on_the_callers_thread)
+{
+    static uint8_t good[1024], bad[1024];
+    size_t gl = make_tx(1, &chain, good, sizeof good), bl = make_tx(2, &other_chain, bad, sizeof bad);
+    mempool *p = mempool_open(&chain, 1, 100);
+    char why[200] = "";
+    cr_assert_eq(mempool_submit(p, good, gl, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(mempool_submit(p, good, gl, why, sizeof why), 0, "idempotent");
+    cr_assert_neq(mempool_submit(p, bad, bl, why, sizeof why), 0);
+    cr_assert(strstr(why, "signature") != NULL, "%s", why);
+    cr_assert_neq(mempool_submit(p, good, gl - 1, why, sizeof why), 0);
+    cr_assert(strstr(why, "decode") != NULL, "%s", why);
+    codec_span spans[4];
+    uint8_t *owned[4];
+    hash32 digests[4], d;
+    merkle_leaf_hash(good, gl, &d);
+    cr_assert_eq(mempool_take_inbox(p, spans, owned, digests, 4), 1);
+    cr_assert(memcmp(&digests[0], &d, 32) == 0);
+    free(owned[0]);
+    cr_assert_eq(mempool_state_of(p, &d), MEMPOOL_VERIFIED);
+    mempool_close(p);
+}
+
+Test(mempool, the_capacity_bounds_what_is_held)
+{
+    static uint8_t bytes[3][1024];
+    codec_span txs[3];
+    for (uint32_t i = 0; i < 3; i++)
+        txs[i] = (codec_span){bytes[i], make_tx(i + 1, &chain, bytes[i], sizeof bytes[i])};
+    mempool *p = mempool_open(&chain, 1, 2);
+    cr_assert_eq(mempool_admit(p, txs, 3), 2);
+    hash32 ready[3];
+    cr_assert_eq(wait_ready(p, ready, 2), 2);
+    mempool_close(p); /* frees what it holds (checked under ASan) */
+}
