@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,24 +114,86 @@ static void hex8(const hash32 *h, char out[17]) { tcrypto_to_hex(h->bytes, 8, ou
 
 /* ==== durable state file ===================================================== */
 
-#define STATE_MAGIC "TRPBFT01"
-#define STATE_HEAD 56 /* magic 8, seq 8, len 8, sha256 32 */
+#define STATE_MAGIC "TRPBFT02"
+#define STATE_HEAD 64 /* magic 8, seq 8, len 8, layout 8, sha256 32 */
 #define STATE_SLOT (STATE_HEAD + sizeof(pbft_durable))
+
+/* The durable state packed: the struct without its prepared certificates, then
+ * each held certificate with only the digests its batch has (a raw struct is
+ * 77 KB, almost all of it unused digest slots; packed it is a few KB). */
+#define CERT_HEAD offsetof(pbft_prepared_cert, batch.txs)
+#define CERT_TAIL offsetof(pbft_prepared_cert, preprepare_sig)
+_Static_assert(offsetof(pbft_durable, diverged) ==
+                   offsetof(pbft_durable, prepared) + PBFT_WINDOW * sizeof(pbft_prepared_cert),
+               "state_pack: diverged must be the field after prepared[], and the last one");
+_Static_assert(sizeof(pbft_durable) == offsetof(pbft_durable, diverged) + sizeof(pbft_height),
+               "state_pack: no field after diverged");
+
+static size_t state_pack(const pbft_durable *d, uint8_t *out)
+{
+    size_t at = offsetof(pbft_durable, prepared);
+    memcpy(out, d, at);
+    for (uint32_t i = 0; i < PBFT_WINDOW; i++) {
+        if (!d->has_prepared[i])
+            continue;
+        const pbft_prepared_cert *c = &d->prepared[i];
+        const uint8_t *raw = (const uint8_t *)c;
+        memcpy(out + at, raw, CERT_HEAD);
+        at += CERT_HEAD;
+        memcpy(out + at, c->batch.txs, c->batch.count * sizeof(hash32));
+        at += c->batch.count * sizeof(hash32);
+        memcpy(out + at, raw + CERT_TAIL, sizeof *c - CERT_TAIL);
+        at += sizeof *c - CERT_TAIL;
+    }
+    memcpy(out + at, &d->diverged, sizeof d->diverged);
+    return at + sizeof d->diverged;
+}
+
+static bool state_unpack(const uint8_t *in, size_t len, pbft_durable *d)
+{
+    size_t at = offsetof(pbft_durable, prepared);
+    memset(d, 0, sizeof *d);
+    if (len < at)
+        return false;
+    memcpy(d, in, at);
+    for (uint32_t i = 0; i < PBFT_WINDOW; i++) {
+        if (!d->has_prepared[i])
+            continue;
+        pbft_prepared_cert *c = &d->prepared[i];
+        if (len < at + CERT_HEAD)
+            return false;
+        memcpy(c, in + at, CERT_HEAD);
+        at += CERT_HEAD;
+        size_t digests = c->batch.count * sizeof(hash32);
+        if (c->batch.count > PBFT_BATCH_MAX || len < at + digests + sizeof *c - CERT_TAIL)
+            return false;
+        memcpy(c->batch.txs, in + at, digests);
+        at += digests;
+        memcpy((uint8_t *)c + CERT_TAIL, in + at, sizeof *c - CERT_TAIL);
+        at += sizeof *c - CERT_TAIL;
+    }
+    if (len != at + sizeof d->diverged)
+        return false;
+    memcpy(&d->diverged, in + at, sizeof d->diverged);
+    return true;
+}
 
 static int state_write(node *nd)
 {
     static uint8_t buf[STATE_SLOT];
-    uint64_t seq = ++nd->state_seq, len = sizeof(pbft_durable);
+    uint64_t seq = ++nd->state_seq, layout = sizeof(pbft_durable);
+    uint64_t len = state_pack(&nd->core->durable, buf + STATE_HEAD);
     memcpy(buf, STATE_MAGIC, 8);
     memcpy(buf + 8, &seq, 8);
     memcpy(buf + 16, &len, 8);
-    memcpy(buf + STATE_HEAD, &nd->core->durable, sizeof(pbft_durable));
-    tcrypto_sha256(buf + STATE_HEAD, sizeof(pbft_durable), (hash32 *)(buf + 24));
+    memcpy(buf + 24, &layout, 8);
+    tcrypto_sha256(buf + STATE_HEAD, len, (hash32 *)(buf + 32));
     int fd = open(nd->state_path, O_WRONLY | O_CREAT, 0600);
     if (fd < 0)
         return -1;
     off_t at = (off_t)((seq % 2) * STATE_SLOT);
-    int rc = pwrite(fd, buf, STATE_SLOT, at) == (ssize_t)STATE_SLOT && fdatasync(fd) == 0 ? 0 : -1;
+    size_t n = STATE_HEAD + len;
+    int rc = pwrite(fd, buf, n, at) == (ssize_t)n && fdatasync(fd) == 0 ? 0 : -1;
     close(fd);
     return rc;
 }
@@ -139,23 +202,28 @@ static int state_write(node *nd)
 static bool state_read(node *nd, pbft_durable *out)
 {
     static uint8_t buf[STATE_SLOT];
+    static pbft_durable d;
     int fd = open(nd->state_path, O_RDONLY);
     if (fd < 0)
         return false;
     bool found = false;
     for (int slot = 0; slot < 2; slot++) {
-        if (pread(fd, buf, STATE_SLOT, (off_t)(slot * STATE_SLOT)) != (ssize_t)STATE_SLOT)
+        ssize_t got = pread(fd, buf, STATE_SLOT, (off_t)(slot * STATE_SLOT));
+        if (got < STATE_HEAD)
             continue;
-        uint64_t seq, len;
+        uint64_t seq, len, layout;
         memcpy(&seq, buf + 8, 8);
         memcpy(&len, buf + 16, 8);
+        memcpy(&layout, buf + 24, 8);
         hash32 sum;
-        tcrypto_sha256(buf + STATE_HEAD, sizeof(pbft_durable), &sum);
-        if (memcmp(buf, STATE_MAGIC, 8) != 0 || len != sizeof(pbft_durable) ||
-            memcmp(&sum, buf + 24, 32) != 0 || (found && seq <= nd->state_seq))
+        if (memcmp(buf, STATE_MAGIC, 8) != 0 || layout != sizeof(pbft_durable) ||
+            len > (uint64_t)got - STATE_HEAD || (found && seq <= nd->state_seq))
+            continue;
+        tcrypto_sha256(buf + STATE_HEAD, len, &sum);
+        if (memcmp(&sum, buf + 32, 32) != 0 || !state_unpack(buf + STATE_HEAD, len, &d))
             continue;
         nd->state_seq = seq;
-        memcpy(out, buf + STATE_HEAD, sizeof *out);
+        *out = d;
         found = true;
     }
     close(fd);
@@ -790,8 +858,8 @@ static int open_core(node *nd, char *why, size_t cap)
               (unsigned long long)saved.view, (unsigned long long)saved.stable.height,
               (unsigned long long)head.height);
     } else if (head.height > 0) {
-        return fail(why, cap, "%s is missing but the ledger holds %llu blocks: refusing to "
-                    "start without what this replica signed", nd->state_path,
+        return fail(why, cap, "%s is missing or has no intact copy, but the ledger holds %llu "
+                    "blocks: refusing to start without what this replica signed", nd->state_path,
                     (unsigned long long)head.height);
     }
     return 0;

@@ -7,7 +7,9 @@
 #      load commits, and the restarted node catches up;
 #   3. kill -9 of a backup under load, restart, catch-up to the same state hash;
 #   4. SIGSTOP of a backup under load, SIGCONT, catch-up;
-#   5. a node refuses to start on a corrupt ledger, naming the height;
+#   5. a damaged copy of a node's durable PBFT state is survived; with both copies
+#      damaged the node refuses to start, naming the file;
+#   6. a node refuses to start on a corrupt ledger, naming the height;
 # after each phase all four ledgers are exported and audited and must have identical
 # heads and state hashes.
 set -uo pipefail
@@ -87,8 +89,24 @@ kill -CONT "$(pid $backup)"
 wait $L || fail "load across SIGSTOP: $(cat "$D/load.out")"
 agree "SIGSTOP/SIGCONT of backup $backup under load"
 
-# 5. a corrupt ledger is refused at start, naming the height
+# 5. the durable PBFT state (two checksummed copies): a damaged copy is survived and the
+#    node works on with the other; with both damaged it refuses to start, naming the file
 "$T" cluster down "$D" >/dev/null || fail "cluster down"
+state=$D/node-2/data/pbft.state
+printf '\377\377\377\377' | dd of="$state" bs=1 seek=80 conv=notrunc status=none
+"$T" cluster up "$D" >/dev/null || fail "node 2 did not start with one damaged copy of its state"
+load 200 &
+L=$!
+wait $L || fail "load after a damaged state copy: $(cat "$D/load.out")"
+agree "one damaged copy of node 2's pbft.state: it restarted from the other and kept up"
+"$T" cluster down "$D" >/dev/null || fail "cluster down"
+head -c "$(stat -c %s "$state")" /dev/urandom > "$state"
+out=$(timeout 20 "$TRIALNODE" --config "$D/node-2/config.json" 2>&1); rc=$?
+[ $rc = 3 ] || fail "trialnode started without an intact pbft.state (exit $rc): $out"
+echo "$out" | grep -q "pbft.state" || fail "the refusal does not name pbft.state: $out"
+echo "ok: no intact copy of pbft.state refused: $out"
+
+# 6. a corrupt ledger is refused at start, naming the height
 victim=$D/node-3/data/ledger
 "$G" corrupt "$victim" 5 || fail "could not corrupt block 5"
 out=$(timeout 20 "$TRIALNODE" --config "$D/node-3/config.json" 2>&1); rc=$?
