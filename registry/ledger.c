@@ -18,8 +18,10 @@
 struct ledger {
     leveldb_t *db;
     leveldb_options_t *options;
+    leveldb_filterpolicy_t *bloom;
     leveldb_readoptions_t *read;
-    leveldb_writeoptions_t *write_sync;
+    leveldb_writeoptions_t *write_sync;  /* blocks: synced before ledger_append returns */
+    leveldb_writeoptions_t *write_lazy;  /* result certificates: peers hold them too */
     uint8_t *genesis_bytes;
     size_t genesis_len;
     codec_genesis genesis;
@@ -200,10 +202,17 @@ static ledger_err open_db(ledger *l, const char *dir, ledger_open_mode mode,
     l->options = leveldb_options_create();
     leveldb_options_set_create_if_missing(l->options, mode == LEDGER_OPEN_CREATE);
     leveldb_options_set_paranoid_checks(l->options, 1);
+    /* Keys looked up and usually absent (tx ids, state keys): a Bloom filter per table
+     * answers those without reading blocks. Values are hashes, signatures and canonical
+     * msgpack: Snappy does not shrink them, so it is not run. */
+    l->bloom = leveldb_filterpolicy_create_bloom(10);
+    leveldb_options_set_filter_policy(l->options, l->bloom);
+    leveldb_options_set_compression(l->options, leveldb_no_compression);
     l->read = leveldb_readoptions_create();
     leveldb_readoptions_set_verify_checksums(l->read, 1);
     l->write_sync = leveldb_writeoptions_create();
     leveldb_writeoptions_set_sync(l->write_sync, 1);
+    l->write_lazy = leveldb_writeoptions_create();
     char *error = NULL;
     l->db = leveldb_open(l->options, dir, &error);
     if (error) {
@@ -214,17 +223,23 @@ static ledger_err open_db(ledger *l, const char *dir, ledger_open_mode mode,
     return LEDGER_OK;
 }
 
-static ledger_err db_write(ledger *l, leveldb_writebatch_t *batch, ledger_error *err,
-                           uint64_t height)
+static ledger_err db_write_with(ledger *l, const leveldb_writeoptions_t *how,
+                                leveldb_writebatch_t *batch, ledger_error *err, uint64_t height)
 {
     char *error = NULL;
-    leveldb_write(l->db, l->write_sync, batch, &error);
+    leveldb_write(l->db, how, batch, &error);
     if (error) {
         set_error(err, LEDGER_ERR_IO, height, "write failed: %s", error);
         leveldb_free(error);
         return LEDGER_ERR_IO;
     }
     return LEDGER_OK;
+}
+
+static ledger_err db_write(ledger *l, leveldb_writebatch_t *batch, ledger_error *err,
+                           uint64_t height)
+{
+    return db_write_with(l, l->write_sync, batch, err, height);
 }
 
 /* Store the genesis in a new ledger, or check it against the stored one. */
@@ -409,8 +424,10 @@ void ledger_close(ledger *l)
     if (!l) return;
     if (l->db) leveldb_close(l->db);
     if (l->options) leveldb_options_destroy(l->options);
+    if (l->bloom) leveldb_filterpolicy_destroy(l->bloom);
     if (l->read) leveldb_readoptions_destroy(l->read);
     if (l->write_sync) leveldb_writeoptions_destroy(l->write_sync);
+    if (l->write_lazy) leveldb_writeoptions_destroy(l->write_lazy);
     free(l->genesis_bytes);
     free(l->tx_spans);
     free(l->receipt_spans);
@@ -594,7 +611,9 @@ ledger_err ledger_put_result_cert(ledger *l, uint64_t height, const uint8_t *dat
     store_key k = height_key('r', height);
     leveldb_writebatch_t *batch = leveldb_writebatch_create();
     leveldb_writebatch_put(batch, (const char *)k.bytes, k.len, (const char *)data, len);
-    ledger_err rc = db_write(l, batch, err, height);
+    /* Not synced: the next synced block write carries it to disk; if a crash loses it,
+     * the node fetches it from its peers again (backfill). */
+    ledger_err rc = db_write_with(l, l->write_lazy, batch, err, height);
     leveldb_writebatch_destroy(batch);
     return rc;
 }

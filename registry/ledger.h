@@ -111,7 +111,10 @@ typedef struct {
 ledger_err ledger_append(ledger *l, const ledger_block_input *in, ledger_summary *out,
                          ledger_error *err);
 
-/* Store the result certificate of a stored block (synchronous). */
+/* Store the result certificate of a stored block. Not synced on its own: the next
+ * ledger_append (synced) or a clean close carries it to disk, so only an operating
+ * system crash right after can lose it, and a validator fetches a missing one from
+ * its peers (node.c backfill_scan). */
 ledger_err ledger_put_result_cert(ledger *l, uint64_t height, const uint8_t *data, size_t len,
                                   ledger_error *err);
 

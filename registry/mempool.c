@@ -277,14 +277,18 @@ uint32_t mempool_take_inbox(mempool *p, codec_span *txs, uint8_t **owned, hash32
     return k;
 }
 
-uint32_t mempool_admit(mempool *p, const codec_span *txs, uint32_t count)
+uint32_t mempool_admit(mempool *p, const codec_span *txs, const hash32 *known, uint32_t count)
 {
     hash32 digests[ADMIT_CHUNK];
     uint32_t queued = 0;
     for (uint32_t from = 0; from < count; from += ADMIT_CHUNK) {
         uint32_t n = count - from < ADMIT_CHUNK ? count - from : ADMIT_CHUNK;
-        for (uint32_t i = 0; i < n; i++)
-            merkle_leaf_hash(txs[from + i].data, txs[from + i].len, &digests[i]);
+        for (uint32_t i = 0; i < n; i++) {
+            if (known)
+                digests[i] = known[from + i];
+            else
+                merkle_leaf_hash(txs[from + i].data, txs[from + i].len, &digests[i]);
+        }
         pthread_mutex_lock(&p->lock);
         for (uint32_t i = 0; i < n && p->queue_count < p->capacity; i++) {
             const codec_span *tx = &txs[from + i];

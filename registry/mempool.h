@@ -36,8 +36,10 @@ int mempool_submit(mempool *p, const uint8_t *tx, size_t len, char *why, size_t 
 uint32_t mempool_take_inbox(mempool *p, codec_span *txs, uint8_t **owned, hash32 *digests,
                             uint32_t cap);
 /* Hold the txs not held yet and queue them for the verifiers. Returns how many
- * were queued (the others were held already, or the pool is full). */
-uint32_t mempool_admit(mempool *p, const codec_span *txs, uint32_t count);
+ * were queued (the others were held already, or the pool is full). digests:
+ * the txs' digests if the caller computed them already, else NULL. */
+uint32_t mempool_admit(mempool *p, const codec_span *txs, const hash32 *digests,
+                       uint32_t count);
 /* Digests of admitted txs whose signatures verified since the last call (at
  * most cap; the rest stay for the next call). */
 uint32_t mempool_take_ready(mempool *p, hash32 *out, uint32_t cap);

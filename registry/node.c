@@ -87,7 +87,12 @@ struct node {
     uint64_t cert_scan, cert_fetch_ms; /* result-certificate backfill (backfill_scan) */
     /* PRE-PREPAREs waiting for the verifiers to check their txs (a copy of the message) */
     uint32_t waiting_count;
-    struct waiting { uint8_t *data; size_t len; } waiting[WAITING_MAX];
+    struct waiting {
+        uint8_t *data;
+        size_t len;
+        hash32 *digests;
+        uint32_t count;
+    } waiting[WAITING_MAX];
     bool failed;
 };
 
@@ -464,6 +469,14 @@ static void propose_verified(node *nd)
  * verifiers check their signatures). Returns false if any tx of the batch is
  * still being checked: the core must see the PRE-PREPARE only once each tx is
  * settled (verified, or refused and dropped), or it would refuse a good batch. */
+static bool checks_done(node *nd, const hash32 *digests, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++)
+        if (mempool_state_of(nd->pool, &digests[i]) == MEMPOOL_CHECKING)
+            return false;
+    return true;
+}
+
 static bool preprepare_settled(node *nd, const wire_msg *w)
 {
     bool match = true;
@@ -473,21 +486,25 @@ static bool preprepare_settled(node *nd, const wire_msg *w)
         match = memcmp(&leaf, &w->batch.txs[i], 32) == 0;
     }
     if (match && w->tx_count > 0) /* else the core refuses the batch */
-        mempool_admit(nd->pool, w->txs, w->tx_count);
-    for (uint32_t i = 0; i < w->batch.count; i++)
-        if (mempool_state_of(nd->pool, &w->batch.txs[i]) == MEMPOOL_CHECKING)
-            return false;
-    return true;
+        mempool_admit(nd->pool, w->txs, w->batch.txs, w->tx_count);
+    return checks_done(nd, w->batch.txs, w->batch.count);
 }
 
-/* Keep a copy of a PRE-PREPARE until its txs are settled (retry_waiting). */
-static bool wait_for_checks(node *nd, const uint8_t *data, size_t len)
+/* Keep a copy of a PRE-PREPARE (and its digests) until its txs are settled. */
+static bool wait_for_checks(node *nd, const uint8_t *data, size_t len, const pbft_batch *b)
 {
-    uint8_t *copy = nd->waiting_count < WAITING_MAX ? malloc(len) : NULL;
-    if (!copy)
+    if (nd->waiting_count == WAITING_MAX)
         return false; /* full: the core decides now (a refusal is retransmitted) */
+    uint8_t *copy = malloc(len);
+    hash32 *digests = malloc(b->count * sizeof *digests + 1);
+    if (!copy || !digests) {
+        free(copy);
+        free(digests);
+        return false;
+    }
     memcpy(copy, data, len);
-    nd->waiting[nd->waiting_count++] = (struct waiting){copy, len};
+    memcpy(digests, b->txs, b->count * sizeof *digests);
+    nd->waiting[nd->waiting_count++] = (struct waiting){copy, len, digests, b->count};
     return true;
 }
 
@@ -653,7 +670,7 @@ static void on_message(node *nd, const uint8_t *data, size_t len)
     switch (w->kind) {
     case WIRE_PBFT: {
         if (w->msg.type == PBFT_MSG_PREPREPARE && !preprepare_settled(nd, w) &&
-            wait_for_checks(nd, data, len))
+            wait_for_checks(nd, data, len, &w->batch))
             return;
         pbft_err e = pbft_step(nd->core, &w->msg);
         if (e != PBFT_OK && e != PBFT_ERR_STALE)
@@ -661,7 +678,7 @@ static void on_message(node *nd, const uint8_t *data, size_t len)
                   pbft_strerror(e));
         break;
     }
-    case WIRE_TXS: mempool_admit(nd->pool, w->txs, w->tx_count); break;
+    case WIRE_TXS: mempool_admit(nd->pool, w->txs, NULL, w->tx_count); break;
     case WIRE_FETCH: serve_fetch(nd, w->from, w->fetch_from, w->fetch_to); break;
     case WIRE_BLOCKS:
         for (uint32_t i = 0; i < w->block_count; i++)
@@ -674,15 +691,19 @@ static void on_message(node *nd, const uint8_t *data, size_t len)
  * order; each is decoded and checked again). */
 static void retry_waiting(node *nd)
 {
-    uint32_t count = nd->waiting_count;
-    struct waiting w[WAITING_MAX];
-    memcpy(w, nd->waiting, count * sizeof *w);
-    nd->waiting_count = 0;
-    for (uint32_t i = 0; i < count; i++) {
-        on_message(nd, w[i].data, w[i].len); /* waits again if still not settled */
-        free(w[i].data);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < nd->waiting_count; i++) {
+        struct waiting w = nd->waiting[i];
+        if (!checks_done(nd, w.digests, w.count)) {
+            nd->waiting[kept++] = w;
+            continue;
+        }
+        on_message(nd, w.data, w.len);
+        free(w.data);
+        free(w.digests);
         drain(nd, false);
     }
+    nd->waiting_count = kept;
 }
 
 /* Client txs accepted by the API threads since the last call: propose them and
@@ -1004,8 +1025,10 @@ void node_close(node *nd)
         tp_close(nd->net);
     for (uint32_t i = 0; i < nd->send_count; i++)
         free(nd->sends[i].data);
-    for (uint32_t i = 0; i < nd->waiting_count; i++)
+    for (uint32_t i = 0; i < nd->waiting_count; i++) {
         free(nd->waiting[i].data);
+        free(nd->waiting[i].digests);
+    }
     capi_close(nd->api);
     mempool_close(nd->pool);
     exec_close(nd->exec);

@@ -68,8 +68,8 @@ Test(mempool, forwarded_txs_are_checked_in_the_background_and_bad_ones_dropped)
     }
     mempool *p = mempool_open(&chain, 2, 100);
     cr_assert_not_null(p);
-    cr_assert_eq(mempool_admit(p, txs, 4), 4);
-    cr_assert_eq(mempool_admit(p, txs, 4), 0, "held already: not queued twice");
+    cr_assert_eq(mempool_admit(p, txs, NULL, 4), 4);
+    cr_assert_eq(mempool_admit(p, txs, d, 4), 0, "held already: not queued twice");
     hash32 ready[8];
     cr_assert_eq(wait_ready(p, ready, 3), 3);
     for (int i = 0; i < 50 && mempool_state_of(p, &d[2]) != MEMPOOL_MISSING; i++)
@@ -127,7 +127,7 @@ Test(mempool, the_capacity_bounds_what_is_held)
     for (uint32_t i = 0; i < 3; i++)
         txs[i] = (codec_span){bytes[i], make_tx(i + 1, &chain, bytes[i], sizeof bytes[i])};
     mempool *p = mempool_open(&chain, 1, 2);
-    cr_assert_eq(mempool_admit(p, txs, 3), 2);
+    cr_assert_eq(mempool_admit(p, txs, NULL, 3), 2);
     hash32 ready[3];
     cr_assert_eq(wait_ready(p, ready, 2), 2);
     mempool_close(p); /* frees what it holds (checked under ASan) */
