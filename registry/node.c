@@ -271,19 +271,46 @@ static void queue_send(node *nd, uint32_t to, const uint8_t *data, size_t len)
     nd->sends[nd->send_count++] = (queued){copy, len, to};
 }
 
+static void send_to(node *nd, uint32_t peer, const uint8_t *data, size_t len)
+{
+    tp_err e = tp_send(nd->net, peer, data, len);
+    if (e != TP_OK && e != TP_ERR_FULL)
+        logf_(nd, LOG_DEBUG, "send to %u: %s", peer, tp_strerror(e));
+}
+
+/* Send what is queued: to each peer, its messages in order, several together in
+ * one BUNDLE (one transport message) when there are several. */
 static void flush_sends(node *nd)
 {
-    for (uint32_t i = 0; i < nd->send_count; i++) {
-        queued *q = &nd->sends[i];
-        for (uint32_t p = 0; p < nd->n; p++) {
-            if (p == nd->cfg.node || (q->to != PBFT_BROADCAST && q->to != p))
+    static codec_span parts[WIRE_BUNDLE_MAX];
+    size_t bound = nd->cfg.max_message_bytes - 64; /* room for the bundle's own headers */
+    for (uint32_t p = 0; p < nd->n; p++) {
+        if (p == nd->cfg.node)
+            continue;
+        uint32_t count = 0;
+        size_t bytes = 0;
+        for (uint32_t i = 0; i <= nd->send_count; i++) {
+            const queued *q = i < nd->send_count ? &nd->sends[i] : NULL;
+            if (q && q->to != PBFT_BROADCAST && q->to != p)
                 continue;
-            tp_err e = tp_send(nd->net, p, q->data, q->len);
-            if (e != TP_OK && e != TP_ERR_FULL)
-                logf_(nd, LOG_DEBUG, "send to %u: %s", p, tp_strerror(e));
+            bool full = q && (count == WIRE_BUNDLE_MAX || bytes + q->len + 8 > bound);
+            if (count > 0 && (!q || full)) { /* send what is gathered */
+                codec_buf b = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
+                if (count == 1)
+                    send_to(nd, p, parts[0].data, parts[0].len);
+                else if (wire_bundle_encode(nd->cfg.node, parts, count, &b) == CODEC_OK)
+                    send_to(nd, p, b.data, b.len);
+                count = 0;
+                bytes = 0;
+            }
+            if (q) {
+                parts[count++] = (codec_span){q->data, q->len};
+                bytes += q->len + 8;
+            }
         }
-        free(q->data);
     }
+    for (uint32_t i = 0; i < nd->send_count; i++)
+        free(nd->sends[i].data);
     nd->send_count = 0;
 }
 
@@ -656,7 +683,31 @@ static void on_block(node *nd, const codec_span *block, const codec_span *result
     }
 }
 
+#define ALONE (-1) /* on_part: a message that did not come in a bundle */
+
+static void on_part(node *nd, const uint8_t *data, size_t len, int bundle_from);
+
+/* The messages of a BUNDLE, each handled as if it came alone. */
+static void on_bundle(node *nd, const wire_msg *w)
+{
+    codec_span parts[WIRE_BUNDLE_MAX];
+    uint32_t count = w->part_count;
+    int from = (int)w->from;
+    memcpy(parts, w->parts, count * sizeof *parts); /* w is reused for each part */
+    for (uint32_t i = 0; i < count; i++) {
+        on_part(nd, parts[i].data, parts[i].len, from);
+        drain(nd, false);
+    }
+}
+
 static void on_message(node *nd, const uint8_t *data, size_t len)
+{
+    on_part(nd, data, len, ALONE);
+}
+
+/* A peer message, alone or a part of a bundle from bundle_from (which must not be a
+ * bundle itself, and must come from the bundle's sender). */
+static void on_part(node *nd, const uint8_t *data, size_t len, int bundle_from)
 {
     wire_msg *w = nd->in;
     codec_error ce;
@@ -667,7 +718,13 @@ static void on_message(node *nd, const uint8_t *data, size_t len)
     }
     if (w->from >= nd->n || w->from == nd->cfg.node)
         return;
+    if (bundle_from != ALONE && (w->kind == WIRE_BUNDLE || (int)w->from != bundle_from)) {
+        logf_(nd, LOG_DEBUG, "refused a part of a bundle from %d: a bundle, or another sender",
+              bundle_from);
+        return;
+    }
     switch (w->kind) {
+    case WIRE_BUNDLE: on_bundle(nd, w); break;
     case WIRE_PBFT: {
         if (w->msg.type == PBFT_MSG_PREPREPARE && !preprepare_settled(nd, w) &&
             wait_for_checks(nd, data, len, &w->batch))

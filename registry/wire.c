@@ -258,6 +258,19 @@ codec_err wire_blocks_encode(uint32_t from, const codec_span *blocks, const code
     return done(out);
 }
 
+codec_err wire_bundle_encode(uint32_t from, const codec_span *parts, uint32_t count,
+                             codec_buf *out)
+{
+    if (from > WIRE_VALIDATOR_MAX) return CODEC_ERR_RANGE;
+    if (count < 2 || count > WIRE_BUNDLE_MAX || !parts) return CODEC_ERR_COUNT;
+    for (uint32_t i = 0; i < count; i++) {
+        if (parts[i].len == 0 || parts[i].len > WIRE_PART_BYTES_MAX) return CODEC_ERR_LENGTH;
+    }
+    wr_envelope(out, WIRE_BUNDLE, from);
+    wr_spans(out, parts, count);
+    return done(out);
+}
+
 /* ==== decoder =========================================================== */
 
 static bool rd_sig(codec_reader *r, const char *field, signature *out)
@@ -538,6 +551,17 @@ static bool rd_blocks(codec_reader *r, wire_msg *out)
     return end_list(r, outer);
 }
 
+static bool rd_bundle(codec_reader *r, wire_msg *out)
+{
+    int64_t outer = r->index;
+    if (!codec_rd_array(r, "bundle", 2, WIRE_BUNDLE_MAX, &out->part_count)) return false;
+    for (uint32_t i = 0; i < out->part_count; i++) {
+        r->index = i;
+        if (!codec_rd_span(r, "bundle[]", 1, WIRE_PART_BYTES_MAX, &out->parts[i])) return false;
+    }
+    return end_list(r, outer);
+}
+
 /* Reset the small parts of out; the big arrays are valid up to their counts. */
 static void reset(wire_msg *out)
 {
@@ -547,6 +571,7 @@ static void reset(wire_msg *out)
     out->tx_count = 0;
     out->fetch_from = out->fetch_to = 0;
     out->block_count = 0;
+    out->part_count = 0;
 }
 
 static bool rd_wire(codec_reader *r, wire_msg *out)
@@ -554,7 +579,7 @@ static bool rd_wire(codec_reader *r, wire_msg *out)
     uint32_t n, version, kind;
     if (!(codec_rd_array(r, "wire", 4, 4, &n)
           && codec_rd_u32_in(r, "wire.version", WIRE_VERSION, WIRE_VERSION, &version)
-          && codec_rd_u32_in(r, "wire.kind", WIRE_PBFT, WIRE_BLOCKS, &kind)
+          && codec_rd_u32_in(r, "wire.kind", WIRE_PBFT, WIRE_BUNDLE, &kind)
           && codec_rd_u32(r, "wire.from", WIRE_VALIDATOR_MAX, &out->from))) {
         return false;
     }
@@ -564,6 +589,7 @@ static bool rd_wire(codec_reader *r, wire_msg *out)
     case WIRE_TXS: return rd_txs(r, "txs", "txs[]", 1, WIRE_TXS_MAX, out);
     case WIRE_FETCH: return rd_fetch(r, out);
     case WIRE_BLOCKS: return rd_blocks(r, out);
+    case WIRE_BUNDLE: return rd_bundle(r, out);
     }
     return false; /* not reached: kind checked above */
 }

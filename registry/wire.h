@@ -26,6 +26,9 @@
  * kind 2 TXS      [tx bytes...]                 forwarded client txs (1..WIRE_TXS_MAX)
  * kind 3 FETCH    [from_height, to_height]      1 <= from <= to
  * kind 4 BLOCKS   [[block record bin, result_cert bin or nil]...]  (1..WIRE_BLOCKS_MAX)
+ * kind 5 BUNDLE   [message bin...]              (2..WIRE_BUNDLE_MAX) several messages
+ *                 for one peer in one transport message; each part is a whole wire
+ *                 message of kind 1..4 (not decoded here: decode each with wire_decode)
  *
  * Bounds: validators and senders < PBFT_N_MAX, digests per batch <= PBFT_BATCH_MAX,
  * prepared certs <= PBFT_WINDOW with <= PBFT_QUORUM_MAX prepares, view-changes in a
@@ -46,12 +49,15 @@
 #define WIRE_VERSION 1
 #define WIRE_TXS_MAX PBFT_BATCH_MAX /* txs in one TXS message */
 #define WIRE_BLOCKS_MAX 16          /* blocks in one BLOCKS reply */
+#define WIRE_BUNDLE_MAX 64          /* messages in one BUNDLE */
+#define WIRE_PART_BYTES_MAX (64u << 20) /* a bundled message (the transport bounds it) */
 
 typedef enum {
     WIRE_PBFT = 1,
     WIRE_TXS = 2,
     WIRE_FETCH = 3,
     WIRE_BLOCKS = 4,
+    WIRE_BUNDLE = 5,
 } wire_kind;
 
 /* A decoded message. Large (about 1 MB, because a NEW-VIEW is): allocate it
@@ -75,6 +81,9 @@ typedef struct {
     uint32_t block_count;
     codec_span blocks[WIRE_BLOCKS_MAX];
     codec_span results[WIRE_BLOCKS_MAX];
+    /* WIRE_BUNDLE */
+    uint32_t part_count;
+    codec_span parts[WIRE_BUNDLE_MAX];
 } wire_msg;
 
 /* Encoders append one whole message to out (check out->overflow or the
@@ -86,6 +95,8 @@ codec_err wire_fetch_encode(uint32_t from, uint64_t from_height, uint64_t to_hei
                             codec_buf *out);
 codec_err wire_blocks_encode(uint32_t from, const codec_span *blocks, const codec_span *results,
                              uint32_t count, codec_buf *out);
+codec_err wire_bundle_encode(uint32_t from, const codec_span *parts, uint32_t count,
+                             codec_buf *out);
 
 /* Decode one message; on failure err names the field and byte offset. */
 codec_err wire_decode(const uint8_t *data, size_t len, wire_msg *out, codec_error *err);

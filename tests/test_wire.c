@@ -229,6 +229,7 @@ static void expect_reencodes(const codec_buf *orig, const wire_msg *m)
     switch (m->kind) {
     case WIRE_PBFT: rc = wire_pbft_encode(m->from, &m->msg, m->txs, m->tx_count, &re); break;
     case WIRE_TXS: rc = wire_txs_encode(m->from, m->txs, m->tx_count, &re); break;
+    case WIRE_BUNDLE: rc = wire_bundle_encode(m->from, m->parts, m->part_count, &re); break;
     case WIRE_FETCH: rc = wire_fetch_encode(m->from, m->fetch_from, m->fetch_to, &re); break;
     case WIRE_BLOCKS:
         rc = wire_blocks_encode(m->from, m->blocks, m->results, m->block_count, &re);
@@ -475,7 +476,7 @@ Test(wire, envelope_refusals)
     buf[1] = 2;
     EXPECT_REFUSED(b, CODEC_ERR_RANGE, "wire.version", -1, 1);
     b = small_fetch();
-    buf[2] = 5;
+    buf[2] = 6;
     EXPECT_REFUSED(b, CODEC_ERR_RANGE, "wire.kind", -1, 2);
     buf[2] = 0;
     EXPECT_REFUSED(b, CODEC_ERR_RANGE, "wire.kind", -1, 2);
@@ -783,4 +784,44 @@ Test(wire, every_prefix_of_a_small_message_of_each_kind_is_truncated)
     codec_span results[2] = {{NULL, 0}, tx_spans[0]};
     b = ENCODE(wire_blocks_encode(5, tx_spans, results, 2, &ob));
     expect_every_prefix_truncated(&b, "blocks");
+}
+
+Test(wire, bundle_of_messages_round_trips_and_is_bounded)
+{
+    static uint8_t a[2048], b[256];
+    static pbft_batch bb;
+    make_batch(&bb, 7, 3, 1);
+    pbft_msg m = preprepare(&bb);
+    codec_buf ab = codec_buf_make(a, sizeof a), fb = codec_buf_make(b, sizeof b);
+    cr_assert_eq(wire_pbft_encode(0, &m, NULL, 0, &ab), CODEC_OK);
+    cr_assert_eq(wire_fetch_encode(0, 4, 9, &fb), CODEC_OK);
+    codec_span parts[WIRE_BUNDLE_MAX + 1];
+    for (uint32_t i = 0; i <= WIRE_BUNDLE_MAX; i++)
+        parts[i] = i % 2 ? (codec_span){fb.data, fb.len} : (codec_span){ab.data, ab.len};
+    codec_buf out = ENCODE(wire_bundle_encode(0, parts, 2, &ob));
+    decode_ok(out.data, out.len, msg);
+    cr_assert_eq(msg->kind, WIRE_BUNDLE);
+    cr_assert_eq(msg->from, 0);
+    cr_assert_eq(msg->part_count, 2);
+    cr_assert(msg->parts[0].len == ab.len && same(msg->parts[0].data, ab.data, ab.len));
+    cr_assert(msg->parts[1].len == fb.len && same(msg->parts[1].data, fb.data, fb.len));
+    expect_reencodes(&out, msg);
+    /* each part decodes on its own */
+    static wire_msg part;
+    cr_assert_eq(wire_decode(msg->parts[1].data, msg->parts[1].len, &part, NULL), CODEC_OK);
+    cr_assert_eq(part.kind, WIRE_FETCH);
+    /* bounds: 2..WIRE_BUNDLE_MAX parts, each non-empty */
+    codec_buf nb = codec_buf_make(re_buf, BUF_MAX);
+    cr_assert_eq(wire_bundle_encode(0, parts, 1, &nb), CODEC_ERR_COUNT);
+    cr_assert_eq(wire_bundle_encode(0, parts, WIRE_BUNDLE_MAX + 1, &nb), CODEC_ERR_COUNT);
+    codec_span empty[2] = {{ab.data, ab.len}, {ab.data, 0}};
+    cr_assert_eq(wire_bundle_encode(0, empty, 2, &nb), CODEC_ERR_LENGTH);
+    out = ENCODE(wire_bundle_encode(0, parts, WIRE_BUNDLE_MAX, &ob));
+    decode_ok(out.data, out.len, msg);
+    cr_assert_eq(msg->part_count, WIRE_BUNDLE_MAX);
+    /* a one-part bundle on the wire is refused at its count */
+    uint8_t one[] = {0x94, 0x01, 0x05, 0x00, 0x91, 0xc4, 0x01, 0x00};
+    codec_error err;
+    cr_assert_eq(wire_decode(one, sizeof one, msg, &err), CODEC_ERR_COUNT);
+    cr_assert_str_eq(err.field, "bundle");
 }

@@ -275,6 +275,10 @@ static size_t check_wire(const uint8_t *data, size_t len)
     case WIRE_BLOCKS:
         rc = wire_blocks_encode(m.from, m.blocks, m.results, m.block_count, &out);
         break;
+    case WIRE_BUNDLE:
+        FUZZ_CHECK(m.part_count >= 2 && m.part_count <= WIRE_BUNDLE_MAX, "wire bundle count");
+        rc = wire_bundle_encode(m.from, m.parts, m.part_count, &out);
+        break;
     }
     expect_same(&out, rc, data, len, "wire round trip");
     return len;
