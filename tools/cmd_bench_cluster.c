@@ -210,6 +210,8 @@ typedef struct {
     hash32 *ids;
     double *submitted, *committed;
     bool *ok;
+    int8_t *site;      /* per tx: the site that signs it (an anchor), or -1 */
+    uint32_t low[2];   /* per site: its oldest anchor not seen committed yet */
     pthread_mutex_t lock;
     pthread_cond_t cv;
     uint32_t next, outstanding, done, refused;
@@ -237,6 +239,23 @@ static int find_tx(const hash32 *id)
     return e ? (int)e->index : -1;
 }
 
+/* A site signs every 4th tx (its anchors), with consecutive nonces. The executor
+ * accepts a signer's nonces only within a window of 64 above the oldest one it has
+ * not seen, and txs of different requests reach the primary in any order, so like
+ * any client with many txs in flight the gateway keeps a site's anchors within
+ * WINDOW_SAFE nonces of its oldest uncommitted one. Lock held. */
+#define WINDOW_SAFE 48
+
+static bool window_allows(run_state *r, uint32_t i)
+{
+    int s = r->site[i];
+    if (s < 0)
+        return true; /* a consent grant: each participant has one in flight at most */
+    while (r->low[s] < r->n && (r->site[r->low[s]] != s || r->committed[r->low[s]] != 0))
+        r->low[s]++;
+    return i < r->low[s] + 4 * WINDOW_SAFE;
+}
+
 /* Mark the txs first..first+count-1 that the node did not accept as refused. */
 static void refuse_range(run_state *r, uint32_t first, uint32_t count, const bool *accepted,
                          const codec_submit_result *res)
@@ -247,6 +266,7 @@ static void refuse_range(run_state *r, uint32_t first, uint32_t count, const boo
             continue;
         r->refused++;
         r->outstanding--;
+        r->committed[first + k] = -1; /* settled: it will not commit */
         if (!r->first_refusal[0])
             snprintf(r->first_refusal, sizeof r->first_refusal, "tx %u not accepted: %s",
                      first + k, res ? res[k].reason : "no answer from the node");
@@ -271,17 +291,17 @@ static void *submitter(void *arg)
     static _Thread_local uint8_t req[sizeof body + 64];
     for (;;) {
         pthread_mutex_lock(&r->lock);
-        while (!r->stop && r->next < r->n && r->outstanding >= r->clients)
+        while (!r->stop && r->next < r->n &&
+               (r->outstanding >= r->clients || !window_allows(r, r->next)))
             pthread_cond_wait(&r->cv, &r->lock);
         if (r->stop || r->next >= r->n) {
             pthread_mutex_unlock(&r->lock);
             break;
         }
-        uint32_t first = r->next, count = r->clients - r->outstanding;
-        if (count > r->n - first)
-            count = r->n - first;
-        if (count > CLIENT_BATCH_TXS)
-            count = CLIENT_BATCH_TXS;
+        uint32_t first = r->next, count = 0;
+        while (count < CLIENT_BATCH_TXS && r->outstanding + count < r->clients &&
+               first + count < r->n && window_allows(r, first + count))
+            count++;
         r->next += count;
         r->outstanding += count;
         double t = now_s();
@@ -332,7 +352,7 @@ static void watch_block(run_state *r, const codec_span *block, double t)
         hash32 id;
         tcrypto_sha256(txs[i].data, txs[i].len, &id);
         int k = find_tx(&id);
-        if (k < 0 || r->committed[k] > 0)
+        if (k < 0 || r->committed[k] != 0)
             continue;
         codec_receipt rc;
         r->ok[k] = codec_receipt_decode(receipts[i].data, receipts[i].len, &rc, NULL) == CODEC_OK &&
@@ -413,8 +433,10 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
     r.submitted = calloc(n, sizeof(double));
     r.committed = calloc(n, sizeof(double));
     r.ok = calloc(n, sizeof(bool));
+    r.site = calloc(n, sizeof *r.site);
     g_index = calloc(n, sizeof *g_index);
-    if (!r.txs || !r.lens || !r.ids || !r.submitted || !r.committed || !r.ok || !g_index)
+    if (!r.txs || !r.lens || !r.ids || !r.submitted || !r.committed || !r.ok || !r.site ||
+        !g_index)
         return -1;
     uint32_t sigs = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -427,9 +449,11 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
             r.lens[i] = consent_tx(w, p, i % 4 == 0 ? SCOPE_MAIN : SCOPE_MAIN | SCOPE_FOLLOW_UP,
                                    r.txs[i]);
             sigs += 2;
+            r.site[i] = -1;
         } else {
             r.lens[i] = anchor_tx(w, p, ((uint64_t)client_now_ms() << 20) + i, r.txs[i]);
             sigs += 1;
+            r.site[i] = (int8_t)(p < PARTICIPANTS / 2 ? 0 : 1);
         }
         tcrypto_sha256(r.txs[i], r.lens[i], &r.ids[i]);
         g_index[i] = (id_entry){r.ids[i], i};
@@ -503,6 +527,7 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
     free(r.submitted);
     free(r.committed);
     free(r.ok);
+    free(r.site);
     free(g_index);
     g_index = NULL;
     return 0;
