@@ -135,7 +135,7 @@ static void *worker(void *arg)
     enum { TAKE = 8 };
     mempool *p = arg;
     check_item items[TAKE];
-    bool ok[TAKE];
+    bool ok[TAKE], skip[TAKE];
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (!p->quit && p->queue_count == 0)
@@ -149,10 +149,13 @@ static void *worker(void *arg)
             items[i] = p->queue[p->queue_head];
             p->queue_head = (p->queue_head + 1) % p->capacity;
             p->queue_count--;
+            /* taken meanwhile (executed: the executor verified it), nothing to settle */
+            entry *e = *find_slot(p, &items[i].digest);
+            skip[i] = !e || !e->checking;
         }
         pthread_mutex_unlock(&p->lock);
         for (uint32_t i = 0; i < k; i++)
-            ok[i] = tx_valid(&p->chain, items[i].bytes, items[i].len);
+            ok[i] = !skip[i] && tx_valid(&p->chain, items[i].bytes, items[i].len);
         pthread_mutex_lock(&p->lock);
         for (uint32_t i = 0; i < k; i++) {
             settle_locked(p, &items[i].digest, ok[i]);

@@ -37,6 +37,7 @@
 #define WIRE_BUF_MAX (8u << 20)
 #define EXEC_QUEUE_MAX 256 /* committed batches waiting for their tx bytes */
 #define WAITING_MAX 32      /* PRE-PREPAREs waiting for their txs' signature checks */
+#define HELD_MAX (4 * PBFT_WINDOW) /* result certificates ahead of execution */
 
 /* ==== logging ============================================================ */
 
@@ -83,13 +84,16 @@ struct node {
     uint32_t exec_count;
     pbft_committed *exec_queue;  /* [EXEC_QUEUE_MAX] */
     uint64_t fetch_sent_ms, status_ms;
-    codec_result_cert held_stable; /* stable before its block was executed here */
+    /* result certificates of heights not executed here yet (by height % HELD_MAX) */
+    codec_result_cert held[HELD_MAX];
     uint64_t cert_scan, cert_fetch_ms; /* result-certificate backfill (backfill_scan) */
+    uint32_t fetch_turn;               /* the peer asked last (send_fetch) */
     /* PRE-PREPAREs waiting for the verifiers to check their txs (a copy of the message) */
     uint32_t waiting_count;
     struct waiting {
         uint8_t *data;
         size_t len;
+        uint64_t height;
         hash32 *digests;
         uint32_t count;
     } waiting[WAITING_MAX];
@@ -398,9 +402,10 @@ static bool execute_next(node *nd)
     logf_(nd, LOG_INFO, "committed height=%llu txs=%u view=%llu state=%s",
           (unsigned long long)sum.height, n, (unsigned long long)c->cert.view, d);
     memmove(&nd->exec_queue[0], &nd->exec_queue[1], --nd->exec_count * sizeof *c);
-    if (nd->held_stable.height == sum.height) {
-        store_result_cert(nd, &nd->held_stable);
-        nd->held_stable.height = 0;
+    codec_result_cert *held = &nd->held[sum.height % HELD_MAX];
+    if (held->height == sum.height) {
+        store_result_cert(nd, held);
+        held->height = 0;
     }
     pbft_err pe = pbft_executed(nd->core, sum.height, &sum.block_hash, &sum.state_hash,
                                 &sum.receipts_root);
@@ -409,20 +414,48 @@ static bool execute_next(node *nd)
     return true;
 }
 
-/* Missing tx bytes (a batch re-issued after a view change that this replica
- * never saw): ask the peers for the block. */
+/* Ask for heights from..to. Blocks (one_peer): the next peer, in turn, whose
+ * checkpoints reached from (a correct one holds those blocks), so that one peer
+ * serves them and not all; if it does not answer, the next request goes to
+ * another. Every peer if none is known to hold them, and for result certificates
+ * (a peer may have executed a block without holding its certificate). */
+static void send_fetch(node *nd, uint64_t from, uint64_t to, bool one_peer)
+{
+    uint8_t buf[64];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    if (wire_fetch_encode(nd->cfg.node, from, to, &b) != CODEC_OK)
+        return;
+    uint32_t to_peer = PBFT_BROADCAST;
+    for (uint32_t k = 1; one_peer && k <= nd->n && to_peer == PBFT_BROADCAST; k++) {
+        uint32_t p = (nd->fetch_turn + k) % nd->n;
+        if (p != nd->cfg.node && nd->core->peer_checkpoint[p] >= from)
+            to_peer = p;
+    }
+    if (to_peer != PBFT_BROADCAST)
+        nd->fetch_turn = to_peer;
+    queue_send(nd, to_peer, b.data, b.len);
+}
+
+/* Blocks this replica lacks: heights the core asks for (f+1 peers are past them),
+ * or a committed batch whose tx bytes never came (a batch re-issued after a view
+ * change that this replica never saw). */
 static void fetch_missing(node *nd, uint64_t from, uint64_t to)
 {
     uint64_t now = wall_ms();
     if (now < nd->fetch_sent_ms + FETCH_EVERY_MS)
         return;
     nd->fetch_sent_ms = now;
-    uint8_t buf[64];
-    codec_buf b = codec_buf_make(buf, sizeof buf);
-    if (wire_fetch_encode(nd->cfg.node, from, to, &b) == CODEC_OK)
-        queue_send(nd, PBFT_BROADCAST, b.data, b.len);
+    send_fetch(nd, from, to, true);
     logf_(nd, LOG_INFO, "fetch heights=%llu..%llu", (unsigned long long)from,
           (unsigned long long)to);
+}
+
+static bool waiting_for(const node *nd, uint64_t height)
+{
+    for (uint32_t i = 0; i < nd->waiting_count; i++)
+        if (nd->waiting[i].height == height)
+            return true;
+    return false;
 }
 
 /* Drain the core's output: encode messages, queue committed batches, and
@@ -448,7 +481,10 @@ static void drain(node *nd, bool execute)
             }
             nd->exec_queue[nd->exec_count++] = r->committed[i];
         }
-        if (r->fetch_to)
+        /* not while the next height's PRE-PREPARE waits for this node's own signature
+         * checks: then it is behind because it is busy, and a fetched block's txs would
+         * be verified twice */
+        if (r->fetch_to && !waiting_for(nd, r->fetch_from))
             fetch_missing(nd, r->fetch_from, r->fetch_to);
         ledger_summary head;
         ledger_head(nd->ledger, &head);
@@ -456,7 +492,7 @@ static void drain(node *nd, bool execute)
             if (r->stable[i].height <= head.height)
                 store_result_cert(nd, &r->stable[i]);
             else
-                nd->held_stable = r->stable[i];
+                nd->held[r->stable[i].height % HELD_MAX] = r->stable[i]; /* till executed */
         }
         if (r->diverged)
             logf_(nd, LOG_ERROR, "height %llu: my execution contradicts its result certificate;"
@@ -518,10 +554,11 @@ static bool preprepare_settled(node *nd, const wire_msg *w)
 }
 
 /* Keep a copy of a PRE-PREPARE (and its digests) until its txs are settled. */
-static bool wait_for_checks(node *nd, const uint8_t *data, size_t len, const pbft_batch *b)
+static bool wait_for_checks(node *nd, const uint8_t *data, size_t len, const pbft_msg *m)
 {
     if (nd->waiting_count == WAITING_MAX)
         return false; /* full: the core decides now (a refusal is retransmitted) */
+    const pbft_batch *b = m->batch;
     uint8_t *copy = malloc(len);
     hash32 *digests = malloc(b->count * sizeof *digests + 1);
     if (!copy || !digests) {
@@ -531,7 +568,7 @@ static bool wait_for_checks(node *nd, const uint8_t *data, size_t len, const pbf
     }
     memcpy(copy, data, len);
     memcpy(digests, b->txs, b->count * sizeof *digests);
-    nd->waiting[nd->waiting_count++] = (struct waiting){copy, len, digests, b->count};
+    nd->waiting[nd->waiting_count++] = (struct waiting){copy, len, m->height, digests, b->count};
     return true;
 }
 
@@ -639,10 +676,7 @@ static void backfill_scan(node *nd)
         return;
     uint64_t to = nd->cert_scan + WIRE_BLOCKS_MAX - 1 < upto ? nd->cert_scan + WIRE_BLOCKS_MAX - 1
                                                              : upto;
-    uint8_t buf[64];
-    codec_buf b = codec_buf_make(buf, sizeof buf);
-    if (wire_fetch_encode(nd->cfg.node, nd->cert_scan, to, &b) == CODEC_OK)
-        queue_send(nd, PBFT_BROADCAST, b.data, b.len);
+    send_fetch(nd, nd->cert_scan, to, false);
 }
 
 /* One fetched block: keep its tx bytes, and hand it to the core if it is the
@@ -727,7 +761,7 @@ static void on_part(node *nd, const uint8_t *data, size_t len, int bundle_from)
     case WIRE_BUNDLE: on_bundle(nd, w); break;
     case WIRE_PBFT: {
         if (w->msg.type == PBFT_MSG_PREPREPARE && !preprepare_settled(nd, w) &&
-            wait_for_checks(nd, data, len, &w->batch))
+            wait_for_checks(nd, data, len, &w->msg))
             return;
         pbft_err e = pbft_step(nd->core, &w->msg);
         if (e != PBFT_OK && e != PBFT_ERR_STALE)

@@ -1329,10 +1329,11 @@ static void maybe_fetch(pbft_core *c)
     }
     if (target <= c->last_delivered)
         return;
-    /* A replica a few heights behind while the normal case still delivers to it is
-     * just slower (a loaded machine): fetching would verify every block twice. It
-     * fetches when it is a window behind, or when nothing was delivered for a while. */
-    if (target < c->last_delivered + PBFT_WINDOW &&
+    /* A replica behind while the normal case still delivers to it is just slower (a
+     * loaded machine): fetching would process those heights twice (and make it slower
+     * still). It fetches when nothing was delivered for a while, or when it is so far
+     * behind (a restart) that the normal case cannot bring it back. */
+    if (target < c->last_delivered + 4 * PBFT_WINDOW &&
         c->now_ms < c->delivered_ms + c->cfg.retransmit_ms)
         return;
     c->ready.fetch_from = c->last_delivered + 1;
