@@ -528,10 +528,7 @@ static void propose_verified(node *nd)
     }
 }
 
-/* A PRE-PREPARE's tx bytes: checked against its digests and admitted (the
- * verifiers check their signatures). Returns false if any tx of the batch is
- * still being checked: the core must see the PRE-PREPARE only once each tx is
- * settled (verified, or refused and dropped), or it would refuse a good batch. */
+/* No tx of these is still waiting for the verifiers. */
 static bool checks_done(node *nd, const hash32 *digests, uint32_t count)
 {
     for (uint32_t i = 0; i < count; i++)
@@ -540,6 +537,10 @@ static bool checks_done(node *nd, const hash32 *digests, uint32_t count)
     return true;
 }
 
+/* A PRE-PREPARE's tx bytes: checked against its digests and admitted (the
+ * verifiers check their signatures). Returns false if any tx of the batch is
+ * still being checked: the core must see the PRE-PREPARE only once each tx is
+ * settled (verified, or refused and dropped), or it would refuse a good batch. */
 static bool preprepare_settled(node *nd, const wire_msg *w)
 {
     bool match = true;
