@@ -387,6 +387,21 @@ static size_t make_wire(int variant, uint8_t *out, size_t cap)
         break;
     case 6: rc = wire_txs_encode(1, txs, 2, &b); break;
     case 7: rc = wire_fetch_encode(3, 5, 300, &b); break;
+    case 9: { /* BUNDLE of a PREPARE and a CHECKPOINT from validator 2 */
+        static uint8_t part[2][512];
+        codec_buf p0 = codec_buf_make(part[0], sizeof part[0]);
+        codec_buf p1 = codec_buf_make(part[1], sizeof part[1]);
+        m.type = PBFT_MSG_PREPARE;
+        if (wire_pbft_encode(2, &m, NULL, 0, &p0) != CODEC_OK) die("wire bundle part");
+        m.type = PBFT_MSG_CHECKPOINT;
+        m.block_hash = fill_hash(0x61);
+        m.state_hash = fill_hash(0x62);
+        m.receipts_root = fill_hash(0x63);
+        if (wire_pbft_encode(2, &m, NULL, 0, &p1) != CODEC_OK) die("wire bundle part");
+        codec_span parts[2] = {{p0.data, p0.len}, {p1.data, p1.len}};
+        rc = wire_bundle_encode(2, parts, 2, &b);
+        break;
+    }
     default: {
         codec_span blocks[2] = {{block, make_block(1, block, sizeof block)}};
         blocks[1] = blocks[0]; /* the same block twice: bytes are all the decoder sees */
@@ -441,6 +456,6 @@ int main(int argc, char **argv)
     b = codec_buf_make(buf, sizeof buf);
     codec_export_header_encode(&eh, &b);
     emit(9, &b);
-    for (int v = 0; v < 9; v++) EMIT(10, make_wire(v, buf, sizeof buf));
+    for (int v = 0; v < 10; v++) EMIT(10, make_wire(v, buf, sizeof buf));
     return 0;
 }
