@@ -19,7 +19,7 @@
  * Requests are ordered BY DIGEST: a request is the RFC 9162 leaf hash of the
  * tx bytes (merkle_leaf_hash), so the batch's tx_root is computed from the
  * digests alone and the host holds the bytes (mempool, block store). The
- * limits are compile-time maxima (n <= 16, 8 heights in flight, 256 requests
+ * limits are compile-time maxima (n <= 16, 16 heights in flight, 256 requests
  * per batch); the batch size actually used is pbft_config.batch_max.
  */
 #ifndef TRIALREG_PBFT_H
@@ -38,7 +38,7 @@
 #endif
 #define PBFT_QUORUM_MAX (2 * ((PBFT_N_MAX - 1) / 3) + 1)
 #ifndef PBFT_WINDOW
-#define PBFT_WINDOW 8 /* high watermark = low + PBFT_WINDOW */
+#define PBFT_WINDOW 16 /* high watermark = low + PBFT_WINDOW */
 #endif
 #define PBFT_BATCH_MAX 256       /* requests in one batch (cfg.batch_max <= this) */
 #define PBFT_PENDING_MAX 4096    /* requests waiting at one replica */

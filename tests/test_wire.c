@@ -190,6 +190,22 @@ static void decode_ok(const uint8_t *data, size_t n, wire_msg *out)
         EXPECT_ERR(rc_, e_, code_, field_, index_, offset_);                                     \
     } while (0)
 
+/* Replace the one-byte fixarray header at `at` by the canonical header of an array of
+ * `count` (array16 beyond 15, which moves the bytes after it). */
+static void set_array_count(codec_buf *b, size_t at, uint32_t count)
+{
+    if (count <= 15) {
+        b->data[at] = (uint8_t)(0x90 | count);
+        return;
+    }
+    cr_assert_lt(b->len + 2, b->cap);
+    memmove(b->data + at + 3, b->data + at + 1, b->len - at - 1);
+    b->data[at] = 0xdc;
+    b->data[at + 1] = (uint8_t)(count >> 8);
+    b->data[at + 2] = (uint8_t)count;
+    b->len += 2;
+}
+
 /* Offset just after the first occurrence of needle in hay (from `from`). */
 static size_t find_after(const codec_buf *hay, size_t from, const void *needle, size_t n)
 {
@@ -629,7 +645,7 @@ Test(wire, view_change_refusals)
     b = ENCODE(wire_pbft_encode(4, &m, NULL, 0, &ob));
     size_t list_at = find_after(&b, 0, vc.stable.sigs[vc.stable.sig_count - 1].sig.bytes, 64);
     cr_assert_eq(buf[list_at], 0x91);
-    buf[list_at] = 0x90 | (PBFT_WINDOW + 1);
+    set_array_count(&b, list_at, PBFT_WINDOW + 1);
     EXPECT_REFUSED(b, CODEC_ERR_COUNT, "view_change.prepared", -1, list_at);
 
     /* stable certificate with a height but no signatures */
@@ -658,7 +674,7 @@ Test(wire, new_view_refusals)
     EXPECT_REFUSED(b, CODEC_ERR_COUNT, "new_view.reissued_sigs", -1, sigs_at);
     buf[sigs_at] = 0x93;
     EXPECT_REFUSED(b, CODEC_ERR_COUNT, "new_view.reissued_sigs", -1, sigs_at);
-    buf[sigs_at] = 0x90 | (PBFT_WINDOW + 1);
+    set_array_count(&b, sigs_at, PBFT_WINDOW + 1);
     EXPECT_REFUSED(b, CODEC_ERR_COUNT, "new_view.reissued_sigs", -1, sigs_at);
 
     /* the nested view-change must carry type 5 */
@@ -678,7 +694,7 @@ Test(wire, new_view_refusals)
     const signature *last = &nv.vcs[0].stable.sigs[nv.vcs[0].stable.sig_count - 1].sig;
     size_t list_at = find_after(&b, find_after(&b, 0, last->bytes, 64), last->bytes, 64);
     cr_assert_eq(buf[list_at], 0x91);
-    buf[list_at] = 0x90 | (PBFT_WINDOW + 1);
+    set_array_count(&b, list_at, PBFT_WINDOW + 1);
     EXPECT_REFUSED(b, CODEC_ERR_COUNT, "view_change.prepared", 1, list_at);
     make_new_view(&nv, 1, 1, 2, 2);
 
