@@ -33,6 +33,7 @@
 #define RETRANSMIT_MS 200
 #define STATUS_EVERY_MS 200
 #define FETCH_EVERY_MS 300
+#define BACKFILL_EVERY_MS 100 /* result certificates missing below the stable height */
 #define SEND_QUEUE_MAX 1024
 #define WIRE_BUF_MAX (8u << 20)
 #define EXEC_QUEUE_MAX 256 /* committed batches waiting for their tx bytes */
@@ -653,7 +654,7 @@ static void backfill_result_cert(node *nd, const codec_result_cert *rc)
 static void backfill_scan(node *nd)
 {
     uint64_t now = wall_ms();
-    if (now < nd->cert_fetch_ms + 500)
+    if (now < nd->cert_fetch_ms + BACKFILL_EVERY_MS)
         return;
     nd->cert_fetch_ms = now;
     ledger_summary head;
