@@ -40,7 +40,7 @@ void sample_keys_derive(uint64_t seed, uint32_t validator_count, sample_keys *ou
     derive_key(seed, "regulator", 0, &out->regulator);
 }
 
-static void add_authority(codec_genesis *g, unsigned role, const char *site, const char *name,
+void sample_add_authority(codec_genesis *g, unsigned role, const char *site, const char *name,
                           const keypair *key)
 {
     codec_authority *a = &g->authorities[g->authority_count++];
@@ -66,10 +66,12 @@ int sample_genesis(const sample_keys *keys, const char *chain_name, uint8_t **ou
         snprintf(g->validators[i].name.text, sizeof g->validators[i].name.text, "validator-%u", i);
         g->validators[i].key = keys->validators[i].public_key;
     }
-    add_authority(g, ROLE_SPONSOR, "", "sponsor", &keys->sponsor);
-    add_authority(g, ROLE_INVESTIGATOR, "site-a", "investigator-a", &keys->investigators[0]);
-    add_authority(g, ROLE_INVESTIGATOR, "site-b", "investigator-b", &keys->investigators[1]);
-    add_authority(g, ROLE_REGULATOR, "", "regulator", &keys->regulator);
+    sample_add_authority(g, ROLE_SPONSOR, "", "sponsor", &keys->sponsor);
+    sample_add_authority(g, ROLE_INVESTIGATOR, "site-a", "investigator-a",
+                         &keys->investigators[0]);
+    sample_add_authority(g, ROLE_INVESTIGATOR, "site-b", "investigator-b",
+                         &keys->investigators[1]);
+    sample_add_authority(g, ROLE_REGULATOR, "", "regulator", &keys->regulator);
     codec_buf b = codec_buf_make(buf, 64 * 1024);
     if (codec_genesis_encode(g, &b) != CODEC_OK) goto err;
     free(g);

@@ -33,6 +33,11 @@ typedef struct {
 /* Deterministic keys derived from seed (for tests and benchmarks). */
 void sample_keys_derive(uint64_t seed, uint32_t validator_count, sample_keys *out);
 
+/* Append an authority (role, site, name, key) to g's list (the caller keeps within
+ * its bound). */
+void sample_add_authority(codec_genesis *g, unsigned role, const char *site, const char *name,
+                          const keypair *key);
+
 /* Build a genesis for keys (roles: sponsor, investigators of site-a and site-b,
  * regulator; no contracts) into a new malloc'd buffer. Returns 0 or -1. */
 int sample_genesis(const sample_keys *keys, const char *chain_name, uint8_t **out,

@@ -8,6 +8,7 @@
 
 #include "contracts.h"
 #include "merkle.h"
+#include "sample.h"
 
 static void derive(const char *label, uint32_t index, keypair *out)
 {
@@ -31,16 +32,6 @@ codec_value world_bytes(const void *p, uint32_t len)
     return (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = p, .len = len};
 }
 codec_value world_text(const char *s) { return world_bytes(s, (uint32_t)strlen(s)); }
-
-static void add_authority(codec_genesis *g, unsigned role, const char *site, const char *name,
-                          const keypair *key)
-{
-    codec_authority *a = &g->authorities[g->authority_count++];
-    a->role = (uint8_t)role;
-    snprintf(a->site.text, sizeof a->site.text, "%s", site);
-    snprintf(a->name.text, sizeof a->name.text, "%s", name);
-    a->key = key->public_key;
-}
 
 int world_init(world *w, const char *chain_name)
 {
@@ -66,11 +57,11 @@ int world_init(world *w, const char *chain_name)
         snprintf(g->validators[i].name.text, sizeof g->validators[i].name.text, "validator-%u", i);
         g->validators[i].key = w->validators[i].public_key;
     }
-    add_authority(g, ROLE_SPONSOR, "", "sponsor", &w->sponsor);
-    add_authority(g, ROLE_INVESTIGATOR, "site-a", "investigator-a", &w->inv_a);
-    add_authority(g, ROLE_INVESTIGATOR, "site-b", "investigator-b", &w->inv_b);
-    add_authority(g, ROLE_REGULATOR, "", "regulator", &w->regulator);
-    add_authority(g, ROLE_RESEARCHER, "", "researcher", &w->researcher);
+    sample_add_authority(g, ROLE_SPONSOR, "", "sponsor", &w->sponsor);
+    sample_add_authority(g, ROLE_INVESTIGATOR, "site-a", "investigator-a", &w->inv_a);
+    sample_add_authority(g, ROLE_INVESTIGATOR, "site-b", "investigator-b", &w->inv_b);
+    sample_add_authority(g, ROLE_REGULATOR, "", "regulator", &w->regulator);
+    sample_add_authority(g, ROLE_RESEARCHER, "", "researcher", &w->researcher);
     for (uint32_t i = 0; i < contracts_builtin_count; i++) {
         codec_contract *c = &g->contracts[g->contract_count++];
         snprintf(c->name.text, sizeof c->name.text, "%s", contracts_builtin[i].name);
