@@ -141,8 +141,7 @@ static void *worker(void *arg)
     check_item items[TAKE];
     bool ok[TAKE], skip[TAKE];
     /* below the node's thread: votes should not wait behind bulk signature checks */
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), VERIFIER_NICE) != 0)
-        (void)0; /* not allowed: run at the same priority */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), VERIFIER_NICE); /* if allowed */
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (!p->quit && p->queue_count == 0)
