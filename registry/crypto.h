@@ -77,8 +77,9 @@ const char *tcrypto_strerror(tcrypto_err err);
 /* SHA-256 of data. */
 void tcrypto_sha256(const void *data, size_t len, hash32 *out);
 
-/* Incremental SHA-256 over several parts. Opaque, caller-owned storage. */
-typedef struct { _Alignas(16) uint8_t opaque[128]; } tcrypto_sha256_state;
+/* Incremental SHA-256 over several parts. Opaque, caller-owned storage; every
+ * init must be followed by a final (which releases what init allocated). */
+typedef struct { _Alignas(16) uint8_t opaque[144]; } tcrypto_sha256_state;
 void tcrypto_sha256_init(tcrypto_sha256_state *st);
 void tcrypto_sha256_update(tcrypto_sha256_state *st, const void *data, size_t len);
 void tcrypto_sha256_final(tcrypto_sha256_state *st, hash32 *out);

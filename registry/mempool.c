@@ -8,6 +8,7 @@
 #include "mempool.h"
 
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -140,6 +141,7 @@ static void *worker(void *arg)
     mempool *p = arg;
     check_item items[TAKE];
     bool ok[TAKE], skip[TAKE];
+    (void)prctl(PR_SET_NAME, "tr-verifier"); /* for top and perf; harmless if refused */
     /* below the node's thread: votes should not wait behind bulk signature checks */
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), VERIFIER_NICE); /* if allowed */
     pthread_mutex_lock(&p->lock);
