@@ -610,10 +610,13 @@ static pbft_err on_vote(pbft_core *c, const pbft_msg *m)
         return PBFT_ERR_VIEW;
     if (!in_window(c, m->height))
         return PBFT_ERR_WATERMARK;
-    /* a retransmission of a vote already counted: no signature check needed */
+    /* No signature check for a vote that cannot change anything: a retransmission
+     * of one already counted, or one more after the quorum (the slot is prepared,
+     * or committed, in this view; its certificate holds the quorum it has). */
     const pbft_slot *known = &c->slots[m->height % PBFT_WINDOW];
     if (known->height == m->height && known->view == m->view &&
-        (is_commit ? known->commit_seen : known->prepare_seen)[m->from])
+        ((is_commit ? known->commit_seen : known->prepare_seen)[m->from] ||
+         (is_commit ? known->committed : known->prepared)))
         return PBFT_ERR_STALE;
     if (!verify_vote(c, m->from, tag, m->view, m->height, &m->digest, &m->sig))
         return PBFT_ERR_SIGNATURE;

@@ -170,6 +170,51 @@ Test(pbft, backup_refuses_bad_pre_prepares)
     cr_assert_eq(pbft_step(&cores[1], &m2), PBFT_ERR_CONFLICT, "equivocation is refused");
 }
 
+/* A PREPARE or COMMIT of `from` for height 1 in view 0, correctly signed or not. */
+static pbft_msg vote(pbft_msg_type type, uint32_t from, const hash32 *digest, bool good)
+{
+    pbft_msg m = {.type = type, .from = from, .view = 0, .height = 1, .digest = *digest};
+    uint8_t buf[128];
+    codec_buf cb = codec_buf_make(buf, sizeof buf);
+    if (type == PBFT_MSG_COMMIT)
+        codec_commit_body_encode(1, 0, digest, &cb); /* what a commit certificate holds */
+    else
+        codec_pbft_vote_body_encode(0, 1, digest, &cb);
+    mac(from, type == PBFT_MSG_COMMIT ? TCRYPTO_TAG_COMMIT : TCRYPTO_TAG_PREPARE, buf, cb.len,
+        &m.sig);
+    m.sig.bytes[0] ^= good ? 0 : 1;
+    return m;
+}
+
+Test(pbft, votes_are_checked_while_they_count_and_not_past_the_quorum)
+{
+    start();
+    pbft_batch b;
+    pbft_msg pp = preprepare(&b, 1000);
+    cr_assert_eq(pbft_step(&cores[1], &pp), PBFT_OK);
+    pbft_msg m = vote(PBFT_MSG_PREPARE, 2, &pp.digest, false);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_ERR_SIGNATURE, "a forged prepare is refused");
+    m = vote(PBFT_MSG_PREPARE, 2, &pp.digest, true);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_OK, "prepared: its own prepare and this one");
+    m = vote(PBFT_MSG_COMMIT, 3, &pp.digest, false);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_ERR_SIGNATURE, "a forged commit is refused");
+    m = vote(PBFT_MSG_PREPARE, 3, &pp.digest, false);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_ERR_STALE,
+                 "past the prepare quorum a prepare is not even checked");
+    m = vote(PBFT_MSG_COMMIT, 0, &pp.digest, true);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_OK);
+    m = vote(PBFT_MSG_COMMIT, 2, &pp.digest, true);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_OK, "committed: its own commit, 0's and 2's");
+    const pbft_ready *r = pbft_ready_get(&cores[1]);
+    cr_assert_eq(r->committed_count, 1);
+    cr_assert_eq(r->committed[0].cert.sig_count, 3);
+    cr_assert_eq(pbft_verify_commit_cert(&cores[0], &r->committed[0].batch, &r->committed[0].cert),
+                 PBFT_OK, "the certificate holds the checked quorum");
+    m = vote(PBFT_MSG_COMMIT, 3, &pp.digest, false);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_ERR_STALE,
+                 "past the commit quorum a commit is not even checked");
+}
+
 Test(pbft, restarted_replica_never_signs_a_second_digest)
 {
     start();
