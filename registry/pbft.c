@@ -362,7 +362,8 @@ static void deliver(pbft_core *c, const pbft_batch *b, const codec_commit_cert *
     forget_requests(c, b);
     c->progress_ms = c->delivered_ms = c->now_ms;
     c->backoff = 0;
-    mark_persist(c);
+    /* Nothing to persist: last_block_time_ms is restored from the store, which
+     * is authoritative (pbft_restore); the next persist carries it anyway. */
     if (in_window(c, b->header.height))
         slot_get(c, b->header.height)->delivered = true;
 }
