@@ -123,34 +123,55 @@ static bool body_done(answer *a, codec_err rc)
 /* ---- SUBMIT ------------------------------------------------------------------------ */
 
 /* Decode one tx and hand it to the submit callback; false with status and reason if not. */
-static bool submit_one(capi *api, const codec_span *tx_bytes, codec_submit_result *r)
+/* Decode each tx, hand the ones that decode to the submit callback together, and say
+ * what became of each (in order). */
+static void submit_txs(capi *api, const codec_span *txs, uint32_t count,
+                       codec_submit_result *results)
 {
     static _Thread_local codec_tx tx;
-    codec_error err;
-    char where[160], why[CODEC_REASON_MAX] = "";
-    r->reason[0] = 0;
-    r->status = CAPI_OK;
-    if (codec_tx_decode(tx_bytes->data, tx_bytes->len, &tx, &err) != CODEC_OK) {
-        r->status = CAPI_BAD_BODY;
-        snprintf(r->reason, sizeof r->reason, "tx: %s", codec_error_format(&err, where, sizeof where));
-    } else if (!api->cfg.submit) {
-        r->status = CAPI_SUBMIT_REFUSED;
-        snprintf(r->reason, sizeof r->reason, "this node accepts no txs");
-    } else if (api->cfg.submit(api->cfg.submit_ctx, tx_bytes->data, tx_bytes->len, why, sizeof why) != 0) {
-        r->status = CAPI_SUBMIT_REFUSED;
-        snprintf(r->reason, sizeof r->reason, "tx not accepted: %s", why);
+    static _Thread_local codec_span good[CODEC_SUBMIT_BATCH_MAX];
+    static _Thread_local uint32_t where_in[CODEC_SUBMIT_BATCH_MAX];
+    static _Thread_local codec_submit_result verdicts[CODEC_SUBMIT_BATCH_MAX];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        codec_error err;
+        char where[160];
+        codec_submit_result *r = &results[i];
+        r->status = CAPI_OK;
+        r->reason[0] = 0;
+        if (codec_tx_decode(txs[i].data, txs[i].len, &tx, &err) != CODEC_OK) {
+            r->status = CAPI_BAD_BODY;
+            snprintf(r->reason, sizeof r->reason, "tx: %s", codec_error_format(&err, where, sizeof where));
+        } else if (!api->cfg.submit) {
+            r->status = CAPI_SUBMIT_REFUSED;
+            snprintf(r->reason, sizeof r->reason, "this node accepts no txs");
+        } else {
+            good[n] = txs[i];
+            where_in[n++] = i;
+        }
     }
-    return r->status == CAPI_OK;
+    if (n == 0)
+        return;
+    api->cfg.submit(api->cfg.submit_ctx, good, n, verdicts);
+    for (uint32_t k = 0; k < n; k++) {
+        codec_submit_result *r = &results[where_in[k]];
+        if (verdicts[k].status == 0)
+            continue;
+        r->status = CAPI_SUBMIT_REFUSED;
+        snprintf(r->reason, sizeof r->reason, "tx not accepted: %.*s",
+                 (int)(sizeof r->reason - 20), verdicts[k].reason);
+    }
 }
 
 static bool answer_submit(capi *api, const codec_span *body, answer *a)
 {
     codec_submit_result r;
-    return submit_one(api, body, &r) || refuse(a, r.status, "%s", r.reason);
+    submit_txs(api, body, 1, &r);
+    return r.status == CAPI_OK || refuse(a, r.status, "%s", r.reason);
 }
 
-/* Several txs in one request (a gateway pipelining its clients' txs): each is decoded and
- * handed over on its own; the reply says what became of each, in order. */
+/* Several txs in one request (a gateway pipelining its clients' txs): their signatures are
+ * checked together; the reply says what became of each, in order. */
 static bool answer_submit_batch(capi *api, const codec_span *body, answer *a)
 {
     static _Thread_local codec_span txs[CODEC_SUBMIT_BATCH_MAX];
@@ -161,8 +182,7 @@ static bool answer_submit_batch(capi *api, const codec_span *body, answer *a)
     if (codec_submit_batch_decode(body->data, body->len, txs, CODEC_SUBMIT_BATCH_MAX, &count,
                                   &err) != CODEC_OK)
         return refuse(a, CAPI_BAD_BODY, "submit batch: %s", codec_error_format(&err, where, sizeof where));
-    for (uint32_t i = 0; i < count; i++)
-        submit_one(api, &txs[i], &results[i]);
+    submit_txs(api, txs, count, results);
     return body_done(a, codec_submit_results_encode(results, count, &a->body));
 }
 

@@ -57,10 +57,11 @@ typedef enum {
 
 const char *capi_status_reason(uint32_t status);
 
-/* Hand a decoded-checked tx to consensus. Returns 0 if accepted, else nonzero with a reason
- * in why. Called concurrently (from capi_handle). */
-typedef int (*capi_submit_fn)(void *ctx, const uint8_t *tx, size_t len, char *why,
-                              size_t why_cap);
+/* Hand a request's txs (each decodes) to consensus, all at once so that their signatures
+ * may be checked in parallel: results[i].status 0 if tx i is accepted, else nonzero with the
+ * reason. Called concurrently (from capi_handle). */
+typedef void (*capi_submit_fn)(void *ctx, const codec_span *txs, uint32_t count,
+                               codec_submit_result *results);
 /* The server's clock in ms since the epoch (tests inject one). */
 typedef uint64_t (*capi_clock_fn)(void *ctx);
 

@@ -3,10 +3,12 @@
  *
  * One mutex guards everything. Forwarded txs are inserted as "checking" and a
  * copy goes on the verifiers' queue; a verifier settles it: verified (and its
- * digest listed for mempool_take_ready) or removed.
+ * digest listed for mempool_take_ready) or removed. A client request's txs go on
+ * the same queue with the request's job: the API thread waits for their verdicts.
  */
 #include "mempool.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -22,6 +24,7 @@
 #define INBOX_MAX 65536u
 #define VERIFIER_NICE 5
 #define ADMIT_CHUNK 256u /* digests computed before the lock is taken */
+#define SUBMIT_QUEUE_FULL INT_MIN /* a verdict: the verifiers' queue had no room */
 
 typedef struct entry {
     struct entry *next;
@@ -32,12 +35,22 @@ typedef struct entry {
     bool checking; /* queued for (or being checked by) a verifier */
 } entry;
 
-/* One tx for the verifiers: its own copy of the bytes, so that the entry may be
- * taken (and freed) by the node while it is checked. */
+/* A client request's txs on the verifiers' queue; its API thread waits for done. */
+typedef struct {
+    pthread_cond_t done;
+    uint32_t pending;  /* txs not checked yet */
+    int *verdict;      /* per tx: codec_tx_verify_signatures' result */
+} submit_job;
+
+/* One tx for the verifiers. A forwarded tx has its own copy of the bytes, so that
+ * the entry may be taken (and freed) by the node while it is checked; a submitted
+ * one (job set) points into the request, which its thread keeps while it waits. */
 typedef struct {
     hash32 digest;
     uint8_t *bytes;
     size_t len;
+    submit_job *job;
+    uint32_t slot; /* the tx's index in the job */
 } check_item;
 
 struct mempool {
@@ -109,12 +122,24 @@ static void remove_locked(mempool *p, entry **at)
     free(e);
 }
 
-static bool tx_valid(const hash32 *chain, const uint8_t *bytes, size_t len)
+/* 0: the signatures verify; < 0 the author's does not, > 0 a co-signature does not (or
+ * the bytes do not decode). */
+static int tx_check(const hash32 *chain, const uint8_t *bytes, size_t len)
 {
     static _Thread_local codec_tx tx;
     codec_error ce;
-    return codec_tx_decode(bytes, len, &tx, &ce) == CODEC_OK &&
-           codec_tx_verify_signatures(&tx, chain) == 0;
+    if (codec_tx_decode(bytes, len, &tx, &ce) != CODEC_OK)
+        return 1;
+    return codec_tx_verify_signatures(&tx, chain);
+}
+
+/* Queue a tx for the verifiers; false if the queue is full. Lock held. */
+static bool enqueue_locked(mempool *p, check_item item)
+{
+    if (p->queue_count == p->capacity)
+        return false;
+    p->queue[(p->queue_head + p->queue_count++) % p->capacity] = item;
+    return true;
 }
 
 /* ---- verifiers ------------------------------------------------------------------ */
@@ -140,7 +165,8 @@ static void *worker(void *arg)
     enum { TAKE = 8 };
     mempool *p = arg;
     check_item items[TAKE];
-    bool ok[TAKE], skip[TAKE];
+    int verdict[TAKE];
+    bool skip[TAKE];
     (void)prctl(PR_SET_NAME, "tr-verifier"); /* for top and perf; harmless if refused */
     /* below the node's thread: votes should not wait behind bulk signature checks */
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), VERIFIER_NICE); /* if allowed */
@@ -159,15 +185,22 @@ static void *worker(void *arg)
             p->queue_count--;
             /* taken meanwhile (executed: the executor verified it), nothing to settle */
             entry *e = *find_slot(p, &items[i].digest);
-            skip[i] = !e || !e->checking;
+            skip[i] = !items[i].job && (!e || !e->checking);
         }
         pthread_mutex_unlock(&p->lock);
         for (uint32_t i = 0; i < k; i++)
-            ok[i] = !skip[i] && tx_valid(&p->chain, items[i].bytes, items[i].len);
+            verdict[i] = skip[i] ? 1 : tx_check(&p->chain, items[i].bytes, items[i].len);
         pthread_mutex_lock(&p->lock);
         for (uint32_t i = 0; i < k; i++) {
-            settle_locked(p, &items[i].digest, ok[i]);
-            free(items[i].bytes);
+            submit_job *job = items[i].job;
+            if (!job) {
+                settle_locked(p, &items[i].digest, verdict[i] == 0);
+                free(items[i].bytes);
+            } else {
+                job->verdict[items[i].slot] = verdict[i];
+                if (--job->pending == 0)
+                    pthread_cond_signal(&job->done);
+            }
         }
     }
     pthread_mutex_unlock(&p->lock);
@@ -224,7 +257,7 @@ void mempool_close(mempool *p)
             free(e);
         }
     }
-    for (uint32_t i = 0; i < p->queue_count; i++)
+    for (uint32_t i = 0; i < p->queue_count; i++) /* no job is queued: no API call runs now */
         free(p->queue[(p->queue_head + i) % p->capacity].bytes);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work_cv);
@@ -233,35 +266,88 @@ void mempool_close(mempool *p)
     free(p);
 }
 
-int mempool_submit(mempool *p, const uint8_t *tx, size_t len, char *why, size_t why_cap)
+/* Hand the decodable txs of a request to the verifiers and wait for their verdicts. Txs
+ * held already count as checked. Lock held (the wait releases it). */
+static void check_submitted_locked(mempool *p, const codec_span *txs, const hash32 *digests,
+                                   const bool *decoded, uint32_t count, int *verdict)
 {
-    static _Thread_local codec_tx decoded;
-    codec_error ce;
-    if (codec_tx_decode(tx, len, &decoded, &ce) != CODEC_OK) {
-        char where[128];
-        snprintf(why, why_cap, "tx does not decode: %s", codec_error_format(&ce, where, sizeof where));
-        return 1;
+    submit_job job = {.verdict = verdict};
+    pthread_cond_init(&job.done, NULL);
+    for (uint32_t i = 0; i < count; i++) {
+        verdict[i] = 0;
+        if (!decoded[i] || *find_slot(p, &digests[i]))
+            continue;
+        check_item item = {digests[i], (uint8_t *)txs[i].data, txs[i].len, &job, i};
+        if (enqueue_locked(p, item))
+            job.pending++;
+        else
+            verdict[i] = SUBMIT_QUEUE_FULL;
     }
-    int bad = codec_tx_verify_signatures(&decoded, &p->chain);
-    if (bad != 0) {
-        snprintf(why, why_cap, bad < 0 ? "the author's signature does not verify on this chain"
-                                       : "a co-signature does not verify on this chain");
-        return 1;
+    if (job.pending)
+        pthread_cond_broadcast(&p->work_cv);
+    while (job.pending)
+        pthread_cond_wait(&job.done, &p->lock);
+    pthread_cond_destroy(&job.done);
+}
+
+static void refuse(codec_submit_result *r, const char *why)
+{
+    r->status = 1;
+    snprintf(r->reason, sizeof r->reason, "%s", why);
+}
+
+/* Keep a checked tx and queue it for the node's thread (unless held already). Lock held. */
+static void keep_submitted_locked(mempool *p, const codec_span *tx, const hash32 *d,
+                                  codec_submit_result *r)
+{
+    if (*find_slot(p, d))
+        return; /* already held: accepted (idempotent resubmission) */
+    if (p->inbox_count == INBOX_MAX || !insert_locked(p, d, tx->data, tx->len, true)) {
+        refuse(r, "the node holds too many pending txs; retry later");
+        return;
     }
-    hash32 d;
-    merkle_leaf_hash(tx, len, &d);
-    int rc = 0;
-    pthread_mutex_lock(&p->lock);
-    if (*find_slot(p, &d)) {
-        /* already held: accepted (idempotent resubmission) */
-    } else if (p->inbox_count == INBOX_MAX || !insert_locked(p, &d, tx, len, true)) {
-        snprintf(why, why_cap, "the node holds too many pending txs; retry later");
-        rc = 1;
-    } else {
-        p->inbox[(p->inbox_head + p->inbox_count++) % INBOX_MAX] = d;
+    p->inbox[(p->inbox_head + p->inbox_count++) % INBOX_MAX] = *d;
+}
+
+void mempool_submit(mempool *p, const codec_span *txs, uint32_t count, codec_submit_result *results)
+{
+    static _Thread_local codec_tx tx;
+    static _Thread_local hash32 digests[CODEC_SUBMIT_BATCH_MAX];
+    static _Thread_local bool decoded[CODEC_SUBMIT_BATCH_MAX];
+    static _Thread_local int verdict[CODEC_SUBMIT_BATCH_MAX];
+    for (uint32_t from = 0; from < count; from += CODEC_SUBMIT_BATCH_MAX) {
+        uint32_t n = count - from < CODEC_SUBMIT_BATCH_MAX ? count - from : CODEC_SUBMIT_BATCH_MAX;
+        const codec_span *part = txs + from;
+        codec_submit_result *res = results + from;
+        for (uint32_t i = 0; i < n; i++) {
+            codec_error ce;
+            char where[128];
+            res[i].status = 0;
+            res[i].reason[0] = 0;
+            decoded[i] = codec_tx_decode(part[i].data, part[i].len, &tx, &ce) == CODEC_OK;
+            if (!decoded[i]) {
+                snprintf(res[i].reason, sizeof res[i].reason, "tx does not decode: %s",
+                         codec_error_format(&ce, where, sizeof where));
+                res[i].status = 1;
+                continue;
+            }
+            merkle_leaf_hash(part[i].data, part[i].len, &digests[i]);
+        }
+        pthread_mutex_lock(&p->lock);
+        check_submitted_locked(p, part, digests, decoded, n, verdict);
+        for (uint32_t i = 0; i < n; i++) {
+            if (!decoded[i])
+                continue;
+            if (verdict[i] == SUBMIT_QUEUE_FULL)
+                refuse(&res[i], "the node's signature checks are backed up; retry later");
+            else if (verdict[i] != 0)
+                refuse(&res[i], verdict[i] < 0 ? "the author's signature does not verify on this chain"
+                                               : "a co-signature does not verify on this chain");
+            else
+                keep_submitted_locked(p, &part[i], &digests[i], &res[i]);
+        }
+        pthread_mutex_unlock(&p->lock);
     }
-    pthread_mutex_unlock(&p->lock);
-    return rc;
 }
 
 uint32_t mempool_take_inbox(mempool *p, codec_span *txs, uint8_t **owned, hash32 *digests,
@@ -312,8 +398,7 @@ uint32_t mempool_admit(mempool *p, const codec_span *txs, const hash32 *known, u
             if (!e)
                 continue; /* held already, or full */
             e->checking = true;
-            uint32_t at = (p->queue_head + p->queue_count++) % p->capacity;
-            p->queue[at] = (check_item){digests[i], mine, tx->len};
+            enqueue_locked(p, (check_item){digests[i], mine, tx->len, NULL, 0});
             queued++;
         }
         if (queued)

@@ -3,8 +3,8 @@
  * leaf hash of the tx bytes, which is what the PBFT core orders), and the
  * worker pool that verifies each tx's signatures once, when it first arrives.
  *
- * Thread safe. API threads submit (mempool_submit verifies on the calling
- * thread). The node's thread admits forwarded txs (mempool_admit): they are
+ * Thread safe. API threads submit (mempool_submit waits while the pool's workers
+ * verify). The node's thread admits forwarded txs (mempool_admit): they are
  * held at once as "checking" and verified on the pool's workers in the
  * background, so the node's thread never waits for a signature check; it
  * collects the good ones with mempool_take_ready, and a tx whose signature
@@ -28,9 +28,13 @@ typedef struct mempool mempool;
 mempool *mempool_open(const hash32 *chain, uint32_t threads, uint32_t capacity);
 void mempool_close(mempool *p);
 
-/* A client tx from the API: decode, verify, keep and queue it for the node's
- * thread. 0 if accepted (or already held), else nonzero with a reason. */
-int mempool_submit(mempool *p, const uint8_t *tx, size_t len, char *why, size_t why_cap);
+/* Client txs from the API (one request's): decode each, have the verifiers check
+ * them all (in parallel, at the verifiers' priority, below the node's thread), and
+ * keep the good ones and queue them for the node's thread; the caller waits for the
+ * verdicts. results[i].status is 0 if tx i was accepted (or is held already), else 1
+ * with the reason. */
+void mempool_submit(mempool *p, const codec_span *txs, uint32_t count,
+                    codec_submit_result *results);
 /* Take up to cap submitted txs (copies of the bytes, which the caller frees,
  * and their digests). */
 uint32_t mempool_take_inbox(mempool *p, codec_span *txs, uint8_t **owned, hash32 *digests,

@@ -831,11 +831,12 @@ static void take_submitted(node *nd)
     }
 }
 
-/* capi submit callback (API threads): decode, verify once, keep for the main loop. */
-static int submit_tx(void *ctx, const uint8_t *tx, size_t len, char *why, size_t why_cap)
+/* capi submit callback (API threads): verify once (on the verifiers), keep for the main loop. */
+static void submit_txs(void *ctx, const codec_span *txs, uint32_t count,
+                       codec_submit_result *results)
 {
     node *nd = ctx;
-    return mempool_submit(nd->pool, tx, len, why, why_cap);
+    mempool_submit(nd->pool, txs, count, results);
 }
 
 /* ==== status ======================================================================= */
@@ -984,7 +985,7 @@ static int open_network(node *nd, char *why, size_t cap)
     nd->pool = mempool_open(&nd->chain, 2, 65536);
     if (!nd->pool)
         return fail(why, cap, "mempool: out of memory");
-    capi_config cc = {.executor = nd->exec, .submit = submit_tx, .submit_ctx = nd,
+    capi_config cc = {.executor = nd->exec, .submit = submit_txs, .submit_ctx = nd,
                       .skew_ms = 30000, .blocks_max = 64};
     nd->api = capi_open(&cc);
     if (!nd->api)

@@ -38,16 +38,17 @@ static uint64_t test_clock(void *ctx)
     return server_now;
 }
 
-static int test_submit(void *ctx, const uint8_t *tx, size_t len, char *why, size_t cap)
+static void test_submit(void *ctx, const codec_span *txs, uint32_t count,
+                        codec_submit_result *results)
 {
     (void)ctx;
-    (void)tx;
-    if (len < 8) {
-        snprintf(why, cap, "too short");
-        return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        results[i].status = txs[i].len < 8;
+        snprintf(results[i].reason, sizeof results[i].reason, "%s",
+                 txs[i].len < 8 ? "too short" : "");
+        if (txs[i].len >= 8)
+            atomic_fetch_add(&submitted, 1);
     }
-    atomic_fetch_add(&submitted, 1);
-    return 0;
 }
 
 typedef struct {

@@ -99,26 +99,61 @@ Test(mempool, forwarded_txs_are_checked_in_the_background_and_bad_ones_dropped)
     mempool_close(p);
 }
 
-Test(mempool, client_submits_are_verified_on_the_callers_thread)
+/* One tx submitted alone: the reason if refused, "" if accepted. */
+static const char *submit_one(mempool *p, const uint8_t *tx, size_t len)
 {
-    static uint8_t good[1024], bad[1024];
+    static codec_submit_result r;
+    mempool_submit(p, &(codec_span){tx, len}, 1, &r);
+    cr_assert((r.status == 0) == (r.reason[0] == 0), "a refusal has a reason: %s", r.reason);
+    return r.reason;
+}
+
+Test(mempool, client_submits_are_verified_by_the_workers_and_answered_in_order)
+{
+    static uint8_t good[1024], bad[1024], good2[1024];
     size_t gl = make_tx(1, &chain, good, sizeof good), bl = make_tx(2, &other_chain, bad, sizeof bad);
-    mempool *p = mempool_open(&chain, 1, 100);
-    char why[200] = "";
-    cr_assert_eq(mempool_submit(p, good, gl, why, sizeof why), 0, "%s", why);
-    cr_assert_eq(mempool_submit(p, good, gl, why, sizeof why), 0, "idempotent");
-    cr_assert_neq(mempool_submit(p, bad, bl, why, sizeof why), 0);
-    cr_assert(strstr(why, "signature") != NULL, "%s", why);
-    cr_assert_neq(mempool_submit(p, good, gl - 1, why, sizeof why), 0);
-    cr_assert(strstr(why, "decode") != NULL, "%s", why);
+    size_t g2l = make_tx(3, &chain, good2, sizeof good2);
+    mempool *p = mempool_open(&chain, 2, 100);
+    cr_assert_str_empty(submit_one(p, good, gl));
+    cr_assert_str_empty(submit_one(p, good, gl), "idempotent");
+    cr_assert(strstr(submit_one(p, bad, bl), "signature") != NULL);
+    cr_assert(strstr(submit_one(p, good, gl - 1), "decode") != NULL);
+    /* one request: each tx answered in its place, the good ones kept */
+    codec_span req[4] = {{bad, bl}, {good2, g2l}, {good2, g2l - 1}, {good, gl}};
+    codec_submit_result res[4];
+    mempool_submit(p, req, 4, res);
+    cr_assert(res[0].status != 0 && strstr(res[0].reason, "author") != NULL, "%s", res[0].reason);
+    cr_assert_eq(res[1].status, 0, "%s", res[1].reason);
+    cr_assert(res[2].status != 0 && strstr(res[2].reason, "decode") != NULL, "%s", res[2].reason);
+    cr_assert_eq(res[3].status, 0, "already held: accepted");
     codec_span spans[4];
     uint8_t *owned[4];
     hash32 digests[4], d;
     merkle_leaf_hash(good, gl, &d);
-    cr_assert_eq(mempool_take_inbox(p, spans, owned, digests, 4), 1);
+    cr_assert_eq(mempool_take_inbox(p, spans, owned, digests, 4), 2, "good, then good2");
     cr_assert(memcmp(&digests[0], &d, 32) == 0);
     free(owned[0]);
+    free(owned[1]);
     cr_assert_eq(mempool_state_of(p, &d), MEMPOOL_VERIFIED);
+    merkle_leaf_hash(good2, g2l, &d);
+    cr_assert(memcmp(&digests[1], &d, 32) == 0);
+    cr_assert_eq(mempool_state_of(p, &d), MEMPOOL_VERIFIED);
+    mempool_close(p);
+}
+
+Test(mempool, a_request_larger_than_the_verifiers_queue_is_refused_in_part)
+{
+    static uint8_t bytes[3][1024];
+    codec_span txs[3];
+    codec_submit_result res[3];
+    for (uint32_t i = 0; i < 3; i++)
+        txs[i] = (codec_span){bytes[i], make_tx(i + 1, &chain, bytes[i], sizeof bytes[i])};
+    mempool *p = mempool_open(&chain, 1, 2);
+    mempool_submit(p, txs, 3, res);
+    cr_assert_eq(res[0].status, 0, "%s", res[0].reason);
+    cr_assert_eq(res[1].status, 0, "%s", res[1].reason);
+    cr_assert(res[2].status != 0 && strstr(res[2].reason, "retry later") != NULL, "%s",
+              res[2].reason);
     mempool_close(p);
 }
 

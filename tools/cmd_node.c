@@ -120,7 +120,12 @@ static long start_node(const char *dir, uint32_t i, const char *binary)
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        setsid();
+        /* Its own process group, so that a Ctrl-C meant for the terminal's foreground job
+         * does not reach it, but the caller's session: with Linux's autogroup scheduling
+         * (on by default) a session per node (setsid) made the kernel share the CPU evenly
+         * between the nodes first, so a node's event loop waited behind its own signature
+         * checks and a PREPARE->COMMIT hop took 18 ms instead of 10 (docs/BENCHMARKS.md). */
+        setpgid(0, 0);
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         int null = open("/dev/null", O_RDONLY);
         if (fd >= 0) {

@@ -53,10 +53,9 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* capi_submit_fn: queue a copy (the capi already checked that it decodes). */
-static int submit(void *ctx, const uint8_t *tx, size_t len, char *why, size_t why_cap)
+/* Queue a copy of one tx (the capi already checked that it decodes). 0 or -1 with why. */
+static int submit_one(dev_queue *q, const uint8_t *tx, size_t len, char *why, size_t why_cap)
 {
-    dev_queue *q = ctx;
     hash32 id;
     tcrypto_sha256(tx, len, &id);
     uint64_t height;
@@ -87,6 +86,14 @@ static int submit(void *ctx, const uint8_t *tx, size_t len, char *why, size_t wh
     }
     pthread_mutex_unlock(&q->lock);
     return rc;
+}
+
+/* capi_submit_fn */
+static void submit(void *ctx, const codec_span *txs, uint32_t count, codec_submit_result *results)
+{
+    for (uint32_t i = 0; i < count; i++)
+        results[i].status = (uint32_t)-submit_one(ctx, txs[i].data, txs[i].len, results[i].reason,
+                                                  sizeof results[i].reason);
 }
 
 /* Commit what is queued (at most DEV_BATCH_MAX) as one block. Returns 0 or -1. */
