@@ -460,12 +460,18 @@ static void check_prepared(pbft_core *c, pbft_slot *s)
     check_committed(c, s);
 }
 
-/* Install a pre-prepare for (view, batch) in its slot and, as a backup, prepare it. */
+/* Install a pre-prepare for (view, batch) in its slot and, as a backup, prepare it.
+ * PREPAREs and COMMITs of this view that arrived before it (each checked on arrival)
+ * still count: a backup whose own checks of the batch's txs took longer than the
+ * others' then prepares and commits as soon as it accepts it, instead of waiting for
+ * retransmissions or fetching the block. Votes of an older view (a batch re-issued
+ * by a NEW-VIEW) are dropped. */
 static void accept_preprepare(pbft_core *c, pbft_view v, const pbft_batch *b,
                               const hash32 *d, const signature *pp_sig)
 {
     pbft_slot *s = slot_get(c, b->header.height);
-    slot_reset_votes(s);
+    if (s->view != v)
+        slot_reset_votes(s);
     s->view = v;
     s->has_preprepare = true;
     s->batch = *b;
@@ -624,6 +630,8 @@ static pbft_err on_vote(pbft_core *c, const pbft_msg *m)
     pbft_slot *s = slot_get(c, m->height);
     if (s->has_preprepare && s->view != m->view)
         return PBFT_ERR_VIEW;
+    if (s->view != m->view)
+        slot_reset_votes(s); /* votes of an older view: they count no more */
     s->view = m->view;
     bool *seen = is_commit ? s->commit_seen : s->prepare_seen;
     if (seen[m->from])
@@ -739,47 +747,85 @@ static void emit_result_cert(pbft_core *c, const codec_result_cert *cert)
         c->ready.stable[c->ready.stable_count++] = *cert;
 }
 
-static void set_stable(pbft_core *c, const codec_result_cert *cert)
+/* Move the low watermark to a certified height. */
+static void move_stable(pbft_core *c, const codec_result_cert *cert)
 {
-    if (cert->height <= low_mark(c)) {
-        emit_result_cert(c, cert); /* a late certificate: certifies, moves nothing */
-        return;
-    }
     c->durable.stable = *cert;
+    if (c->stable_ahead.height <= cert->height)
+        memset(&c->stable_ahead, 0, sizeof c->stable_ahead);
     garbage_collect(c);
-    emit_result_cert(c, cert);
     mark_persist(c);
     if (!c->durable.view_changing)
         replay_future(c); /* what was held above the old high watermark */
 }
 
-static void check_stable(pbft_core *c, pbft_checkpoint_votes *v)
+/* A checkpoint became certified (2f+1 matching). It certifies its block at once, but
+ * the low watermark moves to it only if I have delivered it: checkpoints are taken at
+ * every height, so a replica a few heights behind the others (its own checks of a
+ * batch's txs took longer) would otherwise drop the heights it was finishing and fetch
+ * them (measured: a backup fetched half the heights of a loaded cluster). Such a
+ * height becomes my stable checkpoint when I have executed it (pbft_executed). */
+static void set_stable(pbft_core *c, const codec_result_cert *cert)
+{
+    emit_result_cert(c, cert);
+    if (cert->height <= low_mark(c))
+        return; /* a late certificate: certifies, moves nothing */
+    if (cert->height <= c->last_delivered)
+        move_stable(c, cert);
+    else if (cert->height > c->stable_ahead.height)
+        c->stable_ahead = *cert;
+}
+
+/* The certificate of 2f+1 matching checkpoints among v's, if there are that many. */
+static bool checkpoint_quorum(const pbft_core *c, const pbft_checkpoint_votes *v,
+                              codec_result_cert *cert)
 {
     for (uint32_t a = 0; a < c->cfg.n; a++) {
         if (!v->seen[a])
             continue;
-        codec_result_cert cert;
-        memset(&cert, 0, sizeof cert);
-        cert.height = v->height;
-        cert.block_hash = v->block_hash[a];
-        cert.state_hash = v->state_hash[a];
-        cert.receipts_root = v->receipts_root[a];
+        memset(cert, 0, sizeof *cert);
+        cert->height = v->height;
+        cert->block_hash = v->block_hash[a];
+        cert->state_hash = v->state_hash[a];
+        cert->receipts_root = v->receipts_root[a];
         for (uint32_t b = 0; b < c->cfg.n; b++) {
-            if (v->seen[b] && hash_eq(&v->block_hash[b], &cert.block_hash) &&
-                hash_eq(&v->state_hash[b], &cert.state_hash) &&
-                hash_eq(&v->receipts_root[b], &cert.receipts_root)) {
-                cert.sigs[cert.sig_count].validator = b;
-                cert.sigs[cert.sig_count].sig = v->sig[b];
-                cert.sig_count++;
+            if (v->seen[b] && hash_eq(&v->block_hash[b], &cert->block_hash) &&
+                hash_eq(&v->state_hash[b], &cert->state_hash) &&
+                hash_eq(&v->receipts_root[b], &cert->receipts_root)) {
+                cert->sigs[cert->sig_count].validator = b;
+                cert->sigs[cert->sig_count].sig = v->sig[b];
+                cert->sig_count++;
             }
         }
-        if (cert.sig_count >= c->quorum) {
-            cert.sig_count = c->quorum;
-            v->certified = true;
-            set_stable(c, &cert);
-            return;
+        if (cert->sig_count >= c->quorum) {
+            cert->sig_count = c->quorum;
+            return true;
         }
     }
+    return false;
+}
+
+static void check_stable(pbft_core *c, pbft_checkpoint_votes *v)
+{
+    codec_result_cert cert;
+    if (checkpoint_quorum(c, v, &cert)) {
+        v->certified = true;
+        set_stable(c, &cert);
+    }
+}
+
+/* I executed h: if h was certified before I delivered it, it is my stable checkpoint now. */
+static void stable_after_execution(pbft_core *c, pbft_height h)
+{
+    if (h <= low_mark(c))
+        return;
+    codec_result_cert cert;
+    const pbft_checkpoint_votes *v = &c->checkpoints[h % PBFT_CHECKPOINT_SLOTS];
+    if (c->stable_ahead.height == h)
+        cert = c->stable_ahead;
+    else if (v->height != h || !v->certified || !checkpoint_quorum(c, v, &cert))
+        return;
+    move_stable(c, &cert);
 }
 
 /* Votes are kept for heights in (low - WINDOW, low + SLOTS - WINDOW]: those
@@ -1200,8 +1246,10 @@ static pbft_err verify_new_view(const pbft_core *c, const pbft_new_view *nv,
 static void adopt_stable_from(pbft_core *c, const pbft_new_view *nv)
 {
     for (uint32_t i = 0; i < nv->vc_count; i++)
-        if (nv->vcs[i].stable.height == nv->reissued_from && nv->reissued_from > low_mark(c))
-            set_stable(c, &nv->vcs[i].stable);
+        if (nv->vcs[i].stable.height == nv->reissued_from && nv->reissued_from > low_mark(c)) {
+            emit_result_cert(c, &nv->vcs[i].stable); /* the new view starts above it */
+            move_stable(c, &nv->vcs[i].stable);
+        }
 }
 
 /* Install the new view: re-issued pre-prepares, clear the rest of the window. */
@@ -1563,6 +1611,7 @@ pbft_err pbft_executed(pbft_core *c, pbft_height h, const hash32 *block_hash,
     (void)ok;
     c->my_checkpoint = m;
     record_checkpoint(c, &m);
+    stable_after_execution(c, h);
     send_own_checkpoint(c);
     try_propose(c);
     return PBFT_OK;

@@ -241,6 +241,8 @@ typedef struct {
     pbft_slot slots[PBFT_WINDOW];
     pbft_checkpoint_votes checkpoints[PBFT_CHECKPOINT_SLOTS];
     pbft_height peer_checkpoint[PBFT_N_MAX]; /* highest checkpoint height seen per peer */
+    codec_result_cert stable_ahead; /* certified above my last delivery: my stable
+                                       checkpoint once I have executed it */
     /* Requests waiting: digest, and the (view, height) of the pre-prepare that
      * carries it in this view (so the primary does not propose it twice). */
     uint32_t pending_count;

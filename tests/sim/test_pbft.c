@@ -215,6 +215,28 @@ Test(pbft, votes_are_checked_while_they_count_and_not_past_the_quorum)
                  "past the commit quorum a commit is not even checked");
 }
 
+/* A backup still checking a batch's txs when the others' votes arrive (the node holds
+ * the PRE-PREPARE until its checks end) commits as soon as it accepts the PRE-PREPARE. */
+Test(pbft, votes_that_arrive_before_the_pre_prepare_count_once_it_is_accepted)
+{
+    start();
+    pbft_batch b;
+    pbft_msg pp = preprepare(&b, 1000);
+    pbft_msg early[] = {vote(PBFT_MSG_PREPARE, 2, &pp.digest, true),
+                        vote(PBFT_MSG_PREPARE, 3, &pp.digest, true),
+                        vote(PBFT_MSG_COMMIT, 0, &pp.digest, true),
+                        vote(PBFT_MSG_COMMIT, 2, &pp.digest, true),
+                        vote(PBFT_MSG_COMMIT, 3, &pp.digest, true)};
+    for (uint32_t i = 0; i < 5; i++)
+        cr_assert_eq(pbft_step(&cores[1], &early[i]), PBFT_OK, "vote %u", i);
+    cr_assert_eq(pbft_ready_get(&cores[1])->committed_count, 0, "nothing without the batch");
+    cr_assert_eq(pbft_step(&cores[1], &pp), PBFT_OK);
+    const pbft_ready *r = pbft_ready_get(&cores[1]);
+    cr_assert_eq(r->committed_count, 1, "prepared and committed by the votes it already held");
+    cr_assert_eq(pbft_verify_commit_cert(&cores[0], &r->committed[0].batch, &r->committed[0].cert),
+                 PBFT_OK);
+}
+
 Test(pbft, restarted_replica_never_signs_a_second_digest)
 {
     start();
@@ -253,6 +275,54 @@ static codec_result_cert result_cert(uint64_t height, const hash32 *block, const
     }
     rc.sig_count = 3;
     return rc;
+}
+
+/* The CHECKPOINT of `from` for height 1 with these results. */
+static pbft_msg checkpoint(uint32_t from, const hash32 *results)
+{
+    codec_result_cert rc;
+    memset(&rc, 0, sizeof rc);
+    rc.height = 1;
+    rc.block_hash = rc.state_hash = rc.receipts_root = *results;
+    uint8_t buf[256];
+    codec_buf cb = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_checkpoint_body_encode(&rc, &cb), CODEC_OK);
+    pbft_msg m = {.type = PBFT_MSG_CHECKPOINT, .from = from, .height = 1, .block_hash = *results,
+                  .state_hash = *results, .receipts_root = *results};
+    mac(from, TCRYPTO_TAG_CHECKPOINT, buf, cb.len, &m.sig);
+    return m;
+}
+
+/* Checkpoints are taken at every height: the others may certify a height before a backup
+ * whose checks were slower has delivered it. It still finishes that height in the normal
+ * case, and the height becomes its stable checkpoint once it has executed it. */
+Test(pbft, a_height_certified_before_it_is_delivered_is_finished_in_the_normal_case)
+{
+    start();
+    pbft_batch b;
+    pbft_msg pp = preprepare(&b, 1000);
+    hash32 results;
+    memset(&results, 7, sizeof results);
+    for (uint32_t from = 0; from < 4; from++) {
+        if (from == 1)
+            continue;
+        pbft_msg m = checkpoint(from, &results);
+        cr_assert_eq(pbft_step(&cores[1], &m), PBFT_OK);
+    }
+    cr_assert_eq(pbft_ready_get(&cores[1])->stable_count, 1, "height 1 is certified");
+    cr_assert_eq(cores[1].durable.stable.height, 0, "but not my stable checkpoint yet");
+    pbft_ready_clear(&cores[1]);
+    pbft_msg votes[] = {vote(PBFT_MSG_PREPARE, 2, &pp.digest, true),
+                        vote(PBFT_MSG_COMMIT, 0, &pp.digest, true),
+                        vote(PBFT_MSG_COMMIT, 2, &pp.digest, true)};
+    for (uint32_t i = 0; i < 3; i++)
+        cr_assert_eq(pbft_step(&cores[1], &votes[i]), PBFT_OK, "vote %u", i);
+    cr_assert_eq(pbft_step(&cores[1], &pp), PBFT_OK, "height 1 is still in my window");
+    cr_assert_eq(pbft_ready_get(&cores[1])->committed_count, 1);
+    pbft_ready_clear(&cores[1]);
+    cr_assert_eq(pbft_executed(&cores[1], 1, &results, &results, &results), PBFT_OK);
+    cr_assert_eq(cores[1].durable.stable.height, 1, "executed: now my stable checkpoint");
+    cr_assert_eq(cores[1].durable.stable.sig_count, 3);
 }
 
 Test(pbft, catch_up_checks_the_result_certificate_and_the_re_executed_state)
