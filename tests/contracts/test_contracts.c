@@ -275,6 +275,35 @@ Test(executor, later_txs_of_a_block_see_earlier_writes)
     tw_close(&u);
 }
 
+Test(executor, a_large_block_reads_its_own_writes_and_the_committed_state)
+{
+    /* 400 anchors in one block (well over a thousand writes: the block's write index
+     * grows several times), then the first record again: refused as a duplicate, which it
+     * can only be if the read finds the write made 400 txs earlier in this block */
+    enum { N = 401 };
+    static uint8_t bufs[N][1024];
+    static codec_span s[N];
+    static codec_receipt r[N];
+    static hash32 recs[N];
+    int64_t now = (int64_t)T.w.now_ms + 60000;
+    for (uint32_t i = 0; i < N; i++) {
+        char label[32];
+        snprintf(label, sizeof label, "record %u", i == N - 1 ? 0 : i);
+        recs[i] = world_hash(label);
+        codec_value a[] = {world_text(TRIAL), tw_pk(&T.w.participants[0]), world_int(1),
+                           world_int(now), world_bytes(recs[i].bytes, 32), world_int(100)};
+        s[i] = (codec_span){bufs[i], world_sign(&T.w, &T.w.inv_a, WORLD_NEXT_NONCE, NULL, "data",
+                                                "anchor", a, 6, NULL, 0, bufs[i], sizeof bufs[i])};
+    }
+    cr_assert_eq(world_commit(&T.w, 60000, s, N, r), 0);
+    for (uint32_t i = 0; i + 1 < N; i++)
+        expect_ok(r[i]);
+    expect_refused(r[N - 1], CONTRACT_E_DUPLICATE);
+    /* and in the next block, from the committed state */
+    expect_refused(tw_anchor(&T, &T.w.inv_a, 0, 1, tw_next_time(&T), "record 7"),
+                   CONTRACT_E_DUPLICATE);
+}
+
 Test(executor, governance_deploys_a_new_version_with_sponsor_and_regulator)
 {
     /* redeploy the outcomes contract's own bytecode as version 2, in chunks */
