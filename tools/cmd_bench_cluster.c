@@ -18,6 +18,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -586,6 +587,29 @@ static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t c
     return rc;
 }
 
+/* The nodes of the run in progress, stopped if the bench is interrupted (Ctrl-C, kill), so
+ * that they do not outlive it and hold the ports the next bench needs. */
+static volatile sig_atomic_t g_node_count;
+static pid_t g_nodes[4];
+
+static void stop_nodes_and_die(int sig)
+{
+    for (sig_atomic_t i = 0; i < g_node_count; i++)
+        kill(g_nodes[i], SIGTERM);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void watch_nodes(const char *dir)
+{
+    g_node_count = 0;
+    for (uint32_t i = 0; i < 4; i++) {
+        long pid = cluster_node_pid(dir, i);
+        if (pid > 0)
+            g_nodes[g_node_count++] = (pid_t)pid;
+    }
+}
+
 static int one_run(const char *dir, unsigned port, uint32_t n, uint32_t clients, run_figures *f)
 {
     char ports[16], url[64];
@@ -595,11 +619,17 @@ static int one_run(const char *dir, unsigned port, uint32_t n, uint32_t clients,
         return -1;
     char *up[] = {"cluster", "up", (char *)dir, NULL};
     char *down[] = {"cluster", "down", (char *)dir, NULL};
-    if (cmd_cluster(3, up) != TC_EXIT_OK)
+    int up_rc = cmd_cluster(3, up);
+    watch_nodes(dir); /* the ones that started, even if another did not */
+    if (up_rc != TC_EXIT_OK) {
+        cmd_cluster(3, down);
+        g_node_count = 0;
         return -1;
+    }
     snprintf(url, sizeof url, "tcp://127.0.0.1:%u", port + 100);
     int rc = run_workload(dir, url, n, clients, f);
     cmd_cluster(3, down);
+    g_node_count = 0;
     return rc;
 }
 
@@ -664,6 +694,14 @@ int cmd_bench_cluster(int argc, char **argv)
         return TC_EXIT_INTERNAL;
     }
     run_figures f[15];
+    const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++) {
+        struct sigaction sa = {.sa_handler = stop_nodes_and_die}, old;
+        sigemptyset(&sa.sa_mask);
+        sigaction(stop_signals[i], NULL, &old);
+        if (old.sa_handler != SIG_IGN) /* ignored: a background job of a script, keep it so */
+            sigaction(stop_signals[i], &sa, NULL);
+    }
     printf("bench cluster: 4 validators on loopback, %llu txs (consent grants and data anchors),"
            " %llu closed-loop clients, %llu runs\n", (unsigned long long)n,
            (unsigned long long)clients, (unsigned long long)runs);

@@ -54,7 +54,7 @@ static uint32_t count_nodes(const char *dir)
     return n;
 }
 
-static long read_pid(const char *dir, uint32_t i)
+long cluster_node_pid(const char *dir, uint32_t i)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/node-%u/trialnode.pid", dir, i);
@@ -163,7 +163,7 @@ static int cluster_up(const char *dir, uint32_t n, long timeout_ms)
     trialnode_path(binary, sizeof binary);
     long pids[NODES_MAX];
     for (uint32_t i = 0; i < n; i++) {
-        long old = read_pid(dir, i);
+        long old = cluster_node_pid(dir, i);
         if (alive(old)) {
             printf("node %u already running (pid %ld)\n", i, old);
             pids[i] = old;
@@ -205,7 +205,7 @@ static int cluster_down(const char *dir, uint32_t n, long timeout_ms)
 {
     long pids[NODES_MAX];
     for (uint32_t i = 0; i < n; i++) {
-        pids[i] = read_pid(dir, i);
+        pids[i] = cluster_node_pid(dir, i);
         if (alive(pids[i]))
             kill((pid_t)pids[i], SIGTERM);
     }
@@ -238,7 +238,7 @@ static int cluster_status(const char *dir, uint32_t n, bool as_json)
         printf("%-5s %-8s %-8s %-8s %-6s %-8s %s\n", "node", "pid", "running", "height", "view",
                "primary", "state");
     for (uint32_t i = 0; i < n; i++) {
-        long pid = read_pid(dir, i);
+        long pid = cluster_node_pid(dir, i);
         bool up = alive(pid);
         json_t *st = read_status(dir, i);
         json_int_t height = json_integer_value(json_object_get(st, "height"));

@@ -6,6 +6,8 @@
 #ifndef TRIALREG_TOOLS_COMMANDS_H
 #define TRIALREG_TOOLS_COMMANDS_H
 
+#include <stdint.h>
+
 /* Exit codes shared by every subcommand. */
 enum {
     TC_EXIT_OK = 0,    /* success */
@@ -28,6 +30,8 @@ int cmd_bench_ledger(int argc, char **argv);
 /* consortium tools (tools/cmd_cluster.c) */
 int cmd_init(int argc, char **argv);
 int cmd_cluster(int argc, char **argv); /* tools/cmd_node.c: cluster up|down|status */
+/* The pid in DIR/node-I/trialnode.pid (written by cluster up), or 0. */
+long cluster_node_pid(const char *dir, uint32_t i);
 int cmd_bench_cluster(int argc, char **argv); /* tools/cmd_bench_cluster.c */
 
 /* Helpers shared by the commands (tools/util.c). */
