@@ -8,6 +8,8 @@
  *      msgpack_pack_object re-packs it to the identical bytes, i.e. what our
  *      strict reader accepts is also well-formed, shortest-form msgpack to an
  *      independent implementation.
+ * The client API structures (selector 11) are one target: every client decoder is tried
+ * on each input, and each that accepts it must round-trip.
  * Nested spans (block txs/receipts/commit cert, proof parts, export parts) are
  * decoded with their own decoder and round-tripped too. Validator messages
  * (wire.h) do not decode their nested tx/block/cert bytes (the node does), so
@@ -20,6 +22,7 @@
  * the command lines; seeds are in tests/fuzz/corpus_codec/<decoder>/ (raw
  * encodings) and tests/fuzz/corpus_codec/all/ (selector byte + encoding).
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +45,8 @@ enum {
     FUZZ_BLOCK_HEADER = 8,
     FUZZ_EXPORT_HEADER = 9,
     FUZZ_WIRE = 10,
-    FUZZ_DECODER_COUNT = 11,
+    FUZZ_CLIENT = 11,
+    FUZZ_DECODER_COUNT = 12,
 };
 
 /* Largest input we re-encode; libFuzzer's -max_len stays far below this. */
@@ -284,6 +288,80 @@ static size_t check_wire(const uint8_t *data, size_t len)
     return len;
 }
 
+/* The client API: requests and replies (client_api.h). Each decoder that accepts the
+ * input must reproduce it with its encoder; returns len if any accepted. */
+static size_t check_client(const uint8_t *data, size_t len)
+{
+    static codec_span txs[CODEC_SUBMIT_BATCH_MAX];
+    static codec_submit_result results[CODEC_SUBMIT_BATCH_MAX];
+    static codec_block_entry entries[CODEC_BLOCKS_REPLY_MAX];
+    static codec_consent_reply_entry consents[CODEC_CONSENT_REPLY_MAX];
+    static codec_query q;
+    static codec_receipt_reply rr;
+    static codec_trial_reply tr;
+    codec_client_request req;
+    codec_client_response resp;
+    uint64_t from;
+    uint32_t count;
+    bool any = false;
+    codec_buf out = out_buf();
+    if (codec_client_request_decode(data, len, &req, NULL) == CODEC_OK) {
+        expect_same(&out, codec_client_request_encode(req.kind, req.body.data, req.body.len, &out),
+                    data, len, "client request round trip");
+        any = true;
+    }
+    if ((out = out_buf(), codec_client_response_decode(data, len, &resp, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_client_response_encode(resp.status, resp.reason, resp.body.data,
+                                                       resp.body.len, &out),
+                    data, len, "client response round trip");
+        any = true;
+    }
+    if ((out = out_buf(), codec_query_decode(data, len, &q, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_query_encode(&q, &out), data, len, "query round trip");
+        any = true;
+    }
+    if ((out = out_buf(), codec_receipt_reply_decode(data, len, &rr, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_receipt_reply_encode(&rr, &out), data, len, "receipt reply round trip");
+        any = true;
+    }
+    if ((out = out_buf(), codec_submit_batch_decode(data, len, txs, CODEC_SUBMIT_BATCH_MAX, &count,
+                                                    NULL) == CODEC_OK)) {
+        FUZZ_CHECK(count <= CODEC_SUBMIT_BATCH_MAX, "submit batch count");
+        expect_same(&out, codec_submit_batch_encode(txs, count, &out), data, len,
+                    "submit batch round trip");
+        any = true;
+    }
+    if ((out = out_buf(), codec_submit_results_decode(data, len, results, CODEC_SUBMIT_BATCH_MAX,
+                                                      &count, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_submit_results_encode(results, count, &out), data, len,
+                    "submit results round trip");
+        any = true;
+    }
+    if ((out = out_buf(), codec_blocks_request_decode(data, len, &from, &count, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_blocks_request_encode(from, count, &out), data, len,
+                    "blocks request round trip");
+        any = true;
+    }
+    if ((out = out_buf(), codec_blocks_reply_decode(data, len, entries, CODEC_BLOCKS_REPLY_MAX,
+                                                    &count, NULL) == CODEC_OK)) {
+        FUZZ_CHECK(count <= CODEC_BLOCKS_REPLY_MAX, "blocks reply count");
+        expect_same(&out, codec_blocks_reply_encode(entries, count, &out), data, len,
+                    "blocks reply round trip");
+        any = true;
+    }
+    if ((out = out_buf(), codec_trial_reply_decode(data, len, &tr, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_trial_reply_encode(&tr, &out), data, len, "trial reply round trip");
+        any = true;
+    }
+    if ((out = out_buf(), codec_consent_reply_decode(data, len, consents, CODEC_CONSENT_REPLY_MAX,
+                                                     &count, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_consent_reply_encode(consents, count, &out), data, len,
+                    "consent reply round trip");
+        any = true;
+    }
+    return any ? len : 0;
+}
+
 /* Run one decoder; returns how many leading bytes it accepted (0 = refused). */
 static size_t run_decoder(int decoder, const uint8_t *data, size_t len)
 {
@@ -299,6 +377,7 @@ static size_t run_decoder(int decoder, const uint8_t *data, size_t len)
     case FUZZ_BLOCK_HEADER: return check_block_header(data, len);
     case FUZZ_EXPORT_HEADER: return check_export_header(data, len);
     case FUZZ_WIRE: return check_wire(data, len);
+    case FUZZ_CLIENT: return check_client(data, len);
     default: abort();
     }
 }

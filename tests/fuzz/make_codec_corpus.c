@@ -7,7 +7,8 @@
  * creates DIR/<decoder>/<n>.bin (raw encoding, for -DFUZZ_DECODER builds) and
  * DIR/all/<decoder>-<n>.bin (decoder selector byte + encoding, for the
  * dispatching build). Deterministic: keys come from fixed seeds. The decoder
- * numbers must match the enum in fuzz_codec.c (10 = wire, the validator messages).
+ * numbers must match the enum in fuzz_codec.c (10 = wire, the validator messages;
+ * 11 = client, the client API requests and replies).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +22,9 @@
 static const char *const decoder_names[] = {
     "tx",    "receipt",      "block",        "genesis",      "commit_cert",
     "result_cert", "proof", "export_entry", "block_header", "export_header", "wire",
+    "client",
 };
+#define DECODERS ((int)(sizeof decoder_names / sizeof *decoder_names))
 
 static const char *root;
 static hash32 chain_id;
@@ -52,7 +55,7 @@ static void write_file(const char *path, const uint8_t *prefix, size_t prefix_le
 
 static void emit(int decoder, const codec_buf *b)
 {
-    static int counts[11];
+    static int counts[DECODERS];
     char path[512];
     int n = counts[decoder]++;
     if (b->overflow) die("encode overflow");
@@ -413,6 +416,44 @@ static size_t make_wire(int variant, uint8_t *out, size_t cap)
     return b.len;
 }
 
+/* Client API requests and replies (decoder 11), one of each kind. */
+static void emit_client(uint8_t *buf, size_t cap)
+{
+    static uint8_t tx[2048], body[4096];
+    codec_buf b, t = codec_buf_make(tx, sizeof tx);
+    t.len = make_tx(0, tx, sizeof tx);
+    codec_span txs[2] = {{tx, t.len}, {tx, t.len}};
+    codec_buf bb = codec_buf_make(body, sizeof body);
+    codec_submit_batch_encode(txs, 2, &bb);
+    b = codec_buf_make(buf, cap);
+    codec_client_request_encode(CLIENT_SUBMIT_BATCH, bb.data, bb.len, &b);
+    emit(11, &b);
+    b = codec_buf_make(buf, cap);
+    codec_submit_batch_encode(txs, 2, &b);
+    emit(11, &b);
+    codec_submit_result res[2] = {{0, ""}, {7, "tx not accepted: a co-signature does not verify"}};
+    b = codec_buf_make(buf, cap);
+    codec_submit_results_encode(res, 2, &b);
+    emit(11, &b);
+    b = codec_buf_make(buf, cap);
+    codec_client_response_encode(0, "ok", body, bb.len, &b);
+    emit(11, &b);
+    b = codec_buf_make(buf, cap);
+    codec_blocks_request_encode(12, 64, &b);
+    emit(11, &b);
+    codec_query q;
+    memset(&q, 0, sizeof q);
+    q.asker = keys[0].public_key;
+    q.time_ms = 1764100000000ull;
+    q.kind = QUERY_CONSENT;
+    q.arg_count = 2;
+    q.args[0] = (codec_span){(const uint8_t *)"TRIAL-1", 7};
+    q.args[1] = (codec_span){keys[1].public_key.bytes, 32};
+    b = codec_buf_make(buf, cap);
+    codec_query_encode(&q, &b);
+    emit(11, &b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) die("usage: make_codec_corpus DIR");
@@ -427,7 +468,7 @@ int main(int argc, char **argv)
     make_dir(root);
     snprintf(path, sizeof path, "%s/all", root);
     make_dir(path);
-    for (int d = 0; d < 11; d++) {
+    for (int d = 0; d < DECODERS; d++) {
         snprintf(path, sizeof path, "%s/%s", root, decoder_names[d]);
         make_dir(path);
     }
@@ -457,5 +498,6 @@ int main(int argc, char **argv)
     codec_export_header_encode(&eh, &b);
     emit(9, &b);
     for (int v = 0; v < 10; v++) EMIT(10, make_wire(v, buf, sizeof buf));
+    emit_client(buf, sizeof buf);
     return 0;
 }
