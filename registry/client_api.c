@@ -122,7 +122,6 @@ static bool body_done(answer *a, codec_err rc)
 
 /* ---- SUBMIT ------------------------------------------------------------------------ */
 
-/* Decode one tx and hand it to the submit callback; false with status and reason if not. */
 /* Decode each tx, hand the ones that decode to the submit callback together, and say
  * what became of each (in order). */
 static void submit_txs(capi *api, const codec_span *txs, uint32_t count,

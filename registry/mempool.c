@@ -25,6 +25,7 @@
 #define VERIFIER_NICE 5
 #define ADMIT_CHUNK 256u /* digests computed before the lock is taken */
 #define SUBMIT_QUEUE_FULL INT_MIN /* a verdict: the verifiers' queue had no room */
+#define TX_UNDECODABLE INT_MAX    /* a verdict: the bytes are not a tx */
 
 typedef struct entry {
     struct entry *next;
@@ -122,14 +123,14 @@ static void remove_locked(mempool *p, entry **at)
     free(e);
 }
 
-/* 0: the signatures verify; < 0 the author's does not, > 0 a co-signature does not (or
- * the bytes do not decode). */
+/* 0: the signatures verify; < 0 the author's does not, > 0 a co-signature does not
+ * (TX_UNDECODABLE: the bytes do not decode). */
 static int tx_check(const hash32 *chain, const uint8_t *bytes, size_t len)
 {
     static _Thread_local codec_tx tx;
     codec_error ce;
     if (codec_tx_decode(bytes, len, &tx, &ce) != CODEC_OK)
-        return 1;
+        return TX_UNDECODABLE;
     return codec_tx_verify_signatures(&tx, chain);
 }
 
@@ -266,16 +267,16 @@ void mempool_close(mempool *p)
     free(p);
 }
 
-/* Hand the decodable txs of a request to the verifiers and wait for their verdicts. Txs
- * held already count as checked. Lock held (the wait releases it). */
+/* Hand a request's txs to the verifiers (they decode and check each) and wait for their
+ * verdicts. Txs held already count as checked. Lock held (the wait releases it). */
 static void check_submitted_locked(mempool *p, const codec_span *txs, const hash32 *digests,
-                                   const bool *decoded, uint32_t count, int *verdict)
+                                   uint32_t count, int *verdict)
 {
     submit_job job = {.verdict = verdict};
     pthread_cond_init(&job.done, NULL);
     for (uint32_t i = 0; i < count; i++) {
         verdict[i] = 0;
-        if (!decoded[i] || *find_slot(p, &digests[i]))
+        if (*find_slot(p, &digests[i]))
             continue;
         check_item item = {digests[i], (uint8_t *)txs[i].data, txs[i].len, &job, i};
         if (enqueue_locked(p, item))
@@ -296,6 +297,15 @@ static void refuse(codec_submit_result *r, const char *why)
     snprintf(r->reason, sizeof r->reason, "%s", why);
 }
 
+/* Why a verifier's verdict (non-zero) refuses a submitted tx. */
+static const char *verdict_reason(int verdict)
+{
+    if (verdict == SUBMIT_QUEUE_FULL) return "the node's signature checks are backed up; retry later";
+    if (verdict == TX_UNDECODABLE) return "tx does not decode";
+    return verdict < 0 ? "the author's signature does not verify on this chain"
+                       : "a co-signature does not verify on this chain";
+}
+
 /* Keep a checked tx and queue it for the node's thread (unless held already). Lock held. */
 static void keep_submitted_locked(mempool *p, const codec_span *tx, const hash32 *d,
                                   codec_submit_result *r)
@@ -311,38 +321,22 @@ static void keep_submitted_locked(mempool *p, const codec_span *tx, const hash32
 
 void mempool_submit(mempool *p, const codec_span *txs, uint32_t count, codec_submit_result *results)
 {
-    static _Thread_local codec_tx tx;
     static _Thread_local hash32 digests[CODEC_SUBMIT_BATCH_MAX];
-    static _Thread_local bool decoded[CODEC_SUBMIT_BATCH_MAX];
     static _Thread_local int verdict[CODEC_SUBMIT_BATCH_MAX];
     for (uint32_t from = 0; from < count; from += CODEC_SUBMIT_BATCH_MAX) {
         uint32_t n = count - from < CODEC_SUBMIT_BATCH_MAX ? count - from : CODEC_SUBMIT_BATCH_MAX;
         const codec_span *part = txs + from;
         codec_submit_result *res = results + from;
         for (uint32_t i = 0; i < n; i++) {
-            codec_error ce;
-            char where[128];
             res[i].status = 0;
             res[i].reason[0] = 0;
-            decoded[i] = codec_tx_decode(part[i].data, part[i].len, &tx, &ce) == CODEC_OK;
-            if (!decoded[i]) {
-                snprintf(res[i].reason, sizeof res[i].reason, "tx does not decode: %s",
-                         codec_error_format(&ce, where, sizeof where));
-                res[i].status = 1;
-                continue;
-            }
             merkle_leaf_hash(part[i].data, part[i].len, &digests[i]);
         }
         pthread_mutex_lock(&p->lock);
-        check_submitted_locked(p, part, digests, decoded, n, verdict);
+        check_submitted_locked(p, part, digests, n, verdict);
         for (uint32_t i = 0; i < n; i++) {
-            if (!decoded[i])
-                continue;
-            if (verdict[i] == SUBMIT_QUEUE_FULL)
-                refuse(&res[i], "the node's signature checks are backed up; retry later");
-            else if (verdict[i] != 0)
-                refuse(&res[i], verdict[i] < 0 ? "the author's signature does not verify on this chain"
-                                               : "a co-signature does not verify on this chain");
+            if (verdict[i] != 0)
+                refuse(&res[i], verdict_reason(verdict[i]));
             else
                 keep_submitted_locked(p, &part[i], &digests[i], &res[i]);
         }

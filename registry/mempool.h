@@ -28,7 +28,7 @@ typedef struct mempool mempool;
 mempool *mempool_open(const hash32 *chain, uint32_t threads, uint32_t capacity);
 void mempool_close(mempool *p);
 
-/* Client txs from the API (one request's): decode each, have the verifiers check
+/* Client txs from the API (one request's): have the verifiers decode and check
  * them all (in parallel, at the verifiers' priority, below the node's thread), and
  * keep the good ones and queue them for the node's thread; the caller waits for the
  * verdicts. results[i].status is 0 if tx i was accepted (or is held already), else 1
