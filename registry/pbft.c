@@ -582,6 +582,10 @@ static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m)
     if (known->height == m->height && known->has_preprepare && known->view == m->view &&
         hash_eq(&known->digest, &d))
         return PBFT_ERR_STALE; /* a retransmission of the pre-prepare I accepted */
+#ifndef TRIALREG_PBFT_BUG_ENTERVIEW
+    if (m->height <= c->reissued_to)
+        return PBFT_ERR_CONFLICT; /* the NEW-VIEW of this view decided this height */
+#endif
     if (!hash_eq(&d, &m->digest) || !pbft_batch_matches(b))
         return PBFT_ERR_DIGEST;
     if (!verify_vote(c, m->from, TCRYPTO_TAG_PREPREPARE, m->view, m->height, &d, &m->sig))
@@ -998,6 +1002,16 @@ static pbft_err verify_view_change(const pbft_core *c, const pbft_view_change *v
     return PBFT_OK;
 }
 
+void pbft_view_change_sign(const pbft_core *c, pbft_view_change *vc)
+{
+    uint8_t buf[BODY_MAX];
+    size_t len;
+    view_change_body(vc, buf, sizeof buf, &len);
+    bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, TCRYPTO_TAG_VIEWCHANGE, buf, len, &vc->sig);
+    assert(ok);
+    (void)ok;
+}
+
 static void build_view_change(pbft_core *c)
 {
     pbft_view_change *vc = &c->my_vc;
@@ -1010,12 +1024,7 @@ static void build_view_change(pbft_core *c)
         if (c->durable.has_prepared[i] && c->durable.prepared[i].batch.header.height == h)
             vc->prepared[vc->prepared_count++] = c->durable.prepared[i];
     }
-    uint8_t buf[BODY_MAX];
-    size_t len;
-    view_change_body(vc, buf, sizeof buf, &len);
-    bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, TCRYPTO_TAG_VIEWCHANGE, buf, len, &vc->sig);
-    assert(ok);
-    (void)ok;
+    pbft_view_change_sign(c, vc);
 }
 
 static void send_view_change(pbft_core *c)
@@ -1261,11 +1270,18 @@ static void enter_view(pbft_core *c, const pbft_new_view *nv)
     uint32_t count;
     compute_reissue(c, nv->vcs, nv->vc_count, &from, &count, digests, batches);
     c->durable.view = nv->view;
-    c->durable.view_changing = false;
     c->progress_ms = c->now_ms;
     c->backoff = 0;
     mark_persist(c);
+#ifdef TRIALREG_PBFT_BUG_ENTERVIEW
+    /* Deliberately broken build (simulator self-test): the view is entered before the
+     * stable checkpoint is adopted, so adopting it replays held fresh pre-prepares of
+     * the new view before the re-issued ones are installed. */
+    c->durable.view_changing = false;
+#endif
+    /* Still changing view here: adopting min-s replays nothing (move_stable). */
     adopt_stable_from(c, nv);
+    c->durable.view_changing = false;
     for (uint32_t r = 0; r < c->cfg.n; r++)
         if (c->vc_seen[r] && c->vcs[r].new_view <= nv->view)
             c->vc_seen[r] = false;
@@ -1287,8 +1303,9 @@ static void enter_view(pbft_core *c, const pbft_new_view *nv)
         if (record_signed(c, nv->view, h, &d))
             accept_preprepare(c, nv->view, b, &d, &nv->reissued_sig[i]);
     }
-    c->next_height = nv->reissued_from + nv->reissued_count + 1;
-    replay_future(c);
+    c->reissued_to = nv->reissued_from + nv->reissued_count;
+    c->next_height = c->reissued_to + 1;
+    replay_future(c); /* only now: the re-issued pre-prepares are installed */
     try_propose(c);
 }
 

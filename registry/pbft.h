@@ -237,6 +237,8 @@ typedef struct {
     pbft_height last_delivered; /* committed batches handed to the host */
     pbft_height last_executed;  /* reported back by pbft_executed */
     pbft_height next_height;    /* primary: next height to propose */
+    pbft_height reissued_to;    /* heights <= this were decided by the NEW-VIEW of the
+                                   current view: a fresh PRE-PREPARE there is refused */
     uint64_t last_proposed_time_ms;
     pbft_slot slots[PBFT_WINDOW];
     pbft_checkpoint_votes checkpoints[PBFT_CHECKPOINT_SLOTS];
@@ -325,6 +327,9 @@ void pbft_ready_clear(pbft_core *core);
 /* Helpers shared with the simulator. */
 /* Sign nv's body as this core (tests build byzantine new-views with it). */
 void pbft_new_view_sign(const pbft_core *core, pbft_new_view *nv);
+/* Sign vc's body as this core (vc->sender should be its id; tests and the
+ * simulator's byzantine replicas forge view-changes with it). */
+void pbft_view_change_sign(const pbft_core *core, pbft_view_change *vc);
 pbft_replica pbft_primary(const pbft_core *core, pbft_view view);
 /* tx_root and tx_count of the header from the batch's request digests. */
 void pbft_batch_seal(pbft_batch *batch);

@@ -477,3 +477,125 @@ Test(pbft, requests_offered_together_go_out_in_one_batch)
     cr_assert_eq(errs[0], PBFT_ERR_DUPLICATE);
     cr_assert_eq(errs[1], PBFT_OK);
 }
+
+/* ==== byzantine new primary (issue 13, bug 1) ================================ */
+
+/* Sign [view, height, digest] as `who` with `tag` (any replica: the test forges freely). */
+static signature vote_sig(uint32_t who, const char *tag, pbft_view v, pbft_height h,
+                          const hash32 *d)
+{
+    uint8_t buf[128];
+    codec_buf cb = codec_buf_make(buf, sizeof buf);
+    codec_pbft_vote_body_encode(v, h, d, &cb);
+    signature s;
+    mac(who, tag, buf, cb.len, &s);
+    return s;
+}
+
+/* A one-request batch at height h with time t, request bytes `tx`. */
+static void one_tx_batch(pbft_batch *b, pbft_height h, uint64_t t, const char *tx, hash32 *d)
+{
+    memset(b, 0, sizeof *b);
+    b->count = 1;
+    merkle_leaf_hash((const uint8_t *)tx, strlen(tx), &b->txs[0]);
+    b->header.height = h;
+    b->header.time_ms = t;
+    pbft_batch_seal(b);
+    codec_batch_hash(&b->header, d);
+}
+
+static pbft_msg send_vc(const pbft_view_change *vc)
+{
+    pbft_msg m = {.type = PBFT_MSG_VIEW_CHANGE, .from = vc->sender, .view_change = vc};
+    return m;
+}
+
+/* Height 2 committed digest d at replica 0 in view 0; replica 2 (low mark 0) asks
+ * for view 1. The faulty primary of view 1 first sends 2 a fresh PRE-PREPARE
+ * (view 1, height 2, d'') and then a valid NEW-VIEW whose min-s is 1 (the result
+ * certificate of height 1, which 2 did not have) re-issuing d at height 2. Entering
+ * the view must install d: adopting the stable checkpoint must not replay the held
+ * d'' first, and a fresh PRE-PREPARE for a height the NEW-VIEW covers is refused. */
+Test(pbft, a_new_primary_cannot_replace_a_reissued_batch_with_a_fresh_one)
+{
+    start();
+    static pbft_batch b_d, b_evil, b_late;
+    hash32 d, evil, late;
+    one_tx_batch(&b_d, 2, 990, "consent:committed-at-0", &d);
+    one_tx_batch(&b_evil, 2, 1001, "consent:forged-by-1", &evil);
+    one_tx_batch(&b_late, 2, 1002, "consent:later-by-1", &late);
+    hash32 results;
+    memset(&results, 9, sizeof results);
+    codec_result_cert h1 = result_cert(1, &results, &results, &results);
+
+    /* Replica 0's VIEW-CHANGE: stable at 1, prepared d at height 2 in view 0. */
+    static pbft_view_change vc0, vc3;
+    memset(&vc0, 0, sizeof vc0);
+    vc0.new_view = 1;
+    vc0.sender = 0;
+    vc0.stable = h1;
+    vc0.prepared_count = 1;
+    pbft_prepared_cert *pc = &vc0.prepared[0];
+    pc->view = 0;
+    pc->batch = b_d;
+    pc->preprepare_sig = vote_sig(0, TCRYPTO_TAG_PREPREPARE, 0, 2, &d);
+    pc->prepare_count = 2;
+    pc->prepares[0] = (codec_vsig){.validator = 1, .sig = vote_sig(1, TCRYPTO_TAG_PREPARE, 0, 2, &d)};
+    pc->prepares[1] = (codec_vsig){.validator = 3, .sig = vote_sig(3, TCRYPTO_TAG_PREPARE, 0, 2, &d)};
+    pbft_view_change_sign(&cores[0], &vc0);
+    memset(&vc3, 0, sizeof vc3);
+    vc3.new_view = 1;
+    vc3.sender = 3;
+    pbft_view_change_sign(&cores[3], &vc3);
+
+    /* f+1 ask for view 1: replica 2 joins. */
+    pbft_msg m = send_vc(&vc0);
+    cr_assert_eq(pbft_step(&cores[2], &m), PBFT_OK);
+    m = send_vc(&vc3);
+    cr_assert_eq(pbft_step(&cores[2], &m), PBFT_OK);
+    cr_assert(cores[2].durable.view == 1 && cores[2].durable.view_changing, "2 joined view 1");
+
+    /* The faulty primary's fresh PRE-PREPARE arrives first: held for view 1. */
+    pbft_msg pp = {.type = PBFT_MSG_PREPREPARE, .from = 1, .view = 1, .height = 2,
+                   .digest = evil, .batch = &b_evil,
+                   .sig = vote_sig(1, TCRYPTO_TAG_PREPREPARE, 1, 2, &evil)};
+    cr_assert_eq(pbft_step(&cores[2], &pp), PBFT_OK, "held");
+
+    /* Then a valid NEW-VIEW re-issuing d at height 2. */
+    static pbft_new_view nv;
+    memset(&nv, 0, sizeof nv);
+    nv.view = 1;
+    nv.vc_count = 3;
+    nv.vcs[0] = vc0;
+    nv.vcs[1] = cores[2].my_vc;
+    nv.vcs[2] = vc3;
+    nv.reissued_from = 1;
+    nv.reissued_count = 1;
+    nv.reissued[0] = d;
+    nv.reissued_sig[0] = vote_sig(1, TCRYPTO_TAG_PREPREPARE, 1, 2, &d);
+    pbft_new_view_sign(&cores[1], &nv);
+    pbft_ready_clear(&cores[2]);
+    m = (pbft_msg){.type = PBFT_MSG_NEW_VIEW, .from = 1, .view = 1, .new_view = &nv};
+    cr_assert_eq(pbft_step(&cores[2], &m), PBFT_OK);
+    cr_assert_eq(cores[2].durable.view, 1);
+    cr_assert_not(cores[2].durable.view_changing);
+
+    const pbft_ready *r = pbft_ready_get(&cores[2]);
+    uint32_t prepares = 0;
+    for (uint32_t k = 0; k < r->out_count; k++) {
+        const pbft_msg *o = &r->out[k].msg;
+        if (o->type != PBFT_MSG_PREPARE || o->height != 2)
+            continue;
+        cr_assert_eq(o->view, 1);
+        cr_assert(memcmp(&o->digest, &d, 32) == 0,
+                  "replica 2 prepared the fresh batch instead of the re-issued one");
+        prepares++;
+    }
+    cr_assert_eq(prepares, 1, "replica 2 prepares the re-issued batch of height 2");
+
+    pbft_msg fresh = {.type = PBFT_MSG_PREPREPARE, .from = 1, .view = 1, .height = 2,
+                      .digest = late, .batch = &b_late,
+                      .sig = vote_sig(1, TCRYPTO_TAG_PREPREPARE, 1, 2, &late)};
+    cr_assert_eq(pbft_step(&cores[2], &fresh), PBFT_ERR_CONFLICT,
+                 "a fresh PRE-PREPARE for a height the NEW-VIEW covers is refused");
+}
