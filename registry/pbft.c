@@ -1589,6 +1589,26 @@ uint32_t pbft_propose_many(pbft_core *c, const hash32 *requests, uint32_t count,
     return added;
 }
 
+/* The result certificate this replica knows for height h, if any: a fetched block's,
+ * its stable checkpoint, one certified above its delivery (stable_ahead), or 2f+1
+ * matching CHECKPOINTs in the vote table. Every one is compared with its own execution:
+ * a certificate that arrived before delivery must expose a divergence as well as one
+ * that arrived with a fetched block (issue 13, bug 3). */
+static const codec_result_cert *certified_results(const pbft_core *c, pbft_height h,
+                                                  codec_result_cert *scratch)
+{
+    if (c->certified[h % PBFT_WINDOW].height == h)
+        return &c->certified[h % PBFT_WINDOW];
+    if (c->durable.stable.height == h)
+        return &c->durable.stable;
+    if (c->stable_ahead.height == h)
+        return &c->stable_ahead;
+    const pbft_checkpoint_votes *v = &c->checkpoints[h % PBFT_CHECKPOINT_SLOTS];
+    if (v->height == h && v->certified && checkpoint_quorum(c, v, scratch))
+        return scratch;
+    return NULL;
+}
+
 pbft_err pbft_executed(pbft_core *c, pbft_height h, const hash32 *block_hash,
                        const hash32 *state_hash, const hash32 *receipts_root)
 {
@@ -1596,11 +1616,8 @@ pbft_err pbft_executed(pbft_core *c, pbft_height h, const hash32 *block_hash,
         return PBFT_ERR_STATE; /* never vote again with a state known to be wrong */
     if (h != c->last_executed + 1 || h > c->last_delivered)
         return PBFT_ERR_STALE;
-    const codec_result_cert *known = NULL;
-    if (c->certified[h % PBFT_WINDOW].height == h)
-        known = &c->certified[h % PBFT_WINDOW];
-    else if (c->durable.stable.height == h)
-        known = &c->durable.stable;
+    codec_result_cert known_cert;
+    const codec_result_cert *known = certified_results(c, h, &known_cert);
     if (known && (!hash_eq(&known->block_hash, block_hash) ||
                   !hash_eq(&known->state_hash, state_hash) ||
                   !hash_eq(&known->receipts_root, receipts_root))) {

@@ -599,3 +599,37 @@ Test(pbft, a_new_primary_cannot_replace_a_reissued_batch_with_a_fresh_one)
     cr_assert_eq(pbft_step(&cores[2], &fresh), PBFT_ERR_CONFLICT,
                  "a fresh PRE-PREPARE for a height the NEW-VIEW covers is refused");
 }
+
+/* Issue 13, bug 3: a height certified (2f+1 CHECKPOINTs) before this replica delivered
+ * it is still compared with its own execution: a contradicting result is flagged, not
+ * adopted as its stable checkpoint. */
+Test(pbft, a_height_certified_before_delivery_still_exposes_a_divergent_execution)
+{
+    start();
+    pbft_batch b;
+    pbft_msg pp = preprepare(&b, 1000);
+    hash32 certified, mine;
+    memset(&certified, 7, sizeof certified);
+    memset(&mine, 8, sizeof mine);
+    for (uint32_t from = 0; from < 4; from++) {
+        if (from == 1)
+            continue;
+        pbft_msg m = checkpoint(from, &certified);
+        cr_assert_eq(pbft_step(&cores[1], &m), PBFT_OK);
+    }
+    pbft_msg votes[] = {vote(PBFT_MSG_PREPARE, 2, &pp.digest, true),
+                        vote(PBFT_MSG_COMMIT, 0, &pp.digest, true),
+                        vote(PBFT_MSG_COMMIT, 2, &pp.digest, true)};
+    for (uint32_t i = 0; i < 3; i++)
+        cr_assert_eq(pbft_step(&cores[1], &votes[i]), PBFT_OK, "vote %u", i);
+    cr_assert_eq(pbft_step(&cores[1], &pp), PBFT_OK);
+    cr_assert_eq(pbft_ready_get(&cores[1])->committed_count, 1);
+    pbft_ready_clear(&cores[1]);
+    cr_assert_eq(pbft_executed(&cores[1], 1, &mine, &mine, &mine), PBFT_ERR_STATE,
+                 "my execution contradicts the certificate of height 1");
+    cr_assert_eq(pbft_ready_get(&cores[1])->diverged, 1);
+    cr_assert_eq(cores[1].durable.stable.height, 0, "the contradicting certificate is not adopted");
+    for (uint32_t k = 0; k < pbft_ready_get(&cores[1])->out_count; k++)
+        cr_assert_neq(pbft_ready_get(&cores[1])->out[k].msg.type, PBFT_MSG_CHECKPOINT,
+                      "no checkpoint over a state known to be wrong");
+}
