@@ -116,15 +116,6 @@ static void index_remove(uint16_t *ix, const hash32 *entries, const hash32 *d, u
     ix[i] = 0;
 }
 
-/* Repoint the cell of entry `from` (digest d) to `to`. */
-static void index_move(uint16_t *ix, const hash32 *d, uint32_t from, uint32_t to)
-{
-    uint32_t i = index_home(d);
-    while (ix[i] != from + 1)
-        i = (i + 1) & (PBFT_INDEX_SIZE - 1);
-    ix[i] = (uint16_t)(to + 1);
-}
-
 static void null_batch(pbft_batch *b, pbft_height h)
 {
     memset(b, 0, sizeof *b);
@@ -267,15 +258,35 @@ static int pending_find(const pbft_core *c, const hash32 *d)
 
 static void pending_remove(pbft_core *c, uint32_t at)
 {
-    uint32_t last = c->pending_count - 1;
+    assert(c->pending_used[at]);
     index_remove(c->pending_index, c->pending, &c->pending[at], at);
-    if (at != last) {
-        index_move(c->pending_index, &c->pending[last], last, at);
-        c->pending[at] = c->pending[last];
-        c->pending_view[at] = c->pending_view[last];
-        c->pending_height[at] = c->pending_height[last];
-    }
+    c->pending_used[at] = false;
     c->pending_count--;
+    while (c->pending_head < c->pending_tail && !c->pending_used[c->pending_head])
+        c->pending_head++;
+    if (c->pending_head == c->pending_tail)
+        c->pending_head = c->pending_tail = 0;
+}
+
+/* Move the live pending entries to the front, in order, and rebuild the index. */
+static void pending_compact(pbft_core *c)
+{
+    uint32_t to = 0;
+    memset(c->pending_index, 0, sizeof c->pending_index);
+    for (uint32_t i = c->pending_head; i < c->pending_tail; i++) {
+        if (!c->pending_used[i])
+            continue;
+        c->pending[to] = c->pending[i];
+        c->pending_view[to] = c->pending_view[i];
+        c->pending_height[to] = c->pending_height[i];
+        c->pending_used[i] = false;
+        c->pending_used[to] = true;
+        index_insert(c->pending_index, &c->pending[to], to);
+        to++;
+    }
+    assert(to == c->pending_count);
+    c->pending_head = 0;
+    c->pending_tail = to;
 }
 
 static void recent_add(pbft_core *c, const hash32 *d)
@@ -331,6 +342,68 @@ static void mark_in_flight(pbft_core *c, pbft_view v, const pbft_batch *b)
     }
 }
 
+/* ==== the view-change timer ===================================================
+ * One timer, as Castro and Liskov define it (docs/PBFT.md §8). It runs for one thing
+ * this replica waits for: the oldest pending request or, with no request pending, the
+ * lowest height whose pre-prepare it accepted and has not delivered. It stops only when
+ * that one is delivered (a delivery of anything else does not restart it), and the
+ * timeout (view_timeout_ms << backoff) returns to its base only then: it doubles on
+ * each view that failed to deliver it, entering a view included. While changing view
+ * it is held until 2f+1 replicas ask for that view (pbft_tick). */
+
+/* The lowest height with an accepted pre-prepare not yet delivered (0: none). */
+static pbft_height undelivered_height(const pbft_core *c)
+{
+    pbft_height low = 0;
+    for (uint32_t i = 0; i < PBFT_WINDOW; i++) {
+        const pbft_slot *s = &c->slots[i];
+        if (s->height > c->last_delivered && s->has_preprepare && (!low || s->height < low))
+            low = s->height;
+    }
+    return low;
+}
+
+/* If the timer is idle and this replica waits for something, start it for that. */
+static void timer_arm(pbft_core *c)
+{
+    struct pbft_timer *t = &c->timer;
+    if (t->running)
+        return;
+    if (c->pending_count > 0) {
+        t->for_request = true;
+        t->request = c->pending[c->pending_head];
+    } else {
+        t->for_request = false;
+        t->height = undelivered_height(c);
+        if (t->height == 0)
+            return;
+    }
+    t->running = true;
+    t->started_ms = c->now_ms;
+}
+
+/* After a delivery: if what the timer waits for was delivered, stop it (the timeout
+ * returns to its base) and start it again for the next thing, if any. */
+static void timer_after_delivery(pbft_core *c)
+{
+    struct pbft_timer *t = &c->timer;
+    if (!t->running)
+        return;
+    bool done = t->for_request ? request_known(c, &t->request) : t->height <= c->last_delivered;
+    if (!done)
+        return;
+    t->running = false;
+    c->backoff = 0;
+    if (!c->durable.view_changing)
+        timer_arm(c);
+}
+
+static bool timer_expired(const pbft_core *c)
+{
+    uint32_t shift = c->backoff > 10 ? 10 : c->backoff;
+    return c->now_ms >= c->timer.started_ms + (c->cfg.view_timeout_ms << shift);
+}
+
 /* ==== delivery ============================================================= */
 
 static void forget_requests(pbft_core *c, const pbft_batch *b)
@@ -361,11 +434,11 @@ static void deliver(pbft_core *c, const pbft_batch *b, const codec_commit_cert *
     c->last_delivered++;
     forget_requests(c, b);
     c->progress_ms = c->delivered_ms = c->now_ms;
-    c->backoff = 0;
     /* Nothing to persist: last_block_time_ms is restored from the store, which
      * is authoritative (pbft_restore); the next persist carries it anyway. */
     if (in_window(c, b->header.height))
         slot_get(c, b->header.height)->delivered = true;
+    timer_after_delivery(c);
 }
 
 static void build_commit_cert(const pbft_core *c, const pbft_slot *s, codec_commit_cert *cert)
@@ -665,11 +738,12 @@ static bool request_in_flight(const pbft_core *c, uint32_t i)
     return s->height == h && s->has_preprepare && !s->delivered && s->view == c->durable.view;
 }
 
+/* The oldest pending requests not in flight (arrival order). */
 static uint32_t collect_batch(const pbft_core *c, pbft_batch *b)
 {
     b->count = 0;
-    for (uint32_t i = 0; i < c->pending_count && b->count < c->cfg.batch_max; i++)
-        if (!request_in_flight(c, i))
+    for (uint32_t i = c->pending_head; i < c->pending_tail && b->count < c->cfg.batch_max; i++)
+        if (c->pending_used[i] && !request_in_flight(c, i))
             b->txs[b->count++] = c->pending[i];
     return b->count;
 }
@@ -1155,6 +1229,7 @@ static void start_view_change(pbft_core *c, pbft_view v)
     c->durable.view = v;
     c->durable.view_changing = true;
     c->progress_ms = c->now_ms;
+    c->timer.started_ms = c->now_ms; /* held until 2f+1 ask for v (pbft_tick) */
     if (c->backoff < 16)
         c->backoff++;
     c->nv_sent = false;
@@ -1181,7 +1256,6 @@ static void maybe_join(pbft_core *c)
     if (k < c->f + 1)
         return;
     start_view_change(c, smallest);
-    c->backoff = 1;
 }
 
 static pbft_err on_view_change(pbft_core *c, const pbft_msg *m)
@@ -1270,8 +1344,7 @@ static void enter_view(pbft_core *c, const pbft_new_view *nv)
     uint32_t count;
     compute_reissue(c, nv->vcs, nv->vc_count, &from, &count, digests, batches);
     c->durable.view = nv->view;
-    c->progress_ms = c->now_ms;
-    c->backoff = 0;
+    c->progress_ms = c->now_ms; /* the view-change timer keeps running (§8) */
     mark_persist(c);
 #ifdef TRIALREG_PBFT_BUG_ENTERVIEW
     /* Deliberately broken build (simulator self-test): the view is entered before the
@@ -1412,16 +1485,6 @@ static void maybe_fetch(pbft_core *c)
 
 /* ==== timers ================================================================== */
 
-static bool work_outstanding(const pbft_core *c)
-{
-    if (c->pending_count > 0)
-        return true;
-    for (uint32_t i = 0; i < PBFT_WINDOW; i++)
-        if (c->slots[i].height && c->slots[i].has_preprepare && !c->slots[i].delivered)
-            return true;
-    return false;
-}
-
 static void retransmit(pbft_core *c)
 {
     pbft_view v = c->durable.view;
@@ -1466,20 +1529,19 @@ void pbft_tick(pbft_core *c, uint64_t now_ms)
 {
     if (now_ms > c->now_ms)
         c->now_ms = now_ms;
-    uint32_t shift = c->backoff > 10 ? 10 : c->backoff;
-    uint64_t timeout = c->cfg.view_timeout_ms << shift;
     if (c->durable.view_changing) {
         /* Castro-Liskov: the timer for the next view runs only once 2f+1
          * replicas ask for this one, so one replica cannot race ahead alone. */
         if (count_view_changes(c, c->durable.view) < c->quorum)
-            c->progress_ms = c->now_ms;
-        else if (c->now_ms >= c->progress_ms + timeout)
-            start_view_change(c, c->durable.view + 1);
-    } else if (work_outstanding(c)) {
-        if (c->now_ms >= c->progress_ms + timeout)
+            c->timer.started_ms = c->now_ms;
+        else if (timer_expired(c))
             start_view_change(c, c->durable.view + 1);
     } else {
-        c->progress_ms = c->now_ms;
+        timer_arm(c);
+        if (!c->timer.running)
+            c->progress_ms = c->now_ms; /* idle: nothing to retransmit */
+        else if (timer_expired(c))
+            start_view_change(c, c->durable.view + 1);
     }
     if (c->now_ms >= c->last_retransmit_ms + c->cfg.retransmit_ms) {
         c->last_retransmit_ms = c->now_ms;
@@ -1554,16 +1616,18 @@ static pbft_err add_pending(pbft_core *c, const hash32 *request)
         return PBFT_ERR_DUPLICATE;
     if (c->pending_count == PBFT_PENDING_MAX)
         return PBFT_ERR_FULL;
-    if (c->pending_count == 0) {
+    if (c->pending_count == 0)
         c->pending_since_ms = c->now_ms;
-        if (!work_outstanding(c))
-            c->progress_ms = c->now_ms;
-    }
-    uint32_t at = c->pending_count++;
+    if (c->pending_tail == PBFT_PENDING_MAX)
+        pending_compact(c);
+    uint32_t at = c->pending_tail++;
+    c->pending_count++;
+    c->pending_used[at] = true;
     c->pending[at] = *request;
     c->pending_view[at] = 0;
     c->pending_height[at] = 0;
     index_insert(c->pending_index, request, at);
+    timer_arm(c);
     return PBFT_OK;
 }
 

@@ -245,9 +245,14 @@ typedef struct {
     pbft_height peer_checkpoint[PBFT_N_MAX]; /* highest checkpoint height seen per peer */
     codec_result_cert stable_ahead; /* certified above my last delivery: my stable
                                        checkpoint once I have executed it */
-    /* Requests waiting: digest, and the (view, height) of the pre-prepare that
-     * carries it in this view (so the primary does not propose it twice). */
-    uint32_t pending_count;
+    /* Requests waiting, in arrival order: entries [pending_head, pending_tail) of
+     * which pending_count are live (pending_used; removal leaves a hole, compacted
+     * when the tail reaches the end). Digest, and the (view, height) of the
+     * pre-prepare that carries it in this view (so the primary does not propose it
+     * twice). The primary batches the oldest first, so the request a replica's
+     * view-change timer waits for is not overtaken forever. */
+    uint32_t pending_count, pending_head, pending_tail;
+    bool pending_used[PBFT_PENDING_MAX];
     hash32 pending[PBFT_PENDING_MAX];
     pbft_view pending_view[PBFT_PENDING_MAX];
     pbft_height pending_height[PBFT_PENDING_MAX];
@@ -256,8 +261,20 @@ typedef struct {
     hash32 recent[PBFT_RECENT_MAX];
     uint32_t recent_next, recent_count;
     uint16_t recent_index[PBFT_INDEX_SIZE];
-    uint64_t progress_ms;       /* last progress (delivery or new view) */
-    uint32_t backoff;           /* view-change attempts since the last new view */
+    uint64_t progress_ms;       /* last progress (delivery or new view): retransmission */
+    /* The view-change timer (docs/PBFT.md §8): it runs for one thing this replica
+     * waits for, the oldest pending request or, with none, the lowest height whose
+     * pre-prepare it accepted and has not delivered; it stops only when that one is
+     * delivered. While changing view it restarts when 2f+1 replicas ask for the view. */
+    struct pbft_timer {
+        bool running;
+        bool for_request;       /* waits for `request`, else for `height` */
+        hash32 request;
+        pbft_height height;
+        uint64_t started_ms;
+    } timer;
+    uint32_t backoff;           /* timeout = view_timeout_ms << backoff: failed views
+                                   since a request the timer waited for was delivered */
     uint64_t last_retransmit_ms;
     uint64_t fetch_sent_ms;
     uint64_t delivered_ms;      /* last delivery (maybe_fetch) */

@@ -633,3 +633,75 @@ Test(pbft, a_height_certified_before_delivery_still_exposes_a_divergent_executio
         cr_assert_neq(pbft_ready_get(&cores[1])->out[k].msg.type, PBFT_MSG_CHECKPOINT,
                       "no checkpoint over a state known to be wrong");
 }
+
+/* ==== the view-change timer (issue 13, bug 5) ==================================== */
+
+static uint64_t now_all;
+/* Deliver every output until quiet, dropping replica 0's messages (it is silent)
+ * and the PRE-PREPAREs of view 1's primary (they are lost). */
+static void run_lossy(void)
+{
+    for (int round = 0; round < 50; round++) {
+        bool any = false;
+        for (uint32_t i = 0; i < 4; i++) {
+            static pbft_ready r;
+            r = *pbft_ready_get(&cores[i]);
+            pbft_ready_clear(&cores[i]);
+            for (uint32_t k = 0; k < r.committed_count; k++) {
+                hash32 h;
+                tcrypto_sha256(&r.committed[k].batch.header, sizeof(codec_batch_header), &h);
+                pbft_executed(&cores[i], r.committed[k].batch.header.height, &h, &h, &h);
+            }
+            for (uint32_t k = 0; k < r.out_count; k++) {
+                const pbft_msg *m = &r.out[k].msg;
+                if (i == 0 || (m->type == PBFT_MSG_PREPREPARE && m->view == 1))
+                    continue;
+                any = true;
+                for (uint32_t to = 0; to < 4; to++)
+                    if (to != i && (r.out[k].to == PBFT_BROADCAST || r.out[k].to == to))
+                        pbft_step(&cores[to], m);
+            }
+        }
+        if (!any)
+            break;
+    }
+}
+
+/* A request waits at every replica; the primary of view 0 is silent and the
+ * pre-prepares of view 1's primary are lost. The timeout doubles for each view that
+ * fails to execute the request, entering a view included (Castro-Liskov), and
+ * returns to its base once the request executes. */
+Test(pbft, the_view_change_timeout_doubles_until_the_request_it_waits_for_executes)
+{
+    start();
+    const uint8_t bytes[] = "consent:waits-for-a-view";
+    hash32 req;
+    merkle_leaf_hash(bytes, sizeof bytes, &req);
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_eq(pbft_propose(&cores[i], &req), PBFT_OK);
+    uint64_t asked[3] = {0, 0, 0}, entered1 = 0, executed = 0;
+    for (now_all = 1000; now_all <= 12000 && !executed; now_all += 10) {
+        for (uint32_t i = 0; i < 4; i++)
+            pbft_tick(&cores[i], now_all);
+        run_lossy();
+        const pbft_core *c = &cores[2];
+        if (c->durable.view <= 2 && !asked[c->durable.view])
+            asked[c->durable.view] = now_all; /* it asked for this view (and may be in it) */
+        if (c->durable.view == 1 && !c->durable.view_changing && !entered1)
+            entered1 = now_all;
+        if (c->last_delivered >= 1)
+            executed = now_all;
+    }
+    cr_assert(asked[1] && entered1 && asked[2] && executed,
+              "views 1 and 2, then execution (%llu %llu %llu %llu, view %llu)",
+              (unsigned long long)asked[1], (unsigned long long)entered1,
+              (unsigned long long)asked[2], (unsigned long long)executed,
+              (unsigned long long)cores[2].durable.view);
+    cr_assert_geq(asked[1], 2000, "view 1 after the base timeout (%llu)",
+                  (unsigned long long)asked[1]);
+    cr_assert_geq(asked[2], asked[1] + 2000,
+                  "view 2 only after twice the timeout, though view 1 was entered at %llu "
+                  "(asked at %llu)", (unsigned long long)entered1, (unsigned long long)asked[2]);
+    cr_assert_eq(cores[2].durable.view, 2, "executed in view 2");
+    cr_assert_eq(cores[2].backoff, 0, "the request executed: the timeout is back at its base");
+}
