@@ -52,6 +52,14 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Timers run on this clock: a step of the wall clock (NTP) fires none of them. */
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 typedef struct {
     uint8_t *data;
     size_t len;
@@ -442,7 +450,7 @@ static void send_fetch(node *nd, uint64_t from, uint64_t to, bool one_peer)
  * change that this replica never saw). */
 static void fetch_missing(node *nd, uint64_t from, uint64_t to)
 {
-    uint64_t now = wall_ms();
+    uint64_t now = mono_ms();
     if (now < nd->fetch_sent_ms + FETCH_EVERY_MS)
         return;
     nd->fetch_sent_ms = now;
@@ -653,7 +661,7 @@ static void backfill_result_cert(node *nd, const codec_result_cert *rc)
  * certificate (receipts are proven with it); fetch those that do not. */
 static void backfill_scan(node *nd)
 {
-    uint64_t now = wall_ms();
+    uint64_t now = mono_ms();
     if (now < nd->cert_fetch_ms + BACKFILL_EVERY_MS)
         return;
     nd->cert_fetch_ms = now;
@@ -1033,12 +1041,6 @@ node *node_open(const config_node *cfg, char *why, size_t why_cap)
     return nd;
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Persist the core's durable state if it changed, then send what is queued. */
 static void send_now(node *nd)
@@ -1085,7 +1087,7 @@ static void turn(node *nd)
             break;
         got = tp_recv(nd->net, 0, &data, &len);
     }
-    pbft_tick(nd->core, wall_ms());
+    pbft_tick(nd->core, mono_ms(), wall_ms());
     drain(nd, false);
     take_submitted(nd);
     backfill_scan(nd);
@@ -1096,7 +1098,7 @@ static void turn(node *nd)
 
 int node_run(node *nd, volatile sig_atomic_t *stop)
 {
-    pbft_tick(nd->core, wall_ms());
+    pbft_tick(nd->core, mono_ms(), wall_ms());
     while (!*stop && !nd->failed) {
         turn(nd);
         uint64_t now = mono_ms();

@@ -630,6 +630,20 @@ static void replay_future(pbft_core *c)
     }
 }
 
+/* May a fresh pre-prepare propose block time t (docs/PBFT.md §7)? After the previous
+ * block's time prev; not before my wall clock minus the bound (no backdating); not
+ * after my clock plus the bound, or, when the chain already runs ahead of my clock (a
+ * majority's clocks jumped forward and back), not more than PBFT_WINDOW ms past prev:
+ * a correct primary then proposes prev + 1 per height, so the chain moves on at once
+ * instead of freezing until real time catches up, and a faulty one can push it ahead
+ * by at most PBFT_WINDOW ms a height. */
+static bool proposed_time_ok(const pbft_core *c, uint64_t t, uint64_t prev)
+{
+    uint64_t bound = c->cfg.clock_bound_ms, wall = c->wall_ms;
+    uint64_t latest = wall + bound > prev + PBFT_WINDOW ? wall + bound : prev + PBFT_WINDOW;
+    return t > prev && t <= latest && t + bound >= wall;
+}
+
 static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m)
 {
     const pbft_batch *b = m->batch;
@@ -667,8 +681,7 @@ static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m)
     if (s->has_preprepare && s->view == m->view)
         return hash_eq(&s->digest, &d) ? PBFT_ERR_STALE : PBFT_ERR_CONFLICT;
     uint64_t t = b->header.time_ms;
-    uint64_t bound = c->cfg.clock_bound_ms;
-    if (t <= prev_block_time(c, m->height) || t > c->now_ms + bound || t + bound < c->now_ms)
+    if (!proposed_time_ok(c, t, prev_block_time(c, m->height)))
         return PBFT_ERR_TIME;
     if (!batch_requests_valid(c, b))
         return PBFT_ERR_REQUEST;
@@ -761,7 +774,7 @@ static bool propose_one(pbft_core *c, bool force)
     uint32_t k = collect_batch(c, b);
     if (k == 0 || (k < c->cfg.batch_max && !force))
         return false;
-    uint64_t t = c->now_ms;
+    uint64_t t = c->wall_ms;
     uint64_t prev = prev_block_time(c, c->next_height);
     if (t <= prev)
         t = prev + 1;
@@ -1525,10 +1538,11 @@ static uint32_t count_view_changes(const pbft_core *c, pbft_view v)
     return k;
 }
 
-void pbft_tick(pbft_core *c, uint64_t now_ms)
+void pbft_tick(pbft_core *c, uint64_t now_ms, uint64_t wall_ms)
 {
     if (now_ms > c->now_ms)
         c->now_ms = now_ms;
+    c->wall_ms = wall_ms; /* may step back (NTP): block times stay increasing (§7) */
     if (c->durable.view_changing) {
         /* Castro-Liskov: the timer for the next view runs only once 2f+1
          * replicas ask for this one, so one replica cannot race ahead alone. */

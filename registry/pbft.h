@@ -233,7 +233,8 @@ typedef struct {
     pbft_config cfg;
     uint32_t f, quorum;
     pbft_durable durable;       /* view, stable, signed, prepared certs */
-    uint64_t now_ms;
+    uint64_t now_ms;            /* monotonic: timers */
+    uint64_t wall_ms;           /* UTC: proposed block times, the clock bound */
     pbft_height last_delivered; /* committed batches handed to the host */
     pbft_height last_executed;  /* reported back by pbft_executed */
     pbft_height next_height;    /* primary: next height to propose */
@@ -309,8 +310,10 @@ pbft_err pbft_restore(pbft_core *core, const pbft_durable *durable, pbft_height 
                       uint64_t last_block_time_ms);
 /* Handle one message from a peer. Returns why it was refused (no state change). */
 pbft_err pbft_step(pbft_core *core, const pbft_msg *msg);
-/* Advance the core's notion of time (host clock, ms). */
-void pbft_tick(pbft_core *core, uint64_t now_ms);
+/* Advance the core's notion of time: now_ms from a monotonic clock (timers, never
+ * steps), wall_ms the host's UTC clock in ms (block times and the clock bound; may
+ * step either way). */
+void pbft_tick(pbft_core *core, uint64_t now_ms, uint64_t wall_ms);
 /* A client request by digest (merkle_leaf_hash of its bytes, which the host
  * keeps); de-duplicated against pending and recently committed requests. */
 pbft_err pbft_propose(pbft_core *core, const hash32 *request);

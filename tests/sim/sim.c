@@ -791,7 +791,7 @@ static void node_start(sim *s, uint32_t i, bool restore)
         if (e != PBFT_OK)
             fail(s, "node %u restore: %s", i, pbft_strerror(e));
     }
-    pbft_tick(&nd->core, s->now + (uint64_t)nd->skew_ms);
+    pbft_tick(&nd->core, s->now, s->now + (uint64_t)nd->skew_ms);
 }
 
 static void crash(sim *s, uint32_t i, uint64_t down_ms)
@@ -1085,7 +1085,7 @@ static void step(sim *s)
             restart(s, i);
         if (nd->crashed)
             continue;
-        pbft_tick(&nd->core, s->now + (uint64_t)nd->skew_ms);
+        pbft_tick(&nd->core, s->now, s->now + (uint64_t)nd->skew_ms);
         drain(s, i);
     }
     if (s->faults_over && (s->now - FAULT_MS) % 1000 == 0)

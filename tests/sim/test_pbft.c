@@ -54,7 +54,7 @@ static void start(void)
     for (uint32_t i = 0; i < 4; i++) {
         pbft_config c = config(i);
         cr_assert_eq(pbft_init(&cores[i], &c), PBFT_OK);
-        pbft_tick(&cores[i], 1000);
+        pbft_tick(&cores[i], 1000, 1000);
     }
 }
 
@@ -108,7 +108,7 @@ Test(pbft, a_request_commits_with_a_verifiable_commit_certificate)
     for (uint32_t i = 0; i < 4; i++)
         cr_assert_eq(pbft_propose(&cores[i], &req), PBFT_OK);
     for (uint32_t i = 0; i < 4; i++)
-        pbft_tick(&cores[i], 1020);
+        pbft_tick(&cores[i], 1020, 1020);
     static pbft_committed got[8];
     cr_assert_eq(run(got), 1);
     cr_assert_eq(got[0].batch.header.height, 1);
@@ -248,7 +248,7 @@ Test(pbft, restarted_replica_never_signs_a_second_digest)
     pbft_config c = config(1);
     cr_assert_eq(pbft_init(&cores[1], &c), PBFT_OK);
     cr_assert_eq(pbft_restore(&cores[1], &saved, 0, 0), PBFT_OK);
-    pbft_tick(&cores[1], 1000);
+    pbft_tick(&cores[1], 1000, 1000);
     pbft_batch b2;
     pbft_msg m2 = preprepare(&b2, 1001);
     cr_assert_eq(pbft_step(&cores[1], &m2), PBFT_ERR_CONFLICT);
@@ -334,7 +334,7 @@ Test(pbft, catch_up_checks_the_result_certificate_and_the_re_executed_state)
     for (uint32_t i = 0; i < 4; i++)
         cr_assert_eq(pbft_propose(&cores[i], &req), PBFT_OK);
     for (uint32_t i = 0; i < 4; i++)
-        pbft_tick(&cores[i], 1020);
+        pbft_tick(&cores[i], 1020, 1020);
     static pbft_committed got[8];
     cr_assert_eq(run(got), 1);
     hash32 good, other;
@@ -439,7 +439,7 @@ Test(pbft, thousands_of_requests_commit_once_each_in_full_batches)
     uint32_t batches = 0, total = 0;
     for (uint64_t t = 1020; t < 1200 && total < N; t += 20) {
         for (uint32_t i = 0; i < 4; i++)
-            pbft_tick(&cores[i], t);
+            pbft_tick(&cores[i], t, t);
         uint32_t k = run(got);
         for (uint32_t j = 0; j < k; j++) {
             cr_assert_leq(got[j].batch.count, PBFT_BATCH_MAX);
@@ -682,7 +682,7 @@ Test(pbft, the_view_change_timeout_doubles_until_the_request_it_waits_for_execut
     uint64_t asked[3] = {0, 0, 0}, entered1 = 0, executed = 0;
     for (now_all = 1000; now_all <= 12000 && !executed; now_all += 10) {
         for (uint32_t i = 0; i < 4; i++)
-            pbft_tick(&cores[i], now_all);
+            pbft_tick(&cores[i], now_all, now_all);
         run_lossy();
         const pbft_core *c = &cores[2];
         if (c->durable.view <= 2 && !asked[c->durable.view])
@@ -704,4 +704,54 @@ Test(pbft, the_view_change_timeout_doubles_until_the_request_it_waits_for_execut
                   "(asked at %llu)", (unsigned long long)entered1, (unsigned long long)asked[2]);
     cr_assert_eq(cores[2].durable.view, 2, "executed in view 2");
     cr_assert_eq(cores[2].backoff, 0, "the request executed: the timeout is back at its base");
+}
+
+/* ==== clocks (issue 13, item 4) ================================================= */
+
+static uint32_t commit_one(const char *tx, uint64_t mono, uint64_t wall, pbft_committed *got)
+{
+    hash32 req;
+    merkle_leaf_hash((const uint8_t *)tx, strlen(tx), &req);
+    for (uint32_t i = 0; i < 4; i++) {
+        pbft_tick(&cores[i], mono, wall);
+        cr_assert_eq(pbft_propose(&cores[i], &req), PBFT_OK);
+    }
+    return run(got);
+}
+
+/* Every host's clock stepped forward an hour, a block was committed with that time,
+ * then the clocks stepped back (an NTP correction on every host). The next proposal
+ * must be after the block that ran ahead: the chain goes on at once, with strictly
+ * increasing block times, instead of freezing until real time catches up; and timers
+ * run on the monotonic clock, so the step starts no view change. */
+Test(pbft, a_chain_whose_clocks_stepped_back_goes_on_at_once)
+{
+    start();
+    static pbft_committed got[8];
+    const uint64_t hour = 3600u * 1000u;
+    cr_assert_eq(commit_one("consent:before", 1010, 1010, got), 1);
+    cr_assert_eq(commit_one("consent:clock-ahead", 1020, 1020 + hour, got), 1);
+    uint64_t ahead = got[0].block_time_ms;
+    cr_assert_geq(ahead, 1020 + hour);
+    cr_assert_eq(commit_one("consent:clock-back", 1030, 1030, got), 1,
+                 "the next request commits though every clock is an hour behind the chain");
+    cr_assert_gt(got[0].block_time_ms, ahead, "block times still increase");
+    cr_assert_leq(got[0].block_time_ms, ahead + PBFT_WINDOW);
+    cr_assert_eq(cores[1].durable.view, 0, "no view change");
+}
+
+/* A primary whose own clock is an hour ahead proposes a time the others refuse: the
+ * chain cannot be moved into the future by one faulty clock, and a backup with a
+ * correct clock refuses a backdated time just as well. */
+Test(pbft, one_primary_clock_an_hour_off_is_refused_either_way)
+{
+    start();
+    const uint64_t hour = 3600u * 1000u;
+    pbft_batch b;
+    pbft_msg m = preprepare(&b, 1000 + hour);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_ERR_TIME, "an hour ahead of my clock");
+    for (uint32_t i = 0; i < 4; i++)
+        pbft_tick(&cores[i], 1000, 1000 + hour);
+    m = preprepare(&b, 1000);
+    cr_assert_eq(pbft_step(&cores[1], &m), PBFT_ERR_TIME, "an hour behind my clock: backdated");
 }
