@@ -1232,6 +1232,8 @@ static void try_new_view(pbft_core *c)
                   &nv->reissued_sig[i]);
     pbft_new_view_sign(c, nv);
     c->nv_sent = true;
+    c->ready.new_view = nv; /* the host keeps it: a restart re-sends it (§10) */
+    mark_persist(c);
     send_new_view(c, PBFT_BROADCAST);
     enter_view(c, nv);
 }
@@ -1607,6 +1609,23 @@ pbft_err pbft_restore(pbft_core *c, const pbft_durable *durable, pbft_height las
     return PBFT_OK;
 }
 
+pbft_err pbft_restore_new_view(pbft_core *c, const pbft_new_view *nv)
+{
+    if (nv->view != c->durable.view || c->durable.view_changing ||
+        pbft_primary(c, nv->view) != c->cfg.id)
+        return PBFT_ERR_VIEW;
+    const pbft_batch *batches[PBFT_WINDOW];
+    pbft_err e = verify_new_view(c, nv, batches);
+    if (e != PBFT_OK)
+        return e;
+    c->my_nv = *nv;
+    c->nv_sent = true;
+    c->reissued_to = nv->reissued_from + nv->reissued_count;
+    if (c->next_height <= c->reissued_to)
+        c->next_height = c->reissued_to + 1;
+    return PBFT_OK;
+}
+
 pbft_err pbft_step(pbft_core *c, const pbft_msg *m)
 {
     if (m->from >= c->cfg.n || m->from == c->cfg.id)
@@ -1739,4 +1758,5 @@ void pbft_ready_clear(pbft_core *c)
     c->ready.fetch_from = c->ready.fetch_to = 0;
     c->ready.stable_count = 0;
     c->ready.diverged = 0;
+    c->ready.new_view = NULL;
 }

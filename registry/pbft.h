@@ -195,6 +195,11 @@ typedef struct {
     codec_result_cert stable[PBFT_WINDOW + 2];
     pbft_height diverged;         /* > 0: my execution of this height contradicts its
                                      result certificate; the core stops signing */
+    /* Non-NULL: the NEW-VIEW this replica just issued as the new primary. The host
+     * keeps it durably with `persist` (before any after_persist send) and hands it to
+     * pbft_restore_new_view after a restart, so that a restarted primary re-sends it
+     * to the replicas that missed it. Valid until the next call into the core. */
+    const pbft_new_view *new_view;
 } pbft_ready;
 
 typedef struct {
@@ -308,6 +313,10 @@ pbft_err pbft_init(pbft_core *core, const pbft_config *cfg);
  * host's block store holds (last executed height and its block time). */
 pbft_err pbft_restore(pbft_core *core, const pbft_durable *durable, pbft_height last_executed,
                       uint64_t last_block_time_ms);
+/* After pbft_restore: the NEW-VIEW this replica issued for its current view (what
+ * ready.new_view gave, kept by the host). Checked like a peer's NEW-VIEW; refused
+ * with PBFT_ERR_VIEW if it is not this replica's NEW-VIEW of the view it is in. */
+pbft_err pbft_restore_new_view(pbft_core *core, const pbft_new_view *nv);
 /* Handle one message from a peer. Returns why it was refused (no state change). */
 pbft_err pbft_step(pbft_core *core, const pbft_msg *msg);
 /* Advance the core's notion of time: now_ms from a monotonic clock (timers, never

@@ -97,7 +97,10 @@ typedef struct {
 
 typedef struct {
     pbft_core core;
+    pbft_new_view persisted_nv; /* the NEW-VIEW it issued last (valid if has_persisted_nv;
+                                   before `persisted`: sim_alloc does not clear it) */
     pbft_durable persisted;
+    bool has_persisted_nv;
     bool crashed, byzantine, slow, silent;
     uint64_t restart_at;
     int64_t skew_ms;
@@ -661,6 +664,10 @@ static void drain(sim *s, uint32_t i)
             return;
         if (r->persist)
             nd->persisted = nd->core.durable;
+        if (r->new_view) {
+            nd->persisted_nv = *r->new_view;
+            nd->has_persisted_nv = true;
+        }
         for (uint32_t k = 0; k < r->stable_count; k++)
             if (r->stable[k].height <= MAX_HEIGHT)
                 nd->store[r->stable[k].height].result = r->stable[k];
@@ -790,6 +797,12 @@ static void node_start(sim *s, uint32_t i, bool restore)
         e = pbft_restore(&nd->core, &nd->persisted, nd->height, t);
         if (e != PBFT_OK)
             fail(s, "node %u restore: %s", i, pbft_strerror(e));
+        if (nd->has_persisted_nv && nd->persisted_nv.view == nd->persisted.view &&
+            !nd->persisted.view_changing) {
+            e = pbft_restore_new_view(&nd->core, &nd->persisted_nv);
+            if (e != PBFT_OK && !nd->byzantine)
+                fail(s, "node %u restores its NEW-VIEW: %s", i, pbft_strerror(e));
+        }
     }
     pbft_tick(&nd->core, s->now, s->now + (uint64_t)nd->skew_ms);
 }

@@ -755,3 +755,92 @@ Test(pbft, one_primary_clock_an_hour_off_is_refused_either_way)
     m = preprepare(&b, 1000);
     cr_assert_eq(pbft_step(&cores[1], &m), PBFT_ERR_TIME, "an hour behind my clock: backdated");
 }
+
+/* ==== a restarted new primary (issue 13, bug 6) ================================== */
+
+static pbft_new_view saved_nv;
+static bool have_saved_nv;
+
+/* Deliver until quiet: replica 0 is silent; no NEW-VIEW reaches replica 3. */
+static void run_without_new_view_to_3(void)
+{
+    for (int round = 0; round < 50; round++) {
+        bool any = false;
+        for (uint32_t i = 0; i < 4; i++) {
+            static pbft_ready r;
+            r = *pbft_ready_get(&cores[i]);
+            pbft_ready_clear(&cores[i]);
+            if (r.new_view) {
+                saved_nv = *r.new_view; /* what the host keeps durably */
+                have_saved_nv = true;
+            }
+            for (uint32_t k = 0; k < r.out_count; k++) {
+                const pbft_msg *m = &r.out[k].msg;
+                if (i == 0)
+                    continue;
+                any = true;
+                for (uint32_t to = 0; to < 4; to++)
+                    if (to != i && (r.out[k].to == PBFT_BROADCAST || r.out[k].to == to) &&
+                        !(to == 3 && m->type == PBFT_MSG_NEW_VIEW))
+                        pbft_step(&cores[to], m);
+            }
+        }
+        if (!any)
+            break;
+    }
+}
+
+static uint32_t new_views_sent(const pbft_core *c)
+{
+    uint32_t k = 0;
+    const pbft_ready *r = pbft_ready_get(c);
+    for (uint32_t i = 0; i < r->out_count; i++)
+        k += r->out[i].msg.type == PBFT_MSG_NEW_VIEW;
+    return k;
+}
+
+Test(pbft, a_restarted_new_primary_sends_its_new_view_again)
+{
+    start();
+    const uint8_t bytes[] = "consent:needs-view-1";
+    hash32 req;
+    merkle_leaf_hash(bytes, sizeof bytes, &req);
+    for (uint32_t i = 0; i < 4; i++)
+        cr_assert_eq(pbft_propose(&cores[i], &req), PBFT_OK);
+    uint64_t t = 1000;
+    for (; t < 3000 && cores[1].durable.view == 0; t += 10) {
+        for (uint32_t i = 0; i < 4; i++)
+            pbft_tick(&cores[i], t, t);
+        run_without_new_view_to_3();
+    }
+    cr_assert(have_saved_nv, "replica 1 issued the NEW-VIEW of view 1");
+    cr_assert(cores[1].durable.view == 1 && !cores[1].durable.view_changing);
+    cr_assert(cores[3].durable.view == 1 && cores[3].durable.view_changing,
+              "replica 3 missed the NEW-VIEW");
+
+    /* Replica 1 restarts from what it persisted. Without its NEW-VIEW (the old
+     * behaviour) it never sends one again: replica 3 stays out of the view. */
+    static pbft_durable saved;
+    saved = cores[1].durable;
+    pbft_config c = config(1);
+    cr_assert_eq(pbft_init(&cores[1], &c), PBFT_OK);
+    cr_assert_eq(pbft_restore(&cores[1], &saved, cores[1].last_executed, 0), PBFT_OK);
+    pbft_tick(&cores[1], t + 1000, t + 1000);
+    cr_assert_eq(new_views_sent(&cores[1]), 0);
+
+    cr_assert_eq(pbft_init(&cores[1], &c), PBFT_OK);
+    cr_assert_eq(pbft_restore(&cores[1], &saved, 0, 0), PBFT_OK);
+    pbft_new_view forged = saved_nv;
+    forged.reissued_count++;
+    cr_assert_neq(pbft_restore_new_view(&cores[1], &forged), PBFT_OK,
+                  "a NEW-VIEW read back from disk is checked like a peer's");
+    cr_assert_eq(pbft_restore_new_view(&cores[1], &saved_nv), PBFT_OK);
+    pbft_tick(&cores[1], t + 2000, t + 2000);
+    cr_assert_eq(new_views_sent(&cores[1]), 1, "re-sent on the next retransmission");
+    const pbft_ready *r = pbft_ready_get(&cores[1]);
+    for (uint32_t k = 0; k < r->out_count; k++)
+        if (r->out[k].msg.type == PBFT_MSG_NEW_VIEW)
+            cr_assert_eq(pbft_step(&cores[3], &r->out[k].msg), PBFT_OK);
+    cr_assert(cores[3].durable.view == 1 && !cores[3].durable.view_changing,
+              "replica 3 entered view 1");
+}
