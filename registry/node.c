@@ -85,6 +85,7 @@ struct node {
     wire_msg *in;                /* decode scratch (large) */
     uint8_t *wbuf;               /* encode scratch */
     char state_path[CONFIG_PATH_MAX + 32], status_path[CONFIG_PATH_MAX + 32];
+    char nv_path[CONFIG_PATH_MAX + 32]; /* pbft.newview: the NEW-VIEW it issued last */
     uint64_t state_seq;
     bool persist_due;
     uint32_t send_count;
@@ -246,6 +247,77 @@ static bool state_read(node *nd, pbft_durable *out)
     }
     close(fd);
     return found;
+}
+
+/* ==== the NEW-VIEW this replica issued (pbft.newview) ===========================
+ * A new primary keeps its NEW-VIEW (wire encoding) beside pbft.state, so that after a
+ * restart it re-sends it to replicas that missed it (pbft_restore_new_view). Written
+ * once per view this replica leads: a temporary file, fdatasync, rename, and an fsync
+ * of the directory so the rename itself survives a power loss. */
+
+static int fsync_dir_of(const char *path)
+{
+    char dir[sizeof ((node *)0)->state_path];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static int new_view_write(node *nd, const pbft_new_view *nv)
+{
+    uint8_t *buf = malloc(WIRE_BUF_MAX);
+    if (!buf)
+        return -1;
+    codec_buf b = codec_buf_make(buf, WIRE_BUF_MAX);
+    pbft_msg m = {.type = PBFT_MSG_NEW_VIEW, .from = nd->cfg.node, .view = nv->view,
+                  .new_view = nv};
+    char tmp[sizeof nd->nv_path + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", nd->nv_path);
+    int rc = -1;
+    if (wire_pbft_encode(nd->cfg.node, &m, NULL, 0, &b) == CODEC_OK && !b.overflow) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            rc = write(fd, buf, b.len) == (ssize_t)b.len && fdatasync(fd) == 0 ? 0 : -1;
+            close(fd);
+        }
+    }
+    free(buf);
+    if (rc == 0)
+        rc = rename(tmp, nd->nv_path) == 0 && fsync_dir_of(nd->nv_path) == 0 ? 0 : -1;
+    return rc;
+}
+
+/* After pbft_restore: hand the core the NEW-VIEW it issued, if it still leads that
+ * view. A file that does not decode or is refused by the core is ignored (logged):
+ * it only costs the replicas that missed it a wait for the next view change. */
+static void new_view_restore(node *nd)
+{
+    FILE *f = fopen(nd->nv_path, "rb");
+    if (!f)
+        return;
+    uint8_t *buf = malloc(WIRE_BUF_MAX);
+    size_t len = buf ? fread(buf, 1, WIRE_BUF_MAX, f) : 0;
+    fclose(f);
+    codec_error ce;
+    wire_msg *w = nd->in;
+    if (len > 0 && wire_decode(buf, len, w, &ce) == CODEC_OK && w->kind == WIRE_PBFT &&
+        w->msg.type == PBFT_MSG_NEW_VIEW) {
+        pbft_err e = pbft_restore_new_view(nd->core, &w->nv);
+        logf_(nd, e == PBFT_OK ? LOG_INFO : LOG_DEBUG, "own new-view of view %llu: %s",
+              (unsigned long long)w->nv.view, e == PBFT_OK ? "restored" : pbft_strerror(e));
+    } else {
+        logf_(nd, LOG_WARN, "%s does not hold a NEW-VIEW; ignored", nd->nv_path);
+    }
+    free(buf);
 }
 
 /* ==== signing interface for the core ========================================= */
@@ -478,6 +550,12 @@ static void drain(node *nd, bool execute)
         if (!any && !(execute && nd->exec_count && guard == 0))
             return;
         nd->persist_due |= r->persist;
+        if (r->new_view && new_view_write(nd, r->new_view) != 0) {
+            logf_(nd, LOG_ERROR, "cannot persist %s: %s; stopping", nd->nv_path,
+                  strerror(errno));
+            nd->failed = true;
+            return;
+        }
         for (uint32_t i = 0; i < r->out_count; i++)
             queue_out(nd, &r->out[i]);
         for (uint32_t i = 0; i < r->committed_count && !nd->failed; i++) {
@@ -963,6 +1041,7 @@ static int open_core(node *nd, char *why, size_t cap)
     if (pbft_init(nd->core, &pc) != PBFT_OK)
         return fail(why, cap, "pbft: configuration refused");
     snprintf(nd->state_path, sizeof nd->state_path, "%s/pbft.state", nd->cfg.data_dir);
+    snprintf(nd->nv_path, sizeof nd->nv_path, "%s/pbft.newview", nd->cfg.data_dir);
     snprintf(nd->status_path, sizeof nd->status_path, "%s/status.json", nd->cfg.data_dir);
     static pbft_durable saved;
     ledger_summary head;
@@ -977,6 +1056,7 @@ static int open_core(node *nd, char *why, size_t cap)
                 t = t << 8 | v[i];
         free(v);
         pbft_restore(nd->core, &saved, head.height, t);
+        new_view_restore(nd);
         logf_(nd, LOG_INFO, "restored view=%llu stable=%llu height=%llu",
               (unsigned long long)saved.view, (unsigned long long)saved.stable.height,
               (unsigned long long)head.height);

@@ -4,7 +4,8 @@
 # --existing` (closed-loop clients through node 1, which is never disturbed):
 #   1. strangers send garbage to a peer listener and to a client API: nothing changes;
 #   2. kill -9 of the primary under load: the others move to a new view, every tx of the
-#      load commits, and the restarted node catches up;
+#      load commits, and the restarted node catches up; then kill -9 of the new primary,
+#      which restores the NEW-VIEW it issued;
 #   3. kill -9 of a backup under load, restart, catch-up to the same state hash;
 #   4. SIGSTOP of a backup under load, SIGCONT, catch-up;
 #   5. a damaged copy of a node's durable PBFT state is survived; with both copies
@@ -73,6 +74,20 @@ view=$(field 1 view)
 [ "$(field 1 height)" -gt "$before" ] || fail "no progress without the primary"
 "$T" cluster up "$D" >/dev/null || fail "restart of node $primary"
 agree "kill -9 of primary $primary under load: view $view, nothing lost, restarted node caught up"
+
+# 2b. kill -9 of the new primary, which issued the NEW-VIEW of its view: restarted, it
+#     reads that NEW-VIEW back (pbft.newview) to re-send it to replicas that missed it
+leader=$(field 1 primary)
+view=$(field 1 view)
+[ -s "$D/node-$leader/data/pbft.newview" ] || fail "node $leader keeps no pbft.newview"
+kill -9 "$(pid "$leader")"
+sleep 0.3
+"$T" cluster up "$D" >/dev/null || fail "restart of node $leader"
+for _ in $(seq 50); do grep -q "own new-view of view $view: restored" "$D/node-$leader/node.log" && break; sleep 0.1; done
+grep -q "own new-view of view $view: restored" "$D/node-$leader/node.log" ||
+    fail "restarted primary $leader did not restore its NEW-VIEW of view $view"
+load 300 || fail "load after the new primary's restart: $(cat "$D/load.out")"
+agree "kill -9 of new primary $leader: its NEW-VIEW of view $view restored, load commits"
 
 # 3. kill -9 of a backup under load, restart, catch-up
 backup=$(( ($(field 1 primary) + 2) % 4 )); [ "$backup" = 1 ] && backup=3
