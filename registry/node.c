@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -79,6 +80,7 @@ struct node {
     char state_path[CONFIG_PATH_MAX + 32], status_path[CONFIG_PATH_MAX + 32];
     uint64_t state_seq;
     bool persist_due;
+    bool state_dir_synced; /* data_dir fsynced since pbft.state was first written */
     uint32_t send_count;
     queued sends[SEND_QUEUE_MAX];
     /* committed batches waiting for execution (in height order) */
@@ -188,6 +190,20 @@ static bool state_unpack(const uint8_t *in, size_t len, pbft_durable *d)
     return true;
 }
 
+/* fsync a directory, so that a file just created in it survives a power loss (an
+ * fdatasync of the file does not make its name durable). 0 or -1 (errno set). */
+static int sync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Write the durable state to the next slot and sync it; the first write of a run
+ * also syncs the data directory (the file may have just been created). */
 static int state_write(node *nd)
 {
     static uint8_t buf[STATE_SLOT];
@@ -205,6 +221,9 @@ static int state_write(node *nd)
     size_t n = STATE_HEAD + len;
     int rc = pwrite(fd, buf, n, at) == (ssize_t)n && fdatasync(fd) == 0 ? 0 : -1;
     close(fd);
+    if (rc == 0 && !nd->state_dir_synced) /* the file's directory entry, once per run */
+        rc = sync_dir(nd->cfg.data_dir);
+    nd->state_dir_synced |= rc == 0;
     return rc;
 }
 
@@ -899,8 +918,16 @@ static int open_ledger(node *nd, char *why, size_t cap)
     if (read_file(nd->cfg.genesis_file, CODEC_GENESIS_MAX, &nd->genesis, &nd->genesis_len) != 0)
         return fail(why, cap, "genesis %s: cannot read it", nd->cfg.genesis_file);
     tcrypto_sha256(nd->genesis, nd->genesis_len, &nd->chain);
-    if (mkdir(nd->cfg.data_dir, 0700) != 0 && errno != EEXIST)
+    if (mkdir(nd->cfg.data_dir, 0700) == 0) {
+        /* created now: its entry in the parent must be durable before anything in it is */
+        char parent[CONFIG_PATH_MAX];
+        snprintf(parent, sizeof parent, "%s", nd->cfg.data_dir);
+        if (sync_dir(dirname(parent)) != 0)
+            return fail(why, cap, "data_dir %s: cannot sync its parent: %s", nd->cfg.data_dir,
+                        strerror(errno));
+    } else if (errno != EEXIST) {
         return fail(why, cap, "data_dir %s: %s", nd->cfg.data_dir, strerror(errno));
+    }
     char dir[CONFIG_PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/ledger", nd->cfg.data_dir);
     ledger_error le;
