@@ -55,7 +55,7 @@ verdict=$(awk -v state="pbft.state\"" -v dir="\"$(basename "$DATA")\"" '
     written && dfd != "" && $0 ~ ("^fsync\\(" dfd "\\)") { print "synced"; done = 1; exit }
     END { if (done) exit; if (!created) print "no-create"; else if (!written) print "no-datasync"; else print "no-dir-fsync" }' "$D/strace.out")
 [ "$verdict" = synced ] || {
-    grep -nF -e pbft.state -e "$(basename "$DATA")", O_RDONLY|O_DIRECTORY" "$D/strace.out" | head -8
+    grep -nF -e pbft.state -e "$(basename "$DATA")\", O_RDONLY|O_DIRECTORY" "$D/strace.out" | head -8
     fail "the data directory was not fsynced after pbft.state was first written ($verdict)"
 }
 echo "ok: pbft.state created, written, fdatasync'd, then $(basename "$DATA")/ fsync'd"
