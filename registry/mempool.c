@@ -26,6 +26,7 @@
 #define ADMIT_CHUNK 256u /* digests computed before the lock is taken */
 #define SUBMIT_QUEUE_FULL INT_MIN /* a verdict: the verifiers' queue had no room */
 #define TX_UNDECODABLE INT_MAX    /* a verdict: the bytes are not a tx */
+#define HELD_VERIFIED (INT_MAX - 1) /* a verdict: held already, its signatures checked */
 
 typedef struct entry {
     struct entry *next;
@@ -67,6 +68,7 @@ struct mempool {
     uint32_t ready_count;
     pthread_cond_t work_cv;
     bool quit;
+    bool paused; /* tests: the verifiers take nothing from the queue (mempool_pause) */
     uint32_t thread_count;
     pthread_t threads[8];
 };
@@ -173,7 +175,7 @@ static void *worker(void *arg)
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), VERIFIER_NICE); /* if allowed */
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->quit && p->queue_count == 0)
+        while (!p->quit && (p->queue_count == 0 || p->paused))
             pthread_cond_wait(&p->work_cv, &p->lock);
         if (p->quit)
             break;
@@ -268,7 +270,10 @@ void mempool_close(mempool *p)
 }
 
 /* Hand a request's txs to the verifiers (they decode and check each) and wait for their
- * verdicts. Txs held already count as checked. Lock held (the wait releases it). */
+ * verdicts. Only a tx held and verified already counts as checked (HELD_VERIFIED): one
+ * held as checking (a peer's forward) or unverified (a fetched block) is checked here
+ * too, since the held copy may yet be dropped as bad while this request waits. Lock held
+ * (the wait releases it). */
 static void check_submitted_locked(mempool *p, const codec_span *txs, const hash32 *digests,
                                    uint32_t count, int *verdict)
 {
@@ -276,8 +281,11 @@ static void check_submitted_locked(mempool *p, const codec_span *txs, const hash
     pthread_cond_init(&job.done, NULL);
     for (uint32_t i = 0; i < count; i++) {
         verdict[i] = 0;
-        if (*find_slot(p, &digests[i]))
+        const entry *held = *find_slot(p, &digests[i]);
+        if (held && held->verified) {
+            verdict[i] = HELD_VERIFIED;
             continue;
+        }
         check_item item = {digests[i], (uint8_t *)txs[i].data, txs[i].len, &job, i};
         if (enqueue_locked(p, item))
             job.pending++;
@@ -306,7 +314,9 @@ static const char *verdict_reason(int verdict)
                        : "a co-signature does not verify on this chain";
 }
 
-/* Keep a checked tx and queue it for the node's thread (unless held already). Lock held. */
+/* Keep a tx whose signatures a verifier checked (these bytes, or the same bytes held
+ * verified: the digest is their hash) and queue it for the node's thread (unless held
+ * already). Lock held. */
 static void keep_submitted_locked(mempool *p, const codec_span *tx, const hash32 *d,
                                   codec_submit_result *r)
 {
@@ -335,7 +345,7 @@ void mempool_submit(mempool *p, const codec_span *txs, uint32_t count, codec_sub
         pthread_mutex_lock(&p->lock);
         check_submitted_locked(p, part, digests, n, verdict);
         for (uint32_t i = 0; i < n; i++) {
-            if (verdict[i] != 0)
+            if (verdict[i] != 0 && verdict[i] != HELD_VERIFIED)
                 refuse(&res[i], verdict_reason(verdict[i]));
             else
                 keep_submitted_locked(p, &part[i], &digests[i], &res[i]);
@@ -482,6 +492,22 @@ void mempool_drop(mempool *p, const hash32 *digest)
     bool v;
     if (mempool_take(p, digest, &bytes, &len, &v))
         free(bytes);
+}
+
+void mempool_pause(mempool *p, bool paused)
+{
+    pthread_mutex_lock(&p->lock);
+    p->paused = paused;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->lock);
+}
+
+uint32_t mempool_queued(mempool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    uint32_t n = p->queue_count;
+    pthread_mutex_unlock(&p->lock);
+    return n;
 }
 
 void mempool_lock(mempool *p) { pthread_mutex_lock(&p->lock); }

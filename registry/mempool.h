@@ -64,6 +64,10 @@ bool mempool_take(mempool *p, const hash32 *digest, uint8_t **bytes, size_t *len
 void mempool_put_back(mempool *p, const hash32 *digest, uint8_t *bytes, size_t len,
                       bool verified);
 void mempool_drop(mempool *p, const hash32 *digest);
+/* For tests that control the verifiers' interleaving: while paused, the verifiers take
+ * nothing from their queue (a submit waits); mempool_queued is the queue's length. */
+void mempool_pause(mempool *p, bool paused);
+uint32_t mempool_queued(mempool *p);
 /* Read access without copying: hold the lock while the span is used. */
 void mempool_lock(mempool *p);
 void mempool_unlock(mempool *p);

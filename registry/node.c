@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -38,6 +39,7 @@
 #define WIRE_BUF_MAX (8u << 20)
 #define EXEC_QUEUE_MAX 256 /* committed batches waiting for their tx bytes */
 #define WAITING_MAX 32      /* PRE-PREPAREs waiting for their txs' signature checks */
+#define WAITING_PER_SENDER PBFT_WINDOW /* of them from one sender (its heights in flight) */
 #define HELD_MAX (4 * PBFT_WINDOW) /* result certificates ahead of execution */
 
 /* ==== logging ============================================================ */
@@ -88,6 +90,7 @@ struct node {
     char nv_path[CONFIG_PATH_MAX + 32]; /* pbft.newview: the NEW-VIEW it issued last */
     uint64_t state_seq;
     bool persist_due;
+    bool state_dir_synced; /* data_dir fsynced since pbft.state was first written */
     uint32_t send_count;
     queued sends[SEND_QUEUE_MAX];
     /* committed batches waiting for execution (in height order) */
@@ -96,6 +99,7 @@ struct node {
     uint64_t fetch_sent_ms, status_ms;
     /* result certificates of heights not executed here yet (by height % HELD_MAX) */
     codec_result_cert held[HELD_MAX];
+    ledger_summary executed[HELD_MAX]; /* my own results of recent heights (height % HELD_MAX) */
     uint64_t cert_scan, cert_fetch_ms; /* result-certificate backfill (backfill_scan) */
     uint32_t fetch_turn;               /* the peer asked last (send_fetch) */
     /* PRE-PREPAREs waiting for the verifiers to check their txs (a copy of the message) */
@@ -104,6 +108,7 @@ struct node {
         uint8_t *data;
         size_t len;
         uint64_t height;
+        uint32_t from;
         hash32 *digests;
         uint32_t count;
     } waiting[WAITING_MAX];
@@ -197,6 +202,20 @@ static bool state_unpack(const uint8_t *in, size_t len, pbft_durable *d)
     return true;
 }
 
+/* fsync a directory, so that a file just created in it survives a power loss (an
+ * fdatasync of the file does not make its name durable). 0 or -1 (errno set). */
+static int sync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Write the durable state to the next slot and sync it; the first write of a run
+ * also syncs the data directory (the file may have just been created). */
 static int state_write(node *nd)
 {
     static uint8_t buf[STATE_SLOT];
@@ -214,6 +233,9 @@ static int state_write(node *nd)
     size_t n = STATE_HEAD + len;
     int rc = pwrite(fd, buf, n, at) == (ssize_t)n && fdatasync(fd) == 0 ? 0 : -1;
     close(fd);
+    if (rc == 0 && !nd->state_dir_synced) /* the file's directory entry, once per run */
+        rc = sync_dir(nd->cfg.data_dir);
+    nd->state_dir_synced |= rc == 0;
     return rc;
 }
 
@@ -443,6 +465,39 @@ static void store_result_cert(node *nd, const codec_result_cert *rc)
               (unsigned long long)rc->height);
 }
 
+static bool my_block_hash(node *nd, uint64_t h, hash32 *out);
+
+/* Whether a result certificate certifies what this node's own execution of its height
+ * gave: block hash, state hash and receipts root for a recent height (the ring of my
+ * results); for an older one (executed before a restart) the block hash, which is all
+ * the stored block gives without re-deriving the state. */
+static bool cert_matches_mine(node *nd, const codec_result_cert *rc)
+{
+    const ledger_summary *mine = &nd->executed[rc->height % HELD_MAX];
+    if (mine->height == rc->height)
+        return memcmp(&mine->block_hash, &rc->block_hash, 32) == 0 &&
+               memcmp(&mine->state_hash, &rc->state_hash, 32) == 0 &&
+               memcmp(&mine->receipts_root, &rc->receipts_root, 32) == 0;
+    hash32 block;
+    capi_exec_lock(nd->api);
+    bool ok = my_block_hash(nd, rc->height, &block) && memcmp(&block, &rc->block_hash, 32) == 0;
+    capi_exec_unlock(nd->api);
+    return ok;
+}
+
+/* Store a result certificate of a height executed here only if it certifies my own
+ * results (issue 13, bug 3): a receipt proven with a certificate that contradicts the
+ * block beside it would be a lie. The core flags the divergence itself. */
+static void keep_result_cert(node *nd, const codec_result_cert *rc)
+{
+    if (cert_matches_mine(nd, rc)) {
+        store_result_cert(nd, rc);
+        return;
+    }
+    logf_(nd, LOG_ERROR, "height %llu: the result certificate does not match my execution "
+          "(block hash, state hash or receipts root): not stored", (unsigned long long)rc->height);
+}
+
 /* Execute the first queued batch if every tx's bytes are here. Returns true if
  * it ran (or failed fatally), false if bytes are missing. */
 static bool execute_next(node *nd)
@@ -483,9 +538,10 @@ static bool execute_next(node *nd)
     logf_(nd, LOG_INFO, "committed height=%llu txs=%u view=%llu state=%s",
           (unsigned long long)sum.height, n, (unsigned long long)c->cert.view, d);
     memmove(&nd->exec_queue[0], &nd->exec_queue[1], --nd->exec_count * sizeof *c);
+    nd->executed[sum.height % HELD_MAX] = sum;
     codec_result_cert *held = &nd->held[sum.height % HELD_MAX];
     if (held->height == sum.height) {
-        store_result_cert(nd, held);
+        keep_result_cert(nd, held);
         held->height = 0;
     }
     pbft_err pe = pbft_executed(nd->core, sum.height, &sum.block_hash, &sum.state_hash,
@@ -577,7 +633,7 @@ static void drain(node *nd, bool execute)
         ledger_head(nd->ledger, &head);
         for (uint32_t i = 0; i < r->stable_count; i++) {
             if (r->stable[i].height <= head.height)
-                store_result_cert(nd, &r->stable[i]);
+                keep_result_cert(nd, &r->stable[i]);
             else
                 nd->held[r->stable[i].height % HELD_MAX] = r->stable[i]; /* till executed */
         }
@@ -641,10 +697,63 @@ static bool preprepare_settled(node *nd, const wire_msg *w)
     return checks_done(nd, w->batch.txs, w->batch.count);
 }
 
+static uint32_t waiting_from(const node *nd, uint32_t sender)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < nd->waiting_count; i++)
+        k += nd->waiting[i].from == sender;
+    return k;
+}
+
+static bool wait_for_checks(node *nd, const uint8_t *data, size_t len, const pbft_msg *m);
+
+/* A PRE-PREPARE signed by the primary of its view, for its batch: the core's own checks
+ * (sender, digest, signature), made here before the message may take a waiting slot. */
+static bool preprepare_signed(node *nd, const pbft_msg *m)
+{
+    uint8_t body[128];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    hash32 d;
+    codec_batch_hash(&m->batch->header, &d);
+    return m->from == pbft_primary(nd->core, m->view) && memcmp(&d, &m->digest, 32) == 0 &&
+           pbft_batch_matches(m->batch) &&
+           codec_pbft_vote_body_encode(m->view, m->height, &d, &b) == CODEC_OK &&
+           core_verify(nd, m->from, TCRYPTO_TAG_PREPREPARE, b.data, b.len, &m->sig);
+}
+
+/* A tx of these that is not held verified: it failed its signature check (or went away). */
+static const hash32 *unverified_tx(node *nd, const hash32 *digests, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++)
+        if (mempool_state_of(nd->pool, &digests[i]) != MEMPOOL_VERIFIED)
+            return &digests[i];
+    return NULL;
+}
+
+/* Whether the core sees a PRE-PREPARE now (issue 13, bug 4). One of the current view
+ * whose txs are still being checked waits instead, but only once it is known to come
+ * from that view's primary (sender and signature checked here, as the core would), and
+ * at most WAITING_PER_SENDER of one sender: a byzantine peer cannot fill the waiting
+ * list and so have a correct primary's PRE-PREPAREs refused. Another view's goes to the
+ * core at once (it refuses an old one and holds a future one after its own checks). */
+static bool preprepare_gate(node *nd, const wire_msg *w, const uint8_t *data, size_t len)
+{
+    const pbft_msg *m = &w->msg;
+    if (!m->batch || m->view != nd->core->durable.view || preprepare_settled(nd, w))
+        return true;
+    if (!preprepare_signed(nd, m)) {
+        logf_(nd, LOG_DEBUG, "PRE-PREPARE from %u for height %llu refused: not signed by the "
+              "primary of view %llu", m->from, (unsigned long long)m->height,
+              (unsigned long long)m->view);
+        return false;
+    }
+    return !wait_for_checks(nd, data, len, m);
+}
+
 /* Keep a copy of a PRE-PREPARE (and its digests) until its txs are settled. */
 static bool wait_for_checks(node *nd, const uint8_t *data, size_t len, const pbft_msg *m)
 {
-    if (nd->waiting_count == WAITING_MAX)
+    if (nd->waiting_count == WAITING_MAX || waiting_from(nd, m->from) == WAITING_PER_SENDER)
         return false; /* full: the core decides now (a refusal is retransmitted) */
     const pbft_batch *b = m->batch;
     uint8_t *copy = malloc(len);
@@ -656,7 +765,8 @@ static bool wait_for_checks(node *nd, const uint8_t *data, size_t len, const pbf
     }
     memcpy(copy, data, len);
     memcpy(digests, b->txs, b->count * sizeof *digests);
-    nd->waiting[nd->waiting_count++] = (struct waiting){copy, len, m->height, digests, b->count};
+    nd->waiting[nd->waiting_count++] =
+        (struct waiting){copy, len, m->height, m->from, digests, b->count};
     return true;
 }
 
@@ -848,8 +958,7 @@ static void on_part(node *nd, const uint8_t *data, size_t len, int bundle_from)
     switch (w->kind) {
     case WIRE_BUNDLE: on_bundle(nd, w); break;
     case WIRE_PBFT: {
-        if (w->msg.type == PBFT_MSG_PREPREPARE && !preprepare_settled(nd, w) &&
-            wait_for_checks(nd, data, len, &w->msg))
+        if (w->msg.type == PBFT_MSG_PREPREPARE && !preprepare_gate(nd, w, data, len))
             return;
         pbft_err e = pbft_step(nd->core, &w->msg);
         if (e != PBFT_OK && e != PBFT_ERR_STALE)
@@ -867,7 +976,9 @@ static void on_part(node *nd, const uint8_t *data, size_t len, int bundle_from)
 }
 
 /* Hand the core the waiting PRE-PREPAREs whose txs are settled now (in arrival
- * order; each is decoded and checked again). */
+ * order; each is decoded and checked again). One with a tx that failed its signature
+ * check is refused outright, not admitted and waited for again: a correct primary
+ * proposes only txs it verified, so its sender is faulty. */
 static void retry_waiting(node *nd)
 {
     uint32_t kept = 0;
@@ -877,7 +988,16 @@ static void retry_waiting(node *nd)
             nd->waiting[kept++] = w;
             continue;
         }
-        on_message(nd, w.data, w.len);
+        const hash32 *bad = unverified_tx(nd, w.digests, w.count);
+        if (bad) {
+            char d[17];
+            hex8(bad, d);
+            logf_(nd, LOG_WARN, "PRE-PREPARE from %u for height %llu refused: its tx %s is not "
+                  "held verified (a bad signature, or executed already)",
+                  w.from, (unsigned long long)w.height, d);
+        } else {
+            on_message(nd, w.data, w.len);
+        }
         free(w.data);
         free(w.digests);
         drain(nd, false);
@@ -985,8 +1105,16 @@ static int open_ledger(node *nd, char *why, size_t cap)
     if (read_file(nd->cfg.genesis_file, CODEC_GENESIS_MAX, &nd->genesis, &nd->genesis_len) != 0)
         return fail(why, cap, "genesis %s: cannot read it", nd->cfg.genesis_file);
     tcrypto_sha256(nd->genesis, nd->genesis_len, &nd->chain);
-    if (mkdir(nd->cfg.data_dir, 0700) != 0 && errno != EEXIST)
+    if (mkdir(nd->cfg.data_dir, 0700) == 0) {
+        /* created now: its entry in the parent must be durable before anything in it is */
+        char parent[CONFIG_PATH_MAX];
+        snprintf(parent, sizeof parent, "%s", nd->cfg.data_dir);
+        if (sync_dir(dirname(parent)) != 0)
+            return fail(why, cap, "data_dir %s: cannot sync its parent: %s", nd->cfg.data_dir,
+                        strerror(errno));
+    } else if (errno != EEXIST) {
         return fail(why, cap, "data_dir %s: %s", nd->cfg.data_dir, strerror(errno));
+    }
     char dir[CONFIG_PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/ledger", nd->cfg.data_dir);
     ledger_error le;
@@ -1046,6 +1174,7 @@ static int open_core(node *nd, char *why, size_t cap)
     static pbft_durable saved;
     ledger_summary head;
     ledger_head(nd->ledger, &head);
+    nd->executed[head.height % HELD_MAX] = head; /* my results of the last height stored */
     if (state_read(nd, &saved)) {
         uint8_t *v = NULL;
         size_t vl = 0;

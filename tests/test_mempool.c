@@ -4,6 +4,7 @@
  * bad ones dropped; client submits are checked on the caller's thread.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -168,4 +169,57 @@ Test(mempool, the_capacity_bounds_what_is_held)
     hash32 ready[3];
     cr_assert_eq(wait_ready(p, ready, 2), 2);
     mempool_close(p); /* frees what it holds (checked under ASan) */
+}
+
+typedef struct {
+    mempool *pool;
+    codec_span txs[2];
+    codec_submit_result res[2];
+} submit_call;
+
+static void *submit_thread(void *arg)
+{
+    submit_call *c = arg;
+    mempool_submit(c->pool, c->txs, 2, c->res);
+    return NULL;
+}
+
+/* Issue 13, bug 2: a peer forwards a tx with a bad signature (held as "checking") and a
+ * client submits the same bytes with a good tx. The submit must check the forged tx itself:
+ * it used to count it as checked because it was held, and, when the verifier dropped the
+ * held copy while the submit waited for the good tx, keep the client's copy as verified
+ * (the executor then skips its signature). The interleaving is forced: one verifier, paused
+ * until the submit waits, then it settles everything queued in one pass. */
+Test(mempool, a_submitted_tx_held_as_checking_is_checked_not_trusted)
+{
+    static uint8_t forged[1024], good[1024];
+    size_t fl = make_tx(1, &other_chain, forged, sizeof forged);
+    size_t gl = make_tx(2, &chain, good, sizeof good);
+    hash32 fd;
+    merkle_leaf_hash(forged, fl, &fd);
+    mempool *p = mempool_open(&chain, 1, 100);
+    mempool_pause(p, true);
+    cr_assert_eq(mempool_admit(p, &(codec_span){forged, fl}, NULL, 1), 1, "a peer's forward");
+    cr_assert_eq(mempool_state_of(p, &fd), MEMPOOL_CHECKING);
+    submit_call call = {p, {{forged, fl}, {good, gl}}, {{0}}};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, submit_thread, &call), 0);
+    /* the submit has queued its checks and waits for them (a condition, polled) */
+    for (int i = 0; i < 5000 && mempool_queued(p) < 2; i++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    cr_assert_geq(mempool_queued(p), 2, "the submit queued its checks");
+    mempool_pause(p, false);
+    pthread_join(t, NULL);
+    cr_assert_neq(call.res[0].status, 0, "a forged tx was accepted for a client");
+    cr_assert(strstr(call.res[0].reason, "author") != NULL, "%s", call.res[0].reason);
+    cr_assert_eq(call.res[1].status, 0, "%s", call.res[1].reason);
+    cr_assert_not(mempool_verified(p, &fd), "a forged tx is held as verified");
+    cr_assert_eq(mempool_state_of(p, &fd), MEMPOOL_MISSING);
+    codec_span spans[2];
+    uint8_t *owned[2];
+    hash32 digests[2];
+    cr_assert_eq(mempool_take_inbox(p, spans, owned, digests, 2), 1, "only the good tx queued");
+    cr_assert(spans[0].len == gl && memcmp(spans[0].data, good, gl) == 0);
+    free(owned[0]);
+    mempool_close(p);
 }

@@ -1,0 +1,355 @@
+/*
+ * test_node.c - one real validator (node.c: core, mempool, executor, ledger,
+ * transport) on loopback, validator 1 of a 4-validator sample chain, and the
+ * test playing the other three: it listens as validator 0 (it receives what
+ * node 1 sends to 0) and sends node 1 messages signed with the other
+ * validators' keys, honest or byzantine. What is checked is what node 1 does
+ * that others see: the votes it sends, the certificates it stores.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "config.h"
+#include "crypto.h"
+#include "ledger.h"
+#include "merkle.h"
+#include "node.h"
+#include "pbft.h"
+#include "sample.h"
+#include "testutil.h"
+#include "transport.h"
+#include "wire.h"
+
+static struct {
+    char dir[256];
+    tu_chain chain;
+    hash32 chain_id;
+    config_node cfg;
+    node *node;
+    pthread_t thread;
+    volatile sig_atomic_t stop;
+    tp_net *peer0; /* the test, listening as validator 0 */
+    uint8_t buf[1 << 20];
+} T;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void *run_node(void *arg)
+{
+    (void)arg;
+    node_run(T.node, &T.stop);
+    return NULL;
+}
+
+static void start(void)
+{
+    tu_tempdir(T.dir, "node");
+    tu_chain_make(&T.chain, 13);
+    tcrypto_sha256(T.chain.genesis, T.chain.genesis_len, &T.chain_id);
+    config_node *c = &T.cfg;
+    config_defaults(c);
+    c->node = 1;
+    c->peer_count = 4;
+    int base = 30000 + (int)(getpid() % 3000) * 8;
+    for (int i = 0; i < 4; i++)
+        snprintf(c->peers[i], CONFIG_URL_MAX, "tcp://127.0.0.1:%d", base + i);
+    snprintf(c->listen, CONFIG_URL_MAX, "%s", c->peers[1]);
+    snprintf(c->client, CONFIG_URL_MAX, "tcp://127.0.0.1:%d", base + 4);
+    snprintf(c->data_dir, CONFIG_PATH_MAX, "%s/data", T.dir);
+    snprintf(c->key_file, CONFIG_PATH_MAX, "%s/validator-1.key", T.dir);
+    snprintf(c->genesis_file, CONFIG_PATH_MAX, "%s/genesis.bin", T.dir);
+    snprintf(c->log_level, sizeof c->log_level, "warn");
+    cr_assert_eq(tcrypto_write_secret_key(c->key_file, &T.chain.keys.validators[1]), TCRYPTO_OK);
+    FILE *f = fopen(c->genesis_file, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(T.chain.genesis, 1, T.chain.genesis_len, f), T.chain.genesis_len);
+    fclose(f);
+    char why[512];
+    T.node = node_open(c, why, sizeof why);
+    cr_assert_not_null(T.node, "node_open: %s", why);
+    tp_config tc = {.listen_url = c->peers[0],
+                    .peer_count = 4,
+                    .max_message_bytes = 4u << 20,
+                    .send_queue_messages = 4096,
+                    .recv_queue_messages = 8192,
+                    .reconnect_min_ms = 20,
+                    .reconnect_max_ms = 200};
+    tc.peer_urls[1] = c->peers[1];
+    cr_assert_eq(tp_open(&tc, &T.peer0, why, sizeof why), TP_OK, "%s", why);
+    T.stop = 0;
+    cr_assert_eq(pthread_create(&T.thread, NULL, run_node, NULL), 0);
+}
+
+static void stop_node(void)
+{
+    if (!T.node)
+        return;
+    T.stop = 1;
+    pthread_join(T.thread, NULL);
+    node_close(T.node);
+    T.node = NULL;
+}
+
+static void finish(void)
+{
+    stop_node();
+    tp_close(T.peer0);
+    free(T.chain.genesis);
+    tu_rmdir(T.dir);
+}
+
+TestSuite(node, .init = start, .fini = finish, .timeout = 60);
+
+/* ---- messages signed as validator `as`
+ * ----------------------------------------------- */
+
+static void sign_as(uint32_t as, const char *tag, const codec_buf *body, signature *sig)
+{
+    cr_assert_eq(
+        tcrypto_sign(&T.chain.keys.validators[as], tag, &T.chain_id, body->data, body->len, sig),
+        TCRYPTO_OK);
+}
+
+/* Send m, or, with `hold`, append its encoding there (parts of one BUNDLE)
+ * instead. */
+static codec_buf *hold;
+static void send_msg(uint32_t from, const pbft_msg *m, const codec_span *txs, uint32_t count)
+{
+    codec_buf b = codec_buf_make(T.buf, sizeof T.buf);
+    codec_buf *out = hold ? hold : &b;
+    cr_assert_eq(wire_pbft_encode(from, m, txs, count, out), CODEC_OK);
+    if (!hold)
+        cr_assert_eq(tp_send(T.peer0, 1, b.data, b.len), TP_OK);
+}
+
+/* A sample tx (index picks it), signed for this chain, or for another one
+ * (forged here). */
+static codec_span make_tx(uint64_t index, bool forged, uint8_t *out, size_t cap)
+{
+    hash32 other;
+    tcrypto_sha256("another chain", 13, &other);
+    codec_buf b = codec_buf_make(out, cap);
+    cr_assert_eq(sample_tx(&T.chain.keys, forged ? &other : &T.chain_id, index, &b), 0);
+    return (codec_span){b.data, b.len};
+}
+
+/* A PRE-PREPARE of view 0 for one tx at height, claiming `from`, signed by
+ * `signer`. */
+static void send_preprepare(uint32_t from, uint32_t signer, uint64_t height, codec_span tx,
+                            pbft_batch *batch, hash32 *digest)
+{
+    memset(batch, 0, sizeof *batch);
+    batch->header.height = height;
+    batch->header.time_ms = now_ms();
+    batch->count = 1;
+    merkle_leaf_hash(tx.data, tx.len, &batch->txs[0]);
+    pbft_batch_seal(batch);
+    codec_batch_hash(&batch->header, digest);
+    uint8_t body[128];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    cr_assert_eq(codec_pbft_vote_body_encode(0, height, digest, &b), CODEC_OK);
+    pbft_msg m = {.type = PBFT_MSG_PREPREPARE,
+                  .from = from,
+                  .view = 0,
+                  .height = height,
+                  .digest = *digest,
+                  .batch = batch};
+    sign_as(signer, TCRYPTO_TAG_PREPREPARE, &b, &m.sig);
+    send_msg(from, &m, &tx, 1);
+}
+
+/* A PREPARE or COMMIT of view 0 from validator `from`. */
+static void send_vote(pbft_msg_type type, uint32_t from, uint64_t height, const hash32 *digest)
+{
+    uint8_t body[128];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    bool commit = type == PBFT_MSG_COMMIT;
+    cr_assert_eq(commit ? codec_commit_body_encode(height, 0, digest, &b)
+                        : codec_pbft_vote_body_encode(0, height, digest, &b),
+                 CODEC_OK);
+    pbft_msg m = {.type = type, .from = from, .view = 0, .height = height, .digest = *digest};
+    sign_as(from, commit ? TCRYPTO_TAG_COMMIT : TCRYPTO_TAG_PREPARE, &b, &m.sig);
+    send_msg(from, &m, NULL, 0);
+}
+
+/* A CHECKPOINT from validator `from` for these results. */
+static void send_checkpoint(uint32_t from, const codec_result_cert *rc)
+{
+    uint8_t body[256];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    cr_assert_eq(codec_checkpoint_body_encode(rc, &b), CODEC_OK);
+    pbft_msg m = {.type = PBFT_MSG_CHECKPOINT,
+                  .from = from,
+                  .height = rc->height,
+                  .block_hash = rc->block_hash,
+                  .state_hash = rc->state_hash,
+                  .receipts_root = rc->receipts_root};
+    sign_as(from, TCRYPTO_TAG_CHECKPOINT, &b, &m.sig);
+    send_msg(from, &m, NULL, 0);
+}
+
+/* ---- what node 1 sends to validator 0
+ * ------------------------------------------------- */
+
+static bool is_vote(const wire_msg *w, pbft_msg_type type, uint64_t height, const hash32 *d)
+{
+    return w->kind == WIRE_PBFT && w->msg.type == type && w->msg.height == height &&
+           memcmp(&w->msg.digest, d, 32) == 0;
+}
+
+/* Whether a message (or a part of a bundle) is node 1's `type` vote for
+ * (height, d). */
+static bool carries_vote(const uint8_t *data, size_t len, pbft_msg_type type, uint64_t height,
+                         const hash32 *d)
+{
+    static wire_msg w, part;
+    codec_error ce;
+    if (wire_decode(data, len, &w, &ce) != CODEC_OK || w.from != 1)
+        return false;
+    if (w.kind != WIRE_BUNDLE)
+        return is_vote(&w, type, height, d);
+    for (uint32_t i = 0; i < w.part_count; i++)
+        if (wire_decode(w.parts[i].data, w.parts[i].len, &part, &ce) == CODEC_OK &&
+            is_vote(&part, type, height, d))
+            return true;
+    return false;
+}
+
+/* Wait up to timeout_ms for node 1's `type` vote for (height, d). */
+static bool await_vote(pbft_msg_type type, uint64_t height, const hash32 *d, int timeout_ms)
+{
+    uint64_t until = now_ms() + (uint64_t)timeout_ms;
+    while (now_ms() < until) {
+        uint8_t *data;
+        size_t len;
+        if (tp_recv(T.peer0, 50, &data, &len) != TP_OK)
+            continue;
+        bool found = carries_vote(data, len, type, height, d);
+        tp_free(data, len);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
+/* ---- issue 13, bug 4: waiting-list exhaustion
+ * ------------------------------------------ */
+
+/* A byzantine validator (2) floods node 1 with PRE-PREPAREs each carrying a tx
+ * whose signature does not verify: as itself (it is not the primary of view 0),
+ * and as the primary 0 but signed with its own key. None of them may take a
+ * waiting slot; they used to take them all, and a correct PRE-PREPARE whose tx
+ * was still being checked was then handed to the core at once and refused.
+ * Deterministic: the forged-primary flood and, last, the primary's own
+ * PRE-PREPARE travel in one BUNDLE, whose parts node 1 handles in order within
+ * one turn (no waiting PRE-PREPARE is retried in between). The primary's
+ * PRE-PREPARE is sent once (no retransmission) and must be prepared. */
+Test(node, a_flood_of_unsettled_preprepares_does_not_stop_the_primarys)
+{
+    enum { FLOOD = 40 };
+    static uint8_t bytes[2 * FLOOD][1024], good_bytes[1024], parts_buf[1 << 20];
+    static pbft_batch batches[FLOOD + 1];
+    hash32 digest;
+    for (uint32_t i = 0; i < FLOOD; i++) /* not the primary: sent alone */
+        send_preprepare(2, 2, 2 + i % 14, make_tx(100 + i, true, bytes[i], sizeof bytes[i]),
+                        &batches[0], &digest);
+    codec_buf parts = codec_buf_make(parts_buf, sizeof parts_buf);
+    codec_span spans[FLOOD + 1];
+    hold = &parts;
+    for (uint32_t i = 0; i <= FLOOD; i++) {
+        size_t at = parts.len;
+        if (i < FLOOD) /* "from the primary", signed by validator 2 */
+            send_preprepare(0, 2, 2 + i % 14, make_tx(200 + i, true, bytes[FLOOD + i], 1024),
+                            &batches[i], &digest);
+        else /* the primary's own, for height 1, its tx not checked at node 1 yet */
+            send_preprepare(0, 0, 1, make_tx(1, false, good_bytes, sizeof good_bytes), &batches[i],
+                            &digest);
+        spans[i] = (codec_span){parts.data + at, parts.len - at};
+    }
+    hold = NULL;
+    codec_buf b = codec_buf_make(T.buf, sizeof T.buf);
+    cr_assert_eq(wire_bundle_encode(0, spans, FLOOD + 1, &b), CODEC_OK);
+    cr_assert_eq(tp_send(T.peer0, 1, b.data, b.len), TP_OK);
+    cr_assert(await_vote(PBFT_MSG_PREPARE, 1, &digest, 5000),
+              "node 1 did not prepare the primary's PRE-PREPARE behind a "
+              "byzantine flood");
+}
+
+/* ---- issue 13, bug 3 (node half): a result certificate against my own
+ * execution ---- */
+
+/* The other three validators certify results for height 1 that are not what
+ * node 1 computes (their CHECKPOINTs arrive before node 1 executes the height:
+ * it holds the certificate), then commit height 1 normally. Node 1 executes it
+ * and must not store the certificate beside its own block: a receipt would be
+ * proven with results that contradict it. It used to store a held certificate
+ * before comparing. */
+Test(node, a_result_certificate_contradicting_my_execution_is_not_stored)
+{
+    static uint8_t tx_bytes[1024];
+    codec_result_cert wrong = {.height = 1};
+    memset(wrong.block_hash.bytes, 0xb1, 32);
+    memset(wrong.state_hash.bytes, 0x51, 32);
+    memset(wrong.receipts_root.bytes, 0x71, 32);
+    for (uint32_t v = 0; v < 4; v++)
+        if (v != 1)
+            send_checkpoint(v, &wrong);
+    codec_span tx = make_tx(1, false, tx_bytes, sizeof tx_bytes);
+    pbft_batch batch;
+    hash32 digest;
+    send_preprepare(0, 0, 1, tx, &batch, &digest);
+    cr_assert(await_vote(PBFT_MSG_PREPARE, 1, &digest, 5000), "no PREPARE from node 1");
+    send_vote(PBFT_MSG_PREPARE, 2, 1, &digest);
+    send_vote(PBFT_MSG_PREPARE, 3, 1, &digest);
+    for (uint32_t v = 0; v < 4; v++)
+        if (v != 1)
+            send_vote(PBFT_MSG_COMMIT, v, 1, &digest);
+    cr_assert(await_vote(PBFT_MSG_COMMIT, 1, &digest, 5000), "no COMMIT from node 1");
+    /* executed once status.json says height 1 */
+    char status[512], text[1024];
+    snprintf(status, sizeof status, "%s/data/status.json", T.dir);
+    bool executed = false;
+    for (int i = 0; i < 100 && !executed; i++) {
+        usleep(50 * 1000);
+        FILE *f = fopen(status, "r");
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f)
+            fclose(f);
+        text[n] = 0;
+        executed = strstr(text, "\"height\": 1,") != NULL;
+    }
+    cr_assert(executed, "node 1 did not execute height 1: %s", text);
+    stop_node();
+    char ledger_dir[300];
+    snprintf(ledger_dir, sizeof ledger_dir, "%s/data/ledger", T.dir);
+    ledger *l = NULL;
+    ledger_error le;
+    cr_assert_eq(ledger_open(ledger_dir, T.chain.genesis, T.chain.genesis_len, LEDGER_OPEN_EXISTING,
+                             &l, &le),
+                 LEDGER_OK,
+                 "node 1's ledger no longer opens: %s (a stored result certificate "
+                 "contradicts its own block)",
+                 le.message);
+    uint8_t *block = NULL, *cert = NULL;
+    size_t block_len = 0, cert_len = 0;
+    cr_assert_eq(ledger_get_block(l, 1, &block, &block_len), LEDGER_OK, "block 1 stored");
+    ledger_err got = ledger_get_result_cert(l, 1, &cert, &cert_len);
+    free(block);
+    free(cert);
+    ledger_close(l);
+    cr_assert_neq(got, LEDGER_OK,
+                  "a result certificate contradicting node 1's own execution "
+                  "of height 1 was stored");
+}
