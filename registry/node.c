@@ -277,23 +277,6 @@ static bool state_read(node *nd, pbft_durable *out)
  * once per view this replica leads: a temporary file, fdatasync, rename, and an fsync
  * of the directory so the rename itself survives a power loss. */
 
-static int fsync_dir_of(const char *path)
-{
-    char dir[sizeof ((node *)0)->state_path];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    else
-        snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 static int new_view_write(node *nd, const pbft_new_view *nv)
 {
     uint8_t *buf = malloc(WIRE_BUF_MAX);
@@ -314,7 +297,7 @@ static int new_view_write(node *nd, const pbft_new_view *nv)
     }
     free(buf);
     if (rc == 0)
-        rc = rename(tmp, nd->nv_path) == 0 && fsync_dir_of(nd->nv_path) == 0 ? 0 : -1;
+        rc = rename(tmp, nd->nv_path) == 0 && sync_dir(nd->cfg.data_dir) == 0 ? 0 : -1;
     return rc;
 }
 
