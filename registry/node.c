@@ -1188,6 +1188,15 @@ node *node_open(const config_node *cfg, char *why, size_t why_cap)
     return node_open_env(cfg, NULL, why, why_cap);
 }
 
+uint64_t node_height(node *nd)
+{
+    ledger_summary head;
+    capi_exec_lock(nd->api);
+    ledger_head(nd->ledger, &head);
+    capi_exec_unlock(nd->api);
+    return head.height;
+}
+
 void node_submit(node *nd, const codec_span *txs, uint32_t count, codec_submit_result *results)
 {
     mempool_submit(nd->pool, txs, count, results);

@@ -58,6 +58,8 @@ node *node_open_env(const config_node *cfg, const node_env *env, char *why, size
 bool node_turn(node *n);
 /* Client txs, as the client API's submit (waits for their signature checks). */
 void node_submit(node *n, const codec_span *txs, uint32_t count, codec_submit_result *results);
+/* The height of the last block this node executed and stored. */
+uint64_t node_height(node *n);
 /* Run until *stop becomes non-zero (set it from a signal handler). Returns 0
  * on a clean stop, nonzero if the node had to stop (storage failure). */
 int node_run(node *n, volatile sig_atomic_t *stop);
