@@ -81,7 +81,8 @@ struct node {
     exec *exec;
     capi *api;
     tp_server *server;
-    tp_net *net;
+    tp_net *net;   /* the real peer links (NULL under a harness's node_env) */
+    node_env env;  /* peer links and clock: the real ones, or a harness's */
     mempool *pool;
     pbft_core *core;
     wire_msg *in;                /* decode scratch (large) */
@@ -363,9 +364,8 @@ static void queue_send(node *nd, uint32_t to, const uint8_t *data, size_t len)
 
 static void send_to(node *nd, uint32_t peer, const uint8_t *data, size_t len)
 {
-    tp_err e = tp_send(nd->net, peer, data, len);
-    if (e != TP_OK && e != TP_ERR_FULL)
-        logf_(nd, LOG_DEBUG, "send to %u: %s", peer, tp_strerror(e));
+    if (!nd->env.send(nd->env.ctx, peer, data, len))
+        logf_(nd, LOG_DEBUG, "send to %u: not sent", peer);
 }
 
 /* Send what is queued: to each peer, its messages in order, several together in
@@ -561,7 +561,7 @@ static void send_fetch(node *nd, uint64_t from, uint64_t to, bool one_peer)
  * change that this replica never saw). */
 static void fetch_missing(node *nd, uint64_t from, uint64_t to)
 {
-    uint64_t now = mono_ms();
+    uint64_t now = nd->env.mono_ms(nd->env.ctx);
     if (now < nd->fetch_sent_ms + FETCH_EVERY_MS)
         return;
     nd->fetch_sent_ms = now;
@@ -832,7 +832,7 @@ static void backfill_result_cert(node *nd, const codec_result_cert *rc)
  * certificate (receipts are proven with it); fetch those that do not. */
 static void backfill_scan(node *nd)
 {
-    uint64_t now = mono_ms();
+    uint64_t now = nd->env.mono_ms(nd->env.ctx);
     if (now < nd->cert_fetch_ms + BACKFILL_EVERY_MS)
         return;
     nd->cert_fetch_ms = now;
@@ -1180,7 +1180,64 @@ static int open_core(node *nd, char *why, size_t cap)
     return 0;
 }
 
-static int open_network(node *nd, char *why, size_t cap)
+/* ---- the real node_env: nng peer links (transport.h) and the wall clock ---- */
+
+static bool real_send(void *ctx, uint32_t peer, const uint8_t *data, size_t len)
+{
+    tp_err e = tp_send(ctx, peer, data, len);
+    return e == TP_OK || e == TP_ERR_FULL; /* full: dropped, retransmission recovers */
+}
+
+static bool real_recv(void *ctx, uint8_t **data, size_t *len)
+{
+    return tp_recv(ctx, 0, data, len) == TP_OK;
+}
+
+static void real_release(void *ctx, uint8_t *data, size_t len)
+{
+    (void)ctx;
+    tp_free(data, len);
+}
+
+static uint64_t real_wall_ms(void *ctx)
+{
+    (void)ctx;
+    return wall_ms();
+}
+
+static uint64_t real_mono_ms(void *ctx)
+{
+    (void)ctx;
+    return mono_ms();
+}
+
+/* The peer links: a harness's (env), or nng's. */
+static int open_peers(node *nd, const node_env *env, char *why, size_t cap)
+{
+    if (env) {
+        nd->env = *env;
+        if (!nd->env.wall_ms || !nd->env.mono_ms) {
+            nd->env.wall_ms = real_wall_ms;
+            nd->env.mono_ms = real_mono_ms;
+        }
+        return 0;
+    }
+    tp_config tc = {.listen_url = nd->cfg.listen, .peer_count = nd->n,
+                    .max_message_bytes = nd->cfg.max_message_bytes, .send_queue_messages = 4096,
+                    .recv_queue_messages = 8192, .reconnect_min_ms = 20, .reconnect_max_ms = 500};
+    for (uint32_t i = 0; i < nd->n; i++)
+        tc.peer_urls[i] = i == nd->cfg.node ? NULL : nd->cfg.peers[i];
+    /* TLS (config.h): mutual TLS between validators */
+    tp_tls tls = {.cert_key_file = nd->cfg.tls_cert_key_file, .ca_file = nd->cfg.tls_ca_file};
+    tc.tls = config_uses_tls(&nd->cfg) ? &tls : NULL;
+    char tw[CONFIG_PATH_MAX + 256];
+    if (tp_open(&tc, &nd->net, tw, sizeof tw) != TP_OK)
+        return fail(why, cap, "peer transport: %s", tw);
+    nd->env = (node_env){nd->net, real_send, real_recv, real_release, real_wall_ms, real_mono_ms};
+    return 0;
+}
+
+static int open_network(node *nd, const node_env *env, char *why, size_t cap)
 {
     nd->pool = mempool_open(&nd->chain, 2, 65536);
     if (!nd->pool)
@@ -1190,25 +1247,41 @@ static int open_network(node *nd, char *why, size_t cap)
     nd->api = capi_open(&cc);
     if (!nd->api)
         return fail(why, cap, "client API: bad configuration");
-    tp_config tc = {.listen_url = nd->cfg.listen, .peer_count = nd->n,
-                    .max_message_bytes = nd->cfg.max_message_bytes, .send_queue_messages = 4096,
-                    .recv_queue_messages = 8192, .reconnect_min_ms = 20, .reconnect_max_ms = 500};
-    for (uint32_t i = 0; i < nd->n; i++)
-        tc.peer_urls[i] = i == nd->cfg.node ? NULL : nd->cfg.peers[i];
-    /* TLS (config.h): mutual TLS between validators; the client API presents the same
-     * certificate, and a client certificate is optional (clients sign their requests). */
+    if (open_peers(nd, env, why, cap) != 0)
+        return -1;
+    if (env)
+        return 0; /* a harness submits through node_submit */
+    /* the client API presents the node's certificate; a client certificate is optional
+     * (clients sign their requests) */
     tp_tls tls = {.cert_key_file = nd->cfg.tls_cert_key_file, .ca_file = nd->cfg.tls_ca_file};
-    tc.tls = config_uses_tls(&nd->cfg) ? &tls : NULL;
     char tw[CONFIG_PATH_MAX + 256];
-    if (tp_open(&tc, &nd->net, tw, sizeof tw) != TP_OK)
-        return fail(why, cap, "peer transport: %s", tw);
-    if (tp_server_open_tls(nd->cfg.client, tc.tls, capi_handle, nd->api, 16,
+    if (tp_server_open_tls(nd->cfg.client, config_uses_tls(&nd->cfg) ? &tls : NULL,
+                           capi_handle, nd->api, 16,
                            nd->cfg.max_message_bytes, &nd->server, tw, sizeof tw) != TP_OK)
         return fail(why, cap, "client API: %s", tw);
     return 0;
 }
 
 node *node_open(const config_node *cfg, char *why, size_t why_cap)
+{
+    return node_open_env(cfg, NULL, why, why_cap);
+}
+
+uint64_t node_height(node *nd)
+{
+    ledger_summary head;
+    capi_exec_lock(nd->api);
+    ledger_head(nd->ledger, &head);
+    capi_exec_unlock(nd->api);
+    return head.height;
+}
+
+void node_submit(node *nd, const codec_span *txs, uint32_t count, codec_submit_result *results)
+{
+    mempool_submit(nd->pool, txs, count, results);
+}
+
+node *node_open_env(const config_node *cfg, const node_env *env, char *why, size_t why_cap)
 {
     node *nd = calloc(1, sizeof *nd);
     if (!nd) {
@@ -1222,7 +1295,7 @@ node *node_open(const config_node *cfg, char *why, size_t why_cap)
         if (strcmp(cfg->log_level, levels[i]) == 0)
             nd->log_level = i;
     if (open_ledger(nd, why, why_cap) != 0 || open_core(nd, why, why_cap) != 0 ||
-        open_network(nd, why, why_cap) != 0) {
+        open_network(nd, env, why, why_cap) != 0) {
         node_close(nd);
         return NULL;
     }
@@ -1256,43 +1329,45 @@ static void send_now(node *nd)
  * wait for that). Signatures of forwarded txs are checked by the verifiers in
  * the background (mempool.h): the good ones are proposed, and a PRE-PREPARE
  * waits for its txs (retry_waiting). */
-static void turn(node *nd)
+bool node_turn(node *nd)
 {
     uint8_t *data;
     size_t len;
     take_submitted(nd);
     propose_verified(nd);
     retry_waiting(nd);
-    /* Non-blocking receive and a short sleep when idle: a receive timeout
-     * makes nng 1.5.2's aio expiry thread spin (measured: 60% of a core). */
-    tp_err got = tp_recv(nd->net, 0, &data, &len);
-    if (got != TP_OK) {
+    /* Non-blocking receive and a short sleep when idle (real links only: a harness
+     * schedules the turns): a receive timeout makes nng 1.5.2's aio expiry thread spin
+     * (measured: 60% of a core). */
+    bool got = nd->env.recv(nd->env.ctx, &data, &len);
+    if (!got && nd->net) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
-        got = tp_recv(nd->net, 0, &data, &len);
+        got = nd->env.recv(nd->env.ctx, &data, &len);
     }
-    for (int k = 0; got == TP_OK; k++) {
+    for (int k = 0; got; k++) {
         on_message(nd, data, len);
-        tp_free(data, len);
+        nd->env.release(nd->env.ctx, data, len);
         drain(nd, false);
         if (k + 1 == TURN_MESSAGES)
             break;
-        got = tp_recv(nd->net, 0, &data, &len);
+        got = nd->env.recv(nd->env.ctx, &data, &len);
     }
-    pbft_tick(nd->core, mono_ms(), wall_ms());
+    pbft_tick(nd->core, nd->env.mono_ms(nd->env.ctx), nd->env.wall_ms(nd->env.ctx));
     drain(nd, false);
     take_submitted(nd);
     backfill_scan(nd);
     send_now(nd);
     drain(nd, true);
     send_now(nd);
+    return !nd->failed;
 }
 
 int node_run(node *nd, volatile sig_atomic_t *stop)
 {
-    pbft_tick(nd->core, mono_ms(), wall_ms());
+    pbft_tick(nd->core, nd->env.mono_ms(nd->env.ctx), nd->env.wall_ms(nd->env.ctx));
     while (!*stop && !nd->failed) {
-        turn(nd);
+        node_turn(nd);
         uint64_t now = mono_ms();
         if (now >= nd->status_ms + STATUS_EVERY_MS) {
             nd->status_ms = now;

@@ -24,16 +24,43 @@
 #define TRIALREG_NODE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "codec.h"
 #include "config.h"
 
 typedef struct node node;
+
+/* A node's peer links and clock, for a harness that runs nodes over an in-memory
+ * network on a scheduled clock (tests): node.c knows no transport but this. NULL
+ * clocks: the host's (CLOCK_REALTIME, CLOCK_MONOTONIC). With an env the node opens no client API server (submit
+ * through node_submit) and never sleeps (the harness schedules node_turn). */
+typedef struct {
+    void *ctx;
+    /* queue a message for validator `peer` without waiting; false if it was dropped */
+    bool (*send)(void *ctx, uint32_t peer, const uint8_t *data, size_t len);
+    /* the next message received, without waiting; the node hands it back to release */
+    bool (*recv)(void *ctx, uint8_t **data, size_t *len);
+    void (*release)(void *ctx, uint8_t *data, size_t len);
+    uint64_t (*wall_ms)(void *ctx); /* UTC ms: block times */
+    uint64_t (*mono_ms)(void *ctx); /* monotonic ms: timers (never steps) */
+} node_env;
 
 /* Open everything the config names. On failure returns NULL with a reason in
  * why (bad config, wrong key for this validator, corrupt ledger naming the
  * height, address in use). */
 node *node_open(const config_node *cfg, char *why, size_t why_cap);
+/* As node_open, over env's peer links and clock (env is copied). */
+node *node_open_env(const config_node *cfg, const node_env *env, char *why, size_t why_cap);
+/* One turn of the main loop (docs/NODE.md): take submitted and verified txs, receive what
+ * arrived, tick, persist, send, execute. Returns false once the node has failed. */
+bool node_turn(node *n);
+/* Client txs, as the client API's submit (waits for their signature checks). */
+void node_submit(node *n, const codec_span *txs, uint32_t count, codec_submit_result *results);
+/* The height of the last block this node executed and stored. */
+uint64_t node_height(node *n);
 /* Run until *stop becomes non-zero (set it from a signal handler). Returns 0
  * on a clean stop, nonzero if the node had to stop (storage failure). */
 int node_run(node *n, volatile sig_atomic_t *stop);

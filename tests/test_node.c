@@ -62,11 +62,6 @@ static void start(void)
     config_defaults(c);
     c->node = 1;
     c->peer_count = 4;
-    int base = 30000 + (int)(getpid() % 3000) * 8;
-    for (int i = 0; i < 4; i++)
-        snprintf(c->peers[i], CONFIG_URL_MAX, "tcp://127.0.0.1:%d", base + i);
-    snprintf(c->listen, CONFIG_URL_MAX, "%s", c->peers[1]);
-    snprintf(c->client, CONFIG_URL_MAX, "tcp://127.0.0.1:%d", base + 4);
     snprintf(c->data_dir, CONFIG_PATH_MAX, "%s/data", T.dir);
     snprintf(c->key_file, CONFIG_PATH_MAX, "%s/validator-1.key", T.dir);
     snprintf(c->genesis_file, CONFIG_PATH_MAX, "%s/genesis.bin", T.dir);
@@ -76,18 +71,32 @@ static void start(void)
     cr_assert_not_null(f);
     cr_assert_eq(fwrite(T.chain.genesis, 1, T.chain.genesis_len, f), T.chain.genesis_len);
     fclose(f);
-    char why[512];
-    T.node = node_open(c, why, sizeof why);
-    cr_assert_not_null(T.node, "node_open: %s", why);
-    tp_config tc = {.listen_url = c->peers[0],
-                    .peer_count = 4,
-                    .max_message_bytes = 4u << 20,
-                    .send_queue_messages = 4096,
-                    .recv_queue_messages = 8192,
-                    .reconnect_min_ms = 20,
-                    .reconnect_max_ms = 200};
-    tc.peer_urls[1] = c->peers[1];
-    cr_assert_eq(tp_open(&tc, &T.peer0, why, sizeof why), TP_OK, "%s", why);
+    /* ports above Linux's ephemeral range; another attempt if one is in use */
+    char why[512] = "";
+    for (int attempt = 0; attempt < 20 && !T.peer0; attempt++) {
+        int base = 61000 + (int)((getpid() + attempt * 97) % 560) * 8;
+        for (int i = 0; i < 4; i++)
+            snprintf(c->peers[i], CONFIG_URL_MAX, "tcp://127.0.0.1:%d", base + i);
+        snprintf(c->listen, CONFIG_URL_MAX, "%s", c->peers[1]);
+        snprintf(c->client, CONFIG_URL_MAX, "tcp://127.0.0.1:%d", base + 4);
+        T.node = node_open(c, why, sizeof why);
+        if (!T.node)
+            continue;
+        tp_config tc = {.listen_url = c->peers[0],
+                        .peer_count = 4,
+                        .max_message_bytes = 4u << 20,
+                        .send_queue_messages = 4096,
+                        .recv_queue_messages = 8192,
+                        .reconnect_min_ms = 20,
+                        .reconnect_max_ms = 200};
+        tc.peer_urls[1] = c->peers[1];
+        if (tp_open(&tc, &T.peer0, why, sizeof why) != TP_OK) {
+            T.peer0 = NULL;
+            node_close(T.node);
+            T.node = NULL;
+        }
+    }
+    cr_assert_not_null(T.peer0, "node or peer 0 not opened: %s", why);
     T.stop = 0;
     cr_assert_eq(pthread_create(&T.thread, NULL, run_node, NULL), 0);
 }
