@@ -694,14 +694,7 @@ static bool wait_for_checks(node *nd, const uint8_t *data, size_t len, const pbf
  * (sender, digest, signature), made here before the message may take a waiting slot. */
 static bool preprepare_signed(node *nd, const pbft_msg *m)
 {
-    uint8_t body[128];
-    codec_buf b = codec_buf_make(body, sizeof body);
-    hash32 d;
-    codec_batch_hash(&m->batch->header, &d);
-    return m->from == pbft_primary(nd->core, m->view) && memcmp(&d, &m->digest, 32) == 0 &&
-           pbft_batch_matches(m->batch) &&
-           codec_pbft_vote_body_encode(m->view, m->height, &d, &b) == CODEC_OK &&
-           core_verify(nd, m->from, TCRYPTO_TAG_PREPREPARE, b.data, b.len, &m->sig);
+    return pbft_check_preprepare(nd->core, m) == PBFT_OK;
 }
 
 /* A tx of these that is not held verified: it failed its signature check (or went away). */

@@ -644,20 +644,31 @@ static bool proposed_time_ok(const pbft_core *c, uint64_t t, uint64_t prev)
     return t > prev && t <= latest && t + bound >= wall;
 }
 
+pbft_err pbft_check_preprepare(const pbft_core *c, const pbft_msg *m)
+{
+    const pbft_batch *b = m->batch;
+    if (m->type != PBFT_MSG_PREPREPARE || !b || b->header.height != m->height ||
+        m->from >= c->cfg.n || m->from != pbft_primary(c, m->view))
+        return PBFT_ERR_MALFORMED;
+    hash32 d;
+    codec_batch_hash(&b->header, &d);
+    if (!hash_eq(&d, &m->digest) || !pbft_batch_matches(b))
+        return PBFT_ERR_DIGEST;
+    if (!verify_vote(c, m->from, TCRYPTO_TAG_PREPREPARE, m->view, m->height, &d, &m->sig))
+        return PBFT_ERR_SIGNATURE;
+    return PBFT_OK;
+}
+
 static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m)
 {
     const pbft_batch *b = m->batch;
     if (!b || b->header.height != m->height || m->from != pbft_primary(c, m->view))
         return PBFT_ERR_MALFORMED;
     if (to_hold(c, m)) {
-        hash32 fd;
-        codec_batch_hash(&b->header, &fd);
-        if (!hash_eq(&fd, &m->digest) || !pbft_batch_matches(b))
-            return PBFT_ERR_DIGEST;
-        if (!verify_vote(c, m->from, TCRYPTO_TAG_PREPREPARE, m->view, m->height, &fd, &m->sig))
-            return PBFT_ERR_SIGNATURE;
-        buffer_future(c, m);
-        return PBFT_OK;
+        pbft_err e = pbft_check_preprepare(c, m);
+        if (e == PBFT_OK)
+            buffer_future(c, m);
+        return e;
     }
     if (m->view != c->durable.view)
         return PBFT_ERR_VIEW;
@@ -673,10 +684,9 @@ static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m)
     if (m->height <= c->reissued_to)
         return PBFT_ERR_CONFLICT; /* the NEW-VIEW of this view decided this height */
 #endif
-    if (!hash_eq(&d, &m->digest) || !pbft_batch_matches(b))
-        return PBFT_ERR_DIGEST;
-    if (!verify_vote(c, m->from, TCRYPTO_TAG_PREPREPARE, m->view, m->height, &d, &m->sig))
-        return PBFT_ERR_SIGNATURE;
+    pbft_err e = pbft_check_preprepare(c, m);
+    if (e != PBFT_OK)
+        return e;
     pbft_slot *s = slot_get(c, m->height);
     if (s->has_preprepare && s->view == m->view)
         return hash_eq(&s->digest, &d) ? PBFT_ERR_STALE : PBFT_ERR_CONFLICT;

@@ -317,6 +317,11 @@ pbft_err pbft_restore(pbft_core *core, const pbft_durable *durable, pbft_height 
  * ready.new_view gave, kept by the host). Checked like a peer's NEW-VIEW; refused
  * with PBFT_ERR_VIEW if it is not this replica's NEW-VIEW of the view it is in. */
 pbft_err pbft_restore_new_view(pbft_core *core, const pbft_new_view *nv);
+/* The checks of a PRE-PREPARE that depend on no state: from the primary of its view,
+ * the batch matches its header and the digest, the primary's signature over it. The
+ * host may run them before it holds the message (the node's waiting list); pbft_step
+ * runs them again. */
+pbft_err pbft_check_preprepare(const pbft_core *core, const pbft_msg *m);
 /* Handle one message from a peer. Returns why it was refused (no state change). */
 pbft_err pbft_step(pbft_core *core, const pbft_msg *msg);
 /* Advance the core's notion of time: now_ms from a monotonic clock (timers, never
