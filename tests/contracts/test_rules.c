@@ -1,0 +1,222 @@
+/*
+ * test_rules.c - the rules issue 15 found broken, each as the sequence that broke it:
+ * the re-consent floor kept per version, access per record scope, the consent history
+ * paged, one role per key, the consent form bound to the approved protocol version, and
+ * the smaller gaps (approval before activation and outcome reports, over-enrolment,
+ * primary/secondary outcomes, the withdrawal event, the all-zero key).
+ */
+#include <time.h>
+
+#include "client_api.h"
+#include "ctest_world.h"
+
+#ifndef CONTRACT_E_ROLE_TAKEN
+#define CONTRACT_E_ROLE_TAKEN 132
+#define CONTRACT_E_ZERO_KEY 133
+#define CONTRACT_E_FORM_UNAPPROVED 134
+#define CONTRACT_E_NOT_APPROVED 135
+#endif
+
+static tw T;
+static void setup(void) { tw_open(&T, "trialreg-test-rules"); tw_base(&T); }
+static void teardown(void) { tw_close(&T); }
+
+TestSuite(rules, .init = setup, .fini = teardown, .timeout = 120);
+
+#define W (&T.w)
+#define TR world_text(TRIAL)
+
+static codec_value h32(const char *label)
+{
+    static hash32 pool[16];
+    static unsigned next;
+    hash32 *h = &pool[next++ % 16];
+    *h = world_hash(label);
+    return world_bytes(h->bytes, 32);
+}
+
+static uint64_t be64_at(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+    return v;
+}
+
+/* An amendment with re-consent, approved in the next block; returns the approval time. */
+static int64_t amend_and_approve(int64_t version, const char *doc)
+{
+    codec_value am[] = {TR, h32(doc), h32("primary 1"), world_bytes("", 0), world_int(1)};
+    expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am, 5, NULL, 0));
+    expect_ok(tw_run(&T, &W->regulator, "protocol", "approve", ARGS(TR, world_int(version)), NULL, 0));
+    return (int64_t)T.w.now_ms;
+}
+
+/* ---- 1: the re-consent floor ----------------------------------------------------------- */
+
+Test(rules, a_later_reconsent_amendment_does_not_reopen_old_consent)
+{
+    int64_t t2 = amend_and_approve(2, "doc v2");
+    /* p0 consented under v1 only: data collected after v2's approval is refused */
+    expect_refused(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, t2 + 1, "after v2"),
+                   CONTRACT_E_RECONSENT_NEEDED);
+    amend_and_approve(3, "doc v3");
+    /* v3's approval must not move p0's floor to v3's time: still refused */
+    expect_refused(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, t2 + 1, "after v2"),
+                   CONTRACT_E_RECONSENT_NEEDED);
+    /* collected before v2's approval: still valid */
+    expect_ok(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, t2 - 1, "before v2"));
+}
+
+/* ---- 2: access per record ----------------------------------------------------------------- */
+
+Test(rules, access_does_not_release_records_of_a_withdrawn_scope)
+{
+    int64_t at = tw_next_time(&T);
+    expect_ok(tw_anchor(&T, &W->inv_a, 0, SCOPE_GENETIC, at, "p0 genotype"));
+    at = tw_next_time(&T);
+    expect_ok(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, at, "p0 visit"));
+    expect_ok(tw_run(&T, &W->participants[0], "consent", "withdraw",
+                     ARGS(TR, world_int(SCOPE_GENETIC)), NULL, 0));
+    codec_receipt r = tw_run(&T, &W->researcher, "access", "request",
+                             ARGS(TR, world_int(SCOPE_MAIN), world_text("main-study")), NULL, 0);
+    expect_ok(r);
+    cr_assert_eq(r.event_count, 1);
+    const uint8_t *d = r.events[0].data + 1 + strlen(TRIAL);
+    cr_expect_eq(be64_at(d + 16), 1, "only the main-study record, not the withdrawn genetic one");
+    hash32 visit = world_hash("p0 visit"), list;
+    tcrypto_sha256(visit.bytes, 32, &list);
+    cr_expect_arr_eq(d + 24, list.bytes, 32, "the list hash covers exactly the released record");
+    /* asking for genetic data: nothing (withdrawn), though the record stays anchored */
+    r = tw_run(&T, &W->researcher, "access", "request",
+               ARGS(TR, world_int(SCOPE_GENETIC), world_text("genetic")), NULL, 0);
+    expect_ok(r);
+    cr_expect_eq(be64_at(r.events[0].data + 1 + strlen(TRIAL) + 16), 0);
+}
+
+/* ---- 3: the consent history is paged, never cut ----------------------------------------- */
+
+Test(rules, a_long_consent_history_is_read_whole_in_pages)
+{
+    /* p1 (site-b, main study) alternates withdraw / grant: 1 + 66 = 67 entries, the last a
+     * withdrawal */
+    world_cosig cb = {&W->inv_b, MEANING_WITNESS};
+    for (int i = 0; i < 66; i++) {
+        if (i % 2 == 0) {
+            expect_ok(tw_run(&T, &W->participants[1], "consent", "withdraw",
+                             ARGS(TR, world_int(SCOPE_MAIN)), NULL, 0));
+        } else {
+            expect_ok(tw_run(&T, &W->participants[1], "consent", "grant",
+                             ARGS(TR, world_int(1), h32("form v1"), world_int(SCOPE_MAIN)), &cb, 1));
+        }
+    }
+    capi_config cfg = {.executor = W->e, .skew_ms = UINT64_MAX / 2, .blocks_max = 8};
+    capi *api = capi_open(&cfg);
+    cr_assert_not_null(api);
+    static uint8_t req[1024], reply[256 * 1024];
+    codec_span args[2] = {{(const uint8_t *)TRIAL, 3}, {W->participants[1].public_key.bytes, 32}};
+    size_t len = capi_query_request(&W->regulator, &W->chain_id, (uint64_t)time(NULL) * 1000,
+                                    QUERY_CONSENT, args, 2, req, sizeof req);
+    cr_assert_gt(len, 0);
+    size_t rlen = capi_handle(api, req, len, reply, sizeof reply);
+    codec_client_response resp;
+    cr_assert_eq(codec_client_response_decode(reply, rlen, &resp, NULL), CODEC_OK);
+    static codec_consent_reply_entry e[CODEC_CONSENT_REPLY_MAX];
+    uint32_t n = 0;
+    if (resp.status == CAPI_OK
+        && codec_consent_reply_decode(resp.body.data, resp.body.len, e, CODEC_CONSENT_REPLY_MAX,
+                                      &n, NULL) == CODEC_OK) {
+        cr_expect(n == 67 && e[(n - 1) % CODEC_CONSENT_REPLY_MAX].kind == 2,
+                  "a reply of %u entries (last kind %u) answered OK: the history has 67, the "
+                  "last a withdrawal", n, n ? e[(n - 1) % CODEC_CONSENT_REPLY_MAX].kind : 0);
+    }
+    capi_close(api);
+}
+
+/* ---- 4: one role per key --------------------------------------------------------------- */
+
+Test(rules, a_validator_key_cannot_be_enrolled)
+{
+    expect_refused(tw_run(&T, &W->inv_a, "consent", "enrol", ARGS(TR, tw_pk(&W->validators[0])), NULL, 0),
+                   CONTRACT_E_ROLE_TAKEN);
+    expect_refused(tw_run(&T, &W->inv_a, "consent", "enrol", ARGS(TR, tw_pk(&W->regulator)), NULL, 0),
+                   CONTRACT_E_ROLE_TAKEN);
+}
+
+/* ---- 5: the consent form is an approved form of the version ---------------------------- */
+
+Test(rules, a_grant_names_an_approved_form_of_its_version)
+{
+    world_cosig ca = {&W->inv_a, MEANING_WITNESS};
+    static const uint8_t zeros[32];
+    expect_refused(tw_run(&T, &W->participants[0], "consent", "grant",
+                          ARGS(TR, world_int(1), world_bytes(zeros, 32), world_int(1)), &ca, 1),
+                   CONTRACT_E_FORM_UNAPPROVED);
+    expect_refused(tw_run(&T, &W->participants[0], "consent", "grant",
+                          ARGS(TR, world_int(1), h32("some other document"), world_int(1)), &ca, 1),
+                   CONTRACT_E_FORM_UNAPPROVED);
+}
+
+/* ---- 6: the smaller gaps --------------------------------------------------------------- */
+
+Test(rules, nothing_runs_before_a_protocol_approval)
+{
+    static const uint8_t sites[] = "\x06site-a";
+    codec_value reg[] = {world_text("T-2"), h32("d"), h32("p"), world_bytes("", 0), world_int(5),
+                         world_bytes(sites, 7)};
+    expect_ok(tw_run(&T, &W->sponsor, "protocol", "register", reg, 6, NULL, 0));
+    expect_refused(tw_run(&T, &W->sponsor, "protocol", "activate",
+                          ARGS(world_text("T-2"), world_text("site-a")), NULL, 0),
+                   CONTRACT_E_NOT_APPROVED);
+    expect_refused(tw_run(&T, &W->sponsor, "outcomes", "report", ARGS(world_text("T-2"), h32("p")), NULL, 0),
+                   CONTRACT_E_NOT_APPROVED);
+}
+
+Test(rules, the_all_zero_key_cannot_be_enrolled)
+{
+    static const uint8_t zeros[32];
+    expect_refused(tw_run(&T, &W->inv_a, "consent", "enrol", ARGS(TR, world_bytes(zeros, 32)), NULL, 0),
+                   CONTRACT_E_ZERO_KEY);
+}
+
+Test(rules, enrolment_beyond_the_planned_number_is_flagged)
+{
+    /* T-1 plans 10; 2 are enrolled: enrol 8 more (no flag), then the 11th (flagged) */
+    static keypair extra[9];
+    for (uint32_t i = 0; i < 9; i++) {
+        hash32 seed = world_hash(i == 0 ? "extra 0" : i == 1 ? "extra 1" : i == 2 ? "extra 2"
+                                 : i == 3 ? "extra 3" : i == 4 ? "extra 4" : i == 5 ? "extra 5"
+                                 : i == 6 ? "extra 6" : i == 7 ? "extra 7" : "extra 8");
+        tcrypto_keypair_from_seed(seed.bytes, &extra[i]);
+        codec_receipt r = tw_run(&T, &W->inv_a, "consent", "enrol", ARGS(TR, tw_pk(&extra[i])), NULL, 0);
+        expect_ok(r);
+        bool flagged = false;
+        for (uint32_t k = 0; k < r.event_count; k++)
+            flagged |= strstr(r.events[k].topic.text, ".flag.") != NULL;
+        cr_expect_eq(flagged, i == 8, "enrolment %u of 10 planned %s", i + 3,
+                     i == 8 ? "must be flagged" : "is within the plan");
+    }
+}
+
+Test(rules, a_withdrawal_event_names_the_scopes_actually_removed)
+{
+    /* p1 holds the main study only; withdrawing main + genetic removes main alone */
+    codec_receipt r = tw_run(&T, &W->participants[1], "consent", "withdraw",
+                             ARGS(TR, world_int(SCOPE_MAIN | SCOPE_GENETIC)), NULL, 0);
+    expect_ok(r);
+    cr_assert_eq(r.event_count, 1);
+    const uint8_t *d = r.events[0].data + 1 + strlen(TRIAL) + 32;
+    cr_expect_eq(be64_at(d), SCOPE_MAIN, "withdrawn: the bits removed");
+    cr_expect_eq(be64_at(d + 8), 0, "remaining");
+}
+
+Test(rules, a_report_that_makes_a_secondary_outcome_primary_is_flagged)
+{
+    static hash32 two[2];
+    two[0] = world_hash("secondary 1"); /* listed first: reported as the primary */
+    two[1] = world_hash("primary 1");
+    codec_receipt r = tw_run(&T, &W->sponsor, "outcomes", "report", ARGS(TR, world_bytes(two, 64)), NULL, 0);
+    expect_ok(r);
+    bool flagged = false;
+    for (uint32_t k = 0; k < r.event_count; k++) flagged |= strstr(r.events[k].topic.text, ".flag.") != NULL;
+    cr_expect(flagged, "the pre-registered secondary outcome reported as primary is flagged");
+}
