@@ -254,7 +254,7 @@ Test(executor, later_txs_of_a_block_see_earlier_writes)
      * only through the enrolment just before it */
     static uint8_t b1[1024], b2[1024];
     codec_value en[] = {world_text(TRIAL), tw_pk(&T.w.participants[5])};
-    hash32 form = world_hash("form");
+    hash32 form = world_hash("form v1");
     codec_value g[] = {world_text(TRIAL), world_int(1), world_bytes(form.bytes, 32), world_int(1)};
     world_cosig ca = {&T.w.inv_a, MEANING_WITNESS};
     codec_span s[2] = {
@@ -338,7 +338,7 @@ Test(executor, governance_deploys_a_new_version_with_sponsor_and_regulator)
     cr_expect_str_eq(r.events[0].topic.text, "governance.deployed");
     /* it runs, and a reopened executor loads the deployed version from the ledger */
     hash32 p = world_hash("primary 1");
-    expect_ok(tw_run(&T, &T.w.sponsor, "outcomes", "report", ARGS(world_text(TRIAL), world_bytes(p.bytes, 32)), NULL, 0));
+    expect_ok(tw_run(&T, &T.w.sponsor, "outcomes", "report", ARGS(world_text(TRIAL), world_bytes(p.bytes, 32), world_bytes("", 0)), NULL, 0));
     exec_close(T.w.e);
     T.w.e = NULL;
     exec_error err;
@@ -354,7 +354,7 @@ Test(executor, iteration_sees_the_block_overlay)
      * block: the request's keys() walk must merge the block's writes with the ledger */
     static uint8_t b[4][1024];
     codec_value tr = world_text(TRIAL);
-    hash32 form = world_hash("form"), rec = world_hash("p5 record");
+    hash32 form = world_hash("form v1"), rec = world_hash("p5 record");
     world_cosig ca = {&T.w.inv_a, MEANING_WITNESS};
     codec_value en[] = {tr, tw_pk(&T.w.participants[5])};
     codec_value g[] = {tr, world_int(1), world_bytes(form.bytes, 32), world_int(SCOPE_MAIN)};
@@ -388,7 +388,7 @@ Test(executor, block_times_the_contracts_see_strictly_increase)
     codec_receipt r;
     cr_assert_eq(world_run(&T.w, 0, &T.w.sponsor, "protocol", "register",
                            ARGS(world_text("T-9"), world_bytes(doc.bytes, 32), world_bytes(p.bytes, 32),
-                                world_bytes("", 0), world_int(1), world_bytes(sites, 7)), NULL, 0, &r), 0);
+                                world_bytes("", 0), world_int(1), world_bytes(sites, 7), tw_forms()), NULL, 0, &r), 0);
     expect_ok(r);
     exec_trial tr;
     cr_assert_eq(exec_query_trial(T.w.e, (const uint8_t *)"T-9", 3, &tr), LEDGER_OK);

@@ -45,8 +45,8 @@ static uint64_t be64_at(const uint8_t *p)
 /* An amendment with re-consent, approved in the next block; returns the approval time. */
 static int64_t amend_and_approve(int64_t version, const char *doc)
 {
-    codec_value am[] = {TR, h32(doc), h32("primary 1"), world_bytes("", 0), world_int(1)};
-    expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am, 5, NULL, 0));
+    codec_value am[] = {TR, h32(doc), h32("primary 1"), world_bytes("", 0), world_int(1), tw_forms()};
+    expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am, 6, NULL, 0));
     expect_ok(tw_run(&T, &W->regulator, "protocol", "approve", ARGS(TR, world_int(version)), NULL, 0));
     return (int64_t)T.w.now_ms;
 }
@@ -154,6 +154,23 @@ Test(rules, a_grant_names_an_approved_form_of_its_version)
     expect_refused(tw_run(&T, &W->participants[0], "consent", "grant",
                           ARGS(TR, world_int(1), h32("some other document"), world_int(1)), &ca, 1),
                    CONTRACT_E_FORM_UNAPPROVED);
+    /* v2 comes with its own form: v1's form does not cover a grant under v2 */
+    codec_value am[] = {TR, h32("doc v2"), h32("primary 1"), world_bytes("", 0), world_int(1),
+                        h32("form v2")};
+    expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am, 6, NULL, 0));
+    expect_ok(tw_run(&T, &W->regulator, "protocol", "approve", ARGS(TR, world_int(2)), NULL, 0));
+    expect_refused(tw_run(&T, &W->participants[0], "consent", "grant",
+                          ARGS(TR, world_int(2), h32("form v1"), world_int(1)), &ca, 1),
+                   CONTRACT_E_FORM_UNAPPROVED);
+    expect_ok(tw_run(&T, &W->participants[0], "consent", "grant",
+                     ARGS(TR, world_int(2), h32("form v2"), world_int(1)), &ca, 1));
+    /* forms: 1..4 distinct 32-byte hashes */
+    static hash32 twice[2];
+    twice[0] = twice[1] = world_hash("form v3");
+    am[5] = world_bytes(twice, 64);
+    expect_refused(tw_run(&T, &W->sponsor, "protocol", "amend", am, 6, NULL, 0), CONTRACT_E_BAD_ARG);
+    am[5] = world_bytes("", 0);
+    expect_refused(tw_run(&T, &W->sponsor, "protocol", "amend", am, 6, NULL, 0), CONTRACT_E_BAD_ARG);
 }
 
 /* ---- 6: the smaller gaps --------------------------------------------------------------- */
@@ -162,12 +179,12 @@ Test(rules, nothing_runs_before_a_protocol_approval)
 {
     static const uint8_t sites[] = "\x06site-a";
     codec_value reg[] = {world_text("T-2"), h32("d"), h32("p"), world_bytes("", 0), world_int(5),
-                         world_bytes(sites, 7)};
-    expect_ok(tw_run(&T, &W->sponsor, "protocol", "register", reg, 6, NULL, 0));
+                         world_bytes(sites, 7), tw_forms()};
+    expect_ok(tw_run(&T, &W->sponsor, "protocol", "register", reg, 7, NULL, 0));
     expect_refused(tw_run(&T, &W->sponsor, "protocol", "activate",
                           ARGS(world_text("T-2"), world_text("site-a")), NULL, 0),
                    CONTRACT_E_NOT_APPROVED);
-    expect_refused(tw_run(&T, &W->sponsor, "outcomes", "report", ARGS(world_text("T-2"), h32("p")), NULL, 0),
+    expect_refused(tw_run(&T, &W->sponsor, "outcomes", "report", ARGS(world_text("T-2"), h32("p"), world_bytes("", 0)), NULL, 0),
                    CONTRACT_E_NOT_APPROVED);
 }
 
@@ -211,12 +228,19 @@ Test(rules, a_withdrawal_event_names_the_scopes_actually_removed)
 
 Test(rules, a_report_that_makes_a_secondary_outcome_primary_is_flagged)
 {
-    static hash32 two[2];
-    two[0] = world_hash("secondary 1"); /* listed first: reported as the primary */
-    two[1] = world_hash("primary 1");
-    codec_receipt r = tw_run(&T, &W->sponsor, "outcomes", "report", ARGS(TR, world_bytes(two, 64)), NULL, 0);
+    /* the report names its primary outcomes: "secondary 1" as primary, "primary 1" as
+     * secondary */
+    codec_receipt r = tw_run(&T, &W->sponsor, "outcomes", "report",
+                             ARGS(TR, h32("secondary 1"), h32("primary 1")), NULL, 0);
     expect_ok(r);
-    bool flagged = false;
-    for (uint32_t k = 0; k < r.event_count; k++) flagged |= strstr(r.events[k].topic.text, ".flag.") != NULL;
-    cr_expect(flagged, "the pre-registered secondary outcome reported as primary is flagged");
+    cr_assert_eq(r.event_count, 3);
+    cr_expect_str_eq(r.events[0].topic.text, "outcome.flag.primary_switched");
+    cr_expect_arr_eq(r.events[0].data + 4, world_hash("secondary 1").bytes, 32);
+    cr_expect_str_eq(r.events[1].topic.text, "outcome.flag.primary_unreported");
+    cr_expect_arr_eq(r.events[1].data + 4, world_hash("primary 1").bytes, 32);
+    cr_expect_str_eq(r.events[2].topic.text, "outcome.reported");
+    /* as pre-registered: no flag */
+    r = tw_run(&T, &W->sponsor, "outcomes", "report", ARGS(TR, h32("primary 1"), h32("secondary 1")), NULL, 0);
+    expect_ok(r);
+    cr_expect_eq(r.event_count, 1);
 }
