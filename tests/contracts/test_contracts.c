@@ -44,6 +44,14 @@ Test(scenario, timeline_matches_the_golden_file)
     cr_expect_not_null(strstr(text, "FLAG  protocol.flag.outcomes_changed"));
     cr_expect_not_null(strstr(text, "FLAG  outcome.flag.not_preregistered"));
     cr_expect_not_null(strstr(text, "FLAG  outcome.flag.primary_unreported"));
+    cr_expect_not_null(strstr(text, "FLAG  outcome.flag.primary_switched"));
+    cr_expect_not_null(strstr(text, "FLAG  consent.flag.over_enrolment"));
+    /* every refusal kind the scenario shows, once each at least */
+    for (unsigned code = CONTRACT_E_ROLE_TAKEN; code <= CONTRACT_E_NOT_APPROVED; code++) {
+        char needle[32];
+        snprintf(needle, sizeof needle, "REFUSED %u ", code);
+        cr_expect_not_null(strstr(text, needle), "the timeline shows refusal %u", code);
+    }
     free(text);
     free(golden);
     tw_close(&t);
@@ -100,10 +108,10 @@ Test(scenario, queries_answer_from_the_last_committed_block)
     size_t id_len = strlen(SCENARIO_TRIAL);
     exec_trial tr;
     cr_assert_eq(exec_query_trial(t.w.e, id, id_len, &tr), LEDGER_OK);
-    cr_expect_eq(tr.version, 2);
-    cr_expect_eq(tr.approved, 2);
-    cr_expect_eq(tr.floor_version, 2);
-    cr_expect_eq(tr.planned, 120);
+    cr_expect_eq(tr.version, 3);
+    cr_expect_eq(tr.approved, 3);
+    cr_expect_eq(tr.floor_version, 3);
+    cr_expect_eq(tr.planned, 5);
     cr_expect_arr_eq(tr.sponsor.bytes, t.w.sponsor.public_key.bytes, 32);
     exec_protocol_version v1, v2;
     cr_assert_eq(exec_query_protocol_version(t.w.e, id, id_len, 1, &v1), LEDGER_OK);
@@ -112,13 +120,17 @@ Test(scenario, queries_answer_from_the_last_committed_block)
     cr_expect(v1.approved_ms > 0 && v2.approved_ms > v1.approved_ms);
     cr_expect_eq(v1.primary_count, 1);
     cr_expect_eq(v1.secondary_count, 2);
-    cr_expect_eq(exec_query_protocol_version(t.w.e, id, id_len, 3, &v2), LEDGER_ERR_NOT_FOUND);
-    /* participant 1: all scopes, re-consent, then future research withdrawn */
+    exec_protocol_version v3;
+    cr_assert_eq(exec_query_protocol_version(t.w.e, id, id_len, 3, &v3), LEDGER_OK);
+    cr_expect(v3.reconsent_required && v3.approved_ms > v2.approved_ms);
+    cr_expect_eq(exec_query_protocol_version(t.w.e, id, id_len, 4, &v2), LEDGER_ERR_NOT_FOUND);
+    /* participant 1: all scopes, re-consent, future research then genetic withdrawn,
+     * re-consent under v3 without them */
     exec_consent_entry h[8];
     uint32_t n = 0;
     cr_assert_eq(exec_query_consent_history(t.w.e, id, id_len, &t.w.participants[1].public_key, h, 8, &n),
                  LEDGER_OK);
-    cr_assert_eq(n, 3);
+    cr_assert_eq(n, 5);
     cr_expect_eq(h[0].kind, 1);
     cr_expect_eq(h[0].scopes, 31);
     cr_expect_eq(h[0].version, 1);
@@ -127,6 +139,10 @@ Test(scenario, queries_answer_from_the_last_committed_block)
     cr_expect_eq(h[1].version, 2);
     cr_expect_eq(h[2].kind, 2);
     cr_expect_eq(h[2].scopes, 31 & ~SCOPE_FUTURE_RESEARCH);
+    cr_expect_eq(h[3].kind, 2);
+    cr_expect_eq(h[3].scopes, 31 & ~SCOPE_FUTURE_RESEARCH & ~SCOPE_GENETIC);
+    cr_expect_eq(h[4].kind, 1);
+    cr_expect_eq(h[4].version, 3);
     uint64_t scopes, version;
     cr_assert_eq(exec_query_consent_at(t.w.e, id, id_len, &t.w.participants[1].public_key,
                                        h[2].time_ms - 1, &scopes, &version), LEDGER_OK);
