@@ -97,11 +97,11 @@ Test(rules, access_does_not_release_records_of_a_withdrawn_scope)
 
 Test(rules, a_long_consent_history_is_read_whole_in_pages)
 {
-    /* p1 (site-b, main study) alternates withdraw / grant: 1 + 66 = 67 entries, the last a
-     * withdrawal */
+    /* p1 (site-b, main study) grants again, then withdraws, and so on: 1 + 66 = 67 entries,
+     * the 64th a grant, the last a withdrawal */
     world_cosig cb = {&W->inv_b, MEANING_WITNESS};
     for (int i = 0; i < 66; i++) {
-        if (i % 2 == 0) {
+        if (i % 2 == 1) {
             expect_ok(tw_run(&T, &W->participants[1], "consent", "withdraw",
                              ARGS(TR, world_int(SCOPE_MAIN)), NULL, 0));
         } else {
@@ -113,22 +113,56 @@ Test(rules, a_long_consent_history_is_read_whole_in_pages)
     capi *api = capi_open(&cfg);
     cr_assert_not_null(api);
     static uint8_t req[1024], reply[256 * 1024];
-    codec_span args[2] = {{(const uint8_t *)TRIAL, 3}, {W->participants[1].public_key.bytes, 32}};
-    size_t len = capi_query_request(&W->regulator, &W->chain_id, (uint64_t)time(NULL) * 1000,
-                                    QUERY_CONSENT, args, 2, req, sizeof req);
-    cr_assert_gt(len, 0);
-    size_t rlen = capi_handle(api, req, len, reply, sizeof reply);
-    codec_client_response resp;
-    cr_assert_eq(codec_client_response_decode(reply, rlen, &resp, NULL), CODEC_OK);
-    static codec_consent_reply_entry e[CODEC_CONSENT_REPLY_MAX];
-    uint32_t n = 0;
-    if (resp.status == CAPI_OK
-        && codec_consent_reply_decode(resp.body.data, resp.body.len, e, CODEC_CONSENT_REPLY_MAX,
-                                      &n, NULL) == CODEC_OK) {
-        cr_expect(n == 67 && e[(n - 1) % CODEC_CONSENT_REPLY_MAX].kind == 2,
-                  "a reply of %u entries (last kind %u) answered OK: the history has 67, the "
-                  "last a withdrawal", n, n ? e[(n - 1) % CODEC_CONSENT_REPLY_MAX].kind : 0);
+    static codec_consent_reply_entry e[CODEC_CONSENT_REPLY_MAX], all[80];
+    uint64_t next = 0, total = 0;
+    uint32_t pages = 0;
+    do {
+        uint8_t cursor[8];
+        for (int i = 0; i < 8; i++) cursor[i] = (uint8_t)(next >> (56 - 8 * i));
+        codec_span args[3] = {{(const uint8_t *)TRIAL, 3},
+                              {W->participants[1].public_key.bytes, 32}, {cursor, 8}};
+        /* the first page without a cursor, as an old client asks: it is told the total */
+        size_t len = capi_query_request(&W->regulator, &W->chain_id, (uint64_t)time(NULL) * 1000,
+                                        QUERY_CONSENT, args, pages ? 3 : 2, req, sizeof req);
+        cr_assert_gt(len, 0);
+        size_t rlen = capi_handle(api, req, len, reply, sizeof reply);
+        codec_client_response resp;
+        cr_assert_eq(codec_client_response_decode(reply, rlen, &resp, NULL), CODEC_OK);
+        cr_assert_eq(resp.status, CAPI_OK, "%s", resp.reason);
+        codec_consent_page page;
+        cr_assert_eq(codec_consent_reply_decode(resp.body.data, resp.body.len, &page, e,
+                                                CODEC_CONSENT_REPLY_MAX, NULL), CODEC_OK);
+        cr_assert_eq(page.from, next);
+        cr_assert_eq(page.total, 67, "the reply says how long the whole history is");
+        cr_assert_gt(page.count, 0);
+        cr_assert_leq(next + page.count, 80);
+        memcpy(all + next, e, page.count * sizeof *e);
+        next += page.count;
+        total = page.total;
+        pages++;
+    } while (next < total);
+    cr_expect_eq(pages, 2, "67 entries: two pages");
+    for (uint32_t i = 0; i < 67; i++) {
+        cr_expect_eq(all[i].kind, i == 0 || i % 2 == 1 ? 1 : 2, "entry %u in order", i);
+        if (i) cr_expect_gt(all[i].time_ms, all[i - 1].time_ms, "oldest first");
     }
+    cr_expect_eq(all[66].kind, 2, "the last entry: the participant has withdrawn");
+    /* a cursor past the end is refused, not answered with an empty history */
+    uint8_t past[8] = {0, 0, 0, 0, 0, 0, 0, 68};
+    codec_span args[3] = {{(const uint8_t *)TRIAL, 3}, {W->participants[1].public_key.bytes, 32},
+                          {past, 8}};
+    size_t len = capi_query_request(&W->regulator, &W->chain_id, (uint64_t)time(NULL) * 1000,
+                                    QUERY_CONSENT, args, 3, req, sizeof req);
+    codec_client_response resp;
+    cr_assert_eq(codec_client_response_decode(reply, capi_handle(api, req, len, reply, sizeof reply),
+                                              &resp, NULL), CODEC_OK);
+    cr_expect_eq(resp.status, CAPI_NOT_FOUND, "%s", resp.reason);
+    /* the status at any time looks at the whole history */
+    uint64_t scopes, version;
+    cr_assert_eq(exec_query_consent_at(W->e, (const uint8_t *)TRIAL, 3,
+                                       &W->participants[1].public_key, W->now_ms, &scopes,
+                                       &version), LEDGER_OK);
+    cr_expect_eq(scopes, 0, "withdrawn now");
     capi_close(api);
 }
 
