@@ -324,14 +324,14 @@ Test(client_api, receipt_comes_with_a_proof_that_verifies)
     cr_assert_eq(call(req, o.len, &r), CAPI_BAD_BODY);
 }
 
-/* The enrolment block of the example (height 7) holds 5 txs: a receipt of its 4th carries
+/* The enrolment block of the example (height 8) holds 5 txs: a receipt of its 4th carries
  * the commit certificate and a receipt path of 3 hashes, and verifies as a receipt file;
  * a flipped byte in the receipt path or in the commit certificate is caught and named. */
 Test(client_api, receipt_of_a_multi_tx_block_verifies_as_a_receipt_file)
 {
     codec_block_entry e[CODEC_BLOCKS_REPLY_MAX];
     uint32_t n = 0;
-    cr_assert_eq(fetch_blocks(7, 1, e, &n), CAPI_OK);
+    cr_assert_eq(fetch_blocks(8, 1, e, &n), CAPI_OK);
     static codec_span txs[CODEC_BLOCK_TXS_MAX], receipts[CODEC_BLOCK_TXS_MAX];
     static codec_write writes[CODEC_WRITES_MAX];
     codec_block blk = {.txs = txs, .receipts = receipts, .writes = writes};
