@@ -207,9 +207,6 @@ static int show_consent(const query_args *a, codec_span *args)
 {
     static codec_consent_reply_entry e[CODEC_CONSENT_REPLY_MAX];
     json_t *all = json_array();
-    if (!a->json)
-        printf("%-9s %-14s %-7s %-7s %-16s %s\n", "kind", "time_ms", "scopes", "version",
-               "form", "witness");
     uint64_t next = 0, total = 1;
     uint8_t cursor[8];
     int rc = TC_EXIT_OK;
@@ -234,6 +231,9 @@ static int show_consent(const query_args *a, codec_span *args)
                     (unsigned long long)page.from);
             rc = TC_EXIT_INTERNAL;
         } else {
+            if (pages == 0 && !a->json)
+                printf("%-9s %-14s %-7s %-7s %-16s %s\n", "kind", "time_ms", "scopes",
+                       "version", "form", "witness");
             for (uint32_t i = 0; i < page.count; i++) show_consent_entry(a, &e[i], all);
             next += page.count;
             total = page.total;
