@@ -67,6 +67,42 @@ Test(rules, a_later_reconsent_amendment_does_not_reopen_old_consent)
     expect_ok(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, t2 - 1, "before v2"));
 }
 
+Test(rules, consent_renewed_under_v2_covers_until_v3_is_approved)
+{
+    world_cosig ca = {&W->inv_a, MEANING_WITNESS};
+    amend_and_approve(2, "doc v2");
+    expect_ok(tw_run(&T, &W->participants[0], "consent", "grant",
+                     ARGS(TR, world_int(2), h32("form v1"), world_int(31)), &ca, 1));
+    int64_t renewed = (int64_t)T.w.now_ms;
+    int64_t t3 = amend_and_approve(3, "doc v3");
+    /* under v2 consent: data collected before v3's approval is valid, after it is not */
+    expect_ok(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, renewed + 1, "between"));
+    expect_ok(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, t3 - 1, "just before v3"));
+    expect_refused(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, t3, "at v3's approval"),
+                   CONTRACT_E_RECONSENT_NEEDED);
+}
+
+Test(rules, approvals_out_of_order_use_the_earliest_reconsent_approval)
+{
+    /* v2 and v3 both require re-consent; v3 is approved first, then v2 */
+    codec_value am2[] = {TR, h32("doc v2"), h32("primary 1"), world_bytes("", 0), world_int(1), tw_forms()};
+    codec_value am3[] = {TR, h32("doc v3"), h32("primary 1"), world_bytes("", 0), world_int(1), tw_forms()};
+    expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am2, 6, NULL, 0));
+    expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am3, 6, NULL, 0));
+    expect_ok(tw_run(&T, &W->regulator, "protocol", "approve", ARGS(TR, world_int(3)), NULL, 0));
+    int64_t t3 = (int64_t)T.w.now_ms;
+    expect_ok(tw_run(&T, &W->regulator, "protocol", "approve", ARGS(TR, world_int(2)), NULL, 0));
+    /* p0's v1 consent stopped covering at v3's approval, the earlier of the two */
+    expect_refused(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, t3 + 1, "after v3"),
+                   CONTRACT_E_RECONSENT_NEEDED);
+    expect_ok(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, t3 - 1, "before v3"));
+    /* the floor is v3: a grant under v2 is refused */
+    world_cosig ca = {&W->inv_a, MEANING_WITNESS};
+    expect_refused(tw_run(&T, &W->participants[0], "consent", "grant",
+                          ARGS(TR, world_int(2), h32("form v1"), world_int(1)), &ca, 1),
+                   CONTRACT_E_VERSION_SUPERSEDED);
+}
+
 /* ---- 2: access per record ----------------------------------------------------------------- */
 
 Test(rules, access_does_not_release_records_of_a_withdrawn_scope)
