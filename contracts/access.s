@@ -1,8 +1,9 @@
 ; access.s - a researcher's data-access request, answered and logged on the ledger.
 ;   access/n/T           grants:8
 ;   access/g/T n:8       researcher:32 scope:8 time:8 list_hash:32 count:8 lp(purpose) hashes
-; Eligible records: every anchored record (data/p/T pk *) of each participant whose CURRENT
-; consent includes the scope under a version not superseded by a re-consent amendment.
+; Eligible records: the anchored records OF THE SCOPE (data/p/T pk scope:8 *) of each
+; participant whose CURRENT consent includes the scope under a version not superseded by a
+; re-consent amendment; a record of another scope is never released by this grant.
 ; At most 100 records per grant (TOO_MANY beyond: deliberately simple, see ABI.md).
 .bytes K_STATUS "consent/s/"
 .bytes K_BYPK "data/p/"
@@ -91,6 +92,8 @@ item:
     loads r17, K_BYPK
     concat r17, r17, r0
     concat r17, r17, r16
+    itob r18, r1
+    concat r17, r17, r18        ; only this scope's records
     move r18, r4
     call r17, records_of, 2
     move r4, r17

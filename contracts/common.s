@@ -28,6 +28,10 @@
 .int E_STALE_DATA 129
 .int E_DUPLICATE 130
 .int E_TOO_MANY 131
+.int E_ROLE_TAKEN 132
+.int E_ZERO_KEY 133
+.int E_FORM_UNAPPROVED 134
+.int E_NOT_APPROVED 135
 ; roles (codec.h authority_role)
 .int ROLE_SPONSOR 1
 .int ROLE_INVESTIGATOR 2
@@ -211,6 +215,17 @@ no:
 no:
     loadk r3, E_NOT_SPONSOR
     abort r3
+
+; require_approved(rec) -> 1, or abort NOT_APPROVED unless a version of the trial is approved
+.func require_approved 1 3
+    loadi r1, 8
+    call r0, int_at, 2
+    jz r0, no
+    loadi r0, 1
+    ret r0
+no:
+    loadk r2, E_NOT_APPROVED
+    abort r2
 
 ; require_active_site(T, site) -> 1, or abort NO_SITE / SITE_INACTIVE
 .func require_active_site 2 4

@@ -4,11 +4,16 @@
 ;   consent/s/T pk         scopes:8 version:8 since:8 entries:8   (current status)
 ;   consent/h/T pk n:8     kind:8 time:8 scopes_after:8 version:8 form:32 witness:32 meaning:8
 ;                          (kind 1 grant, 2 withdrawal; withdrawal has zero form/witness)
+;   consent/n/T            enrolled:8   (keys enrolled in the trial; beyond planned: flagged)
 .bytes K_PK "consent/pk/"
 .bytes K_ENROL "consent/e/"
 .bytes K_STATUS "consent/s/"
 .bytes K_HISTORY "consent/h/"
 .bytes K_VERSION "protocol/v/"
+.bytes K_FORMS "protocol/f/"
+.bytes K_COUNT "consent/n/"
+.bytes G_VALIDATOR "genesis/validator/"
+.bytes TOP_OVER "consent.flag.over_enrolment"
 .bytes ZERO32 x"0000000000000000000000000000000000000000000000000000000000000000"
 .bytes TOP_ENROLLED "consent.enrolled"
 .bytes TOP_GRANTED "consent.granted"
@@ -28,8 +33,15 @@
     loadi r7, 32
     loadi r8, 32
     call r6, check_bytes, 3
+    loads r6, ZERO32            ; the all-zero key is nobody's key
+    eq r6, r6, r1
+    jz r6, nonzero
+    loadk r6, E_ZERO_KEY
+    abort r6
+nonzero:
     move r6, r20
     call r6, trial_rec, 1
+    move r18, r6                ; trial record
     loadi r7, 8
     call r6, int_at, 2          ; highest approved version
     jnz r6, approved
@@ -39,12 +51,18 @@ approved:
     move r6, r20
     move r7, r19
     call r6, require_active_site, 2
-    loads r6, G_AUTH            ; an authority key cannot be a participant
+    loads r6, G_AUTH            ; one role per key: no authority key is a participant,
+    concat r6, r6, r1           ; nor a validator's
+    host r6, get, r6
+    type r6, r6
+    jnz r6, taken
+    loads r6, G_VALIDATOR
     concat r6, r6, r1
     host r6, get, r6
     type r6, r6
     jz r6, notauth
-    loadk r6, E_BAD_ARG
+taken:
+    loadk r6, E_ROLE_TAKEN
     abort r6
 notauth:
     loads r6, K_PK
@@ -66,6 +84,32 @@ fresh:
     concat r22, r20, r1
     concat r22, r22, r19
     host r6, emit, r21
+    loads r6, K_COUNT           ; enrolment count; beyond the planned number it is flagged
+    concat r21, r6, r20
+    host r6, get, r21
+    loadi r17, 0
+    type r7, r6
+    jz r7, counted
+    loadi r7, 0
+    call r6, int_at, 2
+    move r17, r6
+counted:
+    addi r17, r17, 1
+    itob r22, r17
+    host r6, put, r21
+    move r6, r18
+    loadi r7, 32
+    call r6, int_at, 2          ; planned
+    move r16, r6
+    lt r6, r16, r17
+    jz r6, planned
+    loads r21, TOP_OVER
+    itob r6, r17
+    concat r22, r20, r6
+    itob r6, r16
+    concat r22, r22, r6
+    host r6, emit, r21
+planned:
     loadi r6, 1
     ret r6
 
@@ -182,6 +226,18 @@ current:
     loadi r7, 32
     loadi r8, 32
     call r6, check_bytes, 3
+    loads r6, K_FORMS           ; the form must be one submitted with this version (and so
+    concat r6, r6, r20          ; approved with it)
+    itob r7, r1
+    concat r6, r6, r7
+    loadk r7, E_FORM_UNAPPROVED
+    call r6, must_get, 2
+    move r7, r2
+    call r6, contains, 2
+    jnz r6, form
+    loadk r6, E_FORM_UNAPPROVED
+    abort r6
+form:
     type r6, r3
     jnz r6, badscopes
     loadi r6, 1
@@ -275,6 +331,7 @@ badscopes:
     loadk r6, E_NOT_GRANTED
     abort r6
 granted:
+    band r12, r15, r1           ; removed: asked for and granted
     bnot r6, r1
     band r15, r15, r6           ; remaining
     move r6, r16
@@ -312,7 +369,7 @@ granted:
     loads r21, TOP_WITHDRAWN
     host r6, caller
     concat r22, r20, r6
-    itob r6, r1
+    itob r6, r12
     concat r22, r22, r6
     itob r6, r15
     concat r22, r22, r6

@@ -1,12 +1,50 @@
 ; data.s - a site anchors the hash of a collected record. T = lp(trial id).
 ;   data/h/T hash        participant:32 scope:8 collected_at:8 size:8 anchored_at:8 site
-;   data/p/T pk hash     scope:8 collected_at:8       (per-participant index, for access)
+;   data/p/T pk scope:8 hash   collected_at:8   (per-participant, per-scope index: access)
+; Reads protocol/r/T: (version:8 approved_at:8)* of the approved re-consent versions.
 .bytes K_ENROL "consent/e/"
 .bytes K_STATUS "consent/s/"
 .bytes K_HISTORY "consent/h/"
 .bytes K_HASH "data/h/"
 .bytes K_BYPK "data/p/"
+.bytes K_RECONSENT "protocol/r/"
 .bytes TOP_ANCHORED "data.anchored"
+
+; reconsent_floor(T, version) -> the earliest approval time of a re-consent version above
+; version (consent given under version stops covering data collected from then on), or -1
+; if there is none. Walks protocol/r/T (one entry per approved re-consent version).
+.func reconsent_floor 2 12
+    loads r2, K_RECONSENT
+    concat r2, r2, r0
+    host r2, get, r2
+    loadi r3, -1
+    type r4, r2
+    jz r4, done
+    len r4, r2
+    loadi r5, 0                 ; offset
+loop:
+    lt r6, r5, r4
+    jz r6, done
+    move r6, r2
+    move r7, r5
+    call r6, int_at, 2          ; version
+    lt r6, r1, r6
+    jz r6, next                 ; not above the consent's version
+    move r6, r2
+    addi r7, r5, 8
+    call r6, int_at, 2          ; approved_at
+    loadi r8, 0
+    lt r8, r3, r8
+    jnz r8, take                ; the first one found
+    lt r8, r6, r3
+    jz r8, next
+take:
+    move r3, r6
+next:
+    addi r5, r5, 16
+    jmp loop
+done:
+    ret r3
 
 ; consent_at(T, pk, t) -> the history entry in force at time t, or abort NO_CONSENT.
 ; Walks the participant's history backwards (bounded by its length and by gas).
@@ -120,20 +158,17 @@ unique:
     loadk r6, E_NO_CONSENT
     abort r6
 covered:
-    move r6, r16                ; re-consent rule: an older version stops covering data
-    loadi r7, 24                ; collected from the approval of the amendment on
-    call r6, int_at, 2
-    move r15, r6
-    move r6, r18
-    loadi r7, 16
-    call r6, int_at, 2
-    lt r15, r15, r6
-    jz r15, valid
-    move r6, r18
-    loadi r7, 24
-    call r6, int_at, 2
+    move r6, r16                ; re-consent rule: consent under version v stops covering
+    loadi r7, 24                ; data collected from the first approval of a re-consent
+    call r6, int_at, 2          ; version above v on
+    move r7, r6
+    move r6, r20
+    call r6, reconsent_floor, 2
+    loadi r7, 0
+    lt r7, r6, r7
+    jnz r7, valid               ; no re-consent version above v is approved
     lt r6, r3, r6
-    jnz r6, valid
+    jnz r6, valid               ; collected before that approval
     loadk r6, E_RECONSENT_NEEDED
     abort r6
 valid:
@@ -151,10 +186,10 @@ valid:
     loads r6, K_BYPK
     concat r6, r6, r20
     concat r6, r6, r1
+    itob r7, r2
+    concat r6, r6, r7
     concat r21, r6, r4
-    itob r6, r2
-    itob r7, r3
-    concat r22, r6, r7
+    itob r22, r3
     host r6, put, r21
     loads r21, TOP_ANCHORED
     concat r22, r20, r1

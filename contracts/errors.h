@@ -38,7 +38,11 @@
     X(FUTURE_DATA, 128, "collected-at is later than the block time")                         \
     X(STALE_DATA, 129, "collected-at is earlier than the anchoring window before the block time") \
     X(DUPLICATE, 130, "this content hash is already anchored in the trial")                  \
-    X(TOO_MANY, 131, "the result exceeds its documented bound")
+    X(TOO_MANY, 131, "the result exceeds its documented bound")                              \
+    X(ROLE_TAKEN, 132, "this key already holds another role (a genesis authority or a validator); a key may hold one role only") \
+    X(ZERO_KEY, 133, "the all-zero key is not a participant key")                            \
+    X(FORM_UNAPPROVED, 134, "the consent form is not an approved consent form of this protocol version") \
+    X(NOT_APPROVED, 135, "no protocol version of this trial is approved yet")
 
 enum contract_error {
 #define CONTRACT_X_ENUM(name, code, reason) CONTRACT_E_##name = code,

@@ -1,45 +1,50 @@
 ; outcomes.s - the sponsor reports outcomes; switches are flagged for the regulator.
 ;   outcomes/n/T          reports:8
-;   outcomes/r/T n:8      time:8 flags:8 reported hashes
+;   outcomes/r/T n:8      time:8 flags:8 n_primary:8 primary:32*n secondary:32*m
 ; Reported outcomes are matched against the PRE-REGISTERED ones (version 1's
-; protocol/o/ record): a reported outcome not among them, and a pre-registered primary
-; outcome left unreported, each emit a flag event.
+; protocol/o/ record). Each of these emits a flag event: a reported primary outcome that
+; was pre-registered as secondary (primary_switched), a reported outcome not pre-registered
+; at all (not_preregistered), a pre-registered primary outcome not reported as primary
+; (primary_unreported).
 .bytes K_OUTCOMES "protocol/o/"
 .bytes K_COUNT "outcomes/n/"
 .bytes K_REPORT "outcomes/r/"
 .bytes TOP_REPORTED "outcome.reported"
 .bytes TOP_UNREGISTERED "outcome.flag.not_preregistered"
 .bytes TOP_MISSING "outcome.flag.primary_unreported"
+.bytes TOP_SWITCHED "outcome.flag.primary_switched"
 
-; flag_missing(T, list, against, topic) -> number of 32-byte entries of list not in against,
-; each emitted as topic with data T .. hash
-.func flag_missing 4 14
-    len r4, r1
-    loadi r5, 0                 ; offset
-    loadi r6, 0                 ; flags
+; flag_against(T, list, against, topic, present) -> number of 32-byte entries of list that
+; are (present 1) or are not (present 0) in against, each emitted as topic with data T .. hash
+.func flag_against 5 16
+    len r5, r1
+    loadi r6, 0                 ; offset
+    loadi r7, 0                 ; flags
 loop:
-    lt r7, r5, r4
-    jz r7, done
-    move r7, r1
-    move r8, r5
-    call r7, hash_at, 2
-    move r11, r7
-    move r8, r2
-    move r9, r7
-    call r8, contains, 2
-    jnz r8, next
-    move r12, r3
-    concat r13, r0, r11
-    host r8, emit, r12
-    addi r6, r6, 1
+    lt r8, r6, r5
+    jz r8, done
+    move r8, r1
+    move r9, r6
+    call r8, hash_at, 2
+    move r12, r8
+    move r9, r2
+    move r10, r8
+    call r9, contains, 2
+    ne r9, r9, r4
+    jnz r9, next
+    move r13, r3
+    concat r14, r0, r12
+    host r8, emit, r13
+    addi r7, r7, 1
 next:
-    addi r5, r5, 32
+    addi r6, r6, 32
     jmp loop
 done:
-    ret r6
+    ret r7
 
-; report(trial, outcome_hashes) -> number of flags
-.func report 2 28 export
+; report(trial, primary, secondary) -> number of flags. primary 32*(1..4), secondary
+; 32*(0..16): the report says which outcomes it reports as primary.
+.func report 3 28 export
     move r6, r0
     loadi r7, 1
     loadi r8, 32
@@ -47,10 +52,17 @@ done:
     call r6, lp, 1
     move r20, r6
     call r6, trial_rec, 1
+    move r19, r6
     call r6, require_sponsor, 1
+    move r6, r19
+    call r6, require_approved, 1
     move r6, r1
     loadi r7, 1
-    loadi r8, 8
+    loadi r8, 4
+    call r6, check_hashes, 3
+    move r6, r2
+    loadi r7, 0
+    loadi r8, 16
     call r6, check_hashes, 3
     loads r6, K_OUTCOMES
     concat r6, r6, r20
@@ -65,23 +77,38 @@ done:
     mulk r6, r6, THIRTYTWO
     move r7, r6
     loadi r6, 8
-    slice r18, r19, r6          ; primary
+    slice r18, r19, r6          ; pre-registered primary
+    addi r6, r7, 8
+    move r7, r19
+    move r8, r6
+    call r7, tail, 2
+    move r15, r7                ; pre-registered secondary
     move r6, r19
     loadi r7, 8
     call r6, tail, 2
-    move r17, r6                ; primary .. secondary
-    move r6, r20
+    move r17, r6                ; pre-registered primary .. secondary
+    loadi r16, 0                ; flags
+    move r6, r20                ; a reported primary that was pre-registered as secondary
     move r7, r1
+    move r8, r15
+    loads r9, TOP_SWITCHED
+    loadi r10, 1
+    call r6, flag_against, 5
+    add r16, r16, r6
+    move r6, r20                ; reported outcomes never pre-registered
+    concat r7, r1, r2
     move r8, r17
     loads r9, TOP_UNREGISTERED
-    call r6, flag_missing, 4
-    move r16, r6
-    move r6, r20
+    loadi r10, 0
+    call r6, flag_against, 5
+    add r16, r16, r6
+    move r6, r20                ; pre-registered primaries not reported as primary
     move r7, r18
     move r8, r1
     loads r9, TOP_MISSING
-    call r6, flag_missing, 4
-    add r16, r16, r6            ; flags
+    loadi r10, 0
+    call r6, flag_against, 5
+    add r16, r16, r6
     loads r6, K_COUNT
     concat r21, r6, r20
     host r6, get, r21
@@ -103,7 +130,12 @@ first:
     itob r6, r6
     itob r7, r16
     concat r6, r6, r7
-    concat r22, r6, r1
+    len r7, r1
+    divk r7, r7, THIRTYTWO
+    itob r7, r7
+    concat r6, r6, r7
+    concat r6, r6, r1
+    concat r22, r6, r2
     host r6, put, r21
     loads r21, TOP_REPORTED
     itob r6, r15

@@ -5,8 +5,14 @@
 ;   protocol/v/T v:8   doc:32 reconsent:8 approved_at:8 created_at:8
 ;   protocol/o/T v:8   n_primary:8 primary:32*n secondary:32*m
 ;   protocol/s/T site  active_since:8 (0 = listed, not active)
+;   protocol/f/T v:8   forms:32*(1..4)  (the consent forms submitted with version v; its
+;                      approval approves them)
+;   protocol/r/T       (version:8 approved_at:8)*  one per approved re-consent version, in
+;                      approval order (the floor of every older consent: data.s)
 .bytes K_VERSION "protocol/v/"
 .bytes K_OUTCOMES "protocol/o/"
+.bytes K_FORMS "protocol/f/"
+.bytes K_RECONSENT "protocol/r/"
 .bytes TOP_REGISTERED "protocol.registered"
 .bytes TOP_AMENDED "protocol.amended"
 .bytes TOP_CHANGED "protocol.flag.outcomes_changed"
@@ -41,6 +47,43 @@
     itob r2, r2
     concat r0, r0, r2
     ret r0
+
+; put_forms(T, v, forms) -> 1: checks forms (32*(1..4), none twice) and stores them
+.func put_forms 3 12
+    move r3, r2
+    loadi r4, 1
+    loadi r5, 4
+    call r3, check_hashes, 3
+    len r3, r2
+    loadi r4, 32                ; each form differs from the ones before it
+dup:
+    lt r5, r4, r3
+    jz r5, store
+    move r6, r2
+    move r7, r4
+    call r6, hash_at, 2
+    move r8, r6
+    loadi r6, 0
+    move r7, r4
+    slice r6, r2, r6            ; the forms before this one
+    move r7, r8
+    call r6, contains, 2
+    jnz r6, bad
+    addi r4, r4, 32
+    jmp dup
+store:
+    loads r6, K_FORMS
+    move r7, r0
+    move r8, r1
+    call r6, vkey, 3
+    move r10, r6
+    move r11, r2
+    host r6, put, r10
+    loadi r6, 1
+    ret r6
+bad:
+    loadk r5, E_BAD_ARG
+    abort r5
 
 ; register_sites(T, sites) -> count; sites = (len:1 name)*, 1..8 sites of 1..32 bytes
 .func register_sites 2 16
@@ -85,8 +128,9 @@ bad:
     loadk r5, E_BAD_ARG
     abort r5
 
-; register(trial, doc, primary, secondary, planned, sites) -> 1
-.func register 6 24 export
+; register(trial, doc, primary, secondary, planned, sites, forms) -> 1
+.func register 7 24 export
+    move r23, r6                ; r23 = forms (r6.. are scratch below)
     loadk r6, ROLE_SPONSOR
     loadk r7, E_NOT_SPONSOR
     call r6, require_role, 2
@@ -162,6 +206,10 @@ fresh:
     move r6, r20
     move r7, r5
     call r6, register_sites, 2
+    move r6, r20
+    loadi r7, 1
+    move r8, r23
+    call r6, put_forms, 3
     loads r21, TOP_REGISTERED
     loadi r6, 1
     itob r6, r6
@@ -170,8 +218,8 @@ fresh:
     loadi r6, 1
     ret r6
 
-; amend(trial, doc, primary, secondary, reconsent_required) -> new version
-.func amend 5 24 export
+; amend(trial, doc, primary, secondary, reconsent_required, forms) -> new version
+.func amend 6 24 export
     move r6, r0
     loadi r7, 1
     loadi r8, 32
@@ -211,6 +259,10 @@ fresh:
     call r6, version_value, 2
     move r22, r6
     host r6, put, r21
+    move r6, r20
+    move r7, r18
+    move r8, r5
+    call r6, put_forms, 3
     move r6, r2                 ; outcomes of the new version
     move r7, r3
     call r6, outcomes_value, 2
@@ -315,6 +367,19 @@ keep:
     call r6, int_at, 2
     move r14, r6                ; floor time
     jz r17, nofloor
+    loads r6, K_RECONSENT       ; every re-consent approval is kept (data.s floor rule)
+    concat r21, r6, r20
+    host r6, get, r21
+    type r7, r6
+    jnz r7, append
+    loads r6, EMPTY
+append:
+    itob r7, r1
+    concat r6, r6, r7
+    host r7, time
+    itob r7, r7
+    concat r22, r6, r7
+    host r6, put, r21
     lt r6, r15, r1
     jz r6, nofloor
     move r15, r1
@@ -353,7 +418,10 @@ nofloor:
     call r6, lp, 1
     move r20, r6
     call r6, trial_rec, 1
+    move r19, r6
     call r6, require_sponsor, 1
+    move r6, r19
+    call r6, require_approved, 1
     move r6, r1
     loadi r7, 1
     loadi r8, 32

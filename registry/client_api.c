@@ -208,8 +208,11 @@ static bool query_args(const codec_query *q, exec_read_kind *kind, const pubkey 
                        answer *a)
 {
     uint32_t want = q->kind == QUERY_CONSENT ? 2 : 1;
-    if (q->arg_count != want)
+    bool cursor = q->kind == QUERY_CONSENT && q->arg_count == 3; /* consent: [, from] */
+    if (q->arg_count != want && !cursor)
         return refuse(a, CAPI_BAD_BODY, "query kind %u takes %u arguments, got %u", q->kind, want, q->arg_count);
+    if (cursor && q->args[2].len != 8)
+        return refuse(a, CAPI_BAD_BODY, "the consent history cursor must be 8 bytes (big-endian entry index)");
     if (q->args[0].len > 32) return refuse(a, CAPI_BAD_BODY, "trial id longer than 32 bytes");
     *participant = NULL;
     *kind = q->kind == QUERY_TRIAL ? EXEC_READ_TRIAL
@@ -231,23 +234,31 @@ static bool reply_trial(capi *api, const codec_span *trial, answer *a)
     return body_done(a, codec_trial_reply_encode(&r, &a->body));
 }
 
-static bool reply_consent(capi *api, const codec_span *trial, const pubkey *participant,
+/* One page of the history: entries from `from` (the query's optional third argument, 0
+ * without it) on, at most CODEC_CONSENT_REPLY_MAX, with the history's total, so that a
+ * client always knows whether it holds the whole history and where the next page starts. */
+static bool reply_consent(capi *api, const codec_query *q, const pubkey *participant,
                           answer *a)
 {
-    exec_consent_entry h[CODEC_CONSENT_REPLY_MAX];
-    codec_consent_reply_entry r[CODEC_CONSENT_REPLY_MAX];
-    uint32_t count = 0;
-    ledger_err rc = exec_query_consent_history(api->cfg.executor, trial->data, trial->len,
-                                               participant, h, CODEC_CONSENT_REPLY_MAX, &count);
-    if (rc == LEDGER_ERR_NOT_FOUND || (rc == LEDGER_OK && count == 0))
+    static _Thread_local exec_consent_entry h[CODEC_CONSENT_REPLY_MAX];
+    static _Thread_local codec_consent_reply_entry r[CODEC_CONSENT_REPLY_MAX];
+    uint64_t from = 0;
+    for (uint32_t i = 0; q->arg_count == 3 && i < 8; i++) from = from << 8 | q->args[2].data[i];
+    codec_consent_page page = {0};
+    ledger_err rc = exec_query_consent_page(api->cfg.executor, q->args[0].data, q->args[0].len,
+                                            participant, from, h, CODEC_CONSENT_REPLY_MAX,
+                                            &page.count, &page.total);
+    if (rc == LEDGER_ERR_NOT_FOUND && page.total > 0)
+        return refuse(a, CAPI_NOT_FOUND, "cursor %" PRIu64 " is past the history's %" PRIu64 " entries", from, page.total);
+    if (rc == LEDGER_ERR_NOT_FOUND || (rc == LEDGER_OK && page.total == 0))
         return refuse(a, CAPI_NOT_FOUND, "no consent record of that participant in the trial");
     if (rc != LEDGER_OK) return refuse(a, CAPI_INTERNAL, "consent history: %s", ledger_strerror(rc));
-    if (count > CODEC_CONSENT_REPLY_MAX) count = CODEC_CONSENT_REPLY_MAX;
-    for (uint32_t i = 0; i < count; i++) {
+    page.from = from;
+    for (uint32_t i = 0; i < page.count; i++) {
         r[i] = (codec_consent_reply_entry){h[i].kind, h[i].time_ms, h[i].scopes, h[i].version,
                                            h[i].form, h[i].witness, h[i].meaning};
     }
-    return body_done(a, codec_consent_reply_encode(r, count, &a->body));
+    return body_done(a, codec_consent_reply_encode(&page, r, &a->body));
 }
 
 static bool reply_timeline(capi *api, const codec_span *trial, answer *a)
@@ -292,7 +303,7 @@ static bool answer_query(capi *api, const codec_span *body, answer *a)
     } else if (q.kind == QUERY_TRIAL) {
         ok = reply_trial(api, &q.args[0], a);
     } else if (q.kind == QUERY_CONSENT) {
-        ok = reply_consent(api, &q.args[0], participant, a);
+        ok = reply_consent(api, &q, participant, a);
     } else {
         ok = reply_timeline(api, &q.args[0], a);
     }

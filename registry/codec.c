@@ -1662,13 +1662,16 @@ codec_err codec_trial_reply_decode(const uint8_t *data, size_t len, codec_trial_
     return codec_rd_finish(&r, ok);
 }
 
-codec_err codec_consent_reply_encode(const codec_consent_reply_entry *entries, uint32_t count,
-                                     codec_buf *out)
+codec_err codec_consent_reply_encode(const codec_consent_page *page,
+                                     const codec_consent_reply_entry *entries, codec_buf *out)
 {
     writer w;
     wr_init(&w, out);
-    wr_array(&w, count);
-    for (uint32_t i = 0; i < count; i++) {
+    wr_array(&w, 3);
+    wr_uint(&w, page->total);
+    wr_uint(&w, page->from);
+    wr_array(&w, page->count);
+    for (uint32_t i = 0; i < page->count; i++) {
         const codec_consent_reply_entry *c = &entries[i];
         wr_array(&w, 7);
         wr_uint(&w, c->kind);
@@ -1682,15 +1685,21 @@ codec_err codec_consent_reply_encode(const codec_consent_reply_entry *entries, u
     return wr_done(&w);
 }
 
-codec_err codec_consent_reply_decode(const uint8_t *data, size_t len,
+codec_err codec_consent_reply_decode(const uint8_t *data, size_t len, codec_consent_page *page,
                                      codec_consent_reply_entry *entries, uint32_t cap,
-                                     uint32_t *count, codec_error *err)
+                                     codec_error *err)
 {
     codec_reader r;
     codec_rd_init(&r, data, len, err);
     uint32_t max = cap < CODEC_CONSENT_REPLY_MAX ? cap : CODEC_CONSENT_REPLY_MAX, n, kind = 0, meaning = 0;
-    bool ok = codec_rd_array(&r, "consent_reply", 0, max, count);
-    for (uint32_t i = 0; ok && i < *count; i++) {
+    page->count = 0;
+    bool ok = codec_rd_array(&r, "consent_reply", 3, 3, &n)
+              && codec_rd_uint(&r, "consent_reply.total", UINT64_MAX, &page->total)
+              && codec_rd_uint(&r, "consent_reply.from", page->total, &page->from)
+              && codec_rd_array(&r, "consent_reply.entries", 0, max, &page->count);
+    if (ok && page->count > page->total - page->from)
+        ok = codec_rd_fail(&r, CODEC_ERR_COUNT, "consent_reply.entries (past total)");
+    for (uint32_t i = 0; ok && i < page->count; i++) {
         codec_consent_reply_entry *c = &entries[i];
         r.index = i;
         ok = codec_rd_array(&r, "consent_reply[]", 7, 7, &n)

@@ -464,7 +464,10 @@ codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry 
  * blocks reply   = [[block, result_cert or nil], ...]       (bin each)
  * trial reply    = [version, approved, floor_version, floor_time_ms, planned,
  *                   registered_ms, sponsor]
- * consent reply  = [[kind, time_ms, scopes, version, form, witness, meaning], ...]
+ * consent reply  = [total, from, [[kind, time_ms, scopes, version, form, witness, meaning], ...]]
+ *                  one page of a participant's history: entries from..from+n-1 (oldest
+ *                  first, n <= CODEC_CONSENT_REPLY_MAX, from + n <= total) of the total; the
+ *                  next page starts at from + n, and the history is whole when that is total
  * submit batch   = [tx, ...]                    (bin each, 1..CODEC_SUBMIT_BATCH_MAX)
  * submit results = [[status, reason], ...]      (one per tx of the batch, in order)
  * Bodies of requests and replies are nested canonical msgpack carried as bin, so each
@@ -487,7 +490,7 @@ typedef enum {
 
 typedef enum {
     QUERY_TRIAL = 1,    /* args: trial id */
-    QUERY_CONSENT = 2,  /* args: trial id, participant key (32) */
+    QUERY_CONSENT = 2,  /* args: trial id, participant key (32) [, from: u64 big-endian (8)] */
     QUERY_TIMELINE = 3, /* args: trial id; reply body: the timeline text */
     QUERY_KIND_MAX_ = QUERY_TIMELINE,
 } codec_query_kind;
@@ -581,10 +584,17 @@ codec_err codec_blocks_reply_decode(const uint8_t *data, size_t len, codec_block
 codec_err codec_trial_reply_encode(const codec_trial_reply *t, codec_buf *out);
 codec_err codec_trial_reply_decode(const uint8_t *data, size_t len, codec_trial_reply *out,
                                    codec_error *err);
-codec_err codec_consent_reply_encode(const codec_consent_reply_entry *entries, uint32_t count,
-                                     codec_buf *out);
-codec_err codec_consent_reply_decode(const uint8_t *data, size_t len,
+/* One page of a consent history: entries [from, from + count) of total. */
+typedef struct {
+    uint64_t total, from;
+    uint32_t count;
+} codec_consent_page;
+
+codec_err codec_consent_reply_encode(const codec_consent_page *page,
+                                     const codec_consent_reply_entry *entries, codec_buf *out);
+/* Checks from <= total and from + count <= total. */
+codec_err codec_consent_reply_decode(const uint8_t *data, size_t len, codec_consent_page *page,
                                      codec_consent_reply_entry *entries, uint32_t cap,
-                                     uint32_t *count, codec_error *err);
+                                     codec_error *err);
 
 #endif /* TRIALREG_CODEC_H (keep last: new sections go above) */

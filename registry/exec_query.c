@@ -172,25 +172,29 @@ ledger_err exec_query_protocol_version(exec *e, const uint8_t *trial, size_t tri
     return LEDGER_OK;
 }
 
-ledger_err exec_query_consent_history(exec *e, const uint8_t *trial, size_t trial_len,
-                                      const pubkey *participant, exec_consent_entry *out,
-                                      uint32_t cap, uint32_t *count)
+ledger_err exec_query_consent_page(exec *e, const uint8_t *trial, size_t trial_len,
+                                   const pubkey *participant, uint64_t from,
+                                   exec_consent_entry *out, uint32_t cap, uint32_t *count,
+                                   uint64_t *total)
 {
     uint8_t key[CODEC_KEY_MAX], extra[40], *v;
     size_t len;
+    *count = 0;
+    *total = 0;
     memcpy(extra, participant->bytes, 32);
     size_t klen = trial_key(key, "consent/s/", trial, trial_len, extra, 32);
     ledger_err rc = get_exact(exec_ledger(e), key, klen, &v, &len, 32);
     if (rc != LEDGER_OK) return rc;
     uint64_t n = load64(v + 24);
     free(v);
-    *count = (uint32_t)n;
-    for (uint64_t i = 0; i < n && i < cap; i++) {
+    *total = n;
+    if (from > n) return LEDGER_ERR_NOT_FOUND;
+    for (uint64_t i = from; i < n && *count < cap; i++) {
         for (int b = 0; b < 8; b++) extra[32 + b] = (uint8_t)(i >> (56 - 8 * b));
         klen = trial_key(key, "consent/h/", trial, trial_len, extra, 40);
         rc = get_exact(exec_ledger(e), key, klen, &v, &len, 104);
         if (rc != LEDGER_OK) return rc;
-        exec_consent_entry *c = &out[i];
+        exec_consent_entry *c = &out[(*count)++];
         c->kind = (uint8_t)load64(v);
         c->time_ms = load64(v + 8);
         c->scopes = load64(v + 16);
@@ -203,27 +207,46 @@ ledger_err exec_query_consent_history(exec *e, const uint8_t *trial, size_t tria
     return LEDGER_OK;
 }
 
-#define HISTORY_QUERY_MAX 4096
+ledger_err exec_query_consent_history(exec *e, const uint8_t *trial, size_t trial_len,
+                                      const pubkey *participant, exec_consent_entry *out,
+                                      uint32_t cap, uint32_t *count)
+{
+    uint64_t total;
+    uint32_t copied;
+    ledger_err rc = exec_query_consent_page(e, trial, trial_len, participant, 0, out, cap,
+                                            &copied, &total);
+    *count = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+    return rc;
+}
 
+#define CONSENT_AT_PAGE 256
+
+/* Pages backwards from the newest entry: the whole history is looked at, however long. */
 ledger_err exec_query_consent_at(exec *e, const uint8_t *trial, size_t trial_len,
                                  const pubkey *participant, uint64_t t_ms, uint64_t *scopes,
                                  uint64_t *version)
 {
-    exec_consent_entry *h = malloc(HISTORY_QUERY_MAX * sizeof *h);
+    exec_consent_entry *h = malloc(CONSENT_AT_PAGE * sizeof *h);
     if (!h) return LEDGER_ERR_NOMEM;
-    uint32_t n = 0;
-    ledger_err rc = exec_query_consent_history(e, trial, trial_len, participant, h,
-                                               HISTORY_QUERY_MAX, &n);
     *scopes = 0;
     *version = 0;
-    if (rc == LEDGER_OK) {
-        for (uint32_t i = n < HISTORY_QUERY_MAX ? n : HISTORY_QUERY_MAX; i-- > 0;) {
+    uint64_t total = 0, end;
+    uint32_t n = 0;
+    ledger_err rc = exec_query_consent_page(e, trial, trial_len, participant, 0, h, 0, &n,
+                                            &total); /* the length of the history */
+    for (end = total; rc == LEDGER_OK && end > 0;) {
+        uint64_t from = end > CONSENT_AT_PAGE ? end - CONSENT_AT_PAGE : 0;
+        rc = exec_query_consent_page(e, trial, trial_len, participant, from, h,
+                                     (uint32_t)(end - from), &n, &total);
+        for (uint32_t i = n; rc == LEDGER_OK && i-- > 0;) {
             if (h[i].time_ms <= t_ms) {
                 *scopes = h[i].scopes;
                 *version = h[i].version;
+                end = 0;
                 break;
             }
         }
+        if (end) end = from;
     }
     free(h);
     return rc;

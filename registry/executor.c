@@ -19,6 +19,7 @@
 #define SYS_CODE "sys/code/"
 #define G_AUTH "genesis/auth/"
 #define G_WINDOW "genesis/anchor_window"
+#define G_VALIDATOR "genesis/validator/"
 #define RECEIPT_SLOT (CODEC_RECEIPT_MAX)
 #define DEPLOY_CHUNK 4096u
 
@@ -389,6 +390,16 @@ static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out,
         memcpy(v + 1, a->site->text, site_len);
         *found = 1;
         return copy_out(v, 1 + site_len, out, out_cap, value_len);
+    }
+    size_t vl = sizeof G_VALIDATOR - 1;
+    if (key_len == vl + 32 && memcmp(key, G_VALIDATOR, vl) == 0) {
+        for (uint32_t i = 0; i < e->genesis->validator_count; i++) {
+            if (memcmp(e->genesis->validators[i].key.bytes, key + vl, 32) != 0) continue;
+            static const uint8_t one = 1;
+            *found = 1;
+            return copy_out(&one, 1, out, out_cap, value_len);
+        }
+        return 0;
     }
     if (key_len == sizeof G_WINDOW - 1 && memcmp(key, G_WINDOW, key_len) == 0) {
         uint8_t v[8];

@@ -198,7 +198,15 @@ enum {
 ledger_err exec_query_trial(exec *e, const uint8_t *trial, size_t trial_len, exec_trial *out);
 ledger_err exec_query_protocol_version(exec *e, const uint8_t *trial, size_t trial_len,
                                        uint64_t version, exec_protocol_version *out);
-/* A participant's whole history, oldest first; *count = entries (at most cap copied). */
+/* One page of a participant's history, oldest first: entries from, from+1, ... (at most
+ * cap) into out, *count of them; *total = entries in the whole history. NOT_FOUND if the
+ * participant never consented in the trial, or from > *total. */
+ledger_err exec_query_consent_page(exec *e, const uint8_t *trial, size_t trial_len,
+                                   const pubkey *participant, uint64_t from,
+                                   exec_consent_entry *out, uint32_t cap, uint32_t *count,
+                                   uint64_t *total);
+/* The history from its first entry: *count = entries in the WHOLE history, of which at most
+ * cap are copied (the caller sees *count > cap when it holds only the first cap). */
 ledger_err exec_query_consent_history(exec *e, const uint8_t *trial, size_t trial_len,
                                       const pubkey *participant, exec_consent_entry *out,
                                       uint32_t cap, uint32_t *count);

@@ -161,14 +161,15 @@ static int set_up(workload *w)
 {
     static uint8_t bufs[PARTICIPANTS][TX_BYTES];
     static size_t lens[PARTICIPANTS];
-    static hash32 doc, p1;
+    static hash32 doc, p1, form;
     doc = world_hash("bench protocol");
     p1 = world_hash("bench primary outcome");
+    form = world_hash("consent form v1");
     static const uint8_t sites[] = "\x06site-a\x06site-b";
     codec_value reg[] = {world_text(w->trial), world_bytes(doc.bytes, 32), world_bytes(p1.bytes, 32),
                          world_bytes("", 0), world_int(100000),
-                         world_bytes(sites, sizeof sites - 1)};
-    lens[0] = sign(w, &w->sponsor, &w->nonce_sponsor, "protocol", "register", reg, 6, NULL, bufs[0]);
+                         world_bytes(sites, sizeof sites - 1), world_bytes(form.bytes, 32)};
+    lens[0] = sign(w, &w->sponsor, &w->nonce_sponsor, "protocol", "register", reg, 7, NULL, bufs[0]);
     if (step(w, "register", bufs, lens, 1) != 0)
         return -1;
     codec_value ap[] = {world_text(w->trial), world_int(1)};

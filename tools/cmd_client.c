@@ -28,8 +28,9 @@ static const char QUERY_USAGE[] =
     "                              --participant HEX|PUBFILE [--json]\n"
     "  trial: the trial's protocol versions, approvals, floor and planned enrolment (its\n"
     "  sponsor, a regulator or an investigator of one of its sites may ask).\n"
-    "  consent: a participant's whole consent history in the trial (the participant, an\n"
-    "  investigator of its enrolling site, the sponsor or a regulator may ask).\n"
+    "  consent: a participant's whole consent history in the trial, oldest first (the\n"
+    "  participant, an investigator of its enrolling site, the sponsor or a regulator may\n"
+    "  ask); read page by page (at most 64 entries a reply), every entry or an error.\n"
     "  Exit 0 answered, 1 refused (reason printed: wrong key, unknown trial), 2 usage,\n"
     "  3 unreadable key or genesis, 4 node unreachable.\n";
 
@@ -180,42 +181,71 @@ static int show_trial(const query_args *a, const codec_client_response *r)
     return TC_EXIT_OK;
 }
 
-static int show_consent(const query_args *a, const codec_client_response *r)
+/* Prints one consent history entry (a row, or an object appended to all). */
+static void show_consent_entry(const query_args *a, const codec_consent_reply_entry *e,
+                               json_t *all)
+{
+    char form[65], witness[65];
+    hex_of(e->form.bytes, 32, form);
+    hex_of(e->witness.bytes, 32, witness);
+    const char *kind = e->kind == 1 ? "grant" : "withdraw";
+    if (a->json)
+        json_array_append_new(all, json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:i}", "kind",
+                                             kind, "time_ms", (json_int_t)e->time_ms,
+                                             "scopes", (json_int_t)e->scopes, "version",
+                                             (json_int_t)e->version, "form", form,
+                                             "witness", witness, "meaning", (int)e->meaning));
+    else
+        printf("%-9s %-14llu %-7llu %-7llu %.16s %.16s\n", kind,
+               (unsigned long long)e->time_ms, (unsigned long long)e->scopes,
+               (unsigned long long)e->version, form, witness);
+}
+
+/* The whole history, page by page (each reply says the total and where it starts): every
+ * entry is printed, in order, or the command fails; it never prints a cut history. */
+static int show_consent(const query_args *a, codec_span *args)
 {
     static codec_consent_reply_entry e[CODEC_CONSENT_REPLY_MAX];
-    uint32_t n = 0;
-    if (codec_consent_reply_decode(r->body.data, r->body.len, e, CODEC_CONSENT_REPLY_MAX, &n,
-                                   NULL) != CODEC_OK) {
-        fprintf(stderr, "trialctl: the consent reply does not decode\n");
-        return TC_EXIT_INTERNAL;
-    }
     json_t *all = json_array();
-    if (!a->json)
-        printf("%-9s %-14s %-7s %-7s %-16s %s\n", "kind", "time_ms", "scopes", "version",
-               "form", "witness");
-    for (uint32_t i = 0; i < n; i++) {
-        char form[65], witness[65];
-        hex_of(e[i].form.bytes, 32, form);
-        hex_of(e[i].witness.bytes, 32, witness);
-        const char *kind = e[i].kind == 1 ? "grant" : "withdraw";
-        if (a->json)
-            json_array_append_new(all, json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:i}", "kind",
-                                                 kind, "time_ms", (json_int_t)e[i].time_ms,
-                                                 "scopes", (json_int_t)e[i].scopes, "version",
-                                                 (json_int_t)e[i].version, "form", form,
-                                                 "witness", witness, "meaning",
-                                                 (int)e[i].meaning));
-        else
-            printf("%-9s %-14llu %-7llu %-7llu %.16s %.16s\n", kind,
-                   (unsigned long long)e[i].time_ms, (unsigned long long)e[i].scopes,
-                   (unsigned long long)e[i].version, form, witness);
+    uint64_t next = 0, total = 1;
+    uint8_t cursor[8];
+    int rc = TC_EXIT_OK;
+    for (uint32_t pages = 0; rc == TC_EXIT_OK && next < total; pages++) {
+        for (int i = 0; i < 8; i++) cursor[i] = (uint8_t)(next >> (56 - 8 * i));
+        args[2] = (codec_span){cursor, 8};
+        uint8_t *reply = NULL;
+        size_t reply_len = 0;
+        codec_client_response r;
+        rc = ask(a, QUERY_CONSENT, args, 3, &reply, &reply_len, &r);
+        if (rc != TC_EXIT_OK) break;
+        codec_consent_page page;
+        if (codec_consent_reply_decode(r.body.data, r.body.len, &page, e, CODEC_CONSENT_REPLY_MAX,
+                                       NULL) != CODEC_OK) {
+            fprintf(stderr, "trialctl: the consent reply does not decode\n");
+            rc = TC_EXIT_INTERNAL;
+        } else if (page.from != next || (page.count == 0 && page.total > next)
+                   || (pages > 0 && page.total != total)) {
+            fprintf(stderr, "trialctl: the consent history changed or a page came back "
+                            "wrong (asked from %llu, got %u of %llu from %llu)\n",
+                    (unsigned long long)next, page.count, (unsigned long long)page.total,
+                    (unsigned long long)page.from);
+            rc = TC_EXIT_INTERNAL;
+        } else {
+            if (pages == 0 && !a->json)
+                printf("%-9s %-14s %-7s %-7s %-16s %s\n", "kind", "time_ms", "scopes",
+                       "version", "form", "witness");
+            for (uint32_t i = 0; i < page.count; i++) show_consent_entry(a, &e[i], all);
+            next += page.count;
+            total = page.total;
+        }
+        tp_free(reply, reply_len);
     }
-    if (a->json)
-        print_json(json_pack("{s:s, s:s, s:o}", "trial", a->trial, "participant",
-                             a->participant, "history", all));
+    if (rc == TC_EXIT_OK && a->json)
+        print_json(json_pack("{s:s, s:s, s:I, s:o}", "trial", a->trial, "participant",
+                             a->participant, "entries", (json_int_t)total, "history", all));
     else
         json_decref(all);
-    return TC_EXIT_OK;
+    return rc;
 }
 
 int cmd_query(int argc, char **argv)
@@ -231,7 +261,7 @@ int cmd_query(int argc, char **argv)
         fputs(QUERY_USAGE, stderr);
         return TC_EXIT_USAGE;
     }
-    codec_span args[2] = {{(const uint8_t *)a.trial, strlen(a.trial)}, {NULL, 0}};
+    codec_span args[3] = {{(const uint8_t *)a.trial, strlen(a.trial)}, {NULL, 0}, {NULL, 0}};
     pubkey participant;
     if (consent) {
         if (!(strlen(a.participant) == 64 &&
@@ -243,14 +273,15 @@ int cmd_query(int argc, char **argv)
         }
         args[1] = (codec_span){participant.bytes, 32};
     }
+    if (consent)
+        return show_consent(&a, args);
     uint8_t *reply = NULL;
     size_t reply_len = 0;
     codec_client_response r;
-    int rc = ask(&a, consent ? QUERY_CONSENT : QUERY_TRIAL, args, consent ? 2 : 1, &reply,
-                 &reply_len, &r);
+    int rc = ask(&a, QUERY_TRIAL, args, 1, &reply, &reply_len, &r);
     if (rc != TC_EXIT_OK)
         return rc;
-    rc = consent ? show_consent(&a, &r) : show_trial(&a, &r);
+    rc = show_trial(&a, &r);
     tp_free(reply, reply_len);
     return rc;
 }

@@ -226,7 +226,7 @@ typedef struct {
     uint32_t nargs;
     const char *witness_key; /* consent grant: the co-signing investigator's key file */
     /* storage the args point into */
-    hash32 doc, hashes[2][16];
+    hash32 doc, hashes[2][16], forms[4];
     pubkey participant;
     uint8_t sites[8 * 33];
     const char *trial;
@@ -251,18 +251,36 @@ static arg_rc add_trial(event *e, const opts *o, bool *bad)
     return ARG_OK;
 }
 
-/* doc, primary (1..4), secondary (0..16): the shared part of register and amend. */
-static arg_rc add_protocol(event *e, const opts *o)
+/* primary (1..4), secondary (0..16) outcome hashes: register, amend and outcomes. */
+static arg_rc add_outcomes(event *e, const opts *o)
 {
-    uint32_t np, ns, nd;
-    arg_rc rc = collect_hashes(o, "doc", &e->doc, 1, 1, &nd);
-    if (rc == ARG_OK) rc = collect_hashes(o, "primary", e->hashes[0], 1, 4, &np);
+    uint32_t np, ns;
+    arg_rc rc = collect_hashes(o, "primary", e->hashes[0], 1, 4, &np);
     if (rc == ARG_OK) rc = collect_hashes(o, "secondary", e->hashes[1], 0, 16, &ns);
     if (rc != ARG_OK) return rc;
-    add_bytes(e, e->doc.bytes, 32);
     add_bytes(e, e->hashes[0], 32u * np);
     add_bytes(e, e->hashes[1], 32u * ns);
     return ARG_OK;
+}
+
+/* doc, primary (1..4), secondary (0..16): the shared part of register and amend. */
+static arg_rc add_protocol(event *e, const opts *o)
+{
+    uint32_t nd;
+    arg_rc rc = collect_hashes(o, "doc", &e->doc, 1, 1, &nd);
+    if (rc != ARG_OK) return rc;
+    add_bytes(e, e->doc.bytes, 32);
+    return add_outcomes(e, o);
+}
+
+/* The consent forms (1..4) approved with the version: the last argument of register and
+ * amend. */
+static arg_rc add_forms(event *e, const opts *o)
+{
+    uint32_t n;
+    arg_rc rc = collect_hashes(o, "form", e->forms, 1, 4, &n);
+    if (rc == ARG_OK) add_bytes(e, e->forms, 32u * n);
+    return rc;
 }
 
 static arg_rc build_register(event *e, const opts *o, bool *bad)
@@ -289,7 +307,7 @@ static arg_rc build_register(event *e, const opts *o, bool *bad)
     }
     if (sites == 0) return fprintf(stderr, "error: give at least one --site NAME\n"), ARG_USAGE;
     add_bytes(e, e->sites, len);
-    return ARG_OK;
+    return add_forms(e, o);
 }
 
 static arg_rc build_amend(event *e, const opts *o, bool *bad)
@@ -303,7 +321,7 @@ static arg_rc build_amend(event *e, const opts *o, bool *bad)
         return ARG_USAGE;
     }
     add_int(e, strcmp(r, "yes") == 0);
-    return ARG_OK;
+    return add_forms(e, o);
 }
 
 static arg_rc build_version(event *e, const opts *o, bool *bad)
@@ -405,11 +423,8 @@ static arg_rc build_access(event *e, const opts *o, bool *bad)
 
 static arg_rc build_outcomes(event *e, const opts *o, bool *bad)
 {
-    uint32_t n;
     if (add_trial(e, o, bad) != ARG_OK) return ARG_USAGE;
-    arg_rc rc = collect_hashes(o, "outcome", e->hashes[0], 1, 8, &n);
-    if (rc == ARG_OK) add_bytes(e, e->hashes[0], 32u * n);
-    return rc;
+    return add_outcomes(e, o);
 }
 
 /* ---- the commands ------------------------------------------------------------------------- */
@@ -424,19 +439,24 @@ typedef struct {
 
 static const event_command EVENTS[] = {
     {"register", "protocol", "register",
-     "trial doc doc-file primary primary-file secondary secondary-file planned site",
+     "trial doc doc-file primary primary-file secondary secondary-file planned site form "
+     "form-file",
      build_register,
      "usage: trialctl register COMMON --trial ID (--doc HEX | --doc-file FILE)\n"
      "         (--primary HEX | --primary-file FILE)... [--secondary HEX | --secondary-file "
      "FILE]...\n"
-     "         --planned N --site NAME...\n"
+     "         --planned N --site NAME... (--form HEX | --form-file FILE)...\n"
      "  The sponsor registers a trial at protocol version 1 (1..4 primary and 0..16 secondary\n"
-     "  pre-registered outcomes, planned enrolment, 1..8 sites, all inactive).\n"},
+     "  pre-registered outcomes, planned enrolment, 1..8 sites, all inactive, and the 1..4\n"
+     "  consent forms submitted with it: its approval approves them).\n"},
     {"amend", "protocol", "amend",
-     "trial doc doc-file primary primary-file secondary secondary-file reconsent", build_amend,
+     "trial doc doc-file primary primary-file secondary secondary-file reconsent form form-file",
+     build_amend,
      "usage: trialctl amend COMMON --trial ID (--doc HEX | --doc-file FILE)\n"
      "         (--primary HEX | --primary-file FILE)... [--secondary ...]... --reconsent yes|no\n"
-     "  The trial's sponsor publishes version k+1 (changed outcomes are flagged).\n"},
+     "         (--form HEX | --form-file FILE)...\n"
+     "  The trial's sponsor publishes version k+1 with its 1..4 consent forms (changed\n"
+     "  outcomes are flagged).\n"},
     {"approve", "protocol", "approve", "trial version", build_version,
      "usage: trialctl approve COMMON --trial ID --version N\n"
      "  A regulator or ethics committee approves a protocol version.\n"},
@@ -465,10 +485,13 @@ static const event_command EVENTS[] = {
      "usage: trialctl access request COMMON --trial ID --scope NAME --purpose CODE\n"
      "  A researcher asks for the records of one scope; the grant is logged (the receipt's\n"
      "  access.granted event carries the count and the list hash).\n"},
-    {"outcomes", "outcomes", "report", "trial outcome outcome-file", build_outcomes,
-     "usage: trialctl outcomes COMMON --trial ID (--outcome HEX | --outcome-file FILE)...\n"
-     "  The trial's sponsor reports 1..8 outcomes; switches against the pre-registered ones\n"
-     "  are flagged.\n"},
+    {"outcomes", "outcomes", "report", "trial primary primary-file secondary secondary-file",
+     build_outcomes,
+     "usage: trialctl outcomes COMMON --trial ID (--primary HEX | --primary-file FILE)...\n"
+     "         [--secondary HEX | --secondary-file FILE]...\n"
+     "  The trial's sponsor reports 1..4 primary and 0..16 secondary outcomes; switches\n"
+     "  against the pre-registered ones (a secondary reported as primary, an outcome never\n"
+     "  pre-registered, a pre-registered primary not reported as primary) are flagged.\n"},
 };
 
 static int usage_of(const event_command *c, FILE *out, int rc)

@@ -191,13 +191,15 @@ static int bench_world(world *w, const char *dir, bool verify)
     if (world_init(w, "trialreg-bench") != 0 || world_open(w, dir, verify) != 0) return -1;
     codec_value trial = world_text("BENCH-TRIAL");
     hash32 doc = world_hash("bench protocol"), p1 = world_hash("bench primary");
+    hash32 form = world_hash("consent form v1");
     static const uint8_t sites[] = "\x06site-a";
     codec_value reg[] = {trial, world_bytes(doc.bytes, 32), world_bytes(p1.bytes, 32),
-                         world_bytes("", 0), world_int(1000), world_bytes(sites, 7)};
+                         world_bytes("", 0), world_int(1000), world_bytes(sites, 7),
+                         world_bytes(form.bytes, 32)};
     codec_value appr[] = {trial, world_int(1)};
     codec_value act[] = {trial, world_text("site-a")};
     codec_receipt r;
-    if (world_run(w, 1000, &w->sponsor, "protocol", "register", reg, 6, NULL, 0, &r) || r.status
+    if (world_run(w, 1000, &w->sponsor, "protocol", "register", reg, 7, NULL, 0, &r) || r.status
         || world_run(w, 1000, &w->regulator, "protocol", "approve", appr, 2, NULL, 0, &r) || r.status
         || world_run(w, 1000, &w->sponsor, "protocol", "activate", act, 2, NULL, 0, &r) || r.status) {
         fprintf(stderr, "bench setup failed: %s\n", r.reason);

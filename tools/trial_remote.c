@@ -158,6 +158,9 @@ static int load_consortium(world *w, remote *r, const char *dir)
         return TC_EXIT_INPUT;
     }
     r->genesis_ms = g->created_ms;
+    /* the validators' public keys only (the scenario names one, never signs with it) */
+    for (uint32_t i = 0; i < 4 && i < g->validator_count; i++)
+        w->validators[i].public_key = g->validators[i].key;
     free(g);
     tcrypto_sha256(w->genesis, w->genesis_len, &w->chain_id);
     keypair *auth[5] = {&w->sponsor, &w->inv_a, &w->inv_b, &w->regulator, &w->researcher};

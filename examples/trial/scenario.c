@@ -22,6 +22,7 @@ typedef struct {
     world *w;
     codec_value trial;
     int failed;
+    uint64_t v2_approved_ms; /* scenario time of v2's approval */
 } story;
 
 static void run(story *s, const char *step, uint64_t advance, const keypair *signer,
@@ -39,6 +40,13 @@ static void run(story *s, const char *step, uint64_t advance, const keypair *sig
 
 static uint8_t sites[] = "\x06site-a\x06site-b";
 
+/* The consent form the ethics committee approves with protocol version v. */
+static hash32 form_of(int64_t version)
+{
+    return world_hash(version == 1 ? "consent form v1" : version == 2 ? "consent form v2"
+                                                                      : "consent form v3");
+}
+
 static void register_and_open(story *s)
 {
     world *w = s->w;
@@ -47,18 +55,23 @@ static void register_and_open(story *s)
     p1 = world_hash("primary: 12-month MACE");
     s12[0] = world_hash("secondary: LDL at 6 months");
     s12[1] = world_hash("secondary: quality of life");
+    static hash32 form1;
+    form1 = form_of(1);
     codec_value reg[] = {s->trial, world_bytes(doc1.bytes, 32), world_bytes(p1.bytes, 32),
-                         world_bytes(s12, 64), world_int(120),
-                         world_bytes(sites, sizeof sites - 1)};
-    run(s, "register", HOUR, &w->sponsor, "protocol", "register", reg, 6, NULL, 0, RECEIPT_OK, 0);
+                         world_bytes(s12, 64), world_int(5),
+                         world_bytes(sites, sizeof sites - 1), world_bytes(form1.bytes, 32)};
+    run(s, "register", HOUR, &w->sponsor, "protocol", "register", reg, 7, NULL, 0, RECEIPT_OK, 0);
     codec_value pk0 = world_bytes(w->participants[0].public_key.bytes, 32);
     codec_value enrol_early[] = {s->trial, pk0};
     run(s, "enrol before approval", HOUR, &w->inv_a, "consent", "enrol", enrol_early, 2, NULL, 0,
         RECEIPT_REFUSED, CONTRACT_E_VERSION_UNAPPROVED);
     codec_value amend_by_site[] = {s->trial, world_bytes(doc1.bytes, 32), world_bytes(p1.bytes, 32),
-                                   world_bytes(s12, 64), world_int(0)};
-    run(s, "a site cannot amend", MINUTE, &w->inv_a, "protocol", "amend", amend_by_site, 5, NULL,
+                                   world_bytes(s12, 64), world_int(0), world_bytes(form1.bytes, 32)};
+    run(s, "a site cannot amend", MINUTE, &w->inv_a, "protocol", "amend", amend_by_site, 6, NULL,
         0, RECEIPT_REFUSED, CONTRACT_E_NOT_SPONSOR);
+    codec_value act_early[] = {s->trial, world_text("site-a")};
+    run(s, "activate before any approval", MINUTE, &w->sponsor, "protocol", "activate", act_early,
+        2, NULL, 0, RECEIPT_REFUSED, CONTRACT_E_NOT_APPROVED);
     codec_value approve1[] = {s->trial, world_int(1)};
     run(s, "approve v1", 24 * HOUR, &w->regulator, "protocol", "approve", approve1, 2, NULL, 0,
         RECEIPT_OK, 0);
@@ -92,14 +105,22 @@ static void enrol_all(story *s)
     for (uint32_t i = 0; i < 5 && !s->failed; i++) {
         if (expect("enrol", &r[i], RECEIPT_OK, 0) != 0) s->failed = 1;
     }
+    /* one role per key: a validator's key is not a participant's; nor is the zero key */
+    codec_value validator[] = {s->trial, world_bytes(w->validators[0].public_key.bytes, 32)};
+    run(s, "enrol a validator's key", MINUTE, &w->inv_a, "consent", "enrol", validator, 2, NULL,
+        0, RECEIPT_REFUSED, CONTRACT_E_ROLE_TAKEN);
+    static const uint8_t zero_key[32];
+    codec_value zero[] = {s->trial, world_bytes(zero_key, 32)};
+    run(s, "enrol the all-zero key", MINUTE, &w->inv_b, "consent", "enrol", zero, 2, NULL, 0,
+        RECEIPT_REFUSED, CONTRACT_E_ZERO_KEY);
 }
 
-static void consent(story *s, const char *step, uint32_t who, int64_t version, int64_t scopes,
-                    const keypair *witness, uint8_t status, uint32_t code)
+static void consent_on(story *s, const char *step, uint32_t who, int64_t version, hash32 form_hash,
+                       int64_t scopes, const keypair *witness, uint8_t status, uint32_t code)
 {
     world *w = s->w;
     static hash32 form;
-    form = world_hash(version == 1 ? "consent form v1" : "consent form v2");
+    form = form_hash;
     codec_value args[] = {s->trial, world_int(version), world_bytes(form.bytes, 32),
                           world_int(scopes)};
     world_cosig cos = {witness, MEANING_WITNESS};
@@ -107,19 +128,32 @@ static void consent(story *s, const char *step, uint32_t who, int64_t version, i
         status, code);
 }
 
-static void anchor(story *s, const char *step, const keypair *site, uint32_t who, int64_t scope,
-                   uint64_t collected_before_ms, const char *record, uint8_t status,
-                   uint32_t code)
+static void consent(story *s, const char *step, uint32_t who, int64_t version, int64_t scopes,
+                    const keypair *witness, uint8_t status, uint32_t code)
+{
+    consent_on(s, step, who, version, form_of(version), scopes, witness, status, code);
+}
+
+/* Anchor a record collected at scenario time collected_ms, in a block 10 minutes on. */
+static void anchor_at(story *s, const char *step, const keypair *site, uint32_t who,
+                      int64_t scope, uint64_t collected_ms, const char *record, uint8_t status,
+                      uint32_t code)
 {
     world *w = s->w;
     static hash32 h;
     h = world_hash(record);
-    uint64_t advance = 10 * MINUTE;
     codec_value args[] = {s->trial, world_bytes(w->participants[who].public_key.bytes, 32),
-                          world_int(scope),
-                          world_int((int64_t)world_time_at(w, w->now_ms + advance - collected_before_ms)),
+                          world_int(scope), world_int((int64_t)world_time_at(w, collected_ms)),
                           world_bytes(h.bytes, 32), world_int(4096)};
-    run(s, step, advance, site, "data", "anchor", args, 6, NULL, 0, status, code);
+    run(s, step, 10 * MINUTE, site, "data", "anchor", args, 6, NULL, 0, status, code);
+}
+
+static void anchor(story *s, const char *step, const keypair *site, uint32_t who, int64_t scope,
+                   uint64_t collected_before_ms, const char *record, uint8_t status,
+                   uint32_t code)
+{
+    anchor_at(s, step, site, who, scope, s->w->now_ms + 10 * MINUTE - collected_before_ms,
+              record, status, code);
 }
 
 static void consent_phase(story *s)
@@ -140,19 +174,21 @@ static void consent_phase(story *s)
 static void amendment_phase(story *s)
 {
     world *w = s->w;
-    static hash32 doc2, p1, s2[2];
+    static hash32 doc2, p1, s2[2], form2;
+    form2 = form_of(2);
     doc2 = world_hash("protocol v2 document");
     p1 = world_hash("primary: 12-month MACE");
     s2[0] = world_hash("secondary: LDL at 6 months");
     s2[1] = world_hash("secondary: hospitalisation days");
     codec_value amend[] = {s->trial, world_bytes(doc2.bytes, 32), world_bytes(p1.bytes, 32),
-                           world_bytes(s2, 64), world_int(1)};
+                           world_bytes(s2, 64), world_int(1), world_bytes(form2.bytes, 32)};
     run(s, "amend v2 (outcomes changed, re-consent required)", 7 * 24 * HOUR, &w->sponsor,
-        "protocol", "amend", amend, 5, NULL, 0, RECEIPT_OK, 0);
+        "protocol", "amend", amend, 6, NULL, 0, RECEIPT_OK, 0);
     consent(s, "consent under unapproved v2", 0, 2, 7, &w->inv_a, RECEIPT_REFUSED, CONTRACT_E_VERSION_UNAPPROVED);
     codec_value approve2[] = {s->trial, world_int(2)};
     run(s, "approve v2", 24 * HOUR, &w->regulator, "protocol", "approve", approve2, 2, NULL, 0,
         RECEIPT_OK, 0);
+    s->v2_approved_ms = w->now_ms;
     consent(s, "p0 re-consents under v2", 0, 2, SCOPE_MAIN | SCOPE_FOLLOW_UP | SCOPE_FUTURE_RESEARCH, &w->inv_a, RECEIPT_OK, 0);
     consent(s, "p1 re-consents under v2", 1, 2, 31, &w->inv_a, RECEIPT_OK, 0);
     consent(s, "p3 re-consents under v2", 3, 2, SCOPE_MAIN | SCOPE_FUTURE_RESEARCH | SCOPE_DATA_SHARING, &w->inv_b, RECEIPT_OK, 0);
@@ -168,10 +204,46 @@ static void amendment_phase(story *s)
     anchor(s, "p1 new future-research sample after withdrawal", &w->inv_a, 1,
            SCOPE_FUTURE_RESEARCH, 0, "p1 second sample", RECEIPT_REFUSED, CONTRACT_E_NO_CONSENT);
     anchor(s, "site-a anchors p0 month-1 visit", &w->inv_a, 0, SCOPE_FOLLOW_UP, 30 * MINUTE, "p0 month-1 visit", RECEIPT_OK, 0);
-    anchor(s, "p2 without re-consent", &w->inv_a, 2, SCOPE_MAIN, 0, "p2 month-1 visit", RECEIPT_REFUSED, CONTRACT_E_RECONSENT_NEEDED);
     anchor(s, "p4 genetic data without consent", &w->inv_b, 4, SCOPE_GENETIC, 0, "p4 genotype", RECEIPT_REFUSED, CONTRACT_E_NO_CONSENT);
     anchor(s, "duplicate record", &w->inv_b, 3, SCOPE_MAIN, 0, "p3 baseline visit", RECEIPT_REFUSED, CONTRACT_E_DUPLICATE);
     anchor(s, "site-b anchors p3 month-1 visit", &w->inv_b, 3, SCOPE_MAIN, 0, "p3 month-1 visit", RECEIPT_OK, 0);
+    anchor(s, "site-a anchors p1 genetic sample", &w->inv_a, 1, SCOPE_GENETIC, 5 * MINUTE, "p1 genotype", RECEIPT_OK, 0);
+}
+
+/* A second amendment requiring re-consent (v3). Consent under v1 stopped covering new data
+ * at v2's approval, and v3's approval does not move that point: p2, who never re-consented,
+ * still cannot have data from between the two approvals anchored. p1 withdraws genetic
+ * analysis: the genetic sample stays anchored, and no later access grant releases it. */
+static void second_amendment_phase(story *s)
+{
+    world *w = s->w;
+    codec_value withdraw[] = {s->trial, world_int(SCOPE_GENETIC)};
+    run(s, "p1 withdraws genetic analysis", HOUR, &w->participants[1], "consent", "withdraw",
+        withdraw, 2, NULL, 0, RECEIPT_OK, 0);
+    static hash32 doc3, p1, s3[2], form3;
+    form3 = form_of(3);
+    doc3 = world_hash("protocol v3 document");
+    p1 = world_hash("primary: 12-month MACE");
+    s3[0] = world_hash("secondary: LDL at 6 months");
+    s3[1] = world_hash("secondary: hospitalisation days");
+    codec_value amend[] = {s->trial, world_bytes(doc3.bytes, 32), world_bytes(p1.bytes, 32),
+                           world_bytes(s3, 64), world_int(1), world_bytes(form3.bytes, 32)};
+    run(s, "amend v3 (re-consent required)", 24 * HOUR, &w->sponsor, "protocol", "amend", amend,
+        6, NULL, 0, RECEIPT_OK, 0);
+    codec_value approve3[] = {s->trial, world_int(3)};
+    run(s, "approve v3", 24 * HOUR, &w->regulator, "protocol", "approve", approve3, 2, NULL, 0,
+        RECEIPT_OK, 0);
+    anchor_at(s, "p2 (consent under v1) data collected after v2's approval", &w->inv_a, 2,
+              SCOPE_MAIN, s->v2_approved_ms + MINUTE, "p2 month-1 visit", RECEIPT_REFUSED,
+              CONTRACT_E_RECONSENT_NEEDED);
+    consent_on(s, "p0 re-consents under v3 on the v2 form", 0, 3, form_of(2),
+               SCOPE_MAIN | SCOPE_FOLLOW_UP, &w->inv_a, RECEIPT_REFUSED,
+               CONTRACT_E_FORM_UNAPPROVED);
+    consent(s, "p0 re-consents under v3", 0, 3, SCOPE_MAIN | SCOPE_FOLLOW_UP, &w->inv_a, RECEIPT_OK, 0);
+    consent(s, "p1 re-consents under v3 (no genetic)", 1, 3, SCOPE_MAIN | SCOPE_FOLLOW_UP | SCOPE_DATA_SHARING, &w->inv_a, RECEIPT_OK, 0);
+    codec_value sixth[] = {s->trial, world_bytes(w->participants[5].public_key.bytes, 32)};
+    run(s, "site-b enrols a sixth participant (5 planned: flagged)", HOUR, &w->inv_b, "consent",
+        "enrol", sixth, 2, NULL, 0, RECEIPT_OK, 0);
 }
 
 static void access_and_outcomes(story *s)
@@ -180,16 +252,21 @@ static void access_and_outcomes(story *s)
     codec_value req[] = {s->trial, world_int(SCOPE_FUTURE_RESEARCH), world_text("biomarker-substudy")};
     run(s, "researcher asks for future-research data", HOUR, &w->researcher, "access", "request",
         req, 3, NULL, 0, RECEIPT_OK, 0);
+    second_amendment_phase(s);
+    codec_value main_req[] = {s->trial, world_int(SCOPE_MAIN), world_text("main-analysis")};
+    run(s, "researcher asks for main-study data (p1's genetic record not included)", HOUR,
+        &w->researcher, "access", "request", main_req, 3, NULL, 0, RECEIPT_OK, 0);
     codec_value bad[] = {s->trial, world_int(1), world_bytes(w->participants[0].public_key.bytes, 32), world_int(SCOPE_MAIN)};
     world_cosig cos = {&w->inv_a, MEANING_WITNESS};
     run(s, "a researcher cannot write consent", MINUTE, &w->researcher, "consent", "grant", bad,
         4, &cos, 1, RECEIPT_REFUSED, CONTRACT_E_NOT_PARTICIPANT);
-    static hash32 reported[2];
-    reported[0] = world_hash("secondary: LDL at 6 months");
-    reported[1] = world_hash("primary: 6-month LDL responder rate");
-    codec_value rep[] = {s->trial, world_bytes(reported, 64)};
+    /* reported as primary: a pre-registered secondary; as secondary: a new outcome */
+    static hash32 primary, secondary;
+    primary = world_hash("secondary: LDL at 6 months");
+    secondary = world_hash("primary: 6-month LDL responder rate");
+    codec_value rep[] = {s->trial, world_bytes(primary.bytes, 32), world_bytes(secondary.bytes, 32)};
     run(s, "sponsor reports outcomes (primary switched)", 30 * 24 * HOUR, &w->sponsor,
-        "outcomes", "report", rep, 2, NULL, 0, RECEIPT_OK, 0);
+        "outcomes", "report", rep, 3, NULL, 0, RECEIPT_OK, 0);
 }
 
 int scenario_run(world *w, FILE *timeline)

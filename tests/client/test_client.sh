@@ -67,12 +67,12 @@ for p in p1 p2 p3; do expect 0 "public key" -- "$T" keygen "$p"; done
 
 # ---- every role's event with the right key; each boundary with a wrong key -------------
 expect 1 "refused.*only the trial's sponsor|NOT_SPONSOR|sponsor" -- "$T" register "${C[@]}" --key $K/investigator-site-a.key \
-    "${TR[@]}" --doc-file doc1.txt --primary $P1 --planned 100 --site site-a
+    "${TR[@]}" --doc-file doc1.txt --primary $P1 --planned 100 --site site-a --form-file form1.txt
 expect 0 "status ok" -- "$T" register "${C[@]}" --key $K/sponsor.key "${TR[@]}" --doc-file doc1.txt \
-    --primary $P1 --secondary-file sec.txt --planned 100 --site site-a --site site-b --receipt-out register.receipt
+    --primary $P1 --secondary-file sec.txt --planned 100 --site site-a --form-file form1.txt --site site-b --receipt-out register.receipt
 TX_REGISTER=$(sed -n 's/^tx //p' <<<"$LAST")
 expect 1 "trial with this id is already registered" -- "$T" register "${C[@]}" --key $K/sponsor.key "${TR[@]}" \
-    --doc-file doc1.txt --primary $P1 --planned 100 --site site-a
+    --doc-file doc1.txt --primary $P1 --planned 100 --site site-a --form-file form1.txt
 expect 1 "only a regulator" -- "$T" approve "${C[@]}" --key $K/sponsor.key "${TR[@]}" --version 1
 expect 0 "status ok" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 1
 expect 1 "only the trial's sponsor" -- "$T" activate "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" --site site-a
@@ -109,11 +109,11 @@ expect 1 "only a researcher" -- "$T" access request "${C[@]}" --key $K/sponsor.k
 expect 0 "access.granted" -- "$T" access request "${C[@]}" --key $K/researcher.key "${TR[@]}" --scope main --purpose sub-study
 expect 0 "consent.withdrawn" -- "$T" consent withdraw "${C[@]}" --key p1.key "${TR[@]}" --scopes future-research
 expect 1 "only the trial's sponsor" -- "$T" amend "${C[@]}" --key $K/regulator.key "${TR[@]}" --doc-file doc2.txt \
-    --primary $P1 --reconsent no
+    --primary $P1 --reconsent no --form-file form1.txt
 expect 0 "protocol.amended" -- "$T" amend "${C[@]}" --key $K/sponsor.key "${TR[@]}" --doc-file doc2.txt \
-    --primary $P1 --primary $P2 --reconsent yes
-expect 1 "only the trial's sponsor" -- "$T" outcomes "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" --outcome $P2
-expect 0 "outcome.flag" -- "$T" outcomes "${C[@]}" --key $K/sponsor.key "${TR[@]}" --outcome $P2
+    --primary $P1 --primary $P2 --reconsent yes --form-file form1.txt
+expect 1 "only the trial's sponsor" -- "$T" outcomes "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" --primary $P2
+expect 0 "outcome.flag" -- "$T" outcomes "${C[@]}" --key $K/sponsor.key "${TR[@]}" --primary $P2
 # a nonce already used is a replay; nonce files make the next one fresh again
 expect 1 "replay" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 2 --nonce 0
 expect 0 "status ok" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 2
@@ -163,7 +163,7 @@ expect 2 "usage: trialctl register" -- "$T" register
 expect 2 "usage: trialctl consent" -- "$T" consent
 expect 2 "unknown option" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --bogus 1
 expect 2 "whole number" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version x
-expect 2 "64 hex digits" -- "$T" outcomes "${C[@]}" --key $K/sponsor.key "${TR[@]}" --outcome 12ab
+expect 2 "64 hex digits" -- "$T" outcomes "${C[@]}" --key $K/sponsor.key "${TR[@]}" --primary 12ab
 expect 2 "unknown scope" -- "$T" consent withdraw "${C[@]}" --key p1.key "${TR[@]}" --scopes everything
 expect 2 "usage: trialctl verify-receipt" -- "$T" verify-receipt grant.receipt
 expect 2 "usage: trialctl receipt" -- "$T" receipt --url "$URL" --tx nothex --out x

@@ -49,7 +49,7 @@ P1=0000000000000000000000000000000000000000000000000000000000000001
 echo "protocol" >doc.txt
 
 expect 0 "status ok" -- "$T" register --url "$U2" --genesis $G --key $K/sponsor.key --trial TN-1 \
-    --doc-file doc.txt --primary $P1 --planned 10 --site site-a --receipt-out register.receipt
+    --doc-file doc.txt --primary $P1 --planned 10 --site site-a --form $P1 --receipt-out register.receipt
 expect 0 "receipt OK" -- "$T" verify-receipt --genesis $G register.receipt
 expect 1 "only a regulator" -- "$T" approve --url "$U0" --genesis $G --key $K/sponsor.key --trial TN-1 --version 1
 expect 0 "status ok" -- "$T" approve --url "$U0" --genesis $G --key $K/regulator.key --trial TN-1 --version 1

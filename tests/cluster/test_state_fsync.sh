@@ -37,7 +37,7 @@ for i in 1 2 3; do
 done
 H=$(printf '%064d' 7)
 "$T" register --url "tcp://127.0.0.1:$((PORT + 100))" --genesis "$D/cons/genesis.bin" \
-    --key "$D/cons/keys/sponsor.key" --trial T-1 --doc "$H" --primary "$H" --planned 10 \
+    --key "$D/cons/keys/sponsor.key" --trial T-1 --doc "$H" --primary "$H" --form "$H" --planned 10 \
     --site site-a --timeout-ms 30000 >"$D/register.out" 2>&1 || fail "register: $(cat "$D/register.out")"
 cleanup
 wait "$SPID"

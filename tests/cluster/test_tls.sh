@@ -25,11 +25,11 @@ done
 H=$(printf '%064d' 7)
 register() {
     "$T" register --url "$(url 0)" --genesis "$D/genesis.bin" --key "$D/keys/sponsor.key" \
-        --trial "$1" --doc "$H" --primary "$H" --planned 10 --site site-a "${@:2}"
+        --trial "$1" --doc "$H" --primary "$H" --form "$H" --planned 10 --site site-a "${@:2}"
 }
 # without the CA, and with another CA, trialctl must not talk to the TLS server
 out=$(env -u TRIALREG_TLS_CA "$T" register --url "$(url 0)" --genesis "$D/genesis.bin" \
-      --key "$D/keys/sponsor.key" --trial T-0 --doc "$H" --primary "$H" --planned 10 \
+      --key "$D/keys/sponsor.key" --trial T-0 --doc "$H" --primary "$H" --form "$H" --planned 10 \
       --site site-a --timeout-ms 2000 2>&1) && fail "a TLS URL without TRIALREG_TLS_CA worked"
 echo "$out" | grep -q TRIALREG_TLS_CA || fail "the refusal does not name TRIALREG_TLS_CA: $out"
 mkdir -p "$D/other" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \

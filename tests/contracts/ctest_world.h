@@ -62,6 +62,14 @@ static inline codec_receipt tw_run(tw *t, const keypair *signer, const char *con
 
 static inline codec_value tw_pk(const keypair *k) { return world_bytes(k->public_key.bytes, 32); }
 
+/* The consent form every version of the test trials approves: "form v1". */
+static inline codec_value tw_forms(void)
+{
+    static hash32 form;
+    form = world_hash("form v1");
+    return world_bytes(form.bytes, 32);
+}
+
 /* A trial registered, v1 approved, site-a and site-b active, participant 0 enrolled at
  * site-a with all five scopes, participant 1 at site-b with the main study only. */
 static inline void tw_base(tw *t)
@@ -76,7 +84,7 @@ static inline void tw_base(tw *t)
     expect_ok(tw_run(t, &w->sponsor, "protocol", "register",
                      ARGS(tr, world_bytes(doc.bytes, 32), world_bytes(p1.bytes, 32),
                           world_bytes(s1.bytes, 32), world_int(10),
-                          world_bytes(sites, sizeof sites - 1)), NULL, 0));
+                          world_bytes(sites, sizeof sites - 1), tw_forms()), NULL, 0));
     expect_ok(tw_run(t, &w->regulator, "protocol", "approve", ARGS(tr, world_int(1)), NULL, 0));
     expect_ok(tw_run(t, &w->sponsor, "protocol", "activate", ARGS(tr, world_text("site-a")), NULL, 0));
     expect_ok(tw_run(t, &w->sponsor, "protocol", "activate", ARGS(tr, world_text("site-b")), NULL, 0));

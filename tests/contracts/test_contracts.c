@@ -44,6 +44,14 @@ Test(scenario, timeline_matches_the_golden_file)
     cr_expect_not_null(strstr(text, "FLAG  protocol.flag.outcomes_changed"));
     cr_expect_not_null(strstr(text, "FLAG  outcome.flag.not_preregistered"));
     cr_expect_not_null(strstr(text, "FLAG  outcome.flag.primary_unreported"));
+    cr_expect_not_null(strstr(text, "FLAG  outcome.flag.primary_switched"));
+    cr_expect_not_null(strstr(text, "FLAG  consent.flag.over_enrolment"));
+    /* every refusal kind the scenario shows, once each at least */
+    for (unsigned code = CONTRACT_E_ROLE_TAKEN; code <= CONTRACT_E_NOT_APPROVED; code++) {
+        char needle[32];
+        snprintf(needle, sizeof needle, "REFUSED %u ", code);
+        cr_expect_not_null(strstr(text, needle), "the timeline shows refusal %u", code);
+    }
     free(text);
     free(golden);
     tw_close(&t);
@@ -100,10 +108,10 @@ Test(scenario, queries_answer_from_the_last_committed_block)
     size_t id_len = strlen(SCENARIO_TRIAL);
     exec_trial tr;
     cr_assert_eq(exec_query_trial(t.w.e, id, id_len, &tr), LEDGER_OK);
-    cr_expect_eq(tr.version, 2);
-    cr_expect_eq(tr.approved, 2);
-    cr_expect_eq(tr.floor_version, 2);
-    cr_expect_eq(tr.planned, 120);
+    cr_expect_eq(tr.version, 3);
+    cr_expect_eq(tr.approved, 3);
+    cr_expect_eq(tr.floor_version, 3);
+    cr_expect_eq(tr.planned, 5);
     cr_expect_arr_eq(tr.sponsor.bytes, t.w.sponsor.public_key.bytes, 32);
     exec_protocol_version v1, v2;
     cr_assert_eq(exec_query_protocol_version(t.w.e, id, id_len, 1, &v1), LEDGER_OK);
@@ -112,13 +120,17 @@ Test(scenario, queries_answer_from_the_last_committed_block)
     cr_expect(v1.approved_ms > 0 && v2.approved_ms > v1.approved_ms);
     cr_expect_eq(v1.primary_count, 1);
     cr_expect_eq(v1.secondary_count, 2);
-    cr_expect_eq(exec_query_protocol_version(t.w.e, id, id_len, 3, &v2), LEDGER_ERR_NOT_FOUND);
-    /* participant 1: all scopes, re-consent, then future research withdrawn */
+    exec_protocol_version v3;
+    cr_assert_eq(exec_query_protocol_version(t.w.e, id, id_len, 3, &v3), LEDGER_OK);
+    cr_expect(v3.reconsent_required && v3.approved_ms > v2.approved_ms);
+    cr_expect_eq(exec_query_protocol_version(t.w.e, id, id_len, 4, &v2), LEDGER_ERR_NOT_FOUND);
+    /* participant 1: all scopes, re-consent, future research then genetic withdrawn,
+     * re-consent under v3 without them */
     exec_consent_entry h[8];
     uint32_t n = 0;
     cr_assert_eq(exec_query_consent_history(t.w.e, id, id_len, &t.w.participants[1].public_key, h, 8, &n),
                  LEDGER_OK);
-    cr_assert_eq(n, 3);
+    cr_assert_eq(n, 5);
     cr_expect_eq(h[0].kind, 1);
     cr_expect_eq(h[0].scopes, 31);
     cr_expect_eq(h[0].version, 1);
@@ -127,6 +139,10 @@ Test(scenario, queries_answer_from_the_last_committed_block)
     cr_expect_eq(h[1].version, 2);
     cr_expect_eq(h[2].kind, 2);
     cr_expect_eq(h[2].scopes, 31 & ~SCOPE_FUTURE_RESEARCH);
+    cr_expect_eq(h[3].kind, 2);
+    cr_expect_eq(h[3].scopes, 31 & ~SCOPE_FUTURE_RESEARCH & ~SCOPE_GENETIC);
+    cr_expect_eq(h[4].kind, 1);
+    cr_expect_eq(h[4].version, 3);
     uint64_t scopes, version;
     cr_assert_eq(exec_query_consent_at(t.w.e, id, id_len, &t.w.participants[1].public_key,
                                        h[2].time_ms - 1, &scopes, &version), LEDGER_OK);
@@ -254,7 +270,7 @@ Test(executor, later_txs_of_a_block_see_earlier_writes)
      * only through the enrolment just before it */
     static uint8_t b1[1024], b2[1024];
     codec_value en[] = {world_text(TRIAL), tw_pk(&T.w.participants[5])};
-    hash32 form = world_hash("form");
+    hash32 form = world_hash("form v1");
     codec_value g[] = {world_text(TRIAL), world_int(1), world_bytes(form.bytes, 32), world_int(1)};
     world_cosig ca = {&T.w.inv_a, MEANING_WITNESS};
     codec_span s[2] = {
@@ -338,7 +354,7 @@ Test(executor, governance_deploys_a_new_version_with_sponsor_and_regulator)
     cr_expect_str_eq(r.events[0].topic.text, "governance.deployed");
     /* it runs, and a reopened executor loads the deployed version from the ledger */
     hash32 p = world_hash("primary 1");
-    expect_ok(tw_run(&T, &T.w.sponsor, "outcomes", "report", ARGS(world_text(TRIAL), world_bytes(p.bytes, 32)), NULL, 0));
+    expect_ok(tw_run(&T, &T.w.sponsor, "outcomes", "report", ARGS(world_text(TRIAL), world_bytes(p.bytes, 32), world_bytes("", 0)), NULL, 0));
     exec_close(T.w.e);
     T.w.e = NULL;
     exec_error err;
@@ -354,7 +370,7 @@ Test(executor, iteration_sees_the_block_overlay)
      * block: the request's keys() walk must merge the block's writes with the ledger */
     static uint8_t b[4][1024];
     codec_value tr = world_text(TRIAL);
-    hash32 form = world_hash("form"), rec = world_hash("p5 record");
+    hash32 form = world_hash("form v1"), rec = world_hash("p5 record");
     world_cosig ca = {&T.w.inv_a, MEANING_WITNESS};
     codec_value en[] = {tr, tw_pk(&T.w.participants[5])};
     codec_value g[] = {tr, world_int(1), world_bytes(form.bytes, 32), world_int(SCOPE_MAIN)};
@@ -388,7 +404,7 @@ Test(executor, block_times_the_contracts_see_strictly_increase)
     codec_receipt r;
     cr_assert_eq(world_run(&T.w, 0, &T.w.sponsor, "protocol", "register",
                            ARGS(world_text("T-9"), world_bytes(doc.bytes, 32), world_bytes(p.bytes, 32),
-                                world_bytes("", 0), world_int(1), world_bytes(sites, 7)), NULL, 0, &r), 0);
+                                world_bytes("", 0), world_int(1), world_bytes(sites, 7), tw_forms()), NULL, 0, &r), 0);
     expect_ok(r);
     exec_trial tr;
     cr_assert_eq(exec_query_trial(T.w.e, (const uint8_t *)"T-9", 3, &tr), LEDGER_OK);

@@ -28,22 +28,22 @@ static const uint8_t SITES[] = "\x06site-a";
 
 Test(refusals, only_the_sponsor_registers_amends_activates_reports)
 {
-    codec_value reg[] = {world_text("T-2"), h32("d"), h32("p"), world_bytes("", 0), world_int(5), SITES_ARG};
-    expect_refused(tw_run(&T, &W->inv_a, "protocol", "register", reg, 6, NULL, 0), CONTRACT_E_NOT_SPONSOR);
-    expect_refused(tw_run(&T, &W->regulator, "protocol", "register", reg, 6, NULL, 0), CONTRACT_E_NOT_SPONSOR);
-    codec_value am[] = {TR, h32("d2"), h32("p"), world_bytes("", 0), world_int(0)};
-    expect_refused(tw_run(&T, &W->inv_a, "protocol", "amend", am, 5, NULL, 0), CONTRACT_E_NOT_SPONSOR);
-    expect_refused(tw_run(&T, &W->researcher, "protocol", "amend", am, 5, NULL, 0), CONTRACT_E_NOT_SPONSOR);
+    codec_value reg[] = {world_text("T-2"), h32("d"), h32("p"), world_bytes("", 0), world_int(5), SITES_ARG, tw_forms()};
+    expect_refused(tw_run(&T, &W->inv_a, "protocol", "register", reg, 7, NULL, 0), CONTRACT_E_NOT_SPONSOR);
+    expect_refused(tw_run(&T, &W->regulator, "protocol", "register", reg, 7, NULL, 0), CONTRACT_E_NOT_SPONSOR);
+    codec_value am[] = {TR, h32("d2"), h32("p"), world_bytes("", 0), world_int(0), tw_forms()};
+    expect_refused(tw_run(&T, &W->inv_a, "protocol", "amend", am, 6, NULL, 0), CONTRACT_E_NOT_SPONSOR);
+    expect_refused(tw_run(&T, &W->researcher, "protocol", "amend", am, 6, NULL, 0), CONTRACT_E_NOT_SPONSOR);
     expect_refused(tw_run(&T, &W->inv_b, "protocol", "activate", ARGS(TR, world_text("site-b")), NULL, 0),
                    CONTRACT_E_NOT_SPONSOR);
-    expect_refused(tw_run(&T, &W->regulator, "outcomes", "report", ARGS(TR, h32("p")), NULL, 0),
+    expect_refused(tw_run(&T, &W->regulator, "outcomes", "report", ARGS(TR, h32("p"), world_bytes("", 0)), NULL, 0),
                    CONTRACT_E_NOT_SPONSOR);
 }
 
 Test(refusals, only_a_regulator_approves)
 {
-    codec_value am[] = {TR, h32("d2"), h32("p"), world_bytes("", 0), world_int(0)};
-    expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am, 5, NULL, 0));
+    codec_value am[] = {TR, h32("d2"), h32("p"), world_bytes("", 0), world_int(0), tw_forms()};
+    expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am, 6, NULL, 0));
     expect_refused(tw_run(&T, &W->sponsor, "protocol", "approve", ARGS(TR, world_int(2)), NULL, 0),
                    CONTRACT_E_NOT_REGULATOR);
     expect_refused(tw_run(&T, &W->inv_a, "protocol", "approve", ARGS(TR, world_int(2)), NULL, 0),
@@ -67,7 +67,7 @@ Test(refusals, only_investigators_enrol_and_anchor)
 Test(refusals, nobody_but_the_participant_grants_or_withdraws)
 {
     world_cosig ca = {&W->inv_a, MEANING_WITNESS}, cb = {&W->inv_b, MEANING_WITNESS};
-    codec_value g[] = {TR, world_int(1), h32("form"), world_int(1)};
+    codec_value g[] = {TR, world_int(1), h32("form v1"), world_int(1)};
     expect_refused(tw_run(&T, &W->inv_a, "consent", "grant", g, 4, &cb, 1), CONTRACT_E_NOT_PARTICIPANT);
     /* signing and co-signing one's own tx is refused before it runs (codec: distinct keys) */
     expect_invalid(tw_run(&T, &W->inv_a, "consent", "grant", g, 4, &ca, 1), EXEC_E_DECODE);
@@ -91,7 +91,7 @@ Test(refusals, nobody_but_the_participant_grants_or_withdraws)
 Test(refusals, investigator_of_site_a_cannot_cosign_at_site_b)
 {
     world_cosig wrong = {&W->inv_a, MEANING_WITNESS};
-    codec_value g[] = {TR, world_int(1), h32("form"), world_int(3)};
+    codec_value g[] = {TR, world_int(1), h32("form v1"), world_int(3)};
     expect_refused(tw_run(&T, &W->participants[1], "consent", "grant", g, 4, &wrong, 1),
                    CONTRACT_E_WRONG_SITE);
     /* nor anchor data of site-b's participant */
@@ -120,19 +120,19 @@ Test(refusals, only_researchers_request_access)
 
 Test(refusals, protocol_arguments_and_states)
 {
-    codec_value reg[] = {TR, h32("d"), h32("p"), world_bytes("", 0), world_int(5), SITES_ARG};
-    expect_refused(tw_run(&T, &W->sponsor, "protocol", "register", reg, 6, NULL, 0), CONTRACT_E_TRIAL_EXISTS);
+    codec_value reg[] = {TR, h32("d"), h32("p"), world_bytes("", 0), world_int(5), SITES_ARG, tw_forms()};
+    expect_refused(tw_run(&T, &W->sponsor, "protocol", "register", reg, 7, NULL, 0), CONTRACT_E_TRIAL_EXISTS);
     static const uint8_t long_id[33] = {0};
     reg[0] = world_bytes(long_id, 33);
-    expect_refused(tw_run(&T, &W->sponsor, "protocol", "register", reg, 6, NULL, 0), CONTRACT_E_BAD_ARG);
+    expect_refused(tw_run(&T, &W->sponsor, "protocol", "register", reg, 7, NULL, 0), CONTRACT_E_BAD_ARG);
     reg[0] = world_text("T-3");
     reg[1] = world_bytes("short", 5); /* not a 32-byte hash: no free text */
-    expect_refused(tw_run(&T, &W->sponsor, "protocol", "register", reg, 6, NULL, 0), CONTRACT_E_BAD_ARG);
+    expect_refused(tw_run(&T, &W->sponsor, "protocol", "register", reg, 7, NULL, 0), CONTRACT_E_BAD_ARG);
     reg[1] = h32("d");
     reg[5] = world_bytes("\x09site-a", 7); /* length byte runs past the end */
-    expect_refused(tw_run(&T, &W->sponsor, "protocol", "register", reg, 6, NULL, 0), CONTRACT_E_BAD_ARG);
+    expect_refused(tw_run(&T, &W->sponsor, "protocol", "register", reg, 7, NULL, 0), CONTRACT_E_BAD_ARG);
     reg[5] = world_bytes("\x06site-a\x06site-a", 14); /* a site twice */
-    expect_refused(tw_run(&T, &W->sponsor, "protocol", "register", reg, 6, NULL, 0), CONTRACT_E_BAD_ARG);
+    expect_refused(tw_run(&T, &W->sponsor, "protocol", "register", reg, 7, NULL, 0), CONTRACT_E_BAD_ARG);
     expect_refused(tw_run(&T, &W->regulator, "protocol", "approve", ARGS(world_text("nope"), world_int(1)), NULL, 0),
                    CONTRACT_E_NO_TRIAL);
     expect_refused(tw_run(&T, &W->regulator, "protocol", "approve", ARGS(TR, world_int(1)), NULL, 0),
@@ -147,8 +147,8 @@ Test(refusals, protocol_arguments_and_states)
 
 Test(refusals, enrolment_needs_an_approved_version_and_an_active_site)
 {
-    codec_value reg[] = {world_text("T-2"), h32("d"), h32("p"), world_bytes("", 0), world_int(5), SITES_ARG};
-    expect_ok(tw_run(&T, &W->sponsor, "protocol", "register", reg, 6, NULL, 0));
+    codec_value reg[] = {world_text("T-2"), h32("d"), h32("p"), world_bytes("", 0), world_int(5), SITES_ARG, tw_forms()};
+    expect_ok(tw_run(&T, &W->sponsor, "protocol", "register", reg, 7, NULL, 0));
     codec_value en[] = {world_text("T-2"), tw_pk(&W->participants[4])};
     expect_refused(tw_run(&T, &W->inv_a, "consent", "enrol", en, 2, NULL, 0), CONTRACT_E_VERSION_UNAPPROVED);
     expect_ok(tw_run(&T, &W->regulator, "protocol", "approve", ARGS(world_text("T-2"), world_int(1)), NULL, 0));
@@ -162,7 +162,7 @@ Test(refusals, enrolment_needs_an_approved_version_and_an_active_site)
                    CONTRACT_E_ALREADY_ENROLLED);
     /* an authority key is never a participant */
     expect_refused(tw_run(&T, &W->inv_a, "consent", "enrol", ARGS(TR, tw_pk(&W->sponsor)), NULL, 0),
-                   CONTRACT_E_BAD_ARG);
+                   CONTRACT_E_ROLE_TAKEN);
 }
 
 /* ---- consent ------------------------------------------------------------------------- */
@@ -172,16 +172,16 @@ Test(refusals, consent_versions_and_scopes)
     world_cosig ca = {&W->inv_a, MEANING_WITNESS};
     expect_refused(tw_run(&T, &W->participants[0], "consent", "grant", ARGS(TR, world_int(7), h32("f"), world_int(1)), &ca, 1),
                    CONTRACT_E_NO_VERSION);
-    expect_refused(tw_run(&T, &W->participants[0], "consent", "grant", ARGS(TR, world_int(1), h32("f"), world_int(0)), &ca, 1),
+    expect_refused(tw_run(&T, &W->participants[0], "consent", "grant", ARGS(TR, world_int(1), h32("form v1"), world_int(0)), &ca, 1),
                    CONTRACT_E_BAD_SCOPES);
-    expect_refused(tw_run(&T, &W->participants[0], "consent", "grant", ARGS(TR, world_int(1), h32("f"), world_int(32)), &ca, 1),
+    expect_refused(tw_run(&T, &W->participants[0], "consent", "grant", ARGS(TR, world_int(1), h32("form v1"), world_int(32)), &ca, 1),
                    CONTRACT_E_BAD_SCOPES);
     expect_refused(tw_run(&T, &W->participants[1], "consent", "withdraw", ARGS(TR, world_int(SCOPE_GENETIC)), NULL, 0),
                    CONTRACT_E_NOT_GRANTED);
     expect_refused(tw_run(&T, &W->participants[1], "consent", "withdraw", ARGS(TR, world_int(0)), NULL, 0),
                    CONTRACT_E_BAD_SCOPES);
-    codec_value am[] = {TR, h32("d2"), h32("p"), world_bytes("", 0), world_int(1)};
-    expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am, 5, NULL, 0));
+    codec_value am[] = {TR, h32("d2"), h32("p"), world_bytes("", 0), world_int(1), h32("f2")};
+    expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am, 6, NULL, 0));
     expect_refused(tw_run(&T, &W->participants[0], "consent", "grant", ARGS(TR, world_int(2), h32("f2"), world_int(1)), &ca, 1),
                    CONTRACT_E_VERSION_UNAPPROVED);
     expect_ok(tw_run(&T, &W->regulator, "protocol", "approve", ARGS(TR, world_int(2)), NULL, 0));
@@ -230,8 +230,8 @@ Test(refusals, withdrawal_is_forward_only)
 Test(refusals, reconsent_amendment_stops_old_consent_covering_new_data)
 {
     int64_t old = (int64_t)T.w.now_ms;
-    codec_value am[] = {TR, h32("d2"), h32("p"), world_bytes("", 0), world_int(1)};
-    expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am, 5, NULL, 0));
+    codec_value am[] = {TR, h32("d2"), h32("p"), world_bytes("", 0), world_int(1), h32("f2")};
+    expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am, 6, NULL, 0));
     /* not yet approved: the old consent still covers */
     expect_ok(tw_anchor(&T, &W->inv_a, 0, 1, tw_next_time(&T), "before approval"));
     expect_ok(tw_run(&T, &W->regulator, "protocol", "approve", ARGS(TR, world_int(2)), NULL, 0));
@@ -288,18 +288,19 @@ Test(refusals, access_bounds_and_exclusion)
 
 Test(refusals, outcome_switches_are_flagged)
 {
-    codec_receipt r = tw_run(&T, &W->sponsor, "outcomes", "report", ARGS(TR, h32("primary 1")), NULL, 0);
+    codec_receipt r = tw_run(&T, &W->sponsor, "outcomes", "report", ARGS(TR, h32("primary 1"), world_bytes("", 0)), NULL, 0);
     expect_ok(r);
     cr_expect_eq(r.event_count, 1, "pre-registered primary reported: no flag");
     static hash32 two[2];
     two[0] = world_hash("secondary 1");
     two[1] = world_hash("a new outcome");
-    r = tw_run(&T, &W->sponsor, "outcomes", "report", ARGS(TR, world_bytes(two, 64)), NULL, 0);
+    r = tw_run(&T, &W->sponsor, "outcomes", "report",
+               ARGS(TR, world_bytes(two[1].bytes, 32), world_bytes(two[0].bytes, 32)), NULL, 0);
     expect_ok(r);
     cr_assert_eq(r.event_count, 3);
     cr_expect_str_eq(r.events[0].topic.text, "outcome.flag.not_preregistered");
     cr_expect_arr_eq(r.events[0].data + 4, two[1].bytes, 32);
     cr_expect_str_eq(r.events[1].topic.text, "outcome.flag.primary_unreported");
-    expect_refused(tw_run(&T, &W->sponsor, "outcomes", "report", ARGS(TR, world_bytes("abc", 3)), NULL, 0),
+    expect_refused(tw_run(&T, &W->sponsor, "outcomes", "report", ARGS(TR, world_bytes("abc", 3), world_bytes("", 0)), NULL, 0),
                    CONTRACT_E_BAD_ARG);
 }

@@ -353,9 +353,10 @@ static size_t check_client(const uint8_t *data, size_t len)
         expect_same(&out, codec_trial_reply_encode(&tr, &out), data, len, "trial reply round trip");
         any = true;
     }
-    if ((out = out_buf(), codec_consent_reply_decode(data, len, consents, CODEC_CONSENT_REPLY_MAX,
-                                                     &count, NULL) == CODEC_OK)) {
-        expect_same(&out, codec_consent_reply_encode(consents, count, &out), data, len,
+    codec_consent_page page;
+    if ((out = out_buf(), codec_consent_reply_decode(data, len, &page, consents,
+                                                     CODEC_CONSENT_REPLY_MAX, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_consent_reply_encode(&page, consents, &out), data, len,
                     "consent reply round trip");
         any = true;
     }
