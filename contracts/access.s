@@ -2,10 +2,11 @@
 ;   access/n/T           grants:8
 ;   access/g/T n:8       researcher:32 scope:8 time:8 list_hash:32 count:8 lp(purpose) hashes
 ; Eligible records: the anchored records OF THE SCOPE (data/p/T pk scope:8 *) of each
-; participant whose CURRENT consent includes the scope under a version not superseded by a
-; re-consent amendment; a record of another scope is never released by this grant.
+; participant whose consent IN FORCE BEFORE THIS BLOCK (at block time - 1 ms) includes the
+; scope under a version no re-consent approval before this block superseded; a record of
+; another scope is never released by this grant. A withdrawal or an approval in the same
+; block counts from the next block on, whatever the order of the txs inside the block.
 ; At most 100 records per grant (TOO_MANY beyond: deliberately simple, see ABI.md).
-.bytes K_STATUS "consent/s/"
 .bytes K_BYPK "data/p/"
 .bytes K_COUNT "access/n/"
 .bytes K_GRANT "access/g/"
@@ -49,8 +50,48 @@ item:
 done:
     ret r1
 
-; eligible(T, scope, floor_version) -> concatenated content hashes of eligible records
-.func eligible 3 20
+; consent_before(T, pk, status, now) -> [scopes, version] of the participant's consent in
+; force at now - 1 (its status if it last changed before this block, else the history entry
+; then in force), or the int 0 if there was none.
+.func consent_before 4 12
+    move r4, r2
+    loadi r5, 16
+    call r4, int_at, 2          ; since: the time of the last change
+    lt r4, r4, r3
+    jz r4, changed
+    move r4, r2
+    loadi r5, 0
+    call r4, int_at, 2
+    move r5, r2
+    loadi r6, 8
+    call r5, int_at, 2
+    jmp pair
+changed:
+    move r4, r0
+    move r5, r1
+    addi r6, r3, -1
+    call r4, entry_at, 3
+    type r5, r4
+    jz r5, none
+    move r7, r4                 ; the entry
+    move r8, r7
+    loadi r9, 24
+    call r8, int_at, 2          ; version
+    move r4, r7
+    loadi r5, 16
+    call r4, int_at, 2          ; scopes after the change
+    move r5, r8
+pair:
+    itob r4, r4
+    itob r5, r5
+    concat r4, r4, r5
+    ret r4
+none:
+    loadi r4, 0
+    ret r4
+
+; eligible(T, scope, now) -> concatenated content hashes of eligible records
+.func eligible 3 22
     loads r3, K_STATUS
     concat r3, r3, r0           ; status prefix
     loads r4, EMPTY             ; list
@@ -74,24 +115,36 @@ item:
     move r14, r12
     slice r5, r9, r13           ; status key
     add r11, r13, r14
-    host r15, get, r5
-    move r16, r15
-    loadi r17, 0
-    call r16, int_at, 2
-    band r16, r16, r1
-    jz r16, item                ; scope not granted now
-    move r16, r15
-    loadi r17, 8
-    call r16, int_at, 2
-    lt r16, r16, r2
-    jnz r16, item               ; consent under a superseded version
     len r16, r5
     addi r16, r16, -32
     loadi r17, 32
-    slice r16, r5, r16          ; participant key
+    slice r20, r5, r16          ; participant key
+    move r16, r0
+    move r17, r20
+    host r18, get, r5
+    move r19, r2
+    call r16, consent_before, 4
+    type r17, r16
+    jz r17, item                ; no consent before this block
+    move r17, r16
+    loadi r18, 0
+    call r17, int_at, 2
+    band r17, r17, r1
+    jz r17, item                ; scope not granted before this block
+    loadi r17, 8
+    call r16, int_at, 2         ; version
+    move r17, r16
+    move r16, r0
+    call r16, reconsent_floor, 2
+    loadi r17, 0
+    lt r17, r16, r17
+    jnz r17, current            ; no re-consent version above it is approved
+    lt r16, r16, r2
+    jnz r16, item               ; superseded by an approval before this block
+current:
     loads r17, K_BYPK
     concat r17, r17, r0
-    concat r17, r17, r16
+    concat r17, r17, r20
     itob r18, r1
     concat r17, r17, r18        ; only this scope's records
     move r18, r4
@@ -112,10 +165,8 @@ done:
     call r6, check_bytes, 3
     call r6, lp, 1
     move r20, r6
-    call r6, trial_rec, 1
-    loadi r7, 16
-    call r6, int_at, 2
-    move r19, r6                ; floor version
+    call r6, trial_rec, 1       ; the trial exists
+    host r19, time              ; decided on the consent in force before this block
     move r6, r1
     call r6, check_scope, 1
     move r6, r2

@@ -46,6 +46,9 @@
 .bytes K_TRIAL "protocol/t/"
 .bytes K_SITE "protocol/s/"
 .bytes EMPTY ""
+.bytes K_STATUS "consent/s/"
+.bytes K_HISTORY "consent/h/"
+.bytes K_RECONSENT "protocol/r/"
 
 ; lp(b) -> one length byte .. b   (b: 1..255 bytes). Makes variable-length ids prefix-free.
 .func lp 1 4
@@ -264,3 +267,72 @@ no:
     loadi r4, 0
     ret r4
 .int THIRTYTWO 32
+
+; reconsent_floor(T, version) -> the earliest approval time of a re-consent version above
+; version (consent given under version stops covering data collected from then on), or -1
+; if there is none. Walks protocol/r/T (one entry per approved re-consent version).
+.func reconsent_floor 2 12
+    loads r2, K_RECONSENT
+    concat r2, r2, r0
+    host r2, get, r2
+    loadi r3, -1
+    type r4, r2
+    jz r4, done
+    len r4, r2
+    loadi r5, 0                 ; offset
+loop:
+    lt r6, r5, r4
+    jz r6, done
+    move r6, r2
+    move r7, r5
+    call r6, int_at, 2          ; version
+    lt r6, r1, r6
+    jz r6, next                 ; not above the consent's version
+    move r6, r2
+    addi r7, r5, 8
+    call r6, int_at, 2          ; approved_at
+    loadi r8, 0
+    lt r8, r3, r8
+    jnz r8, take                ; the first one found
+    lt r8, r6, r3
+    jz r8, next
+take:
+    move r3, r6
+next:
+    addi r5, r5, 16
+    jmp loop
+done:
+    ret r3
+
+; entry_at(T, pk, t) -> the participant's consent history entry in force at time t (the
+; last one whose time is <= t), or the int 0 if there is none (never consented, or only
+; later). Walks the history backwards (bounded by its length and by gas).
+.func entry_at 3 14
+    loads r3, K_STATUS
+    concat r3, r3, r0
+    concat r3, r3, r1
+    host r3, get, r3
+    type r4, r3
+    jz r4, none
+    loadi r4, 24
+    call r3, int_at, 2          ; entries
+    loads r4, K_HISTORY
+    concat r4, r4, r0
+    concat r4, r4, r1           ; history prefix
+loop:
+    addi r3, r3, -1
+    loadi r5, 0
+    lt r5, r3, r5
+    jnz r5, none
+    itob r5, r3
+    concat r5, r4, r5
+    host r5, get, r5
+    move r6, r5
+    loadi r7, 8
+    call r6, int_at, 2          ; entry time
+    lt r6, r2, r6
+    jnz r6, loop                ; entry is later than t
+    ret r5
+none:
+    loadi r5, 0
+    ret r5

@@ -7,8 +7,6 @@
 ;   consent/n/T            enrolled:8   (keys enrolled in the trial; beyond planned: flagged)
 .bytes K_PK "consent/pk/"
 .bytes K_ENROL "consent/e/"
-.bytes K_STATUS "consent/s/"
-.bytes K_HISTORY "consent/h/"
 .bytes K_VERSION "protocol/v/"
 .bytes K_FORMS "protocol/f/"
 .bytes K_COUNT "consent/n/"

@@ -1,81 +1,21 @@
 ; data.s - a site anchors the hash of a collected record. T = lp(trial id).
 ;   data/h/T hash        participant:32 scope:8 collected_at:8 size:8 anchored_at:8 site
 ;   data/p/T pk scope:8 hash   collected_at:8   (per-participant, per-scope index: access)
-; Reads protocol/r/T: (version:8 approved_at:8)* of the approved re-consent versions.
+; Reads protocol/r/T (reconsent_floor, common.s).
 .bytes K_ENROL "consent/e/"
-.bytes K_STATUS "consent/s/"
-.bytes K_HISTORY "consent/h/"
 .bytes K_HASH "data/h/"
 .bytes K_BYPK "data/p/"
-.bytes K_RECONSENT "protocol/r/"
 .bytes TOP_ANCHORED "data.anchored"
 
-; reconsent_floor(T, version) -> the earliest approval time of a re-consent version above
-; version (consent given under version stops covering data collected from then on), or -1
-; if there is none. Walks protocol/r/T (one entry per approved re-consent version).
-.func reconsent_floor 2 12
-    loads r2, K_RECONSENT
-    concat r2, r2, r0
-    host r2, get, r2
-    loadi r3, -1
-    type r4, r2
-    jz r4, done
-    len r4, r2
-    loadi r5, 0                 ; offset
-loop:
-    lt r6, r5, r4
-    jz r6, done
-    move r6, r2
-    move r7, r5
-    call r6, int_at, 2          ; version
-    lt r6, r1, r6
-    jz r6, next                 ; not above the consent's version
-    move r6, r2
-    addi r7, r5, 8
-    call r6, int_at, 2          ; approved_at
-    loadi r8, 0
-    lt r8, r3, r8
-    jnz r8, take                ; the first one found
-    lt r8, r6, r3
-    jz r8, next
-take:
-    move r3, r6
-next:
-    addi r5, r5, 16
-    jmp loop
-done:
-    ret r3
-
 ; consent_at(T, pk, t) -> the history entry in force at time t, or abort NO_CONSENT.
-; Walks the participant's history backwards (bounded by its length and by gas).
-.func consent_at 3 14
-    loads r3, K_STATUS
-    concat r3, r3, r0
-    concat r3, r3, r1
-    loadk r4, E_NO_CONSENT
-    call r3, must_get, 2
-    loadi r4, 24
-    call r3, int_at, 2          ; entries
-    loads r4, K_HISTORY
-    concat r4, r4, r0
-    concat r4, r4, r1           ; history prefix
-loop:
-    addi r3, r3, -1
-    loadi r5, 0
-    lt r5, r3, r5
-    jnz r5, none
-    itob r5, r3
-    concat r5, r4, r5
-    host r5, get, r5
-    move r6, r5
-    loadi r7, 8
-    call r6, int_at, 2          ; entry time
-    lt r6, r2, r6
-    jnz r6, loop                ; entry is later than t
-    ret r5
+.func consent_at 3 8
+    call r0, entry_at, 3
+    type r3, r0
+    jz r3, none
+    ret r0
 none:
-    loadk r5, E_NO_CONSENT
-    abort r5
+    loadk r3, E_NO_CONSENT
+    abort r3
 
 ; anchor(trial, participant, scope, collected_at, content_hash, size) -> 1
 .func anchor 6 28 export
@@ -121,10 +61,10 @@ samesite:
     move r6, r20
     move r7, r19
     call r6, require_active_site, 2
-    host r17, time              ; contemporaneous: now - window <= collected_at <= now
-    lt r6, r17, r3
-    jz r6, notfuture
-    loadk r6, E_FUTURE_DATA
+    host r17, time              ; contemporaneous: now - window <= collected_at < now
+    lt r6, r3, r17              ; strictly before its block: then the consent and approvals
+    jnz r6, notfuture           ; that decide it are all in earlier blocks, and no tx of
+    loadk r6, E_FUTURE_DATA     ; this block, in any order, changes the outcome
     abort r6
 notfuture:
     loads r6, G_WINDOW

@@ -35,7 +35,7 @@
     X(NOT_GRANTED, 125, "none of these scopes is currently granted")                         \
     X(NO_CONSENT, 126, "no valid consent for this scope at collected-at")                    \
     X(RECONSENT_NEEDED, 127, "consent predates an approved amendment requiring re-consent")  \
-    X(FUTURE_DATA, 128, "collected-at is later than the block time")                         \
+    X(FUTURE_DATA, 128, "collected-at is not before the block time")                         \
     X(STALE_DATA, 129, "collected-at is earlier than the anchoring window before the block time") \
     X(DUPLICATE, 130, "this content hash is already anchored in the trial")                  \
     X(TOO_MANY, 131, "the result exceeds its documented bound")                              \

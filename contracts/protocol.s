@@ -12,7 +12,6 @@
 .bytes K_VERSION "protocol/v/"
 .bytes K_OUTCOMES "protocol/o/"
 .bytes K_FORMS "protocol/f/"
-.bytes K_RECONSENT "protocol/r/"
 .bytes TOP_REGISTERED "protocol.registered"
 .bytes TOP_AMENDED "protocol.amended"
 .bytes TOP_CHANGED "protocol.flag.outcomes_changed"

@@ -202,11 +202,11 @@ static void amendment_phase(story *s)
     anchor(s, "p1 sample collected before the withdrawal", &w->inv_a, 1, SCOPE_FUTURE_RESEARCH,
            30 * MINUTE, "p1 biobank sample", RECEIPT_OK, 0);
     anchor(s, "p1 new future-research sample after withdrawal", &w->inv_a, 1,
-           SCOPE_FUTURE_RESEARCH, 0, "p1 second sample", RECEIPT_REFUSED, CONTRACT_E_NO_CONSENT);
+           SCOPE_FUTURE_RESEARCH, MINUTE, "p1 second sample", RECEIPT_REFUSED, CONTRACT_E_NO_CONSENT);
     anchor(s, "site-a anchors p0 month-1 visit", &w->inv_a, 0, SCOPE_FOLLOW_UP, 30 * MINUTE, "p0 month-1 visit", RECEIPT_OK, 0);
-    anchor(s, "p4 genetic data without consent", &w->inv_b, 4, SCOPE_GENETIC, 0, "p4 genotype", RECEIPT_REFUSED, CONTRACT_E_NO_CONSENT);
-    anchor(s, "duplicate record", &w->inv_b, 3, SCOPE_MAIN, 0, "p3 baseline visit", RECEIPT_REFUSED, CONTRACT_E_DUPLICATE);
-    anchor(s, "site-b anchors p3 month-1 visit", &w->inv_b, 3, SCOPE_MAIN, 0, "p3 month-1 visit", RECEIPT_OK, 0);
+    anchor(s, "p4 genetic data without consent", &w->inv_b, 4, SCOPE_GENETIC, MINUTE, "p4 genotype", RECEIPT_REFUSED, CONTRACT_E_NO_CONSENT);
+    anchor(s, "duplicate record", &w->inv_b, 3, SCOPE_MAIN, MINUTE, "p3 baseline visit", RECEIPT_REFUSED, CONTRACT_E_DUPLICATE);
+    anchor(s, "site-b anchors p3 month-1 visit", &w->inv_b, 3, SCOPE_MAIN, MINUTE, "p3 month-1 visit", RECEIPT_OK, 0);
     anchor(s, "site-a anchors p1 genetic sample", &w->inv_a, 1, SCOPE_GENETIC, 5 * MINUTE, "p1 genotype", RECEIPT_OK, 0);
 }
 

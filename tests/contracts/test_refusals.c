@@ -59,8 +59,8 @@ Test(refusals, only_investigators_enrol_and_anchor)
                    CONTRACT_E_NOT_INVESTIGATOR);
     expect_refused(tw_run(&T, &W->researcher, "consent", "enrol", ARGS(TR, tw_pk(&W->participants[5])), NULL, 0),
                    CONTRACT_E_NOT_INVESTIGATOR);
-    expect_refused(tw_anchor(&T, &W->sponsor, 0, 1, tw_next_time(&T), "x"), CONTRACT_E_NOT_INVESTIGATOR);
-    expect_refused(tw_anchor(&T, &W->participants[0], 0, 1, tw_next_time(&T), "x"),
+    expect_refused(tw_anchor(&T, &W->sponsor, 0, 1, tw_next_time(&T) - 1, "x"), CONTRACT_E_NOT_INVESTIGATOR);
+    expect_refused(tw_anchor(&T, &W->participants[0], 0, 1, tw_next_time(&T) - 1, "x"),
                    CONTRACT_E_NOT_INVESTIGATOR);
 }
 
@@ -95,7 +95,7 @@ Test(refusals, investigator_of_site_a_cannot_cosign_at_site_b)
     expect_refused(tw_run(&T, &W->participants[1], "consent", "grant", g, 4, &wrong, 1),
                    CONTRACT_E_WRONG_SITE);
     /* nor anchor data of site-b's participant */
-    expect_refused(tw_anchor(&T, &W->inv_a, 1, 1, tw_next_time(&T), "p1 rec"), CONTRACT_E_WRONG_SITE);
+    expect_refused(tw_anchor(&T, &W->inv_a, 1, 1, tw_next_time(&T) - 1, "p1 rec"), CONTRACT_E_WRONG_SITE);
     /* no witness, or a witness signature with another meaning */
     expect_refused(tw_run(&T, &W->participants[1], "consent", "grant", g, 4, NULL, 0), CONTRACT_E_NO_WITNESS);
     world_cosig approval = {&W->inv_b, MEANING_APPROVAL};
@@ -195,20 +195,24 @@ Test(refusals, consent_versions_and_scopes)
 Test(refusals, data_anchor_rules)
 {
     int64_t now = tw_next_time(&T);
-    expect_refused(tw_anchor(&T, &W->inv_a, 0, 3, now, "two scopes"), CONTRACT_E_BAD_SCOPES);
+    expect_refused(tw_anchor(&T, &W->inv_a, 0, 3, now - 1, "two scopes"), CONTRACT_E_BAD_SCOPES);
     now = tw_next_time(&T);
     expect_refused(tw_anchor(&T, &W->inv_a, 0, 1, now + 1, "future"), CONTRACT_E_FUTURE_DATA);
+    /* collected at its block's own time: not before it, refused (what decides an anchor
+     * must lie in earlier blocks, whatever the order of txs inside its block) */
+    now = tw_next_time(&T);
+    expect_refused(tw_anchor(&T, &W->inv_a, 0, 1, now, "at block time"), CONTRACT_E_FUTURE_DATA);
     now = tw_next_time(&T);
     expect_refused(tw_anchor(&T, &W->inv_a, 0, 1, now - 8 * 24 * (int64_t)HOUR_MS, "backdated"),
                    CONTRACT_E_STALE_DATA);
     now = tw_next_time(&T);
-    expect_ok(tw_anchor(&T, &W->inv_a, 0, 1, now, "rec"));
+    expect_ok(tw_anchor(&T, &W->inv_a, 0, 1, now - 1, "rec"));
     now = tw_next_time(&T);
-    expect_refused(tw_anchor(&T, &W->inv_a, 0, 1, now, "rec"), CONTRACT_E_DUPLICATE);
+    expect_refused(tw_anchor(&T, &W->inv_a, 0, 1, now - 1, "rec"), CONTRACT_E_DUPLICATE);
     now = tw_next_time(&T);
-    expect_refused(tw_anchor(&T, &W->inv_b, 1, SCOPE_FOLLOW_UP, now, "no consent"), CONTRACT_E_NO_CONSENT);
+    expect_refused(tw_anchor(&T, &W->inv_b, 1, SCOPE_FOLLOW_UP, now - 1, "no consent"), CONTRACT_E_NO_CONSENT);
     now = tw_next_time(&T);
-    expect_refused(tw_anchor(&T, &W->inv_a, 5, 1, now, "not enrolled"), CONTRACT_E_NOT_ENROLLED);
+    expect_refused(tw_anchor(&T, &W->inv_a, 5, 1, now - 1, "not enrolled"), CONTRACT_E_NOT_ENROLLED);
     /* before the participant's first consent: no consent at collected-at */
     now = tw_next_time(&T);
     expect_refused(tw_anchor(&T, &W->inv_b, 1, 1, now - 24 * (int64_t)HOUR_MS, "before consent"),
@@ -222,9 +226,9 @@ Test(refusals, withdrawal_is_forward_only)
     /* data collected before the withdrawal stays valid and can still be anchored */
     expect_ok(tw_anchor(&T, &W->inv_a, 0, SCOPE_GENETIC, before, "collected before"));
     /* nothing new under that scope; other scopes unaffected */
-    expect_refused(tw_anchor(&T, &W->inv_a, 0, SCOPE_GENETIC, tw_next_time(&T), "after"),
+    expect_refused(tw_anchor(&T, &W->inv_a, 0, SCOPE_GENETIC, tw_next_time(&T) - 1, "after"),
                    CONTRACT_E_NO_CONSENT);
-    expect_ok(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, tw_next_time(&T), "main after"));
+    expect_ok(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, tw_next_time(&T) - 1, "main after"));
 }
 
 Test(refusals, reconsent_amendment_stops_old_consent_covering_new_data)
@@ -233,15 +237,15 @@ Test(refusals, reconsent_amendment_stops_old_consent_covering_new_data)
     codec_value am[] = {TR, h32("d2"), h32("p"), world_bytes("", 0), world_int(1), h32("f2")};
     expect_ok(tw_run(&T, &W->sponsor, "protocol", "amend", am, 6, NULL, 0));
     /* not yet approved: the old consent still covers */
-    expect_ok(tw_anchor(&T, &W->inv_a, 0, 1, tw_next_time(&T), "before approval"));
+    expect_ok(tw_anchor(&T, &W->inv_a, 0, 1, tw_next_time(&T) - 1, "before approval"));
     expect_ok(tw_run(&T, &W->regulator, "protocol", "approve", ARGS(TR, world_int(2)), NULL, 0));
-    expect_refused(tw_anchor(&T, &W->inv_a, 0, 1, tw_next_time(&T), "after approval"),
+    expect_refused(tw_anchor(&T, &W->inv_a, 0, 1, tw_next_time(&T) - 1, "after approval"),
                    CONTRACT_E_RECONSENT_NEEDED);
     /* collected before the approval: still valid */
     expect_ok(tw_anchor(&T, &W->inv_a, 0, 1, old, "collected earlier"));
     world_cosig ca = {&W->inv_a, MEANING_WITNESS};
     expect_ok(tw_run(&T, &W->participants[0], "consent", "grant", ARGS(TR, world_int(2), h32("f2"), world_int(1)), &ca, 1));
-    expect_ok(tw_anchor(&T, &W->inv_a, 0, 1, tw_next_time(&T), "after re-consent"));
+    expect_ok(tw_anchor(&T, &W->inv_a, 0, 1, tw_next_time(&T) - 1, "after re-consent"));
 }
 
 /* ---- access and outcomes ------------------------------------------------------------- */
@@ -257,7 +261,7 @@ Test(refusals, access_bounds_and_exclusion)
     static uint8_t bufs[101][512];
     codec_span spans[101];
     static hash32 hs[101];
-    int64_t at = (int64_t)T.w.now_ms + 60000;
+    int64_t at = (int64_t)T.w.now_ms + 60000 - 1; /* collected just before the block */
     for (int i = 0; i < 101; i++) {
         char label[32];
         snprintf(label, sizeof label, "bulk %d", i);

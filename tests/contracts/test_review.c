@@ -6,8 +6,11 @@
  * time), paging at exact page boundaries, every authority and validator key, forms of other
  * versions and other trials, refusals that must leave nothing behind.
  *
- * Tests named `..._BUG_...` show a violation on the code as reviewed: they FAIL until the
- * rule is fixed (see each one's comment). Every other test confirms a promise that held.
+ * The review found one violation: txs of ONE block share its time, and an anchor or an access
+ * request placed before a withdrawal or an approval of the same block was decided as if the
+ * change had not happened. The rule now (ABI.md): an anchor's collected-at is before its block,
+ * and an access request is decided on the consent in force before its block; the tests of that
+ * run each pair in both orders. Every other test confirms a promise that held.
  */
 #include <stdio.h>
 #include <time.h>
@@ -258,56 +261,84 @@ Test(review, reconsent_then_withdraw_then_regrant)
     expect_ok(anchor(0, SCOPE_MAIN, wd + 1, "main under the withdrawal entry, before t3"));
 }
 
-/* VIOLATION (issue 15 item 1, block-time boundary): an anchor and the approval of a
- * re-consent version in ONE block, the anchor first, collected_at = the block time. The anchor
- * is accepted, so the ledger holds a record collected under v1 consent AT v2's approval time,
- * which the rule ("covers data collected BEFORE the first approval") excludes: the same tx
- * in the next block, or ordered after the approval, is refused RECONSENT_NEEDED. A block's
- * proposer can order txs; whether the record is valid should not depend on it. */
-Test(review, anchor_BUG_in_the_block_that_approves_reconsent)
+/* Several txs in ONE block share its time t. What decides an anchor (the consent in force at
+ * collected-at, the re-consent approvals before it) must not depend on where the block's
+ * proposer put the anchor among them: collected-at must be BEFORE its block (FUTURE_DATA
+ * otherwise), so everything that decides it lies in earlier blocks. (The review found that a
+ * record collected AT t was accepted when it came before an approval or a withdrawal of the
+ * same block, and refused after it.) */
+static void anchor_in_the_block_of(const char *contract, const char *method, codec_value *args,
+                                   uint32_t nargs, const keypair *who, int64_t scope,
+                                   bool anchor_first)
 {
-    expect_ok(amend("doc v2", 1, tw_forms()));
     int64_t t = tw_next_time(&T);
-    static hash32 h;
-    h = world_hash("same block");
-    codec_value an[] = {TR, tw_pk(&W->participants[0]), world_int(SCOPE_MAIN), world_int(t),
-                        world_bytes(h.bytes, 32), world_int(1)};
-    codec_value ap[] = {TR, world_int(2)};
-    txspec s[] = {{&W->inv_a, "data", "anchor", an, 6, NULL, 0},
-                  {&W->regulator, "protocol", "approve", ap, 2, NULL, 0}};
-    codec_receipt r[2];
-    run_block(s, 2, r);
-    expect_ok(r[1]);
-    exec_protocol_version v2;
-    cr_assert_eq(exec_query_protocol_version(W->e, (const uint8_t *)TRIAL, 3, 2, &v2), LEDGER_OK);
-    cr_assert_eq((int64_t)v2.approved_ms, t);
-    cr_expect(r[0].status != RECEIPT_OK,
-              "a record collected at v2's approval time (%lld) under v1 consent was anchored "
-              "(status %u): v1 consent covers data collected BEFORE v2's approval only",
-              (long long)t, r[0].status);
+    static hash32 h1, h2;
+    h1 = world_hash(anchor_first ? "at t, first" : "at t, second");
+    h2 = world_hash(anchor_first ? "before t, first" : "before t, second");
+    codec_value at_t[] = {TR, tw_pk(&W->participants[0]), world_int(scope), world_int(t),
+                          world_bytes(h1.bytes, 32), world_int(1)};
+    codec_value before_t[] = {TR, tw_pk(&W->participants[0]), world_int(scope),
+                              world_int(t - 1), world_bytes(h2.bytes, 32), world_int(1)};
+    txspec change = {who, contract, method, args, nargs, NULL, 0};
+    txspec a1 = {&W->inv_a, "data", "anchor", at_t, 6, NULL, 0};
+    txspec a2 = {&W->inv_a, "data", "anchor", before_t, 6, NULL, 0};
+    txspec s[3] = {a1, a2, change};
+    if (!anchor_first) {
+        s[0] = change;
+        s[1] = a1;
+        s[2] = a2;
+    }
+    codec_receipt r[3];
+    run_block(s, 3, r);
+    codec_receipt *r_at = anchor_first ? &r[0] : &r[1], *r_before = anchor_first ? &r[1] : &r[2];
+    expect_ok(anchor_first ? r[2] : r[0]);
+    cr_assert_eq((int64_t)W->now_ms, t);
+    expect_refused(*r_at, CONTRACT_E_FUTURE_DATA);
+    expect_ok(*r_before); /* consent at t - 1, before the change: covered */
+    cr_expect((consent_at(0, (uint64_t)t - 1) & (uint64_t)scope) != 0,
+              "the history agrees: the scope was granted at t - 1");
 }
 
-/* VIOLATION (same class as the access one below): an anchor and the participant's withdrawal
- * of that scope in ONE block, the anchor first, collected_at = the block time. The withdrawal
- * applies "from this block on", and the ledger's history says the scope was not granted at
- * that time, yet the record is anchored as collected under consent. */
-Test(review, anchor_BUG_in_the_block_of_a_withdrawal)
+static void anchor_in_the_block_that_approves_reconsent(bool anchor_first)
 {
-    int64_t t = tw_next_time(&T);
-    static hash32 h;
-    h = world_hash("same block gen");
-    codec_value an[] = {TR, tw_pk(&W->participants[0]), world_int(SCOPE_GENETIC), world_int(t),
-                        world_bytes(h.bytes, 32), world_int(1)};
-    codec_value wd[] = {TR, world_int(SCOPE_GENETIC)};
-    txspec s[] = {{&W->inv_a, "data", "anchor", an, 6, NULL, 0},
-                  {&W->participants[0], "consent", "withdraw", wd, 2, NULL, 0}};
-    codec_receipt r[2];
-    run_block(s, 2, r);
-    expect_ok(r[1]);
-    bool covered = (consent_at(0, (uint64_t)t) & SCOPE_GENETIC) != 0;
-    cr_expect(r[0].status != RECEIPT_OK || covered,
-              "a genetic record collected at %lld was anchored (status %u), but by the ledger's "
-              "history the scope was withdrawn at %lld", (long long)t, r[0].status, (long long)t);
+    expect_ok(amend("doc v2", 1, tw_forms()));
+    static codec_value ap[2];
+    ap[0] = TR;
+    ap[1] = world_int(2);
+    anchor_in_the_block_of("protocol", "approve", ap, 2, &W->regulator, SCOPE_MAIN, anchor_first);
+    exec_protocol_version v2;
+    cr_assert_eq(exec_query_protocol_version(W->e, (const uint8_t *)TRIAL, 3, 2, &v2), LEDGER_OK);
+    cr_assert_eq(v2.approved_ms, W->now_ms, "v2 approved at t: data collected from t on needs it");
+}
+
+Test(review, an_anchor_in_the_block_that_approves_reconsent_anchor_first)
+{
+    anchor_in_the_block_that_approves_reconsent(true);
+}
+
+Test(review, an_anchor_in_the_block_that_approves_reconsent_approval_first)
+{
+    anchor_in_the_block_that_approves_reconsent(false);
+}
+
+static void anchor_in_the_block_of_a_withdrawal(bool anchor_first)
+{
+    static codec_value wd[2];
+    wd[0] = TR;
+    wd[1] = world_int(SCOPE_GENETIC);
+    anchor_in_the_block_of("consent", "withdraw", wd, 2, &W->participants[0], SCOPE_GENETIC,
+                           anchor_first);
+    cr_expect_eq(consent_at(0, W->now_ms) & SCOPE_GENETIC, 0, "withdrawn at t");
+}
+
+Test(review, an_anchor_in_the_block_of_a_withdrawal_anchor_first)
+{
+    anchor_in_the_block_of_a_withdrawal(true);
+}
+
+Test(review, an_anchor_in_the_block_of_a_withdrawal_withdrawal_first)
+{
+    anchor_in_the_block_of_a_withdrawal(false);
 }
 
 /* ==== 2: access per record ============================================================== */
@@ -316,12 +347,12 @@ Test(review, anchor_BUG_in_the_block_of_a_withdrawal)
  * (participant key, then content hash), and the stored grant holds the same list. */
 Test(review, list_hash_covers_exactly_the_records_of_the_scope_in_key_order)
 {
-    expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T), "p0 m1"));
-    expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T), "p0 m2"));
-    expect_ok(anchor(0, SCOPE_GENETIC, tw_next_time(&T), "p0 g1"));
-    expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T), "p1 m1"));
-    expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T), "p1 m2"));
-    expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T), "p1 m3"));
+    expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T) - 1, "p0 m1"));
+    expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T) - 1, "p0 m2"));
+    expect_ok(anchor(0, SCOPE_GENETIC, tw_next_time(&T) - 1, "p0 g1"));
+    expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T) - 1, "p1 m1"));
+    expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T) - 1, "p1 m2"));
+    expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T) - 1, "p1 m3"));
     granted g = request(SCOPE_MAIN);
     cr_expect_eq(g.grant, 0);
     cr_expect_eq(g.count, 5);
@@ -362,8 +393,8 @@ Test(review, list_hash_covers_exactly_the_records_of_the_scope_in_key_order)
  * the time of the grant, which a re-grant restores). */
 Test(review, withdraw_one_of_two_scopes_then_regrant_it)
 {
-    expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T), "p0 main"));
-    expect_ok(anchor(0, SCOPE_GENETIC, tw_next_time(&T), "p0 gen"));
+    expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T) - 1, "p0 main"));
+    expect_ok(anchor(0, SCOPE_GENETIC, tw_next_time(&T) - 1, "p0 gen"));
     expect_ok(withdraw(0, SCOPE_GENETIC));
     cr_expect_eq(request(SCOPE_GENETIC).count, 0);
     cr_expect_eq(request(SCOPE_MAIN).count, 1, "p0's main-study record only");
@@ -375,10 +406,10 @@ Test(review, withdraw_one_of_two_scopes_then_regrant_it)
  * re-consent amendment stops access to old-version consent until renewed */
 Test(review, unconsented_scope_and_superseded_consent_release_nothing)
 {
-    expect_refused(anchor(1, SCOPE_GENETIC, tw_next_time(&T), "p1 gen"), CONTRACT_E_NO_CONSENT);
+    expect_refused(anchor(1, SCOPE_GENETIC, tw_next_time(&T) - 1, "p1 gen"), CONTRACT_E_NO_CONSENT);
     cr_expect_eq(request(SCOPE_GENETIC).count, 0);
-    expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T), "p0 main"));
-    expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T), "p1 main"));
+    expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T) - 1, "p0 main"));
+    expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T) - 1, "p1 main"));
     cr_expect_eq(request(SCOPE_MAIN).count, 2);
     expect_ok(amend("doc v2", 1, tw_forms()));
     approve(2);
@@ -392,50 +423,78 @@ Test(review, unconsented_scope_and_superseded_consent_release_nothing)
     cr_expect_arr_eq(g.list_hash, want, 32);
 }
 
-/* VIOLATION (issue 15 item 2, block-time boundary): the access request and the participant's
- * withdrawal of that scope in ONE block, the request first. The grant (time t) releases the
- * record, while the ledger's own history says the scope was withdrawn at t ("from this block
- * on"): exec_query_consent_at(t) has no genetic scope. "Released only if the consent covers
- * the scope at the time of the grant" does not hold for this grant. */
-Test(review, access_BUG_in_the_block_of_a_withdrawal)
+/* An access request in ONE block with a withdrawal or a re-consent approval: decided on the
+ * consent in force BEFORE its block (at t - 1), so the order inside the block changes nothing,
+ * and exec_query_consent_at(t - 1) says why each record was released. (The review found the
+ * request released the record when it came first, and not when it came second.) */
+static uint64_t access_in_the_block_of(const txspec *change, int64_t scope, bool request_first)
 {
-    expect_ok(anchor(0, SCOPE_GENETIC, tw_next_time(&T), "p0 gen"));
-    codec_value rq[] = {TR, world_int(SCOPE_GENETIC), world_text("same block")};
-    codec_value wd[] = {TR, world_int(SCOPE_GENETIC)};
-    txspec s[] = {{&W->researcher, "access", "request", rq, 3, NULL, 0},
-                  {&W->participants[0], "consent", "withdraw", wd, 2, NULL, 0}};
+    static codec_value rq[3];
+    rq[0] = TR;
+    rq[1] = world_int(scope);
+    rq[2] = world_text("same block");
+    txspec req = {&W->researcher, "access", "request", rq, 3, NULL, 0};
+    txspec s[2] = {req, *change};
+    if (!request_first) {
+        s[0] = *change;
+        s[1] = req;
+    }
     codec_receipt r[2];
     run_block(s, 2, r);
-    expect_ok(r[1]);
-    uint64_t t = W->now_ms;
-    uint64_t released = r[0].status == RECEIPT_OK && r[0].event_count == 1
-                        ? be64_at(r[0].events[0].data + 1 + strlen(TRIAL) + 16) : 0;
-    bool covered = (consent_at(0, t) & SCOPE_GENETIC) != 0;
-    cr_expect(released == 0 || covered,
-              "grant at %llu released %llu genetic record(s), but the consent at %llu "
-              "(the same block's withdrawal) does not include genetic analysis",
-              (unsigned long long)t, (unsigned long long)released, (unsigned long long)t);
+    codec_receipt *got = request_first ? &r[0] : &r[1];
+    expect_ok(request_first ? r[1] : r[0]);
+    expect_ok(*got);
+    cr_assert_eq(got->event_count, 1);
+    return be64_at(got->events[0].data + 1 + strlen(TRIAL) + 16);
 }
 
-/* VIOLATION (same class): the access request and the approval of a re-consent version in ONE
- * block, the request first: the grant at v2's approval time releases records of consent
- * given under v1, which v2 superseded at that very time. */
-Test(review, access_BUG_in_the_block_that_approves_reconsent)
+static void access_beside_a_withdrawal(bool request_first)
 {
-    expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T), "p0 main"));
+    expect_ok(anchor(0, SCOPE_GENETIC, tw_next_time(&T) - 1, "p0 gen"));
+    static codec_value wd[2];
+    wd[0] = TR;
+    wd[1] = world_int(SCOPE_GENETIC);
+    txspec change = {&W->participants[0], "consent", "withdraw", wd, 2, NULL, 0};
+    uint64_t released = access_in_the_block_of(&change, SCOPE_GENETIC, request_first);
+    uint64_t t = W->now_ms;
+    cr_expect((consent_at(0, t - 1) & SCOPE_GENETIC) != 0, "granted before the block");
+    cr_expect_eq(consent_at(0, t) & SCOPE_GENETIC, 0, "withdrawn at t, for the next grants");
+    cr_expect_eq(released, 1, "decided on the consent before the block: %llu released",
+                 (unsigned long long)released);
+}
+
+Test(review, access_in_the_block_of_a_withdrawal_request_first) { access_beside_a_withdrawal(true); }
+Test(review, access_in_the_block_of_a_withdrawal_withdrawal_first)
+{
+    access_beside_a_withdrawal(false);
+}
+
+static void access_beside_a_reconsent_approval(bool request_first)
+{
+    expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T) - 1, "p0 main"));
     expect_ok(amend("doc v2", 1, tw_forms()));
-    codec_value rq[] = {TR, world_int(SCOPE_MAIN), world_text("same block")};
-    codec_value ap[] = {TR, world_int(2)};
-    txspec s[] = {{&W->researcher, "access", "request", rq, 3, NULL, 0},
-                  {&W->regulator, "protocol", "approve", ap, 2, NULL, 0}};
-    codec_receipt r[2];
-    run_block(s, 2, r);
-    expect_ok(r[1]);
-    uint64_t released = r[0].status == RECEIPT_OK && r[0].event_count == 1
-                        ? be64_at(r[0].events[0].data + 1 + strlen(TRIAL) + 16) : 0;
-    cr_expect_eq(released, 0,
-                 "grant at v2's approval time released %llu record(s) of consent under v1, "
-                 "superseded by v2 at that time", (unsigned long long)released);
+    static codec_value ap[2];
+    ap[0] = TR;
+    ap[1] = world_int(2);
+    txspec change = {&W->regulator, "protocol", "approve", ap, 2, NULL, 0};
+    uint64_t released = access_in_the_block_of(&change, SCOPE_MAIN, request_first);
+    /* p0's and p1's main-study records under v1 consent: v2 supersedes it from t on */
+    cr_expect_gt(released, 0, "v1 consent was in force before the block");
+    codec_receipt next = tw_run(&T, &W->researcher, "access", "request",
+                                ARGS(TR, world_int(SCOPE_MAIN), world_text("next block")), NULL, 0);
+    expect_ok(next);
+    cr_expect_eq(be64_at(next.events[0].data + 1 + strlen(TRIAL) + 16), 0,
+                 "from the next block on, v1 consent is superseded");
+}
+
+Test(review, access_in_the_block_that_approves_reconsent_request_first)
+{
+    access_beside_a_reconsent_approval(true);
+}
+
+Test(review, access_in_the_block_that_approves_reconsent_approval_first)
+{
+    access_beside_a_reconsent_approval(false);
 }
 
 /* 66 more participants (the status keys span two 64-key pages of the access walk), each with
@@ -465,7 +524,7 @@ Test(review, access_walks_more_than_one_page_of_participants)
         static hash32 h;
         h = world_hash(label);
         expect_ok(tw_run(&T, &W->inv_a, "data", "anchor",
-                         ARGS(TR, tw_pk(&extra[i]), world_int(SCOPE_MAIN), world_int(tw_next_time(&T)),
+                         ARGS(TR, tw_pk(&extra[i]), world_int(SCOPE_MAIN), world_int(tw_next_time(&T) - 1),
                               world_bytes(h.bytes, 32), world_int(1)), NULL, 0));
         if (i % 11 == 0) {
             len = world_sign(W, &extra[i], 1, NULL, "consent", "withdraw",
@@ -479,7 +538,7 @@ Test(review, access_walks_more_than_one_page_of_participants)
         memcpy(recs[n].h, h.bytes, 32);
         n++;
     }
-    expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T), "p0 main"));
+    expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T) - 1, "p0 main"));
     recs[n++] = rec_of(0, "p0 main");
     granted g = request(SCOPE_MAIN);
     cr_expect_eq(g.count, n);
@@ -497,12 +556,12 @@ Test(review, access_bound_100_across_a_page_boundary_and_refusal_leaves_nothing)
     char label[32];
     for (int i = 0; i < 65; i++) {
         snprintf(label, sizeof label, "p0 r%d", i);
-        expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T), label));
+        expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T) - 1, label));
         recs[n++] = rec_of(0, label);
     }
     for (int i = 0; i < 35; i++) {
         snprintf(label, sizeof label, "p1 r%d", i);
-        expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T), label));
+        expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T) - 1, label));
         recs[n++] = rec_of(1, label);
     }
     granted g = request(SCOPE_MAIN);
@@ -511,7 +570,7 @@ Test(review, access_bound_100_across_a_page_boundary_and_refusal_leaves_nothing)
     uint8_t want[32];
     list_hash_of(recs, n, want);
     cr_expect_arr_eq(g.list_hash, want, 32);
-    expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T), "p1 r35"));
+    expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T) - 1, "p1 r35"));
     expect_refused(tw_run(&T, &W->researcher, "access", "request",
                           ARGS(TR, world_int(SCOPE_MAIN), world_text("too many")), NULL, 0),
                    CONTRACT_E_TOO_MANY);

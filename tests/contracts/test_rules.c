@@ -107,9 +107,9 @@ Test(rules, approvals_out_of_order_use_the_earliest_reconsent_approval)
 
 Test(rules, access_does_not_release_records_of_a_withdrawn_scope)
 {
-    int64_t at = tw_next_time(&T);
+    int64_t at = tw_next_time(&T) - 1;
     expect_ok(tw_anchor(&T, &W->inv_a, 0, SCOPE_GENETIC, at, "p0 genotype"));
-    at = tw_next_time(&T);
+    at = tw_next_time(&T) - 1;
     expect_ok(tw_anchor(&T, &W->inv_a, 0, SCOPE_MAIN, at, "p0 visit"));
     expect_ok(tw_run(&T, &W->participants[0], "consent", "withdraw",
                      ARGS(TR, world_int(SCOPE_GENETIC)), NULL, 0));
