@@ -384,7 +384,10 @@ static arg_rc build_withdraw(event *e, const opts *o, bool *bad)
 
 static arg_rc build_anchor(event *e, const opts *o, bool *bad)
 {
-    int64_t scope, at = (int64_t)client_now_ms(), size = -1;
+    /* "now": a millisecond before signing. The contract needs collected-at strictly before
+     * its block's time (ABI.md "One block, one time"), and on one host a block can carry the
+     * very millisecond the client signed in. */
+    int64_t scope, at = (int64_t)client_now_ms() - 1, size = -1;
     arg_rc first = build_enrol(e, o, bad);
     if (first != ARG_OK) return first;
     const char *s = need(o, "scope", bad), *c = opt(o, "collected-at", bad);
@@ -480,7 +483,8 @@ static const event_command EVENTS[] = {
      build_anchor,
      "usage: trialctl anchor COMMON --trial ID --participant HEX|PUBFILE --scope NAME\n"
      "         (--hash HEX --size N | --data-file FILE [--size N]) [--collected-at MS|now]\n"
-     "  A site anchors the hash of a collected record (collected-at: UTC ms, default now).\n"},
+     "  A site anchors the hash of a collected record (collected-at: UTC ms, before the block\n"
+     "  that commits it; default now, one ms before signing).\n"},
     {"access request", "access", "request", "trial scope purpose", build_access,
      "usage: trialctl access request COMMON --trial ID --scope NAME --purpose CODE\n"
      "  A researcher asks for the records of one scope; the grant is logged (the receipt's\n"
