@@ -61,9 +61,12 @@ typedef struct {
 } blob;
 
 /* What the checker finds, by kind (each run reports its first and counts all). */
-enum { V_FAILED, V_AGREEMENT, V_FORGED_EXECUTED, V_FORGED_ACCEPTED, V_KINDS };
+enum { V_FAILED, V_AGREEMENT, V_FORGED_EXECUTED, V_FORGED_ACCEPTED, V_LOST, V_KINDS };
 static const char *const V_NAMES[V_KINDS] = {"failed", "agreement", "forged-executed",
-                                             "forged-accepted"};
+                                             "forged-accepted", "accepted-not-executed"};
+/* The crash points node.c offers (node_env.crash). */
+static const char *const POINTS[] = {"persist", "send", "newview", "execute"};
+#define POINT_COUNT 4
 
 typedef struct harness harness;
 typedef struct {
@@ -75,6 +78,7 @@ typedef struct {
     uint32_t node;
     mempool_submission *s;
     uint32_t count;
+    bool honest;
     codec_span *txs; /* [BATCH_MAX], on the heap: the submission points to it while flights move */
 } submit_flight;
 
@@ -103,6 +107,15 @@ struct harness {
     uint32_t flight_count;
     blob answered[ANSWERS_MAX]; /* txs a client was told "accepted" */
     uint32_t answered_count;
+    /* honest txs accepted by a correct node that did not crash afterwards: every correct
+     * node must execute them (a crash loses what its mempool held, as a real one would) */
+    struct {
+        hash32 digest;
+        uint32_t node;
+        bool lost;
+    } honest[HONEST_TXS];
+    uint32_t honest_count;
+    uint32_t crash_points[POINT_COUNT];
     uint64_t honest_sent;
     uint32_t forged_submitted, forged_accepted;
     wire_msg *scratch, *scratch2;
@@ -382,13 +395,14 @@ static bool net_crash(void *ctx, const char *point)
 {
     link_ctx *l = ctx;
     harness *h = l->h;
-    (void)point;
     if (!h->faults || l->id == h->byz || pick(h, 10000) >= h->crash_per_10k)
         return false;
     for (uint32_t i = 0; i < N; i++)
         if (h->down[i])
             return false;
     h->crashing[l->id] = true;
+    for (int k = 0; k < POINT_COUNT; k++)
+        h->crash_points[k] += strcmp(point, POINTS[k]) == 0;
     return true;
 }
 
@@ -432,6 +446,8 @@ static void crash_node(harness *h, uint32_t i)
     h->nodes[i] = NULL;
     h->down[i] = true;
     h->restart_at[i] = h->now_ms + 20 + pick(h, 400);
+    for (uint32_t k = 0; k < h->honest_count; k++)
+        h->honest[k].lost |= h->honest[k].node == i;
     h->crashes++;
     for (uint32_t k = 0; k < h->inbox_count[i]; k++)
         free(h->inbox[i][k].data);
@@ -446,7 +462,7 @@ static void open_cluster(harness *h, uint64_t seed)
     h->seed = seed;
     h->rng = seed * 0x100000001b3ull;
     h->byz = (uint32_t)(seed % N);
-    h->crash_per_10k = seed % 3 == 0 ? 0 : 5;
+    h->crash_per_10k = seed % 3 == 0 ? 0 : 40;
     h->faults = true;
     h->now_ms = 1800000000000ull; /* a fixed 2027 wall clock: the run does not read the host's */
     snprintf(h->dir, sizeof h->dir, "/tmp/trialreg-harness-XXXXXX");
@@ -505,13 +521,15 @@ static void close_cluster(harness *h)
 
 static void finish_submit(harness *h, uint32_t at);
 
-static void start_submit(harness *h, uint32_t to, const blob *txs, uint32_t count)
+static void start_submit(harness *h, uint32_t to, const blob *txs, uint32_t count,
+                         bool honest)
 {
     if (h->flight_count == SUBMITS_MAX || h->down[to])
         return;
     submit_flight *f = &h->flights[h->flight_count];
     f->node = to;
     f->count = count;
+    f->honest = honest;
     f->txs = calloc(BATCH_MAX, sizeof *f->txs);
     if (!f->txs)
         die("out of memory");
@@ -535,7 +553,7 @@ static void honest_submit(harness *h)
     if (sample_tx(&h->keys, &h->chain, ++h->honest_sent, &b) != 0)
         die("sample_tx");
     blob tx = {b.data, b.len};
-    start_submit(h, pick(h, N), &tx, 1);
+    start_submit(h, pick(h, N), &tx, 1, true);
 }
 
 /* A tx the adversary knows: half the time one of the 8 it learned last. */
@@ -560,7 +578,7 @@ static void faulty_submit(harness *h)
     }
     uint32_t first = pick(h, N - 1), copies = 1 + pick(h, N - 1);
     for (uint32_t c = 0; c < copies; c++)
-        start_submit(h, (h->byz + 1 + (first + c) % (N - 1)) % N, txs, count);
+        start_submit(h, (h->byz + 1 + (first + c) % (N - 1)) % N, txs, count, false);
 }
 
 /* Answer a submit whose checks ended: the client records what it was told. */
@@ -571,6 +589,11 @@ static void finish_submit(harness *h, uint32_t at)
     codec_submit_result res[BATCH_MAX];
     mempool_submit_finish(node_mempool(h->nodes[f.node]), f.s, res);
     for (uint32_t i = 0; i < f.count; i++) {
+        if (res[i].status == 0 && f.honest && f.node != h->byz && h->honest_count < HONEST_TXS) {
+            merkle_leaf_hash(f.txs[i].data, f.txs[i].len, &h->honest[h->honest_count].digest);
+            h->honest[h->honest_count].node = f.node;
+            h->honest[h->honest_count++].lost = false;
+        }
         if (res[i].status == 0 && h->answered_count < ANSWERS_MAX) {
             h->answered[h->answered_count++] = (blob){(uint8_t *)f.txs[i].data, f.txs[i].len};
             h->forged_accepted += !signed_validly(h, f.txs[i].data, f.txs[i].len);
@@ -653,10 +676,15 @@ typedef struct {
     uint64_t height;
 } stored;
 
-static void check_block(harness *h, uint32_t node_id, uint64_t height, const codec_block *b)
+static void check_block(harness *h, uint32_t node_id, uint64_t height, const codec_block *b,
+                        bool *seen)
 {
     static codec_receipt rc;
     for (uint32_t i = 0; i < b->tx_count; i++) {
+        hash32 d;
+        merkle_leaf_hash(b->txs[i].data, b->txs[i].len, &d);
+        for (uint32_t k = 0; k < h->honest_count; k++)
+            seen[k] |= memcmp(&d, &h->honest[k].digest, 32) == 0;
         if (signed_validly(h, b->txs[i].data, b->txs[i].len))
             continue;
         codec_error ce;
@@ -698,6 +726,7 @@ static void check_history(harness *h)
     for (uint32_t i = 0; i < N; i++) {
         if (!s[i].l)
             continue;
+        bool seen[HONEST_TXS] = {false};
         for (uint64_t ht = 1; ht <= s[i].height; ht++) {
             uint8_t *data = NULL, *rdata = NULL;
             size_t len = 0, rlen = 0;
@@ -711,7 +740,7 @@ static void check_history(harness *h)
                 free(data);
                 continue;
             }
-            check_block(h, i, ht, &b);
+            check_block(h, i, ht, &b, seen);
             if (i != ref && s[ref].l && ht <= s[ref].height &&
                 ledger_get_block(s[ref].l, ht, &rdata, &rlen) == LEDGER_OK &&
                 codec_block_decode(rdata, rlen, &r, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL) ==
@@ -733,6 +762,10 @@ static void check_history(harness *h)
             free(data);
             free(rdata);
         }
+        for (uint32_t k = 0; k < h->honest_count; k++)
+            if (!seen[k] && !h->honest[k].lost)
+                violate(h, V_LOST, "correct node %u never executed honest tx %u (accepted by "
+                                   "node %u, which did not crash)", i, k, h->honest[k].node);
     }
     for (uint32_t i = 0; i < N; i++)
         if (s[i].l)
@@ -791,11 +824,14 @@ static bool run_seed(harness *h, uint64_t seed)
                (unsigned long long)seed, h->byz, h->violation, kinds, program,
                (unsigned long long)seed);
     if (!ok || !quiet)
-        printf("%s seed=%llu byz=%u heights=%llu/%llu/%llu/%llu crashes=%u forged submitted=%u "
-               "accepted=%u\n", ok ? "ok" : "run",
+        printf("%s seed=%llu byz=%u heights=%llu/%llu/%llu/%llu crashes=%u (persist %u send %u "
+               "newview %u execute %u) honest accepted=%u forged submitted=%u accepted=%u\n",
+               ok ? "ok" : "run",
                (unsigned long long)seed, h->byz, (unsigned long long)heights[0],
                (unsigned long long)heights[1], (unsigned long long)heights[2],
-               (unsigned long long)heights[3], h->crashes, h->forged_submitted,
+               (unsigned long long)heights[3], h->crashes, h->crash_points[0],
+               h->crash_points[1], h->crash_points[2], h->crash_points[3], h->honest_count,
+               h->forged_submitted,
                h->forged_accepted);
     close_cluster(h);
     return ok;
