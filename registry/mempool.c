@@ -8,6 +8,7 @@
  */
 #include "mempool.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sys/prctl.h>
@@ -27,6 +28,7 @@
 #define SUBMIT_QUEUE_FULL INT_MIN /* a verdict: the verifiers' queue had no room */
 #define TX_UNDECODABLE INT_MAX    /* a verdict: the bytes are not a tx */
 #define HELD_VERIFIED (INT_MAX - 1) /* a verdict: held already, its signatures checked */
+#define VERIFY_WINDOW 16u /* scheduled mode: the checks in flight one step may end (2 verifiers x 8) */
 
 typedef struct entry {
     struct entry *next;
@@ -163,6 +165,41 @@ static void settle_locked(mempool *p, const hash32 *d, bool ok)
         p->ready[p->ready_count++] = *d;
 }
 
+/* Take the queued item at position `at` (0 = the head; a later one swaps places with the
+ * head first: the scheduled mode's choice of which check ends first). Returns true if there
+ * is nothing to check: a forwarded tx taken meanwhile (executed: the executor verified it).
+ * Lock held. */
+static bool take_item_locked(mempool *p, uint32_t at, check_item *out)
+{
+    check_item *head = &p->queue[p->queue_head];
+    if (at > 0) {
+        check_item *other = &p->queue[(p->queue_head + at) % p->capacity];
+        check_item t = *head;
+        *head = *other;
+        *other = t;
+    }
+    *out = *head;
+    p->queue_head = (p->queue_head + 1) % p->capacity;
+    p->queue_count--;
+    entry *e = *find_slot(p, &out->digest);
+    return !out->job && (!e || !e->checking);
+}
+
+/* A verifier's verdict delivered: a forwarded tx settled (its copy freed), or a client
+ * request's slot filled (its waiter woken when it was the last). Lock held. */
+static void finish_item_locked(mempool *p, check_item *item, int verdict)
+{
+    submit_job *job = item->job;
+    if (!job) {
+        settle_locked(p, &item->digest, verdict == 0);
+        free(item->bytes);
+        return;
+    }
+    job->verdict[item->slot] = verdict;
+    if (--job->pending == 0 && p->thread_count > 0)
+        pthread_cond_signal(&job->done);
+}
+
 static void *worker(void *arg)
 {
     enum { TAKE = 8 };
@@ -182,29 +219,14 @@ static void *worker(void *arg)
         /* a fair share of the queue, so that every verifier works */
         uint32_t k = p->queue_count / p->thread_count;
         k = k < 1 ? 1 : k > TAKE ? TAKE : k;
-        for (uint32_t i = 0; i < k; i++) {
-            items[i] = p->queue[p->queue_head];
-            p->queue_head = (p->queue_head + 1) % p->capacity;
-            p->queue_count--;
-            /* taken meanwhile (executed: the executor verified it), nothing to settle */
-            entry *e = *find_slot(p, &items[i].digest);
-            skip[i] = !items[i].job && (!e || !e->checking);
-        }
+        for (uint32_t i = 0; i < k; i++)
+            skip[i] = take_item_locked(p, 0, &items[i]);
         pthread_mutex_unlock(&p->lock);
         for (uint32_t i = 0; i < k; i++)
             verdict[i] = skip[i] ? 1 : tx_check(&p->chain, items[i].bytes, items[i].len);
         pthread_mutex_lock(&p->lock);
-        for (uint32_t i = 0; i < k; i++) {
-            submit_job *job = items[i].job;
-            if (!job) {
-                settle_locked(p, &items[i].digest, verdict[i] == 0);
-                free(items[i].bytes);
-            } else {
-                job->verdict[items[i].slot] = verdict[i];
-                if (--job->pending == 0)
-                    pthread_cond_signal(&job->done);
-            }
-        }
+        for (uint32_t i = 0; i < k; i++)
+            finish_item_locked(p, &items[i], verdict[i]);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -229,14 +251,12 @@ mempool *mempool_open(const hash32 *chain, uint32_t threads, uint32_t capacity)
     }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work_cv, NULL);
-    if (threads < 1)
-        threads = 1;
     if (threads > 8)
         threads = 8;
     for (uint32_t i = 0; i < threads; i++)
         if (pthread_create(&p->threads[p->thread_count], NULL, worker, p) == 0)
             p->thread_count++;
-    if (p->thread_count == 0) {
+    if (threads > 0 && p->thread_count == 0) {
         mempool_close(p);
         return NULL;
     }
@@ -260,8 +280,11 @@ void mempool_close(mempool *p)
             free(e);
         }
     }
-    for (uint32_t i = 0; i < p->queue_count; i++) /* no job is queued: no API call runs now */
-        free(p->queue[(p->queue_head + i) % p->capacity].bytes);
+    for (uint32_t i = 0; i < p->queue_count; i++) { /* a job's bytes are its caller's */
+        const check_item *item = &p->queue[(p->queue_head + i) % p->capacity];
+        if (!item->job)
+            free(item->bytes);
+    }
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work_cv);
     free(p->queue);
@@ -269,33 +292,55 @@ void mempool_close(mempool *p)
     free(p);
 }
 
-/* Hand a request's txs to the verifiers (they decode and check each) and wait for their
- * verdicts. Only a tx held and verified already counts as checked (HELD_VERIFIED): one
- * held as checking (a peer's forward) or unverified (a fetched block) is checked here
- * too, since the held copy may yet be dropped as bad while this request waits. Lock held
- * (the wait releases it). */
+/* Hand a request's txs to the verifiers (they decode and check each); the caller then
+ * waits for job->pending to reach 0. Only a tx held and verified already counts as
+ * checked (HELD_VERIFIED): one held as checking (a peer's forward) or unverified (a
+ * fetched block) is checked here too, since the held copy may yet be dropped as bad while
+ * this request waits. Built with TRIALREG_MEMPOOL_BUG_TRUST_HELD, the rule before issue 13
+ * bug 2 was fixed: any tx held counts as checked (verdict 0, no check), which the
+ * node-level harness must catch (docs/SIMULATION.md). Lock held. */
+static void queue_submitted_locked(mempool *p, const codec_span *txs, const hash32 *digests,
+                                   uint32_t count, submit_job *job)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        job->verdict[i] = 0;
+        const entry *held = *find_slot(p, &digests[i]);
+#ifdef TRIALREG_MEMPOOL_BUG_TRUST_HELD
+        if (held)
+            continue;
+#else
+        if (held && held->verified) {
+            job->verdict[i] = HELD_VERIFIED;
+            continue;
+        }
+#endif
+        check_item item = {digests[i], (uint8_t *)txs[i].data, txs[i].len, job, i};
+        if (enqueue_locked(p, item))
+            job->pending++;
+        else
+            job->verdict[i] = SUBMIT_QUEUE_FULL;
+    }
+    if (job->pending)
+        pthread_cond_broadcast(&p->work_cv);
+}
+
+/* Queue a request's checks and wait for their verdicts (threaded mode). Lock held (the
+ * wait releases it). */
 static void check_submitted_locked(mempool *p, const codec_span *txs, const hash32 *digests,
                                    uint32_t count, int *verdict)
 {
     submit_job job = {.verdict = verdict};
     pthread_cond_init(&job.done, NULL);
-    for (uint32_t i = 0; i < count; i++) {
-        verdict[i] = 0;
-        const entry *held = *find_slot(p, &digests[i]);
-        if (held && held->verified) {
-            verdict[i] = HELD_VERIFIED;
+    queue_submitted_locked(p, txs, digests, count, &job);
+    while (job.pending) {
+        if (p->thread_count > 0) {
+            pthread_cond_wait(&job.done, &p->lock);
             continue;
         }
-        check_item item = {digests[i], (uint8_t *)txs[i].data, txs[i].len, &job, i};
-        if (enqueue_locked(p, item))
-            job.pending++;
-        else
-            verdict[i] = SUBMIT_QUEUE_FULL;
+        check_item item; /* scheduled mode, called whole: run the queue here, in order */
+        bool skip = take_item_locked(p, 0, &item);
+        finish_item_locked(p, &item, skip ? 1 : tx_check(&p->chain, item.bytes, item.len));
     }
-    if (job.pending)
-        pthread_cond_broadcast(&p->work_cv);
-    while (job.pending)
-        pthread_cond_wait(&job.done, &p->lock);
     pthread_cond_destroy(&job.done);
 }
 
@@ -329,6 +374,19 @@ static void keep_submitted_locked(mempool *p, const codec_span *tx, const hash32
     p->inbox[(p->inbox_head + p->inbox_count++) % INBOX_MAX] = *d;
 }
 
+/* Answer each tx of a request from its verdict: refused with the reason, or kept. Lock
+ * held. */
+static void answer_locked(mempool *p, const codec_span *txs, const hash32 *digests,
+                          const int *verdict, uint32_t count, codec_submit_result *res)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if (verdict[i] != 0 && verdict[i] != HELD_VERIFIED)
+            refuse(&res[i], verdict_reason(verdict[i]));
+        else
+            keep_submitted_locked(p, &txs[i], &digests[i], &res[i]);
+    }
+}
+
 void mempool_submit(mempool *p, const codec_span *txs, uint32_t count, codec_submit_result *results)
 {
     static _Thread_local hash32 digests[CODEC_SUBMIT_BATCH_MAX];
@@ -344,14 +402,85 @@ void mempool_submit(mempool *p, const codec_span *txs, uint32_t count, codec_sub
         }
         pthread_mutex_lock(&p->lock);
         check_submitted_locked(p, part, digests, n, verdict);
-        for (uint32_t i = 0; i < n; i++) {
-            if (verdict[i] != 0 && verdict[i] != HELD_VERIFIED)
-                refuse(&res[i], verdict_reason(verdict[i]));
-            else
-                keep_submitted_locked(p, &part[i], &digests[i], &res[i]);
-        }
+        answer_locked(p, part, digests, verdict, n, res);
         pthread_mutex_unlock(&p->lock);
     }
+}
+
+/* ---- scheduled mode (threads = 0): a harness runs each check ------------------------ */
+
+struct mempool_submission {
+    submit_job job;
+    const codec_span *txs;
+    uint32_t count;
+    hash32 digests[CODEC_SUBMIT_BATCH_MAX];
+    int verdict[CODEC_SUBMIT_BATCH_MAX];
+};
+
+mempool_submission *mempool_submit_start(mempool *p, const codec_span *txs, uint32_t count)
+{
+    if (p->thread_count > 0 || count == 0 || count > CODEC_SUBMIT_BATCH_MAX)
+        return NULL;
+    mempool_submission *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->txs = txs;
+    s->count = count;
+    s->job.verdict = s->verdict;
+    for (uint32_t i = 0; i < count; i++)
+        merkle_leaf_hash(txs[i].data, txs[i].len, &s->digests[i]);
+    pthread_mutex_lock(&p->lock);
+    queue_submitted_locked(p, txs, s->digests, count, &s->job);
+    pthread_mutex_unlock(&p->lock);
+    return s;
+}
+
+bool mempool_submit_checked(const mempool_submission *s)
+{
+    return s->job.pending == 0;
+}
+
+void mempool_submit_finish(mempool *p, mempool_submission *s, codec_submit_result *results)
+{
+    assert(s->job.pending == 0 && "mempool_submit_finish before its checks ended");
+    for (uint32_t i = 0; i < s->count; i++) {
+        results[i].status = 0;
+        results[i].reason[0] = 0;
+    }
+    pthread_mutex_lock(&p->lock);
+    answer_locked(p, s->txs, s->digests, s->verdict, s->count, results);
+    pthread_mutex_unlock(&p->lock);
+    free(s);
+}
+
+void mempool_submit_abandon(mempool *p, mempool_submission *s)
+{
+    pthread_mutex_lock(&p->lock);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < p->queue_count; i++) {
+        check_item item = p->queue[(p->queue_head + i) % p->capacity];
+        if (item.job != &s->job)
+            p->queue[(p->queue_head + kept++) % p->capacity] = item;
+    }
+    p->queue_count = kept;
+    pthread_mutex_unlock(&p->lock);
+    free(s);
+}
+
+bool mempool_verify_step(mempool *p, uint32_t pick)
+{
+    assert(p->thread_count == 0 && "mempool_verify_step: the pool runs its own verifiers");
+    pthread_mutex_lock(&p->lock);
+    bool any = p->queue_count > 0;
+    if (any) {
+        uint32_t window = p->queue_count < VERIFY_WINDOW ? p->queue_count : VERIFY_WINDOW;
+        check_item item;
+        bool skip = take_item_locked(p, pick % window, &item);
+        int verdict = skip ? 1 : tx_check(&p->chain, item.bytes, item.len);
+        finish_item_locked(p, &item, verdict);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return any;
 }
 
 uint32_t mempool_take_inbox(mempool *p, codec_span *txs, uint8_t **owned, hash32 *digests,

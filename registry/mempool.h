@@ -24,7 +24,8 @@
 
 typedef struct mempool mempool;
 
-/* threads: verifier workers (1..8); capacity: txs held at most. */
+/* threads: verifier workers (1..8), or 0 for the scheduled mode (below: no threads, a
+ * harness runs each check with mempool_verify_step); capacity: txs held at most. */
 mempool *mempool_open(const hash32 *chain, uint32_t threads, uint32_t capacity);
 void mempool_close(mempool *p);
 
@@ -68,6 +69,28 @@ void mempool_drop(mempool *p, const hash32 *digest);
  * nothing from their queue (a submit waits); mempool_queued is the queue's length. */
 void mempool_pause(mempool *p, bool paused);
 uint32_t mempool_queued(mempool *p);
+/* ---- scheduled mode (threads = 0), for a deterministic harness ----------------------
+ * The verifiers' work is done one check per mempool_verify_step, when the harness's
+ * scheduler says so, and a client submit is split into its two halves as the API thread
+ * runs them: mempool_submit_start queues the request's checks (what mempool_submit does
+ * before it waits) and mempool_submit_finish answers once mempool_submit_checked (what it
+ * does when woken), so that other steps (a peer's forward, another check, a node's turn)
+ * can run between. mempool_submit itself still works (it runs the queue in order). */
+typedef struct mempool_submission mempool_submission;
+/* Queue the checks of up to CODEC_SUBMIT_BATCH_MAX txs (the caller keeps txs and their
+ * bytes until finish or abandon). NULL if the pool has threads, count is 0 or too many,
+ * or out of memory. */
+mempool_submission *mempool_submit_start(mempool *p, const codec_span *txs, uint32_t count);
+/* Every check of the request has its verdict. */
+bool mempool_submit_checked(const mempool_submission *s);
+/* Answer each tx (as mempool_submit) and free s. Only once checked. */
+void mempool_submit_finish(mempool *p, mempool_submission *s, codec_submit_result *results);
+/* Forget a request never answered (its client went away, its node crashed): its checks
+ * leave the queue; frees s. */
+void mempool_submit_abandon(mempool *p, mempool_submission *s);
+/* Run one queued check: the `pick % w`-th of the first w = min(queued, 16) (two
+ * verifiers taking up to 8 each may end theirs in any order). False if none is queued. */
+bool mempool_verify_step(mempool *p, uint32_t pick);
 /* Read access without copying: hold the lock while the span is used. */
 void mempool_lock(mempool *p);
 void mempool_unlock(mempool *p);

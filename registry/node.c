@@ -114,6 +114,7 @@ struct node {
         uint32_t count;
     } waiting[WAITING_MAX];
     bool failed;
+    bool crashed; /* a harness's crash point said stop (node_env.crash) */
 };
 
 static void logf_(node *nd, int level, const char *fmt, ...)
@@ -136,6 +137,15 @@ static void logf_(node *nd, int level, const char *fmt, ...)
 }
 
 static void hex8(const hash32 *h, char out[17]) { tcrypto_to_hex(h->bytes, 8, out); }
+
+/* A harness's crash point (node_env.crash; never in production): true once the node has
+ * crashed, here or earlier in this turn; it then writes and sends nothing more. */
+static bool crash_point(node *nd, const char *point)
+{
+    if (!nd->crashed && nd->env.crash && nd->env.crash(nd->env.ctx, point))
+        nd->crashed = nd->failed = true;
+    return nd->crashed;
+}
 
 /* ==== durable state file ===================================================== */
 
@@ -364,6 +374,8 @@ static void queue_send(node *nd, uint32_t to, const uint8_t *data, size_t len)
 
 static void send_to(node *nd, uint32_t peer, const uint8_t *data, size_t len)
 {
+    if (crash_point(nd, "send"))
+        return;
     if (!nd->env.send(nd->env.ctx, peer, data, len))
         logf_(nd, LOG_DEBUG, "send to %u: not sent", peer);
 }
@@ -485,6 +497,8 @@ static void keep_result_cert(node *nd, const codec_result_cert *rc)
  * it ran (or failed fatally), false if bytes are missing. */
 static bool execute_next(node *nd)
 {
+    if (crash_point(nd, "execute"))
+        return true; /* stopped: drain executes nothing more */
     pbft_committed *c = &nd->exec_queue[0];
     uint32_t n = c->batch.count;
     static codec_span spans[PBFT_BATCH_MAX];
@@ -589,6 +603,8 @@ static void drain(node *nd, bool execute)
         if (!any && !(execute && nd->exec_count && guard == 0))
             return;
         nd->persist_due |= r->persist;
+        if (r->new_view && crash_point(nd, "newview"))
+            return;
         if (r->new_view && new_view_write(nd, r->new_view) != 0) {
             logf_(nd, LOG_ERROR, "cannot persist %s: %s; stopping", nd->nv_path,
                   strerror(errno));
@@ -1226,13 +1242,13 @@ static int open_peers(node *nd, const node_env *env, char *why, size_t cap)
     char tw[CONFIG_PATH_MAX + 256];
     if (tp_open(&tc, &nd->net, tw, sizeof tw) != TP_OK)
         return fail(why, cap, "peer transport: %s", tw);
-    nd->env = (node_env){nd->net, real_send, real_recv, real_release, real_wall_ms, real_mono_ms};
+    nd->env = (node_env){nd->net, real_send, real_recv, real_release, real_wall_ms, real_mono_ms, false, NULL};
     return 0;
 }
 
 static int open_network(node *nd, const node_env *env, char *why, size_t cap)
 {
-    nd->pool = mempool_open(&nd->chain, 2, 65536);
+    nd->pool = mempool_open(&nd->chain, env && env->scheduled_checks ? 0 : 2, 65536);
     if (!nd->pool)
         return fail(why, cap, "mempool: out of memory");
     capi_config cc = {.executor = nd->exec, .submit = submit_txs, .submit_ctx = nd,
@@ -1269,6 +1285,11 @@ uint64_t node_height(node *nd)
     return head.height;
 }
 
+struct mempool *node_mempool(node *nd)
+{
+    return nd->pool;
+}
+
 void node_submit(node *nd, const codec_span *txs, uint32_t count, codec_submit_result *results)
 {
     mempool_submit(nd->pool, txs, count, results);
@@ -1303,6 +1324,8 @@ node *node_open_env(const config_node *cfg, const node_env *env, char *why, size
 /* Persist the core's durable state if it changed, then send what is queued. */
 static void send_now(node *nd)
 {
+    if (nd->crashed || (nd->persist_due && crash_point(nd, "persist")))
+        return;
     if (nd->persist_due) {
         if (state_write(nd) != 0) {
             logf_(nd, LOG_ERROR, "cannot persist %s: %s; stopping", nd->state_path,

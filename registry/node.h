@@ -46,6 +46,16 @@ typedef struct {
     void (*release)(void *ctx, uint8_t *data, size_t len);
     uint64_t (*wall_ms)(void *ctx); /* UTC ms: block times */
     uint64_t (*mono_ms)(void *ctx); /* monotonic ms: timers (never steps) */
+    /* Harness only (zero in production): the mempool in its scheduled mode (no verifier
+     * threads: the harness runs each check through node_mempool, mempool.h) */
+    bool scheduled_checks;
+    /* Harness only (NULL in production): asked at every crash point of a turn: before the
+     * durable state is written ("persist"), before each message is sent ("send"), before
+     * pbft.newview is written ("newview") and before each block is executed and appended
+     * ("execute"). true: the node stops there as a process killed at that instant would
+     * (nothing more is written or sent; node_turn returns false); the harness closes it and
+     * opens it again on its data directory. */
+    bool (*crash)(void *ctx, const char *point);
 } node_env;
 
 /* Open everything the config names. On failure returns NULL with a reason in
@@ -59,6 +69,9 @@ node *node_open_env(const config_node *cfg, const node_env *env, char *why, size
 bool node_turn(node *n);
 /* Client txs, as the client API's submit (waits for their signature checks). */
 void node_submit(node *n, const codec_span *txs, uint32_t count, codec_submit_result *results);
+/* The node's mempool, for a harness that runs its checks and splits submits (mempool.h,
+ * scheduled mode). Borrowed. */
+struct mempool *node_mempool(node *n);
 /* The height of the last block this node executed and stored. */
 uint64_t node_height(node *n);
 /* Run until *stop becomes non-zero (set it from a signal handler). Returns 0

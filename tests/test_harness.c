@@ -120,7 +120,7 @@ static void open_nodes(harness *h, uint64_t seed)
         snprintf(c.log_level, sizeof c.log_level, "error");
         cr_assert_eq(tcrypto_write_secret_key(c.key_file, &chain.keys.validators[i]), TCRYPTO_OK);
         h->links[i] = (net_link){h, i};
-        node_env env = {&h->links[i], net_send, net_recv, net_release, net_now, net_now};
+        node_env env = {&h->links[i], net_send, net_recv, net_release, net_now, net_now, false, NULL};
         char why[512];
         h->nodes[i] = node_open_env(&c, &env, why, sizeof why);
         cr_assert_not_null(h->nodes[i], "node %u: %s", i, why);

@@ -223,3 +223,42 @@ Test(mempool, a_submitted_tx_held_as_checking_is_checked_not_trusted)
     free(owned[0]);
     mempool_close(p);
 }
+
+/* The scheduled mode (threads = 0) runs bug 2's interleaving without threads or polling:
+ * a peer's forged forward is queued first, the client's request naming it (with a good
+ * tx) second; the forward's check ends first and drops the held copy, then the request's
+ * checks end and it is answered. The forged tx is refused on its own check, never kept. */
+Test(mempool, the_scheduled_mode_runs_each_check_when_told)
+{
+    static uint8_t forged[1024], good[1024];
+    size_t fl = make_tx(1, &other_chain, forged, sizeof forged);
+    size_t gl = make_tx(2, &chain, good, sizeof good);
+    hash32 fd;
+    merkle_leaf_hash(forged, fl, &fd);
+    mempool *p = mempool_open(&chain, 0, 100);
+    cr_assert_not_null(p);
+    cr_assert_eq(mempool_admit(p, &(codec_span){forged, fl}, NULL, 1), 1, "a peer's forward");
+    codec_span txs[2] = {{forged, fl}, {good, gl}};
+    mempool_submission *s = mempool_submit_start(p, txs, 2);
+    cr_assert_not_null(s);
+    cr_assert_not(mempool_submit_checked(s), "nothing runs until the harness says so");
+    cr_assert(mempool_verify_step(p, 0), "the forward's check");
+    cr_assert_eq(mempool_state_of(p, &fd), MEMPOOL_MISSING, "the forged forward is dropped");
+    cr_assert_not(mempool_submit_checked(s));
+    uint32_t steps = 0;
+    while (mempool_verify_step(p, 0))
+        steps++;
+    cr_assert_eq(steps, 2, "one check per tx of the request");
+    cr_assert(mempool_submit_checked(s));
+    codec_submit_result res[2];
+    mempool_submit_finish(p, s, res);
+    cr_assert_neq(res[0].status, 0, "a forged tx was accepted for a client");
+    cr_assert_eq(res[1].status, 0, "%s", res[1].reason);
+    cr_assert_not(mempool_verified(p, &fd), "a forged tx is held as verified");
+    /* a request never answered leaves no check behind */
+    s = mempool_submit_start(p, txs, 1);
+    cr_assert_not_null(s);
+    mempool_submit_abandon(p, s);
+    cr_assert_not(mempool_verify_step(p, 0), "the abandoned request's check left the queue");
+    mempool_close(p);
+}
