@@ -583,6 +583,17 @@ bool mempool_verified(mempool *p, const hash32 *digest)
     return ok;
 }
 
+bool mempool_verified_id(mempool *p, const hash32 *digest, hash32 *tx_id)
+{
+    pthread_mutex_lock(&p->lock);
+    entry *e = *find_slot(p, digest);
+    bool ok = e && e->verified;
+    if (ok)
+        tcrypto_sha256(e->bytes, e->len, tx_id);
+    pthread_mutex_unlock(&p->lock);
+    return ok;
+}
+
 bool mempool_take(mempool *p, const hash32 *digest, uint8_t **bytes, size_t *len, bool *verified)
 {
     pthread_mutex_lock(&p->lock);

@@ -60,6 +60,8 @@ mempool_state mempool_state_of(mempool *p, const hash32 *digest);
 void mempool_add_unverified(mempool *p, const codec_span *txs, uint32_t count);
 /* Held and its signatures verified good. */
 bool mempool_verified(mempool *p, const hash32 *digest);
+/* As mempool_verified, and then *tx_id = SHA-256 of its bytes (the ledger's tx id). */
+bool mempool_verified_id(mempool *p, const hash32 *digest, hash32 *tx_id);
 /* Remove and hand over the bytes (caller frees) and whether they were verified. */
 bool mempool_take(mempool *p, const hash32 *digest, uint8_t **bytes, size_t *len, bool *verified);
 void mempool_put_back(mempool *p, const hash32 *digest, uint8_t *bytes, size_t len,

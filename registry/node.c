@@ -351,10 +351,21 @@ static bool core_verify(void *ctx, pbft_replica v, const char *tag, const uint8_
     return v < nd->n && tcrypto_verify(&nd->validators[v], tag, &nd->chain, body, len, sig);
 }
 
+/* A request the core may order or prepare: held here with good signatures, and not in
+ * my ledger already. The core's own filter remembers the last PBFT_RECENT_MAX committed
+ * requests and starts empty after a restart; the ledger's tx index knows every committed
+ * tx (issue 14 B: a restarted primary proposed, and backups prepared, txs committed long
+ * before). Only txs this node executed count: a lagging backup may prepare a tx that a
+ * block it has not executed yet holds (PBFT orders a request twice then, docs/PBFT.md
+ * §11.2, and the executor refuses the second as a replay). */
 static bool core_request_valid(void *ctx, const hash32 *d)
 {
     node *nd = ctx;
-    return mempool_verified(nd->pool, d);
+    hash32 id;
+    uint64_t height;
+    uint32_t index;
+    return mempool_verified_id(nd->pool, d, &id) &&
+           ledger_find_tx(nd->ledger, &id, &height, &index) == LEDGER_ERR_NOT_FOUND;
 }
 
 /* ==== sending ================================================================== */
@@ -653,6 +664,15 @@ static void drain(node *nd, bool execute)
 
 /* ==== incoming ===================================================================== */
 
+/* Verified txs the core refused through core_request_valid are in my ledger already (a
+ * late forward, or a client's retry of a committed tx): they leave the mempool. */
+static void drop_committed(node *nd, const hash32 *digests, const pbft_err *errs, uint32_t k)
+{
+    for (uint32_t i = 0; i < k; i++)
+        if (errs[i] == PBFT_ERR_REQUEST)
+            mempool_drop(nd->pool, &digests[i]);
+}
+
 /* Txs the verifiers found good since the last turn: pending requests here too,
  * so that any replica can order them after a view change and every backup's
  * view-change timer covers them. */
@@ -666,6 +686,7 @@ static void propose_verified(node *nd)
         for (uint32_t i = 0; i < k; i++)
             if (errs[i] == PBFT_ERR_DUPLICATE)
                 mempool_drop(nd->pool, &good[i]); /* committed already: a late forward */
+        drop_committed(nd, good, errs, k);
         drain(nd, false);
     }
 }
@@ -1008,7 +1029,8 @@ static void take_submitted(node *nd)
         uint32_t k = mempool_take_inbox(nd->pool, txs, owned, digests, WIRE_TXS_MAX);
         if (k == 0)
             return;
-        pbft_propose_many(nd->core, digests, k, NULL);
+        static pbft_err errs[WIRE_TXS_MAX];
+        pbft_propose_many(nd->core, digests, k, errs);
         /* forward in messages of at most half the message bound */
         size_t budget = nd->cfg.max_message_bytes / 2, bytes = 0;
         for (uint32_t from = 0, i = 0; i <= k; i++) {
@@ -1025,6 +1047,7 @@ static void take_submitted(node *nd)
         }
         for (uint32_t i = 0; i < k; i++)
             free(owned[i]);
+        drop_committed(nd, digests, errs, k);
         drain(nd, false);
     }
 }
