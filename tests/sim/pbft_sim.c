@@ -3,6 +3,7 @@
  *
  *   pbft_sim [--seeds N] [--from S] [--n 3f+1] [--mix NAME|any|adversary] [--ed25519-every K]
  *            [--scenario NAME] [--trace] [--expect-violation] [--no-signatures] [--keep-going]
+ *            [--strict-clock]
  *            [--bench REQUESTS [--batch N]]   (clean network, REQUESTS fed as fast as accepted;
  *                                   N requests per batch, default 8)
  *
@@ -34,6 +35,7 @@ int main(int argc, char **argv)
     uint32_t n = 0;
     int mix = -1, scenario = 0;
     bool trace = false, expect_violation = false, no_sigs = false, keep_going = false;
+    bool strict_clock = false;
     uint64_t agreement = 0;
     uint32_t bench = 0, batch = 0;
     uint64_t committed = 0, verifies = 0, fetched = 0, result_checked = 0, refused = 0;
@@ -44,6 +46,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--expect-violation")) { expect_violation = true; continue; }
         if (!strcmp(a, "--no-signatures")) { no_sigs = true; continue; }
         if (!strcmp(a, "--keep-going")) { keep_going = true; continue; }
+        if (!strcmp(a, "--strict-clock")) { strict_clock = true; continue; }
         if (!v) { fprintf(stderr, "pbft_sim: %s needs a value\n", a); return 2; }
         i++;
         if (!strcmp(a, "--seeds")) seeds = strtoull(v, NULL, 0);
@@ -79,6 +82,7 @@ int main(int argc, char **argv)
         opt.trace = trace ? stdout : NULL;
         opt.no_signatures = no_sigs;
         opt.keep_going = keep_going;
+        opt.strict_clock = strict_clock;
         opt.bench_requests = bench;
         opt.batch_max = batch;
         if (bench)

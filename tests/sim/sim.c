@@ -1720,12 +1720,14 @@ static void handle_event(sim *s, event *e)
 
 /* Clock mix: the chain must go on at the replicas with a true clock. One whose clock
  * stepped back stops its timers until its clock passes the old reading again (the core
- * keeps its clock monotonic): it is counted in clock_stuck, not a liveness failure. */
+ * keeps its clock monotonic): it is counted in clock_stuck, not a liveness failure,
+ * unless strict_clock (then every correct replica must commit everything). */
 static bool all_committed(const sim *s)
 {
     for (uint32_t i = 0; i < s->n; i++) {
         const node *nd = &s->nodes[i];
-        if (nd->byzantine || (s->opt.mix == SIM_MIX_CLOCK && nd->clock_faulty))
+        if (nd->byzantine || (s->opt.mix == SIM_MIX_CLOCK && nd->clock_faulty &&
+                               !s->opt.strict_clock))
             continue;
         for (uint32_t k = 0; k < s->request_count; k++)
             if (!nd->request_height[k])

@@ -63,6 +63,7 @@ typedef struct {
     uint32_t batch_max;      /* requests per batch (0 = 8, the simulator's usual size) */
     FILE *trace;    /* NULL: no trace */
     bool keep_going; /* run on after a violation, tracing the later ones */
+    bool strict_clock; /* clock mix: the jumped replicas must commit everything too */
 } sim_options;
 
 typedef struct {
