@@ -820,13 +820,16 @@ static void capture(sim *s, blob *b)
 
 /* ==== the generated adversary: Twins ============================================== */
 /* A faulty replica k is two honest cores sharing k's key: node k and its twin, node n.
- * Each round of ROUND_MS the network is one of TWINS_CHOICES partitions of the n + 1
+ * For n = 4, the first TWINS_ROUNDS rounds of ROUND_MS (about a view each) and k (0 or
+ * 1: the primary of view 0 or 1) are enumerated from the seed, scenario (seed - 1) %
+ * TWINS_SCENARIOS. Each enumerated round is one of TWINS_CHOICES partitions of the n + 1
  * nodes: choice 0 connects everyone (both twins talk to all, so every message kind is
- * equivocated naturally); choice c > 0 puts k on side 0, its twin on side 1, and, for
- * n = 4, replica j of the other three on side ((c - 1) >> j) & 1. For n = 4 the first
- * TWINS_ROUNDS rounds and k (0 or 1: the primary of view 0 or 1) are enumerated from
- * the seed, (seed - 1) % TWINS_SCENARIOS; later rounds, and n > 4, are drawn from it. */
+ * equivocated naturally); choice c > 0 puts k on side 0, its twin on side 1 and replica
+ * j of the other three on side ((c - 1) >> j) & 1. After them (and from the start for
+ * n > 4), rounds of SHORT_ROUND_MS are drawn from the seed: no partition, or k and its
+ * twin apart and every other replica on one of three sides (so one can be cut off). */
 #define ROUND_MS 400
+#define SHORT_ROUND_MS 200
 #define TWINS_CHOICES 9
 #define TWINS_ROUNDS 3
 #define TWINS_SCENARIOS (2 * TWINS_CHOICES * TWINS_CHOICES * TWINS_CHOICES)
@@ -849,6 +852,18 @@ static void setup_twins(sim *s)
     s->nodes_count = s->n + 1;
 }
 
+/* Whether a twins round starts now, and its number. */
+static bool twins_round_starts(const sim *s, uint64_t *round)
+{
+    uint64_t enumerated_ms = s->n == 4 ? TWINS_ROUNDS * ROUND_MS : 0;
+    if (s->now < enumerated_ms) {
+        *round = s->now / ROUND_MS;
+        return s->now % ROUND_MS == 0;
+    }
+    *round = TWINS_ROUNDS + (s->now - enumerated_ms) / SHORT_ROUND_MS;
+    return (s->now - enumerated_ms) % SHORT_ROUND_MS == 0;
+}
+
 /* This round's partition choice (0 = none). */
 static uint32_t twins_choice(sim *s, uint64_t round)
 {
@@ -860,17 +875,21 @@ static uint32_t twins_choice(sim *s, uint64_t round)
     return (uint32_t)(x % TWINS_CHOICES);
 }
 
+/* "round R: partition 01 | 23'" (a primed id is the twin, node n in other lines). */
 static void trace_groups(sim *s, uint64_t round)
 {
-    char buf[64];
+    char buf[96];
     size_t len = 0;
-    for (uint32_t side = 0; side < 2; side++) {
+    for (uint32_t side = 0; side < 3; side++) {
+        bool empty = true;
+        for (uint32_t i = 0; i < s->nodes_count; i++)
+            empty &= s->nodes[i].group != side;
+        if (side > 0 && !empty && len + 4 < sizeof buf)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, " | ");
         for (uint32_t i = 0; i < s->nodes_count && len + 4 < sizeof buf; i++)
             if (s->nodes[i].group == side)
                 len += (size_t)snprintf(buf + len, sizeof buf - len, "%u%s", s->nodes[i].id,
                                         i >= s->n ? "'" : "");
-        if (!side && len + 4 < sizeof buf)
-            len += (size_t)snprintf(buf + len, sizeof buf - len, " | ");
     }
     trace(s, "round %llu: partition %s", (unsigned long long)round, buf);
 }
@@ -883,12 +902,13 @@ static void twins_round(sim *s, uint64_t round)
         trace(s, "round %llu: no partition", (unsigned long long)round);
         return;
     }
-    s->partition_until = s->now + ROUND_MS;
+    bool enumerated = s->n == 4 && round < TWINS_ROUNDS;
+    s->partition_until = s->now + (enumerated ? ROUND_MS : SHORT_ROUND_MS);
     uint32_t bit = 0;
     for (uint32_t i = 0; i < s->n; i++) {
         if (i == s->twin_of)
             continue;
-        s->nodes[i].group = s->n == 4 ? ((c - 1) >> bit++) & 1 : (uint32_t)rng_below(&s->r, 2);
+        s->nodes[i].group = enumerated ? ((c - 1) >> bit++) & 1 : (uint32_t)rng_below(&s->r, 3);
     }
     s->nodes[s->twin_of].group = 0;
     s->nodes[s->n].group = 1;
@@ -1325,11 +1345,12 @@ static void adversary_faults(sim *s)
 {
     if (clock_mix(s))
         clock_faults(s);
-    if (s->faults_over || s->now % ROUND_MS != 0)
+    uint64_t round;
+    if (s->faults_over)
         return;
-    if (s->opt.mix == SIM_MIX_TWINS)
-        twins_round(s, s->now / ROUND_MS);
-    else if (s->opt.mix == SIM_MIX_BYZZFUZZ)
+    if (s->opt.mix == SIM_MIX_TWINS && twins_round_starts(s, &round))
+        twins_round(s, round);
+    else if (s->opt.mix == SIM_MIX_BYZZFUZZ && s->now % ROUND_MS == 0)
         fuzz_round(s, s->now / ROUND_MS);
 }
 
