@@ -40,6 +40,7 @@ int main(int argc, char **argv)
     uint32_t bench = 0, batch = 0;
     uint64_t committed = 0, verifies = 0, fetched = 0, result_checked = 0, refused = 0;
     uint64_t mutations = 0, time_refused = 0, clock_stuck = 0;
+    uint64_t accepted[7] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--trace")) { trace = true; continue; }
@@ -97,6 +98,8 @@ int main(int argc, char **argv)
         result_checked += res.result_checked;
         refused += res.fetch_refused;
         mutations += res.mutations;
+        for (int t = 0; t < 7; t++)
+            accepted[t] += res.forged_accepted[t];
         time_refused += res.time_refused;
         clock_stuck += res.clock_stuck;
         if (!res.ok) {
@@ -132,6 +135,12 @@ int main(int argc, char **argv)
         printf("pbft_sim: adversary: %llu forged messages sent; %llu fresh proposals refused "
                "for their time; %llu jumped replicas left behind\n", (unsigned long long)mutations,
                (unsigned long long)time_refused, (unsigned long long)clock_stuck);
+    if (mutations)
+        printf("pbft_sim: forged messages accepted by correct replicas: PRE-PREPARE %llu, "
+               "PREPARE %llu, COMMIT %llu, CHECKPOINT %llu, VIEW-CHANGE %llu, NEW-VIEW %llu\n",
+               (unsigned long long)accepted[1], (unsigned long long)accepted[2],
+               (unsigned long long)accepted[3], (unsigned long long)accepted[4],
+               (unsigned long long)accepted[5], (unsigned long long)accepted[6]);
     if (bench) {
         /* the raw Ed25519 verify rate of this machine, same process, one core */
         keypair kp;

@@ -64,6 +64,7 @@ typedef struct {
     pbft_batch batch;
     pbft_view_change *vc;
     pbft_new_view *nv;
+    bool forged; /* made by the adversary (counted when a correct replica accepts it) */
 } blob;
 
 typedef enum { EV_MSG = 1, EV_REQUEST, EV_FETCH, EV_BLOCKS } event_kind;
@@ -726,6 +727,7 @@ static void resign_vote(sim *s, uint32_t id, pbft_msg *m)
 static void equivocate(sim *s, uint32_t from, const pbft_out *o)
 {
     blob *a = blob_make(&o->msg), *b = blob_make(&o->msg);
+    b->forged = true;
     b->batch.header.time_ms += 1 + rng_below(&s->r, 3);
     if (b->batch.count > 1 && rng_chance(&s->r, 50)) {
         b->batch.count--;
@@ -956,6 +958,7 @@ static void fuzz_send_msg(sim *s, uint32_t from, const pbft_msg *m, uint32_t pct
                           uint64_t extra_ms)
 {
     blob *b = blob_make(m);
+    b->forged = true;
     fuzz_send_some(s, from, b, pct, extra_ms);
     blob_unref(b);
 }
@@ -1236,6 +1239,7 @@ static void fuzz_new_view(sim *s, uint32_t from, const pbft_out *o)
         pbft_msg m = o->msg;
         m.new_view = split && rng_chance(&s->r, 50) ? other : nv;
         blob *b = blob_make(&m);
+        b->forged = m.new_view == other;
         net_send_extra(s, from, to, b, nv_extra);
         blob_unref(b);
     }
@@ -1734,6 +1738,8 @@ static void handle_event(sim *s, event *e)
     if (!nd->crashed && reachable(s, e->from, e->to) && !nd->silent) {
         pbft_err err = pbft_step(&nd->core, &e->b->msg);
         observe_step(s, e->to, &e->b->msg, err);
+        if (e->b->forged && err == PBFT_OK && !nd->byzantine && e->b->msg.type <= 6)
+            s->res->forged_accepted[e->b->msg.type]++;
         drain(s, e->to);
     }
     blob_unref(e->b);

@@ -78,7 +78,8 @@ typedef struct {
     uint64_t fetched_blocks;  /* blocks delivered through catch-up */
     uint64_t result_checked;  /* of which came with a verified result certificate */
     uint64_t fetch_refused;   /* fetched blocks or certificates refused by the core */
-    uint64_t mutations;       /* adversary: forged messages sent (ByzzFuzz, Twins routing) */
+    uint64_t mutations;       /* adversary: forged messages sent (ByzzFuzz) */
+    uint64_t forged_accepted[7]; /* forged messages a correct replica accepted, by type */
     uint64_t time_refused;    /* clock mixes: fresh PRE-PREPAREs refused for their time */
     uint64_t violations;      /* with keep_going: all of them, else 1 */
     bool agreement_violated;  /* one of them was the agreement invariant */
