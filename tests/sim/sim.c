@@ -114,7 +114,8 @@ typedef struct {
     bool clock_faulty;     /* jumped at some point (the clock-bound check skips it) */
 } node;
 
-#define NODES_MAX (PBFT_N_MAX + 1) /* n replicas, plus one twin (Twins mix) */
+#define TWINS_MAX 2                 /* faulty replicas run as twins (n >= 7: two) */
+#define NODES_MAX (PBFT_N_MAX + TWINS_MAX) /* n replicas, plus their twins */
 #define NV_KEPT 8                   /* NEW-VIEWs remembered per node for the checker */
 #define SIGN_TIMES 4                /* digests per height with a first-signing time */
 
@@ -162,7 +163,8 @@ struct sim {
     struct signed_rec { uint64_t view, height; uint32_t node; bool used; hash32 d; } *signed_tab;
     /* The generated adversary (Twins, ByzzFuzz, clock faults). */
     uint32_t nodes_count;   /* n, or n + 1 with a twin */
-    uint32_t twin_of;       /* the replica whose key the twin (node n) shares */
+    uint32_t twins;         /* twin pairs: the twin of twin_of[i] is node n + i */
+    uint32_t twin_of[TWINS_MAX];
     uint64_t epoch_ms;      /* clock mixes: hosts' clocks start here, so -1 h stays > 0 */
     bool fetch_delivery;    /* a fetched block is being delivered (checker (a)) */
     bool script_done;       /* scenario split-newview: the faulty primary has acted */
@@ -838,10 +840,10 @@ static void capture(sim *s, blob *b)
 
 static uint64_t twins_index(const sim *s) { return (s->opt.seed - 1) % TWINS_SCENARIOS; }
 
-static void setup_twins(sim *s)
+/* Replica k gets a twin, node n + s->twins. */
+static void add_twin(sim *s, uint32_t k)
 {
-    uint32_t k = s->n == 4 ? (uint32_t)(twins_index(s) % 2) : (uint32_t)rng_below(&s->r, 2);
-    uint32_t t = s->n;
+    uint32_t t = s->n + s->twins;
     node *tw = &s->nodes[t];
     tw->id = k;
     tw->store = calloc(MAX_HEIGHT + 1, sizeof *tw->store);
@@ -849,9 +851,18 @@ static void setup_twins(sim *s)
     tw->skew_ms = (int64_t)rng_below(&s->r, 100);
     s->ctx[t].s = s;
     s->ctx[t].id = k;
-    s->twin_of = k;
+    s->twin_of[s->twins++] = k;
     s->nodes[k].byzantine = tw->byzantine = true;
-    s->nodes_count = s->n + 1;
+    s->nodes_count = t + 1;
+}
+
+/* The primary of view 0 or 1 gets a twin; with n >= 7 a second replica too (f >= 2). */
+static void setup_twins(sim *s)
+{
+    uint32_t k = s->n == 4 ? (uint32_t)(twins_index(s) % 2) : (uint32_t)rng_below(&s->r, 2);
+    add_twin(s, k);
+    if (s->f >= 2)
+        add_twin(s, (k + 1 + (uint32_t)rng_below(&s->r, s->n - 1)) % s->n);
 }
 
 /* Whether a twins round starts now, and its number. */
@@ -862,7 +873,7 @@ static bool twins_round_starts(const sim *s, uint64_t *round)
         *round = s->now / ROUND_MS;
         return s->now % ROUND_MS == 0;
     }
-    *round = TWINS_ROUNDS + (s->now - enumerated_ms) / SHORT_ROUND_MS;
+    *round = (s->n == 4 ? TWINS_ROUNDS : 0) + (s->now - enumerated_ms) / SHORT_ROUND_MS;
     return (s->now - enumerated_ms) % SHORT_ROUND_MS == 0;
 }
 
@@ -908,12 +919,14 @@ static void twins_round(sim *s, uint64_t round)
     s->partition_until = s->now + (enumerated ? ROUND_MS : SHORT_ROUND_MS);
     uint32_t bit = 0;
     for (uint32_t i = 0; i < s->n; i++) {
-        if (i == s->twin_of)
+        if (i == s->twin_of[0])
             continue;
         s->nodes[i].group = enumerated ? ((c - 1) >> bit++) & 1 : (uint32_t)rng_below(&s->r, 3);
     }
-    s->nodes[s->twin_of].group = 0;
+    s->nodes[s->twin_of[0]].group = 0;
     s->nodes[s->n].group = 1;
+    if (s->twins > 1) /* the second pair apart too */
+        s->nodes[s->n + 1].group = (s->nodes[s->twin_of[1]].group + 1 + (uint32_t)rng_below(&s->r, 2)) % 3;
     trace_groups(s, round);
 }
 
