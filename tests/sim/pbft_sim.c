@@ -8,7 +8,7 @@
  *                                   N requests per batch, default 8)
  *
  * --mix any (default) picks the mix from the seed (seed % 8, the classic mixes);
- * --mix adversary picks twins, byzzfuzz or clock by seed % 3. Every
+ * --mix adversary picks twins, byzzfuzz or clock by (seed / 3) % 3. Every
  * seed K with K % ed25519-every == 0 signs with real Ed25519 (default 50).
  * Exit status 0 when every seed passed (or, with --expect-violation, when
  * at least one seed reported a violation).
@@ -76,8 +76,9 @@ int main(int argc, char **argv)
         opt.seed = k;
         opt.n = n ? n : (k % 3 == 0 ? 7 : 4);
         opt.mix = mix >= 0 ? (sim_mix)mix : (sim_mix)(k % SIM_MIX_COUNT);
-        if (mix == -2) /* the generated adversary: twins, byzzfuzz, clock by seed */
-            opt.mix = (sim_mix)(SIM_MIX_ADVERSARY_FIRST + k % SIM_MIX_ADVERSARY_COUNT);
+        if (mix == -2) /* the generated adversary: twins, byzzfuzz, clock by seed / 3
+                          (not seed % 3, which also picks n) */
+            opt.mix = (sim_mix)(SIM_MIX_ADVERSARY_FIRST + (k / 3) % SIM_MIX_ADVERSARY_COUNT);
         opt.scenario = (sim_scenario)scenario;
         opt.ed25519 = ed_every && k % ed_every == 0 && !scenario;
         opt.trace = trace ? stdout : NULL;
