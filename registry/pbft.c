@@ -1479,6 +1479,24 @@ pbft_err pbft_deliver_block(pbft_core *c, const pbft_batch *batch, const codec_c
     return PBFT_OK;
 }
 
+/* After a long stall, the highest height any one peer reports executed. The f+1 rule
+ * (below) keeps one byzantine peer from sending this replica after heights nobody has;
+ * but when a faulty replica falls silent, the only peer ahead may be a single correct one
+ * while the others are as stuck as this one (simulator: twins seed 541, two correct
+ * replicas in different view changes, the third one done and idle, so nothing times out).
+ * Fetching on one peer's word is safe: every fetched block is checked against its commit
+ * certificate. What a lying peer costs is a fetch request per retransmit_ms while stalled. */
+static pbft_height single_peer_target(const pbft_core *c)
+{
+    if (c->now_ms < c->delivered_ms + 4 * c->cfg.retransmit_ms)
+        return 0;
+    pbft_height target = 0;
+    for (uint32_t a = 0; a < c->cfg.n; a++)
+        if (a != c->cfg.id && c->peer_checkpoint[a] > target)
+            target = c->peer_checkpoint[a];
+    return target;
+}
+
 /* Heights f+1 peers have executed (so a correct one holds them) but I have not:
  * fetch them when I am far behind or stalled (see below). */
 static void maybe_fetch(pbft_core *c)
@@ -1494,6 +1512,8 @@ static void maybe_fetch(pbft_core *c)
         if (a != c->cfg.id && at_least >= c->f + 1 && c->peer_checkpoint[a] > target)
             target = c->peer_checkpoint[a];
     }
+    if (target <= c->last_delivered)
+        target = single_peer_target(c);
     if (target <= c->last_delivered)
         return;
     /* A replica behind while the normal case still delivers to it is just slower (a

@@ -21,7 +21,7 @@ static void sim_usage(void)
 {
     fprintf(stderr, "usage: trialctl sim [--seeds N] [--from S] [--n 4|7|10|13|16] "
                     "[--mix NAME|any] [--trace SEED]\n  mixes: any");
-    for (int m = 0; m < SIM_MIX_COUNT; m++)
+    for (int m = 0; m < SIM_MIX_LAST; m++)
         fprintf(stderr, " %s", sim_mix_name((sim_mix)m));
     fprintf(stderr, "\n");
 }

@@ -1,14 +1,17 @@
 #!/bin/bash
 # Scripted scenarios against their golden traces (tests/sim/golden/*.trace).
-#   golden.sh PBFT_SIM GOLDEN_DIR        compare
-#   UPDATE=1 golden.sh PBFT_SIM GOLDEN_DIR   rewrite the golden files
+#   golden.sh PBFT_SIM GOLDEN_DIR [SCENARIO...]          compare
+#   UPDATE=1 golden.sh PBFT_SIM GOLDEN_DIR [SCENARIO...] rewrite the golden files
+# Without SCENARIOs: the six original ones (split-newview has its own ctest).
 # A trace changes whenever the protocol's behaviour changes: read the diff,
 # and update the golden file only if the new behaviour is the intended one.
 set -u
 sim=$1
 dir=$2
+shift 2
+scenarios=${*:-normal primary-crash equivocate partition catchup catchup-faulty}
 status=0
-for sc in normal primary-crash equivocate partition catchup catchup-faulty; do
+for sc in $scenarios; do
     out=$("$sim" --scenario "$sc" --n 4 --from 1 --trace | grep '^t=')
     if [ "${UPDATE:-0}" = 1 ]; then
         printf '%s\n' "$out" > "$dir/$sc.trace"

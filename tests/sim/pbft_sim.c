@@ -1,12 +1,14 @@
 /*
  * pbft_sim - run the PBFT simulator over a range of seeds, or replay one.
  *
- *   pbft_sim [--seeds N] [--from S] [--n 3f+1] [--mix NAME|any] [--ed25519-every K]
- *            [--scenario NAME] [--trace] [--expect-violation] [--no-signatures]
+ *   pbft_sim [--seeds N] [--from S] [--n 3f+1] [--mix NAME|any|adversary] [--ed25519-every K]
+ *            [--scenario NAME] [--trace] [--expect-violation] [--no-signatures] [--keep-going]
+ *            [--strict-clock]
  *            [--bench REQUESTS [--batch N]]   (clean network, REQUESTS fed as fast as accepted;
  *                                   N requests per batch, default 8)
  *
- * --mix any (default) picks the mix from the seed (seed % mixes). Every
+ * --mix any (default) picks the mix from the seed (seed % 8, the classic mixes);
+ * --mix adversary picks twins, byzzfuzz or clock by (seed / 3) % 3. Every
  * seed K with K % ed25519-every == 0 signs with real Ed25519 (default 50).
  * Exit status 0 when every seed passed (or, with --expect-violation, when
  * at least one seed reported a violation).
@@ -32,14 +34,20 @@ int main(int argc, char **argv)
     uint64_t seeds = 1, from = 1, ed_every = 50;
     uint32_t n = 0;
     int mix = -1, scenario = 0;
-    bool trace = false, expect_violation = false, no_sigs = false;
+    bool trace = false, expect_violation = false, no_sigs = false, keep_going = false;
+    bool strict_clock = false;
+    uint64_t agreement = 0;
     uint32_t bench = 0, batch = 0;
     uint64_t committed = 0, verifies = 0, fetched = 0, result_checked = 0, refused = 0;
+    uint64_t mutations = 0, time_refused = 0, clock_stuck = 0;
+    uint64_t accepted[7] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--trace")) { trace = true; continue; }
         if (!strcmp(a, "--expect-violation")) { expect_violation = true; continue; }
         if (!strcmp(a, "--no-signatures")) { no_sigs = true; continue; }
+        if (!strcmp(a, "--keep-going")) { keep_going = true; continue; }
+        if (!strcmp(a, "--strict-clock")) { strict_clock = true; continue; }
         if (!v) { fprintf(stderr, "pbft_sim: %s needs a value\n", a); return 2; }
         i++;
         if (!strcmp(a, "--seeds")) seeds = strtoull(v, NULL, 0);
@@ -49,8 +57,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--bench")) bench = (uint32_t)strtoul(v, NULL, 0);
         else if (!strcmp(a, "--batch")) batch = (uint32_t)strtoul(v, NULL, 0);
         else if (!strcmp(a, "--mix")) {
-            mix = strcmp(v, "any") ? sim_mix_parse(v) : -1;
-            if (strcmp(v, "any") && mix < 0) { fprintf(stderr, "pbft_sim: unknown mix %s\n", v); return 2; }
+            mix = !strcmp(v, "any") ? -1 : !strcmp(v, "adversary") ? -2 : sim_mix_parse(v);
+            if (mix == -1 && strcmp(v, "any")) { fprintf(stderr, "pbft_sim: unknown mix %s\n", v); return 2; }
         } else if (!strcmp(a, "--scenario")) {
             scenario = sim_scenario_parse(v);
             if (scenario < 0) { fprintf(stderr, "pbft_sim: unknown scenario %s\n", v); return 2; }
@@ -68,10 +76,15 @@ int main(int argc, char **argv)
         opt.seed = k;
         opt.n = n ? n : (k % 3 == 0 ? 7 : 4);
         opt.mix = mix >= 0 ? (sim_mix)mix : (sim_mix)(k % SIM_MIX_COUNT);
+        if (mix == -2) /* the generated adversary: twins, byzzfuzz, clock by seed / 3
+                          (not seed % 3, which also picks n) */
+            opt.mix = (sim_mix)(SIM_MIX_ADVERSARY_FIRST + (k / 3) % SIM_MIX_ADVERSARY_COUNT);
         opt.scenario = (sim_scenario)scenario;
         opt.ed25519 = ed_every && k % ed_every == 0 && !scenario;
         opt.trace = trace ? stdout : NULL;
         opt.no_signatures = no_sigs;
+        opt.keep_going = keep_going;
+        opt.strict_clock = strict_clock;
         opt.bench_requests = bench;
         opt.batch_max = batch;
         if (bench)
@@ -85,17 +98,29 @@ int main(int argc, char **argv)
         fetched += res.fetched_blocks;
         result_checked += res.result_checked;
         refused += res.fetch_refused;
+        mutations += res.mutations;
+        for (int t = 0; t < 7; t++)
+            accepted[t] += res.forged_accepted[t];
+        time_refused += res.time_refused;
+        clock_stuck += res.clock_stuck;
         if (!res.ok) {
             failed++;
+            agreement += res.agreement_violated;
             printf("FAIL seed=%llu n=%u mix=%s%s: %s\n  replay: pbft_sim --from %llu --n %u --mix %s%s --trace\n",
                    (unsigned long long)k, opt.n, sim_mix_name(opt.mix),
                    opt.ed25519 ? " ed25519" : "", res.violation, (unsigned long long)k, opt.n,
                    sim_mix_name(opt.mix), opt.ed25519 ? " --ed25519-every 1" : "");
+            if (keep_going)
+                printf("  %llu violations in all%s\n", (unsigned long long)res.violations,
+                       res.agreement_violated ? ", agreement among them" : "");
             if (expect_violation)
                 break;
         }
     }
     double dt = now_s() - t0;
+    if (keep_going)
+        printf("pbft_sim: %llu of the failed seeds violated agreement\n",
+               (unsigned long long)agreement);
     printf("pbft_sim: %llu seeds from %llu, %llu with Ed25519, %llu failed, %.1f ms/seed\n",
            (unsigned long long)run, (unsigned long long)from, (unsigned long long)ed,
            (unsigned long long)failed, run ? dt * 1000.0 / (double)run : 0.0);
@@ -107,6 +132,16 @@ int main(int argc, char **argv)
            "certificate, %llu refused\n",
            (unsigned long long)fetched, (unsigned long long)result_checked,
            (unsigned long long)refused);
+    if (mutations || time_refused)
+        printf("pbft_sim: adversary: %llu forged messages sent; %llu fresh proposals refused "
+               "for their time; %llu jumped replicas left behind\n", (unsigned long long)mutations,
+               (unsigned long long)time_refused, (unsigned long long)clock_stuck);
+    if (mutations)
+        printf("pbft_sim: forged messages accepted by correct replicas: PRE-PREPARE %llu, "
+               "PREPARE %llu, COMMIT %llu, CHECKPOINT %llu, VIEW-CHANGE %llu, NEW-VIEW %llu\n",
+               (unsigned long long)accepted[1], (unsigned long long)accepted[2],
+               (unsigned long long)accepted[3], (unsigned long long)accepted[4],
+               (unsigned long long)accepted[5], (unsigned long long)accepted[6]);
     if (bench) {
         /* the raw Ed25519 verify rate of this machine, same process, one core */
         keypair kp;

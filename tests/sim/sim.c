@@ -64,6 +64,7 @@ typedef struct {
     pbft_batch batch;
     pbft_view_change *vc;
     pbft_new_view *nv;
+    bool forged; /* made by the adversary (counted when a correct replica accepts it) */
 } blob;
 
 typedef enum { EV_MSG = 1, EV_REQUEST, EV_FETCH, EV_BLOCKS } event_kind;
@@ -93,6 +94,7 @@ typedef struct {
     blob *b;
     uint64_t request;
     fetch_msg *fetch;
+    uint32_t from; /* the sending node (a twin's messages carry its replica id) */
 } event;
 
 typedef struct {
@@ -110,7 +112,15 @@ typedef struct {
     uint64_t request_height[MAX_REQUESTS]; /* height first executed, 0 = not yet */
     pbft_view last_view;
     bool last_changing;
+    uint32_t id;           /* replica id: the node's index, or the twin's replica */
+    int64_t jump_ms;       /* clock faults: this host's clock minus the true one */
+    bool clock_faulty;     /* jumped at some point (the clock-bound check skips it) */
 } node;
+
+#define TWINS_MAX 2                 /* faulty replicas run as twins (n >= 7: two) */
+#define NODES_MAX (PBFT_N_MAX + TWINS_MAX) /* n replicas, plus their twins */
+#define NV_KEPT 8                   /* NEW-VIEWs remembered per node for the checker */
+#define SIGN_TIMES 4                /* digests per height with a first-signing time */
 
 typedef struct sim sim;
 typedef struct {
@@ -124,8 +134,8 @@ struct sim {
     rng r;
     uint64_t now;
     uint32_t n, f;
-    node nodes[PBFT_N_MAX];
-    signer_ctx ctx[PBFT_N_MAX];
+    node nodes[NODES_MAX];
+    signer_ctx ctx[NODES_MAX];
     uint8_t keys[PBFT_N_MAX][32];
     keypair kp[PBFT_N_MAX];
     hash32 chain_id;
@@ -154,19 +164,54 @@ struct sim {
     bool failed;
     uint32_t bench_fed;
     struct signed_rec { uint64_t view, height; uint32_t node; bool used; hash32 d; } *signed_tab;
+    /* The generated adversary (Twins, ByzzFuzz, clock faults). */
+    uint32_t nodes_count;   /* n, or n + 1 with a twin */
+    uint32_t twins;         /* twin pairs: the twin of twin_of[i] is node n + i */
+    uint32_t twin_of[TWINS_MAX];
+    uint64_t epoch_ms;      /* clock mixes: hosts' clocks start here, so -1 h stays > 0 */
+    bool fetch_delivery;    /* a fetched block is being delivered (checker (a)) */
+    bool script_done;       /* scenario split-newview: the faulty primary has acted */
+    pbft_view_change *seen_vc; /* [PBFT_N_MAX]: latest VIEW-CHANGE per sender seen by a
+                                  faulty node (ByzzFuzz builds other V sets from them) */
+    bool seen_vc_used[PBFT_N_MAX];
+    /* History checker: the NEW-VIEWs each correct node accepted ... */
+    struct nv_rec {
+        bool used;
+        uint64_t view, from;
+        uint32_t count;
+        hash32 d[PBFT_WINDOW];
+    } nv_accepted[NODES_MAX][NV_KEPT];
+    /* ... the result certificates correct nodes were handed ... */
+    bool have_cert[MAX_HEIGHT + 1];
+    hash32 cert_block[MAX_HEIGHT + 1], cert_state[MAX_HEIGHT + 1];
+    /* ... and when a correct node with a true clock first signed each digest. */
+    struct sign_time { bool used; hash32 d; uint64_t at; } first_signed[MAX_HEIGHT + 1][SIGN_TIMES];
 };
 #define SIGNED_TAB 16384
 
+static void trace(sim *s, const char *fmt, ...);
+
+/* A violation: the first is the run's result. The run stops there, unless
+ * keep_going, which traces the later ones too (up to 20) and runs on. */
 static void fail(sim *s, const char *fmt, ...)
 {
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    s->res->violations++;
+    s->res->agreement_violated |= strncmp(msg, "agreement", 9) == 0;
+    if (s->opt.keep_going && s->res->violations <= 20)
+        trace(s, "violation: %s", msg);
     if (s->failed)
         return;
     s->failed = true;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->res->violation, sizeof s->res->violation, fmt, ap);
-    va_end(ap);
+    memcpy(s->res->violation, msg, sizeof s->res->violation);
 }
+
+/* Stop the run: a violation was found (and not keep_going). */
+static bool stopped(const sim *s) { return s->failed && !s->opt.keep_going; }
 
 static void trace(sim *s, const char *fmt, ...)
 {
@@ -361,9 +406,22 @@ static void blob_unref(blob *b)
     free(b);
 }
 
-/* Queue b for node `to` through the faulty network. */
-static void net_send(sim *s, uint32_t from, uint32_t to, blob *b)
+/* Scenario split-newview: until the faults stop, replicas 2 and 3 get no CHECKPOINT
+ * and only replica 0 gets the COMMITs of (view 0, height 2). */
+static bool script_drops(const sim *s, uint32_t to, const blob *b)
 {
+    const pbft_msg *m = &b->msg;
+    if (s->opt.scenario != SIM_SCENARIO_SPLIT_NEWVIEW || s->faults_over)
+        return false;
+    return (m->type == PBFT_MSG_CHECKPOINT && to >= 2) ||
+           (m->type == PBFT_MSG_COMMIT && m->view == 0 && m->height == 2 && to != 0);
+}
+
+/* Queue b for node `to` through the faulty network, extra_ms later than usual. */
+static void net_send_extra(sim *s, uint32_t from, uint32_t to, blob *b, uint64_t extra_ms)
+{
+    if (script_drops(s, to, b))
+        return;
     if (!s->faults_over && s->drop_pct && rng_chance(&s->r, s->drop_pct))
         return;
     uint32_t copies = (!s->faults_over && s->dup_pct && rng_chance(&s->r, s->dup_pct)) ? 2 : 1;
@@ -371,10 +429,15 @@ static void net_send(sim *s, uint32_t from, uint32_t to, blob *b)
         uint64_t delay = 1 + rng_below(&s->r, s->faults_over ? 20 : s->delay_max);
         if (s->nodes[from].slow || s->nodes[to].slow)
             delay += 100 + rng_below(&s->r, 200);
-        event e = {s->now + delay, s->order++, EV_MSG, to, b, 0, NULL};
+        event e = {s->now + delay + extra_ms, s->order++, EV_MSG, to, b, 0, NULL, from};
         b->refs++;
         heap_push(s, e);
     }
+}
+
+static void net_send(sim *s, uint32_t from, uint32_t to, blob *b)
+{
+    net_send_extra(s, from, to, b, 0);
 }
 
 static bool reachable(const sim *s, uint32_t a, uint32_t b)
@@ -392,8 +455,162 @@ static void net_fetch(sim *s, event_kind kind, uint32_t from, uint32_t to, fetch
     uint64_t delay = 1 + rng_below(&s->r, s->faults_over ? 20 : s->delay_max);
     if (s->nodes[from].slow || s->nodes[to].slow)
         delay += 100 + rng_below(&s->r, 200);
-    event e = {s->now + delay, s->order++, kind, to, NULL, 0, fm};
+    event e = {s->now + delay, s->order++, kind, to, NULL, 0, fm, from};
     heap_push(s, e);
+}
+
+/* ==== the history checker: what each node signed, accepted and executed ========== */
+/* Reads only what the nodes put on the wire or handed their host (messages sent,
+ * NEW-VIEWs pbft_step accepted, committed batches, result certificates), never a
+ * core's internals. */
+
+static bool clock_mix(const sim *s)
+{
+    return s->opt.mix == SIM_MIX_CLOCK || s->opt.mix == SIM_MIX_NTP_STEP;
+}
+
+/* The monotonic clock every host's timers run on: true time (clock faults move only the
+ * wall clock, as an NTP step does on a real host). */
+static uint64_t mono_clock(const sim *s) { return s->now + s->epoch_ms; }
+
+/* The host (wall) clock of node i: true time, epoch, skew and any jump. */
+static uint64_t host_clock(const sim *s, uint32_t i)
+{
+    const node *nd = &s->nodes[i];
+    return (uint64_t)((int64_t)(s->now + s->epoch_ms) + nd->skew_ms + nd->jump_ms);
+}
+
+/* Node i entered view nv->view: remember what the NEW-VIEW re-issued. */
+static void nv_record(sim *s, uint32_t i, const pbft_new_view *nv)
+{
+    struct nv_rec *r = &s->nv_accepted[i][nv->view % NV_KEPT];
+    r->used = true;
+    r->view = nv->view;
+    r->from = nv->reissued_from;
+    r->count = nv->reissued_count;
+    memcpy(r->d, nv->reissued, sizeof r->d);
+}
+
+/* The digest that the NEW-VIEW node i accepted for view v re-issues at h, if any. */
+static const hash32 *nv_reissued(const sim *s, uint32_t i, uint64_t v, uint64_t h)
+{
+    const struct nv_rec *r = &s->nv_accepted[i][v % NV_KEPT];
+    if (!r->used || r->view != v || h <= r->from || h > r->from + r->count)
+        return NULL;
+    return &r->d[h - r->from - 1];
+}
+
+static const char *msg_kind(pbft_msg_type t)
+{
+    return t == PBFT_MSG_PREPREPARE ? "PRE-PREPARE" : t == PBFT_MSG_PREPARE ? "PREPARE"
+                                                                              : "COMMIT";
+}
+
+/* Invariant (a), signing side: in view v a correct replica signs, for a height its
+ * NEW-VIEW re-issued, only the re-issued digest. */
+static void check_vote_against_nv(sim *s, uint32_t i, const pbft_msg *m)
+{
+    const hash32 *d = nv_reissued(s, i, m->view, m->height);
+    if (!d || memcmp(d, &m->digest, 32) == 0)
+        return;
+    char a[9], b[9];
+    hex8(&m->digest, a);
+    hex8(d, b);
+    fail(s, "new-view: node %u signed %s %s for view %llu height %llu; the NEW-VIEW it "
+            "accepted re-issues %s there", i, msg_kind(m->type), a,
+         (unsigned long long)m->view, (unsigned long long)m->height, b);
+}
+
+/* Invariant (a), delivery side: a batch delivered with a commit certificate of view v
+ * is the one the NEW-VIEW of v re-issued there. Not checked for fetched blocks: a
+ * primary that sends two valid NEW-VIEWs (two V sets) can have the others commit the
+ * other re-issued batch, which a replica that accepted the first then fetches. */
+static void check_delivery_against_nv(sim *s, uint32_t i, uint64_t h, uint64_t view,
+                                      const hash32 *digest)
+{
+    const hash32 *d = nv_reissued(s, i, view, h);
+    if (s->fetch_delivery || !d || memcmp(d, digest, 32) == 0)
+        return;
+    char a[9], b[9];
+    hex8(digest, a);
+    hex8(d, b);
+    fail(s, "new-view: node %u delivered %s at height %llu with a commit certificate of "
+            "view %llu; the NEW-VIEW it accepted re-issues %s there",
+         i, a, (unsigned long long)h, (unsigned long long)view, b);
+}
+
+/* Clock bound: remember when a correct node with a true clock first signed (h, d). */
+static void note_sign_time(sim *s, uint32_t i, const pbft_msg *m)
+{
+    if (!clock_mix(s) || s->nodes[i].clock_faulty || m->height > MAX_HEIGHT ||
+        (m->type != PBFT_MSG_PREPREPARE && m->type != PBFT_MSG_PREPARE))
+        return;
+    struct sign_time *t = s->first_signed[m->height];
+    for (uint32_t k = 0; k < SIGN_TIMES; k++) {
+        if (t[k].used && memcmp(&t[k].d, &m->digest, 32) == 0)
+            return;
+        if (!t[k].used) {
+            t[k] = (struct sign_time){true, m->digest, s->now};
+            return;
+        }
+    }
+}
+
+#define SKEW_MAX_MS 200 /* clock mix: |skew| of every host */
+
+/* A committed block's time lies within clock_bound (plus the skew) of the true time
+ * at which the first correct replica with a true clock signed it: a clock fault of
+ * up to f replicas neither backdates nor postdates a consent. */
+static void check_block_time(sim *s, uint32_t i, const pbft_committed *c, const hash32 *d)
+{
+    uint64_t h = c->batch.header.height;
+    if (!clock_mix(s) || h > MAX_HEIGHT || c->batch.header.time_ms == 0)
+        return; /* a null batch takes the previous block's time + 1 */
+    const struct sign_time *t = s->first_signed[h];
+    for (uint32_t k = 0; k < SIGN_TIMES && t[k].used; k++) {
+        if (memcmp(&t[k].d, d, 32) != 0)
+            continue;
+        int64_t at = (int64_t)(t[k].at + s->epoch_ms), bound = 500 + SKEW_MAX_MS;
+        int64_t proposed = (int64_t)c->batch.header.time_ms;
+        if ((int64_t)c->block_time_ms < at - bound || proposed > at + bound)
+            fail(s, "clock: node %u committed height %llu with block time %lld ms, "
+                    "first signed by a true clock at %lld ms",
+                 i, (unsigned long long)h, (long long)((int64_t)c->block_time_ms - (int64_t)s->epoch_ms),
+                 (long long)t[k].at);
+        return;
+    }
+}
+
+/* Invariant (c): every result certificate a correct node is handed equals every
+ * correct node's own execution of that height. */
+static void check_result(sim *s, uint64_t h)
+{
+    if (h > MAX_HEIGHT || !s->have_cert[h])
+        return;
+    for (uint32_t i = 0; i < s->nodes_count; i++) {
+        const node *nd = &s->nodes[i];
+        if (nd->byzantine || nd->height < h)
+            continue;
+        if (memcmp(&nd->store[h].block_hash, &s->cert_block[h], 32) != 0 ||
+            memcmp(&nd->store[h].state_hash, &s->cert_state[h], 32) != 0)
+            fail(s, "result: height %llu's result certificate differs from node %u's "
+                    "execution", (unsigned long long)h, i);
+    }
+}
+
+static void note_result_cert(sim *s, uint32_t i, const codec_result_cert *cert)
+{
+    uint64_t h = cert->height;
+    if (s->nodes[i].byzantine || h == 0 || h > MAX_HEIGHT)
+        return;
+    if (s->have_cert[h] && (memcmp(&s->cert_block[h], &cert->block_hash, 32) != 0 ||
+                            memcmp(&s->cert_state[h], &cert->state_hash, 32) != 0))
+        fail(s, "result: two result certificates for height %llu (node %u)",
+             (unsigned long long)h, i);
+    s->have_cert[h] = true;
+    s->cert_block[h] = cert->block_hash;
+    s->cert_state[h] = cert->state_hash;
+    check_result(s, h);
 }
 
 /* ==== execution and invariants ===================================================== */
@@ -438,6 +655,10 @@ static void execute(sim *s, uint32_t i, const pbft_committed *c)
     hash32 d;
     codec_batch_hash(&c->batch.header, &d);
     check_batch(s, i, c, &d);
+    if (!nd->byzantine) {
+        check_delivery_against_nv(s, i, c->batch.header.height, c->cert.view, &d);
+        check_block_time(s, i, c, &d);
+    }
     uint64_t h = c->batch.header.height;
     if (h > MAX_HEIGHT || h != nd->height + 1)
         return;
@@ -469,6 +690,7 @@ static void execute(sim *s, uint32_t i, const pbft_committed *c)
         s->state[h] = sb->state_hash;
     }
     nd->height = h;
+    check_result(s, h);
     char a[9];
     hex8(&d, a);
     trace(s, "node %u commit h=%llu digest=%s txs=%u view=%llu", i, (unsigned long long)h, a,
@@ -486,11 +708,14 @@ static void execute(sim *s, uint32_t i, const pbft_committed *c)
 }
 
 /* ==== sending, with the byzantine behaviours ======================================= */
+/* To every node the output is addressed to (a replica id reaches both twins). */
 static void deliver_to_all(sim *s, uint32_t from, const pbft_out *o, blob *b)
 {
-    for (uint32_t to = 0; to < s->n; to++)
-        if (to != from && (o->to == PBFT_BROADCAST || o->to == to))
+    for (uint32_t to = 0; to < s->nodes_count; to++) {
+        uint32_t id = s->nodes[to].id;
+        if (id != s->nodes[from].id && (o->to == PBFT_BROADCAST || o->to == id))
             net_send(s, from, to, b);
+    }
 }
 
 static void resign_vote(sim *s, uint32_t id, pbft_msg *m)
@@ -511,6 +736,7 @@ static void resign_vote(sim *s, uint32_t id, pbft_msg *m)
 static void equivocate(sim *s, uint32_t from, const pbft_out *o)
 {
     blob *a = blob_make(&o->msg), *b = blob_make(&o->msg);
+    b->forged = true;
     b->batch.header.time_ms += 1 + rng_below(&s->r, 3);
     if (b->batch.count > 1 && rng_chance(&s->r, 50)) {
         b->batch.count--;
@@ -603,26 +829,673 @@ static void capture(sim *s, blob *b)
     s->captured[at] = b;
 }
 
-/* A correct replica never signs two digests for one (view, height), even
- * across crashes and restarts. */
-static void check_signed(sim *s, uint32_t from, const pbft_msg *m)
+/* ==== the generated adversary: Twins ============================================== */
+/* A faulty replica k is two honest cores sharing k's key: node k and its twin, node n.
+ * For n = 4, the first TWINS_ROUNDS rounds of ROUND_MS (about a view each) and k (0 or
+ * 1: the primary of view 0 or 1) are enumerated from the seed, scenario (seed - 1) %
+ * TWINS_SCENARIOS. Each enumerated round is one of TWINS_CHOICES partitions of the n + 1
+ * nodes: choice 0 connects everyone (both twins talk to all, so every message kind is
+ * equivocated naturally); choice c > 0 puts k on side 0, its twin on side 1 and replica
+ * j of the other three on side ((c - 1) >> j) & 1. After them (and from the start for
+ * n > 4), rounds of SHORT_ROUND_MS are drawn from the seed: no partition, or k and its
+ * twin apart and every other replica on one of three sides (so one can be cut off). */
+#define ROUND_MS 400
+#define SHORT_ROUND_MS 200
+#define TWINS_CHOICES 9
+#define TWINS_ROUNDS 3
+#define TWINS_SCENARIOS (2 * TWINS_CHOICES * TWINS_CHOICES * TWINS_CHOICES)
+
+static uint64_t twins_index(const sim *s) { return (s->opt.seed - 1) % TWINS_SCENARIOS; }
+
+/* Replica k gets a twin, node n + s->twins. */
+static void add_twin(sim *s, uint32_t k)
 {
-    if (m->type != PBFT_MSG_PREPREPARE && m->type != PBFT_MSG_PREPARE)
+    uint32_t t = s->n + s->twins;
+    node *tw = &s->nodes[t];
+    tw->id = k;
+    tw->store = calloc(MAX_HEIGHT + 1, sizeof *tw->store);
+    assert(tw->store);
+    tw->skew_ms = (int64_t)rng_below(&s->r, 100);
+    s->ctx[t].s = s;
+    s->ctx[t].id = k;
+    s->twin_of[s->twins++] = k;
+    s->nodes[k].byzantine = tw->byzantine = true;
+    s->nodes_count = t + 1;
+}
+
+/* The primary of view 0 or 1 gets a twin; with n >= 7 a second replica too (f >= 2). */
+static void setup_twins(sim *s)
+{
+    uint32_t k = s->n == 4 ? (uint32_t)(twins_index(s) % 2) : (uint32_t)rng_below(&s->r, 2);
+    add_twin(s, k);
+    if (s->f >= 2)
+        add_twin(s, (k + 1 + (uint32_t)rng_below(&s->r, s->n - 1)) % s->n);
+}
+
+/* Whether a twins round starts now, and its number. */
+static bool twins_round_starts(const sim *s, uint64_t *round)
+{
+    uint64_t enumerated_ms = s->n == 4 ? TWINS_ROUNDS * ROUND_MS : 0;
+    if (s->now < enumerated_ms) {
+        *round = s->now / ROUND_MS;
+        return s->now % ROUND_MS == 0;
+    }
+    *round = (s->n == 4 ? TWINS_ROUNDS : 0) + (s->now - enumerated_ms) / SHORT_ROUND_MS;
+    return (s->now - enumerated_ms) % SHORT_ROUND_MS == 0;
+}
+
+/* This round's partition choice (0 = none). */
+static uint32_t twins_choice(sim *s, uint64_t round)
+{
+    if (s->n != 4 || round >= TWINS_ROUNDS)
+        return (uint32_t)rng_below(&s->r, TWINS_CHOICES);
+    uint64_t x = twins_index(s) / 2;
+    for (uint64_t r = 0; r < round; r++)
+        x /= TWINS_CHOICES;
+    return (uint32_t)(x % TWINS_CHOICES);
+}
+
+/* "round R: partition 01 | 23'" (a primed id is the twin, node n in other lines). */
+static void trace_groups(sim *s, uint64_t round)
+{
+    char buf[96];
+    size_t len = 0;
+    for (uint32_t side = 0; side < 3; side++) {
+        bool empty = true;
+        for (uint32_t i = 0; i < s->nodes_count; i++)
+            empty &= s->nodes[i].group != side;
+        if (side > 0 && !empty && len + 4 < sizeof buf)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, " | ");
+        for (uint32_t i = 0; i < s->nodes_count && len + 4 < sizeof buf; i++)
+            if (s->nodes[i].group == side)
+                len += (size_t)snprintf(buf + len, sizeof buf - len, "%u%s", s->nodes[i].id,
+                                        i >= s->n ? "'" : "");
+    }
+    trace(s, "round %llu: partition %s", (unsigned long long)round, buf);
+}
+
+static void twins_round(sim *s, uint64_t round)
+{
+    uint32_t c = twins_choice(s, round);
+    s->partitioned = c != 0;
+    if (!c) {
+        trace(s, "round %llu: no partition", (unsigned long long)round);
         return;
-    uint64_t x = m->view * 1000003u + m->height * 7919u + from;
+    }
+    bool enumerated = s->n == 4 && round < TWINS_ROUNDS;
+    s->partition_until = s->now + (enumerated ? ROUND_MS : SHORT_ROUND_MS);
+    uint32_t bit = 0;
+    for (uint32_t i = 0; i < s->n; i++) {
+        if (i == s->twin_of[0])
+            continue;
+        s->nodes[i].group = enumerated ? ((c - 1) >> bit++) & 1 : (uint32_t)rng_below(&s->r, 3);
+    }
+    s->nodes[s->twin_of[0]].group = 0;
+    s->nodes[s->n].group = 1;
+    if (s->twins > 1) /* the second pair apart too */
+        s->nodes[s->n + 1].group = (s->nodes[s->twin_of[1]].group + 1 + (uint32_t)rng_below(&s->r, 2)) % 3;
+    trace_groups(s, round);
+}
+
+/* ==== the generated adversary: ByzzFuzz =========================================== */
+/* f faulty replicas run honest cores, and the simulator mutates what they send in
+ * small steps, re-signing with their own key (a faulty replica cannot sign as
+ * another): votes for other digests and far heights and views, double CHECKPOINTs,
+ * VIEW-CHANGEs with forged or stale P sets and checkpoints, fresh PRE-PREPAREs
+ * before, during and after a NEW-VIEW, NEW-VIEWs from another valid V set. Each
+ * round of ROUND_MS may also partition the network at random. */
+
+static void fuzz_round(sim *s, uint64_t round)
+{
+    s->partitioned = rng_chance(&s->r, 30);
+    if (!s->partitioned)
+        return;
+    s->partition_until = s->now + ROUND_MS;
+    for (uint32_t i = 0; i < s->n; i++)
+        s->nodes[i].group = (uint32_t)rng_below(&s->r, 2);
+    trace_groups(s, round);
+}
+
+static void setup_byzzfuzz(sim *s)
+{
+    s->nodes[rng_below(&s->r, 2)].byzantine = true; /* primary of view 0 or 1 */
+    for (uint32_t k = 1; k < s->f; k++)
+        s->nodes[rng_below(&s->r, s->n)].byzantine = true;
+    s->drop_pct = 5;
+    s->delay_max = 80;
+}
+
+/* Send b from `from` to each other replica with probability pct, extra_ms late. */
+static void fuzz_send_some(sim *s, uint32_t from, blob *b, uint32_t pct, uint64_t extra_ms)
+{
+    for (uint32_t to = 0; to < s->n; to++)
+        if (to != from && rng_chance(&s->r, pct))
+            net_send_extra(s, from, to, b, extra_ms);
+    s->res->mutations++;
+}
+
+static void fuzz_send_msg(sim *s, uint32_t from, const pbft_msg *m, uint32_t pct,
+                          uint64_t extra_ms)
+{
+    blob *b = blob_make(m);
+    b->forged = true;
+    fuzz_send_some(s, from, b, pct, extra_ms);
+    blob_unref(b);
+}
+
+static void random_digest(sim *s, hash32 *d)
+{
+    for (int i = 0; i < 32; i++)
+        d->bytes[i] = (uint8_t)rng_next(&s->r);
+}
+
+/* A correctly signed vote of m's kind for another digest, or a far height or view. */
+static void fuzz_vote(sim *s, uint32_t from, const pbft_msg *orig)
+{
+    pbft_msg m = *orig;
+    uint32_t what = (uint32_t)rng_below(&s->r, 3);
+    if (what == 0)
+        random_digest(s, &m.digest);
+    else if (what == 1)
+        m.height += PBFT_WINDOW + rng_below(&s->r, 2 * PBFT_WINDOW);
+    else
+        m.view += 1 + rng_below(&s->r, 3);
+    resign_vote(s, from, &m);
+    trace(s, "node %u fuzz: %s view=%llu h=%llu (%s)", from, msg_kind(m.type),
+          (unsigned long long)m.view, (unsigned long long)m.height,
+          what == 0 ? "other digest" : what == 1 ? "far height" : "far view");
+    fuzz_send_msg(s, from, &m, 60, 0);
+}
+
+static void sign_checkpoint(sim *s, uint32_t from, pbft_msg *m)
+{
+    codec_result_cert cp;
+    memset(&cp, 0, sizeof cp);
+    cp.height = m->height;
+    cp.block_hash = m->block_hash;
+    cp.state_hash = m->state_hash;
+    cp.receipts_root = m->receipts_root;
+    uint8_t buf[256];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    codec_err rc = codec_checkpoint_body_encode(&cp, &b);
+    assert(rc == CODEC_OK);
+    (void)rc;
+    sign_as(s, from, TCRYPTO_TAG_CHECKPOINT, buf, b.len, &m->sig);
+}
+
+/* A second CHECKPOINT for the same height with another state. */
+static void fuzz_checkpoint(sim *s, uint32_t from, const pbft_msg *orig)
+{
+    pbft_msg m = *orig;
+    m.state_hash.bytes[rng_below(&s->r, 32)] ^= 1;
+    if (rng_chance(&s->r, 30))
+        m.height += 1 + rng_below(&s->r, 3 * PBFT_WINDOW);
+    sign_checkpoint(s, from, &m);
+    trace(s, "node %u fuzz: CHECKPOINT h=%llu (double)", from, (unsigned long long)m.height);
+    fuzz_send_msg(s, from, &m, 60, 0);
+}
+
+/* The view-change body, as the core signs it (docs/FORMATS.md, view-change). */
+static void vc_body(const pbft_view_change *vc, uint8_t *buf, size_t cap, size_t *len)
+{
+    codec_pbft_entry e[PBFT_WINDOW];
+    for (uint32_t i = 0; i < vc->prepared_count && i < PBFT_WINDOW; i++) {
+        e[i].height = vc->prepared[i].batch.header.height;
+        e[i].view = vc->prepared[i].view;
+        codec_batch_hash(&vc->prepared[i].batch.header, &e[i].batch_hash);
+    }
+    hash32 sd;
+    memset(&sd, 0, sizeof sd);
+    if (vc->stable.height > 0) {
+        uint8_t cb[256];
+        codec_buf b = codec_buf_make(cb, sizeof cb);
+        codec_err rc = codec_checkpoint_body_encode(&vc->stable, &b);
+        assert(rc == CODEC_OK);
+        (void)rc;
+        tcrypto_sha256(cb, b.len, &sd);
+    }
+    codec_buf b = codec_buf_make(buf, cap);
+    codec_err rc = codec_pbft_view_change_body_encode(vc->new_view, vc->stable.height, &sd, e,
+                                                      vc->prepared_count, &b);
+    assert(rc == CODEC_OK);
+    (void)rc;
+    *len = b.len;
+}
+
+/* Keep the prepared certificates of src that a view-change on vc's stable
+ * checkpoint may carry (heights increasing, in the window, views below new_view). */
+static void vc_take_prepared(pbft_view_change *vc, const pbft_view_change *src)
+{
+    uint32_t k = 0;
+    uint64_t prev = vc->stable.height;
+    for (uint32_t i = 0; i < src->prepared_count; i++) {
+        const pbft_prepared_cert *pc = &src->prepared[i];
+        uint64_t h = pc->batch.header.height;
+        if (h > prev && h <= vc->stable.height + PBFT_WINDOW && pc->view < vc->new_view) {
+            vc->prepared[k++] = *pc;
+            prev = h;
+        }
+    }
+    vc->prepared_count = k;
+}
+
+/* A seen VIEW-CHANGE other than from `not`, or NULL. */
+static const pbft_view_change *seen_other(sim *s, uint32_t not)
+{
+    uint32_t start = (uint32_t)rng_below(&s->r, s->n);
+    for (uint32_t k = 0; k < s->n; k++) {
+        uint32_t r = (start + k) % s->n;
+        if (r != not && s->seen_vc_used[r])
+            return &s->seen_vc[r];
+    }
+    return NULL;
+}
+
+/* A VIEW-CHANGE with a forged or stale P set or checkpoint, or for a far view. */
+static void fuzz_view_change(sim *s, uint32_t from, const pbft_msg *orig)
+{
+    pbft_view_change vc = *orig->view_change;
+    const pbft_view_change *other = seen_other(s, from);
+    uint32_t what = (uint32_t)rng_below(&s->r, 4);
+    static const char *const what_name[] = {"empty P set", "P set of another",
+                                            "stale checkpoint", "far view"};
+    if (what == 0) {
+        vc.prepared_count = 0;
+    } else if (what == 1 && other) {
+        vc_take_prepared(&vc, other);
+    } else if (what == 2 && other && other->stable.height < vc.stable.height) {
+        pbft_view_change mine = vc;
+        vc.stable = other->stable;
+        vc_take_prepared(&vc, rng_chance(&s->r, 50) ? other : &mine);
+    } else {
+        what = 3;
+        vc.new_view += 1 + rng_below(&s->r, 3);
+    }
+    uint8_t buf[16384];
+    size_t len;
+    vc_body(&vc, buf, sizeof buf, &len);
+    sign_as(s, from, TCRYPTO_TAG_VIEWCHANGE, buf, len, &vc.sig);
+    pbft_msg m = *orig;
+    m.view_change = &vc;
+    trace(s, "node %u fuzz: VIEW-CHANGE %llu (%s)", from, (unsigned long long)vc.new_view,
+          what_name[what]);
+    fuzz_send_msg(s, from, &m, 70, 0);
+}
+
+/* The re-issue a V set implies (docs/PBFT.md §8), computed as every replica does. */
+static bool reissue_of(const pbft_view_change *vcs, uint32_t count, pbft_new_view *nv,
+                       const pbft_batch **batches)
+{
+    uint64_t min_s = 0, max_s;
+    for (uint32_t i = 0; i < count; i++)
+        if (vcs[i].stable.height > min_s)
+            min_s = vcs[i].stable.height;
+    max_s = min_s;
+    for (uint32_t i = 0; i < count; i++)
+        for (uint32_t j = 0; j < vcs[i].prepared_count; j++)
+            if (vcs[i].prepared[j].batch.header.height > max_s)
+                max_s = vcs[i].prepared[j].batch.header.height;
+    if (max_s - min_s > PBFT_WINDOW)
+        return false;
+    nv->reissued_from = min_s;
+    nv->reissued_count = (uint32_t)(max_s - min_s);
+    for (uint64_t h = min_s + 1; h <= max_s; h++) {
+        const pbft_prepared_cert *best = NULL;
+        for (uint32_t i = 0; i < count; i++)
+            for (uint32_t j = 0; j < vcs[i].prepared_count; j++) {
+                const pbft_prepared_cert *pc = &vcs[i].prepared[j];
+                if (pc->batch.header.height == h && (!best || pc->view > best->view))
+                    best = pc;
+            }
+        uint32_t k = (uint32_t)(h - min_s - 1);
+        pbft_batch nb;
+        memset(&nb, 0, sizeof nb);
+        nb.header.height = h;
+        pbft_batch_seal(&nb);
+        batches[k] = best ? &best->batch : NULL;
+        codec_batch_hash(best ? &best->batch.header : &nb.header, &nv->reissued[k]);
+    }
+    return true;
+}
+
+/* Sign nv's re-issued pre-prepares and body as `from`. */
+static void sign_new_view(sim *s, uint32_t from, pbft_new_view *nv)
+{
+    for (uint32_t i = 0; i < nv->reissued_count; i++) {
+        pbft_msg m = {.type = PBFT_MSG_PREPREPARE, .view = nv->view,
+                      .height = nv->reissued_from + 1 + i, .digest = nv->reissued[i]};
+        resign_vote(s, from, &m);
+        nv->reissued_sig[i] = m.sig;
+    }
+    pbft_new_view_sign(&s->nodes[from].core, nv);
+}
+
+/* A NEW-VIEW from another quorum of the valid VIEW-CHANGEs seen for its view. */
+static bool other_v_set(sim *s, uint32_t from, const pbft_new_view *orig, pbft_new_view *nv)
+{
+    *nv = *orig;
+    nv->vc_count = 0;
+    uint32_t start = (uint32_t)rng_below(&s->r, s->n);
+    for (uint32_t k = 0; k < s->n && nv->vc_count < 2 * s->f + 1; k++) {
+        uint32_t r = (start + k) % s->n;
+        if (r == from && rng_chance(&s->r, 50))
+            nv->vcs[nv->vc_count++] = s->nodes[from].core.my_vc;
+        else if (r != from && s->seen_vc_used[r] && s->seen_vc[r].new_view == nv->view)
+            nv->vcs[nv->vc_count++] = s->seen_vc[r];
+    }
+    const pbft_batch *batches[PBFT_WINDOW];
+    if (nv->vc_count < 2 * s->f + 1 || !reissue_of(nv->vcs, nv->vc_count, nv, batches))
+        return false;
+    sign_new_view(s, from, nv);
+    return true;
+}
+
+/* Make b a fresh batch for height h, dated `later` ms after from's clock, and m its
+ * PRE-PREPARE for `view`, signed by from. */
+static void fresh_sign(sim *s, uint32_t from, uint64_t view, uint64_t h, uint64_t later,
+                       pbft_batch *b, pbft_msg *m)
+{
+    b->header.height = h;
+    b->header.time_ms = s->nodes[from].core.now_ms + later;
+    pbft_batch_seal(b);
+    *m = (pbft_msg){.type = PBFT_MSG_PREPREPARE, .from = s->nodes[from].id, .view = view,
+                    .height = h, .batch = b};
+    codec_batch_hash(&b->header, &m->digest);
+    resign_vote(s, from, m);
+}
+
+/* A fresh PRE-PREPARE (and the faulty primary's COMMIT for it) for (view, h): the
+ * batch re-issued there with a new time, a request fewer or one pending more. */
+static void fresh_preprepare(sim *s, uint32_t from, uint64_t view, uint64_t h,
+                             const pbft_batch *base, uint64_t extra_ms)
+{
+    pbft_batch b;
+    if (base)
+        b = *base;
+    else
+        memset(&b, 0, sizeof b);
+    const pbft_core *c = &s->nodes[from].core;
+    if (b.count > 1 && rng_chance(&s->r, 30))
+        b.count--;
+    else if (b.count < 8 && c->pending_count && rng_chance(&s->r, 50))
+        b.txs[b.count++] = c->pending[rng_below(&s->r, c->pending_count)];
+    pbft_msg m;
+    fresh_sign(s, from, view, h, 1 + rng_below(&s->r, 3), &b, &m);
+    char a[9];
+    hex8(&m.digest, a);
+    trace(s, "node %u fuzz: fresh PRE-PREPARE view=%llu h=%llu digest=%s +%llu ms", from,
+          (unsigned long long)view, (unsigned long long)h, a, (unsigned long long)extra_ms);
+    fuzz_send_msg(s, from, &m, 80, extra_ms);
+    m.type = PBFT_MSG_COMMIT;
+    m.batch = NULL;
+    resign_vote(s, from, &m);
+    fuzz_send_msg(s, from, &m, 80, extra_ms);
+}
+
+/* Around a NEW-VIEW: fresh PRE-PREPAREs before, during or after it, and/or a NEW-VIEW
+ * from another V set to some replicas. */
+static void fuzz_new_view(sim *s, uint32_t from, const pbft_out *o)
+{
+    const pbft_new_view *nv = o->msg.new_view;
+    const pbft_batch *batches[PBFT_WINDOW];
+    pbft_new_view *again = malloc(sizeof *again);
+    assert(again);
+    *again = *nv;
+    reissue_of(nv->vcs, nv->vc_count, again, batches);
+    uint32_t when = (uint32_t)rng_below(&s->r, 4); /* before, during, after, none */
+    uint64_t nv_extra = when == 0 ? 20 + rng_below(&s->r, 200) : 0;
+    uint64_t h = nv->reissued_from + 1 +
+                 rng_below(&s->r, nv->reissued_count ? nv->reissued_count : 1);
+    uint32_t k = (uint32_t)(h - nv->reissued_from - 1);
+    const pbft_batch *base = k < nv->reissued_count ? batches[k] : NULL;
+    if (when < 3)
+        fresh_preprepare(s, from, nv->view, h, base, when == 2 ? 50 + rng_below(&s->r, 300) : 0);
+    pbft_new_view *other = malloc(sizeof *other);
+    assert(other);
+    bool split = rng_chance(&s->r, 40) && other_v_set(s, from, nv, other);
+    for (uint32_t to = 0; to < s->n; to++) {
+        if (to == from || (o->to != PBFT_BROADCAST && o->to != to))
+            continue;
+        pbft_msg m = o->msg;
+        m.new_view = split && rng_chance(&s->r, 50) ? other : nv;
+        blob *b = blob_make(&m);
+        b->forged = m.new_view == other;
+        net_send_extra(s, from, to, b, nv_extra);
+        blob_unref(b);
+    }
+    if (split || when < 3)
+        s->res->mutations++;
+    if (split)
+        trace(s, "node %u fuzz: NEW-VIEW %llu from another V set (re-issues %u from %llu)",
+              from, (unsigned long long)nv->view, other->reissued_count,
+              (unsigned long long)other->reissued_from);
+    free(again);
+    free(other);
+}
+
+/* A faulty node's output under ByzzFuzz: sent, and in small steps mutated. */
+static void fuzz_send(sim *s, uint32_t from, const pbft_out *o)
+{
+    const pbft_msg *m = &o->msg;
+    if (m->type == PBFT_MSG_NEW_VIEW) {
+        fuzz_new_view(s, from, o);
+        return;
+    }
+    if (m->type == PBFT_MSG_PREPREPARE && rng_chance(&s->r, 30)) {
+        equivocate(s, from, o);
+        return;
+    }
+    blob *b = blob_make(m);
+    deliver_to_all(s, from, o, b);
+    blob_unref(b);
+    if (m->type == PBFT_MSG_VIEW_CHANGE && rng_chance(&s->r, 50))
+        fuzz_view_change(s, from, m);
+    else if (m->type == PBFT_MSG_CHECKPOINT && rng_chance(&s->r, 20))
+        fuzz_checkpoint(s, from, m);
+    else if (m->type != PBFT_MSG_VIEW_CHANGE && m->type != PBFT_MSG_CHECKPOINT &&
+             rng_chance(&s->r, 20))
+        fuzz_vote(s, from, m);
+}
+
+/* Messages a faulty node receives: ByzzFuzz keeps the VIEW-CHANGEs for other V sets. */
+static void observe_step(sim *s, uint32_t i, const pbft_msg *m, pbft_err err)
+{
+    node *nd = &s->nodes[i];
+    if (m->type == PBFT_MSG_NEW_VIEW && err == PBFT_OK && !nd->byzantine)
+        nv_record(s, i, m->new_view);
+    if (m->type == PBFT_MSG_PREPREPARE && err == PBFT_ERR_TIME)
+        s->res->time_refused++;
+    if (m->type == PBFT_MSG_VIEW_CHANGE && err == PBFT_OK && nd->byzantine && s->seen_vc &&
+        m->from < s->n) {
+        s->seen_vc[m->from] = *m->view_change;
+        s->seen_vc_used[m->from] = true;
+    }
+}
+
+/* ==== clock faults ================================================================= */
+/* clock: every host's clock is skewed by up to +-SKEW_MAX_MS; up to f replicas (the
+ * primary of view 0 among them) jump +-1 h at a random time, half of them back later.
+ * ntp-step: every host steps +1 h at 0.8-1 s and back at 1.8-2 s (each at its own
+ * moment), as an NTP step on every machine would. */
+#define HOUR_MS 3600000LL
+
+static void setup_clocks(sim *s)
+{
+    s->epoch_ms = 1700000000000ULL;
+    for (uint32_t i = 0; i < s->n; i++)
+        s->nodes[i].skew_ms = (int64_t)rng_below(&s->r, 2 * SKEW_MAX_MS + 1) - SKEW_MAX_MS;
+}
+
+static void jump(sim *s, uint32_t i, int64_t by)
+{
+    s->nodes[i].jump_ms += by;
+    s->nodes[i].clock_faulty = true;
+    trace(s, "node %u clock jumps %+lld s", i, (long long)(by / 1000));
+}
+
+/* The jumps of this step (the schedule is a pure function of the seed and time). */
+static void clock_faults(sim *s)
+{
+    uint64_t t = s->now;
+    if (s->opt.mix == SIM_MIX_NTP_STEP) {
+        for (uint32_t i = 0; i < s->n; i++) {
+            uint64_t at = 800 + (s->opt.seed * 31 + i * 47) % 200;
+            if (t == at - at % STEP_MS)
+                jump(s, i, HOUR_MS);
+            if (t == at + 1000 - at % STEP_MS)
+                jump(s, i, -HOUR_MS);
+        }
+        return;
+    }
+    if (t == 0) {
+        for (uint32_t k = 0; k < s->f; k++) {
+            uint32_t i = k == 0 ? 0 : (uint32_t)rng_below(&s->r, s->n);
+            s->nodes[i].clock_faulty = true; /* marked now: its jump comes later */
+        }
+    }
+    for (uint32_t i = 0; i < s->n; i++) {
+        node *nd = &s->nodes[i];
+        if (!nd->clock_faulty || s->faults_over)
+            continue;
+        if (nd->jump_ms == 0 && rng_chance(&s->r, 1))
+            jump(s, i, rng_chance(&s->r, 50) ? HOUR_MS : -HOUR_MS);
+        else if (nd->jump_ms != 0 && rng_chance(&s->r, 1) && rng_chance(&s->r, 50))
+            jump(s, i, -nd->jump_ms);
+    }
+}
+
+/* Per step: the adversary's rounds and clocks. */
+static void adversary_faults(sim *s)
+{
+    if (clock_mix(s))
+        clock_faults(s);
+    uint64_t round;
+    if (s->faults_over)
+        return;
+    if (s->opt.mix == SIM_MIX_TWINS && twins_round_starts(s, &round))
+        twins_round(s, round);
+    else if (s->opt.mix == SIM_MIX_BYZZFUZZ && s->now % ROUND_MS == 0)
+        fuzz_round(s, s->now / ROUND_MS);
+}
+
+/* Scenario split-newview, the faulty primary of view 1 (replica 1): to replicas 2 and
+ * 3, a fresh PRE-PREPARE for height 2 (the re-issued batch with a new time) and its
+ * COMMIT, then, 50 ms later, its valid NEW-VIEW. */
+static void script_new_view(sim *s, uint32_t from, const pbft_out *o)
+{
+    const pbft_new_view *nv = o->msg.new_view;
+    pbft_new_view *again = malloc(sizeof *again);
+    assert(again);
+    *again = *nv;
+    const pbft_batch *batches[PBFT_WINDOW];
+    bool ok = reissue_of(nv->vcs, nv->vc_count, again, batches) && !s->script_done;
+    if (ok && nv->view == 1 && nv->reissued_count > 0 && batches[0]) {
+        s->script_done = true; /* once: its retransmissions go out as they are */
+        pbft_batch b = *batches[0];
+        pbft_msg m;
+        uint64_t h = nv->reissued_from + 1;
+        fresh_sign(s, from, nv->view, h, 1, &b, &m);
+        char a[9], r[9];
+        hex8(&m.digest, a);
+        hex8(&nv->reissued[0], r);
+        trace(s, "node %u sends 2 and 3 a fresh PRE-PREPARE and COMMIT view=1 h=%llu "
+                 "digest=%s, then NEW-VIEW 1 (stable %llu, re-issues %s at %llu)", from,
+              (unsigned long long)h, a, (unsigned long long)nv->reissued_from, r,
+              (unsigned long long)h);
+        for (uint32_t round = 0; round < 2; round++) {
+            blob *bl = blob_make(&m);
+            net_send(s, from, 2, bl);
+            net_send(s, from, 3, bl);
+            blob_unref(bl);
+            m.type = PBFT_MSG_COMMIT;
+            m.batch = NULL;
+            resign_vote(s, from, &m);
+        }
+    }
+    blob *b = blob_make(&o->msg);
+    for (uint32_t to = 0; to < s->n; to++)
+        if (to != from && (o->to == PBFT_BROADCAST || o->to == to))
+            net_send_extra(s, from, to, b, ok && nv->view == 1 ? 50 : 0);
+    blob_unref(b);
+    free(again);
+}
+
+/* A node's output under the generated adversary; false: send it the usual way. */
+static bool adversary_send(sim *s, uint32_t from, const pbft_out *o)
+{
+    if (s->opt.scenario == SIM_SCENARIO_SPLIT_NEWVIEW && s->nodes[from].byzantine) {
+        if (o->msg.type == PBFT_MSG_NEW_VIEW && !s->faults_over) {
+            script_new_view(s, from, o);
+        } else {
+            blob *b = blob_make(&o->msg);
+            deliver_to_all(s, from, o, b);
+            blob_unref(b);
+        }
+        return true;
+    }
+    if (s->opt.mix == SIM_MIX_TWINS) {
+        blob *b = blob_make(&o->msg);
+        deliver_to_all(s, from, o, b);
+        blob_unref(b);
+        return true;
+    }
+    if (s->opt.mix == SIM_MIX_BYZZFUZZ && s->nodes[from].byzantine && !s->faults_over) {
+        fuzz_send(s, from, o);
+        return true;
+    }
+    return false;
+}
+
+static void setup_adversary(sim *s)
+{
+    s->seen_vc = calloc(PBFT_N_MAX, sizeof *s->seen_vc);
+    assert(s->seen_vc);
+    if (s->opt.mix == SIM_MIX_TWINS)
+        setup_twins(s);
+    else if (s->opt.mix == SIM_MIX_BYZZFUZZ)
+        setup_byzzfuzz(s);
+    else if (clock_mix(s))
+        setup_clocks(s);
+}
+
+/* Invariant (b): a correct replica never signs two digests for one (view, height)
+ * in any message kind (PRE-PREPARE, PREPARE, COMMIT, the pre-prepares re-issued
+ * inside its NEW-VIEW), even across crashes and restarts. */
+static void check_signed_one(sim *s, uint32_t from, uint64_t view, uint64_t height,
+                             const hash32 *d, const char *kind)
+{
+    uint64_t x = view * 1000003u + height * 7919u + from;
     for (uint32_t probe = 0; probe < SIGNED_TAB; probe++) {
         struct signed_rec *r = &s->signed_tab[(splitmix64(&x)) % SIGNED_TAB];
         if (!r->used) {
-            *r = (struct signed_rec){m->view, m->height, from, true, m->digest};
+            *r = (struct signed_rec){view, height, from, true, *d};
             return;
         }
-        if (r->view == m->view && r->height == m->height && r->node == from) {
-            if (memcmp(&r->d, &m->digest, 32) != 0)
-                fail(s, "node %u signed two digests for view %llu height %llu", from,
-                     (unsigned long long)m->view, (unsigned long long)m->height);
+        if (r->view == view && r->height == height && r->node == from) {
+            if (memcmp(&r->d, d, 32) != 0)
+                fail(s, "node %u signed two digests for view %llu height %llu (%s)", from,
+                     (unsigned long long)view, (unsigned long long)height, kind);
             return;
         }
     }
+}
+
+static void check_signed(sim *s, uint32_t from, const pbft_msg *m)
+{
+    if (m->type == PBFT_MSG_NEW_VIEW) {
+        const pbft_new_view *nv = m->new_view;
+        nv_record(s, from, nv); /* the primary enters the view it sends */
+        for (uint32_t i = 0; i < nv->reissued_count; i++)
+            check_signed_one(s, from, nv->view, nv->reissued_from + 1 + i, &nv->reissued[i],
+                             "NEW-VIEW re-issue");
+        return;
+    }
+    if (m->type != PBFT_MSG_PREPREPARE && m->type != PBFT_MSG_PREPARE &&
+        m->type != PBFT_MSG_COMMIT)
+        return;
+    check_signed_one(s, from, m->view, m->height, &m->digest, msg_kind(m->type));
+    check_vote_against_nv(s, from, m);
+    note_sign_time(s, from, m);
 }
 
 static void send_out(sim *s, uint32_t from, const pbft_out *o)
@@ -631,6 +1504,8 @@ static void send_out(sim *s, uint32_t from, const pbft_out *o)
     if (!nd->byzantine)
         check_signed(s, from, &o->msg);
     if (nd->silent)
+        return;
+    if (adversary_send(s, from, o))
         return;
     bool byz = nd->byzantine && !s->faults_over;
     if (byz && o->msg.type == PBFT_MSG_PREPREPARE && s->opt.mix != SIM_MIX_BYZANTINE &&
@@ -671,6 +1546,8 @@ static void drain(sim *s, uint32_t i)
         for (uint32_t k = 0; k < r->stable_count; k++)
             if (r->stable[k].height <= MAX_HEIGHT)
                 nd->store[r->stable[k].height].result = r->stable[k];
+        for (uint32_t k = 0; k < r->stable_count; k++)
+            note_result_cert(s, i, &r->stable[k]);
         if (r->diverged && !nd->byzantine)
             fail(s, "catch-up: node %u's execution of %llu contradicts its result certificate",
                  i, (unsigned long long)r->diverged);
@@ -680,7 +1557,7 @@ static void drain(sim *s, uint32_t i)
         memcpy(committed, r->committed, cc * sizeof committed[0]);
         uint64_t ff = r->fetch_from, ft = r->fetch_to;
         pbft_ready_clear(&nd->core);
-        for (uint32_t k = 0; k < cc && !s->failed; k++)
+        for (uint32_t k = 0; k < cc && !stopped(s); k++)
             execute(s, i, &committed[k]);
         if (ft)
             serve_fetch(s, i, ff, ft);
@@ -756,7 +1633,7 @@ static void receive_blocks(sim *s, fetch_msg *fm)
     uint32_t i = fm->requester;
     node *nd = &s->nodes[i];
     if (!nd->crashed && reachable(s, fm->peer, i)) {
-        for (uint32_t k = 0; k < fm->count && !s->failed; k++) {
+        for (uint32_t k = 0; k < fm->count && !stopped(s); k++) {
             stored_block *sb = &fm->blocks[k];
             uint64_t h = sb->batch.header.height;
             if (h <= nd->core.last_delivered)
@@ -774,7 +1651,9 @@ static void receive_blocks(sim *s, fetch_msg *fm)
             }
             s->res->fetched_blocks++;
             s->res->result_checked += sb->result.height == h;
+            s->fetch_delivery = true;
             drain(s, i);
+            s->fetch_delivery = false;
         }
     }
     free(fm);
@@ -785,7 +1664,7 @@ static void node_start(sim *s, uint32_t i, bool restore)
 {
     node *nd = &s->nodes[i];
     pbft_config cfg = {
-        .id = i, .n = s->n, .batch_max = s->opt.batch_max ? s->opt.batch_max : 8,
+        .id = nd->id, .n = s->n, .batch_max = s->opt.batch_max ? s->opt.batch_max : 8,
         .batch_delay_ms = 20, .view_timeout_ms = 300,
         .retransmit_ms = 150, .clock_bound_ms = 500,
         .signer = {sim_sign, sim_verify, sim_request_valid, &s->ctx[i]},
@@ -804,7 +1683,7 @@ static void node_start(sim *s, uint32_t i, bool restore)
                 fail(s, "node %u restores its NEW-VIEW: %s", i, pbft_strerror(e));
         }
     }
-    pbft_tick(&nd->core, s->now, s->now + (uint64_t)nd->skew_ms);
+    pbft_tick(&nd->core, mono_clock(s), host_clock(s, i));
 }
 
 static void crash(sim *s, uint32_t i, uint64_t down_ms)
@@ -857,11 +1736,12 @@ static void random_faults(sim *s)
         s->partitioned = false;
         trace(s, "partition heals");
     }
+    adversary_faults(s);
 }
 
 static void submit(sim *s, uint64_t id)
 {
-    for (uint32_t i = 0; i < s->n; i++) {
+    for (uint32_t i = 0; i < s->nodes_count; i++) {
         node *nd = &s->nodes[i];
         if (nd->crashed)
             continue;
@@ -885,19 +1765,26 @@ static void handle_event(sim *s, event *e)
         return;
     }
     node *nd = &s->nodes[e->to];
-    uint32_t from = e->b->msg.from;
-    if (!nd->crashed && reachable(s, from, e->to) && !nd->silent) {
-        pbft_step(&nd->core, &e->b->msg);
+    if (!nd->crashed && reachable(s, e->from, e->to) && !nd->silent) {
+        pbft_err err = pbft_step(&nd->core, &e->b->msg);
+        observe_step(s, e->to, &e->b->msg, err);
+        if (e->b->forged && err == PBFT_OK && !nd->byzantine && e->b->msg.type <= 6)
+            s->res->forged_accepted[e->b->msg.type]++;
         drain(s, e->to);
     }
     blob_unref(e->b);
 }
 
+/* Clock mix: the chain must go on at the replicas with a true clock. One whose clock
+ * stepped back stops its timers until its clock passes the old reading again (the core
+ * keeps its clock monotonic): it is counted in clock_stuck, not a liveness failure,
+ * unless strict_clock (then every correct replica must commit everything). */
 static bool all_committed(const sim *s)
 {
     for (uint32_t i = 0; i < s->n; i++) {
         const node *nd = &s->nodes[i];
-        if (nd->byzantine)
+        if (nd->byzantine || (s->opt.mix == SIM_MIX_CLOCK && nd->clock_faulty &&
+                               !s->opt.strict_clock))
             continue;
         for (uint32_t k = 0; k < s->request_count; k++)
             if (!nd->request_height[k])
@@ -910,7 +1797,7 @@ static void stop_faults(sim *s)
 {
     s->faults_over = true;
     s->partitioned = false;
-    for (uint32_t i = 0; i < s->n; i++) {
+    for (uint32_t i = 0; i < s->nodes_count; i++) {
         if (s->nodes[i].crashed)
             restart(s, i);
         if (s->nodes[i].byzantine)
@@ -934,15 +1821,17 @@ static void client_retry(sim *s)
 }
 
 /* ==== runs ========================================================================= */
-static const char *const MIX_NAMES[SIM_MIX_COUNT] = {
-    "clean", "lossy", "partition", "crash", "equivocate", "byzantine", "slow", "all"};
-static const char *const SCENARIO_NAMES[] = {
-    "none", "normal", "primary-crash", "equivocate", "partition", "catchup", "catchup-faulty"};
+static const char *const MIX_NAMES[SIM_MIX_LAST] = {
+    "clean", "lossy", "partition", "crash", "equivocate", "byzantine", "slow", "all",
+    "twins", "byzzfuzz", "clock", "ntp-step"};
+static const char *const SCENARIO_NAMES[SIM_SCENARIO_LAST] = {
+    "none", "normal", "primary-crash", "equivocate", "partition", "catchup", "catchup-faulty",
+    "split-newview"};
 
-const char *sim_mix_name(sim_mix m) { return m < SIM_MIX_COUNT ? MIX_NAMES[m] : "?"; }
+const char *sim_mix_name(sim_mix m) { return m < SIM_MIX_LAST ? MIX_NAMES[m] : "?"; }
 int sim_mix_parse(const char *name)
 {
-    for (int i = 0; i < SIM_MIX_COUNT; i++)
+    for (int i = 0; i < SIM_MIX_LAST; i++)
         if (strcmp(name, MIX_NAMES[i]) == 0)
             return i;
     return -1;
@@ -950,7 +1839,7 @@ int sim_mix_parse(const char *name)
 const char *sim_scenario_name(sim_scenario sc) { return SCENARIO_NAMES[sc]; }
 int sim_scenario_parse(const char *name)
 {
-    for (int i = 1; i <= SIM_SCENARIO_CATCHUP_FAULTY; i++)
+    for (int i = 1; i < SIM_SCENARIO_LAST; i++)
         if (strcmp(name, SCENARIO_NAMES[i]) == 0)
             return i;
     return -1;
@@ -972,12 +1861,19 @@ static void setup_mix(sim *s)
             s->nodes[rng_below(&s->r, s->n)].byzantine = true;
     if (m == SIM_MIX_SLOW || m == SIM_MIX_ALL)
         s->nodes[rng_below(&s->r, s->n)].slow = true;
+    if (m >= SIM_MIX_ADVERSARY_FIRST)
+        setup_adversary(s);
 }
 
 static void setup_scenario(sim *s)
 {
     switch (s->opt.scenario) {
     case SIM_SCENARIO_EQUIVOCATE: s->nodes[0].byzantine = true; break;
+    case SIM_SCENARIO_SPLIT_NEWVIEW:
+        s->nodes[1].byzantine = true;
+        trace(s, "script: until 3 s, no CHECKPOINT reaches 2 or 3, and only 0 gets the "
+                 "COMMITs of (view 0, height 2)");
+        break;
     case SIM_SCENARIO_CATCHUP: crash(s, 3, 2500); break;
     case SIM_SCENARIO_CATCHUP_FAULTY:
         /* Replica 3 is down for the first 1.5-2 s, then catches up while the
@@ -1028,15 +1924,17 @@ static void setup(sim *s)
         s->ctx[i].s = s;
         s->ctx[i].id = i;
         node *nd = &s->nodes[i];
+        nd->id = i;
         nd->store = calloc(MAX_HEIGHT + 1, sizeof *nd->store);
         assert(nd->store);
         nd->skew_ms = (int64_t)rng_below(&s->r, 100);
     }
+    s->nodes_count = s->n;
     if (s->opt.scenario == SIM_SCENARIO_NONE)
         setup_mix(s);
     else
         setup_scenario(s);
-    for (uint32_t i = 0; i < s->n; i++)
+    for (uint32_t i = 0; i < s->nodes_count; i++)
         node_start(s, i, false);
     s->request_count = s->opt.scenario ? 12 : 16 + (uint32_t)rng_below(&s->r, 16);
     if (s->opt.bench_requests) {
@@ -1047,7 +1945,9 @@ static void setup(sim *s)
     }
     requests_index(s);
     for (uint32_t k = 0; k < s->request_count; k++) {
-        event e = {rng_below(&s->r, FAULT_MS), s->order++, EV_REQUEST, 0, NULL, k, NULL};
+        event e = {rng_below(&s->r, FAULT_MS), s->order++, EV_REQUEST, 0, NULL, k, NULL, 0};
+        if (s->opt.scenario == SIM_SCENARIO_SPLIT_NEWVIEW) /* heights 1 and 2, then more */
+            e.time = k == 0 ? 5 : k == 1 ? 40 : 1500 + 100 * k;
         heap_push(s, e);
     }
 }
@@ -1064,8 +1964,9 @@ static void teardown(sim *s)
     free(s->signed_tab);
     for (uint32_t i = 0; i < s->captured_count; i++)
         blob_unref(s->captured[i]);
-    for (uint32_t i = 0; i < s->n; i++)
+    for (uint32_t i = 0; i < s->nodes_count; i++)
         free(s->nodes[i].store);
+    free(s->seen_vc);
 }
 
 /* Benchmark clients: keep every replica's pending queue nearly full. */
@@ -1082,7 +1983,7 @@ static void step(sim *s)
         bench_feed(s);
     if (!s->faults_over && s->now >= FAULT_MS)
         stop_faults(s);
-    while (s->heap_len && s->heap[0].time <= s->now && !s->failed) {
+    while (s->heap_len && s->heap[0].time <= s->now && !stopped(s)) {
         event e = heap_pop(s);
         handle_event(s, &e);
     }
@@ -1090,7 +1991,7 @@ static void step(sim *s)
         scenario_events(s);
     else
         random_faults(s);
-    for (uint32_t i = 0; i < s->n && !s->failed; i++) {
+    for (uint32_t i = 0; i < s->nodes_count && !stopped(s); i++) {
         node *nd = &s->nodes[i];
         if (nd->crashed && s->now >= nd->restart_at &&
             (!s->opt.scenario || s->faults_over ||
@@ -1098,7 +1999,7 @@ static void step(sim *s)
             restart(s, i);
         if (nd->crashed)
             continue;
-        pbft_tick(&nd->core, s->now, s->now + (uint64_t)nd->skew_ms);
+        pbft_tick(&nd->core, mono_clock(s), host_clock(s, i));
         drain(s, i);
     }
     if (s->faults_over && (s->now - FAULT_MS) % 1000 == 0)
@@ -1120,7 +2021,7 @@ static sim *sim_alloc(void)
     size_t nodes_at = offsetof(sim, nodes), nodes_end = nodes_at + sizeof s->nodes;
     memset(s, 0, nodes_at);
     memset((char *)s + nodes_end, 0, sizeof *s - nodes_end);
-    for (uint32_t i = 0; i < PBFT_N_MAX; i++) {
+    for (uint32_t i = 0; i < NODES_MAX; i++) {
         node *nd = &s->nodes[i];
         size_t after = offsetof(node, persisted);
         memset((char *)nd + after, 0, sizeof *nd - after);
@@ -1135,16 +2036,18 @@ void sim_run(const sim_options *opt, sim_result *res)
     s->opt = *opt;
     s->res = res;
     setup(s);
-    for (s->now = 0; s->now <= FAULT_MS + LIVENESS_MS && !s->failed; s->now += STEP_MS) {
+    for (s->now = 0; s->now <= FAULT_MS + LIVENESS_MS && !stopped(s); s->now += STEP_MS) {
         step(s);
         if (s->faults_over && all_committed(s))
             break;
     }
-    if (!s->failed && !all_committed(s))
+    if ((!s->failed || s->opt.keep_going) && !all_committed(s))
         fail(s, "liveness: requests not committed %d ms after faults stopped", LIVENESS_MS);
     for (uint32_t i = 0; i < s->n; i++)
         for (uint32_t k = 0; k < s->request_count; k++)
             res->committed_requests += s->nodes[i].request_height[k] && !s->nodes[i].byzantine;
+    for (uint32_t i = 0; i < s->n; i++)
+        res->clock_stuck += s->nodes[i].clock_faulty && s->nodes[i].height < res->max_height;
     res->sim_ms = s->now;
     res->ok = !s->failed;
     trace(s, "end: %s", res->ok ? "ok" : res->violation);
