@@ -1035,33 +1035,6 @@ static void fuzz_checkpoint(sim *s, uint32_t from, const pbft_msg *orig)
     fuzz_send_msg(s, from, &m, 60, 0);
 }
 
-/* The view-change body, as the core signs it (docs/FORMATS.md, view-change). */
-static void vc_body(const pbft_view_change *vc, uint8_t *buf, size_t cap, size_t *len)
-{
-    codec_pbft_entry e[PBFT_WINDOW];
-    for (uint32_t i = 0; i < vc->prepared_count && i < PBFT_WINDOW; i++) {
-        e[i].height = vc->prepared[i].batch.header.height;
-        e[i].view = vc->prepared[i].view;
-        codec_batch_hash(&vc->prepared[i].batch.header, &e[i].batch_hash);
-    }
-    hash32 sd;
-    memset(&sd, 0, sizeof sd);
-    if (vc->stable.height > 0) {
-        uint8_t cb[256];
-        codec_buf b = codec_buf_make(cb, sizeof cb);
-        codec_err rc = codec_checkpoint_body_encode(&vc->stable, &b);
-        assert(rc == CODEC_OK);
-        (void)rc;
-        tcrypto_sha256(cb, b.len, &sd);
-    }
-    codec_buf b = codec_buf_make(buf, cap);
-    codec_err rc = codec_pbft_view_change_body_encode(vc->new_view, vc->stable.height, &sd, e,
-                                                      vc->prepared_count, &b);
-    assert(rc == CODEC_OK);
-    (void)rc;
-    *len = b.len;
-}
-
 /* Keep the prepared certificates of src that a view-change on vc's stable
  * checkpoint may carry (heights increasing, in the window, views below new_view). */
 static void vc_take_prepared(pbft_view_change *vc, const pbft_view_change *src)
@@ -1111,10 +1084,7 @@ static void fuzz_view_change(sim *s, uint32_t from, const pbft_msg *orig)
         what = 3;
         vc.new_view += 1 + rng_below(&s->r, 3);
     }
-    uint8_t buf[16384];
-    size_t len;
-    vc_body(&vc, buf, sizeof buf, &len);
-    sign_as(s, from, TCRYPTO_TAG_VIEWCHANGE, buf, len, &vc.sig);
+    pbft_view_change_sign(&s->nodes[from].core, &vc); /* the core's own encoding */
     pbft_msg m = *orig;
     m.view_change = &vc;
     trace(s, "node %u fuzz: VIEW-CHANGE %llu (%s)", from, (unsigned long long)vc.new_view,
