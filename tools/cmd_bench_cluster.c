@@ -51,7 +51,8 @@ static const char USAGE[] =
     "  nonces reserved in the KEY.nonce files) through URL; exit 0 only if every tx\n"
     "  committed with an OK receipt (the fault tests use it as load). --start-when FILE:\n"
     "  after the set-up, wait (up to 120 s) until FILE exists before the load starts (a test\n"
-    "  stops a node between the two).\n";
+    "  stops a node between the two). --acked FILE: append the id (hex) of every tx seen\n"
+    "  committed with an OK receipt.\n";
 
 static double now_s(void)
 {
@@ -436,6 +437,28 @@ typedef struct {
 
 /* --start-when: the load waits for this file (tests act between set-up and load). */
 static const char *g_start_when;
+/* --acked: the ids of the txs seen committed with an OK receipt are appended here (hex,
+ * one a line): what the clients were told, for a test to look for in every ledger. */
+static const char *g_acked;
+
+static void write_acked(const run_state *r)
+{
+    if (!g_acked)
+        return;
+    FILE *f = fopen(g_acked, "a");
+    if (!f) {
+        fprintf(stderr, "bench cluster: %s: %s\n", g_acked, strerror(errno));
+        return;
+    }
+    for (uint32_t i = 0; i < r->n; i++) {
+        if (r->committed[i] <= 0 || !r->ok[i])
+            continue;
+        char hex[65];
+        tcrypto_to_hex(r->ids[i].bytes, 32, hex);
+        fprintf(f, "%s\n", hex);
+    }
+    fclose(f);
+}
 
 static int wait_for_start(void)
 {
@@ -532,6 +555,7 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
     for (int i = 0; i < SUBMITTERS; i++)
         pthread_join(sub[i], NULL);
     pthread_join(wat, NULL);
+    write_acked(&r);
     double *lat = calloc(n, sizeof *lat), last = t0;
     uint32_t ok = 0, failed = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -695,6 +719,8 @@ int cmd_bench_cluster(int argc, char **argv)
             url = v;
         } else if (v && strcmp(argv[i], "--start-when") == 0) {
             g_start_when = v;
+        } else if (v && strcmp(argv[i], "--acked") == 0) {
+            g_acked = v;
         } else if (v && strcmp(argv[i], "--port") == 0) {
             bad = util_parse_u64("--port", v, 1024, 60000, &port);
         } else if (v && strcmp(argv[i], "--txs") == 0) {
