@@ -1108,6 +1108,7 @@ static int open_ledger(node *nd, char *why, size_t cap)
                     (unsigned long long)le.height, le.message);
     if (lr != LEDGER_OK)
         return fail(why, cap, "ledger %s: %s", dir, le.message);
+    if (ledger_open_note(nd->ledger)) logf_(nd, LOG_WARN, "ledger %s: %s", dir, ledger_open_note(nd->ledger));
     const codec_genesis *g = ledger_genesis(nd->ledger);
     if (g->validator_count > PBFT_N_MAX)
         return fail(why, cap, "genesis has %u validators; this build runs at most %d",
