@@ -69,7 +69,7 @@ typedef struct {
 #define LEDGER_NOTE_MAX 640
 /* LevelDB table files kept open at most (its table cache; LevelDB's default is 1,000, which
  * alone would take a default process's every descriptor). */
-#define LEDGER_TABLE_FILES_OPEN_MAX 128
+#define LEDGER_TABLE_FILES_OPEN_MAX 64
 
 /* Whether ledger_open may create a new store. */
 typedef enum {
