@@ -620,9 +620,12 @@ ledger_err ledger_open(const char *dir, const uint8_t *genesis, size_t genesis_l
     return LEDGER_OK;
 err:
     if (rc == LEDGER_ERR_NOMEM) set_error(err, rc, 0, "out of memory");
-    bool guarded = l->guarded;
+    /* LevelDB deletes files only after it opened the store (a failed open, a held LOCK
+     * included, removed nothing: then the guard is only dropped) */
+    bool opened = l->db != NULL, guarded = l->guarded;
     ledger_close(l); /* LevelDB stops its compactions before the files are put back */
-    if (guarded) guard_undo(dir);
+    if (guarded && opened) guard_undo(dir);
+    else if (guarded) guard_drop(dir);
     return rc;
 }
 

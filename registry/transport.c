@@ -670,7 +670,7 @@ tp_err tp_recv(tp_net *net, int timeout_ms, uint8_t **data, size_t *len)
     memcpy(buf, nng_msg_body(msg), size);
     nng_msg_free(msg);
     *data = buf;
-    *len = size ? size : 1;
+    *len = size;
     return TP_OK;
 }
 
