@@ -139,7 +139,8 @@ static int dial_to(nng_socket s, const char *url, nng_tls_config *tls)
  *    them after its own 10 s), so the monitor probes the lowest free descriptor every
  *    TP_MONITOR_TICK_US (a burst fills them from the bottom) and counts the process's open
  *    descriptors every TP_FD_COUNT_MS and, above fd_trip, closes the client API's listener
- *    (which closes its pipes and half-open connections) and listens again; the peers'
+ *    (which closes its pipes and half-open connections) for 50 ms, doubling up to 2 s while
+ *    the pressure keeps coming back (guard_shut); the peers'
  *    listener trips later (half the reserve) and only if its own port holds more
  *    connections than it admits pipes (/proc/net/tcp), so a flood of the client port never
  *    cuts the validators apart: what is left in reserve stays for the
@@ -152,7 +153,9 @@ static int dial_to(nng_socket s, const char *url, nng_tls_config *tls)
 #define TP_MONITOR_TICK_US 2000    /* the cheap probe (fds_open_at_least) */
 #define TP_FD_COUNT_MS 20          /* the full count (fds_open) */
 #define TP_IDLE_SWEEP_MS 250
-#define TP_RESTART_PAUSE_MS 100
+#define TP_CLOSED_MIN_MS 50         /* a listener closed under pressure stays closed this long, */
+#define TP_CLOSED_MAX_MS 2000       /* doubling while the pressure keeps coming back */
+#define TP_FLOOD_OVER_MS 1000       /* pressure this long after the last reopening is a new one */
 #define TP_CLIENT_IDLE_MS 10000
 #define TP_PEER_IDLE_MS 60000
 
@@ -171,7 +174,9 @@ typedef struct tp_guard_s {
     nng_tls_config *tls;  /* held for re-listening; NULL without TLS */
     int pipes_max, per_address_max, idle_ms, fd_trip;
     bool check_port;      /* restart only if its own port holds more than pipes_max */
-    int64_t restarted_ms;
+    int64_t restarted_ms;  /* when the listener was last closed under pressure */
+    int64_t closed_until_ms; /* not listening before this */
+    int closed_ms;         /* how long it stayed closed the last time */
     int count;
     tp_conn conns[TP_GUARD_PIPES_MAX];
 } tp_guard;
@@ -360,13 +365,18 @@ static int guard_listen(tp_guard *g)
 }
 
 /* Too many descriptors open: close the listener (its pipes and half-open connections go
- * with it) and listen again. Only the monitor thread calls this. */
-static void guard_restart(tp_guard *g, int64_t now)
+ * with it) and keep it closed for a while (the kernel refuses connections meanwhile, which
+ * costs no descriptor): TP_CLOSED_MIN_MS, doubling up to TP_CLOSED_MAX_MS while the
+ * pressure comes back within TP_FLOOD_OVER_MS. Only the monitor thread calls this. */
+static void guard_shut(tp_guard *g, int64_t now)
 {
+    bool again = g->restarted_ms && now - g->restarted_ms < g->closed_ms + TP_FLOOD_OVER_MS;
+    g->closed_ms = again ? g->closed_ms * 2 : TP_CLOSED_MIN_MS;
+    if (g->closed_ms > TP_CLOSED_MAX_MS) g->closed_ms = TP_CLOSED_MAX_MS;
     g->restarted_ms = now;
+    g->closed_until_ms = now + g->closed_ms;
     if (g->listening) nng_listener_close(g->listener);
     g->listening = false;
-    guard_listen(g); /* on failure the next tick tries again */
 }
 
 /* ---- the monitor thread: one per process, for every guard ---------------------------- */
@@ -421,9 +431,9 @@ static int port_connections(int port)
 
 /* Whether g should be restarted now that open descriptors are above its trip: a guard that
  * checks its port only if its listener holds more connections than it admits pipes. */
-static bool guard_flooded(const tp_guard *g, int open, int64_t now)
+static bool guard_flooded(const tp_guard *g, int open)
 {
-    if (open <= g->fd_trip || now - g->restarted_ms < TP_RESTART_PAUSE_MS) return false;
+    if (!g->listening || open <= g->fd_trip) return false;
     return !g->check_port || port_connections(url_port(g->url)) > g->pipes_max;
 }
 
@@ -435,15 +445,21 @@ static void monitor_tick(int64_t now, int64_t *last_sweep, int64_t *last_count)
         tp_guard *g = monitor.guards[i];
         if (!g) continue;
         if (sweep) guard_sweep(g, now);
-        if (!g->listening) guard_restart(g, now); /* the last attempt failed */
     }
     int open = monitor_fds(now, last_count);
+    for (int i = 0; i < TP_GUARDS_MAX; i++) {
+        tp_guard *g = monitor.guards[i];
+        /* reopen once its time is up and the descriptors are below the trip again (a failed
+         * attempt is tried again at the next tick) */
+        if (g && !g->listening && now >= g->closed_until_ms && open <= g->fd_trip)
+            guard_listen(g);
+    }
     /* the clients' listeners first (they trip first), the peers' only if they are flooded */
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < TP_GUARDS_MAX; i++) {
             tp_guard *g = monitor.guards[i];
-            if (!g || g->check_port != (pass == 1) || !guard_flooded(g, open, now)) continue;
-            guard_restart(g, now);
+            if (!g || g->check_port != (pass == 1) || !guard_flooded(g, open)) continue;
+            guard_shut(g, now);
             return;
         }
     }
