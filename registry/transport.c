@@ -449,9 +449,10 @@ static void monitor_tick(int64_t now, int64_t *last_sweep, int64_t *last_count)
     int open = monitor_fds(now, last_count);
     for (int i = 0; i < TP_GUARDS_MAX; i++) {
         tp_guard *g = monitor.guards[i];
-        /* reopen once its time is up and the descriptors are below the trip again (a failed
-         * attempt is tried again at the next tick) */
-        if (g && !g->listening && now >= g->closed_until_ms && open <= g->fd_trip)
+        /* reopen once its time is up (a failed attempt is tried again at the next tick); not
+         * "once the descriptors are below the trip": nng 1.5.2 was seen to keep the
+         * descriptors of half-open connections of a closed listener until it listened again */
+        if (g && !g->listening && now >= g->closed_until_ms)
             guard_listen(g);
     }
     /* the clients' listeners first (they trip first), the peers' only if they are flooded */
