@@ -4,10 +4,13 @@
 #include "ledger.h"
 
 #include <assert.h>
+#include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <leveldb/c.h>
@@ -31,6 +34,10 @@ struct ledger {
     codec_span *tx_spans;       /* scratch for decoding blocks on open */
     codec_span *receipt_spans;
     codec_write *write_scratch;
+    char dir[LEDGER_DIR_MAX];   /* where the store is, for messages */
+    char last_error[160];       /* LevelDB's text of the last failed read */
+    char open_note[LEDGER_NOTE_MAX]; /* what the open found and recovered from; "" if nothing */
+    bool guarded;               /* data files linked into DIR/open-guard during the open */
 };
 
 const char *ledger_strerror(ledger_err err)
@@ -111,6 +118,7 @@ static ledger_err db_get(ledger *l, const void *key, size_t key_len, uint8_t **v
     char *error = NULL;
     char *v = leveldb_get(l->db, l->read, key, key_len, value_len, &error);
     if (error) {
+        snprintf(l->last_error, sizeof l->last_error, "%s", error);
         leveldb_free(error);
         return LEDGER_ERR_IO;
     }
@@ -183,25 +191,215 @@ static void decode_head(const uint8_t in[HEAD_RECORD_LEN], ledger_summary *h)
 
 /* ---- open ----------------------------------------------------------------- */
 
-/* True if dir holds a LevelDB database (its CURRENT file). Checked before
- * opening because LevelDB writes LOCK and LOG files even when it then refuses
- * to create a missing database, and a reader must leave no trace. */
-static bool db_exists(const char *dir)
+/* ---- opening: never over existing data -------------------------------------- */
+
+/* What a LevelDB directory holds, from its file names. */
+typedef struct {
+    bool current;           /* CURRENT: the pointer to the live MANIFEST */
+    int data_files;         /* MANIFEST-*, *.log, *.ldb, *.sst: what a new store would lose */
+    char first_data[64];    /* the name of one of them, for messages */
+} store_files;
+
+static bool has_suffix(const char *name, const char *suffix)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/CURRENT", dir);
-    return access(path, F_OK) == 0;
+    size_t n = strlen(name), s = strlen(suffix);
+    return n >= s && strcmp(name + n - s, suffix) == 0;
 }
 
+static bool is_data_file(const char *name)
+{
+    return strncmp(name, "MANIFEST-", 9) == 0 || has_suffix(name, ".log")
+           || has_suffix(name, ".ldb") || has_suffix(name, ".sst");
+}
+
+/* List dir into *out. Returns 0, or errno (ENOENT: no directory, *out says empty). */
+static int list_store(const char *dir, store_files *out)
+{
+    memset(out, 0, sizeof *out);
+    DIR *d = opendir(dir);
+    if (!d) return errno;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, "CURRENT") == 0) out->current = true;
+        if (!is_data_file(e->d_name)) continue;
+        if (out->data_files++ == 0) snprintf(out->first_data, sizeof out->first_data, "%.63s", e->d_name);
+    }
+    closedir(d);
+    return 0;
+}
+
+/* LevelDB's write-ahead log (leveldb/db/log_format.h): 32 KiB blocks of physical records
+ * [crc32c:4, length:2 little-endian, type:1, payload:length]; type 1 FULL, 2 FIRST,
+ * 3 MIDDLE, 4 LAST; fewer than 7 bytes left in a block are zero padding. */
+#define WAL_BLOCK_BYTES 32768
+#define WAL_HEADER_BYTES 7
+#define WAL_TYPE_FULL 1
+#define WAL_TYPE_FIRST 2
+#define WAL_TYPE_LAST 4
+
+/* The offset at which the log in f (size bytes) ends inside a record, or -1 if it ends on a
+ * record boundary. LevelDB's recovery drops such a torn last record without a word (it takes
+ * it for a write cut by a crash), so the store opens with its newest blocks missing. The
+ * checksums are LevelDB's business (paranoid checks refuse a bad one). */
+static long wal_torn_at(FILE *f, long size)
+{
+    long pos = 0, record_start = 0;
+    bool in_fragments = false;
+    while (pos < size) {
+        long left = WAL_BLOCK_BYTES - pos % WAL_BLOCK_BYTES;
+        if (left < WAL_HEADER_BYTES) {
+            pos += left;
+            continue;
+        }
+        uint8_t h[WAL_HEADER_BYTES];
+        if (size - pos < WAL_HEADER_BYTES || fseek(f, pos, SEEK_SET) != 0
+            || fread(h, 1, sizeof h, f) != sizeof h)
+            return in_fragments ? record_start : pos;
+        long len = h[4] | (long)h[5] << 8;
+        if (pos + WAL_HEADER_BYTES + len > size) return in_fragments ? record_start : pos;
+        if (h[6] == WAL_TYPE_FULL || h[6] == WAL_TYPE_FIRST) record_start = pos;
+        if (h[6] == WAL_TYPE_FIRST) in_fragments = true;
+        if (h[6] == WAL_TYPE_FULL || h[6] == WAL_TYPE_LAST) in_fragments = false;
+        pos += WAL_HEADER_BYTES + len;
+    }
+    return in_fragments ? record_start : -1;
+}
+
+/* Note (in l->open_note) every write-ahead log of dir that ends inside a record. */
+static void note_torn_logs(ledger *l, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (!has_suffix(e->d_name, ".log")) continue;
+        char path[LEDGER_DIR_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        struct stat st;
+        if (!f) continue;
+        long torn = fstat(fileno(f), &st) == 0 ? wal_torn_at(f, (long)st.st_size) : -1;
+        fclose(f);
+        if (torn < 0) continue;
+        snprintf(l->open_note, sizeof l->open_note,
+                 "write-ahead log %.64s ends inside a record (%lld of its %lld bytes are whole "
+                 "records): LevelDB drops the cut write, so the newest blocks may be missing "
+                 "from this store; a validator fetches them back from its peers",
+                 e->d_name, (long long)torn, (long long)st.st_size);
+    }
+    closedir(d);
+}
+
+/* ---- the open guard: a refused open deletes nothing -------------------------------------
+ * LevelDB's open replays the write-ahead logs into a new table and then deletes them (and,
+ * when a compaction starts at once, tables too) before this module has read a single
+ * record; a store found damaged after that would have lost files to the open that refused
+ * it. So before LevelDB opens an existing store, every data file is hard-linked into
+ * DIR/open-guard (LevelDB ignores names it did not make); a refused open links back every
+ * file LevelDB removed, and a good open drops the links. Links cost no copy. */
+#define GUARD_DIR "open-guard"
+
+typedef void (*guard_step)(const char *dir, const char *guard, const char *name);
+
+/* Call step for every data file in from (dir or its guard). */
+static void guard_each(const char *dir, const char *from, guard_step step)
+{
+    char guard[LEDGER_DIR_MAX + 16];
+    snprintf(guard, sizeof guard, "%s/%s", dir, GUARD_DIR);
+    DIR *d = opendir(from);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (is_data_file(e->d_name)) step(dir, guard, e->d_name);
+    }
+    closedir(d);
+}
+
+static void guard_path(char *out, size_t cap, const char *where, const char *name)
+{
+    snprintf(out, cap, "%s/%.255s", where, name);
+}
+
+static void guard_link(const char *dir, const char *guard, const char *name)
+{
+    char from[LEDGER_DIR_MAX + 300], to[LEDGER_DIR_MAX + 300];
+    guard_path(from, sizeof from, dir, name);
+    guard_path(to, sizeof to, guard, name);
+    if (link(from, to) != 0 && errno != EEXIST) { /* best effort: the open is not refused */ }
+}
+
+static void guard_unlink(const char *dir, const char *guard, const char *name)
+{
+    (void)dir;
+    char path[LEDGER_DIR_MAX + 300];
+    guard_path(path, sizeof path, guard, name);
+    unlink(path);
+}
+
+static void guard_restore(const char *dir, const char *guard, const char *name)
+{
+    char from[LEDGER_DIR_MAX + 300], to[LEDGER_DIR_MAX + 300];
+    guard_path(from, sizeof from, guard, name);
+    guard_path(to, sizeof to, dir, name);
+    if (access(to, F_OK) != 0 && link(from, to) != 0) { /* left in the guard directory */ }
+}
+
+/* Drop the guard's links (a stale guard of a crashed open first: its files are copies). */
+static void guard_drop(const char *dir)
+{
+    char guard[LEDGER_DIR_MAX + 16];
+    snprintf(guard, sizeof guard, "%s/%s", dir, GUARD_DIR);
+    guard_each(dir, guard, guard_unlink);
+    rmdir(guard);
+}
+
+static void guard_set(const char *dir)
+{
+    char guard[LEDGER_DIR_MAX + 16];
+    snprintf(guard, sizeof guard, "%s/%s", dir, GUARD_DIR);
+    guard_drop(dir);
+    if (mkdir(guard, 0700) == 0) guard_each(dir, dir, guard_link);
+}
+
+/* After a refused open: every file LevelDB removed is linked back, then the guard dropped. */
+static void guard_undo(const char *dir)
+{
+    char guard[LEDGER_DIR_MAX + 16];
+    snprintf(guard, sizeof guard, "%s/%s", dir, GUARD_DIR);
+    guard_each(dir, guard, guard_restore);
+    guard_drop(dir);
+}
+
+/* Open the LevelDB store of dir. An existing store (its CURRENT file) is opened without
+ * create_if_missing. A store is created only in a directory that holds none of LevelDB's
+ * data files: with CURRENT lost, LevelDB would otherwise create a new, empty store and
+ * delete the old tables and logs as obsolete (issue 14 E). */
 static ledger_err open_db(ledger *l, const char *dir, ledger_open_mode mode,
                           ledger_error *err)
 {
-    if (mode == LEDGER_OPEN_EXISTING && !db_exists(dir)) {
+    store_files files;
+    int e = list_store(dir, &files);
+    if (e != 0 && e != ENOENT)
+        return set_error(err, LEDGER_ERR_IO, 0, "cannot list the ledger directory %s: %s", dir,
+                         strerror(e));
+    if (!files.current && files.data_files > 0)
+        return set_error(err, LEDGER_ERR_IO, 0,
+                         "%s/CURRENT is missing, but the directory holds %d LevelDB data "
+                         "file(s) (%s, ...): refusing to open it, since a new store would "
+                         "delete them; restore CURRENT (one line naming the newest MANIFEST)",
+                         dir, files.data_files, files.first_data);
+    if (!files.current && mode == LEDGER_OPEN_EXISTING)
         return set_error(err, LEDGER_ERR_NOT_FOUND, 0, "there is no ledger in %s", dir);
+    bool create = !files.current;
+    if (!create) {
+        note_torn_logs(l, dir);
+        guard_set(dir);
+        l->guarded = true;
     }
     l->options = leveldb_options_create();
-    leveldb_options_set_create_if_missing(l->options, mode == LEDGER_OPEN_CREATE);
+    leveldb_options_set_create_if_missing(l->options, create);
+    leveldb_options_set_error_if_exists(l->options, create);
     leveldb_options_set_paranoid_checks(l->options, 1);
+    /* Table files held open: a bound well inside the descriptors a node keeps in reserve
+     * (transport.c leaves TP_FD_RESERVE for the store and the state file). */
+    leveldb_options_set_max_open_files(l->options, LEDGER_TABLE_FILES_OPEN_MAX);
     /* Keys looked up and usually absent (tx ids, state keys): a Bloom filter per table
      * answers those without reading blocks. Values are hashes, signatures and canonical
      * msgpack: Snappy does not shrink them, so it is not run. */
@@ -257,7 +455,12 @@ static ledger_err bind_genesis(ledger *l, ledger_error *err)
         }
         return LEDGER_OK;
     }
-    if (rc != LEDGER_ERR_NOT_FOUND) return set_error(err, rc, 0, "cannot read the genesis");
+    if (rc != LEDGER_ERR_NOT_FOUND) {
+        return set_error(err, LEDGER_ERR_IO, 0,
+                         "the store in %s is damaged (a table or log file is truncated, corrupt "
+                         "or missing): LevelDB cannot read its first record, the genesis: %s",
+                         l->dir, l->last_error);
+    }
     leveldb_writebatch_t *batch = leveldb_writebatch_create();
     leveldb_writebatch_put(batch, "m/genesis", 9, (const char *)l->genesis_bytes,
                            l->genesis_len);
@@ -408,14 +611,21 @@ ledger_err ledger_open(const char *dir, const uint8_t *genesis, size_t genesis_l
         goto err;
     }
     tcrypto_sha256(genesis, genesis_len, &l->chain_id);
+    snprintf(l->dir, sizeof l->dir, "%s", dir);
     if ((rc = open_db(l, dir, mode, err)) != LEDGER_OK) goto err;
     if ((rc = bind_genesis(l, err)) != LEDGER_OK) goto err;
     if ((rc = check_store(l, err)) != LEDGER_OK) goto err;
+    if (l->guarded) guard_drop(dir);
     *out = l;
     return LEDGER_OK;
 err:
     if (rc == LEDGER_ERR_NOMEM) set_error(err, rc, 0, "out of memory");
-    ledger_close(l);
+    /* LevelDB deletes files only after it opened the store (a failed open, a held LOCK
+     * included, removed nothing: then the guard is only dropped) */
+    bool opened = l->db != NULL, guarded = l->guarded;
+    ledger_close(l); /* LevelDB stops its compactions before the files are put back */
+    if (guarded && opened) guard_undo(dir);
+    else if (guarded) guard_drop(dir);
     return rc;
 }
 
@@ -436,6 +646,7 @@ void ledger_close(ledger *l)
 }
 
 const hash32 *ledger_chain_id(const ledger *l) { return &l->chain_id; }
+const char *ledger_open_note(const ledger *l) { return l->open_note[0] ? l->open_note : NULL; }
 const codec_genesis *ledger_genesis(const ledger *l) { return &l->genesis; }
 void ledger_head(const ledger *l, ledger_summary *out) { *out = l->head; }
 

@@ -65,10 +65,18 @@ typedef struct {
     uint64_t log_size;
 } ledger_summary;
 
+#define LEDGER_DIR_MAX 4096
+#define LEDGER_NOTE_MAX 640
+/* LevelDB table files kept open at most (its table cache; LevelDB's default is 1,000, which
+ * alone would take a default process's every descriptor). */
+#define LEDGER_TABLE_FILES_OPEN_MAX 64
+
 /* Whether ledger_open may create a new store. */
 typedef enum {
     LEDGER_OPEN_EXISTING = 0, /* refuse (NOT_FOUND) when dir holds no ledger: readers */
-    LEDGER_OPEN_CREATE = 1,   /* create an empty ledger when there is none: writers */
+    LEDGER_OPEN_CREATE = 1,   /* writers: create an empty ledger in a directory holding none of
+                                 LevelDB's files; one with data files (MANIFEST, log, tables)
+                                 but no CURRENT is refused, never replaced */
 } ledger_open_mode;
 
 /*
@@ -82,6 +90,11 @@ typedef enum {
 ledger_err ledger_open(const char *dir, const uint8_t *genesis, size_t genesis_len,
                        ledger_open_mode mode, ledger **out, ledger_error *err);
 void ledger_close(ledger *l);
+
+/* What the open of l found wrong but recovered from, for the log (a warning), or NULL.
+ * Today: a write-ahead log that ends inside a record, whose last write LevelDB drops
+ * silently (the newest blocks may then be missing; a validator fetches them back). */
+const char *ledger_open_note(const ledger *l);
 
 /* The chain id (SHA-256 of the genesis) and the decoded genesis. */
 const hash32 *ledger_chain_id(const ledger *l);

@@ -92,6 +92,7 @@ struct node {
     uint64_t state_seq;
     bool persist_due;
     bool state_dir_synced; /* data_dir fsynced since pbft.state was first written */
+    int state_fd_plus1;    /* pbft.state, kept open once written (issue 14 D); 0: not open */
     uint32_t send_count;
     queued sends[SEND_QUEUE_MAX];
     /* committed batches waiting for execution (in height order) */
@@ -237,13 +238,17 @@ static int state_write(node *nd)
     memcpy(buf + 16, &len, 8);
     memcpy(buf + 24, &layout, 8);
     tcrypto_sha256(buf + STATE_HEAD, len, (hash32 *)(buf + 32));
-    int fd = open(nd->state_path, O_WRONLY | O_CREAT, 0600);
-    if (fd < 0)
+    /* opened once and kept: a vote never waits for a free descriptor (issue 14 D) */
+    if (!nd->state_fd_plus1)
+        nd->state_fd_plus1 = open(nd->state_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) + 1;
+    int fd = nd->state_fd_plus1 - 1;
+    if (fd < 0) {
+        nd->state_fd_plus1 = 0;
         return -1;
+    }
     off_t at = (off_t)((seq % 2) * STATE_SLOT);
     size_t n = STATE_HEAD + len;
     int rc = pwrite(fd, buf, n, at) == (ssize_t)n && fdatasync(fd) == 0 ? 0 : -1;
-    close(fd);
     if (rc == 0 && !nd->state_dir_synced) /* the file's directory entry, once per run */
         rc = sync_dir(nd->cfg.data_dir);
     nd->state_dir_synced |= rc == 0;
@@ -1140,6 +1145,7 @@ static int open_ledger(node *nd, char *why, size_t cap)
                     (unsigned long long)le.height, le.message);
     if (lr != LEDGER_OK)
         return fail(why, cap, "ledger %s: %s", dir, le.message);
+    if (ledger_open_note(nd->ledger)) logf_(nd, LOG_WARN, "ledger %s: %s", dir, ledger_open_note(nd->ledger));
     const codec_genesis *g = ledger_genesis(nd->ledger);
     if (g->validator_count > PBFT_N_MAX)
         return fail(why, cap, "genesis has %u validators; this build runs at most %d",
@@ -1435,6 +1441,8 @@ void node_close(node *nd)
     mempool_close(nd->pool);
     exec_close(nd->exec);
     ledger_close(nd->ledger);
+    if (nd->state_fd_plus1)
+        close(nd->state_fd_plus1 - 1);
     free(nd->genesis);
     free(nd->core);
     free(nd->in);

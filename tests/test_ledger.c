@@ -7,8 +7,10 @@
  */
 #include <criterion/criterion.h>
 #include <leveldb/c.h>
+#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -325,4 +327,233 @@ Test(ledger, kill_9_at_random_points_loses_no_reported_block, .timeout = 300)
         ledger_close(l);
     }
     cr_assert_gt(reported_max, 0, "the child must have appended something");
+}
+
+/* ---- LevelDB's own files missing or damaged (issue 14 E) -----------------------------
+ * The store is built so that it has table files (blocks 1-4, moved from the log to a table
+ * by a reopen) and a write-ahead log holding blocks 5-7. Then one file is removed or
+ * damaged, and the node's open (LEDGER_OPEN_CREATE) and a reader's (EXISTING) are tried.
+ * Whatever the outcome, a refused open must leave every table and log file as it was: an
+ * open must never destroy data. */
+
+#define STORED_FILES_MAX 64
+
+typedef struct {
+    int count;
+    char name[STORED_FILES_MAX][64];
+    long long size[STORED_FILES_MAX];
+} stored_files;
+
+static bool named_like(const char *name, const char *prefix, const char *suffix)
+{
+    size_t n = strlen(name), p = strlen(prefix), s = strlen(suffix);
+    return n >= p + s && strncmp(name, prefix, p) == 0 && strcmp(name + n - s, suffix) == 0;
+}
+
+/* The table and log files of the store, with their sizes. */
+static void list_data_files(stored_files *out)
+{
+    memset(out, 0, sizeof *out);
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (!named_like(e->d_name, "", ".ldb") && !named_like(e->d_name, "", ".sst")
+            && !named_like(e->d_name, "", ".log"))
+            continue;
+        cr_assert_lt(out->count, STORED_FILES_MAX);
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        cr_assert_eq(stat(path, &st), 0);
+        snprintf(out->name[out->count], 64, "%.63s", e->d_name);
+        out->size[out->count++] = (long long)st.st_size;
+    }
+    closedir(d);
+}
+
+/* Path of the first file of the store named prefix*suffix (asserted to exist). */
+static void find_file(const char *prefix, const char *suffix, char *path, size_t cap)
+{
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    path[0] = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL && !path[0];) {
+        if (named_like(e->d_name, prefix, suffix)) snprintf(path, cap, "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    cr_assert(path[0], "the store has no %s*%s file", prefix, suffix);
+}
+
+static void build_store_with_tables_and_log(void)
+{
+    ledger *l = tu_open(dir, &chain);
+    tu_write(l, &chain, 4, 2);
+    ledger_close(l);
+    ledger_close(tu_open(dir, &chain)); /* recovery writes the log's blocks into a table */
+    l = tu_open(dir, &chain);
+    tu_write(l, &chain, 3, 2);
+    ledger_close(l);
+    char path[600];
+    find_file("", ".ldb", path, sizeof path);
+    find_file("", ".log", path, sizeof path);
+}
+
+static void remove_file(const char *prefix, const char *suffix)
+{
+    char path[600];
+    find_file(prefix, suffix, path, sizeof path);
+    cr_assert_eq(unlink(path), 0);
+}
+
+static void cut_file(const char *prefix, const char *suffix, long long keep)
+{
+    char path[600];
+    find_file(prefix, suffix, path, sizeof path);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(truncate(path, keep >= 0 ? keep : st.st_size + keep), 0);
+}
+
+static void overwrite_file(const char *prefix, const char *suffix, const char *text)
+{
+    char path[600];
+    find_file(prefix, suffix, path, sizeof path);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Every file of before is still there, at least as long as it was. */
+static void assert_nothing_destroyed(const stored_files *before, const char *what)
+{
+    stored_files after;
+    list_data_files(&after);
+    for (int i = 0; i < before->count; i++) {
+        bool found = false;
+        for (int j = 0; j < after.count; j++) {
+            if (strcmp(before->name[i], after.name[j]) != 0) continue;
+            found = true;
+            cr_assert_geq(after.size[j], before->size[i], "%s: %s was truncated from %lld to %lld",
+                          what, before->name[i], before->size[i], after.size[j]);
+        }
+        cr_assert(found, "%s: %s was deleted by a refused open", what, before->name[i]);
+    }
+}
+
+/* Open with mode; a refused open must destroy nothing. Returns the result; on LEDGER_OK the
+ * height is in *height and the note (or "") in note. */
+static ledger_err open_damaged(ledger_open_mode mode, const char *what, ledger_error *err,
+                               uint64_t *height, char *note, size_t note_cap)
+{
+    stored_files before;
+    list_data_files(&before);
+    ledger *l = NULL;
+    ledger_err rc = ledger_open(dir, chain.genesis, chain.genesis_len, mode, &l, err);
+    if (rc != LEDGER_OK) {
+        assert_nothing_destroyed(&before, what);
+        cr_assert(strstr(err->message, dir) != NULL, "%s: the message names the store: %s", what,
+                  err->message);
+        return rc;
+    }
+    ledger_summary head;
+    ledger_head(l, &head);
+    *height = head.height;
+    snprintf(note, note_cap, "%s", ledger_open_note(l) ? ledger_open_note(l) : "");
+    ledger_close(l);
+    return rc;
+}
+
+/* Both modes refuse, destroying nothing; the message holds expect. */
+static void assert_refused(const char *what, const char *expect)
+{
+    ledger_error err;
+    uint64_t height = 0;
+    char note[LEDGER_NOTE_MAX];
+    for (int mode = LEDGER_OPEN_CREATE; mode >= LEDGER_OPEN_EXISTING; mode--) { /* the node's first */
+        ledger_err rc = open_damaged((ledger_open_mode)mode, what, &err, &height, note, sizeof note);
+        cr_assert_neq(rc, LEDGER_OK, "%s: mode %d opened a store at height %llu", what, mode,
+                      (unsigned long long)height);
+        if (expect)
+            cr_assert(strstr(err.message, expect) != NULL, "%s: %s", what, err.message);
+    }
+}
+
+Test(ledger, a_missing_CURRENT_is_refused_and_the_store_is_not_replaced)
+{
+    build_store_with_tables_and_log();
+    remove_file("CURRENT", "");
+    assert_refused("CURRENT missing", "CURRENT is missing");
+    overwrite_file("", ".log", ""); /* nothing about it may matter: still refused */
+}
+
+Test(ledger, a_damaged_CURRENT_is_refused)
+{
+    build_store_with_tables_and_log();
+    overwrite_file("CURRENT", "", "MANIFEST-999999\n");
+    assert_refused("CURRENT names a missing MANIFEST", NULL);
+    overwrite_file("CURRENT", "", "garbage");
+    assert_refused("CURRENT garbage", NULL);
+}
+
+Test(ledger, a_missing_or_damaged_MANIFEST_is_refused)
+{
+    build_store_with_tables_and_log();
+    cut_file("MANIFEST-", "", 10);
+    assert_refused("MANIFEST truncated", NULL);
+    remove_file("MANIFEST-", "");
+    assert_refused("MANIFEST missing", NULL);
+}
+
+Test(ledger, a_missing_or_truncated_table_file_is_refused_naming_the_damage)
+{
+    build_store_with_tables_and_log();
+    cut_file("", ".ldb", 100);
+    assert_refused("table truncated", "damaged");
+    remove_file("", ".ldb");
+    assert_refused("table missing", NULL);
+}
+
+Test(ledger, a_truncated_log_opens_with_a_note_that_blocks_may_be_missing)
+{
+    build_store_with_tables_and_log();
+    char log[600];
+    find_file("", ".log", log, sizeof log);
+    struct stat st;
+    cr_assert_eq(stat(log, &st), 0);
+    cut_file("", ".log", (long long)st.st_size / 2); /* inside block 6 or 7 */
+    ledger_error err;
+    uint64_t height = 0;
+    char note[LEDGER_NOTE_MAX];
+    ledger_err rc = open_damaged(LEDGER_OPEN_CREATE, "log truncated", &err, &height, note,
+                                 sizeof note);
+    cr_assert_eq(rc, LEDGER_OK, "%s", err.message);
+    cr_assert_lt(height, 7, "the cut block cannot be there");
+    cr_assert_geq(height, 4, "the tables' blocks are");
+    cr_assert(strstr(note, "ends inside a record") != NULL, "no note of the lost write: '%s'", note);
+    rc = open_damaged(LEDGER_OPEN_CREATE, "log recovered", &err, &height, note, sizeof note);
+    cr_assert_eq(rc, LEDGER_OK, "%s", err.message);
+    cr_assert_str_empty(note, "the next open has nothing to say");
+}
+
+Test(ledger, a_missing_log_or_LOCK_loses_no_table)
+{
+    build_store_with_tables_and_log();
+    ledger_error err;
+    uint64_t height = 0;
+    char note[LEDGER_NOTE_MAX];
+    remove_file("LOCK", "");
+    cr_assert_eq(open_damaged(LEDGER_OPEN_CREATE, "LOCK missing", &err, &height, note, sizeof note),
+                 LEDGER_OK, "%s", err.message);
+    cr_assert_eq(height, 7);
+    overwrite_file("LOCK", "", "garbage");
+    cr_assert_eq(open_damaged(LEDGER_OPEN_CREATE, "LOCK garbage", &err, &height, note, sizeof note),
+                 LEDGER_OK, "%s", err.message);
+    cr_assert_eq(height, 7);
+    ledger *l = tu_open(dir, &chain); /* blocks 8-9 in a log of their own */
+    tu_write(l, &chain, 2, 2);
+    ledger_close(l);
+    remove_file("", ".log");
+    ledger_err rc = open_damaged(LEDGER_OPEN_CREATE, "log missing", &err, &height, note, sizeof note);
+    if (rc == LEDGER_OK) cr_assert_geq(height, 7, "the tables' blocks are still there");
 }

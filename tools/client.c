@@ -195,7 +195,7 @@ static bool poll_one(tp_client *c, const worker *w, uint32_t i)
         r->state = CLIENT_TX_BAD_REPLY;
         settled = true;
     } else {
-        set_state(r, CLIENT_TX_TIMEOUT, "no receipt before the timeout (not committed)");
+        set_state(r, CLIENT_TX_TIMEOUT, "no receipt before the timeout (not yet committed: the tx may still commit; ask for its receipt again)");
     }
     tp_free(reply, len);
     return settled;

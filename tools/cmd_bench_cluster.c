@@ -70,6 +70,7 @@ typedef struct {
     uint64_t nonce_site[2], nonce_part[PARTICIPANTS], nonce_sponsor, nonce_regulator;
     const char *url;
     char trial[32]; /* BENCH-<time>: a fresh trial per run, so runs can share a chain */
+    uint64_t setup_height; /* the highest block of a set-up receipt: the watcher starts above */
 } workload;
 
 static size_t sign(workload *w, const keypair *k, uint64_t *nonce, const char *contract,
@@ -149,6 +150,8 @@ static int step(workload *w, const char *what, uint8_t (*bufs)[TX_BYTES], const 
         } else if (rc == 0 && res[i].receipt.status != RECEIPT_OK) {
             fprintf(stderr, "bench cluster: set-up %s refused: %s\n", what, res[i].receipt.reason);
             rc = -1;
+        } else if (rc == 0 && res[i].rr.height > w->setup_height) {
+            w->setup_height = res[i].rr.height;
         }
         client_result_free(&res[i]);
     }
@@ -385,8 +388,9 @@ static void *watcher(void *arg)
     char why[256];
     if (client_open(r->w->url, &c, why, sizeof why) != 0)
         return NULL;
-    uint64_t next = 1;
-    /* skip the set-up blocks */
+    /* the run's txs are in blocks above the set-up's (it read the whole ledger from height 1
+     * before, on every run against an existing consortium) */
+    uint64_t next = r->w->setup_height + 1;
     for (;;) {
         pthread_mutex_lock(&r->lock);
         bool stop = r->stop || r->done + r->refused >= r->n;
@@ -635,8 +639,9 @@ static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t c
     if (rc == 0)
         rc = set_up(&w);
     if (rc == 0) {
-        printf("  set-up (trial, %d participants enrolled and consented) in %.1f s\n", PARTICIPANTS,
-               now_s() - t);
+        printf("  set-up (trial, %d participants enrolled and consented) in %.1f s; the run's "
+               "blocks are watched from height %llu\n", PARTICIPANTS, now_s() - t,
+               (unsigned long long)w.setup_height + 1);
         fflush(stdout);
         rc = measure(&w, n, clients, f);
     }
@@ -742,6 +747,15 @@ int cmd_bench_cluster(int argc, char **argv)
         if (!existing || !url) {
             fputs(USAGE, stderr);
             return TC_EXIT_USAGE;
+        }
+        if (util_check_url("--url", url) != 0)
+            return TC_EXIT_USAGE;
+        char genesis[4200];
+        snprintf(genesis, sizeof genesis, "%.4000s/genesis.bin", existing);
+        if (access(genesis, R_OK) != 0) {
+            fprintf(stderr, "bench cluster: --existing %s: cannot read %s: %s (a directory made "
+                    "by trialctl init)\n", existing, genesis, strerror(errno));
+            return TC_EXIT_INPUT;
         }
         run_figures f;
         if (run_workload(existing, url, (uint32_t)n, (uint32_t)clients, &f) != 0)

@@ -77,14 +77,29 @@ static int write_all(const char *path, const void *data, size_t len) {
     return TC_EXIT_OK;
 }
 
+/* text with every byte that is not printable ASCII as \xNN: a message may quote the input
+ * (an unknown token), which may be binary, and must not write control bytes to a terminal. */
+static const char *printable(const char *text, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && o + 5 < cap; p++) {
+        if (*p >= 0x20 && *p < 0x7f) out[o++] = (char)*p;
+        else o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static void print_cvm_error(const char *file, const cvm_error *err) {
+    char msg[4 * sizeof err->message + 8];
+    printable(err->message, msg, sizeof msg);
     if (err->line > 0)
-        fprintf(stderr, "%s:%u: %s: %s\n", file, err->line, cvm_strerror(err->code), err->message);
+        fprintf(stderr, "%s:%u: %s: %s\n", file, err->line, cvm_strerror(err->code), msg);
     else if (err->func != UINT32_MAX)
         fprintf(stderr, "%s: function %u, pc %u: %s: %s\n", file, err->func, err->pc,
-                cvm_strerror(err->code), err->message);
+                cvm_strerror(err->code), msg);
     else
-        fprintf(stderr, "%s: %s: %s\n", file, cvm_strerror(err->code), err->message);
+        fprintf(stderr, "%s: %s: %s\n", file, cvm_strerror(err->code), msg);
 }
 
 /* True if path names a binary module (ends in .cvm). */

@@ -42,6 +42,9 @@ int cmd_bench_cluster(int argc, char **argv); /* tools/cmd_bench_cluster.c */
 int util_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 /* Write a file atomically (temp + rename); prints an error and returns -1. */
 int util_write_file(const char *path, const uint8_t *data, size_t len);
+/* Check that url is a node URL, tcp://HOST:PORT or tls+tcp://HOST:PORT with PORT in
+ * 1..65535; prints an error naming opt and returns -1 if not. */
+int util_check_url(const char *opt, const char *url);
 /* Parse an unsigned decimal argument; prints an error naming opt on failure. */
 int util_parse_u64(const char *opt, const char *text, uint64_t min, uint64_t max,
                    uint64_t *out);

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "crypto.h"
@@ -23,6 +24,23 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+/* Descriptors: raise the soft limit to the hard one, at most NOFILE_WANTED (a login's
+ * default soft limit is 1,024, often far below the hard one; every client connection costs
+ * one, and the transport keeps a reserve of them for the store: docs/NODE.md). */
+#define NOFILE_WANTED 65536
+static void raise_file_limit(void)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0)
+        return;
+    rlim_t want = r.rlim_max == RLIM_INFINITY || r.rlim_max > NOFILE_WANTED ? NOFILE_WANTED
+                                                                           : r.rlim_max;
+    if (want > r.rlim_cur) {
+        r.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
 }
 
 static const char USAGE[] = "usage: trialnode --config FILE\n"
@@ -54,6 +72,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    raise_file_limit();
     node *n = node_open(&cfg, why, sizeof why);
     if (!n) {
         fprintf(stderr, "trialnode: node %u: %s\n", cfg.node, why);

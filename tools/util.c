@@ -74,6 +74,28 @@ int util_write_file(const char *path, const uint8_t *data, size_t len)
     return 0;
 }
 
+int util_check_url(const char *opt, const char *url)
+{
+    static const char *const schemes[] = {"tcp://", "tls+tcp://"};
+    const char *rest = NULL;
+    for (int i = 0; i < 2 && !rest; i++)
+        if (strncmp(url, schemes[i], strlen(schemes[i])) == 0) rest = url + strlen(schemes[i]);
+    const char *colon = rest ? strrchr(rest, ':') : NULL;
+    if (!colon || colon == rest) {
+        fprintf(stderr, "%s %s: not a node URL (tcp://HOST:PORT or tls+tcp://HOST:PORT)\n", opt,
+                url);
+        return -1;
+    }
+    const char *p = colon + 1;
+    unsigned long port = 0;
+    for (; *p >= '0' && *p <= '9' && port <= 65535; p++) port = port * 10 + (unsigned long)(*p - '0');
+    if (*p != '\0' || p == colon + 1 || port == 0 || port > 65535) {
+        fprintf(stderr, "%s %s: the port must be a number from 1 to 65535\n", opt, url);
+        return -1;
+    }
+    return 0;
+}
+
 int util_parse_u64(const char *opt, const char *text, uint64_t min, uint64_t max,
                    uint64_t *out)
 {

@@ -139,5 +139,19 @@ expect 2 "--txs" -- "$T" bench cluster --txs 0
 expect 2 "usage: trialnode" -- "$(dirname "$T")/trialnode"
 expect 3 "trialnode: " -- "$(dirname "$T")/trialnode" --config garbage.bin
 
+# issue 14, smaller items: exit codes as documented (README: 2 bad command line, 3 bad or
+# missing input file), no empty chain name, no raw binary echoed to the terminal
+expect 3 "/nonexistent/genesis.bin" -- "$T" bench cluster --existing /nonexistent --url tcp://127.0.0.1:1
+expect 2 "notaurl: not a node URL" -- "$T" bench cluster --existing . --url notaurl
+expect 2 "1 to 65535" -- "$T" bench cluster --existing . --url tcp://127.0.0.1:70000
+expect 2 "chain-name must not be empty" -- "$T" init --chain-name "" empty-name
+printf '\x01\x02\xff\xfe\x1b[31mHELLO\n' > binary.s
+expect 3 "cannot parse" -- "$T" asm binary.s -o binary.cvm
+if "$T" asm binary.s -o binary.cvm 2>&1 | LC_ALL=C grep -q '[^[:print:][:space:]]'; then
+    echo "FAIL: asm echoes raw binary input in its error"; fail=$((fail + 1))
+else
+    pass=$((pass + 1))
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -191,5 +191,16 @@ rc=$?
 DEV_PID=
 [ "$rc" -eq 0 ] && ! grep -qE "Sanitizer|runtime error" devserver.log && pass=$((pass + 1)) || { echo "FAIL: devserver exited $rc"; cat devserver.log | tail -20; fail=$((fail + 1)); }
 
+# A node that holds a tx past the client's timeout (a devserver committing every 5 s): the
+# tx may still commit, so the client says "not yet committed" (issue 14), not "not committed".
+SLOW_URL="tcp://127.0.0.1:$((BASE + 150))"
+"$D" cons --url "$SLOW_URL" --data slow-data --tick-ms 5000 >slow.log 2>&1 &
+SLOW_PID=$!
+for _ in $(seq 100); do grep -q "serving" slow.log && break; sleep 0.1; done
+expect 4 "not yet committed" -- "$T" register --url "$SLOW_URL" --genesis "$G" --key $K/sponsor.key \
+    --trial TRIAL-SLOW --doc-file doc1.txt --primary $P1 --planned 10 --site site-a \
+    --timeout-ms 1000
+kill "$SLOW_PID"; wait "$SLOW_PID" 2>/dev/null
+
 echo "client commands: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -6,6 +6,11 @@
  *                        signature, a FETCH for absurd heights
  *   garbage client URL   req/rep garbage at a client API: random requests (each must
  *                        be answered), a request far over the message bound
+ *   garbage hold PORT IDLE HALF SECONDS once|refill
+ *                        hold IDLE connections that finished the SP handshake (as a req0
+ *                        peer) but never send a request, and HALF that connected and never
+ *                        send a byte, to 127.0.0.1:PORT for SECONDS (refill: opening a new
+ *                        one for each the node closes, every 100 ms); prints the counts
  *   garbage corrupt DIR H  flip one byte in the middle of the stored block record at
  *                        height H of the (stopped) ledger in DIR, through LevelDB, so
  *                        its checksums hold and only the ledger's own checks can tell
@@ -22,6 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "wire.h"
 
@@ -136,14 +148,90 @@ static int corrupt(const char *dir, uint64_t height)
     return rc;
 }
 
+/* One connection to 127.0.0.1:port; with the SP header of a req0 peer if handshake. */
+static int hold_one(int port, bool handshake)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    static const uint8_t sp_req0[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0
+        || (handshake && write(fd, sp_req0, sizeof sp_req0) != sizeof sp_req0)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+#define HOLD_MAX 8192
+
+static volatile sig_atomic_t hold_stop;
+static void hold_on_term(int sig)
+{
+    (void)sig;
+    hold_stop = 1;
+}
+
+/* Close the connections the node closed (or answered: only its SP header is expected). */
+static void hold_reap(struct pollfd *p, int n, long *closed)
+{
+    if (poll(p, (nfds_t)n, 0) <= 0) return;
+    for (int i = 0; i < n; i++) {
+        if (p[i].fd < 0 || !p[i].revents) continue;
+        uint8_t buf[64];
+        ssize_t got = (p[i].revents & POLLIN) ? read(p[i].fd, buf, sizeof buf) : 0;
+        if (got > 0) continue;
+        close(p[i].fd);
+        p[i].fd = -1;
+        (*closed)++;
+    }
+}
+
+static int hold(int port, int idle, int half, int seconds, bool refill)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0) {
+        r.rlim_cur = r.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
+    int n = idle + half;
+    if (n > HOLD_MAX) n = HOLD_MAX;
+    static struct pollfd p[HOLD_MAX];
+    for (int i = 0; i < n; i++) p[i] = (struct pollfd){.fd = -1, .events = POLLIN};
+    long opened = 0, closed = 0;
+    bool first = true;
+    time_t end = time(NULL) + seconds;
+    signal(SIGTERM, hold_on_term);
+    while (time(NULL) < end && !hold_stop) {
+        for (int i = 0; i < n && (refill || first); i++) {
+            if (p[i].fd >= 0) continue;
+            p[i].fd = hold_one(port, i < idle);
+            opened += p[i].fd >= 0;
+        }
+        first = false;
+        struct timespec t = {0, 100 * 1000000L};
+        nanosleep(&t, NULL);
+        hold_reap(p, n, &closed);
+    }
+    printf("held %d connections (%d idle, %d half-open): opened %ld, closed by the node %ld\n",
+           n, idle, half, opened, closed);
+    fflush(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "corrupt") == 0)
         return corrupt(argv[2], strtoull(argv[3], NULL, 10));
+    if (argc == 7 && strcmp(argv[1], "hold") == 0)
+        return hold(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]),
+                    strcmp(argv[6], "refill") == 0);
     if (argc == 3 && strcmp(argv[1], "peer") == 0)
         return peer(argv[2]);
     if (argc == 3 && strcmp(argv[1], "client") == 0)
         _exit(client(argv[2]));
-    fprintf(stderr, "usage: garbage peer|client URL | garbage corrupt DIR HEIGHT\n");
+    fprintf(stderr, "usage: garbage peer|client URL | garbage hold PORT IDLE HALF SECONDS once|refill | "
+                    "garbage corrupt DIR HEIGHT\n");
     return 2;
 }
