@@ -198,7 +198,7 @@ SLOW_URL="tcp://127.0.0.1:$((BASE + 150))"
 SLOW_PID=$!
 for _ in $(seq 100); do grep -q "serving" slow.log && break; sleep 0.1; done
 expect 4 "not yet committed" -- "$T" register --url "$SLOW_URL" --genesis "$G" --key $K/sponsor.key \
-    --trial TRIAL-SLOW --doc-file doc1.txt --primary $P1 --planned 10 --site site-a \
+    --trial TRIAL-SLOW --doc-file doc1.txt --primary $P1 --planned 10 --site site-a --form-file form1.txt \
     --timeout-ms 1000
 kill "$SLOW_PID"; wait "$SLOW_PID" 2>/dev/null
 
