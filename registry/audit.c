@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "executor.h"
 #include "merkle.h"
 
 enum {
@@ -267,11 +268,29 @@ static bool fail_block(auditor *a, int64_t tx, const char *fmt, ...)
     return false;
 }
 
+/* A pruned tx (codec.h; FORMATS.md 5.10): its leaf hash and id are read from it, and
+ * there is no signature to check (its receipt must be a routing refusal: check_receipts). */
+static bool check_pruned(auditor *a, uint32_t index, const codec_span *span)
+{
+    codec_pruned_tx p;
+    codec_error cerr;
+    char why[160];
+    if (codec_pruned_tx_decode(span->data, span->len, &p, &cerr) != CODEC_OK) {
+        return fail_block(a, index, "pruned tx does not decode: %s",
+                          codec_error_format(&cerr, why, sizeof why));
+    }
+    a->tx_ids[index] = p.tx_id;
+    a->leaves[index] = p.leaf;
+    merkle_frontier_append(&a->log, &a->leaves[index], NULL, NULL);
+    return true;
+}
+
 static bool check_tx(auditor *a, uint32_t index, const codec_span *span)
 {
     static _Thread_local codec_tx tx;
     codec_error cerr;
     char why[160];
+    if (codec_entry_is_pruned(span)) return check_pruned(a, index, span);
     if (codec_tx_decode(span->data, span->len, &tx, &cerr) != CODEC_OK) {
         return fail_block(a, index, "tx does not decode: %s",
                           codec_error_format(&cerr, why, sizeof why));
@@ -319,6 +338,13 @@ static bool check_receipts(auditor *a, const codec_block *b, hash32 *receipts_ro
         }
         if (memcmp(receipt.tx_id.bytes, a->tx_ids[i].bytes, 32) != 0) {
             return fail_block(a, i, "receipt names another tx");
+        }
+        if (codec_entry_is_pruned(&b->txs[i])
+            && (receipt.status != RECEIPT_INVALID || receipt.error_code < EXEC_E_NO_ROLE
+                || receipt.error_code > EXEC_E_BAD_ARGS)) {
+            return fail_block(a, i, "a pruned tx whose receipt is not a refusal of its signer "
+                                    "or route (status %u code %u)",
+                              receipt.status, receipt.error_code);
         }
         merkle_leaf_hash(b->receipts[i].data, b->receipts[i].len, &a->leaves[i]);
     }

@@ -1007,6 +1007,15 @@ static bool rd_write(codec_reader *r, codec_write *wr)
     return codec_rd_bin(r, "block.writes[].value", 0, CODEC_VALUE_MAX, &wr->value, &wr->value_len);
 }
 
+/* A block's (or an inclusion proof's) tx entry: a tx, or a pruned tx (8 fields; a tx
+ * has 7, so the first byte tells them apart). */
+static bool rd_tx_entry(codec_reader *r, codec_tx *scratch)
+{
+    static _Thread_local codec_pruned_tx pruned;
+    if (r->p < r->end && *r->p == 0x98) return rd_pruned_tx(r, &pruned);
+    return rd_tx(r, scratch);
+}
+
 static bool rd_block_txs(codec_reader *r, codec_block *b, uint32_t cap)
 {
     static _Thread_local codec_tx scratch;
@@ -1014,12 +1023,7 @@ static bool rd_block_txs(codec_reader *r, codec_block *b, uint32_t cap)
     for (uint32_t i = 0; i < b->tx_count; i++) {
         const uint8_t *at = r->p;
         r->index = i;
-        if (r->p < r->end && *r->p == 0x98) { /* a pruned tx (8 fields; a tx has 7) */
-            static _Thread_local codec_pruned_tx pruned;
-            if (!rd_pruned_tx(r, &pruned)) return false;
-        } else if (!rd_tx(r, &scratch)) {
-            return false;
-        }
+        if (!rd_tx_entry(r, &scratch)) return false;
         if ((size_t)(r->p - at) > CODEC_TX_MAX) {
             return codec_rd_fail_at(r, at, CODEC_ERR_LENGTH, "tx");
         }
@@ -1364,7 +1368,7 @@ static bool rd_proof(codec_reader *r, codec_proof *p)
     p->kind = (uint8_t)kind;
     if (kind == PROOF_INCLUSION) {
         const uint8_t *at = r->p;
-        if (!rd_tx(r, &scratch)) return false;
+        if (!rd_tx_entry(r, &scratch)) return false;
         p->tx = (codec_span){at, (size_t)(r->p - at)};
         if (!codec_rd_uint(r, "proof.leaf_index", UINT64_MAX, &p->leaf_index)) return false;
         if (!rd_certified(r, &p->block)) return false;
