@@ -351,10 +351,45 @@ static bool core_verify(void *ctx, pbft_replica v, const char *tag, const uint8_
     return v < nd->n && tcrypto_verify(&nd->validators[v], tag, &nd->chain, body, len, sig);
 }
 
+/* Issue 14 C, layer 2: a request that is invalid in EVERY state it may be executed in
+ * (its contract exists in no genesis or deploy, its method in no version, its arguments
+ * fit no version of it: exec_check_route) is refused, whether proposed here or carried
+ * by a PRE-PREPARE. Its signer's role is not checked: with several heights in flight an
+ * enrolment may land before it, so a lagging correct backup must not refuse a correct
+ * primary's batch on state; the node a client submits to checks that (client API).
+ * A governance deploy seen here is noted first, so that calls to the contract it brings
+ * are not refused before it is executed. Node thread only (as exec_block). */
+static bool request_routable(node *nd, const hash32 *d)
+{
+    static codec_tx tx;
+    codec_span span;
+    mempool_lock(nd->pool);
+    bool ok = mempool_get_locked(nd->pool, d, &span) &&
+              codec_tx_decode(span.data, span.len, &tx, NULL) == CODEC_OK;
+    if (ok && strcmp(tx.contract.text, "governance") == 0 && tx.arg_count >= 1 &&
+        tx.args[0].kind == CODEC_VALUE_BYTES && tx.args[0].len >= 1 &&
+        tx.args[0].len <= CODEC_NAME_MAX) {
+        char name[CODEC_NAME_MAX + 1];
+        memcpy(name, tx.args[0].bytes, tx.args[0].len);
+        name[tx.args[0].len] = '\0';
+        if (strlen(name) == tx.args[0].len)
+            exec_note_deploy(nd->exec, name);
+    }
+    uint32_t code = ok ? exec_check_route(nd->exec, &tx) : 0;
+    mempool_unlock(nd->pool);
+    if (code) {
+        char h[17];
+        hex8(d, h);
+        logf_(nd, LOG_INFO, "request %s refused: %s (code %u)", h,
+              exec_reason(RECEIPT_INVALID, code), code);
+    }
+    return ok && code == 0;
+}
+
 static bool core_request_valid(void *ctx, const hash32 *d)
 {
     node *nd = ctx;
-    return mempool_verified(nd->pool, d);
+    return mempool_verified(nd->pool, d) && request_routable(nd, d);
 }
 
 /* ==== sending ================================================================== */
@@ -891,7 +926,7 @@ static void on_block(node *nd, const codec_span *block, const codec_span *result
     batch.header = b.header.batch;
     batch.count = b.tx_count;
     for (uint32_t i = 0; i < b.tx_count; i++)
-        merkle_leaf_hash(txs[i].data, txs[i].len, &batch.txs[i]);
+        codec_entry_leaf(&txs[i], &batch.txs[i]); /* a pruned tx keeps its leaf hash */
     uint64_t h = batch.header.height;
     if (has_rc && rc.height == h && h <= nd->core->last_executed) {
         backfill_result_cert(nd, &rc);
