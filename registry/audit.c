@@ -322,6 +322,18 @@ static bool check_tx(auditor *a, uint32_t index, const codec_span *span)
     return true;
 }
 
+/* FORMATS.md 5.10: a pruned tx's receipt is INVALID with code 4..7 and has one event,
+ * "tx.pruned", whose data is SHA-256 of the pruned entry (the certificate binds it). */
+static bool pruned_receipt_fits(const codec_span *entry, const codec_receipt *r)
+{
+    hash32 h;
+    tcrypto_sha256(entry->data, entry->len, &h);
+    return r->status == RECEIPT_INVALID && r->error_code >= EXEC_E_NO_ROLE
+           && r->error_code <= EXEC_E_BAD_ARGS && r->event_count == 1
+           && strcmp(r->events[0].topic.text, EXEC_PRUNED_TOPIC) == 0 && r->events[0].len == 32
+           && memcmp(r->events[0].data, h.bytes, 32) == 0;
+}
+
 static bool check_receipts(auditor *a, const codec_block *b, hash32 *receipts_root)
 {
     static _Thread_local codec_receipt receipt;
@@ -339,11 +351,9 @@ static bool check_receipts(auditor *a, const codec_block *b, hash32 *receipts_ro
         if (memcmp(receipt.tx_id.bytes, a->tx_ids[i].bytes, 32) != 0) {
             return fail_block(a, i, "receipt names another tx");
         }
-        if (codec_entry_is_pruned(&b->txs[i])
-            && (receipt.status != RECEIPT_INVALID || receipt.error_code < EXEC_E_NO_ROLE
-                || receipt.error_code > EXEC_E_BAD_ARGS)) {
+        if (codec_entry_is_pruned(&b->txs[i]) && !pruned_receipt_fits(&b->txs[i], &receipt)) {
             return fail_block(a, i, "a pruned tx whose receipt is not a refusal of its signer "
-                                    "or route (status %u code %u)",
+                                    "or route naming it (status %u code %u)",
                               receipt.status, receipt.error_code);
         }
         merkle_leaf_hash(b->receipts[i].data, b->receipts[i].len, &a->leaves[i]);

@@ -107,6 +107,7 @@ struct exec {
     uint32_t receipt_count;
     codec_span *stored;       /* what the block keeps of each tx (the tx, or pruned) */
     uint8_t *pruned_buf;      /* PRUNED_TX_MAX bytes per tx */
+    hash32 pruned_hash;       /* the tx.pruned event's data of the tx being executed */
     uint32_t tx_cap;
     uint64_t time_ms;         /* effective block time */
     uint64_t height;
@@ -1079,37 +1080,45 @@ static bool refusal_prunes(const codec_receipt *r)
 
 /* Re-execution of a pruned tx (a stored or fetched block): the same checks in the same
  * order as admit_tx (its signatures held when it was first executed: a tx is pruned only
- * after them), on its route alone. A pruned entry whose route is admissible cannot be
- * run (its arguments are gone): it gets a receipt no correct execution gives, so the
- * receipts differ from the certified ones and the block is refused. */
-static void exec_pruned(exec *e, const codec_span *span, codec_receipt *r)
+ * after them), on its route alone. Returns false if they do not refuse it: then the
+ * entry stands for a tx that ran (or would run), whose bytes whoever served the block
+ * withheld, and the block cannot be executed from it (EXEC_ERR_WITHHELD). */
+/* The receipt of a pruned tx names the entry the block keeps: one event "tx.pruned"
+ * whose data is SHA-256 of the entry's canonical bytes, so that the result certificate
+ * (receipts root) binds what the ledger kept, which no hash of the tx can (FORMATS 5.10). */
+static void bind_pruned(exec *e, const codec_span *entry, codec_receipt *r)
+{
+    tcrypto_sha256(entry->data, entry->len, &e->pruned_hash);
+    r->event_count = 1;
+    snprintf(r->events[0].topic.text, sizeof r->events[0].topic.text, "%s", EXEC_PRUNED_TOPIC);
+    r->events[0].data = e->pruned_hash.bytes;
+    r->events[0].len = 32;
+}
+
+static bool exec_pruned(exec *e, const codec_span *span, codec_receipt *r)
 {
     codec_pruned_tx p;
-    if (codec_pruned_tx_decode(span->data, span->len, &p, NULL) != CODEC_OK) {
-        set_status(r, RECEIPT_INVALID, EXEC_E_DECODE, "pruned tx");
-        return;
-    }
+    if (codec_pruned_tx_decode(span->data, span->len, &p, NULL) != CODEC_OK) return false;
     r->tx_id = p.tx_id;
     uint32_t code = role_of(e, p.signer.bytes, NULL) == 0
                         ? EXEC_E_NO_ROLE
                         : route(e, p.contract.text, p.method.text, p.arg_count, p.arg_kinds);
     if (code) set_status(r, RECEIPT_INVALID, code, NULL);
-    else set_status(r, RECEIPT_INVALID, EXEC_E_DECODE, "a pruned tx that is not refused");
+    if (code) bind_pruned(e, span, r);
+    return code != 0;
 }
 
 /* Runs one tx against the block view; fills r, and *stored with what the block keeps of
  * the tx (the tx itself, or its pruned form encoded into pruned_buf, PRUNED_TX_MAX bytes).
- * Returns 0, or -1 on an internal error (memory, storage): the block is then abandoned. */
+ * Returns 0, -1 on an internal error (memory, storage), or -2 for a pruned entry that
+ * does not reproduce its refusal (exec_pruned): the block is then abandoned. */
 static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *pruned_buf,
                    codec_span *stored)
 {
     tx_admission a;
     memset(r, 0, sizeof *r);
     *stored = *span;
-    if (codec_entry_is_pruned(span)) {
-        exec_pruned(e, span, r);
-        return 0;
-    }
+    if (codec_entry_is_pruned(span)) return exec_pruned(e, span, r) ? 0 : -2;
     tcrypto_sha256(span->data, span->len, &r->tx_id);
     if (admit_tx(e, span, &a, r) != 0) {
         if (refusal_prunes(r)) {
@@ -1118,6 +1127,7 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *p
             codec_buf b = codec_buf_make(pruned_buf, PRUNED_TX_MAX);
             if (codec_pruned_tx_encode(&p, &b) != CODEC_OK) return -1;
             *stored = (codec_span){b.data, b.len};
+            bind_pruned(e, stored, r);
         }
         return 0;
     }
@@ -1217,6 +1227,18 @@ static exec_err append_block(exec *e, const codec_batch_header *batch, const cod
     return rc;
 }
 
+/* After a block that was not appended: the contracts as the ledger has them (a deploy
+ * earlier in the block was installed already), so that the executor may go on. */
+static exec_err reload_contracts(exec *e, exec_error *err)
+{
+    for (uint32_t i = 0; i < e->contract_count; i++) cvm_module_free(e->contracts[i].module);
+    e->contract_count = 0;
+    exec_error ignored;
+    return load_contracts(e, &ignored) == EXEC_OK
+               ? EXEC_OK
+               : fail(err, EXEC_ERR_CONTRACT, "contracts do not reload%s", NULL);
+}
+
 exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *txs,
                     const codec_span *commit_cert, ledger_summary *out, exec_error *err)
 {
@@ -1244,8 +1266,14 @@ exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const 
     for (uint32_t i = 0; i < n && rc == EXEC_OK; i++) {
         codec_receipt r;
         e->tx_index = i;
-        if (exec_tx(e, &txs[i], &r, e->pruned_buf + (size_t)i * PRUNED_TX_MAX, &e->stored[i]) != 0
-            || push_receipt(e, &r, &used, &e->receipt_buf_cap) != 0) {
+        int t = exec_tx(e, &txs[i], &r, e->pruned_buf + (size_t)i * PRUNED_TX_MAX, &e->stored[i]);
+        if (t == -2) {
+            char at[16];
+            snprintf(at, sizeof at, "%u", i);
+            rc = fail(err, EXEC_ERR_WITHHELD, "tx %s is kept pruned but its refusal does not "
+                                              "hold: its bytes were withheld", at);
+            if (err) err->tx_index = i;
+        } else if (t != 0 || push_receipt(e, &r, &used, &e->receipt_buf_cap) != 0) {
             rc = fail(err, EXEC_ERR_LEDGER, "tx execution failed (memory or storage)%s", NULL);
         }
     }
@@ -1270,5 +1298,6 @@ exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const 
     }
     block_reset(e);
     if (rc != EXEC_OK) e->time_ms = prev_time;
+    if (rc == EXEC_ERR_WITHHELD && reload_contracts(e, err) != EXEC_OK) rc = EXEC_ERR_CONTRACT;
     return rc;
 }

@@ -23,8 +23,11 @@
  * (codes NO_ROLE, NO_CONTRACT, NO_METHOD, BAD_ARGS) is stored in the block PRUNED
  * (codec.h "pruned tx": its leaf hash, id, signer, nonce, contract, method and argument
  * shape, never its arguments, co-signatures or signature), so that nobody can write free
- * bytes into the ledger; a pruned entry in a block given to exec_block (re-execution,
- * catch-up) is re-checked on its route alone and gives the same receipt. From step 5 on the nonce is
+ * bytes into the ledger; its receipt carries one event, EXEC_PRUNED_TOPIC, whose data is
+ * SHA-256 of that entry, so that the result certificate binds what the block keeps; a pruned entry in a block given to exec_block (re-execution,
+ * catch-up) is re-checked on its route alone and gives the same receipt, or, if that does
+ * not refuse it (a block whose server swapped a tx that runs for a pruned entry of the
+ * same leaf), fails the block with EXEC_ERR_WITHHELD. From step 5 on the nonce is
  * consumed: a refused (contract abort) or trapped tx cannot be replayed either.
  * The block's ordered writes (nonce records, contract writes, the block clock) then go to
  * ledger_append in one WriteBatch.
@@ -87,6 +90,10 @@ typedef enum {
 #undef EXEC_X_ENUM
 } exec_tx_error;
 
+/* The one event of a pruned tx's receipt: data = SHA-256 of the pruned entry the block
+ * keeps (codec.h "pruned tx"; FORMATS.md 5.10). */
+#define EXEC_PRUNED_TOPIC "tx.pruned"
+
 /* Readable reason of a receipt error code (tx-level or contract); never NULL. */
 const char *exec_reason(uint8_t status, uint32_t code);
 
@@ -96,11 +103,14 @@ typedef enum {
     EXEC_ERR_CONTRACT, /* a genesis or deployed contract does not load */
     EXEC_ERR_INVALID,  /* bad arguments (too many txs, ...) */
     EXEC_ERR_NOMEM,
+    EXEC_ERR_WITHHELD, /* a pruned tx of the block does not reproduce its refusal: whoever
+                        * served the block withheld a tx that runs (tx_index says which) */
 } exec_err;
 
 typedef struct {
     exec_err code;
     char message[256];
+    uint32_t tx_index; /* EXEC_ERR_WITHHELD: the index of that pruned tx */
 } exec_error;
 
 typedef struct {
@@ -122,7 +132,8 @@ void exec_close(exec *e);
  * Executes the committed batch (txs are canonical encoded txs, batch->tx_count of them,
  * matching batch->tx_root) and appends the block with commit_cert to the ledger. *out gets
  * the checkpoint summary (height, block hash, state hash, receipts root). On error nothing
- * is appended; the executor must then be closed and reopened (deployed modules may be stale).
+ * is appended; the executor must then be closed and reopened (deployed modules may be stale),
+ * except after EXEC_ERR_WITHHELD, after which it has reloaded its contracts and goes on.
  */
 exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *txs,
                     const codec_span *commit_cert, ledger_summary *out, exec_error *err);

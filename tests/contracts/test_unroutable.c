@@ -255,3 +255,102 @@ Test(unroutable, reexecution_of_pruned_txs_gives_the_same_ledger)
     tw_close(&a);
     tw_close(&b);
 }
+
+/* Whoever serves a block cannot change what a pruned tx keeps: its receipt's tx.pruned
+ * event (certified through the receipts root) names the entry's hash, so the audit fails. */
+Test(unroutable, a_changed_pruned_tx_fails_the_audit)
+{
+    fill_big();
+    tw t;
+    tw_open(&t, "unroutable-tamper");
+    tw_base(&t);
+    keypair stranger;
+    tcrypto_keypair_from_seed((const uint8_t *)"a brand-new key, in no genesis!!", &stranger);
+    static uint8_t txb[CODEC_TX_MAX];
+    codec_span span = {txb, unroutable_tx(&t, 1, &stranger, txb, sizeof txb)}; /* nosuch.m */
+    cr_assert_eq(world_commit(&t.w, 60000, &span, 1, NULL), 0);
+    char path[300], why[256] = "";
+    snprintf(path, sizeof path, "%s/ledger.export", t.dir);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(audit_export(t.w.l, f, why, sizeof why), 0, "%s", why);
+    fclose(f);
+    /* the pruned entry's contract "nosuch" becomes "nosuci" (same length, same receipt code) */
+    f = fopen(path, "r+b");
+    cr_assert_not_null(f);
+    static uint8_t data[1 << 22];
+    size_t len = fread(data, 1, sizeof data, f);
+    size_t at = 0;
+    for (size_t i = 0; i + 6 <= len && !at; i++)
+        if (memcmp(data + i, "nosuch", 6) == 0) at = i;
+    cr_assert_gt(at, 0);
+    data[at + 5] = 'i';
+    fseek(f, 0, SEEK_SET);
+    cr_assert_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+    audit_file *af;
+    cr_assert_eq(audit_file_open(path, &af, why, sizeof why), 0, "%s", why);
+    audit_source src;
+    audit_file_source(af, &src);
+    audit_summary sum;
+    audit_failure fail;
+    cr_expect(!audit_run(t.w.genesis, t.w.genesis_len, &src, 1, &sum, &fail),
+              "the audit accepted a changed pruned tx");
+    cr_expect(strstr(fail.reason, "pruned") != NULL, "failure: %s", fail.reason);
+    audit_file_close(af);
+    tw_close(&t);
+}
+
+/* A block whose server swapped a tx that runs for a pruned entry of the same leaf cannot
+ * be executed: exec_block fails with EXEC_ERR_WITHHELD, naming the tx, and appends
+ * nothing (the node then fetches the height again from another peer). */
+Test(unroutable, a_pruned_entry_standing_for_a_tx_that_runs_is_refused_at_execution)
+{
+    tw a, b;
+    tw_open(&a, "unroutable-withheld");
+    tw_base(&a);
+    static uint8_t txb[CODEC_TX_MAX];
+    size_t len = world_sign(&a.w, &a.w.sponsor, WORLD_NEXT_NONCE, NULL, "protocol", "approve",
+                            ARGS(world_text(TRIAL), world_int(9)), NULL, 0, txb, sizeof txb);
+    codec_span span = {txb, len};
+    cr_assert_eq(world_commit(&a.w, 60000, &span, 1, NULL), 0);
+    ledger_summary head_a, head_b;
+    ledger_head(a.w.l, &head_a);
+    tw_open(&b, "unroutable-withheld");
+    codec_span *spans = malloc(2 * CODEC_BLOCK_TXS_MAX * sizeof *spans);
+    codec_write *writes = malloc(CODEC_WRITES_MAX * sizeof *writes);
+    for (uint64_t h = 1; h <= head_a.height; h++) {
+        uint8_t *data;
+        size_t dlen;
+        cr_assert_eq(ledger_get_block(a.w.l, h, &data, &dlen), LEDGER_OK);
+        codec_block blk = {.txs = spans, .receipts = spans + CODEC_BLOCK_TXS_MAX, .writes = writes};
+        cr_assert_eq(codec_block_decode(data, dlen, &blk, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL),
+                     CODEC_OK);
+        static uint8_t pb[256];
+        if (h == head_a.height) { /* the approve, swapped for its pruned form */
+            codec_tx tx;
+            codec_pruned_tx p;
+            cr_assert_eq(codec_tx_decode(blk.txs[0].data, blk.txs[0].len, &tx, NULL), CODEC_OK);
+            codec_pruned_tx_of(&tx, &blk.txs[0], &p);
+            codec_buf o = codec_buf_make(pb, sizeof pb);
+            cr_assert_eq(codec_pruned_tx_encode(&p, &o), CODEC_OK);
+            blk.txs[0] = (codec_span){o.data, o.len};
+        }
+        ledger_summary s;
+        exec_error err;
+        exec_err rc = exec_block(b.w.e, &blk.header.batch, blk.txs, &blk.commit_cert, &s, &err);
+        if (h < head_a.height) {
+            cr_assert_eq(rc, EXEC_OK, "%s", err.message);
+        } else {
+            cr_expect_eq(rc, EXEC_ERR_WITHHELD, "%s", err.message);
+            cr_expect_eq(err.tx_index, 0);
+        }
+        free(data);
+    }
+    ledger_head(b.w.l, &head_b);
+    cr_expect_eq(head_b.height, head_a.height - 1, "the withheld block was appended");
+    free(spans);
+    free(writes);
+    tw_close(&a);
+    tw_close(&b);
+}

@@ -466,7 +466,8 @@ def verify(genesis_bytes, export_bytes):
         for i, r in enumerate(receipts):
             if r[0] != tx_ids[i]:
                 raise Failure("receipt names another tx", height, i)
-            if is_pruned(txs[i]) and (r[1] != 2 or not 4 <= r[2] <= 7):
+            if is_pruned(txs[i]) and (r[1] != 2 or not 4 <= r[2] <= 7 or r[5] != [
+                    ["tx.pruned", sha256(pack(txs[i]))]]):
                 raise Failure("a pruned tx whose receipt is not a refusal of its signer or "
                               "route", height, i)
         receipts_root = mth([leaf_hash(pack(r)) for r in receipts])
