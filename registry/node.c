@@ -361,7 +361,7 @@ static bool core_verify(void *ctx, pbft_replica v, const char *tag, const uint8_
  * are not refused before it is executed. Node thread only (as exec_block). */
 static bool request_routable(node *nd, const hash32 *d)
 {
-    static codec_tx tx;
+    static _Thread_local codec_tx tx; /* large: not on the stack */
     codec_span span;
     mempool_lock(nd->pool);
     bool ok = mempool_get_locked(nd->pool, d, &span) &&

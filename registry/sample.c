@@ -134,6 +134,7 @@ int sample_tx(const sample_keys *keys, const hash32 *chain_id, uint64_t index, c
     codec_tx tx;
     memset(&tx, 0, sizeof tx);
     hash32 doc;
+    keypair anchored; /* an anchor's participant: args point into it until encoded */
     uint8_t index_be[8];
     for (int k = 0; k < 8; k++) index_be[k] = (uint8_t)(index >> (56 - 8 * k));
     tcrypto_sha256(index_be, sizeof index_be, &doc);
@@ -154,13 +155,12 @@ int sample_tx(const sample_keys *keys, const hash32 *chain_id, uint64_t index, c
         sign_tx(&tx, &participant, chain_id);
         cosign_tx(&tx, site, MEANING_WITNESS, chain_id);
     } else { /* anchor(T, participant, scope, collected_at, content hash, size) */
-        keypair participant;
-        derive_key(0, "participant", (uint32_t)(index / 2), &participant);
+        derive_key(0, "participant", (uint32_t)(index / 2), &anchored);
         tx.signer = site->public_key;
         set_name(&tx.contract, "data");
         set_name(&tx.method, "anchor");
         tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_BYTES,
-                                                .bytes = participant.public_key.bytes, .len = 32};
+                                                .bytes = anchored.public_key.bytes, .len = 32};
         tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_INT, .integer = 1};
         tx.args[tx.arg_count++] = (codec_value){
             .kind = CODEC_VALUE_INT, .integer = (int64_t)(SAMPLE_TIME_BASE_MS + index)};
