@@ -420,8 +420,10 @@ Test(node, a_backup_refuses_preprepares_carrying_unroutable_txs)
                                                  "routable"};
     pbft_batch batches[KINDS + 1];
     hash32 digests[KINDS + 1];
-    for (uint32_t k = 0; k <= KINDS; k++)
+    for (uint32_t k = 0; k <= KINDS; k++) { /* block times strictly increase */
         send_preprepare(0, 0, 1 + k, txs[k], &batches[k], &digests[k]);
+        usleep(3000);
+    }
     bool prepared[KINDS + 1] = {false};
     uint64_t until = now_ms() + 3000;
     while (now_ms() < until) {
