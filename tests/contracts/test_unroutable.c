@@ -354,3 +354,33 @@ Test(unroutable, a_pruned_entry_standing_for_a_tx_that_runs_is_refused_at_execut
     tw_close(&a);
     tw_close(&b);
 }
+
+/* Layer 2's check (what every validator refuses in a PRE-PREPARE) is the route alone:
+ * never the signer's role (an enrolment may land first), and a contract named by a deploy
+ * on its way is not refused (the deploy may land first). */
+Test(unroutable, the_preprepare_check_is_state_independent_and_knows_deploys_in_flight)
+{
+    fill_big();
+    tw t;
+    tw_open(&t, "unroutable-route");
+    keypair stranger;
+    tcrypto_keypair_from_seed((const uint8_t *)"a brand-new key, in no genesis!!", &stranger);
+    static uint8_t b[CODEC_TX_MAX];
+    codec_tx tx;
+    for (uint32_t k = 0; k < KIND_COUNT; k++) {
+        size_t len = unroutable_tx(&t, k, &stranger, b, sizeof b);
+        cr_assert_eq(codec_tx_decode(b, len, &tx, NULL), CODEC_OK);
+        cr_expect_eq(exec_check_route(t.w.e, &tx), KINDS[k].static_invalid ? KINDS[k].code : 0,
+                     "%s", KINDS[k].name);
+        cr_expect_eq(exec_check_admissible(t.w.e, &tx), KINDS[k].code, "%s", KINDS[k].name);
+    }
+    size_t len = world_sign(&t.w, &t.w.sponsor, WORLD_NEXT_NONCE, NULL, "newcontract", "m",
+                            ARGS(world_int(1)), NULL, 0, b, sizeof b);
+    cr_assert_eq(codec_tx_decode(b, len, &tx, NULL), CODEC_OK);
+    cr_expect_eq(exec_check_route(t.w.e, &tx), EXEC_E_NO_CONTRACT);
+    exec_note_deploy(t.w.e, "newcontract");
+    cr_expect_eq(exec_check_route(t.w.e, &tx), 0, "a deploy on its way brings the contract");
+    cr_expect_eq(exec_check_admissible(t.w.e, &tx), EXEC_E_NO_CONTRACT,
+                 "at submit, the state decides");
+    tw_close(&t);
+}
