@@ -155,6 +155,7 @@ done:
     ret r4
 
 ; request(trial, scope, purpose_code) -> number of eligible records
+;@abi request bytes int bytes
 .func request 3 28 export
     loadk r6, ROLE_RESEARCHER
     loadk r7, E_NOT_RESEARCHER

@@ -18,6 +18,7 @@
 .bytes TOP_WITHDRAWN "consent.withdrawn"
 
 ; enrol(trial, participant_key) -> 1. An investigator of an active site enrols a key.
+;@abi enrol bytes bytes
 .func enrol 2 24 export
     call r6, caller_site, 0
     move r19, r6                ; site
@@ -178,6 +179,7 @@ first:
 
 ; grant(trial, version, form_hash, scopes) -> scopes. Signed by the participant, co-signed
 ; (meaning witness) by an investigator of the enrolling site.
+;@abi grant bytes int bytes int
 .func grant 4 28 export
     loadk r6, ROLE_PARTICIPANT
     loadk r7, E_NOT_PARTICIPANT
@@ -294,6 +296,7 @@ badscopes:
     abort r6
 
 ; withdraw(trial, scopes) -> remaining scopes. The participant alone; forward-only.
+;@abi withdraw bytes int
 .func withdraw 2 28 export
     loadk r6, ROLE_PARTICIPANT
     loadk r7, E_NOT_PARTICIPANT

@@ -18,6 +18,7 @@ none:
     abort r3
 
 ; anchor(trial, participant, scope, collected_at, content_hash, size) -> 1
+;@abi anchor bytes bytes int int bytes int
 .func anchor 6 28 export
     call r6, caller_site, 0
     move r19, r6                ; site

@@ -44,6 +44,7 @@ done:
 
 ; report(trial, primary, secondary) -> number of flags. primary 32*(1..4), secondary
 ; 32*(0..16): the report says which outcomes it reports as primary.
+;@abi report bytes bytes bytes
 .func report 3 28 export
     move r6, r0
     loadi r7, 1

@@ -128,6 +128,7 @@ bad:
     abort r5
 
 ; register(trial, doc, primary, secondary, planned, sites, forms) -> 1
+;@abi register bytes bytes bytes bytes int bytes bytes
 .func register 7 24 export
     move r23, r6                ; r23 = forms (r6.. are scratch below)
     loadk r6, ROLE_SPONSOR
@@ -218,6 +219,7 @@ fresh:
     ret r6
 
 ; amend(trial, doc, primary, secondary, reconsent_required, forms) -> new version
+;@abi amend bytes bytes bytes bytes int bytes
 .func amend 6 24 export
     move r6, r0
     loadi r7, 1
@@ -301,6 +303,7 @@ same:
     ret r18
 
 ; approve(trial, version) -> version. Regulator or ethics committee only.
+;@abi approve bytes int
 .func approve 2 24 export
     loadk r6, ROLE_REGULATOR
     loadk r7, E_NOT_REGULATOR
@@ -409,6 +412,7 @@ nofloor:
     ret r1
 
 ; activate(trial, site) -> 1. The trial's sponsor activates a listed site.
+;@abi activate bytes bytes
 .func activate 2 24 export
     move r6, r0
     loadi r7, 1

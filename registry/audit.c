@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "executor.h"
 #include "merkle.h"
 
 enum {
@@ -267,11 +268,29 @@ static bool fail_block(auditor *a, int64_t tx, const char *fmt, ...)
     return false;
 }
 
+/* A pruned tx (codec.h; FORMATS.md 5.10): its leaf hash and id are read from it, and
+ * there is no signature to check (its receipt must be a routing refusal: check_receipts). */
+static bool check_pruned(auditor *a, uint32_t index, const codec_span *span)
+{
+    codec_pruned_tx p;
+    codec_error cerr;
+    char why[160];
+    if (codec_pruned_tx_decode(span->data, span->len, &p, &cerr) != CODEC_OK) {
+        return fail_block(a, index, "pruned tx does not decode: %s",
+                          codec_error_format(&cerr, why, sizeof why));
+    }
+    a->tx_ids[index] = p.tx_id;
+    a->leaves[index] = p.leaf;
+    merkle_frontier_append(&a->log, &a->leaves[index], NULL, NULL);
+    return true;
+}
+
 static bool check_tx(auditor *a, uint32_t index, const codec_span *span)
 {
     static _Thread_local codec_tx tx;
     codec_error cerr;
     char why[160];
+    if (codec_entry_is_pruned(span)) return check_pruned(a, index, span);
     if (codec_tx_decode(span->data, span->len, &tx, &cerr) != CODEC_OK) {
         return fail_block(a, index, "tx does not decode: %s",
                           codec_error_format(&cerr, why, sizeof why));
@@ -303,6 +322,18 @@ static bool check_tx(auditor *a, uint32_t index, const codec_span *span)
     return true;
 }
 
+/* FORMATS.md 5.10: a pruned tx's receipt is INVALID with code 4..7 and has one event,
+ * "tx.pruned", whose data is SHA-256 of the pruned entry (the certificate binds it). */
+static bool pruned_receipt_fits(const codec_span *entry, const codec_receipt *r)
+{
+    hash32 h;
+    tcrypto_sha256(entry->data, entry->len, &h);
+    return r->status == RECEIPT_INVALID && r->error_code >= EXEC_E_NO_ROLE
+           && r->error_code <= EXEC_E_BAD_ARGS && r->event_count == 1
+           && strcmp(r->events[0].topic.text, EXEC_PRUNED_TOPIC) == 0 && r->events[0].len == 32
+           && memcmp(r->events[0].data, h.bytes, 32) == 0;
+}
+
 static bool check_receipts(auditor *a, const codec_block *b, hash32 *receipts_root)
 {
     static _Thread_local codec_receipt receipt;
@@ -319,6 +350,11 @@ static bool check_receipts(auditor *a, const codec_block *b, hash32 *receipts_ro
         }
         if (memcmp(receipt.tx_id.bytes, a->tx_ids[i].bytes, 32) != 0) {
             return fail_block(a, i, "receipt names another tx");
+        }
+        if (codec_entry_is_pruned(&b->txs[i]) && !pruned_receipt_fits(&b->txs[i], &receipt)) {
+            return fail_block(a, i, "a pruned tx whose receipt is not a refusal of its signer "
+                                    "or route naming it (status %u code %u)",
+                              receipt.status, receipt.error_code);
         }
         merkle_leaf_hash(b->receipts[i].data, b->receipts[i].len, &a->leaves[i]);
     }

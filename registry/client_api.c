@@ -122,7 +122,18 @@ static bool body_done(answer *a, codec_err rc)
 
 /* ---- SUBMIT ------------------------------------------------------------------------ */
 
-/* Decode each tx, hand the ones that decode to the submit callback together, and say
+/* Issue 14 C, layer 1: a tx whose signer holds no role, or whose contract, method or
+ * arguments do not exist or fit, is refused here against the last committed state, so
+ * that it never reaches consensus (and the ledger). 0 or the executor's INVALID code. */
+static uint32_t admissible(capi *api, const codec_tx *tx)
+{
+    capi_exec_lock(api);
+    uint32_t code = exec_check_admissible(api->cfg.executor, tx);
+    capi_exec_unlock(api);
+    return code;
+}
+
+/* Decode each tx, refuse the unroutable ones, hand the others to the submit callback together, and say
  * what became of each (in order). */
 static void submit_txs(capi *api, const codec_span *txs, uint32_t count,
                        codec_submit_result *results)
@@ -131,7 +142,7 @@ static void submit_txs(capi *api, const codec_span *txs, uint32_t count,
     static _Thread_local codec_span good[CODEC_SUBMIT_BATCH_MAX];
     static _Thread_local uint32_t where_in[CODEC_SUBMIT_BATCH_MAX];
     static _Thread_local codec_submit_result verdicts[CODEC_SUBMIT_BATCH_MAX];
-    uint32_t n = 0;
+    uint32_t n = 0, code;
     for (uint32_t i = 0; i < count; i++) {
         codec_error err;
         char where[160];
@@ -144,6 +155,10 @@ static void submit_txs(capi *api, const codec_span *txs, uint32_t count,
         } else if (!api->cfg.submit) {
             r->status = CAPI_SUBMIT_REFUSED;
             snprintf(r->reason, sizeof r->reason, "this node accepts no txs");
+        } else if ((code = admissible(api, &tx)) != 0) {
+            r->status = CAPI_SUBMIT_REFUSED;
+            snprintf(r->reason, sizeof r->reason, "tx not accepted: %s (code %u)",
+                     exec_reason(RECEIPT_INVALID, code), code);
         } else {
             good[n] = txs[i];
             where_in[n++] = i;

@@ -534,6 +534,98 @@ static bool rd_tx(codec_reader *r, codec_tx *tx)
     return codec_rd_fixed(r, "tx.sig", tx->sig.bytes, 64);
 }
 
+/* ---- pruned tx ---------------------------------------------------------------- */
+
+codec_err codec_pruned_tx_encode(const codec_pruned_tx *p, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 8);
+    wr_hash(&w, &p->leaf);
+    wr_hash(&w, &p->tx_id);
+    wr_bin(&w, p->signer.bytes, 32);
+    wr_uint(&w, p->nonce);
+    wr_str(&w, p->contract.text);
+    wr_str(&w, p->method.text);
+    wr_uint(&w, p->arg_count);
+    wr_uint(&w, p->arg_kinds);
+    return wr_done(&w);
+}
+
+static bool rd_pruned_tx(codec_reader *r, codec_pruned_tx *p)
+{
+    uint32_t n;
+    uint64_t count, kinds;
+    if (!codec_rd_array(r, "pruned", 8, 8, &n)) return false;
+    if (!codec_rd_fixed(r, "pruned.leaf_hash", p->leaf.bytes, 32)) return false;
+    if (!codec_rd_fixed(r, "pruned.tx_id", p->tx_id.bytes, 32)) return false;
+    if (!codec_rd_fixed(r, "pruned.signer", p->signer.bytes, 32)) return false;
+    if (!codec_rd_uint(r, "pruned.nonce", UINT64_MAX, &p->nonce)) return false;
+    if (!rd_name(r, "pruned.contract", &p->contract)) return false;
+    if (!rd_name(r, "pruned.method", &p->method)) return false;
+    if (!codec_rd_uint(r, "pruned.arg_count", CODEC_ARGS_MAX, &count)) return false;
+    if (!codec_rd_uint(r, "pruned.arg_kinds", (1u << count) - 1, &kinds)) return false;
+    p->arg_count = (uint32_t)count;
+    p->arg_kinds = (uint32_t)kinds;
+    return true;
+}
+
+codec_err codec_pruned_tx_decode(const uint8_t *data, size_t len, codec_pruned_tx *out,
+                                 codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    return codec_rd_finish(&r, rd_pruned_tx(&r, out));
+}
+
+void codec_pruned_tx_of(const codec_tx *tx, const codec_span *tx_bytes, codec_pruned_tx *out)
+{
+    memset(out, 0, sizeof *out);
+    tcrypto_sha256_state st;
+    static const uint8_t zero = 0;
+    tcrypto_sha256_init(&st);
+    tcrypto_sha256_update(&st, &zero, 1);
+    tcrypto_sha256_update(&st, tx_bytes->data, tx_bytes->len);
+    tcrypto_sha256_final(&st, &out->leaf);
+    tcrypto_sha256(tx_bytes->data, tx_bytes->len, &out->tx_id);
+    out->signer = tx->signer;
+    out->nonce = tx->nonce;
+    out->contract = tx->contract;
+    out->method = tx->method;
+    out->arg_count = tx->arg_count;
+    for (uint32_t i = 0; i < tx->arg_count; i++) {
+        if (tx->args[i].kind == CODEC_VALUE_BYTES) out->arg_kinds |= 1u << i;
+    }
+}
+
+bool codec_entry_is_pruned(const codec_span *entry)
+{
+    return entry->len > 0 && entry->data[0] == 0x98;
+}
+
+void codec_entry_leaf(const codec_span *entry, hash32 *leaf)
+{
+    if (codec_entry_is_pruned(entry) && entry->len >= 35) {
+        memcpy(leaf->bytes, entry->data + 3, 32); /* 0x98, c4 20, leaf hash */
+        return;
+    }
+    tcrypto_sha256_state st;
+    static const uint8_t zero = 0;
+    tcrypto_sha256_init(&st);
+    tcrypto_sha256_update(&st, &zero, 1);
+    tcrypto_sha256_update(&st, entry->data, entry->len);
+    tcrypto_sha256_final(&st, leaf);
+}
+
+void codec_entry_tx_id(const codec_span *entry, hash32 *tx_id)
+{
+    if (codec_entry_is_pruned(entry) && entry->len >= 69) {
+        memcpy(tx_id->bytes, entry->data + 37, 32); /* after the leaf hash: c4 20, tx id */
+        return;
+    }
+    tcrypto_sha256(entry->data, entry->len, tx_id);
+}
+
 codec_err codec_tx_decode(const uint8_t *data, size_t len, codec_tx *out, codec_error *err)
 {
     codec_reader r;
@@ -915,6 +1007,15 @@ static bool rd_write(codec_reader *r, codec_write *wr)
     return codec_rd_bin(r, "block.writes[].value", 0, CODEC_VALUE_MAX, &wr->value, &wr->value_len);
 }
 
+/* A block's (or an inclusion proof's) tx entry: a tx, or a pruned tx (8 fields; a tx
+ * has 7, so the first byte tells them apart). */
+static bool rd_tx_entry(codec_reader *r, codec_tx *scratch)
+{
+    static _Thread_local codec_pruned_tx pruned;
+    if (r->p < r->end && *r->p == 0x98) return rd_pruned_tx(r, &pruned);
+    return rd_tx(r, scratch);
+}
+
 static bool rd_block_txs(codec_reader *r, codec_block *b, uint32_t cap)
 {
     static _Thread_local codec_tx scratch;
@@ -922,7 +1023,7 @@ static bool rd_block_txs(codec_reader *r, codec_block *b, uint32_t cap)
     for (uint32_t i = 0; i < b->tx_count; i++) {
         const uint8_t *at = r->p;
         r->index = i;
-        if (!rd_tx(r, &scratch)) return false;
+        if (!rd_tx_entry(r, &scratch)) return false;
         if ((size_t)(r->p - at) > CODEC_TX_MAX) {
             return codec_rd_fail_at(r, at, CODEC_ERR_LENGTH, "tx");
         }
@@ -1267,7 +1368,7 @@ static bool rd_proof(codec_reader *r, codec_proof *p)
     p->kind = (uint8_t)kind;
     if (kind == PROOF_INCLUSION) {
         const uint8_t *at = r->p;
-        if (!rd_tx(r, &scratch)) return false;
+        if (!rd_tx_entry(r, &scratch)) return false;
         p->tx = (codec_span){at, (size_t)(r->p - at)};
         if (!codec_rd_uint(r, "proof.leaf_index", UINT64_MAX, &p->leaf_index)) return false;
         if (!rd_certified(r, &p->block)) return false;

@@ -157,6 +157,45 @@ codec_err codec_tx_decode(const uint8_t *data, size_t len, codec_tx *out, codec_
  */
 int codec_tx_verify_signatures(const codec_tx *tx, const hash32 *chain_id);
 
+/* A run of bytes inside a caller's buffer (zero copy). */
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+} codec_span;
+
+/* ---- pruned tx (issue 14 C: no free bytes in the ledger) -------------------------
+ * pruned = [leaf_hash, tx_id, signer, nonce, contract, method, arg_count, arg_kinds]
+ * What a block record keeps, in place of the tx, of a tx refused because its signer holds
+ * no role or its contract, method or arguments do not exist or fit (receipt INVALID with
+ * code 4, 5, 6 or 7): no argument, no co-signature, no signature. leaf_hash =
+ * H(0x00 || tx) is what the tx root and the log commit to, tx_id = H(tx) what its receipt
+ * names; arg_count (0..16) and arg_kinds (bit i set: argument i was bytes, else int; below
+ * 2^arg_count) are the arguments' shape, enough to re-execute the refusal. An 8-element
+ * array, so its first byte (0x98) tells it from a tx (0x97). docs/FORMATS.md 5.10.
+ */
+typedef struct {
+    hash32 leaf;
+    hash32 tx_id;
+    pubkey signer;
+    uint64_t nonce;
+    codec_name contract;
+    codec_name method;
+    uint32_t arg_count;
+    uint32_t arg_kinds;
+} codec_pruned_tx;
+
+codec_err codec_pruned_tx_encode(const codec_pruned_tx *p, codec_buf *out);
+codec_err codec_pruned_tx_decode(const uint8_t *data, size_t len, codec_pruned_tx *out,
+                                 codec_error *err);
+/* The pruned form of a decoded tx whose canonical bytes are tx_bytes. */
+void codec_pruned_tx_of(const codec_tx *tx, const codec_span *tx_bytes, codec_pruned_tx *out);
+/* Whether a block's tx entry (a span of a decoded block, known canonical) is pruned. */
+bool codec_entry_is_pruned(const codec_span *entry);
+/* Leaf hash and tx id of a block's tx entry: computed from a tx's bytes, read from a
+ * pruned entry. The entry must be canonical (from codec_block_decode or an encoder). */
+void codec_entry_leaf(const codec_span *entry, hash32 *leaf);
+void codec_entry_tx_id(const codec_span *entry, hash32 *tx_id);
+
 /* ---- batch header (what PBFT agrees on; its hash is the PBFT digest) --------
  * batch_header = [height, time_ms, tx_root, tx_count]
  */
@@ -273,11 +312,6 @@ typedef struct {
  * txs and receipts are arrays of the nested structures. Decoding yields
  * spans into the input (zero copy); decode each span with its own decoder.
  */
-typedef struct {
-    const uint8_t *data;
-    size_t len;
-} codec_span;
-
 typedef struct {
     codec_block_header header;
     uint32_t tx_count;

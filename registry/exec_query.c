@@ -74,7 +74,7 @@ exec_err exec_commit_local(exec *e, const keypair *validators, uint32_t validato
                                 .tx_count = tx_count};
     hash32 *leaves = malloc((tx_count + 1) * sizeof *leaves);
     if (!leaves) return EXEC_ERR_NOMEM;
-    for (uint32_t i = 0; i < tx_count; i++) merkle_leaf_hash(txs[i].data, txs[i].len, &leaves[i]);
+    for (uint32_t i = 0; i < tx_count; i++) codec_entry_leaf(&txs[i], &leaves[i]);
     merkle_root_of_leaves(leaves, tx_count, &batch.tx_root);
     free(leaves);
     codec_commit_cert cert;

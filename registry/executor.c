@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "contracts.h"
 #include "cvm.h"
 #include "errors.h"
 #include "merkle.h"
@@ -27,7 +28,11 @@ typedef struct {
     char name[CODEC_NAME_MAX + 1];
     uint64_t version;
     cvm_module *module;
+    bool builtin; /* its bytecode is the built-in module of its name: contracts_abi applies */
 } exec_contract;
+
+#define NOTED_DEPLOYS_MAX CODEC_CONTRACTS_MAX
+#define PRUNED_TX_MAX 256 /* an encoded pruned tx: 8 + 3 x 34 + 9 + 2 x 33 + 1 + 4 < 200 */
 
 /* One state write of the block; owns its key and value (one allocation). */
 typedef struct {
@@ -83,6 +88,9 @@ struct exec {
     uint32_t nonce_window;
     uint32_t contract_count;
     exec_contract contracts[CODEC_CONTRACTS_MAX];
+    /* names of deploys seen on their way to a block (exec_note_deploy); the node's thread only */
+    char noted[NOTED_DEPLOYS_MAX][CODEC_NAME_MAX + 1];
+    uint32_t noted_count;
     auth_entry auths[CODEC_AUTHORITIES_MAX];
     uint32_t auth_count;
     cvm_vm *vm;
@@ -97,6 +105,9 @@ struct exec {
     size_t receipt_buf_cap;
     codec_span *receipts;
     uint32_t receipt_count;
+    codec_span *stored;       /* what the block keeps of each tx (the tx, or pruned) */
+    uint8_t *pruned_buf;      /* PRUNED_TX_MAX bytes per tx */
+    hash32 pruned_hash;       /* the tx.pruned event's data of the tx being executed */
     uint32_t tx_cap;
     uint64_t time_ms;         /* effective block time */
     uint64_t height;
@@ -490,8 +501,99 @@ static exec_contract *contract_find(exec *e, const char *name)
     return NULL;
 }
 
-/* Install (or replace) a contract's module; ownership of module moves to e on success. */
-static int contract_install(exec *e, const char *name, uint64_t version, cvm_module *module)
+static const exec_contract *contract_get(const exec *e, const char *name)
+{
+    for (uint32_t i = 0; i < e->contract_count; i++) {
+        if (strcmp(e->contracts[i].name, name) == 0) return &e->contracts[i];
+    }
+    return NULL;
+}
+
+/* The ABI kinds ('i'/'b' per parameter) of a built-in method, or NULL. */
+static const char *abi_kinds(const char *contract, const char *method)
+{
+    for (uint32_t i = 0; i < contracts_abi_count; i++) {
+        const contract_abi_method *m = &contracts_abi[i];
+        if (strcmp(m->contract, contract) == 0 && strcmp(m->method, method) == 0) return m->kinds;
+    }
+    return NULL;
+}
+
+/* Arguments' shape of a tx: bit i set when argument i is bytes. */
+static uint32_t arg_kinds_of(const codec_tx *tx)
+{
+    uint32_t kinds = 0;
+    for (uint32_t i = 0; i < tx->arg_count; i++) {
+        if (tx->args[i].kind == CODEC_VALUE_BYTES) kinds |= 1u << i;
+    }
+    return kinds;
+}
+
+/* Step 4 of executor.h, the route: the contract exists (loaded: genesis or deployed), the
+ * method is exported, the arguments fit it (count; kinds where the ABI table describes the
+ * module). governance.deploy takes 3..2+EXEC_DEPLOY_CHUNKS_MAX arguments (check_deploy
+ * checks the rest). Returns 0 or EXEC_E_NO_CONTRACT, NO_METHOD, BAD_ARGS. */
+static uint32_t route(const exec *e, const char *contract, const char *method,
+                      uint32_t arg_count, uint32_t arg_kinds)
+{
+    if (strcmp(contract, "governance") == 0) {
+        if (strcmp(method, "deploy") != 0) return EXEC_E_NO_METHOD;
+        if (arg_count < 3 || arg_count > 2 + EXEC_DEPLOY_CHUNKS_MAX) return EXEC_E_BAD_ARGS;
+        return 0;
+    }
+    const exec_contract *c = contract_get(e, contract);
+    if (!c) return EXEC_E_NO_CONTRACT;
+    int f = cvm_module_find_export(c->module, method);
+    cvm_funcinfo info;
+    if (f < 0) return EXEC_E_NO_METHOD;
+    if (cvm_module_func_info(c->module, (uint32_t)f, &info) != CVM_OK
+        || info.nparams != arg_count) {
+        return EXEC_E_BAD_ARGS;
+    }
+    const char *kinds = c->builtin ? abi_kinds(contract, method) : NULL;
+    for (uint32_t i = 0; kinds && i < arg_count; i++) {
+        bool bytes = (arg_kinds >> i) & 1u;
+        if (bytes != (kinds[i] == 'b')) return EXEC_E_BAD_ARGS;
+    }
+    return 0;
+}
+
+static bool noted_deploy(const exec *e, const char *name)
+{
+    for (uint32_t i = 0; i < e->noted_count; i++) {
+        if (strcmp(e->noted[i], name) == 0) return true;
+    }
+    return false;
+}
+
+void exec_note_deploy(exec *e, const char *name)
+{
+    if (noted_deploy(e, name) || e->noted_count == NOTED_DEPLOYS_MAX) return;
+    snprintf(e->noted[e->noted_count++], CODEC_NAME_MAX + 1, "%s", name);
+}
+
+uint32_t exec_check_route(const exec *e, const codec_tx *tx)
+{
+    uint32_t code = route(e, tx->contract.text, tx->method.text, tx->arg_count, arg_kinds_of(tx));
+    /* a deploy on its way may bring the contract or a new version of it */
+    if (code && noted_deploy(e, tx->contract.text)) return 0;
+    return code;
+}
+
+/* Whether bytes are exactly the built-in module called name (contracts.h). */
+static bool is_builtin(const char *name, const uint8_t *bytes, size_t len)
+{
+    for (uint32_t i = 0; i < contracts_builtin_count; i++) {
+        const contract_builtin *b = &contracts_builtin[i];
+        if (strcmp(b->name, name) == 0) return b->len == len && memcmp(b->bytecode, bytes, len) == 0;
+    }
+    return false;
+}
+
+/* Install (or replace) a contract's module (builtin: is_builtin of its bytecode);
+ * ownership of module moves to e on success. */
+static int contract_install(exec *e, const char *name, uint64_t version, cvm_module *module,
+                            bool builtin)
 {
     exec_contract *c = contract_find(e, name);
     if (!c) {
@@ -503,6 +605,7 @@ static int contract_install(exec *e, const char *name, uint64_t version, cvm_mod
     }
     c->version = version;
     c->module = module;
+    c->builtin = builtin;
     return 0;
 }
 
@@ -555,7 +658,7 @@ static exec_err load_deployed(exec *e, const char *name, exec_error *err)
     uint8_t *bytes = vlen == 24 ? deployed_bytes(e, name, rec, &len) : NULL;
     cvm_module *m = NULL;
     if (!bytes || cvm_module_load(bytes, len, &m, NULL) != CVM_OK
-        || contract_install(e, name, load64(rec), m) != 0) {
+        || contract_install(e, name, load64(rec), m, is_builtin(name, bytes, len)) != 0) {
         free(bytes);
         cvm_module_free(m);
         return fail(err, EXEC_ERR_CONTRACT, "deployed contract %s does not load", name);
@@ -572,7 +675,9 @@ static exec_err load_contracts(exec *e, exec_error *err)
         cvm_error ce;
         if (cvm_module_load(g->contracts[i].bytecode, g->contracts[i].bytecode_len, &m, &ce)
                 != CVM_OK
-            || contract_install(e, g->contracts[i].name.text, g->contracts[i].version, m) != 0) {
+            || contract_install(e, g->contracts[i].name.text, g->contracts[i].version, m,
+                                is_builtin(g->contracts[i].name.text, g->contracts[i].bytecode,
+                                           g->contracts[i].bytecode_len)) != 0) {
             cvm_module_free(m);
             return fail(err, EXEC_ERR_CONTRACT, "genesis contract %s does not load",
                         g->contracts[i].name.text);
@@ -659,6 +764,8 @@ void exec_close(exec *e)
     free(e->latest);
     free(e->receipt_buf);
     free(e->receipts);
+    free(e->stored);
+    free(e->pruned_buf);
     free(e);
 }
 
@@ -748,11 +855,9 @@ static bool valid_name(const uint8_t *p, size_t len)
  * the verified module and name/version are set. */
 static uint32_t check_deploy(exec *e, const codec_tx *tx, const cvm_cosigner *cos,
                              uint8_t signer_role, char name[CODEC_NAME_MAX + 1],
-                             uint64_t *version, cvm_module **module)
+                             uint64_t *version, cvm_module **module, bool *builtin)
 {
-    if (strcmp(tx->method.text, "deploy") != 0) return EXEC_E_NO_METHOD;
-    if (tx->arg_count < 3 || tx->arg_count > 2 + EXEC_DEPLOY_CHUNKS_MAX) return EXEC_E_BAD_ARGS;
-    bool approved = false;
+    bool approved = false; /* method and argument count: route() */
     for (uint32_t i = 0; i < tx->cosig_count; i++) {
         if (cos[i].role == ROLE_REGULATOR && cos[i].meaning == MEANING_APPROVAL) approved = true;
     }
@@ -779,6 +884,7 @@ static uint32_t check_deploy(exec *e, const codec_tx *tx, const cvm_cosigner *co
         at += a[i].len;
     }
     cvm_status st = cvm_module_load(bytes, total, module, NULL);
+    *builtin = is_builtin(name, bytes, total);
     free(bytes);
     if (st != CVM_OK) return EXEC_E_GOVERNANCE;
     *version = (uint64_t)a[1].integer;
@@ -786,7 +892,7 @@ static uint32_t check_deploy(exec *e, const codec_tx *tx, const cvm_cosigner *co
 }
 
 static int apply_deploy(exec *e, const codec_tx *tx, const char *name, uint64_t version,
-                        cvm_module *module, codec_receipt *r)
+                        cvm_module *module, bool builtin, codec_receipt *r)
 {
     uint8_t key[CODEC_KEY_MAX], rec[24];
     uint64_t total = 0;
@@ -803,7 +909,7 @@ static int apply_deploy(exec *e, const codec_tx *tx, const char *name, uint64_t 
     be64(rec + 16, chunks);
     int n = snprintf((char *)key, sizeof key, SYS_CONTRACT "%s", name);
     if (block_put(e, key, (uint32_t)n, rec, sizeof rec, false) != 0) goto err;
-    if (contract_install(e, name, version, module) != 0) goto err;
+    if (contract_install(e, name, version, module, builtin) != 0) goto err;
     r->event_count = 1;
     snprintf(r->events[0].topic.text, sizeof r->events[0].topic.text, "governance.deployed");
     r->events[0].data = tx->args[0].bytes; /* the contract name */
@@ -870,6 +976,7 @@ typedef struct {
     char deploy_name[CODEC_NAME_MAX + 1];
     uint64_t deploy_version;
     cvm_module *deploy_module; /* owned until installed */
+    bool deploy_builtin;
     uint8_t nonce_key[42];
     uint8_t nonce_rec[16];
 } tx_admission;
@@ -895,22 +1002,17 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
         a->cos[i].role = role_of(e, tx->cosigs[i].key.bytes, NULL);
         a->cos[i].meaning = tx->cosigs[i].meaning;
     }
-    /* Contract, method and arity before the nonce: an INVALID tx consumes nothing. */
+    /* Contract, method and arguments before the nonce: an INVALID tx consumes nothing. */
     a->contract = NULL;
     a->deploy_module = NULL;
+    if (!code) code = route(e, tx->contract.text, tx->method.text, tx->arg_count, arg_kinds_of(tx));
     if (code) {
         /* refused above */
     } else if (strcmp(tx->contract.text, "governance") == 0) {
         code = check_deploy(e, tx, a->cos, a->role, a->deploy_name, &a->deploy_version,
-                            &a->deploy_module);
-    } else if (!(a->contract = contract_find(e, tx->contract.text))) {
-        code = EXEC_E_NO_CONTRACT;
+                            &a->deploy_module, &a->deploy_builtin);
     } else {
-        int f = cvm_module_find_export(a->contract->module, tx->method.text);
-        cvm_funcinfo info;
-        if (f < 0) code = EXEC_E_NO_METHOD;
-        else if (cvm_module_func_info(a->contract->module, (uint32_t)f, &info) != CVM_OK
-                 || info.nparams != tx->arg_count) code = EXEC_E_BAD_ARGS;
+        a->contract = contract_find(e, tx->contract.text);
     }
     if (!code) code = check_nonce(e, tx, a->nonce_key, a->nonce_rec);
     if (code) {
@@ -961,14 +1063,74 @@ static int run_method(exec *e, const tx_admission *a, codec_receipt *r)
     return 0;
 }
 
-/* Runs one tx against the block view; fills r. Returns 0, or -1 on an internal error
- * (memory, storage): the block is then abandoned. */
-static int exec_tx(exec *e, const codec_span *span, codec_receipt *r)
+uint32_t exec_check_admissible(exec *e, const codec_tx *tx)
+{
+    if (role_of(e, tx->signer.bytes, NULL) == 0) return EXEC_E_NO_ROLE;
+    return route(e, tx->contract.text, tx->method.text, tx->arg_count, arg_kinds_of(tx));
+}
+
+/* Refusals whose tx the block keeps pruned (codec.h "pruned tx"): the tx never reached a
+ * contract, so nothing of it but its route is needed to re-execute the refusal. */
+static bool refusal_prunes(const codec_receipt *r)
+{
+    return r->status == RECEIPT_INVALID
+           && (r->error_code == EXEC_E_NO_ROLE || r->error_code == EXEC_E_NO_CONTRACT
+               || r->error_code == EXEC_E_NO_METHOD || r->error_code == EXEC_E_BAD_ARGS);
+}
+
+/* Re-execution of a pruned tx (a stored or fetched block): the same checks in the same
+ * order as admit_tx (its signatures held when it was first executed: a tx is pruned only
+ * after them), on its route alone. Returns false if they do not refuse it: then the
+ * entry stands for a tx that ran (or would run), whose bytes whoever served the block
+ * withheld, and the block cannot be executed from it (EXEC_ERR_WITHHELD). */
+/* The receipt of a pruned tx names the entry the block keeps: one event "tx.pruned"
+ * whose data is SHA-256 of the entry's canonical bytes, so that the result certificate
+ * (receipts root) binds what the ledger kept, which no hash of the tx can (FORMATS 5.10). */
+static void bind_pruned(exec *e, const codec_span *entry, codec_receipt *r)
+{
+    tcrypto_sha256(entry->data, entry->len, &e->pruned_hash);
+    r->event_count = 1;
+    snprintf(r->events[0].topic.text, sizeof r->events[0].topic.text, "%s", EXEC_PRUNED_TOPIC);
+    r->events[0].data = e->pruned_hash.bytes;
+    r->events[0].len = 32;
+}
+
+static bool exec_pruned(exec *e, const codec_span *span, codec_receipt *r)
+{
+    codec_pruned_tx p;
+    if (codec_pruned_tx_decode(span->data, span->len, &p, NULL) != CODEC_OK) return false;
+    r->tx_id = p.tx_id;
+    uint32_t code = role_of(e, p.signer.bytes, NULL) == 0
+                        ? EXEC_E_NO_ROLE
+                        : route(e, p.contract.text, p.method.text, p.arg_count, p.arg_kinds);
+    if (code) set_status(r, RECEIPT_INVALID, code, NULL);
+    if (code) bind_pruned(e, span, r);
+    return code != 0;
+}
+
+/* Runs one tx against the block view; fills r, and *stored with what the block keeps of
+ * the tx (the tx itself, or its pruned form encoded into pruned_buf, PRUNED_TX_MAX bytes).
+ * Returns 0, -1 on an internal error (memory, storage), or -2 for a pruned entry that
+ * does not reproduce its refusal (exec_pruned): the block is then abandoned. */
+static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *pruned_buf,
+                   codec_span *stored)
 {
     tx_admission a;
     memset(r, 0, sizeof *r);
+    *stored = *span;
+    if (codec_entry_is_pruned(span)) return exec_pruned(e, span, r) ? 0 : -2;
     tcrypto_sha256(span->data, span->len, &r->tx_id);
-    if (admit_tx(e, span, &a, r) != 0) return 0;
+    if (admit_tx(e, span, &a, r) != 0) {
+        if (refusal_prunes(r)) {
+            codec_pruned_tx p;
+            codec_pruned_tx_of(&a.tx, span, &p);
+            codec_buf b = codec_buf_make(pruned_buf, PRUNED_TX_MAX);
+            if (codec_pruned_tx_encode(&p, &b) != CODEC_OK) return -1;
+            *stored = (codec_span){b.data, b.len};
+            bind_pruned(e, stored, r);
+        }
+        return 0;
+    }
     /* From here the nonce is consumed, whatever the contract does. */
     if (block_put(e, a.nonce_key, sizeof a.nonce_key, a.nonce_rec, sizeof a.nonce_rec, false)
         != 0) {
@@ -976,7 +1138,8 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r)
         return -1;
     }
     if (!a.contract) {
-        if (apply_deploy(e, &a.tx, a.deploy_name, a.deploy_version, a.deploy_module, r) != 0) {
+        if (apply_deploy(e, &a.tx, a.deploy_name, a.deploy_version, a.deploy_module,
+                         a.deploy_builtin, r) != 0) {
             return -1;
         }
         set_status(r, RECEIPT_OK, 0, NULL);
@@ -1003,6 +1166,12 @@ static int grow_receipts(exec *e, uint32_t count)
     codec_span *s = realloc(e->receipts, count * sizeof *s);
     if (!s) return -1;
     e->receipts = s;
+    codec_span *st = realloc(e->stored, count * sizeof *st);
+    if (!st) return -1;
+    e->stored = st;
+    uint8_t *pb = realloc(e->pruned_buf, (size_t)count * PRUNED_TX_MAX);
+    if (!pb) return -1;
+    e->pruned_buf = pb;
     e->tx_cap = count;
     return 0;
 }
@@ -1058,6 +1227,18 @@ static exec_err append_block(exec *e, const codec_batch_header *batch, const cod
     return rc;
 }
 
+/* After a block that was not appended: the contracts as the ledger has them (a deploy
+ * earlier in the block was installed already), so that the executor may go on. */
+static exec_err reload_contracts(exec *e, exec_error *err)
+{
+    for (uint32_t i = 0; i < e->contract_count; i++) cvm_module_free(e->contracts[i].module);
+    e->contract_count = 0;
+    exec_error ignored;
+    return load_contracts(e, &ignored) == EXEC_OK
+               ? EXEC_OK
+               : fail(err, EXEC_ERR_CONTRACT, "contracts do not reload%s", NULL);
+}
+
 exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *txs,
                     const codec_span *commit_cert, ledger_summary *out, exec_error *err)
 {
@@ -1085,7 +1266,14 @@ exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const 
     for (uint32_t i = 0; i < n && rc == EXEC_OK; i++) {
         codec_receipt r;
         e->tx_index = i;
-        if (exec_tx(e, &txs[i], &r) != 0 || push_receipt(e, &r, &used, &e->receipt_buf_cap) != 0) {
+        int t = exec_tx(e, &txs[i], &r, e->pruned_buf + (size_t)i * PRUNED_TX_MAX, &e->stored[i]);
+        if (t == -2) {
+            char at[16];
+            snprintf(at, sizeof at, "%u", i);
+            rc = fail(err, EXEC_ERR_WITHHELD, "tx %s is kept pruned but its refusal does not "
+                                              "hold: its bytes were withheld", at);
+            if (err) err->tx_index = i;
+        } else if (t != 0 || push_receipt(e, &r, &used, &e->receipt_buf_cap) != 0) {
             rc = fail(err, EXEC_ERR_LEDGER, "tx execution failed (memory or storage)%s", NULL);
         }
     }
@@ -1096,7 +1284,7 @@ exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const 
         rc = fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
     }
     e->preverified = NULL;
-    if (rc == EXEC_OK) rc = append_block(e, batch, txs, commit_cert, t0, out, err);
+    if (rc == EXEC_OK) rc = append_block(e, batch, e->stored, commit_cert, t0, out, err);
     if (rc == EXEC_OK) {
         for (uint32_t i = 0; i < e->write_count; i++) {
             const block_write *w = &e->writes[i];
@@ -1110,5 +1298,6 @@ exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const 
     }
     block_reset(e);
     if (rc != EXEC_OK) e->time_ms = prev_time;
+    if (rc == EXEC_ERR_WITHHELD && reload_contracts(e, err) != EXEC_OK) rc = EXEC_ERR_CONTRACT;
     return rc;
 }

@@ -8,8 +8,10 @@
  *   3. roles: genesis authorities (sponsor, investigator@site, regulator, researcher) and
  *      participants enrolled on the ledger (state key consent/pk/<key>); a signer with no
  *      role is refused;
- *   4. the contract (named in the genesis, or a newer version deployed by governance) and
- *      the method (an exported function taking exactly the tx's arguments);
+ *   4. the route: the contract (named in the genesis, or a newer version deployed by
+ *      governance), the method (an exported function taking exactly the tx's arguments)
+ *      and the arguments' kinds (int or bytes, from the ABI table contracts_abi generated
+ *      from the contracts' source, for a module that is the built-in one of its name);
  *   5. the nonce: any unseen nonce in [lowest unaccepted, lowest unaccepted + window) is
  *      accepted (clients pipeline), a seen one is a replay; the window is the genesis
  *      nonce_window (at most 64);
@@ -17,7 +19,15 @@
  *      (buffered in the vm) over the block's overlay (earlier txs of the block) over the
  *      ledger (the last committed block);
  *   7. a receipt: status, typed error code with a readable reason, gas, events.
- * Steps 1-5 failing give RECEIPT_INVALID and consume nothing. From step 5 on the nonce is
+ * Steps 1-5 failing give RECEIPT_INVALID and consume nothing. A tx refused at step 3 or 4
+ * (codes NO_ROLE, NO_CONTRACT, NO_METHOD, BAD_ARGS) is stored in the block PRUNED
+ * (codec.h "pruned tx": its leaf hash, id, signer, nonce, contract, method and argument
+ * shape, never its arguments, co-signatures or signature), so that nobody can write free
+ * bytes into the ledger; its receipt carries one event, EXEC_PRUNED_TOPIC, whose data is
+ * SHA-256 of that entry, so that the result certificate binds what the block keeps; a pruned entry in a block given to exec_block (re-execution,
+ * catch-up) is re-checked on its route alone and gives the same receipt, or, if that does
+ * not refuse it (a block whose server swapped a tx that runs for a pruned entry of the
+ * same leaf), fails the block with EXEC_ERR_WITHHELD. From step 5 on the nonce is
  * consumed: a refused (contract abort) or trapped tx cannot be replayed either.
  * The block's ordered writes (nonce records, contract writes, the block clock) then go to
  * ledger_append in one WriteBatch.
@@ -63,7 +73,7 @@
     X(NO_ROLE, 4, "the signer holds no role (not an authority, not an enrolled participant)") \
     X(NO_CONTRACT, 5, "no contract of that name")                                            \
     X(NO_METHOD, 6, "the contract has no exported method of that name")                      \
-    X(BAD_ARGS, 7, "wrong number of arguments for the method")                               \
+    X(BAD_ARGS, 7, "wrong number or kind of arguments for the method")                               \
     X(NONCE_REPLAY, 8, "nonce already used (replay)")                                        \
     X(NONCE_WINDOW, 9, "nonce outside the signer's window")                                  \
     X(TRAP, 10, "the contract trapped")                                                      \
@@ -80,6 +90,10 @@ typedef enum {
 #undef EXEC_X_ENUM
 } exec_tx_error;
 
+/* The one event of a pruned tx's receipt: data = SHA-256 of the pruned entry the block
+ * keeps (codec.h "pruned tx"; FORMATS.md 5.10). */
+#define EXEC_PRUNED_TOPIC "tx.pruned"
+
 /* Readable reason of a receipt error code (tx-level or contract); never NULL. */
 const char *exec_reason(uint8_t status, uint32_t code);
 
@@ -89,11 +103,14 @@ typedef enum {
     EXEC_ERR_CONTRACT, /* a genesis or deployed contract does not load */
     EXEC_ERR_INVALID,  /* bad arguments (too many txs, ...) */
     EXEC_ERR_NOMEM,
+    EXEC_ERR_WITHHELD, /* a pruned tx of the block does not reproduce its refusal: whoever
+                        * served the block withheld a tx that runs (tx_index says which) */
 } exec_err;
 
 typedef struct {
     exec_err code;
     char message[256];
+    uint32_t tx_index; /* EXEC_ERR_WITHHELD: the index of that pruned tx */
 } exec_error;
 
 typedef struct {
@@ -115,7 +132,8 @@ void exec_close(exec *e);
  * Executes the committed batch (txs are canonical encoded txs, batch->tx_count of them,
  * matching batch->tx_root) and appends the block with commit_cert to the ledger. *out gets
  * the checkpoint summary (height, block hash, state hash, receipts root). On error nothing
- * is appended; the executor must then be closed and reopened (deployed modules may be stale).
+ * is appended; the executor must then be closed and reopened (deployed modules may be stale),
+ * except after EXEC_ERR_WITHHELD, after which it has reloaded its contracts and goes on.
  */
 exec_err exec_block(exec *e, const codec_batch_header *batch, const codec_span *txs,
                     const codec_span *commit_cert, ledger_summary *out, exec_error *err);
@@ -144,6 +162,21 @@ ledger *exec_ledger(exec *e);
 /* Encoded receipts of the last executed block (valid until the next exec_block). */
 uint32_t exec_last_receipt_count(const exec *e);
 const codec_span *exec_last_receipts(const exec *e);
+
+/* ---- admission (issue 14 C): the same checks as steps 3-4, before a block -----------
+ * exec_check_admissible: against the last committed state, what the node a client
+ * submits to refuses: 0, or EXEC_E_NO_ROLE (the signer is no genesis authority and no
+ * enrolled participant), NO_CONTRACT, NO_METHOD, BAD_ARGS. Reads state: callers serialize
+ * with exec_block (capi's lock).
+ * exec_check_route: what is invalid in every state a PRE-PREPARE may be executed in
+ * (several heights are in flight, so the signer's role is not checked): the route
+ * (step 4) against the contracts loaded, except that any route to a contract named by a
+ * deploy noted with exec_note_deploy is accepted (the deploy may land first). Reads only
+ * the loaded contracts and the noted names: call it from the thread that runs exec_block.
+ * exec_note_deploy: remember that a governance deploy of contract `name` is on its way. */
+uint32_t exec_check_admissible(exec *e, const codec_tx *tx);
+uint32_t exec_check_route(const exec *e, const codec_tx *tx);
+void exec_note_deploy(exec *e, const char *name);
 
 /* ---- local mode (no consensus): examples, tests, benchmarks ---------------------------
  * Commits txs as the next block at time_ms with a commit certificate and a result

@@ -481,6 +481,18 @@ static void root_of_spans(const codec_span *items, uint32_t n, hash32 *out)
     merkle_frontier_root(&f, out);
 }
 
+/* The tx root over a block's tx entries (a tx, or a pruned tx keeping its leaf hash). */
+static void root_of_tx_entries(const codec_span *txs, uint32_t n, hash32 *out)
+{
+    merkle_frontier f = {0};
+    for (uint32_t i = 0; i < n; i++) {
+        hash32 leaf;
+        codec_entry_leaf(&txs[i], &leaf);
+        merkle_frontier_append(&f, &leaf, NULL, NULL);
+    }
+    merkle_frontier_root(&f, out);
+}
+
 static void compute_receipts_root(const codec_block *b, hash32 *out)
 {
     root_of_spans(b->receipts, b->receipt_count, out);
@@ -542,7 +554,7 @@ static ledger_err check_block(ledger *l, uint64_t height, ledger_summary *prev,
     } else if (block.header.log_size != prev->log_size + block.tx_count
                || block.header.batch.tx_count != block.tx_count) {
         rc = set_error(err, LEDGER_ERR_CORRUPT, height, "tx count or log size is wrong");
-    } else if (root_of_spans(block.txs, block.tx_count, &tx_root),
+    } else if (root_of_tx_entries(block.txs, block.tx_count, &tx_root),
                memcmp(tx_root.bytes, block.header.batch.tx_root.bytes, 32) != 0) {
         rc = set_error(err, LEDGER_ERR_CORRUPT, height, "txs do not match the tx root");
     } else {
@@ -686,9 +698,7 @@ static ledger_err check_input(const ledger *l, const ledger_block_input *in,
     hash32 *leaves = malloc((in->batch.tx_count + 1) * sizeof *leaves);
     if (!leaves) return set_error(err, LEDGER_ERR_NOMEM, height, "out of memory");
     hash32 root;
-    for (uint64_t i = 0; i < in->batch.tx_count; i++) {
-        merkle_leaf_hash(in->txs[i].data, in->txs[i].len, &leaves[i]);
-    }
+    for (uint64_t i = 0; i < in->batch.tx_count; i++) codec_entry_leaf(&in->txs[i], &leaves[i]);
     merkle_root_of_leaves(leaves, in->batch.tx_count, &root);
     for (uint64_t i = 0; i < in->batch.tx_count; i++) {
         merkle_leaf_hash(in->receipts[i].data, in->receipts[i].len, &leaves[i]);
@@ -727,9 +737,9 @@ static void stage_indexes(ledger *l, const ledger_block_input *in, merkle_fronti
 {
     for (uint32_t i = 0; i < in->batch.tx_count; i++) {
         hash32 tx_id, leaf;
-        tcrypto_sha256(in->txs[i].data, in->txs[i].len, &tx_id);
+        codec_entry_tx_id(&in->txs[i], &tx_id);
         store_key k = tx_key(&tx_id);
-        merkle_leaf_hash(in->txs[i].data, in->txs[i].len, &leaf);
+        codec_entry_leaf(&in->txs[i], &leaf);
         merkle_frontier_append(log, &leaf, put_node, batch);
         if (tx_indexed(l, &k)) continue;
         uint8_t where[12];

@@ -568,7 +568,7 @@ void mempool_add_unverified(mempool *p, const codec_span *txs, uint32_t count)
     pthread_mutex_lock(&p->lock);
     for (uint32_t i = 0; i < count; i++) {
         hash32 d;
-        merkle_leaf_hash(txs[i].data, txs[i].len, &d);
+        codec_entry_leaf(&txs[i], &d); /* a fetched block's pruned tx keeps its leaf hash */
         insert_locked(p, &d, txs[i].data, txs[i].len, false);
     }
     pthread_mutex_unlock(&p->lock);

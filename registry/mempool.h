@@ -56,7 +56,8 @@ typedef enum {
     MEMPOOL_UNVERIFIED, /* held from a fetched block: the executor verifies */
 } mempool_state;
 mempool_state mempool_state_of(mempool *p, const hash32 *digest);
-/* Keep txs without verifying them (a fetched block: the executor verifies). */
+/* Keep txs without verifying them (a fetched block: the executor verifies). A pruned tx
+ * (codec.h) is held under the leaf hash it keeps. */
 void mempool_add_unverified(mempool *p, const codec_span *txs, uint32_t count);
 /* Held and its signatures verified good. */
 bool mempool_verified(mempool *p, const hash32 *digest);

@@ -356,6 +356,41 @@ static bool core_verify(void *ctx, pbft_replica v, const char *tag, const uint8_
     return v < nd->n && tcrypto_verify(&nd->validators[v], tag, &nd->chain, body, len, sig);
 }
 
+/* Issue 14 C, layer 2: a request that is invalid in EVERY state it may be executed in
+ * (its contract exists in no genesis or deploy, its method in no version, its arguments
+ * fit no version of it: exec_check_route) is refused, whether proposed here or carried
+ * by a PRE-PREPARE. Its signer's role is not checked: with several heights in flight an
+ * enrolment may land before it, so a lagging correct backup must not refuse a correct
+ * primary's batch on state; the node a client submits to checks that (client API).
+ * A governance deploy seen here is noted first, so that calls to the contract it brings
+ * are not refused before it is executed. Node thread only (as exec_block). */
+static bool request_routable(node *nd, const hash32 *d)
+{
+    static _Thread_local codec_tx tx; /* large: not on the stack */
+    codec_span span;
+    mempool_lock(nd->pool);
+    bool ok = mempool_get_locked(nd->pool, d, &span) &&
+              codec_tx_decode(span.data, span.len, &tx, NULL) == CODEC_OK;
+    if (ok && strcmp(tx.contract.text, "governance") == 0 && tx.arg_count >= 1 &&
+        tx.args[0].kind == CODEC_VALUE_BYTES && tx.args[0].len >= 1 &&
+        tx.args[0].len <= CODEC_NAME_MAX) {
+        char name[CODEC_NAME_MAX + 1];
+        memcpy(name, tx.args[0].bytes, tx.args[0].len);
+        name[tx.args[0].len] = '\0';
+        if (strlen(name) == tx.args[0].len)
+            exec_note_deploy(nd->exec, name);
+    }
+    uint32_t code = ok ? exec_check_route(nd->exec, &tx) : 0;
+    mempool_unlock(nd->pool);
+    if (code) {
+        char h[17];
+        hex8(d, h);
+        logf_(nd, LOG_INFO, "request %s refused: %s (code %u)", h,
+              exec_reason(RECEIPT_INVALID, code), code);
+    }
+    return ok && code == 0;
+}
+
 /* A request the core may order or prepare: held here with good signatures, and not in
  * my ledger already. The core's own filter remembers the last PBFT_RECENT_MAX committed
  * requests and starts empty after a restart; the ledger's tx index knows every committed
@@ -370,7 +405,8 @@ static bool core_request_valid(void *ctx, const hash32 *d)
     uint64_t height;
     uint32_t index;
     return mempool_verified_id(nd->pool, d, &id) &&
-           ledger_find_tx(nd->ledger, &id, &height, &index) == LEDGER_ERR_NOT_FOUND;
+           ledger_find_tx(nd->ledger, &id, &height, &index) == LEDGER_ERR_NOT_FOUND &&
+           request_routable(nd, d);
 }
 
 /* ==== sending ================================================================== */
@@ -538,6 +574,22 @@ static bool execute_next(node *nd)
     exec_err rc = exec_block_preverified(nd->exec, &c->batch.header, spans, verified, &cert, &sum,
                                          &err);
     capi_exec_unlock(nd->api);
+    if (rc == EXEC_ERR_WITHHELD && err.tx_index < n) {
+        /* A fetched block whose server swapped a tx that runs for a pruned entry of the
+         * same leaf (FORMATS.md 5.10): nothing was appended. Keep the other txs, forget
+         * that entry, and fetch the height again (the next peer in turn). */
+        char d[17];
+        hex8(&c->batch.txs[err.tx_index], d);
+        logf_(nd, LOG_WARN, "height %llu: %s (tx %s); fetching it again",
+              (unsigned long long)c->batch.header.height, err.message, d);
+        for (uint32_t i = 0; i < n; i++) {
+            if (i == err.tx_index)
+                free(owned[i]);
+            else
+                mempool_put_back(nd->pool, &c->batch.txs[i], owned[i], spans[i].len, verified[i]);
+        }
+        return false;
+    }
     for (uint32_t i = 0; i < n; i++)
         free(owned[i]);
     if (rc != EXEC_OK) {
@@ -917,7 +969,7 @@ static void on_block(node *nd, const codec_span *block, const codec_span *result
     batch.header = b.header.batch;
     batch.count = b.tx_count;
     for (uint32_t i = 0; i < b.tx_count; i++)
-        merkle_leaf_hash(txs[i].data, txs[i].len, &batch.txs[i]);
+        codec_entry_leaf(&txs[i], &batch.txs[i]); /* a pruned tx keeps its leaf hash */
     uint64_t h = batch.header.height;
     if (has_rc && rc.height == h && h <= nd->core->last_executed) {
         backfill_result_cert(nd, &rc);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contracts.h"
 #include "merkle.h"
 
 enum {
@@ -54,7 +55,9 @@ int sample_genesis(const sample_keys *keys, const char *chain_name, uint8_t **ou
                    size_t *out_len)
 {
     codec_genesis *g = calloc(1, sizeof *g);
-    uint8_t *buf = malloc(64 * 1024);
+    size_t cap = 64 * 1024;
+    for (uint32_t i = 0; i < contracts_builtin_count; i++) cap += contracts_builtin[i].len + 64;
+    uint8_t *buf = malloc(cap);
     if (!g || !buf) goto err;
     snprintf(g->chain_name, sizeof g->chain_name, "%s", chain_name);
     g->created_ms = SAMPLE_TIME_BASE_MS;
@@ -72,7 +75,17 @@ int sample_genesis(const sample_keys *keys, const char *chain_name, uint8_t **ou
     sample_add_authority(g, ROLE_INVESTIGATOR, "site-b", "investigator-b",
                          &keys->investigators[1]);
     sample_add_authority(g, ROLE_REGULATOR, "", "regulator", &keys->regulator);
-    codec_buf b = codec_buf_make(buf, 64 * 1024);
+    /* the built-in contracts the sample txs call, so that they route (issue 14 C) */
+    for (uint32_t i = 0; i < contracts_builtin_count; i++) {
+        const contract_builtin *c = &contracts_builtin[i];
+        if (strcmp(c->name, "consent") != 0 && strcmp(c->name, "data") != 0) continue;
+        codec_contract *gc = &g->contracts[g->contract_count++];
+        snprintf(gc->name.text, sizeof gc->name.text, "%s", c->name);
+        gc->version = 1;
+        gc->bytecode = c->bytecode;
+        gc->bytecode_len = c->len;
+    }
+    codec_buf b = codec_buf_make(buf, cap);
     if (codec_genesis_encode(g, &b) != CODEC_OK) goto err;
     free(g);
     *out = buf;
@@ -121,6 +134,7 @@ int sample_tx(const sample_keys *keys, const hash32 *chain_id, uint64_t index, c
     codec_tx tx;
     memset(&tx, 0, sizeof tx);
     hash32 doc;
+    keypair anchored; /* an anchor's participant: args point into it until encoded */
     uint8_t index_be[8];
     for (int k = 0; k < 8; k++) index_be[k] = (uint8_t)(index >> (56 - 8 * k));
     tcrypto_sha256(index_be, sizeof index_be, &doc);
@@ -140,13 +154,18 @@ int sample_tx(const sample_keys *keys, const hash32 *chain_id, uint64_t index, c
         tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_INT, .integer = 0x1f};
         sign_tx(&tx, &participant, chain_id);
         cosign_tx(&tx, site, MEANING_WITNESS, chain_id);
-    } else {
+    } else { /* anchor(T, participant, scope, collected_at, content hash, size) */
+        derive_key(0, "participant", (uint32_t)(index / 2), &anchored);
         tx.signer = site->public_key;
         set_name(&tx.contract, "data");
         set_name(&tx.method, "anchor");
+        tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_BYTES,
+                                                .bytes = anchored.public_key.bytes, .len = 32};
+        tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_INT, .integer = 1};
+        tx.args[tx.arg_count++] = (codec_value){
+            .kind = CODEC_VALUE_INT, .integer = (int64_t)(SAMPLE_TIME_BASE_MS + index)};
         tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = doc.bytes,
                                                 .len = 32};
-        tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_INT, .integer = 1};
         tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_INT, .integer = 4096};
         sign_tx(&tx, site, chain_id);
     }

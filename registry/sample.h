@@ -39,7 +39,8 @@ void sample_add_authority(codec_genesis *g, unsigned role, const char *site, con
                           const keypair *key);
 
 /* Build a genesis for keys (roles: sponsor, investigators of site-a and site-b,
- * regulator; no contracts) into a new malloc'd buffer. Returns 0 or -1. */
+ * regulator; the built-in contracts consent and data, which the sample txs call, so that
+ * they route: issue 14 C) into a new malloc'd buffer. Returns 0 or -1. */
 int sample_genesis(const sample_keys *keys, const char *chain_name, uint8_t **out,
                    size_t *out_len);
 

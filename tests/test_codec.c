@@ -2006,3 +2006,49 @@ Test(codec, commit_and_checkpoint_signatures_do_not_stand_in_for_each_other)
     cr_assert_not(tcrypto_verify(k, TCRYPTO_TAG_COMMIT, &chain_a, cm, b.len, &commit_sig),
                   "commit signature moved to another view");
 }
+
+/* ---- pruned tx (issue 14 C, FORMATS.md 5.10) ---------------------------------------- */
+
+Test(codec, pruned_tx_round_trips_keeps_the_tx_leaf_and_id_and_refuses_a_bad_shape)
+{
+    codec_tx tx;
+    memset(&tx, 0, sizeof tx);
+    memset(tx.signer.bytes, 7, 32);
+    tx.nonce = 300;
+    snprintf(tx.contract.text, sizeof tx.contract.text, "nosuch");
+    snprintf(tx.method.text, sizeof tx.method.text, "m");
+    static const uint8_t kilo[1024] = {1};
+    tx.arg_count = 3;
+    tx.args[0] = (codec_value){.kind = CODEC_VALUE_INT, .integer = -5};
+    tx.args[1] = (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = kilo, .len = sizeof kilo};
+    tx.args[2] = (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = kilo, .len = 3};
+    static uint8_t tb[CODEC_TX_MAX], pb[256];
+    codec_buf b = codec_buf_make(tb, sizeof tb);
+    cr_assert_eq(codec_tx_encode(&tx, &b), CODEC_OK);
+    codec_span span = {b.data, b.len};
+    codec_pruned_tx p, q;
+    codec_pruned_tx_of(&tx, &span, &p);
+    cr_expect_eq(p.arg_count, 3);
+    cr_expect_eq(p.arg_kinds, 6u);
+    codec_buf o = codec_buf_make(pb, sizeof pb);
+    cr_assert_eq(codec_pruned_tx_encode(&p, &o), CODEC_OK);
+    cr_expect_lt(o.len, 200u);
+    cr_expect_eq(o.data[0], 0x98);
+    cr_assert_eq(codec_pruned_tx_decode(o.data, o.len, &q, NULL), CODEC_OK);
+    cr_expect_eq(q.nonce, 300u);
+    cr_expect_str_eq(q.contract.text, "nosuch");
+    codec_span entry = {o.data, o.len};
+    hash32 leaf_tx, leaf_entry, id_tx, id_entry;
+    codec_entry_leaf(&span, &leaf_tx);
+    codec_entry_leaf(&entry, &leaf_entry);
+    codec_entry_tx_id(&span, &id_tx);
+    codec_entry_tx_id(&entry, &id_entry);
+    cr_expect(codec_entry_is_pruned(&entry) && !codec_entry_is_pruned(&span));
+    cr_expect_arr_eq(leaf_tx.bytes, leaf_entry.bytes, 32, "the pruned entry keeps the tx's leaf");
+    cr_expect_arr_eq(id_tx.bytes, id_entry.bytes, 32, "the pruned entry keeps the tx's id");
+    /* arg_kinds must stay below 2^arg_count */
+    p.arg_kinds = 8;
+    o = codec_buf_make(pb, sizeof pb);
+    cr_assert_eq(codec_pruned_tx_encode(&p, &o), CODEC_OK);
+    cr_expect_neq(codec_pruned_tx_decode(o.data, o.len, &q, NULL), CODEC_OK);
+}

@@ -431,3 +431,80 @@ Test(node, a_tx_in_my_ledger_is_not_prepared_again_after_a_restart)
               "node 1 did not prepare a new tx at height 2 (it is alive)");
 }
 
+/* ---- issue 14 C, layer 2: unroutable txs in a PRE-PREPARE
+ * ------------------------------------------------------------------------------------ */
+
+/* A tx by investigator 0 (a genesis authority of the sample chain) calling
+ * contract.method with args; nonce picks it. */
+static codec_span make_call(const char *contract, const char *method, const codec_value *args,
+                            uint32_t n, uint64_t nonce, uint8_t *out, size_t cap)
+{
+    codec_tx tx;
+    memset(&tx, 0, sizeof tx);
+    const keypair *k = &T.chain.keys.investigators[0];
+    tx.signer = k->public_key;
+    tx.nonce = nonce;
+    snprintf(tx.contract.text, sizeof tx.contract.text, "%s", contract);
+    snprintf(tx.method.text, sizeof tx.method.text, "%s", method);
+    tx.arg_count = n;
+    memcpy(tx.args, args, n * sizeof *args);
+    static uint8_t body[CODEC_TX_MAX];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    cr_assert_eq(codec_tx_body_encode(&tx, &b), CODEC_OK);
+    cr_assert_eq(tcrypto_sign(k, TCRYPTO_TAG_TX, &T.chain_id, b.data, b.len, &tx.sig), TCRYPTO_OK);
+    codec_buf o = codec_buf_make(out, cap);
+    cr_assert_eq(codec_tx_encode(&tx, &o), CODEC_OK);
+    return (codec_span){o.data, o.len};
+}
+
+/* The primary's PRE-PREPAREs, each carrying one signed tx by a genesis authority that is
+ * invalid in every state (unknown contract, unknown method, wrong argument count, an int
+ * where the ABI says bytes: each with 1 KiB byte strings, the free bytes a name would be),
+ * must not be prepared; the routable one beside them (the sample anchor) must be. The
+ * no-role kind is not refused here (state: an enrolment may be in flight), only at
+ * submit (test_unroutable.c). */
+Test(node, a_backup_refuses_preprepares_carrying_unroutable_txs)
+{
+    enum { KINDS = 4 };
+    static uint8_t kilo[1024], bytes[KINDS + 1][CODEC_TX_MAX];
+    memset(kilo, 'N', sizeof kilo);
+    codec_value many[16];
+    for (int i = 0; i < 16; i++)
+        many[i] = (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = kilo, .len = sizeof kilo};
+    codec_value anchor[6];
+    memcpy(anchor, many, sizeof anchor);
+    anchor[2] = (codec_value){.kind = CODEC_VALUE_INT, .integer = 1}; /* scope */
+    anchor[3] = (codec_value){.kind = CODEC_VALUE_INT, .integer = 1}; /* collected_at */
+    /* anchor[5] (size) stays bytes: the ABI says int */
+    codec_span txs[KINDS + 1] = {
+        make_call("nosuch", "m", many, 16, 1, bytes[0], CODEC_TX_MAX),
+        make_call("data", "nosuch", many, 16, 2, bytes[1], CODEC_TX_MAX),
+        make_call("data", "anchor", many, 16, 3, bytes[2], CODEC_TX_MAX),
+        make_call("data", "anchor", anchor, 6, 4, bytes[3], CODEC_TX_MAX),
+        make_tx(1, false, bytes[KINDS], CODEC_TX_MAX),
+    };
+    static const char *const names[KINDS + 1] = {"unknown contract", "unknown method",
+                                                 "wrong argument count", "wrong argument kind",
+                                                 "routable"};
+    pbft_batch batches[KINDS + 1];
+    hash32 digests[KINDS + 1];
+    for (uint32_t k = 0; k <= KINDS; k++) { /* block times strictly increase */
+        send_preprepare(0, 0, 1 + k, txs[k], &batches[k], &digests[k]);
+        usleep(3000);
+    }
+    bool prepared[KINDS + 1] = {false};
+    uint64_t until = now_ms() + 3000;
+    while (now_ms() < until) {
+        uint8_t *data;
+        size_t len;
+        if (tp_recv(T.peer0, 50, &data, &len) != TP_OK)
+            continue;
+        for (uint32_t k = 0; k <= KINDS; k++)
+            prepared[k] |= carries_vote(data, len, PBFT_MSG_PREPARE, 1 + k, &digests[k]);
+        tp_free(data, len);
+    }
+    for (uint32_t k = 0; k < KINDS; k++)
+        cr_expect(!prepared[k], "node 1 prepared a PRE-PREPARE carrying an unroutable tx (%s)",
+                  names[k]);
+    cr_expect(prepared[KINDS], "node 1 did not prepare the routable tx's PRE-PREPARE");
+}

@@ -385,7 +385,7 @@ static void print_last_tx(ledger *l, const char *data)
     if (codec_block_decode(block, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL) == CODEC_OK
         && b.tx_count > 0) {
         hash32 id;
-        tcrypto_sha256(b.txs[b.tx_count - 1].data, b.txs[b.tx_count - 1].len, &id);
+        codec_entry_tx_id(&b.txs[b.tx_count - 1], &id);
         print_hex("last tx id ", &id);
     }
     free(block);

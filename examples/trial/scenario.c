@@ -269,6 +269,32 @@ static void access_and_outcomes(story *s)
         "outcomes", "report", rep, 3, NULL, 0, RECEIPT_OK, 0);
 }
 
+/* Issue 14 C: a key in no genesis and enrolled nowhere sends a tx to a contract that does
+ * not exist, with a 1 KiB argument (free bytes, where a name could go). A consortium's
+ * node refuses it at submit, so only the local world commits it: its block keeps the tx
+ * pruned (FORMATS.md 5.10: leaf hash, id, signer, nonce, contract, method, argument
+ * shape; no argument), and the export shows what an auditor then reads. The trial's
+ * timeline does not list it (it names no trial any more). */
+static void unroutable(story *s)
+{
+    world *w = s->w;
+    if (s->failed || w->remote) return;
+    keypair stranger;
+    tcrypto_keypair_from_seed((const uint8_t *)"a key that no genesis ever named", &stranger);
+    static uint8_t free_bytes[1024], tx[CODEC_TX_MAX];
+    memset(free_bytes, 'X', sizeof free_bytes);
+    codec_value args[] = {s->trial, world_bytes(free_bytes, sizeof free_bytes)};
+    size_t len = world_sign(w, &stranger, 0, NULL, "nosuch", "write", args, 2, NULL, 0, tx,
+                            sizeof tx);
+    codec_span span = {tx, len};
+    codec_receipt r;
+    if (len == 0 || world_commit(w, MINUTE, &span, 1, &r) != 0
+        || expect("a stranger's unroutable tx is stored pruned", &r, RECEIPT_INVALID,
+                  EXEC_E_NO_ROLE) != 0) {
+        s->failed = 1;
+    }
+}
+
 int scenario_run(world *w, FILE *timeline)
 {
     story s = {.w = w, .trial = world_text(SCENARIO_TRIAL)};
@@ -277,6 +303,7 @@ int scenario_run(world *w, FILE *timeline)
     consent_phase(&s);
     amendment_phase(&s);
     access_and_outcomes(&s);
+    unroutable(&s);
     if (s.failed) return -1;
     if (timeline) {
         fprintf(timeline, "# timeline of %s (commit order)\n", SCENARIO_TRIAL);

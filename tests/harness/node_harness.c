@@ -676,15 +676,38 @@ typedef struct {
     uint64_t height;
 } stored;
 
+/* The tx the adversary knows (seen or forged) whose leaf hash is d, or NULL. */
+static const blob *known_by_leaf(const harness *h, const hash32 *d)
+{
+    for (uint32_t i = 0; i < h->known_count; i++) {
+        hash32 leaf;
+        merkle_leaf_hash(h->known[i].data, h->known[i].len, &leaf);
+        if (memcmp(&leaf, d, 32) == 0)
+            return &h->known[i];
+    }
+    return NULL;
+}
+
 static void check_block(harness *h, uint32_t node_id, uint64_t height, const codec_block *b,
                         bool *seen)
 {
     static codec_receipt rc;
     for (uint32_t i = 0; i < b->tx_count; i++) {
         hash32 d;
-        merkle_leaf_hash(b->txs[i].data, b->txs[i].len, &d);
+        codec_entry_leaf(&b->txs[i], &d);
         for (uint32_t k = 0; k < h->honest_count; k++)
             seen[k] |= memcmp(&d, &h->honest[k].digest, 32) == 0;
+        if (codec_entry_is_pruned(&b->txs[i])) {
+            /* Issue 14 C: a tx refused for its signer's role or its route is stored pruned,
+             * without its signatures; the executor prunes only past its signature check.
+             * The checker judges it by its own copy of the tx, when it knows one. */
+            const blob *orig = known_by_leaf(h, &d);
+            if (orig && !signed_validly(h, orig->data, orig->len))
+                violate(h, V_FORGED_EXECUTED, "node %u executed a tx whose signatures do not "
+                        "verify past its signature check (height %llu, tx %u, stored pruned)",
+                        node_id, (unsigned long long)height, i);
+            continue;
+        }
         if (signed_validly(h, b->txs[i].data, b->txs[i].len))
             continue;
         codec_error ce;

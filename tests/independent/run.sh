@@ -117,4 +117,43 @@ if $VERIFY "$WORK/genesis.bin" "$WORK/truncated.export" > "$WORK/py.trunc"; then
 fi
 cat "$WORK/py.trunc"
 
+# An executed ledger with a pruned tx (FORMATS.md 5.10): the example trial ends with a
+# stranger's unroutable tx, which its block keeps pruned. Both verifiers accept it, agree
+# on the head, and the export holds none of that tx's 1 KiB argument; a flipped byte of the
+# kept leaf hash is caught by both (the tx root no longer matches).
+"$TRIALCTL" example-trial "$WORK/example" > /dev/null || fail "example-trial"
+"$TRIALCTL" export --genesis "$WORK/example/genesis.bin" --data "$WORK/example/ledger" \
+    -o "$WORK/example.export" > /dev/null || fail "export of the example"
+"$TRIALCTL" audit --genesis "$WORK/example/genesis.bin" "$WORK/example.export" \
+    > "$WORK/ex-audit.out" || { cat "$WORK/ex-audit.out" >&2; fail "trialctl audit rejected the example"; }
+$VERIFY "$WORK/example/genesis.bin" "$WORK/example.export" > "$WORK/ex-py.out" \
+    || { cat "$WORK/ex-py.out" >&2; fail "the Python verifier rejected the example"; }
+cat "$WORK/ex-py.out"
+for name in "head block hash" "state hash"; do
+    a=$(field "$name" "$WORK/ex-audit.out")
+    p=$(field "$name" "$WORK/ex-py.out")
+    [ -n "$a" ] && [ "$a" = "$p" ] || fail "example: $name differs: trialctl $a, Python $p"
+done
+grep -q "^pruned txs 1\$" "$WORK/ex-py.out" || fail "the example's export holds no pruned tx"
+if grep -q "XXXXXXXXXXXXXXXX" "$WORK/example.export"; then
+    fail "the example's export holds the unroutable tx's argument bytes"
+fi
+$PY - "$WORK/example.export" "$WORK/example-tampered.export" <<'EOF'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+at = data.find(b"\x98\xc4\x20")        # a pruned tx: fixarray 8, then bin8(32) leaf hash
+assert at > 0, "no pruned tx in the export"
+data[at + 3] ^= 0x01
+open(sys.argv[2], "wb").write(data)
+EOF
+if $VERIFY "$WORK/example/genesis.bin" "$WORK/example-tampered.export" > "$WORK/ex-py.bad"; then
+    fail "the Python verifier accepted a changed pruned leaf hash"
+fi
+cat "$WORK/ex-py.bad"
+if "$TRIALCTL" audit --genesis "$WORK/example/genesis.bin" "$WORK/example-tampered.export" \
+    > "$WORK/ex-audit.bad"; then
+    fail "trialctl audit accepted a changed pruned leaf hash"
+fi
+cat "$WORK/ex-audit.bad"
+
 echo "run.sh: OK (trialctl audit and the independent verifier agree)"

@@ -280,6 +280,23 @@ def check_tx(t):
     want_bin(t[6], "tx.sig", 64, 64)
 
 
+def check_pruned(t):
+    """FORMATS.md 5.10: what a block keeps of a tx refused for its signer or its route."""
+    want_array(t, "pruned", 8, 8)
+    want_hash(t[0], "pruned.leaf_hash")
+    want_hash(t[1], "pruned.tx_id")
+    want_bin(t[2], "pruned.signer", 32, 32)
+    want_uint(t[3], "pruned.nonce")
+    want_str(t[4], "pruned.contract", NAME_MAX)
+    want_str(t[5], "pruned.method", NAME_MAX)
+    want_uint(t[6], "pruned.arg_count", ARGS_MAX)
+    want_uint(t[7], "pruned.arg_kinds", (1 << t[6]) - 1)
+
+
+def is_pruned(t):
+    return isinstance(t, list) and len(t) == 8
+
+
 def check_receipt(r):
     want_array(r, "receipt", 6, 6)
     want_hash(r[0], "receipt.tx_id")
@@ -326,7 +343,10 @@ def check_block(b):
     want_array(b, "block", 5, 5)
     check_block_header(b[0])
     for t in want_array(b[1], "block.txs", 0, BLOCK_TXS_MAX):
-        check_tx(t)
+        if is_pruned(t):
+            check_pruned(t)
+        else:
+            check_tx(t)
     for r in want_array(b[2], "block.receipts", 0, BLOCK_TXS_MAX):
         check_receipt(r)
     for i, w in enumerate(want_array(b[3], "block.writes", 0, WRITES_MAX)):
@@ -386,6 +406,7 @@ def verify(genesis_bytes, export_bytes):
     state_hash = chain_id
     prev_time = genesis_created_ms  # effective times start after the genesis
     total_txs = 0
+    pruned_count = 0
     uncertified_from = 0
     height = 0
     for height in range(1, block_count + 1):
@@ -417,6 +438,12 @@ def verify(genesis_bytes, export_bytes):
             raw = pack(tx)
             if len(raw) > TX_MAX:
                 raise Failure(f"tx is {len(raw)} bytes, more than {TX_MAX}", height, i)
+            if is_pruned(tx):  # 5.10: id and leaf are kept, no signature is left
+                tx_ids.append(tx[1])
+                leaves.append(tx[0])
+                log.append(leaves[-1])
+                pruned_count += 1
+                continue
             tx_ids.append(sha256(raw))
             leaves.append(leaf_hash(raw))
             log.append(leaves[-1])
@@ -439,6 +466,10 @@ def verify(genesis_bytes, export_bytes):
         for i, r in enumerate(receipts):
             if r[0] != tx_ids[i]:
                 raise Failure("receipt names another tx", height, i)
+            if is_pruned(txs[i]) and (r[1] != 2 or not 4 <= r[2] <= 7 or r[5] != [
+                    ["tx.pruned", sha256(pack(txs[i]))]]):
+                raise Failure("a pruned tx whose receipt is not a refusal of its signer or "
+                              "route", height, i)
         receipts_root = mth([leaf_hash(pack(r)) for r in receipts])
 
         # block hash and state hash
@@ -488,6 +519,7 @@ def verify(genesis_bytes, export_bytes):
         raise Failure(f"trailing bytes after the last block (byte {er.offset()})")
     return {
         "blocks": block_count, "txs": total_txs, "signatures": sigs.count,
+        "pruned": pruned_count,
         "height": block_count, "log_size": log.size, "block_hash": prev_block_hash,
         "state_hash": state_hash, "uncertified_from": uncertified_from,
     }
@@ -524,6 +556,7 @@ def main(argv):
     print(f"independent verify OK: {s['blocks']} blocks, {s['txs']} txs, "
           f"{s['signatures']} signatures, head {s['block_hash'].hex()}")
     print(f"head height {s['height']}, log size {s['log_size']}")
+    print(f"pruned txs {s['pruned']}")
     print(f"head block hash {s['block_hash'].hex()}")
     print(f"state hash      {s['state_hash'].hex()}")
     if s["uncertified_from"]:
