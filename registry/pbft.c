@@ -1144,7 +1144,7 @@ static void send_new_view(pbft_core *c, pbft_replica to)
 }
 
 /* The re-issued pre-prepares that a set of view-changes implies. */
-static bool compute_reissue(const pbft_core *c, const pbft_view_change *vcs, uint32_t count,
+bool pbft_reissue(const pbft_view_change *vcs, uint32_t count,
                             pbft_height *from, uint32_t *n_out, hash32 *digests,
                             const pbft_batch **batches)
 {
@@ -1179,7 +1179,6 @@ static bool compute_reissue(const pbft_core *c, const pbft_view_change *vcs, uin
             codec_batch_hash(&nb.header, &digests[k]);
         }
     }
-    (void)c;
     return true;
 }
 
@@ -1234,7 +1233,7 @@ static void try_new_view(pbft_core *c)
     if (nv->vc_count < c->quorum)
         return;
     const pbft_batch *batches[PBFT_WINDOW];
-    if (!compute_reissue(c, nv->vcs, nv->vc_count, &nv->reissued_from, &nv->reissued_count,
+    if (!pbft_reissue(nv->vcs, nv->vc_count, &nv->reissued_from, &nv->reissued_count,
                          nv->reissued, batches))
         return;
     for (uint32_t i = 0; i < nv->reissued_count; i++)
@@ -1322,7 +1321,7 @@ static pbft_err verify_new_view(const pbft_core *c, const pbft_new_view *nv,
     pbft_height from;
     uint32_t count;
     hash32 digests[PBFT_WINDOW];
-    if (!compute_reissue(c, nv->vcs, nv->vc_count, &from, &count, digests, batches))
+    if (!pbft_reissue(nv->vcs, nv->vc_count, &from, &count, digests, batches))
         return PBFT_ERR_NEWVIEW;
 #ifndef TRIALREG_PBFT_BUG_NEWVIEW
     if (from != nv->reissued_from || count != nv->reissued_count)
@@ -1367,7 +1366,7 @@ static void enter_view(pbft_core *c, const pbft_new_view *nv)
     hash32 digests[PBFT_WINDOW];
     pbft_height from;
     uint32_t count;
-    compute_reissue(c, nv->vcs, nv->vc_count, &from, &count, digests, batches);
+    pbft_reissue(nv->vcs, nv->vc_count, &from, &count, digests, batches);
     c->durable.view = nv->view;
     c->progress_ms = c->now_ms; /* the view-change timer keeps running (§8) */
     mark_persist(c);

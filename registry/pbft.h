@@ -361,6 +361,12 @@ void pbft_ready_clear(pbft_core *core);
 /* Helpers shared with the simulator. */
 /* Sign nv's body as this core (tests build byzantine new-views with it). */
 void pbft_new_view_sign(const pbft_core *core, pbft_new_view *nv);
+/* The re-issue a NEW-VIEW's V set implies (docs/PBFT.md §8), as every replica computes
+ * it: heights from+1 .. from+n, the digest of each (the prepared batch of the highest view,
+ * or the null batch) and, where one exists, a pointer into vcs to its batch (NULL: null).
+ * false if the span exceeds the window. */
+bool pbft_reissue(const pbft_view_change *vcs, uint32_t count, pbft_height *from, uint32_t *n,
+                  hash32 *digests, const pbft_batch **batches);
 /* Sign vc's body as this core (vc->sender should be its id; tests and the
  * simulator's byzantine replicas forge view-changes with it). */
 void pbft_view_change_sign(const pbft_core *core, pbft_view_change *vc);

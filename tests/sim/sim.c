@@ -1092,39 +1092,16 @@ static void fuzz_view_change(sim *s, uint32_t from, const pbft_msg *orig)
     fuzz_send_msg(s, from, &m, 70, 0);
 }
 
-/* The re-issue a V set implies (docs/PBFT.md §8), computed as every replica does. */
+/* The re-issue a V set implies, as every replica computes it (pbft_reissue), into nv. */
 static bool reissue_of(const pbft_view_change *vcs, uint32_t count, pbft_new_view *nv,
                        const pbft_batch **batches)
 {
-    uint64_t min_s = 0, max_s;
-    for (uint32_t i = 0; i < count; i++)
-        if (vcs[i].stable.height > min_s)
-            min_s = vcs[i].stable.height;
-    max_s = min_s;
-    for (uint32_t i = 0; i < count; i++)
-        for (uint32_t j = 0; j < vcs[i].prepared_count; j++)
-            if (vcs[i].prepared[j].batch.header.height > max_s)
-                max_s = vcs[i].prepared[j].batch.header.height;
-    if (max_s - min_s > PBFT_WINDOW)
+    pbft_height from;
+    uint32_t n;
+    if (!pbft_reissue(vcs, count, &from, &n, nv->reissued, batches))
         return false;
-    nv->reissued_from = min_s;
-    nv->reissued_count = (uint32_t)(max_s - min_s);
-    for (uint64_t h = min_s + 1; h <= max_s; h++) {
-        const pbft_prepared_cert *best = NULL;
-        for (uint32_t i = 0; i < count; i++)
-            for (uint32_t j = 0; j < vcs[i].prepared_count; j++) {
-                const pbft_prepared_cert *pc = &vcs[i].prepared[j];
-                if (pc->batch.header.height == h && (!best || pc->view > best->view))
-                    best = pc;
-            }
-        uint32_t k = (uint32_t)(h - min_s - 1);
-        pbft_batch nb;
-        memset(&nb, 0, sizeof nb);
-        nb.header.height = h;
-        pbft_batch_seal(&nb);
-        batches[k] = best ? &best->batch : NULL;
-        codec_batch_hash(best ? &best->batch.header : &nb.header, &nv->reissued[k]);
-    }
+    nv->reissued_from = from;
+    nv->reissued_count = n;
     return true;
 }
 
