@@ -311,76 +311,6 @@ Test(node, a_flood_of_unsettled_preprepares_does_not_stop_the_primarys)
               "byzantine flood");
 }
 
-/* ---- issue 13, bug 3 (node half): a result certificate against my own
- * execution ---- */
-
-/* The other three validators certify results for height 1 that are not what
- * node 1 computes (their CHECKPOINTs arrive before node 1 executes the height:
- * it holds the certificate), then commit height 1 normally. Node 1 executes it
- * and must not store the certificate beside its own block: a receipt would be
- * proven with results that contradict it. It used to store a held certificate
- * before comparing. */
-Test(node, a_result_certificate_contradicting_my_execution_is_not_stored)
-{
-    static uint8_t tx_bytes[1024];
-    codec_result_cert wrong = {.height = 1};
-    memset(wrong.block_hash.bytes, 0xb1, 32);
-    memset(wrong.state_hash.bytes, 0x51, 32);
-    memset(wrong.receipts_root.bytes, 0x71, 32);
-    for (uint32_t v = 0; v < 4; v++)
-        if (v != 1)
-            send_checkpoint(v, &wrong);
-    codec_span tx = make_tx(1, false, tx_bytes, sizeof tx_bytes);
-    pbft_batch batch;
-    hash32 digest;
-    send_preprepare(0, 0, 1, tx, &batch, &digest);
-    cr_assert(await_vote(PBFT_MSG_PREPARE, 1, &digest, 5000), "no PREPARE from node 1");
-    send_vote(PBFT_MSG_PREPARE, 2, 1, &digest);
-    send_vote(PBFT_MSG_PREPARE, 3, 1, &digest);
-    for (uint32_t v = 0; v < 4; v++)
-        if (v != 1)
-            send_vote(PBFT_MSG_COMMIT, v, 1, &digest);
-    cr_assert(await_vote(PBFT_MSG_COMMIT, 1, &digest, 5000), "no COMMIT from node 1");
-    /* executed once status.json says height 1 */
-    char status[512], text[1024];
-    snprintf(status, sizeof status, "%s/data/status.json", T.dir);
-    bool executed = false;
-    for (int i = 0; i < 100 && !executed; i++) {
-        usleep(50 * 1000);
-        FILE *f = fopen(status, "r");
-        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
-        if (f)
-            fclose(f);
-        text[n] = 0;
-        executed = strstr(text, "\"height\": 1,") != NULL;
-    }
-    cr_assert(executed, "node 1 did not execute height 1: %s", text);
-    stop_node();
-    char ledger_dir[300];
-    snprintf(ledger_dir, sizeof ledger_dir, "%s/data/ledger", T.dir);
-    ledger *l = NULL;
-    ledger_error le;
-    cr_assert_eq(ledger_open(ledger_dir, T.chain.genesis, T.chain.genesis_len, LEDGER_OPEN_EXISTING,
-                             &l, &le),
-                 LEDGER_OK,
-                 "node 1's ledger no longer opens: %s (a stored result certificate "
-                 "contradicts its own block)",
-                 le.message);
-    uint8_t *block = NULL, *cert = NULL;
-    size_t block_len = 0, cert_len = 0;
-    cr_assert_eq(ledger_get_block(l, 1, &block, &block_len), LEDGER_OK, "block 1 stored");
-    ledger_err got = ledger_get_result_cert(l, 1, &cert, &cert_len);
-    free(block);
-    free(cert);
-    ledger_close(l);
-    cr_assert_neq(got, LEDGER_OK,
-                  "a result certificate contradicting node 1's own execution "
-                  "of height 1 was stored");
-}
-
-/* ---- issue 14 B: a tx in my ledger is not ordered again
- * ------------------------------------------------------ */
-
 /* Commit height 1 (PRE-PREPARE from the primary, the others' votes) and wait until node 1
  * executed it (its status file says height 1). */
 static void commit_height_1(codec_span tx)
@@ -409,6 +339,52 @@ static void commit_height_1(codec_span tx)
     }
     cr_assert(executed, "node 1 did not execute height 1: %s", text);
 }
+
+/* ---- issue 13, bug 3 (node half): a result certificate against my own
+ * execution ---- */
+
+/* The other three validators certify results for height 1 that are not what
+ * node 1 computes (their CHECKPOINTs arrive before node 1 executes the height:
+ * it holds the certificate), then commit height 1 normally. Node 1 executes it
+ * and must not store the certificate beside its own block: a receipt would be
+ * proven with results that contradict it. It used to store a held certificate
+ * before comparing. */
+Test(node, a_result_certificate_contradicting_my_execution_is_not_stored)
+{
+    static uint8_t tx_bytes[1024];
+    codec_result_cert wrong = {.height = 1};
+    memset(wrong.block_hash.bytes, 0xb1, 32);
+    memset(wrong.state_hash.bytes, 0x51, 32);
+    memset(wrong.receipts_root.bytes, 0x71, 32);
+    for (uint32_t v = 0; v < 4; v++)
+        if (v != 1)
+            send_checkpoint(v, &wrong);
+    commit_height_1(make_tx(1, false, tx_bytes, sizeof tx_bytes));
+    stop_node();
+    char ledger_dir[300];
+    snprintf(ledger_dir, sizeof ledger_dir, "%s/data/ledger", T.dir);
+    ledger *l = NULL;
+    ledger_error le;
+    cr_assert_eq(ledger_open(ledger_dir, T.chain.genesis, T.chain.genesis_len, LEDGER_OPEN_EXISTING,
+                             &l, &le),
+                 LEDGER_OK,
+                 "node 1's ledger no longer opens: %s (a stored result certificate "
+                 "contradicts its own block)",
+                 le.message);
+    uint8_t *block = NULL, *cert = NULL;
+    size_t block_len = 0, cert_len = 0;
+    cr_assert_eq(ledger_get_block(l, 1, &block, &block_len), LEDGER_OK, "block 1 stored");
+    ledger_err got = ledger_get_result_cert(l, 1, &cert, &cert_len);
+    free(block);
+    free(cert);
+    ledger_close(l);
+    cr_assert_neq(got, LEDGER_OK,
+                  "a result certificate contradicting node 1's own execution "
+                  "of height 1 was stored");
+}
+
+/* ---- issue 14 B: a tx in my ledger is not ordered again
+ * ------------------------------------------------------ */
 
 /* The core's own filter of committed requests remembers the last 4,096 and starts empty
  * after a restart; the ledger's tx index knows them all. A restarted node 1 must not

@@ -477,6 +477,19 @@ static int wait_for_start(void)
     return -1;
 }
 
+static void run_state_free(run_state *r)
+{
+    free(r->txs);
+    free(r->lens);
+    free(r->ids);
+    free(r->submitted);
+    free(r->committed);
+    free(r->ok);
+    free(r->site);
+    free(g_index);
+    g_index = NULL;
+}
+
 static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
 {
     run_state r = {.w = w, .n = n, .clients = clients};
@@ -522,15 +535,7 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
      * the load only, and two seconds of every core busy do not delay or disturb the nodes */
     double rate_before = g_start_when ? 0 : util_verify_rate(threads, 2.0);
     if (wait_for_start() != 0) {
-        free(r.txs);
-        free(r.lens);
-        free(r.ids);
-        free(r.submitted);
-        free(r.committed);
-        free(r.ok);
-        free(r.site);
-        free(g_index);
-        g_index = NULL;
+        run_state_free(&r);
         return -1;
     }
     pthread_t sub[SUBMITTERS], wat;
@@ -591,15 +596,7 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
            "per tx -> bound %.0f tx/s\n", rate, rate_before, rate_after, (double)sigs / n,
            out->bound);
     free(lat);
-    free(r.txs);
-    free(r.lens);
-    free(r.ids);
-    free(r.submitted);
-    free(r.committed);
-    free(r.ok);
-    free(r.site);
-    free(g_index);
-    g_index = NULL;
+    run_state_free(&r);
     return 0;
 }
 
