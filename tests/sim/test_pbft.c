@@ -58,8 +58,16 @@ static void start(void)
     }
 }
 
-/* Deliver every output until quiet; returns batches committed at replica 1. */
-static uint32_t run(pbft_committed *got)
+/* The NEW-VIEW a replica issued last (what the host keeps durably, ready.new_view). */
+static pbft_new_view saved_nv;
+static bool have_saved_nv;
+
+/* Whether the message m from `from` to `to` is lost (NULL: nothing is). */
+typedef bool (*lost_fn)(uint32_t from, uint32_t to, const pbft_msg *m);
+
+/* Deliver every output until quiet, executing what commits (results: the header's hash),
+ * losing what `lost` says; returns the batches committed at replica 1. */
+static uint32_t run_net(lost_fn lost, pbft_committed *got)
 {
     uint32_t n_got = 0;
     for (int round = 0; round < 50; round++) {
@@ -68,12 +76,17 @@ static uint32_t run(pbft_committed *got)
             static pbft_ready r;
             r = *pbft_ready_get(&cores[i]);
             pbft_ready_clear(&cores[i]);
-            for (uint32_t k = 0; k < r.out_count; k++) {
-                any = true;
-                for (uint32_t to = 0; to < 4; to++)
-                    if (to != i && (r.out[k].to == PBFT_BROADCAST || r.out[k].to == to))
-                        pbft_step(&cores[to], &r.out[k].msg);
+            if (r.new_view) {
+                saved_nv = *r.new_view;
+                have_saved_nv = true;
             }
+            for (uint32_t k = 0; k < r.out_count; k++)
+                for (uint32_t to = 0; to < 4; to++)
+                    if (to != i && (r.out[k].to == PBFT_BROADCAST || r.out[k].to == to) &&
+                        !(lost && lost(i, to, &r.out[k].msg))) {
+                        pbft_step(&cores[to], &r.out[k].msg);
+                        any = true;
+                    }
             for (uint32_t k = 0; k < r.committed_count; k++) {
                 any = true;
                 hash32 h;
@@ -88,6 +101,8 @@ static uint32_t run(pbft_committed *got)
     }
     return n_got;
 }
+
+static uint32_t run(pbft_committed *got) { return run_net(NULL, got); }
 
 Test(pbft, init_refuses_a_cluster_that_is_not_3f_plus_1)
 {
@@ -637,34 +652,11 @@ Test(pbft, a_height_certified_before_delivery_still_exposes_a_divergent_executio
 /* ==== the view-change timer (issue 13, bug 5) ==================================== */
 
 static uint64_t now_all;
-/* Deliver every output until quiet, dropping replica 0's messages (it is silent)
- * and the PRE-PREPAREs of view 1's primary (they are lost). */
-static void run_lossy(void)
+/* Replica 0 is silent; the PRE-PREPAREs of view 1's primary are lost. */
+static bool lost_lossy(uint32_t from, uint32_t to, const pbft_msg *m)
 {
-    for (int round = 0; round < 50; round++) {
-        bool any = false;
-        for (uint32_t i = 0; i < 4; i++) {
-            static pbft_ready r;
-            r = *pbft_ready_get(&cores[i]);
-            pbft_ready_clear(&cores[i]);
-            for (uint32_t k = 0; k < r.committed_count; k++) {
-                hash32 h;
-                tcrypto_sha256(&r.committed[k].batch.header, sizeof(codec_batch_header), &h);
-                pbft_executed(&cores[i], r.committed[k].batch.header.height, &h, &h, &h);
-            }
-            for (uint32_t k = 0; k < r.out_count; k++) {
-                const pbft_msg *m = &r.out[k].msg;
-                if (i == 0 || (m->type == PBFT_MSG_PREPREPARE && m->view == 1))
-                    continue;
-                any = true;
-                for (uint32_t to = 0; to < 4; to++)
-                    if (to != i && (r.out[k].to == PBFT_BROADCAST || r.out[k].to == to))
-                        pbft_step(&cores[to], m);
-            }
-        }
-        if (!any)
-            break;
-    }
+    (void)to;
+    return from == 0 || (m->type == PBFT_MSG_PREPREPARE && m->view == 1);
 }
 
 /* A request waits at every replica; the primary of view 0 is silent and the
@@ -683,7 +675,7 @@ Test(pbft, the_view_change_timeout_doubles_until_the_request_it_waits_for_execut
     for (now_all = 1000; now_all <= 12000 && !executed; now_all += 10) {
         for (uint32_t i = 0; i < 4; i++)
             pbft_tick(&cores[i], now_all, now_all);
-        run_lossy();
+        run_net(lost_lossy, NULL);
         const pbft_core *c = &cores[2];
         if (c->durable.view <= 2 && !asked[c->durable.view])
             asked[c->durable.view] = now_all; /* it asked for this view (and may be in it) */
@@ -758,36 +750,10 @@ Test(pbft, one_primary_clock_an_hour_off_is_refused_either_way)
 
 /* ==== a restarted new primary (issue 13, bug 6) ================================== */
 
-static pbft_new_view saved_nv;
-static bool have_saved_nv;
-
-/* Deliver until quiet: replica 0 is silent; no NEW-VIEW reaches replica 3. */
-static void run_without_new_view_to_3(void)
+/* Replica 0 is silent; no NEW-VIEW reaches replica 3. */
+static bool lost_new_view_to_3(uint32_t from, uint32_t to, const pbft_msg *m)
 {
-    for (int round = 0; round < 50; round++) {
-        bool any = false;
-        for (uint32_t i = 0; i < 4; i++) {
-            static pbft_ready r;
-            r = *pbft_ready_get(&cores[i]);
-            pbft_ready_clear(&cores[i]);
-            if (r.new_view) {
-                saved_nv = *r.new_view; /* what the host keeps durably */
-                have_saved_nv = true;
-            }
-            for (uint32_t k = 0; k < r.out_count; k++) {
-                const pbft_msg *m = &r.out[k].msg;
-                if (i == 0)
-                    continue;
-                any = true;
-                for (uint32_t to = 0; to < 4; to++)
-                    if (to != i && (r.out[k].to == PBFT_BROADCAST || r.out[k].to == to) &&
-                        !(to == 3 && m->type == PBFT_MSG_NEW_VIEW))
-                        pbft_step(&cores[to], m);
-            }
-        }
-        if (!any)
-            break;
-    }
+    return from == 0 || (to == 3 && m->type == PBFT_MSG_NEW_VIEW);
 }
 
 static uint32_t new_views_sent(const pbft_core *c)
@@ -811,7 +777,7 @@ Test(pbft, a_restarted_new_primary_sends_its_new_view_again)
     for (; t < 3000 && cores[1].durable.view == 0; t += 10) {
         for (uint32_t i = 0; i < 4; i++)
             pbft_tick(&cores[i], t, t);
-        run_without_new_view_to_3();
+        run_net(lost_new_view_to_3, NULL);
     }
     cr_assert(have_saved_nv, "replica 1 issued the NEW-VIEW of view 1");
     cr_assert(cores[1].durable.view == 1 && !cores[1].durable.view_changing);
