@@ -1,0 +1,215 @@
+/*
+ * test_relay.c - the front door's hard bounds (issue 14 D), against a plain echo server
+ * standing in for nng's loopback listener: bytes pass both ways; never more than
+ * conns_max connections are held, however many strangers connect (the rest wait in the
+ * kernel's backlog and are admitted as slots free up); half-open connections are closed
+ * after first_bytes_ms; a newcomer takes the slot of an idle connection; an address at its
+ * bound has its newcomers refused.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "relay.h"
+
+/* ---- an echo server on an ephemeral loopback port (one thread, poll) ---------------- */
+
+static int echo_fd;
+static int echo_port;
+static pthread_t echo_thread;
+static atomic_bool echo_stop;
+
+static void *echo_run(void *arg)
+{
+    (void)arg;
+    struct pollfd fds[256];
+    int n = 1;
+    fds[0] = (struct pollfd){.fd = echo_fd, .events = POLLIN};
+    while (!atomic_load(&echo_stop)) {
+        if (poll(fds, (nfds_t)n, 20) <= 0) continue;
+        if ((fds[0].revents & POLLIN) && n < 256) {
+            int c = accept(echo_fd, NULL, NULL);
+            if (c >= 0) fds[n++] = (struct pollfd){.fd = c, .events = POLLIN};
+        }
+        for (int i = 1; i < n; i++) {
+            if (!fds[i].revents) continue;
+            char buf[4096];
+            ssize_t k = recv(fds[i].fd, buf, sizeof buf, 0);
+            if (k > 0 && send(fds[i].fd, buf, (size_t)k, MSG_NOSIGNAL) == k) continue;
+            close(fds[i].fd);
+            fds[i--] = fds[--n];
+        }
+    }
+    for (int i = 0; i < n; i++) close(fds[i].fd);
+    return NULL;
+}
+
+static void echo_start(void)
+{
+    echo_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(echo_fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(echo_fd, 64), 0);
+    socklen_t len = sizeof a;
+    getsockname(echo_fd, (struct sockaddr *)&a, &len);
+    echo_port = ntohs(a.sin_port);
+    atomic_store(&echo_stop, false);
+    pthread_create(&echo_thread, NULL, echo_run, NULL);
+}
+
+static void echo_stop_all(void)
+{
+    atomic_store(&echo_stop, true);
+    pthread_join(echo_thread, NULL);
+}
+
+TestSuite(relay, .init = echo_start, .fini = echo_stop_all);
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+static int door_port;
+static char url[64];
+
+static relay *open_relay(int conns_max, int per_address_max, int first_bytes_ms, int idle_ms)
+{
+    snprintf(url, sizeof url, "tcp://127.0.0.1:0");
+    relay_config cfg = {.listen_url = url, .upstream_port = echo_port, .conns_max = conns_max,
+                        .per_address_max = per_address_max, .first_bytes_ms = first_bytes_ms,
+                        .idle_ms = idle_ms};
+    relay *r = NULL;
+    char why[200];
+    cr_assert_eq(relay_open(&cfg, &r, why, sizeof why), 0, "%s", why);
+    door_port = relay_port(r);
+    return r;
+}
+
+/* A connection to the relay (the kernel completes it even while the relay is full). */
+static int dial(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)door_port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "connect: %s", strerror(errno));
+    return fd;
+}
+
+/* Send msg and read its echo within timeout_ms; true if it came back whole. */
+static bool echoes(int fd, const char *msg, int timeout_ms)
+{
+    size_t len = strlen(msg), got = 0;
+    char buf[256];
+    if (send(fd, msg, len, MSG_NOSIGNAL) != (ssize_t)len) return false;
+    while (got < len) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, timeout_ms) <= 0) return false;
+        ssize_t k = recv(fd, buf + got, sizeof buf - got, 0);
+        if (k <= 0) return false;
+        got += (size_t)k;
+    }
+    return memcmp(buf, msg, len) == 0;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* ---- tests ------------------------------------------------------------------------- */
+
+Test(relay, bytes_pass_both_ways_unchanged)
+{
+    relay *r = open_relay(8, 8, 2000, 10000);
+    int fd = dial();
+    cr_assert(echoes(fd, "hello through the door", 2000));
+    char big[200];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    cr_assert(echoes(fd, big, 2000));
+    close(fd);
+    relay_close(r);
+}
+
+Test(relay, never_holds_more_than_its_bound_and_admits_the_waiting_as_slots_free)
+{
+    /* 40 strangers connect and stay silent; the relay holds at most 10 of them at any
+     * moment; each is closed as half-open after 300 ms, so all 40 pass through, and a
+     * client that comes last is served. */
+    relay *r = open_relay(10, 10, 300, 10000);
+    int strangers[40];
+    for (int i = 0; i < 40; i++) strangers[i] = dial();
+    int most = 0;
+    for (int t = 0; t < 150; t++) {
+        relay_stats s = relay_get_stats(r);
+        if (s.conns > most) most = s.conns;
+        cr_assert_leq(s.conns, 10, "the relay holds %d connections (bound 10)", s.conns);
+        if (s.timed_out + s.evicted >= 40) break;
+        sleep_ms(20);
+    }
+    relay_stats s = relay_get_stats(r);
+    cr_assert_eq(most, 10, "the bound was reached (%d)", most);
+    cr_assert_geq(s.timed_out + s.evicted, 40, "every silent stranger was let go (%ld, %ld)",
+                  s.timed_out, s.evicted);
+    int fd = dial();
+    cr_assert(echoes(fd, "served after the flood", 3000));
+    close(fd);
+    for (int i = 0; i < 40; i++) close(strangers[i]);
+    relay_close(r);
+}
+
+Test(relay, a_newcomer_takes_the_slot_of_an_idle_connection)
+{
+    relay *r = open_relay(4, 4, 10000, 10000);
+    int idle[4];
+    for (int i = 0; i < 4; i++) {
+        idle[i] = dial();
+        cr_assert(echoes(idle[i], "hi", 2000)); /* past its first bytes, then idle */
+    }
+    sleep_ms(RELAY_EVICT_MS + 100);
+    int fd = dial();
+    cr_assert(echoes(fd, "room for me", 3000), "the newcomer was not admitted");
+    relay_stats s = relay_get_stats(r);
+    cr_assert_eq(s.evicted, 1);
+    cr_assert_leq(s.conns, 4);
+    close(fd);
+    for (int i = 0; i < 4; i++) close(idle[i]);
+    relay_close(r);
+}
+
+Test(relay, an_address_at_its_bound_has_busy_newcomers_refused)
+{
+    relay *r = open_relay(8, 2, 10000, 10000);
+    int a = dial(), b = dial();
+    cr_assert(echoes(a, "a", 2000));
+    cr_assert(echoes(b, "b", 2000));
+    int c = dial(); /* a and b were active just now: not evictable */
+    char byte;
+    struct pollfd p = {.fd = c, .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, 2000), 1, "the third connection of one address was not closed");
+    cr_assert_leq(recv(c, &byte, 1, 0), 0);
+    cr_assert_eq(relay_get_stats(r).refused, 1);
+    close(a);
+    close(b);
+    close(c);
+    relay_close(r);
+}
+
+Test(relay, a_bad_address_is_refused_with_its_name)
+{
+    relay_config cfg = {.listen_url = "tcp://nonsense", .upstream_port = 1, .conns_max = 1,
+                        .per_address_max = 1, .first_bytes_ms = 1, .idle_ms = 1};
+    relay *r = NULL;
+    char why[200];
+    cr_assert_eq(relay_open(&cfg, &r, why, sizeof why), -1);
+    cr_assert(strstr(why, "tcp://nonsense") != NULL, "%s", why);
+}
