@@ -11,6 +11,10 @@
  *                        peer) but never send a request, and HALF that connected and never
  *                        send a byte, to 127.0.0.1:PORT for SECONDS (refill: opening a new
  *                        one for each the node closes, every 100 ms); prints the counts
+ *   garbage resubmit URL EXPORT COUNT
+ *                        submit again, to a client API, the first COUNT txs that the
+ *                        ledger export EXPORT holds (already committed: a client's late
+ *                        retry or a late forward); prints how many were accepted
  *   garbage corrupt DIR H  flip one byte in the middle of the stored block record at
  *                        height H of the (stopped) ledger in DIR, through LevelDB, so
  *                        its checksums hold and only the ledger's own checks can tell
@@ -35,6 +39,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "codec.h"
+#include "transport.h"
 #include "wire.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -220,6 +226,99 @@ static int hold(int port, int idle, int half, int seconds, bool refill)
     return 0;
 }
 
+/* ---- resubmit: committed txs sent again ---------------------------------------------- */
+
+/* msgpack bin header (the shortest form) into p; returns its length. */
+static size_t bin_header(uint8_t *p, size_t n)
+{
+    if (n < 256) { p[0] = 0xc4; p[1] = (uint8_t)n; return 2; }
+    if (n < 65536) { p[0] = 0xc5; p[1] = (uint8_t)(n >> 8); p[2] = (uint8_t)n; return 3; }
+    p[0] = 0xc6;
+    for (int i = 0; i < 4; i++) p[1 + i] = (uint8_t)(n >> (24 - 8 * i));
+    return 5;
+}
+
+/* Submit txs[0..count) as one SUBMIT_BATCH (13.6); *accepted += the ones answered 0. */
+static int submit_batch(tp_client *c, const codec_span *txs, uint32_t count, long *accepted)
+{
+    size_t body_len = 3;
+    for (uint32_t i = 0; i < count; i++) body_len += 5 + txs[i].len;
+    uint8_t *req = malloc(body_len + 16), *body = malloc(body_len);
+    size_t b = 0;
+    body[b++] = 0xdc; body[b++] = (uint8_t)(count >> 8); body[b++] = (uint8_t)count;
+    for (uint32_t i = 0; i < count; i++) {
+        b += bin_header(body + b, txs[i].len);
+        memcpy(body + b, txs[i].data, txs[i].len);
+        b += txs[i].len;
+    }
+    size_t r = 0;
+    req[r++] = 0x92;
+    req[r++] = 5; /* SUBMIT_BATCH */
+    r += bin_header(req + r, b);
+    memcpy(req + r, body, b);
+    r += b;
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    tp_err rc = tp_client_request(c, req, r, 10000, &reply, &reply_len);
+    free(req);
+    free(body);
+    if (rc != TP_OK) return -1;
+    /* [0, "ok", bin([[status, reason], ...])]: count the [0, ""] pairs (0x92 0x00 0xa0) */
+    for (size_t i = 0; i + 2 < reply_len; i++)
+        if (reply[i] == 0x92 && reply[i + 1] == 0x00 && reply[i + 2] == 0xa0) (*accepted)++;
+    tp_free(reply, reply_len);
+    return 0;
+}
+
+static int resubmit(const char *url, const char *path, long count)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { perror(path); return 1; }
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *data = malloc((size_t)size);
+    if (fread(data, 1, (size_t)size, f) != (size_t)size) { fclose(f); return 1; }
+    fclose(f);
+    codec_export_header h;
+    codec_error ce;
+    size_t off = 0, used;
+    if (codec_export_header_decode(data, (size_t)size, &h, &used, &ce) != CODEC_OK) {
+        fprintf(stderr, "%s: not an export\n", path);
+        return 1;
+    }
+    off = used;
+    tp_client *c = NULL;
+    char why[256];
+    if (tp_client_open(url, 16u << 20, &c, why, sizeof why) != TP_OK) {
+        fprintf(stderr, "%s\n", why);
+        return 1;
+    }
+    static codec_span txs[4096], receipts[4096], batch[1024];
+    static codec_write writes[65536];
+    long sent = 0, accepted = 0;
+    uint32_t n = 0;
+    for (uint64_t k = 0; k < h.block_count && sent < count; k++) {
+        codec_span block, cert;
+        if (codec_export_entry_decode(data + off, (size_t)size - off, &block, &cert, &used, &ce)
+            != CODEC_OK) break;
+        off += used;
+        codec_block bl = {.txs = txs, .receipts = receipts, .writes = writes};
+        if (codec_block_decode(block.data, block.len, &bl, 4096, 65536, &ce) != CODEC_OK) break;
+        for (uint32_t i = 0; i < bl.tx_count && sent < count; i++, sent++) {
+            batch[n++] = bl.txs[i];
+            if (n == 1024) {
+                if (submit_batch(c, batch, n, &accepted) != 0) return 1;
+                n = 0;
+            }
+        }
+    }
+    if (n && submit_batch(c, batch, n, &accepted) != 0) return 1;
+    tp_client_close(c);
+    printf("resubmitted %ld committed txs: %ld accepted for checking\n", sent, accepted);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "corrupt") == 0)
@@ -227,11 +326,13 @@ int main(int argc, char **argv)
     if (argc == 7 && strcmp(argv[1], "hold") == 0)
         return hold(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]),
                     strcmp(argv[6], "refill") == 0);
+    if (argc == 5 && strcmp(argv[1], "resubmit") == 0)
+        return resubmit(argv[2], argv[3], atol(argv[4]));
     if (argc == 3 && strcmp(argv[1], "peer") == 0)
         return peer(argv[2]);
     if (argc == 3 && strcmp(argv[1], "client") == 0)
         _exit(client(argv[2]));
     fprintf(stderr, "usage: garbage peer|client URL | garbage hold PORT IDLE HALF SECONDS once|refill | "
-                    "garbage corrupt DIR HEIGHT\n");
+                    "garbage corrupt DIR HEIGHT | garbage resubmit URL EXPORT COUNT\n");
     return 2;
 }
