@@ -49,9 +49,8 @@ int world_init(world *w, const char *chain_name)
     if (!g || !buf) goto err;
     snprintf(g->chain_name, sizeof g->chain_name, "%s", chain_name);
     g->created_ms = WORLD_GENESIS_MS;
-    g->params = (codec_params){.max_batch_txs = 1024, .nonce_window = 64,
-                               .anchor_window_ms = 7ull * 24 * 3600 * 1000,
-                               .clock_skew_ms = 2000};
+    codec_rules_default(&g->rules);
+    codec_governance_default(g->governance);
     g->validator_count = 4;
     for (uint32_t i = 0; i < 4; i++) {
         snprintf(g->validators[i].name.text, sizeof g->validators[i].name.text, "validator-%u", i);
