@@ -33,7 +33,10 @@ codec_value world_bytes(const void *p, uint32_t len)
 }
 codec_value world_text(const char *s) { return world_bytes(s, (uint32_t)strlen(s)); }
 
-int world_init(world *w, const char *chain_name)
+int world_init(world *w, const char *chain_name) { return world_init_edit(w, chain_name, NULL, NULL); }
+
+int world_init_edit(world *w, const char *chain_name, void (*edit)(codec_genesis *g, void *ctx),
+                    void *ctx)
 {
     memset(w, 0, sizeof *w);
     for (uint32_t i = 0; i < 4; i++) derive("validator", i, &w->validators[i]);
@@ -68,6 +71,7 @@ int world_init(world *w, const char *chain_name)
         c->bytecode = contracts_builtin[i].bytecode;
         c->bytecode_len = contracts_builtin[i].len;
     }
+    if (edit) edit(g, ctx);
     codec_buf b = codec_buf_make(buf, cap);
     if (codec_genesis_encode(g, &b) != CODEC_OK) goto err;
     free(g);
