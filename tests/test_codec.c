@@ -100,8 +100,8 @@ static void mp_str_fill(bytes *o, size_t n, char c)
  * off[i] is where field i starts in the assembled message. */
 typedef struct {
     int n;
-    bytes f[8];
-    size_t off[8];
+    bytes f[9]; /* the genesis has 8 fields; one more for the too-many-fields cases */
+    size_t off[9];
 } parts;
 
 static void assemble(parts *p, bytes *out)
