@@ -409,6 +409,13 @@ typedef struct cvm_limits {
 /* Defaults: 256 KiB arena, 4096 registers, depth 64, 256 writes, 64 events. */
 cvm_limits cvm_limits_default(void);
 
+/* Hard maxima: cvm_vm_new refuses limits above them (a genesis's rules may not ask for
+ * more: registry/codec.h checks vm_* against these). */
+#define CVM_LIMIT_ARENA_BYTES_MAX (16u << 20) /* 16 MiB per call */
+#define CVM_LIMIT_CALL_DEPTH_MAX 1024u
+#define CVM_LIMIT_WRITES_MAX 4096u
+#define CVM_LIMIT_EVENTS_MAX 1024u
+
 typedef struct cvm_write {
     const uint8_t *key;
     const uint8_t *value; /* NULL for a delete */
@@ -438,8 +445,8 @@ typedef struct cvm_result {
 
 typedef struct cvm_vm cvm_vm;
 
-/* Allocates a vm with all its memory. limits NULL: defaults. Returns NULL on ENOMEM or
- * a zero limit. */
+/* Allocates a vm with all its memory. limits NULL: defaults. Returns NULL on ENOMEM, a
+ * zero limit or a limit above its CVM_LIMIT_*_MAX. */
 cvm_vm *cvm_vm_new(const cvm_limits *limits);
 void cvm_vm_free(cvm_vm *vm);
 

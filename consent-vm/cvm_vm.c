@@ -62,7 +62,9 @@ cvm_limits cvm_limits_default(void) {
 cvm_vm *cvm_vm_new(const cvm_limits *limits) {
     cvm_limits l = limits ? *limits : cvm_limits_default();
     if (l.arena_bytes == 0 || l.stack_regs < CVM_REGS_MAX || l.call_depth == 0 ||
-        l.writes_max == 0 || l.events_max == 0)
+        l.writes_max == 0 || l.events_max == 0 || l.arena_bytes > CVM_LIMIT_ARENA_BYTES_MAX ||
+        l.call_depth > CVM_LIMIT_CALL_DEPTH_MAX || l.writes_max > CVM_LIMIT_WRITES_MAX ||
+        l.events_max > CVM_LIMIT_EVENTS_MAX)
         return NULL;
     cvm_vm *vm = calloc(1, sizeof *vm);
     if (vm == NULL) return NULL;

@@ -22,6 +22,8 @@
 
 #include <msgpack.h>
 
+#include "cvm.h" /* the VM's hard maxima (CVM_LIMIT_*), which genesis.rules may not exceed */
+
 /* ==== errors ============================================================ */
 
 const char *codec_strerror(codec_err err)
@@ -39,6 +41,10 @@ const char *codec_strerror(codec_err err)
     case CODEC_ERR_ORDER: return "list is not strictly increasing";
     case CODEC_ERR_DUPLICATE: return "duplicate key (keys must be distinct)";
     case CODEC_ERR_OVERFLOW: return "output buffer too small";
+    case CODEC_ERR_OLD_GENESIS:
+        return "a version 1 genesis is no longer accepted: convert it with `trialctl genesis "
+               "upgrade OLD NEW` (the converted genesis is a new chain, with a new chain id)";
+    case CODEC_ERR_UNKNOWN: return "a version or kind this build does not know";
     }
     return "unknown codec error";
 }
@@ -66,7 +72,7 @@ const char *codec_meaning_name(unsigned meaning)
 const char *codec_role_name(unsigned role)
 {
     static const char *names[] = {"?", "sponsor", "investigator", "regulator", "researcher",
-                                  "participant"};
+                                  "participant", "auditor"};
     return role <= ROLE_MAX_ ? names[role] : "?";
 }
 
@@ -1086,19 +1092,83 @@ codec_err codec_block_decode(const uint8_t *data, size_t len, codec_block *out,
 
 /* ==== genesis =========================================================== */
 
+void codec_rules_default(codec_rules *out)
+{
+    *out = (codec_rules){
+        .rules_version = CODEC_RULES_VERSION,
+        .gas_schedule = CODEC_GAS_SCHEDULE,
+        .tx_gas_limit = 2000000,               /* EXEC_GAS_DEFAULT of version 1 */
+        .block_gas_limit = 256ull * 2000000,   /* a full batch of txs at their limit */
+        .vm_memory_bytes = 256u * 1024u,       /* cvm_limits_default() */
+        .vm_call_depth = 64,
+        .vm_writes_max = 256,
+        .vm_events_max = 64,
+        .max_batch_txs = 256,                  /* PBFT_BATCH_MAX */
+        .block_bytes_max = 2u << 20,           /* 2 MiB of txs */
+        .nonce_rule = CODEC_NONCE_RULE_VALID_UNTIL,
+        .valid_for_max_ms = 3600000,           /* an hour */
+        .anchor_window_ms = 7ull * 24 * 3600 * 1000,
+        .clock_skew_ms = 2000,
+    };
+}
+
+const char *codec_governance_kind_name(unsigned kind)
+{
+    static const char *names[] = {"?", "authorities", "validators", "deploy", "rules"};
+    return kind <= GOVERNANCE_KIND_MAX_ ? names[kind] : "?";
+}
+
+void codec_governance_default(codec_requirement out[GOVERNANCE_KIND_MAX_])
+{
+    for (unsigned k = 0; k < GOVERNANCE_KIND_MAX_; k++) {
+        out[k] = (codec_requirement){
+            .role_count = 2, .roles = {{ROLE_SPONSOR, 1}, {ROLE_REGULATOR, 1}}};
+    }
+}
+
+static void wr_rules(writer *w, const codec_rules *r)
+{
+    wr_array(w, 14);
+    wr_uint(w, r->rules_version);
+    wr_uint(w, r->gas_schedule);
+    wr_uint(w, r->tx_gas_limit);
+    wr_uint(w, r->block_gas_limit);
+    wr_uint(w, r->vm_memory_bytes);
+    wr_uint(w, r->vm_call_depth);
+    wr_uint(w, r->vm_writes_max);
+    wr_uint(w, r->vm_events_max);
+    wr_uint(w, r->max_batch_txs);
+    wr_uint(w, r->block_bytes_max);
+    wr_uint(w, r->nonce_rule);
+    wr_uint(w, r->valid_for_max_ms);
+    wr_uint(w, r->anchor_window_ms);
+    wr_uint(w, r->clock_skew_ms);
+}
+
+static void wr_governance(writer *w, const codec_requirement *gov)
+{
+    wr_array(w, GOVERNANCE_KIND_MAX_);
+    for (uint32_t k = 0; k < GOVERNANCE_KIND_MAX_; k++) {
+        wr_array(w, 2);
+        wr_uint(w, k + 1);
+        wr_array(w, gov[k].role_count);
+        for (uint32_t i = 0; i < gov[k].role_count; i++) {
+            wr_array(w, 2);
+            wr_uint(w, gov[k].roles[i].role);
+            wr_uint(w, gov[k].roles[i].count);
+        }
+    }
+}
+
 codec_err codec_genesis_encode(const codec_genesis *g, codec_buf *out)
 {
     writer w;
     wr_init(&w, out);
-    wr_array(&w, 7);
+    wr_array(&w, 8);
     wr_uint(&w, CODEC_GENESIS_VERSION);
     wr_str(&w, g->chain_name);
     wr_uint(&w, g->created_ms);
-    wr_array(&w, 4);
-    wr_uint(&w, g->params.max_batch_txs);
-    wr_uint(&w, g->params.nonce_window);
-    wr_uint(&w, g->params.anchor_window_ms);
-    wr_uint(&w, g->params.clock_skew_ms);
+    wr_rules(&w, &g->rules);
     wr_array(&w, g->validator_count);
     for (uint32_t i = 0; i < g->validator_count; i++) {
         wr_array(&w, 2);
@@ -1121,17 +1191,69 @@ codec_err codec_genesis_encode(const codec_genesis *g, codec_buf *out)
         wr_uint(&w, g->contracts[i].version);
         wr_bin(&w, g->contracts[i].bytecode, g->contracts[i].bytecode_len);
     }
+    wr_governance(&w, g->governance);
     return wr_done(&w);
 }
 
-static bool rd_params(codec_reader *r, codec_params *p)
+/* A version number this build must know: anything else is CODEC_ERR_UNKNOWN. */
+static bool rd_known(codec_reader *r, const char *field, uint32_t known, uint32_t *out)
+{
+    const uint8_t *at = r->p;
+    if (!codec_rd_u32(r, field, UINT32_MAX, out)) return false;
+    return *out == known || codec_rd_fail_at(r, at, CODEC_ERR_UNKNOWN, field);
+}
+
+static bool rd_u64_in(codec_reader *r, const char *field, uint64_t min, uint64_t max,
+                      uint64_t *out)
+{
+    const uint8_t *at = r->p;
+    if (!codec_rd_uint(r, field, max, out)) return false;
+    return *out >= min || codec_rd_fail_at(r, at, CODEC_ERR_RANGE, field);
+}
+
+/* The VM part of the rules: non-zero, within the VM's own hard maxima (cvm.h). */
+static bool rd_vm_rules(codec_reader *r, codec_rules *p)
+{
+    return codec_rd_u32_in(r, "genesis.rules.vm_memory_bytes", 1, CVM_LIMIT_ARENA_BYTES_MAX,
+                           &p->vm_memory_bytes)
+        && codec_rd_u32_in(r, "genesis.rules.vm_call_depth", 1, CVM_LIMIT_CALL_DEPTH_MAX,
+                           &p->vm_call_depth)
+        && codec_rd_u32_in(r, "genesis.rules.vm_writes_max", 1, CVM_LIMIT_WRITES_MAX,
+                           &p->vm_writes_max)
+        && codec_rd_u32_in(r, "genesis.rules.vm_events_max", 1, CVM_LIMIT_EVENTS_MAX,
+                           &p->vm_events_max);
+}
+
+static bool rd_rules(codec_reader *r, codec_rules *p)
 {
     uint32_t n;
-    return codec_rd_array(r, "genesis.params", 4, 4, &n)
-        && codec_rd_u32(r, "genesis.params.max_batch_txs", CODEC_BLOCK_TXS_MAX, &p->max_batch_txs)
-        && codec_rd_u32(r, "genesis.params.nonce_window", 4096, &p->nonce_window)
-        && codec_rd_uint(r, "genesis.params.anchor_window_ms", UINT64_MAX, &p->anchor_window_ms)
-        && codec_rd_uint(r, "genesis.params.clock_skew_ms", UINT64_MAX, &p->clock_skew_ms);
+    if (!(codec_rd_array(r, "genesis.rules", 14, 14, &n)
+          && rd_known(r, "genesis.rules.rules_version", CODEC_RULES_VERSION, &p->rules_version)
+          && rd_known(r, "genesis.rules.gas_schedule", CODEC_GAS_SCHEDULE, &p->gas_schedule))) {
+        return false;
+    }
+    const uint8_t *tx_gas_at = r->p;
+    if (!(rd_u64_in(r, "genesis.rules.tx_gas_limit", 1, CODEC_RULES_GAS_MAX, &p->tx_gas_limit)
+          && rd_u64_in(r, "genesis.rules.block_gas_limit", 1, CODEC_RULES_GAS_MAX,
+                       &p->block_gas_limit))) {
+        return false;
+    }
+    if (p->tx_gas_limit > p->block_gas_limit) { /* one tx could never fit in a block */
+        return codec_rd_fail_at(r, tx_gas_at, CODEC_ERR_RANGE,
+                                "genesis.rules.tx_gas_limit (above block_gas_limit)");
+    }
+    return rd_vm_rules(r, p)
+        && codec_rd_u32_in(r, "genesis.rules.max_batch_txs", 1, CODEC_BLOCK_TXS_MAX,
+                           &p->max_batch_txs)
+        && codec_rd_u32_in(r, "genesis.rules.block_bytes_max", CODEC_RULES_BLOCK_BYTES_MIN,
+                           CODEC_RULES_BLOCK_BYTES_MAX, &p->block_bytes_max)
+        && rd_known(r, "genesis.rules.nonce_rule", CODEC_NONCE_RULE_VALID_UNTIL, &p->nonce_rule)
+        && rd_u64_in(r, "genesis.rules.valid_for_max_ms", CODEC_RULES_VALID_FOR_MIN_MS,
+                     CODEC_RULES_VALID_FOR_MAX_MS, &p->valid_for_max_ms)
+        && rd_u64_in(r, "genesis.rules.anchor_window_ms", 1, CODEC_RULES_ANCHOR_WINDOW_MAX_MS,
+                     &p->anchor_window_ms)
+        && rd_u64_in(r, "genesis.rules.clock_skew_ms", 1, CODEC_RULES_CLOCK_SKEW_MAX_MS,
+                     &p->clock_skew_ms);
 }
 
 static bool rd_validators(codec_reader *r, codec_genesis *g)
@@ -1162,12 +1284,17 @@ static bool rd_validators(codec_reader *r, codec_genesis *g)
     return true;
 }
 
-static bool rd_authority(codec_reader *r, codec_authority *a)
+/* max_role: ROLE_RESEARCHER in a version 1 genesis, ROLE_AUDITOR in version 2 (participants
+ * are enrolled on the ledger, never named in a genesis). */
+static bool rd_authority(codec_reader *r, codec_authority *a, uint32_t max_role)
 {
     uint32_t n, role;
-    if (!(codec_rd_array(r, "genesis.authorities[]", 4, 4, &n)
-          && codec_rd_u32_in(r, "genesis.authorities[].role", 1, ROLE_RESEARCHER, &role))) {
-        return false;
+    const uint8_t *role_at;
+    if (!codec_rd_array(r, "genesis.authorities[]", 4, 4, &n)) return false;
+    role_at = r->p;
+    if (!codec_rd_u32_in(r, "genesis.authorities[].role", 1, max_role, &role)) return false;
+    if (role == ROLE_PARTICIPANT) {
+        return codec_rd_fail_at(r, role_at, CODEC_ERR_RANGE, "genesis.authorities[].role");
     }
     a->role = (uint8_t)role;
     const uint8_t *site_at = r->p;
@@ -1180,6 +1307,25 @@ static bool rd_authority(codec_reader *r, codec_authority *a)
         && codec_rd_fixed(r, "genesis.authorities[].key", a->key.bytes, 32);
 }
 
+static bool rd_authorities(codec_reader *r, codec_genesis *g, uint32_t max_role)
+{
+    if (!codec_rd_array(r, "genesis.authorities", 0, CODEC_AUTHORITIES_MAX, &g->authority_count)) {
+        return false;
+    }
+    for (uint32_t i = 0; i < g->authority_count; i++) {
+        r->index = i;
+        if (!rd_authority(r, &g->authorities[i], max_role)) return false;
+        for (uint32_t k = 0; k < i; k++) {
+            if (memcmp(g->authorities[k].key.bytes, g->authorities[i].key.bytes, 32) == 0) {
+                return codec_rd_fail_at(r, r->p - 34, CODEC_ERR_DUPLICATE,
+                                        "genesis.authorities[].key");
+            }
+        }
+    }
+    r->index = -1;
+    return true;
+}
+
 static bool rd_contract(codec_reader *r, codec_contract *c)
 {
     uint32_t n;
@@ -1190,32 +1336,8 @@ static bool rd_contract(codec_reader *r, codec_contract *c)
                   &c->bytecode_len);
 }
 
-static bool rd_genesis(codec_reader *r, codec_genesis *g)
+static bool rd_contracts(codec_reader *r, codec_genesis *g)
 {
-    uint32_t n, version;
-    if (!(codec_rd_array(r, "genesis", 7, 7, &n)
-          && codec_rd_u32_in(r, "genesis.version", CODEC_GENESIS_VERSION, CODEC_GENESIS_VERSION,
-                       &version))) {
-        return false;
-    }
-    if (!(rd_str(r, "genesis.chain_name", CODEC_CHAIN_NAME_MAX, g->chain_name)
-          && codec_rd_uint(r, "genesis.created_ms", UINT64_MAX, &g->created_ms)
-          && rd_params(r, &g->params) && rd_validators(r, g)
-          && codec_rd_array(r, "genesis.authorities", 0, CODEC_AUTHORITIES_MAX,
-                      &g->authority_count))) {
-        return false;
-    }
-    for (uint32_t i = 0; i < g->authority_count; i++) {
-        r->index = i;
-        if (!rd_authority(r, &g->authorities[i])) return false;
-        for (uint32_t k = 0; k < i; k++) {
-            if (memcmp(g->authorities[k].key.bytes, g->authorities[i].key.bytes, 32) == 0) {
-                return codec_rd_fail_at(r, r->p - 34, CODEC_ERR_DUPLICATE,
-                                        "genesis.authorities[].key");
-            }
-        }
-    }
-    r->index = -1;
     if (!codec_rd_array(r, "genesis.contracts", 0, CODEC_CONTRACTS_MAX, &g->contract_count)) {
         return false;
     }
@@ -1227,12 +1349,145 @@ static bool rd_genesis(codec_reader *r, codec_genesis *g)
     return true;
 }
 
+static uint32_t authorities_of_role(const codec_genesis *g, uint32_t role)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < g->authority_count; i++) k += g->authorities[i].role == role;
+    return k;
+}
+
+/* One [role, count] of a requirement: a role that signs txs (not a participant, not an
+ * auditor), strictly after the previous one, held by at least count genesis authorities
+ * (or the requirement could never be met). */
+static bool rd_role_count(codec_reader *r, const codec_genesis *g, uint32_t prev_role,
+                          codec_role_count *out)
+{
+    uint32_t n, role, count;
+    if (!codec_rd_array(r, "genesis.governance[].roles[]", 2, 2, &n)) return false;
+    const uint8_t *role_at = r->p;
+    if (!codec_rd_u32_in(r, "genesis.governance[].roles[].role", 1, ROLE_RESEARCHER, &role)) {
+        return false;
+    }
+    if (role <= prev_role) {
+        return codec_rd_fail_at(r, role_at, CODEC_ERR_ORDER, "genesis.governance[].roles[].role");
+    }
+    const uint8_t *count_at = r->p;
+    if (!codec_rd_u32_in(r, "genesis.governance[].roles[].count", 1, 1 + CODEC_COSIGS_MAX,
+                         &count)) {
+        return false;
+    }
+    if (authorities_of_role(g, role) < count) {
+        return codec_rd_fail_at(r, count_at, CODEC_ERR_RANGE,
+                                "genesis.governance[].roles[].count (above the authorities "
+                                "of that role)");
+    }
+    *out = (codec_role_count){(uint8_t)role, (uint8_t)count};
+    return true;
+}
+
+static bool rd_requirement(codec_reader *r, const codec_genesis *g, uint32_t kind,
+                           codec_requirement *out)
+{
+    uint32_t n, got;
+    const uint8_t *kind_at;
+    if (!codec_rd_array(r, "genesis.governance[]", 2, 2, &n)) return false;
+    kind_at = r->p;
+    if (!codec_rd_u32(r, "genesis.governance[].kind", UINT32_MAX, &got)) return false;
+    if (got != kind) { /* kinds 1..4, each once, in order */
+        return codec_rd_fail_at(r, kind_at, got > GOVERNANCE_KIND_MAX_ ? CODEC_ERR_UNKNOWN
+                                                                       : CODEC_ERR_ORDER,
+                                "genesis.governance[].kind");
+    }
+    const uint8_t *roles_at = r->p;
+    if (!codec_rd_array(r, "genesis.governance[].roles", 1, CODEC_REQUIREMENT_ROLES_MAX,
+                        &out->role_count)) {
+        return false;
+    }
+    uint32_t prev = 0, keys = 0;
+    for (uint32_t i = 0; i < out->role_count; i++) {
+        if (!rd_role_count(r, g, prev, &out->roles[i])) return false;
+        prev = out->roles[i].role;
+        keys += out->roles[i].count;
+    }
+    if (keys > 1 + CODEC_COSIGS_MAX) { /* more keys than one tx can carry */
+        return codec_rd_fail_at(r, roles_at, CODEC_ERR_COUNT, "genesis.governance[].roles");
+    }
+    return true;
+}
+
+static bool rd_governance(codec_reader *r, codec_genesis *g)
+{
+    uint32_t n;
+    if (!codec_rd_array(r, "genesis.governance", GOVERNANCE_KIND_MAX_, GOVERNANCE_KIND_MAX_, &n)) {
+        return false;
+    }
+    for (uint32_t k = 0; k < GOVERNANCE_KIND_MAX_; k++) {
+        r->index = k;
+        if (!rd_requirement(r, g, k + 1, &g->governance[k])) return false;
+    }
+    r->index = -1;
+    return true;
+}
+
+static bool rd_genesis(codec_reader *r, codec_genesis *g)
+{
+    uint32_t n, version;
+    const uint8_t *at = r->p;
+    if (!codec_rd_array(r, "genesis", 7, 8, &n)) return false;
+    const uint8_t *version_at = r->p;
+    if (!codec_rd_u32(r, "genesis.version", UINT32_MAX, &version)) return false;
+    if (version == 1) return codec_rd_fail_at(r, version_at, CODEC_ERR_OLD_GENESIS, "genesis.version");
+    if (version != CODEC_GENESIS_VERSION) {
+        return codec_rd_fail_at(r, version_at, CODEC_ERR_UNKNOWN, "genesis.version");
+    }
+    if (n != 8) return codec_rd_fail_at(r, at, CODEC_ERR_COUNT, "genesis");
+    return rd_str(r, "genesis.chain_name", CODEC_CHAIN_NAME_MAX, g->chain_name)
+        && codec_rd_uint(r, "genesis.created_ms", UINT64_MAX, &g->created_ms)
+        && rd_rules(r, &g->rules) && rd_validators(r, g)
+        && rd_authorities(r, g, ROLE_AUDITOR) && rd_contracts(r, g) && rd_governance(r, g);
+}
+
 codec_err codec_genesis_decode(const uint8_t *data, size_t len, codec_genesis *out,
                                codec_error *err)
 {
     codec_reader r;
     codec_rd_init(&r, data, len, err);
     return codec_rd_finish(&r, rd_genesis(&r, out));
+}
+
+/* Version 1: [1, chain_name, created_ms, params, validators, authorities, contracts] with
+ * params = [max_batch_txs, nonce_window, anchor_window_ms, clock_skew_ms]. */
+static bool rd_genesis_v1(codec_reader *r, codec_genesis *g)
+{
+    uint32_t n, version, nonce_window, max_batch;
+    uint64_t anchor, skew;
+    bool ok = codec_rd_array(r, "genesis", 7, 7, &n)
+              && codec_rd_u32_in(r, "genesis.version", 1, 1, &version)
+              && rd_str(r, "genesis.chain_name", CODEC_CHAIN_NAME_MAX, g->chain_name)
+              && codec_rd_uint(r, "genesis.created_ms", UINT64_MAX, &g->created_ms)
+              && codec_rd_array(r, "genesis.params", 4, 4, &n)
+              && codec_rd_u32(r, "genesis.params.max_batch_txs", CODEC_BLOCK_TXS_MAX, &max_batch)
+              && codec_rd_u32(r, "genesis.params.nonce_window", 4096, &nonce_window)
+              && codec_rd_uint(r, "genesis.params.anchor_window_ms", UINT64_MAX, &anchor)
+              && codec_rd_uint(r, "genesis.params.clock_skew_ms", UINT64_MAX, &skew)
+              && rd_validators(r, g) && rd_authorities(r, g, ROLE_RESEARCHER)
+              && rd_contracts(r, g);
+    if (!ok) return false;
+    codec_rules_default(&g->rules);
+    g->rules.max_batch_txs = max_batch;
+    g->rules.anchor_window_ms = anchor;
+    g->rules.clock_skew_ms = skew;
+    codec_governance_default(g->governance);
+    return true;
+}
+
+codec_err codec_genesis_decode_v1(const uint8_t *data, size_t len, codec_genesis *out,
+                                  codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    memset(out, 0, sizeof *out);
+    return codec_rd_finish(&r, rd_genesis_v1(&r, out));
 }
 
 uint32_t codec_genesis_quorum(const codec_genesis *g)

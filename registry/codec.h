@@ -61,6 +61,9 @@ typedef enum {
     CODEC_ERR_ORDER,         /* list must be strictly increasing */
     CODEC_ERR_DUPLICATE,     /* a key that must be unique appears twice */
     CODEC_ERR_OVERFLOW,      /* encoder output buffer too small */
+    CODEC_ERR_OLD_GENESIS,   /* a version 1 genesis: `trialctl genesis upgrade` converts it */
+    CODEC_ERR_UNKNOWN,       /* a version (rules_version, gas_schedule, nonce_rule) or kind
+                              * this build does not know */
 } codec_err;
 
 typedef struct {
@@ -339,12 +342,22 @@ codec_err codec_writes_encode(const codec_write *writes, uint32_t count, codec_b
 void codec_writes_hash(const codec_write *writes, uint32_t count, hash32 *out);
 
 /* ---- genesis ---------------------------------------------------------------------
- * genesis    = [version=1, chain_name, created_ms, params, validators, authorities, contracts]
- * params     = [max_batch_txs, nonce_window, anchor_window_ms, clock_skew_ms]
- * validator  = [name, key]
- * authority  = [role, site, name, key]      (site "" when not a site role)
- * contract   = [name, version, bytecode]
- * chain id   = SHA-256(canonical genesis)
+ * genesis     = [version=2, chain_name, created_ms, rules, validators, authorities,
+ *                contracts, governance]
+ * rules       = [rules_version, gas_schedule, tx_gas_limit, block_gas_limit,
+ *                vm_memory_bytes, vm_call_depth, vm_writes_max, vm_events_max,
+ *                max_batch_txs, block_bytes_max, nonce_rule, valid_for_max_ms,
+ *                anchor_window_ms, clock_skew_ms]
+ * validator   = [name, key]
+ * authority   = [role, site, name, key]      (site "" when not a site role)
+ * contract    = [name, version, bytecode]
+ * governance  = [requirement x 4]            kinds 1, 2, 3, 4 in this order
+ * requirement = [kind, [[role, count]...]]   roles strictly increasing, 1..4 pairs
+ * chain id    = SHA-256(canonical genesis)
+ * Version 1 (params = [max_batch_txs, nonce_window, anchor_window_ms, clock_skew_ms], no
+ * governance) is refused with CODEC_ERR_OLD_GENESIS: `trialctl genesis upgrade` converts
+ * it (codec_genesis_decode_v1), which makes a new chain (a new chain id).
+ * docs/FORMATS.md 5.9 has every bound; the decoder checks them all, naming the field.
  */
 typedef enum {
     ROLE_SPONSOR = 1,
@@ -352,20 +365,79 @@ typedef enum {
     ROLE_REGULATOR = 3,    /* regulator or ethics committee */
     ROLE_RESEARCHER = 4,
     ROLE_PARTICIPANT = 5,  /* enrolled on the ledger, never in the genesis */
-    ROLE_MAX_ = ROLE_PARTICIPANT,
+    ROLE_AUDITOR = 6,      /* reads blocks and exports (a later issue); signs no tx */
+    ROLE_MAX_ = ROLE_AUDITOR,
 } authority_role;
 
 const char *codec_role_name(unsigned role);
-/* Parse a role name ("sponsor", "investigator", "regulator", "researcher");
- * returns 0 if unknown. */
+/* Parse a role name ("sponsor", "investigator", "regulator", "researcher", "participant",
+ * "auditor"); returns 0 if unknown. */
 unsigned codec_role_parse(const char *name);
 
+/* The rules of the chain (genesis.rules): what decides what a block does. Every
+ * validator, `audit` and re-execution read them from here (executor.h rules_at). */
+#define CODEC_RULES_VERSION 1          /* the only rules_version this build knows */
+#define CODEC_GAS_SCHEDULE 1           /* the only gas schedule */
+#define CODEC_NONCE_RULE_VALID_UNTIL 1 /* the only nonce rule: txs carry valid_until */
+/* Bounds checked at decode (docs/FORMATS.md 5.9). The VM's own hard maxima are in cvm.h
+ * (CVM_LIMIT_*_MAX). */
+#define CODEC_RULES_GAS_MAX ((uint64_t)INT64_MAX)   /* the VM counts gas in an int64 */
+/* The transport's message bound: a node's max_message_bytes defaults to it (config.h), and
+ * a PRE-PREPARE carries the batch's tx bytes, so a batch's bytes stay below it with room
+ * for the digests, the header, the signature and the bundle headers (64 KiB). */
+#define CODEC_MESSAGE_BYTES_DEFAULT (4u << 20)
+#define CODEC_RULES_BLOCK_BYTES_MAX (CODEC_MESSAGE_BYTES_DEFAULT - (64u << 10))
+#define CODEC_RULES_BLOCK_BYTES_MIN CODEC_TX_MAX      /* one largest tx always fits */
+#define CODEC_RULES_VALID_FOR_MIN_MS 60000ull         /* 1 minute */
+#define CODEC_RULES_VALID_FOR_MAX_MS 86400000ull      /* 24 hours */
+#define CODEC_RULES_ANCHOR_WINDOW_MAX_MS (366ull * 86400000ull) /* a year */
+#define CODEC_RULES_CLOCK_SKEW_MAX_MS 60000ull        /* a minute; an hour is absurd */
+
 typedef struct {
-    uint32_t max_batch_txs;
-    uint32_t nonce_window;
-    uint64_t anchor_window_ms;
-    uint64_t clock_skew_ms;
-} codec_params;
+    uint32_t rules_version;    /* CODEC_RULES_VERSION */
+    uint32_t gas_schedule;     /* CODEC_GAS_SCHEDULE */
+    uint64_t tx_gas_limit;     /* gas one tx may use, 1..block_gas_limit */
+    uint64_t block_gas_limit;  /* gas one block may use, tx_gas_limit..CODEC_RULES_GAS_MAX */
+    uint32_t vm_memory_bytes;  /* the VM's per-call arena (cvm_limits.arena_bytes) */
+    uint32_t vm_call_depth;    /* nested calls (cvm_limits.call_depth) */
+    uint32_t vm_writes_max;    /* distinct keys one call writes (cvm_limits.writes_max) */
+    uint32_t vm_events_max;    /* events of one call (cvm_limits.events_max) */
+    uint32_t max_batch_txs;    /* txs in one batch, 1..CODEC_BLOCK_TXS_MAX */
+    uint32_t block_bytes_max;  /* sum of a batch's tx bytes */
+    uint32_t nonce_rule;       /* CODEC_NONCE_RULE_VALID_UNTIL */
+    uint64_t valid_for_max_ms; /* how far after the block time a tx's valid_until may lie */
+    uint64_t anchor_window_ms; /* how far before the block time a data anchor may lie */
+    uint64_t clock_skew_ms;    /* |proposed block time - a replica's clock| bound */
+} codec_rules;
+
+/* The rules trialctl init writes, and genesis upgrade gives a version 1 genesis. */
+void codec_rules_default(codec_rules *out);
+
+/* Governance: for each kind of change, the keys it needs (docs/FORMATS.md 5.9 says how
+ * they count: the tx's signer and its co-signers with meaning approval, one key each). */
+typedef enum {
+    GOVERNANCE_AUTHORITIES = 1, /* add or remove an authority (a later issue) */
+    GOVERNANCE_VALIDATORS = 2,  /* change the validator set (a later issue) */
+    GOVERNANCE_DEPLOY = 3,      /* governance.deploy: a new contract version */
+    GOVERNANCE_RULES = 4,       /* change genesis.rules (a later issue) */
+    GOVERNANCE_KIND_MAX_ = GOVERNANCE_RULES,
+} governance_kind;
+#define CODEC_REQUIREMENT_ROLES_MAX 4 /* sponsor, investigator, regulator, researcher */
+
+typedef struct {
+    uint8_t role;
+    uint8_t count; /* 1..1+CODEC_COSIGS_MAX keys of that role */
+} codec_role_count;
+
+typedef struct {
+    uint32_t role_count;
+    codec_role_count roles[CODEC_REQUIREMENT_ROLES_MAX]; /* roles strictly increasing */
+} codec_requirement;
+
+const char *codec_governance_kind_name(unsigned kind);
+/* The requirements trialctl init writes (and genesis upgrade gives): every kind needs one
+ * sponsor key and one regulator key, which is the deploy rule of version 1. */
+void codec_governance_default(codec_requirement out[GOVERNANCE_KIND_MAX_]);
 
 typedef struct {
     codec_name name;
@@ -389,22 +461,30 @@ typedef struct {
 typedef struct {
     char chain_name[CODEC_CHAIN_NAME_MAX + 1];
     uint64_t created_ms;
-    codec_params params;
+    codec_rules rules;
     uint32_t validator_count;
     codec_validator validators[CODEC_VALIDATORS_MAX];
     uint32_t authority_count;
     codec_authority authorities[CODEC_AUTHORITIES_MAX];
     uint32_t contract_count;
     codec_contract contracts[CODEC_CONTRACTS_MAX];
+    codec_requirement governance[GOVERNANCE_KIND_MAX_]; /* [kind - 1] */
 } codec_genesis;
 
-#define CODEC_GENESIS_VERSION 1
+#define CODEC_GENESIS_VERSION 2
 #define CODEC_GENESIS_MAX (CODEC_CONTRACTS_MAX * CODEC_BYTECODE_MAX + 64 * 1024)
 
 codec_err codec_genesis_encode(const codec_genesis *g, codec_buf *out);
-/* Validators must number 4..64 and n must be 3f+1 for some f. */
+/* Validators must number 4..64 and n must be 3f+1 for some f; rules and governance within
+ * their bounds (FORMATS.md 5.9). A version 1 genesis: CODEC_ERR_OLD_GENESIS. */
 codec_err codec_genesis_decode(const uint8_t *data, size_t len, codec_genesis *out,
                                codec_error *err);
+/* A version 1 genesis (for `trialctl genesis upgrade` only): its validators, authorities
+ * and contracts, codec_rules_default with its max_batch_txs, anchor_window_ms and
+ * clock_skew_ms carried over (nonce_window has no successor), codec_governance_default.
+ * The result is NOT checked against the version 2 bounds: encode it and decode it. */
+codec_err codec_genesis_decode_v1(const uint8_t *data, size_t len, codec_genesis *out,
+                                  codec_error *err);
 /* f = (n - 1) / 3 and the quorum 2f+1. */
 uint32_t codec_genesis_quorum(const codec_genesis *g);
 

@@ -18,7 +18,7 @@ void config_defaults(config_node *c)
     c->batch_max_txs = 256; /* PBFT_BATCH_MAX */
     c->batch_timeout_ms = 20;
     c->view_timeout_ms = 1000;
-    c->max_message_bytes = 4u << 20;
+    c->max_message_bytes = CODEC_MESSAGE_BYTES_DEFAULT;
     snprintf(c->log_level, sizeof c->log_level, "info");
 }
 

@@ -85,7 +85,7 @@ struct exec {
     exec_options opt;
     const bool *preverified; /* exec_block_preverified: per-tx signatures already checked */
     uint32_t tx_index;       /* the tx being admitted */
-    uint32_t nonce_window;
+    uint32_t nonce_window;     /* EXEC_NONCE_WINDOW (the valid_until rule replaces it) */
     uint32_t contract_count;
     exec_contract contracts[CODEC_CONTRACTS_MAX];
     /* names of deploys seen on their way to a block (exec_note_deploy); the node's thread only */
@@ -414,7 +414,7 @@ static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out,
     }
     if (key_len == sizeof G_WINDOW - 1 && memcmp(key, G_WINDOW, key_len) == 0) {
         uint8_t v[8];
-        be64(v, e->genesis->params.anchor_window_ms);
+        be64(v, exec_rules_at(e, e->height)->anchor_window_ms);
         *found = 1;
         return copy_out(v, 8, out, out_cap, value_len);
     }
@@ -707,6 +707,23 @@ static exec_err load_contracts(exec *e, exec_error *err)
     return EXEC_OK;
 }
 
+/* ---- rules ------------------------------------------------------------------------- */
+
+const codec_rules *exec_rules_at(const exec *e, uint64_t height)
+{
+    (void)height; /* no rule-change tx exists yet: the genesis's rules hold at every height */
+    return &e->genesis->rules;
+}
+
+/* Every zero option from the rules in force (tests and benchmarks may set their own). */
+static void options_from_rules(exec_options *opt, const codec_rules *rules)
+{
+    if (opt->gas_limit == 0) opt->gas_limit = rules->tx_gas_limit;
+    if (opt->block_gas_limit == 0) opt->block_gas_limit = rules->block_gas_limit;
+    if (opt->gas_schedule == 0) opt->gas_schedule = rules->gas_schedule;
+    if (opt->valid_for_max_ms == 0) opt->valid_for_max_ms = rules->valid_for_max_ms;
+}
+
 /* ---- open / close ------------------------------------------------------------------ */
 
 exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *err)
@@ -718,16 +735,20 @@ exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *e
     e->genesis = ledger_genesis(l);
     e->chain_id = *ledger_chain_id(l);
     e->opt = opt ? *opt : (exec_options){.verify_signatures = true};
-    if (e->opt.gas_limit == 0) e->opt.gas_limit = EXEC_GAS_DEFAULT;
-    e->nonce_window = e->genesis->params.nonce_window;
-    if (e->nonce_window == 0) e->nonce_window = 1;
-    if (e->nonce_window > 64) e->nonce_window = 64;
+    const codec_rules *rules = exec_rules_at(e, 0);
+    options_from_rules(&e->opt, rules);
+    e->nonce_window = EXEC_NONCE_WINDOW;
     for (uint32_t i = 0; i < e->genesis->authority_count; i++) {
         const codec_authority *a = &e->genesis->authorities[i];
         e->auths[e->auth_count++] = (auth_entry){a->key, a->role, &a->site};
     }
     qsort(e->auths, e->auth_count, sizeof e->auths[0], auth_cmp);
-    e->vm = cvm_vm_new(NULL);
+    cvm_limits limits = cvm_limits_default();
+    limits.arena_bytes = rules->vm_memory_bytes;
+    limits.call_depth = rules->vm_call_depth;
+    limits.writes_max = rules->vm_writes_max;
+    limits.events_max = rules->vm_events_max;
+    e->vm = cvm_vm_new(&limits);
     e->cache.slots = calloc(CACHE_SLOTS, sizeof *e->cache.slots);
     if (!e->vm || !e->cache.slots) {
         cvm_vm_free(e->vm);
@@ -805,6 +826,14 @@ static uint8_t role_of(exec *e, const uint8_t key[32], const codec_name **site)
     return rc == 1 ? ROLE_PARTICIPANT : 0;
 }
 
+/* Step 3 for the signer: no role (NO_ROLE), or a role that writes nothing (READ_ONLY: an
+ * auditor reads blocks and exports, it signs no tx). */
+static uint32_t signer_refusal(uint8_t role)
+{
+    if (role == 0) return EXEC_E_NO_ROLE;
+    return role == ROLE_AUDITOR ? EXEC_E_READ_ONLY : 0;
+}
+
 /* Checks the author's and co-signers' signatures over this chain (codes as receipts). */
 static uint32_t check_signatures(const exec *e, const codec_tx *tx)
 {
@@ -851,20 +880,34 @@ static bool valid_name(const uint8_t *p, size_t len)
     return true;
 }
 
+/* Whether the tx's signer (signer_role) and its co-signers with meaning approval hold at
+ * least the keys of each role the requirement lists (one key counts once: the codec refuses
+ * a repeated co-signer and a signer co-signing its own tx). */
+static bool requirement_met(const codec_requirement *req, uint8_t signer_role,
+                          const cvm_cosigner *cos, uint32_t cosig_count)
+{
+    for (uint32_t i = 0; i < req->role_count; i++) {
+        uint32_t held = signer_role == req->roles[i].role;
+        for (uint32_t k = 0; k < cosig_count; k++) {
+            held += cos[k].role == req->roles[i].role && cos[k].meaning == MEANING_APPROVAL;
+        }
+        if (held < req->roles[i].count) return false;
+    }
+    return true;
+}
+
 /* Governance deploy: validated fully before the nonce is consumed. On success *module is
  * the verified module and name/version are set. */
 static uint32_t check_deploy(exec *e, const codec_tx *tx, const cvm_cosigner *cos,
                              uint8_t signer_role, char name[CODEC_NAME_MAX + 1],
                              uint64_t *version, cvm_module **module, bool *builtin)
 {
-    bool approved = false; /* method and argument count: route() */
-    for (uint32_t i = 0; i < tx->cosig_count; i++) {
-        if (cos[i].role == ROLE_REGULATOR && cos[i].meaning == MEANING_APPROVAL) approved = true;
-    }
+    /* method and argument count: route() */
+    const codec_requirement *req = &e->genesis->governance[GOVERNANCE_DEPLOY - 1];
     const codec_value *a = tx->args;
-    if (signer_role != ROLE_SPONSOR || !approved || a[0].kind != CODEC_VALUE_BYTES
-        || !valid_name(a[0].bytes, a[0].len) || a[1].kind != CODEC_VALUE_INT
-        || a[1].integer < 1) {
+    if (!requirement_met(req, signer_role, cos, tx->cosig_count)
+        || a[0].kind != CODEC_VALUE_BYTES || !valid_name(a[0].bytes, a[0].len)
+        || a[1].kind != CODEC_VALUE_INT || a[1].integer < 1) {
         return EXEC_E_GOVERNANCE;
     }
     memcpy(name, a[0].bytes, a[0].len);
@@ -996,7 +1039,7 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
     bool checked = e->preverified && e->preverified[e->tx_index];
     uint32_t code = e->opt.verify_signatures && !checked ? check_signatures(e, tx) : 0;
     a->role = code ? 0 : role_of(e, tx->signer.bytes, NULL);
-    if (!code && a->role == 0) code = EXEC_E_NO_ROLE;
+    if (!code) code = signer_refusal(a->role);
     for (uint32_t i = 0; !code && i < tx->cosig_count; i++) {
         memcpy(a->cos[i].key, tx->cosigs[i].key.bytes, 32);
         a->cos[i].role = role_of(e, tx->cosigs[i].key.bytes, NULL);
@@ -1065,7 +1108,8 @@ static int run_method(exec *e, const tx_admission *a, codec_receipt *r)
 
 uint32_t exec_check_admissible(exec *e, const codec_tx *tx)
 {
-    if (role_of(e, tx->signer.bytes, NULL) == 0) return EXEC_E_NO_ROLE;
+    uint32_t code = signer_refusal(role_of(e, tx->signer.bytes, NULL));
+    if (code) return code;
     return route(e, tx->contract.text, tx->method.text, tx->arg_count, arg_kinds_of(tx));
 }
 
@@ -1074,7 +1118,8 @@ uint32_t exec_check_admissible(exec *e, const codec_tx *tx)
 static bool refusal_prunes(const codec_receipt *r)
 {
     return r->status == RECEIPT_INVALID
-           && (r->error_code == EXEC_E_NO_ROLE || r->error_code == EXEC_E_NO_CONTRACT
+           && (r->error_code == EXEC_E_NO_ROLE || r->error_code == EXEC_E_READ_ONLY
+               || r->error_code == EXEC_E_NO_CONTRACT
                || r->error_code == EXEC_E_NO_METHOD || r->error_code == EXEC_E_BAD_ARGS);
 }
 
@@ -1100,9 +1145,8 @@ static bool exec_pruned(exec *e, const codec_span *span, codec_receipt *r)
     codec_pruned_tx p;
     if (codec_pruned_tx_decode(span->data, span->len, &p, NULL) != CODEC_OK) return false;
     r->tx_id = p.tx_id;
-    uint32_t code = role_of(e, p.signer.bytes, NULL) == 0
-                        ? EXEC_E_NO_ROLE
-                        : route(e, p.contract.text, p.method.text, p.arg_count, p.arg_kinds);
+    uint32_t code = signer_refusal(role_of(e, p.signer.bytes, NULL));
+    if (!code) code = route(e, p.contract.text, p.method.text, p.arg_count, p.arg_kinds);
     if (code) set_status(r, RECEIPT_INVALID, code, NULL);
     if (code) bind_pruned(e, span, r);
     return code != 0;

@@ -7,14 +7,15 @@
  *      chain's id, so a signature made for another chain never verifies;
  *   3. roles: genesis authorities (sponsor, investigator@site, regulator, researcher) and
  *      participants enrolled on the ledger (state key consent/pk/<key>); a signer with no
- *      role is refused;
+ *      role is refused (NO_ROLE), and so is an auditor (READ_ONLY: it reads, never writes);
  *   4. the route: the contract (named in the genesis, or a newer version deployed by
  *      governance), the method (an exported function taking exactly the tx's arguments)
  *      and the arguments' kinds (int or bytes, from the ABI table contracts_abi generated
  *      from the contracts' source, for a module that is the built-in one of its name);
  *   5. the nonce: any unseen nonce in [lowest unaccepted, lowest unaccepted + window) is
- *      accepted (clients pipeline), a seen one is a replay; the window is the genesis
- *      nonce_window (at most 64);
+ *      accepted (clients pipeline), a seen one is a replay; the window is
+ *      EXEC_NONCE_WINDOW (64; genesis version 2 has no nonce_window: its nonce_rule 1,
+ *      valid_until, replaces the window);
  *   6. the method runs in consent-vm with the host bound to state: the tx's own writes
  *      (buffered in the vm) over the block's overlay (earlier txs of the block) over the
  *      ledger (the last committed block);
@@ -46,8 +47,15 @@
  * block times are strictly increasing whatever the proposer did (DESIGN.md "Time").
  *
  * Governance: a tx to contract "governance", method "deploy", args (name, version,
- * chunk...), signed by a sponsor and co-signed by a regulator with meaning approval,
+ * chunk...), whose keys meet the genesis's deploy requirement (genesis.governance, kind 3:
+ * for each listed role, the signer and the co-signers with meaning approval hold at least
+ * count keys of it; the default, sponsor 1 + regulator 1, is version 1's hard-coded rule),
  * deploys a new version (> the current one) of a contract; the module must verify.
+ *
+ * Rules: every limit the executor applies comes from exec_rules_at(height), the rules in
+ * force at that height: today the genesis's (no rule-change tx exists yet; when one does,
+ * exec_rules_at is the one place that learns it). exec_open fills each zero exec_options
+ * field from them, and sizes the VM (cvm_limits) from their vm_* fields.
  *
  * Ownership: the executor borrows the ledger (the caller keeps it open longer than the
  * executor). Receipts returned by exec_last_receipts stay valid until the next
@@ -80,9 +88,10 @@
     X(OUT_OF_GAS, 11, "the contract ran out of gas")                                         \
     X(FOREIGN_WRITE, 12, "the contract wrote outside its own key prefix")                    \
     X(BAD_EVENTS, 13, "the contract emitted too many or malformed events")                   \
-    X(GOVERNANCE, 14, "deploy needs a sponsor signer, a regulator approval co-signature, a higher version and a module that verifies") \
+    X(GOVERNANCE, 14, "deploy needs the keys the genesis's deploy requirement names (signer and approval co-signatures), a higher version and a module that verifies") \
     /* 15 is kept reserved: codec_tx_decode refuses such txs first (EXEC_E_DECODE) */ \
-    X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")
+    X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")                      \
+    X(READ_ONLY, 16, "the signer is an auditor: an auditor reads, it signs no tx")
 
 typedef enum {
 #define EXEC_X_ENUM(name, code, reason) EXEC_E_##name = code,
@@ -113,15 +122,23 @@ typedef struct {
     uint32_t tx_index; /* EXEC_ERR_WITHHELD: the index of that pruned tx */
 } exec_error;
 
+/* Every zero field is filled by exec_open from the rules in force (exec_rules_at). */
 typedef struct {
     bool verify_signatures; /* false only for benchmarks: skips steps 2 (signatures) */
-    uint64_t gas_limit;     /* per tx; 0 = EXEC_GAS_DEFAULT */
+    uint64_t gas_limit;     /* per tx; 0 = the rules' tx_gas_limit */
+    uint64_t block_gas_limit; /* per block; 0 = the rules' block_gas_limit */
+    uint32_t gas_schedule;    /* 0 = the rules' gas_schedule (1, the only schedule) */
+    uint64_t valid_for_max_ms; /* 0 = the rules' valid_for_max_ms */
 } exec_options;
 
-#define EXEC_GAS_DEFAULT 2000000u
+#define EXEC_GAS_DEFAULT 2000000u /* the tx_gas_limit of codec_rules_default */
+#define EXEC_NONCE_WINDOW 64u
 #define EXEC_DEPLOY_CHUNKS_MAX 14
 
 typedef struct exec exec;
+
+/* The rules in force at height (borrowed from the genesis; valid while the executor is). */
+const codec_rules *exec_rules_at(const exec *e, uint64_t height);
 
 /* Opens an executor over l (borrowed). opt NULL: verify signatures, default gas. Loads the
  * genesis contracts and any deployed versions. */

@@ -409,6 +409,28 @@ static bool core_request_valid(void *ctx, const hash32 *d)
            request_routable(nd, d);
 }
 
+/* The bytes of a request held in the mempool (0 if none): the core bounds a batch's
+ * bytes with it (genesis rules.block_bytes_max). */
+static uint64_t core_request_bytes(void *ctx, const hash32 *d)
+{
+    node *nd = ctx;
+    codec_span span = {0};
+    mempool_lock(nd->pool);
+    bool held = mempool_get_locked(nd->pool, d, &span);
+    mempool_unlock(nd->pool);
+    return held ? span.len : 0;
+}
+
+/* The most txs one batch may hold under the rules: max_batch_txs, and no more txs than
+ * the block's gas holds at each tx's limit (block_gas_limit / tx_gas_limit), within what
+ * the PBFT core carries (PBFT_BATCH_MAX). */
+uint32_t node_batch_max(const codec_rules *rules)
+{
+    uint64_t by_gas = rules->block_gas_limit / rules->tx_gas_limit;
+    uint64_t k = rules->max_batch_txs < by_gas ? rules->max_batch_txs : by_gas;
+    return k < PBFT_BATCH_MAX ? (uint32_t)k : PBFT_BATCH_MAX;
+}
+
 /* ==== sending ================================================================== */
 
 static void queue_send(node *nd, uint32_t to, const uint8_t *data, size_t len)
@@ -1231,14 +1253,21 @@ static int open_core(node *nd, char *why, size_t cap)
         return fail(why, cap, "out of memory");
     if (nd->cfg.batch_max_txs == 0 || nd->cfg.batch_max_txs > PBFT_BATCH_MAX)
         return fail(why, cap, "config batch_max_txs must be 1..%d", PBFT_BATCH_MAX);
+    ledger_summary top;
+    ledger_head(nd->ledger, &top);
+    const codec_rules *rules = exec_rules_at(nd->exec, top.height + 1);
+    if (nd->cfg.max_message_bytes < rules->block_bytes_max + (64u << 10))
+        return fail(why, cap, "config max_message_bytes (%u) must be at least the genesis's "
+                    "rules.block_bytes_max (%u) + 65536: a PRE-PREPARE carries a batch's txs",
+                    nd->cfg.max_message_bytes, rules->block_bytes_max);
     pbft_config pc = {
-        .id = nd->cfg.node, .n = nd->n, .batch_max = nd->cfg.batch_max_txs,
+        .id = nd->cfg.node, .n = nd->n, .batch_max = node_batch_max(rules),
+        .propose_max = nd->cfg.batch_max_txs, .batch_bytes_max = rules->block_bytes_max,
+        .request_bytes = core_request_bytes,
         .batch_delay_ms = nd->cfg.batch_timeout_ms, .view_timeout_ms = nd->cfg.view_timeout_ms,
-        .retransmit_ms = RETRANSMIT_MS, .clock_bound_ms = ledger_genesis(nd->ledger)->params.clock_skew_ms,
+        .retransmit_ms = RETRANSMIT_MS, .clock_bound_ms = rules->clock_skew_ms,
         .signer = {core_sign, core_verify, core_request_valid, nd},
     };
-    if (pc.clock_bound_ms == 0)
-        pc.clock_bound_ms = 5000;
     if (pbft_init(nd->core, &pc) != PBFT_OK)
         return fail(why, cap, "pbft: configuration refused");
     snprintf(nd->state_path, sizeof nd->state_path, "%s/pbft.state", nd->cfg.data_dir);

@@ -74,6 +74,10 @@ void node_submit(node *n, const codec_span *txs, uint32_t count, codec_submit_re
 struct mempool *node_mempool(node *n);
 /* The height of the last block this node executed and stored. */
 uint64_t node_height(node *n);
+/* The PBFT batch bound the rules give (every replica the same): min(max_batch_txs,
+ * block_gas_limit / tx_gas_limit, PBFT_BATCH_MAX). Batches are also bounded by the rules'
+ * block_bytes_max (the primary stops adding txs; a backup refuses a PRE-PREPARE above it). */
+uint32_t node_batch_max(const codec_rules *rules);
 /* Run until *stop becomes non-zero (set it from a signal handler). Returns 0
  * on a clean stop, nonzero if the node had to stop (storage failure). */
 int node_run(node *n, volatile sig_atomic_t *stop);

@@ -316,18 +316,28 @@ static bool batch_has_duplicates(const pbft_batch *b)
     return false;
 }
 
+static uint64_t request_bytes(const pbft_core *c, const hash32 *d)
+{
+    return c->cfg.request_bytes ? c->cfg.request_bytes(c->cfg.signer.ctx, d) : 0;
+}
+
+/* The batch's requests: at most batch_max, distinct, not ordered before, valid for the
+ * host, and at most batch_bytes_max bytes together (the genesis's rules at the node:
+ * invalid in every state, so refusing is safe whatever else is in flight). */
 static bool batch_requests_valid(const pbft_core *c, const pbft_batch *b)
 {
     if (b->count > c->cfg.batch_max || batch_has_duplicates(b))
         return false;
+    uint64_t bytes = 0;
     for (uint32_t i = 0; i < b->count; i++) {
         if (request_known(c, &b->txs[i]))
             return false;
         if (c->cfg.signer.request_valid &&
             !c->cfg.signer.request_valid(c->cfg.signer.ctx, &b->txs[i]))
             return false;
+        bytes += request_bytes(c, &b->txs[i]);
     }
-    return true;
+    return c->cfg.batch_bytes_max == 0 || bytes <= c->cfg.batch_bytes_max;
 }
 
 /* Mark the pending requests that the pre-prepare (v, b) carries. */
@@ -761,13 +771,25 @@ static bool request_in_flight(const pbft_core *c, uint32_t i)
     return s->height == h && s->has_preprepare && !s->delivered && s->view == c->durable.view;
 }
 
-/* The oldest pending requests not in flight (arrival order). */
-static uint32_t collect_batch(const pbft_core *c, pbft_batch *b)
+/* The oldest pending requests not in flight (arrival order), up to propose_max requests
+ * and batch_bytes_max bytes. *full: a bound stopped it (the batch goes out at once). */
+static uint32_t collect_batch(const pbft_core *c, pbft_batch *b, bool *full)
 {
+    uint64_t bytes = 0;
     b->count = 0;
-    for (uint32_t i = c->pending_head; i < c->pending_tail && b->count < c->cfg.batch_max; i++)
-        if (c->pending_used[i] && !request_in_flight(c, i))
-            b->txs[b->count++] = c->pending[i];
+    *full = false;
+    for (uint32_t i = c->pending_head; i < c->pending_tail; i++) {
+        if (!c->pending_used[i] || request_in_flight(c, i))
+            continue;
+        uint64_t size = request_bytes(c, &c->pending[i]);
+        if (b->count == c->cfg.propose_max ||
+            (c->cfg.batch_bytes_max && bytes + size > c->cfg.batch_bytes_max)) {
+            *full = true;
+            break;
+        }
+        bytes += size;
+        b->txs[b->count++] = c->pending[i];
+    }
     return b->count;
 }
 
@@ -781,8 +803,9 @@ static bool propose_one(pbft_core *c, bool force)
         return false;
     pbft_batch *b = &c->scratch_batch;
     memset(&b->header, 0, sizeof b->header);
-    uint32_t k = collect_batch(c, b);
-    if (k == 0 || (k < c->cfg.batch_max && !force))
+    bool full;
+    uint32_t k = collect_batch(c, b, &full);
+    if (k == 0 || (!full && k < c->cfg.propose_max && !force))
         return false;
     uint64_t t = c->wall_ms;
     uint64_t prev = prev_block_time(c, c->next_height);
@@ -1607,6 +1630,10 @@ pbft_err pbft_init(pbft_core *c, const pbft_config *cfg)
     c->cfg = *cfg;
     if (c->cfg.batch_max == 0)
         c->cfg.batch_max = PBFT_BATCH_MAX;
+    if (c->cfg.propose_max == 0 || c->cfg.propose_max > c->cfg.batch_max)
+        c->cfg.propose_max = c->cfg.batch_max;
+    if (c->cfg.batch_bytes_max && !c->cfg.request_bytes)
+        return PBFT_ERR_MALFORMED;
     c->f = (cfg->n - 1) / 3;
     c->quorum = 2 * c->f + 1;
     c->next_height = 1;

@@ -205,7 +205,17 @@ typedef struct {
 typedef struct {
     pbft_replica id;
     uint32_t n;              /* 3f+1, 4 <= n <= PBFT_N_MAX */
-    uint32_t batch_max;      /* requests per batch, 1..PBFT_BATCH_MAX (0 = the max) */
+    uint32_t batch_max;      /* requests per batch, 1..PBFT_BATCH_MAX (0 = the max); a
+                              * PRE-PREPARE with more is refused (node: from the genesis's
+                              * rules, the same at every replica) */
+    uint32_t propose_max;    /* requests this replica puts in a batch it proposes,
+                              * <= batch_max (0 = batch_max): local tuning, never validity */
+    uint64_t batch_bytes_max;/* sum of request_bytes over a batch (0 = no bound): the
+                              * primary stops adding requests before it, and a PRE-PREPARE
+                              * above it is refused; needs request_bytes */
+    /* The size in bytes of a request the host holds (0 if it holds none: request_valid
+     * refuses those anyway). Called with signer.ctx. Optional unless batch_bytes_max. */
+    uint64_t (*request_bytes)(void *ctx, const hash32 *request);
     uint64_t batch_delay_ms; /* propose a partial batch after this */
     uint64_t view_timeout_ms;/* first view-change timeout; doubles per attempt */
     uint64_t retransmit_ms;

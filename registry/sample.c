@@ -61,9 +61,8 @@ int sample_genesis(const sample_keys *keys, const char *chain_name, uint8_t **ou
     if (!g || !buf) goto err;
     snprintf(g->chain_name, sizeof g->chain_name, "%s", chain_name);
     g->created_ms = SAMPLE_TIME_BASE_MS;
-    g->params = (codec_params){.max_batch_txs = 1024, .nonce_window = 64,
-                               .anchor_window_ms = 7ull * 24 * 3600 * 1000,
-                               .clock_skew_ms = 2000};
+    codec_rules_default(&g->rules);
+    codec_governance_default(g->governance);
     g->validator_count = keys->validator_count;
     for (uint32_t i = 0; i < keys->validator_count; i++) {
         snprintf(g->validators[i].name.text, sizeof g->validators[i].name.text, "validator-%u", i);

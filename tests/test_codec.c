@@ -17,6 +17,7 @@
 
 #include "codec.h"
 #include "crypto.h"
+#include "cvm.h"
 
 static void suite_init(void) { cr_assert_eq(tcrypto_init(), TCRYPTO_OK); }
 
@@ -99,8 +100,8 @@ static void mp_str_fill(bytes *o, size_t n, char c)
  * off[i] is where field i starts in the assembled message. */
 typedef struct {
     int n;
-    bytes f[8];
-    size_t off[8];
+    bytes f[9]; /* the genesis has 8 fields; one more for the too-many-fields cases */
+    size_t off[9];
 } parts;
 
 static void assemble(parts *p, bytes *out)
@@ -235,30 +236,70 @@ static void authority_bytes(bytes *o, uint64_t role, const char *site, const cha
     mp_bin_fill(o, 32, (uint8_t)(0xa0 + strlen(name)));
 }
 
+/* The rules of genesis_parts: codec_rules_default's values, in field order. */
+#define RULES_FIELDS 14
+static const uint64_t good_rules[RULES_FIELDS] = {
+    1, 1, 2000000, 512000000, 262144, 64, 256, 64, 256, 2097152, 1, 3600000, 604800000, 2000};
+
+/* rules = [14 uints]; offs[i] (if not NULL) = where value i starts within o. */
+static void rules_bytes(bytes *o, const uint64_t *v, size_t *offs)
+{
+    mp_array(o, RULES_FIELDS);
+    for (int i = 0; i < RULES_FIELDS; i++) {
+        if (offs) offs[i] = o->n;
+        mp_uint(o, v[i]);
+    }
+}
+
+/* governance = [[kind, [[role, count]...]] x 4]: every kind needs sponsor 1 + regulator 1,
+ * except that kind `which` gets the roles given. */
+static void governance_bytes(bytes *o, uint64_t which, const uint64_t (*roles)[2], uint32_t n)
+{
+    mp_array(o, 4);
+    for (uint64_t kind = 1; kind <= 4; kind++) {
+        mp_array(o, 2);
+        mp_uint(o, kind);
+        if (kind == which) {
+            mp_array(o, n);
+            for (uint32_t i = 0; i < n; i++) {
+                mp_array(o, 2);
+                mp_uint(o, roles[i][0]);
+                mp_uint(o, roles[i][1]);
+            }
+        } else {
+            mp_array(o, 2);
+            mp_array(o, 2);
+            mp_uint(o, ROLE_SPONSOR);
+            mp_uint(o, 1);
+            mp_array(o, 2);
+            mp_uint(o, ROLE_REGULATOR);
+            mp_uint(o, 1);
+        }
+    }
+}
+
 static void genesis_parts(parts *p)
 {
     memset(p, 0, sizeof *p);
-    p->n = 7;
-    mp_uint(field(p, 0), 1);
+    p->n = 8;
+    mp_uint(field(p, 0), 2);
     mp_str(field(p, 1), "trial-chain");
     mp_uint(field(p, 2), 1764100000000ull);
-    bytes *params = field(p, 3);
-    mp_array(params, 4);
-    mp_uint(params, 512);
-    mp_uint(params, 64);
-    mp_uint(params, 3600000);
-    mp_uint(params, 5000);
+    rules_bytes(field(p, 3), good_rules, NULL);
     validators_bytes(field(p, 4), 4);
     bytes *a = field(p, 5);
-    mp_array(a, 2);
+    mp_array(a, 4);
     authority_bytes(a, ROLE_SPONSOR, "", "sponsor");
     authority_bytes(a, ROLE_INVESTIGATOR, "site-berlin", "dr-weber");
+    authority_bytes(a, ROLE_REGULATOR, "", "ethics-board");
+    authority_bytes(a, ROLE_AUDITOR, "", "external-auditor");
     bytes *c = field(p, 6);
     mp_array(c, 1);
     mp_array(c, 3);
     mp_str(c, "consent");
     mp_uint(c, 3);
     mp_bin_fill(c, 8, 0xcc);
+    governance_bytes(field(p, 7), 0, NULL, 0);
 }
 
 /* block = [header, [tx0, tx1], [receipt0], [[key, value], [key, nil]], commit cert] */
@@ -749,7 +790,14 @@ Test(codec, genesis_with_validators_authorities_and_contracts_round_trips)
     make_keys();
     strcpy(g.chain_name, "ONC-2026-117 \xe2\x80\x94 phase II consent registry");
     g.created_ms = 1764100000000ull;
-    g.params = (codec_params){CODEC_BLOCK_TXS_MAX, 4096, UINT64_MAX, 5000};
+    codec_rules_default(&g.rules);
+    g.rules.max_batch_txs = CODEC_BLOCK_TXS_MAX;
+    g.rules.tx_gas_limit = g.rules.block_gas_limit = CODEC_RULES_GAS_MAX;
+    g.rules.anchor_window_ms = CODEC_RULES_ANCHOR_WINDOW_MAX_MS;
+    g.rules.clock_skew_ms = CODEC_RULES_CLOCK_SKEW_MAX_MS;
+    codec_governance_default(g.governance);
+    g.governance[GOVERNANCE_DEPLOY - 1] = (codec_requirement){
+        .role_count = 3, .roles = {{ROLE_SPONSOR, 1}, {ROLE_INVESTIGATOR, 1}, {ROLE_REGULATOR, 1}}};
     g.validator_count = 7;
     for (uint32_t i = 0; i < 7; i++) {
         snprintf(g.validators[i].name.text, sizeof g.validators[i].name.text, "validator-%u", i);
@@ -780,7 +828,8 @@ Test(codec, genesis_with_validators_authorities_and_contracts_round_trips)
                  codec_error_format(&e, why, sizeof why));
     cr_assert_str_eq(back.chain_name, g.chain_name);
     cr_assert_eq(back.created_ms, g.created_ms);
-    cr_assert(same(&back.params, &g.params, sizeof g.params));
+    cr_assert(same(&back.rules, &g.rules, sizeof g.rules));
+    cr_assert(same(back.governance, g.governance, sizeof g.governance));
     cr_assert_eq(back.validator_count, 7);
     cr_assert(same(back.validators, g.validators, 7 * sizeof g.validators[0]));
     cr_assert_eq(back.authority_count, 4);
@@ -1145,9 +1194,9 @@ Test(codec, wrong_type_in_any_field_is_named)
     static const char *const header[] = {"batch_header", "block_header.prev_hash",
                                          "block_header.log_size", "block_header.log_root"};
     static const char *const genesis[] = {"genesis.version", "genesis.chain_name",
-                                          "genesis.created_ms", "genesis.params",
+                                          "genesis.created_ms", "genesis.rules",
                                           "genesis.validators", "genesis.authorities",
-                                          "genesis.contracts"};
+                                          "genesis.contracts", "genesis.governance"};
     static const char *const block[] = {"block_header", "block.txs", "block.receipts",
                                         "block.writes", "commit_cert"};
     static const char *const proof[] = {"proof.kind", "tx", "proof.leaf_index", "block_header",
@@ -1354,7 +1403,7 @@ Test(codec, integers_out_of_range_are_refused_at_the_field)
         EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_RANGE, "tx.cosigs[].meaning", 1,
                          p.off[5] + 1 + 102 + 1 + 34);
     }
-    for (uint64_t role = 0; role <= 5; role += 5) {
+    for (uint64_t role = 0; role <= 7; role += role == 0 ? 5 : 2) { /* 0, 5 (participant), 7 */
         genesis_parts(&p);
         bytes *a = field(&p, 5);
         mp_array(a, 2);
@@ -1381,11 +1430,11 @@ Test(codec, integers_out_of_range_are_refused_at_the_field)
     EXPECT_PARTS_ERR(S_RESULT, p, CODEC_ERR_RANGE, "result_cert.sigs[]", 2,
                      p.off[4] + 1 + 2 * 68 + 1);
     genesis_parts(&p);
-    mp_uint(field(&p, 0), 2);
-    EXPECT_PARTS_ERR(S_GENESIS, p, CODEC_ERR_RANGE, "genesis.version", -1, p.off[0]);
+    mp_uint(field(&p, 0), 3);
+    EXPECT_PARTS_ERR(S_GENESIS, p, CODEC_ERR_UNKNOWN, "genesis.version", -1, p.off[0]);
     genesis_parts(&p);
     mp_uint(field(&p, 0), 0);
-    EXPECT_PARTS_ERR(S_GENESIS, p, CODEC_ERR_RANGE, "genesis.version", -1, p.off[0]);
+    EXPECT_PARTS_ERR(S_GENESIS, p, CODEC_ERR_UNKNOWN, "genesis.version", -1, p.off[0]);
     for (uint64_t kind = 0; kind <= 3; kind += 3) {
         proof_parts(&p);
         mp_uint(field(&p, 0), kind);
@@ -1547,12 +1596,12 @@ Test(codec, element_counts_out_of_bounds_are_refused)
     mp_uint(s, 0);
     EXPECT_PARTS_ERR(S_COMMIT, p, CODEC_ERR_COUNT, "commit_cert.sigs[]", 0, p.off[3] + 1);
     genesis_parts(&p);
-    bytes *params = field(&p, 3);
-    mp_array(params, 3);
-    mp_uint(params, 1);
-    mp_uint(params, 1);
-    mp_uint(params, 1);
-    EXPECT_PARTS_ERR(S_GENESIS, p, CODEC_ERR_COUNT, "genesis.params", -1, p.off[3]);
+    bytes *rules = field(&p, 3);
+    mp_array(rules, 3);
+    mp_uint(rules, 1);
+    mp_uint(rules, 1);
+    mp_uint(rules, 1);
+    EXPECT_PARTS_ERR(S_GENESIS, p, CODEC_ERR_COUNT, "genesis.rules", -1, p.off[3]);
 }
 
 Test(codec, huge_array_headers_in_tiny_buffers_fail_at_the_header)
@@ -2051,4 +2100,241 @@ Test(codec, pruned_tx_round_trips_keeps_the_tx_leaf_and_id_and_refuses_a_bad_sha
     o = codec_buf_make(pb, sizeof pb);
     cr_assert_eq(codec_pruned_tx_encode(&p, &o), CODEC_OK);
     cr_expect_neq(codec_pruned_tx_decode(o.data, o.len, &q, NULL), CODEC_OK);
+}
+
+/* ==== genesis version 2: rules and governance (issue 16) ===================== */
+
+/* A refusal naming field (and index) at any offset within [from, to). */
+static void expect_genesis_refused(parts *p, codec_err code, const char *field_name,
+                                   int64_t index, size_t offset)
+{
+    EXPECT_PARTS_ERR(S_GENESIS, *p, code, field_name, index, offset);
+}
+
+Test(codec, genesis_rules_out_of_bounds_are_refused_with_the_field_named)
+{
+    static const struct {
+        int at;
+        uint64_t value;
+        codec_err code;
+        const char *field;
+    } bad[] = {
+        {0, 0, CODEC_ERR_UNKNOWN, "genesis.rules.rules_version"},
+        {0, 2, CODEC_ERR_UNKNOWN, "genesis.rules.rules_version"},
+        {1, 0, CODEC_ERR_UNKNOWN, "genesis.rules.gas_schedule"},
+        {1, 2, CODEC_ERR_UNKNOWN, "genesis.rules.gas_schedule"},
+        {2, 0, CODEC_ERR_RANGE, "genesis.rules.tx_gas_limit"},
+        {2, 512000001, CODEC_ERR_RANGE, "genesis.rules.tx_gas_limit (above block_gas_limit)"},
+        {3, 0, CODEC_ERR_RANGE, "genesis.rules.block_gas_limit"},
+        {3, 1ull << 63, CODEC_ERR_RANGE, "genesis.rules.block_gas_limit"},
+        {4, 0, CODEC_ERR_RANGE, "genesis.rules.vm_memory_bytes"},
+        {4, CVM_LIMIT_ARENA_BYTES_MAX + 1ull, CODEC_ERR_RANGE, "genesis.rules.vm_memory_bytes"},
+        {5, 0, CODEC_ERR_RANGE, "genesis.rules.vm_call_depth"},
+        {5, CVM_LIMIT_CALL_DEPTH_MAX + 1ull, CODEC_ERR_RANGE, "genesis.rules.vm_call_depth"},
+        {6, 0, CODEC_ERR_RANGE, "genesis.rules.vm_writes_max"},
+        {6, CVM_LIMIT_WRITES_MAX + 1ull, CODEC_ERR_RANGE, "genesis.rules.vm_writes_max"},
+        {7, 0, CODEC_ERR_RANGE, "genesis.rules.vm_events_max"},
+        {7, CVM_LIMIT_EVENTS_MAX + 1ull, CODEC_ERR_RANGE, "genesis.rules.vm_events_max"},
+        {8, 0, CODEC_ERR_RANGE, "genesis.rules.max_batch_txs"},
+        {8, CODEC_BLOCK_TXS_MAX + 1ull, CODEC_ERR_RANGE, "genesis.rules.max_batch_txs"},
+        {9, 0, CODEC_ERR_RANGE, "genesis.rules.block_bytes_max"},
+        {9, CODEC_TX_MAX - 1ull, CODEC_ERR_RANGE, "genesis.rules.block_bytes_max"},
+        /* above the transport's message bound */
+        {9, CODEC_MESSAGE_BYTES_DEFAULT, CODEC_ERR_RANGE, "genesis.rules.block_bytes_max"},
+        {10, 0, CODEC_ERR_UNKNOWN, "genesis.rules.nonce_rule"},
+        {10, 2, CODEC_ERR_UNKNOWN, "genesis.rules.nonce_rule"},
+        {11, 0, CODEC_ERR_RANGE, "genesis.rules.valid_for_max_ms"},
+        {11, 59999, CODEC_ERR_RANGE, "genesis.rules.valid_for_max_ms"},
+        {11, 86400001, CODEC_ERR_RANGE, "genesis.rules.valid_for_max_ms"},
+        {12, 0, CODEC_ERR_RANGE, "genesis.rules.anchor_window_ms"},
+        {12, 367ull * 86400000, CODEC_ERR_RANGE, "genesis.rules.anchor_window_ms"},
+        {13, 0, CODEC_ERR_RANGE, "genesis.rules.clock_skew_ms"},
+        {13, 3600000, CODEC_ERR_RANGE, "genesis.rules.clock_skew_ms"}, /* an hour */
+        {13, 60001, CODEC_ERR_RANGE, "genesis.rules.clock_skew_ms"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t v[RULES_FIELDS];
+        size_t offs[RULES_FIELDS];
+        memcpy(v, good_rules, sizeof v);
+        v[bad[i].at] = bad[i].value;
+        parts p;
+        genesis_parts(&p);
+        rules_bytes(field(&p, 3), v, offs);
+        assemble(&p, &(bytes){0}); /* fills p.off */
+        expect_genesis_refused(&p, bad[i].code, bad[i].field, -1, p.off[3] + offs[bad[i].at]);
+    }
+    /* the bounds themselves are accepted */
+    uint64_t v[RULES_FIELDS];
+    memcpy(v, good_rules, sizeof v);
+    v[2] = v[3] = CODEC_RULES_GAS_MAX;
+    v[4] = CVM_LIMIT_ARENA_BYTES_MAX;
+    v[5] = CVM_LIMIT_CALL_DEPTH_MAX;
+    v[6] = CVM_LIMIT_WRITES_MAX;
+    v[7] = CVM_LIMIT_EVENTS_MAX;
+    v[8] = CODEC_BLOCK_TXS_MAX;
+    v[9] = CODEC_RULES_BLOCK_BYTES_MAX;
+    v[11] = CODEC_RULES_VALID_FOR_MIN_MS;
+    v[13] = CODEC_RULES_CLOCK_SKEW_MAX_MS;
+    parts p;
+    genesis_parts(&p);
+    rules_bytes(field(&p, 3), v, NULL);
+    expect_ok(S_GENESIS, &p);
+    cr_expect_eq(dec_genesis.rules.block_bytes_max, CODEC_RULES_BLOCK_BYTES_MAX);
+    cr_expect_eq(dec_genesis.rules.clock_skew_ms, 60000);
+}
+
+Test(codec, genesis_governance_requirements_are_checked)
+{
+    parts p;
+    /* one pair: the assembled message holds governance at p.off[7]; errors are found by
+     * field and index (the requirement), offsets by the decoder's own walk */
+    static const uint64_t two_regulators[][2] = {{ROLE_REGULATOR, 2}};
+    static const uint64_t zero[][2] = {{ROLE_SPONSOR, 0}};
+    static const uint64_t auditor[][2] = {{ROLE_AUDITOR, 1}};
+    static const uint64_t participant[][2] = {{ROLE_PARTICIPANT, 1}};
+    static const uint64_t backwards[][2] = {{ROLE_REGULATOR, 1}, {ROLE_SPONSOR, 1}};
+    static const uint64_t too_many[][2] = {{ROLE_SPONSOR, 6}}; /* > 1 + CODEC_COSIGS_MAX */
+    static const uint64_t fine[][2] = {{ROLE_SPONSOR, 1}, {ROLE_INVESTIGATOR, 1},
+                                        {ROLE_REGULATOR, 1}};
+    static const struct {
+        const uint64_t (*roles)[2];
+        uint32_t n;
+        codec_err code;
+        const char *field;
+    } bad[] = {
+        {two_regulators, 1, CODEC_ERR_RANGE,
+         "genesis.governance[].roles[].count (above the authorities of that role)"},
+        {zero, 1, CODEC_ERR_RANGE, "genesis.governance[].roles[].count"},
+        {auditor, 1, CODEC_ERR_RANGE, "genesis.governance[].roles[].role"},
+        {participant, 1, CODEC_ERR_RANGE, "genesis.governance[].roles[].role"},
+        {backwards, 2, CODEC_ERR_ORDER, "genesis.governance[].roles[].role"},
+        {too_many, 1, CODEC_ERR_RANGE, "genesis.governance[].roles[].count"},
+        {fine, 0, CODEC_ERR_COUNT, "genesis.governance[].roles"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        genesis_parts(&p);
+        governance_bytes(field(&p, 7), GOVERNANCE_DEPLOY, bad[i].roles, bad[i].n);
+        bytes m;
+        assemble(&p, &m);
+        codec_error e;
+        codec_err rc = decode(S_GENESIS, &m, &e);
+        char why[200];
+        cr_expect_eq(rc, bad[i].code, "case %zu: %s", i, codec_error_format(&e, why, sizeof why));
+        cr_expect_str_eq(e.field, bad[i].field, "case %zu", i);
+        cr_expect_eq(e.index, GOVERNANCE_DEPLOY - 1, "case %zu: the deploy requirement", i);
+        cr_expect(e.offset > p.off[7] && e.offset < m.n, "case %zu: offset in governance", i);
+    }
+    genesis_parts(&p);
+    governance_bytes(field(&p, 7), GOVERNANCE_DEPLOY, fine, 3);
+    expect_ok(S_GENESIS, &p);
+    cr_expect_eq(dec_genesis.governance[GOVERNANCE_DEPLOY - 1].role_count, 3);
+    cr_expect_eq(dec_genesis.governance[GOVERNANCE_DEPLOY - 1].roles[1].role, ROLE_INVESTIGATOR);
+    cr_expect_eq(dec_genesis.governance[GOVERNANCE_RULES - 1].roles[1].role, ROLE_REGULATOR);
+    /* kinds: each once, in order 1..4 */
+    genesis_parts(&p);
+    bytes *g = field(&p, 7);
+    mp_array(g, 3);
+    for (uint64_t kind = 1; kind <= 3; kind++) {
+        mp_array(g, 2);
+        mp_uint(g, kind);
+        mp_array(g, 1);
+        mp_array(g, 2);
+        mp_uint(g, ROLE_SPONSOR);
+        mp_uint(g, 1);
+    }
+    assemble(&p, &(bytes){0});
+    expect_genesis_refused(&p, CODEC_ERR_COUNT, "genesis.governance", -1, p.off[7]);
+    for (uint64_t wrong = 3; wrong <= 5; wrong += 2) { /* kind 2 repeated as 3, or 5 */
+        genesis_parts(&p);
+        g = field(&p, 7);
+        mp_array(g, 4);
+        size_t second = 0;
+        for (uint64_t kind = 1; kind <= 4; kind++) {
+            mp_array(g, 2);
+            if (kind == 2) second = g->n;
+            mp_uint(g, kind == 2 ? wrong : kind);
+            mp_array(g, 1);
+            mp_array(g, 2);
+            mp_uint(g, ROLE_SPONSOR);
+            mp_uint(g, 1);
+        }
+        assemble(&p, &(bytes){0});
+        expect_genesis_refused(&p, wrong == 5 ? CODEC_ERR_UNKNOWN : CODEC_ERR_ORDER,
+                               "genesis.governance[].kind", 1, p.off[7] + second);
+    }
+}
+
+Test(codec, genesis_version_1_is_refused_naming_the_upgrade_command)
+{
+    parts p;
+    genesis_parts(&p);
+    mp_uint(field(&p, 0), 1);
+    bytes m;
+    assemble(&p, &m);
+    codec_error e;
+    cr_assert_eq(decode(S_GENESIS, &m, &e), CODEC_ERR_OLD_GENESIS);
+    cr_expect_str_eq(e.field, "genesis.version");
+    cr_expect_eq(e.offset, p.off[0]);
+    char why[400];
+    codec_error_format(&e, why, sizeof why);
+    cr_expect(strstr(why, "trialctl genesis upgrade") != NULL, "%s", why);
+    cr_expect(strstr(why, "new chain") != NULL, "%s", why);
+}
+
+/* A version 1 genesis as trialctl wrote it before issue 16. */
+static void genesis_v1_parts(parts *p, uint64_t max_batch, uint64_t anchor, uint64_t skew)
+{
+    genesis_parts(p);
+    p->n = 7;
+    mp_uint(field(p, 0), 1);
+    bytes *params = field(p, 3);
+    mp_array(params, 4);
+    mp_uint(params, max_batch);
+    mp_uint(params, 64);
+    mp_uint(params, anchor);
+    mp_uint(params, skew);
+    bytes *a = field(p, 5);
+    mp_array(a, 3);
+    authority_bytes(a, ROLE_SPONSOR, "", "sponsor");
+    authority_bytes(a, ROLE_INVESTIGATOR, "site-berlin", "dr-weber");
+    authority_bytes(a, ROLE_REGULATOR, "", "ethics-board");
+}
+
+Test(codec, a_version_1_genesis_upgrades_to_version_2_with_default_rules)
+{
+    parts p;
+    genesis_v1_parts(&p, 512, 3600000, 5000);
+    bytes m;
+    assemble(&p, &m);
+    static codec_genesis g, back;
+    codec_error e;
+    char why[300];
+    cr_assert_eq(codec_genesis_decode_v1(m.b, m.n, &g, &e), CODEC_OK, "%s",
+                 codec_error_format(&e, why, sizeof why));
+    codec_rules want;
+    codec_rules_default(&want);
+    want.max_batch_txs = 512;
+    want.anchor_window_ms = 3600000;
+    want.clock_skew_ms = 5000;
+    cr_expect(same(&g.rules, &want, sizeof want));
+    cr_expect_eq(g.authority_count, 3);
+    cr_expect_str_eq(g.chain_name, "trial-chain");
+    static uint8_t out[8192];
+    codec_buf b = codec_buf_make(out, sizeof out);
+    cr_assert_eq(codec_genesis_encode(&g, &b), CODEC_OK);
+    cr_assert_eq(codec_genesis_decode(out, b.len, &back, &e), CODEC_OK, "%s",
+                 codec_error_format(&e, why, sizeof why));
+    cr_expect_eq(back.governance[GOVERNANCE_DEPLOY - 1].role_count, 2);
+    cr_expect_eq(out[1], 2, "version 2");
+    /* a version 2 genesis is no version 1 one, and v1 holds no auditor */
+    cr_expect_eq(codec_genesis_decode_v1(out, b.len, &g, &e), CODEC_ERR_COUNT);
+    cr_expect_str_eq(e.field, "genesis");
+    /* an old clock skew of an hour decodes as v1 but not as v2: the upgrade names it */
+    genesis_v1_parts(&p, 512, 3600000, 3600000);
+    assemble(&p, &m);
+    cr_assert_eq(codec_genesis_decode_v1(m.b, m.n, &g, &e), CODEC_OK);
+    b = codec_buf_make(out, sizeof out);
+    cr_assert_eq(codec_genesis_encode(&g, &b), CODEC_OK);
+    cr_expect_eq(codec_genesis_decode(out, b.len, &back, &e), CODEC_ERR_RANGE);
+    cr_expect_str_eq(e.field, "genesis.rules.clock_skew_ms");
 }

@@ -26,7 +26,8 @@
 #include "crypto.h"
 
 static const char INIT_USAGE[] =
-    "usage: trialctl init [--validators N] [--base-port P] [--chain-name NAME] [--tls] DIR\n"
+    "usage: trialctl init [--validators N] [--base-port P] [--chain-name NAME] [--tls]\n"
+    "                     [--auditor FILE.pub]... [rule options] DIR\n"
     "  Writes a local consortium into DIR (which must not exist or be empty):\n"
     "    keys/         validator-I, sponsor, investigator-site-a, investigator-site-b,\n"
     "                  regulator, researcher (NAME.key 0600 + NAME.pub)\n"
@@ -36,7 +37,20 @@ static const char INIT_USAGE[] =
     "  --tls  also a consortium CA and one certificate per node, made by the openssl command:\n"
     "    tls/ca.pem (CA certificate), tls/ca.key (CA key, 0600), tls/validator-I.pem\n"
     "    (certificate + key, 0600). The configs then use tls+tcp:// URLs (mutual TLS between\n"
-    "    validators); trialctl reaches a client API with TRIALREG_TLS_CA=DIR/tls/ca.pem.\n";
+    "    validators); trialctl reaches a client API with TRIALREG_TLS_CA=DIR/tls/ca.pem.\n"
+    "  --auditor FILE.pub  an auditor's public key (role 6: reads blocks and exports, signs\n"
+    "    no tx; the auditor keeps its secret key), named after the file; repeatable\n"
+    GENESIS_RULE_OPTIONS_USAGE
+    "  governance (every kind: sponsor x1 + regulator x1) is printed by\n"
+    "  `trialctl genesis show DIR/genesis.bin`.\n";
+
+/* What init puts in the genesis beyond its keys. */
+typedef struct {
+    codec_rules rules;   /* options given (zero = the default) */
+    uint32_t auditor_count;
+    pubkey auditors[8];
+    codec_name auditor_names[8];
+} init_options;
 
 typedef struct {
     const char *name;
@@ -233,7 +247,7 @@ static int write_configs(const char *dir, uint32_t n, unsigned base_port, bool t
 }
 
 static int build_consortium(const char *dir, uint32_t n, unsigned base_port, const char *name,
-                            bool tls)
+                            bool tls, const init_options *io)
 {
     codec_genesis *g = calloc(1, sizeof *g);
     char path[4096];
@@ -242,9 +256,9 @@ static int build_consortium(const char *dir, uint32_t n, unsigned base_port, con
     if (!g || make_dir(dir) != 0 || make_dir(path) != 0) goto out;
     snprintf(g->chain_name, sizeof g->chain_name, "%s", name);
     g->created_ms = 0; /* set below from the clock */
-    g->params = (codec_params){.max_batch_txs = 512, .nonce_window = 64,
-                               .anchor_window_ms = 7ull * 24 * 3600 * 1000,
-                               .clock_skew_ms = 2000};
+    codec_rules_default(&g->rules);
+    genesis_rules_merge(&g->rules, &io->rules);
+    codec_governance_default(g->governance);
     for (uint32_t i = 0; i < n; i++) {
         snprintf(g->validators[i].name.text, sizeof g->validators[i].name.text, "validator-%u", i);
         if (make_key(dir, g->validators[i].name.text, &g->validators[i].key) != 0) goto out;
@@ -256,6 +270,12 @@ static int build_consortium(const char *dir, uint32_t n, unsigned base_port, con
         snprintf(a->site.text, sizeof a->site.text, "%s", AUTHORITIES[i].site);
         snprintf(a->name.text, sizeof a->name.text, "%s", AUTHORITIES[i].name);
         if (make_key(dir, AUTHORITIES[i].name, &a->key) != 0) goto out;
+    }
+    for (uint32_t i = 0; i < io->auditor_count; i++) {
+        codec_authority *a = &g->authorities[g->authority_count++];
+        a->role = ROLE_AUDITOR;
+        a->name = io->auditor_names[i];
+        a->key = io->auditors[i];
     }
     for (uint32_t i = 0; i < contracts_builtin_count; i++) { /* the built-in contracts, v1 */
         codec_contract *c = &g->contracts[g->contract_count++];
@@ -284,6 +304,28 @@ out:
     return rc;
 }
 
+/* --auditor FILE.pub: the key, named after the file (dir/acme-audit.pub -> acme-audit). */
+static int add_auditor(init_options *io, const char *path)
+{
+    if (io->auditor_count == sizeof io->auditors / sizeof io->auditors[0]) {
+        fprintf(stderr, "error: at most 8 --auditor keys\n");
+        return TC_EXIT_USAGE;
+    }
+    tcrypto_err rc = tcrypto_read_public_key(path, &io->auditors[io->auditor_count]);
+    if (rc != TCRYPTO_OK) {
+        fprintf(stderr, "error: --auditor %s: %s\n", path, tcrypto_strerror(rc));
+        return TC_EXIT_INPUT;
+    }
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t len = strcspn(base, ".");
+    if (len > CODEC_NAME_MAX) len = CODEC_NAME_MAX;
+    codec_name *name = &io->auditor_names[io->auditor_count++];
+    memcpy(name->text, base, len);
+    name->text[len] = '\0';
+    return TC_EXIT_OK;
+}
+
 /* DIR must not exist, or be an empty directory. */
 static bool usable_dir(const char *dir)
 {
@@ -300,7 +342,10 @@ int cmd_init(int argc, char **argv)
     static const struct option opts[] = {
         {"help", no_argument, 0, 'h'},        {"validators", required_argument, 0, 'n'},
         {"base-port", required_argument, 0, 'p'}, {"chain-name", required_argument, 0, 'c'},
-        {"tls", no_argument, 0, 't'},          {0, 0, 0, 0}};
+        {"tls", no_argument, 0, 't'},          {"auditor", required_argument, 0, 'A'},
+        GENESIS_RULE_OPTIONS,                  {0, 0, 0, 0}};
+    static init_options io;
+    memset(&io, 0, sizeof io);
     bool tls = false;
     uint64_t n = 4, port = 7100;
     const char *name = "local consortium";
@@ -319,6 +364,15 @@ int cmd_init(int argc, char **argv)
             tls = true;
             continue;
         }
+        if (c == 'A') {
+            int rc = add_auditor(&io, optarg);
+            if (rc != TC_EXIT_OK) return rc;
+            continue;
+        }
+        if (c >= GENESIS_RULE_OPTION_BASE) {
+            if (genesis_rule_option(&io.rules, c, optarg) != TC_EXIT_OK) return TC_EXIT_USAGE;
+            continue;
+        }
         return fprintf(stderr, "%s", INIT_USAGE), TC_EXIT_USAGE;
     }
     if (optind != argc - 1) return fprintf(stderr, "%s", INIT_USAGE), TC_EXIT_USAGE;
@@ -333,5 +387,5 @@ int cmd_init(int argc, char **argv)
                 argv[optind]);
         return TC_EXIT_INPUT;
     }
-    return build_consortium(argv[optind], (uint32_t)n, (unsigned)port, name, tls);
+    return build_consortium(argv[optind], (uint32_t)n, (unsigned)port, name, tls, &io);
 }

@@ -122,12 +122,19 @@ int cmd_keygen(int argc, char **argv)
 
 static const char GENESIS_USAGE[] =
     "usage: trialctl genesis -o FILE --chain-name NAME --validator PUB... [options]\n"
+    "       trialctl genesis show FILE\n"
+    "       trialctl genesis upgrade OLD NEW [rule options]\n"
     "  --validator FILE.pub          a validator key (4, 7, 10, ... validators: n = 3f+1)\n"
     "  --authority ROLE[@SITE]=FILE  an authority key; ROLE is sponsor, investigator,\n"
-    "                                regulator or researcher; investigators name a SITE\n"
+    "                                regulator, researcher or auditor; investigators name a SITE\n"
     "  --contract NAME=FILE.cvm      a contract's bytecode (version 1)\n"
     "  --created-ms N                creation time (default: now)\n"
-    "  --nonce-window N, --anchor-window-ms N, --clock-skew-ms N, --max-batch-txs N\n";
+    GENESIS_RULE_OPTIONS_USAGE
+    "  show: the genesis's summary: chain id, rules, governance, validators, authorities,\n"
+    "  contracts. upgrade: converts a version 1 genesis to version 2 with the default rules\n"
+    "  (its max_batch_txs, anchor_window_ms and clock_skew_ms kept) and the default\n"
+    "  governance; the result is a NEW chain (a new chain id): a ledger made on the old\n"
+    "  genesis does not open on it.\n";
 
 typedef struct {
     codec_genesis g;
@@ -178,8 +185,8 @@ static int add_authority_arg(genesis_draft *d, const char *arg)
     a->role = (uint8_t)codec_role_parse(role);
     if (a->role == 0 || a->role == ROLE_PARTICIPANT || strlen(site) > CODEC_NAME_MAX
         || (a->role == ROLE_INVESTIGATOR) != (site[0] != '\0')) {
-        fprintf(stderr, "error: --authority '%s': role must be sponsor, regulator, researcher "
-                        "or investigator@SITE\n", arg);
+        fprintf(stderr, "error: --authority '%s': role must be sponsor, regulator, researcher, "
+                        "auditor or investigator@SITE\n", arg);
         return TC_EXIT_USAGE;
     }
     memcpy(a->site.text, site, strlen(site) + 1); /* length checked above */
@@ -227,10 +234,21 @@ int genesis_write_file(const codec_genesis *g, const char *out_path)
     if (!buf) return TC_EXIT_INTERNAL;
     codec_buf b = codec_buf_make(buf, cap);
     int rc = TC_EXIT_INTERNAL;
-    codec_genesis check;
-    if (codec_genesis_encode(g, &b) == CODEC_OK
-        && codec_genesis_decode(b.data, b.len, &check, NULL) == CODEC_OK
-        && util_write_file(out_path, b.data, b.len) == 0) {
+    codec_genesis *check = malloc(sizeof *check);
+    codec_error err;
+    char why[300];
+    if (!check) {
+        free(buf);
+        return TC_EXIT_INTERNAL;
+    }
+    if (codec_genesis_encode(g, &b) != CODEC_OK) {
+        fprintf(stderr, "error: the genesis could not be encoded\n");
+    } else if (codec_genesis_decode(b.data, b.len, check, &err) != CODEC_OK) {
+        /* a rule or a requirement out of its bounds: the field is named */
+        fprintf(stderr, "error: the genesis would be refused: %s\n",
+                codec_error_format(&err, why, sizeof why));
+        rc = TC_EXIT_USAGE;
+    } else if (util_write_file(out_path, b.data, b.len) == 0) {
         hash32 chain_id;
         tcrypto_sha256(b.data, b.len, &chain_id);
         print_hex("chain id ", &chain_id);
@@ -238,55 +256,107 @@ int genesis_write_file(const codec_genesis *g, const char *out_path)
     } else {
         fprintf(stderr, "error: the genesis could not be written\n");
     }
+    free(check);
     free(buf);
     return rc;
 }
 
 static int genesis_option(genesis_draft *d, int c, const char *arg)
 {
-    uint64_t v;
     switch (c) {
     case 'n': snprintf(d->g.chain_name, sizeof d->g.chain_name, "%s", arg); return 0;
     case 'v': return add_validator(d, arg);
     case 'a': return add_authority_arg(d, arg);
     case 'c': return add_contract_arg(d, arg);
     case 't': return util_parse_u64("--created-ms", arg, 0, UINT64_MAX, &d->g.created_ms) ? 2 : 0;
-    case 'w':
-        if (util_parse_u64("--nonce-window", arg, 1, 4096, &v)) return TC_EXIT_USAGE;
-        d->g.params.nonce_window = (uint32_t)v;
-        return 0;
-    case 'W': return util_parse_u64("--anchor-window-ms", arg, 0, UINT64_MAX,
-                                     &d->g.params.anchor_window_ms) ? 2 : 0;
-    case 's': return util_parse_u64("--clock-skew-ms", arg, 0, UINT64_MAX,
-                                    &d->g.params.clock_skew_ms) ? 2 : 0;
-    case 'b':
-        if (util_parse_u64("--max-batch-txs", arg, 1, CODEC_BLOCK_TXS_MAX, &v)) return 2;
-        d->g.params.max_batch_txs = (uint32_t)v;
-        return 0;
     }
-    return TC_EXIT_USAGE;
+    return genesis_rule_option(&d->g.rules, c, arg);
+}
+
+static const struct option GENESIS_OPTIONS[] = {
+    {"help", no_argument, 0, 'h'},         {"out", required_argument, 0, 'o'},
+    {"chain-name", required_argument, 0, 'n'}, {"validator", required_argument, 0, 'v'},
+    {"authority", required_argument, 0, 'a'},  {"contract", required_argument, 0, 'c'},
+    {"created-ms", required_argument, 0, 't'}, GENESIS_RULE_OPTIONS, {0, 0, 0, 0}};
+
+/* trialctl genesis show FILE */
+static int genesis_show(int argc, char **argv)
+{
+    if (argc != 2) return usage_error(GENESIS_USAGE);
+    uint8_t *bytes;
+    size_t len;
+    codec_genesis *g;
+    int rc = load_genesis(argv[1], &bytes, &len, &g);
+    if (rc != TC_EXIT_OK) return rc;
+    hash32 chain_id;
+    tcrypto_sha256(bytes, len, &chain_id);
+    genesis_print(g, &chain_id, stdout);
+    free(g);
+    free(bytes);
+    return TC_EXIT_OK;
+}
+
+/* trialctl genesis upgrade OLD NEW [rule options] */
+static int genesis_upgrade(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, GENESIS_RULE_OPTIONS,
+                                         {0, 0, 0, 0}};
+    genesis_draft *d = calloc(1, sizeof *d);
+    uint8_t *old = NULL;
+    size_t len;
+    int rc = TC_EXIT_OK;
+    if (!d) return TC_EXIT_INTERNAL;
+    codec_rules given = {0}; /* the options, applied over what the old genesis gives */
+    getopt_reset();
+    for (int c; rc == TC_EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        if (c == 'h') {
+            printf("%s", GENESIS_USAGE);
+            goto done;
+        }
+        rc = c == '?' ? usage_error(GENESIS_USAGE) : genesis_rule_option(&given, c, optarg);
+    }
+    if (rc == TC_EXIT_OK && optind != argc - 2) rc = usage_error(GENESIS_USAGE);
+    if (rc == TC_EXIT_OK && util_read_file(argv[optind], GENESIS_FILE_MAX, &old, &len) != 0) {
+        rc = TC_EXIT_INPUT;
+    }
+    codec_error err;
+    char why[300];
+    if (rc == TC_EXIT_OK && codec_genesis_decode_v1(old, len, &d->g, &err) != CODEC_OK) {
+        fprintf(stderr, "error: %s is not a version 1 genesis: %s\n", argv[optind],
+                codec_error_format(&err, why, sizeof why));
+        rc = TC_EXIT_INPUT;
+    }
+    if (rc == TC_EXIT_OK) {
+        genesis_rules_merge(&d->g.rules, &given);
+        hash32 old_id;
+        tcrypto_sha256(old, len, &old_id);
+        print_hex("old chain id ", &old_id);
+        rc = genesis_write_file(&d->g, argv[optind + 1]);
+        if (rc == TC_EXIT_OK) {
+            printf("%s: version 2 genesis of a NEW chain (the chain id changed): start its "
+                   "validators on empty data directories\n", argv[optind + 1]);
+        }
+    }
+done:
+    free(old);
+    free(d);
+    return rc;
 }
 
 int cmd_genesis(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"help", no_argument, 0, 'h'},         {"out", required_argument, 0, 'o'},
-        {"chain-name", required_argument, 0, 'n'}, {"validator", required_argument, 0, 'v'},
-        {"authority", required_argument, 0, 'a'},  {"contract", required_argument, 0, 'c'},
-        {"created-ms", required_argument, 0, 't'}, {"nonce-window", required_argument, 0, 'w'},
-        {"anchor-window-ms", required_argument, 0, 'W'},
-        {"clock-skew-ms", required_argument, 0, 's'},
-        {"max-batch-txs", required_argument, 0, 'b'}, {0, 0, 0, 0}};
+    if (argc >= 2 && strcmp(argv[1], "show") == 0) return genesis_show(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "upgrade") == 0) return genesis_upgrade(argc - 1, argv + 1);
     genesis_draft *d = calloc(1, sizeof *d);
     if (!d) return TC_EXIT_INTERNAL;
     d->g.created_ms = (uint64_t)time(NULL) * 1000;
-    d->g.params = (codec_params){.max_batch_txs = 512, .nonce_window = 64,
-                                 .anchor_window_ms = 7ull * 24 * 3600 * 1000,
-                                 .clock_skew_ms = 2000};
+    codec_rules_default(&d->g.rules);
+    codec_governance_default(d->g.governance);
     const char *out = NULL;
     int rc = TC_EXIT_OK;
     getopt_reset();
-    for (int c; rc == TC_EXIT_OK && (c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1;) {
+    for (int c; rc == TC_EXIT_OK
+                && (c = getopt_long(argc, argv, "ho:", GENESIS_OPTIONS, NULL)) != -1;) {
         if (c == 'h') {
             printf("%s", GENESIS_USAGE);
             goto done;

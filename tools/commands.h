@@ -53,6 +53,40 @@ int util_parse_u64(const char *opt, const char *text, uint64_t min, uint64_t max
 #include "codec.h"
 int genesis_write_file(const codec_genesis *g, const char *out_path);
 
+/* The rule options (tools/genesis_rules.c): one long option per genesis.rules limit, named
+ * after its field (--tx-gas-limit, --block-gas-limit, --vm-memory-bytes, --vm-call-depth,
+ * --vm-writes-max, --vm-events-max, --max-batch-txs, --block-bytes-max,
+ * --valid-for-max-ms, --anchor-window-ms, --clock-skew-ms). Put GENESIS_RULE_OPTIONS in a
+ * getopt_long table and hand every option value it returns to genesis_rule_option, which
+ * sets that field (>= 1; the codec checks the bounds when the genesis is written). */
+#include <getopt.h>
+#include <stdio.h>
+#define GENESIS_RULE_OPTION_BASE 0x200
+#define GENESIS_RULE_OPTION_COUNT 11
+#define GENESIS_RULE_OPTIONS                                                                \
+    {"tx-gas-limit", required_argument, 0, 0x200},                                          \
+    {"block-gas-limit", required_argument, 0, 0x201},                                       \
+    {"vm-memory-bytes", required_argument, 0, 0x202},                                       \
+    {"vm-call-depth", required_argument, 0, 0x203},                                         \
+    {"vm-writes-max", required_argument, 0, 0x204},                                         \
+    {"vm-events-max", required_argument, 0, 0x205},                                         \
+    {"max-batch-txs", required_argument, 0, 0x206},                                         \
+    {"block-bytes-max", required_argument, 0, 0x207},                                       \
+    {"valid-for-max-ms", required_argument, 0, 0x208},                                      \
+    {"anchor-window-ms", required_argument, 0, 0x209},                                      \
+    {"clock-skew-ms", required_argument, 0, 0x20a}
+#define GENESIS_RULE_OPTIONS_USAGE                                                          \
+    "  rules (genesis.rules, docs/FORMATS.md 5.9; default in brackets):\n"                   \
+    "  --tx-gas-limit N [2000000]   --block-gas-limit N [512000000]\n"                       \
+    "  --vm-memory-bytes N [262144] --vm-call-depth N [64] --vm-writes-max N [256]\n"        \
+    "  --vm-events-max N [64]       --max-batch-txs N [256] --block-bytes-max N [2097152]\n" \
+    "  --valid-for-max-ms N [3600000] --anchor-window-ms N [604800000] --clock-skew-ms N [2000]\n"
+int genesis_rule_option(codec_rules *rules, int c, const char *arg);
+/* Copy every non-zero field of the rule options given over rules. */
+void genesis_rules_merge(codec_rules *rules, const codec_rules *given);
+/* The genesis summary (trialctl genesis show). */
+void genesis_print(const codec_genesis *g, const hash32 *chain_id, FILE *out);
+
 /* Monotonic time in seconds. */
 double util_now(void);
 /* Ed25519 verifications per second with `threads` threads verifying at once for

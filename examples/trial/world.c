@@ -33,7 +33,10 @@ codec_value world_bytes(const void *p, uint32_t len)
 }
 codec_value world_text(const char *s) { return world_bytes(s, (uint32_t)strlen(s)); }
 
-int world_init(world *w, const char *chain_name)
+int world_init(world *w, const char *chain_name) { return world_init_edit(w, chain_name, NULL, NULL); }
+
+int world_init_edit(world *w, const char *chain_name, void (*edit)(codec_genesis *g, void *ctx),
+                    void *ctx)
 {
     memset(w, 0, sizeof *w);
     for (uint32_t i = 0; i < 4; i++) derive("validator", i, &w->validators[i]);
@@ -49,9 +52,8 @@ int world_init(world *w, const char *chain_name)
     if (!g || !buf) goto err;
     snprintf(g->chain_name, sizeof g->chain_name, "%s", chain_name);
     g->created_ms = WORLD_GENESIS_MS;
-    g->params = (codec_params){.max_batch_txs = 1024, .nonce_window = 64,
-                               .anchor_window_ms = 7ull * 24 * 3600 * 1000,
-                               .clock_skew_ms = 2000};
+    codec_rules_default(&g->rules);
+    codec_governance_default(g->governance);
     g->validator_count = 4;
     for (uint32_t i = 0; i < 4; i++) {
         snprintf(g->validators[i].name.text, sizeof g->validators[i].name.text, "validator-%u", i);
@@ -69,6 +71,7 @@ int world_init(world *w, const char *chain_name)
         c->bytecode = contracts_builtin[i].bytecode;
         c->bytecode_len = contracts_builtin[i].len;
     }
+    if (edit) edit(g, ctx);
     codec_buf b = codec_buf_make(buf, cap);
     if (codec_genesis_encode(g, &b) != CODEC_OK) goto err;
     free(g);

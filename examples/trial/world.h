@@ -66,6 +66,10 @@ typedef struct {
 
 /* Derive the keys and write the genesis (chain_name picks the chain id). */
 int world_init(world *w, const char *chain_name);
+/* The same, with edit(g, ctx) changing the genesis (rules, authorities, governance) before
+ * it is encoded: tests of the genesis's rules. */
+int world_init_edit(world *w, const char *chain_name, void (*edit)(codec_genesis *g, void *ctx),
+                    void *ctx);
 /* Open (creating) the ledger in dir and an executor on it. */
 int world_open(world *w, const char *dir, bool verify_signatures);
 void world_close(world *w);

@@ -83,8 +83,11 @@ cp c.proof bad.proof; printf '\x00' | dd of=bad.proof bs=1 seek=200 conv=notrunc
 expect 1 "proof INVALID" -- "$T" verify-proof --genesis genesis.bin bad.proof
 expect 1 "tx is not in the ledger" -- "$T" proof --genesis genesis.bin --data data --tx "$(printf 'ab%.0s' {1..32})" -o p.proof
 # a ledger of another chain
-mkdir keys2; for k in w0 w1 w2 w3; do "$T" keygen keys2/$k >/dev/null; done
-expect 0 "chain id" -- "$T" genesis -o other.bin --chain-name other --validator keys2/w0.pub --validator keys2/w1.pub --validator keys2/w2.pub --validator keys2/w3.pub
+mkdir keys2; for k in w0 w1 w2 w3 sp rg; do "$T" keygen keys2/$k >/dev/null; done
+W2=(--validator keys2/w0.pub --validator keys2/w1.pub --validator keys2/w2.pub --validator keys2/w3.pub)
+# the default governance needs a sponsor and a regulator key: without them, refused by name
+expect 2 "genesis.governance\[0\].roles\[\].count" -- "$T" genesis -o other.bin --chain-name other "${W2[@]}"
+expect 0 "chain id" -- "$T" genesis -o other.bin --chain-name other "${W2[@]}" --authority sponsor=keys2/sp.pub --authority regulator=keys2/rg.pub
 expect 1 "another chain" -- "$T" audit --genesis other.bin ledger.trl
 expect 3 "another genesis" -- "$T" export --genesis other.bin --data data -o x.trl
 # an unsafe secret key file
@@ -104,6 +107,38 @@ for f in data/*.ldb data/*.log; do
 done
 expect 0 "audit OK" -- "$T" audit --genesis genesis.bin ledger.trl
 
+# the chain's rules (issue 16): shown, bounded by name, version 1 upgraded
+expect 0 "clock_skew_ms +2000" -- "$T" genesis show genesis.bin
+expect 0 "deploy +sponsor x1 \+ regulator x1" -- "$T" genesis show genesis.bin
+expect 2 "genesis.rules.clock_skew_ms: integer out of range" -- "$T" genesis -o g.bin --chain-name x "${G[@]}" --clock-skew-ms 3600000
+expect 2 "genesis.rules.tx_gas_limit \(above block_gas_limit\)" -- "$T" genesis -o g.bin --chain-name x "${G[@]}" --tx-gas-limit 10 --block-gas-limit 9
+expect 2 "genesis.rules.block_bytes_max" -- "$T" genesis -o g.bin --chain-name x "${G[@]}" --block-bytes-max 8388608
+expect 2 "genesis.rules.valid_for_max_ms" -- "$T" genesis -o g.bin --chain-name x "${G[@]}" --valid-for-max-ms 1000
+expect 2 "genesis.rules.vm_call_depth" -- "$T" genesis -o g.bin --chain-name x "${G[@]}" --vm-call-depth 100000
+expect 2 "--max-batch-txs" -- "$T" genesis -o g.bin --chain-name x "${G[@]}" --max-batch-txs 0
+expect 0 "max_batch_txs +16" -- sh -c "'$T' genesis -o g16.bin --chain-name x ${G[*]} --max-batch-txs 16 && '$T' genesis show g16.bin"
+"$T" keygen keys/auditor >/dev/null
+expect 0 "auditor +auditor .*signs no tx" -- sh -c "'$T' genesis -o ga.bin --chain-name x ${G[*]} --authority auditor=keys/auditor.pub && '$T' genesis show ga.bin"
+# a version 1 genesis (as trialctl wrote it before): refused by name, converted by upgrade
+/usr/bin/python3 - genesis.bin v1.bin <<'PY'
+import sys, msgpack
+g = msgpack.unpackb(open(sys.argv[1], "rb").read(), raw=False)
+r = g[3]
+v1 = [1, g[1], g[2], [r[8], 64, r[12], r[13]], g[4], g[5], g[6]]
+open(sys.argv[2], "wb").write(msgpack.packb(v1, use_bin_type=True))
+PY
+expect 3 "genesis.version: a version 1 genesis is no longer accepted: convert it with .trialctl genesis upgrade" -- "$T" audit --genesis v1.bin data
+expect 2 "usage: trialctl genesis" -- "$T" genesis upgrade v1.bin
+expect 3 "not a version 1 genesis" -- "$T" genesis upgrade genesis.bin up.bin
+expect 2 "genesis.rules.clock_skew_ms" -- "$T" genesis upgrade v1.bin up.bin --clock-skew-ms 3600000
+expect 0 "NEW chain \(the chain id changed\)" -- "$T" genesis upgrade v1.bin up.bin
+expect 0 "valid_for_max_ms +3600000" -- "$T" genesis show up.bin
+# genesis.bin has the default rules, so the upgrade of its version 1 form gives its very bytes
+cmp -s up.bin genesis.bin && pass=$((pass + 1)) || { echo "FAIL: upgrade of genesis.bin's v1 form differs"; fail=$((fail + 1)); }
+expect 0 "audit OK: 6 blocks" -- "$T" audit --genesis up.bin data
+expect 0 "NEW chain" -- "$T" genesis upgrade v1.bin up2.bin --clock-skew-ms 3000
+expect 3 "another genesis" -- "$T" export --genesis up2.bin --data data -o x.trl
+
 # a local consortium
 expect 0 "consortium of 4 validators" -- "$T" init cons
 expect 3 "already holds a consortium" -- "$T" init cons
@@ -112,6 +147,11 @@ expect 2 "3f\+1" -- "$T" init --validators 5 cons5
 grep -q '"genesis_file": "../genesis.bin"' cons/node-3/config.json && pass=$((pass + 1)) || { echo "FAIL: node config"; fail=$((fail + 1)); }
 expect 0 "height 2" -- "$T" sample --genesis cons/genesis.bin --keys cons/keys --data cons/node-0/data --blocks 2 --txs 3
 expect 0 "audit OK: 2 blocks" -- "$T" audit --genesis cons/genesis.bin cons/node-0/data
+expect 0 "consortium of 4 validators" -- "$T" init --auditor keys/auditor.pub --max-batch-txs 32 --clock-skew-ms 1500 cons2
+expect 0 "auditor +auditor" -- "$T" genesis show cons2/genesis.bin
+expect 0 "max_batch_txs +32" -- "$T" genesis show cons2/genesis.bin
+expect 2 "genesis.rules.clock_skew_ms" -- "$T" init --clock-skew-ms 3600000 cons3
+expect 3 "--auditor nope.pub" -- "$T" init --auditor nope.pub cons3
 
 # consent-vm tools
 M=$HERE/../vm/modules

@@ -35,8 +35,21 @@ expect() {
     pass=$((pass + 1))
 }
 
-BASE=$((20000 + ($$ * 7 % 20000)))
+BASE=${TRIALREG_BASE_PORT:-$((20000 + ($$ * 7 % 20000)))}
 expect 0 "consortium of 4 validators" -- "$T" init --base-port "$BASE" cons
+# The consortium runs on an UPGRADED genesis (issue 16): init's genesis written back as
+# version 1 (as trialctl wrote it before), converted by `trialctl genesis upgrade` with small
+# batches (8 txs, 64 KiB), so the nodes start on a converted genesis and batch by its rules.
+/usr/bin/python3 - cons/genesis.bin cons/genesis-v1.bin <<'PY'
+import sys, msgpack
+g = msgpack.unpackb(open(sys.argv[1], "rb").read(), raw=False)
+r = g[3]
+v1 = [1, g[1], g[2], [r[8], 64, r[12], r[13]], g[4], g[5], g[6]]
+open(sys.argv[2], "wb").write(msgpack.packb(v1, use_bin_type=True))
+PY
+rm cons/genesis.bin
+expect 0 "NEW chain" -- "$T" genesis upgrade cons/genesis-v1.bin cons/genesis.bin --max-batch-txs 8 --block-bytes-max 65536
+expect 0 "max_batch_txs +8" -- "$T" genesis show cons/genesis.bin
 for i in 0 1 2 3; do
     "$N" --config cons/node-$i/config.json >node-$i.log 2>&1 &
     PIDS+=($!)

@@ -227,7 +227,10 @@ static size_t make_genesis(int variant, uint8_t *out, size_t cap)
     memset(&g, 0, sizeof g);
     strcpy(g.chain_name, variant == 0 ? "trialreg-demo" : "ONC-2026-117 \xe2\x80\x94 phase II");
     g.created_ms = 1764100000000ull;
-    g.params = (codec_params){512, 64, 3600000, 5000};
+    codec_rules_default(&g.rules);
+    g.rules.anchor_window_ms = 3600000;
+    g.rules.clock_skew_ms = 5000;
+    codec_governance_default(g.governance);
     g.validator_count = variant == 0 ? 4 : 7;
     for (uint32_t i = 0; i < g.validator_count; i++) {
         snprintf(g.validators[i].name.text, sizeof g.validators[i].name.text, "node-%u", i);

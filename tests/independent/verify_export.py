@@ -203,17 +203,61 @@ class Log:
 
 
 # ---- structures --------------------------------------------------------------------------
+# genesis.rules (FORMATS.md 5.9): [name, lo, hi]; a value outside is refused, the field named.
+MESSAGE_BYTES_DEFAULT = 4 << 20
+RULES = [
+    ("rules_version", 1, 1), ("gas_schedule", 1, 1),
+    ("tx_gas_limit", 1, I64_MAX), ("block_gas_limit", 1, I64_MAX),
+    ("vm_memory_bytes", 1, 16 << 20), ("vm_call_depth", 1, 1024),
+    ("vm_writes_max", 1, 4096), ("vm_events_max", 1, 1024),
+    ("max_batch_txs", 1, BLOCK_TXS_MAX),
+    ("block_bytes_max", TX_MAX, MESSAGE_BYTES_DEFAULT - (64 << 10)),
+    ("nonce_rule", 1, 1), ("valid_for_max_ms", 60000, 86400000),
+    ("anchor_window_ms", 1, 366 * 86400000), ("clock_skew_ms", 1, 60000),
+]
+ROLE_AUDITOR = 6
+
+
+def check_rules(r):
+    want_array(r, "genesis.rules", len(RULES), len(RULES))
+    for v, (name, lo, hi) in zip(r, RULES):
+        want_uint(v, f"genesis.rules.{name}", hi, lo)
+    if r[2] > r[3]:
+        raise Failure("genesis.rules.tx_gas_limit: above block_gas_limit")
+
+
+def check_governance(gov, authorities):
+    want_array(gov, "genesis.governance", 4, 4)
+    for k, req in enumerate(gov):
+        want_array(req, f"genesis.governance[{k}]", 2, 2)
+        if want_uint(req[0], f"genesis.governance[{k}].kind") != k + 1:
+            raise Failure(f"genesis.governance[{k}].kind: kinds 1..4, each once, in order")
+        roles = want_array(req[1], f"genesis.governance[{k}].roles", 1, 4)
+        prev, keys = 0, 0
+        for rc in roles:
+            want_array(rc, f"genesis.governance[{k}].roles[]", 2, 2)
+            role = want_uint(rc[0], f"genesis.governance[{k}].roles[].role", 4, 1)
+            count = want_uint(rc[1], f"genesis.governance[{k}].roles[].count", 1 + COSIGS_MAX, 1)
+            if role <= prev:
+                raise Failure(f"genesis.governance[{k}].roles[].role: not increasing")
+            if sum(1 for a in authorities if a[0] == role) < count:
+                raise Failure(f"genesis.governance[{k}].roles[].count: above the authorities of that role")
+            prev, keys = role, keys + count
+        if keys > 1 + COSIGS_MAX:
+            raise Failure(f"genesis.governance[{k}].roles: more keys than one tx carries")
+
+
 def check_genesis(g):
-    want_array(g, "genesis", 7, 7)
-    if want_uint(g[0], "genesis.version", 1) != 1:
-        raise Failure("genesis.version: must be 1")
+    want_array(g, "genesis", 7, 8)
+    version = want_uint(g[0], "genesis.version")
+    if version == 1:
+        raise Failure("genesis.version: a version 1 genesis is no longer accepted "
+                      "(trialctl genesis upgrade converts it: a new chain)")
+    if version != 2 or len(g) != 8:
+        raise Failure("genesis.version: must be 2 (with 8 fields)")
     want_str(g[1], "genesis.chain_name", CHAIN_NAME_MAX)
     want_uint(g[2], "genesis.created_ms")
-    p = want_array(g[3], "genesis.params", 4, 4)
-    want_uint(p[0], "genesis.params.max_batch_txs", BLOCK_TXS_MAX)
-    want_uint(p[1], "genesis.params.nonce_window", 4096)
-    want_uint(p[2], "genesis.params.anchor_window_ms")
-    want_uint(p[3], "genesis.params.clock_skew_ms")
+    check_rules(g[3])
     vals = want_array(g[4], "genesis.validators", 4, VALIDATORS_MAX)
     if (len(vals) - 1) % 3 != 0:
         raise Failure(f"genesis.validators: n = {len(vals)} is not 3f+1")
@@ -225,7 +269,8 @@ def check_genesis(g):
         raise Failure("genesis.validators: keys must be distinct")
     for i, a in enumerate(want_array(g[5], "genesis.authorities", 0, AUTHORITIES_MAX)):
         want_array(a, f"genesis.authorities[{i}]", 4, 4)
-        want_uint(a[0], f"genesis.authorities[{i}].role", 4, 1)
+        if want_uint(a[0], f"genesis.authorities[{i}].role", ROLE_AUDITOR, 1) == 5:
+            raise Failure(f"genesis.authorities[{i}].role: participants are never in a genesis")
         want_str(a[1], f"genesis.authorities[{i}].site", NAME_MAX)
         if (a[0] == 2) != (a[1] != ""):
             raise Failure(f"genesis.authorities[{i}].site: investigators, and only they, name a site")
@@ -239,6 +284,7 @@ def check_genesis(g):
         want_str(c[0], f"genesis.contracts[{i}].name", NAME_MAX)
         want_uint(c[1], f"genesis.contracts[{i}].version", U32_MAX)
         want_bin(c[2], f"genesis.contracts[{i}].bytecode", 1, BYTECODE_MAX)
+    check_governance(g[7], g[5])
     return [v[1] for v in vals]
 
 

@@ -810,3 +810,77 @@ Test(pbft, a_restarted_new_primary_sends_its_new_view_again)
     cr_assert(cores[3].durable.view == 1 && !cores[3].durable.view_changing,
               "replica 3 entered view 1");
 }
+
+/* ---- issue 16: batches bounded by the genesis's rules (count and bytes) ---------------- */
+
+static uint64_t kilobyte_each(void *ctx, const hash32 *request)
+{
+    (void)ctx;
+    (void)request;
+    return 1000;
+}
+
+static void start_bounded(uint32_t batch_max, uint64_t bytes_max, bool primary_bounded)
+{
+    for (uint32_t i = 0; i < 4; i++) {
+        pbft_config c = config(i);
+        if (i != 0 || primary_bounded) {
+            c.batch_max = batch_max;
+            c.batch_bytes_max = bytes_max;
+        }
+        c.request_bytes = kilobyte_each;
+        cr_assert_eq(pbft_init(&cores[i], &c), PBFT_OK);
+        pbft_tick(&cores[i], 1000, 1000);
+    }
+}
+
+Test(pbft, the_primary_stops_a_batch_at_the_byte_bound)
+{
+    enum { N = 10 };
+    start_bounded(8, 3500, true); /* 3 requests of 1000 bytes fit, a fourth does not */
+    static hash32 req[N];
+    static pbft_err errs[N];
+    for (uint32_t k = 0; k < N; k++) tcrypto_sha256(&k, sizeof k, &req[k]);
+    for (uint32_t i = 0; i < 4; i++) pbft_propose_many(&cores[i], req, N, errs);
+    static pbft_committed got[N];
+    uint32_t total = 0, batches = 0;
+    for (int t = 0; t < 20 && total < N; t++) {
+        uint32_t k = run(got);
+        for (uint32_t b = 0; b < k; b++) {
+            cr_expect_leq(got[b].batch.count, 3, "batch of %u requests (3000 bytes max)",
+                          got[b].batch.count);
+            total += got[b].batch.count;
+            batches++;
+        }
+        for (uint32_t i = 0; i < 4; i++) pbft_tick(&cores[i], 1100 + 20 * (uint64_t)t, 1100 + 20 * (uint64_t)t);
+    }
+    cr_expect_eq(total, N, "every request commits");
+    cr_expect_geq(batches, 4);
+}
+
+/* A primary that ignores the bounds: its PRE-PREPARE is refused by every bounded backup. */
+static void expect_backups_refuse(uint32_t batch_max, uint64_t bytes_max)
+{
+    enum { N = 5 };
+    start_bounded(batch_max, bytes_max, false);
+    static hash32 req[N];
+    static pbft_err errs[N];
+    for (uint32_t k = 0; k < N; k++) tcrypto_sha256(&k, sizeof k, &req[k]);
+    for (uint32_t i = 0; i < 4; i++) pbft_propose_many(&cores[i], req, N, errs);
+    static pbft_ready r;
+    r = *pbft_ready_get(&cores[0]);
+    pbft_ready_clear(&cores[0]);
+    bool seen = false;
+    for (uint32_t k = 0; k < r.out_count; k++) {
+        if (r.out[k].msg.type != PBFT_MSG_PREPREPARE) continue;
+        seen = true;
+        cr_expect_eq(r.out[k].msg.batch->count, N);
+        for (uint32_t to = 1; to < 4; to++)
+            cr_expect_eq(pbft_step(&cores[to], &r.out[k].msg), PBFT_ERR_REQUEST,
+                         "backup %u accepted a batch above the rules", to);
+    }
+    cr_expect(seen, "the unbounded primary proposed");
+}
+
+Test(pbft, backups_refuse_a_batch_above_the_byte_bound) { expect_backups_refuse(8, 4500); }
+Test(pbft, backups_refuse_a_batch_above_the_count_bound) { expect_backups_refuse(4, 0); }
