@@ -298,8 +298,8 @@ static void accept_some(relay *r, int64_t now)
         if (address_count(r, address) >= r->cfg.per_address_max) {
             conn *mine = oldest_idle(r, address, now);
             if (!mine) {
+                count_stat(r, &r->stats.refused); /* before the client can see it closed */
                 close(fd);
-                count_stat(r, &r->stats.refused);
                 continue;
             }
             victim = mine;
