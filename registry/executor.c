@@ -837,7 +837,6 @@ typedef struct {
     cvm_module *deploy_module; /* owned until installed */
     bool deploy_builtin;
     uint8_t replay_key[REPLAY_KEY_LEN];
-    uint64_t stale_until; /* an expired, unpruned entry of (signer, nonce): its valid_until */
 } tx_admission;
 
 /* ---- replay protection: valid_until and the replay set ---------------------------- */
@@ -882,8 +881,9 @@ static int replay_entry(exec *e, const uint8_t key[REPLAY_KEY_LEN], uint64_t *un
 
 /* Step 5: valid_until against the block time, then (signer, nonce) against the replay
  * set: refused if committed with a valid_until still after the block time. An entry that
- * has expired but is not pruned yet is stale: a->stale_until says which expiry key goes
- * with it. Returns 0, an INVALID code, or UINT32_MAX on a storage error. */
+ * has expired but is not pruned yet counts as absent (the new entry replaces it; its old
+ * expiry key is left to prune_replays). Returns 0, an INVALID code, or UINT32_MAX on a
+ * storage error. */
 static uint32_t check_replay(exec *e, const codec_tx *tx, tx_admission *a)
 {
     uint32_t code = check_valid_until(tx->valid_until, e->time_ms, e->opt.valid_for_max_ms);
@@ -892,23 +892,15 @@ static uint32_t check_replay(exec *e, const codec_tx *tx, tx_admission *a)
     uint64_t until = 0;
     int rc = replay_entry(e, a->replay_key, &until);
     if (rc < 0) return UINT32_MAX;
-    a->stale_until = 0;
-    if (rc == 0) return 0;
-    if (until > e->time_ms) return EXEC_E_NONCE_REPLAY;
-    a->stale_until = until;
-    return 0;
+    return rc == 1 && until > e->time_ms ? EXEC_E_NONCE_REPLAY : 0;
 }
 
-/* Records an admitted tx in the replay set (and drops the stale entry it replaces). */
+/* Records an admitted tx in the replay set and its expiry index. */
 static int replay_record(exec *e, const codec_tx *tx, const tx_admission *a)
 {
     uint8_t until[8], key[EXPIRY_KEY_LEN];
     be64(until, tx->valid_until);
     if (block_put(e, a->replay_key, REPLAY_KEY_LEN, until, 8, false) != 0) return -1;
-    if (a->stale_until) {
-        expiry_key(key, a->stale_until, tx->signer.bytes, tx->nonce);
-        if (block_put(e, key, EXPIRY_KEY_LEN, NULL, 0, true) != 0) return -1;
-    }
     expiry_key(key, tx->valid_until, tx->signer.bytes, tx->nonce);
     return block_put(e, key, EXPIRY_KEY_LEN, NULL, 0, false);
 }
@@ -918,7 +910,8 @@ static int replay_record(exec *e, const codec_tx *tx, const tx_admission *a)
  * deletion is safe: a tx whose entry is expired is itself expired (same valid_until, and
  * block times only grow), so step 5 refuses it before it looks at the set. The entry of
  * (signer, nonce) is deleted only if it still has this valid_until (a later tx with that
- * nonce may have replaced a stale one in this block). Returns 0 or -1 (storage, memory). */
+ * nonce may have replaced the expired entry, in this block or before). Returns 0 or -1
+ * (storage, memory). */
 static int prune_replays(exec *e)
 {
     uint8_t key[CODEC_KEY_MAX], after[EXPIRY_KEY_LEN], rkey[REPLAY_KEY_LEN];
