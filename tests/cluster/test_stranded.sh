@@ -39,8 +39,8 @@ done
 
 # the trickle: the researcher's access requests to a registered trial through node 1, a
 # new one every 300 ms at most whatever became of the last (a tx the stopped primary lost
-# must not hold the trickle up), until $D/stop (its own key: no nonce shared with the
-# bench below); each line of trickle.out is one that committed within its 300 ms
+# must not hold the trickle up), until $D/stop (the researcher's key, not the bench's);
+# each line of trickle.out is one that committed within its 300 ms
 H=$(printf '%064d' 7)
 "$T" register --url "$(url 1)" --genesis "$D/genesis.bin" --key "$D/keys/sponsor.key" \
     --trial TRICKLE --doc "$H" --primary "$H" --form "$H" --planned 10 --site site-a \
