@@ -298,7 +298,7 @@ static bool check_tx(auditor *a, uint32_t index, const codec_span *span)
     tcrypto_sha256(span->data, span->len, &a->tx_ids[index]);
     merkle_leaf_hash(span->data, span->len, &a->leaves[index]);
     merkle_frontier_append(&a->log, &a->leaves[index], NULL, NULL);
-    static const uint8_t body_header = 0x95; /* fixarray of the 5 body fields */
+    static const uint8_t body_header = 0x96; /* fixarray of the 6 body fields */
     if (!queue_sig(a, &tx.signer, &tx.sig, TCRYPTO_TAG_TX, &body_header, 1, tx.body_fields,
                    tx.body_fields_len, (int32_t)index, JOB_TX, 0)) {
         return fail_block(a, index, "out of memory");

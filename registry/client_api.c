@@ -124,13 +124,35 @@ static bool body_done(answer *a, codec_err rc)
 
 /* Issue 14 C, layer 1: a tx whose signer holds no role, or whose contract, method or
  * arguments do not exist or fit, is refused here against the last committed state, so
- * that it never reaches consensus (and the ledger). 0 or the executor's INVALID code. */
-static uint32_t admissible(capi *api, const codec_tx *tx)
+ * that it never reaches consensus (and the ledger); so is one whose valid_until is in the
+ * past or too far ahead of the node's clock, or whose (signer, nonce) has committed
+ * (exec_check_submit). 0 or the executor's INVALID code. */
+static uint32_t admissible(capi *api, const codec_tx *tx, uint64_t now)
 {
     capi_exec_lock(api);
     uint32_t code = exec_check_admissible(api->cfg.executor, tx);
+    if (!code) code = exec_check_submit(api->cfg.executor, tx, now);
     capi_exec_unlock(api);
     return code;
+}
+
+/* Why a tx is refused at submit: the executor's reason, or for valid_until the field, its
+ * value and the node's bound. */
+static void refuse_inadmissible(const codec_tx *tx, uint32_t code, uint64_t now,
+                                codec_submit_result *r)
+{
+    r->status = CAPI_SUBMIT_REFUSED;
+    if (code == EXEC_E_EXPIRED)
+        snprintf(r->reason, sizeof r->reason, "tx not accepted: tx.valid_until %" PRIu64
+                 " is expired: not after the node's clock %" PRIu64 " (code %u)",
+                 tx->valid_until, now, code);
+    else if (code == EXEC_E_TOO_FAR)
+        snprintf(r->reason, sizeof r->reason, "tx not accepted: tx.valid_until is too far ahead: "
+                 "%" PRIu64 " ms after the node's clock, more than valid_for_max_ms + clock "
+                 "skew (code %u)", tx->valid_until - now, code);
+    else
+        snprintf(r->reason, sizeof r->reason, "tx not accepted: %s (code %u)",
+                 exec_reason(RECEIPT_INVALID, code), code);
 }
 
 /* Decode each tx, refuse the unroutable ones, hand the others to the submit callback together, and say
@@ -143,6 +165,7 @@ static void submit_txs(capi *api, const codec_span *txs, uint32_t count,
     static _Thread_local uint32_t where_in[CODEC_SUBMIT_BATCH_MAX];
     static _Thread_local codec_submit_result verdicts[CODEC_SUBMIT_BATCH_MAX];
     uint32_t n = 0, code;
+    uint64_t now;
     for (uint32_t i = 0; i < count; i++) {
         codec_error err;
         char where[160];
@@ -155,10 +178,8 @@ static void submit_txs(capi *api, const codec_span *txs, uint32_t count,
         } else if (!api->cfg.submit) {
             r->status = CAPI_SUBMIT_REFUSED;
             snprintf(r->reason, sizeof r->reason, "this node accepts no txs");
-        } else if ((code = admissible(api, &tx)) != 0) {
-            r->status = CAPI_SUBMIT_REFUSED;
-            snprintf(r->reason, sizeof r->reason, "tx not accepted: %s (code %u)",
-                     exec_reason(RECEIPT_INVALID, code), code);
+        } else if ((code = admissible(api, &tx, now = api->cfg.clock(api->cfg.clock_ctx))) != 0) {
+            refuse_inadmissible(&tx, code, now, r);
         } else {
             good[n] = txs[i];
             where_in[n++] = i;

@@ -427,6 +427,7 @@ static void wr_tx_body_fields(writer *w, const codec_tx *tx)
 {
     wr_bin(w, tx->signer.bytes, 32);
     wr_uint(w, tx->nonce);
+    wr_uint(w, tx->valid_until);
     wr_str(w, tx->contract.text);
     wr_str(w, tx->method.text);
     wr_array(w, tx->arg_count);
@@ -441,7 +442,7 @@ codec_err codec_tx_body_encode(const codec_tx *tx, codec_buf *out)
 {
     writer w;
     wr_init(&w, out);
-    wr_array(&w, 5);
+    wr_array(&w, 6);
     wr_tx_body_fields(&w, tx);
     return wr_done(&w);
 }
@@ -450,7 +451,7 @@ codec_err codec_tx_encode(const codec_tx *tx, codec_buf *out)
 {
     writer w;
     wr_init(&w, out);
-    wr_array(&w, 7);
+    wr_array(&w, 8);
     wr_tx_body_fields(&w, tx);
     wr_array(&w, tx->cosig_count);
     for (uint32_t i = 0; i < tx->cosig_count; i++) {
@@ -514,10 +515,11 @@ static bool rd_tx(codec_reader *r, codec_tx *tx)
 {
     uint32_t n;
     const int64_t outer_index = r->index; /* block element, restored after inner loops */
-    if (!codec_rd_array(r, "tx", 7, 7, &n)) return false;
+    if (!codec_rd_array(r, "tx", 8, 8, &n)) return false;
     tx->body_fields = r->p;
     if (!codec_rd_fixed(r, "tx.signer", tx->signer.bytes, 32)) return false;
     if (!codec_rd_uint(r, "tx.nonce", UINT64_MAX, &tx->nonce)) return false;
+    if (!codec_rd_uint(r, "tx.valid_until", UINT64_MAX, &tx->valid_until)) return false;
     if (!rd_name(r, "tx.contract", &tx->contract)) return false;
     if (!rd_name(r, "tx.method", &tx->method)) return false;
     if (!codec_rd_array(r, "tx.args", 0, CODEC_ARGS_MAX, &tx->arg_count)) return false;
@@ -546,11 +548,12 @@ codec_err codec_pruned_tx_encode(const codec_pruned_tx *p, codec_buf *out)
 {
     writer w;
     wr_init(&w, out);
-    wr_array(&w, 8);
+    wr_array(&w, 9);
     wr_hash(&w, &p->leaf);
     wr_hash(&w, &p->tx_id);
     wr_bin(&w, p->signer.bytes, 32);
     wr_uint(&w, p->nonce);
+    wr_uint(&w, p->valid_until);
     wr_str(&w, p->contract.text);
     wr_str(&w, p->method.text);
     wr_uint(&w, p->arg_count);
@@ -562,11 +565,12 @@ static bool rd_pruned_tx(codec_reader *r, codec_pruned_tx *p)
 {
     uint32_t n;
     uint64_t count, kinds;
-    if (!codec_rd_array(r, "pruned", 8, 8, &n)) return false;
+    if (!codec_rd_array(r, "pruned", 9, 9, &n)) return false;
     if (!codec_rd_fixed(r, "pruned.leaf_hash", p->leaf.bytes, 32)) return false;
     if (!codec_rd_fixed(r, "pruned.tx_id", p->tx_id.bytes, 32)) return false;
     if (!codec_rd_fixed(r, "pruned.signer", p->signer.bytes, 32)) return false;
     if (!codec_rd_uint(r, "pruned.nonce", UINT64_MAX, &p->nonce)) return false;
+    if (!codec_rd_uint(r, "pruned.valid_until", UINT64_MAX, &p->valid_until)) return false;
     if (!rd_name(r, "pruned.contract", &p->contract)) return false;
     if (!rd_name(r, "pruned.method", &p->method)) return false;
     if (!codec_rd_uint(r, "pruned.arg_count", CODEC_ARGS_MAX, &count)) return false;
@@ -596,6 +600,7 @@ void codec_pruned_tx_of(const codec_tx *tx, const codec_span *tx_bytes, codec_pr
     tcrypto_sha256(tx_bytes->data, tx_bytes->len, &out->tx_id);
     out->signer = tx->signer;
     out->nonce = tx->nonce;
+    out->valid_until = tx->valid_until;
     out->contract = tx->contract;
     out->method = tx->method;
     out->arg_count = tx->arg_count;
@@ -606,13 +611,13 @@ void codec_pruned_tx_of(const codec_tx *tx, const codec_span *tx_bytes, codec_pr
 
 bool codec_entry_is_pruned(const codec_span *entry)
 {
-    return entry->len > 0 && entry->data[0] == 0x98;
+    return entry->len > 0 && entry->data[0] == 0x99;
 }
 
 void codec_entry_leaf(const codec_span *entry, hash32 *leaf)
 {
     if (codec_entry_is_pruned(entry) && entry->len >= 35) {
-        memcpy(leaf->bytes, entry->data + 3, 32); /* 0x98, c4 20, leaf hash */
+        memcpy(leaf->bytes, entry->data + 3, 32); /* 0x99, c4 20, leaf hash */
         return;
     }
     tcrypto_sha256_state st;
@@ -644,7 +649,7 @@ int codec_tx_verify_signatures(const codec_tx *tx, const hash32 *chain_id)
 {
     uint8_t body[CODEC_TX_MAX + 1];
     if (tx->body_fields_len + 1 > sizeof body) return -1;
-    body[0] = 0x95; /* fixarray of the 5 body fields */
+    body[0] = 0x96; /* fixarray of the 6 body fields */
     memcpy(body + 1, tx->body_fields, tx->body_fields_len);
     size_t body_len = tx->body_fields_len + 1;
     if (!tcrypto_verify(&tx->signer, TCRYPTO_TAG_TX, chain_id, body, body_len, &tx->sig)) {
@@ -1013,12 +1018,12 @@ static bool rd_write(codec_reader *r, codec_write *wr)
     return codec_rd_bin(r, "block.writes[].value", 0, CODEC_VALUE_MAX, &wr->value, &wr->value_len);
 }
 
-/* A block's (or an inclusion proof's) tx entry: a tx, or a pruned tx (8 fields; a tx
- * has 7, so the first byte tells them apart). */
+/* A block's (or an inclusion proof's) tx entry: a tx, or a pruned tx (9 fields; a tx
+ * has 8, so the first byte tells them apart). */
 static bool rd_tx_entry(codec_reader *r, codec_tx *scratch)
 {
     static _Thread_local codec_pruned_tx pruned;
-    if (r->p < r->end && *r->p == 0x98) return rd_pruned_tx(r, &pruned);
+    if (r->p < r->end && *r->p == 0x99) return rd_pruned_tx(r, &pruned);
     return rd_tx(r, scratch);
 }
 

@@ -107,8 +107,10 @@ typedef struct {
 typedef struct { char text[CODEC_NAME_MAX + 1]; } codec_name;
 
 /* ---- transaction ----------------------------------------------------------
- * tx = [signer, nonce, contract, method, args, cosigs, sig]
- * body (what the author signs, tag TX) = [signer, nonce, contract, method, args]
+ * tx = [signer, nonce, valid_until, contract, method, args, cosigs, sig]
+ * body (what the author signs, tag TX) = [signer, nonce, valid_until, contract, method, args]
+ * valid_until (UTC ms): the tx may commit only in a block whose time is before it and at
+ * most the chain's valid_for_max_ms before it (executor.h step 5; FORMATS.md 5.1).
  * cosig body (tag COSIG) = [sha256(body), meaning, cosigner key]
  * tx id = SHA-256(whole canonical tx); log leaf data = whole canonical tx.
  */
@@ -132,6 +134,7 @@ typedef struct {
 typedef struct {
     pubkey signer;
     uint64_t nonce;
+    uint64_t valid_until; /* UTC ms */
     codec_name contract;
     codec_name method;
     uint32_t arg_count;
@@ -140,13 +143,13 @@ typedef struct {
     codec_cosig cosigs[CODEC_COSIGS_MAX];
     signature sig;
     /* Filled by the decoder: the input bytes of body fields 0..4, so the
-     * signed body is 0x95 || body_fields without re-encoding. */
+     * signed body is 0x96 || body_fields without re-encoding. */
     const uint8_t *body_fields;
     size_t body_fields_len;
 } codec_tx;
 
 codec_err codec_tx_encode(const codec_tx *tx, codec_buf *out);
-/* Encode only the signed body [signer, nonce, contract, method, args]. */
+/* Encode only the signed body [signer, nonce, valid_until, contract, method, args]. */
 codec_err codec_tx_body_encode(const codec_tx *tx, codec_buf *out);
 /* The cosig body [body_hash, meaning, cosigner]. */
 codec_err codec_cosig_body_encode(const hash32 *body_hash, unsigned meaning,
@@ -167,20 +170,22 @@ typedef struct {
 } codec_span;
 
 /* ---- pruned tx (issue 14 C: no free bytes in the ledger) -------------------------
- * pruned = [leaf_hash, tx_id, signer, nonce, contract, method, arg_count, arg_kinds]
+ * pruned = [leaf_hash, tx_id, signer, nonce, valid_until, contract, method, arg_count,
+ *           arg_kinds]
  * What a block record keeps, in place of the tx, of a tx refused because its signer holds
  * no role or its contract, method or arguments do not exist or fit (receipt INVALID with
  * code 4, 5, 6 or 7): no argument, no co-signature, no signature. leaf_hash =
  * H(0x00 || tx) is what the tx root and the log commit to, tx_id = H(tx) what its receipt
  * names; arg_count (0..16) and arg_kinds (bit i set: argument i was bytes, else int; below
- * 2^arg_count) are the arguments' shape, enough to re-execute the refusal. An 8-element
- * array, so its first byte (0x98) tells it from a tx (0x97). docs/FORMATS.md 5.10.
+ * 2^arg_count) are the arguments' shape, enough to re-execute the refusal. A 9-element
+ * array, so its first byte (0x99) tells it from a tx (0x98). docs/FORMATS.md 5.10.
  */
 typedef struct {
     hash32 leaf;
     hash32 tx_id;
     pubkey signer;
     uint64_t nonce;
+    uint64_t valid_until;
     codec_name contract;
     codec_name method;
     uint32_t arg_count;

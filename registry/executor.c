@@ -14,7 +14,10 @@
 #include "errors.h"
 #include "merkle.h"
 
-#define SYS_NONCE "sys/nonce/"
+#define SYS_REPLAY "sys/replay/" /* <signer:32><nonce:8> -> valid_until:8 */
+#define SYS_EXPIRY "sys/expiry/" /* <valid_until:8><signer:32><nonce:8> -> empty */
+#define REPLAY_KEY_LEN (sizeof SYS_REPLAY - 1 + 40)
+#define EXPIRY_KEY_LEN (sizeof SYS_EXPIRY - 1 + 48)
 #define SYS_CLOCK "sys/clock"
 #define SYS_CONTRACT "sys/contract/"
 #define SYS_CODE "sys/code/"
@@ -85,7 +88,6 @@ struct exec {
     exec_options opt;
     const bool *preverified; /* exec_block_preverified: per-tx signatures already checked */
     uint32_t tx_index;       /* the tx being admitted */
-    uint32_t nonce_window;     /* EXEC_NONCE_WINDOW (the valid_until rule replaces it) */
     uint32_t contract_count;
     exec_contract contracts[CODEC_CONTRACTS_MAX];
     /* names of deploys seen on their way to a block (exec_note_deploy); the node's thread only */
@@ -111,6 +113,10 @@ struct exec {
     uint32_t tx_cap;
     uint64_t time_ms;         /* effective block time */
     uint64_t height;
+    /* The last expiry key pruned (sys/expiry/..., committed): later prunes seek from it,
+     * past the deleted keys LevelDB still holds as tombstones. Never part of any state. */
+    uint8_t prune_after[EXPIRY_KEY_LEN], prune_pending[EXPIRY_KEY_LEN];
+    bool prune_after_set, prune_pending_set;
     state_cache cache;
     exec_stats stats;
 };
@@ -320,11 +326,20 @@ static const cache_slot *cache_find(state_cache *c, const uint8_t *key, size_t l
     return s->mem ? s : NULL;
 }
 
+/* The replay set's keys are read once (random nonces) and would only push the hot keys
+ * out of the cache: never cached. */
+static bool cacheable(const uint8_t *key, size_t len)
+{
+    return !(len >= sizeof SYS_REPLAY - 1 && memcmp(key, SYS_REPLAY, sizeof SYS_REPLAY - 1) == 0)
+           && !(len >= sizeof SYS_EXPIRY - 1
+                && memcmp(key, SYS_EXPIRY, sizeof SYS_EXPIRY - 1) == 0);
+}
+
 /* Record key = value (present) or key absent. Failure to allocate only loses caching. */
 static void cache_put(state_cache *c, const uint8_t *key, size_t len, const uint8_t *value,
                       size_t value_len, bool present)
 {
-    if (!c->slots) return;
+    if (!c->slots || !cacheable(key, len)) return;
     uint64_t h = key_hash(key, len);
     cache_slot *s = cache_slot_for(c, key, len, h);
     if (!s->mem && c->used >= CACHE_FILL_MAX) {
@@ -737,7 +752,6 @@ exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *e
     e->opt = opt ? *opt : (exec_options){.verify_signatures = true};
     const codec_rules *rules = exec_rules_at(e, 0);
     options_from_rules(&e->opt, rules);
-    e->nonce_window = EXEC_NONCE_WINDOW;
     for (uint32_t i = 0; i < e->genesis->authority_count; i++) {
         const codec_authority *a = &e->genesis->authorities[i];
         e->auths[e->auth_count++] = (auth_entry){a->key, a->role, &a->site};
@@ -842,33 +856,128 @@ static uint32_t check_signatures(const exec *e, const codec_tx *tx)
     return bad > 0 ? EXEC_E_COSIGNATURE : 0;
 }
 
-/* Nonce check; on acceptance *record gets the updated sys/nonce value. */
-static uint32_t check_nonce(exec *e, const codec_tx *tx, uint8_t key[10 + 32], uint8_t record[16])
+/* What admission learned about a tx (decoded, checked, its replay entry looked up). */
+typedef struct {
+    codec_tx tx;
+    uint8_t role;
+    cvm_cosigner cos[CODEC_COSIGS_MAX];
+    exec_contract *contract;   /* NULL for governance */
+    char deploy_name[CODEC_NAME_MAX + 1];
+    uint64_t deploy_version;
+    cvm_module *deploy_module; /* owned until installed */
+    bool deploy_builtin;
+    uint8_t replay_key[REPLAY_KEY_LEN];
+} tx_admission;
+
+/* ---- replay protection: valid_until and the replay set ---------------------------- */
+
+static void replay_key(uint8_t key[REPLAY_KEY_LEN], const uint8_t *signer, uint64_t nonce)
 {
-    memcpy(key, SYS_NONCE, 10);
-    memcpy(key + 10, tx->signer.bytes, 32);
+    memcpy(key, SYS_REPLAY, sizeof SYS_REPLAY - 1);
+    memcpy(key + sizeof SYS_REPLAY - 1, signer, 32);
+    be64(key + sizeof SYS_REPLAY - 1 + 32, nonce);
+}
+
+static void expiry_key(uint8_t key[EXPIRY_KEY_LEN], uint64_t valid_until, const uint8_t *signer,
+                       uint64_t nonce)
+{
+    memcpy(key, SYS_EXPIRY, sizeof SYS_EXPIRY - 1);
+    be64(key + sizeof SYS_EXPIRY - 1, valid_until);
+    memcpy(key + sizeof SYS_EXPIRY - 1 + 8, signer, 32);
+    be64(key + sizeof SYS_EXPIRY - 1 + 40, nonce);
+}
+
+/* valid_until against a time: 0, EXEC_E_EXPIRED (not after it) or EXEC_E_TOO_FAR (more
+ * than max_ms after it). */
+static uint32_t check_valid_until(uint64_t valid_until, uint64_t time_ms, uint64_t max_ms)
+{
+    if (valid_until <= time_ms) return EXEC_E_EXPIRED;
+    if (valid_until - time_ms > max_ms) return EXEC_E_TOO_FAR;
+    return 0;
+}
+
+/* The entry of (signer, nonce) in the replay set, as the block view has it: 1 and its
+ * valid_until in *until, 0 absent, -1 storage error. */
+static int replay_entry(exec *e, const uint8_t key[REPLAY_KEY_LEN], uint64_t *until)
+{
     const uint8_t *v;
     size_t len;
     uint8_t *owned;
-    uint64_t base = 0, seen = 0;
-    int rc = view_get(e, key, 42, &v, &len, &owned);
-    if (rc == 1 && len == 16) {
-        base = load64(v);
-        seen = load64(v + 8);
-    }
+    int rc = view_get(e, key, REPLAY_KEY_LEN, &v, &len, &owned);
+    if (rc == 1) *until = len == 8 ? load64(v) : UINT64_MAX; /* only this file writes it */
     free(owned);
-    if (tx->nonce < base) return EXEC_E_NONCE_REPLAY;
-    if (tx->nonce - base >= e->nonce_window) return EXEC_E_NONCE_WINDOW;
-    uint64_t bit = 1ull << (tx->nonce - base);
-    if (seen & bit) return EXEC_E_NONCE_REPLAY;
-    seen |= bit;
-    while (seen & 1) {
-        seen >>= 1;
-        base++;
+    return rc;
+}
+
+/* Step 5: valid_until against the block time, then (signer, nonce) against the replay
+ * set: refused if committed with a valid_until still after the block time. An entry that
+ * has expired but is not pruned yet counts as absent (the new entry replaces it; its old
+ * expiry key is left to prune_replays). Returns 0, an INVALID code, or UINT32_MAX on a
+ * storage error. */
+static uint32_t check_replay(exec *e, const codec_tx *tx, tx_admission *a)
+{
+    uint32_t code = check_valid_until(tx->valid_until, e->time_ms, e->opt.valid_for_max_ms);
+    if (code) return code;
+    replay_key(a->replay_key, tx->signer.bytes, tx->nonce);
+    uint64_t until = 0;
+    int rc = replay_entry(e, a->replay_key, &until);
+    if (rc < 0) return UINT32_MAX;
+    return rc == 1 && until > e->time_ms ? EXEC_E_NONCE_REPLAY : 0;
+}
+
+/* Records an admitted tx in the replay set and its expiry index. */
+static int replay_record(exec *e, const codec_tx *tx, const tx_admission *a)
+{
+    uint8_t until[8], key[EXPIRY_KEY_LEN];
+    be64(until, tx->valid_until);
+    if (block_put(e, a->replay_key, REPLAY_KEY_LEN, until, 8, false) != 0) return -1;
+    expiry_key(key, tx->valid_until, tx->signer.bytes, tx->nonce);
+    return block_put(e, key, EXPIRY_KEY_LEN, NULL, 0, false);
+}
+
+/* End of a block: delete at most EXEC_REPLAY_PRUNE_MAX entries whose valid_until is not
+ * after the block time, oldest first (the expiry index is sorted by valid_until). Late
+ * deletion is safe: a tx whose entry is expired is itself expired (same valid_until, and
+ * block times only grow), so step 5 refuses it before it looks at the set. The entry of
+ * (signer, nonce) is deleted only if it still has this valid_until (a later tx with that
+ * nonce may have replaced the expired entry, in this block or before). Returns 0 or -1
+ * (storage, memory). */
+static int prune_replays(exec *e)
+{
+    uint8_t key[CODEC_KEY_MAX], after[EXPIRY_KEY_LEN], rkey[REPLAY_KEY_LEN];
+    const size_t plen = sizeof SYS_EXPIRY - 1;
+    size_t klen, after_len = e->prune_after_set ? EXPIRY_KEY_LEN : 0;
+    memcpy(after, e->prune_after, sizeof after);
+    for (uint32_t n = 0; n < EXEC_REPLAY_PRUNE_MAX; n++) {
+        ledger_err rc = ledger_state_next(e->l, (const uint8_t *)SYS_EXPIRY, plen, after,
+                                          after_len, key, sizeof key, &klen);
+        if (rc == LEDGER_ERR_NOT_FOUND) break;
+        if (rc != LEDGER_OK || klen != EXPIRY_KEY_LEN) return -1;
+        memcpy(after, key, EXPIRY_KEY_LEN);
+        after_len = EXPIRY_KEY_LEN;
+        uint64_t until = load64(key + plen), current = 0;
+        if (until > e->time_ms) break;
+        replay_key(rkey, key + plen + 8, load64(key + plen + 40));
+        int got = replay_entry(e, rkey, &current);
+        if (got < 0) return -1;
+        if (block_put(e, key, EXPIRY_KEY_LEN, NULL, 0, true) != 0) return -1;
+        if (got == 1 && current == until && block_put(e, rkey, REPLAY_KEY_LEN, NULL, 0, true) != 0)
+            return -1;
+        memcpy(e->prune_pending, key, EXPIRY_KEY_LEN);
+        e->prune_pending_set = true;
     }
-    be64(record, base);
-    be64(record + 8, seen);
     return 0;
+}
+
+uint32_t exec_check_submit(exec *e, const codec_tx *tx, uint64_t now_ms)
+{
+    uint64_t skew = exec_rules_at(e, 0)->clock_skew_ms;
+    if (tx->valid_until <= now_ms) return EXEC_E_EXPIRED;
+    if (tx->valid_until - now_ms > e->opt.valid_for_max_ms + skew) return EXEC_E_TOO_FAR;
+    uint8_t key[REPLAY_KEY_LEN];
+    uint64_t until = 0;
+    replay_key(key, tx->signer.bytes, tx->nonce);
+    return replay_entry(e, key, &until) == 1 && until > now_ms ? EXEC_E_NONCE_REPLAY : 0;
 }
 
 static bool valid_name(const uint8_t *p, size_t len)
@@ -1010,19 +1119,6 @@ static void describe_trap(const cvm_result *res, const char *method, char *out, 
              res->error.func, res->error.pc);
 }
 
-/* What admission learned about a tx (decoded, checked, its nonce record prepared). */
-typedef struct {
-    codec_tx tx;
-    uint8_t role;
-    cvm_cosigner cos[CODEC_COSIGS_MAX];
-    exec_contract *contract;   /* NULL for governance */
-    char deploy_name[CODEC_NAME_MAX + 1];
-    uint64_t deploy_version;
-    cvm_module *deploy_module; /* owned until installed */
-    bool deploy_builtin;
-    uint8_t nonce_key[42];
-    uint8_t nonce_rec[16];
-} tx_admission;
 
 /* Steps 1-5 of executor.h: decode, signatures, roles, contract and method, nonce. Returns
  * 0 when the tx may run, else the INVALID code (r's reason is set; nothing consumed). */
@@ -1045,7 +1141,8 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
         a->cos[i].role = role_of(e, tx->cosigs[i].key.bytes, NULL);
         a->cos[i].meaning = tx->cosigs[i].meaning;
     }
-    /* Contract, method and arguments before the nonce: an INVALID tx consumes nothing. */
+    /* Contract, method and arguments before valid_until and the nonce (a tx refused for
+     * its route is kept pruned, whatever its valid_until); an INVALID tx consumes nothing. */
     a->contract = NULL;
     a->deploy_module = NULL;
     if (!code) code = route(e, tx->contract.text, tx->method.text, tx->arg_count, arg_kinds_of(tx));
@@ -1057,11 +1154,11 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
     } else {
         a->contract = contract_find(e, tx->contract.text);
     }
-    if (!code) code = check_nonce(e, tx, a->nonce_key, a->nonce_rec);
+    if (!code) code = check_replay(e, tx, a);
     if (code) {
         cvm_module_free(a->deploy_module);
         a->deploy_module = NULL;
-        set_status(r, RECEIPT_INVALID, code, NULL);
+        if (code != UINT32_MAX) set_status(r, RECEIPT_INVALID, code, NULL);
     }
     return code;
 }
@@ -1164,7 +1261,9 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *p
     *stored = *span;
     if (codec_entry_is_pruned(span)) return exec_pruned(e, span, r) ? 0 : -2;
     tcrypto_sha256(span->data, span->len, &r->tx_id);
-    if (admit_tx(e, span, &a, r) != 0) {
+    uint32_t code = admit_tx(e, span, &a, r);
+    if (code == UINT32_MAX) return -1; /* storage failed: the block is abandoned */
+    if (code != 0) {
         if (refusal_prunes(r)) {
             codec_pruned_tx p;
             codec_pruned_tx_of(&a.tx, span, &p);
@@ -1175,9 +1274,8 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *p
         }
         return 0;
     }
-    /* From here the nonce is consumed, whatever the contract does. */
-    if (block_put(e, a.nonce_key, sizeof a.nonce_key, a.nonce_rec, sizeof a.nonce_rec, false)
-        != 0) {
+    /* From here (signer, nonce) is consumed, whatever the contract does. */
+    if (replay_record(e, &a.tx, &a) != 0) {
         cvm_module_free(a.deploy_module);
         return -1;
     }
@@ -1323,6 +1421,11 @@ exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const 
     }
     uint8_t clock[8];
     be64(clock, e->time_ms);
+    e->prune_pending_set = false;
+    if (rc == EXEC_OK && prune_replays(e) != 0) {
+        rc = fail(err, EXEC_ERR_LEDGER, "pruning the replay set failed (memory or storage)%s",
+                  NULL);
+    }
     if (rc == EXEC_OK
         && block_put(e, (const uint8_t *)SYS_CLOCK, sizeof SYS_CLOCK - 1, clock, 8, false) != 0) {
         rc = fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
@@ -1336,6 +1439,10 @@ exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const 
         }
         e->stats.blocks++;
         e->stats.txs += n;
+        if (e->prune_pending_set) {
+            memcpy(e->prune_after, e->prune_pending, sizeof e->prune_after);
+            e->prune_after_set = true;
+        }
     } else {
         cache_clear(&e->cache);
         e->receipt_count = 0;

@@ -12,10 +12,11 @@
  *      governance), the method (an exported function taking exactly the tx's arguments)
  *      and the arguments' kinds (int or bytes, from the ABI table contracts_abi generated
  *      from the contracts' source, for a module that is the built-in one of its name);
- *   5. the nonce: any unseen nonce in [lowest unaccepted, lowest unaccepted + window) is
- *      accepted (clients pipeline), a seen one is a replay; the window is
- *      EXEC_NONCE_WINDOW (64; genesis version 2 has no nonce_window: its nonce_rule 1,
- *      valid_until, replaces the window);
+ *   5. valid_until and the nonce: the tx is valid only if block time < valid_until <=
+ *      block time + valid_for_max_ms (EXEC_E_EXPIRED, EXEC_E_TOO_FAR), and only if its
+ *      (signer, nonce) is not in the replay set with a valid_until after the block time
+ *      (EXEC_E_NONCE_REPLAY). Nonces need no order (clients pick them at random), so a
+ *      nonce never used locks nothing, and two devices with one key never collide;
  *   6. the method runs in consent-vm with the host bound to state: the tx's own writes
  *      (buffered in the vm) over the block's overlay (earlier txs of the block) over the
  *      ledger (the last committed block);
@@ -28,13 +29,21 @@
  * SHA-256 of that entry, so that the result certificate binds what the block keeps; a pruned entry in a block given to exec_block (re-execution,
  * catch-up) is re-checked on its route alone and gives the same receipt, or, if that does
  * not refuse it (a block whose server swapped a tx that runs for a pruned entry of the
- * same leaf), fails the block with EXEC_ERR_WITHHELD. From step 5 on the nonce is
- * consumed: a refused (contract abort) or trapped tx cannot be replayed either.
- * The block's ordered writes (nonce records, contract writes, the block clock) then go to
- * ledger_append in one WriteBatch.
+ * same leaf), fails the block with EXEC_ERR_WITHHELD. From step 5 on (signer, nonce) is
+ * consumed: a refused (contract abort) or trapped tx cannot be replayed either. The replay
+ * set is keyed by (signer, nonce), not by tx id, so adding or removing co-signatures (a new
+ * tx id, the same signed body) still lets at most one variant execute.
+ * After the txs, at most EXEC_REPLAY_PRUNE_MAX entries whose valid_until is not after the
+ * block time are deleted, oldest first: the set holds the txs of about the last
+ * valid_for_max_ms of block time, however long the chain runs. Deleting late is safe: a
+ * replay of an expired entry's tx is expired itself (same valid_until, block times only
+ * grow) and step 5 refuses it before it reads the set.
+ * The block's ordered writes (replay entries, contract writes, prunes, the block clock)
+ * then go to ledger_append in one WriteBatch.
  *
  * State keys written by the executor itself (contracts/ABI.md has the contracts' keys):
- *   sys/nonce/<signer:32>      lowest_unaccepted:8 seen_bitmap:8 (bit i = lowest+i seen)
+ *   sys/replay/<signer:32><nonce:8>                  valid_until:8   (the replay set)
+ *   sys/expiry/<valid_until:8><signer:32><nonce:8>   empty           (its expiry index)
  *   sys/clock                  effective block time ms:8 (the time the contracts saw)
  *   sys/contract/<name>        version:8 length:8 chunks:8     (governance deploys)
  *   sys/code/<name>/<i:1>      the i-th chunk (<= 4096 bytes) of that module
@@ -82,8 +91,8 @@
     X(NO_CONTRACT, 5, "no contract of that name")                                            \
     X(NO_METHOD, 6, "the contract has no exported method of that name")                      \
     X(BAD_ARGS, 7, "wrong number or kind of arguments for the method")                               \
-    X(NONCE_REPLAY, 8, "nonce already used (replay)")                                        \
-    X(NONCE_WINDOW, 9, "nonce outside the signer's window")                                  \
+    X(NONCE_REPLAY, 8, "nonce already used by this signer (replay)")                         \
+    X(EXPIRED, 9, "valid_until is not after the block time (expired)")                      \
     X(TRAP, 10, "the contract trapped")                                                      \
     X(OUT_OF_GAS, 11, "the contract ran out of gas")                                         \
     X(FOREIGN_WRITE, 12, "the contract wrote outside its own key prefix")                    \
@@ -91,7 +100,8 @@
     X(GOVERNANCE, 14, "deploy needs the keys the genesis's deploy requirement names (signer and approval co-signatures), a higher version and a module that verifies") \
     /* 15 is kept reserved: codec_tx_decode refuses such txs first (EXEC_E_DECODE) */ \
     X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")                      \
-    X(READ_ONLY, 16, "the signer is an auditor: an auditor reads, it signs no tx")
+    X(READ_ONLY, 16, "the signer is an auditor: an auditor reads, it signs no tx")          \
+    X(TOO_FAR, 17, "valid_until is too far ahead of the block time (more than valid_for_max_ms)")
 
 typedef enum {
 #define EXEC_X_ENUM(name, code, reason) EXEC_E_##name = code,
@@ -132,7 +142,7 @@ typedef struct {
 } exec_options;
 
 #define EXEC_GAS_DEFAULT 2000000u /* the tx_gas_limit of codec_rules_default */
-#define EXEC_NONCE_WINDOW 64u
+#define EXEC_REPLAY_PRUNE_MAX CODEC_BLOCK_TXS_MAX /* expired replay entries deleted per block */
 #define EXEC_DEPLOY_CHUNKS_MAX 14
 
 typedef struct exec exec;
@@ -192,6 +202,12 @@ const codec_span *exec_last_receipts(const exec *e);
  * the loaded contracts and the noted names: call it from the thread that runs exec_block.
  * exec_note_deploy: remember that a governance deploy of contract `name` is on its way. */
 uint32_t exec_check_admissible(exec *e, const codec_tx *tx);
+/* exec_check_submit: what the node refuses at submit about time and replays, against its
+ * clock now_ms (the executor reads none): 0, EXEC_E_EXPIRED (valid_until <= now_ms),
+ * EXEC_E_TOO_FAR (valid_until > now_ms + valid_for_max_ms + the genesis clock skew), or
+ * EXEC_E_NONCE_REPLAY ((signer, nonce) committed with a valid_until after now_ms). Reads
+ * state: callers serialize with exec_block. */
+uint32_t exec_check_submit(exec *e, const codec_tx *tx, uint64_t now_ms);
 uint32_t exec_check_route(const exec *e, const codec_tx *tx);
 void exec_note_deploy(exec *e, const char *name);
 

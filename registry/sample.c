@@ -127,7 +127,8 @@ static void set_name(codec_name *n, const char *text)
     snprintf(n->text, sizeof n->text, "%s", text);
 }
 
-int sample_tx(const sample_keys *keys, const hash32 *chain_id, uint64_t index, codec_buf *out)
+int sample_tx(const sample_keys *keys, const hash32 *chain_id, uint64_t index,
+              uint64_t valid_until, codec_buf *out)
 {
     static const uint8_t trial_id[16] = "TRIAL-0001";
     codec_tx tx;
@@ -139,6 +140,7 @@ int sample_tx(const sample_keys *keys, const hash32 *chain_id, uint64_t index, c
     tcrypto_sha256(index_be, sizeof index_be, &doc);
     const keypair *site = &keys->investigators[index % 4 < 2 ? 0 : 1];
     tx.nonce = index;
+    tx.valid_until = valid_until;
     tx.args[tx.arg_count++] = (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = trial_id,
                                             .len = sizeof trial_id};
     if (index % 2 == 0) {
@@ -232,7 +234,8 @@ int sample_block_build(const sample_keys *keys, const ledger *l, uint64_t height
     if (!leaves) return sample_block_free(out), -1;
     for (uint32_t i = 0; i < tx_count; i++, p += TX_SLOT) {
         codec_buf tb = codec_buf_make(p, TX_SLOT);
-        if (sample_tx(keys, chain_id, first_tx + i, &tb) != 0) {
+        if (sample_tx(keys, chain_id, first_tx + i, out->batch.time_ms + SAMPLE_VALID_FOR_MS, &tb)
+            != 0) {
             free(leaves);
             return sample_block_free(out), -1;
         }

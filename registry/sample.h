@@ -44,8 +44,11 @@ void sample_add_authority(codec_genesis *g, unsigned role, const char *site, con
 int sample_genesis(const sample_keys *keys, const char *chain_name, uint8_t **out,
                    size_t *out_len);
 
-/* A signed tx of the sample mix (index picks the kind) for participant seed. */
-int sample_tx(const sample_keys *keys, const hash32 *chain_id, uint64_t index, codec_buf *out);
+/* A signed tx of the sample mix (index picks the kind, and is its nonce), valid until
+ * valid_until (UTC ms: a block time + SAMPLE_VALID_FOR_MS, say). */
+#define SAMPLE_VALID_FOR_MS 600000u
+int sample_tx(const sample_keys *keys, const hash32 *chain_id, uint64_t index,
+              uint64_t valid_until, codec_buf *out);
 
 /* One block built and signed, ready to append (owns its buffers). */
 typedef struct {

@@ -388,6 +388,56 @@ Test(client_api, submit_hands_canonical_txs_to_consensus)
     cr_assert_eq(atomic_load(&submitted), 1);
 }
 
+/* Submit one tx signed by the regulator with valid_until (0: the world's default);
+ * returns the status, the reason in r. */
+static uint32_t submit_valid_until(uint64_t valid_until, uint64_t nonce, codec_client_response *r)
+{
+    static uint8_t tx[CODEC_TX_MAX], req[CODEC_TX_MAX + 64];
+    codec_value args[] = {world_text(SCENARIO_TRIAL), world_int(1)};
+    f.w.valid_until = valid_until;
+    size_t len = world_sign(&f.w, &f.w.regulator, nonce, NULL, "protocol", "approve", args, 2,
+                            NULL, 0, tx, sizeof tx);
+    f.w.valid_until = 0;
+    cr_assert_gt(len, 0);
+    codec_buf o = codec_buf_make(req, sizeof req);
+    cr_assert_eq(codec_client_request_encode(CLIENT_SUBMIT, tx, len, &o), CODEC_OK);
+    return call(req, o.len, r);
+}
+
+/* Issue 16: the node refuses at submit a valid_until in the past or beyond its clock +
+ * valid_for_max_ms (1 h) + the genesis clock skew (2 s here), naming the field, and a
+ * (signer, nonce) already committed; at the bound itself it accepts. */
+Test(client_api, submit_refuses_valid_until_out_of_bounds_and_a_committed_nonce)
+{
+    codec_client_response r;
+    cr_assert_eq(submit_valid_until(server_now, 1000, &r), CAPI_SUBMIT_REFUSED);
+    cr_expect_not_null(strstr(r.reason, "tx.valid_until"), "%s", r.reason);
+    cr_expect_not_null(strstr(r.reason, "expired"), "%s", r.reason);
+    cr_assert_eq(submit_valid_until(server_now - 5000, 1001, &r), CAPI_SUBMIT_REFUSED);
+    cr_expect_not_null(strstr(r.reason, "tx.valid_until"), "%s", r.reason);
+    codec_rules rules;
+    codec_rules_default(&rules);
+    uint64_t bound = server_now + rules.valid_for_max_ms + rules.clock_skew_ms;
+    cr_assert_eq(submit_valid_until(bound + 1, 1002, &r), CAPI_SUBMIT_REFUSED);
+    cr_expect_not_null(strstr(r.reason, "tx.valid_until"), "%s", r.reason);
+    cr_expect_not_null(strstr(r.reason, "too far ahead"), "%s", r.reason);
+    cr_assert_eq(atomic_load(&submitted), 0, "nothing refused reached consensus");
+    cr_assert_eq(submit_valid_until(bound, 1003, &r), CAPI_OK, "%s", r.reason);
+    cr_assert_eq(atomic_load(&submitted), 1);
+    /* a tx that committed: its (signer, nonce) is refused as a replay, before consensus */
+    static uint8_t tx[CODEC_TX_MAX];
+    codec_value args[] = {world_text(SCENARIO_TRIAL), world_int(1)};
+    size_t len = world_sign(&f.w, &f.w.regulator, 77, NULL, "protocol", "approve", args, 2, NULL,
+                            0, tx, sizeof tx);
+    codec_receipt rc;
+    cr_assert_eq(world_commit(&f.w, 1, &(codec_span){tx, len}, 1, &rc), 0);
+    cr_assert_neq(rc.status, RECEIPT_INVALID, "%s", rc.reason);
+    server_now = f.w.now_ms;
+    cr_assert_eq(submit_valid_until(0, 77, &r), CAPI_SUBMIT_REFUSED);
+    cr_expect_not_null(strstr(r.reason, "replay"), "%s", r.reason);
+    cr_assert_eq(atomic_load(&submitted), 1);
+}
+
 Test(client_api, submit_batch_answers_each_tx_in_order)
 {
     static uint8_t tx[2][CODEC_TX_MAX], body[3 * CODEC_TX_MAX], req[3 * CODEC_TX_MAX + 64];

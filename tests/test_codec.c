@@ -100,7 +100,7 @@ static void mp_str_fill(bytes *o, size_t n, char c)
  * off[i] is where field i starts in the assembled message. */
 typedef struct {
     int n;
-    bytes f[9]; /* the genesis has 8 fields; one more for the too-many-fields cases */
+    bytes f[9]; /* a tx and a genesis have 8 fields; one more for the too-many-fields cases */
     size_t off[9];
 } parts;
 
@@ -130,24 +130,25 @@ static void cosig_bytes(bytes *o, uint64_t meaning, uint8_t fill)
     mp_bin_fill(o, 64, fill);
 }
 
-/* tx = [signer, nonce "7", "consent", "grant", [1, bin "ab"], cosigs, sig] */
+/* tx = [signer, nonce "7", valid_until, "consent", "grant", [1, bin "ab"], cosigs, sig] */
 static void tx_parts(parts *p, uint32_t cosigs)
 {
     memset(p, 0, sizeof *p);
-    p->n = 7;
+    p->n = 8;
     mp_bin_fill(field(p, 0), 32, 0x11);
     mp_uint(field(p, 1), 7);
-    mp_str(field(p, 2), "consent");
-    mp_str(field(p, 3), "grant");
-    bytes *args = field(p, 4);
+    mp_uint(field(p, 2), 1764000600000ull);
+    mp_str(field(p, 3), "consent");
+    mp_str(field(p, 4), "grant");
+    bytes *args = field(p, 5);
     mp_array(args, 2);
     mp_uint(args, 1);
     mp_bin_header(args, 2);
     put(args, "ab", 2);
-    bytes *c = field(p, 5);
+    bytes *c = field(p, 6);
     mp_array(c, cosigs);
     for (uint32_t i = 0; i < cosigs; i++) cosig_bytes(c, MEANING_WITNESS, (uint8_t)(0x30 + i));
-    mp_bin_fill(field(p, 6), 64, 0x22);
+    mp_bin_fill(field(p, 7), 64, 0x22);
 }
 
 static void receipt_parts(parts *p)
@@ -482,6 +483,7 @@ static void base_tx(codec_tx *tx)
     make_keys();
     tx->signer = key_a.public_key;
     tx->nonce = 42;
+    tx->valid_until = 1764000600000ull;
     strcpy(tx->contract.text, "consent");
     strcpy(tx->method.text, "grant");
     for (size_t i = 0; i < sizeof blob; i++) blob[i] = (uint8_t)(i * 7 + 1);
@@ -498,6 +500,7 @@ static void assert_tx_equal(const codec_tx *a, const codec_tx *b)
 {
     cr_assert(same(&a->signer, &b->signer, sizeof a->signer));
     cr_assert_eq(a->nonce, b->nonce);
+    cr_assert_eq(a->valid_until, b->valid_until);
     cr_assert_str_eq(a->contract.text, b->contract.text);
     cr_assert_str_eq(a->method.text, b->method.text);
     cr_assert_eq(a->arg_count, b->arg_count);
@@ -533,7 +536,7 @@ static void tx_round_trip(const codec_tx *tx)
     codec_buf b = codec_buf_make(body, sizeof body);
     cr_assert_eq(codec_tx_body_encode(tx, &b), CODEC_OK);
     cr_assert_eq(b.len, back.body_fields_len + 1);
-    cr_assert_eq(body[0], 0x95);
+    cr_assert_eq(body[0], 0x96);
     cr_assert(same(body + 1, back.body_fields, back.body_fields_len));
 }
 
@@ -1181,8 +1184,8 @@ static void block_parts_plain(parts *p) { block_parts(p, NULL); }
 
 Test(codec, wrong_type_in_any_field_is_named)
 {
-    static const char *const tx[] = {"tx.signer", "tx.nonce", "tx.contract", "tx.method",
-                                     "tx.args", "tx.cosigs", "tx.sig"};
+    static const char *const tx[] = {"tx.signer", "tx.nonce", "tx.valid_until", "tx.contract",
+                                     "tx.method", "tx.args", "tx.cosigs", "tx.sig"};
     static const char *const receipt[] = {"receipt.tx_id", "receipt.status",
                                           "receipt.error_code", "receipt.reason",
                                           "receipt.gas_used", "receipt.events"};
@@ -1218,31 +1221,31 @@ Test(codec, text_where_bytes_belong_and_bytes_where_text_belongs_are_type_errors
     mp_str_fill(field(&p, 0), 32, 'k'); /* a 32-char str is not a 32-byte key */
     EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_TYPE, "tx.signer", -1, p.off[0]);
     tx_parts(&p, 0);
-    mp_bin_fill(field(&p, 2), 7, 'c');
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_TYPE, "tx.contract", -1, p.off[2]);
+    mp_bin_fill(field(&p, 3), 7, 'c');
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_TYPE, "tx.contract", -1, p.off[3]);
     tx_parts(&p, 0);
     put1(field(&p, 1), 0xff); /* -1 is not a nonce */
     EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_TYPE, "tx.nonce", -1, p.off[1]);
     tx_parts(&p, 0);
-    bytes *a = field(&p, 4);
+    bytes *a = field(&p, 5);
     mp_array(a, 3);
     mp_uint(a, 1);
     mp_uint(a, 2);
     mp_str(a, "no"); /* args are int or bin only */
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_TYPE, "tx.args[]", 2, p.off[4] + 3);
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_TYPE, "tx.args[]", 2, p.off[5] + 3);
     tx_parts(&p, 0);
-    mp_bin_fill(field(&p, 6), 64, 0);
-    p.f[6].b[0] = 0xda; /* str16 header where the sig bin belongs */
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_TYPE, "tx.sig", -1, p.off[6]);
+    mp_bin_fill(field(&p, 7), 64, 0);
+    p.f[7].b[0] = 0xda; /* str16 header where the sig bin belongs */
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_TYPE, "tx.sig", -1, p.off[7]);
     tx_parts(&p, 2);
-    bytes *c = field(&p, 5);
+    bytes *c = field(&p, 6);
     mp_array(c, 2);
     cosig_bytes(c, MEANING_WITNESS, 1);
     mp_array(c, 3);
     mp_bin_fill(c, 32, 2);
     mp_str(c, "4");
     EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_TYPE, "tx.cosigs[].meaning", 1,
-                     p.off[5] + 1 + 102 + 1 + 34);
+                     p.off[6] + 1 + 102 + 1 + 34);
     /* a map where the whole tx belongs */
     bytes m = {.n = 0};
     put1(&m, 0x87);
@@ -1288,11 +1291,11 @@ Test(codec, non_shortest_integers_are_refused)
     };
     for (size_t i = 0; i < sizeof arg / sizeof arg[0]; i++) {
         tx_parts(&p, 0);
-        bytes *a = field(&p, 4);
+        bytes *a = field(&p, 5);
         mp_array(a, 2);
         mp_uint(a, 9);
         put(a, arg[i].wire, arg[i].len);
-        EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_NONCANONICAL, "tx.args[]", 1, p.off[4] + 2);
+        EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_NONCANONICAL, "tx.args[]", 1, p.off[5] + 2);
     }
     /* the shortest forms just past each boundary are accepted */
     static const struct {
@@ -1309,7 +1312,7 @@ Test(codec, non_shortest_integers_are_refused)
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         tx_parts(&p, 0);
-        bytes *a = field(&p, 4);
+        bytes *a = field(&p, 5);
         mp_array(a, 1);
         put(a, ok[i].wire, ok[i].len);
         expect_ok(S_TX, &p);
@@ -1322,13 +1325,13 @@ Test(codec, non_shortest_headers_are_refused)
     parts p;
     /* array16 holding 3 elements */
     tx_parts(&p, 0);
-    bytes *a = field(&p, 4);
+    bytes *a = field(&p, 5);
     put1(a, 0xdc);
     put_be(a, 3, 2);
     mp_uint(a, 1);
     mp_uint(a, 2);
     mp_uint(a, 3);
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_NONCANONICAL, "tx.args", -1, p.off[4]);
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_NONCANONICAL, "tx.args", -1, p.off[5]);
     /* array16 holding the whole tx */
     tx_parts(&p, 0);
     bytes m;
@@ -1342,12 +1345,12 @@ Test(codec, non_shortest_headers_are_refused)
     EXPECT_ERR(rc, e, CODEC_ERR_NONCANONICAL, "tx", -1, 0);
     /* bin16 holding 10 bytes */
     tx_parts(&p, 0);
-    a = field(&p, 4);
+    a = field(&p, 5);
     mp_array(a, 1);
     put1(a, 0xc5);
     put_be(a, 10, 2);
     put_fill(a, 10, 7);
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_NONCANONICAL, "tx.args[]", 0, p.off[4] + 1);
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_NONCANONICAL, "tx.args[]", 0, p.off[5] + 1);
     /* bin16 holding the 32-byte signer */
     tx_parts(&p, 0);
     a = field(&p, 0);
@@ -1357,11 +1360,11 @@ Test(codec, non_shortest_headers_are_refused)
     EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_NONCANONICAL, "tx.signer", -1, p.off[0]);
     /* str8 holding 5 chars */
     tx_parts(&p, 0);
-    a = field(&p, 2);
+    a = field(&p, 3);
     put1(a, 0xd9);
     put1(a, 5);
     put(a, "hello", 5);
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_NONCANONICAL, "tx.contract", -1, p.off[2]);
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_NONCANONICAL, "tx.contract", -1, p.off[3]);
     /* str16 holding 100 chars (reason allows 160, so only the form is wrong) */
     receipt_parts(&p);
     a = field(&p, 3);
@@ -1371,18 +1374,18 @@ Test(codec, non_shortest_headers_are_refused)
     EXPECT_PARTS_ERR(S_RECEIPT, p, CODEC_ERR_NONCANONICAL, "receipt.reason", -1, p.off[3]);
     /* str8 holding 31 chars is non-canonical, 32 chars is the shortest */
     tx_parts(&p, 0);
-    a = field(&p, 3);
+    a = field(&p, 4);
     put1(a, 0xd9);
     put1(a, 31);
     put_fill(a, 31, 'm');
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_NONCANONICAL, "tx.method", -1, p.off[3]);
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_NONCANONICAL, "tx.method", -1, p.off[4]);
     tx_parts(&p, 0);
-    mp_str_fill(field(&p, 3), 32, 'm');
-    cr_assert_eq(p.f[3].b[0], 0xd9);
+    mp_str_fill(field(&p, 4), 32, 'm');
+    cr_assert_eq(p.f[4].b[0], 0xd9);
     expect_ok(S_TX, &p);
     /* bin8 holding 0 bytes is the shortest empty bin */
     tx_parts(&p, 0);
-    a = field(&p, 4);
+    a = field(&p, 5);
     mp_array(a, 1);
     mp_bin_fill(a, 0, 0);
     expect_ok(S_TX, &p);
@@ -1395,13 +1398,13 @@ Test(codec, integers_out_of_range_are_refused_at_the_field)
     parts p;
     for (uint64_t meaning = 0; meaning <= 6; meaning += 6) {
         tx_parts(&p, 2);
-        bytes *c = field(&p, 5);
+        bytes *c = field(&p, 6);
         mp_array(c, 2);
         cosig_bytes(c, MEANING_WITNESS, 1);
         cosig_bytes(c, meaning, 2);
         /* cosig = [0x93, key (34 bytes), meaning, sig] */
         EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_RANGE, "tx.cosigs[].meaning", 1,
-                         p.off[5] + 1 + 102 + 1 + 34);
+                         p.off[6] + 1 + 102 + 1 + 34);
     }
     for (uint64_t role = 0; role <= 7; role += role == 0 ? 5 : 2) { /* 0, 5 (participant), 7 */
         genesis_parts(&p);
@@ -1460,10 +1463,10 @@ Test(codec, lengths_out_of_bounds_are_refused)
         EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_LENGTH, "tx.signer", -1, p.off[0]);
     }
     tx_parts(&p, 0);
-    mp_bin_fill(field(&p, 6), 63, 1);
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_LENGTH, "tx.sig", -1, p.off[6]);
+    mp_bin_fill(field(&p, 7), 63, 1);
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_LENGTH, "tx.sig", -1, p.off[7]);
     tx_parts(&p, 2);
-    bytes *c = field(&p, 5);
+    bytes *c = field(&p, 6);
     mp_array(c, 2);
     cosig_bytes(c, MEANING_WITNESS, 1);
     mp_array(c, 3);
@@ -1472,7 +1475,7 @@ Test(codec, lengths_out_of_bounds_are_refused)
     mp_bin_fill(c, 65, 2);
     bytes m;
     assemble(&p, &m);
-    size_t sig_at = p.off[5] + 1 + 102 + 1 + 34 + 1;
+    size_t sig_at = p.off[6] + 1 + 102 + 1 + 34 + 1;
     codec_error e;
     codec_err rc = decode(S_TX, &m, &e);
     EXPECT_ERR(rc, e, CODEC_ERR_LENGTH, "tx.cosigs[].sig", 1, sig_at);
@@ -1481,19 +1484,19 @@ Test(codec, lengths_out_of_bounds_are_refused)
     cr_assert_str_eq(codec_error_format(&e, text, sizeof text), want);
 
     tx_parts(&p, 0);
-    mp_str_fill(field(&p, 2), 33, 'c');
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_LENGTH, "tx.contract", -1, p.off[2]);
+    mp_str_fill(field(&p, 3), 33, 'c');
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_LENGTH, "tx.contract", -1, p.off[3]);
     tx_parts(&p, 0);
-    mp_str_fill(field(&p, 3), 33, 'm');
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_LENGTH, "tx.method", -1, p.off[3]);
+    mp_str_fill(field(&p, 4), 33, 'm');
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_LENGTH, "tx.method", -1, p.off[4]);
     for (size_t len = 1024; len <= 1025; len++) {
         tx_parts(&p, 0);
-        bytes *a = field(&p, 4);
+        bytes *a = field(&p, 5);
         mp_array(a, 2);
         mp_uint(a, 1);
         mp_bin_fill(a, len, 9);
         if (len == 1024) expect_ok(S_TX, &p);
-        else EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_LENGTH, "tx.args[]", 1, p.off[4] + 2);
+        else EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_LENGTH, "tx.args[]", 1, p.off[5] + 2);
     }
     for (size_t len = 160; len <= 161; len++) {
         receipt_parts(&p);
@@ -1524,7 +1527,7 @@ Test(codec, lengths_out_of_bounds_are_refused)
     /* a tx longer than CODEC_TX_MAX is refused before it is read */
     uint8_t *big = malloc(CODEC_TX_MAX + 1);
     cr_assert_not_null(big);
-    memset(big, 0x97, CODEC_TX_MAX + 1);
+    memset(big, 0x98, CODEC_TX_MAX + 1);
     rc = codec_tx_decode(big, CODEC_TX_MAX + 1, &dec_tx, &e);
     free(big);
     EXPECT_ERR(rc, e, CODEC_ERR_LENGTH, "tx", -1, 0);
@@ -1534,12 +1537,12 @@ Test(codec, element_counts_out_of_bounds_are_refused)
 {
     parts p;
     tx_parts(&p, 0);
-    bytes *a = field(&p, 4);
+    bytes *a = field(&p, 5);
     mp_array(a, 17);
     for (int i = 0; i < 17; i++) mp_uint(a, (uint64_t)i);
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_COUNT, "tx.args", -1, p.off[4]);
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_COUNT, "tx.args", -1, p.off[5]);
     tx_parts(&p, 5);
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_COUNT, "tx.cosigs", -1, p.off[5]);
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_COUNT, "tx.cosigs", -1, p.off[6]);
     tx_parts(&p, 4);
     expect_ok(S_TX, &p);
     for (uint32_t n = 1; n <= 8; n++) {
@@ -1581,12 +1584,12 @@ Test(codec, element_counts_out_of_bounds_are_refused)
     }
     /* nested arrays with the wrong field count */
     tx_parts(&p, 1);
-    bytes *c = field(&p, 5);
+    bytes *c = field(&p, 6);
     mp_array(c, 1);
     mp_array(c, 2);
     mp_bin_fill(c, 32, 1);
     mp_uint(c, 1);
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_COUNT, "tx.cosigs[]", 0, p.off[5] + 1);
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_COUNT, "tx.cosigs[]", 0, p.off[6] + 1);
     commit_parts(&p);
     bytes *s = field(&p, 3);
     mp_array(s, 1);
@@ -1660,13 +1663,13 @@ Test(codec, invalid_utf8_in_names_is_refused)
     parts p;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tx_parts(&p, 0);
-        mp_strn(field(&p, 2), bad[i].text, bad[i].len);
+        mp_strn(field(&p, 3), bad[i].text, bad[i].len);
         bytes m;
         assemble(&p, &m);
         codec_error e;
         codec_err rc = decode(S_TX, &m, &e);
         cr_assert_eq(rc, CODEC_ERR_UTF8, "%s accepted", bad[i].what);
-        EXPECT_ERR(rc, e, CODEC_ERR_UTF8, "tx.contract", -1, p.off[2]);
+        EXPECT_ERR(rc, e, CODEC_ERR_UTF8, "tx.contract", -1, p.off[3]);
     }
     genesis_parts(&p);
     bytes *a = field(&p, 5);
@@ -1676,7 +1679,7 @@ Test(codec, invalid_utf8_in_names_is_refused)
                      p.off[5] + 1 + 1 + 1);
     /* valid multi-byte text, including 4-byte and U+10FFFF, is accepted */
     tx_parts(&p, 0);
-    mp_str(field(&p, 2), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf");
+    mp_str(field(&p, 3), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf");
     expect_ok(S_TX, &p);
     cr_assert_str_eq(dec_tx.contract.text, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf");
 }
@@ -1706,17 +1709,17 @@ Test(codec, repeated_keys_and_misplaced_sites_are_refused)
     parts p;
     /* a co-signer equal to the signer, then a co-signer repeated */
     tx_parts(&p, 1);
-    bytes *c = field(&p, 5);
+    bytes *c = field(&p, 6);
     mp_array(c, 1);
     cosig_bytes(c, MEANING_WITNESS, 0x11);
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_DUPLICATE, "tx.cosigs[].key", 0, p.off[5] + 1);
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_DUPLICATE, "tx.cosigs[].key", 0, p.off[6] + 1);
     tx_parts(&p, 3);
-    c = field(&p, 5);
+    c = field(&p, 6);
     mp_array(c, 3);
     cosig_bytes(c, MEANING_WITNESS, 1);
     cosig_bytes(c, MEANING_APPROVAL, 2);
     cosig_bytes(c, MEANING_REVIEW, 1);
-    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_DUPLICATE, "tx.cosigs[].key", 2, p.off[5] + 1 + 2 * 102);
+    EXPECT_PARTS_ERR(S_TX, p, CODEC_ERR_DUPLICATE, "tx.cosigs[].key", 2, p.off[6] + 1 + 2 * 102);
     /* validators: the fourth repeats the first key; [name, key] = 0x92 + 7 + 34 */
     genesis_parts(&p);
     bytes *v = field(&p, 4);
@@ -1779,16 +1782,16 @@ Test(codec, non_canonical_tx_inside_a_block_names_the_tx_field_and_element)
     expect_block_tx_err(&bad, t.off[1], CODEC_ERR_NONCANONICAL, "tx.nonce");
     /* a field after the args: the element index must survive the args loop */
     tx_parts(&t, 0);
-    bytes *s = field(&t, 6);
+    bytes *s = field(&t, 7);
     put1(s, 0xc5);
     put_be(s, 64, 2);
     put_fill(s, 64, 1);
     assemble(&t, &bad);
-    expect_block_tx_err(&bad, t.off[6], CODEC_ERR_NONCANONICAL, "tx.sig");
+    expect_block_tx_err(&bad, t.off[7], CODEC_ERR_NONCANONICAL, "tx.sig");
     tx_parts(&t, 0);
-    put1(field(&t, 5), 0xc0);
+    put1(field(&t, 6), 0xc0);
     assemble(&t, &bad);
-    expect_block_tx_err(&bad, t.off[5], CODEC_ERR_TYPE, "tx.cosigs");
+    expect_block_tx_err(&bad, t.off[6], CODEC_ERR_TYPE, "tx.cosigs");
     /* a bad receipt inside a block */
     parts p;
     block_parts(&p, NULL);
@@ -1804,9 +1807,9 @@ Test(codec, non_canonical_tx_inside_a_block_names_the_tx_field_and_element)
     /* and in a proof */
     proof_parts(&p);
     tx_parts(&t, 0);
-    mp_str_fill(field(&t, 2), 33, 'x');
+    mp_str_fill(field(&t, 3), 33, 'x');
     assemble(&t, field(&p, 1));
-    EXPECT_PARTS_ERR(S_PROOF, p, CODEC_ERR_LENGTH, "tx.contract", -1, p.off[1] + t.off[2]);
+    EXPECT_PARTS_ERR(S_PROOF, p, CODEC_ERR_LENGTH, "tx.contract", -1, p.off[1] + t.off[3]);
 }
 
 Test(codec, export_readers_refuse_bad_magic_version_and_entries)
@@ -1856,10 +1859,10 @@ Test(codec, export_readers_refuse_bad_magic_version_and_entries)
 
 /* ==== 3. signatures bind to tag, chain and exact body ===================== */
 
-/* The signed body of a decoded tx: 0x95 || its body fields, as on the wire. */
+/* The signed body of a decoded tx: 0x96 || its body fields, as on the wire. */
 static size_t wire_body(const codec_tx *decoded, uint8_t *out)
 {
-    out[0] = 0x95;
+    out[0] = 0x96;
     memcpy(out + 1, decoded->body_fields, decoded->body_fields_len);
     return decoded->body_fields_len + 1;
 }
@@ -1898,6 +1901,9 @@ Test(codec, tx_signature_verifies_only_for_its_own_body_tag_and_chain)
     codec_tx moved = tx; /* the same signature on the next tx of the signer */
     moved.nonce++;
     cr_assert_not(tx_verifies(&moved, TCRYPTO_TAG_TX, &chain_a), "moved to another nonce");
+    codec_tx extended = tx; /* valid_until is signed: nobody can extend a tx's life */
+    extended.valid_until += 3600000;
+    cr_assert_not(tx_verifies(&extended, TCRYPTO_TAG_TX, &chain_a), "valid_until changed");
     codec_tx other = tx;
     strcpy(other.contract.text, "registry");
     cr_assert_not(tx_verifies(&other, TCRYPTO_TAG_TX, &chain_a), "contract changed");
@@ -2064,6 +2070,7 @@ Test(codec, pruned_tx_round_trips_keeps_the_tx_leaf_and_id_and_refuses_a_bad_sha
     memset(&tx, 0, sizeof tx);
     memset(tx.signer.bytes, 7, 32);
     tx.nonce = 300;
+    tx.valid_until = UINT64_MAX; /* the largest: 9 bytes */
     snprintf(tx.contract.text, sizeof tx.contract.text, "nosuch");
     snprintf(tx.method.text, sizeof tx.method.text, "m");
     static const uint8_t kilo[1024] = {1};
@@ -2082,9 +2089,10 @@ Test(codec, pruned_tx_round_trips_keeps_the_tx_leaf_and_id_and_refuses_a_bad_sha
     codec_buf o = codec_buf_make(pb, sizeof pb);
     cr_assert_eq(codec_pruned_tx_encode(&p, &o), CODEC_OK);
     cr_expect_lt(o.len, 200u);
-    cr_expect_eq(o.data[0], 0x98);
+    cr_expect_eq(o.data[0], 0x99);
     cr_assert_eq(codec_pruned_tx_decode(o.data, o.len, &q, NULL), CODEC_OK);
     cr_expect_eq(q.nonce, 300u);
+    cr_expect_eq(q.valid_until, UINT64_MAX);
     cr_expect_str_eq(q.contract.text, "nosuch");
     codec_span entry = {o.data, o.len};
     hash32 leaf_tx, leaf_entry, id_tx, id_entry;

@@ -156,7 +156,7 @@ Test(harness, four_nodes_commit_a_tx_over_a_lossy_reordering_network, .timeout =
         codec_buf b = codec_buf_make(tx_bytes, sizeof tx_bytes);
         hash32 chain_id;
         tcrypto_sha256(chain.genesis, chain.genesis_len, &chain_id);
-        cr_assert_eq(sample_tx(&chain.keys, &chain_id, 1, &b), 0);
+        cr_assert_eq(sample_tx(&chain.keys, &chain_id, 1, h.now_ms + SAMPLE_VALID_FOR_MS, &b), 0);
         codec_submit_result r;
         node_submit(h.nodes[seed % NODES], &(codec_span){b.data, b.len}, 1, &r);
         cr_assert_eq(r.status, 0, "seed %llu: %s", (unsigned long long)seed, r.reason);

@@ -165,7 +165,8 @@ static codec_span make_tx(uint64_t index, bool forged, uint8_t *out, size_t cap)
     hash32 other;
     tcrypto_sha256("another chain", 13, &other);
     codec_buf b = codec_buf_make(out, cap);
-    cr_assert_eq(sample_tx(&T.chain.keys, forged ? &other : &T.chain_id, index, &b), 0);
+    cr_assert_eq(sample_tx(&T.chain.keys, forged ? &other : &T.chain_id, index,
+                           now_ms() + SAMPLE_VALID_FOR_MS, &b), 0);
     return (codec_span){b.data, b.len};
 }
 
@@ -420,6 +421,7 @@ static codec_span make_call(const char *contract, const char *method, const code
     const keypair *k = &T.chain.keys.investigators[0];
     tx.signer = k->public_key;
     tx.nonce = nonce;
+    tx.valid_until = now_ms() + SAMPLE_VALID_FOR_MS;
     snprintf(tx.contract.text, sizeof tx.contract.text, "%s", contract);
     snprintf(tx.method.text, sizeof tx.method.text, "%s", method);
     tx.arg_count = n;

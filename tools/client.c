@@ -4,13 +4,11 @@
 #include "client.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -438,10 +436,10 @@ int client_export(const char *url, const hash32 *chain_id, uint32_t timeout_ms,
 
 /* ---- signing and nonces ------------------------------------------------------------------ */
 
-size_t client_sign_tx(const keypair *signer, uint64_t nonce, const hash32 *chain,
-                      const char *contract, const char *method, const codec_value *args,
-                      uint32_t nargs, const keypair *const *cosigners, const unsigned *meanings,
-                      uint32_t ncos, uint8_t *out, size_t cap)
+size_t client_sign_tx(const keypair *signer, uint64_t nonce, uint64_t valid_until,
+                      const hash32 *chain, const char *contract, const char *method,
+                      const codec_value *args, uint32_t nargs, const keypair *const *cosigners,
+                      const unsigned *meanings, uint32_t ncos, uint8_t *out, size_t cap)
 {
     static _Thread_local codec_tx tx;
     static _Thread_local uint8_t body[CODEC_TX_MAX];
@@ -449,6 +447,7 @@ size_t client_sign_tx(const keypair *signer, uint64_t nonce, const hash32 *chain
     memset(&tx, 0, sizeof tx);
     tx.signer = signer->public_key;
     tx.nonce = nonce;
+    tx.valid_until = valid_until;
     snprintf(tx.contract.text, sizeof tx.contract.text, "%s", contract);
     snprintf(tx.method.text, sizeof tx.method.text, "%s", method);
     tx.arg_count = nargs;
@@ -475,67 +474,9 @@ size_t client_sign_tx(const keypair *signer, uint64_t nonce, const hash32 *chain
     return ob.len;
 }
 
-static int read_nonce(const char *path, uint64_t *value, char *why, size_t why_cap)
+uint64_t client_random_nonce(void)
 {
-    *value = 0;
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT) return 0;
-        say(why, why_cap, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char text[32] = "";
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (n == 0 || text[0] < '0' || text[0] > '9' || errno || (*end && *end != '\n')) {
-        say(why, why_cap, "%s does not hold a nonce (a decimal number)", path);
-        return -1;
-    }
-    *value = v;
-    return 0;
-}
-
-static int write_nonce(const char *path, uint64_t value, char *why, size_t why_cap)
-{
-    char tmp[4300], text[32];
-    snprintf(tmp, sizeof tmp, "%.4200s.tmp.%ld", path, (long)getpid());
-    int len = snprintf(text, sizeof text, "%" PRIu64 "\n", value);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    bool ok = fd >= 0 && write(fd, text, (size_t)len) == len;
-    ok = fd >= 0 && fsync(fd) == 0 && ok;
-    if (fd >= 0) close(fd);
-    if (!ok || rename(tmp, path) != 0) {
-        say(why, why_cap, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-int client_nonce_take(const char *key_file, uint64_t override, uint64_t *nonce, char *why,
-                      size_t why_cap)
-{
-    char path[4200], lock[4300];
-    snprintf(path, sizeof path, "%.4000s.nonce", key_file);
-    snprintf(lock, sizeof lock, "%.4100s.lock", path);
-    int fd = open(lock, O_RDWR | O_CREAT, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-        say(why, why_cap, "cannot lock %s: %s", lock, strerror(errno));
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    uint64_t stored;
-    int rc = read_nonce(path, &stored, why, why_cap);
-    if (rc == 0) {
-        *nonce = override == CLIENT_NONCE_AUTO ? stored : override;
-        if (*nonce == UINT64_MAX - 1) rc = -1, say(why, why_cap, "nonce space exhausted");
-        else if (*nonce + 1 > stored) rc = write_nonce(path, *nonce + 1, why, why_cap);
-    }
-    flock(fd, LOCK_UN);
-    close(fd);
-    return rc;
+    uint64_t nonce;
+    tcrypto_random(&nonce, sizeof nonce);
+    return nonce;
 }

@@ -1,7 +1,7 @@
 /*
  * client.h - trialctl's client side of the client API (registry/client_api.h): submit signed
- * txs to a node and wait for their receipts, many at once; fetch blocks; sign txs; keep a
- * key's nonce.
+ * txs to a node and wait for their receipts, many at once; fetch blocks; sign txs with a
+ * random nonce and a valid_until.
  *
  * Pipelining: client_run submits a whole set of txs without one blocking round trip each.
  * It opens up to CLIENT_CONNECTIONS_MAX tp_client connections (one thread each: a tp_client
@@ -11,8 +11,8 @@
  * receipt or the shared deadline passes. So a set of n txs costs about
  * n / (connections x CLIENT_BATCH_TXS) submit round trips plus the commit latency, not n
  * commit latencies. The txs of one set must not depend on each other (they may be ordered
- * in any way, and each signer's nonces may arrive out of order within the executor's
- * window): a caller with dependent steps runs one set per step.
+ * in any way; nonces are random and carry no order): a caller with dependent steps runs one
+ * set per step.
  *
  * Every wait is bounded by the one deadline (timeout_ms from the call).
  */
@@ -82,21 +82,21 @@ int client_timeline(const char *url, const keypair *key, const hash32 *chain, co
 
 /* A signed tx into out (cap bytes); cosigners[i] signs with meanings[i]. Returns the length,
  * or 0 if it does not encode (too many or too large arguments). */
-size_t client_sign_tx(const keypair *signer, uint64_t nonce, const hash32 *chain,
-                      const char *contract, const char *method, const codec_value *args,
-                      uint32_t nargs, const keypair *const *cosigners, const unsigned *meanings,
-                      uint32_t ncos, uint8_t *out, size_t cap);
+size_t client_sign_tx(const keypair *signer, uint64_t nonce, uint64_t valid_until,
+                      const hash32 *chain, const char *contract, const char *method,
+                      const codec_value *args, uint32_t nargs, const keypair *const *cosigners,
+                      const unsigned *meanings, uint32_t ncos, uint8_t *out, size_t cap);
 
-/* Nonces: the next nonce of the key is kept in KEY_FILE.nonce (decimal text; absent = 0).
- * client_nonce_take takes it (or, with override != CLIENT_NONCE_AUTO, uses override) and
- * writes max(stored, used + 1) back atomically (temp + rename) under an flock on
- * KEY_FILE.nonce.lock, so concurrent trialctl runs with one key get distinct nonces and a
- * later automatic nonce never repeats an overridden one. The nonce is consumed before the
- * tx is sent (a tx that may have reached the node never gets its nonce reused).
- * Returns 0, or -1 with why. */
-#define CLIENT_NONCE_AUTO UINT64_MAX
-int client_nonce_take(const char *key_file, uint64_t override, uint64_t *nonce, char *why,
-                      size_t why_cap);
+/* Nonces (docs/FORMATS.md 5.1): a tx is valid until its valid_until (UTC ms, at most the
+ * chain's valid_for_max_ms, 1 h by default, after the block that commits it), and the chain
+ * refuses a (signer, nonce) it committed while that is unexpired. So a client keeps no
+ * nonce state: each tx gets a random 64-bit nonce (the OS generator; two devices or runs
+ * with one key collide with probability about n^2 / 2^65) and valid_until = now +
+ * CLIENT_VALID_FOR_DEFAULT_MS. A nonce never used locks nothing. To retry a tx that may
+ * have committed, re-send the same bytes (or sign with the same nonce and valid_until):
+ * at most one commits. */
+#define CLIENT_VALID_FOR_DEFAULT_MS 600000u /* 10 minutes */
+uint64_t client_random_nonce(void);
 
 /* Dial a node's client API; a tls+tcp:// URL uses the CA file named by TRIALREG_TLS_CA.
  * Returns 0, or -1 with why. */

@@ -37,6 +37,9 @@
 #define SUBMITTERS 4
 #define PARTICIPANTS 256
 #define TX_BYTES 1024
+/* The txs are signed before the run: valid for 50 minutes (the chain takes at most 60),
+ * longer than any run of this bench. */
+#define BENCH_VALID_FOR_MS (50u * 60 * 1000)
 
 static const char USAGE[] =
     "usage: trialctl bench cluster [--dir DIR] [--port P] [--txs N] [--clients C] [--runs R]\n"
@@ -48,7 +51,7 @@ static const char USAGE[] =
     "  medians over R runs (default 3).\n"
     "       trialctl bench cluster --existing DIR --url URL [--txs N] [--clients C]\n"
     "  The same workload once against the running consortium of DIR (a fresh trial,\n"
-    "  nonces reserved in the KEY.nonce files) through URL; exit 0 only if every tx\n"
+    "  random nonces) through URL; exit 0 only if every tx\n"
     "  committed with an OK receipt (the fault tests use it as load). --start-when FILE:\n"
     "  after the set-up, wait (up to 120 s) until FILE exists before the load starts (a test\n"
     "  stops a node between the two). --acked FILE: append the id (hex) of every tx seen\n"
@@ -67,35 +70,30 @@ typedef struct {
     hash32 chain;
     keypair sponsor, regulator, site[2];
     keypair part[PARTICIPANTS];
-    uint64_t nonce_site[2], nonce_part[PARTICIPANTS], nonce_sponsor, nonce_regulator;
+    uint64_t valid_until; /* of every tx: the txs are signed before the run */
     const char *url;
     char trial[32]; /* BENCH-<time>: a fresh trial per run, so runs can share a chain */
     uint64_t setup_height; /* the highest block of a set-up receipt: the watcher starts above */
 } workload;
 
-static size_t sign(workload *w, const keypair *k, uint64_t *nonce, const char *contract,
-                   const char *method, const codec_value *args, uint32_t nargs,
-                   const keypair *witness, uint8_t *out)
+/* Every tx: a random nonce (client.h), so runs and other clients sharing the keys never
+ * collide and need no order; valid until w->valid_until. */
+static size_t sign(workload *w, const keypair *k, const char *contract, const char *method,
+                   const codec_value *args, uint32_t nargs, const keypair *witness, uint8_t *out)
 {
     const keypair *cos[1] = {witness};
     unsigned meaning[1] = {MEANING_WITNESS};
-    return client_sign_tx(k, (*nonce)++, &w->chain, contract, method, args, nargs, cos, meaning,
-                          witness ? 1 : 0, out, TX_BYTES);
+    return client_sign_tx(k, client_random_nonce(), w->valid_until, &w->chain, contract, method,
+                          args, nargs, cos, meaning, witness ? 1 : 0, out, TX_BYTES);
 }
 
-/* Read DIR/keys/NAME.key and its next nonce from KEY.nonce (client.h); the
- * nonces the run used are recorded back by record_nonce, so later commands and
- * runs continue the sequence without a gap (the executor's window is 64). */
-static int read_key(const char *dir, const char *name, keypair *out, uint64_t *nonce)
+/* Read DIR/keys/NAME.key. */
+static int read_key(const char *dir, const char *name, keypair *out)
 {
-    char path[8192], why[256];
+    char path[8192];
     snprintf(path, sizeof path, "%.4000s/keys/%.100s.key", dir, name);
     if (tcrypto_read_secret_key(path, out) != TCRYPTO_OK) {
         fprintf(stderr, "bench cluster: cannot read %s\n", path);
-        return -1;
-    }
-    if (client_nonce_take(path, CLIENT_NONCE_AUTO, nonce, why, sizeof why) != 0) {
-        fprintf(stderr, "bench cluster: %s: %s\n", path, why);
         return -1;
     }
     return 0;
@@ -107,7 +105,7 @@ static size_t consent_tx(workload *w, uint32_t p, uint64_t scopes, uint8_t *out)
     form = world_hash("consent form v1");
     codec_value args[] = {world_text(w->trial), world_int(1), world_bytes(form.bytes, 32),
                           world_int((int64_t)scopes)};
-    return sign(w, &w->part[p], &w->nonce_part[p], "consent", "grant", args, 4,
+    return sign(w, &w->part[p], "consent", "grant", args, 4,
                 &w->site[p < PARTICIPANTS / 2 ? 0 : 1], out);
 }
 
@@ -119,16 +117,7 @@ static size_t anchor_tx(workload *w, uint32_t p, uint64_t record, uint8_t *out)
     codec_value args[] = {world_text(w->trial), world_bytes(w->part[p].public_key.bytes, 32),
                           world_int(SCOPE_MAIN), world_int((int64_t)client_now_ms()),
                           world_bytes(h.bytes, 32), world_int(4096)};
-    return sign(w, &w->site[s], &w->nonce_site[s], "data", "anchor", args, 6, NULL, out);
-}
-
-static void record_nonce(const char *dir, const char *name, uint64_t next)
-{
-    char path[8192], why[256];
-    uint64_t used;
-    snprintf(path, sizeof path, "%.4000s/keys/%.100s.key", dir, name);
-    if (next > 0)
-        client_nonce_take(path, next - 1, &used, why, sizeof why);
+    return sign(w, &w->site[s], "data", "anchor", args, 6, NULL, out);
 }
 
 /* Run one step (txs independent of each other) and require every receipt OK. */
@@ -175,34 +164,27 @@ static int set_up(workload *w)
     codec_value reg[] = {world_text(w->trial), world_bytes(doc.bytes, 32), world_bytes(p1.bytes, 32),
                          world_bytes("", 0), world_int(100000),
                          world_bytes(sites, sizeof sites - 1), world_bytes(form.bytes, 32)};
-    lens[0] = sign(w, &w->sponsor, &w->nonce_sponsor, "protocol", "register", reg, 7, NULL, bufs[0]);
+    lens[0] = sign(w, &w->sponsor, "protocol", "register", reg, 7, NULL, bufs[0]);
     if (step(w, "register", bufs, lens, 1) != 0)
         return -1;
     codec_value ap[] = {world_text(w->trial), world_int(1)};
-    lens[0] = sign(w, &w->regulator, &w->nonce_regulator, "protocol", "approve", ap, 2, NULL, bufs[0]);
+    lens[0] = sign(w, &w->regulator, "protocol", "approve", ap, 2, NULL, bufs[0]);
     if (step(w, "approve", bufs, lens, 1) != 0)
         return -1;
     codec_value a1[] = {world_text(w->trial), world_text("site-a")};
     codec_value a2[] = {world_text(w->trial), world_text("site-b")};
-    lens[0] = sign(w, &w->sponsor, &w->nonce_sponsor, "protocol", "activate", a1, 2, NULL, bufs[0]);
-    lens[1] = sign(w, &w->sponsor, &w->nonce_sponsor, "protocol", "activate", a2, 2, NULL, bufs[1]);
+    lens[0] = sign(w, &w->sponsor, "protocol", "activate", a1, 2, NULL, bufs[0]);
+    lens[1] = sign(w, &w->sponsor, "protocol", "activate", a2, 2, NULL, bufs[1]);
     if (step(w, "activate", bufs, lens, 2) != 0)
         return -1;
-    /* enrol: at most 32 per site per step (the nonce window is 64) */
-    for (uint32_t from = 0; from < PARTICIPANTS / 2; from += 32) {
-        uint32_t k = 0;
-        for (uint32_t i = from; i < from + 32 && i < PARTICIPANTS / 2; i++) {
-            for (uint32_t s = 0; s < 2; s++) {
-                uint32_t p = i + s * PARTICIPANTS / 2;
-                codec_value en[] = {world_text(w->trial), world_bytes(w->part[p].public_key.bytes, 32)};
-                lens[k] = sign(w, &w->site[s], &w->nonce_site[s], "consent", "enrol", en, 2, NULL,
-                               bufs[k]);
-                k++;
-            }
-        }
-        if (step(w, "enrol", bufs, lens, k) != 0)
-            return -1;
+    /* enrol: every participant in one step (random nonces: no window to respect) */
+    for (uint32_t p = 0; p < PARTICIPANTS; p++) {
+        codec_value en[] = {world_text(w->trial), world_bytes(w->part[p].public_key.bytes, 32)};
+        lens[p] = sign(w, &w->site[p < PARTICIPANTS / 2 ? 0 : 1], "consent", "enrol", en, 2,
+                       NULL, bufs[p]);
     }
+    if (step(w, "enrol", bufs, lens, PARTICIPANTS) != 0)
+        return -1;
     for (uint32_t p = 0; p < PARTICIPANTS; p++)
         lens[p] = consent_tx(w, p, SCOPE_MAIN | SCOPE_FOLLOW_UP, bufs[p]);
     return step(w, "consent", bufs, lens, PARTICIPANTS);
@@ -218,8 +200,6 @@ typedef struct {
     hash32 *ids;
     double *submitted, *committed;
     bool *ok;
-    int8_t *site;      /* per tx: the site that signs it (an anchor), or -1 */
-    uint32_t low[2];   /* per site: its oldest anchor not seen committed yet */
     pthread_mutex_t lock;
     pthread_cond_t cv;
     uint32_t next, outstanding, done, refused;
@@ -245,23 +225,6 @@ static int find_tx(const hash32 *id)
     id_entry key = {*id, 0};
     id_entry *e = bsearch(&key, g_index, g_index_count, sizeof key, cmp_entry);
     return e ? (int)e->index : -1;
-}
-
-/* A site signs every 4th tx (its anchors), with consecutive nonces. The executor
- * accepts a signer's nonces only within a window of 64 above the oldest one it has
- * not seen, and txs of different requests reach the primary in any order, so like
- * any client with many txs in flight the gateway keeps a site's anchors within
- * WINDOW_SAFE nonces of its oldest uncommitted one. Lock held. */
-#define WINDOW_SAFE 48
-
-static bool window_allows(run_state *r, uint32_t i)
-{
-    int s = r->site[i];
-    if (s < 0)
-        return true; /* a consent grant: each participant has one in flight at most */
-    while (r->low[s] < r->n && (r->site[r->low[s]] != s || r->committed[r->low[s]] != 0))
-        r->low[s]++;
-    return i < r->low[s] + 4 * WINDOW_SAFE;
 }
 
 /* Mark the txs first..first+count-1 that the node did not accept as refused. */
@@ -299,8 +262,7 @@ static void *submitter(void *arg)
     static _Thread_local uint8_t req[sizeof body + 64];
     for (;;) {
         pthread_mutex_lock(&r->lock);
-        while (!r->stop && r->next < r->n &&
-               (r->outstanding >= r->clients || !window_allows(r, r->next)))
+        while (!r->stop && r->next < r->n && r->outstanding >= r->clients)
             pthread_cond_wait(&r->cv, &r->lock);
         if (r->stop || r->next >= r->n) {
             pthread_mutex_unlock(&r->lock);
@@ -308,7 +270,7 @@ static void *submitter(void *arg)
         }
         uint32_t first = r->next, count = 0;
         while (count < CLIENT_BATCH_TXS && r->outstanding + count < r->clients &&
-               first + count < r->n && window_allows(r, first + count))
+               first + count < r->n)
             count++;
         r->next += count;
         r->outstanding += count;
@@ -485,7 +447,6 @@ static void run_state_free(run_state *r)
     free(r->submitted);
     free(r->committed);
     free(r->ok);
-    free(r->site);
     free(g_index);
     g_index = NULL;
 }
@@ -499,15 +460,14 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
     r.submitted = calloc(n, sizeof(double));
     r.committed = calloc(n, sizeof(double));
     r.ok = calloc(n, sizeof(bool));
-    r.site = calloc(n, sizeof *r.site);
     g_index = calloc(n, sizeof *g_index);
-    if (!r.txs || !r.lens || !r.ids || !r.submitted || !r.committed || !r.ok || !r.site ||
+    if (!r.txs || !r.lens || !r.ids || !r.submitted || !r.committed || !r.ok ||
         !g_index)
         return -1;
     uint32_t sigs = 0;
     for (uint32_t i = 0; i < n; i++) {
         /* consents cycle through the participants; anchors alternate between the two
-         * sites (each site's nonces must stay within the executor's window of 64) */
+         * sites */
         uint32_t p = (i / 2) % PARTICIPANTS;
         if (i % 2 == 1)
             p = (i / 2) % 2 * (PARTICIPANTS / 2) + (i / 4) % (PARTICIPANTS / 2);
@@ -515,11 +475,9 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
             r.lens[i] = consent_tx(w, p, i % 4 == 0 ? SCOPE_MAIN : SCOPE_MAIN | SCOPE_FOLLOW_UP,
                                    r.txs[i]);
             sigs += 2;
-            r.site[i] = -1;
         } else {
             r.lens[i] = anchor_tx(w, p, ((uint64_t)client_now_ms() << 20) + i, r.txs[i]);
             sigs += 1;
-            r.site[i] = (int8_t)(p < PARTICIPANTS / 2 ? 0 : 1);
         }
         tcrypto_sha256(r.txs[i], r.lens[i], &r.ids[i]);
         g_index[i] = (id_entry){r.ids[i], i};
@@ -610,6 +568,7 @@ static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t c
     memset(&w, 0, sizeof w);
     w.url = url;
     snprintf(w.trial, sizeof w.trial, "BENCH-%llu", (unsigned long long)client_now_ms());
+    w.valid_until = client_now_ms() + BENCH_VALID_FOR_MS;
     char path[8192];
     snprintf(path, sizeof path, "%.4000s/genesis.bin", dir);
     uint8_t *g = NULL;
@@ -618,10 +577,9 @@ static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t c
     if (rc == 0) {
         tcrypto_sha256(g, gl, &w.chain);
         free(g);
-        rc = read_key(dir, "sponsor", &w.sponsor, &w.nonce_sponsor) |
-             read_key(dir, "regulator", &w.regulator, &w.nonce_regulator) |
-             read_key(dir, "investigator-site-a", &w.site[0], &w.nonce_site[0]) |
-             read_key(dir, "investigator-site-b", &w.site[1], &w.nonce_site[1]);
+        rc = read_key(dir, "sponsor", &w.sponsor) | read_key(dir, "regulator", &w.regulator) |
+             read_key(dir, "investigator-site-a", &w.site[0]) |
+             read_key(dir, "investigator-site-b", &w.site[1]);
     }
     for (uint32_t p = 0; p < PARTICIPANTS && rc == 0; p++) {
         uint8_t seed[32];
@@ -642,10 +600,6 @@ static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t c
         fflush(stdout);
         rc = measure(&w, n, clients, f);
     }
-    record_nonce(dir, "sponsor", w.nonce_sponsor);
-    record_nonce(dir, "regulator", w.nonce_regulator);
-    record_nonce(dir, "investigator-site-a", w.nonce_site[0]);
-    record_nonce(dir, "investigator-site-b", w.nonce_site[1]);
     return rc;
 }
 

@@ -22,11 +22,13 @@
 
 static const char COMMON_USAGE[] =
     "  common: --url URL (a node's client API) --genesis FILE (the chain) --key FILE (the\n"
-    "  signer's secret key) [--nonce N] [--timeout-ms MS (default 30000)] [--receipt-out FILE]\n"
-    "  Nonce: by default the next one is read from KEY.nonce beside the key file (absent = 0)\n"
-    "  and the one after written back atomically before the tx is sent; --nonce N uses N and\n"
-    "  raises KEY.nonce past it. A hash is HEX (64 hex digits) or --*-file FILE (SHA-256 of\n"
-    "  the file: the document itself never goes to the ledger).\n"
+    "  signer's secret key) [--nonce N] [--valid-for-ms MS | --valid-until MS]\n"
+    "  [--timeout-ms MS (default 30000)] [--receipt-out FILE]\n"
+    "  Nonce: random (64 bits) unless --nonce N; nothing is kept between runs. The tx is\n"
+    "  valid until now + --valid-for-ms (default 600000, 10 minutes; the chain takes at most\n"
+    "  3600000) or until --valid-until (UTC ms); after that no node commits it, and the\n"
+    "  chain never commits one (signer, nonce) twice. A hash is HEX (64 hex digits) or\n"
+    "  --*-file FILE (SHA-256 of the file: the document itself never goes to the ledger).\n"
     "  Prints the tx id, height and status; exit 0 ok, 1 refused (reason printed), 2 usage,\n"
     "  3 bad input file, 4 node unreachable or no receipt within the timeout.\n";
 
@@ -536,7 +538,7 @@ static int report(const client_result *r, const char *receipt_out)
 }
 
 typedef struct {
-    const char *url, *genesis, *key, *nonce, *timeout, *receipt_out;
+    const char *url, *genesis, *key, *nonce, *timeout, *receipt_out, *valid_for, *valid_until;
 } common_args;
 
 static int load_inputs(const common_args *a, const char *witness, keypair *key, keypair *wkey,
@@ -568,26 +570,33 @@ static int submit_event(const common_args *a, const event *e)
     keypair key, wkey;
     hash32 chain;
     int rc = load_inputs(a, e->witness_key, &key, &wkey, &chain);
-    uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS, nonce_override = CLIENT_NONCE_AUTO, nonce;
+    uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS, nonce = client_random_nonce();
+    uint64_t valid_for = CLIENT_VALID_FOR_DEFAULT_MS, valid_until = 0;
     if (a->timeout && util_parse_u64("--timeout-ms", a->timeout, 1, 3600000, &timeout))
         return TC_EXIT_USAGE;
-    if (a->nonce && util_parse_u64("--nonce", a->nonce, 0, UINT64_MAX - 2, &nonce_override))
+    if (a->nonce && util_parse_u64("--nonce", a->nonce, 0, UINT64_MAX, &nonce))
+        return TC_EXIT_USAGE;
+    if (a->valid_for && a->valid_until)
+        return fprintf(stderr, "error: --valid-for-ms and --valid-until exclude each other\n"),
+               TC_EXIT_USAGE;
+    if (a->valid_for && util_parse_u64("--valid-for-ms", a->valid_for, 1, 86400000, &valid_for))
+        return TC_EXIT_USAGE;
+    if (a->valid_until
+        && util_parse_u64("--valid-until", a->valid_until, 0, UINT64_MAX, &valid_until))
         return TC_EXIT_USAGE;
     if (rc != TC_EXIT_OK) return rc;
-    char why[300];
-    if (client_nonce_take(a->key, nonce_override, &nonce, why, sizeof why) != 0) {
-        fprintf(stderr, "error: %s\n", why);
-        return TC_EXIT_INPUT;
-    }
+    if (!a->valid_until) valid_until = client_now_ms() + valid_for;
     static uint8_t tx[CODEC_TX_MAX];
     const keypair *cos[1] = {&wkey};
     unsigned meaning[1] = {MEANING_WITNESS};
-    size_t len = client_sign_tx(&key, nonce, &chain, e->contract, e->method, e->args, e->nargs,
-                                cos, meaning, e->witness_key ? 1 : 0, tx, sizeof tx);
+    size_t len = client_sign_tx(&key, nonce, valid_until, &chain, e->contract, e->method,
+                                e->args, e->nargs, cos, meaning, e->witness_key ? 1 : 0, tx,
+                                sizeof tx);
     if (len == 0)
         return fprintf(stderr, "error: the tx does not encode (arguments too large)\n"),
                TC_EXIT_USAGE;
-    printf("%s.%s nonce %" PRIu64 "\n", e->contract, e->method, nonce);
+    printf("%s.%s nonce %" PRIu64 " valid_until %" PRIu64 "\n", e->contract, e->method, nonce,
+           valid_until);
     client_options opt = {a->url, 1, (uint32_t)timeout};
     codec_span span = {tx, len};
     client_result r;
@@ -600,7 +609,8 @@ static int submit_event(const common_args *a, const event *e)
 static int run_event(const event_command *c, int argc, char **argv)
 {
     char allowed[512];
-    snprintf(allowed, sizeof allowed, "url genesis key nonce timeout-ms receipt-out %s",
+    snprintf(allowed, sizeof allowed,
+             "url genesis key nonce valid-for-ms valid-until timeout-ms receipt-out %s",
              c->options);
     opts o;
     if (opts_parse(argc, argv, allowed, &o) != 0) return usage_of(c, stderr, TC_EXIT_USAGE);
@@ -609,7 +619,8 @@ static int run_event(const event_command *c, int argc, char **argv)
     if (bad) fprintf(stderr, "error: unexpected argument '%s'\n", o.positional[0]);
     common_args a = {need(&o, "url", &bad),       need(&o, "genesis", &bad),
                      need(&o, "key", &bad),       opt(&o, "nonce", &bad),
-                     opt(&o, "timeout-ms", &bad), opt(&o, "receipt-out", &bad)};
+                     opt(&o, "timeout-ms", &bad), opt(&o, "receipt-out", &bad),
+                     opt(&o, "valid-for-ms", &bad), opt(&o, "valid-until", &bad)};
     if (bad) return usage_of(c, stderr, TC_EXIT_USAGE);
     static event e;
     memset(&e, 0, sizeof e);

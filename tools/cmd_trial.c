@@ -23,7 +23,7 @@ static const char EXAMPLE_USAGE[] =
     "  trialctl audit) and OUTDIR/timeline.txt, and prints the timeline.\n"
     "  Deterministic: the same bytes every run. OUTDIR/ledger must not exist.\n"
     "  With --url: the same scenario against the running consortium made by `trialctl\n"
-    "  init DIR` (its keys in DIR/keys, nonces in KEY.nonce files; participants' keys\n"
+    "  init DIR` (its keys in DIR/keys, random nonces; participants' keys\n"
     "  derived from the chain id), each step's txs submitted pipelined and their\n"
     "  receipts awaited (MS per step, default 30000) before the next step; prints the\n"
     "  regulator's timeline. Once per consortium (the trial id is fixed).\n";

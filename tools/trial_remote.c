@@ -4,9 +4,10 @@
  * `trialctl init DIR`, through a remote world backend (world.h world_backend).
  *
  * Keys: the authorities' keys of DIR/keys (sponsor, investigator-site-a, -site-b,
- * regulator, researcher), whose nonces come from their KEY.nonce files (client.h), so the
- * example and the event commands can share a consortium; the participants' keys are derived
- * client-side from the chain id (fresh per consortium) and count their nonces from 0.
+ * regulator, researcher), so the example and the event commands can share a consortium;
+ * the participants' keys are derived client-side from the chain id (fresh per consortium).
+ * Every tx has a random nonce and a valid_until 10 minutes ahead (client.h), so nothing is
+ * kept between runs.
  *
  * Each world_commit (a scenario step) is one pipelined set (client_run: several
  * connections, submit all, then poll the receipts) and waits for every certified receipt
@@ -38,7 +39,6 @@ typedef struct {
     const char *url;
     uint32_t timeout_ms;
     char key_files[5][4200]; /* sponsor, inv_a, inv_b, regulator, researcher */
-    uint64_t participant_nonce[WORLD_PARTICIPANTS];
     uint32_t steps;
     uint64_t scenario_ms[STEPS_MAX], chain_ms[STEPS_MAX];
     uint64_t genesis_ms;
@@ -47,25 +47,14 @@ typedef struct {
 static const char *const KEY_NAMES[5] = {"sponsor", "investigator-site-a", "investigator-site-b",
                                          "regulator", "researcher"};
 
-static uint64_t remote_next_nonce(void *ctx, world *w, const keypair *signer)
+/* Each tx: a random nonce, valid for CLIENT_VALID_FOR_DEFAULT_MS of the real clock (the
+ * consortium's block times), whatever the scenario's clock says. */
+static void remote_stamp(void *ctx, world *w, uint64_t *nonce, uint64_t *valid_until)
 {
-    remote *r = ctx;
-    const keypair *auth[5] = {&w->sponsor, &w->inv_a, &w->inv_b, &w->regulator, &w->researcher};
-    for (int i = 0; i < 5; i++) {
-        if (memcmp(auth[i]->public_key.bytes, signer->public_key.bytes, 32) != 0) continue;
-        uint64_t nonce;
-        char why[300];
-        if (client_nonce_take(r->key_files[i], CLIENT_NONCE_AUTO, &nonce, why, sizeof why) != 0) {
-            fprintf(stderr, "error: %s\n", why);
-            return UINT64_MAX;
-        }
-        return nonce;
-    }
-    for (int i = 0; i < WORLD_PARTICIPANTS; i++) {
-        if (memcmp(w->participants[i].public_key.bytes, signer->public_key.bytes, 32) == 0)
-            return r->participant_nonce[i]++;
-    }
-    return UINT64_MAX;
+    (void)ctx;
+    (void)w;
+    *nonce = client_random_nonce();
+    *valid_until = client_now_ms() + CLIENT_VALID_FOR_DEFAULT_MS;
 }
 
 static uint64_t remote_time_at(void *ctx, const world *w, uint64_t t_ms)
@@ -196,7 +185,7 @@ int example_trial_remote(const char *url, const char *dir, uint32_t timeout_ms)
         free(w.genesis);
         return rc;
     }
-    world_backend backend = {remote_commit, remote_time_at, remote_next_nonce, remote_timeline, &r};
+    world_backend backend = {remote_commit, remote_time_at, remote_stamp, remote_timeline, &r};
     w.remote = &backend;
     char *text = NULL;
     size_t text_len = 0;

@@ -134,11 +134,10 @@ size_t world_sign(world *w, const keypair *signer, uint64_t nonce, const hash32 
     memset(&tx, 0, sizeof tx);
     if (!chain) chain = &w->chain_id;
     tx.signer = signer->public_key;
-    if (nonce == WORLD_NEXT_NONCE && w->remote) {
-        nonce = w->remote->next_nonce(w->remote->ctx, w, signer);
-        if (nonce == UINT64_MAX) return 0;
-    }
-    if (nonce == WORLD_NEXT_NONCE) nonce = (*nonce_slot(w, signer))++;
+    uint64_t random_nonce = 0;
+    tx.valid_until = w->valid_until ? w->valid_until : w->now_ms + WORLD_VALID_FOR_MS;
+    if (w->remote) w->remote->stamp(w->remote->ctx, w, &random_nonce, &tx.valid_until);
+    if (nonce == WORLD_NEXT_NONCE) nonce = w->remote ? random_nonce : (*nonce_slot(w, signer))++;
     tx.nonce = nonce;
     snprintf(tx.contract.text, sizeof tx.contract.text, "%s", contract);
     snprintf(tx.method.text, sizeof tx.method.text, "%s", method);
@@ -187,11 +186,12 @@ int world_run(world *w, uint64_t advance_ms, const keypair *signer, const char *
               const world_cosig *cos, uint32_t ncos, codec_receipt *r)
 {
     uint8_t buf[CODEC_TX_MAX];
+    w->now_ms += advance_ms;
     size_t len = world_sign(w, signer, WORLD_NEXT_NONCE, NULL, contract, method, args, nargs,
                             cos, ncos, buf, sizeof buf);
     if (len == 0) return -1;
     codec_span span = {buf, len};
-    return world_commit(w, advance_ms, &span, 1, r);
+    return world_commit(w, 0, &span, 1, r);
 }
 
 uint64_t world_time_at(const world *w, uint64_t t_ms)

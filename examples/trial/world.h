@@ -26,6 +26,9 @@
 #define WORLD_KEYS (9 + WORLD_PARTICIPANTS)
 #define WORLD_GENESIS_MS 1764000000000ull /* 2025-11-24T16:00:00Z */
 #define WORLD_NEXT_NONCE UINT64_MAX
+/* A local world's txs are valid until now_ms + this (the executor's most): a block
+ * committed less than an hour after signing takes them. */
+#define WORLD_VALID_FOR_MS 3600000u
 
 typedef struct world world;
 
@@ -38,8 +41,8 @@ typedef struct {
                   codec_receipt *receipts);
     /* The chain time standing for scenario time t_ms (see world_time_at). */
     uint64_t (*time_at)(void *ctx, const world *w, uint64_t t_ms);
-    /* The signer's next nonce, or UINT64_MAX if none can be had. */
-    uint64_t (*next_nonce)(void *ctx, world *w, const keypair *signer);
+    /* A fresh nonce (random) and the valid_until (the real clock + a margin) for a tx. */
+    void (*stamp)(void *ctx, world *w, uint64_t *nonce, uint64_t *valid_until);
     /* The regulator's timeline of the trial. Returns 0 or -1. */
     int (*timeline)(void *ctx, world *w, const char *trial, FILE *out);
     void *ctx;
@@ -55,6 +58,8 @@ struct world {
     ledger *l;
     exec *e;
     uint64_t now_ms;                 /* the injected clock (scenario time) */
+    uint64_t valid_until;            /* 0: a local tx is valid until now_ms + WORLD_VALID_FOR_MS;
+                                      * else the valid_until of every tx signed (tests) */
     hash32 chain_id;                 /* set by world_open, or by a remote backend */
     const world_backend *remote;     /* NULL: the in-process executor */
 };
@@ -74,8 +79,8 @@ int world_init_edit(world *w, const char *chain_name, void (*edit)(codec_genesis
 int world_open(world *w, const char *dir, bool verify_signatures);
 void world_close(world *w);
 
-/* Sign a tx. nonce WORLD_NEXT_NONCE takes the signer's next nonce. chain NULL: this
- * world's chain id. Returns the encoded length in out (cap bytes), or 0 on failure. */
+/* Sign a tx. nonce WORLD_NEXT_NONCE takes the signer's next nonce (a counter per key:
+ * deterministic; a remote world's are random). chain NULL: this world's chain id. Returns the encoded length in out (cap bytes), or 0 on failure. */
 size_t world_sign(world *w, const keypair *signer, uint64_t nonce, const hash32 *chain,
                   const char *contract, const char *method, const codec_value *args,
                   uint32_t nargs, const world_cosig *cos, uint32_t ncos, uint8_t *out,
@@ -87,7 +92,8 @@ size_t world_sign(world *w, const keypair *signer, uint64_t nonce, const hash32 
 int world_commit(world *w, uint64_t advance_ms, const codec_span *txs, uint32_t count,
                  codec_receipt *receipts);
 
-/* Sign and commit one tx as its own block; *r gets its receipt. Returns 0 or -1. */
+/* Sign and commit one tx as its own block; *r gets its receipt. The clock moves first,
+ * so the tx is signed at its block's time (valid_until: world_sign). Returns 0 or -1. */
 int world_run(world *w, uint64_t advance_ms, const keypair *signer, const char *contract,
               const char *method, const codec_value *args, uint32_t nargs,
               const world_cosig *cos, uint32_t ncos, codec_receipt *r);

@@ -114,10 +114,16 @@ expect 0 "protocol.amended" -- "$T" amend "${C[@]}" --key $K/sponsor.key "${TR[@
     --primary $P1 --primary $P2 --reconsent yes --form-file form1.txt
 expect 1 "only the trial's sponsor" -- "$T" outcomes "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" --primary $P2
 expect 0 "outcome.flag" -- "$T" outcomes "${C[@]}" --key $K/sponsor.key "${TR[@]}" --primary $P2
-# a nonce already used is a replay; nonce files make the next one fresh again
-expect 1 "replay" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 2 --nonce 0
-expect 0 "status ok" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 2
-[ "$(cat $K/regulator.key.nonce)" = 3 ] && pass=$((pass + 1)) || { echo "FAIL: regulator nonce file"; fail=$((fail + 1)); }
+# nonces are random and no state is kept; a (signer, nonce) that committed is a replay
+# (refused at submit); valid_until in the past or more than an hour ahead: refused, named
+expect 0 "status ok" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 2 --nonce 4242
+expect 1 "replay" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 2 --nonce 4242
+expect 1 "tx.valid_until .*expired" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 2 --valid-until 1
+expect 1 "tx.valid_until is too far ahead" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 2 \
+    --valid-for-ms 7200000
+expect 2 "exclude each other" -- "$T" approve "${C[@]}" --key $K/regulator.key "${TR[@]}" --version 2 \
+    --valid-for-ms 1000 --valid-until 1
+ls $K/*.nonce* >/dev/null 2>&1 && { echo "FAIL: a nonce file was written"; fail=$((fail + 1)); } || pass=$((pass + 1))
 
 # ---- receipts ---------------------------------------------------------------------------
 expect 0 "written to" -- "$T" receipt --url "$URL" --tx "$TX_REGISTER" --out fetched.receipt
@@ -129,7 +135,7 @@ declare -A WANT=([tx]="tx author signature is invalid" [header]="block header"
                  [commit-sig]="commit certificate signature of validator" [result-cert]="result certificate signature"
                  [tx-path]="tx inclusion proof" [receipt-path]="receipt inclusion proof"
                  [receipt]="the receipt names another tx")
-# three enrolments at once (one nonce file, taken under its lock) share a block
+# three enrolments at once with one key (three random nonces, no shared state) share a block
 for p in p4 p5 p6; do "$T" keygen "$p" >/dev/null; done
 pids=()
 for p in p4 p5 p6; do

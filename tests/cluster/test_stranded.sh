@@ -39,8 +39,8 @@ done
 
 # the trickle: the researcher's access requests to a registered trial through node 1, a
 # new one every 300 ms at most whatever became of the last (a tx the stopped primary lost
-# must not hold the trickle up), until $D/stop (its own key: no nonce shared with the
-# bench below); each line of trickle.out is one that committed within its 300 ms
+# must not hold the trickle up), until $D/stop (the researcher's key, not the bench's);
+# each line of trickle.out is one that committed within its 300 ms
 H=$(printf '%064d' 7)
 "$T" register --url "$(url 1)" --genesis "$D/genesis.bin" --key "$D/keys/sponsor.key" \
     --trial TRICKLE --doc "$H" --primary "$H" --form "$H" --planned 10 --site site-a \
@@ -52,8 +52,8 @@ H=$(printf '%064d' 7)
           --timeout-ms 300 >/dev/null 2>&1 && echo ok
   done > "$D/trickle.out" ) &
 TRICKLE=$!
-sleep 1
-[ -s "$D/trickle.out" ] || fail "the trickle commits nothing"
+for _ in $(seq 100); do [ -s "$D/trickle.out" ] && break; sleep 0.1; done
+[ -s "$D/trickle.out" ] || fail "the trickle committed nothing in 10 s"
 # the 100 txs for a backup B (not node 1, which the trickle uses), set up now; their load
 # starts when $D/go appears
 P=$(field 1 primary)

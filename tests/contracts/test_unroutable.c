@@ -104,6 +104,9 @@ static codec_client_response submit(capi *api, const uint8_t *tx, size_t len, ui
     return r;
 }
 
+/* The node's clock, in the world's time (the txs' valid_until follows it). */
+static uint64_t world_clock(void *ctx) { return ((const world *)ctx)->now_ms; }
+
 Test(unroutable, each_kind_is_refused_at_submit_and_never_handed_to_consensus)
 {
     fill_big();
@@ -113,7 +116,7 @@ Test(unroutable, each_kind_is_refused_at_submit_and_never_handed_to_consensus)
     keypair stranger;
     tcrypto_keypair_from_seed((const uint8_t *)"a brand-new key, in no genesis!!", &stranger);
     capi_config cfg = {.executor = t.w.e, .submit = count_submit, .skew_ms = 30000,
-                       .blocks_max = 8};
+                       .blocks_max = 8, .clock = world_clock, .clock_ctx = &t.w};
     capi *api = capi_open(&cfg);
     cr_assert_not_null(api);
     static uint8_t tx[CODEC_TX_MAX], reply[4096];

@@ -100,10 +100,10 @@ static size_t check_tx(const uint8_t *data, size_t len)
     if (codec_tx_decode(data, len, &tx, NULL) != CODEC_OK) return 0;
     codec_buf out = out_buf();
     expect_same(&out, codec_tx_encode(&tx, &out), data, len, "tx round trip");
-    /* The signed body is 0x95 || the decoder's body_fields span. */
+    /* The signed body is 0x96 || the decoder's body_fields span. */
     out = out_buf();
     FUZZ_CHECK(codec_tx_body_encode(&tx, &out) == CODEC_OK, "tx body encode");
-    FUZZ_CHECK(out.len == tx.body_fields_len + 1 && out.data[0] == 0x95, "tx body header");
+    FUZZ_CHECK(out.len == tx.body_fields_len + 1 && out.data[0] == 0x96, "tx body header");
     FUZZ_CHECK(memcmp(out.data + 1, tx.body_fields, tx.body_fields_len) == 0, "tx body span");
     return len;
 }

@@ -93,6 +93,7 @@ static size_t make_tx(int variant, uint8_t *out, size_t cap)
     memset(&tx, 0, sizeof tx);
     tx.signer = keys[0].public_key;
     tx.nonce = variant == 0 ? 1 : 70000u + (unsigned)variant;
+    tx.valid_until = variant == 0 ? 1764000600000ull : UINT64_MAX - (unsigned)variant;
     strcpy(tx.contract.text, "consent");
     strcpy(tx.method.text, variant == 2 ? "withdraw" : "grant");
     if (variant == 1) {

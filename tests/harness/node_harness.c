@@ -550,7 +550,7 @@ static void honest_submit(harness *h)
 {
     uint8_t bytes[2048];
     codec_buf b = codec_buf_make(bytes, sizeof bytes);
-    if (sample_tx(&h->keys, &h->chain, ++h->honest_sent, &b) != 0)
+    if (sample_tx(&h->keys, &h->chain, ++h->honest_sent, h->now_ms + SAMPLE_VALID_FOR_MS, &b) != 0)
         die("sample_tx");
     blob tx = {b.data, b.len};
     start_submit(h, pick(h, N), &tx, 1, true);

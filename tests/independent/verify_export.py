@@ -305,42 +305,44 @@ def check_block_header(h):
 
 
 def check_tx(t):
-    want_array(t, "tx", 7, 7)
+    want_array(t, "tx", 8, 8)
     want_bin(t[0], "tx.signer", 32, 32)
     want_uint(t[1], "tx.nonce")
-    want_str(t[2], "tx.contract", NAME_MAX)
-    want_str(t[3], "tx.method", NAME_MAX)
-    for i, a in enumerate(want_array(t[4], "tx.args", 0, ARGS_MAX)):
+    want_uint(t[2], "tx.valid_until")
+    want_str(t[3], "tx.contract", NAME_MAX)
+    want_str(t[4], "tx.method", NAME_MAX)
+    for i, a in enumerate(want_array(t[5], "tx.args", 0, ARGS_MAX)):
         if type(a) is bytes:
             want_bin(a, f"tx.args[{i}]", 0, ARG_BYTES_MAX)
         else:
             want_int64(a, f"tx.args[{i}]")
-    for i, c in enumerate(want_array(t[5], "tx.cosigs", 0, COSIGS_MAX)):
+    for i, c in enumerate(want_array(t[6], "tx.cosigs", 0, COSIGS_MAX)):
         want_array(c, f"tx.cosigs[{i}]", 3, 3)
         want_bin(c[0], f"tx.cosigs[{i}].key", 32, 32)
         want_uint(c[1], f"tx.cosigs[{i}].meaning", 5, 1)
         want_bin(c[2], f"tx.cosigs[{i}].sig", 64, 64)
-    cosigners = [bytes(c[0]) for c in t[5]]
+    cosigners = [bytes(c[0]) for c in t[6]]
     if len(set(cosigners)) != len(cosigners) or bytes(t[0]) in cosigners:
         raise Failure("tx.cosigs: co-signer keys must differ from the signer and each other")
-    want_bin(t[6], "tx.sig", 64, 64)
+    want_bin(t[7], "tx.sig", 64, 64)
 
 
 def check_pruned(t):
     """FORMATS.md 5.10: what a block keeps of a tx refused for its signer or its route."""
-    want_array(t, "pruned", 8, 8)
+    want_array(t, "pruned", 9, 9)
     want_hash(t[0], "pruned.leaf_hash")
     want_hash(t[1], "pruned.tx_id")
     want_bin(t[2], "pruned.signer", 32, 32)
     want_uint(t[3], "pruned.nonce")
-    want_str(t[4], "pruned.contract", NAME_MAX)
-    want_str(t[5], "pruned.method", NAME_MAX)
-    want_uint(t[6], "pruned.arg_count", ARGS_MAX)
-    want_uint(t[7], "pruned.arg_kinds", (1 << t[6]) - 1)
+    want_uint(t[4], "pruned.valid_until")
+    want_str(t[5], "pruned.contract", NAME_MAX)
+    want_str(t[6], "pruned.method", NAME_MAX)
+    want_uint(t[7], "pruned.arg_count", ARGS_MAX)
+    want_uint(t[8], "pruned.arg_kinds", (1 << t[7]) - 1)
 
 
 def is_pruned(t):
-    return isinstance(t, list) and len(t) == 8
+    return isinstance(t, list) and len(t) == 9
 
 
 def check_receipt(r):
@@ -451,6 +453,8 @@ def verify(genesis_bytes, export_bytes):
     prev_block_hash = bytes(32)
     state_hash = chain_id
     prev_time = genesis_created_ms  # effective times start after the genesis
+    ran = {}  # (signer, nonce) -> valid_until of the tx that ran with it
+    valid_for_max_ms = genesis[3][[n for n, _, _ in RULES].index("valid_for_max_ms")]
     total_txs = 0
     pruned_count = 0
     uncertified_from = 0
@@ -477,6 +481,7 @@ def verify(genesis_bytes, export_bytes):
             raise Failure("previous block hash does not link", height)
         if tx_count != len(txs):
             raise Failure("tx count differs", height)
+        eff_time = max(b_time, prev_time + 1)  # the effective block time
 
         # txs: size, id, leaves, author signature, co-signatures
         tx_ids, leaves = [], []
@@ -493,11 +498,11 @@ def verify(genesis_bytes, export_bytes):
             tx_ids.append(sha256(raw))
             leaves.append(leaf_hash(raw))
             log.append(leaves[-1])
-            body = pack(tx[0:5])
-            if not sigs.verify(tx[0], TAG_TX, body, tx[6]):
+            body = pack(tx[0:6])
+            if not sigs.verify(tx[0], TAG_TX, body, tx[7]):
                 raise Failure("tx author signature is invalid", height, i)
             body_hash = sha256(body)
-            for k, (key, meaning, sig) in enumerate(tx[5]):
+            for k, (key, meaning, sig) in enumerate(tx[6]):
                 cbody = pack([body_hash, meaning, key])
                 if not sigs.verify(key, TAG_COSIG, cbody, sig):
                     raise Failure(f"co-signature {k} is invalid", height, i)
@@ -516,6 +521,18 @@ def verify(genesis_bytes, export_bytes):
                     ["tx.pruned", sha256(pack(txs[i]))]]):
                 raise Failure("a pruned tx whose receipt is not a refusal of its signer or "
                               "route", height, i)
+            # 5.1: a tx that ran (any status but INVALID) was unexpired at its block's
+            # effective time, and its (signer, nonce) had not run with a valid_until after it
+            if r[1] != 2 and not is_pruned(txs[i]):
+                signer, nonce, valid_until = bytes(txs[i][0]), txs[i][1], txs[i][2]
+                if valid_until <= eff_time:
+                    raise Failure("a tx ran after its valid_until", height, i)
+                if valid_until - eff_time > valid_for_max_ms:
+                    raise Failure("a tx ran with a valid_until beyond valid_for_max_ms", height, i)
+                if ran.get((signer, nonce), 0) > eff_time:
+                    raise Failure("a (signer, nonce) ran twice before it expired (replay)",
+                                  height, i)
+                ran[(signer, nonce)] = valid_until
         receipts_root = mth([leaf_hash(pack(r)) for r in receipts])
 
         # block hash and state hash
@@ -558,7 +575,7 @@ def verify(genesis_bytes, export_bytes):
                                   height)
 
         prev_block_hash = block_hash
-        prev_time = max(b_time, prev_time + 1)  # the effective block time
+        prev_time = eff_time
         total_txs += len(txs)
 
     if not er.at_end():
