@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -212,4 +213,62 @@ Test(relay, a_bad_address_is_refused_with_its_name)
     char why[200];
     cr_assert_eq(relay_open(&cfg, &r, why, sizeof why), -1);
     cr_assert(strstr(why, "tcp://nonsense") != NULL, "%s", why);
+}
+
+/* ---- no busy loop ------------------------------------------------------------------ */
+
+static long wall_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+Test(relay, at_its_bound_with_newcomers_waiting_the_relay_does_not_spin)
+{
+    /* 4 working clients fill the relay; 4 more wait in the backlog. The relay must sleep
+     * in epoll (the listening socket unpolled), not wake at once again and again. */
+    relay *r = open_relay(4, 4, 10000, 10000);
+    int held[4], waiting[4];
+    for (int i = 0; i < 4; i++) {
+        held[i] = dial();
+        cr_assert(echoes(held[i], "w", 2000));
+    }
+    for (int i = 0; i < 4; i++) waiting[i] = dial();
+    long w0 = wall_ms(), t0 = relay_get_stats(r).turns;
+    while (wall_ms() - w0 < 1000) { /* keep them working: never idle for RELAY_EVICT_MS */
+        for (int i = 0; i < 4; i++) cr_assert(echoes(held[i], "w", 2000));
+        sleep_ms(50);
+    }
+    long wall = wall_ms() - w0, turns = relay_get_stats(r).turns - t0;
+    cr_assert_leq(relay_get_stats(r).conns, 4);
+    /* a tick every 50 ms, and each echo wakes it a few times: about 20 + 16 x 4 x 4 */
+    cr_assert_lt(turns, 2000, "the relay woke %ld times in %ld ms (a busy loop)", turns, wall);
+    for (int i = 0; i < 4; i++) close(held[i]);
+    /* the waiting ones are admitted as the slots free */
+    for (int i = 0; i < 4; i++) cr_assert(echoes(waiting[i], "in", 3000));
+    for (int i = 0; i < 4; i++) close(waiting[i]);
+    relay_close(r);
+}
+
+Test(relay, out_of_descriptors_the_relay_waits_instead_of_spinning_and_recovers)
+{
+    relay *r = open_relay(8, 8, 10000, 10000);
+    struct rlimit lim = {64, 64};
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    int fill[64], nfill = 0, fd;
+    while ((fd = dup(0)) >= 0) fill[nfill++] = fd;
+    cr_assert_gt(nfill, 0);
+    close(fill[--nfill]);  /* room for our own end only: the relay's accept gets EMFILE */
+    int c = dial();
+    long w0 = wall_ms(), t0 = relay_get_stats(r).turns;
+    sleep_ms(700);
+    long wall = wall_ms() - w0, turns = relay_get_stats(r).turns - t0;
+    /* a tick every 50 ms (accept is tried again at each) */
+    cr_assert_lt(turns, 200, "the relay woke %ld times in %ld ms (a busy loop)", turns, wall);
+    for (int i = 0; i < 8 && nfill > 0; i++) close(fill[--nfill]);
+    cr_assert(echoes(c, "after EMFILE", 3000), "not admitted once descriptors were free");
+    close(c);
+    while (nfill > 0) close(fill[--nfill]);
+    relay_close(r);
 }
