@@ -246,6 +246,7 @@ static int address_count(relay *r, const uint8_t *address)
     return n;
 }
 
+/* Adds the accepted fd as a connection, or closes it: fd is add_conn's either way. */
 static bool add_conn(relay *r, int fd, const uint8_t address[16], int64_t now)
 {
     conn *c = calloc(1, sizeof *c);
@@ -253,6 +254,7 @@ static bool add_conn(relay *r, int fd, const uint8_t address[16], int64_t now)
     if (!c || !bufs || r->count == r->cap) {
         free(c);
         free(bufs);
+        close(fd);
         return false;
     }
     c->fd[CLIENT] = fd;
@@ -330,7 +332,6 @@ static void accept_some(relay *r, int64_t now)
             count_stat(r, &r->stats.evicted);
         }
         if (add_conn(r, fd, address, now)) count_stat(r, &r->stats.accepted);
-        else close(fd);
     }
 }
 
