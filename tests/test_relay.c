@@ -215,7 +215,7 @@ Test(relay, a_bad_address_is_refused_with_its_name)
     cr_assert(strstr(why, "tcp://nonsense") != NULL, "%s", why);
 }
 
-/* ---- no busy loop ------------------------------------------------------------------ */
+/* ---- review: no busy loop, no lost bytes, no stranger evicting a working link ------- */
 
 static long wall_ms(void)
 {
@@ -270,5 +270,43 @@ Test(relay, out_of_descriptors_the_relay_waits_instead_of_spinning_and_recovers)
     cr_assert(echoes(c, "after EMFILE", 3000), "not admitted once descriptors were free");
     close(c);
     while (nfill > 0) close(fill[--nfill]);
+    relay_close(r);
+}
+
+/* Send n pattern bytes on fd while reading the echo back; true if every byte came back
+ * in order. */
+static bool echoes_bulk(int fd, size_t n, int timeout_ms)
+{
+    static uint8_t out[65536], in[65536];
+    size_t sent = 0, got = 0;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    while (got < n) {
+        struct pollfd p = {.fd = fd, .events = POLLIN | (sent < n ? POLLOUT : 0)};
+        if (poll(&p, 1, timeout_ms) <= 0) return false;
+        if ((p.revents & POLLOUT) && sent < n) {
+            size_t k = n - sent < sizeof out ? n - sent : sizeof out;
+            for (size_t i = 0; i < k; i++) out[i] = (uint8_t)((sent + i) * 2654435761u >> 13);
+            ssize_t w = send(fd, out, k, MSG_NOSIGNAL);
+            if (w < 0 && errno != EAGAIN) return false;
+            if (w > 0) sent += (size_t)w;
+        }
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t k = recv(fd, in, sizeof in, 0);
+            if (k == 0) return false;
+            if (k < 0 && errno != EAGAIN) return false;
+            for (ssize_t i = 0; i < k; i++)
+                if (in[i] != (uint8_t)((got + (size_t)i) * 2654435761u >> 13)) return false;
+            if (k > 0) got += (size_t)k;
+        }
+    }
+    return true;
+}
+
+Test(relay, eight_mebibytes_pass_both_ways_in_order)
+{
+    relay *r = open_relay(8, 8, 2000, 10000);
+    int fd = dial();
+    cr_assert(echoes_bulk(fd, 8u << 20, 5000), "8 MiB did not come back whole and in order");
+    close(fd);
     relay_close(r);
 }
