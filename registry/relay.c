@@ -224,8 +224,11 @@ static void sockaddr_bytes(const struct sockaddr_storage *sa, uint8_t out[16])
         memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
 }
 
-/* The live connection idle the longest (at least RELAY_EVICT_MS), of address or of all
- * (address NULL); NULL if none. */
+/* The live connection to evict for a newcomer, of address or of all (address NULL): one
+ * idle for at least RELAY_EVICT_MS, a half-open one (no byte yet) before any that has
+ * moved bytes, and of those the one idle the longest; NULL if none. Half-open ones go
+ * first: otherwise a stranger's silent connections, each taking a slot and then idle,
+ * would cut every quiet link that works (a validator's peers between two batches). */
 static conn *oldest_idle(relay *r, const uint8_t *address, int64_t now)
 {
     conn *best = NULL;
@@ -233,7 +236,9 @@ static conn *oldest_idle(relay *r, const uint8_t *address, int64_t now)
         conn *c = r->conns[i];
         if (c->dead || (address && memcmp(c->address, address, 16) != 0)) continue;
         if (now - c->last_ms < RELAY_EVICT_MS) continue;
-        if (!best || c->last_ms < best->last_ms) best = c;
+        if (!best || (best->got_bytes && !c->got_bytes)
+            || (best->got_bytes == c->got_bytes && c->last_ms < best->last_ms))
+            best = c;
     }
     return best;
 }

@@ -310,3 +310,24 @@ Test(relay, eight_mebibytes_pass_both_ways_in_order)
     close(fd);
     relay_close(r);
 }
+
+Test(relay, a_strangers_silent_connections_do_not_evict_a_working_link)
+{
+    /* A peer link moved bytes, then is quiet (a validator between two batches). Strangers
+     * dial and send nothing: their half-open connections must not take the link's slot (a
+     * flood of them would cut every quiet peer link, again and again). */
+    relay *r = open_relay(4, 4, 10000, 10000);
+    int link = dial();
+    cr_assert(echoes(link, "prepare", 2000));
+    int strangers[3];
+    for (int i = 0; i < 3; i++) strangers[i] = dial();
+    sleep_ms(RELAY_EVICT_MS + 150); /* all four idle past RELAY_EVICT_MS; the link the longest */
+    int late[3];
+    for (int i = 0; i < 3; i++) late[i] = dial();
+    sleep_ms(300);
+    cr_assert(echoes(link, "commit", 2000), "the working link was evicted for a stranger");
+    close(link);
+    for (int i = 0; i < 3; i++) close(strangers[i]);
+    for (int i = 0; i < 3; i++) close(late[i]);
+    relay_close(r);
+}
