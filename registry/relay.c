@@ -326,15 +326,15 @@ static void accept_some(relay *r, int64_t now)
         if (address_count(r, address) >= r->cfg.per_address_max) {
             conn *mine = oldest_idle(r, address, now);
             if (!mine) {
+                count_stat(r, &r->stats.refused); /* counted before the client can see it */
                 close(fd);
-                count_stat(r, &r->stats.refused);
                 continue;
             }
             victim = mine;
         }
         if (victim) {
-            kill_conn(r, victim);
             count_stat(r, &r->stats.evicted);
+            kill_conn(r, victim);
         }
         if (add_conn(r, fd, address, now)) count_stat(r, &r->stats.accepted);
     }
@@ -349,8 +349,8 @@ static void sweep(relay *r, int64_t now)
         bool late = c->got_bytes ? now - c->last_ms > r->cfg.idle_ms
                                  : now - c->accepted_ms > r->cfg.first_bytes_ms;
         if (late) {
-            kill_conn(r, c);
             count_stat(r, &r->stats.timed_out);
+            kill_conn(r, c);
         }
     }
 }
