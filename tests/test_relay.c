@@ -331,3 +331,81 @@ Test(relay, a_strangers_silent_connections_do_not_evict_a_working_link)
     for (int i = 0; i < 3; i++) close(late[i]);
     relay_close(r);
 }
+
+/* ---- descriptors: every way a connection ends gives back both of its ---------------- */
+
+#include <dirent.h>
+
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    while (readdir(d)) n++;
+    closedir(d);
+    return n;
+}
+
+/* true if fd reads end of stream (or a reset) within timeout_ms */
+static bool sees_end(int fd, int timeout_ms)
+{
+    char buf[64];
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, timeout_ms) <= 0) return false;
+        ssize_t k = recv(fd, buf, sizeof buf, 0);
+        if (k <= 0) return true;
+    }
+}
+
+Test(relay, an_upstream_that_refuses_costs_no_descriptor)
+{
+    int before = open_fds();
+    /* a port nothing listens on: bind one, read its number, close it */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    getsockname(s, (struct sockaddr *)&a, &len);
+    close(s);
+    relay_config cfg = {.listen_url = "tcp://127.0.0.1:0", .upstream_port = ntohs(a.sin_port),
+                        .conns_max = 8, .per_address_max = 8, .first_bytes_ms = 2000,
+                        .idle_ms = 10000};
+    relay *r = NULL;
+    char why[200];
+    cr_assert_eq(relay_open(&cfg, &r, why, sizeof why), 0, "%s", why);
+    door_port = relay_port(r);
+    int with_relay = open_fds();
+    for (int i = 0; i < 20; i++) {
+        int fd = dial();
+        cr_assert_eq(send(fd, "x", 1, MSG_NOSIGNAL), 1);
+        cr_assert(sees_end(fd, 2000), "the relay kept a connection whose upstream refused");
+        close(fd);
+    }
+    for (int t = 0; t < 100 && relay_get_stats(r).conns > 0; t++) sleep_ms(10);
+    cr_assert_eq(relay_get_stats(r).conns, 0);
+    cr_assert_eq(open_fds(), with_relay, "descriptors leaked: %d, were %d", open_fds(), with_relay);
+    relay_close(r);
+    cr_assert_eq(open_fds(), before, "relay_close left %d descriptors, were %d", open_fds(), before);
+}
+
+Test(relay, relay_close_with_live_connections_closes_them_all)
+{
+    int before = open_fds();
+    relay *r = open_relay(8, 8, 2000, 10000);
+    int fds[6];
+    for (int i = 0; i < 6; i++) {
+        fds[i] = dial();
+        if (i < 4) cr_assert(echoes(fds[i], "live", 2000)); /* 2 stay half-open */
+    }
+    /* one with bytes in flight as the relay closes */
+    static char big[1 << 20];
+    memset(big, 'y', sizeof big);
+    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    cr_assert_gt(send(fds[0], big, sizeof big, MSG_NOSIGNAL), 0);
+    relay_close(r);
+    for (int i = 0; i < 6; i++) cr_assert(sees_end(fds[i], 2000), "connection %d still open", i);
+    for (int i = 0; i < 6; i++) close(fds[i]);
+    sleep_ms(100); /* the echo server closes its ends */
+    cr_assert_eq(open_fds(), before, "%d descriptors open, were %d", open_fds(), before);
+}
