@@ -409,3 +409,59 @@ Test(relay, relay_close_with_live_connections_closes_them_all)
     sleep_ms(100); /* the echo server closes its ends */
     cr_assert_eq(open_fds(), before, "%d descriptors open, were %d", open_fds(), before);
 }
+
+/* ---- addresses: [v6], * ------------------------------------------------------------- */
+
+static int dial_to(int family, const char *address, int port)
+{
+    int fd = socket(family, SOCK_STREAM, 0);
+    int rc;
+    if (family == AF_INET6) {
+        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+        inet_pton(AF_INET6, address, &a.sin6_addr);
+        rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    } else {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        inet_pton(AF_INET, address, &a.sin_addr);
+        rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    }
+    cr_assert_eq(rc, 0, "connect to %s: %s", address, strerror(errno));
+    return fd;
+}
+
+static relay *open_at(const char *at)
+{
+    relay_config cfg = {.listen_url = at, .upstream_port = echo_port, .conns_max = 4,
+                        .per_address_max = 1, .first_bytes_ms = 2000, .idle_ms = 10000};
+    relay *r = NULL;
+    char why[200];
+    cr_assert_eq(relay_open(&cfg, &r, why, sizeof why), 0, "%s", why);
+    return r;
+}
+
+Test(relay, listens_on_an_ipv6_address_and_bounds_it_per_address)
+{
+    int probe = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 lo = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    bool v6 = probe >= 0 && bind(probe, (struct sockaddr *)&lo, sizeof lo) == 0;
+    if (probe >= 0) close(probe);
+    if (!v6) cr_skip_test("no IPv6 loopback here");
+    relay *r = open_at("tcp://[::1]:0");
+    int a = dial_to(AF_INET6, "::1", relay_port(r));
+    cr_assert(echoes(a, "over v6", 2000));
+    int b = dial_to(AF_INET6, "::1", relay_port(r)); /* ::1 has 1 slot, a just worked */
+    cr_assert(sees_end(b, 2000), "the second connection of ::1 was not refused");
+    cr_assert_eq(relay_get_stats(r).refused, 1);
+    close(a);
+    close(b);
+    relay_close(r);
+}
+
+Test(relay, listens_on_star_as_any_address)
+{
+    relay *r = open_at("tcp://*:0");
+    int a = dial_to(AF_INET, "127.0.0.1", relay_port(r));
+    cr_assert(echoes(a, "any address", 2000));
+    close(a);
+    relay_close(r);
+}
