@@ -61,7 +61,8 @@ struct conn {
 struct relay {
     relay_config cfg;
     int listen_fd, epoll_fd, wake_fd;
-    bool polling_listen;
+    bool polling_listen;  /* the listening socket is in the epoll set with EPOLLIN */
+    int64_t accept_retry_ms; /* accept failed for want of resources: not before this */
     tag listen_tag, wake_tag;
     struct sockaddr_in upstream;
     pthread_t thread;
@@ -223,8 +224,11 @@ static void sockaddr_bytes(const struct sockaddr_storage *sa, uint8_t out[16])
         memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
 }
 
-/* The live connection idle the longest (at least RELAY_EVICT_MS), of address or of all
- * (address NULL); NULL if none. */
+/* The live connection to evict for a newcomer, of address or of all (address NULL): one
+ * idle for at least RELAY_EVICT_MS, a half-open one (no byte yet) before any that has
+ * moved bytes, and of those the one idle the longest; NULL if none. Half-open ones go
+ * first: otherwise a stranger's silent connections, each taking a slot and then idle,
+ * would cut every quiet link that works (a validator's peers between two batches). */
 static conn *oldest_idle(relay *r, const uint8_t *address, int64_t now)
 {
     conn *best = NULL;
@@ -232,7 +236,9 @@ static conn *oldest_idle(relay *r, const uint8_t *address, int64_t now)
         conn *c = r->conns[i];
         if (c->dead || (address && memcmp(c->address, address, 16) != 0)) continue;
         if (now - c->last_ms < RELAY_EVICT_MS) continue;
-        if (!best || c->last_ms < best->last_ms) best = c;
+        if (!best || (best->got_bytes && !c->got_bytes)
+            || (best->got_bytes == c->got_bytes && c->last_ms < best->last_ms))
+            best = c;
     }
     return best;
 }
@@ -245,6 +251,7 @@ static int address_count(relay *r, const uint8_t *address)
     return n;
 }
 
+/* Adds the accepted fd as a connection, or closes it: fd is add_conn's either way. */
 static bool add_conn(relay *r, int fd, const uint8_t address[16], int64_t now)
 {
     conn *c = calloc(1, sizeof *c);
@@ -252,6 +259,7 @@ static bool add_conn(relay *r, int fd, const uint8_t address[16], int64_t now)
     if (!c || !bufs || r->count == r->cap) {
         free(c);
         free(bufs);
+        close(fd);
         return false;
     }
     c->fd[CLIENT] = fd;
@@ -272,6 +280,16 @@ static bool add_conn(relay *r, int fd, const uint8_t address[16], int64_t now)
     return true;
 }
 
+/* Poll the listening socket or not. Level-triggered: while it is polled and a newcomer
+ * waits in the backlog, every epoll_wait returns at once, so it must be taken out whenever
+ * accept_some stops short of emptying the backlog. */
+static void set_listen(relay *r, bool want)
+{
+    if (want == r->polling_listen) return;
+    struct epoll_event ev = {.events = want ? EPOLLIN : 0, .data.ptr = &r->listen_tag};
+    if (epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, r->listen_fd, &ev) == 0) r->polling_listen = want;
+}
+
 /* Accept what the bounds allow. At conns_max a newcomer is accepted only if it can take
  * the slot of an idle connection; else the listening socket is left alone (polling_listen
  * off) and the kernel's backlog holds the newcomers. */
@@ -280,17 +298,27 @@ static void accept_some(relay *r, int64_t now)
     for (int k = 0; k < RELAY_ACCEPTS_PER_TURN; k++) {
         conn *victim = NULL;
         if (r->live >= r->cfg.conns_max && !(victim = oldest_idle(r, NULL, now))) {
-            r->polling_listen = false;
+            set_listen(r, false);
             return;
         }
-        if (r->count == r->cap) reap(r); /* dead ones may still fill the array this turn */
-        if (r->count == r->cap) return;
+        /* No reap here: an event later in this batch may name a connection killed in it.
+         * The array has room: at most conns_max live at the start of the turn, plus at most
+         * RELAY_ACCEPTS_PER_TURN added in it (the listening socket is one event of a batch). */
+        if (r->count == r->cap) {
+            set_listen(r, false);
+            return;
+        }
         struct sockaddr_storage sa;
         socklen_t len = sizeof sa;
         int fd = accept4(r->listen_fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            /* out of descriptors (something else took them): try again next tick */
-            if (errno == EMFILE || errno == ENFILE) r->polling_listen = false;
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                /* out of descriptors (something else took them) or of memory: the newcomer
+                 * stays in the backlog; try again at the next tick, not at once */
+                r->accept_retry_ms = now + RELAY_TICK_MS;
+                set_listen(r, false);
+            }
             return;
         }
         uint8_t address[16];
@@ -298,18 +326,17 @@ static void accept_some(relay *r, int64_t now)
         if (address_count(r, address) >= r->cfg.per_address_max) {
             conn *mine = oldest_idle(r, address, now);
             if (!mine) {
-                count_stat(r, &r->stats.refused); /* before the client can see it closed */
+                count_stat(r, &r->stats.refused); /* counted before the client can see it */
                 close(fd);
                 continue;
             }
             victim = mine;
         }
         if (victim) {
-            kill_conn(r, victim);
             count_stat(r, &r->stats.evicted);
+            kill_conn(r, victim);
         }
         if (add_conn(r, fd, address, now)) count_stat(r, &r->stats.accepted);
-        else close(fd);
     }
 }
 
@@ -322,8 +349,8 @@ static void sweep(relay *r, int64_t now)
         bool late = c->got_bytes ? now - c->last_ms > r->cfg.idle_ms
                                  : now - c->accepted_ms > r->cfg.first_bytes_ms;
         if (late) {
-            kill_conn(r, c);
             count_stat(r, &r->stats.timed_out);
+            kill_conn(r, c);
         }
     }
 }
@@ -331,11 +358,9 @@ static void sweep(relay *r, int64_t now)
 /* Poll the listening socket only while a newcomer could be admitted. */
 static void listen_interest(relay *r, int64_t now)
 {
-    bool want = r->live < r->cfg.conns_max || oldest_idle(r, NULL, now) != NULL;
-    if (want == r->polling_listen) return;
-    struct epoll_event ev = {.events = want ? EPOLLIN : 0, .data.ptr = &r->listen_tag};
-    epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, r->listen_fd, &ev);
-    r->polling_listen = want;
+    bool want = now >= r->accept_retry_ms
+                && (r->live < r->cfg.conns_max || oldest_idle(r, NULL, now) != NULL);
+    set_listen(r, want);
 }
 
 static void *relay_run(void *arg)
@@ -346,6 +371,7 @@ static void *relay_run(void *arg)
     while (!atomic_load(&r->stop)) {
         int n = epoll_wait(r->epoll_fd, evs, RELAY_EVENTS, RELAY_TICK_MS);
         int64_t now = now_ms();
+        count_stat(r, &r->stats.turns);
         for (int i = 0; i < n; i++) {
             tag *t = evs[i].data.ptr;
             if (t->kind == TAG_LISTEN) accept_some(r, now);

@@ -51,6 +51,7 @@ typedef struct {
     long refused;         /* closed at once: its address was full */
     long evicted;         /* closed to make room for a newcomer */
     long timed_out;       /* half-open past first_bytes_ms, or idle past idle_ms */
+    long turns;           /* epoll waits returned (about 1000 / 50 a second when all is quiet) */
 } relay_stats;
 relay_stats relay_get_stats(relay *r);
 /* The port the relay listens on (the one chosen by the system for port 0). */
