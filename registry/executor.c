@@ -111,6 +111,7 @@ struct exec {
     uint32_t tx_cap;
     uint64_t time_ms;         /* effective block time */
     uint64_t height;
+    uint64_t block_gas_left;  /* gas the block's contract calls may still use */
     state_cache cache;
     exec_stats stats;
 };
@@ -279,6 +280,36 @@ static int block_put(exec *e, const uint8_t *key, uint32_t key_len, const uint8_
         e->overlay_count++;
     }
     return 0;
+}
+
+/* Undoes the block's writes from index mark on (the nonce record of a tx that the block
+ * gas limit refuses after all): the overlay and the latest-write index show the earlier
+ * writes again. Rare (once per block at most), so the index is simply rebuilt. */
+static void block_pop_to(exec *e, uint32_t mark)
+{
+    while (e->write_count > mark) {
+        block_write *w = &e->writes[--e->write_count];
+        const block_write *prev = NULL;
+        for (uint32_t k = e->write_count; k-- > 0 && !prev;) {
+            const block_write *o = &e->writes[k];
+            if (o->key_len == w->key_len && memcmp(o->key, w->key, w->key_len) == 0) prev = o;
+        }
+        uint32_t i = overlay_lower(e, w->key, w->key_len);
+        assert(i < e->overlay_count && e->overlay[i].key == w->key);
+        if (prev) {
+            e->overlay[i] = (overlay_entry){prev->key, prev->key_len, prev->value, prev->value_len};
+        } else {
+            memmove(&e->overlay[i], &e->overlay[i + 1],
+                    (e->overlay_count - i - 1) * sizeof *e->overlay);
+            e->overlay_count--;
+        }
+        free(w->key);
+    }
+    memset(e->latest, 0, e->latest_slots * sizeof *e->latest);
+    for (uint32_t k = 0; k < e->write_count; k++) {
+        const block_write *w = &e->writes[k];
+        *latest_slot(e, w->key, w->key_len, key_hash(w->key, w->key_len)) = k + 1;
+    }
 }
 
 static void block_reset(exec *e)
@@ -712,6 +743,12 @@ static exec_err load_contracts(exec *e, exec_error *err)
 exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *err)
 {
     *out = NULL;
+    if (opt && opt->gas_schedule != 0 && opt->gas_schedule != CVM_GAS_SCHEDULE) {
+        char why[96];
+        snprintf(why, sizeof why, "gas_schedule %u is unknown: this build runs gas schedule %u only",
+                 opt->gas_schedule, CVM_GAS_SCHEDULE);
+        return fail(err, EXEC_ERR_INVALID, "%s", why);
+    }
     exec *e = calloc(1, sizeof *e);
     if (!e) return fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
     e->l = l;
@@ -719,6 +756,8 @@ exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *e
     e->chain_id = *ledger_chain_id(l);
     e->opt = opt ? *opt : (exec_options){.verify_signatures = true};
     if (e->opt.gas_limit == 0) e->opt.gas_limit = EXEC_GAS_DEFAULT;
+    if (e->opt.block_gas_limit == 0) e->opt.block_gas_limit = EXEC_BLOCK_GAS_DEFAULT;
+    if (e->opt.gas_schedule == 0) e->opt.gas_schedule = CVM_GAS_SCHEDULE;
     e->nonce_window = e->genesis->params.nonce_window;
     if (e->nonce_window == 0) e->nonce_window = 1;
     if (e->nonce_window > 64) e->nonce_window = 64;
@@ -1023,8 +1062,10 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
     return code;
 }
 
-/* Step 6-7: run the admitted method in consent-vm and fill the receipt. Returns 0, or -1
- * on an internal error (memory, storage). */
+/* Step 6-7: run the admitted method in consent-vm and fill the receipt. The call's gas
+ * limit is min(tx gas limit, the block's gas left), and the gas it used is taken from the
+ * block's. Returns 0; 1 when it ran out of gas on the block's limit, not its own (the
+ * caller refuses it: EXEC_E_BLOCK_GAS); or -1 on an internal error (memory, storage). */
 static int run_method(exec *e, const tx_admission *a, codec_receipt *r)
 {
     const codec_tx *tx = &a->tx;
@@ -1040,9 +1081,13 @@ static int run_method(exec *e, const tx_admission *a, codec_receipt *r)
     cvm_host host = {.ctx = e, .state_get = host_get, .state_next = host_next,
                      .sha256 = host_sha256};
     cvm_result res;
+    uint64_t limit = e->opt.gas_limit < e->block_gas_left ? e->opt.gas_limit : e->block_gas_left;
     cvm_status st = cvm_call(e->vm, a->contract->module, tx->method.text, args, tx->arg_count,
-                             &host, &env, e->opt.gas_limit, &res);
+                             &host, &env, limit, &res);
     r->gas_used = res.gas_used;
+    assert(res.gas_used <= e->block_gas_left);
+    e->block_gas_left -= res.gas_used;
+    if (st == CVM_ERR_OUT_OF_GAS && limit < e->opt.gas_limit) return 1;
     if (st == CVM_OK) {
         uint32_t code = take_result(e, a->contract, &res, r);
         if (code == UINT32_MAX) return -1;
@@ -1131,7 +1176,13 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *p
         }
         return 0;
     }
-    /* From here the nonce is consumed, whatever the contract does. */
+    /* The block's gas is used up: a call is refused before it runs, consuming nothing. */
+    if (a.contract && e->block_gas_left == 0) {
+        set_status(r, RECEIPT_INVALID, EXEC_E_BLOCK_GAS, NULL);
+        return 0;
+    }
+    /* From here the nonce is consumed, whatever the contract does (but see BLOCK_GAS). */
+    uint32_t mark = e->write_count;
     if (block_put(e, a.nonce_key, sizeof a.nonce_key, a.nonce_rec, sizeof a.nonce_rec, false)
         != 0) {
         cvm_module_free(a.deploy_module);
@@ -1145,7 +1196,13 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *p
         set_status(r, RECEIPT_OK, 0, NULL);
         return 0;
     }
-    return run_method(e, &a, r);
+    int rc = run_method(e, &a, r);
+    if (rc == 1) { /* ran dry on the block's gas: refused, nonce not consumed */
+        block_pop_to(e, mark);
+        set_status(r, RECEIPT_INVALID, EXEC_E_BLOCK_GAS, NULL);
+        rc = 0;
+    }
+    return rc;
 }
 
 /* ---- blocks ------------------------------------------------------------------------- */
@@ -1259,6 +1316,7 @@ exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const 
     e->height = batch->height;
     e->time_ms = batch->time_ms > prev_time ? batch->time_ms : prev_time + 1;
     block_reset(e);
+    e->block_gas_left = e->opt.block_gas_limit;
     e->receipt_count = 0;
     size_t used = 0;
     exec_err rc = EXEC_OK;

@@ -42,6 +42,16 @@
  * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority) and
  * "genesis/anchor_window" = anchor_window_ms:8.
  *
+ * Block gas: the contract calls of one block use at most exec_options.block_gas_limit
+ * gas together (EXEC_BLOCK_GAS_DEFAULT). Each call runs with min(tx gas limit, the block's
+ * gas left) and the gas it used is taken from the block's. A call the block's remaining
+ * gas cannot cover is refused with EXEC_E_BLOCK_GAS ("block gas limit reached"), status
+ * INVALID, nonce NOT consumed (the signer may submit it again, in a later block): the
+ * call that runs dry on the block's limit (its receipt keeps the gas it used, which the
+ * block spent) and every later call of the block (gas 0; they do not run). Governance
+ * deploys run no contract and use no gas. Deterministic: gas depends only on the txs and
+ * state, so every replica refuses the same txs.
+ *
  * Block time: the contracts see max(batch time, previous effective time + 1 ms), so
  * block times are strictly increasing whatever the proposer did (DESIGN.md "Time").
  *
@@ -82,7 +92,8 @@
     X(BAD_EVENTS, 13, "the contract emitted too many or malformed events")                   \
     X(GOVERNANCE, 14, "deploy needs a sponsor signer, a regulator approval co-signature, a higher version and a module that verifies") \
     /* 15 is kept reserved: codec_tx_decode refuses such txs first (EXEC_E_DECODE) */ \
-    X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")
+    X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")                       \
+    X(BLOCK_GAS, 16, "block gas limit reached")
 
 typedef enum {
 #define EXEC_X_ENUM(name, code, reason) EXEC_E_##name = code,
@@ -116,9 +127,16 @@ typedef struct {
 typedef struct {
     bool verify_signatures; /* false only for benchmarks: skips steps 2 (signatures) */
     uint64_t gas_limit;     /* per tx; 0 = EXEC_GAS_DEFAULT */
+    uint64_t block_gas_limit; /* per block; 0 = EXEC_BLOCK_GAS_DEFAULT */
+    uint32_t gas_schedule;  /* 0 = 1, the only schedule; others refused */
 } exec_options;
 
 #define EXEC_GAS_DEFAULT 2000000u
+/* Gas a block's contract calls may use together (see "Block gas" above). Chosen from
+ * `trialctl bench vm --worst` (docs/BENCHMARKS.md): the worst op measured 2.3 ns/gas, so a
+ * block of it at 10^8 gas took 0.23 s; even an op at the 4x bound (about 4 ns/gas) would
+ * take 0.4 s, well under the 1 s bound. */
+#define EXEC_BLOCK_GAS_DEFAULT 100000000u
 #define EXEC_DEPLOY_CHUNKS_MAX 14
 
 typedef struct exec exec;
