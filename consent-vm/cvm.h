@@ -230,7 +230,7 @@ extern const cvm_hostinfo cvm_hostinfo_table[CVM_HOST_COUNT];
  *                get the write buffer answers makes none; keys makes one per key visited)
  *     keys       + (CVM_GAS_PER_KEY + key length) per key visited or returned
  *     get, put, del, keys: the write-buffer scans, per entry scanned:
- *                  find (get, put, del, keys' skip of a buffered delete):
+ *                  find (get, put, del; keys, for each committed key it visits):
  *                    CVM_GAS_SCAN_ENTRY, + key length / CVM_GAS_BYTES_PER_UNIT when the
  *                    entry's key has the searched key's length (its bytes are compared)
  *                  merge (keys, per key returned): CVM_GAS_SCAN_ENTRY +
