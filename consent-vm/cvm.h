@@ -44,7 +44,12 @@
 #define CVM_GET_SC(i) ((int)(int8_t)(uint8_t)((i) >> 24))
 #define CVM_GET_BX(i) ((unsigned)(((i) >> 16) & 0xffffu))
 #define CVM_GET_SBX(i) ((int)(int16_t)(uint16_t)((i) >> 16))
-#define CVM_GET_SJ(i) (((int32_t)(uint32_t)(i)) >> 8)
+/* sJ: bits 8..31 as a signed 24-bit value. Written without a right shift of a negative
+ * value or a conversion of an out-of-range unsigned value to a signed type (both
+ * implementation-defined in C11): the 24-bit field is read unsigned, then 2^24 is
+ * subtracted when its sign bit (bit 23) is set. */
+#define CVM_GET_SJ(i)                                                                        \
+    ((int32_t)(((uint32_t)(i) >> 8) & 0x7fffffu) - (int32_t)(((uint32_t)(i) >> 8) & 0x800000u))
 
 #define CVM_MK_ABC(op, a, b, c)                                                              \
     ((uint32_t)(op) | ((uint32_t)(a) << 8) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 24))
@@ -79,9 +84,8 @@ enum cvm_operand_kind {
 /*
  * THE opcode table. One line per opcode:
  *   X(ENUM, name, format, kind A, kind B, kind C, gas, effect)
- * Gas is the base cost charged before the instruction runs; byte-string opcodes add
- * 1 gas per CVM_GAS_BYTES_PER_UNIT bytes they produce (CONCAT, ITOB) and host calls add
- * their own per-byte cost (see CVM_HOST_FUNCS). "trap" lists the runtime errors.
+ * Gas is the base cost charged before the instruction runs (gas schedule 1, below, lists
+ * what is added by bytes touched). "trap" lists the runtime errors.
  * Arithmetic is on int64; every trap leaves no writes.
  */
 #define CVM_OPCODES(X)                                                                        \
@@ -108,24 +112,24 @@ enum cvm_operand_kind {
     X(BNOT, "bnot", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_NONE, 1, "R[A] = ~R[B]")         \
     X(SHL, "shl", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 1, "R[A] = R[B] << R[C] (bits shifted out are lost); trap range unless 0<=R[C]<=63") \
     X(SHR, "shr", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 1, "R[A] = R[B] >> R[C] (logical); trap range unless 0<=R[C]<=63") \
-    X(EQ, "eq", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 1, "R[A] = R[B] == R[C] (any types; 0 if types differ)") \
-    X(NE, "ne", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 1, "R[A] = R[B] != R[C] (any types)") \
+    X(EQ, "eq", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 1, "R[A] = R[B] == R[C] (any types; 0 if types differ); bytes: +1 +bytes of both / 8") \
+    X(NE, "ne", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 1, "R[A] = R[B] != R[C] (any types); bytes: +1 +bytes of both / 8") \
     X(LT, "lt", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 1, "R[A] = R[B] < R[C] (ints)")  \
     X(LE, "le", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 1, "R[A] = R[B] <= R[C] (ints)") \
     X(JMP, "jmp", CVM_FMT_SJ, CVM_K_JUMP, CVM_K_NONE, CVM_K_NONE, 1, "pc += sJ")              \
     X(JZ, "jz", CVM_FMT_ASBX, CVM_K_REG, CVM_K_JUMP, CVM_K_NONE, 1, "if R[A] == 0 (int) then pc += sBx") \
     X(JNZ, "jnz", CVM_FMT_ASBX, CVM_K_REG, CVM_K_JUMP, CVM_K_NONE, 1, "if R[A] != 0 (int) then pc += sBx") \
     X(FORLOOP, "forloop", CVM_FMT_ASBX, CVM_K_REG, CVM_K_JUMP, CVM_K_NONE, 1, "R[A] += 1; if R[A] <= R[A+1] then pc += sBx") \
-    X(CALL, "call", CVM_FMT_ABC, CVM_K_REG, CVM_K_FUNC, CVM_K_IMM, 5, "R[A] = F[B](R[A..A+C-1]); C must equal F[B].nparams") \
+    X(CALL, "call", CVM_FMT_ABC, CVM_K_REG, CVM_K_FUNC, CVM_K_IMM, 5, "R[A] = F[B](R[A..A+C-1]); C must equal F[B].nparams; +F[B].nregs / 4") \
     X(RET, "ret", CVM_FMT_ABC, CVM_K_REG, CVM_K_NONE, CVM_K_NONE, 1, "return R[A]")          \
     X(ABORT, "abort", CVM_FMT_ABC, CVM_K_REG, CVM_K_NONE, CVM_K_NONE, 1, "contract refusal with reason code R[A] (int); no writes") \
     X(LEN, "len", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_NONE, 1, "R[A] = length of bytes R[B]") \
     X(CONCAT, "concat", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 2, "R[A] = R[B] .. R[C] (bytes); +1 gas / 8 bytes") \
     X(SLICE, "slice", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 1, "R[A] = R[B][R[C] .. R[C]+R[C+1]); trap range") \
-    X(BCMP, "bcmp", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 2, "R[A] = -1/0/1 comparing bytes R[B], R[C] (lexicographic)") \
+    X(BCMP, "bcmp", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 2, "R[A] = -1/0/1 comparing bytes R[B], R[C] (lexicographic); +bytes of both / 8") \
     X(BYTEAT, "byteat", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_REG, 1, "R[A] = byte R[C] of R[B] (0..255); trap range") \
-    X(ITOB, "itob", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_NONE, 2, "R[A] = 8-byte big-endian two's complement of R[B]") \
-    X(BTOI, "btoi", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_NONE, 1, "R[A] = big-endian bytes R[B] (len 0..8) as int; 8 bytes are two's complement; trap range if longer") \
+    X(ITOB, "itob", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_NONE, 2, "R[A] = 8-byte big-endian two's complement of R[B]; +1") \
+    X(BTOI, "btoi", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_NONE, 2, "R[A] = big-endian bytes R[B] (len 0..8) as int; 8 bytes are two's complement; trap range if longer") \
     X(TYPE, "type", CVM_FMT_ABC, CVM_K_REG, CVM_K_REG, CVM_K_NONE, 1, "R[A] = 0 if R[B] is an int, 1 if bytes") \
     X(ARG, "arg", CVM_FMT_ABC, CVM_K_REG, CVM_K_IMM, CVM_K_NONE, 1, "R[A] = call argument B; trap arg if B >= nargs") \
     X(NARGS, "nargs", CVM_FMT_ABC, CVM_K_REG, CVM_K_NONE, CVM_K_NONE, 1, "R[A] = number of call arguments") \
@@ -168,7 +172,7 @@ enum cvm_opcode {
     X(HEIGHT, "height", 0, 2, 0)                                                              \
     X(TIME, "time", 0, 2, 0)                                                                  \
     X(TXID, "txid", 0, 2, 0)                                                                  \
-    X(SHA256, "sha256", 1, 30, 1)                                                             \
+    X(SHA256, "sha256", 1, 60, 1)                                                             \
     X(EMIT, "emit", 2, 30, 1)
 
 enum cvm_host_fn {
@@ -207,8 +211,39 @@ extern const cvm_hostinfo cvm_hostinfo_table[CVM_HOST_COUNT];
 #define CVM_ARGS_MAX 16u                 /* arguments of one call from the embedder */
 #define CVM_KEY_LEN_MAX 256u             /* state key */
 #define CVM_ITER_KEYS_MAX 64u            /* keys returned by one keys() */
+
+/* ---- gas schedule 1 (the only one; a chain's genesis names it) -------------------------
+ * Gas bounds time: every opcode and host call pays for the bytes, registers and buffer
+ * entries it touches, so that no instruction costs much more time per gas than the
+ * integer loop (`trialctl bench vm --worst` measures it; docs/VM.md has the table and the
+ * figures). On top of the base costs of CVM_OPCODES and CVM_HOST_FUNCS:
+ *   EQ, NE       both operands bytes: + CVM_GAS_EQ_BYTES + (len B + len C) / unit
+ *   BCMP         + (len B + len C) / unit
+ *   CONCAT       + result length / unit          (unit = CVM_GAS_BYTES_PER_UNIT)
+ *   ITOB         + 8 / CVM_GAS_BYTES_PER_UNIT (= 1)
+ *   CALL         + callee nregs / CVM_GAS_REGS_PER_UNIT (its registers are set up)
+ *   HOST         + the function's base gas + its gas per byte x bytes of its byte-string
+ *                arguments (get: key; put: key + value; del: key; keys: prefix + after;
+ *                sha256: data; emit: topic + data), and:
+ *     get        + gas per byte x the value's length (read from state or the buffer)
+ *     get, keys: + CVM_GAS_STATE_READ per call of the host's state_get / state_next (a
+ *                get the write buffer answers makes none; keys makes one per key visited)
+ *     keys       + (CVM_GAS_PER_KEY + key length) per key visited or returned
+ *     get, put, del, keys: the write-buffer scans, per entry scanned:
+ *                  find (get, put, del; keys, for each committed key it visits):
+ *                    CVM_GAS_SCAN_ENTRY, + key length / CVM_GAS_BYTES_PER_UNIT when the
+ *                    entry's key has the searched key's length (its bytes are compared)
+ *                  merge (keys, per key returned): CVM_GAS_SCAN_ENTRY +
+ *                    (prefix length + 2 x entry key length) / CVM_GAS_BYTES_PER_UNIT
+ * Divisions round down. Charges depend only on the module, the arguments and the state:
+ * never on the machine or the dispatch build. */
+#define CVM_GAS_SCHEDULE 1u
+#define CVM_GAS_BYTES_PER_UNIT 8u        /* byte-touching opcodes: +1 gas per 8 bytes */
+#define CVM_GAS_EQ_BYTES 1u              /* EQ / NE of two byte strings: +1 */
+#define CVM_GAS_REGS_PER_UNIT 4u         /* CALL: +1 gas per 4 callee registers */
 #define CVM_GAS_PER_KEY 10u              /* keys(): per key visited */
-#define CVM_GAS_BYTES_PER_UNIT 8u        /* CONCAT / ITOB: +1 gas per 8 bytes produced */
+#define CVM_GAS_SCAN_ENTRY 1u            /* write-buffer scan: per entry scanned */
+#define CVM_GAS_STATE_READ 1000u         /* one state_get / state_next: a storage read */
 
 /* ---- module format (all integers little-endian) ----------------------------------------
  *

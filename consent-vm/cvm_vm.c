@@ -186,23 +186,34 @@ static cvm_status check_key(const cvm_value *k) {
     return CVM_OK;
 }
 
-static cvm_write *find_write(cvm_vm *vm, const uint8_t *key, uint32_t len) {
-    for (uint32_t i = 0; i < vm->write_count; i++) {
+/* The buffered write of key, or NULL. Charges the scan (gas schedule 1): per entry
+ * scanned CVM_GAS_SCAN_ENTRY, plus len / CVM_GAS_BYTES_PER_UNIT for each entry whose key
+ * has that length (its bytes are compared). *gas may go negative: the caller checks. */
+static cvm_write *find_write(cvm_vm *vm, const uint8_t *key, uint32_t len, int64_t *gas) {
+    uint64_t cost = 0;
+    cvm_write *found = NULL;
+    for (uint32_t i = 0; i < vm->write_count && found == NULL; i++) {
         cvm_write *w = &vm->writes[i];
-        if (w->key_len == len && memcmp(w->key, key, len) == 0) return w;
+        cost += CVM_GAS_SCAN_ENTRY;
+        if (w->key_len != len) continue;
+        cost += len / CVM_GAS_BYTES_PER_UNIT;
+        if (memcmp(w->key, key, len) == 0) found = w;
     }
-    return NULL;
+    charge(gas, cost);
+    return found;
 }
 
 static cvm_status host_get(cvm_vm *vm, const cvm_value *key, cvm_value *out, int64_t *gas) {
     cvm_status st = check_key(key);
     if (st != CVM_OK) return st;
-    const cvm_write *w = find_write(vm, key->u.bytes, key->len);
+    const cvm_write *w = find_write(vm, key->u.bytes, key->len, gas);
+    if (*gas < 0) return CVM_ERR_OUT_OF_GAS;
     if (w != NULL) {
         *out = w->is_delete ? cvm_int(0) : cvm_bytes(w->value, w->value_len);
         return charge(gas, w->value_len) ? CVM_OK : CVM_ERR_OUT_OF_GAS;
     }
     if (vm->host == NULL || vm->host->state_get == NULL) return CVM_ERR_HOST_FAILED;
+    if (!charge(gas, CVM_GAS_STATE_READ)) return CVM_ERR_OUT_OF_GAS; /* a storage read */
     size_t cap = vm->lim.arena_bytes - vm->arena_used, len = 0;
     int found = 0;
     if (vm->host->state_get(vm->host->ctx, key->u.bytes, key->len, vm->arena + vm->arena_used,
@@ -215,11 +226,13 @@ static cvm_status host_get(cvm_vm *vm, const cvm_value *key, cvm_value *out, int
     return CVM_OK;
 }
 
-static cvm_status host_write(cvm_vm *vm, const cvm_value *key, const cvm_value *val) {
+static cvm_status host_write(cvm_vm *vm, const cvm_value *key, const cvm_value *val,
+                             int64_t *gas) {
     cvm_status st = check_key(key);
     if (st != CVM_OK) return st;
     if (val != NULL && val->type != CVM_BYTES) return CVM_ERR_TRAP_TYPE;
-    cvm_write *w = find_write(vm, key->u.bytes, key->len);
+    cvm_write *w = find_write(vm, key->u.bytes, key->len, gas);
+    if (*gas < 0) return CVM_ERR_OUT_OF_GAS;
     if (w == NULL) {
         if (vm->write_count == vm->lim.writes_max) return CVM_ERR_WRITES_FULL;
         w = &vm->writes[vm->write_count++];
@@ -248,6 +261,7 @@ static int64_t next_committed(cvm_vm *vm, const cvm_value *prefix, const uint8_t
     for (uint32_t guard = 0; guard <= vm->lim.writes_max; guard++) {
         size_t len = 0;
         int found = 0;
+        if (!charge(gas, CVM_GAS_STATE_READ)) return -(int64_t)CVM_ERR_OUT_OF_GAS; /* a seek */
         if (vm->host->state_next(vm->host->ctx, prefix->u.bytes, prefix->len, after, after_len,
                                  vm->scratch, sizeof vm->scratch, &len, &found) != 0)
             return -(int64_t)CVM_ERR_HOST_FAILED;
@@ -256,7 +270,8 @@ static int64_t next_committed(cvm_vm *vm, const cvm_value *prefix, const uint8_t
             (after_len > 0 && key_cmp(vm->scratch, len, after, after_len) <= 0))
             return -(int64_t)CVM_ERR_HOST_FAILED; /* the host broke its contract */
         if (!charge(gas, CVM_GAS_PER_KEY + len)) return -(int64_t)CVM_ERR_OUT_OF_GAS;
-        const cvm_write *w = find_write(vm, vm->scratch, (uint32_t)len);
+        const cvm_write *w = find_write(vm, vm->scratch, (uint32_t)len, gas);
+        if (*gas < 0) return -(int64_t)CVM_ERR_OUT_OF_GAS;
         if (w == NULL || !w->is_delete) return (int64_t)len;
         after = w->key; /* deleted in this tx: skip it (bounded by the write count) */
         after_len = w->key_len;
@@ -264,16 +279,21 @@ static int64_t next_committed(cvm_vm *vm, const cvm_value *prefix, const uint8_t
     return -(int64_t)CVM_ERR_HOST_FAILED;
 }
 
-/* Smallest buffered put key > after with prefix, or NULL. */
+/* Smallest buffered put key > after with prefix, or NULL. Charges the scan (gas schedule
+ * 1): per entry CVM_GAS_SCAN_ENTRY + (prefix length + 2 x its key length) / unit, the
+ * bytes its prefix test and two comparisons may read. *gas may go negative. */
 static const cvm_write *next_buffered(const cvm_vm *vm, const cvm_value *prefix,
-                                      const uint8_t *after, size_t after_len) {
+                                      const uint8_t *after, size_t after_len, int64_t *gas) {
     const cvm_write *best = NULL;
+    uint64_t cost = 0;
     for (uint32_t i = 0; i < vm->write_count; i++) {
         const cvm_write *w = &vm->writes[i];
+        cost += CVM_GAS_SCAN_ENTRY + (prefix->len + 2u * w->key_len) / CVM_GAS_BYTES_PER_UNIT;
         if (w->is_delete || !has_prefix(w->key, w->key_len, prefix)) continue;
         if (after_len > 0 && key_cmp(w->key, w->key_len, after, after_len) <= 0) continue;
         if (best == NULL || key_cmp(w->key, w->key_len, best->key, best->key_len) < 0) best = w;
     }
+    charge(gas, cost);
     return best;
 }
 
@@ -291,13 +311,16 @@ static cvm_status host_keys(cvm_vm *vm, const cvm_value *a, cvm_value *out, int6
     for (uint64_t count = 0; count < n; count++) {
         int64_t hl = next_committed(vm, prefix, after, after_len, gas);
         if (hl < 0) return (cvm_status)-hl;
-        const cvm_write *bw = next_buffered(vm, prefix, after, after_len);
+        const cvm_write *bw = next_buffered(vm, prefix, after, after_len, gas);
+        if (*gas < 0) return CVM_ERR_OUT_OF_GAS;
         const uint8_t *k = vm->scratch;
         size_t klen = (size_t)hl;
-        if (bw != NULL && (hl == 0 || key_cmp(bw->key, bw->key_len, k, klen) < 0))
-            k = bw->key, klen = bw->key_len;
-        else if (hl == 0)
+        if (bw != NULL && (hl == 0 || key_cmp(bw->key, bw->key_len, k, klen) < 0)) {
+            k = bw->key, klen = bw->key_len; /* a buffered key: visited here, charged here */
+            if (!charge(gas, CVM_GAS_PER_KEY + klen)) return CVM_ERR_OUT_OF_GAS;
+        } else if (hl == 0) {
             break;
+        }
         uint8_t *p = arena_alloc(vm, (uint32_t)(2 + klen));
         if (p == NULL) return CVM_ERR_ARENA_FULL;
         p[0] = (uint8_t)(klen >> 8), p[1] = (uint8_t)klen;
@@ -364,8 +387,8 @@ static cvm_status host_call(cvm_vm *vm, unsigned fn, const cvm_value *a, cvm_val
     *out = cvm_int(0);
     switch (fn) {
     case CVM_HOST_GET: return host_get(vm, &a[0], out, gas);
-    case CVM_HOST_PUT: return host_write(vm, &a[0], &a[1]);
-    case CVM_HOST_DEL: return host_write(vm, &a[0], NULL);
+    case CVM_HOST_PUT: return host_write(vm, &a[0], &a[1], gas);
+    case CVM_HOST_DEL: return host_write(vm, &a[0], NULL, gas);
     case CVM_HOST_KEYS: return host_keys(vm, a, out, gas);
     case CVM_HOST_CALLER: return host_key32(vm, env->caller, out);
     case CVM_HOST_ROLE: *out = cvm_int(env->caller_role); return CVM_OK;
@@ -426,6 +449,11 @@ static cvm_status op_itob(cvm_vm *vm, const cvm_value *b, cvm_value *out, int64_
 #define VM_FETCH() (i = *pc++)
 #define CHARGE(op)                                                                           \
     if (CVM_UNLIKELY((gas -= CVM_GAS_##op) < 0)) goto out_of_gas
+/* Gas schedule 1's charge for the bytes a comparison reads: both operands' lengths. */
+#define CHARGE_BYTES(b, c, extra)                                                            \
+    if (CVM_UNLIKELY((gas -= (int64_t)(extra) +                                              \
+                             (int64_t)(((uint64_t)(b).len + (c).len) / CVM_GAS_BYTES_PER_UNIT)) < 0)) \
+    goto out_of_gas
 #define TRAP(code)                                                                           \
     do {                                                                                     \
         status = (code);                                                                     \
@@ -548,8 +576,20 @@ static cvm_status run(cvm_vm *vm, uint32_t fidx, cvm_error *err) {
                 INTOP((int64_t)((uint64_t)x_ >> y_));
                 vmbreak;
             }
-            vmcase(EQ) { CHARGE(EQ); int r_ = value_eq(&RB, &RC); SETI(RA_AFTER_CALL, r_); vmbreak; }
-            vmcase(NE) { CHARGE(NE); int r_ = !value_eq(&RB, &RC); SETI(RA_AFTER_CALL, r_); vmbreak; }
+            vmcase(EQ) {
+                CHARGE(EQ);
+                if ((RB.type & RC.type) == CVM_BYTES) { CHARGE_BYTES(RB, RC, CVM_GAS_EQ_BYTES); }
+                int r_ = value_eq(&RB, &RC);
+                SETI(RA_AFTER_CALL, r_);
+                vmbreak;
+            }
+            vmcase(NE) {
+                CHARGE(NE);
+                if ((RB.type & RC.type) == CVM_BYTES) { CHARGE_BYTES(RB, RC, CVM_GAS_EQ_BYTES); }
+                int r_ = !value_eq(&RB, &RC);
+                SETI(RA_AFTER_CALL, r_);
+                vmbreak;
+            }
             vmcase(LT) { CHARGE(LT); INTOP(x_ < y_); vmbreak; }
             vmcase(LE) { CHARGE(LE); INTOP(x_ <= y_); vmbreak; }
             vmcase(JMP) { CHARGE(JMP); pc += CVM_GET_SJ(i); vmbreak; }
@@ -578,6 +618,8 @@ static cvm_status run(cvm_vm *vm, uint32_t fidx, cvm_error *err) {
                 CHARGE(CALL);
                 unsigned callee = CVM_GET_B(i), nargs = CVM_GET_C(i);
                 const cvm_func *cf = &m->funcs[callee];
+                gas -= cf->nregs / CVM_GAS_REGS_PER_UNIT;
+                if (CVM_UNLIKELY(gas < 0)) goto out_of_gas;
                 uint32_t base = (uint32_t)(R - vm->stack), nbase = base + f->nregs;
                 if (CVM_UNLIKELY(depth == vm->lim.call_depth)) TRAP(CVM_ERR_CALL_DEPTH);
                 if (CVM_UNLIKELY(nbase + cf->nregs > vm->lim.stack_regs))
@@ -629,6 +671,7 @@ static cvm_status run(cvm_vm *vm, uint32_t fidx, cvm_error *err) {
             vmcase(BCMP) {
                 CHARGE(BCMP);
                 if (RB.type != CVM_BYTES || RC.type != CVM_BYTES) TRAP(CVM_ERR_TRAP_TYPE);
+                CHARGE_BYTES(RB, RC, 0);
                 int r_ = bytes_cmp(&RB, &RC);
                 SETI(RA_AFTER_CALL, r_);
                 vmbreak;

@@ -1102,8 +1102,13 @@ void codec_rules_default(codec_rules *out)
     *out = (codec_rules){
         .rules_version = CODEC_RULES_VERSION,
         .gas_schedule = CODEC_GAS_SCHEDULE,
-        .tx_gas_limit = 2000000,               /* EXEC_GAS_DEFAULT of version 1 */
-        .block_gas_limit = 256ull * 2000000,   /* a full batch of txs at their limit */
+        /* 33x the heaviest method of the example trial (29,652 gas); an access request
+         * walking 100 participants' records (test_review) needs more than 400,000; a
+         * batch of 250 txs at their limit stays within the block's gas */
+        .tx_gas_limit = 1000000,
+        /* a full block of the worst-case op: ~0.55 s on the reference machine
+         * (docs/BENCHMARKS.md, `trialctl bench vm --worst`); the bound is 1 s */
+        .block_gas_limit = 250000000,
         .vm_memory_bytes = 256u * 1024u,       /* cvm_limits_default() */
         .vm_call_depth = 64,
         .vm_writes_max = 256,

@@ -117,6 +117,7 @@ struct exec {
      * past the deleted keys LevelDB still holds as tombstones. Never part of any state. */
     uint8_t prune_after[EXPIRY_KEY_LEN], prune_pending[EXPIRY_KEY_LEN];
     bool prune_after_set, prune_pending_set;
+    uint64_t block_gas_left;  /* gas the block's contract calls may still use */
     state_cache cache;
     exec_stats stats;
 };
@@ -285,6 +286,36 @@ static int block_put(exec *e, const uint8_t *key, uint32_t key_len, const uint8_
         e->overlay_count++;
     }
     return 0;
+}
+
+/* Undoes the block's writes from index mark on (the nonce record of a tx that the block
+ * gas limit refuses after all): the overlay and the latest-write index show the earlier
+ * writes again. Rare (once per block at most), so the index is simply rebuilt. */
+static void block_pop_to(exec *e, uint32_t mark)
+{
+    while (e->write_count > mark) {
+        block_write *w = &e->writes[--e->write_count];
+        const block_write *prev = NULL;
+        for (uint32_t k = e->write_count; k-- > 0 && !prev;) {
+            const block_write *o = &e->writes[k];
+            if (o->key_len == w->key_len && memcmp(o->key, w->key, w->key_len) == 0) prev = o;
+        }
+        uint32_t i = overlay_lower(e, w->key, w->key_len);
+        assert(i < e->overlay_count && e->overlay[i].key == w->key);
+        if (prev) {
+            e->overlay[i] = (overlay_entry){prev->key, prev->key_len, prev->value, prev->value_len};
+        } else {
+            memmove(&e->overlay[i], &e->overlay[i + 1],
+                    (e->overlay_count - i - 1) * sizeof *e->overlay);
+            e->overlay_count--;
+        }
+        free(w->key);
+    }
+    memset(e->latest, 0, e->latest_slots * sizeof *e->latest);
+    for (uint32_t k = 0; k < e->write_count; k++) {
+        const block_write *w = &e->writes[k];
+        *latest_slot(e, w->key, w->key_len, key_hash(w->key, w->key_len)) = k + 1;
+    }
 }
 
 static void block_reset(exec *e)
@@ -744,6 +775,12 @@ static void options_from_rules(exec_options *opt, const codec_rules *rules)
 exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *err)
 {
     *out = NULL;
+    if (opt && opt->gas_schedule != 0 && opt->gas_schedule != CVM_GAS_SCHEDULE) {
+        char why[96];
+        snprintf(why, sizeof why, "gas_schedule %u is unknown: this build runs gas schedule %u only",
+                 opt->gas_schedule, CVM_GAS_SCHEDULE);
+        return fail(err, EXEC_ERR_INVALID, "%s", why);
+    }
     exec *e = calloc(1, sizeof *e);
     if (!e) return fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
     e->l = l;
@@ -1163,8 +1200,10 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
     return code;
 }
 
-/* Step 6-7: run the admitted method in consent-vm and fill the receipt. Returns 0, or -1
- * on an internal error (memory, storage). */
+/* Step 6-7: run the admitted method in consent-vm and fill the receipt. The call's gas
+ * limit is min(tx gas limit, the block's gas left), and the gas it used is taken from the
+ * block's. Returns 0; 1 when it ran out of gas on the block's limit, not its own (the
+ * caller refuses it: EXEC_E_BLOCK_GAS); or -1 on an internal error (memory, storage). */
 static int run_method(exec *e, const tx_admission *a, codec_receipt *r)
 {
     const codec_tx *tx = &a->tx;
@@ -1180,9 +1219,13 @@ static int run_method(exec *e, const tx_admission *a, codec_receipt *r)
     cvm_host host = {.ctx = e, .state_get = host_get, .state_next = host_next,
                      .sha256 = host_sha256};
     cvm_result res;
+    uint64_t limit = e->opt.gas_limit < e->block_gas_left ? e->opt.gas_limit : e->block_gas_left;
     cvm_status st = cvm_call(e->vm, a->contract->module, tx->method.text, args, tx->arg_count,
-                             &host, &env, e->opt.gas_limit, &res);
+                             &host, &env, limit, &res);
     r->gas_used = res.gas_used;
+    assert(res.gas_used <= e->block_gas_left);
+    e->block_gas_left -= res.gas_used;
+    if (st == CVM_ERR_OUT_OF_GAS && limit < e->opt.gas_limit) return 1;
     if (st == CVM_OK) {
         uint32_t code = take_result(e, a->contract, &res, r);
         if (code == UINT32_MAX) return -1;
@@ -1274,7 +1317,14 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *p
         }
         return 0;
     }
-    /* From here (signer, nonce) is consumed, whatever the contract does. */
+    /* The block's gas is used up: a call is refused before it runs, consuming nothing. */
+    if (a.contract && e->block_gas_left == 0) {
+        set_status(r, RECEIPT_INVALID, EXEC_E_BLOCK_GAS, NULL);
+        return 0;
+    }
+    /* From here (signer, nonce) is consumed, whatever the contract does (but see
+     * BLOCK_GAS: a call that runs dry on the block's gas is undone back to this mark). */
+    uint32_t mark = e->write_count;
     if (replay_record(e, &a.tx, &a) != 0) {
         cvm_module_free(a.deploy_module);
         return -1;
@@ -1287,7 +1337,13 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *p
         set_status(r, RECEIPT_OK, 0, NULL);
         return 0;
     }
-    return run_method(e, &a, r);
+    int rc = run_method(e, &a, r);
+    if (rc == 1) { /* ran dry on the block's gas: refused, nonce not consumed */
+        block_pop_to(e, mark);
+        set_status(r, RECEIPT_INVALID, EXEC_E_BLOCK_GAS, NULL);
+        rc = 0;
+    }
+    return rc;
 }
 
 /* ---- blocks ------------------------------------------------------------------------- */
@@ -1401,6 +1457,7 @@ exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const 
     e->height = batch->height;
     e->time_ms = batch->time_ms > prev_time ? batch->time_ms : prev_time + 1;
     block_reset(e);
+    e->block_gas_left = e->opt.block_gas_limit;
     e->receipt_count = 0;
     size_t used = 0;
     exec_err rc = EXEC_OK;

@@ -52,6 +52,16 @@
  * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority) and
  * "genesis/anchor_window" = anchor_window_ms:8.
  *
+ * Block gas: the contract calls of one block use at most exec_options.block_gas_limit
+ * gas together (EXEC_BLOCK_GAS_DEFAULT). Each call runs with min(tx gas limit, the block's
+ * gas left) and the gas it used is taken from the block's. A call the block's remaining
+ * gas cannot cover is refused with EXEC_E_BLOCK_GAS ("block gas limit reached"), status
+ * INVALID, nonce NOT consumed (the signer may submit it again, in a later block): the
+ * call that runs dry on the block's limit (its receipt keeps the gas it used, which the
+ * block spent) and every later call of the block (gas 0; they do not run). Governance
+ * deploys run no contract and use no gas. Deterministic: gas depends only on the txs and
+ * state, so every replica refuses the same txs.
+ *
  * Block time: the contracts see max(batch time, previous effective time + 1 ms), so
  * block times are strictly increasing whatever the proposer did (DESIGN.md "Time").
  *
@@ -101,7 +111,8 @@
     /* 15 is kept reserved: codec_tx_decode refuses such txs first (EXEC_E_DECODE) */ \
     X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")                      \
     X(READ_ONLY, 16, "the signer is an auditor: an auditor reads, it signs no tx")          \
-    X(TOO_FAR, 17, "valid_until is too far ahead of the block time (more than valid_for_max_ms)")
+    X(TOO_FAR, 17, "valid_until is too far ahead of the block time (more than valid_for_max_ms)")          \
+    X(BLOCK_GAS, 18, "block gas limit reached")
 
 typedef enum {
 #define EXEC_X_ENUM(name, code, reason) EXEC_E_##name = code,
@@ -141,7 +152,12 @@ typedef struct {
     uint64_t valid_for_max_ms; /* 0 = the rules' valid_for_max_ms */
 } exec_options;
 
-#define EXEC_GAS_DEFAULT 2000000u /* the tx_gas_limit of codec_rules_default */
+#define EXEC_GAS_DEFAULT 1000000u /* the tx_gas_limit of codec_rules_default */
+/* The block_gas_limit of codec_rules_default (see "Block gas" above). Chosen from
+ * `trialctl bench vm --worst` (docs/BENCHMARKS.md): the worst op measured 2.3 ns/gas on a
+ * loaded machine, so a block of it at 2.5 x 10^8 gas takes about 0.55 s, under the 1 s
+ * bound; with the tx limit of 10^6 a batch holds up to 250 txs at their limit. */
+#define EXEC_BLOCK_GAS_DEFAULT 250000000u
 #define EXEC_REPLAY_PRUNE_MAX CODEC_BLOCK_TXS_MAX /* expired replay entries deleted per block */
 #define EXEC_DEPLOY_CHUNKS_MAX 14
 

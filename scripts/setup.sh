@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 packages="cmake make gcc pkg-config libnng-dev libmsgpack-dev libsodium-dev libssl-dev libleveldb-dev
-          libcriterion-dev libjansson-dev lua5.4 python3-msgpack python3-nacl openssl strace
+          libcriterion-dev libjansson-dev lua5.4 python3-msgpack python3-nacl openssl strace clang
           ${EXTRA_PACKAGES:-}"
-[ "${FUZZ:-0}" = 1 ] && packages="$packages clang libclang-rt-14-dev"
+[ "${FUZZ:-0}" = 1 ] && packages="$packages libclang-rt-14-dev"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -8,6 +8,9 @@
  */
 #include "commands.h"
 #include "crypto.h"
+#include "executor.h"
+#include "ledger.h"
+#include "sample.h"
 #include "cvm.h"
 
 #include <errno.h>
@@ -731,23 +734,35 @@ static int bench_run_all(uint64_t iterations, uint64_t calls, int runs, bench_fi
     return rc;
 }
 
+static int bench_vm_worst(int runs);
+
 int cmd_bench_vm(int argc, char **argv) {
     static const struct option opts[] = {{"iterations", required_argument, NULL, 'n'},
                                          {"calls", required_argument, NULL, 'c'},
                                          {"runs", required_argument, NULL, 'r'},
+                                         {"worst", no_argument, NULL, 'w'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     uint64_t iterations = 100000000, calls = 1000000, runs = 5;
+    bool worst = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "n:c:r:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:c:r:wh", opts, NULL)) != -1) {
         uint64_t *dst = c == 'n' ? &iterations : c == 'c' ? &calls : c == 'r' ? &runs : NULL;
         if (c == 'h') {
             printf("usage: trialctl bench vm [--iterations N] [--calls N] [--runs R]\n"
+                   "       trialctl bench vm --worst [--runs R]\n"
                    "Times s = (s + i*i) %% 1000003 for i = 1..N in consent-vm (gas metering on)\n"
                    "and in lua5.4 in the same run, and a consent-check method call; prints\n"
-                   "medians of R runs (default N = 10^8, 10^6 calls, 5 runs).\n");
+                   "medians of R runs (default N = 10^8, 10^6 calls, 5 runs).\n"
+                   "--worst: ns per gas of every opcode and host call at its largest operands\n"
+                   "beside the integer loop's (bound 4x), and the time of a full block at the\n"
+                   "block gas limit made of the worst of them (bound 1 s).\n");
             return TC_EXIT_OK;
+        }
+        if (c == 'w') {
+            worst = true;
+            continue;
         }
         if (dst == NULL || !parse_u64(optarg, dst)) return TC_EXIT_USAGE;
     }
@@ -758,6 +773,7 @@ int cmd_bench_vm(int argc, char **argv) {
         fprintf(stderr, "usage: trialctl bench vm [--iterations N>0] [--calls N>0] [--runs 1..%d]\n", BENCH_RUNS_MAX);
         return TC_EXIT_USAGE;
     }
+    if (worst) return bench_vm_worst((int)runs);
     bench_figures *f = calloc(1, sizeof *f);
     if (f == NULL) return TC_EXIT_INTERNAL;
     int rc = bench_run_all(iterations, calls, (int)runs, f);
@@ -777,5 +793,398 @@ int cmd_bench_vm(int argc, char **argv) {
         printf("  consent-vm : %8.1f ns/call\n", check);
     }
     free(f);
+    return rc;
+}
+
+/* ---- bench vm --worst: gas against time ------------------------------------------------
+ *
+ * For every opcode and host call, at the largest operands the VM allows (256 KiB byte
+ * strings, the arena's size; 256-byte keys; a full write buffer of 256 entries whose keys
+ * share a 255-byte prefix, so every scan compares almost every byte; callees with 250
+ * registers), the time per gas of the op, beside the integer loop's. Each case is a
+ * module whose method run(n, A, B) does a setup and then its body n times (unrolled);
+ * the op's figure is (time(run(n)) - time(run(0))) / (gas(run(n)) - gas(run(0))), so the
+ * setup cancels out. Then one full block at the block gas limit: the worst case's call
+ * repeated, each with the tx gas limit (or what is left of the block), until the
+ * block's gas is used, timed whole. */
+
+#define WORST_UNROLL 8
+#define WORST_BIG (256u * 1024u) /* = the default arena: the largest byte string */
+#define WORST_CASES_MAX 96
+#define WORST_SRC_MAX 16384
+
+typedef struct worst_case {
+    const char *name;  /* what is measured */
+    const char *setup; /* asm run once before the loop (may be "") */
+    const char *body;  /* asm of one op; '@' is replaced by the copy's index (labels) */
+    uint32_t n;        /* loop iterations (each runs the body WORST_UNROLL times) */
+    int unroll;        /* 0: WORST_UNROLL; 1: not unrolled (the op fills a buffer) */
+    int storage;       /* 1: the host reads a LevelDB ledger (as a validator's does) */
+} worst_case;
+
+/* Registers: r0 n, r1 A, r2 B (256 KiB each, equal but for the last byte), r3 = 7, r4 = 3,
+ * r5 result, r6 = 63, r10/r11 the loop counter and its limit, r13.. setup scratch. */
+#define W_INTS "    loadi r3, 7\n    loadi r4, 3\n    loadi r6, 63\n"
+/* 256 puts (the write buffer's capacity) of keys P .. byte j, j = 0..255: r21 ends as the
+ * last key written (a find for it scans every entry), r25 = a 256-byte key absent from
+ * the buffer and from state that shares 254 bytes with every buffered key. */
+#define W_FILL(op, last)                                                                     \
+    "    loads r13, P\n    loads r14, T\n    loadi r20, 1\n    loadi r15, 0\n"               \
+    "    loadi r16, " last "\nfill:\n    move r19, r15\n    slice r18, r14, r19\n"           \
+    "    concat r21, r13, r18\n    move r22, r18\n    host r23, " op ", r21\n"               \
+    "    forloop r15, fill\n    loads r24, Q\n    concat r25, r24, r18\n    loads r26, P\n"  \
+    "    loads r27, NONE\n    loadi r28, 64\n    move r22, r18\n"
+#define W_FILL_PUT W_FILL("put", "255")
+#define W_FILL_DEL W_FILL("del", "254")
+#define W_SLICES "    loadi r13, 0\n    loadk r14, HALF\n    slice r7, r1, r13\n    slice r8, r2, r13\n"
+
+static const worst_case worst_cases[] = {
+    {"nop", "", "    nop\n", 200000, 0, 0},
+    {"move", W_INTS, "    move r5, r3\n", 200000, 0, 0},
+    {"loadi", "", "    loadi r5, 7\n", 200000, 0, 0},
+    {"loadk", "", "    loadk r5, HALF\n", 200000, 0, 0},
+    {"loads", "", "    loads r5, P\n", 200000, 0, 0},
+    {"add", W_INTS, "    add r5, r3, r4\n", 200000, 0, 0},
+    {"sub", W_INTS, "    sub r5, r3, r4\n", 200000, 0, 0},
+    {"mul", W_INTS, "    mul r5, r3, r4\n", 200000, 0, 0},
+    {"div", W_INTS, "    div r5, r3, r4\n", 200000, 0, 0},
+    {"mod", W_INTS, "    mod r5, r3, r4\n", 200000, 0, 0},
+    {"addi", W_INTS, "    addi r5, r3, -5\n", 200000, 0, 0},
+    {"addk", W_INTS, "    addk r5, r3, HALF\n", 200000, 0, 0},
+    {"subk", W_INTS, "    subk r5, r3, HALF\n", 200000, 0, 0},
+    {"mulk", W_INTS, "    mulk r5, r3, HALF\n", 200000, 0, 0},
+    {"divk", W_INTS, "    divk r5, r3, HALF\n", 200000, 0, 0},
+    {"modk", W_INTS, "    modk r5, r3, HALF\n", 200000, 0, 0},
+    {"neg", W_INTS, "    neg r5, r3\n", 200000, 0, 0},
+    {"band", W_INTS, "    band r5, r3, r4\n", 200000, 0, 0},
+    {"bor", W_INTS, "    bor r5, r3, r4\n", 200000, 0, 0},
+    {"bxor", W_INTS, "    bxor r5, r3, r4\n", 200000, 0, 0},
+    {"bnot", W_INTS, "    bnot r5, r3\n", 200000, 0, 0},
+    {"shl (63)", W_INTS, "    shl r5, r3, r6\n", 200000, 0, 0},
+    {"shr (63)", W_INTS, "    shr r5, r3, r6\n", 200000, 0, 0},
+    {"eq (ints)", W_INTS, "    eq r5, r3, r4\n", 200000, 0, 0},
+    {"ne (ints)", W_INTS, "    ne r5, r3, r4\n", 200000, 0, 0},
+    {"lt", W_INTS, "    lt r5, r3, r4\n", 200000, 0, 0},
+    {"le", W_INTS, "    le r5, r3, r4\n", 200000, 0, 0},
+    {"jmp", "", "    jmp J@\nJ@:\n", 200000, 0, 0},
+    {"jz (taken)", "    loadi r5, 0\n", "    jz r5, J@\nJ@:\n", 200000, 0, 0},
+    {"jnz (taken)", W_INTS, "    jnz r3, J@\nJ@:\n", 200000, 0, 0},
+    {"forloop (empty loop)", "", "", 1000000, 1, 0},
+    {"call + ret (callee 250 registers)", "", "    call r5, big, 0\n", 50000, 0, 0},
+    {"call + ret (callee 1 register)", "", "    call r5, small, 0\n", 100000, 0, 0},
+    {"len (256 KiB)", "", "    len r5, r1\n", 200000, 0, 0},
+    {"eq (256 KiB x 2, differ at the end)", "", "    eq r5, r1, r2\n", 20, 0, 0},
+    {"ne (256 KiB x 2, differ at the end)", "", "    ne r5, r1, r2\n", 20, 0, 0},
+    {"bcmp (256 KiB x 2, differ at the end)", "", "    bcmp r5, r1, r2\n", 20, 0, 0},
+    {"eq (1 byte x 2)", "    loads r7, ONE\n    loads r8, ONE\n", "    eq r5, r7, r8\n", 200000, 0, 0},
+    {"bcmp (1 byte x 2)", "    loads r7, ONE\n    loads r8, ONE\n", "    bcmp r5, r7, r8\n", 200000, 0, 0},
+    {"concat (128 KiB + 128 KiB)", W_SLICES, "    concat r5, r7, r8\n", 1, 1, 0},
+    {"concat (0 + 0 bytes)", "    loads r7, NONE\n", "    concat r5, r7, r7\n", 200000, 0, 0},
+    {"slice (256 KiB)", "    loadi r13, 1\n    loadk r14, HALF\n", "    slice r5, r1, r13\n", 200000, 0, 0},
+    {"byteat (last of 256 KiB)", "    loadk r13, LAST\n", "    byteat r5, r1, r13\n", 200000, 0, 0},
+    {"itob", W_INTS, "    itob r5, r3\n", 2000, 0, 0},
+    {"btoi (8 bytes)", "    loads r7, EIGHT\n", "    btoi r5, r7\n", 200000, 0, 0},
+    {"type", "", "    type r5, r1\n", 200000, 0, 0},
+    {"arg (256 KiB)", "", "    arg r5, 1\n", 200000, 0, 0},
+    {"nargs", "", "    nargs r5\n", 200000, 0, 0},
+    {"host caller", "", "    host r5, caller\n", 800, 0, 0},
+    {"host role", "", "    host r5, role\n", 50000, 0, 0},
+    {"host cosigners", "", "    host r5, cosigners\n", 50000, 0, 0},
+    {"host cosigner_key", "    loadi r13, 0\n", "    host r5, cosigner_key, r13\n", 800, 0, 0},
+    {"host cosigner_role", "    loadi r13, 0\n", "    host r5, cosigner_role, r13\n", 50000, 0, 0},
+    {"host cosigner_meaning", "    loadi r13, 0\n", "    host r5, cosigner_meaning, r13\n", 50000, 0, 0},
+    {"host height", "", "    host r5, height\n", 50000, 0, 0},
+    {"host time", "", "    host r5, time\n", 50000, 0, 0},
+    {"host txid", "", "    host r5, txid\n", 800, 0, 0},
+    {"host sha256 (256 KiB)", "", "    host r5, sha256, r1\n", 2, 0, 0},
+    {"host sha256 (0 bytes)", "    loads r7, NONE\n", "    host r5, sha256, r7\n", 800, 0, 0},
+    {"host emit (1-byte topic, 256 KiB data)", "    loads r7, ONE\n    move r8, r1\n",
+     "    host r5, emit, r7\n", 64, 1, 0},
+    {"host get (absent, empty write buffer)", "    loads r13, Q\n    loads r14, ONE\n    concat r7, r13, r14\n",
+     "    host r5, get, r7\n", 20000, 0, 0},
+    {"host get (committed 64 KiB value)", "    loads r7, BIGKEY\n", "    host r5, get, r7\n", 3, 1, 0},
+    {"host get (absent, 256-entry buffer scanned)", W_FILL_PUT, "    host r5, get, r25\n", 200, 0, 0},
+    {"host get (the last of 256 buffered)", W_FILL_PUT, "    host r5, get, r21\n", 200, 0, 0},
+    {"host put (the last of 256 buffered)", W_FILL_PUT, "    host r23, put, r21\n", 200, 0, 0},
+    {"host del (the last of 256 buffered)", W_FILL_PUT, "    host r23, del, r21\n", 200, 0, 0},
+    {"host keys (64 of 256 buffered puts)", W_FILL_PUT, "    host r5, keys, r26\n", 10, 1, 0},
+    {"host keys (skipping 255 buffered deletes)", W_FILL_DEL, "    host r5, keys, r26\n", 20, 1, 0},
+    /* Through LevelDB: a sample ledger of 10,000 "sample/tx/<id>" keys, each lookup new. */
+    {"host get (LevelDB, a new absent key each)", "    loadi r30, 0\n",
+     "    addi r30, r30, 1\n    itob r29, r30\n    host r5, get, r29\n", 1000, 0, 1},
+    {"host keys (LevelDB, 64 keys from a new place)",
+     "    loads r26, STX\n    loadi r28, 64\n    loadi r30, 0\n    loadi r31, 56\n",
+     "    addi r30, r30, 1\n    shl r29, r30, r31\n    itob r29, r29\n    concat r27, r26, r29\n"
+     "    host r5, keys, r26\n", 40, 1, 1},
+};
+
+/* The module of case c (text into out). */
+static int worst_source(const worst_case *c, char *out, size_t cap) {
+    char p[2 * 255 + 1], q[2 * 255 + 1], t[2 * 256 + 1];
+    for (int i = 0; i < 255; i++) memcpy(p + 2 * i, "6b", 2), memcpy(q + 2 * i, i == 254 ? "6a" : "6b", 2);
+    for (int i = 0; i < 256; i++) snprintf(t + 2 * i, 3, "%02x", i);
+    p[510] = q[510] = t[512] = '\0';
+    size_t at = (size_t)snprintf(out, cap,
+                                 ".int HALF %u\n.int LAST %u\n.bytes P x\"%s\"\n.bytes Q x\"%s\"\n"
+                                 ".bytes T x\"%s\"\n.bytes NONE \"\"\n.bytes ONE \"a\"\n"
+                                 ".bytes EIGHT \"01234567\"\n.bytes BIGKEY \"big\"\n"
+                                 ".bytes STX \"sample/tx/\"\n",
+                                 WORST_BIG / 2, WORST_BIG - 1, p, q, t);
+    at += (size_t)snprintf(out + at, cap - at,
+                           ".func big 0 250\n    ret r0\n.func small 0 1\n    ret r0\n"
+                           ".func run 3 32 export\n%s    loadi r10, 1\n    move r11, r0\n"
+                           "    lt r12, r11, r10\n    jnz r12, done\nloop:\n", c->setup);
+    int copies = c->unroll == 1 ? 1 : WORST_UNROLL;
+    for (int k = 0; k < copies && at < cap; k++) {
+        for (const char *s = c->body; *s && at + 8 < cap; s++) {
+            if (*s == '@') at += (size_t)snprintf(out + at, cap - at, "%d", k);
+            else out[at++] = *s;
+        }
+    }
+    if (at + 64 >= cap) return 0;
+    snprintf(out + at, cap - at, "    forloop r10, loop\ndone:\n    ret r10\n");
+    return 1;
+}
+
+typedef struct worst_ctx {
+    cvm_vm *vm;
+    cvm_host host, ledger_host;
+    ledger *ledger;
+    char dir[64];
+    cvm_env env;
+    cvm_cosigner cos[2];
+    cvm_value args[3];
+    uint8_t *a, *b;
+    mem_state *state;
+} worst_ctx;
+
+/* The host over a LevelDB ledger (what a validator's executor reads under its caches). */
+static int ledger_get_cb(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out, size_t cap,
+                         size_t *len, int *found) {
+    uint8_t *v = NULL;
+    size_t vl = 0;
+    ledger_err rc = ledger_state_get(ctx, key, key_len, &v, &vl);
+    *found = rc == LEDGER_OK;
+    if (rc != LEDGER_OK) return rc == LEDGER_ERR_NOT_FOUND ? 0 : -1;
+    *len = vl;
+    if (vl <= cap && vl) memcpy(out, v, vl);
+    free(v);
+    return 0;
+}
+
+static int ledger_next_cb(void *ctx, const uint8_t *prefix, size_t plen, const uint8_t *after,
+                          size_t alen, uint8_t *out, size_t cap, size_t *len, int *found) {
+    if (cap < CODEC_KEY_MAX) return -1;
+    ledger_err rc = ledger_state_next(ctx, prefix, plen, after, alen, out, cap, len);
+    *found = rc == LEDGER_OK;
+    return rc == LEDGER_OK || rc == LEDGER_ERR_NOT_FOUND ? 0 : -1;
+}
+
+/* A sample ledger (10,000 state keys) in a temporary directory. */
+static int worst_ledger_open(worst_ctx *w) {
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    if (strlen(base) > 30) base = "/tmp";
+    snprintf(w->dir, sizeof w->dir, "%s/trialreg-worst-XXXXXX", base);
+    sample_keys keys;
+    uint8_t *genesis = NULL;
+    size_t glen = 0;
+    ledger_error lerr;
+    char why[256];
+    sample_keys_derive(7, 4, &keys);
+    if (mkdtemp(w->dir) == NULL || sample_genesis(&keys, "worst", &genesis, &glen) != 0 ||
+        ledger_open(w->dir, genesis, glen, LEDGER_OPEN_CREATE, &w->ledger, &lerr) != LEDGER_OK) {
+        fprintf(stderr, "bench vm --worst: cannot create a sample ledger in %s\n", w->dir);
+        free(genesis);
+        return 0;
+    }
+    free(genesis);
+    if (sample_write_blocks(w->ledger, &keys, 50, 200, why, sizeof why) != 0) {
+        fprintf(stderr, "bench vm --worst: sample ledger: %s\n", why);
+        return 0;
+    }
+    w->ledger_host = (cvm_host){w->ledger, ledger_get_cb, ledger_next_cb, sha256_cb};
+    return 1;
+}
+
+static void worst_ledger_close(worst_ctx *w) {
+    if (w->ledger) ledger_close(w->ledger);
+    if (w->dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", w->dir);
+        if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", w->dir);
+    }
+}
+
+/* Average ns of run(n) over reps calls (each must return ok); *gas = its gas. */
+static double worst_time(worst_ctx *w, const cvm_host *host, const cvm_module *m, uint32_t n,
+                         int reps, uint64_t *gas) {
+    cvm_result r;
+    w->args[0] = cvm_int(n);
+    double t0 = now_ns();
+    for (int i = 0; i < reps; i++) {
+        if (cvm_call(w->vm, m, "run", w->args, 3, host, &w->env, UINT64_MAX, &r) != CVM_OK) {
+            fprintf(stderr, "bench vm --worst: run(%u): %s\n", n, r.error.message);
+            return -1;
+        }
+    }
+    double t = (now_ns() - t0) / reps;
+    *gas = r.gas_used;
+    return t;
+}
+
+/* ns per gas of case m's body: median over runs of (t(n) - t(0)) / (gas(n) - gas(0)). */
+static double worst_case_ns_per_gas(worst_ctx *w, const cvm_host *host, const cvm_module *m,
+                                    uint32_t n, int runs) {
+    uint64_t g0 = 0, g1 = 0;
+    double probe = worst_time(w, host, m, n, 1, &g1);
+    if (probe < 0 || worst_time(w, host, m, 0, 1, &g0) < 0 || g1 <= g0) return -1;
+    int reps = probe > 0 ? (int)(10e6 / probe) : 1000; /* about 10 ms per measurement */
+    reps = reps < 3 ? 3 : reps > 100000 ? 100000 : reps;
+    double v[BENCH_RUNS_MAX];
+    for (int i = 0; i < runs; i++) {
+        double t0 = worst_time(w, host, m, 0, reps, &g0), t1 = worst_time(w, host, m, n, reps, &g1);
+        if (t0 < 0 || t1 < 0) return -1;
+        v[i] = (t1 - t0) / (double)(g1 - g0);
+    }
+    return median(v, runs);
+}
+
+/* One block of txs calling case m until block_gas is used (each with min(tx_gas, what is
+ * left)); returns its ns, *txs the calls made. A block still running after 5 s of CPU
+ * (a schedule that does not bound time) stops there: its time is extrapolated from the
+ * gas used so far and *share says which part of the block ran (1 = all of it). */
+#define WORST_BLOCK_NS_MAX 5e9
+static double worst_block(worst_ctx *w, const cvm_host *host, const cvm_module *m,
+                          uint64_t block_gas, uint64_t tx_gas, uint64_t *txs, double *share) {
+    cvm_result r;
+    uint64_t left = block_gas;
+    *txs = 0;
+    w->args[0] = cvm_int(INT32_MAX);
+    double t0 = now_ns(), t = 0;
+    *share = 1;
+    while (left > 0) {
+        uint64_t limit = tx_gas < left ? tx_gas : left;
+        cvm_call(w->vm, m, "run", w->args, 3, host, &w->env, limit, &r);
+        if (r.gas_used == 0) return -1;
+        left -= r.gas_used < left ? r.gas_used : left;
+        (*txs)++;
+        t = now_ns() - t0;
+        if (left > 0 && t > WORST_BLOCK_NS_MAX) {
+            *share = (double)(block_gas - left) / (double)block_gas;
+            return t / *share;
+        }
+    }
+    return t;
+}
+
+static int worst_setup(worst_ctx *w) {
+    static mem_state state;
+    w->state = &state;
+    w->vm = cvm_vm_new(NULL);
+    w->a = malloc(WORST_BIG), w->b = malloc(WORST_BIG);
+    if (w->vm == NULL || w->a == NULL || w->b == NULL) return 0;
+    memset(w->a, 'k', WORST_BIG), memset(w->b, 'k', WORST_BIG);
+    w->b[WORST_BIG - 1] = 'j';
+    w->args[1] = cvm_bytes(w->a, WORST_BIG), w->args[2] = cvm_bytes(w->b, WORST_BIG);
+    uint8_t key[256];
+    memset(key, 'k', 255);
+    for (int j = 0; j < 256; j++) {
+        key[255] = (uint8_t)j;
+        if (!mem_put(&state, key, 256, key + 255, 1)) return 0;
+    }
+    if (!mem_put(&state, (const uint8_t *)"big", 3, w->a, 65535)) return 0;
+    w->host = (cvm_host){&state, mem_get_cb, mem_next_cb, sha256_cb};
+    memset(&w->env, 0, sizeof w->env);
+    memset(w->env.caller, 0x11, 32), memset(w->env.tx_id, 0xab, 32);
+    memset(w->cos, 0x22, sizeof w->cos);
+    w->env.cosigners = w->cos, w->env.cosigner_count = 2;
+    w->env.block_height = 1, w->env.block_time_ms = 1700000000000;
+    return 1;
+}
+
+static void worst_free(worst_ctx *w) {
+    cvm_vm_free(w->vm);
+    free(w->a), free(w->b);
+    if (w->state) mem_free(w->state);
+}
+
+/* ns per gas of the integer loop (the bench's sumsq), median of runs. */
+static double worst_loop_ns_per_gas(cvm_vm *vm, int runs) {
+    cvm_module *m = bench_module(bench_loop_src);
+    if (m == NULL) return -1;
+    double v[BENCH_RUNS_MAX];
+    const uint64_t n = 20000000;
+    for (int i = 0; i < runs; i++) {
+        int64_t sum;
+        double per_iter = bench_vm_loop(vm, m, n, &sum);
+        if (per_iter < 0) return cvm_module_free(m), -1;
+        v[i] = per_iter / 5.0; /* mul 1 + add 1 + modk 2 + forloop 1 gas per iteration */
+    }
+    cvm_module_free(m);
+    return median(v, runs);
+}
+
+static int bench_vm_worst(int runs) {
+    worst_ctx w;
+    memset(&w, 0, sizeof w);
+    char *src = malloc(WORST_SRC_MAX);
+    int rc = TC_EXIT_OK;
+    size_t ncases = sizeof worst_cases / sizeof worst_cases[0];
+    cvm_module *mods[WORST_CASES_MAX] = {0};
+    if (src == NULL || !worst_setup(&w) || !worst_ledger_open(&w)) rc = TC_EXIT_INTERNAL;
+    for (size_t c = 0; c < ncases && rc == TC_EXIT_OK; c++) {
+        if (!worst_source(&worst_cases[c], src, WORST_SRC_MAX) ||
+            (mods[c] = bench_module(src)) == NULL) {
+            fprintf(stderr, "bench vm --worst: case '%s' does not assemble\n", worst_cases[c].name);
+            rc = TC_EXIT_INTERNAL;
+        }
+    }
+    double loop = rc == TC_EXIT_OK ? worst_loop_ns_per_gas(w.vm, runs) : -1;
+    if (rc == TC_EXIT_OK && loop <= 0) rc = TC_EXIT_FAIL;
+    if (rc == TC_EXIT_OK) {
+        printf("consent-vm worst case time per gas (gas schedule %u), medians of %d runs\n",
+               CVM_GAS_SCHEDULE, runs);
+        printf("integer loop s = (s + i*i) %% 1000003: %.3f ns/gas\n", loop);
+        printf("%-46s %9s %8s  %s\n", "opcode / host call (operands)", "ns/gas", "x loop", "bound 4x");
+    }
+    size_t worst = 0;
+    double worst_ns = 0;
+    for (size_t c = 0; c < ncases && rc == TC_EXIT_OK; c++) {
+        const cvm_host *host = worst_cases[c].storage ? &w.ledger_host : &w.host;
+        double ns = worst_case_ns_per_gas(&w, host, mods[c], worst_cases[c].n, runs);
+        if (ns < 0) {
+            rc = TC_EXIT_FAIL;
+            break;
+        }
+        printf("%-46s %9.3f %8.2f  %s\n", worst_cases[c].name, ns, ns / loop,
+               ns <= 4 * loop ? "ok" : "OVER");
+        fflush(stdout);
+        if (ns > worst_ns) worst_ns = ns, worst = c;
+    }
+    if (rc == TC_EXIT_OK) {
+        printf("worst: %s: %.3f ns/gas = %.2f x the integer loop (bound 4x): %s\n",
+               worst_cases[worst].name, worst_ns, worst_ns / loop, worst_ns <= 4 * loop ? "ok" : "OVER");
+        printf("(abort ends the call: its cost is the per-call overhead, paid once per tx)\n");
+        uint64_t txs = 0;
+        double share = 1;
+        const cvm_host *host = worst_cases[worst].storage ? &w.ledger_host : &w.host;
+        double block = worst_block(&w, host, mods[worst], EXEC_BLOCK_GAS_DEFAULT, EXEC_GAS_DEFAULT,
+                                   &txs, &share);
+        if (block < 0) {
+            rc = TC_EXIT_FAIL;
+        } else {
+            printf("full block at the block gas limit (%u gas; %" PRIu64 " txs of '%s', tx limit %u): "
+                   "%.1f ms (bound 1000 ms): %s\n", (unsigned)EXEC_BLOCK_GAS_DEFAULT, txs,
+                   worst_cases[worst].name, (unsigned)EXEC_GAS_DEFAULT, block / 1e6,
+                   block < 1e9 ? "ok" : "OVER");
+            if (share < 1)
+                printf("(stopped after %.0f s: extrapolated from the first %.4f%% of the block's gas)\n",
+                       WORST_BLOCK_NS_MAX / 1e9, share * 100);
+        }
+    }
+    for (size_t c = 0; c < ncases; c++) cvm_module_free(mods[c]);
+    worst_ledger_close(&w);
+    worst_free(&w);
+    free(src);
     return rc;
 }

@@ -387,3 +387,109 @@ Test(gas, host_calls_charge_per_byte) {
     cr_assert_eq(r.gas_used - small, 8);
     cr_assert_eq(small, 1 + 1 + 10 + 40 + 9 + 1);
 }
+
+/* ---- gas schedule 1: gas by bytes, registers and buffer entries touched -------------- */
+
+/* Gas of method(args) of the last loaded module (it must succeed). */
+static uint64_t gas_of(const char *method, const cvm_value *args, uint32_t nargs, vmt_state *s) {
+    cvm_result r;
+    cr_assert_eq(vmt_call(method, args, nargs, 100000000, s, &r), CVM_OK, "%s: %s", method,
+                 r.error.message);
+    return r.gas_used;
+}
+
+Test(gas, comparing_256_kib_costs_more_than_comparing_1_byte) {
+    /* eq/ne/bcmp read both operands: + (len B + len C) / 8, + 1 for eq/ne of bytes */
+    vmt_load(".func e 2 3 export\n    eq r2, r0, r1\n    ret r2\n"
+             ".func n 2 3 export\n    ne r2, r0, r1\n    ret r2\n"
+             ".func b 2 3 export\n    bcmp r2, r0, r1\n    ret r2\n");
+    const uint32_t big = 256u * 1024u;
+    uint8_t *x = malloc(big), *y = malloc(big);
+    memset(x, 'k', big), memset(y, 'k', big);
+    y[big - 1] = 'j';
+    cvm_value large[2] = {cvm_bytes(x, big), cvm_bytes(y, big)};
+    cvm_value small[2] = {cvm_bytes(x, 1), cvm_bytes(y, 1)};
+    cvm_value ints[2] = {cvm_int(1), cvm_int(1)};
+    const char *methods[] = {"e", "n", "b"};
+    for (int m = 0; m < 3; m++) {
+        uint64_t g_large = gas_of(methods[m], large, 2, NULL), g_small = gas_of(methods[m], small, 2, NULL);
+        cr_expect_eq(g_large - g_small, 2u * big / CVM_GAS_BYTES_PER_UNIT,
+                     "%s: 2 x 256 KiB cost %llu, 2 x 1 byte %llu", methods[m],
+                     (unsigned long long)g_large, (unsigned long long)g_small);
+    }
+    cr_expect_eq(gas_of("e", small, 2, NULL), gas_of("e", ints, 2, NULL) + CVM_GAS_EQ_BYTES);
+    /* lengths that differ are still charged for both (the rule is the operands' sizes) */
+    cvm_value uneven[2] = {cvm_bytes(x, big), cvm_bytes(y, 8)};
+    cr_expect_eq(gas_of("e", uneven, 2, NULL) - gas_of("e", small, 2, NULL), (big + 8) / 8);
+    free(x), free(y);
+}
+
+/* fill(n) puts keys "k" .. byte j (j = 0..n-1) and returns; fill_get(n) then gets the
+ * last of them (found after scanning all n entries); fill_keys(n) then lists 1 key. */
+static const char SCAN_SRC[] =
+    ".bytes K \"k\"\n.bytes T x\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\"\n.bytes NONE \"\"\n"
+    ".func fill 1 12 export\n    loads r1, K\n    loads r2, T\n    loadi r3, 0\n    addi r4, r0, -1\n"
+    "    loadi r9, 1\n    lt r5, r4, r3\n    jnz r5, done\nloop:\n    move r8, r3\n    slice r6, r2, r8\n"
+    "    concat r10, r1, r6\n    move r11, r6\n    host r7, put, r10\n    forloop r3, loop\ndone:\n"
+    "    ret r10\n"
+    ".func fill_get 1 4 export\n    call r0, fill, 1\n    host r1, get, r0\n    ret r1\n"
+    ".func fill_keys 1 6 export\n    call r0, fill, 1\n    loads r1, K\n    loads r2, NONE\n"
+    "    loadi r3, 1\n    host r4, keys, r1\n    ret r4\n";
+
+Test(gas, a_write_buffer_scan_is_charged_per_entry) {
+    /* get of the n-th buffered key scans n entries of its length: n x (1 + 2/8) = n gas
+     * more than the scan of 1 entry; keys() merges the buffer: per entry 1 + (1 + 2 x 2)/8 */
+    vmt_load(SCAN_SRC);
+    vmt_state s;
+    memset(&s, 0, sizeof s);
+    cvm_value one = cvm_int(1), many = cvm_int(64);
+    uint64_t get1 = gas_of("fill_get", &one, 1, &s) - gas_of("fill", &one, 1, &s);
+    uint64_t get64 = gas_of("fill_get", &many, 1, &s) - gas_of("fill", &many, 1, &s);
+    cr_expect_eq(get64 - get1, 63u * CVM_GAS_SCAN_ENTRY,
+                 "a get that scans 64 buffered entries cost %llu, one that scans 1 cost %llu",
+                 (unsigned long long)get64, (unsigned long long)get1);
+    uint64_t keys1 = gas_of("fill_keys", &one, 1, &s) - gas_of("fill", &one, 1, &s);
+    uint64_t keys64 = gas_of("fill_keys", &many, 1, &s) - gas_of("fill", &many, 1, &s);
+    cr_expect_eq(keys64 - keys1, 63u * CVM_GAS_SCAN_ENTRY,
+                 "keys() over 64 buffered entries cost %llu, over 1 %llu",
+                 (unsigned long long)keys64, (unsigned long long)keys1);
+    /* and the puts that fill the buffer pay for their own scans: quadratic in n */
+    cvm_value two = cvm_int(2), n63 = cvm_int(63);
+    uint64_t fill2 = gas_of("fill", &two, 1, &s) - gas_of("fill", &one, 1, &s);
+    uint64_t fill64 = gas_of("fill", &many, 1, &s) - gas_of("fill", &n63, 1, &s);
+    cr_expect_eq(fill64 - fill2, 62u * CVM_GAS_SCAN_ENTRY, "the 64th put scans 62 more entries than the 2nd");
+}
+
+Test(gas, a_storage_read_and_a_call_setting_up_registers_are_charged) {
+    /* get of a key the buffer lacks asks the host (CVM_GAS_STATE_READ); CALL pays for the
+     * callee's registers */
+    vmt_load(".bytes K \"p/a\"\n.func g 0 2 export\n    loads r0, K\n    host r1, get, r0\n"
+             "    ret r1\n.func pg 0 3 export\n    loads r0, K\n    move r1, r0\n"
+             "    host r2, put, r0\n    host r1, get, r0\n    ret r1\n"
+             ".func big 0 250\n    ret r0\n.func small 0 1\n    ret r0\n"
+             ".func cb 0 1 export\n    call r0, big, 0\n    ret r0\n"
+             ".func cs 0 1 export\n    call r0, small, 0\n    ret r0\n");
+    vmt_state s;
+    seed_state(&s);
+    /* g: loads 1 + host 10 + get 20 + key 3 + read + value 1 + ret 1 */
+    cr_expect_eq(gas_of("g", NULL, 0, &s), 1 + 10 + 20 + 3 + CVM_GAS_STATE_READ + 1 + 1);
+    cr_expect_eq(gas_of("cb", NULL, 0, &s) - gas_of("cs", NULL, 0, &s), 250 / 4 - 1 / 4);
+}
+
+Test(instruction, sj_field_is_well_defined_at_its_boundaries) {
+    static const int32_t values[] = {0, 1, -1, 2, -2, 12345, -12345, 0x7fffff, -0x800000,
+                                     0x400000, -0x400000, 0x7ffffe, -0x7fffff};
+    for (unsigned op = 0; op < 256; op += 51) {
+        for (size_t k = 0; k < sizeof values / sizeof values[0]; k++) {
+            uint32_t ins = CVM_MK_SJ(op, values[k]);
+            cr_expect_eq(CVM_GET_SJ(ins), values[k], "sJ %d with op %u read back as %d",
+                         values[k], op, (int)CVM_GET_SJ(ins));
+            cr_expect_eq(CVM_GET_OP(ins), op);
+        }
+    }
+    cr_expect_eq(CVM_GET_SJ(0xffffffffu), -1);
+    cr_expect_eq(CVM_GET_SJ(0x800000ffu), -0x800000);
+    cr_expect_eq(CVM_GET_SJ(0x7fffff00u), 0x7fffff);
+    cr_expect_eq(CVM_GET_SJ(0x000000ffu), 0);
+}
