@@ -445,7 +445,7 @@ typedef struct cvm_limits {
 cvm_limits cvm_limits_default(void);
 
 /* Hard maxima: cvm_vm_new refuses limits above them (a genesis's rules may not ask for
- * more: registry/codec.h checks vm_* against these). */
+ * more: registry/base/codec.h checks vm_* against these). */
 #define CVM_LIMIT_ARENA_BYTES_MAX (16u << 20) /* 16 MiB per call */
 #define CVM_LIMIT_CALL_DEPTH_MAX 1024u
 #define CVM_LIMIT_WRITES_MAX 4096u

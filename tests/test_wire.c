@@ -1,5 +1,5 @@
 /*
- * test_wire.c - validator messages (registry/wire.h): full-size round trips
+ * test_wire.c - validator messages (registry/consensus/wire.h): full-size round trips
  * of every kind and PBFT type (decode, compare, re-encode to identical
  * bytes), every refusal the decoder makes (code, field, index, offset), the
  * encoders' own refusals, and truncation at every byte of a small message of

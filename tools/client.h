@@ -1,5 +1,5 @@
 /*
- * client.h - trialctl's client side of the client API (registry/client_api.h): submit signed
+ * client.h - trialctl's client side of the client API (registry/node/client_api.h): submit signed
  * txs to a node and wait for their receipts, many at once; fetch blocks; sign txs with a
  * random nonce and a valid_until.
  *

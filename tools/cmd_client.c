@@ -1,6 +1,6 @@
 /*
  * cmd_client.c - trialctl's signed queries to a running node over the client API
- * (registry/client_api.h): `timeline`, `query trial` and `query consent`. Each query
+ * (registry/node/client_api.h): `timeline`, `query trial` and `query consent`. Each query
  * is signed by --key for the chain of --genesis with the current time; the node
  * answers by role (DESIGN.md "Reads") and refuses a key without one.
  */

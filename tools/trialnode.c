@@ -1,5 +1,5 @@
 /*
- * trialnode - the validator daemon (registry/node.h does the work).
+ * trialnode - the validator daemon (registry/node/node.h does the work).
  *
  *   trialnode --config node-0/config.json
  *

@@ -7,7 +7,7 @@
  * Loads a consortium written by `trialctl init DIR` (DIR/genesis.bin, every validator key
  * in DIR/keys, the node-0 client URL from DIR/node-0/config.json unless --url), opens a
  * ledger (DATADIR, default DIR/devserver-data) and an executor, and serves the client API
- * (registry/client_api.h) on the URL. Each group of txs that arrives together (at most
+ * (registry/node/client_api.h) on the URL. Each group of txs that arrives together (at most
  * DEV_BATCH_MAX, gathered every --tick-ms, default 2 ms; a longer tick lets a test put
  * several txs in one block) is committed as its own block with
  * exec_commit_local: a commit certificate and a result certificate signed by the first

@@ -59,7 +59,7 @@ kill -0 "$NODE1" 2>/dev/null || fail "node 1 stopped under the stranger's connec
 kill "$HOLD"; wait "$HOLD" 2>/dev/null; HOLD=
 echo "stranger: $(cat "$D/hold.out"); node 1's descriptors peaked at $(sort -n "$D/fds.out" | tail -n 1) (sampled)"
 
-# The hard bound (registry/relay.h): node 1 never came near its file limit. Its relays hold
+# The hard bound (registry/net/relay.h): node 1 never came near its file limit. Its relays hold
 # at most 3 x (client + peer connections) = 3 x (32 + 10) descriptors at LIMIT=256, on top of
 # its own ~40; the old transport peaked at 252-256 of 256 here.
 bounded() {

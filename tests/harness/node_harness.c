@@ -1,6 +1,6 @@
 /*
  * node_harness.c - the node-level harness (issue 13 item 3; docs/SIMULATION.md, "The
- * node-level harness"). Four real validators (registry/node.c with its mempool, executor
+ * node-level harness"). Four real validators (registry/node/node.c with its mempool, executor
  * and LevelDB ledger) in one process over an in-memory network, driven by one seeded
  * scheduler: which node takes a turn, which of a node's queued signature checks ends next
  * (the mempool's scheduled mode: no verifier threads), which queued message a node

@@ -1,7 +1,7 @@
 /*
  * codec_reader.h - INTERNAL to the codec module (codec.c, wire.c): the strict
  * zero-copy msgpack reader and the few writer primitives the other encoders
- * of the module need. Nothing outside registry/codec.c and registry/wire.c
+ * of the module need. Nothing outside registry/base/codec.c and registry/consensus/wire.c
  * includes this; everyone else uses the decoders in codec.h and wire.h.
  *
  * Reader rules (codec.c has the why): every codec_rd_* call checks the type,
