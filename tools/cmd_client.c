@@ -2,7 +2,7 @@
  * cmd_client.c - trialctl's signed queries to a running node over the client API
  * (registry/node/client_api.h): `timeline`, `query trial` and `query consent`. Each query
  * is signed by --key for the chain of --genesis with the current time; the node
- * answers by role (DESIGN.md "Reads") and refuses a key without one.
+ * answers by role (docs/ARCHITECTURE.md 3.8 "Reads") and refuses a key without one.
  */
 #include <jansson.h>
 #include <stdio.h>

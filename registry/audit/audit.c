@@ -322,14 +322,16 @@ static bool check_tx(auditor *a, uint32_t index, const codec_span *span)
     return true;
 }
 
-/* FORMATS.md 5.10: a pruned tx's receipt is INVALID with code 4..7 and has one event,
+/* FORMATS.md 5.10: a pruned tx's receipt is INVALID with code 4..7 or 16 (a signer with no
+ * write role: none, or an auditor; a route that does not exist or fit) and has one event,
  * "tx.pruned", whose data is SHA-256 of the pruned entry (the certificate binds it). */
 static bool pruned_receipt_fits(const codec_span *entry, const codec_receipt *r)
 {
     hash32 h;
     tcrypto_sha256(entry->data, entry->len, &h);
-    return r->status == RECEIPT_INVALID && r->error_code >= EXEC_E_NO_ROLE
-           && r->error_code <= EXEC_E_BAD_ARGS && r->event_count == 1
+    bool prunes = (r->error_code >= EXEC_E_NO_ROLE && r->error_code <= EXEC_E_BAD_ARGS)
+                  || r->error_code == EXEC_E_READ_ONLY;
+    return r->status == RECEIPT_INVALID && prunes && r->event_count == 1
            && strcmp(r->events[0].topic.text, EXEC_PRUNED_TOPIC) == 0 && r->events[0].len == 32
            && memcmp(r->events[0].data, h.bytes, 32) == 0;
 }

@@ -63,7 +63,7 @@
  * state, so every replica refuses the same txs.
  *
  * Block time: the contracts see max(batch time, previous effective time + 1 ms), so
- * block times are strictly increasing whatever the proposer did (DESIGN.md "Time").
+ * block times are strictly increasing whatever the proposer did (docs/FORMATS.md 5.3).
  *
  * Governance: a tx to contract "governance", method "deploy", args (name, version,
  * chunk...), whose keys meet the genesis's deploy requirement (genesis.governance, kind 3:
@@ -297,7 +297,7 @@ ledger_err exec_query_consent_history(exec *e, const uint8_t *trial, size_t tria
 ledger_err exec_query_consent_at(exec *e, const uint8_t *trial, size_t trial_len,
                                  const pubkey *participant, uint64_t t_ms, uint64_t *scopes,
                                  uint64_t *version);
-/* Who may read what (DESIGN.md "Reads"); the node checks the query's signature (tag
+/* Who may read what (docs/ARCHITECTURE.md 3.8 "Reads"); the node checks the query's signature (tag
  * TCRYPTO_TAG_QUERY, with a time) and then asks this. Rules:
  *   TRIAL, TIMELINE: the trial's sponsor, any regulator, an investigator of a site listed
  *                    in the trial;

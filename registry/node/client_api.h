@@ -18,7 +18,7 @@
  *
  * Queries: the signature (tag TCRYPTO_TAG_QUERY, this chain's id, over the query body) is
  * checked first, then the time (|server clock - time_ms| <= skew_ms, so a captured query
- * cannot be replayed later), then exec_read_allowed (DESIGN.md "Reads"). Researchers are
+ * cannot be replayed later), then exec_read_allowed (docs/ARCHITECTURE.md 3.8 "Reads"). Researchers are
  * refused for now: their reads go through access grants, which the queries here do not
  * cover yet.
  *

@@ -4,6 +4,7 @@
  * (a genesis asking for 2 regulators refuses a deploy one regulator approves), an auditor
  * signs no tx, and the executor's gas and VM limits are the genesis's.
  */
+#include "audit.h"
 #include "ctest_world.h"
 
 static tw T;
@@ -120,6 +121,17 @@ Test(genesis_rules, an_auditor_signs_no_tx)
     /* kept pruned, like every refusal at the role step: no free bytes in the ledger */
     cr_expect_eq(r.event_count, 1);
     cr_expect_str_eq(r.events[0].topic.text, EXEC_PRUNED_TOPIC);
+    /* the audit accepts the block that keeps it pruned (a byzantine primary may propose
+     * it; every correct replica refuses it the same way) */
+    audit_ledger_cursor cur;
+    audit_source src;
+    audit_ledger_source(&cur, T.w.l, &src);
+    audit_summary sum;
+    audit_failure fail;
+    bool ok = audit_run(T.w.genesis, T.w.genesis_len, &src, 1, &sum, &fail);
+    audit_ledger_cursor_done(&cur);
+    cr_expect(ok, "audit: height %llu tx %lld: %s", (unsigned long long)fail.height,
+              (long long)fail.tx_index, fail.reason);
     /* and the node a client submits to refuses it at once */
     static uint8_t buf[CODEC_TX_MAX];
     size_t len = world_sign(&T.w, &auditor, 7, NULL, "protocol", "approve",

@@ -517,7 +517,7 @@ def verify(genesis_bytes, export_bytes):
         for i, r in enumerate(receipts):
             if r[0] != tx_ids[i]:
                 raise Failure("receipt names another tx", height, i)
-            if is_pruned(txs[i]) and (r[1] != 2 or not 4 <= r[2] <= 7 or r[5] != [
+            if is_pruned(txs[i]) and (r[1] != 2 or not (4 <= r[2] <= 7 or r[2] == 16) or r[5] != [
                     ["tx.pruned", sha256(pack(txs[i]))]]):
                 raise Failure("a pruned tx whose receipt is not a refusal of its signer or "
                               "route", height, i)
