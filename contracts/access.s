@@ -159,12 +159,8 @@ done:
 .func request 3 28 export
     loadk r6, ROLE_RESEARCHER
     loadk r7, E_NOT_RESEARCHER
-    call r6, require_role, 2
-    move r6, r0
-    loadi r7, 1
-    loadi r8, 32
-    call r6, check_bytes, 3
-    call r6, lp, 1
+    move r8, r0
+    call r6, role_trial, 3
     move r20, r6
     call r6, trial_rec, 1       ; the trial exists
     host r19, time              ; decided on the consent in force before this block
@@ -183,18 +179,9 @@ done:
     len r16, r18
     divk r16, r16, THIRTYTWO    ; count
     loads r6, K_COUNT
-    concat r21, r6, r20
-    host r6, get, r21
-    loadi r15, 0
-    type r7, r6
-    jz r7, first
-    loadi r7, 0
-    call r6, int_at, 2
-    move r15, r6
-first:
-    addi r6, r15, 1
-    itob r22, r6
-    host r6, put, r21
+    concat r6, r6, r20
+    call r6, bump, 1
+    move r15, r6                ; this grant's number
     loads r6, K_GRANT
     concat r6, r6, r20
     itob r7, r15

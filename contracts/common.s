@@ -74,17 +74,13 @@ bad:
     loadk r4, E_BAD_ARG
     abort r4
 
-; check_hashes(v, min, max) -> v: bytes holding min..max 32-byte hashes
-.func check_hashes 3 6
-    type r3, r0
-    jz r3, bad
+; check_hashes(v, min, max) -> v: bytes holding min..max 32-byte hashes, or abort BAD_ARG
+.func check_hashes 3 5
+    mulk r1, r1, THIRTYTWO
+    mulk r2, r2, THIRTYTWO
+    call r0, check_bytes, 3
     len r3, r0
     modk r4, r3, THIRTYTWO
-    jnz r4, bad
-    divk r3, r3, THIRTYTWO
-    lt r4, r3, r1
-    jnz r4, bad
-    lt r4, r2, r3
     jnz r4, bad
     ret r0
 bad:
@@ -121,6 +117,57 @@ bad:
 bad:
     loadk r3, E_BAD_SCOPES
     abort r3
+
+; check_32(v) -> v, or abort BAD_ARG unless v is bytes of exactly 32 (a key or a hash)
+.func check_32 1 3
+    loadi r1, 32
+    loadi r2, 32
+    call r0, check_bytes, 3
+    ret r0
+
+; check_scopes(v) -> v: a non-empty set of the five scope bits (int 1..31), or abort BAD_SCOPES
+.func check_scopes 1 3
+    type r1, r0
+    jnz r1, bad
+    loadi r1, 1
+    lt r2, r0, r1
+    jnz r2, bad
+    loadi r1, 31
+    lt r2, r1, r0
+    jnz r2, bad
+    ret r0
+bad:
+    loadk r1, E_BAD_SCOPES
+    abort r1
+
+; check_outcomes(primary, secondary) -> 1, or abort BAD_ARG unless primary holds 1..4 and
+; secondary 0..16 32-byte hashes
+.func check_outcomes 2 5
+    move r2, r0
+    loadi r3, 1
+    loadi r4, 4
+    call r2, check_hashes, 3
+    move r2, r1
+    loadi r3, 0
+    loadi r4, 16
+    call r2, check_hashes, 3
+    loadi r2, 1
+    ret r2
+
+; trial_arg(trial) -> T = lp(trial), or abort BAD_ARG unless trial is 1..32 bytes
+.func trial_arg 1 3
+    loadi r1, 1
+    loadi r2, 32
+    call r0, check_bytes, 3
+    call r0, lp, 1
+    ret r0
+
+; role_trial(role, code, trial) -> T: require_role(role, code), then trial_arg(trial)
+.func role_trial 3 3
+    call r0, require_role, 2
+    move r0, r2
+    call r0, trial_arg, 1
+    ret r0
 
 ; int_at(value, offset) -> the big-endian int64 at value[offset .. offset+8)
 .func int_at 2 4
@@ -203,6 +250,24 @@ no:
     call r0, must_get, 2
     ret r0
 
+; sponsor_rec(T) -> the trial record, or abort NO_TRIAL, or NOT_SPONSOR unless the caller
+; is the trial's sponsor
+.func sponsor_rec 1 2
+    call r0, trial_rec, 1
+    move r1, r0
+    call r1, require_sponsor, 1
+    ret r0
+
+; sponsor_approved(trial) -> T = lp(trial): trial_arg, then sponsor_rec, then abort
+; NOT_APPROVED unless a version of the trial is approved (protocol.activate, outcomes.report)
+.func sponsor_approved 1 3
+    call r0, trial_arg, 1
+    move r1, r0
+    call r1, sponsor_rec, 1
+    loadk r2, E_NOT_APPROVED
+    call r1, require_approved, 2
+    ret r0
+
 ; require_sponsor(rec) -> 1, or abort NOT_SPONSOR unless the caller is the trial's sponsor
 .func require_sponsor 1 4
     loadk r1, ROLE_SPONSOR
@@ -219,16 +284,43 @@ no:
     loadk r3, E_NOT_SPONSOR
     abort r3
 
-; require_approved(rec) -> 1, or abort NOT_APPROVED unless a version of the trial is approved
-.func require_approved 1 3
+; require_approved(rec, code) -> 1, or abort code (NOT_APPROVED, or VERSION_UNAPPROVED for
+; an enrolment) unless a version of the trial is approved
+.func require_approved 2 3
+    move r2, r1
     loadi r1, 8
     call r0, int_at, 2
     jz r0, no
     loadi r0, 1
     ret r0
 no:
-    loadk r2, E_NOT_APPROVED
     abort r2
+
+; bump(key) -> n: the counter under key (0 when absent), which it sets to n + 1
+.func bump 1 6
+    move r4, r0
+    host r1, get, r4
+    loadi r2, 0
+    type r3, r1
+    jz r3, absent
+    call r1, int_at, 2
+    move r2, r1
+absent:
+    addi r3, r2, 1
+    itob r5, r3
+    host r3, put, r4
+    ret r2
+
+; emit_ints(topic, data, a, b) -> 1: emits topic with data .. a:8 .. b:8
+.func emit_ints 4 6
+    itob r4, r2
+    concat r5, r1, r4
+    itob r4, r3
+    concat r5, r5, r4
+    move r4, r0
+    host r0, emit, r4
+    loadi r0, 1
+    ret r0
 
 ; require_active_site(T, site) -> 1, or abort NO_SITE / SITE_INACTIVE
 .func require_active_site 2 4

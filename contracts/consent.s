@@ -23,15 +23,10 @@
     call r6, caller_site, 0
     move r19, r6                ; site
     move r6, r0
-    loadi r7, 1
-    loadi r8, 32
-    call r6, check_bytes, 3
-    call r6, lp, 1
+    call r6, trial_arg, 1
     move r20, r6                ; T
     move r6, r1
-    loadi r7, 32
-    loadi r8, 32
-    call r6, check_bytes, 3
+    call r6, check_32, 1
     loads r6, ZERO32            ; the all-zero key is nobody's key
     eq r6, r6, r1
     jz r6, nonzero
@@ -41,12 +36,8 @@ nonzero:
     move r6, r20
     call r6, trial_rec, 1
     move r18, r6                ; trial record
-    loadi r7, 8
-    call r6, int_at, 2          ; highest approved version
-    jnz r6, approved
-    loadk r6, E_VERSION_UNAPPROVED
-    abort r6
-approved:
+    loadk r7, E_VERSION_UNAPPROVED
+    call r6, require_approved, 2
     move r6, r20
     move r7, r19
     call r6, require_active_site, 2
@@ -84,30 +75,20 @@ fresh:
     concat r22, r22, r19
     host r6, emit, r21
     loads r6, K_COUNT           ; enrolment count; beyond the planned number it is flagged
-    concat r21, r6, r20
-    host r6, get, r21
-    loadi r17, 0
-    type r7, r6
-    jz r7, counted
-    loadi r7, 0
-    call r6, int_at, 2
-    move r17, r6
-counted:
-    addi r17, r17, 1
-    itob r22, r17
-    host r6, put, r21
+    concat r6, r6, r20
+    call r6, bump, 1
+    addi r17, r6, 1
     move r6, r18
     loadi r7, 32
     call r6, int_at, 2          ; planned
     move r16, r6
     lt r6, r16, r17
     jz r6, planned
-    loads r21, TOP_OVER
-    itob r6, r17
-    concat r22, r20, r6
-    itob r6, r16
-    concat r22, r22, r6
-    host r6, emit, r21
+    loads r6, TOP_OVER
+    move r7, r20
+    move r8, r17
+    move r9, r16
+    call r6, emit_ints, 4
 planned:
     loadi r6, 1
     ret r6
@@ -146,7 +127,7 @@ nowitness:
     loadk r4, E_NO_WITNESS
     abort r4
 
-; status_key(T) -> consent/s/T caller ; and enrolled site check
+; enrolled_site(T) -> the caller's enrolling site, or abort NOT_ENROLLED
 .func enrolled_site 1 4
     loads r1, K_ENROL
     concat r1, r1, r0
@@ -156,26 +137,47 @@ nowitness:
     call r1, must_get, 2
     ret r1
 
-; append_history(T, status_or_0, entry) -> new count; writes history entry n and returns n+1
-.func append_history 3 12
-    loadi r3, 0
-    type r4, r1
-    jz r4, first
-    move r4, r1
-    loadi r5, 24
-    call r4, int_at, 2
-    move r3, r4
+; record_change(T, key, status_or_0, kind, scopes, version, rest) -> 1: writes the caller's
+; history entry n (n = the status' entries, 0 without a status): kind:8 time:8 scopes:8
+; version:8 .. rest, then the status under key: scopes:8 version:8 time:8 (n+1):8
+.func record_change 7 14
+    loadi r7, 0                 ; n
+    type r8, r2
+    jz r8, first
+    move r8, r2
+    loadi r9, 24
+    call r8, int_at, 2
+    move r7, r8
 first:
-    loads r4, K_HISTORY
-    concat r4, r4, r0
-    host r5, caller
-    concat r4, r4, r5
-    itob r5, r3
-    concat r8, r4, r5
-    move r9, r2
-    host r4, put, r8
-    addi r3, r3, 1
-    ret r3
+    itob r8, r3                 ; history entry
+    host r9, time
+    itob r9, r9
+    concat r8, r8, r9
+    itob r9, r4
+    concat r8, r8, r9
+    itob r9, r5
+    concat r8, r8, r9
+    concat r13, r8, r6
+    loads r8, K_HISTORY
+    concat r8, r8, r0
+    host r9, caller
+    concat r8, r8, r9
+    itob r9, r7
+    concat r12, r8, r9
+    host r8, put, r12
+    addi r7, r7, 1
+    itob r8, r4                 ; status
+    itob r9, r5
+    concat r8, r8, r9
+    host r9, time
+    itob r9, r9
+    concat r8, r8, r9
+    itob r9, r7
+    concat r13, r8, r9
+    move r12, r1
+    host r8, put, r12
+    loadi r8, 1
+    ret r8
 
 ; grant(trial, version, form_hash, scopes) -> scopes. Signed by the participant, co-signed
 ; (meaning witness) by an investigator of the enrolling site.
@@ -183,12 +185,8 @@ first:
 .func grant 4 28 export
     loadk r6, ROLE_PARTICIPANT
     loadk r7, E_NOT_PARTICIPANT
-    call r6, require_role, 2
-    move r6, r0
-    loadi r7, 1
-    loadi r8, 32
-    call r6, check_bytes, 3
-    call r6, lp, 1
+    move r8, r0
+    call r6, role_trial, 3
     move r20, r6                ; T
     call r6, enrolled_site, 1
     move r19, r6                ; site
@@ -223,9 +221,7 @@ approved:
     abort r6
 current:
     move r6, r2
-    loadi r7, 32
-    loadi r8, 32
-    call r6, check_bytes, 3
+    call r6, check_32, 1
     loads r6, K_FORMS           ; the form must be one submitted with this version (and so
     concat r6, r6, r20          ; approved with it)
     itob r7, r1
@@ -238,84 +234,45 @@ current:
     loadk r6, E_FORM_UNAPPROVED
     abort r6
 form:
-    type r6, r3
-    jnz r6, badscopes
-    loadi r6, 1
-    lt r6, r3, r6
-    jnz r6, badscopes
-    loadi r6, 31
-    lt r6, r6, r3
-    jnz r6, badscopes
+    move r6, r3
+    call r6, check_scopes, 1
     move r6, r19
     call r6, witness, 1
     move r17, r6                ; witness index
-    loads r6, K_STATUS
-    concat r6, r6, r20
-    host r7, caller
-    concat r21, r6, r7          ; status key
-    host r16, get, r21
-    loadi r6, 1                 ; history entry
-    itob r6, r6
-    host r7, time
-    itob r7, r7
-    concat r6, r6, r7
-    itob r7, r3
-    concat r6, r6, r7
-    itob r7, r1
-    concat r6, r6, r7
-    concat r6, r6, r2
-    host r7, cosigner_key, r17
-    concat r6, r6, r7
-    host r7, cosigner_meaning, r17
-    itob r7, r7
-    concat r8, r6, r7
     move r6, r20
-    move r7, r16
-    call r6, append_history, 3
-    move r15, r6                ; new count
-    itob r6, r3                 ; status
-    itob r7, r1
-    concat r6, r6, r7
-    host r7, time
-    itob r7, r7
-    concat r6, r6, r7
-    itob r7, r15
-    concat r22, r6, r7
-    host r6, put, r21
-    loads r21, TOP_GRANTED
-    host r6, caller
-    concat r22, r20, r6
-    itob r6, r1
-    concat r22, r22, r6
-    itob r6, r3
-    concat r22, r22, r6
-    host r6, emit, r21
+    loads r7, K_STATUS
+    concat r7, r7, r20
+    host r8, caller
+    concat r7, r7, r8           ; status key
+    host r8, get, r7            ; status, if any
+    loadi r9, 1                 ; kind: grant
+    move r10, r3
+    move r11, r1
+    host r12, cosigner_key, r17
+    concat r12, r2, r12         ; form .. witness
+    host r13, cosigner_meaning, r17
+    itob r13, r13
+    concat r12, r12, r13        ; .. meaning:8
+    call r6, record_change, 7
+    loads r6, TOP_GRANTED
+    host r7, caller
+    concat r7, r20, r7
+    move r8, r1
+    move r9, r3
+    call r6, emit_ints, 4
     ret r3
-badscopes:
-    loadk r6, E_BAD_SCOPES
-    abort r6
 
 ; withdraw(trial, scopes) -> remaining scopes. The participant alone; forward-only.
 ;@abi withdraw bytes int
 .func withdraw 2 28 export
     loadk r6, ROLE_PARTICIPANT
     loadk r7, E_NOT_PARTICIPANT
-    call r6, require_role, 2
-    move r6, r0
-    loadi r7, 1
-    loadi r8, 32
-    call r6, check_bytes, 3
-    call r6, lp, 1
+    move r8, r0
+    call r6, role_trial, 3
     move r20, r6
     call r6, enrolled_site, 1
-    type r6, r1
-    jnz r6, badscopes
-    loadi r6, 1
-    lt r6, r1, r6
-    jnz r6, badscopes
-    loadi r6, 31
-    lt r6, r6, r1
-    jnz r6, badscopes
+    move r6, r1
+    call r6, check_scopes, 1
     loads r6, K_STATUS
     concat r6, r6, r20
     host r7, caller
@@ -332,50 +289,28 @@ badscopes:
     loadk r6, E_NOT_GRANTED
     abort r6
 granted:
-    band r12, r15, r1           ; removed: asked for and granted
+    band r17, r15, r1           ; removed: asked for and granted
     bnot r6, r1
     band r15, r15, r6           ; remaining
     move r6, r16
     loadi r7, 8
     call r6, int_at, 2
-    move r14, r6                ; version
-    loadi r6, 2                 ; history entry
-    itob r6, r6
-    host r7, time
-    itob r7, r7
-    concat r6, r6, r7
-    itob r7, r15
-    concat r6, r6, r7
-    itob r7, r14
-    concat r6, r6, r7
-    loads r7, ZERO32
-    concat r6, r6, r7
-    concat r6, r6, r7
-    loadi r7, 0
-    itob r7, r7
-    concat r8, r6, r7
+    move r11, r6                ; version
     move r6, r20
-    move r7, r16
-    call r6, append_history, 3
-    move r13, r6
-    itob r6, r15
-    itob r7, r14
-    concat r6, r6, r7
-    host r7, time
-    itob r7, r7
-    concat r6, r6, r7
-    itob r7, r13
-    concat r22, r6, r7
-    host r6, put, r21
-    loads r21, TOP_WITHDRAWN
-    host r6, caller
-    concat r22, r20, r6
-    itob r6, r12
-    concat r22, r22, r6
-    itob r6, r15
-    concat r22, r22, r6
-    host r6, emit, r21
+    move r7, r21
+    move r8, r16
+    loadi r9, 2                 ; kind: withdrawal
+    move r10, r15
+    loads r12, ZERO32           ; no form, no witness, meaning 0
+    concat r12, r12, r12
+    loadi r13, 0
+    itob r13, r13
+    concat r12, r12, r13
+    call r6, record_change, 7
+    loads r6, TOP_WITHDRAWN
+    host r7, caller
+    concat r7, r20, r7
+    move r8, r17
+    move r9, r15
+    call r6, emit_ints, 4
     ret r15
-badscopes:
-    loadk r6, E_BAD_SCOPES
-    abort r6

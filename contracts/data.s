@@ -23,18 +23,12 @@ none:
     call r6, caller_site, 0
     move r19, r6                ; site
     move r6, r0
-    loadi r7, 1
-    loadi r8, 32
-    call r6, check_bytes, 3
-    call r6, lp, 1
+    call r6, trial_arg, 1
     move r20, r6                ; T
-    move r6, r20
     call r6, trial_rec, 1
     move r18, r6
     move r6, r1
-    loadi r7, 32
-    loadi r8, 32
-    call r6, check_bytes, 3
+    call r6, check_32, 1
     move r6, r2
     call r6, check_scope, 1
     move r6, r3
@@ -42,9 +36,7 @@ none:
     loadk r8, TIME_MAX
     call r6, check_int, 3
     move r6, r4
-    loadi r7, 32
-    loadi r8, 32
-    call r6, check_bytes, 3
+    call r6, check_32, 1
     move r6, r5
     loadi r7, 0
     loadk r8, SIZE_MAX

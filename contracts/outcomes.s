@@ -47,24 +47,11 @@ done:
 ;@abi report bytes bytes bytes
 .func report 3 28 export
     move r6, r0
-    loadi r7, 1
-    loadi r8, 32
-    call r6, check_bytes, 3
-    call r6, lp, 1
+    call r6, sponsor_approved, 1
     move r20, r6
-    call r6, trial_rec, 1
-    move r19, r6
-    call r6, require_sponsor, 1
-    move r6, r19
-    call r6, require_approved, 1
     move r6, r1
-    loadi r7, 1
-    loadi r8, 4
-    call r6, check_hashes, 3
-    move r6, r2
-    loadi r7, 0
-    loadi r8, 16
-    call r6, check_hashes, 3
+    move r7, r2
+    call r6, check_outcomes, 2
     loads r6, K_OUTCOMES
     concat r6, r6, r20
     loadi r7, 1
@@ -111,18 +98,9 @@ done:
     call r6, flag_against, 5
     add r16, r16, r6
     loads r6, K_COUNT
-    concat r21, r6, r20
-    host r6, get, r21
-    loadi r15, 0
-    type r7, r6
-    jz r7, first
-    loadi r7, 0
-    call r6, int_at, 2
-    move r15, r6
-first:
-    addi r6, r15, 1
-    itob r22, r6
-    host r6, put, r21
+    concat r6, r6, r20
+    call r6, bump, 1
+    move r15, r6                ; this report's number
     loads r6, K_REPORT
     concat r6, r6, r20
     itob r7, r15
@@ -138,10 +116,9 @@ first:
     concat r6, r6, r1
     concat r22, r6, r2
     host r6, put, r21
-    loads r21, TOP_REPORTED
-    itob r6, r15
-    concat r22, r20, r6
-    itob r6, r16
-    concat r22, r22, r6
-    host r6, emit, r21
+    loads r6, TOP_REPORTED
+    move r7, r20
+    move r8, r15
+    move r9, r16
+    call r6, emit_ints, 4
     ret r16

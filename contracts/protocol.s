@@ -84,6 +84,15 @@ bad:
     loadk r5, E_BAD_ARG
     abort r5
 
+; check_version_args(doc, primary, secondary) -> 1: doc a 32-byte hash, primary 1..4 and
+; secondary 0..16 hashes, or abort BAD_ARG (register, amend)
+.func check_version_args 3 4
+    call r0, check_32, 1
+    move r0, r1
+    move r1, r2
+    call r0, check_outcomes, 2
+    ret r0
+
 ; register_sites(T, sites) -> count; sites = (len:1 name)*, 1..8 sites of 1..32 bytes
 .func register_sites 2 16
     len r2, r1
@@ -133,25 +142,13 @@ bad:
     move r23, r6                ; r23 = forms (r6.. are scratch below)
     loadk r6, ROLE_SPONSOR
     loadk r7, E_NOT_SPONSOR
-    call r6, require_role, 2
-    move r6, r0
-    loadi r7, 1
-    loadi r8, 32
-    call r6, check_bytes, 3
-    call r6, lp, 1
+    move r8, r0
+    call r6, role_trial, 3
     move r20, r6                ; r20 = T
     move r6, r1
-    loadi r7, 32
-    loadi r8, 32
-    call r6, check_bytes, 3
-    move r6, r2
-    loadi r7, 1
-    loadi r8, 4
-    call r6, check_hashes, 3
-    move r6, r3
-    loadi r7, 0
-    loadi r8, 16
-    call r6, check_hashes, 3
+    move r7, r2
+    move r8, r3
+    call r6, check_version_args, 3
     move r6, r4
     loadi r7, 1
     loadk r8, PLANNED_MAX
@@ -222,26 +219,14 @@ fresh:
 ;@abi amend bytes bytes bytes bytes int bytes
 .func amend 6 24 export
     move r6, r0
-    loadi r7, 1
-    loadi r8, 32
-    call r6, check_bytes, 3
-    call r6, lp, 1
+    call r6, trial_arg, 1
     move r20, r6                ; T
-    call r6, trial_rec, 1
+    call r6, sponsor_rec, 1
     move r19, r6                ; rec
-    call r6, require_sponsor, 1
     move r6, r1
-    loadi r7, 32
-    loadi r8, 32
-    call r6, check_bytes, 3
-    move r6, r2
-    loadi r7, 1
-    loadi r8, 4
-    call r6, check_hashes, 3
-    move r6, r3
-    loadi r7, 0
-    loadi r8, 16
-    call r6, check_hashes, 3
+    move r7, r2
+    move r8, r3
+    call r6, check_version_args, 3
     move r6, r4
     loadi r7, 0
     loadi r8, 1
@@ -288,10 +273,11 @@ fresh:
     move r22, r15
     host r6, emit, r21
 same:
-    itob r6, r4
-    concat r22, r15, r6
-    loads r21, TOP_AMENDED
-    host r6, emit, r21
+    loads r6, TOP_AMENDED
+    move r7, r20
+    move r8, r18
+    move r9, r4
+    call r6, emit_ints, 4
     itob r6, r18                ; trial record: new current version
     move r7, r19
     loadi r8, 8
@@ -307,16 +293,11 @@ same:
 .func approve 2 24 export
     loadk r6, ROLE_REGULATOR
     loadk r7, E_NOT_REGULATOR
-    call r6, require_role, 2
-    move r6, r0
-    loadi r7, 1
-    loadi r8, 32
-    call r6, check_bytes, 3
-    call r6, lp, 1
+    move r8, r0
+    call r6, role_trial, 3
     move r20, r6
     call r6, trial_rec, 1
     move r19, r6
-    move r6, r19
     loadi r7, 0
     call r6, int_at, 2          ; current version
     move r8, r6
@@ -403,28 +384,19 @@ nofloor:
     loads r6, K_TRIAL
     concat r21, r6, r20
     host r6, put, r21
-    loads r21, TOP_APPROVED
-    itob r6, r1
-    concat r22, r20, r6
-    itob r6, r17
-    concat r22, r22, r6
-    host r6, emit, r21
+    loads r6, TOP_APPROVED
+    move r7, r20
+    move r8, r1
+    move r9, r17
+    call r6, emit_ints, 4
     ret r1
 
 ; activate(trial, site) -> 1. The trial's sponsor activates a listed site.
 ;@abi activate bytes bytes
 .func activate 2 24 export
     move r6, r0
-    loadi r7, 1
-    loadi r8, 32
-    call r6, check_bytes, 3
-    call r6, lp, 1
+    call r6, sponsor_approved, 1
     move r20, r6
-    call r6, trial_rec, 1
-    move r19, r6
-    call r6, require_sponsor, 1
-    move r6, r19
-    call r6, require_approved, 1
     move r6, r1
     loadi r7, 1
     loadi r8, 32
