@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "client_api.h"
+#include "trialreg_client.h"
 #include "proof.h"
 #include "transport.h"
 #include "world.h"
@@ -142,8 +143,8 @@ static uint32_t query_as(const keypair *k, uint64_t t, codec_query_kind kind,
 {
     codec_span args[2] = {trial, {participant ? participant->bytes : NULL, 32}};
     uint8_t req[1024];
-    size_t len = capi_query_request(k, ledger_chain_id(f.w.l), t, kind, args,
-                                    kind == QUERY_CONSENT ? 2 : 1, req, sizeof req);
+    size_t len = client_query_request(k, ledger_chain_id(f.w.l), t, kind, args,
+                                      kind == QUERY_CONSENT ? 2 : 1, req, sizeof req);
     cr_assert_gt(len, 0);
     return call(req, len, r);
 }
@@ -222,8 +223,8 @@ Test(client_api, old_and_future_queries_are_refused)
     cr_assert_eq(query_as(&f.w.regulator, server_now + SKEW_MS + 1, QUERY_TRIAL, NULL, &r), CAPI_STALE);
     /* a captured query replayed an hour later */
     uint8_t req[1024];
-    size_t len = capi_query_request(&f.w.regulator, ledger_chain_id(f.w.l), server_now,
-                                    QUERY_TIMELINE, &trial, 1, req, sizeof req);
+    size_t len = client_query_request(&f.w.regulator, ledger_chain_id(f.w.l), server_now,
+                                      QUERY_TIMELINE, &trial, 1, req, sizeof req);
     cr_assert_eq(call(req, len, &r), CAPI_OK);
     server_now += 3600 * 1000;
     cr_assert_eq(call(req, len, &r), CAPI_STALE);
@@ -233,8 +234,8 @@ Test(client_api, bad_and_foreign_signatures_are_refused)
 {
     codec_client_response r;
     uint8_t req[1024];
-    size_t len = capi_query_request(&f.w.regulator, ledger_chain_id(f.w.l), server_now,
-                                    QUERY_TRIAL, &trial, 1, req, sizeof req);
+    size_t len = client_query_request(&f.w.regulator, ledger_chain_id(f.w.l), server_now,
+                                      QUERY_TRIAL, &trial, 1, req, sizeof req);
     req[len - 1] ^= 1; /* the signature is the request's last field */
     cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE);
     cr_assert_not_null(strstr(r.reason, "signature"), "%s", r.reason);
@@ -244,12 +245,12 @@ Test(client_api, bad_and_foreign_signatures_are_refused)
     hash32 other_chain;
     tcrypto_sha256(other.genesis, other.genesis_len, &other_chain);
     free(other.genesis);
-    len = capi_query_request(&f.w.regulator, &other_chain, server_now, QUERY_TRIAL, &trial, 1,
-                             req, sizeof req);
+    len = client_query_request(&f.w.regulator, &other_chain, server_now, QUERY_TRIAL, &trial, 1,
+                               req, sizeof req);
     cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE);
     /* another key's signature under the regulator's name: asker swapped after signing */
-    len = capi_query_request(&f.w.researcher, ledger_chain_id(f.w.l), server_now, QUERY_TRIAL,
-                             &trial, 1, req, sizeof req);
+    len = client_query_request(&f.w.researcher, ledger_chain_id(f.w.l), server_now, QUERY_TRIAL,
+                               &trial, 1, req, sizeof req);
     uint8_t *asker = memmem(req, len, f.w.researcher.public_key.bytes, 32);
     cr_assert_not_null(asker);
     memcpy(asker, f.w.regulator.public_key.bytes, 32);
@@ -561,8 +562,8 @@ static void *client_thread(void *arg)
         bool allowed = (i + id) % 2 == 0;
         const keypair *k = allowed ? &f.w.regulator : &f.w.researcher;
         uint8_t req[1024];
-        size_t len = capi_query_request(k, ledger_chain_id(f.w.l), server_now, QUERY_TIMELINE,
-                                        &trial, 1, req, sizeof req);
+        size_t len = client_query_request(k, ledger_chain_id(f.w.l), server_now, QUERY_TIMELINE,
+                                          &trial, 1, req, sizeof req);
         uint8_t *reply = NULL;
         size_t reply_len = 0;
         if (tp_client_request(c, req, len, TIMEOUT_MS, &reply, &reply_len) != TP_OK) {

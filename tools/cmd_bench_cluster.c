@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
+#include "trialreg_client.h"
 #include "client_api.h"
 #include "codec.h"
 #include "commands.h"
@@ -76,7 +76,7 @@ typedef struct {
     uint64_t setup_height; /* the highest block of a set-up receipt: the watcher starts above */
 } workload;
 
-/* Every tx: a random nonce (client.h), so runs and other clients sharing the keys never
+/* Every tx: a random nonce (trialreg_client.h), so runs and other clients sharing the keys never
  * collide and need no order; valid until w->valid_until. */
 static size_t sign(workload *w, const keypair *k, const char *contract, const char *method,
                    const codec_value *args, uint32_t nargs, const keypair *witness, uint8_t *out)

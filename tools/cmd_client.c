@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
+#include "trialreg_client.h"
 #include "client_api.h"
 #include "commands.h"
 #include "transport.h"
@@ -81,8 +81,8 @@ static int ask(const query_args *a, codec_query_kind kind, const codec_span *arg
     tcrypto_sha256(genesis, genesis_len, &chain);
     free(genesis);
     uint8_t req[1024];
-    size_t len = capi_query_request(&key, &chain, client_now_ms(), kind, args, nargs, req,
-                                    sizeof req);
+    size_t len = client_query_request(&key, &chain, client_now_ms(), kind, args, nargs, req,
+                                      sizeof req);
     if (len == 0)
         return TC_EXIT_INTERNAL;
     tp_client *c = NULL;

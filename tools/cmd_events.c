@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
+#include "trialreg_client.h"
 #include "commands.h"
 #include "executor.h"
 #include "proof.h"

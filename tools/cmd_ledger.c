@@ -15,7 +15,7 @@
 
 #include "audit.h"
 #include "codec.h"
-#include "client.h"
+#include "trialreg_client.h"
 #include "commands.h"
 #include "crypto.h"
 #include "ledger.h"
@@ -535,7 +535,7 @@ static int export_ledger(ledger *l, const char *out)
     return TC_EXIT_OK;
 }
 
-/* export --url: the node's blocks over the client API (tools/client.c). */
+/* export --url: the node's blocks over the client API (registry/client/trialreg_client.c). */
 static int export_remote(const char *url, const uint8_t *genesis, size_t genesis_len,
                          uint64_t timeout_ms, const char *out)
 {

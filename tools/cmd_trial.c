@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "client.h"
+#include "trialreg_client.h"
 #include "commands.h"
 #include "errors.h"
 #include "world.h"

@@ -6,7 +6,7 @@
  * Keys: the authorities' keys of DIR/keys (sponsor, investigator-site-a, -site-b,
  * regulator, researcher), so the example and the event commands can share a consortium;
  * the participants' keys are derived client-side from the chain id (fresh per consortium).
- * Every tx has a random nonce and a valid_until 10 minutes ahead (client.h), so nothing is
+ * Every tx has a random nonce and a valid_until 10 minutes ahead (trialreg_client.h), so nothing is
  * kept between runs.
  *
  * Each world_commit (a scenario step) is one pipelined set (client_run: several
@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "client.h"
+#include "trialreg_client.h"
 #include "commands.h"
 #include "world.h"
 

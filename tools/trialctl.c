@@ -55,7 +55,8 @@ static const command COMMANDS[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: trialctl COMMAND [ARGS]   (trialctl COMMAND --help for details)\n\n");
+    fprintf(out, "usage: trialctl COMMAND [ARGS]   (trialctl COMMAND --help for details)\n"
+                 "       trialctl --help | --version\n\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
         fprintf(out, "  %-15s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     }
@@ -82,6 +83,10 @@ int main(int argc, char **argv)
     if (argc < 2) {
         usage(stderr);
         return TC_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("trialctl %s\n", TRIALREG_VERSION);
+        return TC_EXIT_OK;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);

@@ -44,12 +44,17 @@ static void raise_file_limit(void)
 }
 
 static const char USAGE[] = "usage: trialnode --config FILE\n"
+                            "       trialnode --help | --version\n"
                             "  Runs one validator of a consortium (see trialctl init).\n";
 
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--help") == 0) {
         fputs(USAGE, stdout);
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("trialnode %s\n", TRIALREG_VERSION);
         return 0;
     }
     if (argc != 3 || strcmp(argv[1], "--config") != 0) {

@@ -2081,3 +2081,13 @@ codec_err codec_consent_reply_decode(const uint8_t *data, size_t len, codec_cons
     }
     return codec_rd_finish(&r, ok);
 }
+
+const char *capi_status_reason(uint32_t status)
+{
+    switch (status) {
+#define CAPI_X_CASE(name, code, reason) case code: return reason;
+        CAPI_STATUSES(CAPI_X_CASE)
+#undef CAPI_X_CASE
+    }
+    return "unknown status";
+}

@@ -571,7 +571,7 @@ codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry 
 
 /* ==== client API (docs/FORMATS.md "Client API") ====
  * request  = [kind, body]                 kind: codec_client_kind; body: bin
- * response = [status, reason, body]       status: 0 ok, else client_api.h capi_status;
+ * response = [status, reason, body]       status: 0 ok, else capi_status (below);
  *                                         reason: str <= CODEC_REASON_MAX; body: bin
  * query    = [asker, time_ms, qkind, [arg, ...], sig]   args: bin, <= CODEC_QUERY_ARGS_MAX
  *            sig (tag QUERY) over the query body [asker, time_ms, qkind, [arg, ...]]
@@ -613,6 +613,28 @@ typedef enum {
     QUERY_TIMELINE = 3, /* args: trial id; reply body: the timeline text */
     QUERY_KIND_MAX_ = QUERY_TIMELINE,
 } codec_query_kind;
+
+/* Client API response status codes (codec_client_response.status); 0 is success. The node
+ * answers with them (registry/node/client_api.h), the client library reads them. */
+#define CAPI_STATUSES(X)                                                                 \
+    X(OK, 0, "ok")                                                                       \
+    X(BAD_REQUEST, 1, "request is not a canonical client API envelope")                  \
+    X(BAD_BODY, 2, "request body does not decode for its kind")                          \
+    X(BAD_SIGNATURE, 3, "query signature does not verify on this chain")                 \
+    X(STALE, 4, "query time is too far from the server's clock (replayed or skewed)")    \
+    X(DENIED, 5, "the asking key may not read this (role rules)")                        \
+    X(NOT_FOUND, 6, "no such trial, participant, tx or height")                          \
+    X(SUBMIT_REFUSED, 7, "the node did not accept the tx")                               \
+    X(TOO_LARGE, 8, "the reply would exceed the message bound")                          \
+    X(INTERNAL, 9, "the node failed while answering")
+
+typedef enum {
+#define CAPI_X_ENUM(name, code, reason) CAPI_##name = code,
+    CAPI_STATUSES(CAPI_X_ENUM)
+#undef CAPI_X_ENUM
+} capi_status;
+
+const char *capi_status_reason(uint32_t status);
 
 typedef struct {
     uint32_t kind;
@@ -677,7 +699,7 @@ codec_err codec_receipt_reply_encode(const codec_receipt_reply *r, codec_buf *ou
 codec_err codec_receipt_reply_decode(const uint8_t *data, size_t len, codec_receipt_reply *out,
                                      codec_error *err);
 /* What became of one tx of a submit batch: status 0 accepted (reason empty), else a
- * client API status (client_api.h) and why. */
+ * client API status (capi_status) and why. */
 typedef struct {
     uint32_t status;
     char reason[CODEC_REASON_MAX + 1];

@@ -40,16 +40,6 @@ typedef struct {
     codec_buf body;
 } answer;
 
-const char *capi_status_reason(uint32_t status)
-{
-    switch (status) {
-#define CAPI_X_CASE(name, code, reason) case code: return reason;
-        CAPI_STATUSES(CAPI_X_CASE)
-#undef CAPI_X_CASE
-    }
-    return "unknown status";
-}
-
 static uint64_t system_clock_ms(void *ctx)
 {
     (void)ctx;
@@ -509,26 +499,4 @@ size_t capi_handle(void *ctx, const uint8_t *request, size_t request_len, uint8_
     codec_err rc = codec_client_response_encode(a.status, a.reason, body, a.body.len, &out);
     free(body);
     return rc == CODEC_OK ? out.len : 0;
-}
-
-size_t capi_query_request(const keypair *key, const hash32 *chain, uint64_t time_ms,
-                          codec_query_kind kind, const codec_span *args, uint32_t arg_count,
-                          uint8_t *out, size_t cap)
-{
-    if (arg_count > CODEC_QUERY_ARGS_MAX) return 0;
-    codec_query q = {.asker = key->public_key, .time_ms = time_ms, .kind = kind,
-                     .arg_count = arg_count};
-    for (uint32_t i = 0; i < arg_count; i++) {
-        if (args[i].len == 0 || args[i].len > CODEC_QUERY_ARG_MAX) return 0;
-        q.args[i] = args[i];
-    }
-    uint8_t body[512], query[600];
-    codec_buf b = codec_buf_make(body, sizeof body);
-    if (codec_query_body_encode(&q, &b) != CODEC_OK) return 0;
-    if (tcrypto_sign(key, TCRYPTO_TAG_QUERY, chain, b.data, b.len, &q.sig) != TCRYPTO_OK) return 0;
-    codec_buf qb = codec_buf_make(query, sizeof query);
-    if (codec_query_encode(&q, &qb) != CODEC_OK) return 0;
-    codec_buf o = codec_buf_make(out, cap);
-    if (codec_client_request_encode(CLIENT_QUERY, qb.data, qb.len, &o) != CODEC_OK) return 0;
-    return o.len;
 }

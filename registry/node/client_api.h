@@ -36,26 +36,8 @@
 #include "crypto.h"
 #include "executor.h"
 
-/* Response status codes (codec_client_response.status); 0 is success. */
-#define CAPI_STATUSES(X)                                                                 \
-    X(OK, 0, "ok")                                                                       \
-    X(BAD_REQUEST, 1, "request is not a canonical client API envelope")                  \
-    X(BAD_BODY, 2, "request body does not decode for its kind")                          \
-    X(BAD_SIGNATURE, 3, "query signature does not verify on this chain")                 \
-    X(STALE, 4, "query time is too far from the server's clock (replayed or skewed)")    \
-    X(DENIED, 5, "the asking key may not read this (role rules)")                        \
-    X(NOT_FOUND, 6, "no such trial, participant, tx or height")                          \
-    X(SUBMIT_REFUSED, 7, "the node did not accept the tx")                               \
-    X(TOO_LARGE, 8, "the reply would exceed the message bound")                          \
-    X(INTERNAL, 9, "the node failed while answering")
-
-typedef enum {
-#define CAPI_X_ENUM(name, code, reason) CAPI_##name = code,
-    CAPI_STATUSES(CAPI_X_ENUM)
-#undef CAPI_X_ENUM
-} capi_status;
-
-const char *capi_status_reason(uint32_t status);
+/* Response status codes (capi_status, capi_status_reason): codec.h, shared with the client
+ * library (registry/client/trialreg_client.h). */
 
 /* Hand a request's txs (each decodes) to consensus, all at once so that their signatures
  * may be checked in parallel: results[i].status 0 if tx i is accepted, else nonzero with the
@@ -87,11 +69,5 @@ void capi_exec_unlock(capi *api);
  * Always answers (garbage gets BAD_REQUEST); returns the reply length. */
 size_t capi_handle(void *api, const uint8_t *request, size_t request_len, uint8_t *reply,
                    size_t reply_cap);
-
-/* Client side: build a QUERY request signed by key for chain at time_ms into out.
- * Returns the length, or 0 if it does not fit or an argument is out of bounds. */
-size_t capi_query_request(const keypair *key, const hash32 *chain, uint64_t time_ms,
-                          codec_query_kind kind, const codec_span *args, uint32_t arg_count,
-                          uint8_t *out, size_t cap);
 
 #endif

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# test_cli.sh TRIALCTL - trialctl as a user runs it: the ledger workflow, and a
+# test_cli.sh TRIALCTL [VERSION] - trialctl as a user runs it: the ledger workflow, and a
 # clear error with the documented exit code (never a crash) for bad input.
 set -u
-T=$(realpath "${1:?usage: test_cli.sh TRIALCTL}")
+T=$(realpath "${1:?usage: test_cli.sh TRIALCTL [VERSION]}")
+# the CMake project version, as a pattern
+if [ -n "${2:-}" ]; then VERSION_RE=${2//./\\.}; else VERSION_RE='[0-9]+\.[0-9]+\.[0-9]+'; fi
 HERE=$(dirname "$(realpath "$0")")
 W=$(mktemp -d /tmp/trialreg-cli-XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -49,6 +51,10 @@ for c in keygen genesis sample export audit proof verify-proof asm disasm vm-run
 done
 expect 0 "usage: trialctl bench ledger" -- "$T" bench ledger --help
 expect 0 "COMMAND" -- "$T" --help
+# --version: one line, "trialctl X.Y.Z" (the project version), on both binaries
+expect 0 "^trialctl $VERSION_RE\$" -- "$T" --version
+expect 0 "^trialnode $VERSION_RE\$" -- "$(dirname "$T")/trialnode" --version
+[ "$("$T" --version | wc -l)" = 1 ] && pass=$((pass + 1)) || { echo "FAIL: trialctl --version is not one line"; fail=$((fail + 1)); }
 expect 2 "unknown command 'frobnicate'" -- "$T" frobnicate
 expect 2 "usage" -- "$T"
 expect 2 "--blocks wants a whole number" -- "$T" sample --genesis genesis.bin --keys keys --data data --blocks -3

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "client_api.h"
+#include "trialreg_client.h"
 #include "ctest_world.h"
 
 #ifndef CONTRACT_E_ROLE_TAKEN
@@ -595,8 +596,8 @@ static page_reply query_page(capi *api, uint32_t p, bool with_cursor, uint64_t f
     put64(cursor, from);
     codec_span args[3] = {{(const uint8_t *)TRIAL, 3}, {W->participants[p].public_key.bytes, 32},
                           {cursor, 8}};
-    size_t len = capi_query_request(&W->regulator, &W->chain_id, (uint64_t)time(NULL) * 1000,
-                                    QUERY_CONSENT, args, with_cursor ? 3 : 2, req, sizeof req);
+    size_t len = client_query_request(&W->regulator, &W->chain_id, (uint64_t)time(NULL) * 1000,
+                                      QUERY_CONSENT, args, with_cursor ? 3 : 2, req, sizeof req);
     cr_assert_gt(len, 0);
     size_t rlen = capi_handle(api, req, len, reply, sizeof reply);
     codec_client_response resp;

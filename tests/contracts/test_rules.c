@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "client_api.h"
+#include "trialreg_client.h"
 #include "ctest_world.h"
 
 #ifndef CONTRACT_E_ROLE_TAKEN
@@ -158,8 +159,8 @@ Test(rules, a_long_consent_history_is_read_whole_in_pages)
         codec_span args[3] = {{(const uint8_t *)TRIAL, 3},
                               {W->participants[1].public_key.bytes, 32}, {cursor, 8}};
         /* the first page without a cursor, as an old client asks: it is told the total */
-        size_t len = capi_query_request(&W->regulator, &W->chain_id, (uint64_t)time(NULL) * 1000,
-                                        QUERY_CONSENT, args, pages ? 3 : 2, req, sizeof req);
+        size_t len = client_query_request(&W->regulator, &W->chain_id, (uint64_t)time(NULL) * 1000,
+                                          QUERY_CONSENT, args, pages ? 3 : 2, req, sizeof req);
         cr_assert_gt(len, 0);
         size_t rlen = capi_handle(api, req, len, reply, sizeof reply);
         codec_client_response resp;
@@ -187,8 +188,8 @@ Test(rules, a_long_consent_history_is_read_whole_in_pages)
     uint8_t past[8] = {0, 0, 0, 0, 0, 0, 0, 68};
     codec_span args[3] = {{(const uint8_t *)TRIAL, 3}, {W->participants[1].public_key.bytes, 32},
                           {past, 8}};
-    size_t len = capi_query_request(&W->regulator, &W->chain_id, (uint64_t)time(NULL) * 1000,
-                                    QUERY_CONSENT, args, 3, req, sizeof req);
+    size_t len = client_query_request(&W->regulator, &W->chain_id, (uint64_t)time(NULL) * 1000,
+                                      QUERY_CONSENT, args, 3, req, sizeof req);
     codec_client_response resp;
     cr_assert_eq(codec_client_response_decode(reply, capi_handle(api, req, len, reply, sizeof reply),
                                               &resp, NULL), CODEC_OK);

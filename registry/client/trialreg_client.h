@@ -1,7 +1,13 @@
 /*
- * client.h - trialctl's client side of the client API (registry/node/client_api.h): submit signed
- * txs to a node and wait for their receipts, many at once; fetch blocks; sign txs with a
- * random nonce and a valid_until.
+ * trialreg_client.h - the client library (libtrialreg-client): the one public header for
+ * talking to a trialreg node's client API (registry/node/client_api.h) from C. Submit
+ * signed txs and wait for their receipts, many at once; signed queries; fetch a receipt;
+ * export the ledger over BLOCKS; sign txs with a random nonce and a valid_until. trialctl,
+ * the tests and any C integrator use it (pkg-config trialreg-client).
+ *
+ * It declares the formats it speaks (codec.h, crypto.h: txs, receipts, keys, the client
+ * API statuses); the installed copy of this header has them inlined, so it is the only
+ * header an integrator needs. Call tcrypto_init() once before anything else.
  *
  * Pipelining: client_run submits a whole set of txs without one blocking round trip each.
  * It opens up to CLIENT_CONNECTIONS_MAX tp_client connections (one thread each: a tp_client
@@ -16,16 +22,22 @@
  *
  * Every wait is bounded by the one deadline (timeout_ms from the call).
  */
-#ifndef TRIALREG_TOOLS_CLIENT_H
-#define TRIALREG_TOOLS_CLIENT_H
+#ifndef TRIALREG_CLIENT_H
+#define TRIALREG_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "codec.h"
-#include "crypto.h"
+#include "codec.h" /* includes crypto.h */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's version (the CMake project version), e.g. "0.1.0". */
+const char *trialreg_client_version(void);
 
 #define CLIENT_CONNECTIONS_MAX 8
 #define CLIENT_BATCH_TXS 64 /* txs per SUBMIT_BATCH request */
@@ -98,12 +110,35 @@ size_t client_sign_tx(const keypair *signer, uint64_t nonce, uint64_t valid_unti
 #define CLIENT_VALID_FOR_DEFAULT_MS 600000u /* 10 minutes */
 uint64_t client_random_nonce(void);
 
+/* A QUERY request (the client API envelope around a query signed by key for chain at
+ * time_ms, docs/FORMATS.md "Client API") into out. Returns the length, or 0 if it does not
+ * fit or an argument is out of bounds (more than CODEC_QUERY_ARGS_MAX, empty, or longer
+ * than CODEC_QUERY_ARG_MAX). */
+size_t client_query_request(const keypair *key, const hash32 *chain, uint64_t time_ms,
+                            codec_query_kind kind, const codec_span *args, uint32_t arg_count,
+                            uint8_t *out, size_t cap);
+
+/* Ask a signed query once, as key for chain with the current time. Returns 0 with the
+ * reply body (malloc'd; free it) in *body, 1 if the node refused (*status and why say why:
+ * wrong key, unknown trial, ...), -1 if the node did not answer or the query or reply does
+ * not encode (why). */
+int client_query(const char *url, const keypair *key, const hash32 *chain,
+                 codec_query_kind kind, const codec_span *args, uint32_t arg_count,
+                 uint32_t timeout_ms, uint8_t **body, size_t *body_len, uint32_t *status,
+                 char *why, size_t why_cap);
+
 /* Dial a node's client API; a tls+tcp:// URL uses the CA file named by TRIALREG_TLS_CA.
- * Returns 0, or -1 with why. */
-#include "transport.h"
+ * Returns 0, or -1 with why. The connection is a transport.h tp_client (in-tree callers
+ * use tp_client_request on it); close it with client_close. */
+typedef struct tp_client tp_client;
 int client_open(const char *url, tp_client **c, char *why, size_t why_cap);
+void client_close(tp_client *c);
 
 /* Milliseconds since the epoch (the system clock). */
 uint64_t client_now_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

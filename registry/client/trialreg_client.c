@@ -1,7 +1,8 @@
 /*
- * client.c - submitting, waiting for receipts, fetching blocks (see client.h).
+ * trialreg_client.c - the client library: submitting, waiting for receipts, signed queries,
+ * fetching blocks (see trialreg_client.h).
  */
-#include "client.h"
+#include "trialreg_client.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -12,12 +13,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client_api.h"
-#include "commands.h"
 #include "transport.h"
+
+#ifndef TRIALREG_VERSION /* set by CMake from the project version */
+#define TRIALREG_VERSION "unknown"
+#endif
 
 #define POLL_MIN_MS 5
 #define POLL_MAX_MS 100
+
+const char *trialreg_client_version(void)
+{
+    return TRIALREG_VERSION;
+}
 
 uint64_t client_now_ms(void)
 {
@@ -100,6 +108,11 @@ int client_open(const char *url, tp_client **c, char *why, size_t why_cap)
         return -1;
     }
     return 0;
+}
+
+void client_close(tp_client *c)
+{
+    tp_client_close(c);
 }
 
 /* ---- submit and wait -------------------------------------------------------------------- */
@@ -302,14 +315,40 @@ int client_fetch_receipt(const char *url, const hash32 *tx_id, uint32_t timeout_
     return rc;
 }
 
-int client_timeline(const char *url, const keypair *key, const hash32 *chain, const char *trial,
-                    uint32_t timeout_ms, FILE *out, char *why, size_t why_cap)
+/* ---- signed queries ---------------------------------------------------------------------- */
+
+size_t client_query_request(const keypair *key, const hash32 *chain, uint64_t time_ms,
+                            codec_query_kind kind, const codec_span *args, uint32_t arg_count,
+                            uint8_t *out, size_t cap)
 {
-    codec_span arg = {(const uint8_t *)trial, strlen(trial)};
+    if (arg_count > CODEC_QUERY_ARGS_MAX) return 0;
+    codec_query q = {.asker = key->public_key, .time_ms = time_ms, .kind = kind,
+                     .arg_count = arg_count};
+    for (uint32_t i = 0; i < arg_count; i++) {
+        if (args[i].len == 0 || args[i].len > CODEC_QUERY_ARG_MAX) return 0;
+        q.args[i] = args[i];
+    }
+    uint8_t body[512], query[600];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    if (codec_query_body_encode(&q, &b) != CODEC_OK) return 0;
+    if (tcrypto_sign(key, TCRYPTO_TAG_QUERY, chain, b.data, b.len, &q.sig) != TCRYPTO_OK) return 0;
+    codec_buf qb = codec_buf_make(query, sizeof query);
+    if (codec_query_encode(&q, &qb) != CODEC_OK) return 0;
+    codec_buf o = codec_buf_make(out, cap);
+    if (codec_client_request_encode(CLIENT_QUERY, qb.data, qb.len, &o) != CODEC_OK) return 0;
+    return o.len;
+}
+
+int client_query(const char *url, const keypair *key, const hash32 *chain,
+                 codec_query_kind kind, const codec_span *args, uint32_t arg_count,
+                 uint32_t timeout_ms, uint8_t **body, size_t *body_len, uint32_t *status,
+                 char *why, size_t why_cap)
+{
     uint8_t req[1024];
-    size_t len = capi_query_request(key, chain, client_now_ms(), QUERY_TIMELINE, &arg, 1, req,
-                                    sizeof req);
+    size_t len = client_query_request(key, chain, client_now_ms(), kind, args, arg_count, req,
+                                      sizeof req);
     codec_client_request cr; /* request() wraps the body again */
+    *status = CAPI_INTERNAL;
     if (len == 0 || codec_client_request_decode(req, len, &cr, NULL) != CODEC_OK) {
         say(why, why_cap, "the query does not encode");
         return -1;
@@ -322,9 +361,16 @@ int client_timeline(const char *url, const keypair *key, const hash32 *chain, co
     int rc = -1;
     if (request(c, CLIENT_QUERY, cr.body.data, cr.body.len, mono_ms() + timeout_ms, &resp, &reply,
                 &reply_len, why, why_cap) == 0) {
+        *status = resp.status;
         if (resp.status == CAPI_OK) {
-            rc = fwrite(resp.body.data, 1, resp.body.len, out) == resp.body.len ? 0 : -1;
-            if (rc) say(why, why_cap, "cannot write the timeline");
+            *body = malloc(resp.body.len ? resp.body.len : 1);
+            if (*body) {
+                if (resp.body.len) memcpy(*body, resp.body.data, resp.body.len);
+                *body_len = resp.body.len;
+                rc = 0;
+            } else {
+                say(why, why_cap, "out of memory");
+            }
         } else {
             say(why, why_cap, "refused (%u): %s", resp.status, resp.reason);
             rc = 1;
@@ -332,6 +378,22 @@ int client_timeline(const char *url, const keypair *key, const hash32 *chain, co
         tp_free(reply, reply_len);
     }
     tp_client_close(c);
+    return rc;
+}
+
+int client_timeline(const char *url, const keypair *key, const hash32 *chain, const char *trial,
+                    uint32_t timeout_ms, FILE *out, char *why, size_t why_cap)
+{
+    codec_span arg = {(const uint8_t *)trial, strlen(trial)};
+    uint8_t *body = NULL;
+    size_t len = 0;
+    uint32_t status;
+    int rc = client_query(url, key, chain, QUERY_TIMELINE, &arg, 1, timeout_ms, &body, &len,
+                          &status, why, why_cap);
+    if (rc != 0) return rc;
+    rc = fwrite(body, 1, len, out) == len ? 0 : -1;
+    if (rc) say(why, why_cap, "cannot write the timeline");
+    free(body);
     return rc;
 }
 
