@@ -13,7 +13,7 @@
  *   'n' level:1 index:8               hash:32, perfect subtree of the tx log
  *   's' state key                     state value
  *
- * head record: height:8 | block_hash:32 | state_hash:32 | log_size:8
+ * head record: height:8 | block_hash:32 | state_hash:32 | log_size:8 | receipts_root:32
  *
  * A block and everything it changes (record, tx index, log nodes, state
  * writes, head) go in ONE synchronous WriteBatch: after a crash at any

@@ -12,7 +12,7 @@
  * Files in the data directory (beside the LevelDB ledger):
  *   ledger/        the LevelDB store (ledger.h)
  *   pbft.state     the core's durable state (pbft_durable), two alternating
- *                  slots [magic "TRPBFT01", seq:8, len:8, sha256:32, bytes];
+ *                  slots [magic "TRPBFT02", seq:8, len:8, sha256:32, bytes];
  *                  written and fdatasync'd before any message that depends on it
  *                  is sent. Local to this binary (raw struct), never shared.
  *   status.json    {node, pid, height, view, primary, view_changing, ...},
