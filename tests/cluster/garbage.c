@@ -11,10 +11,12 @@
  *                        peer) but never send a request, and HALF that connected and never
  *                        send a byte, to 127.0.0.1:PORT for SECONDS (refill: opening a new
  *                        one for each the node closes, every 100 ms); prints the counts
- *   garbage resubmit URL EXPORT COUNT
- *                        submit again, to a client API, the first COUNT txs that the
- *                        ledger export EXPORT holds (already committed: a client's late
- *                        retry or a late forward); prints how many were accepted
+ *   garbage resubmit URL EXPORT COUNT [FROM]
+ *                        send again the first COUNT txs that the ledger export EXPORT
+ *                        holds (already committed): to a client API (a client's late
+ *                        retry; prints how many were accepted), or with FROM to a peer
+ *                        listener as TXS forwards from validator FROM (a late forward:
+ *                        these skip the client API's replay check at submit)
  *   garbage corrupt DIR H  flip one byte in the middle of the stored block record at
  *                        height H of the (stopped) ledger in DIR, through LevelDB, so
  *                        its checksums hold and only the ledger's own checks can tell
@@ -270,7 +272,16 @@ static int submit_batch(tp_client *c, const codec_span *txs, uint32_t count, lon
     return 0;
 }
 
-static int resubmit(const char *url, const char *path, long count)
+/* Forward txs[0..count) as one TXS message (FORMATS 14.3) from validator from. */
+static int forward_txs(nng_socket s, uint32_t from, const codec_span *txs, uint32_t count)
+{
+    static uint8_t buf[16u << 20];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    if (wire_txs_encode(from, txs, count, &b) != CODEC_OK || b.overflow) return -1;
+    return nng_send(s, buf, b.len, 0) == 0 ? 0 : -1;
+}
+
+static int resubmit(const char *url, const char *path, long count, int from)
 {
     FILE *f = fopen(path, "rb");
     if (!f) { perror(path); return 1; }
@@ -289,11 +300,19 @@ static int resubmit(const char *url, const char *path, long count)
     }
     off = used;
     tp_client *c = NULL;
+    nng_socket peer_sock;
     char why[256];
-    if (tp_client_open(url, 16u << 20, &c, why, sizeof why) != TP_OK) {
+    if (from >= 0) {
+        if (nng_push0_open(&peer_sock) != 0 || nng_dial(peer_sock, url, NULL, 0) != 0) {
+            fprintf(stderr, "garbage: cannot dial %s\n", url);
+            return 1;
+        }
+        nng_socket_set_ms(peer_sock, NNG_OPT_SENDTIMEO, 5000);
+    } else if (tp_client_open(url, 16u << 20, &c, why, sizeof why) != TP_OK) {
         fprintf(stderr, "%s\n", why);
         return 1;
     }
+    const uint32_t per = from >= 0 ? 256 : 1024;
     static codec_span txs[4096], receipts[4096], batch[1024];
     static codec_write writes[65536];
     long sent = 0, accepted = 0;
@@ -306,14 +325,25 @@ static int resubmit(const char *url, const char *path, long count)
         codec_block bl = {.txs = txs, .receipts = receipts, .writes = writes};
         if (codec_block_decode(block.data, block.len, &bl, 4096, 65536, &ce) != CODEC_OK) break;
         for (uint32_t i = 0; i < bl.tx_count && sent < count; i++, sent++) {
+            if (codec_entry_is_pruned(&bl.txs[i])) continue;
             batch[n++] = bl.txs[i];
-            if (n == 1024) {
-                if (submit_batch(c, batch, n, &accepted) != 0) return 1;
+            if (n == per) {
+                int rc = from >= 0 ? forward_txs(peer_sock, (uint32_t)from, batch, n)
+                                   : submit_batch(c, batch, n, &accepted);
+                if (rc != 0) return 1;
                 n = 0;
             }
         }
     }
-    if (n && submit_batch(c, batch, n, &accepted) != 0) return 1;
+    if (n && (from >= 0 ? forward_txs(peer_sock, (uint32_t)from, batch, n)
+                        : submit_batch(c, batch, n, &accepted)) != 0)
+        return 1;
+    if (from >= 0) {
+        nng_msleep(500); /* let the queue drain before closing */
+        nng_close(peer_sock);
+        printf("forwarded %ld committed txs as from validator %d\n", sent, from);
+        return 0;
+    }
     tp_client_close(c);
     printf("resubmitted %ld committed txs: %ld accepted for checking\n", sent, accepted);
     return 0;
@@ -326,13 +356,13 @@ int main(int argc, char **argv)
     if (argc == 7 && strcmp(argv[1], "hold") == 0)
         return hold(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]),
                     strcmp(argv[6], "refill") == 0);
-    if (argc == 5 && strcmp(argv[1], "resubmit") == 0)
-        return resubmit(argv[2], argv[3], atol(argv[4]));
+    if ((argc == 5 || argc == 6) && strcmp(argv[1], "resubmit") == 0)
+        return resubmit(argv[2], argv[3], atol(argv[4]), argc == 6 ? atoi(argv[5]) : -1);
     if (argc == 3 && strcmp(argv[1], "peer") == 0)
         return peer(argv[2]);
     if (argc == 3 && strcmp(argv[1], "client") == 0)
         _exit(client(argv[2]));
     fprintf(stderr, "usage: garbage peer|client URL | garbage hold PORT IDLE HALF SECONDS once|refill | "
-                    "garbage corrupt DIR HEIGHT | garbage resubmit URL EXPORT COUNT\n");
+                    "garbage corrupt DIR HEIGHT | garbage resubmit URL EXPORT COUNT [FROM]\n");
     return 2;
 }

@@ -4,8 +4,9 @@
 # PBFT core's duplicate filter remembers (4,096) under load; the primary is killed (-9) and
 # restarted (its filter starts empty); then every tx of the ledger is submitted again, to
 # the restarted primary and to a backup (a client's late retry, a late forward), while a
-# fresh load goes on. Every node's pending set must drain to 0 and no tx id may be in the
-# ledger twice. (Before: the restarted primary proposed the old txs again and they were
+# fresh load goes on: through the client API (refused at submit by the replay set) and as
+# TXS forwards on the peer port (a late forward: no submit check on that path). Every node's
+# pending set must drain to 0 and no tx id may be in the ledger twice. (Before: the restarted primary proposed the old txs again and they were
 # committed a second time, each refused by the executor as a replay; a backup holding them
 # started a view change only it wanted.)
 set -uo pipefail
@@ -38,9 +39,19 @@ before=$(field 1 height)
     >"$D/load2.out" 2>&1 &
 LOAD=$!
 for target in "$P" "$B"; do
+    # a client's late retry: refused at submit, (signer, nonce) is in the replay set
     "$G" resubmit "$(url "$target")" "$D/old.export" 100000 >"$D/resubmit-$target.out" 2>&1 ||
         fail "resubmit to node $target: $(cat "$D/resubmit-$target.out")"
     echo "node $target: $(cat "$D/resubmit-$target.out")"
+    grep -q ": 0 accepted" "$D/resubmit-$target.out" ||
+        fail "node $target accepted committed txs at submit: $(cat "$D/resubmit-$target.out")"
+    # a late forward from another validator: no submit check on that path, so the txs reach
+    # the mempool and the core; the node's request check (its ledger's tx index) must stop them
+    from=$(( (target + 2) % 4 ))
+    "$G" resubmit "tcp://127.0.0.1:$((PORT + target))" "$D/old.export" 100000 "$from" \
+        >"$D/forward-$target.out" 2>&1 ||
+        fail "forward to node $target: $(cat "$D/forward-$target.out")"
+    echo "node $target: $(cat "$D/forward-$target.out")"
 done
 wait $LOAD || fail "second load: $(tail -n 3 "$D/load2.out")"
 
