@@ -278,6 +278,89 @@ Test(audit, inclusion_proofs_of_every_tx_verify_and_tampered_ones_fail, .timeout
     ledger_close(l);
 }
 
+/* The id of tx i of block h, and the tx's bytes (into txs, from the block in *data). */
+static hash32 tx_of(ledger *l, uint64_t h, uint32_t i, uint8_t **data, codec_span *tx)
+{
+    static codec_span txs[CODEC_BLOCK_TXS_MAX];
+    size_t len;
+    cr_assert_eq(ledger_get_block(l, h, data, &len), LEDGER_OK);
+    codec_block b = {.txs = txs};
+    cr_assert_eq(codec_block_decode(*data, len, &b, 16, 16, NULL), CODEC_OK);
+    cr_assert_lt(i, b.tx_count);
+    *tx = b.txs[i];
+    hash32 id;
+    tcrypto_sha256(tx->data, tx->len, &id);
+    return id;
+}
+
+/* Issue 18 item 1: the proof of a tx committed at height 2, re-anchored at a later block
+ * (its header and certificate, the same leaf, a path to that block's larger log) is a
+ * valid path to a certified root, but the tx is not in that block: it must be refused, or
+ * the proof would show a later height and block time than the tx's own. */
+Test(audit, an_inclusion_proof_re_anchored_at_a_later_block_is_refused)
+{
+    ledger *l = tu_open(dir, &chain);
+    tu_write(l, &chain, 5, 3);
+    uint8_t *block2, *block4;
+    codec_span tx2, tx4;
+    hash32 id2 = tx_of(l, 2, 1, &block2, &tx2);
+    hash32 id4 = tx_of(l, 4, 0, &block4, &tx4);
+    static uint8_t proof[16384], forged[16384];
+    char why[300];
+    codec_buf pb = codec_buf_make(proof, sizeof proof);
+    cr_assert_eq(proof_make_inclusion(l, &id2, &pb, why, sizeof why), 0, "%s", why);
+    static codec_proof own, later;
+    cr_assert_eq(codec_proof_decode(pb.data, pb.len, &own, NULL), CODEC_OK);
+    uint64_t leaf = own.leaf_index;
+    codec_buf pb4 = codec_buf_make(forged, sizeof forged);
+    cr_assert_eq(proof_make_inclusion(l, &id4, &pb4, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(codec_proof_decode(pb4.data, pb4.len, &later, NULL), CODEC_OK);
+    codec_block_header h4;
+    cr_assert_eq(codec_block_header_decode(later.block.header.data, later.block.header.len, &h4,
+                                           NULL), CODEC_OK);
+    later.tx = tx2;
+    later.leaf_index = leaf;
+    merkle_source src;
+    ledger_log_source(l, &src);
+    size_t path_len;
+    cr_assert_eq(merkle_inclusion_proof(&src, h4.log_size, leaf, later.path, &path_len), 0);
+    later.path_len = (uint32_t)path_len;
+    static uint8_t out[16384];
+    codec_buf ob = codec_buf_make(out, sizeof out);
+    cr_assert_eq(codec_proof_encode(&later, &ob), CODEC_OK);
+    cr_assert(proof_verify(chain.genesis, chain.genesis_len, pb.data, pb.len, why, sizeof why),
+              "the tx's own proof: %s", why);
+    cr_assert_not(proof_verify(chain.genesis, chain.genesis_len, ob.data, ob.len, why,
+                               sizeof why), "a proof re-anchored at height 4 was accepted");
+    cr_expect(strstr(why, "not in this block") != NULL, "%s", why);
+    free(block2);
+    free(block4);
+    ledger_close(l);
+}
+
+/* Issue 18 item 1: a consistency proof says the old block is below the new one. A block
+ * "consistent with itself" (the same certified block twice, an empty path) proved nothing
+ * and was accepted; it is refused, naming the heights. */
+Test(audit, a_consistency_proof_needs_the_old_block_below_the_new_one)
+{
+    ledger *l = tu_open(dir, &chain);
+    tu_write(l, &chain, 4, 3);
+    static uint8_t proof[16384], out[16384];
+    char why[300];
+    codec_buf pb = codec_buf_make(proof, sizeof proof);
+    cr_assert_eq(proof_make_consistency(l, 2, 4, &pb, why, sizeof why), 0, "%s", why);
+    static codec_proof p;
+    cr_assert_eq(codec_proof_decode(pb.data, pb.len, &p, NULL), CODEC_OK);
+    p.old_block = p.block;
+    p.path_len = 0;
+    codec_buf ob = codec_buf_make(out, sizeof out);
+    cr_assert_eq(codec_proof_encode(&p, &ob), CODEC_OK);
+    cr_assert_not(proof_verify(chain.genesis, chain.genesis_len, ob.data, ob.len, why,
+                               sizeof why), "block 4 'consistent with itself' was accepted");
+    cr_expect(strstr(why, "height 4") != NULL, "%s", why);
+    ledger_close(l);
+}
+
 Test(audit, consistency_proofs_between_certified_blocks_verify_and_tampered_ones_fail)
 {
     ledger *l = tu_open(dir, &chain);

@@ -201,6 +201,15 @@ static bool verify_decoded(const codec_genesis *g, const hash32 *chain_id, const
     if (!check_certified(g, chain_id, &p->block, &header, why, why_cap)) return false;
     if (p->kind == PROOF_INCLUSION) {
         if (!check_tx_signatures(chain_id, &p->tx, why, why_cap)) return false;
+        /* the block's own txs are the last tx_count leaves of its log: a valid path to a
+         * later block's root would show a later height and time than the tx's (issue 18) */
+        uint64_t first = header.log_size - header.batch.tx_count;
+        if (header.batch.tx_count > header.log_size || p->leaf_index < first
+            || p->leaf_index >= header.log_size) {
+            return FAIL("the tx is not in this block: leaf %llu is outside its leaves [%llu, %llu)",
+                        (unsigned long long)p->leaf_index, (unsigned long long)first,
+                        (unsigned long long)header.log_size);
+        }
         hash32 leaf;
         codec_entry_leaf(&p->tx, &leaf);
         if (!merkle_inclusion_verify(&leaf, p->leaf_index, header.log_size, p->path,
@@ -210,6 +219,13 @@ static bool verify_decoded(const codec_genesis *g, const hash32 *chain_id, const
         return true;
     }
     if (!check_certified(g, chain_id, &p->old_block, &old_header, why, why_cap)) return false;
+    /* old < new by height; equal log sizes (blocks of no txs between them) are consistent
+     * only with equal roots and an empty path (RFC 9162 2.1.4.2) */
+    if (old_header.batch.height >= header.batch.height) {
+        return FAIL("the old block (height %llu) is not below the new one (height %llu)",
+                    (unsigned long long)old_header.batch.height,
+                    (unsigned long long)header.batch.height);
+    }
     if (old_header.log_size == 0
         || !merkle_consistency_verify(old_header.log_size, header.log_size, &old_header.log_root,
                                       &header.log_root, p->path, p->path_len)) {
