@@ -21,7 +21,8 @@ static char urls[4][64];
 
 static void pick_ports(void)
 {
-    base_port = 10000 + (int)((unsigned)getpid() * 37u % 20000u); /* below ephemeral ports */
+    /* below the cluster tests' fixed ports (17100-20203) and the ephemeral range (32768-) */
+    base_port = 10000 + (int)((unsigned)getpid() * 37u % 7000u);
     for (int i = 0; i < 4; i++) snprintf(urls[i], sizeof urls[i], "tcp://127.0.0.1:%d", base_port + i);
 }
 
