@@ -205,6 +205,7 @@ typedef struct {
     pool *pool;
     audit_summary *summary;
     uint64_t height;
+    const audit_options *opt;
 } auditor;
 
 static chunk *chunk_new(void)
@@ -537,6 +538,17 @@ static unsigned thread_count(unsigned requested)
     return requested > THREADS_MAX ? THREADS_MAX : requested;
 }
 
+static void report_progress(auditor *a)
+{
+    audit_progress p = {.blocks = a->summary->blocks, .txs = a->summary->txs,
+                        .signatures_queued = a->summary->signatures
+                                             + (a->current ? a->current->count : 0)};
+    pthread_mutex_lock(&a->pool->mu);
+    p.signatures_verified = a->pool->verified;
+    pthread_mutex_unlock(&a->pool->mu);
+    a->opt->progress(a->opt->progress_ctx, &p);
+}
+
 /* Parse every block the source yields; stops at the first failure. */
 static void parse_all(auditor *a, const audit_source *src)
 {
@@ -550,12 +562,20 @@ static void parse_all(auditor *a, const audit_source *src)
             break;
         }
         if (!check_block(a, &block, &cert)) break;
+        if (a->opt->progress) report_progress(a);
     }
     flush_chunk(a);
 }
 
 bool audit_run(const uint8_t *genesis, size_t genesis_len, const audit_source *src,
                unsigned threads, audit_summary *summary, audit_failure *failure)
+{
+    audit_options opt = {.threads = threads};
+    return audit_run_with(genesis, genesis_len, src, &opt, summary, failure);
+}
+
+bool audit_run_with(const uint8_t *genesis, size_t genesis_len, const audit_source *src,
+                    const audit_options *opt, audit_summary *summary, audit_failure *failure)
 {
     memset(summary, 0, sizeof *summary);
     memset(failure, 0, sizeof *failure);
@@ -573,8 +593,9 @@ bool audit_run(const uint8_t *genesis, size_t genesis_len, const audit_source *s
     pthread_cond_init(&p.space, NULL);
     a->pool = &p;
     a->summary = summary;
+    a->opt = opt;
     pthread_t workers[THREADS_MAX];
-    unsigned n = thread_count(threads);
+    unsigned n = thread_count(opt->threads);
     for (unsigned i = 0; i < n; i++) pthread_create(&workers[i], NULL, worker_main, &p);
     parse_all(a, src);
     pthread_mutex_lock(&p.mu);
