@@ -39,7 +39,7 @@ audit_verdict_kind audit_verdict_of(const audit_outcome *o);
  * the failing one). */
 uint64_t audit_certified_height_of(const audit_outcome *o);
 
-/* Print the verdict on stdout, as text or as one JSON object (docs/FORMATS.md 12). */
+/* Print the verdict on stdout, as text or as one JSON object (docs/FORMATS.md 8). */
 void audit_print_text(const audit_outcome *o);
 void audit_print_json(const audit_outcome *o);
 

@@ -640,7 +640,7 @@ static const char AUDIT_USAGE[] =
     "  no quorum signed; they are reported as NOT verified, never OK:\n"
     "    audit: heights 1..H certified and verified; heights H+1..N have no result\n"
     "    certificate: NOT verified\n"
-    "  --json    the verdict as one JSON object (docs/FORMATS.md 12): verdict (ok,\n"
+    "  --json    the verdict as one JSON object (docs/FORMATS.md 8): verdict (ok,\n"
     "            uncertified_tail, failed), certified_height, uncertified_from and _to,\n"
     "            blocks, txs, signatures, seconds, head, certified_head, failure\n"
     "            {height, tx, reason}\n"
