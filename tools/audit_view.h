@@ -20,6 +20,9 @@ typedef enum {
     AUDIT_VERDICT_FAILED,           /* a failure: its height, tx and reason */
 } audit_verdict_kind;
 
+/* A result certificate's bytes are at most this many (docs/FORMATS.md 14.5). */
+#define AUDIT_VIEW_CERT_MAX 8192
+
 typedef struct {
     bool ok;                  /* audit_run_with's result */
     audit_summary summary;
@@ -28,7 +31,7 @@ typedef struct {
     /* the result certificate of height certified_height as the source gave it (len 0 if
      * none was read): on a tail, the certified head's block and state hashes come from it
      * (the audit checked them against its own recomputation of that height) */
-    uint8_t last_cert[8192];
+    uint8_t last_cert[AUDIT_VIEW_CERT_MAX];
     size_t last_cert_len;
     uint64_t last_cert_height;
 } audit_outcome;
