@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "consortium.h"
 #include "executor.h"
 #include "merkle.h"
 
@@ -192,7 +193,6 @@ static void submit(pool *p, chunk *c)
 typedef struct {
     codec_genesis genesis;
     hash32 chain_id;
-    uint32_t quorum;
     codec_span *txs;
     codec_span *receipts;
     codec_write *writes;
@@ -370,14 +370,16 @@ static bool queue_cert_sigs(auditor *a, const codec_vsig *sigs, uint32_t count,
                             const char *tag, const uint8_t *body, size_t body_len,
                             unsigned kind, const char *what)
 {
-    if (count < a->quorum) {
-        return fail_block(a, -1, "%s has %u signatures, needs %u", what, count, a->quorum);
+    consortium c;
+    consortium_at(&a->genesis, a->height, &c);
+    if (count < c.quorum) {
+        return fail_block(a, -1, "%s has %u signatures, needs %u", what, count, c.quorum);
     }
     for (uint32_t i = 0; i < count; i++) {
-        if (sigs[i].validator >= a->genesis.validator_count) {
+        if (sigs[i].validator >= c.validator_count) {
             return fail_block(a, -1, "%s names unknown validator %u", what, sigs[i].validator);
         }
-        const pubkey *key = &a->genesis.validators[sigs[i].validator].key;
+        const pubkey *key = &c.validators[sigs[i].validator].key;
         if (!queue_sig(a, key, &sigs[i].sig, tag, NULL, 0, body, body_len, -1, kind,
                        sigs[i].validator)) {
             return fail_block(a, -1, "out of memory");
@@ -504,7 +506,6 @@ static bool auditor_init(auditor *a, const uint8_t *genesis, size_t len, audit_f
         return false;
     }
     tcrypto_sha256(genesis, len, &a->chain_id);
-    a->quorum = codec_genesis_quorum(&a->genesis);
     a->head.state_hash = a->chain_id;
     a->prev_time_ms = a->genesis.created_ms;
     a->txs = calloc(CODEC_BLOCK_TXS_MAX, sizeof *a->txs);
