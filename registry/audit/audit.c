@@ -19,6 +19,7 @@
 #include "consortium.h"
 #include "executor.h"
 #include "merkle.h"
+#include "replay.h"
 
 enum {
     CHUNK_JOBS = 2048,          /* signatures per chunk handed to the workers */
@@ -206,6 +207,7 @@ typedef struct {
     audit_summary *summary;
     uint64_t height;
     const audit_options *opt;
+    replay *replay;     /* opt->reexecute: the re-execution, NULL otherwise */
 } auditor;
 
 static chunk *chunk_new(void)
@@ -484,6 +486,14 @@ static bool check_block(auditor *a, const codec_span *block, const codec_span *c
     codec_block_hash(&b.header, &s.block_hash);
     ledger_next_state_hash(&a->head.state_hash, b.writes, b.write_count, &s.state_hash);
     if (!check_commit_cert(a, &b) || !check_result_cert(a, cert, &s)) return false;
+    if (a->replay) {
+        int64_t tx;
+        char differs[200];
+        if (!replay_block(a->replay, &b, &s, &tx, differs, sizeof differs)) {
+            return fail_block(a, tx, "re-execution differs: %s", differs);
+        }
+        a->summary->reexecuted++;
+    }
     a->head = s;
     /* the effective block time (docs/FORMATS.md 5.2): a null batch after a view change
      * proposes time 0, and a re-issued batch keeps its old time */
@@ -517,7 +527,13 @@ static bool auditor_init(auditor *a, const uint8_t *genesis, size_t len, audit_f
         snprintf(f->reason, sizeof f->reason, "out of memory");
         return false;
     }
-    return true;
+    if (!a->opt->reexecute) return true;
+    if (!a->opt->scratch_dir) {
+        snprintf(f->reason, sizeof f->reason, "re-execution needs a scratch directory");
+        return false;
+    }
+    return replay_open(genesis, len, a->opt->scratch_dir, &a->replay, f->reason,
+                       sizeof f->reason) == 0;
 }
 
 static void auditor_free(auditor *a)
@@ -527,6 +543,7 @@ static void auditor_free(auditor *a)
     free(a->writes);
     free(a->leaves);
     free(a->tx_ids);
+    replay_close(a->replay);
     if (a->current) chunk_free(a->current);
 }
 
@@ -583,6 +600,7 @@ bool audit_run_with(const uint8_t *genesis, size_t genesis_len, const audit_sour
     failure->tx_index = -1;
     auditor *a = calloc(1, sizeof *a);
     pool p = {.first = {.tx_index = -1}};
+    if (a) a->opt = opt;
     if (!a || !auditor_init(a, genesis, genesis_len, failure)) {
         if (!a) snprintf(failure->reason, sizeof failure->reason, "out of memory");
         if (a) auditor_free(a);
