@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "consortium.h"
 #include "executor.h"
 #include "merkle.h"
+#include "replay.h"
 
 enum {
     CHUNK_JOBS = 2048,          /* signatures per chunk handed to the workers */
@@ -192,7 +194,6 @@ static void submit(pool *p, chunk *c)
 typedef struct {
     codec_genesis genesis;
     hash32 chain_id;
-    uint32_t quorum;
     codec_span *txs;
     codec_span *receipts;
     codec_write *writes;
@@ -206,6 +207,7 @@ typedef struct {
     audit_summary *summary;
     uint64_t height;
     const audit_options *opt;
+    replay *replay;     /* opt->reexecute: the re-execution, NULL otherwise */
 } auditor;
 
 static chunk *chunk_new(void)
@@ -370,14 +372,16 @@ static bool queue_cert_sigs(auditor *a, const codec_vsig *sigs, uint32_t count,
                             const char *tag, const uint8_t *body, size_t body_len,
                             unsigned kind, const char *what)
 {
-    if (count < a->quorum) {
-        return fail_block(a, -1, "%s has %u signatures, needs %u", what, count, a->quorum);
+    consortium c;
+    consortium_at(&a->genesis, a->height, &c);
+    if (count < c.quorum) {
+        return fail_block(a, -1, "%s has %u signatures, needs %u", what, count, c.quorum);
     }
     for (uint32_t i = 0; i < count; i++) {
-        if (sigs[i].validator >= a->genesis.validator_count) {
+        if (sigs[i].validator >= c.validator_count) {
             return fail_block(a, -1, "%s names unknown validator %u", what, sigs[i].validator);
         }
-        const pubkey *key = &a->genesis.validators[sigs[i].validator].key;
+        const pubkey *key = &c.validators[sigs[i].validator].key;
         if (!queue_sig(a, key, &sigs[i].sig, tag, NULL, 0, body, body_len, -1, kind,
                        sigs[i].validator)) {
             return fail_block(a, -1, "out of memory");
@@ -482,6 +486,14 @@ static bool check_block(auditor *a, const codec_span *block, const codec_span *c
     codec_block_hash(&b.header, &s.block_hash);
     ledger_next_state_hash(&a->head.state_hash, b.writes, b.write_count, &s.state_hash);
     if (!check_commit_cert(a, &b) || !check_result_cert(a, cert, &s)) return false;
+    if (a->replay) {
+        int64_t tx;
+        char differs[200];
+        if (!replay_block(a->replay, &b, &s, &tx, differs, sizeof differs)) {
+            return fail_block(a, tx, "re-execution differs: %s", differs);
+        }
+        a->summary->reexecuted++;
+    }
     a->head = s;
     /* the effective block time (docs/FORMATS.md 5.2): a null batch after a view change
      * proposes time 0, and a re-issued batch keeps its old time */
@@ -504,7 +516,6 @@ static bool auditor_init(auditor *a, const uint8_t *genesis, size_t len, audit_f
         return false;
     }
     tcrypto_sha256(genesis, len, &a->chain_id);
-    a->quorum = codec_genesis_quorum(&a->genesis);
     a->head.state_hash = a->chain_id;
     a->prev_time_ms = a->genesis.created_ms;
     a->txs = calloc(CODEC_BLOCK_TXS_MAX, sizeof *a->txs);
@@ -516,7 +527,13 @@ static bool auditor_init(auditor *a, const uint8_t *genesis, size_t len, audit_f
         snprintf(f->reason, sizeof f->reason, "out of memory");
         return false;
     }
-    return true;
+    if (!a->opt->reexecute) return true;
+    if (!a->opt->scratch_dir) {
+        snprintf(f->reason, sizeof f->reason, "re-execution needs a scratch directory");
+        return false;
+    }
+    return replay_open(genesis, len, a->opt->scratch_dir, &a->replay, f->reason,
+                       sizeof f->reason) == 0;
 }
 
 static void auditor_free(auditor *a)
@@ -526,6 +543,7 @@ static void auditor_free(auditor *a)
     free(a->writes);
     free(a->leaves);
     free(a->tx_ids);
+    replay_close(a->replay);
     if (a->current) chunk_free(a->current);
 }
 
@@ -582,6 +600,7 @@ bool audit_run_with(const uint8_t *genesis, size_t genesis_len, const audit_sour
     failure->tx_index = -1;
     auditor *a = calloc(1, sizeof *a);
     pool p = {.first = {.tx_index = -1}};
+    if (a) a->opt = opt;
     if (!a || !auditor_init(a, genesis, genesis_len, failure)) {
         if (!a) snprintf(failure->reason, sizeof failure->reason, "out of memory");
         if (a) auditor_free(a);

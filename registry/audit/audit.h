@@ -47,6 +47,7 @@ typedef struct {
     uint64_t txs;
     uint64_t signatures;        /* signatures verified */
     uint64_t uncertified_from;  /* first height without a result cert, 0 if none */
+    uint64_t reexecuted;        /* blocks re-executed and found the same (opt->reexecute) */
     ledger_summary head;        /* recomputed head (block hash, state hash, log) */
 } audit_summary;
 
