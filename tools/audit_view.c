@@ -94,6 +94,9 @@ void audit_print_text(const audit_outcome *o)
                (unsigned long long)s->head.log_size);
         print_hex_line("head block hash ", &s->head.block_hash);
         print_hex_line("state hash      ", &s->head.state_hash);
+        if (o->reexecuted)
+            printf("re-executed %llu blocks from the genesis: every receipt, state write and "
+                   "state hash is the same\n", (unsigned long long)s->reexecuted);
         return;
     }
     /* the wording is shared with tests/independent/verify_export.py */
@@ -111,6 +114,10 @@ void audit_print_text(const audit_outcome *o)
     }
     printf("uncertified head height %llu, log size %llu (its receipts and state writes are "
            "signed by no quorum)\n", (unsigned long long)n, (unsigned long long)s->head.log_size);
+    if (o->reexecuted)
+        printf("re-executed %llu blocks from the genesis: every receipt, state write and state "
+               "hash is the same (the tail's too, though nothing signs it)\n",
+               (unsigned long long)s->reexecuted);
 }
 
 static json_t *hex_json(const hash32 *h)
@@ -159,6 +166,8 @@ void audit_print_json(const audit_outcome *o)
         "blocks", (json_int_t)s->blocks, "txs", (json_int_t)s->txs, "signatures",
         (json_int_t)s->signatures, "seconds", o->seconds, "head", head, "certified_head", chead,
         "failure", failure_json(o));
+    if (root && o->reexecuted)
+        json_object_set_new(root, "reexecuted_blocks", json_integer((json_int_t)s->reexecuted));
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
     printf("%s\n", text ? text : "{\"verdict\": \"failed\"}");
     free(text);

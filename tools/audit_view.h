@@ -25,6 +25,7 @@ typedef enum {
 
 typedef struct {
     bool ok;                  /* audit_run_with's result */
+    bool reexecuted;          /* --reexecute: summary.reexecuted blocks replayed the same */
     audit_summary summary;
     audit_failure failure;
     double seconds;

@@ -583,7 +583,7 @@ static int export_remote(const char *url, const uint8_t *genesis, size_t genesis
     return TC_EXIT_OK;
 }
 
-enum { OPT_INCLUDE_UNCERTIFIED = 0x100, OPT_ALLOW_TAIL, OPT_JSON, OPT_QUIET };
+enum { OPT_INCLUDE_UNCERTIFIED = 0x100, OPT_ALLOW_TAIL, OPT_JSON, OPT_QUIET, OPT_REEXECUTE };
 
 int cmd_export(int argc, char **argv)
 {
@@ -630,11 +630,16 @@ int cmd_export(int argc, char **argv)
 /* ---- audit -------------------------------------------------------------------------------- */
 
 static const char AUDIT_USAGE[] =
-    "usage: trialctl audit --genesis FILE [--threads N] [--json] [--quiet]\n"
+    "usage: trialctl audit --genesis FILE [--threads N] [--json] [--quiet] [--reexecute]\n"
     "                      [--allow-uncertified-tail] DIR|FILE\n"
     "  Verifies a whole ledger offline, from a stopped node's data directory or an\n"
     "  export file: hash links, tx signatures and co-signatures, Merkle roots, log\n"
     "  roots, commit and result certificates against the genesis validators.\n"
+    "  --reexecute  also runs every block again through the contracts, from the genesis\n"
+    "            alone (an empty state, its bytecode and rules, then the deploys as they\n"
+    "            were committed), in a scratch ledger under $TMPDIR (removed after), and\n"
+    "            compares every receipt, the state writes and the state hash: results a\n"
+    "            colluding quorum certified wrongly fail, naming height, tx and field\n"
     "  Blocks after the last result certificate (heights H+1..N: the uncertified tail of a\n"
     "  node stopped before their checkpoints completed) have receipts and state writes that\n"
     "  no quorum signed; they are reported as NOT verified, never OK:\n"
@@ -671,8 +676,23 @@ static void run_audit(const audit_request *req, const audit_source *src, uint64_
     audit_options opt = req->options;
     opt.progress = audit_bar_update;
     opt.progress_ctx = &bar;
+    char scratch[4096] = "";
+    if (opt.reexecute) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(scratch, sizeof scratch, "%s/trialreg-reexecute-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(scratch)) {
+            o->failure.tx_index = -1;
+            snprintf(o->failure.reason, sizeof o->failure.reason,
+                     "cannot make a scratch directory for re-execution in %.200s", scratch);
+            audit_bar_finish(&bar);
+            return;
+        }
+        opt.scratch_dir = scratch;
+    }
     o->ok = audit_run_with(req->genesis, req->genesis_len, &watched, &opt, &o->summary,
                            &o->failure);
+    o->reexecuted = opt.reexecute;
+    if (scratch[0]) util_remove_tree(scratch);
     audit_bar_finish(&bar);
 }
 
@@ -745,6 +765,7 @@ int cmd_audit(int argc, char **argv)
         {"json", no_argument, 0, OPT_JSON},
         {"quiet", no_argument, 0, OPT_QUIET},
         {"allow-uncertified-tail", no_argument, 0, OPT_ALLOW_TAIL},
+        {"reexecute", no_argument, 0, OPT_REEXECUTE},
         {0, 0, 0, 0}};
     const char *genesis_path = NULL;
     uint64_t threads = 0;
@@ -757,6 +778,7 @@ int cmd_audit(int argc, char **argv)
         else if (c == OPT_JSON) json = true;
         else if (c == OPT_QUIET) req.quiet = true;
         else if (c == OPT_ALLOW_TAIL) allow_tail = true;
+        else if (c == OPT_REEXECUTE) req.options.reexecute = true;
         else if (c == 't' && !util_parse_u64("--threads", optarg, 1, 64, &threads)) continue;
         else return usage_error(AUDIT_USAGE);
     }

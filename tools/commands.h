@@ -40,6 +40,8 @@ int cmd_bench_cluster(int argc, char **argv); /* tools/cmd_bench_cluster.c */
 /* Read a whole file (at most max bytes) into a new malloc'd buffer; prints
  * an error naming the file and returns -1 on failure. */
 int util_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* Remove a directory and everything in it (a warning if that fails). */
+void util_remove_tree(const char *dir);
 /* Write a file atomically (temp + rename); prints an error and returns -1. */
 int util_write_file(const char *path, const uint8_t *data, size_t len);
 /* Check that url is a node URL, tcp://HOST:PORT or tls+tcp://HOST:PORT with PORT in
