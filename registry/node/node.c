@@ -116,6 +116,9 @@ struct node {
     } waiting[WAITING_MAX];
     bool failed;
     bool crashed; /* a harness's crash point said stop (node_env.crash) */
+    uint64_t missing_to;  /* the highest height this node asked peers for (fetch_missing) */
+    pthread_mutex_t status_mu;
+    node_status status;   /* under status_mu: the snapshot node_status_get reads */
 };
 
 static void logf_(node *nd, int level, const char *fmt, ...)
@@ -669,6 +672,8 @@ static void fetch_missing(node *nd, uint64_t from, uint64_t to)
     if (now < nd->fetch_sent_ms + FETCH_EVERY_MS)
         return;
     nd->fetch_sent_ms = now;
+    if (to > nd->missing_to)
+        nd->missing_to = to;
     send_fetch(nd, from, to, true);
     logf_(nd, LOG_INFO, "fetch heights=%llu..%llu", (unsigned long long)from,
           (unsigned long long)to);
@@ -1141,12 +1146,40 @@ static void submit_txs(void *ctx, const codec_span *txs, uint32_t count,
 
 /* ==== status ======================================================================= */
 
+/* The snapshot other threads read (node_status_get): taken with status.json. */
+static void take_status(node *nd, const ledger_summary *head)
+{
+    node_status st = {
+        .node = nd->cfg.node,
+        .height = head->height,
+        .view = nd->core->durable.view,
+        .primary = pbft_primary(nd->core, nd->core->durable.view),
+        .view_changing = nd->core->durable.view_changing,
+        .caught_up = head->height >= nd->missing_to,
+        .pending = nd->core->pending_count,
+        .committed_txs = head->log_size,
+    };
+    pthread_mutex_lock(&nd->status_mu);
+    nd->status = st;
+    pthread_mutex_unlock(&nd->status_mu);
+}
+
+void node_status_get(node *n, node_status *out)
+{
+    pthread_mutex_lock(&n->status_mu);
+    *out = n->status;
+    pthread_mutex_unlock(&n->status_mu);
+}
+
+struct capi *node_client_api(node *n) { return n->api; }
+
 static void write_status(node *nd)
 {
     ledger_summary head;
     capi_exec_lock(nd->api);
     ledger_head(nd->ledger, &head);
     capi_exec_unlock(nd->api);
+    take_status(nd, &head);
     char state[65], tmp[CONFIG_PATH_MAX + 40];
     tcrypto_to_hex(head.state_hash.bytes, 32, state);
     snprintf(tmp, sizeof tmp, "%s.tmp", nd->status_path);
@@ -1408,6 +1441,8 @@ void node_submit(node *nd, const codec_span *txs, uint32_t count, codec_submit_r
 node *node_open_env(const config_node *cfg, const node_env *env, char *why, size_t why_cap)
 {
     node *nd = calloc(1, sizeof *nd);
+    if (nd)
+        pthread_mutex_init(&nd->status_mu, NULL);
     if (!nd) {
         fail(why, why_cap, "out of memory");
         return NULL;
@@ -1529,5 +1564,6 @@ void node_close(node *nd)
     free(nd->in);
     free(nd->wbuf);
     free(nd->exec_queue);
+    pthread_mutex_destroy(&nd->status_mu);
     free(nd);
 }
