@@ -14,6 +14,9 @@ missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# Node.js and npm, for test-only tools (the OpenAPI lint and schema checks: tests/http):
+# the machine's own if it has them (NodeSource's nodejs carries npm), else Debian's.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 if [ -n "$missing" ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "setup: missing Debian packages:$missing (run as root, or apt-get install them)" >&2
