@@ -19,6 +19,7 @@
 
 #include "client_api.h"
 #include "http_api.h"
+#include "metrics.h"
 #include "world.h"
 
 static world w;
@@ -48,10 +49,18 @@ static void test_status(void *ctx, http_node_status *out)
     *out = status_now;
 }
 
+static void test_metrics(void *ctx, FILE *out)
+{
+    (void)ctx;
+    node_metrics m = {.height = status_now.height, .committed_txs = status_now.committed_txs};
+    metrics_observe(&m.commit_latency, 3.0);
+    node_metrics_write(&m, out);
+}
+
 static void start(uint32_t body_max, uint32_t deadline_ms)
 {
     http_config cfg = {.address = "127.0.0.1:0", .handler = capi_handle, .handler_ctx = api,
-                       .status = test_status, .body_max = body_max,
+                       .status = test_status, .metrics = test_metrics, .body_max = body_max,
                        .header_deadline_ms = deadline_ms};
     char why[300];
     server = http_open(&cfg, why, sizeof why);
@@ -163,6 +172,9 @@ Test(http, metrics_are_prometheus_text)
     cr_expect(strstr(r->body, "# TYPE trialreg_height gauge\ntrialreg_height 7\n") != NULL, "%s", r->body);
     cr_expect(strstr(r->body, "trialreg_committed_txs_total 40\n") != NULL, "%s", r->body);
     cr_expect(strstr(r->body, "trialreg_http_responses_total{class=\"4xx\"} 1\n") != NULL, "%s", r->body);
+    cr_expect(strstr(r->body, "trialreg_commit_latency_seconds_bucket{le=\"0.005\"} 1\n") != NULL,
+              "%s", r->body);
+    cr_expect(strstr(r->body, "trialreg_commit_latency_seconds_count 1\n") != NULL, "%s", r->body);
 }
 
 static size_t signed_tx(uint8_t *out, size_t cap)

@@ -53,13 +53,21 @@ static void http_status(void *ctx, http_node_status *out)
                               st.caught_up, st.pending, st.committed_txs};
 }
 
+static void http_metrics(void *ctx, FILE *out)
+{
+    node_metrics m;
+    node_metrics_get(ctx, &m);
+    node_metrics_write(&m, out);
+}
+
 /* The HTTP API (config "http"), answering through the node's client API handler. */
 static http_api *open_http(const config_node *cfg, node *n, char *why, size_t cap)
 {
     http_config hc = {.address = cfg->http,
                       .tls_cert_key_file = config_uses_tls(cfg) ? cfg->tls_cert_key_file : NULL,
                       .handler = capi_handle, .handler_ctx = node_client_api(n),
-                      .status = http_status, .status_ctx = n};
+                      .status = http_status, .status_ctx = n, .metrics = http_metrics,
+                      .metrics_ctx = n};
     return http_open(&hc, why, cap);
 }
 

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "crypto.h"
 
@@ -49,6 +50,8 @@ typedef struct {
 } http_node_status;
 
 typedef void (*http_status_fn)(void *ctx, http_node_status *out);
+/* Write the node's own metrics in the Prometheus text format (the HTTP server adds its own). */
+typedef void (*http_metrics_fn)(void *ctx, FILE *out);
 
 typedef struct {
     const char *address;              /* "HOST:PORT"; port 0 = any (tests) */
@@ -58,6 +61,8 @@ typedef struct {
     void *handler_ctx;
     http_status_fn status;
     void *status_ctx;
+    http_metrics_fn metrics;          /* NULL: /metrics has the HTTP server's metrics only */
+    void *metrics_ctx;
     uint32_t conns_max;               /* 0 = 1024 */
     uint32_t per_address_max;         /* 0 = 256 */
     uint32_t header_deadline_ms;      /* 0 = 10000 */

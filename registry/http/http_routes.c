@@ -54,8 +54,6 @@ static enum MHD_Result get_status(http_api *h, struct MHD_Connection *c)
 
 static enum MHD_Result get_metrics(http_api *h, struct MHD_Connection *c)
 {
-    http_node_status st;
-    node_status(h, &st);
     pthread_mutex_lock(&h->mu);
     uint32_t conns = h->conn_count;
     uint64_t cuts = h->deadline_cuts;
@@ -64,22 +62,7 @@ static enum MHD_Result get_metrics(http_api *h, struct MHD_Connection *c)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) return http_error(h, c, 500, "INTERNAL", "out of memory");
-    fprintf(f, "# HELP trialreg_height Height of the last block this validator executed and stored.\n"
-               "# TYPE trialreg_height gauge\ntrialreg_height %" PRIu64 "\n", st.height);
-    fprintf(f, "# HELP trialreg_view The PBFT view this validator is in.\n"
-               "# TYPE trialreg_view gauge\ntrialreg_view %" PRIu64 "\n", st.view);
-    fprintf(f, "# HELP trialreg_primary Index of the primary of the current view.\n"
-               "# TYPE trialreg_primary gauge\ntrialreg_primary %u\n", st.primary);
-    fprintf(f, "# HELP trialreg_view_changing 1 while a view change is under way.\n"
-               "# TYPE trialreg_view_changing gauge\ntrialreg_view_changing %d\n",
-            st.view_changing ? 1 : 0);
-    fprintf(f, "# HELP trialreg_ready 1 when caught up and in a view with a primary.\n"
-               "# TYPE trialreg_ready gauge\ntrialreg_ready %d\n", ready(&st) ? 1 : 0);
-    fprintf(f, "# HELP trialreg_pending_requests Requests waiting to be ordered.\n"
-               "# TYPE trialreg_pending_requests gauge\ntrialreg_pending_requests %u\n", st.pending);
-    fprintf(f, "# HELP trialreg_committed_txs_total Txs in the blocks this validator stored.\n"
-               "# TYPE trialreg_committed_txs_total counter\ntrialreg_committed_txs_total %" PRIu64 "\n",
-            st.committed_txs);
+    if (h->cfg.metrics) h->cfg.metrics(h->cfg.metrics_ctx, f);
     fprintf(f, "# HELP trialreg_http_connections Open HTTP connections.\n"
                "# TYPE trialreg_http_connections gauge\ntrialreg_http_connections %u\n", conns);
     fprintf(f, "# HELP trialreg_http_deadline_cuts_total Connections closed for sending request "

@@ -30,6 +30,7 @@
 
 #include "codec.h"
 #include "config.h"
+#include "metrics.h"
 
 typedef struct node node;
 
@@ -87,6 +88,8 @@ typedef struct {
     uint64_t committed_txs;
 } node_status;
 void node_status_get(node *n, node_status *out);
+/* The node's metrics (metrics.h), as of the same snapshot. Any thread. */
+void node_metrics_get(node *n, node_metrics *out);
 /* The node's client API handler state (client_api.h), for another transport (the HTTP API)
  * to answer through capi_handle. Borrowed; valid until node_close. */
 struct capi *node_client_api(node *n);
