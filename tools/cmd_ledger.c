@@ -124,7 +124,7 @@ static const char GENESIS_USAGE[] =
     "usage: trialctl genesis -o FILE --chain-name NAME --validator PUB... [options]\n"
     "       trialctl genesis show FILE\n"
     "       trialctl genesis upgrade OLD NEW [rule options]\n"
-    "  --validator FILE.pub          a validator key (4, 7, 10, ... validators: n = 3f+1)\n"
+    "  --validator FILE.pub          a validator key (4, 7, 10, 13 or 16 validators: n = 3f+1)\n"
     "  --authority ROLE[@SITE]=FILE  an authority key; ROLE is sponsor, investigator,\n"
     "                                regulator, researcher or auditor; investigators name a SITE\n"
     "  --contract NAME=FILE.cvm      a contract's bytecode (version 1)\n"
@@ -155,7 +155,7 @@ static void name_from_path(const char *path, codec_name *out)
 static int add_validator(genesis_draft *d, const char *path)
 {
     if (d->g.validator_count == CODEC_VALIDATORS_MAX) {
-        fprintf(stderr, "error: at most %d validators\n", CODEC_VALIDATORS_MAX);
+        fprintf(stderr, "error: at most %d validators (n = 3f+1: 4, 7, 10, 13 or 16)\n", CODEC_VALIDATORS_MAX);
         return TC_EXIT_USAGE;
     }
     codec_validator *v = &d->g.validators[d->g.validator_count];
@@ -225,7 +225,7 @@ static int add_contract_arg(genesis_draft *d, const char *arg)
 int genesis_write_file(const codec_genesis *g, const char *out_path)
 {
     if (g->validator_count < 4 || (g->validator_count - 1) % 3 != 0) {
-        fprintf(stderr, "error: need n = 3f+1 validators (4, 7, 10, ...), got %u\n",
+        fprintf(stderr, "error: need n = 3f+1 validators (4, 7, 10, 13 or 16), got %u\n",
                 g->validator_count);
         return TC_EXIT_USAGE;
     }
