@@ -696,8 +696,9 @@ int cmd_audit(int argc, char **argv)
 static const char PROOF_USAGE[] =
     "usage: trialctl proof --genesis FILE --data DIR --tx TXID -o FILE\n"
     "       trialctl proof --genesis FILE --data DIR --from HEIGHT --to HEIGHT -o FILE\n"
-    "  Writes an inclusion proof of a tx (anchored at the newest certified block) or a\n"
-    "  consistency proof between the logs of two certified blocks.\n";
+    "  Writes an inclusion proof of a tx (anchored at the block that committed it, which\n"
+    "  must be certified) or a consistency proof between the logs of two certified blocks\n"
+    "  (--from below --to).\n";
 
 static int make_proof(ledger *l, const char *tx_hex, uint64_t from, uint64_t to,
                       const char *out)
