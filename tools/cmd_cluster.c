@@ -352,7 +352,8 @@ int cmd_init(int argc, char **argv)
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
         if (c == 'h') return printf("%s", INIT_USAGE), TC_EXIT_OK;
-        if (c == 'n' && !util_parse_u64("--validators", optarg, 4, CODEC_VALIDATORS_MAX, &n)) continue;
+        if (c == 'n' && !util_parse_u64("--validators", optarg, 4, CODEC_VALIDATORS_MAX, &n))
+            continue;
         if (c == 'p' && !util_parse_u64("--base-port", optarg, 1024, 65000, &port)) continue;
         if (c == 'c' && optarg[0] == '\0')
             return fprintf(stderr, "init: --chain-name must not be empty\n"), TC_EXIT_USAGE;

@@ -155,7 +155,8 @@ static void name_from_path(const char *path, codec_name *out)
 static int add_validator(genesis_draft *d, const char *path)
 {
     if (d->g.validator_count == CODEC_VALIDATORS_MAX) {
-        fprintf(stderr, "error: at most %d validators (n = 3f+1: 4, 7, 10, 13 or 16)\n", CODEC_VALIDATORS_MAX);
+        fprintf(stderr, "error: at most %d validators (n = 3f+1: 4, 7, 10, 13 or 16)\n",
+                CODEC_VALIDATORS_MAX);
         return TC_EXIT_USAGE;
     }
     codec_validator *v = &d->g.validators[d->g.validator_count];
