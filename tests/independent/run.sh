@@ -265,6 +265,12 @@ $VERIFY --allow-uncertified-tail "$WORK/genesis.bin" "$WORK/tail.export" > "$WOR
     || fail "the Python verifier with --allow-uncertified-tail exited non-zero"
 [ "$(head -n 1 "$WORK/py.tail2")" = "$tail_line" ] \
     || fail "the Python verifier's tail verdict line with --allow-uncertified-tail"
+# trialctl audit says the same, in the same words (after its own prefix)
+if "$TRIALCTL" audit --genesis "$WORK/genesis.bin" "$WORK/tail.export" > "$WORK/c.tail"; then
+    fail "trialctl audit exited 0 on an uncertified tail"
+fi
+[ "$(head -n 1 "$WORK/c.tail")" = "audit:${tail_line#independent verify:}" ] \
+    || fail "trialctl audit's tail verdict line differs: $(head -n 1 "$WORK/c.tail")"
 
 # ---- certified, but against the formats' rules: both verifiers refuse ----
 # receipt 0 of block 3: status OK with error code 5 (5.4), its result certificate signed
