@@ -327,14 +327,20 @@ static bool check_tx(auditor *a, uint32_t index, const codec_span *span)
 
 /* FORMATS.md 5.10: a pruned tx's receipt is INVALID with code 4..7 or 16 (a signer with no
  * write role: none, or an auditor; a route that does not exist or fit) and has one event,
- * "tx.pruned", whose data is SHA-256 of the pruned entry (the certificate binds it). */
+ * "tx.pruned", whose data is SHA-256 of the pruned entry (the certificate binds it); and a
+ * receipt of such a refusal belongs to a pruned entry, never to a whole tx. */
+static bool refusal_prunes(const codec_receipt *r)
+{
+    return r->status == RECEIPT_INVALID
+           && ((r->error_code >= EXEC_E_NO_ROLE && r->error_code <= EXEC_E_BAD_ARGS)
+               || r->error_code == EXEC_E_READ_ONLY);
+}
+
 static bool pruned_receipt_fits(const codec_span *entry, const codec_receipt *r)
 {
     hash32 h;
     tcrypto_sha256(entry->data, entry->len, &h);
-    bool prunes = (r->error_code >= EXEC_E_NO_ROLE && r->error_code <= EXEC_E_BAD_ARGS)
-                  || r->error_code == EXEC_E_READ_ONLY;
-    return r->status == RECEIPT_INVALID && prunes && r->event_count == 1
+    return refusal_prunes(r) && r->event_count == 1
            && strcmp(r->events[0].topic.text, EXEC_PRUNED_TOPIC) == 0 && r->events[0].len == 32
            && memcmp(r->events[0].data, h.bytes, 32) == 0;
 }
@@ -356,10 +362,17 @@ static bool check_receipts(auditor *a, const codec_block *b, hash32 *receipts_ro
         if (memcmp(receipt.tx_id.bytes, a->tx_ids[i].bytes, 32) != 0) {
             return fail_block(a, i, "receipt names another tx");
         }
-        if (codec_entry_is_pruned(&b->txs[i]) && !pruned_receipt_fits(&b->txs[i], &receipt)) {
+        bool pruned = codec_entry_is_pruned(&b->txs[i]);
+        if (pruned && !pruned_receipt_fits(&b->txs[i], &receipt)) {
             return fail_block(a, i, "a pruned tx whose receipt is not a refusal of its signer "
                                     "or route naming it (status %u code %u)",
                               receipt.status, receipt.error_code);
+        }
+        /* and the other way: such a refusal is always kept pruned, never whole (free bytes) */
+        if (!pruned && refusal_prunes(&receipt)) {
+            return fail_block(a, i, "a tx refused for its signer or route (code %u) is kept "
+                                    "whole: it must be kept pruned (FORMATS 5.10)",
+                              receipt.error_code);
         }
         merkle_leaf_hash(b->receipts[i].data, b->receipts[i].len, &a->leaves[i]);
     }

@@ -80,8 +80,9 @@ typedef struct {
     unsigned threads;            /* signature workers; 0 = one per online core */
     /* Re-execute every block from the genesis alone (an empty state, the genesis's
      * contracts and rules) and compare each receipt, the writes and the state hash with
-     * the ledger's (audit_reexecute.c). scratch_dir: an empty directory for the replayed
-     * ledger (required with reexecute; the caller removes it). */
+     * the ledger's (replay.c). scratch_dir: an absent or empty directory for the replayed
+     * ledger (required with reexecute; anything else in it is refused; the caller removes
+     * it). */
     bool reexecute;
     const char *scratch_dir;
     audit_progress_fn progress;  /* called on the auditing thread after each block; NULL */

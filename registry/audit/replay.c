@@ -3,6 +3,8 @@
  */
 #include "replay.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +22,28 @@ struct replay {
 
 #define WHY(...) (snprintf(why, why_cap, __VA_ARGS__), false)
 
+/* Whether dir is absent or an empty directory. A replay must start from the genesis alone:
+ * a ledger left there (an audit that was stopped, another chain's) would either build on
+ * stale state or refuse block 1, blaming the audited ledger for the scratch's. */
+static bool absent_or_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT;
+    bool empty = true;
+    for (struct dirent *e; empty && (e = readdir(d)) != NULL;) {
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    }
+    closedir(d);
+    return empty;
+}
+
 int replay_open(const uint8_t *genesis, size_t genesis_len, const char *dir, replay **out,
                 char *why, size_t why_cap)
 {
+    if (!absent_or_empty(dir)) {
+        return snprintf(why, why_cap, "the re-execution's scratch directory %s is not empty "
+                                      "(or not a directory): remove it first", dir), -1;
+    }
     replay *r = calloc(1, sizeof *r);
     if (!r) return snprintf(why, why_cap, "out of memory"), -1;
     r->txs = calloc(CODEC_BLOCK_TXS_MAX, sizeof *r->txs);

@@ -24,7 +24,8 @@
 
 typedef struct replay replay;
 
-/* A replay over a new scratch ledger in dir (empty or absent; the caller removes it).
+/* A replay over a new scratch ledger in dir, which must be absent or empty (anything else is
+ * refused: a ledger left there would be built on); the caller removes it afterwards.
  * Returns 0, or -1 with a message in why. */
 int replay_open(const uint8_t *genesis, size_t genesis_len, const char *dir, replay **out,
                 char *why, size_t why_cap);

@@ -818,6 +818,9 @@ exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *e
         exec_close(e);
         return rc;
     }
+    /* FORMATS 5.2: effective block times start from the genesis's creation (sys/clock
+     * holds the last one once a block is committed) */
+    e->time_ms = e->genesis->created_ms;
     uint8_t *clock;
     size_t clock_len;
     if (ledger_state_get(l, (const uint8_t *)SYS_CLOCK, sizeof SYS_CLOCK - 1, &clock, &clock_len)
