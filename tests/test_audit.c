@@ -70,7 +70,7 @@ static int mem_next(void *ctx, codec_span *block, codec_span *cert, char *why, s
 static bool audit_mem(const uint8_t *data, size_t len, audit_failure *f)
 {
     mem_file m = {data, len, 0, 0};
-    audit_source src = {mem_next, &m};
+    audit_source src = {mem_next, &m, NULL};
     audit_summary s;
     return audit_run(chain.genesis, chain.genesis_len, &src, 2, &s, f);
 }
@@ -191,7 +191,7 @@ Test(audit, a_ledger_of_another_chain_fails)
     tu_chain other;
     tu_chain_make(&other, 4);
     mem_file m = {data, len, 0, 0};
-    audit_source src = {mem_next, &m};
+    audit_source src = {mem_next, &m, NULL};
     audit_summary s;
     audit_failure f;
     cr_assert_not(audit_run(other.genesis, other.genesis_len, &src, 1, &s, &f));

@@ -5,6 +5,7 @@
  * the height, tx and field that differ.
  */
 #include <criterion/criterion.h>
+#include <leveldb/c.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -415,5 +416,56 @@ Test(reexecute, the_first_block_runs_after_the_genesis_time)
     for (int i = 0; i < 8; i++) t = t << 8 | clock[i];
     free(clock);
     cr_expect_eq(t, ledger_genesis(l)->created_ms + 1);
+    ledger_close(l);
+}
+
+/* ---- a store whose state rows are not what its blocks wrote ---------------------------- */
+
+/* The value of state key `key` (the store's row 's' || key) is replaced behind the
+ * ledger's back, as whoever holds the data directory can. */
+static void overwrite_state_row(const char *path, const char *key, const uint8_t *value,
+                                size_t len)
+{
+    leveldb_options_t *o = leveldb_options_create();
+    char *error = NULL;
+    leveldb_t *db = leveldb_open(o, path, &error);
+    cr_assert_null(error, "%s", error);
+    char row[64];
+    size_t row_len = (size_t)snprintf(row, sizeof row, "s%s", key);
+    leveldb_writeoptions_t *w = leveldb_writeoptions_create();
+    leveldb_put(db, w, row, row_len, (const char *)value, len, &error);
+    cr_assert_null(error, "%s", error);
+    leveldb_writeoptions_destroy(w);
+    leveldb_close(db);
+    leveldb_options_destroy(o);
+}
+
+/* The audit of a data directory (audit_ledger_source) checks its blocks; a node answers
+ * queries from its state rows (exec_query_*, exec_read_allowed). A row changed after the
+ * fact (here the block clock; a consent record the same way) is in no block, so the plain
+ * audit cannot see it; the re-execution holds the state the blocks give, row for row, in
+ * its scratch ledger, and compares. */
+Test(reexecute, a_store_whose_state_rows_differ_from_its_blocks_fails_replay)
+{
+    ledger *l = tu_open(dir, &chain);
+    char why[300];
+    cr_assert_eq(sample_trial_write(l, &chain.keys, 3, 8, why, sizeof why), 0, "%s", why);
+    ledger_close(l);
+    static const uint8_t forged_clock[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+    overwrite_state_row(dir, "sys/clock", forged_clock, 8);
+    l = tu_open(dir, &chain);
+    uint8_t *v;
+    size_t len;
+    cr_assert_eq(ledger_state_get(l, (const uint8_t *)"sys/clock", 9, &v, &len), LEDGER_OK);
+    cr_assert(len == 8 && memcmp(v, forged_clock, 8) == 0, "the store now answers the forged row");
+    free(v);
+    audit_summary s;
+    audit_failure f;
+    cr_assert(audit_ledger(l, false, &s, &f), "the blocks are intact: %s", f.reason);
+    cr_assert_not(audit_ledger(l, true, &s, &f),
+                  "audit --reexecute of the store passed, its state rows differ from its blocks'");
+    cr_expect_eq(s.reexecuted, 3, "every block replayed the same");
+    cr_expect(strstr(f.reason, "state row sys/clock") != NULL, "%s", f.reason);
+    cr_expect(strstr(f.reason, "value differs") != NULL, "%s", f.reason);
     ledger_close(l);
 }

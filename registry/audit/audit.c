@@ -636,6 +636,14 @@ bool audit_run_with(const uint8_t *genesis, size_t genesis_len, const audit_sour
     pthread_mutex_unlock(&p.mu);
     for (unsigned i = 0; i < n; i++) pthread_join(workers[i], NULL);
     summary->head = a->head;
+    /* every block replayed the same: a store's state rows must be what they leave */
+    char why[200];
+    if (!p.failed && a->replay && src->store
+        && !replay_same_state(a->replay, src->store, why, sizeof why)) {
+        p.failed = true;
+        p.first = (audit_failure){.height = 0, .tx_index = -1};
+        snprintf(p.first.reason, sizeof p.first.reason, "re-execution differs: %s", why);
+    }
     if (p.failed) *failure = p.first;
     auditor_free(a);
     free(a);
@@ -713,8 +721,7 @@ static int file_next(void *ctx, codec_span *block, codec_span *cert, char *why, 
 
 void audit_file_source(audit_file *f, audit_source *out)
 {
-    out->next = file_next;
-    out->ctx = f;
+    *out = (audit_source){.next = file_next, .ctx = f};
 }
 
 const hash32 *audit_file_chain_id(const audit_file *f) { return &f->header.chain_id; }
@@ -753,8 +760,7 @@ static int ledger_next(void *ctx, codec_span *block, codec_span *cert, char *why
 void audit_ledger_source(audit_ledger_cursor *cursor, ledger *store, audit_source *out)
 {
     *cursor = (audit_ledger_cursor){.store = store, .next_height = 1};
-    out->next = ledger_next;
-    out->ctx = cursor;
+    *out = (audit_source){.next = ledger_next, .ctx = cursor, .store = store};
 }
 
 void audit_ledger_cursor_done(audit_ledger_cursor *cursor)

@@ -40,6 +40,10 @@ typedef int (*audit_next_fn)(void *ctx, codec_span *block, codec_span *result_ce
 typedef struct {
     audit_next_fn next;
     void *ctx;
+    /* A stored ledger's source (audit_ledger_source) names its store: with reexecute, its
+     * state rows, which a node answers queries from, are compared with the replay's once
+     * every block matched. NULL for an export (it has no state rows). */
+    ledger *store;
 } audit_source;
 
 typedef struct {

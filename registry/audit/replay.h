@@ -40,4 +40,10 @@ void replay_close(replay *r);
 bool replay_block(replay *r, const codec_block *b, const ledger_summary *ledger, int64_t *tx,
                   char *why, size_t why_cap);
 
+/* The first state row (key and value, in key order) in which store differs from the
+ * replay's scratch ledger after the same blocks: true if they hold the same rows, else
+ * false with the key and what differs in why. For a stored ledger whose blocks all
+ * replayed the same: a row changed behind the executor's back is in no block. */
+bool replay_same_state(replay *r, ledger *store, char *why, size_t why_cap);
+
 #endif
