@@ -469,3 +469,46 @@ Test(reexecute, a_store_whose_state_rows_differ_from_its_blocks_fails_replay)
     cr_expect(strstr(f.reason, "value differs") != NULL, "%s", f.reason);
     ledger_close(l);
 }
+
+/* The same replay from an export (audit_file_source): the honest executed trial passes,
+ * and a refusal certified as OK in it is caught at its height and tx. An export has no
+ * state rows, so only blocks are compared. */
+Test(reexecute, an_export_replays_like_its_store)
+{
+    ledger *honest = executed_trial(4, 30);
+    uint32_t tx;
+    ledger *forged = forged_copy(honest, 2, refused_to_ok, &tx);
+    ledger *stores[2] = {honest, forged};
+    char exports[256];
+    tu_tempdir(exports, "reexec-exports");
+    for (int k = 0; k < 2; k++) {
+        char path[300];
+        snprintf(path, sizeof path, "%s/export-%d", exports, k);
+        FILE *out = fopen(path, "wb");
+        cr_assert_not_null(out);
+        char why[300];
+        cr_assert_eq(audit_export(stores[k], out, why, sizeof why), 0, "%s", why);
+        fclose(out);
+        audit_file *file;
+        cr_assert_eq(audit_file_open(path, &file, why, sizeof why), 0, "%s", why);
+        audit_source src;
+        audit_file_source(file, &src);
+        audit_options opt = {.threads = 2, .reexecute = true, .scratch_dir = scratch};
+        audit_summary s;
+        audit_failure f;
+        bool ok = audit_run_with(chain.genesis, chain.genesis_len, &src, &opt, &s, &f);
+        audit_file_close(file);
+        tu_rmdir(scratch);
+        if (k == 0) {
+            cr_expect(ok, "the honest export: %s", f.reason);
+            cr_expect_eq(s.reexecuted, 4);
+        } else {
+            cr_expect_not(ok, "the forged export passed the re-execution");
+            cr_expect_eq(f.height, 2, "%s", f.reason);
+            cr_expect_eq(f.tx_index, (int64_t)tx, "%s", f.reason);
+        }
+    }
+    tu_rmdir(exports);
+    ledger_close(forged);
+    ledger_close(honest);
+}
