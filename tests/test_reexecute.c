@@ -371,10 +371,15 @@ Test(reexecute, a_tx_with_a_bad_signature_and_its_invalid_receipt_fails_the_plai
     cr_assert_eq(st[0], RECEIPT_INVALID, "the executor refuses it (code 2)");
     audit_summary s;
     audit_failure f;
-    cr_assert_not(audit_ledger(l, false, &s, &f));
-    cr_expect_eq(f.height, 3, "%s", f.reason);
-    cr_expect_eq(f.tx_index, 0, "%s", f.reason);
-    cr_expect(strstr(f.reason, "author signature is invalid") != NULL, "%s", f.reason);
+    for (int reexecute = 0; reexecute < 2; reexecute++) {
+        cr_assert_not(audit_ledger(l, reexecute, &s, &f));
+        cr_expect_eq(f.height, 3, "%s", f.reason);
+        cr_expect_eq(f.tx_index, 0, "%s", f.reason);
+        /* with the replay too: the replay runs the tx unchecked and differs from its
+         * (right) receipt at the same tx, but the cause to report is the signature */
+        cr_expect(strstr(f.reason, "author signature is invalid") != NULL, "%s%s", f.reason,
+                  reexecute ? " (re-executing)" : "");
+    }
     ledger_close(l);
 }
 

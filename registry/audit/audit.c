@@ -63,6 +63,7 @@ typedef struct {
     uint64_t verified;
     bool failed;
     audit_failure first;
+    bool first_from_replay; /* first is a re-execution difference */
 } pool;
 
 /* ---- failures -------------------------------------------------------------- */
@@ -71,15 +72,23 @@ typedef struct {
  * whole block (a tampered tx also breaks the tx root): it ranks first. */
 static uint64_t tx_rank(int64_t tx) { return tx < 0 ? UINT64_MAX : (uint64_t)tx; }
 
-/* Keep the failure with the lowest (height, tx). Caller holds p->mu. */
-static void record_failure_locked(pool *p, uint64_t height, int64_t tx, const char *reason)
+/* Keep the failure with the lowest (height, tx). At the same tx, any other failure goes
+ * before a re-execution difference: the replay runs a tx whose signature does not verify
+ * as if it did, and differs from its (right) INVALID receipt, but the cause is the
+ * signature, which a worker may find only after the replay. Caller holds p->mu. */
+static void record_failure_locked(pool *p, uint64_t height, int64_t tx, const char *reason,
+                                  bool from_replay)
 {
-    if (p->failed && (p->first.height < height
-                      || (p->first.height == height
-                          && tx_rank(p->first.tx_index) <= tx_rank(tx)))) {
+    bool same = p->failed && p->first.height == height && p->first.tx_index == tx;
+    if (same && p->first_from_replay && !from_replay) {
+        /* replaced below */
+    } else if (p->failed && (p->first.height < height
+                             || (p->first.height == height
+                                 && tx_rank(p->first.tx_index) <= tx_rank(tx)))) {
         return;
     }
     p->failed = true;
+    p->first_from_replay = from_replay;
     p->first.height = height;
     p->first.tx_index = tx;
     snprintf(p->first.reason, sizeof p->first.reason, "%s", reason);
@@ -93,7 +102,7 @@ static void record_failure(pool *p, uint64_t height, int64_t tx, const char *fmt
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
     pthread_mutex_lock(&p->mu);
-    record_failure_locked(p, height, tx, reason);
+    record_failure_locked(p, height, tx, reason, false);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -122,7 +131,7 @@ static void verify_range(pool *p, chunk *c, uint32_t from, uint32_t to)
         char reason[128];
         describe_job(j, reason, sizeof reason);
         pthread_mutex_lock(&p->mu);
-        record_failure_locked(p, j->height, j->tx_index, reason);
+        record_failure_locked(p, j->height, j->tx_index, reason, false);
         pthread_mutex_unlock(&p->mu);
     }
 }
@@ -503,7 +512,12 @@ static bool check_block(auditor *a, const codec_span *block, const codec_span *c
         int64_t tx;
         char differs[200];
         if (!replay_block(a->replay, &b, &s, &tx, differs, sizeof differs)) {
-            return fail_block(a, tx, "re-execution differs: %s", differs);
+            pthread_mutex_lock(&a->pool->mu);
+            char reason[256];
+            snprintf(reason, sizeof reason, "re-execution differs: %s", differs);
+            record_failure_locked(a->pool, a->height, tx, reason, true);
+            pthread_mutex_unlock(&a->pool->mu);
+            return false;
         }
         a->summary->reexecuted++;
     }

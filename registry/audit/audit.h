@@ -18,7 +18,9 @@
  * Signatures are verified on `threads` worker threads while the main thread
  * parses the next blocks. The failure reported is the one at the lowest
  * height; within a height, the lowest tx, and a failure naming a tx before
- * one about the whole block (a tampered tx also breaks the tx root).
+ * one about the whole block (a tampered tx also breaks the tx root); at one
+ * tx, a failed check (its signature, say) before a re-execution difference
+ * (the replay runs a tx as if its signatures held).
  */
 #ifndef TRIALREG_AUDIT_H
 #define TRIALREG_AUDIT_H
