@@ -517,3 +517,93 @@ Test(reexecute, an_export_replays_like_its_store)
     ledger_close(forged);
     ledger_close(honest);
 }
+
+/* ---- one field at a time: every part of a result the replay must see ---------------- */
+
+static int mutation; /* which change forge_one makes */
+
+/* The first receipt of the block with status `status` (and events, if want_events). */
+static uint32_t find_receipt(const codec_block *b, uint8_t status, bool want_events,
+                             codec_receipt *r)
+{
+    for (uint32_t i = 0; i < b->receipt_count; i++) {
+        cr_assert_eq(codec_receipt_decode(b->receipts[i].data, b->receipts[i].len, r, NULL),
+                     CODEC_OK);
+        if (r->status == status && (!want_events || r->event_count > 0)) return i;
+    }
+    cr_assert_fail("no such receipt in the block");
+    return 0;
+}
+
+static void forge_one(codec_block *b, uint8_t *buf, size_t cap, uint32_t *which)
+{
+    static codec_receipt r;
+    static uint8_t data[CODEC_RECEIPT_MAX];
+    static const uint8_t extra_key[] = "consent/forged", extra_value[] = "1";
+    uint32_t i = 0;
+    switch (mutation) {
+    case 0: /* gas used */
+        i = find_receipt(b, RECEIPT_OK, false, &r);
+        r.gas_used++;
+        break;
+    case 1: /* an event's data */
+        i = find_receipt(b, RECEIPT_OK, true, &r);
+        cr_assert_gt(r.events[0].len, 0);
+        memcpy(data, r.events[0].data, r.events[0].len);
+        data[0] ^= 1;
+        r.events[0].data = data;
+        break;
+    case 2: /* the reason text of a refusal */
+        i = find_receipt(b, RECEIPT_REFUSED, false, &r);
+        snprintf(r.reason, sizeof r.reason, "%s", "consent witnessed");
+        break;
+    case 3: { /* the order of two writes */
+        codec_write w = b->writes[0];
+        b->writes[0] = b->writes[1];
+        b->writes[1] = w;
+        *which = 0;
+        return;
+    }
+    case 4: /* an extra write */
+        b->writes[b->write_count++] = (codec_write){extra_key, sizeof extra_key - 1,
+                                                    extra_value, sizeof extra_value - 1};
+        *which = b->write_count - 1;
+        return;
+    case 5: /* a put turned into a delete */
+        b->writes[2].value = NULL;
+        b->writes[2].value_len = 0;
+        *which = 2;
+        return;
+    }
+    codec_buf out = codec_buf_make(buf, cap);
+    cr_assert_eq(codec_receipt_encode(&r, &out), CODEC_OK);
+    b->receipts[i] = (codec_span){buf, out.len};
+    *which = i;
+}
+
+Test(reexecute, every_changed_result_field_is_named_by_the_replay)
+{
+    static const char *named[] = {"receipt gas_used", "receipt event 0", "receipt reason",
+                                  "state write 0: the ledger writes key",
+                                  "state writes: the ledger has", "state write 2 (key"};
+    static const int64_t tx_named[] = {1, 1, 1, 0, 0, 0}; /* 1: the receipt's tx; 0: none */
+    ledger *honest = executed_trial(3, 30);
+    for (mutation = 0; mutation < 6; mutation++) {
+        uint32_t which;
+        ledger *forged = forged_copy(honest, 3, forge_one, &which);
+        audit_summary s;
+        audit_failure f;
+        cr_expect(audit_ledger(forged, false, &s, &f), "change %d, plain: %s", mutation,
+                  f.reason);
+        cr_expect_not(audit_ledger(forged, true, &s, &f), "change %d passed the replay",
+                      mutation);
+        cr_expect_eq(f.height, 3, "change %d: %s", mutation, f.reason);
+        cr_expect_eq(f.tx_index, tx_named[mutation] ? (int64_t)which : -1, "change %d: %s",
+                     mutation, f.reason);
+        cr_expect(strstr(f.reason, named[mutation]) != NULL, "change %d: wanted '%s' in: %s",
+                  mutation, named[mutation], f.reason);
+        ledger_close(forged);
+        tu_rmdir(forged_dir);
+    }
+    ledger_close(honest);
+}
