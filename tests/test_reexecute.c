@@ -607,3 +607,50 @@ Test(reexecute, every_changed_result_field_is_named_by_the_replay)
     }
     ledger_close(honest);
 }
+
+/* A tx that ran kept as its own pruned form (same signer and route) with a forged refusal
+ * receipt naming it: the plain audit takes the refusal from the certificate; the replay
+ * finds that the route admits the tx and names it withheld (EXEC_ERR_WITHHELD). */
+static void prune_a_tx_that_ran(codec_block *b, uint8_t *buf, size_t cap, uint32_t *which)
+{
+    static codec_tx tx;
+    static uint8_t entry[256];
+    static hash32 entry_hash;
+    static codec_receipt r;
+    uint32_t i = find_receipt(b, RECEIPT_OK, false, &r);
+    cr_assert_eq(codec_tx_decode(b->txs[i].data, b->txs[i].len, &tx, NULL), CODEC_OK);
+    codec_pruned_tx p;
+    codec_pruned_tx_of(&tx, &b->txs[i], &p);
+    codec_buf eb = codec_buf_make(entry, sizeof entry);
+    cr_assert_eq(codec_pruned_tx_encode(&p, &eb), CODEC_OK);
+    b->txs[i] = (codec_span){eb.data, eb.len};
+    tcrypto_sha256(eb.data, eb.len, &entry_hash);
+    r.status = RECEIPT_INVALID;
+    r.error_code = EXEC_E_NO_ROLE;
+    snprintf(r.reason, sizeof r.reason, "%s", exec_reason(RECEIPT_INVALID, EXEC_E_NO_ROLE));
+    r.gas_used = 0;
+    r.event_count = 1;
+    snprintf(r.events[0].topic.text, sizeof r.events[0].topic.text, "%s", EXEC_PRUNED_TOPIC);
+    r.events[0].data = entry_hash.bytes;
+    r.events[0].len = 32;
+    codec_buf out = codec_buf_make(buf, cap);
+    cr_assert_eq(codec_receipt_encode(&r, &out), CODEC_OK);
+    b->receipts[i] = (codec_span){buf, out.len};
+    *which = i;
+}
+
+Test(reexecute, a_tx_that_ran_kept_as_its_own_pruned_form_is_named_withheld)
+{
+    ledger *honest = executed_trial(3, 30);
+    uint32_t tx;
+    ledger *forged = forged_copy(honest, 2, prune_a_tx_that_ran, &tx);
+    audit_summary s;
+    audit_failure f;
+    cr_assert(audit_ledger(forged, false, &s, &f), "plain: %s", f.reason);
+    cr_assert_not(audit_ledger(forged, true, &s, &f));
+    cr_expect_eq(f.height, 2, "%s", f.reason);
+    cr_expect_eq(f.tx_index, (int64_t)tx, "%s", f.reason);
+    cr_expect(strstr(f.reason, "withheld") != NULL, "%s", f.reason);
+    ledger_close(forged);
+    ledger_close(honest);
+}
