@@ -48,12 +48,6 @@ static int add_size(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int build_blocks(const sample_keys *keys, const ledger *l, uint64_t blocks,
                         uint32_t txs, sample_block *out)
 {
@@ -116,7 +110,7 @@ out:
     free(built);
     free(keys);
     free(genesis);
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    util_remove_tree(dir);
     return rc;
 }
 
@@ -134,7 +128,7 @@ static double timed_audit(ledger *l, const uint8_t *genesis, size_t glen, bool r
     bool ok = audit_run_with(genesis, glen, &src, &opt, &s, &f);
     double secs = util_now() - t0;
     audit_ledger_cursor_done(&cursor);
-    nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    util_remove_tree(scratch);
     if (ok) return secs;
     snprintf(why, why_cap, "%saudit failed at height %llu: %s", reexecute ? "re-executing " : "",
              (unsigned long long)f.height, f.reason);
@@ -181,7 +175,7 @@ out:
     ledger_close(l);
     free(keys);
     free(genesis);
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    util_remove_tree(dir);
     return rc;
 }
 

@@ -813,19 +813,44 @@ static int export_entry(ledger *l, FILE *f, uint64_t h, char *why, size_t why_ca
     return rc;
 }
 
-int audit_export(ledger *l, FILE *f, char *why, size_t why_cap)
+uint64_t audit_certified_height(ledger *l)
 {
     ledger_summary head;
     ledger_head(l, &head);
+    uint64_t h = 0;
+    for (; h < head.height; h++) {
+        uint8_t *cert;
+        size_t len;
+        if (ledger_get_result_cert(l, h + 1, &cert, &len) != LEDGER_OK) break;
+        free(cert);
+    }
+    return h;
+}
+
+int audit_export_heights(ledger *l, FILE *f, uint64_t last, char *why, size_t why_cap)
+{
+    ledger_summary head;
+    ledger_head(l, &head);
+    if (last > head.height) {
+        return snprintf(why, why_cap, "no block at height %llu (head is %llu)",
+                        (unsigned long long)last, (unsigned long long)head.height), -1;
+    }
     uint8_t header[128];
     codec_buf hb = codec_buf_make(header, sizeof header);
-    codec_export_header h = {.chain_id = *ledger_chain_id(l), .block_count = head.height};
+    codec_export_header h = {.chain_id = *ledger_chain_id(l), .block_count = last};
     codec_export_header_encode(&h, &hb);
     if (fwrite(hb.data, 1, hb.len, f) != hb.len) {
         return snprintf(why, why_cap, "cannot write the header"), -1;
     }
-    for (uint64_t height = 1; height <= head.height; height++) {
+    for (uint64_t height = 1; height <= last; height++) {
         if (export_entry(l, f, height, why, why_cap) != 0) return -1;
     }
     return 0;
+}
+
+int audit_export(ledger *l, FILE *f, char *why, size_t why_cap)
+{
+    ledger_summary head;
+    ledger_head(l, &head);
+    return audit_export_heights(l, f, head.height, why, why_cap);
 }

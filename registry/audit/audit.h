@@ -101,6 +101,12 @@ bool audit_run_with(const uint8_t *genesis, size_t genesis_len, const audit_sour
 /* Write the whole ledger (every block and result certificate) to f in the
  * export file format. Returns 0, or -1 with a message in why. */
 int audit_export(ledger *l, FILE *f, char *why, size_t why_cap);
+/* The same for heights 1..last only (last <= the head; an export of a ledger's
+ * certified blocks: last = audit_certified_height). */
+int audit_export_heights(ledger *l, FILE *f, uint64_t last, char *why, size_t why_cap);
+/* The last height H such that every block 1..H has a result certificate (0 if block 1
+ * has none): the blocks after H are the ledger's uncertified tail. */
+uint64_t audit_certified_height(ledger *l);
 
 /* Sources. Each open function returns 0, or -1 with a message in why. */
 typedef struct audit_file audit_file;

@@ -295,8 +295,9 @@ static int certify(ledger *l, const sample_keys *keys, const ledger_summary *s, 
     return 0;
 }
 
-int sample_block_append(ledger *l, const sample_keys *keys, const sample_block *b, char *why,
-                        size_t why_cap)
+/* Append a built block; certified: also store its result certificate. */
+static int append_block(ledger *l, const sample_keys *keys, const sample_block *b, bool certified,
+                        char *why, size_t why_cap)
 {
     ledger_block_input in = {.batch = b->batch, .txs = b->txs, .receipts = b->receipts,
                              .writes = b->writes, .write_count = b->tx_count,
@@ -308,29 +309,54 @@ int sample_block_append(ledger *l, const sample_keys *keys, const sample_block *
                  err.message);
         return -1;
     }
-    return certify(l, keys, &s, why, why_cap);
+    return certified ? certify(l, keys, &s, why, why_cap) : 0;
+}
+
+int sample_block_append(ledger *l, const sample_keys *keys, const sample_block *b, char *why,
+                        size_t why_cap)
+{
+    return append_block(l, keys, b, true, why, why_cap);
+}
+
+static bool has_result_cert(ledger *l, uint64_t height)
+{
+    uint8_t *cert;
+    size_t len;
+    if (ledger_get_result_cert(l, height, &cert, &len) != LEDGER_OK) return false;
+    free(cert);
+    return true;
 }
 
 /* After a crash the head may lack its result certificate: form it first, as
- * a restarted replica would. */
+ * a restarted replica would. An uncertified tail of more blocks (written with
+ * sample_write_blocks_tail) is refused: certifying its head alone would leave a gap. */
 static int certify_head(ledger *l, const sample_keys *keys, char *why, size_t why_cap)
 {
     ledger_summary head;
     ledger_head(l, &head);
-    uint8_t *cert;
-    size_t len;
-    if (head.height == 0) return 0;
-    if (ledger_get_result_cert(l, head.height, &cert, &len) == LEDGER_OK) {
-        free(cert);
-        return 0;
+    if (head.height == 0 || has_result_cert(l, head.height)) return 0;
+    if (head.height > 1 && !has_result_cert(l, head.height - 1)) {
+        snprintf(why, why_cap, "the ledger ends in several blocks without a result certificate "
+                               "(heights %llu and %llu at least): only more uncertified blocks "
+                               "can follow", (unsigned long long)head.height - 1,
+                 (unsigned long long)head.height);
+        return -1;
     }
     return certify(l, keys, &head, why, why_cap);
 }
 
-int sample_write_blocks(ledger *l, const sample_keys *keys, uint64_t blocks,
-                        uint32_t txs_per_block, char *why, size_t why_cap)
+int sample_write_blocks_tail(ledger *l, const sample_keys *keys, uint64_t blocks,
+                             uint32_t txs_per_block, uint64_t uncertified, char *why,
+                             size_t why_cap)
 {
-    if (certify_head(l, keys, why, why_cap) != 0) return -1;
+    if (uncertified > blocks) {
+        snprintf(why, why_cap, "%llu uncertified blocks of %llu", (unsigned long long)uncertified,
+                 (unsigned long long)blocks);
+        return -1;
+    }
+    /* appending only uncertified blocks continues a tail; otherwise certify the head */
+    if ((uncertified == 0 || uncertified < blocks) && certify_head(l, keys, why, why_cap) != 0)
+        return -1;
     ledger_summary head;
     ledger_head(l, &head);
     for (uint64_t i = 0; i < blocks; i++) {
@@ -341,11 +367,17 @@ int sample_write_blocks(ledger *l, const sample_keys *keys, uint64_t blocks,
             snprintf(why, why_cap, "out of memory");
             return -1;
         }
-        int rc = sample_block_append(l, keys, &b, why, why_cap);
+        int rc = append_block(l, keys, &b, i < blocks - uncertified, why, why_cap);
         sample_block_free(&b);
         if (rc != 0) return rc;
     }
     return 0;
+}
+
+int sample_write_blocks(ledger *l, const sample_keys *keys, uint64_t blocks,
+                        uint32_t txs_per_block, char *why, size_t why_cap)
+{
+    return sample_write_blocks_tail(l, keys, blocks, txs_per_block, 0, why, why_cap);
 }
 
 /* ---- an executed sample trial ---------------------------------------------------------- */

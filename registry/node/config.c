@@ -147,7 +147,8 @@ static bool read_fields(reader *r, json_t *root, config_node *c)
           && get_u32(r, root, "max_message_bytes", false, 65536, 1u << 30, &c->max_message_bytes)
           && get_string(r, root, "log_level", false, c->log_level, sizeof c->log_level)
           && get_path(r, root, "tls_cert_key_file", false, c->tls_cert_key_file)
-          && get_path(r, root, "tls_ca_file", false, c->tls_ca_file) && check_tls(r, c))) {
+          && get_path(r, root, "tls_ca_file", false, c->tls_ca_file)
+          && get_string(r, root, "http", false, c->http, sizeof c->http) && check_tls(r, c))) {
         return false;
     }
     if (c->node >= c->peer_count) return fail(r, "node", "is not an index into peers");
@@ -192,6 +193,7 @@ static json_t *to_json(const config_node *c)
         json_object_set_new(root, "tls_cert_key_file", json_string(c->tls_cert_key_file));
     }
     if (root && c->tls_ca_file[0]) json_object_set_new(root, "tls_ca_file", json_string(c->tls_ca_file));
+    if (root && c->http[0]) json_object_set_new(root, "http", json_string(c->http));
     return root;
 }
 
