@@ -265,7 +265,7 @@ Test(audit, an_uncertified_tail_is_named_and_an_export_can_stop_before_it)
     cr_assert_eq(audit_export_heights(l, mf, 3, why, sizeof why), 0, "%s", why);
     fclose(mf);
     mem_file m = {(uint8_t *)buf, len, 0, 0};
-    audit_source msrc = {mem_next, &m};
+    audit_source msrc = {mem_next, &m, NULL};
     cr_assert(audit_run(chain.genesis, chain.genesis_len, &msrc, 1, &s, &f), "%s", f.reason);
     cr_assert_eq(s.blocks, 3);
     cr_assert_eq(s.uncertified_from, 0, "the export of 1..3 has no tail");
