@@ -605,6 +605,9 @@ def verify(genesis_bytes, export_bytes):
                     ["tx.pruned", sha256(pack(txs[i]))]]):
                 raise Failure("a pruned tx whose receipt is not a refusal of its signer or "
                               "route", height, i)
+            if not is_pruned(txs[i]) and r[1] == 2 and (4 <= r[2] <= 7 or r[2] == 16):
+                raise Failure("a tx refused for its signer or route is kept whole (5.10: "
+                              "it is kept pruned)", height, i)
             # 5.1: a tx that ran (any status but INVALID) was unexpired at its block's
             # effective time, and its (signer, nonce) had not run with a valid_until after it
             if r[1] != 2 and not is_pruned(txs[i]):
