@@ -1057,7 +1057,8 @@ Test(client_api, public_history_needs_no_key_and_holds_nothing_participant_level
             codec_receipt_reply rr;
             cr_assert_eq(codec_receipt_reply_decode(e[i].receipt_reply.data, e[i].receipt_reply.len, &rr, NULL), CODEC_OK);
             char why[300] = "";
-            cr_assert(proof_verify(f.w.genesis, f.w.genesis_len, rr.proof.data, rr.proof.len, why, sizeof why),
+            cr_assert(proof_verify_receipt(f.w.genesis, f.w.genesis_len, e[i].receipt_reply.data,
+                                           e[i].receipt_reply.len, why, sizeof why),
                       "entry %u: %s", got, why);
             codec_receipt rc;
             cr_assert_eq(codec_receipt_decode(rr.receipt.data, rr.receipt.len, &rc, NULL), CODEC_OK);
@@ -1083,4 +1084,80 @@ Test(client_api, public_history_needs_no_key_and_holds_nothing_participant_level
     uint8_t garbage[] = {0x92, 0x07, 0xc4, 0x01, 0x90};
     cr_assert_eq(call(garbage, sizeof garbage, &r), CAPI_BAD_BODY);
     cr_expect_not_null(strstr(r.reason, "public_request"), "%s", r.reason);
+}
+
+/* Run trialctl with args (%s replaced in order: binary dir, url, key dir) and return the
+ * exit status; output (stdout and stderr) in out. */
+static int run_trialctl(const char *args, char *out, size_t cap)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s/tools/trialctl' %s 2>&1", TRIALREG_BINARY_DIR, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* trialctl history (no key), access records (the researcher), access log (a regulator). */
+Test(client_api, trialctl_history_access_records_and_access_log)
+{
+    char dir[300], path[400], args[1500];
+    snprintf(dir, sizeof dir, "%s/keys", f.dir);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    const keypair *keys[] = {&f.w.regulator, &f.w.researcher};
+    const char *names[] = {"regulator", "researcher"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s.key", dir, names[i]);
+        cr_assert_eq(tcrypto_write_secret_key(path, keys[i]), TCRYPTO_OK);
+    }
+    snprintf(path, sizeof path, "%s/genesis.bin", dir);
+    FILE *g = fopen(path, "wb");
+    cr_assert_eq(fwrite(f.w.genesis, 1, f.w.genesis_len, g), f.w.genesis_len);
+    fclose(g);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    server_now = (uint64_t)ts.tv_sec * 1000u; /* trialctl signs with the real clock */
+    static char out[1 << 20];
+    snprintf(args, sizeof args, "history --url %s --genesis %s/genesis.bin --trial %s --receipts-dir %s",
+             f.url, dir, SCENARIO_TRIAL, dir);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "protocol.register tx "), "%s", out);
+    cr_expect_not_null(strstr(out, "FLAG  outcome.flag.primary_switched"), "%s", out);
+    cr_expect_not_null(strstr(out, "# 9 events, every receipt verified"), "%s", out);
+    cr_expect_not_null(strstr(out, "# enrolled: not published (fewer than 10)"), "%s", out);
+    char hex[17];
+    for (int p = 0; p < WORLD_PARTICIPANTS; p++) {
+        pseudonym(&f.w.participants[p], hex);
+        cr_expect_null(strstr(out, hex), "participant %d in the public history", p);
+    }
+    snprintf(args, sizeof args, "verify-receipt --genesis %s/genesis.bin %s/h1.0.receipt", dir, dir);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "a written receipt verifies: %s", out);
+    snprintf(args, sizeof args, "history --url %s --genesis %s/genesis.bin --trial NOPE", f.url, dir);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 1, "%s", out);
+    cr_expect_not_null(strstr(out, "refused (6)"), "%s", out);
+    /* the researcher reads grant 1; a regulator may not */
+    snprintf(args, sizeof args, "access records --url %s --key %s/researcher.key --genesis %s/genesis.bin --trial %s --grant 1",
+             f.url, dir, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "matches the grant's"), "%s", out);
+    snprintf(args, sizeof args, "access records --url %s --key %s/regulator.key --genesis %s/genesis.bin --trial %s --grant 1",
+             f.url, dir, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 1, "%s", out);
+    cr_expect_not_null(strstr(out, "refused (5)"), "%s", out);
+    /* the regulator reads the log: the one answered read, its signature checked */
+    snprintf(args, sizeof args, "access log --url %s --key %s/regulator.key --genesis %s/genesis.bin --trial %s",
+             f.url, dir, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "1 reads through access grants"), "%s", out);
+    cr_expect_not_null(strstr(out, "grant 1"), "%s", out);
+    cr_expect_not_null(strstr(out, " signed"), "%s", out);
+    snprintf(args, sizeof args, "access log --url %s --key %s/researcher.key --genesis %s/genesis.bin --trial %s",
+             f.url, dir, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 1, "%s", out);
+    cr_expect_not_null(strstr(out, "refused (5)"), "%s", out);
+    snprintf(args, sizeof args, "access records --url %s --genesis %s/genesis.bin --trial %s --grant 1",
+             f.url, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 2, "no key: usage: %s", out);
 }
