@@ -1161,3 +1161,60 @@ Test(client_api, trialctl_history_access_records_and_access_log)
              f.url, dir, SCENARIO_TRIAL);
     cr_assert_eq(run_trialctl(args, out, sizeof out), 2, "no key: usage: %s", out);
 }
+
+/* The boundaries every signed read of issue 19 shares (GRANT, READ_LOG, the filtered
+ * TIMELINE), each with its reason: the right key answered; a stale and a future time, a
+ * query replayed an hour later, another chain's signature, a flipped signature byte, and a
+ * query with no key (the all-zero asker and signature) refused. */
+Test(client_api, issue_19_signed_reads_refuse_stale_foreign_and_keyless_queries)
+{
+    uint8_t g[8];
+    put_be64(g, 1);
+    const struct {
+        codec_query_kind kind;
+        const keypair *key;
+        uint32_t nargs;
+    } reads[] = {{QUERY_GRANT, &f.w.researcher, 2}, {QUERY_READ_LOG, &f.w.regulator, 1},
+                 {QUERY_TIMELINE, &f.w.inv_b, 1}, {QUERY_TIMELINE, &f.w.participants[3], 1}};
+    world other;
+    cr_assert_eq(world_init(&other, "another-chain"), 0);
+    hash32 other_chain;
+    tcrypto_sha256(other.genesis, other.genesis_len, &other_chain);
+    free(other.genesis);
+    const hash32 *chain = ledger_chain_id(f.w.l);
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        codec_span args[2] = {trial, {g, 8}};
+        uint8_t req[1024];
+        codec_client_response r;
+        size_t len = client_query_request(reads[i].key, chain, server_now, reads[i].kind, args,
+                                          reads[i].nargs, req, sizeof req);
+        cr_assert_eq(call(req, len, &r), CAPI_OK, "read %zu: %s", i, r.reason);
+        server_now += 3600 * 1000; /* replayed an hour later */
+        cr_assert_eq(call(req, len, &r), CAPI_STALE, "read %zu", i);
+        cr_expect_not_null(strstr(r.reason, "replayed or skewed"), "%s", r.reason);
+        server_now -= 3600 * 1000;
+        len = client_query_request(reads[i].key, chain, server_now - SKEW_MS - 1, reads[i].kind,
+                                   args, reads[i].nargs, req, sizeof req);
+        cr_assert_eq(call(req, len, &r), CAPI_STALE, "read %zu", i);
+        len = client_query_request(reads[i].key, chain, server_now + SKEW_MS + 1, reads[i].kind,
+                                   args, reads[i].nargs, req, sizeof req);
+        cr_assert_eq(call(req, len, &r), CAPI_STALE, "read %zu", i);
+        len = client_query_request(reads[i].key, &other_chain, server_now, reads[i].kind, args,
+                                   reads[i].nargs, req, sizeof req);
+        cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE, "read %zu", i);
+        cr_expect_not_null(strstr(r.reason, "signature does not verify on this chain"), "%s", r.reason);
+        len = client_query_request(reads[i].key, chain, server_now, reads[i].kind, args,
+                                   reads[i].nargs, req, sizeof req);
+        req[len - 1] ^= 1;
+        cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE, "read %zu", i);
+        /* no key: a query whose asker and signature are zero */
+        codec_query q = {.time_ms = server_now, .kind = reads[i].kind, .arg_count = reads[i].nargs,
+                         .args = {trial, {g, 8}}};
+        uint8_t inner[512];
+        codec_buf b = codec_buf_make(inner, sizeof inner);
+        cr_assert_eq(codec_query_encode(&q, &b), CODEC_OK);
+        codec_buf o = codec_buf_make(req, sizeof req);
+        cr_assert_eq(codec_client_request_encode(CLIENT_QUERY, b.data, b.len, &o), CODEC_OK);
+        cr_assert_eq(call(req, o.len, &r), CAPI_BAD_SIGNATURE, "read %zu without a key", i);
+    }
+}
