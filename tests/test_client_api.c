@@ -1218,3 +1218,73 @@ Test(client_api, issue_19_signed_reads_refuse_stale_foreign_and_keyless_queries)
         cr_assert_eq(call(req, o.len, &r), CAPI_BAD_SIGNATURE, "read %zu without a key", i);
     }
 }
+
+/* The issue 19 structures decode what they encode and refuse what their bounds exclude,
+ * naming the field: an index outside its page, more positions than the page, an unknown
+ * removal reason, a published enrolment under the threshold, entries past the total. */
+Test(client_api, issue_19_codecs_round_trip_and_enforce_their_bounds)
+{
+    static uint8_t buf[64 * 1024];
+    static codec_grant_record rec[CODEC_GRANT_PAGE_MAX], rec2[CODEC_GRANT_PAGE_MAX];
+    static codec_grant_removed rm[CODEC_GRANT_PAGE_MAX], rm2[CODEC_GRANT_PAGE_MAX];
+    codec_grant_page p = {.grant = 3, .scope = 1, .count = 100, .from = 64, .record_count = 2,
+                          .removed_count = 1};
+    rec[0] = (codec_grant_record){.index = 64, .scope = 1, .collected_at = 5, .size = 9};
+    rec[1] = (codec_grant_record){.index = 99, .scope = 1};
+    rm[0] = (codec_grant_removed){.index = 70, .why = CODEC_GRANT_RECONSENT};
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_grant_reply_encode(&p, rec, rm, &b), CODEC_OK);
+    codec_grant_page back;
+    codec_error err;
+    cr_assert_eq(codec_grant_reply_decode(buf, b.len, &back, rec2, rm2, CODEC_GRANT_PAGE_MAX, &err), CODEC_OK);
+    cr_assert(back.record_count == 2 && back.removed_count == 1 && rec2[1].index == 99 && rm2[0].why == 2);
+    rec[1].index = 100; /* past the list */
+    b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_grant_reply_encode(&p, rec, rm, &b), CODEC_OK);
+    cr_assert_eq(codec_grant_reply_decode(buf, b.len, &back, rec2, rm2, CODEC_GRANT_PAGE_MAX, &err), CODEC_ERR_RANGE);
+    cr_assert_str_eq(err.field, "grant_reply.records[].index");
+    rec[1].index = 99;
+    rm[0].why = 3;
+    b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_grant_reply_encode(&p, rec, rm, &b), CODEC_OK);
+    cr_assert_eq(codec_grant_reply_decode(buf, b.len, &back, rec2, rm2, CODEC_GRANT_PAGE_MAX, &err), CODEC_ERR_RANGE);
+    rm[0].why = 1;
+    p.count = 66; /* a page of 2 positions carrying 3 */
+    b = codec_buf_make(buf, sizeof buf);
+    rec[1].index = 65;
+    cr_assert_eq(codec_grant_reply_encode(&p, rec, rm, &b), CODEC_OK);
+    cr_assert_eq(codec_grant_reply_decode(buf, b.len, &back, rec2, rm2, CODEC_GRANT_PAGE_MAX, &err), CODEC_ERR_RANGE,
+                 "index 70 lies outside the page 64..65");
+    rm[0].index = 65;
+    b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_grant_reply_encode(&p, rec, rm, &b), CODEC_OK);
+    cr_assert_eq(codec_grant_reply_decode(buf, b.len, &back, rec2, rm2, CODEC_GRANT_PAGE_MAX, &err), CODEC_ERR_COUNT);
+    /* public reply: an enrolment under the threshold is refused, entries past the total too */
+    codec_public_entry e[1] = {{"protocol.register", {buf, 3}}};
+    codec_public_page pp = {.total = 1, .from = 0, .has_enrolled = true, .enrolled = CODEC_PUBLIC_COUNT_MIN - 1, .count = 1};
+    static uint8_t pb[1024];
+    codec_public_entry eb[CODEC_PUBLIC_REPLY_MAX];
+    codec_public_page pback;
+    b = codec_buf_make(pb, sizeof pb);
+    cr_assert_eq(codec_public_reply_encode(&pp, e, &b), CODEC_OK);
+    cr_assert_eq(codec_public_reply_decode(pb, b.len, &pback, eb, CODEC_PUBLIC_REPLY_MAX, &err), CODEC_ERR_RANGE);
+    pp.enrolled = CODEC_PUBLIC_COUNT_MIN;
+    b = codec_buf_make(pb, sizeof pb);
+    cr_assert_eq(codec_public_reply_encode(&pp, e, &b), CODEC_OK);
+    cr_assert_eq(codec_public_reply_decode(pb, b.len, &pback, eb, CODEC_PUBLIC_REPLY_MAX, &err), CODEC_OK);
+    cr_assert(pback.has_enrolled && pback.enrolled == CODEC_PUBLIC_COUNT_MIN);
+    cr_assert_str_eq(eb[0].method, "protocol.register");
+    pp.total = 0;
+    pp.from = 0;
+    b = codec_buf_make(pb, sizeof pb);
+    cr_assert_eq(codec_public_reply_encode(&pp, e, &b), CODEC_OK);
+    cr_assert_eq(codec_public_reply_decode(pb, b.len, &pback, eb, CODEC_PUBLIC_REPLY_MAX, &err), CODEC_ERR_COUNT);
+    /* read log reply: entries past the total */
+    codec_span le[2] = {{buf, 4}, {buf, 4}};
+    b = codec_buf_make(pb, sizeof pb);
+    cr_assert_eq(codec_read_log_reply_encode(1, 0, le, 2, &b), CODEC_OK);
+    uint64_t total, from;
+    uint32_t n;
+    codec_span lb[CODEC_READ_LOG_REPLY_MAX];
+    cr_assert_eq(codec_read_log_reply_decode(pb, b.len, &total, &from, lb, CODEC_READ_LOG_REPLY_MAX, &n, &err), CODEC_ERR_COUNT);
+}
