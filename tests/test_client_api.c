@@ -1126,6 +1126,10 @@ Test(client_api, trialctl_history_access_records_and_access_log)
     cr_expect_not_null(strstr(out, "protocol.register tx "), "%s", out);
     cr_expect_not_null(strstr(out, "FLAG  outcome.flag.primary_switched"), "%s", out);
     cr_expect_not_null(strstr(out, "# 9 events, every receipt verified"), "%s", out);
+    const char *amend = strstr(out, "protocol.amend tx ");
+    cr_assert_not_null(amend, "%s", out);
+    cr_expect_not_null(strstr(amend, "\n    FLAG  protocol.flag.outcomes_changed"), "%s", out);
+    cr_expect_not_null(strstr(amend, "\n    primary   "), "the amended outcomes are shown: %s", out);
     cr_expect_not_null(strstr(out, "# enrolled: not published (fewer than 10)"), "%s", out);
     char hex[17];
     for (int p = 0; p < WORLD_PARTICIPANTS; p++) {

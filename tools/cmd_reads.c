@@ -101,6 +101,39 @@ static const char HISTORY_USAGE[] =
     "  DIR/h<height>.<index>.receipt. Exit 0 every receipt verifies, 1 one does not (named)\n"
     "  or the node refused, 2 usage, 3 unreadable genesis, 4 node unreachable.\n";
 
+/* The outcomes a protocol-level tx states (register, amend: arguments 3 and 4; outcomes
+ * report: 2 and 3), each 32-byte hash as hex, into a JSON object or printed. The changed
+ * outcomes of an amendment are what a trial registry shows beside its flag. */
+static void print_outcomes(const reads_args *a, const codec_span *tx_bytes, json_t *entry)
+{
+    static codec_tx tx;
+    if (codec_tx_decode(tx_bytes->data, tx_bytes->len, &tx, NULL) != CODEC_OK) return;
+    uint32_t first;
+    if (strcmp(tx.contract.text, "outcomes") == 0 && strcmp(tx.method.text, "report") == 0) first = 1;
+    else if (strcmp(tx.contract.text, "protocol") == 0
+             && (strcmp(tx.method.text, "register") == 0 || strcmp(tx.method.text, "amend") == 0))
+        first = 2;
+    else return;
+    static const char *const names[2] = {"primary", "secondary"};
+    for (uint32_t k = 0; k < 2 && first + k < tx.arg_count; k++) {
+        const codec_value *v = &tx.args[first + k];
+        if (v->kind != CODEC_VALUE_BYTES || v->len % 32 != 0) continue;
+        json_t *list = json_array();
+        if (!a->json) printf("    %-9s", names[k]);
+        for (uint32_t i = 0; i < v->len / 32; i++) {
+            char hex[65];
+            tcrypto_to_hex(v->bytes + 32 * i, 32, hex);
+            if (a->json) json_array_append_new(list, json_string(hex));
+            else printf(" %s", hex);
+        }
+        if (a->json) json_object_set_new(entry, names[k], list);
+        else {
+            printf("%s\n", v->len ? "" : " (none)");
+            json_decref(list);
+        }
+    }
+}
+
 /* One entry: verified, printed (text or into events_json). Returns 0 or 1 (does not verify). */
 static int history_entry(const reads_args *a, const uint8_t *genesis, size_t genesis_len,
                          const codec_public_entry *e, json_t *events_json)
@@ -140,13 +173,16 @@ static int history_entry(const reads_args *a, const uint8_t *genesis, size_t gen
         else
             printf("    %s %s %s\n", flag ? "FLAG " : "event", ev->topic.text, data);
     }
-    if (a->json)
-        json_array_append_new(events_json, json_pack("{s:I, s:i, s:s, s:I, s:s, s:o}", "height",
-                                                     (json_int_t)rr.height, "index", (int)rr.index,
-                                                     "method", e->method, "time_ms",
-                                                     (json_int_t)h.batch.time_ms, "tx", tx, "events", evs));
-    else
+    if (a->json) {
+        json_t *entry = json_pack("{s:I, s:i, s:s, s:I, s:s, s:o}", "height", (json_int_t)rr.height,
+                                  "index", (int)rr.index, "method", e->method, "time_ms",
+                                  (json_int_t)h.batch.time_ms, "tx", tx, "events", evs);
+        print_outcomes(a, &proof.tx, entry);
+        json_array_append_new(events_json, entry);
+    } else {
         json_decref(evs);
+        print_outcomes(a, &proof.tx, NULL);
+    }
     return 0;
 }
 
