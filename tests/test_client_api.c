@@ -1079,8 +1079,25 @@ Test(client_api, public_history_needs_no_key_and_holds_nothing_participant_level
         cr_assert_null(memmem(public_raw[pg], public_raw_len[pg], "access", 6), "no grant");
     }
     codec_client_response r;
+    /* a new protocol-level event is in the next reply (the index grows with the chain); a
+     * refused one and a participant's are not */
+    hash32 p2 = world_hash("primary 2");
+    codec_value rep[] = {world_text(SCENARIO_TRIAL), world_bytes(p2.bytes, 32), world_bytes("", 0)};
+    codec_receipt rc;
+    cr_assert_eq(world_run(&f.w, 60000, &f.w.sponsor, "outcomes", "report", rep, 3, NULL, 0, &rc), 0);
+    cr_assert_eq(rc.status, RECEIPT_OK, "%s", rc.reason);
+    cr_assert_eq(world_run(&f.w, 60000, &f.w.inv_a, "outcomes", "report", rep, 3, NULL, 0, &rc), 0);
+    cr_assert_eq(rc.status, RECEIPT_REFUSED);
+    codec_value wd[] = {world_text(SCENARIO_TRIAL), world_int(SCOPE_MAIN)};
+    cr_assert_eq(world_run(&f.w, 60000, &f.w.participants[0], "consent", "withdraw", wd, 2, NULL, 0, &rc), 0);
+    cr_assert_eq(public_page(SCENARIO_TRIAL, 9, &r), CAPI_OK, "%s", r.reason);
+    codec_public_page p;
+    cr_assert_eq(codec_public_reply_decode(r.body.data, r.body.len, &p, e, CODEC_PUBLIC_REPLY_MAX, NULL), CODEC_OK);
+    cr_assert_eq(p.total, 10);
+    cr_assert_eq(p.count, 1);
+    cr_expect_str_eq(e[0].method, "outcomes.report");
     cr_assert_eq(public_page("NO-SUCH-TRIAL", 0, &r), CAPI_NOT_FOUND);
-    cr_assert_eq(public_page(SCENARIO_TRIAL, 10, &r), CAPI_NOT_FOUND);
+    cr_assert_eq(public_page(SCENARIO_TRIAL, 11, &r), CAPI_NOT_FOUND);
     uint8_t garbage[] = {0x92, 0x07, 0xc4, 0x01, 0x90};
     cr_assert_eq(call(garbage, sizeof garbage, &r), CAPI_BAD_BODY);
     cr_expect_not_null(strstr(r.reason, "public_request"), "%s", r.reason);

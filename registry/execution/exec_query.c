@@ -665,45 +665,28 @@ ledger_err exec_timeline_write_as(exec *e, const uint8_t *trial, size_t trial_le
     return rc;
 }
 
-ledger_err exec_public_txs(exec *e, uint64_t height, exec_public_tx *out, uint32_t cap,
+ledger_err exec_public_txs(exec *e, const codec_block *b, exec_public_tx *out, uint32_t cap,
                            uint32_t *count)
 {
-    *count = 0;
-    ledger *l = exec_ledger(e);
-    uint8_t *data = NULL;
-    size_t len = 0;
-    ledger_err rc = ledger_get_block(l, height, &data, &len);
-    if (rc != LEDGER_OK) return rc;
-    codec_span *txs = malloc(2 * CODEC_BLOCK_TXS_MAX * sizeof *txs);
-    codec_write *writes = malloc(CODEC_WRITES_MAX * sizeof *writes);
-    codec_tx *tx = malloc(sizeof *tx);
-    codec_receipt *r = malloc(sizeof *r);
-    codec_block b = {.txs = txs, .receipts = txs + CODEC_BLOCK_TXS_MAX, .writes = writes};
+    static _Thread_local codec_tx tx;
+    static _Thread_local codec_receipt r;
     exec_viewer pub = {.kind = EXEC_VIEW_PUBLIC};
-    if (!txs || !writes || !tx || !r) rc = LEDGER_ERR_NOMEM;
-    else if (codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL) != CODEC_OK)
-        rc = LEDGER_ERR_CORRUPT;
-    for (uint32_t i = 0; rc == LEDGER_OK && i < b.tx_count && *count < cap; i++) {
-        if (codec_tx_decode(b.txs[i].data, b.txs[i].len, tx, NULL) != CODEC_OK) continue; /* pruned */
-        if (tx->arg_count == 0 || tx->args[0].kind != CODEC_VALUE_BYTES || tx->args[0].len < 1
-            || tx->args[0].len > 32)
+    *count = 0;
+    for (uint32_t i = 0; i < b->tx_count && *count < cap; i++) {
+        if (codec_tx_decode(b->txs[i].data, b->txs[i].len, &tx, NULL) != CODEC_OK) continue; /* pruned */
+        if (tx.arg_count == 0 || tx.args[0].kind != CODEC_VALUE_BYTES || tx.args[0].len < 1
+            || tx.args[0].len > 32)
             continue;
-        if (codec_receipt_decode(b.receipts[i].data, b.receipts[i].len, r, NULL) != CODEC_OK) {
-            rc = LEDGER_ERR_CORRUPT;
-            break;
-        }
-        if (!exec_tx_visible(e, &pub, tx->args[0].bytes, tx->args[0].len, tx, r)) continue;
+        if (i >= b->receipt_count
+            || codec_receipt_decode(b->receipts[i].data, b->receipts[i].len, &r, NULL) != CODEC_OK)
+            return LEDGER_ERR_CORRUPT;
+        if (!exec_tx_visible(e, &pub, tx.args[0].bytes, tx.args[0].len, &tx, &r)) continue;
         exec_public_tx *p = &out[(*count)++];
-        tcrypto_sha256(b.txs[i].data, b.txs[i].len, &p->tx_id);
+        tcrypto_sha256(b->txs[i].data, b->txs[i].len, &p->tx_id);
         p->index = i;
-        p->trial_len = (uint8_t)tx->args[0].len;
-        memcpy(p->trial, tx->args[0].bytes, tx->args[0].len);
-        snprintf(p->method, sizeof p->method, "%s.%s", tx->contract.text, tx->method.text);
+        p->trial_len = (uint8_t)tx.args[0].len;
+        memcpy(p->trial, tx.args[0].bytes, tx.args[0].len);
+        snprintf(p->method, sizeof p->method, "%s.%s", tx.contract.text, tx.method.text);
     }
-    free(data);
-    free(txs);
-    free(writes);
-    free(tx);
-    free(r);
-    return rc;
+    return LEDGER_OK;
 }

@@ -365,9 +365,10 @@ ledger_err exec_timeline_write(exec *e, const uint8_t *trial, size_t trial_len, 
 ledger_err exec_timeline_write_as(exec *e, const uint8_t *trial, size_t trial_len,
                                   const exec_viewer *viewer, FILE *out);
 
-/* The protocol-level txs of the block at height that committed OK (the public history,
- * item 5), in block order: tx ids, index in the block and the trial (first argument) of
- * each, at most cap (CODEC_BLOCK_TXS_MAX is always enough). */
+/* The protocol-level txs of block b (decoded by the caller) that committed OK (the public
+ * history, item 5), in block order: tx ids, index in the block and the trial (first
+ * argument) of each, at most cap (CODEC_BLOCK_TXS_MAX is always enough). CORRUPT if a
+ * receipt does not decode. */
 typedef struct {
     hash32 tx_id;
     uint32_t index;
@@ -375,7 +376,7 @@ typedef struct {
     uint8_t trial[32];
     char method[2 * CODEC_NAME_MAX + 2]; /* "contract.method" */
 } exec_public_tx;
-ledger_err exec_public_txs(exec *e, uint64_t height, exec_public_tx *out, uint32_t cap,
+ledger_err exec_public_txs(exec *e, const codec_block *b, exec_public_tx *out, uint32_t cap,
                            uint32_t *count);
 
 /* ---- reads through an access grant (issue 19 item 3) -----------------------------------

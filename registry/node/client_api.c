@@ -43,6 +43,7 @@ struct capi {
 };
 
 #define CAPI_PUBLIC_INDEX_MAX 16384
+#define CAPI_PUBLIC_SCAN_BLOCKS 16 /* blocks indexed per hold of the lock */
 
 /* What one request's handler produces. */
 typedef struct {
@@ -600,15 +601,23 @@ static bool answer_blocks(capi *api, const codec_span *body, answer *a)
 
 /* ---- PUBLIC (issue 19 item 5): a trial's protocol history, no key ------------------- */
 
-/* Under lock: add the blocks committed since the last public request to the index. */
-static bool public_index_update(capi *api, answer *a)
+/* Under lock: add blocks pub_scanned+1 .. to (at most) to the index. */
+static bool public_index_blocks(capi *api, uint64_t to, answer *a)
 {
     static _Thread_local exec_public_tx found[CODEC_BLOCK_TXS_MAX];
-    ledger_summary head;
-    ledger_head(exec_ledger(api->cfg.executor), &head);
-    for (uint64_t h = api->pub_scanned + 1; h <= head.height; h++) {
+    ledger *l = exec_ledger(api->cfg.executor);
+    for (uint64_t h = api->pub_scanned + 1; h <= to; h++) {
+        uint8_t *data = NULL;
+        size_t len = 0;
         uint32_t n = 0;
-        ledger_err rc = exec_public_txs(api->cfg.executor, h, found, CODEC_BLOCK_TXS_MAX, &n);
+        codec_block b = {.txs = api->block_txs, .receipts = api->block_receipts,
+                         .writes = api->block_writes};
+        ledger_err rc = ledger_get_block(l, h, &data, &len);
+        if (rc == LEDGER_OK
+            && codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL) != CODEC_OK)
+            rc = LEDGER_ERR_CORRUPT;
+        if (rc == LEDGER_OK) rc = exec_public_txs(api->cfg.executor, &b, found, CODEC_BLOCK_TXS_MAX, &n);
+        free(data);
         if (rc != LEDGER_OK) return refuse(a, CAPI_INTERNAL, "block %" PRIu64 ": %s", h, ledger_strerror(rc));
         if (api->pub_count + n > CAPI_PUBLIC_INDEX_MAX)
             return refuse(a, CAPI_TOO_LARGE, "the public history index is full (%u protocol events)", CAPI_PUBLIC_INDEX_MAX);
@@ -619,6 +628,27 @@ static bool public_index_update(capi *api, answer *a)
         api->pub_scanned = h;
     }
     return true;
+}
+
+/* Bring the index up to the head, CAPI_PUBLIC_SCAN_BLOCKS blocks per hold of the lock, so
+ * that a node's first public request after a start (one scan of the whole chain) never
+ * holds the executor's lock long enough to stall commits. Returns with the lock HELD and
+ * the index at the head, or false (lock released) with the refusal in a. */
+static bool public_index_update(capi *api, answer *a)
+{
+    for (;;) {
+        capi_exec_lock(api);
+        ledger_summary head;
+        ledger_head(exec_ledger(api->cfg.executor), &head);
+        uint64_t to = head.height - api->pub_scanned > CAPI_PUBLIC_SCAN_BLOCKS
+                          ? api->pub_scanned + CAPI_PUBLIC_SCAN_BLOCKS : head.height;
+        if (!public_index_blocks(api, to, a)) {
+            capi_exec_unlock(api);
+            return false;
+        }
+        if (to == head.height) return true;
+        capi_exec_unlock(api);
+    }
 }
 
 static bool same_trial(const exec_public_tx *p, const codec_span *trial)
@@ -675,9 +705,11 @@ static bool answer_public(capi *api, const codec_span *body, answer *a)
         return refuse(a, CAPI_BAD_BODY, "public request: %s", codec_error_format(&err, where, sizeof where));
     uint8_t *scratch = malloc(a->body.cap);
     if (!scratch) return refuse(a, CAPI_INTERNAL, "out of memory");
-    capi_exec_lock(api);
-    bool ok = public_index_update(api, a) && reply_public(api, &trial, from, scratch, a->body.cap, a);
-    capi_exec_unlock(api);
+    bool ok = public_index_update(api, a); /* returns holding the lock when ok */
+    if (ok) {
+        ok = reply_public(api, &trial, from, scratch, a->body.cap, a);
+        capi_exec_unlock(api);
+    }
     free(scratch);
     return ok;
 }
