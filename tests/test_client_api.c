@@ -755,6 +755,22 @@ Test(client_api, timeline_is_filtered_by_role)
     keypair stranger;
     tcrypto_keypair_generate(&stranger);
     cr_assert_eq(timeline_as(&stranger, &r), CAPI_DENIED);
+    /* a participant (site-a's p0) tries a protocol step: refused, and about p0, so site-b
+     * and another participant do not see it, p0 and site-a do */
+    codec_value ap[] = {world_text(SCENARIO_TRIAL), world_int(3)};
+    codec_receipt rc;
+    cr_assert_eq(world_run(&f.w, 60000, &f.w.participants[0], "protocol", "approve", ap, 2, NULL, 0, &rc), 0);
+    cr_assert_eq(rc.status, RECEIPT_REFUSED);
+    server_now = f.w.now_ms;
+    pseudonym(&f.w.participants[0], hex);
+    cr_assert_eq(timeline_as(&f.w.inv_b, &r), CAPI_OK, "%s", r.reason);
+    cr_expect_null(strstr(timeline_text, hex), "site-b reads p0's refused protocol step:\n%s", timeline_text);
+    cr_assert_eq(timeline_as(&f.w.participants[1], &r), CAPI_OK, "%s", r.reason);
+    cr_expect_null(strstr(timeline_text, hex), "participant 1 reads p0's refused protocol step");
+    cr_assert_eq(timeline_as(&f.w.participants[0], &r), CAPI_OK, "%s", r.reason);
+    cr_expect_not_null(strstr(timeline_text, "protocol.approve by participant-"), "p0 reads its own step");
+    cr_assert_eq(timeline_as(&f.w.inv_a, &r), CAPI_OK, "%s", r.reason);
+    cr_expect_not_null(strstr(timeline_text, "protocol.approve by participant-"), "site-a reads its participant's step");
 }
 
 /* ---- reads through an access grant ---- */

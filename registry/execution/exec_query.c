@@ -307,35 +307,53 @@ bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const 
 
 /* ---- what a reader sees (issue 19 items 4, 5) ---------------------------------------- */
 
-bool exec_tx_protocol_level(const codec_tx *tx)
+/* True if every key of tx (signer and co-signers) is a genesis authority. */
+static bool signed_by_authorities(exec *e, const codec_tx *tx)
+{
+    if (!authority_of(e, &tx->signer)) return false;
+    for (uint32_t k = 0; k < tx->cosig_count; k++)
+        if (!authority_of(e, &tx->cosigs[k].key)) return false;
+    return true;
+}
+
+static bool protocol_contract(const codec_tx *tx)
 {
     return strcmp(tx->contract.text, "protocol") == 0 || strcmp(tx->contract.text, "outcomes") == 0;
 }
 
-/* The participant a participant-level tx concerns, or NULL for any other tx. */
-static const pubkey *tx_participant(const codec_tx *tx)
+bool exec_tx_protocol_level(exec *e, const codec_tx *tx)
 {
-    if (strcmp(tx->contract.text, "consent") == 0) {
-        if (strcmp(tx->method.text, "grant") == 0 || strcmp(tx->method.text, "withdraw") == 0)
-            return &tx->signer;
-        if (strcmp(tx->method.text, "enrol") == 0 && tx->arg_count > 1
-            && tx->args[1].kind == CODEC_VALUE_BYTES && tx->args[1].len == 32)
-            return (const pubkey *)(const void *)tx->args[1].bytes;
-        return NULL;
-    }
-    if (strcmp(tx->contract.text, "data") == 0 && strcmp(tx->method.text, "anchor") == 0
-        && tx->arg_count > 1 && tx->args[1].kind == CODEC_VALUE_BYTES && tx->args[1].len == 32)
-        return (const pubkey *)(const void *)tx->args[1].bytes;
-    return NULL;
+    return protocol_contract(tx) && signed_by_authorities(e, tx);
 }
 
-static bool is_participant_level(const codec_tx *tx)
+static bool is_method(const codec_tx *tx, const char *contract, const char *method)
 {
-    return tx_participant(tx) != NULL
-           || (strcmp(tx->contract.text, "consent") == 0
-               && (strcmp(tx->method.text, "grant") == 0 || strcmp(tx->method.text, "withdraw") == 0
-                   || strcmp(tx->method.text, "enrol") == 0))
-           || (strcmp(tx->contract.text, "data") == 0 && strcmp(tx->method.text, "anchor") == 0);
+    return strcmp(tx->contract.text, contract) == 0 && strcmp(tx->method.text, method) == 0;
+}
+
+/* True for a participant-level tx; *participant is the one it concerns (NULL if its
+ * arguments name none that fits). A protocol-contract tx that a key other than a genesis
+ * authority signed or co-signed (a refused attempt: only authorities may act there) is
+ * about that key, so its pseudonym is never shown as protocol-level. */
+static bool participant_level(exec *e, const codec_tx *tx, const pubkey **participant)
+{
+    *participant = NULL;
+    if (protocol_contract(tx)) {
+        if (!authority_of(e, &tx->signer)) *participant = &tx->signer;
+        for (uint32_t k = 0; !*participant && k < tx->cosig_count; k++)
+            if (!authority_of(e, &tx->cosigs[k].key)) *participant = &tx->cosigs[k].key;
+        return *participant != NULL;
+    }
+    if (is_method(tx, "consent", "grant") || is_method(tx, "consent", "withdraw")) {
+        *participant = &tx->signer;
+        return true;
+    }
+    if (is_method(tx, "consent", "enrol") || is_method(tx, "data", "anchor")) {
+        if (tx->arg_count > 1 && tx->args[1].kind == CODEC_VALUE_BYTES && tx->args[1].len == 32)
+            *participant = (const pubkey *)(const void *)tx->args[1].bytes;
+        return true;
+    }
+    return false;
 }
 
 /* True if key is a genesis investigator of site. */
@@ -400,19 +418,18 @@ static bool site_sees(exec *e, const exec_viewer *v, const uint8_t *trial, size_
 bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t trial_len,
                      const codec_tx *tx, const codec_receipt *r)
 {
-    bool protocol = exec_tx_protocol_level(tx);
+    const pubkey *p = NULL;
+    bool protocol = exec_tx_protocol_level(e, tx);
     switch (v->kind) {
     case EXEC_VIEW_ALL: return true;
     case EXEC_VIEW_PUBLIC: return protocol && r && r->status == RECEIPT_OK;
     case EXEC_VIEW_SITE:
-        return protocol || (is_participant_level(tx) && site_sees(e, v, trial, trial_len, tx, tx_participant(tx)));
-    case EXEC_VIEW_PARTICIPANT: {
-        if (protocol) return true;
-        const pubkey *p = tx_participant(tx);
-        return is_participant_level(tx)
-               && ((p && memcmp(p->bytes, v->key.bytes, 32) == 0)
-                   || memcmp(tx->signer.bytes, v->key.bytes, 32) == 0);
-    }
+        return protocol || (participant_level(e, tx, &p) && site_sees(e, v, trial, trial_len, tx, p));
+    case EXEC_VIEW_PARTICIPANT:
+        return protocol
+               || (participant_level(e, tx, &p)
+                   && ((p && memcmp(p->bytes, v->key.bytes, 32) == 0)
+                       || memcmp(tx->signer.bytes, v->key.bytes, 32) == 0));
     case EXEC_VIEW_NONE: return false;
     }
     return false;

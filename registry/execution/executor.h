@@ -321,10 +321,12 @@ bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const 
 
 /* ---- what a reader sees of a trial's events (issue 19 items 4 and 5) -------------------
  * Protocol-level txs (contracts "protocol" and "outcomes": registration, amendments and
- * their flags, approvals, site activations, outcome reports and switch flags) concern no
- * participant. Participant-level txs concern one participant: consent.enrol and
- * data.anchor (argument 2), consent.grant and consent.withdraw (the signer). Every other
- * tx of a trial (access.request, ...) is neither. The viewer of a key in a trial:
+ * their flags, approvals, site activations, outcome reports and switch flags, signed and
+ * co-signed by genesis authorities only) concern no participant. Participant-level txs
+ * concern one participant: consent.enrol and data.anchor (argument 2), consent.grant and
+ * consent.withdraw (the signer), and a protocol or outcomes tx some other key signed or
+ * co-signed (refused: that key). Every other tx of a trial (access.request, ...) is
+ * neither. The viewer of a key in a trial:
  *   ALL          the trial's sponsor and any regulator (and a local reader): everything;
  *   SITE         an investigator of a site listed in the trial: protocol-level txs, and
  *                participant-level txs of a participant enrolled at its site or signed or
@@ -356,7 +358,7 @@ void exec_viewer_of(exec *e, const pubkey *asker, const uint8_t *trial, size_t t
 bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t trial_len,
                      const codec_tx *tx, const codec_receipt *r);
 /* True for a protocol-level tx (see above). */
-bool exec_tx_protocol_level(const codec_tx *tx);
+bool exec_tx_protocol_level(exec *e, const codec_tx *tx);
 
 /* The trial's timeline in commit order: every tx whose first argument is the trial id,
  * with its signer, status, reason and events, one line each (text, deterministic).
