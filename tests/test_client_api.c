@@ -1179,15 +1179,25 @@ Test(client_api, trialctl_history_access_records_and_access_log)
              f.url, dir, dir, SCENARIO_TRIAL);
     cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "%s", out);
     cr_expect_not_null(strstr(out, "matches the grant's"), "%s", out);
+    snprintf(args, sizeof args, "access records --url %s --key %s/researcher.key --genesis %s/genesis.bin --trial %s --grant 1 --json",
+             f.url, dir, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "\"list_hash_matches\": true"), "%s", out);
+    cr_expect_not_null(strstr(out, "\"records\": ["), "%s", out);
+    snprintf(args, sizeof args, "history --url %s --genesis %s/genesis.bin --trial %s --json", f.url, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "\"enrolled\": null"), "%s", out);
+    cr_expect_not_null(strstr(out, "\"method\": \"protocol.amend\""), "%s", out);
+    cr_expect_not_null(strstr(out, "\"primary\": ["), "%s", out);
     snprintf(args, sizeof args, "access records --url %s --key %s/regulator.key --genesis %s/genesis.bin --trial %s --grant 1",
              f.url, dir, dir, SCENARIO_TRIAL);
     cr_assert_eq(run_trialctl(args, out, sizeof out), 1, "%s", out);
     cr_expect_not_null(strstr(out, "refused (5)"), "%s", out);
-    /* the regulator reads the log: the one answered read, its signature checked */
+    /* the regulator reads the log: the two answered reads, their signatures checked */
     snprintf(args, sizeof args, "access log --url %s --key %s/regulator.key --genesis %s/genesis.bin --trial %s",
              f.url, dir, dir, SCENARIO_TRIAL);
     cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "%s", out);
-    cr_expect_not_null(strstr(out, "1 reads through access grants"), "%s", out);
+    cr_expect_not_null(strstr(out, "2 reads through access grants"), "%s", out);
     cr_expect_not_null(strstr(out, "grant 1"), "%s", out);
     cr_expect_not_null(strstr(out, " signed"), "%s", out);
     snprintf(args, sizeof args, "access log --url %s --key %s/researcher.key --genesis %s/genesis.bin --trial %s",
