@@ -63,10 +63,47 @@ none:
     loadi r4, 0
     ret r4
 
+; floor_in(list, version) -> reconsent_floor(T, version) over list, the value of
+; protocol/r/T (or the int 0 when absent) read once by the caller: the earliest approval
+; time of a re-consent version above version, or -1. (Saves eligible a storage read per
+; participant: reconsent_floor reads the key on every call.)
+.func floor_in 2 10
+    loadi r3, -1
+    type r4, r0
+    jz r4, done
+    len r4, r0
+    loadi r5, 0                 ; offset
+loop:
+    lt r6, r5, r4
+    jz r6, done
+    move r6, r0
+    move r7, r5
+    call r6, int_at, 2          ; version
+    lt r6, r1, r6
+    jz r6, next                 ; not above the consent's version
+    move r6, r0
+    addi r7, r5, 8
+    call r6, int_at, 2          ; approved_at
+    loadi r8, 0
+    lt r8, r3, r8
+    jnz r8, take                ; the first one found
+    lt r8, r6, r3
+    jz r8, next
+take:
+    move r3, r6
+next:
+    addi r5, r5, 16
+    jmp loop
+done:
+    ret r3
+
 ; eligible(T, scope, now) -> concatenated content hashes of eligible records, in key order
 ; (participant key, then content hash); aborts TOO_MANY beyond RECORDS_MAX.
 ;   r4 list, r21 tail (< 16 hashes), r22 count
-.func eligible 3 34
+.func eligible 3 35
+    loads r34, K_RECONSENT
+    concat r34, r34, r0
+    host r34, get, r34          ; the re-consent list (int 0 if none), read once per request
     loads r3, K_STATUS
     concat r3, r3, r0           ; status prefix
     loads r4, EMPTY             ; list
@@ -111,8 +148,8 @@ item:
     loadi r17, 8
     call r16, int_at, 2         ; version
     move r17, r16
-    move r16, r0
-    call r16, reconsent_floor, 2
+    move r16, r34               ; the re-consent list, read once
+    call r16, floor_in, 2
     loadi r17, 0
     lt r17, r16, r17
     jnz r17, current            ; no re-consent version above it is approved
