@@ -177,8 +177,9 @@ Test(client_api, trial_reads_by_role)
     /* refused: a researcher (no grant read here), a participant, a validator, a stranger */
     cr_assert_eq(query_as(&f.w.researcher, server_now, QUERY_TRIAL, NULL, &r), CAPI_DENIED);
     cr_assert_not_null(strstr(r.reason, "may not read this trial"), "clear refusal: %s", r.reason);
-    cr_assert_eq(query(&f.w.participants[0], QUERY_TIMELINE, NULL), CAPI_DENIED);
+    cr_assert_eq(query(&f.w.participants[0], QUERY_TRIAL, NULL), CAPI_DENIED);
     cr_assert_eq(query(&f.w.validators[0], QUERY_TRIAL, NULL), CAPI_DENIED);
+    cr_assert_eq(query(&f.w.validators[0], QUERY_TIMELINE, NULL), CAPI_DENIED);
     keypair stranger;
     tcrypto_keypair_generate(&stranger);
     cr_assert_eq(query(&stranger, QUERY_TIMELINE, NULL), CAPI_DENIED);
@@ -680,4 +681,657 @@ Test(client_api, query_codec_is_canonical_and_bounded)
     b = codec_buf_make(buf, sizeof buf);
     cr_assert_eq(codec_query_encode(&q, &b), CODEC_OK);
     cr_assert_eq(codec_query_decode(buf, b.len, &back, &err), CODEC_ERR_RANGE);
+}
+
+/* ==== issue 19 items 3-5: timelines by role, reads through grants, the public history ==== */
+
+/* The 16 hex digits the timeline names a participant by ("participant-<hex>"), which also
+ * open the participant's key wherever event data carries it. */
+static void pseudonym(const keypair *k, char hex[17]) { tcrypto_to_hex(k->public_key.bytes, 8, hex); }
+
+static char timeline_text[MAX_BYTES + 1];
+
+/* The timeline as k reads it (NUL-terminated in timeline_text); returns the status. */
+static uint32_t timeline_as(const keypair *k, codec_client_response *r)
+{
+    uint32_t st = query_as(k, server_now, QUERY_TIMELINE, NULL, r);
+    memcpy(timeline_text, r->body.data, r->body.len);
+    timeline_text[r->body.len] = '\0';
+    return st;
+}
+
+/* Participants 0, 1, 2 enrol at site-a and 3, 4, 5 at site-b in the example. */
+Test(client_api, timeline_is_filtered_by_role)
+{
+    codec_client_response r;
+    char hex[17];
+    /* sponsor and regulator: everything */
+    cr_assert_eq(timeline_as(&f.w.sponsor, &r), CAPI_OK, "%s", r.reason);
+    cr_assert_eq(r.body.len, f.timeline_len);
+    cr_assert_eq(memcmp(r.body.data, f.timeline, f.timeline_len), 0);
+    /* site-b: protocol-level events and its own participants only */
+    cr_assert_eq(timeline_as(&f.w.inv_b, &r), CAPI_OK, "%s", r.reason);
+    cr_assert_lt(r.body.len, f.timeline_len);
+    cr_expect_not_null(strstr(timeline_text, "protocol.register by sponsor: OK"));
+    cr_expect_not_null(strstr(timeline_text, "protocol.flag.outcomes_changed"));
+    cr_expect_not_null(strstr(timeline_text, "outcome.flag.primary_switched"));
+    for (int p = 0; p < 6; p++) {
+        pseudonym(&f.w.participants[p], hex);
+        if (p < 2) cr_expect_null(strstr(timeline_text, hex), "site-b reads site-a's participant %d:\n%s", p, timeline_text);
+        else if (p > 2) cr_expect_not_null(strstr(timeline_text, hex), "site-b misses its participant %d", p);
+    }
+    /* participant 2 (site-a) appears once: in the grant site-b's investigator co-signed
+     * (h14, refused WRONG_SITE), a step of site-b's own */
+    pseudonym(&f.w.participants[2], hex);
+    const char *own = strstr(timeline_text, hex);
+    cr_expect_not_null(own);
+    cr_expect_not_null(strstr(timeline_text, "+investigator-b(witness): REFUSED 122"));
+    cr_expect_null(own ? strstr(own + 16, hex) : NULL, "participant 2 only in site-b's own step");
+    cr_expect_null(strstr(timeline_text, "access.request"), "a site does not read the grants");
+    cr_expect_null(strstr(timeline_text, "data.anchor by investigator-a"), "nor site-a's records");
+    cr_expect_null(strstr(timeline_text, "consent.enrol by investigator-a"), "nor site-a's enrolments");
+    /* site-a: the reverse */
+    cr_assert_eq(timeline_as(&f.w.inv_a, &r), CAPI_OK, "%s", r.reason);
+    for (int p = 0; p < 6; p++) {
+        pseudonym(&f.w.participants[p], hex);
+        if (p < 3) cr_expect_not_null(strstr(timeline_text, hex), "site-a misses its participant %d", p);
+        else cr_expect_null(strstr(timeline_text, hex), "site-a reads site-b's participant %d", p);
+    }
+    cr_expect_null(strstr(timeline_text, "data.anchor by investigator-b"), "nor site-b's records");
+    /* a participant: the protocol-level events and its own records */
+    cr_assert_eq(timeline_as(&f.w.participants[1], &r), CAPI_OK, "%s", r.reason);
+    cr_expect_not_null(strstr(timeline_text, "protocol.approve by regulator: OK"));
+    cr_expect_not_null(strstr(timeline_text, "consent.withdraw by participant-"), "its own withdrawal");
+    for (int p = 0; p < 6; p++) {
+        pseudonym(&f.w.participants[p], hex);
+        if (p == 1) cr_expect_not_null(strstr(timeline_text, hex));
+        else cr_expect_null(strstr(timeline_text, hex), "participant 1 reads participant %d:\n%s", p, timeline_text);
+    }
+    cr_expect_null(strstr(timeline_text, "access.request"));
+    cr_expect_null(strstr(timeline_text, "by investigator-b"));
+    /* no role in the trial: refused, with the reason */
+    cr_assert_eq(timeline_as(&f.w.researcher, &r), CAPI_DENIED);
+    cr_expect_not_null(strstr(r.reason, "may not read this timeline"), "%s", r.reason);
+    keypair stranger;
+    tcrypto_keypair_generate(&stranger);
+    cr_assert_eq(timeline_as(&stranger, &r), CAPI_DENIED);
+    /* a participant (site-a's p0) tries a protocol step: refused, and about p0, so site-b
+     * and another participant do not see it, p0 and site-a do */
+    codec_value ap[] = {world_text(SCENARIO_TRIAL), world_int(3)};
+    codec_receipt rc;
+    cr_assert_eq(world_run(&f.w, 60000, &f.w.participants[0], "protocol", "approve", ap, 2, NULL, 0, &rc), 0);
+    cr_assert_eq(rc.status, RECEIPT_REFUSED);
+    server_now = f.w.now_ms;
+    pseudonym(&f.w.participants[0], hex);
+    cr_assert_eq(timeline_as(&f.w.inv_b, &r), CAPI_OK, "%s", r.reason);
+    cr_expect_null(strstr(timeline_text, hex), "site-b reads p0's refused protocol step:\n%s", timeline_text);
+    cr_assert_eq(timeline_as(&f.w.participants[1], &r), CAPI_OK, "%s", r.reason);
+    cr_expect_null(strstr(timeline_text, hex), "participant 1 reads p0's refused protocol step");
+    cr_assert_eq(timeline_as(&f.w.participants[0], &r), CAPI_OK, "%s", r.reason);
+    cr_expect_not_null(strstr(timeline_text, "protocol.approve by participant-"), "p0 reads its own step");
+    cr_assert_eq(timeline_as(&f.w.inv_a, &r), CAPI_OK, "%s", r.reason);
+    cr_expect_not_null(strstr(timeline_text, "protocol.approve by participant-"), "site-a reads its participant's step");
+}
+
+/* ---- reads through an access grant ---- */
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+/* The grant page from `from` as k, at time t; decoded into page/rec/rm on CAPI_OK. */
+static codec_grant_record grec[CODEC_GRANT_PAGE_MAX];
+static codec_grant_removed grm[CODEC_GRANT_PAGE_MAX];
+
+static uint32_t grant_page_as(const keypair *k, const hash32 *chain, uint64_t t, uint64_t grant,
+                              uint64_t from, codec_grant_page *page, codec_client_response *r)
+{
+    uint8_t g[8], c[8], req[1024];
+    put_be64(g, grant);
+    put_be64(c, from);
+    codec_span args[3] = {trial, {g, 8}, {c, 8}};
+    size_t len = client_query_request(k, chain, t, QUERY_GRANT, args, 3, req, sizeof req);
+    cr_assert_gt(len, 0);
+    uint32_t st = call(req, len, r);
+    if (st == CAPI_OK)
+        cr_assert_eq(codec_grant_reply_decode(r->body.data, r->body.len, page, grec, grm,
+                                              CODEC_GRANT_PAGE_MAX, NULL), CODEC_OK);
+    return st;
+}
+
+/* n main-study records of participant p (labels "bulk p i"), anchored by site in one block. */
+static void anchor_many(uint32_t p, const keypair *site, int n)
+{
+    static uint8_t bufs[200][512];
+    static codec_span spans[200];
+    static codec_receipt rs[200];
+    cr_assert_leq(n, 200);
+    uint64_t at = f.w.now_ms + 60000 - 1;
+    for (int i = 0; i < n; i++) {
+        char label[48];
+        snprintf(label, sizeof label, "bulk %u %d", p, i);
+        hash32 h = world_hash(label);
+        codec_value a[] = {world_text(SCENARIO_TRIAL), world_bytes(f.w.participants[p].public_key.bytes, 32),
+                           world_int(SCOPE_MAIN), world_int((int64_t)at), world_bytes(h.bytes, 32),
+                           world_int(1000 + i)};
+        spans[i].len = world_sign(&f.w, site, WORLD_NEXT_NONCE, NULL, "data", "anchor", a, 6, NULL,
+                                  0, bufs[i], sizeof bufs[i]);
+        spans[i].data = bufs[i];
+    }
+    cr_assert_eq(world_commit(&f.w, 60000, spans, (uint32_t)n, rs), 0);
+    for (int i = 0; i < n; i++) cr_assert_eq(rs[i].status, RECEIPT_OK, "%s", rs[i].reason);
+}
+
+typedef struct {
+    uint64_t grant, count;
+    uint8_t list_hash[32];
+} grant_made;
+
+/* The researcher asks for the main study's records; the access.granted event's fields. */
+static grant_made request_main(void)
+{
+    codec_value a[] = {world_text(SCENARIO_TRIAL), world_int(SCOPE_MAIN), world_text("issue 19")};
+    codec_receipt rc;
+    cr_assert_eq(world_run(&f.w, 60000, &f.w.researcher, "access", "request", a, 3, NULL, 0, &rc), 0);
+    cr_assert_eq(rc.status, RECEIPT_OK, "%s", rc.reason);
+    cr_assert_eq(rc.event_count, 1);
+    const uint8_t *d = rc.events[0].data + 1 + strlen(SCENARIO_TRIAL);
+    grant_made g = {0, 0, {0}};
+    for (int i = 0; i < 8; i++) {
+        g.grant = g.grant << 8 | d[i];
+        g.count = g.count << 8 | d[16 + i];
+    }
+    memcpy(g.list_hash, d + 24, 32);
+    return g;
+}
+
+/* Read the whole grant, page by page, as the researcher: the anchors of every position in
+ * index order (served and removed) into all; counts of each. Returns the pages read. */
+static int read_grant(const grant_made *g, uint8_t *all, uint32_t *served, uint32_t *removed,
+                      uint32_t *removed_of_p1)
+{
+    *served = *removed = *removed_of_p1 = 0;
+    uint64_t from = 0;
+    int pages = 0;
+    static bool seen[512];
+    memset(seen, 0, sizeof seen);
+    while (from < g->count) {
+        codec_grant_page page;
+        codec_client_response r;
+        cr_assert_eq(grant_page_as(&f.w.researcher, ledger_chain_id(f.w.l), server_now, g->grant,
+                                   from, &page, &r), CAPI_OK, "%s", r.reason);
+        cr_assert_eq(page.count, g->count);
+        cr_assert_arr_eq(page.list_hash.bytes, g->list_hash, 32, "the reply names the committed list hash");
+        uint32_t n = page.record_count + page.removed_count;
+        cr_assert_eq(n, g->count - from < 64 ? g->count - from : 64, "full pages but the last");
+        for (uint32_t i = 0; i < page.record_count; i++) {
+            cr_assert(!seen[grec[i].index]);
+            seen[grec[i].index] = true;
+            memcpy(all + 32 * grec[i].index, grec[i].anchor.bytes, 32);
+            cr_assert_eq(grec[i].scope, SCOPE_MAIN);
+            bool known = false;
+            for (int p = 0; p < 6; p++)
+                known |= memcmp(grec[i].participant.bytes, f.w.participants[p].public_key.bytes, 32) == 0;
+            cr_assert(known, "a record names its participant's pseudonymous key");
+        }
+        for (uint32_t i = 0; i < page.removed_count; i++) {
+            cr_assert(!seen[grm[i].index]);
+            seen[grm[i].index] = true;
+            memcpy(all + 32 * grm[i].index, grm[i].anchor.bytes, 32);
+            cr_assert_eq(grm[i].why, CODEC_GRANT_WITHDRAWN);
+        }
+        *served += page.record_count;
+        *removed += page.removed_count;
+        from += n;
+        pages++;
+    }
+    (void)removed_of_p1;
+    return pages;
+}
+
+/* Issue 19 item 3: a grant of more than 250 records reads in pages of 64; the list hash of
+ * all positions is the committed one; after participant 1 withdraws the main study its
+ * records are removed AT ONCE (the next read), named as removed, and the list hash still
+ * holds; every answered read is in the read log, which only a regulator reads. */
+Test(client_api, researcher_reads_a_grant_in_pages_rechecked_against_consent)
+{
+    anchor_many(0, &f.w.inv_a, 130);
+    anchor_many(1, &f.w.inv_a, 125);
+    grant_made g = request_main();
+    cr_assert_geq(g.count, 255, "the grant names %llu records", (unsigned long long)g.count);
+    server_now = f.w.now_ms;
+    static uint8_t all[512 * 32];
+    uint32_t served, removed, unused;
+    cr_assert_eq(read_grant(&g, all, &served, &removed, &unused), 5);
+    cr_assert_eq(served, g.count);
+    cr_assert_eq(removed, 0);
+    hash32 h;
+    tcrypto_sha256(all, g.count * 32, &h);
+    cr_assert_arr_eq(h.bytes, g.list_hash, 32, "the served records are exactly the committed list");
+    /* participant 1 withdraws the main study: its records leave the grant at once */
+    codec_value w[] = {world_text(SCENARIO_TRIAL), world_int(SCOPE_MAIN)};
+    codec_receipt rc;
+    cr_assert_eq(world_run(&f.w, 60000, &f.w.participants[1], "consent", "withdraw", w, 2, NULL, 0, &rc), 0);
+    cr_assert_eq(rc.status, RECEIPT_OK, "%s", rc.reason);
+    server_now = f.w.now_ms;
+    memset(all, 0, sizeof all);
+    cr_assert_eq(read_grant(&g, all, &served, &removed, &unused), 5);
+    cr_assert_geq(removed, 125, "participant 1's records are removed");
+    cr_assert_eq(served + removed, g.count);
+    for (uint64_t from = 0; from < g.count; from += 64) { /* no served record is participant 1's */
+        codec_grant_page page;
+        codec_client_response r;
+        cr_assert_eq(grant_page_as(&f.w.researcher, ledger_chain_id(f.w.l), server_now, g.grant, from, &page, &r), CAPI_OK);
+        for (uint32_t i = 0; i < page.record_count; i++)
+            cr_assert_neq(memcmp(grec[i].participant.bytes, f.w.participants[1].public_key.bytes, 32), 0);
+    }
+    tcrypto_sha256(all, g.count * 32, &h);
+    cr_assert_arr_eq(h.bytes, g.list_hash, 32, "served + removed still hash to the committed list");
+    /* the read log: 15 answered reads so far (5 + 5 + 5), each with the researcher's
+     * signed query, which verifies */
+    uint8_t req[1024];
+    codec_client_response r;
+    size_t len = client_query_request(&f.w.regulator, ledger_chain_id(f.w.l), server_now,
+                                      QUERY_READ_LOG, &trial, 1, req, sizeof req);
+    cr_assert_eq(call(req, len, &r), CAPI_OK, "%s", r.reason);
+    uint64_t total = 0, from = 0;
+    codec_span entries[CODEC_READ_LOG_REPLY_MAX];
+    uint32_t n = 0;
+    cr_assert_eq(codec_read_log_reply_decode(r.body.data, r.body.len, &total, &from, entries,
+                                             CODEC_READ_LOG_REPLY_MAX, &n, NULL), CODEC_OK);
+    cr_assert_eq(total, 15);
+    cr_assert_eq(n, 15);
+    uint32_t logged_removed = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        codec_read_log_entry e;
+        cr_assert_eq(codec_read_log_entry_decode(entries[i].data, entries[i].len, &e, NULL), CODEC_OK);
+        cr_assert_eq(e.grant, g.grant);
+        cr_assert_eq(e.from, (i % 5) * 64);
+        logged_removed += e.removed;
+        codec_query q;
+        cr_assert_eq(codec_query_decode(e.query.data, e.query.len, &q, NULL), CODEC_OK);
+        cr_assert_eq(memcmp(q.asker.bytes, f.w.researcher.public_key.bytes, 32), 0);
+        uint8_t qb[512];
+        codec_buf b = codec_buf_make(qb, sizeof qb);
+        cr_assert_eq(codec_query_body_encode(&q, &b), CODEC_OK);
+        cr_assert(tcrypto_verify(&q.asker, TCRYPTO_TAG_QUERY, ledger_chain_id(f.w.l), b.data, b.len, &q.sig),
+                  "the logged query is the researcher's signed request");
+    }
+    cr_assert_eq(logged_removed, 2 * removed, "the second and third reads logged the removals");
+    /* only a regulator reads the log */
+    const keypair *not_regulators[] = {&f.w.researcher, &f.w.sponsor, &f.w.inv_a, &f.w.participants[0]};
+    for (int i = 0; i < 4; i++) {
+        len = client_query_request(not_regulators[i], ledger_chain_id(f.w.l), server_now,
+                                   QUERY_READ_LOG, &trial, 1, req, sizeof req);
+        cr_assert_eq(call(req, len, &r), CAPI_DENIED, "key %d", i);
+        cr_expect_not_null(strstr(r.reason, "read log"), "%s", r.reason);
+    }
+}
+
+/* Every boundary of the grant read: the right key answered; the wrong keys, a stale or
+ * replayed signature, another chain's key refused, each with its reason; refusals are not
+ * logged as reads. The example's grant 1 (main study). */
+Test(client_api, grant_reads_refuse_every_other_key)
+{
+    codec_grant_page page;
+    codec_client_response r;
+    const hash32 *chain = ledger_chain_id(f.w.l);
+    cr_assert_eq(grant_page_as(&f.w.researcher, chain, server_now, 1, 0, &page, &r), CAPI_OK, "%s", r.reason);
+    cr_assert_eq(page.grant, 1);
+    cr_assert_eq(page.scope, SCOPE_MAIN);
+    const keypair *others[] = {&f.w.regulator, &f.w.sponsor, &f.w.inv_a, &f.w.participants[0],
+                               &f.w.validators[0]};
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(grant_page_as(others[i], chain, server_now, 1, 0, &page, &r), CAPI_DENIED, "key %d", i);
+        cr_expect_not_null(strstr(r.reason, "grant's records"), "%s", r.reason);
+    }
+    keypair stranger;
+    tcrypto_keypair_generate(&stranger);
+    cr_assert_eq(grant_page_as(&stranger, chain, server_now, 1, 0, &page, &r), CAPI_DENIED);
+    /* stale and future */
+    cr_assert_eq(grant_page_as(&f.w.researcher, chain, server_now - SKEW_MS - 1, 1, 0, &page, &r), CAPI_STALE);
+    cr_expect_not_null(strstr(r.reason, "replayed"), "%s", r.reason);
+    cr_assert_eq(grant_page_as(&f.w.researcher, chain, server_now + SKEW_MS + 1, 1, 0, &page, &r), CAPI_STALE);
+    /* a captured read replayed an hour later */
+    uint8_t g[8], req[1024];
+    put_be64(g, 1);
+    codec_span args[2] = {trial, {g, 8}};
+    size_t len = client_query_request(&f.w.researcher, chain, server_now, QUERY_GRANT, args, 2, req, sizeof req);
+    cr_assert_eq(call(req, len, &r), CAPI_OK, "%s", r.reason);
+    server_now += 3600 * 1000;
+    cr_assert_eq(call(req, len, &r), CAPI_STALE);
+    server_now -= 3600 * 1000;
+    /* another chain's signature; a flipped signature byte */
+    world other;
+    cr_assert_eq(world_init(&other, "another-chain"), 0);
+    hash32 other_chain;
+    tcrypto_sha256(other.genesis, other.genesis_len, &other_chain);
+    free(other.genesis);
+    cr_assert_eq(grant_page_as(&f.w.researcher, &other_chain, server_now, 1, 0, &page, &r), CAPI_BAD_SIGNATURE);
+    cr_expect_not_null(strstr(r.reason, "signature"), "%s", r.reason);
+    req[len - 1] ^= 1;
+    cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE);
+    /* no such grant, a cursor past the list, a malformed grant number */
+    cr_assert_eq(grant_page_as(&f.w.researcher, chain, server_now, 9, 0, &page, &r), CAPI_NOT_FOUND);
+    cr_assert_eq(grant_page_as(&f.w.researcher, chain, server_now, 1, 99, &page, &r), CAPI_NOT_FOUND);
+    args[1].len = 4;
+    len = client_query_request(&f.w.researcher, chain, server_now, QUERY_GRANT, args, 2, req, sizeof req);
+    cr_assert_eq(call(req, len, &r), CAPI_BAD_BODY);
+    /* the read log holds the two answered reads only */
+    len = client_query_request(&f.w.regulator, chain, server_now, QUERY_READ_LOG, &trial, 1, req, sizeof req);
+    cr_assert_eq(call(req, len, &r), CAPI_OK, "%s", r.reason);
+    uint64_t total = 0, from = 0;
+    codec_span entries[CODEC_READ_LOG_REPLY_MAX];
+    uint32_t n = 0;
+    cr_assert_eq(codec_read_log_reply_decode(r.body.data, r.body.len, &total, &from, entries,
+                                             CODEC_READ_LOG_REPLY_MAX, &n, NULL), CODEC_OK);
+    cr_assert_eq(total, 2, "answered reads are logged, refusals are not");
+}
+
+/* ---- the public history: no key ---- */
+
+static uint8_t public_raw[8][MAX_BYTES];
+static size_t public_raw_len[8];
+
+static uint32_t public_page(const char *trial_id, uint64_t from, codec_client_response *r)
+{
+    uint8_t inner[128], req[160];
+    codec_buf b = codec_buf_make(inner, sizeof inner);
+    cr_assert_eq(codec_public_request_encode((const uint8_t *)trial_id, strlen(trial_id), from, &b), CODEC_OK);
+    codec_buf o = codec_buf_make(req, sizeof req);
+    cr_assert_eq(codec_client_request_encode(CLIENT_PUBLIC, b.data, b.len, &o), CODEC_OK);
+    return call(req, o.len, r);
+}
+
+/* Issue 19 item 5: the protocol-level events of the example (register, 2 amendments with
+ * their flag, 3 approvals, 2 activations, the outcome report with its switch flags), each
+ * with a receipt that verifies, read with no key; and nothing participant-level in the
+ * bytes: no participant's key, key prefix or pseudonym, and no enrolment count (6 < 10). */
+Test(client_api, public_history_needs_no_key_and_holds_nothing_participant_level)
+{
+    static const char *const want[] = {"protocol.register", "protocol.approve", "protocol.activate",
+                                       "protocol.activate", "protocol.amend", "protocol.approve",
+                                       "protocol.amend", "protocol.approve", "outcomes.report"};
+    codec_public_entry e[CODEC_PUBLIC_REPLY_MAX];
+    uint64_t from = 0, total = 1;
+    uint32_t got = 0, pages = 0;
+    while (from < total) {
+        codec_client_response r;
+        cr_assert_eq(public_page(SCENARIO_TRIAL, from, &r), CAPI_OK, "%s", r.reason);
+        cr_assert_lt(pages, 8);
+        memcpy(public_raw[pages], r.body.data, r.body.len);
+        public_raw_len[pages++] = r.body.len;
+        codec_public_page p;
+        cr_assert_eq(codec_public_reply_decode(r.body.data, r.body.len, &p, e, CODEC_PUBLIC_REPLY_MAX, NULL), CODEC_OK);
+        cr_assert(!p.has_enrolled, "6 enrolled: under the threshold, not published");
+        total = p.total;
+        cr_assert_gt(p.count, 0);
+        for (uint32_t i = 0; i < p.count; i++, got++) {
+            cr_assert_lt(got, 9);
+            cr_expect_str_eq(e[i].method, want[got]);
+            codec_receipt_reply rr;
+            cr_assert_eq(codec_receipt_reply_decode(e[i].receipt_reply.data, e[i].receipt_reply.len, &rr, NULL), CODEC_OK);
+            char why[300] = "";
+            cr_assert(proof_verify_receipt(f.w.genesis, f.w.genesis_len, e[i].receipt_reply.data,
+                                           e[i].receipt_reply.len, why, sizeof why),
+                      "entry %u: %s", got, why);
+            codec_receipt rc;
+            cr_assert_eq(codec_receipt_decode(rr.receipt.data, rr.receipt.len, &rc, NULL), CODEC_OK);
+            cr_assert_eq(rc.status, RECEIPT_OK);
+        }
+        from += p.count;
+    }
+    cr_assert_eq(got, 9, "the example's 9 protocol-level events");
+    for (uint32_t pg = 0; pg < pages; pg++) {
+        for (int p = 0; p < WORLD_PARTICIPANTS; p++) {
+            const uint8_t *k = f.w.participants[p].public_key.bytes;
+            char hex[65];
+            tcrypto_to_hex(k, 32, hex);
+            cr_assert_null(memmem(public_raw[pg], public_raw_len[pg], k, 8), "participant %d's key in page %u", p, pg);
+            cr_assert_null(memmem(public_raw[pg], public_raw_len[pg], hex, 16), "participant %d's pseudonym in page %u", p, pg);
+        }
+        cr_assert_null(memmem(public_raw[pg], public_raw_len[pg], "consent", 7), "no consent tx or event");
+        cr_assert_null(memmem(public_raw[pg], public_raw_len[pg], "access", 6), "no grant");
+    }
+    codec_client_response r;
+    /* a new protocol-level event is in the next reply (the index grows with the chain); a
+     * refused one and a participant's are not */
+    hash32 p2 = world_hash("primary 2");
+    codec_value rep[] = {world_text(SCENARIO_TRIAL), world_bytes(p2.bytes, 32), world_bytes("", 0)};
+    codec_receipt rc;
+    cr_assert_eq(world_run(&f.w, 60000, &f.w.sponsor, "outcomes", "report", rep, 3, NULL, 0, &rc), 0);
+    cr_assert_eq(rc.status, RECEIPT_OK, "%s", rc.reason);
+    cr_assert_eq(world_run(&f.w, 60000, &f.w.inv_a, "outcomes", "report", rep, 3, NULL, 0, &rc), 0);
+    cr_assert_eq(rc.status, RECEIPT_REFUSED);
+    codec_value wd[] = {world_text(SCENARIO_TRIAL), world_int(SCOPE_MAIN)};
+    cr_assert_eq(world_run(&f.w, 60000, &f.w.participants[0], "consent", "withdraw", wd, 2, NULL, 0, &rc), 0);
+    cr_assert_eq(public_page(SCENARIO_TRIAL, 9, &r), CAPI_OK, "%s", r.reason);
+    codec_public_page p;
+    cr_assert_eq(codec_public_reply_decode(r.body.data, r.body.len, &p, e, CODEC_PUBLIC_REPLY_MAX, NULL), CODEC_OK);
+    cr_assert_eq(p.total, 10);
+    cr_assert_eq(p.count, 1);
+    cr_expect_str_eq(e[0].method, "outcomes.report");
+    cr_assert_eq(public_page("NO-SUCH-TRIAL", 0, &r), CAPI_NOT_FOUND);
+    cr_assert_eq(public_page(SCENARIO_TRIAL, 11, &r), CAPI_NOT_FOUND);
+    uint8_t garbage[] = {0x92, 0x07, 0xc4, 0x01, 0x90};
+    cr_assert_eq(call(garbage, sizeof garbage, &r), CAPI_BAD_BODY);
+    cr_expect_not_null(strstr(r.reason, "public_request"), "%s", r.reason);
+}
+
+/* Run trialctl with args (%s replaced in order: binary dir, url, key dir) and return the
+ * exit status; output (stdout and stderr) in out. */
+static int run_trialctl(const char *args, char *out, size_t cap)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s/tools/trialctl' %s 2>&1", TRIALREG_BINARY_DIR, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* trialctl history (no key), access records (the researcher), access log (a regulator). */
+Test(client_api, trialctl_history_access_records_and_access_log)
+{
+    char dir[300], path[400], args[1500];
+    snprintf(dir, sizeof dir, "%s/keys", f.dir);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    const keypair *keys[] = {&f.w.regulator, &f.w.researcher};
+    const char *names[] = {"regulator", "researcher"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s.key", dir, names[i]);
+        cr_assert_eq(tcrypto_write_secret_key(path, keys[i]), TCRYPTO_OK);
+    }
+    snprintf(path, sizeof path, "%s/genesis.bin", dir);
+    FILE *g = fopen(path, "wb");
+    cr_assert_eq(fwrite(f.w.genesis, 1, f.w.genesis_len, g), f.w.genesis_len);
+    fclose(g);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    server_now = (uint64_t)ts.tv_sec * 1000u; /* trialctl signs with the real clock */
+    static char out[1 << 20];
+    snprintf(args, sizeof args, "history --url %s --genesis %s/genesis.bin --trial %s --receipts-dir %s",
+             f.url, dir, SCENARIO_TRIAL, dir);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "protocol.register tx "), "%s", out);
+    cr_expect_not_null(strstr(out, "FLAG  outcome.flag.primary_switched"), "%s", out);
+    cr_expect_not_null(strstr(out, "# 9 events, every receipt verified"), "%s", out);
+    const char *amend = strstr(out, "protocol.amend tx ");
+    cr_assert_not_null(amend, "%s", out);
+    cr_expect_not_null(strstr(amend, "\n    FLAG  protocol.flag.outcomes_changed"), "%s", out);
+    cr_expect_not_null(strstr(amend, "\n    primary   "), "the amended outcomes are shown: %s", out);
+    cr_expect_not_null(strstr(out, "# enrolled: not published (fewer than 10)"), "%s", out);
+    char hex[17];
+    for (int p = 0; p < WORLD_PARTICIPANTS; p++) {
+        pseudonym(&f.w.participants[p], hex);
+        cr_expect_null(strstr(out, hex), "participant %d in the public history", p);
+    }
+    snprintf(args, sizeof args, "verify-receipt --genesis %s/genesis.bin %s/h1.0.receipt", dir, dir);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "a written receipt verifies: %s", out);
+    snprintf(args, sizeof args, "history --url %s --genesis %s/genesis.bin --trial NOPE", f.url, dir);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 1, "%s", out);
+    cr_expect_not_null(strstr(out, "refused (6)"), "%s", out);
+    /* the researcher reads grant 1; a regulator may not */
+    snprintf(args, sizeof args, "access records --url %s --key %s/researcher.key --genesis %s/genesis.bin --trial %s --grant 1",
+             f.url, dir, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "matches the grant's"), "%s", out);
+    snprintf(args, sizeof args, "access records --url %s --key %s/researcher.key --genesis %s/genesis.bin --trial %s --grant 1 --json",
+             f.url, dir, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "\"list_hash_matches\": true"), "%s", out);
+    cr_expect_not_null(strstr(out, "\"records\": ["), "%s", out);
+    snprintf(args, sizeof args, "history --url %s --genesis %s/genesis.bin --trial %s --json", f.url, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "\"enrolled\": null"), "%s", out);
+    cr_expect_not_null(strstr(out, "\"method\": \"protocol.amend\""), "%s", out);
+    cr_expect_not_null(strstr(out, "\"primary\": ["), "%s", out);
+    snprintf(args, sizeof args, "access records --url %s --key %s/regulator.key --genesis %s/genesis.bin --trial %s --grant 1",
+             f.url, dir, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 1, "%s", out);
+    cr_expect_not_null(strstr(out, "refused (5)"), "%s", out);
+    /* the regulator reads the log: the two answered reads, their signatures checked */
+    snprintf(args, sizeof args, "access log --url %s --key %s/regulator.key --genesis %s/genesis.bin --trial %s",
+             f.url, dir, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "2 reads through access grants"), "%s", out);
+    cr_expect_not_null(strstr(out, "grant 1"), "%s", out);
+    cr_expect_not_null(strstr(out, " signed"), "%s", out);
+    snprintf(args, sizeof args, "access log --url %s --key %s/researcher.key --genesis %s/genesis.bin --trial %s",
+             f.url, dir, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 1, "%s", out);
+    cr_expect_not_null(strstr(out, "refused (5)"), "%s", out);
+    snprintf(args, sizeof args, "access records --url %s --genesis %s/genesis.bin --trial %s --grant 1",
+             f.url, dir, SCENARIO_TRIAL);
+    cr_assert_eq(run_trialctl(args, out, sizeof out), 2, "no key: usage: %s", out);
+}
+
+/* The boundaries every signed read of issue 19 shares (GRANT, READ_LOG, the filtered
+ * TIMELINE), each with its reason: the right key answered; a stale and a future time, a
+ * query replayed an hour later, another chain's signature, a flipped signature byte, and a
+ * query with no key (the all-zero asker and signature) refused. */
+Test(client_api, issue_19_signed_reads_refuse_stale_foreign_and_keyless_queries)
+{
+    uint8_t g[8];
+    put_be64(g, 1);
+    const struct {
+        codec_query_kind kind;
+        const keypair *key;
+        uint32_t nargs;
+    } reads[] = {{QUERY_GRANT, &f.w.researcher, 2}, {QUERY_READ_LOG, &f.w.regulator, 1},
+                 {QUERY_TIMELINE, &f.w.inv_b, 1}, {QUERY_TIMELINE, &f.w.participants[3], 1}};
+    world other;
+    cr_assert_eq(world_init(&other, "another-chain"), 0);
+    hash32 other_chain;
+    tcrypto_sha256(other.genesis, other.genesis_len, &other_chain);
+    free(other.genesis);
+    const hash32 *chain = ledger_chain_id(f.w.l);
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        codec_span args[2] = {trial, {g, 8}};
+        uint8_t req[1024];
+        codec_client_response r;
+        size_t len = client_query_request(reads[i].key, chain, server_now, reads[i].kind, args,
+                                          reads[i].nargs, req, sizeof req);
+        cr_assert_eq(call(req, len, &r), CAPI_OK, "read %zu: %s", i, r.reason);
+        server_now += 3600 * 1000; /* replayed an hour later */
+        cr_assert_eq(call(req, len, &r), CAPI_STALE, "read %zu", i);
+        cr_expect_not_null(strstr(r.reason, "replayed or skewed"), "%s", r.reason);
+        server_now -= 3600 * 1000;
+        len = client_query_request(reads[i].key, chain, server_now - SKEW_MS - 1, reads[i].kind,
+                                   args, reads[i].nargs, req, sizeof req);
+        cr_assert_eq(call(req, len, &r), CAPI_STALE, "read %zu", i);
+        len = client_query_request(reads[i].key, chain, server_now + SKEW_MS + 1, reads[i].kind,
+                                   args, reads[i].nargs, req, sizeof req);
+        cr_assert_eq(call(req, len, &r), CAPI_STALE, "read %zu", i);
+        len = client_query_request(reads[i].key, &other_chain, server_now, reads[i].kind, args,
+                                   reads[i].nargs, req, sizeof req);
+        cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE, "read %zu", i);
+        cr_expect_not_null(strstr(r.reason, "signature does not verify on this chain"), "%s", r.reason);
+        len = client_query_request(reads[i].key, chain, server_now, reads[i].kind, args,
+                                   reads[i].nargs, req, sizeof req);
+        req[len - 1] ^= 1;
+        cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE, "read %zu", i);
+        /* no key: a query whose asker and signature are zero */
+        codec_query q = {.time_ms = server_now, .kind = reads[i].kind, .arg_count = reads[i].nargs,
+                         .args = {trial, {g, 8}}};
+        uint8_t inner[512];
+        codec_buf b = codec_buf_make(inner, sizeof inner);
+        cr_assert_eq(codec_query_encode(&q, &b), CODEC_OK);
+        codec_buf o = codec_buf_make(req, sizeof req);
+        cr_assert_eq(codec_client_request_encode(CLIENT_QUERY, b.data, b.len, &o), CODEC_OK);
+        cr_assert_eq(call(req, o.len, &r), CAPI_BAD_SIGNATURE, "read %zu without a key", i);
+    }
+}
+
+/* The issue 19 structures decode what they encode and refuse what their bounds exclude,
+ * naming the field: an index outside its page, more positions than the page, an unknown
+ * removal reason, a published enrolment under the threshold, entries past the total. */
+Test(client_api, issue_19_codecs_round_trip_and_enforce_their_bounds)
+{
+    static uint8_t buf[64 * 1024];
+    static codec_grant_record rec[CODEC_GRANT_PAGE_MAX], rec2[CODEC_GRANT_PAGE_MAX];
+    static codec_grant_removed rm[CODEC_GRANT_PAGE_MAX], rm2[CODEC_GRANT_PAGE_MAX];
+    codec_grant_page p = {.grant = 3, .scope = 1, .count = 100, .from = 64, .record_count = 2,
+                          .removed_count = 1};
+    rec[0] = (codec_grant_record){.index = 64, .scope = 1, .collected_at = 5, .size = 9};
+    rec[1] = (codec_grant_record){.index = 99, .scope = 1};
+    rm[0] = (codec_grant_removed){.index = 70, .why = CODEC_GRANT_RECONSENT};
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_grant_reply_encode(&p, rec, rm, &b), CODEC_OK);
+    codec_grant_page back;
+    codec_error err;
+    cr_assert_eq(codec_grant_reply_decode(buf, b.len, &back, rec2, rm2, CODEC_GRANT_PAGE_MAX, &err), CODEC_OK);
+    cr_assert(back.record_count == 2 && back.removed_count == 1 && rec2[1].index == 99 && rm2[0].why == 2);
+    rec[1].index = 100; /* past the list */
+    b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_grant_reply_encode(&p, rec, rm, &b), CODEC_OK);
+    cr_assert_eq(codec_grant_reply_decode(buf, b.len, &back, rec2, rm2, CODEC_GRANT_PAGE_MAX, &err), CODEC_ERR_RANGE);
+    cr_assert_str_eq(err.field, "grant_reply.records[].index");
+    rec[1].index = 99;
+    rm[0].why = 3;
+    b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_grant_reply_encode(&p, rec, rm, &b), CODEC_OK);
+    cr_assert_eq(codec_grant_reply_decode(buf, b.len, &back, rec2, rm2, CODEC_GRANT_PAGE_MAX, &err), CODEC_ERR_RANGE);
+    rm[0].why = 1;
+    p.count = 66; /* a page of 2 positions carrying 3 */
+    b = codec_buf_make(buf, sizeof buf);
+    rec[1].index = 65;
+    cr_assert_eq(codec_grant_reply_encode(&p, rec, rm, &b), CODEC_OK);
+    cr_assert_eq(codec_grant_reply_decode(buf, b.len, &back, rec2, rm2, CODEC_GRANT_PAGE_MAX, &err), CODEC_ERR_RANGE,
+                 "index 70 lies outside the page 64..65");
+    rm[0].index = 65;
+    b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_grant_reply_encode(&p, rec, rm, &b), CODEC_OK);
+    cr_assert_eq(codec_grant_reply_decode(buf, b.len, &back, rec2, rm2, CODEC_GRANT_PAGE_MAX, &err), CODEC_ERR_COUNT);
+    /* public reply: an enrolment under the threshold is refused, entries past the total too */
+    codec_public_entry e[1] = {{"protocol.register", {buf, 3}}};
+    codec_public_page pp = {.total = 1, .from = 0, .has_enrolled = true, .enrolled = CODEC_PUBLIC_COUNT_MIN - 1, .count = 1};
+    static uint8_t pb[1024];
+    codec_public_entry eb[CODEC_PUBLIC_REPLY_MAX];
+    codec_public_page pback;
+    b = codec_buf_make(pb, sizeof pb);
+    cr_assert_eq(codec_public_reply_encode(&pp, e, &b), CODEC_OK);
+    cr_assert_eq(codec_public_reply_decode(pb, b.len, &pback, eb, CODEC_PUBLIC_REPLY_MAX, &err), CODEC_ERR_RANGE);
+    pp.enrolled = CODEC_PUBLIC_COUNT_MIN;
+    b = codec_buf_make(pb, sizeof pb);
+    cr_assert_eq(codec_public_reply_encode(&pp, e, &b), CODEC_OK);
+    cr_assert_eq(codec_public_reply_decode(pb, b.len, &pback, eb, CODEC_PUBLIC_REPLY_MAX, &err), CODEC_OK);
+    cr_assert(pback.has_enrolled && pback.enrolled == CODEC_PUBLIC_COUNT_MIN);
+    cr_assert_str_eq(eb[0].method, "protocol.register");
+    pp.total = 0;
+    pp.from = 0;
+    b = codec_buf_make(pb, sizeof pb);
+    cr_assert_eq(codec_public_reply_encode(&pp, e, &b), CODEC_OK);
+    cr_assert_eq(codec_public_reply_decode(pb, b.len, &pback, eb, CODEC_PUBLIC_REPLY_MAX, &err), CODEC_ERR_COUNT);
+    /* read log reply: entries past the total */
+    codec_span le[2] = {{buf, 4}, {buf, 4}};
+    b = codec_buf_make(pb, sizeof pb);
+    cr_assert_eq(codec_read_log_reply_encode(1, 0, le, 2, &b), CODEC_OK);
+    uint64_t total, from;
+    uint32_t n;
+    codec_span lb[CODEC_READ_LOG_REPLY_MAX];
+    cr_assert_eq(codec_read_log_reply_decode(pb, b.len, &total, &from, lb, CODEC_READ_LOG_REPLY_MAX, &n, &err), CODEC_ERR_COUNT);
 }

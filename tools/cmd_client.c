@@ -19,8 +19,11 @@
 static const char TIMELINE_USAGE[] =
     "usage: trialctl timeline --url URL --key KEY --genesis FILE --trial ID [--json]\n"
     "  Ask the node at URL for the trial's timeline (commit order), as KEY (a secret key\n"
-    "  file: the regulator, the sponsor or a site of the trial). The query is signed for\n"
-    "  the chain of FILE with the current time. --json prints {\"trial\", \"lines\": [...]}.\n";
+    "  file: the regulator, the sponsor, a site of the trial or an enrolled participant).\n"
+    "  What it shows depends on the role: the sponsor and regulators read every tx; a site\n"
+    "  the protocol-level txs and its own participants'; a participant the protocol-level\n"
+    "  txs and its own. The query is signed for the chain of FILE with the current time.\n"
+    "  --json prints {\"trial\", \"lines\": [...]}. (No key: trialctl history.)\n";
 
 static const char QUERY_USAGE[] =
     "usage: trialctl query trial --url URL --key KEY --genesis FILE --trial ID [--json]\n"

@@ -672,6 +672,12 @@ int cmd_consent(int argc, char **argv)
 int cmd_access(int argc, char **argv)
 {
     static const char *const m[] = {"request"};
+    if (argc >= 2 && strcmp(argv[1], "records") == 0) return access_records(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "log") == 0) return access_log(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "--help") == 0)
+        printf("trialctl access request ...  (researcher: ask for a scope's records)\n"
+               "trialctl access records ...  (researcher: read the records a grant gives)\n"
+               "trialctl access log ...      (regulator: the node's log of those reads)\n");
     return run_pair("access", m, 1, argc, argv);
 }
 

@@ -117,6 +117,10 @@ int cmd_enrol(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_anchor(int argc, char **argv);
 int cmd_access(int argc, char **argv);
+/* issue 19 reads (tools/cmd_reads.c): history (public), access records, access log */
+int cmd_history(int argc, char **argv);
+int access_records(int argc, char **argv);
+int access_log(int argc, char **argv);
 int cmd_outcomes(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
 int cmd_http_sign(int argc, char **argv); /* tools/cmd_http.c */

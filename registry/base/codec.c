@@ -2120,3 +2120,232 @@ const char *capi_status_reason(uint32_t status)
     }
     return "unknown status";
 }
+
+/* ==== reads through access grants, the read log, the public history (issue 19) ==== */
+
+codec_err codec_grant_reply_encode(const codec_grant_page *p, const codec_grant_record *records,
+                                   const codec_grant_removed *removed, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 7);
+    wr_uint(&w, p->grant);
+    wr_uint(&w, p->scope);
+    wr_hash(&w, &p->list_hash);
+    wr_uint(&w, p->count);
+    wr_uint(&w, p->from);
+    wr_array(&w, p->record_count);
+    for (uint32_t i = 0; i < p->record_count; i++) {
+        const codec_grant_record *r = &records[i];
+        wr_array(&w, 6);
+        wr_uint(&w, r->index);
+        wr_hash(&w, &r->anchor);
+        wr_bin(&w, r->participant.bytes, 32);
+        wr_uint(&w, r->scope);
+        wr_uint(&w, r->collected_at);
+        wr_uint(&w, r->size);
+    }
+    wr_array(&w, p->removed_count);
+    for (uint32_t i = 0; i < p->removed_count; i++) {
+        wr_array(&w, 3);
+        wr_uint(&w, removed[i].index);
+        wr_hash(&w, &removed[i].anchor);
+        wr_uint(&w, removed[i].why);
+    }
+    return wr_done(&w);
+}
+
+/* index must lie in [from, end). */
+static bool rd_grant_index(codec_reader *r, const char *field, uint64_t from, uint64_t end,
+                           uint32_t *index)
+{
+    const uint8_t *at = r->p;
+    if (!codec_rd_u32(r, field, UINT32_MAX, index)) return false;
+    if (*index < from || *index >= end) return codec_rd_fail_at(r, at, CODEC_ERR_RANGE, field);
+    return true;
+}
+
+codec_err codec_grant_reply_decode(const uint8_t *data, size_t len, codec_grant_page *p,
+                                   codec_grant_record *records, codec_grant_removed *removed,
+                                   uint32_t cap, codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t max = cap < CODEC_GRANT_PAGE_MAX ? cap : CODEC_GRANT_PAGE_MAX, n, why = 0;
+    p->record_count = p->removed_count = 0;
+    bool ok = codec_rd_array(&r, "grant_reply", 7, 7, &n)
+              && codec_rd_uint(&r, "grant_reply.grant", UINT64_MAX, &p->grant)
+              && codec_rd_uint(&r, "grant_reply.scope", UINT64_MAX, &p->scope)
+              && codec_rd_hash(&r, "grant_reply.list_hash", &p->list_hash)
+              && codec_rd_uint(&r, "grant_reply.count", UINT32_MAX, &p->count)
+              && codec_rd_uint(&r, "grant_reply.from", p->count, &p->from)
+              && codec_rd_array(&r, "grant_reply.records", 0, max, &p->record_count);
+    uint64_t end = p->from + CODEC_GRANT_PAGE_MAX < p->count ? p->from + CODEC_GRANT_PAGE_MAX : p->count;
+    for (uint32_t i = 0; ok && i < p->record_count; i++) {
+        codec_grant_record *g = &records[i];
+        r.index = i;
+        ok = codec_rd_array(&r, "grant_reply.records[]", 6, 6, &n)
+             && rd_grant_index(&r, "grant_reply.records[].index", p->from, end, &g->index)
+             && codec_rd_hash(&r, "grant_reply.records[].anchor", &g->anchor)
+             && codec_rd_fixed(&r, "grant_reply.records[].participant", g->participant.bytes, 32)
+             && codec_rd_uint(&r, "grant_reply.records[].scope", UINT64_MAX, &g->scope)
+             && codec_rd_uint(&r, "grant_reply.records[].collected_at", UINT64_MAX, &g->collected_at)
+             && codec_rd_uint(&r, "grant_reply.records[].size", UINT64_MAX, &g->size);
+    }
+    r.index = -1;
+    ok = ok && codec_rd_array(&r, "grant_reply.removed", 0, max, &p->removed_count);
+    for (uint32_t i = 0; ok && i < p->removed_count; i++) {
+        r.index = i;
+        ok = codec_rd_array(&r, "grant_reply.removed[]", 3, 3, &n)
+             && rd_grant_index(&r, "grant_reply.removed[].index", p->from, end, &removed[i].index)
+             && codec_rd_hash(&r, "grant_reply.removed[].anchor", &removed[i].anchor)
+             && codec_rd_u32_in(&r, "grant_reply.removed[].why", CODEC_GRANT_WITHDRAWN,
+                                CODEC_GRANT_RECONSENT, &why);
+        removed[i].why = (uint8_t)why;
+    }
+    r.index = -1;
+    if (ok && (uint64_t)p->record_count + p->removed_count > end - p->from)
+        ok = codec_rd_fail(&r, CODEC_ERR_COUNT, "grant_reply (more positions than the page)");
+    return codec_rd_finish(&r, ok);
+}
+
+codec_err codec_read_log_entry_encode(const codec_read_log_entry *e, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 6);
+    wr_uint(&w, e->time_ms);
+    wr_uint(&w, e->grant);
+    wr_uint(&w, e->from);
+    wr_uint(&w, e->served);
+    wr_uint(&w, e->removed);
+    wr_bin(&w, e->query.data, e->query.len);
+    return wr_done(&w);
+}
+
+codec_err codec_read_log_entry_decode(const uint8_t *data, size_t len, codec_read_log_entry *out,
+                                      codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = codec_rd_array(&r, "read_log_entry", 6, 6, &n)
+              && codec_rd_uint(&r, "read_log_entry.time_ms", UINT64_MAX, &out->time_ms)
+              && codec_rd_uint(&r, "read_log_entry.grant", UINT64_MAX, &out->grant)
+              && codec_rd_uint(&r, "read_log_entry.from", UINT64_MAX, &out->from)
+              && codec_rd_u32(&r, "read_log_entry.served", CODEC_GRANT_PAGE_MAX, &out->served)
+              && codec_rd_u32(&r, "read_log_entry.removed", CODEC_GRANT_PAGE_MAX, &out->removed)
+              && codec_rd_span(&r, "read_log_entry.query", 1, CODEC_READ_LOG_ENTRY_MAX - 64,
+                               &out->query);
+    return codec_rd_finish(&r, ok);
+}
+
+codec_err codec_read_log_reply_encode(uint64_t total, uint64_t from, const codec_span *entries,
+                                      uint32_t count, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 3);
+    wr_uint(&w, total);
+    wr_uint(&w, from);
+    wr_array(&w, count);
+    for (uint32_t i = 0; i < count; i++) wr_bin(&w, entries[i].data, entries[i].len);
+    return wr_done(&w);
+}
+
+codec_err codec_read_log_reply_decode(const uint8_t *data, size_t len, uint64_t *total,
+                                      uint64_t *from, codec_span *entries, uint32_t cap,
+                                      uint32_t *count, codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t max = cap < CODEC_READ_LOG_REPLY_MAX ? cap : CODEC_READ_LOG_REPLY_MAX, n;
+    *count = 0;
+    bool ok = codec_rd_array(&r, "read_log_reply", 3, 3, &n)
+              && codec_rd_uint(&r, "read_log_reply.total", UINT64_MAX, total)
+              && codec_rd_uint(&r, "read_log_reply.from", *total, from)
+              && codec_rd_array(&r, "read_log_reply.entries", 0, max, count);
+    if (ok && *count > *total - *from)
+        ok = codec_rd_fail(&r, CODEC_ERR_COUNT, "read_log_reply.entries (past total)");
+    for (uint32_t i = 0; ok && i < *count; i++) {
+        r.index = i;
+        ok = codec_rd_span(&r, "read_log_reply.entries[]", 1, CODEC_READ_LOG_ENTRY_MAX, &entries[i]);
+    }
+    return codec_rd_finish(&r, ok);
+}
+
+codec_err codec_public_request_encode(const uint8_t *trial, size_t trial_len, uint64_t from,
+                                      codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 2);
+    wr_bin(&w, trial, trial_len);
+    wr_uint(&w, from);
+    return wr_done(&w);
+}
+
+codec_err codec_public_request_decode(const uint8_t *data, size_t len, codec_span *trial,
+                                      uint64_t *from, codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = codec_rd_array(&r, "public_request", 2, 2, &n)
+              && codec_rd_span(&r, "public_request.trial", 1, 32, trial)
+              && codec_rd_uint(&r, "public_request.from", UINT64_MAX, from);
+    return codec_rd_finish(&r, ok);
+}
+
+codec_err codec_public_reply_encode(const codec_public_page *p, const codec_public_entry *entries,
+                                    codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 4);
+    wr_uint(&w, p->total);
+    wr_uint(&w, p->from);
+    if (p->has_enrolled) wr_uint(&w, p->enrolled);
+    else wr_nil(&w);
+    wr_array(&w, p->count);
+    for (uint32_t i = 0; i < p->count; i++) {
+        wr_array(&w, 2);
+        wr_str(&w, entries[i].method);
+        wr_bin(&w, entries[i].receipt_reply.data, entries[i].receipt_reply.len);
+    }
+    return wr_done(&w);
+}
+
+codec_err codec_public_reply_decode(const uint8_t *data, size_t len, codec_public_page *p,
+                                    codec_public_entry *entries, uint32_t cap, codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t max = cap < CODEC_PUBLIC_REPLY_MAX ? cap : CODEC_PUBLIC_REPLY_MAX, n;
+    p->count = 0;
+    bool ok = codec_rd_array(&r, "public_reply", 4, 4, &n)
+              && codec_rd_uint(&r, "public_reply.total", UINT64_MAX, &p->total)
+              && codec_rd_uint(&r, "public_reply.from", p->total, &p->from);
+    if (ok) {
+        p->has_enrolled = !codec_rd_nil(&r);
+        p->enrolled = 0;
+        if (p->has_enrolled) {
+            const uint8_t *at = r.p;
+            ok = codec_rd_uint(&r, "public_reply.enrolled", UINT64_MAX, &p->enrolled);
+            if (ok && p->enrolled < CODEC_PUBLIC_COUNT_MIN)
+                ok = codec_rd_fail_at(&r, at, CODEC_ERR_RANGE, "public_reply.enrolled (below the threshold)");
+        }
+    }
+    ok = ok && codec_rd_array(&r, "public_reply.entries", 0, max, &p->count);
+    if (ok && p->count > p->total - p->from)
+        ok = codec_rd_fail(&r, CODEC_ERR_COUNT, "public_reply.entries (past total)");
+    for (uint32_t i = 0; ok && i < p->count; i++) {
+        r.index = i;
+        ok = codec_rd_array(&r, "public_reply.entries[]", 2, 2, &n)
+             && rd_str(&r, "public_reply.entries[].method", 2 * CODEC_NAME_MAX + 1,
+                       entries[i].method)
+             && codec_rd_span(&r, "public_reply.entries[].receipt", 1, CODEC_CLIENT_MESSAGE_MAX,
+                              &entries[i].receipt_reply);
+    }
+    return codec_rd_finish(&r, ok);
+}

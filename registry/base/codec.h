@@ -605,14 +605,18 @@ typedef enum {
     CLIENT_RECEIPT = 3, /* body: the tx id (bin 32) */
     CLIENT_BLOCKS = 4,  /* body: a blocks request */
     CLIENT_SUBMIT_BATCH = 5, /* body: a submit batch (several txs, one reply) */
-    CLIENT_KIND_MAX_ = CLIENT_SUBMIT_BATCH,
+    /* 6 is taken by the signed receipts batch (issue 19 items 1-7, another branch) */
+    CLIENT_PUBLIC = 7,  /* body: a public request; UNSIGNED: a trial's protocol history */
+    CLIENT_KIND_MAX_ = CLIENT_PUBLIC,
 } codec_client_kind;
 
 typedef enum {
     QUERY_TRIAL = 1,    /* args: trial id */
     QUERY_CONSENT = 2,  /* args: trial id, participant key (32) [, from: u64 big-endian (8)] */
-    QUERY_TIMELINE = 3, /* args: trial id; reply body: the timeline text */
-    QUERY_KIND_MAX_ = QUERY_TIMELINE,
+    QUERY_TIMELINE = 3, /* args: trial id; reply body: the timeline text (filtered by role) */
+    QUERY_GRANT = 4,    /* args: trial id, grant: u64 BE (8) [, from: u64 BE (8)]; grant reply */
+    QUERY_READ_LOG = 5, /* args: trial id [, from: u64 BE (8)]; read log reply (regulators) */
+    QUERY_KIND_MAX_ = QUERY_READ_LOG,
 } codec_query_kind;
 
 /* Client API response status codes (codec_client_response.status); 0 is success. The node
@@ -738,5 +742,96 @@ codec_err codec_consent_reply_encode(const codec_consent_page *page,
 codec_err codec_consent_reply_decode(const uint8_t *data, size_t len, codec_consent_page *page,
                                      codec_consent_reply_entry *entries, uint32_t cap,
                                      codec_error *err);
+
+/* ==== reads through access grants, the read log, the public history (issue 19) ====
+ * docs/FORMATS.md 13.3 and 13.7 have the tables.
+ * grant reply    = [grant, scope, list_hash, count, from, records, removed]
+ *   records      = [[index, anchor_hash, participant, scope, collected_at, size], ...]
+ *   removed      = [[index, anchor_hash, why], ...]   why: CODEC_GRANT_WITHDRAWN, _RECONSENT
+ *   The page covers the grant's list positions from .. from + n - 1, n = len(records) +
+ *   len(removed) <= CODEC_GRANT_PAGE_MAX (fewer only at the end of the list); every index
+ *   lies in that range. SHA-256 of the anchor hashes of all positions 0..count-1 in index
+ *   order (served and removed) is the grant's list_hash.
+ * read log entry = [time_ms, grant, from, served, removed, query]   query: bin, the
+ *                  researcher's signed query (13.2) as the node received it
+ * read log reply = [total, from, [entry, ...]]   entries: bin each (a read log entry)
+ * public request = [trial, from]                 trial: bin 1..32
+ * public reply   = [total, from, enrolled or nil, [[method, receipt reply], ...]]
+ *                  method: str "contract.method"; receipt reply: bin (13.5, the receipt
+ *                  file); enrolled: the trial's enrolment when at least
+ *                  CODEC_PUBLIC_COUNT_MIN, else nil */
+#define CODEC_GRANT_PAGE_MAX 64
+#define CODEC_READ_LOG_REPLY_MAX 32
+#define CODEC_READ_LOG_ENTRY_MAX 1024
+#define CODEC_PUBLIC_REPLY_MAX 16
+#define CODEC_PUBLIC_COUNT_MIN 10 /* smaller counts are never published (re-identification) */
+
+enum { CODEC_GRANT_WITHDRAWN = 1, CODEC_GRANT_RECONSENT = 2 };
+
+typedef struct {
+    uint32_t index;          /* position in the grant's list */
+    hash32 anchor;           /* the record's content hash */
+    pubkey participant;
+    uint64_t scope, collected_at, size;
+} codec_grant_record;
+
+typedef struct {
+    uint32_t index;
+    hash32 anchor;
+    uint8_t why;             /* CODEC_GRANT_WITHDRAWN or CODEC_GRANT_RECONSENT */
+} codec_grant_removed;
+
+typedef struct {
+    uint64_t grant, scope, count, from;
+    hash32 list_hash;
+    uint32_t record_count, removed_count;
+} codec_grant_page;
+
+codec_err codec_grant_reply_encode(const codec_grant_page *p, const codec_grant_record *records,
+                                   const codec_grant_removed *removed, codec_buf *out);
+/* records and removed each have capacity cap (>= CODEC_GRANT_PAGE_MAX is always enough).
+ * Checks from <= count, the page's size and that every index lies in the page. */
+codec_err codec_grant_reply_decode(const uint8_t *data, size_t len, codec_grant_page *p,
+                                   codec_grant_record *records, codec_grant_removed *removed,
+                                   uint32_t cap, codec_error *err);
+
+typedef struct {
+    uint64_t time_ms;        /* the node's clock when it answered */
+    uint64_t grant, from;
+    uint32_t served, removed;
+    codec_span query;        /* the signed query (points into the decoded bytes) */
+} codec_read_log_entry;
+
+codec_err codec_read_log_entry_encode(const codec_read_log_entry *e, codec_buf *out);
+codec_err codec_read_log_entry_decode(const uint8_t *data, size_t len, codec_read_log_entry *out,
+                                      codec_error *err);
+/* entries: encoded read log entries (bin each). */
+codec_err codec_read_log_reply_encode(uint64_t total, uint64_t from, const codec_span *entries,
+                                      uint32_t count, codec_buf *out);
+codec_err codec_read_log_reply_decode(const uint8_t *data, size_t len, uint64_t *total,
+                                      uint64_t *from, codec_span *entries, uint32_t cap,
+                                      uint32_t *count, codec_error *err);
+
+codec_err codec_public_request_encode(const uint8_t *trial, size_t trial_len, uint64_t from,
+                                      codec_buf *out);
+codec_err codec_public_request_decode(const uint8_t *data, size_t len, codec_span *trial,
+                                      uint64_t *from, codec_error *err);
+
+typedef struct {
+    char method[2 * CODEC_NAME_MAX + 2]; /* "contract.method" */
+    codec_span receipt_reply;            /* the receipt file (13.5) */
+} codec_public_entry;
+
+typedef struct {
+    uint64_t total, from;
+    bool has_enrolled;
+    uint64_t enrolled;
+    uint32_t count;
+} codec_public_page;
+
+codec_err codec_public_reply_encode(const codec_public_page *p, const codec_public_entry *entries,
+                                    codec_buf *out);
+codec_err codec_public_reply_decode(const uint8_t *data, size_t len, codec_public_page *p,
+                                    codec_public_entry *entries, uint32_t cap, codec_error *err);
 
 #endif /* TRIALREG_CODEC_H (keep last: new sections go above) */

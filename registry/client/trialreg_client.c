@@ -564,3 +564,42 @@ uint64_t client_random_nonce(void)
     tcrypto_random(&nonce, sizeof nonce);
     return nonce;
 }
+
+/* ---- the public history (issue 19 item 5): no key --------------------------------------- */
+
+int client_public(const char *url, const char *trial, uint64_t from, uint32_t timeout_ms,
+                  uint8_t **body, size_t *body_len, uint32_t *status, char *why, size_t why_cap)
+{
+    uint8_t inner[64];
+    codec_buf b = codec_buf_make(inner, sizeof inner);
+    *status = CAPI_INTERNAL;
+    size_t tlen = strlen(trial);
+    if (tlen < 1 || tlen > 32
+        || codec_public_request_encode((const uint8_t *)trial, tlen, from, &b) != CODEC_OK) {
+        say(why, why_cap, "a trial id is 1..32 bytes");
+        return -1;
+    }
+    tp_client *c = NULL;
+    if (client_open(url, &c, why, why_cap) != 0) return -1;
+    codec_client_response resp;
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    int rc = -1;
+    if (request(c, CLIENT_PUBLIC, b.data, b.len, mono_ms() + timeout_ms, &resp, &reply, &reply_len,
+                why, why_cap) == 0) {
+        *status = resp.status;
+        if (resp.status != CAPI_OK) {
+            say(why, why_cap, "refused (%u): %s", resp.status, resp.reason);
+            rc = 1;
+        } else if ((*body = malloc(resp.body.len ? resp.body.len : 1)) == NULL) {
+            say(why, why_cap, "out of memory");
+        } else {
+            if (resp.body.len) memcpy(*body, resp.body.data, resp.body.len);
+            *body_len = resp.body.len;
+            rc = 0;
+        }
+        tp_free(reply, reply_len);
+    }
+    tp_client_close(c);
+    return rc;
+}

@@ -146,6 +146,12 @@ void client_close(tp_client *c);
 /* Milliseconds since the epoch (the system clock). */
 uint64_t client_now_ms(void);
 
+/* Ask for one page of a trial's public protocol history (CLIENT_PUBLIC, no key; codec.h
+ * "public reply"), entries from `from` on. Returns 0 with the reply body (malloc'd; free it)
+ * in *body, 1 if the node refused (*status and why), -1 if it did not answer (why). */
+int client_public(const char *url, const char *trial, uint64_t from, uint32_t timeout_ms,
+                  uint8_t **body, size_t *body_len, uint32_t *status, char *why, size_t why_cap);
+
 #ifdef __cplusplus
 }
 #endif

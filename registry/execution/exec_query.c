@@ -276,6 +276,8 @@ bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const 
     exec_trial t;
     if (exec_query_trial(e, trial, trial_len, &t) != LEDGER_OK) return false;
     const codec_authority *a = authority_of(e, asker);
+    if (kind == EXEC_READ_GRANT) return a && a->role == ROLE_RESEARCHER;
+    if (kind == EXEC_READ_READ_LOG) return a && a->role == ROLE_REGULATOR;
     if (a && a->role == ROLE_REGULATOR) return true;
     if (a && a->role == ROLE_SPONSOR) return memcmp(t.sponsor.bytes, asker->bytes, 32) == 0;
     uint8_t key[CODEC_KEY_MAX], *v = NULL;
@@ -290,11 +292,280 @@ bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const 
         free(v);
         return same;
     }
+    if (kind == EXEC_READ_TIMELINE && !a) {
+        size_t klen = trial_key(key, "consent/e/", trial, trial_len, asker->bytes, 32);
+        bool enrolled = state_has(e, key, klen, &v, &len);
+        free(v);
+        return enrolled; /* a participant of the trial: its view is filtered */
+    }
     if (!a || a->role != ROLE_INVESTIGATOR) return false;
     size_t klen = trial_key(key, "protocol/s/", trial, trial_len, a->site.text, strlen(a->site.text));
     bool listed = state_has(e, key, klen, &v, &len);
     free(v);
     return listed;
+}
+
+/* ---- what a reader sees (issue 19 items 4, 5) ---------------------------------------- */
+
+/* True if every key of tx (signer and co-signers) is a genesis authority. */
+static bool signed_by_authorities(exec *e, const codec_tx *tx)
+{
+    if (!authority_of(e, &tx->signer)) return false;
+    for (uint32_t k = 0; k < tx->cosig_count; k++)
+        if (!authority_of(e, &tx->cosigs[k].key)) return false;
+    return true;
+}
+
+static bool protocol_contract(const codec_tx *tx)
+{
+    return strcmp(tx->contract.text, "protocol") == 0 || strcmp(tx->contract.text, "outcomes") == 0;
+}
+
+bool exec_tx_protocol_level(exec *e, const codec_tx *tx)
+{
+    return protocol_contract(tx) && signed_by_authorities(e, tx);
+}
+
+static bool is_method(const codec_tx *tx, const char *contract, const char *method)
+{
+    return strcmp(tx->contract.text, contract) == 0 && strcmp(tx->method.text, method) == 0;
+}
+
+/* True for a participant-level tx; *participant is the one it concerns (NULL if its
+ * arguments name none that fits). A protocol-contract tx that a key other than a genesis
+ * authority signed or co-signed (a refused attempt: only authorities may act there) is
+ * about that key, so its pseudonym is never shown as protocol-level. */
+static bool participant_level(exec *e, const codec_tx *tx, const pubkey **participant)
+{
+    *participant = NULL;
+    if (protocol_contract(tx)) {
+        if (!authority_of(e, &tx->signer)) *participant = &tx->signer;
+        for (uint32_t k = 0; !*participant && k < tx->cosig_count; k++)
+            if (!authority_of(e, &tx->cosigs[k].key)) *participant = &tx->cosigs[k].key;
+        return *participant != NULL;
+    }
+    if (is_method(tx, "consent", "grant") || is_method(tx, "consent", "withdraw")) {
+        *participant = &tx->signer;
+        return true;
+    }
+    if (is_method(tx, "consent", "enrol") || is_method(tx, "data", "anchor")) {
+        if (tx->arg_count > 1 && tx->args[1].kind == CODEC_VALUE_BYTES && tx->args[1].len == 32)
+            *participant = (const pubkey *)(const void *)tx->args[1].bytes;
+        return true;
+    }
+    return false;
+}
+
+/* True if key is a genesis investigator of site. */
+static bool investigator_of(exec *e, const pubkey *key, const char *site)
+{
+    const codec_authority *a = authority_of(e, key);
+    return a && a->role == ROLE_INVESTIGATOR && strcmp(a->site.text, site) == 0;
+}
+
+void exec_viewer_of(exec *e, const pubkey *asker, const uint8_t *trial, size_t trial_len,
+                    exec_viewer *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!asker) {
+        out->kind = EXEC_VIEW_PUBLIC;
+        return;
+    }
+    exec_trial t;
+    if (exec_query_trial(e, trial, trial_len, &t) != LEDGER_OK) return; /* NONE */
+    const codec_authority *a = authority_of(e, asker);
+    if (a && (a->role == ROLE_REGULATOR
+              || (a->role == ROLE_SPONSOR && memcmp(t.sponsor.bytes, asker->bytes, 32) == 0))) {
+        out->kind = EXEC_VIEW_ALL;
+        return;
+    }
+    uint8_t key[CODEC_KEY_MAX], *v = NULL;
+    size_t len = 0, klen;
+    if (a && a->role == ROLE_INVESTIGATOR) {
+        klen = trial_key(key, "protocol/s/", trial, trial_len, a->site.text, strlen(a->site.text));
+        if (state_has(e, key, klen, &v, &len)) {
+            out->kind = EXEC_VIEW_SITE;
+            snprintf(out->site, sizeof out->site, "%s", a->site.text);
+        }
+        free(v);
+        return;
+    }
+    if (a) return; /* researchers, auditors: NONE */
+    klen = trial_key(key, "consent/e/", trial, trial_len, asker->bytes, 32);
+    if (state_has(e, key, klen, &v, &len)) {
+        out->kind = EXEC_VIEW_PARTICIPANT;
+        out->key = *asker;
+    }
+    free(v);
+}
+
+/* SITE: a participant-level tx of the site's participant, or one its investigators signed. */
+static bool site_sees(exec *e, const exec_viewer *v, const uint8_t *trial, size_t trial_len,
+                      const codec_tx *tx, const pubkey *participant)
+{
+    if (investigator_of(e, &tx->signer, v->site)) return true;
+    for (uint32_t k = 0; k < tx->cosig_count; k++)
+        if (investigator_of(e, &tx->cosigs[k].key, v->site)) return true;
+    if (!participant) return false;
+    uint8_t key[CODEC_KEY_MAX], *site = NULL;
+    size_t len = 0, klen = trial_key(key, "consent/e/", trial, trial_len, participant->bytes, 32);
+    if (!state_has(e, key, klen, &site, &len)) return false;
+    bool same = len == strlen(v->site) && memcmp(site, v->site, len) == 0;
+    free(site);
+    return same;
+}
+
+bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t trial_len,
+                     const codec_tx *tx, const codec_receipt *r)
+{
+    const pubkey *p = NULL;
+    bool protocol = exec_tx_protocol_level(e, tx);
+    switch (v->kind) {
+    case EXEC_VIEW_ALL: return true;
+    case EXEC_VIEW_PUBLIC: return protocol && r && r->status == RECEIPT_OK;
+    case EXEC_VIEW_SITE:
+        return protocol || (participant_level(e, tx, &p) && site_sees(e, v, trial, trial_len, tx, p));
+    case EXEC_VIEW_PARTICIPANT:
+        return protocol
+               || (participant_level(e, tx, &p)
+                   && ((p && memcmp(p->bytes, v->key.bytes, 32) == 0)
+                       || memcmp(tx->signer.bytes, v->key.bytes, 32) == 0));
+    case EXEC_VIEW_NONE: return false;
+    }
+    return false;
+}
+
+uint64_t exec_enrolled(exec *e, const uint8_t *trial, size_t trial_len)
+{
+    uint8_t key[CODEC_KEY_MAX], *v = NULL;
+    size_t len = 0, klen = trial_key(key, "consent/n/", trial, trial_len, NULL, 0);
+    if (get_exact(exec_ledger(e), key, klen, &v, &len, 8) != LEDGER_OK) return 0;
+    uint64_t n = load64(v);
+    free(v);
+    return n;
+}
+
+/* ---- reads through an access grant ---------------------------------------------------- */
+
+ledger_err exec_grant_info_get(exec *e, const uint8_t *trial, size_t trial_len, uint64_t grant,
+                               exec_grant_info *out)
+{
+    uint8_t key[CODEC_KEY_MAX], n[8], *v = NULL;
+    size_t len = 0;
+    for (int i = 0; i < 8; i++) n[i] = (uint8_t)(grant >> (56 - 8 * i));
+    size_t klen = trial_key(key, "access/g/", trial, trial_len, n, 8);
+    ledger_err rc = get_exact(exec_ledger(e), key, klen, &v, &len, 32 + 8 + 8 + 32 + 8);
+    if (rc != LEDGER_OK) return rc;
+    memcpy(out->researcher.bytes, v, 32);
+    out->scope = load64(v + 32);
+    out->time_ms = load64(v + 40);
+    memcpy(out->list_hash.bytes, v + 48, 32);
+    out->count = load64(v + 80);
+    free(v);
+    return LEDGER_OK;
+}
+
+/* The removal verdict for participant's records of scope, at the last committed block:
+ * 0 (still eligible), CODEC_GRANT_WITHDRAWN or CODEC_GRANT_RECONSENT. */
+static ledger_err consent_now(exec *e, const uint8_t *trial, size_t trial_len,
+                              const pubkey *participant, uint64_t scope, uint8_t *verdict)
+{
+    uint8_t key[CODEC_KEY_MAX], *v = NULL;
+    size_t len = 0;
+    size_t klen = trial_key(key, "consent/s/", trial, trial_len, participant->bytes, 32);
+    ledger_err rc = get_exact(exec_ledger(e), key, klen, &v, &len, 32);
+    *verdict = CODEC_GRANT_WITHDRAWN;
+    if (rc == LEDGER_ERR_NOT_FOUND) return LEDGER_OK;
+    if (rc != LEDGER_OK) return rc;
+    uint64_t scopes = load64(v), version = load64(v + 8);
+    free(v);
+    if ((scopes & scope) == 0) return LEDGER_OK;
+    *verdict = 0;
+    klen = trial_key(key, "protocol/r/", trial, trial_len, NULL, 0);
+    rc = ledger_state_get(exec_ledger(e), key, klen, &v, &len);
+    if (rc == LEDGER_ERR_NOT_FOUND) return LEDGER_OK;
+    if (rc != LEDGER_OK) return rc;
+    for (size_t at = 0; at + 16 <= len; at += 16)
+        if (load64(v + at) > version) *verdict = CODEC_GRANT_RECONSENT; /* approved above it */
+    free(v);
+    return LEDGER_OK;
+}
+
+/* Chunk c of grant's list (access/l/), malloc'd. */
+static ledger_err grant_chunk(exec *e, const uint8_t *trial, size_t trial_len, uint64_t grant,
+                              uint64_t c, uint8_t **v, size_t *len)
+{
+    uint8_t key[CODEC_KEY_MAX], extra[16];
+    for (int i = 0; i < 8; i++) {
+        extra[i] = (uint8_t)(grant >> (56 - 8 * i));
+        extra[8 + i] = (uint8_t)(c >> (56 - 8 * i));
+    }
+    size_t klen = trial_key(key, "access/l/", trial, trial_len, extra, 16);
+    ledger_err rc = get_exact(exec_ledger(e), key, klen, v, len, 32);
+    if (rc == LEDGER_OK && *len % 32 != 0) {
+        free(*v);
+        return LEDGER_ERR_CORRUPT;
+    }
+    return rc;
+}
+
+/* One record of the list: data/h/ lp(T) hash -> participant:32 scope:8 collected_at:8 size:8 */
+static ledger_err grant_item(exec *e, const uint8_t *trial, size_t trial_len,
+                             const uint8_t *hash, exec_grant_item *it)
+{
+    uint8_t key[CODEC_KEY_MAX], *v = NULL;
+    size_t len = 0, klen = trial_key(key, "data/h/", trial, trial_len, hash, 32);
+    ledger_err rc = get_exact(exec_ledger(e), key, klen, &v, &len, 32 + 24);
+    if (rc == LEDGER_ERR_NOT_FOUND) return LEDGER_ERR_CORRUPT; /* a granted record is anchored */
+    if (rc != LEDGER_OK) return rc;
+    memcpy(it->anchor.bytes, hash, 32);
+    memcpy(it->participant.bytes, v, 32);
+    it->scope = load64(v + 32);
+    it->collected_at = load64(v + 40);
+    it->size = load64(v + 48);
+    free(v);
+    return LEDGER_OK;
+}
+
+ledger_err exec_grant_page(exec *e, const uint8_t *trial, size_t trial_len, uint64_t grant,
+                           uint64_t from, exec_grant_info *info, exec_grant_item *items,
+                           uint32_t cap, uint32_t *count)
+{
+    *count = 0;
+    ledger_err rc = exec_grant_info_get(e, trial, trial_len, grant, info);
+    if (rc != LEDGER_OK) return rc;
+    if (from > info->count) return LEDGER_ERR_NOT_FOUND;
+    uint8_t *chunk = NULL, verdict = 0;
+    size_t chunk_len = 0;
+    uint64_t chunk_at = UINT64_MAX;
+    pubkey last;
+    bool have_last = false;
+    for (uint64_t i = from; rc == LEDGER_OK && i < info->count && *count < cap; i++) {
+        if (i / 64 != chunk_at) {
+            free(chunk);
+            chunk = NULL;
+            chunk_at = i / 64;
+            rc = grant_chunk(e, trial, trial_len, grant, chunk_at, &chunk, &chunk_len);
+            if (rc == LEDGER_ERR_NOT_FOUND) rc = LEDGER_ERR_CORRUPT;
+            if (rc != LEDGER_OK) break;
+        }
+        if ((i % 64) * 32 + 32 > chunk_len) {
+            rc = LEDGER_ERR_CORRUPT;
+            break;
+        }
+        exec_grant_item *it = &items[*count];
+        rc = grant_item(e, trial, trial_len, chunk + (i % 64) * 32, it);
+        if (rc != LEDGER_OK) break;
+        if (!have_last || memcmp(last.bytes, it->participant.bytes, 32) != 0) {
+            rc = consent_now(e, trial, trial_len, &it->participant, info->scope, &verdict);
+            last = it->participant;
+            have_last = true;
+        }
+        it->removed = verdict;
+        (*count)++;
+    }
+    free(chunk);
+    return rc;
 }
 
 /* ---- timeline ------------------------------------------------------------------------ */
@@ -367,6 +638,13 @@ static void print_tx(exec *e, FILE *out, const codec_block *b, uint32_t i, const
 
 ledger_err exec_timeline_write(exec *e, const uint8_t *trial, size_t trial_len, FILE *out)
 {
+    exec_viewer all = {.kind = EXEC_VIEW_ALL};
+    return exec_timeline_write_as(e, trial, trial_len, &all, out);
+}
+
+ledger_err exec_timeline_write_as(exec *e, const uint8_t *trial, size_t trial_len,
+                                  const exec_viewer *viewer, FILE *out)
+{
     ledger *l = exec_ledger(e);
     ledger_summary head;
     ledger_head(l, &head);
@@ -392,7 +670,8 @@ ledger_err exec_timeline_write(exec *e, const uint8_t *trial, size_t trial_len, 
                 rc = LEDGER_ERR_CORRUPT;
                 break;
             }
-            print_tx(e, out, &b, i, tx, r, trial_len);
+            if (exec_tx_visible(e, viewer, trial, trial_len, tx, r))
+                print_tx(e, out, &b, i, tx, r, trial_len);
         }
         free(data);
     }
@@ -401,4 +680,30 @@ ledger_err exec_timeline_write(exec *e, const uint8_t *trial, size_t trial_len, 
     free(tx);
     free(r);
     return rc;
+}
+
+ledger_err exec_public_txs(exec *e, const codec_block *b, exec_public_tx *out, uint32_t cap,
+                           uint32_t *count)
+{
+    static _Thread_local codec_tx tx;
+    static _Thread_local codec_receipt r;
+    exec_viewer pub = {.kind = EXEC_VIEW_PUBLIC};
+    *count = 0;
+    for (uint32_t i = 0; i < b->tx_count && *count < cap; i++) {
+        if (codec_tx_decode(b->txs[i].data, b->txs[i].len, &tx, NULL) != CODEC_OK) continue; /* pruned */
+        if (tx.arg_count == 0 || tx.args[0].kind != CODEC_VALUE_BYTES || tx.args[0].len < 1
+            || tx.args[0].len > 32)
+            continue;
+        if (i >= b->receipt_count
+            || codec_receipt_decode(b->receipts[i].data, b->receipts[i].len, &r, NULL) != CODEC_OK)
+            return LEDGER_ERR_CORRUPT;
+        if (!exec_tx_visible(e, &pub, tx.args[0].bytes, tx.args[0].len, &tx, &r)) continue;
+        exec_public_tx *p = &out[(*count)++];
+        tcrypto_sha256(b->txs[i].data, b->txs[i].len, &p->tx_id);
+        p->index = i;
+        p->trial_len = (uint8_t)tx.args[0].len;
+        memcpy(p->trial, tx.args[0].bytes, tx.args[0].len);
+        snprintf(p->method, sizeof p->method, "%s.%s", tx.contract.text, tx.method.text);
+    }
+    return LEDGER_OK;
 }

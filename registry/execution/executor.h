@@ -300,17 +300,113 @@ ledger_err exec_query_consent_at(exec *e, const uint8_t *trial, size_t trial_len
                                  uint64_t *version);
 /* Who may read what (docs/ARCHITECTURE.md 3.8 "Reads"); the node checks the query's signature (tag
  * TCRYPTO_TAG_QUERY, with a time) and then asks this. Rules:
- *   TRIAL, TIMELINE: the trial's sponsor, any regulator, an investigator of a site listed
- *                    in the trial;
+ *   TRIAL:    the trial's sponsor, any regulator, an investigator of a site listed in the
+ *             trial;
+ *   TIMELINE: the same, and a participant enrolled in the trial; what each sees of it is
+ *             filtered by exec_tx_visible (issue 19 item 4);
  *   CONSENT (of participant): the participant itself, an investigator of the participant's
- *                    enrolling site, the trial's sponsor, any regulator.
- * Researchers read nothing here: what they may see is what an access grant names. */
-typedef enum { EXEC_READ_TRIAL = 1, EXEC_READ_TIMELINE = 2, EXEC_READ_CONSENT = 3 } exec_read_kind;
+ *             enrolling site, the trial's sponsor, any regulator;
+ *   GRANT:    a researcher (the node then answers only the researcher the grant was made
+ *             to: exec_grant_page's info.researcher);
+ *   READ_LOG: a regulator.
+ * Researchers read nothing else: what they may see is what an access grant names. */
+typedef enum {
+    EXEC_READ_TRIAL = 1,
+    EXEC_READ_TIMELINE = 2,
+    EXEC_READ_CONSENT = 3,
+    EXEC_READ_GRANT = 4,
+    EXEC_READ_READ_LOG = 5,
+} exec_read_kind;
 bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const uint8_t *trial,
                        size_t trial_len, const pubkey *participant);
 
+/* ---- what a reader sees of a trial's events (issue 19 items 4 and 5) -------------------
+ * Protocol-level txs (contracts "protocol" and "outcomes": registration, amendments and
+ * their flags, approvals, site activations, outcome reports and switch flags, signed and
+ * co-signed by genesis authorities only) concern no participant. Participant-level txs
+ * concern one participant: consent.enrol and data.anchor (argument 2), consent.grant and
+ * consent.withdraw (the signer), and a protocol or outcomes tx some other key signed or
+ * co-signed (refused: that key). Every other tx of a trial (access.request, ...) is
+ * neither. The viewer of a key in a trial:
+ *   ALL          the trial's sponsor and any regulator (and a local reader): everything;
+ *   SITE         an investigator of a site listed in the trial: protocol-level txs, and
+ *                participant-level txs of a participant enrolled at its site or signed or
+ *                co-signed by an investigator of its site;
+ *   PARTICIPANT  a participant enrolled in the trial: protocol-level txs, and its own
+ *                (participant-level txs about it or signed by it);
+ *   PUBLIC       anyone, with no key: protocol-level txs that committed OK;
+ *   NONE         anyone else: nothing.
+ * exec_tx_visible is the one filter every read that returns participant-level events
+ * uses (the timeline today; the HTTP events stream and FHIR will call it). */
+typedef enum {
+    EXEC_VIEW_NONE = 0,
+    EXEC_VIEW_ALL,
+    EXEC_VIEW_SITE,
+    EXEC_VIEW_PARTICIPANT,
+    EXEC_VIEW_PUBLIC,
+} exec_view_kind;
+
+typedef struct {
+    exec_view_kind kind;
+    pubkey key;                       /* PARTICIPANT: its key */
+    char site[CODEC_NAME_MAX + 1];    /* SITE: its site */
+} exec_viewer;
+
+/* The viewer of asker in trial (asker NULL: PUBLIC). */
+void exec_viewer_of(exec *e, const pubkey *asker, const uint8_t *trial, size_t trial_len,
+                    exec_viewer *out);
+/* True if v may see tx (of trial, with receipt r) and its events. */
+bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t trial_len,
+                     const codec_tx *tx, const codec_receipt *r);
+/* True for a protocol-level tx (see above). */
+bool exec_tx_protocol_level(exec *e, const codec_tx *tx);
+
 /* The trial's timeline in commit order: every tx whose first argument is the trial id,
- * with its signer, status, reason and events, one line each (text, deterministic). */
+ * with its signer, status, reason and events, one line each (text, deterministic).
+ * exec_timeline_write shows every tx; exec_timeline_write_as only those viewer may see. */
 ledger_err exec_timeline_write(exec *e, const uint8_t *trial, size_t trial_len, FILE *out);
+ledger_err exec_timeline_write_as(exec *e, const uint8_t *trial, size_t trial_len,
+                                  const exec_viewer *viewer, FILE *out);
+
+/* The protocol-level txs of block b (decoded by the caller) that committed OK (the public
+ * history, item 5), in block order: tx ids, index in the block and the trial (first
+ * argument) of each, at most cap (CODEC_BLOCK_TXS_MAX is always enough). CORRUPT if a
+ * receipt does not decode. */
+typedef struct {
+    hash32 tx_id;
+    uint32_t index;
+    uint8_t trial_len;
+    uint8_t trial[32];
+    char method[2 * CODEC_NAME_MAX + 2]; /* "contract.method" */
+} exec_public_tx;
+ledger_err exec_public_txs(exec *e, const codec_block *b, exec_public_tx *out, uint32_t cap,
+                           uint32_t *count);
+
+/* ---- reads through an access grant (issue 19 item 3) -----------------------------------
+ * One page of grant `grant` of trial: the records at list positions from .. from+cap-1,
+ * each re-checked against the participant's consent NOW (the last committed block): its
+ * current scopes must hold the grant's scope (else removed, CODEC_GRANT_WITHDRAWN) and no
+ * re-consent version above the version of that consent may be approved (else removed,
+ * CODEC_GRANT_RECONSENT). NOT_FOUND if there is no such grant or from > its count. */
+typedef struct {
+    pubkey researcher;
+    uint64_t scope, time_ms, count;
+    hash32 list_hash;
+} exec_grant_info;
+
+typedef struct {
+    hash32 anchor;
+    pubkey participant;
+    uint64_t scope, collected_at, size;
+    uint8_t removed;                  /* 0 served, else CODEC_GRANT_WITHDRAWN / _RECONSENT */
+} exec_grant_item;
+
+ledger_err exec_grant_info_get(exec *e, const uint8_t *trial, size_t trial_len, uint64_t grant,
+                               exec_grant_info *out);
+ledger_err exec_grant_page(exec *e, const uint8_t *trial, size_t trial_len, uint64_t grant,
+                           uint64_t from, exec_grant_info *info, exec_grant_item *items,
+                           uint32_t cap, uint32_t *count);
+/* Enrolled participants of trial (state consent/n/), 0 if none. */
+uint64_t exec_enrolled(exec *e, const uint8_t *trial, size_t trial_len);
 
 #endif

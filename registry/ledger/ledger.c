@@ -954,3 +954,62 @@ ledger_err ledger_state_digest(ledger *l, hash32 *out, uint64_t *rows)
     }
     return LEDGER_OK;
 }
+
+/* ---- the access read log ---------------------------------------------------------- */
+
+/* 'a' lp(trial) [seq]; returns the key length, 0 if the trial id is out of bounds. */
+static size_t read_log_key(uint8_t *key, const uint8_t *trial, size_t trial_len, bool with_seq,
+                           uint64_t seq)
+{
+    if (trial_len < 1 || trial_len > 32) return 0;
+    key[0] = 'a';
+    key[1] = (uint8_t)trial_len;
+    memcpy(key + 2, trial, trial_len);
+    if (!with_seq) return 2 + trial_len;
+    store_be64(key + 2 + trial_len, seq);
+    return 2 + trial_len + 8;
+}
+
+ledger_err ledger_read_log_count(ledger *l, const uint8_t *trial, size_t trial_len,
+                                 uint64_t *count)
+{
+    uint8_t key[2 + 32 + 8], *v = NULL;
+    size_t klen = read_log_key(key, trial, trial_len, false, 0), len = 0;
+    *count = 0;
+    if (klen == 0) return LEDGER_ERR_INVALID;
+    ledger_err rc = db_get(l, key, klen, &v, &len);
+    if (rc == LEDGER_ERR_NOT_FOUND) return LEDGER_OK;
+    if (rc != LEDGER_OK) return rc;
+    if (len == 8) *count = load_be64(v);
+    else rc = LEDGER_ERR_CORRUPT;
+    leveldb_free(v);
+    return rc;
+}
+
+ledger_err ledger_read_log_append(ledger *l, const uint8_t *trial, size_t trial_len,
+                                  const uint8_t *entry, size_t entry_len, uint64_t *seq,
+                                  ledger_error *err)
+{
+    uint64_t n = 0;
+    ledger_err rc = ledger_read_log_count(l, trial, trial_len, &n);
+    if (rc != LEDGER_OK) return set_error(err, rc, 0, "read log count unreadable");
+    uint8_t key[2 + 32 + 8], count[8];
+    size_t klen = read_log_key(key, trial, trial_len, true, n);
+    leveldb_writebatch_t *batch = leveldb_writebatch_create();
+    leveldb_writebatch_put(batch, (const char *)key, klen, (const char *)entry, entry_len);
+    store_be64(count, n + 1);
+    leveldb_writebatch_put(batch, (const char *)key, klen - 8, (const char *)count, 8);
+    rc = db_write(l, batch, err, 0);
+    leveldb_writebatch_destroy(batch);
+    if (rc == LEDGER_OK) *seq = n;
+    return rc;
+}
+
+ledger_err ledger_read_log_get(ledger *l, const uint8_t *trial, size_t trial_len, uint64_t seq,
+                               uint8_t **entry, size_t *entry_len)
+{
+    uint8_t key[2 + 32 + 8];
+    size_t klen = read_log_key(key, trial, trial_len, true, seq);
+    if (klen == 0) return LEDGER_ERR_INVALID;
+    return db_get(l, key, klen, entry, entry_len);
+}

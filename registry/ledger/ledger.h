@@ -169,4 +169,22 @@ ledger_err ledger_state_next(ledger *l, const uint8_t *prefix, size_t prefix_len
  * ledger's state with the replay's this way). Never part of any format. */
 ledger_err ledger_state_digest(ledger *l, hash32 *out, uint64_t *rows);
 
+/* ---- the access read log (issue 19 item 3; docs/FORMATS.md 7) ---------------------------
+ * What this node served to researchers through their access grants: one entry per answered
+ * grant-records query (codec.h "read log entry"), per trial, numbered from 0. Kept in this
+ * node's store OUTSIDE the ledger: no block, no state hash, no consensus (each node logs the
+ * reads it answered). Store keys: 'a' lp(trial) -> count u64 BE; 'a' lp(trial) seq u64 BE
+ * -> entry. ledger_read_log_append writes the entry and the count in one SYNCED write, so a
+ * read is answered only once its entry is durable; *seq gets its number. Not thread safe
+ * (callers serialize with ledger_append, as for every other call). trial: 1..32 bytes. */
+ledger_err ledger_read_log_append(ledger *l, const uint8_t *trial, size_t trial_len,
+                                  const uint8_t *entry, size_t entry_len, uint64_t *seq,
+                                  ledger_error *err);
+/* The number of entries of trial's read log (0 if none). */
+ledger_err ledger_read_log_count(ledger *l, const uint8_t *trial, size_t trial_len,
+                                 uint64_t *count);
+/* Entry seq into a new malloc'd buffer (caller frees); NOT_FOUND if absent. */
+ledger_err ledger_read_log_get(ledger *l, const uint8_t *trial, size_t trial_len, uint64_t seq,
+                               uint8_t **entry, size_t *entry_len);
+
 #endif

@@ -32,7 +32,19 @@ struct capi {
     uint8_t *proof;
     hash32 *leaves; /* receipt leaf hashes of one block, for the receipt path */
     uint64_t answers[CAPI_ANSWER_KINDS]; /* by status (atomic) */
+    /* The public history's index (issue 19 item 5): every protocol-level tx that committed
+     * OK, in commit order, over every trial, built incrementally from the blocks each
+     * public request finds new (so an unsigned request never rescans the chain under the
+     * executor's lock); rebuilt by one scan after a restart. Bounded: a node whose chain
+     * holds more answers TOO_LARGE. */
+    exec_public_tx *pub;
+    uint64_t *pub_height;
+    uint32_t pub_count;
+    uint64_t pub_scanned;   /* blocks 1..pub_scanned are in the index */
 };
+
+#define CAPI_PUBLIC_INDEX_MAX 16384
+#define CAPI_PUBLIC_SCAN_BLOCKS 16 /* blocks indexed per hold of the lock */
 
 /* What one request's handler produces. */
 typedef struct {
@@ -63,8 +75,13 @@ capi *capi_open(const capi_config *cfg)
     api->block_writes = calloc(CODEC_WRITES_MAX, sizeof *api->block_writes);
     api->proof = malloc(CAPI_PROOF_MAX);
     api->leaves = calloc(CODEC_BLOCK_TXS_MAX, sizeof *api->leaves);
+    api->pub = calloc(CAPI_PUBLIC_INDEX_MAX, sizeof *api->pub);
+    api->pub_height = calloc(CAPI_PUBLIC_INDEX_MAX, sizeof *api->pub_height);
     if (!api->block_txs || !api->block_receipts || !api->block_writes || !api->proof
-        || !api->leaves || pthread_mutex_init(&api->lock, NULL) != 0) {
+        || !api->leaves || !api->pub || !api->pub_height
+        || pthread_mutex_init(&api->lock, NULL) != 0) {
+        free(api->pub);
+        free(api->pub_height);
         free(api->leaves);
         free(api->block_txs);
         free(api->block_receipts);
@@ -85,6 +102,8 @@ void capi_close(capi *api)
     free(api->block_writes);
     free(api->proof);
     free(api->leaves);
+    free(api->pub);
+    free(api->pub_height);
     free(api);
 }
 
@@ -230,20 +249,35 @@ static bool query_signed(capi *api, const codec_query *q, answer *a)
     return true;
 }
 
+/* The big-endian u64 of an 8-byte argument. */
+static uint64_t arg_u64(const codec_span *arg)
+{
+    uint64_t v = 0;
+    for (uint32_t i = 0; i < 8; i++) v = v << 8 | arg->data[i];
+    return v;
+}
+
 /* Check the arguments' shapes for the kind; sets the read kind and participant. */
 static bool query_args(const codec_query *q, exec_read_kind *kind, const pubkey **participant,
                        answer *a)
 {
-    uint32_t want = q->kind == QUERY_CONSENT ? 2 : 1;
-    bool cursor = q->kind == QUERY_CONSENT && q->arg_count == 3; /* consent: [, from] */
+    uint32_t want = q->kind == QUERY_CONSENT || q->kind == QUERY_GRANT ? 2 : 1;
+    /* consent, grant, read log: [, from] */
+    bool cursor = (q->kind == QUERY_CONSENT || q->kind == QUERY_GRANT || q->kind == QUERY_READ_LOG)
+                  && q->arg_count == want + 1;
     if (q->arg_count != want && !cursor)
         return refuse(a, CAPI_BAD_BODY, "query kind %u takes %u arguments, got %u", q->kind, want, q->arg_count);
-    if (cursor && q->args[2].len != 8)
-        return refuse(a, CAPI_BAD_BODY, "the consent history cursor must be 8 bytes (big-endian entry index)");
+    if (cursor && q->args[want].len != 8)
+        return refuse(a, CAPI_BAD_BODY, "the %s cursor must be 8 bytes (big-endian index)",
+                      q->kind == QUERY_CONSENT ? "consent history" : q->kind == QUERY_GRANT ? "grant list" : "read log");
+    if (q->kind == QUERY_GRANT && q->args[1].len != 8)
+        return refuse(a, CAPI_BAD_BODY, "the grant number must be 8 bytes (big-endian)");
     if (q->args[0].len > 32) return refuse(a, CAPI_BAD_BODY, "trial id longer than 32 bytes");
     *participant = NULL;
     *kind = q->kind == QUERY_TRIAL ? EXEC_READ_TRIAL
-          : q->kind == QUERY_TIMELINE ? EXEC_READ_TIMELINE : EXEC_READ_CONSENT;
+          : q->kind == QUERY_TIMELINE ? EXEC_READ_TIMELINE
+          : q->kind == QUERY_GRANT ? EXEC_READ_GRANT
+          : q->kind == QUERY_READ_LOG ? EXEC_READ_READ_LOG : EXEC_READ_CONSENT;
     if (q->kind == QUERY_CONSENT) {
         if (q->args[1].len != 32) return refuse(a, CAPI_BAD_BODY, "participant key must be 32 bytes");
         *participant = (const pubkey *)(const void *)q->args[1].data;
@@ -288,13 +322,16 @@ static bool reply_consent(capi *api, const codec_query *q, const pubkey *partici
     return body_done(a, codec_consent_reply_encode(&page, r, &a->body));
 }
 
-static bool reply_timeline(capi *api, const codec_span *trial, answer *a)
+/* The timeline as the asker's role sees it (exec_tx_visible, issue 19 item 4). */
+static bool reply_timeline(capi *api, const codec_span *trial, const pubkey *asker, answer *a)
 {
     char *text = NULL;
     size_t len = 0;
+    exec_viewer viewer;
+    exec_viewer_of(api->cfg.executor, asker, trial->data, trial->len, &viewer);
     FILE *mem = open_memstream(&text, &len);
     if (!mem) return refuse(a, CAPI_INTERNAL, "out of memory");
-    ledger_err rc = exec_timeline_write(api->cfg.executor, trial->data, trial->len, mem);
+    ledger_err rc = exec_timeline_write_as(api->cfg.executor, trial->data, trial->len, &viewer, mem);
     fclose(mem);
     bool ok;
     if (rc == LEDGER_ERR_NOT_FOUND) ok = refuse(a, CAPI_NOT_FOUND, "no such trial");
@@ -307,6 +344,108 @@ static bool reply_timeline(capi *api, const codec_span *trial, answer *a)
     }
     free(text);
     return ok;
+}
+
+/* ---- reads through access grants, the read log (issue 19 item 3) --------------------- */
+
+/* Log the read (synced) before answering it: no read is answered without its entry. */
+static bool log_read(capi *api, const codec_query *q, const codec_span *query_bytes,
+                     uint64_t grant, uint64_t from, uint32_t served, uint32_t removed, answer *a)
+{
+    uint8_t entry[CODEC_READ_LOG_ENTRY_MAX];
+    codec_buf eb = codec_buf_make(entry, sizeof entry);
+    codec_read_log_entry le = {api->cfg.clock(api->cfg.clock_ctx), grant, from, served, removed,
+                               *query_bytes};
+    if (codec_read_log_entry_encode(&le, &eb) != CODEC_OK)
+        return refuse(a, CAPI_INTERNAL, "the read log entry does not encode");
+    uint64_t seq;
+    ledger_error err = {0};
+    if (ledger_read_log_append(exec_ledger(api->cfg.executor), q->args[0].data, q->args[0].len,
+                               eb.data, eb.len, &seq, &err) != LEDGER_OK)
+        return refuse(a, CAPI_INTERNAL, "the read could not be logged, so it is not answered: %s",
+                      err.message);
+    return true;
+}
+
+/* One page of a grant's records, re-checked against consent now, logged, then answered.
+ * Under lock. */
+static bool reply_grant(capi *api, const codec_query *q, const codec_span *query_bytes, answer *a)
+{
+    static _Thread_local exec_grant_item items[CODEC_GRANT_PAGE_MAX];
+    static _Thread_local codec_grant_record rec[CODEC_GRANT_PAGE_MAX];
+    static _Thread_local codec_grant_removed rm[CODEC_GRANT_PAGE_MAX];
+    uint64_t grant = arg_u64(&q->args[1]), from = q->arg_count == 3 ? arg_u64(&q->args[2]) : 0;
+    exec_grant_info info;
+    uint32_t n = 0;
+    ledger_err rc = exec_grant_info_get(api->cfg.executor, q->args[0].data, q->args[0].len, grant, &info);
+    if (rc == LEDGER_ERR_NOT_FOUND) return refuse(a, CAPI_NOT_FOUND, "no grant %" PRIu64 " in the trial", grant);
+    if (rc != LEDGER_OK) return refuse(a, CAPI_INTERNAL, "grant: %s", ledger_strerror(rc));
+    if (memcmp(info.researcher.bytes, q->asker.bytes, 32) != 0) {
+        char hex[17];
+        tcrypto_to_hex(q->asker.bytes, 8, hex);
+        return refuse(a, CAPI_DENIED, "key %s... may not read grant %" PRIu64 ": it was made to another researcher", hex, grant);
+    }
+    if (from > info.count)
+        return refuse(a, CAPI_NOT_FOUND, "cursor %" PRIu64 " is past the grant's %" PRIu64 " records", from, info.count);
+    rc = exec_grant_page(api->cfg.executor, q->args[0].data, q->args[0].len, grant, from, &info,
+                         items, CODEC_GRANT_PAGE_MAX, &n);
+    if (rc != LEDGER_OK) return refuse(a, CAPI_INTERNAL, "grant records: %s", ledger_strerror(rc));
+    codec_grant_page page = {grant, info.scope, info.count, from, info.list_hash, 0, 0};
+    for (uint32_t i = 0; i < n; i++) {
+        const exec_grant_item *it = &items[i];
+        uint32_t index = (uint32_t)(from + i);
+        if (it->removed)
+            rm[page.removed_count++] = (codec_grant_removed){index, it->anchor, it->removed};
+        else
+            rec[page.record_count++] = (codec_grant_record){index, it->anchor, it->participant,
+                                                            it->scope, it->collected_at, it->size};
+    }
+    if (!body_done(a, codec_grant_reply_encode(&page, rec, rm, &a->body))) return false;
+    return log_read(api, q, query_bytes, grant, from, page.record_count, page.removed_count, a);
+}
+
+/* One page of the trial's read log (regulators). Under lock. */
+static bool reply_read_log(capi *api, const codec_query *q, answer *a)
+{
+    ledger *l = exec_ledger(api->cfg.executor);
+    uint64_t total = 0, from = q->arg_count == 2 ? arg_u64(&q->args[1]) : 0;
+    if (ledger_read_log_count(l, q->args[0].data, q->args[0].len, &total) != LEDGER_OK)
+        return refuse(a, CAPI_INTERNAL, "the read log is unreadable");
+    if (from > total)
+        return refuse(a, CAPI_NOT_FOUND, "cursor %" PRIu64 " is past the read log's %" PRIu64 " entries", from, total);
+    codec_span e[CODEC_READ_LOG_REPLY_MAX];
+    uint8_t *held[CODEC_READ_LOG_REPLY_MAX];
+    uint32_t n = 0;
+    bool ok = true;
+    size_t used = 64;
+    for (; n < CODEC_READ_LOG_REPLY_MAX && from + n < total; n++) {
+        size_t len = 0;
+        if (ledger_read_log_get(l, q->args[0].data, q->args[0].len, from + n, &held[n], &len) != LEDGER_OK) {
+            ok = refuse(a, CAPI_INTERNAL, "read log entry %" PRIu64 " unreadable", from + n);
+            break;
+        }
+        e[n] = (codec_span){held[n], len};
+        used += len + 8;
+        if (used > a->body.cap) {
+            free(held[n]);
+            break;
+        }
+    }
+    if (ok) ok = body_done(a, codec_read_log_reply_encode(total, from, e, n, &a->body));
+    for (uint32_t i = 0; i < n; i++) free(held[i]);
+    return ok;
+}
+
+static const char *read_name(exec_read_kind kind)
+{
+    switch (kind) {
+    case EXEC_READ_CONSENT: return "consent record";
+    case EXEC_READ_TRIAL: return "trial";
+    case EXEC_READ_TIMELINE: return "timeline";
+    case EXEC_READ_GRANT: return "grant's records (a researcher's read)";
+    case EXEC_READ_READ_LOG: return "read log (a regulator's read)";
+    }
+    return "?";
 }
 
 static bool answer_query(capi *api, const codec_span *body, answer *a)
@@ -326,13 +465,17 @@ static bool answer_query(capi *api, const codec_span *body, answer *a)
         char hex[17];
         tcrypto_to_hex(q.asker.bytes, 8, hex);
         ok = refuse(a, CAPI_DENIED, "key %s... may not read this %s (no role for it in the trial)",
-                    hex, kind == EXEC_READ_CONSENT ? "consent record" : kind == EXEC_READ_TRIAL ? "trial" : "timeline");
+                    hex, read_name(kind));
     } else if (q.kind == QUERY_TRIAL) {
         ok = reply_trial(api, &q.args[0], a);
     } else if (q.kind == QUERY_CONSENT) {
         ok = reply_consent(api, &q, participant, a);
+    } else if (q.kind == QUERY_GRANT) {
+        ok = reply_grant(api, &q, body, a);
+    } else if (q.kind == QUERY_READ_LOG) {
+        ok = reply_read_log(api, &q, a);
     } else {
-        ok = reply_timeline(api, &q.args[0], a);
+        ok = reply_timeline(api, &q.args[0], &q.asker, a);
     }
     capi_exec_unlock(api);
     return ok;
@@ -457,6 +600,121 @@ static bool answer_blocks(capi *api, const codec_span *body, answer *a)
     return ok;
 }
 
+/* ---- PUBLIC (issue 19 item 5): a trial's protocol history, no key ------------------- */
+
+/* Under lock: add blocks pub_scanned+1 .. to (at most) to the index. */
+static bool public_index_blocks(capi *api, uint64_t to, answer *a)
+{
+    static _Thread_local exec_public_tx found[CODEC_BLOCK_TXS_MAX];
+    ledger *l = exec_ledger(api->cfg.executor);
+    for (uint64_t h = api->pub_scanned + 1; h <= to; h++) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        uint32_t n = 0;
+        codec_block b = {.txs = api->block_txs, .receipts = api->block_receipts,
+                         .writes = api->block_writes};
+        ledger_err rc = ledger_get_block(l, h, &data, &len);
+        if (rc == LEDGER_OK
+            && codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL) != CODEC_OK)
+            rc = LEDGER_ERR_CORRUPT;
+        if (rc == LEDGER_OK) rc = exec_public_txs(api->cfg.executor, &b, found, CODEC_BLOCK_TXS_MAX, &n);
+        free(data);
+        if (rc != LEDGER_OK) return refuse(a, CAPI_INTERNAL, "block %" PRIu64 ": %s", h, ledger_strerror(rc));
+        if (api->pub_count + n > CAPI_PUBLIC_INDEX_MAX)
+            return refuse(a, CAPI_TOO_LARGE, "the public history index is full (%u protocol events)", CAPI_PUBLIC_INDEX_MAX);
+        for (uint32_t i = 0; i < n; i++) {
+            api->pub[api->pub_count] = found[i];
+            api->pub_height[api->pub_count++] = h;
+        }
+        api->pub_scanned = h;
+    }
+    return true;
+}
+
+/* Bring the index up to the head, CAPI_PUBLIC_SCAN_BLOCKS blocks per hold of the lock, so
+ * that a node's first public request after a start (one scan of the whole chain) never
+ * holds the executor's lock long enough to stall commits. Returns with the lock HELD and
+ * the index at the head, or false (lock released) with the refusal in a. */
+static bool public_index_update(capi *api, answer *a)
+{
+    for (;;) {
+        capi_exec_lock(api);
+        ledger_summary head;
+        ledger_head(exec_ledger(api->cfg.executor), &head);
+        uint64_t to = head.height - api->pub_scanned > CAPI_PUBLIC_SCAN_BLOCKS
+                          ? api->pub_scanned + CAPI_PUBLIC_SCAN_BLOCKS : head.height;
+        if (!public_index_blocks(api, to, a)) {
+            capi_exec_unlock(api);
+            return false;
+        }
+        if (to == head.height) return true;
+        capi_exec_unlock(api);
+    }
+}
+
+static bool same_trial(const exec_public_tx *p, const codec_span *trial)
+{
+    return p->trial_len == trial->len && memcmp(p->trial, trial->data, trial->len) == 0;
+}
+
+/* Under lock: entries from..from+n of the trial, each with its receipt file, as many as fit
+ * (and only certified ones: a page stops before a block without its result certificate). */
+static bool reply_public(capi *api, const codec_span *trial, uint64_t from, uint8_t *scratch,
+                         size_t scratch_cap, answer *a)
+{
+    codec_public_entry e[CODEC_PUBLIC_REPLY_MAX];
+    codec_public_page page = {0};
+    page.from = from;
+    for (uint32_t i = 0; i < api->pub_count; i++) page.total += same_trial(&api->pub[i], trial);
+    exec_trial t;
+    if (exec_query_trial(api->cfg.executor, trial->data, trial->len, &t) != LEDGER_OK)
+        return refuse(a, CAPI_NOT_FOUND, "no such trial");
+    if (from > page.total)
+        return refuse(a, CAPI_NOT_FOUND, "cursor %" PRIu64 " is past the history's %" PRIu64 " events", from, page.total);
+    uint64_t enrolled = exec_enrolled(api->cfg.executor, trial->data, trial->len);
+    page.has_enrolled = enrolled >= CODEC_PUBLIC_COUNT_MIN;
+    page.enrolled = page.has_enrolled ? enrolled : 0;
+    size_t used = 0, total_bytes = 64;
+    uint64_t seen = 0;
+    for (uint32_t i = 0; i < api->pub_count && page.count < CODEC_PUBLIC_REPLY_MAX; i++) {
+        if (!same_trial(&api->pub[i], trial) || seen++ < from) continue;
+        answer r = {.body = codec_buf_make(scratch + used, scratch_cap - used)};
+        if (!reply_receipt(api, &api->pub[i].tx_id, &r)) {
+            if (page.count == 0) return refuse(a, r.status, "%s", r.reason);
+            break;
+        }
+        codec_receipt_reply rr;
+        if (codec_receipt_reply_decode(r.body.data, r.body.len, &rr, NULL) != CODEC_OK
+            || rr.proof.len == 0)
+            break; /* not certified yet: the client asks again from here */
+        total_bytes += r.body.len + 2 * CODEC_NAME_MAX + 16;
+        if (total_bytes > a->body.cap) break;
+        snprintf(e[page.count].method, sizeof e[page.count].method, "%s", api->pub[i].method);
+        e[page.count++].receipt_reply = (codec_span){r.body.data, r.body.len};
+        used += r.body.len;
+    }
+    return body_done(a, codec_public_reply_encode(&page, e, &a->body));
+}
+
+static bool answer_public(capi *api, const codec_span *body, answer *a)
+{
+    codec_span trial;
+    uint64_t from;
+    codec_error err;
+    char where[160];
+    if (codec_public_request_decode(body->data, body->len, &trial, &from, &err) != CODEC_OK)
+        return refuse(a, CAPI_BAD_BODY, "public request: %s", codec_error_format(&err, where, sizeof where));
+    uint8_t *scratch = malloc(a->body.cap);
+    if (!scratch) return refuse(a, CAPI_INTERNAL, "out of memory");
+    bool ok = public_index_update(api, a); /* returns holding the lock when ok */
+    if (ok) {
+        ok = reply_public(api, &trial, from, scratch, a->body.cap, a);
+        capi_exec_unlock(api);
+    }
+    free(scratch);
+    return ok;
+}
+
 /* ---- dispatch ---------------------------------------------------------------------- */
 
 static void answer_request(capi *api, const uint8_t *request, size_t len, answer *a)
@@ -475,6 +733,8 @@ static void answer_request(capi *api, const uint8_t *request, size_t len, answer
     case CLIENT_RECEIPT: ok = answer_receipt(api, &req.body, a); break;
     case CLIENT_BLOCKS: ok = answer_blocks(api, &req.body, a); break;
     case CLIENT_SUBMIT_BATCH: ok = answer_submit_batch(api, &req.body, a); break;
+    case CLIENT_PUBLIC: ok = answer_public(api, &req.body, a); break;
+    default: ok = refuse(a, CAPI_BAD_REQUEST, "request kind %u is not served by this node", req.kind); break;
     }
     if (ok) {
         a->status = CAPI_OK;

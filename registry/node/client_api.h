@@ -7,7 +7,10 @@
  * Request kinds (codec_client_kind) and what their reply body holds on status 0:
  *   SUBMIT   body: an encoded tx    -> empty; the tx went to the submit callback
  *   QUERY    body: a signed query   -> TRIAL: trial reply; CONSENT: consent reply;
- *                                      TIMELINE: the timeline text (exec_timeline_write)
+ *                                      TIMELINE: the timeline text as the asker's role
+ *                                      sees it (exec_timeline_write_as, exec_tx_visible);
+ *                                      GRANT: grant reply (one page, re-checked against
+ *                                      consent now; logged first); READ_LOG: read log reply
  *   RECEIPT  body: tx id (bin 32)   -> receipt reply (receipt + inclusion proof if the
  *                                      block is certified, else nil)
  *   BLOCKS   body: blocks request   -> blocks reply (at most blocks_max blocks, and no more
@@ -15,12 +18,15 @@
  *   SUBMIT_BATCH body: submit batch -> submit results: per tx, in order, accepted (0) or
  *                                      BAD_BODY / SUBMIT_REFUSED with the reason, exactly as
  *                                      that tx alone would have been answered by SUBMIT
+ *   PUBLIC   body: public request   -> public reply (UNSIGNED: a trial's protocol-level txs
+ *                                      with their receipt files; docs/FORMATS.md 13.7)
  *
  * Queries: the signature (tag TCRYPTO_TAG_QUERY, this chain's id, over the query body) is
  * checked first, then the time (|server clock - time_ms| <= skew_ms, so a captured query
- * cannot be replayed later), then exec_read_allowed (docs/ARCHITECTURE.md 3.8 "Reads"). Researchers are
- * refused for now: their reads go through access grants, which the queries here do not
- * cover yet.
+ * cannot be replayed later), then exec_read_allowed (docs/ARCHITECTURE.md 3.8 "Reads").
+ * Researchers read only through their grants (GRANT, the grant's own researcher); each
+ * answered GRANT page is written to the node's read log (ledger_read_log_append, synced)
+ * before the reply, and a regulator reads that log (READ_LOG).
  *
  * Threads: capi_handle may be called from several threads at once. The executor is not
  * thread safe, so every executor/ledger access here holds exec_lock; the thread that

@@ -159,6 +159,22 @@ expect 1 "does not decode" -- "$T" verify-receipt --genesis "$G" short.receipt
 expect 0 "consortium" -- "$T" init --base-port "$BASE" other
 expect 1 "INVALID: .*signature" -- "$T" verify-receipt --genesis other/genesis.bin grant.receipt
 
+# ---- issue 19: reads by role; the grant's records; the read log; the public history ------
+# grant 0 named p1's main-study record; v2 (re-consent) is approved since: the record is
+# listed as removed (re-consent required), and the list hash still matches the grant's
+expect 0 "1 removed since the grant \(0 withdrawn, 1 re-consent required\)" -- "$T" access records "${C[@]}" \
+    --key $K/researcher.key "${TR[@]}" --grant 0
+grep -q "list hash [0-9a-f]* matches the grant's" <<<"$LAST" || { echo "FAIL: list hash: $LAST"; fail=$((fail + 1)); }
+expect 1 "refused \(5\).*grant's records" -- "$T" access records "${C[@]}" --key $K/sponsor.key "${TR[@]}" --grant 0
+expect 1 "refused \(6\).*no grant 7" -- "$T" access records "${C[@]}" --key $K/researcher.key "${TR[@]}" --grant 7
+expect 0 "1 reads through access grants" -- "$T" access log "${C[@]}" --key $K/regulator.key "${TR[@]}"
+expect 1 "refused \(5\).*read log" -- "$T" access log "${C[@]}" --key $K/researcher.key "${TR[@]}"
+expect 0 "every receipt verified" -- "$T" history "${C[@]}" "${TR[@]}"
+expect 0 "protocol.amended" -- "$T" timeline "${C[@]}" --key p1.key "${TR[@]}"
+expect 1 "refused \(5\)" -- "$T" timeline "${C[@]}" --key p3.key "${TR[@]}"
+expect 0 "protocol.register" -- "$T" timeline "${C[@]}" --key $K/investigator-site-b.key "${TR[@]}"
+grep -q "data.anchor by investigator-a" <<<"$LAST" && { echo "FAIL: site-b reads site-a's anchors"; fail=$((fail + 1)); }
+
 # ---- export over the client API, audited --------------------------------------------------
 expect 0 "exported [0-9]+ blocks" -- "$T" export --url "$URL" --genesis "$G" remote.export
 expect 0 "audit OK" -- "$T" audit --genesis "$G" remote.export

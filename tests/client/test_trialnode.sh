@@ -71,6 +71,15 @@ expect 0 "receipt OK" -- "$T" verify-receipt --genesis $G register.receipt
 expect 1 "only a regulator" -- "$T" approve --url "$U0" --genesis $G --key $K/sponsor.key --trial TN-1 --version 1
 expect 0 "status ok" -- "$T" approve --url "$U0" --genesis $G --key $K/regulator.key --trial TN-1 --version 1
 expect 0 "FLAG" -- "$T" example-trial --url "$U0" --consortium cons
+# issue 19: the public history with no key; a grant read through node 0 is in node 0's read
+# log only (each node logs the reads it answered)
+expect 0 "every receipt verified" -- "$T" history --url "$U2" --genesis $G --trial TRIAL-CARDIO-01
+expect 0 "matches the grant's" -- "$T" access records --url "$U0" --genesis $G --key $K/researcher.key \
+    --trial TRIAL-CARDIO-01 --grant 1
+expect 0 "1 reads through access grants" -- "$T" access log --url "$U0" --genesis $G --key $K/regulator.key \
+    --trial TRIAL-CARDIO-01
+expect 0 "0 reads through access grants" -- "$T" access log --url "$U2" --genesis $G --key $K/regulator.key \
+    --trial TRIAL-CARDIO-01
 expect 0 "exported" -- "$T" export --url "$U2" --genesis $G remote.export
 expect 0 "audit OK" -- "$T" audit --genesis $G remote.export
 

@@ -501,7 +501,21 @@ Test(executor, reads_are_answered_by_role)
     cr_expect(exec_read_allowed(w->e, &w->inv_b.public_key, EXEC_READ_TRIAL, id, 3, NULL));
     cr_expect(!exec_read_allowed(w->e, &w->researcher.public_key, EXEC_READ_CONSENT, id, 3, p0));
     cr_expect(!exec_read_allowed(w->e, &w->researcher.public_key, EXEC_READ_TIMELINE, id, 3, NULL));
-    cr_expect(!exec_read_allowed(w->e, p0, EXEC_READ_TIMELINE, id, 3, NULL));
+    /* issue 19 item 4: an enrolled participant reads the timeline (filtered to the
+     * protocol-level events and its own); a key enrolled nowhere does not */
+    cr_expect(exec_read_allowed(w->e, p0, EXEC_READ_TIMELINE, id, 3, NULL));
+    cr_expect(!exec_read_allowed(w->e, p0, EXEC_READ_TRIAL, id, 3, NULL));
+    keypair stranger;
+    tcrypto_keypair_generate(&stranger);
+    cr_expect(!exec_read_allowed(w->e, &stranger.public_key, EXEC_READ_TIMELINE, id, 3, NULL));
+    /* issue 19 item 3: grant records for researchers, the read log for regulators only */
+    cr_expect(exec_read_allowed(w->e, &w->researcher.public_key, EXEC_READ_GRANT, id, 3, NULL));
+    cr_expect(!exec_read_allowed(w->e, &w->regulator.public_key, EXEC_READ_GRANT, id, 3, NULL));
+    cr_expect(!exec_read_allowed(w->e, &w->sponsor.public_key, EXEC_READ_GRANT, id, 3, NULL));
+    cr_expect(exec_read_allowed(w->e, &w->regulator.public_key, EXEC_READ_READ_LOG, id, 3, NULL));
+    cr_expect(!exec_read_allowed(w->e, &w->sponsor.public_key, EXEC_READ_READ_LOG, id, 3, NULL));
+    cr_expect(!exec_read_allowed(w->e, &w->researcher.public_key, EXEC_READ_READ_LOG, id, 3, NULL));
+    cr_expect(!exec_read_allowed(w->e, &w->inv_a.public_key, EXEC_READ_READ_LOG, id, 3, NULL));
     cr_expect(!exec_read_allowed(w->e, &w->regulator.public_key, EXEC_READ_TRIAL,
                                  (const uint8_t *)"none", 4, NULL), "no such trial");
 }

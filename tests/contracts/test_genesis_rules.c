@@ -5,10 +5,12 @@
  * signs no tx, and the executor's gas and VM limits are the genesis's.
  */
 #include "audit.h"
+#include "client_api.h"
+#include "trialreg_client.h"
 #include "ctest_world.h"
 
 static tw T;
-static keypair regulator_b, auditor;
+static keypair regulator_b, auditor, researcher_b;
 
 static void derive(const char *label, keypair *out)
 {
@@ -42,6 +44,7 @@ static void open_world(void (*edit)(codec_genesis *, void *), void *ctx)
 {
     derive("test/regulator-b", &regulator_b);
     derive("test/auditor", &auditor);
+    derive("test/researcher-b", &researcher_b);
     snprintf(T.dir, sizeof T.dir, "/tmp/trialreg-genesis-rules-XXXXXX");
     cr_assert_not_null(mkdtemp(T.dir));
     cr_assert_eq(world_init_edit(&T.w, "trialreg-test-genesis-rules", edit, ctx), 0);
@@ -173,4 +176,56 @@ Test(genesis_rules, the_vm_limits_are_the_genesis_s)
                              NULL, 0);
     expect_status(r, RECEIPT_TRAPPED, EXEC_E_TRAP);
     cr_expect(strstr(r.reason, "write") != NULL, "%s", r.reason);
+}
+
+/* ---- issue 19 item 3: a grant is read by the researcher it was made to, nobody else ---- */
+
+static void second_researcher(codec_genesis *g, void *ctx)
+{
+    (void)ctx;
+    add_authority(g, ROLE_RESEARCHER, "researcher-b", &researcher_b);
+    add_authority(g, ROLE_AUDITOR, "auditor", &auditor);
+}
+
+/* GRANT query for grant n of TRIAL as k, at the world's clock; the response status. */
+static uint32_t read_grant_as(capi *api, const keypair *k, uint64_t n, char *reason, size_t cap)
+{
+    uint8_t g[8], req[1024];
+    static uint8_t reply[256 * 1024];
+    for (int i = 0; i < 8; i++) g[i] = (uint8_t)(n >> (56 - 8 * i));
+    codec_span args[2] = {{(const uint8_t *)TRIAL, 3}, {g, 8}};
+    size_t len = client_query_request(k, ledger_chain_id(T.w.l), T.w.now_ms, QUERY_GRANT, args, 2,
+                                      req, sizeof req);
+    cr_assert_gt(len, 0);
+    codec_client_response r;
+    cr_assert_eq(codec_client_response_decode(reply, capi_handle(api, req, len, reply, sizeof reply),
+                                              &r, NULL), CODEC_OK);
+    snprintf(reason, cap, "%s", r.reason);
+    return r.status;
+}
+
+static uint64_t clock_of_world(void *ctx) { return ((const world *)ctx)->now_ms; }
+
+Test(genesis_rules, a_grant_is_read_only_by_the_researcher_it_was_made_to)
+{
+    open_world(second_researcher, NULL);
+    tw_base(&T);
+    expect_ok(tw_anchor(&T, &T.w.inv_a, 0, SCOPE_MAIN, tw_next_time(&T) - 1, "record a"));
+    expect_ok(tw_run(&T, &T.w.researcher, "access", "request",
+                     ARGS(world_text(TRIAL), world_int(SCOPE_MAIN), world_text("study a")), NULL, 0));
+    expect_ok(tw_run(&T, &researcher_b, "access", "request",
+                     ARGS(world_text(TRIAL), world_int(SCOPE_MAIN), world_text("study b")), NULL, 0));
+    capi_config cfg = {.executor = T.w.e, .skew_ms = 30000, .blocks_max = 8,
+                       .clock = clock_of_world, .clock_ctx = &T.w};
+    capi *api = capi_open(&cfg);
+    cr_assert_not_null(api);
+    char why[200];
+    cr_expect_eq(read_grant_as(api, &T.w.researcher, 0, why, sizeof why), CAPI_OK, "%s", why);
+    cr_expect_eq(read_grant_as(api, &researcher_b, 1, why, sizeof why), CAPI_OK, "%s", why);
+    cr_expect_eq(read_grant_as(api, &researcher_b, 0, why, sizeof why), CAPI_DENIED);
+    cr_expect_not_null(strstr(why, "made to another researcher"), "%s", why);
+    cr_expect_eq(read_grant_as(api, &T.w.researcher, 1, why, sizeof why), CAPI_DENIED);
+    cr_expect_eq(read_grant_as(api, &auditor, 0, why, sizeof why), CAPI_DENIED, "an auditor reads no grant");
+    cr_expect_not_null(strstr(why, "grant's records"), "%s", why);
+    capi_close(api);
 }

@@ -257,12 +257,12 @@ Test(refusals, access_bounds_and_exclusion)
                    CONTRACT_E_BAD_SCOPES);
     expect_refused(tw_run(&T, &W->researcher, "access", "request", ARGS(TR, world_int(1), world_bytes("", 0)), NULL, 0),
                    CONTRACT_E_BAD_ARG);
-    /* 101 records in one block (site-a's nonces in order): more than a grant may name */
-    static uint8_t bufs[101][512];
-    codec_span spans[101];
-    static hash32 hs[101];
+    /* 301 records in one block (site-a's nonces in order): more than a grant may name */
+    static uint8_t bufs[301][512];
+    static codec_span spans[301];
+    static hash32 hs[301];
     int64_t at = (int64_t)T.w.now_ms + 60000 - 1; /* collected just before the block */
-    for (int i = 0; i < 101; i++) {
+    for (int i = 0; i < 301; i++) {
         char label[32];
         snprintf(label, sizeof label, "bulk %d", i);
         hs[i] = world_hash(label);
@@ -272,9 +272,9 @@ Test(refusals, access_bounds_and_exclusion)
                                   NULL, 0, bufs[i], sizeof bufs[i]);
         spans[i].data = bufs[i];
     }
-    static codec_receipt rs[101];
-    cr_assert_eq(world_commit(W, 60000, spans, 101, rs), 0);
-    for (int i = 0; i < 101; i++) expect_ok(rs[i]);
+    static codec_receipt rs[301];
+    cr_assert_eq(world_commit(W, 60000, spans, 301, rs), 0);
+    for (int i = 0; i < 301; i++) expect_ok(rs[i]);
     expect_refused(tw_run(&T, &W->researcher, "access", "request", rq, 3, NULL, 0), CONTRACT_E_TOO_MANY);
     /* after p0 withdraws the main study, the grant names none of p0's records */
     expect_ok(tw_run(&T, &W->participants[0], "consent", "withdraw", ARGS(TR, world_int(SCOPE_MAIN)), NULL, 0));

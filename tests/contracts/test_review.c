@@ -375,9 +375,14 @@ Test(review, list_hash_covers_exactly_the_records_of_the_scope_in_key_order)
     uint8_t *v = NULL;
     size_t vl = 0;
     cr_assert_eq(ledger_state_get(exec_ledger(W->e), key, kl, &v, &vl), LEDGER_OK);
-    cr_assert_eq(vl, 32 + 8 + 8 + 32 + 8 + 1 + 6 + 5 * 32);
+    cr_assert_eq(vl, 32 + 8 + 8 + 32 + 8 + 1 + 6, "the grant's header (issue 19: the list is in chunks)");
     cr_expect_arr_eq(v + 48, want, 32);
-    for (int i = 0; i < 5; i++) cr_expect_arr_eq(v + 32 + 8 + 8 + 32 + 8 + 7 + 32 * i, recs[i].h, 32);
+    free(v);
+    memcpy(key, "access/l/", 9); /* chunk 0 of grant 0 */
+    put64(key + kl, 0);
+    cr_assert_eq(ledger_state_get(exec_ledger(W->e), key, kl + 8, &v, &vl), LEDGER_OK);
+    cr_assert_eq(vl, 5 * 32);
+    for (int i = 0; i < 5; i++) cr_expect_arr_eq(v + 32 * i, recs[i].h, 32);
     free(v);
     g = request(SCOPE_GENETIC);
     cr_expect_eq(g.count, 1);
@@ -548,37 +553,70 @@ Test(review, access_walks_more_than_one_page_of_participants)
     cr_expect_arr_eq(g.list_hash, want, 32);
 }
 
-/* 65 records of one participant (more than one 64-key page) + 35 of another = 100 exactly:
- * granted, list in key order; one more: TOO_MANY, and the refused request counts no grant. */
-Test(review, access_bound_100_across_a_page_boundary_and_refusal_leaves_nothing)
+/* n records of participant p (labels "pP rI" from first), anchored in one block by its site;
+ * each recorded in recs. */
+static void anchor_bulk(uint32_t p, int first, int n, rec *recs, size_t *count)
 {
-    static rec recs[101];
+    static uint8_t bufs[320][512];
+    static codec_span spans[320];
+    static codec_receipt rs[320];
+    cr_assert_leq(n, 320);
+    int64_t at = tw_next_time(&T) - 1; /* collected just before the block */
+    for (int i = 0; i < n; i++) {
+        char label[32];
+        snprintf(label, sizeof label, "p%u r%d", p, first + i);
+        hash32 h = world_hash(label);
+        codec_value a[] = {TR, tw_pk(&W->participants[p]), world_int(SCOPE_MAIN), world_int(at),
+                           world_bytes(h.bytes, 32), world_int(1)};
+        spans[i].len = world_sign(W, site_of(p), WORLD_NEXT_NONCE, NULL, "data", "anchor", a, 6,
+                                  NULL, 0, bufs[i], sizeof bufs[i]);
+        spans[i].data = bufs[i];
+        if (recs) recs[(*count)++] = rec_of(p, label);
+    }
+    cr_assert_eq(world_commit(W, 60000, spans, (uint32_t)n, rs), 0);
+    for (int i = 0; i < n; i++) expect_ok(rs[i]);
+}
+
+/* 165 records of one participant (three 64-key pages) + 135 of another = 300 exactly, the
+ * bound (issue 19: no cap of 100): granted, list in key order, stored in 5 chunks of at most
+ * 64 hashes; one more: TOO_MANY, and the refused request counts no grant. */
+Test(review, access_bound_300_across_page_boundaries_and_refusal_leaves_nothing)
+{
+    static rec recs[301];
     size_t n = 0;
-    char label[32];
-    for (int i = 0; i < 65; i++) {
-        snprintf(label, sizeof label, "p0 r%d", i);
-        expect_ok(anchor(0, SCOPE_MAIN, tw_next_time(&T) - 1, label));
-        recs[n++] = rec_of(0, label);
-    }
-    for (int i = 0; i < 35; i++) {
-        snprintf(label, sizeof label, "p1 r%d", i);
-        expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T) - 1, label));
-        recs[n++] = rec_of(1, label);
-    }
+    anchor_bulk(0, 0, 165, recs, &n);
+    anchor_bulk(1, 0, 135, recs, &n);
     granted g = request(SCOPE_MAIN);
     cr_expect_eq(g.grant, 0);
-    cr_expect_eq(g.count, 100);
+    cr_expect_eq(g.count, 300);
     uint8_t want[32];
     list_hash_of(recs, n, want);
     cr_expect_arr_eq(g.list_hash, want, 32);
-    expect_ok(anchor(1, SCOPE_MAIN, tw_next_time(&T) - 1, "p1 r35"));
+    /* the stored list: access/l/ lp(T) 0:8 c:8, chunks of 64 hashes, in list order */
+    for (uint64_t c = 0; c <= 5; c++) {
+        uint8_t key[64] = "access/l/\x03T-1";
+        put64(key + 13, 0);
+        put64(key + 21, c);
+        uint8_t *v = NULL;
+        size_t vl = 0;
+        ledger_err rc = ledger_state_get(exec_ledger(W->e), key, 29, &v, &vl);
+        if (c == 5) {
+            cr_expect_eq(rc, LEDGER_ERR_NOT_FOUND, "no sixth chunk");
+            continue;
+        }
+        cr_assert_eq(rc, LEDGER_OK, "chunk %llu", (unsigned long long)c);
+        cr_expect_eq(vl, (c < 4 ? 64 : 44) * 32u);
+        for (size_t i = 0; i < vl / 32; i++) cr_expect_arr_eq(v + 32 * i, recs[64 * c + i].h, 32);
+        free(v);
+    }
+    anchor_bulk(1, 135, 1, NULL, NULL);
     expect_refused(tw_run(&T, &W->researcher, "access", "request",
                           ARGS(TR, world_int(SCOPE_MAIN), world_text("too many")), NULL, 0),
                    CONTRACT_E_TOO_MANY);
     expect_ok(withdraw(1, SCOPE_MAIN));
     g = request(SCOPE_MAIN);
     cr_expect_eq(g.grant, 1, "the TOO_MANY refusal took no grant number");
-    cr_expect_eq(g.count, 65);
+    cr_expect_eq(g.count, 165);
 }
 
 /* ==== 3: the consent history, paged ======================================================= */
