@@ -361,9 +361,12 @@ int client_fetch_receipt(const char *url, const keypair *key, const hash32 *chai
             } else {
                 say(why, why_cap, "out of memory");
             }
-        } else {
+        } else if (resp.status == CAPI_NOT_FOUND) {
             say(why, why_cap, "%s", resp.reason);
-            rc = resp.status == CAPI_NOT_FOUND ? 1 : -1;
+            rc = 1;
+        } else {
+            say(why, why_cap, "receipt refused (%u): %s", resp.status, resp.reason);
+            rc = 2;
         }
         tp_free(reply, len);
     }
@@ -520,7 +523,7 @@ static int fetch_all(tp_client *c, const keypair *key, const hash32 *chain, FILE
         if (resp.status == CAPI_NOT_FOUND) rc = 1;
         else if (resp.status != CAPI_OK) {
             say(why, why_cap, "blocks refused (%u): %s", resp.status, resp.reason);
-            rc = -1;
+            rc = -3;
         } else {
             rc = write_entries(f, &resp.body, &got, why, why_cap);
             if (rc == 0 && got == 0) rc = 1;

@@ -86,7 +86,8 @@ void client_result_free(client_result *r);
  * chain). A receipt is readable by the tx's signer and co-signers, its trial's sponsor, an
  * investigator of its participant's site, a regulator, the auditor role and the validators.
  * Returns 0 with a malloc'd body in *reply, 1 if the node has no such tx (reason in why),
- * -1 if the node did not answer or refused (why says: DENIED, BAD_SIGNATURE, STALE). */
+ * 2 if the node refused (why has the status and reason: DENIED, BAD_SIGNATURE, STALE),
+ * -1 if the node did not answer (why). */
 int client_fetch_receipt(const char *url, const keypair *key, const hash32 *chain,
                          const hash32 *tx_id, uint32_t timeout_ms, uint8_t **reply,
                          size_t *reply_len, char *why, size_t why_cap);
@@ -94,8 +95,9 @@ int client_fetch_receipt(const char *url, const keypair *key, const hash32 *chai
 /* Write the node's whole ledger, fetched over BLOCKS signed by key (a validator's, a
  * regulator's or the auditor role's; any other is refused), as an export file (codec.h
  * "ledger export file") for chain_id to out_path (atomically). Returns 0, -1 if the node
- * did not answer or refused (why), -2 on a local I/O or decoding error (why). *blocks gets
- * the count. */
+ * did not answer (why), -2 on a local I/O or decoding error (why), -3 if the node refused
+ * (why has its status and reason: DENIED for a key that may not read blocks,
+ * BAD_SIGNATURE, STALE). *blocks gets the count. */
 int client_export(const char *url, const keypair *key, const hash32 *chain_id,
                   uint32_t timeout_ms, const char *out_path, uint64_t *blocks, char *why,
                   size_t why_cap);
