@@ -551,8 +551,9 @@ static bool rd_pbft(codec_reader *r, wire_msg *out)
 static bool rd_fetch(codec_reader *r, wire_msg *out)
 {
     uint32_t n;
+    const uint8_t *head = r->p;
     if (!codec_rd_array(r, "fetch", 2, 4, &n)) return false;
-    if (n == 3) return codec_rd_fail_at(r, r->p, CODEC_ERR_COUNT, "fetch");
+    if (n == 3) return codec_rd_fail_at(r, head, CODEC_ERR_COUNT, "fetch");
     const uint8_t *at = r->p;
     if (!codec_rd_uint(r, "fetch.from", UINT64_MAX, &out->fetch_from)) return false;
     if (out->fetch_from == 0) return codec_rd_fail_at(r, at, CODEC_ERR_RANGE, "fetch.from");
