@@ -20,7 +20,7 @@ agree() {
     # peer had none for that height); it fetches it again (backfill): allow it 3 tries
     for i in 0 1 2 3; do
         for try in 1 2 3; do
-            "$T" export --genesis "$D/genesis.bin" --url "$(url $i)" -o "$D/n$i.export" \
+            "$T" export --genesis "$D/genesis.bin" --url "$(url $i)" --key "$D/keys/regulator.key" -o "$D/n$i.export" \
                 >/dev/null || fail "$what: export of node $i"
             "$T" audit --genesis "$D/genesis.bin" "$D/n$i.export" > "$D/n$i.audit" && break
             [ "$try" = 3 ] && fail "$what: audit of node $i: $(cat "$D/n$i.audit")"
