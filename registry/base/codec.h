@@ -370,7 +370,7 @@ typedef enum {
     ROLE_REGULATOR = 3,    /* regulator or ethics committee */
     ROLE_RESEARCHER = 4,
     ROLE_PARTICIPANT = 5,  /* enrolled on the ledger, never in the genesis */
-    ROLE_AUDITOR = 6,      /* reads blocks and exports (a later issue); signs no tx */
+    ROLE_AUDITOR = 6,      /* reads blocks, exports and receipts (issue 19); signs no tx */
     ROLE_MAX_ = ROLE_AUDITOR,
 } authority_role;
 
