@@ -394,11 +394,25 @@ static bool read_open(capi *api, uint32_t kind, const codec_span *body,
 
 /* ---- RECEIPT and RECEIPTS ------------------------------------------------------------- */
 
+/* The block last read for a receipt (a batch's ids are often in one block): decoded into
+ * the capi's scratch, with its result certificate (NULL: not certified yet) and, once a
+ * path was asked for, its receipts' leaf hashes in api->leaves; so used under lock only. */
+typedef struct {
+    uint64_t height; /* 0: none */
+    uint8_t *data;
+    codec_block b;
+    uint8_t *cert;
+    size_t cert_len;
+    bool leaves; /* api->leaves holds this block's receipt leaf hashes */
+} block_cache;
+
 /* Under lock: the RFC 9162 path of receipt index in the block's receipts root. */
-static bool receipt_path(capi *api, const codec_block *b, uint32_t index, codec_receipt_reply *r)
+static bool receipt_path(capi *api, block_cache *c, uint32_t index, codec_receipt_reply *r)
 {
-    for (uint32_t i = 0; i < b->receipt_count; i++)
+    const codec_block *b = &c->b;
+    for (uint32_t i = 0; !c->leaves && i < b->receipt_count; i++)
         merkle_leaf_hash(b->receipts[i].data, b->receipts[i].len, &api->leaves[i]);
+    c->leaves = true;
     merkle_array arr = {api->leaves, b->receipt_count};
     merkle_source src;
     merkle_array_source(&arr, &src);
@@ -410,19 +424,11 @@ static bool receipt_path(capi *api, const codec_block *b, uint32_t index, codec_
     return true;
 }
 
-/* The block last read for a receipt (a batch's ids are often in one block): decoded into
- * the capi's scratch, so used under lock only. */
-typedef struct {
-    uint64_t height; /* 0: none */
-    uint8_t *data;
-    codec_block b;
-} block_cache;
-
 static void block_cache_free(block_cache *c)
 {
     free(c->data);
-    c->data = NULL;
-    c->height = 0;
+    free(c->cert);
+    *c = (block_cache){0};
 }
 
 /* Under lock: block h into the cache. Returns 0 or CAPI_INTERNAL. */
@@ -439,6 +445,11 @@ static uint32_t block_cache_load(capi *api, block_cache *c, uint64_t h)
         != CODEC_OK) {
         block_cache_free(c);
         return CAPI_INTERNAL;
+    }
+    if (ledger_get_result_cert(exec_ledger(api->cfg.executor), h, &c->cert, &c->cert_len)
+        != LEDGER_OK) {
+        c->cert = NULL; /* not certified yet: receipts without a proof */
+        c->cert_len = 0;
     }
     c->height = h;
     return 0;
@@ -470,11 +481,12 @@ static uint32_t receipt_one(capi *api, const hash32 *id, const read_request *r, 
     rr.receipt = c->b.receipts[index];
     codec_buf proof = codec_buf_make(api->proof, CAPI_PROOF_MAX);
     char no_proof[200];
-    if (proof_make_inclusion(l, id, &proof, no_proof, sizeof no_proof) == 0) {
+    if (c->cert && proof_make_inclusion_in(l, &c->b, index, c->cert, c->cert_len, &proof,
+                                           no_proof, sizeof no_proof) == 0) {
         rr.proof = (codec_span){proof.data, proof.len};
         rr.commit_cert = c->b.commit_cert;
     }
-    if (!receipt_path(api, &c->b, index, &rr))
+    if (!receipt_path(api, c, index, &rr))
         return snprintf(why, why_cap, "receipt path of tx %u does not build", index), CAPI_INTERNAL;
     codec_err rc = codec_receipt_reply_encode(&rr, out);
     if (rc == CODEC_ERR_OVERFLOW)
