@@ -841,10 +841,20 @@ int cmd_bench_cluster(int argc, char **argv)
                medians[side][4]);
     }
     if (ab) {
-        double cost = medians[0][4] - medians[1][4];
-        printf("signed reads cost %.3f of the ratio (median A %.3f - median B %.3f; bound "
-               "<= 0.02): %s\n", cost, medians[0][4], medians[1][4],
-               cost <= 0.02 ? "within" : "OVER");
+        /* per run, both sides against one bound (the mean of the two sides' samples: the
+         * machine's speed drifts between the samples, and each side's own sample would add
+         * that drift to the difference); then the median over the runs */
+        double cost[15];
+        printf("cost per run (A tx/s - B tx/s) / the run's mean bound:");
+        for (uint64_t r = 0; r < runs; r++) {
+            double bound = (f[r][0].bound + f[r][1].bound) / 2;
+            cost[r] = (f[r][0].tps - f[r][1].tps) / bound;
+            printf(" %.3f", cost[r]);
+        }
+        qsort(cost, runs, sizeof(double), cmp_double);
+        printf("\nsigned reads cost %.3f of the ratio (median of the runs; the side medians' "
+               "ratios differ by %.3f; bound <= 0.02): %s\n", cost[runs / 2],
+               medians[0][4] - medians[1][4], cost[runs / 2] <= 0.02 ? "within" : "OVER");
     }
     return TC_EXIT_OK;
 }
