@@ -618,7 +618,9 @@ static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t c
         rc = set_up(&w);
     if (rc == 0) {
         printf("  set-up (trial, %d participants enrolled and consented) in %.1f s, up to "
-               "height %llu\n", PARTICIPANTS, now_s() - t, (unsigned long long)w.setup_height);
+               "height %llu; commits are seen by polling the receipts of the run's own txs "
+               "(no block is read)\n", PARTICIPANTS, now_s() - t,
+               (unsigned long long)w.setup_height);
         fflush(stdout);
     }
     for (uint32_t k = 0; k < sides && rc == 0; k++) {
