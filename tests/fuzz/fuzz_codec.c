@@ -355,6 +355,25 @@ static size_t check_client(const uint8_t *data, size_t len)
         expect_same(&out, codec_trial_reply_encode(&tr, &out), data, len, "trial reply round trip");
         any = true;
     }
+    static codec_signed_read sr;
+    if ((out = out_buf(), codec_signed_read_decode(data, len, &sr, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_signed_read_encode(&sr, &out), data, len, "signed read round trip");
+        any = true;
+    }
+    static hash32 ids[CODEC_RECEIPTS_BATCH_MAX];
+    if ((out = out_buf(), codec_receipts_request_decode(data, len, ids, CODEC_RECEIPTS_BATCH_MAX,
+                                                        &count, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_receipts_request_encode(ids, count, &out), data, len,
+                    "receipts request round trip");
+        any = true;
+    }
+    static codec_receipts_entry answers[CODEC_RECEIPTS_BATCH_MAX];
+    if ((out = out_buf(), codec_receipts_reply_decode(data, len, answers, CODEC_RECEIPTS_BATCH_MAX,
+                                                      &count, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_receipts_reply_encode(answers, count, &out), data, len,
+                    "receipts reply round trip");
+        any = true;
+    }
     codec_consent_page page;
     if ((out = out_buf(), codec_consent_reply_decode(data, len, &page, consents,
                                                      CODEC_CONSENT_REPLY_MAX, NULL) == CODEC_OK)) {
