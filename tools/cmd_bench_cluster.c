@@ -17,11 +17,12 @@
  * commit latency = the watcher seeing the receipt - the submit. Only txs whose receipt
  * status is OK count as committed.
  *
- * --ab measures what signing the reads costs: each run measures the load twice on the same
- * consortium, once with the watcher's RECEIPTS requests sent unsigned (the A side: the
- * nodes of an --ab run are started with bench_unsigned_reads, config.h, which nothing
- * else sets) and once signed (B), the order alternating between runs; it prints both
- * sides' medians and the ratio's difference (bound: B costs at most 0.02 of the ratio).
+ * --ab measures what signing the reads costs: each run measures the load twice, each time
+ * on a fresh consortium, once with the watcher's RECEIPTS requests sent unsigned (the A
+ * side: its nodes are started with bench_unsigned_reads, config.h, which nothing else sets)
+ * and once signed (B, nodes as configured by init), the order alternating between runs; it
+ * prints both sides' medians and the cost per run (bound: B costs at most 0.02 of the
+ * ratio).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -59,9 +60,9 @@ static const char USAGE[] =
     "  medians over R runs (default 3). Commits are seen by polling the outstanding txs'\n"
     "  receipts in signed RECEIPTS requests (the regulator's key).\n"
     "       trialctl bench cluster --ab [--dir DIR] [--port P] [--txs N] [--clients C] [--runs R]\n"
-    "  Each run measures twice on one consortium: receipt polling unsigned (A; its nodes\n"
-    "  run with bench_unsigned_reads) and signed (B); prints both sides' medians and the\n"
-    "  cost of signed reads in ratio (bound 0.02).\n"
+    "  Each run measures twice, each on a fresh consortium: receipt polling unsigned (A;\n"
+    "  its nodes run with bench_unsigned_reads) and signed (B); prints both sides' medians\n"
+    "  and the cost of signed reads in ratio (bound 0.02).\n"
     "       trialctl bench cluster --existing DIR --url URL [--txs N] [--clients C]\n"
     "  The same workload once against the running consortium of DIR (a fresh trial,\n"
     "  random nonces) through URL; exit 0 only if every tx\n"
@@ -216,6 +217,7 @@ typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t cv;
     uint32_t next, outstanding, done, refused;
+    uint32_t polls; /* RECEIPTS requests the watcher sent (each one signature check, on B) */
     bool stop;
     bool unsigned_polling; /* the A side of --ab: RECEIPTS requests sent without a signature */
     char first_refusal[CODEC_REASON_MAX + 32];
@@ -405,6 +407,7 @@ static void *watcher(void *arg)
         uint32_t count = outstanding_txs(r, idx, ids);
         uint8_t *reply = NULL;
         size_t reply_len = 0;
+        r->polls += count > 0; /* read by measure() after the join */
         if (count > 0 && ask_receipts(r, c, ids, count, e, &reply, &reply_len) == count)
             mark_receipts(r, idx, e, count, now_s());
         if (reply)
@@ -572,6 +575,8 @@ static int measure(workload *w, uint32_t n, uint32_t clients, bool unsigned_poll
     out->max_ms = ok ? lat[ok - 1] : 0;
     out->bound = rate / 4.0 / ((double)sigs / n);
     out->ratio = out->tps / out->bound;
+    printf("  watcher: %u RECEIPTS requests, %.0f/s, %s\n", r.polls, r.polls / (last - t0),
+           r.unsigned_polling ? "unsigned" : "each signed once and checked once by node 0");
     printf("  verify %.0f/s on all cores (before the load %.0f, after %.0f), %.2f signatures "
            "per tx -> bound %.0f tx/s\n", rate, rate_before, rate_after, (double)sigs / n,
            out->bound);
@@ -582,10 +587,10 @@ static int measure(workload *w, uint32_t n, uint32_t clients, bool unsigned_poll
 
 /* ---- one run: consortium up, set-up, measure, down ------------------------------------ */
 
-/* Set up and measure against the running consortium of dir at url: once per side, side k
- * polling receipts unsigned if unsigned_polling[k] (the A side of --ab), into f[k]. */
+/* Set up and measure against the running consortium of dir at url, polling receipts
+ * unsigned if unsigned_polling (the A side of --ab). */
 static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t clients,
-                        const bool *unsigned_polling, uint32_t sides, run_figures *f)
+                        bool unsigned_polling, run_figures *f)
 {
     static workload w;
     memset(&w, 0, sizeof w);
@@ -622,13 +627,7 @@ static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t c
                "(no block is read)\n", PARTICIPANTS, now_s() - t,
                (unsigned long long)w.setup_height);
         fflush(stdout);
-    }
-    for (uint32_t k = 0; k < sides && rc == 0; k++) {
-        if (sides > 1)
-            printf("  side %s: receipt polling %s\n", unsigned_polling[k] ? "A" : "B",
-                   unsigned_polling[k] ? "unsigned" : "signed (the regulator's key)");
-        fflush(stdout);
-        rc = measure(&w, n, clients, unsigned_polling[k], &f[k]);
+        rc = measure(&w, n, clients, unsigned_polling, f);
     }
     return rc;
 }
@@ -683,14 +682,14 @@ static int allow_unsigned_reads(const char *dir)
 }
 
 static int one_run(const char *dir, unsigned port, uint32_t n, uint32_t clients,
-                   const bool *unsigned_polling, uint32_t sides, run_figures *f)
+                   bool unsigned_polling, run_figures *f)
 {
     char ports[16], url[64];
     snprintf(ports, sizeof ports, "%u", port);
     char *init_argv[] = {"init", "--validators", "4", "--base-port", ports, (char *)dir, NULL};
     if (cmd_init(6, init_argv) != TC_EXIT_OK)
         return -1;
-    if (sides > 1 && allow_unsigned_reads(dir) != 0)
+    if (unsigned_polling && allow_unsigned_reads(dir) != 0)
         return -1;
     char *up[] = {"cluster", "up", (char *)dir, NULL};
     char *down[] = {"cluster", "down", (char *)dir, NULL};
@@ -702,7 +701,7 @@ static int one_run(const char *dir, unsigned port, uint32_t n, uint32_t clients,
         return -1;
     }
     snprintf(url, sizeof url, "tcp://127.0.0.1:%u", port + 100);
-    int rc = run_workload(dir, url, n, clients, unsigned_polling, sides, f);
+    int rc = run_workload(dir, url, n, clients, unsigned_polling, f);
     cmd_cluster(3, down);
     g_node_count = 0;
     return rc;
@@ -757,7 +756,6 @@ int cmd_bench_cluster(int argc, char **argv)
         if (bad)
             return TC_EXIT_USAGE;
     }
-    const bool signed_only[1] = {false};
     if (existing || url) {
         /* load for the fault tests: one pass against a running consortium; exit 0 only
          * if every tx committed with an OK receipt */
@@ -775,7 +773,7 @@ int cmd_bench_cluster(int argc, char **argv)
             return TC_EXIT_INPUT;
         }
         run_figures f;
-        if (run_workload(existing, url, (uint32_t)n, (uint32_t)clients, signed_only, 1, &f) != 0)
+        if (run_workload(existing, url, (uint32_t)n, (uint32_t)clients, false, &f) != 0)
             return TC_EXIT_FAIL;
         print_run(&f);
         return f.ok == n ? TC_EXIT_OK : TC_EXIT_FAIL;
@@ -807,19 +805,23 @@ int cmd_bench_cluster(int argc, char **argv)
         char run_dir[8192];
         snprintf(run_dir, sizeof run_dir, "%.4000s/run-%llu", dir, (unsigned long long)r);
         printf("run %llu (%s)\n", (unsigned long long)r + 1, run_dir);
-        /* --ab: A first in even runs, B first in odd ones (a consortium's later measurement
-         * runs on a longer ledger) */
-        bool order[2] = {r % 2 == 0, r % 2 != 0};
-        run_figures got[2];
-        if (one_run(run_dir, (unsigned)(port + r * 10), (uint32_t)n, (uint32_t)clients,
-                    ab ? order : signed_only, sides, got) != 0)
-            return TC_EXIT_FAIL;
+        /* --ab: each side on its own fresh consortium (a second measurement on one
+         * consortium runs on a longer ledger and was seen slower whatever it polled), A first
+         * in even runs, B first in odd ones. f[r][0]: A (or the only side), [1]: B. */
         for (uint32_t k = 0; k < sides; k++) {
-            uint32_t side = ab && !order[k] ? 1 : 0; /* f[r][0]: A (or the only side), [1]: B */
-            f[r][side] = got[k];
+            uint32_t side = !ab ? 0 : (r % 2 == 0) == (k == 0) ? 0 : 1;
+            char side_dir[8300];
+            snprintf(side_dir, sizeof side_dir, "%s%s", run_dir, !ab ? "" : side == 0 ? "-A" : "-B");
+            if (ab)
+                printf("  side %s: receipt polling %s\n", side == 0 ? "A" : "B",
+                       side == 0 ? "unsigned" : "signed (the regulator's key)");
+            fflush(stdout);
+            if (one_run(side_dir, (unsigned)(port + r * 10 + k * 5), (uint32_t)n,
+                        (uint32_t)clients, ab && side == 0, &f[r][side]) != 0)
+                return TC_EXIT_FAIL;
             if (ab)
                 printf("  side %s:", side == 0 ? "A" : "B");
-            print_run(&got[k]);
+            print_run(&f[r][side]);
         }
     }
     double medians[2][5];
