@@ -87,7 +87,7 @@ typedef struct {
     uint64_t valid_until; /* of every tx: the txs are signed before the run */
     const char *url;
     char trial[32]; /* BENCH-<time>: a fresh trial per run, so runs can share a chain */
-    uint64_t setup_height; /* the highest block of a set-up receipt: the watcher starts above */
+    uint64_t setup_height; /* the highest block of a set-up receipt (printed) */
 } workload;
 
 /* Every tx: a random nonce (trialreg_client.h), so runs and other clients sharing the keys never
