@@ -20,10 +20,11 @@ declare -A ALLOWED=(
     [net]="nng"
     [node]="base ledger execution audit consensus net jansson"
     [client]="base net"
+    [http]="base microhttpd jansson"
 )
 # files held to less than their layer: the relay knows no nng
 declare -A FILE_DENIED=([net/relay.c]="nng")
-LAYERS="base ledger execution audit consensus net node client"
+LAYERS="base ledger execution audit consensus net node client http"
 
 if [ "$PLANT" = --plant ]; then
     copy=$(mktemp -d /tmp/trialreg-layers-XXXXXX)
@@ -48,6 +49,7 @@ owner() {
         */sodium*) echo sodium ;;
         */openssl/*) echo openssl ;;
         */jansson*) echo jansson ;;
+        */microhttpd*) echo microhttpd ;;
         *) echo libc ;;
     esac
 }

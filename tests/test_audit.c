@@ -239,6 +239,51 @@ Test(audit, a_missing_certificate_is_allowed_only_at_the_tail)
     free(data);
 }
 
+/* Issue 18 item 2: a ledger whose newest blocks have no result certificate (a node stopped
+ * before their checkpoints completed). The audit verifies it but names the tail (its
+ * receipts and writes are signed by no quorum); audit_certified_height finds H; an export of
+ * heights 1..H audits with no tail; more certified blocks after a longer tail are refused. */
+Test(audit, an_uncertified_tail_is_named_and_an_export_can_stop_before_it)
+{
+    ledger *l = tu_open(dir, &chain);
+    char why[300];
+    cr_assert_eq(sample_write_blocks_tail(l, &chain.keys, 5, 3, 2, why, sizeof why), 0, "%s",
+                 why);
+    cr_assert_eq(audit_certified_height(l), 3);
+    audit_ledger_cursor cursor;
+    audit_source src;
+    audit_summary s;
+    audit_failure f;
+    audit_ledger_source(&cursor, l, &src);
+    cr_assert(audit_run(chain.genesis, chain.genesis_len, &src, 0, &s, &f), "%s", f.reason);
+    audit_ledger_cursor_done(&cursor);
+    cr_assert_eq(s.blocks, 5);
+    cr_assert_eq(s.uncertified_from, 4);
+    char *buf = NULL;
+    size_t len;
+    FILE *mf = open_memstream(&buf, &len);
+    cr_assert_eq(audit_export_heights(l, mf, 3, why, sizeof why), 0, "%s", why);
+    fclose(mf);
+    mem_file m = {(uint8_t *)buf, len, 0, 0};
+    audit_source msrc = {mem_next, &m};
+    cr_assert(audit_run(chain.genesis, chain.genesis_len, &msrc, 1, &s, &f), "%s", f.reason);
+    cr_assert_eq(s.blocks, 3);
+    cr_assert_eq(s.uncertified_from, 0, "the export of 1..3 has no tail");
+    free(buf);
+    mf = open_memstream(&buf, &len);
+    cr_assert_eq(audit_export_heights(l, mf, 6, why, sizeof why), -1, "height 6 is not there");
+    fclose(mf);
+    free(buf);
+    /* certifying only the head of a 2-block tail would leave a gap: refused; more
+     * uncertified blocks lengthen the tail */
+    cr_assert_eq(sample_write_blocks(l, &chain.keys, 1, 3, why, sizeof why), -1);
+    cr_assert(strstr(why, "only more uncertified blocks") != NULL, "%s", why);
+    cr_assert_eq(sample_write_blocks_tail(l, &chain.keys, 1, 3, 1, why, sizeof why), 0, "%s",
+                 why);
+    cr_assert_eq(audit_certified_height(l), 3);
+    ledger_close(l);
+}
+
 /* ---- proofs --------------------------------------------------------------------- */
 
 Test(audit, inclusion_proofs_of_every_tx_verify_and_tampered_ones_fail, .timeout = 120)

@@ -61,6 +61,7 @@ Test(config, save_then_load_round_trips)
     snprintf(c.key_file, sizeof c.key_file, "/k");
     snprintf(c.genesis_file, sizeof c.genesis_file, "/g");
     c.view_timeout_ms = 777;
+    snprintf(c.http, sizeof c.http, "127.0.0.1:7265");
     char path[512], why[300];
     snprintf(path, sizeof path, "%s/saved.json", dir);
     cr_assert_eq(config_save(path, &c, why, sizeof why), 0, "%s", why);

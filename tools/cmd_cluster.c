@@ -32,7 +32,8 @@ static const char INIT_USAGE[] =
     "    keys/         validator-I, sponsor, investigator-site-a, investigator-site-b,\n"
     "                  regulator, researcher (NAME.key 0600 + NAME.pub)\n"
     "    genesis.bin   validators, authorities by role and site, the built-in contracts\n"
-    "    node-I/config.json  listen tcp://127.0.0.1:P+I, client API P+100+I, data in node-I/data\n"
+    "    node-I/config.json  listen tcp://127.0.0.1:P+I, client API P+100+I, HTTP API\n"
+    "                        127.0.0.1:P+164+I, data in node-I/data\n"
     "  N = 4 (default), 7, 10, ... (3f+1). P defaults to 7100.\n"
     "  --tls  also a consortium CA and one certificate per node, made by the openssl command:\n"
     "    tls/ca.pem (CA certificate), tls/ca.key (CA key, 0600), tls/validator-I.pem\n"
@@ -227,6 +228,8 @@ static int write_configs(const char *dir, uint32_t n, unsigned base_port, bool t
         }
         snprintf(c.listen, sizeof c.listen, "%s", c.peers[i]);
         snprintf(c.client, sizeof c.client, "%s127.0.0.1:%u", scheme, base_port + 100 + i);
+        /* the HTTP API: its client API port + 64 (validators are at most 64: no overlap) */
+        snprintf(c.http, sizeof c.http, "127.0.0.1:%u", base_port + 164 + i);
         snprintf(c.data_dir, sizeof c.data_dir, "data");
         snprintf(c.key_file, sizeof c.key_file, "../keys/validator-%u.key", i);
         snprintf(c.genesis_file, sizeof c.genesis_file, "../genesis.bin");
@@ -381,7 +384,7 @@ int cmd_init(int argc, char **argv)
                 (unsigned long long)n);
         return TC_EXIT_USAGE;
     }
-    if (port + 100 + n > 65535) return fprintf(stderr, "error: --base-port too high\n"), 2;
+    if (port + 164 + n > 65535) return fprintf(stderr, "error: --base-port too high\n"), 2;
     if (!usable_dir(argv[optind])) {
         fprintf(stderr, "error: %s already holds a consortium (or is not a directory)\n",
                 argv[optind]);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "audit_view.h"
 #include "codec.h"
 #include "trialreg_client.h"
 #include "commands.h"
@@ -379,10 +380,13 @@ done:
 
 static const char SAMPLE_USAGE[] =
     "usage: trialctl sample --genesis FILE --keys DIR --data DIR [--blocks N] [--txs N]\n"
+    "                       [--uncertified N]\n"
     "  Appends N blocks (default 10) of N sample txs (default 20) to the ledger in\n"
     "  --data, signed with the secret keys found in --keys (matched to the genesis by\n"
     "  public key). Txs are real and signed; contracts are not executed (see\n"
-    "  docs/FORMATS.md).\n";
+    "  docs/FORMATS.md). --uncertified N: the last N of the blocks get no result\n"
+    "  certificate (an uncertified tail, as a node stopped before their checkpoints\n"
+    "  completed leaves; for tests of audit and export).\n";
 
 /* Find the secret key in dir whose public key is want. */
 static bool find_key(const char *dir, const pubkey *want, keypair *out)
@@ -467,9 +471,9 @@ int cmd_sample(int argc, char **argv)
         {"help", no_argument, 0, 'h'},           {"genesis", required_argument, 0, 'g'},
         {"keys", required_argument, 0, 'k'},     {"data", required_argument, 0, 'd'},
         {"blocks", required_argument, 0, 'b'},   {"txs", required_argument, 0, 't'},
-        {0, 0, 0, 0}};
+        {"uncertified", required_argument, 0, 'u'}, {0, 0, 0, 0}};
     const char *genesis_path = NULL, *keys_dir = NULL, *data = NULL;
-    uint64_t blocks = 10, txs = 20;
+    uint64_t blocks = 10, txs = 20, uncertified = 0;
     getopt_reset();
     for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
         if (c == 'h') return printf("%s", SAMPLE_USAGE), TC_EXIT_OK;
@@ -478,7 +482,14 @@ int cmd_sample(int argc, char **argv)
         else if (c == 'd') data = optarg;
         else if (c == 'b' && !util_parse_u64("--blocks", optarg, 1, 1000000, &blocks)) continue;
         else if (c == 't' && !util_parse_u64("--txs", optarg, 0, 4096, &txs)) continue;
+        else if (c == 'u' && !util_parse_u64("--uncertified", optarg, 0, 1000000, &uncertified))
+            continue;
         else return usage_error(SAMPLE_USAGE);
+    }
+    if (uncertified > blocks) {
+        fprintf(stderr, "error: --uncertified %llu is more than --blocks %llu\n",
+                (unsigned long long)uncertified, (unsigned long long)blocks);
+        return TC_EXIT_USAGE;
     }
     if (!keys_dir || optind != argc) return usage_error(SAMPLE_USAGE);
     uint8_t *gbytes;
@@ -492,7 +503,8 @@ int cmd_sample(int argc, char **argv)
     if (rc == TC_EXIT_OK) rc = gather_keys(g, keys_dir, keys);
     if (rc == TC_EXIT_OK) rc = open_ledger(data, gbytes, glen, LEDGER_OPEN_CREATE, &l);
     char why[300];
-    if (rc == TC_EXIT_OK && sample_write_blocks(l, keys, blocks, (uint32_t)txs, why, sizeof why)) {
+    if (rc == TC_EXIT_OK
+        && sample_write_blocks_tail(l, keys, blocks, (uint32_t)txs, uncertified, why, sizeof why)) {
         fprintf(stderr, "error: %s\n", why);
         rc = TC_EXIT_INTERNAL;
     }
@@ -507,25 +519,41 @@ int cmd_sample(int argc, char **argv)
 /* ---- export ----------------------------------------------------------------------------- */
 
 static const char EXPORT_USAGE[] =
-    "usage: trialctl export --genesis FILE --data DIR -o FILE\n"
-    "       trialctl export --genesis FILE --url URL --key FILE [--timeout-ms MS] (-o FILE | FILE)\n"
-    "  Writes every block and result certificate of the ledger in DIR, or of the running\n"
+    "usage: trialctl export --genesis FILE --data DIR [--include-uncertified] -o FILE\n"
+    "       trialctl export --genesis FILE --url URL --key FILE [--timeout-ms MS]\n"
+    "                       [--include-uncertified] (-o FILE | FILE)\n"
+    "  Writes the blocks and result certificates of the ledger in DIR, or of the running\n"
     "  node at URL (fetched over the client API's BLOCKS), to an export file (format in\n"
     "  docs/FORMATS.md) that `trialctl audit` reads. Over --url the reads are signed by\n"
     "  --key: a validator's, a regulator's or the genesis auditor's key (any other is\n"
-    "  refused, exit 1). Exit 4 if the node does not answer within the timeout (default\n"
-    "  30000 ms, for the whole export).\n";
+    "  refused, exit 1). The export stops at the ledger's last\n"
+    "  certified height H (before the first block without a result certificate) and says\n"
+    "  how many blocks it left out: blocks after H (the uncertified tail) have receipts and\n"
+    "  state writes that no quorum signed. --include-uncertified: every block (`trialctl\n"
+    "  audit` then names the tail as NOT verified). Exit 4 if the node does not answer\n"
+    "  within the timeout (default 30000 ms, for the whole export).\n";
 
-static int export_ledger(ledger *l, const char *out)
+/* The line that says what an export left out (nothing when it left nothing out). */
+static void print_left_out(uint64_t written, uint64_t left_out)
+{
+    if (left_out == 0) return;
+    printf("left out %llu block%s (heights %llu..%llu): height %llu has no result certificate "
+           "(--include-uncertified exports them)\n", (unsigned long long)left_out,
+           left_out == 1 ? "" : "s", (unsigned long long)written + 1,
+           (unsigned long long)(written + left_out), (unsigned long long)written + 1);
+}
+
+static int export_ledger(ledger *l, const char *out, bool include_uncertified)
 {
     ledger_summary head;
     ledger_head(l, &head);
+    uint64_t last = include_uncertified ? head.height : audit_certified_height(l);
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) return fprintf(stderr, "error: cannot create %s\n", tmp), TC_EXIT_INPUT;
     char why[300] = "";
-    bool ok = audit_export(l, f, why, sizeof why) == 0;
+    bool ok = audit_export_heights(l, f, last, why, sizeof why) == 0;
     ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, out) != 0) {
@@ -533,13 +561,15 @@ static int export_ledger(ledger *l, const char *out)
         fprintf(stderr, "error: cannot write %s %s\n", out, why);
         return TC_EXIT_INTERNAL;
     }
-    printf("exported %llu blocks to %s\n", (unsigned long long)head.height, out);
+    printf("exported %llu blocks to %s\n", (unsigned long long)last, out);
+    print_left_out(last, head.height - last);
     return TC_EXIT_OK;
 }
 
 /* export --url: the node's blocks over the client API (registry/client/trialreg_client.c). */
 static int export_remote(const char *url, const char *key_path, const uint8_t *genesis,
-                         size_t genesis_len, uint64_t timeout_ms, const char *out)
+                         size_t genesis_len, uint64_t timeout_ms, bool include_uncertified,
+                         const char *out)
 {
     hash32 chain;
     tcrypto_sha256(genesis, genesis_len, &chain);
@@ -547,16 +577,20 @@ static int export_remote(const char *url, const char *key_path, const uint8_t *g
     tcrypto_err kr = tcrypto_read_secret_key(key_path, &key);
     if (kr != TCRYPTO_OK)
         return fprintf(stderr, "error: %s: %s\n", key_path, tcrypto_strerror(kr)), TC_EXIT_INPUT;
-    uint64_t blocks = 0;
+    client_export_counts counts;
     char why[300];
-    int rc = client_export(url, &key, &chain, (uint32_t)timeout_ms, out, &blocks, why, sizeof why);
+    int rc = client_export(url, &key, &chain, (uint32_t)timeout_ms, include_uncertified, out,
+                           &counts, why, sizeof why);
     if (rc != 0) {
         fprintf(stderr, "error: %s: %s\n", rc == -2 ? out : url, why);
         return rc == -3 ? TC_EXIT_FAIL : TC_EXIT_INTERNAL;
     }
-    printf("exported %llu blocks from %s to %s\n", (unsigned long long)blocks, url, out);
+    printf("exported %llu blocks from %s to %s\n", (unsigned long long)counts.blocks, url, out);
+    print_left_out(counts.blocks, counts.left_out);
     return TC_EXIT_OK;
 }
+
+enum { OPT_INCLUDE_UNCERTIFIED = 0x100, OPT_ALLOW_TAIL, OPT_JSON, OPT_QUIET, OPT_REEXECUTE };
 
 int cmd_export(int argc, char **argv)
 {
@@ -564,9 +598,11 @@ int cmd_export(int argc, char **argv)
         {"help", no_argument, 0, 'h'}, {"genesis", required_argument, 0, 'g'},
         {"data", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
         {"url", required_argument, 0, 'u'}, {"timeout-ms", required_argument, 0, 't'},
+        {"include-uncertified", no_argument, 0, OPT_INCLUDE_UNCERTIFIED},
         {"key", required_argument, 0, 'k'}, {0, 0, 0, 0}};
     const char *genesis_path = NULL, *data = NULL, *out = NULL, *url = NULL, *key = NULL;
     uint64_t timeout_ms = CLIENT_TIMEOUT_DEFAULT_MS;
+    bool include_uncertified = false;
     getopt_reset();
     for (int c; (c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1;) {
         if (c == 'h') return printf("%s", EXPORT_USAGE), TC_EXIT_OK;
@@ -575,6 +611,7 @@ int cmd_export(int argc, char **argv)
         else if (c == 'o') out = optarg;
         else if (c == 'u') url = optarg;
         else if (c == 'k') key = optarg;
+        else if (c == OPT_INCLUDE_UNCERTIFIED) include_uncertified = true;
         else if (c == 't') {
             if (util_parse_u64("--timeout-ms", optarg, 1, 3600000, &timeout_ms) != 0)
                 return usage_error(EXPORT_USAGE);
@@ -593,13 +630,13 @@ int cmd_export(int argc, char **argv)
     int rc = load_genesis(genesis_path, &gbytes, &glen, NULL);
     if (rc != TC_EXIT_OK) return rc;
     if (url) {
-        rc = export_remote(url, key, gbytes, glen, timeout_ms, out);
+        rc = export_remote(url, key, gbytes, glen, timeout_ms, include_uncertified, out);
         free(gbytes);
         return rc;
     }
     ledger *l = NULL;
     rc = open_ledger(data, gbytes, glen, LEDGER_OPEN_EXISTING, &l);
-    if (rc == TC_EXIT_OK) rc = export_ledger(l, out);
+    if (rc == TC_EXIT_OK) rc = export_ledger(l, out, include_uncertified);
     ledger_close(l);
     free(gbytes);
     return rc;
@@ -608,89 +645,155 @@ int cmd_export(int argc, char **argv)
 /* ---- audit -------------------------------------------------------------------------------- */
 
 static const char AUDIT_USAGE[] =
-    "usage: trialctl audit --genesis FILE [--threads N] DIR|FILE\n"
+    "usage: trialctl audit --genesis FILE [--threads N] [--json] [--quiet] [--reexecute]\n"
+    "                      [--allow-uncertified-tail] DIR|FILE\n"
     "  Verifies a whole ledger offline, from a stopped node's data directory or an\n"
     "  export file: hash links, tx signatures and co-signatures, Merkle roots, log\n"
     "  roots, commit and result certificates against the genesis validators.\n"
-    "  Exit 0 if it verifies, 1 with the height, tx and reason of the first failure.\n";
+    "  --reexecute  also runs every block again through the contracts, from the genesis\n"
+    "            alone (an empty state, its bytecode and rules, then the deploys as they\n"
+    "            were committed), in a scratch ledger under $TMPDIR (removed after), and\n"
+    "            compares every receipt, the state writes and the state hash: results a\n"
+    "            colluding quorum certified wrongly fail, naming height, tx and field\n"
+    "  Blocks after the last result certificate (heights H+1..N: the uncertified tail of a\n"
+    "  node stopped before their checkpoints completed) have receipts and state writes that\n"
+    "  no quorum signed; they are reported as NOT verified, never OK:\n"
+    "    audit: heights 1..H certified and verified; heights H+1..N have no result\n"
+    "    certificate: NOT verified\n"
+    "  --json    the verdict as one JSON object (docs/FORMATS.md 8): verdict (ok,\n"
+    "            uncertified_tail, failed), certified_height, uncertified_from and _to,\n"
+    "            blocks, txs, signatures, seconds, head, certified_head, failure\n"
+    "            {height, tx, reason}\n"
+    "  --allow-uncertified-tail   exit 0 on a tail (the verdict still says NOT verified)\n"
+    "  --quiet   no progress bar (on stderr, when it is a terminal, after a second)\n"
+    "  Exit codes: 0 every block verified and certified (with --allow-uncertified-tail:\n"
+    "  heights 1..H verified, a tail named); 1 a failure (height, tx and reason of the\n"
+    "  first) or an uncertified tail; 2 bad command line; 3 a missing or unreadable\n"
+    "  genesis, data directory or export file; 4 internal error.\n";
 
-static int report_audit(bool ok, const audit_summary *s, const audit_failure *f, double secs)
+typedef struct {
+    const uint8_t *genesis;
+    size_t genesis_len;
+    audit_options options;
+    bool quiet;
+} audit_request;
+
+/* Run the audit over src (total_blocks: 0 if unknown), with the certificate watch and the
+ * progress bar around it. */
+static void run_audit(const audit_request *req, const audit_source *src, uint64_t total_blocks,
+                      audit_outcome *o)
 {
-    if (!ok) {
-        if (f->height == 0) printf("audit FAILED: %s\n", f->reason);
-        else if (f->tx_index < 0) {
-            printf("audit FAILED at height %llu: %s\n", (unsigned long long)f->height, f->reason);
-        } else {
-            printf("audit FAILED at height %llu, tx %lld: %s\n", (unsigned long long)f->height,
-                   (long long)f->tx_index, f->reason);
+    audit_cert_watch watch;
+    audit_source watched;
+    audit_cert_watch_source(&watch, src, o, &watched);
+    audit_bar bar;
+    audit_bar_init(&bar, stderr, !req->quiet, total_blocks);
+    audit_options opt = req->options;
+    opt.progress = audit_bar_update;
+    opt.progress_ctx = &bar;
+    char scratch[4096] = "";
+    if (opt.reexecute) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(scratch, sizeof scratch, "%s/trialreg-reexecute-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(scratch)) {
+            o->failure.tx_index = -1;
+            snprintf(o->failure.reason, sizeof o->failure.reason,
+                     "cannot make a scratch directory for re-execution in %.200s", scratch);
+            audit_bar_finish(&bar);
+            return;
         }
-        return TC_EXIT_FAIL;
+        opt.scratch_dir = scratch;
     }
-    printf("audit OK: %llu blocks, %llu txs, %llu signatures in %.2f s\n",
-           (unsigned long long)s->blocks, (unsigned long long)s->txs,
-           (unsigned long long)s->signatures, secs);
-    printf("head height %llu, log size %llu\n", (unsigned long long)s->head.height,
-           (unsigned long long)s->head.log_size);
-    print_hex("head block hash ", &s->head.block_hash);
-    print_hex("state hash      ", &s->head.state_hash);
-    if (s->uncertified_from) {
-        printf("note: blocks from height %llu on have no result certificate yet; their\n"
-               "      receipts and state writes are not certified\n",
-               (unsigned long long)s->uncertified_from);
-    }
+    o->ok = audit_run_with(req->genesis, req->genesis_len, &watched, &opt, &o->summary,
+                           &o->failure);
+    o->reexecuted = opt.reexecute;
+    if (scratch[0]) util_remove_tree(scratch);
+    audit_bar_finish(&bar);
+}
+
+static int audit_store(const audit_request *req, const char *path, audit_outcome *o)
+{
+    ledger *l;
+    int rc = open_ledger(path, req->genesis, req->genesis_len, LEDGER_OPEN_EXISTING, &l);
+    if (rc != TC_EXIT_OK) return rc;
+    ledger_summary head;
+    ledger_head(l, &head);
+    audit_ledger_cursor cursor;
+    audit_source src;
+    audit_ledger_source(&cursor, l, &src);
+    run_audit(req, &src, head.height, o);
+    audit_ledger_cursor_done(&cursor);
+    ledger_close(l);
     return TC_EXIT_OK;
 }
 
-static int audit_path(const char *path, const uint8_t *gbytes, size_t glen, unsigned threads)
+static int audit_export_file(const audit_request *req, const char *path, audit_outcome *o)
+{
+    audit_file *file;
+    char why[300];
+    if (audit_file_open(path, &file, why, sizeof why) != 0) {
+        return fprintf(stderr, "error: %s\n", why), TC_EXIT_INPUT;
+    }
+    hash32 chain_id;
+    tcrypto_sha256(req->genesis, req->genesis_len, &chain_id);
+    if (memcmp(chain_id.bytes, audit_file_chain_id(file)->bytes, 32) != 0) {
+        audit_file_close(file);
+        o->ok = false;
+        o->failure.tx_index = -1;
+        snprintf(o->failure.reason, sizeof o->failure.reason,
+                 "the export belongs to another chain (chain id differs)");
+        return TC_EXIT_OK;
+    }
+    audit_source src;
+    audit_file_source(file, &src);
+    run_audit(req, &src, audit_file_block_count(file), o);
+    audit_file_close(file);
+    return TC_EXIT_OK;
+}
+
+static int audit_path(const audit_request *req, const char *path, bool json, bool allow_tail)
 {
     struct stat st;
-    if (stat(path, &st) != 0) return fprintf(stderr, "error: %s does not exist\n", path), 3;
-    audit_summary s;
-    audit_failure f;
-    audit_source src;
-    bool ok;
-    double t0 = util_now();
-    if (S_ISDIR(st.st_mode)) {
-        ledger *l;
-        int rc = open_ledger(path, gbytes, glen, LEDGER_OPEN_EXISTING, &l);
-        if (rc != TC_EXIT_OK) return rc;
-        audit_ledger_cursor cursor;
-        audit_ledger_source(&cursor, l, &src);
-        ok = audit_run(gbytes, glen, &src, threads, &s, &f);
-        audit_ledger_cursor_done(&cursor);
-        ledger_close(l);
-    } else {
-        audit_file *file;
-        char why[300];
-        if (audit_file_open(path, &file, why, sizeof why) != 0) {
-            return fprintf(stderr, "error: %s\n", why), TC_EXIT_INPUT;
-        }
-        hash32 chain_id;
-        tcrypto_sha256(gbytes, glen, &chain_id);
-        if (memcmp(chain_id.bytes, audit_file_chain_id(file)->bytes, 32) != 0) {
-            audit_file_close(file);
-            printf("audit FAILED: the export belongs to another chain (chain id differs)\n");
-            return TC_EXIT_FAIL;
-        }
-        audit_file_source(file, &src);
-        ok = audit_run(gbytes, glen, &src, threads, &s, &f);
-        audit_file_close(file);
+    if (stat(path, &st) != 0) {
+        return fprintf(stderr, "error: %s does not exist\n", path), TC_EXIT_INPUT;
     }
-    return report_audit(ok, &s, &f, util_now() - t0);
+    audit_outcome *o = calloc(1, sizeof *o);
+    if (!o) return TC_EXIT_INTERNAL;
+    double t0 = util_now();
+    int rc = S_ISDIR(st.st_mode) ? audit_store(req, path, o) : audit_export_file(req, path, o);
+    o->seconds = util_now() - t0;
+    if (rc == TC_EXIT_OK) {
+        if (json) audit_print_json(o);
+        else audit_print_text(o);
+        rc = audit_exit_code(o, allow_tail);
+    }
+    free(o);
+    return rc;
 }
 
 int cmd_audit(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, 0, 'h'},
-                                         {"genesis", required_argument, 0, 'g'},
-                                         {"threads", required_argument, 0, 't'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"help", no_argument, 0, 'h'},
+        {"genesis", required_argument, 0, 'g'},
+        {"threads", required_argument, 0, 't'},
+        {"json", no_argument, 0, OPT_JSON},
+        {"quiet", no_argument, 0, OPT_QUIET},
+        {"allow-uncertified-tail", no_argument, 0, OPT_ALLOW_TAIL},
+        {"reexecute", no_argument, 0, OPT_REEXECUTE},
+        {0, 0, 0, 0}};
     const char *genesis_path = NULL;
     uint64_t threads = 0;
+    bool json = false, allow_tail = false;
+    audit_request req = {0};
     getopt_reset();
     for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
         if (c == 'h') return printf("%s", AUDIT_USAGE), TC_EXIT_OK;
         if (c == 'g') genesis_path = optarg;
+        else if (c == OPT_JSON) json = true;
+        else if (c == OPT_QUIET) req.quiet = true;
+        else if (c == OPT_ALLOW_TAIL) allow_tail = true;
+        else if (c == OPT_REEXECUTE) req.options.reexecute = true;
         else if (c == 't' && !util_parse_u64("--threads", optarg, 1, 64, &threads)) continue;
         else return usage_error(AUDIT_USAGE);
     }
@@ -699,7 +802,10 @@ int cmd_audit(int argc, char **argv)
     size_t glen;
     int rc = load_genesis(genesis_path, &gbytes, &glen, NULL);
     if (rc != TC_EXIT_OK) return rc;
-    rc = audit_path(argv[optind], gbytes, glen, (unsigned)threads);
+    req.genesis = gbytes;
+    req.genesis_len = glen;
+    req.options.threads = (unsigned)threads;
+    rc = audit_path(&req, argv[optind], json, allow_tail);
     free(gbytes);
     return rc;
 }

@@ -107,13 +107,6 @@ typedef struct {
 
 static int make_dir(char *tmpl) { return mkdtemp(tmpl) ? 0 : -1; }
 
-static void remove_tree(const char *dir)
-{
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", dir);
-}
-
 /* *seconds: wall time of the whole commits; *exec_seconds: the executor's share (without
  * ledger_append, without building and signing the certificates). */
 static int commit_set(world *w, const tx_set *set, double *seconds, double *exec_seconds,
@@ -256,7 +249,7 @@ static int bench_run(bool verify, uint32_t count, uint32_t round, double rates[4
     free_set(&grants);
     free_set(&anchors);
     world_close(&w);
-    remove_tree(dir);
+    util_remove_tree(dir);
     return rc;
 }
 

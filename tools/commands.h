@@ -40,6 +40,8 @@ int cmd_bench_cluster(int argc, char **argv); /* tools/cmd_bench_cluster.c */
 /* Read a whole file (at most max bytes) into a new malloc'd buffer; prints
  * an error naming the file and returns -1 on failure. */
 int util_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* Remove a directory and everything in it (a warning if that fails). */
+void util_remove_tree(const char *dir);
 /* Write a file atomically (temp + rename); prints an error and returns -1. */
 int util_write_file(const char *path, const uint8_t *data, size_t len);
 /* Check that url is a node URL, tcp://HOST:PORT or tls+tcp://HOST:PORT with PORT in
@@ -117,6 +119,7 @@ int cmd_anchor(int argc, char **argv);
 int cmd_access(int argc, char **argv);
 int cmd_outcomes(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
+int cmd_http_sign(int argc, char **argv); /* tools/cmd_http.c */
 int cmd_verify_receipt(int argc, char **argv);
 /* the example trial against a running consortium (tools/trial_remote.c) */
 int example_trial_remote(const char *url, const char *dir, uint32_t timeout_ms);

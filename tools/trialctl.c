@@ -3,7 +3,8 @@
  *
  * Exit codes (every subcommand):
  *   0  success
- *   1  the operation ran and found a problem (audit failure, invalid proof)
+ *   1  the operation ran and found a problem (audit failure or uncertified tail,
+ *      invalid proof)
  *   2  bad command line
  *   3  an input file is missing, unreadable or malformed
  *   4  internal or environment error (storage, memory)
@@ -28,7 +29,7 @@ static const command COMMANDS[] = {
     {"keygen", cmd_keygen, "write a new Ed25519 key pair (NAME.key 0600, NAME.pub)"},
     {"genesis", cmd_genesis, "write a genesis from validator and authority keys and contracts"},
     {"sample", cmd_sample, "append sample blocks of real signed txs to a ledger"},
-    {"export", cmd_export, "write a ledger export file from a data directory or a running node"},
+    {"export", cmd_export, "write a ledger export file (certified blocks) from a data directory or a node"},
     {"audit", cmd_audit, "verify a whole ledger (directory or export) with the genesis"},
     {"proof", cmd_proof, "write an inclusion or consistency proof"},
     {"verify-proof", cmd_verify_proof, "check a proof file with the genesis alone"},
@@ -49,6 +50,7 @@ static const command COMMANDS[] = {
     {"outcomes", cmd_outcomes, "sponsor: report outcomes (switches flagged)"},
     {"receipt", cmd_receipt, "fetch a tx's receipt (with certificates and proofs) from a node"},
     {"verify-receipt", cmd_verify_receipt, "check a receipt file with the genesis alone"},
+    {"http-sign", cmd_http_sign, "print the RFC 9421 header fields that sign an HTTP API request"},
     {"sim", cmd_sim, "run the PBFT cluster simulator over seeds, or trace one"},
     {"bench", cmd_bench, "benchmarks: bench ledger | bench vm | bench exec | bench cluster"},
 };
@@ -60,7 +62,7 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
         fprintf(out, "  %-15s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     }
-    fprintf(out, "\nexit codes: 0 ok, 1 check failed, 2 usage, 3 bad input, 4 internal error\n");
+    fprintf(out, "\nexit codes: 0 ok, 1 check failed (audit: also an uncertified tail), 2 usage, 3 bad input,\n4 internal error\n");
 }
 
 static int cmd_bench(int argc, char **argv)

@@ -6,7 +6,7 @@
  * Logs one line per event on stderr. SIGTERM or SIGINT stop it cleanly.
  * Exit codes: 0 clean stop, 1 stopped after a failure (storage, execution),
  * 2 bad command line, 3 bad config, key, genesis or ledger (the message says
- * which, and the height of a corrupt ledger).
+ * which, and the height of a corrupt ledger), or an HTTP API that cannot serve.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -14,8 +14,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "client_api.h"
 #include "config.h"
 #include "crypto.h"
+#include "http_api.h"
 #include "node.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -41,6 +43,32 @@ static void raise_file_limit(void)
         r.rlim_cur = want;
         setrlimit(RLIMIT_NOFILE, &r);
     }
+}
+
+static void http_status(void *ctx, http_node_status *out)
+{
+    node_status st;
+    node_status_get(ctx, &st);
+    *out = (http_node_status){st.node, st.height, st.view, st.primary, st.view_changing,
+                              st.caught_up, st.pending, st.committed_txs};
+}
+
+static void http_metrics(void *ctx, FILE *out)
+{
+    node_metrics m;
+    node_metrics_get(ctx, &m);
+    node_metrics_write(&m, out);
+}
+
+/* The HTTP API (config "http"), answering through the node's client API handler. */
+static http_api *open_http(const config_node *cfg, node *n, char *why, size_t cap)
+{
+    http_config hc = {.address = cfg->http,
+                      .tls_cert_key_file = config_uses_tls(cfg) ? cfg->tls_cert_key_file : NULL,
+                      .handler = capi_handle, .handler_ctx = node_client_api(n),
+                      .status = http_status, .status_ctx = n, .metrics = http_metrics,
+                      .metrics_ctx = n};
+    return http_open(&hc, why, cap);
 }
 
 static const char USAGE[] = "usage: trialnode --config FILE\n"
@@ -83,7 +111,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "trialnode: node %u: %s\n", cfg.node, why);
         return 3;
     }
+    http_api *http = NULL;
+    if (cfg.http[0] && !(http = open_http(&cfg, n, why, sizeof why))) {
+        fprintf(stderr, "trialnode: node %u: HTTP API: %s\n", cfg.node, why);
+        node_close(n);
+        return 3;
+    }
     int rc = node_run(n, &stop_requested);
+    http_close(http); /* before the node: its handler calls into the node */
     node_close(n);
     return rc;
 }

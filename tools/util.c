@@ -1,7 +1,9 @@
 /*
  * util.c - small helpers shared by trialctl's commands.
  */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
+#include <ftw.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -168,4 +170,16 @@ double util_verify_rate(unsigned threads, double seconds)
         rate += (double)jobs[i].count / jobs[i].seconds;
     }
     return rate;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void util_remove_tree(const char *dir)
+{
+    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+        fprintf(stderr, "warning: could not remove %s: %s\n", dir, strerror(errno));
 }

@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "consortium.h"
 #include "executor.h"
 #include "merkle.h"
+#include "replay.h"
 
 enum {
     CHUNK_JOBS = 2048,          /* signatures per chunk handed to the workers */
@@ -192,7 +194,6 @@ static void submit(pool *p, chunk *c)
 typedef struct {
     codec_genesis genesis;
     hash32 chain_id;
-    uint32_t quorum;
     codec_span *txs;
     codec_span *receipts;
     codec_write *writes;
@@ -205,6 +206,8 @@ typedef struct {
     pool *pool;
     audit_summary *summary;
     uint64_t height;
+    const audit_options *opt;
+    replay *replay;     /* opt->reexecute: the re-execution, NULL otherwise */
 } auditor;
 
 static chunk *chunk_new(void)
@@ -369,14 +372,16 @@ static bool queue_cert_sigs(auditor *a, const codec_vsig *sigs, uint32_t count,
                             const char *tag, const uint8_t *body, size_t body_len,
                             unsigned kind, const char *what)
 {
-    if (count < a->quorum) {
-        return fail_block(a, -1, "%s has %u signatures, needs %u", what, count, a->quorum);
+    consortium c;
+    consortium_at(&a->genesis, a->height, &c);
+    if (count < c.quorum) {
+        return fail_block(a, -1, "%s has %u signatures, needs %u", what, count, c.quorum);
     }
     for (uint32_t i = 0; i < count; i++) {
-        if (sigs[i].validator >= a->genesis.validator_count) {
+        if (sigs[i].validator >= c.validator_count) {
             return fail_block(a, -1, "%s names unknown validator %u", what, sigs[i].validator);
         }
-        const pubkey *key = &a->genesis.validators[sigs[i].validator].key;
+        const pubkey *key = &c.validators[sigs[i].validator].key;
         if (!queue_sig(a, key, &sigs[i].sig, tag, NULL, 0, body, body_len, -1, kind,
                        sigs[i].validator)) {
             return fail_block(a, -1, "out of memory");
@@ -481,6 +486,14 @@ static bool check_block(auditor *a, const codec_span *block, const codec_span *c
     codec_block_hash(&b.header, &s.block_hash);
     ledger_next_state_hash(&a->head.state_hash, b.writes, b.write_count, &s.state_hash);
     if (!check_commit_cert(a, &b) || !check_result_cert(a, cert, &s)) return false;
+    if (a->replay) {
+        int64_t tx;
+        char differs[200];
+        if (!replay_block(a->replay, &b, &s, &tx, differs, sizeof differs)) {
+            return fail_block(a, tx, "re-execution differs: %s", differs);
+        }
+        a->summary->reexecuted++;
+    }
     a->head = s;
     /* the effective block time (docs/FORMATS.md 5.2): a null batch after a view change
      * proposes time 0, and a re-issued batch keeps its old time */
@@ -503,7 +516,6 @@ static bool auditor_init(auditor *a, const uint8_t *genesis, size_t len, audit_f
         return false;
     }
     tcrypto_sha256(genesis, len, &a->chain_id);
-    a->quorum = codec_genesis_quorum(&a->genesis);
     a->head.state_hash = a->chain_id;
     a->prev_time_ms = a->genesis.created_ms;
     a->txs = calloc(CODEC_BLOCK_TXS_MAX, sizeof *a->txs);
@@ -515,7 +527,13 @@ static bool auditor_init(auditor *a, const uint8_t *genesis, size_t len, audit_f
         snprintf(f->reason, sizeof f->reason, "out of memory");
         return false;
     }
-    return true;
+    if (!a->opt->reexecute) return true;
+    if (!a->opt->scratch_dir) {
+        snprintf(f->reason, sizeof f->reason, "re-execution needs a scratch directory");
+        return false;
+    }
+    return replay_open(genesis, len, a->opt->scratch_dir, &a->replay, f->reason,
+                       sizeof f->reason) == 0;
 }
 
 static void auditor_free(auditor *a)
@@ -525,6 +543,7 @@ static void auditor_free(auditor *a)
     free(a->writes);
     free(a->leaves);
     free(a->tx_ids);
+    replay_close(a->replay);
     if (a->current) chunk_free(a->current);
 }
 
@@ -535,6 +554,17 @@ static unsigned thread_count(unsigned requested)
         requested = n > 0 ? (unsigned)n : 1;
     }
     return requested > THREADS_MAX ? THREADS_MAX : requested;
+}
+
+static void report_progress(auditor *a)
+{
+    audit_progress p = {.blocks = a->summary->blocks, .txs = a->summary->txs,
+                        .signatures_queued = a->summary->signatures
+                                             + (a->current ? a->current->count : 0)};
+    pthread_mutex_lock(&a->pool->mu);
+    p.signatures_verified = a->pool->verified;
+    pthread_mutex_unlock(&a->pool->mu);
+    a->opt->progress(a->opt->progress_ctx, &p);
 }
 
 /* Parse every block the source yields; stops at the first failure. */
@@ -550,6 +580,7 @@ static void parse_all(auditor *a, const audit_source *src)
             break;
         }
         if (!check_block(a, &block, &cert)) break;
+        if (a->opt->progress) report_progress(a);
     }
     flush_chunk(a);
 }
@@ -557,11 +588,19 @@ static void parse_all(auditor *a, const audit_source *src)
 bool audit_run(const uint8_t *genesis, size_t genesis_len, const audit_source *src,
                unsigned threads, audit_summary *summary, audit_failure *failure)
 {
+    audit_options opt = {.threads = threads};
+    return audit_run_with(genesis, genesis_len, src, &opt, summary, failure);
+}
+
+bool audit_run_with(const uint8_t *genesis, size_t genesis_len, const audit_source *src,
+                    const audit_options *opt, audit_summary *summary, audit_failure *failure)
+{
     memset(summary, 0, sizeof *summary);
     memset(failure, 0, sizeof *failure);
     failure->tx_index = -1;
     auditor *a = calloc(1, sizeof *a);
     pool p = {.first = {.tx_index = -1}};
+    if (a) a->opt = opt;
     if (!a || !auditor_init(a, genesis, genesis_len, failure)) {
         if (!a) snprintf(failure->reason, sizeof failure->reason, "out of memory");
         if (a) auditor_free(a);
@@ -573,8 +612,9 @@ bool audit_run(const uint8_t *genesis, size_t genesis_len, const audit_source *s
     pthread_cond_init(&p.space, NULL);
     a->pool = &p;
     a->summary = summary;
+    a->opt = opt;
     pthread_t workers[THREADS_MAX];
-    unsigned n = thread_count(threads);
+    unsigned n = thread_count(opt->threads);
     for (unsigned i = 0; i < n; i++) pthread_create(&workers[i], NULL, worker_main, &p);
     parse_all(a, src);
     pthread_mutex_lock(&p.mu);
@@ -740,19 +780,44 @@ static int export_entry(ledger *l, FILE *f, uint64_t h, char *why, size_t why_ca
     return rc;
 }
 
-int audit_export(ledger *l, FILE *f, char *why, size_t why_cap)
+uint64_t audit_certified_height(ledger *l)
 {
     ledger_summary head;
     ledger_head(l, &head);
+    uint64_t h = 0;
+    for (; h < head.height; h++) {
+        uint8_t *cert;
+        size_t len;
+        if (ledger_get_result_cert(l, h + 1, &cert, &len) != LEDGER_OK) break;
+        free(cert);
+    }
+    return h;
+}
+
+int audit_export_heights(ledger *l, FILE *f, uint64_t last, char *why, size_t why_cap)
+{
+    ledger_summary head;
+    ledger_head(l, &head);
+    if (last > head.height) {
+        return snprintf(why, why_cap, "no block at height %llu (head is %llu)",
+                        (unsigned long long)last, (unsigned long long)head.height), -1;
+    }
     uint8_t header[128];
     codec_buf hb = codec_buf_make(header, sizeof header);
-    codec_export_header h = {.chain_id = *ledger_chain_id(l), .block_count = head.height};
+    codec_export_header h = {.chain_id = *ledger_chain_id(l), .block_count = last};
     codec_export_header_encode(&h, &hb);
     if (fwrite(hb.data, 1, hb.len, f) != hb.len) {
         return snprintf(why, why_cap, "cannot write the header"), -1;
     }
-    for (uint64_t height = 1; height <= head.height; height++) {
+    for (uint64_t height = 1; height <= last; height++) {
         if (export_entry(l, f, height, why, why_cap) != 0) return -1;
     }
     return 0;
+}
+
+int audit_export(ledger *l, FILE *f, char *why, size_t why_cap)
+{
+    ledger_summary head;
+    ledger_head(l, &head);
+    return audit_export_heights(l, f, head.height, why, why_cap);
 }

@@ -47,6 +47,7 @@ typedef struct {
     uint64_t txs;
     uint64_t signatures;        /* signatures verified */
     uint64_t uncertified_from;  /* first height without a result cert, 0 if none */
+    uint64_t reexecuted;        /* blocks re-executed and found the same (opt->reexecute) */
     ledger_summary head;        /* recomputed head (block hash, state hash, log) */
 } audit_summary;
 
@@ -65,9 +66,40 @@ typedef struct {
 bool audit_run(const uint8_t *genesis, size_t genesis_len, const audit_source *src,
                unsigned threads, audit_summary *summary, audit_failure *failure);
 
+/* What an audit has done so far, for a progress display. */
+typedef struct {
+    uint64_t blocks;               /* blocks read and checked (signatures may be pending) */
+    uint64_t txs;
+    uint64_t signatures_queued;
+    uint64_t signatures_verified;
+} audit_progress;
+
+typedef void (*audit_progress_fn)(void *ctx, const audit_progress *p);
+
+typedef struct {
+    unsigned threads;            /* signature workers; 0 = one per online core */
+    /* Re-execute every block from the genesis alone (an empty state, the genesis's
+     * contracts and rules) and compare each receipt, the writes and the state hash with
+     * the ledger's (audit_reexecute.c). scratch_dir: an empty directory for the replayed
+     * ledger (required with reexecute; the caller removes it). */
+    bool reexecute;
+    const char *scratch_dir;
+    audit_progress_fn progress;  /* called on the auditing thread after each block; NULL */
+    void *progress_ctx;
+} audit_options;
+
+bool audit_run_with(const uint8_t *genesis, size_t genesis_len, const audit_source *src,
+                    const audit_options *opt, audit_summary *summary, audit_failure *failure);
+
 /* Write the whole ledger (every block and result certificate) to f in the
  * export file format. Returns 0, or -1 with a message in why. */
 int audit_export(ledger *l, FILE *f, char *why, size_t why_cap);
+/* The same for heights 1..last only (last <= the head; an export of a ledger's
+ * certified blocks: last = audit_certified_height). */
+int audit_export_heights(ledger *l, FILE *f, uint64_t last, char *why, size_t why_cap);
+/* The last height H such that every block 1..H has a result certificate (0 if block 1
+ * has none): the blocks after H are the ledger's uncertified tail. */
+uint64_t audit_certified_height(ledger *l);
 
 /* Sources. Each open function returns 0, or -1 with a message in why. */
 typedef struct audit_file audit_file;

@@ -7,29 +7,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consortium.h"
 #include "merkle.h"
 
 #define FAIL(...) (snprintf(why, why_cap, __VA_ARGS__), false)
 
-bool proof_check_result_cert(const codec_genesis *g, const hash32 *chain_id,
-                             const codec_result_cert *cert, char *why, size_t why_cap)
+/* A certificate's signatures: at least the quorum of the validators in force at height,
+ * each a known validator whose signature over tag || chain || body verifies. */
+static bool check_cert_sigs(const codec_genesis *g, uint64_t height, const hash32 *chain_id,
+                            const char *tag, const uint8_t *body, size_t body_len,
+                            const codec_vsig *sigs, uint32_t count, const char *what,
+                            char *why, size_t why_cap)
 {
-    uint32_t quorum = codec_genesis_quorum(g);
-    if (cert->sig_count < quorum) {
-        return FAIL("result certificate has %u signatures, needs %u", cert->sig_count, quorum);
-    }
-    uint8_t body[160];
-    codec_buf b = codec_buf_make(body, sizeof body);
-    codec_checkpoint_body_encode(cert, &b);
-    for (uint32_t i = 0; i < cert->sig_count; i++) {
-        uint32_t v = cert->sigs[i].validator;
-        if (v >= g->validator_count) return FAIL("result certificate names unknown validator %u", v);
-        if (!tcrypto_verify(&g->validators[v].key, TCRYPTO_TAG_CHECKPOINT, chain_id, b.data,
-                            b.len, &cert->sigs[i].sig)) {
-            return FAIL("result certificate signature of validator %u is invalid", v);
+    consortium c;
+    consortium_at(g, height, &c);
+    if (count < c.quorum) return FAIL("%s has %u signatures, needs %u", what, count, c.quorum);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t v = sigs[i].validator;
+        if (v >= c.validator_count) return FAIL("%s names unknown validator %u", what, v);
+        if (!tcrypto_verify(&c.validators[v].key, tag, chain_id, body, body_len, &sigs[i].sig)) {
+            return FAIL("%s signature of validator %u is invalid", what, v);
         }
     }
     return true;
+}
+
+bool proof_check_result_cert(const codec_genesis *g, const hash32 *chain_id,
+                             const codec_result_cert *cert, char *why, size_t why_cap)
+{
+    uint8_t body[160];
+    codec_buf b = codec_buf_make(body, sizeof body);
+    codec_checkpoint_body_encode(cert, &b);
+    return check_cert_sigs(g, cert->height, chain_id, TCRYPTO_TAG_CHECKPOINT, b.data, b.len,
+                           cert->sigs, cert->sig_count, "result certificate", why, why_cap);
 }
 
 /* ---- making proofs ----------------------------------------------------------------- */
@@ -282,23 +292,11 @@ bool proof_check_commit_cert(const codec_genesis *g, const hash32 *chain_id,
     if (memcmp(cert->batch_hash.bytes, batch_hash.bytes, 32) != 0) {
         return FAIL("commit certificate is for another batch header");
     }
-    uint32_t quorum = codec_genesis_quorum(g);
-    if (cert->sig_count < quorum) {
-        return FAIL("commit certificate has %u signatures, needs %u", cert->sig_count, quorum);
-    }
     uint8_t body[64];
     codec_buf b = codec_buf_make(body, sizeof body);
     codec_commit_body_encode(cert->height, cert->view, &cert->batch_hash, &b);
-    for (uint32_t i = 0; i < cert->sig_count; i++) {
-        uint32_t v = cert->sigs[i].validator;
-        if (v >= g->validator_count)
-            return FAIL("commit certificate names unknown validator %u", v);
-        if (!tcrypto_verify(&g->validators[v].key, TCRYPTO_TAG_COMMIT, chain_id, b.data, b.len,
-                            &cert->sigs[i].sig)) {
-            return FAIL("commit certificate signature of validator %u is invalid", v);
-        }
-    }
-    return true;
+    return check_cert_sigs(g, cert->height, chain_id, TCRYPTO_TAG_COMMIT, b.data, b.len,
+                           cert->sigs, cert->sig_count, "commit certificate", why, why_cap);
 }
 
 /* Everything a receipt file holds, decoded (spans point into the file). */

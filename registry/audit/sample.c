@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "contracts.h"
+#include "executor.h"
 #include "merkle.h"
 
 enum {
@@ -74,10 +75,10 @@ int sample_genesis(const sample_keys *keys, const char *chain_name, uint8_t **ou
     sample_add_authority(g, ROLE_INVESTIGATOR, "site-b", "investigator-b",
                          &keys->investigators[1]);
     sample_add_authority(g, ROLE_REGULATOR, "", "regulator", &keys->regulator);
-    /* the built-in contracts the sample txs call, so that they route (issue 14 C) */
+    /* the built-in contracts, so that the sample txs route (issue 14 C) and the executed
+     * sample trial (sample_trial_write) runs */
     for (uint32_t i = 0; i < contracts_builtin_count; i++) {
         const contract_builtin *c = &contracts_builtin[i];
-        if (strcmp(c->name, "consent") != 0 && strcmp(c->name, "data") != 0) continue;
         codec_contract *gc = &g->contracts[g->contract_count++];
         snprintf(gc->name.text, sizeof gc->name.text, "%s", c->name);
         gc->version = 1;
@@ -294,8 +295,9 @@ static int certify(ledger *l, const sample_keys *keys, const ledger_summary *s, 
     return 0;
 }
 
-int sample_block_append(ledger *l, const sample_keys *keys, const sample_block *b, char *why,
-                        size_t why_cap)
+/* Append a built block; certified: also store its result certificate. */
+static int append_block(ledger *l, const sample_keys *keys, const sample_block *b, bool certified,
+                        char *why, size_t why_cap)
 {
     ledger_block_input in = {.batch = b->batch, .txs = b->txs, .receipts = b->receipts,
                              .writes = b->writes, .write_count = b->tx_count,
@@ -307,29 +309,54 @@ int sample_block_append(ledger *l, const sample_keys *keys, const sample_block *
                  err.message);
         return -1;
     }
-    return certify(l, keys, &s, why, why_cap);
+    return certified ? certify(l, keys, &s, why, why_cap) : 0;
+}
+
+int sample_block_append(ledger *l, const sample_keys *keys, const sample_block *b, char *why,
+                        size_t why_cap)
+{
+    return append_block(l, keys, b, true, why, why_cap);
+}
+
+static bool has_result_cert(ledger *l, uint64_t height)
+{
+    uint8_t *cert;
+    size_t len;
+    if (ledger_get_result_cert(l, height, &cert, &len) != LEDGER_OK) return false;
+    free(cert);
+    return true;
 }
 
 /* After a crash the head may lack its result certificate: form it first, as
- * a restarted replica would. */
+ * a restarted replica would. An uncertified tail of more blocks (written with
+ * sample_write_blocks_tail) is refused: certifying its head alone would leave a gap. */
 static int certify_head(ledger *l, const sample_keys *keys, char *why, size_t why_cap)
 {
     ledger_summary head;
     ledger_head(l, &head);
-    uint8_t *cert;
-    size_t len;
-    if (head.height == 0) return 0;
-    if (ledger_get_result_cert(l, head.height, &cert, &len) == LEDGER_OK) {
-        free(cert);
-        return 0;
+    if (head.height == 0 || has_result_cert(l, head.height)) return 0;
+    if (head.height > 1 && !has_result_cert(l, head.height - 1)) {
+        snprintf(why, why_cap, "the ledger ends in several blocks without a result certificate "
+                               "(heights %llu and %llu at least): only more uncertified blocks "
+                               "can follow", (unsigned long long)head.height - 1,
+                 (unsigned long long)head.height);
+        return -1;
     }
     return certify(l, keys, &head, why, why_cap);
 }
 
-int sample_write_blocks(ledger *l, const sample_keys *keys, uint64_t blocks,
-                        uint32_t txs_per_block, char *why, size_t why_cap)
+int sample_write_blocks_tail(ledger *l, const sample_keys *keys, uint64_t blocks,
+                             uint32_t txs_per_block, uint64_t uncertified, char *why,
+                             size_t why_cap)
 {
-    if (certify_head(l, keys, why, why_cap) != 0) return -1;
+    if (uncertified > blocks) {
+        snprintf(why, why_cap, "%llu uncertified blocks of %llu", (unsigned long long)uncertified,
+                 (unsigned long long)blocks);
+        return -1;
+    }
+    /* appending only uncertified blocks continues a tail; otherwise certify the head */
+    if ((uncertified == 0 || uncertified < blocks) && certify_head(l, keys, why, why_cap) != 0)
+        return -1;
     ledger_summary head;
     ledger_head(l, &head);
     for (uint64_t i = 0; i < blocks; i++) {
@@ -340,9 +367,172 @@ int sample_write_blocks(ledger *l, const sample_keys *keys, uint64_t blocks,
             snprintf(why, why_cap, "out of memory");
             return -1;
         }
-        int rc = sample_block_append(l, keys, &b, why, why_cap);
+        int rc = append_block(l, keys, &b, i < blocks - uncertified, why, why_cap);
         sample_block_free(&b);
         if (rc != 0) return rc;
     }
     return 0;
+}
+
+int sample_write_blocks(ledger *l, const sample_keys *keys, uint64_t blocks,
+                        uint32_t txs_per_block, char *why, size_t why_cap)
+{
+    return sample_write_blocks_tail(l, keys, blocks, txs_per_block, 0, why, why_cap);
+}
+
+/* ---- an executed sample trial ---------------------------------------------------------- */
+
+enum { TRIAL_TX_SLOT = 1024 };
+
+typedef struct {
+    const sample_keys *keys;
+    const hash32 *chain_id;
+    uint64_t time_ms;     /* the block's time */
+    uint64_t nonce;       /* every tx of the sample trial has its own */
+    uint8_t *arena;
+    codec_span *txs;
+    uint32_t count;
+} trial_block;
+
+static const uint8_t TRIAL_ID[] = "SAMPLE-TRIAL";
+static const uint8_t TRIAL_SITES[] = "\x06site-a\x06site-b";
+
+static codec_value v_bytes(const void *p, size_t len)
+{
+    return (codec_value){.kind = CODEC_VALUE_BYTES, .bytes = p, .len = (uint32_t)len};
+}
+
+static codec_value v_int(int64_t v) { return (codec_value){.kind = CODEC_VALUE_INT, .integer = v}; }
+
+static hash32 label_hash(const char *label, uint64_t n)
+{
+    char text[64];
+    snprintf(text, sizeof text, "%s/%llu", label, (unsigned long long)n);
+    hash32 h;
+    tcrypto_sha256(text, strlen(text), &h);
+    return h;
+}
+
+/* Sign a tx of the trial (first argument: the trial id) into the block. */
+static int trial_tx(trial_block *b, const keypair *signer, const char *contract,
+                    const char *method, const codec_value *args, uint32_t nargs,
+                    const keypair *witness)
+{
+    codec_tx tx;
+    memset(&tx, 0, sizeof tx);
+    tx.signer = signer->public_key;
+    tx.nonce = ++b->nonce;
+    tx.valid_until = b->time_ms + SAMPLE_VALID_FOR_MS;
+    set_name(&tx.contract, contract);
+    set_name(&tx.method, method);
+    tx.args[tx.arg_count++] = v_bytes(TRIAL_ID, sizeof TRIAL_ID - 1);
+    for (uint32_t i = 0; i < nargs; i++) tx.args[tx.arg_count++] = args[i];
+    sign_tx(&tx, signer, b->chain_id);
+    if (witness) cosign_tx(&tx, witness, MEANING_WITNESS, b->chain_id);
+    uint8_t *slot = b->arena + (size_t)b->count * TRIAL_TX_SLOT;
+    codec_buf out = codec_buf_make(slot, TRIAL_TX_SLOT);
+    if (codec_tx_encode(&tx, &out) != CODEC_OK) return -1;
+    b->txs[b->count++] = (codec_span){slot, out.len};
+    return 0;
+}
+
+static const keypair *site_of(const sample_keys *keys, uint64_t participant)
+{
+    return &keys->investigators[participant % 2];
+}
+
+/* Block 1: the sponsor registers the trial, the regulator approves version 1, the sponsor
+ * activates both sites. */
+static int trial_setup(trial_block *b)
+{
+    hash32 doc = label_hash("protocol", 1), outcome = label_hash("outcome", 1);
+    hash32 form = label_hash("consent form", 1);
+    codec_value reg[] = {v_bytes(doc.bytes, 32), v_bytes(outcome.bytes, 32), v_bytes("", 0),
+                         v_int(1000000), v_bytes(TRIAL_SITES, sizeof TRIAL_SITES - 1),
+                         v_bytes(form.bytes, 32)};
+    codec_value ap[] = {v_int(1)};
+    codec_value a1[] = {v_bytes("site-a", 6)}, a2[] = {v_bytes("site-b", 6)};
+    const sample_keys *k = b->keys;
+    return trial_tx(b, &k->sponsor, "protocol", "register", reg, 6, NULL)
+           | trial_tx(b, &k->regulator, "protocol", "approve", ap, 1, NULL)
+           | trial_tx(b, &k->sponsor, "protocol", "activate", a1, 1, NULL)
+           | trial_tx(b, &k->sponsor, "protocol", "activate", a2, 1, NULL);
+}
+
+/* Enrol participant p at its site and record its consent (witnessed); every 8th
+ * participant first tries to consent without a witness, which the contract refuses. */
+static int trial_enrol(trial_block *b, uint64_t p)
+{
+    keypair part;
+    derive_key(0, "trial-participant", (uint32_t)p, &part);
+    hash32 form = label_hash("consent form", 1);
+    const keypair *site = site_of(b->keys, p);
+    codec_value en[] = {v_bytes(part.public_key.bytes, 32)};
+    codec_value gr[] = {v_int(1), v_bytes(form.bytes, 32), v_int(0x1f)};
+    int rc = trial_tx(b, site, "consent", "enrol", en, 1, NULL);
+    if (p % 8 == 0) rc |= trial_tx(b, &part, "consent", "grant", gr, 3, NULL);
+    return rc | trial_tx(b, &part, "consent", "grant", gr, 3, site);
+}
+
+/* A data anchor of participant p (consented in an earlier block), collected 1 ms before
+ * this block. */
+static int trial_anchor(trial_block *b, uint64_t p, uint64_t record)
+{
+    keypair part;
+    derive_key(0, "trial-participant", (uint32_t)p, &part);
+    hash32 content = label_hash("record", record);
+    codec_value an[] = {v_bytes(part.public_key.bytes, 32), v_int(1),
+                        v_int((int64_t)(b->time_ms - 1)), v_bytes(content.bytes, 32),
+                        v_int(4096)};
+    return trial_tx(b, site_of(b->keys, p), "data", "anchor", an, 5, NULL);
+}
+
+int sample_trial_write(ledger *l, const sample_keys *keys, uint64_t blocks,
+                       uint32_t txs_per_block, char *why, size_t why_cap)
+{
+    if (txs_per_block < 8 || txs_per_block > CODEC_BLOCK_TXS_MAX) {
+        return snprintf(why, why_cap, "a sample trial block holds 8..%u txs", CODEC_BLOCK_TXS_MAX), -1;
+    }
+    ledger_summary head;
+    ledger_head(l, &head);
+    if (head.height != 0) return snprintf(why, why_cap, "the sample trial needs an empty ledger"), -1;
+    exec *e = NULL;
+    exec_error err = {0};
+    exec_options opt = {.verify_signatures = false}; /* the signatures are made here */
+    if (exec_open(l, &opt, &e, &err) != EXEC_OK) return snprintf(why, why_cap, "%s", err.message), -1;
+    trial_block b = {.keys = keys, .chain_id = ledger_chain_id(l)};
+    b.arena = malloc((size_t)txs_per_block * TRIAL_TX_SLOT);
+    b.txs = calloc(txs_per_block, sizeof *b.txs);
+    int rc = b.arena && b.txs ? 0 : -1;
+    if (rc) snprintf(why, why_cap, "out of memory");
+    uint64_t enrolled = 0, consented = 0, records = 0;
+    for (uint64_t h = 1; h <= blocks && rc == 0; h++) {
+        b.count = 0;
+        b.time_ms = ledger_genesis(l)->created_ms + h * 1000;
+        if (h == 1) {
+            rc = trial_setup(&b);
+        } else {
+            /* a third of the block enrols and consents new participants (3 or 4 txs each),
+             * the rest anchors records of those who consented in earlier blocks */
+            while (rc == 0 && b.count + 4 <= txs_per_block
+                   && (consented == 0 || b.count < txs_per_block / 3)) {
+                rc = trial_enrol(&b, enrolled++);
+            }
+            while (rc == 0 && consented > 0 && b.count < txs_per_block) {
+                rc = trial_anchor(&b, records % consented, records);
+                records++;
+            }
+        }
+        ledger_summary s;
+        if (rc == 0 && exec_commit_local(e, keys->validators, keys->validator_count, b.time_ms,
+                                         b.txs, b.count, &s, &err) != EXEC_OK) {
+            snprintf(why, why_cap, "block %llu: %s", (unsigned long long)h, err.message);
+            rc = -1;
+        }
+        consented = enrolled;
+    }
+    free(b.arena);
+    free(b.txs);
+    exec_close(e);
+    return rc;
 }

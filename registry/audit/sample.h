@@ -81,4 +81,27 @@ int sample_block_append(ledger *l, const sample_keys *keys, const sample_block *
 int sample_write_blocks(ledger *l, const sample_keys *keys, uint64_t blocks,
                         uint32_t txs_per_block, char *why, size_t why_cap);
 
+/*
+ * Like sample_write_blocks, but the last `uncertified` (<= blocks) of the blocks get no
+ * result certificate: the uncertified tail of a node stopped before their checkpoints
+ * completed (for the tests of the audit's verdict and of export). Appending only
+ * uncertified blocks lengthens such a tail; appending certified blocks after a tail of
+ * more than one block is refused (certifying its head alone would leave a gap).
+ */
+int sample_write_blocks_tail(ledger *l, const sample_keys *keys, uint64_t blocks,
+                             uint32_t txs_per_block, uint64_t uncertified, char *why,
+                             size_t why_cap);
+
+/*
+ * An executed sample trial on an empty ledger: unlike the blocks above, every tx runs
+ * through the executor and the contracts (exec_commit_local), so the receipts, writes and
+ * certificates are what a consortium would commit, and the ledger re-executes. Block 1
+ * registers SAMPLE-TRIAL, approves it and activates both sites; each later block enrols
+ * and consents new participants (a third of it; every 8th participant first consents
+ * without a witness, which the contract REFUSES) and anchors records of earlier ones.
+ * txs_per_block: 8..CODEC_BLOCK_TXS_MAX. Returns 0, or -1 with a message in why.
+ */
+int sample_trial_write(ledger *l, const sample_keys *keys, uint64_t blocks,
+                       uint32_t txs_per_block, char *why, size_t why_cap);
+
 #endif

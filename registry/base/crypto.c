@@ -155,6 +155,28 @@ bool tcrypto_verify_raw(const pubkey *key, const void *msg, size_t msg_len,
     return crypto_sign_verify_detached(sig->bytes, msg, msg_len, key->bytes) == 0;
 }
 
+void tcrypto_sign_raw(const keypair *key, const void *msg, size_t msg_len, signature *out)
+{
+    crypto_sign_detached(out->bytes, NULL, msg, msg_len, key->expanded);
+}
+
+void tcrypto_base64_encode(const uint8_t *bytes, size_t len, char *out)
+{
+    sodium_bin2base64(out, TCRYPTO_BASE64_LEN(len), bytes, len, sodium_base64_VARIANT_ORIGINAL);
+}
+
+bool tcrypto_base64_decode(const char *text, size_t text_len, uint8_t *out, size_t cap,
+                           size_t *len)
+{
+    const char *end = NULL;
+    if (text_len % 4 != 0) return false;
+    if (sodium_base642bin(out, cap, text, text_len, NULL, len, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0) {
+        return false;
+    }
+    return end == text + text_len;
+}
+
 bool tcrypto_verify(const pubkey *key, const char *tag, const hash32 *chain_id,
                     const void *body, size_t body_len, const signature *sig)
 {

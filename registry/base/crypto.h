@@ -112,6 +112,9 @@ bool tcrypto_verify(const pubkey *key, const char *tag, const hash32 *chain_id,
  */
 bool tcrypto_verify_raw(const pubkey *key, const void *msg, size_t msg_len,
                         const signature *sig);
+/* Sign msg as given, with no tag or chain prefix: for formats that define their own
+ * signed bytes and bind the chain inside them (RFC 9421's signature base, httpsig.h). */
+void tcrypto_sign_raw(const keypair *key, const void *msg, size_t msg_len, signature *out);
 /* Assemble tag || chain id || body into out (capacity out_cap). Returns the
  * length, or 0 if it does not fit. */
 size_t tcrypto_signed_message(const char *tag, const hash32 *chain_id, const void *body,
@@ -123,6 +126,14 @@ tcrypto_err tcrypto_write_secret_key(const char *path, const keypair *key);
 tcrypto_err tcrypto_read_secret_key(const char *path, keypair *out);
 tcrypto_err tcrypto_write_public_key(const char *path, const pubkey *key);
 tcrypto_err tcrypto_read_public_key(const char *path, pubkey *out);
+
+/* Base64 (RFC 4648 section 4, padded: what HTTP structured fields' byte sequences use).
+ * encode: out must hold TCRYPTO_BASE64_LEN(len) bytes (NUL included). decode: true only if
+ * text is exactly canonical padded base64 of at most cap bytes; *len gets the size. */
+#define TCRYPTO_BASE64_LEN(n) ((((n) + 2) / 3) * 4 + 1)
+void tcrypto_base64_encode(const uint8_t *bytes, size_t len, char *out);
+bool tcrypto_base64_decode(const char *text, size_t text_len, uint8_t *out, size_t cap,
+                           size_t *len);
 
 /* Lower-case hex helpers. hex_out must hold 2*len+1 bytes. */
 void tcrypto_to_hex(const uint8_t *bytes, size_t len, char *hex_out);

@@ -473,8 +473,19 @@ int client_timeline(const char *url, const keypair *key, const hash32 *chain, co
 
 /* ---- export over BLOCKS ----------------------------------------------------------------- */
 
-/* Append the entries of one blocks reply to f; *got = entries. Returns 0 or -2. */
-static int write_entries(FILE *f, const codec_span *body, uint32_t *got, char *why, size_t why_cap)
+/* What an export has fetched so far. Once a block without a result certificate is met
+ * (and the uncertified blocks are not wanted) nothing more is written: the later blocks
+ * are only counted, so that the caller can say how many were left out. */
+typedef struct {
+    bool include_uncertified;
+    bool stopped;
+    client_export_counts counts;
+} export_state;
+
+/* Append the entries of one blocks reply to f (or count them as left out); *got = entries.
+ * Returns 0 or -2. */
+static int write_entries(FILE *f, const codec_span *body, export_state *st, uint32_t *got,
+                         char *why, size_t why_cap)
 {
     static codec_block_entry e[CODEC_BLOCKS_REPLY_MAX];
     if (codec_blocks_reply_decode(body->data, body->len, e, CODEC_BLOCKS_REPLY_MAX, got, NULL)
@@ -483,6 +494,11 @@ static int write_entries(FILE *f, const codec_span *body, uint32_t *got, char *w
         return -2;
     }
     for (uint32_t i = 0; i < *got; i++) {
+        if (!st->include_uncertified && e[i].result_cert.len == 0) st->stopped = true;
+        if (st->stopped) {
+            st->counts.left_out++;
+            continue;
+        }
         size_t cap = e[i].block.len + e[i].result_cert.len + 64;
         uint8_t *buf = malloc(cap);
         codec_buf b = codec_buf_make(buf, cap);
@@ -493,20 +509,23 @@ static int write_entries(FILE *f, const codec_span *body, uint32_t *got, char *w
             return -2;
         }
         free(buf);
+        st->counts.blocks++;
     }
     return 0;
 }
 
 /* Fetch blocks 1.. into f until the node says there are no more; each request signed by
- * key (a validator, a regulator or the auditor role may read blocks). */
+ * key (a validator, a regulator or the auditor role may read blocks). Deliberately simple:
+ * the blocks after the first uncertified one are fetched too, only to count them (a tail is
+ * normally a few blocks: those whose checkpoints had not completed). */
 static int fetch_all(tp_client *c, const keypair *key, const hash32 *chain, FILE *f,
-                     uint64_t deadline, uint64_t *blocks, char *why, size_t why_cap)
+                     uint64_t deadline, export_state *st, char *why, size_t why_cap)
 {
-    *blocks = 0;
     for (;;) {
+        uint64_t next = st->counts.blocks + st->counts.left_out + 1;
         uint8_t body[64], sreq[256];
         codec_buf b = codec_buf_make(body, sizeof body);
-        codec_blocks_request_encode(*blocks + 1, CODEC_BLOCKS_REPLY_MAX, &b);
+        codec_blocks_request_encode(next, CODEC_BLOCKS_REPLY_MAX, &b);
         size_t slen = client_signed_read(key, chain, client_now_ms(), CLIENT_BLOCKS, b.data,
                                          b.len, sreq, sizeof sreq);
         codec_client_response resp;
@@ -525,11 +544,10 @@ static int fetch_all(tp_client *c, const keypair *key, const hash32 *chain, FILE
             say(why, why_cap, "blocks refused (%u): %s", resp.status, resp.reason);
             rc = -3;
         } else {
-            rc = write_entries(f, &resp.body, &got, why, why_cap);
+            rc = write_entries(f, &resp.body, st, &got, why, why_cap);
             if (rc == 0 && got == 0) rc = 1;
         }
         tp_free(reply, len);
-        *blocks += got;
         if (rc != 0) return rc > 0 ? 0 : rc;
     }
 }
@@ -563,16 +581,19 @@ static int copy_with_header(FILE *entries, const hash32 *chain_id, uint64_t bloc
 }
 
 int client_export(const char *url, const keypair *key, const hash32 *chain_id,
-                  uint32_t timeout_ms, const char *out_path, uint64_t *blocks, char *why,
-                  size_t why_cap)
+                  uint32_t timeout_ms, bool include_uncertified, const char *out_path,
+                  client_export_counts *counts, char *why, size_t why_cap)
 {
+    export_state st = {.include_uncertified = include_uncertified};
+    *counts = st.counts;
     tp_client *c = NULL;
     if (client_open(url, &c, why, why_cap) != 0) return -1;
     FILE *entries = tmpfile(); /* deliberately simple: the header needs the count first */
     int rc = -2;
     if (!entries) say(why, why_cap, "cannot create a temporary file: %s", strerror(errno));
-    else rc = fetch_all(c, key, chain_id, entries, mono_ms() + timeout_ms, blocks, why, why_cap);
-    if (rc == 0) rc = copy_with_header(entries, chain_id, *blocks, out_path, why, why_cap);
+    else rc = fetch_all(c, key, chain_id, entries, mono_ms() + timeout_ms, &st, why, why_cap);
+    *counts = st.counts;
+    if (rc == 0) rc = copy_with_header(entries, chain_id, st.counts.blocks, out_path, why, why_cap);
     if (entries) fclose(entries);
     tp_client_close(c);
     return rc;

@@ -92,15 +92,23 @@ int client_fetch_receipt(const char *url, const keypair *key, const hash32 *chai
                          const hash32 *tx_id, uint32_t timeout_ms, uint8_t **reply,
                          size_t *reply_len, char *why, size_t why_cap);
 
-/* Write the node's whole ledger, fetched over BLOCKS signed by key (a validator's, a
- * regulator's or the auditor role's; any other is refused), as an export file (codec.h
- * "ledger export file") for chain_id to out_path (atomically). Returns 0, -1 if the node
- * did not answer (why), -2 on a local I/O or decoding error (why), -3 if the node refused
- * (why has its status and reason: DENIED for a key that may not read blocks,
- * BAD_SIGNATURE, STALE). *blocks gets the count. */
+/* Write the node's ledger, fetched over BLOCKS signed by key (a validator's, a regulator's
+ * or the auditor role's; any other is refused), as an export file (codec.h "ledger export
+ * file") for chain_id to out_path (atomically). Each BLOCKS entry carries the block's result
+ * certificate when the node has one; the export stops before the first block without one
+ * (the node's uncertified tail: its receipts and state writes are signed by no quorum), so
+ * it holds heights 1..H of the node's last certified height H, unless include_uncertified
+ * (then every block). Returns 0, -1 if the node did not answer (why), -2 on a local I/O or
+ * decoding error (why), -3 if the node refused (why has its status and reason: DENIED for
+ * a key that may not read blocks, BAD_SIGNATURE, STALE). *counts gets the blocks written
+ * and the blocks left out. */
+typedef struct {
+    uint64_t blocks;    /* written: heights 1..blocks */
+    uint64_t left_out;  /* held by the node after them and not written */
+} client_export_counts;
 int client_export(const char *url, const keypair *key, const hash32 *chain_id,
-                  uint32_t timeout_ms, const char *out_path, uint64_t *blocks, char *why,
-                  size_t why_cap);
+                  uint32_t timeout_ms, bool include_uncertified, const char *out_path,
+                  client_export_counts *counts, char *why, size_t why_cap);
 
 /* Ask for a trial's timeline as key (a signed QUERY with the current time) and write the
  * text to out. Returns 0, 1 if the node refused (why has its reason), -1 if it did not

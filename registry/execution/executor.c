@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "consortium.h"
 #include "contracts.h"
 #include "cvm.h"
 #include "errors.h"
@@ -450,8 +451,10 @@ static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out,
     }
     size_t vl = sizeof G_VALIDATOR - 1;
     if (key_len == vl + 32 && memcmp(key, G_VALIDATOR, vl) == 0) {
-        for (uint32_t i = 0; i < e->genesis->validator_count; i++) {
-            if (memcmp(e->genesis->validators[i].key.bytes, key + vl, 32) != 0) continue;
+        consortium c;
+        consortium_at(e->genesis, e->height, &c);
+        for (uint32_t i = 0; i < c.validator_count; i++) {
+            if (memcmp(c.validators[i].key.bytes, key + vl, 32) != 0) continue;
             static const uint8_t one = 1;
             *found = 1;
             return copy_out(&one, 1, out, out_cap, value_len);
@@ -757,8 +760,9 @@ static exec_err load_contracts(exec *e, exec_error *err)
 
 const codec_rules *exec_rules_at(const exec *e, uint64_t height)
 {
-    (void)height; /* no rule-change tx exists yet: the genesis's rules hold at every height */
-    return &e->genesis->rules;
+    consortium c;
+    consortium_at(e->genesis, height, &c);
+    return c.rules;
 }
 
 /* Every zero option from the rules in force (tests and benchmarks may set their own). */
@@ -789,8 +793,10 @@ exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *e
     e->opt = opt ? *opt : (exec_options){.verify_signatures = true};
     const codec_rules *rules = exec_rules_at(e, 0);
     options_from_rules(&e->opt, rules);
-    for (uint32_t i = 0; i < e->genesis->authority_count; i++) {
-        const codec_authority *a = &e->genesis->authorities[i];
+    consortium members;
+    consortium_at(e->genesis, 0, &members);
+    for (uint32_t i = 0; i < members.authority_count; i++) {
+        const codec_authority *a = &members.authorities[i];
         e->auths[e->auth_count++] = (auth_entry){a->key, a->role, &a->site};
     }
     qsort(e->auths, e->auth_count, sizeof e->auths[0], auth_cmp);

@@ -409,7 +409,7 @@ static ledger_err open_db(ledger *l, const char *dir, ledger_open_mode mode,
     l->read = leveldb_readoptions_create();
     leveldb_readoptions_set_verify_checksums(l->read, 1);
     l->write_sync = leveldb_writeoptions_create();
-    leveldb_writeoptions_set_sync(l->write_sync, 1);
+    leveldb_writeoptions_set_sync(l->write_sync, mode != LEDGER_OPEN_SCRATCH);
     l->write_lazy = leveldb_writeoptions_create();
     char *error = NULL;
     l->db = leveldb_open(l->options, dir, &error);

@@ -77,6 +77,9 @@ typedef enum {
     LEDGER_OPEN_CREATE = 1,   /* writers: create an empty ledger in a directory holding none of
                                  LevelDB's files; one with data files (MANIFEST, log, tables)
                                  but no CURRENT is refused, never replaced */
+    LEDGER_OPEN_SCRATCH = 2,  /* a throw-away ledger (the audit's re-execution): created like
+                                 CREATE, but no write is synced, so a crash may lose any of
+                                 it; never use it for a ledger that must survive */
 } ledger_open_mode;
 
 /*

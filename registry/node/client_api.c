@@ -31,6 +31,7 @@ struct capi {
     codec_write *block_writes;
     uint8_t *proof;
     hash32 *leaves; /* receipt leaf hashes of one block, for the receipt path */
+    uint64_t answers[CAPI_ANSWER_KINDS]; /* by status (atomic) */
 };
 
 /* What one request's handler produces. */
@@ -683,5 +684,13 @@ size_t capi_handle(void *ctx, const uint8_t *request, size_t request_len, uint8_
     codec_buf out = codec_buf_make(reply, reply_cap);
     codec_err rc = codec_client_response_encode(a.status, a.reason, body, a.body.len, &out);
     free(body);
+    if (a.status < CAPI_ANSWER_KINDS)
+        __atomic_fetch_add(&api->answers[a.status], 1, __ATOMIC_RELAXED);
     return rc == CODEC_OK ? out.len : 0;
+}
+
+void capi_answers_get(capi *api, uint64_t out[CAPI_ANSWER_KINDS])
+{
+    for (uint32_t i = 0; i < CAPI_ANSWER_KINDS; i++)
+        out[i] = __atomic_load_n(&api->answers[i], __ATOMIC_RELAXED);
 }

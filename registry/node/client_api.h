@@ -88,4 +88,9 @@ void capi_exec_unlock(capi *api);
 size_t capi_handle(void *api, const uint8_t *request, size_t request_len, uint8_t *reply,
                    size_t reply_cap);
 
+/* Answers given since capi_open, by status (0 ok, then the refusals: codec.h CAPI_STATUSES),
+ * for the metrics. Any thread. */
+#define CAPI_ANSWER_KINDS 10
+void capi_answers_get(capi *api, uint64_t out[CAPI_ANSWER_KINDS]);
+
 #endif

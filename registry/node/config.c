@@ -156,7 +156,8 @@ static bool read_fields(reader *r, json_t *root, config_node *c)
           && get_u32(r, root, "max_message_bytes", false, 65536, 1u << 30, &c->max_message_bytes)
           && get_string(r, root, "log_level", false, c->log_level, sizeof c->log_level)
           && get_path(r, root, "tls_cert_key_file", false, c->tls_cert_key_file)
-          && get_path(r, root, "tls_ca_file", false, c->tls_ca_file) && check_tls(r, c)
+          && get_path(r, root, "tls_ca_file", false, c->tls_ca_file)
+          && get_string(r, root, "http", false, c->http, sizeof c->http) && check_tls(r, c)
           && get_bool(r, root, "bench_unsigned_reads", &c->bench_unsigned_reads))) {
         return false;
     }
@@ -202,6 +203,7 @@ static json_t *to_json(const config_node *c)
         json_object_set_new(root, "tls_cert_key_file", json_string(c->tls_cert_key_file));
     }
     if (root && c->tls_ca_file[0]) json_object_set_new(root, "tls_ca_file", json_string(c->tls_ca_file));
+    if (root && c->http[0]) json_object_set_new(root, "http", json_string(c->http));
     if (root && c->bench_unsigned_reads) json_object_set_new(root, "bench_unsigned_reads", json_true());
     return root;
 }

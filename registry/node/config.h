@@ -58,6 +58,9 @@ typedef struct {
     char log_level[8];
     char tls_cert_key_file[CONFIG_PATH_MAX]; /* resolved; "" = no TLS */
     char tls_ca_file[CONFIG_PATH_MAX];       /* resolved; "" = no TLS */
+    char http[CONFIG_URL_MAX];  /* the HTTP API's "HOST:PORT"; "" = none. Plain HTTP on a
+                                 * loopback address only; with TLS settings it is HTTPS with
+                                 * the node's certificate (docs/HTTP.md) */
     bool bench_unsigned_reads; /* BENCHMARK ONLY: answer unsigned BLOCKS/RECEIPT(S) */
 } config_node;
 

@@ -122,7 +122,21 @@ struct node {
     } waiting[WAITING_MAX];
     bool failed;
     bool crashed; /* a harness's crash point said stop (node_env.crash) */
+    uint64_t missing_to;  /* the highest height this node asked peers for (fetch_missing) */
+    node_metrics metrics; /* updated by this thread */
+    uint64_t metrics_view;
+    bool metrics_view_known;
+    pthread_mutex_t status_mu;
+    node_status status;   /* under status_mu: the snapshots node_status_get and */
+    node_metrics metrics_snapshot; /* node_metrics_get read */
 };
+
+static double elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
 
 static void logf_(node *nd, int level, const char *fmt, ...)
 {
@@ -254,7 +268,10 @@ static int state_write(node *nd)
     }
     off_t at = (off_t)((seq % 2) * STATE_SLOT);
     size_t n = STATE_HEAD + len;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = pwrite(fd, buf, n, at) == (ssize_t)n && fdatasync(fd) == 0 ? 0 : -1;
+    metrics_observe(&nd->metrics.state_fsync, elapsed_ms(&t0));
     if (rc == 0 && !nd->state_dir_synced) /* the file's directory entry, once per run */
         rc = sync_dir(nd->cfg.data_dir);
     nd->state_dir_synced |= rc == 0;
@@ -598,10 +615,18 @@ static bool execute_next(node *nd)
     codec_span cert = {cb.data, cb.len};
     ledger_summary sum;
     exec_error err;
+    exec_stats before, after;
     capi_exec_lock(nd->api);
+    exec_stats_get(nd->exec, &before);
     exec_err rc = exec_block_preverified(nd->exec, &c->batch.header, spans, verified, &cert, &sum,
                                          &err);
+    exec_stats_get(nd->exec, &after);
     capi_exec_unlock(nd->api);
+    if (rc == EXEC_OK) {
+        metrics_observe(&nd->metrics.block_append, (double)(after.append_ns - before.append_ns) / 1e6);
+        uint64_t now = nd->env.wall_ms(nd->env.ctx), proposed = c->batch.header.time_ms;
+        metrics_observe(&nd->metrics.commit_latency, now > proposed ? (double)(now - proposed) : 0);
+    }
     if (rc == EXEC_ERR_WITHHELD && err.tx_index < n) {
         /* A fetched block whose server swapped a tx that runs for a pruned entry of the
          * same leaf (FORMATS.md 5.10): nothing was appended. Keep the other txs, forget
@@ -680,6 +705,9 @@ static void fetch_missing(node *nd, uint64_t from, uint64_t to)
     if (now < nd->fetch_sent_ms + FETCH_EVERY_MS)
         return;
     nd->fetch_sent_ms = now;
+    if (to > nd->missing_to)
+        nd->missing_to = to;
+    nd->metrics.fetches_sent++;
     send_fetch(nd, from, to, true);
     logf_(nd, LOG_INFO, "fetch heights=%llu..%llu", (unsigned long long)from,
           (unsigned long long)to);
@@ -875,6 +903,7 @@ static bool wait_for_checks(node *nd, const uint8_t *data, size_t len, const pbf
 
 static void serve_fetch(node *nd, uint32_t peer, uint64_t from, uint64_t to)
 {
+    nd->metrics.fetches_served++;
     static codec_span blocks[WIRE_BLOCKS_MAX], results[WIRE_BLOCKS_MAX];
     uint8_t *owned[2 * WIRE_BLOCKS_MAX];
     uint32_t count = 0, owned_count = 0;
@@ -1197,12 +1226,66 @@ static void submit_txs(void *ctx, const codec_span *txs, uint32_t count,
 
 /* ==== status ======================================================================= */
 
+/* The snapshot other threads read (node_status_get): taken with status.json. */
+static void take_status(node *nd, const ledger_summary *head)
+{
+    node_status st = {
+        .node = nd->cfg.node,
+        .height = head->height,
+        .view = nd->core->durable.view,
+        .primary = pbft_primary(nd->core, nd->core->durable.view),
+        .view_changing = nd->core->durable.view_changing,
+        .caught_up = head->height >= nd->missing_to,
+        .pending = nd->core->pending_count,
+        .committed_txs = head->log_size,
+    };
+    node_metrics *m = &nd->metrics;
+    /* views entered since this process started (the first snapshot may restore a later one) */
+    if (nd->metrics_view_known && st.view > nd->metrics_view)
+        m->view_changes += st.view - nd->metrics_view;
+    if (!nd->metrics_view_known || st.view > nd->metrics_view)
+        nd->metrics_view = st.view;
+    nd->metrics_view_known = true;
+    m->node = st.node;
+    m->height = st.height;
+    m->committed_txs = st.committed_txs;
+    m->view = st.view;
+    m->primary = st.primary;
+    m->view_changing = st.view_changing;
+    m->ready = st.caught_up && !st.view_changing;
+    m->pending = st.pending;
+    m->verify_queue = mempool_queued(nd->pool);
+    m->waiting_preprepares = nd->waiting_count;
+    capi_answers_get(nd->api, m->capi_answers);
+    pthread_mutex_lock(&nd->status_mu);
+    nd->status = st;
+    nd->metrics_snapshot = *m;
+    pthread_mutex_unlock(&nd->status_mu);
+}
+
+void node_metrics_get(node *n, node_metrics *out)
+{
+    pthread_mutex_lock(&n->status_mu);
+    *out = n->metrics_snapshot;
+    pthread_mutex_unlock(&n->status_mu);
+}
+
+void node_status_get(node *n, node_status *out)
+{
+    pthread_mutex_lock(&n->status_mu);
+    *out = n->status;
+    pthread_mutex_unlock(&n->status_mu);
+}
+
+struct capi *node_client_api(node *n) { return n->api; }
+
 static void write_status(node *nd)
 {
     ledger_summary head;
     capi_exec_lock(nd->api);
     ledger_head(nd->ledger, &head);
     capi_exec_unlock(nd->api);
+    take_status(nd, &head);
     char state[65], tmp[CONFIG_PATH_MAX + 40];
     tcrypto_to_hex(head.state_hash.bytes, 32, state);
     snprintf(tmp, sizeof tmp, "%s.tmp", nd->status_path);
@@ -1465,6 +1548,8 @@ void node_submit(node *nd, const codec_span *txs, uint32_t count, codec_submit_r
 node *node_open_env(const config_node *cfg, const node_env *env, char *why, size_t why_cap)
 {
     node *nd = calloc(1, sizeof *nd);
+    if (nd)
+        pthread_mutex_init(&nd->status_mu, NULL);
     if (!nd) {
         fail(why, why_cap, "out of memory");
         return NULL;
@@ -1589,5 +1674,6 @@ void node_close(node *nd)
     free(nd->in);
     free(nd->wbuf);
     free(nd->exec_queue);
+    pthread_mutex_destroy(&nd->status_mu);
     free(nd);
 }

@@ -30,6 +30,7 @@
 
 #include "codec.h"
 #include "config.h"
+#include "metrics.h"
 
 typedef struct node node;
 
@@ -72,6 +73,26 @@ void node_submit(node *n, const codec_span *txs, uint32_t count, codec_submit_re
 /* The node's mempool, for a harness that runs its checks and splits submits (mempool.h,
  * scheduled mode). Borrowed. */
 struct mempool *node_mempool(node *n);
+/* What a node reports about itself (status.json, the HTTP API's /v1/status, /readyz and
+ * /metrics). caught_up: the node has every height it knows to exist (none it asked peers for
+ * is missing). Taken every 200 ms by node_run's thread; node_status_get may be called from
+ * any thread. */
+typedef struct {
+    uint32_t node;
+    uint64_t height;
+    uint64_t view;
+    uint32_t primary;
+    bool view_changing;
+    bool caught_up;
+    uint32_t pending;
+    uint64_t committed_txs;
+} node_status;
+void node_status_get(node *n, node_status *out);
+/* The node's metrics (metrics.h), as of the same snapshot. Any thread. */
+void node_metrics_get(node *n, node_metrics *out);
+/* The node's client API handler state (client_api.h), for another transport (the HTTP API)
+ * to answer through capi_handle. Borrowed; valid until node_close. */
+struct capi *node_client_api(node *n);
 /* The height of the last block this node executed and stored. */
 uint64_t node_height(node *n);
 /* The PBFT batch bound the rules give (every replica the same): min(max_batch_txs,

@@ -19,6 +19,7 @@ expect() {
     local out rc
     out=$("$@" 2>&1)
     rc=$?
+    LAST_OUT=$out
     if [ "$rc" -ge 128 ]; then
         echo "CRASH ($rc): $*"; echo "$out" | head -5; fail=$((fail + 1)); return
     fi
@@ -27,6 +28,11 @@ expect() {
         fail=$((fail + 1)); return
     fi
     pass=$((pass + 1))
+}
+
+# no_ok CMD...: the command's output has no "audit OK" (an uncertified tail never is)
+no_ok() {
+    if "$@" 2>&1 | grep -q "audit OK"; then echo "FAIL: 'audit OK' from $*"; fail=$((fail + 1)); else pass=$((pass + 1)); fi
 }
 
 mkdir keys
@@ -39,11 +45,82 @@ G=(--validator keys/v0.pub --validator keys/v1.pub --validator keys/v2.pub --val
    --authority investigator@site-b=keys/inv-b.pub --authority regulator=keys/regulator.pub)
 expect 0 "chain id" -- "$T" genesis -o genesis.bin --chain-name cli-test "${G[@]}"
 expect 0 "height 6, 48 txs" -- "$T" sample --genesis genesis.bin --keys keys --data data --blocks 6 --txs 8
+SAMPLE_OUT=$LAST_OUT
 expect 0 "audit OK: 6 blocks, 48 txs" -- "$T" audit --genesis genesis.bin data
 expect 0 "exported 6 blocks" -- "$T" export --genesis genesis.bin --data data -o ledger.trl
 expect 0 "audit OK: 6 blocks, 48 txs" -- "$T" audit --genesis genesis.bin --threads 1 ledger.trl
 expect 0 "wrote c.proof" -- "$T" proof --genesis genesis.bin --data data --from 2 --to 6 -o c.proof
 expect 0 "proof OK" -- "$T" verify-proof --genesis genesis.bin c.proof
+
+# An uncertified tail (issue 18 item 2): blocks after the last result certificate carry
+# receipts and state writes no quorum signed. The verdict names heights 1..H as certified
+# and verified and H+1..N as NOT verified, never OK; exit 1 unless --allow-uncertified-tail.
+TAIL_LINE='^audit: heights 1\.\.3 certified and verified; heights 4\.\.5 have no result certificate: NOT verified$'
+expect 0 "height 5, 20 txs" -- "$T" sample --genesis genesis.bin --keys keys --data tail --blocks 5 --txs 4 --uncertified 2
+last_tx=$(grep -o '^last tx id [0-9a-f]*' <<<"$LAST_OUT" | cut -d' ' -f4)
+expect 1 "$TAIL_LINE" -- "$T" audit --genesis genesis.bin tail
+no_ok "$T" audit --genesis genesis.bin tail
+expect 0 "$TAIL_LINE" -- "$T" audit --genesis genesis.bin --allow-uncertified-tail tail
+no_ok "$T" audit --genesis genesis.bin --allow-uncertified-tail tail
+expect 1 '"verdict": "uncertified_tail"' -- "$T" audit --genesis genesis.bin --json tail
+json_field() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+[ "$(json_field 'd["certified_height"], d["uncertified_from"], d["uncertified_to"], d["blocks"]' <<<"$LAST_OUT")" = "(3, 4, 5, 5)" ] \
+    && pass=$((pass + 1)) || { echo "FAIL: audit --json of the tail: $LAST_OUT"; fail=$((fail + 1)); }
+expect 0 '"certified_height": 6' -- "$T" audit --genesis genesis.bin --json data
+[ "$(json_field 'd["verdict"], d["uncertified_from"], d["failure"], d["head"]["height"]' <<<"$LAST_OUT")" = "('ok', None, None, 6)" ] \
+    && pass=$((pass + 1)) || { echo "FAIL: audit --json of a certified ledger: $LAST_OUT"; fail=$((fail + 1)); }
+# export stops at the certified height and says what it left out; --include-uncertified
+expect 0 "left out 2 blocks \(heights 4\.\.5\)" -- "$T" export --genesis genesis.bin --data tail -o tail-cert.trl
+expect 0 "audit OK: 3 blocks, 12 txs" -- "$T" audit --genesis genesis.bin tail-cert.trl
+expect 0 "exported 5 blocks" -- "$T" export --genesis genesis.bin --data tail --include-uncertified -o tail-all.trl
+expect 1 "$TAIL_LINE" -- "$T" audit --genesis genesis.bin tail-all.trl
+# a rewritten receipt in the tail (the last tx's OK receipt made REFUSED, code 101): nothing
+# signs it, so the audit cannot catch it, and the verdict must not call it OK. The same
+# rewrite in a certified block fails at its height.
+rewrite_receipt() { # EXPORT TXID OUT: status 0, code 0 -> status 1, code 101 in TXID's receipt
+    /usr/bin/python3 - "$@" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+old = b"\xc4\x20" + bytes.fromhex(sys.argv[2]) + b"\x00\x00\xa0\x00\x90"
+assert data.count(old) == 1, "the receipt is not in the export once"
+open(sys.argv[3], "wb").write(data.replace(old, old[:34] + b"\x01\x65" + old[36:]))
+PY
+}
+rewrite_receipt tail-all.trl "$last_tx" tail-forged.trl && pass=$((pass + 1)) || { echo "FAIL: rewrite the tail receipt"; fail=$((fail + 1)); }
+expect 1 "$TAIL_LINE" -- "$T" audit --genesis genesis.bin tail-forged.trl
+no_ok "$T" audit --genesis genesis.bin tail-forged.trl
+expect 0 "$TAIL_LINE" -- "$T" audit --genesis genesis.bin --allow-uncertified-tail tail-forged.trl
+no_ok "$T" audit --genesis genesis.bin --allow-uncertified-tail tail-forged.trl
+expect 0 "exported 6 blocks" -- "$T" export --genesis genesis.bin --data data -o certified.trl
+data_tx=$(grep -o '^last tx id [0-9a-f]*' <<<"$SAMPLE_OUT" | cut -d' ' -f4)
+rewrite_receipt certified.trl "$data_tx" certified-forged.trl && pass=$((pass + 1)) || { echo "FAIL: rewrite a certified receipt"; fail=$((fail + 1)); }
+expect 1 "audit FAILED at height 6: receipts root differs from the result certificate" -- "$T" audit --genesis genesis.bin certified-forged.trl
+# --reexecute (issue 18 item 3): the example trial (run by the contracts) replays the same;
+# the sample ledger's receipts are made up (sample.h: OK, no gas, one write per tx, never
+# executed), so it passes the plain audit and fails re-execution at its first tx
+expect 0 "timeline of TRIAL-CARDIO-01" -- "$T" example-trial ex
+expect 0 "re-executed [0-9]+ blocks from the genesis: every receipt, state write and state hash is the same" -- "$T" audit --genesis ex/genesis.bin --reexecute ex/ledger
+expect 0 '"reexecuted_blocks": [0-9]+' -- "$T" audit --genesis ex/genesis.bin --reexecute --json ex/ledger
+expect 1 "audit FAILED at height 1, tx 0: re-execution differs: receipt status: the ledger says OK 0, re-execution gives" -- "$T" audit --genesis genesis.bin --reexecute ledger.trl
+expect 0 "audit OK: 6 blocks" -- "$T" audit --genesis genesis.bin ledger.trl
+left=$(ls "${TMPDIR:-/tmp}" | grep -c '^trialreg-reexecute-' || true)
+[ "$left" = 0 ] && pass=$((pass + 1)) || { echo "FAIL: $left re-execution scratch directories left behind"; fail=$((fail + 1)); }
+expect 3 "does not exist" -- "$T" audit --genesis genesis.bin --allow-uncertified-tail nowhere
+expect 2 "usage: trialctl audit" -- "$T" audit --genesis genesis.bin --bogus tail
+expect 2 "--uncertified 3 is more than --blocks 2" -- "$T" sample --genesis genesis.bin --keys keys --data tail --blocks 2 --uncertified 3
+expect 4 "only more uncertified blocks can follow" -- "$T" sample --genesis genesis.bin --keys keys --data tail --blocks 1
+
+# the progress bar (issue 18 item 5): on a terminal (script(1) gives the audit a pty) for an
+# audit longer than a second: blocks of the total, txs/s, signatures/s and the time left,
+# cleared before the verdict; nothing of it when stderr is not a terminal, or with --quiet
+expect 0 "height 400" -- "$T" sample --genesis genesis.bin --keys keys --data big --blocks 400 --txs 100
+BAR='audit: [0-9]+/400 blocks +[0-9]+%, [0-9]+ txs/s, [0-9]+ signatures/s, ETA [0-9]+:[0-9]{2}'
+expect 0 "$BAR" -- script -qec "'$T' audit --genesis genesis.bin --threads 1 big" /dev/null
+grep -q $'\r\e\\[Kaudit OK: 400 blocks' <<<"$LAST_OUT" && pass=$((pass + 1)) || { echo "FAIL: the bar is not cleared before the verdict"; fail=$((fail + 1)); }
+expect 0 "audit OK: 400 blocks" -- script -qec "'$T' audit --genesis genesis.bin --threads 1 --quiet big" /dev/null
+grep -qE "$BAR|signatures/s|ETA" <<<"$LAST_OUT" && { echo "FAIL: a bar with --quiet"; fail=$((fail + 1)); } || pass=$((pass + 1))
+"$T" audit --genesis genesis.bin --threads 1 big >bar.out 2>bar.err
+[ ! -s bar.err ] && grep -q "audit OK: 400 blocks" bar.out && pass=$((pass + 1)) || { echo "FAIL: stderr not a terminal: $(head -c 300 bar.err)"; fail=$((fail + 1)); }
 
 # --help everywhere, usage errors
 for c in keygen genesis sample export audit proof verify-proof asm disasm vm-run; do

@@ -14,7 +14,9 @@
  * 2f+1 validator keys of DIR/keys, standing in for PBFT. Block time = max(wall clock,
  * previous + 1 ms). A tx already committed or already queued is accepted again without
  * being queued twice. Prints "devserver: serving URL" once it listens; stops cleanly on
- * SIGINT or SIGTERM.
+ * SIGINT or SIGTERM. DATADIR may hold a ledger already, e.g. one written by `trialctl sample
+ * --uncertified N`: BLOCKS then serves its last N blocks without a result certificate, as
+ * a node whose checkpoints had not completed would (test_client.sh's export test).
  *
  * Deliberately simple (a test tool): one mutex-protected queue, polled every tick.
  */

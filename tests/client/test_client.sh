@@ -227,6 +227,24 @@ rc=$?
 DEV_PID=
 [ "$rc" -eq 0 ] && ! grep -qE "Sanitizer|runtime error" devserver.log && pass=$((pass + 1)) || { echo "FAIL: devserver exited $rc"; cat devserver.log | tail -20; fail=$((fail + 1)); }
 
+# A node with an uncertified tail (issue 18 item 2): a devserver serving a sample ledger
+# whose last 10 of 40 blocks have no result certificate (BLOCKS answers 16 a time, so the
+# tail starts inside the second reply and ends in the third). export --url stops at the
+# last certified height, 30, and says what it left out; --include-uncertified takes all,
+# and the audit names the tail as NOT verified.
+expect 0 "height 40" -- "$T" sample --genesis "$G" --keys "$K" --data tail-data --blocks 40 --txs 2 --uncertified 10
+TAIL_URL="tcp://127.0.0.1:$((BASE + 160))"
+"$D" cons --url "$TAIL_URL" --data tail-data >tail.log 2>&1 &
+TAIL_PID=$!
+for _ in $(seq 100); do grep -q "serving" tail.log && break; sleep 0.1; done
+expect 0 "exported 30 blocks" -- "$T" export --url "$TAIL_URL" --genesis "$G" --key $K/regulator.key tail.export
+grep -q "left out 10 blocks (heights 31..40)" <<<"$LAST" && pass=$((pass + 1)) || { echo "FAIL: left out: $LAST"; fail=$((fail + 1)); }
+expect 0 "audit OK: 30 blocks" -- "$T" audit --genesis "$G" tail.export
+expect 0 "exported 40 blocks" -- "$T" export --url "$TAIL_URL" --genesis "$G" --key $K/regulator.key --include-uncertified tail-all.export
+expect 1 "^audit: heights 1\.\.30 certified and verified; heights 31\.\.40 have no result certificate: NOT verified$" \
+    -- "$T" audit --genesis "$G" tail-all.export
+kill "$TAIL_PID"; wait "$TAIL_PID" 2>/dev/null
+
 # A node that holds a tx past the client's timeout (a devserver committing every 5 s): the
 # tx may still commit, so the client says "not yet committed" (issue 14), not "not committed".
 SLOW_URL="tcp://127.0.0.1:$((BASE + 150))"

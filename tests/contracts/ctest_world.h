@@ -114,4 +114,46 @@ static inline codec_receipt tw_anchor(tw *t, const keypair *site, uint32_t p, in
 /* The block time of the next tw_run. */
 static inline int64_t tw_next_time(const tw *t) { return (int64_t)(t->w.now_ms + 60000); }
 
+/* Re-execute every block of `from` through `into`'s executor (a fresh world on the same
+ * genesis), as a node catching up and `audit --reexecute` do: each block executes, gives
+ * the same receipts and is stored as the same bytes; the heads end equal. */
+static inline void tw_replay(tw *from, tw *into)
+{
+    ledger_summary head_a, head_b;
+    ledger_head(from->w.l, &head_a);
+    codec_span *spans = malloc(2 * CODEC_BLOCK_TXS_MAX * sizeof *spans);
+    codec_write *writes = malloc(CODEC_WRITES_MAX * sizeof *writes);
+    cr_assert(spans && writes);
+    for (uint64_t h = 1; h <= head_a.height; h++) {
+        uint8_t *data, *again;
+        size_t len, again_len;
+        cr_assert_eq(ledger_get_block(from->w.l, h, &data, &len), LEDGER_OK);
+        codec_block blk = {.txs = spans, .receipts = spans + CODEC_BLOCK_TXS_MAX, .writes = writes};
+        cr_assert_eq(codec_block_decode(data, len, &blk, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX,
+                                        NULL), CODEC_OK);
+        ledger_summary s;
+        exec_error err;
+        cr_assert_eq(exec_block(into->w.e, &blk.header.batch, blk.txs, &blk.commit_cert, &s, &err),
+                     EXEC_OK, "height %llu: %s", (unsigned long long)h, err.message);
+        const codec_span *rr = exec_last_receipts(into->w.e);
+        for (uint32_t i = 0; i < blk.receipt_count; i++) {
+            cr_assert(rr[i].len == blk.receipts[i].len
+                      && memcmp(rr[i].data, blk.receipts[i].data, rr[i].len) == 0,
+                      "height %llu tx %u: the receipt differs", (unsigned long long)h, i);
+        }
+        cr_assert_eq(ledger_get_block(into->w.l, h, &again, &again_len), LEDGER_OK);
+        cr_assert(again_len == len && memcmp(again, data, len) == 0,
+                  "height %llu is stored differently", (unsigned long long)h);
+        free(again);
+        free(data);
+    }
+    ledger_head(into->w.l, &head_b);
+    cr_assert_eq(head_b.height, head_a.height);
+    cr_assert_arr_eq(head_b.state_hash.bytes, head_a.state_hash.bytes, 32, "state hash");
+    cr_assert_arr_eq(head_b.block_hash.bytes, head_a.block_hash.bytes, 32, "block hash");
+    cr_assert_arr_eq(head_b.receipts_root.bytes, head_a.receipts_root.bytes, 32, "receipts");
+    free(spans);
+    free(writes);
+}
+
 #endif

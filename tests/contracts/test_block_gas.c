@@ -87,33 +87,7 @@ Test(block_gas, calls_beyond_the_block_limit_are_refused_and_replay_the_same)
     /* re-execution (catch-up, audit --reexecute) with the same limit: the same receipts,
      * byte for byte, and the same state hash */
     reopen(&b, &opt);
-    ledger_summary head_a, head_b;
-    ledger_head(a.w.l, &head_a);
-    codec_span *spans = malloc(2 * CODEC_BLOCK_TXS_MAX * sizeof *spans);
-    codec_write *writes = malloc(CODEC_WRITES_MAX * sizeof *writes);
-    for (uint64_t h = 1; h <= head_a.height; h++) {
-        uint8_t *data;
-        size_t dlen;
-        cr_assert_eq(ledger_get_block(a.w.l, h, &data, &dlen), LEDGER_OK);
-        codec_block blk = {.txs = spans, .receipts = spans + CODEC_BLOCK_TXS_MAX, .writes = writes};
-        cr_assert_eq(codec_block_decode(data, dlen, &blk, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL),
-                     CODEC_OK);
-        ledger_summary s;
-        exec_error err;
-        cr_assert_eq(exec_block(b.w.e, &blk.header.batch, blk.txs, &blk.commit_cert, &s, &err),
-                     EXEC_OK, "%s", err.message);
-        const codec_span *rr = exec_last_receipts(b.w.e);
-        for (uint32_t i = 0; i < blk.receipt_count; i++) {
-            cr_assert_eq(rr[i].len, blk.receipts[i].len, "height %llu tx %u", (unsigned long long)h, i);
-            cr_assert_arr_eq(rr[i].data, blk.receipts[i].data, rr[i].len);
-        }
-        free(data);
-    }
-    ledger_head(b.w.l, &head_b);
-    cr_expect_arr_eq(head_b.state_hash.bytes, head_a.state_hash.bytes, 32, "state hash");
-    cr_expect_arr_eq(head_b.block_hash.bytes, head_a.block_hash.bytes, 32, "block hash");
-    free(spans);
-    free(writes);
+    tw_replay(&a, &b);
     tw_close(&a);
     tw_close(&b);
 }

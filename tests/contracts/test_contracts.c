@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "audit.h"
 #include "ctest_world.h"
 #include "cvm.h"
 #include "merkle.h"
@@ -65,37 +66,36 @@ Test(scenario, reexecution_from_empty_state_gives_the_same_state_hash)
     size_t len;
     free(run_scenario(&a, &len));
     tw_open(&b, "trialreg-example");
-    ledger_summary head_a, head_b;
-    ledger_head(a.w.l, &head_a);
-    codec_span *spans = malloc(2 * CODEC_BLOCK_TXS_MAX * sizeof *spans);
-    codec_write *writes = malloc(CODEC_WRITES_MAX * sizeof *writes);
-    for (uint64_t h = 1; h <= head_a.height; h++) {
-        uint8_t *data;
-        size_t dlen;
-        cr_assert_eq(ledger_get_block(a.w.l, h, &data, &dlen), LEDGER_OK);
-        codec_block blk = {.txs = spans, .receipts = spans + CODEC_BLOCK_TXS_MAX, .writes = writes};
-        cr_assert_eq(codec_block_decode(data, dlen, &blk, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL),
-                     CODEC_OK);
-        ledger_summary s;
-        exec_error err;
-        cr_assert_eq(exec_block(b.w.e, &blk.header.batch, blk.txs, &blk.commit_cert, &s, &err),
-                     EXEC_OK, "%s", err.message);
-        /* same receipts, byte for byte */
-        const codec_span *r = exec_last_receipts(b.w.e);
-        for (uint32_t i = 0; i < blk.receipt_count; i++) {
-            cr_assert_eq(r[i].len, blk.receipts[i].len);
-            cr_assert_arr_eq(r[i].data, blk.receipts[i].data, r[i].len);
-        }
-        free(data);
-    }
-    ledger_head(b.w.l, &head_b);
-    cr_expect_eq(head_b.height, head_a.height);
-    cr_expect_arr_eq(head_b.state_hash.bytes, head_a.state_hash.bytes, 32, "state hash");
-    cr_expect_arr_eq(head_b.block_hash.bytes, head_a.block_hash.bytes, 32, "block hash");
-    free(spans);
-    free(writes);
+    tw_replay(&a, &b);
     tw_close(&a);
     tw_close(&b);
+}
+
+/* `audit --reexecute` of the example trial (governance deploy, refusals, pruned txs,
+ * re-consent): every block replays from the genesis alone to the certified results. */
+Test(scenario, the_audit_re_executes_the_example_trial_from_the_genesis_alone)
+{
+    tw a;
+    tw_open(&a, "trialreg-example");
+    size_t len;
+    free(run_scenario(&a, &len));
+    char scratch[300];
+    snprintf(scratch, sizeof scratch, "%s/replay", a.dir);
+    audit_ledger_cursor cursor;
+    audit_source src;
+    audit_ledger_source(&cursor, a.w.l, &src);
+    audit_options opt = {.threads = 2, .reexecute = true, .scratch_dir = scratch};
+    audit_summary s;
+    audit_failure f;
+    cr_assert(audit_run_with(a.w.genesis, a.w.genesis_len, &src, &opt, &s, &f),
+              "height %llu tx %lld: %s", (unsigned long long)f.height, (long long)f.tx_index,
+              f.reason);
+    audit_ledger_cursor_done(&cursor);
+    ledger_summary head;
+    ledger_head(a.w.l, &head);
+    cr_expect_eq(s.reexecuted, head.height);
+    cr_expect_arr_eq(s.head.state_hash.bytes, head.state_hash.bytes, 32);
+    tw_close(&a);
 }
 
 Test(scenario, queries_answer_from_the_last_committed_block)

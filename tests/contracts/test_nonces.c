@@ -121,31 +121,11 @@ Test(nonces, a_replay_after_catch_up_is_refused)
     expect_ok(commit1(MINUTE_MS, tx));
     tw fresh;
     tw_open(&fresh, "trialreg-test-nonces");
-    ledger_summary head, head_fresh;
-    ledger_head(T.w.l, &head);
-    codec_span *spans = malloc(2 * CODEC_BLOCK_TXS_MAX * sizeof *spans);
-    codec_write *writes = malloc(CODEC_WRITES_MAX * sizeof *writes);
-    for (uint64_t h = 1; h <= head.height; h++) {
-        uint8_t *data;
-        size_t len;
-        cr_assert_eq(ledger_get_block(T.w.l, h, &data, &len), LEDGER_OK);
-        codec_block blk = {.txs = spans, .receipts = spans + CODEC_BLOCK_TXS_MAX, .writes = writes};
-        cr_assert_eq(codec_block_decode(data, len, &blk, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX,
-                                        NULL), CODEC_OK);
-        ledger_summary s;
-        exec_error err;
-        cr_assert_eq(exec_block(fresh.w.e, &blk.header.batch, blk.txs, &blk.commit_cert, &s, &err),
-                     EXEC_OK, "%s", err.message);
-        free(data);
-    }
-    ledger_head(fresh.w.l, &head_fresh);
-    cr_expect_arr_eq(head_fresh.state_hash.bytes, head.state_hash.bytes, 32, "state hash");
+    tw_replay(&T, &fresh);
     fresh.w.now_ms = T.w.now_ms;
     codec_receipt r;
     cr_assert_eq(world_commit(&fresh.w, MINUTE_MS, &tx, 1, &r), 0);
     expect_invalid(r, EXEC_E_NONCE_REPLAY);
-    free(spans);
-    free(writes);
     tw_close(&fresh);
 }
 

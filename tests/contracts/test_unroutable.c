@@ -228,33 +228,7 @@ Test(unroutable, reexecution_of_pruned_txs_gives_the_same_ledger)
         txs[k] = (codec_span){txb[k], unroutable_tx(&a, k, &stranger, txb[k], CODEC_TX_MAX)};
     cr_assert_eq(world_commit(&a.w, 60000, txs, KIND_COUNT, NULL), 0);
     tw_open(&b, "unroutable-reexec");
-    ledger_summary head_a, head_b;
-    ledger_head(a.w.l, &head_a);
-    codec_span *spans = malloc(2 * CODEC_BLOCK_TXS_MAX * sizeof *spans);
-    codec_write *writes = malloc(CODEC_WRITES_MAX * sizeof *writes);
-    for (uint64_t h = 1; h <= head_a.height; h++) {
-        uint8_t *data, *again;
-        size_t dlen, alen;
-        cr_assert_eq(ledger_get_block(a.w.l, h, &data, &dlen), LEDGER_OK);
-        codec_block blk = {.txs = spans, .receipts = spans + CODEC_BLOCK_TXS_MAX, .writes = writes};
-        cr_assert_eq(codec_block_decode(data, dlen, &blk, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL),
-                     CODEC_OK);
-        ledger_summary s;
-        exec_error err;
-        cr_assert_eq(exec_block(b.w.e, &blk.header.batch, blk.txs, &blk.commit_cert, &s, &err),
-                     EXEC_OK, "%s", err.message);
-        cr_assert_eq(ledger_get_block(b.w.l, h, &again, &alen), LEDGER_OK);
-        cr_expect_eq(alen, dlen, "height %llu stored differently", (unsigned long long)h);
-        cr_expect(alen == dlen && memcmp(again, data, dlen) == 0, "height %llu differs",
-                  (unsigned long long)h);
-        free(again);
-        free(data);
-    }
-    ledger_head(b.w.l, &head_b);
-    cr_expect_arr_eq(head_b.state_hash.bytes, head_a.state_hash.bytes, 32, "state hash");
-    cr_expect_arr_eq(head_b.receipts_root.bytes, head_a.receipts_root.bytes, 32, "receipts");
-    free(spans);
-    free(writes);
+    tw_replay(&a, &b);
     tw_close(&a);
     tw_close(&b);
 }

@@ -1,0 +1,83 @@
+/*
+ * http_api.h - the HTTP/1.1 JSON API of a validator (docs/HTTP.md), in-process beside the
+ * nng client API and answering through the same request handler (client_api.h's
+ * capi_handle: the host passes it as `handler`), so both transports give the same answers
+ * under the same role checks. libmicrohttpd does HTTP (parsing, keep-alive, connection,
+ * per-address and memory limits, TLS through GnuTLS); this module routes, authenticates
+ * and renders JSON.
+ *
+ * Served today:
+ *   GET  /healthz        200 "ok" while the process serves (no signature)
+ *   GET  /readyz         200 when caught up and in a view with a primary, else 503
+ *   GET  /v1/status      the node's height, view, primary, view change, pending (JSON)
+ *   GET  /metrics        Prometheus text exposition (no signature: Prometheus cannot sign)
+ *   POST /v1/txs         submit txs: application/msgpack (one canonical tx) or
+ *                        application/json {"txs": ["<base64 tx>", ...]}; an answer per tx
+ * Every other path answers 404, a known path with another method 405, each with a JSON
+ * error {"error": CODE, "reason": TEXT}.
+ *
+ * Limits: at most conns_max connections and per_address_max per client address (503 or
+ * a closed connection beyond), header_bytes_max of request headers (431/413 by
+ * libmicrohttpd), body_max of body (413), and a deadline: a connection must complete its
+ * request headers within header_deadline_ms of connecting or of its previous response
+ * (slow-loris; libmicrohttpd's own timeout is by inactivity only), else it is closed.
+ *
+ * Threads: libmicrohttpd's (a small pool); handler and status are called on them.
+ */
+#ifndef TRIALREG_HTTP_API_H
+#define TRIALREG_HTTP_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "crypto.h"
+
+/* The client API's handler (capi_handle's signature). */
+typedef size_t (*http_handler_fn)(void *ctx, const uint8_t *request, size_t len,
+                                  uint8_t *reply, size_t reply_cap);
+
+typedef struct {
+    uint32_t node;
+    uint64_t height;
+    uint64_t view;
+    uint32_t primary;
+    bool view_changing;
+    bool caught_up;           /* no missing heights known (docs/HTTP.md "readiness") */
+    uint32_t pending;         /* requests waiting to be ordered */
+    uint64_t committed_txs;
+} http_node_status;
+
+typedef void (*http_status_fn)(void *ctx, http_node_status *out);
+/* Write the node's own metrics in the Prometheus text format (the HTTP server adds its own). */
+typedef void (*http_metrics_fn)(void *ctx, FILE *out);
+
+typedef struct {
+    const char *address;              /* "HOST:PORT"; port 0 = any (tests) */
+    const char *tls_cert_key_file;    /* PEM holding the certificate and its key; NULL or ""
+                                       * = plain HTTP, which only a loopback address may use */
+    http_handler_fn handler;
+    void *handler_ctx;
+    http_status_fn status;
+    void *status_ctx;
+    http_metrics_fn metrics;          /* NULL: /metrics has the HTTP server's metrics only */
+    void *metrics_ctx;
+    uint32_t conns_max;               /* 0 = 1024 */
+    uint32_t per_address_max;         /* 0 = 256 */
+    uint32_t header_deadline_ms;      /* 0 = 10000 */
+    uint32_t idle_timeout_s;          /* 0 = 30 */
+    uint32_t body_max;                /* 0 = 4 MiB */
+    uint32_t threads;                 /* 0 = 4 */
+} http_config;
+
+typedef struct http_api http_api;
+
+/* Start serving. NULL with the reason in why (address in use, a non-loopback address
+ * without TLS, an unreadable certificate). */
+http_api *http_open(const http_config *cfg, char *why, size_t why_cap);
+/* The port bound (useful with port 0). */
+uint16_t http_port(const http_api *h);
+void http_close(http_api *h);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * http_internal.h - what the HTTP server's files share (not a public header).
+ */
+#ifndef TRIALREG_HTTP_INTERNAL_H
+#define TRIALREG_HTTP_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "http_api.h"
+
+struct conn;
+
+/* One HTTP request: its raw target (with the query, as the client sent it: RFC 9421's
+ * @path and @query are taken from it) and its body. */
+typedef struct {
+    char uri[2048];
+    bool uri_too_long;
+    bool started;
+    bool too_large;
+    uint8_t *body;
+    size_t body_len;
+    size_t body_cap;
+} http_request;
+
+struct http_api {
+    http_config cfg;
+    struct MHD_Daemon *daemon;
+    uint16_t port;
+    char *pem;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    pthread_t sweeper;
+    bool sweeper_started;
+    bool closing;
+    struct conn *conns;        /* under mu */
+    uint32_t conn_count;       /* under mu */
+    uint64_t deadline_cuts;    /* under mu */
+    uint64_t responses[5];     /* by class: [1] 2xx .. [4] 5xx (atomic) */
+};
+
+enum MHD_Result http_route(http_api *h, struct MHD_Connection *c, const char *method,
+                           const char *url, http_request *rq);
+
+enum MHD_Result http_send(struct MHD_Connection *c, unsigned status, const char *type,
+                          const void *body, size_t len);
+/* Send doc (its reference is taken) as compact JSON. */
+enum MHD_Result http_send_json(http_api *h, struct MHD_Connection *c, unsigned status,
+                               json_t *doc);
+/* {"error": code, "reason": ...} */
+enum MHD_Result http_error(http_api *h, struct MHD_Connection *c, unsigned status,
+                           const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void http_count(http_api *h, unsigned status);
+
+#endif

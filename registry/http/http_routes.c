@@ -1,0 +1,242 @@
+/*
+ * http_routes.c - the endpoints of the HTTP API (http_api.h lists them).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "http_internal.h"
+
+#define REPLY_MAX (1u << 20)
+
+/* ---- health, readiness, status, metrics ----------------------------------------------------- */
+
+static void node_status(http_api *h, http_node_status *st)
+{
+    memset(st, 0, sizeof *st);
+    if (h->cfg.status) h->cfg.status(h->cfg.status_ctx, st);
+}
+
+static bool ready(const http_node_status *st) { return st->caught_up && !st->view_changing; }
+
+static enum MHD_Result get_healthz(http_api *h, struct MHD_Connection *c)
+{
+    http_count(h, 200);
+    return http_send(c, 200, "text/plain", "ok\n", 3);
+}
+
+static enum MHD_Result get_readyz(http_api *h, struct MHD_Connection *c)
+{
+    http_node_status st;
+    node_status(h, &st);
+    unsigned code = ready(&st) ? 200 : 503;
+    const char *why = ready(&st) ? "ready\n"
+                      : st.view_changing ? "not ready: changing view (no primary yet)\n"
+                                         : "not ready: catching up (missing heights)\n";
+    http_count(h, code);
+    return http_send(c, code, "text/plain", why, strlen(why));
+}
+
+static enum MHD_Result get_status(http_api *h, struct MHD_Connection *c)
+{
+    http_node_status st;
+    node_status(h, &st);
+    return http_send_json(h, c, 200,
+                          json_pack("{s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:I, s:I}", "node",
+                                    (json_int_t)st.node, "height", (json_int_t)st.height, "view",
+                                    (json_int_t)st.view, "primary", (json_int_t)st.primary,
+                                    "view_changing", st.view_changing, "caught_up", st.caught_up,
+                                    "ready", ready(&st), "pending", (json_int_t)st.pending,
+                                    "committed_txs", (json_int_t)st.committed_txs));
+}
+
+static enum MHD_Result get_metrics(http_api *h, struct MHD_Connection *c)
+{
+    pthread_mutex_lock(&h->mu);
+    uint32_t conns = h->conn_count;
+    uint64_t cuts = h->deadline_cuts;
+    pthread_mutex_unlock(&h->mu);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return http_error(h, c, 500, "INTERNAL", "out of memory");
+    if (h->cfg.metrics) h->cfg.metrics(h->cfg.metrics_ctx, f);
+    fprintf(f, "# HELP trialreg_http_connections Open HTTP connections.\n"
+               "# TYPE trialreg_http_connections gauge\ntrialreg_http_connections %u\n", conns);
+    fprintf(f, "# HELP trialreg_http_deadline_cuts_total Connections closed for sending request "
+               "headers too slowly.\n# TYPE trialreg_http_deadline_cuts_total counter\n"
+               "trialreg_http_deadline_cuts_total %" PRIu64 "\n", cuts);
+    fprintf(f, "# HELP trialreg_http_responses_total HTTP responses by status class.\n"
+               "# TYPE trialreg_http_responses_total counter\n");
+    static const char *classes[] = {"", "2xx", "3xx", "4xx", "5xx"};
+    for (int i = 1; i <= 4; i++)
+        fprintf(f, "trialreg_http_responses_total{class=\"%s\"} %" PRIu64 "\n", classes[i],
+                __atomic_load_n(&h->responses[i], __ATOMIC_RELAXED));
+    fclose(f);
+    http_count(h, 200);
+    enum MHD_Result ok = http_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+    return ok;
+}
+
+/* ---- submit ------------------------------------------------------------------------------ */
+
+static const char *status_name(uint32_t status)
+{
+    switch (status) {
+#define NAME(name, code, reason) case code: return #name;
+        CAPI_STATUSES(NAME)
+#undef NAME
+    }
+    return "UNKNOWN";
+}
+
+/* The txs of a submit body: one canonical tx (msgpack) or {"txs": [base64, ...]} (JSON).
+ * Spans point into rq->body or into *decoded (freed by the caller). */
+static bool submit_txs_of(http_api *h, struct MHD_Connection *c, http_request *rq,
+                          codec_span *txs, uint32_t *count, uint8_t **decoded,
+                          enum MHD_Result *answered)
+{
+    const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    if (type && strncmp(type, "application/msgpack", 19) == 0) {
+        if (rq->body_len == 0) {
+            *answered = http_error(h, c, 400, "BAD_BODY", "the body is empty: send one canonical tx");
+            return false;
+        }
+        txs[0] = (codec_span){rq->body, rq->body_len};
+        *count = 1;
+        return true;
+    }
+    if (!type || strncmp(type, "application/json", 16) != 0) {
+        *answered = http_error(h, c, 415, "UNSUPPORTED_MEDIA_TYPE",
+                               "send application/msgpack (one tx) or application/json {\"txs\": [base64, ...]}");
+        return false;
+    }
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)rq->body, rq->body_len, 0, &jerr);
+    json_t *list = doc ? json_object_get(doc, "txs") : NULL;
+    size_t n = json_is_array(list) ? json_array_size(list) : 0;
+    if (!doc || n == 0 || n > CODEC_SUBMIT_BATCH_MAX) {
+        *answered = !doc ? http_error(h, c, 400, "BAD_JSON", "the body is not JSON: %s (line %d)", jerr.text, jerr.line)
+                         : http_error(h, c, 400, "BAD_BODY", "\"txs\" must be an array of 1..%d base64 txs", CODEC_SUBMIT_BATCH_MAX);
+        json_decref(doc);
+        return false;
+    }
+    *decoded = malloc(rq->body_len);
+    size_t used = 0;
+    for (size_t i = 0; i < n && *decoded; i++) {
+        const char *b64 = json_string_value(json_array_get(list, i));
+        size_t len = 0;
+        if (!b64 || !tcrypto_base64_decode(b64, strlen(b64), *decoded + used, rq->body_len - used, &len) || len == 0) {
+            *answered = http_error(h, c, 400, "BAD_BODY", "txs[%zu] is not base64 (RFC 4648, padded)", i);
+            json_decref(doc);
+            return false;
+        }
+        txs[i] = (codec_span){*decoded + used, len};
+        used += len;
+    }
+    json_decref(doc);
+    if (!*decoded) {
+        *answered = http_error(h, c, 500, "INTERNAL", "out of memory");
+        return false;
+    }
+    *count = (uint32_t)n;
+    return true;
+}
+
+/* Call the client API's handler with one request. Returns the decoded response (its body
+ * points into reply) or false. */
+static bool call(http_api *h, uint32_t kind, const uint8_t *body, size_t len, uint8_t *reply,
+                 codec_client_response *resp)
+{
+    size_t cap = len + 64;
+    uint8_t *req = malloc(cap);
+    codec_buf b = codec_buf_make(req, cap);
+    bool ok = req && codec_client_request_encode(kind, body, len, &b) == CODEC_OK;
+    size_t n = ok ? h->cfg.handler(h->cfg.handler_ctx, b.data, b.len, reply, REPLY_MAX) : 0;
+    free(req);
+    return n > 0 && codec_client_response_decode(reply, n, resp, NULL) == CODEC_OK;
+}
+
+static enum MHD_Result post_txs(http_api *h, struct MHD_Connection *c, http_request *rq)
+{
+    static _Thread_local codec_span txs[CODEC_SUBMIT_BATCH_MAX];
+    static _Thread_local codec_submit_result results[CODEC_SUBMIT_BATCH_MAX];
+    uint32_t count = 0;
+    uint8_t *decoded = NULL;
+    enum MHD_Result answered = MHD_NO;
+    if (!submit_txs_of(h, c, rq, txs, &count, &decoded, &answered)) {
+        free(decoded);
+        return answered;
+    }
+    size_t cap = rq->body_len + 16 * count + 64;
+    uint8_t *batch = malloc(cap), *reply = malloc(REPLY_MAX);
+    codec_buf b = codec_buf_make(batch, cap);
+    codec_client_response resp;
+    uint32_t n = 0;
+    bool ok = batch && reply && codec_submit_batch_encode(txs, count, &b) == CODEC_OK
+              && call(h, CLIENT_SUBMIT_BATCH, b.data, b.len, reply, &resp);
+    enum MHD_Result r;
+    if (!ok) {
+        r = http_error(h, c, 500, "INTERNAL", "the node did not answer the submit");
+    } else if (resp.status != CAPI_OK) {
+        r = http_error(h, c, resp.status == CAPI_BAD_BODY ? 400 : 500, status_name(resp.status),
+                       "%s", resp.reason);
+    } else if (codec_submit_results_decode(resp.body.data, resp.body.len, results,
+                                           CODEC_SUBMIT_BATCH_MAX, &n, NULL) != CODEC_OK
+               || n != count) {
+        r = http_error(h, c, 500, "INTERNAL", "the node's submit results do not decode");
+    } else {
+        json_t *list = json_array();
+        for (uint32_t i = 0; i < count; i++) {
+            hash32 id;
+            char hex[65];
+            tcrypto_sha256(txs[i].data, txs[i].len, &id);
+            tcrypto_to_hex(id.bytes, 32, hex);
+            json_t *one = json_pack("{s:s, s:b}", "tx_id", hex, "accepted", results[i].status == 0);
+            if (results[i].status != 0) {
+                json_object_set_new(one, "error", json_string(status_name(results[i].status)));
+                json_object_set_new(one, "reason", json_string(results[i].reason));
+            }
+            json_array_append_new(list, one);
+        }
+        r = http_send_json(h, c, 200, json_pack("{s:o}", "results", list));
+    }
+    free(batch);
+    free(reply);
+    free(decoded);
+    return r;
+}
+
+/* ---- routing -------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *method;
+    const char *path;
+    enum MHD_Result (*get)(http_api *h, struct MHD_Connection *c);
+    enum MHD_Result (*post)(http_api *h, struct MHD_Connection *c, http_request *rq);
+} route;
+
+static const route ROUTES[] = {
+    {"GET", "/healthz", get_healthz, NULL},
+    {"GET", "/readyz", get_readyz, NULL},
+    {"GET", "/v1/status", get_status, NULL},
+    {"GET", "/metrics", get_metrics, NULL},
+    {"POST", "/v1/txs", NULL, post_txs},
+};
+
+enum MHD_Result http_route(http_api *h, struct MHD_Connection *c, const char *method,
+                           const char *url, http_request *rq)
+{
+    bool path_known = false;
+    for (size_t i = 0; i < sizeof ROUTES / sizeof *ROUTES; i++) {
+        if (strcmp(ROUTES[i].path, url) != 0) continue;
+        path_known = true;
+        if (strcmp(ROUTES[i].method, method) != 0) continue;
+        return ROUTES[i].get ? ROUTES[i].get(h, c) : ROUTES[i].post(h, c, rq);
+    }
+    if (path_known) return http_error(h, c, 405, "METHOD_NOT_ALLOWED", "%s is not allowed on %s", method, url);
+    return http_error(h, c, 404, "NOT_FOUND", "no endpoint %s (see docs/openapi.yaml)", url);
+}

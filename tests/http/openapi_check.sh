@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# openapi_check.sh TRIALCTL WORKDIR - docs/openapi.yaml is linted by Redocly's CLI (every
+# recommended rule an error: docs/redocly.yaml), and a real 4-validator consortium's HTTP
+# answers (every documented endpoint, success and error) are validated against its schemas
+# with Ajv, so the document cannot drift from the server. The npm tools are installed into
+# WORKDIR/npm (test-only; pinned versions).
+set -euo pipefail
+TRIALCTL=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+WORK=$2/openapi-check
+BASE=18100
+fail() { echo "openapi_check: FAIL: $*" >&2; exit 1; }
+
+command -v node >/dev/null && command -v npm >/dev/null || fail "node and npm are needed (Debian: apt-get install nodejs npm)"
+mkdir -p "$WORK/npm"
+if [ ! -x "$WORK/npm/node_modules/.bin/redocly" ] || [ ! -d "$WORK/npm/node_modules/ajv" ]; then
+    (cd "$WORK/npm" && npm install --no-audit --no-fund --loglevel=error \
+        @redocly/cli@1.25.0 ajv@8.17.1 yaml@2.6.1 >/dev/null) || fail "npm install"
+fi
+"$WORK/npm/node_modules/.bin/redocly" lint --config "$ROOT/docs/redocly.yaml" "$ROOT/docs/openapi.yaml" \
+    || fail "docs/openapi.yaml does not lint"
+
+C=$WORK/consortium
+"$TRIALCTL" cluster down "$C" >/dev/null 2>&1 || true
+rm -rf "$C"
+"$TRIALCTL" init --base-port $BASE "$C" >/dev/null
+trap '"$TRIALCTL" cluster down "$C" >/dev/null 2>&1 || true' EXIT
+"$TRIALCTL" cluster up "$C" >/dev/null
+URL=http://127.0.0.1:$((BASE + 164))
+for _ in $(seq 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] && break
+    sleep 0.1
+done
+
+M=$WORK/manifest; : > "$M"; n=0
+# call METHOD PATH CONTENT_TYPE_SENT BODY EXPECTED_STATUS
+call() {
+    n=$((n + 1))
+    local out=$WORK/r$n res code type
+    local args=(-s -o "$out" -w '%{http_code} %{content_type}' -X "$1")
+    if [ -n "$3" ]; then args+=(-H "Content-Type: $3" --data-binary "$4"); fi
+    res=$(curl "${args[@]}" "$URL$2")
+    code=${res%% *}
+    type=${res#* }
+    [ "$code" = "$5" ] || fail "$1 $2 answered $code, wanted $5: $(cat "$out")"
+    echo "$1 $2 $code ${type%%;*} $out" >> "$M"
+}
+call GET /healthz "" "" 200
+call GET /readyz "" "" 200
+call GET /v1/status "" "" 200
+call GET /metrics "" "" 200
+call POST /v1/txs application/json '{"txs": ["AAECAw=="]}' 200
+call POST /v1/txs application/json '{"txs": [' 400
+call POST /v1/txs application/json '{"txs": []}' 400
+call POST /v1/txs text/plain 'x' 415
+# beside its packages: ES modules resolve imports from the script's own folder
+cp "$HERE/validate_responses.mjs" "$WORK/npm/"
+node "$WORK/npm/validate_responses.mjs" "$ROOT/docs/openapi.yaml" "$M" || fail "responses do not match docs/openapi.yaml"
+grep -q '"accepted":false' "$WORK/r5" || fail "a garbage tx was not refused: $(cat "$WORK/r5")"
+echo "openapi_check: OK"

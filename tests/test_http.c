@@ -1,0 +1,293 @@
+/*
+ * test_http.c - the HTTP/JSON API (registry/http) over a real client API handler and
+ * executor: health, readiness, status, metrics, submitting txs as msgpack and as JSON, every
+ * error path (404, 405, 415, 400, 413), the slow-loris header deadline, and the refusal of
+ * plain HTTP on a non-loopback address. A raw socket client, so nothing here hides what
+ * goes over the wire.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client_api.h"
+#include "http_api.h"
+#include "metrics.h"
+#include "world.h"
+
+static world w;
+static char dir[256];
+static capi *api;
+static http_api *server;
+static http_node_status status_now;
+static atomic_int submitted;
+
+static void test_submit(void *ctx, const codec_span *txs, uint32_t count,
+                        codec_submit_result *results)
+{
+    (void)ctx, (void)txs;
+    for (uint32_t i = 0; i < count; i++) results[i].status = 0;
+    atomic_fetch_add(&submitted, (int)count);
+}
+
+static uint64_t world_clock(void *ctx)
+{
+    (void)ctx;
+    return w.now_ms;
+}
+
+static void test_status(void *ctx, http_node_status *out)
+{
+    (void)ctx;
+    *out = status_now;
+}
+
+static void test_metrics(void *ctx, FILE *out)
+{
+    (void)ctx;
+    node_metrics m = {.height = status_now.height, .committed_txs = status_now.committed_txs};
+    metrics_observe(&m.commit_latency, 3.0);
+    node_metrics_write(&m, out);
+}
+
+static void start(uint32_t body_max, uint32_t deadline_ms)
+{
+    http_config cfg = {.address = "127.0.0.1:0", .handler = capi_handle, .handler_ctx = api,
+                       .status = test_status, .metrics = test_metrics, .body_max = body_max,
+                       .header_deadline_ms = deadline_ms};
+    char why[300];
+    server = http_open(&cfg, why, sizeof why);
+    cr_assert_not_null(server, "%s", why);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/trialreg-http-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(world_init(&w, "http-test"), 0);
+    cr_assert_eq(world_open(&w, dir, true), 0);
+    capi_config cc = {.executor = w.e, .submit = test_submit, .clock = world_clock,
+                      .skew_ms = 30000, .blocks_max = 8};
+    api = capi_open(&cc);
+    cr_assert_not_null(api);
+    status_now = (http_node_status){.node = 2, .height = 7, .view = 1, .primary = 1,
+                                    .caught_up = true, .committed_txs = 40};
+    atomic_store(&submitted, 0);
+}
+
+static void teardown(void)
+{
+    http_close(server);
+    server = NULL;
+    capi_close(api);
+    world_close(&w);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(http, .init = setup, .fini = teardown, .timeout = 60);
+
+static int dial(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(http_port(server))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Send head + body, read the whole response (the request says Connection: close). */
+typedef struct {
+    int status;
+    char text[65536];
+    const char *body;
+} response;
+
+static void exchange(const char *method, const char *path, const char *type, const void *body,
+                     size_t len, response *r)
+{
+    int fd = dial();
+    char head[1024];
+    int n = snprintf(head, sizeof head,
+                     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s%s%s"
+                     "Content-Length: %zu\r\n\r\n",
+                     method, path, type ? "Content-Type: " : "", type ? type : "",
+                     type ? "\r\n" : "", len);
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    if (len) cr_assert_eq(write(fd, body, len), (ssize_t)len);
+    size_t got = 0;
+    for (ssize_t k; (k = read(fd, r->text + got, sizeof r->text - 1 - got)) > 0;) got += (size_t)k;
+    r->text[got] = '\0';
+    close(fd);
+    cr_assert_eq(sscanf(r->text, "HTTP/1.1 %d", &r->status), 1, "no status line in: %s", r->text);
+    const char *b = strstr(r->text, "\r\n\r\n");
+    r->body = b ? b + 4 : "";
+}
+
+static response *get(const char *path)
+{
+    static response r;
+    exchange("GET", path, NULL, NULL, 0, &r);
+    return &r;
+}
+
+Test(http, health_readiness_and_status)
+{
+    start(0, 0);
+    response *r = get("/healthz");
+    cr_expect_eq(r->status, 200);
+    cr_expect_str_eq(r->body, "ok\n");
+    cr_expect_eq(get("/readyz")->status, 200);
+    r = get("/v1/status");
+    cr_expect_eq(r->status, 200);
+    cr_expect(strstr(r->body, "\"height\":7") && strstr(r->body, "\"primary\":1")
+              && strstr(r->body, "\"ready\":true"), "%s", r->body);
+    cr_expect(strstr(r->text, "Content-Type: application/json") != NULL, "%s", r->text);
+    status_now.view_changing = true;
+    r = get("/readyz");
+    cr_expect_eq(r->status, 503);
+    cr_expect(strstr(r->body, "changing view") != NULL, "%s", r->body);
+    status_now.view_changing = false;
+    status_now.caught_up = false;
+    r = get("/readyz");
+    cr_expect_eq(r->status, 503);
+    cr_expect(strstr(r->body, "catching up") != NULL, "%s", r->body);
+}
+
+Test(http, metrics_are_prometheus_text)
+{
+    start(0, 0);
+    get("/nowhere");
+    response *r = get("/metrics");
+    cr_expect_eq(r->status, 200);
+    cr_expect(strstr(r->text, "Content-Type: text/plain; version=0.0.4") != NULL, "%s", r->text);
+    cr_expect(strstr(r->body, "# TYPE trialreg_height gauge\ntrialreg_height 7\n") != NULL, "%s", r->body);
+    cr_expect(strstr(r->body, "trialreg_committed_txs_total 40\n") != NULL, "%s", r->body);
+    cr_expect(strstr(r->body, "trialreg_http_responses_total{class=\"4xx\"} 1\n") != NULL, "%s", r->body);
+    cr_expect(strstr(r->body, "trialreg_commit_latency_seconds_bucket{le=\"0.005\"} 1\n") != NULL,
+              "%s", r->body);
+    cr_expect(strstr(r->body, "trialreg_commit_latency_seconds_count 1\n") != NULL, "%s", r->body);
+}
+
+static size_t signed_tx(uint8_t *out, size_t cap)
+{
+    codec_value args[] = {world_text("T-HTTP"), world_int(1)};
+    size_t len = world_sign(&w, &w.regulator, WORLD_NEXT_NONCE, NULL, "protocol", "approve",
+                            args, 2, NULL, 0, out, cap);
+    cr_assert_gt(len, 0);
+    return len;
+}
+
+Test(http, a_tx_submitted_as_msgpack_is_accepted_and_named_by_its_id)
+{
+    start(0, 0);
+    uint8_t tx[2048];
+    size_t len = signed_tx(tx, sizeof tx);
+    response r;
+    exchange("POST", "/v1/txs", "application/msgpack", tx, len, &r);
+    cr_expect_eq(r.status, 200, "%s", r.text);
+    hash32 id;
+    char hex[65];
+    tcrypto_sha256(tx, len, &id);
+    tcrypto_to_hex(id.bytes, 32, hex);
+    char want[160];
+    snprintf(want, sizeof want, "{\"results\":[{\"tx_id\":\"%s\",\"accepted\":true}]}", hex);
+    cr_expect_str_eq(r.body, want);
+    cr_expect_eq(atomic_load(&submitted), 1);
+}
+
+Test(http, a_json_batch_gets_an_answer_per_tx)
+{
+    start(0, 0);
+    uint8_t tx[2048];
+    size_t len = signed_tx(tx, sizeof tx);
+    char b64[TCRYPTO_BASE64_LEN(2048)], body[8192];
+    tcrypto_base64_encode(tx, len, b64);
+    /* the second is base64 of bytes that are no tx: refused alone, the first accepted */
+    snprintf(body, sizeof body, "{\"txs\": [\"%s\", \"AAECAw==\"]}", b64);
+    response r;
+    exchange("POST", "/v1/txs", "application/json", body, strlen(body), &r);
+    cr_expect_eq(r.status, 200, "%s", r.text);
+    cr_expect(strstr(r.body, "\"accepted\":true") != NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "\"accepted\":false,\"error\":\"BAD_BODY\"") != NULL, "%s", r.body);
+    cr_expect_eq(atomic_load(&submitted), 1);
+}
+
+Test(http, bad_requests_get_clear_errors)
+{
+    start(1024, 0);
+    response r;
+    cr_expect_eq(get("/v2/anything")->status, 404);
+    cr_expect(strstr(get("/v2/anything")->body, "\"error\":\"NOT_FOUND\"") != NULL);
+    cr_expect_eq(get("/v1/txs")->status, 405);
+    exchange("POST", "/v1/txs", "text/plain", "x", 1, &r);
+    cr_expect_eq(r.status, 415, "%s", r.text);
+    exchange("POST", "/v1/txs", "application/json", "{\"txs\": [", 9, &r);
+    cr_expect_eq(r.status, 400, "%s", r.text);
+    cr_expect(strstr(r.body, "BAD_JSON") != NULL, "%s", r.body);
+    exchange("POST", "/v1/txs", "application/json", "{\"txs\": []}", 11, &r);
+    cr_expect_eq(r.status, 400, "%s", r.text);
+    exchange("POST", "/v1/txs", "application/json", "{\"txs\": [\"not base64!\"]}", 24, &r);
+    cr_expect_eq(r.status, 400, "%s", r.text);
+    static char big[4096];
+    memset(big, 'a', sizeof big);
+    exchange("POST", "/v1/txs", "application/msgpack", big, sizeof big, &r);
+    cr_expect_eq(r.status, 413, "%s", r.text);
+    cr_expect(strstr(r.body, "exceeds 1024 bytes") != NULL, "%s", r.body);
+    cr_expect_eq(atomic_load(&submitted), 0);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+Test(http, request_headers_sent_too_slowly_are_cut_and_others_still_served)
+{
+    start(0, 600);
+    int slow = dial();
+    double t0 = now_s();
+    cr_assert_eq(write(slow, "GET /healthz HTTP/1.1\r\nHost: local", 34), 34);
+    /* keep trickling a byte every 200 ms: never idle, never done */
+    char buf[256];
+    ssize_t k = -2;
+    for (int i = 0; i < 20; i++) {
+        struct pollfd p = {slow, POLLIN, 0};
+        if (poll(&p, 1, 200) == 1) {
+            k = read(slow, buf, sizeof buf);
+            break;
+        }
+        if (write(slow, "h", 1) != 1) {
+            k = -1;
+            break;
+        }
+    }
+    double took = now_s() - t0;
+    cr_expect(k <= 0, "the slow connection got an answer instead of being cut");
+    cr_expect(took < 2.5, "cut after %.2f s (deadline 0.6 s)", took);
+    close(slow);
+    cr_expect_eq(get("/healthz")->status, 200, "a prompt client is served");
+    response *r = get("/metrics");
+    cr_expect(strstr(r->body, "trialreg_http_deadline_cuts_total 1\n") != NULL, "%s", r->body);
+}
+
+Test(http, plain_http_is_refused_on_a_non_loopback_address)
+{
+    http_config cfg = {.address = "0.0.0.0:0", .handler = capi_handle, .handler_ctx = api};
+    char why[300];
+    cr_assert_null(http_open(&cfg, why, sizeof why));
+    cr_expect(strstr(why, "not a loopback address") != NULL, "%s", why);
+    cfg.address = "localhost";
+    cr_assert_null(http_open(&cfg, why, sizeof why));
+    cr_expect(strstr(why, "HOST:PORT") != NULL, "%s", why);
+}
