@@ -70,7 +70,7 @@ static int mem_next(void *ctx, codec_span *block, codec_span *cert, char *why, s
 static bool audit_mem(const uint8_t *data, size_t len, audit_failure *f)
 {
     mem_file m = {data, len, 0, 0};
-    audit_source src = {mem_next, &m};
+    audit_source src = {mem_next, &m, NULL};
     audit_summary s;
     return audit_run(chain.genesis, chain.genesis_len, &src, 2, &s, f);
 }
@@ -191,7 +191,7 @@ Test(audit, a_ledger_of_another_chain_fails)
     tu_chain other;
     tu_chain_make(&other, 4);
     mem_file m = {data, len, 0, 0};
-    audit_source src = {mem_next, &m};
+    audit_source src = {mem_next, &m, NULL};
     audit_summary s;
     audit_failure f;
     cr_assert_not(audit_run(other.genesis, other.genesis_len, &src, 1, &s, &f));
@@ -265,7 +265,7 @@ Test(audit, an_uncertified_tail_is_named_and_an_export_can_stop_before_it)
     cr_assert_eq(audit_export_heights(l, mf, 3, why, sizeof why), 0, "%s", why);
     fclose(mf);
     mem_file m = {(uint8_t *)buf, len, 0, 0};
-    audit_source msrc = {mem_next, &m};
+    audit_source msrc = {mem_next, &m, NULL};
     cr_assert(audit_run(chain.genesis, chain.genesis_len, &msrc, 1, &s, &f), "%s", f.reason);
     cr_assert_eq(s.blocks, 3);
     cr_assert_eq(s.uncertified_from, 0, "the export of 1..3 has no tail");

@@ -887,6 +887,7 @@ static void make_block(block_fixture *f)
     cr_assert_eq(codec_commit_cert_encode(&cc, &b), CODEC_OK);
     f->commit = (codec_span){f->cert, b.len};
     f->header.batch.height = 5;
+    f->header.batch.time_ms = 1764100005000ull; /* a batch with txs has a time (5.2) */
     f->header.batch.tx_count = 2;
     f->header.log_size = 9;
     b = codec_buf_make(f->block, sizeof f->block);
@@ -2345,4 +2346,119 @@ Test(codec, a_version_1_genesis_upgrades_to_version_2_with_default_rules)
     cr_assert_eq(codec_genesis_encode(&g, &b), CODEC_OK);
     cr_expect_eq(codec_genesis_decode(out, b.len, &back, &e), CODEC_ERR_RANGE);
     cr_expect_str_eq(e.field, "genesis.rules.clock_skew_ms");
+}
+
+/* ==== issue 18: rules an independent verifier found unstated ================= */
+
+/* FORMATS.md 2 and 5.9: n = 3f+1 validators, and no more than PBFT runs (16), so that every
+ * genesis that decodes is one the nodes can run. */
+Test(codec, genesis_validators_are_4_7_10_13_or_16)
+{
+    parts p;
+    static const uint32_t counts[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 13, 15, 16, 17, 19, 22, 64};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        uint32_t n = counts[i];
+        genesis_parts(&p);
+        validators_bytes(field(&p, 4), n);
+        if (n >= 4 && n <= 16 && (n - 1) % 3 == 0) {
+            expect_ok(S_GENESIS, &p);
+            cr_assert_eq(codec_genesis_quorum(&dec_genesis), 2 * ((n - 1) / 3) + 1);
+        } else {
+            EXPECT_PARTS_ERR(S_GENESIS, p, CODEC_ERR_COUNT, "genesis.validators", -1, p.off[4]);
+        }
+    }
+    /* the certificates' bound is the same: at most 16 signatures, validators 0..15 */
+    uint32_t idx[17];
+    for (uint32_t i = 0; i < 17; i++) idx[i] = i;
+    commit_parts(&p);
+    vsigs_bytes(field(&p, 3), idx, 16);
+    expect_ok(S_COMMIT, &p);
+    commit_parts(&p);
+    vsigs_bytes(field(&p, 3), idx, 17);
+    EXPECT_PARTS_ERR(S_COMMIT, p, CODEC_ERR_COUNT, "commit_cert.sigs", -1, p.off[3]);
+    static const uint32_t past_last[2] = {0, 16};
+    result_parts(&p);
+    vsigs_bytes(field(&p, 4), past_last, 2);
+    /* sigs = [0x92, [0, sig] (68 bytes), [16 ...]]: the index after its array byte */
+    EXPECT_PARTS_ERR(S_RESULT, p, CODEC_ERR_RANGE, "result_cert.sigs[]", 1,
+                     p.off[4] + 1 + 68 + 1);
+}
+
+/* FORMATS.md 5.4: an OK receipt has error code 0 and an empty reason. */
+Test(codec, an_ok_receipt_has_code_0_and_no_reason)
+{
+    parts p;
+    receipt_parts(&p);
+    mp_uint(field(&p, 1), RECEIPT_OK);
+    mp_uint(field(&p, 2), 5);
+    mp_str(field(&p, 3), "");
+    EXPECT_PARTS_ERR(S_RECEIPT, p, CODEC_ERR_RANGE, "receipt.error_code (an OK receipt's is 0)",
+                     -1, p.off[2]);
+    receipt_parts(&p);
+    mp_uint(field(&p, 1), RECEIPT_OK);
+    mp_uint(field(&p, 2), 0);
+    mp_str(field(&p, 3), "ok");
+    EXPECT_PARTS_ERR(S_RECEIPT, p, CODEC_ERR_LENGTH, "receipt.reason (an OK receipt's is empty)",
+                     -1, p.off[3]);
+    receipt_parts(&p);
+    mp_uint(field(&p, 1), RECEIPT_OK);
+    mp_uint(field(&p, 2), 0);
+    mp_str(field(&p, 3), "");
+    expect_ok(S_RECEIPT, &p);
+    /* any other status may carry a code (0 included: a contract's abort without one) */
+    for (uint64_t status = RECEIPT_REFUSED; status <= RECEIPT_TRAPPED; status++) {
+        receipt_parts(&p);
+        mp_uint(field(&p, 1), status);
+        mp_uint(field(&p, 2), status == RECEIPT_REFUSED ? 0 : 5);
+        expect_ok(S_RECEIPT, &p);
+    }
+    /* the same receipt inside a block is refused there too */
+    parts b;
+    block_parts(&b, NULL);
+    bytes *rs = field(&b, 2);
+    mp_array(rs, 1);
+    receipt_parts(&p);
+    mp_uint(field(&p, 1), RECEIPT_OK);
+    mp_uint(field(&p, 2), 5);
+    mp_str(field(&p, 3), "");
+    bytes m;
+    assemble(&p, &m);
+    put(rs, m.b, m.n);
+    EXPECT_PARTS_ERR(S_BLOCK, b, CODEC_ERR_RANGE, "receipt.error_code (an OK receipt's is 0)",
+                     0, b.off[2] + 1 + p.off[2]);
+}
+
+/* FORMATS.md 5.2: time_ms 0 is a null batch's, and a null batch has no txs. */
+Test(codec, a_batch_of_time_0_has_no_txs)
+{
+    parts p;
+    block_header_parts(&p);
+    bytes *b = field(&p, 0);
+    mp_array(b, 4);
+    mp_uint(b, 12);
+    mp_uint(b, 0);
+    mp_bin_fill(b, 32, 0x81);
+    mp_uint(b, 2);
+    /* block_header = [0x94, [0x94, 12, time ...]]: the time after two array bytes and 12 */
+    EXPECT_PARTS_ERR(S_BLOCK_HEADER, p, CODEC_ERR_RANGE,
+                     "batch_header.time_ms (0 is a null batch's, which has no txs)", -1,
+                     p.off[0] + 2);
+    /* the null batch itself: time 0, no txs, the empty root */
+    block_header_parts(&p);
+    b = field(&p, 0);
+    mp_array(b, 4);
+    mp_uint(b, 12);
+    mp_uint(b, 0);
+    mp_bin_fill(b, 32, 0x81);
+    mp_uint(b, 0);
+    expect_ok(S_BLOCK_HEADER, &p);
+    /* any other time with txs */
+    block_header_parts(&p);
+    b = field(&p, 0);
+    mp_array(b, 4);
+    mp_uint(b, 12);
+    mp_uint(b, 1);
+    mp_bin_fill(b, 32, 0x81);
+    mp_uint(b, 2);
+    expect_ok(S_BLOCK_HEADER, &p);
 }

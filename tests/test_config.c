@@ -107,7 +107,7 @@ Test(config, every_bad_file_is_refused_naming_the_field)
     memcpy(p, "\"peerz\"", 7);
     expect_refusal(text, "\"peers\": is missing");
     expect_refusal("{\"node\": 0, \"listen\": \"x\", \"client\": \"y\", \"peers\": [\"a\"]}",
-                   "\"peers\": must be an array of 4 to 64");
+                   "\"peers\": must be an array of 4 to 16");
     snprintf(text, sizeof text, "%.*s, \"log_level\": \"loud\"}", (int)(strrchr(GOOD, '}') - GOOD), GOOD);
     expect_refusal(text, "\"log_level\": must be");
     snprintf(text, sizeof text, "%.*s, \"node\": 3}", (int)(strrchr(GOOD, '}') - GOOD), GOOD);

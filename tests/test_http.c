@@ -19,6 +19,7 @@
 
 #include "client_api.h"
 #include "http_api.h"
+#include "http_json.h"
 #include "metrics.h"
 #include "world.h"
 
@@ -290,4 +291,52 @@ Test(http, plain_http_is_refused_on_a_non_loopback_address)
     cfg.address = "localhost";
     cr_assert_null(http_open(&cfg, why, sizeof why));
     cr_expect(strstr(why, "HOST:PORT") != NULL, "%s", why);
+}
+
+/* The example trial's consent grants as JSON: the witness's meaning and the granted scopes
+ * in words, the participant's key in hex, the status word. */
+Test(http, txs_and_receipts_render_as_json_with_words_and_decoded_events)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    ledger_summary head;
+    ledger_head(w.l, &head);
+    static codec_span txs[CODEC_BLOCK_TXS_MAX], receipts[CODEC_BLOCK_TXS_MAX];
+    static codec_write writes[CODEC_WRITES_MAX];
+    static codec_receipt r;
+    int grants = 0, pruned = 0;
+    for (uint64_t h = 1; h <= head.height; h++) {
+        uint8_t *data;
+        size_t len;
+        cr_assert_eq(ledger_get_block(w.l, h, &data, &len), LEDGER_OK);
+        codec_block b = {.txs = txs, .receipts = receipts, .writes = writes};
+        cr_assert_eq(codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL),
+                     CODEC_OK);
+        for (uint32_t i = 0; i < b.tx_count; i++) {
+            json_t *tx = http_json_tx(&txs[i]);
+            cr_assert_not_null(tx, "height %llu tx %u renders", (unsigned long long)h, i);
+            cr_assert_eq(codec_receipt_decode(receipts[i].data, receipts[i].len, &r, NULL), CODEC_OK);
+            json_t *rc = http_json_receipt(&r);
+            cr_assert_not_null(rc);
+            cr_expect_str_eq(json_string_value(json_object_get(tx, "tx_id")),
+                             json_string_value(json_object_get(rc, "tx_id")));
+            pruned += json_is_true(json_object_get(tx, "pruned"));
+            const char *method = json_string_value(json_object_get(tx, "method"));
+            const char *status = json_string_value(json_object_get(rc, "status"));
+            if (method && strcmp(method, "grant") == 0 && strcmp(status, "OK") == 0) {
+                char *t = json_dumps(tx, JSON_COMPACT), *e = json_dumps(rc, JSON_COMPACT);
+                cr_expect(strstr(t, "\"meaning\":\"witness\"") != NULL, "%s", t);
+                cr_expect(strstr(e, "\"topic\":\"consent.granted\"") != NULL, "%s", e);
+                cr_expect(strstr(e, "\"scopes\":[\"main\"") != NULL, "%s", e);
+                cr_expect(strstr(e, "\"trial\":\"" SCENARIO_TRIAL "\"") != NULL, "%s", e);
+                free(t);
+                free(e);
+                grants++;
+            }
+            json_decref(tx);
+            json_decref(rc);
+        }
+        free(data);
+    }
+    cr_expect_gt(grants, 2);
+    cr_expect_gt(pruned, 0, "the scenario has pruned txs, rendered with their route");
 }

@@ -686,12 +686,15 @@ Test(wire, view_change_refusals)
     vc.stable.sig_count = 0;
     b = ENCODE(wire_pbft_encode(4, &m, NULL, 0, &ob));
     EXPECT_REFUSED(b, CODEC_ERR_COUNT, "view_change.stable.sigs", -1, 8);
-    /* a stable signer >= PBFT_N_MAX */
+    /* a stable signer >= PBFT_N_MAX: the result certificate's own bound (the codec's
+     * CODEC_VALIDATORS_MAX is PBFT_N_MAX), at the signer's index */
     make_view_change(&vc, 4, 0, 0, 0);
     vc.stable.sig_count = 2;
     vc.stable.sigs[1].validator = PBFT_N_MAX;
     b = ENCODE(wire_pbft_encode(4, &m, NULL, 0, &ob));
-    EXPECT_REFUSED(b, CODEC_ERR_RANGE, "view_change.stable.sigs[]", 1, 8);
+    size_t signer_at = find_after(&b, 0, vc.stable.sigs[0].sig.bytes, 64) + 1;
+    cr_assert_eq(buf[signer_at], PBFT_N_MAX);
+    EXPECT_REFUSED(b, CODEC_ERR_RANGE, "result_cert.sigs[]", 1, signer_at);
 }
 
 Test(wire, new_view_refusals)

@@ -195,8 +195,8 @@ void audit_cert_watch_source(audit_cert_watch *w, const audit_source *inner,
                              audit_outcome *outcome, audit_source *out)
 {
     *w = (audit_cert_watch){.inner = *inner, .outcome = outcome};
-    out->next = watch_next;
-    out->ctx = w;
+    /* the store passes through: a re-executing audit compares its state rows */
+    *out = (audit_source){.next = watch_next, .ctx = w, .store = inner->store};
 }
 
 /* ---- the progress bar --------------------------------------------------------------- */

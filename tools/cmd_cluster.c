@@ -34,7 +34,7 @@ static const char INIT_USAGE[] =
     "    genesis.bin   validators, authorities by role and site, the built-in contracts\n"
     "    node-I/config.json  listen tcp://127.0.0.1:P+I, client API P+100+I, HTTP API\n"
     "                        127.0.0.1:P+164+I, data in node-I/data\n"
-    "  N = 4 (default), 7, 10, ... (3f+1). P defaults to 7100.\n"
+    "  N = 4 (default), 7, 10, 13 or 16 (3f+1). P defaults to 7100.\n"
     "  --tls  also a consortium CA and one certificate per node, made by the openssl command:\n"
     "    tls/ca.pem (CA certificate), tls/ca.key (CA key, 0600), tls/validator-I.pem\n"
     "    (certificate + key, 0600). The configs then use tls+tcp:// URLs (mutual TLS between\n"
@@ -228,7 +228,7 @@ static int write_configs(const char *dir, uint32_t n, unsigned base_port, bool t
         }
         snprintf(c.listen, sizeof c.listen, "%s", c.peers[i]);
         snprintf(c.client, sizeof c.client, "%s127.0.0.1:%u", scheme, base_port + 100 + i);
-        /* the HTTP API: its client API port + 64 (validators are at most 64: no overlap) */
+        /* the HTTP API: its client API port + 64 (clear of the client ports: n <= 16) */
         snprintf(c.http, sizeof c.http, "127.0.0.1:%u", base_port + 164 + i);
         snprintf(c.data_dir, sizeof c.data_dir, "data");
         snprintf(c.key_file, sizeof c.key_file, "../keys/validator-%u.key", i);
@@ -355,7 +355,8 @@ int cmd_init(int argc, char **argv)
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
         if (c == 'h') return printf("%s", INIT_USAGE), TC_EXIT_OK;
-        if (c == 'n' && !util_parse_u64("--validators", optarg, 4, 64, &n)) continue;
+        if (c == 'n' && !util_parse_u64("--validators", optarg, 4, CODEC_VALIDATORS_MAX, &n))
+            continue;
         if (c == 'p' && !util_parse_u64("--base-port", optarg, 1024, 65000, &port)) continue;
         if (c == 'c' && optarg[0] == '\0')
             return fprintf(stderr, "init: --chain-name must not be empty\n"), TC_EXIT_USAGE;
@@ -380,7 +381,7 @@ int cmd_init(int argc, char **argv)
     }
     if (optind != argc - 1) return fprintf(stderr, "%s", INIT_USAGE), TC_EXIT_USAGE;
     if ((n - 1) % 3 != 0) {
-        fprintf(stderr, "error: --validators must be 3f+1 (4, 7, 10, ...), got %llu\n",
+        fprintf(stderr, "error: --validators must be 3f+1 (4, 7, 10, 13 or 16), got %llu\n",
                 (unsigned long long)n);
         return TC_EXIT_USAGE;
     }

@@ -125,7 +125,7 @@ static const char GENESIS_USAGE[] =
     "usage: trialctl genesis -o FILE --chain-name NAME --validator PUB... [options]\n"
     "       trialctl genesis show FILE\n"
     "       trialctl genesis upgrade OLD NEW [rule options]\n"
-    "  --validator FILE.pub          a validator key (4, 7, 10, ... validators: n = 3f+1)\n"
+    "  --validator FILE.pub          a validator key (4, 7, 10, 13 or 16 validators: n = 3f+1)\n"
     "  --authority ROLE[@SITE]=FILE  an authority key; ROLE is sponsor, investigator,\n"
     "                                regulator, researcher or auditor; investigators name a SITE\n"
     "  --contract NAME=FILE.cvm      a contract's bytecode (version 1)\n"
@@ -156,7 +156,8 @@ static void name_from_path(const char *path, codec_name *out)
 static int add_validator(genesis_draft *d, const char *path)
 {
     if (d->g.validator_count == CODEC_VALIDATORS_MAX) {
-        fprintf(stderr, "error: at most %d validators\n", CODEC_VALIDATORS_MAX);
+        fprintf(stderr, "error: at most %d validators (n = 3f+1: 4, 7, 10, 13 or 16)\n",
+                CODEC_VALIDATORS_MAX);
         return TC_EXIT_USAGE;
     }
     codec_validator *v = &d->g.validators[d->g.validator_count];
@@ -226,7 +227,7 @@ static int add_contract_arg(genesis_draft *d, const char *arg)
 int genesis_write_file(const codec_genesis *g, const char *out_path)
 {
     if (g->validator_count < 4 || (g->validator_count - 1) % 3 != 0) {
-        fprintf(stderr, "error: need n = 3f+1 validators (4, 7, 10, ...), got %u\n",
+        fprintf(stderr, "error: need n = 3f+1 validators (4, 7, 10, 13 or 16), got %u\n",
                 g->validator_count);
         return TC_EXIT_USAGE;
     }
@@ -815,8 +816,9 @@ int cmd_audit(int argc, char **argv)
 static const char PROOF_USAGE[] =
     "usage: trialctl proof --genesis FILE --data DIR --tx TXID -o FILE\n"
     "       trialctl proof --genesis FILE --data DIR --from HEIGHT --to HEIGHT -o FILE\n"
-    "  Writes an inclusion proof of a tx (anchored at the newest certified block) or a\n"
-    "  consistency proof between the logs of two certified blocks.\n";
+    "  Writes an inclusion proof of a tx (anchored at the block that committed it, which\n"
+    "  must be certified) or a consistency proof between the logs of two certified blocks\n"
+    "  (--from below --to).\n";
 
 static int make_proof(ledger *l, const char *tx_hex, uint64_t from, uint64_t to,
                       const char *out)

@@ -63,6 +63,7 @@ typedef struct {
     uint64_t verified;
     bool failed;
     audit_failure first;
+    bool first_from_replay; /* first is a re-execution difference */
 } pool;
 
 /* ---- failures -------------------------------------------------------------- */
@@ -71,15 +72,23 @@ typedef struct {
  * whole block (a tampered tx also breaks the tx root): it ranks first. */
 static uint64_t tx_rank(int64_t tx) { return tx < 0 ? UINT64_MAX : (uint64_t)tx; }
 
-/* Keep the failure with the lowest (height, tx). Caller holds p->mu. */
-static void record_failure_locked(pool *p, uint64_t height, int64_t tx, const char *reason)
+/* Keep the failure with the lowest (height, tx). At the same tx, any other failure goes
+ * before a re-execution difference: the replay runs a tx whose signature does not verify
+ * as if it did, and differs from its (right) INVALID receipt, but the cause is the
+ * signature, which a worker may find only after the replay. Caller holds p->mu. */
+static void record_failure_locked(pool *p, uint64_t height, int64_t tx, const char *reason,
+                                  bool from_replay)
 {
-    if (p->failed && (p->first.height < height
-                      || (p->first.height == height
-                          && tx_rank(p->first.tx_index) <= tx_rank(tx)))) {
+    bool same = p->failed && p->first.height == height && p->first.tx_index == tx;
+    if (same && p->first_from_replay && !from_replay) {
+        /* replaced below */
+    } else if (p->failed && (p->first.height < height
+                             || (p->first.height == height
+                                 && tx_rank(p->first.tx_index) <= tx_rank(tx)))) {
         return;
     }
     p->failed = true;
+    p->first_from_replay = from_replay;
     p->first.height = height;
     p->first.tx_index = tx;
     snprintf(p->first.reason, sizeof p->first.reason, "%s", reason);
@@ -93,7 +102,7 @@ static void record_failure(pool *p, uint64_t height, int64_t tx, const char *fmt
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
     pthread_mutex_lock(&p->mu);
-    record_failure_locked(p, height, tx, reason);
+    record_failure_locked(p, height, tx, reason, false);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -122,7 +131,7 @@ static void verify_range(pool *p, chunk *c, uint32_t from, uint32_t to)
         char reason[128];
         describe_job(j, reason, sizeof reason);
         pthread_mutex_lock(&p->mu);
-        record_failure_locked(p, j->height, j->tx_index, reason);
+        record_failure_locked(p, j->height, j->tx_index, reason, false);
         pthread_mutex_unlock(&p->mu);
     }
 }
@@ -327,14 +336,20 @@ static bool check_tx(auditor *a, uint32_t index, const codec_span *span)
 
 /* FORMATS.md 5.10: a pruned tx's receipt is INVALID with code 4..7 or 16 (a signer with no
  * write role: none, or an auditor; a route that does not exist or fit) and has one event,
- * "tx.pruned", whose data is SHA-256 of the pruned entry (the certificate binds it). */
+ * "tx.pruned", whose data is SHA-256 of the pruned entry (the certificate binds it); and a
+ * receipt of such a refusal belongs to a pruned entry, never to a whole tx. */
+static bool refusal_prunes(const codec_receipt *r)
+{
+    return r->status == RECEIPT_INVALID
+           && ((r->error_code >= EXEC_E_NO_ROLE && r->error_code <= EXEC_E_BAD_ARGS)
+               || r->error_code == EXEC_E_READ_ONLY);
+}
+
 static bool pruned_receipt_fits(const codec_span *entry, const codec_receipt *r)
 {
     hash32 h;
     tcrypto_sha256(entry->data, entry->len, &h);
-    bool prunes = (r->error_code >= EXEC_E_NO_ROLE && r->error_code <= EXEC_E_BAD_ARGS)
-                  || r->error_code == EXEC_E_READ_ONLY;
-    return r->status == RECEIPT_INVALID && prunes && r->event_count == 1
+    return refusal_prunes(r) && r->event_count == 1
            && strcmp(r->events[0].topic.text, EXEC_PRUNED_TOPIC) == 0 && r->events[0].len == 32
            && memcmp(r->events[0].data, h.bytes, 32) == 0;
 }
@@ -356,10 +371,17 @@ static bool check_receipts(auditor *a, const codec_block *b, hash32 *receipts_ro
         if (memcmp(receipt.tx_id.bytes, a->tx_ids[i].bytes, 32) != 0) {
             return fail_block(a, i, "receipt names another tx");
         }
-        if (codec_entry_is_pruned(&b->txs[i]) && !pruned_receipt_fits(&b->txs[i], &receipt)) {
+        bool pruned = codec_entry_is_pruned(&b->txs[i]);
+        if (pruned && !pruned_receipt_fits(&b->txs[i], &receipt)) {
             return fail_block(a, i, "a pruned tx whose receipt is not a refusal of its signer "
                                     "or route naming it (status %u code %u)",
                               receipt.status, receipt.error_code);
+        }
+        /* and the other way: such a refusal is always kept pruned, never whole (free bytes) */
+        if (!pruned && refusal_prunes(&receipt)) {
+            return fail_block(a, i, "a tx refused for its signer or route (code %u) is kept "
+                                    "whole: it must be kept pruned (FORMATS 5.10)",
+                              receipt.error_code);
         }
         merkle_leaf_hash(b->receipts[i].data, b->receipts[i].len, &a->leaves[i]);
     }
@@ -490,7 +512,12 @@ static bool check_block(auditor *a, const codec_span *block, const codec_span *c
         int64_t tx;
         char differs[200];
         if (!replay_block(a->replay, &b, &s, &tx, differs, sizeof differs)) {
-            return fail_block(a, tx, "re-execution differs: %s", differs);
+            pthread_mutex_lock(&a->pool->mu);
+            char reason[256];
+            snprintf(reason, sizeof reason, "re-execution differs: %s", differs);
+            record_failure_locked(a->pool, a->height, tx, reason, true);
+            pthread_mutex_unlock(&a->pool->mu);
+            return false;
         }
         a->summary->reexecuted++;
     }
@@ -623,6 +650,14 @@ bool audit_run_with(const uint8_t *genesis, size_t genesis_len, const audit_sour
     pthread_mutex_unlock(&p.mu);
     for (unsigned i = 0; i < n; i++) pthread_join(workers[i], NULL);
     summary->head = a->head;
+    /* every block replayed the same: a store's state rows must be what they leave */
+    char why[200];
+    if (!p.failed && a->replay && src->store
+        && !replay_same_state(a->replay, src->store, why, sizeof why)) {
+        p.failed = true;
+        p.first = (audit_failure){.height = 0, .tx_index = -1};
+        snprintf(p.first.reason, sizeof p.first.reason, "re-execution differs: %s", why);
+    }
     if (p.failed) *failure = p.first;
     auditor_free(a);
     free(a);
@@ -700,8 +735,7 @@ static int file_next(void *ctx, codec_span *block, codec_span *cert, char *why, 
 
 void audit_file_source(audit_file *f, audit_source *out)
 {
-    out->next = file_next;
-    out->ctx = f;
+    *out = (audit_source){.next = file_next, .ctx = f};
 }
 
 const hash32 *audit_file_chain_id(const audit_file *f) { return &f->header.chain_id; }
@@ -740,8 +774,7 @@ static int ledger_next(void *ctx, codec_span *block, codec_span *cert, char *why
 void audit_ledger_source(audit_ledger_cursor *cursor, ledger *store, audit_source *out)
 {
     *cursor = (audit_ledger_cursor){.store = store, .next_height = 1};
-    out->next = ledger_next;
-    out->ctx = cursor;
+    *out = (audit_source){.next = ledger_next, .ctx = cursor, .store = store};
 }
 
 void audit_ledger_cursor_done(audit_ledger_cursor *cursor)

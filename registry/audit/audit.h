@@ -18,7 +18,9 @@
  * Signatures are verified on `threads` worker threads while the main thread
  * parses the next blocks. The failure reported is the one at the lowest
  * height; within a height, the lowest tx, and a failure naming a tx before
- * one about the whole block (a tampered tx also breaks the tx root).
+ * one about the whole block (a tampered tx also breaks the tx root); at one
+ * tx, a failed check (its signature, say) before a re-execution difference
+ * (the replay runs a tx as if its signatures held).
  */
 #ifndef TRIALREG_AUDIT_H
 #define TRIALREG_AUDIT_H
@@ -40,6 +42,10 @@ typedef int (*audit_next_fn)(void *ctx, codec_span *block, codec_span *result_ce
 typedef struct {
     audit_next_fn next;
     void *ctx;
+    /* A stored ledger's source (audit_ledger_source) names its store: with reexecute, its
+     * state rows, which a node answers queries from, are compared with the replay's once
+     * every block matched. NULL for an export (it has no state rows). */
+    ledger *store;
 } audit_source;
 
 typedef struct {
@@ -80,8 +86,9 @@ typedef struct {
     unsigned threads;            /* signature workers; 0 = one per online core */
     /* Re-execute every block from the genesis alone (an empty state, the genesis's
      * contracts and rules) and compare each receipt, the writes and the state hash with
-     * the ledger's (audit_reexecute.c). scratch_dir: an empty directory for the replayed
-     * ledger (required with reexecute; the caller removes it). */
+     * the ledger's (replay.c). scratch_dir: an absent or empty directory for the replayed
+     * ledger (required with reexecute; anything else in it is refused; the caller removes
+     * it). */
     bool reexecute;
     const char *scratch_dir;
     audit_progress_fn progress;  /* called on the auditing thread after each block; NULL */

@@ -3,6 +3,8 @@
  */
 #include "replay.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +22,28 @@ struct replay {
 
 #define WHY(...) (snprintf(why, why_cap, __VA_ARGS__), false)
 
+/* Whether dir is absent or an empty directory. A replay must start from the genesis alone:
+ * a ledger left there (an audit that was stopped, another chain's) would either build on
+ * stale state or refuse block 1, blaming the audited ledger for the scratch's. */
+static bool absent_or_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT;
+    bool empty = true;
+    for (struct dirent *e; empty && (e = readdir(d)) != NULL;) {
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    }
+    closedir(d);
+    return empty;
+}
+
 int replay_open(const uint8_t *genesis, size_t genesis_len, const char *dir, replay **out,
                 char *why, size_t why_cap)
 {
+    if (!absent_or_empty(dir)) {
+        return snprintf(why, why_cap, "the re-execution's scratch directory %s is not empty "
+                                      "(or not a directory): remove it first", dir), -1;
+    }
     replay *r = calloc(1, sizeof *r);
     if (!r) return snprintf(why, why_cap, "out of memory"), -1;
     r->txs = calloc(CODEC_BLOCK_TXS_MAX, sizeof *r->txs);
@@ -193,4 +214,70 @@ bool replay_block(replay *r, const codec_block *b, const ledger_summary *ledger,
         return true;
     }
     return explain(r, b, tx, why, why_cap);
+}
+
+/* A state key for a message, from raw bytes. */
+static void row_text(const uint8_t *key, size_t len, char *out, size_t cap)
+{
+    codec_write w = {.key = key, .key_len = (uint32_t)len};
+    key_text(&w, out, cap);
+}
+
+/* Whether the values of key in both ledgers are the same bytes. */
+static bool same_value(ledger *a, ledger *b, const uint8_t *key, size_t len)
+{
+    uint8_t *va = NULL, *vb = NULL;
+    size_t la = 0, lb = 0;
+    bool same = ledger_state_get(a, key, len, &va, &la) == LEDGER_OK
+                && ledger_state_get(b, key, len, &vb, &lb) == LEDGER_OK && la == lb
+                && (la == 0 || memcmp(va, vb, la) == 0);
+    free(va);
+    free(vb);
+    return same;
+}
+
+/* Name the first row in which the two differ (the digests did): key by key. */
+static bool first_row_difference(replay *r, ledger *store, char *why, size_t why_cap)
+{
+    static uint8_t ka[CODEC_KEY_MAX], kb[CODEC_KEY_MAX];
+    size_t la = 0, lb = 0;
+    char text[96];
+    /* both in key order, in step: each round moves past one key of each, or names a row */
+    static const uint8_t any[1] = {0}; /* the empty prefix: every state key */
+    bool has_a = ledger_state_next(store, any, 0, NULL, 0, ka, sizeof ka, &la) == LEDGER_OK;
+    bool has_b = ledger_state_next(r->scratch, any, 0, NULL, 0, kb, sizeof kb, &lb) == LEDGER_OK;
+    while (has_a || has_b) {
+        int order = !has_a ? 1 : !has_b ? -1 : 0;
+        if (has_a && has_b) {
+            order = memcmp(ka, kb, la < lb ? la : lb);
+            if (order == 0) order = la < lb ? -1 : la > lb ? 1 : 0;
+        }
+        if (order < 0) {
+            row_text(ka, la, text, sizeof text);
+            return WHY("state row %s: the store holds it, re-execution leaves none", text);
+        }
+        if (order > 0) {
+            row_text(kb, lb, text, sizeof text);
+            return WHY("state row %s: re-execution leaves it, the store does not hold it", text);
+        }
+        if (!same_value(store, r->scratch, ka, la)) {
+            row_text(ka, la, text, sizeof text);
+            return WHY("state row %s: the store's value differs from re-execution's", text);
+        }
+        has_a = ledger_state_next(store, any, 0, ka, la, ka, sizeof ka, &la) == LEDGER_OK;
+        has_b = ledger_state_next(r->scratch, any, 0, kb, lb, kb, sizeof kb, &lb) == LEDGER_OK;
+    }
+    return WHY("the store's state rows cannot be read the same way twice");
+}
+
+bool replay_same_state(replay *r, ledger *store, char *why, size_t why_cap)
+{
+    hash32 a, b;
+    uint64_t rows_a, rows_b;
+    if (ledger_state_digest(store, &a, &rows_a) != LEDGER_OK
+        || ledger_state_digest(r->scratch, &b, &rows_b) != LEDGER_OK) {
+        return WHY("the state rows cannot be read");
+    }
+    if (rows_a == rows_b && memcmp(a.bytes, b.bytes, 32) == 0) return true;
+    return first_row_difference(r, store, why, why_cap);
 }

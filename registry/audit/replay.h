@@ -24,7 +24,8 @@
 
 typedef struct replay replay;
 
-/* A replay over a new scratch ledger in dir (empty or absent; the caller removes it).
+/* A replay over a new scratch ledger in dir, which must be absent or empty (anything else is
+ * refused: a ledger left there would be built on); the caller removes it afterwards.
  * Returns 0, or -1 with a message in why. */
 int replay_open(const uint8_t *genesis, size_t genesis_len, const char *dir, replay **out,
                 char *why, size_t why_cap);
@@ -38,5 +39,11 @@ void replay_close(replay *r);
  * (...)". After a difference the replay cannot go on (its state has diverged). */
 bool replay_block(replay *r, const codec_block *b, const ledger_summary *ledger, int64_t *tx,
                   char *why, size_t why_cap);
+
+/* The first state row (key and value, in key order) in which store differs from the
+ * replay's scratch ledger after the same blocks: true if they hold the same rows, else
+ * false with the key and what differs in why. For a stored ledger whose blocks all
+ * replayed the same: a row changed behind the executor's back is in no block. */
+bool replay_same_state(replay *r, ledger *store, char *why, size_t why_cap);
 
 #endif

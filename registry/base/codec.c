@@ -689,14 +689,29 @@ static void wr_block_header(writer *w, const codec_block_header *h)
     wr_hash(w, &h->log_root);
 }
 
+/* Time 0 is the null batch's (a NEW-VIEW fills a height nobody prepared with it, and it
+ * has no txs); every proposal with txs carries its primary's clock, which replicas check
+ * is after the previous block's time, so a batch of time 0 with txs is never valid
+ * (FORMATS.md 5.2). */
 bool codec_rd_batch_header(codec_reader *r, codec_batch_header *h)
 {
     uint32_t n;
-    return codec_rd_array(r, "batch_header", 4, 4, &n)
-        && codec_rd_uint(r, "batch_header.height", UINT64_MAX, &h->height)
-        && codec_rd_uint(r, "batch_header.time_ms", UINT64_MAX, &h->time_ms)
-        && codec_rd_hash(r, "batch_header.tx_root", &h->tx_root)
-        && codec_rd_uint(r, "batch_header.tx_count", CODEC_BLOCK_TXS_MAX, &h->tx_count);
+    const uint8_t *time_at;
+    if (!(codec_rd_array(r, "batch_header", 4, 4, &n)
+          && codec_rd_uint(r, "batch_header.height", UINT64_MAX, &h->height))) {
+        return false;
+    }
+    time_at = r->p;
+    if (!(codec_rd_uint(r, "batch_header.time_ms", UINT64_MAX, &h->time_ms)
+          && codec_rd_hash(r, "batch_header.tx_root", &h->tx_root)
+          && codec_rd_uint(r, "batch_header.tx_count", CODEC_BLOCK_TXS_MAX, &h->tx_count))) {
+        return false;
+    }
+    if (h->time_ms == 0 && h->tx_count > 0) {
+        return codec_rd_fail_at(r, time_at, CODEC_ERR_RANGE,
+                                "batch_header.time_ms (0 is a null batch's, which has no txs)");
+    }
+    return true;
 }
 
 static bool rd_block_header(codec_reader *r, codec_block_header *h)
@@ -796,10 +811,24 @@ static bool rd_receipt(codec_reader *r, codec_receipt *rc)
     uint64_t gas;
     uint32_t status;
     if (!(codec_rd_array(r, "receipt", 6, 6, &n) && codec_rd_hash(r, "receipt.tx_id", &rc->tx_id)
-          && codec_rd_u32(r, "receipt.status", RECEIPT_STATUS_MAX_, &status)
-          && codec_rd_u32(r, "receipt.error_code", UINT32_MAX, &rc->error_code)
-          && rd_str(r, "receipt.reason", CODEC_REASON_MAX, rc->reason)
-          && codec_rd_uint(r, "receipt.gas_used", UINT64_MAX, &gas)
+          && codec_rd_u32(r, "receipt.status", RECEIPT_STATUS_MAX_, &status))) {
+        return false;
+    }
+    /* An OK receipt has error code 0 and an empty reason (FORMATS.md 5.4): the executor
+     * writes nothing else, so anything else is not one of its receipts. */
+    const uint8_t *code_at = r->p;
+    if (!codec_rd_u32(r, "receipt.error_code", UINT32_MAX, &rc->error_code)) return false;
+    if (status == RECEIPT_OK && rc->error_code != 0) {
+        return codec_rd_fail_at(r, code_at, CODEC_ERR_RANGE,
+                                "receipt.error_code (an OK receipt's is 0)");
+    }
+    const uint8_t *reason_at = r->p;
+    if (!rd_str(r, "receipt.reason", CODEC_REASON_MAX, rc->reason)) return false;
+    if (status == RECEIPT_OK && rc->reason[0] != '\0') {
+        return codec_rd_fail_at(r, reason_at, CODEC_ERR_LENGTH,
+                                "receipt.reason (an OK receipt's is empty)");
+    }
+    if (!(codec_rd_uint(r, "receipt.gas_used", UINT64_MAX, &gas)
           && codec_rd_array(r, "receipt.events", 0, CODEC_EVENTS_MAX, &rc->event_count))) {
         return false;
     }
@@ -1866,7 +1895,7 @@ codec_err codec_receipt_reply_decode(const uint8_t *data, size_t len, codec_rece
     uint32_t n;
     bool ok = codec_rd_array(&r, "receipt_reply", 6, 6, &n)
               && codec_rd_uint(&r, "receipt_reply.height", UINT64_MAX, &out->height)
-              && codec_rd_u32(&r, "receipt_reply.index", CODEC_BLOCK_TXS_MAX, &out->index)
+              && codec_rd_u32(&r, "receipt_reply.index", CODEC_BLOCK_TXS_MAX - 1, &out->index)
               && codec_rd_span(&r, "receipt_reply.receipt", 1, CODEC_RECEIPT_MAX, &out->receipt)
               && codec_rd_span_or_nil(&r, "receipt_reply.proof", CODEC_CLIENT_MESSAGE_MAX,
                                       &out->proof)

@@ -35,7 +35,7 @@
 #define CODEC_EVENTS_MAX 16          /* events in one receipt */
 #define CODEC_EVENT_DATA_MAX 1024    /* one event payload */
 #define CODEC_RECEIPT_MAX (24 * 1024)
-#define CODEC_VALIDATORS_MAX 64      /* n <= 64 */
+#define CODEC_VALIDATORS_MAX 16      /* n = 3f+1 <= 16: what PBFT runs (FORMATS.md 2) */
 #define CODEC_AUTHORITIES_MAX 256
 #define CODEC_CONTRACTS_MAX 16
 #define CODEC_BYTECODE_MAX (256 * 1024)
@@ -480,8 +480,9 @@ typedef struct {
 #define CODEC_GENESIS_MAX (CODEC_CONTRACTS_MAX * CODEC_BYTECODE_MAX + 64 * 1024)
 
 codec_err codec_genesis_encode(const codec_genesis *g, codec_buf *out);
-/* Validators must number 4..64 and n must be 3f+1 for some f; rules and governance within
- * their bounds (FORMATS.md 5.9). A version 1 genesis: CODEC_ERR_OLD_GENESIS. */
+/* Validators must number n = 3f+1 with 1 <= f <= 5 (4, 7, 10, 13 or 16, what PBFT runs:
+ * CODEC_ERR_COUNT at genesis.validators otherwise); rules and governance within their
+ * bounds (FORMATS.md 5.9). A version 1 genesis: CODEC_ERR_OLD_GENESIS. */
 codec_err codec_genesis_decode(const uint8_t *data, size_t len, codec_genesis *out,
                                codec_error *err);
 /* A version 1 genesis (for `trialctl genesis upgrade` only): its validators, authorities

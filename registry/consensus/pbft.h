@@ -33,9 +33,9 @@
 #include "crypto.h"
 
 /* ---- limits -------------------------------------------------------------- */
-#ifndef PBFT_N_MAX
-#define PBFT_N_MAX 16 /* replicas: n = 4, 7, 10, 13, 16 (docs/PBFT.md §11) */
-#endif
+/* replicas: n = 4, 7, 10, 13, 16 (docs/PBFT.md §2). One bound with the genesis decoder's,
+ * so that every genesis that decodes is one the nodes can run (FORMATS.md 2). */
+#define PBFT_N_MAX CODEC_VALIDATORS_MAX
 #define PBFT_QUORUM_MAX (2 * ((PBFT_N_MAX - 1) / 3) + 1)
 #ifndef PBFT_WINDOW
 #define PBFT_WINDOW 16 /* high watermark = low + PBFT_WINDOW */

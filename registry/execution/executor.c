@@ -818,6 +818,10 @@ exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *e
         exec_close(e);
         return rc;
     }
+    /* The effective time of the last block; an empty ledger's is the genesis's creation
+     * time, so block 1 runs at max(its time, created_ms + 1) as verifiers count it
+     * (FORMATS.md 5.2). */
+    e->time_ms = ledger_genesis(l)->created_ms;
     uint8_t *clock;
     size_t clock_len;
     if (ledger_state_get(l, (const uint8_t *)SYS_CLOCK, sizeof SYS_CLOCK - 1, &clock, &clock_len)

@@ -62,8 +62,9 @@
  * deploys run no contract and use no gas. Deterministic: gas depends only on the txs and
  * state, so every replica refuses the same txs.
  *
- * Block time: the contracts see max(batch time, previous effective time + 1 ms), so
- * block times are strictly increasing whatever the proposer did (docs/FORMATS.md 5.3).
+ * Block time: the contracts see max(batch time, previous effective time + 1 ms), the
+ * previous one of block 1 being the genesis's created_ms, so block times are strictly
+ * increasing and after the genesis whatever the proposer did (docs/FORMATS.md 5.2).
  *
  * Governance: a tx to contract "governance", method "deploy", args (name, version,
  * chunk...), whose keys meet the genesis's deploy requirement (genesis.governance, kind 3:

@@ -275,6 +275,7 @@ static void defaults(http_config *c)
     if (!c->idle_timeout_s) c->idle_timeout_s = 30;
     if (!c->body_max) c->body_max = 4u << 20;
     if (!c->threads) c->threads = 4;
+    if (!c->skew_ms) c->skew_ms = 30000;
 }
 
 http_api *http_open(const http_config *cfg, char *why, size_t why_cap)
@@ -293,6 +294,11 @@ http_api *http_open(const http_config *cfg, char *why, size_t why_cap)
         return free(h), NULL;
     }
     if (tls && !(h->pem = read_file(cfg->tls_cert_key_file, why, why_cap))) return free(h), NULL;
+    if (!(h->seen = http_seen_new())) {
+        free(h->pem);
+        free(h);
+        return snprintf(why, why_cap, "out of memory"), NULL;
+    }
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->wake, NULL);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0);
@@ -339,6 +345,7 @@ void http_close(http_api *h)
     if (h->daemon) MHD_stop_daemon(h->daemon);
     pthread_cond_destroy(&h->wake);
     pthread_mutex_destroy(&h->mu);
+    http_seen_free(h->seen);
     free(h->pem);
     free(h);
 }

@@ -63,6 +63,10 @@ typedef struct {
     void *status_ctx;
     http_metrics_fn metrics;          /* NULL: /metrics has the HTTP server's metrics only */
     void *metrics_ctx;
+    hash32 chain_id;                  /* signed requests must carry this chain's tag */
+    uint64_t skew_ms;                 /* accepted |clock - created|; 0 = 30000 */
+    uint64_t (*clock)(void *ctx);     /* UTC ms; NULL = the system clock (tests inject one) */
+    void *clock_ctx;
     uint32_t conns_max;               /* 0 = 1024 */
     uint32_t per_address_max;         /* 0 = 256 */
     uint32_t header_deadline_ms;      /* 0 = 10000 */

@@ -12,6 +12,9 @@
 #include "http_api.h"
 
 struct conn;
+typedef struct http_seen http_seen;
+http_seen *http_seen_new(void);
+void http_seen_free(http_seen *s);
 
 /* One HTTP request: its raw target (with the query, as the client sent it: RFC 9421's
  * @path and @query are taken from it) and its body. */
@@ -39,7 +42,21 @@ struct http_api {
     uint32_t conn_count;       /* under mu */
     uint64_t deadline_cuts;    /* under mu */
     uint64_t responses[5];     /* by class: [1] 2xx .. [4] 5xx (atomic) */
+    http_seen *seen;           /* signatures seen within the skew (http_auth.c) */
 };
+
+/* Why a signed request was refused: HTTP status, a code and a reason. */
+typedef struct {
+    unsigned status;
+    char code[24];
+    char reason[256];
+} http_refusal;
+
+/* The key that signed this request (RFC 9421 with the project's profile: httpsig.h), its
+ * Content-Digest checked against the body and its signature not seen before within the
+ * skew; false with the refusal otherwise (401 BAD_SIGNATURE, STALE or REPLAYED; 503 BUSY). */
+bool http_authenticate(http_api *h, struct MHD_Connection *c, const char *method,
+                       const http_request *rq, pubkey *key, http_refusal *no);
 
 enum MHD_Result http_route(http_api *h, struct MHD_Connection *c, const char *method,
                            const char *url, http_request *rq);

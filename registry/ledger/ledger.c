@@ -920,3 +920,37 @@ ledger_err ledger_state_next(ledger *l, const uint8_t *prefix, size_t prefix_len
     leveldb_iter_destroy(it);
     return rc;
 }
+
+/* Feed a length (u32 BE) and the bytes it counts to the digest. */
+static void digest_field(tcrypto_sha256_state *st, const char *bytes, size_t len)
+{
+    uint8_t n[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+    tcrypto_sha256_update(st, n, 4);
+    tcrypto_sha256_update(st, (const uint8_t *)bytes, len);
+}
+
+ledger_err ledger_state_digest(ledger *l, hash32 *out, uint64_t *rows)
+{
+    tcrypto_sha256_state st;
+    tcrypto_sha256_init(&st);
+    *rows = 0;
+    leveldb_iterator_t *it = leveldb_create_iterator(l->db, l->read);
+    for (leveldb_iter_seek(it, "s", 1); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = leveldb_iter_key(it, &klen);
+        if (klen < 1 || k[0] != 's') break;
+        const char *v = leveldb_iter_value(it, &vlen);
+        digest_field(&st, k + 1, klen - 1);
+        digest_field(&st, v, vlen);
+        (*rows)++;
+    }
+    char *error = NULL;
+    leveldb_iter_get_error(it, &error);
+    leveldb_iter_destroy(it);
+    tcrypto_sha256_final(&st, out);
+    if (error) {
+        leveldb_free(error);
+        return LEDGER_ERR_IO;
+    }
+    return LEDGER_OK;
+}

@@ -163,4 +163,10 @@ ledger_err ledger_state_next(ledger *l, const uint8_t *prefix, size_t prefix_len
                              const uint8_t *after, size_t after_len, uint8_t *out,
                              size_t out_cap, size_t *key_len);
 
+/* A digest of every state row in key order, SHA-256 over len(key) u32 BE || key ||
+ * len(value) u32 BE || value for each, and how many rows: two stores with the same digest
+ * hold the same state. One pass over the rows (the audit's re-execution compares a stored
+ * ledger's state with the replay's this way). Never part of any format. */
+ledger_err ledger_state_digest(ledger *l, hash32 *out, uint64_t *rows);
+
 #endif

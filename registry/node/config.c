@@ -93,7 +93,7 @@ static bool get_peers(reader *r, json_t *root, config_node *c)
     if (!peers) return fail(r, "peers", "is missing");
     size_t n = json_is_array(peers) ? json_array_size(peers) : 0;
     if (n < 4 || n > CODEC_VALIDATORS_MAX) {
-        return fail(r, "peers", "must be an array of 4 to 64 URLs, one per validator");
+        return fail(r, "peers", "must be an array of 4 to 16 URLs, one per validator");
     }
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(peers, i);

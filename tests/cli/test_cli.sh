@@ -137,6 +137,15 @@ expect 2 "usage" -- "$T"
 expect 2 "--blocks wants a whole number" -- "$T" sample --genesis genesis.bin --keys keys --data data --blocks -3
 expect 2 "--genesis FILE is required" -- "$T" audit data
 expect 2 "need n = 3f\+1" -- "$T" genesis -o g3.bin --chain-name x --validator keys/v0.pub --validator keys/v1.pub --validator keys/v2.pub
+# FORMATS.md 2: n = 4, 7, 10, 13 or 16 (what PBFT runs); 17 and more are refused
+mkdir many
+V17=(--authority sponsor=keys/sponsor.pub --authority regulator=keys/regulator.pub)
+for i in $(seq 0 16); do "$T" keygen many/x$i > /dev/null; V17+=(--validator many/x$i.pub); done
+expect 0 "chain id" -- "$T" genesis -o g16.bin --chain-name x "${V17[@]:0:36}"
+expect 2 "at most 16 validators \(n = 3f\+1: 4, 7, 10, 13 or 16\)" -- "$T" genesis -o g17.bin --chain-name x "${V17[@]}"
+[ ! -e g17.bin ] && pass=$((pass + 1)) || { echo "FAIL: a genesis of 17 validators was written"; fail=$((fail + 1)); }
+expect 2 "--validators" -- "$T" init --validators 19 c19
+expect 2 "need n = 3f\+1 validators \(4, 7, 10, 13 or 16\), got 5" -- "$T" genesis -o g5.bin --chain-name x "${V17[@]:0:14}"
 expect 2 "role must be" -- "$T" genesis -o g.bin --chain-name x "${G[@]}" --authority wizard=keys/v0.pub
 expect 2 "role must be" -- "$T" genesis -o g.bin --chain-name x "${G[@]}" --authority investigator=keys/v0.pub
 expect 2 "--tx wants 64 hex" -- "$T" proof --genesis genesis.bin --data data --tx zz -o p.proof

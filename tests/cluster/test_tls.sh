@@ -74,6 +74,13 @@ heads=$(for i in 0 1 2 3; do grep -E '^(head|state)' "$D/n$i.audit" | md5sum; do
 [ "$heads" = 1 ] || fail "the four audited heads differ"
 grep -q "1 blocks" "$D/n0.audit" || fail "expected 1 block: $(head -n 1 "$D/n0.audit")"
 echo "ok: four ledgers exported over TLS and audited ($(head -n 1 "$D/n0.audit"))"
+# the HTTP API speaks HTTPS with the node's certificate (and no plain HTTP on its port)
+for i in 0 1 2 3; do
+    curl -s --cacert "$D/tls/ca.pem" "https://127.0.0.1:$((PORT + 164 + i))/v1/status" \
+        | grep -q "\"node\":$i" || fail "HTTPS /v1/status of node $i (verified against the consortium CA)"
+done
+curl -s -m 5 "http://127.0.0.1:$((PORT + 164))/healthz" >/dev/null && fail "plain HTTP answered on a TLS node"
+echo "ok: the HTTP API over HTTPS, certificates checked against the consortium CA"
 
 "$T" cluster down "$D" >/dev/null || fail "cluster down"
 if grep -l -E "Sanitizer|runtime error" "$D"/node-*/node.log; then

@@ -246,3 +246,36 @@ Test(nonces, the_replay_set_stays_bounded_over_many_hours)
     cr_log_info("replay set: %u entries at most over %u txs (%u before)", most,
                 BLOCKS * PER_BLOCK, first);
 }
+
+/* FORMATS.md 5.2: the effective block time counts from genesis.created_ms, as the audit and
+ * the independent verifier count it. Block 1 proposed at the genesis's own time runs at
+ * created_ms + 1 (sys/clock), so a tx valid until created_ms + 1 has expired there. (The
+ * executor counted from 0 on an empty ledger, ran it at created_ms and disagreed with both
+ * verifiers: issue 18.) */
+Test(block_time, the_first_block_runs_after_the_genesis_time)
+{
+    static tw t;
+    static hash32 doc;
+    tw_open(&t, "trialreg-test-clock");
+    cr_assert_eq(t.w.now_ms, WORLD_GENESIS_MS);
+    t.w.valid_until = WORLD_GENESIS_MS + 1;
+    doc = world_hash("doc v1");
+    static const uint8_t sites[] = "\x06site-a";
+    codec_value args[] = {world_text(TRIAL), world_bytes(doc.bytes, 32),
+                          world_bytes(doc.bytes, 32), world_bytes(doc.bytes, 32), world_int(10),
+                          world_bytes(sites, sizeof sites - 1), tw_forms()};
+    codec_receipt r;
+    cr_assert_eq(world_run(&t.w, 0, &t.w.sponsor, "protocol", "register", args, 7, NULL, 0, &r),
+                 0);
+    expect_invalid(r, EXEC_E_EXPIRED);
+    uint8_t *clock;
+    size_t len;
+    cr_assert_eq(ledger_state_get(t.w.l, (const uint8_t *)"sys/clock", 9, &clock, &len),
+                 LEDGER_OK);
+    cr_assert_eq(len, 8);
+    uint64_t eff = 0;
+    for (int i = 0; i < 8; i++) eff = eff << 8 | clock[i];
+    free(clock);
+    cr_assert_eq(eff, WORLD_GENESIS_MS + 1, "sys/clock %" PRIu64, eff);
+    tw_close(&t);
+}

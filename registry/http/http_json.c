@@ -1,0 +1,121 @@
+/*
+ * http_json.c - txs and receipts as JSON (http_json.h).
+ */
+#include "http_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+
+json_t *http_json_hex(const uint8_t *bytes, size_t len)
+{
+    char *hex = malloc(2 * len + 1);
+    if (!hex) return NULL;
+    tcrypto_to_hex(bytes, len, hex);
+    json_t *s = json_string(hex);
+    free(hex);
+    return s;
+}
+
+static json_t *key_json(const pubkey *k) { return http_json_hex(k->bytes, 32); }
+
+static const char *status_word(uint8_t status)
+{
+    static const char *words[] = {"OK", "REFUSED", "INVALID", "TRAPPED"};
+    return status <= RECEIPT_STATUS_MAX_ ? words[status] : "UNKNOWN";
+}
+
+static json_t *scopes_json(uint64_t bits)
+{
+    json_t *list = json_array();
+    for (uint64_t bit = 1; bit <= 16; bit <<= 1) {
+        if (bits & bit) json_array_append_new(list, json_string(event_scope_name(bit)));
+    }
+    return list;
+}
+
+/* Text that is printable ASCII stays text; anything else is shown in hex. */
+static json_t *text_json(const uint8_t *p, uint32_t len)
+{
+    for (uint32_t i = 0; i < len; i++)
+        if (p[i] < 0x20 || p[i] > 0x7e) return json_pack("{s:o}", "hex", http_json_hex(p, len));
+    return json_stringn((const char *)p, len);
+}
+
+static json_t *field_json(const event_field *f)
+{
+    switch (f->kind) {
+    case EVENT_FIELD_TEXT: return text_json(f->bytes, f->len);
+    case EVENT_FIELD_KEY:
+    case EVENT_FIELD_HASH: return http_json_hex(f->bytes, f->len);
+    case EVENT_FIELD_FLAG: return json_boolean(f->u != 0);
+    case EVENT_FIELD_SCOPES: return scopes_json(f->u);
+    case EVENT_FIELD_UINT:
+    case EVENT_FIELD_TIME: return json_integer((json_int_t)f->u);
+    }
+    return json_null();
+}
+
+static json_t *event_json(const codec_event *e)
+{
+    json_t *ev = json_pack("{s:s, s:b}", "topic", e->topic.text, "flag", event_is_flag(e->topic.text));
+    event_field f[EVENT_FIELDS_MAX];
+    int n = event_decode(e->topic.text, e->data, e->len, f);
+    if (n < 0) {
+        json_object_set_new(ev, "data", http_json_hex(e->data, e->len));
+        return ev;
+    }
+    json_t *fields = json_object();
+    for (int i = 0; i < n; i++) json_object_set_new(fields, f[i].name, field_json(&f[i]));
+    json_object_set_new(ev, "fields", fields);
+    return ev;
+}
+
+json_t *http_json_receipt(const codec_receipt *r)
+{
+    json_t *events = json_array();
+    for (uint32_t i = 0; i < r->event_count; i++) json_array_append_new(events, event_json(&r->events[i]));
+    return json_pack("{s:o, s:s, s:I, s:s, s:I, s:o}", "tx_id", http_json_hex(r->tx_id.bytes, 32),
+                     "status", status_word(r->status), "error_code", (json_int_t)r->error_code,
+                     "reason", r->reason, "gas_used", (json_int_t)r->gas_used, "events", events);
+}
+
+static json_t *arg_json(const codec_value *v)
+{
+    if (v->kind == CODEC_VALUE_INT) return json_integer((json_int_t)v->integer);
+    return json_pack("{s:o}", "bytes", text_json(v->bytes, v->len));
+}
+
+static json_t *pruned_json(const codec_span *entry)
+{
+    codec_pruned_tx p;
+    if (codec_pruned_tx_decode(entry->data, entry->len, &p, NULL) != CODEC_OK) return NULL;
+    json_t *shape = json_array();
+    for (uint32_t i = 0; i < p.arg_count; i++)
+        json_array_append_new(shape, json_string(p.arg_kinds >> i & 1 ? "bytes" : "int"));
+    return json_pack("{s:o, s:b, s:o, s:I, s:I, s:s, s:s, s:o}", "tx_id",
+                     http_json_hex(p.tx_id.bytes, 32), "pruned", 1, "signer", key_json(&p.signer),
+                     "nonce", (json_int_t)p.nonce, "valid_until", (json_int_t)p.valid_until,
+                     "contract", p.contract.text, "method", p.method.text, "argument_kinds", shape);
+}
+
+json_t *http_json_tx(const codec_span *entry)
+{
+    if (codec_entry_is_pruned(entry)) return pruned_json(entry);
+    static _Thread_local codec_tx tx;
+    if (codec_tx_decode(entry->data, entry->len, &tx, NULL) != CODEC_OK) return NULL;
+    hash32 id;
+    tcrypto_sha256(entry->data, entry->len, &id);
+    json_t *args = json_array(), *cosigs = json_array();
+    for (uint32_t i = 0; i < tx.arg_count; i++) json_array_append_new(args, arg_json(&tx.args[i]));
+    for (uint32_t i = 0; i < tx.cosig_count; i++) {
+        json_array_append_new(cosigs, json_pack("{s:o, s:s}", "key", key_json(&tx.cosigs[i].key),
+                                                "meaning", codec_meaning_name(tx.cosigs[i].meaning)));
+    }
+    return json_pack("{s:o, s:b, s:o, s:I, s:I, s:s, s:s, s:o, s:o}", "tx_id",
+                     http_json_hex(id.bytes, 32), "pruned", 0, "signer", key_json(&tx.signer),
+                     "nonce", (json_int_t)tx.nonce, "valid_until", (json_int_t)tx.valid_until,
+                     "contract", tx.contract.text, "method", tx.method.text, "args", args,
+                     "cosignatures", cosigs);
+}
