@@ -8,8 +8,10 @@
 #   3. the trial's events, signed by each role, through node 0's client API
 #      (pipelined within each step), every receipt certified;
 #   4. the regulator's timeline of the trial (a signed query);
-#   5. every node's ledger exported over its client API and audited with the
-#      genesis alone: the four heads and state hashes must be identical;
+#   5. every node's ledger exported over its client API by the regulator (a
+#      signed read: only a validator, a regulator or the auditor role may export;
+#      a researcher is refused) and audited with the genesis alone: the four heads
+#      and state hashes must be identical;
 #   6. trialctl cluster down.
 set -euo pipefail
 T=$(realpath "${1:?usage: consortium.sh TRIALCTL OUTDIR [BASE_PORT]}")
@@ -50,11 +52,17 @@ fi
 step "cluster status"
 "$T" cluster status "$OUT"
 
-step "export every node's ledger over its client API and audit each with the genesis alone"
+step "the export is for the validators, the regulator and the auditor: a researcher is refused"
+if "$T" export --genesis "$OUT/genesis.bin" --url "tcp://127.0.0.1:$((PORT + 100))" \
+    --key "$OUT/keys/researcher.key" -o "$OUT/researcher.export"; then
+    echo "the researcher exported the ledger: role rules broken"; exit 1
+fi
+
+step "the regulator exports every node's ledger over its client API; each audited with the genesis alone"
 heads() {
     for i in 0 1 2 3; do
         "$T" export --genesis "$OUT/genesis.bin" --url "tcp://127.0.0.1:$((PORT + 100 + i))" \
-            -o "$OUT/node-$i.export" >/dev/null
+            --key "$OUT/keys/regulator.key" -o "$OUT/node-$i.export" >/dev/null
         "$T" audit --genesis "$OUT/genesis.bin" "$OUT/node-$i.export" > "$OUT/node-$i.audit"
     done
     for i in 0 1 2 3; do grep -E '^(head|state)' "$OUT/node-$i.audit" | md5sum; done | sort -u | wc -l

@@ -23,6 +23,7 @@
 #include "client_api.h"
 #include "trialreg_client.h"
 #include "proof.h"
+#include "sample.h"
 #include "transport.h"
 #include "world.h"
 
@@ -64,6 +65,7 @@ typedef struct {
 } fixture;
 
 static fixture f;
+static keypair auditor; /* the genesis' auditor role (issue 19: reads blocks and receipts) */
 static const codec_span trial = {(const uint8_t *)SCENARIO_TRIAL, sizeof SCENARIO_TRIAL - 1};
 
 static void start_server(int contexts)
@@ -83,11 +85,19 @@ static void start_server(int contexts)
     cr_assert_eq(tp_client_open(f.url, MAX_BYTES, &f.client, why, sizeof why), TP_OK, "%s", why);
 }
 
+static void add_auditor(codec_genesis *g, void *ctx)
+{
+    (void)ctx;
+    sample_add_authority(g, ROLE_AUDITOR, "", "auditor", &auditor);
+}
+
 static void setup(void)
 {
     snprintf(f.dir, sizeof f.dir, "/tmp/trialreg-capi-XXXXXX");
     cr_assert_not_null(mkdtemp(f.dir));
-    cr_assert_eq(world_init(&f.w, "client-api-test"), 0);
+    uint8_t seed[32] = {0xa0, 0xd1};
+    tcrypto_keypair_from_seed(seed, &auditor);
+    cr_assert_eq(world_init_edit(&f.w, "client-api-test", add_auditor, NULL), 0);
     cr_assert_eq(world_open(&f.w, f.dir, true), 0);
     FILE *mem = open_memstream(&f.timeline, &f.timeline_len);
     cr_assert_eq(scenario_run(&f.w, mem), 0);
@@ -258,19 +268,52 @@ Test(client_api, bad_and_foreign_signatures_are_refused)
     cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE);
 }
 
-/* Fetch blocks [from, from+count) into entries (body kept in body). */
-static uint32_t fetch_blocks(uint64_t from, uint32_t count, codec_block_entry *e, uint32_t *n)
+/* A client request of kind carrying body as a signed read by k for chain at time t. */
+static size_t signed_request(const keypair *k, const hash32 *chain, uint64_t t, uint32_t kind,
+                             const void *body_, size_t len, uint8_t *out, size_t cap)
 {
-    uint8_t inner[32], req[64];
+    static uint8_t sr[CODEC_READ_BODY_MAX + 160];
+    size_t slen = client_signed_read(k, chain, t, kind, body_, len, sr, sizeof sr);
+    cr_assert_gt(slen, 0);
+    codec_buf o = codec_buf_make(out, cap);
+    cr_assert_eq(codec_client_request_encode(kind, sr, slen, &o), CODEC_OK);
+    return o.len;
+}
+
+/* Fetch blocks [from, from+count) as k at time t into entries (body kept in body). */
+static uint32_t fetch_blocks_as(const keypair *k, uint64_t t, uint64_t from, uint32_t count,
+                                codec_block_entry *e, uint32_t *n, codec_client_response *r)
+{
+    uint8_t inner[32], req[256];
     codec_buf b = codec_buf_make(inner, sizeof inner);
     cr_assert_eq(codec_blocks_request_encode(from, count, &b), CODEC_OK);
-    codec_buf o = codec_buf_make(req, sizeof req);
-    cr_assert_eq(codec_client_request_encode(CLIENT_BLOCKS, b.data, b.len, &o), CODEC_OK);
-    codec_client_response r;
-    uint32_t st = call(req, o.len, &r);
+    size_t len = signed_request(k, ledger_chain_id(f.w.l), t, CLIENT_BLOCKS, b.data, b.len, req,
+                                sizeof req);
+    uint32_t st = call(req, len, r);
     if (st == CAPI_OK)
-        cr_assert_eq(codec_blocks_reply_decode(r.body.data, r.body.len, e, CODEC_BLOCKS_REPLY_MAX, n, NULL), CODEC_OK);
+        cr_assert_eq(codec_blocks_reply_decode(r->body.data, r->body.len, e, CODEC_BLOCKS_REPLY_MAX, n, NULL), CODEC_OK);
     return st;
+}
+
+static uint32_t fetch_blocks(uint64_t from, uint32_t count, codec_block_entry *e, uint32_t *n)
+{
+    codec_client_response r;
+    return fetch_blocks_as(&f.w.regulator, server_now, from, count, e, n, &r);
+}
+
+/* The receipt of tx id as k at time t. */
+static uint32_t receipt_as(const keypair *k, uint64_t t, const hash32 *id, codec_client_response *r)
+{
+    uint8_t req[512];
+    size_t len = signed_request(k, ledger_chain_id(f.w.l), t, CLIENT_RECEIPT, id->bytes, 32, req,
+                                sizeof req);
+    return call(req, len, r);
+}
+
+static uint32_t receipt_of(const keypair *k, const hash32 *id)
+{
+    codec_client_response r;
+    return receipt_as(k, server_now, id, &r);
 }
 
 Test(client_api, blocks_are_fetched_by_bounded_ranges)
@@ -302,11 +345,8 @@ Test(client_api, receipt_comes_with_a_proof_that_verifies)
     cr_assert_eq(codec_block_decode(copy, e[0].block.len, &blk, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL), CODEC_OK);
     hash32 id;
     tcrypto_sha256(blk.txs[0].data, blk.txs[0].len, &id);
-    uint8_t req[64];
-    codec_buf o = codec_buf_make(req, sizeof req);
-    cr_assert_eq(codec_client_request_encode(CLIENT_RECEIPT, id.bytes, 32, &o), CODEC_OK);
     codec_client_response r;
-    cr_assert_eq(call(req, o.len, &r), CAPI_OK, "%s", r.reason);
+    cr_assert_eq(receipt_as(&f.w.regulator, server_now, &id, &r), CAPI_OK, "%s", r.reason);
     codec_receipt_reply rr;
     cr_assert_eq(codec_receipt_reply_decode(r.body.data, r.body.len, &rr, NULL), CODEC_OK);
     cr_assert_eq(rr.height, 1);
@@ -316,14 +356,13 @@ Test(client_api, receipt_comes_with_a_proof_that_verifies)
     cr_assert_gt(rr.proof.len, 0, "an inclusion proof for a certified block");
     char why[300] = "";
     cr_assert(proof_verify(f.w.genesis, f.w.genesis_len, rr.proof.data, rr.proof.len, why, sizeof why), "%s", why);
-    /* unknown tx, malformed id */
+    /* unknown tx, malformed id (signed: a 31-byte read body) */
     id.bytes[0] ^= 0xff;
-    o = codec_buf_make(req, sizeof req);
-    codec_client_request_encode(CLIENT_RECEIPT, id.bytes, 32, &o);
-    cr_assert_eq(call(req, o.len, &r), CAPI_NOT_FOUND);
-    o = codec_buf_make(req, sizeof req);
-    codec_client_request_encode(CLIENT_RECEIPT, id.bytes, 31, &o);
-    cr_assert_eq(call(req, o.len, &r), CAPI_BAD_BODY);
+    cr_assert_eq(receipt_as(&f.w.regulator, server_now, &id, &r), CAPI_NOT_FOUND);
+    uint8_t req[512];
+    size_t len = signed_request(&f.w.regulator, ledger_chain_id(f.w.l), server_now,
+                                CLIENT_RECEIPT, id.bytes, 31, req, sizeof req);
+    cr_assert_eq(call(req, len, &r), CAPI_BAD_BODY);
 }
 
 /* The enrolment block of the example (height 8) holds 5 txs: a receipt of its 4th carries
@@ -343,11 +382,8 @@ Test(client_api, receipt_of_a_multi_tx_block_verifies_as_a_receipt_file)
     cr_assert_eq(blk.tx_count, 5);
     hash32 id;
     tcrypto_sha256(blk.txs[3].data, blk.txs[3].len, &id);
-    uint8_t req[64];
-    codec_buf o = codec_buf_make(req, sizeof req);
-    cr_assert_eq(codec_client_request_encode(CLIENT_RECEIPT, id.bytes, 32, &o), CODEC_OK);
     codec_client_response r;
-    cr_assert_eq(call(req, o.len, &r), CAPI_OK, "%s", r.reason);
+    cr_assert_eq(receipt_as(&f.w.regulator, server_now, &id, &r), CAPI_OK, "%s", r.reason);
     size_t len = r.body.len;
     memcpy(file, r.body.data, len);
     static codec_receipt_reply rr;
@@ -368,6 +404,334 @@ Test(client_api, receipt_of_a_multi_tx_block_verifies_as_a_receipt_file)
     file[rr.commit_cert.data - file + rr.commit_cert.len - 3] ^= 1;
     cr_assert_not(proof_verify_receipt(f.w.genesis, f.w.genesis_len, file, len, why, sizeof why));
     cr_assert(strstr(why, "commit certificate signature") != NULL, "%s", why);
+}
+
+/* ---- signed reads (issue 19): blocks, receipts, batches of receipts -------------------- */
+
+/* The id of the first committed tx of contract.method signed by signer (NULL: anyone). */
+static hash32 find_tx(const char *contract, const char *method, const keypair *signer)
+{
+    static codec_span txs[CODEC_BLOCK_TXS_MAX], receipts[CODEC_BLOCK_TXS_MAX];
+    static codec_write writes[CODEC_WRITES_MAX];
+    static codec_tx tx;
+    ledger_summary head;
+    ledger_head(f.w.l, &head);
+    for (uint64_t h = 1; h <= head.height; h++) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        cr_assert_eq(ledger_get_block(f.w.l, h, &data, &len), LEDGER_OK);
+        codec_block b = {.txs = txs, .receipts = receipts, .writes = writes};
+        cr_assert_eq(codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL), CODEC_OK);
+        for (uint32_t i = 0; i < b.tx_count; i++) {
+            if (codec_entry_is_pruned(&b.txs[i]) || codec_tx_decode(b.txs[i].data, b.txs[i].len, &tx, NULL) != CODEC_OK)
+                continue;
+            if (strcmp(tx.contract.text, contract) || strcmp(tx.method.text, method)
+                || (signer && memcmp(tx.signer.bytes, signer->public_key.bytes, 32)))
+                continue;
+            hash32 id;
+            codec_entry_tx_id(&b.txs[i], &id);
+            free(data);
+            return id;
+        }
+        free(data);
+    }
+    cr_assert_fail("no %s.%s in the ledger", contract, method);
+    return (hash32){{0}};
+}
+
+Test(client_api, blocks_are_read_by_validators_regulators_and_the_auditor_only)
+{
+    codec_block_entry e[CODEC_BLOCKS_REPLY_MAX];
+    uint32_t n = 0;
+    codec_client_response r;
+    cr_assert_eq(fetch_blocks_as(&f.w.validators[2], server_now, 1, 2, e, &n, &r), CAPI_OK, "%s", r.reason);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(fetch_blocks_as(&f.w.regulator, server_now, 1, 2, e, &n, &r), CAPI_OK, "%s", r.reason);
+    cr_assert_eq(fetch_blocks_as(&auditor, server_now, 1, 2, e, &n, &r), CAPI_OK, "%s", r.reason);
+    /* everyone else: DENIED, saying who may */
+    const keypair *others[] = {&f.w.sponsor, &f.w.inv_a, &f.w.researcher, &f.w.participants[0]};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        cr_assert_eq(fetch_blocks_as(others[i], server_now, 1, 2, e, &n, &r), CAPI_DENIED, "key %zu", i);
+        cr_assert_not_null(strstr(r.reason, "only a validator, a regulator or the auditor"), "%s", r.reason);
+    }
+    keypair stranger;
+    tcrypto_keypair_generate(&stranger);
+    cr_assert_eq(fetch_blocks_as(&stranger, server_now, 1, 2, e, &n, &r), CAPI_DENIED);
+}
+
+Test(client_api, unsigned_stale_foreign_and_forged_block_reads_are_refused)
+{
+    codec_block_entry e[CODEC_BLOCKS_REPLY_MAX];
+    uint32_t n = 0;
+    codec_client_response r;
+    /* no key: the bare blocks request of before issue 19 */
+    uint8_t inner[32], req[256];
+    codec_buf b = codec_buf_make(inner, sizeof inner);
+    cr_assert_eq(codec_blocks_request_encode(1, 4, &b), CODEC_OK);
+    codec_buf o = codec_buf_make(req, sizeof req);
+    cr_assert_eq(codec_client_request_encode(CLIENT_BLOCKS, b.data, b.len, &o), CODEC_OK);
+    cr_assert_eq(call(req, o.len, &r), CAPI_DENIED);
+    cr_assert_not_null(strstr(r.reason, "unsigned BLOCKS request"), "%s", r.reason);
+    /* stale: outside the skew either way, and a captured request replayed an hour later */
+    cr_assert_eq(fetch_blocks_as(&f.w.regulator, server_now - SKEW_MS - 1, 1, 2, e, &n, &r), CAPI_STALE);
+    cr_assert_not_null(strstr(r.reason, "behind"), "%s", r.reason);
+    cr_assert_eq(fetch_blocks_as(&f.w.regulator, server_now + SKEW_MS + 1, 1, 2, e, &n, &r), CAPI_STALE);
+    size_t len = signed_request(&f.w.regulator, ledger_chain_id(f.w.l), server_now, CLIENT_BLOCKS,
+                                b.data, b.len, req, sizeof req);
+    cr_assert_eq(call(req, len, &r), CAPI_OK, "%s", r.reason);
+    server_now += 3600 * 1000;
+    cr_assert_eq(call(req, len, &r), CAPI_STALE);
+    server_now -= 3600 * 1000;
+    /* another chain's signature (a validator of a chain with the same keys, another name) */
+    world other;
+    cr_assert_eq(world_init(&other, "another-chain"), 0);
+    hash32 other_chain;
+    tcrypto_sha256(other.genesis, other.genesis_len, &other_chain);
+    free(other.genesis);
+    len = signed_request(&f.w.regulator, &other_chain, server_now, CLIENT_BLOCKS, b.data, b.len,
+                         req, sizeof req);
+    cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE);
+    cr_assert_not_null(strstr(r.reason, "signature"), "%s", r.reason);
+    /* a flipped signature bit; another key's signature under the regulator's name */
+    len = signed_request(&f.w.regulator, ledger_chain_id(f.w.l), server_now, CLIENT_BLOCKS,
+                         b.data, b.len, req, sizeof req);
+    req[len - 1] ^= 1;
+    cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE);
+    len = signed_request(&f.w.sponsor, ledger_chain_id(f.w.l), server_now, CLIENT_BLOCKS, b.data,
+                         b.len, req, sizeof req);
+    uint8_t *asker = memmem(req, len, f.w.sponsor.public_key.bytes, 32);
+    cr_assert_not_null(asker);
+    memcpy(asker, f.w.regulator.public_key.bytes, 32);
+    cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE);
+    /* the regulator's signature replayed over another request: blocks 1..4 -> 5..8 */
+    len = signed_request(&f.w.regulator, ledger_chain_id(f.w.l), server_now, CLIENT_BLOCKS,
+                         b.data, b.len, req, sizeof req);
+    uint8_t *range = memmem(req, len, b.data, b.len);
+    cr_assert_not_null(range);
+    range[1] = 5;
+    cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE);
+    /* a signed read for RECEIPT sent as BLOCKS */
+    uint8_t sr[256];
+    size_t slen = client_signed_read(&f.w.regulator, ledger_chain_id(f.w.l), server_now,
+                                     CLIENT_RECEIPT, b.data, b.len, sr, sizeof sr);
+    o = codec_buf_make(req, sizeof req);
+    cr_assert_eq(codec_client_request_encode(CLIENT_BLOCKS, sr, slen, &o), CODEC_OK);
+    cr_assert_eq(call(req, o.len, &r), CAPI_BAD_BODY);
+}
+
+/* Who reads a receipt: its signer and co-signers, its trial's sponsor, an investigator of
+ * its participant's site, a regulator, the auditor, a validator; nobody else. */
+Test(client_api, receipts_are_read_by_the_roles_of_their_tx)
+{
+    const keypair *p0 = &f.w.participants[0], *p1 = &f.w.participants[1];
+    hash32 grant = find_tx("consent", "grant", p0);  /* p0, co-signed by site-a */
+    hash32 withdraw = find_tx("consent", "withdraw", p1); /* p1 alone (site-a's participant) */
+    hash32 anchor = find_tx("data", "anchor", &f.w.inv_b); /* site-b, about its participant */
+    hash32 reg = find_tx("protocol", "register", &f.w.sponsor);
+    codec_client_response r;
+    /* signer, co-signer, sponsor, regulator, auditor, validator */
+    cr_assert_eq(receipt_as(p0, server_now, &grant, &r), CAPI_OK, "%s", r.reason);
+    cr_assert_eq(receipt_of(&f.w.inv_a, &grant), CAPI_OK, "co-signer");
+    cr_assert_eq(receipt_of(&f.w.sponsor, &grant), CAPI_OK, "the trial's sponsor");
+    cr_assert_eq(receipt_of(&f.w.regulator, &grant), CAPI_OK);
+    cr_assert_eq(receipt_of(&auditor, &grant), CAPI_OK);
+    cr_assert_eq(receipt_of(&f.w.validators[1], &grant), CAPI_OK);
+    /* the participant's site reads a tx it did not sign; the other site does not */
+    cr_assert_eq(receipt_of(&f.w.inv_a, &withdraw), CAPI_OK, "site-a's participant");
+    cr_assert_eq(receipt_as(&f.w.inv_b, server_now, &withdraw, &r), CAPI_DENIED);
+    cr_assert_not_null(strstr(r.reason, "may not read this receipt"), "%s", r.reason);
+    cr_assert_eq(receipt_of(&f.w.inv_b, &anchor), CAPI_OK, "its signer");
+    cr_assert_eq(receipt_of(&f.w.inv_a, &anchor), CAPI_DENIED, "another site's anchor");
+    /* others: another participant, the researcher, a stranger */
+    cr_assert_eq(receipt_of(p1, &grant), CAPI_DENIED);
+    cr_assert_eq(receipt_of(&f.w.researcher, &grant), CAPI_DENIED);
+    cr_assert_eq(receipt_of(&f.w.researcher, &reg), CAPI_DENIED);
+    cr_assert_eq(receipt_of(p0, &reg), CAPI_DENIED);
+    cr_assert_eq(receipt_of(&f.w.inv_a, &reg), CAPI_DENIED, "not a participant's tx");
+    keypair stranger;
+    tcrypto_keypair_generate(&stranger);
+    cr_assert_eq(receipt_of(&stranger, &grant), CAPI_DENIED);
+    /* no key, a stale time, another chain, a signature lifted onto another id */
+    uint8_t req[512];
+    codec_buf o = codec_buf_make(req, sizeof req);
+    cr_assert_eq(codec_client_request_encode(CLIENT_RECEIPT, grant.bytes, 32, &o), CODEC_OK);
+    cr_assert_eq(call(req, o.len, &r), CAPI_DENIED);
+    cr_assert_not_null(strstr(r.reason, "unsigned RECEIPT request"), "%s", r.reason);
+    cr_assert_eq(receipt_as(p0, server_now - SKEW_MS - 1, &grant, &r), CAPI_STALE);
+    world other;
+    cr_assert_eq(world_init(&other, "another-chain"), 0);
+    hash32 other_chain;
+    tcrypto_sha256(other.genesis, other.genesis_len, &other_chain);
+    free(other.genesis);
+    size_t len = signed_request(p0, &other_chain, server_now, CLIENT_RECEIPT, grant.bytes, 32,
+                                req, sizeof req);
+    cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE);
+    len = signed_request(p0, ledger_chain_id(f.w.l), server_now, CLIENT_RECEIPT, grant.bytes, 32,
+                         req, sizeof req);
+    uint8_t *id = memmem(req, len, grant.bytes, 32);
+    cr_assert_not_null(id);
+    memcpy(id, withdraw.bytes, 32);
+    cr_assert_eq(call(req, len, &r), CAPI_BAD_SIGNATURE, "p0's signature over another tx id");
+}
+
+/* A pruned tx (a signer with no role) keeps no arguments and no co-signatures: its signer,
+ * the regulators, the auditor and the validators read its receipt, its "trial's" sponsor
+ * does not (it named a trial in an argument the ledger no longer holds). */
+Test(client_api, a_pruned_txs_receipt_is_read_by_its_signer_and_the_ledger_readers)
+{
+    keypair stranger;
+    tcrypto_keypair_generate(&stranger);
+    codec_value args[] = {world_text(SCENARIO_TRIAL), world_int(1), world_bytes("x", 1), world_int(1)};
+    codec_receipt rc;
+    capi_exec_lock(f.api);
+    int run = world_run(&f.w, 1000, &stranger, "consent", "grant", args, 4, NULL, 0, &rc);
+    capi_exec_unlock(f.api);
+    cr_assert_eq(run, 0);
+    cr_assert_eq(rc.status, RECEIPT_INVALID, "no role: pruned");
+    server_now = f.w.now_ms;
+    cr_assert_eq(receipt_of(&stranger, &rc.tx_id), CAPI_OK);
+    cr_assert_eq(receipt_of(&f.w.regulator, &rc.tx_id), CAPI_OK);
+    cr_assert_eq(receipt_of(&auditor, &rc.tx_id), CAPI_OK);
+    cr_assert_eq(receipt_of(&f.w.validators[0], &rc.tx_id), CAPI_OK);
+    cr_assert_eq(receipt_of(&f.w.sponsor, &rc.tx_id), CAPI_DENIED);
+    cr_assert_eq(receipt_of(&f.w.participants[0], &rc.tx_id), CAPI_DENIED);
+}
+
+/* A co-signer reads the receipt of the tx it co-signed, even with no other claim to it (a
+ * researcher witnessing a site's anchor: the contract may refuse the tx, its receipt is
+ * still the co-signer's to read); the tx's trial's other site does not. */
+Test(client_api, a_co_signer_reads_the_receipt_of_what_it_signed)
+{
+    hash32 h = world_hash("a record");
+    codec_value args[] = {world_text(SCENARIO_TRIAL), world_bytes(f.w.participants[3].public_key.bytes, 32),
+                          world_int(1), world_int((int64_t)f.w.now_ms), world_bytes(h.bytes, 32),
+                          world_int(4096)};
+    world_cosig cos = {&f.w.researcher, MEANING_WITNESS};
+    codec_receipt rc;
+    capi_exec_lock(f.api);
+    int run = world_run(&f.w, 1000, &f.w.inv_b, "data", "anchor", args, 6, &cos, 1, &rc);
+    capi_exec_unlock(f.api);
+    cr_assert_eq(run, 0);
+    cr_assert_neq(rc.status, RECEIPT_INVALID, "kept whole (code %u: %s)", rc.error_code, rc.reason);
+    server_now = f.w.now_ms;
+    cr_assert_eq(receipt_of(&f.w.researcher, &rc.tx_id), CAPI_OK, "the co-signer");
+    cr_assert_eq(receipt_of(&f.w.inv_b, &rc.tx_id), CAPI_OK, "the signer");
+    cr_assert_eq(receipt_of(&f.w.inv_a, &rc.tx_id), CAPI_DENIED, "the other site");
+    cr_assert_eq(receipt_of(&f.w.participants[0], &rc.tx_id), CAPI_DENIED);
+}
+
+/* A batch under one signature: an answer per id, in order (found and readable with its
+ * receipt reply / not found / denied); the whole request refused when unsigned, stale,
+ * forged or for another chain. */
+static uint32_t receipts_as(const keypair *k, uint64_t t, const hash32 *chain, const hash32 *ids,
+                            uint32_t count, codec_receipts_entry *e, codec_client_response *r)
+{
+    static uint8_t inner[CODEC_READ_BODY_MAX], req[CODEC_READ_BODY_MAX + 256];
+    codec_buf b = codec_buf_make(inner, sizeof inner);
+    cr_assert_eq(codec_receipts_request_encode(ids, count, &b), CODEC_OK);
+    size_t len = signed_request(k, chain, t, CLIENT_RECEIPTS, b.data, b.len, req, sizeof req);
+    uint32_t st = call(req, len, r);
+    uint32_t n = 0;
+    if (st == CAPI_OK) {
+        cr_assert_eq(codec_receipts_reply_decode(r->body.data, r->body.len, e, CODEC_RECEIPTS_BATCH_MAX, &n, NULL), CODEC_OK);
+        cr_assert_eq(n, count, "one answer per id");
+    }
+    return st;
+}
+
+Test(client_api, a_batch_of_receipts_answers_each_id_under_one_signature)
+{
+    const keypair *p0 = &f.w.participants[0];
+    hash32 ids[4];
+    ids[0] = find_tx("consent", "grant", p0);
+    ids[1] = find_tx("protocol", "register", &f.w.sponsor);
+    ids[2] = ids[0];
+    ids[2].bytes[5] ^= 0x55; /* no such tx */
+    ids[3] = find_tx("consent", "withdraw", &f.w.participants[1]);
+    static codec_receipts_entry e[CODEC_RECEIPTS_BATCH_MAX];
+    codec_client_response r;
+    const hash32 *chain = ledger_chain_id(f.w.l);
+    cr_assert_eq(receipts_as(&f.w.regulator, server_now, chain, ids, 4, e, &r), CAPI_OK, "%s", r.reason);
+    uint32_t want_reg[4] = {CAPI_OK, CAPI_OK, CAPI_NOT_FOUND, CAPI_OK};
+    for (int i = 0; i < 4; i++) cr_assert_eq(e[i].status, want_reg[i], "id %d: %s", i, e[i].reason);
+    /* each receipt is the receipt file a single RECEIPT gives, and verifies */
+    char why[300] = "";
+    static uint8_t file[MAX_BYTES];
+    memcpy(file, e[0].reply.data, e[0].reply.len);
+    cr_assert(proof_verify_receipt(f.w.genesis, f.w.genesis_len, file, e[0].reply.len, why, sizeof why), "%s", why);
+    /* p0: its own grant, not the sponsor's registration nor p1's withdrawal */
+    cr_assert_eq(receipts_as(p0, server_now, chain, ids, 4, e, &r), CAPI_OK, "%s", r.reason);
+    uint32_t want_p0[4] = {CAPI_OK, CAPI_DENIED, CAPI_NOT_FOUND, CAPI_DENIED};
+    for (int i = 0; i < 4; i++) cr_assert_eq(e[i].status, want_p0[i], "id %d: %s", i, e[i].reason);
+    cr_assert_eq(e[1].reply.len, 0, "a denied id carries no receipt");
+    cr_assert_not_null(strstr(e[1].reason, "may not read this receipt"), "%s", e[1].reason);
+    /* a full batch of CODEC_RECEIPTS_BATCH_MAX ids: more receipts than this server's reply
+     * bound (256 KiB) holds; those that do not fit are answered TOO_LARGE (ask again),
+     * in order after those that did, and the reply itself stays within the bound */
+    static hash32 many[CODEC_RECEIPTS_BATCH_MAX];
+    for (uint32_t i = 0; i < CODEC_RECEIPTS_BATCH_MAX; i++) many[i] = ids[i % 4];
+    cr_assert_eq(receipts_as(&auditor, server_now, chain, many, CODEC_RECEIPTS_BATCH_MAX, e, &r), CAPI_OK, "%s", r.reason);
+    uint32_t fit = 0, too_large = 0;
+    for (uint32_t i = 0; i < CODEC_RECEIPTS_BATCH_MAX; i++) {
+        if (i % 4 == 2) {
+            cr_assert_eq(e[i].status, CAPI_NOT_FOUND);
+        } else if (e[i].status == CAPI_OK) {
+            cr_assert_eq(too_large, 0, "id %u fitted after one that did not", i);
+            fit++;
+        } else {
+            cr_assert_eq(e[i].status, CAPI_TOO_LARGE, "id %u: %s", i, e[i].reason);
+            too_large++;
+        }
+    }
+    cr_assert_gt(fit, 8, "%u fitted", fit);
+    cr_assert_gt(too_large, 0, "%u receipts fitted in 256 KiB?", fit);
+    /* refused as a whole: stale, another chain, no key */
+    cr_assert_eq(receipts_as(&f.w.regulator, server_now + SKEW_MS + 1, chain, ids, 4, e, &r), CAPI_STALE);
+    world other;
+    cr_assert_eq(world_init(&other, "another-chain"), 0);
+    hash32 other_chain;
+    tcrypto_sha256(other.genesis, other.genesis_len, &other_chain);
+    free(other.genesis);
+    cr_assert_eq(receipts_as(&f.w.regulator, server_now, &other_chain, ids, 4, e, &r), CAPI_BAD_SIGNATURE);
+    uint8_t inner[256], req[512];
+    codec_buf b = codec_buf_make(inner, sizeof inner), o = codec_buf_make(req, sizeof req);
+    cr_assert_eq(codec_receipts_request_encode(ids, 4, &b), CODEC_OK);
+    cr_assert_eq(codec_client_request_encode(CLIENT_RECEIPTS, b.data, b.len, &o), CODEC_OK);
+    cr_assert_eq(call(req, o.len, &r), CAPI_DENIED);
+    cr_assert_not_null(strstr(r.reason, "unsigned RECEIPTS request"), "%s", r.reason);
+    /* one id too many is a bad body, not a crash */
+    static hash32 too_many[CODEC_RECEIPTS_BATCH_MAX + 1];
+    cr_assert_eq(codec_receipts_request_encode(too_many, CODEC_RECEIPTS_BATCH_MAX + 1, &b), CODEC_ERR_COUNT);
+}
+
+/* The benchmark's A side only: a node with unsigned_reads answers the bare requests (and
+ * still checks a signature when one is there). */
+Test(client_api, unsigned_reads_are_answered_only_when_the_node_is_told_to)
+{
+    capi_config cfg = {.executor = f.w.e, .clock = test_clock, .skew_ms = SKEW_MS,
+                       .blocks_max = 8, .unsigned_reads = true};
+    capi *open_api = capi_open(&cfg);
+    cr_assert_not_null(open_api);
+    hash32 id = find_tx("protocol", "register", &f.w.sponsor);
+    uint8_t inner[64], req[256];
+    codec_buf b = codec_buf_make(inner, sizeof inner), o = codec_buf_make(req, sizeof req);
+    cr_assert_eq(codec_receipts_request_encode(&id, 1, &b), CODEC_OK);
+    cr_assert_eq(codec_client_request_encode(CLIENT_RECEIPTS, b.data, b.len, &o), CODEC_OK);
+    static uint8_t reply[MAX_BYTES];
+    size_t len = capi_handle(open_api, req, o.len, reply, sizeof reply);
+    codec_client_response r;
+    cr_assert_eq(codec_client_response_decode(reply, len, &r, NULL), CODEC_OK);
+    cr_assert_eq(r.status, CAPI_OK, "%s", r.reason);
+    len = capi_handle(f.api, req, o.len, reply, sizeof reply);
+    cr_assert_eq(codec_client_response_decode(reply, len, &r, NULL), CODEC_OK);
+    cr_assert_eq(r.status, CAPI_DENIED, "the default node refuses it");
+    len = signed_request(&f.w.sponsor, ledger_chain_id(f.w.l), server_now, CLIENT_RECEIPTS, b.data,
+                         b.len, req, sizeof req);
+    req[len - 1] ^= 1;
+    size_t rlen = capi_handle(open_api, req, len, reply, sizeof reply);
+    cr_assert_eq(codec_client_response_decode(reply, rlen, &r, NULL), CODEC_OK);
+    cr_assert_eq(r.status, CAPI_BAD_SIGNATURE);
+    capi_close(open_api);
 }
 
 Test(client_api, submit_hands_canonical_txs_to_consensus)

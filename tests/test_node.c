@@ -341,6 +341,106 @@ static void commit_height_1(codec_span tx)
     cr_assert(executed, "node 1 did not execute height 1: %s", text);
 }
 
+/* ---- issue 19: FETCH answered only to a validator ------------------------------------ */
+
+/* Whether node 1 sent validator 0 a BLOCKS message (alone or in a bundle) within
+ * timeout_ms. */
+static bool await_blocks(int timeout_ms)
+{
+    static wire_msg w, part;
+    uint64_t until = now_ms() + (uint64_t)timeout_ms;
+    while (now_ms() < until) {
+        uint8_t *data;
+        size_t len;
+        if (tp_recv(T.peer0, 50, &data, &len) != TP_OK)
+            continue;
+        bool found = false;
+        if (wire_decode(data, len, &w, NULL) == CODEC_OK && w.from == 1) {
+            found = w.kind == WIRE_BLOCKS;
+            for (uint32_t i = 0; w.kind == WIRE_BUNDLE && i < w.part_count; i++)
+                found |= wire_decode(w.parts[i].data, w.parts[i].len, &part, NULL) == CODEC_OK &&
+                         part.kind == WIRE_BLOCKS;
+        }
+        tp_free(data, len);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
+/* A FETCH of height 1 claiming validator `from`, signed by key at time t (key NULL: the
+ * unsigned form). */
+static void send_fetch_as(uint32_t from, const keypair *key, uint64_t t)
+{
+    codec_buf b = codec_buf_make(T.buf, sizeof T.buf);
+    if (!key) {
+        cr_assert_eq(wire_fetch_encode(from, 1, 1, &b), CODEC_OK);
+    } else {
+        uint8_t body[64];
+        codec_buf bb = codec_buf_make(body, sizeof body);
+        signature sig;
+        cr_assert_eq(wire_fetch_body_encode(from, 1, 1, t, &bb), CODEC_OK);
+        cr_assert_eq(tcrypto_sign(key, TCRYPTO_TAG_FETCH, &T.chain_id, bb.data, bb.len, &sig),
+                     TCRYPTO_OK);
+        cr_assert_eq(wire_fetch_signed_encode(from, 1, 1, t, &sig, &b), CODEC_OK);
+    }
+    cr_assert_eq(tp_send(T.peer0, 1, b.data, b.len), TP_OK);
+}
+
+/* Node 1 holds height 1. A FETCH for it that is unsigned, signed by another validator or by
+ * a key outside the set, stale, or signed for another chain is ignored (no BLOCKS), and
+ * logged once for the claimed sender however many arrive; the same FETCH signed by
+ * validator 0 now is answered. */
+Test(node, a_fetch_is_answered_only_when_signed_by_the_validator_it_names)
+{
+    uint8_t tx[1024];
+    commit_height_1(make_tx(1, false, tx, sizeof tx));
+    keypair stranger;
+    tcrypto_keypair_generate(&stranger);
+    char log_path[300];
+    snprintf(log_path, sizeof log_path, "%s/stderr.log", T.dir);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *log = fopen(log_path, "w");
+    cr_assert(saved >= 0 && log);
+    dup2(fileno(log), 2);
+    send_fetch_as(0, NULL, 0);                              /* no signature */
+    send_fetch_as(0, &T.chain.keys.validators[2], now_ms()); /* another validator's */
+    send_fetch_as(0, &stranger, now_ms());                  /* a key outside the set */
+    send_fetch_as(0, &T.chain.keys.validators[0], now_ms() - 120000); /* stale, replayed */
+    bool answered = await_blocks(1500);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(log);
+    cr_assert_not(answered, "node 1 answered a FETCH not signed by validator 0");
+    char text[8192] = "";
+    FILE *f = fopen(log_path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = 0;
+    const char *line = "FETCH claiming to be from validator 0 ignored";
+    const char *first = strstr(text, line);
+    cr_assert_not_null(first, "the refusal is logged: %s", text);
+    cr_assert_null(strstr(first + 1, line), "logged once, not per FETCH: %s", text);
+    cr_assert_not_null(strstr(first, "unsigned"), "the first one's reason: %s", text);
+    /* signed for another chain: ignored too */
+    hash32 other;
+    tcrypto_sha256("another chain", 13, &other);
+    uint8_t body[64];
+    codec_buf bb = codec_buf_make(body, sizeof body), b = codec_buf_make(T.buf, sizeof T.buf);
+    signature sig;
+    uint64_t t = now_ms();
+    cr_assert_eq(wire_fetch_body_encode(0, 1, 1, t, &bb), CODEC_OK);
+    tcrypto_sign(&T.chain.keys.validators[0], TCRYPTO_TAG_FETCH, &other, bb.data, bb.len, &sig);
+    cr_assert_eq(wire_fetch_signed_encode(0, 1, 1, t, &sig, &b), CODEC_OK);
+    cr_assert_eq(tp_send(T.peer0, 1, b.data, b.len), TP_OK);
+    cr_assert_not(await_blocks(800), "answered a FETCH signed for another chain");
+    send_fetch_as(0, &T.chain.keys.validators[0], now_ms());
+    cr_assert(await_blocks(5000), "a FETCH signed by validator 0 is answered");
+}
+
 /* ---- issue 13, bug 3 (node half): a result certificate against my own
  * execution ---- */
 

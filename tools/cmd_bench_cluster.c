@@ -11,9 +11,18 @@
  * next tx once the previous one is seen committed. The clients reach node 0
  * through a gateway of SUBMITTERS threads: each sends the txs of every client
  * free at that moment in one SUBMIT_BATCH request (at most CLIENT_BATCH_TXS).
- * Commits are observed by one watcher polling BLOCKS from node 0 (every 5 ms),
- * so no client polls receipts; commit latency = the watcher seeing the block - the submit. Only txs whose
- * receipt status is OK count as committed.
+ * Commits are observed by one watcher polling node 0 for the receipts of every
+ * outstanding tx (every 5 ms) in one RECEIPTS request, a signed read (issue 19: one
+ * signature by the regulator's key, checked once by the node, for up to 256 tx ids);
+ * commit latency = the watcher seeing the receipt - the submit. Only txs whose receipt
+ * status is OK count as committed.
+ *
+ * --ab measures what signing the reads costs: each run measures the load twice, each time
+ * on a fresh consortium, once with the watcher's RECEIPTS requests sent unsigned (the A
+ * side: its nodes are started with bench_unsigned_reads, config.h, which nothing else sets)
+ * and once signed (B, nodes as configured by init), the order alternating between runs; it
+ * prints both sides' medians and the cost per run (bound: B costs at most 0.02 of the
+ * ratio).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -48,7 +57,12 @@ static const char USAGE[] =
     "  participants, then runs N (default 8000) pre-signed txs, half consent grants and\n"
     "  half data anchors, with C (default 192, at most 256) closed-loop clients. Prints committed tx/s,\n"
     "  p50/p99 commit latency and the bound measured in the same run, per run and as\n"
-    "  medians over R runs (default 3).\n"
+    "  medians over R runs (default 3). Commits are seen by polling the outstanding txs'\n"
+    "  receipts in signed RECEIPTS requests (the regulator's key).\n"
+    "       trialctl bench cluster --ab [--dir DIR] [--port P] [--txs N] [--clients C] [--runs R]\n"
+    "  Each run measures twice, each on a fresh consortium: receipt polling unsigned (A;\n"
+    "  its nodes run with bench_unsigned_reads) and signed (B); prints both sides' medians\n"
+    "  and the cost of signed reads in ratio (bound 0.02).\n"
     "       trialctl bench cluster --existing DIR --url URL [--txs N] [--clients C]\n"
     "  The same workload once against the running consortium of DIR (a fresh trial,\n"
     "  random nonces) through URL; exit 0 only if every tx\n"
@@ -73,7 +87,7 @@ typedef struct {
     uint64_t valid_until; /* of every tx: the txs are signed before the run */
     const char *url;
     char trial[32]; /* BENCH-<time>: a fresh trial per run, so runs can share a chain */
-    uint64_t setup_height; /* the highest block of a set-up receipt: the watcher starts above */
+    uint64_t setup_height; /* the highest block of a set-up receipt (printed) */
 } workload;
 
 /* Every tx: a random nonce (trialreg_client.h), so runs and other clients sharing the keys never
@@ -129,7 +143,7 @@ static int step(workload *w, const char *what, uint8_t (*bufs)[TX_BYTES], const 
     int rc = spans && res ? 0 : -1;
     for (uint32_t i = 0; i < n && rc == 0; i++)
         spans[i] = (codec_span){bufs[i], lens[i]};
-    client_options opt = {w->url, 4, 30000};
+    client_options opt = {w->url, 4, 30000, &w->regulator, &w->chain}; /* reads every receipt */
     if (rc == 0)
         client_run(&opt, spans, n, res);
     for (uint32_t i = 0; i < n && res; i++) {
@@ -203,29 +217,11 @@ typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t cv;
     uint32_t next, outstanding, done, refused;
+    uint32_t polls; /* RECEIPTS requests the watcher sent (each one signature check, on B) */
     bool stop;
+    bool unsigned_polling; /* the A side of --ab: RECEIPTS requests sent without a signature */
     char first_refusal[CODEC_REASON_MAX + 32];
 } run_state;
-
-/* Sorted (id, index) pairs for the watcher's lookups. */
-typedef struct {
-    hash32 id;
-    uint32_t index;
-} id_entry;
-static id_entry *g_index;
-static uint32_t g_index_count;
-
-static int cmp_entry(const void *a, const void *b)
-{
-    return memcmp(&((const id_entry *)a)->id, &((const id_entry *)b)->id, 32);
-}
-
-static int find_tx(const hash32 *id)
-{
-    id_entry key = {*id, 0};
-    id_entry *e = bsearch(&key, g_index, g_index_count, sizeof key, cmp_entry);
-    return e ? (int)e->index : -1;
-}
 
 /* Mark the txs first..first+count-1 that the node did not accept as refused. */
 static void refuse_range(run_state *r, uint32_t first, uint32_t count, const bool *accepted,
@@ -308,27 +304,40 @@ static void *submitter(void *arg)
     return NULL;
 }
 
-/* One fetched block: mark its txs committed. */
-static void watch_block(run_state *r, const codec_span *block, double t)
+/* The outstanding txs (handed to a submitter, not settled): at most
+ * CODEC_RECEIPTS_BATCH_MAX (--clients is at most 256), their indexes and ids. */
+static uint32_t outstanding_txs(run_state *r, uint32_t *idx, hash32 *ids)
 {
-    static codec_span txs[CODEC_BLOCK_TXS_MAX], receipts[CODEC_BLOCK_TXS_MAX];
-    static codec_write writes[CODEC_WRITES_MAX];
-    codec_block b = {.txs = txs, .receipts = receipts, .writes = writes};
-    if (codec_block_decode(block->data, block->len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX,
-                           NULL) != CODEC_OK)
-        return;
+    uint32_t k = 0;
     pthread_mutex_lock(&r->lock);
-    for (uint32_t i = 0; i < b.tx_count; i++) {
-        hash32 id;
-        tcrypto_sha256(txs[i].data, txs[i].len, &id);
-        int k = find_tx(&id);
-        if (k < 0 || r->committed[k] != 0)
+    for (uint32_t i = 0; i < r->next && k < CODEC_RECEIPTS_BATCH_MAX; i++) {
+        if (r->committed[i] != 0)
             continue;
-        codec_receipt rc;
-        r->ok[k] = codec_receipt_decode(receipts[i].data, receipts[i].len, &rc, NULL) == CODEC_OK &&
-                   rc.status == RECEIPT_OK;
+        idx[k] = i;
+        ids[k++] = r->ids[i];
+    }
+    pthread_mutex_unlock(&r->lock);
+    return k;
+}
+
+/* The receipts the node found: mark those txs committed at t. */
+static void mark_receipts(run_state *r, const uint32_t *idx, const codec_receipts_entry *e,
+                          uint32_t count, double t)
+{
+    static codec_receipt_reply rr;
+    static codec_receipt rc;
+    pthread_mutex_lock(&r->lock);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t k = idx[i];
+        if (e[i].status != CAPI_OK || r->committed[k] != 0)
+            continue;
+        bool decoded = codec_receipt_reply_decode(e[i].reply.data, e[i].reply.len, &rr, NULL) ==
+                           CODEC_OK &&
+                       codec_receipt_decode(rr.receipt.data, rr.receipt.len, &rc, NULL) == CODEC_OK;
+        r->ok[k] = decoded && rc.status == RECEIPT_OK;
         if (!r->ok[k] && !r->first_refusal[0])
-            snprintf(r->first_refusal, sizeof r->first_refusal, "tx %u: %s", k, rc.reason);
+            snprintf(r->first_refusal, sizeof r->first_refusal, "tx %u: %s", k,
+                     decoded ? rc.reason : "its receipt does not decode");
         r->committed[k] = t;
         r->done++;
         r->outstanding--;
@@ -337,11 +346,47 @@ static void watch_block(run_state *r, const codec_span *block, double t)
     pthread_mutex_unlock(&r->lock);
 }
 
-/* The watcher's polling period. Each BLOCKS request reads from node 0's store under the
- * lock its execution takes, so polling back to back (as it did before, pausing 2 ms only
- * when nothing was new) slowed the node it watches. A commit is seen up to 5 ms after it
- * happened: latencies are overstated by 2.5 ms on average. */
+/* The watcher's polling period. Each RECEIPTS request reads node 0's store under the lock
+ * its execution takes, so polling back to back slows the node it watches. A commit is seen
+ * up to 5 ms after it happened: latencies are overstated by 2.5 ms on average. */
 #define WATCH_EVERY_MS 5
+
+/* One RECEIPTS request for the outstanding txs idx/ids[0..count): signed by the regulator
+ * (or bare, on the A side of --ab). Returns the number of answers in e (0 on failure; a
+ * refusal of the whole request is kept as the run's first refusal). */
+static uint32_t ask_receipts(run_state *r, tp_client *c, const hash32 *ids, uint32_t count,
+                             codec_receipts_entry *e, uint8_t **reply, size_t *reply_len)
+{
+    static uint8_t body[CODEC_READ_BODY_MAX], sreq[CODEC_READ_BODY_MAX + 160],
+        req[CODEC_READ_BODY_MAX + 256];
+    codec_buf bb = codec_buf_make(body, sizeof body), rb = codec_buf_make(req, sizeof req);
+    if (codec_receipts_request_encode(ids, count, &bb) != CODEC_OK)
+        return 0;
+    size_t len = bb.len;
+    if (r->unsigned_polling)
+        memcpy(sreq, bb.data, bb.len);
+    else
+        len = client_signed_read(&r->w->regulator, &r->w->chain, client_now_ms(),
+                                 CLIENT_RECEIPTS, bb.data, bb.len, sreq, sizeof sreq);
+    codec_client_response resp;
+    uint32_t got = 0;
+    if (len == 0 || codec_client_request_encode(CLIENT_RECEIPTS, sreq, len, &rb) != CODEC_OK ||
+        tp_client_request(c, rb.data, rb.len, 10000, reply, reply_len) != TP_OK ||
+        codec_client_response_decode(*reply, *reply_len, &resp, NULL) != CODEC_OK)
+        return 0;
+    if (resp.status != CAPI_OK) {
+        pthread_mutex_lock(&r->lock);
+        if (!r->first_refusal[0])
+            snprintf(r->first_refusal, sizeof r->first_refusal, "receipts refused (%u): %.120s",
+                     resp.status, resp.reason);
+        pthread_mutex_unlock(&r->lock);
+        return 0;
+    }
+    if (codec_receipts_reply_decode(resp.body.data, resp.body.len, e, CODEC_RECEIPTS_BATCH_MAX,
+                                    &got, NULL) != CODEC_OK || got != count)
+        return 0;
+    return got;
+}
 
 static void *watcher(void *arg)
 {
@@ -350,41 +395,25 @@ static void *watcher(void *arg)
     char why[256];
     if (client_open(r->w->url, &c, why, sizeof why) != 0)
         return NULL;
-    /* the run's txs are in blocks above the set-up's (it read the whole ledger from height 1
-     * before, on every run against an existing consortium) */
-    uint64_t next = r->w->setup_height + 1;
+    static uint32_t idx[CODEC_RECEIPTS_BATCH_MAX];
+    static hash32 ids[CODEC_RECEIPTS_BATCH_MAX];
+    static codec_receipts_entry e[CODEC_RECEIPTS_BATCH_MAX];
     for (;;) {
         pthread_mutex_lock(&r->lock);
         bool stop = r->stop || r->done + r->refused >= r->n;
         pthread_mutex_unlock(&r->lock);
         if (stop)
             break;
-        uint8_t body[32], req[64];
-        codec_buf bb = codec_buf_make(body, sizeof body);
-        codec_blocks_request_encode(next, CODEC_BLOCKS_REPLY_MAX, &bb);
-        codec_buf rb = codec_buf_make(req, sizeof req);
-        codec_client_request_encode(CLIENT_BLOCKS, bb.data, bb.len, &rb);
+        uint32_t count = outstanding_txs(r, idx, ids);
         uint8_t *reply = NULL;
         size_t reply_len = 0;
-        codec_client_response resp;
-        static codec_block_entry entries[CODEC_BLOCKS_REPLY_MAX];
-        uint32_t count = 0;
-        if (tp_client_request(c, rb.data, rb.len, 10000, &reply, &reply_len) == TP_OK &&
-            codec_client_response_decode(reply, reply_len, &resp, NULL) == CODEC_OK &&
-            resp.status == CAPI_OK &&
-            codec_blocks_reply_decode(resp.body.data, resp.body.len, entries,
-                                      CODEC_BLOCKS_REPLY_MAX, &count, NULL) == CODEC_OK) {
-            double t = now_s();
-            for (uint32_t i = 0; i < count; i++)
-                watch_block(r, &entries[i].block, t);
-            next += count;
-        }
+        r->polls += count > 0; /* read by measure() after the join */
+        if (count > 0 && ask_receipts(r, c, ids, count, e, &reply, &reply_len) == count)
+            mark_receipts(r, idx, e, count, now_s());
         if (reply)
             tp_free(reply, reply_len);
-        if (count < 8) { /* else more are waiting: ask again at once */
-            struct timespec ts = {0, WATCH_EVERY_MS * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        struct timespec ts = {0, WATCH_EVERY_MS * 1000000L};
+        nanosleep(&ts, NULL);
     }
     tp_client_close(c);
     return NULL;
@@ -447,23 +476,22 @@ static void run_state_free(run_state *r)
     free(r->submitted);
     free(r->committed);
     free(r->ok);
-    free(g_index);
-    g_index = NULL;
 }
 
-static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
+static int measure(workload *w, uint32_t n, uint32_t clients, bool unsigned_polling,
+                   run_figures *out)
 {
-    run_state r = {.w = w, .n = n, .clients = clients};
+    run_state r = {.w = w, .n = n, .clients = clients, .unsigned_polling = unsigned_polling};
     r.txs = malloc((size_t)n * TX_BYTES);
     r.lens = calloc(n, sizeof *r.lens);
     r.ids = calloc(n, sizeof *r.ids);
     r.submitted = calloc(n, sizeof(double));
     r.committed = calloc(n, sizeof(double));
     r.ok = calloc(n, sizeof(bool));
-    g_index = calloc(n, sizeof *g_index);
-    if (!r.txs || !r.lens || !r.ids || !r.submitted || !r.committed || !r.ok ||
-        !g_index)
+    if (!r.txs || !r.lens || !r.ids || !r.submitted || !r.committed || !r.ok) {
+        run_state_free(&r);
         return -1;
+    }
     uint32_t sigs = 0;
     for (uint32_t i = 0; i < n; i++) {
         /* consents cycle through the participants; anchors alternate between the two
@@ -480,10 +508,7 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
             sigs += 1;
         }
         tcrypto_sha256(r.txs[i], r.lens[i], &r.ids[i]);
-        g_index[i] = (id_entry){r.ids[i], i};
     }
-    g_index_count = n;
-    qsort(g_index, n, sizeof *g_index, cmp_entry);
     pthread_mutex_init(&r.lock, NULL);
     pthread_cond_init(&r.cv, NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -550,6 +575,8 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
     out->max_ms = ok ? lat[ok - 1] : 0;
     out->bound = rate / 4.0 / ((double)sigs / n);
     out->ratio = out->tps / out->bound;
+    printf("  watcher: %u RECEIPTS requests, %.0f/s, %s\n", r.polls, r.polls / (last - t0),
+           r.unsigned_polling ? "unsigned" : "each signed once and checked once by node 0");
     printf("  verify %.0f/s on all cores (before the load %.0f, after %.0f), %.2f signatures "
            "per tx -> bound %.0f tx/s\n", rate, rate_before, rate_after, (double)sigs / n,
            out->bound);
@@ -560,9 +587,10 @@ static int measure(workload *w, uint32_t n, uint32_t clients, run_figures *out)
 
 /* ---- one run: consortium up, set-up, measure, down ------------------------------------ */
 
-/* Set up and measure against the running consortium of dir at url. */
+/* Set up and measure against the running consortium of dir at url, polling receipts
+ * unsigned if unsigned_polling (the A side of --ab). */
 static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t clients,
-                        run_figures *f)
+                        bool unsigned_polling, run_figures *f)
 {
     static workload w;
     memset(&w, 0, sizeof w);
@@ -594,11 +622,12 @@ static int run_workload(const char *dir, const char *url, uint32_t n, uint32_t c
     if (rc == 0)
         rc = set_up(&w);
     if (rc == 0) {
-        printf("  set-up (trial, %d participants enrolled and consented) in %.1f s; the run's "
-               "blocks are watched from height %llu\n", PARTICIPANTS, now_s() - t,
-               (unsigned long long)w.setup_height + 1);
+        printf("  set-up (trial, %d participants enrolled and consented) in %.1f s, up to "
+               "height %llu; commits are seen by polling the receipts of the run's own txs "
+               "(no block is read)\n", PARTICIPANTS, now_s() - t,
+               (unsigned long long)w.setup_height);
         fflush(stdout);
-        rc = measure(&w, n, clients, f);
+        rc = measure(&w, n, clients, unsigned_polling, f);
     }
     return rc;
 }
@@ -626,12 +655,41 @@ static void watch_nodes(const char *dir)
     }
 }
 
-static int one_run(const char *dir, unsigned port, uint32_t n, uint32_t clients, run_figures *f)
+/* --ab: the nodes answer unsigned receipt reads too (config.h bench_unsigned_reads), so
+ * that the A side can poll without signing. The key goes in before the config's last '}'. */
+static int allow_unsigned_reads(const char *dir)
+{
+    for (uint32_t i = 0; i < 4; i++) {
+        char path[8192];
+        snprintf(path, sizeof path, "%.4000s/node-%u/config.json", dir, i);
+        uint8_t *text = NULL;
+        size_t len = 0;
+        if (util_read_file(path, 1u << 20, &text, &len) != 0)
+            return -1;
+        size_t end = len;
+        while (end > 0 && text[end - 1] != '}')
+            end--;
+        FILE *f = end > 0 ? fopen(path, "w") : NULL;
+        int rc = f && fprintf(f, "%.*s,\n  \"bench_unsigned_reads\": true\n}\n", (int)(end - 1),
+                              (const char *)text) > 0 ? 0 : -1;
+        if (f && fclose(f) != 0)
+            rc = -1;
+        free(text);
+        if (rc != 0)
+            return fprintf(stderr, "bench cluster: cannot rewrite %s\n", path), -1;
+    }
+    return 0;
+}
+
+static int one_run(const char *dir, unsigned port, uint32_t n, uint32_t clients,
+                   bool unsigned_polling, run_figures *f)
 {
     char ports[16], url[64];
     snprintf(ports, sizeof ports, "%u", port);
     char *init_argv[] = {"init", "--validators", "4", "--base-port", ports, (char *)dir, NULL};
     if (cmd_init(6, init_argv) != TC_EXIT_OK)
+        return -1;
+    if (unsigned_polling && allow_unsigned_reads(dir) != 0)
         return -1;
     char *up[] = {"cluster", "up", (char *)dir, NULL};
     char *down[] = {"cluster", "down", (char *)dir, NULL};
@@ -643,7 +701,7 @@ static int one_run(const char *dir, unsigned port, uint32_t n, uint32_t clients,
         return -1;
     }
     snprintf(url, sizeof url, "tcp://127.0.0.1:%u", port + 100);
-    int rc = run_workload(dir, url, n, clients, f);
+    int rc = run_workload(dir, url, n, clients, unsigned_polling, f);
     cmd_cluster(3, down);
     g_node_count = 0;
     return rc;
@@ -661,9 +719,15 @@ int cmd_bench_cluster(int argc, char **argv)
 {
     const char *dir = NULL, *existing = NULL, *url = NULL;
     uint64_t port = 7900, n = 8000, clients = 192, runs = 3;
-    for (int i = 1; i < argc; i += 2) { /* --OPTION VALUE pairs */
+    bool ab = false;
+    for (int i = 1; i < argc; i += 2) { /* --OPTION VALUE pairs, and the flag --ab */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
+        if (strcmp(argv[i], "--ab") == 0) {
+            ab = true;
+            i--;
+            continue;
+        }
         if (strcmp(argv[i], "--help") == 0) {
             fputs(USAGE, stdout);
             return TC_EXIT_OK;
@@ -695,7 +759,7 @@ int cmd_bench_cluster(int argc, char **argv)
     if (existing || url) {
         /* load for the fault tests: one pass against a running consortium; exit 0 only
          * if every tx committed with an OK receipt */
-        if (!existing || !url) {
+        if (!existing || !url || ab) {
             fputs(USAGE, stderr);
             return TC_EXIT_USAGE;
         }
@@ -709,7 +773,7 @@ int cmd_bench_cluster(int argc, char **argv)
             return TC_EXIT_INPUT;
         }
         run_figures f;
-        if (run_workload(existing, url, (uint32_t)n, (uint32_t)clients, &f) != 0)
+        if (run_workload(existing, url, (uint32_t)n, (uint32_t)clients, false, &f) != 0)
             return TC_EXIT_FAIL;
         print_run(&f);
         return f.ok == n ? TC_EXIT_OK : TC_EXIT_FAIL;
@@ -723,7 +787,7 @@ int cmd_bench_cluster(int argc, char **argv)
         perror("bench cluster: mkdtemp");
         return TC_EXIT_INTERNAL;
     }
-    run_figures f[15];
+    static run_figures f[15][2];
     const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
     for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++) {
         struct sigaction sa = {.sa_handler = stop_nodes_and_die}, old;
@@ -733,28 +797,68 @@ int cmd_bench_cluster(int argc, char **argv)
             sigaction(stop_signals[i], &sa, NULL);
     }
     printf("bench cluster: 4 validators on loopback, %llu txs (consent grants and data anchors),"
-           " %llu closed-loop clients, %llu runs\n", (unsigned long long)n,
-           (unsigned long long)clients, (unsigned long long)runs);
+           " %llu closed-loop clients, %llu runs%s\n", (unsigned long long)n,
+           (unsigned long long)clients, (unsigned long long)runs,
+           ab ? ", each measured with unsigned (A) and signed (B) receipt polling" : "");
+    uint32_t sides = ab ? 2 : 1;
     for (uint64_t r = 0; r < runs; r++) {
         char run_dir[8192];
         snprintf(run_dir, sizeof run_dir, "%.4000s/run-%llu", dir, (unsigned long long)r);
         printf("run %llu (%s)\n", (unsigned long long)r + 1, run_dir);
-        if (one_run(run_dir, (unsigned)(port + r * 10), (uint32_t)n, (uint32_t)clients, &f[r]) != 0)
-            return TC_EXIT_FAIL;
-        print_run(&f[r]);
+        /* --ab: each side on its own fresh consortium (a second measurement on one
+         * consortium runs on a longer ledger and was seen slower whatever it polled), A first
+         * in even runs, B first in odd ones. f[r][0]: A (or the only side), [1]: B. */
+        for (uint32_t k = 0; k < sides; k++) {
+            uint32_t side = !ab ? 0 : (r % 2 == 0) == (k == 0) ? 0 : 1;
+            char side_dir[8300];
+            snprintf(side_dir, sizeof side_dir, "%s%s", run_dir, !ab ? "" : side == 0 ? "-A" : "-B");
+            if (ab)
+                printf("  side %s: receipt polling %s\n", side == 0 ? "A" : "B",
+                       side == 0 ? "unsigned" : "signed (the regulator's key)");
+            fflush(stdout);
+            if (one_run(side_dir, (unsigned)(port + r * 10 + k * 5), (uint32_t)n,
+                        (uint32_t)clients, ab && side == 0, &f[r][side]) != 0)
+                return TC_EXIT_FAIL;
+            if (ab)
+                printf("  side %s:", side == 0 ? "A" : "B");
+            print_run(&f[r][side]);
+        }
     }
-    double v[5][15];
-    for (uint64_t r = 0; r < runs; r++) {
-        v[0][r] = f[r].tps;
-        v[1][r] = f[r].p50_ms;
-        v[2][r] = f[r].p99_ms;
-        v[3][r] = f[r].bound;
-        v[4][r] = f[r].ratio;
+    double medians[2][5];
+    for (uint32_t side = 0; side < sides; side++) {
+        double v[5][15];
+        for (uint64_t r = 0; r < runs; r++) {
+            v[0][r] = f[r][side].tps;
+            v[1][r] = f[r][side].p50_ms;
+            v[2][r] = f[r][side].p99_ms;
+            v[3][r] = f[r][side].bound;
+            v[4][r] = f[r][side].ratio;
+        }
+        for (int k = 0; k < 5; k++) {
+            qsort(v[k], runs, sizeof(double), cmp_double);
+            medians[side][k] = v[k][runs / 2];
+        }
+        printf("median%s: %.0f committed tx/s, p50 %.1f ms, p99 %.1f ms | bound %.0f tx/s | "
+               "ratio %.3f (target >= 0.50 with p99 < 200 ms)\n",
+               !ab ? "" : side == 0 ? " A (unsigned polling)" : " B (signed polling)",
+               medians[side][0], medians[side][1], medians[side][2], medians[side][3],
+               medians[side][4]);
     }
-    for (int k = 0; k < 5; k++)
-        qsort(v[k], runs, sizeof(double), cmp_double);
-    uint64_t m = runs / 2;
-    printf("median: %.0f committed tx/s, p50 %.1f ms, p99 %.1f ms | bound %.0f tx/s | ratio %.2f "
-           "(target >= 0.50 with p99 < 200 ms)\n", v[0][m], v[1][m], v[2][m], v[3][m], v[4][m]);
+    if (ab) {
+        /* per run, both sides against one bound (the mean of the two sides' samples: the
+         * machine's speed drifts between the samples, and each side's own sample would add
+         * that drift to the difference); then the median over the runs */
+        double cost[15];
+        printf("cost per run (A tx/s - B tx/s) / the run's mean bound:");
+        for (uint64_t r = 0; r < runs; r++) {
+            double bound = (f[r][0].bound + f[r][1].bound) / 2;
+            cost[r] = (f[r][0].tps - f[r][1].tps) / bound;
+            printf(" %.3f", cost[r]);
+        }
+        qsort(cost, runs, sizeof(double), cmp_double);
+        printf("\nsigned reads cost %.3f of the ratio (median of the runs; the side medians' "
+               "ratios differ by %.3f; bound <= 0.02): %s\n", cost[runs / 2],
+               medians[0][4] - medians[1][4], cost[runs / 2] <= 0.02 ? "within" : "OVER");
+    }
     return TC_EXIT_OK;
 }

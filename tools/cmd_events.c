@@ -597,7 +597,8 @@ static int submit_event(const common_args *a, const event *e)
                TC_EXIT_USAGE;
     printf("%s.%s nonce %" PRIu64 " valid_until %" PRIu64 "\n", e->contract, e->method, nonce,
            valid_until);
-    client_options opt = {a->url, 1, (uint32_t)timeout};
+    /* the receipt is polled as the tx's signer, who may read it (a signed read) */
+    client_options opt = {a->url, 1, (uint32_t)timeout, &key, &chain};
     codec_span span = {tx, len};
     client_result r;
     client_run(&opt, &span, 1, &r);
@@ -684,21 +685,26 @@ int cmd_access(int argc, char **argv)
 /* ---- receipt, verify-receipt ------------------------------------------------------------ */
 
 static const char RECEIPT_USAGE[] =
-    "usage: trialctl receipt --url URL --tx TXID_HEX --out FILE [--timeout-ms MS]\n"
+    "usage: trialctl receipt --url URL --genesis FILE --key FILE --tx TXID_HEX --out FILE\n"
+    "                        [--timeout-ms MS]\n"
     "  Fetches the receipt of a committed tx (the receipt file of docs/FORMATS.md 13.5: the\n"
     "  tx, its receipt, the batch header and block fields, the commit and result\n"
-    "  certificates and both inclusion paths). Exit 0 written, 1 no such tx (or not\n"
-    "  certified yet), 2 usage, 4 node unreachable.\n";
+    "  certificates and both inclusion paths), asking as --key (a signed read): the tx's\n"
+    "  signer or a co-signer, its trial's sponsor, an investigator of its participant's\n"
+    "  site, a regulator, the auditor or a validator. Exit 0 written, 1 no such tx (or not\n"
+    "  certified yet, or the key may not read it), 2 usage, 3 bad key or genesis, 4 node\n"
+    "  unreachable.\n";
 
 int cmd_receipt(int argc, char **argv)
 {
     opts o;
-    if (opts_parse(argc, argv, "url tx out timeout-ms", &o) != 0)
+    if (opts_parse(argc, argv, "url genesis key tx out timeout-ms", &o) != 0)
         return fprintf(stderr, "%s", RECEIPT_USAGE), TC_EXIT_USAGE;
     if (o.help) return printf("%s", RECEIPT_USAGE), TC_EXIT_OK;
     bool bad = o.positional_count != 0;
     const char *url = need(&o, "url", &bad), *tx = need(&o, "tx", &bad),
                *out = need(&o, "out", &bad);
+    common_args a = {.url = url, .genesis = need(&o, "genesis", &bad), .key = need(&o, "key", &bad)};
     const char *t = opt(&o, "timeout-ms", &bad);
     uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS;
     hash32 id;
@@ -706,10 +712,15 @@ int cmd_receipt(int argc, char **argv)
         || parse_hex32("tx", tx, &id) != ARG_OK) {
         return fprintf(stderr, "%s", RECEIPT_USAGE), TC_EXIT_USAGE;
     }
+    keypair key;
+    hash32 chain;
+    int rc = load_inputs(&a, NULL, &key, NULL, &chain);
+    if (rc != TC_EXIT_OK) return rc;
     uint8_t *reply = NULL;
     size_t len = 0;
     char why[300];
-    int rc = client_fetch_receipt(url, &id, (uint32_t)timeout, &reply, &len, why, sizeof why);
+    rc = client_fetch_receipt(url, &key, &chain, &id, (uint32_t)timeout, &reply, &len, why,
+                              sizeof why);
     if (rc != 0) {
         fprintf(stderr, "error: %s: %s\n", url, why);
         return rc > 0 ? TC_EXIT_FAIL : TC_EXIT_INTERNAL;

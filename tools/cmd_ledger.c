@@ -521,11 +521,13 @@ int cmd_sample(int argc, char **argv)
 
 static const char EXPORT_USAGE[] =
     "usage: trialctl export --genesis FILE --data DIR [--include-uncertified] -o FILE\n"
-    "       trialctl export --genesis FILE --url URL [--timeout-ms MS] [--include-uncertified]\n"
-    "                       (-o FILE | FILE)\n"
+    "       trialctl export --genesis FILE --url URL --key FILE [--timeout-ms MS]\n"
+    "                       [--include-uncertified] (-o FILE | FILE)\n"
     "  Writes the blocks and result certificates of the ledger in DIR, or of the running\n"
     "  node at URL (fetched over the client API's BLOCKS), to an export file (format in\n"
-    "  docs/FORMATS.md) that `trialctl audit` reads. The export stops at the ledger's last\n"
+    "  docs/FORMATS.md) that `trialctl audit` reads. Over --url the reads are signed by\n"
+    "  --key: a validator's, a regulator's or the genesis auditor's key (any other is\n"
+    "  refused, exit 1). The export stops at the ledger's last\n"
     "  certified height H (before the first block without a result certificate) and says\n"
     "  how many blocks it left out: blocks after H (the uncertified tail) have receipts and\n"
     "  state writes that no quorum signed. --include-uncertified: every block (`trialctl\n"
@@ -566,18 +568,23 @@ static int export_ledger(ledger *l, const char *out, bool include_uncertified)
 }
 
 /* export --url: the node's blocks over the client API (registry/client/trialreg_client.c). */
-static int export_remote(const char *url, const uint8_t *genesis, size_t genesis_len,
-                         uint64_t timeout_ms, bool include_uncertified, const char *out)
+static int export_remote(const char *url, const char *key_path, const uint8_t *genesis,
+                         size_t genesis_len, uint64_t timeout_ms, bool include_uncertified,
+                         const char *out)
 {
     hash32 chain;
     tcrypto_sha256(genesis, genesis_len, &chain);
+    keypair key;
+    tcrypto_err kr = tcrypto_read_secret_key(key_path, &key);
+    if (kr != TCRYPTO_OK)
+        return fprintf(stderr, "error: %s: %s\n", key_path, tcrypto_strerror(kr)), TC_EXIT_INPUT;
     client_export_counts counts;
     char why[300];
-    int rc = client_export(url, &chain, (uint32_t)timeout_ms, include_uncertified, out, &counts,
-                           why, sizeof why);
+    int rc = client_export(url, &key, &chain, (uint32_t)timeout_ms, include_uncertified, out,
+                           &counts, why, sizeof why);
     if (rc != 0) {
-        fprintf(stderr, "error: %s: %s\n", rc == -1 ? url : out, why);
-        return TC_EXIT_INTERNAL;
+        fprintf(stderr, "error: %s: %s\n", rc == -2 ? out : url, why);
+        return rc == -3 ? TC_EXIT_FAIL : TC_EXIT_INTERNAL;
     }
     printf("exported %llu blocks from %s to %s\n", (unsigned long long)counts.blocks, url, out);
     print_left_out(counts.blocks, counts.left_out);
@@ -592,8 +599,9 @@ int cmd_export(int argc, char **argv)
         {"help", no_argument, 0, 'h'}, {"genesis", required_argument, 0, 'g'},
         {"data", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
         {"url", required_argument, 0, 'u'}, {"timeout-ms", required_argument, 0, 't'},
-        {"include-uncertified", no_argument, 0, OPT_INCLUDE_UNCERTIFIED}, {0, 0, 0, 0}};
-    const char *genesis_path = NULL, *data = NULL, *out = NULL, *url = NULL;
+        {"include-uncertified", no_argument, 0, OPT_INCLUDE_UNCERTIFIED},
+        {"key", required_argument, 0, 'k'}, {0, 0, 0, 0}};
+    const char *genesis_path = NULL, *data = NULL, *out = NULL, *url = NULL, *key = NULL;
     uint64_t timeout_ms = CLIENT_TIMEOUT_DEFAULT_MS;
     bool include_uncertified = false;
     getopt_reset();
@@ -603,6 +611,7 @@ int cmd_export(int argc, char **argv)
         else if (c == 'd') data = optarg;
         else if (c == 'o') out = optarg;
         else if (c == 'u') url = optarg;
+        else if (c == 'k') key = optarg;
         else if (c == OPT_INCLUDE_UNCERTIFIED) include_uncertified = true;
         else if (c == 't') {
             if (util_parse_u64("--timeout-ms", optarg, 1, 3600000, &timeout_ms) != 0)
@@ -611,12 +620,18 @@ int cmd_export(int argc, char **argv)
     }
     if (!out && url && optind == argc - 1) out = argv[optind++];
     if (!out || optind != argc || (url && data) || (!url && !data)) return usage_error(EXPORT_USAGE);
+    if (url && !key) {
+        fprintf(stderr, "error: export --url reads are signed: give --key (a validator's, a "
+                "regulator's or the auditor's key)\n");
+        return usage_error(EXPORT_USAGE);
+    }
+    if (key && !url) return usage_error(EXPORT_USAGE);
     uint8_t *gbytes;
     size_t glen;
     int rc = load_genesis(genesis_path, &gbytes, &glen, NULL);
     if (rc != TC_EXIT_OK) return rc;
     if (url) {
-        rc = export_remote(url, gbytes, glen, timeout_ms, include_uncertified, out);
+        rc = export_remote(url, key, gbytes, glen, timeout_ms, include_uncertified, out);
         free(gbytes);
         return rc;
     }

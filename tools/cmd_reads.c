@@ -1,5 +1,5 @@
 /*
- * cmd_reads.c - trialctl's reads of issue 19 (docs/FORMATS.md 13.3, 13.7):
+ * cmd_reads.c - trialctl's reads of issue 19 (docs/FORMATS.md 13.3, 13.9):
  *   trialctl history --url URL --genesis FILE --trial ID        a trial's protocol history,
  *       public (no key), every receipt verified against the genesis;
  *   trialctl access records --url URL --key KEY --genesis FILE --trial ID --grant N

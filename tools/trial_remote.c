@@ -99,7 +99,9 @@ static int remote_commit(void *ctx, world *w, const codec_span *txs, uint32_t co
     if (r->steps > 0) sleep_until_after(r->chain_ms[r->steps - 1]);
     client_result *res = calloc(count, sizeof *res);
     if (!res) return -1;
-    client_options opt = {r->url, REMOTE_CONNECTIONS, r->timeout_ms};
+    /* the receipts are polled as the regulator, who may read every tx's receipt (a signed
+     * read; the scenario's txs have many signers) */
+    client_options opt = {r->url, REMOTE_CONNECTIONS, r->timeout_ms, &w->regulator, &w->chain_id};
     uint32_t done = client_run(&opt, txs, count, res);
     uint64_t latest = 0;
     for (uint32_t i = 0; i < count; i++) {

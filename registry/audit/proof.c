@@ -82,6 +82,29 @@ static int encode_proof(codec_proof *p, const codec_block_header *h, const uint8
     return 0;
 }
 
+int proof_make_inclusion_in(ledger *l, const codec_block *b, uint32_t index, const uint8_t *cert,
+                            size_t cert_len, codec_buf *out, char *why, size_t why_cap)
+{
+    if (index >= b->tx_count) return snprintf(why, why_cap, "no tx %u in the block", index), -1;
+    codec_proof *p = calloc(1, sizeof *p);
+    if (!p) return snprintf(why, why_cap, "out of memory"), -1;
+    int rc = -1;
+    p->kind = PROOF_INCLUSION;
+    p->tx = b->txs[index];
+    p->leaf_index = b->header.log_size - b->header.batch.tx_count + index;
+    merkle_source src;
+    ledger_log_source(l, &src);
+    size_t path_len;
+    if (merkle_inclusion_proof(&src, b->header.log_size, p->leaf_index, p->path, &path_len)) {
+        snprintf(why, why_cap, "the stored tx log is incomplete");
+    } else {
+        p->path_len = (uint32_t)path_len;
+        rc = encode_proof(p, &b->header, cert, cert_len, out, why, why_cap);
+    }
+    free(p);
+    return rc;
+}
+
 int proof_make_inclusion(ledger *l, const hash32 *tx_id, codec_buf *out, char *why,
                          size_t why_cap)
 {
@@ -94,8 +117,6 @@ int proof_make_inclusion(ledger *l, const hash32 *tx_id, codec_buf *out, char *w
     uint8_t *cert = NULL, *block = NULL;
     size_t cert_len, block_len;
     int rc = -1;
-    codec_proof *p = calloc(1, sizeof *p);
-    if (!p) return snprintf(why, why_cap, "out of memory"), -1;
     if (load_certified(l, height, &header, &cert, &cert_len, why, why_cap) != 0) goto out;
     if (ledger_get_block(l, height, &block, &block_len) != LEDGER_OK) goto out;
     static _Thread_local codec_span txs[CODEC_BLOCK_TXS_MAX];
@@ -105,20 +126,8 @@ int proof_make_inclusion(ledger *l, const hash32 *tx_id, codec_buf *out, char *w
         snprintf(why, why_cap, "block %llu is corrupt", (unsigned long long)height);
         goto out;
     }
-    p->kind = PROOF_INCLUSION;
-    p->tx = b.txs[index];
-    p->leaf_index = header.log_size - header.batch.tx_count + index;
-    merkle_source src;
-    ledger_log_source(l, &src);
-    size_t path_len;
-    if (merkle_inclusion_proof(&src, header.log_size, p->leaf_index, p->path, &path_len)) {
-        snprintf(why, why_cap, "the stored tx log is incomplete");
-        goto out;
-    }
-    p->path_len = (uint32_t)path_len;
-    rc = encode_proof(p, &header, cert, cert_len, out, why, why_cap);
+    rc = proof_make_inclusion_in(l, &b, index, cert, cert_len, out, why, why_cap);
 out:
-    free(p);
     free(cert);
     free(block);
     return rc;

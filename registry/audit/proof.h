@@ -25,6 +25,12 @@
 int proof_make_inclusion(ledger *l, const hash32 *tx_id, codec_buf *out, char *why,
                          size_t why_cap);
 
+/* The same for tx index of block b (decoded from the ledger; b->header as stored) whose
+ * result certificate is cert (cert_len bytes, encoded): no block is read again, so that a
+ * caller proving many txs of one block (the client API's RECEIPTS) decodes it once. */
+int proof_make_inclusion_in(ledger *l, const codec_block *b, uint32_t index, const uint8_t *cert,
+                            size_t cert_len, codec_buf *out, char *why, size_t why_cap);
+
 /* Consistency proof between the logs of two certified blocks
  * (old_height < new_height). Returns 0, or -1 with a message in why. */
 int proof_make_consistency(ledger *l, uint64_t old_height, uint64_t new_height, codec_buf *out,

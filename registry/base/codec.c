@@ -2349,3 +2349,115 @@ codec_err codec_public_reply_decode(const uint8_t *data, size_t len, codec_publi
     }
     return codec_rd_finish(&r, ok);
 }
+
+/* ---- signed reads (issue 19) ------------------------------------------------------------ */
+
+static void wr_signed_read_body(writer *w, const codec_signed_read *s)
+{
+    wr_bin(w, s->asker.bytes, 32);
+    wr_uint(w, s->time_ms);
+    wr_uint(w, s->kind);
+    wr_bin(w, s->body.data, s->body.len);
+}
+
+codec_err codec_signed_read_body_encode(const codec_signed_read *s, codec_buf *out)
+{
+    if (s->body.len > CODEC_READ_BODY_MAX) return CODEC_ERR_LENGTH;
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 4);
+    wr_signed_read_body(&w, s);
+    return wr_done(&w);
+}
+
+codec_err codec_signed_read_encode(const codec_signed_read *s, codec_buf *out)
+{
+    if (s->body.len > CODEC_READ_BODY_MAX) return CODEC_ERR_LENGTH;
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 5);
+    wr_signed_read_body(&w, s);
+    wr_bin(&w, s->sig.bytes, 64);
+    return wr_done(&w);
+}
+
+codec_err codec_signed_read_decode(const uint8_t *data, size_t len, codec_signed_read *out,
+                                   codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = codec_rd_array(&r, "signed_read", 5, 5, &n)
+              && codec_rd_fixed(&r, "signed_read.asker", out->asker.bytes, 32)
+              && codec_rd_uint(&r, "signed_read.time_ms", UINT64_MAX, &out->time_ms)
+              && codec_rd_u32_in(&r, "signed_read.kind", 1, CLIENT_KIND_MAX_, &out->kind)
+              && codec_rd_span(&r, "signed_read.body", 0, CODEC_READ_BODY_MAX, &out->body)
+              && codec_rd_fixed(&r, "signed_read.sig", out->sig.bytes, 64);
+    return codec_rd_finish(&r, ok);
+}
+
+codec_err codec_receipts_request_encode(const hash32 *ids, uint32_t count, codec_buf *out)
+{
+    if (count == 0 || count > CODEC_RECEIPTS_BATCH_MAX) return CODEC_ERR_COUNT;
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, count);
+    for (uint32_t i = 0; i < count; i++) wr_hash(&w, &ids[i]);
+    return wr_done(&w);
+}
+
+codec_err codec_receipts_request_decode(const uint8_t *data, size_t len, hash32 *ids,
+                                        uint32_t cap, uint32_t *count, codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t max = cap < CODEC_RECEIPTS_BATCH_MAX ? cap : CODEC_RECEIPTS_BATCH_MAX;
+    bool ok = codec_rd_array(&r, "receipts_request", 1, max, count);
+    for (uint32_t i = 0; ok && i < *count; i++) {
+        r.index = i;
+        ok = codec_rd_hash(&r, "receipts_request[]", &ids[i]);
+    }
+    r.index = -1;
+    return codec_rd_finish(&r, ok);
+}
+
+codec_err codec_receipts_reply_encode(const codec_receipts_entry *entries, uint32_t count,
+                                      codec_buf *out)
+{
+    if (count > CODEC_RECEIPTS_BATCH_MAX) return CODEC_ERR_COUNT;
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, count);
+    for (uint32_t i = 0; i < count; i++) {
+        char text[CODEC_REASON_MAX + 1];
+        snprintf(text, sizeof text, "%s", entries[i].reason);
+        wr_array(&w, 3);
+        wr_uint(&w, entries[i].status);
+        wr_str(&w, text);
+        wr_span_or_nil(&w, &entries[i].reply);
+    }
+    return wr_done(&w);
+}
+
+codec_err codec_receipts_reply_decode(const uint8_t *data, size_t len,
+                                      codec_receipts_entry *entries, uint32_t cap,
+                                      uint32_t *count, codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t max = cap < CODEC_RECEIPTS_BATCH_MAX ? cap : CODEC_RECEIPTS_BATCH_MAX, n;
+    bool ok = codec_rd_array(&r, "receipts_reply", 0, max, count);
+    for (uint32_t i = 0; ok && i < *count; i++) {
+        r.index = i;
+        ok = codec_rd_array(&r, "receipts_reply[]", 3, 3, &n)
+             && codec_rd_u32(&r, "receipts_reply[].status", 255, &entries[i].status)
+             && rd_str(&r, "receipts_reply[].reason", CODEC_REASON_MAX, entries[i].reason)
+             && codec_rd_span_or_nil(&r, "receipts_reply[].receipt_reply",
+                                     CODEC_CLIENT_MESSAGE_MAX, &entries[i].reply);
+        /* an answer carries a receipt exactly when it is 0 */
+        if (ok && (entries[i].status == CAPI_OK) != (entries[i].reply.len > 0))
+            ok = codec_rd_fail_at(&r, r.p, CODEC_ERR_RANGE, "receipts_reply[].receipt_reply");
+    }
+    r.index = -1;
+    return codec_rd_finish(&r, ok);
+}

@@ -370,7 +370,7 @@ typedef enum {
     ROLE_REGULATOR = 3,    /* regulator or ethics committee */
     ROLE_RESEARCHER = 4,
     ROLE_PARTICIPANT = 5,  /* enrolled on the ledger, never in the genesis */
-    ROLE_AUDITOR = 6,      /* reads blocks and exports (a later issue); signs no tx */
+    ROLE_AUDITOR = 6,      /* reads blocks, exports and receipts (issue 19); signs no tx */
     ROLE_MAX_ = ROLE_AUDITOR,
 } authority_role;
 
@@ -590,6 +590,13 @@ codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry 
  *                  next page starts at from + n, and the history is whole when that is total
  * submit batch   = [tx, ...]                    (bin each, 1..CODEC_SUBMIT_BATCH_MAX)
  * submit results = [[status, reason], ...]      (one per tx of the batch, in order)
+ * signed read    = [asker, time_ms, kind, body, sig]   the body of BLOCKS, RECEIPT and
+ *                  RECEIPTS requests (issue 19): kind = the request's kind, body = the read's
+ *                  own body (a blocks request, a 32-byte tx id, a receipts request);
+ *                  sig (tag READ) over [asker, time_ms, kind, body]
+ * receipts request = [tx_id, ...]               (bin 32 each, 1..CODEC_RECEIPTS_BATCH_MAX)
+ * receipts reply   = [[status, reason, receipt reply or nil], ...]   one per id, in order:
+ *                  0 with the receipt reply (bin), NOT_FOUND, DENIED or TOO_LARGE with nil
  * Bodies of requests and replies are nested canonical msgpack carried as bin, so each
  * layer is decoded (and bounded) by its own decoder. */
 #define CODEC_CLIENT_MESSAGE_MAX (8 * 1024 * 1024)
@@ -598,14 +605,16 @@ codec_err codec_pbft_new_view_body_encode(uint64_t view, const codec_pbft_entry 
 #define CODEC_BLOCKS_REPLY_MAX 64
 #define CODEC_CONSENT_REPLY_MAX 64
 #define CODEC_SUBMIT_BATCH_MAX 1024
+#define CODEC_RECEIPTS_BATCH_MAX 256
+#define CODEC_READ_BODY_MAX (CODEC_RECEIPTS_BATCH_MAX * 34 + 16) /* a signed read's body */
 
 typedef enum {
     CLIENT_SUBMIT = 1,  /* body: an encoded tx */
     CLIENT_QUERY = 2,   /* body: a signed query */
-    CLIENT_RECEIPT = 3, /* body: the tx id (bin 32) */
-    CLIENT_BLOCKS = 4,  /* body: a blocks request */
+    CLIENT_RECEIPT = 3, /* body: a signed read of the tx id (32 bytes) */
+    CLIENT_BLOCKS = 4,  /* body: a signed read of a blocks request */
     CLIENT_SUBMIT_BATCH = 5, /* body: a submit batch (several txs, one reply) */
-    /* 6 is taken by the signed receipts batch (issue 19 items 1-7, another branch) */
+    CLIENT_RECEIPTS = 6, /* body: a signed read of a receipts request (a batch of tx ids) */
     CLIENT_PUBLIC = 7,  /* body: a public request; UNSIGNED: a trial's protocol history */
     CLIENT_KIND_MAX_ = CLIENT_PUBLIC,
 } codec_client_kind;
@@ -744,7 +753,7 @@ codec_err codec_consent_reply_decode(const uint8_t *data, size_t len, codec_cons
                                      codec_error *err);
 
 /* ==== reads through access grants, the read log, the public history (issue 19) ====
- * docs/FORMATS.md 13.3 and 13.7 have the tables.
+ * docs/FORMATS.md 13.3 and 13.9 have the tables.
  * grant reply    = [grant, scope, list_hash, count, from, records, removed]
  *   records      = [[index, anchor_hash, participant, scope, collected_at, size], ...]
  *   removed      = [[index, anchor_hash, why], ...]   why: CODEC_GRANT_WITHDRAWN, _RECONSENT
@@ -833,5 +842,41 @@ codec_err codec_public_reply_encode(const codec_public_page *p, const codec_publ
                                     codec_buf *out);
 codec_err codec_public_reply_decode(const uint8_t *data, size_t len, codec_public_page *p,
                                     codec_public_entry *entries, uint32_t cap, codec_error *err);
+
+/* ---- signed reads (issue 19; docs/FORMATS.md 13.1) ---- */
+typedef struct {
+    pubkey asker;
+    uint64_t time_ms;
+    uint32_t kind;   /* the client request kind it is for (BLOCKS, RECEIPT, RECEIPTS) */
+    codec_span body; /* that kind's read body, 0..CODEC_READ_BODY_MAX bytes */
+    signature sig;
+} codec_signed_read;
+
+/* The signed part [asker, time_ms, kind, body] and the whole signed read. */
+codec_err codec_signed_read_body_encode(const codec_signed_read *s, codec_buf *out);
+codec_err codec_signed_read_encode(const codec_signed_read *s, codec_buf *out);
+/* out->body points into data. */
+codec_err codec_signed_read_decode(const uint8_t *data, size_t len, codec_signed_read *out,
+                                   codec_error *err);
+
+codec_err codec_receipts_request_encode(const hash32 *ids, uint32_t count, codec_buf *out);
+/* ids has capacity cap (<= CODEC_RECEIPTS_BATCH_MAX); *count set. */
+codec_err codec_receipts_request_decode(const uint8_t *data, size_t len, hash32 *ids,
+                                        uint32_t cap, uint32_t *count, codec_error *err);
+
+/* One id's answer in a receipts reply: status 0 with its receipt reply (the receipt file),
+ * else NOT_FOUND / DENIED / TOO_LARGE with reply.len 0 (nil). */
+typedef struct {
+    uint32_t status;
+    char reason[CODEC_REASON_MAX + 1];
+    codec_span reply;
+} codec_receipts_entry;
+
+codec_err codec_receipts_reply_encode(const codec_receipts_entry *entries, uint32_t count,
+                                      codec_buf *out);
+/* entries has capacity cap (<= CODEC_RECEIPTS_BATCH_MAX); replies point into data. */
+codec_err codec_receipts_reply_decode(const uint8_t *data, size_t len,
+                                      codec_receipts_entry *entries, uint32_t cap,
+                                      uint32_t *count, codec_error *err);
 
 #endif /* TRIALREG_CODEC_H (keep last: new sections go above) */

@@ -44,6 +44,8 @@
 #define TCRYPTO_TAG_VIEWCHANGE "trialreg/v1/view-change"
 #define TCRYPTO_TAG_NEWVIEW "trialreg/v1/new-view"
 #define TCRYPTO_TAG_QUERY "trialreg/v1/query"
+#define TCRYPTO_TAG_READ "trialreg/v1/read"   /* signed reads: BLOCKS, RECEIPT, RECEIPTS */
+#define TCRYPTO_TAG_FETCH "trialreg/v1/fetch" /* a validator's FETCH on the peer port */
 
 typedef struct { uint8_t bytes[TCRYPTO_HASH_BYTES]; } hash32;
 typedef struct { uint8_t bytes[TCRYPTO_PUBKEY_BYTES]; } pubkey;

@@ -169,47 +169,99 @@ static void submit_batch(tp_client *c, const worker *w, const uint32_t *idx, uin
     if (reply) tp_free(reply, len);
 }
 
-/* Ask once for tx i's receipt. Returns true when it is settled (certified receipt or a
- * failure that polling will not cure). */
-static bool poll_one(tp_client *c, const worker *w, uint32_t i)
+/* Record what the node said of tx i's receipt (status, reason, the receipt reply body).
+ * Returns true when it is settled (certified receipt or a failure that polling will not
+ * cure). */
+static bool settle(client_result *r, uint32_t status, const char *reason, const codec_span *body)
 {
-    client_result *r = &w->results[i];
-    codec_client_response resp;
-    uint8_t *reply = NULL;
-    size_t len = 0;
-    char why[200];
-    if (request(c, CLIENT_RECEIPT, r->tx_id.bytes, 32, w->deadline, &resp, &reply, &len, why,
-                sizeof why) != 0) {
-        set_state(r, CLIENT_TX_TIMEOUT, why);
-        return mono_ms() >= w->deadline;
-    }
-    bool settled = false;
-    if (resp.status == CAPI_OK) {
-        uint8_t *copy = malloc(resp.body.len ? resp.body.len : 1);
-        if (copy) memcpy(copy, resp.body.data, resp.body.len);
-        if (!copy || codec_receipt_reply_decode(copy, resp.body.len, &r->rr, NULL) != CODEC_OK
+    if (status == CAPI_OK) {
+        uint8_t *copy = malloc(body->len ? body->len : 1);
+        if (copy) memcpy(copy, body->data, body->len);
+        if (!copy || codec_receipt_reply_decode(copy, body->len, &r->rr, NULL) != CODEC_OK
             || codec_receipt_decode(r->rr.receipt.data, r->rr.receipt.len, &r->receipt, NULL)
                    != CODEC_OK) {
             free(copy);
             set_state(r, CLIENT_TX_BAD_REPLY, "the node's receipt does not decode");
-            settled = true;
-        } else {
-            free(r->reply);
-            r->reply = copy;
-            r->reply_len = resp.body.len;
-            settled = r->rr.proof.len > 0; /* else: committed, not certified yet */
-            if (settled) set_state(r, CLIENT_TX_DONE, "");
-            else set_state(r, CLIENT_TX_TIMEOUT, "committed, but the block is not certified yet");
+            return true;
         }
-    } else if (resp.status != CAPI_NOT_FOUND) {
-        snprintf(r->reason, sizeof r->reason, "receipt refused (%u): %s", resp.status, resp.reason);
-        r->state = CLIENT_TX_BAD_REPLY;
-        settled = true;
-    } else {
-        set_state(r, CLIENT_TX_TIMEOUT, "no receipt before the timeout (not yet committed: the tx may still commit; ask for its receipt again)");
+        free(r->reply);
+        r->reply = copy;
+        r->reply_len = body->len;
+        if (r->rr.proof.len > 0) {
+            set_state(r, CLIENT_TX_DONE, "");
+            return true;
+        }
+        set_state(r, CLIENT_TX_TIMEOUT, "committed, but the block is not certified yet");
+        return false;
     }
-    tp_free(reply, len);
-    return settled;
+    if (status == CAPI_NOT_FOUND || status == CAPI_TOO_LARGE) { /* TOO_LARGE: next time */
+        set_state(r, CLIENT_TX_TIMEOUT, "no receipt before the timeout (not yet committed: the tx may still commit; ask for its receipt again)");
+        return false;
+    }
+    snprintf(r->reason, sizeof r->reason, "receipt refused (%u): %.190s", status, reason);
+    r->state = CLIENT_TX_BAD_REPLY;
+    return true;
+}
+
+/* Ask once, in one RECEIPTS request (one signature), for the receipts of txs idx[0..count).
+ * Returns how many are still open. */
+static uint32_t poll_batch(tp_client *c, const worker *w, const uint32_t *idx, uint32_t count)
+{
+    static _Thread_local hash32 ids[CODEC_RECEIPTS_BATCH_MAX];
+    static _Thread_local codec_receipts_entry e[CODEC_RECEIPTS_BATCH_MAX];
+    static _Thread_local uint8_t body[CODEC_READ_BODY_MAX], sreq[CODEC_READ_BODY_MAX + 160];
+    for (uint32_t k = 0; k < count; k++) ids[k] = w->results[idx[k]].tx_id;
+    codec_buf b = codec_buf_make(body, sizeof body);
+    size_t len = 0;
+    char why[200] = "the receipts request does not encode";
+    if (codec_receipts_request_encode(ids, count, &b) == CODEC_OK)
+        len = w->opt->reader
+                  ? client_signed_read(w->opt->reader, w->opt->chain, client_now_ms(),
+                                       CLIENT_RECEIPTS, b.data, b.len, sreq, sizeof sreq)
+                  : (memcpy(sreq, b.data, b.len), b.len); /* unsigned: the benchmark's A side */
+    codec_client_response resp;
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    uint32_t n = 0, open = 0;
+    bool sent = len > 0 && request(c, CLIENT_RECEIPTS, sreq, len, w->deadline, &resp, &reply,
+                                   &reply_len, why, sizeof why) == 0;
+    if (sent && resp.status == CAPI_OK
+        && (codec_receipts_reply_decode(resp.body.data, resp.body.len, e,
+                                        CODEC_RECEIPTS_BATCH_MAX, &n, NULL) != CODEC_OK
+            || n != count))
+        snprintf(why, sizeof why, "the node's receipts reply does not decode"), n = 0;
+    for (uint32_t k = 0; k < count; k++) {
+        client_result *r = &w->results[idx[k]];
+        if (!sent) {
+            set_state(r, CLIENT_TX_TIMEOUT, why);
+            open += mono_ms() < w->deadline;
+        } else if (resp.status != CAPI_OK) {
+            open += !settle(r, resp.status, resp.reason, NULL);
+        } else if (n != count) {
+            set_state(r, CLIENT_TX_BAD_REPLY, why);
+        } else {
+            open += !settle(r, e[k].status, e[k].reason, &e[k].reply);
+        }
+    }
+    if (reply) tp_free(reply, reply_len);
+    return open;
+}
+
+/* One round of polling: every open tx of this worker, CODEC_RECEIPTS_BATCH_MAX per request.
+ * Returns how many are still open. */
+static uint32_t poll_round(tp_client *c, const worker *w)
+{
+    uint32_t idx[CODEC_RECEIPTS_BATCH_MAX], k = 0, open = 0;
+    for (uint32_t i = w->first; i < w->count && mono_ms() < w->deadline; i += w->stride) {
+        if (w->results[i].state != CLIENT_TX_TIMEOUT) continue; /* done or refused */
+        idx[k++] = i;
+        if (k == CODEC_RECEIPTS_BATCH_MAX) {
+            open += poll_batch(c, w, idx, k);
+            k = 0;
+        }
+    }
+    if (k > 0) open += poll_batch(c, w, idx, k);
+    return open;
 }
 
 static void *work(void *arg)
@@ -232,11 +284,7 @@ static void *work(void *arg)
     }
     uint64_t pause = POLL_MIN_MS;
     for (;;) {
-        uint32_t open = 0;
-        for (uint32_t i = w->first; i < w->count; i += w->stride) {
-            if (w->results[i].state != CLIENT_TX_TIMEOUT) continue; /* done or refused */
-            if (mono_ms() >= w->deadline || !poll_one(c, w, i)) open++;
-        }
+        uint32_t open = poll_round(c, w);
         if (open == 0 || mono_ms() >= w->deadline) break;
         uint64_t left = w->deadline - mono_ms();
         sleep_ms(pause < left ? pause : left);
@@ -285,16 +333,24 @@ void client_result_free(client_result *r)
     r->reply_len = 0;
 }
 
-int client_fetch_receipt(const char *url, const hash32 *tx_id, uint32_t timeout_ms,
-                         uint8_t **out, size_t *out_len, char *why, size_t why_cap)
+int client_fetch_receipt(const char *url, const keypair *key, const hash32 *chain,
+                         const hash32 *tx_id, uint32_t timeout_ms, uint8_t **out,
+                         size_t *out_len, char *why, size_t why_cap)
 {
+    uint8_t sreq[256];
+    size_t slen = client_signed_read(key, chain, client_now_ms(), CLIENT_RECEIPT, tx_id->bytes,
+                                     32, sreq, sizeof sreq);
+    if (slen == 0) {
+        say(why, why_cap, "the receipt request does not encode");
+        return -1;
+    }
     tp_client *c = NULL;
     if (client_open(url, &c, why, why_cap) != 0) return -1;
     codec_client_response resp;
     uint8_t *reply = NULL;
     size_t len = 0;
     int rc = -1;
-    if (request(c, CLIENT_RECEIPT, tx_id->bytes, 32, mono_ms() + timeout_ms, &resp, &reply,
+    if (request(c, CLIENT_RECEIPT, sreq, slen, mono_ms() + timeout_ms, &resp, &reply,
                 &len, why, why_cap) == 0) {
         if (resp.status == CAPI_OK) {
             *out = malloc(resp.body.len ? resp.body.len : 1);
@@ -305,9 +361,12 @@ int client_fetch_receipt(const char *url, const hash32 *tx_id, uint32_t timeout_
             } else {
                 say(why, why_cap, "out of memory");
             }
-        } else {
+        } else if (resp.status == CAPI_NOT_FOUND) {
             say(why, why_cap, "%s", resp.reason);
-            rc = resp.status == CAPI_NOT_FOUND ? 1 : -1;
+            rc = 1;
+        } else {
+            say(why, why_cap, "receipt refused (%u): %s", resp.status, resp.reason);
+            rc = 2;
         }
         tp_free(reply, len);
     }
@@ -315,7 +374,22 @@ int client_fetch_receipt(const char *url, const hash32 *tx_id, uint32_t timeout_
     return rc;
 }
 
-/* ---- signed queries ---------------------------------------------------------------------- */
+/* ---- signed queries and reads ------------------------------------------------------------ */
+
+size_t client_signed_read(const keypair *key, const hash32 *chain, uint64_t time_ms,
+                          uint32_t kind, const void *body, size_t len, uint8_t *out, size_t cap)
+{
+    static _Thread_local uint8_t part[CODEC_READ_BODY_MAX + 128];
+    if (len > CODEC_READ_BODY_MAX) return 0;
+    codec_signed_read s = {.asker = key->public_key, .time_ms = time_ms, .kind = kind,
+                           .body = {body, len}};
+    codec_buf b = codec_buf_make(part, sizeof part);
+    if (codec_signed_read_body_encode(&s, &b) != CODEC_OK
+        || tcrypto_sign(key, TCRYPTO_TAG_READ, chain, b.data, b.len, &s.sig) != TCRYPTO_OK)
+        return 0;
+    codec_buf o = codec_buf_make(out, cap);
+    return codec_signed_read_encode(&s, &o) == CODEC_OK ? o.len : 0;
+}
 
 size_t client_query_request(const keypair *key, const hash32 *chain, uint64_t time_ms,
                             codec_query_kind kind, const codec_span *args, uint32_t arg_count,
@@ -440,28 +514,35 @@ static int write_entries(FILE *f, const codec_span *body, export_state *st, uint
     return 0;
 }
 
-/* Fetch blocks 1.. into f until the node says there are no more. Deliberately simple: the
- * blocks after the first uncertified one are fetched too, only to count them (a tail is
+/* Fetch blocks 1.. into f until the node says there are no more; each request signed by
+ * key (a validator, a regulator or the auditor role may read blocks). Deliberately simple:
+ * the blocks after the first uncertified one are fetched too, only to count them (a tail is
  * normally a few blocks: those whose checkpoints had not completed). */
-static int fetch_all(tp_client *c, FILE *f, uint64_t deadline, export_state *st, char *why,
-                     size_t why_cap)
+static int fetch_all(tp_client *c, const keypair *key, const hash32 *chain, FILE *f,
+                     uint64_t deadline, export_state *st, char *why, size_t why_cap)
 {
     for (;;) {
         uint64_t next = st->counts.blocks + st->counts.left_out + 1;
-        uint8_t body[64];
+        uint8_t body[64], sreq[256];
         codec_buf b = codec_buf_make(body, sizeof body);
         codec_blocks_request_encode(next, CODEC_BLOCKS_REPLY_MAX, &b);
+        size_t slen = client_signed_read(key, chain, client_now_ms(), CLIENT_BLOCKS, b.data,
+                                         b.len, sreq, sizeof sreq);
         codec_client_response resp;
         uint8_t *reply = NULL;
         size_t len = 0;
-        if (request(c, CLIENT_BLOCKS, b.data, b.len, deadline, &resp, &reply, &len, why, why_cap))
+        if (slen == 0) {
+            say(why, why_cap, "the blocks request does not encode");
+            return -2;
+        }
+        if (request(c, CLIENT_BLOCKS, sreq, slen, deadline, &resp, &reply, &len, why, why_cap))
             return -1;
         int rc = 0;
         uint32_t got = 0;
         if (resp.status == CAPI_NOT_FOUND) rc = 1;
         else if (resp.status != CAPI_OK) {
             say(why, why_cap, "blocks refused (%u): %s", resp.status, resp.reason);
-            rc = -1;
+            rc = -3;
         } else {
             rc = write_entries(f, &resp.body, st, &got, why, why_cap);
             if (rc == 0 && got == 0) rc = 1;
@@ -499,9 +580,9 @@ static int copy_with_header(FILE *entries, const hash32 *chain_id, uint64_t bloc
     return 0;
 }
 
-int client_export(const char *url, const hash32 *chain_id, uint32_t timeout_ms,
-                  bool include_uncertified, const char *out_path, client_export_counts *counts,
-                  char *why, size_t why_cap)
+int client_export(const char *url, const keypair *key, const hash32 *chain_id,
+                  uint32_t timeout_ms, bool include_uncertified, const char *out_path,
+                  client_export_counts *counts, char *why, size_t why_cap)
 {
     export_state st = {.include_uncertified = include_uncertified};
     *counts = st.counts;
@@ -510,7 +591,7 @@ int client_export(const char *url, const hash32 *chain_id, uint32_t timeout_ms,
     FILE *entries = tmpfile(); /* deliberately simple: the header needs the count first */
     int rc = -2;
     if (!entries) say(why, why_cap, "cannot create a temporary file: %s", strerror(errno));
-    else rc = fetch_all(c, entries, mono_ms() + timeout_ms, &st, why, why_cap);
+    else rc = fetch_all(c, key, chain_id, entries, mono_ms() + timeout_ms, &st, why, why_cap);
     *counts = st.counts;
     if (rc == 0) rc = copy_with_header(entries, chain_id, st.counts.blocks, out_path, why, why_cap);
     if (entries) fclose(entries);

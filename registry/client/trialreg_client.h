@@ -12,9 +12,10 @@
  * Pipelining: client_run submits a whole set of txs without one blocking round trip each.
  * It opens up to CLIENT_CONNECTIONS_MAX tp_client connections (one thread each: a tp_client
  * serves one request at a time) and deals the txs out round robin; each thread first
- * submits all of its txs, CLIENT_BATCH_TXS per SUBMIT_BATCH request, then polls RECEIPT
- * for those still without one (backing off from 5 ms to 100 ms) until each has a certified
- * receipt or the shared deadline passes. So a set of n txs costs about
+ * submits all of its txs, CLIENT_BATCH_TXS per SUBMIT_BATCH request, then polls RECEIPTS
+ * for those still without one (one request, signed once by the options' reader, per
+ * CODEC_RECEIPTS_BATCH_MAX open txs; backing off from 5 ms to 100 ms) until each has a
+ * certified receipt or the shared deadline passes. So a set of n txs costs about
  * n / (connections x CLIENT_BATCH_TXS) submit round trips plus the commit latency, not n
  * commit latencies. The txs of one set must not depend on each other (they may be ordered
  * in any way; nonces are random and carry no order): a caller with dependent steps runs one
@@ -66,6 +67,13 @@ typedef struct {
     const char *url;
     uint32_t connections;    /* 1..CLIENT_CONNECTIONS_MAX */
     uint32_t timeout_ms;     /* for the whole set */
+    /* Receipts are signed reads (issue 19): the key that signs the receipt polling, one
+     * that may read every tx's receipt (its signer, a co-signer, the trial's sponsor or
+     * site, a regulator, the auditor; trialreg_client.h client_fetch_receipt), and the
+     * chain it signs for. NULL reader: unsigned polling, which nodes refuse unless they run
+     * with bench_unsigned_reads (the signed-reads benchmark's A side). */
+    const keypair *reader;
+    const hash32 *chain;
 } client_options;
 
 /* Submit txs[0..count) and wait for their receipts; results[i] for txs[i] (the caller frees
@@ -74,26 +82,33 @@ uint32_t client_run(const client_options *opt, const codec_span *txs, uint32_t c
                     client_result *results);
 void client_result_free(client_result *r);
 
-/* Fetch the receipt reply of tx_id once (no polling). Returns 0 with a malloc'd body in
- * *reply, 1 if the node has no such tx (reason in why), -1 if the node did not answer or
- * refused (why says). */
-int client_fetch_receipt(const char *url, const hash32 *tx_id, uint32_t timeout_ms,
-                         uint8_t **reply, size_t *reply_len, char *why, size_t why_cap);
+/* Fetch the receipt reply of tx_id once (no polling), asking as key (a signed read for
+ * chain). A receipt is readable by the tx's signer and co-signers, its trial's sponsor, an
+ * investigator of its participant's site, a regulator, the auditor role and the validators.
+ * Returns 0 with a malloc'd body in *reply, 1 if the node has no such tx (reason in why),
+ * 2 if the node refused (why has the status and reason: DENIED, BAD_SIGNATURE, STALE),
+ * -1 if the node did not answer (why). */
+int client_fetch_receipt(const char *url, const keypair *key, const hash32 *chain,
+                         const hash32 *tx_id, uint32_t timeout_ms, uint8_t **reply,
+                         size_t *reply_len, char *why, size_t why_cap);
 
-/* Write the node's ledger, fetched over BLOCKS, as an export file (codec.h "ledger export
+/* Write the node's ledger, fetched over BLOCKS signed by key (a validator's, a regulator's
+ * or the auditor role's; any other is refused), as an export file (codec.h "ledger export
  * file") for chain_id to out_path (atomically). Each BLOCKS entry carries the block's result
  * certificate when the node has one; the export stops before the first block without one
  * (the node's uncertified tail: its receipts and state writes are signed by no quorum), so
  * it holds heights 1..H of the node's last certified height H, unless include_uncertified
  * (then every block). Returns 0, -1 if the node did not answer (why), -2 on a local I/O or
- * decoding error (why). *counts gets the blocks written and the blocks left out. */
+ * decoding error (why), -3 if the node refused (why has its status and reason: DENIED for
+ * a key that may not read blocks, BAD_SIGNATURE, STALE). *counts gets the blocks written
+ * and the blocks left out. */
 typedef struct {
     uint64_t blocks;    /* written: heights 1..blocks */
     uint64_t left_out;  /* held by the node after them and not written */
 } client_export_counts;
-int client_export(const char *url, const hash32 *chain_id, uint32_t timeout_ms,
-                  bool include_uncertified, const char *out_path, client_export_counts *counts,
-                  char *why, size_t why_cap);
+int client_export(const char *url, const keypair *key, const hash32 *chain_id,
+                  uint32_t timeout_ms, bool include_uncertified, const char *out_path,
+                  client_export_counts *counts, char *why, size_t why_cap);
 
 /* Ask for a trial's timeline as key (a signed QUERY with the current time) and write the
  * text to out. Returns 0, 1 if the node refused (why has its reason), -1 if it did not
@@ -126,6 +141,13 @@ uint64_t client_random_nonce(void);
 size_t client_query_request(const keypair *key, const hash32 *chain, uint64_t time_ms,
                             codec_query_kind kind, const codec_span *args, uint32_t arg_count,
                             uint8_t *out, size_t cap);
+
+/* A signed read (the body of a BLOCKS, RECEIPT or RECEIPTS request, docs/FORMATS.md 13.1):
+ * the read's own body (a blocks request, a 32-byte tx id, a receipts request) signed by key
+ * for chain at time_ms with tag TCRYPTO_TAG_READ, for request kind `kind`, into out.
+ * Returns the length, or 0 if it does not fit or len > CODEC_READ_BODY_MAX. */
+size_t client_signed_read(const keypair *key, const hash32 *chain, uint64_t time_ms,
+                          uint32_t kind, const void *body, size_t len, uint8_t *out, size_t cap);
 
 /* Ask a signed query once, as key for chain with the current time. Returns 0 with the
  * reply body (malloc'd; free it) in *body, 1 if the node refused (*status and why say why:

@@ -236,6 +236,35 @@ codec_err wire_fetch_encode(uint32_t from, uint64_t from_height, uint64_t to_hei
     return done(out);
 }
 
+codec_err wire_fetch_body_encode(uint32_t from, uint64_t from_height, uint64_t to_height,
+                                 uint64_t time_ms, codec_buf *out)
+{
+    if (from > WIRE_VALIDATOR_MAX || from_height == 0 || from_height > to_height) {
+        return CODEC_ERR_RANGE;
+    }
+    codec_wr_array(out, 4);
+    codec_wr_uint(out, from);
+    codec_wr_uint(out, from_height);
+    codec_wr_uint(out, to_height);
+    codec_wr_uint(out, time_ms);
+    return done(out);
+}
+
+codec_err wire_fetch_signed_encode(uint32_t from, uint64_t from_height, uint64_t to_height,
+                                   uint64_t time_ms, const signature *sig, codec_buf *out)
+{
+    if (from > WIRE_VALIDATOR_MAX || from_height == 0 || from_height > to_height) {
+        return CODEC_ERR_RANGE;
+    }
+    wr_envelope(out, WIRE_FETCH, from);
+    codec_wr_array(out, 4);
+    codec_wr_uint(out, from_height);
+    codec_wr_uint(out, to_height);
+    codec_wr_uint(out, time_ms);
+    codec_wr_bin(out, sig->bytes, 64);
+    return done(out);
+}
+
 codec_err wire_blocks_encode(uint32_t from, const codec_span *blocks, const codec_span *results,
                              uint32_t count, codec_buf *out)
 {
@@ -516,7 +545,9 @@ static bool rd_pbft(codec_reader *r, wire_msg *out)
 static bool rd_fetch(codec_reader *r, wire_msg *out)
 {
     uint32_t n;
-    if (!codec_rd_array(r, "fetch", 2, 2, &n)) return false;
+    const uint8_t *head = r->p;
+    if (!codec_rd_array(r, "fetch", 2, 4, &n)) return false;
+    if (n == 3) return codec_rd_fail_at(r, head, CODEC_ERR_COUNT, "fetch");
     const uint8_t *at = r->p;
     if (!codec_rd_uint(r, "fetch.from", UINT64_MAX, &out->fetch_from)) return false;
     if (out->fetch_from == 0) return codec_rd_fail_at(r, at, CODEC_ERR_RANGE, "fetch.from");
@@ -525,7 +556,10 @@ static bool rd_fetch(codec_reader *r, wire_msg *out)
     if (out->fetch_to < out->fetch_from) {
         return codec_rd_fail_at(r, at, CODEC_ERR_RANGE, "fetch.to");
     }
-    return true;
+    out->fetch_signed = n == 4;
+    return n == 2
+           || (codec_rd_uint(r, "fetch.time_ms", UINT64_MAX, &out->fetch_time_ms)
+               && codec_rd_fixed(r, "fetch.sig", out->fetch_sig.bytes, 64));
 }
 
 static bool rd_blocks(codec_reader *r, wire_msg *out)
@@ -564,6 +598,8 @@ static void reset(wire_msg *out)
     memset(&out->msg, 0, sizeof out->msg);
     out->tx_count = 0;
     out->fetch_from = out->fetch_to = 0;
+    out->fetch_signed = false;
+    out->fetch_time_ms = 0;
     out->block_count = 0;
     out->part_count = 0;
 }

@@ -8,8 +8,10 @@
  * Envelope: wire = [version=1, kind, from, body]
  *   from: the sending validator's index (< PBFT_N_MAX). For PBFT messages it
  *         becomes pbft_msg.from, and the message's own signature authenticates
- *         it; TXS are self-authenticating (tx signatures) and FETCH/BLOCKS are
- *         checked by the certificates they carry, so the envelope is unsigned.
+ *         it; TXS are self-authenticating (tx signatures), BLOCKS are checked by the
+ *         certificates they carry, and FETCH carries its own signature by validator
+ *         `from` (issue 19: a node answers FETCH only to a validator), so the envelope
+ *         is unsigned.
  *
  * kind 1 PBFT, body by type:
  *   PRE-PREPARE [1, view, height, digest, batch_header, [tx digest...], sig, [tx bytes...]]
@@ -24,7 +26,11 @@
  *               each view-change is the whole VIEW-CHANGE body above, type 5 included
  *               (as many signatures as digests)
  * kind 2 TXS      [tx bytes...]                 forwarded client txs (1..WIRE_TXS_MAX)
- * kind 3 FETCH    [from_height, to_height]      1 <= from <= to
+ * kind 3 FETCH    [from_height, to_height, time_ms, sig]     1 <= from <= to
+ *                 sig (tag FETCH, this chain) by validator `from` over
+ *                 [from, from_height, to_height, time_ms]; time_ms is the sender's clock.
+ *                 The old unsigned form [from_height, to_height] still decodes
+ *                 (fetch_signed false) so that a node can say why it ignores it.
  * kind 4 BLOCKS   [[block record bin, result_cert bin or nil]...]  (1..WIRE_BLOCKS_MAX)
  * kind 5 BUNDLE   [message bin...]              (2..WIRE_BUNDLE_MAX) several messages
  *                 for one peer in one transport message; each part is a whole wire
@@ -40,6 +46,7 @@
 #ifndef TRIALREG_WIRE_H
 #define TRIALREG_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +84,9 @@ typedef struct {
     codec_span txs[PBFT_BATCH_MAX];
     /* WIRE_FETCH */
     uint64_t fetch_from, fetch_to;
+    bool fetch_signed;      /* false: the unsigned form (ignored by nodes) */
+    uint64_t fetch_time_ms; /* signed form only */
+    signature fetch_sig;
     /* WIRE_BLOCKS: result.len == 0 when the peer had no result certificate */
     uint32_t block_count;
     codec_span blocks[WIRE_BLOCKS_MAX];
@@ -91,8 +101,14 @@ typedef struct {
 codec_err wire_pbft_encode(uint32_t from, const pbft_msg *m, const codec_span *txs,
                            uint32_t tx_count, codec_buf *out);
 codec_err wire_txs_encode(uint32_t from, const codec_span *txs, uint32_t count, codec_buf *out);
+/* The unsigned FETCH (tests of refusals; nodes send the signed one). */
 codec_err wire_fetch_encode(uint32_t from, uint64_t from_height, uint64_t to_height,
                             codec_buf *out);
+/* The part of a FETCH validator `from` signs (tag TCRYPTO_TAG_FETCH), and the signed FETCH. */
+codec_err wire_fetch_body_encode(uint32_t from, uint64_t from_height, uint64_t to_height,
+                                 uint64_t time_ms, codec_buf *out);
+codec_err wire_fetch_signed_encode(uint32_t from, uint64_t from_height, uint64_t to_height,
+                                   uint64_t time_ms, const signature *sig, codec_buf *out);
 codec_err wire_blocks_encode(uint32_t from, const codec_span *blocks, const codec_span *results,
                              uint32_t count, codec_buf *out);
 codec_err wire_bundle_encode(uint32_t from, const codec_span *parts, uint32_t count,

@@ -568,6 +568,63 @@ ledger_err exec_grant_page(exec *e, const uint8_t *trial, size_t trial_len, uint
     return rc;
 }
 
+bool exec_ledger_read_allowed(exec *e, const pubkey *asker)
+{
+    const codec_genesis *g = ledger_genesis(exec_ledger(e));
+    for (uint32_t i = 0; i < g->validator_count; i++) {
+        if (memcmp(g->validators[i].key.bytes, asker->bytes, 32) == 0) return true;
+    }
+    const codec_authority *a = authority_of(e, asker);
+    return a && (a->role == ROLE_REGULATOR || a->role == ROLE_AUDITOR);
+}
+
+/* Whether asker is an investigator of the site that enrolled participant in trial. */
+static bool investigator_of_participant(exec *e, const codec_authority *a, const uint8_t *trial,
+                            size_t trial_len, const uint8_t participant[32])
+{
+    if (!a || a->role != ROLE_INVESTIGATOR) return false;
+    uint8_t key[CODEC_KEY_MAX], *v = NULL;
+    size_t len = 0;
+    size_t klen = trial_key(key, "consent/e/", trial, trial_len, participant, 32);
+    if (!state_has(e, key, klen, &v, &len)) return false;
+    bool same = len == strlen(a->site.text) && memcmp(v, a->site.text, len) == 0;
+    free(v);
+    return same;
+}
+
+/* The rules of exec_receipt_read_allowed that need the whole tx. */
+static bool tx_reader(exec *e, const pubkey *asker, const codec_authority *a, const codec_tx *tx)
+{
+    if (memcmp(tx->signer.bytes, asker->bytes, 32) == 0) return true;
+    for (uint32_t i = 0; i < tx->cosig_count; i++) {
+        if (memcmp(tx->cosigs[i].key.bytes, asker->bytes, 32) == 0) return true;
+    }
+    const codec_value *trial = &tx->args[0];
+    exec_trial t;
+    if (tx->arg_count < 1 || trial->kind != CODEC_VALUE_BYTES || trial->len < 1 || trial->len > 32
+        || exec_query_trial(e, trial->bytes, trial->len, &t) != LEDGER_OK) {
+        return false;
+    }
+    if (memcmp(t.sponsor.bytes, asker->bytes, 32) == 0) return true;
+    if (investigator_of_participant(e, a, trial->bytes, trial->len, tx->signer.bytes)) return true;
+    const codec_value *part = &tx->args[1];
+    return tx->arg_count >= 2 && part->kind == CODEC_VALUE_BYTES && part->len == 32
+           && investigator_of_participant(e, a, trial->bytes, trial->len, part->bytes);
+}
+
+bool exec_receipt_read_allowed(exec *e, const pubkey *asker, const codec_span *entry)
+{
+    if (exec_ledger_read_allowed(e, asker)) return true; /* validators, regulators, auditor */
+    if (codec_entry_is_pruned(entry)) {
+        codec_pruned_tx p;
+        return codec_pruned_tx_decode(entry->data, entry->len, &p, NULL) == CODEC_OK
+               && memcmp(p.signer.bytes, asker->bytes, 32) == 0;
+    }
+    static _Thread_local codec_tx tx;
+    if (codec_tx_decode(entry->data, entry->len, &tx, NULL) != CODEC_OK) return false;
+    return tx_reader(e, asker, authority_of(e, asker), &tx);
+}
+
 /* ---- timeline ------------------------------------------------------------------------ */
 
 static void format_time(uint64_t ms, char *out, size_t cap)

@@ -361,6 +361,19 @@ bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t
 /* True for a protocol-level tx (see above). */
 bool exec_tx_protocol_level(exec *e, const codec_tx *tx);
 
+/* Signed reads of the ledger itself (issue 19; the node checks the signature, tag
+ * TCRYPTO_TAG_READ, and its time first). Blocks and exports: a validator of the genesis,
+ * any regulator, the genesis' auditor role. */
+bool exec_ledger_read_allowed(exec *e, const pubkey *asker);
+/* The receipt of the tx kept as `entry` in its block (a whole tx, or a pruned one, codec.h):
+ * its signer and co-signers; the sponsor of its trial (the tx's first argument, where that
+ * names a trial); an investigator of the site that enrolled its participant (the signer, or
+ * a 32-byte second argument: the participant of consent and data txs); any regulator; the
+ * auditor role; and whoever may read blocks (exec_ledger_read_allowed: an export holds every
+ * receipt). A pruned tx keeps no arguments and no co-signatures: only its signer, the
+ * regulators, the auditor and the validators read its receipt. */
+bool exec_receipt_read_allowed(exec *e, const pubkey *asker, const codec_span *entry);
+
 /* The trial's timeline in commit order: every tx whose first argument is the trial id,
  * with its signer, status, reason and events, one line each (text, deterministic).
  * exec_timeline_write shows every tx; exec_timeline_write_as only those viewer may see. */

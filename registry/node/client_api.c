@@ -481,70 +481,248 @@ static bool answer_query(capi *api, const codec_span *body, answer *a)
     return ok;
 }
 
-/* ---- RECEIPT ----------------------------------------------------------------------- */
+/* ---- signed reads (issue 19) ------------------------------------------------------- */
+
+/* Who asks, and the read's own body. */
+typedef struct {
+    bool is_signed; /* false: a bare body, answered only with cfg.unsigned_reads */
+    pubkey asker;
+    codec_span body;
+} read_request;
+
+static const char *read_kind_name(uint32_t kind)
+{
+    return kind == CLIENT_BLOCKS ? "BLOCKS" : kind == CLIENT_RECEIPT ? "RECEIPT" : "RECEIPTS";
+}
+
+/* Open a read request: a signed read (codec.h) whose kind is this request's, whose
+ * signature (tag READ, this chain, over [asker, time_ms, kind, body]) verifies and whose
+ * time is within skew_ms of the node's clock; the same checks, in the same order, as a
+ * query's. A bare body (what the request carried before reads were signed: bare(body)
+ * says whether it is one) is refused as unsigned, unless the node runs with
+ * unsigned_reads (the benchmark's A side). */
+static bool read_open(capi *api, uint32_t kind, const codec_span *body,
+                      bool (*bare)(const codec_span *), read_request *r, answer *a)
+{
+    static _Thread_local uint8_t signed_part[CODEC_READ_BODY_MAX + 128];
+    codec_signed_read s;
+    codec_error err;
+    char where[160];
+    if (codec_signed_read_decode(body->data, body->len, &s, &err) != CODEC_OK) {
+        if (!bare(body))
+            return refuse(a, CAPI_BAD_BODY, "%s request: %s", read_kind_name(kind),
+                          codec_error_format(&err, where, sizeof where));
+        if (!api->cfg.unsigned_reads)
+            return refuse(a, CAPI_DENIED, "an unsigned %s request: reads are signed by a key "
+                          "allowed to read them (trialctl --key)", read_kind_name(kind));
+        *r = (read_request){.is_signed = false, .body = *body};
+        return true;
+    }
+    if (s.kind != kind)
+        return refuse(a, CAPI_BAD_BODY, "a signed read for request kind %u sent as kind %u",
+                      s.kind, kind);
+    codec_buf b = codec_buf_make(signed_part, sizeof signed_part);
+    if (codec_signed_read_body_encode(&s, &b) != CODEC_OK
+        || !tcrypto_verify(&s.asker, TCRYPTO_TAG_READ, &api->chain_id, b.data, b.len, &s.sig))
+        return refuse(a, CAPI_BAD_SIGNATURE, "%s request: the signature does not verify on "
+                      "this chain", read_kind_name(kind));
+    uint64_t now = api->cfg.clock(api->cfg.clock_ctx);
+    uint64_t off = now > s.time_ms ? now - s.time_ms : s.time_ms - now;
+    if (off > api->cfg.skew_ms)
+        return refuse(a, CAPI_STALE, "%s request time is %" PRIu64 " ms %s the node's clock "
+                      "(allowed %" PRIu64 " ms): replayed or skewed", read_kind_name(kind), off,
+                      now > s.time_ms ? "behind" : "ahead of", api->cfg.skew_ms);
+    *r = (read_request){.is_signed = true, .asker = s.asker, .body = s.body};
+    return true;
+}
+
+/* ---- RECEIPT and RECEIPTS ------------------------------------------------------------- */
+
+/* The block last read for a receipt (a batch's ids are often in one block): decoded into
+ * the capi's scratch, with its result certificate (NULL: not certified yet) and, once a
+ * path was asked for, its receipts' leaf hashes in api->leaves; so used under lock only. */
+typedef struct {
+    uint64_t height; /* 0: none */
+    uint8_t *data;
+    codec_block b;
+    uint8_t *cert;
+    size_t cert_len;
+    bool leaves; /* api->leaves holds this block's receipt leaf hashes */
+} block_cache;
 
 /* Under lock: the RFC 9162 path of receipt index in the block's receipts root. */
-static bool receipt_path(capi *api, const codec_block *b, uint32_t index, codec_receipt_reply *r,
-                         answer *a)
+static bool receipt_path(capi *api, block_cache *c, uint32_t index, codec_receipt_reply *r)
 {
-    for (uint32_t i = 0; i < b->receipt_count; i++)
+    const codec_block *b = &c->b;
+    for (uint32_t i = 0; !c->leaves && i < b->receipt_count; i++)
         merkle_leaf_hash(b->receipts[i].data, b->receipts[i].len, &api->leaves[i]);
+    c->leaves = true;
     merkle_array arr = {api->leaves, b->receipt_count};
     merkle_source src;
     merkle_array_source(&arr, &src);
     size_t len = 0;
     if (merkle_inclusion_proof(&src, b->receipt_count, index, r->receipt_path, &len) != 0
         || len > CODEC_PROOF_PATH_MAX)
-        return refuse(a, CAPI_INTERNAL, "receipt path of tx %u does not build", index);
+        return false;
     r->receipt_path_len = (uint32_t)len;
     return true;
 }
 
-/* Under lock. */
-static bool reply_receipt(capi *api, const hash32 *id, answer *a)
+static void block_cache_free(block_cache *c)
+{
+    free(c->data);
+    free(c->cert);
+    *c = (block_cache){0};
+}
+
+/* Under lock: block h into the cache. Returns 0 or CAPI_INTERNAL. */
+static uint32_t block_cache_load(capi *api, block_cache *c, uint64_t h)
+{
+    if (c->height == h) return 0;
+    block_cache_free(c);
+    size_t len = 0;
+    if (ledger_get_block(exec_ledger(api->cfg.executor), h, &c->data, &len) != LEDGER_OK)
+        return CAPI_INTERNAL;
+    c->b = (codec_block){.txs = api->block_txs, .receipts = api->block_receipts,
+                         .writes = api->block_writes};
+    if (codec_block_decode(c->data, len, &c->b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL)
+        != CODEC_OK) {
+        block_cache_free(c);
+        return CAPI_INTERNAL;
+    }
+    if (ledger_get_result_cert(exec_ledger(api->cfg.executor), h, &c->cert, &c->cert_len)
+        != LEDGER_OK) {
+        c->cert = NULL; /* not certified yet: receipts without a proof */
+        c->cert_len = 0;
+    }
+    c->height = h;
+    return 0;
+}
+
+/* Under lock: the receipt reply of tx id into out, if r may read it. Returns 0, or the
+ * status (NOT_FOUND, DENIED, TOO_LARGE, INTERNAL) with the reason in why. */
+static uint32_t receipt_one(capi *api, const hash32 *id, const read_request *r, block_cache *c,
+                            codec_buf *out, char *why, size_t why_cap)
 {
     ledger *l = exec_ledger(api->cfg.executor);
     uint64_t height;
     uint32_t index;
     if (ledger_find_tx(l, id, &height, &index) != LEDGER_OK)
-        return refuse(a, CAPI_NOT_FOUND, "no committed tx with that id");
-    uint8_t *data = NULL;
-    size_t len = 0;
-    if (ledger_get_block(l, height, &data, &len) != LEDGER_OK)
-        return refuse(a, CAPI_INTERNAL, "block %" PRIu64 " unreadable", height);
-    codec_block b = {.txs = api->block_txs, .receipts = api->block_receipts,
-                     .writes = api->block_writes};
-    bool ok;
-    if (codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL) != CODEC_OK
-        || index >= b.receipt_count) {
-        ok = refuse(a, CAPI_INTERNAL, "block %" PRIu64 " does not decode", height);
-    } else {
-        codec_buf proof = codec_buf_make(api->proof, CAPI_PROOF_MAX);
-        char why[200];
-        codec_receipt_reply r;
-        memset(&r, 0, sizeof r);
-        r.height = height;
-        r.index = index;
-        r.receipt = b.receipts[index];
-        if (proof_make_inclusion(l, id, &proof, why, sizeof why) == 0) {
-            r.proof = (codec_span){proof.data, proof.len};
-            r.commit_cert = b.commit_cert;
-        }
-        ok = receipt_path(api, &b, index, &r, a)
-             && body_done(a, codec_receipt_reply_encode(&r, &a->body));
+        return snprintf(why, why_cap, "no committed tx with that id"), CAPI_NOT_FOUND;
+    if (block_cache_load(api, c, height) != 0 || index >= c->b.receipt_count)
+        return snprintf(why, why_cap, "block %" PRIu64 " unreadable", height), CAPI_INTERNAL;
+    if (r->is_signed && !exec_receipt_read_allowed(api->cfg.executor, &r->asker, &c->b.txs[index])) {
+        char hex[17];
+        tcrypto_to_hex(r->asker.bytes, 8, hex);
+        snprintf(why, why_cap, "key %s... may not read this receipt (not its signer, a "
+                 "co-signer, its trial's sponsor or site, a regulator or the auditor)", hex);
+        return CAPI_DENIED;
     }
-    free(data);
-    return ok;
+    static _Thread_local codec_receipt_reply rr;
+    memset(&rr, 0, sizeof rr);
+    rr.height = height;
+    rr.index = index;
+    rr.receipt = c->b.receipts[index];
+    codec_buf proof = codec_buf_make(api->proof, CAPI_PROOF_MAX);
+    char no_proof[200];
+    if (c->cert && proof_make_inclusion_in(l, &c->b, index, c->cert, c->cert_len, &proof,
+                                           no_proof, sizeof no_proof) == 0) {
+        rr.proof = (codec_span){proof.data, proof.len};
+        rr.commit_cert = c->b.commit_cert;
+    }
+    if (!receipt_path(api, c, index, &rr))
+        return snprintf(why, why_cap, "receipt path of tx %u does not build", index), CAPI_INTERNAL;
+    codec_err rc = codec_receipt_reply_encode(&rr, out);
+    if (rc == CODEC_ERR_OVERFLOW)
+        return snprintf(why, why_cap, "%s", capi_status_reason(CAPI_TOO_LARGE)), CAPI_TOO_LARGE;
+    if (rc != CODEC_OK)
+        return snprintf(why, why_cap, "encoding the receipt: %s", codec_strerror(rc)), CAPI_INTERNAL;
+    return 0;
 }
+
+/* Under lock: tx id's receipt reply into a->body with no role check: for the public
+ * history, whose protocol-level txs are public by design (13.9). */
+static bool reply_receipt(capi *api, const hash32 *id, answer *a)
+{
+    read_request r = {.is_signed = false};
+    block_cache c = {0};
+    char why[CODEC_REASON_MAX + 1];
+    uint32_t st = receipt_one(api, id, &r, &c, &a->body, why, sizeof why);
+    block_cache_free(&c);
+    return st == 0 || refuse(a, st, "%s", why);
+}
+
+static bool bare_tx_id(const codec_span *body) { return body->len == 32; }
 
 static bool answer_receipt(capi *api, const codec_span *body, answer *a)
 {
-    if (body->len != 32) return refuse(a, CAPI_BAD_BODY, "a receipt request is a 32-byte tx id");
+    read_request r;
+    if (!read_open(api, CLIENT_RECEIPT, body, bare_tx_id, &r, a)) return false;
+    if (r.body.len != 32) return refuse(a, CAPI_BAD_BODY, "a receipt request is a 32-byte tx id");
     hash32 id;
-    memcpy(id.bytes, body->data, 32);
+    memcpy(id.bytes, r.body.data, 32);
+    block_cache c = {0};
+    char why[CODEC_REASON_MAX + 1];
     capi_exec_lock(api);
-    bool ok = reply_receipt(api, &id, a);
+    uint32_t st = receipt_one(api, &id, &r, &c, &a->body, why, sizeof why);
+    block_cache_free(&c);
     capi_exec_unlock(api);
+    return st == 0 || refuse(a, st, "%s", why);
+}
+
+static bool bare_receipts(const codec_span *body)
+{
+    static _Thread_local hash32 ids[CODEC_RECEIPTS_BATCH_MAX];
+    uint32_t n;
+    return codec_receipts_request_decode(body->data, body->len, ids, CODEC_RECEIPTS_BATCH_MAX,
+                                         &n, NULL) == CODEC_OK;
+}
+
+/* Under lock: each id's answer, the receipt replies written one after another into
+ * scratch (cap bytes); an id whose receipt no longer fits is answered TOO_LARGE (the
+ * client asks for it again in a later request). */
+static void receipts_fill(capi *api, const read_request *r, const hash32 *ids, uint32_t count,
+                          codec_receipts_entry *e, uint8_t *scratch, size_t cap)
+{
+    block_cache c = {0};
+    size_t used = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        codec_buf out = codec_buf_make(scratch + used, cap - used);
+        e[i].status = receipt_one(api, &ids[i], r, &c, &out, e[i].reason, sizeof e[i].reason);
+        e[i].reply = (codec_span){NULL, 0};
+        if (e[i].status == 0) {
+            e[i].reply = (codec_span){out.data, out.len};
+            e[i].reason[0] = 0;
+            used += out.len;
+        }
+    }
+    block_cache_free(&c);
+}
+
+/* A batch of receipts under one signature: one signature check for the request, then each
+ * id answered on its own (found and readable / not found / denied), in order. */
+static bool answer_receipts(capi *api, const codec_span *body, answer *a)
+{
+    static _Thread_local hash32 ids[CODEC_RECEIPTS_BATCH_MAX];
+    static _Thread_local codec_receipts_entry e[CODEC_RECEIPTS_BATCH_MAX];
+    read_request r;
+    uint32_t count = 0;
+    codec_error err;
+    char where[160];
+    if (!read_open(api, CLIENT_RECEIPTS, body, bare_receipts, &r, a)) return false;
+    if (codec_receipts_request_decode(r.body.data, r.body.len, ids, CODEC_RECEIPTS_BATCH_MAX,
+                                      &count, &err) != CODEC_OK)
+        return refuse(a, CAPI_BAD_BODY, "receipts request: %s", codec_error_format(&err, where, sizeof where));
+    size_t overhead = (size_t)count * (CODEC_REASON_MAX + 24) + 16;
+    if (a->body.cap <= overhead) return refuse(a, CAPI_TOO_LARGE, "%s", capi_status_reason(CAPI_TOO_LARGE));
+    size_t cap = a->body.cap - overhead;
+    uint8_t *scratch = malloc(cap);
+    if (!scratch) return refuse(a, CAPI_INTERNAL, "out of memory");
+    capi_exec_lock(api);
+    receipts_fill(api, &r, ids, count, e, scratch, cap);
+    capi_exec_unlock(api);
+    bool ok = body_done(a, codec_receipts_reply_encode(e, count, &a->body));
+    free(scratch);
     return ok;
 }
 
@@ -586,16 +764,34 @@ static bool reply_blocks(capi *api, uint64_t from, uint32_t count, answer *a)
     return ok;
 }
 
+static bool bare_blocks(const codec_span *body)
+{
+    uint64_t from;
+    uint32_t count;
+    return codec_blocks_request_decode(body->data, body->len, &from, &count, NULL) == CODEC_OK;
+}
+
+/* Blocks (and so exports): signed by a validator, a regulator or the auditor role. */
 static bool answer_blocks(capi *api, const codec_span *body, answer *a)
 {
     uint64_t from;
     uint32_t count;
     codec_error err;
     char where[160];
-    if (codec_blocks_request_decode(body->data, body->len, &from, &count, &err) != CODEC_OK)
+    read_request r;
+    if (!read_open(api, CLIENT_BLOCKS, body, bare_blocks, &r, a)) return false;
+    if (codec_blocks_request_decode(r.body.data, r.body.len, &from, &count, &err) != CODEC_OK)
         return refuse(a, CAPI_BAD_BODY, "blocks request: %s", codec_error_format(&err, where, sizeof where));
     capi_exec_lock(api);
-    bool ok = reply_blocks(api, from, count, a);
+    bool ok;
+    if (r.is_signed && !exec_ledger_read_allowed(api->cfg.executor, &r.asker)) {
+        char hex[17];
+        tcrypto_to_hex(r.asker.bytes, 8, hex);
+        ok = refuse(a, CAPI_DENIED, "key %s... may not read blocks or export the ledger: only "
+                    "a validator, a regulator or the auditor role may", hex);
+    } else {
+        ok = reply_blocks(api, from, count, a);
+    }
     capi_exec_unlock(api);
     return ok;
 }
@@ -733,6 +929,7 @@ static void answer_request(capi *api, const uint8_t *request, size_t len, answer
     case CLIENT_RECEIPT: ok = answer_receipt(api, &req.body, a); break;
     case CLIENT_BLOCKS: ok = answer_blocks(api, &req.body, a); break;
     case CLIENT_SUBMIT_BATCH: ok = answer_submit_batch(api, &req.body, a); break;
+    case CLIENT_RECEIPTS: ok = answer_receipts(api, &req.body, a); break;
     case CLIENT_PUBLIC: ok = answer_public(api, &req.body, a); break;
     default: ok = refuse(a, CAPI_BAD_REQUEST, "request kind %u is not served by this node", req.kind); break;
     }

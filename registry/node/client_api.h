@@ -11,15 +11,20 @@
  *                                      sees it (exec_timeline_write_as, exec_tx_visible);
  *                                      GRANT: grant reply (one page, re-checked against
  *                                      consent now; logged first); READ_LOG: read log reply
- *   RECEIPT  body: tx id (bin 32)   -> receipt reply (receipt + inclusion proof if the
- *                                      block is certified, else nil)
- *   BLOCKS   body: blocks request   -> blocks reply (at most blocks_max blocks, and no more
- *                                      than fit in the reply; fewer at the head)
+ *   RECEIPT  body: signed read of a tx id (32 bytes) -> receipt reply (receipt +
+ *                                      inclusion proof if the block is certified, else nil)
+ *   BLOCKS   body: signed read of a blocks request -> blocks reply (at most blocks_max
+ *                                      blocks, and no more than fit in the reply; fewer at
+ *                                      the head)
  *   SUBMIT_BATCH body: submit batch -> submit results: per tx, in order, accepted (0) or
  *                                      BAD_BODY / SUBMIT_REFUSED with the reason, exactly as
  *                                      that tx alone would have been answered by SUBMIT
+ *   RECEIPTS body: signed read of a receipts request (1..CODEC_RECEIPTS_BATCH_MAX tx ids)
+ *                                   -> receipts reply: per id, in order, 0 with its receipt
+ *                                      reply, or NOT_FOUND / DENIED / TOO_LARGE (did not fit
+ *                                      in this reply: ask again) with the reason
  *   PUBLIC   body: public request   -> public reply (UNSIGNED: a trial's protocol-level txs
- *                                      with their receipt files; docs/FORMATS.md 13.7)
+ *                                      with their receipt files; docs/FORMATS.md 13.9)
  *
  * Queries: the signature (tag TCRYPTO_TAG_QUERY, this chain's id, over the query body) is
  * checked first, then the time (|server clock - time_ms| <= skew_ms, so a captured query
@@ -28,6 +33,16 @@
  * answered GRANT page is written to the node's read log (ledger_read_log_append, synced)
  * before the reply, and a regulator reads that log (READ_LOG).
  *
+ * Signed reads (issue 19): BLOCKS, RECEIPT and RECEIPTS carry a signed read (codec.h: the
+ * asking key, its time, the request kind and the read's body, signed with tag
+ * TCRYPTO_TAG_READ over this chain's id), checked like a query: signature (BAD_SIGNATURE),
+ * time (STALE), then the role (DENIED): BLOCKS by exec_ledger_read_allowed (a validator, a
+ * regulator, the auditor role), each receipt by exec_receipt_read_allowed. A RECEIPTS
+ * request costs one signature check whatever the number of ids. A request with the bare
+ * body and no signature is DENIED (unless unsigned_reads). A replay within skew_ms reads
+ * what the captured request read (its reply went over the same channel): the time bounds
+ * how long a captured request is worth anything, as for queries.
+ *
  * Threads: capi_handle may be called from several threads at once. The executor is not
  * thread safe, so every executor/ledger access here holds exec_lock; the thread that
  * commits blocks (exec_block) must hold the same lock (capi_exec_lock/unlock).
@@ -35,6 +50,7 @@
 #ifndef TRIALREG_CLIENT_API_H
 #define TRIALREG_CLIENT_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +77,8 @@ typedef struct {
     void *clock_ctx;
     uint64_t skew_ms;          /* accepted |clock - query time|, e.g. 30000 */
     uint32_t blocks_max;       /* per BLOCKS request, 1..CODEC_BLOCKS_REPLY_MAX */
+    bool unsigned_reads;       /* BENCHMARK ONLY (its A side): answer BLOCKS, RECEIPT and
+                                  RECEIPTS sent bare, without a signature, to anyone */
 } capi_config;
 
 typedef struct capi capi;

@@ -58,6 +58,15 @@ static bool get_u32(reader *r, json_t *root, const char *field, bool required, u
     return true;
 }
 
+static bool get_bool(reader *r, json_t *root, const char *field, bool *out)
+{
+    json_t *v = json_object_get(root, field);
+    if (!v) return true;
+    if (!json_is_boolean(v)) return fail(r, field, "must be true or false");
+    *out = json_is_true(v);
+    return true;
+}
+
 /* Resolve a path field against the folder of the config file. An optional field that is
  * absent leaves out as it is. */
 static bool get_path(reader *r, json_t *root, const char *field, bool required, char *out)
@@ -148,7 +157,8 @@ static bool read_fields(reader *r, json_t *root, config_node *c)
           && get_string(r, root, "log_level", false, c->log_level, sizeof c->log_level)
           && get_path(r, root, "tls_cert_key_file", false, c->tls_cert_key_file)
           && get_path(r, root, "tls_ca_file", false, c->tls_ca_file)
-          && get_string(r, root, "http", false, c->http, sizeof c->http) && check_tls(r, c))) {
+          && get_string(r, root, "http", false, c->http, sizeof c->http) && check_tls(r, c)
+          && get_bool(r, root, "bench_unsigned_reads", &c->bench_unsigned_reads))) {
         return false;
     }
     if (c->node >= c->peer_count) return fail(r, "node", "is not an index into peers");
@@ -194,6 +204,7 @@ static json_t *to_json(const config_node *c)
     }
     if (root && c->tls_ca_file[0]) json_object_set_new(root, "tls_ca_file", json_string(c->tls_ca_file));
     if (root && c->http[0]) json_object_set_new(root, "http", json_string(c->http));
+    if (root && c->bench_unsigned_reads) json_object_set_new(root, "bench_unsigned_reads", json_true());
     return root;
 }
 

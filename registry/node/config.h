@@ -18,7 +18,11 @@
  *     "max_message_bytes": 4194304,           optional (default 4 MiB)
  *     "log_level": "info",                    optional: debug|info|warn|error
  *     "tls_cert_key_file": "../tls/validator-0.pem",  optional, relative to the config file
- *     "tls_ca_file": "../tls/ca.pem"                  optional, relative to the config file
+ *     "tls_ca_file": "../tls/ca.pem",                 optional, relative to the config file
+ *     "bench_unsigned_reads": false           optional, BENCHMARK ONLY: the client API answers
+ *                                             BLOCKS and receipt reads sent without a
+ *                                             signature to anyone (issue 19's A/B bench);
+ *                                             the node logs a warning at start
  *   }
  *
  * TLS: tls_cert_key_file (PEM: this node's certificate and its private key) and tls_ca_file
@@ -57,6 +61,7 @@ typedef struct {
     char http[CONFIG_URL_MAX];  /* the HTTP API's "HOST:PORT"; "" = none. Plain HTTP on a
                                  * loopback address only; with TLS settings it is HTTPS with
                                  * the node's certificate (docs/HTTP.md) */
+    bool bench_unsigned_reads; /* BENCHMARK ONLY: answer unsigned BLOCKS/RECEIPT(S) */
 } config_node;
 
 #define CONFIG_TLS_SCHEME "tls+tcp://"

@@ -34,6 +34,8 @@
 #define RETRANSMIT_MS 200
 #define STATUS_EVERY_MS 200
 #define FETCH_EVERY_MS 300
+#define FETCH_SKEW_MS 30000u         /* a signed FETCH's time against this node's clock */
+#define FETCH_REFUSED_LOG_MS 10000u  /* ignored FETCHes: one log line per sender per 10 s */
 #define BACKFILL_EVERY_MS 100 /* result certificates missing below the stable height */
 #define SEND_QUEUE_MAX 1024
 #define WIRE_BUF_MAX (8u << 20)
@@ -104,6 +106,10 @@ struct node {
     ledger_summary executed[HELD_MAX]; /* my own results of recent heights (height % HELD_MAX) */
     uint64_t cert_scan, cert_fetch_ms; /* result-certificate backfill (backfill_scan) */
     uint32_t fetch_turn;               /* the peer asked last (send_fetch) */
+    /* FETCHes ignored (unsigned, bad signature, stale), per claimed sender: logged at most
+     * once per FETCH_REFUSED_LOG_MS each (on_fetch) */
+    uint64_t fetch_refused_log_ms[PBFT_N_MAX];
+    uint32_t fetch_refused[PBFT_N_MAX];
     /* PRE-PREPAREs waiting for the verifiers to check their txs (a copy of the message) */
     uint32_t waiting_count;
     struct waiting {
@@ -670,9 +676,14 @@ static bool execute_next(node *nd)
  * (a peer may have executed a block without holding its certificate). */
 static void send_fetch(node *nd, uint64_t from, uint64_t to, bool one_peer)
 {
-    uint8_t buf[64];
-    codec_buf b = codec_buf_make(buf, sizeof buf);
-    if (wire_fetch_encode(nd->cfg.node, from, to, &b) != CODEC_OK)
+    uint8_t buf[160], body[64];
+    uint64_t now = nd->env.wall_ms(nd->env.ctx);
+    signature sig;
+    codec_buf bb = codec_buf_make(body, sizeof body), b = codec_buf_make(buf, sizeof buf);
+    if (wire_fetch_body_encode(nd->cfg.node, from, to, now, &bb) != CODEC_OK
+        || tcrypto_sign(&nd->key, TCRYPTO_TAG_FETCH, &nd->chain, bb.data, bb.len, &sig)
+               != TCRYPTO_OK
+        || wire_fetch_signed_encode(nd->cfg.node, from, to, now, &sig, &b) != CODEC_OK)
         return;
     uint32_t to_peer = PBFT_BROADCAST;
     for (uint32_t k = 1; one_peer && k <= nd->n && to_peer == PBFT_BROADCAST; k++) {
@@ -929,6 +940,51 @@ static void serve_fetch(node *nd, uint32_t peer, uint64_t from, uint64_t to)
         free(owned[i]);
 }
 
+/* Issue 19: blocks go only to a validator of the set, so a FETCH must be signed by the
+ * validator it names as its sender (tag FETCH, this chain, over [from, from_height,
+ * to_height, time_ms]) with a time within FETCH_SKEW_MS of this node's clock; else it is
+ * ignored, and logged once per FETCH_REFUSED_LOG_MS per claimed sender (a flood of them
+ * must not flood the log). Why signed and not TLS-bound: docs/PBFT.md "Catch-up". The
+ * BLOCKS reply goes to the configured address of validator `from`, never back to whoever
+ * sent the FETCH, so the signature mostly stops a stranger from making a node send
+ * its ledger around (and keeps the rule whatever the transport does). */
+static bool fetch_signed_by_validator(node *nd, const wire_msg *w, char *why, size_t cap)
+{
+    uint8_t body[64];
+    codec_buf bb = codec_buf_make(body, sizeof body);
+    if (!w->fetch_signed)
+        return snprintf(why, cap, "unsigned"), false;
+    if (wire_fetch_body_encode(w->from, w->fetch_from, w->fetch_to, w->fetch_time_ms, &bb)
+            != CODEC_OK
+        || !tcrypto_verify(&nd->validators[w->from], TCRYPTO_TAG_FETCH, &nd->chain, bb.data,
+                           bb.len, &w->fetch_sig))
+        return snprintf(why, cap, "its signature is not validator %u's", w->from), false;
+    uint64_t now = nd->env.wall_ms(nd->env.ctx);
+    uint64_t off = now > w->fetch_time_ms ? now - w->fetch_time_ms : w->fetch_time_ms - now;
+    if (off > FETCH_SKEW_MS)
+        return snprintf(why, cap, "its time is %llu ms off this node's clock (replayed or "
+                        "skewed; allowed %u)", (unsigned long long)off, FETCH_SKEW_MS), false;
+    return true;
+}
+
+static void on_fetch(node *nd, const wire_msg *w)
+{
+    char why[120];
+    if (fetch_signed_by_validator(nd, w, why, sizeof why)) {
+        serve_fetch(nd, w->from, w->fetch_from, w->fetch_to);
+        return;
+    }
+    uint64_t now = nd->env.mono_ms(nd->env.ctx);
+    nd->fetch_refused[w->from]++;
+    if (nd->fetch_refused_log_ms[w->from] != 0
+        && now < nd->fetch_refused_log_ms[w->from] + FETCH_REFUSED_LOG_MS)
+        return;
+    logf_(nd, LOG_WARN, "FETCH claiming to be from validator %u ignored: %s (%u ignored from "
+          "it so far; logged at most every %u s)", w->from, why, nd->fetch_refused[w->from],
+          FETCH_REFUSED_LOG_MS / 1000);
+    nd->fetch_refused_log_ms[w->from] = now ? now : 1;
+}
+
 /* The hash of my own block at height h, or false. Ledger lock held by the caller. */
 static bool my_block_hash(node *nd, uint64_t h, hash32 *out)
 {
@@ -1088,7 +1144,7 @@ static void on_part(node *nd, const uint8_t *data, size_t len, int bundle_from)
         break;
     }
     case WIRE_TXS: mempool_admit(nd->pool, w->txs, NULL, w->tx_count); break;
-    case WIRE_FETCH: serve_fetch(nd, w->from, w->fetch_from, w->fetch_to); break;
+    case WIRE_FETCH: on_fetch(nd, w); break;
     case WIRE_BLOCKS:
         for (uint32_t i = 0; i < w->block_count; i++)
             on_block(nd, &w->blocks[i], &w->results[i]);
@@ -1445,7 +1501,8 @@ static int open_network(node *nd, const node_env *env, char *why, size_t cap)
     if (!nd->pool)
         return fail(why, cap, "mempool: out of memory");
     capi_config cc = {.executor = nd->exec, .submit = submit_txs, .submit_ctx = nd,
-                      .skew_ms = 30000, .blocks_max = 64};
+                      .skew_ms = 30000, .blocks_max = 64,
+                      .unsigned_reads = nd->cfg.bench_unsigned_reads};
     nd->api = capi_open(&cc);
     if (!nd->api)
         return fail(why, cap, "client API: bad configuration");
@@ -1510,6 +1567,9 @@ node *node_open_env(const config_node *cfg, const node_env *env, char *why, size
     }
     ledger_summary head;
     ledger_head(nd->ledger, &head);
+    if (nd->cfg.bench_unsigned_reads)
+        logf_(nd, LOG_WARN, "bench_unsigned_reads is set: the client API answers unsigned "
+              "BLOCKS and receipt reads to ANYONE (for the signed-reads benchmark only)");
     logf_(nd, LOG_INFO, "started validators=%u height=%llu listen=%s client=%s", nd->n,
           (unsigned long long)head.height, cfg->listen, cfg->client);
     return nd;

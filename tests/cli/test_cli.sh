@@ -276,6 +276,8 @@ expect 3 "trialnode: " -- "$(dirname "$T")/trialnode" --config garbage.bin
 expect 3 "/nonexistent/genesis.bin" -- "$T" bench cluster --existing /nonexistent --url tcp://127.0.0.1:1
 expect 2 "notaurl: not a node URL" -- "$T" bench cluster --existing . --url notaurl
 expect 2 "1 to 65535" -- "$T" bench cluster --existing . --url tcp://127.0.0.1:70000
+expect 2 "usage: trialctl bench cluster" -- "$T" bench cluster --ab --existing . --url tcp://127.0.0.1:1
+expect 0 "--ab" -- "$T" bench cluster --help
 expect 2 "chain-name must not be empty" -- "$T" init --chain-name "" empty-name
 printf '\x01\x02\xff\xfe\x1b[31mHELLO\n' > binary.s
 expect 3 "cannot parse" -- "$T" asm binary.s -o binary.cvm

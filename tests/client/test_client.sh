@@ -3,7 +3,9 @@
 # role against a running client API server (tests/client/devserver.c, standing in for a
 # trialnode), as a user runs them: each role's event succeeds with the right key, each role
 # boundary is refused with a wrong key (exit 1 and the reason), receipts verify and a
-# flipped byte in each part is caught and named, an export over the URL audits clean, bad
+# flipped byte in each part is caught and named, receipts and exports are signed reads
+# (issue 19: read by the roles allowed, refused to others with the reason), an export over
+# the URL audits clean, bad
 # command lines exit 2, an unreachable node exits 4 within the timeout, and the example
 # trial runs against the consortium.
 set -u
@@ -43,7 +45,8 @@ expect() {
 
 # A port range of our own (other tests may run consortia at the same time).
 BASE=$((20000 + ($$ % 20000)))
-expect 0 "consortium of 4 validators" -- "$T" init --base-port "$BASE" cons
+expect 0 "public key" -- "$T" keygen auditor
+expect 0 "consortium of 4 validators" -- "$T" init --base-port "$BASE" --auditor auditor.pub cons
 URL="tcp://127.0.0.1:$((BASE + 100))"
 G=cons/genesis.bin
 K=cons/keys
@@ -86,6 +89,7 @@ expect 1 "not at the participant's enrolling site" -- "$T" consent grant "${C[@]
 expect 0 "consent.granted" -- "$T" consent grant "${C[@]}" --key p1.key "${TR[@]}" --version 1 \
     --form-file form1.txt --scopes main,follow-up,future-research --witness-key $K/investigator-site-a.key \
     --receipt-out grant.receipt
+TX_GRANT=$(sed -n 's/^tx //p' <<<"$LAST")
 expect 1 "only the participant" -- "$T" consent grant "${C[@]}" --key $K/researcher.key "${TR[@]}" --version 1 \
     --form-file form1.txt --scopes main --witness-key $K/investigator-site-a.key
 expect 1 "only the participant" -- "$T" consent grant "${C[@]}" --key $K/investigator-site-a.key "${TR[@]}" \
@@ -125,12 +129,23 @@ expect 2 "exclude each other" -- "$T" approve "${C[@]}" --key $K/regulator.key "
     --valid-for-ms 1000 --valid-until 1
 ls $K/*.nonce* >/dev/null 2>&1 && { echo "FAIL: a nonce file was written"; fail=$((fail + 1)); } || pass=$((pass + 1))
 
-# ---- receipts ---------------------------------------------------------------------------
-expect 0 "written to" -- "$T" receipt --url "$URL" --tx "$TX_REGISTER" --out fetched.receipt
+# ---- receipts (signed reads: the tx's signer, co-signer, sponsor, site, regulator, auditor) --
+expect 0 "written to" -- "$T" receipt "${C[@]}" --key $K/sponsor.key --tx "$TX_REGISTER" --out fetched.receipt
 cmp -s fetched.receipt register.receipt && pass=$((pass + 1)) || { echo "FAIL: fetched receipt differs"; fail=$((fail + 1)); }
+[ -n "$TX_GRANT" ] && pass=$((pass + 1)) || { echo "FAIL: no tx id printed for the grant"; fail=$((fail + 1)); }
+expect 0 "written to" -- "$T" receipt "${C[@]}" --key p1.key --tx "$TX_GRANT" --out p1.receipt
+expect 0 "written to" -- "$T" receipt "${C[@]}" --key $K/investigator-site-a.key --tx "$TX_GRANT" --out inv.receipt
+expect 0 "written to" -- "$T" receipt "${C[@]}" --key auditor.key --tx "$TX_GRANT" --out aud.receipt
+expect 1 "receipt refused \(5\).*may not read this receipt" -- "$T" receipt "${C[@]}" --key p2.key --tx "$TX_GRANT" --out x.receipt
+expect 1 "receipt refused \(5\).*may not read this receipt" -- "$T" receipt "${C[@]}" --key $K/researcher.key \
+    --tx "$TX_GRANT" --out x.receipt
+expect 1 "receipt refused \(5\).*may not read this receipt" -- "$T" receipt "${C[@]}" --key $K/investigator-site-b.key \
+    --tx "$TX_GRANT" --out x.receipt
+[ -e x.receipt ] && { echo "FAIL: a refused receipt was written"; fail=$((fail + 1)); } || pass=$((pass + 1))
+expect 2 "usage: trialctl receipt" -- "$T" receipt --url "$URL" --tx "$TX_GRANT" --out x.receipt
 expect 0 "receipt OK" -- "$T" verify-receipt --genesis "$G" register.receipt
 expect 0 "receipt OK" -- "$T" verify-receipt --genesis "$G" grant.receipt
-expect 1 "no committed tx" -- "$T" receipt --url "$URL" --tx $P1 --out none.receipt
+expect 1 "no committed tx" -- "$T" receipt "${C[@]}" --key $K/regulator.key --tx $P1 --out none.receipt
 declare -A WANT=([tx]="tx author signature is invalid" [header]="block header"
                  [commit-sig]="commit certificate signature of validator" [result-cert]="result certificate signature"
                  [tx-path]="tx inclusion proof" [receipt-path]="receipt inclusion proof"
@@ -158,6 +173,8 @@ head -c 20 grant.receipt >short.receipt
 expect 1 "does not decode" -- "$T" verify-receipt --genesis "$G" short.receipt
 expect 0 "consortium" -- "$T" init --base-port "$BASE" other
 expect 1 "INVALID: .*signature" -- "$T" verify-receipt --genesis other/genesis.bin grant.receipt
+expect 1 "receipt refused \(3\).*signature does not verify" -- "$T" receipt --url "$URL" --genesis other/genesis.bin \
+    --key $K/regulator.key --tx "$TX_GRANT" --out x.receipt
 
 # ---- issue 19: reads by role; the grant's records; the read log; the public history ------
 # grant 0 named p1's main-study record; v2 (re-consent) is approved since: the record is
@@ -175,10 +192,23 @@ expect 1 "refused \(5\)" -- "$T" timeline "${C[@]}" --key p3.key "${TR[@]}"
 expect 0 "protocol.register" -- "$T" timeline "${C[@]}" --key $K/investigator-site-b.key "${TR[@]}"
 grep -q "data.anchor by investigator-a" <<<"$LAST" && { echo "FAIL: site-b reads site-a's anchors"; fail=$((fail + 1)); }
 
-# ---- export over the client API, audited --------------------------------------------------
-expect 0 "exported [0-9]+ blocks" -- "$T" export --url "$URL" --genesis "$G" remote.export
+# ---- export over the client API (signed: a validator, a regulator, the auditor), audited ----
+expect 0 "exported [0-9]+ blocks" -- "$T" export --url "$URL" --genesis "$G" --key $K/regulator.key remote.export
 expect 0 "audit OK" -- "$T" audit --genesis "$G" remote.export
-expect 4 "unreachable|no answer" -- "$T" export --url tcp://127.0.0.1:1 --genesis "$G" --timeout-ms 1000 x.export
+expect 0 "exported [0-9]+ blocks" -- "$T" export --url "$URL" --genesis "$G" --key auditor.key aud.export
+expect 0 "exported [0-9]+ blocks" -- "$T" export --url "$URL" --genesis "$G" --key $K/validator-2.key val.export
+cmp -s remote.export aud.export && pass=$((pass + 1)) || { echo "FAIL: the auditor's export differs"; fail=$((fail + 1)); }
+for k in researcher sponsor investigator-site-a; do
+    expect 1 "blocks refused \(5\).*only a validator, a regulator or the auditor role" -- \
+        "$T" export --url "$URL" --genesis "$G" --key $K/$k.key refused.export
+done
+expect 1 "blocks refused \(5\)" -- "$T" export --url "$URL" --genesis "$G" --key p1.key refused.export
+expect 1 "blocks refused \(3\).*signature does not verify" -- "$T" export --url "$URL" --genesis other/genesis.bin \
+    --key other/keys/regulator.key refused.export
+[ -e refused.export ] && { echo "FAIL: a refused export was written"; fail=$((fail + 1)); } || pass=$((pass + 1))
+expect 2 "give --key" -- "$T" export --url "$URL" --genesis "$G" nokey.export
+expect 4 "unreachable|no answer" -- "$T" export --url tcp://127.0.0.1:1 --genesis "$G" --key $K/regulator.key \
+    --timeout-ms 1000 x.export
 
 # ---- bad command lines and bad input --------------------------------------------------------
 expect 2 "usage: trialctl register" -- "$T" register
@@ -204,7 +234,7 @@ elapsed=$((($(date +%s%N) - start) / 1000000))
 # ---- the example trial against the consortium, pipelined ------------------------------------
 expect 0 "FLAG" -- "$T" example-trial --url "$URL" --consortium cons
 grep -c "" <<<"$LAST" | grep -qE '^[0-9]{2}' && pass=$((pass + 1)) || { echo "FAIL: timeline too short"; fail=$((fail + 1)); }
-expect 0 "exported" -- "$T" export --url "$URL" --genesis "$G" final.export
+expect 0 "exported" -- "$T" export --url "$URL" --genesis "$G" --key $K/regulator.key final.export
 expect 0 "audit OK" -- "$T" audit --genesis "$G" final.export
 
 kill "$DEV_PID"
@@ -223,10 +253,10 @@ TAIL_URL="tcp://127.0.0.1:$((BASE + 160))"
 "$D" cons --url "$TAIL_URL" --data tail-data >tail.log 2>&1 &
 TAIL_PID=$!
 for _ in $(seq 100); do grep -q "serving" tail.log && break; sleep 0.1; done
-expect 0 "exported 30 blocks" -- "$T" export --url "$TAIL_URL" --genesis "$G" tail.export
+expect 0 "exported 30 blocks" -- "$T" export --url "$TAIL_URL" --genesis "$G" --key $K/regulator.key tail.export
 grep -q "left out 10 blocks (heights 31..40)" <<<"$LAST" && pass=$((pass + 1)) || { echo "FAIL: left out: $LAST"; fail=$((fail + 1)); }
 expect 0 "audit OK: 30 blocks" -- "$T" audit --genesis "$G" tail.export
-expect 0 "exported 40 blocks" -- "$T" export --url "$TAIL_URL" --genesis "$G" --include-uncertified tail-all.export
+expect 0 "exported 40 blocks" -- "$T" export --url "$TAIL_URL" --genesis "$G" --key $K/regulator.key --include-uncertified tail-all.export
 expect 1 "^audit: heights 1\.\.30 certified and verified; heights 31\.\.40 have no result certificate: NOT verified$" \
     -- "$T" audit --genesis "$G" tail-all.export
 kill "$TAIL_PID"; wait "$TAIL_PID" 2>/dev/null

@@ -2,7 +2,8 @@
 # test_trialnode.sh TRIALCTL TRIALNODE WORKDIR - trialctl's client commands against a real
 # 4-validator consortium (trialctl init + 4 trialnode processes on loopback): role events
 # through different nodes, a refused boundary, a receipt that verifies with the genesis
-# alone, the example trial pipelined, and an export over the URL that audits clean.
+# alone, the example trial pipelined, and an export over the URL (signed by the regulator;
+# a researcher's refused with the reason) that audits clean.
 set -u
 T=$(realpath "${1:?usage: test_trialnode.sh TRIALCTL TRIALNODE WORKDIR}")
 N=$(realpath "$2")
@@ -80,7 +81,9 @@ expect 0 "1 reads through access grants" -- "$T" access log --url "$U0" --genesi
     --trial TRIAL-CARDIO-01
 expect 0 "0 reads through access grants" -- "$T" access log --url "$U2" --genesis $G --key $K/regulator.key \
     --trial TRIAL-CARDIO-01
-expect 0 "exported" -- "$T" export --url "$U2" --genesis $G remote.export
+expect 0 "exported" -- "$T" export --url "$U2" --genesis $G --key $K/regulator.key remote.export
+expect 1 "blocks refused \(5\).*only a validator, a regulator or the auditor role" -- \
+    "$T" export --url "$U2" --genesis $G --key $K/researcher.key refused.export
 expect 0 "audit OK" -- "$T" audit --genesis $G remote.export
 
 echo "client commands against trialnode: $pass passed, $fail failed"

@@ -23,7 +23,7 @@ agree() {
     local heads audited
     for try in $(seq 1 20); do
         for i in 0 1 2 3; do
-            "$T" export --genesis "$D/genesis.bin" --url "$(url $i)" -o "$D/n$i.export" \
+            "$T" export --genesis "$D/genesis.bin" --url "$(url $i)" --key "$D/keys/regulator.key" -o "$D/n$i.export" \
                 >/dev/null || fail "$what: export of node $i"
             "$T" audit --genesis "$D/genesis.bin" "$D/n$i.export" > "$D/n$i.audit" ||
                 { [ "$try" = 20 ] && fail "$what: audit of node $i: $(cat "$D/n$i.audit")"; }

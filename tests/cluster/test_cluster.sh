@@ -11,8 +11,9 @@
 #   5. a damaged copy of a node's durable PBFT state is survived; with both copies
 #      damaged the node refuses to start, naming the file;
 #   6. a node refuses to start on a corrupt ledger, naming the height;
-# after each phase all four ledgers are exported and audited and must have identical
-# heads and state hashes.
+# after each phase all four ledgers are exported (over --url, by the regulator's key) and
+# audited and must have identical heads and state hashes; the first phase's export is also
+# checked by the independent verifier (tests/independent/verify_export.py).
 set -uo pipefail
 T=$1; export TRIALNODE=$2; G=$3; D=$4; PORT=$5
 . "$(dirname "$0")/lib.sh"
@@ -30,6 +31,15 @@ load() { "$T" bench cluster --existing "$D" --url "$(url 1)" --txs "$1" --client
 "$G" client "$(url 2)" || fail "the client API did not answer every garbage request"
 load 400 || fail "load after garbage: $(cat "$D/load.out")"
 agree "garbage to a peer listener and a client API changes nothing"
+# the export agree made over node 0's client API, signed by the regulator's key (issue 19),
+# verified by the independent verifier too (tests/independent, written from FORMATS.md)
+if /usr/bin/python3 -c 'import msgpack, nacl.signing' 2>/dev/null; then
+    /usr/bin/python3 "$(dirname "$0")/../independent/verify_export.py" "$D/genesis.bin" "$D/n0.export" \
+        > "$D/n0.py" 2>&1 || fail "the independent verifier refused the regulator's --url export: $(cat "$D/n0.py")"
+    echo "ok: the regulator's export over --url verified independently: $(head -n 1 "$D/n0.py")"
+else
+    fail "/usr/bin/python3 lacks msgpack or nacl (apt-get install python3-msgpack python3-nacl)"
+fi
 
 # 2. kill -9 of the primary under load
 primary=$(field 1 primary)

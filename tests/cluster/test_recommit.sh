@@ -33,7 +33,7 @@ kill -9 "$(pid "$P")"
 sleep 0.2
 "$T" cluster up "$D" >/dev/null || fail "restart of the primary (node $P)"
 before=$(field 1 height)
-"$T" export --genesis "$D/genesis.bin" --url "$(url 1)" -o "$D/old.export" >/dev/null ||
+"$T" export --genesis "$D/genesis.bin" --url "$(url 1)" --key "$D/keys/regulator.key" -o "$D/old.export" >/dev/null ||
     fail "export"
 "$T" bench cluster --existing "$D" --url "$(url 1)" --txs 1000 --clients 16 \
     >"$D/load2.out" 2>&1 &

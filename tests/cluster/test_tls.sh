@@ -37,7 +37,7 @@ mkdir -p "$D/other" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:p
     || fail "openssl for the other CA"
 TRIALREG_TLS_CA=$D/other/ca.pem register T-0 --timeout-ms 2000 >/dev/null 2>&1 \
     && fail "a client trusting another CA got a receipt"
-"$T" export --genesis "$D/genesis.bin" --url "tcp://127.0.0.1:$((PORT + 100))" -o "$D/plain.export" \
+"$T" export --genesis "$D/genesis.bin" --url "tcp://127.0.0.1:$((PORT + 100))" --key "$D/keys/regulator.key" -o "$D/plain.export" \
     --timeout-ms 2000 >/dev/null 2>&1 && fail "the client API answered plain TCP"
 
 export TRIALREG_TLS_CA=$D/tls/ca.pem
@@ -62,7 +62,7 @@ done
 # may still be forming at a node for a moment, so each export is retried until it holds it)
 for i in 0 1 2 3; do
     for try in $(seq 1 20); do
-        "$T" export --genesis "$D/genesis.bin" --url "$(url $i)" -o "$D/n$i.export" >/dev/null \
+        "$T" export --genesis "$D/genesis.bin" --url "$(url $i)" --key "$D/keys/regulator.key" -o "$D/n$i.export" >/dev/null \
             || fail "export of node $i over TLS"
         "$T" audit --genesis "$D/genesis.bin" "$D/n$i.export" > "$D/n$i.audit" \
             || fail "audit of node $i: $(cat "$D/n$i.audit")"

@@ -274,7 +274,9 @@ static size_t check_wire(const uint8_t *data, size_t len)
     case WIRE_TXS: rc = wire_txs_encode(m.from, m.txs, m.tx_count, &out); break;
     case WIRE_FETCH:
         FUZZ_CHECK(m.fetch_from >= 1 && m.fetch_from <= m.fetch_to, "wire fetch range");
-        rc = wire_fetch_encode(m.from, m.fetch_from, m.fetch_to, &out);
+        rc = m.fetch_signed ? wire_fetch_signed_encode(m.from, m.fetch_from, m.fetch_to,
+                                                       m.fetch_time_ms, &m.fetch_sig, &out)
+                            : wire_fetch_encode(m.from, m.fetch_from, m.fetch_to, &out);
         break;
     case WIRE_BLOCKS:
         rc = wire_blocks_encode(m.from, m.blocks, m.results, m.block_count, &out);
@@ -395,6 +397,25 @@ static size_t check_client(const uint8_t *data, size_t len)
     }
     if ((out = out_buf(), codec_trial_reply_decode(data, len, &tr, NULL) == CODEC_OK)) {
         expect_same(&out, codec_trial_reply_encode(&tr, &out), data, len, "trial reply round trip");
+        any = true;
+    }
+    static codec_signed_read sr;
+    if ((out = out_buf(), codec_signed_read_decode(data, len, &sr, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_signed_read_encode(&sr, &out), data, len, "signed read round trip");
+        any = true;
+    }
+    static hash32 ids[CODEC_RECEIPTS_BATCH_MAX];
+    if ((out = out_buf(), codec_receipts_request_decode(data, len, ids, CODEC_RECEIPTS_BATCH_MAX,
+                                                        &count, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_receipts_request_encode(ids, count, &out), data, len,
+                    "receipts request round trip");
+        any = true;
+    }
+    static codec_receipts_entry answers[CODEC_RECEIPTS_BATCH_MAX];
+    if ((out = out_buf(), codec_receipts_reply_decode(data, len, answers, CODEC_RECEIPTS_BATCH_MAX,
+                                                      &count, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_receipts_reply_encode(answers, count, &out), data, len,
+                    "receipts reply round trip");
         any = true;
     }
     codec_consent_page page;

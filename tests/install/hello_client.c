@@ -50,7 +50,8 @@ int main(int argc, char **argv)
     uint8_t *reply = NULL;
     size_t reply_len = 0;
     char why[512];
-    int rc = client_fetch_receipt(argv[1], &id, 500, &reply, &reply_len, why, sizeof why);
+    int rc = client_fetch_receipt(argv[1], &key, &chain, &id, 500, &reply, &reply_len, why,
+                                  sizeof why);
     if (rc == 0) {
         free(reply);
         fprintf(stderr, "hello_client: %s answered; expected no node there\n", argv[1]);
