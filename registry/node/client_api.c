@@ -51,6 +51,9 @@ typedef struct {
     uint32_t status;
     char reason[CODEC_REASON_MAX + 1];
     codec_buf body;
+    /* The key another transport authenticated the request with (capi_handle_as: the HTTP
+     * API's RFC 9421 signature), or NULL: then queries and reads carry their own. */
+    const pubkey *verified;
 } answer;
 
 static uint64_t system_clock_ms(void *ctx)
@@ -235,6 +238,11 @@ static bool answer_submit_batch(capi *api, const codec_span *body, answer *a)
 
 static bool query_signed(capi *api, const codec_query *q, answer *a)
 {
+    if (a->verified && memcmp(q->asker.bytes, a->verified->bytes, 32) != 0)
+        return refuse(a, CAPI_BAD_SIGNATURE, "the query's asker is not the key that signed the request");
+    /* the transport checked the signature and its time; a GRANT read still carries its own
+     * signed query, since the read log keeps it as the researcher's evidence */
+    if (a->verified && q->kind != QUERY_GRANT) return true;
     uint8_t body[512];
     codec_buf b = codec_buf_make(body, sizeof body);
     if (codec_query_body_encode(q, &b) != CODEC_OK)
@@ -508,6 +516,10 @@ static bool read_open(capi *api, uint32_t kind, const codec_span *body,
     codec_signed_read s;
     codec_error err;
     char where[160];
+    if (a->verified) { /* the transport authenticated it: the body is the bare read body */
+        *r = (read_request){.is_signed = true, .asker = *a->verified, .body = *body};
+        return true;
+    }
     if (codec_signed_read_decode(body->data, body->len, &s, &err) != CODEC_OK) {
         if (!bare(body))
             return refuse(a, CAPI_BAD_BODY, "%s request: %s", read_kind_name(kind),
@@ -942,9 +954,15 @@ static void answer_request(capi *api, const uint8_t *request, size_t len, answer
 size_t capi_handle(void *ctx, const uint8_t *request, size_t request_len, uint8_t *reply,
                    size_t reply_cap)
 {
+    return capi_handle_as(ctx, NULL, request, request_len, reply, reply_cap);
+}
+
+size_t capi_handle_as(void *ctx, const pubkey *verified, const uint8_t *request,
+                      size_t request_len, uint8_t *reply, size_t reply_cap)
+{
     capi *api = ctx;
     if (reply_cap <= CAPI_RESPONSE_OVERHEAD) return 0;
-    answer a = {.status = CAPI_INTERNAL};
+    answer a = {.status = CAPI_INTERNAL, .verified = verified};
     size_t body_cap = reply_cap - CAPI_RESPONSE_OVERHEAD;
     uint8_t *body = malloc(body_cap);
     if (body) {

@@ -94,6 +94,14 @@ void capi_exec_unlock(capi *api);
 size_t capi_handle(void *api, const uint8_t *request, size_t request_len, uint8_t *reply,
                    size_t reply_cap);
 
+/* capi_handle for a transport that authenticated the request itself (the HTTP API: RFC 9421,
+ * its created time and its replay cache), verified being the signing key, or NULL (then
+ * exactly capi_handle). With a key: a QUERY's asker must be that key, and its own signature
+ * and time are not checked; BLOCKS, RECEIPT and RECEIPTS carry the bare read body (not a
+ * signed read) and are read as that key; every role rule applies as on capi_handle. */
+size_t capi_handle_as(void *api, const pubkey *verified, const uint8_t *request,
+                      size_t request_len, uint8_t *reply, size_t reply_cap);
+
 /* Answers given since capi_open, by status (0 ok, then the refusals: codec.h CAPI_STATUSES),
  * for the metrics. Any thread. */
 #define CAPI_ANSWER_KINDS 10
