@@ -20,6 +20,7 @@
 #include "client_api.h"
 #include "http_api.h"
 #include "http_json.h"
+#include "httpsig.h"
 #include "metrics.h"
 #include "world.h"
 
@@ -60,8 +61,9 @@ static void test_metrics(void *ctx, FILE *out)
 
 static void start(uint32_t body_max, uint32_t deadline_ms)
 {
-    http_config cfg = {.address = "127.0.0.1:0", .handler = capi_handle, .handler_ctx = api,
+    http_config cfg = {.address = "127.0.0.1:0", .handler = capi_handle_as, .handler_ctx = api,
                        .status = test_status, .metrics = test_metrics, .body_max = body_max,
+                       .chain_id = w.chain_id, .clock = world_clock,
                        .header_deadline_ms = deadline_ms};
     char why[300];
     server = http_open(&cfg, why, sizeof why);
@@ -284,7 +286,7 @@ Test(http, request_headers_sent_too_slowly_are_cut_and_others_still_served)
 
 Test(http, plain_http_is_refused_on_a_non_loopback_address)
 {
-    http_config cfg = {.address = "0.0.0.0:0", .handler = capi_handle, .handler_ctx = api};
+    http_config cfg = {.address = "0.0.0.0:0", .handler = capi_handle_as, .handler_ctx = api};
     char why[300];
     cr_assert_null(http_open(&cfg, why, sizeof why));
     cr_expect(strstr(why, "not a loopback address") != NULL, "%s", why);
@@ -339,4 +341,164 @@ Test(http, txs_and_receipts_render_as_json_with_words_and_decoded_events)
     }
     cr_expect_gt(grants, 2);
     cr_expect_gt(pruned, 0, "the scenario has pruned txs, rendered with their route");
+}
+
+/* ---- signed reads (RFC 9421) ----------------------------------------------------------- */
+
+static const char *no_headers(void *ctx, const char *name)
+{
+    (void)ctx, (void)name;
+    return NULL;
+}
+
+/* GET target signed by key (created: seconds; chain: the tag's chain), extra header lines
+ * (each ending in \r\n) added; the headers are kept in *sig_lines for a replay. */
+static void signed_get(const char *target, const keypair *key, int64_t created,
+                       const hash32 *chain, const char *extra, response *r, char *sig_lines)
+{
+    char path[1024], input[600], sig[200];
+    snprintf(path, sizeof path, "%s", target);
+    char *q = strchr(path, '?');
+    if (q) *q++ = '\0';
+    httpsig_request rq = {"GET", path, q, "localhost", no_headers, NULL};
+    cr_assert(httpsig_sign(&rq, false, key, chain, created, input, sizeof input, sig, sizeof sig));
+    snprintf(sig_lines, 900, "Signature-Input: %s\r\nSignature: %s\r\n%s", input, sig,
+             extra ? extra : "");
+    int fd = dial();
+    char head[2048];
+    int n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: "
+                     "close\r\n%s\r\n", target, sig_lines);
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    size_t got = 0;
+    for (ssize_t k; (k = read(fd, r->text + got, sizeof r->text - 1 - got)) > 0;) got += (size_t)k;
+    r->text[got] = '\0';
+    close(fd);
+    cr_assert_eq(sscanf(r->text, "HTTP/1.1 %d", &r->status), 1, "%s", r->text);
+    const char *b = strstr(r->text, "\r\n\r\n");
+    r->body = b ? b + 4 : "";
+}
+
+static int64_t world_s(void) { return (int64_t)(w.now_ms / 1000); }
+
+/* The id of tx 0 of block 1 (the sponsor's registration) in hex. */
+static void first_tx_id(char hex[65])
+{
+    uint8_t *data;
+    size_t len;
+    cr_assert_eq(ledger_get_block(w.l, 1, &data, &len), LEDGER_OK);
+    static codec_span txs[CODEC_BLOCK_TXS_MAX], receipts[CODEC_BLOCK_TXS_MAX];
+    static codec_write writes[CODEC_WRITES_MAX];
+    codec_block b = {.txs = txs, .receipts = receipts, .writes = writes};
+    cr_assert_eq(codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL), CODEC_OK);
+    hash32 id;
+    tcrypto_sha256(txs[0].data, txs[0].len, &id);
+    tcrypto_to_hex(id.bytes, 32, hex);
+    free(data);
+}
+
+Test(http, a_receipt_is_read_by_its_roles_and_refused_to_the_others)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    char id[65], target[128], lines[900];
+    first_tx_id(id);
+    snprintf(target, sizeof target, "/v1/receipts/%s", id);
+    response r;
+    signed_get(target, &w.regulator, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect_eq(r.status, 200, "%s", r.text);
+    cr_expect(strstr(r.body, "\"status\":\"OK\"") && strstr(r.body, "\"method\":\"register\""),
+              "the receipt and its tx, decoded: %s", r.body);
+    signed_get(target, &w.sponsor, world_s(), &w.chain_id, "Accept: application/msgpack\r\n", &r, lines);
+    cr_expect_eq(r.status, 200, "%s", r.text);
+    cr_expect(strstr(r.text, "Content-Type: application/msgpack") != NULL, "%s", r.text);
+    signed_get(target, &w.researcher, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect_eq(r.status, 403, "%s", r.text);
+    cr_expect(strstr(r.body, "DENIED") && strstr(r.body, "may not read this receipt"), "%s", r.body);
+    /* a replay of the regulator's exact request */
+    signed_get(target, &w.regulator, world_s() - 1, &w.chain_id, NULL, &r, lines);
+    cr_expect_eq(r.status, 200, "%s", r.text);
+    int fd = dial();
+    char head[2048];
+    int n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s\r\n",
+                     target, lines);
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    size_t got = 0;
+    for (ssize_t k; (k = read(fd, r.text + got, sizeof r.text - 1 - got)) > 0;) got += (size_t)k;
+    r.text[got] = '\0';
+    close(fd);
+    cr_expect(strstr(r.text, "HTTP/1.1 401") && strstr(r.text, "REPLAYED"), "a replay: %s", r.text);
+    /* stale, another chain, no signature, another path under the same signature */
+    signed_get(target, &w.regulator, world_s() - 120, &w.chain_id, NULL, &r, lines);
+    cr_expect(r.status == 401 && strstr(r.body, "STALE"), "%s", r.text);
+    hash32 other;
+    tcrypto_sha256("another chain", 13, &other);
+    signed_get(target, &w.regulator, world_s(), &other, NULL, &r, lines);
+    cr_expect(r.status == 401 && strstr(r.body, "not this chain"), "%s", r.text);
+    cr_expect_eq(get(target)->status, 401);
+    cr_expect(strstr(get(target)->body, "not signed") != NULL);
+    /* the researcher's signature claiming the regulator's keyid */
+    signed_get(target, &w.researcher, world_s(), &w.chain_id, NULL, &r, lines);
+    char reg[65], res[65], forged[900];
+    tcrypto_to_hex(w.regulator.public_key.bytes, 32, reg);
+    tcrypto_to_hex(w.researcher.public_key.bytes, 32, res);
+    snprintf(forged, sizeof forged, "%s", lines);
+    char *at = strstr(forged, res);
+    cr_assert_not_null(at);
+    memcpy(at, reg, 64);
+    fd = dial();
+    n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s\r\n",
+                 target, forged);
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    got = 0;
+    for (ssize_t k; (k = read(fd, r.text + got, sizeof r.text - 1 - got)) > 0;) got += (size_t)k;
+    r.text[got] = '\0';
+    close(fd);
+    cr_expect(strstr(r.text, "HTTP/1.1 401") && strstr(r.text, "does not verify"),
+              "a signature under another key's keyid: %s", r.text);
+}
+
+Test(http, blocks_trial_consent_and_timeline_answer_by_role)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    response r;
+    char lines[900], target[256], pk[65];
+    signed_get("/v1/blocks?from=1&count=2", &w.regulator, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect_eq(r.status, 200, "%s", r.text);
+    cr_expect(strstr(r.body, "\"height\":1") && strstr(r.body, "\"height\":2"), "%s", r.body);
+    signed_get("/v1/blocks?from=1&count=2", &w.sponsor, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect_eq(r.status, 403, "only validators, regulators and the auditor read blocks: %s", r.text);
+    signed_get("/v1/blocks?from=0", &w.regulator, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect_eq(r.status, 400, "%s", r.text);
+    signed_get("/v1/trials/" SCENARIO_TRIAL, &w.sponsor, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect(r.status == 200 && strstr(r.body, "\"trial\":\"" SCENARIO_TRIAL "\""), "%s", r.text);
+    signed_get("/v1/trials/" SCENARIO_TRIAL, &w.researcher, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect_eq(r.status, 403, "%s", r.text);
+    tcrypto_to_hex(w.participants[0].public_key.bytes, 32, pk);
+    snprintf(target, sizeof target, "/v1/trials/%s/participants/%s/consent", SCENARIO_TRIAL, pk);
+    signed_get(target, &w.participants[0], world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect(r.status == 200 && strstr(r.body, "\"kind\":\"grant\"")
+              && strstr(r.body, "\"witness_meaning\":\"witness\""), "%s", r.text);
+    signed_get(target, &w.participants[1], world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect_eq(r.status, 403, "another participant: %s", r.text);
+    signed_get("/v1/trials/" SCENARIO_TRIAL "/timeline", &w.regulator, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect(r.status == 200 && strstr(r.body, "protocol.register"), "%s", r.text);
+    signed_get("/v1/trials/" SCENARIO_TRIAL "/nothing", &w.regulator, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect_eq(r.status, 404, "%s", r.text);
+}
+
+Test(http, the_public_history_needs_no_key_and_names_no_participant)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    response *r = get("/v1/trials/" SCENARIO_TRIAL "/history");
+    cr_expect_eq(r->status, 200, "%s", r->text);
+    cr_expect(strstr(r->body, "\"method\":\"protocol.register\"") != NULL, "%s", r->body);
+    cr_expect(strstr(r->body, "\"receipt_file\":") != NULL);
+    for (int i = 0; i < WORLD_PARTICIPANTS; i++) {
+        char pk[65];
+        tcrypto_to_hex(w.participants[i].public_key.bytes, 32, pk);
+        cr_expect(strstr(r->body, pk) == NULL, "participant %d's key is in the public history", i);
+    }
+    cr_expect_eq(get("/v1/trials/NO-SUCH-TRIAL/history")->status, 404);
 }

@@ -65,9 +65,9 @@ static http_api *open_http(const config_node *cfg, node *n, char *why, size_t ca
 {
     http_config hc = {.address = cfg->http,
                       .tls_cert_key_file = config_uses_tls(cfg) ? cfg->tls_cert_key_file : NULL,
-                      .handler = capi_handle, .handler_ctx = node_client_api(n),
+                      .handler = capi_handle_as, .handler_ctx = node_client_api(n),
                       .status = http_status, .status_ctx = n, .metrics = http_metrics,
-                      .metrics_ctx = n};
+                      .metrics_ctx = n, .chain_id = *node_chain_id(n)};
     return http_open(&hc, why, cap);
 }
 

@@ -13,6 +13,10 @@
  *   GET  /metrics        Prometheus text exposition (no signature: Prometheus cannot sign)
  *   POST /v1/txs         submit txs: application/msgpack (one canonical tx) or
  *                        application/json {"txs": ["<base64 tx>", ...]}; an answer per tx
+ *   GET  /v1/receipts/{tx id}, /v1/blocks?from&count, /v1/trials/{T},
+ *        /v1/trials/{T}/participants/{key}/consent?from, /v1/trials/{T}/timeline
+ *                        signed reads (RFC 9421), answered by role as on the nng API
+ *   GET  /v1/trials/{T}/history   the public protocol history (no signature)
  * Every other path answers 404, a known path with another method 405, each with a JSON
  * error {"error": CODE, "reason": TEXT}.
  *
@@ -34,9 +38,10 @@
 
 #include "crypto.h"
 
-/* The client API's handler (capi_handle's signature). */
-typedef size_t (*http_handler_fn)(void *ctx, const uint8_t *request, size_t len,
-                                  uint8_t *reply, size_t reply_cap);
+/* The client API's handler (capi_handle_as's signature): asker is the key the HTTP request
+ * was signed with (RFC 9421, checked here), or NULL for what needs no signature. */
+typedef size_t (*http_handler_fn)(void *ctx, const pubkey *asker, const uint8_t *request,
+                                  size_t len, uint8_t *reply, size_t reply_cap);
 
 typedef struct {
     uint32_t node;

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 
+#include "codec.h"
 #include "http_api.h"
 
 struct conn;
@@ -60,6 +61,12 @@ bool http_authenticate(http_api *h, struct MHD_Connection *c, const char *method
 
 enum MHD_Result http_route(http_api *h, struct MHD_Connection *c, const char *method,
                            const char *url, http_request *rq);
+/* The reads (http_reads.c): true if url is one of theirs, the answer sent (*sent). */
+bool http_route_reads(http_api *h, struct MHD_Connection *c, const char *method, const char *url,
+                      http_request *rq, enum MHD_Result *sent);
+/* Ask the client API (as asker, or NULL): the decoded response, its body in reply. */
+bool http_capi(http_api *h, const pubkey *asker, uint32_t kind, const uint8_t *body, size_t len,
+               uint8_t *reply, size_t reply_cap, codec_client_response *resp);
 
 enum MHD_Result http_send(struct MHD_Connection *c, unsigned status, const char *type,
                           const void *body, size_t len);

@@ -146,20 +146,6 @@ static bool submit_txs_of(http_api *h, struct MHD_Connection *c, http_request *r
     return true;
 }
 
-/* Call the client API's handler with one request. Returns the decoded response (its body
- * points into reply) or false. */
-static bool call(http_api *h, uint32_t kind, const uint8_t *body, size_t len, uint8_t *reply,
-                 codec_client_response *resp)
-{
-    size_t cap = len + 64;
-    uint8_t *req = malloc(cap);
-    codec_buf b = codec_buf_make(req, cap);
-    bool ok = req && codec_client_request_encode(kind, body, len, &b) == CODEC_OK;
-    size_t n = ok ? h->cfg.handler(h->cfg.handler_ctx, b.data, b.len, reply, REPLY_MAX) : 0;
-    free(req);
-    return n > 0 && codec_client_response_decode(reply, n, resp, NULL) == CODEC_OK;
-}
-
 static enum MHD_Result post_txs(http_api *h, struct MHD_Connection *c, http_request *rq)
 {
     static _Thread_local codec_span txs[CODEC_SUBMIT_BATCH_MAX];
@@ -177,7 +163,7 @@ static enum MHD_Result post_txs(http_api *h, struct MHD_Connection *c, http_requ
     codec_client_response resp;
     uint32_t n = 0;
     bool ok = batch && reply && codec_submit_batch_encode(txs, count, &b) == CODEC_OK
-              && call(h, CLIENT_SUBMIT_BATCH, b.data, b.len, reply, &resp);
+              && http_capi(h, NULL, CLIENT_SUBMIT_BATCH, b.data, b.len, reply, REPLY_MAX, &resp);
     enum MHD_Result r;
     if (!ok) {
         r = http_error(h, c, 500, "INTERNAL", "the node did not answer the submit");
@@ -230,6 +216,8 @@ static const route ROUTES[] = {
 enum MHD_Result http_route(http_api *h, struct MHD_Connection *c, const char *method,
                            const char *url, http_request *rq)
 {
+    enum MHD_Result sent;
+    if (http_route_reads(h, c, method, url, rq, &sent)) return sent;
     bool path_known = false;
     for (size_t i = 0; i < sizeof ROUTES / sizeof *ROUTES; i++) {
         if (strcmp(ROUTES[i].path, url) != 0) continue;

@@ -1278,6 +1278,7 @@ void node_status_get(node *n, node_status *out)
 }
 
 struct capi *node_client_api(node *n) { return n->api; }
+const hash32 *node_chain_id(const node *n) { return &n->chain; }
 
 static void write_status(node *nd)
 {

@@ -93,6 +93,8 @@ void node_metrics_get(node *n, node_metrics *out);
 /* The node's client API handler state (client_api.h), for another transport (the HTTP API)
  * to answer through capi_handle. Borrowed; valid until node_close. */
 struct capi *node_client_api(node *n);
+/* The chain id (SHA-256 of the genesis). */
+const hash32 *node_chain_id(const node *n);
 /* The height of the last block this node executed and stored. */
 uint64_t node_height(node *n);
 /* The PBFT batch bound the rules give (every replica the same): min(max_batch_txs,
