@@ -54,6 +54,38 @@ call POST /v1/txs application/json '{"txs": ["AAECAw=="]}' 200
 call POST /v1/txs application/json '{"txs": [' 400
 call POST /v1/txs application/json '{"txs": []}' 400
 call POST /v1/txs text/plain 'x' 415
+# signed reads (RFC 9421, signed by `trialctl http-sign`) over the example trial's ledger
+"$TRIALCTL" example-trial --url "tcp://127.0.0.1:$((BASE + 100))" --consortium "$C" \
+    > "$WORK/example.out" 2>&1 || fail "example-trial --url: $(tail -n 3 "$WORK/example.out")"
+# scall METHOD PATH ROLE EXPECTED_STATUS: signed by keys/ROLE.key
+scall() {
+    n=$((n + 1))
+    "$TRIALCTL" http-sign --genesis "$C/genesis.bin" --key "$C/keys/$3.key" "$URL$2" > "$WORK/h$n" \
+        || fail "http-sign $2"
+    local out=$WORK/r$n res code type
+    res=$(curl -s -o "$out" -w '%{http_code} %{content_type}' -H @"$WORK/h$n" "$URL$2")
+    code=${res%% *}
+    type=${res#* }
+    [ "$code" = "$4" ] || fail "$1 $2 as $3 answered $code, wanted $4: $(cat "$out")"
+    echo "$1 ${2%%\?*} $code ${type%%;*} $out" >> "$M"
+}
+json() { node -e "const d=JSON.parse(require('fs').readFileSync(process.argv[1]));$2" "$1"; }
+call GET /v1/trials/TRIAL-CARDIO-01/history "" "" 200
+history=$WORK/r$n
+tx=$(json "$history" 'console.log(d.events[0].receipt.tx_id)')
+scall GET "/v1/receipts/$tx" regulator 200
+scall GET "/v1/receipts/$tx" researcher 403
+scall GET "/v1/receipts/0000000000000000000000000000000000000000000000000000000000000000" regulator 404
+scall GET "/v1/blocks?from=1&count=16" regulator 200
+blocks=$WORK/r$n
+scall GET "/v1/blocks?from=1&count=4" sponsor 403
+scall GET /v1/trials/TRIAL-CARDIO-01 sponsor 200
+scall GET /v1/trials/TRIAL-CARDIO-01 researcher 403
+p=$(json "$blocks" 'for (const b of d.blocks) for (const t of b.txs) if (t.tx.method === "enrol" && t.receipt.status === "OK") { console.log(t.tx.args[1].bytes.hex); process.exit(0); }')
+[ -n "$p" ] || fail "no enrolment in the first blocks"
+scall GET "/v1/trials/TRIAL-CARDIO-01/participants/$p/consent" regulator 200
+scall GET /v1/trials/TRIAL-CARDIO-01/timeline regulator 200
+call GET "/v1/receipts/$tx" "" "" 401
 # beside its packages: ES modules resolve imports from the script's own folder
 cp "$HERE/validate_responses.mjs" "$WORK/npm/"
 node "$WORK/npm/validate_responses.mjs" "$ROOT/docs/openapi.yaml" "$M" || fail "responses do not match docs/openapi.yaml"

@@ -17,7 +17,10 @@ let failures = 0;
 let checked = 0;
 for (const line of fs.readFileSync(manifestPath, 'utf8').split('\n')) {
   if (!line.trim()) continue;
-  const [method, path, status, type, file] = line.split(' ');
+  const [method, concrete, status, type, file] = line.split(' ');
+  // the document's path whose template ({name} = one segment) matches the concrete path
+  const path = Object.keys(doc.paths).find((p) =>
+    new RegExp('^' + p.replace(/\{[^}]+\}/g, '[^/]+') + '$').test(concrete)) ?? concrete;
   const op = doc.paths?.[path]?.[method.toLowerCase()];
   let response = op?.responses?.[status];
   let pointer = `openapi#/paths/${escape(path)}/${method.toLowerCase()}/responses/${status}`;
