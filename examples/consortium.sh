@@ -12,7 +12,9 @@
 #      signed read: only a validator, a regulator or the auditor role may export;
 #      a researcher is refused) and audited with the genesis alone: the four heads
 #      and state hashes must be identical;
-#   6. trialctl cluster down.
+#   6. the HTTP API: a node's status, the public protocol history, a receipt read
+#      signed (RFC 9421) by the regulator, and the same read unsigned refused;
+#   7. trialctl cluster down.
 set -euo pipefail
 T=$(realpath "${1:?usage: consortium.sh TRIALCTL OUTDIR [BASE_PORT]}")
 OUT=${2:?usage: consortium.sh TRIALCTL OUTDIR [BASE_PORT]}
@@ -78,6 +80,18 @@ for i in 0 1 2 3; do
 done
 grep -E '^(head|state)' "$OUT/node-0.audit"
 echo "all four nodes: identical head block hash and state hash"
+
+step "the HTTP API (docs/HTTP.md): node 0's status, the public protocol history, and a receipt read signed by the regulator (RFC 9421, trialctl http-sign)"
+HTTP=http://127.0.0.1:$((PORT + 164))
+curl -sf "$HTTP/v1/status"; echo
+curl -sf "$HTTP/v1/trials/$TRIAL/history" > "$OUT/history.json"
+tx=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["events"]), d["events"][0]["receipt"]["tx_id"])' "$OUT/history.json")
+echo "public history: ${tx% *} protocol-level events (no key needed, no participant in it)"
+"$T" http-sign --genesis "$OUT/genesis.bin" --key "$OUT/keys/regulator.key" "$HTTP/v1/receipts/${tx#* }" > "$OUT/headers"
+curl -sf -H @"$OUT/headers" "$HTTP/v1/receipts/${tx#* }" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); r=d["receipt"]; print("receipt of", d["tx"]["contract"] + "." + d["tx"]["method"], "at height", d["height"], ":", r["status"], [e["topic"] for e in r["events"]], "certified" if d["certified"] else "not certified")'
+code=$(curl -s -o /dev/null -w '%{http_code}' "$HTTP/v1/receipts/${tx#* }")
+echo "the same read unsigned: HTTP $code"
+[ "$code" = 401 ] || { echo "an unsigned receipt read was not refused"; exit 1; }
 
 step "cluster down"
 trap - EXIT
