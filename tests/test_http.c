@@ -502,3 +502,74 @@ Test(http, the_public_history_needs_no_key_and_names_no_participant)
     }
     cr_expect_eq(get("/v1/trials/NO-SUCH-TRIAL/history")->status, 404);
 }
+
+/* ---- the event stream ------------------------------------------------------------------ */
+
+/* Open a signed GET of target and read what arrives until `until` is in it or ms pass. The
+ * connection stays open (returned) for more reads. */
+static int stream_open(const char *target, const keypair *key, const char *extra)
+{
+    char path[512], input[600], sig[200], head[2048];
+    snprintf(path, sizeof path, "%s", target);
+    char *q = strchr(path, '?');
+    if (q) *q++ = '\0';
+    httpsig_request rq = {"GET", path, q, "localhost", no_headers, NULL};
+    cr_assert(httpsig_sign(&rq, false, key, &w.chain_id, world_s(), input, sizeof input, sig, sizeof sig));
+    int fd = dial();
+    int n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: localhost\r\nSignature-Input: %s\r\n"
+                     "Signature: %s\r\n%s\r\n", target, input, sig, extra ? extra : "");
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    return fd;
+}
+
+static size_t stream_read_until(int fd, char *buf, size_t cap, size_t have, const char *until, int ms)
+{
+    for (int waited = 0; waited < ms && !(buf[have] = '\0', strstr(buf, until)); waited += 50) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 50) == 1) {
+            ssize_t k = read(fd, buf + have, cap - 1 - have);
+            if (k <= 0) break;
+            have += (size_t)k;
+        }
+    }
+    buf[have] = '\0';
+    return have;
+}
+
+Test(http, the_event_stream_sends_certified_events_by_role_resumes_and_follows_new_blocks)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    static char buf[1 << 20];
+    /* the regulator sees every event, the first being the registration, id 1.0.0 */
+    int fd = stream_open("/v1/events?from=1", &w.regulator, NULL);
+    size_t n = stream_read_until(fd, buf, sizeof buf, 0, "outcome.reported", 5000);
+    cr_expect(strstr(buf, "HTTP/1.1 200") && strstr(buf, "Content-Type: text/event-stream"), "%.300s", buf);
+    cr_expect(strstr(buf, "id: 1.0.0\nevent: protocol.registered\ndata: {") != NULL, "%.600s", buf);
+    cr_expect(strstr(buf, "event: consent.granted") != NULL);
+    cr_expect(strstr(buf, "event: outcome.reported") != NULL, "every event up to the last block");
+    /* a new block reaches the open stream once committed (and certified) */
+    codec_receipt r;
+    cr_assert_eq(world_run(&w, 60000, &w.participants[0], "consent", "withdraw",
+                           ((codec_value[]){world_text(SCENARIO_TRIAL), world_int(1)}), 2, NULL, 0, &r), 0);
+    n = stream_read_until(fd, buf, sizeof buf, n, "event: consent.withdrawn", 5000);
+    char *last = strstr(buf, "event: consent.withdrawn");
+    cr_expect(last != NULL, "the new block's event arrives on the open stream");
+    close(fd);
+    /* a participant sees its own records and the protocol-level ones, never another's */
+    char other[65];
+    tcrypto_to_hex(w.participants[1].public_key.bytes, 32, other);
+    fd = stream_open("/v1/events", &w.participants[0], NULL);
+    n = stream_read_until(fd, buf, sizeof buf, 0, "consent.withdrawn", 5000);
+    cr_expect(strstr(buf, "event: protocol.registered") != NULL);
+    cr_expect(strstr(buf, "event: consent.withdrawn") != NULL, "its own withdrawal");
+    cr_expect(strstr(buf, other) == NULL, "another participant's key is in participant 0's stream");
+    close(fd);
+    /* Last-Event-ID resumes after that event */
+    fd = stream_open("/v1/events", &w.regulator, "Last-Event-ID: 1.0.0\r\n");
+    n = stream_read_until(fd, buf, sizeof buf, 0, "id: ", 3000);
+    (void)n;
+    cr_expect(strstr(buf, "id: 1.0.0\n") == NULL, "the event named by Last-Event-ID is not sent again");
+    close(fd);
+    cr_expect_eq(get("/v1/events")->status, 401, "unsigned");
+}

@@ -2461,3 +2461,66 @@ codec_err codec_receipts_reply_decode(const uint8_t *data, size_t len,
     r.index = -1;
     return codec_rd_finish(&r, ok);
 }
+
+/* ---- events (issue 20) -------------------------------------------------------------------- */
+
+codec_err codec_events_request_encode(uint64_t height, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 1);
+    wr_uint(&w, height);
+    return wr_done(&w);
+}
+
+codec_err codec_events_request_decode(const uint8_t *data, size_t len, uint64_t *height,
+                                      codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = codec_rd_array(&r, "events_request", 1, 1, &n)
+              && codec_rd_uint(&r, "events_request.height", UINT64_MAX, height);
+    return codec_rd_finish(&r, ok);
+}
+
+codec_err codec_events_reply_encode(uint64_t height, bool certified, const codec_event_tx *txs,
+                                    uint32_t count, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 3);
+    wr_uint(&w, height);
+    wr_uint(&w, certified ? 1 : 0);
+    wr_array(&w, count);
+    for (uint32_t i = 0; i < count; i++) {
+        wr_array(&w, 3);
+        wr_uint(&w, txs[i].index);
+        wr_bin(&w, txs[i].tx.data, txs[i].tx.len);
+        wr_bin(&w, txs[i].receipt.data, txs[i].receipt.len);
+    }
+    return wr_done(&w);
+}
+
+codec_err codec_events_reply_decode(const uint8_t *data, size_t len, uint64_t *height,
+                                    bool *certified, codec_event_tx *txs, uint32_t cap,
+                                    uint32_t *count, codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t n, cert = 0, max = cap < CODEC_BLOCK_TXS_MAX ? cap : CODEC_BLOCK_TXS_MAX;
+    bool ok = codec_rd_array(&r, "events_reply", 3, 3, &n)
+              && codec_rd_uint(&r, "events_reply.height", UINT64_MAX, height)
+              && codec_rd_u32_in(&r, "events_reply.certified", 0, 1, &cert)
+              && codec_rd_array(&r, "events_reply.txs", 0, max, count);
+    for (uint32_t i = 0; ok && i < *count; i++) {
+        r.index = i;
+        ok = codec_rd_array(&r, "events_reply.txs[]", 3, 3, &n)
+             && codec_rd_u32(&r, "events_reply.txs[].index", CODEC_BLOCK_TXS_MAX - 1, &txs[i].index)
+             && codec_rd_span(&r, "events_reply.txs[].tx", 1, CODEC_TX_MAX, &txs[i].tx)
+             && codec_rd_span(&r, "events_reply.txs[].receipt", 1, CODEC_CLIENT_MESSAGE_MAX, &txs[i].receipt);
+    }
+    r.index = -1;
+    *certified = cert == 1;
+    return codec_rd_finish(&r, ok);
+}

@@ -616,7 +616,8 @@ typedef enum {
     CLIENT_SUBMIT_BATCH = 5, /* body: a submit batch (several txs, one reply) */
     CLIENT_RECEIPTS = 6, /* body: a signed read of a receipts request (a batch of tx ids) */
     CLIENT_PUBLIC = 7,  /* body: a public request; UNSIGNED: a trial's protocol history */
-    CLIENT_KIND_MAX_ = CLIENT_PUBLIC,
+    CLIENT_EVENTS = 8,  /* body: a signed read of an events request (one block's txs, by role) */
+    CLIENT_KIND_MAX_ = CLIENT_EVENTS,
 } codec_client_kind;
 
 typedef enum {
@@ -842,6 +843,28 @@ codec_err codec_public_reply_encode(const codec_public_page *p, const codec_publ
                                     codec_buf *out);
 codec_err codec_public_reply_decode(const uint8_t *data, size_t len, codec_public_page *p,
                                     codec_public_entry *entries, uint32_t cap, codec_error *err);
+
+/* ---- events (issue 20: the HTTP API's live stream; docs/FORMATS.md 13.10) ----
+ * events request = [height]
+ * events reply   = [height, certified, [[index, tx, receipt], ...]]
+ *   the txs of block `height` the asking key may see (role rules: executor.h
+ *   exec_tx_visible), each with its index in the block, its entry (a tx or a pruned tx) and
+ *   its receipt (bin each); certified 1 once the block's result certificate is stored. */
+typedef struct {
+    uint32_t index;
+    codec_span tx;
+    codec_span receipt;
+} codec_event_tx;
+
+codec_err codec_events_request_encode(uint64_t height, codec_buf *out);
+codec_err codec_events_request_decode(const uint8_t *data, size_t len, uint64_t *height,
+                                      codec_error *err);
+codec_err codec_events_reply_encode(uint64_t height, bool certified, const codec_event_tx *txs,
+                                    uint32_t count, codec_buf *out);
+/* txs has capacity cap (<= CODEC_BLOCK_TXS_MAX); spans point into data. */
+codec_err codec_events_reply_decode(const uint8_t *data, size_t len, uint64_t *height,
+                                    bool *certified, codec_event_tx *txs, uint32_t cap,
+                                    uint32_t *count, codec_error *err);
 
 /* ---- signed reads (issue 19; docs/FORMATS.md 13.1) ---- */
 typedef struct {

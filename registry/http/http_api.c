@@ -101,6 +101,7 @@ static void *sweeper_main(void *arg)
             until.tv_nsec -= 1000000000L;
         }
         pthread_cond_timedwait(&h->wake, &h->mu, &until);
+        http_streams_resume(h);
         uint64_t now = mono_ms();
         for (conn *k = h->conns; k; k = k->next) {
             if (k->in_request || k->cut || now - k->since_ms < h->cfg.header_deadline_ms) continue;
@@ -301,7 +302,8 @@ http_api *http_open(const http_config *cfg, char *why, size_t why_cap)
     }
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->wake, NULL);
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0);
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME
+                     | (tls ? MHD_USE_TLS : 0);
     h->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->cfg.threads,
@@ -341,6 +343,11 @@ void http_close(http_api *h)
         pthread_cond_broadcast(&h->wake);
         pthread_mutex_unlock(&h->mu);
         pthread_join(h->sweeper, NULL);
+        /* libmicrohttpd stops no daemon with a suspended connection: resume the streams,
+         * which end at once now that closing is set */
+        pthread_mutex_lock(&h->mu);
+        http_streams_resume(h);
+        pthread_mutex_unlock(&h->mu);
     }
     if (h->daemon) MHD_stop_daemon(h->daemon);
     pthread_cond_destroy(&h->wake);

@@ -14,6 +14,7 @@
 
 struct conn;
 typedef struct http_seen http_seen;
+typedef struct http_stream http_stream;
 http_seen *http_seen_new(void);
 void http_seen_free(http_seen *s);
 
@@ -44,6 +45,7 @@ struct http_api {
     uint64_t deadline_cuts;    /* under mu */
     uint64_t responses[5];     /* by class: [1] 2xx .. [4] 5xx (atomic) */
     http_seen *seen;           /* signatures seen within the skew (http_auth.c) */
+    http_stream *streams;      /* open /v1/events streams (http_events.c), under mu */
 };
 
 /* Why a signed request was refused: HTTP status, a code and a reason. */
@@ -64,6 +66,10 @@ enum MHD_Result http_route(http_api *h, struct MHD_Connection *c, const char *me
 /* The reads (http_reads.c): true if url is one of theirs, the answer sent (*sent). */
 bool http_route_reads(http_api *h, struct MHD_Connection *c, const char *method, const char *url,
                       http_request *rq, enum MHD_Result *sent);
+/* GET /v1/events (http_events.c), and resuming the suspended streams (the sweeper, called
+ * with mu held; it lets go of mu while it resumes them). */
+enum MHD_Result http_get_events(http_api *h, struct MHD_Connection *c, const http_request *rq);
+void http_streams_resume(http_api *h);
 /* Ask the client API (as asker, or NULL): the decoded response, its body in reply. */
 bool http_capi(http_api *h, const pubkey *asker, uint32_t kind, const uint8_t *body, size_t len,
                uint8_t *reply, size_t reply_cap, codec_client_response *resp);

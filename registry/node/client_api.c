@@ -500,7 +500,10 @@ typedef struct {
 
 static const char *read_kind_name(uint32_t kind)
 {
-    return kind == CLIENT_BLOCKS ? "BLOCKS" : kind == CLIENT_RECEIPT ? "RECEIPT" : "RECEIPTS";
+    return kind == CLIENT_BLOCKS    ? "BLOCKS"
+           : kind == CLIENT_RECEIPT ? "RECEIPT"
+           : kind == CLIENT_EVENTS  ? "EVENTS"
+                                    : "RECEIPTS";
 }
 
 /* Open a read request: a signed read (codec.h) whose kind is this request's, whose
@@ -923,6 +926,65 @@ static bool answer_public(capi *api, const codec_span *body, answer *a)
     return ok;
 }
 
+/* ---- EVENTS: one block's txs as the asker may see them (issue 20) ---------------------- */
+
+/* Under lock: whether asker may see entry (with its receipt) of a block: whoever reads blocks
+ * sees all; a pruned tx its signer; a trial's tx by the trial's viewer rules (executor.h
+ * exec_tx_visible, the timeline's filter); a tx of no trial, no one else. */
+static bool event_visible(capi *api, const pubkey *asker, const codec_span *entry,
+                          const codec_span *receipt)
+{
+    exec *e = api->cfg.executor;
+    if (exec_ledger_read_allowed(e, asker)) return true;
+    if (codec_entry_is_pruned(entry)) return exec_receipt_read_allowed(e, asker, entry);
+    static _Thread_local codec_tx tx;
+    static _Thread_local codec_receipt r;
+    if (codec_tx_decode(entry->data, entry->len, &tx, NULL) != CODEC_OK
+        || codec_receipt_decode(receipt->data, receipt->len, &r, NULL) != CODEC_OK)
+        return false;
+    const codec_value *trial = &tx.args[0];
+    if (tx.arg_count < 1 || trial->kind != CODEC_VALUE_BYTES || trial->len < 1 || trial->len > 32)
+        return false;
+    exec_viewer v;
+    exec_viewer_of(e, asker, trial->bytes, trial->len, &v);
+    return exec_tx_visible(e, &v, trial->bytes, trial->len, &tx, &r);
+}
+
+static bool bare_height(const codec_span *body) { (void)body; return false; }
+
+static bool answer_events(capi *api, const codec_span *body, answer *a)
+{
+    read_request r;
+    if (!read_open(api, CLIENT_EVENTS, body, bare_height, &r, a)) return false;
+    uint64_t height;
+    codec_error err;
+    char where[160];
+    if (codec_events_request_decode(r.body.data, r.body.len, &height, &err) != CODEC_OK)
+        return refuse(a, CAPI_BAD_BODY, "events request: %s", codec_error_format(&err, where, sizeof where));
+    static _Thread_local codec_event_tx txs[CODEC_BLOCK_TXS_MAX];
+    uint32_t n = 0;
+    block_cache c = {0};
+    bool ok;
+    capi_exec_lock(api);
+    ledger_summary head;
+    ledger_head(exec_ledger(api->cfg.executor), &head);
+    if (height == 0 || height > head.height) {
+        ok = refuse(a, CAPI_NOT_FOUND, "no block at height %" PRIu64 " (head is %" PRIu64 ")",
+                    height, head.height);
+    } else if (block_cache_load(api, &c, height) != 0) {
+        ok = refuse(a, CAPI_INTERNAL, "block %" PRIu64 " unreadable", height);
+    } else {
+        for (uint32_t i = 0; i < c.b.tx_count; i++) {
+            if (event_visible(api, &r.asker, &c.b.txs[i], &c.b.receipts[i]))
+                txs[n++] = (codec_event_tx){i, c.b.txs[i], c.b.receipts[i]};
+        }
+        ok = body_done(a, codec_events_reply_encode(height, c.cert != NULL, txs, n, &a->body));
+    }
+    block_cache_free(&c);
+    capi_exec_unlock(api);
+    return ok;
+}
+
 /* ---- dispatch ---------------------------------------------------------------------- */
 
 static void answer_request(capi *api, const uint8_t *request, size_t len, answer *a)
@@ -943,6 +1005,7 @@ static void answer_request(capi *api, const uint8_t *request, size_t len, answer
     case CLIENT_SUBMIT_BATCH: ok = answer_submit_batch(api, &req.body, a); break;
     case CLIENT_RECEIPTS: ok = answer_receipts(api, &req.body, a); break;
     case CLIENT_PUBLIC: ok = answer_public(api, &req.body, a); break;
+    case CLIENT_EVENTS: ok = answer_events(api, &req.body, a); break;
     default: ok = refuse(a, CAPI_BAD_REQUEST, "request kind %u is not served by this node", req.kind); break;
     }
     if (ok) {
