@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_http.h"
 #include "trialreg_client.h"
 #include "client_api.h"
 #include "codec.h"
@@ -44,6 +45,8 @@
 #include "world.h"
 
 #define SUBMITTERS 4
+/* bench http (--http-ab): the HTTP API's port of node 0 when txs go through HTTP (0: nng) */
+static uint16_t g_http_port;
 #define PARTICIPANTS 256
 #define TX_BYTES 1024
 /* The txs are signed before the run: valid for 50 minutes (the chain takes at most 60),
@@ -63,6 +66,12 @@ static const char USAGE[] =
     "  Each run measures twice, each on a fresh consortium: receipt polling unsigned (A;\n"
     "  its nodes run with bench_unsigned_reads) and signed (B); prints both sides' medians\n"
     "  and the cost of signed reads in ratio (bound 0.02).\n"
+    "       trialctl bench http [--dir DIR] [--port P] [--txs N] [--clients C] [--runs R]\n"
+    "       (= bench cluster --http-ab) Each run measures twice, each on a fresh consortium:\n"
+    "  the txs submitted through nng (A) and through node 0's HTTP API (B: POST /v1/txs,\n"
+    "  JSON batches, one keep-alive connection per submitter), receipts polled the same\n"
+    "  way; B also follows /v1/events and times each tx's first event after its commit.\n"
+    "  Prints HTTP / nng committed tx/s (target >= 0.9), both p99s and the events' p99.\n"
     "       trialctl bench cluster --existing DIR --url URL [--txs N] [--clients C]\n"
     "  The same workload once against the running consortium of DIR (a fresh trial,\n"
     "  random nonces) through URL; exit 0 only if every tx\n"
@@ -220,6 +229,7 @@ typedef struct {
     uint32_t polls; /* RECEIPTS requests the watcher sent (each one signature check, on B) */
     bool stop;
     bool unsigned_polling; /* the A side of --ab: RECEIPTS requests sent without a signature */
+    double *event_at;      /* bench http: when each tx's first event arrived on /v1/events */
     char first_refusal[CODEC_REASON_MAX + 32];
 } run_state;
 
@@ -248,8 +258,9 @@ static void *submitter(void *arg)
 {
     run_state *r = arg;
     tp_client *c = NULL;
+    int http_fd = -1;
     char why[256];
-    if (client_open(r->w->url, &c, why, sizeof why) != 0)
+    if (!g_http_port && client_open(r->w->url, &c, why, sizeof why) != 0)
         return NULL;
     static _Thread_local codec_span spans[CLIENT_BATCH_TXS];
     static _Thread_local codec_submit_result res[CLIENT_BATCH_TXS];
@@ -276,6 +287,16 @@ static void *submitter(void *arg)
         pthread_mutex_unlock(&r->lock);
         for (uint32_t k = 0; k < count; k++)
             spans[k] = (codec_span){r->txs[first + k], r->lens[first + k]};
+        if (g_http_port) { /* bench http: the same batch as JSON over a keep-alive connection */
+            bool sent = bench_http_submit(&http_fd, g_http_port, spans, count, accepted, why,
+                                          sizeof why);
+            bool all = sent;
+            for (uint32_t k = 0; sent && k < count; k++)
+                all &= accepted[k];
+            if (!all)
+                refuse_range(r, first, count, sent ? accepted : NULL, NULL);
+            continue;
+        }
         codec_buf bb = codec_buf_make(body, sizeof body), rb = codec_buf_make(req, sizeof req);
         uint8_t *reply = NULL;
         size_t reply_len = 0;
@@ -300,7 +321,10 @@ static void *submitter(void *arg)
         if (!all)
             refuse_range(r, first, count, accepted, ok ? res : NULL);
     }
-    tp_client_close(c);
+    if (c)
+        tp_client_close(c);
+    if (http_fd >= 0)
+        close(http_fd);
     return NULL;
 }
 
@@ -428,6 +452,8 @@ static int cmp_double(const void *a, const void *b)
 typedef struct {
     double tps, p50_ms, p99_ms, max_ms, bound, ratio;
     uint32_t ok, failed, refused;
+    double events_p99_ms;  /* bench http: /v1/events delivery after commit, p99 */
+    uint32_t events;       /* ... over this many txs */
 } run_figures;
 
 /* --start-when: the load waits for this file (tests act between set-up and load). */
@@ -476,6 +502,7 @@ static void run_state_free(run_state *r)
     free(r->submitted);
     free(r->committed);
     free(r->ok);
+    free(r->event_at);
 }
 
 static int measure(workload *w, uint32_t n, uint32_t clients, bool unsigned_polling,
@@ -521,6 +548,12 @@ static int measure(workload *w, uint32_t n, uint32_t clients, bool unsigned_poll
         run_state_free(&r);
         return -1;
     }
+    bench_events *events = NULL;
+    if (g_http_port && (r.event_at = calloc(n, sizeof(double))))
+        events = bench_events_start(g_http_port, &w->regulator, &w->chain, w->setup_height + 1,
+                                    r.ids, n, r.event_at);
+    if (g_http_port && !events)
+        fprintf(stderr, "bench http: cannot follow /v1/events\n");
     pthread_t sub[SUBMITTERS], wat;
     double t0 = now_s();
     pthread_create(&wat, NULL, watcher, &r);
@@ -547,6 +580,24 @@ static int measure(workload *w, uint32_t n, uint32_t clients, bool unsigned_poll
     for (int i = 0; i < SUBMITTERS; i++)
         pthread_join(sub[i], NULL);
     pthread_join(wat, NULL);
+    if (events) { /* the stream's last events arrive a block's certificate after its commit */
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+        bench_events_stop(events);
+        double *d = calloc(n, sizeof *d);
+        uint32_t m = 0;
+        for (uint32_t i = 0; d && i < n; i++)
+            if (r.committed[i] > 0 && r.event_at[i] > 0)
+                d[m++] = (r.event_at[i] - r.committed[i]) * 1000;
+        if (m > 0) {
+            qsort(d, m, sizeof *d, cmp_double);
+            out->events_p99_ms = d[(m * 99) / 100 < m ? (m * 99) / 100 : m - 1];
+        }
+        out->events = m;
+        printf("  /v1/events: %u of %u txs' events arrived, p99 %.1f ms after the watcher saw the "
+               "commit\n", m, n, out->events_p99_ms);
+        free(d);
+    }
     write_acked(&r);
     double *lat = calloc(n, sizeof *lat), last = t0;
     uint32_t ok = 0, failed = 0;
@@ -682,7 +733,7 @@ static int allow_unsigned_reads(const char *dir)
 }
 
 static int one_run(const char *dir, unsigned port, uint32_t n, uint32_t clients,
-                   bool unsigned_polling, run_figures *f)
+                   bool unsigned_polling, bool http, run_figures *f)
 {
     char ports[16], url[64];
     snprintf(ports, sizeof ports, "%u", port);
@@ -701,7 +752,9 @@ static int one_run(const char *dir, unsigned port, uint32_t n, uint32_t clients,
         return -1;
     }
     snprintf(url, sizeof url, "tcp://127.0.0.1:%u", port + 100);
+    g_http_port = http ? (uint16_t)(port + 164) : 0; /* node 0's HTTP API (trialctl init) */
     int rc = run_workload(dir, url, n, clients, unsigned_polling, f);
+    g_http_port = 0;
     cmd_cluster(3, down);
     g_node_count = 0;
     return rc;
@@ -719,12 +772,13 @@ int cmd_bench_cluster(int argc, char **argv)
 {
     const char *dir = NULL, *existing = NULL, *url = NULL;
     uint64_t port = 7900, n = 8000, clients = 192, runs = 3;
-    bool ab = false;
-    for (int i = 1; i < argc; i += 2) { /* --OPTION VALUE pairs, and the flag --ab */
+    bool ab = false, http_ab = false;
+    for (int i = 1; i < argc; i += 2) { /* --OPTION VALUE pairs, and the flags --ab, --http-ab */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
-        if (strcmp(argv[i], "--ab") == 0) {
+        if (strcmp(argv[i], "--ab") == 0 || strcmp(argv[i], "--http-ab") == 0) {
             ab = true;
+            http_ab = strcmp(argv[i], "--http-ab") == 0;
             i--;
             continue;
         }
@@ -799,7 +853,9 @@ int cmd_bench_cluster(int argc, char **argv)
     printf("bench cluster: 4 validators on loopback, %llu txs (consent grants and data anchors),"
            " %llu closed-loop clients, %llu runs%s\n", (unsigned long long)n,
            (unsigned long long)clients, (unsigned long long)runs,
-           ab ? ", each measured with unsigned (A) and signed (B) receipt polling" : "");
+           http_ab ? ", each measured with txs submitted through nng (A) and through the HTTP "
+                     "API (B: JSON batches, keep-alive)"
+           : ab    ? ", each measured with unsigned (A) and signed (B) receipt polling" : "");
     uint32_t sides = ab ? 2 : 1;
     for (uint64_t r = 0; r < runs; r++) {
         char run_dir[8192];
@@ -812,12 +868,16 @@ int cmd_bench_cluster(int argc, char **argv)
             uint32_t side = !ab ? 0 : (r % 2 == 0) == (k == 0) ? 0 : 1;
             char side_dir[8300];
             snprintf(side_dir, sizeof side_dir, "%s%s", run_dir, !ab ? "" : side == 0 ? "-A" : "-B");
-            if (ab)
+            if (http_ab)
+                printf("  side %s: txs submitted through %s\n", side == 0 ? "A" : "B",
+                       side == 0 ? "nng (the client API)" : "HTTP (POST /v1/txs)");
+            else if (ab)
                 printf("  side %s: receipt polling %s\n", side == 0 ? "A" : "B",
                        side == 0 ? "unsigned" : "signed (the regulator's key)");
             fflush(stdout);
             if (one_run(side_dir, (unsigned)(port + r * 10 + k * 5), (uint32_t)n,
-                        (uint32_t)clients, ab && side == 0, &f[r][side]) != 0)
+                        (uint32_t)clients, ab && !http_ab && side == 0, http_ab && side == 1,
+                        &f[r][side]) != 0)
                 return TC_EXIT_FAIL;
             if (ab)
                 printf("  side %s:", side == 0 ? "A" : "B");
@@ -840,11 +900,26 @@ int cmd_bench_cluster(int argc, char **argv)
         }
         printf("median%s: %.0f committed tx/s, p50 %.1f ms, p99 %.1f ms | bound %.0f tx/s | "
                "ratio %.3f (target >= 0.50 with p99 < 200 ms)\n",
-               !ab ? "" : side == 0 ? " A (unsigned polling)" : " B (signed polling)",
+               !ab ? "" : http_ab ? (side == 0 ? " A (nng)" : " B (HTTP)")
+               : side == 0 ? " A (unsigned polling)" : " B (signed polling)",
                medians[side][0], medians[side][1], medians[side][2], medians[side][3],
                medians[side][4]);
     }
-    if (ab) {
+    if (http_ab) {
+        double ratio[15], ev[15];
+        printf("HTTP / nng committed tx/s per run:");
+        for (uint64_t r = 0; r < runs; r++) {
+            ratio[r] = f[r][1].tps / f[r][0].tps;
+            ev[r] = f[r][1].events_p99_ms;
+            printf(" %.3f", ratio[r]);
+        }
+        qsort(ratio, runs, sizeof(double), cmp_double);
+        qsort(ev, runs, sizeof(double), cmp_double);
+        printf("\nHTTP / nng: %.3f (median of the runs; target >= 0.90): %s; p99 %.1f ms (nng) "
+               "vs %.1f ms (HTTP); /v1/events delivery after commit, p99 %.1f ms (median)\n",
+               ratio[runs / 2], ratio[runs / 2] >= 0.9 ? "within" : "BELOW", medians[0][2],
+               medians[1][2], ev[runs / 2]);
+    } else if (ab) {
         /* per run, both sides against one bound (the mean of the two sides' samples: the
          * machine's speed drifts between the samples, and each side's own sample would add
          * that drift to the difference); then the median over the runs */

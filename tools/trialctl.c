@@ -53,7 +53,7 @@ static const command COMMANDS[] = {
     {"verify-receipt", cmd_verify_receipt, "check a receipt file with the genesis alone"},
     {"http-sign", cmd_http_sign, "print the RFC 9421 header fields that sign an HTTP API request"},
     {"sim", cmd_sim, "run the PBFT cluster simulator over seeds, or trace one"},
-    {"bench", cmd_bench, "benchmarks: bench ledger | bench vm | bench exec | bench cluster"},
+    {"bench", cmd_bench, "benchmarks: bench ledger | bench vm | bench exec | bench cluster | bench http"},
 };
 
 static void usage(FILE *out)
@@ -72,8 +72,14 @@ static int cmd_bench(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "vm") == 0) return cmd_bench_vm(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "exec") == 0) return cmd_bench_exec(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "cluster") == 0) return cmd_bench_cluster(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "http") == 0) { /* bench cluster --http-ab */
+        char *args[40] = {"http", "--http-ab"};
+        int n = 2;
+        for (int i = 2; i < argc && n < 39; i++) args[n++] = argv[i];
+        return cmd_bench_cluster(n, args);
+    }
     fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-            "usage: trialctl bench ledger|vm|exec|cluster [--help]\n");
+            "usage: trialctl bench ledger|vm|exec|cluster|http [--help]\n");
     return argc >= 2 && strcmp(argv[1], "--help") == 0 ? TC_EXIT_OK : TC_EXIT_USAGE;
 }
 
