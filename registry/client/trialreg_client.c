@@ -57,6 +57,8 @@ __attribute__((format(printf, 3, 4))) static void say(char *why, size_t cap, con
 
 /* ---- one request ------------------------------------------------------------------------ */
 
+#define NOT_YET_COMMITTED "no receipt before the timeout (not yet committed: the tx may still commit; ask for its receipt again)"
+
 /* Send kind+body, wait until deadline (monotonic ms). Returns 0 with the decoded response
  * (body pointing into *reply, which the caller frees with tp_free), -1 with why if the node
  * did not answer in time or the reply does not decode. */
@@ -195,7 +197,7 @@ static bool settle(client_result *r, uint32_t status, const char *reason, const 
         return false;
     }
     if (status == CAPI_NOT_FOUND || status == CAPI_TOO_LARGE) { /* TOO_LARGE: next time */
-        set_state(r, CLIENT_TX_TIMEOUT, "no receipt before the timeout (not yet committed: the tx may still commit; ask for its receipt again)");
+        set_state(r, CLIENT_TX_TIMEOUT, NOT_YET_COMMITTED);
         return false;
     }
     snprintf(r->reason, sizeof r->reason, "receipt refused (%u): %.190s", status, reason);
@@ -232,9 +234,13 @@ static uint32_t poll_batch(tp_client *c, const worker *w, const uint32_t *idx, u
         snprintf(why, sizeof why, "the node's receipts reply does not decode"), n = 0;
     for (uint32_t k = 0; k < count; k++) {
         client_result *r = &w->results[idx[k]];
-        if (!sent) {
+        if (!sent && mono_ms() >= w->deadline) {
+            /* the client's time ran out during the poll: the tx is as after any other
+             * unanswered poll, accepted and not yet seen committed (not a node failure) */
+            set_state(r, CLIENT_TX_TIMEOUT, NOT_YET_COMMITTED);
+        } else if (!sent) {
             set_state(r, CLIENT_TX_TIMEOUT, why);
-            open += mono_ms() < w->deadline;
+            open++;
         } else if (resp.status != CAPI_OK) {
             open += !settle(r, resp.status, resp.reason, NULL);
         } else if (n != count) {

@@ -263,6 +263,8 @@ kill "$TAIL_PID"; wait "$TAIL_PID" 2>/dev/null
 
 # A node that holds a tx past the client's timeout (a devserver committing every 5 s): the
 # tx may still commit, so the client says "not yet committed" (issue 14), not "not committed".
+# Whether the client's time runs out between two polls or during one, the answer is the
+# same (CI once saw 'no answer from the node' when it ran out during a poll under ASan).
 SLOW_URL="tcp://127.0.0.1:$((BASE + 150))"
 "$D" cons --url "$SLOW_URL" --data slow-data --tick-ms 5000 >slow.log 2>&1 &
 SLOW_PID=$!
