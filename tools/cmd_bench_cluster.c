@@ -47,6 +47,7 @@
 #define SUBMITTERS 4
 /* bench http (--http-ab): the HTTP API's port of node 0 when txs go through HTTP (0: nng) */
 static uint16_t g_http_port;
+static bool g_no_events; /* bench http --no-events: B submits over HTTP, follows no stream */
 #define PARTICIPANTS 256
 #define TX_BYTES 1024
 /* The txs are signed before the run: valid for 50 minutes (the chain takes at most 60),
@@ -72,6 +73,7 @@ static const char USAGE[] =
     "  JSON batches, one keep-alive connection per submitter), receipts polled the same\n"
     "  way; B also follows /v1/events and times each tx's first event after its commit.\n"
     "  Prints HTTP / nng committed tx/s (target >= 0.9), both p99s and the events' p99.\n"
+    "  --no-events: B follows no /v1/events stream (to see what the stream costs).\n"
     "       trialctl bench cluster --existing DIR --url URL [--txs N] [--clients C]\n"
     "  The same workload once against the running consortium of DIR (a fresh trial,\n"
     "  random nonces) through URL; exit 0 only if every tx\n"
@@ -549,10 +551,10 @@ static int measure(workload *w, uint32_t n, uint32_t clients, bool unsigned_poll
         return -1;
     }
     bench_events *events = NULL;
-    if (g_http_port && (r.event_at = calloc(n, sizeof(double))))
+    if (g_http_port && !g_no_events && (r.event_at = calloc(n, sizeof(double))))
         events = bench_events_start(g_http_port, &w->regulator, &w->chain, w->setup_height + 1,
                                     r.ids, n, r.event_at);
-    if (g_http_port && !events)
+    if (g_http_port && !g_no_events && !events)
         fprintf(stderr, "bench http: cannot follow /v1/events\n");
     pthread_t sub[SUBMITTERS], wat;
     double t0 = now_s();
@@ -776,6 +778,11 @@ int cmd_bench_cluster(int argc, char **argv)
     for (int i = 1; i < argc; i += 2) { /* --OPTION VALUE pairs, and the flags --ab, --http-ab */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
+        if (strcmp(argv[i], "--no-events") == 0) {
+            g_no_events = true;
+            i--;
+            continue;
+        }
         if (strcmp(argv[i], "--ab") == 0 || strcmp(argv[i], "--http-ab") == 0) {
             ab = true;
             http_ab = strcmp(argv[i], "--http-ab") == 0;
