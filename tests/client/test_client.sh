@@ -44,7 +44,10 @@ expect() {
 }
 
 # A port range of our own (other tests may run consortia at the same time).
-BASE=$((20000 + ($$ % 20000)))
+# Below the ephemeral range (32768-60999), where the relays' loopback listeners and their
+# upstream connections take ports (CI once found this test's devserver port taken at 35382),
+# and apart from test_trialnode.sh's 27000-32166.
+BASE=$((21000 + ($$ % 5800)))
 expect 0 "public key" -- "$T" keygen auditor
 expect 0 "consortium of 4 validators" -- "$T" init --base-port "$BASE" --auditor auditor.pub cons
 URL="tcp://127.0.0.1:$((BASE + 100))"

@@ -40,7 +40,7 @@ expect() {
 # relays and every outgoing connection take ports from it, so a fixed port there may be
 # taken (CI once: "client API: cannot listen on tcp://127.0.0.1:38332: Address already in
 # use"); and above the cluster tests' fixed ports (17100-20203)
-BASE=${TRIALREG_BASE_PORT:-$((21000 + ($$ * 7 % 11000)))}
+BASE=${TRIALREG_BASE_PORT:-$((27000 + ($$ * 7 % 5000)))} # 27000-32166: below the ephemeral ports, apart from test_client.sh's
 expect 0 "consortium of 4 validators" -- "$T" init --base-port "$BASE" cons
 # The consortium runs on an UPGRADED genesis (issue 16): init's genesis written back as
 # version 1 (as trialctl wrote it before), converted by `trialctl genesis upgrade` with small
