@@ -253,23 +253,41 @@ static bool verify_decoded(const codec_genesis *g, const hash32 *chain_id, const
     return true;
 }
 
+/* The decoded genesis (malloc'd: the caller frees it) and its chain id, or NULL with why. */
+static codec_genesis *genesis_open(const uint8_t *genesis, size_t genesis_len, hash32 *chain_id,
+                                   char *why, size_t why_cap)
+{
+    codec_genesis *g = malloc(sizeof *g);
+    codec_error cerr;
+    char detail[160];
+    if (!g) {
+        snprintf(why, why_cap, "out of memory");
+        return NULL;
+    }
+    if (codec_genesis_decode(genesis, genesis_len, g, &cerr) != CODEC_OK) {
+        snprintf(why, why_cap, "genesis does not decode: %s",
+                 codec_error_format(&cerr, detail, sizeof detail));
+        free(g);
+        return NULL;
+    }
+    tcrypto_sha256(genesis, genesis_len, chain_id);
+    return g;
+}
+
 bool proof_verify(const uint8_t *genesis, size_t genesis_len, const uint8_t *proof,
                   size_t proof_len, char *why, size_t why_cap)
 {
-    codec_genesis *g = malloc(sizeof *g);
-    codec_proof *p = malloc(sizeof *p);
+    hash32 chain_id;
+    codec_genesis *g = genesis_open(genesis, genesis_len, &chain_id, why, why_cap);
+    codec_proof *p = g ? malloc(sizeof *p) : NULL;
     bool ok = false;
     codec_error cerr;
     char detail[160];
-    if (!g || !p) {
+    if (g && !p) {
         snprintf(why, why_cap, "out of memory");
-    } else if (codec_genesis_decode(genesis, genesis_len, g, &cerr) != CODEC_OK) {
-        snprintf(why, why_cap, "genesis does not decode: %s", codec_error_format(&cerr, detail, sizeof detail));
-    } else if (codec_proof_decode(proof, proof_len, p, &cerr) != CODEC_OK) {
+    } else if (p && codec_proof_decode(proof, proof_len, p, &cerr) != CODEC_OK) {
         snprintf(why, why_cap, "proof does not decode: %s", codec_error_format(&cerr, detail, sizeof detail));
-    } else {
-        hash32 chain_id;
-        tcrypto_sha256(genesis, genesis_len, &chain_id);
+    } else if (p) {
         ok = verify_decoded(g, &chain_id, p, why, why_cap);
     }
     free(g);
@@ -379,19 +397,13 @@ static bool check_receipt_parts(const codec_genesis *g, const hash32 *chain_id,
 bool proof_verify_receipt(const uint8_t *genesis, size_t genesis_len, const uint8_t *receipt,
                           size_t receipt_len, char *why, size_t why_cap)
 {
-    codec_genesis *g = malloc(sizeof *g);
-    receipt_parts *p = malloc(sizeof *p);
+    hash32 chain_id;
+    codec_genesis *g = genesis_open(genesis, genesis_len, &chain_id, why, why_cap);
+    receipt_parts *p = g ? malloc(sizeof *p) : NULL;
     bool ok = false;
-    codec_error cerr;
-    char detail[160];
-    if (!g || !p) {
+    if (g && !p) {
         snprintf(why, why_cap, "out of memory");
-    } else if (codec_genesis_decode(genesis, genesis_len, g, &cerr) != CODEC_OK) {
-        snprintf(why, why_cap, "genesis does not decode: %s",
-                 codec_error_format(&cerr, detail, sizeof detail));
-    } else if (decode_receipt_parts(receipt, receipt_len, p, why, why_cap)) {
-        hash32 chain_id;
-        tcrypto_sha256(genesis, genesis_len, &chain_id);
+    } else if (p && decode_receipt_parts(receipt, receipt_len, p, why, why_cap)) {
         ok = check_receipt_parts(g, &chain_id, p, why, why_cap);
     }
     free(g);
