@@ -2121,6 +2121,16 @@ const char *capi_status_reason(uint32_t status)
     return "unknown status";
 }
 
+const char *capi_status_name(uint32_t status)
+{
+    switch (status) {
+#define CAPI_X_NAME(name, code, reason) case code: return #name;
+        CAPI_STATUSES(CAPI_X_NAME)
+#undef CAPI_X_NAME
+    }
+    return "UNKNOWN";
+}
+
 /* ==== reads through access grants, the read log, the public history (issue 19) ==== */
 
 codec_err codec_grant_reply_encode(const codec_grant_page *p, const codec_grant_record *records,

@@ -650,6 +650,8 @@ typedef enum {
 } capi_status;
 
 const char *capi_status_reason(uint32_t status);
+/* Its name ("DENIED", ...), or "UNKNOWN". */
+const char *capi_status_name(uint32_t status);
 
 typedef struct {
     uint32_t kind;

@@ -28,10 +28,18 @@ typedef struct conn {
     struct conn *prev, *next;
 } conn;
 
-static uint64_t mono_ms(void)
+uint64_t http_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t http_now_ms(const http_api *h)
+{
+    if (h->cfg.clock) return h->cfg.clock(h->cfg.clock_ctx);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -46,7 +54,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
         conn *k = calloc(1, sizeof *k);
         if (k && info) {
             k->fd = info->connect_fd;
-            k->since_ms = mono_ms();
+            k->since_ms = http_mono_ms();
             k->next = h->conns;
             if (h->conns) h->conns->prev = k;
             h->conns = k;
@@ -81,7 +89,7 @@ static void mark(http_api *h, struct MHD_Connection *c, bool in_request)
     conn *k = conn_of(c);
     if (k) {
         k->in_request = in_request;
-        k->since_ms = mono_ms();
+        k->since_ms = http_mono_ms();
     }
     pthread_mutex_unlock(&h->mu);
 }
@@ -102,7 +110,7 @@ static void *sweeper_main(void *arg)
         }
         pthread_cond_timedwait(&h->wake, &h->mu, &until);
         http_streams_resume(h);
-        uint64_t now = mono_ms();
+        uint64_t now = http_mono_ms();
         for (conn *k = h->conns; k; k = k->next) {
             if (k->in_request || k->cut || now - k->since_ms < h->cfg.header_deadline_ms) continue;
             shutdown(k->fd, SHUT_RDWR);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "httpsig.h"
 #include "http_internal.h"
@@ -80,14 +79,6 @@ static const char *lookup_header(void *ctx, const char *name)
     return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
 }
 
-static uint64_t now_ms(const http_api *h)
-{
-    if (h->cfg.clock) return h->cfg.clock(h->cfg.clock_ctx);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 bool http_authenticate(http_api *h, struct MHD_Connection *c, const char *method,
                        const http_request *rq, pubkey *key, http_refusal *no)
 {
@@ -99,7 +90,7 @@ bool http_authenticate(http_api *h, struct MHD_Connection *c, const char *method
                             .authority = lookup_header(c, "host"), .header = lookup_header,
                             .ctx = c};
     httpsig_input in;
-    uint64_t now = now_ms(h);
+    uint64_t now = http_now_ms(h);
     int64_t skew_s = (int64_t)(h->cfg.skew_ms / 1000);
     no->status = 401;
     snprintf(no->code, sizeof no->code, "BAD_SIGNATURE");

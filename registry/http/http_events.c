@@ -38,13 +38,6 @@ struct http_stream {
     struct http_stream *prev, *next_stream;
 };
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static bool after_resume_point(const http_stream *s, uint64_t height, uint32_t index, uint32_t k)
 {
     if (height != s->after_height) return true;
@@ -133,7 +126,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
         s->pos = s->len = 0;
         if (!fill(s)) return MHD_CONTENT_READER_END_WITH_ERROR;
     }
-    if (s->pos == s->len && mono_ms() - s->last_sent_ms >= STREAM_HEARTBEAT_MS)
+    if (s->pos == s->len && http_mono_ms() - s->last_sent_ms >= STREAM_HEARTBEAT_MS)
         s->len = (size_t)snprintf(s->buf, STREAM_BUF_MAX, ": keep-alive, next height %" PRIu64 "\n\n", s->next);
     if (s->pos == s->len) { /* nothing now: the sweeper resumes us to look again */
         pthread_mutex_lock(&s->h->mu);
@@ -148,7 +141,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
     size_t n = s->len - s->pos < max ? s->len - s->pos : max;
     memcpy(out, s->buf + s->pos, n);
     s->pos += n;
-    s->last_sent_ms = mono_ms();
+    s->last_sent_ms = http_mono_ms();
     return (ssize_t)n;
 }
 
@@ -235,7 +228,7 @@ enum MHD_Result http_get_events(http_api *h, struct MHD_Connection *c, const htt
     s->h = h;
     s->c = c;
     s->asker = key;
-    s->last_sent_ms = mono_ms();
+    s->last_sent_ms = http_mono_ms();
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
                                                                stream_read, s, stream_free);
     if (!r) {

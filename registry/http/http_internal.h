@@ -84,5 +84,8 @@ enum MHD_Result http_error(http_api *h, struct MHD_Connection *c, unsigned statu
                            const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 void http_count(http_api *h, unsigned status);
+/* Monotonic ms (timers), and UTC ms from cfg.clock or the system clock (signatures). */
+uint64_t http_mono_ms(void);
+uint64_t http_now_ms(const http_api *h);
 
 #endif

@@ -26,7 +26,7 @@ static const char *status_word(uint8_t status)
     return status <= RECEIPT_STATUS_MAX_ ? words[status] : "UNKNOWN";
 }
 
-static json_t *scopes_json(uint64_t bits)
+json_t *http_json_scopes(uint64_t bits)
 {
     json_t *list = json_array();
     for (uint64_t bit = 1; bit <= 16; bit <<= 1) {
@@ -50,7 +50,7 @@ static json_t *field_json(const event_field *f)
     case EVENT_FIELD_KEY:
     case EVENT_FIELD_HASH: return http_json_hex(f->bytes, f->len);
     case EVENT_FIELD_FLAG: return json_boolean(f->u != 0);
-    case EVENT_FIELD_SCOPES: return scopes_json(f->u);
+    case EVENT_FIELD_SCOPES: return http_json_scopes(f->u);
     case EVENT_FIELD_UINT:
     case EVENT_FIELD_TIME: return json_integer((json_int_t)f->u);
     }

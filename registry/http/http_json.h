@@ -15,6 +15,8 @@
 json_t *http_json_tx(const codec_span *entry);
 /* A receipt: status word, code, reason, gas, events with their decoded fields. */
 json_t *http_json_receipt(const codec_receipt *r);
+/* Scope bits as words: ["main", "follow_up", ...]. */
+json_t *http_json_scopes(uint64_t bits);
 /* Hex of len bytes. */
 json_t *http_json_hex(const uint8_t *bytes, size_t len);
 

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "codec.h"
 #include "http_internal.h"
@@ -77,14 +76,8 @@ static bool ask(http_api *h, struct MHD_Connection *c, const pubkey *key, uint32
         return false;
     }
     if (resp->status != CAPI_OK) {
-        char code[32];
-        switch (resp->status) {
-#define NAME(n, num, reason) case num: snprintf(code, sizeof code, "%s", #n); break;
-            CAPI_STATUSES(NAME)
-#undef NAME
-        default: snprintf(code, sizeof code, "UNKNOWN");
-        }
-        *sent = http_error(h, c, http_status_of(resp->status), code, "%s", resp->reason);
+        *sent = http_error(h, c, http_status_of(resp->status), capi_status_name(resp->status),
+                           "%s", resp->reason);
         free(*reply);
         *reply = NULL;
         return false;
@@ -92,20 +85,12 @@ static bool ask(http_api *h, struct MHD_Connection *c, const pubkey *key, uint32
     return true;
 }
 
-static uint64_t now_ms(const http_api *h)
-{
-    if (h->cfg.clock) return h->cfg.clock(h->cfg.clock_ctx);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* A query as the (already authenticated) signer: its own signature is left empty, since
  * capi_handle_as takes the transport's word for the key. */
 static size_t query_bytes(http_api *h, const pubkey *asker, uint32_t kind, const codec_span *args,
                           uint32_t nargs, uint8_t *out, size_t cap)
 {
-    codec_query q = {.asker = *asker, .time_ms = now_ms(h), .kind = kind, .arg_count = nargs};
+    codec_query q = {.asker = *asker, .time_ms = http_now_ms(h), .kind = kind, .arg_count = nargs};
     for (uint32_t i = 0; i < nargs; i++) q.args[i] = args[i];
     codec_buf b = codec_buf_make(out, cap);
     return codec_query_encode(&q, &b) == CODEC_OK ? b.len : 0;
@@ -250,15 +235,6 @@ static json_t *trial_json(const codec_span *trial, const codec_trial_reply *t)
                      (json_int_t)t->registered_ms, "sponsor", http_json_hex(t->sponsor.bytes, 32));
 }
 
-static json_t *scopes_words(uint64_t bits)
-{
-    static const char *names[] = {"main", "follow_up", "future_research", "genetic", "data_sharing"};
-    json_t *list = json_array();
-    for (int i = 0; i < 5; i++)
-        if (bits >> i & 1) json_array_append_new(list, json_string(names[i]));
-    return list;
-}
-
 static json_t *consent_json(const codec_span *trial, const uint8_t *participant,
                             const codec_consent_page *p, const codec_consent_reply_entry *e)
 {
@@ -267,7 +243,7 @@ static json_t *consent_json(const codec_span *trial, const uint8_t *participant,
         bool grant = e[i].kind == 1;
         json_t *one = json_pack("{s:s, s:I, s:o, s:I}", "kind", grant ? "grant" : "withdrawal",
                                 "time_ms", (json_int_t)e[i].time_ms, "scopes_after",
-                                scopes_words(e[i].scopes), "version", (json_int_t)e[i].version);
+                                http_json_scopes(e[i].scopes), "version", (json_int_t)e[i].version);
         if (grant) {
             json_object_set_new(one, "form", http_json_hex(e[i].form.bytes, 32));
             json_object_set_new(one, "witness", http_json_hex(e[i].witness.bytes, 32));

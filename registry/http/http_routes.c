@@ -83,16 +83,6 @@ static enum MHD_Result get_metrics(http_api *h, struct MHD_Connection *c)
 
 /* ---- submit ------------------------------------------------------------------------------ */
 
-static const char *status_name(uint32_t status)
-{
-    switch (status) {
-#define NAME(name, code, reason) case code: return #name;
-        CAPI_STATUSES(NAME)
-#undef NAME
-    }
-    return "UNKNOWN";
-}
-
 /* The txs of a submit body: one canonical tx (msgpack) or {"txs": [base64, ...]} (JSON).
  * Spans point into rq->body or into *decoded (freed by the caller). */
 static bool submit_txs_of(http_api *h, struct MHD_Connection *c, http_request *rq,
@@ -168,7 +158,7 @@ static enum MHD_Result post_txs(http_api *h, struct MHD_Connection *c, http_requ
     if (!ok) {
         r = http_error(h, c, 500, "INTERNAL", "the node did not answer the submit");
     } else if (resp.status != CAPI_OK) {
-        r = http_error(h, c, resp.status == CAPI_BAD_BODY ? 400 : 500, status_name(resp.status),
+        r = http_error(h, c, resp.status == CAPI_BAD_BODY ? 400 : 500, capi_status_name(resp.status),
                        "%s", resp.reason);
     } else if (codec_submit_results_decode(resp.body.data, resp.body.len, results,
                                            CODEC_SUBMIT_BATCH_MAX, &n, NULL) != CODEC_OK
@@ -183,7 +173,7 @@ static enum MHD_Result post_txs(http_api *h, struct MHD_Connection *c, http_requ
             tcrypto_to_hex(id.bytes, 32, hex);
             json_t *one = json_pack("{s:s, s:b}", "tx_id", hex, "accepted", results[i].status == 0);
             if (results[i].status != 0) {
-                json_object_set_new(one, "error", json_string(status_name(results[i].status)));
+                json_object_set_new(one, "error", json_string(capi_status_name(results[i].status)));
                 json_object_set_new(one, "reason", json_string(results[i].reason));
             }
             json_array_append_new(list, one);

@@ -68,13 +68,8 @@ void node_metrics_write(const node_metrics *m, FILE *out)
     fprintf(out, "# HELP trialreg_client_api_answers_total Client API answers (nng and HTTP) by "
                  "status.\n# TYPE trialreg_client_api_answers_total counter\n");
     for (uint32_t s = 0; s < METRICS_CAPI_STATUSES; s++) {
-        const char *name = "?";
-        switch (s) {
-#define NAME(n, code, reason) case code: name = #n; break;
-            CAPI_STATUSES(NAME)
-#undef NAME
-        }
-        fprintf(out, "trialreg_client_api_answers_total{status=\"%s\"} %" PRIu64 "\n", name,
+        fprintf(out, "trialreg_client_api_answers_total{status=\"%s\"} %" PRIu64 "\n",
+                capi_status_name(s),
                 m->capi_answers[s]);
     }
     histogram(out, "trialreg_state_fsync_seconds",
