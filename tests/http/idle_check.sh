@@ -10,15 +10,9 @@ D=$2/idle-check
 PORT=18700
 HTTP=$((PORT + 164))
 fail() { echo "idle_check: FAIL: $*" >&2; tail -n 3 "$D"/node-*/node.log >&2 || true; exit 1; }
-"$T" cluster down "$D" >/dev/null 2>&1 || true
-rm -rf "$D"
-"$T" init --base-port $PORT "$D" >/dev/null
-trap '"$T" cluster down "$D" >/dev/null 2>&1 || true; kill $holder 2>/dev/null || true' EXIT
-"$T" cluster up "$D" >/dev/null
-for _ in $(seq 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP/readyz")" = 200 ] && break
-    sleep 0.1
-done
+. "$(dirname "$0")/lib.sh"
+ON_EXIT='kill $holder 2>/dev/null || true'
+consortium_up "$T" "$D" $PORT || fail "cluster up"
 
 # 2,000 connections: half send nothing, half send a request line and then one header byte
 # every 2 s (never idle long enough for an inactivity timeout, never done)

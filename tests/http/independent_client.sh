@@ -9,15 +9,8 @@ D=$2/independent-client
 PORT=18900
 fail() { echo "independent_client: FAIL: $*" >&2; tail -n 3 "$D"/node-*/node.log >&2 || true; exit 1; }
 /usr/bin/python3 -c 'import msgpack, nacl.signing' 2>/dev/null || fail "python3-msgpack and python3-nacl are needed"
-"$T" cluster down "$D" >/dev/null 2>&1 || true
-rm -rf "$D"
-"$T" init --base-port $PORT "$D" >/dev/null
-trap '"$T" cluster down "$D" >/dev/null 2>&1 || true' EXIT
-"$T" cluster up "$D" >/dev/null
+. "$(dirname "$0")/lib.sh"
+consortium_up "$T" "$D" $PORT || fail "cluster up"
 HTTP=http://127.0.0.1:$((PORT + 164))
-for _ in $(seq 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$HTTP/readyz")" = 200 ] && break
-    sleep 0.1
-done
 /usr/bin/python3 "$(dirname "$0")/../independent/http_client.py" "$HTTP" "$D" "$T" || fail "the Python client"
 echo "independent_client: OK"

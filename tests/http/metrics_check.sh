@@ -11,15 +11,8 @@ fail() { echo "metrics_check: FAIL: $*" >&2; tail -n 3 "$D"/node-*/node.log >&2 
 command -v promtool >/dev/null || fail "promtool is needed (Debian: apt-get install prometheus)"
 metric() { curl -s "http://127.0.0.1:$((PORT + 164 + $1))/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
 
-"$T" cluster down "$D" >/dev/null 2>&1 || true
-rm -rf "$D"
-"$T" init --base-port $PORT "$D" >/dev/null
-trap '"$T" cluster down "$D" >/dev/null 2>&1 || true' EXIT
-"$T" cluster up "$D" >/dev/null
-for _ in $(seq 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((PORT + 164))/readyz")" = 200 ] && break
-    sleep 0.1
-done
+. "$(dirname "$0")/lib.sh"
+consortium_up "$T" "$D" $PORT || fail "cluster up"
 check_all() {
     for i in "$@"; do
         curl -s "http://127.0.0.1:$((PORT + 164 + i))/metrics" > "$D/m$i.txt"

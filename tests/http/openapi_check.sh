@@ -22,16 +22,9 @@ fi
     || fail "docs/openapi.yaml does not lint"
 
 C=$WORK/consortium
-"$TRIALCTL" cluster down "$C" >/dev/null 2>&1 || true
-rm -rf "$C"
-"$TRIALCTL" init --base-port $BASE "$C" >/dev/null
-trap '"$TRIALCTL" cluster down "$C" >/dev/null 2>&1 || true' EXIT
-"$TRIALCTL" cluster up "$C" >/dev/null
+. "$HERE/lib.sh"
+consortium_up "$TRIALCTL" "$C" $BASE || fail "cluster up"
 URL=http://127.0.0.1:$((BASE + 164))
-for _ in $(seq 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] && break
-    sleep 0.1
-done
 
 M=$WORK/manifest; : > "$M"; n=0
 # call METHOD PATH CONTENT_TYPE_SENT BODY EXPECTED_STATUS
