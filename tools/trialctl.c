@@ -51,6 +51,7 @@ static const command COMMANDS[] = {
     {"outcomes", cmd_outcomes, "sponsor: report outcomes (switches flagged)"},
     {"receipt", cmd_receipt, "fetch a tx's receipt (with certificates and proofs) from a node"},
     {"verify-receipt", cmd_verify_receipt, "check a receipt file with the genesis alone"},
+    {"fhir", cmd_fhir, "a trial as a FHIR R4 Bundle (fhir export), as one key may see it"},
     {"http-sign", cmd_http_sign, "print the RFC 9421 header fields that sign an HTTP API request"},
     {"sim", cmd_sim, "run the PBFT cluster simulator over seeds, or trace one"},
     {"bench", cmd_bench, "benchmarks: bench ledger | bench vm | bench exec | bench cluster | bench http"},
