@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "random_trial.h"
 #include "fhir.h"
 #include "ledger.h"
 #include "transport.h"
@@ -171,15 +172,10 @@ static int source_events(const fhir_args *a, const hash32 *chain, fhir_export *x
 
 /* ---- source: a data directory ---------------------------------------------------------- */
 
-static int source_ledger(const fhir_args *a, const uint8_t *genesis, size_t genesis_len,
-                         fhir_export *x)
+/* Every tx of l's blocks to x (NULL: only read and decode them, the benchmark's ledger side);
+ * *txs_read counts them. Returns an exit code. */
+static int feed_ledger(ledger *l, fhir_export *x, uint64_t *txs_read)
 {
-    ledger *l = NULL;
-    ledger_error lerr;
-    if (ledger_open(a->ledger, genesis, genesis_len, LEDGER_OPEN_EXISTING, &l, &lerr) != LEDGER_OK) {
-        fprintf(stderr, "trialctl: %s: no ledger of this genesis can be opened there\n", a->ledger);
-        return TC_EXIT_INPUT;
-    }
     ledger_summary head;
     ledger_head(l, &head);
     codec_span *txs = malloc(2 * CODEC_BLOCK_TXS_MAX * sizeof *txs);
@@ -195,17 +191,31 @@ static int source_ledger(const fhir_args *a, const uint8_t *genesis, size_t gene
             fprintf(stderr, "trialctl: block %llu is unreadable\n", (unsigned long long)h);
             rc = TC_EXIT_INPUT;
         }
-        for (uint32_t i = 0; rc == TC_EXIT_OK && i < b.tx_count; i++) {
+        for (uint32_t i = 0; x && rc == TC_EXIT_OK && i < b.tx_count; i++) {
             fhir_tx t = {h, i, b.header.batch.time_ms, b.txs[i], b.receipts[i]};
             if (fhir_export_add(x, &t, why, sizeof why) != 0) {
                 fprintf(stderr, "trialctl: %s\n", why);
                 rc = TC_EXIT_INTERNAL;
             }
         }
+        if (txs_read) *txs_read += b.tx_count;
         free(data);
     }
     free(txs);
     free(writes);
+    return rc;
+}
+
+static int source_ledger(const fhir_args *a, const uint8_t *genesis, size_t genesis_len,
+                         fhir_export *x)
+{
+    ledger *l = NULL;
+    ledger_error lerr;
+    if (ledger_open(a->ledger, genesis, genesis_len, LEDGER_OPEN_EXISTING, &l, &lerr) != LEDGER_OK) {
+        fprintf(stderr, "trialctl: %s: no ledger of this genesis can be opened there\n", a->ledger);
+        return TC_EXIT_INPUT;
+    }
+    int rc = feed_ledger(l, x, NULL);
     ledger_close(l);
     return rc;
 }
@@ -281,6 +291,84 @@ static int fhir_export_cmd(int argc, char **argv)
     if (rc == TC_EXIT_OK) rc = write_json(bundle, a.out);
     json_decref(bundle);
     fhir_export_free(x);
+    return rc;
+}
+
+/* ---- bench fhir ------------------------------------------------------------------------ */
+
+static const char BENCH_USAGE[] =
+    "usage: trialctl bench fhir [--participants N] [--events N] [--seed S] [--per-block K]\n"
+    "                           [--out FILE]\n"
+    "  Generates a trial (examples/trial/random_trial.c: N participants [10000] enrolled,\n"
+    "  then random grants, withdrawals, anchors, access requests and amendments [2N], K txs\n"
+    "  a block [200]) on an\n"
+    "  in-process executor, then measures in the same run: the ledger read rate (every block\n"
+    "  read and decoded, txs/s) and the FHIR export rate (the same reads folded into the\n"
+    "  mapping and rendered as one Bundle, resources/s). --out writes the Bundle.\n";
+
+static int bench_args(int argc, char **argv, random_trial_options *o, const char **out)
+{
+    uint64_t v;
+    for (int i = 1; i < argc; i += 2) {
+        if (i + 1 >= argc) return -1;
+        if (strcmp(argv[i], "--out") == 0) { *out = argv[i + 1]; continue; }
+        uint64_t max = strcmp(argv[i], "--seed") == 0 ? UINT64_MAX : 1000000;
+        if (util_parse_u64(argv[i], argv[i + 1], 1, max, &v) != 0) return -1;
+        if (strcmp(argv[i], "--participants") == 0 && v <= 100000) o->participants = (uint32_t)v;
+        else if (strcmp(argv[i], "--events") == 0) o->events = (uint32_t)v;
+        else if (strcmp(argv[i], "--seed") == 0) o->seed = v;
+        else if (strcmp(argv[i], "--per-block") == 0 && v <= 200) o->per_block = (uint32_t)v;
+        else return -1;
+    }
+    return 0;
+}
+
+int cmd_bench_fhir(int argc, char **argv)
+{
+    random_trial_options o = {.seed = 1, .participants = 10000, .per_block = 200};
+    const char *out = NULL;
+    bool events_given = false;
+    for (int i = 1; i < argc; i++) events_given = events_given || strcmp(argv[i], "--events") == 0;
+    if (bench_args(argc, argv, &o, &out) != 0) {
+        fputs(BENCH_USAGE, argc == 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+        return argc == 2 && strcmp(argv[1], "--help") == 0 ? TC_EXIT_OK : TC_EXIT_USAGE;
+    }
+    if (!events_given) o.events = 2 * o.participants;
+    char dir[] = "/tmp/trialreg-bench-fhir-XXXXXX", path[64];
+    if (!mkdtemp(dir)) return TC_EXIT_INTERNAL;
+    snprintf(path, sizeof path, "%s/ledger", dir);
+    static world w;
+    random_trial_counts c;
+    int rc = TC_EXIT_INTERNAL;
+    if (world_init(&w, "trialreg-bench-fhir") != 0 || world_open(&w, path, false) != 0) goto done;
+    double t0 = util_now();
+    if (random_trial_run(&w, &o, &c) != 0) goto done;
+    double t1 = util_now();
+    uint64_t read = 0;
+    if ((rc = feed_ledger(w.l, NULL, &read)) != TC_EXIT_OK) goto done;
+    double t2 = util_now();
+    fhir_export *x = fhir_export_new((const uint8_t *)RANDOM_TRIAL, strlen(RANDOM_TRIAL), NULL);
+    rc = x ? feed_ledger(w.l, x, NULL) : TC_EXIT_INTERNAL;
+    json_t *bundle = rc == TC_EXIT_OK ? fhir_export_bundle(x) : NULL;
+    double t3 = util_now();
+    if (!bundle) rc = TC_EXIT_INTERNAL;
+    size_t resources = bundle ? json_array_size(json_object_get(bundle, "entry")) : 0;
+    if (rc == TC_EXIT_OK) {
+        printf("bench fhir: %u participants, %u txs (%u OK) in %u blocks, generated in %.1f s\n",
+               o.participants, c.txs, c.ok, c.blocks, t1 - t0);
+        printf("  ledger read:  %llu txs in %.3f s = %.0f txs/s (blocks read and decoded)\n",
+               (unsigned long long)read, t2 - t1, (double)read / (t2 - t1));
+        printf("  fhir export:  %zu resources in %.3f s = %.0f resources/s (the same reads, mapped "
+               "and rendered; %.0f txs/s)\n",
+               resources, t3 - t2, (double)resources / (t3 - t2), (double)read / (t3 - t2));
+        if (out) rc = write_json(bundle, out);
+    }
+    json_decref(bundle);
+    fhir_export_free(x);
+done:
+    world_close(&w);
+    free(w.genesis);
+    util_remove_tree(dir);
     return rc;
 }
 

@@ -34,6 +34,18 @@ for type in CodeSystem ResearchStudy Group DocumentReference Patient ResearchSub
     [ "$n" -gt 0 ] || fail "no $type in the export"
 done
 
+# a generated trial (full withdrawals, re-consent pending, access grants) validates too
+"$TRIALCTL" bench fhir --participants 30 --events 800 --per-block 5 --seed 2 --out "$WORK/random.json" > /dev/null \
+    || fail "bench fhir --out"
+validate "$WORK/random.json" || fail "the generated trial's export does not validate"
+node -e 'const b=require(process.argv[1]);const r=b.entry.map(e=>e.resource);
+    const n=(f)=>r.filter(f).length;
+    if (!n(x=>x.resourceType==="ResearchSubject"&&x.status==="withdrawn")) throw "no withdrawn ResearchSubject";
+    if (!n(x=>x.resourceType==="ResearchSubject"&&x.extension)) throw "no re-consent pending";
+    if (!n(x=>x.resourceType==="Consent"&&x.status==="inactive")) throw "no inactive Consent";
+    if (!n(x=>x.resourceType==="AuditEvent"&&x.action==="E")) throw "no access grant";' "$WORK/random.json" \
+    || fail "the generated trial does not cover every status"
+
 # deterministic: the same ledger gives the same bytes
 "$TRIALCTL" fhir export --trial $T --ledger "$L" --genesis "$G" --out "$WORK/again.json"
 cmp -s "$WORK/all.json" "$WORK/again.json" || fail "two exports of one ledger differ"
