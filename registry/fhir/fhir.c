@@ -677,7 +677,6 @@ int fhir_export_add(fhir_export *x, const fhir_tx *t, char *why, size_t why_cap)
     x->seen_any = true;
     x->last_height = t->height;
     x->last_index = t->index;
-    if (t->time_ms > x->last_time_ms) x->last_time_ms = t->time_ms;
     if (codec_entry_is_pruned(&t->entry)) return 0; /* refused before any contract: nothing */
     if (codec_tx_decode(t->entry.data, t->entry.len, &tx, NULL) != CODEC_OK) {
         snprintf(why, why_cap, "the tx at height %" PRIu64 " index %u does not decode", t->height, t->index);
@@ -686,6 +685,9 @@ int fhir_export_add(fhir_export *x, const fhir_tx *t, char *why, size_t why_cap)
     if (r.status != RECEIPT_OK || tx.arg_count < 1 || tx.args[0].kind != CODEC_VALUE_BYTES
         || tx.args[0].len != x->trial_len || memcmp(tx.args[0].bytes, x->trial, x->trial_len) != 0)
         return 0;
+    /* the Bundle's timestamp: the trial's last change, whatever else the source holds */
+    x->seen_trial = true;
+    if (t->time_ms > x->last_time_ms) x->last_time_ms = t->time_ms;
     hash32 tx_id;
     tcrypto_sha256(t->entry.data, t->entry.len, &tx_id);
     static _Thread_local fx_event ev[CODEC_EVENTS_MAX];

@@ -65,7 +65,8 @@ struct fhir_export {
     pubkey participant;
     uint64_t last_height, last_time_ms;
     uint32_t last_index;
-    bool seen_any;
+    bool seen_any;   /* a tx of any trial (commit order is checked from it on) */
+    bool seen_trial; /* an OK tx of this trial */
     /* the trial */
     bool registered;
     uint64_t registered_ms, planned;

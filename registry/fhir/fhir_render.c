@@ -335,6 +335,6 @@ json_t *fhir_export_bundle(const fhir_export *x)
                x->has_participant ? 32 : 0, NULL, 0);
     json_t *b = json_pack("{s:s, s:s, s:s, s:o}", "resourceType", "Bundle", "id", id, "type",
                           "collection", "entry", entries);
-    if (b && x->seen_any) json_object_set_new(b, "timestamp", fx_instant(x->last_time_ms));
+    if (b && x->seen_trial) json_object_set_new(b, "timestamp", fx_instant(x->last_time_ms));
     return b;
 }
