@@ -20,7 +20,7 @@ declare -A ALLOWED=(
     [net]="nng"
     [node]="base ledger execution audit consensus net jansson"
     [client]="base net"
-    [http]="base execution microhttpd jansson"
+    [http]="base execution fhir microhttpd jansson"
     [fhir]="base execution jansson"
 )
 # layers that may use only some headers of a layer they may use: the FHIR mapping knows
@@ -28,7 +28,7 @@ declare -A ALLOWED=(
 declare -A HEADERS_ONLY=([fhir:execution]="events.h")
 # files held to less than their layer: the relay knows no nng
 declare -A FILE_DENIED=([net/relay.c]="nng")
-LAYERS="base ledger execution audit consensus net node client http fhir"
+LAYERS="base ledger execution audit consensus net node client fhir http"
 
 if [ "$PLANT" = --plant ]; then
     copy=$(mktemp -d /tmp/trialreg-layers-XXXXXX)
