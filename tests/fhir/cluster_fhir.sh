@@ -81,6 +81,38 @@ out=$(export_as site-b-p1 "$C/keys/investigator-site-b.key" --participant "$P1" 
     && fail "site-b exported site-a's participant"
 echo "$out" | grep -q "not readable by this key" || fail "site-b: $out"
 
+# the HTTP FHIR reads (RFC 9421 signed by `trialctl http-sign`), each answer validated
+HTTP=http://127.0.0.1:$((BASE + 164))
+n=0
+fget() { # PATH KEYFILE EXPECTED_STATUS
+    n=$((n + 1))
+    local args=(-s -o "$WORK/f$n.json" -w '%{http_code} %{content_type}')
+    if [ -n "$2" ]; then
+        "$TRIALCTL" http-sign --genesis "$C/genesis.bin" --key "$2" "$HTTP$1" > "$WORK/h$n" || fail "http-sign $1"
+        args+=(-H @"$WORK/h$n")
+    fi
+    local res
+    res=$(curl "${args[@]}" "$HTTP$1")
+    [ "${res%% *}" = "$3" ] || fail "GET $1 answered $res, wanted $3: $(head -c 300 "$WORK/f$n.json")"
+    case "${res#* }" in application/fhir+json*) ;; *) fail "GET $1: content type ${res#* }";; esac
+    validate "$WORK/f$n.json" > "$WORK/v$n" || fail "GET $1: the answer does not validate: $(cat "$WORK/v$n")"
+}
+fget /fhir/metadata "" 200
+fget "/fhir/ResearchStudy/$T" "$C/keys/sponsor.key" 200
+fget "/fhir/ResearchStudy/$T/\$export" "$C/keys/regulator.key" 200
+cmp -s <(node -e 'const b=require(process.argv[1]);console.log(JSON.stringify(b.entry.map(e=>e.resource.id)))' "$WORK/f$n.json") \
+       <(node -e 'const b=require(process.argv[1]);console.log(JSON.stringify(b.entry.map(e=>e.resource.id)))' "$WORK/regulator.json") \
+    || fail "GET \$export and trialctl fhir export differ"
+fget "/fhir/ResearchSubject?study=ResearchStudy/$T" "$C/keys/investigator-site-a.key" 200
+fget "/fhir/Consent?patient=Patient/$P1" "$WORK/participant-1.key" 200
+node -e 'const b=require(process.argv[1]);if(!(b.total>=1))throw "no consent of participant 1"' "$WORK/f$n.json" \
+    || fail "participant 1 reads no consent of its own"
+fget "/fhir/Consent?patient=Patient/$P1" "$C/keys/investigator-site-b.key" 200
+node -e 'const b=require(process.argv[1]);if(b.total!==0)throw "site-b reads site-a consents"' "$WORK/f$n.json" \
+    || fail "site-b reads participant 1's consents"
+fget "/fhir/ResearchStudy/$T" "$C/keys/researcher.key" 404
+fget "/fhir/ResearchStudy/$T" "" 401
+
 # the EVENTS path is the ledger's: node 0's own data directory gives the same Bundle
 "$TRIALCTL" cluster down "$C" > /dev/null
 ledger=$(dirname "$(find "$C/node-0" -name CURRENT | head -n 1)")

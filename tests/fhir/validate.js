@@ -5,7 +5,8 @@
 //   ppc-2..5  a Consent with scope research (or privacy, adr, treatment) names its patient;
 //   per-1     every Period's start is at or before its end;
 //   ids       [A-Za-z0-9-.]{1,64}, unique per resource type;
-//   refs      every literal reference "Type/id" names a resource of the Bundle;
+//   refs      every literal reference "Type/id" names a resource of the Bundle (a collection);
+// A file that is one resource, not a Bundle, is validated alone.
 //   Consent   exactly one root provision (an object, not an array).
 // Prints each problem; exit 0 if none. --expect-invalid: exit 0 only if problems were found.
 // --break: the checks' own test. Each deliberate break of one resource of the (valid) Bundle
@@ -44,6 +45,13 @@ function intents(r, ids) {
 
 function check(bundle) {
   const problems = [];
+  if (bundle.resourceType !== 'Bundle') { // one resource (a read, a CapabilityStatement, an OperationOutcome)
+    for (const m of fhir.validate(bundle, { errorOnUnexpected: true }).messages)
+      if (m.severity === 'error') problems.push(`${bundle.resourceType}/${bundle.id}: ${m.location}: ${m.message}`);
+    // a resource alone may have no id (an OperationOutcome); one it has must be an R4 id
+    problems.push(...intents(bundle, null).filter((p) => bundle.id !== undefined || !/id is not/.test(p)));
+    return { problems, count: 1 };
+  }
   const entries = bundle.entry || [];
   const ids = new Set();
   for (const e of entries) {
@@ -57,7 +65,7 @@ function check(bundle) {
     const r = e.resource;
     const res = fhir.validate(r, { errorOnUnexpected: true });
     for (const m of res.messages) if (m.severity === 'error') problems.push(`${r.resourceType}/${r.id}: ${m.location}: ${m.message}`);
-    problems.push(...intents(r, ids));
+    problems.push(...intents(r, bundle.type === 'collection' ? ids : null));
   }
   return { problems, count: entries.length };
 }
