@@ -73,7 +73,8 @@ fhir_export *fhir_export_new(const uint8_t *trial, size_t trial_len, const fhir_
 void fhir_export_free(fhir_export *x);
 
 /* Take the next tx in commit order. Returns 0; -1 if the entry or receipt does not decode
- * or the txs come out of commit order (why says which); the export is unchanged then. */
+ * or the txs come out of commit order (why says which; the export is unchanged then), or
+ * when out of memory (the export is then incomplete: free it). */
 int fhir_export_add(fhir_export *x, const fhir_tx *t, char *why, size_t why_cap);
 
 /* Whether the trial's registration was seen (an unknown trial, or one the reader may not see,
