@@ -227,6 +227,23 @@ Test(fhir, example_trial_consents_agree_with_the_ledger_at_every_event_time)
     cr_assert_eq(patients, 1, "a participant's view holds %zu patients", patients);
     check_agreement(&w, SCENARIO_TRIAL, own, &bt);
     json_decref(own);
+    /* each site sees its own participants: the two views split the trial's, none twice */
+    json_t *a = export_of(&w, SCENARIO_TRIAL, &w.inv_a.public_key, NULL);
+    json_t *b = export_of(&w, SCENARIO_TRIAL, &w.inv_b.public_key, NULL);
+    size_t in_a = 0, in_b = 0, j;
+    json_t *q;
+    json_array_foreach(a, i, r) {
+        if (!is(r, "Patient")) continue;
+        in_a++;
+        json_array_foreach(b, j, q) cr_assert(!is(q, "Patient") || strcmp(str(q, "id"), str(r, "id")) != 0,
+                                              "both sites see Patient/%s", str(r, "id"));
+    }
+    json_array_foreach(b, j, q) in_b += is(q, "Patient");
+    cr_assert(in_a > 0 && in_b > 0 && in_a + in_b == 6, "site-a sees %zu, site-b %zu of 6", in_a, in_b);
+    check_agreement(&w, SCENARIO_TRIAL, a, &bt);
+    check_agreement(&w, SCENARIO_TRIAL, b, &bt);
+    json_decref(a);
+    json_decref(b);
     free(bt.times);
     close_world(&w, dir);
 }
