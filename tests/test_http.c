@@ -17,11 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "client_api.h"
 #include "http_api.h"
 #include "http_json.h"
 #include "httpsig.h"
 #include "metrics.h"
+#include "testutil.h"
 #include "world.h"
 
 static world w;
@@ -572,4 +574,220 @@ Test(http, the_event_stream_sends_certified_events_by_role_resumes_and_follows_n
     cr_expect(strstr(buf, "id: 1.0.0\n") == NULL, "the event named by Last-Event-ID is not sent again");
     close(fd);
     cr_expect_eq(get("/v1/events")->status, 401, "unsigned");
+}
+
+/* ---- the export (GET /v1/export) --------------------------------------------------------- */
+
+/* A whole response: status, head, and the body with its chunked transfer coding undone
+ * (complete: the last chunk arrived; a stream that ends in error has none). */
+typedef struct {
+    int status;
+    char head[4096];
+    uint8_t *body;
+    size_t len;
+    bool complete;
+} whole_response;
+
+/* Undo Transfer-Encoding: chunked in place; false if the terminating chunk is missing. */
+static bool dechunk(uint8_t *data, size_t len, size_t *out_len)
+{
+    size_t in = 0, out = 0;
+    for (;;) {
+        char *end;
+        if (in >= len) return false;
+        unsigned long n = strtoul((const char *)data + in, &end, 16);
+        size_t line = (size_t)((uint8_t *)end - data);
+        if (line + 2 > len || memcmp(data + line, "\r\n", 2) != 0) return false;
+        in = line + 2;
+        if (n == 0) {
+            *out_len = out;
+            return in + 2 <= len && memcmp(data + in, "\r\n", 2) == 0;
+        }
+        if (in + n + 2 > len) return false;
+        memmove(data + out, data + in, n);
+        out += n;
+        in += n + 2;
+    }
+}
+
+/* GET target (signed by key, or unsigned if NULL) over HTTP/1.1 and read it all. */
+static void whole_get(const char *target, const keypair *key, const hash32 *chain,
+                      int64_t created_s, whole_response *r)
+{
+    char path[512], input[600], sig[200], head[2048], lines[900] = "";
+    snprintf(path, sizeof path, "%s", target);
+    char *q = strchr(path, '?');
+    if (q) *q++ = '\0';
+    if (key) {
+        httpsig_request rq = {"GET", path, q, "localhost", no_headers, NULL};
+        cr_assert(httpsig_sign(&rq, false, key, chain, created_s, input, sizeof input, sig,
+                               sizeof sig));
+        snprintf(lines, sizeof lines, "Signature-Input: %s\r\nSignature: %s\r\n", input, sig);
+    }
+    int fd = dial();
+    int n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                     "%s\r\n", target, lines);
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    size_t cap = 1 << 16, got = 0;
+    uint8_t *buf = malloc(cap);
+    for (ssize_t k; buf && (k = read(fd, buf + got, cap - got)) > 0;) {
+        got += (size_t)k;
+        if (got == cap) buf = realloc(buf, cap *= 2);
+    }
+    close(fd);
+    cr_assert_not_null(buf);
+    uint8_t *sep = memmem(buf, got, "\r\n\r\n", 4);
+    cr_assert_not_null(sep, "no end of the head");
+    size_t head_len = (size_t)(sep - buf);
+    snprintf(r->head, sizeof r->head, "%.*s", (int)head_len, (const char *)buf);
+    cr_assert_eq(sscanf(r->head, "HTTP/1.1 %d", &r->status), 1, "%s", r->head);
+    r->len = got - head_len - 4;
+    memmove(buf, sep + 4, r->len);
+    r->body = buf;
+    r->complete = true;
+    if (strstr(r->head, "Transfer-Encoding: chunked")) r->complete = dechunk(buf, r->len, &r->len);
+}
+
+/* The export file the store itself writes for heights 1..last (audit_export_heights:
+ * `trialctl export --data`'s bytes). */
+static uint8_t *store_export(ledger *l, uint64_t last, size_t *len)
+{
+    char *data = NULL, why[200];
+    FILE *f = open_memstream(&data, len);
+    cr_assert_eq(audit_export_heights(l, f, last, why, sizeof why), 0, "%s", why);
+    fclose(f);
+    return (uint8_t *)data;
+}
+
+static uint64_t header_u64(const whole_response *r, const char *name)
+{
+    const char *at = strstr(r->head, name);
+    cr_assert_not_null(at, "no %s in %s", name, r->head);
+    return strtoull(at + strlen(name) + 2, NULL, 10);
+}
+
+/* The scenario's ledger, larger than one BLOCKS page of this node (blocks_max 8), streamed
+ * page by page: the same bytes as the store's own export; refused to a participant's key
+ * (403) and to no signature (401). */
+Test(http, the_export_streams_the_certified_ledger_byte_for_byte_to_its_readers_only)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    ledger_summary head;
+    ledger_head(w.l, &head);
+    cr_assert_gt(head.height, 8 * 2, "the chain spans several BLOCKS pages");
+    whole_response r;
+    whole_get("/v1/export", &w.regulator, &w.chain_id, world_s(), &r);
+    cr_assert_eq(r.status, 200, "%s %.300s", r.head, r.body);
+    cr_expect(r.complete, "the stream ended with its last chunk");
+    cr_expect(strstr(r.head, "Content-Type: application/octet-stream") != NULL, "%s", r.head);
+    cr_expect(strstr(r.head, "Content-Disposition: attachment; filename=\"trialreg-") != NULL, "%s", r.head);
+    cr_expect_eq(header_u64(&r, "Trialreg-Block-Count"), head.height);
+    cr_expect_eq(header_u64(&r, "Trialreg-Left-Out"), 0);
+    size_t want_len;
+    uint8_t *want = store_export(w.l, head.height, &want_len);
+    cr_expect_eq(r.len, want_len, "%zu bytes streamed, the store's export has %zu", r.len, want_len);
+    cr_expect(r.len == want_len && memcmp(r.body, want, want_len) == 0, "the bytes differ");
+    free(want);
+    free(r.body);
+    whole_get("/v1/export", &w.participants[0], &w.chain_id, world_s(), &r);
+    cr_expect_eq(r.status, 403, "a participant may not export: %s", r.head);
+    cr_expect(strstr((char *)r.body, "\"error\":\"DENIED\"") != NULL, "%.*s", (int)r.len, r.body);
+    free(r.body);
+    whole_get("/v1/export", &w.sponsor, &w.chain_id, world_s(), &r);
+    cr_expect_eq(r.status, 403, "a sponsor may not export: %s", r.head);
+    free(r.body);
+    whole_get("/v1/export", NULL, NULL, 0, &r);
+    cr_expect_eq(r.status, 401, "unsigned: %s", r.head);
+    free(r.body);
+    whole_get("/v1/export?include_uncertified=yes", &w.regulator, &w.chain_id, world_s(), &r);
+    cr_expect_eq(r.status, 400, "%s", r.head);
+    free(r.body);
+}
+
+/* ---- the export of a ledger with an uncertified tail -------------------------------------- */
+
+static tu_chain tail_chain;
+static ledger *tail_ledger;
+static exec *tail_exec;
+static uint64_t tail_now_ms;
+
+static uint64_t tail_clock(void *ctx)
+{
+    (void)ctx;
+    return tail_now_ms;
+}
+
+/* 20 sample blocks, the last 3 without a result certificate; the node answers BLOCKS 8 at
+ * a time. */
+static void tail_setup(void)
+{
+    tu_tempdir(dir, "http-export");
+    tu_chain_make(&tail_chain, 41);
+    tail_ledger = tu_open(dir, &tail_chain);
+    char why[300];
+    cr_assert_eq(sample_write_blocks_tail(tail_ledger, &tail_chain.keys, 20, 4, 3, why, sizeof why),
+                 0, "%s", why);
+    exec_options opt = {.verify_signatures = true};
+    exec_error err;
+    cr_assert_eq(exec_open(tail_ledger, &opt, &tail_exec, &err), EXEC_OK, "%s", err.message);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tail_now_ms = (uint64_t)ts.tv_sec * 1000;
+    capi_config cc = {.executor = tail_exec, .submit = test_submit, .clock = tail_clock,
+                      .skew_ms = 30000, .blocks_max = 8};
+    api = capi_open(&cc);
+    cr_assert_not_null(api);
+    http_config cfg = {.address = "127.0.0.1:0", .handler = capi_handle_as, .handler_ctx = api,
+                       .chain_id = *ledger_chain_id(tail_ledger), .clock = tail_clock};
+    server = http_open(&cfg, why, sizeof why);
+    cr_assert_not_null(server, "%s", why);
+}
+
+static void tail_teardown(void)
+{
+    http_close(server);
+    server = NULL;
+    capi_close(api);
+    exec_close(tail_exec);
+    ledger_close(tail_ledger);
+    free(tail_chain.genesis);
+    tu_rmdir(dir);
+}
+
+TestSuite(http_export, .init = tail_setup, .fini = tail_teardown, .timeout = 60);
+
+Test(http_export, the_uncertified_tail_is_left_out_and_counted_unless_asked_for)
+{
+    const hash32 *chain = ledger_chain_id(tail_ledger);
+    whole_response r;
+    whole_get("/v1/export", &tail_chain.keys.regulator, chain, (int64_t)(tail_now_ms / 1000), &r);
+    cr_assert_eq(r.status, 200, "%s %.300s", r.head, r.body);
+    cr_expect(r.complete);
+    cr_expect_eq(header_u64(&r, "Trialreg-Block-Count"), 17);
+    cr_expect_eq(header_u64(&r, "Trialreg-Certified-Height"), 17);
+    cr_expect_eq(header_u64(&r, "Trialreg-Head-Height"), 20);
+    cr_expect_eq(header_u64(&r, "Trialreg-Left-Out"), 3);
+    size_t want_len;
+    uint8_t *want = store_export(tail_ledger, 17, &want_len);
+    cr_expect(r.len == want_len && memcmp(r.body, want, want_len) == 0,
+              "%zu bytes streamed, the store's export of 1..17 has %zu", r.len, want_len);
+    free(want);
+    free(r.body);
+    /* a validator's key reads it too; ?include_uncertified=true has every block */
+    whole_get("/v1/export?include_uncertified=true", &tail_chain.keys.validators[2], chain, (int64_t)(tail_now_ms / 1000), &r);
+    cr_assert_eq(r.status, 200, "%s %.300s", r.head, r.body);
+    cr_expect_eq(header_u64(&r, "Trialreg-Block-Count"), 20);
+    cr_expect_eq(header_u64(&r, "Trialreg-Left-Out"), 0);
+    want = store_export(tail_ledger, 20, &want_len);
+    cr_expect(r.len == want_len && memcmp(r.body, want, want_len) == 0,
+              "%zu bytes streamed, the store's export of 1..20 has %zu", r.len, want_len);
+    free(want);
+    free(r.body);
+    /* a key of no role at all (as a participant's) */
+    keypair stranger;
+    tcrypto_keypair_generate(&stranger);
+    whole_get("/v1/export", &stranger, chain, (int64_t)(tail_now_ms / 1000), &r);
+    cr_expect_eq(r.status, 403, "%s", r.head);
+    free(r.body);
 }
