@@ -791,3 +791,116 @@ Test(http_export, the_uncertified_tail_is_left_out_and_counted_unless_asked_for)
     cr_expect_eq(r.status, 403, "%s", r.head);
     free(r.body);
 }
+
+/* ---- the export's memory ------------------------------------------------------------------ */
+
+#if defined(__SANITIZE_ADDRESS__)
+size_t __sanitizer_get_current_allocated_bytes(void);
+static size_t live_heap_bytes(void) { return __sanitizer_get_current_allocated_bytes(); }
+#else
+#include <malloc.h>
+/* The bytes malloc has handed out and not had back, over every arena and mmapped chunk. */
+static size_t live_heap_bytes(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+#endif
+
+#define BIG_BLOCKS 96
+#define BIG_TXS 400
+#define HUGE_TXS 3600 /* the last block's: more than 1 MiB, the stream's first reply buffer */
+
+/* A ledger of BIG_BLOCKS blocks of BIG_TXS txs and one of HUGE_TXS (over 10 MB exported),
+ * BLOCKS 8 at a time. */
+static void big_setup(void)
+{
+    tu_tempdir(dir, "http-export-big");
+    tu_chain_make(&tail_chain, 43);
+    tail_ledger = tu_open(dir, &tail_chain);
+    char why[300];
+    cr_assert_eq(sample_write_blocks(tail_ledger, &tail_chain.keys, BIG_BLOCKS, BIG_TXS, why,
+                                     sizeof why), 0, "%s", why);
+    cr_assert_eq(sample_write_blocks(tail_ledger, &tail_chain.keys, 1, HUGE_TXS, why, sizeof why),
+                 0, "%s", why);
+    uint8_t *block;
+    size_t len;
+    cr_assert_eq(ledger_get_block(tail_ledger, BIG_BLOCKS + 1, &block, &len), LEDGER_OK);
+    cr_assert_gt(len, 1u << 20, "the last block is larger than the stream's first reply buffer");
+    free(block);
+    exec_options opt = {.verify_signatures = true};
+    exec_error err;
+    cr_assert_eq(exec_open(tail_ledger, &opt, &tail_exec, &err), EXEC_OK, "%s", err.message);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tail_now_ms = (uint64_t)ts.tv_sec * 1000;
+    capi_config cc = {.executor = tail_exec, .submit = test_submit, .clock = tail_clock,
+                      .skew_ms = 30000, .blocks_max = 8};
+    api = capi_open(&cc);
+    cr_assert_not_null(api);
+    http_config cfg = {.address = "127.0.0.1:0", .handler = capi_handle_as, .handler_ctx = api,
+                       .chain_id = *ledger_chain_id(tail_ledger), .clock = tail_clock};
+    server = http_open(&cfg, why, sizeof why);
+    cr_assert_not_null(server, "%s", why);
+}
+
+TestSuite(http_export_memory, .init = big_setup, .fini = tail_teardown, .timeout = 120);
+
+/* The stream holds a page, not the chain: the live heap of the whole process (server
+ * threads included), sampled after every read of the download, never grows by half the
+ * export, which is larger than the client API's largest reply; the bytes read are the
+ * store's export, compared as they arrive (never held), the last block's too (its page
+ * needs a larger reply buffer than the stream starts with). */
+Test(http_export_memory, an_export_far_larger_than_a_page_streams_in_bounded_memory)
+{
+    char ref_path[300], why[200];
+    snprintf(ref_path, sizeof ref_path, "%s.ref", dir);
+    FILE *ref = fopen(ref_path, "w+b");
+    cr_assert_not_null(ref);
+    cr_assert_eq(audit_export_heights(tail_ledger, ref, BIG_BLOCKS + 1, why, sizeof why), 0, "%s",
+                 why);
+    long export_bytes = ftell(ref);
+    rewind(ref);
+    size_t base = live_heap_bytes(), peak = base;
+    /* HTTP/1.0: the body comes unchunked and ends when the server closes */
+    char path[] = "/v1/export", input[600], sig[200], head[2048];
+    httpsig_request rq = {"GET", path, NULL, "localhost", no_headers, NULL};
+    cr_assert(httpsig_sign(&rq, false, &tail_chain.keys.regulator, ledger_chain_id(tail_ledger),
+                           (int64_t)(tail_now_ms / 1000), input, sizeof input, sig, sizeof sig));
+    int fd = dial();
+    int n = snprintf(head, sizeof head, "GET %s HTTP/1.0\r\nHost: localhost\r\nSignature-Input: %s\r\n"
+                     "Signature: %s\r\n\r\n", path, input, sig);
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    static uint8_t buf[1 << 16], want[1 << 16];
+    size_t have = 0, body = 0;
+    bool in_body = false, same = true;
+    for (ssize_t k; (k = read(fd, buf + have, sizeof buf - have)) > 0;) {
+        size_t now = live_heap_bytes();
+        if (now > peak) peak = now;
+        have += (size_t)k;
+        size_t from = 0;
+        if (!in_body) {
+            uint8_t *sep = memmem(buf, have, "\r\n\r\n", 4);
+            cr_assert(sep || have < sizeof buf, "no end of the head");
+            if (!sep) continue;
+            cr_assert(memcmp(buf, "HTTP/1.1 200", 12) == 0, "%.200s", (char *)buf);
+            from = (size_t)(sep - buf) + 4;
+            in_body = true;
+        }
+        size_t len = have - from;
+        same = same && fread(want, 1, len, ref) == len && memcmp(buf + from, want, len) == 0;
+        body += len;
+        have = 0;
+    }
+    close(fd);
+    fclose(ref);
+    unlink(ref_path);
+    cr_expect_eq(body, (size_t)export_bytes, "%zu bytes streamed, the store's export has %ld", body,
+                 export_bytes);
+    cr_expect(same, "the streamed bytes differ from the store's export");
+    cr_log_info("export %ld bytes; live heap %zu before, %zu at most while streaming", export_bytes,
+                base, peak);
+    cr_expect_gt(export_bytes, CODEC_CLIENT_MESSAGE_MAX, "the export exceeds the largest reply");
+    cr_expect_lt(peak - base, (size_t)export_bytes / 2, "the heap grew by %zu bytes for an export "
+                 "of %ld: the stream holds more than a page", peak - base, export_bytes);
+}

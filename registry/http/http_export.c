@@ -14,8 +14,11 @@
  * Pull, not push (as http_events.c): libmicrohttpd's content-reader callback asks for
  * bytes; the stream then reads the next page of BLOCKS from the client API (as the signer,
  * so the role rules are BLOCKS's) and encodes one entry at a time. A stream holds one
- * BLOCKS reply (EXPORT_REPLY_MAX) and one encoded entry (at most EXPORT_REPLY_MAX), never
- * the chain; at most EXPORT_STREAMS_MAX exports run at once (503 BUSY beyond).
+ * BLOCKS reply and one encoded entry, never the chain: the reply buffer is
+ * EXPORT_REPLY_FIRST (the node answers as many blocks of a page as fit), doubled only while
+ * a single block does not fit, up to the client API's message bound; the client API
+ * handler holds as much again while it answers. At most EXPORT_STREAMS_MAX exports run at
+ * once (503 BUSY beyond).
  *
  * If the ledger does not give what the header promised (a block without a certificate in
  * the certified part, a height gone, the node failing), the stream ends with an error, so
@@ -28,7 +31,8 @@
 
 #include "http_internal.h"
 
-#define EXPORT_REPLY_MAX (CODEC_CLIENT_MESSAGE_MAX + 1024)
+#define EXPORT_REPLY_FIRST (1u << 20)                      /* a page's reply, at first */
+#define EXPORT_REPLY_MAX (CODEC_CLIENT_MESSAGE_MAX + 1024)  /* ... grown for a bigger block */
 #define EXPORT_STREAMS_MAX 4
 #define EXPORT_PROBES_MAX 256 /* head search: gallop and halve, ~2 log2(height) probes */
 
@@ -38,7 +42,8 @@ typedef struct {
     bool include_uncertified;
     uint64_t next;          /* the next height to encode */
     uint64_t last;          /* the file's block_count: heights 1..last */
-    uint8_t *reply;         /* one BLOCKS reply, EXPORT_REPLY_MAX */
+    uint8_t *reply;         /* one BLOCKS reply, reply_cap bytes */
+    size_t reply_cap;       /* EXPORT_REPLY_FIRST, doubled while one block does not fit */
     codec_client_response resp;
     codec_block_entry page[CODEC_BLOCKS_REPLY_MAX];
     uint32_t page_count, page_pos;
@@ -46,17 +51,34 @@ typedef struct {
     size_t out_cap, out_len, out_pos;
 } export_stream;
 
-/* Ask BLOCKS [from, count] as the signer. 1: entries in s->page (page_count >= 1);
- * 0: no block at from (NOT_FOUND); -1: refused or failed (s->resp has the status, or
- * CAPI_INTERNAL when the node did not answer or the reply does not decode). */
+/* Make the reply buffer twice as large (at most EXPORT_REPLY_MAX). false if it cannot. */
+static bool grow_reply(export_stream *s)
+{
+    if (s->reply_cap >= EXPORT_REPLY_MAX) return false;
+    size_t cap = s->reply_cap * 2 < EXPORT_REPLY_MAX ? s->reply_cap * 2 : EXPORT_REPLY_MAX;
+    uint8_t *bigger = realloc(s->reply, cap);
+    if (!bigger) return false;
+    s->reply = bigger;
+    s->reply_cap = cap;
+    return true;
+}
+
+/* Ask BLOCKS [from, count] as the signer. The node answers the blocks that fit in the
+ * reply buffer; if not even the first fits (TOO_LARGE), the buffer grows and the question
+ * is asked again. 1: entries in s->page (page_count >= 1); 0: no block at from
+ * (NOT_FOUND); -1: refused or failed (s->resp has the status, or CAPI_INTERNAL when the
+ * node did not answer or the reply does not decode). */
 static int ask_blocks(export_stream *s, uint64_t from, uint32_t count)
 {
     uint8_t body[32];
     codec_buf b = codec_buf_make(body, sizeof body);
     s->page_count = s->page_pos = 0;
-    if (codec_blocks_request_encode(from, count, &b) != CODEC_OK
-        || !http_capi(s->h, &s->asker, CLIENT_BLOCKS, b.data, b.len, s->reply, EXPORT_REPLY_MAX,
-                      &s->resp)) {
+    bool answered = codec_blocks_request_encode(from, count, &b) == CODEC_OK;
+    do {
+        answered = answered && http_capi(s->h, &s->asker, CLIENT_BLOCKS, b.data, b.len, s->reply,
+                                         s->reply_cap, &s->resp);
+    } while (answered && s->resp.status == CAPI_TOO_LARGE && grow_reply(s));
+    if (!answered) {
         s->resp = (codec_client_response){.status = CAPI_INTERNAL};
         snprintf(s->resp.reason, sizeof s->resp.reason, "the node did not answer BLOCKS");
         return -1;
@@ -263,7 +285,7 @@ enum MHD_Result http_get_export(http_api *h, struct MHD_Connection *c, const htt
                           EXPORT_STREAMS_MAX);
     }
     export_stream *s = calloc(1, sizeof *s);
-    if (s) s->reply = malloc(EXPORT_REPLY_MAX);
+    if (s) s->reply = malloc(s->reply_cap = EXPORT_REPLY_FIRST);
     if (!s || !s->reply) {
         __atomic_fetch_sub(&h->export_streams, 1, __ATOMIC_RELAXED);
         if (s) free(s);
