@@ -718,15 +718,16 @@ static uint64_t tail_clock(void *ctx)
     return tail_now_ms;
 }
 
-/* 20 sample blocks, the last 3 without a result certificate; the node answers BLOCKS 8 at
- * a time. */
+/* 30 sample blocks, the last 20 without a result certificate; the node answers BLOCKS 8 at
+ * a time (so the search for the last certified height, reading 1, 2, 4, 8 and then 16
+ * blocks back from the head, gets a short answer and goes on 8 at a time). */
 static void tail_setup(void)
 {
     tu_tempdir(dir, "http-export");
     tu_chain_make(&tail_chain, 41);
     tail_ledger = tu_open(dir, &tail_chain);
     char why[300];
-    cr_assert_eq(sample_write_blocks_tail(tail_ledger, &tail_chain.keys, 20, 4, 3, why, sizeof why),
+    cr_assert_eq(sample_write_blocks_tail(tail_ledger, &tail_chain.keys, 30, 4, 20, why, sizeof why),
                  0, "%s", why);
     exec_options opt = {.verify_signatures = true};
     exec_error err;
@@ -764,24 +765,25 @@ Test(http_export, the_uncertified_tail_is_left_out_and_counted_unless_asked_for)
     whole_get("/v1/export", &tail_chain.keys.regulator, chain, (int64_t)(tail_now_ms / 1000), &r);
     cr_assert_eq(r.status, 200, "%s %.300s", r.head, r.body);
     cr_expect(r.complete);
-    cr_expect_eq(header_u64(&r, "Trialreg-Block-Count"), 17);
-    cr_expect_eq(header_u64(&r, "Trialreg-Certified-Height"), 17);
-    cr_expect_eq(header_u64(&r, "Trialreg-Head-Height"), 20);
-    cr_expect_eq(header_u64(&r, "Trialreg-Left-Out"), 3);
+    cr_expect_eq(header_u64(&r, "Trialreg-Block-Count"), 10);
+    cr_expect_eq(header_u64(&r, "Trialreg-Certified-Height"), 10);
+    cr_expect_eq(header_u64(&r, "Trialreg-Head-Height"), 30);
+    cr_expect_eq(header_u64(&r, "Trialreg-Left-Out"), 20);
+    cr_expect_eq(audit_certified_height(tail_ledger), 10);
     size_t want_len;
-    uint8_t *want = store_export(tail_ledger, 17, &want_len);
+    uint8_t *want = store_export(tail_ledger, 10, &want_len);
     cr_expect(r.len == want_len && memcmp(r.body, want, want_len) == 0,
-              "%zu bytes streamed, the store's export of 1..17 has %zu", r.len, want_len);
+              "%zu bytes streamed, the store's export of 1..10 has %zu", r.len, want_len);
     free(want);
     free(r.body);
     /* a validator's key reads it too; ?include_uncertified=true has every block */
     whole_get("/v1/export?include_uncertified=true", &tail_chain.keys.validators[2], chain, (int64_t)(tail_now_ms / 1000), &r);
     cr_assert_eq(r.status, 200, "%s %.300s", r.head, r.body);
-    cr_expect_eq(header_u64(&r, "Trialreg-Block-Count"), 20);
+    cr_expect_eq(header_u64(&r, "Trialreg-Block-Count"), 30);
     cr_expect_eq(header_u64(&r, "Trialreg-Left-Out"), 0);
-    want = store_export(tail_ledger, 20, &want_len);
+    want = store_export(tail_ledger, 30, &want_len);
     cr_expect(r.len == want_len && memcmp(r.body, want, want_len) == 0,
-              "%zu bytes streamed, the store's export of 1..20 has %zu", r.len, want_len);
+              "%zu bytes streamed, the store's export of 1..30 has %zu", r.len, want_len);
     free(want);
     free(r.body);
     /* a key of no role at all (as a participant's) */

@@ -124,14 +124,17 @@ static bool find_head(export_stream *s, uint64_t hint, uint64_t *head)
     return false;
 }
 
-/* The last height with a result certificate (0: none), reading pages backwards from head.
- * The node may answer fewer blocks than asked (its own maximum, the reply bound): then the
- * page size shrinks to what it answers, so every page read ends at the height looked for. */
+/* The last height with a result certificate (0: none), reading pages backwards from head:
+ * the head alone first (normally certified), then pages twice as long each time, up to a
+ * full BLOCKS page. The node may answer fewer blocks than asked (its own maximum, the reply
+ * bound): then the page size shrinks to what it answered and grows no more, so every page
+ * read ends at the height looked for. */
 static bool find_certified(export_stream *s, uint64_t head, uint64_t *certified)
 {
     uint64_t top = head;
-    uint32_t page = CODEC_BLOCKS_REPLY_MAX;
-    while (top > 0) {
+    uint32_t page = 1;
+    bool capped = false;
+    for (; top > 0; page = !capped && page < CODEC_BLOCKS_REPLY_MAX ? page * 2 : page) {
         uint64_t from = top >= page ? top - page + 1 : 1;
         int r = ask_blocks(s, from, (uint32_t)(top - from + 1));
         if (r <= 0) {
@@ -143,6 +146,7 @@ static bool find_certified(export_stream *s, uint64_t head, uint64_t *certified)
         }
         if (from + s->page_count - 1 < top) { /* a short answer: ask again ending at top */
             page = s->page_count;
+            capped = true;
             continue;
         }
         for (uint32_t i = s->page_count; i-- > 0;) {
