@@ -906,3 +906,41 @@ Test(http_export_memory, an_export_far_larger_than_a_page_streams_in_bounded_mem
     cr_expect_lt(peak - base, (size_t)export_bytes / 2, "the heap grew by %zu bytes for an export "
                  "of %ld: the stream holds more than a page", peak - base, export_bytes);
 }
+
+/* At most 4 exports at once: four readers that do not read hold their streams (the export
+ * is larger than what the sockets buffer), a fifth is refused 503 BUSY, and once they hang
+ * up an export is served again. */
+Test(http_export_memory, a_fifth_export_at_once_is_refused_busy)
+{
+    const hash32 *chain = ledger_chain_id(tail_ledger);
+    int64_t created = (int64_t)(tail_now_ms / 1000);
+    int held[4];
+    for (int i = 0; i < 4; i++) {
+        char input[600], sig[200], head[2048], first[16], query[16];
+        snprintf(query, sizeof query, "held=%d", i); /* each signature its own (no replay) */
+        httpsig_request rq = {"GET", "/v1/export", query, "localhost", no_headers, NULL};
+        cr_assert(httpsig_sign(&rq, false, &tail_chain.keys.regulator, chain, created, input,
+                               sizeof input, sig, sizeof sig));
+        held[i] = dial();
+        int n = snprintf(head, sizeof head, "GET /v1/export?%s HTTP/1.1\r\nHost: localhost\r\n"
+                         "Signature-Input: %s\r\nSignature: %s\r\n\r\n", query, input, sig);
+        cr_assert_eq(write(held[i], head, (size_t)n), n);
+        cr_assert_eq(read(held[i], first, 12), 12, "export %d answers", i);
+        cr_assert(memcmp(first, "HTTP/1.1 200", 12) == 0, "export %d: %.12s", i, first);
+    }
+    whole_response r;
+    whole_get("/v1/export", &tail_chain.keys.regulator, chain, created, &r);
+    cr_expect_eq(r.status, 503, "%s", r.head);
+    cr_expect(strstr((char *)r.body, "\"error\":\"BUSY\"") != NULL, "%.*s", (int)r.len, r.body);
+    free(r.body);
+    for (int i = 0; i < 4; i++) close(held[i]);
+    r.status = 0;
+    for (int tries = 0; tries < 50 && r.status != 200; tries++) {
+        char target[64];
+        snprintf(target, sizeof target, "/v1/export?try=%d", tries);
+        if (tries) usleep(100 * 1000);
+        whole_get(target, &tail_chain.keys.regulator, chain, created, &r);
+        free(r.body);
+    }
+    cr_expect_eq(r.status, 200, "an export once the others hung up: %s", r.head);
+}
