@@ -5,9 +5,10 @@
  *
  * The file's header carries its block count, so the count is settled before the body: the
  * head is found by probing BLOCKS (galloping from the node's status height, then halving),
- * and the last certified height by reading pages backwards from the head until a block with
- * a result certificate (the node keeps nil certificates only for a contiguous tail of its
- * newest blocks, docs/FORMATS.md 11: normally the first page read). The count is then
+ * and the last certified height by reading backwards from the head (the head alone, then
+ * pages twice as long each time) until a block with a result certificate (the node keeps
+ * nil certificates only for a contiguous tail of its newest blocks, docs/FORMATS.md 11:
+ * normally the head itself is certified, one block read). The count is then
  * fixed: heights 1..certified (or 1..head with ?include_uncertified=true), and how many were
  * left out goes into response headers before the body (Trialreg-Left-Out and friends).
  *
