@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -572,4 +573,53 @@ Test(http, the_event_stream_sends_certified_events_by_role_resumes_and_follows_n
     cr_expect(strstr(buf, "id: 1.0.0\n") == NULL, "the event named by Last-Event-ID is not sent again");
     close(fd);
     cr_expect_eq(get("/v1/events")->status, 401, "unsigned");
+}
+
+/* A block whose result certificate is not stored yet: its events wait (a consortium stores
+ * the certificate a moment after the commit, and a receipt is complete only with it); they
+ * arrive on the open stream once it is stored. */
+Test(http, the_event_stream_holds_a_block_until_its_result_certificate_is_stored)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    static char buf[1 << 20];
+    int fd = stream_open("/v1/events", &w.regulator, NULL);
+    size_t n = stream_read_until(fd, buf, sizeof buf, 0, "outcome.reported", 5000);
+    cr_assert(strstr(buf, "event: outcome.reported") != NULL, "every certified block's events first");
+    /* participant 0 withdraws: committed, not certified */
+    uint8_t tx[CODEC_TX_MAX];
+    w.now_ms += 60000;
+    size_t len = world_sign(&w, &w.participants[0], WORLD_NEXT_NONCE, NULL, "consent", "withdraw",
+                            ((codec_value[]){world_text(SCENARIO_TRIAL), world_int(1)}), 2, NULL,
+                            0, tx, sizeof tx);
+    cr_assert_gt(len, 0);
+    codec_span span = {tx, len};
+    ledger_summary block;
+    exec_error err;
+    cr_assert_eq(exec_commit_local_uncertified(w.e, w.validators, 4, w.now_ms, &span, 1, &block,
+                                               &err), EXEC_OK, "%s", err.message);
+    char id[40];
+    snprintf(id, sizeof id, "id: %" PRIu64 ".0.0\n", block.height);
+    /* a second of sweeps (every 250 ms) looks at the new block again and again */
+    n = stream_read_until(fd, buf, sizeof buf, n, id, 1000);
+    cr_expect(strstr(buf, id) == NULL, "the uncertified block's events were sent: %s",
+              strstr(buf, id));
+    /* a stream opened now sends every certified block's events, and not this one's */
+    int fd2 = stream_open("/v1/events", &w.regulator, NULL);
+    static char buf2[1 << 20];
+    size_t n2 = stream_read_until(fd2, buf2, sizeof buf2, 0, "outcome.reported", 5000);
+    cr_expect(strstr(buf2, "event: outcome.reported") != NULL, "%.300s", buf2);
+    n2 = stream_read_until(fd2, buf2, sizeof buf2, n2, id, 600);
+    cr_expect(strstr(buf2, id) == NULL, "a new stream sent the uncertified block: %s",
+              strstr(buf2, id));
+    /* the certificate is stored: both streams send the block's event */
+    cr_assert_eq(exec_certify_local(w.e, w.validators, 4, &block, &err), EXEC_OK, "%s", err.message);
+    n = stream_read_until(fd, buf, sizeof buf, n, id, 5000);
+    char *sent = strstr(buf, id);
+    cr_expect(sent && strncmp(sent + strlen(id), "event: consent.withdrawn\n", 25) == 0,
+              "the certified block's event did not arrive: %s", sent ? sent : "");
+    n2 = stream_read_until(fd2, buf2, sizeof buf2, n2, id, 5000);
+    cr_expect(strstr(buf2, id) != NULL, "nor on the second stream");
+    close(fd);
+    close(fd2);
 }
