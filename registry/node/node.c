@@ -1256,6 +1256,7 @@ static void take_status(node *nd, const ledger_summary *head)
     m->pending = st.pending;
     m->verify_queue = mempool_queued(nd->pool);
     m->waiting_preprepares = nd->waiting_count;
+    m->peer_connections = nd->net ? tp_peer_connections(nd->net) : 0;
     capi_answers_get(nd->api, m->capi_answers);
     pthread_mutex_lock(&nd->status_mu);
     nd->status = st;
