@@ -47,6 +47,8 @@ struct http_api {
     uint64_t responses[5];     /* by class: [1] 2xx .. [4] 5xx (atomic) */
     http_seen *seen;           /* signatures seen within the skew (http_auth.c) */
     http_stream *streams;      /* open /v1/events streams (http_events.c), under mu */
+    bool streams_due;          /* http_certified: the sweeper resumes the streams now; under mu */
+    uint64_t certified_count;  /* http_certified calls; written under mu, read atomically */
 };
 
 /* The key that signed this request (RFC 9421 with the project's profile: httpsig.h), its
