@@ -121,6 +121,7 @@ int main(int argc, char **argv)
     }
     if (http) node_on_certified(n, http_on_certified, http); /* events streams look at once */
     int rc = node_run(n, &stop_requested);
+    node_on_certified(n, NULL, NULL);
     http_close(http); /* before the node: its handler calls into the node */
     node_close(n);
     return rc;
