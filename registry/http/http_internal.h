@@ -11,6 +11,7 @@
 
 #include "codec.h"
 #include "http_api.h"
+#include "http_json.h"
 
 struct conn;
 typedef struct http_seen http_seen;
@@ -46,14 +47,10 @@ struct http_api {
     uint64_t responses[5];     /* by class: [1] 2xx .. [4] 5xx (atomic) */
     http_seen *seen;           /* signatures seen within the skew (http_auth.c) */
     http_stream *streams;      /* open /v1/events streams (http_events.c), under mu */
+    uint32_t export_streams;   /* running /v1/export streams (http_export.c, atomic) */
+    bool streams_due;          /* http_certified: the sweeper resumes the streams now; under mu */
+    uint64_t certified_count;  /* http_certified calls; written under mu, read atomically */
 };
-
-/* Why a signed request was refused: HTTP status, a code and a reason. */
-typedef struct {
-    unsigned status;
-    char code[24];
-    char reason[256];
-} http_refusal;
 
 /* The key that signed this request (RFC 9421 with the project's profile: httpsig.h), its
  * Content-Digest checked against the body and its signature not seen before within the
@@ -73,6 +70,8 @@ bool http_route_fhir(http_api *h, struct MHD_Connection *c, const char *method, 
  * with mu held; it lets go of mu while it resumes them). */
 enum MHD_Result http_get_events(http_api *h, struct MHD_Connection *c, const http_request *rq);
 void http_streams_resume(http_api *h);
+/* GET /v1/export (http_export.c): the whole ledger as an export file, streamed. */
+enum MHD_Result http_get_export(http_api *h, struct MHD_Connection *c, const http_request *rq);
 /* Ask the client API (as asker, or NULL): the decoded response, its body in reply. */
 bool http_capi(http_api *h, const pubkey *asker, uint32_t kind, const uint8_t *body, size_t len,
                uint8_t *reply, size_t reply_cap, codec_client_response *resp);
