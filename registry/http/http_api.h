@@ -17,6 +17,7 @@
  *        /v1/trials/{T}/participants/{key}/consent?from, /v1/trials/{T}/timeline
  *                        signed reads (RFC 9421), answered by role as on the nng API
  *   GET  /v1/trials/{T}/history   the public protocol history (no signature)
+ *   GET  /app/...        the web pages (web/, embedded at build time; docs/WEB.md)
  * Every other path answers 404, a known path with another method 405, each with a JSON
  * error {"error": CODE, "reason": TEXT}.
  *
@@ -88,5 +89,7 @@ http_api *http_open(const http_config *cfg, char *why, size_t why_cap);
 /* The port bound (useful with port 0). */
 uint16_t http_port(const http_api *h);
 void http_close(http_api *h);
+/* The SHA-256 of the embedded page bundle's canonical listing (docs/WEB.md), 64 hex. */
+const char *http_bundle_sha256(void);
 
 #endif
