@@ -47,7 +47,7 @@ call POST /v1/txs application/json '{"txs": ["AAECAw=="]}' 200
 call POST /v1/txs application/json '{"txs": [' 400
 call POST /v1/txs application/json '{"txs": []}' 400
 call POST /v1/txs text/plain 'x' 415
-call GET /app/ "" "" 200
+call GET /app/index.html "" "" 200
 call GET /app/SHA256SUMS "" "" 200
 call GET /app/history.html "" "" 200
 call GET /app/style.css "" "" 200
