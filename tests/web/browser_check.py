@@ -11,7 +11,10 @@ chromium-driver, driven by python3-selenium) against a running consortium:
  3. a genesis of another chain (the same bytes with its name changed): the page says no event
     verifies against it and that the node serves another chain;
  4. the node gone (the proxy stopped after the page loaded): the page says it cannot reach it;
- 5. a file that is not a genesis: the page says so.
+ 5. a file that is not a genesis: the page says so;
+ 6. the page at a name that is not a secure context (http://insecure.test, mapped to
+    127.0.0.1 by the browser's resolver rules): it says that it cannot verify without
+    WebCrypto, and shows no event.
 Screenshots of each step go to OUT_DIR. Exit 0 when all holds, 1 with the reason otherwise.
 """
 import base64
@@ -25,6 +28,7 @@ import urllib.error
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -74,7 +78,8 @@ def browser():
     o.binary_location = "/usr/bin/chromium"
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
               "--window-size=1100,1800", "--no-first-run", "--disable-extensions",
-              "--disable-background-networking", "--disable-component-update"):
+              "--disable-background-networking", "--disable-component-update",
+              "--host-resolver-rules=MAP insecure.test 127.0.0.1"):
         o.add_argument(a)
     o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
@@ -189,6 +194,27 @@ def main():
         if "not a trialreg genesis" not in status:
             fail(f"a file that is not a genesis: status {status!r}")
         print(f"5. not a genesis: \"{status}\"")
+
+        # 6. not a secure context: plain HTTP at a name other than localhost or 127.0.0.1
+        proxy = http.server.ThreadingHTTPServer(("127.0.0.1", PROXY_PORT + 1), Proxy)
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        d.get(f"http://insecure.test:{PROXY_PORT + 1}/app/history.html?trial={TRIAL}")
+        try:
+            WebDriverWait(d, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#status p"))
+        except TimeoutException:
+            fail("outside a secure context the page says nothing")
+        if d.execute_script("return window.isSecureContext"):
+            fail("http://insecure.test is a secure context: the test shows nothing")
+        d.find_element(By.ID, "genesis").send_keys(GENESIS)
+        d.find_element(By.ID, "show").click()
+        time.sleep(0.5)
+        status = d.find_element(By.ID, "status").text
+        screenshot(d, "history-not-secure")
+        proxy.shutdown()
+        proxy.server_close()
+        if "not in a secure context" not in status or marks(d):
+            fail(f"outside a secure context: status {status!r}, marks {marks(d)}")
+        print(f"6. not a secure context: \"{status[:90]}...\"")
         errs = console_errors(d, allow=("ERR_CONNECTION_REFUSED", "Failed to fetch"))
         csp = [e for e in errs if "Content Security Policy" in e]
         if csp:

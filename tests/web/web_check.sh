@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # web_check.sh TRIALCTL TRIALNODE WORKDIR - the web pages against a real 4-validator
-# consortium (ports 20700-20870; the test proxy on 20750):
+# consortium (ports 20700-20870; the test proxies on 20750 and 20751):
 #   1. the bundle: /app/SHA256SUMS is what sha256sum prints over web/, its SHA-256 is the
 #      hash `trialnode --version` prints and README.md states; every file is served byte for
 #      byte with its content type, the CSP and nosniff headers;

@@ -2,13 +2,13 @@
 
 // Why this page cannot use WebCrypto here, or null. Browsers give crypto.subtle (SHA-256,
 // Ed25519) only to secure contexts: localhost, or HTTPS whose certificate names the host
-// (`trialctl init --tls --host NAME`). Without it nothing can be verified (nor signed), and
+// (docs/WEB.md). Without it nothing can be verified (nor signed), and
 // the page says so instead of showing unverified data.
 export function secureContextProblem() {
     if (globalThis.isSecureContext && globalThis.crypto && globalThis.crypto.subtle) return null;
     return "This page is not in a secure context, so the browser gives it no WebCrypto and it "
-        + "cannot verify anything. Open it over HTTPS (a node started with `trialctl init --tls "
-        + "--host NAME`, at that name) or on this machine as http://localhost or 127.0.0.1.";
+        + "cannot verify anything. Open it over HTTPS, at a name the node's certificate carries, "
+        + "or on the node's own machine as http://localhost or http://127.0.0.1.";
 }
 
 // Show a message in the status region: kind "error", "warning" or "info".
