@@ -3,7 +3,8 @@
 history page (web/history.html) in a real headless Chromium (Debian's chromium and
 chromium-driver, driven by python3-selenium) against a running consortium:
 
- 1. straight from the node: the genesis loaded through the file picker, every event shows
+ 1. straight from the node: the genesis loaded through the file picker and its chain id
+    typed (as an organisation publishes it), every event shows
     "verified" (as many as the history's total), the chain id is shown, no console error,
     and axe-core (run in the same session) finds no serious or critical violation;
  2. through a test proxy that flips one byte of one event's receipt file: that event shows
@@ -18,6 +19,7 @@ chromium-driver, driven by python3-selenium) against a running consortium:
 Screenshots of each step go to OUT_DIR. Exit 0 when all holds, 1 with the reason otherwise.
 """
 import base64
+import hashlib
 import http.server
 import json
 import os
@@ -97,10 +99,13 @@ def screenshot(d, name):
     d.save_screenshot(os.path.join(OUT, f"{name}.png"))
 
 
-def show(d, base, genesis, name):
-    """Open the page at base, load genesis, submit, wait for the status; screenshot."""
+def show(d, base, genesis, name, expect=""):
+    """Open the page at base, load genesis (and type the chain id expect), submit, wait for
+    the status; screenshot."""
     d.get(f"{base}/app/history.html?trial={TRIAL}")
     d.find_element(By.ID, "genesis").send_keys(genesis)
+    if expect:
+        d.find_element(By.ID, "expect").send_keys(expect)
     d.find_element(By.ID, "show").click()
     WebDriverWait(d, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#status p")
                                and "Reading" not in d.find_element(By.ID, "status").text)
@@ -122,16 +127,17 @@ def main():
         fail(f"the trial has {total} events, the test needs more than {TAMPER_EVENT}")
     d = browser()
     try:
-        # 1. every event verified, straight from the node
-        status = show(d, NODE, GENESIS, "history-verified")
+        # 1. every event verified, straight from the node (the chain id typed, as published)
+        chain_id = hashlib.sha256(open(GENESIS, "rb").read()).hexdigest()
+        status = show(d, NODE, GENESIS, "history-verified", expect=chain_id)
         m = marks(d)
         if len(m) != total or any(v != "yes" for v, _ in m):
             fail(f"wanted {total} verified events, got {m}; status: {status}")
         if "All %d events verified" % total not in status:
             fail(f"status says {status!r}")
         chain = d.find_element(By.CSS_SELECTOR, ".chain-id").text
-        if len(chain) != 64:
-            fail(f"the chain id is not shown ({chain!r})")
+        if chain != chain_id or "matches the one you typed" not in d.find_element(By.ID, "chain").text:
+            fail(f"the chain id shown is {chain!r}, wanted {chain_id} and that it matches the one typed")
         footer = d.find_element(By.ID, "bundle").text
         if len(footer) != 64:
             fail(f"the footer shows no bundle hash ({footer!r})")
@@ -195,7 +201,14 @@ def main():
             fail(f"a file that is not a genesis: status {status!r}")
         print(f"5. not a genesis: \"{status}\"")
 
-        # 6. not a secure context: plain HTTP at a name other than localhost or 127.0.0.1
+        # 6. a typed chain id that differs
+        wrong = ("0" if chain_id[0] != "0" else "1") + chain_id[1:]
+        status = show(d, NODE, GENESIS, "history-wrong-chain-id", expect=wrong)
+        if "not the " + wrong not in status or marks(d):
+            fail(f"a typed chain id that differs: status {status!r}, marks {marks(d)}")
+        print(f"6. a typed chain id that differs: \"{status[:90]}...\"")
+
+        # 7. not a secure context: plain HTTP at a name other than localhost or 127.0.0.1
         proxy = http.server.ThreadingHTTPServer(("127.0.0.1", PROXY_PORT + 1), Proxy)
         threading.Thread(target=proxy.serve_forever, daemon=True).start()
         d.get(f"http://insecure.test:{PROXY_PORT + 1}/app/history.html?trial={TRIAL}")
@@ -214,7 +227,7 @@ def main():
         proxy.server_close()
         if "not in a secure context" not in status or marks(d):
             fail(f"outside a secure context: status {status!r}, marks {marks(d)}")
-        print(f"6. not a secure context: \"{status[:90]}...\"")
+        print(f"7. not a secure context: \"{status[:90]}...\"")
         errs = console_errors(d, allow=("ERR_CONNECTION_REFUSED", "Failed to fetch"))
         csp = [e for e in errs if "Content Security Policy" in e]
         if csp:
