@@ -13,7 +13,8 @@ chromium-driver, driven by python3-selenium) against a running consortium:
     verifies against it and that the node serves another chain;
  4. the node gone (the proxy stopped after the page loaded): the page says it cannot reach it;
  5. a file that is not a genesis: the page says so;
- 6. the page at a name that is not a secure context (http://insecure.test, mapped to
+ 6. a chain id typed that is not the genesis file's: the page refuses the genesis;
+ 7. the page at a name that is not a secure context (http://insecure.test, mapped to
     127.0.0.1 by the browser's resolver rules): it says that it cannot verify without
     WebCrypto, and shows no event.
 Screenshots of each step go to OUT_DIR. Exit 0 when all holds, 1 with the reason otherwise.
