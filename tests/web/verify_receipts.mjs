@@ -53,7 +53,7 @@ for (const [k, path] of files.entries()) {
             const r = await verifyReceiptFile(genesis, t);
             tampers++;
             if (r.ok) { bad(`${basename(path)}: byte ${i} ^ 0x${mask.toString(16)} still verifies`); continue; }
-            if (!(r.step >= 1 && r.step <= STEPS.length) || !r.reason) bad(`${basename(path)}: byte ${i}: no named step`);
+            if (!(r.step >= 1 && r.step <= STEPS.length) || !r.reason) { bad(`${basename(path)}: byte ${i}: no named step (${r.stepName}: ${r.reason})`); continue; }
             byStep[r.step - 1]++;
             if (compare) {
                 compared++;

@@ -331,8 +331,10 @@ async function checkSteps(g, f) {
         fail(8, "the path does not lead to the result certificate's receipts root");
 }
 
-// Check a receipt file (bytes) against a decoded genesis. Never throws for bad input:
-// {ok: true, file} or {ok: false, step (1..8), stepName, reason, file (what decoded, or null)}.
+// Check a receipt file (bytes) against a decoded genesis. Never throws:
+// {ok: true, file} or {ok: false, step (1..8), stepName, reason, file (what decoded, or null)};
+// step 0 "verifier error" if the check itself failed (no WebCrypto, or a bug here): not a
+// verdict on the file, and never ok.
 export async function verifyReceiptFile(genesis, bytes) {
     let f = null;
     try {
@@ -340,7 +342,7 @@ export async function verifyReceiptFile(genesis, bytes) {
         await checkSteps(genesis, f);
         return { ok: true, file: f };
     } catch (e) {
-        if (!(e instanceof VerifyError)) return { ok: false, step: 1, stepName: STEPS[0], reason: e.message, file: f };
+        if (!(e instanceof VerifyError)) return { ok: false, step: 0, stepName: "verifier error", reason: String(e), file: f };
         return { ok: false, step: e.step, stepName: STEPS[e.step - 1], reason: e.message.slice(STEPS[e.step - 1].length + 2), file: f };
     }
 }
