@@ -17,6 +17,8 @@
  *        /v1/trials/{T}/participants/{key}/consent?from, /v1/trials/{T}/timeline
  *                        signed reads (RFC 9421), answered by role as on the nng API
  *   GET  /v1/trials/{T}/history   the public protocol history (no signature)
+ *   GET  /v1/events      the events the signer may see (text/event-stream)
+ *   GET  /v1/export      the whole ledger as an export file, streamed (signed, as BLOCKS)
  *   GET  /app/...        the web pages (web/, embedded at build time; docs/WEB.md)
  * Every other path answers 404, a known path with another method 405, each with a JSON
  * error {"error": CODE, "reason": TEXT}.
