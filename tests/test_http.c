@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "client_api.h"
 #include "http_api.h"
 #include "http_json.h"
+#include "http_static.h"
 #include "httpsig.h"
 #include "metrics.h"
 #include "testutil.h"
@@ -252,6 +254,61 @@ Test(http, bad_requests_get_clear_errors)
     cr_expect_eq(r.status, 413, "%s", r.text);
     cr_expect(strstr(r.body, "exceeds 1024 bytes") != NULL, "%s", r.body);
     cr_expect_eq(atomic_load(&submitted), 0);
+}
+
+/* The header's value in a response, or "" (case-insensitive name, up to the line end). */
+static const char *header(const response *r, const char *name, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (const char *line = strstr(r->text, "\r\n"); line && line < r->body; line = strstr(line + 2, "\r\n")) {
+        if (strncasecmp(line + 2, name, strlen(name)) != 0 || line[2 + strlen(name)] != ':') continue;
+        const char *v = line + 2 + strlen(name) + 1, *end = strstr(v, "\r\n");
+        while (*v == ' ') v++;
+        snprintf(out, cap, "%.*s", (int)(end - v), v);
+        break;
+    }
+    return out;
+}
+
+Test(http, the_pages_are_served_with_their_types_the_csp_and_nosniff_and_hash_to_the_bundle)
+{
+    start(0, 0);
+    char value[512];
+    cr_assert_gt(HTTP_STATIC_FILE_COUNT, 2);
+    for (size_t i = 0; i < HTTP_STATIC_FILE_COUNT; i++) {
+        const http_static_file *f = &HTTP_STATIC_FILES[i];
+        char path[256];
+        snprintf(path, sizeof path, "/app/%s", f->path);
+        response *r = get(path);
+        cr_expect_eq(r->status, 200, "%s: %d", path, r->status);
+        cr_expect_str_eq(header(r, "Content-Type", value, sizeof value), f->type, "%s", path);
+        cr_expect(strstr(header(r, "Content-Security-Policy", value, sizeof value), "default-src 'self'")
+                  && strstr(value, "connect-src 'self'"), "%s: CSP %s", path, value);
+        cr_expect_str_eq(header(r, "X-Content-Type-Options", value, sizeof value), "nosniff", "%s", path);
+        cr_expect(strlen(r->text) - (size_t)(r->body - r->text) >= f->len
+                  && memcmp(r->body, f->data, f->len) == 0, "%s is not served byte for byte", path);
+        if (i > 0) cr_expect_lt(strcmp(HTTP_STATIC_FILES[i - 1].path, f->path), 0, "the table is not sorted");
+    }
+    response *r = get("/app/");
+    cr_expect_eq(r->status, 200);
+    cr_expect(strstr(r->body, "<title>trialreg") != NULL, "/app/ is not index.html");
+    r = get("/app/SHA256SUMS");
+    cr_expect_eq(r->status, 200);
+    hash32 listing;
+    char hex[65];
+    tcrypto_sha256((const uint8_t *)r->body, strlen(r->body), &listing);
+    tcrypto_to_hex(listing.bytes, 32, hex);
+    cr_expect_str_eq(hex, http_bundle_sha256(), "the listing does not hash to the bundle hash");
+    cr_expect(strstr(r->body, "  js/verify.mjs\n") != NULL, "%s", r->body);
+    r = get("/app");
+    cr_expect_eq(r->status, 301);
+    cr_expect_str_eq(header(r, "Location", value, sizeof value), "/app/");
+    cr_expect_eq(get("/app/nothing.html")->status, 404);
+    cr_expect_eq(get("/app/../v1/status")->status, 404);
+    cr_expect_eq(get("/app/js")->status, 404);
+    cr_expect_eq(get("/application")->status, 404);
+    exchange("POST", "/app/index.html", "text/plain", "x", 1, r);
+    cr_expect_eq(r->status, 405);
 }
 
 static double now_s(void)

@@ -19,6 +19,7 @@
  *   GET  /v1/trials/{T}/history   the public protocol history (no signature)
  *   GET  /v1/events      the events the signer may see (text/event-stream)
  *   GET  /v1/export      the whole ledger as an export file, streamed (signed, as BLOCKS)
+ *   GET  /app/...        the web pages (web/, embedded at build time; docs/WEB.md)
  * Every other path answers 404, a known path with another method 405, each with a JSON
  * error {"error": CODE, "reason": TEXT}.
  *
@@ -96,5 +97,7 @@ void http_certified(http_api *h, uint64_t height);
 /* The port bound (useful with port 0). */
 uint16_t http_port(const http_api *h);
 void http_close(http_api *h);
+/* The SHA-256 of the embedded page bundle's canonical listing (docs/WEB.md), 64 hex. */
+const char *http_bundle_sha256(void);
 
 #endif

@@ -47,6 +47,12 @@ call POST /v1/txs application/json '{"txs": ["AAECAw=="]}' 200
 call POST /v1/txs application/json '{"txs": [' 400
 call POST /v1/txs application/json '{"txs": []}' 400
 call POST /v1/txs text/plain 'x' 415
+call GET /app/index.html "" "" 200
+call GET /app/SHA256SUMS "" "" 200
+call GET /app/history.html "" "" 200
+call GET /app/style.css "" "" 200
+call GET /app/js/verify.mjs "" "" 200
+call GET /app/nothing.html "" "" 404
 # signed reads (RFC 9421, signed by `trialctl http-sign`) over the example trial's ledger
 "$TRIALCTL" example-trial --url "tcp://127.0.0.1:$((BASE + 100))" --consortium "$C" \
     > "$WORK/example.out" 2>&1 || fail "example-trial --url: $(tail -n 3 "$WORK/example.out")"
