@@ -4,6 +4,8 @@
  * (capi_handle_as), so the role rules are the nng client API's, word for word. Replies are
  * JSON with every field decoded, or, with `Accept: application/msgpack`, the client API's
  * own bytes (a receipt file that `trialctl verify-receipt` checks; a blocks reply).
+ * A grant's records are read with an HTTP query (FORMATS 13.12): the request's signature
+ * fields go to the client API, which verifies and logs them as the researcher's evidence.
  */
 #include <errno.h>
 #include <inttypes.h>
