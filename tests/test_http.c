@@ -22,6 +22,7 @@
 #include "http_json.h"
 #include "httpsig.h"
 #include "metrics.h"
+#include "sample.h"
 #include "world.h"
 
 static world w;
@@ -749,6 +750,42 @@ Test(http, grant_records_are_read_by_their_researcher_and_logged_as_http_evidenc
     json_decref(doc);
     json_decref(signed_get_json("/v1/trials/" SCENARIO_TRIAL "/read-log", &w.researcher, 403));
     json_decref(signed_get_json("/v1/trials/" SCENARIO_TRIAL "/read-log?from=9", &w.regulator, 404));
+}
+
+static keypair second_researcher;
+
+static void add_researcher(codec_genesis *g, void *ctx)
+{
+    (void)ctx;
+    sample_add_authority(g, ROLE_RESEARCHER, "", "researcher-2", &second_researcher);
+}
+
+/* The grant is made to the first researcher: a second researcher of the genesis, signing
+ * correctly, is refused (403) and nothing is logged. */
+Test(http, another_researcher_may_not_read_the_grant)
+{
+    capi_close(api);
+    world_close(&w);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'/*", dir);
+    cr_assert_eq(system(cmd), 0);
+    uint8_t seed[32] = {0x52, 0x2e};
+    tcrypto_keypair_from_seed(seed, &second_researcher);
+    cr_assert_eq(world_init_edit(&w, "http-test-2", add_researcher, NULL), 0);
+    cr_assert_eq(world_open(&w, dir, true), 0);
+    capi_config cc = {.executor = w.e, .submit = test_submit, .clock = world_clock, .skew_ms = 30000,
+                      .blocks_max = 8};
+    api = capi_open(&cc);
+    cr_assert_not_null(api);
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    json_t *doc = signed_get_json("/v1/trials/" SCENARIO_TRIAL "/grants/1/records", &second_researcher, 403);
+    cr_expect(strstr(json_string_value(json_object_get(doc, "reason")), "another researcher") != NULL);
+    json_decref(doc);
+    json_decref(signed_get_json("/v1/trials/" SCENARIO_TRIAL "/grants/1/records", &w.researcher, 200));
+    doc = signed_get_json("/v1/trials/" SCENARIO_TRIAL "/read-log", &w.regulator, 200);
+    cr_expect_eq(json_integer_value(json_object_get(doc, "total")), 1, "only the answered read is logged");
+    json_decref(doc);
 }
 
 /* ---- the event stream ------------------------------------------------------------------ */
