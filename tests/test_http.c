@@ -17,12 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "client_api.h"
 #include "http_api.h"
 #include "http_json.h"
 #include "httpsig.h"
 #include "metrics.h"
 #include "sample.h"
+#include "testutil.h"
 #include "world.h"
 
 static world w;
@@ -857,4 +859,373 @@ Test(http, the_event_stream_sends_certified_events_by_role_resumes_and_follows_n
     cr_expect(strstr(buf, "id: 1.0.0\n") == NULL, "the event named by Last-Event-ID is not sent again");
     close(fd);
     cr_expect_eq(get("/v1/events")->status, 401, "unsigned");
+}
+
+/* ---- the export (GET /v1/export) --------------------------------------------------------- */
+
+/* A whole response: status, head, and the body with its chunked transfer coding undone
+ * (complete: the last chunk arrived; a stream that ends in error has none). */
+typedef struct {
+    int status;
+    char head[4096];
+    uint8_t *body;
+    size_t len;
+    bool complete;
+} whole_response;
+
+/* Undo Transfer-Encoding: chunked in place; false if the terminating chunk is missing. */
+static bool dechunk(uint8_t *data, size_t len, size_t *out_len)
+{
+    size_t in = 0, out = 0;
+    for (;;) {
+        char *end;
+        if (in >= len) return false;
+        unsigned long n = strtoul((const char *)data + in, &end, 16);
+        size_t line = (size_t)((uint8_t *)end - data);
+        if (line + 2 > len || memcmp(data + line, "\r\n", 2) != 0) return false;
+        in = line + 2;
+        if (n == 0) {
+            *out_len = out;
+            return in + 2 <= len && memcmp(data + in, "\r\n", 2) == 0;
+        }
+        if (in + n + 2 > len) return false;
+        memmove(data + out, data + in, n);
+        out += n;
+        in += n + 2;
+    }
+}
+
+/* GET target (signed by key, or unsigned if NULL) over HTTP/1.1 and read it all. */
+static void whole_get(const char *target, const keypair *key, const hash32 *chain,
+                      int64_t created_s, whole_response *r)
+{
+    char path[512], input[600], sig[200], head[2048], lines[900] = "";
+    snprintf(path, sizeof path, "%s", target);
+    char *q = strchr(path, '?');
+    if (q) *q++ = '\0';
+    if (key) {
+        httpsig_request rq = {"GET", path, q, "localhost", no_headers, NULL};
+        cr_assert(httpsig_sign(&rq, false, key, chain, created_s, input, sizeof input, sig,
+                               sizeof sig));
+        snprintf(lines, sizeof lines, "Signature-Input: %s\r\nSignature: %s\r\n", input, sig);
+    }
+    int fd = dial();
+    int n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                     "%s\r\n", target, lines);
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    size_t cap = 1 << 16, got = 0;
+    uint8_t *buf = malloc(cap);
+    for (ssize_t k; buf && (k = read(fd, buf + got, cap - got)) > 0;) {
+        got += (size_t)k;
+        if (got == cap) buf = realloc(buf, cap *= 2);
+    }
+    close(fd);
+    cr_assert_not_null(buf);
+    uint8_t *sep = memmem(buf, got, "\r\n\r\n", 4);
+    cr_assert_not_null(sep, "no end of the head");
+    size_t head_len = (size_t)(sep - buf);
+    snprintf(r->head, sizeof r->head, "%.*s", (int)head_len, (const char *)buf);
+    cr_assert_eq(sscanf(r->head, "HTTP/1.1 %d", &r->status), 1, "%s", r->head);
+    r->len = got - head_len - 4;
+    memmove(buf, sep + 4, r->len);
+    r->body = buf;
+    r->complete = true;
+    if (strstr(r->head, "Transfer-Encoding: chunked")) r->complete = dechunk(buf, r->len, &r->len);
+}
+
+/* The export file the store itself writes for heights 1..last (audit_export_heights:
+ * `trialctl export --data`'s bytes). */
+static uint8_t *store_export(ledger *l, uint64_t last, size_t *len)
+{
+    char *data = NULL, why[200];
+    FILE *f = open_memstream(&data, len);
+    cr_assert_eq(audit_export_heights(l, f, last, why, sizeof why), 0, "%s", why);
+    fclose(f);
+    return (uint8_t *)data;
+}
+
+static uint64_t header_u64(const whole_response *r, const char *name)
+{
+    const char *at = strstr(r->head, name);
+    cr_assert_not_null(at, "no %s in %s", name, r->head);
+    return strtoull(at + strlen(name) + 2, NULL, 10);
+}
+
+/* The scenario's ledger, larger than one BLOCKS page of this node (blocks_max 8), streamed
+ * page by page: the same bytes as the store's own export; refused to a participant's key
+ * (403) and to no signature (401). */
+Test(http, the_export_streams_the_certified_ledger_byte_for_byte_to_its_readers_only)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    ledger_summary head;
+    ledger_head(w.l, &head);
+    cr_assert_gt(head.height, 8 * 2, "the chain spans several BLOCKS pages");
+    whole_response r;
+    whole_get("/v1/export", &w.regulator, &w.chain_id, world_s(), &r);
+    cr_assert_eq(r.status, 200, "%s %.300s", r.head, r.body);
+    cr_expect(r.complete, "the stream ended with its last chunk");
+    cr_expect(strstr(r.head, "Content-Type: application/octet-stream") != NULL, "%s", r.head);
+    cr_expect(strstr(r.head, "Content-Disposition: attachment; filename=\"trialreg-") != NULL, "%s", r.head);
+    cr_expect_eq(header_u64(&r, "Trialreg-Block-Count"), head.height);
+    cr_expect_eq(header_u64(&r, "Trialreg-Left-Out"), 0);
+    size_t want_len;
+    uint8_t *want = store_export(w.l, head.height, &want_len);
+    cr_expect_eq(r.len, want_len, "%zu bytes streamed, the store's export has %zu", r.len, want_len);
+    cr_expect(r.len == want_len && memcmp(r.body, want, want_len) == 0, "the bytes differ");
+    free(want);
+    free(r.body);
+    whole_get("/v1/export", &w.participants[0], &w.chain_id, world_s(), &r);
+    cr_expect_eq(r.status, 403, "a participant may not export: %s", r.head);
+    cr_expect(strstr((char *)r.body, "\"error\":\"DENIED\"") != NULL, "%.*s", (int)r.len, r.body);
+    free(r.body);
+    whole_get("/v1/export", &w.sponsor, &w.chain_id, world_s(), &r);
+    cr_expect_eq(r.status, 403, "a sponsor may not export: %s", r.head);
+    free(r.body);
+    whole_get("/v1/export", NULL, NULL, 0, &r);
+    cr_expect_eq(r.status, 401, "unsigned: %s", r.head);
+    free(r.body);
+    whole_get("/v1/export?include_uncertified=yes", &w.regulator, &w.chain_id, world_s(), &r);
+    cr_expect_eq(r.status, 400, "%s", r.head);
+    free(r.body);
+}
+
+/* ---- the export of a ledger with an uncertified tail -------------------------------------- */
+
+static tu_chain tail_chain;
+static ledger *tail_ledger;
+static exec *tail_exec;
+static uint64_t tail_now_ms;
+
+static uint64_t tail_clock(void *ctx)
+{
+    (void)ctx;
+    return tail_now_ms;
+}
+
+/* 30 sample blocks, the last 20 without a result certificate; the node answers BLOCKS 8 at
+ * a time (so the search for the last certified height, reading 1, 2, 4, 8 and then 16
+ * blocks back from the head, gets a short answer and goes on 8 at a time). */
+static void tail_setup(void)
+{
+    tu_tempdir(dir, "http-export");
+    tu_chain_make(&tail_chain, 41);
+    tail_ledger = tu_open(dir, &tail_chain);
+    char why[300];
+    cr_assert_eq(sample_write_blocks_tail(tail_ledger, &tail_chain.keys, 30, 4, 20, why, sizeof why),
+                 0, "%s", why);
+    exec_options opt = {.verify_signatures = true};
+    exec_error err;
+    cr_assert_eq(exec_open(tail_ledger, &opt, &tail_exec, &err), EXEC_OK, "%s", err.message);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tail_now_ms = (uint64_t)ts.tv_sec * 1000;
+    capi_config cc = {.executor = tail_exec, .submit = test_submit, .clock = tail_clock,
+                      .skew_ms = 30000, .blocks_max = 8};
+    api = capi_open(&cc);
+    cr_assert_not_null(api);
+    http_config cfg = {.address = "127.0.0.1:0", .handler = capi_handle_as, .handler_ctx = api,
+                       .chain_id = *ledger_chain_id(tail_ledger), .clock = tail_clock};
+    server = http_open(&cfg, why, sizeof why);
+    cr_assert_not_null(server, "%s", why);
+}
+
+static void tail_teardown(void)
+{
+    http_close(server);
+    server = NULL;
+    capi_close(api);
+    exec_close(tail_exec);
+    ledger_close(tail_ledger);
+    free(tail_chain.genesis);
+    tu_rmdir(dir);
+}
+
+TestSuite(http_export, .init = tail_setup, .fini = tail_teardown, .timeout = 60);
+
+Test(http_export, the_uncertified_tail_is_left_out_and_counted_unless_asked_for)
+{
+    const hash32 *chain = ledger_chain_id(tail_ledger);
+    whole_response r;
+    whole_get("/v1/export", &tail_chain.keys.regulator, chain, (int64_t)(tail_now_ms / 1000), &r);
+    cr_assert_eq(r.status, 200, "%s %.300s", r.head, r.body);
+    cr_expect(r.complete);
+    cr_expect_eq(header_u64(&r, "Trialreg-Block-Count"), 10);
+    cr_expect_eq(header_u64(&r, "Trialreg-Certified-Height"), 10);
+    cr_expect_eq(header_u64(&r, "Trialreg-Head-Height"), 30);
+    cr_expect_eq(header_u64(&r, "Trialreg-Left-Out"), 20);
+    cr_expect_eq(audit_certified_height(tail_ledger), 10);
+    size_t want_len;
+    uint8_t *want = store_export(tail_ledger, 10, &want_len);
+    cr_expect(r.len == want_len && memcmp(r.body, want, want_len) == 0,
+              "%zu bytes streamed, the store's export of 1..10 has %zu", r.len, want_len);
+    free(want);
+    free(r.body);
+    /* a validator's key reads it too; ?include_uncertified=true has every block */
+    whole_get("/v1/export?include_uncertified=true", &tail_chain.keys.validators[2], chain, (int64_t)(tail_now_ms / 1000), &r);
+    cr_assert_eq(r.status, 200, "%s %.300s", r.head, r.body);
+    cr_expect_eq(header_u64(&r, "Trialreg-Block-Count"), 30);
+    cr_expect_eq(header_u64(&r, "Trialreg-Left-Out"), 0);
+    want = store_export(tail_ledger, 30, &want_len);
+    cr_expect(r.len == want_len && memcmp(r.body, want, want_len) == 0,
+              "%zu bytes streamed, the store's export of 1..30 has %zu", r.len, want_len);
+    free(want);
+    free(r.body);
+    /* a key of no role at all (as a participant's) */
+    keypair stranger;
+    tcrypto_keypair_generate(&stranger);
+    whole_get("/v1/export", &stranger, chain, (int64_t)(tail_now_ms / 1000), &r);
+    cr_expect_eq(r.status, 403, "%s", r.head);
+    free(r.body);
+}
+
+/* ---- the export's memory ------------------------------------------------------------------ */
+
+#if defined(__SANITIZE_ADDRESS__)
+size_t __sanitizer_get_current_allocated_bytes(void);
+static size_t live_heap_bytes(void) { return __sanitizer_get_current_allocated_bytes(); }
+#else
+#include <malloc.h>
+/* The bytes malloc has handed out and not had back, over every arena and mmapped chunk. */
+static size_t live_heap_bytes(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+#endif
+
+#define BIG_BLOCKS 96
+#define BIG_TXS 400
+#define HUGE_TXS 3600 /* the last block's: more than 1 MiB, the stream's first reply buffer */
+
+/* A ledger of BIG_BLOCKS blocks of BIG_TXS txs and one of HUGE_TXS (over 10 MB exported),
+ * BLOCKS 8 at a time. */
+static void big_setup(void)
+{
+    tu_tempdir(dir, "http-export-big");
+    tu_chain_make(&tail_chain, 43);
+    tail_ledger = tu_open(dir, &tail_chain);
+    char why[300];
+    cr_assert_eq(sample_write_blocks(tail_ledger, &tail_chain.keys, BIG_BLOCKS, BIG_TXS, why,
+                                     sizeof why), 0, "%s", why);
+    cr_assert_eq(sample_write_blocks(tail_ledger, &tail_chain.keys, 1, HUGE_TXS, why, sizeof why),
+                 0, "%s", why);
+    uint8_t *block;
+    size_t len;
+    cr_assert_eq(ledger_get_block(tail_ledger, BIG_BLOCKS + 1, &block, &len), LEDGER_OK);
+    cr_assert_gt(len, 1u << 20, "the last block is larger than the stream's first reply buffer");
+    free(block);
+    exec_options opt = {.verify_signatures = true};
+    exec_error err;
+    cr_assert_eq(exec_open(tail_ledger, &opt, &tail_exec, &err), EXEC_OK, "%s", err.message);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tail_now_ms = (uint64_t)ts.tv_sec * 1000;
+    capi_config cc = {.executor = tail_exec, .submit = test_submit, .clock = tail_clock,
+                      .skew_ms = 30000, .blocks_max = 8};
+    api = capi_open(&cc);
+    cr_assert_not_null(api);
+    http_config cfg = {.address = "127.0.0.1:0", .handler = capi_handle_as, .handler_ctx = api,
+                       .chain_id = *ledger_chain_id(tail_ledger), .clock = tail_clock};
+    server = http_open(&cfg, why, sizeof why);
+    cr_assert_not_null(server, "%s", why);
+}
+
+TestSuite(http_export_memory, .init = big_setup, .fini = tail_teardown, .timeout = 120);
+
+/* The stream holds a page, not the chain: the live heap of the whole process (server
+ * threads included), sampled after every read of the download, never grows by half the
+ * export, which is larger than the client API's largest reply; the bytes read are the
+ * store's export, compared as they arrive (never held), the last block's too (its page
+ * needs a larger reply buffer than the stream starts with). */
+Test(http_export_memory, an_export_far_larger_than_a_page_streams_in_bounded_memory)
+{
+    char ref_path[300], why[200];
+    snprintf(ref_path, sizeof ref_path, "%s.ref", dir);
+    FILE *ref = fopen(ref_path, "w+b");
+    cr_assert_not_null(ref);
+    cr_assert_eq(audit_export_heights(tail_ledger, ref, BIG_BLOCKS + 1, why, sizeof why), 0, "%s",
+                 why);
+    long export_bytes = ftell(ref);
+    rewind(ref);
+    size_t base = live_heap_bytes(), peak = base;
+    /* HTTP/1.0: the body comes unchunked and ends when the server closes */
+    char path[] = "/v1/export", input[600], sig[200], head[2048];
+    httpsig_request rq = {"GET", path, NULL, "localhost", no_headers, NULL};
+    cr_assert(httpsig_sign(&rq, false, &tail_chain.keys.regulator, ledger_chain_id(tail_ledger),
+                           (int64_t)(tail_now_ms / 1000), input, sizeof input, sig, sizeof sig));
+    int fd = dial();
+    int n = snprintf(head, sizeof head, "GET %s HTTP/1.0\r\nHost: localhost\r\nSignature-Input: %s\r\n"
+                     "Signature: %s\r\n\r\n", path, input, sig);
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    static uint8_t buf[1 << 16], want[1 << 16];
+    size_t have = 0, body = 0;
+    bool in_body = false, same = true;
+    for (ssize_t k; (k = read(fd, buf + have, sizeof buf - have)) > 0;) {
+        size_t now = live_heap_bytes();
+        if (now > peak) peak = now;
+        have += (size_t)k;
+        size_t from = 0;
+        if (!in_body) {
+            uint8_t *sep = memmem(buf, have, "\r\n\r\n", 4);
+            cr_assert(sep || have < sizeof buf, "no end of the head");
+            if (!sep) continue;
+            cr_assert(memcmp(buf, "HTTP/1.1 200", 12) == 0, "%.200s", (char *)buf);
+            from = (size_t)(sep - buf) + 4;
+            in_body = true;
+        }
+        size_t len = have - from;
+        same = same && fread(want, 1, len, ref) == len && memcmp(buf + from, want, len) == 0;
+        body += len;
+        have = 0;
+    }
+    close(fd);
+    fclose(ref);
+    unlink(ref_path);
+    cr_expect_eq(body, (size_t)export_bytes, "%zu bytes streamed, the store's export has %ld", body,
+                 export_bytes);
+    cr_expect(same, "the streamed bytes differ from the store's export");
+    cr_log_info("export %ld bytes; live heap %zu before, %zu at most while streaming", export_bytes,
+                base, peak);
+    cr_expect_gt(export_bytes, CODEC_CLIENT_MESSAGE_MAX, "the export exceeds the largest reply");
+    cr_expect_lt(peak - base, (size_t)export_bytes / 2, "the heap grew by %zu bytes for an export "
+                 "of %ld: the stream holds more than a page", peak - base, export_bytes);
+}
+
+/* At most 4 exports at once: four readers that do not read hold their streams (the export
+ * is larger than what the sockets buffer), a fifth is refused 503 BUSY, and once they hang
+ * up an export is served again. */
+Test(http_export_memory, a_fifth_export_at_once_is_refused_busy)
+{
+    const hash32 *chain = ledger_chain_id(tail_ledger);
+    int64_t created = (int64_t)(tail_now_ms / 1000);
+    int held[4];
+    for (int i = 0; i < 4; i++) {
+        char input[600], sig[200], head[2048], first[16], query[16];
+        snprintf(query, sizeof query, "held=%d", i); /* each signature its own (no replay) */
+        httpsig_request rq = {"GET", "/v1/export", query, "localhost", no_headers, NULL};
+        cr_assert(httpsig_sign(&rq, false, &tail_chain.keys.regulator, chain, created, input,
+                               sizeof input, sig, sizeof sig));
+        held[i] = dial();
+        int n = snprintf(head, sizeof head, "GET /v1/export?%s HTTP/1.1\r\nHost: localhost\r\n"
+                         "Signature-Input: %s\r\nSignature: %s\r\n\r\n", query, input, sig);
+        cr_assert_eq(write(held[i], head, (size_t)n), n);
+        cr_assert_eq(read(held[i], first, 12), 12, "export %d answers", i);
+        cr_assert(memcmp(first, "HTTP/1.1 200", 12) == 0, "export %d: %.12s", i, first);
+    }
+    whole_response r;
+    whole_get("/v1/export", &tail_chain.keys.regulator, chain, created, &r);
+    cr_expect_eq(r.status, 503, "%s", r.head);
+    cr_expect(strstr((char *)r.body, "\"error\":\"BUSY\"") != NULL, "%.*s", (int)r.len, r.body);
+    free(r.body);
+    for (int i = 0; i < 4; i++) close(held[i]);
+    r.status = 0;
+    for (int tries = 0; tries < 50 && r.status != 200; tries++) {
+        char target[64];
+        snprintf(target, sizeof target, "/v1/export?try=%d", tries);
+        if (tries) usleep(100 * 1000);
+        whole_get(target, &tail_chain.keys.regulator, chain, created, &r);
+        free(r.body);
+    }
+    cr_expect_eq(r.status, 200, "an export once the others hung up: %s", r.head);
 }

@@ -8,6 +8,8 @@
  * a second crypto library into the tools. The files are ordinary PEM, so certificates of
  * an existing PKI can replace them (config.h: tls_cert_key_file, tls_ca_file).
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -26,7 +28,8 @@
 #include "crypto.h"
 
 static const char INIT_USAGE[] =
-    "usage: trialctl init [--validators N] [--base-port P] [--chain-name NAME] [--tls]\n"
+    "usage: trialctl init [--validators N] [--base-port P] [--chain-name NAME]\n"
+    "                     [--tls [--host NAME]... [--http-bind ADDR]]\n"
     "                     [--auditor FILE.pub]... [rule options] DIR\n"
     "  Writes a local consortium into DIR (which must not exist or be empty):\n"
     "    keys/         validator-I, sponsor, investigator-site-a, investigator-site-b,\n"
@@ -39,6 +42,14 @@ static const char INIT_USAGE[] =
     "    tls/ca.pem (CA certificate), tls/ca.key (CA key, 0600), tls/validator-I.pem\n"
     "    (certificate + key, 0600). The configs then use tls+tcp:// URLs (mutual TLS between\n"
     "    validators); trialctl reaches a client API with TRIALREG_TLS_CA=DIR/tls/ca.pem.\n"
+    "    Every certificate names localhost and 127.0.0.1 (subjectAltName).\n"
+    "  --host NAME  with --tls: also put NAME (a DNS name or an IPv4/IPv6 address) into\n"
+    "    every node certificate's subjectAltName; repeatable (at most 16). Browsers and\n"
+    "    clients on other machines check that the certificate names the host they reach\n"
+    "    (curl, a web page, an EDC): give every name and address they will use.\n"
+    "  --http-bind ADDR  the IPv4 address the HTTP API listens on (port P+164+I), instead\n"
+    "    of 127.0.0.1: another address needs --tls (plain HTTP is for this machine only);\n"
+    "    0.0.0.0 is every address. Or edit \"http\" in node-I/config.json later.\n"
     "  --auditor FILE.pub  an auditor's public key (role 6: reads blocks and exports, signs\n"
     "    no tx; the auditor keeps its secret key), named after the file; repeatable\n"
     GENESIS_RULE_OPTIONS_USAGE
@@ -46,8 +57,13 @@ static const char INIT_USAGE[] =
     "  `trialctl genesis show DIR/genesis.bin`.\n";
 
 /* What init puts in the genesis beyond its keys. */
+#define INIT_HOSTS_MAX 16
+
 typedef struct {
     codec_rules rules;   /* options given (zero = the default) */
+    uint32_t host_count; /* --host: extra subjectAltName entries, "DNS:x" or "IP:x" */
+    char hosts[INIT_HOSTS_MAX][260];
+    char http_bind[INET_ADDRSTRLEN]; /* --http-bind, or "" = 127.0.0.1 */
     uint32_t auditor_count;
     pubkey auditors[8];
     codec_name auditor_names[8];
@@ -178,8 +194,9 @@ static int make_node_cert(const tls_paths *t, const char *name)
 }
 
 /* DIR/tls: ca.pem + ca.key (the consortium CA, EC P-256, 10 years) and validator-I.pem for
- * each node. The openssl output goes to tls/openssl.log, removed on success. */
-static int make_tls(const char *dir, uint32_t n)
+ * each node, naming localhost, 127.0.0.1 and io's --host names. The openssl output goes to
+ * tls/openssl.log, removed on success. */
+static int make_tls(const char *dir, uint32_t n, const init_options *io)
 {
     static tls_paths t;
     snprintf(t.dir, sizeof t.dir, "%s/tls", dir);
@@ -193,11 +210,13 @@ static int make_tls(const char *dir, uint32_t n)
     if (!ext || fputs("basicConstraints = CA:FALSE\n"
                       "keyUsage = digitalSignature, keyAgreement\n"
                       "extendedKeyUsage = serverAuth, clientAuth\n"
-                      "subjectAltName = DNS:localhost, IP:127.0.0.1\n", ext) < 0) {
+                      "subjectAltName = DNS:localhost, IP:127.0.0.1", ext) < 0) {
         if (ext) fclose(ext);
         return fprintf(stderr, "error: cannot write %s\n", t.ext), -1;
     }
-    fclose(ext);
+    for (uint32_t i = 0; i < io->host_count; i++) fprintf(ext, ", %s", io->hosts[i]);
+    if (fputc('\n', ext) == EOF || fclose(ext) != 0)
+        return fprintf(stderr, "error: cannot write %s\n", t.ext), -1;
     char *ca[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                   "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", t.ca_key, "-out", t.ca,
                   "-days", "3650", "-subj", "/CN=trialreg consortium CA", NULL};
@@ -215,7 +234,8 @@ static int make_tls(const char *dir, uint32_t n)
 
 /* ---- node configs ---------------------------------------------------------------------- */
 
-static int write_configs(const char *dir, uint32_t n, unsigned base_port, bool tls)
+static int write_configs(const char *dir, uint32_t n, unsigned base_port, bool tls,
+                         const char *http_bind)
 {
     const char *scheme = tls ? CONFIG_TLS_SCHEME : "tcp://";
     for (uint32_t i = 0; i < n; i++) {
@@ -229,7 +249,8 @@ static int write_configs(const char *dir, uint32_t n, unsigned base_port, bool t
         snprintf(c.listen, sizeof c.listen, "%s", c.peers[i]);
         snprintf(c.client, sizeof c.client, "%s127.0.0.1:%u", scheme, base_port + 100 + i);
         /* the HTTP API: its client API port + 64 (clear of the client ports: n <= 16) */
-        snprintf(c.http, sizeof c.http, "127.0.0.1:%u", base_port + 164 + i);
+        snprintf(c.http, sizeof c.http, "%s:%u", http_bind[0] ? http_bind : "127.0.0.1",
+                 base_port + 164 + i);
         snprintf(c.data_dir, sizeof c.data_dir, "data");
         snprintf(c.key_file, sizeof c.key_file, "../keys/validator-%u.key", i);
         snprintf(c.genesis_file, sizeof c.genesis_file, "../genesis.bin");
@@ -292,11 +313,11 @@ static int build_consortium(const char *dir, uint32_t n, unsigned base_port, con
     g->created_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     snprintf(path, sizeof path, "%s/genesis.bin", dir);
     if ((rc = genesis_write_file(g, path)) != TC_EXIT_OK) goto out;
-    if (tls && make_tls(dir, n) != 0) {
+    if (tls && make_tls(dir, n, io) != 0) {
         rc = TC_EXIT_INTERNAL;
         goto out;
     }
-    rc = write_configs(dir, n, base_port, tls) == 0 ? TC_EXIT_OK : TC_EXIT_INTERNAL;
+    rc = write_configs(dir, n, base_port, tls, io->http_bind) == 0 ? TC_EXIT_OK : TC_EXIT_INTERNAL;
     if (rc == TC_EXIT_OK) printf("consortium of %u validators in %s\n", n, dir);
     if (rc == TC_EXIT_OK && tls) {
         printf("TLS: CA and node certificates in %s/tls; for trialctl: "
@@ -329,6 +350,65 @@ static int add_auditor(init_options *io, const char *path)
     return TC_EXIT_OK;
 }
 
+/* --host NAME: an IPv4 or IPv6 address (IP:) or a DNS name (DNS:): labels of letters,
+ * digits and hyphens, 1..63 bytes, not starting or ending with a hyphen, 253 bytes at most.
+ * openssl's extension syntax separates entries by commas, so nothing else may pass. */
+static int add_host(init_options *io, const char *name)
+{
+    uint8_t addr[16];
+    if (io->host_count == INIT_HOSTS_MAX)
+        return fprintf(stderr, "error: at most %d --host names\n", INIT_HOSTS_MAX), TC_EXIT_USAGE;
+    char *out = io->hosts[io->host_count];
+    if (inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1) {
+        snprintf(out, sizeof io->hosts[0], "IP:%s", name);
+        io->host_count++;
+        return TC_EXIT_OK;
+    }
+    size_t len = strlen(name), label = 0;
+    const char *why = len == 0 ? "is empty" : len > 253 ? "is longer than 253 bytes" : NULL;
+    for (size_t i = 0; !why && i <= len; i++) {
+        char ch = name[i];
+        if (ch == '.' || ch == '\0') {
+            if (label == 0) why = "has an empty label (two dots, or a dot at an end)";
+            else if (label > 63) why = "has a label longer than 63 bytes";
+            else if (name[i - 1] == '-') why = "has a label ending in a hyphen";
+            label = 0;
+        } else if (isalnum((unsigned char)ch) || (ch == '-' && label > 0)) {
+            label++;
+        } else {
+            why = ch == '-' ? "has a label starting with a hyphen"
+                            : "holds a character other than letters, digits, '-' and '.'";
+        }
+    }
+    if (why) {
+        fprintf(stderr, "error: --host \"%s\" %s: give a DNS name (trial.example.org) or an "
+                "IP address, one per --host\n", name, why);
+        return TC_EXIT_USAGE;
+    }
+    snprintf(out, sizeof io->hosts[0], "DNS:%s", name);
+    io->host_count++;
+    return TC_EXIT_OK;
+}
+
+/* --http-bind ADDR: an IPv4 address (the HTTP server's, http_api.h); not loopback needs TLS. */
+static int set_http_bind(init_options *io, const char *address)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, address, &a) != 1) {
+        fprintf(stderr, "error: --http-bind \"%s\" is not an IPv4 address (0.0.0.0 for every "
+                "address)\n", address);
+        return TC_EXIT_USAGE;
+    }
+    snprintf(io->http_bind, sizeof io->http_bind, "%s", address);
+    return TC_EXIT_OK;
+}
+
+static bool loopback(const char *ipv4)
+{
+    struct in_addr a;
+    return inet_pton(AF_INET, ipv4, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
 /* DIR must not exist, or be an empty directory. */
 static bool usable_dir(const char *dir)
 {
@@ -346,6 +426,7 @@ int cmd_init(int argc, char **argv)
         {"help", no_argument, 0, 'h'},        {"validators", required_argument, 0, 'n'},
         {"base-port", required_argument, 0, 'p'}, {"chain-name", required_argument, 0, 'c'},
         {"tls", no_argument, 0, 't'},          {"auditor", required_argument, 0, 'A'},
+        {"host", required_argument, 0, 'H'},   {"http-bind", required_argument, 0, 'B'},
         GENESIS_RULE_OPTIONS,                  {0, 0, 0, 0}};
     static init_options io;
     memset(&io, 0, sizeof io);
@@ -368,8 +449,10 @@ int cmd_init(int argc, char **argv)
             tls = true;
             continue;
         }
-        if (c == 'A') {
-            int rc = add_auditor(&io, optarg);
+        if (c == 'A' || c == 'H' || c == 'B') {
+            int rc = c == 'A'   ? add_auditor(&io, optarg)
+                     : c == 'H' ? add_host(&io, optarg)
+                                : set_http_bind(&io, optarg);
             if (rc != TC_EXIT_OK) return rc;
             continue;
         }
@@ -386,6 +469,15 @@ int cmd_init(int argc, char **argv)
         return TC_EXIT_USAGE;
     }
     if (port + 164 + n > 65535) return fprintf(stderr, "error: --base-port too high\n"), 2;
+    if (io.host_count > 0 && !tls) {
+        fprintf(stderr, "error: --host names go into the TLS certificates: give --tls too\n");
+        return TC_EXIT_USAGE;
+    }
+    if (io.http_bind[0] && !tls && !loopback(io.http_bind)) {
+        fprintf(stderr, "error: --http-bind %s is not a loopback address: plain HTTP is for this "
+                "machine only; give --tls too\n", io.http_bind);
+        return TC_EXIT_USAGE;
+    }
     if (!usable_dir(argv[optind])) {
         fprintf(stderr, "error: %s already holds a consortium (or is not a directory)\n",
                 argv[optind]);

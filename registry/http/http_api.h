@@ -19,6 +19,8 @@
  *        (the researcher's request logged as evidence), /v1/trials/{T}/read-log?from
  *                        signed reads (RFC 9421), answered by role as on the nng API
  *   GET  /v1/trials/{T}/history   the public protocol history (no signature)
+ *   GET  /v1/events      the events the signer may see (text/event-stream)
+ *   GET  /v1/export      the whole ledger as an export file, streamed (signed, as BLOCKS)
  * Every other path answers 404, a known path with another method 405, each with a JSON
  * error {"error": CODE, "reason": TEXT}.
  *

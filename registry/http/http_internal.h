@@ -46,6 +46,7 @@ struct http_api {
     uint64_t responses[5];     /* by class: [1] 2xx .. [4] 5xx (atomic) */
     http_seen *seen;           /* signatures seen within the skew (http_auth.c) */
     http_stream *streams;      /* open /v1/events streams (http_events.c), under mu */
+    uint32_t export_streams;   /* running /v1/export streams (http_export.c, atomic) */
 };
 
 /* Why a signed request was refused: HTTP status, a code and a reason. */
@@ -70,6 +71,8 @@ bool http_route_reads(http_api *h, struct MHD_Connection *c, const char *method,
  * with mu held; it lets go of mu while it resumes them). */
 enum MHD_Result http_get_events(http_api *h, struct MHD_Connection *c, const http_request *rq);
 void http_streams_resume(http_api *h);
+/* GET /v1/export (http_export.c): the whole ledger as an export file, streamed. */
+enum MHD_Result http_get_export(http_api *h, struct MHD_Connection *c, const http_request *rq);
 /* Ask the client API (as asker, or NULL): the decoded response, its body in reply. */
 bool http_capi(http_api *h, const pubkey *asker, uint32_t kind, const uint8_t *body, size_t len,
                uint8_t *reply, size_t reply_cap, codec_client_response *resp);

@@ -577,13 +577,14 @@ bool http_route_reads(http_api *h, struct MHD_Connection *c, const char *method,
 {
     bool receipts = strncmp(url, "/v1/receipts/", 13) == 0, blocks = strcmp(url, "/v1/blocks") == 0;
     bool trials = strncmp(url, "/v1/trials/", 11) == 0 && url[11] != '\0';
-    bool events = strcmp(url, "/v1/events") == 0;
-    if (!receipts && !blocks && !trials && !events) return false;
+    bool events = strcmp(url, "/v1/events") == 0, export = strcmp(url, "/v1/export") == 0;
+    if (!receipts && !blocks && !trials && !events && !export) return false;
     if (strcmp(method, "GET") != 0) {
         *sent = http_error(h, c, 405, "METHOD_NOT_ALLOWED", "%s is not allowed on %s", method, url);
         return true;
     }
     if (events) *sent = http_get_events(h, c, rq);
+    else if (export) *sent = http_get_export(h, c, rq);
     else if (receipts) *sent = get_receipt(h, c, rq, url + 13);
     else if (blocks) *sent = get_blocks(h, c, rq);
     else {

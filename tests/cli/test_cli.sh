@@ -279,6 +279,15 @@ expect 2 "1 to 65535" -- "$T" bench cluster --existing . --url tcp://127.0.0.1:7
 expect 2 "usage: trialctl bench cluster" -- "$T" bench cluster --ab --existing . --url tcp://127.0.0.1:1
 expect 0 "--ab" -- "$T" bench cluster --help
 expect 2 "chain-name must not be empty" -- "$T" init --chain-name "" empty-name
+# TLS host names: bad --host values and --http-bind without TLS are refused, nothing written
+expect 2 '--host "" is empty' -- "$T" init --tls --host "" hosts
+expect 2 '--host "a b" holds a character' -- "$T" init --tls --host "a b" hosts
+expect 2 '--host "a,DNS:b" holds a character' -- "$T" init --tls --host "a,DNS:b" hosts
+expect 2 "give --tls too" -- "$T" init --host trial.example hosts
+expect 2 "not a loopback address" -- "$T" init --http-bind 0.0.0.0 hosts
+expect 2 "not an IPv4 address" -- "$T" init --tls --http-bind trial.example hosts
+[ ! -e hosts ] || { echo "FAIL: a refused init left hosts/ behind"; fail=$((fail + 1)); }
+expect 0 "check that the certificate names the host" -- "$T" init --help
 printf '\x01\x02\xff\xfe\x1b[31mHELLO\n' > binary.s
 expect 3 "cannot parse" -- "$T" asm binary.s -o binary.cvm
 if "$T" asm binary.s -o binary.cvm 2>&1 | LC_ALL=C grep -q '[^[:print:][:space:]]'; then

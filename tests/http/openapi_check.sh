@@ -57,11 +57,11 @@ scall() {
         || fail "http-sign $2"
     [ -z "${5:-}" ] || echo "$5" >> "$WORK/h$n"
     local out=$WORK/r$n res code type
-    res=$(curl -s -o "$out" -w '%{http_code} %{content_type}' -H @"$WORK/h$n" "$URL$2")
+    res=$(curl -s -D "$WORK/d$n" -o "$out" -w '%{http_code} %{content_type}' -H @"$WORK/h$n" "$URL$2")
     code=${res%% *}
     type=${res#* }
     [ "$code" = "$4" ] || fail "$1 $2 as $3 answered $code, wanted $4: $(cat "$out")"
-    echo "$1 ${2%%\?*} $code ${type%%;*} $out" >> "$M"
+    echo "$1 ${2%%\?*} $code ${type%%;*} $out $WORK/d$n" >> "$M"
 }
 json() { node -e "const d=JSON.parse(require('fs').readFileSync(process.argv[1]));$2" "$1"; }
 call GET /v1/trials/TRIAL-CARDIO-01/history "" "" 200
@@ -100,6 +100,15 @@ json "$WORK/r$n" 'if (!d.entries.some((e) => e.form === "http")) process.exit(1)
     || fail "the read log holds no HTTP evidence: $(head -c 300 "$WORK/r$n")"
 scall GET /v1/trials/TRIAL-CARDIO-01/read-log researcher 403
 call GET "/v1/receipts/$tx" "" "" 401
+# the export: a binary body (status, content type and headers checked; trialctl audit reads
+# it), and its refusals as JSON errors
+scall GET /v1/export regulator 200
+"$TRIALCTL" audit --genesis "$C/genesis.bin" "$WORK/r$n" > "$WORK/audit.out" 2>&1 \
+    || fail "trialctl audit of GET /v1/export's body: $(cat "$WORK/audit.out")"
+scall GET "/v1/export?include_uncertified=true" regulator 200
+scall GET "/v1/export?include_uncertified=1" regulator 400
+scall GET /v1/export researcher 403
+call GET /v1/export "" "" 401
 # beside its packages: ES modules resolve imports from the script's own folder
 cp "$HERE/validate_responses.mjs" "$WORK/npm/"
 node "$WORK/npm/validate_responses.mjs" "$ROOT/docs/openapi.yaml" "$M" || fail "responses do not match docs/openapi.yaml"
