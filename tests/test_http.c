@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -62,12 +63,14 @@ static void test_metrics(void *ctx, FILE *out)
     node_metrics_write(&m, out);
 }
 
+static uint32_t events_poll_ms; /* 0: the server's default; set before start() */
+
 static void start(uint32_t body_max, uint32_t deadline_ms)
 {
     http_config cfg = {.address = "127.0.0.1:0", .handler = capi_handle_as, .handler_ctx = api,
                        .status = test_status, .metrics = test_metrics, .body_max = body_max,
                        .chain_id = w.chain_id, .clock = world_clock,
-                       .header_deadline_ms = deadline_ms};
+                       .header_deadline_ms = deadline_ms, .events_poll_ms = events_poll_ms};
     char why[300];
     server = http_open(&cfg, why, sizeof why);
     cr_assert_not_null(server, "%s", why);
@@ -86,6 +89,7 @@ static void setup(void)
     status_now = (http_node_status){.node = 2, .height = 7, .view = 1, .primary = 1,
                                     .caught_up = true, .committed_txs = 40};
     atomic_store(&submitted, 0);
+    events_poll_ms = 0;
 }
 
 static void teardown(void)
@@ -1228,4 +1232,84 @@ Test(http_export_memory, a_fifth_export_at_once_is_refused_busy)
         free(r.body);
     }
     cr_expect_eq(r.status, 200, "an export once the others hung up: %s", r.head);
+}
+
+/* A block whose result certificate is not stored yet: its events wait (a consortium stores
+ * the certificate a moment after the commit, and a receipt is complete only with it); they
+ * arrive on the open stream once it is stored. */
+Test(http, the_event_stream_holds_a_block_until_its_result_certificate_is_stored)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    static char buf[1 << 20];
+    int fd = stream_open("/v1/events", &w.regulator, NULL);
+    size_t n = stream_read_until(fd, buf, sizeof buf, 0, "outcome.reported", 5000);
+    cr_assert(strstr(buf, "event: outcome.reported") != NULL, "every certified block's events first");
+    /* participant 0 withdraws: committed, not certified */
+    uint8_t tx[CODEC_TX_MAX];
+    w.now_ms += 60000;
+    size_t len = world_sign(&w, &w.participants[0], WORLD_NEXT_NONCE, NULL, "consent", "withdraw",
+                            ((codec_value[]){world_text(SCENARIO_TRIAL), world_int(1)}), 2, NULL,
+                            0, tx, sizeof tx);
+    cr_assert_gt(len, 0);
+    codec_span span = {tx, len};
+    ledger_summary block;
+    exec_error err;
+    cr_assert_eq(exec_commit_local_uncertified(w.e, w.validators, 4, w.now_ms, &span, 1, &block,
+                                               &err), EXEC_OK, "%s", err.message);
+    char id[40];
+    snprintf(id, sizeof id, "id: %" PRIu64 ".0.0\n", block.height);
+    /* a second of sweeps (every 250 ms) looks at the new block again and again */
+    n = stream_read_until(fd, buf, sizeof buf, n, id, 1000);
+    cr_expect(strstr(buf, id) == NULL, "the uncertified block's events were sent: %s",
+              strstr(buf, id));
+    /* a stream opened now sends every certified block's events, and not this one's */
+    int fd2 = stream_open("/v1/events", &w.regulator, NULL);
+    static char buf2[1 << 20];
+    size_t n2 = stream_read_until(fd2, buf2, sizeof buf2, 0, "outcome.reported", 5000);
+    cr_expect(strstr(buf2, "event: outcome.reported") != NULL, "%.300s", buf2);
+    n2 = stream_read_until(fd2, buf2, sizeof buf2, n2, id, 600);
+    cr_expect(strstr(buf2, id) == NULL, "a new stream sent the uncertified block: %s",
+              strstr(buf2, id));
+    /* the certificate is stored: both streams send the block's event */
+    cr_assert_eq(exec_certify_local(w.e, w.validators, 4, &block, &err), EXEC_OK, "%s", err.message);
+    n = stream_read_until(fd, buf, sizeof buf, n, id, 5000);
+    char *sent = strstr(buf, id);
+    cr_expect(sent && strncmp(sent + strlen(id), "event: consent.withdrawn\n", 25) == 0,
+              "the certified block's event did not arrive: %s", sent ? sent : "");
+    n2 = stream_read_until(fd2, buf2, sizeof buf2, n2, id, 5000);
+    cr_expect(strstr(buf2, id) != NULL, "nor on the second stream");
+    close(fd);
+    close(fd2);
+}
+
+/* http_certified (the node's node_on_certified, in trialnode) resumes the waiting streams at
+ * once: with the periodic look turned off (an hour), a new certified block reaches the open
+ * stream only through it. */
+Test(http, a_stored_certificate_resumes_the_event_streams_at_once)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    events_poll_ms = 3600000;
+    start(0, 0);
+    static char buf[1 << 20];
+    int fd = stream_open("/v1/events", &w.regulator, NULL);
+    size_t n = stream_read_until(fd, buf, sizeof buf, 0, "outcome.reported", 5000);
+    cr_assert(strstr(buf, "event: outcome.reported") != NULL, "every certified block's events first");
+    usleep(300000); /* the stream has sent everything and is suspended */
+    codec_receipt r;
+    cr_assert_eq(world_run(&w, 60000, &w.participants[0], "consent", "withdraw",
+                           ((codec_value[]){world_text(SCENARIO_TRIAL), world_int(1)}), 2, NULL, 0, &r), 0);
+    ledger_summary head;
+    ledger_head(w.l, &head);
+    uint64_t height = head.height;
+    char id[40];
+    snprintf(id, sizeof id, "id: %" PRIu64 ".0.0\n", height);
+    n = stream_read_until(fd, buf, sizeof buf, n, id, 1000);
+    cr_expect(strstr(buf, id) == NULL, "resumed without http_certified (the poll is an hour)");
+    double t0 = now_s();
+    http_certified(server, height);
+    n = stream_read_until(fd, buf, sizeof buf, n, id, 5000);
+    cr_expect(strstr(buf, id) != NULL, "http_certified did not resume the stream");
+    cr_expect_lt(now_s() - t0, 1.0, "the event took %.3f s after http_certified", now_s() - t0);
+    close(fd);
 }

@@ -1,8 +1,9 @@
 /*
  * test_transport.c - validator messaging over nng on loopback: delivery in a
- * full mesh, peers that come up late, size bounds, garbage from a stranger; and over TLS
- * (certificates made with the openssl command at set-up): a mutual-TLS mesh, a peer with a
- * certificate of another CA, bad certificate files, the client API over TLS.
+ * full mesh, peers that come up late, the count of connected peers, size bounds, garbage
+ * from a stranger; and over TLS (certificates made with the openssl command at set-up): a
+ * mutual-TLS mesh, a peer with a certificate of another CA, bad certificate files, the
+ * client API over TLS.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -131,6 +132,36 @@ Test(transport, a_peer_that_comes_up_late_is_reached_by_reconnect)
     cr_assert(delivered, "a message reaches the restarted peer");
     tp_close(a);
     tp_close(b);
+}
+
+/* Wait until net counts want connected peers (nng connects in the background). */
+static bool connections_become(tp_net *net, uint32_t want)
+{
+    for (int tries = 0; tries < 300; tries++) {
+        if (tp_peer_connections(net) == want) return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+Test(transport, peer_connections_count_the_peers_that_are_up)
+{
+    enum { N = 3 };
+    tp_net *nodes[N];
+    nodes[0] = open_node(0, N, 4096);
+    cr_expect(connections_become(nodes[0], 0), "alone: %u", tp_peer_connections(nodes[0]));
+    for (int i = 1; i < N; i++) nodes[i] = open_node(i, N, 4096);
+    for (int i = 0; i < N; i++)
+        cr_expect(connections_become(nodes[i], N - 1), "node %d counts %u of %d", i,
+                  tp_peer_connections(nodes[i]), N - 1);
+    tp_close(nodes[2]);
+    for (int i = 0; i < 2; i++)
+        cr_expect(connections_become(nodes[i], N - 2), "node %d still counts %u after a peer went",
+                  i, tp_peer_connections(nodes[i]));
+    nodes[2] = open_node(2, N, 4096);
+    cr_expect(connections_become(nodes[0], N - 1), "the peer is back: %u",
+              tp_peer_connections(nodes[0]));
+    for (int i = 0; i < N; i++) tp_close(nodes[i]);
 }
 
 Test(transport, oversized_messages_are_refused_and_the_link_recovers)

@@ -60,6 +60,8 @@ static void http_metrics(void *ctx, FILE *out)
     node_metrics_write(&m, out);
 }
 
+static void http_on_certified(void *ctx, uint64_t height) { http_certified(ctx, height); }
+
 /* The HTTP API (config "http"), answering through the node's client API handler. */
 static http_api *open_http(const config_node *cfg, node *n, char *why, size_t cap)
 {
@@ -117,7 +119,9 @@ int main(int argc, char **argv)
         node_close(n);
         return 3;
     }
+    if (http) node_on_certified(n, http_on_certified, http); /* events streams look at once */
     int rc = node_run(n, &stop_requested);
+    node_on_certified(n, NULL, NULL);
     http_close(http); /* before the node: its handler calls into the node */
     node_close(n);
     return rc;

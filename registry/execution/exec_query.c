@@ -53,9 +53,10 @@ static int certify(ledger *l, const keypair *validators, uint32_t n, const ledge
     return ledger_put_result_cert(l, s->height, ob.data, ob.len, &err) == LEDGER_OK ? 0 : -1;
 }
 
-exec_err exec_commit_local(exec *e, const keypair *validators, uint32_t validator_count,
-                           uint64_t time_ms, const codec_span *txs, uint32_t tx_count,
-                           ledger_summary *out, exec_error *err)
+exec_err exec_commit_local_uncertified(exec *e, const keypair *validators,
+                                       uint32_t validator_count, uint64_t time_ms,
+                                       const codec_span *txs, uint32_t tx_count,
+                                       ledger_summary *out, exec_error *err)
 {
     ledger *l = exec_ledger(e);
     const codec_genesis *g = ledger_genesis(l);
@@ -83,16 +84,38 @@ exec_err exec_commit_local(exec *e, const keypair *validators, uint32_t validato
     codec_buf cb = codec_buf_make(cert_buf, sizeof cert_buf);
     if (codec_commit_cert_encode(&cert, &cb) != CODEC_OK) return EXEC_ERR_INVALID;
     codec_span cert_span = {cb.data, cb.len};
-    exec_err rc = exec_block(e, &batch, txs, &cert_span, out, err);
-    if (rc != EXEC_OK) return rc;
-    if (certify(l, validators, validator_count, out) != 0) {
+    return exec_block(e, &batch, txs, &cert_span, out, err);
+}
+
+exec_err exec_certify_local(exec *e, const keypair *validators, uint32_t validator_count,
+                            const ledger_summary *block, exec_error *err)
+{
+    if (validator_count != ledger_genesis(exec_ledger(e))->validator_count) {
+        if (err) {
+            err->code = EXEC_ERR_INVALID;
+            snprintf(err->message, sizeof err->message, "need the genesis' %u validator keys",
+                     ledger_genesis(exec_ledger(e))->validator_count);
+        }
+        return EXEC_ERR_INVALID;
+    }
+    if (certify(exec_ledger(e), validators, validator_count, block) != 0) {
         if (err) {
             err->code = EXEC_ERR_LEDGER;
-            snprintf(err->message, sizeof err->message, "storing the result certificate failed");
+            snprintf(err->message, sizeof err->message,
+                     "storing the result certificate of height %" PRIu64 " failed", block->height);
         }
         return EXEC_ERR_LEDGER;
     }
     return EXEC_OK;
+}
+
+exec_err exec_commit_local(exec *e, const keypair *validators, uint32_t validator_count,
+                           uint64_t time_ms, const codec_span *txs, uint32_t tx_count,
+                           ledger_summary *out, exec_error *err)
+{
+    exec_err rc = exec_commit_local_uncertified(e, validators, validator_count, time_ms, txs,
+                                                tx_count, out, err);
+    return rc != EXEC_OK ? rc : exec_certify_local(e, validators, validator_count, out, err);
 }
 
 /* ---- queries ------------------------------------------------------------------------- */

@@ -236,6 +236,15 @@ void exec_note_deploy(exec *e, const char *name);
 exec_err exec_commit_local(exec *e, const keypair *validators, uint32_t validator_count,
                            uint64_t time_ms, const codec_span *txs, uint32_t tx_count,
                            ledger_summary *out, exec_error *err);
+/* The two halves of exec_commit_local, for tests of what a reader sees between a commit and
+ * its result certificate (a consortium stores it a moment later): commit the block with its
+ * commit certificate only; then store the result certificate of that block (its summary). */
+exec_err exec_commit_local_uncertified(exec *e, const keypair *validators,
+                                       uint32_t validator_count, uint64_t time_ms,
+                                       const codec_span *txs, uint32_t tx_count,
+                                       ledger_summary *out, exec_error *err);
+exec_err exec_certify_local(exec *e, const keypair *validators, uint32_t validator_count,
+                            const ledger_summary *block, exec_error *err);
 
 /* ---- queries (no consensus: state at the last committed block) --------------------- */
 

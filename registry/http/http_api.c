@@ -95,11 +95,13 @@ static void mark(http_api *h, struct MHD_Connection *c, bool in_request)
 }
 
 /* Every 250 ms: shut down connections whose request headers are late; libmicrohttpd then
- * sees the end of the stream and closes them. */
+ * sees the end of the stream and closes them. Resume the suspended event streams every
+ * events_poll_ms, and at once when http_certified says a certificate was stored. */
 static void *sweeper_main(void *arg)
 {
     http_api *h = arg;
     pthread_mutex_lock(&h->mu);
+    uint64_t resumed_ms = http_mono_ms();
     while (!h->closing) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
@@ -108,9 +110,13 @@ static void *sweeper_main(void *arg)
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        pthread_cond_timedwait(&h->wake, &h->mu, &until);
-        http_streams_resume(h);
+        if (!h->streams_due) pthread_cond_timedwait(&h->wake, &h->mu, &until);
         uint64_t now = http_mono_ms();
+        if (h->streams_due || now - resumed_ms >= h->cfg.events_poll_ms) {
+            h->streams_due = false;
+            resumed_ms = now;
+            http_streams_resume(h);
+        }
         for (conn *k = h->conns; k; k = k->next) {
             if (k->in_request || k->cut || now - k->since_ms < h->cfg.header_deadline_ms) continue;
             shutdown(k->fd, SHUT_RDWR);
@@ -285,6 +291,7 @@ static void defaults(http_config *c)
     if (!c->body_max) c->body_max = 4u << 20;
     if (!c->threads) c->threads = 4;
     if (!c->skew_ms) c->skew_ms = 30000;
+    if (!c->events_poll_ms) c->events_poll_ms = 250;
 }
 
 http_api *http_open(const http_config *cfg, char *why, size_t why_cap)
@@ -341,6 +348,16 @@ http_api *http_open(const http_config *cfg, char *why, size_t why_cap)
 }
 
 uint16_t http_port(const http_api *h) { return h->port; }
+
+void http_certified(http_api *h, uint64_t height)
+{
+    (void)height; /* each stream knows the height it waits for */
+    pthread_mutex_lock(&h->mu);
+    __atomic_add_fetch(&h->certified_count, 1, __ATOMIC_RELEASE);
+    h->streams_due = true;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->mu);
+}
 
 void http_close(http_api *h)
 {

@@ -81,6 +81,8 @@ typedef struct {
     uint32_t header_deadline_ms;      /* 0 = 10000 */
     uint32_t idle_timeout_s;          /* 0 = 30 */
     uint32_t body_max;                /* 0 = 4 MiB */
+    uint32_t events_poll_ms;          /* suspended /v1/events streams look again this often
+                                       * besides at each http_certified; 0 = 250 */
     uint32_t threads;                 /* 0 = 4 */
 } http_config;
 
@@ -89,6 +91,10 @@ typedef struct http_api http_api;
 /* Start serving. NULL with the reason in why (address in use, a non-loopback address
  * without TLS, an unreadable certificate). */
 http_api *http_open(const http_config *cfg, char *why, size_t why_cap);
+/* A result certificate was stored at height (any thread; the host calls it from the node's
+ * node_on_certified): the suspended /v1/events streams look again now instead of at the
+ * sweeper's next turn (every 250 ms). Cheap: it only wakes the sweeper. */
+void http_certified(http_api *h, uint64_t height);
 /* The port bound (useful with port 0). */
 uint16_t http_port(const http_api *h);
 void http_close(http_api *h);

@@ -8,8 +8,9 @@
  * Pull, not push: the stream reads the next block from the client API only when
  * libmicrohttpd asks for more bytes, so a slow reader holds at most one block's events and
  * never slows the node; one that reads nothing is cut by the inactivity timeout. With nothing
- * to send the connection is suspended; the sweeper thread resumes the suspended streams
- * every 250 ms to look again, and a comment line keeps an idle stream alive every 15 s.
+ * to send the connection is suspended; the sweeper thread resumes the suspended streams as
+ * soon as the host says a result certificate was stored (http_certified), and every
+ * events_poll_ms (250) besides; a comment line keeps an idle stream alive every 15 s.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -117,25 +118,35 @@ static bool fill(http_stream *s)
     return ok;
 }
 
+/* Nothing to send now: suspend until the sweeper resumes us (a certificate stored, or its
+ * poll), unless a certificate was stored since certified (the count) was read before the
+ * fill: then look again at once. Returns 0 (suspended), 1 (look again) or -1 (closing). */
+static int stream_wait(http_stream *s, uint64_t certified)
+{
+    pthread_mutex_lock(&s->h->mu);
+    int r = s->h->closing ? -1 : s->h->certified_count != certified ? 1 : 0;
+    if (r == 0) {
+        s->suspended = true;
+        MHD_suspend_connection(s->c);
+    }
+    pthread_mutex_unlock(&s->h->mu);
+    return r;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
     (void)pos;
     http_stream *s = cls;
-    if (s->pos == s->len) {
+    while (s->pos == s->len) {
         s->pos = s->len = 0;
+        uint64_t certified = __atomic_load_n(&s->h->certified_count, __ATOMIC_ACQUIRE);
         if (!fill(s)) return MHD_CONTENT_READER_END_WITH_ERROR;
-    }
-    if (s->pos == s->len && http_mono_ms() - s->last_sent_ms >= STREAM_HEARTBEAT_MS)
-        s->len = (size_t)snprintf(s->buf, STREAM_BUF_MAX, ": keep-alive, next height %" PRIu64 "\n\n", s->next);
-    if (s->pos == s->len) { /* nothing now: the sweeper resumes us to look again */
-        pthread_mutex_lock(&s->h->mu);
-        bool closing = s->h->closing;
-        if (!closing) {
-            s->suspended = true;
-            MHD_suspend_connection(s->c);
-        }
-        pthread_mutex_unlock(&s->h->mu);
-        return closing ? MHD_CONTENT_READER_END_OF_STREAM : 0;
+        if (s->len == 0 && http_mono_ms() - s->last_sent_ms >= STREAM_HEARTBEAT_MS)
+            s->len = (size_t)snprintf(s->buf, STREAM_BUF_MAX, ": keep-alive, next height %" PRIu64 "\n\n", s->next);
+        if (s->len > 0) break;
+        int waited = stream_wait(s, certified);
+        if (waited < 0) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (waited == 0) return 0;
     }
     size_t n = s->len - s->pos < max ? s->len - s->pos : max;
     memcpy(out, s->buf + s->pos, n);

@@ -11,6 +11,7 @@
 
 #include "codec.h"
 #include "http_api.h"
+#include "http_json.h"
 
 struct conn;
 typedef struct http_seen http_seen;
@@ -47,14 +48,9 @@ struct http_api {
     http_seen *seen;           /* signatures seen within the skew (http_auth.c) */
     http_stream *streams;      /* open /v1/events streams (http_events.c), under mu */
     uint32_t export_streams;   /* running /v1/export streams (http_export.c, atomic) */
+    bool streams_due;          /* http_certified: the sweeper resumes the streams now; under mu */
+    uint64_t certified_count;  /* http_certified calls; written under mu, read atomically */
 };
-
-/* Why a signed request was refused: HTTP status, a code and a reason. */
-typedef struct {
-    unsigned status;
-    char code[24];
-    char reason[256];
-} http_refusal;
 
 /* The key that signed this request (RFC 9421 with the project's profile: httpsig.h), its
  * Content-Digest checked against the body and its signature not seen before within the

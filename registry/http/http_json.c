@@ -3,6 +3,8 @@
  */
 #include "http_json.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,4 +120,74 @@ json_t *http_json_tx(const codec_span *entry)
                      "nonce", (json_int_t)tx.nonce, "valid_until", (json_int_t)tx.valid_until,
                      "contract", tx.contract.text, "method", tx.method.text, "args", args,
                      "cosignatures", cosigs);
+}
+
+/* ---- submit bodies --------------------------------------------------------------------- */
+
+static bool refuse(http_refusal *no, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static bool refuse(http_refusal *no, unsigned status, const char *code, const char *fmt, ...)
+{
+    no->status = status;
+    snprintf(no->code, sizeof no->code, "%s", code);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(no->reason, sizeof no->reason, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+/* The base64 strings of list (n of them) decoded into *decoded, one span each. */
+static bool decode_txs(json_t *list, size_t n, size_t len, codec_span *txs, uint8_t **decoded,
+                       http_refusal *no)
+{
+    *decoded = malloc(len); /* base64 is longer than its bytes: len bounds them all */
+    if (!*decoded) return refuse(no, 500, "INTERNAL", "out of memory");
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(list, i);
+        const char *b64 = json_string_value(item);
+        size_t got = 0;
+        if (!b64
+            || !tcrypto_base64_decode(b64, json_string_length(item), *decoded + used, len - used,
+                                      &got)
+            || got == 0)
+            return refuse(no, 400, "BAD_BODY", "txs[%zu] is not base64 (RFC 4648, padded)", i);
+        txs[i] = (codec_span){*decoded + used, got};
+        used += got;
+    }
+    return true;
+}
+
+bool http_json_submit_body(const char *type, const uint8_t *body, size_t len, codec_span *txs,
+                           uint32_t cap, uint32_t *count, uint8_t **decoded, http_refusal *no)
+{
+    *count = 0;
+    *decoded = NULL;
+    if (type && strncmp(type, "application/msgpack", 19) == 0) {
+        if (len == 0 || cap == 0)
+            return refuse(no, 400, "BAD_BODY", "the body is empty: send one canonical tx");
+        txs[0] = (codec_span){body, len};
+        *count = 1;
+        return true;
+    }
+    if (!type || strncmp(type, "application/json", 16) != 0)
+        return refuse(no, 415, "UNSUPPORTED_MEDIA_TYPE",
+                      "send application/msgpack (one tx) or application/json {\"txs\": [base64, ...]}");
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)body, len, 0, &jerr);
+    if (!doc)
+        return refuse(no, 400, "BAD_JSON", "the body is not JSON: %s (line %d)", jerr.text,
+                      jerr.line);
+    json_t *list = json_object_get(doc, "txs");
+    size_t n = json_is_array(list) ? json_array_size(list) : 0;
+    bool ok = n > 0 && n <= cap && n <= CODEC_SUBMIT_BATCH_MAX;
+    if (!ok)
+        refuse(no, 400, "BAD_BODY", "\"txs\" must be an array of 1..%u base64 txs",
+               cap < CODEC_SUBMIT_BATCH_MAX ? cap : CODEC_SUBMIT_BATCH_MAX);
+    else
+        ok = decode_txs(list, n, len, txs, decoded, no);
+    json_decref(doc);
+    if (ok) *count = (uint32_t)n;
+    return ok;
 }

@@ -83,69 +83,18 @@ static enum MHD_Result get_metrics(http_api *h, struct MHD_Connection *c)
 
 /* ---- submit ------------------------------------------------------------------------------ */
 
-/* The txs of a submit body: one canonical tx (msgpack) or {"txs": [base64, ...]} (JSON).
- * Spans point into rq->body or into *decoded (freed by the caller). */
-static bool submit_txs_of(http_api *h, struct MHD_Connection *c, http_request *rq,
-                          codec_span *txs, uint32_t *count, uint8_t **decoded,
-                          enum MHD_Result *answered)
-{
-    const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-    if (type && strncmp(type, "application/msgpack", 19) == 0) {
-        if (rq->body_len == 0) {
-            *answered = http_error(h, c, 400, "BAD_BODY", "the body is empty: send one canonical tx");
-            return false;
-        }
-        txs[0] = (codec_span){rq->body, rq->body_len};
-        *count = 1;
-        return true;
-    }
-    if (!type || strncmp(type, "application/json", 16) != 0) {
-        *answered = http_error(h, c, 415, "UNSUPPORTED_MEDIA_TYPE",
-                               "send application/msgpack (one tx) or application/json {\"txs\": [base64, ...]}");
-        return false;
-    }
-    json_error_t jerr;
-    json_t *doc = json_loadb((const char *)rq->body, rq->body_len, 0, &jerr);
-    json_t *list = doc ? json_object_get(doc, "txs") : NULL;
-    size_t n = json_is_array(list) ? json_array_size(list) : 0;
-    if (!doc || n == 0 || n > CODEC_SUBMIT_BATCH_MAX) {
-        *answered = !doc ? http_error(h, c, 400, "BAD_JSON", "the body is not JSON: %s (line %d)", jerr.text, jerr.line)
-                         : http_error(h, c, 400, "BAD_BODY", "\"txs\" must be an array of 1..%d base64 txs", CODEC_SUBMIT_BATCH_MAX);
-        json_decref(doc);
-        return false;
-    }
-    *decoded = malloc(rq->body_len);
-    size_t used = 0;
-    for (size_t i = 0; i < n && *decoded; i++) {
-        const char *b64 = json_string_value(json_array_get(list, i));
-        size_t len = 0;
-        if (!b64 || !tcrypto_base64_decode(b64, strlen(b64), *decoded + used, rq->body_len - used, &len) || len == 0) {
-            *answered = http_error(h, c, 400, "BAD_BODY", "txs[%zu] is not base64 (RFC 4648, padded)", i);
-            json_decref(doc);
-            return false;
-        }
-        txs[i] = (codec_span){*decoded + used, len};
-        used += len;
-    }
-    json_decref(doc);
-    if (!*decoded) {
-        *answered = http_error(h, c, 500, "INTERNAL", "out of memory");
-        return false;
-    }
-    *count = (uint32_t)n;
-    return true;
-}
-
 static enum MHD_Result post_txs(http_api *h, struct MHD_Connection *c, http_request *rq)
 {
     static _Thread_local codec_span txs[CODEC_SUBMIT_BATCH_MAX];
     static _Thread_local codec_submit_result results[CODEC_SUBMIT_BATCH_MAX];
     uint32_t count = 0;
     uint8_t *decoded = NULL;
-    enum MHD_Result answered = MHD_NO;
-    if (!submit_txs_of(h, c, rq, txs, &count, &decoded, &answered)) {
+    http_refusal no;
+    const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    if (!http_json_submit_body(type, rq->body, rq->body_len, txs, CODEC_SUBMIT_BATCH_MAX, &count,
+                               &decoded, &no)) {
         free(decoded);
-        return answered;
+        return http_error(h, c, no.status, no.code, "%s", no.reason);
     }
     size_t cap = rq->body_len + 16 * count + 64;
     uint8_t *batch = malloc(cap), *reply = malloc(REPLY_MAX);

@@ -33,6 +33,7 @@ struct tp_net {
     nng_socket inbox;                 /* pull, listening */
     nng_socket outbox[TP_PEERS_MAX];  /* push, one dialer each */
     bool has_outbox[TP_PEERS_MAX];
+    int outbox_pipes[TP_PEERS_MAX];   /* connections of each dialer (nng pipe events; atomic) */
     uint32_t peer_count;
     size_t max_message_bytes;
     int recv_timeout_ms;              /* the value currently set on inbox */
@@ -215,6 +216,16 @@ static tp_err open_inbox(tp_net *net, const tp_config *cfg, nng_tls_config *tls,
     return TP_OK;
 }
 
+/* nng's pipe events of a dialer: a connection to its peer came (ADD_PRE, after which nng
+ * reports every event of that pipe, so each is matched by one REM_POST) or went (REM_POST;
+ * nng_close waits for these callbacks, so net outlives them). */
+static void outbox_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+    (void)pipe;
+    int *pipes = arg;
+    __atomic_add_fetch(pipes, ev == NNG_PIPE_EV_ADD_PRE ? 1 : -1, __ATOMIC_RELAXED);
+}
+
 static tp_err open_outbox(tp_net *net, uint32_t peer, const tp_config *cfg,
                           nng_tls_config *tls, char *why, size_t cap)
 {
@@ -225,6 +236,10 @@ static tp_err open_outbox(tp_net *net, uint32_t peer, const tp_config *cfg,
     net->has_outbox[peer] = true;
     rv = bound_socket(*s, cfg);
     if (rv == 0) rv = nng_socket_set_int(*s, NNG_OPT_SENDBUF, cfg->send_queue_messages);
+    if (rv == 0)
+        rv = nng_pipe_notify(*s, NNG_PIPE_EV_ADD_PRE, outbox_pipe_event, &net->outbox_pipes[peer]);
+    if (rv == 0)
+        rv = nng_pipe_notify(*s, NNG_PIPE_EV_REM_POST, outbox_pipe_event, &net->outbox_pipes[peer]);
     if (rv != 0) return fail(why, cap, TP_ERR_CONFIG, "bad options for", url, rv);
     /* non-blocking: the peer may not be up yet; nng redials in the background */
     rv = dial_to(*s, url, tls);
@@ -304,6 +319,15 @@ void tp_close(tp_net *net)
     if (net->door.relay) door_close(&net->door);
     nng_close(net->inbox);
     free(net);
+}
+
+uint32_t tp_peer_connections(const tp_net *net)
+{
+    uint32_t connected = 0;
+    for (uint32_t p = 0; p < net->peer_count; p++)
+        connected += net->has_outbox[p]
+                     && __atomic_load_n(&net->outbox_pipes[p], __ATOMIC_RELAXED) > 0;
+    return connected;
 }
 
 tp_err tp_send(tp_net *net, uint32_t peer, const void *data, size_t len)

@@ -74,6 +74,12 @@ const char *tp_strerror(tp_err err);
 tp_err tp_open(const tp_config *cfg, tp_net **out, char *why, size_t why_cap);
 void tp_close(tp_net *net);
 
+/* How many peers this node's dialers are connected to now (0..peer_count - 1): a link
+ * counts from its connection (TCP, and TLS's handshake) until it closes, whatever the peer
+ * sends; a peer that is down or unreachable does not count while nng redials. Safe from any
+ * thread (nng's pipe events keep the counts). */
+uint32_t tp_peer_connections(const tp_net *net);
+
 /* Queue a copy of data for peer; never blocks. */
 tp_err tp_send(tp_net *net, uint32_t peer, const void *data, size_t len);
 

@@ -61,6 +61,9 @@ void node_metrics_write(const node_metrics *m, FILE *out)
     gauge(out, "trialreg_verify_queue", "Txs waiting for their signature check.", m->verify_queue);
     gauge(out, "trialreg_waiting_preprepares",
           "PRE-PREPAREs waiting for their txs' signature checks.", m->waiting_preprepares);
+    gauge(out, "trialreg_peer_connections",
+          "Peers this validator's links are connected to now (of the other validators).",
+          m->peer_connections);
     counter(out, "trialreg_fetches_sent_total", "FETCH requests sent to peers for missing blocks.",
             m->fetches_sent);
     counter(out, "trialreg_fetches_served_total", "FETCH requests of peers answered.",

@@ -36,6 +36,7 @@ typedef struct {
     uint32_t pending;            /* requests the PBFT core waits to order */
     uint32_t verify_queue;       /* txs waiting for a signature check */
     uint32_t waiting_preprepares;
+    uint32_t peer_connections;   /* peers this validator's links are connected to now */
     uint64_t view_changes;       /* views entered since start */
     uint64_t fetches_sent;
     uint64_t fetches_served;

@@ -129,6 +129,8 @@ struct node {
     pthread_mutex_t status_mu;
     node_status status;   /* under status_mu: the snapshots node_status_get and */
     node_metrics metrics_snapshot; /* node_metrics_get read */
+    void (*on_certified)(void *ctx, uint64_t height); /* node_on_certified */
+    void *on_certified_ctx;
 };
 
 static double elapsed_ms(const struct timespec *t0)
@@ -552,9 +554,18 @@ static void store_result_cert(node *nd, const codec_result_cert *rc)
     codec_buf b = codec_buf_make(buf, sizeof buf);
     ledger_error le;
     if (codec_result_cert_encode(rc, &b) != CODEC_OK ||
-        ledger_put_result_cert(nd->ledger, rc->height, b.data, b.len, &le) != LEDGER_OK)
+        ledger_put_result_cert(nd->ledger, rc->height, b.data, b.len, &le) != LEDGER_OK) {
         logf_(nd, LOG_WARN, "result certificate of height %llu not stored",
               (unsigned long long)rc->height);
+        return;
+    }
+    if (nd->on_certified) nd->on_certified(nd->on_certified_ctx, rc->height);
+}
+
+void node_on_certified(node *n, void (*fn)(void *ctx, uint64_t height), void *ctx)
+{
+    n->on_certified = fn;
+    n->on_certified_ctx = ctx;
 }
 
 static bool my_block_hash(node *nd, uint64_t h, hash32 *out);
@@ -1256,6 +1267,7 @@ static void take_status(node *nd, const ledger_summary *head)
     m->pending = st.pending;
     m->verify_queue = mempool_queued(nd->pool);
     m->waiting_preprepares = nd->waiting_count;
+    m->peer_connections = nd->net ? tp_peer_connections(nd->net) : 0;
     capi_answers_get(nd->api, m->capi_answers);
     pthread_mutex_lock(&nd->status_mu);
     nd->status = st;

@@ -101,6 +101,10 @@ uint64_t node_height(node *n);
  * block_gas_limit / tx_gas_limit, PBFT_BATCH_MAX). Batches are also bounded by the rules'
  * block_bytes_max (the primary stops adding txs; a backup refuses a PRE-PREPARE above it). */
 uint32_t node_batch_max(const codec_rules *rules);
+/* Call fn(ctx, height) on node_run's thread each time a result certificate is stored (its
+ * block's receipts are complete then): the HTTP API resumes its event streams at once. Set
+ * it before node_run, and leave ctx valid until node_run returns. fn NULL: none. */
+void node_on_certified(node *n, void (*fn)(void *ctx, uint64_t height), void *ctx);
 /* Run until *stop becomes non-zero (set it from a signal handler). Returns 0
  * on a clean stop, nonzero if the node had to stop (storage failure). */
 int node_run(node *n, volatile sig_atomic_t *stop);

@@ -2,7 +2,8 @@
 # metrics_check.sh TRIALCTL WORKDIR - /metrics of a 4-validator consortium (ports
 # 18500-18667): promtool (Debian's prometheus package) accepts every node's output; under
 # load the height and committed-txs series rise on all four and the commit latency
-# histogram fills; when the primary is killed, the survivors' view-change counter rises.
+# histogram fills; each node is connected to its 3 peers, and when the primary is killed the
+# survivors count 2 and their view-change counter rises.
 set -euo pipefail
 T=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 D=$2/metrics-check
@@ -19,6 +20,15 @@ check_all() {
         promtool check metrics < "$D/m$i.txt" || fail "promtool refuses node $i's metrics"
     done
 }
+# wait_metric NODE NAME VALUE: until node's series NAME is VALUE (5 s at most)
+wait_metric() {
+    for _ in $(seq 50); do [ "$(metric "$1" "$2")" = "$3" ] && return 0; sleep 0.1; done
+    return 1
+}
+for i in 0 1 2 3; do
+    wait_metric $i trialreg_peer_connections 3 \
+        || fail "node $i is connected to $(metric $i trialreg_peer_connections) peers, not 3"
+done
 check_all 0 1 2 3
 for i in 0 1 2 3; do before[$i]=$(metric $i trialreg_height); done
 
@@ -35,6 +45,10 @@ done
 check_all 0 1 2 3
 
 kill -9 "$(cat "$D/node-0/trialnode.pid")"   # the primary of view 0
+for i in 1 2 3; do
+    wait_metric $i trialreg_peer_connections 2 \
+        || fail "node $i counts $(metric $i trialreg_peer_connections) peers after node 0 died, not 2"
+done
 "$T" bench cluster --existing "$D" --url "tcp://127.0.0.1:$((PORT + 101))" --txs 100 \
     --clients 8 > "$D/load2.log" 2>&1 || fail "the load after the kill did not commit: $(tail -n 3 "$D/load2.log")"
 sleep 0.5
