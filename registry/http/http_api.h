@@ -14,7 +14,9 @@
  *   POST /v1/txs         submit txs: application/msgpack (one canonical tx) or
  *                        application/json {"txs": ["<base64 tx>", ...]}; an answer per tx
  *   GET  /v1/receipts/{tx id}, /v1/blocks?from&count, /v1/trials/{T},
- *        /v1/trials/{T}/participants/{key}/consent?from, /v1/trials/{T}/timeline
+ *        /v1/trials/{T}/participants/{key}/consent?from, /v1/trials/{T}/timeline?from
+ *        (JSON pages; text with Accept: text/plain), /v1/trials/{T}/grants/{G}/records?from
+ *        (the researcher's request logged as evidence), /v1/trials/{T}/read-log?from
  *                        signed reads (RFC 9421), answered by role as on the nng API
  *   GET  /v1/trials/{T}/history   the public protocol history (no signature)
  *   GET  /v1/events      the events the signer may see (text/event-stream)
