@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,8 +23,10 @@
 #include "client_api.h"
 #include "http_api.h"
 #include "http_json.h"
+#include "http_static.h"
 #include "httpsig.h"
 #include "metrics.h"
+#include "sample.h"
 #include "testutil.h"
 #include "world.h"
 
@@ -252,6 +255,61 @@ Test(http, bad_requests_get_clear_errors)
     cr_expect_eq(r.status, 413, "%s", r.text);
     cr_expect(strstr(r.body, "exceeds 1024 bytes") != NULL, "%s", r.body);
     cr_expect_eq(atomic_load(&submitted), 0);
+}
+
+/* The header's value in a response, or "" (case-insensitive name, up to the line end). */
+static const char *header(const response *r, const char *name, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (const char *line = strstr(r->text, "\r\n"); line && line < r->body; line = strstr(line + 2, "\r\n")) {
+        if (strncasecmp(line + 2, name, strlen(name)) != 0 || line[2 + strlen(name)] != ':') continue;
+        const char *v = line + 2 + strlen(name) + 1, *end = strstr(v, "\r\n");
+        while (*v == ' ') v++;
+        snprintf(out, cap, "%.*s", (int)(end - v), v);
+        break;
+    }
+    return out;
+}
+
+Test(http, the_pages_are_served_with_their_types_the_csp_and_nosniff_and_hash_to_the_bundle)
+{
+    start(0, 0);
+    char value[512];
+    cr_assert_gt(HTTP_STATIC_FILE_COUNT, 2);
+    for (size_t i = 0; i < HTTP_STATIC_FILE_COUNT; i++) {
+        const http_static_file *f = &HTTP_STATIC_FILES[i];
+        char path[256];
+        snprintf(path, sizeof path, "/app/%s", f->path);
+        response *r = get(path);
+        cr_expect_eq(r->status, 200, "%s: %d", path, r->status);
+        cr_expect_str_eq(header(r, "Content-Type", value, sizeof value), f->type, "%s", path);
+        cr_expect(strstr(header(r, "Content-Security-Policy", value, sizeof value), "default-src 'self'")
+                  && strstr(value, "connect-src 'self'"), "%s: CSP %s", path, value);
+        cr_expect_str_eq(header(r, "X-Content-Type-Options", value, sizeof value), "nosniff", "%s", path);
+        cr_expect(strlen(r->text) - (size_t)(r->body - r->text) >= f->len
+                  && memcmp(r->body, f->data, f->len) == 0, "%s is not served byte for byte", path);
+        if (i > 0) cr_expect_lt(strcmp(HTTP_STATIC_FILES[i - 1].path, f->path), 0, "the table is not sorted");
+    }
+    response *r = get("/app/");
+    cr_expect_eq(r->status, 200);
+    cr_expect(strstr(r->body, "<title>trialreg") != NULL, "/app/ is not index.html");
+    r = get("/app/SHA256SUMS");
+    cr_expect_eq(r->status, 200);
+    hash32 listing;
+    char hex[65];
+    tcrypto_sha256((const uint8_t *)r->body, strlen(r->body), &listing);
+    tcrypto_to_hex(listing.bytes, 32, hex);
+    cr_expect_str_eq(hex, http_bundle_sha256(), "the listing does not hash to the bundle hash");
+    cr_expect(strstr(r->body, "  js/verify.mjs\n") != NULL, "%s", r->body);
+    r = get("/app");
+    cr_expect_eq(r->status, 301);
+    cr_expect_str_eq(header(r, "Location", value, sizeof value), "/app/");
+    cr_expect_eq(get("/app/nothing.html")->status, 404);
+    cr_expect_eq(get("/app/../v1/status")->status, 404);
+    cr_expect_eq(get("/app/js")->status, 404);
+    cr_expect_eq(get("/application")->status, 404);
+    exchange("POST", "/app/index.html", "text/plain", "x", 1, r);
+    cr_expect_eq(r->status, 405);
 }
 
 static double now_s(void)
@@ -487,7 +545,8 @@ Test(http, blocks_trial_consent_and_timeline_answer_by_role)
               && strstr(r.body, "\"witness_meaning\":\"witness\""), "%s", r.text);
     signed_get(target, &w.participants[1], world_s(), &w.chain_id, NULL, &r, lines);
     cr_expect_eq(r.status, 403, "another participant: %s", r.text);
-    signed_get("/v1/trials/" SCENARIO_TRIAL "/timeline", &w.regulator, world_s(), &w.chain_id, NULL, &r, lines);
+    signed_get("/v1/trials/" SCENARIO_TRIAL "/timeline", &w.regulator, world_s(), &w.chain_id,
+               "Accept: text/plain\r\n", &r, lines);
     cr_expect(r.status == 200 && strstr(r.body, "protocol.register"), "%s", r.text);
     signed_get("/v1/trials/" SCENARIO_TRIAL "/nothing", &w.regulator, world_s(), &w.chain_id, NULL, &r, lines);
     cr_expect_eq(r.status, 404, "%s", r.text);
@@ -507,6 +566,289 @@ Test(http, the_public_history_needs_no_key_and_names_no_participant)
         cr_expect(strstr(r->body, pk) == NULL, "participant %d's key is in the public history", i);
     }
     cr_expect_eq(get("/v1/trials/NO-SUCH-TRIAL/history")->status, 404);
+}
+
+/* ---- the timeline as JSON, grant records, the read log (issue 20) ---------------------- */
+
+/* A signed GET whose answer may be large: the status, and the body (malloc'd, NUL-ended). */
+static char *signed_get_big(const char *target, const keypair *key, const char *extra, int *status)
+{
+    char path[1024], input[600], sig[200], head[2048];
+    snprintf(path, sizeof path, "%s", target);
+    char *q = strchr(path, '?');
+    if (q) *q++ = '\0';
+    httpsig_request rq = {"GET", path, q, "localhost", no_headers, NULL};
+    static int64_t age; /* the same request signed again in the same second would be a replay */
+    age = (age + 1) % 25;
+    cr_assert(httpsig_sign(&rq, false, key, &w.chain_id, world_s() - age, input, sizeof input, sig, sizeof sig));
+    int fd = dial();
+    int n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                     "Signature-Input: %s\r\nSignature: %s\r\n%s\r\n", target, input, sig, extra ? extra : "");
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    size_t cap = 1 << 16, got = 0;
+    char *text = malloc(cap);
+    for (ssize_t k; (k = read(fd, text + got, cap - 1 - got)) > 0;) {
+        got += (size_t)k;
+        if (got + 1 == cap) text = realloc(text, cap *= 2);
+    }
+    text[got] = '\0';
+    close(fd);
+    cr_assert_eq(sscanf(text, "HTTP/1.1 %d", status), 1, "%.300s", text);
+    const char *b = strstr(text, "\r\n\r\n");
+    char *body = strdup(b ? b + 4 : "");
+    free(text);
+    return body;
+}
+
+static json_t *signed_get_json(const char *target, const keypair *key, int want_status)
+{
+    int status;
+    char *body = signed_get_big(target, key, NULL, &status);
+    cr_assert_eq(status, want_status, "%s: %.500s", target, body);
+    json_error_t err;
+    json_t *doc = json_loads(body, 0, &err);
+    cr_assert_not_null(doc, "%s: %s", err.text, body);
+    free(body);
+    return doc;
+}
+
+/* The txs of the text timeline as key reads it over HTTP (Accept: text/plain). */
+static size_t text_timeline_txs(const keypair *key)
+{
+    int status;
+    char *text = signed_get_big("/v1/trials/" SCENARIO_TRIAL "/timeline", key, "Accept: text/plain\r\n", &status);
+    cr_assert_eq(status, 200, "%s", text);
+    size_t n = 0;
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) n += p[0] == 'h';
+    free(text);
+    return n;
+}
+
+/* Every page of the JSON timeline as key: the entries (a new array); *pages the pages. */
+static json_t *json_timeline(const keypair *key, int *pages)
+{
+    json_t *all = json_array();
+    uint64_t from = 1;
+    for (*pages = 0; *pages < 50; (*pages)++) {
+        char target[256];
+        snprintf(target, sizeof target, "/v1/trials/%s/timeline?from=%llu", SCENARIO_TRIAL, (unsigned long long)from);
+        json_t *doc = signed_get_json(target, key, 200);
+        json_array_extend(all, json_object_get(doc, "entries"));
+        uint64_t next = (uint64_t)json_integer_value(json_object_get(doc, "next_height"));
+        bool complete = json_is_true(json_object_get(doc, "complete"));
+        json_decref(doc);
+        cr_assert_gt(next, from);
+        from = next;
+        if (complete) {
+            (*pages)++;
+            break;
+        }
+    }
+    return all;
+}
+
+/* Every event of every entry is decoded by its topic: fields, never a "data" hex blob. */
+static size_t decoded_events(json_t *entries)
+{
+    size_t i, k, n = 0;
+    json_t *e, *ev;
+    json_array_foreach(entries, i, e) {
+        json_array_foreach(json_object_get(json_object_get(e, "receipt"), "events"), k, ev) {
+            cr_expect(json_is_object(json_object_get(ev, "fields")) && !json_object_get(ev, "data"),
+                      "event %s is not decoded", json_string_value(json_object_get(ev, "topic")));
+            n++;
+        }
+    }
+    return n;
+}
+
+/* n anchors of participant 0's main-study records by site-a's investigator, one block. */
+static void anchor_block(int n, int batch)
+{
+    static uint8_t bufs[200][512];
+    static codec_span spans[200];
+    static codec_receipt rs[200];
+    uint64_t at = w.now_ms + 60000 - 1;
+    for (int i = 0; i < n; i++) {
+        char label[48];
+        snprintf(label, sizeof label, "http bulk %d %d", batch, i);
+        hash32 h = world_hash(label);
+        codec_value a[] = {world_text(SCENARIO_TRIAL), world_bytes(w.participants[0].public_key.bytes, 32),
+                           world_int(SCOPE_MAIN), world_int((int64_t)at), world_bytes(h.bytes, 32),
+                           world_int(1000 + i)};
+        spans[i].len = world_sign(&w, &w.inv_a, WORLD_NEXT_NONCE, NULL, "data", "anchor", a, 6, NULL, 0,
+                                  bufs[i], sizeof bufs[i]);
+        spans[i].data = bufs[i];
+    }
+    cr_assert_eq(world_commit(&w, 60000, spans, (uint32_t)n, rs), 0);
+    for (int i = 0; i < n; i++) cr_assert_eq(rs[i].status, RECEIPT_OK, "%s", rs[i].reason);
+}
+
+/* Issue 20 item 1: GET /v1/trials/{T}/timeline answers JSON: per tx the asker may see (the
+ * text timeline's filter), its place, its tx and receipt decoded (events as words), its
+ * signer's name and role; in pages of whole blocks; text with Accept: text/plain. */
+Test(http, the_timeline_is_json_by_role_with_decoded_events_in_pages)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    int pages;
+    json_t *reg = json_timeline(&w.regulator, &pages);
+    cr_expect_eq(pages, 1);
+    cr_expect_eq(json_array_size(reg), text_timeline_txs(&w.regulator), "the regulator sees every tx");
+    cr_expect_gt(decoded_events(reg), 10);
+    json_t *first = json_array_get(reg, 0);
+    cr_expect_eq(json_integer_value(json_object_get(first, "height")), 1);
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(first, "tx"), "method")), "register");
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(first, "names"), 0), "role")),
+                     "sponsor");
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(first, "receipt"), "status")), "OK");
+    char *dump = json_dumps(reg, JSON_COMPACT);
+    cr_expect(strstr(dump, "\"topic\":\"consent.granted\"") && strstr(dump, "\"meaning\":\"witness\"")
+              && strstr(dump, "\"scopes\":[\"main\""), "consent events and co-signatures in words");
+    free(dump);
+    /* a participant: protocol-level txs and its own, nothing of another participant */
+    json_t *p0 = json_timeline(&w.participants[0], &pages);
+    cr_expect_eq(json_array_size(p0), text_timeline_txs(&w.participants[0]));
+    cr_expect_lt(json_array_size(p0), json_array_size(reg));
+    dump = json_dumps(p0, JSON_COMPACT);
+    for (int i = 1; i < WORLD_PARTICIPANTS; i++) {
+        char pk[65];
+        tcrypto_to_hex(w.participants[i].public_key.bytes, 32, pk);
+        cr_expect(strstr(dump, pk) == NULL, "participant %d in participant 0's timeline", i);
+    }
+    free(dump);
+    /* site-b: its own participants' txs and the protocol-level ones */
+    json_t *site_b = json_timeline(&w.inv_b, &pages);
+    cr_expect_eq(json_array_size(site_b), text_timeline_txs(&w.inv_b));
+    cr_expect_lt(json_array_size(site_b), json_array_size(reg));
+    json_decref(p0);
+    json_decref(site_b);
+    json_decref(reg);
+    /* no role, no signature, a bad cursor */
+    int status;
+    free(signed_get_big("/v1/trials/" SCENARIO_TRIAL "/timeline", &w.researcher, NULL, &status));
+    cr_expect_eq(status, 403);
+    cr_expect_eq(get("/v1/trials/" SCENARIO_TRIAL "/timeline")->status, 401);
+    free(signed_get_big("/v1/trials/" SCENARIO_TRIAL "/timeline?from=0", &w.regulator, NULL, &status));
+    cr_expect_eq(status, 400);
+    /* 3 blocks of 150 txs: the first page ends after 256 entries, at a block boundary */
+    for (int b = 0; b < 3; b++) anchor_block(150, b);
+    json_t *doc = signed_get_json("/v1/trials/" SCENARIO_TRIAL "/timeline", &w.regulator, 200);
+    json_t *entries = json_object_get(doc, "entries");
+    uint64_t next = (uint64_t)json_integer_value(json_object_get(doc, "next_height"));
+    uint64_t head = (uint64_t)json_integer_value(json_object_get(doc, "head_height"));
+    cr_expect(!json_is_true(json_object_get(doc, "complete")));
+    cr_expect_geq(json_array_size(entries), 256);
+    cr_expect_lt(json_array_size(entries), 256 + 150);
+    cr_expect_eq(next, head, "the page ends before the last block of anchors");
+    json_t *last = json_array_get(entries, json_array_size(entries) - 1);
+    cr_expect_eq(json_integer_value(json_object_get(last, "height")), (json_int_t)head - 1);
+    cr_expect_eq(json_integer_value(json_object_get(last, "index")), 149, "whole blocks: the last one's last tx");
+    json_decref(doc);
+    char target[128];
+    snprintf(target, sizeof target, "/v1/trials/%s/timeline?from=%llu", SCENARIO_TRIAL, (unsigned long long)next);
+    doc = signed_get_json(target, &w.regulator, 200);
+    cr_expect_eq(json_array_size(json_object_get(doc, "entries")), 150);
+    cr_expect(json_is_true(json_object_get(doc, "complete")));
+    cr_expect_eq(json_integer_value(json_object_get(json_array_get(json_object_get(doc, "entries"), 0), "index")), 0);
+    json_decref(doc);
+    reg = json_timeline(&w.regulator, &pages);
+    cr_expect_eq(pages, 2);
+    cr_expect_eq(json_array_size(reg), text_timeline_txs(&w.regulator), "the pages hold the whole timeline");
+    json_decref(reg);
+    site_b = json_timeline(&w.inv_b, &pages);
+    cr_expect_eq(json_array_size(site_b), text_timeline_txs(&w.inv_b), "site-b sees none of site-a's anchors");
+    json_decref(site_b);
+}
+
+/* Issue 20 item 2: a grant's records over HTTP for the researcher the grant names, as JSON;
+ * the read log keeps the researcher's RFC 9421 request (form 2), which a regulator reads at
+ * /read-log and verifies with the researcher's key and the chain id. */
+Test(http, grant_records_are_read_by_their_researcher_and_logged_as_http_evidence)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    const char *records = "/v1/trials/" SCENARIO_TRIAL "/grants/1/records";
+    json_t *doc = signed_get_json(records, &w.researcher, 200);
+    cr_expect_eq(json_integer_value(json_object_get(doc, "grant")), 1);
+    cr_expect_str_eq(json_string_value(json_array_get(json_object_get(doc, "scopes"), 0)), "main");
+    cr_expect_gt(json_array_size(json_object_get(doc, "records")), 0);
+    cr_expect(json_is_true(json_object_get(doc, "complete")));
+    json_t *rec = json_array_get(json_object_get(doc, "records"), 0);
+    cr_expect(json_is_string(json_object_get(rec, "participant")) && json_is_array(json_object_get(rec, "scopes")));
+    json_decref(doc);
+    doc = signed_get_json("/v1/trials/" SCENARIO_TRIAL "/grants/1/records?from=1", &w.researcher, 200);
+    cr_expect_eq(json_integer_value(json_object_get(doc, "from")), 1);
+    json_decref(doc);
+    /* another key: 403; no signature: 401; no such grant: 404 */
+    const keypair *others[] = {&w.sponsor, &w.regulator, &w.inv_a, &w.participants[0]};
+    for (int i = 0; i < 4; i++) json_decref(signed_get_json(records, others[i], 403));
+    cr_expect_eq(get(records)->status, 401);
+    json_decref(signed_get_json("/v1/trials/" SCENARIO_TRIAL "/grants/9/records", &w.researcher, 404));
+    json_decref(signed_get_json("/v1/trials/" SCENARIO_TRIAL "/grants/x/records", &w.researcher, 404));
+    /* the read log: the two answered reads, each the researcher's HTTP request */
+    doc = signed_get_json("/v1/trials/" SCENARIO_TRIAL "/read-log", &w.regulator, 200);
+    cr_expect_eq(json_integer_value(json_object_get(doc, "total")), 2, "refusals are not logged");
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(doc, "entries"), i, e) {
+        cr_expect_str_eq(json_string_value(json_object_get(e, "form")), "http");
+        const char *b64 = json_string_value(json_object_get(e, "entry"));
+        cr_assert_not_null(b64);
+        uint8_t raw[CODEC_READ_LOG_ENTRY_MAX];
+        size_t len = 0;
+        cr_assert(tcrypto_base64_decode(b64, strlen(b64), raw, sizeof raw, &len));
+        codec_read_log_entry le;
+        cr_assert_eq(codec_read_log_entry_decode(raw, len, &le, NULL), CODEC_OK);
+        static codec_http_evidence ev;
+        cr_assert_eq(codec_http_evidence_decode(le.http.data, le.http.len, &ev, NULL), CODEC_OK);
+        pubkey key;
+        char why[256];
+        cr_expect(httpsig_verify_recorded(ev.signature_input, ev.signature, ev.method, ev.target, ev.authority,
+                                          &w.chain_id, NULL, 0, &key, why, sizeof why), "%s", why);
+        cr_expect_eq(memcmp(key.bytes, w.researcher.public_key.bytes, 32), 0);
+        cr_expect(codec_http_grant_target_matches(ev.target, (const uint8_t *)SCENARIO_TRIAL,
+                                                  strlen(SCENARIO_TRIAL), le.grant, le.from));
+    }
+    json_decref(doc);
+    json_decref(signed_get_json("/v1/trials/" SCENARIO_TRIAL "/read-log", &w.researcher, 403));
+    json_decref(signed_get_json("/v1/trials/" SCENARIO_TRIAL "/read-log?from=9", &w.regulator, 404));
+}
+
+static keypair second_researcher;
+
+static void add_researcher(codec_genesis *g, void *ctx)
+{
+    (void)ctx;
+    sample_add_authority(g, ROLE_RESEARCHER, "", "researcher-2", &second_researcher);
+}
+
+/* The grant is made to the first researcher: a second researcher of the genesis, signing
+ * correctly, is refused (403) and nothing is logged. */
+Test(http, another_researcher_may_not_read_the_grant)
+{
+    capi_close(api);
+    world_close(&w);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'/*", dir);
+    cr_assert_eq(system(cmd), 0);
+    uint8_t seed[32] = {0x52, 0x2e};
+    tcrypto_keypair_from_seed(seed, &second_researcher);
+    cr_assert_eq(world_init_edit(&w, "http-test-2", add_researcher, NULL), 0);
+    cr_assert_eq(world_open(&w, dir, true), 0);
+    capi_config cc = {.executor = w.e, .submit = test_submit, .clock = world_clock, .skew_ms = 30000,
+                      .blocks_max = 8};
+    api = capi_open(&cc);
+    cr_assert_not_null(api);
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    json_t *doc = signed_get_json("/v1/trials/" SCENARIO_TRIAL "/grants/1/records", &second_researcher, 403);
+    cr_expect(strstr(json_string_value(json_object_get(doc, "reason")), "another researcher") != NULL);
+    json_decref(doc);
+    json_decref(signed_get_json("/v1/trials/" SCENARIO_TRIAL "/grants/1/records", &w.researcher, 200));
+    doc = signed_get_json("/v1/trials/" SCENARIO_TRIAL "/read-log", &w.regulator, 200);
+    cr_expect_eq(json_integer_value(json_object_get(doc, "total")), 1, "only the answered read is logged");
+    json_decref(doc);
 }
 
 /* ---- the event stream ------------------------------------------------------------------ */

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "httpsig.h"
 #include "proof.h"
 #include "trialreg_client.h"
 
@@ -400,38 +401,72 @@ static const char LOG_USAGE[] =
     "  The node's log of the reads researchers made through their access grants (a\n"
     "  regulator's key): one line per answered `access records` page, with the node's time,\n"
     "  the researcher, the grant, the positions read, how many were served and removed, and\n"
-    "  whether the logged query's signature verifies (each entry keeps the researcher's\n"
-    "  signed request). The log is kept by each node for the reads it answered, outside the\n"
-    "  ledger: ask every node. Exit 0, 1 refused or a logged signature does not verify,\n"
+    "  whether the logged evidence verifies: each entry keeps the researcher's signed\n"
+    "  request, a signed query (nng) or an RFC 9421 signed HTTP request naming that page.\n"
+    "  The log is kept by each node for the reads it answered, outside the ledger: ask\n"
+    "  every node. Exit 0, 1 refused or a logged signature does not verify,\n"
     "  2 usage, 3 bad key or genesis, 4 node unreachable.\n";
 
-/* One entry printed; returns false if its query's signature does not verify. */
+/* Form 2 (FORMATS 13.12): the researcher's RFC 9421 HTTP request, rebuilt and verified with
+ * the keyid's key under this chain's tag (at any time: the log is read later), and its
+ * target naming exactly the entry's trial, grant and first position. */
+static bool http_evidence_ok(const reads_args *a, const hash32 *chain, const codec_read_log_entry *e,
+                             pubkey *who, char *target, size_t cap)
+{
+    static codec_http_evidence ev;
+    char why[256];
+    if (codec_http_evidence_decode(e->http.data, e->http.len, &ev, NULL) != CODEC_OK) return false;
+    snprintf(target, cap, "%s %s", ev.method, ev.target);
+    return httpsig_verify_recorded(ev.signature_input, ev.signature, ev.method, ev.target, ev.authority,
+                                   chain, NULL, 0, who, why, sizeof why)
+           && strcmp(ev.method, "GET") == 0
+           && codec_http_grant_target_matches(ev.target, (const uint8_t *)a->trial, strlen(a->trial),
+                                              e->grant, e->from);
+}
+
+/* Form 1: the researcher's signed query (13.2), its signature checked. */
+static bool query_evidence_ok(const hash32 *chain, const codec_read_log_entry *e, pubkey *who)
+{
+    codec_query q;
+    uint8_t qb[512];
+    codec_buf b = codec_buf_make(qb, sizeof qb);
+    bool ok = codec_query_decode(e->query.data, e->query.len, &q, NULL) == CODEC_OK
+              && codec_query_body_encode(&q, &b) == CODEC_OK
+              && tcrypto_verify(&q.asker, TCRYPTO_TAG_QUERY, chain, b.data, b.len, &q.sig);
+    *who = q.asker;
+    return ok;
+}
+
+/* One entry printed; returns false if its evidence (either form) does not verify. */
 static bool log_entry(const reads_args *a, const hash32 *chain, uint64_t seq, const codec_span *raw,
                       json_t *all)
 {
     codec_read_log_entry e;
-    codec_query q;
-    uint8_t qb[512];
-    codec_buf b = codec_buf_make(qb, sizeof qb);
-    bool ok = codec_read_log_entry_decode(raw->data, raw->len, &e, NULL) == CODEC_OK
-              && codec_query_decode(e.query.data, e.query.len, &q, NULL) == CODEC_OK
-              && codec_query_body_encode(&q, &b) == CODEC_OK
-              && tcrypto_verify(&q.asker, TCRYPTO_TAG_QUERY, chain, b.data, b.len, &q.sig);
+    pubkey who_key = {{0}};
+    char target[CODEC_HTTP_TARGET_MAX + 32] = "";
+    bool decoded = codec_read_log_entry_decode(raw->data, raw->len, &e, NULL) == CODEC_OK;
+    bool http = decoded && e.http.len > 0;
+    bool ok = decoded && (http ? http_evidence_ok(a, chain, &e, &who_key, target, sizeof target)
+                               : query_evidence_ok(chain, &e, &who_key));
     char when[48] = "?", who[65] = "?";
     if (ok) {
         format_ms(e.time_ms, when, sizeof when);
-        tcrypto_to_hex(q.asker.bytes, 32, who);
+        tcrypto_to_hex(who_key.bytes, 32, who);
     }
     if (a->json)
-        json_array_append_new(all, json_pack("{s:I, s:I, s:s, s:I, s:I, s:i, s:i, s:b}", "seq", (json_int_t)seq,
+        json_array_append_new(all, json_pack("{s:I, s:I, s:s, s:I, s:I, s:i, s:i, s:s, s:b}", "seq", (json_int_t)seq,
                                              "time_ms", (json_int_t)e.time_ms, "researcher", who, "grant",
                                              (json_int_t)e.grant, "from", (json_int_t)e.from, "served",
-                                             (int)e.served, "removed", (int)e.removed, "signature_ok", ok));
+                                             (int)e.served, "removed", (int)e.removed, "form",
+                                             http ? "http" : "query", "signature_ok", ok));
     else if (ok)
-        printf("%-5" PRIu64 " %s %.16s grant %-4" PRIu64 " from %-6" PRIu64 " served %-3u removed %-3u signed\n",
-               seq, when, who, e.grant, e.from, e.served, e.removed);
+        printf("%-5" PRIu64 " %s %.16s grant %-4" PRIu64 " from %-6" PRIu64 " served %-3u removed %-3u %s%s\n",
+               seq, when, who, e.grant, e.from, e.served, e.removed,
+               http ? "signed over HTTP (RFC 9421) " : "signed query", target);
     else
-        printf("%-5" PRIu64 " entry does not decode or its query's signature does NOT verify\n", seq);
+        printf("%-5" PRIu64 " entry does not decode or its %s does NOT verify%s%s\n", seq,
+               http ? "HTTP request's signature (or the page it names)" : "query's signature",
+               target[0] ? ": " : "", target);
     return ok;
 }
 

@@ -84,7 +84,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        printf("trialnode %s\n", TRIALREG_VERSION);
+        printf("trialnode %s\nweb pages bundle sha256 %s\n", TRIALREG_VERSION, http_bundle_sha256());
         return 0;
     }
     if (argc != 3 || strcmp(argv[1], "--config") != 0) {

@@ -17,6 +17,7 @@
 #include "codec_reader.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -2221,15 +2222,21 @@ codec_err codec_grant_reply_decode(const uint8_t *data, size_t len, codec_grant_
 
 codec_err codec_read_log_entry_encode(const codec_read_log_entry *e, codec_buf *out)
 {
+    if ((e->query.len > 0) == (e->http.len > 0)) return CODEC_ERR_LENGTH; /* one form */
     writer w;
     wr_init(&w, out);
-    wr_array(&w, 6);
+    wr_array(&w, e->http.len > 0 ? 7 : 6);
     wr_uint(&w, e->time_ms);
     wr_uint(&w, e->grant);
     wr_uint(&w, e->from);
     wr_uint(&w, e->served);
     wr_uint(&w, e->removed);
-    wr_bin(&w, e->query.data, e->query.len);
+    if (e->http.len > 0) {
+        wr_nil(&w);
+        wr_bin(&w, e->http.data, e->http.len);
+    } else {
+        wr_bin(&w, e->query.data, e->query.len);
+    }
     return wr_done(&w);
 }
 
@@ -2239,14 +2246,19 @@ codec_err codec_read_log_entry_decode(const uint8_t *data, size_t len, codec_rea
     codec_reader r;
     codec_rd_init(&r, data, len, err);
     uint32_t n;
-    bool ok = codec_rd_array(&r, "read_log_entry", 6, 6, &n)
+    out->query = out->http = (codec_span){NULL, 0};
+    bool ok = codec_rd_array(&r, "read_log_entry", 6, 7, &n)
               && codec_rd_uint(&r, "read_log_entry.time_ms", UINT64_MAX, &out->time_ms)
               && codec_rd_uint(&r, "read_log_entry.grant", UINT64_MAX, &out->grant)
               && codec_rd_uint(&r, "read_log_entry.from", UINT64_MAX, &out->from)
               && codec_rd_u32(&r, "read_log_entry.served", CODEC_GRANT_PAGE_MAX, &out->served)
-              && codec_rd_u32(&r, "read_log_entry.removed", CODEC_GRANT_PAGE_MAX, &out->removed)
-              && codec_rd_span(&r, "read_log_entry.query", 1, CODEC_READ_LOG_ENTRY_MAX - 64,
-                               &out->query);
+              && codec_rd_u32(&r, "read_log_entry.removed", CODEC_GRANT_PAGE_MAX, &out->removed);
+    if (ok && n == 6) {
+        ok = codec_rd_span(&r, "read_log_entry.query", 1, CODEC_READ_LOG_ENTRY_MAX - 64, &out->query);
+    } else if (ok) { /* form 2: nil, then the HTTP evidence */
+        ok = codec_rd_nil(&r) ? codec_rd_span(&r, "read_log_entry.http", 1, CODEC_READ_LOG_ENTRY_MAX - 64, &out->http)
+                              : codec_rd_fail(&r, CODEC_ERR_TYPE, "read_log_entry.query (nil in form 2)");
+    }
     return codec_rd_finish(&r, ok);
 }
 
@@ -2535,4 +2547,167 @@ codec_err codec_events_reply_decode(const uint8_t *data, size_t len, uint64_t *h
     ok = ok && codec_rd_uint(&r, "events_reply.time_ms", UINT64_MAX, time_ms);
     *certified = cert == 1;
     return codec_rd_finish(&r, ok);
+}
+
+/* ---- the timeline in pages ------------------------------------------------------------- */
+
+codec_err codec_timeline_page_encode(const codec_timeline_page *p,
+                                     const codec_timeline_entry *entries, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 3);
+    wr_uint(&w, p->next_height);
+    wr_uint(&w, p->head_height);
+    wr_array(&w, p->count);
+    for (uint32_t i = 0; i < p->count; i++) {
+        const codec_timeline_entry *e = &entries[i];
+        wr_array(&w, 6);
+        wr_uint(&w, e->height);
+        wr_uint(&w, e->index);
+        wr_uint(&w, e->time_ms);
+        wr_bin(&w, e->tx.data, e->tx.len);
+        wr_bin(&w, e->receipt.data, e->receipt.len);
+        wr_array(&w, e->name_count);
+        for (uint32_t k = 0; k < e->name_count; k++) {
+            if (!e->names[k].known) {
+                wr_nil(&w);
+                continue;
+            }
+            wr_array(&w, 2);
+            wr_str(&w, e->names[k].name.text);
+            wr_uint(&w, e->names[k].role);
+        }
+    }
+    return wr_done(&w);
+}
+
+static bool rd_key_name(codec_reader *r, codec_key_name *k)
+{
+    uint32_t n, role = 0;
+    memset(k, 0, sizeof *k);
+    if (codec_rd_nil(r)) return true;
+    k->known = true;
+    bool ok = codec_rd_array(r, "timeline_page.entries[].names[]", 2, 2, &n)
+              && rd_name(r, "timeline_page.entries[].names[].name", &k->name)
+              && codec_rd_u32_in(r, "timeline_page.entries[].names[].role", 1, ROLE_MAX_, &role);
+    k->role = (uint8_t)role;
+    return ok;
+}
+
+static bool rd_timeline_entry(codec_reader *r, codec_timeline_entry *e)
+{
+    uint32_t n;
+    bool ok = codec_rd_array(r, "timeline_page.entries[]", 6, 6, &n)
+              && codec_rd_uint(r, "timeline_page.entries[].height", UINT64_MAX, &e->height)
+              && codec_rd_u32(r, "timeline_page.entries[].index", CODEC_BLOCK_TXS_MAX - 1, &e->index)
+              && codec_rd_uint(r, "timeline_page.entries[].time_ms", UINT64_MAX, &e->time_ms)
+              && codec_rd_span(r, "timeline_page.entries[].tx", 1, CODEC_TX_MAX, &e->tx)
+              && codec_rd_span(r, "timeline_page.entries[].receipt", 1, CODEC_CLIENT_MESSAGE_MAX, &e->receipt)
+              && codec_rd_array(r, "timeline_page.entries[].names", 1, 1 + CODEC_COSIGS_MAX, &e->name_count);
+    for (uint32_t k = 0; ok && k < e->name_count; k++) ok = rd_key_name(r, &e->names[k]);
+    return ok;
+}
+
+codec_err codec_timeline_page_decode(const uint8_t *data, size_t len, codec_timeline_page *p,
+                                     codec_timeline_entry *entries, uint32_t cap,
+                                     codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t n, max = cap < CODEC_TIMELINE_PAGE_MAX ? cap : CODEC_TIMELINE_PAGE_MAX;
+    p->count = 0;
+    bool ok = codec_rd_array(&r, "timeline_page", 3, 3, &n)
+              && codec_rd_uint(&r, "timeline_page.next_height", UINT64_MAX - 1, &p->next_height)
+              && codec_rd_uint(&r, "timeline_page.head_height", UINT64_MAX - 1, &p->head_height)
+              && codec_rd_array(&r, "timeline_page.entries", 0, max, &p->count);
+    if (ok && p->next_height > p->head_height + 1)
+        ok = codec_rd_fail(&r, CODEC_ERR_RANGE, "timeline_page.next_height (past head + 1)");
+    for (uint32_t i = 0; ok && i < p->count; i++) {
+        r.index = i;
+        const uint8_t *at = r.p;
+        ok = rd_timeline_entry(&r, &entries[i]);
+        const codec_timeline_entry *e = &entries[i], *prev = i > 0 ? &entries[i - 1] : NULL;
+        if (ok && (e->height == 0 || e->height >= p->next_height
+                   || (prev && (e->height < prev->height
+                                || (e->height == prev->height && e->index <= prev->index)))))
+            ok = codec_rd_fail_at(&r, at, CODEC_ERR_ORDER, "timeline_page.entries[] (out of commit order)");
+    }
+    r.index = -1;
+    return codec_rd_finish(&r, ok);
+}
+
+/* ---- HTTP evidence -------------------------------------------------------------------- */
+
+codec_err codec_http_evidence_encode(const codec_http_evidence *e, codec_buf *out)
+{
+    if (strlen(e->signature_input) > CODEC_HTTP_FIELD_MAX || strlen(e->signature) > CODEC_HTTP_FIELD_MAX
+        || strlen(e->target) > CODEC_HTTP_TARGET_MAX || strlen(e->authority) > CODEC_HTTP_TARGET_MAX
+        || strlen(e->method) >= sizeof e->method)
+        return CODEC_ERR_LENGTH;
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 5);
+    wr_str(&w, e->signature_input);
+    wr_str(&w, e->signature);
+    wr_str(&w, e->method);
+    wr_str(&w, e->target);
+    wr_str(&w, e->authority);
+    return wr_done(&w);
+}
+
+codec_err codec_http_evidence_decode(const uint8_t *data, size_t len, codec_http_evidence *out,
+                                     codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = codec_rd_array(&r, "http_evidence", 5, 5, &n)
+              && rd_str(&r, "http_evidence.signature_input", CODEC_HTTP_FIELD_MAX, out->signature_input)
+              && rd_str(&r, "http_evidence.signature", CODEC_HTTP_FIELD_MAX, out->signature)
+              && rd_str(&r, "http_evidence.method", sizeof out->method - 1, out->method)
+              && rd_str(&r, "http_evidence.target", CODEC_HTTP_TARGET_MAX, out->target)
+              && rd_str(&r, "http_evidence.authority", CODEC_HTTP_TARGET_MAX, out->authority);
+    return codec_rd_finish(&r, ok);
+}
+
+codec_err codec_http_query_encode(const codec_span *query, const codec_span *http, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 2);
+    wr_bin(&w, query->data, query->len);
+    wr_bin(&w, http->data, http->len);
+    return wr_done(&w);
+}
+
+codec_err codec_http_query_decode(const uint8_t *data, size_t len, codec_span *query,
+                                  codec_span *http, codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    uint32_t n;
+    bool ok = codec_rd_array(&r, "http_query", 2, 2, &n)
+              && codec_rd_span(&r, "http_query.query", 1, 512, query)
+              && codec_rd_span(&r, "http_query.http", 1, CODEC_READ_LOG_ENTRY_MAX - 128, http);
+    return codec_rd_finish(&r, ok);
+}
+
+bool codec_http_grant_target_matches(const char *target, const uint8_t *trial, size_t trial_len,
+                                     uint64_t grant, uint64_t from)
+{
+    if (trial_len == 0 || trial_len > 32) return false;
+    for (size_t i = 0; i < trial_len; i++) {
+        uint8_t c = trial[i];
+        bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                          || c == '-' || c == '.' || c == '_' || c == '~';
+        if (!unreserved) return false;
+    }
+    char want[CODEC_HTTP_TARGET_MAX + 1];
+    int n = snprintf(want, sizeof want, "/v1/trials/%.*s/grants/%" PRIu64 "/records?from=%" PRIu64,
+                     (int)trial_len, (const char *)trial, grant, from);
+    if (n < 0 || (size_t)n >= sizeof want) return false;
+    if (strcmp(target, want) == 0) return true;
+    *strchr(want, '?') = '\0';
+    return from == 0 && strcmp(target, want) == 0;
 }

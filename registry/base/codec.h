@@ -617,7 +617,8 @@ typedef enum {
     CLIENT_RECEIPTS = 6, /* body: a signed read of a receipts request (a batch of tx ids) */
     CLIENT_PUBLIC = 7,  /* body: a public request; UNSIGNED: a trial's protocol history */
     CLIENT_EVENTS = 8,  /* body: a signed read of an events request (one block's txs, by role) */
-    CLIENT_KIND_MAX_ = CLIENT_EVENTS,
+    CLIENT_HTTP_QUERY = 9, /* body: an HTTP query: a GRANT query signed by RFC 9421 (13.12) */
+    CLIENT_KIND_MAX_ = CLIENT_HTTP_QUERY,
 } codec_client_kind;
 
 typedef enum {
@@ -626,7 +627,8 @@ typedef enum {
     QUERY_TIMELINE = 3, /* args: trial id; reply body: the timeline text (filtered by role) */
     QUERY_GRANT = 4,    /* args: trial id, grant: u64 BE (8) [, from: u64 BE (8)]; grant reply */
     QUERY_READ_LOG = 5, /* args: trial id [, from: u64 BE (8)]; read log reply (regulators) */
-    QUERY_KIND_MAX_ = QUERY_READ_LOG,
+    QUERY_TIMELINE_PAGE = 6, /* args: trial id [, from height: u64 BE (8)]; timeline page */
+    QUERY_KIND_MAX_ = QUERY_TIMELINE_PAGE,
 } codec_query_kind;
 
 /* Client API response status codes (codec_client_response.status); 0 is success. The node
@@ -765,7 +767,10 @@ codec_err codec_consent_reply_decode(const uint8_t *data, size_t len, codec_cons
  *   lies in that range. SHA-256 of the anchor hashes of all positions 0..count-1 in index
  *   order (served and removed) is the grant's list_hash.
  * read log entry = [time_ms, grant, from, served, removed, query]   query: bin, the
- *                  researcher's signed query (13.2) as the node received it
+ *                  researcher's signed query (13.2) as the node received it (form 1), or
+ *                  [time_ms, grant, from, served, removed, nil, http]   http: bin, the
+ *                  researcher's RFC 9421 HTTP request as evidence (an HTTP evidence, 13.12;
+ *                  form 2: the read came over HTTP)
  * read log reply = [total, from, [entry, ...]]   entries: bin each (a read log entry)
  * public request = [trial, from]                 trial: bin 1..32
  * public reply   = [total, from, enrolled or nil, [[method, receipt reply], ...]]
@@ -811,7 +816,8 @@ typedef struct {
     uint64_t time_ms;        /* the node's clock when it answered */
     uint64_t grant, from;
     uint32_t served, removed;
-    codec_span query;        /* the signed query (points into the decoded bytes) */
+    codec_span query;        /* form 1: the signed query (points into the decoded bytes) */
+    codec_span http;         /* form 2: the HTTP evidence (13.12); exactly one is non-empty */
 } codec_read_log_entry;
 
 codec_err codec_read_log_entry_encode(const codec_read_log_entry *e, codec_buf *out);
@@ -904,5 +910,83 @@ codec_err codec_receipts_reply_encode(const codec_receipts_entry *entries, uint3
 codec_err codec_receipts_reply_decode(const uint8_t *data, size_t len,
                                       codec_receipts_entry *entries, uint32_t cap,
                                       uint32_t *count, codec_error *err);
+
+/* ---- the timeline in pages (issue 20: the HTTP API's JSON timeline; FORMATS 13.11) ----
+ * timeline page reply = [next_height, head_height, [entry, ...]]
+ *   entry = [height, index, time_ms, tx, receipt, names]
+ *     height, index: where the tx is; time_ms: its block's time; tx, receipt: bin (the
+ *     block's entry and its receipt);
+ *     names = [name, ...]: the signer, then each co-signer in order: [authority name: str,
+ *     role: uint 1..ROLE_MAX_] for a genesis authority, nil for any other key (a participant)
+ *   The txs of the trial the asker may see (exec_tx_visible), in commit order, from the
+ *   query's height on. A page holds whole blocks: it ends at a block boundary once it
+ *   holds CODEC_TIMELINE_PAGE_SOFT entries or CODEC_TIMELINE_PAGE_BYTES bytes, or after
+ *   CODEC_TIMELINE_PAGE_BLOCKS blocks (so it may hold none); next_height is where the
+ *   next page starts, and the timeline is whole when next_height > head_height. */
+#define CODEC_TIMELINE_PAGE_SOFT 256
+#define CODEC_TIMELINE_PAGE_MAX (CODEC_TIMELINE_PAGE_SOFT + CODEC_BLOCK_TXS_MAX)
+#define CODEC_TIMELINE_PAGE_BYTES (1u << 20)
+#define CODEC_TIMELINE_PAGE_BLOCKS 4096
+
+typedef struct {
+    bool known;              /* a genesis authority (else nil: name empty, role 0) */
+    uint8_t role;
+    codec_name name;
+} codec_key_name;
+
+typedef struct {
+    uint64_t height, time_ms;
+    uint32_t index;
+    codec_span tx, receipt;
+    uint32_t name_count;     /* 1 + the tx's co-signatures (1 for a pruned tx) */
+    codec_key_name names[1 + CODEC_COSIGS_MAX];
+} codec_timeline_entry;
+
+typedef struct {
+    uint64_t next_height, head_height;
+    uint32_t count;
+} codec_timeline_page;
+
+codec_err codec_timeline_page_encode(const codec_timeline_page *p,
+                                     const codec_timeline_entry *entries, codec_buf *out);
+/* entries has capacity cap (<= CODEC_TIMELINE_PAGE_MAX); spans point into data. Checks that
+ * entries are in commit order and below next_height, and next_height <= head_height + 1. */
+codec_err codec_timeline_page_decode(const uint8_t *data, size_t len, codec_timeline_page *p,
+                                     codec_timeline_entry *entries, uint32_t cap,
+                                     codec_error *err);
+
+/* ---- HTTP evidence (issue 20: a grant read over HTTP; FORMATS 13.12) ----
+ * http query    = [query, http]   query: bin, a GRANT query (13.2) whose sig is 64 zero
+ *                 bytes; http: bin, an HTTP evidence. The node verifies the evidence as the
+ *                 query's signature: RFC 9421 by the asker's key under this chain's tag,
+ *                 created within the skew, its target naming the query's trial, grant and
+ *                 cursor (codec_http_grant_target); the read log keeps it (form 2).
+ * http evidence = [signature_input, signature, method, target, authority]   str each:
+ *                 the Signature-Input and Signature field values as received, the method,
+ *                 the request target (path and ?query, as sent) and the Host (or ""): what
+ *                 rebuilds the RFC 9421 signature base (httpsig.h) for a verifier. */
+#define CODEC_HTTP_FIELD_MAX 1024
+#define CODEC_HTTP_TARGET_MAX 256
+
+typedef struct {
+    char signature_input[CODEC_HTTP_FIELD_MAX + 1];
+    char signature[CODEC_HTTP_FIELD_MAX + 1];
+    char method[16];
+    char target[CODEC_HTTP_TARGET_MAX + 1];
+    char authority[CODEC_HTTP_TARGET_MAX + 1];
+} codec_http_evidence;
+
+codec_err codec_http_evidence_encode(const codec_http_evidence *e, codec_buf *out);
+codec_err codec_http_evidence_decode(const uint8_t *data, size_t len, codec_http_evidence *out,
+                                     codec_error *err);
+codec_err codec_http_query_encode(const codec_span *query, const codec_span *http, codec_buf *out);
+/* query and http point into data. */
+codec_err codec_http_query_decode(const uint8_t *data, size_t len, codec_span *query,
+                                  codec_span *http, codec_error *err);
+/* True if target (an HTTP request target: path and ?query) asks for one page of a grant's
+ * records: exactly "/v1/trials/<trial>/grants/<grant>/records?from=<from>" (decimal, no
+ * leading zeros; the trial as its bytes), or without "?from=..." when from is 0. */
+bool codec_http_grant_target_matches(const char *target, const uint8_t *trial, size_t trial_len,
+                                     uint64_t grant, uint64_t from);
 
 #endif /* TRIALREG_CODEC_H (keep last: new sections go above) */

@@ -384,3 +384,22 @@ bool httpsig_sign(const httpsig_request *rq, bool has_body, const keypair *key,
     n = snprintf(signature_out, sig_cap, "sig1=:%s:", b64);
     return n > 0 && (size_t)n < sig_cap;
 }
+
+bool httpsig_verify_recorded(const char *signature_input, const char *signature,
+                             const char *method, const char *target, const char *authority,
+                             const hash32 *chain, const int64_t *now_s, int64_t skew_s,
+                             pubkey *key, char *why, size_t why_cap)
+{
+    static _Thread_local httpsig_input in;
+    char path[2048];
+    if (strlen(target) >= sizeof path) return fail(why, why_cap, "the target is too long");
+    snprintf(path, sizeof path, "%s", target);
+    char *query = strchr(path, '?');
+    if (query) *query++ = '\0';
+    httpsig_request rq = {.method = method, .path = path, .query = query,
+                          .authority = authority[0] ? authority : NULL, .header = NULL};
+    if (!httpsig_parse(signature_input, signature, &in, why, why_cap)) return false;
+    int64_t at = now_s ? *now_s : in.created;
+    return httpsig_check_profile(&in, chain, at, now_s ? skew_s : 0, false, key, why, why_cap)
+           && httpsig_verify(&in, &rq, key, why, why_cap);
+}

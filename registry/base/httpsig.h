@@ -79,6 +79,18 @@ bool httpsig_check_profile(const httpsig_input *in, const hash32 *chain, int64_t
                            int64_t skew_s, bool has_body, pubkey *key, char *why,
                            size_t why_cap);
 
+/* A recorded GET request (docs/FORMATS.md 13.12, an HTTP evidence) checked again: its
+ * Signature-Input and Signature field values, method, target (path and ?query as sent) and
+ * authority ("" for none) rebuild the signature base; the profile is checked (chain's tag,
+ * no body) with created within skew_s of *now_s, or at any time when now_s is NULL (a
+ * verifier reading the log later); then the signature by the keyid's key. The signature
+ * may cover only derived components (no header field is recorded). On success *key is the
+ * signer. */
+bool httpsig_verify_recorded(const char *signature_input, const char *signature,
+                             const char *method, const char *target, const char *authority,
+                             const hash32 *chain, const int64_t *now_s, int64_t skew_s,
+                             pubkey *key, char *why, size_t why_cap);
+
 /* Content-Digest (RFC 9530) of body: "sha-256=:<base64>:" into out (at least 64 bytes). */
 void httpsig_content_digest(const void *body, size_t len, char *out, size_t cap);
 /* True if field (a Content-Digest value) holds a sha-256 member equal to body's digest. */

@@ -722,8 +722,53 @@ ledger_err exec_timeline_write(exec *e, const uint8_t *trial, size_t trial_len, 
     return exec_timeline_write_as(e, trial, trial_len, &all, out);
 }
 
+/* exec_timeline_write_as's visitor: one text line (and its events) per visible tx. */
+typedef struct {
+    FILE *out;
+    size_t trial_len;
+} timeline_text;
+
+static bool timeline_print(void *ctx, exec *e, const codec_block *b, uint32_t i,
+                           const codec_tx *tx, const codec_receipt *r)
+{
+    timeline_text *t = ctx;
+    print_tx(e, t->out, b, i, tx, r, t->trial_len);
+    return true;
+}
+
 ledger_err exec_timeline_write_as(exec *e, const uint8_t *trial, size_t trial_len,
                                   const exec_viewer *viewer, FILE *out)
+{
+    timeline_text t = {out, trial_len};
+    uint64_t next;
+    return exec_timeline_scan(e, trial, trial_len, viewer, 1, UINT64_MAX, timeline_print, &t,
+                              &next);
+}
+
+/* The visible trial txs of block b (decoded) to visit; false if visit stopped or a receipt
+ * is corrupt (*rc says which). */
+static bool scan_block(exec *e, const codec_block *b, const uint8_t *trial, size_t trial_len,
+                       const exec_viewer *viewer, exec_timeline_visit_fn visit, void *ctx,
+                       codec_tx *tx, codec_receipt *r, ledger_err *rc)
+{
+    for (uint32_t i = 0; i < b->tx_count; i++) {
+        if (codec_tx_decode(b->txs[i].data, b->txs[i].len, tx, NULL) != CODEC_OK) continue;
+        if (!is_trial_tx(tx, trial, trial_len)) continue;
+        if (i >= b->receipt_count
+            || codec_receipt_decode(b->receipts[i].data, b->receipts[i].len, r, NULL) != CODEC_OK) {
+            *rc = LEDGER_ERR_CORRUPT;
+            return false;
+        }
+        if (exec_tx_visible(e, viewer, trial, trial_len, tx, r) && !visit(ctx, e, b, i, tx, r))
+            return false;
+    }
+    return true;
+}
+
+ledger_err exec_timeline_scan(exec *e, const uint8_t *trial, size_t trial_len,
+                              const exec_viewer *viewer, uint64_t from_height,
+                              uint64_t blocks_max, exec_timeline_visit_fn visit, void *ctx,
+                              uint64_t *next_height)
 {
     ledger *l = exec_ledger(e);
     ledger_summary head;
@@ -733,28 +778,24 @@ ledger_err exec_timeline_write_as(exec *e, const uint8_t *trial, size_t trial_le
     codec_tx *tx = malloc(sizeof *tx);
     codec_receipt *r = malloc(sizeof *r);
     ledger_err rc = txs && writes && tx && r ? LEDGER_OK : LEDGER_ERR_NOMEM;
-    for (uint64_t h = 1; h <= head.height && rc == LEDGER_OK; h++) {
+    uint64_t h = from_height < 1 ? 1 : from_height;
+    for (uint64_t scanned = 0; h <= head.height && scanned < blocks_max && rc == LEDGER_OK;
+         scanned++) {
         uint8_t *data;
         size_t len;
         rc = ledger_get_block(l, h, &data, &len);
         if (rc != LEDGER_OK) break;
         codec_block b = {.txs = txs, .receipts = txs + CODEC_BLOCK_TXS_MAX, .writes = writes};
-        if (codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL)
-            != CODEC_OK) {
+        bool whole = true;
+        if (codec_block_decode(data, len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL) != CODEC_OK)
             rc = LEDGER_ERR_CORRUPT;
-        }
-        for (uint32_t i = 0; rc == LEDGER_OK && i < b.tx_count; i++) {
-            if (codec_tx_decode(b.txs[i].data, b.txs[i].len, tx, NULL) != CODEC_OK) continue;
-            if (!is_trial_tx(tx, trial, trial_len)) continue;
-            if (codec_receipt_decode(b.receipts[i].data, b.receipts[i].len, r, NULL) != CODEC_OK) {
-                rc = LEDGER_ERR_CORRUPT;
-                break;
-            }
-            if (exec_tx_visible(e, viewer, trial, trial_len, tx, r))
-                print_tx(e, out, &b, i, tx, r, trial_len);
-        }
+        else
+            whole = scan_block(e, &b, trial, trial_len, viewer, visit, ctx, tx, r, &rc);
         free(data);
+        if (!whole) break; /* the visitor stopped inside block h: the next page starts at h */
+        h++;
     }
+    *next_height = h;
     free(txs);
     free(writes);
     free(tx);

@@ -389,6 +389,18 @@ bool exec_receipt_read_allowed(exec *e, const pubkey *asker, const codec_span *e
 ledger_err exec_timeline_write(exec *e, const uint8_t *trial, size_t trial_len, FILE *out);
 ledger_err exec_timeline_write_as(exec *e, const uint8_t *trial, size_t trial_len,
                                   const exec_viewer *viewer, FILE *out);
+/* The same txs, structured and in pages: visit(ctx, e, b, index, tx, receipt) for each tx
+ * of trial that viewer may see (exec_tx_visible), in commit order, from block from_height
+ * (0 reads as 1), over at most blocks_max blocks. visit returns false to stop; a stop inside
+ * a block gives back that block, so *next_height (where the next page starts) is the block
+ * being visited when visit stopped, else the block after the last one scanned (head + 1
+ * when the scan reached the head). The trial need not exist (no tx is visited). */
+typedef bool (*exec_timeline_visit_fn)(void *ctx, exec *e, const codec_block *b, uint32_t index,
+                                       const codec_tx *tx, const codec_receipt *r);
+ledger_err exec_timeline_scan(exec *e, const uint8_t *trial, size_t trial_len,
+                              const exec_viewer *viewer, uint64_t from_height,
+                              uint64_t blocks_max, exec_timeline_visit_fn visit, void *ctx,
+                              uint64_t *next_height);
 
 /* The protocol-level txs of block b (decoded by the caller) that committed OK (the public
  * history, item 5), in block order: tx ids, index in the block and the trial (first

@@ -14,11 +14,14 @@
  *   POST /v1/txs         submit txs: application/msgpack (one canonical tx) or
  *                        application/json {"txs": ["<base64 tx>", ...]}; an answer per tx
  *   GET  /v1/receipts/{tx id}, /v1/blocks?from&count, /v1/trials/{T},
- *        /v1/trials/{T}/participants/{key}/consent?from, /v1/trials/{T}/timeline
+ *        /v1/trials/{T}/participants/{key}/consent?from, /v1/trials/{T}/timeline?from
+ *        (JSON pages; text with Accept: text/plain), /v1/trials/{T}/grants/{G}/records?from
+ *        (the researcher's request logged as evidence), /v1/trials/{T}/read-log?from
  *                        signed reads (RFC 9421), answered by role as on the nng API
  *   GET  /v1/trials/{T}/history   the public protocol history (no signature)
  *   GET  /v1/events      the events the signer may see (text/event-stream)
  *   GET  /v1/export      the whole ledger as an export file, streamed (signed, as BLOCKS)
+ *   GET  /app/...        the web pages (web/, embedded at build time; docs/WEB.md)
  * Every other path answers 404, a known path with another method 405, each with a JSON
  * error {"error": CODE, "reason": TEXT}.
  *
@@ -96,5 +99,7 @@ void http_certified(http_api *h, uint64_t height);
 /* The port bound (useful with port 0). */
 uint16_t http_port(const http_api *h);
 void http_close(http_api *h);
+/* The SHA-256 of the embedded page bundle's canonical listing (docs/WEB.md), 64 hex. */
+const char *http_bundle_sha256(void);
 
 #endif

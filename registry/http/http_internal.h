@@ -63,6 +63,9 @@ enum MHD_Result http_route(http_api *h, struct MHD_Connection *c, const char *me
 /* The reads (http_reads.c): true if url is one of theirs, the answer sent (*sent). */
 bool http_route_reads(http_api *h, struct MHD_Connection *c, const char *method, const char *url,
                       http_request *rq, enum MHD_Result *sent);
+/* The page bundle under /app (http_static.c): true if url is under it, the answer sent. */
+bool http_route_static(http_api *h, struct MHD_Connection *c, const char *method, const char *url,
+                       enum MHD_Result *sent);
 /* The FHIR R4 reads under /fhir/ (http_fhir.c): true if url is one of theirs, answered. */
 bool http_route_fhir(http_api *h, struct MHD_Connection *c, const char *method, const char *url,
                      http_request *rq, enum MHD_Result *sent);

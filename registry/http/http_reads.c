@@ -4,7 +4,10 @@
  * (capi_handle_as), so the role rules are the nng client API's, word for word. Replies are
  * JSON with every field decoded, or, with `Accept: application/msgpack`, the client API's
  * own bytes (a receipt file that `trialctl verify-receipt` checks; a blocks reply).
+ * A grant's records are read with an HTTP query (FORMATS 13.12): the request's signature
+ * fields go to the client API, which verifies and logs them as the researcher's evidence.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +228,214 @@ static enum MHD_Result get_blocks(http_api *h, struct MHD_Connection *c, const h
 
 /* ---- a trial's reads -------------------------------------------------------------------- */
 
+/* ---- the timeline as JSON, in pages (issue 20) ------------------------------------------ */
+
+static json_t *names_json(const codec_timeline_entry *e)
+{
+    json_t *list = json_array();
+    for (uint32_t k = 0; k < e->name_count; k++) {
+        const codec_key_name *n = &e->names[k];
+        json_array_append_new(list, n->known ? json_pack("{s:s, s:s}", "name", n->name.text, "role",
+                                                         codec_role_name(n->role))
+                                             : json_null());
+    }
+    return list;
+}
+
+/* One entry: where and when, the tx and its receipt decoded (http_json.c), and the names of
+ * the signer and co-signers (genesis authorities; null for a participant's key). */
+static json_t *timeline_entry_json(const codec_timeline_entry *e)
+{
+    static _Thread_local codec_receipt r;
+    json_t *tx = http_json_tx(&e->tx);
+    json_t *rc = codec_receipt_decode(e->receipt.data, e->receipt.len, &r, NULL) == CODEC_OK
+                     ? http_json_receipt(&r) : NULL;
+    if (!tx || !rc) {
+        json_decref(tx);
+        json_decref(rc);
+        return NULL;
+    }
+    return json_pack("{s:I, s:I, s:I, s:o, s:o, s:o}", "height", (json_int_t)e->height, "index",
+                     (json_int_t)e->index, "time_ms", (json_int_t)e->time_ms, "tx", tx, "receipt",
+                     rc, "names", names_json(e));
+}
+
+static json_t *timeline_json(const codec_span *trial, uint64_t from, const uint8_t *data, size_t len)
+{
+    codec_timeline_page p;
+    codec_timeline_entry *entries = malloc(CODEC_TIMELINE_PAGE_MAX * sizeof *entries);
+    if (!entries || codec_timeline_page_decode(data, len, &p, entries, CODEC_TIMELINE_PAGE_MAX, NULL) != CODEC_OK) {
+        free(entries);
+        return NULL;
+    }
+    json_t *list = json_array();
+    for (uint32_t i = 0; i < p.count && list; i++) {
+        json_t *one = timeline_entry_json(&entries[i]);
+        if (!one) {
+            json_decref(list);
+            list = NULL;
+        } else {
+            json_array_append_new(list, one);
+        }
+    }
+    free(entries);
+    if (!list) return NULL;
+    return json_pack("{s:s%, s:I, s:I, s:I, s:b, s:o}", "trial", (const char *)trial->data,
+                     trial->len, "from", (json_int_t)from, "next_height", (json_int_t)p.next_height,
+                     "head_height", (json_int_t)p.head_height, "complete",
+                     p.next_height > p.head_height, "entries", list);
+}
+
+static bool wants_text(struct MHD_Connection *c)
+{
+    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+    return accept && strstr(accept, "text/plain") != NULL;
+}
+
+/* ---- a grant's records over HTTP, and the read log (issue 20) --------------------------- */
+
+static json_t *grant_json(const codec_span *trial, const codec_grant_page *p,
+                          const codec_grant_record *rec, const codec_grant_removed *rm)
+{
+    json_t *records = json_array(), *removed = json_array();
+    for (uint32_t i = 0; i < p->record_count; i++)
+        json_array_append_new(records, json_pack("{s:I, s:o, s:o, s:o, s:I, s:I}", "index",
+                                                 (json_int_t)rec[i].index, "anchor",
+                                                 http_json_hex(rec[i].anchor.bytes, 32), "participant",
+                                                 http_json_hex(rec[i].participant.bytes, 32), "scopes",
+                                                 http_json_scopes(rec[i].scope), "collected_at",
+                                                 (json_int_t)rec[i].collected_at, "size", (json_int_t)rec[i].size));
+    for (uint32_t i = 0; i < p->removed_count; i++)
+        json_array_append_new(removed, json_pack("{s:I, s:o, s:s}", "index", (json_int_t)rm[i].index,
+                                                 "anchor", http_json_hex(rm[i].anchor.bytes, 32), "why",
+                                                 rm[i].why == CODEC_GRANT_WITHDRAWN ? "withdrawn"
+                                                                                    : "reconsent_required"));
+    uint64_t next = p->from + p->record_count + p->removed_count;
+    return json_pack("{s:s%, s:I, s:o, s:I, s:o, s:I, s:I, s:b, s:o, s:o}", "trial",
+                     (const char *)trial->data, trial->len, "grant", (json_int_t)p->grant, "scopes",
+                     http_json_scopes(p->scope), "count", (json_int_t)p->count, "list_hash",
+                     http_json_hex(p->list_hash.bytes, 32), "from", (json_int_t)p->from, "next",
+                     (json_int_t)next, "complete", next >= p->count, "records", records, "removed",
+                     removed);
+}
+
+/* The request as the read log keeps it (FORMATS 13.12): its signature fields, method,
+ * target and Host, so that a regulator can rebuild the signature base later. */
+static size_t evidence_bytes(struct MHD_Connection *c, const http_request *rq, uint8_t *out,
+                             size_t cap)
+{
+    static _Thread_local codec_http_evidence ev;
+    const char *input = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Signature-Input");
+    const char *sig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Signature");
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    memset(&ev, 0, sizeof ev);
+    if (!input || !sig || strlen(input) > CODEC_HTTP_FIELD_MAX || strlen(sig) > CODEC_HTTP_FIELD_MAX
+        || strlen(rq->uri) > CODEC_HTTP_TARGET_MAX || (host && strlen(host) > CODEC_HTTP_TARGET_MAX))
+        return 0;
+    snprintf(ev.signature_input, sizeof ev.signature_input, "%s", input);
+    snprintf(ev.signature, sizeof ev.signature, "%s", sig);
+    snprintf(ev.method, sizeof ev.method, "GET");
+    snprintf(ev.target, sizeof ev.target, "%s", rq->uri);
+    snprintf(ev.authority, sizeof ev.authority, "%s", host ? host : "");
+    codec_buf b = codec_buf_make(out, cap);
+    return codec_http_evidence_encode(&ev, &b) == CODEC_OK ? b.len : 0;
+}
+
+static void be64(uint8_t out[8], uint64_t v)
+{
+    for (int i = 0; i < 8; i++) out[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+/* GET /v1/trials/{T}/grants/{G}/records?from=K: the researcher's RFC 9421 request is the
+ * evidence the node verifies and logs (an HTTP query, FORMATS 13.12) before it answers. */
+static enum MHD_Result get_grant_records(http_api *h, struct MHD_Connection *c,
+                                         const http_request *rq, const codec_span *trial,
+                                         uint64_t grant)
+{
+    uint64_t from;
+    if (!query_u64(c, "from", 0, UINT64_MAX, &from))
+        return http_error(h, c, 400, "BAD_REQUEST", "from is a position in the grant's list");
+    codec_client_response resp;
+    enum MHD_Result sent;
+    pubkey key;
+    if (!signer(h, c, rq, &key, &sent)) return sent;
+    uint8_t gb[8], fb[8], qbuf[512], ebuf[CODEC_READ_LOG_ENTRY_MAX], body[CODEC_READ_LOG_ENTRY_MAX + 600], *reply;
+    be64(gb, grant);
+    be64(fb, from);
+    codec_span args[3] = {*trial, {gb, 8}, {fb, 8}};
+    codec_span query = {qbuf, query_bytes(h, &key, QUERY_GRANT, args, 3, qbuf, sizeof qbuf)};
+    codec_span http = {ebuf, evidence_bytes(c, rq, ebuf, sizeof ebuf)};
+    codec_buf b = codec_buf_make(body, sizeof body);
+    if (query.len == 0 || http.len == 0 || codec_http_query_encode(&query, &http, &b) != CODEC_OK)
+        return http_error(h, c, 400, "BAD_REQUEST", "the request's signature fields or target are too long to log");
+    if (!ask(h, c, &key, CLIENT_HTTP_QUERY, b.data, b.len, &reply, &resp, &sent)) return sent;
+    static _Thread_local codec_grant_record rec[CODEC_GRANT_PAGE_MAX];
+    static _Thread_local codec_grant_removed rm[CODEC_GRANT_PAGE_MAX];
+    codec_grant_page p;
+    sent = codec_grant_reply_decode(resp.body.data, resp.body.len, &p, rec, rm, CODEC_GRANT_PAGE_MAX, NULL) == CODEC_OK
+               ? http_send_json(h, c, 200, grant_json(trial, &p, rec, rm))
+               : http_error(h, c, 500, "INTERNAL", "the grant reply does not decode");
+    free(reply);
+    return sent;
+}
+
+/* One read log entry: what was read, and the researcher's evidence (form 1 its signed
+ * query, form 2 its HTTP request), decoded, with the entry's bytes in base64 for a verifier
+ * (trialctl access log checks both forms). */
+static json_t *read_log_entry_json(uint64_t seq, const codec_span *raw)
+{
+    static _Thread_local codec_http_evidence ev;
+    codec_read_log_entry e;
+    codec_query q;
+    if (codec_read_log_entry_decode(raw->data, raw->len, &e, NULL) != CODEC_OK) return NULL;
+    json_t *one = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "seq", (json_int_t)seq, "time_ms",
+                            (json_int_t)e.time_ms, "grant", (json_int_t)e.grant, "from",
+                            (json_int_t)e.from, "served", (json_int_t)e.served, "removed",
+                            (json_int_t)e.removed);
+    if (e.http.len > 0 && codec_http_evidence_decode(e.http.data, e.http.len, &ev, NULL) == CODEC_OK) {
+        json_object_set_new(one, "form", json_string("http"));
+        json_object_set_new(one, "http", json_pack("{s:s, s:s, s:s, s:s, s:s}", "method", ev.method,
+                                                   "target", ev.target, "authority", ev.authority,
+                                                   "signature_input", ev.signature_input,
+                                                   "signature", ev.signature));
+    } else if (e.query.len > 0 && codec_query_decode(e.query.data, e.query.len, &q, NULL) == CODEC_OK) {
+        json_object_set_new(one, "form", json_string("query"));
+        json_object_set_new(one, "researcher", http_json_hex(q.asker.bytes, 32));
+    } else {
+        json_decref(one);
+        return NULL;
+    }
+    char *b64 = malloc(TCRYPTO_BASE64_LEN(raw->len));
+    if (b64) {
+        tcrypto_base64_encode(raw->data, raw->len, b64);
+        json_object_set_new(one, "entry", json_string(b64));
+    }
+    free(b64);
+    return one;
+}
+
+static json_t *read_log_json(const codec_span *trial, const uint8_t *data, size_t len)
+{
+    static _Thread_local codec_span entries[CODEC_READ_LOG_REPLY_MAX];
+    uint64_t total, from;
+    uint32_t n;
+    if (codec_read_log_reply_decode(data, len, &total, &from, entries, CODEC_READ_LOG_REPLY_MAX, &n,
+                                    NULL) != CODEC_OK)
+        return NULL;
+    json_t *list = json_array();
+    for (uint32_t i = 0; i < n; i++) {
+        json_t *one = read_log_entry_json(from + i, &entries[i]);
+        if (!one) {
+            json_decref(list);
+            return NULL;
+        }
+        json_array_append_new(list, one);
+    }
+    return json_pack("{s:s%, s:I, s:I, s:I, s:o}", "trial", (const char *)trial->data, trial->len,
+                     "total", (json_int_t)total, "from", (json_int_t)from, "next",
+                     (json_int_t)(from + n), "entries", list);
+}
+
 static json_t *trial_json(const codec_span *trial, const codec_trial_reply *t)
 {
     return json_pack("{s:s%, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "trial",
@@ -265,15 +476,22 @@ static enum MHD_Result trial_query(http_api *h, struct MHD_Connection *c, const 
     uint64_t from = 0;
     if (rest[0] == '\0') {
         kind = QUERY_TRIAL;
-    } else if (strcmp(rest, "/timeline") == 0) {
+    } else if (strcmp(rest, "/timeline") == 0 && wants_text(c)) {
         kind = QUERY_TIMELINE;
+    } else if (strcmp(rest, "/timeline") == 0 || strcmp(rest, "/read-log") == 0) {
+        bool timeline = rest[1] == 't';
+        kind = timeline ? QUERY_TIMELINE_PAGE : QUERY_READ_LOG;
+        if (!query_u64(c, "from", timeline ? 1 : 0, UINT64_MAX, &from) || (timeline && from == 0))
+            return http_error(h, c, 400, "BAD_REQUEST", "from is a %s", timeline ? "height (>= 1)" : "read log position");
+        be64(from_be, from);
+        args[nargs++] = (codec_span){from_be, 8};
     } else if (strncmp(rest, "/participants/", 14) == 0 && strlen(rest) == 14 + 64 + 8
                && strcmp(rest + 14 + 64, "/consent") == 0
                && tcrypto_from_hex(rest + 14, 64, participant, 32)) {
         kind = QUERY_CONSENT;
         if (!query_u64(c, "from", 0, UINT64_MAX, &from))
             return http_error(h, c, 400, "BAD_REQUEST", "from is an entry number");
-        for (int i = 0; i < 8; i++) from_be[i] = (uint8_t)(from >> (56 - 8 * i));
+        be64(from_be, from);
         args[nargs++] = (codec_span){participant, 32};
         args[nargs++] = (codec_span){from_be, 8};
     } else {
@@ -295,6 +513,8 @@ static enum MHD_Result trial_query(http_api *h, struct MHD_Connection *c, const 
         free(reply);
         return sent;
     }
+    if (kind == QUERY_TIMELINE_PAGE) doc = timeline_json(trial, from, resp.body.data, resp.body.len);
+    if (kind == QUERY_READ_LOG) doc = read_log_json(trial, resp.body.data, resp.body.len);
     if (kind == QUERY_TRIAL && codec_trial_reply_decode(resp.body.data, resp.body.len, &t, NULL) == CODEC_OK)
         doc = trial_json(trial, &t);
     if (kind == QUERY_CONSENT
@@ -376,6 +596,15 @@ bool http_route_reads(http_api *h, struct MHD_Connection *c, const char *method,
             *sent = http_error(h, c, 400, "BAD_REQUEST", "a trial id is 1..32 bytes");
         } else if (slash && strcmp(slash, "/history") == 0) {
             *sent = get_history(h, c, rq, &trial);
+        } else if (slash && strncmp(slash, "/grants/", 8) == 0) {
+            char *end;
+            const char *g = slash + 8;
+            errno = 0;
+            unsigned long long grant = strtoull(g, &end, 10);
+            if (g[0] < '0' || g[0] > '9' || errno || strcmp(end, "/records") != 0 || (g[0] == '0' && end != g + 1))
+                *sent = http_error(h, c, 404, "NOT_FOUND", "no endpoint %s (a grant's records: /grants/{number}/records)", url);
+            else
+                *sent = get_grant_records(h, c, rq, &trial, grant);
         } else {
             *sent = trial_query(h, c, rq, &trial, slash ? slash : "");
         }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "httpsig.h"
 #include "merkle.h"
 #include "proof.h"
 
@@ -270,20 +271,22 @@ static bool query_args(const codec_query *q, exec_read_kind *kind, const pubkey 
                        answer *a)
 {
     uint32_t want = q->kind == QUERY_CONSENT || q->kind == QUERY_GRANT ? 2 : 1;
-    /* consent, grant, read log: [, from] */
-    bool cursor = (q->kind == QUERY_CONSENT || q->kind == QUERY_GRANT || q->kind == QUERY_READ_LOG)
+    /* consent, grant, read log, timeline page: [, from] */
+    bool cursor = (q->kind == QUERY_CONSENT || q->kind == QUERY_GRANT || q->kind == QUERY_READ_LOG
+                   || q->kind == QUERY_TIMELINE_PAGE)
                   && q->arg_count == want + 1;
     if (q->arg_count != want && !cursor)
         return refuse(a, CAPI_BAD_BODY, "query kind %u takes %u arguments, got %u", q->kind, want, q->arg_count);
     if (cursor && q->args[want].len != 8)
         return refuse(a, CAPI_BAD_BODY, "the %s cursor must be 8 bytes (big-endian index)",
-                      q->kind == QUERY_CONSENT ? "consent history" : q->kind == QUERY_GRANT ? "grant list" : "read log");
+                      q->kind == QUERY_CONSENT ? "consent history" : q->kind == QUERY_GRANT ? "grant list"
+                      : q->kind == QUERY_TIMELINE_PAGE ? "timeline page (a height)" : "read log");
     if (q->kind == QUERY_GRANT && q->args[1].len != 8)
         return refuse(a, CAPI_BAD_BODY, "the grant number must be 8 bytes (big-endian)");
     if (q->args[0].len > 32) return refuse(a, CAPI_BAD_BODY, "trial id longer than 32 bytes");
     *participant = NULL;
     *kind = q->kind == QUERY_TRIAL ? EXEC_READ_TRIAL
-          : q->kind == QUERY_TIMELINE ? EXEC_READ_TIMELINE
+          : q->kind == QUERY_TIMELINE || q->kind == QUERY_TIMELINE_PAGE ? EXEC_READ_TIMELINE
           : q->kind == QUERY_GRANT ? EXEC_READ_GRANT
           : q->kind == QUERY_READ_LOG ? EXEC_READ_READ_LOG : EXEC_READ_CONSENT;
     if (q->kind == QUERY_CONSENT) {
@@ -354,16 +357,120 @@ static bool reply_timeline(capi *api, const codec_span *trial, const pubkey *ask
     return ok;
 }
 
+/* ---- the timeline in pages (issue 20) ----------------------------------------------- */
+
+/* One page being filled (exec_timeline_scan's visitor): the entries, their tx and receipt
+ * bytes copied into arena (the block's own bytes are freed as the scan moves on), and where
+ * the current block's entries start, so that a page ends only between blocks. */
+typedef struct {
+    const codec_genesis *genesis;
+    codec_timeline_entry *entries;
+    uint32_t count;
+    uint8_t *arena;
+    size_t used, cap;          /* arena bytes, and the page's byte bound */
+    uint64_t block;            /* height of the block being added */
+    uint32_t block_first;      /* its first entry */
+    size_t block_used;         /* arena bytes before it */
+    bool too_large;            /* one block's visible txs exceed the reply */
+} page_fill;
+
+static void key_name(const codec_genesis *g, const pubkey *k, codec_key_name *out)
+{
+    memset(out, 0, sizeof *out);
+    for (uint32_t i = 0; i < g->authority_count; i++) {
+        if (memcmp(g->authorities[i].key.bytes, k->bytes, 32) != 0) continue;
+        out->known = true;
+        out->role = (uint8_t)g->authorities[i].role;
+        out->name = g->authorities[i].name;
+        return;
+    }
+}
+
+static bool page_copy(page_fill *p, const codec_span *from, codec_span *to)
+{
+    if (p->used + from->len > p->cap) return false;
+    memcpy(p->arena + p->used, from->data, from->len);
+    *to = (codec_span){p->arena + p->used, from->len};
+    p->used += from->len;
+    return true;
+}
+
+static bool page_visit(void *ctx, exec *e, const codec_block *b, uint32_t i, const codec_tx *tx,
+                       const codec_receipt *r)
+{
+    (void)e, (void)r;
+    page_fill *p = ctx;
+    uint64_t h = b->header.batch.height;
+    if (h != p->block) { /* a new block: the page may end before it */
+        if (p->count >= CODEC_TIMELINE_PAGE_SOFT || p->used >= CODEC_TIMELINE_PAGE_BYTES) return false;
+        p->block = h;
+        p->block_first = p->count;
+        p->block_used = p->used;
+    }
+    codec_timeline_entry *t = &p->entries[p->count];
+    t->height = h;
+    t->index = i;
+    t->time_ms = b->header.batch.time_ms;
+    t->name_count = 1 + tx->cosig_count;
+    key_name(p->genesis, &tx->signer, &t->names[0]);
+    for (uint32_t k = 0; k < tx->cosig_count; k++) key_name(p->genesis, &tx->cosigs[k].key, &t->names[1 + k]);
+    p->used += 64 + 48 * t->name_count; /* the entry's own encoding, about */
+    if (p->count >= CODEC_TIMELINE_PAGE_MAX || !page_copy(p, &b->txs[i], &t->tx)
+        || !page_copy(p, &b->receipts[i], &t->receipt)) {
+        /* the block does not fit: end the page before it, or (the page's first) refuse */
+        p->too_large = p->block_first == 0;
+        p->count = p->block_first;
+        p->used = p->block_used;
+        return false;
+    }
+    p->count++;
+    return true;
+}
+
+/* One page of the timeline as the asker's role sees it, from the query's height (1 without
+ * it): whole blocks, CODEC_TIMELINE_PAGE_SOFT entries or CODEC_TIMELINE_PAGE_BYTES about,
+ * CODEC_TIMELINE_PAGE_BLOCKS blocks scanned at most (codec.h). Under lock. */
+static bool reply_timeline_page(capi *api, const codec_query *q, answer *a)
+{
+    exec *e = api->cfg.executor;
+    uint64_t from = q->arg_count == 2 ? arg_u64(&q->args[1]) : 1;
+    exec_viewer viewer;
+    exec_viewer_of(e, &q->asker, q->args[0].data, q->args[0].len, &viewer);
+    ledger_summary head;
+    ledger_head(exec_ledger(e), &head);
+    if (from == 0 || from > head.height + 1)
+        return refuse(a, CAPI_NOT_FOUND, "height %" PRIu64 " is not in 1..%" PRIu64 " (head + 1)", from, head.height + 1);
+    page_fill p = {.genesis = ledger_genesis(exec_ledger(e)),
+                   .entries = malloc(CODEC_TIMELINE_PAGE_MAX * sizeof *p.entries),
+                   .cap = a->body.cap / 2, .arena = malloc(a->body.cap / 2)};
+    codec_timeline_page page = {.head_height = head.height};
+    bool ok;
+    if (!p.entries || !p.arena) {
+        ok = refuse(a, CAPI_INTERNAL, "out of memory");
+    } else {
+        ledger_err rc = exec_timeline_scan(e, q->args[0].data, q->args[0].len, &viewer, from,
+                                           CODEC_TIMELINE_PAGE_BLOCKS, page_visit, &p, &page.next_height);
+        page.count = p.count;
+        if (rc != LEDGER_OK) ok = refuse(a, CAPI_INTERNAL, "timeline: %s", ledger_strerror(rc));
+        else if (p.too_large) ok = refuse(a, CAPI_TOO_LARGE, "block %" PRIu64 "'s visible txs exceed the reply bound", p.block);
+        else ok = body_done(a, codec_timeline_page_encode(&page, p.entries, &a->body));
+    }
+    free(p.entries);
+    free(p.arena);
+    return ok;
+}
+
 /* ---- reads through access grants, the read log (issue 19 item 3) --------------------- */
 
 /* Log the read (synced) before answering it: no read is answered without its entry. */
-static bool log_read(capi *api, const codec_query *q, const codec_span *query_bytes,
+static bool log_read(capi *api, const codec_query *q, const codec_span *evidence, bool http,
                      uint64_t grant, uint64_t from, uint32_t served, uint32_t removed, answer *a)
 {
     uint8_t entry[CODEC_READ_LOG_ENTRY_MAX];
     codec_buf eb = codec_buf_make(entry, sizeof entry);
     codec_read_log_entry le = {api->cfg.clock(api->cfg.clock_ctx), grant, from, served, removed,
-                               *query_bytes};
+                               http ? (codec_span){NULL, 0} : *evidence,
+                               http ? *evidence : (codec_span){NULL, 0}};
     if (codec_read_log_entry_encode(&le, &eb) != CODEC_OK)
         return refuse(a, CAPI_INTERNAL, "the read log entry does not encode");
     uint64_t seq;
@@ -377,7 +484,8 @@ static bool log_read(capi *api, const codec_query *q, const codec_span *query_by
 
 /* One page of a grant's records, re-checked against consent now, logged, then answered.
  * Under lock. */
-static bool reply_grant(capi *api, const codec_query *q, const codec_span *query_bytes, answer *a)
+static bool reply_grant(capi *api, const codec_query *q, const codec_span *evidence, bool http,
+                        answer *a)
 {
     static _Thread_local exec_grant_item items[CODEC_GRANT_PAGE_MAX];
     static _Thread_local codec_grant_record rec[CODEC_GRANT_PAGE_MAX];
@@ -409,7 +517,7 @@ static bool reply_grant(capi *api, const codec_query *q, const codec_span *query
                                                             it->scope, it->collected_at, it->size};
     }
     if (!body_done(a, codec_grant_reply_encode(&page, rec, rm, &a->body))) return false;
-    return log_read(api, q, query_bytes, grant, from, page.record_count, page.removed_count, a);
+    return log_read(api, q, evidence, http, grant, from, page.record_count, page.removed_count, a);
 }
 
 /* One page of the trial's read log (regulators). Under lock. */
@@ -456,6 +564,40 @@ static const char *read_name(exec_read_kind kind)
     return "?";
 }
 
+/* Answer q, whose asker is authenticated (its own signature, the transport's, or an HTTP
+ * evidence). evidence: what the read log keeps of a GRANT read (the signed query, or with
+ * http the HTTP evidence). */
+static bool answer_checked_query(capi *api, const codec_query *q, const codec_span *evidence,
+                                 bool http, answer *a)
+{
+    exec_read_kind kind;
+    const pubkey *participant;
+    if (!query_args(q, &kind, &participant, a)) return false;
+    bool ok;
+    capi_exec_lock(api);
+    if (!exec_read_allowed(api->cfg.executor, &q->asker, kind, q->args[0].data, q->args[0].len,
+                           participant)) {
+        char hex[17];
+        tcrypto_to_hex(q->asker.bytes, 8, hex);
+        ok = refuse(a, CAPI_DENIED, "key %s... may not read this %s (no role for it in the trial)",
+                    hex, read_name(kind));
+    } else if (q->kind == QUERY_TRIAL) {
+        ok = reply_trial(api, &q->args[0], a);
+    } else if (q->kind == QUERY_CONSENT) {
+        ok = reply_consent(api, q, participant, a);
+    } else if (q->kind == QUERY_GRANT) {
+        ok = reply_grant(api, q, evidence, http, a);
+    } else if (q->kind == QUERY_READ_LOG) {
+        ok = reply_read_log(api, q, a);
+    } else if (q->kind == QUERY_TIMELINE_PAGE) {
+        ok = reply_timeline_page(api, q, a);
+    } else {
+        ok = reply_timeline(api, &q->args[0], &q->asker, a);
+    }
+    capi_exec_unlock(api);
+    return ok;
+}
+
 static bool answer_query(capi *api, const codec_span *body, answer *a)
 {
     codec_query q;
@@ -463,30 +605,53 @@ static bool answer_query(capi *api, const codec_span *body, answer *a)
     char where[160];
     if (codec_query_decode(body->data, body->len, &q, &err) != CODEC_OK)
         return refuse(a, CAPI_BAD_BODY, "query: %s", codec_error_format(&err, where, sizeof where));
-    exec_read_kind kind;
-    const pubkey *participant;
-    if (!query_signed(api, &q, a) || !query_args(&q, &kind, &participant, a)) return false;
-    bool ok;
-    capi_exec_lock(api);
-    if (!exec_read_allowed(api->cfg.executor, &q.asker, kind, q.args[0].data, q.args[0].len,
-                           participant)) {
-        char hex[17];
-        tcrypto_to_hex(q.asker.bytes, 8, hex);
-        ok = refuse(a, CAPI_DENIED, "key %s... may not read this %s (no role for it in the trial)",
-                    hex, read_name(kind));
-    } else if (q.kind == QUERY_TRIAL) {
-        ok = reply_trial(api, &q.args[0], a);
-    } else if (q.kind == QUERY_CONSENT) {
-        ok = reply_consent(api, &q, participant, a);
-    } else if (q.kind == QUERY_GRANT) {
-        ok = reply_grant(api, &q, body, a);
-    } else if (q.kind == QUERY_READ_LOG) {
-        ok = reply_read_log(api, &q, a);
-    } else {
-        ok = reply_timeline(api, &q.args[0], &q.asker, a);
-    }
-    capi_exec_unlock(api);
-    return ok;
+    return query_signed(api, &q, a) && answer_checked_query(api, &q, body, false, a);
+}
+
+/* ---- HTTP_QUERY: a grant read signed with RFC 9421 (issue 20) ------------------------- */
+
+/* The evidence stands for the query's signature: it verifies (RFC 9421, this chain's tag,
+ * created within the skew) under the asker's key, and its target asks for exactly the
+ * query's page of the grant. */
+static bool http_evidence_check(capi *api, const codec_query *q, const codec_span *http, answer *a)
+{
+    static _Thread_local codec_http_evidence ev;
+    codec_error err;
+    char where[160], why[256];
+    if (codec_http_evidence_decode(http->data, http->len, &ev, &err) != CODEC_OK)
+        return refuse(a, CAPI_BAD_BODY, "http evidence: %s", codec_error_format(&err, where, sizeof where));
+    int64_t now_s = (int64_t)(api->cfg.clock(api->cfg.clock_ctx) / 1000);
+    pubkey key;
+    if (!httpsig_verify_recorded(ev.signature_input, ev.signature, ev.method, ev.target, ev.authority,
+                                 &api->chain_id, &now_s, (int64_t)(api->cfg.skew_ms / 1000), &key,
+                                 why, sizeof why))
+        return refuse(a, strstr(why, "stale") ? CAPI_STALE : CAPI_BAD_SIGNATURE, "HTTP evidence: %s", why);
+    if (memcmp(key.bytes, q->asker.bytes, 32) != 0)
+        return refuse(a, CAPI_BAD_SIGNATURE, "HTTP evidence: signed by another key than the query's asker");
+    if (strcmp(ev.method, "GET") != 0
+        || !codec_http_grant_target_matches(ev.target, q->args[0].data, q->args[0].len,
+                                            arg_u64(&q->args[1]), q->arg_count == 3 ? arg_u64(&q->args[2]) : 0))
+        return refuse(a, CAPI_BAD_SIGNATURE, "HTTP evidence: the signed request (%s %s) is not this page of the grant",
+                      ev.method, ev.target);
+    return true;
+}
+
+static bool answer_http_query(capi *api, const codec_span *body, answer *a)
+{
+    codec_span query, http;
+    codec_query q;
+    codec_error err;
+    char where[160];
+    if (codec_http_query_decode(body->data, body->len, &query, &http, &err) != CODEC_OK
+        || codec_query_decode(query.data, query.len, &q, &err) != CODEC_OK)
+        return refuse(a, CAPI_BAD_BODY, "http query: %s", codec_error_format(&err, where, sizeof where));
+    static const signature none;
+    if (q.kind != QUERY_GRANT || q.arg_count < 2 || q.args[1].len != 8
+        || (q.arg_count == 3 && q.args[2].len != 8) || memcmp(q.sig.bytes, none.bytes, 64) != 0)
+        return refuse(a, CAPI_BAD_BODY, "an http query is a GRANT query (trial, grant, from: 8 bytes each) with a zero sig");
+    if (a->verified && memcmp(q.asker.bytes, a->verified->bytes, 32) != 0)
+        return refuse(a, CAPI_BAD_SIGNATURE, "the query's asker is not the key that signed the request");
+    return http_evidence_check(api, &q, &http, a) && answer_checked_query(api, &q, &http, true, a);
 }
 
 /* ---- signed reads (issue 19) ------------------------------------------------------- */
@@ -1007,6 +1172,7 @@ static void answer_request(capi *api, const uint8_t *request, size_t len, answer
     case CLIENT_RECEIPTS: ok = answer_receipts(api, &req.body, a); break;
     case CLIENT_PUBLIC: ok = answer_public(api, &req.body, a); break;
     case CLIENT_EVENTS: ok = answer_events(api, &req.body, a); break;
+    case CLIENT_HTTP_QUERY: ok = answer_http_query(api, &req.body, a); break;
     default: ok = refuse(a, CAPI_BAD_REQUEST, "request kind %u is not served by this node", req.kind); break;
     }
     if (ok) {

@@ -10,7 +10,12 @@
  *                                      TIMELINE: the timeline text as the asker's role
  *                                      sees it (exec_timeline_write_as, exec_tx_visible);
  *                                      GRANT: grant reply (one page, re-checked against
- *                                      consent now; logged first); READ_LOG: read log reply
+ *                                      consent now; logged first); READ_LOG: read log reply;
+ *                                      TIMELINE_PAGE: timeline page (the TIMELINE's txs,
+ *                                      structured, in pages of whole blocks: codec.h)
+ *   HTTP_QUERY body: http query (a GRANT query and its RFC 9421 evidence) -> grant reply;
+ *                                      the evidence is verified here as the query's
+ *                                      signature and logged (read log form 2)
  *   RECEIPT  body: signed read of a tx id (32 bytes) -> receipt reply (receipt +
  *                                      inclusion proof if the block is certified, else nil)
  *   BLOCKS   body: signed read of a blocks request -> blocks reply (at most blocks_max

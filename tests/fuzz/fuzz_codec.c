@@ -334,6 +334,32 @@ static bool check_client_issue19(const uint8_t *data, size_t len)
     return any;
 }
 
+/* Issue 20's client structures: the timeline page, the HTTP evidence and the HTTP query.
+ * Returns true if any decoder accepted (and its encoder reproduced the input). */
+static bool check_client_issue20(const uint8_t *data, size_t len)
+{
+    static codec_timeline_entry entries[CODEC_TIMELINE_PAGE_MAX];
+    static codec_http_evidence ev;
+    codec_timeline_page tp;
+    codec_span query, http;
+    bool any = false;
+    codec_buf out = out_buf();
+    if (codec_timeline_page_decode(data, len, &tp, entries, CODEC_TIMELINE_PAGE_MAX, NULL) == CODEC_OK) {
+        FUZZ_CHECK(tp.next_height <= tp.head_height + 1, "timeline page next height");
+        expect_same(&out, codec_timeline_page_encode(&tp, entries, &out), data, len, "timeline page round trip");
+        any = true;
+    }
+    if ((out = out_buf(), codec_http_evidence_decode(data, len, &ev, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_http_evidence_encode(&ev, &out), data, len, "http evidence round trip");
+        any = true;
+    }
+    if ((out = out_buf(), codec_http_query_decode(data, len, &query, &http, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_http_query_encode(&query, &http, &out), data, len, "http query round trip");
+        any = true;
+    }
+    return any;
+}
+
 /* The client API: requests and replies (client_api.h). Each decoder that accepts the
  * input must reproduce it with its encoder; returns len if any accepted. */
 static size_t check_client(const uint8_t *data, size_t len)
@@ -425,7 +451,8 @@ static size_t check_client(const uint8_t *data, size_t len)
                     "consent reply round trip");
         any = true;
     }
-    return check_client_issue19(data, len) || any ? len : 0;
+    bool issue19 = check_client_issue19(data, len), issue20 = check_client_issue20(data, len);
+    return issue19 || issue20 || any ? len : 0;
 }
 
 /* Run one decoder; returns how many leading bytes it accepted (0 = refused). */

@@ -47,14 +47,21 @@ call POST /v1/txs application/json '{"txs": ["AAECAw=="]}' 200
 call POST /v1/txs application/json '{"txs": [' 400
 call POST /v1/txs application/json '{"txs": []}' 400
 call POST /v1/txs text/plain 'x' 415
+call GET /app/index.html "" "" 200
+call GET /app/SHA256SUMS "" "" 200
+call GET /app/history.html "" "" 200
+call GET /app/style.css "" "" 200
+call GET /app/js/verify.mjs "" "" 200
+call GET /app/nothing.html "" "" 404
 # signed reads (RFC 9421, signed by `trialctl http-sign`) over the example trial's ledger
 "$TRIALCTL" example-trial --url "tcp://127.0.0.1:$((BASE + 100))" --consortium "$C" \
     > "$WORK/example.out" 2>&1 || fail "example-trial --url: $(tail -n 3 "$WORK/example.out")"
-# scall METHOD PATH ROLE EXPECTED_STATUS: signed by keys/ROLE.key
+# scall METHOD PATH ROLE EXPECTED_STATUS [HEADER]: signed by keys/ROLE.key
 scall() {
     n=$((n + 1))
     "$TRIALCTL" http-sign --genesis "$C/genesis.bin" --key "$C/keys/$3.key" "$URL$2" > "$WORK/h$n" \
         || fail "http-sign $2"
+    [ -z "${5:-}" ] || echo "$5" >> "$WORK/h$n"
     local out=$WORK/r$n res code type
     res=$(curl -s -D "$WORK/d$n" -o "$out" -w '%{http_code} %{content_type}' -H @"$WORK/h$n" "$URL$2")
     code=${res%% *}
@@ -78,6 +85,26 @@ p=$(json "$blocks" 'for (const b of d.blocks) for (const t of b.txs) if (t.tx.me
 [ -n "$p" ] || fail "no enrolment in the first blocks"
 scall GET "/v1/trials/TRIAL-CARDIO-01/participants/$p/consent" regulator 200
 scall GET /v1/trials/TRIAL-CARDIO-01/timeline regulator 200
+timeline=$WORK/r$n
+json "$timeline" 'if (!d.complete || d.entries.length < 10 || d.entries[0].names[0].role !== "sponsor") process.exit(1)' \
+    || fail "the regulator's JSON timeline is not whole or not named: $(head -c 300 "$timeline")"
+scall GET "/v1/trials/TRIAL-CARDIO-01/timeline?from=2" sponsor 200
+sleep 1 # the same request signed in the same second would be a replay (Accept is not signed)
+scall GET /v1/trials/TRIAL-CARDIO-01/timeline regulator 200 "Accept: text/plain"
+grep -q "protocol.register by" "$WORK/r$n" || fail "the text timeline: $(head -c 300 "$WORK/r$n")"
+scall GET "/v1/trials/TRIAL-CARDIO-01/timeline?from=0" regulator 400
+scall GET /v1/trials/TRIAL-CARDIO-01/timeline researcher 403
+scall GET /v1/trials/TRIAL-CARDIO-01/grants/1/records researcher 200
+json "$WORK/r$n" 'if (d.grant !== 1 || d.records.length + d.removed.length === 0) process.exit(1)' \
+    || fail "grant 1's records: $(head -c 300 "$WORK/r$n")"
+scall GET "/v1/trials/TRIAL-CARDIO-01/grants/1/records?from=1" researcher 200
+scall GET /v1/trials/TRIAL-CARDIO-01/grants/1/records sponsor 403
+scall GET /v1/trials/TRIAL-CARDIO-01/grants/9/records researcher 404
+call GET /v1/trials/TRIAL-CARDIO-01/grants/1/records "" "" 401
+scall GET /v1/trials/TRIAL-CARDIO-01/read-log regulator 200
+json "$WORK/r$n" 'if (!d.entries.some((e) => e.form === "http")) process.exit(1)' \
+    || fail "the read log holds no HTTP evidence: $(head -c 300 "$WORK/r$n")"
+scall GET /v1/trials/TRIAL-CARDIO-01/read-log researcher 403
 call GET "/v1/receipts/$tx" "" "" 401
 # the export: a binary body (status, content type and headers checked; trialctl audit reads
 # it), and its refusals as JSON errors

@@ -26,7 +26,9 @@ if grep -E '^#include "' "prefix/$INCDIR/trialreg_client.h"; then bad "the heade
 [ "$(ls "prefix/$INCDIR")" = trialreg_client.h ] && ok || bad "headers installed: $(ls "prefix/$INCDIR")"
 # --version from the installed binaries
 [ "$(prefix/$BINDIR/trialctl --version)" = "trialctl $VERSION" ] && ok || bad "trialctl --version"
-[ "$(prefix/$BINDIR/trialnode --version)" = "trialnode $VERSION" ] && ok || bad "trialnode --version"
+# trialnode's second line: the web pages' bundle hash (docs/WEB.md)
+[ "$(prefix/$BINDIR/trialnode --version | head -n 1)" = "trialnode $VERSION" ] && ok || bad "trialnode --version"
+prefix/$BINDIR/trialnode --version | sed -n 2p | grep -Eqx 'web pages bundle sha256 [0-9a-f]{64}' && ok || bad "trialnode --version: no bundle hash"
 if [ "$MAN" = ON ]; then
     grep -q '^\.TH TRIALCTL "1"' "prefix/$MANDIR/man1/trialctl.1" && ok || bad "no trialctl.1 (.TH)"
     grep -q '^\.TH TRIALNODE "8"' "prefix/$MANDIR/man8/trialnode.8" && ok || bad "no trialnode.8 (.TH)"
