@@ -45,7 +45,9 @@ static bool after_resume_point(const http_stream *s, uint64_t height, uint32_t i
     return (int64_t)k > s->after_event;
 }
 
-/* Append the SSE lines of one tx's events to the buffer. false if it would exceed the bound. */
+/* Append the SSE lines of one tx's events to the buffer, each appended event becoming the
+ * resume point (so a block read again goes on after it). false if the next event would
+ * exceed the bound: the buffer then ends at a whole event. */
 static bool append_tx(http_stream *s, uint64_t height, const codec_event_tx *t)
 {
     static _Thread_local codec_receipt r;
@@ -75,6 +77,9 @@ static bool append_tx(http_stream *s, uint64_t height, const codec_event_tx *t)
             s->len += (size_t)snprintf(s->buf + s->len, STREAM_BUF_MAX - s->len,
                                        "id: %" PRIu64 ".%u.%u\nevent: %s\ndata: %s\n\n", height,
                                        t->index, k, r.events[k].topic.text, data);
+            s->after_height = height;
+            s->after_index = t->index;
+            s->after_event = k;
         }
         free(data);
     }
@@ -84,7 +89,9 @@ static bool append_tx(http_stream *s, uint64_t height, const codec_event_tx *t)
 }
 
 /* Read blocks from s->next on until one gives events, the head, or an uncertified block.
- * Returns false if the stream must end (a block's events exceed the bound, the node failed). */
+ * A block whose events exceed the bound is sent in parts: the buffer is sent up to its last
+ * whole event and the block read again from there (the resume point). Returns false if the
+ * stream must end (one event alone exceeds the bound, the node failed). */
 static bool fill(http_stream *s)
 {
     static _Thread_local codec_event_tx txs[CODEC_BLOCK_TXS_MAX];
@@ -111,7 +118,12 @@ static bool fill(http_stream *s)
             break;
         }
         if (!certified) break; /* its receipts are not certified yet: wait */
-        for (uint32_t i = 0; ok && i < n; i++) ok = append_tx(s, height, &txs[i]);
+        bool whole = true;
+        for (uint32_t i = 0; whole && i < n; i++) whole = append_tx(s, height, &txs[i]);
+        if (!whole) {
+            ok = s->len > 0; /* the rest of this block next time, after the resume point */
+            break;
+        }
         s->next++;
     }
     free(reply);
