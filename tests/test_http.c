@@ -922,6 +922,38 @@ Test(http, the_event_stream_sends_certified_events_by_role_resumes_and_follows_n
     cr_expect_eq(get("/v1/events")->status, 401, "unsigned");
 }
 
+/* Review R2: Last-Event-ID and ?from= are decimal digits in range, else 400 (sscanf and
+ * strtoull used to take "-1.0.0", "+5.0.0", "1.4294967296.0" and from=2^64 as some height). */
+Test(http, an_event_stream_start_point_out_of_form_or_range_is_refused)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    static const char *ids[] = {"-1.0.0", "5 .0.0", "+5.0.0", "1.4294967296.0", "1.0.4294967296",
+                                "18446744073709551616.0.0", "1.0", "1.0.0.0", "0.0.0", "1..0"};
+    static const char *froms[] = {"18446744073709551616", "-1", "+1", "%201", "0", "1x"};
+    char buf[4096], target[96], extra[96];
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+        snprintf(target, sizeof target, "/v1/events?from=%zu", i + 1); /* a fresh signature each */
+        snprintf(extra, sizeof extra, "Last-Event-ID: %s\r\n", ids[i]);
+        int fd = stream_open(target, &w.regulator, extra);
+        stream_read_until(fd, buf, sizeof buf, 0, "\r\n\r\n", 3000);
+        close(fd);
+        cr_expect(strncmp(buf, "HTTP/1.1 400", 12) == 0, "Last-Event-ID \"%s\": %.60s", ids[i], buf);
+    }
+    for (size_t i = 0; i < sizeof froms / sizeof *froms; i++) {
+        snprintf(target, sizeof target, "/v1/events?from=%s", froms[i]);
+        int fd = stream_open(target, &w.regulator, NULL);
+        stream_read_until(fd, buf, sizeof buf, 0, "\r\n\r\n", 3000);
+        close(fd);
+        cr_expect(strncmp(buf, "HTTP/1.1 400", 12) == 0, "from=%s: %.60s", froms[i], buf);
+    }
+    /* in range: a stream */
+    int fd = stream_open("/v1/events?from=99", &w.regulator, "Last-Event-ID: 18446744073709551615.4294967295.4294967295\r\n");
+    stream_read_until(fd, buf, sizeof buf, 0, "\r\n\r\n", 3000);
+    close(fd);
+    cr_expect(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%.60s", buf);
+}
+
 /* Review R2: a block whose visible events are more than one stream buffer (1 MiB) is sent
  * in parts, each ending at an event, and the stream goes on to the next block. (It used to
  * end the stream with an error; a client resuming from its Last-Event-ID then met the same

@@ -200,22 +200,39 @@ void http_streams_resume(http_api *h)
     }
 }
 
+/* A decimal number of digits only (no sign, space or "+"), at most max, ending at *end. */
+static bool decimal(const char *p, uint64_t max, uint64_t *out, const char **end)
+{
+    uint64_t v = 0;
+    const char *start = p;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > (max - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    *end = p;
+    return p > start;
+}
+
 /* Where to start: Last-Event-ID "H.T.E" resumes after that event; else ?from=HEIGHT
- * (default 1). */
+ * (default 1). Each number is decimal digits only, in range (a tx index and an event number
+ * fit 32 bits), else the request is refused. */
 static bool start_point(struct MHD_Connection *c, http_stream *s)
 {
     const char *last = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
     s->after_height = 0;
     s->after_index = s->after_event = -1;
+    const char *p;
     if (last) {
-        unsigned long long hh;
-        unsigned ii, kk;
-        char extra;
-        if (sscanf(last, "%llu.%u.%u%c", &hh, &ii, &kk, &extra) != 3 || hh == 0) return false;
+        uint64_t hh, ii, kk;
+        if (!decimal(last, UINT64_MAX, &hh, &p) || *p != '.' || !decimal(p + 1, UINT32_MAX, &ii, &p)
+            || *p != '.' || !decimal(p + 1, UINT32_MAX, &kk, &p) || *p || hh == 0)
+            return false;
         s->next = hh;
         s->after_height = hh;
-        s->after_index = ii;
-        s->after_event = kk;
+        s->after_index = (int64_t)ii;
+        s->after_event = (int64_t)kk;
         return true;
     }
     const char *from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
@@ -223,9 +240,8 @@ static bool start_point(struct MHD_Connection *c, http_stream *s)
         s->next = 1;
         return true;
     }
-    char *end;
-    unsigned long long v = strtoull(from, &end, 10);
-    if (!*from || *end || v == 0 || from[0] == '-') return false;
+    uint64_t v;
+    if (!decimal(from, UINT64_MAX, &v, &p) || *p || v == 0) return false;
     s->next = v;
     return true;
 }
