@@ -958,6 +958,8 @@ Test(http, an_event_stream_start_point_out_of_form_or_range_is_refused)
  * in parts, each ending at an event, and the stream goes on to the next block. (It used to
  * end the stream with an error; a client resuming from its Last-Event-ID then met the same
  * block again, so it never got past it.) */
+static bool dechunk(uint8_t *data, size_t len, size_t *out_len);
+
 Test(http, a_block_with_more_events_than_the_stream_buffer_is_sent_in_parts)
 {
     cr_assert_eq(scenario_run(&w, NULL), 0);
@@ -987,23 +989,31 @@ Test(http, a_block_with_more_events_than_the_stream_buffer_is_sent_in_parts)
     cr_assert_eq(world_run(&w, 60000, &w.participants[0], "consent", "withdraw",
                            ((codec_value[]){world_text(SCENARIO_TRIAL), world_int(1)}), 2, NULL, 0, &r), 0);
     start(0, 0);
-    size_t cap = 8u << 20;
+    size_t cap = 32u << 20; /* 3,000 events of about 2.8 KB each, and the blocks before */
     char *buf = malloc(cap);
     cr_assert_not_null(buf);
     int fd = stream_open("/v1/events?from=1", &w.regulator, NULL);
     char end[64];
     snprintf(end, sizeof end, "id: %llu.0.0\n", (unsigned long long)h + 1);
-    stream_read_until(fd, buf, cap, 0, end, 20000);
+    size_t got = stream_read_until(fd, buf, cap, 0, end, 20000);
     close(fd);
+    /* the body is chunked (a chunk per read of the stream's buffer): a chunk's size line
+     * may fall inside an event's id, so count the events in the de-chunked body */
+    char *body = strstr(buf, "\r\n\r\n");
+    cr_assert_not_null(body);
+    body += 4;
+    size_t body_len;
+    dechunk((uint8_t *)body, got - (size_t)(body - buf), &body_len);
+    body[body_len] = '\0';
     char want[64];
     size_t sent = 0;
     snprintf(want, sizeof want, "id: %llu.", (unsigned long long)h);
-    for (const char *p = buf; (p = strstr(p, want)); p++) sent++;
+    for (const char *p = body; (p = strstr(p, want)); p++) sent++;
     cr_expect_eq(sent, (size_t)N, "every event of the big block, once each: %zu of %d", sent, N);
     snprintf(want, sizeof want, "id: %llu.0.0\nevent: consent.withdrawn", (unsigned long long)h + 1);
-    cr_expect(strstr(buf, want) != NULL, "the stream goes on past the big block: %s", want);
+    cr_expect(strstr(body, want) != NULL, "the stream goes on past the big block: %s", want);
     snprintf(want, sizeof want, "id: %llu.%d.0\nevent: data.anchored", (unsigned long long)h, N - 1);
-    cr_expect(strstr(buf, want) != NULL, "the big block's last event: %s", want);
+    cr_expect(strstr(body, want) != NULL, "the big block's last event: %s", want);
     free(buf);
     free(bufs);
     free(spans);
@@ -1022,12 +1032,14 @@ typedef struct {
     bool complete;
 } whole_response;
 
-/* Undo Transfer-Encoding: chunked in place; false if the terminating chunk is missing. */
+/* Undo Transfer-Encoding: chunked in place; false if the terminating chunk is missing
+ * (*out_len then counts the whole chunks before it). */
 static bool dechunk(uint8_t *data, size_t len, size_t *out_len)
 {
     size_t in = 0, out = 0;
     for (;;) {
         char *end;
+        *out_len = out;
         if (in >= len) return false;
         unsigned long n = strtoul((const char *)data + in, &end, 16);
         size_t line = (size_t)((uint8_t *)end - data);
@@ -1510,4 +1522,96 @@ Test(http, fhir_reads_answer_by_role_as_fhir_json)
     response post;
     exchange("POST", "/fhir/metadata", "application/fhir+json", "{}", 2, &post);
     cr_expect(post.status == 405 && strstr(post.body, "\"code\":\"not-supported\""), "%s", post.text);
+}
+
+/* ---- the replay cache and the event streams against keys made up for the purpose -------- */
+
+static uint64_t replay_cache_entries(void)
+{
+    response *m = get("/metrics");
+    const char *at = strstr(m->body, "\ntrialreg_http_replay_cache_entries ");
+    cr_assert_not_null(at, "the replay cache gauge is missing: %s", m->body);
+    return strtoull(at + 36, NULL, 10);
+}
+
+/* Any key can sign, so a signature is remembered only for a request answered 2xx: requests
+ * of keys that may read nothing leave the cache as it was, however many they send (before,
+ * a flood of them filled it and every signed read got 503 BUSY). The same request signed
+ * twice in one second is two requests (the signer's random nonce), and a replay of an
+ * answered one is still refused. */
+Test(http, signatures_of_refused_requests_are_not_kept_so_made_up_keys_cannot_fill_the_replay_cache)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    char id[65], target[128], lines[900];
+    first_tx_id(id);
+    snprintf(target, sizeof target, "/v1/receipts/%s", id);
+    uint64_t before = replay_cache_entries();
+    response r;
+    for (int i = 0; i < 200; i++) {
+        keypair stranger;
+        tcrypto_keypair_generate(&stranger);
+        const char *t = i % 3 == 0 ? target : i % 3 == 1 ? "/v1/blocks?from=1" : "/v1/events";
+        signed_get(t, &stranger, world_s(), &w.chain_id, NULL, &r, lines);
+        cr_assert_eq(r.status, 403, "a made-up key on %s: %s", t, r.text);
+    }
+    cr_expect_eq(replay_cache_entries(), before, "refused requests left signatures in the cache");
+    signed_get(target, &w.regulator, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_assert_eq(r.status, 200, "%s", r.text);
+    char first[900];
+    snprintf(first, sizeof first, "%s", lines);
+    signed_get(target, &w.regulator, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect_eq(r.status, 200, "the same read signed again in the same second: %s", r.text);
+    cr_expect_eq(replay_cache_entries(), before + 2, "two answered reads are remembered");
+    int fd = dial();
+    char head[2048];
+    int n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s\r\n",
+                     target, first);
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    size_t got = 0;
+    for (ssize_t k; (k = read(fd, r.text + got, sizeof r.text - 1 - got)) > 0;) got += (size_t)k;
+    r.text[got] = '\0';
+    close(fd);
+    cr_expect(strstr(r.text, "HTTP/1.1 401") && strstr(r.text, "REPLAYED"), "a replay: %s", r.text);
+}
+
+/* Event streams are bounded per key (4) and in all (128), far below the 1,024 connections,
+ * so no key holds every connection; a key with no role gets none (403 above). A closed
+ * stream gives its place back. */
+Test(http, a_key_holds_at_most_four_event_streams)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    char buf[8192];
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = stream_open("/v1/events?from=1", &w.regulator, NULL);
+        memset(buf, 0, sizeof buf);
+        stream_read_until(fds[i], buf, sizeof buf, 0, "\r\n\r\n", 3000);
+        cr_assert(strstr(buf, "HTTP/1.1 200"), "stream %d: %s", i, buf);
+    }
+    int fd = stream_open("/v1/events?from=1", &w.regulator, NULL);
+    memset(buf, 0, sizeof buf);
+    stream_read_until(fd, buf, sizeof buf, 0, "}", 3000);
+    cr_expect(strstr(buf, "HTTP/1.1 503") && strstr(buf, "BUSY"), "a fifth stream: %s", buf);
+    close(fd);
+    fd = stream_open("/v1/events?from=1", &w.sponsor, NULL);
+    memset(buf, 0, sizeof buf);
+    stream_read_until(fd, buf, sizeof buf, 0, "\r\n\r\n", 3000);
+    cr_expect(strstr(buf, "HTTP/1.1 200"), "another key's stream: %s", buf);
+    close(fd);
+    close(fds[0]);
+    bool again = false;
+    /* a suspended stream notices its reader is gone when it next writes: its keep-alive
+     * comment, at most 15 s on */
+    for (int tries = 0; tries < 40 && !again; tries++) {
+        usleep(500 * 1000);
+        fd = stream_open("/v1/events?from=1", &w.regulator, NULL);
+        memset(buf, 0, sizeof buf);
+        stream_read_until(fd, buf, sizeof buf, 0, "\r\n\r\n", 3000);
+        again = strstr(buf, "HTTP/1.1 200") != NULL;
+        close(fd);
+    }
+    cr_expect(again, "a stream once one of the four closed: %s", buf);
+    for (int i = 1; i < 4; i++) close(fds[i]);
 }

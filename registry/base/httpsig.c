@@ -364,14 +364,17 @@ bool httpsig_sign(const httpsig_request *rq, bool has_body, const keypair *key,
                   const hash32 *chain, int64_t created, char *signature_input,
                   size_t input_cap, char *signature_out, size_t sig_cap)
 {
-    char keyid[65], chain_hex[65];
+    char keyid[65], chain_hex[65], nonce_hex[33];
+    uint8_t nonce[16];
+    tcrypto_random(nonce, sizeof nonce);
     tcrypto_to_hex(key->public_key.bytes, 32, keyid);
     tcrypto_to_hex(chain->bytes, 32, chain_hex);
+    tcrypto_to_hex(nonce, sizeof nonce, nonce_hex);
     int n = snprintf(signature_input, input_cap,
                      "sig1=(\"@method\" \"@path\" \"@query\"%s);created=%" PRId64
-                     ";keyid=\"%s\";alg=\"ed25519\";tag=\"%s%s\"",
+                     ";keyid=\"%s\";alg=\"ed25519\";tag=\"%s%s\";nonce=\"%s\"",
                      has_body ? " \"content-digest\"" : "", created, keyid, HTTPSIG_TAG_PREFIX,
-                     chain_hex);
+                     chain_hex, nonce_hex);
     if (n < 0 || (size_t)n >= input_cap) return false;
     httpsig_input in;
     char why[160], b64[TCRYPTO_BASE64_LEN(64)];

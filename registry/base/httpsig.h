@@ -97,7 +97,9 @@ void httpsig_content_digest(const void *body, size_t len, char *out, size_t cap)
 bool httpsig_content_digest_matches(const char *field, const void *body, size_t len);
 
 /* Sign rq for a client: covers @method, @path, @query and, when has_body, content-digest
- * (the caller sends that header: httpsig_content_digest). Writes the two field values. */
+ * (the caller sends that header: httpsig_content_digest), with a random `nonce` parameter
+ * (16 bytes, hex), so the same request signed twice in one second is two signatures, not
+ * one the node's replay cache refuses the second time. Writes the two field values. */
 bool httpsig_sign(const httpsig_request *rq, bool has_body, const keypair *key,
                   const hash32 *chain, int64_t created, char *signature_input,
                   size_t input_cap, char *signature_out, size_t sig_cap);

@@ -293,6 +293,28 @@ static bool state_has(exec *e, const uint8_t *key, size_t key_len, uint8_t **val
     return ledger_state_get(exec_ledger(e), key, key_len, value, len) == LEDGER_OK;
 }
 
+bool exec_key_known(exec *e, const pubkey *key)
+{
+    if (authority_of(e, key)) return true;
+    static const char prefix[] = "protocol/t/";
+    const size_t plen = sizeof prefix - 1;
+    uint8_t row[CODEC_KEY_MAX], probe[CODEC_KEY_MAX];
+    size_t rlen = 0;
+    for (uint32_t n = 0; n < EXEC_KNOWN_TRIALS_MAX; n++) {
+        if (ledger_state_next(exec_ledger(e), (const uint8_t *)prefix, plen, rlen ? row : NULL,
+                              rlen, row, sizeof row, &rlen) != LEDGER_OK)
+            return false;
+        if (rlen < plen + 2 || plen + 1 + row[plen] != rlen) continue;
+        uint8_t *v = NULL;
+        size_t len = 0;
+        bool enrolled = state_has(e, probe, trial_key(probe, "consent/e/", row + plen + 1,
+                                                      row[plen], key->bytes, 32), &v, &len);
+        free(v);
+        if (enrolled) return true;
+    }
+    return false;
+}
+
 bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const uint8_t *trial,
                        size_t trial_len, const pubkey *participant)
 {

@@ -370,6 +370,13 @@ bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t
 /* True for a protocol-level tx (see above). */
 bool exec_tx_protocol_level(exec *e, const codec_tx *tx);
 
+/* True if key has standing in this chain: an authority of the genesis, or a participant
+ * enrolled in some trial (at most EXEC_KNOWN_TRIALS_MAX trials are looked at, one state
+ * read each). The HTTP API serves its event stream to such keys only, so that a key made up
+ * for the purpose cannot hold the server's connections or its replay cache. */
+#define EXEC_KNOWN_TRIALS_MAX 4096
+bool exec_key_known(exec *e, const pubkey *key);
+
 /* Signed reads of the ledger itself (issue 19; the node checks the signature, tag
  * TCRYPTO_TAG_READ, and its time first). Blocks and exports: a validator of the genesis,
  * any regulator, the genesis' auditor role. */

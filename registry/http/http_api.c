@@ -128,6 +128,9 @@ static void *sweeper_main(void *arg)
     return NULL;
 }
 
+/* The status this thread last answered (http_count), for the replay cache's settling. */
+static _Thread_local unsigned last_status;
+
 /* ---- requests ------------------------------------------------------------------------------ */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
@@ -156,6 +159,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 enum MHD_Result http_send(struct MHD_Connection *c, unsigned status, const char *type,
                           const void *body, size_t len)
 {
+    last_status = status;
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
@@ -192,6 +196,7 @@ enum MHD_Result http_error(http_api *h, struct MHD_Connection *c, unsigned statu
 
 void http_count(http_api *h, unsigned status)
 {
+    last_status = status;
     unsigned i = status >= 500 ? 4 : status >= 400 ? 3 : status >= 300 ? 2 : 1;
     __atomic_fetch_add(&h->responses[i], 1, __ATOMIC_RELAXED);
 }
@@ -240,7 +245,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (rq->uri_too_long) return http_error(h, c, 414, "URI_TOO_LONG", "the request target is too long");
     if (rq->too_large)
         return http_error(h, c, 413, "TOO_LARGE", "the body exceeds %u bytes", h->cfg.body_max);
-    return http_route(h, c, method, url, rq);
+    http_seen_begin();
+    last_status = 0;
+    enum MHD_Result sent = http_route(h, c, method, url, rq);
+    http_seen_settle(h, last_status);
+    return sent;
 }
 
 /* ---- open / close -------------------------------------------------------------------------- */

@@ -44,14 +44,18 @@ void http_seen_free(http_seen *s)
     free(s);
 }
 
-/* 1 new (remembered), 0 seen before, -1 the cache is full. */
-static int seen_add(http_seen *s, const signature *sig, uint64_t now_ms, uint64_t until_ms)
+static uint64_t seen_tag(const signature *sig)
 {
     hash32 h;
     tcrypto_sha256(sig->bytes, 64, &h);
     uint64_t tag;
     memcpy(&tag, h.bytes, 8);
-    tag |= 1; /* 0 marks an empty slot */
+    return tag | 1; /* 0 marks an empty slot */
+}
+
+/* 1 new (remembered), 0 seen before, -1 the cache is full. */
+static int seen_add(http_seen *s, uint64_t tag, uint64_t now_ms, uint64_t until_ms)
+{
     pthread_mutex_lock(&s->mu);
     int rc = -1;
     seen_slot *free_slot = NULL;
@@ -70,6 +74,44 @@ static int seen_add(http_seen *s, const signature *sig, uint64_t now_ms, uint64_
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+/* Forget tag (a lookup scans the whole probe run, so a cleared slot breaks no chain). */
+static void seen_remove(http_seen *s, uint64_t tag)
+{
+    pthread_mutex_lock(&s->mu);
+    for (uint32_t i = 0; i < SEEN_PROBE; i++) {
+        seen_slot *slot = &s->slots[(tag + i) & (SEEN_SLOTS - 1)];
+        if (slot->tag == tag) slot->tag = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+uint32_t http_seen_live(http_api *h, uint64_t now_ms)
+{
+    uint32_t n = 0;
+    pthread_mutex_lock(&h->seen->mu);
+    for (uint32_t i = 0; i < SEEN_SLOTS; i++)
+        n += h->seen->slots[i].tag != 0 && h->seen->slots[i].until_ms >= now_ms;
+    pthread_mutex_unlock(&h->seen->mu);
+    return n;
+}
+
+/* The signature this thread's request added to the cache (0: none). A request is handled
+ * by one thread from its route to its answer (http_api.c on_request), so this is per
+ * request. Only a signature whose request was answered 2xx stays remembered: a refused
+ * request (403 for a key with no right to it, 404, 503) is forgotten at once, so keys made
+ * up by the thousand cannot fill the cache (each costs an entry only while it is being
+ * answered), and a replay of a refused request is refused again or, if the ledger changed
+ * in between, answered to a key that was allowed to ask. */
+static _Thread_local uint64_t pending_tag;
+
+void http_seen_begin(void) { pending_tag = 0; }
+
+void http_seen_settle(http_api *h, unsigned status)
+{
+    if (pending_tag && (status < 200 || status > 299)) seen_remove(h->seen, pending_tag);
+    pending_tag = 0;
 }
 
 /* ---- authentication ------------------------------------------------------------------------ */
@@ -107,7 +149,9 @@ bool http_authenticate(http_api *h, struct MHD_Connection *c, const char *method
         return false;
     }
     if (!httpsig_verify(&in, &view, key, no->reason, sizeof no->reason)) return false;
-    int fresh = seen_add(h->seen, &in.sig, now, (uint64_t)(in.created + skew_s + 1) * 1000);
+    uint64_t tag = seen_tag(&in.sig);
+    int fresh = seen_add(h->seen, tag, now, (uint64_t)(in.created + skew_s + 1) * 1000);
+    if (fresh == 1) pending_tag = tag;
     if (fresh == 0) {
         snprintf(no->code, sizeof no->code, "REPLAYED");
         snprintf(no->reason, sizeof no->reason, "this signature was used already (a replayed request)");

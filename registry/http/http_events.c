@@ -23,6 +23,8 @@
 #define STREAM_BUF_MAX (1u << 20)   /* one block's events, at most */
 #define STREAM_BLOCKS_PER_FILL 64   /* blocks looked at per fill when they hold nothing */
 #define STREAM_HEARTBEAT_MS 15000
+#define STREAMS_MAX 128             /* open streams, well below the connection limit (1,024) */
+#define STREAMS_PER_KEY 4           /* open streams of one key */
 
 struct http_stream {
     http_api *h;
@@ -246,12 +248,53 @@ static bool start_point(struct MHD_Connection *c, http_stream *s)
     return true;
 }
 
+/* Link s into the open streams, unless STREAMS_MAX are open or STREAMS_PER_KEY of its key. */
+static bool stream_link(http_api *h, http_stream *s, char *why, size_t cap)
+{
+    pthread_mutex_lock(&h->mu);
+    uint32_t all = 0, mine = 0;
+    for (http_stream *o = h->streams; o; o = o->next_stream, all++)
+        mine += memcmp(o->asker.bytes, s->asker.bytes, 32) == 0;
+    bool ok = all < STREAMS_MAX && mine < STREAMS_PER_KEY;
+    if (ok) {
+        s->next_stream = h->streams;
+        if (h->streams) h->streams->prev = s;
+        h->streams = s;
+    } else if (mine >= STREAMS_PER_KEY) {
+        snprintf(why, cap, "this key has %d event streams open: close one", STREAMS_PER_KEY);
+    } else {
+        snprintf(why, cap, "%d event streams are open: try again later", STREAMS_MAX);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return ok;
+}
+
+/* A key may follow events only if the ledger knows it (the client API's EVENTS answers
+ * DENIED for a key with no role anywhere): asked once, for a height past any head, so the
+ * answer is DENIED or NOT_FOUND and small. A refusal is sent (*sent) and false returned. */
+static bool may_stream(http_api *h, struct MHD_Connection *c, const pubkey *key, enum MHD_Result *sent)
+{
+    uint8_t body[16], reply[4096];
+    codec_buf req = codec_buf_make(body, sizeof body);
+    codec_events_request_encode(UINT64_MAX, &req);
+    codec_client_response resp;
+    if (!http_capi(h, key, CLIENT_EVENTS, req.data, req.len, reply, sizeof reply, &resp)) {
+        *sent = http_error(h, c, 500, "INTERNAL", "the node did not answer");
+        return false;
+    }
+    if (resp.status != CAPI_DENIED) return true;
+    *sent = http_error(h, c, 403, "DENIED", "%s", resp.reason);
+    return false;
+}
+
 enum MHD_Result http_get_events(http_api *h, struct MHD_Connection *c, const http_request *rq)
 {
     pubkey key;
     http_refusal no;
     if (!http_authenticate(h, c, "GET", rq, &key, &no))
         return http_error(h, c, no.status, no.code, "%s", no.reason);
+    enum MHD_Result sent;
+    if (!may_stream(h, c, &key, &sent)) return sent;
     http_stream *s = calloc(1, sizeof *s);
     if (s) s->buf = malloc(STREAM_BUF_MAX);
     if (!s || !s->buf) {
@@ -267,18 +310,18 @@ enum MHD_Result http_get_events(http_api *h, struct MHD_Connection *c, const htt
     s->c = c;
     s->asker = key;
     s->last_sent_ms = http_mono_ms();
+    char why[96];
+    if (!stream_link(h, s, why, sizeof why)) {
+        free(s->buf);
+        free(s);
+        return http_error(h, c, 503, "BUSY", "%s", why);
+    }
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
                                                                stream_read, s, stream_free);
     if (!r) {
-        free(s->buf);
-        free(s);
+        stream_free(s);
         return http_error(h, c, 500, "INTERNAL", "out of memory");
     }
-    pthread_mutex_lock(&h->mu);
-    s->next_stream = h->streams;
-    if (h->streams) h->streams->prev = s;
-    h->streams = s;
-    pthread_mutex_unlock(&h->mu);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(r, "Cache-Control", "no-store");
     enum MHD_Result ok = MHD_queue_response(c, 200, r);

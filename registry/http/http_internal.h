@@ -58,6 +58,13 @@ struct http_api {
 bool http_authenticate(http_api *h, struct MHD_Connection *c, const char *method,
                        const http_request *rq, pubkey *key, http_refusal *no);
 
+/* The replay cache around one request (http_auth.c): begin before its route, settle with
+ * the status it was answered (a signature stays remembered only for a 2xx answer); how
+ * many signatures it remembers now (the metric). */
+void http_seen_begin(void);
+void http_seen_settle(http_api *h, unsigned status);
+uint32_t http_seen_live(http_api *h, uint64_t now_ms);
+
 enum MHD_Result http_route(http_api *h, struct MHD_Connection *c, const char *method,
                            const char *url, http_request *rq);
 /* The reads (http_reads.c): true if url is one of theirs, the answer sent (*sent). */

@@ -68,6 +68,9 @@ static enum MHD_Result get_metrics(http_api *h, struct MHD_Connection *c)
     fprintf(f, "# HELP trialreg_http_deadline_cuts_total Connections closed for sending request "
                "headers too slowly.\n# TYPE trialreg_http_deadline_cuts_total counter\n"
                "trialreg_http_deadline_cuts_total %" PRIu64 "\n", cuts);
+    fprintf(f, "# HELP trialreg_http_replay_cache_entries Signatures remembered against replay "
+               "(answered 2xx within the clock skew).\n# TYPE trialreg_http_replay_cache_entries "
+               "gauge\ntrialreg_http_replay_cache_entries %u\n", http_seen_live(h, http_now_ms(h)));
     fprintf(f, "# HELP trialreg_http_responses_total HTTP responses by status class.\n"
                "# TYPE trialreg_http_responses_total counter\n");
     static const char *classes[] = {"", "2xx", "3xx", "4xx", "5xx"};

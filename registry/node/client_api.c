@@ -1133,7 +1133,12 @@ static bool answer_events(capi *api, const codec_span *body, answer *a)
     capi_exec_lock(api);
     ledger_summary head;
     ledger_head(exec_ledger(api->cfg.executor), &head);
-    if (height == 0 || height > head.height) {
+    if (r.is_signed && !exec_ledger_read_allowed(api->cfg.executor, &r.asker)
+        && !exec_key_known(api->cfg.executor, &r.asker)) {
+        ok = refuse(a, CAPI_DENIED, "events: key %02x%02x%02x%02x... is no authority of the "
+                    "genesis and no participant of any trial: it may read no event",
+                    r.asker.bytes[0], r.asker.bytes[1], r.asker.bytes[2], r.asker.bytes[3]);
+    } else if (height == 0 || height > head.height) {
         ok = refuse(a, CAPI_NOT_FOUND, "no block at height %" PRIu64 " (head is %" PRIu64 ")",
                     height, head.height);
     } else if (block_cache_load(api, &c, height) != 0) {
