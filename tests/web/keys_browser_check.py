@@ -171,6 +171,7 @@ def drain(d):
 
 
 def screenshot(d, name, width=1200):
+    d.set_window_size(width, 800)  # the document's own height, not the last window's
     height = d.execute_script("return document.documentElement.scrollHeight")
     d.set_window_size(width, min(max(height + 120, 800), 8000))
     d.save_screenshot(os.path.join(OUT, f"{name}.png"))
@@ -283,17 +284,18 @@ def main():
         if lines[0].split(",")[0] != "height" or len(lines) != len(got) + 1 or not all('"verified"' in l for l in lines[1:]):
             fail(f"the CSV: {len(lines)} lines for {len(got)} rows: {lines[:2]}")
         print(f"   CSV: {len(lines) - 1} rows, header {lines[0][:40]}...")
-        sel.select_by_index(0)
-        enrolled = {x["participant"]: x["site"] for x in rows(d) if x["kind"] == "consent.enrol"}
         d.find_element(By.CSS_SELECTOR, "#events button.participant").click()
         hist = d.find_elements(By.CSS_SELECTOR, "#consent-table tbody tr")
         heads = [th.text for th in d.find_elements(By.CSS_SELECTOR, "#consent-table thead th")]
-        if not hist or "main study" not in heads:
-            fail(f"the consent history: {len(hist)} rows, columns {heads}")
+        grants = len([x for x in got if x["kind"] in ("consent.grant", "consent.withdraw") and "not done" not in x["event"]])
+        if len(hist) != grants or "main study" not in heads:
+            fail(f"the consent history: {len(hist)} rows for {grants} grants and withdrawals, columns {heads}")
         charts = d.find_elements(By.CSS_SELECTOR, "#chart-list svg")
         if len(charts) < 2:
             fail(f"{len(charts)} charts, one per site wanted")
         screenshot(d, "timeline-consent-history")
+        sel.select_by_index(0)
+        enrolled = {x["participant"]: x["site"] for x in rows(d) if x["kind"] == "consent.enrol"}
         print(f"   consent history: {len(hist)} changes by scope; {len(charts)} site charts")
 
         # 2. a site's key
