@@ -17,7 +17,9 @@ chromium-driver, python3-selenium) against a running consortium that ran the exa
     "not verified: STEP";
  5. no request the browser sent (URL, headers, body: Chromium's network log) carries key
     material: any loaded seed, in hex or base64, or its PKCS#8 bytes; exportKey on a key
-    loaded by keys.mjs fails; no CSP violation in the console.
+    loaded by keys.mjs fails; no CSP violation in the console;
+ 6. at http://insecure.test (mapped to 127.0.0.1: plain HTTP at a name that is not loopback,
+    so not a secure context) both key pages refuse to load the key and say why.
 With HTTPS_ONLY=1 (NODE_URL https://trial.test:PORT, Chromium given
 --ignore-certificate-errors): the page is a secure context and step 1's timeline verifies.
 Screenshots go to OUT_DIR. Exit 0 when all holds, 1 with the reason otherwise.
@@ -144,7 +146,7 @@ def browser(width=1200, height=1800):
     args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             f"--window-size={width},{height}", "--no-first-run", "--disable-extensions",
             "--disable-background-networking", "--disable-component-update",
-            "--host-resolver-rules=MAP trial.test 127.0.0.1"]
+            "--host-resolver-rules=MAP trial.test 127.0.0.1, MAP insecure.test 127.0.0.1"]
     if HTTPS_ONLY:
         args.append("--ignore-certificate-errors")  # only for the HTTPS case: see web_keys_check.sh
     for a in args:
@@ -405,6 +407,28 @@ def main():
         csp = [m for m in CONSOLE if "Content Security Policy" in m]
         if csp:
             fail(f"CSP violations: {csp}")
+        # 6. not a secure context (plain HTTP at a name that is not loopback): no key is loaded
+        proxy = http.server.ThreadingHTTPServer(("127.0.0.1", PROXY_PORT + 1), Proxy)
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        try:
+            for page in ("timeline.html", "participant.html"):
+                d.get(f"http://insecure.test:{PROXY_PORT + 1}/app/{page}?trial={TRIAL}")
+                WebDriverWait(d, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#status p"))
+                if d.execute_script("return window.isSecureContext"):
+                    fail("http://insecure.test is a secure context: the test shows nothing")
+                d.find_element(By.ID, "key").send_keys(key_file("regulator"))
+                d.find_element(By.ID, "genesis").send_keys(GENESIS)
+                d.find_element(By.ID, "go").click()
+                time.sleep(0.5)
+                s6 = status(d)
+                if "not in a secure context" not in s6 or d.find_element(By.ID, "me").is_displayed() or rows(d):
+                    fail(f"{page} outside a secure context: status {s6!r}")
+                screenshot(d, f"{page.split('.')[0]}-not-secure")
+        finally:
+            proxy.shutdown()
+            proxy.server_close()
+        print(f"6. outside a secure context both key pages refuse: \"{s6[:80]}...\"")
+        drain(d)
         print(f"5. {len(SENT)} requests in the network log, none with a seed or PKCS#8 bytes "
               f"({len(secrets)} forms of 3 keys looked for); exportKey: {result.split()[0]}; no CSP violation")
     finally:

@@ -6,7 +6,7 @@
 #      regulator's timeline, every mark verified, filters, CSV; a site key sees only its
 #      site's participants; a participant withdraws a scope on its page (390x844) and the
 #      regulator's timeline shows it; a proxy flipping one receipt byte; no request carries
-#      key material; exportKey fails; axe-core;
+#      key material; exportKey fails; axe-core; outside a secure context no key loads;
 #   2. the same pages over HTTPS: a `trialctl init --tls --host trial.test` consortium on the
 #      same ports (the first one stopped), reached at https://trial.test:PORT (mapped to
 #      127.0.0.1 by Chromium's resolver rules): curl with the consortium's CA accepts the
