@@ -108,8 +108,9 @@ function ask(bits) {
     if (!bits) return say("error", "Tick at least one part to withdraw (or choose Withdraw everything).");
     pending = bits;
     $("confirm-text").textContent = `You withdraw your consent to: ${scopeWords(bits).join(", ")} in ${trial}. `
-        + "From now on, no new data of these parts is collected or shared; data collected before stays. "
-        + "Your site is told through the registry.";
+        + "From now on the registry refuses new data of these parts, and researchers' access no longer "
+        + "releases your data of these parts; what was collected before stays recorded. "
+        + "Your site sees it in the registry.";
     $("confirm").showModal();
     $("confirm-no").focus();
 }
