@@ -115,6 +115,15 @@ scall GET "/v1/export?include_uncertified=true" regulator 200
 scall GET "/v1/export?include_uncertified=1" regulator 400
 scall GET /v1/export researcher 403
 call GET /v1/export "" "" 401
+# the FHIR reads (issue 22; their FHIR content is checked by FHIR.js in cluster_fhir)
+call GET /fhir/metadata "" "" 200
+scall GET /fhir/ResearchStudy/TRIAL-CARDIO-01 sponsor 200
+scall GET '/fhir/ResearchStudy/TRIAL-CARDIO-01/$export' regulator 200
+scall GET /fhir/ResearchStudy/TRIAL-CARDIO-01 researcher 404
+call GET /fhir/ResearchStudy/TRIAL-CARDIO-01 "" "" 401
+scall GET "/fhir/ResearchSubject?study=ResearchStudy/TRIAL-CARDIO-01" sponsor 200
+scall GET /fhir/ResearchSubject regulator 400
+scall GET "/fhir/Consent?patient=Patient/$p" regulator 200
 # beside its packages: ES modules resolve imports from the script's own folder
 cp "$HERE/validate_responses.mjs" "$WORK/npm/"
 node "$WORK/npm/validate_responses.mjs" "$ROOT/docs/openapi.yaml" "$M" || fail "responses do not match docs/openapi.yaml"
