@@ -7,6 +7,8 @@
 #      site's participants; a participant withdraws a scope on its page (390x844) and the
 #      regulator's timeline shows it; a proxy flipping one receipt byte; no request carries
 #      key material; exportKey fails; axe-core; outside a secure context no key loads;
+#      then tests/web/js_txs_check.mjs: an enrolment and a consent grant with a witness
+#      co-signature, built and signed by web/js/tx.mjs, accepted and certified;
 #   2. the same pages over HTTPS: a `trialctl init --tls --host trial.test` consortium on the
 #      same ports (the first one stopped), reached at https://trial.test:PORT (mapped to
 #      127.0.0.1 by Chromium's resolver rules): curl with the consortium's CA accepts the
@@ -63,6 +65,7 @@ URL=http://127.0.0.1:$((BASE + 164))
 participant_keys "$C"
 TRIALCTL="$TRIALCTL" /usr/bin/python3 "$HERE/keys_browser_check.py" "$URL" "$C" "$TRIAL" "$AXE" "$WORK/screenshots" $PROXY_PORT \
     || fail "the key pages in Chromium"
+node "$HERE/js_txs_check.mjs" "$URL" "$C" "$TRIALCTL" "$TRIAL" || fail "txs signed by web/js/tx.mjs"
 "$TRIALCTL" cluster down "$C" >/dev/null 2>&1 || true
 
 # ---- 2. HTTPS at a name the certificates carry ------------------------------------------------
