@@ -922,6 +922,94 @@ Test(http, the_event_stream_sends_certified_events_by_role_resumes_and_follows_n
     cr_expect_eq(get("/v1/events")->status, 401, "unsigned");
 }
 
+/* Review R2: Last-Event-ID and ?from= are decimal digits in range, else 400 (sscanf and
+ * strtoull used to take "-1.0.0", "+5.0.0", "1.4294967296.0" and from=2^64 as some height). */
+Test(http, an_event_stream_start_point_out_of_form_or_range_is_refused)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    static const char *ids[] = {"-1.0.0", "5 .0.0", "+5.0.0", "1.4294967296.0", "1.0.4294967296",
+                                "18446744073709551616.0.0", "1.0", "1.0.0.0", "0.0.0", "1..0"};
+    static const char *froms[] = {"18446744073709551616", "-1", "+1", "%201", "0", "1x"};
+    char buf[4096], target[96], extra[96];
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+        snprintf(target, sizeof target, "/v1/events?from=%zu", i + 1); /* a fresh signature each */
+        snprintf(extra, sizeof extra, "Last-Event-ID: %s\r\n", ids[i]);
+        int fd = stream_open(target, &w.regulator, extra);
+        stream_read_until(fd, buf, sizeof buf, 0, "\r\n\r\n", 3000);
+        close(fd);
+        cr_expect(strncmp(buf, "HTTP/1.1 400", 12) == 0, "Last-Event-ID \"%s\": %.60s", ids[i], buf);
+    }
+    for (size_t i = 0; i < sizeof froms / sizeof *froms; i++) {
+        snprintf(target, sizeof target, "/v1/events?from=%s", froms[i]);
+        int fd = stream_open(target, &w.regulator, NULL);
+        stream_read_until(fd, buf, sizeof buf, 0, "\r\n\r\n", 3000);
+        close(fd);
+        cr_expect(strncmp(buf, "HTTP/1.1 400", 12) == 0, "from=%s: %.60s", froms[i], buf);
+    }
+    /* in range: a stream */
+    int fd = stream_open("/v1/events?from=99", &w.regulator, "Last-Event-ID: 18446744073709551615.4294967295.4294967295\r\n");
+    stream_read_until(fd, buf, sizeof buf, 0, "\r\n\r\n", 3000);
+    close(fd);
+    cr_expect(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%.60s", buf);
+}
+
+/* Review R2: a block whose visible events are more than one stream buffer (1 MiB) is sent
+ * in parts, each ending at an event, and the stream goes on to the next block. (It used to
+ * end the stream with an error; a client resuming from its Last-Event-ID then met the same
+ * block again, so it never got past it.) */
+Test(http, a_block_with_more_events_than_the_stream_buffer_is_sent_in_parts)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    enum { N = 3000 };
+    uint8_t *bufs = malloc((size_t)N * 512);
+    codec_span *spans = malloc(N * sizeof *spans);
+    codec_receipt *rs = malloc(N * sizeof *rs);
+    cr_assert(bufs && spans && rs);
+    uint64_t at = w.now_ms + 60000 - 1;
+    for (int i = 0; i < N; i++) {
+        char label[48];
+        snprintf(label, sizeof label, "r2 big block %d", i);
+        hash32 h = world_hash(label);
+        codec_value a[] = {world_text(SCENARIO_TRIAL), world_bytes(w.participants[0].public_key.bytes, 32),
+                           world_int(SCOPE_MAIN), world_int((int64_t)at), world_bytes(h.bytes, 32),
+                           world_int(5000 + i)};
+        spans[i].len = world_sign(&w, &w.inv_a, WORLD_NEXT_NONCE, NULL, "data", "anchor", a, 6, NULL, 0,
+                                  bufs + (size_t)i * 512, 512);
+        spans[i].data = bufs + (size_t)i * 512;
+    }
+    cr_assert_eq(world_commit(&w, 60000, spans, N, rs), 0);
+    for (int i = 0; i < N; i++) cr_assert_eq(rs[i].status, RECEIPT_OK, "%s", rs[i].reason);
+    ledger_summary head;
+    ledger_head(w.l, &head);
+    uint64_t h = head.height; /* the big block; the withdrawal below is h + 1 */
+    codec_receipt r;
+    cr_assert_eq(world_run(&w, 60000, &w.participants[0], "consent", "withdraw",
+                           ((codec_value[]){world_text(SCENARIO_TRIAL), world_int(1)}), 2, NULL, 0, &r), 0);
+    start(0, 0);
+    size_t cap = 8u << 20;
+    char *buf = malloc(cap);
+    cr_assert_not_null(buf);
+    int fd = stream_open("/v1/events?from=1", &w.regulator, NULL);
+    char end[64];
+    snprintf(end, sizeof end, "id: %llu.0.0\n", (unsigned long long)h + 1);
+    stream_read_until(fd, buf, cap, 0, end, 20000);
+    close(fd);
+    char want[64];
+    size_t sent = 0;
+    snprintf(want, sizeof want, "id: %llu.", (unsigned long long)h);
+    for (const char *p = buf; (p = strstr(p, want)); p++) sent++;
+    cr_expect_eq(sent, (size_t)N, "every event of the big block, once each: %zu of %d", sent, N);
+    snprintf(want, sizeof want, "id: %llu.0.0\nevent: consent.withdrawn", (unsigned long long)h + 1);
+    cr_expect(strstr(buf, want) != NULL, "the stream goes on past the big block: %s", want);
+    snprintf(want, sizeof want, "id: %llu.%d.0\nevent: data.anchored", (unsigned long long)h, N - 1);
+    cr_expect(strstr(buf, want) != NULL, "the big block's last event: %s", want);
+    free(buf);
+    free(bufs);
+    free(spans);
+    free(rs);
+}
+
 /* ---- the export (GET /v1/export) --------------------------------------------------------- */
 
 /* A whole response: status, head, and the body with its chunked transfer coding undone

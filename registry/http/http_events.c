@@ -45,7 +45,9 @@ static bool after_resume_point(const http_stream *s, uint64_t height, uint32_t i
     return (int64_t)k > s->after_event;
 }
 
-/* Append the SSE lines of one tx's events to the buffer. false if it would exceed the bound. */
+/* Append the SSE lines of one tx's events to the buffer, each appended event becoming the
+ * resume point (so a block read again goes on after it). false if the next event would
+ * exceed the bound: the buffer then ends at a whole event. */
 static bool append_tx(http_stream *s, uint64_t height, const codec_event_tx *t)
 {
     static _Thread_local codec_receipt r;
@@ -75,6 +77,9 @@ static bool append_tx(http_stream *s, uint64_t height, const codec_event_tx *t)
             s->len += (size_t)snprintf(s->buf + s->len, STREAM_BUF_MAX - s->len,
                                        "id: %" PRIu64 ".%u.%u\nevent: %s\ndata: %s\n\n", height,
                                        t->index, k, r.events[k].topic.text, data);
+            s->after_height = height;
+            s->after_index = t->index;
+            s->after_event = k;
         }
         free(data);
     }
@@ -84,7 +89,9 @@ static bool append_tx(http_stream *s, uint64_t height, const codec_event_tx *t)
 }
 
 /* Read blocks from s->next on until one gives events, the head, or an uncertified block.
- * Returns false if the stream must end (a block's events exceed the bound, the node failed). */
+ * A block whose events exceed the bound is sent in parts: the buffer is sent up to its last
+ * whole event and the block read again from there (the resume point). Returns false if the
+ * stream must end (one event alone exceeds the bound, the node failed). */
 static bool fill(http_stream *s)
 {
     static _Thread_local codec_event_tx txs[CODEC_BLOCK_TXS_MAX];
@@ -111,7 +118,12 @@ static bool fill(http_stream *s)
             break;
         }
         if (!certified) break; /* its receipts are not certified yet: wait */
-        for (uint32_t i = 0; ok && i < n; i++) ok = append_tx(s, height, &txs[i]);
+        bool whole = true;
+        for (uint32_t i = 0; whole && i < n; i++) whole = append_tx(s, height, &txs[i]);
+        if (!whole) {
+            ok = s->len > 0; /* the rest of this block next time, after the resume point */
+            break;
+        }
         s->next++;
     }
     free(reply);
@@ -188,22 +200,39 @@ void http_streams_resume(http_api *h)
     }
 }
 
+/* A decimal number of digits only (no sign, space or "+"), at most max, ending at *end. */
+static bool decimal(const char *p, uint64_t max, uint64_t *out, const char **end)
+{
+    uint64_t v = 0;
+    const char *start = p;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > (max - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    *end = p;
+    return p > start;
+}
+
 /* Where to start: Last-Event-ID "H.T.E" resumes after that event; else ?from=HEIGHT
- * (default 1). */
+ * (default 1). Each number is decimal digits only, in range (a tx index and an event number
+ * fit 32 bits), else the request is refused. */
 static bool start_point(struct MHD_Connection *c, http_stream *s)
 {
     const char *last = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
     s->after_height = 0;
     s->after_index = s->after_event = -1;
+    const char *p;
     if (last) {
-        unsigned long long hh;
-        unsigned ii, kk;
-        char extra;
-        if (sscanf(last, "%llu.%u.%u%c", &hh, &ii, &kk, &extra) != 3 || hh == 0) return false;
+        uint64_t hh, ii, kk;
+        if (!decimal(last, UINT64_MAX, &hh, &p) || *p != '.' || !decimal(p + 1, UINT32_MAX, &ii, &p)
+            || *p != '.' || !decimal(p + 1, UINT32_MAX, &kk, &p) || *p || hh == 0)
+            return false;
         s->next = hh;
         s->after_height = hh;
-        s->after_index = ii;
-        s->after_event = kk;
+        s->after_index = (int64_t)ii;
+        s->after_event = (int64_t)kk;
         return true;
     }
     const char *from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
@@ -211,9 +240,8 @@ static bool start_point(struct MHD_Connection *c, http_stream *s)
         s->next = 1;
         return true;
     }
-    char *end;
-    unsigned long long v = strtoull(from, &end, 10);
-    if (!*from || *end || v == 0 || from[0] == '-') return false;
+    uint64_t v;
+    if (!decimal(from, UINT64_MAX, &v, &p) || *p || v == 0) return false;
     s->next = v;
     return true;
 }
