@@ -1615,3 +1615,18 @@ Test(http, a_key_holds_at_most_four_event_streams)
     cr_expect(again, "a stream once one of the four closed: %s", buf);
     for (int i = 1; i < 4; i++) close(fds[i]);
 }
+
+/* A trial id is any 1..32 bytes to the contracts, but a path holds text: an id that is not
+ * printable ASCII gets a 400 that says so, never a 500 from JSON that cannot hold it. */
+Test(http, a_trial_id_that_is_not_text_is_refused_with_a_reason)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    const char *paths[] = {"/v1/trials/%FF-trial/history", "/v1/trials/a%20b/history"};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        response *r = get(paths[i]);
+        cr_expect_eq(r->status, 400, "%s: %s", paths[i], r->text);
+        cr_expect(strstr(r->body, "printable ASCII") != NULL, "%s: %s", paths[i], r->body);
+    }
+    cr_expect_eq(get("/v1/trials/" SCENARIO_TRIAL "/history")->status, 200);
+}

@@ -175,7 +175,12 @@ enum MHD_Result http_send_json(http_api *h, struct MHD_Connection *c, unsigned s
 {
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
-    if (!text) return http_send(c, 500, "text/plain", "out of memory\n", 14);
+    if (!text) {
+        static const char why[] = "{\"error\":\"INTERNAL\",\"reason\":\"the answer could not be "
+                                  "written as JSON (out of memory, or text that is not UTF-8)\"}";
+        http_count(h, 500);
+        return http_send(c, 500, "application/json", why, sizeof why - 1);
+    }
     size_t len = strlen(text);
     enum MHD_Result ok = http_send(c, status, "application/json", text, len);
     free(text);

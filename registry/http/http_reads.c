@@ -570,6 +570,13 @@ static enum MHD_Result get_history(http_api *h, struct MHD_Connection *c, const 
                                     "events", list));
 }
 
+static bool printable(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e) return false;
+    return true;
+}
+
 /* ---- routing of the reads --------------------------------------------------------------- */
 
 bool http_route_reads(http_api *h, struct MHD_Connection *c, const char *method, const char *url,
@@ -592,8 +599,9 @@ bool http_route_reads(http_api *h, struct MHD_Connection *c, const char *method,
         const char *id = url + 11, *slash = strchr(id, '/');
         size_t len = slash ? (size_t)(slash - id) : strlen(id);
         codec_span trial = {(const uint8_t *)id, len};
-        if (len == 0 || len > 32) {
-            *sent = http_error(h, c, 400, "BAD_REQUEST", "a trial id is 1..32 bytes");
+        if (len == 0 || len > 32 || !printable(id, len)) {
+            *sent = http_error(h, c, 400, "BAD_REQUEST", "a trial id in a path is 1..32 printable "
+                               "ASCII characters other than '/' (read others over the nng client API)");
         } else if (slash && strcmp(slash, "/history") == 0) {
             *sent = get_history(h, c, rq, &trial);
         } else if (slash && strncmp(slash, "/grants/", 8) == 0) {
