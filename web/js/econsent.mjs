@@ -155,6 +155,8 @@ async function run(event) {
         const link = new URL(`sign.html?e=${id}&c=${g.chainIdHex}`, location.href);
         $("link").href = link.href;
         $("link").textContent = link.href;
+        $("code").textContent = id;
+        $("chain").textContent = g.chainIdHex;
         $("handoff").hidden = false;
         say("info", "Waiting for the participant to read and sign on their device...");
 
