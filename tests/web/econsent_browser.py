@@ -225,6 +225,20 @@ def main():
         if v.returncode != 0:
             fail(f"trialctl verify-receipt refuses the downloaded receipt: {v.stdout}{v.stderr}")
         print(f"5. both pages: verified summary; the receipts are the same {len(r1)} bytes; trialctl verify-receipt: OK")
+        # the same receipt with one byte flipped, through the page's own verify and summary
+        flipped = bytearray(r1)
+        flipped[len(flipped) // 2] ^= 0x01
+        shown = site.execute_async_script(
+            "const [g64, r64, done] = arguments;"
+            "const bytes = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));"
+            "Promise.all([import('/app/js/verify.mjs'), import('/app/js/esession.mjs')]).then(async ([v, e]) => {"
+            " const g = await v.decodeGenesis(bytes(g64)); const r = bytes(r64);"
+            " const out = document.createElement('section'); e.showSummary(out, g, await v.verifyReceiptFile(g, r), r, 'x');"
+            " done(out.textContent); }).catch((x) => done('ERROR ' + x));",
+            base64.b64encode(open(GENESIS, "rb").read()).decode(), base64.b64encode(bytes(flipped)).decode())
+        if "✗ not verified" not in shown or "✓ verified" in shown:
+            fail(f"a receipt with a flipped byte is summarised as: {shown[:300]!r}")
+        print(f"   one byte flipped: \"{shown[len('The consent, as the registry recorded it'):][:90]}...\"")
 
         # 5. no key material on the wire; exportKey refused on a key the site page loads
         forms = key_forms(inv_seed) + key_forms(part_seed)
