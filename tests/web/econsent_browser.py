@@ -9,7 +9,8 @@ running consortium whose example trial is on the ledger:
  2. the investigator's device loads the genesis and its key, reads the approved versions
     (verified in the page), is refused a consent form file whose SHA-256 is not an approved
     form's (the message says so), accepts the approved one, ticks two scopes, types the
-    participant's key and opens the envelope;
+    participant's key and opens the envelope; the QR code it draws reads back (zbarimg) as
+    the link;
  3. the participant's device reads the consent by its code, shows it in words, signs;
  4. the investigator's device co-signs as witness and submits; both pages show the summary
     "verified" with the trial, the scopes in words and the witness's meaning, and their
@@ -181,7 +182,13 @@ def main():
         code = site.find_element(By.ID, "code").text
         chain = site.find_element(By.ID, "chain").text
         screenshot(site, "econsent-4-waiting-for-participant", 1100)
-        print(f"3. version {version}, form matched, enrolled, envelope {code} opened: {link}")
+        # the QR code drawn by the page (qr.mjs) reads back as the link (zbarimg)
+        qr_png = os.path.join(OUT, "econsent-qr.png")
+        site.find_element(By.CSS_SELECTOR, "#qr svg").screenshot(qr_png)
+        read = subprocess.run(["zbarimg", "--quiet", "--raw", qr_png], capture_output=True, text=True).stdout.strip()
+        if read != link:
+            fail(f"the page's QR code reads {read!r}, not the link {link!r}")
+        print(f"3. version {version}, form matched, enrolled, envelope {code} opened: {link} (its QR code reads back)")
 
         # 3. the participant's device reads and signs
         phone.find_element(By.ID, "genesis").send_keys(GENESIS)

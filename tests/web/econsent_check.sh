@@ -12,8 +12,8 @@ WORK=$2/econsent-check
 BASE=21100
 TRIAL=TRIAL-CARDIO-01
 fail() { echo "econsent_check: FAIL: $*" >&2; exit 1; }
-for tool in node npm curl /usr/bin/chromium /usr/bin/chromedriver; do
-    command -v "$tool" >/dev/null || fail "$tool is needed (Debian: scripts/setup.sh installs chromium, chromium-driver, python3-selenium, nodejs, npm)"
+for tool in node npm curl zbarimg /usr/bin/chromium /usr/bin/chromedriver; do
+    command -v "$tool" >/dev/null || fail "$tool is needed (Debian: scripts/setup.sh installs chromium, chromium-driver, python3-selenium, zbar-tools, nodejs, npm)"
 done
 /usr/bin/python3 -c 'import selenium' 2>/dev/null || fail "python3-selenium is needed"
 mkdir -p "$WORK/npm"

@@ -5,10 +5,12 @@
 // SHA-256 against them; enrols the participant's public key if needed; opens an envelope
 // holding the consent.grant body (the participant is its signer); waits for the
 // participant's signature from their own device; co-signs as witness; submits; waits for
-// the certified receipt, verifies it here and shows the summary.
+// the certified receipt, verifies it here and shows the summary. The link to the
+// participant's page is shown as text and as a QR code (qr.mjs, our own encoder).
 import { loadKeyFile, KeyFileError } from "./keys.mjs";
 import { txBody, cosign, assemble, buildTx, submitTx, MEANINGS } from "./tx.mjs";
 import { verifyReceiptFile } from "./verify.mjs";
+import { qrSvg } from "./qr.mjs";
 import { secureContextProblem, say, el } from "./common.mjs";
 import { SCOPES, readGenesis, call, reasonOf, waitCertified, waitEnvelope, showSummary,
          hex, fromHex, fromBase64, GenesisError } from "./esession.mjs";
@@ -155,6 +157,8 @@ async function run(event) {
         const link = new URL(`sign.html?e=${id}&c=${g.chainIdHex}`, location.href);
         $("link").href = link.href;
         $("link").textContent = link.href;
+        const qr = qrSvg(link.href, 5, "QR code of the link for the participant's device");
+        $("qr").replaceChildren(qr || el("p", "(the link is too long for a QR code here: open it by hand)"));
         $("code").textContent = id;
         $("chain").textContent = g.chainIdHex;
         $("handoff").hidden = false;
