@@ -2462,3 +2462,29 @@ Test(codec, a_batch_of_time_0_has_no_txs)
     mp_uint(b, 2);
     expect_ok(S_BLOCK_HEADER, &p);
 }
+
+/* Issue 22: the events reply carries its block's time (FORMATS.md 13.10 field 3), the FHIR
+ * export's clock; a reply without it (the three fields before) is refused, naming it. */
+Test(codec, events_reply_round_trips_with_the_block_time)
+{
+    uint8_t tx[3] = {0x93, 1, 2}, receipt[2] = {0x91, 0};
+    codec_event_tx in[1] = {{7, {tx, 3}, {receipt, 2}}}, out[2];
+    uint8_t buf[128];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_events_reply_encode(42, true, in, 1, 1764000000123ull, &b), CODEC_OK);
+    uint64_t height = 0, time_ms = 0;
+    bool certified = false;
+    uint32_t n = 0;
+    cr_assert_eq(codec_events_reply_decode(b.data, b.len, &height, &certified, out, 2, &n, &time_ms, NULL),
+                 CODEC_OK);
+    cr_assert(height == 42 && certified && n == 1 && out[0].index == 7 && out[0].tx.len == 3);
+    cr_assert_eq(time_ms, 1764000000123ull);
+    /* the same reply without its time: [height, certified, txs] */
+    uint8_t old[128];
+    old[0] = 0x93;
+    memcpy(old + 1, b.data + 1, b.len - 1 - 9); /* drop the uint64 time (0xcf + 8 bytes) */
+    codec_error err;
+    cr_assert_neq(codec_events_reply_decode(old, b.len - 9, &height, &certified, out, 2, &n, &time_ms, &err),
+                  CODEC_OK);
+    cr_assert(strstr(err.field, "events_reply"), "%s", err.field);
+}

@@ -1634,3 +1634,56 @@ Test(http, the_envelope_store_is_bounded_in_count_and_bytes)
     free(json);
     cr_expect_eq(r.status, 413, "%s", r.text);
 }
+
+/* Issue 22: the FHIR reads under /fhir/, by role (the EVENTS filter), as application/fhir+json,
+ * errors as OperationOutcome. (The whole-trial $export and FHIR.js's verdict on every answer:
+ * tests/fhir/cluster_fhir.sh.) */
+static int count_of(const char *body, const char *needle)
+{
+    int n = 0;
+    for (const char *p = body; (p = strstr(p, needle)); p++) n++;
+    return n;
+}
+
+Test(http, fhir_reads_answer_by_role_as_fhir_json)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    start(0, 0);
+    response r, *m = get("/fhir/metadata");
+    cr_expect(m->status == 200 && strstr(m->text, "Content-Type: application/fhir+json")
+              && strstr(m->body, "\"resourceType\":\"CapabilityStatement\"")
+              && strstr(m->body, "\"fhirVersion\":\"4.0.1\""), "%s", m->text);
+    char lines[900], target[256], pk0[65];
+    signed_get("/fhir/ResearchStudy/" SCENARIO_TRIAL, &w.sponsor, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect(r.status == 200 && strstr(r.body, "\"resourceType\":\"ResearchStudy\"")
+              && strstr(r.body, "\"id\":\"" SCENARIO_TRIAL "\"") && strstr(r.body, "\"status\":\"active\""),
+              "%s", r.text);
+    /* a researcher reads no tx of the trial: no ResearchStudy for it */
+    signed_get("/fhir/ResearchStudy/" SCENARIO_TRIAL, &w.researcher, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect(r.status == 404 && strstr(r.body, "\"resourceType\":\"OperationOutcome\"")
+              && strstr(r.body, "\"code\":\"not-found\""), "%s", r.text);
+    signed_get("/fhir/ResearchSubject?study=ResearchStudy/" SCENARIO_TRIAL, &w.sponsor, world_s(),
+               &w.chain_id, NULL, &r, lines);
+    cr_expect(r.status == 200 && strstr(r.body, "\"type\":\"searchset\"") && strstr(r.body, "\"total\":6"),
+              "the sponsor sees the six participants: %s", r.text);
+    signed_get("/fhir/ResearchSubject?study=" SCENARIO_TRIAL, &w.participants[0], world_s(),
+               &w.chain_id, NULL, &r, lines);
+    cr_expect(r.status == 200 && strstr(r.body, "\"total\":1"), "a participant sees itself: %s", r.text);
+    tcrypto_to_hex(w.participants[0].public_key.bytes, 32, pk0);
+    snprintf(target, sizeof target, "/fhir/Consent?patient=Patient/%s", pk0);
+    signed_get(target, &w.participants[0], world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect(r.status == 200 && count_of(r.body, "\"resourceType\":\"Consent\"") >= 1
+              && strstr(r.body, pk0), "its own consents: %s", r.text);
+    signed_get(target, &w.participants[1], world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect(r.status == 200 && strstr(r.body, "\"total\":0")
+              && count_of(r.body, "\"resourceType\":\"Consent\"") == 0, "not another's: %s", r.text);
+    /* unsigned, a missing parameter, an unknown type, a write */
+    cr_expect(get("/fhir/ResearchStudy/" SCENARIO_TRIAL)->status == 401
+              && strstr(get("/fhir/ResearchStudy/" SCENARIO_TRIAL)->body, "\"code\":\"login\""));
+    signed_get("/fhir/Consent", &w.sponsor, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_expect(r.status == 400 && strstr(r.body, "OperationOutcome"), "%s", r.text);
+    cr_expect_eq(get("/fhir/Observation")->status, 404);
+    response post;
+    exchange("POST", "/fhir/metadata", "application/fhir+json", "{}", 2, &post);
+    cr_expect(post.status == 405 && strstr(post.body, "\"code\":\"not-supported\""), "%s", post.text);
+}

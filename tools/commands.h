@@ -124,6 +124,8 @@ int access_log(int argc, char **argv);
 int cmd_outcomes(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
 int cmd_http_sign(int argc, char **argv); /* tools/cmd_http.c */
+int cmd_fhir(int argc, char **argv);      /* tools/cmd_fhir.c: fhir export, fhir codesystem */
+int cmd_bench_fhir(int argc, char **argv); /* tools/cmd_fhir.c: bench fhir */
 int cmd_verify_receipt(int argc, char **argv);
 /* the example trial against a running consortium (tools/trial_remote.c) */
 int example_trial_remote(const char *url, const char *dir, uint32_t timeout_ms);

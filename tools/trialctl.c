@@ -51,9 +51,10 @@ static const command COMMANDS[] = {
     {"outcomes", cmd_outcomes, "sponsor: report outcomes (switches flagged)"},
     {"receipt", cmd_receipt, "fetch a tx's receipt (with certificates and proofs) from a node"},
     {"verify-receipt", cmd_verify_receipt, "check a receipt file with the genesis alone"},
+    {"fhir", cmd_fhir, "a trial as a FHIR R4 Bundle (fhir export), as one key may see it"},
     {"http-sign", cmd_http_sign, "print the RFC 9421 header fields that sign an HTTP API request"},
     {"sim", cmd_sim, "run the PBFT cluster simulator over seeds, or trace one"},
-    {"bench", cmd_bench, "benchmarks: bench ledger | bench vm | bench exec | bench cluster | bench http"},
+    {"bench", cmd_bench, "benchmarks: bench ledger | bench vm | bench exec | bench fhir | bench cluster | bench http"},
 };
 
 static void usage(FILE *out)
@@ -71,6 +72,7 @@ static int cmd_bench(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "ledger") == 0) return cmd_bench_ledger(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "vm") == 0) return cmd_bench_vm(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "exec") == 0) return cmd_bench_exec(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "fhir") == 0) return cmd_bench_fhir(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "cluster") == 0) return cmd_bench_cluster(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "http") == 0) { /* bench cluster --http-ab */
         char *args[40] = {"http", "--http-ab"};
@@ -79,7 +81,7 @@ static int cmd_bench(int argc, char **argv)
         return cmd_bench_cluster(n, args);
     }
     fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-            "usage: trialctl bench ledger|vm|exec|cluster|http [--help]\n");
+            "usage: trialctl bench ledger|vm|exec|fhir|cluster|http [--help]\n");
     return argc >= 2 && strcmp(argv[1], "--help") == 0 ? TC_EXIT_OK : TC_EXIT_USAGE;
 }
 

@@ -2507,11 +2507,11 @@ codec_err codec_events_request_decode(const uint8_t *data, size_t len, uint64_t 
 }
 
 codec_err codec_events_reply_encode(uint64_t height, bool certified, const codec_event_tx *txs,
-                                    uint32_t count, codec_buf *out)
+                                    uint32_t count, uint64_t time_ms, codec_buf *out)
 {
     writer w;
     wr_init(&w, out);
-    wr_array(&w, 3);
+    wr_array(&w, 4);
     wr_uint(&w, height);
     wr_uint(&w, certified ? 1 : 0);
     wr_array(&w, count);
@@ -2521,17 +2521,18 @@ codec_err codec_events_reply_encode(uint64_t height, bool certified, const codec
         wr_bin(&w, txs[i].tx.data, txs[i].tx.len);
         wr_bin(&w, txs[i].receipt.data, txs[i].receipt.len);
     }
+    wr_uint(&w, time_ms);
     return wr_done(&w);
 }
 
 codec_err codec_events_reply_decode(const uint8_t *data, size_t len, uint64_t *height,
                                     bool *certified, codec_event_tx *txs, uint32_t cap,
-                                    uint32_t *count, codec_error *err)
+                                    uint32_t *count, uint64_t *time_ms, codec_error *err)
 {
     codec_reader r;
     codec_rd_init(&r, data, len, err);
     uint32_t n, cert = 0, max = cap < CODEC_BLOCK_TXS_MAX ? cap : CODEC_BLOCK_TXS_MAX;
-    bool ok = codec_rd_array(&r, "events_reply", 3, 3, &n)
+    bool ok = codec_rd_array(&r, "events_reply", 4, 4, &n)
               && codec_rd_uint(&r, "events_reply.height", UINT64_MAX, height)
               && codec_rd_u32_in(&r, "events_reply.certified", 0, 1, &cert)
               && codec_rd_array(&r, "events_reply.txs", 0, max, count);
@@ -2543,6 +2544,7 @@ codec_err codec_events_reply_decode(const uint8_t *data, size_t len, uint64_t *h
              && codec_rd_span(&r, "events_reply.txs[].receipt", 1, CODEC_CLIENT_MESSAGE_MAX, &txs[i].receipt);
     }
     r.index = -1;
+    ok = ok && codec_rd_uint(&r, "events_reply.time_ms", UINT64_MAX, time_ms);
     *certified = cert == 1;
     return codec_rd_finish(&r, ok);
 }

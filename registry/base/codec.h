@@ -854,10 +854,11 @@ codec_err codec_public_reply_decode(const uint8_t *data, size_t len, codec_publi
 
 /* ---- events (issue 20: the HTTP API's live stream; docs/FORMATS.md 13.10) ----
  * events request = [height]
- * events reply   = [height, certified, [[index, tx, receipt], ...]]
+ * events reply   = [height, certified, [[index, tx, receipt], ...], time_ms]
  *   the txs of block `height` the asking key may see (role rules: executor.h
  *   exec_tx_visible), each with its index in the block, its entry (a tx or a pruned tx) and
- *   its receipt (bin each); certified 1 once the block's result certificate is stored. */
+ *   its receipt (bin each); certified 1 once the block's result certificate is stored;
+ *   time_ms the block's proposed time (5.2; issue 22: FHIR needs each tx's time). */
 typedef struct {
     uint32_t index;
     codec_span tx;
@@ -868,11 +869,11 @@ codec_err codec_events_request_encode(uint64_t height, codec_buf *out);
 codec_err codec_events_request_decode(const uint8_t *data, size_t len, uint64_t *height,
                                       codec_error *err);
 codec_err codec_events_reply_encode(uint64_t height, bool certified, const codec_event_tx *txs,
-                                    uint32_t count, codec_buf *out);
+                                    uint32_t count, uint64_t time_ms, codec_buf *out);
 /* txs has capacity cap (<= CODEC_BLOCK_TXS_MAX); spans point into data. */
 codec_err codec_events_reply_decode(const uint8_t *data, size_t len, uint64_t *height,
                                     bool *certified, codec_event_tx *txs, uint32_t cap,
-                                    uint32_t *count, codec_error *err);
+                                    uint32_t *count, uint64_t *time_ms, codec_error *err);
 
 /* ---- signed reads (issue 19; docs/FORMATS.md 13.1) ---- */
 typedef struct {

@@ -101,12 +101,12 @@ static bool fill(http_stream *s)
             break;
         }
         if (resp.status == CAPI_NOT_FOUND) break; /* past the head: wait */
-        uint64_t height;
+        uint64_t height, time_ms;
         bool certified;
         uint32_t n = 0;
         if (resp.status != CAPI_OK
             || codec_events_reply_decode(resp.body.data, resp.body.len, &height, &certified, txs,
-                                         CODEC_BLOCK_TXS_MAX, &n, NULL) != CODEC_OK) {
+                                         CODEC_BLOCK_TXS_MAX, &n, &time_ms, NULL) != CODEC_OK) {
             ok = false;
             break;
         }

@@ -73,6 +73,9 @@ bool http_route_static(http_api *h, struct MHD_Connection *c, const char *method
 /* /v1/envelopes (http_envelopes.c): true if url is one of its paths, the answer sent. */
 bool http_route_envelopes(http_api *h, struct MHD_Connection *c, const char *method,
                           const char *url, http_request *rq, enum MHD_Result *sent);
+/* The FHIR R4 reads under /fhir/ (http_fhir.c): true if url is one of theirs, answered. */
+bool http_route_fhir(http_api *h, struct MHD_Connection *c, const char *method, const char *url,
+                     http_request *rq, enum MHD_Result *sent);
 /* GET /v1/events (http_events.c), and resuming the suspended streams (the sweeper, called
  * with mu held; it lets go of mu while it resumes them). */
 enum MHD_Result http_get_events(http_api *h, struct MHD_Connection *c, const http_request *rq);

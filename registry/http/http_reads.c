@@ -575,6 +575,7 @@ static enum MHD_Result get_history(http_api *h, struct MHD_Connection *c, const 
 bool http_route_reads(http_api *h, struct MHD_Connection *c, const char *method, const char *url,
                       http_request *rq, enum MHD_Result *sent)
 {
+    if (http_route_fhir(h, c, method, url, rq, sent)) return true; /* /fhir/... (http_fhir.c) */
     bool receipts = strncmp(url, "/v1/receipts/", 13) == 0, blocks = strcmp(url, "/v1/blocks") == 0;
     bool trials = strncmp(url, "/v1/trials/", 11) == 0 && url[11] != '\0';
     bool events = strcmp(url, "/v1/events") == 0, export = strcmp(url, "/v1/export") == 0;

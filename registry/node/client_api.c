@@ -1143,7 +1143,8 @@ static bool answer_events(capi *api, const codec_span *body, answer *a)
             if (event_visible(api, &r.asker, &c.b.txs[i], &c.b.receipts[i]))
                 txs[n++] = (codec_event_tx){i, c.b.txs[i], c.b.receipts[i]};
         }
-        ok = body_done(a, codec_events_reply_encode(height, c.cert != NULL, txs, n, &a->body));
+        ok = body_done(a, codec_events_reply_encode(height, c.cert != NULL, txs, n,
+                                                          c.b.header.batch.time_ms, &a->body));
     }
     block_cache_free(&c);
     capi_exec_unlock(api);

@@ -152,6 +152,15 @@ sleep 1 # the same request signed in the same second would be a replay
 bcall PUT "/v1/envelopes/$env" "$INV" "$WORK/wsig.json" 200
 json "$WORK/r$n" 'if (!d.tx || !d.tx_id) process.exit(1)' || fail "no whole tx in the envelope: $(cat "$WORK/r$n")"
 bcall PUT "/v1/envelopes/$env" "$PART" "$WORK/wsig.json" 409
+# the FHIR reads (issue 22; their FHIR content is checked by FHIR.js in cluster_fhir)
+call GET /fhir/metadata "" "" 200
+scall GET /fhir/ResearchStudy/TRIAL-CARDIO-01 sponsor 200
+scall GET '/fhir/ResearchStudy/TRIAL-CARDIO-01/$export' regulator 200
+scall GET /fhir/ResearchStudy/TRIAL-CARDIO-01 researcher 404
+call GET /fhir/ResearchStudy/TRIAL-CARDIO-01 "" "" 401
+scall GET "/fhir/ResearchSubject?study=ResearchStudy/TRIAL-CARDIO-01" sponsor 200
+scall GET /fhir/ResearchSubject regulator 400
+scall GET "/fhir/Consent?patient=Patient/$p" regulator 200
 # beside its packages: ES modules resolve imports from the script's own folder
 cp "$HERE/validate_responses.mjs" "$WORK/npm/"
 node "$WORK/npm/validate_responses.mjs" "$ROOT/docs/openapi.yaml" "$M" || fail "responses do not match docs/openapi.yaml"

@@ -22,7 +22,7 @@ for (const line of fs.readFileSync(manifestPath, 'utf8').split('\n')) {
   const [method, concrete, status, type, file, headersFile] = line.split(' ');
   // the document's path whose template ({name} = one segment) matches the concrete path
   const path = Object.keys(doc.paths).find((p) =>
-    new RegExp('^' + p.replace(/\{[^}]+\}/g, '[^/]+') + '$').test(concrete)) ?? concrete;
+    new RegExp('^' + p.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+') + '$').test(concrete)) ?? concrete;
   const op = doc.paths?.[path]?.[method.toLowerCase()];
   let response = op?.responses?.[status];
   let pointer = `openapi#/paths/${escape(path)}/${method.toLowerCase()}/responses/${status}`;
@@ -38,7 +38,7 @@ for (const line of fs.readFileSync(manifestPath, 'utf8').split('\n')) {
   }
   const body = fs.readFileSync(file, 'utf8');
   let value = body;
-  if (type === 'application/json') {
+  if (type === 'application/json' || type.endsWith('+json')) {
     try {
       value = JSON.parse(body);
     } catch (e) {
