@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 packages="cmake make gcc pkg-config libnng-dev libmsgpack-dev libsodium-dev libssl-dev libleveldb-dev
           libcriterion-dev libjansson-dev libmicrohttpd-dev lua5.4 python3-msgpack python3-nacl openssl strace clang
-          help2man prometheus chromium chromium-driver python3-selenium
+          help2man prometheus chromium chromium-driver python3-selenium zbar-tools
           ${EXTRA_PACKAGES:-}"
 [ "${FUZZ:-0}" = 1 ] && packages="$packages libclang-rt-14-dev"
 missing=""

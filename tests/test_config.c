@@ -62,6 +62,9 @@ Test(config, save_then_load_round_trips)
     snprintf(c.genesis_file, sizeof c.genesis_file, "/g");
     c.view_timeout_ms = 777;
     snprintf(c.http, sizeof c.http, "127.0.0.1:7265");
+    c.envelope_ttl_max_ms = 120000;
+    c.envelopes_max = 32;
+    c.envelope_bytes_max = 65536;
     char path[512], why[300];
     snprintf(path, sizeof path, "%s/saved.json", dir);
     cr_assert_eq(config_save(path, &c, why, sizeof why), 0, "%s", why);
@@ -114,6 +117,10 @@ Test(config, every_bad_file_is_refused_naming_the_field)
     expect_refusal(text, "bad.json:");
     snprintf(text, sizeof text, "%.*s, \"batch_max_txs\": 0}", (int)(strrchr(GOOD, '}') - GOOD), GOOD);
     expect_refusal(text, "\"batch_max_txs\": is out of range");
+    snprintf(text, sizeof text, "%.*s, \"envelope_ttl_max_ms\": 3600001}", (int)(strrchr(GOOD, '}') - GOOD), GOOD);
+    expect_refusal(text, "\"envelope_ttl_max_ms\": is out of range");
+    snprintf(text, sizeof text, "%.*s, \"envelopes_max\": 0}", (int)(strrchr(GOOD, '}') - GOOD), GOOD);
+    expect_refusal(text, "\"envelopes_max\": is out of range");
     char path[512], why[300];
     config_node c;
     snprintf(path, sizeof path, "%s/missing.json", dir);

@@ -66,13 +66,17 @@ static void test_metrics(void *ctx, FILE *out)
 }
 
 static uint32_t events_poll_ms; /* 0: the server's default; set before start() */
+static http_config envelope_limits; /* its envelope_* fields; 0: the defaults; set before start() */
 
 static void start(uint32_t body_max, uint32_t deadline_ms)
 {
     http_config cfg = {.address = "127.0.0.1:0", .handler = capi_handle_as, .handler_ctx = api,
                        .status = test_status, .metrics = test_metrics, .body_max = body_max,
                        .chain_id = w.chain_id, .clock = world_clock,
-                       .header_deadline_ms = deadline_ms, .events_poll_ms = events_poll_ms};
+                       .header_deadline_ms = deadline_ms, .events_poll_ms = events_poll_ms,
+                       .envelope_ttl_max_ms = envelope_limits.envelope_ttl_max_ms,
+                       .envelopes_max = envelope_limits.envelopes_max,
+                       .envelope_bytes_max = envelope_limits.envelope_bytes_max};
     char why[300];
     server = http_open(&cfg, why, sizeof why);
     cr_assert_not_null(server, "%s", why);
@@ -92,6 +96,7 @@ static void setup(void)
                                     .caught_up = true, .committed_txs = 40};
     atomic_store(&submitted, 0);
     events_poll_ms = 0;
+    memset(&envelope_limits, 0, sizeof envelope_limits);
 }
 
 static void teardown(void)
@@ -1469,6 +1474,265 @@ Test(http, a_stored_certificate_resumes_the_event_streams_at_once)
     cr_expect(strstr(buf, id) != NULL, "http_certified did not resume the stream");
     cr_expect_lt(now_s() - t0, 1.0, "the event took %.3f s after http_certified", now_s() - t0);
     close(fd);
+}
+
+/* ---- the e-consent envelope store (http_envelopes.c) ------------------------------------ */
+
+static const char *digest_header(void *ctx, const char *name)
+{
+    return strcmp(name, "content-digest") == 0 ? *(const char **)ctx : NULL;
+}
+
+/* method target with a JSON body, signed by key (NULL: unsigned) with Content-Digest. */
+static void signed_send(const char *method, const char *target, const keypair *key,
+                        const char *json, response *r)
+{
+    size_t len = json ? strlen(json) : 0;
+    char input[600] = "", sig[200] = "", digest[128] = "", lines[1200] = "";
+    /* the same request twice is a replay: a query of its own makes each one new */
+    static unsigned k;
+    char query[32], full[200];
+    snprintf(query, sizeof query, "n=%u", k++);
+    snprintf(full, sizeof full, "%s?%s", target, query);
+    if (key) {
+        httpsig_content_digest(json ? json : "", len, digest, sizeof digest);
+        char d[160];
+        snprintf(d, sizeof d, "%s", digest);
+        const char *value = d;
+        httpsig_request rq = {method, target, query, "localhost", digest_header, (void *)&value};
+        cr_assert(httpsig_sign(&rq, len > 0, key, &w.chain_id, world_s(), input,
+                               sizeof input, sig, sizeof sig));
+        snprintf(lines, sizeof lines, "Signature-Input: %s\r\nSignature: %s\r\n%s%s%s", input, sig,
+                 len ? "Content-Digest: " : "", len ? digest : "", len ? "\r\n" : "");
+    }
+    int fd = dial();
+    char head[2048];
+    int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
+                     method, full, len, lines);
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    if (len) cr_assert_eq(write(fd, json, len), (ssize_t)len);
+    size_t got = 0;
+    for (ssize_t k; (k = read(fd, r->text + got, sizeof r->text - 1 - got)) > 0;) got += (size_t)k;
+    r->text[got] = '\0';
+    close(fd);
+    cr_assert_eq(sscanf(r->text, "HTTP/1.1 %d", &r->status), 1, "%s", r->text);
+    const char *b = strstr(r->text, "\r\n\r\n");
+    r->body = b ? b + 4 : "";
+}
+
+/* A consent.grant by participant 0 (nonce 77): its body (base64 in b64) and the
+ * participant's signature (hex in sig_hex); the whole tx with the witness in *whole. */
+typedef struct {
+    char b64[2048], sig_hex[129], witness_hex[129];
+    uint8_t whole[4096];
+    size_t whole_len;
+} grant_parts;
+
+static void grant_parts_make(grant_parts *g, const keypair *participant, const char *contract)
+{
+    static const uint8_t form[32] = {7};
+    codec_value args[] = {world_text(SCENARIO_TRIAL), world_int(1), world_bytes(form, 32), world_int(3)};
+    uint8_t tx[4096];
+    size_t len = world_sign(&w, participant, 77, NULL, contract, "grant", args, 4, NULL, 0, tx, sizeof tx);
+    cr_assert_gt(len, 67);
+    uint8_t body[4096];
+    size_t body_len = len - 67; /* no cosigs (0x90), sig (0xc4 0x40 + 64) */
+    memcpy(body, tx, body_len);
+    body[0] = 0x96;
+    tcrypto_base64_encode(body, body_len, g->b64);
+    tcrypto_to_hex(tx + len - 64, 64, g->sig_hex);
+    world_cosig cos = {&w.inv_a, MEANING_WITNESS};
+    g->whole_len = world_sign(&w, participant, 77, NULL, contract, "grant", args, 4, &cos, 1, g->whole, sizeof g->whole);
+    cr_assert_gt(g->whole_len, 0);
+    tcrypto_to_hex(g->whole + g->whole_len - 64 - 2 - 64, 64, g->witness_hex);
+}
+
+static void envelope_create(const grant_parts *g, const keypair *by, const keypair *participant,
+                            const char *extra, response *r)
+{
+    char pk[65], json[3000];
+    tcrypto_to_hex(participant->public_key.bytes, 32, pk);
+    snprintf(json, sizeof json, "{\"participant\":\"%s\",\"body\":\"%s\"%s}", pk, g->b64, extra ? extra : "");
+    signed_send("POST", "/v1/envelopes", by, json, r);
+}
+
+static void envelope_id(const response *r, char id[40])
+{
+    json_t *doc = json_loads(r->body, 0, NULL);
+    cr_assert_not_null(doc, "%s", r->text);
+    snprintf(id, 40, "%s", json_string_value(json_object_get(doc, "id")) ? json_string_value(json_object_get(doc, "id")) : "");
+    json_decref(doc);
+    cr_assert_eq(strlen(id), 32, "%s", r->body);
+}
+
+static void put_sig(const char *id, const keypair *by, const char *sig_hex, response *r)
+{
+    char target[80], json[200];
+    snprintf(target, sizeof target, "/v1/envelopes/%s", id);
+    snprintf(json, sizeof json, "{\"sig\":\"%s\"}", sig_hex);
+    signed_send("PUT", target, by, json, r);
+}
+
+static void get_env(const char *id, const keypair *by, response *r)
+{
+    char target[80];
+    snprintf(target, sizeof target, "/v1/envelopes/%s", id);
+    signed_send("GET", target, by, NULL, r);
+}
+
+Test(http, an_envelope_carries_the_consent_between_two_devices_and_yields_the_whole_tx)
+{
+    start(0, 0);
+    grant_parts g;
+    grant_parts_make(&g, &w.participants[0], "consent");
+    response r;
+    envelope_create(&g, &w.inv_a, &w.participants[0], NULL, &r);
+    cr_assert_eq(r.status, 201, "%s", r.text);
+    cr_expect(strstr(r.body, "\"participant_sig\":null") != NULL, "%s", r.body);
+    char expires[40];
+    snprintf(expires, sizeof expires, "\"expires_at\":%" PRIu64, w.now_ms + 15 * 60 * 1000);
+    cr_expect(strstr(r.body, expires) != NULL, "15 minutes by default: %s", r.body);
+    char id[40];
+    envelope_id(&r, id);
+    /* the participant's device reads it, signs, and puts its signature */
+    get_env(id, &w.participants[0], &r);
+    cr_expect_eq(r.status, 200, "%s", r.text);
+    cr_expect(strstr(r.body, g.b64) != NULL, "%s", r.body);
+    put_sig(id, &w.inv_a, g.witness_hex, &r);
+    cr_expect_eq(r.status, 409, "the witness before the participant: %s", r.text);
+    put_sig(id, &w.participants[0], g.witness_hex, &r);
+    cr_expect_eq(r.status, 400, "another signature is refused: %s", r.text);
+    cr_expect(strstr(r.body, "BAD_TX_SIGNATURE") != NULL, "%s", r.body);
+    put_sig(id, &w.participants[0], g.sig_hex, &r);
+    cr_expect_eq(r.status, 200, "%s", r.text);
+    cr_expect(strstr(r.body, g.sig_hex) != NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "\"tx\"") == NULL, "no tx before the witness: %s", r.body);
+    /* the investigator's page co-signs as witness: the whole tx is the one world_sign makes */
+    put_sig(id, &w.inv_a, g.witness_hex, &r);
+    cr_expect_eq(r.status, 200, "%s", r.text);
+    get_env(id, &w.participants[0], &r);
+    cr_assert_eq(r.status, 200, "%s", r.text);
+    json_t *doc = json_loads(r.body, 0, NULL);
+    const char *tx = json_string_value(json_object_get(doc, "tx"));
+    cr_assert_not_null(tx, "%s", r.body);
+    uint8_t bytes[4096];
+    size_t n;
+    cr_assert(tcrypto_base64_decode(tx, strlen(tx), bytes, sizeof bytes, &n));
+    cr_expect_eq(n, g.whole_len);
+    cr_expect_eq(memcmp(bytes, g.whole, n), 0, "the envelope's tx is not the canonical co-signed tx");
+    hash32 txid;
+    char hex[65];
+    tcrypto_sha256(g.whole, g.whole_len, &txid);
+    tcrypto_to_hex(txid.bytes, 32, hex);
+    cr_expect_str_eq(json_string_value(json_object_get(doc, "tx_id")), hex);
+    json_decref(doc);
+    /* a signature once given is not replaced */
+    put_sig(id, &w.participants[0], g.witness_hex, &r);
+    cr_expect_eq(r.status, 409, "%s", r.text);
+}
+
+Test(http, an_envelope_is_refused_to_a_third_key_unsigned_requests_and_bad_bodies)
+{
+    start(0, 0);
+    grant_parts g;
+    grant_parts_make(&g, &w.participants[0], "consent");
+    response r;
+    envelope_create(&g, NULL, &w.participants[0], NULL, &r);
+    cr_expect_eq(r.status, 401, "unsigned create: %s", r.text);
+    envelope_create(&g, &w.inv_a, &w.participants[0], NULL, &r);
+    cr_assert_eq(r.status, 201, "%s", r.text);
+    char id[40];
+    envelope_id(&r, id);
+    get_env(id, NULL, &r);
+    cr_expect_eq(r.status, 401, "unsigned read: %s", r.text);
+    get_env(id, &w.regulator, &r);
+    cr_expect_eq(r.status, 403, "a third key reads: %s", r.text);
+    cr_expect(strstr(r.body, g.b64) == NULL);
+    put_sig(id, &w.participants[1], g.sig_hex, &r);
+    cr_expect_eq(r.status, 403, "a third key writes: %s", r.text);
+    put_sig(id, NULL, g.sig_hex, &r);
+    cr_expect_eq(r.status, 401, "unsigned write: %s", r.text);
+    get_env("00112233445566778899aabbccddeeff", &w.inv_a, &r);
+    cr_expect_eq(r.status, 404, "%s", r.text);
+    /* what an envelope may hold: a consent.grant body whose signer is the participant */
+    envelope_create(&g, &w.inv_a, &w.participants[1], NULL, &r);
+    cr_expect_eq(r.status, 400, "the body's signer is another key: %s", r.text);
+    cr_expect(strstr(r.body, "signer is not the envelope's participant") != NULL, "%s", r.body);
+    grant_parts other;
+    grant_parts_make(&other, &w.participants[0], "data");
+    envelope_create(&other, &w.inv_a, &w.participants[0], NULL, &r);
+    cr_expect_eq(r.status, 400, "not a consent: %s", r.text);
+    cr_expect(strstr(r.body, "consent.grant body only") != NULL, "%s", r.body);
+    signed_send("POST", "/v1/envelopes", &w.inv_a, "{\"participant\":\"00\",\"body\":\"AA==\"}", &r);
+    cr_expect_eq(r.status, 400, "%s", r.text);
+    envelope_create(&g, &w.inv_a, &w.participants[0], ",\"ttl_s\":3601", &r);
+    cr_expect_eq(r.status, 400, "a ttl beyond the bound: %s", r.text);
+    signed_send("DELETE", "/v1/envelopes", &w.inv_a, NULL, &r);
+    cr_expect_eq(r.status, 405, "%s", r.text);
+}
+
+Test(http, an_envelope_expires_and_its_contents_go)
+{
+    envelope_limits.envelope_ttl_max_ms = 60 * 1000;
+    start(0, 0);
+    grant_parts g;
+    grant_parts_make(&g, &w.participants[0], "consent");
+    response r;
+    envelope_create(&g, &w.inv_a, &w.participants[0], ",\"ttl_s\":30", &r);
+    cr_assert_eq(r.status, 201, "%s", r.text);
+    char id[40];
+    envelope_id(&r, id);
+    w.now_ms += 29 * 1000;
+    get_env(id, &w.participants[0], &r);
+    cr_expect_eq(r.status, 200, "before its ttl: %s", r.text);
+    w.now_ms += 1000;
+    get_env(id, &w.participants[0], &r);
+    cr_expect_eq(r.status, 410, "at its ttl: %s", r.text);
+    put_sig(id, &w.participants[0], g.sig_hex, &r);
+    cr_expect_eq(r.status, 410, "%s", r.text);
+    w.now_ms += 60 * 1000;
+    get_env(id, &w.inv_a, &r);
+    cr_expect_eq(r.status, 404, "forgotten a ttl_max later: %s", r.text);
+}
+
+Test(http, the_envelope_store_is_bounded_in_count_and_bytes)
+{
+    envelope_limits.envelopes_max = 2;
+    envelope_limits.envelope_ttl_max_ms = 60 * 1000;
+    start(0, 0);
+    grant_parts g;
+    grant_parts_make(&g, &w.participants[0], "consent");
+    response r;
+    envelope_create(&g, &w.inv_a, &w.participants[0], NULL, &r);
+    cr_expect_eq(r.status, 201, "%s", r.text);
+    envelope_create(&g, &w.inv_a, &w.participants[0], NULL, &r);
+    cr_expect_eq(r.status, 201, "%s", r.text);
+    envelope_create(&g, &w.inv_a, &w.participants[0], NULL, &r);
+    cr_expect_eq(r.status, 503, "a third envelope in a store of 2: %s", r.text);
+    cr_expect(strstr(r.body, "STORE_FULL") != NULL, "%s", r.body);
+    w.now_ms += 61 * 1000; /* expired: their room is free again */
+    envelope_create(&g, &w.inv_a, &w.participants[0], NULL, &r);
+    cr_expect_eq(r.status, 201, "an expired envelope's room is free again: %s", r.text);
+    http_close(server);
+    /* bytes: room for one envelope of this size only */
+    memset(&envelope_limits, 0, sizeof envelope_limits);
+    envelope_limits.envelope_bytes_max = 256 + 400;
+    start(0, 0);
+    envelope_create(&g, &w.inv_a, &w.participants[0], NULL, &r);
+    cr_expect_eq(r.status, 201, "%s", r.text);
+    envelope_create(&g, &w.inv_a, &w.participants[0], NULL, &r);
+    cr_expect_eq(r.status, 503, "beyond the bytes: %s", r.text);
+    /* one body larger than a tx */
+    static char big[80000];
+    memset(big, 'A', sizeof big - 1);
+    char *json = malloc(sizeof big + 200);
+    char pk[65];
+    tcrypto_to_hex(w.participants[0].public_key.bytes, 32, pk);
+    snprintf(json, sizeof big + 200, "{\"participant\":\"%s\",\"body\":\"%s\"}", pk, big);
+    signed_send("POST", "/v1/envelopes", &w.inv_a, json, &r);
+    free(json);
+    cr_expect_eq(r.status, 413, "%s", r.text);
 }
 
 /* Issue 22: the FHIR reads under /fhir/, by role (the EVENTS filter), as application/fhir+json,

@@ -69,7 +69,10 @@ static http_api *open_http(const config_node *cfg, node *n, char *why, size_t ca
                       .tls_cert_key_file = config_uses_tls(cfg) ? cfg->tls_cert_key_file : NULL,
                       .handler = capi_handle_as, .handler_ctx = node_client_api(n),
                       .status = http_status, .status_ctx = n, .metrics = http_metrics,
-                      .metrics_ctx = n, .chain_id = *node_chain_id(n)};
+                      .metrics_ctx = n, .chain_id = *node_chain_id(n),
+                      .envelope_ttl_max_ms = cfg->envelope_ttl_max_ms,
+                      .envelopes_max = cfg->envelopes_max,
+                      .envelope_bytes_max = cfg->envelope_bytes_max};
     return http_open(&hc, why, cap);
 }
 

@@ -306,6 +306,10 @@ static void defaults(http_config *c)
     if (!c->threads) c->threads = 4;
     if (!c->skew_ms) c->skew_ms = 30000;
     if (!c->events_poll_ms) c->events_poll_ms = 250;
+    if (!c->envelope_ttl_max_ms) c->envelope_ttl_max_ms = 15 * 60 * 1000;
+    if (c->envelope_ttl_max_ms > 60 * 60 * 1000) c->envelope_ttl_max_ms = 60 * 60 * 1000;
+    if (!c->envelopes_max) c->envelopes_max = 256;
+    if (!c->envelope_bytes_max) c->envelope_bytes_max = 2u << 20;
 }
 
 http_api *http_open(const http_config *cfg, char *why, size_t why_cap)
@@ -324,7 +328,8 @@ http_api *http_open(const http_config *cfg, char *why, size_t why_cap)
         return free(h), NULL;
     }
     if (tls && !(h->pem = read_file(cfg->tls_cert_key_file, why, why_cap))) return free(h), NULL;
-    if (!(h->seen = http_seen_new())) {
+    if (!(h->seen = http_seen_new()) || !(h->envelopes = http_envelopes_new(h->cfg.envelopes_max))) {
+        http_seen_free(h->seen);
         free(h->pem);
         free(h);
         return snprintf(why, why_cap, "out of memory"), NULL;
@@ -392,6 +397,7 @@ void http_close(http_api *h)
     pthread_cond_destroy(&h->wake);
     pthread_mutex_destroy(&h->mu);
     http_seen_free(h->seen);
+    http_envelopes_free(h->envelopes);
     free(h->pem);
     free(h);
 }

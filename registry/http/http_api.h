@@ -21,6 +21,8 @@
  *   GET  /v1/trials/{T}/history   the public protocol history (no signature)
  *   GET  /v1/events      the events the signer may see (text/event-stream)
  *   GET  /v1/export      the whole ledger as an export file, streamed (signed, as BLOCKS)
+ *   POST /v1/envelopes, GET and PUT /v1/envelopes/{id}
+ *                        the e-consent envelope store (signed; in memory, expiring)
  *   GET  /app/...        the web pages (web/, embedded at build time; docs/WEB.md)
  * Every other path answers 404, a known path with another method 405, each with a JSON
  * error {"error": CODE, "reason": TEXT}.
@@ -85,6 +87,13 @@ typedef struct {
     uint32_t events_poll_ms;          /* suspended /v1/events streams look again this often
                                        * besides at each http_certified; 0 = 250 */
     uint32_t threads;                 /* 0 = 4 */
+    /* The e-consent envelope store (http_envelopes.c, docs/HTTP.md "Envelopes"), in memory
+     * only: an envelope lives at most envelope_ttl_max_ms (0 = 15 min, at most 1 h); the
+     * store holds at most envelopes_max envelopes (0 = 256) and envelope_bytes_max bytes
+     * (0 = 2 MiB) and refuses more with 503. */
+    uint64_t envelope_ttl_max_ms;
+    uint32_t envelopes_max;
+    uint32_t envelope_bytes_max;
 } http_config;
 
 typedef struct http_api http_api;

@@ -16,6 +16,9 @@
 struct conn;
 typedef struct http_seen http_seen;
 typedef struct http_stream http_stream;
+typedef struct http_envelopes http_envelopes;
+http_envelopes *http_envelopes_new(uint32_t cap);
+void http_envelopes_free(http_envelopes *s);
 http_seen *http_seen_new(void);
 void http_seen_free(http_seen *s);
 
@@ -46,6 +49,7 @@ struct http_api {
     uint64_t deadline_cuts;    /* under mu */
     uint64_t responses[5];     /* by class: [1] 2xx .. [4] 5xx (atomic) */
     http_seen *seen;           /* signatures seen within the skew (http_auth.c) */
+    http_envelopes *envelopes; /* the e-consent envelope store (http_envelopes.c) */
     http_stream *streams;      /* open /v1/events streams (http_events.c), under mu */
     uint32_t export_streams;   /* running /v1/export streams (http_export.c, atomic) */
     bool streams_due;          /* http_certified: the sweeper resumes the streams now; under mu */
@@ -73,6 +77,9 @@ bool http_route_reads(http_api *h, struct MHD_Connection *c, const char *method,
 /* The page bundle under /app (http_static.c): true if url is under it, the answer sent. */
 bool http_route_static(http_api *h, struct MHD_Connection *c, const char *method, const char *url,
                        enum MHD_Result *sent);
+/* /v1/envelopes (http_envelopes.c): true if url is one of its paths, the answer sent. */
+bool http_route_envelopes(http_api *h, struct MHD_Connection *c, const char *method,
+                          const char *url, http_request *rq, enum MHD_Result *sent);
 /* The FHIR R4 reads under /fhir/ (http_fhir.c): true if url is one of theirs, answered. */
 bool http_route_fhir(http_api *h, struct MHD_Connection *c, const char *method, const char *url,
                      http_request *rq, enum MHD_Result *sent);

@@ -161,6 +161,7 @@ enum MHD_Result http_route(http_api *h, struct MHD_Connection *c, const char *me
     enum MHD_Result sent;
     if (http_route_reads(h, c, method, url, rq, &sent)) return sent;
     if (http_route_static(h, c, method, url, &sent)) return sent;
+    if (http_route_envelopes(h, c, method, url, rq, &sent)) return sent;
     bool path_known = false;
     for (size_t i = 0; i < sizeof ROUTES / sizeof *ROUTES; i++) {
         if (strcmp(ROUTES[i].path, url) != 0) continue;

@@ -158,6 +158,9 @@ static bool read_fields(reader *r, json_t *root, config_node *c)
           && get_path(r, root, "tls_cert_key_file", false, c->tls_cert_key_file)
           && get_path(r, root, "tls_ca_file", false, c->tls_ca_file)
           && get_string(r, root, "http", false, c->http, sizeof c->http) && check_tls(r, c)
+          && get_u32(r, root, "envelope_ttl_max_ms", false, 1000, 3600000, &c->envelope_ttl_max_ms)
+          && get_u32(r, root, "envelopes_max", false, 1, 65536, &c->envelopes_max)
+          && get_u32(r, root, "envelope_bytes_max", false, 4096, 1u << 28, &c->envelope_bytes_max)
           && get_bool(r, root, "bench_unsigned_reads", &c->bench_unsigned_reads))) {
         return false;
     }
@@ -205,6 +208,11 @@ static json_t *to_json(const config_node *c)
     if (root && c->tls_ca_file[0]) json_object_set_new(root, "tls_ca_file", json_string(c->tls_ca_file));
     if (root && c->http[0]) json_object_set_new(root, "http", json_string(c->http));
     if (root && c->bench_unsigned_reads) json_object_set_new(root, "bench_unsigned_reads", json_true());
+    if (root && c->envelope_ttl_max_ms)
+        json_object_set_new(root, "envelope_ttl_max_ms", json_integer(c->envelope_ttl_max_ms));
+    if (root && c->envelopes_max) json_object_set_new(root, "envelopes_max", json_integer(c->envelopes_max));
+    if (root && c->envelope_bytes_max)
+        json_object_set_new(root, "envelope_bytes_max", json_integer(c->envelope_bytes_max));
     return root;
 }
 

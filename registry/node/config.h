@@ -19,6 +19,9 @@
  *     "log_level": "info",                    optional: debug|info|warn|error
  *     "tls_cert_key_file": "../tls/validator-0.pem",  optional, relative to the config file
  *     "tls_ca_file": "../tls/ca.pem",                 optional, relative to the config file
+ *     "envelope_ttl_max_ms": 900000,          optional: the e-consent envelopes' longest life
+ *     "envelopes_max": 256,                   optional: envelopes held at once (HTTP API)
+ *     "envelope_bytes_max": 2097152,          optional: their bytes (docs/HTTP.md "Envelopes")
  *     "bench_unsigned_reads": false           optional, BENCHMARK ONLY: the client API answers
  *                                             BLOCKS and receipt reads sent without a
  *                                             signature to anyone (issue 19's A/B bench);
@@ -62,6 +65,10 @@ typedef struct {
                                  * loopback address only; with TLS settings it is HTTPS with
                                  * the node's certificate (docs/HTTP.md) */
     bool bench_unsigned_reads; /* BENCHMARK ONLY: answer unsigned BLOCKS/RECEIPT(S) */
+    /* The HTTP API's e-consent envelope store (docs/HTTP.md "Envelopes"); 0 = its default */
+    uint32_t envelope_ttl_max_ms;  /* 1000..3600000 (default 900000, 15 min) */
+    uint32_t envelopes_max;        /* 1..65536 (default 256) */
+    uint32_t envelope_bytes_max;   /* 4096..268435456 (default 2 MiB) */
 } config_node;
 
 #define CONFIG_TLS_SCHEME "tls+tcp://"

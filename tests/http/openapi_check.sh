@@ -115,6 +115,43 @@ scall GET "/v1/export?include_uncertified=true" regulator 200
 scall GET "/v1/export?include_uncertified=1" regulator 400
 scall GET /v1/export researcher 403
 call GET /v1/export "" "" 401
+# the e-consent envelope store: JSON bodies signed with their Content-Digest
+# bcall METHOD PATH KEY_FILE BODY_FILE EXPECTED_STATUS
+bcall() {
+    n=$((n + 1))
+    local sign=(--genesis "$C/genesis.bin" --key "$3" --method "$1")
+    [ -z "$4" ] || sign+=(--body "$4")
+    "$TRIALCTL" http-sign "${sign[@]}" "$URL$2" > "$WORK/h$n" || fail "http-sign $1 $2"
+    local out=$WORK/r$n res code type
+    local args=(-s -o "$out" -w '%{http_code} %{content_type}' -X "$1" -H @"$WORK/h$n")
+    [ -z "$4" ] || args+=(-H "Content-Type: application/json" --data-binary @"$4")
+    res=$(curl "${args[@]}" "$URL$2")
+    code=${res%% *}
+    type=${res#* }
+    [ "$code" = "$5" ] || fail "$1 $2 answered $code, wanted $5: $(cat "$out")"
+    echo "$1 $2 $code ${type%%;*} $out" >> "$M"
+}
+"$TRIALCTL" keygen "$WORK/participant" > /dev/null 2>&1 || { rm -f "$WORK"/participant.*; "$TRIALCTL" keygen "$WORK/participant" > /dev/null; }
+INV=$C/keys/investigator-site-a.key PART=$WORK/participant.key
+node "$HERE/envelope_parts.mjs" body "$C/genesis.bin" "$PART" TRIAL-CARDIO-01 1 \
+    "$(printf '07%.0s' $(seq 32))" 3 > "$WORK/parts.json" || fail "envelope_parts body"
+json "$WORK/parts.json" "console.log(JSON.stringify({participant: '$(cut -d' ' -f2 "$WORK/participant.pub")', body: d.body, ttl_s: 600}))" > "$WORK/env.json"
+bcall POST /v1/envelopes "$INV" "$WORK/env.json" 201
+env=$(json "$WORK/r$n" 'console.log(d.id)')
+bcall POST /v1/envelopes "$C/keys/regulator.key" "$WORK/parts.json" 400
+call POST /v1/envelopes application/json '{}' 401
+bcall GET "/v1/envelopes/$env" "$PART" "" 200
+bcall GET "/v1/envelopes/$env" "$C/keys/regulator.key" "" 403
+bcall GET "/v1/envelopes/00112233445566778899aabbccddeeff" "$INV" "" 404
+json "$WORK/parts.json" 'console.log(JSON.stringify({sig: d.sig}))' > "$WORK/psig.json"
+witness=$(node "$HERE/envelope_parts.mjs" witness "$C/genesis.bin" "$INV" "$(json "$WORK/parts.json" 'console.log(d.body)')")
+echo "{\"sig\":\"$witness\"}" > "$WORK/wsig.json"
+bcall PUT "/v1/envelopes/$env" "$INV" "$WORK/wsig.json" 409
+bcall PUT "/v1/envelopes/$env" "$PART" "$WORK/psig.json" 200
+sleep 1 # the same request signed in the same second would be a replay
+bcall PUT "/v1/envelopes/$env" "$INV" "$WORK/wsig.json" 200
+json "$WORK/r$n" 'if (!d.tx || !d.tx_id) process.exit(1)' || fail "no whole tx in the envelope: $(cat "$WORK/r$n")"
+bcall PUT "/v1/envelopes/$env" "$PART" "$WORK/wsig.json" 409
 # the FHIR reads (issue 22; their FHIR content is checked by FHIR.js in cluster_fhir)
 call GET /fhir/metadata "" "" 200
 scall GET /fhir/ResearchStudy/TRIAL-CARDIO-01 sponsor 200

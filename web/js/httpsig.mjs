@@ -1,9 +1,10 @@
 // httpsig.mjs - signed reads, RFC 9421 HTTP Message Signatures in the profile of
 // docs/HTTP.md: label sig1, components "@method" "@path" "@query" (and "content-digest",
 // RFC 9530 sha-256, when there is a body), then created, keyid (the signer's public key in
-// hex), alg "ed25519" and tag "trialreg-v1-<chain id hex>" (binds the chain). The signature
-// base is RFC 9421 section 2.5's. Each request is signed afresh (the node keeps a replay
-// cache), so signedFetch signs every call.
+// hex), alg "ed25519", tag "trialreg-v1-<chain id hex>" (binds the chain) and a random nonce
+// (16 bytes, hex: the same request signed twice in one second is two signatures). The
+// signature base is RFC 9421 section 2.5's. Each request is signed afresh (the node keeps a
+// replay cache), so signedFetch signs every call.
 import { sign } from "./keys.mjs";
 
 const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -24,8 +25,9 @@ export async function signatureHeaders(key, chainId, method, url, body = null, c
         components.push('"content-digest"');
         lines.push(`"content-digest": ${headers["Content-Digest"]}`);
     }
+    const nonce = toHex(crypto.getRandomValues(new Uint8Array(16)));
     const params = `(${components.join(" ")});created=${when};keyid="${key.publicHex}"`
-        + `;alg="ed25519";tag="trialreg-v1-${toHex(chainId)}"`;
+        + `;alg="ed25519";tag="trialreg-v1-${toHex(chainId)}";nonce="${nonce}"`;
     lines.push(`"@signature-params": ${params}`);
     const base = new TextEncoder().encode(lines.join("\n"));
     headers["Signature-Input"] = `sig1=${params}`;

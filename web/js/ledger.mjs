@@ -43,25 +43,17 @@ export function whoWords(genesis, key) {
 
 // ---- signed reads --------------------------------------------------------------------------
 
-// A signed GET. Ed25519 signatures are deterministic and `created` counts seconds, so the
-// same request signed twice within one second (another tab, a repeated click) is the same
-// signature, which the node's replay cache refuses (REPLAYED): then it is signed again in
-// the next second, twice at most.
+// A signed GET (each signed afresh, with its own nonce: httpsig.mjs).
 async function signedJson(s, path, accept = "application/json") {
     const url = new URL(path, location.origin);
     let r, body = null;
-    for (let attempt = 0; ; attempt++) {
-        try {
-            r = await signedFetch(s.key, s.chainId, url, { headers: { Accept: accept }, cache: "no-store" });
-        } catch (e) {
-            throw new Error(`Cannot reach the node at ${location.origin}: it may be down or unreachable (${e.message}). Try again later, or another validator.`);
-        }
-        if (accept === "application/msgpack" && r.ok) return new Uint8Array(await r.arrayBuffer());
-        body = null;
-        try { body = await r.json(); } catch { /* below */ }
-        if (r.status !== 401 || !body || body.error !== "REPLAYED" || attempt === 2) break;
-        await new Promise((done) => setTimeout(done, 1000 - (Date.now() % 1000) + 20));
+    try {
+        r = await signedFetch(s.key, s.chainId, url, { headers: { Accept: accept }, cache: "no-store" });
+    } catch (e) {
+        throw new Error(`Cannot reach the node at ${location.origin}: it may be down or unreachable (${e.message}). Try again later, or another validator.`);
     }
+    if (accept === "application/msgpack" && r.ok) return new Uint8Array(await r.arrayBuffer());
+    try { body = await r.json(); } catch { /* below */ }
     if (!r.ok) {
         const why = body && body.reason ? `: ${body.reason}` : "";
         if (r.status === 401) throw new Error(`The node refused the signed request (${body ? body.error : "401"}${why}). Is the genesis your registry's, and this device's clock right?`);
