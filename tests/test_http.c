@@ -254,6 +254,12 @@ Test(http, bad_requests_get_clear_errors)
     cr_expect_eq(r.status, 400, "%s", r.text);
     exchange("POST", "/v1/txs", "application/json", "{\"txs\": [\"not base64!\"]}", 24, &r);
     cr_expect_eq(r.status, 400, "%s", r.text);
+    /* a media type that only starts like JSON, a key given twice (which one would count?) */
+    exchange("POST", "/v1/txs", "application/jsonfoo", "{\"txs\": []}", 11, &r);
+    cr_expect_eq(r.status, 415, "%s", r.text);
+    const char *twice = "{\"txs\": [\"AAAA\"], \"txs\": [\"AAAA\"]}";
+    exchange("POST", "/v1/txs", "application/json; charset=utf-8", twice, strlen(twice), &r);
+    cr_expect(r.status == 400 && strstr(r.body, "BAD_JSON") && strstr(r.body, "duplicate"), "%s", r.text);
     static char big[4096];
     memset(big, 'a', sizeof big);
     exchange("POST", "/v1/txs", "application/msgpack", big, sizeof big, &r);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "events.h"
 
@@ -159,23 +160,31 @@ static bool decode_txs(json_t *list, size_t n, size_t len, codec_span *txs, uint
     return true;
 }
 
+/* True if the Content-Type value names media type `want` (parameters after ';' allowed). */
+static bool media_type_is(const char *type, const char *want)
+{
+    size_t n = strlen(want);
+    return type && strncasecmp(type, want, n) == 0
+           && (type[n] == '\0' || type[n] == ';' || type[n] == ' ' || type[n] == '\t');
+}
+
 bool http_json_submit_body(const char *type, const uint8_t *body, size_t len, codec_span *txs,
                            uint32_t cap, uint32_t *count, uint8_t **decoded, http_refusal *no)
 {
     *count = 0;
     *decoded = NULL;
-    if (type && strncmp(type, "application/msgpack", 19) == 0) {
+    if (media_type_is(type, "application/msgpack")) {
         if (len == 0 || cap == 0)
             return refuse(no, 400, "BAD_BODY", "the body is empty: send one canonical tx");
         txs[0] = (codec_span){body, len};
         *count = 1;
         return true;
     }
-    if (!type || strncmp(type, "application/json", 16) != 0)
+    if (!media_type_is(type, "application/json"))
         return refuse(no, 415, "UNSUPPORTED_MEDIA_TYPE",
                       "send application/msgpack (one tx) or application/json {\"txs\": [base64, ...]}");
     json_error_t jerr;
-    json_t *doc = json_loadb((const char *)body, len, 0, &jerr);
+    json_t *doc = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc)
         return refuse(no, 400, "BAD_JSON", "the body is not JSON: %s (line %d)", jerr.text,
                       jerr.line);
