@@ -16,8 +16,8 @@ chromium-driver, python3-selenium) against a running consortium that ran the exa
  4. through a test proxy that flips one byte of one receipt file, that row alone shows
     "not verified: STEP";
  5. no request the browser sent (URL, headers, body: Chromium's network log) carries key
-    material: any loaded seed, in hex or base64, or its PKCS#8 bytes; exportKey on a key
-    loaded by keys.mjs fails; no CSP violation in the console;
+    material: any loaded seed, in hex or base64, or its PKCS#8 bytes; nothing is kept in
+    localStorage, sessionStorage or IndexedDB; exportKey on a key loaded by keys.mjs fails; no CSP violation in the console;
  6. at http://insecure.test (mapped to 127.0.0.1: plain HTTP at a name that is not loopback,
     so not a secure context) both key pages refuse to load the key and say why.
 With HTTPS_ONLY=1 (NODE_URL https://trial.test:PORT, Chromium given
@@ -393,6 +393,12 @@ def main():
             ".catch(e => done('load failed: ' + e.message));", open(key_file("regulator")).read())
         if result != "InvalidAccessError false":
             fail(f"exportKey on a loaded key: {result}")
+        stored = d.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "indexedDB.databases().then(dbs => done(`${localStorage.length} ${sessionStorage.length} ${dbs.length}`))"
+            ".catch(e => done('error ' + e.message));")
+        if stored != "0 0 0":
+            fail(f"the pages stored something (localStorage, sessionStorage, IndexedDB databases): {stored}")
         drain(d)
         secrets = {}
         for p in [key_file("regulator"), key_file("investigator-site-a"), chosen]:
