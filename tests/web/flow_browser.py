@@ -139,7 +139,7 @@ def regulator(site, participant, version):
     rows = timeline_rows(site)
     if not rows or any(r["verified"] != "yes" or r["mark"] != "✓ verified" for r in rows) \
             or f"All {len(rows)} events verified" not in s:
-        fail(f"the regulator's timeline: {len(rows)} rows, not verified: "
+        fail(f"the regulator's timeline shows {len(rows)} rows, not verified: "
              f"{[(r['event'], r['mark']) for r in rows if r['verified'] != 'yes'][:3]}; status {s!r}")
     if site.find_element(By.CSS_SELECTOR, ".chain-id").text != CHAIN:
         fail("the timeline shows another chain id than the genesis's")
