@@ -22,105 +22,29 @@ running consortium whose example trial is on the ledger:
 Screenshots of each step go to OUT_DIR. Exit 0 when all holds, 1 with the reason otherwise.
 """
 import base64
-import json
 import os
 import re
 import subprocess
 import sys
 import time
 
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+import browser_lib as lib
+from browser_lib import browser, download, fail, key_forms, network_requests, status, wait_status
+
 NODE, GENESIS, TRIAL, INV_KEY, TRIALCTL, AXE_JS, OUT = sys.argv[1:8]
-
-
-def fail(msg):
-    print(f"econsent_browser: FAIL: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def browser(width, downloads):
-    os.makedirs(downloads, exist_ok=True)
-    o = webdriver.ChromeOptions()
-    o.add_experimental_option("prefs", {"download.default_directory": downloads,
-                                        "download.prompt_for_download": False})
-    o.binary_location = "/usr/bin/chromium"
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              f"--window-size={width},1400", "--no-first-run", "--disable-extensions",
-              "--disable-background-networking", "--disable-component-update"):
-        o.add_argument(a)
-    o.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+lib.set_name("econsent_browser")
 
 
 def screenshot(d, name, width):
-    height = d.execute_script("return document.documentElement.scrollHeight")
-    d.set_window_size(width, min(max(height + 120, 800), 8000))
-    d.save_screenshot(os.path.join(OUT, f"{name}.png"))
-
-
-def status(d):
-    return d.find_element(By.ID, "status").text
-
-
-def wait_status(d, pred, what, timeout=120):
-    try:
-        WebDriverWait(d, timeout).until(lambda d: pred(status(d)))
-    except TimeoutException:
-        fail(f"{what}: the page says {status(d)!r}")
-    return status(d)
-
-
-def download(d, selector, folder):
-    """Click a download link (a blob: URL; the page's CSP rightly forbids reading it with
-    fetch) and return the bytes of the file the browser saved in folder."""
-    before = set(os.listdir(folder))
-    d.find_element(By.CSS_SELECTOR, selector).click()
-    for _ in range(100):
-        new = [f for f in set(os.listdir(folder)) - before
-               if not f.endswith(".crdownload") and not f.startswith(".")]
-        if new:
-            time.sleep(0.2)
-            return open(os.path.join(folder, new[0]), "rb").read()
-        time.sleep(0.1)
-    fail(f"the download {selector} saved no file in {folder}")
+    lib.screenshot(d, OUT, name, width)
 
 
 def axe(d, page):
-    with open(AXE_JS) as f:
-        d.execute_script(f.read())
-    result = d.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map("
-        "v => ({id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help}))));")
-    serious = [v for v in result if v["impact"] in ("serious", "critical")]
-    print(f"   axe-core on {page}: {len(result)} violations, {len(serious)} serious or critical")
-    for v in result:
-        print(f"   axe {v['impact']}: {v['id']} ({v['nodes']} nodes): {v['help']}")
-    if serious:
-        fail(f"axe-core on {page}: serious or critical violations: {serious}")
-
-
-def network_requests(d):
-    """Every request the browser sent: (url, headers, post data) as one JSON text each."""
-    out = []
-    for entry in d.get_log("performance"):
-        m = json.loads(entry["message"])["message"]
-        if m.get("method") in ("Network.requestWillBeSent", "Network.requestWillBeSentExtraInfo"):
-            out.append(json.dumps(m.get("params", {})))
-    return out
-
-
-def key_forms(seed_hex):
-    seed = bytes.fromhex(seed_hex)
-    b64 = base64.b64encode(seed).decode()
-    url = base64.urlsafe_b64encode(seed).decode().rstrip("=")
-    pkcs8 = base64.b64encode(bytes.fromhex("302e020100300506032b657004220420") + seed).decode()
-    return [seed_hex, seed_hex.upper(), b64.rstrip("="), url, pkcs8.rstrip("=")]
+    lib.axe(d, AXE_JS, page)
 
 
 def main():

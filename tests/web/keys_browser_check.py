@@ -39,10 +39,12 @@ import time
 import urllib.parse
 
 import nacl.signing
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+import browser_lib as lib
+from browser_lib import PKCS8, fail, status
+from browser_lib import timeline_rows as rows
 
 NODE, CONS, TRIAL, AXE_JS, OUT, PROXY_PORT = sys.argv[1:7]
 PROXY_PORT = int(PROXY_PORT)
@@ -51,12 +53,7 @@ TRIALCTL = os.environ.get("TRIALCTL", "")
 GENESIS = os.path.join(CONS, "genesis.bin")
 CHAIN = hashlib.sha256(open(GENESIS, "rb").read()).digest()
 DOWNLOADS = os.path.join(OUT, "downloads")
-PKCS8 = bytes.fromhex("302e020100300506032b657004220420")
-
-
-def fail(msg):
-    print(f"keys_browser_check: FAIL: {msg}", file=sys.stderr)
-    sys.exit(1)
+lib.set_name("keys_browser_check")
 
 
 def key_file(name):
@@ -141,20 +138,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
 
 
 def browser(width=1200, height=1800):
-    o = webdriver.ChromeOptions()
-    o.binary_location = "/usr/bin/chromium"
-    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            f"--window-size={width},{height}", "--no-first-run", "--disable-extensions",
-            "--disable-background-networking", "--disable-component-update",
-            "--host-resolver-rules=MAP trial.test 127.0.0.1, MAP insecure.test 127.0.0.1"]
+    args = ["--host-resolver-rules=MAP trial.test 127.0.0.1, MAP insecure.test 127.0.0.1"]
     if HTTPS_ONLY:
         args.append("--ignore-certificate-errors")  # only for the HTTPS case: see web_keys_check.sh
-    for a in args:
-        o.add_argument(a)
-    o.add_experimental_option("prefs", {"download.default_directory": DOWNLOADS,
-                                        "download.prompt_for_download": False})
-    o.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    return lib.browser(width, DOWNLOADS, height, args)
 
 
 SENT = []   # every request the browser sent: URL, headers, body (from the performance log)
@@ -173,57 +160,21 @@ def drain(d):
 
 
 def screenshot(d, name, width=1200):
-    d.set_window_size(width, 800)  # the document's own height, not the last window's
-    height = d.execute_script("return document.documentElement.scrollHeight")
-    d.set_window_size(width, min(max(height + 120, 800), 8000))
-    d.save_screenshot(os.path.join(OUT, f"{name}.png"))
+    lib.screenshot(d, OUT, name, width)
 
 
-def status(d):
-    return d.find_element(By.ID, "status").text
-
-
-def wait_status(d, busy=("Reading", "Verifying", "Signing", "Sent.", "Waiting"), timeout=120):
-    WebDriverWait(d, timeout).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#status p")
-                                    and not any(b in status(d) for b in busy))
-    time.sleep(0.2)
-    return status(d)
+def wait_status(d, timeout=120):
+    return lib.wait_settled(d, timeout=timeout)
 
 
 def sign_in(d, base, page, key_path):
-    d.get(f"{base}/app/{page}?trial={TRIAL}")
-    d.find_element(By.ID, "key").send_keys(key_path)
-    d.find_element(By.ID, "genesis").send_keys(GENESIS)
-    d.find_element(By.ID, "expect").send_keys(CHAIN.hex())
-    d.find_element(By.ID, "go").click()
-    s = wait_status(d)
+    s = lib.sign_in(d, base, page, key_path, TRIAL, GENESIS, CHAIN.hex())
     drain(d)
     return s
 
 
-def rows(d):
-    out = []
-    for tr in d.find_elements(By.CSS_SELECTOR, "#events tbody tr"):
-        tds = tr.find_elements(By.TAG_NAME, "td")
-        out.append({"verified": tr.get_attribute("data-verified"), "kind": tr.get_attribute("data-kind"),
-                    "event": tds[2].text, "site": tds[3].text, "participant": tds[4].text,
-                    "mark": tds[6].text})
-    return out
-
-
 def axe(d, what):
-    with open(AXE_JS) as f:
-        d.execute_script(f.read())
-    result = d.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map("
-        "v => ({id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help}))));")
-    serious = [v for v in result if v["impact"] in ("serious", "critical")]
-    print(f"   axe-core on {what}: {len(result)} violations, {len(serious)} serious or critical")
-    for v in result:
-        print(f"   axe {v['impact']}: {v['id']} ({v['nodes']} nodes): {v['help']}")
-    if serious:
-        fail(f"axe-core on {what}: {serious}")
+    lib.axe(d, AXE_JS, what)
 
 
 def regulator_timeline(d, base, name):
