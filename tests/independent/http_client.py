@@ -73,15 +73,31 @@ class Client:
         return msgpack.packb([pub(signer), nonce, valid_until, contract, method, args, cosigs,
                               sig], use_bin_type=True)
 
+    def exchange(self, method, target, body=None, headers=lambda: {}):
+        """One request on a fresh connection: (status, body). A request the server closed
+        without an answer is sent again once, signed afresh (headers() is called per try), as
+        RFC 9110 9.2.2 allows for idempotent requests (a tx sent twice is one tx: its id)."""
+        for attempt in (1, 2):
+            c = self.conn()
+            try:
+                c.request(method, target, body, headers())
+                r = c.getresponse()
+                return r.status, r.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
+                if attempt == 2:
+                    raise
+                print(f"note: {method} {target}: the server closed the connection without an "
+                      f"answer ({e.__class__.__name__}); sending it again", file=sys.stderr)
+            finally:
+                c.close()
+
     def submit(self, tx):
-        c = self.conn()
-        c.request("POST", "/v1/txs", json.dumps({"txs": [base64.b64encode(tx).decode()]}),
-                  {"Content-Type": "application/json"})
-        r = c.getresponse()
-        answer = json.loads(r.read())
-        c.close()
-        if r.status != 200 or not answer["results"][0]["accepted"]:
-            fail(f"submit refused: {r.status} {answer}")
+        status, body = self.exchange("POST", "/v1/txs",
+                                     json.dumps({"txs": [base64.b64encode(tx).decode()]}),
+                                     lambda: {"Content-Type": "application/json"})
+        answer = json.loads(body)
+        if status != 200 or not answer["results"][0]["accepted"]:
+            fail(f"submit refused: {status} {answer}")
         return answer["results"][0]["tx_id"]
 
     # ---- RFC 9421 section 2.5, with docs/HTTP.md's profile ----
@@ -154,14 +170,10 @@ def main(argv):
     # the consent's receipt file, read by the participant itself, checked by trialctl
     target = f"/v1/receipts/{grant}"
     for _ in range(50):
-        c = client.conn()
-        c.request("GET", target, headers=client.signed_headers(
+        status, receipt = client.exchange("GET", target, headers=lambda: client.signed_headers(
             participant, "GET", target, {"Accept": "application/msgpack"}))
-        r = c.getresponse()
-        receipt = r.read()
-        c.close()
-        if r.status != 200:
-            fail(f"receipt: {r.status} {receipt[:200]}")
+        if status != 200:
+            fail(f"receipt: {status} {receipt[:200]}")
         if msgpack.unpackb(receipt, raw=True)[3] is not None:  # the proof: certified
             break
         time.sleep(0.2)
