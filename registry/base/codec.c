@@ -1536,6 +1536,44 @@ uint32_t codec_genesis_quorum(const codec_genesis *g)
     return 2 * f + 1;
 }
 
+/* ==== governance.authority event ========================================= */
+
+codec_err codec_authority_change_encode(const codec_authority_change *c, codec_buf *out)
+{
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 5);
+    wr_uint(&w, c->action);
+    wr_uint(&w, c->role);
+    wr_str(&w, c->site.text);
+    wr_str(&w, c->name.text);
+    wr_bin(&w, c->key.bytes, 32);
+    return wr_done(&w);
+}
+
+codec_err codec_authority_change_decode(const uint8_t *data, size_t len,
+                                        codec_authority_change *out, codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    memset(out, 0, sizeof *out);
+    uint32_t n, action = 0, role = 0;
+    const uint8_t *site_at = NULL;
+    bool ok = codec_rd_array(&r, "authority_change", 5, 5, &n)
+              && codec_rd_u32_in(&r, "authority_change.action", CODEC_AUTHORITY_ADDED,
+                                 CODEC_AUTHORITY_REVOKED, &action)
+              && codec_rd_u32_in(&r, "authority_change.role", ROLE_SPONSOR, ROLE_RESEARCHER, &role)
+              && (site_at = r.p) != NULL
+              && rd_name(&r, "authority_change.site", &out->site);
+    if (ok && (role == ROLE_INVESTIGATOR) != (out->site.text[0] != '\0'))
+        ok = codec_rd_fail_at(&r, site_at, CODEC_ERR_LENGTH, "authority_change.site");
+    ok = ok && rd_name(&r, "authority_change.name", &out->name)
+         && codec_rd_fixed(&r, "authority_change.key", out->key.bytes, 32);
+    out->action = (uint8_t)action;
+    out->role = (uint8_t)role;
+    return codec_rd_finish(&r, ok);
+}
+
 /* ==== export file ======================================================= */
 
 codec_err codec_export_header_encode(const codec_export_header *h, codec_buf *out)

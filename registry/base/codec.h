@@ -494,6 +494,32 @@ codec_err codec_genesis_decode_v1(const uint8_t *data, size_t len, codec_genesis
 /* f = (n - 1) / 3 and the quorum 2f+1. */
 uint32_t codec_genesis_quorum(const codec_genesis *g);
 
+/* ---- the governance.authority event (issue 23; FORMATS.md 5.11) ---------------------
+ * data = [action, role, site, name, key]
+ *   action: uint 1 added, 2 revoked (CODEC_AUTHORITY_ADDED, _REVOKED)
+ *   role:   uint 1..4 (sponsor, investigator, regulator, researcher)
+ *   site:   str 0..32 bytes, non-empty exactly for role 2 (as a genesis authority's)
+ *   name:   str 0..32 bytes
+ *   key:    bin 32, the key added or revoked
+ * One event per key changed; a rotation is `revoked` (the old key) then `added` (the new
+ * key, same role, site and name) in one receipt. The authorities at height h are the
+ * genesis's and these events of heights <= h applied in order (executor.h "Authorities"). */
+#define CODEC_AUTHORITY_EVENT_TOPIC "governance.authority"
+#define CODEC_AUTHORITY_EVENT_MAX 128 /* 1 + 1 + 1 + 2 x 33 + 34: below it */
+enum { CODEC_AUTHORITY_ADDED = 1, CODEC_AUTHORITY_REVOKED = 2 };
+
+typedef struct {
+    uint8_t action;
+    uint8_t role;
+    codec_name site;
+    codec_name name;
+    pubkey key;
+} codec_authority_change;
+
+codec_err codec_authority_change_encode(const codec_authority_change *c, codec_buf *out);
+codec_err codec_authority_change_decode(const uint8_t *data, size_t len,
+                                        codec_authority_change *out, codec_error *err);
+
 /* ---- ledger export file --------------------------------------------------------------
  * file  = header entry*      (a sequence of top-level msgpack values)
  * header = ["trialreg-ledger", 1, chain_id, block_count]

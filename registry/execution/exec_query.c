@@ -277,13 +277,19 @@ ledger_err exec_query_consent_at(exec *e, const uint8_t *trial, size_t trial_len
 
 /* ---- who may read ----------------------------------------------------------------- */
 
-static const codec_authority *authority_of(exec *e, const pubkey *key)
+/* key as an authority NOW (exec_authority_of, the one lookup): *out and out, or NULL for a
+ * key that is no authority or was revoked (a revoked key reads nothing). */
+static const exec_authority *authority_of(exec *e, const pubkey *key, exec_authority *out)
 {
-    const codec_genesis *g = ledger_genesis(exec_ledger(e));
-    for (uint32_t i = 0; i < g->authority_count; i++) {
-        if (memcmp(g->authorities[i].key.bytes, key->bytes, 32) == 0) return &g->authorities[i];
-    }
-    return NULL;
+    return exec_authority_of(e, key, out) == EXEC_AUTH_ACTIVE ? out : NULL;
+}
+
+/* key as an authority at any time (active, or revoked since): what it signed when it was
+ * one is an authority's act. *out and out, or NULL. */
+static const exec_authority *authority_ever(exec *e, const pubkey *key, exec_authority *out)
+{
+    int st = exec_authority_of(e, key, out);
+    return st == EXEC_AUTH_ACTIVE || st == EXEC_AUTH_REVOKED ? out : NULL;
 }
 
 /* True if state key exists (at the last committed block). */
@@ -295,7 +301,8 @@ static bool state_has(exec *e, const uint8_t *key, size_t key_len, uint8_t **val
 
 bool exec_key_known(exec *e, const pubkey *key)
 {
-    if (authority_of(e, key)) return true;
+    exec_authority auth;
+    if (authority_of(e, key, &auth)) return true;
     static const char prefix[] = "protocol/t/";
     const size_t plen = sizeof prefix - 1;
     uint8_t row[CODEC_KEY_MAX], probe[CODEC_KEY_MAX];
@@ -320,7 +327,8 @@ bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const 
 {
     exec_trial t;
     if (exec_query_trial(e, trial, trial_len, &t) != LEDGER_OK) return false;
-    const codec_authority *a = authority_of(e, asker);
+    exec_authority auth;
+    const exec_authority *a = authority_of(e, asker, &auth);
     if (kind == EXEC_READ_GRANT) return a && a->role == ROLE_RESEARCHER;
     if (kind == EXEC_READ_READ_LOG) return a && a->role == ROLE_REGULATOR;
     if (a && a->role == ROLE_REGULATOR) return true;
@@ -352,12 +360,13 @@ bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const 
 
 /* ---- what a reader sees (issue 19 items 4, 5) ---------------------------------------- */
 
-/* True if every key of tx (signer and co-signers) is a genesis authority. */
+/* True if every key of tx (signer and co-signers) is or was an authority. */
 static bool signed_by_authorities(exec *e, const codec_tx *tx)
 {
-    if (!authority_of(e, &tx->signer)) return false;
+    exec_authority auth;
+    if (!authority_ever(e, &tx->signer, &auth)) return false;
     for (uint32_t k = 0; k < tx->cosig_count; k++)
-        if (!authority_of(e, &tx->cosigs[k].key)) return false;
+        if (!authority_ever(e, &tx->cosigs[k].key, &auth)) return false;
     return true;
 }
 
@@ -384,9 +393,10 @@ static bool participant_level(exec *e, const codec_tx *tx, const pubkey **partic
 {
     *participant = NULL;
     if (protocol_contract(tx)) {
-        if (!authority_of(e, &tx->signer)) *participant = &tx->signer;
+        exec_authority auth;
+        if (!authority_ever(e, &tx->signer, &auth)) *participant = &tx->signer;
         for (uint32_t k = 0; !*participant && k < tx->cosig_count; k++)
-            if (!authority_of(e, &tx->cosigs[k].key)) *participant = &tx->cosigs[k].key;
+            if (!authority_ever(e, &tx->cosigs[k].key, &auth)) *participant = &tx->cosigs[k].key;
         return *participant != NULL;
     }
     if (is_method(tx, "consent", "grant") || is_method(tx, "consent", "withdraw")) {
@@ -401,10 +411,11 @@ static bool participant_level(exec *e, const codec_tx *tx, const pubkey **partic
     return false;
 }
 
-/* True if key is a genesis investigator of site. */
+/* True if key is (or was, when it signed) an investigator of site. */
 static bool investigator_of(exec *e, const pubkey *key, const char *site)
 {
-    const codec_authority *a = authority_of(e, key);
+    exec_authority auth;
+    const exec_authority *a = authority_ever(e, key, &auth);
     return a && a->role == ROLE_INVESTIGATOR && strcmp(a->site.text, site) == 0;
 }
 
@@ -418,7 +429,8 @@ void exec_viewer_of(exec *e, const pubkey *asker, const uint8_t *trial, size_t t
     }
     exec_trial t;
     if (exec_query_trial(e, trial, trial_len, &t) != LEDGER_OK) return; /* NONE */
-    const codec_authority *a = authority_of(e, asker);
+    exec_authority auth;
+    const exec_authority *a = authority_of(e, asker, &auth);
     if (a && (a->role == ROLE_REGULATOR
               || (a->role == ROLE_SPONSOR && memcmp(t.sponsor.bytes, asker->bytes, 32) == 0))) {
         out->kind = EXEC_VIEW_ALL;
@@ -435,7 +447,7 @@ void exec_viewer_of(exec *e, const pubkey *asker, const uint8_t *trial, size_t t
         free(v);
         return;
     }
-    if (a) return; /* researchers, auditors: NONE */
+    if (a || authority_ever(e, asker, &auth)) return; /* researchers, auditors, revoked: NONE */
     klen = trial_key(key, "consent/e/", trial, trial_len, asker->bytes, 32);
     if (state_has(e, key, klen, &v, &len)) {
         out->kind = EXEC_VIEW_PARTICIPANT;
@@ -619,12 +631,13 @@ bool exec_ledger_read_allowed(exec *e, const pubkey *asker)
     for (uint32_t i = 0; i < g->validator_count; i++) {
         if (memcmp(g->validators[i].key.bytes, asker->bytes, 32) == 0) return true;
     }
-    const codec_authority *a = authority_of(e, asker);
+    exec_authority auth;
+    const exec_authority *a = authority_of(e, asker, &auth);
     return a && (a->role == ROLE_REGULATOR || a->role == ROLE_AUDITOR);
 }
 
 /* Whether asker is an investigator of the site that enrolled participant in trial. */
-static bool investigator_of_participant(exec *e, const codec_authority *a, const uint8_t *trial,
+static bool investigator_of_participant(exec *e, const exec_authority *a, const uint8_t *trial,
                             size_t trial_len, const uint8_t participant[32])
 {
     if (!a || a->role != ROLE_INVESTIGATOR) return false;
@@ -638,7 +651,7 @@ static bool investigator_of_participant(exec *e, const codec_authority *a, const
 }
 
 /* The rules of exec_receipt_read_allowed that need the whole tx. */
-static bool tx_reader(exec *e, const pubkey *asker, const codec_authority *a, const codec_tx *tx)
+static bool tx_reader(exec *e, const pubkey *asker, const exec_authority *a, const codec_tx *tx)
 {
     if (memcmp(tx->signer.bytes, asker->bytes, 32) == 0) return true;
     for (uint32_t i = 0; i < tx->cosig_count; i++) {
@@ -667,7 +680,8 @@ bool exec_receipt_read_allowed(exec *e, const pubkey *asker, const codec_span *e
     }
     static _Thread_local codec_tx tx;
     if (codec_tx_decode(entry->data, entry->len, &tx, NULL) != CODEC_OK) return false;
-    return tx_reader(e, asker, authority_of(e, asker), &tx);
+    exec_authority auth;
+    return tx_reader(e, asker, authority_of(e, asker, &auth), &tx);
 }
 
 /* ---- timeline ------------------------------------------------------------------------ */
@@ -684,12 +698,10 @@ static void format_time(uint64_t ms, char *out, size_t cap)
 
 static void signer_name(exec *e, const pubkey *key, char *out, size_t cap)
 {
-    const codec_genesis *g = ledger_genesis(exec_ledger(e));
-    for (uint32_t i = 0; i < g->authority_count; i++) {
-        if (memcmp(g->authorities[i].key.bytes, key->bytes, 32) == 0) {
-            snprintf(out, cap, "%s", g->authorities[i].name.text);
-            return;
-        }
+    exec_authority auth;
+    if (authority_ever(e, key, &auth)) { /* its name, even after a revocation */
+        snprintf(out, cap, "%s", auth.name.text);
+        return;
     }
     char hex[17];
     tcrypto_to_hex(key->bytes, 8, hex);

@@ -5,6 +5,7 @@
 #include "executor.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,11 @@
 #define G_AUTH "genesis/auth/"
 #define G_WINDOW "genesis/anchor_window"
 #define G_VALIDATOR "genesis/validator/"
+#define SYS_AUTH "sys/auth/"   /* <key:32> -> the authority record (executor.h) */
+#define SYS_AUTHN "sys/authn/" /* <role:1> -> count:8 of the role's active authorities */
+#define AUTH_KEY_LEN (sizeof SYS_AUTH - 1 + 32)
+#define AUTH_RECORD_MAX (1 + 1 + 8 + 2 * (1 + CODEC_NAME_MAX))
+#define ROLE_REVOKED_ 0xff /* role_of: the key was an authority and is revoked */
 #define RECEIPT_SLOT (CODEC_RECEIPT_MAX)
 #define DEPLOY_CHUNK 4096u
 
@@ -58,6 +64,7 @@ typedef struct {
     pubkey key;
     uint8_t role;
     const codec_name *site;
+    const codec_name *name;
 } auth_entry;
 
 /*
@@ -96,6 +103,9 @@ struct exec {
     uint32_t noted_count;
     auth_entry auths[CODEC_AUTHORITIES_MAX];
     uint32_t auth_count;
+    uint64_t genesis_role_count[ROLE_MAX_ + 1]; /* the genesis's authorities per role */
+    /* the governance.authority events of the tx being executed (a rotation has two) */
+    uint8_t auth_event[2][CODEC_AUTHORITY_EVENT_MAX];
     cvm_vm *vm;
     /* per block */
     block_write *writes;
@@ -424,6 +434,108 @@ static int view_get(exec *e, const uint8_t *key, size_t key_len, const uint8_t *
     return 1;
 }
 
+/* ---- authorities: the one lookup (executor.h "Authorities") ---------------------------- */
+
+static void auth_key(uint8_t k[AUTH_KEY_LEN], const uint8_t key[32])
+{
+    memcpy(k, SYS_AUTH, sizeof SYS_AUTH - 1);
+    memcpy(k + sizeof SYS_AUTH - 1, key, 32);
+}
+
+/* sys/auth/<key> = state:1 role:1 height:8 site_len:1 site name_len:1 name; returns its
+ * length (at most AUTH_RECORD_MAX). */
+static size_t auth_record_encode(const exec_authority *a, uint8_t out[AUTH_RECORD_MAX])
+{
+    size_t site_len = strlen(a->site.text), name_len = strlen(a->name.text), at = 0;
+    out[at++] = (uint8_t)a->state;
+    out[at++] = a->role;
+    be64(out + at, a->height);
+    at += 8;
+    out[at++] = (uint8_t)site_len;
+    memcpy(out + at, a->site.text, site_len);
+    at += site_len;
+    out[at++] = (uint8_t)name_len;
+    memcpy(out + at, a->name.text, name_len);
+    return at + name_len;
+}
+
+static bool auth_record_decode(const uint8_t *v, size_t len, exec_authority *out)
+{
+    if (len < 12 || (v[0] != EXEC_AUTH_ACTIVE && v[0] != EXEC_AUTH_REVOKED)) return false;
+    size_t site_len = v[10];
+    if (site_len > CODEC_NAME_MAX || 12 + site_len > len) return false;
+    size_t name_len = v[11 + site_len];
+    if (name_len > CODEC_NAME_MAX || 12 + site_len + name_len != len) return false;
+    out->state = (exec_auth_state)v[0];
+    out->role = v[1];
+    out->height = load64(v + 2);
+    memcpy(out->site.text, v + 11, site_len);
+    out->site.text[site_len] = '\0';
+    memcpy(out->name.text, v + 12 + site_len, name_len);
+    out->name.text[name_len] = '\0';
+    return true;
+}
+
+int exec_authority_of(exec *e, const pubkey *key, exec_authority *out)
+{
+    memset(out, 0, sizeof *out);
+    uint8_t k[AUTH_KEY_LEN];
+    auth_key(k, key->bytes);
+    const uint8_t *v;
+    size_t len;
+    uint8_t *owned;
+    int rc = view_get(e, k, sizeof k, &v, &len, &owned);
+    if (rc < 0) return -1;
+    if (rc == 1) {
+        bool ok = auth_record_decode(v, len, out); /* only this file writes it */
+        free(owned);
+        return ok ? (int)out->state : -1;
+    }
+    const auth_entry *a = auth_find(e, key->bytes);
+    if (!a) return EXEC_AUTH_NONE;
+    out->state = EXEC_AUTH_ACTIVE;
+    out->role = a->role;
+    out->site = *a->site;
+    out->name = *a->name;
+    return EXEC_AUTH_ACTIVE;
+}
+
+static int auth_put(exec *e, const pubkey *key, const exec_authority *a)
+{
+    uint8_t k[AUTH_KEY_LEN], v[AUTH_RECORD_MAX];
+    auth_key(k, key->bytes);
+    size_t len = auth_record_encode(a, v);
+    return block_put(e, k, AUTH_KEY_LEN, v, (uint32_t)len, false);
+}
+
+/* The active authorities of role (sys/authn/<role>, else the genesis's count): 0 or -1. */
+static int auth_count(exec *e, uint8_t role, uint64_t *out)
+{
+    uint8_t k[sizeof SYS_AUTHN];
+    memcpy(k, SYS_AUTHN, sizeof SYS_AUTHN - 1);
+    k[sizeof SYS_AUTHN - 1] = role;
+    const uint8_t *v;
+    size_t len;
+    uint8_t *owned;
+    int rc = view_get(e, k, sizeof k, &v, &len, &owned);
+    if (rc < 0 || (rc == 1 && len != 8)) {
+        free(owned);
+        return -1;
+    }
+    *out = rc == 1 ? load64(v) : e->genesis_role_count[role];
+    free(owned);
+    return 0;
+}
+
+static int auth_count_put(exec *e, uint8_t role, uint64_t n)
+{
+    uint8_t k[sizeof SYS_AUTHN], v[8];
+    memcpy(k, SYS_AUTHN, sizeof SYS_AUTHN - 1);
+    k[sizeof SYS_AUTHN - 1] = role;
+    be64(v, n);
+    return block_put(e, k, sizeof k, v, 8, false);
+}
+
 /* ---- host ------------------------------------------------------------------------- */
 
 static int copy_out(const uint8_t *v, size_t len, uint8_t *out, size_t cap, size_t *out_len)
@@ -440,12 +552,16 @@ static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out,
     *found = 0;
     size_t gl = sizeof G_AUTH - 1;
     if (key_len == gl + 32 && memcmp(key, G_AUTH, gl) == 0) {
-        const auth_entry *a = auth_find(e, key + gl);
-        if (!a) return 0;
+        /* role:1 site for an active authority; a revoked key reads role 0 and no site, so
+         * that no contract takes it for an investigator and none enrols it (ROLE_TAKEN) */
+        exec_authority a;
+        int st = exec_authority_of(e, (const pubkey *)(const void *)(key + gl), &a);
+        if (st < 0) return -1;
+        if (st == EXEC_AUTH_NONE) return 0;
         uint8_t v[1 + CODEC_NAME_MAX];
-        size_t site_len = strlen(a->site->text);
-        v[0] = a->role;
-        memcpy(v + 1, a->site->text, site_len);
+        size_t site_len = st == EXEC_AUTH_ACTIVE ? strlen(a.site.text) : 0;
+        v[0] = st == EXEC_AUTH_ACTIVE ? a.role : 0;
+        memcpy(v + 1, a.site.text, site_len);
         *found = 1;
         return copy_out(v, 1 + site_len, out, out_cap, value_len);
     }
@@ -586,6 +702,8 @@ static uint32_t route(const exec *e, const char *contract, const char *method,
                       uint32_t arg_count, uint32_t arg_kinds)
 {
     if (strcmp(contract, "governance") == 0) {
+        if (strcmp(method, "authority") == 0) /* action, role, site, name, key, new_key */
+            return arg_count == 6 && arg_kinds == 0x3cu ? 0 : EXEC_E_BAD_ARGS;
         if (strcmp(method, "deploy") != 0) return EXEC_E_NO_METHOD;
         if (arg_count < 3 || arg_count > 2 + EXEC_DEPLOY_CHUNKS_MAX) return EXEC_E_BAD_ARGS;
         return 0;
@@ -797,7 +915,8 @@ exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *e
     consortium_at(e->genesis, 0, &members);
     for (uint32_t i = 0; i < members.authority_count; i++) {
         const codec_authority *a = &members.authorities[i];
-        e->auths[e->auth_count++] = (auth_entry){a->key, a->role, &a->site};
+        e->auths[e->auth_count++] = (auth_entry){a->key, a->role, &a->site, &a->name};
+        if (a->role <= ROLE_MAX_) e->genesis_role_count[a->role]++;
     }
     qsort(e->auths, e->auth_count, sizeof e->auths[0], auth_cmp);
     cvm_limits limits = cvm_limits_default();
@@ -871,11 +990,16 @@ static void set_status(codec_receipt *r, uint8_t status, uint32_t code, const ch
     r->reason[len] = '\0';
 }
 
-static uint8_t role_of(exec *e, const uint8_t key[32], const codec_name **site)
+/* The role key holds now: an authority's (exec_authority_of, *auth filled when not NULL),
+ * ROLE_REVOKED_ for a revoked authority, ROLE_PARTICIPANT for a key enrolled on the ledger,
+ * else 0. */
+static uint8_t role_of(exec *e, const uint8_t key[32], exec_authority *auth)
 {
-    const auth_entry *a = auth_find(e, key);
-    if (site) *site = a ? a->site : NULL;
-    if (a) return a->role;
+    exec_authority local;
+    if (!auth) auth = &local;
+    int st = exec_authority_of(e, (const pubkey *)(const void *)key, auth);
+    if (st == EXEC_AUTH_ACTIVE) return auth->role;
+    if (st == EXEC_AUTH_REVOKED) return ROLE_REVOKED_;
     uint8_t k[sizeof "consent/pk/" - 1 + 32];
     memcpy(k, "consent/pk/", sizeof "consent/pk/" - 1);
     memcpy(k + sizeof "consent/pk/" - 1, key, 32);
@@ -892,7 +1016,16 @@ static uint8_t role_of(exec *e, const uint8_t key[32], const codec_name **site)
 static uint32_t signer_refusal(uint8_t role)
 {
     if (role == 0) return EXEC_E_NO_ROLE;
+    if (role == ROLE_REVOKED_) return EXEC_E_KEY_REVOKED;
     return role == ROLE_AUDITOR ? EXEC_E_READ_ONLY : 0;
+}
+
+/* The reason's detail for EXEC_E_KEY_REVOKED: which key, revoked at which height. */
+static void revoked_detail(const uint8_t key[32], uint64_t height, char *out, size_t cap)
+{
+    char hex[17];
+    tcrypto_to_hex(key, 8, hex);
+    snprintf(out, cap, "key %s... revoked at height %" PRIu64, hex, height);
 }
 
 /* Checks the author's and co-signers' signatures over this chain (codes as receipts). */
@@ -902,6 +1035,18 @@ static uint32_t check_signatures(const exec *e, const codec_tx *tx)
     if (bad < 0) return EXEC_E_SIGNATURE;
     return bad > 0 ? EXEC_E_COSIGNATURE : 0;
 }
+
+/* A governance.authority change, checked (check_authority): the key that goes (revoke,
+ * rotate), the key that comes (add: key; rotate: new_key), and the role, site and name as
+ * recorded (revoke, rotate) or given (add). */
+typedef struct {
+    uint8_t action; /* 1 add, 2 revoke, 3 rotate */
+    uint8_t role;
+    codec_name site, name;
+    pubkey key, new_key;
+} auth_plan;
+
+enum { AUTH_ADD = 1, AUTH_REVOKE = 2, AUTH_ROTATE = 3 };
 
 /* What admission learned about a tx (decoded, checked, its replay entry looked up). */
 typedef struct {
@@ -913,6 +1058,10 @@ typedef struct {
     uint64_t deploy_version;
     cvm_module *deploy_module; /* owned until installed */
     bool deploy_builtin;
+    bool authority;            /* governance.authority: plan says what it changes */
+    auth_plan plan;
+    bool cosigner_revoked;     /* KEY_REVOKED for a co-signer (the tx is kept whole) */
+    char detail[CODEC_REASON_MAX]; /* what the refusal names, "" if nothing more */
     uint8_t replay_key[REPLAY_KEY_LEN];
 } tx_admission;
 
@@ -1119,6 +1268,256 @@ err:
     return -1;
 }
 
+/* ---- governance.authority (executor.h "Authorities") ---------------------------------- */
+
+/* A site code or name: printable ASCII without spaces, at most CODEC_NAME_MAX bytes,
+ * non-empty when required. */
+static bool auth_text(const codec_value *v, bool required, codec_name *out)
+{
+    if (v->len > CODEC_NAME_MAX || (required && v->len == 0)) return false;
+    for (uint32_t i = 0; i < v->len; i++) {
+        if (v->bytes[i] < 0x21 || v->bytes[i] > 0x7e) return false;
+    }
+    memcpy(out->text, v->bytes, v->len);
+    out->text[v->len] = '\0';
+    return true;
+}
+
+/* Whether key may become an authority: 0, AUTH_KEY_TAKEN (d says by whom), or UINT32_MAX
+ * (storage). One key, one role, for ever: not an authority now or before, not a
+ * participant, not a validator of the set in force, not the all-zero key. */
+static uint32_t check_key_free(exec *e, const uint8_t key[32], char *d, size_t cap)
+{
+    static const uint8_t zero[32];
+    char hex[17];
+    tcrypto_to_hex(key, 8, hex);
+    if (memcmp(key, zero, 32) == 0)
+        return snprintf(d, cap, "the all-zero key is nobody's key"), EXEC_E_AUTH_KEY_TAKEN;
+    exec_authority a;
+    int st = exec_authority_of(e, (const pubkey *)(const void *)key, &a);
+    if (st < 0) return UINT32_MAX;
+    if (st == EXEC_AUTH_ACTIVE)
+        return snprintf(d, cap, "key %s... is already an authority (%s %s)", hex,
+                        codec_role_name(a.role), a.name.text), EXEC_E_AUTH_KEY_TAKEN;
+    if (st == EXEC_AUTH_REVOKED)
+        return snprintf(d, cap, "key %s... was an authority (%s), revoked at height %" PRIu64
+                        ": a key is never used again", hex, codec_role_name(a.role), a.height),
+               EXEC_E_AUTH_KEY_TAKEN;
+    if (role_of(e, key, NULL) == ROLE_PARTICIPANT)
+        return snprintf(d, cap, "key %s... is an enrolled participant", hex), EXEC_E_AUTH_KEY_TAKEN;
+    consortium c;
+    consortium_at(e->genesis, e->height, &c);
+    for (uint32_t i = 0; i < c.validator_count; i++) {
+        if (memcmp(c.validators[i].key.bytes, key, 32) == 0)
+            return snprintf(d, cap, "key %s... is validator %u (%s)", hex, i,
+                            c.validators[i].name.text), EXEC_E_AUTH_KEY_TAKEN;
+    }
+    return 0;
+}
+
+/* "sponsor x1 + regulator x1" */
+static void requirement_text(const codec_requirement *req, char *out, size_t cap)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (uint32_t i = 0; i < req->role_count && at < cap; i++) {
+        int n = snprintf(out + at, cap - at, "%s%s x%u", i ? " + " : "",
+                         codec_role_name(req->roles[i].role), req->roles[i].count);
+        if (n < 0) break;
+        at += (size_t)n;
+    }
+}
+
+/* The requirement of a change to a regulator's key: the genesis's kind 5. */
+static unsigned regulator_kind(void) { return GOVERNANCE_AUTHORITIES; /* FIXME kind 5 after genesis v3 */ }
+
+/* Who signs (executor.h "Authorities"): kind 1, or kind 5 for a regulator target, whose own
+ * key never counts there. 0 or AUTH_SIGNERS. */
+static uint32_t check_authority_signers(exec *e, const codec_tx *tx, const tx_admission *adm,
+                                        char *d, size_t cap)
+{
+    const auth_plan *p = &adm->plan;
+    bool regulator = p->role == ROLE_REGULATOR;
+    unsigned kind = regulator ? regulator_kind() : GOVERNANCE_AUTHORITIES;
+    const codec_requirement *req = &e->genesis->governance[kind - 1];
+    uint8_t signer_role = adm->role;
+    cvm_cosigner cos[CODEC_COSIGS_MAX];
+    memcpy(cos, adm->cos, tx->cosig_count * sizeof cos[0]);
+    if (regulator) { /* a regulator's own key never counts for its change */
+        if (memcmp(tx->signer.bytes, p->key.bytes, 32) == 0) signer_role = 0;
+        for (uint32_t i = 0; i < tx->cosig_count; i++) {
+            if (memcmp(cos[i].key, p->key.bytes, 32) == 0) cos[i].role = 0;
+        }
+    }
+    if (requirement_met(req, signer_role, cos, tx->cosig_count)) return 0;
+    char need[128];
+    requirement_text(req, need, sizeof need);
+    snprintf(d, cap, "changing a %s needs %s (kind %u: signer + approvals%s)",
+             codec_role_name(p->role), need, kind, regulator ? ", own key not counted" : "");
+    return EXEC_E_AUTH_SIGNERS;
+}
+
+/* A revoke leaves at least one regulator and, of every role, as many keys as a governance
+ * requirement names (else no change of that kind could ever be made). 0, AUTH_TOO_FEW or
+ * UINT32_MAX. */
+static uint32_t check_enough_left(exec *e, uint8_t role, char *d, size_t cap)
+{
+    uint64_t have;
+    if (auth_count(e, role, &have) != 0) return UINT32_MAX;
+    uint64_t need = role == ROLE_REGULATOR ? 1 : 0;
+    unsigned kind = 0;
+    for (unsigned k = 0; k < GOVERNANCE_KIND_MAX_; k++) {
+        const codec_requirement *req = &e->genesis->governance[k];
+        for (uint32_t i = 0; i < req->role_count; i++) {
+            if (req->roles[i].role == role && req->roles[i].count > need) {
+                need = req->roles[i].count;
+                kind = k + 1;
+            }
+        }
+    }
+    if (have > need) return 0;
+    if (kind)
+        snprintf(d, cap, "revoking it leaves %" PRIu64 " %s key(s); genesis governance kind %u "
+                 "needs %" PRIu64, have ? have - 1 : 0, codec_role_name(role), kind, need);
+    else
+        snprintf(d, cap, "it is the last regulator");
+    return EXEC_E_AUTH_TOO_FEW;
+}
+
+/* The target of a revoke or rotate: an active authority of that role (and site and name,
+ * when given). Fills p's site and name as recorded. 0, AUTH_UNKNOWN_KEY or UINT32_MAX. */
+static uint32_t check_target(exec *e, const codec_value *a, auth_plan *p, char *d, size_t cap)
+{
+    char hex[17];
+    tcrypto_to_hex(p->key.bytes, 8, hex);
+    exec_authority cur;
+    int st = exec_authority_of(e, &p->key, &cur);
+    if (st < 0) return UINT32_MAX;
+    if (st == EXEC_AUTH_NONE)
+        return snprintf(d, cap, "key %s... is no authority", hex), EXEC_E_AUTH_UNKNOWN_KEY;
+    if (st == EXEC_AUTH_REVOKED)
+        return snprintf(d, cap, "key %s... was revoked at height %" PRIu64, hex, cur.height),
+               EXEC_E_AUTH_UNKNOWN_KEY;
+    if (cur.role != p->role)
+        return snprintf(d, cap, "key %s... holds the role %s, not %s", hex, codec_role_name(cur.role),
+                        codec_role_name(p->role)), EXEC_E_AUTH_UNKNOWN_KEY;
+    if (a[2].len && strcmp(p->site.text, cur.site.text) != 0)
+        return snprintf(d, cap, "key %s... is at site %s, not %s", hex, cur.site.text,
+                        p->site.text), EXEC_E_AUTH_UNKNOWN_KEY;
+    if (a[3].len && strcmp(p->name.text, cur.name.text) != 0)
+        return snprintf(d, cap, "key %s... is named %s, not %s", hex, cur.name.text,
+                        p->name.text), EXEC_E_AUTH_UNKNOWN_KEY;
+    p->site = cur.site;
+    p->name = cur.name;
+    return 0;
+}
+
+/* The shape of the change: action, role, key lengths, site and name. 0 or AUTH_BAD_CHANGE. */
+static uint32_t check_change_shape(const codec_value *a, auth_plan *p, char *d, size_t cap)
+{
+    if (a[0].integer < AUTH_ADD || a[0].integer > AUTH_ROTATE)
+        return snprintf(d, cap, "action %" PRId64 " is not 1 add, 2 revoke or 3 rotate",
+                        a[0].integer), EXEC_E_AUTH_BAD_CHANGE;
+    if (a[1].integer < ROLE_SPONSOR || a[1].integer > ROLE_RESEARCHER)
+        return snprintf(d, cap, "role %" PRId64 " is not 1 sponsor, 2 investigator, 3 regulator "
+                        "or 4 researcher", a[1].integer), EXEC_E_AUTH_BAD_CHANGE;
+    p->action = (uint8_t)a[0].integer;
+    p->role = (uint8_t)a[1].integer;
+    bool add = p->action == AUTH_ADD, investigator = p->role == ROLE_INVESTIGATOR;
+    if (a[4].len != 32)
+        return snprintf(d, cap, "key is %u bytes, not 32", a[4].len), EXEC_E_AUTH_BAD_CHANGE;
+    if (a[5].len != (p->action == AUTH_ROTATE ? 32u : 0u))
+        return snprintf(d, cap, "new_key is %u bytes: 32 for a rotation, empty otherwise",
+                        a[5].len), EXEC_E_AUTH_BAD_CHANGE;
+    memcpy(p->key.bytes, a[4].bytes, 32);
+    if (a[5].len) memcpy(p->new_key.bytes, a[5].bytes, 32);
+    if (!auth_text(&a[2], add && investigator, &p->site) || (!investigator && a[2].len))
+        return snprintf(d, cap, "site: %s", !investigator ? "only an investigator has a site"
+                        : add ? "1..32 printable ASCII bytes without spaces (the site's code)"
+                              : "empty (as recorded) or the recorded site"),
+               EXEC_E_AUTH_BAD_CHANGE;
+    if (!auth_text(&a[3], add, &p->name))
+        return snprintf(d, cap, "name: %s", add ? "1..32 printable ASCII bytes without spaces"
+                                                : "empty (as recorded) or the recorded name"),
+               EXEC_E_AUTH_BAD_CHANGE;
+    return 0;
+}
+
+/* governance.authority, validated fully before the nonce is consumed: the shape, the keys
+ * (target, incoming), for a revoke what is left, the signers and the incoming key's
+ * co-signature. 0, an INVALID code (adm->detail names what is wrong) or UINT32_MAX (storage). */
+static uint32_t check_authority(exec *e, const codec_tx *tx, tx_admission *adm)
+{
+    const codec_value *a = tx->args; /* kinds: route() */
+    auth_plan *p = &adm->plan;
+    char *d = adm->detail;
+    size_t cap = sizeof adm->detail;
+    memset(p, 0, sizeof *p);
+    uint32_t code = check_change_shape(a, p, d, cap);
+    if (code) return code;
+    if (p->action == AUTH_ADD) {
+        code = check_key_free(e, p->key.bytes, d, cap);
+    } else {
+        code = check_target(e, a, p, d, cap);
+        if (!code && p->action == AUTH_ROTATE) code = check_key_free(e, p->new_key.bytes, d, cap);
+    }
+    if (!code && p->action == AUTH_REVOKE) code = check_enough_left(e, p->role, d, cap);
+    if (!code) code = check_authority_signers(e, tx, adm, d, cap);
+    if (code) return code;
+    const pubkey *incoming = p->action == AUTH_ADD      ? &p->key
+                             : p->action == AUTH_ROTATE ? &p->new_key : NULL;
+    bool signed_by_it = false;
+    for (uint32_t i = 0; incoming && i < tx->cosig_count; i++)
+        signed_by_it |= memcmp(tx->cosigs[i].key.bytes, incoming->bytes, 32) == 0;
+    if (incoming && !signed_by_it) {
+        char hex[17];
+        tcrypto_to_hex(incoming->bytes, 8, hex);
+        snprintf(d, cap, "the key added (%s...) must co-sign (proof of possession)", hex);
+        return EXEC_E_AUTH_SIGNERS;
+    }
+    return 0;
+}
+
+/* One governance.authority event (codec.h) as the receipt's event i. */
+static int authority_event(exec *e, codec_receipt *r, uint32_t i, uint8_t action,
+                           const auth_plan *p, const pubkey *key)
+{
+    codec_authority_change c = {.action = action, .role = p->role, .site = p->site,
+                                .name = p->name, .key = *key};
+    codec_buf b = codec_buf_make(e->auth_event[i], sizeof e->auth_event[i]);
+    if (codec_authority_change_encode(&c, &b) != CODEC_OK) return -1;
+    snprintf(r->events[i].topic.text, sizeof r->events[i].topic.text, "%s",
+             CODEC_AUTHORITY_EVENT_TOPIC);
+    r->events[i].data = b.data;
+    r->events[i].len = (uint32_t)b.len;
+    r->event_count = i + 1;
+    return 0;
+}
+
+/* Applies a checked change at this height: the records, the role's count, the events. */
+static int apply_authority(exec *e, const auth_plan *p, codec_receipt *r)
+{
+    exec_authority rec = {.role = p->role, .site = p->site, .name = p->name, .height = e->height};
+    uint32_t ev = 0;
+    uint64_t count;
+    if (p->action != AUTH_ADD) { /* revoke, rotate: the key goes */
+        rec.state = EXEC_AUTH_REVOKED;
+        if (auth_put(e, &p->key, &rec) != 0
+            || authority_event(e, r, ev++, CODEC_AUTHORITY_REVOKED, p, &p->key) != 0)
+            return -1;
+    }
+    if (p->action != AUTH_REVOKE) { /* add, rotate: a key comes */
+        const pubkey *k = p->action == AUTH_ADD ? &p->key : &p->new_key;
+        rec.state = EXEC_AUTH_ACTIVE;
+        if (auth_put(e, k, &rec) != 0
+            || authority_event(e, r, ev++, CODEC_AUTHORITY_ADDED, p, k) != 0)
+            return -1;
+    }
+    if (p->action == AUTH_ROTATE) return 0;
+    if (auth_count(e, p->role, &count) != 0) return -1;
+    return auth_count_put(e, p->role, p->action == AUTH_ADD ? count + 1 : count - 1);
+}
+
 /* Applies a successful call's writes (after the prefix check) and copies its events. */
 static uint32_t take_result(exec *e, const exec_contract *c, const cvm_result *res,
                             codec_receipt *r)
@@ -1181,12 +1580,23 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
     /* codec_tx_decode already refused repeated co-signers (CODEC_ERR_DUPLICATE) */
     bool checked = e->preverified && e->preverified[e->tx_index];
     uint32_t code = e->opt.verify_signatures && !checked ? check_signatures(e, tx) : 0;
-    a->role = code ? 0 : role_of(e, tx->signer.bytes, NULL);
+    exec_authority auth;
+    a->detail[0] = '\0';
+    a->cosigner_revoked = false;
+    a->authority = false;
+    a->role = code ? 0 : role_of(e, tx->signer.bytes, &auth);
     if (!code) code = signer_refusal(a->role);
+    if (code == EXEC_E_KEY_REVOKED)
+        revoked_detail(tx->signer.bytes, auth.height, a->detail, sizeof a->detail);
     for (uint32_t i = 0; !code && i < tx->cosig_count; i++) {
         memcpy(a->cos[i].key, tx->cosigs[i].key.bytes, 32);
-        a->cos[i].role = role_of(e, tx->cosigs[i].key.bytes, NULL);
+        a->cos[i].role = role_of(e, tx->cosigs[i].key.bytes, &auth);
         a->cos[i].meaning = tx->cosigs[i].meaning;
+        if (a->cos[i].role == ROLE_REVOKED_) { /* a revoked key approves nothing either */
+            code = EXEC_E_KEY_REVOKED;
+            a->cosigner_revoked = true;
+            revoked_detail(tx->cosigs[i].key.bytes, auth.height, a->detail, sizeof a->detail);
+        }
     }
     /* Contract, method and arguments before valid_until and the nonce (a tx refused for
      * its route is kept pruned, whatever its valid_until); an INVALID tx consumes nothing. */
@@ -1195,6 +1605,10 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
     if (!code) code = route(e, tx->contract.text, tx->method.text, tx->arg_count, arg_kinds_of(tx));
     if (code) {
         /* refused above */
+    } else if (strcmp(tx->contract.text, "governance") == 0
+               && strcmp(tx->method.text, "authority") == 0) {
+        a->authority = true;
+        code = check_authority(e, tx, a);
     } else if (strcmp(tx->contract.text, "governance") == 0) {
         code = check_deploy(e, tx, a->cos, a->role, a->deploy_name, &a->deploy_version,
                             &a->deploy_module, &a->deploy_builtin);
@@ -1205,7 +1619,7 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
     if (code) {
         cvm_module_free(a->deploy_module);
         a->deploy_module = NULL;
-        if (code != UINT32_MAX) set_status(r, RECEIPT_INVALID, code, NULL);
+        if (code != UINT32_MAX) set_status(r, RECEIPT_INVALID, code, a->detail);
     }
     return code;
 }
@@ -1269,6 +1683,7 @@ static bool refusal_prunes(const codec_receipt *r)
 {
     return r->status == RECEIPT_INVALID
            && (r->error_code == EXEC_E_NO_ROLE || r->error_code == EXEC_E_READ_ONLY
+               || r->error_code == EXEC_E_KEY_REVOKED
                || r->error_code == EXEC_E_NO_CONTRACT
                || r->error_code == EXEC_E_NO_METHOD || r->error_code == EXEC_E_BAD_ARGS);
 }
@@ -1295,9 +1710,12 @@ static bool exec_pruned(exec *e, const codec_span *span, codec_receipt *r)
     codec_pruned_tx p;
     if (codec_pruned_tx_decode(span->data, span->len, &p, NULL) != CODEC_OK) return false;
     r->tx_id = p.tx_id;
-    uint32_t code = signer_refusal(role_of(e, p.signer.bytes, NULL));
+    exec_authority auth;
+    char detail[CODEC_REASON_MAX] = "";
+    uint32_t code = signer_refusal(role_of(e, p.signer.bytes, &auth));
+    if (code == EXEC_E_KEY_REVOKED) revoked_detail(p.signer.bytes, auth.height, detail, sizeof detail);
     if (!code) code = route(e, p.contract.text, p.method.text, p.arg_count, p.arg_kinds);
-    if (code) set_status(r, RECEIPT_INVALID, code, NULL);
+    if (code) set_status(r, RECEIPT_INVALID, code, detail);
     if (code) bind_pruned(e, span, r);
     return code != 0;
 }
@@ -1317,7 +1735,7 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *p
     uint32_t code = admit_tx(e, span, &a, r);
     if (code == UINT32_MAX) return -1; /* storage failed: the block is abandoned */
     if (code != 0) {
-        if (refusal_prunes(r)) {
+        if (refusal_prunes(r) && !a.cosigner_revoked) { /* a signer's refusal only */
             codec_pruned_tx p;
             codec_pruned_tx_of(&a.tx, span, &p);
             codec_buf b = codec_buf_make(pruned_buf, PRUNED_TX_MAX);
@@ -1338,6 +1756,11 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *p
     if (replay_record(e, &a.tx, &a) != 0) {
         cvm_module_free(a.deploy_module);
         return -1;
+    }
+    if (a.authority) {
+        if (apply_authority(e, &a.plan, r) != 0) return -1;
+        set_status(r, RECEIPT_OK, 0, NULL);
+        return 0;
     }
     if (!a.contract) {
         if (apply_deploy(e, &a.tx, a.deploy_name, a.deploy_version, a.deploy_module,

@@ -72,6 +72,37 @@
  * count keys of it; the default, sponsor 1 + regulator 1, is version 1's hard-coded rule),
  * deploys a new version (> the current one) of a contract; the module must verify.
  *
+ * Authorities (issue 23 item 1): a tx to contract "governance", method "authority", args
+ * (action:int, role:int, site:bytes, name:bytes, key:bytes32, new_key:bytes) adds (action
+ * 1), revokes (2) or rotates (3: key -> new_key, 32 bytes; empty otherwise) the key of a
+ * sponsor (1), investigator (2: site required, the site's code), regulator (3) or
+ * researcher (4). Signers: the genesis's requirement of kind 1 (GOVERNANCE_AUTHORITIES),
+ * counted as for deploys (signer and approval co-signatures); a change whose target is a
+ * regulator needs kind 5 (GOVERNANCE_REGULATORS) instead, in which the target's own key
+ * never counts. The key added (add) or rotated in (rotate) must co-sign the tx (any
+ * meaning: proof of possession). Refused (INVALID, codes 20-24, a reason naming what is
+ * wrong, nothing applied, the nonce not consumed): a missing signer or co-signature
+ * (AUTH_SIGNERS); a bad action, role, site or name (AUTH_BAD_CHANGE: site and name are
+ * 1..32 printable ASCII bytes without spaces on add; on revoke and rotate empty, meaning
+ * "as recorded", or equal to the record); adding or rotating to a key that is or was an
+ * authority, is a participant or a validator, or is all zero (AUTH_KEY_TAKEN); revoking or
+ * rotating a key that is not an active authority of that role (AUTH_UNKNOWN_KEY); a
+ * revoke that would leave no regulator, or fewer keys of a role than a governance
+ * requirement names (AUTH_TOO_FEW). An applied change writes sys/auth/<key> (below) and
+ * takes effect AT its height: a later tx of the same block already sees it. Its receipt
+ * carries one event CODEC_AUTHORITY_EVENT_TOPIC per key changed (codec.h; a rotation:
+ * revoked then added). A revoked key's later txs, as signer or co-signer, are refused
+ * (KEY_REVOKED, "key <hex> revoked at height H"; as signer the tx is kept pruned like
+ * NO_ROLE); what it signed before stays valid. A key is never used twice: a revoked key
+ * cannot be added again or enrolled as a participant ("genesis/auth/<key>" reads role 0).
+ * Every role lookup (signers, co-signers, "genesis/auth/", the read checks of
+ * exec_query.c, names in the timeline) goes through exec_authority_of.
+ *   sys/auth/<key:32>   state:1 (1 active, 2 revoked) role:1 height:8 site_len:1 site
+ *                       name_len:1 name   (overrides the genesis for that key; height: the
+ *                       change that wrote it)
+ *   sys/authn/<role:1>  count:8, the active authorities of that role (absent: the
+ *                       genesis's count)
+ *
  * Rules: every limit the executor applies comes from exec_rules_at(height), the rules in
  * force at that height: today the genesis's (no rule-change tx exists yet; when one does,
  * exec_rules_at is the one place that learns it). exec_open fills each zero exec_options
@@ -113,7 +144,13 @@
     X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")                      \
     X(READ_ONLY, 16, "the signer is an auditor: an auditor reads, it signs no tx")          \
     X(TOO_FAR, 17, "valid_until is too far ahead of the block time (more than valid_for_max_ms)")          \
-    X(BLOCK_GAS, 18, "block gas limit reached")
+    X(BLOCK_GAS, 18, "block gas limit reached")                                              \
+    X(KEY_REVOKED, 19, "key revoked")                                                        \
+    X(AUTH_SIGNERS, 20, "authority change: a required key did not sign")                     \
+    X(AUTH_BAD_CHANGE, 21, "authority change malformed")                                     \
+    X(AUTH_KEY_TAKEN, 22, "authority change: the key is already used")                       \
+    X(AUTH_UNKNOWN_KEY, 23, "authority change: no such authority")                           \
+    X(AUTH_TOO_FEW, 24, "authority change: too few keys of the role would be left")
 
 typedef enum {
 #define EXEC_X_ENUM(name, code, reason) EXEC_E_##name = code,
@@ -370,7 +407,28 @@ bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t
 /* True for a protocol-level tx (see above). */
 bool exec_tx_protocol_level(exec *e, const codec_tx *tx);
 
-/* True if key has standing in this chain: an authority of the genesis, or a participant
+/* ---- authorities (issue 23 item 1): the one role lookup ------------------------------ */
+typedef enum {
+    EXEC_AUTH_NONE = 0,    /* no authority (maybe a participant: not looked at here) */
+    EXEC_AUTH_ACTIVE = 1,  /* an authority now: of the genesis, or added by governance */
+    EXEC_AUTH_REVOKED = 2, /* was an authority; revoked (or rotated out) at height */
+} exec_auth_state;
+
+typedef struct {
+    exec_auth_state state;
+    uint8_t role;      /* ROLE_* (ACTIVE and REVOKED) */
+    codec_name site;   /* investigators: the site */
+    codec_name name;
+    uint64_t height;   /* ACTIVE: the height that added it (0: the genesis); REVOKED: the
+                        * height that revoked it */
+} exec_authority;
+
+/* What key is as an authority at the state the executor sees (inside a block: the block so
+ * far; else the last committed block): sys/auth/<key> if present, else the genesis.
+ * Returns the state (out filled), or -1 if the store failed. */
+int exec_authority_of(exec *e, const pubkey *key, exec_authority *out);
+
+/* True if key has standing in this chain: an active authority (exec_authority_of), or a participant
  * enrolled in some trial (at most EXEC_KNOWN_TRIALS_MAX trials are looked at, one state
  * read each). The HTTP API serves its event stream to such keys only, so that a key made up
  * for the purpose cannot hold the server's connections or its replay cache. */

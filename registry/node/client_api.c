@@ -363,7 +363,6 @@ static bool reply_timeline(capi *api, const codec_span *trial, const pubkey *ask
  * bytes copied into arena (the block's own bytes are freed as the scan moves on), and where
  * the current block's entries start, so that a page ends only between blocks. */
 typedef struct {
-    const codec_genesis *genesis;
     codec_timeline_entry *entries;
     uint32_t count;
     uint8_t *arena;
@@ -374,16 +373,17 @@ typedef struct {
     bool too_large;            /* one block's visible txs exceed the reply */
 } page_fill;
 
-static void key_name(const codec_genesis *g, const pubkey *k, codec_key_name *out)
+/* The name of an authority's key (of the genesis or added by governance, revoked since or
+ * not: exec_authority_of); unknown for any other key. */
+static void key_name(exec *e, const pubkey *k, codec_key_name *out)
 {
     memset(out, 0, sizeof *out);
-    for (uint32_t i = 0; i < g->authority_count; i++) {
-        if (memcmp(g->authorities[i].key.bytes, k->bytes, 32) != 0) continue;
-        out->known = true;
-        out->role = (uint8_t)g->authorities[i].role;
-        out->name = g->authorities[i].name;
-        return;
-    }
+    exec_authority a;
+    int st = exec_authority_of(e, k, &a);
+    if (st != EXEC_AUTH_ACTIVE && st != EXEC_AUTH_REVOKED) return;
+    out->known = true;
+    out->role = a.role;
+    out->name = a.name;
 }
 
 static bool page_copy(page_fill *p, const codec_span *from, codec_span *to)
@@ -398,7 +398,7 @@ static bool page_copy(page_fill *p, const codec_span *from, codec_span *to)
 static bool page_visit(void *ctx, exec *e, const codec_block *b, uint32_t i, const codec_tx *tx,
                        const codec_receipt *r)
 {
-    (void)e, (void)r;
+    (void)r;
     page_fill *p = ctx;
     uint64_t h = b->header.batch.height;
     if (h != p->block) { /* a new block: the page may end before it */
@@ -412,8 +412,8 @@ static bool page_visit(void *ctx, exec *e, const codec_block *b, uint32_t i, con
     t->index = i;
     t->time_ms = b->header.batch.time_ms;
     t->name_count = 1 + tx->cosig_count;
-    key_name(p->genesis, &tx->signer, &t->names[0]);
-    for (uint32_t k = 0; k < tx->cosig_count; k++) key_name(p->genesis, &tx->cosigs[k].key, &t->names[1 + k]);
+    key_name(e, &tx->signer, &t->names[0]);
+    for (uint32_t k = 0; k < tx->cosig_count; k++) key_name(e, &tx->cosigs[k].key, &t->names[1 + k]);
     p->used += 64 + 48 * t->name_count; /* the entry's own encoding, about */
     if (p->count >= CODEC_TIMELINE_PAGE_MAX || !page_copy(p, &b->txs[i], &t->tx)
         || !page_copy(p, &b->receipts[i], &t->receipt)) {
@@ -440,8 +440,7 @@ static bool reply_timeline_page(capi *api, const codec_query *q, answer *a)
     ledger_head(exec_ledger(e), &head);
     if (from == 0 || from > head.height + 1)
         return refuse(a, CAPI_NOT_FOUND, "height %" PRIu64 " is not in 1..%" PRIu64 " (head + 1)", from, head.height + 1);
-    page_fill p = {.genesis = ledger_genesis(exec_ledger(e)),
-                   .entries = malloc(CODEC_TIMELINE_PAGE_MAX * sizeof *p.entries),
+    page_fill p = {.entries = malloc(CODEC_TIMELINE_PAGE_MAX * sizeof *p.entries),
                    .cap = a->body.cap / 2, .arena = malloc(a->body.cap / 2)};
     codec_timeline_page page = {.head_height = head.height};
     bool ok;
