@@ -1138,6 +1138,45 @@ Test(client_api, timeline_is_filtered_by_role)
     cr_expect_not_null(strstr(timeline_text, "protocol.approve by participant-"), "site-a reads its participant's step");
 }
 
+/* Issue 23: an authority change shows in every trial's timeline, in words, to every
+ * reader with a role in it; a revoked key's reads are refused with the height. */
+Test(client_api, authority_changes_show_in_the_timeline_and_a_revoked_key_reads_nothing)
+{
+    hash32 anchored = find_tx("data", "anchor", &f.w.inv_b);
+    cr_assert_eq(receipt_of(&f.w.inv_b, &anchored), CAPI_OK, "site-b reads its anchor's receipt");
+    codec_value args[] = {world_int(2), world_int(ROLE_INVESTIGATOR), world_bytes("", 0),
+                          world_bytes("", 0), world_bytes(f.w.inv_b.public_key.bytes, 32),
+                          world_bytes("", 0)};
+    world_cosig reg = {&f.w.regulator, MEANING_APPROVAL};
+    codec_receipt rc;
+    cr_assert_eq(world_run(&f.w, 60000, &f.w.sponsor, "governance", "authority", args, 6, &reg, 1,
+                           &rc), 0);
+    cr_assert_eq(rc.status, RECEIPT_OK, "%s", rc.reason);
+    ledger_summary head;
+    ledger_head(f.w.l, &head);
+    server_now = f.w.now_ms;
+    codec_client_response r;
+    const char *words = "event governance.authority: revoked investigator investigator-b at "
+                        "site-b key ";
+    cr_assert_eq(timeline_as(&f.w.regulator, &r), CAPI_OK, "%s", r.reason);
+    cr_expect_not_null(strstr(timeline_text, "governance.authority by sponsor +regulator(approval): OK"),
+                       "%s", timeline_text);
+    cr_expect_not_null(strstr(timeline_text, words), "%s", timeline_text);
+    cr_assert_eq(timeline_as(&f.w.inv_a, &r), CAPI_OK, "%s", r.reason);
+    cr_expect_not_null(strstr(timeline_text, words), "a site reads the change");
+    cr_assert_eq(timeline_as(&f.w.participants[1], &r), CAPI_OK, "%s", r.reason);
+    cr_expect_not_null(strstr(timeline_text, words), "a participant reads the change");
+    /* the revoked key: its timeline, receipts and blocks, refused with the height */
+    char want[64];
+    snprintf(want, sizeof want, "revoked at height %llu", (unsigned long long)head.height);
+    cr_assert_eq(timeline_as(&f.w.inv_b, &r), CAPI_DENIED);
+    cr_expect_not_null(strstr(r.reason, want), "%s", r.reason);
+    cr_assert_eq(receipt_as(&f.w.inv_b, server_now, &anchored, &r), CAPI_DENIED);
+    cr_expect_not_null(strstr(r.reason, want), "%s", r.reason);
+    /* what it signed before still has its receipt, for those who may read it */
+    cr_assert_eq(receipt_of(&f.w.regulator, &anchored), CAPI_OK);
+}
+
 /* ---- reads through an access grant ---- */
 
 static void put_be64(uint8_t *p, uint64_t v)

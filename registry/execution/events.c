@@ -3,7 +3,11 @@
  */
 #include "events.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "codec.h"
+#include "crypto.h"
 
 /* A topic's layout after lp(T): one letter per field (k key, h hash, u uint, f flag,
  * s scopes, t time, x the rest as text), and the fields' names. */
@@ -96,3 +100,18 @@ const char *event_scope_name(uint64_t bit)
 }
 
 bool event_is_flag(const char *topic) { return strstr(topic, ".flag.") != NULL; }
+
+bool event_authority_words(const char *topic, const uint8_t *data, uint32_t len, char *out,
+                           size_t cap)
+{
+    codec_authority_change c;
+    if (strcmp(topic, CODEC_AUTHORITY_EVENT_TOPIC) != 0
+        || codec_authority_change_decode(data, len, &c, NULL) != CODEC_OK)
+        return false;
+    char hex[17];
+    tcrypto_to_hex(c.key.bytes, 8, hex);
+    snprintf(out, cap, "%s %s %s%s%s key %s...",
+             c.action == CODEC_AUTHORITY_ADDED ? "added" : "revoked", codec_role_name(c.role),
+             c.name.text, c.site.text[0] ? " at " : "", c.site.text, hex);
+    return true;
+}

@@ -12,6 +12,7 @@
 #define TRIALREG_EVENTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -41,6 +42,13 @@ int event_decode(const char *topic, const uint8_t *data, uint32_t len,
 /* The word for scope bit 1, 2, 4, 8 or 16 (main, follow_up, future_research, genetic,
  * data_sharing), or NULL. */
 const char *event_scope_name(uint64_t bit);
+
+/* An event of topic CODEC_AUTHORITY_EVENT_TOPIC (codec.h: the executor's, no trial) in
+ * words: "added researcher researcher-2 key 1a2b3c4d5e6f7a8b...", "revoked investigator
+ * investigator-a at site-a key ...". True and out filled (cap >= 128 holds any), false if
+ * it is no such event or its data does not decode. */
+bool event_authority_words(const char *topic, const uint8_t *data, uint32_t len, char *out,
+                           size_t cap);
 
 /* A topic a regulator's timeline marks FLAG (its name holds ".flag."). */
 bool event_is_flag(const char *topic);

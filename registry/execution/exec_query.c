@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "events.h"
 #include "executor.h"
 #include "merkle.h"
 
@@ -385,6 +386,8 @@ static bool is_method(const codec_tx *tx, const char *contract, const char *meth
     return strcmp(tx->contract.text, contract) == 0 && strcmp(tx->method.text, method) == 0;
 }
 
+bool exec_tx_authority_change(const codec_tx *tx) { return is_method(tx, "governance", "authority"); }
+
 /* True for a participant-level tx; *participant is the one it concerns (NULL if its
  * arguments name none that fits). A protocol-contract tx that a key other than a genesis
  * authority signed or co-signed (a refused attempt: only authorities may act there) is
@@ -476,6 +479,10 @@ bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t
                      const codec_tx *tx, const codec_receipt *r)
 {
     const pubkey *p = NULL;
+    if (exec_tx_authority_change(tx)) /* a consortium fact: everyone with a role in the trial */
+        return v->kind == EXEC_VIEW_ALL
+               || ((v->kind == EXEC_VIEW_SITE || v->kind == EXEC_VIEW_PARTICIPANT) && r
+                   && r->status == RECEIPT_OK);
     bool protocol = exec_tx_protocol_level(e, tx);
     switch (v->kind) {
     case EXEC_VIEW_ALL: return true;
@@ -708,9 +715,15 @@ static void signer_name(exec *e, const pubkey *key, char *out, size_t cap)
     snprintf(out, cap, "participant-%s", hex);
 }
 
-/* Event data after the trial prefix, as hex (at most 96 hex digits, then "..."). */
+/* Event data after the trial prefix, as hex (at most 96 hex digits, then "..."); an
+ * authority change in words. */
 static void print_event(FILE *out, const codec_event *ev, size_t skip)
 {
+    char words[160];
+    if (event_authority_words(ev->topic.text, ev->data, ev->len, words, sizeof words)) {
+        fprintf(out, "    event %s: %s\n", ev->topic.text, words);
+        return;
+    }
     const uint8_t *d = ev->data;
     size_t len = ev->len;
     if (skip <= len) {
@@ -787,7 +800,7 @@ static bool scan_block(exec *e, const codec_block *b, const uint8_t *trial, size
 {
     for (uint32_t i = 0; i < b->tx_count; i++) {
         if (codec_tx_decode(b->txs[i].data, b->txs[i].len, tx, NULL) != CODEC_OK) continue;
-        if (!is_trial_tx(tx, trial, trial_len)) continue;
+        if (!is_trial_tx(tx, trial, trial_len) && !exec_tx_authority_change(tx)) continue;
         if (i >= b->receipt_count
             || codec_receipt_decode(b->receipts[i].data, b->receipts[i].len, r, NULL) != CODEC_OK) {
             *rc = LEDGER_ERR_CORRUPT;

@@ -404,6 +404,11 @@ void exec_viewer_of(exec *e, const pubkey *asker, const uint8_t *trial, size_t t
 /* True if v may see tx (of trial, with receipt r) and its events. */
 bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t trial_len,
                      const codec_tx *tx, const codec_receipt *r);
+/* governance.authority txs (of no trial) are consortium facts without personal data: the
+ * timeline of every trial shows them, in commit order among the trial's txs, to every
+ * viewer with a role in the trial (ALL, SITE, PARTICIPANT) when they committed OK, and to
+ * ALL refused ones too; PUBLIC and NONE never (exec_tx_visible). */
+bool exec_tx_authority_change(const codec_tx *tx);
 /* True for a protocol-level tx (see above). */
 bool exec_tx_protocol_level(exec *e, const codec_tx *tx);
 

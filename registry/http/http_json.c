@@ -60,8 +60,27 @@ static json_t *field_json(const event_field *f)
     return json_null();
 }
 
+/* A governance.authority event (codec.h): its fields, and the change in words. */
+static json_t *authority_change_json(const codec_event *e)
+{
+    codec_authority_change c;
+    char words[160];
+    if (codec_authority_change_decode(e->data, e->len, &c, NULL) != CODEC_OK
+        || !event_authority_words(e->topic.text, e->data, e->len, words, sizeof words))
+        return NULL;
+    json_t *fields = json_pack("{s:s, s:s, s:s, s:s, s:o}", "action",
+                               c.action == CODEC_AUTHORITY_ADDED ? "added" : "revoked", "role",
+                               codec_role_name(c.role), "site", c.site.text, "name", c.name.text,
+                               "key", http_json_hex(c.key.bytes, 32));
+    return json_pack("{s:s, s:b, s:o, s:s}", "topic", e->topic.text, "flag", false, "fields",
+                     fields, "words", words);
+}
+
 static json_t *event_json(const codec_event *e)
 {
+    json_t *change = strcmp(e->topic.text, CODEC_AUTHORITY_EVENT_TOPIC) == 0
+                         ? authority_change_json(e) : NULL;
+    if (change) return change;
     json_t *ev = json_pack("{s:s, s:b}", "topic", e->topic.text, "flag", event_is_flag(e->topic.text));
     event_field f[EVENT_FIELDS_MAX];
     int n = event_decode(e->topic.text, e->data, e->len, f);

@@ -235,6 +235,28 @@ static bool answer_submit_batch(capi *api, const codec_span *body, answer *a)
     return body_done(a, codec_submit_results_encode(results, count, &a->body));
 }
 
+/* ---- a revoked key reads nothing (issue 23) ------------------------------------------ */
+
+/* Under lock: true if asker's key is not revoked, else a refusal naming the height. */
+static bool not_revoked_locked(capi *api, const pubkey *asker, answer *a)
+{
+    exec_authority auth;
+    if (exec_authority_of(api->cfg.executor, asker, &auth) != EXEC_AUTH_REVOKED) return true;
+    char hex[17];
+    tcrypto_to_hex(asker->bytes, 8, hex);
+    return refuse(a, CAPI_DENIED, "key %s... (%s %s) was revoked at height %" PRIu64
+                  ": it reads nothing from then on", hex, codec_role_name(auth.role),
+                  auth.name.text, auth.height);
+}
+
+static bool not_revoked(capi *api, const pubkey *asker, answer *a)
+{
+    capi_exec_lock(api);
+    bool ok = not_revoked_locked(api, asker, a);
+    capi_exec_unlock(api);
+    return ok;
+}
+
 /* ---- QUERY ------------------------------------------------------------------------- */
 
 static bool query_signed(capi *api, const codec_query *q, answer *a)
@@ -574,7 +596,9 @@ static bool answer_checked_query(capi *api, const codec_query *q, const codec_sp
     if (!query_args(q, &kind, &participant, a)) return false;
     bool ok;
     capi_exec_lock(api);
-    if (!exec_read_allowed(api->cfg.executor, &q->asker, kind, q->args[0].data, q->args[0].len,
+    if (!not_revoked_locked(api, &q->asker, a)) {
+        ok = false;
+    } else if (!exec_read_allowed(api->cfg.executor, &q->asker, kind, q->args[0].data, q->args[0].len,
                            participant)) {
         char hex[17];
         tcrypto_to_hex(q->asker.bytes, 8, hex);
@@ -685,7 +709,7 @@ static bool read_open(capi *api, uint32_t kind, const codec_span *body,
     char where[160];
     if (a->verified) { /* the transport authenticated it: the body is the bare read body */
         *r = (read_request){.is_signed = true, .asker = *a->verified, .body = *body};
-        return true;
+        return not_revoked(api, &r->asker, a);
     }
     if (codec_signed_read_decode(body->data, body->len, &s, &err) != CODEC_OK) {
         if (!bare(body))
@@ -712,7 +736,7 @@ static bool read_open(capi *api, uint32_t kind, const codec_span *body,
                       "(allowed %" PRIu64 " ms): replayed or skewed", read_kind_name(kind), off,
                       now > s.time_ms ? "behind" : "ahead of", api->cfg.skew_ms);
     *r = (read_request){.is_signed = true, .asker = s.asker, .body = s.body};
-    return true;
+    return not_revoked(api, &r->asker, a);
 }
 
 /* ---- RECEIPT and RECEIPTS ------------------------------------------------------------- */
@@ -1093,8 +1117,9 @@ static bool answer_public(capi *api, const codec_span *body, answer *a)
 /* ---- EVENTS: one block's txs as the asker may see them (issue 20) ---------------------- */
 
 /* Under lock: whether asker may see entry (with its receipt) of a block: whoever reads blocks
- * sees all; a pruned tx its signer; a trial's tx by the trial's viewer rules (executor.h
- * exec_tx_visible, the timeline's filter); a tx of no trial, no one else. */
+ * sees all; a pruned tx its signer; an authority change that committed OK every key with
+ * a role (exec_key_known); a trial's tx by the trial's viewer rules (executor.h
+ * exec_tx_visible, the timeline's filter); any other tx of no trial, no one else. */
 static bool event_visible(capi *api, const pubkey *asker, const codec_span *entry,
                           const codec_span *receipt)
 {
@@ -1106,6 +1131,8 @@ static bool event_visible(capi *api, const pubkey *asker, const codec_span *entr
     if (codec_tx_decode(entry->data, entry->len, &tx, NULL) != CODEC_OK
         || codec_receipt_decode(receipt->data, receipt->len, &r, NULL) != CODEC_OK)
         return false;
+    if (exec_tx_authority_change(&tx)) /* a consortium fact: every key with a role */
+        return r.status == RECEIPT_OK && exec_key_known(e, asker);
     const codec_value *trial = &tx.args[0];
     if (tx.arg_count < 1 || trial->kind != CODEC_VALUE_BYTES || trial->len < 1 || trial->len > 32)
         return false;
