@@ -226,7 +226,13 @@ typedef struct {
     const char *contract, *method;
     codec_value args[CODEC_ARGS_MAX];
     uint32_t nargs;
-    const char *witness_key; /* consent grant: the co-signing investigator's key file */
+    /* co-signers' secret key files and meanings (consent grant: the witnessing investigator;
+     * governance: the approving keys and the incoming key's proof of possession) */
+    const char *cosign_key[CODEC_COSIGS_MAX];
+    unsigned cosign_meaning[CODEC_COSIGS_MAX];
+    uint32_t cosign_count;
+    pubkey key, new_key; /* governance authority: the keys the args point into */
+    char site[CODEC_NAME_MAX + 1], name[CODEC_NAME_MAX + 1];
     /* storage the args point into */
     hash32 doc, hashes[2][16], forms[4];
     pubkey participant;
@@ -361,7 +367,9 @@ static arg_rc build_grant(event *e, const opts *o, bool *bad)
     uint32_t n;
     if (build_version(e, o, bad) != ARG_OK) return ARG_USAGE;
     const char *s = need(o, "scopes", bad);
-    e->witness_key = need(o, "witness-key", bad);
+    e->cosign_key[0] = need(o, "witness-key", bad);
+    e->cosign_meaning[0] = MEANING_WITNESS;
+    e->cosign_count = 1;
     if (*bad) return ARG_USAGE;
     arg_rc rc = collect_hashes(o, "form", &e->doc, 1, 1, &n);
     if (rc != ARG_OK) return rc;
@@ -434,6 +442,90 @@ static arg_rc build_outcomes(event *e, const opts *o, bool *bad)
 
 /* ---- the commands ------------------------------------------------------------------------- */
 
+/* ---- governance add | revoke | rotate (issue 23 item 1) -------------------------------- */
+
+/* The incoming key (add, rotate): its secret key file proves possession (it co-signs). */
+static arg_rc governance_new_key(event *e, const char *file)
+{
+    keypair k;
+    tcrypto_err rc = tcrypto_read_secret_key(file, &k);
+    if (rc != TCRYPTO_OK) {
+        fprintf(stderr, "error: --new-key %s: %s\n", file, tcrypto_strerror(rc));
+        return ARG_INPUT;
+    }
+    e->new_key = k.public_key;
+    e->cosign_key[e->cosign_count] = file;
+    e->cosign_meaning[e->cosign_count++] = MEANING_APPROVAL;
+    return ARG_OK;
+}
+
+/* governance.authority args (action, role, site, name, key, new_key) from the options:
+ * --role, --site (investigators), --name, --target (revoke, rotate), --new-key (add,
+ * rotate), --cosign-key... (approvals). */
+static arg_rc build_governance(event *e, const opts *o, bool *bad, int action)
+{
+    const char *role_name = need(o, "role", bad), *site = opt(o, "site", bad),
+               *name = opt(o, "name", bad), *target = opt(o, "target", bad),
+               *new_key = opt(o, "new-key", bad);
+    if (*bad) return ARG_USAGE;
+    unsigned role = codec_role_parse(role_name);
+    if (role < ROLE_SPONSOR || role > ROLE_RESEARCHER) {
+        fprintf(stderr, "error: --role %s: sponsor, investigator, regulator or researcher\n",
+                role_name);
+        return ARG_USAGE;
+    }
+    bool add = action == 1, rotate = action == 3;
+    if (add && !name) return fprintf(stderr, "error: --name is required to add a key\n"), ARG_USAGE;
+    if (add && role == ROLE_INVESTIGATOR && !site)
+        return fprintf(stderr, "error: --site is required to add an investigator\n"), ARG_USAGE;
+    if (site && role != ROLE_INVESTIGATOR)
+        return fprintf(stderr, "error: --site: only an investigator has a site\n"), ARG_USAGE;
+    if (add == (target != NULL))
+        return fprintf(stderr, "error: --target %s\n", add ? "is not taken by add (--new-key "
+                       "is the key added)" : "is required (the key to revoke or rotate)"),
+               ARG_USAGE;
+    if ((add || rotate) != (new_key != NULL))
+        return fprintf(stderr, "error: --new-key %s\n", add || rotate ? "FILE is required (the "
+                       "incoming key's secret key: it co-signs)" : "is not taken by revoke"),
+               ARG_USAGE;
+    if ((site && check_code("site", site) != ARG_OK) || (name && check_code("name", name) != ARG_OK))
+        return ARG_USAGE;
+    snprintf(e->site, sizeof e->site, "%s", site ? site : "");
+    snprintf(e->name, sizeof e->name, "%s", name ? name : "");
+    for (int i = 0; i < o->count; i++) {
+        if (strcmp(o->name[i], "cosign-key") != 0) continue;
+        if (e->cosign_count == CODEC_COSIGS_MAX - (new_key ? 1 : 0))
+            return fprintf(stderr, "error: at most %d co-signers in all\n", CODEC_COSIGS_MAX),
+                   ARG_USAGE;
+        e->cosign_key[e->cosign_count] = o->value[i];
+        e->cosign_meaning[e->cosign_count++] = MEANING_APPROVAL;
+    }
+    arg_rc rc = new_key ? governance_new_key(e, new_key) : ARG_OK;
+    if (rc == ARG_OK && target) rc = parse_pubkey("target", target, &e->key);
+    if (rc != ARG_OK) return rc;
+    if (add) e->key = e->new_key;
+    add_int(e, action);
+    add_int(e, role);
+    add_bytes(e, e->site, strlen(e->site));
+    add_bytes(e, e->name, strlen(e->name));
+    add_bytes(e, e->key.bytes, 32);
+    add_bytes(e, rotate ? e->new_key.bytes : NULL, rotate ? 32 : 0);
+    return ARG_OK;
+}
+
+static arg_rc build_gov_add(event *e, const opts *o, bool *bad) { return build_governance(e, o, bad, 1); }
+static arg_rc build_gov_revoke(event *e, const opts *o, bool *bad) { return build_governance(e, o, bad, 2); }
+static arg_rc build_gov_rotate(event *e, const opts *o, bool *bad) { return build_governance(e, o, bad, 3); }
+
+#define GOVERNANCE_USAGE_TAIL                                                                \
+    "  ROLE: sponsor, investigator, regulator or researcher. Signers: the genesis's\n"      \
+    "  governance requirement (kind 1; for a regulator, kind 5: other regulators only):\n"  \
+    "  --key signs, each --cosign-key FILE co-signs with meaning approval (at most 4\n"     \
+    "  co-signers in all). --new-key FILE is the incoming key's secret key: it co-signs\n"  \
+    "  (proof of possession); keep it with its holder afterwards. --target is the key\n"   \
+    "  that goes (HEX or a public key file); --site/--name of revoke and rotate may be\n"  \
+    "  left out (as recorded). The change takes effect at the height that commits it.\n"
+
 typedef struct {
     const char *name;   /* as typed: "consent grant" */
     const char *contract, *method;
@@ -443,6 +535,25 @@ typedef struct {
 } event_command;
 
 static const event_command EVENTS[] = {
+    {"governance add", "governance", "authority", "role site name new-key cosign-key",
+     build_gov_add,
+     "usage: trialctl governance add COMMON --role ROLE [--site SITE] --name NAME\n"
+     "         --new-key FILE [--cosign-key FILE]...\n"
+     "  Adds the key of --new-key as an authority of ROLE (an investigator at --site: a new\n"
+     "  site's code, or an existing one).\n" GOVERNANCE_USAGE_TAIL},
+    {"governance revoke", "governance", "authority", "role site name target cosign-key",
+     build_gov_revoke,
+     "usage: trialctl governance revoke COMMON --role ROLE --target HEX|PUBFILE\n"
+     "         [--site SITE] [--name NAME] [--cosign-key FILE]...\n"
+     "  Revokes an authority's key: its later txs and reads are refused; what it signed\n"
+     "  before stays valid. The last regulator (or fewer keys of a role than a governance\n"
+     "  requirement needs) cannot be revoked.\n" GOVERNANCE_USAGE_TAIL},
+    {"governance rotate", "governance", "authority", "role site name target new-key cosign-key",
+     build_gov_rotate,
+     "usage: trialctl governance rotate COMMON --role ROLE --target HEX|PUBFILE\n"
+     "         --new-key FILE [--site SITE] [--name NAME] [--cosign-key FILE]...\n"
+     "  Replaces an authority's key by the key of --new-key (same role, site and name).\n"
+     GOVERNANCE_USAGE_TAIL},
     {"register", "protocol", "register",
      "trial doc doc-file primary primary-file secondary secondary-file planned site form "
      "form-file",
@@ -541,14 +652,17 @@ typedef struct {
     const char *url, *genesis, *key, *nonce, *timeout, *receipt_out, *valid_for, *valid_until;
 } common_args;
 
-static int load_inputs(const common_args *a, const char *witness, keypair *key, keypair *wkey,
-                       hash32 *chain)
+static int load_inputs(const common_args *a, const char *const *cosign, uint32_t ncosign,
+                       keypair *key, keypair *cokeys, hash32 *chain)
 {
     tcrypto_err rc = tcrypto_read_secret_key(a->key, key);
     if (rc != TCRYPTO_OK)
         return fprintf(stderr, "error: %s: %s\n", a->key, tcrypto_strerror(rc)), TC_EXIT_INPUT;
-    if (witness && (rc = tcrypto_read_secret_key(witness, wkey)) != TCRYPTO_OK)
-        return fprintf(stderr, "error: %s: %s\n", witness, tcrypto_strerror(rc)), TC_EXIT_INPUT;
+    for (uint32_t i = 0; i < ncosign; i++) {
+        if ((rc = tcrypto_read_secret_key(cosign[i], &cokeys[i])) != TCRYPTO_OK)
+            return fprintf(stderr, "error: %s: %s\n", cosign[i], tcrypto_strerror(rc)),
+                   TC_EXIT_INPUT;
+    }
     uint8_t *g = NULL;
     size_t len = 0;
     if (util_read_file(a->genesis, CODEC_GENESIS_MAX, &g, &len) != 0) return TC_EXIT_INPUT;
@@ -567,9 +681,9 @@ static int load_inputs(const common_args *a, const char *witness, keypair *key, 
 
 static int submit_event(const common_args *a, const event *e)
 {
-    keypair key, wkey;
+    keypair key, cokeys[CODEC_COSIGS_MAX];
     hash32 chain;
-    int rc = load_inputs(a, e->witness_key, &key, &wkey, &chain);
+    int rc = load_inputs(a, e->cosign_key, e->cosign_count, &key, cokeys, &chain);
     uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS, nonce = client_random_nonce();
     uint64_t valid_for = CLIENT_VALID_FOR_DEFAULT_MS, valid_until = 0;
     if (a->timeout && util_parse_u64("--timeout-ms", a->timeout, 1, 3600000, &timeout))
@@ -587,10 +701,10 @@ static int submit_event(const common_args *a, const event *e)
     if (rc != TC_EXIT_OK) return rc;
     if (!a->valid_until) valid_until = client_now_ms() + valid_for;
     static uint8_t tx[CODEC_TX_MAX];
-    const keypair *cos[1] = {&wkey};
-    unsigned meaning[1] = {MEANING_WITNESS};
+    const keypair *cos[CODEC_COSIGS_MAX];
+    for (uint32_t i = 0; i < e->cosign_count; i++) cos[i] = &cokeys[i];
     size_t len = client_sign_tx(&key, nonce, valid_until, &chain, e->contract, e->method,
-                                e->args, e->nargs, cos, meaning, e->witness_key ? 1 : 0, tx,
+                                e->args, e->nargs, cos, e->cosign_meaning, e->cosign_count, tx,
                                 sizeof tx);
     if (len == 0)
         return fprintf(stderr, "error: the tx does not encode (arguments too large)\n"),
@@ -664,6 +778,24 @@ static int run_pair(const char *first, const char *const *seconds, int n, int ar
     return help ? TC_EXIT_OK : TC_EXIT_USAGE;
 }
 
+int cmd_governance(int argc, char **argv)
+{
+    static const char *const m[] = {"add", "revoke", "rotate"};
+    char name[64];
+    for (int i = 0; argc >= 2 && i < 3; i++) {
+        if (strcmp(argv[1], m[i]) != 0) continue;
+        snprintf(name, sizeof name, "governance %s", m[i]);
+        return run_named(name, argc - 1, argv + 1);
+    }
+    bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
+    fprintf(help ? stdout : stderr,
+            "usage: trialctl governance add|revoke|rotate ... (trialctl governance add --help)\n"
+            "  Changes an authority's key by a governance tx (contract governance, method\n"
+            "  authority), signed as the genesis's governance requirements say.\n");
+    if (!help && argc >= 2) fprintf(stderr, "error: unknown governance command '%s'\n", argv[1]);
+    return help ? TC_EXIT_OK : TC_EXIT_USAGE;
+}
+
 int cmd_consent(int argc, char **argv)
 {
     static const char *const m[] = {"grant", "withdraw"};
@@ -714,7 +846,7 @@ int cmd_receipt(int argc, char **argv)
     }
     keypair key;
     hash32 chain;
-    int rc = load_inputs(&a, NULL, &key, NULL, &chain);
+    int rc = load_inputs(&a, NULL, 0, &key, NULL, &chain);
     if (rc != TC_EXIT_OK) return rc;
     uint8_t *reply = NULL;
     size_t len = 0;
