@@ -32,6 +32,7 @@
 .int E_ZERO_KEY 133
 .int E_FORM_UNAPPROVED 134
 .int E_NOT_APPROVED 135
+.int E_SITE_LISTED 136
 ; roles (codec.h authority_role)
 .int ROLE_SPONSOR 1
 .int ROLE_INVESTIGATOR 2

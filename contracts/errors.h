@@ -42,7 +42,8 @@
     X(ROLE_TAKEN, 132, "this key already holds another role (a genesis authority or a validator); a key may hold one role only") \
     X(ZERO_KEY, 133, "the all-zero key is not a participant key")                            \
     X(FORM_UNAPPROVED, 134, "the consent form is not an approved consent form of this protocol version") \
-    X(NOT_APPROVED, 135, "no protocol version of this trial is approved yet")
+    X(NOT_APPROVED, 135, "no protocol version of this trial is approved yet")              \
+    X(SITE_LISTED, 136, "this site is already listed in the trial")
 
 enum contract_error {
 #define CONTRACT_X_ENUM(name, code, reason) CONTRACT_E_##name = code,

@@ -1,4 +1,4 @@
-; protocol.s - the protocol registry: register, amend, approve, activate.
+; protocol.s - the protocol registry: register, amend, approve, activate, add_site.
 ; State layout and arguments: contracts/ABI.md "protocol". T = lp(trial id).
 ;   protocol/t/T       version:8 approved:8 floor_version:8 floor_time:8 planned:8
 ;                      registered_at:8 sponsor:32
@@ -17,6 +17,7 @@
 .bytes TOP_CHANGED "protocol.flag.outcomes_changed"
 .bytes TOP_APPROVED "protocol.approved"
 .bytes TOP_ACTIVATED "protocol.site_activated"
+.bytes TOP_SITE_ADDED "protocol.site_added"
 .int PLANNED_MAX 1000000
 
 ; vkey(prefix, T, v) -> prefix .. T .. v:8
@@ -417,6 +418,38 @@ fresh:
     itob r22, r22
     host r6, put, r21
     loads r21, TOP_ACTIVATED
+    concat r22, r20, r1
+    host r6, emit, r21
+    loadi r6, 1
+    ret r6
+
+; add_site(trial, site) -> 1. The trial's sponsor lists a site after registration (a site
+; joining the trial, issue 23), inactive until `activate`; its investigators are the
+; authorities of that site (genesis, or added by governance.authority). SITE_LISTED if the
+; site is listed already.
+;@abi add_site bytes bytes
+.func add_site 2 24 export
+    move r6, r0
+    call r6, trial_arg, 1
+    move r20, r6                ; T
+    call r6, sponsor_rec, 1
+    move r6, r1
+    loadi r7, 1
+    loadi r8, 32
+    call r6, check_bytes, 3
+    loads r6, K_SITE
+    concat r6, r6, r20
+    concat r21, r6, r1
+    host r6, get, r21
+    type r6, r6
+    jz r6, fresh
+    loadk r6, E_SITE_LISTED
+    abort r6
+fresh:
+    loadi r22, 0
+    itob r22, r22
+    host r6, put, r21
+    loads r21, TOP_SITE_ADDED
     concat r22, r20, r1
     host r6, emit, r21
     loadi r6, 1

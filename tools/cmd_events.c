@@ -579,6 +579,11 @@ static const event_command EVENTS[] = {
     {"activate", "protocol", "activate", "trial site", build_activate,
      "usage: trialctl activate COMMON --trial ID --site NAME\n"
      "  The trial's sponsor activates a listed site.\n"},
+    {"add-site", "protocol", "add_site", "trial site", build_activate,
+     "usage: trialctl add-site COMMON --trial ID --site NAME\n"
+     "  The trial's sponsor lists a new site (inactive; `trialctl activate` starts it). Its\n"
+     "  investigators: keys added by `trialctl governance add --role investigator --site\n"
+     "  NAME`.\n"},
     {"enrol", "consent", "enrol", "trial participant", build_enrol,
      "usage: trialctl enrol COMMON --trial ID --participant HEX|PUBFILE\n"
      "  An investigator of an active site enrols a participant's pseudonymous key.\n"},
@@ -759,6 +764,7 @@ int cmd_register(int argc, char **argv) { return run_named("register", argc, arg
 int cmd_amend(int argc, char **argv) { return run_named("amend", argc, argv); }
 int cmd_approve(int argc, char **argv) { return run_named("approve", argc, argv); }
 int cmd_activate(int argc, char **argv) { return run_named("activate", argc, argv); }
+int cmd_add_site(int argc, char **argv) { return run_named("add-site", argc, argv); }
 int cmd_enrol(int argc, char **argv) { return run_named("enrol", argc, argv); }
 int cmd_anchor(int argc, char **argv) { return run_named("anchor", argc, argv); }
 int cmd_outcomes(int argc, char **argv) { return run_named("outcomes", argc, argv); }

@@ -116,6 +116,7 @@ int cmd_activate(int argc, char **argv);
 int cmd_enrol(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_governance(int argc, char **argv);
+int cmd_add_site(int argc, char **argv);
 int cmd_anchor(int argc, char **argv);
 int cmd_access(int argc, char **argv);
 /* issue 19 reads (tools/cmd_reads.c): history (public), access records, access log */

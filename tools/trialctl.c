@@ -43,6 +43,7 @@ static const command COMMANDS[] = {
     {"amend", cmd_amend, "sponsor: publish a protocol amendment"},
     {"approve", cmd_approve, "regulator: approve a protocol version"},
     {"activate", cmd_activate, "sponsor: activate a site"},
+    {"add-site", cmd_add_site, "sponsor: list a new site in a trial (then activate it)"},
     {"enrol", cmd_enrol, "site: enrol a participant's pseudonymous key"},
     {"consent", cmd_consent, "participant: consent grant (site witness) | consent withdraw"},
     {"anchor", cmd_anchor, "site: anchor the hash of a collected record"},

@@ -23,6 +23,7 @@ static const event_schema SCHEMAS[] = {
     {"protocol.flag.outcomes_changed", "u", {"version"}},
     {"protocol.approved", "uf", {"version", "reconsent_required"}},
     {"protocol.site_activated", "x", {"site"}},
+    {"protocol.site_added", "x", {"site"}},
     {"consent.enrolled", "kx", {"participant", "site"}},
     {"consent.flag.over_enrolment", "uu", {"enrolled", "planned"}},
     {"consent.granted", "kus", {"participant", "version", "scopes"}},

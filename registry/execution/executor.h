@@ -5,9 +5,11 @@
  *   1. decode (canonical msgpack, codec.h);
  *   2. the author's signature (tag TX) and every co-signature (tag COSIG), all over this
  *      chain's id, so a signature made for another chain never verifies;
- *   3. roles: genesis authorities (sponsor, investigator@site, regulator, researcher) and
- *      participants enrolled on the ledger (state key consent/pk/<key>); a signer with no
- *      role is refused (NO_ROLE), and so is an auditor (READ_ONLY: it reads, never writes);
+ *   3. roles: authorities (sponsor, investigator@site, regulator, researcher: the genesis's,
+ *      as governance changed them, exec_authority_of) and participants enrolled on the
+ *      ledger (state key consent/pk/<key>); a signer with no role is refused (NO_ROLE), and
+ *      so is an auditor (READ_ONLY: it reads, never writes) and a revoked key, as signer or
+ *      co-signer (KEY_REVOKED; see "Authorities");
  *   4. the route: the contract (named in the genesis, or a newer version deployed by
  *      governance), the method (an exported function taking exactly the tx's arguments)
  *      and the arguments' kinds (int or bytes, from the ABI table contracts_abi generated
@@ -47,9 +49,11 @@
  *   sys/clock                  effective block time ms:8 (the time the contracts saw)
  *   sys/contract/<name>        version:8 length:8 chunks:8     (governance deploys)
  *   sys/code/<name>/<i:1>      the i-th chunk (<= 4096 bytes) of that module
+ *   sys/auth/<key:32>, sys/authn/<role:1>   authority changes (see "Authorities" below)
  * A contract may write only keys starting with "<its name>/" (checked after the call:
  * a foreign write traps the tx). Contracts read the genesis through virtual read-only
- * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority) and
+ * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority; role 0
+ * and no site if it was revoked) and
  * "genesis/anchor_window" = anchor_window_ms:8.
  *
  * Block gas: the contract calls of one block use at most exec_options.block_gas_limit
@@ -453,7 +457,8 @@ bool exec_ledger_read_allowed(exec *e, const pubkey *asker);
  * regulators, the auditor and the validators read its receipt. */
 bool exec_receipt_read_allowed(exec *e, const pubkey *asker, const codec_span *entry);
 
-/* The trial's timeline in commit order: every tx whose first argument is the trial id,
+/* The trial's timeline in commit order: every tx whose first argument is the trial id, and
+ * every authority change (exec_tx_authority_change; its events in words),
  * with its signer, status, reason and events, one line each (text, deterministic).
  * exec_timeline_write shows every tx; exec_timeline_write_as only those viewer may see. */
 ledger_err exec_timeline_write(exec *e, const uint8_t *trial, size_t trial_len, FILE *out);

@@ -462,3 +462,52 @@ Test(governance, bad_input_is_refused_with_a_reason_and_nothing_applied)
                                  &T.w.inv_a.public_key, NULL, reg, 1),
                           EXEC_E_AUTH_UNKNOWN_KEY, "was revoked at height");
 }
+
+/* Adding a site to a running trial, as a user does it: an investigator at the new site by
+ * governance, the site listed by the trial's sponsor (protocol.add_site), activated, and
+ * then the new investigator enrols, witnesses and anchors there. */
+Test(governance, a_site_joins_a_running_trial)
+{
+    open_world(false);
+    tw_base(&T);
+    codec_value tr = world_text(TRIAL);
+    /* nobody can work at site-c yet */
+    world_cosig cos[] = {{&T.w.regulator, MEANING_APPROVAL}, {&fresh, MEANING_APPROVAL}};
+    expect_ok(change(&T.w.sponsor, ADD, ROLE_INVESTIGATOR, "site-c", "investigator-c",
+                     &fresh.public_key, NULL, cos, 2));
+    expect_refused(tw_run(&T, &fresh, "consent", "enrol", ARGS(tr, tw_pk(&T.w.participants[2])),
+                          NULL, 0),
+                   CONTRACT_E_NO_SITE);
+    expect_refused(tw_run(&T, &T.w.sponsor, "protocol", "activate", ARGS(tr, world_text("site-c")),
+                          NULL, 0),
+                   CONTRACT_E_NO_SITE);
+    /* only the trial's sponsor lists a site, once */
+    expect_refused(tw_run(&T, &T.w.regulator, "protocol", "add_site", ARGS(tr, world_text("site-c")),
+                          NULL, 0),
+                   CONTRACT_E_NOT_SPONSOR);
+    codec_receipt r = tw_run(&T, &T.w.sponsor, "protocol", "add_site",
+                             ARGS(tr, world_text("site-c")), NULL, 0);
+    expect_ok(r);
+    cr_expect_str_eq(r.events[0].topic.text, "protocol.site_added");
+    expect_refused(tw_run(&T, &T.w.sponsor, "protocol", "add_site", ARGS(tr, world_text("site-c")),
+                          NULL, 0),
+                   CONTRACT_E_SITE_LISTED);
+    expect_refused(tw_run(&T, &T.w.sponsor, "protocol", "add_site", ARGS(tr, world_text("site-a")),
+                          NULL, 0),
+                   CONTRACT_E_SITE_LISTED);
+    expect_refused(tw_run(&T, &fresh, "consent", "enrol", ARGS(tr, tw_pk(&T.w.participants[2])),
+                          NULL, 0),
+                   CONTRACT_E_SITE_INACTIVE);
+    expect_ok(tw_run(&T, &T.w.sponsor, "protocol", "activate", ARGS(tr, world_text("site-c")),
+                     NULL, 0));
+    expect_ok(tw_run(&T, &fresh, "consent", "enrol", ARGS(tr, tw_pk(&T.w.participants[2])), NULL,
+                     0));
+    hash32 form = world_hash("form v1");
+    world_cosig witness = {&fresh, MEANING_WITNESS};
+    expect_ok(tw_run(&T, &T.w.participants[2], "consent", "grant",
+                     ARGS(tr, world_int(1), world_bytes(form.bytes, 32), world_int(1)), &witness, 1));
+    expect_ok(tw_anchor(&T, &fresh, 2, SCOPE_MAIN, tw_next_time(&T) - 1000, "site-c record"));
+    /* site-a's investigator cannot anchor for site-c's participant */
+    expect_refused(tw_anchor(&T, &T.w.inv_a, 2, SCOPE_MAIN, tw_next_time(&T) - 1000, "x"),
+                   CONTRACT_E_WRONG_SITE);
+}
