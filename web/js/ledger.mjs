@@ -5,6 +5,7 @@
 import { decodeGenesis, verifyReceiptFile, fromHex, hex } from "./verify.mjs";
 import { loadKeyFile } from "./keys.mjs";
 import { signedFetch } from "./httpsig.mjs";
+import { decode } from "./msgpack.mjs";
 
 export const ROLES = { 1: "sponsor", 2: "investigator", 3: "regulator", 4: "researcher", 5: "participant", 6: "auditor" };
 export const MEANINGS = { 1: "author", 2: "approval", 3: "review", 4: "witness", 5: "responsibility" };
@@ -142,8 +143,18 @@ export function u64(bytes, at) {
 }
 const afterTrial = (data) => data.subarray(1 + data[0]);
 
+// An authority change (docs/FORMATS.md 5.11): data = [action, role, site, name, key], no
+// trial; {} if it does not decode as one.
+function authorityChange(data) {
+    let v;
+    try { v = decode(data); } catch { return {}; }
+    if (!Array.isArray(v) || v.length !== 5 || !(v[4] instanceof Uint8Array)) return {};
+    return { action: v[0], role: v[1], site: v[2], name: v[3], key: hex(v[4]) };
+}
+
 // One event's data, decoded by topic (contracts/ABI.md "Events").
 export function eventFields(e) {
+    if (e.topic === "governance.authority") return authorityChange(e.data);
     const d = afterTrial(e.data);
     switch (e.topic) {
     case "protocol.registered": return { version: u64(d, 0) };
@@ -203,6 +214,9 @@ export function describe(genesis, file, sites) {
     } else if ((e = find("access.granted")))
         out.title = `Access granted: grant ${e.f.grant}, scope ${scopeWords(e.f.scope).join(", ")}, ${e.f.count} records`;
     else if ((e = find("outcome.reported"))) out.title = `Outcome report ${e.f.report}`;
+    else if (find("governance.authority")) /* a rotation: revoked, then added */
+        out.title = ev.filter((x) => x.topic === "governance.authority" && x.f.key).map((x) =>
+            `${x.f.action === 1 ? "Added" : "Revoked"} ${ROLES[x.f.role] || `role ${x.f.role}`} "${x.f.name}"${x.f.site ? ` of site ${x.f.site}` : ""}, key ${short(x.f.key)}`).join("; ") || method;
     if (!out.participant && method.startsWith("consent.") && !auth) out.participant = signerHex;
     if (method === "consent.grant" && file.tx.cosigs.length) {  // 21 CFR 11.50: each signature's meaning
         const w = file.tx.cosigs[0];
