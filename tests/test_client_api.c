@@ -1175,6 +1175,25 @@ Test(client_api, authority_changes_show_in_the_timeline_and_a_revoked_key_reads_
     cr_expect_not_null(strstr(r.reason, want), "%s", r.reason);
     /* what it signed before still has its receipt, for those who may read it */
     cr_assert_eq(receipt_of(&f.w.regulator, &anchored), CAPI_OK);
+    /* the events read of the change's block: a participant (a key with standing) gets the
+     * change; the revoked key is refused */
+    uint8_t inner[16], req[512];
+    codec_buf b = codec_buf_make(inner, sizeof inner);
+    cr_assert_eq(codec_events_request_encode(head.height, &b), CODEC_OK);
+    size_t len = signed_request(&f.w.participants[1], ledger_chain_id(f.w.l), server_now,
+                                CLIENT_EVENTS, b.data, b.len, req, sizeof req);
+    cr_assert_eq(call(req, len, &r), CAPI_OK, "%s", r.reason);
+    uint64_t height, time_ms;
+    bool certified;
+    codec_event_tx txs[2];
+    uint32_t n = 0;
+    cr_assert_eq(codec_events_reply_decode(r.body.data, r.body.len, &height, &certified, txs, 2,
+                                           &n, &time_ms, NULL), CODEC_OK);
+    cr_expect_eq(n, 1, "the participant sees the authority change in the events read");
+    len = signed_request(&f.w.inv_b, ledger_chain_id(f.w.l), server_now, CLIENT_EVENTS, b.data,
+                         b.len, req, sizeof req);
+    cr_assert_eq(call(req, len, &r), CAPI_DENIED);
+    cr_expect_not_null(strstr(r.reason, want), "%s", r.reason);
 }
 
 /* ---- reads through an access grant ---- */
