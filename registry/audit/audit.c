@@ -334,15 +334,16 @@ static bool check_tx(auditor *a, uint32_t index, const codec_span *span)
     return true;
 }
 
-/* FORMATS.md 5.10: a pruned tx's receipt is INVALID with code 4..7 or 16 (a signer with no
- * write role: none, or an auditor; a route that does not exist or fit) and has one event,
+/* FORMATS.md 5.10: a pruned tx's receipt is INVALID with code 4..7, 16 or 19 (a signer with
+ * no write role: none, an auditor, or a revoked key; a route that does not exist or fit) and
+ * has one event,
  * "tx.pruned", whose data is SHA-256 of the pruned entry (the certificate binds it); and a
  * receipt of such a refusal belongs to a pruned entry, never to a whole tx. */
 static bool refusal_prunes(const codec_receipt *r)
 {
     return r->status == RECEIPT_INVALID
            && ((r->error_code >= EXEC_E_NO_ROLE && r->error_code <= EXEC_E_BAD_ARGS)
-               || r->error_code == EXEC_E_READ_ONLY);
+               || r->error_code == EXEC_E_READ_ONLY || r->error_code == EXEC_E_KEY_REVOKED);
 }
 
 static bool pruned_receipt_fits(const codec_span *entry, const codec_receipt *r)

@@ -1060,7 +1060,6 @@ typedef struct {
     bool deploy_builtin;
     bool authority;            /* governance.authority: plan says what it changes */
     auth_plan plan;
-    bool cosigner_revoked;     /* KEY_REVOKED for a co-signer (the tx is kept whole) */
     char detail[CODEC_REASON_MAX]; /* what the refusal names, "" if nothing more */
     uint8_t replay_key[REPLAY_KEY_LEN];
 } tx_admission;
@@ -1582,7 +1581,6 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
     uint32_t code = e->opt.verify_signatures && !checked ? check_signatures(e, tx) : 0;
     exec_authority auth;
     a->detail[0] = '\0';
-    a->cosigner_revoked = false;
     a->authority = false;
     a->role = code ? 0 : role_of(e, tx->signer.bytes, &auth);
     if (!code) code = signer_refusal(a->role);
@@ -1593,8 +1591,7 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
         a->cos[i].role = role_of(e, tx->cosigs[i].key.bytes, &auth);
         a->cos[i].meaning = tx->cosigs[i].meaning;
         if (a->cos[i].role == ROLE_REVOKED_) { /* a revoked key approves nothing either */
-            code = EXEC_E_KEY_REVOKED;
-            a->cosigner_revoked = true;
+            code = EXEC_E_COSIGNER_REVOKED;
             revoked_detail(tx->cosigs[i].key.bytes, auth.height, a->detail, sizeof a->detail);
         }
     }
@@ -1735,7 +1732,7 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *p
     uint32_t code = admit_tx(e, span, &a, r);
     if (code == UINT32_MAX) return -1; /* storage failed: the block is abandoned */
     if (code != 0) {
-        if (refusal_prunes(r) && !a.cosigner_revoked) { /* a signer's refusal only */
+        if (refusal_prunes(r)) {
             codec_pruned_tx p;
             codec_pruned_tx_of(&a.tx, span, &p);
             codec_buf b = codec_buf_make(pruned_buf, PRUNED_TX_MAX);

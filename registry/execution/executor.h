@@ -8,8 +8,8 @@
  *   3. roles: authorities (sponsor, investigator@site, regulator, researcher: the genesis's,
  *      as governance changed them, exec_authority_of) and participants enrolled on the
  *      ledger (state key consent/pk/<key>); a signer with no role is refused (NO_ROLE), and
- *      so is an auditor (READ_ONLY: it reads, never writes) and a revoked key, as signer or
- *      co-signer (KEY_REVOKED; see "Authorities");
+ *      so is an auditor (READ_ONLY: it reads, never writes) and a revoked key (KEY_REVOKED,
+ *      or COSIGNER_REVOKED for a co-signer; see "Authorities");
  *   4. the route: the contract (named in the genesis, or a newer version deployed by
  *      governance), the method (an exported function taking exactly the tx's arguments)
  *      and the arguments' kinds (int or bytes, from the ABI table contracts_abi generated
@@ -84,7 +84,7 @@
  * counted as for deploys (signer and approval co-signatures); a change whose target is a
  * regulator needs kind 5 (GOVERNANCE_REGULATORS) instead, in which the target's own key
  * never counts. The key added (add) or rotated in (rotate) must co-sign the tx (any
- * meaning: proof of possession). Refused (INVALID, codes 20-24, a reason naming what is
+ * meaning: proof of possession). Refused (INVALID, codes 21-25, a reason naming what is
  * wrong, nothing applied, the nonce not consumed): a missing signer or co-signature
  * (AUTH_SIGNERS); a bad action, role, site or name (AUTH_BAD_CHANGE: site and name are
  * 1..32 printable ASCII bytes without spaces on add; on revoke and rotate empty, meaning
@@ -95,9 +95,9 @@
  * requirement names (AUTH_TOO_FEW). An applied change writes sys/auth/<key> (below) and
  * takes effect AT its height: a later tx of the same block already sees it. Its receipt
  * carries one event CODEC_AUTHORITY_EVENT_TOPIC per key changed (codec.h; a rotation:
- * revoked then added). A revoked key's later txs, as signer or co-signer, are refused
- * (KEY_REVOKED, "key <hex> revoked at height H"; as signer the tx is kept pruned like
- * NO_ROLE); what it signed before stays valid. A key is never used twice: a revoked key
+ * revoked then added). A revoked key's later txs are refused: as signer KEY_REVOKED
+ * ("key <hex> revoked at height H"; the tx is kept pruned like NO_ROLE), as co-signer
+ * COSIGNER_REVOKED (the tx is kept whole); what it signed before stays valid. A key is never used twice: a revoked key
  * cannot be added again or enrolled as a participant ("genesis/auth/<key>" reads role 0).
  * Every role lookup (signers, co-signers, "genesis/auth/", the read checks of
  * exec_query.c, names in the timeline) goes through exec_authority_of.
@@ -150,11 +150,12 @@
     X(TOO_FAR, 17, "valid_until is too far ahead of the block time (more than valid_for_max_ms)")          \
     X(BLOCK_GAS, 18, "block gas limit reached")                                              \
     X(KEY_REVOKED, 19, "key revoked")                                                        \
-    X(AUTH_SIGNERS, 20, "authority change: a required key did not sign")                     \
-    X(AUTH_BAD_CHANGE, 21, "authority change malformed")                                     \
-    X(AUTH_KEY_TAKEN, 22, "authority change: the key is already used")                       \
-    X(AUTH_UNKNOWN_KEY, 23, "authority change: no such authority")                           \
-    X(AUTH_TOO_FEW, 24, "authority change: too few keys of the role would be left")
+    X(COSIGNER_REVOKED, 20, "a co-signer's key was revoked")                                 \
+    X(AUTH_SIGNERS, 21, "authority change: a required key did not sign")                     \
+    X(AUTH_BAD_CHANGE, 22, "authority change malformed")                                     \
+    X(AUTH_KEY_TAKEN, 23, "authority change: the key is already used")                       \
+    X(AUTH_UNKNOWN_KEY, 24, "authority change: no such authority")                           \
+    X(AUTH_TOO_FEW, 25, "authority change: too few keys of the role would be left")
 
 typedef enum {
 #define EXEC_X_ENUM(name, code, reason) EXEC_E_##name = code,

@@ -6,6 +6,7 @@
  * stays valid (re-execution from the genesis gives the same ledger), and every bad input
  * refused with a reason and nothing applied.
  */
+#include "audit.h"
 #include "consortium.h"
 #include "ctest_world.h"
 
@@ -216,7 +217,7 @@ Test(governance, a_revoked_investigator_is_refused_and_what_it_signed_before_sta
     expect_invalid(tw_run(&T, &T.w.participants[0], "consent", "grant",
                           ARGS(world_text(TRIAL), world_int(1), world_bytes(form.bytes, 32),
                                world_int(1)), &witness, 1),
-                   EXEC_E_KEY_REVOKED);
+                   EXEC_E_COSIGNER_REVOKED);
     /* a revoked key is never used again: not as a participant, not as an authority */
     expect_refused(tw_run(&T, &T.w.inv_b, "consent", "enrol",
                           ARGS(world_text(TRIAL), tw_pk(&T.w.inv_a)), NULL, 0),
@@ -224,7 +225,7 @@ Test(governance, a_revoked_investigator_is_refused_and_what_it_signed_before_sta
     world_cosig back[] = {{&T.w.regulator, MEANING_APPROVAL}, {&T.w.inv_a, MEANING_APPROVAL}};
     expect_invalid(change(&T.w.sponsor, ADD, ROLE_INVESTIGATOR, "site-a", "investigator-a",
                           &T.w.inv_a.public_key, NULL, back, 2),
-                   EXEC_E_KEY_REVOKED); /* its co-signature is refused first */
+                   EXEC_E_COSIGNER_REVOKED); /* its co-signature is refused first */
     r = change(&T.w.sponsor, ROTATE, ROLE_RESEARCHER, "", "", &T.w.researcher.public_key,
                &T.w.inv_a.public_key, reg, 1);
     expect_invalid(r, EXEC_E_AUTH_KEY_TAKEN);
@@ -238,6 +239,25 @@ Test(governance, a_revoked_investigator_is_refused_and_what_it_signed_before_sta
     cr_expect_eq(v.kind, EXEC_VIEW_NONE);
     /* the other site goes on */
     expect_ok(tw_anchor(&T, &T.w.inv_b, 1, SCOPE_MAIN, tw_next_time(&T) - 1000, "record 3"));
+    /* the node a client submits to refuses the revoked signer at once */
+    static uint8_t buf[CODEC_TX_MAX];
+    size_t tx_len = world_sign(&T.w, &T.w.inv_a, 77, NULL, "consent", "enrol",
+                            ARGS(world_text(TRIAL), tw_pk(&T.w.participants[5])), NULL, 0, buf,
+                            sizeof buf);
+    static codec_tx tx;
+    cr_assert_eq(codec_tx_decode(buf, tx_len, &tx, NULL), CODEC_OK);
+    cr_expect_eq(exec_check_admissible(T.w.e, &tx), EXEC_E_KEY_REVOKED);
+    /* the audit (signatures, certificates, and a pruned entry's receipt: FORMATS 5.10)
+     * accepts the ledger with the revoked signer's pruned tx and the co-signer's whole one */
+    audit_ledger_cursor cur;
+    audit_source src;
+    audit_ledger_source(&cur, T.w.l, &src);
+    audit_summary sum;
+    audit_failure fail;
+    bool ok = audit_run(T.w.genesis, T.w.genesis_len, &src, 1, &sum, &fail);
+    audit_ledger_cursor_done(&cur);
+    cr_expect(ok, "audit: height %llu tx %lld: %s", (unsigned long long)fail.height,
+              (long long)fail.tx_index, fail.reason);
     /* what it signed before stays valid: re-execution from the genesis gives the same
      * receipts, blocks and state (what `audit --reexecute` and a catching-up node do) */
     tw again;

@@ -601,11 +601,11 @@ def verify(genesis_bytes, export_bytes):
         for i, r in enumerate(receipts):
             if r[0] != tx_ids[i]:
                 raise Failure("receipt names another tx", height, i)
-            if is_pruned(txs[i]) and (r[1] != 2 or not (4 <= r[2] <= 7 or r[2] == 16) or r[5] != [
+            if is_pruned(txs[i]) and (r[1] != 2 or not (4 <= r[2] <= 7 or r[2] in (16, 19)) or r[5] != [
                     ["tx.pruned", sha256(pack(txs[i]))]]):
                 raise Failure("a pruned tx whose receipt is not a refusal of its signer or "
                               "route", height, i)
-            if not is_pruned(txs[i]) and r[1] == 2 and (4 <= r[2] <= 7 or r[2] == 16):
+            if not is_pruned(txs[i]) and r[1] == 2 and (4 <= r[2] <= 7 or r[2] in (16, 19)):
                 raise Failure("a tx refused for its signer or route is kept whole (5.10: "
                               "it is kept pruned)", height, i)
             # 5.1: a tx that ran (any status but INVALID) was unexpired at its block's
