@@ -772,6 +772,46 @@ Test(http, the_timeline_is_json_by_role_with_decoded_events_in_pages)
     json_decref(site_b);
 }
 
+/* Issue 23: an authority change in the JSON timeline, its event's fields and words, with
+ * the names of keys governance added; a participant of the trial reads it too. */
+Test(http, an_authority_change_is_in_the_json_timeline_in_words)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    keypair added;
+    hash32 seed = world_hash("http/researcher-2");
+    tcrypto_keypair_from_seed(seed.bytes, &added);
+    codec_value args[] = {world_int(1), world_int(ROLE_RESEARCHER), world_bytes("", 0),
+                          world_text("researcher-2"), world_bytes(added.public_key.bytes, 32),
+                          world_bytes("", 0)};
+    world_cosig cos[] = {{&w.regulator, MEANING_APPROVAL}, {&added, MEANING_APPROVAL}};
+    codec_receipt rc;
+    cr_assert_eq(world_run(&w, 60000, &w.sponsor, "governance", "authority", args, 6, cos, 2, &rc), 0);
+    cr_assert_eq(rc.status, RECEIPT_OK, "%s", rc.reason);
+    start(0, 0);
+    const keypair *readers[] = {&w.regulator, &w.participants[0]};
+    for (int k = 0; k < 2; k++) {
+        int pages;
+        json_t *entries = json_timeline(readers[k], &pages);
+        json_t *last = json_array_get(entries, json_array_size(entries) - 1);
+        cr_assert_not_null(last);
+        cr_expect_str_eq(json_string_value(json_object_get(json_object_get(last, "tx"), "method")), "authority");
+        json_t *ev = json_array_get(json_object_get(json_object_get(last, "receipt"), "events"), 0);
+        cr_expect_str_eq(json_string_value(json_object_get(ev, "topic")), "governance.authority");
+        char hex[17], words[96];
+        tcrypto_to_hex(added.public_key.bytes, 8, hex);
+        snprintf(words, sizeof words, "added researcher researcher-2 key %s...", hex);
+        cr_expect_str_eq(json_string_value(json_object_get(ev, "words")), words, "reader %d", k);
+        json_t *fields = json_object_get(ev, "fields");
+        cr_expect_str_eq(json_string_value(json_object_get(fields, "action")), "added");
+        cr_expect_str_eq(json_string_value(json_object_get(fields, "role")), "researcher");
+        cr_expect_str_eq(json_string_value(json_object_get(fields, "name")), "researcher-2");
+        json_t *names = json_object_get(last, "names");
+        cr_expect_str_eq(json_string_value(json_object_get(json_array_get(names, 2), "name")), "researcher-2",
+                         "the added key is named");
+        json_decref(entries);
+    }
+}
+
 /* Issue 20 item 2: a grant's records over HTTP for the researcher the grant names, as JSON;
  * the read log keeps the researcher's RFC 9421 request (form 2), which a regulator reads at
  * /read-log and verifies with the researcher's key and the chain id. */
