@@ -43,6 +43,7 @@
 .int SIZE_MAX 1099511627776
 .int TIME_MAX 4102444800000
 .bytes G_AUTH "genesis/auth/"
+.bytes G_SUCCESSOR "genesis/successor/"
 .bytes G_WINDOW "genesis/anchor_window"
 .bytes K_TRIAL "protocol/t/"
 .bytes K_SITE "protocol/s/"
@@ -282,8 +283,34 @@ no:
     jz r1, no
     ret r1
 no:
+    move r1, r0
+    call r1, sponsor_successor, 1
+    ret r1
+
+; sponsor_successor(rec) -> 1 if the caller holds the key that governance rotations (at most
+; 8, genesis/successor/) made of the trial's sponsor key, or abort NOT_SPONSOR (issue 23)
+.func sponsor_successor 1 6
+    move r1, r0
+    loadi r2, 48
+    call r1, hash_at, 2
+    host r2, caller
+    loadi r5, 8
+next:
+    loads r3, G_SUCCESSOR
+    concat r3, r3, r1
+    host r1, get, r3
+    type r4, r1
+    jz r4, no
+    eq r4, r1, r2
+    jnz r4, yes
+    addi r5, r5, -1
+    jnz r5, next
+no:
     loadk r3, E_NOT_SPONSOR
     abort r3
+yes:
+    loadi r0, 1
+    ret r0
 
 ; require_approved(rec, code) -> 1, or abort code (NOT_APPROVED, or VERSION_UNAPPROVED for
 ; an enrolment) unless a version of the trial is approved

@@ -293,6 +293,15 @@ static const exec_authority *authority_ever(exec *e, const pubkey *key, exec_aut
     return st == EXEC_AUTH_ACTIVE || st == EXEC_AUTH_REVOKED ? out : NULL;
 }
 
+/* True if asker is the trial's sponsor: the key that registered it, or the key governance
+ * rotations made of it (exec_successor_of). */
+static bool trial_sponsor(exec *e, const exec_trial *t, const pubkey *asker)
+{
+    pubkey now;
+    if (memcmp(t->sponsor.bytes, asker->bytes, 32) == 0) return true;
+    return exec_successor_of(e, &t->sponsor, &now) && memcmp(now.bytes, asker->bytes, 32) == 0;
+}
+
 /* True if state key exists (at the last committed block). */
 static bool state_has(exec *e, const uint8_t *key, size_t key_len, uint8_t **value, size_t *len)
 {
@@ -333,7 +342,7 @@ bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const 
     if (kind == EXEC_READ_GRANT) return a && a->role == ROLE_RESEARCHER;
     if (kind == EXEC_READ_READ_LOG) return a && a->role == ROLE_REGULATOR;
     if (a && a->role == ROLE_REGULATOR) return true;
-    if (a && a->role == ROLE_SPONSOR) return memcmp(t.sponsor.bytes, asker->bytes, 32) == 0;
+    if (a && a->role == ROLE_SPONSOR) return trial_sponsor(e, &t, asker);
     uint8_t key[CODEC_KEY_MAX], *v = NULL;
     size_t len = 0;
     if (kind == EXEC_READ_CONSENT) {
@@ -435,7 +444,7 @@ void exec_viewer_of(exec *e, const pubkey *asker, const uint8_t *trial, size_t t
     exec_authority auth;
     const exec_authority *a = authority_of(e, asker, &auth);
     if (a && (a->role == ROLE_REGULATOR
-              || (a->role == ROLE_SPONSOR && memcmp(t.sponsor.bytes, asker->bytes, 32) == 0))) {
+              || (a->role == ROLE_SPONSOR && trial_sponsor(e, &t, asker)))) {
         out->kind = EXEC_VIEW_ALL;
         return;
     }
@@ -670,7 +679,7 @@ static bool tx_reader(exec *e, const pubkey *asker, const exec_authority *a, con
         || exec_query_trial(e, trial->bytes, trial->len, &t) != LEDGER_OK) {
         return false;
     }
-    if (memcmp(t.sponsor.bytes, asker->bytes, 32) == 0) return true;
+    if (trial_sponsor(e, &t, asker)) return true;
     if (investigator_of_participant(e, a, trial->bytes, trial->len, tx->signer.bytes)) return true;
     const codec_value *part = &tx->args[1];
     return tx->arg_count >= 2 && part->kind == CODEC_VALUE_BYTES && part->len == 32

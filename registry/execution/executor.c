@@ -29,7 +29,8 @@
 #define SYS_AUTH "sys/auth/"   /* <key:32> -> the authority record (executor.h) */
 #define SYS_AUTHN "sys/authn/" /* <role:1> -> count:8 of the role's active authorities */
 #define AUTH_KEY_LEN (sizeof SYS_AUTH - 1 + 32)
-#define AUTH_RECORD_MAX (1 + 1 + 8 + 2 * (1 + CODEC_NAME_MAX))
+#define AUTH_RECORD_MAX (1 + 1 + 8 + 2 * (1 + CODEC_NAME_MAX) + 32)
+#define G_SUCCESSOR "genesis/successor/"
 #define ROLE_REVOKED_ 0xff /* role_of: the key was an authority and is revoked */
 #define RECEIPT_SLOT (CODEC_RECEIPT_MAX)
 #define DEPLOY_CHUNK 4096u
@@ -442,8 +443,8 @@ static void auth_key(uint8_t k[AUTH_KEY_LEN], const uint8_t key[32])
     memcpy(k + sizeof SYS_AUTH - 1, key, 32);
 }
 
-/* sys/auth/<key> = state:1 role:1 height:8 site_len:1 site name_len:1 name; returns its
- * length (at most AUTH_RECORD_MAX). */
+/* sys/auth/<key> = state:1 role:1 height:8 site_len:1 site name_len:1 name, then for a key
+ * rotated out its successor:32; returns its length (at most AUTH_RECORD_MAX). */
 static size_t auth_record_encode(const exec_authority *a, uint8_t out[AUTH_RECORD_MAX])
 {
     size_t site_len = strlen(a->site.text), name_len = strlen(a->name.text), at = 0;
@@ -456,7 +457,12 @@ static size_t auth_record_encode(const exec_authority *a, uint8_t out[AUTH_RECOR
     at += site_len;
     out[at++] = (uint8_t)name_len;
     memcpy(out + at, a->name.text, name_len);
-    return at + name_len;
+    at += name_len;
+    if (a->rotated) {
+        memcpy(out + at, a->successor.bytes, 32);
+        at += 32;
+    }
+    return at;
 }
 
 static bool auth_record_decode(const uint8_t *v, size_t len, exec_authority *out)
@@ -464,8 +470,10 @@ static bool auth_record_decode(const uint8_t *v, size_t len, exec_authority *out
     if (len < 12 || (v[0] != EXEC_AUTH_ACTIVE && v[0] != EXEC_AUTH_REVOKED)) return false;
     size_t site_len = v[10];
     if (site_len > CODEC_NAME_MAX || 12 + site_len > len) return false;
-    size_t name_len = v[11 + site_len];
-    if (name_len > CODEC_NAME_MAX || 12 + site_len + name_len != len) return false;
+    size_t name_len = v[11 + site_len], end = 12 + site_len + name_len;
+    if (name_len > CODEC_NAME_MAX || (end != len && end + 32 != len)) return false;
+    out->rotated = end + 32 == len;
+    if (out->rotated) memcpy(out->successor.bytes, v + end, 32);
     out->state = (exec_auth_state)v[0];
     out->role = v[1];
     out->height = load64(v + 2);
@@ -498,6 +506,21 @@ int exec_authority_of(exec *e, const pubkey *key, exec_authority *out)
     out->site = *a->site;
     out->name = *a->name;
     return EXEC_AUTH_ACTIVE;
+}
+
+bool exec_successor_of(exec *e, const pubkey *key, pubkey *out)
+{
+    exec_authority a;
+    pubkey at = *key;
+    for (uint32_t i = 0; i < EXEC_SUCCESSION_MAX; i++) {
+        if (exec_authority_of(e, &at, &a) != EXEC_AUTH_REVOKED || !a.rotated) break;
+        at = a.successor;
+        if (exec_authority_of(e, &at, &a) == EXEC_AUTH_ACTIVE) {
+            *out = at;
+            return true;
+        }
+    }
+    return false;
 }
 
 static int auth_put(exec *e, const pubkey *key, const exec_authority *a)
@@ -564,6 +587,15 @@ static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out,
         memcpy(v + 1, a.site.text, site_len);
         *found = 1;
         return copy_out(v, 1 + site_len, out, out_cap, value_len);
+    }
+    size_t sl = sizeof G_SUCCESSOR - 1;
+    if (key_len == sl + 32 && memcmp(key, G_SUCCESSOR, sl) == 0) {
+        exec_authority a; /* the key a rotation replaced this one with */
+        int st = exec_authority_of(e, (const pubkey *)(const void *)(key + sl), &a);
+        if (st < 0) return -1;
+        if (st != EXEC_AUTH_REVOKED || !a.rotated) return 0;
+        *found = 1;
+        return copy_out(a.successor.bytes, 32, out, out_cap, value_len);
     }
     size_t vl = sizeof G_VALIDATOR - 1;
     if (key_len == vl + 32 && memcmp(key, G_VALIDATOR, vl) == 0) {
@@ -1499,8 +1531,10 @@ static int apply_authority(exec *e, const auth_plan *p, codec_receipt *r)
     exec_authority rec = {.role = p->role, .site = p->site, .name = p->name, .height = e->height};
     uint32_t ev = 0;
     uint64_t count;
-    if (p->action != AUTH_ADD) { /* revoke, rotate: the key goes */
+    if (p->action != AUTH_ADD) { /* revoke, rotate: the key goes (rotate: to new_key) */
         rec.state = EXEC_AUTH_REVOKED;
+        rec.rotated = p->action == AUTH_ROTATE;
+        rec.successor = p->new_key;
         if (auth_put(e, &p->key, &rec) != 0
             || authority_event(e, r, ev++, CODEC_AUTHORITY_REVOKED, p, &p->key) != 0)
             return -1;
@@ -1508,6 +1542,7 @@ static int apply_authority(exec *e, const auth_plan *p, codec_receipt *r)
     if (p->action != AUTH_REVOKE) { /* add, rotate: a key comes */
         const pubkey *k = p->action == AUTH_ADD ? &p->key : &p->new_key;
         rec.state = EXEC_AUTH_ACTIVE;
+        rec.rotated = false;
         if (auth_put(e, k, &rec) != 0
             || authority_event(e, r, ev++, CODEC_AUTHORITY_ADDED, p, k) != 0)
             return -1;

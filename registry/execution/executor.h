@@ -53,7 +53,8 @@
  * A contract may write only keys starting with "<its name>/" (checked after the call:
  * a foreign write traps the tx). Contracts read the genesis through virtual read-only
  * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority; role 0
- * and no site if it was revoked) and
+ * and no site if it was revoked), "genesis/successor/<key:32>" = the key:32 a rotation
+ * replaced it with (absent if none) and
  * "genesis/anchor_window" = anchor_window_ms:8.
  *
  * Block gas: the contract calls of one block use at most exec_options.block_gas_limit
@@ -102,8 +103,8 @@
  * Every role lookup (signers, co-signers, "genesis/auth/", the read checks of
  * exec_query.c, names in the timeline) goes through exec_authority_of.
  *   sys/auth/<key:32>   state:1 (1 active, 2 revoked) role:1 height:8 site_len:1 site
- *                       name_len:1 name   (overrides the genesis for that key; height: the
- *                       change that wrote it)
+ *                       name_len:1 name [successor:32, a key rotated out]  (overrides the
+ *                       genesis for that key; height: the change that wrote it)
  *   sys/authn/<role:1>  count:8, the active authorities of that role (absent: the
  *                       genesis's count)
  *
@@ -431,7 +432,16 @@ typedef struct {
     codec_name name;
     uint64_t height;   /* ACTIVE: the height that added it (0: the genesis); REVOKED: the
                         * height that revoked it */
+    bool rotated;      /* REVOKED by a rotation: successor is the key that replaced it */
+    pubkey successor;
 } exec_authority;
+
+/* The key a rotation (or a chain of them, at most EXEC_SUCCESSION_MAX) made of key, in
+ * force now: true and *out, or false if key was never rotated or its last successor is
+ * revoked. A trial's sponsor key rotated stays the trial's sponsor through it (the
+ * protocol and outcomes contracts follow "genesis/successor/<key>" the same way). */
+#define EXEC_SUCCESSION_MAX 8
+bool exec_successor_of(exec *e, const pubkey *key, pubkey *out);
 
 /* What key is as an authority at the state the executor sees (inside a block: the block so
  * far; else the last committed block): sys/auth/<key> if present, else the genesis.

@@ -531,3 +531,42 @@ Test(governance, a_site_joins_a_running_trial)
     expect_refused(tw_anchor(&T, &T.w.inv_a, 2, SCOPE_MAIN, tw_next_time(&T) - 1000, "x"),
                    CONTRACT_E_WRONG_SITE);
 }
+
+/* A sponsor's key rotated (lost or compromised): the new key is the sponsor of the trials
+ * the old one registered (the contracts follow genesis/successor/, the reads
+ * exec_successor_of), through more than one rotation; the old keys act for nothing. */
+Test(governance, a_rotated_sponsor_key_keeps_its_trials)
+{
+    open_world(false);
+    tw_base(&T);
+    codec_value tr = world_text(TRIAL);
+    world_cosig first[] = {{&T.w.regulator, MEANING_APPROVAL}, {&fresh, MEANING_APPROVAL}};
+    expect_ok(change(&T.w.sponsor, ROTATE, ROLE_SPONSOR, "", "", &T.w.sponsor.public_key,
+                     &fresh.public_key, first, 2));
+    expect_ok(tw_run(&T, &fresh, "protocol", "add_site", ARGS(tr, world_text("site-c")), NULL, 0));
+    cr_expect(exec_read_allowed(T.w.e, &fresh.public_key, EXEC_READ_TRIAL, (const uint8_t *)TRIAL,
+                                strlen(TRIAL), NULL));
+    exec_viewer v;
+    exec_viewer_of(T.w.e, &fresh.public_key, (const uint8_t *)TRIAL, strlen(TRIAL), &v);
+    cr_expect_eq(v.kind, EXEC_VIEW_ALL);
+    /* a second rotation, signed by the first successor */
+    world_cosig second[] = {{&T.w.regulator, MEANING_APPROVAL}, {&fresh2, MEANING_APPROVAL}};
+    expect_ok(change(&fresh, ROTATE, ROLE_SPONSOR, "", "", &fresh.public_key, &fresh2.public_key,
+                     second, 2));
+    expect_ok(tw_run(&T, &fresh2, "protocol", "activate", ARGS(tr, world_text("site-c")), NULL, 0));
+    pubkey now;
+    cr_assert(exec_successor_of(T.w.e, &T.w.sponsor.public_key, &now));
+    cr_expect_arr_eq(now.bytes, fresh2.public_key.bytes, 32);
+    expect_invalid(tw_run(&T, &fresh, "protocol", "add_site", ARGS(tr, world_text("site-d")), NULL, 0),
+                   EXEC_E_KEY_REVOKED);
+    /* another sponsor key, added (not rotated), is not this trial's sponsor */
+    keypair other;
+    derive("test/other-sponsor", &other);
+    world_cosig add[] = {{&T.w.regulator, MEANING_APPROVAL}, {&other, MEANING_APPROVAL}};
+    expect_ok(change(&fresh2, ADD, ROLE_SPONSOR, "", "sponsor-delegate", &other.public_key, NULL,
+                     add, 2));
+    expect_refused(tw_run(&T, &other, "protocol", "add_site", ARGS(tr, world_text("site-d")), NULL, 0),
+                   CONTRACT_E_NOT_SPONSOR);
+    cr_expect_not(exec_read_allowed(T.w.e, &other.public_key, EXEC_READ_TRIAL,
+                                    (const uint8_t *)TRIAL, strlen(TRIAL), NULL));
+}
