@@ -943,7 +943,7 @@ codec_err codec_receipts_reply_decode(const uint8_t *data, size_t len,
  *     height, index: where the tx is; time_ms: its block's time; tx, receipt: bin (the
  *     block's entry and its receipt);
  *     names = [name, ...]: the signer, then each co-signer in order: [authority name: str,
- *     role: uint 1..ROLE_MAX_] for a genesis authority, nil for any other key (a participant)
+ *     role: uint 1..ROLE_MAX_] for an authority (genesis or governance), nil for any other key
  *   The txs of the trial the asker may see (exec_tx_visible), in commit order, from the
  *   query's height on. A page holds whole blocks: it ends at a block boundary once it
  *   holds CODEC_TIMELINE_PAGE_SOFT entries or CODEC_TIMELINE_PAGE_BYTES bytes, or after
@@ -955,7 +955,7 @@ codec_err codec_receipts_reply_decode(const uint8_t *data, size_t len,
 #define CODEC_TIMELINE_PAGE_BLOCKS 4096
 
 typedef struct {
-    bool known;              /* a genesis authority (else nil: name empty, role 0) */
+    bool known;              /* an authority, genesis or governance (else nil: name empty, role 0) */
     uint8_t role;
     codec_name name;
 } codec_key_name;

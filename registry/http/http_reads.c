@@ -243,7 +243,7 @@ static json_t *names_json(const codec_timeline_entry *e)
 }
 
 /* One entry: where and when, the tx and its receipt decoded (http_json.c), and the names of
- * the signer and co-signers (genesis authorities; null for a participant's key). */
+ * the signer and co-signers (authorities, of the genesis or added by governance; null for a participant's key). */
 static json_t *timeline_entry_json(const codec_timeline_entry *e)
 {
     static _Thread_local codec_receipt r;
