@@ -119,6 +119,7 @@ int cmd_enrol(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_anchor(int argc, char **argv);
 int cmd_access(int argc, char **argv);
+int cmd_governance(int argc, char **argv);
 /* issue 19 reads (tools/cmd_reads.c): history (public), access records, access log */
 int cmd_history(int argc, char **argv);
 int access_records(int argc, char **argv);
