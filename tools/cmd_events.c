@@ -23,7 +23,9 @@
 static const char COMMON_USAGE[] =
     "  common: --url URL (a node's client API) --genesis FILE (the chain) --key FILE (the\n"
     "  signer's secret key) [--nonce N] [--valid-for-ms MS | --valid-until MS]\n"
-    "  [--timeout-ms MS (default 30000)] [--receipt-out FILE]\n"
+    "  [--timeout-ms MS (default 30000)] [--receipt-out FILE] [--cosign MEANING=KEYFILE]...\n"
+    "  --cosign: a co-signature by that secret key (up to 4 in all), MEANING one of author,\n"
+    "  approval, review, witness, responsibility (governance counts approval co-signers).\n"
     "  Nonce: random (64 bits) unless --nonce N; nothing is kept between runs. The tx is\n"
     "  valid until now + --valid-for-ms (default 600000, 10 minutes; the chain takes at most\n"
     "  3600000) or until --valid-until (UTC ms); after that no node commits it, and the\n"
@@ -226,19 +228,54 @@ typedef struct {
     const char *contract, *method;
     codec_value args[CODEC_ARGS_MAX];
     uint32_t nargs;
-    /* co-signers' secret key files and meanings (consent grant: the witnessing investigator;
-     * governance: the approving keys and the incoming key's proof of possession) */
+    /* co-signers: key files and meanings (consent grant's --witness-key, --cosign) */
     const char *cosign_key[CODEC_COSIGS_MAX];
     unsigned cosign_meaning[CODEC_COSIGS_MAX];
-    uint32_t cosign_count;
-    pubkey key, new_key; /* governance authority: the keys the args point into */
-    char site[CODEC_NAME_MAX + 1], name[CODEC_NAME_MAX + 1];
+    uint32_t ncosign;
     /* storage the args point into */
     hash32 doc, hashes[2][16], forms[4];
     pubkey participant;
     uint8_t sites[8 * 33];
     const char *trial;
+    uint8_t *module; /* governance deploy: the module's bytes (malloc'd) */
+    pubkey key, new_key; /* governance add|revoke|rotate: the keys the args point into */
+    char site[CODEC_NAME_MAX + 1], name[CODEC_NAME_MAX + 1];
 } event;
+
+static arg_rc add_cosigner(event *e, const char *key_file, unsigned meaning)
+{
+    if (e->ncosign == CODEC_COSIGS_MAX) {
+        fprintf(stderr, "error: at most %d co-signers\n", CODEC_COSIGS_MAX);
+        return ARG_USAGE;
+    }
+    e->cosign_key[e->ncosign] = key_file;
+    e->cosign_meaning[e->ncosign++] = meaning;
+    return ARG_OK;
+}
+
+static const char *const MEANING_NAMES[] = {"author", "approval", "review", "witness",
+                                            "responsibility"};
+
+/* Every --cosign MEANING=KEYFILE, in command-line order. */
+static arg_rc add_cosign_options(event *e, const opts *o)
+{
+    for (int i = 0; i < o->count; i++) {
+        if (strcmp(o->name[i], "cosign") != 0) continue;
+        const char *v = o->value[i], *eq = strchr(v, '=');
+        unsigned meaning = 0;
+        for (unsigned m = 0; eq && m < MEANING_MAX_; m++) {
+            size_t n = strlen(MEANING_NAMES[m]);
+            if ((size_t)(eq - v) == n && strncmp(v, MEANING_NAMES[m], n) == 0) meaning = m + 1;
+        }
+        if (!meaning || !eq[1]) {
+            fprintf(stderr, "error: --cosign wants MEANING=KEYFILE (MEANING: author, approval, "
+                            "review, witness or responsibility), got '%s'\n", v);
+            return ARG_USAGE;
+        }
+        if (add_cosigner(e, eq + 1, meaning) != ARG_OK) return ARG_USAGE;
+    }
+    return ARG_OK;
+}
 
 static void add_int(event *e, int64_t v)
 {
@@ -367,10 +404,8 @@ static arg_rc build_grant(event *e, const opts *o, bool *bad)
     uint32_t n;
     if (build_version(e, o, bad) != ARG_OK) return ARG_USAGE;
     const char *s = need(o, "scopes", bad);
-    e->cosign_key[0] = need(o, "witness-key", bad);
-    e->cosign_meaning[0] = MEANING_WITNESS;
-    e->cosign_count = 1;
-    if (*bad) return ARG_USAGE;
+    const char *witness = need(o, "witness-key", bad);
+    if (*bad || add_cosigner(e, witness, MEANING_WITNESS) != ARG_OK) return ARG_USAGE;
     arg_rc rc = collect_hashes(o, "form", &e->doc, 1, 1, &n);
     if (rc != ARG_OK) return rc;
     if (parse_scopes("scopes", s, false, &scopes) != ARG_OK) return ARG_USAGE;
@@ -440,11 +475,43 @@ static arg_rc build_outcomes(event *e, const opts *o, bool *bad)
     return add_outcomes(e, o);
 }
 
-/* ---- the commands ------------------------------------------------------------------------- */
+/* governance deploy NAME FILE.cvm --version N: the module in chunks of CODEC_ARG_BYTES_MAX
+ * (executor.h: args name, version, chunk...). The node checks the module; here only that it
+ * fits in one tx. */
+static arg_rc build_deploy(event *e, const opts *o, bool *bad)
+{
+    int64_t version;
+    if (o->positional_count != 2) {
+        fprintf(stderr, "error: give the contract's NAME and its module FILE.cvm\n");
+        return ARG_USAGE;
+    }
+    const char *name = o->positional[0], *path = o->positional[1];
+    const char *v = need(o, "version", bad);
+    if (*bad || check_code("contract name", name) != ARG_OK
+        || parse_int("version", v, 1, UINT32_MAX, &version) != ARG_OK) {
+        return ARG_USAGE;
+    }
+    size_t len = 0;
+    if (util_read_file(path, CODEC_BYTECODE_MAX + 1, &e->module, &len) != 0) return ARG_INPUT;
+    size_t chunks = (len + CODEC_ARG_BYTES_MAX - 1) / CODEC_ARG_BYTES_MAX;
+    if (len == 0 || chunks > EXEC_DEPLOY_CHUNKS_MAX) {
+        fprintf(stderr, "error: %s: %zu bytes; a module deployed in one tx is 1..%d bytes\n",
+                path, len, EXEC_DEPLOY_CHUNKS_MAX * CODEC_ARG_BYTES_MAX);
+        return ARG_INPUT;
+    }
+    add_bytes(e, name, strlen(name));
+    add_int(e, version);
+    for (size_t at = 0; at < len; at += CODEC_ARG_BYTES_MAX) {
+        size_t n = len - at < CODEC_ARG_BYTES_MAX ? len - at : CODEC_ARG_BYTES_MAX;
+        add_bytes(e, e->module + at, n);
+    }
+    return ARG_OK;
+}
 
 /* ---- governance add | revoke | rotate (issue 23 item 1) -------------------------------- */
 
-/* The incoming key (add, rotate): its secret key file proves possession (it co-signs). */
+/* The incoming key (add, rotate): its secret key file proves possession (it co-signs, with
+ * meaning approval). */
 static arg_rc governance_new_key(event *e, const char *file)
 {
     keypair k;
@@ -454,14 +521,12 @@ static arg_rc governance_new_key(event *e, const char *file)
         return ARG_INPUT;
     }
     e->new_key = k.public_key;
-    e->cosign_key[e->cosign_count] = file;
-    e->cosign_meaning[e->cosign_count++] = MEANING_APPROVAL;
-    return ARG_OK;
+    return add_cosigner(e, file, MEANING_APPROVAL);
 }
 
 /* governance.authority args (action, role, site, name, key, new_key) from the options:
  * --role, --site (investigators), --name, --target (revoke, rotate), --new-key (add,
- * rotate), --cosign-key... (approvals). */
+ * rotate); the approvals are --cosign approval=FILE (run_event). */
 static arg_rc build_governance(event *e, const opts *o, bool *bad, int action)
 {
     const char *role_name = need(o, "role", bad), *site = opt(o, "site", bad),
@@ -492,14 +557,6 @@ static arg_rc build_governance(event *e, const opts *o, bool *bad, int action)
         return ARG_USAGE;
     snprintf(e->site, sizeof e->site, "%s", site ? site : "");
     snprintf(e->name, sizeof e->name, "%s", name ? name : "");
-    for (int i = 0; i < o->count; i++) {
-        if (strcmp(o->name[i], "cosign-key") != 0) continue;
-        if (e->cosign_count == CODEC_COSIGS_MAX - (new_key ? 1 : 0))
-            return fprintf(stderr, "error: at most %d co-signers in all\n", CODEC_COSIGS_MAX),
-                   ARG_USAGE;
-        e->cosign_key[e->cosign_count] = o->value[i];
-        e->cosign_meaning[e->cosign_count++] = MEANING_APPROVAL;
-    }
     arg_rc rc = new_key ? governance_new_key(e, new_key) : ARG_OK;
     if (rc == ARG_OK && target) rc = parse_pubkey("target", target, &e->key);
     if (rc != ARG_OK) return rc;
@@ -519,12 +576,14 @@ static arg_rc build_gov_rotate(event *e, const opts *o, bool *bad) { return buil
 
 #define GOVERNANCE_USAGE_TAIL                                                                \
     "  ROLE: sponsor, investigator, regulator or researcher. Signers: the genesis's\n"      \
-    "  governance requirement (kind 1; for a regulator, kind 5: other regulators only):\n"  \
-    "  --key signs, each --cosign-key FILE co-signs with meaning approval (at most 4\n"     \
-    "  co-signers in all). --new-key FILE is the incoming key's secret key: it co-signs\n"  \
+    "  governance requirement (kind 1; for a regulator, kind 5: other regulators only,\n"   \
+    "  trialctl genesis show): --key signs, each --cosign approval=FILE approves (at most\n" \
+    "  4 co-signers in all). --new-key FILE is the incoming key's secret key: it co-signs\n" \
     "  (proof of possession); keep it with its holder afterwards. --target is the key\n"   \
     "  that goes (HEX or a public key file); --site/--name of revoke and rotate may be\n"  \
     "  left out (as recorded). The change takes effect at the height that commits it.\n"
+
+/* ---- the commands ------------------------------------------------------------------------- */
 
 typedef struct {
     const char *name;   /* as typed: "consent grant" */
@@ -535,25 +594,6 @@ typedef struct {
 } event_command;
 
 static const event_command EVENTS[] = {
-    {"governance add", "governance", "authority", "role site name new-key cosign-key",
-     build_gov_add,
-     "usage: trialctl governance add COMMON --role ROLE [--site SITE] --name NAME\n"
-     "         --new-key FILE [--cosign-key FILE]...\n"
-     "  Adds the key of --new-key as an authority of ROLE (an investigator at --site: a new\n"
-     "  site's code, or an existing one).\n" GOVERNANCE_USAGE_TAIL},
-    {"governance revoke", "governance", "authority", "role site name target cosign-key",
-     build_gov_revoke,
-     "usage: trialctl governance revoke COMMON --role ROLE --target HEX|PUBFILE\n"
-     "         [--site SITE] [--name NAME] [--cosign-key FILE]...\n"
-     "  Revokes an authority's key: its later txs and reads are refused; what it signed\n"
-     "  before stays valid. The last regulator (or fewer keys of a role than a governance\n"
-     "  requirement needs) cannot be revoked.\n" GOVERNANCE_USAGE_TAIL},
-    {"governance rotate", "governance", "authority", "role site name target new-key cosign-key",
-     build_gov_rotate,
-     "usage: trialctl governance rotate COMMON --role ROLE --target HEX|PUBFILE\n"
-     "         --new-key FILE [--site SITE] [--name NAME] [--cosign-key FILE]...\n"
-     "  Replaces an authority's key by the key of --new-key (same role, site and name).\n"
-     GOVERNANCE_USAGE_TAIL},
     {"register", "protocol", "register",
      "trial doc doc-file primary primary-file secondary secondary-file planned site form "
      "form-file",
@@ -607,6 +647,30 @@ static const event_command EVENTS[] = {
      "usage: trialctl access request COMMON --trial ID --scope NAME --purpose CODE\n"
      "  A researcher asks for the records of one scope; the grant is logged (the receipt's\n"
      "  access.granted event carries the count and the list hash).\n"},
+    {"governance add", "governance", "authority", "role site name new-key", build_gov_add,
+     "usage: trialctl governance add COMMON --role ROLE [--site SITE] --name NAME\n"
+     "         --new-key FILE --cosign approval=KEY...\n"
+     "  Adds the key of --new-key as an authority of ROLE (an investigator at --site: a new\n"
+     "  site's code, or an existing one).\n" GOVERNANCE_USAGE_TAIL},
+    {"governance revoke", "governance", "authority", "role site name target", build_gov_revoke,
+     "usage: trialctl governance revoke COMMON --role ROLE --target HEX|PUBFILE\n"
+     "         [--site SITE] [--name NAME] --cosign approval=KEY...\n"
+     "  Revokes an authority's key: its later txs and reads are refused; what it signed\n"
+     "  before stays valid. The last regulator (or fewer keys of a role than a governance\n"
+     "  requirement needs) cannot be revoked.\n" GOVERNANCE_USAGE_TAIL},
+    {"governance rotate", "governance", "authority", "role site name target new-key",
+     build_gov_rotate,
+     "usage: trialctl governance rotate COMMON --role ROLE --target HEX|PUBFILE\n"
+     "         --new-key FILE [--site SITE] [--name NAME] --cosign approval=KEY...\n"
+     "  Replaces an authority's key by the key of --new-key (same role, site and name; a\n"
+     "  sponsor's trials follow it).\n" GOVERNANCE_USAGE_TAIL},
+    {"governance deploy", "governance", "deploy", "version", build_deploy,
+     "usage: trialctl governance deploy COMMON NAME FILE.cvm --version N --cosign approval=KEY...\n"
+     "  A new version N (above the one in force) of contract NAME: the module FILE.cvm\n"
+     "  (trialctl asm writes one), which every validator verifies before it is installed.\n"
+     "  The signer and the approval co-signers must hold the keys the genesis's deploy\n"
+     "  requirement names (trialctl genesis show: 'deploy'; by default a sponsor and a\n"
+     "  regulator). In force from the next block; the timeline shows governance.deployed.\n"},
     {"outcomes", "outcomes", "report", "trial primary primary-file secondary secondary-file",
      build_outcomes,
      "usage: trialctl outcomes COMMON --trial ID (--primary HEX | --primary-file FILE)...\n"
@@ -657,16 +721,16 @@ typedef struct {
     const char *url, *genesis, *key, *nonce, *timeout, *receipt_out, *valid_for, *valid_until;
 } common_args;
 
-static int load_inputs(const common_args *a, const char *const *cosign, uint32_t ncosign,
-                       keypair *key, keypair *cokeys, hash32 *chain)
+static int load_inputs(const common_args *a, const event *e, keypair *key, keypair *cos,
+                       hash32 *chain)
 {
     tcrypto_err rc = tcrypto_read_secret_key(a->key, key);
     if (rc != TCRYPTO_OK)
         return fprintf(stderr, "error: %s: %s\n", a->key, tcrypto_strerror(rc)), TC_EXIT_INPUT;
-    for (uint32_t i = 0; i < ncosign; i++) {
-        if ((rc = tcrypto_read_secret_key(cosign[i], &cokeys[i])) != TCRYPTO_OK)
-            return fprintf(stderr, "error: %s: %s\n", cosign[i], tcrypto_strerror(rc)),
-                   TC_EXIT_INPUT;
+    for (uint32_t i = 0; e && i < e->ncosign; i++) {
+        const char *file = e->cosign_key[i];
+        if ((rc = tcrypto_read_secret_key(file, &cos[i])) != TCRYPTO_OK)
+            return fprintf(stderr, "error: %s: %s\n", file, tcrypto_strerror(rc)), TC_EXIT_INPUT;
     }
     uint8_t *g = NULL;
     size_t len = 0;
@@ -686,9 +750,9 @@ static int load_inputs(const common_args *a, const char *const *cosign, uint32_t
 
 static int submit_event(const common_args *a, const event *e)
 {
-    keypair key, cokeys[CODEC_COSIGS_MAX];
+    keypair key, cos[CODEC_COSIGS_MAX];
     hash32 chain;
-    int rc = load_inputs(a, e->cosign_key, e->cosign_count, &key, cokeys, &chain);
+    int rc = load_inputs(a, e, &key, cos, &chain);
     uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS, nonce = client_random_nonce();
     uint64_t valid_for = CLIENT_VALID_FOR_DEFAULT_MS, valid_until = 0;
     if (a->timeout && util_parse_u64("--timeout-ms", a->timeout, 1, 3600000, &timeout))
@@ -706,10 +770,10 @@ static int submit_event(const common_args *a, const event *e)
     if (rc != TC_EXIT_OK) return rc;
     if (!a->valid_until) valid_until = client_now_ms() + valid_for;
     static uint8_t tx[CODEC_TX_MAX];
-    const keypair *cos[CODEC_COSIGS_MAX];
-    for (uint32_t i = 0; i < e->cosign_count; i++) cos[i] = &cokeys[i];
+    const keypair *cosp[CODEC_COSIGS_MAX];
+    for (uint32_t i = 0; i < e->ncosign; i++) cosp[i] = &cos[i];
     size_t len = client_sign_tx(&key, nonce, valid_until, &chain, e->contract, e->method,
-                                e->args, e->nargs, cos, e->cosign_meaning, e->cosign_count, tx,
+                                e->args, e->nargs, cosp, e->cosign_meaning, e->ncosign, tx,
                                 sizeof tx);
     if (len == 0)
         return fprintf(stderr, "error: the tx does not encode (arguments too large)\n"),
@@ -730,12 +794,12 @@ static int run_event(const event_command *c, int argc, char **argv)
 {
     char allowed[512];
     snprintf(allowed, sizeof allowed,
-             "url genesis key nonce valid-for-ms valid-until timeout-ms receipt-out %s",
+             "url genesis key nonce valid-for-ms valid-until timeout-ms receipt-out cosign %s",
              c->options);
     opts o;
     if (opts_parse(argc, argv, allowed, &o) != 0) return usage_of(c, stderr, TC_EXIT_USAGE);
     if (o.help) return usage_of(c, stdout, TC_EXIT_OK);
-    bool bad = o.positional_count != 0;
+    bool bad = o.positional_count != 0 && c->build != build_deploy; /* NAME FILE */
     if (bad) fprintf(stderr, "error: unexpected argument '%s'\n", o.positional[0]);
     common_args a = {need(&o, "url", &bad),       need(&o, "genesis", &bad),
                      need(&o, "key", &bad),       opt(&o, "nonce", &bad),
@@ -747,9 +811,12 @@ static int run_event(const event_command *c, int argc, char **argv)
     e.contract = c->contract;
     e.method = c->method;
     arg_rc rc = c->build(&e, &o, &bad);
-    if (rc == ARG_USAGE || bad) return usage_of(c, stderr, TC_EXIT_USAGE);
-    if (rc != ARG_OK) return TC_EXIT_INPUT;
-    return submit_event(&a, &e);
+    if (rc == ARG_OK && !bad) rc = add_cosign_options(&e, &o);
+    int exit_code = rc == ARG_USAGE || bad ? usage_of(c, stderr, TC_EXIT_USAGE)
+                    : rc != ARG_OK         ? TC_EXIT_INPUT
+                                           : submit_event(&a, &e);
+    free(e.module);
+    return exit_code;
 }
 
 static int run_named(const char *name, int argc, char **argv)
@@ -764,10 +831,10 @@ int cmd_register(int argc, char **argv) { return run_named("register", argc, arg
 int cmd_amend(int argc, char **argv) { return run_named("amend", argc, argv); }
 int cmd_approve(int argc, char **argv) { return run_named("approve", argc, argv); }
 int cmd_activate(int argc, char **argv) { return run_named("activate", argc, argv); }
-int cmd_add_site(int argc, char **argv) { return run_named("add-site", argc, argv); }
 int cmd_enrol(int argc, char **argv) { return run_named("enrol", argc, argv); }
 int cmd_anchor(int argc, char **argv) { return run_named("anchor", argc, argv); }
 int cmd_outcomes(int argc, char **argv) { return run_named("outcomes", argc, argv); }
+int cmd_add_site(int argc, char **argv) { return run_named("add-site", argc, argv); }
 
 /* "consent grant|withdraw", "access request": a second word picks the method. */
 static int run_pair(const char *first, const char *const *seconds, int n, int argc, char **argv)
@@ -780,25 +847,7 @@ static int run_pair(const char *first, const char *const *seconds, int n, int ar
     }
     bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
     fprintf(help ? stdout : stderr, "usage: trialctl %s %s%s ... (trialctl %s %s --help)\n", first,
-            seconds[0], n > 1 ? "|withdraw" : "", first, seconds[0]);
-    return help ? TC_EXIT_OK : TC_EXIT_USAGE;
-}
-
-int cmd_governance(int argc, char **argv)
-{
-    static const char *const m[] = {"add", "revoke", "rotate"};
-    char name[64];
-    for (int i = 0; argc >= 2 && i < 3; i++) {
-        if (strcmp(argv[1], m[i]) != 0) continue;
-        snprintf(name, sizeof name, "governance %s", m[i]);
-        return run_named(name, argc - 1, argv + 1);
-    }
-    bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
-    fprintf(help ? stdout : stderr,
-            "usage: trialctl governance add|revoke|rotate ... (trialctl governance add --help)\n"
-            "  Changes an authority's key by a governance tx (contract governance, method\n"
-            "  authority), signed as the genesis's governance requirements say.\n");
-    if (!help && argc >= 2) fprintf(stderr, "error: unknown governance command '%s'\n", argv[1]);
+            seconds[0], n > 1 ? "|..." : "", first, seconds[0]);
     return help ? TC_EXIT_OK : TC_EXIT_USAGE;
 }
 
@@ -806,6 +855,12 @@ int cmd_consent(int argc, char **argv)
 {
     static const char *const m[] = {"grant", "withdraw"};
     return run_pair("consent", m, 2, argc, argv);
+}
+
+int cmd_governance(int argc, char **argv)
+{
+    static const char *const m[] = {"add", "revoke", "rotate", "deploy"};
+    return run_pair("governance", m, 4, argc, argv);
 }
 
 int cmd_access(int argc, char **argv)
@@ -852,7 +907,7 @@ int cmd_receipt(int argc, char **argv)
     }
     keypair key;
     hash32 chain;
-    int rc = load_inputs(&a, NULL, 0, &key, NULL, &chain);
+    int rc = load_inputs(&a, NULL, &key, NULL, &chain);
     if (rc != TC_EXIT_OK) return rc;
     uint8_t *reply = NULL;
     size_t len = 0;

@@ -25,6 +25,7 @@
 #define SYS_CODE "sys/code/"
 #define G_AUTH "genesis/auth/"
 #define G_WINDOW "genesis/anchor_window"
+#define G_REBIND "genesis/rebind_delay"
 #define G_VALIDATOR "genesis/validator/"
 #define SYS_AUTH "sys/auth/"   /* <key:32> -> the authority record (executor.h) */
 #define SYS_AUTHN "sys/authn/" /* <role:1> -> count:8 of the role's active authorities */
@@ -609,9 +610,11 @@ static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out,
         }
         return 0;
     }
-    if (key_len == sizeof G_WINDOW - 1 && memcmp(key, G_WINDOW, key_len) == 0) {
+    bool window = key_len == sizeof G_WINDOW - 1 && memcmp(key, G_WINDOW, key_len) == 0;
+    if (window || (key_len == sizeof G_REBIND - 1 && memcmp(key, G_REBIND, key_len) == 0)) {
+        const codec_rules *rules = exec_rules_at(e, e->height);
         uint8_t v[8];
-        be64(v, exec_rules_at(e, e->height)->anchor_window_ms);
+        be64(v, window ? rules->anchor_window_ms : rules->rebind_delay_ms);
         *found = 1;
         return copy_out(v, 8, out, out_cap, value_len);
     }
@@ -1359,9 +1362,6 @@ static void requirement_text(const codec_requirement *req, char *out, size_t cap
     }
 }
 
-/* The requirement of a change to a regulator's key: the genesis's kind 5. */
-static unsigned regulator_kind(void) { return GOVERNANCE_AUTHORITIES; /* FIXME kind 5 after genesis v3 */ }
-
 /* Who signs (executor.h "Authorities"): kind 1, or kind 5 for a regulator target, whose own
  * key never counts there. 0 or AUTH_SIGNERS. */
 static uint32_t check_authority_signers(exec *e, const codec_tx *tx, const tx_admission *adm,
@@ -1369,7 +1369,7 @@ static uint32_t check_authority_signers(exec *e, const codec_tx *tx, const tx_ad
 {
     const auth_plan *p = &adm->plan;
     bool regulator = p->role == ROLE_REGULATOR;
-    unsigned kind = regulator ? regulator_kind() : GOVERNANCE_AUTHORITIES;
+    unsigned kind = regulator ? GOVERNANCE_REGULATORS : GOVERNANCE_AUTHORITIES;
     const codec_requirement *req = &e->genesis->governance[kind - 1];
     uint8_t signer_role = adm->role;
     cvm_cosigner cos[CODEC_COSIGS_MAX];

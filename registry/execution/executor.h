@@ -54,8 +54,8 @@
  * a foreign write traps the tx). Contracts read the genesis through virtual read-only
  * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority; role 0
  * and no site if it was revoked), "genesis/successor/<key:32>" = the key:32 a rotation
- * replaced it with (absent if none) and
- * "genesis/anchor_window" = anchor_window_ms:8.
+ * replaced it with (absent if none), "genesis/anchor_window" = anchor_window_ms:8 and
+ * "genesis/rebind_delay" = rebind_delay_ms:8.
  *
  * Block gas: the contract calls of one block use at most exec_options.block_gas_limit
  * gas together (EXEC_BLOCK_GAS_DEFAULT). Each call runs with min(tx gas limit, the block's

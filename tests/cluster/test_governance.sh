@@ -49,7 +49,7 @@ echo "ok: a trial at site-a with one anchored record"
 # 1. add a researcher
 refused "an access request by a key with no role" "no role" \
     "$T" access request "${C[@]}" --key "$W/researcher-2.key" --trial $TRIAL --scope main --purpose study
-run "governance add" governance add "${C[@]}" --key "$K/sponsor.key" --cosign-key "$K/regulator.key" \
+run "governance add" governance add "${C[@]}" --key "$K/sponsor.key" --cosign approval="$K/regulator.key" \
     --role researcher --name researcher-2 --new-key "$W/researcher-2.key"
 grep -q 'event governance.authority' "$OUT/last.out" || fail "the add's receipt has no governance.authority event"
 run "the added researcher's access request" access request "${C[@]}" --key "$W/researcher-2.key" \
@@ -57,14 +57,14 @@ run "the added researcher's access request" access request "${C[@]}" --key "$W/r
 echo "ok: researcher-2 added and granted access"
 
 # 2. rotate site-a's investigator key
-run "governance rotate" governance rotate "${C[@]}" --key "$K/sponsor.key" --cosign-key "$K/regulator.key" \
+run "governance rotate" governance rotate "${C[@]}" --key "$K/sponsor.key" --cosign approval="$K/regulator.key" \
     --role investigator --target "$K/investigator-site-a.pub" --new-key "$W/investigator-a2.key"
 refused "the rotated-out key's anchor" "key revoked" anchor "$K/investigator-site-a.key" record-2
 anchor "$W/investigator-a2.key" record-3 > "$OUT/last.out" 2>&1 || fail "the new key's anchor: $(cat "$OUT/last.out")"
 echo "ok: the new investigator key anchors for site-a"
 
 # 3. revoke the new key
-run "governance revoke" governance revoke "${C[@]}" --key "$K/sponsor.key" --cosign-key "$K/regulator.key" \
+run "governance revoke" governance revoke "${C[@]}" --key "$K/sponsor.key" --cosign approval="$K/regulator.key" \
     --role investigator --target "$W/investigator-a2.pub"
 refused "the revoked key's anchor" "key revoked" anchor "$W/investigator-a2.key" record-4
 refused "the revoked key's timeline" "revoked at height" \
@@ -75,7 +75,7 @@ refused "a researcher added by the sponsor alone" "needs sponsor x1 + regulator 
     "$T" governance add "${C[@]}" --key "$K/sponsor.key" --role researcher --name researcher-3 \
     --new-key "$W/researcher-3.key"
 refused "a participant's key as an authority" "already used" \
-    "$T" governance add "${C[@]}" --key "$K/sponsor.key" --cosign-key "$K/regulator.key" \
+    "$T" governance add "${C[@]}" --key "$K/sponsor.key" --cosign approval="$K/regulator.key" \
     --role researcher --name researcher-3 --new-key "$W/participant.key"
 
 # 5. the timeline in words
