@@ -859,8 +859,16 @@ int cmd_consent(int argc, char **argv)
 
 int cmd_governance(int argc, char **argv)
 {
-    static const char *const m[] = {"add", "revoke", "rotate", "deploy"};
-    return run_pair("governance", m, 4, argc, argv);
+    static const char *const m[] = {"deploy", "add", "revoke", "rotate"};
+    for (int i = 0; argc >= 2 && i < 4; i++)
+        if (strcmp(argv[1], m[i]) == 0) return run_pair("governance", m, 4, argc, argv);
+    bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
+    fprintf(help ? stdout : stderr,
+            "usage: trialctl governance deploy|add|revoke|rotate ... (trialctl governance add "
+            "--help)\n"
+            "  deploy: a new contract version; add, revoke, rotate: an authority's key\n"
+            "  (sponsor, investigator, regulator, researcher), signed as the genesis says.\n");
+    return help ? TC_EXIT_OK : TC_EXIT_USAGE;
 }
 
 int cmd_access(int argc, char **argv)

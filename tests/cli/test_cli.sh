@@ -291,6 +291,20 @@ expect 2 "usage: trialctl cluster" -- "$T" cluster sideways .
 expect 3 "no node-0/config.json" -- "$T" cluster status .
 expect 2 "--txs" -- "$T" bench cluster --txs 0
 expect 2 "usage: trialnode" -- "$(dirname "$T")/trialnode"
+# governance add|revoke|rotate (issue 23 item 1): usage errors exit 2 with the reason, no node
+GC=(--url tcp://127.0.0.1:1 --genesis genesis.bin --key keys/v0.key)
+expect 2 "usage: trialctl governance deploy|add|revoke|rotate" -- "$T" governance frob
+expect 2 "--role janitor: sponsor, investigator, regulator or researcher" -- "$T" governance add "${GC[@]}" --role janitor --name n --new-key keys/v1.key
+expect 2 "--name is required" -- "$T" governance add "${GC[@]}" --role researcher --new-key keys/v1.key
+expect 2 "--site is required to add an investigator" -- "$T" governance add "${GC[@]}" --role investigator --name n --new-key keys/v1.key
+expect 2 "only an investigator has a site" -- "$T" governance add "${GC[@]}" --role researcher --site s --name n --new-key keys/v1.key
+expect 2 "unknown option --target" -- "$T" governance add "${GC[@]}" --role researcher --name n --new-key keys/v1.key --target keys/v2.pub
+expect 2 "--target is required" -- "$T" governance revoke "${GC[@]}" --role researcher
+expect 2 "unknown option --new-key" -- "$T" governance revoke "${GC[@]}" --role researcher --target keys/v2.pub --new-key keys/v1.key
+expect 2 "--new-key FILE is required" -- "$T" governance rotate "${GC[@]}" --role researcher --target keys/v2.pub
+expect 2 "--site must be 1..32 bytes" -- "$T" governance add "${GC[@]}" --role investigator --site site-with-a-code-of-thirty-three3 --name n --new-key keys/v1.key
+expect 3 "no-such.key" -- "$T" governance add "${GC[@]}" --role researcher --name n --new-key no-such.key
+expect 2 "usage: trialctl add-site" -- "$T" add-site "${GC[@]}" --trial T
 expect 3 "trialnode: " -- "$(dirname "$T")/trialnode" --config garbage.bin
 
 # issue 14, smaller items: exit codes as documented (README: 2 bad command line, 3 bad or
