@@ -267,14 +267,28 @@ typedef struct {
     uint32_t secondary_count;
 } exec_protocol_version;
 
+/* Consent history entry kinds (contracts/ABI.md "consent/h/"). */
+enum {
+    EXEC_CONSENT_GRANT = 1,
+    EXEC_CONSENT_WITHDRAWAL = 2,
+    EXEC_CONSENT_SITE_WITHDRAWAL = 3, /* withdrawn by site on the participant's documented request */
+    EXEC_CONSENT_REBOUND_FROM = 4,    /* the key took over another key's consent (re-binding) */
+    EXEC_CONSENT_REBOUND_AWAY = 5,    /* the consent moved to another key (re-binding) */
+};
+#define EXEC_CONSENT_FLAG_REBOUND 1u /* flags: the key took over another key by re-binding */
+
 typedef struct {
-    uint8_t kind;            /* 1 grant, 2 withdrawal */
+    uint8_t kind;            /* EXEC_CONSENT_* */
     uint64_t time_ms;
     uint64_t scopes;         /* scopes in force after this entry */
     uint64_t version;        /* protocol version of the consent */
-    hash32 form;             /* consent-form hash (zero for a withdrawal) */
-    pubkey witness;          /* co-signing investigator (zero for a withdrawal) */
-    uint8_t meaning;         /* the witness signature's meaning */
+    hash32 form;             /* consent-form hash; the request's hash for kinds 3 and 4;
+                              * zero for a withdrawal and kind 5 */
+    pubkey witness;          /* co-signing investigator; the recording investigator (3), the
+                              * old key (4), the new key (5); zero for a withdrawal */
+    uint8_t meaning;         /* the witness signature's meaning (0 for kinds 2-5) */
+    uint8_t flags;           /* EXEC_CONSENT_FLAG_REBOUND, else 0 */
+    pubkey other;            /* the approving regulator (3), the old key (flag set); else zero */
 } exec_consent_entry;
 
 /* Scope bits (contracts/ABI.md). */
@@ -371,10 +385,9 @@ bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t
 bool exec_tx_protocol_level(exec *e, const codec_tx *tx);
 
 /* True if key has standing in this chain: an authority of the genesis, or a participant
- * enrolled in some trial (at most EXEC_KNOWN_TRIALS_MAX trials are looked at, one state
- * read each). The HTTP API serves its event stream to such keys only, so that a key made up
+ * enrolled in some trial now (state consent/pk/<key>: one read; a key re-bound away holds
+ * none). The HTTP API serves its event stream to such keys only, so that a key made up
  * for the purpose cannot hold the server's connections or its replay cache. */
-#define EXEC_KNOWN_TRIALS_MAX 4096
 bool exec_key_known(exec *e, const pubkey *key);
 
 /* Signed reads of the ledger itself (issue 19; the node checks the signature, tag
