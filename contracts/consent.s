@@ -705,18 +705,21 @@ pending:
     loadi r6, 1
     ret r6
 
-; rebind_complete(trial, old) -> the scopes carried over. An investigator of old's
-; enrolling site completes a pending, unvetoed re-binding once its delay has elapsed: the
-; new key is enrolled at the same site with old's consent (scopes and version, nothing
-; more), old's consent drops to nothing and old holds no role any more.
-;@abi rebind_complete bytes bytes
-.func rebind_complete 2 30 export
+; rebind_complete(trial, old, new) -> the scopes carried over. An investigator of old's
+; enrolling site completes a pending, unvetoed re-binding of old to new once its delay has
+; elapsed: new is enrolled at the same site with old's consent (scopes and version, nothing
+; more), old's consent drops to nothing and old holds no role any more. (new is named so
+; that the tx is about both keys: each one's view of the timeline shows it.)
+;@abi rebind_complete bytes bytes bytes
+.func rebind_complete 3 30 export
     call r6, caller_site, 0
     move r19, r6
     move r6, r0
     call r6, trial_arg, 1
     move r20, r6
     move r6, r1
+    call r6, check_32, 1
+    move r6, r2
     call r6, check_32, 1
     loads r6, K_REBIND
     concat r6, r6, r20
@@ -756,6 +759,11 @@ due:
     loadi r7, 0
     call r6, hash_at, 2
     move r18, r6                ; new key
+    eq r6, r18, r2
+    jnz r6, named
+    loadk r6, E_NO_REBIND       ; the pending re-binding names another key
+    abort r6
+named:
     move r6, r18
     loadi r7, 1                 ; still free (reserved by this re-binding only)
     call r6, key_free, 2

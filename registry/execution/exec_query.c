@@ -413,6 +413,15 @@ static bool participant_level(exec *e, const codec_tx *tx, const pubkey **partic
     return false;
 }
 
+/* True for a re-binding tx (consent.rebind_request, rebind_complete) whose new key (argument
+ * 3) is key: it is about the new key as well as the old one. */
+static bool names_new_key(const codec_tx *tx, const pubkey *key)
+{
+    return (is_method(tx, "consent", "rebind_request") || is_method(tx, "consent", "rebind_complete"))
+           && tx->arg_count > 2 && tx->args[2].kind == CODEC_VALUE_BYTES && tx->args[2].len == 32
+           && memcmp(tx->args[2].bytes, key->bytes, 32) == 0;
+}
+
 /* True if key is a genesis investigator of site. */
 static bool investigator_of(exec *e, const pubkey *key, const char *site)
 {
@@ -484,7 +493,8 @@ bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t
         return protocol
                || (participant_level(e, tx, &p)
                    && ((p && memcmp(p->bytes, v->key.bytes, 32) == 0)
-                       || memcmp(tx->signer.bytes, v->key.bytes, 32) == 0));
+                       || memcmp(tx->signer.bytes, v->key.bytes, 32) == 0
+                       || names_new_key(tx, &v->key)));
     case EXEC_VIEW_NONE: return false;
     }
     return false;

@@ -181,13 +181,15 @@ Test(lostkey, a_rebinding_completes_after_the_delay_and_moves_the_consent)
     world_cosig wit = {&W->inv_a, MEANING_WITNESS};
     codec_value g[] = {TR, world_int(1), h32("form v1"), world_int(31)};
     expect_invalid(tw_run(&T, NEW, "consent", "grant", g, 4, &wit, 1), EXEC_E_NO_ROLE);
-    codec_value done[] = {TR, tw_pk(OLD)};
+    codec_value done[] = {TR, tw_pk(OLD), tw_pk(NEW)};
     /* requested at t0; the grant above ran at t0 + 1 min */
-    expect_refused(run_at(1, &W->inv_b, "rebind_complete", done, 2, NULL, 0), CONTRACT_E_WRONG_SITE);
-    expect_refused(run_at(DELAY_MS - 60000 - 2, &W->inv_a, "rebind_complete", done, 2, NULL, 0),
+    expect_refused(run_at(1, &W->inv_b, "rebind_complete", done, 3, NULL, 0), CONTRACT_E_WRONG_SITE);
+    expect_refused(run_at(DELAY_MS - 60000 - 2, &W->inv_a, "rebind_complete", done, 3, NULL, 0),
                    CONTRACT_E_REBIND_DELAY); /* at t0 + delay - 1 ms */
     cr_expect_eq(scopes_of(OLD), 31, "nothing moved");
-    r = run_at(1, &W->inv_a, "rebind_complete", done, 2, NULL, 0); /* at t0 + delay */
+    codec_value wrong[] = {TR, tw_pk(OLD), tw_pk(&W->participants[7])};
+    expect_refused(run_at(1, &W->inv_a, "rebind_complete", wrong, 3, NULL, 0), CONTRACT_E_NO_REBIND);
+    r = run_at(0, &W->inv_a, "rebind_complete", done, 3, NULL, 0); /* at t0 + delay + 1 ms */
     expect_ok(r);
     cr_expect(has_event(&r, "consent.rebound"));
     cr_expect_eq(scopes_of(NEW), 31, "the consent moved, unchanged");
@@ -204,7 +206,7 @@ Test(lostkey, a_rebinding_completes_after_the_delay_and_moves_the_consent)
     expect_invalid(tw_run(&T, OLD, "consent", "withdraw", ARGS(TR, world_int(1)), NULL, 0), EXEC_E_NO_ROLE);
     expect_refused(tw_run(&T, &W->inv_a, "consent", "enrol", ARGS(TR, tw_pk(OLD)), NULL, 0),
                    CONTRACT_E_ROLE_TAKEN);
-    expect_refused(run_at(60000, &W->inv_a, "rebind_complete", done, 2, NULL, 0), CONTRACT_E_NO_REBIND);
+    expect_refused(run_at(60000, &W->inv_a, "rebind_complete", done, 3, NULL, 0), CONTRACT_E_NO_REBIND);
     expect_ok(tw_run(&T, NEW, "consent", "withdraw", ARGS(TR, world_int(SCOPE_GENETIC)), NULL, 0));
     cr_expect_eq(scopes_of(NEW), 31u & ~SCOPE_GENETIC);
     /* the old key reads nothing any more */
@@ -217,13 +219,26 @@ Test(lostkey, a_rebinding_completes_after_the_delay_and_moves_the_consent)
     cr_expect_eq(v.kind, EXEC_VIEW_NONE);
     cr_expect(!exec_key_known(W->e, &OLD->public_key));
     cr_expect(exec_key_known(W->e, &NEW->public_key));
+    /* the new key's own view of the timeline shows the re-binding that named it */
+    exec_viewer_of(W->e, &NEW->public_key, id, strlen(TRIAL), &v);
+    cr_assert_eq(v.kind, EXEC_VIEW_PARTICIPANT);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    cr_assert_eq(exec_timeline_write_as(W->e, id, strlen(TRIAL), &v, mem), LEDGER_OK);
+    fclose(mem);
+    cr_expect_not_null(strstr(text, "consent.rebind_request by investigator-a"), "%s", text);
+    cr_expect_not_null(strstr(text, "consent.rebind_complete by investigator-a"), "%s", text);
+    cr_expect_not_null(strstr(text, "the participant's consent moved to the new key"), "%s", text);
+    cr_expect_null(strstr(text, "consent.site_withdraw"), "nobody else's rows");
+    free(text);
 }
 
 Test(lostkey, every_grant_after_a_rebinding_is_marked)
 {
     expect_ok(rebind_request(&W->inv_a, OLD, NEW, both(NEW), 2));
-    codec_value done[] = {TR, tw_pk(OLD)};
-    expect_ok(run_at(DELAY_MS, &W->inv_a, "rebind_complete", done, 2, NULL, 0));
+    codec_value done[] = {TR, tw_pk(OLD), tw_pk(NEW)};
+    expect_ok(run_at(DELAY_MS, &W->inv_a, "rebind_complete", done, 3, NULL, 0));
     world_cosig wit = {&W->inv_a, MEANING_WITNESS};
     codec_receipt r = tw_run(&T, NEW, "consent", "grant",
                              ARGS(TR, world_int(1), h32("form v1"), world_int(SCOPE_MAIN)), &wit, 1);
@@ -261,8 +276,8 @@ Test(lostkey, the_old_key_vetoes_and_a_vetoed_rebinding_never_completes)
     expect_ok(r);
     cr_expect(has_event(&r, "consent.rebind_vetoed"));
     expect_refused(tw_run(&T, OLD, "consent", "rebind_veto", ARGS(TR), NULL, 0), CONTRACT_E_NO_REBIND);
-    codec_value done[] = {TR, tw_pk(OLD)};
-    expect_refused(run_at(DELAY_MS, &W->inv_a, "rebind_complete", done, 2, NULL, 0),
+    codec_value done[] = {TR, tw_pk(OLD), tw_pk(NEW)};
+    expect_refused(run_at(DELAY_MS, &W->inv_a, "rebind_complete", done, 3, NULL, 0),
                    CONTRACT_E_REBIND_VETOED);
     cr_expect_eq(scopes_of(OLD), 31, "the old key keeps its consent");
     cr_expect_eq(scopes_of(NEW), 1000 + LEDGER_ERR_NOT_FOUND, "the new key got nothing");
@@ -316,8 +331,8 @@ Test(lostkey, a_rebinding_carries_no_consent_that_was_not_given)
     /* participant 2 is enrolled and never granted: the new key gets no consent */
     expect_ok(tw_run(&T, &W->inv_a, "consent", "enrol", ARGS(TR, tw_pk(&W->participants[2])), NULL, 0));
     expect_ok(rebind_request(&W->inv_a, &W->participants[2], NEW, both(NEW), 2));
-    codec_value done[] = {TR, tw_pk(&W->participants[2])};
-    codec_receipt r = run_at(DELAY_MS, &W->inv_a, "rebind_complete", done, 2, NULL, 0);
+    codec_value done[] = {TR, tw_pk(&W->participants[2]), tw_pk(NEW)};
+    codec_receipt r = run_at(DELAY_MS, &W->inv_a, "rebind_complete", done, 3, NULL, 0);
     expect_ok(r);
     cr_expect_eq(scopes_of(NEW), 1000 + LEDGER_ERR_NOT_FOUND, "no consent record at all");
     int64_t now = tw_next_time(&T);
@@ -332,8 +347,8 @@ Test(lostkey, a_rebinding_carries_no_consent_that_was_not_given)
     expect_ok(site_withdraw(&W->inv_a, OLD, 31 & ~SCOPE_MAIN, &reg, 1));
     const keypair *other = &W->participants[7];
     expect_ok(rebind_request(&W->inv_a, OLD, other, both(other), 2));
-    codec_value done0[] = {TR, tw_pk(OLD)};
-    expect_ok(run_at(DELAY_MS, &W->inv_a, "rebind_complete", done0, 2, NULL, 0));
+    codec_value done0[] = {TR, tw_pk(OLD), tw_pk(other)};
+    expect_ok(run_at(DELAY_MS, &W->inv_a, "rebind_complete", done0, 3, NULL, 0));
     cr_expect_eq(scopes_of(other), SCOPE_MAIN);
 }
 
@@ -342,8 +357,8 @@ Test(lostkey, the_lost_key_flows_re_execute_to_the_same_ledger)
     world_cosig reg = {&W->regulator, MEANING_APPROVAL};
     expect_ok(site_withdraw(&W->inv_b, &W->participants[1], SCOPE_MAIN, &reg, 1));
     expect_ok(rebind_request(&W->inv_a, OLD, NEW, both(NEW), 2));
-    codec_value done[] = {TR, tw_pk(OLD)};
-    expect_ok(run_at(DELAY_MS, &W->inv_a, "rebind_complete", done, 2, NULL, 0));
+    codec_value done[] = {TR, tw_pk(OLD), tw_pk(NEW)};
+    expect_ok(run_at(DELAY_MS, &W->inv_a, "rebind_complete", done, 3, NULL, 0));
     world_cosig wit = {&W->inv_a, MEANING_WITNESS};
     expect_ok(tw_run(&T, NEW, "consent", "grant", ARGS(TR, world_int(1), h32("form v1"), world_int(1)), &wit, 1));
     tw ag;
