@@ -226,10 +226,14 @@ typedef struct {
     const char *contract, *method;
     codec_value args[CODEC_ARGS_MAX];
     uint32_t nargs;
-    const char *witness_key; /* consent grant: the co-signing investigator's key file */
+    /* co-signers' secret key files and their meanings: consent grant's witness (the
+     * investigator), the lost-key flows' regulator (approval) and new key (approval) */
+    const char *cosig_key[2];
+    unsigned cosig_meaning[2];
+    uint32_t ncosig;
     /* storage the args point into */
     hash32 doc, hashes[2][16], forms[4];
-    pubkey participant;
+    pubkey participant, new_key;
     uint8_t sites[8 * 33];
     const char *trial;
 } event;
@@ -355,13 +359,84 @@ static arg_rc build_enrol(event *e, const opts *o, bool *bad)
     return rc;
 }
 
+static void add_cosigner(event *e, const char *key_file, unsigned meaning)
+{
+    if (!key_file || e->ncosig == 2) return;
+    e->cosig_key[e->ncosig] = key_file;
+    e->cosig_meaning[e->ncosig++] = meaning;
+}
+
+/* --participant (the key it is about), --request HEX | --request-file FILE (the hash of the
+ * participant's documented request kept at the site) and --regulator-key FILE (co-signs with
+ * meaning approval): the shared part of the lost-key flows started by a site. */
+static arg_rc add_site_request(event *e, const opts *o, bool *bad)
+{
+    arg_rc rc = build_enrol(e, o, bad);
+    if (rc != ARG_OK) return rc;
+    add_cosigner(e, need(o, "regulator-key", bad), MEANING_APPROVAL);
+    return *bad ? ARG_USAGE : ARG_OK;
+}
+
+static arg_rc add_request_hash(event *e, const opts *o)
+{
+    uint32_t n;
+    arg_rc rc = collect_hashes(o, "request", &e->doc, 1, 1, &n);
+    if (rc == ARG_OK) add_bytes(e, e->doc.bytes, 32);
+    return rc;
+}
+
+/* consent site-withdraw: trial, participant, scopes, request */
+static arg_rc build_site_withdraw(event *e, const opts *o, bool *bad)
+{
+    int64_t scopes;
+    arg_rc rc = add_site_request(e, o, bad);
+    if (rc != ARG_OK) return rc;
+    const char *s = need(o, "scopes", bad);
+    if (*bad || parse_scopes("scopes", s, false, &scopes) != ARG_OK) return ARG_USAGE;
+    add_int(e, scopes);
+    return add_request_hash(e, o);
+}
+
+/* consent rebind-request: trial, old (participant), new, request; the new key's secret key
+ * file co-signs (approval: the proof that its holder asks for it) */
+static arg_rc build_rebind_request(event *e, const opts *o, bool *bad)
+{
+    arg_rc rc = add_site_request(e, o, bad);
+    if (rc != ARG_OK) return rc;
+    const char *n = need(o, "new-key", bad);
+    if (*bad) return ARG_USAGE;
+    keypair k;
+    tcrypto_err kr = tcrypto_read_secret_key(n, &k);
+    if (kr != TCRYPTO_OK)
+        return fprintf(stderr, "error: --new-key %s: %s\n", n, tcrypto_strerror(kr)), ARG_INPUT;
+    e->new_key = k.public_key;
+    add_bytes(e, e->new_key.bytes, 32);
+    add_cosigner(e, n, MEANING_APPROVAL);
+    return add_request_hash(e, o);
+}
+
+/* consent rebind-complete: trial, old (participant), new */
+static arg_rc build_rebind_complete(event *e, const opts *o, bool *bad)
+{
+    arg_rc rc = build_enrol(e, o, bad);
+    if (rc != ARG_OK) return rc;
+    const char *n = need(o, "new", bad);
+    if (*bad) return ARG_USAGE;
+    rc = parse_pubkey("new", n, &e->new_key);
+    if (rc == ARG_OK) add_bytes(e, e->new_key.bytes, 32);
+    return rc;
+}
+
+/* consent rebind-veto: trial (the old key signs) */
+static arg_rc build_trial_only(event *e, const opts *o, bool *bad) { return add_trial(e, o, bad); }
+
 static arg_rc build_grant(event *e, const opts *o, bool *bad)
 {
     int64_t version, scopes;
     uint32_t n;
     if (build_version(e, o, bad) != ARG_OK) return ARG_USAGE;
     const char *s = need(o, "scopes", bad);
-    e->witness_key = need(o, "witness-key", bad);
+    add_cosigner(e, need(o, "witness-key", bad), MEANING_WITNESS);
     if (*bad) return ARG_USAGE;
     arg_rc rc = collect_hashes(o, "form", &e->doc, 1, 1, &n);
     if (rc != ARG_OK) return rc;
@@ -481,6 +556,33 @@ static const event_command EVENTS[] = {
     {"consent withdraw", "consent", "withdraw", "trial scopes", build_withdraw,
      "usage: trialctl consent withdraw COMMON --trial ID --scopes LIST\n"
      "  The participant alone withdraws scopes, from this block on.\n"},
+    {"consent site-withdraw", "consent", "site_withdraw",
+     "trial participant scopes request request-file regulator-key", build_site_withdraw,
+     "usage: trialctl consent site-withdraw COMMON --trial ID --participant HEX|PUBFILE\n"
+     "         --scopes LIST (--request HEX | --request-file FILE) --regulator-key FILE\n"
+     "  A participant who lost their key: an investigator of the enrolling site (--key)\n"
+     "  records the withdrawal of scopes on the participant's documented request (its\n"
+     "  SHA-256; the signed request stays at the site), co-signed by a regulator (meaning\n"
+     "  approval). It only removes scopes.\n"},
+    {"consent rebind-request", "consent", "rebind_request",
+     "trial participant new-key request request-file regulator-key", build_rebind_request,
+     "usage: trialctl consent rebind-request COMMON --trial ID --participant HEX|PUBFILE\n"
+     "         --new-key FILE (--request HEX | --request-file FILE) --regulator-key FILE\n"
+     "  An investigator of the enrolling site (--key) asks to move the participant's\n"
+     "  pseudonym (--participant, the lost key) to a new key, co-signed by the new key\n"
+     "  itself (--new-key, its secret key file) and a regulator, both with meaning approval.\n"
+     "  It can complete only after the genesis's rebind delay; until then the old key may\n"
+     "  veto it (consent rebind-veto).\n"},
+    {"consent rebind-veto", "consent", "rebind_veto", "trial", build_trial_only,
+     "usage: trialctl consent rebind-veto COMMON --trial ID\n"
+     "  The participant's old key (--key) vetoes the pending re-binding of its pseudonym.\n"},
+    {"consent rebind-complete", "consent", "rebind_complete", "trial participant new",
+     build_rebind_complete,
+     "usage: trialctl consent rebind-complete COMMON --trial ID --participant HEX|PUBFILE\n"
+     "         --new HEX|PUBFILE\n"
+     "  An investigator of the enrolling site (--key) completes a re-binding once its delay\n"
+     "  has passed and the old key has not vetoed it: the consent moves to the new key,\n"
+     "  unchanged, and the old key holds nothing any more.\n"},
     {"anchor", "data", "anchor", "trial participant scope collected-at hash data-file size",
      build_anchor,
      "usage: trialctl anchor COMMON --trial ID --participant HEX|PUBFILE --scope NAME\n"
@@ -541,14 +643,16 @@ typedef struct {
     const char *url, *genesis, *key, *nonce, *timeout, *receipt_out, *valid_for, *valid_until;
 } common_args;
 
-static int load_inputs(const common_args *a, const char *witness, keypair *key, keypair *wkey,
-                       hash32 *chain)
+static int load_inputs(const common_args *a, const char *const *cosig_files, uint32_t ncosig,
+                       keypair *key, keypair *cosig_keys, hash32 *chain)
 {
     tcrypto_err rc = tcrypto_read_secret_key(a->key, key);
     if (rc != TCRYPTO_OK)
         return fprintf(stderr, "error: %s: %s\n", a->key, tcrypto_strerror(rc)), TC_EXIT_INPUT;
-    if (witness && (rc = tcrypto_read_secret_key(witness, wkey)) != TCRYPTO_OK)
-        return fprintf(stderr, "error: %s: %s\n", witness, tcrypto_strerror(rc)), TC_EXIT_INPUT;
+    for (uint32_t i = 0; i < ncosig; i++)
+        if ((rc = tcrypto_read_secret_key(cosig_files[i], &cosig_keys[i])) != TCRYPTO_OK)
+            return fprintf(stderr, "error: %s: %s\n", cosig_files[i], tcrypto_strerror(rc)),
+                   TC_EXIT_INPUT;
     uint8_t *g = NULL;
     size_t len = 0;
     if (util_read_file(a->genesis, CODEC_GENESIS_MAX, &g, &len) != 0) return TC_EXIT_INPUT;
@@ -567,9 +671,9 @@ static int load_inputs(const common_args *a, const char *witness, keypair *key, 
 
 static int submit_event(const common_args *a, const event *e)
 {
-    keypair key, wkey;
+    keypair key, ckeys[2];
     hash32 chain;
-    int rc = load_inputs(a, e->witness_key, &key, &wkey, &chain);
+    int rc = load_inputs(a, e->cosig_key, e->ncosig, &key, ckeys, &chain);
     uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS, nonce = client_random_nonce();
     uint64_t valid_for = CLIENT_VALID_FOR_DEFAULT_MS, valid_until = 0;
     if (a->timeout && util_parse_u64("--timeout-ms", a->timeout, 1, 3600000, &timeout))
@@ -587,10 +691,9 @@ static int submit_event(const common_args *a, const event *e)
     if (rc != TC_EXIT_OK) return rc;
     if (!a->valid_until) valid_until = client_now_ms() + valid_for;
     static uint8_t tx[CODEC_TX_MAX];
-    const keypair *cos[1] = {&wkey};
-    unsigned meaning[1] = {MEANING_WITNESS};
+    const keypair *cos[2] = {&ckeys[0], &ckeys[1]};
     size_t len = client_sign_tx(&key, nonce, valid_until, &chain, e->contract, e->method,
-                                e->args, e->nargs, cos, meaning, e->witness_key ? 1 : 0, tx,
+                                e->args, e->nargs, cos, e->cosig_meaning, e->ncosig, tx,
                                 sizeof tx);
     if (len == 0)
         return fprintf(stderr, "error: the tx does not encode (arguments too large)\n"),
@@ -659,15 +762,18 @@ static int run_pair(const char *first, const char *const *seconds, int n, int ar
         return run_named(name, argc - 1, argv + 1);
     }
     bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
-    fprintf(help ? stdout : stderr, "usage: trialctl %s %s%s ... (trialctl %s %s --help)\n", first,
-            seconds[0], n > 1 ? "|withdraw" : "", first, seconds[0]);
+    FILE *out = help ? stdout : stderr;
+    fprintf(out, "usage: trialctl %s ", first);
+    for (int i = 0; i < n; i++) fprintf(out, "%s%s", i ? "|" : "", seconds[i]);
+    fprintf(out, " ... (trialctl %s %s --help)\n", first, seconds[0]);
     return help ? TC_EXIT_OK : TC_EXIT_USAGE;
 }
 
 int cmd_consent(int argc, char **argv)
 {
-    static const char *const m[] = {"grant", "withdraw"};
-    return run_pair("consent", m, 2, argc, argv);
+    static const char *const m[] = {"grant", "withdraw", "site-withdraw", "rebind-request",
+                                    "rebind-veto", "rebind-complete"};
+    return run_pair("consent", m, 6, argc, argv);
 }
 
 int cmd_access(int argc, char **argv)
@@ -714,7 +820,7 @@ int cmd_receipt(int argc, char **argv)
     }
     keypair key;
     hash32 chain;
-    int rc = load_inputs(&a, NULL, &key, NULL, &chain);
+    int rc = load_inputs(&a, NULL, 0, &key, NULL, &chain);
     if (rc != TC_EXIT_OK) return rc;
     uint8_t *reply = NULL;
     size_t len = 0;
