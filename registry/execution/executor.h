@@ -49,8 +49,10 @@
  *   sys/code/<name>/<i:1>      the i-th chunk (<= 4096 bytes) of that module
  * A contract may write only keys starting with "<its name>/" (checked after the call:
  * a foreign write traps the tx). Contracts read the genesis through virtual read-only
- * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority) and
- * "genesis/anchor_window" = anchor_window_ms:8.
+ * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority),
+ * "genesis/validator/<key:32>" = 1:1 (a validator's key) and "genesis/anchor_window" =
+ * anchor_window_ms:8. (The consent contract also reads "genesis/rebind_delay", the genesis v3
+ * rule rebind_delay_ms:8; where it is absent it takes the v3 default, 72 h.)
  *
  * Block gas: the contract calls of one block use at most exec_options.block_gas_limit
  * gas together (EXEC_BLOCK_GAS_DEFAULT). Each call runs with min(tx gas limit, the block's
@@ -327,7 +329,7 @@ ledger_err exec_query_consent_at(exec *e, const uint8_t *trial, size_t trial_len
  *             trial;
  *   TIMELINE: the same, and a participant enrolled in the trial; what each sees of it is
  *             filtered by exec_tx_visible (issue 19 item 4);
- *   CONSENT (of participant): the participant itself, an investigator of the participant's
+ *   CONSENT (of participant): the participant itself (while enrolled), an investigator of the participant's
  *             enrolling site, the trial's sponsor, any regulator;
  *   GRANT:    a researcher (the node then answers only the researcher the grant was made
  *             to: exec_grant_page's info.researcher);
@@ -347,16 +349,20 @@ bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const 
  * Protocol-level txs (contracts "protocol" and "outcomes": registration, amendments and
  * their flags, approvals, site activations, outcome reports and switch flags, signed and
  * co-signed by genesis authorities only) concern no participant. Participant-level txs
- * concern one participant: consent.enrol and data.anchor (argument 2), consent.grant and
- * consent.withdraw (the signer), and a protocol or outcomes tx some other key signed or
- * co-signed (refused: that key). Every other tx of a trial (access.request, ...) is
- * neither. The viewer of a key in a trial:
+ * concern one participant: consent.enrol, data.anchor, consent.site_withdraw,
+ * consent.rebind_request and consent.rebind_complete (argument 2), consent.grant,
+ * consent.withdraw and consent.rebind_veto (the signer), and a protocol or outcomes tx some
+ * other key signed or co-signed (refused: that key). Every other tx of a trial
+ * (access.request, ...) is neither. "Enrolled" is consent/pk/<key> naming the trial now: a
+ * key whose pseudonym was re-bound to another key (issue 23 item 2) is no participant any
+ * more. The viewer of a key in a trial:
  *   ALL          the trial's sponsor and any regulator (and a local reader): everything;
  *   SITE         an investigator of a site listed in the trial: protocol-level txs, and
  *                participant-level txs of a participant enrolled at its site or signed or
  *                co-signed by an investigator of its site;
  *   PARTICIPANT  a participant enrolled in the trial: protocol-level txs, and its own
- *                (participant-level txs about it or signed by it);
+ *                (participant-level txs about it or signed by it, and the re-binding
+ *                request and completion naming it as the new key, argument 3);
  *   PUBLIC       anyone, with no key: protocol-level txs that committed OK;
  *   NONE         anyone else: nothing.
  * exec_tx_visible is the one filter every read that returns participant-level events
