@@ -421,6 +421,20 @@ Test(fhir, lost_key_flows_site_withdrawal_and_rebinding_render_and_agree_with_th
         snprintf(ref, sizeof ref, "Patient/%s", h0);
         if (strcmp(str(r, "individual.reference"), ref) == 0) cr_expect_str_eq(str(r, "status"), "off-study");
     }
+    /* for tests/fhir/fhir_check.sh: the Bundle FHIR.js validates */
+    const char *out = getenv("TRIALREG_FHIR_OUT");
+    if (out) {
+        json_t *entries = json_array();
+        json_array_foreach(all, i, r) {
+            char url[256];
+            snprintf(url, sizeof url, "https://example.invalid/fhir/%s/%s", str(r, "resourceType"), str(r, "id"));
+            json_array_append_new(entries, json_pack("{s:s, s:O}", "fullUrl", url, "resource", r));
+        }
+        json_t *bundle = json_pack("{s:s, s:s, s:s, s:o}", "resourceType", "Bundle", "id", "lost-key",
+                                   "type", "collection", "entry", entries);
+        cr_assert_eq(json_dump_file(bundle, out, JSON_SORT_KEYS), 0, "%s", out);
+        json_decref(bundle);
+    }
     json_decref(all);
     /* the new key's own view holds its Patient and both its Consents, and agrees */
     json_t *own = export_of(&w, LK_TRIAL, &w.participants[6].public_key, NULL);
