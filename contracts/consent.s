@@ -37,9 +37,7 @@
 .bytes K_RESERVED "consent/rn/"
 .bytes K_RETIRED "consent/x/"
 .bytes K_BOUND "consent/b/"
-.bytes G_REBIND_DELAY "genesis/rebind_delay"
-; the genesis v3 default of rules.rebind_delay_ms (72 h), for a genesis that has none
-.int REBIND_DELAY_DEFAULT 259200000
+.bytes G_REBIND_DELAY "genesis/rebind_delay"   ; the genesis rules' rebind_delay_ms:8
 
 ; enrol(trial, participant_key) -> 1. An investigator of an active site enrols a key.
 ;@abi enrol bytes bytes
@@ -621,15 +619,9 @@ possessed:
     loadk r6, E_REBIND_PENDING
     abort r6
 none:
-    loads r6, G_REBIND_DELAY
+    loads r6, G_REBIND_DELAY    ; the executor always supplies it (genesis v3)
     host r6, get, r6
-    type r7, r6
-    jz r7, default
     btoi r6, r6
-    jmp delay
-default:
-    loadk r6, REBIND_DELAY_DEFAULT
-delay:
     host r7, time
     add r17, r7, r6             ; effective_at
     move r22, r2                ; new .. requested_at .. effective_at .. state 1 ..
