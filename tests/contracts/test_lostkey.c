@@ -366,3 +366,36 @@ Test(lostkey, the_lost_key_flows_re_execute_to_the_same_ledger)
     tw_replay(&T, &ag);
     tw_close(&ag);
 }
+
+/* The delay is the genesis's rule (rules.rebind_delay_ms, read as genesis/rebind_delay), not a
+ * constant: a chain whose genesis says 10 minutes completes after 10 minutes, not before. */
+static void short_delay(codec_genesis *g, void *ctx)
+{
+    (void)ctx;
+    g->rules.rebind_delay_ms = 10 * 60000;
+}
+
+Test(lostkey_genesis, the_delay_is_the_genesis_rule)
+{
+    tw t;
+    snprintf(t.dir, sizeof t.dir, "/tmp/trialreg-contracts-XXXXXX");
+    cr_assert_not_null(mkdtemp(t.dir));
+    cr_assert_eq(world_init_edit(&t.w, "trialreg-test-lostkey-delay", short_delay, NULL), 0);
+    cr_assert_eq(world_open(&t.w, t.dir, true), 0);
+    tw_base(&t);
+    world *w = &t.w;
+    world_cosig both6[2] = {{&w->regulator, MEANING_APPROVAL}, {&w->participants[6], MEANING_APPROVAL}};
+    codec_receipt r;
+    static hash32 req;
+    req = world_hash("req");
+    codec_value rq[] = {world_text(TRIAL), tw_pk(&w->participants[0]), tw_pk(&w->participants[6]),
+                        world_bytes(req.bytes, 32)};
+    cr_assert_eq(world_run(w, 60000, &w->inv_a, "consent", "rebind_request", rq, 4, both6, 2, &r), 0);
+    expect_ok(r);
+    codec_value done[] = {world_text(TRIAL), tw_pk(&w->participants[0]), tw_pk(&w->participants[6])};
+    cr_assert_eq(world_run(w, 10 * 60000 - 1, &w->inv_a, "consent", "rebind_complete", done, 3, NULL, 0, &r), 0);
+    expect_refused(r, CONTRACT_E_REBIND_DELAY);
+    cr_assert_eq(world_run(w, 1, &w->inv_a, "consent", "rebind_complete", done, 3, NULL, 0, &r), 0);
+    expect_ok(r);
+    tw_close(&t);
+}
