@@ -697,6 +697,107 @@ pending:
     loadi r6, 1
     ret r6
 
+; carry_consent(T, old, new, request, site) -> the scopes carried: old's consent (scopes and
+; version, if it has any) becomes new's, unchanged (history kind 4, flagged, on new; kind 5,
+; scopes 0, on old); emits consent.rebound
+.func carry_consent 5 24
+    move r20, r0
+    move r18, r2
+    move r19, r4
+    loadi r15, 0                ; scopes carried
+    loadi r14, 0                ; their version
+    loads r6, K_STATUS
+    concat r6, r6, r20
+    concat r22, r6, r1
+    host r17, get, r22          ; old's status, if any
+    type r6, r17
+    jz r6, moved
+    move r6, r17
+    loadi r7, 0
+    call r6, int_at, 2
+    move r15, r6
+    move r6, r17
+    loadi r7, 8
+    call r6, int_at, 2
+    move r14, r6
+    move r6, r20                ; old: kind 5, scopes 0, witness = new
+    move r7, r22
+    move r8, r17
+    loadi r9, 5
+    loadi r10, 0
+    move r11, r14
+    loads r12, ZERO32
+    concat r12, r12, r18
+    loadi r13, 0
+    itob r13, r13
+    concat r12, r12, r13        ; meaning 0
+    concat r12, r12, r13        ; flags 0
+    loads r13, ZERO32
+    concat r12, r12, r13        ; other 0
+    move r13, r1
+    call r6, record_change, 8
+    move r6, r20                ; new: kind 4, old's scopes, form = request, witness = old
+    loads r7, K_STATUS
+    concat r7, r7, r20
+    concat r7, r7, r18
+    loadi r8, 0
+    loadi r9, 4
+    move r10, r15
+    move r11, r14
+    move r12, r3                ; the request
+    concat r12, r12, r1
+    loadi r13, 0
+    itob r13, r13
+    concat r12, r12, r13        ; meaning 0
+    loadi r13, 1
+    itob r13, r13
+    concat r12, r12, r13        ; flags 1
+    concat r12, r12, r1         ; other = old
+    move r13, r18
+    call r6, record_change, 8
+moved:
+    loads r6, TOP_REBOUND
+    concat r7, r20, r1
+    concat r7, r7, r18
+    itob r8, r15
+    concat r7, r7, r8
+    itob r8, r14
+    concat r7, r7, r8
+    concat r7, r7, r19
+    host r6, emit, r6
+    ret r15
+
+; hand_over(T, old, new, site) -> 1: new is the participant enrolled at site from now on
+; (consent/pk/, consent/e/, consent/b/ naming old); old holds no role and is retired for good
+; (consent/pk/ deleted, consent/x/); new is no longer reserved (consent/rn/)
+.func hand_over 4 8
+    loads r4, K_PK
+    concat r4, r4, r2
+    move r5, r0
+    host r4, put, r4
+    loads r4, K_PK
+    concat r4, r4, r1
+    host r4, del, r4
+    loads r4, K_RETIRED
+    concat r4, r4, r1
+    concat r5, r0, r2
+    host r4, put, r4
+    loads r4, K_RESERVED
+    concat r4, r4, r2
+    host r4, del, r4
+    loads r4, K_ENROL
+    concat r4, r4, r0
+    concat r4, r4, r2
+    move r5, r3
+    host r4, put, r4
+    loads r4, K_BOUND
+    concat r4, r4, r0
+    concat r4, r4, r2
+    move r5, r1
+    host r4, put, r4
+    loadi r4, 1
+    ret r4
+
 ; rebind_complete(trial, old, new) -> the scopes carried over. An investigator of old's
 ; enrolling site completes a pending, unvetoed re-binding of old to new once its delay has
 ; elapsed: new is enrolled at the same site with old's consent (scopes and version, nothing
@@ -759,96 +860,23 @@ named:
     move r6, r18
     loadi r7, 1                 ; still free (reserved by this re-binding only)
     call r6, key_free, 2
-    loadi r15, 0                ; scopes carried
-    loadi r14, 0                ; their version
-    loads r6, K_STATUS
-    concat r6, r6, r20
-    concat r22, r6, r1
-    host r17, get, r22          ; old's status, if any
-    type r6, r17
-    jz r6, moved
-    move r6, r17
-    loadi r7, 0
-    call r6, int_at, 2
-    move r15, r6
-    move r6, r17
-    loadi r7, 8
-    call r6, int_at, 2
-    move r14, r6
-    move r6, r20                ; old: kind 5, scopes 0, witness = new
-    move r7, r22
-    move r8, r17
-    loadi r9, 5
-    loadi r10, 0
-    move r11, r14
-    loads r12, ZERO32
-    concat r12, r12, r18
-    loadi r13, 0
-    itob r13, r13
-    concat r12, r12, r13        ; meaning 0
-    concat r12, r12, r13        ; flags 0
-    loads r13, ZERO32
-    concat r12, r12, r13        ; other 0
-    move r13, r1
-    call r6, record_change, 8
-    move r6, r20                ; new: kind 4, old's scopes, form = request, witness = old
-    loads r7, K_STATUS
-    concat r7, r7, r20
-    concat r7, r7, r18
-    loadi r8, 0
-    loadi r9, 4
-    move r10, r15
-    move r11, r14
-    move r12, r16
-    loadi r13, 120
-    call r12, hash_at, 2
-    concat r12, r12, r1
-    loadi r13, 0
-    itob r13, r13
-    concat r12, r12, r13        ; meaning 0
-    loadi r13, 1
-    itob r13, r13
-    concat r12, r12, r13        ; flags 1
-    concat r12, r12, r1         ; other = old
-    move r13, r18
-    call r6, record_change, 8
-moved:
-    loads r6, K_PK              ; the new key is the participant now
-    concat r6, r6, r18
-    move r7, r20
-    host r6, put, r6
-    loads r6, K_PK
-    concat r6, r6, r1
-    host r6, del, r6
-    loads r6, K_RETIRED
-    concat r6, r6, r1
-    concat r7, r20, r18
-    host r6, put, r6
-    loads r6, K_RESERVED
-    concat r6, r6, r18
-    host r6, del, r6
-    loads r6, K_ENROL
-    concat r6, r6, r20
-    concat r6, r6, r18
-    move r7, r19
-    host r6, put, r6
-    loads r6, K_BOUND
-    concat r6, r6, r20
-    concat r6, r6, r18
+    move r6, r20                ; the consent moves, unchanged
     move r7, r1
-    host r6, put, r6
+    move r8, r18
+    move r9, r16
+    loadi r10, 120
+    call r9, hash_at, 2         ; the request
+    move r10, r19
+    call r6, carry_consent, 5
+    move r15, r6
+    move r6, r20
+    move r7, r1
+    move r8, r18
+    move r9, r19
+    call r6, hand_over, 4
     move r6, r16
     loadi r7, 3                 ; completed
     call r6, with_state, 2
     move r22, r6
     host r6, put, r21
-    loads r6, TOP_REBOUND
-    concat r7, r20, r1
-    concat r7, r7, r18
-    itob r8, r15
-    concat r7, r7, r8
-    itob r8, r14
-    concat r7, r7, r8
-    concat r7, r7, r19
-    host r6, emit, r6
     ret r15
