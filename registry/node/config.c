@@ -29,6 +29,8 @@ typedef struct {
     size_t cap;
 } reader;
 
+static void key_hex(const pubkey *key, char hex[65]);
+
 static bool fail(reader *r, const char *field, const char *problem)
 {
     snprintf(r->why, r->cap, "%s: field \"%s\": %s", r->file, field, problem);
@@ -265,13 +267,8 @@ static json_t *to_json(const config_node *c)
     json_decref(fields);
     json_t *map = c->address_count ? json_object() : NULL;
     for (uint32_t i = 0; map && i < c->address_count; i++) {
-        static const char digits[] = "0123456789abcdef";
         char hex[65];
-        for (int b = 0; b < 32; b++) {
-            hex[2 * b] = digits[c->addresses[i].key.bytes[b] >> 4];
-            hex[2 * b + 1] = digits[c->addresses[i].key.bytes[b] & 15];
-        }
-        hex[64] = '\0';
+        key_hex(&c->addresses[i].key, hex);
         json_object_set_new(map, hex, json_string(c->addresses[i].url));
     }
     if (root && map) json_object_set_new(root, "validators", map);
@@ -287,6 +284,54 @@ static json_t *to_json(const config_node *c)
     if (root && c->envelope_bytes_max)
         json_object_set_new(root, "envelope_bytes_max", json_integer(c->envelope_bytes_max));
     return root;
+}
+
+static void key_hex(const pubkey *key, char hex[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int b = 0; b < 32; b++) {
+        hex[2 * b] = digits[key->bytes[b] >> 4];
+        hex[2 * b + 1] = digits[key->bytes[b] & 15];
+    }
+    hex[64] = '\0';
+}
+
+/* Write text to path through path.new and a rename (the old file stays whole until then). */
+static int replace_file(const char *path, const char *text, char *why, size_t why_cap)
+{
+    char tmp[CONFIG_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    size_t len = strlen(text);
+    bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1
+              && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0) ok = false;
+    if (ok && rename(tmp, path) == 0) return 0;
+    unlink(tmp);
+    snprintf(why, why_cap, "%s: cannot rewrite", path);
+    return -1;
+}
+
+int config_add_address(const char *path, const pubkey *key, const char *url, char *why,
+                       size_t why_cap)
+{
+    config_node check;
+    if (config_load(path, &check, why, why_cap) != 0) return -1;
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *map = root ? json_object_get(root, "validators") : NULL;
+    if (root && !map) json_object_set_new(root, "validators", map = json_object());
+    char hex[65];
+    key_hex(key, hex);
+    char *text = NULL;
+    if (map && json_object_set_new(map, hex, json_string(url)) == 0) {
+        text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    }
+    json_decref(root);
+    int rc = text ? replace_file(path, text, why, why_cap) : -1;
+    if (!text) snprintf(why, why_cap, "%s: cannot add the address", path);
+    free(text);
+    return rc == 0 && config_load(path, &check, why, why_cap) == 0 ? 0 : -1;
 }
 
 int config_save(const char *path, const config_node *c, char *why, size_t why_cap)

@@ -108,6 +108,11 @@ int config_load(const char *path, config_node *out, char *why, size_t why_cap);
 const char *config_address_of(const config_node *c, const pubkey *key,
                               const codec_validator *genesis_validators, uint32_t count);
 
+/* Add (or replace) one "validators" entry of the config file at path, keeping every other
+ * field as it is (written beside it, then renamed; the result must load). 0 or -1 with why. */
+int config_add_address(const char *path, const pubkey *key, const char *url, char *why,
+                       size_t why_cap);
+
 /* Write a config (paths written as given, relative to the file). Returns 0
  * or -1 with why. Refuses to overwrite an existing file. */
 int config_save(const char *path, const config_node *c, char *why, size_t why_cap);
