@@ -84,6 +84,9 @@ static bool set_known(const pbft_core *c, pbft_height h)
     return h <= c->last_executed + PBFT_WINDOW + 1;
 }
 
+/* Below the oldest set kept (older ones are dropped, pbft_reconfigure): refused. */
+static bool set_dropped(const pbft_core *c, pbft_height h) { return h < c->sets[0].from; }
+
 static bool is_member(const pbft_valset *set) { return set->me != PBFT_NOT_MEMBER; }
 
 static pbft_replica primary_in(const pbft_valset *set, pbft_view view)
@@ -1156,7 +1159,8 @@ static bool verify_stable_cert(const pbft_core *c, const codec_result_cert *cert
     if (cert->height == 0)
         return cert->sig_count == 0;
     const pbft_valset *set = pbft_set_at(c, cert->height);
-    if (!set_known(c, cert->height) || cert->sig_count < set->quorum ||
+    if (!set_known(c, cert->height) || set_dropped(c, cert->height) ||
+        cert->sig_count < set->quorum ||
         cert->sig_count > PBFT_QUORUM_MAX)
         return false;
     uint8_t buf[256];
@@ -1500,6 +1504,14 @@ static pbft_err on_view_change(pbft_core *c, const pbft_msg *m)
     c->vcs[m->from] = *vc;
     c->vc_seen[m->from] = true;
     c->vc_set[m->from] = set->from;
+    /* A VIEW-CHANGE of a later set than my window's carries a result certificate at or
+     * past the boundary - 1 (checked under the old set): the boundary has passed while
+     * I missed those checkpoints (e.g. their signers restarted, with nothing of their
+     * own to re-send). Adopt it, so that my window moves into that set and my
+     * VIEW-CHANGEs count there; without it, the replicas ahead and behind waited on each
+     * other for ever (simulator, mix reconfig, seed 204). */
+    if (set->from > cur_set(c)->from && vc->stable.height > low_mark(c))
+        set_stable(c, &vc->stable);
     maybe_join(c);
     try_new_view(c);
     return PBFT_OK;
@@ -1654,6 +1666,8 @@ pbft_err pbft_verify_commit_cert(const pbft_core *c, const pbft_batch *batch,
         return PBFT_ERR_DIGEST;
     if (!set_known(c, cert->height))
         return PBFT_ERR_WATERMARK; /* its set may not be known yet: execute up to it first */
+    if (set_dropped(c, cert->height))
+        return PBFT_ERR_STALE;
     const pbft_valset *set = pbft_set_at(c, cert->height);
     if (cert->sig_count < set->quorum || cert->sig_count > CODEC_VALIDATORS_MAX)
         return PBFT_ERR_CERT;
@@ -1676,6 +1690,8 @@ pbft_err pbft_verify_result_cert(const pbft_core *c, const codec_result_cert *ce
         return PBFT_ERR_MALFORMED;
     if (!set_known(c, cert->height))
         return PBFT_ERR_WATERMARK;
+    if (set_dropped(c, cert->height))
+        return PBFT_ERR_STALE;
     const pbft_valset *set = pbft_set_at(c, cert->height);
     for (uint32_t i = 0; i < cert->sig_count && i < PBFT_QUORUM_MAX; i++)
         if (cert->sigs[i].validator >= set->n)

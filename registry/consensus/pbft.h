@@ -394,7 +394,10 @@ uint32_t pbft_propose_many(pbft_core *core, const hash32 *requests, uint32_t cou
  * corrupted store) and it must not vote with it. */
 pbft_err pbft_executed(pbft_core *core, pbft_height height, const hash32 *block_hash,
                        const hash32 *state_hash, const hash32 *receipts_root);
-/* A block fetched for catch-up: checked against its commit certificate and,
+/* A block fetched for catch-up (the next height): refused with PBFT_ERR_WATERMARK while
+ * the host's execution lags its delivery by more than PBFT_WINDOW heights (the set of the
+ * block's height may not be known yet: execute first). Checked against its commit
+ * certificate (under the set in force at its height) and,
  * when the serving peer had one, its result certificate (2f+1 CHECKPOINT
  * signatures over height, block hash, state hash, receipts root; result may be
  * NULL or have height 0 when the peer has none yet). Delivered as committed
@@ -404,7 +407,8 @@ pbft_err pbft_deliver_block(pbft_core *core, const pbft_batch *batch,
                             const codec_commit_cert *cert, const codec_result_cert *result);
 /* Verify a result certificate (n, quorum and keys of the set in force at its height;
  * PBFT_ERR_WATERMARK if that set may not be known yet: the height is more than
- * PBFT_WINDOW + 1 above the last executed one). */
+ * PBFT_WINDOW + 1 above the last executed one; PBFT_ERR_STALE if it is below the oldest
+ * set kept, PBFT_SETS_MAX; PBFT_ERR_MEMBER if a signer's index is not in that set). */
 pbft_err pbft_verify_result_cert(const pbft_core *core, const codec_result_cert *cert);
 /* The output of the calls since the last pbft_ready_clear. */
 const pbft_ready *pbft_ready_get(const pbft_core *core);

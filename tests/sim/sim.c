@@ -1104,7 +1104,7 @@ static void setup_byzzfuzz(sim *s)
 /* Send b from `from` to each other replica with probability pct, extra_ms late. */
 static void fuzz_send_some(sim *s, uint32_t from, blob *b, uint32_t pct, uint64_t extra_ms)
 {
-    for (uint32_t to = 0; to < s->n; to++)
+    for (uint32_t to = 0; to < s->hosts; to++)
         if (to != from && rng_chance(&s->r, pct))
             net_send_extra(s, from, to, b, extra_ms);
     s->res->mutations++;
@@ -1522,7 +1522,8 @@ static bool adversary_send(sim *s, uint32_t from, const pbft_out *o)
         blob_unref(b);
         return true;
     }
-    if (s->opt.mix == SIM_MIX_BYZZFUZZ && s->nodes[from].byzantine && !s->faults_over) {
+    if ((s->opt.mix == SIM_MIX_BYZZFUZZ || s->opt.mix == SIM_MIX_RECONFIG) &&
+        s->nodes[from].byzantine && !s->faults_over) {
         fuzz_send(s, from, o);
         return true;
     }
@@ -1769,7 +1770,11 @@ static void receive_blocks(sim *s, fetch_msg *fm)
                 if (!s->nodes[fm->peer].byzantine)
                     trace(s, "node %u refuses fetched %llu: %s", i, (unsigned long long)h,
                           pbft_strerror(e));
-                if (!s->nodes[fm->peer].byzantine && e != PBFT_ERR_STALE && e != PBFT_ERR_FULL)
+                /* A faulty requester may refuse (its executor is wrong on purpose: its
+                 * core stops executing, and a height past last executed + 17, whose set
+                 * it may not know, is refused). */
+                if (!s->nodes[fm->peer].byzantine && !nd->byzantine && e != PBFT_ERR_STALE &&
+                    e != PBFT_ERR_FULL)
                     fail(s, "catch-up: node %u refuses block %llu from correct node %u: %s", i,
                          (unsigned long long)h, fm->peer, pbft_strerror(e));
                 break;
@@ -2121,6 +2126,22 @@ static void plan_reconfig(sim *s)
               (unsigned long long)s->sets[k].at, (unsigned long long)s->sets[k].from,
               s->sets[k].n, s->removed_from == s->sets[k].from ? ", its removed host signs on" : "");
     s->f = 1; /* crashes: within the smallest set's f */
+    if ((s->opt.seed / 4) % 2) {
+        /* The generated adversary too: a validator of every set mutates its own signed
+         * messages (ByzzFuzz). It is the one fault of the sets of 4, so no crash then
+         * (crashed_count counts it). */
+        uint32_t start = (uint32_t)rng_below(&s->r, s->n);
+        for (uint32_t j = 0; j < s->n; j++) {
+            uint32_t host = (start + j) % s->n, in_all = 1;
+            for (uint32_t k = 1; k < s->set_count; k++)
+                in_all &= index_in(&s->sets[k], host) != PBFT_NOT_MEMBER;
+            if (in_all && host != s->removed_byz) {
+                s->nodes[host].byzantine = true;
+                trace(s, "schedule: host %u is faulty in every set (ByzzFuzz)", host);
+                break;
+            }
+        }
+    }
     if ((kind == 0 || kind == 3) && rng_chance(&s->r, 50)) {
         s->primary_crash_at = (200 + rng_below(&s->r, 1000)) / STEP_MS * STEP_MS;
         s->primary_crash_ms = 800 + rng_below(&s->r, 1000);
