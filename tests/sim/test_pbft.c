@@ -1316,3 +1316,36 @@ Test(pbft, reconfigure_refuses_what_replicas_could_not_agree_on)
     cr_assert_eq(pbft_set_at(&cores[0], 63)->n, 7);
     cr_assert_eq(pbft_set_at(&cores[0], 64)->me, PBFT_NOT_MEMBER);
 }
+
+/* A validator restarts after the boundary: its host re-supplies the change from its ledger
+ * after pbft_init and before pbft_restore, and it goes on in the new set. Supplied after
+ * pbft_restore (its window may already hold heights of the new set) the change is
+ * refused, and the core keeps to the sets it knows. */
+Test(pbft, a_restart_after_the_boundary_gets_the_schedule_before_its_state)
+{
+    hosts_start(4, 7, 10, 7, grown);
+    commit_to(33, NULL);
+    static pbft_durable saved;
+    saved = hcore[2].durable;
+    uint64_t t = hlog[33].block_time_ms;
+    pbft_config c = config(0);
+    c.id = 2;
+    c.signer.ctx = &hctx[2];
+
+    cr_assert_eq(pbft_init(&hcore[2], &c), PBFT_OK);
+    cr_assert_eq(pbft_restore(&hcore[2], &saved, 33, t), PBFT_OK);
+    cr_assert_eq(pbft_reconfigure(&hcore[2], 10, 32, 7, 2), PBFT_ERR_STALE,
+                 "too late: heights of the new set may already have been checked");
+    cr_assert_neq(pbft_verify_commit_cert(&hcore[2], &hlog[33].batch, &hlog[33].cert),
+                  PBFT_OK, "without the change, 33's certificate is not the genesis set's");
+
+    cr_assert_eq(pbft_init(&hcore[2], &c), PBFT_OK);
+    cr_assert_eq(pbft_reconfigure(&hcore[2], 10, 32, 7, 2), PBFT_OK);
+    cr_assert_eq(pbft_restore(&hcore[2], &saved, 33, t), PBFT_OK);
+    cr_assert_eq(pbft_verify_commit_cert(&hcore[2], &hlog[33].batch, &hlog[33].cert), PBFT_OK);
+    hnow += 10;
+    pbft_tick(&hcore[2], hnow, hnow);
+    pbft_ready_clear(&hcore[2]);
+    cr_assert_eq(commit_next(NULL), 1, "34 commits with the restarted validator");
+    cr_assert_eq(hcore[2].last_delivered, 34);
+}
