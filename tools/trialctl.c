@@ -45,7 +45,7 @@ static const command COMMANDS[] = {
     {"activate", cmd_activate, "sponsor: activate a site"},
     {"add-site", cmd_add_site, "sponsor: list a new site in a trial (then activate it)"},
     {"enrol", cmd_enrol, "site: enrol a participant's pseudonymous key"},
-    {"consent", cmd_consent, "participant: consent grant (site witness) | consent withdraw"},
+    {"consent", cmd_consent, "participant: consent grant (site witness) | consent withdraw; lost key: consent site-withdraw | rebind-request | rebind-veto | rebind-complete"},
     {"anchor", cmd_anchor, "site: anchor the hash of a collected record"},
     {"governance", cmd_governance, "governance deploy | add | revoke | rotate: a new contract version, an authority's key"},
     {"access", cmd_access, "researcher: access request for one scope; access records (read a grant); regulator: access log"},

@@ -1339,6 +1339,25 @@ static uint32_t check_key_free(exec *e, const uint8_t key[32], char *d, size_t c
                EXEC_E_AUTH_KEY_TAKEN;
     if (role_of(e, key, NULL) == ROLE_PARTICIPANT)
         return snprintf(d, cap, "key %s... is an enrolled participant", hex), EXEC_E_AUTH_KEY_TAKEN;
+    /* the consent contract's keys of the lost-key flows (contracts/ABI.md): a participant key
+     * re-bound away, and the new key of a pending re-binding, are a participant's too */
+    static const char *const held[] = {"consent/x/", "consent/rn/"};
+    for (size_t i = 0; i < 2; i++) {
+        uint8_t k[sizeof "consent/rn/" - 1 + 32];
+        size_t plen = strlen(held[i]);
+        memcpy(k, held[i], plen);
+        memcpy(k + plen, key, 32);
+        const uint8_t *v;
+        size_t len;
+        uint8_t *owned;
+        int rc = view_get(e, k, plen + 32, &v, &len, &owned);
+        free(owned);
+        if (rc < 0) return UINT32_MAX;
+        if (rc == 1)
+            return snprintf(d, cap, "key %s... is a participant's (%s)", hex,
+                            i == 0 ? "re-bound away" : "a pending re-binding's new key"),
+                   EXEC_E_AUTH_KEY_TAKEN;
+    }
     consortium c;
     consortium_at(e->genesis, e->height, &c);
     for (uint32_t i = 0; i < c.validator_count; i++) {

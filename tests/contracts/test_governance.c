@@ -570,3 +570,31 @@ Test(governance, a_rotated_sponsor_key_keeps_its_trials)
     cr_expect_not(exec_read_allowed(T.w.e, &other.public_key, EXEC_READ_TRIAL,
                                     (const uint8_t *)TRIAL, strlen(TRIAL), NULL));
 }
+
+/* The lost-key flows' keys (issue 23 item 2) are participants' too: the new key of a
+ * pending re-binding, and the old key once re-bound away, cannot become authorities. */
+Test(governance, a_key_of_a_rebinding_cannot_become_an_authority)
+{
+    open_world(false);
+    tw_base(&T);
+    codec_value tr = world_text(TRIAL);
+    hash32 request = world_hash("lost key request");
+    world_cosig both[] = {{&T.w.regulator, MEANING_APPROVAL}, {&fresh, MEANING_APPROVAL}};
+    expect_ok(tw_run(&T, &T.w.inv_a, "consent", "rebind_request",
+                     ARGS(tr, tw_pk(&T.w.participants[0]), tw_pk(&fresh),
+                          world_bytes(request.bytes, 32)), both, 2));
+    expect_refused_change(change(&T.w.sponsor, ADD, ROLE_RESEARCHER, "", "r", &fresh.public_key,
+                                 NULL, both, 2),
+                          EXEC_E_AUTH_KEY_TAKEN, "pending re-binding");
+    /* complete it after the genesis's delay: the old key is re-bound away */
+    codec_receipt r;
+    uint64_t delay = ledger_genesis(T.w.l)->rules.rebind_delay_ms;
+    cr_assert_eq(world_run(&T.w, delay + 60000, &T.w.inv_a, "consent", "rebind_complete",
+                           ARGS(tr, tw_pk(&T.w.participants[0]), tw_pk(&fresh)),
+                           both, 1, &r), 0);
+    expect_ok(r);
+    world_cosig old[] = {{&T.w.regulator, MEANING_APPROVAL}, {&T.w.participants[0], MEANING_APPROVAL}};
+    expect_refused_change(change(&T.w.sponsor, ADD, ROLE_RESEARCHER, "", "r",
+                                 &T.w.participants[0].public_key, NULL, old, 2),
+                          EXEC_E_AUTH_KEY_TAKEN, "re-bound away");
+}
