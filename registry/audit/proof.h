@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "codec.h"
+#include "consortium.h"
 #include "ledger.h"
 
 /* Inclusion proof of tx_id in the log of the block that committed it (so the
@@ -36,6 +37,20 @@ int proof_make_inclusion_in(ledger *l, const codec_block *b, uint32_t index, con
 int proof_make_consistency(ledger *l, uint64_t old_height, uint64_t new_height, codec_buf *out,
                            char *why, size_t why_cap);
 
+/* The validator-set changes (FORMATS.md 6.4) a verifier needs for heights up to height:
+ * the receipt reply of each change recorded in h (the executor's history: exec_history)
+ * whose boundary is <= height, in height order. out->changes is what a proof's or receipt
+ * reply's `changes` field takes (count 0: none, the field is left out). Returns 0, or -1
+ * with why (a change's block or certificate missing). Free with proof_changes_free. */
+typedef struct {
+    codec_changes changes;
+    uint8_t *data;
+    codec_span *list;
+} proof_changes;
+int proof_make_changes(ledger *l, const consortium_history *h, uint64_t height,
+                       proof_changes *out, char *why, size_t why_cap);
+void proof_changes_free(proof_changes *c);
+
 /* Verify a proof file's bytes against the genesis. True if it holds; else
  * false with the reason in why. */
 bool proof_verify(const uint8_t *genesis, size_t genesis_len, const uint8_t *proof,
@@ -51,13 +66,13 @@ bool proof_verify_receipt(const uint8_t *genesis, size_t genesis_len, const uint
 
 /* Check a commit certificate for a batch header: same height, its batch hash is the
  * header's hash, quorum of distinct genesis validators, every COMMIT signature valid. */
-bool proof_check_commit_cert(const codec_genesis *g, const hash32 *chain_id,
+bool proof_check_commit_cert(consortium_history *g, const hash32 *chain_id,
                              const codec_batch_header *batch, const codec_commit_cert *cert,
                              char *why, size_t why_cap);
 
 /* Check a result certificate: quorum of distinct genesis validators, each
  * signature valid over the checkpoint body. True if valid; else why says. */
-bool proof_check_result_cert(const codec_genesis *g, const hash32 *chain_id,
+bool proof_check_result_cert(consortium_history *g, const hash32 *chain_id,
                              const codec_result_cert *cert, char *why, size_t why_cap);
 
 #endif

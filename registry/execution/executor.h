@@ -89,6 +89,7 @@
 #include <stdio.h>
 
 #include "codec.h"
+#include "consortium.h"
 #include "crypto.h"
 #include "ledger.h"
 
@@ -113,7 +114,13 @@
     X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")                      \
     X(READ_ONLY, 16, "the signer is an auditor: an auditor reads, it signs no tx")          \
     X(TOO_FAR, 17, "valid_until is too far ahead of the block time (more than valid_for_max_ms)")          \
-    X(BLOCK_GAS, 18, "block gas limit reached")
+    X(BLOCK_GAS, 18, "block gas limit reached")                                             \
+    /* 19..29 are left to the other governance txs (authorities, lost keys) */               \
+    X(VALSET_RULE, 30, "the new validator set breaks a change rule")                         \
+    X(VALSET_APPROVAL, 31, "a validator-set change needs the genesis's kind-2 keys and the approval of 2f+1 current validators") \
+    X(VALSET_PENDING, 32, "a validator-set change is pending (its boundary is not reached)") \
+    X(VALSET_KEY_IN_USE, 33, "a new validator key is already used by an authority or a participant") \
+    X(VALSET_POSSESSION, 34, "a new validator key did not co-sign the change (proof of possession)")
 
 typedef enum {
 #define EXEC_X_ENUM(name, code, reason) EXEC_E_##name = code,
@@ -163,6 +170,35 @@ typedef struct {
 #define EXEC_DEPLOY_CHUNKS_MAX 14
 
 typedef struct exec exec;
+
+/* ---- validator-set changes (issue 23; consortium.h has the rules) ----------------------
+ * governance.validators, one argument: the WHOLE new set, canonical msgpack [[name, key]...]
+ * (codec.h "validator sets"). Admitted (else INVALID, nothing consumed, a reason naming
+ * what is wrong) when, in this order:
+ *   - it decodes and follows the set in force under consortium_valset_check (VALSET_RULE),
+ *     and its event fits CODEC_EVENT_DATA_MAX;
+ *   - no change is pending: the last one's boundary is <= this height (VALSET_PENDING);
+ *   - no new key is an authority's or a participant's (VALSET_KEY_IN_USE);
+ *   - the signer and the approval co-signers meet the genesis's kind-2 requirement, AND at
+ *     least 2f+1 validators of the set in force co-sign with meaning approval
+ *     (VALSET_APPROVAL): two authority keys can never replace the validators;
+ *   - every new key co-signs the tx, any meaning (VALSET_POSSESSION).
+ * Applied at height h: B = consortium_boundary(h); state sys/valset/pending = B:8 and
+ * sys/valset/at/<B:8> = h:8 then the set's canonical bytes; one receipt event
+ * "governance.validators", data [B, set]. The first block with height >= B deletes
+ * sys/valset/pending (the change is then in force; its sys/valset/at/ entry stays: the
+ * history of every set). Runs no contract and uses no gas. */
+
+/* The validator set in force at height (borrowed; valid until the next block): its count,
+ * validators in *out. For a height at or beyond a pending change's boundary: the new set. */
+uint32_t exec_validators_at(exec *e, uint64_t height, const codec_validator **out);
+/* The latest validator-set change the ledger holds: false if none; else its committing
+ * height, its boundary and the set (borrowed, as above). The node calls this after each
+ * executed block (and after a restart) to tell PBFT of a change. */
+bool exec_valset_last_change(exec *e, uint64_t *height, uint64_t *boundary,
+                             const codec_valset **set);
+/* The executor's consortium history (validator sets from its state; borrowed). */
+consortium_history *exec_history(exec *e);
 
 /* The rules in force at height (borrowed from the genesis; valid while the executor is). */
 const codec_rules *exec_rules_at(const exec *e, uint64_t height);
