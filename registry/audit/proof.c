@@ -187,8 +187,8 @@ out:
 /* The receipt reply (13.5, 6 fields) of tx index of block b (decoded; result certificate
  * cert) appended to out. Returns 0 or -1 with why. */
 static int make_receipt_reply(ledger *l, const codec_block *b, uint32_t index,
-                              const uint8_t *cert, size_t cert_len, codec_buf *out, char *why,
-                              size_t why_cap)
+                              const uint8_t *cert, size_t cert_len, const codec_changes *changes,
+                              codec_buf *out, char *why, size_t why_cap)
 {
     codec_receipt_reply *rr = calloc(1, sizeof *rr);
     hash32 *leaves = malloc((b->receipt_count + 1) * sizeof *leaves);
@@ -218,6 +218,7 @@ static int make_receipt_reply(ledger *l, const codec_block *b, uint32_t index,
     rr->receipt = b->receipts[index];
     rr->proof = (codec_span){pb.data, pb.len};
     rr->commit_cert = b->commit_cert;
+    if (changes) rr->changes = *changes;
     if (codec_receipt_reply_encode(rr, out) != CODEC_OK) {
         snprintf(why, why_cap, "the change's receipt does not fit");
         goto out;
@@ -246,8 +247,10 @@ static int64_t change_index(const codec_block *b)
     return -1;
 }
 
-/* The receipt reply of the change committed at height, appended to out. */
-static int make_change(ledger *l, uint64_t height, codec_buf *out, char *why, size_t why_cap)
+/* The receipt reply of tx index (-1: the validator-set change) of the block at height,
+ * with changes (NULL: none), appended to out. */
+static int make_reply_at(ledger *l, uint64_t height, int64_t index, const codec_changes *changes,
+                         codec_buf *out, char *why, size_t why_cap)
 {
     uint8_t *block = NULL, *cert = NULL;
     size_t block_len, cert_len;
@@ -256,8 +259,8 @@ static int make_change(ledger *l, uint64_t height, codec_buf *out, char *why, si
     int rc = -1;
     if (ledger_get_block(l, height, &block, &block_len) != LEDGER_OK
         || ledger_get_result_cert(l, height, &cert, &cert_len) != LEDGER_OK) {
-        snprintf(why, why_cap, "block %llu (a validator-set change) or its result certificate "
-                 "is missing", (unsigned long long)height);
+        snprintf(why, why_cap, "block %llu or its result certificate is missing",
+                 (unsigned long long)height);
         goto out;
     }
     if (codec_block_decode(block, block_len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL)
@@ -265,16 +268,36 @@ static int make_change(ledger *l, uint64_t height, codec_buf *out, char *why, si
         snprintf(why, why_cap, "block %llu is corrupt", (unsigned long long)height);
         goto out;
     }
-    int64_t index = change_index(&b);
-    if (index < 0) {
-        snprintf(why, why_cap, "block %llu holds no validator-set change",
+    if (index < 0) index = change_index(&b);
+    if (index < 0 || index >= b.tx_count) {
+        snprintf(why, why_cap, "block %llu holds no such tx (a validator-set change)",
                  (unsigned long long)height);
         goto out;
     }
-    rc = make_receipt_reply(l, &b, (uint32_t)index, cert, cert_len, out, why, why_cap);
+    rc = make_receipt_reply(l, &b, (uint32_t)index, cert, cert_len, changes, out, why, why_cap);
 out:
     free(block);
     free(cert);
+    return rc;
+}
+
+static int make_change(ledger *l, uint64_t height, codec_buf *out, char *why, size_t why_cap)
+{
+    return make_reply_at(l, height, -1, NULL, out, why, why_cap);
+}
+
+int proof_make_receipt(ledger *l, const consortium_history *h, const hash32 *tx_id,
+                       codec_buf *out, char *why, size_t why_cap)
+{
+    uint64_t height;
+    uint32_t index;
+    if (ledger_find_tx(l, tx_id, &height, &index) != LEDGER_OK) {
+        return snprintf(why, why_cap, "tx is not in the ledger"), -1;
+    }
+    proof_changes changes;
+    if (proof_make_changes(l, h, height, &changes, why, why_cap) != 0) return -1;
+    int rc = make_reply_at(l, height, index, &changes.changes, out, why, why_cap);
+    proof_changes_free(&changes);
     return rc;
 }
 

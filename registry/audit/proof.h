@@ -50,6 +50,11 @@ typedef struct {
 int proof_make_changes(ledger *l, const consortium_history *h, uint64_t height,
                        proof_changes *out, char *why, size_t why_cap);
 void proof_changes_free(proof_changes *c);
+/* The receipt file (FORMATS.md 13.5) of tx_id, from a store: its receipt, both certificates,
+ * both inclusion paths and the validator-set changes (h: the executor's history) a verifier
+ * needs for its height. The block must be certified. Returns 0, or -1 with why. */
+int proof_make_receipt(ledger *l, const consortium_history *h, const hash32 *tx_id,
+                       codec_buf *out, char *why, size_t why_cap);
 
 /* Verify a proof file's bytes against the genesis. True if it holds; else
  * false with the reason in why. */

@@ -1239,7 +1239,7 @@ static uint32_t check_new_keys(exec *e, const codec_tx *tx, const codec_valset *
         if (consortium_valset_has(cur, &v->key, NULL)) continue;
         uint8_t role = role_of(e, v->key.bytes, NULL);
         if (role) {
-            snprintf(detail, cap, "validator %u (%s) has a %s's key", i, v->name.text,
+            snprintf(detail, cap, "validator %u (%s): its key is already used by the %s role", i, v->name.text,
                      role_name(role));
             return EXEC_E_VALSET_KEY_IN_USE;
         }

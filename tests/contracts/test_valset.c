@@ -1,0 +1,380 @@
+/*
+ * test_valset.c - validator-set changes (issue 23 items 4 and 5): governance.validators
+ * through the executor, every rule and refusal as a user sees it in receipts, the set in
+ * force at each height (the executor's history, reopened), the audit following changes
+ * and refusing a certificate of a removed validator, and receipt files that carry the
+ * chain of changes, verified with the genesis alone.
+ *
+ * Blocks are committed here with exec_commit_local and the keys of the set in force (the
+ * test is the signer PBFT would be): the executor refuses keys of another set.
+ */
+#include <inttypes.h>
+
+#include "audit.h"
+#include "consortium.h"
+#include "ctest_world.h"
+#include "proof.h"
+
+#define NEW_KEYS 12
+
+typedef struct {
+    tw t;
+    keypair fresh[NEW_KEYS];        /* keys no one uses yet: new validators */
+    keypair in_force[CODEC_VALIDATORS_MAX];
+    uint32_t n;                     /* the keys that sign the next block */
+} vs;
+
+static void vs_open(vs *v)
+{
+    memset(v, 0, sizeof *v);
+    tw_open(&v->t, "valset");
+    for (uint32_t i = 0; i < NEW_KEYS; i++) {
+        char label[64];
+        hash32 seed;
+        snprintf(label, sizeof label, "test-valset/new/%u", i);
+        tcrypto_sha256(label, strlen(label), &seed);
+        tcrypto_keypair_from_seed(seed.bytes, &v->fresh[i]);
+    }
+    for (uint32_t i = 0; i < 4; i++) v->in_force[i] = v->t.w.validators[i];
+    v->n = 4;
+}
+
+static uint64_t vs_height(vs *v)
+{
+    ledger_summary head;
+    ledger_head(v->t.w.l, &head);
+    return head.height;
+}
+
+/* The keys PBFT would sign with at the next height: the set in force there, looked up by
+ * key among the genesis validators and the fresh keys. */
+static void vs_follow(vs *v)
+{
+    const codec_validator *set;
+    uint32_t n = exec_validators_at(v->t.w.e, vs_height(v) + 1, &set);
+    for (uint32_t i = 0; i < n; i++) {
+        bool found = false;
+        for (uint32_t k = 0; k < 4 && !found; k++) {
+            if (memcmp(v->t.w.validators[k].public_key.bytes, set[i].key.bytes, 32) == 0) {
+                v->in_force[i] = v->t.w.validators[k];
+                found = true;
+            }
+        }
+        for (uint32_t k = 0; k < NEW_KEYS && !found; k++) {
+            if (memcmp(v->fresh[k].public_key.bytes, set[i].key.bytes, 32) == 0) {
+                v->in_force[i] = v->fresh[k];
+                found = true;
+            }
+        }
+        cr_assert(found, "validator %u of the set in force has a key the test does not hold", i);
+    }
+    v->n = n;
+}
+
+/* Commit txs as the next block, signed by the set in force; receipts decoded into r. */
+static void vs_commit(vs *v, const codec_span *txs, uint32_t count, codec_receipt *r)
+{
+    vs_follow(v);
+    v->t.w.now_ms += 60000;
+    ledger_summary s;
+    exec_error err;
+    cr_assert_eq(exec_commit_local(v->t.w.e, v->in_force, v->n, v->t.w.now_ms, txs, count, &s,
+                                   &err), EXEC_OK, "%s", err.message);
+    const codec_span *rr = exec_last_receipts(v->t.w.e);
+    for (uint32_t i = 0; r && i < count; i++) {
+        cr_assert_eq(codec_receipt_decode(rr[i].data, rr[i].len, &r[i], NULL), CODEC_OK);
+    }
+}
+
+/* Empty blocks until the head is at height. */
+static void vs_until(vs *v, uint64_t height)
+{
+    while (vs_height(v) < height) vs_commit(v, NULL, 0, NULL);
+}
+
+static codec_validator vs_validator(const char *name, const keypair *k)
+{
+    codec_validator out = {.key = k->public_key};
+    snprintf(out.name.text, sizeof out.name.text, "%s", name);
+    return out;
+}
+
+/* The set in force at the next height, as a codec_valset to edit. */
+static codec_valset vs_current(vs *v)
+{
+    codec_valset s = {0};
+    const codec_validator *set;
+    s.count = exec_validators_at(v->t.w.e, vs_height(v) + 1, &set);
+    memcpy(s.validators, set, s.count * sizeof *set);
+    return s;
+}
+
+/* One governance.validators tx signed by signer with cos, committed alone; its receipt. */
+static codec_receipt vs_change(vs *v, const keypair *signer, const codec_valset *set,
+                               const world_cosig *cos, uint32_t ncos)
+{
+    static uint8_t arg[CODEC_ARG_BYTES_MAX + 64], tx[CODEC_TX_MAX];
+    codec_buf b = codec_buf_make(arg, sizeof arg);
+    cr_assert_eq(codec_valset_encode(set, &b), CODEC_OK);
+    codec_value a = world_bytes(arg, (uint32_t)b.len);
+    v->t.w.now_ms += 1; /* signed at the block's time, as world_run does */
+    size_t len = world_sign(&v->t.w, signer, WORLD_NEXT_NONCE, NULL, "governance", "validators",
+                            &a, 1, cos, ncos, tx, sizeof tx);
+    cr_assert_gt(len, 0);
+    codec_receipt r;
+    vs_commit(v, &(codec_span){tx, len}, 1, &r);
+    return r;
+}
+
+/* Co-signers: the regulator (the default kind-2 requirement: sponsor signs, regulator
+ * approves), `approvers` validators of the set in force, then the new keys. */
+static uint32_t vs_cosigners(vs *v, uint32_t approvers, const keypair *const *new_keys,
+                             uint32_t new_count, world_cosig *out)
+{
+    uint32_t n = 0;
+    out[n++] = (world_cosig){&v->t.w.regulator, MEANING_APPROVAL};
+    vs_follow(v);
+    for (uint32_t i = 0; i < approvers; i++) out[n++] = (world_cosig){&v->in_force[i], MEANING_APPROVAL};
+    for (uint32_t i = 0; i < new_count; i++) out[n++] = (world_cosig){new_keys[i], MEANING_AUTHOR};
+    return n;
+}
+
+#define expect_reason_has(r, text)                                                           \
+    cr_expect(strstr((r).reason, (text)) != NULL, "reason \"%s\" should say \"%s\"", (r).reason, \
+              (text))
+
+/* 4 -> 7: the three fresh keys 0..2 added. */
+static codec_valset vs_grown(vs *v)
+{
+    codec_valset s = vs_current(v);
+    s.validators[s.count++] = vs_validator("validator-4", &v->fresh[0]);
+    s.validators[s.count++] = vs_validator("validator-5", &v->fresh[1]);
+    s.validators[s.count++] = vs_validator("validator-6", &v->fresh[2]);
+    return s;
+}
+
+static codec_receipt vs_grow(vs *v)
+{
+    codec_valset s = vs_grown(v);
+    const keypair *added[] = {&v->fresh[0], &v->fresh[1], &v->fresh[2]};
+    world_cosig cos[CODEC_COSIGS_MAX];
+    uint32_t n = vs_cosigners(v, 3, added, 3, cos);
+    return vs_change(v, &v->t.w.sponsor, &s, cos, n);
+}
+
+static bool state_has(vs *v, const char *key)
+{
+    uint8_t *value;
+    size_t len;
+    ledger_err rc = ledger_state_get(v->t.w.l, (const uint8_t *)key, strlen(key), &value, &len);
+    if (rc == LEDGER_OK) free(value);
+    return rc == LEDGER_OK;
+}
+
+Test(valset, growth_to_seven_takes_effect_at_the_boundary_and_survives_a_reopen)
+{
+    vs v;
+    vs_open(&v);
+    vs_until(&v, 20);
+    codec_receipt r = vs_grow(&v); /* committed at 21 */
+    expect_ok(r);
+    uint64_t boundary = consortium_boundary(21);
+    cr_assert_eq(boundary, 48, "B = (21 / 16 + 2) * 16");
+    /* the event: [boundary, the whole new set] */
+    cr_assert_eq(r.event_count, 1);
+    cr_assert_str_eq(r.events[0].topic.text, "governance.validators");
+    uint64_t b;
+    codec_valset got;
+    cr_assert_eq(codec_valset_event_decode(r.events[0].data, r.events[0].len, &b, &got, NULL),
+                 CODEC_OK);
+    cr_assert_eq(b, boundary);
+    cr_assert_eq(got.count, 7);
+    cr_assert_str_eq(got.validators[6].name.text, "validator-6");
+    cr_assert(state_has(&v, "sys/valset/pending"));
+    /* below the boundary the old 4 sign; from it the 7 */
+    const codec_validator *set;
+    cr_assert_eq(exec_validators_at(v.t.w.e, boundary - 1, &set), 4);
+    cr_assert_eq(exec_validators_at(v.t.w.e, boundary, &set), 7);
+    vs_until(&v, boundary - 1);
+    cr_assert_eq(v.n, 4);
+    /* the old set's keys cannot commit the boundary height */
+    ledger_summary s;
+    exec_error err;
+    cr_assert_eq(exec_commit_local(v.t.w.e, v.t.w.validators, 4, v.t.w.now_ms + 1000, NULL, 0,
+                                   &s, &err), EXEC_ERR_INVALID);
+    cr_expect(strstr(err.message, "7 validator keys in force at height 48") != NULL, "%s",
+              err.message);
+    vs_until(&v, boundary);
+    cr_assert_eq(v.n, 7);
+    cr_assert_not(state_has(&v, "sys/valset/pending"), "the first block at B settles it");
+    /* a reopened executor knows the same sets from its state */
+    exec_close(v.t.w.e);
+    cr_assert_eq(exec_open(v.t.w.l, NULL, &v.t.w.e, &err), EXEC_OK, "%s", err.message);
+    cr_assert_eq(exec_validators_at(v.t.w.e, boundary - 1, &set), 4);
+    cr_assert_eq(exec_validators_at(v.t.w.e, boundary, &set), 7);
+    uint64_t at, bd;
+    const codec_valset *last;
+    cr_assert(exec_valset_last_change(v.t.w.e, &at, &bd, &last));
+    cr_assert_eq(at, 21);
+    cr_assert_eq(bd, boundary);
+    vs_until(&v, boundary + 2);
+    tw_close(&v.t);
+}
+
+Test(valset, shrink_and_rotation_follow_the_rules)
+{
+    vs v;
+    vs_open(&v);
+    expect_ok(vs_grow(&v));
+    vs_until(&v, consortium_boundary(1));
+    cr_assert_eq(v.n, 7);
+    /* rotate 2 = f of 7 keys: validator-1 and validator-5 get fresh keys 3 and 4 */
+    codec_valset s = vs_current(&v);
+    s.validators[1] = vs_validator("validator-1", &v.fresh[3]);
+    s.validators[5] = vs_validator("validator-5b", &v.fresh[4]);
+    const keypair *rotated[] = {&v.fresh[3], &v.fresh[4]};
+    world_cosig cos[CODEC_COSIGS_MAX];
+    uint32_t n = vs_cosigners(&v, 5, rotated, 2, cos);
+    uint64_t h = vs_height(&v) + 1;
+    expect_ok(vs_change(&v, &v.t.w.sponsor, &s, cos, n));
+    vs_until(&v, consortium_boundary(h));
+    cr_assert_eq(memcmp(v.in_force[1].public_key.bytes, v.fresh[3].public_key.bytes, 32), 0);
+    /* shrink back to 4: remove validators 1, 4 and 6 */
+    codec_valset small = {.count = 4};
+    small.validators[0] = s.validators[0];
+    small.validators[1] = s.validators[2];
+    small.validators[2] = s.validators[3];
+    small.validators[3] = s.validators[5];
+    n = vs_cosigners(&v, 5, NULL, 0, cos);
+    h = vs_height(&v) + 1;
+    expect_ok(vs_change(&v, &v.t.w.sponsor, &small, cos, n));
+    vs_until(&v, consortium_boundary(h));
+    cr_assert_eq(v.n, 4);
+    cr_assert_eq(memcmp(v.in_force[3].public_key.bytes, v.fresh[4].public_key.bytes, 32), 0);
+    tw_close(&v.t);
+}
+
+Test(valset, every_rule_is_a_refusal_with_a_reason_and_nothing_applied)
+{
+    vs v;
+    vs_open(&v);
+    world_cosig cos[CODEC_COSIGS_MAX];
+    const keypair *one[] = {&v.fresh[0]};
+    const keypair *three[] = {&v.fresh[0], &v.fresh[1], &v.fresh[2]};
+    /* fewer than 4 */
+    codec_valset s = vs_current(&v);
+    s.count = 3;
+    uint32_t n = vs_cosigners(&v, 3, NULL, 0, cos);
+    codec_receipt r = vs_change(&v, &v.t.w.sponsor, &s, cos, n);
+    expect_invalid(r, EXEC_E_VALSET_RULE);
+    expect_reason_has(r, "fewer than 4");
+    /* n not allowed (5) */
+    s = vs_current(&v);
+    s.validators[s.count++] = vs_validator("validator-4", &v.fresh[0]);
+    n = vs_cosigners(&v, 3, one, 1, cos);
+    r = vs_change(&v, &v.t.w.sponsor, &s, cos, n);
+    expect_invalid(r, EXEC_E_VALSET_RULE);
+    expect_reason_has(r, "not allowed");
+    /* more than f = 1 replaced */
+    s = vs_current(&v);
+    s.validators[0] = vs_validator("validator-0", &v.fresh[0]);
+    s.validators[1] = vs_validator("validator-1", &v.fresh[1]);
+    n = vs_cosigners(&v, 3, three, 2, cos);
+    r = vs_change(&v, &v.t.w.sponsor, &s, cos, n);
+    expect_invalid(r, EXEC_E_VALSET_RULE);
+    expect_reason_has(r, "at most f = 1");
+    /* growth that also changes a current validator */
+    s = vs_grown(&v);
+    s.validators[0] = vs_validator("validator-0", &v.fresh[3]);
+    r = vs_change(&v, &v.t.w.sponsor, &s, cos, vs_cosigners(&v, 3, three, 3, cos));
+    expect_invalid(r, EXEC_E_VALSET_RULE);
+    expect_reason_has(r, "in their order");
+    /* duplicate key and duplicate name in the new set (PBFT counts votes by index) */
+    s = vs_grown(&v);
+    s.validators[6].key = s.validators[5].key;
+    r = vs_change(&v, &v.t.w.sponsor, &s, cos, vs_cosigners(&v, 3, three, 2, cos));
+    expect_invalid(r, EXEC_E_VALSET_RULE);
+    expect_reason_has(r, "same key");
+    s = vs_grown(&v);
+    snprintf(s.validators[6].name.text, sizeof s.validators[6].name.text, "validator-0");
+    r = vs_change(&v, &v.t.w.sponsor, &s, cos, vs_cosigners(&v, 3, three, 3, cos));
+    expect_invalid(r, EXEC_E_VALSET_RULE);
+    expect_reason_has(r, "same name");
+    /* missing validator co-signatures: 2f = 2 of 4 */
+    s = vs_grown(&v);
+    r = vs_change(&v, &v.t.w.sponsor, &s, cos, vs_cosigners(&v, 2, three, 3, cos));
+    expect_invalid(r, EXEC_E_VALSET_APPROVAL);
+    expect_reason_has(r, "2 of the 4 current validators approved, 2f+1 = 3 needed");
+    /* two authority keys alone (sponsor signs, regulator approves, no validator) */
+    r = vs_change(&v, &v.t.w.sponsor, &s, cos, vs_cosigners(&v, 0, three, 3, cos));
+    expect_invalid(r, EXEC_E_VALSET_APPROVAL);
+    /* validators approve a change the genesis's kind-2 keys did not: no regulator */
+    n = vs_cosigners(&v, 3, three, 3, cos);
+    r = vs_change(&v, &v.t.w.sponsor, &s, cos + 1, n - 1);
+    expect_invalid(r, EXEC_E_VALSET_APPROVAL);
+    expect_reason_has(r, "kind-2");
+    /* a validator's co-signature that is no approval does not count */
+    n = vs_cosigners(&v, 3, three, 3, cos);
+    cos[1].meaning = MEANING_REVIEW;
+    r = vs_change(&v, &v.t.w.sponsor, &s, cos, n);
+    expect_invalid(r, EXEC_E_VALSET_APPROVAL);
+    /* a new key that did not co-sign (proof of possession) */
+    r = vs_change(&v, &v.t.w.sponsor, &s, cos, vs_cosigners(&v, 3, three, 2, cos));
+    expect_invalid(r, EXEC_E_VALSET_POSSESSION);
+    expect_reason_has(r, "validator-6");
+    /* a key used by an authority (an investigator) or a participant */
+    s = vs_grown(&v);
+    s.validators[4] = vs_validator("validator-4", &v.t.w.inv_a);
+    const keypair *with_inv[] = {&v.t.w.inv_a, &v.fresh[1], &v.fresh[2]};
+    r = vs_change(&v, &v.t.w.sponsor, &s, cos, vs_cosigners(&v, 3, with_inv, 3, cos));
+    expect_invalid(r, EXEC_E_VALSET_KEY_IN_USE);
+    expect_reason_has(r, "investigator");
+    /* nothing was applied by any of these */
+    const codec_validator *set;
+    cr_assert_eq(exec_validators_at(v.t.w.e, 1000, &set), 4);
+    cr_assert_not(state_has(&v, "sys/valset/pending"));
+    uint64_t at, bd;
+    const codec_valset *last;
+    cr_assert_not(exec_valset_last_change(v.t.w.e, &at, &bd, &last));
+    /* a change while one is pending: refused until its boundary */
+    expect_ok(vs_grow(&v));
+    uint64_t boundary = consortium_boundary(vs_height(&v));
+    s = vs_current(&v); /* still the 4 below the boundary */
+    s.validators[3] = vs_validator("validator-3", &v.fresh[5]);
+    const keypair *rot[] = {&v.fresh[5]};
+    r = vs_change(&v, &v.t.w.sponsor, &s, cos, vs_cosigners(&v, 3, rot, 1, cos));
+    expect_invalid(r, EXEC_E_VALSET_PENDING);
+    expect_reason_has(r, "pending");
+    vs_until(&v, boundary);
+    s = vs_current(&v); /* the 7 now */
+    s.validators[3] = vs_validator("validator-3", &v.fresh[5]);
+    expect_ok(vs_change(&v, &v.t.w.sponsor, &s, cos, vs_cosigners(&v, 5, rot, 1, cos)));
+    tw_close(&v.t);
+}
+
+Test(valset, a_second_change_in_the_same_block_is_pending)
+{
+    vs v;
+    vs_open(&v);
+    static uint8_t arg1[1200], arg2[1200], tx1[CODEC_TX_MAX], tx2[CODEC_TX_MAX];
+    codec_valset a = vs_grown(&v), b = vs_current(&v);
+    b.validators[0] = vs_validator("validator-0", &v.fresh[4]);
+    codec_buf ab = codec_buf_make(arg1, sizeof arg1), bb = codec_buf_make(arg2, sizeof arg2);
+    cr_assert_eq(codec_valset_encode(&a, &ab), CODEC_OK);
+    cr_assert_eq(codec_valset_encode(&b, &bb), CODEC_OK);
+    world_cosig cos1[CODEC_COSIGS_MAX], cos2[CODEC_COSIGS_MAX];
+    const keypair *three[] = {&v.fresh[0], &v.fresh[1], &v.fresh[2]}, *one[] = {&v.fresh[4]};
+    uint32_t n1 = vs_cosigners(&v, 3, three, 3, cos1), n2 = vs_cosigners(&v, 3, one, 1, cos2);
+    v.t.w.now_ms += 1;
+    codec_value va = world_bytes(arg1, (uint32_t)ab.len), vb = world_bytes(arg2, (uint32_t)bb.len);
+    size_t l1 = world_sign(&v.t.w, &v.t.w.sponsor, WORLD_NEXT_NONCE, NULL, "governance",
+                           "validators", &va, 1, cos1, n1, tx1, sizeof tx1);
+    size_t l2 = world_sign(&v.t.w, &v.t.w.sponsor, WORLD_NEXT_NONCE, NULL, "governance",
+                           "validators", &vb, 1, cos2, n2, tx2, sizeof tx2);
+    codec_span txs[] = {{tx1, l1}, {tx2, l2}};
+    codec_receipt r[2];
+    vs_commit(&v, txs, 2, r);
+    expect_ok(r[0]);
+    expect_invalid(r[1], EXEC_E_VALSET_PENDING);
+    tw_close(&v.t);
+}
