@@ -378,3 +378,202 @@ Test(valset, a_second_change_in_the_same_block_is_pending)
     expect_invalid(r[1], EXEC_E_VALSET_PENDING);
     tw_close(&v.t);
 }
+
+/* ---- the consortium history (consortium.h), from receipts -------------------------------- */
+
+static codec_receipt event_receipt(const char *topic, const uint8_t *data, size_t len)
+{
+    codec_receipt r = {.status = RECEIPT_OK, .event_count = 1};
+    snprintf(r.events[0].topic.text, sizeof r.events[0].topic.text, "%s", topic);
+    r.events[0].data = data;
+    r.events[0].len = len;
+    return r;
+}
+
+Test(valset, the_history_follows_validator_and_authority_events_by_height)
+{
+    vs v;
+    vs_open(&v);
+    const codec_genesis *g = ledger_genesis(v.t.w.l);
+    consortium_history h;
+    cr_assert_eq(consortium_history_init(&h, g), 0);
+    char why[200];
+    /* a grown set committed at 5: boundary 32 */
+    codec_valset grown = vs_grown(&v);
+    uint8_t ev[1200];
+    codec_buf b = codec_buf_make(ev, sizeof ev);
+    cr_assert_eq(codec_valset_event_encode(32, &grown, &b), CODEC_OK);
+    codec_receipt r = event_receipt("governance.validators", ev, b.len);
+    /* only an OK receipt of a governance tx counts: a contract's event is no change */
+    cr_assert_eq(consortium_history_record(&h, 5, "consent", &r, why, sizeof why), 0);
+    cr_assert_eq(h.valset_count, 1);
+    r.status = RECEIPT_REFUSED;
+    cr_assert_eq(consortium_history_record(&h, 5, "governance", &r, why, sizeof why), 0);
+    cr_assert_eq(h.valset_count, 1);
+    r.status = RECEIPT_OK;
+    /* committed at 4: 4 / 16 = 0, so B = 32 as the event says */
+    cr_assert_eq(consortium_history_record(&h, 4, "governance", &r, why, sizeof why), 0, "%s", why);
+    consortium c;
+    cr_assert_eq(consortium_at(&h, 31, &c), 0);
+    cr_assert_eq(c.validator_count, 4);
+    cr_assert_eq(c.quorum, 3);
+    cr_assert_eq(consortium_at(&h, 32, &c), 0);
+    cr_assert_eq(c.validator_count, 7);
+    cr_assert_eq(c.quorum, 5);
+    cr_assert_eq(c.valset_from, 32);
+    /* pending until 32: another change at 20 is refused with a reason */
+    codec_valset rot = grown;
+    rot.validators[0] = vs_validator("validator-0", &v.fresh[5]);
+    b = codec_buf_make(ev, sizeof ev);
+    cr_assert_eq(codec_valset_event_encode(consortium_boundary(20), &rot, &b), CODEC_OK);
+    r = event_receipt("governance.validators", ev, b.len);
+    cr_assert_eq(consortium_history_record(&h, 20, "governance", &r, why, sizeof why), -1);
+    cr_expect(strstr(why, "pending") != NULL, "%s", why);
+    /* at 40 it is allowed, but only with its own boundary (64) */
+    b = codec_buf_make(ev, sizeof ev);
+    cr_assert_eq(codec_valset_event_encode(48, &rot, &b), CODEC_OK);
+    r = event_receipt("governance.validators", ev, b.len);
+    cr_assert_eq(consortium_history_record(&h, 40, "governance", &r, why, sizeof why), -1);
+    cr_expect(strstr(why, "must be 64") != NULL, "%s", why);
+    b = codec_buf_make(ev, sizeof ev);
+    cr_assert_eq(codec_valset_event_encode(64, &rot, &b), CODEC_OK);
+    r = event_receipt("governance.validators", ev, b.len);
+    cr_assert_eq(consortium_history_record(&h, 40, "governance", &r, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(consortium_at(&h, 63, &c), 0);
+    cr_assert_eq(memcmp(c.validators[0].key.bytes, v.t.w.validators[0].public_key.bytes, 32), 0);
+    cr_assert_eq(consortium_at(&h, 64, &c), 0);
+    cr_assert_eq(memcmp(c.validators[0].key.bytes, v.fresh[5].public_key.bytes, 32), 0);
+    /* authorities: a rotation (revoked then added, one receipt) takes effect AT its height */
+    codec_authority old = {0}, neu;
+    for (uint32_t i = 0; i < g->authority_count; i++) {
+        if (g->authorities[i].role == ROLE_INVESTIGATOR) old = g->authorities[i];
+    }
+    neu = old;
+    neu.key = v.fresh[6].public_key;
+    uint8_t e1[200], e2[200];
+    codec_buf b1 = codec_buf_make(e1, sizeof e1), b2 = codec_buf_make(e2, sizeof e2);
+    cr_assert_eq(codec_authority_event_encode(2, &old, &b1), CODEC_OK);
+    cr_assert_eq(codec_authority_event_encode(1, &neu, &b2), CODEC_OK);
+    codec_receipt ar = {.status = RECEIPT_OK, .event_count = 2};
+    snprintf(ar.events[0].topic.text, sizeof ar.events[0].topic.text, "governance.authority");
+    snprintf(ar.events[1].topic.text, sizeof ar.events[1].topic.text, "governance.authority");
+    ar.events[0].data = e1, ar.events[0].len = b1.len;
+    ar.events[1].data = e2, ar.events[1].len = b2.len;
+    cr_assert_eq(consortium_history_record(&h, 70, "governance", &ar, why, sizeof why), 0, "%s", why);
+    bool has_old = false, has_new = false;
+    cr_assert_eq(consortium_at(&h, 69, &c), 0);
+    cr_assert_eq(c.authority_count, g->authority_count);
+    for (uint32_t i = 0; i < c.authority_count; i++) {
+        has_old |= memcmp(c.authorities[i].key.bytes, old.key.bytes, 32) == 0;
+    }
+    cr_assert(has_old);
+    cr_assert_eq(consortium_at(&h, 70, &c), 0);
+    has_old = false;
+    for (uint32_t i = 0; i < c.authority_count; i++) {
+        has_old |= memcmp(c.authorities[i].key.bytes, old.key.bytes, 32) == 0;
+        has_new |= memcmp(c.authorities[i].key.bytes, neu.key.bytes, 32) == 0
+                   && strcmp(c.authorities[i].site.text, old.site.text) == 0;
+    }
+    cr_assert(!has_old && has_new, "at 70 the new key holds the role, the old one none");
+    /* revoking it again is refused and records nothing of the receipt */
+    ar.event_count = 1;
+    cr_assert_eq(consortium_history_record(&h, 71, "governance", &ar, why, sizeof why), -1);
+    cr_expect(strstr(why, "holds no role") != NULL, "%s", why);
+    cr_assert_eq(h.auth_change_count, 2);
+    /* heights never go down */
+    cr_assert_eq(consortium_history_record(&h, 10, "governance", &ar, why, sizeof why), -1);
+    consortium_history_free(&h);
+    tw_close(&v.t);
+}
+
+/* ---- the audit follows the changes --------------------------------------------------- */
+
+/* A result certificate of the block at height re-signed by keys (validator index i signs
+ * with keys[k] for idx[k]). */
+static size_t resign(ledger *l, uint64_t height, const keypair *const *keys, const uint32_t *idx,
+                     uint32_t count, uint8_t *out, size_t cap)
+{
+    uint8_t *data;
+    size_t len;
+    cr_assert_eq(ledger_get_result_cert(l, height, &data, &len), LEDGER_OK);
+    codec_result_cert cert;
+    cr_assert_eq(codec_result_cert_decode(data, len, &cert, NULL), CODEC_OK);
+    free(data);
+    uint8_t body[160];
+    codec_buf bb = codec_buf_make(body, sizeof body);
+    codec_checkpoint_body_encode(&cert, &bb);
+    for (uint32_t k = 0; k < count; k++) {
+        cert.sigs[k].validator = idx[k];
+        tcrypto_sign(keys[k], TCRYPTO_TAG_CHECKPOINT, ledger_chain_id(l), bb.data, bb.len,
+                     &cert.sigs[k].sig);
+    }
+    cert.sig_count = count;
+    codec_buf ob = codec_buf_make(out, cap);
+    cr_assert_eq(codec_result_cert_encode(&cert, &ob), CODEC_OK);
+    return ob.len;
+}
+
+typedef struct {
+    audit_source inner;
+    uint64_t at, height;
+    codec_span cert;
+} swapped_source;
+
+static int swapped_next(void *ctx, codec_span *block, codec_span *cert, char *why, size_t cap)
+{
+    swapped_source *s = ctx;
+    int rc = s->inner.next(s->inner.ctx, block, cert, why, cap);
+    if (rc == 1 && ++s->at == s->height) *cert = s->cert;
+    return rc;
+}
+
+static bool audit_with(vs *v, uint64_t height, const uint8_t *cert, size_t len,
+                       audit_failure *f)
+{
+    audit_ledger_cursor cursor;
+    swapped_source s = {.height = height, .cert = {cert, len}};
+    audit_ledger_source(&cursor, v->t.w.l, &s.inner);
+    audit_source src = {.next = swapped_next, .ctx = &s};
+    audit_summary sum;
+    bool ok = audit_run(v->t.w.genesis, v->t.w.genesis_len, &src, 2, &sum, f);
+    audit_ledger_cursor_done(&cursor);
+    return ok;
+}
+
+Test(valset, the_audit_checks_each_certificate_against_the_set_in_force_at_its_height)
+{
+    vs v;
+    vs_open(&v);
+    /* rotate validator-3's key to fresh 0, committed at 1: B = 32 */
+    codec_valset s = vs_current(&v);
+    s.validators[3] = vs_validator("validator-3", &v.fresh[0]);
+    const keypair *rot[] = {&v.fresh[0]};
+    world_cosig cos[CODEC_COSIGS_MAX];
+    expect_ok(vs_change(&v, &v.t.w.sponsor, &s, cos, vs_cosigners(&v, 3, rot, 1, cos)));
+    vs_until(&v, 34);
+    audit_failure f;
+    uint8_t cert[2048];
+    /* the ledger as committed audits */
+    cr_assert(audit_with(&v, 0, NULL, 0, &f), "%s", f.reason);
+    /* below B a certificate by validators 1, 2 and the old validator-3 is good */
+    const keypair *old3[] = {&v.t.w.validators[1], &v.t.w.validators[2], &v.t.w.validators[3]};
+    const uint32_t idx[] = {1, 2, 3};
+    size_t len = resign(v.t.w.l, 31, old3, idx, 3, cert, sizeof cert);
+    cr_assert(audit_with(&v, 31, cert, len, &f), "%s", f.reason);
+    /* at B the removed key signs nothing: refused, with the set named */
+    len = resign(v.t.w.l, 32, old3, idx, 3, cert, sizeof cert);
+    cr_assert_not(audit_with(&v, 32, cert, len, &f));
+    cr_assert_eq(f.height, 32);
+    cr_expect(strstr(f.reason, "result certificate signature of validator 3 is invalid under "
+                               "the validator set in force from height 32") != NULL, "%s",
+              f.reason);
+    /* and the new key is good from B */
+    const keypair *new3[] = {&v.t.w.validators[1], &v.t.w.validators[2], &v.fresh[0]};
+    len = resign(v.t.w.l, 33, new3, idx, 3, cert, sizeof cert);
+    cr_assert(audit_with(&v, 33, cert, len, &f), "%s", f.reason);
+    /* but not before it */
+    len = resign(v.t.w.l, 30, new3, idx, 3, cert, sizeof cert);
+    cr_assert_not(audit_with(&v, 30, cert, len, &f));
+    cr_assert_eq(f.height, 30);
+    tw_close(&v.t);
+}
