@@ -577,3 +577,143 @@ Test(valset, the_audit_checks_each_certificate_against_the_set_in_force_at_its_h
     cr_assert_eq(f.height, 30);
     tw_close(&v.t);
 }
+
+/* ---- receipt files carry the chain of changes (FORMATS.md 6.4) ------------------------ */
+
+static void write_file(const char *dir, const char *name, const uint8_t *data, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "%s", path);
+    cr_assert_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+/* A receipt file like `file` with its changes replaced by list (count of them). */
+static size_t with_changes(const uint8_t *file, size_t len, const codec_span *list,
+                           uint32_t count, uint8_t *out, size_t cap)
+{
+    static codec_receipt_reply rr;
+    cr_assert_eq(codec_receipt_reply_decode(file, len, &rr, NULL), CODEC_OK);
+    rr.changes = (codec_changes){.count = count, .list = list};
+    codec_buf b = codec_buf_make(out, cap);
+    cr_assert_eq(codec_receipt_reply_encode(&rr, &b), CODEC_OK);
+    return b.len;
+}
+
+/* Change `reply` (a receipt reply) with its result certificate re-signed by keys/idx. */
+static size_t resigned_change(vs *v, const codec_span *reply, const keypair *const *keys,
+                              const uint32_t *idx, uint32_t count, uint8_t *out, size_t cap)
+{
+    static codec_receipt_reply rr;
+    static codec_proof p;
+    static uint8_t cert[2048], proof[64 * 1024];
+    cr_assert_eq(codec_receipt_reply_decode(reply->data, reply->len, &rr, NULL), CODEC_OK);
+    cr_assert_eq(codec_proof_decode(rr.proof.data, rr.proof.len, &p, NULL), CODEC_OK);
+    size_t clen = resign(v->t.w.l, rr.height, keys, idx, count, cert, sizeof cert);
+    p.block.result_cert = (codec_span){cert, clen};
+    codec_buf pb = codec_buf_make(proof, sizeof proof);
+    cr_assert_eq(codec_proof_encode(&p, &pb), CODEC_OK);
+    rr.proof = (codec_span){proof, pb.len};
+    codec_buf b = codec_buf_make(out, cap);
+    cr_assert_eq(codec_receipt_reply_encode(&rr, &b), CODEC_OK);
+    return b.len;
+}
+
+Test(valset, a_receipt_after_two_changes_verifies_with_the_genesis_alone, .timeout = 60)
+{
+    vs v;
+    vs_open(&v);
+    world_cosig cos[CODEC_COSIGS_MAX];
+    /* change 1, at height 1: 4 -> 7 (B = 32) */
+    static uint8_t tx0[CODEC_TX_MAX];
+    codec_receipt r = vs_grow(&v);
+    expect_ok(r);
+    hash32 first_id = r.tx_id;
+    (void)tx0;
+    vs_until(&v, 33);
+    /* change 2, at height 34: validator-1 rotated to fresh 3 (B = 64) */
+    codec_valset s = vs_current(&v);
+    s.validators[1] = vs_validator("validator-1", &v.fresh[3]);
+    const keypair *rot[] = {&v.fresh[3]};
+    expect_ok(vs_change(&v, &v.t.w.sponsor, &s, cos, vs_cosigners(&v, 5, rot, 1, cos)));
+    vs_until(&v, 65);
+    /* a trial registered at 66, under the rotated set */
+    static hash32 doc;
+    doc = world_hash("doc v1");
+    static const uint8_t sites[] = "\x06site-a";
+    codec_value args[] = {world_text(TRIAL), world_bytes(doc.bytes, 32),
+                          world_bytes(doc.bytes, 32), world_bytes(doc.bytes, 32), world_int(10),
+                          world_bytes(sites, sizeof sites - 1), tw_forms()};
+    static uint8_t tx[CODEC_TX_MAX];
+    size_t len = world_sign(&v.t.w, &v.t.w.sponsor, WORLD_NEXT_NONCE, NULL, "protocol",
+                            "register", args, 7, NULL, 0, tx, sizeof tx);
+    vs_commit(&v, &(codec_span){tx, len}, 1, &r);
+    expect_ok(r);
+    cr_assert_eq(vs_height(&v), 66);
+    /* the receipt file: two changes */
+    static uint8_t file[256 * 1024], bad[256 * 1024];
+    codec_buf fb = codec_buf_make(file, sizeof file);
+    char why[300];
+    cr_assert_eq(proof_make_receipt(v.t.w.l, exec_history(v.t.w.e), &r.tx_id, &fb, why,
+                                    sizeof why), 0, "%s", why);
+    static codec_receipt_reply rr;
+    cr_assert_eq(codec_receipt_reply_decode(fb.data, fb.len, &rr, NULL), CODEC_OK);
+    cr_assert_eq(rr.changes.count, 2);
+    const uint8_t *g = v.t.w.genesis;
+    size_t glen = v.t.w.genesis_len;
+    cr_assert(proof_verify_receipt(g, glen, fb.data, fb.len, why, sizeof why), "%s", why);
+    /* a receipt from before any change carries none: the file of today, 6 fields */
+    static uint8_t early[64 * 1024];
+    codec_buf eb = codec_buf_make(early, sizeof early);
+    cr_assert_eq(proof_make_receipt(v.t.w.l, exec_history(v.t.w.e), &first_id, &eb, why,
+                                    sizeof why), 0, "%s", why);
+    cr_assert_eq(early[0], 0x96, "no changes field");
+    cr_assert(proof_verify_receipt(g, glen, eb.data, eb.len, why, sizeof why), "%s", why);
+    /* tampered chains are refused */
+    codec_span list[2];
+    cr_assert_eq(codec_changes_get(&rr.changes, list, 2), CODEC_OK);
+    struct {
+        const char *name;
+        codec_span changes[2];
+        uint32_t count;
+        const char *says;
+    } cases[] = {
+        {"drop-first", {list[1]}, 1, "change 0 (height 34)"},
+        {"drop-second", {list[0]}, 1, "validator 1 is invalid"},
+        {"no-changes", {{0}}, 0, "result certificate signature of validator 1 is invalid"},
+        {"swapped-order", {list[1], list[0]}, 2, "change 0 (height 34)"},
+    };
+    const char *dir = getenv("TRIALREG_VALSET_FILES");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = with_changes(fb.data, fb.len, cases[i].changes, cases[i].count, bad,
+                                sizeof bad);
+        cr_expect_not(proof_verify_receipt(g, glen, bad, n, why, sizeof why), "%s",
+                      cases[i].name);
+        cr_expect(strstr(why, cases[i].says) != NULL, "%s: %s", cases[i].name, why);
+        char name[64];
+        snprintf(name, sizeof name, "bad-%s.receipt", cases[i].name);
+        if (dir) write_file(dir, name, bad, n);
+    }
+    /* change 1's result certificate swapped for one the newest set signed (validators 0..4
+     * of the rotated 7): under the genesis's 4, validator 1's key is another */
+    static uint8_t change[64 * 1024];
+    vs_follow(&v);
+    const keypair *seven[] = {&v.t.w.validators[0], &v.fresh[3], &v.t.w.validators[2],
+                              &v.t.w.validators[3], &v.fresh[0]};
+    const uint32_t idx[] = {0, 1, 2, 3, 4};
+    size_t clen = resigned_change(&v, &list[0], seven, idx, 5, change, sizeof change);
+    codec_span swapped[2] = {{change, clen}, list[1]};
+    size_t n = with_changes(fb.data, fb.len, swapped, 2, bad, sizeof bad);
+    cr_expect_not(proof_verify_receipt(g, glen, bad, n, why, sizeof why));
+    cr_expect(strstr(why, "change 0 (height 1): result certificate signature of validator 1 "
+                          "is invalid") != NULL, "%s", why);
+    if (dir) {
+        write_file(dir, "bad-swapped-cert.receipt", bad, n);
+        write_file(dir, "genesis.bin", g, glen);
+        write_file(dir, "after-two-changes.receipt", fb.data, fb.len);
+        write_file(dir, "before-changes.receipt", eb.data, eb.len);
+    }
+    tw_close(&v.t);
+}
