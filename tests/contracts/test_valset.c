@@ -714,6 +714,12 @@ Test(valset, a_receipt_after_two_changes_verifies_with_the_genesis_alone, .timeo
         write_file(dir, "genesis.bin", g, glen);
         write_file(dir, "after-two-changes.receipt", fb.data, fb.len);
         write_file(dir, "before-changes.receipt", eb.data, eb.len);
+        char path[512], ewhy[200];
+        snprintf(path, sizeof path, "%s/ledger.export", dir);
+        FILE *ef = fopen(path, "wb");
+        cr_assert_not_null(ef);
+        cr_assert_eq(audit_export(v.t.w.l, ef, ewhy, sizeof ewhy), 0, "%s", ewhy);
+        fclose(ef);
     }
     tw_close(&v.t);
 }
