@@ -238,26 +238,34 @@ static void authority_bytes(bytes *o, uint64_t role, const char *site, const cha
 }
 
 /* The rules of genesis_parts: codec_rules_default's values, in field order. */
-#define RULES_FIELDS 14
+#define RULES_FIELDS 15
 static const uint64_t good_rules[RULES_FIELDS] = {
-    1, 1, 2000000, 512000000, 262144, 64, 256, 64, 256, 2097152, 1, 3600000, 604800000, 2000};
+    1, 1, 2000000, 512000000, 262144, 64, 256, 64, 256, 2097152, 1, 3600000, 604800000, 2000,
+    259200000};
 
-/* rules = [14 uints]; offs[i] (if not NULL) = where value i starts within o. */
-static void rules_bytes(bytes *o, const uint64_t *v, size_t *offs)
+/* rules = [15 uints] (the first `count` of them: version 2 had 14); offs[i] (if not NULL) =
+ * where value i starts within o. */
+static void rules_bytes_n(bytes *o, const uint64_t *v, size_t *offs, int count)
 {
-    mp_array(o, RULES_FIELDS);
-    for (int i = 0; i < RULES_FIELDS; i++) {
+    mp_array(o, (uint32_t)count);
+    for (int i = 0; i < count; i++) {
         if (offs) offs[i] = o->n;
         mp_uint(o, v[i]);
     }
 }
 
-/* governance = [[kind, [[role, count]...]] x 4]: every kind needs sponsor 1 + regulator 1,
- * except that kind `which` gets the roles given. */
-static void governance_bytes(bytes *o, uint64_t which, const uint64_t (*roles)[2], uint32_t n)
+static void rules_bytes(bytes *o, const uint64_t *v, size_t *offs)
 {
-    mp_array(o, 4);
-    for (uint64_t kind = 1; kind <= 4; kind++) {
+    rules_bytes_n(o, v, offs, RULES_FIELDS);
+}
+
+/* governance = [[kind, [[role, count]...]] x kinds]: kinds 1..4 need sponsor 1 + regulator 1,
+ * kind 5 regulator 1, except that kind `which` gets the roles given. */
+static void governance_bytes_n(bytes *o, uint64_t which, const uint64_t (*roles)[2], uint32_t n,
+                               uint64_t kinds)
+{
+    mp_array(o, (uint32_t)kinds);
+    for (uint64_t kind = 1; kind <= kinds; kind++) {
         mp_array(o, 2);
         mp_uint(o, kind);
         if (kind == which) {
@@ -267,6 +275,11 @@ static void governance_bytes(bytes *o, uint64_t which, const uint64_t (*roles)[2
                 mp_uint(o, roles[i][0]);
                 mp_uint(o, roles[i][1]);
             }
+        } else if (kind == GOVERNANCE_REGULATORS) {
+            mp_array(o, 1);
+            mp_array(o, 2);
+            mp_uint(o, ROLE_REGULATOR);
+            mp_uint(o, 1);
         } else {
             mp_array(o, 2);
             mp_array(o, 2);
@@ -279,11 +292,16 @@ static void governance_bytes(bytes *o, uint64_t which, const uint64_t (*roles)[2
     }
 }
 
+static void governance_bytes(bytes *o, uint64_t which, const uint64_t (*roles)[2], uint32_t n)
+{
+    governance_bytes_n(o, which, roles, n, GOVERNANCE_KIND_MAX_);
+}
+
 static void genesis_parts(parts *p)
 {
     memset(p, 0, sizeof *p);
     p->n = 8;
-    mp_uint(field(p, 0), 2);
+    mp_uint(field(p, 0), 3);
     mp_str(field(p, 1), "trial-chain");
     mp_uint(field(p, 2), 1764100000000ull);
     rules_bytes(field(p, 3), good_rules, NULL);
@@ -1434,7 +1452,7 @@ Test(codec, integers_out_of_range_are_refused_at_the_field)
     EXPECT_PARTS_ERR(S_RESULT, p, CODEC_ERR_RANGE, "result_cert.sigs[]", 2,
                      p.off[4] + 1 + 2 * 68 + 1);
     genesis_parts(&p);
-    mp_uint(field(&p, 0), 3);
+    mp_uint(field(&p, 0), 4);
     EXPECT_PARTS_ERR(S_GENESIS, p, CODEC_ERR_UNKNOWN, "genesis.version", -1, p.off[0]);
     genesis_parts(&p);
     mp_uint(field(&p, 0), 0);
@@ -2168,6 +2186,8 @@ Test(codec, genesis_rules_out_of_bounds_are_refused_with_the_field_named)
         {13, 0, CODEC_ERR_RANGE, "genesis.rules.clock_skew_ms"},
         {13, 3600000, CODEC_ERR_RANGE, "genesis.rules.clock_skew_ms"}, /* an hour */
         {13, 60001, CODEC_ERR_RANGE, "genesis.rules.clock_skew_ms"},
+        {14, 0, CODEC_ERR_RANGE, "genesis.rules.rebind_delay_ms"},
+        {14, CODEC_RULES_REBIND_DELAY_MAX_MS + 1, CODEC_ERR_RANGE, "genesis.rules.rebind_delay_ms"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t v[RULES_FIELDS];
@@ -2192,12 +2212,14 @@ Test(codec, genesis_rules_out_of_bounds_are_refused_with_the_field_named)
     v[9] = CODEC_RULES_BLOCK_BYTES_MAX;
     v[11] = CODEC_RULES_VALID_FOR_MIN_MS;
     v[13] = CODEC_RULES_CLOCK_SKEW_MAX_MS;
+    v[14] = CODEC_RULES_REBIND_DELAY_MAX_MS;
     parts p;
     genesis_parts(&p);
     rules_bytes(field(&p, 3), v, NULL);
     expect_ok(S_GENESIS, &p);
     cr_expect_eq(dec_genesis.rules.block_bytes_max, CODEC_RULES_BLOCK_BYTES_MAX);
     cr_expect_eq(dec_genesis.rules.clock_skew_ms, 60000);
+    cr_expect_eq(dec_genesis.rules.rebind_delay_ms, CODEC_RULES_REBIND_DELAY_MAX_MS);
 }
 
 Test(codec, genesis_governance_requirements_are_checked)
@@ -2247,7 +2269,20 @@ Test(codec, genesis_governance_requirements_are_checked)
     cr_expect_eq(dec_genesis.governance[GOVERNANCE_DEPLOY - 1].role_count, 3);
     cr_expect_eq(dec_genesis.governance[GOVERNANCE_DEPLOY - 1].roles[1].role, ROLE_INVESTIGATOR);
     cr_expect_eq(dec_genesis.governance[GOVERNANCE_RULES - 1].roles[1].role, ROLE_REGULATOR);
-    /* kinds: each once, in order 1..4 */
+    cr_expect_eq(dec_genesis.governance[GOVERNANCE_REGULATORS - 1].role_count, 1);
+    cr_expect_eq(dec_genesis.governance[GOVERNANCE_REGULATORS - 1].roles[0].role, ROLE_REGULATOR);
+    /* a regulator's change is signed by regulators only: a sponsor in kind 5 is refused */
+    static const uint64_t with_sponsor[][2] = {{ROLE_SPONSOR, 1}, {ROLE_REGULATOR, 1}};
+    genesis_parts(&p);
+    governance_bytes(field(&p, 7), GOVERNANCE_REGULATORS, with_sponsor, 2);
+    bytes m5;
+    assemble(&p, &m5);
+    codec_error e5;
+    cr_expect_eq(decode(S_GENESIS, &m5, &e5), CODEC_ERR_RANGE);
+    cr_expect_str_eq(e5.field, "genesis.governance[].roles[].role (a regulator's change is "
+                               "signed by regulators only)");
+    cr_expect_eq(e5.index, GOVERNANCE_REGULATORS - 1);
+    /* kinds: each once, in order 1..5 */
     genesis_parts(&p);
     bytes *g = field(&p, 7);
     mp_array(g, 3);
@@ -2261,41 +2296,81 @@ Test(codec, genesis_governance_requirements_are_checked)
     }
     assemble(&p, &(bytes){0});
     expect_genesis_refused(&p, CODEC_ERR_COUNT, "genesis.governance", -1, p.off[7]);
-    for (uint64_t wrong = 3; wrong <= 5; wrong += 2) { /* kind 2 repeated as 3, or 5 */
+    for (uint64_t wrong = 3; wrong <= 6; wrong += 3) { /* kind 2 repeated as 3, or 6 */
         genesis_parts(&p);
         g = field(&p, 7);
-        mp_array(g, 4);
+        mp_array(g, 5);
         size_t second = 0;
-        for (uint64_t kind = 1; kind <= 4; kind++) {
+        for (uint64_t kind = 1; kind <= 5; kind++) {
             mp_array(g, 2);
             if (kind == 2) second = g->n;
             mp_uint(g, kind == 2 ? wrong : kind);
             mp_array(g, 1);
             mp_array(g, 2);
-            mp_uint(g, ROLE_SPONSOR);
+            mp_uint(g, kind == GOVERNANCE_REGULATORS ? ROLE_REGULATOR : ROLE_SPONSOR);
             mp_uint(g, 1);
         }
         assemble(&p, &(bytes){0});
-        expect_genesis_refused(&p, wrong == 5 ? CODEC_ERR_UNKNOWN : CODEC_ERR_ORDER,
+        expect_genesis_refused(&p, wrong == 6 ? CODEC_ERR_UNKNOWN : CODEC_ERR_ORDER,
                                "genesis.governance[].kind", 1, p.off[7] + second);
     }
 }
 
-Test(codec, genesis_version_1_is_refused_naming_the_upgrade_command)
+Test(codec, genesis_versions_1_and_2_are_refused_naming_the_upgrade_command)
+{
+    for (uint64_t version = 1; version <= 2; version++) {
+        parts p;
+        genesis_parts(&p);
+        mp_uint(field(&p, 0), version);
+        bytes m;
+        assemble(&p, &m);
+        codec_error e;
+        cr_assert_eq(decode(S_GENESIS, &m, &e), CODEC_ERR_OLD_GENESIS, "version %lu",
+                     (unsigned long)version);
+        cr_expect_str_eq(e.field, "genesis.version");
+        cr_expect_eq(e.offset, p.off[0]);
+        char why[400];
+        codec_error_format(&e, why, sizeof why);
+        cr_expect(strstr(why, "trialctl genesis upgrade") != NULL, "%s", why);
+        cr_expect(strstr(why, "new chain") != NULL, "%s", why);
+    }
+}
+
+/* A version 2 genesis as trialctl wrote it before issue 23: 14 rules, 4 requirements. */
+static void genesis_v2_parts(parts *p)
+{
+    genesis_parts(p);
+    mp_uint(field(p, 0), 2);
+    rules_bytes_n(field(p, 3), good_rules, NULL, RULES_FIELDS - 1);
+    governance_bytes_n(field(p, 7), GOVERNANCE_DEPLOY, (const uint64_t[][2]){{ROLE_REGULATOR, 1}},
+                       1, GOVERNANCE_RULES);
+}
+
+Test(codec, a_version_2_genesis_upgrades_to_version_3_keeping_everything)
 {
     parts p;
-    genesis_parts(&p);
-    mp_uint(field(&p, 0), 1);
+    genesis_v2_parts(&p);
     bytes m;
     assemble(&p, &m);
+    static codec_genesis g, back;
     codec_error e;
-    cr_assert_eq(decode(S_GENESIS, &m, &e), CODEC_ERR_OLD_GENESIS);
-    cr_expect_str_eq(e.field, "genesis.version");
-    cr_expect_eq(e.offset, p.off[0]);
-    char why[400];
-    codec_error_format(&e, why, sizeof why);
-    cr_expect(strstr(why, "trialctl genesis upgrade") != NULL, "%s", why);
-    cr_expect(strstr(why, "new chain") != NULL, "%s", why);
+    char why[300];
+    cr_assert_eq(codec_genesis_decode(m.b, m.n, &g, &e), CODEC_ERR_OLD_GENESIS);
+    cr_assert_eq(codec_genesis_decode_old(m.b, m.n, &g, &e), CODEC_OK, "%s",
+                 codec_error_format(&e, why, sizeof why));
+    cr_expect_eq(g.rules.tx_gas_limit, good_rules[2], "kept");
+    cr_expect_eq(g.rules.clock_skew_ms, good_rules[13], "kept");
+    cr_expect_eq(g.rules.rebind_delay_ms, CODEC_RULES_REBIND_DELAY_DEFAULT_MS);
+    cr_expect_eq(g.governance[GOVERNANCE_DEPLOY - 1].role_count, 1, "kept");
+    cr_expect_eq(g.governance[GOVERNANCE_REGULATORS - 1].roles[0].role, ROLE_REGULATOR);
+    cr_expect_eq(g.authority_count, 4);
+    static uint8_t out[8192];
+    codec_buf b = codec_buf_make(out, sizeof out);
+    cr_assert_eq(codec_genesis_encode(&g, &b), CODEC_OK);
+    cr_assert_eq(codec_genesis_decode(out, b.len, &back, &e), CODEC_OK, "%s",
+                 codec_error_format(&e, why, sizeof why));
+    cr_expect_eq(out[1], 3, "version 3");
+    cr_expect_eq(back.rules.rebind_delay_ms, CODEC_RULES_REBIND_DELAY_DEFAULT_MS);
 }
 
 /* A version 1 genesis as trialctl wrote it before issue 16. */
@@ -2317,7 +2392,7 @@ static void genesis_v1_parts(parts *p, uint64_t max_batch, uint64_t anchor, uint
     authority_bytes(a, ROLE_REGULATOR, "", "ethics-board");
 }
 
-Test(codec, a_version_1_genesis_upgrades_to_version_2_with_default_rules)
+Test(codec, a_version_1_genesis_upgrades_to_version_3_with_default_rules)
 {
     parts p;
     genesis_v1_parts(&p, 512, 3600000, 5000);
@@ -2326,7 +2401,7 @@ Test(codec, a_version_1_genesis_upgrades_to_version_2_with_default_rules)
     static codec_genesis g, back;
     codec_error e;
     char why[300];
-    cr_assert_eq(codec_genesis_decode_v1(m.b, m.n, &g, &e), CODEC_OK, "%s",
+    cr_assert_eq(codec_genesis_decode_old(m.b, m.n, &g, &e), CODEC_OK, "%s",
                  codec_error_format(&e, why, sizeof why));
     codec_rules want;
     codec_rules_default(&want);
@@ -2342,14 +2417,14 @@ Test(codec, a_version_1_genesis_upgrades_to_version_2_with_default_rules)
     cr_assert_eq(codec_genesis_decode(out, b.len, &back, &e), CODEC_OK, "%s",
                  codec_error_format(&e, why, sizeof why));
     cr_expect_eq(back.governance[GOVERNANCE_DEPLOY - 1].role_count, 2);
-    cr_expect_eq(out[1], 2, "version 2");
-    /* a version 2 genesis is no version 1 one, and v1 holds no auditor */
-    cr_expect_eq(codec_genesis_decode_v1(out, b.len, &g, &e), CODEC_ERR_COUNT);
+    cr_expect_eq(out[1], 3, "version 3");
+    /* a version 3 genesis is no old one (v1 holds no auditor) */
+    cr_expect_eq(codec_genesis_decode_old(out, b.len, &g, &e), CODEC_ERR_COUNT);
     cr_expect_str_eq(e.field, "genesis");
-    /* an old clock skew of an hour decodes as v1 but not as v2: the upgrade names it */
+    /* an old clock skew of an hour decodes as v1 but not as v3: the upgrade names it */
     genesis_v1_parts(&p, 512, 3600000, 3600000);
     assemble(&p, &m);
-    cr_assert_eq(codec_genesis_decode_v1(m.b, m.n, &g, &e), CODEC_OK);
+    cr_assert_eq(codec_genesis_decode_old(m.b, m.n, &g, &e), CODEC_OK);
     b = codec_buf_make(out, sizeof out);
     cr_assert_eq(codec_genesis_encode(&g, &b), CODEC_OK);
     cr_expect_eq(codec_genesis_decode(out, b.len, &back, &e), CODEC_ERR_RANGE);

@@ -164,6 +164,31 @@ Test(transport, peer_connections_count_the_peers_that_are_up)
     for (int i = 0; i < N; i++) tp_close(nodes[i]);
 }
 
+/* A validator added by governance (issue 23): a node of a mesh of 2 starts dialing a third
+ * that joined later; messages reach it, and the peer count includes it. */
+Test(transport, a_peer_added_after_open_is_dialed_and_reached)
+{
+    tp_net *a = open_node(0, 2, 4096), *b = open_node(1, 2, 4096);
+    tp_net *c = open_node(2, 3, 4096); /* the newcomer knows everyone */
+    cr_expect(connections_become(a, 1));
+    uint32_t peer = 0;
+    char why[300];
+    cr_assert_eq(tp_add_peer(a, urls[2], &peer, why, sizeof why), TP_OK, "%s", why);
+    cr_expect_eq(peer, 2, "the next index after the last");
+    send_eventually(a, peer, "joined", 6);
+    uint8_t msg[8];
+    cr_assert_eq(recv_one(c, msg, sizeof msg), 6);
+    cr_assert_arr_eq(msg, "joined", 6);
+    cr_expect(connections_become(a, 2), "a counts the newcomer: %u", tp_peer_connections(a));
+    /* a TLS URL on a plain mesh is refused, naming it, and takes no index */
+    cr_expect_eq(tp_add_peer(a, "tls+tcp://127.0.0.1:1", &peer, why, sizeof why), TP_ERR_CONFIG);
+    cr_expect(strstr(why, "tls+tcp://127.0.0.1:1") != NULL, "%s", why);
+    cr_expect_eq(tp_send(a, 3, "x", 1), TP_ERR_CONFIG, "no peer 3");
+    tp_close(a);
+    tp_close(b);
+    tp_close(c);
+}
+
 Test(transport, oversized_messages_are_refused_and_the_link_recovers)
 {
     tp_net *a = open_node(0, 2, 100000);

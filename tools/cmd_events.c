@@ -23,7 +23,9 @@
 static const char COMMON_USAGE[] =
     "  common: --url URL (a node's client API) --genesis FILE (the chain) --key FILE (the\n"
     "  signer's secret key) [--nonce N] [--valid-for-ms MS | --valid-until MS]\n"
-    "  [--timeout-ms MS (default 30000)] [--receipt-out FILE]\n"
+    "  [--timeout-ms MS (default 30000)] [--receipt-out FILE] [--cosign MEANING=KEYFILE]...\n"
+    "  --cosign: a co-signature by that secret key (up to 4 in all), MEANING one of author,\n"
+    "  approval, review, witness, responsibility (governance counts approval co-signers).\n"
     "  Nonce: random (64 bits) unless --nonce N; nothing is kept between runs. The tx is\n"
     "  valid until now + --valid-for-ms (default 600000, 10 minutes; the chain takes at most\n"
     "  3600000) or until --valid-until (UTC ms); after that no node commits it, and the\n"
@@ -226,13 +228,52 @@ typedef struct {
     const char *contract, *method;
     codec_value args[CODEC_ARGS_MAX];
     uint32_t nargs;
-    const char *witness_key; /* consent grant: the co-signing investigator's key file */
+    /* co-signers: key files and meanings (consent grant's --witness-key, --cosign) */
+    const char *cosign_key[CODEC_COSIGS_MAX];
+    unsigned cosign_meaning[CODEC_COSIGS_MAX];
+    uint32_t ncosign;
     /* storage the args point into */
     hash32 doc, hashes[2][16], forms[4];
     pubkey participant;
     uint8_t sites[8 * 33];
     const char *trial;
+    uint8_t *module; /* governance deploy: the module's bytes (malloc'd) */
 } event;
+
+static arg_rc add_cosigner(event *e, const char *key_file, unsigned meaning)
+{
+    if (e->ncosign == CODEC_COSIGS_MAX) {
+        fprintf(stderr, "error: at most %d co-signers\n", CODEC_COSIGS_MAX);
+        return ARG_USAGE;
+    }
+    e->cosign_key[e->ncosign] = key_file;
+    e->cosign_meaning[e->ncosign++] = meaning;
+    return ARG_OK;
+}
+
+static const char *const MEANING_NAMES[] = {"author", "approval", "review", "witness",
+                                            "responsibility"};
+
+/* Every --cosign MEANING=KEYFILE, in command-line order. */
+static arg_rc add_cosign_options(event *e, const opts *o)
+{
+    for (int i = 0; i < o->count; i++) {
+        if (strcmp(o->name[i], "cosign") != 0) continue;
+        const char *v = o->value[i], *eq = strchr(v, '=');
+        unsigned meaning = 0;
+        for (unsigned m = 0; eq && m < MEANING_MAX_; m++) {
+            size_t n = strlen(MEANING_NAMES[m]);
+            if ((size_t)(eq - v) == n && strncmp(v, MEANING_NAMES[m], n) == 0) meaning = m + 1;
+        }
+        if (!meaning || !eq[1]) {
+            fprintf(stderr, "error: --cosign wants MEANING=KEYFILE (MEANING: author, approval, "
+                            "review, witness or responsibility), got '%s'\n", v);
+            return ARG_USAGE;
+        }
+        if (add_cosigner(e, eq + 1, meaning) != ARG_OK) return ARG_USAGE;
+    }
+    return ARG_OK;
+}
 
 static void add_int(event *e, int64_t v)
 {
@@ -361,8 +402,8 @@ static arg_rc build_grant(event *e, const opts *o, bool *bad)
     uint32_t n;
     if (build_version(e, o, bad) != ARG_OK) return ARG_USAGE;
     const char *s = need(o, "scopes", bad);
-    e->witness_key = need(o, "witness-key", bad);
-    if (*bad) return ARG_USAGE;
+    const char *witness = need(o, "witness-key", bad);
+    if (*bad || add_cosigner(e, witness, MEANING_WITNESS) != ARG_OK) return ARG_USAGE;
     arg_rc rc = collect_hashes(o, "form", &e->doc, 1, 1, &n);
     if (rc != ARG_OK) return rc;
     if (parse_scopes("scopes", s, false, &scopes) != ARG_OK) return ARG_USAGE;
@@ -432,6 +473,39 @@ static arg_rc build_outcomes(event *e, const opts *o, bool *bad)
     return add_outcomes(e, o);
 }
 
+/* governance deploy NAME FILE.cvm --version N: the module in chunks of CODEC_ARG_BYTES_MAX
+ * (executor.h: args name, version, chunk...). The node checks the module; here only that it
+ * fits in one tx. */
+static arg_rc build_deploy(event *e, const opts *o, bool *bad)
+{
+    int64_t version;
+    if (o->positional_count != 2) {
+        fprintf(stderr, "error: give the contract's NAME and its module FILE.cvm\n");
+        return ARG_USAGE;
+    }
+    const char *name = o->positional[0], *path = o->positional[1];
+    const char *v = need(o, "version", bad);
+    if (*bad || check_code("contract name", name) != ARG_OK
+        || parse_int("version", v, 1, UINT32_MAX, &version) != ARG_OK) {
+        return ARG_USAGE;
+    }
+    size_t len = 0;
+    if (util_read_file(path, CODEC_BYTECODE_MAX + 1, &e->module, &len) != 0) return ARG_INPUT;
+    size_t chunks = (len + CODEC_ARG_BYTES_MAX - 1) / CODEC_ARG_BYTES_MAX;
+    if (len == 0 || chunks > EXEC_DEPLOY_CHUNKS_MAX) {
+        fprintf(stderr, "error: %s: %zu bytes; a module deployed in one tx is 1..%d bytes\n",
+                path, len, EXEC_DEPLOY_CHUNKS_MAX * CODEC_ARG_BYTES_MAX);
+        return ARG_INPUT;
+    }
+    add_bytes(e, name, strlen(name));
+    add_int(e, version);
+    for (size_t at = 0; at < len; at += CODEC_ARG_BYTES_MAX) {
+        size_t n = len - at < CODEC_ARG_BYTES_MAX ? len - at : CODEC_ARG_BYTES_MAX;
+        add_bytes(e, e->module + at, n);
+    }
+    return ARG_OK;
+}
+
 /* ---- the commands ------------------------------------------------------------------------- */
 
 typedef struct {
@@ -491,6 +565,13 @@ static const event_command EVENTS[] = {
      "usage: trialctl access request COMMON --trial ID --scope NAME --purpose CODE\n"
      "  A researcher asks for the records of one scope; the grant is logged (the receipt's\n"
      "  access.granted event carries the count and the list hash).\n"},
+    {"governance deploy", "governance", "deploy", "version", build_deploy,
+     "usage: trialctl governance deploy COMMON NAME FILE.cvm --version N --cosign approval=KEY...\n"
+     "  A new version N (above the one in force) of contract NAME: the module FILE.cvm\n"
+     "  (trialctl asm writes one), which every validator verifies before it is installed.\n"
+     "  The signer and the approval co-signers must hold the keys the genesis's deploy\n"
+     "  requirement names (trialctl genesis show: 'deploy'; by default a sponsor and a\n"
+     "  regulator). In force from the next block; the timeline shows governance.deployed.\n"},
     {"outcomes", "outcomes", "report", "trial primary primary-file secondary secondary-file",
      build_outcomes,
      "usage: trialctl outcomes COMMON --trial ID (--primary HEX | --primary-file FILE)...\n"
@@ -541,14 +622,17 @@ typedef struct {
     const char *url, *genesis, *key, *nonce, *timeout, *receipt_out, *valid_for, *valid_until;
 } common_args;
 
-static int load_inputs(const common_args *a, const char *witness, keypair *key, keypair *wkey,
+static int load_inputs(const common_args *a, const event *e, keypair *key, keypair *cos,
                        hash32 *chain)
 {
     tcrypto_err rc = tcrypto_read_secret_key(a->key, key);
     if (rc != TCRYPTO_OK)
         return fprintf(stderr, "error: %s: %s\n", a->key, tcrypto_strerror(rc)), TC_EXIT_INPUT;
-    if (witness && (rc = tcrypto_read_secret_key(witness, wkey)) != TCRYPTO_OK)
-        return fprintf(stderr, "error: %s: %s\n", witness, tcrypto_strerror(rc)), TC_EXIT_INPUT;
+    for (uint32_t i = 0; e && i < e->ncosign; i++) {
+        const char *file = e->cosign_key[i];
+        if ((rc = tcrypto_read_secret_key(file, &cos[i])) != TCRYPTO_OK)
+            return fprintf(stderr, "error: %s: %s\n", file, tcrypto_strerror(rc)), TC_EXIT_INPUT;
+    }
     uint8_t *g = NULL;
     size_t len = 0;
     if (util_read_file(a->genesis, CODEC_GENESIS_MAX, &g, &len) != 0) return TC_EXIT_INPUT;
@@ -567,9 +651,9 @@ static int load_inputs(const common_args *a, const char *witness, keypair *key, 
 
 static int submit_event(const common_args *a, const event *e)
 {
-    keypair key, wkey;
+    keypair key, cos[CODEC_COSIGS_MAX];
     hash32 chain;
-    int rc = load_inputs(a, e->witness_key, &key, &wkey, &chain);
+    int rc = load_inputs(a, e, &key, cos, &chain);
     uint64_t timeout = CLIENT_TIMEOUT_DEFAULT_MS, nonce = client_random_nonce();
     uint64_t valid_for = CLIENT_VALID_FOR_DEFAULT_MS, valid_until = 0;
     if (a->timeout && util_parse_u64("--timeout-ms", a->timeout, 1, 3600000, &timeout))
@@ -587,10 +671,10 @@ static int submit_event(const common_args *a, const event *e)
     if (rc != TC_EXIT_OK) return rc;
     if (!a->valid_until) valid_until = client_now_ms() + valid_for;
     static uint8_t tx[CODEC_TX_MAX];
-    const keypair *cos[1] = {&wkey};
-    unsigned meaning[1] = {MEANING_WITNESS};
+    const keypair *cosp[CODEC_COSIGS_MAX];
+    for (uint32_t i = 0; i < e->ncosign; i++) cosp[i] = &cos[i];
     size_t len = client_sign_tx(&key, nonce, valid_until, &chain, e->contract, e->method,
-                                e->args, e->nargs, cos, meaning, e->witness_key ? 1 : 0, tx,
+                                e->args, e->nargs, cosp, e->cosign_meaning, e->ncosign, tx,
                                 sizeof tx);
     if (len == 0)
         return fprintf(stderr, "error: the tx does not encode (arguments too large)\n"),
@@ -611,12 +695,12 @@ static int run_event(const event_command *c, int argc, char **argv)
 {
     char allowed[512];
     snprintf(allowed, sizeof allowed,
-             "url genesis key nonce valid-for-ms valid-until timeout-ms receipt-out %s",
+             "url genesis key nonce valid-for-ms valid-until timeout-ms receipt-out cosign %s",
              c->options);
     opts o;
     if (opts_parse(argc, argv, allowed, &o) != 0) return usage_of(c, stderr, TC_EXIT_USAGE);
     if (o.help) return usage_of(c, stdout, TC_EXIT_OK);
-    bool bad = o.positional_count != 0;
+    bool bad = o.positional_count != 0 && c->build != build_deploy; /* NAME FILE */
     if (bad) fprintf(stderr, "error: unexpected argument '%s'\n", o.positional[0]);
     common_args a = {need(&o, "url", &bad),       need(&o, "genesis", &bad),
                      need(&o, "key", &bad),       opt(&o, "nonce", &bad),
@@ -628,9 +712,12 @@ static int run_event(const event_command *c, int argc, char **argv)
     e.contract = c->contract;
     e.method = c->method;
     arg_rc rc = c->build(&e, &o, &bad);
-    if (rc == ARG_USAGE || bad) return usage_of(c, stderr, TC_EXIT_USAGE);
-    if (rc != ARG_OK) return TC_EXIT_INPUT;
-    return submit_event(&a, &e);
+    if (rc == ARG_OK && !bad) rc = add_cosign_options(&e, &o);
+    int exit_code = rc == ARG_USAGE || bad ? usage_of(c, stderr, TC_EXIT_USAGE)
+                    : rc != ARG_OK         ? TC_EXIT_INPUT
+                                           : submit_event(&a, &e);
+    free(e.module);
+    return exit_code;
 }
 
 static int run_named(const char *name, int argc, char **argv)
@@ -660,7 +747,7 @@ static int run_pair(const char *first, const char *const *seconds, int n, int ar
     }
     bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
     fprintf(help ? stdout : stderr, "usage: trialctl %s %s%s ... (trialctl %s %s --help)\n", first,
-            seconds[0], n > 1 ? "|withdraw" : "", first, seconds[0]);
+            seconds[0], n > 1 ? "|..." : "", first, seconds[0]);
     return help ? TC_EXIT_OK : TC_EXIT_USAGE;
 }
 
@@ -668,6 +755,12 @@ int cmd_consent(int argc, char **argv)
 {
     static const char *const m[] = {"grant", "withdraw"};
     return run_pair("consent", m, 2, argc, argv);
+}
+
+int cmd_governance(int argc, char **argv)
+{
+    static const char *const m[] = {"deploy"};
+    return run_pair("governance", m, 1, argc, argv);
 }
 
 int cmd_access(int argc, char **argv)

@@ -132,10 +132,11 @@ static const char GENESIS_USAGE[] =
     "  --created-ms N                creation time (default: now)\n"
     GENESIS_RULE_OPTIONS_USAGE
     "  show: the genesis's summary: chain id, rules, governance, validators, authorities,\n"
-    "  contracts. upgrade: converts a version 1 genesis to version 2 with the default rules\n"
-    "  (its max_batch_txs, anchor_window_ms and clock_skew_ms kept) and the default\n"
-    "  governance; the result is a NEW chain (a new chain id): a ledger made on the old\n"
-    "  genesis does not open on it.\n";
+    "  contracts. upgrade: converts a version 1 or 2 genesis to version 3: a version 1\n"
+    "  gets the default rules (its max_batch_txs, anchor_window_ms and clock_skew_ms kept)\n"
+    "  and the default governance; a version 2 keeps everything and gets the default\n"
+    "  rebind_delay_ms and regulators requirement. The result is a NEW chain (a new chain\n"
+    "  id): a ledger made on the old genesis does not open on it.\n";
 
 typedef struct {
     codec_genesis g;
@@ -323,8 +324,8 @@ static int genesis_upgrade(int argc, char **argv)
     }
     codec_error err;
     char why[300];
-    if (rc == TC_EXIT_OK && codec_genesis_decode_v1(old, len, &d->g, &err) != CODEC_OK) {
-        fprintf(stderr, "error: %s is not a version 1 genesis: %s\n", argv[optind],
+    if (rc == TC_EXIT_OK && codec_genesis_decode_old(old, len, &d->g, &err) != CODEC_OK) {
+        fprintf(stderr, "error: %s is not a version 1 or 2 genesis: %s\n", argv[optind],
                 codec_error_format(&err, why, sizeof why));
         rc = TC_EXIT_INPUT;
     }
@@ -335,7 +336,7 @@ static int genesis_upgrade(int argc, char **argv)
         print_hex("old chain id ", &old_id);
         rc = genesis_write_file(&d->g, argv[optind + 1]);
         if (rc == TC_EXIT_OK) {
-            printf("%s: version 2 genesis of a NEW chain (the chain id changed): start its "
+            printf("%s: version 3 genesis of a NEW chain (the chain id changed): start its "
                    "validators on empty data directories\n", argv[optind + 1]);
         }
     }

@@ -58,13 +58,13 @@ int genesis_write_file(const codec_genesis *g, const char *out_path);
 /* The rule options (tools/genesis_rules.c): one long option per genesis.rules limit, named
  * after its field (--tx-gas-limit, --block-gas-limit, --vm-memory-bytes, --vm-call-depth,
  * --vm-writes-max, --vm-events-max, --max-batch-txs, --block-bytes-max,
- * --valid-for-max-ms, --anchor-window-ms, --clock-skew-ms). Put GENESIS_RULE_OPTIONS in a
+ * --valid-for-max-ms, --anchor-window-ms, --clock-skew-ms, --rebind-delay-ms). Put GENESIS_RULE_OPTIONS in a
  * getopt_long table and hand every option value it returns to genesis_rule_option, which
  * sets that field (>= 1; the codec checks the bounds when the genesis is written). */
 #include <getopt.h>
 #include <stdio.h>
 #define GENESIS_RULE_OPTION_BASE 0x200
-#define GENESIS_RULE_OPTION_COUNT 11
+#define GENESIS_RULE_OPTION_COUNT 12
 #define GENESIS_RULE_OPTIONS                                                                \
     {"tx-gas-limit", required_argument, 0, 0x200},                                          \
     {"block-gas-limit", required_argument, 0, 0x201},                                       \
@@ -76,13 +76,15 @@ int genesis_write_file(const codec_genesis *g, const char *out_path);
     {"block-bytes-max", required_argument, 0, 0x207},                                       \
     {"valid-for-max-ms", required_argument, 0, 0x208},                                      \
     {"anchor-window-ms", required_argument, 0, 0x209},                                      \
-    {"clock-skew-ms", required_argument, 0, 0x20a}
+    {"clock-skew-ms", required_argument, 0, 0x20a},                                         \
+    {"rebind-delay-ms", required_argument, 0, 0x20b}
 #define GENESIS_RULE_OPTIONS_USAGE                                                          \
     "  rules (genesis.rules, docs/FORMATS.md 5.9; default in brackets):\n"                   \
-    "  --tx-gas-limit N [2000000]   --block-gas-limit N [512000000]\n"                       \
+    "  --tx-gas-limit N [1000000]   --block-gas-limit N [250000000]\n"                       \
     "  --vm-memory-bytes N [262144] --vm-call-depth N [64] --vm-writes-max N [256]\n"        \
     "  --vm-events-max N [64]       --max-batch-txs N [256] --block-bytes-max N [2097152]\n" \
-    "  --valid-for-max-ms N [3600000] --anchor-window-ms N [604800000] --clock-skew-ms N [2000]\n"
+    "  --valid-for-max-ms N [3600000] --anchor-window-ms N [604800000] --clock-skew-ms N [2000]\n" \
+    "  --rebind-delay-ms N [259200000] (72 h: a participant's key re-binding waits this long)\n"
 int genesis_rule_option(codec_rules *rules, int c, const char *arg);
 /* Copy every non-zero field of the rule options given over rules. */
 void genesis_rules_merge(codec_rules *rules, const codec_rules *given);
@@ -117,6 +119,7 @@ int cmd_enrol(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_anchor(int argc, char **argv);
 int cmd_access(int argc, char **argv);
+int cmd_governance(int argc, char **argv);
 /* issue 19 reads (tools/cmd_reads.c): history (public), access records, access log */
 int cmd_history(int argc, char **argv);
 int access_records(int argc, char **argv);

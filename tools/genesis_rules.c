@@ -27,7 +27,7 @@ static const rule_field RULE_FIELDS[] = {
     RULE(tx_gas_limit, true),     RULE(block_gas_limit, true),  RULE(vm_memory_bytes, false),
     RULE(vm_call_depth, false),   RULE(vm_writes_max, false),   RULE(vm_events_max, false),
     RULE(max_batch_txs, false),   RULE(block_bytes_max, false), RULE(valid_for_max_ms, true),
-    RULE(anchor_window_ms, true), RULE(clock_skew_ms, true),
+    RULE(anchor_window_ms, true), RULE(clock_skew_ms, true),    RULE(rebind_delay_ms, true),
 };
 #define RULE_COUNT (sizeof RULE_FIELDS / sizeof RULE_FIELDS[0])
 _Static_assert(RULE_COUNT == GENESIS_RULE_OPTION_COUNT, "one option per rule field");
@@ -90,6 +90,7 @@ static void print_rules(const codec_rules *r, FILE *out)
     fprintf(out, "  valid_for_max_ms  %" PRIu64 "\n", r->valid_for_max_ms);
     fprintf(out, "  anchor_window_ms  %" PRIu64 "\n", r->anchor_window_ms);
     fprintf(out, "  clock_skew_ms     %" PRIu64 "\n", r->clock_skew_ms);
+    fprintf(out, "  rebind_delay_ms   %" PRIu64 "\n", r->rebind_delay_ms);
 }
 
 void genesis_print(const codec_genesis *g, const hash32 *chain_id, FILE *out)

@@ -43,7 +43,7 @@ const char *codec_strerror(codec_err err)
     case CODEC_ERR_DUPLICATE: return "duplicate key (keys must be distinct)";
     case CODEC_ERR_OVERFLOW: return "output buffer too small";
     case CODEC_ERR_OLD_GENESIS:
-        return "a version 1 genesis is no longer accepted: convert it with `trialctl genesis "
+        return "a version 1 or 2 genesis is no longer accepted: convert it with `trialctl genesis "
                "upgrade OLD NEW` (the converted genesis is a new chain, with a new chain id)";
     case CODEC_ERR_UNKNOWN: return "a version or kind this build does not know";
     }
@@ -1149,12 +1149,14 @@ void codec_rules_default(codec_rules *out)
         .valid_for_max_ms = 3600000,           /* an hour */
         .anchor_window_ms = 7ull * 24 * 3600 * 1000,
         .clock_skew_ms = 2000,
+        .rebind_delay_ms = CODEC_RULES_REBIND_DELAY_DEFAULT_MS,
     };
 }
 
 const char *codec_governance_kind_name(unsigned kind)
 {
-    static const char *names[] = {"?", "authorities", "validators", "deploy", "rules"};
+    static const char *names[] = {"?", "authorities", "validators", "deploy", "rules",
+                                  "regulators"};
     return kind <= GOVERNANCE_KIND_MAX_ ? names[kind] : "?";
 }
 
@@ -1164,11 +1166,13 @@ void codec_governance_default(codec_requirement out[GOVERNANCE_KIND_MAX_])
         out[k] = (codec_requirement){
             .role_count = 2, .roles = {{ROLE_SPONSOR, 1}, {ROLE_REGULATOR, 1}}};
     }
+    out[GOVERNANCE_REGULATORS - 1] =
+        (codec_requirement){.role_count = 1, .roles = {{ROLE_REGULATOR, 1}}};
 }
 
 static void wr_rules(writer *w, const codec_rules *r)
 {
-    wr_array(w, 14);
+    wr_array(w, 15);
     wr_uint(w, r->rules_version);
     wr_uint(w, r->gas_schedule);
     wr_uint(w, r->tx_gas_limit);
@@ -1183,6 +1187,7 @@ static void wr_rules(writer *w, const codec_rules *r)
     wr_uint(w, r->valid_for_max_ms);
     wr_uint(w, r->anchor_window_ms);
     wr_uint(w, r->clock_skew_ms);
+    wr_uint(w, r->rebind_delay_ms);
 }
 
 static void wr_governance(writer *w, const codec_requirement *gov)
@@ -1264,10 +1269,12 @@ static bool rd_vm_rules(codec_reader *r, codec_rules *p)
                            &p->vm_events_max);
 }
 
-static bool rd_rules(codec_reader *r, codec_rules *p)
+/* version 2's rules lack rebind_delay_ms (codec_genesis_decode_old gives the default) */
+static bool rd_rules(codec_reader *r, uint32_t version, codec_rules *p)
 {
+    uint32_t fields = version >= 3 ? 15 : 14;
     uint32_t n;
-    if (!(codec_rd_array(r, "genesis.rules", 14, 14, &n)
+    if (!(codec_rd_array(r, "genesis.rules", fields, fields, &n)
           && rd_known(r, "genesis.rules.rules_version", CODEC_RULES_VERSION, &p->rules_version)
           && rd_known(r, "genesis.rules.gas_schedule", CODEC_GAS_SCHEDULE, &p->gas_schedule))) {
         return false;
@@ -1293,7 +1300,10 @@ static bool rd_rules(codec_reader *r, codec_rules *p)
         && rd_u64_in(r, "genesis.rules.anchor_window_ms", 1, CODEC_RULES_ANCHOR_WINDOW_MAX_MS,
                      &p->anchor_window_ms)
         && rd_u64_in(r, "genesis.rules.clock_skew_ms", 1, CODEC_RULES_CLOCK_SKEW_MAX_MS,
-                     &p->clock_skew_ms);
+                     &p->clock_skew_ms)
+        && (version < 3
+            || rd_u64_in(r, "genesis.rules.rebind_delay_ms", 1, CODEC_RULES_REBIND_DELAY_MAX_MS,
+                         &p->rebind_delay_ms));
 }
 
 static bool rd_validators(codec_reader *r, codec_genesis *g)
@@ -1399,8 +1409,8 @@ static uint32_t authorities_of_role(const codec_genesis *g, uint32_t role)
 /* One [role, count] of a requirement: a role that signs txs (not a participant, not an
  * auditor), strictly after the previous one, held by at least count genesis authorities
  * (or the requirement could never be met). */
-static bool rd_role_count(codec_reader *r, const codec_genesis *g, uint32_t prev_role,
-                          codec_role_count *out)
+static bool rd_role_count(codec_reader *r, const codec_genesis *g, uint32_t kind,
+                          uint32_t prev_role, codec_role_count *out)
 {
     uint32_t n, role, count;
     if (!codec_rd_array(r, "genesis.governance[].roles[]", 2, 2, &n)) return false;
@@ -1410,6 +1420,11 @@ static bool rd_role_count(codec_reader *r, const codec_genesis *g, uint32_t prev
     }
     if (role <= prev_role) {
         return codec_rd_fail_at(r, role_at, CODEC_ERR_ORDER, "genesis.governance[].roles[].role");
+    }
+    if (kind == GOVERNANCE_REGULATORS && role != ROLE_REGULATOR) {
+        return codec_rd_fail_at(r, role_at, CODEC_ERR_RANGE,
+                                "genesis.governance[].roles[].role (a regulator's change is "
+                                "signed by regulators only)");
     }
     const uint8_t *count_at = r->p;
     if (!codec_rd_u32_in(r, "genesis.governance[].roles[].count", 1, CODEC_REQUIREMENT_KEYS_MAX,
@@ -1433,7 +1448,7 @@ static bool rd_requirement(codec_reader *r, const codec_genesis *g, uint32_t kin
     if (!codec_rd_array(r, "genesis.governance[]", 2, 2, &n)) return false;
     kind_at = r->p;
     if (!codec_rd_u32(r, "genesis.governance[].kind", UINT32_MAX, &got)) return false;
-    if (got != kind) { /* kinds 1..4, each once, in order */
+    if (got != kind) { /* kinds 1..5, each once, in order */
         return codec_rd_fail_at(r, kind_at, got > GOVERNANCE_KIND_MAX_ ? CODEC_ERR_UNKNOWN
                                                                        : CODEC_ERR_ORDER,
                                 "genesis.governance[].kind");
@@ -1445,7 +1460,7 @@ static bool rd_requirement(codec_reader *r, const codec_genesis *g, uint32_t kin
     }
     uint32_t prev = 0, keys = 0;
     for (uint32_t i = 0; i < out->role_count; i++) {
-        if (!rd_role_count(r, g, prev, &out->roles[i])) return false;
+        if (!rd_role_count(r, g, kind, prev, &out->roles[i])) return false;
         prev = out->roles[i].role;
         keys += out->roles[i].count;
     }
@@ -1455,18 +1470,27 @@ static bool rd_requirement(codec_reader *r, const codec_genesis *g, uint32_t kin
     return true;
 }
 
-static bool rd_governance(codec_reader *r, codec_genesis *g)
+/* version 2 has kinds 1..4 (codec_genesis_decode_old gives kind 5 the default) */
+static bool rd_governance(codec_reader *r, uint32_t version, codec_genesis *g)
 {
-    uint32_t n;
-    if (!codec_rd_array(r, "genesis.governance", GOVERNANCE_KIND_MAX_, GOVERNANCE_KIND_MAX_, &n)) {
-        return false;
-    }
-    for (uint32_t k = 0; k < GOVERNANCE_KIND_MAX_; k++) {
+    uint32_t n, kinds = version >= 3 ? GOVERNANCE_KIND_MAX_ : GOVERNANCE_RULES;
+    if (!codec_rd_array(r, "genesis.governance", kinds, kinds, &n)) return false;
+    for (uint32_t k = 0; k < kinds; k++) {
         r->index = k;
         if (!rd_requirement(r, g, k + 1, &g->governance[k])) return false;
     }
     r->index = -1;
     return true;
+}
+
+/* The body of versions 2 and 3 (the array header and version already read). */
+static bool rd_genesis_body(codec_reader *r, uint32_t version, codec_genesis *g)
+{
+    return rd_str(r, "genesis.chain_name", CODEC_CHAIN_NAME_MAX, g->chain_name)
+        && codec_rd_uint(r, "genesis.created_ms", UINT64_MAX, &g->created_ms)
+        && rd_rules(r, version, &g->rules) && rd_validators(r, g)
+        && rd_authorities(r, g, ROLE_AUDITOR) && rd_contracts(r, g)
+        && rd_governance(r, version, g);
 }
 
 static bool rd_genesis(codec_reader *r, codec_genesis *g)
@@ -1476,15 +1500,14 @@ static bool rd_genesis(codec_reader *r, codec_genesis *g)
     if (!codec_rd_array(r, "genesis", 7, 8, &n)) return false;
     const uint8_t *version_at = r->p;
     if (!codec_rd_u32(r, "genesis.version", UINT32_MAX, &version)) return false;
-    if (version == 1) return codec_rd_fail_at(r, version_at, CODEC_ERR_OLD_GENESIS, "genesis.version");
+    if (version == 1 || version == 2) {
+        return codec_rd_fail_at(r, version_at, CODEC_ERR_OLD_GENESIS, "genesis.version");
+    }
     if (version != CODEC_GENESIS_VERSION) {
         return codec_rd_fail_at(r, version_at, CODEC_ERR_UNKNOWN, "genesis.version");
     }
     if (n != 8) return codec_rd_fail_at(r, at, CODEC_ERR_COUNT, "genesis");
-    return rd_str(r, "genesis.chain_name", CODEC_CHAIN_NAME_MAX, g->chain_name)
-        && codec_rd_uint(r, "genesis.created_ms", UINT64_MAX, &g->created_ms)
-        && rd_rules(r, &g->rules) && rd_validators(r, g)
-        && rd_authorities(r, g, ROLE_AUDITOR) && rd_contracts(r, g) && rd_governance(r, g);
+    return rd_genesis_body(r, version, g);
 }
 
 codec_err codec_genesis_decode(const uint8_t *data, size_t len, codec_genesis *out,
@@ -1521,13 +1544,31 @@ static bool rd_genesis_v1(codec_reader *r, codec_genesis *g)
     return true;
 }
 
-codec_err codec_genesis_decode_v1(const uint8_t *data, size_t len, codec_genesis *out,
-                                  codec_error *err)
+/* Version 2: version 3 without rebind_delay_ms and governance kind 5. */
+static bool rd_genesis_v2(codec_reader *r, codec_genesis *g)
+{
+    uint32_t n, version;
+    if (!(codec_rd_array(r, "genesis", 8, 8, &n)
+          && codec_rd_u32_in(r, "genesis.version", 2, 2, &version)
+          && rd_genesis_body(r, version, g))) {
+        return false;
+    }
+    g->rules.rebind_delay_ms = CODEC_RULES_REBIND_DELAY_DEFAULT_MS;
+    codec_requirement defaults[GOVERNANCE_KIND_MAX_];
+    codec_governance_default(defaults);
+    g->governance[GOVERNANCE_REGULATORS - 1] = defaults[GOVERNANCE_REGULATORS - 1];
+    return true;
+}
+
+codec_err codec_genesis_decode_old(const uint8_t *data, size_t len, codec_genesis *out,
+                                   codec_error *err)
 {
     codec_reader r;
-    codec_rd_init(&r, data, len, err);
     memset(out, 0, sizeof *out);
-    return codec_rd_finish(&r, rd_genesis_v1(&r, out));
+    /* the version is the second element of the outer array in both */
+    bool v2 = len >= 2 && (data[0] & 0xf0) == 0x90 && data[1] == 2;
+    codec_rd_init(&r, data, len, err);
+    return codec_rd_finish(&r, v2 ? rd_genesis_v2(&r, out) : rd_genesis_v1(&r, out));
 }
 
 uint32_t codec_genesis_quorum(const codec_genesis *g)

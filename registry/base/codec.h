@@ -351,21 +351,22 @@ codec_err codec_writes_encode(const codec_write *writes, uint32_t count, codec_b
 void codec_writes_hash(const codec_write *writes, uint32_t count, hash32 *out);
 
 /* ---- genesis ---------------------------------------------------------------------
- * genesis     = [version=2, chain_name, created_ms, rules, validators, authorities,
+ * genesis     = [version=3, chain_name, created_ms, rules, validators, authorities,
  *                contracts, governance]
  * rules       = [rules_version, gas_schedule, tx_gas_limit, block_gas_limit,
  *                vm_memory_bytes, vm_call_depth, vm_writes_max, vm_events_max,
  *                max_batch_txs, block_bytes_max, nonce_rule, valid_for_max_ms,
- *                anchor_window_ms, clock_skew_ms]
+ *                anchor_window_ms, clock_skew_ms, rebind_delay_ms]
  * validator   = [name, key]
  * authority   = [role, site, name, key]      (site "" when not a site role)
  * contract    = [name, version, bytecode]
- * governance  = [requirement x 4]            kinds 1, 2, 3, 4 in this order
+ * governance  = [requirement x 5]            kinds 1, 2, 3, 4, 5 in this order
  * requirement = [kind, [[role, count]...]]   roles strictly increasing, 1..4 pairs
  * chain id    = SHA-256(canonical genesis)
  * Version 1 (params = [max_batch_txs, nonce_window, anchor_window_ms, clock_skew_ms], no
- * governance) is refused with CODEC_ERR_OLD_GENESIS: `trialctl genesis upgrade` converts
- * it (codec_genesis_decode_v1), which makes a new chain (a new chain id).
+ * governance) and version 2 (rules without rebind_delay_ms, governance kinds 1..4) are
+ * refused with CODEC_ERR_OLD_GENESIS: `trialctl genesis upgrade` converts them
+ * (codec_genesis_decode_old), which makes a new chain (a new chain id).
  * docs/FORMATS.md 5.9 has every bound; the decoder checks them all, naming the field.
  */
 typedef enum {
@@ -401,6 +402,8 @@ unsigned codec_role_parse(const char *name);
 #define CODEC_RULES_VALID_FOR_MAX_MS 86400000ull      /* 24 hours */
 #define CODEC_RULES_ANCHOR_WINDOW_MAX_MS (366ull * 86400000ull) /* a year */
 #define CODEC_RULES_CLOCK_SKEW_MAX_MS 60000ull        /* a minute; an hour is absurd */
+#define CODEC_RULES_REBIND_DELAY_DEFAULT_MS (72ull * 3600000ull) /* 72 hours */
+#define CODEC_RULES_REBIND_DELAY_MAX_MS (90ull * 86400000ull)    /* 90 days */
 
 typedef struct {
     uint32_t rules_version;    /* CODEC_RULES_VERSION */
@@ -417,6 +420,9 @@ typedef struct {
     uint64_t valid_for_max_ms; /* how far after the block time a tx's valid_until may lie */
     uint64_t anchor_window_ms; /* how far before the block time a data anchor may lie */
     uint64_t clock_skew_ms;    /* |proposed block time - a replica's clock| bound */
+    uint64_t rebind_delay_ms;  /* a participant's re-binding to a new key waits this long
+                                  (block time) after it is recorded, so that the old key
+                                  can veto it; 0..CODEC_RULES_REBIND_DELAY_MAX_MS */
 } codec_rules;
 
 /* The rules trialctl init writes, and genesis upgrade gives a version 1 genesis. */
@@ -425,11 +431,14 @@ void codec_rules_default(codec_rules *out);
 /* Governance: for each kind of change, the keys it needs (docs/FORMATS.md 5.9 says how
  * they count: the tx's signer and its co-signers with meaning approval, one key each). */
 typedef enum {
-    GOVERNANCE_AUTHORITIES = 1, /* add or remove an authority (a later issue) */
-    GOVERNANCE_VALIDATORS = 2,  /* change the validator set (a later issue) */
+    GOVERNANCE_AUTHORITIES = 1, /* add, revoke or rotate an authority other than a regulator */
+    GOVERNANCE_VALIDATORS = 2,  /* change the validator set (with 2f+1 validators, too) */
     GOVERNANCE_DEPLOY = 3,      /* governance.deploy: a new contract version */
-    GOVERNANCE_RULES = 4,       /* change genesis.rules (a later issue) */
-    GOVERNANCE_KIND_MAX_ = GOVERNANCE_RULES,
+    GOVERNANCE_RULES = 4,       /* change genesis.rules (no tx yet) */
+    GOVERNANCE_REGULATORS = 5,  /* add, revoke or rotate a regulator: its requirement names
+                                   the regulator role only (a sponsor must not choose its
+                                   regulator), and the target's own key does not count */
+    GOVERNANCE_KIND_MAX_ = GOVERNANCE_REGULATORS,
 } governance_kind;
 #define CODEC_REQUIREMENT_ROLES_MAX 4 /* sponsor, investigator, regulator, researcher */
 
@@ -444,8 +453,8 @@ typedef struct {
 } codec_requirement;
 
 const char *codec_governance_kind_name(unsigned kind);
-/* The requirements trialctl init writes (and genesis upgrade gives): every kind needs one
- * sponsor key and one regulator key, which is the deploy rule of version 1. */
+/* The requirements trialctl init writes (and genesis upgrade gives): kinds 1..4 need one
+ * sponsor key and one regulator key (the deploy rule of version 1); kind 5 one regulator. */
 void codec_governance_default(codec_requirement out[GOVERNANCE_KIND_MAX_]);
 
 typedef struct {
@@ -480,20 +489,22 @@ typedef struct {
     codec_requirement governance[GOVERNANCE_KIND_MAX_]; /* [kind - 1] */
 } codec_genesis;
 
-#define CODEC_GENESIS_VERSION 2
+#define CODEC_GENESIS_VERSION 3
 #define CODEC_GENESIS_MAX (CODEC_CONTRACTS_MAX * CODEC_BYTECODE_MAX + 64 * 1024)
 
 codec_err codec_genesis_encode(const codec_genesis *g, codec_buf *out);
 /* Validators must number n = 3f+1 with 1 <= f <= 5 (4, 7, 10, 13 or 16, what PBFT runs:
  * CODEC_ERR_COUNT at genesis.validators otherwise); rules and governance within their
- * bounds (FORMATS.md 5.9). A version 1 genesis: CODEC_ERR_OLD_GENESIS. */
+ * bounds (FORMATS.md 5.9). A version 1 or 2 genesis: CODEC_ERR_OLD_GENESIS. */
 codec_err codec_genesis_decode(const uint8_t *data, size_t len, codec_genesis *out,
                                codec_error *err);
-/* A version 1 genesis (for `trialctl genesis upgrade` only): its validators, authorities
- * and contracts, codec_rules_default with its max_batch_txs, anchor_window_ms and
- * clock_skew_ms carried over (nonce_window has no successor), codec_governance_default.
- * The result is NOT checked against the version 2 bounds: encode it and decode it. */
-codec_err codec_genesis_decode_v1(const uint8_t *data, size_t len, codec_genesis *out,
+/* A version 1 or 2 genesis (for `trialctl genesis upgrade` only). Version 1: its
+ * validators, authorities and contracts, codec_rules_default with its max_batch_txs,
+ * anchor_window_ms and clock_skew_ms carried over (nonce_window has no successor),
+ * codec_governance_default. Version 2: everything it has, rebind_delay_ms the default and
+ * governance kind 5 the default. The result is NOT checked against the version 3 bounds:
+ * encode it and decode it. */
+codec_err codec_genesis_decode_old(const uint8_t *data, size_t len, codec_genesis *out,
                                   codec_error *err);
 /* f = (n - 1) / 3 and the quorum 2f+1. */
 uint32_t codec_genesis_quorum(const codec_genesis *g);

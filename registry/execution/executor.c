@@ -26,6 +26,7 @@
 #define SYS_VALSET_AT "sys/valset/at/" /* <boundary:8> -> committing height:8, set bytes */
 #define G_AUTH "genesis/auth/"
 #define G_WINDOW "genesis/anchor_window"
+#define G_REBIND "genesis/rebind_delay"
 #define G_VALIDATOR "genesis/validator/"
 #define RECEIPT_SLOT (CODEC_RECEIPT_MAX)
 #define DEPLOY_CHUNK 4096u
@@ -469,9 +470,11 @@ static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out,
         }
         return 0;
     }
-    if (key_len == sizeof G_WINDOW - 1 && memcmp(key, G_WINDOW, key_len) == 0) {
+    bool window = key_len == sizeof G_WINDOW - 1 && memcmp(key, G_WINDOW, key_len) == 0;
+    if (window || (key_len == sizeof G_REBIND - 1 && memcmp(key, G_REBIND, key_len) == 0)) {
+        const codec_rules *rules = exec_rules_at(e, e->height);
         uint8_t v[8];
-        be64(v, exec_rules_at(e, e->height)->anchor_window_ms);
+        be64(v, window ? rules->anchor_window_ms : rules->rebind_delay_ms);
         *found = 1;
         return copy_out(v, 8, out, out_cap, value_len);
     }

@@ -50,7 +50,7 @@
  * A contract may write only keys starting with "<its name>/" (checked after the call:
  * a foreign write traps the tx). Contracts read the genesis through virtual read-only
  * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority) and
- * "genesis/anchor_window" = anchor_window_ms:8.
+ * "genesis/anchor_window" = anchor_window_ms:8, "genesis/rebind_delay" = rebind_delay_ms:8.
  *
  * Block gas: the contract calls of one block use at most exec_options.block_gas_limit
  * gas together (EXEC_BLOCK_GAS_DEFAULT). Each call runs with min(tx gas limit, the block's

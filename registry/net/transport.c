@@ -34,10 +34,12 @@ struct tp_net {
     nng_socket outbox[TP_PEERS_MAX];  /* push, one dialer each */
     bool has_outbox[TP_PEERS_MAX];
     int outbox_pipes[TP_PEERS_MAX];   /* connections of each dialer (nng pipe events; atomic) */
-    uint32_t peer_count;
+    uint32_t peer_count;              /* grows with tp_add_peer (atomic: read by any thread) */
     size_t max_message_bytes;
     int recv_timeout_ms;              /* the value currently set on inbox */
     tp_door door;                     /* the inbox's listener behind its relay */
+    tp_config cfg;                    /* the numbers as opened (no pointers kept): tp_add_peer */
+    nng_tls_config *tls_client;       /* the dialers' TLS (a reference), NULL without TLS */
 };
 
 const char *tp_strerror(tp_err err)
@@ -296,12 +298,17 @@ tp_err tp_open(const tp_config *cfg, tp_net **out, char *why, size_t why_cap)
         free(net);
         return rc;
     }
+    net->cfg = (tp_config){.max_message_bytes = cfg->max_message_bytes,
+                           .send_queue_messages = cfg->send_queue_messages,
+                           .recv_queue_messages = cfg->recv_queue_messages,
+                           .reconnect_min_ms = cfg->reconnect_min_ms,
+                           .reconnect_max_ms = cfg->reconnect_max_ms};
+    net->tls_client = tls_client; /* kept for tp_add_peer, freed by tp_close */
     rc = open_inbox(net, cfg, tls_server, why, why_cap);
     for (uint32_t p = 0; rc == TP_OK && p < cfg->peer_count; p++) {
         if (cfg->peer_urls[p]) rc = open_outbox(net, p, cfg, tls_client, why, why_cap);
     }
     if (tls_server) nng_tls_config_free(tls_server); /* the endpoints hold their references */
-    if (tls_client) nng_tls_config_free(tls_client);
     if (rc != TP_OK) {
         tp_close(net);
         return rc;
@@ -318,13 +325,36 @@ void tp_close(tp_net *net)
     }
     if (net->door.relay) door_close(&net->door);
     nng_close(net->inbox);
+    if (net->tls_client) nng_tls_config_free(net->tls_client);
     free(net);
+}
+
+tp_err tp_add_peer(tp_net *net, const char *url, uint32_t *peer, char *why, size_t why_cap)
+{
+    uint32_t p = net->peer_count;
+    if (p == TP_PEERS_MAX) {
+        snprintf(why, why_cap, "%s: no room for another peer (%d at most)", url, TP_PEERS_MAX);
+        return TP_ERR_CONFIG;
+    }
+    tp_config cfg = net->cfg;
+    cfg.peer_urls[p] = url;
+    static const tp_tls any; /* check_scheme asks only whether TLS is on */
+    tp_err rc = check_scheme(url, net->tls_client ? &any : NULL, why, why_cap);
+    if (rc == TP_OK) rc = open_outbox(net, p, &cfg, net->tls_client, why, why_cap);
+    if (rc != TP_OK) {
+        if (net->has_outbox[p]) nng_close(net->outbox[p]);
+        net->has_outbox[p] = false;
+        return rc;
+    }
+    __atomic_store_n(&net->peer_count, p + 1, __ATOMIC_RELEASE);
+    *peer = p;
+    return TP_OK;
 }
 
 uint32_t tp_peer_connections(const tp_net *net)
 {
-    uint32_t connected = 0;
-    for (uint32_t p = 0; p < net->peer_count; p++)
+    uint32_t connected = 0, count = __atomic_load_n(&net->peer_count, __ATOMIC_ACQUIRE);
+    for (uint32_t p = 0; p < count; p++)
         connected += net->has_outbox[p]
                      && __atomic_load_n(&net->outbox_pipes[p], __ATOMIC_RELAXED) > 0;
     return connected;

@@ -74,6 +74,11 @@ const char *tp_strerror(tp_err err);
 tp_err tp_open(const tp_config *cfg, tp_net **out, char *why, size_t why_cap);
 void tp_close(tp_net *net);
 
+/* Start dialing one more peer (a validator a governance change added): *peer is its index
+ * for tp_send, the next after the last. Same thread as tp_send (the node's). TP_ERR_CONFIG
+ * with why for a bad URL (scheme against the TLS settings) or no room (TP_PEERS_MAX). */
+tp_err tp_add_peer(tp_net *net, const char *url, uint32_t *peer, char *why, size_t why_cap);
+
 /* How many peers this node's dialers are connected to now (0..peer_count - 1): a link
  * counts from its connection (TCP, and TLS's handshake) until it closes, whatever the peer
  * sends; a peer that is down or unreachable does not count while nng redials. Safe from any

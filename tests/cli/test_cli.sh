@@ -211,17 +211,26 @@ expect 2 "--max-batch-txs" -- "$T" genesis -o g.bin --chain-name x "${G[@]}" --m
 expect 0 "max_batch_txs +16" -- sh -c "'$T' genesis -o g16.bin --chain-name x ${G[*]} --max-batch-txs 16 && '$T' genesis show g16.bin"
 "$T" keygen keys/auditor >/dev/null
 expect 0 "auditor +auditor .*signs no tx" -- sh -c "'$T' genesis -o ga.bin --chain-name x ${G[*]} --authority auditor=keys/auditor.pub && '$T' genesis show ga.bin"
-# a version 1 genesis (as trialctl wrote it before): refused by name, converted by upgrade
-/usr/bin/python3 - genesis.bin v1.bin <<'PY'
+# version 1 and 2 genesis files (as trialctl wrote them before): refused by name, converted
+# by upgrade
+/usr/bin/python3 - genesis.bin v1.bin v2.bin <<'PY'
 import sys, msgpack
 g = msgpack.unpackb(open(sys.argv[1], "rb").read(), raw=False)
 r = g[3]
 v1 = [1, g[1], g[2], [r[8], 64, r[12], r[13]], g[4], g[5], g[6]]
 open(sys.argv[2], "wb").write(msgpack.packb(v1, use_bin_type=True))
+v2 = [2, g[1], g[2], r[:14], g[4], g[5], g[6], g[7][:4]]
+open(sys.argv[3], "wb").write(msgpack.packb(v2, use_bin_type=True))
 PY
-expect 3 "genesis.version: a version 1 genesis is no longer accepted: convert it with .trialctl genesis upgrade" -- "$T" audit --genesis v1.bin data
+expect 3 "genesis.version: a version 1 or 2 genesis is no longer accepted: convert it with .trialctl genesis upgrade" -- "$T" audit --genesis v1.bin data
+expect 3 "genesis.version: a version 1 or 2 genesis is no longer accepted" -- "$T" audit --genesis v2.bin data
+expect 0 "version 3 genesis of a NEW chain" -- "$T" genesis upgrade v2.bin up-from-v2.bin
+cmp -s up-from-v2.bin genesis.bin && pass=$((pass + 1)) || { echo "FAIL: upgrade of genesis.bin's v2 form differs"; fail=$((fail + 1)); }
+expect 0 "rebind_delay_ms +259200000" -- "$T" genesis show genesis.bin
+expect 0 "regulators +regulator x1" -- "$T" genesis show genesis.bin
+expect 2 "genesis.rules.rebind_delay_ms" -- "$T" genesis -o g.bin --chain-name x "${G[@]}" --rebind-delay-ms 7776000001
 expect 2 "usage: trialctl genesis" -- "$T" genesis upgrade v1.bin
-expect 3 "not a version 1 genesis" -- "$T" genesis upgrade genesis.bin up.bin
+expect 3 "not a version 1 or 2 genesis" -- "$T" genesis upgrade genesis.bin up.bin
 expect 2 "genesis.rules.clock_skew_ms" -- "$T" genesis upgrade v1.bin up.bin --clock-skew-ms 3600000
 expect 0 "NEW chain \(the chain id changed\)" -- "$T" genesis upgrade v1.bin up.bin
 expect 0 "valid_for_max_ms +3600000" -- "$T" genesis show up.bin

@@ -237,8 +237,48 @@ elapsed=$((($(date +%s%N) - start) / 1000000))
 # ---- the example trial against the consortium, pipelined ------------------------------------
 expect 0 "FLAG" -- "$T" example-trial --url "$URL" --consortium cons
 grep -c "" <<<"$LAST" | grep -qE '^[0-9]{2}' && pass=$((pass + 1)) || { echo "FAIL: timeline too short"; fail=$((fail + 1)); }
+
+# ---- governance deploy (issue 23 item 3): a new version of a contract from the command line,
+# under the genesis's deploy rule (sponsor + regulator approval); in force from the next block
+cat > outcomes-v2.s <<'ASM'
+.bytes TOP "outcome.v2_reported"
+;@abi report bytes bytes bytes
+.func report 3 6 export
+    loads r3, TOP
+    move r4, r0
+    host r5, emit, r3
+    loadi r5, 1
+    ret r5
+ASM
+"$T" asm outcomes-v2.s -o outcomes-v2.cvm >/dev/null
+printf 'not a module' > junk.cvm
+GOV=(--url "$URL" --genesis "$G" --key $K/sponsor.key)
+expect 1 "code 14.*deploy needs the keys" -- "$T" governance deploy "${GOV[@]}" outcomes outcomes-v2.cvm --version 2
+expect 1 "code 14" -- "$T" governance deploy "${GOV[@]}" outcomes outcomes-v2.cvm --version 2 \
+    --cosign approval=$K/investigator-site-a.key
+expect 1 "code 14" -- "$T" governance deploy "${GOV[@]}" outcomes outcomes-v2.cvm --version 2 \
+    --cosign witness=$K/regulator.key
+expect 1 "code 14" -- "$T" governance deploy "${GOV[@]}" outcomes junk.cvm --version 2 \
+    --cosign approval=$K/regulator.key
+expect 1 "code 14" -- "$T" governance deploy "${GOV[@]}" outcomes outcomes-v2.cvm --version 1 \
+    --cosign approval=$K/regulator.key
+expect 0 "event outcome.flag" -- "$T" outcomes "${C[@]}" --key $K/sponsor.key "${TR[@]}" --primary $P2
+expect 0 "event governance.deployed" -- "$T" governance deploy "${GOV[@]}" outcomes outcomes-v2.cvm \
+    --version 2 --cosign approval=$K/regulator.key
+expect 0 "event outcome.v2_reported" -- "$T" outcomes "${C[@]}" --key $K/sponsor.key "${TR[@]}" --primary $P2
+expect 1 "code 14" -- "$T" governance deploy "${GOV[@]}" outcomes outcomes-v2.cvm --version 2 \
+    --cosign approval=$K/regulator.key
+expect 2 "give the contract's NAME and its module FILE.cvm" -- "$T" governance deploy "${GOV[@]}" outcomes --version 3
+expect 2 "--version is required" -- "$T" governance deploy "${GOV[@]}" outcomes outcomes-v2.cvm
+expect 2 "--cosign wants MEANING=KEYFILE" -- "$T" governance deploy "${GOV[@]}" outcomes outcomes-v2.cvm \
+    --version 3 --cosign blessing=$K/regulator.key
+expect 3 "missing.cvm" -- "$T" governance deploy "${GOV[@]}" outcomes missing.cvm --version 3 \
+    --cosign approval=$K/regulator.key
+expect 2 "usage: trialctl governance deploy" -- "$T" governance
+
 expect 0 "exported" -- "$T" export --url "$URL" --genesis "$G" --key $K/regulator.key final.export
 expect 0 "audit OK" -- "$T" audit --genesis "$G" final.export
+expect 0 "audit OK" -- "$T" audit --genesis "$G" --reexecute final.export
 
 kill "$DEV_PID"
 wait "$DEV_PID"

@@ -299,7 +299,10 @@ RULES = [
     ("block_bytes_max", TX_MAX, MESSAGE_BYTES_DEFAULT - (64 << 10)),
     ("nonce_rule", 1, 1), ("valid_for_max_ms", 60000, 86400000),
     ("anchor_window_ms", 1, 366 * 86400000), ("clock_skew_ms", 1, 60000),
+    ("rebind_delay_ms", 1, 90 * 86400000),
 ]
+GOVERNANCE_KINDS = 5  # authorities, validators, deploy, rules, regulators
+ROLE_REGULATOR = 3
 ROLE_AUDITOR = 6
 
 
@@ -312,11 +315,11 @@ def check_rules(r):
 
 
 def check_governance(gov, authorities):
-    want_array(gov, "genesis.governance", 4, 4)
+    want_array(gov, "genesis.governance", GOVERNANCE_KINDS, GOVERNANCE_KINDS)
     for k, req in enumerate(gov):
         want_array(req, f"genesis.governance[{k}]", 2, 2)
         if want_uint(req[0], f"genesis.governance[{k}].kind") != k + 1:
-            raise Failure(f"genesis.governance[{k}].kind: kinds 1..4, each once, in order")
+            raise Failure(f"genesis.governance[{k}].kind: kinds 1..5, each once, in order")
         roles = want_array(req[1], f"genesis.governance[{k}].roles", 1, 4)
         prev, keys = 0, 0
         for rc in roles:
@@ -325,6 +328,8 @@ def check_governance(gov, authorities):
             count = want_uint(rc[1], f"genesis.governance[{k}].roles[].count", REQUIREMENT_KEYS_MAX, 1)
             if role <= prev:
                 raise Failure(f"genesis.governance[{k}].roles[].role: not increasing")
+            if k + 1 == GOVERNANCE_KINDS and role != ROLE_REGULATOR:
+                raise Failure(f"genesis.governance[{k}].roles[].role: a regulator's change is signed by regulators only")
             if sum(1 for a in authorities if a[0] == role) < count:
                 raise Failure(f"genesis.governance[{k}].roles[].count: above the authorities of that role")
             prev, keys = role, keys + count
@@ -335,11 +340,11 @@ def check_governance(gov, authorities):
 def check_genesis(g):
     want_array(g, "genesis", 7, 8)
     version = want_uint(g[0], "genesis.version")
-    if version == 1:
-        raise Failure("genesis.version: a version 1 genesis is no longer accepted "
+    if version in (1, 2):
+        raise Failure(f"genesis.version: a version {version} genesis is no longer accepted "
                       "(trialctl genesis upgrade converts it: a new chain)")
-    if version != 2 or len(g) != 8:
-        raise Failure("genesis.version: must be 2 (with 8 fields)")
+    if version != 3 or len(g) != 8:
+        raise Failure("genesis.version: must be 3 (with 8 fields)")
     want_str(g[1], "genesis.chain_name", CHAIN_NAME_MAX)
     want_uint(g[2], "genesis.created_ms")
     check_rules(g[3])

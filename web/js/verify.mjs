@@ -202,11 +202,11 @@ export async function decodeGenesis(bytes) {
     try { g = decode(bytes); } catch (e) { throw new GenesisError(`not a trialreg genesis file: ${e.message}`); }
     try {
         if (!Array.isArray(g) || g.length < 1) fail(1, "genesis must be an array");
-        if (g[0] === 1) throw new GenesisError("a version 1 genesis: convert it with `trialctl genesis upgrade` (a new chain)");
-        if (g[0] !== 2) fail(1, `genesis.version ${g[0]} is unknown (2 is read)`);
+        if (g[0] === 1 || g[0] === 2) throw new GenesisError(`a version ${g[0]} genesis: convert it with \`trialctl genesis upgrade\` (a new chain)`);
+        if (g[0] !== 3) fail(1, `genesis.version ${g[0]} is unknown (3 is read)`);
         arr(g, "genesis", 8, 8);
         str(g[1], "genesis.chain_name", 64); uint(g[2], "genesis.created_ms");
-        arr(g[3], "genesis.rules", 14, 14).forEach((r, i) => uint(r, `genesis.rules[${i}]`));
+        arr(g[3], "genesis.rules", 15, 15).forEach((r, i) => uint(r, `genesis.rules[${i}]`));
         arr(g[4], "genesis.validators", 4, 16);
         if (![4, 7, 10, 13, 16].includes(g[4].length)) fail(1, "genesis.validators must be 4, 7, 10, 13 or 16");
         const validators = g[4].map((v, i) => {
@@ -220,7 +220,7 @@ export async function decodeGenesis(bytes) {
                      name: str(a[2], "name", 32), key: hash(a[3], `genesis.authorities[${i}].key`) };
         });
         arr(g[6], "genesis.contracts", 0, 16);
-        arr(g[7], "genesis.governance", 4, 4);
+        arr(g[7], "genesis.governance", 5, 5);
         const n = validators.length, f = Math.floor((n - 1) / 3);
         const chainId = await sha256(bytes);
         return { chainId, chainIdHex: hex(chainId), chainName: g[1], createdMs: g[2], validators,
