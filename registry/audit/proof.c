@@ -12,6 +12,8 @@
 
 #define FAIL(...) (snprintf(why, why_cap, __VA_ARGS__), false)
 
+static uint64_t proof_height(const codec_proof *p);
+
 /* A certificate's signatures: at least the quorum of the validators in force at height,
  * each a known validator whose signature over tag || chain || body verifies. */
 static bool check_cert_sigs(consortium_history *h, uint64_t height, const hash32 *chain_id,
@@ -330,6 +332,37 @@ int proof_make_changes(ledger *l, const consortium_history *h, uint64_t height,
     }
     out->changes = (codec_changes){.count = count, .list = out->list};
     return 0;
+}
+
+int proof_attach_changes(ledger *l, const consortium_history *h, codec_buf *proof, char *why,
+                         size_t why_cap)
+{
+    codec_proof *p = malloc(sizeof *p);
+    uint8_t *copy = malloc(proof->len + 1);
+    proof_changes changes = {0};
+    int rc = -1;
+    if (!p || !copy) {
+        snprintf(why, why_cap, "out of memory");
+        goto out;
+    }
+    memcpy(copy, proof->data, proof->len);
+    if (codec_proof_decode(copy, proof->len, p, NULL) != CODEC_OK) {
+        snprintf(why, why_cap, "the proof does not decode");
+        goto out;
+    }
+    if (proof_make_changes(l, h, proof_height(p), &changes, why, why_cap) != 0) goto out;
+    p->changes = changes.changes;
+    proof->len = 0;
+    if (codec_proof_encode(p, proof) != CODEC_OK) {
+        snprintf(why, why_cap, "the proof with its changes does not fit the output buffer");
+        goto out;
+    }
+    rc = 0;
+out:
+    proof_changes_free(&changes);
+    free(copy);
+    free(p);
+    return rc;
 }
 
 void proof_changes_free(proof_changes *c)

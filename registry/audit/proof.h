@@ -50,6 +50,11 @@ typedef struct {
 int proof_make_changes(ledger *l, const consortium_history *h, uint64_t height,
                        proof_changes *out, char *why, size_t why_cap);
 void proof_changes_free(proof_changes *c);
+/* Add to the encoded proof in *proof (an inclusion or consistency proof just made) the
+ * changes its (new) block's height needs: re-encoded in place, its length updated; nothing
+ * added when there are none. Returns 0, or -1 with why. */
+int proof_attach_changes(ledger *l, const consortium_history *h, codec_buf *proof, char *why,
+                         size_t why_cap);
 /* The receipt file (FORMATS.md 13.5) of tx_id, from a store: its receipt, both certificates,
  * both inclusion paths and the validator-set changes (h: the executor's history) a verifier
  * needs for its height. The block must be certified. Returns 0, or -1 with why. */

@@ -709,6 +709,17 @@ Test(valset, a_receipt_after_two_changes_verifies_with_the_genesis_alone, .timeo
     cr_expect_not(proof_verify_receipt(g, glen, bad, n, why, sizeof why));
     cr_expect(strstr(why, "change 0 (height 1): result certificate signature of validator 1 "
                           "is invalid") != NULL, "%s", why);
+    /* a proof file (6.2) of the same tx carries the same changes (6.4) */
+    static uint8_t proof[256 * 1024];
+    codec_buf pb = codec_buf_make(proof, sizeof proof);
+    cr_assert_eq(proof_make_inclusion(v.t.w.l, &r.tx_id, &pb, why, sizeof why), 0, "%s", why);
+    cr_assert_not(proof_verify(g, glen, pb.data, pb.len, why, sizeof why),
+                  "without its changes the proof names validators the genesis does not have");
+    if (dir) write_file(dir, "bad-no-changes.proof", pb.data, pb.len);
+    cr_assert_eq(proof_attach_changes(v.t.w.l, exec_history(v.t.w.e), &pb, why, sizeof why), 0,
+                 "%s", why);
+    cr_assert(proof_verify(g, glen, pb.data, pb.len, why, sizeof why), "%s", why);
+    if (dir) write_file(dir, "after-two-changes.proof", pb.data, pb.len);
     if (dir) {
         write_file(dir, "bad-swapped-cert.receipt", bad, n);
         write_file(dir, "genesis.bin", g, glen);

@@ -6,7 +6,9 @@
 # receipts whose chain was tampered with (a change dropped, the other dropped, none, the two
 # swapped) and one whose first change's result certificate the newer set signed, and the
 # ledger's export. Every verifier must accept the two good receipts and refuse the five bad
-# ones; trialctl audit and the Python verifier must accept the export.
+# ones; trialctl verify-proof and the Python verifier must accept the proof file of the same tx
+# with its changes and refuse it without; trialctl audit and the Python verifier must accept
+# the export.
 #
 # usage: valset_check.sh TEST_CONTRACTS TRIALCTL WORKDIR
 set -eu
@@ -46,6 +48,19 @@ for f in "$WORK"/*.receipt; do
             trialctl) set -- "$TRIALCTL" verify-receipt --genesis "$G" "$f" ;;
             python) set -- "$PY" "$HERE/verify_export.py" --receipt "$G" "$f" ;;
             js) set -- node "$WORK/verify.mjs" "$G" "$f" ;;
+        esac
+        if "$@" >"$WORK/out" 2>&1; then got=accepted; else got=refused; fi
+        echo "$name: $verifier $got: $(head -c 300 "$WORK/out" | tr '\n' ' ')"
+        [ "$got" = "$want" ] || fail "$verifier $got $name (want $want)"
+    done
+done
+for f in "$WORK"/*.proof; do
+    name=$(basename "$f")
+    case "$name" in bad-*) want=refused ;; *) want=accepted ;; esac
+    for verifier in trialctl python; do
+        case $verifier in
+            trialctl) set -- "$TRIALCTL" verify-proof --genesis "$G" "$f" ;;
+            python) set -- "$PY" "$HERE/verify_export.py" --proof "$G" "$f" ;;
         esac
         if "$@" >"$WORK/out" 2>&1; then got=accepted; else got=refused; fi
         echo "$name: $verifier $got: $(head -c 300 "$WORK/out" | tr '\n' ' ')"

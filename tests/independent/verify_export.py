@@ -879,9 +879,21 @@ def verify_proof(genesis_bytes, proof_bytes):
     proof = pr.next()
     if not pr.at_end():
         raise Failure("proof: trailing bytes")
-    want_array(proof, "proof", 6, 6)
+    want_array(proof, "proof", 6, 7)
     kind = want_uint(proof[0], "proof.kind", 2, 1)
     path = want_array(proof[5], "proof.path", 0, PROOF_PATH_MAX)
+    if len(proof) == 7:  # 6.4: the validator-set changes up to the (new) block's height
+        header_at = proof[3]  # the block (inclusion) or the new block (consistency)
+        check_block_header(header_at)
+        history = ValsetHistory(_genesis)
+        follow_changes(proof[6], header_at[0][0], history, sigs)
+        proof = proof[:6]
+
+        def certified(header, rcert, _validators, _quorum, sigs, what):
+            keys, q, _ = history.at(want_uint(header[0][0], "block_header.height"))
+            check_certified(header, rcert, keys, q, sigs, what)
+    else:
+        certified = check_certified
     for i, h in enumerate(path):
         want_hash(h, f"proof.path[{i}]")
     if kind == 1:
@@ -896,7 +908,7 @@ def verify_proof(genesis_bytes, proof_bytes):
                 raise Failure(f"tx is {len(raw)} bytes, more than {TX_MAX}")
             leaf = leaf_hash(raw)
         want_uint(leaf_index, "proof.leaf_index")
-        check_certified(header, rcert, validators, quorum, sigs, "block")
+        certified(header, rcert, validators, quorum, sigs, "block")
         if not is_pruned(tx):
             body = pack(tx[0:6])
             if not sigs.verify(tx[0], TAG_TX, body, tx[7]):
@@ -915,8 +927,8 @@ def verify_proof(genesis_bytes, proof_bytes):
         return (f"inclusion of leaf {leaf_index} in block {height} (proposed time {time_ms}), "
                 f"log size {log_size}")
     _, old_header, old_rcert, header, rcert, _ = proof
-    check_certified(old_header, old_rcert, validators, quorum, sigs, "old block")
-    check_certified(header, rcert, validators, quorum, sigs, "new block")
+    certified(old_header, old_rcert, validators, quorum, sigs, "old block")
+    certified(header, rcert, validators, quorum, sigs, "new block")
     old_height, height = old_header[0][0], header[0][0]
     if old_height >= height:
         raise Failure(f"the old block (height {old_height}) is not below the new one "
