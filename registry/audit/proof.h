@@ -3,10 +3,13 @@
  * made from a store and checked with the genesis alone.
  *
  * A proof file (codec.h "proofs") carries the block header(s) it is anchored
- * to and their result certificates; verification checks the certificate
- * signatures (2f+1 genesis validators), that the certified block hash is the
- * hash of the carried header, and the RFC 9162 path against the header's log
- * size and root. An inclusion proof also checks the tx's own signatures.
+ * to and their result certificates, and, after validator-set changes, the
+ * changes (each a receipt file, FORMATS.md 6.4); verification follows the
+ * changes, then checks the certificate signatures (2f+1 validators of the set
+ * in force at each height: the genesis's when there are no changes), that the
+ * certified block hash is the hash of the carried header, and the RFC 9162 path
+ * against the header's log size and root. An inclusion proof also checks the
+ * tx's own signatures. Receipt files (13.5) carry the changes the same way.
  */
 #ifndef TRIALREG_PROOF_H
 #define TRIALREG_PROOF_H
@@ -75,13 +78,15 @@ bool proof_verify_receipt(const uint8_t *genesis, size_t genesis_len, const uint
                           size_t receipt_len, char *why, size_t why_cap);
 
 /* Check a commit certificate for a batch header: same height, its batch hash is the
- * header's hash, quorum of distinct genesis validators, every COMMIT signature valid. */
+ * header's hash, quorum of distinct validators in force at its height (consortium_at of
+ * g), every COMMIT signature valid. */
 bool proof_check_commit_cert(consortium_history *g, const hash32 *chain_id,
                              const codec_batch_header *batch, const codec_commit_cert *cert,
                              char *why, size_t why_cap);
 
-/* Check a result certificate: quorum of distinct genesis validators, each
- * signature valid over the checkpoint body. True if valid; else why says. */
+/* Check a result certificate: quorum of distinct validators in force at its height
+ * (consortium_at of g), each signature valid over the checkpoint body. True if valid;
+ * else why says. */
 bool proof_check_result_cert(consortium_history *g, const hash32 *chain_id,
                              const codec_result_cert *cert, char *why, size_t why_cap);
 

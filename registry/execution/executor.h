@@ -47,6 +47,8 @@
  *   sys/clock                  effective block time ms:8 (the time the contracts saw)
  *   sys/contract/<name>        version:8 length:8 chunks:8     (governance deploys)
  *   sys/code/<name>/<i:1>      the i-th chunk (<= 4096 bytes) of that module
+ *   sys/valset/at/<B:8>        committing height:8, then the canonical valset in force from B
+ *   sys/valset/pending         B:8 of a change not yet in force (deleted by the first block >= B)
  * A contract may write only keys starting with "<its name>/" (checked after the call:
  * a foreign write traps the tx). Contracts read the genesis through virtual read-only
  * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority) and
