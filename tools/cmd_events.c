@@ -24,7 +24,7 @@ static const char COMMON_USAGE[] =
     "  common: --url URL (a node's client API) --genesis FILE (the chain) --key FILE (the\n"
     "  signer's secret key) [--nonce N] [--valid-for-ms MS | --valid-until MS]\n"
     "  [--timeout-ms MS (default 30000)] [--receipt-out FILE] [--cosign MEANING=KEYFILE]...\n"
-    "  --cosign: a co-signature by that secret key (up to 4 in all), MEANING one of author,\n"
+    "  --cosign: a co-signature by that secret key (up to 20 in all), MEANING one of author,\n"
     "  approval, review, witness, responsibility (governance counts approval co-signers).\n"
     "  Nonce: random (64 bits) unless --nonce N; nothing is kept between runs. The tx is\n"
     "  valid until now + --valid-for-ms (default 600000, 10 minutes; the chain takes at most\n"

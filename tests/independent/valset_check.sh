@@ -8,7 +8,7 @@
 # ledger's export. Every verifier must accept the two good receipts and refuse the five bad
 # ones; trialctl verify-proof and the Python verifier must accept the proof file of the same tx
 # with its changes and refuse it without; trialctl audit and the Python verifier must accept
-# the export.
+# the export (trialctl with --reexecute: the changes replay to the same receipts and state).
 #
 # usage: valset_check.sh TEST_CONTRACTS TRIALCTL WORKDIR
 set -eu
@@ -67,7 +67,7 @@ for f in "$WORK"/*.proof; do
         [ "$got" = "$want" ] || fail "$verifier $got $name (want $want)"
     done
 done
-"$TRIALCTL" audit --genesis "$G" "$WORK/ledger.export" >"$WORK/audit.out" 2>&1 \
+"$TRIALCTL" audit --reexecute --genesis "$G" "$WORK/ledger.export" >"$WORK/audit.out" 2>&1 \
     || { cat "$WORK/audit.out" >&2; fail "trialctl audit refused the export"; }
 $PY "$HERE/verify_export.py" "$G" "$WORK/ledger.export" >"$WORK/py.out" 2>&1 \
     || { cat "$WORK/py.out" >&2; fail "verify_export.py refused the export"; }
