@@ -1665,6 +1665,10 @@ static void wr_certified(writer *w, const codec_certified_block *b)
 static void wr_changes(writer *w, const codec_changes *c)
 {
     if (c->count == 0) return;
+    if (!c->list) { /* as decoded: the field's own canonical bytes */
+        wr_raw(w, c->raw.data, c->raw.len);
+        return;
+    }
     wr_array(w, c->count);
     for (uint32_t i = 0; i < c->count; i++) wr_bin(w, c->list[i].data, c->list[i].len);
 }

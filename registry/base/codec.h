@@ -568,12 +568,14 @@ codec_err codec_export_entry_decode(const uint8_t *data, size_t len, codec_span 
  */
 #define CODEC_CHANGES_MAX 256
 
-/* Encoding: count spans at list (each an encoded receipt reply). Decoding fills raw (the
- * whole array, checked: 1..CODEC_CHANGES_MAX bins) and count; codec_changes_get splits it. */
+/* Encoding: count spans at list (each an encoded receipt reply), or, with list NULL, raw as
+ * a decoder filled it (a decoded file re-encodes to its bytes). Decoding fills raw (the whole
+ * array, checked: 1..CODEC_CHANGES_MAX bins), count, and list NULL; codec_changes_get
+ * splits it. */
 typedef struct {
     uint32_t count;
-    const codec_span *list; /* encode only */
-    codec_span raw;         /* decode only */
+    const codec_span *list;
+    codec_span raw;
 } codec_changes;
 /* The count spans of a decoded changes field into out (cap >= c->count). */
 codec_err codec_changes_get(const codec_changes *c, codec_span *out, uint32_t cap);

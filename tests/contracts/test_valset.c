@@ -661,6 +661,11 @@ Test(valset, a_receipt_after_two_changes_verifies_with_the_genesis_alone, .timeo
     static codec_receipt_reply rr;
     cr_assert_eq(codec_receipt_reply_decode(fb.data, fb.len, &rr, NULL), CODEC_OK);
     cr_assert_eq(rr.changes.count, 2);
+    /* a decoded file re-encodes to its own bytes (the changes as they were read) */
+    static uint8_t again[256 * 1024];
+    codec_buf ab = codec_buf_make(again, sizeof again);
+    cr_assert_eq(codec_receipt_reply_encode(&rr, &ab), CODEC_OK);
+    cr_assert(ab.len == fb.len && memcmp(ab.data, fb.data, fb.len) == 0);
     const uint8_t *g = v.t.w.genesis;
     size_t glen = v.t.w.genesis_len;
     cr_assert(proof_verify_receipt(g, glen, fb.data, fb.len, why, sizeof why), "%s", why);
@@ -719,6 +724,12 @@ Test(valset, a_receipt_after_two_changes_verifies_with_the_genesis_alone, .timeo
     cr_assert_eq(proof_attach_changes(v.t.w.l, exec_history(v.t.w.e), &pb, why, sizeof why), 0,
                  "%s", why);
     cr_assert(proof_verify(g, glen, pb.data, pb.len, why, sizeof why), "%s", why);
+    static codec_proof dp;
+    cr_assert_eq(codec_proof_decode(pb.data, pb.len, &dp, NULL), CODEC_OK);
+    cr_assert_eq(dp.changes.count, 2);
+    ab = codec_buf_make(again, sizeof again);
+    cr_assert_eq(codec_proof_encode(&dp, &ab), CODEC_OK);
+    cr_assert(ab.len == pb.len && memcmp(ab.data, pb.data, pb.len) == 0);
     if (dir) write_file(dir, "after-two-changes.proof", pb.data, pb.len);
     if (dir) {
         write_file(dir, "bad-swapped-cert.receipt", bad, n);
