@@ -629,9 +629,17 @@ ledger_err exec_grant_page(exec *e, const uint8_t *trial, size_t trial_len, uint
 
 bool exec_ledger_read_allowed(exec *e, const pubkey *asker)
 {
-    const codec_genesis *g = ledger_genesis(exec_ledger(e));
-    for (uint32_t i = 0; i < g->validator_count; i++) {
-        if (memcmp(g->validators[i].key.bytes, asker->bytes, 32) == 0) return true;
+    /* a validator of the set in force at the next height, or of a pending change's set
+     * (a validator being added catches up before its boundary) */
+    ledger_summary head;
+    ledger_head(exec_ledger(e), &head);
+    const uint64_t heights[] = {head.height + 1, UINT64_MAX};
+    for (uint32_t h = 0; h < 2; h++) {
+        const codec_validator *set;
+        uint32_t n = exec_validators_at(e, heights[h], &set);
+        for (uint32_t i = 0; i < n; i++) {
+            if (memcmp(set[i].key.bytes, asker->bytes, 32) == 0) return true;
+        }
     }
     const codec_authority *a = authority_of(e, asker);
     return a && (a->role == ROLE_REGULATOR || a->role == ROLE_AUDITOR);

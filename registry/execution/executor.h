@@ -416,8 +416,9 @@ bool exec_tx_protocol_level(exec *e, const codec_tx *tx);
 bool exec_key_known(exec *e, const pubkey *key);
 
 /* Signed reads of the ledger itself (issue 19; the node checks the signature, tag
- * TCRYPTO_TAG_READ, and its time first). Blocks and exports: a validator of the genesis,
- * any regulator, the genesis' auditor role. */
+ * TCRYPTO_TAG_READ, and its time first). Blocks and exports: a validator of the set in
+ * force at the next height or of a pending change's set (a validator removed at a boundary
+ * reads no more from it), any regulator, the genesis' auditor role. */
 bool exec_ledger_read_allowed(exec *e, const pubkey *asker);
 /* The receipt of the tx kept as `entry` in its block (a whole tx, or a pruned one, codec.h):
  * its signer and co-signers; the sponsor of its trial (the tx's first argument, where that

@@ -549,8 +549,16 @@ Test(valset, the_audit_checks_each_certificate_against_the_set_in_force_at_its_h
     s.validators[3] = vs_validator("validator-3", &v.fresh[0]);
     const keypair *rot[] = {&v.fresh[0]};
     world_cosig cos[CODEC_COSIGS_MAX];
+    const pubkey *old_key = &v.t.w.validators[3].public_key, *new_key = &v.fresh[0].public_key;
+    cr_assert(exec_ledger_read_allowed(v.t.w.e, old_key));
+    cr_assert_not(exec_ledger_read_allowed(v.t.w.e, new_key));
     expect_ok(vs_change(&v, &v.t.w.sponsor, &s, cos, vs_cosigners(&v, 3, rot, 1, cos)));
+    /* blocks are read by the validators in force and by those of a pending change */
+    cr_assert(exec_ledger_read_allowed(v.t.w.e, old_key));
+    cr_assert(exec_ledger_read_allowed(v.t.w.e, new_key), "the new validator catches up");
     vs_until(&v, 34);
+    cr_assert_not(exec_ledger_read_allowed(v.t.w.e, old_key), "removed at 32");
+    cr_assert(exec_ledger_read_allowed(v.t.w.e, new_key));
     audit_failure f;
     uint8_t cert[2048];
     /* the ledger as committed audits */
