@@ -249,24 +249,40 @@ static int scratch_apply(consortium_history *h, const consortium_authority_chang
     return 0;
 }
 
-/* Materialise the authorities in force at height into scratch. Returns 0 or -1 (memory;
- * the recorded changes applied cleanly when they were recorded). */
+/* The number of recorded authority changes in force at height (committing heights are
+ * non-decreasing: a prefix of the list). */
+static uint32_t changes_in_force(const consortium_history *h, uint64_t height)
+{
+    uint32_t lo = 0, hi = h->auth_change_count;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (h->auth_changes[mid].height <= height) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Materialise the authorities in force at height into scratch: the genesis's with the first
+ * changes_in_force(height) changes applied. scratch holds the first scratch_changes changes
+ * applied; going forward applies only the new ones, going back rebuilds. Returns 0 or -1
+ * (memory; the recorded changes applied cleanly when they were recorded). */
 static int authorities_at(consortium_history *h, uint64_t height)
 {
-    if (h->scratch_valid && h->scratch_height == height
-        && h->scratch_changes == h->auth_change_count) {
-        return 0;
+    uint32_t k = changes_in_force(h, height);
+    if (!h->scratch_valid || h->scratch_changes > k) {
+        const codec_genesis *g = h->genesis;
+        if (scratch_reserve(h, g->authority_count + 1) != 0) return -1;
+        memcpy(h->scratch, g->authorities, g->authority_count * sizeof *h->scratch);
+        h->scratch_count = g->authority_count;
+        h->scratch_changes = 0;
+        h->scratch_valid = true;
     }
-    const codec_genesis *g = h->genesis;
-    if (scratch_reserve(h, g->authority_count + 1) != 0) return -1;
-    memcpy(h->scratch, g->authorities, g->authority_count * sizeof *h->scratch);
-    h->scratch_count = g->authority_count;
-    for (uint32_t i = 0; i < h->auth_change_count && h->auth_changes[i].height <= height; i++) {
-        if (scratch_apply(h, &h->auth_changes[i], NULL, 0) != 0) return -1;
+    for (; h->scratch_changes < k; h->scratch_changes++) {
+        if (scratch_apply(h, &h->auth_changes[h->scratch_changes], NULL, 0) != 0) {
+            h->scratch_valid = false;
+            return -1;
+        }
     }
-    h->scratch_height = height;
-    h->scratch_changes = h->auth_change_count;
-    h->scratch_valid = true;
     return 0;
 }
 
@@ -291,7 +307,7 @@ static int record_authority(consortium_history *h, uint64_t height, const codec_
         h->scratch_valid = false;
         return -1;
     }
-    h->scratch_changes = h->auth_change_count + 1; /* scratch now includes c */
+    h->scratch_changes = h->auth_change_count + 1; /* scratch now includes c, kept below */
     if (h->auth_change_count == CONSORTIUM_CHANGES_MAX) {
         h->scratch_valid = false;
         return say(why, why_cap, "more than %u authority changes", CONSORTIUM_CHANGES_MAX), -1;

@@ -78,10 +78,9 @@ typedef struct {
     consortium_authority_change *auth_changes; /* committing heights non-decreasing */
     uint32_t auth_change_count, auth_change_cap;
     uint64_t last_height;             /* highest height recorded so far */
-    codec_authority *scratch;         /* the authorities at scratch_height */
-    uint32_t scratch_count, scratch_cap;
-    uint64_t scratch_height;
-    uint32_t scratch_changes;         /* auth_change_count when scratch was made */
+    codec_authority *scratch;         /* the genesis's authorities with the first */
+    uint32_t scratch_count, scratch_cap; /* scratch_changes recorded changes applied */
+    uint32_t scratch_changes;
     bool scratch_valid;
 } consortium_history;
 
