@@ -238,6 +238,7 @@ typedef struct {
     uint8_t sites[8 * 33];
     const char *trial;
     uint8_t *module; /* governance deploy: the module's bytes (malloc'd) */
+    uint8_t valset[CODEC_ARG_BYTES_MAX]; /* governance validators: the new set, encoded */
 } event;
 
 static arg_rc add_cosigner(event *e, const char *key_file, unsigned meaning)
@@ -506,6 +507,46 @@ static arg_rc build_deploy(event *e, const opts *o, bool *bad)
     return ARG_OK;
 }
 
+/* governance validators --validator NAME=KEY...: the WHOLE new set, in index order, as one
+ * canonical valset argument (FORMATS.md 5.11). The node checks the rules; here only the
+ * shape (1..16 entries, names 1..32 bytes, keys) and that it fits one argument. */
+static arg_rc build_validators(event *e, const opts *o, bool *bad)
+{
+    (void)bad;
+    codec_valset set = {0};
+    for (int i = 0; i < o->count; i++) {
+        if (strcmp(o->name[i], "validator") != 0) continue;
+        const char *v = o->value[i], *eq = strchr(v, '=');
+        size_t name_len = eq ? (size_t)(eq - v) : 0;
+        if (set.count == CODEC_VALIDATORS_MAX) {
+            fprintf(stderr, "error: at most %d validators\n", CODEC_VALIDATORS_MAX);
+            return ARG_USAGE;
+        }
+        if (!eq || name_len == 0 || name_len > CODEC_NAME_MAX || !eq[1]) {
+            fprintf(stderr, "error: --validator wants NAME=HEX|PUBFILE (NAME 1..%d bytes), got "
+                            "'%s'\n", CODEC_NAME_MAX, v);
+            return ARG_USAGE;
+        }
+        codec_validator *val = &set.validators[set.count++];
+        memcpy(val->name.text, v, name_len);
+        val->name.text[name_len] = '\0';
+        arg_rc rc = parse_pubkey("validator", eq + 1, &val->key);
+        if (rc != ARG_OK) return rc;
+    }
+    if (set.count == 0) {
+        fprintf(stderr, "error: give the whole new set: --validator NAME=KEY for each, in order\n");
+        return ARG_USAGE;
+    }
+    codec_buf b = codec_buf_make(e->valset, sizeof e->valset);
+    if (codec_valset_encode(&set, &b) != CODEC_OK) {
+        fprintf(stderr, "error: the set does not fit one argument (%d bytes): shorter names\n",
+                CODEC_ARG_BYTES_MAX);
+        return ARG_INPUT;
+    }
+    add_bytes(e, e->valset, b.len);
+    return ARG_OK;
+}
+
 /* ---- the commands ------------------------------------------------------------------------- */
 
 typedef struct {
@@ -572,6 +613,15 @@ static const event_command EVENTS[] = {
      "  The signer and the approval co-signers must hold the keys the genesis's deploy\n"
      "  requirement names (trialctl genesis show: 'deploy'; by default a sponsor and a\n"
      "  regulator). In force from the next block; the timeline shows governance.deployed.\n"},
+    {"governance validators", "governance", "validators", "validator", build_validators,
+     "usage: trialctl governance validators COMMON --validator NAME=HEX|PUBFILE...\n"
+     "         --cosign approval=KEY...\n"
+     "  The WHOLE new validator set, in index order (validator i signs as index i): the\n"
+     "  current set plus 3 (growth), minus 3 (shrink), or at most f keys replaced. The signer\n"
+     "  and approval co-signers must hold the genesis's 'validators' requirement keys, AND\n"
+     "  2f+1 current validators must co-sign with approval, AND every new key must co-sign\n"
+     "  (any meaning). In force from height (h/16 + 2) * 16 for the committing height h; the\n"
+     "  receipt's governance.validators event names it (docs/FORMATS.md 5.11).\n"},
     {"outcomes", "outcomes", "report", "trial primary primary-file secondary secondary-file",
      build_outcomes,
      "usage: trialctl outcomes COMMON --trial ID (--primary HEX | --primary-file FILE)...\n"
@@ -759,8 +809,8 @@ int cmd_consent(int argc, char **argv)
 
 int cmd_governance(int argc, char **argv)
 {
-    static const char *const m[] = {"deploy"};
-    return run_pair("governance", m, 1, argc, argv);
+    static const char *const m[] = {"deploy", "validators"};
+    return run_pair("governance", m, 2, argc, argv);
 }
 
 int cmd_access(int argc, char **argv)

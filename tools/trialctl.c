@@ -46,7 +46,7 @@ static const command COMMANDS[] = {
     {"enrol", cmd_enrol, "site: enrol a participant's pseudonymous key"},
     {"consent", cmd_consent, "participant: consent grant (site witness) | consent withdraw"},
     {"anchor", cmd_anchor, "site: anchor the hash of a collected record"},
-    {"governance", cmd_governance, "sponsor and regulators: governance deploy (a new contract version)"},
+    {"governance", cmd_governance, "sponsor and regulators: governance deploy (a new contract version), governance validators (a new validator set)"},
     {"access", cmd_access, "researcher: access request for one scope; access records (read a grant); regulator: access log"},
     {"history", cmd_history, "a trial's public protocol history, no key, receipts verified"},
     {"outcomes", cmd_outcomes, "sponsor: report outcomes (switches flagged)"},
