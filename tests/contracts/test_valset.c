@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "consortium.h"
 #include "ctest_world.h"
+#include "cvm.h"
 #include "proof.h"
 
 #define NEW_KEYS 12
@@ -751,5 +752,32 @@ Test(valset, a_receipt_after_two_changes_verifies_with_the_genesis_alone, .timeo
         cr_assert_eq(audit_export(v.t.w.l, ef, ewhy, sizeof ewhy), 0, "%s", ewhy);
         fclose(ef);
     }
+    tw_close(&v.t);
+}
+
+/* A contract cannot fake a governance change: an event whose topic starts with
+ * "governance." traps the call (BAD_EVENTS), and the verifiers would not count it anyway
+ * (only the governance contract's OK receipts count: the history test above). */
+static const char FAKER[] =
+    ".bytes TOPIC \"governance.validators\"\n"
+    ".bytes DATA \"x\"\n"
+    ".func fake 0 3 export\n    loads r0, TOPIC\n    loads r1, DATA\n    host r2, emit, r0\n"
+    "    loadi r2, 1\n    ret r2\n";
+
+Test(valset, a_contract_cannot_emit_a_governance_event)
+{
+    vs v;
+    vs_open(&v);
+    uint8_t *module = NULL;
+    size_t len = 0;
+    cvm_error ce;
+    cr_assert_eq(cvm_assemble(FAKER, sizeof FAKER - 1, &module, &len, &ce), CVM_OK, "%s", ce.message);
+    world_cosig reg = {&v.t.w.regulator, MEANING_APPROVAL};
+    expect_ok(tw_run(&v.t, &v.t.w.sponsor, "governance", "deploy",
+                     ARGS(world_text("faker"), world_int(1), world_bytes(module, (uint32_t)len)),
+                     &reg, 1));
+    expect_status(tw_run(&v.t, &v.t.w.sponsor, "faker", "fake", NULL, 0, NULL, 0), RECEIPT_TRAPPED,
+                  EXEC_E_BAD_EVENTS);
+    free(module);
     tw_close(&v.t);
 }
