@@ -50,7 +50,8 @@
  *   sys/valset/at/<B:8>        committing height:8, then the canonical valset in force from B
  *   sys/valset/pending         B:8 of a change not yet in force (deleted by the first block >= B)
  * A contract may write only keys starting with "<its name>/" (checked after the call:
- * a foreign write traps the tx). Contracts read the genesis through virtual read-only
+ * a foreign write traps the tx), and emit no event whose topic starts with "governance."
+ * (those are the executor's own, which verifiers follow: BAD_EVENTS). Contracts read the genesis through virtual read-only
  * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority) and
  * "genesis/anchor_window" = anchor_window_ms:8, "genesis/rebind_delay" = rebind_delay_ms:8.
  *
@@ -110,7 +111,7 @@
     X(TRAP, 10, "the contract trapped")                                                      \
     X(OUT_OF_GAS, 11, "the contract ran out of gas")                                         \
     X(FOREIGN_WRITE, 12, "the contract wrote outside its own key prefix")                    \
-    X(BAD_EVENTS, 13, "the contract emitted too many or malformed events")                   \
+    X(BAD_EVENTS, 13, "the contract emitted too many or malformed events, or a governance.* topic") \
     X(GOVERNANCE, 14, "deploy needs the keys the genesis's deploy requirement names (signer and approval co-signatures), a higher version and a module that verifies") \
     /* 15 is kept reserved: codec_tx_decode refuses such txs first (EXEC_E_DECODE) */ \
     X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")                      \
