@@ -42,7 +42,13 @@
     X(ROLE_TAKEN, 132, "this key already holds another role (a genesis authority or a validator); a key may hold one role only") \
     X(ZERO_KEY, 133, "the all-zero key is not a participant key")                            \
     X(FORM_UNAPPROVED, 134, "the consent form is not an approved consent form of this protocol version") \
-    X(NOT_APPROVED, 135, "no protocol version of this trial is approved yet")
+    X(NOT_APPROVED, 135, "no protocol version of this trial is approved yet")                \
+    X(NO_APPROVAL, 136, "needs a regulator's co-signature with meaning approval")            \
+    X(NO_KEY_PROOF, 137, "the new key must co-sign its own re-binding (meaning approval)")   \
+    X(REBIND_PENDING, 138, "a re-binding of this participant is already pending")            \
+    X(NO_REBIND, 139, "no pending re-binding of this participant")                          \
+    X(REBIND_VETOED, 140, "the participant's old key vetoed this re-binding")                \
+    X(REBIND_DELAY, 141, "the re-binding's delay (the genesis's rebind_delay_ms) has not elapsed")
 
 enum contract_error {
 #define CONTRACT_X_ENUM(name, code, reason) CONTRACT_E_##name = code,

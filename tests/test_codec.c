@@ -2571,3 +2571,32 @@ Test(codec, events_reply_round_trips_with_the_block_time)
                   CODEC_OK);
     cr_assert(strstr(err.field, "events_reply"), "%s", err.field);
 }
+
+/* Issue 23 item 2: a consent history entry of kinds 3-5, or a grant marked after a
+ * re-binding, carries flags and the other key (9 fields); the others keep their 7. */
+Test(codec, consent_reply_entries_carry_flags_and_other_only_when_they_have_them)
+{
+    codec_consent_reply_entry in[2] = {
+        {.kind = 1, .time_ms = 5, .scopes = 3, .version = 1, .meaning = 4},
+        {.kind = 3, .time_ms = 6, .scopes = 1, .version = 1, .flags = 0},
+    };
+    memset(in[1].other.bytes, 0xab, 32);
+    codec_consent_page page = {.total = 2, .from = 0, .count = 2};
+    uint8_t buf[1024];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    cr_assert_eq(codec_consent_reply_encode(&page, in, &b), CODEC_OK);
+    codec_consent_reply_entry out[2];
+    codec_consent_page back;
+    cr_assert_eq(codec_consent_reply_decode(b.data, b.len, &back, out, 2, NULL), CODEC_OK);
+    cr_expect_eq(out[1].kind, 3);
+    cr_expect_arr_eq(out[1].other.bytes, in[1].other.bytes, 32);
+    cr_expect_eq(out[0].flags, 0);
+    /* the first entry is the 7-field array of before (0x97), the second has 9 (0x99) */
+    cr_expect_eq(buf[4], 0x97, "a plain grant keeps its 7 fields");
+    uint8_t *second = memchr(buf + 5, 0x99, b.len - 5);
+    cr_assert_not_null(second, "the site withdrawal has 9");
+    /* an 8-field entry is refused */
+    *second = 0x98;
+    codec_error err;
+    cr_expect_neq(codec_consent_reply_decode(b.data, b.len, &back, out, 2, &err), CODEC_OK);
+}

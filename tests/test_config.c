@@ -97,11 +97,57 @@ static void expect_refusal(const char *text, const char *needle)
     cr_assert_eq(((unsigned char *)&c)[0], 0x5a, "output untouched on failure");
 }
 
+/* Issue 23: a validator added by governance has no "node" (it is found by its key) and
+ * every node learns the added validators' addresses from "validators" (key hex -> URL). */
+Test(config, validators_added_by_governance_have_addresses_by_key_and_no_node_index)
+{
+    static const char JOINED[] =
+        "{\"listen\": \"tcp://127.0.0.1:7104\", \"client\": \"tcp://127.0.0.1:7204\",\n"
+        " \"peers\": [\"tcp://a:1\", \"tcp://b:1\", \"tcp://c:1\", \"tcp://d:1\"],\n"
+        " \"validators\": {\"" "0101010101010101010101010101010101010101010101010101010101010101"
+        "\": \"tcp://e:1\", \"" "0202020202020202020202020202020202020202020202020202020202020202"
+        "\": \"tcp://b:2\"},\n"
+        " \"data_dir\": \"data\", \"key_file\": \"v.key\", \"genesis_file\": \"g.bin\"}\n";
+    char path[512], why[300];
+    write_file("joined.json", JOINED, path);
+    config_node c, back;
+    cr_assert_eq(config_load(path, &c, why, sizeof why), 0, "%s", why);
+    cr_expect_eq(c.node, CONFIG_NODE_NONE);
+    cr_assert_eq(c.address_count, 2);
+    codec_validator genesis[4];
+    memset(genesis, 0, sizeof genesis);
+    for (int i = 0; i < 4; i++) memset(genesis[i].key.bytes, 0x10 + i, 32);
+    pubkey k;
+    memset(k.bytes, 1, 32);
+    cr_expect_str_eq(config_address_of(&c, &k, genesis, 4), "tcp://e:1");
+    memset(k.bytes, 0x12, 32); /* genesis validator 2: by index in peers */
+    cr_expect_str_eq(config_address_of(&c, &k, genesis, 4), "tcp://c:1");
+    memset(k.bytes, 0x7f, 32);
+    cr_expect_null(config_address_of(&c, &k, genesis, 4));
+    snprintf(path, sizeof path, "%s/joined-saved.json", dir);
+    cr_assert_eq(config_save(path, &c, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(config_load(path, &back, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(memcmp(&c, &back, sizeof c), 0, "round trip");
+    char text[2048];
+    snprintf(text, sizeof text, "%.*s, \"validators\": {\"01\": \"tcp://e:1\"}}",
+             (int)(strrchr(GOOD, '}') - GOOD), GOOD);
+    expect_refusal(text, "\"validators\": every name must be a public key");
+    snprintf(text, sizeof text, "%.*s, \"validators\": {\"%064d\": 7}}",
+             (int)(strrchr(GOOD, '}') - GOOD), GOOD, 0);
+    expect_refusal(text, "\"validators\": every entry must be a URL string");
+    snprintf(text, sizeof text, "%.*s, \"validators\": [\"tcp://e:1\"]}",
+             (int)(strrchr(GOOD, '}') - GOOD), GOOD);
+    expect_refusal(text, "\"validators\": must be an object");
+    snprintf(text, sizeof text, "%.*s, \"validators\": {\"%064d\": \"tls+tcp://e:1\"}}",
+             (int)(strrchr(GOOD, '}') - GOOD), GOOD, 0);
+    expect_refusal(text, "\"validators\": entry 0 is a TLS URL");
+}
+
 Test(config, every_bad_file_is_refused_naming_the_field)
 {
     expect_refusal("{\"node\": 1,,}", "bad.json:1:");
     expect_refusal("[1, 2]", "must be a JSON object");
-    expect_refusal("{}", "\"node\": is missing");
+    expect_refusal("{}", "\"listen\": is missing"); /* "node" is optional (issue 23) */
     expect_refusal("{\"node\": \"one\"}", "\"node\": must be a whole number");
     expect_refusal("{\"node\": 99}", "\"node\": is out of range");
     char text[1024];

@@ -88,11 +88,12 @@ static const char *str(json_t *o, const char *path)
 
 static bool is(json_t *r, const char *type) { return strcmp(str(r, "resourceType"), type) == 0; }
 
-/* The scopes the export's Consents of patient put in force at t; *open_active counts
- * Consents whose status disagrees with having an open provision. */
+/* The scopes the export's Consents of patient put in force at t (nested permits whose period
+ * holds t). A Consent a site recorded on the participant's documented request denies scopes
+ * (nested deny provisions, issue 23 item 2): no scope is both permitted and denied at t. */
 static uint64_t export_scopes_at(json_t *resources, const char *patient_ref, uint64_t t)
 {
-    uint64_t bits = 0;
+    uint64_t bits = 0, denied = 0;
     size_t i, k;
     json_t *r, *p;
     json_array_foreach(resources, i, r) {
@@ -100,14 +101,20 @@ static uint64_t export_scopes_at(json_t *resources, const char *patient_ref, uin
         json_t *root = json_object_get(r, "provision");
         cr_assert(json_is_object(root), "one root provision");
         json_array_foreach(json_object_get(root, "provision"), k, p) {
-            cr_assert_str_eq(str(p, "type"), "permit");
+            bool permit = strcmp(str(p, "type"), "permit") == 0;
+            cr_assert(permit || strcmp(str(p, "type"), "deny") == 0, "Consent/%s", str(r, "id"));
             uint64_t start = parse_instant(str(p, "period.start"));
             const char *end = str(p, "period.end");
             json_t *code = json_array_get(json_object_get(json_array_get(json_object_get(p, "code"), 0), "coding"), 0);
             cr_assert_str_eq(str(code, "system"), FHIR_CS_SCOPE);
-            if (start <= t && (!end || t < parse_instant(end))) bits |= scope_bit(str(code, "code"));
+            if (start <= t && (!end || t < parse_instant(end))) {
+                if (permit) bits |= scope_bit(str(code, "code"));
+                else denied |= scope_bit(str(code, "code"));
+            }
         }
     }
+    cr_assert_eq(bits & denied, 0, "%s at %llu: scopes %llu both permitted and denied", patient_ref,
+                 (unsigned long long)t, (unsigned long long)(bits & denied));
     return bits;
 }
 
@@ -179,12 +186,18 @@ static size_t check_agreement(world *w, const char *trial, json_t *resources, co
             last = scopes;
             checks++;
         }
-        /* the ResearchSubject's status: docs/FHIR.md "ResearchSubject.status" */
+        /* the ResearchSubject's status: docs/FHIR.md "ResearchSubject.status"; a key whose
+         * consent moved to a new key (its last history entry: re-bound away) is off-study */
+        exec_consent_entry hist[64];
+        uint32_t nh = 0;
+        bool moved = exec_query_consent_history(w->e, (const uint8_t *)trial, strlen(trial), &k,
+                                                hist, 64, &nh) == LEDGER_OK
+                     && nh > 0 && nh <= 64 && hist[nh - 1].kind == EXEC_CONSENT_REBOUND_AWAY;
         size_t s;
         json_t *subject;
         json_array_foreach(resources, s, subject) {
             if (!is(subject, "ResearchSubject") || strcmp(str(subject, "individual.reference"), ref) != 0) continue;
-            const char *want = last ? "on-study" : granted ? "withdrawn" : NULL;
+            const char *want = moved ? "off-study" : last ? "on-study" : granted ? "withdrawn" : NULL;
             if (want) cr_assert_str_eq(str(subject, "status"), want, "%s", ref);
             else cr_assert(strcmp(str(subject, "status"), "on-study") != 0, "%s", ref);
         }
@@ -282,6 +295,154 @@ static void random_trial_agrees(uint64_t seed)
 Test(fhir, generated_trials_agree_with_the_ledger, .timeout = 120)
 {
     for (uint64_t seed = 1; seed <= 4; seed++) random_trial_agrees(seed);
+}
+
+/* ---- issue 23 item 2: a participant who lost their key --------------------------------- */
+
+#define LK_TRIAL "T-LOST"
+
+static void lk_run(world *w, uint64_t advance, const keypair *k, const char *contract,
+                   const char *method, const codec_value *args, uint32_t n, const world_cosig *cos,
+                   uint32_t ncos)
+{
+    codec_receipt r;
+    cr_assert_eq(world_run(w, advance, k, contract, method, args, n, cos, ncos, &r), 0);
+    cr_assert_eq(r.status, RECEIPT_OK, "%s.%s: %u %s", contract, method, r.error_code, r.reason);
+}
+
+#define LK_ARGS(...) ((codec_value[]){__VA_ARGS__}), (uint32_t)(sizeof((codec_value[]){__VA_ARGS__}) / sizeof(codec_value))
+
+/* A trial where site-b records a withdrawal for participant 1 on its documented request
+ * (then the participant grants again), participant 0's pseudonym is re-bound to
+ * participant 6's key after the delay (which then grants, marked), and participant 2's
+ * re-binding to participant 7 is vetoed by its old key. */
+static void lost_key_trial(world *w)
+{
+    static hash32 doc, prim, form, req0, req1, req2;
+    doc = world_hash("doc"), prim = world_hash("primary"), form = world_hash("form");
+    req0 = world_hash("request 0"), req1 = world_hash("request 1"), req2 = world_hash("request 2");
+    static const uint8_t sites[] = "\x06site-a\x06site-b";
+    codec_value T = world_text(LK_TRIAL), F = world_bytes(form.bytes, 32);
+    uint64_t m = 60000;
+    lk_run(w, m, &w->sponsor, "protocol", "register",
+           LK_ARGS(T, world_bytes(doc.bytes, 32), world_bytes(prim.bytes, 32), world_bytes("", 0),
+                   world_int(10), world_bytes(sites, sizeof sites - 1), F), NULL, 0);
+    lk_run(w, m, &w->regulator, "protocol", "approve", LK_ARGS(T, world_int(1)), NULL, 0);
+    lk_run(w, m, &w->sponsor, "protocol", "activate", LK_ARGS(T, world_text("site-a")), NULL, 0);
+    lk_run(w, m, &w->sponsor, "protocol", "activate", LK_ARGS(T, world_text("site-b")), NULL, 0);
+    const keypair *p = w->participants;
+    lk_run(w, m, &w->inv_a, "consent", "enrol", LK_ARGS(T, world_bytes(p[0].public_key.bytes, 32)), NULL, 0);
+    lk_run(w, m, &w->inv_b, "consent", "enrol", LK_ARGS(T, world_bytes(p[1].public_key.bytes, 32)), NULL, 0);
+    lk_run(w, m, &w->inv_a, "consent", "enrol", LK_ARGS(T, world_bytes(p[2].public_key.bytes, 32)), NULL, 0);
+    world_cosig wa = {&w->inv_a, MEANING_WITNESS}, wb = {&w->inv_b, MEANING_WITNESS};
+    world_cosig reg = {&w->regulator, MEANING_APPROVAL};
+    lk_run(w, m, &p[0], "consent", "grant", LK_ARGS(T, world_int(1), F, world_int(31)), &wa, 1);
+    lk_run(w, m, &p[1], "consent", "grant", LK_ARGS(T, world_int(1), F, world_int(3)), &wb, 1);
+    lk_run(w, m, &p[2], "consent", "grant", LK_ARGS(T, world_int(1), F, world_int(7)), &wa, 1);
+    lk_run(w, m, &w->inv_b, "consent", "site_withdraw",
+           LK_ARGS(T, world_bytes(p[1].public_key.bytes, 32), world_int(2), world_bytes(req1.bytes, 32)),
+           &reg, 1);
+    lk_run(w, m, &p[1], "consent", "grant", LK_ARGS(T, world_int(1), F, world_int(1)), &wb, 1);
+    world_cosig both6[2] = {{&w->regulator, MEANING_APPROVAL}, {&p[6], MEANING_APPROVAL}};
+    world_cosig both7[2] = {{&w->regulator, MEANING_APPROVAL}, {&p[7], MEANING_APPROVAL}};
+    lk_run(w, m, &w->inv_a, "consent", "rebind_request",
+           LK_ARGS(T, world_bytes(p[0].public_key.bytes, 32), world_bytes(p[6].public_key.bytes, 32),
+                   world_bytes(req0.bytes, 32)), both6, 2);
+    lk_run(w, m, &w->inv_a, "consent", "rebind_request",
+           LK_ARGS(T, world_bytes(p[2].public_key.bytes, 32), world_bytes(p[7].public_key.bytes, 32),
+                   world_bytes(req2.bytes, 32)), both7, 2);
+    lk_run(w, m, &p[2], "consent", "rebind_veto", LK_ARGS(T), NULL, 0);
+    lk_run(w, 72 * 3600 * 1000ull, &w->inv_a, "consent", "rebind_complete",
+           LK_ARGS(T, world_bytes(p[0].public_key.bytes, 32), world_bytes(p[6].public_key.bytes, 32)),
+           NULL, 0);
+    lk_run(w, m, &p[6], "consent", "withdraw", LK_ARGS(T, world_int(16)), NULL, 0);
+    lk_run(w, m, &p[6], "consent", "grant", LK_ARGS(T, world_int(1), F, world_int(3)), &wa, 1);
+}
+
+static json_t *consent_with(json_t *resources, const char *patient_hex, const char *provision_type,
+                            bool after_rebinding, size_t nth)
+{
+    size_t i;
+    json_t *r;
+    char ref[80];
+    snprintf(ref, sizeof ref, "Patient/%s", patient_hex);
+    json_array_foreach(resources, i, r) {
+        if (!is(r, "Consent") || strcmp(str(r, "patient.reference"), ref) != 0) continue;
+        json_t *nested = json_array_get(json_object_get(json_object_get(r, "provision"), "provision"), 0);
+        if (strcmp(str(nested, "type"), provision_type) != 0) continue;
+        if ((json_object_get(r, "extension") != NULL) != after_rebinding) continue;
+        if (nth-- == 0) return r;
+    }
+    return NULL;
+}
+
+Test(fhir, lost_key_flows_site_withdrawal_and_rebinding_render_and_agree_with_the_ledger)
+{
+    static world w;
+    char dir[256];
+    open_world(&w, dir);
+    lost_key_trial(&w);
+    block_times bt = times_of(&w);
+    json_t *all = export_of(&w, LK_TRIAL, NULL, NULL);
+    cr_assert_gt(check_agreement(&w, LK_TRIAL, all, &bt), 100);
+    char h0[65], h1[65], h6[65];
+    tcrypto_to_hex(w.participants[0].public_key.bytes, 32, h0);
+    tcrypto_to_hex(w.participants[1].public_key.bytes, 32, h1);
+    tcrypto_to_hex(w.participants[6].public_key.bytes, 32, h6);
+    /* the site's record: a Consent whose provision denies, performed by the site */
+    json_t *deny = consent_with(all, h1, "deny", false, 0);
+    cr_assert_not_null(deny, "a deny Consent for the site-recorded withdrawal");
+    cr_expect_str_eq(str(json_object_get(deny, "provision"), "type"), "deny");
+    json_t *performer = json_array_get(json_object_get(deny, "performer"), 0);
+    cr_expect_str_eq(str(performer, "type"), "Organization");
+    cr_expect_str_eq(str(performer, "identifier.value"), "site-b");
+    cr_expect_not_null(strstr(str(performer, "display"), "withdrawn by site on the participant's documented request"));
+    hash32 req1 = world_hash("request 1");
+    char rh[65];
+    tcrypto_to_hex(req1.bytes, 32, rh);
+    cr_expect_str_eq(str(json_array_get(json_object_get(deny, "identifier"), 0), "value"), rh);
+    cr_expect(json_is_true(json_object_get(json_array_get(json_object_get(deny, "verification"), 0), "verified")));
+    cr_expect_str_eq(str(deny, "status"), "inactive", "the participant granted again since");
+    /* the new key: the carried consent and the later grant, both marked with the old key */
+    json_t *carried = consent_with(all, h6, "permit", true, 0);
+    json_t *later = consent_with(all, h6, "permit", true, 1);
+    cr_assert_not_null(carried);
+    cr_assert_not_null(later, "the grant after the re-binding is marked");
+    cr_expect_null(consent_with(all, h6, "permit", false, 0), "no unmarked Consent of the new key");
+    json_t *ext = json_array_get(json_object_get(later, "extension"), 0);
+    cr_expect_str_eq(str(ext, "url"), FHIR_EXT_REBINDING);
+    cr_expect_str_eq(str(ext, "valueIdentifier.value"), h0);
+    cr_expect_null(consent_with(all, h0, "permit", true, 0), "the old key's grants are not marked");
+    size_t i;
+    json_t *r;
+    json_array_foreach(all, i, r) {
+        if (!is(r, "ResearchSubject")) continue;
+        char ref[80];
+        snprintf(ref, sizeof ref, "Patient/%s", h0);
+        if (strcmp(str(r, "individual.reference"), ref) == 0) cr_expect_str_eq(str(r, "status"), "off-study");
+    }
+    /* for tests/fhir/fhir_check.sh: the Bundle FHIR.js validates */
+    const char *out = getenv("TRIALREG_FHIR_OUT");
+    if (out) {
+        json_t *entries = json_array();
+        json_array_foreach(all, i, r) {
+            char url[256];
+            snprintf(url, sizeof url, "https://example.invalid/fhir/%s/%s", str(r, "resourceType"), str(r, "id"));
+            json_array_append_new(entries, json_pack("{s:s, s:O}", "fullUrl", url, "resource", r));
+        }
+        json_t *bundle = json_pack("{s:s, s:s, s:s, s:o}", "resourceType", "Bundle", "id", "lost-key",
+                                   "type", "collection", "entry", entries);
+        cr_assert_eq(json_dump_file(bundle, out, JSON_SORT_KEYS), 0, "%s", out);
+        json_decref(bundle);
+    }
+    json_decref(all);
+    /* the new key's own view holds its Patient and both its Consents, and agrees */
+    json_t *own = export_of(&w, LK_TRIAL, &w.participants[6].public_key, NULL);
+    cr_expect_not_null(consent_with(own, h6, "permit", true, 1));
+    check_agreement(&w, LK_TRIAL, own, &bt);
+    json_decref(own);
+    free(bt.times);
+    close_world(&w, dir);
 }
 
 Test(fhir, ids_are_r4_ids_of_at_most_64_characters)

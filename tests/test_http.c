@@ -563,6 +563,39 @@ Test(http, blocks_trial_consent_and_timeline_answer_by_role)
     cr_expect_eq(r.status, 404, "%s", r.text);
 }
 
+/* Issue 23 item 2: a withdrawal the site recorded on the participant's documented request is
+ * a history entry of its own kind in the JSON, naming the request, the investigator and the
+ * approving regulator (docs/HTTP.md, openapi.yaml). */
+Test(http, a_site_recorded_withdrawal_reads_as_such_in_the_consent_history)
+{
+    cr_assert_eq(scenario_run(&w, NULL), 0);
+    static hash32 request;
+    request = world_hash("p0's signed request");
+    codec_value args[] = {world_text(SCENARIO_TRIAL), world_bytes(w.participants[0].public_key.bytes, 32),
+                          world_int(31), world_bytes(request.bytes, 32)};
+    world_cosig reg = {&w.regulator, MEANING_APPROVAL};
+    codec_receipt rc;
+    cr_assert_eq(world_run(&w, 60000, &w.inv_a, "consent", "site_withdraw", args, 4, &reg, 1, &rc), 0);
+    cr_assert_eq(rc.status, RECEIPT_OK, "%s", rc.reason);
+    start(0, 0);
+    response r;
+    char lines[900], target[256], pk[65], want[200], hex[65];
+    tcrypto_to_hex(w.participants[0].public_key.bytes, 32, pk);
+    snprintf(target, sizeof target, "/v1/trials/%s/participants/%s/consent", SCENARIO_TRIAL, pk);
+    signed_get(target, &w.regulator, world_s(), &w.chain_id, NULL, &r, lines);
+    cr_assert_eq(r.status, 200, "%s", r.text);
+    cr_expect(strstr(r.body, "\"kind\":\"site_withdrawal\"") != NULL, "%s", r.body);
+    tcrypto_to_hex(request.bytes, 32, hex);
+    snprintf(want, sizeof want, "\"request\":\"%s\"", hex);
+    cr_expect(strstr(r.body, want) != NULL, "%s", r.body);
+    tcrypto_to_hex(w.regulator.public_key.bytes, 32, hex);
+    snprintf(want, sizeof want, "\"approved_by\":\"%s\"", hex);
+    cr_expect(strstr(r.body, want) != NULL, "%s", r.body);
+    tcrypto_to_hex(w.inv_a.public_key.bytes, 32, hex);
+    snprintf(want, sizeof want, "\"recorded_by\":\"%s\"", hex);
+    cr_expect(strstr(r.body, want) != NULL, "%s", r.body);
+}
+
 Test(http, the_public_history_needs_no_key_and_names_no_participant)
 {
     cr_assert_eq(scenario_run(&w, NULL), 0);

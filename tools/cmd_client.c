@@ -188,20 +188,36 @@ static int show_trial(const query_args *a, const codec_client_response *r)
 static void show_consent_entry(const query_args *a, const codec_consent_reply_entry *e,
                                json_t *all)
 {
-    char form[65], witness[65];
+    static const char *const kinds[] = {"grant", "withdraw", "site-withdraw", "rebound-from",
+                                        "rebound-away"};
+    /* what a person reads beside the row (docs/FORMATS.md 13.3) */
+    static const char *const notes[] = {"", "", "withdrawn by site on the participant's documented request",
+                                        "consent moved here from the old key (re-binding)",
+                                        "consent moved to the new key (re-binding)"};
+    char form[65], witness[65], other[65];
     hex_of(e->form.bytes, 32, form);
     hex_of(e->witness.bytes, 32, witness);
-    const char *kind = e->kind == 1 ? "grant" : "withdraw";
-    if (a->json)
-        json_array_append_new(all, json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:i}", "kind",
-                                             kind, "time_ms", (json_int_t)e->time_ms,
-                                             "scopes", (json_int_t)e->scopes, "version",
-                                             (json_int_t)e->version, "form", form,
-                                             "witness", witness, "meaning", (int)e->meaning));
-    else
-        printf("%-9s %-14llu %-7llu %-7llu %.16s %.16s\n", kind,
+    hex_of(e->other.bytes, 32, other);
+    unsigned k = e->kind >= 1 && e->kind <= 5 ? e->kind - 1u : 1u;
+    bool after = (e->flags & 1) != 0;
+    if (a->json) {
+        json_t *one = json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:i}", "kind", kinds[k], "time_ms",
+                                (json_int_t)e->time_ms, "scopes", (json_int_t)e->scopes,
+                                "version", (json_int_t)e->version, "form", form, "witness",
+                                witness, "meaning", (int)e->meaning);
+        if (e->kind > 2 || after) {
+            json_object_set_new(one, "flags", json_integer(e->flags));
+            json_object_set_new(one, "other", json_string(other));
+        }
+        if (*notes[k]) json_object_set_new(one, "note", json_string(notes[k]));
+        if (after) json_object_set_new(one, "after_rebinding", json_true());
+        json_array_append_new(all, one);
+    } else {
+        printf("%-13s %-14llu %-7llu %-7llu %.16s %.16s%s%s%s\n", kinds[k],
                (unsigned long long)e->time_ms, (unsigned long long)e->scopes,
-               (unsigned long long)e->version, form, witness);
+               (unsigned long long)e->version, form, witness, *notes[k] ? "  " : "", notes[k],
+               after ? "  (granted after a re-binding)" : "");
+    }
 }
 
 /* The whole history, page by page (each reply says the total and where it starts): every
@@ -235,7 +251,7 @@ static int show_consent(const query_args *a, codec_span *args)
             rc = TC_EXIT_INTERNAL;
         } else {
             if (pages == 0 && !a->json)
-                printf("%-9s %-14s %-7s %-7s %-16s %s\n", "kind", "time_ms", "scopes",
+                printf("%-13s %-14s %-7s %-7s %-16s %s\n", "kind", "time_ms", "scopes",
                        "version", "form", "witness");
             for (uint32_t i = 0; i < page.count; i++) show_consent_entry(a, &e[i], all);
             next += page.count;

@@ -53,6 +53,14 @@ static const char INIT_USAGE[] =
     "  --auditor FILE.pub  an auditor's public key (role 6: reads blocks and exports, signs\n"
     "    no tx; the auditor keeps its secret key), named after the file; repeatable\n"
     GENESIS_RULE_OPTIONS_USAGE
+    "       trialctl init --join [--host NAME]... DIR\n"
+    "  One more validator for the consortium in DIR (issue 23): keys/validator-K and\n"
+    "  node-K/config.json (K the next node; listen P+K, client P+100+K, HTTP P+164+K, the\n"
+    "  genesis validators' addresses, no \"node\" index) and, when DIR has a CA, its\n"
+    "  certificate tls/validator-K.pem signed by it. Every node's config gets its address\n"
+    "  (\"validators\": key -> URL). It starts from the genesis and follows; it votes from\n"
+    "  the boundary of a committed change that adds its key (trialctl governance\n"
+    "  validators).\n"
     "  governance (every kind: sponsor x1 + regulator x1) is printed by\n"
     "  `trialctl genesis show DIR/genesis.bin`.\n";
 
@@ -193,30 +201,42 @@ static int make_node_cert(const tls_paths *t, const char *name)
     return rc;
 }
 
-/* DIR/tls: ca.pem + ca.key (the consortium CA, EC P-256, 10 years) and validator-I.pem for
- * each node, naming localhost, 127.0.0.1 and io's --host names. The openssl output goes to
- * tls/openssl.log, removed on success. */
-static int make_tls(const char *dir, uint32_t n, const init_options *io)
+/* The files of DIR/tls. */
+static void tls_paths_fill(tls_paths *t, const char *dir)
 {
-    static tls_paths t;
-    snprintf(t.dir, sizeof t.dir, "%s/tls", dir);
-    snprintf(t.log, sizeof t.log, "%s/openssl.log", t.dir);
-    snprintf(t.ext, sizeof t.ext, "%s/node.ext", t.dir);
-    snprintf(t.ca, sizeof t.ca, "%s/ca.pem", t.dir);
-    snprintf(t.ca_key, sizeof t.ca_key, "%s/ca.key", t.dir);
-    snprintf(t.serial, sizeof t.serial, "%s/ca.srl", t.dir);
-    if (make_dir(t.dir) != 0) return -1;
-    FILE *ext = fopen(t.ext, "w");
+    snprintf(t->dir, sizeof t->dir, "%s/tls", dir);
+    snprintf(t->log, sizeof t->log, "%s/openssl.log", t->dir);
+    snprintf(t->ext, sizeof t->ext, "%s/node.ext", t->dir);
+    snprintf(t->ca, sizeof t->ca, "%s/ca.pem", t->dir);
+    snprintf(t->ca_key, sizeof t->ca_key, "%s/ca.key", t->dir);
+    snprintf(t->serial, sizeof t->serial, "%s/ca.srl", t->dir);
+}
+
+/* tls/node.ext: what every node certificate is for, naming localhost, 127.0.0.1 and io's
+ * --host names. */
+static int write_node_ext(const tls_paths *t, const init_options *io)
+{
+    FILE *ext = fopen(t->ext, "w");
     if (!ext || fputs("basicConstraints = CA:FALSE\n"
                       "keyUsage = digitalSignature, keyAgreement\n"
                       "extendedKeyUsage = serverAuth, clientAuth\n"
                       "subjectAltName = DNS:localhost, IP:127.0.0.1", ext) < 0) {
         if (ext) fclose(ext);
-        return fprintf(stderr, "error: cannot write %s\n", t.ext), -1;
+        return fprintf(stderr, "error: cannot write %s\n", t->ext), -1;
     }
     for (uint32_t i = 0; i < io->host_count; i++) fprintf(ext, ", %s", io->hosts[i]);
     if (fputc('\n', ext) == EOF || fclose(ext) != 0)
-        return fprintf(stderr, "error: cannot write %s\n", t.ext), -1;
+        return fprintf(stderr, "error: cannot write %s\n", t->ext), -1;
+    return 0;
+}
+
+/* DIR/tls: ca.pem + ca.key (the consortium CA, EC P-256, 10 years) and validator-I.pem for
+ * each node. The openssl output goes to tls/openssl.log, removed on success. */
+static int make_tls(const char *dir, uint32_t n, const init_options *io)
+{
+    static tls_paths t;
+    tls_paths_fill(&t, dir);
+    if (make_dir(t.dir) != 0 || write_node_ext(&t, io) != 0) return -1;
     char *ca[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                   "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", t.ca_key, "-out", t.ca,
                   "-days", "3650", "-subj", "/CN=trialreg consortium CA", NULL};
@@ -227,6 +247,22 @@ static int make_tls(const char *dir, uint32_t n, const init_options *io)
         snprintf(name, sizeof name, "validator-%u", i);
         rc = make_node_cert(&t, name);
     }
+    unlink(t.ext);
+    if (rc == 0) unlink(t.log);
+    return rc;
+}
+
+/* tls/NAME.pem for a validator joining later, signed by the consortium CA in DIR/tls. */
+static int join_cert(const char *dir, const char *name, const init_options *io)
+{
+    static tls_paths t;
+    tls_paths_fill(&t, dir);
+    if (access(t.ca_key, R_OK) != 0) {
+        fprintf(stderr, "error: %s: the consortium CA's key is needed to certify %s\n", t.ca_key,
+                name);
+        return -1;
+    }
+    int rc = write_node_ext(&t, io) == 0 ? make_node_cert(&t, name) : -1;
     unlink(t.ext);
     if (rc == 0) unlink(t.log);
     return rc;
@@ -410,6 +446,105 @@ static bool loopback(const char *ipv4)
 }
 
 /* DIR must not exist, or be an empty directory. */
+/* ---- init --join: one more validator for a local consortium (issue 23) ---------------- */
+
+/* The port of a URL "scheme://host:PORT", or 0. */
+static unsigned url_port(const char *url)
+{
+    const char *colon = strrchr(url, ':');
+    unsigned long port = colon ? strtoul(colon + 1, NULL, 10) : 0;
+    return port < 65536 ? (unsigned)port : 0;
+}
+
+/* Add (key, url) to a config's address book (if it is not there yet). */
+static void add_address(config_node *c, const pubkey *key, const char *url)
+{
+    for (uint32_t i = 0; i < c->address_count; i++) {
+        if (memcmp(c->addresses[i].key.bytes, key->bytes, 32) == 0) return;
+    }
+    if (c->address_count == CONFIG_ADDRESSES_MAX) return;
+    config_address *a = &c->addresses[c->address_count++];
+    a->key = *key;
+    snprintf(a->url, sizeof a->url, "%s", url);
+}
+
+/* DIR/keys/validator-K, DIR/node-K/config.json (K = the next node) and, if DIR has a CA, its
+ * certificate; every existing node's config learns the new address. */
+static int join_consortium(const char *dir, const init_options *io)
+{
+    char path[4200], why[300];
+    static config_node first, c;
+    snprintf(path, sizeof path, "%s/node-0/config.json", dir);
+    if (config_load(path, &first, why, sizeof why) != 0) {
+        fprintf(stderr, "error: %s is not a consortium trialctl init wrote: %s\n", dir, why);
+        return TC_EXIT_INPUT;
+    }
+    uint32_t k = 0;
+    for (struct stat st;; k++) {
+        snprintf(path, sizeof path, "%s/node-%u", dir, k);
+        if (stat(path, &st) != 0) break;
+    }
+    unsigned base = url_port(first.listen);
+    if (base == 0 || k >= 64 || base + 164 + k > 65535) {
+        fprintf(stderr, "error: %s: no room for node-%u (base port %u)\n", dir, k, base);
+        return TC_EXIT_INPUT;
+    }
+    char name[32];
+    snprintf(name, sizeof name, "validator-%u", k);
+    pubkey key;
+    bool tls = config_uses_tls(&first);
+    const char *scheme = tls ? CONFIG_TLS_SCHEME : "tcp://";
+    c = first;
+    c.node = CONFIG_NODE_NONE;
+    snprintf(c.listen, sizeof c.listen, "%s127.0.0.1:%u", scheme, base + k);
+    snprintf(c.client, sizeof c.client, "%s127.0.0.1:%u", scheme, base + 100 + k);
+    const char *colon = strrchr(first.http, ':');
+    if (first.http[0] && colon)
+        snprintf(c.http, sizeof c.http, "%.*s:%u", (int)(colon - first.http), first.http,
+                 base + 164 + k);
+    snprintf(c.data_dir, sizeof c.data_dir, "data");
+    snprintf(c.key_file, sizeof c.key_file, "../keys/%s.key", name);
+    snprintf(c.genesis_file, sizeof c.genesis_file, "../genesis.bin");
+    if (tls) {
+        snprintf(c.tls_cert_key_file, sizeof c.tls_cert_key_file, "../tls/%s.pem", name);
+        snprintf(c.tls_ca_file, sizeof c.tls_ca_file, "../tls/ca.pem");
+    }
+    if (make_key(dir, name, &key) != 0) return TC_EXIT_INTERNAL;
+    if (tls && join_cert(dir, name, io) != 0) return TC_EXIT_INTERNAL;
+    /* every node's address book gets the newcomer; the newcomer gets everyone's */
+    for (uint32_t i = 0; i < k; i++) {
+        static config_node other;
+        snprintf(path, sizeof path, "%s/node-%u/config.json", dir, i);
+        if (config_load(path, &other, why, sizeof why) != 0) {
+            fprintf(stderr, "error: %s\n", why);
+            return TC_EXIT_INPUT;
+        }
+        for (uint32_t a = 0; a < other.address_count; a++)
+            add_address(&c, &other.addresses[a].key, other.addresses[a].url);
+        if (config_add_address(path, &key, c.listen, why, sizeof why) != 0) {
+            fprintf(stderr, "error: %s\n", why);
+            return TC_EXIT_INTERNAL;
+        }
+    }
+    add_address(&c, &key, c.listen);
+    snprintf(path, sizeof path, "%s/node-%u", dir, k);
+    if (make_dir(path) != 0) return TC_EXIT_INTERNAL;
+    snprintf(path, sizeof path, "%s/node-%u/config.json", dir, k);
+    if (config_save(path, &c, why, sizeof why) != 0) {
+        fprintf(stderr, "error: %s\n", why);
+        return TC_EXIT_INTERNAL;
+    }
+    char hex[65];
+    tcrypto_to_hex(key.bytes, 32, hex);
+    printf("%s: key %s\n  keys/%s.key, node-%u/config.json (listen %s)\n"
+           "  every node's config now has its address (\"validators\"). It starts as a follower\n"
+           "  (trialctl cluster up starts it too) and votes from the boundary of a committed\n"
+           "  governance.validators change that adds this key (docs/NODE.md).\n",
+           name, hex, name, k, c.listen);
+    if (tls) printf("  certificate tls/%s.pem signed by the consortium CA\n", name);
+    return TC_EXIT_OK;
+}
+
 static bool usable_dir(const char *dir)
 {
     char cmd[4200];
@@ -427,10 +562,11 @@ int cmd_init(int argc, char **argv)
         {"base-port", required_argument, 0, 'p'}, {"chain-name", required_argument, 0, 'c'},
         {"tls", no_argument, 0, 't'},          {"auditor", required_argument, 0, 'A'},
         {"host", required_argument, 0, 'H'},   {"http-bind", required_argument, 0, 'B'},
-        GENESIS_RULE_OPTIONS,                  {0, 0, 0, 0}};
+        {"join", no_argument, 0, 'j'},         GENESIS_RULE_OPTIONS,
+        {0, 0, 0, 0}};
     static init_options io;
     memset(&io, 0, sizeof io);
-    bool tls = false;
+    bool tls = false, join = false;
     uint64_t n = 4, port = 7100;
     const char *name = "local consortium";
     optind = 1;
@@ -445,8 +581,8 @@ int cmd_init(int argc, char **argv)
             name = optarg;
             continue;
         }
-        if (c == 't') {
-            tls = true;
+        if (c == 't' || c == 'j') {
+            *(c == 't' ? &tls : &join) = true;
             continue;
         }
         if (c == 'A' || c == 'H' || c == 'B') {
@@ -463,6 +599,12 @@ int cmd_init(int argc, char **argv)
         return fprintf(stderr, "%s", INIT_USAGE), TC_EXIT_USAGE;
     }
     if (optind != argc - 1) return fprintf(stderr, "%s", INIT_USAGE), TC_EXIT_USAGE;
+    if (join) {
+        if (argc - 1 != 2 + 2 * (int)io.host_count)
+            return fprintf(stderr, "error: --join takes only --host options and DIR\n"),
+                   TC_EXIT_USAGE;
+        return join_consortium(argv[optind], &io);
+    }
     if ((n - 1) % 3 != 0) {
         fprintf(stderr, "error: --validators must be 3f+1 (4, 7, 10, 13 or 16), got %llu\n",
                 (unsigned long long)n);

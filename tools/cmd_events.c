@@ -234,7 +234,7 @@ typedef struct {
     uint32_t ncosign;
     /* storage the args point into */
     hash32 doc, hashes[2][16], forms[4];
-    pubkey participant;
+    pubkey participant, new_key;
     uint8_t sites[8 * 33];
     const char *trial;
     uint8_t *module; /* governance deploy: the module's bytes (malloc'd) */
@@ -396,6 +396,72 @@ static arg_rc build_enrol(event *e, const opts *o, bool *bad)
     if (rc == ARG_OK) add_bytes(e, e->participant.bytes, 32);
     return rc;
 }
+
+/* --participant (the key it is about) and --regulator-key FILE (co-signs with meaning
+ * approval): the shared part of the lost-key flows a site starts (issue 23 item 2). */
+static arg_rc add_site_request(event *e, const opts *o, bool *bad)
+{
+    arg_rc rc = build_enrol(e, o, bad);
+    if (rc != ARG_OK) return rc;
+    const char *reg = need(o, "regulator-key", bad);
+    if (*bad || add_cosigner(e, reg, MEANING_APPROVAL) != ARG_OK) return ARG_USAGE;
+    return ARG_OK;
+}
+
+/* --request HEX | --request-file FILE: the hash of the participant's documented request,
+ * which the site keeps. */
+static arg_rc add_request_hash(event *e, const opts *o)
+{
+    uint32_t n;
+    arg_rc rc = collect_hashes(o, "request", &e->doc, 1, 1, &n);
+    if (rc == ARG_OK) add_bytes(e, e->doc.bytes, 32);
+    return rc;
+}
+
+/* consent site-withdraw: trial, participant, scopes, request */
+static arg_rc build_site_withdraw(event *e, const opts *o, bool *bad)
+{
+    int64_t scopes;
+    arg_rc rc = add_site_request(e, o, bad);
+    if (rc != ARG_OK) return rc;
+    const char *s = need(o, "scopes", bad);
+    if (*bad || parse_scopes("scopes", s, false, &scopes) != ARG_OK) return ARG_USAGE;
+    add_int(e, scopes);
+    return add_request_hash(e, o);
+}
+
+/* consent rebind-request: trial, old (participant), new, request; the new key's secret key
+ * file co-signs (approval: the proof that its holder asks for it) */
+static arg_rc build_rebind_request(event *e, const opts *o, bool *bad)
+{
+    arg_rc rc = add_site_request(e, o, bad);
+    if (rc != ARG_OK) return rc;
+    const char *n = need(o, "new-key", bad);
+    if (*bad) return ARG_USAGE;
+    keypair k;
+    tcrypto_err kr = tcrypto_read_secret_key(n, &k);
+    if (kr != TCRYPTO_OK)
+        return fprintf(stderr, "error: --new-key %s: %s\n", n, tcrypto_strerror(kr)), ARG_INPUT;
+    e->new_key = k.public_key;
+    add_bytes(e, e->new_key.bytes, 32);
+    if (add_cosigner(e, n, MEANING_APPROVAL) != ARG_OK) return ARG_USAGE;
+    return add_request_hash(e, o);
+}
+
+/* consent rebind-complete: trial, old (participant), new */
+static arg_rc build_rebind_complete(event *e, const opts *o, bool *bad)
+{
+    arg_rc rc = build_enrol(e, o, bad);
+    if (rc != ARG_OK) return rc;
+    const char *n = need(o, "new", bad);
+    if (*bad) return ARG_USAGE;
+    rc = parse_pubkey("new", n, &e->new_key);
+    if (rc == ARG_OK) add_bytes(e, e->new_key.bytes, 32);
+    return rc;
+}
+
+/* consent rebind-veto: the trial alone (the old key signs) */
+static arg_rc build_trial_only(event *e, const opts *o, bool *bad) { return add_trial(e, o, bad); }
 
 static arg_rc build_grant(event *e, const opts *o, bool *bad)
 {
@@ -596,6 +662,33 @@ static const event_command EVENTS[] = {
     {"consent withdraw", "consent", "withdraw", "trial scopes", build_withdraw,
      "usage: trialctl consent withdraw COMMON --trial ID --scopes LIST\n"
      "  The participant alone withdraws scopes, from this block on.\n"},
+    {"consent site-withdraw", "consent", "site_withdraw",
+     "trial participant scopes request request-file regulator-key", build_site_withdraw,
+     "usage: trialctl consent site-withdraw COMMON --trial ID --participant HEX|PUBFILE\n"
+     "         --scopes LIST (--request HEX | --request-file FILE) --regulator-key FILE\n"
+     "  A participant who lost their key: an investigator of the enrolling site (--key)\n"
+     "  records the withdrawal of scopes on the participant's documented request (its\n"
+     "  SHA-256; the signed request stays at the site), co-signed by a regulator (meaning\n"
+     "  approval). It only removes scopes.\n"},
+    {"consent rebind-request", "consent", "rebind_request",
+     "trial participant new-key request request-file regulator-key", build_rebind_request,
+     "usage: trialctl consent rebind-request COMMON --trial ID --participant HEX|PUBFILE\n"
+     "         --new-key FILE (--request HEX | --request-file FILE) --regulator-key FILE\n"
+     "  An investigator of the enrolling site (--key) asks to move the participant's\n"
+     "  pseudonym (--participant, the lost key) to a new key, co-signed by the new key\n"
+     "  itself (--new-key, its secret key file) and a regulator, both with meaning approval.\n"
+     "  It can complete only after the genesis's rebind delay (rules.rebind_delay_ms); until\n"
+     "  then the old key may veto it (consent rebind-veto).\n"},
+    {"consent rebind-veto", "consent", "rebind_veto", "trial", build_trial_only,
+     "usage: trialctl consent rebind-veto COMMON --trial ID\n"
+     "  The participant's old key (--key) vetoes the pending re-binding of its pseudonym.\n"},
+    {"consent rebind-complete", "consent", "rebind_complete", "trial participant new",
+     build_rebind_complete,
+     "usage: trialctl consent rebind-complete COMMON --trial ID --participant HEX|PUBFILE\n"
+     "         --new HEX|PUBFILE\n"
+     "  An investigator of the enrolling site (--key) completes a re-binding once its delay\n"
+     "  has passed and the old key has not vetoed it: the consent moves to the new key,\n"
+     "  unchanged, and the old key holds nothing any more.\n"},
     {"anchor", "data", "anchor", "trial participant scope collected-at hash data-file size",
      build_anchor,
      "usage: trialctl anchor COMMON --trial ID --participant HEX|PUBFILE --scope NAME\n"
@@ -796,15 +889,18 @@ static int run_pair(const char *first, const char *const *seconds, int n, int ar
         return run_named(name, argc - 1, argv + 1);
     }
     bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
-    fprintf(help ? stdout : stderr, "usage: trialctl %s %s%s ... (trialctl %s %s --help)\n", first,
-            seconds[0], n > 1 ? "|..." : "", first, seconds[0]);
+    FILE *out = help ? stdout : stderr;
+    fprintf(out, "usage: trialctl %s ", first);
+    for (int i = 0; i < n; i++) fprintf(out, "%s%s", i ? "|" : "", seconds[i]);
+    fprintf(out, " ... (trialctl %s %s --help)\n", first, seconds[0]);
     return help ? TC_EXIT_OK : TC_EXIT_USAGE;
 }
 
 int cmd_consent(int argc, char **argv)
 {
-    static const char *const m[] = {"grant", "withdraw"};
-    return run_pair("consent", m, 2, argc, argv);
+    static const char *const m[] = {"grant", "withdraw", "site-withdraw", "rebind-request",
+                                    "rebind-veto", "rebind-complete"};
+    return run_pair("consent", m, 6, argc, argv);
 }
 
 int cmd_governance(int argc, char **argv)

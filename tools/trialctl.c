@@ -44,7 +44,7 @@ static const command COMMANDS[] = {
     {"approve", cmd_approve, "regulator: approve a protocol version"},
     {"activate", cmd_activate, "sponsor: activate a site"},
     {"enrol", cmd_enrol, "site: enrol a participant's pseudonymous key"},
-    {"consent", cmd_consent, "participant: consent grant (site witness) | consent withdraw"},
+    {"consent", cmd_consent, "participant: consent grant (site witness) | consent withdraw; lost key: consent site-withdraw | rebind-request | rebind-veto | rebind-complete"},
     {"anchor", cmd_anchor, "site: anchor the hash of a collected record"},
     {"governance", cmd_governance, "sponsor and regulators: governance deploy (a new contract version), governance validators (a new validator set)"},
     {"access", cmd_access, "researcher: access request for one scope; access records (read a grant); regulator: access log"},

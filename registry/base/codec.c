@@ -2163,7 +2163,8 @@ codec_err codec_consent_reply_encode(const codec_consent_page *page,
     wr_array(&w, page->count);
     for (uint32_t i = 0; i < page->count; i++) {
         const codec_consent_reply_entry *c = &entries[i];
-        wr_array(&w, 7);
+        bool tail = c->kind > 2 || c->flags != 0; /* older entries keep their 7 fields */
+        wr_array(&w, tail ? 9 : 7);
         wr_uint(&w, c->kind);
         wr_uint(&w, c->time_ms);
         wr_uint(&w, c->scopes);
@@ -2171,6 +2172,10 @@ codec_err codec_consent_reply_encode(const codec_consent_page *page,
         wr_hash(&w, &c->form);
         wr_bin(&w, c->witness.bytes, 32);
         wr_uint(&w, c->meaning);
+        if (tail) {
+            wr_uint(&w, c->flags);
+            wr_bin(&w, c->other.bytes, 32);
+        }
     }
     return wr_done(&w);
 }
@@ -2181,7 +2186,8 @@ codec_err codec_consent_reply_decode(const uint8_t *data, size_t len, codec_cons
 {
     codec_reader r;
     codec_rd_init(&r, data, len, err);
-    uint32_t max = cap < CODEC_CONSENT_REPLY_MAX ? cap : CODEC_CONSENT_REPLY_MAX, n, kind = 0, meaning = 0;
+    uint32_t max = cap < CODEC_CONSENT_REPLY_MAX ? cap : CODEC_CONSENT_REPLY_MAX, n, kind = 0, meaning = 0,
+             flags = 0;
     page->count = 0;
     bool ok = codec_rd_array(&r, "consent_reply", 3, 3, &n)
               && codec_rd_uint(&r, "consent_reply.total", UINT64_MAX, &page->total)
@@ -2192,7 +2198,8 @@ codec_err codec_consent_reply_decode(const uint8_t *data, size_t len, codec_cons
     for (uint32_t i = 0; ok && i < page->count; i++) {
         codec_consent_reply_entry *c = &entries[i];
         r.index = i;
-        ok = codec_rd_array(&r, "consent_reply[]", 7, 7, &n)
+        ok = codec_rd_array(&r, "consent_reply[]", 7, 9, &n)
+             && (n != 8 || codec_rd_fail(&r, CODEC_ERR_COUNT, "consent_reply[] (7 or 9 fields)"))
              && codec_rd_u32(&r, "consent_reply[].kind", 255, &kind)
              && codec_rd_uint(&r, "consent_reply[].time_ms", UINT64_MAX, &c->time_ms)
              && codec_rd_uint(&r, "consent_reply[].scopes", UINT64_MAX, &c->scopes)
@@ -2200,8 +2207,14 @@ codec_err codec_consent_reply_decode(const uint8_t *data, size_t len, codec_cons
              && codec_rd_hash(&r, "consent_reply[].form", &c->form)
              && codec_rd_fixed(&r, "consent_reply[].witness", c->witness.bytes, 32)
              && codec_rd_u32(&r, "consent_reply[].meaning", 255, &meaning);
+        flags = 0;
+        memset(c->other.bytes, 0, 32);
+        if (ok && n == 9)
+            ok = codec_rd_u32(&r, "consent_reply[].flags", 255, &flags)
+                 && codec_rd_fixed(&r, "consent_reply[].other", c->other.bytes, 32);
         c->kind = (uint8_t)kind;
         c->meaning = (uint8_t)meaning;
+        c->flags = (uint8_t)flags;
     }
     return codec_rd_finish(&r, ok);
 }

@@ -761,6 +761,8 @@ typedef struct {
     hash32 form;
     pubkey witness;
     uint8_t meaning;
+    uint8_t flags;  /* entries of kinds 3-5 and flagged grants carry flags and other */
+    pubkey other;   /* (FORMATS.md 13.3); zero otherwise */
 } codec_consent_reply_entry;
 
 codec_err codec_client_request_encode(uint32_t kind, const void *body, size_t len, codec_buf *out);

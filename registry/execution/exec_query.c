@@ -239,6 +239,12 @@ ledger_err exec_query_consent_page(exec *e, const uint8_t *trial, size_t trial_l
         memcpy(c->form.bytes, v + 32, 32);
         memcpy(c->witness.bytes, v + 64, 32);
         c->meaning = (uint8_t)load64(v + 96);
+        c->flags = 0;
+        memset(c->other.bytes, 0, 32);
+        if (len >= 104 + 8 + 32) { /* the tail of kinds 3-5 and of grants after a re-binding */
+            c->flags = (uint8_t)load64(v + 104);
+            memcpy(c->other.bytes, v + 112, 32);
+        }
         free(v);
     }
     return LEDGER_OK;
@@ -307,26 +313,32 @@ static bool state_has(exec *e, const uint8_t *key, size_t key_len, uint8_t **val
     return ledger_state_get(exec_ledger(e), key, key_len, value, len) == LEDGER_OK;
 }
 
+/* True if key is the participant enrolled in trial now: consent/pk/<key> = lp(trial). A key
+ * re-bound away (issue 23 item 2) keeps its consent/e/ enrolment record as history but no
+ * longer this one, so it reads nothing as a participant. */
+static bool participant_in(exec *e, const pubkey *key, const uint8_t *trial, size_t trial_len)
+{
+    uint8_t k[sizeof "consent/pk/" - 1 + 32], *v = NULL;
+    size_t len = 0;
+    memcpy(k, "consent/pk/", sizeof k - 32);
+    memcpy(k + sizeof k - 32, key->bytes, 32);
+    if (!state_has(e, k, sizeof k, &v, &len)) return false;
+    bool same = trial && len == 1 + trial_len && v[0] == trial_len
+                && memcmp(v + 1, trial, trial_len) == 0;
+    free(v);
+    return same;
+}
+
 bool exec_key_known(exec *e, const pubkey *key)
 {
     if (authority_of(e, key)) return true;
-    static const char prefix[] = "protocol/t/";
-    const size_t plen = sizeof prefix - 1;
-    uint8_t row[CODEC_KEY_MAX], probe[CODEC_KEY_MAX];
-    size_t rlen = 0;
-    for (uint32_t n = 0; n < EXEC_KNOWN_TRIALS_MAX; n++) {
-        if (ledger_state_next(exec_ledger(e), (const uint8_t *)prefix, plen, rlen ? row : NULL,
-                              rlen, row, sizeof row, &rlen) != LEDGER_OK)
-            return false;
-        if (rlen < plen + 2 || plen + 1 + row[plen] != rlen) continue;
-        uint8_t *v = NULL;
-        size_t len = 0;
-        bool enrolled = state_has(e, probe, trial_key(probe, "consent/e/", row + plen + 1,
-                                                      row[plen], key->bytes, 32), &v, &len);
-        free(v);
-        if (enrolled) return true;
-    }
-    return false;
+    uint8_t k[sizeof "consent/pk/" - 1 + 32], *v = NULL;
+    size_t len = 0;
+    memcpy(k, "consent/pk/", sizeof k - 32);
+    memcpy(k + sizeof k - 32, key->bytes, 32);
+    bool enrolled = state_has(e, k, sizeof k, &v, &len); /* enrolled in a trial, now */
+    free(v);
+    return enrolled;
 }
 
 bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const uint8_t *trial,
@@ -343,7 +355,8 @@ bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const 
     size_t len = 0;
     if (kind == EXEC_READ_CONSENT) {
         if (!participant) return false;
-        if (memcmp(participant->bytes, asker->bytes, 32) == 0) return true;
+        if (memcmp(participant->bytes, asker->bytes, 32) == 0)
+            return participant_in(e, asker, trial, trial_len);
         if (!a || a->role != ROLE_INVESTIGATOR) return false;
         size_t klen = trial_key(key, "consent/e/", trial, trial_len, participant->bytes, 32);
         if (!state_has(e, key, klen, &v, &len)) return false;
@@ -351,12 +364,8 @@ bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const 
         free(v);
         return same;
     }
-    if (kind == EXEC_READ_TIMELINE && !a) {
-        size_t klen = trial_key(key, "consent/e/", trial, trial_len, asker->bytes, 32);
-        bool enrolled = state_has(e, key, klen, &v, &len);
-        free(v);
-        return enrolled; /* a participant of the trial: its view is filtered */
-    }
+    if (kind == EXEC_READ_TIMELINE && !a)
+        return participant_in(e, asker, trial, trial_len); /* its view is filtered */
     if (!a || a->role != ROLE_INVESTIGATOR) return false;
     size_t klen = trial_key(key, "protocol/s/", trial, trial_len, a->site.text, strlen(a->site.text));
     bool listed = state_has(e, key, klen, &v, &len);
@@ -403,16 +412,28 @@ static bool participant_level(exec *e, const codec_tx *tx, const pubkey **partic
             if (!authority_of(e, &tx->cosigs[k].key)) *participant = &tx->cosigs[k].key;
         return *participant != NULL;
     }
-    if (is_method(tx, "consent", "grant") || is_method(tx, "consent", "withdraw")) {
+    if (is_method(tx, "consent", "grant") || is_method(tx, "consent", "withdraw")
+        || is_method(tx, "consent", "rebind_veto")) {
         *participant = &tx->signer;
         return true;
     }
-    if (is_method(tx, "consent", "enrol") || is_method(tx, "data", "anchor")) {
+    if (is_method(tx, "consent", "enrol") || is_method(tx, "data", "anchor")
+        || is_method(tx, "consent", "site_withdraw") || is_method(tx, "consent", "rebind_request")
+        || is_method(tx, "consent", "rebind_complete")) {
         if (tx->arg_count > 1 && tx->args[1].kind == CODEC_VALUE_BYTES && tx->args[1].len == 32)
             *participant = (const pubkey *)(const void *)tx->args[1].bytes;
         return true;
     }
     return false;
+}
+
+/* True for a re-binding tx (consent.rebind_request, rebind_complete) whose new key (argument
+ * 3) is key: it is about the new key as well as the old one. */
+static bool names_new_key(const codec_tx *tx, const pubkey *key)
+{
+    return (is_method(tx, "consent", "rebind_request") || is_method(tx, "consent", "rebind_complete"))
+           && tx->arg_count > 2 && tx->args[2].kind == CODEC_VALUE_BYTES && tx->args[2].len == 32
+           && memcmp(tx->args[2].bytes, key->bytes, 32) == 0;
 }
 
 /* True if key is a genesis investigator of site. */
@@ -450,12 +471,10 @@ void exec_viewer_of(exec *e, const pubkey *asker, const uint8_t *trial, size_t t
         return;
     }
     if (a) return; /* researchers, auditors: NONE */
-    klen = trial_key(key, "consent/e/", trial, trial_len, asker->bytes, 32);
-    if (state_has(e, key, klen, &v, &len)) {
+    if (participant_in(e, asker, trial, trial_len)) {
         out->kind = EXEC_VIEW_PARTICIPANT;
         out->key = *asker;
     }
-    free(v);
 }
 
 /* SITE: a participant-level tx of the site's participant, or one its investigators signed. */
@@ -488,7 +507,8 @@ bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t
         return protocol
                || (participant_level(e, tx, &p)
                    && ((p && memcmp(p->bytes, v->key.bytes, 32) == 0)
-                       || memcmp(tx->signer.bytes, v->key.bytes, 32) == 0));
+                       || memcmp(tx->signer.bytes, v->key.bytes, 32) == 0
+                       || names_new_key(tx, &v->key)));
     case EXEC_VIEW_NONE: return false;
     }
     return false;
@@ -718,7 +738,23 @@ static void signer_name(exec *e, const pubkey *key, char *out, size_t cap)
     snprintf(out, cap, "participant-%s", hex);
 }
 
-/* Event data after the trial prefix, as hex (at most 96 hex digits, then "..."). */
+/* What a person reads beside an event whose hex alone would not say it (issue 23 item 2). */
+static const char *event_note(const char *topic)
+{
+    static const char *const notes[][2] = {
+        {"consent.withdrawn_by_site", "withdrawn by site on the participant's documented request"},
+        {"consent.rebind_requested", "re-binding to a new key requested; the old key may veto"},
+        {"consent.rebind_vetoed", "re-binding vetoed by the old key"},
+        {"consent.rebound", "the participant's consent moved to the new key"},
+        {"consent.flag.after_rebinding", "a grant made after a re-binding"},
+    };
+    for (size_t i = 0; i < sizeof notes / sizeof *notes; i++)
+        if (strcmp(notes[i][0], topic) == 0) return notes[i][1];
+    return NULL;
+}
+
+/* Event data after the trial prefix, as hex (at most 96 hex digits, then "..."), and the
+ * topic's note, if it has one. */
 static void print_event(FILE *out, const codec_event *ev, size_t skip)
 {
     const uint8_t *d = ev->data;
@@ -731,7 +767,9 @@ static void print_event(FILE *out, const codec_event *ev, size_t skip)
     fprintf(out, "    %s %s", flag ? "FLAG " : "event", ev->topic.text);
     if (len) fputc(' ', out);
     for (size_t i = 0; i < len && i < 48; i++) fprintf(out, "%02x", d[i]);
-    fprintf(out, "%s\n", len > 48 ? "..." : "");
+    const char *note = event_note(ev->topic.text);
+    fprintf(out, "%s%s%s%s\n", len > 48 ? "..." : "", note ? " (" : "", note ? note : "",
+            note ? ")" : "");
 }
 
 static bool is_trial_tx(const codec_tx *tx, const uint8_t *trial, size_t trial_len)

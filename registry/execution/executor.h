@@ -51,9 +51,11 @@
  *   sys/valset/pending         B:8 of a change not yet in force (deleted by the first block >= B)
  * A contract may write only keys starting with "<its name>/" (checked after the call:
  * a foreign write traps the tx), and emit no event whose topic starts with "governance."
- * (those are the executor's own, which verifiers follow: BAD_EVENTS). Contracts read the genesis through virtual read-only
- * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority) and
- * "genesis/anchor_window" = anchor_window_ms:8, "genesis/rebind_delay" = rebind_delay_ms:8.
+ * (those are the executor's own, which verifiers follow: BAD_EVENTS). Contracts read the
+ * genesis through virtual read-only keys: "genesis/auth/<key:32>" = role:1 site (absent if
+ * the key is no authority), "genesis/validator/<key:32>" = 1:1 (a key of the validator set
+ * in force at the block's height), "genesis/anchor_window" = anchor_window_ms:8 and
+ * "genesis/rebind_delay" = rebind_delay_ms:8.
  *
  * Block gas: the contract calls of one block use at most exec_options.block_gas_limit
  * gas together (EXEC_BLOCK_GAS_DEFAULT). Each call runs with min(tx gas limit, the block's
@@ -306,14 +308,28 @@ typedef struct {
     uint32_t secondary_count;
 } exec_protocol_version;
 
+/* Consent history entry kinds (contracts/ABI.md "consent/h/"). */
+enum {
+    EXEC_CONSENT_GRANT = 1,
+    EXEC_CONSENT_WITHDRAWAL = 2,
+    EXEC_CONSENT_SITE_WITHDRAWAL = 3, /* withdrawn by site on the participant's documented request */
+    EXEC_CONSENT_REBOUND_FROM = 4,    /* the key took over another key's consent (re-binding) */
+    EXEC_CONSENT_REBOUND_AWAY = 5,    /* the consent moved to another key (re-binding) */
+};
+#define EXEC_CONSENT_FLAG_REBOUND 1u /* flags: the key took over another key by re-binding */
+
 typedef struct {
-    uint8_t kind;            /* 1 grant, 2 withdrawal */
+    uint8_t kind;            /* EXEC_CONSENT_* */
     uint64_t time_ms;
     uint64_t scopes;         /* scopes in force after this entry */
     uint64_t version;        /* protocol version of the consent */
-    hash32 form;             /* consent-form hash (zero for a withdrawal) */
-    pubkey witness;          /* co-signing investigator (zero for a withdrawal) */
-    uint8_t meaning;         /* the witness signature's meaning */
+    hash32 form;             /* consent-form hash; the request's hash for kinds 3 and 4;
+                              * zero for a withdrawal and kind 5 */
+    pubkey witness;          /* co-signing investigator; the recording investigator (3), the
+                              * old key (4), the new key (5); zero for a withdrawal */
+    uint8_t meaning;         /* the witness signature's meaning (0 for kinds 2-5) */
+    uint8_t flags;           /* EXEC_CONSENT_FLAG_REBOUND, else 0 */
+    pubkey other;            /* the approving regulator (3), the old key (flag set); else zero */
 } exec_consent_entry;
 
 /* Scope bits (contracts/ABI.md). */
@@ -352,7 +368,7 @@ ledger_err exec_query_consent_at(exec *e, const uint8_t *trial, size_t trial_len
  *             trial;
  *   TIMELINE: the same, and a participant enrolled in the trial; what each sees of it is
  *             filtered by exec_tx_visible (issue 19 item 4);
- *   CONSENT (of participant): the participant itself, an investigator of the participant's
+ *   CONSENT (of participant): the participant itself (while enrolled), an investigator of the participant's
  *             enrolling site, the trial's sponsor, any regulator;
  *   GRANT:    a researcher (the node then answers only the researcher the grant was made
  *             to: exec_grant_page's info.researcher);
@@ -372,16 +388,20 @@ bool exec_read_allowed(exec *e, const pubkey *asker, exec_read_kind kind, const 
  * Protocol-level txs (contracts "protocol" and "outcomes": registration, amendments and
  * their flags, approvals, site activations, outcome reports and switch flags, signed and
  * co-signed by genesis authorities only) concern no participant. Participant-level txs
- * concern one participant: consent.enrol and data.anchor (argument 2), consent.grant and
- * consent.withdraw (the signer), and a protocol or outcomes tx some other key signed or
- * co-signed (refused: that key). Every other tx of a trial (access.request, ...) is
- * neither. The viewer of a key in a trial:
+ * concern one participant: consent.enrol, data.anchor, consent.site_withdraw,
+ * consent.rebind_request and consent.rebind_complete (argument 2), consent.grant,
+ * consent.withdraw and consent.rebind_veto (the signer), and a protocol or outcomes tx some
+ * other key signed or co-signed (refused: that key). Every other tx of a trial
+ * (access.request, ...) is neither. "Enrolled" is consent/pk/<key> naming the trial now: a
+ * key whose pseudonym was re-bound to another key (issue 23 item 2) is no participant any
+ * more. The viewer of a key in a trial:
  *   ALL          the trial's sponsor and any regulator (and a local reader): everything;
  *   SITE         an investigator of a site listed in the trial: protocol-level txs, and
  *                participant-level txs of a participant enrolled at its site or signed or
  *                co-signed by an investigator of its site;
  *   PARTICIPANT  a participant enrolled in the trial: protocol-level txs, and its own
- *                (participant-level txs about it or signed by it);
+ *                (participant-level txs about it or signed by it, and the re-binding
+ *                request and completion naming it as the new key, argument 3);
  *   PUBLIC       anyone, with no key: protocol-level txs that committed OK;
  *   NONE         anyone else: nothing.
  * exec_tx_visible is the one filter every read that returns participant-level events
@@ -410,10 +430,9 @@ bool exec_tx_visible(exec *e, const exec_viewer *v, const uint8_t *trial, size_t
 bool exec_tx_protocol_level(exec *e, const codec_tx *tx);
 
 /* True if key has standing in this chain: an authority of the genesis, or a participant
- * enrolled in some trial (at most EXEC_KNOWN_TRIALS_MAX trials are looked at, one state
- * read each). The HTTP API serves its event stream to such keys only, so that a key made up
+ * enrolled in some trial now (state consent/pk/<key>: one read; a key re-bound away holds
+ * none). The HTTP API serves its event stream to such keys only, so that a key made up
  * for the purpose cannot hold the server's connections or its replay cache. */
-#define EXEC_KNOWN_TRIALS_MAX 4096
 bool exec_key_known(exec *e, const pubkey *key);
 
 /* Signed reads of the ledger itself (issue 19; the node checks the signature, tag

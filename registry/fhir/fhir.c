@@ -250,7 +250,10 @@ fhir_export *fhir_export_new(const uint8_t *trial, size_t trial_len, const fhir_
 void fhir_export_free(fhir_export *x)
 {
     if (!x) return;
-    for (uint32_t i = 0; i < x->table_cap; i++) free(x->table[i].grants);
+    for (uint32_t i = 0; i < x->table_cap; i++) {
+        free(x->table[i].grants);
+        free(x->table[i].denials);
+    }
     for (uint32_t i = 0; i < x->fixed_count; i++) json_decref(x->fixed[i].resource);
     free(x->table);
     free(x->fixed);
@@ -262,6 +265,13 @@ void fhir_export_free(fhir_export *x)
 bool fhir_export_has_study(const fhir_export *x) { return x->registered; }
 
 /* ---- Provenance ------------------------------------------------------------------------ */
+
+static bool arg_bytes(const codec_tx *tx, uint32_t i, uint32_t min, uint32_t max)
+{
+    return i < tx->arg_count && tx->args[i].kind == CODEC_VALUE_BYTES && tx->args[i].len >= min
+           && tx->args[i].len <= max;
+}
+
 
 /* The signature type of the author's signature (by method) and of a co-signature (by its
  * meaning), E1762 where one fits, else the project's CodeSystem. */
@@ -348,11 +358,22 @@ static bool provenance(fhir_export *x, const fhir_tx *t, const codec_tx *tx, con
         const codec_cosig *c = &tx->cosigs[i];
         const char *who = participant_signs ? "investigator" : "co-signer";
         bool witness = c->meaning == MEANING_WITNESS;
+        /* a re-binding's new key co-signs its own re-binding: the participant's signature */
+        bool new_key = strcmp(method, "consent.rebind_request") == 0 && arg_bytes(tx, 2, 32, 32)
+                       && memcmp(tx->args[2].bytes, c->key.bytes, 32) == 0;
+        const char *type = new_key ? "Patient" : "Practitioner";
+        if (new_key) who = "participant (new key)";
         json_array_append_new(agents, agent(witness ? "attester" : "verifier",
                                             witness ? "Attester" : "Verifier",
-                                            fx_ref_key("Practitioner", &c->key, who)));
-        json_array_append_new(sigs, signature_json(method, true, c->meaning, t->time_ms,
-                                              fx_ref_key("Practitioner", &c->key, who), &c->sig));
+                                            fx_ref_key(type, &c->key, who)));
+        json_t *sig = new_key ? signature_json("consent.grant", false, 0, t->time_ms,
+                                               fx_ref_key(type, &c->key, who), &c->sig)
+                              : signature_json(method, true, c->meaning, t->time_ms,
+                                               fx_ref_key(type, &c->key, who), &c->sig);
+        if (new_key) /* a co-signature: its target is the co-signature body */
+            json_object_set_new(sig, "targetFormat",
+                                json_string("application/vnd.trialreg.cosig-body+msgpack"));
+        json_array_append_new(sigs, sig);
     }
     json_t *p = json_pack(
         "{s:s, s:s, s:o, s:o, s:o, s:{s:s}, s:o, s:[{s:s, s:{s:o, s:s}}], s:o}", "resourceType",
@@ -410,12 +431,6 @@ typedef struct {
     event_field f[EVENT_FIELDS_MAX];
 } fx_event;
 
-static bool arg_bytes(const codec_tx *tx, uint32_t i, uint32_t min, uint32_t max)
-{
-    return i < tx->arg_count && tx->args[i].kind == CODEC_VALUE_BYTES && tx->args[i].len >= min
-           && tx->args[i].len <= max;
-}
-
 static void copy_hashes(const codec_value *v, hash32 *out, uint32_t cap, uint32_t *count)
 {
     *count = 0;
@@ -472,6 +487,16 @@ static void end_scopes(fx_participant *p, uint64_t bits, uint64_t t)
     fx_grant *g = &p->grants[p->grant_count - 1];
     for (int b = 0; b < SCOPE_BITS; b++)
         if ((bits >> b & 1) && (g->scopes >> b & 1) && g->end_ms[b] == 0) g->end_ms[b] = t;
+}
+
+/* A grant replaces the scopes: the site-recorded withdrawals before it stop applying. */
+static void end_denials(fx_participant *p, uint64_t t)
+{
+    for (uint32_t i = 0; i < p->denial_count; i++) {
+        fx_grant *d = &p->denials[i];
+        for (int b = 0; b < SCOPE_BITS; b++)
+            if ((d->scopes >> b & 1) && d->end_ms[b] == 0) d->end_ms[b] = t;
+    }
 }
 
 static json_t *targets1(const char *type, const char *id)
@@ -546,9 +571,13 @@ static bool on_granted(fhir_export *x, const fhir_tx *t, const codec_tx *tx, con
         fx_id_tx(id, "consent-", &p->grants[p->grant_count - 1].tx_id);
         json_array_append_new(targets, fx_ref("Consent", id));
     }
+    end_denials(p, t->time_ms);
     fx_grant *g = &p->grants[p->grant_count++];
     *g = (fx_grant){.tx_id = *tx_id, .time_ms = t->time_ms, .version = f[2].u, .scopes = f[3].u & 0x1f};
-    if (arg_bytes(tx, 2, 32, 32)) memcpy(g->form.bytes, tx->args[2].bytes, 32);
+    if (arg_bytes(tx, 2, 32, 32)) {
+        memcpy(g->form.bytes, tx->args[2].bytes, 32);
+        g->has_form = true;
+    }
     p->scopes = g->scopes;
     p->withdrawn_all_ms = 0;
     fx_id_tx(id, "consent-", tx_id);
@@ -570,6 +599,90 @@ static void on_withdrawn(fhir_export *x, const fhir_tx *t, const event_field *f,
         fx_id_tx(id, "consent-", &p->grants[p->grant_count - 1].tx_id);
         json_array_append_new(targets, fx_ref("Consent", id));
     }
+}
+
+/* consent.withdrawn_by_site (participant, withdrawn, remaining, request, site): the grant's
+ * provisions end as for the participant's own withdrawal, and the record is a Consent of
+ * its own whose provisions deny the withdrawn scopes (docs/FHIR.md). */
+static bool on_site_withdrawn(fhir_export *x, const fhir_tx *t, const codec_tx *tx,
+                              const hash32 *tx_id, const event_field *f, json_t *targets)
+{
+    pubkey k;
+    memcpy(k.bytes, f[1].bytes, 32);
+    fx_participant *p = fx_participant_find(x, &k, true);
+    if (!p || !grow((void **)&p->denials, &p->denial_cap, p->denial_count + 1, sizeof *p->denials))
+        return false;
+    on_withdrawn(x, t, f, targets);
+    fx_grant *d = &p->denials[p->denial_count++];
+    *d = (fx_grant){.tx_id = *tx_id, .time_ms = t->time_ms, .scopes = f[2].u & 0x1f,
+                    .has_form = true, .by = tx->signer};
+    memcpy(d->form.bytes, f[4].bytes, 32);
+    if (p->site_len == 0) { /* the enrolment was not in view: the event names the site */
+        p->site_len = f[5].len <= CODEC_NAME_MAX ? f[5].len : CODEC_NAME_MAX;
+        memcpy(p->site, f[5].bytes, p->site_len);
+    }
+    char id[FHIR_ID_MAX + 1];
+    fx_id_tx(id, "consent-", tx_id);
+    json_array_append_new(targets, fx_ref("Consent", id));
+    return true;
+}
+
+/* consent.rebound (old, new, scopes, version, site): the new key is a participant of the
+ * site from now on, holding a Consent of old's scopes (marked after-rebinding), and old's
+ * provisions all end: it holds nothing any more. */
+static bool on_rebound(fhir_export *x, const fhir_tx *t, const hash32 *tx_id, const event_field *f,
+                       json_t *targets)
+{
+    pubkey old_key, new_key;
+    memcpy(old_key.bytes, f[1].bytes, 32);
+    memcpy(new_key.bytes, f[2].bytes, 32);
+    fx_participant *n = fx_participant_find(x, &new_key, true); /* may move the table */
+    if (!n) return false;
+    n->enrolled_ms = t->time_ms;
+    n->site_len = f[5].len <= CODEC_NAME_MAX ? f[5].len : CODEC_NAME_MAX;
+    memcpy(n->site, f[5].bytes, n->site_len);
+    char h[65], id[FHIR_ID_MAX + 1];
+    tcrypto_to_hex(new_key.bytes, 32, h);
+    json_array_append_new(targets, fx_ref("Patient", h));
+    fx_id_subject(x, &new_key, id);
+    json_array_append_new(targets, fx_ref("ResearchSubject", id));
+    fx_grant carried = {.tx_id = *tx_id, .time_ms = t->time_ms, .version = f[4].u,
+                        .scopes = f[3].u & 0x1f, .carried = true, .after_rebinding = true,
+                        .rebound_from = old_key};
+    fx_participant *o = fx_participant_find(x, &old_key, false);
+    if (o) {
+        if (o->grant_count && o->grants[o->grant_count - 1].has_form) {
+            carried.form = o->grants[o->grant_count - 1].form;
+            carried.has_form = true;
+        }
+        end_scopes(o, 0x1f, t->time_ms);
+        o->scopes = 0;
+        o->rebound_away_ms = t->time_ms;
+        if (o->grant_count) {
+            fx_id_tx(id, "consent-", &o->grants[o->grant_count - 1].tx_id);
+            json_array_append_new(targets, fx_ref("Consent", id));
+        }
+    }
+    if (carried.scopes == 0) return true; /* nothing to carry: no Consent */
+    if (!grow((void **)&n->grants, &n->grant_cap, n->grant_count + 1, sizeof *n->grants)) return false;
+    n->grants[n->grant_count++] = carried;
+    n->scopes = carried.scopes;
+    fx_id_tx(id, "consent-", tx_id);
+    json_array_append_new(targets, fx_ref("Consent", id));
+    return true;
+}
+
+/* consent.flag.after_rebinding (participant, rebound_from): the grant of the same receipt
+ * (its event comes first) is marked. */
+static void on_after_rebinding(fhir_export *x, const event_field *f)
+{
+    pubkey k;
+    memcpy(k.bytes, f[1].bytes, 32);
+    fx_participant *p = fx_participant_find(x, &k, false);
+    if (!p || p->grant_count == 0) return;
+    fx_grant *g = &p->grants[p->grant_count - 1];
+    g->after_rebinding = true;
+    memcpy(g->rebound_from.bytes, f[2].bytes, 32);
 }
 
 static json_t *anchor_event(fhir_export *x, const fhir_tx *t, const codec_tx *tx,
@@ -635,6 +748,13 @@ static bool on_participant_tx(fhir_export *x, const fhir_tx *t, const codec_tx *
             ok = on_granted(x, t, tx, tx_id, f, targets);
         } else if (strcmp(topic, "consent.withdrawn") == 0 && ev[i].n == 4) {
             on_withdrawn(x, t, f, targets);
+        } else if (strcmp(topic, "consent.withdrawn_by_site") == 0 && ev[i].n == 6) {
+            ok = on_site_withdrawn(x, t, tx, tx_id, f, targets);
+        } else if (strcmp(topic, "consent.rebound") == 0 && ev[i].n == 6) {
+            ok = on_rebound(x, t, tx_id, f, targets);
+        } else if (strcmp(topic, "consent.flag.after_rebinding") == 0 && ev[i].n == 3) {
+            on_after_rebinding(x, f);
+            continue;
         } else if (strcmp(topic, "data.anchored") == 0 && ev[i].n == 5) {
             ok = add_fixed(x, anchor_event(x, t, tx, tx_id, f), false, &owner);
             fx_id_tx(id, "audit-", tx_id);

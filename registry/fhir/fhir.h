@@ -43,6 +43,7 @@
 #define FHIR_CS_SCOPE "urn:trialreg:fhir:CodeSystem:consent-scope"
 #define FHIR_CS_SIGNATURE "urn:trialreg:fhir:CodeSystem:signature-type"
 #define FHIR_EXT_RECONSENT "urn:trialreg:fhir:StructureDefinition:reconsent-pending"
+#define FHIR_EXT_REBINDING "urn:trialreg:fhir:StructureDefinition:after-rebinding"
 #define FHIR_SYSTEM_TRIAL "urn:trialreg:trial"
 #define FHIR_SYSTEM_KEY "urn:trialreg:ed25519-key"
 #define FHIR_SYSTEM_SHA256 "urn:trialreg:sha256"

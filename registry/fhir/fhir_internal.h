@@ -25,14 +25,22 @@ typedef struct {
     uint64_t active_since; /* 0: listed, inactive */
 } fx_site;
 
-/* One consent grant: the scopes it gave, each with the time it stopped applying (0: not yet). */
+/* One consent grant: the scopes it gave, each with the time it stopped applying (0: not yet).
+ * The same shape holds the consent a re-binding carried to a new key (carried) and a
+ * withdrawal the site recorded (in fx_participant.denials: scopes = the ones withdrawn,
+ * form = the request's hash, by = the investigator; they end at the next grant). */
 typedef struct {
     hash32 tx_id;
     uint64_t time_ms, version;
     hash32 form;
+    bool has_form;   /* the form is known (a carried consent names its old key's last form) */
     uint64_t scopes;
     uint64_t end_ms[SCOPE_BITS];
     bool superseded; /* a later grant replaced it */
+    bool carried;    /* the consent a re-binding moved to this key */
+    bool after_rebinding; /* made by a key that took over rebound_from's consent */
+    pubkey rebound_from;
+    pubkey by;       /* denials: the investigator who recorded it */
 } fx_grant;
 
 typedef struct {
@@ -45,6 +53,9 @@ typedef struct {
     uint64_t withdrawn_all_ms; /* every scope withdrawn (0: not, or granted again) */
     uint32_t grant_count, grant_cap;
     fx_grant *grants;
+    uint32_t denial_count, denial_cap;
+    fx_grant *denials;        /* withdrawals recorded by the site (issue 23 item 2) */
+    uint64_t rebound_away_ms; /* the consent moved to another key at this time (0: not) */
     uint32_t order; /* enrolment order, for a stable Bundle */
 } fx_participant;
 

@@ -178,6 +178,7 @@ static bool reconsent_pending(const fhir_export *x, const fx_participant *p)
 /* docs/FHIR.md "ResearchSubject.status". */
 static const char *subject_status(const fx_participant *p)
 {
+    if (p->rebound_away_ms) return "off-study"; /* the pseudonym moved to a new key */
     if (p->grant_count == 0) return "pending-on-study";
     return p->scopes ? "on-study" : "withdrawn";
 }
@@ -197,7 +198,8 @@ static json_t *research_subject(const fhir_export *x, const fx_participant *p)
                           "status", subject_status(p), "study", fx_ref("ResearchStudy", x->study_id),
                           "individual", fx_ref_patient(&p->key));
     if (p->enrolled_ms)
-        json_object_set_new(r, "period", period(p->enrolled_ms, p->scopes ? 0 : p->withdrawn_all_ms));
+        json_object_set_new(r, "period", period(p->enrolled_ms, p->rebound_away_ms ? p->rebound_away_ms
+                                                                 : p->scopes ? 0 : p->withdrawn_all_ms));
     if (p->grant_count) {
         fx_id_tx(id, "consent-", &p->grants[p->grant_count - 1].tx_id);
         json_object_set_new(r, "consent", fx_ref("Consent", id));
@@ -216,16 +218,25 @@ static json_t *patient(const fx_participant *p)
                      "identifier", "use", "official", "system", FHIR_SYSTEM_KEY, "value", id);
 }
 
+static json_t *site_org(const fx_participant *p, const char *display)
+{
+    return json_pack("{s:s, s:{s:s, s:o}, s:s}", "type", "Organization", "identifier", "system",
+                     FHIR_SYSTEM_SITE, "value", fx_text_of(p->site, p->site_len), "display", display);
+}
+
 static json_t *consent(const fhir_export *x, const fx_participant *p, const fx_grant *g)
 {
-    char id[FHIR_ID_MAX + 1], form[FHIR_ID_MAX + 1], rule[160];
+    char id[FHIR_ID_MAX + 1], form[FHIR_ID_MAX + 1], rule[256];
     fx_id_tx(id, "consent-", &g->tx_id);
     fx_id_form(x, g->version, &g->form, form);
     json_t *t = fx_text_of(x->trial, x->trial_len);
     snprintf(rule, sizeof rule,
              "Consent to trial %s under protocol version %" PRIu64
-             ", as the trialreg consent contract records it (contracts/ABI.md \"consent\")",
-             json_string_value(t), g->version);
+             "%s, as the trialreg consent contract records it (contracts/ABI.md \"consent\")",
+             json_string_value(t), g->version,
+             g->carried ? ", given under the participant's previous key and moved to this key by a "
+                          "re-binding (unchanged: a re-binding grants nothing)"
+                        : "");
     json_decref(t);
     json_t *nested = json_array();
     bool open = false;
@@ -237,20 +248,65 @@ static json_t *consent(const fhir_export *x, const fx_participant *p, const fx_g
                               period(g->time_ms, g->end_ms[b]), "code",
                               fx_concept(FHIR_CS_SCOPE, SCOPES[b].code, SCOPES[b].display)));
     }
-    json_t *org = json_pack("{s:s, s:{s:s, s:o}, s:s}", "type", "Organization", "identifier",
-                            "system", FHIR_SYSTEM_SITE, "value", fx_text_of(p->site, p->site_len),
-                            "display", "enrolling site");
+    json_t *org = site_org(p, "enrolling site");
     json_t *c = json_pack(
-        "{s:s, s:s, s:s, s:o, s:[o], s:o, s:o, s:[o], s:o, s:{s:s}, s:{s:s, s:o}}",
+        "{s:s, s:s, s:s, s:o, s:[o], s:o, s:o, s:[o], s:{s:s}, s:{s:s, s:o}}",
         "resourceType", "Consent", "id", id, "status", open ? "active" : "inactive", "scope",
         fx_concept("http://terminology.hl7.org/CodeSystem/consentscope", "research", "Research"),
         "category", fx_concept("http://loinc.org", "59284-0", "Patient Consent"), "patient",
         fx_ref_patient(&p->key), "dateTime", fx_instant(g->time_ms), "performer",
-        fx_ref_patient(&p->key), "sourceReference", fx_ref("DocumentReference", form), "policyRule",
-        "text", rule, "provision", "type", "deny", "provision", nested);
+        fx_ref_patient(&p->key), "policyRule", "text", rule, "provision", "type", "deny",
+        "provision", nested);
+    if (c && g->has_form) json_object_set_new(c, "sourceReference", fx_ref("DocumentReference", form));
     if (c && p->site_len) json_object_set_new(c, "organization", json_pack("[o]", org));
     else json_decref(org);
+    if (c && g->after_rebinding) /* docs/FHIR.md "A participant who lost their key" */
+        json_object_set_new(c, "extension", json_pack("[{s:s, s:o}]", "url", FHIR_EXT_REBINDING,
+                                                      "valueIdentifier",
+                                                      fx_identifier(FHIR_SYSTEM_KEY, fx_hex(g->rebound_from.bytes, 32))));
     return c;
+}
+
+/* A withdrawal the enrolling site recorded on the participant's documented request (issue 23
+ * item 2): a Consent of its own whose nested provisions deny the withdrawn scopes from its
+ * time until the participant's next grant; the site and its investigator are the
+ * performers, the request's SHA-256 the identifier, and verification says it was checked
+ * against the participant's documented request (the regulator's approval is in the
+ * Provenance). */
+static json_t *site_withdrawal(const fhir_export *x, const fx_participant *p, const fx_grant *d)
+{
+    char id[FHIR_ID_MAX + 1], rule[200];
+    fx_id_tx(id, "consent-", &d->tx_id);
+    json_t *t = fx_text_of(x->trial, x->trial_len);
+    snprintf(rule, sizeof rule,
+             "Withdrawn by site on the participant's documented request, trial %s, as the trialreg "
+             "consent contract records it (contracts/ABI.md \"site_withdraw\")",
+             json_string_value(t));
+    json_decref(t);
+    json_t *nested = json_array();
+    bool open = false;
+    for (int b = 0; b < SCOPE_BITS; b++) {
+        if (!(d->scopes >> b & 1)) continue;
+        open = open || d->end_ms[b] == 0;
+        json_array_append_new(
+            nested, json_pack("{s:s, s:o, s:[o]}", "type", "deny", "period",
+                              period(d->time_ms, d->end_ms[b]), "code",
+                              fx_concept(FHIR_CS_SCOPE, SCOPES[b].code, SCOPES[b].display)));
+    }
+    return json_pack(
+        "{s:s, s:s, s:s, s:o, s:[o], s:o, s:o, s:[o, o], s:[o], s:[{s:s, s:{s:s}, s:o}], "
+        "s:[{s:b, s:o}], s:{s:s}, s:{s:s, s:o}}",
+        "resourceType", "Consent", "id", id, "status", open ? "active" : "inactive", "scope",
+        fx_concept("http://terminology.hl7.org/CodeSystem/consentscope", "research", "Research"),
+        "category", fx_concept("http://loinc.org", "59284-0", "Patient Consent"), "patient",
+        fx_ref_patient(&p->key), "dateTime", fx_instant(d->time_ms), "performer",
+        site_org(p, "enrolling site: withdrawn by site on the participant's documented request"),
+        fx_ref_key("Practitioner", &d->by, "investigator"), "organization",
+        site_org(p, "enrolling site"), "identifier", "system", FHIR_SYSTEM_SHA256, "type", "text",
+        "the participant's documented withdrawal request, kept at the site (SHA-256)", "value",
+        fx_hex(d->form.bytes, 32), "verification", "verified", 1, "verificationDate",
+        fx_instant(d->time_ms), "policyRule", "text", rule, "provision", "type", "deny",
+        "provision", nested);
 }
 
 /* ---- the Bundle ------------------------------------------------------------------------ */
@@ -306,6 +362,8 @@ json_t *fhir_export_resources(const fhir_export *x)
         add(out, patient(ps[i]));
         add(out, research_subject(x, ps[i]));
         for (uint32_t g = 0; g < ps[i]->grant_count; g++) add(out, consent(x, ps[i], &ps[i]->grants[g]));
+        for (uint32_t d = 0; d < ps[i]->denial_count; d++)
+            add(out, site_withdrawal(x, ps[i], &ps[i]->denials[d]));
     }
     free(ps);
     for (uint32_t i = 0; i < x->fixed_count; i++) {

@@ -450,15 +450,31 @@ static json_t *consent_json(const codec_span *trial, const uint8_t *participant,
                             const codec_consent_page *p, const codec_consent_reply_entry *e)
 {
     json_t *list = json_array();
+    static const char *const kinds[] = {"grant", "withdrawal", "site_withdrawal", "rebound_from",
+                                        "rebound_away"};
     for (uint32_t i = 0; i < p->count; i++) {
-        bool grant = e[i].kind == 1;
-        json_t *one = json_pack("{s:s, s:I, s:o, s:I}", "kind", grant ? "grant" : "withdrawal",
-                                "time_ms", (json_int_t)e[i].time_ms, "scopes_after",
-                                http_json_scopes(e[i].scopes), "version", (json_int_t)e[i].version);
-        if (grant) {
-            json_object_set_new(one, "form", http_json_hex(e[i].form.bytes, 32));
-            json_object_set_new(one, "witness", http_json_hex(e[i].witness.bytes, 32));
-            json_object_set_new(one, "witness_meaning", json_string(codec_meaning_name(e[i].meaning)));
+        const codec_consent_reply_entry *c = &e[i];
+        const char *kind = c->kind >= 1 && c->kind <= 5 ? kinds[c->kind - 1] : "withdrawal";
+        json_t *one = json_pack("{s:s, s:I, s:o, s:I}", "kind", kind, "time_ms",
+                                (json_int_t)c->time_ms, "scopes_after", http_json_scopes(c->scopes),
+                                "version", (json_int_t)c->version);
+        if (c->kind == 1) {
+            json_object_set_new(one, "form", http_json_hex(c->form.bytes, 32));
+            json_object_set_new(one, "witness", http_json_hex(c->witness.bytes, 32));
+            json_object_set_new(one, "witness_meaning", json_string(codec_meaning_name(c->meaning)));
+        } else if (c->kind == 3) { /* withdrawn by site on the participant's documented request */
+            json_object_set_new(one, "request", http_json_hex(c->form.bytes, 32));
+            json_object_set_new(one, "recorded_by", http_json_hex(c->witness.bytes, 32));
+            json_object_set_new(one, "approved_by", http_json_hex(c->other.bytes, 32));
+        } else if (c->kind == 4) {
+            json_object_set_new(one, "request", http_json_hex(c->form.bytes, 32));
+            json_object_set_new(one, "rebound_from", http_json_hex(c->witness.bytes, 32));
+        } else if (c->kind == 5) {
+            json_object_set_new(one, "rebound_to", http_json_hex(c->witness.bytes, 32));
+        }
+        if (c->flags & 1) {
+            json_object_set_new(one, "after_rebinding", json_true());
+            json_object_set_new(one, "rebound_from", http_json_hex(c->other.bytes, 32));
         }
         json_array_append_new(list, one);
     }

@@ -328,7 +328,8 @@ static bool reply_consent(capi *api, const codec_query *q, const pubkey *partici
     page.from = from;
     for (uint32_t i = 0; i < page.count; i++) {
         r[i] = (codec_consent_reply_entry){h[i].kind, h[i].time_ms, h[i].scopes, h[i].version,
-                                           h[i].form, h[i].witness, h[i].meaning};
+                                           h[i].form, h[i].witness, h[i].meaning,
+                                           h[i].flags, h[i].other};
     }
     return body_done(a, codec_consent_reply_encode(&page, r, &a->body));
 }

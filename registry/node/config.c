@@ -19,6 +19,7 @@ void config_defaults(config_node *c)
     c->batch_timeout_ms = 20;
     c->view_timeout_ms = 1000;
     c->max_message_bytes = CODEC_MESSAGE_BYTES_DEFAULT;
+    c->node = CONFIG_NODE_NONE;
     snprintf(c->log_level, sizeof c->log_level, "info");
 }
 
@@ -27,6 +28,8 @@ typedef struct {
     char *why;
     size_t cap;
 } reader;
+
+static void key_hex(const pubkey *key, char hex[65]);
 
 static bool fail(reader *r, const char *field, const char *problem)
 {
@@ -106,6 +109,56 @@ static bool get_peers(reader *r, json_t *root, config_node *c)
     return true;
 }
 
+static bool hex_key(const char *text, pubkey *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    if (strlen(text) != 64) return false;
+    for (size_t i = 0; i < 32; i++) {
+        const char *hi = strchr(digits, text[2 * i]), *lo = strchr(digits, text[2 * i + 1]);
+        if (!hi || !lo || !*hi || !*lo) return false;
+        out->bytes[i] = (uint8_t)((hi - digits) << 4 | (lo - digits));
+    }
+    return true;
+}
+
+/* "validators": {"<64 lower-case hex digits>": URL}, optional. */
+static bool get_addresses(reader *r, json_t *root, config_node *c)
+{
+    json_t *map = json_object_get(root, "validators");
+    if (!map) return true;
+    if (!json_is_object(map)) return fail(r, "validators", "must be an object: key hex -> URL");
+    if (json_object_size(map) > CONFIG_ADDRESSES_MAX) {
+        return fail(r, "validators", "has more than 48 entries");
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(map, k, v) {
+        config_address *a = &c->addresses[c->address_count];
+        if (!hex_key(k, &a->key)) {
+            return fail(r, "validators", "every name must be a public key: 64 lower-case hex digits");
+        }
+        if (!json_is_string(v) || json_string_value(v)[0] == '\0'
+            || strlen(json_string_value(v)) >= CONFIG_URL_MAX) {
+            return fail(r, "validators", "every entry must be a URL string");
+        }
+        memcpy(a->url, json_string_value(v), strlen(json_string_value(v)) + 1);
+        c->address_count++;
+    }
+    return true;
+}
+
+const char *config_address_of(const config_node *c, const pubkey *key,
+                              const codec_validator *genesis_validators, uint32_t count)
+{
+    for (uint32_t i = 0; i < c->address_count; i++) {
+        if (memcmp(c->addresses[i].key.bytes, key->bytes, 32) == 0) return c->addresses[i].url;
+    }
+    for (uint32_t i = 0; i < count && i < c->peer_count; i++) {
+        if (memcmp(genesis_validators[i].key.bytes, key->bytes, 32) == 0) return c->peers[i];
+    }
+    return NULL;
+}
+
 bool config_uses_tls(const config_node *c)
 {
     return c->tls_cert_key_file[0] != '\0' && c->tls_ca_file[0] != '\0';
@@ -138,16 +191,20 @@ static bool check_tls(reader *r, const config_node *c)
     for (uint32_t i = 0; i < c->peer_count; i++) {
         if (!check_scheme(r, "peers", (int)i, c->peers[i], cert)) return false;
     }
+    for (uint32_t i = 0; i < c->address_count; i++) {
+        if (!check_scheme(r, "validators", (int)i, c->addresses[i].url, cert)) return false;
+    }
     return true;
 }
 
 static bool read_fields(reader *r, json_t *root, config_node *c)
 {
     if (!json_is_object(root)) return fail(r, "(top)", "must be a JSON object");
-    if (!(get_u32(r, root, "node", true, 0, CODEC_VALIDATORS_MAX - 1, &c->node)
+    if (!(get_u32(r, root, "node", false, 0, CODEC_VALIDATORS_MAX - 1, &c->node)
           && get_string(r, root, "listen", true, c->listen, sizeof c->listen)
           && get_string(r, root, "client", true, c->client, sizeof c->client)
-          && get_peers(r, root, c) && get_path(r, root, "data_dir", true, c->data_dir)
+          && get_peers(r, root, c) && get_addresses(r, root, c)
+          && get_path(r, root, "data_dir", true, c->data_dir)
           && get_path(r, root, "key_file", true, c->key_file)
           && get_path(r, root, "genesis_file", true, c->genesis_file)
           && get_u32(r, root, "batch_max_txs", false, 1, CODEC_BLOCK_TXS_MAX, &c->batch_max_txs)
@@ -164,7 +221,9 @@ static bool read_fields(reader *r, json_t *root, config_node *c)
           && get_bool(r, root, "bench_unsigned_reads", &c->bench_unsigned_reads))) {
         return false;
     }
-    if (c->node >= c->peer_count) return fail(r, "node", "is not an index into peers");
+    if (c->node != CONFIG_NODE_NONE && c->node >= c->peer_count) {
+        return fail(r, "node", "is not an index into peers");
+    }
     const char *levels[] = {"debug", "info", "warn", "error"};
     for (size_t i = 0; i < 4; i++) {
         if (strcmp(c->log_level, levels[i]) == 0) return true;
@@ -194,14 +253,25 @@ static json_t *to_json(const config_node *c)
 {
     json_t *peers = json_array();
     for (uint32_t i = 0; i < c->peer_count; i++) json_array_append_new(peers, json_string(c->peers[i]));
-    json_t *root = json_pack("{s:i, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:s}",
-                     "node", (json_int_t)c->node, "listen", c->listen, "client", c->client,
+    json_t *fields = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:s}",
+                     "listen", c->listen, "client", c->client,
                      "peers", peers, "data_dir", c->data_dir, "key_file", c->key_file,
                      "genesis_file", c->genesis_file, "batch_max_txs",
                      (json_int_t)c->batch_max_txs, "batch_timeout_ms",
                      (json_int_t)c->batch_timeout_ms, "view_timeout_ms",
                      (json_int_t)c->view_timeout_ms, "max_message_bytes",
                      (json_int_t)c->max_message_bytes, "log_level", c->log_level);
+    json_t *root = fields ? json_object() : NULL; /* "node" first, when there is one */
+    if (root && c->node != CONFIG_NODE_NONE) json_object_set_new(root, "node", json_integer(c->node));
+    if (root) json_object_update(root, fields);
+    json_decref(fields);
+    json_t *map = c->address_count ? json_object() : NULL;
+    for (uint32_t i = 0; map && i < c->address_count; i++) {
+        char hex[65];
+        key_hex(&c->addresses[i].key, hex);
+        json_object_set_new(map, hex, json_string(c->addresses[i].url));
+    }
+    if (root && map) json_object_set_new(root, "validators", map);
     if (root && c->tls_cert_key_file[0]) {
         json_object_set_new(root, "tls_cert_key_file", json_string(c->tls_cert_key_file));
     }
@@ -214,6 +284,54 @@ static json_t *to_json(const config_node *c)
     if (root && c->envelope_bytes_max)
         json_object_set_new(root, "envelope_bytes_max", json_integer(c->envelope_bytes_max));
     return root;
+}
+
+static void key_hex(const pubkey *key, char hex[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int b = 0; b < 32; b++) {
+        hex[2 * b] = digits[key->bytes[b] >> 4];
+        hex[2 * b + 1] = digits[key->bytes[b] & 15];
+    }
+    hex[64] = '\0';
+}
+
+/* Write text to path through path.new and a rename (the old file stays whole until then). */
+static int replace_file(const char *path, const char *text, char *why, size_t why_cap)
+{
+    char tmp[CONFIG_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    size_t len = strlen(text);
+    bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1
+              && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0) ok = false;
+    if (ok && rename(tmp, path) == 0) return 0;
+    unlink(tmp);
+    snprintf(why, why_cap, "%s: cannot rewrite", path);
+    return -1;
+}
+
+int config_add_address(const char *path, const pubkey *key, const char *url, char *why,
+                       size_t why_cap)
+{
+    config_node check;
+    if (config_load(path, &check, why, why_cap) != 0) return -1;
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *map = root ? json_object_get(root, "validators") : NULL;
+    if (root && !map) json_object_set_new(root, "validators", map = json_object());
+    char hex[65];
+    key_hex(key, hex);
+    char *text = NULL;
+    if (map && json_object_set_new(map, hex, json_string(url)) == 0) {
+        text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    }
+    json_decref(root);
+    int rc = text ? replace_file(path, text, why, why_cap) : -1;
+    if (!text) snprintf(why, why_cap, "%s: cannot add the address", path);
+    free(text);
+    return rc == 0 && config_load(path, &check, why, why_cap) == 0 ? 0 : -1;
 }
 
 int config_save(const char *path, const config_node *c, char *why, size_t why_cap)

@@ -5,10 +5,17 @@
  * change the chain id). Example (every field required unless marked):
  *
  *   {
- *     "node": 0,                              validator index in the genesis
+ *     "node": 0,                              optional: validator index in the genesis
+ *                                             (absent: a validator a governance change
+ *                                             added, found by its key)
  *     "listen": "tcp://127.0.0.1:7100",       peer messages (transport)
  *     "client": "tcp://127.0.0.1:7200",       client API
- *     "peers": ["tcp://127.0.0.1:7100", ...], one per validator, by index
+ *     "peers": ["tcp://127.0.0.1:7100", ...], one per GENESIS validator, by index
+ *     "validators": {"<key hex>": "tcp://...", ...}, optional: the addresses of validators
+ *                                             governance added or re-keyed (by public
+ *                                             key; it wins over "peers"); re-read by the
+ *                                             node when a change names a key it has no
+ *                                             address for (docs/NODE.md)
  *     "data_dir": "node0/data",               relative to the config file
  *     "key_file": "keys/validator-0.key",     relative to the config file
  *     "genesis_file": "genesis.bin",          relative to the config file
@@ -44,13 +51,22 @@
 
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_URL_MAX 256
+#define CONFIG_ADDRESSES_MAX 48   /* "validators" entries (the transport dials <= 64 peers) */
+#define CONFIG_NODE_NONE UINT32_MAX /* no "node": not a genesis validator */
 
 typedef struct {
-    uint32_t node;
+    pubkey key;
+    char url[CONFIG_URL_MAX];
+} config_address;
+
+typedef struct {
+    uint32_t node;            /* CONFIG_NODE_NONE when absent */
     char listen[CONFIG_URL_MAX];
     char client[CONFIG_URL_MAX];
     uint32_t peer_count;
     char peers[CODEC_VALIDATORS_MAX][CONFIG_URL_MAX];
+    uint32_t address_count;
+    config_address addresses[CONFIG_ADDRESSES_MAX]; /* "validators", keys distinct */
     char data_dir[CONFIG_PATH_MAX];     /* resolved against the file's folder */
     char key_file[CONFIG_PATH_MAX];     /* resolved */
     char genesis_file[CONFIG_PATH_MAX]; /* resolved */
@@ -85,6 +101,17 @@ void config_defaults(config_node *c);
  * JSON line and column) and the function returns -1; *out is untouched.
  */
 int config_load(const char *path, config_node *out, char *why, size_t why_cap);
+
+/* The address of the validator with this key: "validators" first, then "peers" at the
+ * index of a genesis validator holding the key (genesis_keys[i], count of them); NULL if
+ * neither names it. */
+const char *config_address_of(const config_node *c, const pubkey *key,
+                              const codec_validator *genesis_validators, uint32_t count);
+
+/* Add (or replace) one "validators" entry of the config file at path, keeping every other
+ * field as it is (written beside it, then renamed; the result must load). 0 or -1 with why. */
+int config_add_address(const char *path, const pubkey *key, const char *url, char *why,
+                       size_t why_cap);
 
 /* Write a config (paths written as given, relative to the file). Returns 0
  * or -1 with why. Refuses to overwrite an existing file. */

@@ -1379,12 +1379,18 @@ static int open_ledger(node *nd, char *why, size_t cap)
     nd->n = g->validator_count;
     for (uint32_t i = 0; i < nd->n; i++)
         nd->validators[i] = g->validators[i].key;
-    if (nd->cfg.node >= nd->n || nd->cfg.peer_count != nd->n)
-        return fail(why, cap, "config: node %u and %u peers do not fit the genesis's %u "
-                    "validators", nd->cfg.node, nd->cfg.peer_count, nd->n);
     tcrypto_err ke = tcrypto_read_secret_key(nd->cfg.key_file, &nd->key);
     if (ke != TCRYPTO_OK)
         return fail(why, cap, "key %s: %s", nd->cfg.key_file, tcrypto_strerror(ke));
+    for (uint32_t i = 0; nd->cfg.node == CONFIG_NODE_NONE && i < nd->n; i++) {
+        if (memcmp(&nd->key.public_key, &nd->validators[i], sizeof(pubkey)) == 0) nd->cfg.node = i;
+    }
+    if (nd->cfg.node == CONFIG_NODE_NONE)
+        return fail(why, cap, "key %s is no validator of the genesis, and the config names no "
+                    "\"node\"", nd->cfg.key_file);
+    if (nd->cfg.node >= nd->n || nd->cfg.peer_count != nd->n)
+        return fail(why, cap, "config: node %u and %u peers do not fit the genesis's %u "
+                    "validators", nd->cfg.node, nd->cfg.peer_count, nd->n);
     if (memcmp(&nd->key.public_key, &nd->validators[nd->cfg.node], sizeof(pubkey)) != 0)
         return fail(why, cap, "key %s is not validator %u of the genesis", nd->cfg.key_file,
                     nd->cfg.node);

@@ -244,6 +244,19 @@ expect 3 "another genesis" -- "$T" export --genesis up2.bin --data data -o x.trl
 expect 0 "consortium of 4 validators" -- "$T" init cons
 expect 3 "already holds a consortium" -- "$T" init cons
 expect 2 "3f\+1" -- "$T" init --validators 5 cons5
+# a validator joining later (issue 23): its key, its config without a genesis index, its
+# address in every node's config; a second join knows the first; --join takes only --host
+expect 0 "validator-4: key [0-9a-f]{64}" -- "$T" init --join cons
+K4=$(awk '/validator-4: key/ {print $3}' <<<"$LAST_OUT")
+grep -q '"node"' cons/node-4/config.json && { echo "FAIL: a joined node has a genesis index"; fail=$((fail + 1)); } || pass=$((pass + 1))
+for i in 0 1 2 3 4; do
+    grep -q "\"$K4\": \"tcp://127.0.0.1:7104\"" cons/node-$i/config.json && pass=$((pass + 1)) || { echo "FAIL: node-$i lacks validator-4's address"; fail=$((fail + 1)); }
+done
+[ "$(stat -c %a cons/keys/validator-4.key)" = 600 ] && pass=$((pass + 1)) || { echo "FAIL: key mode"; fail=$((fail + 1)); }
+expect 0 "validator-5: key" -- "$T" init --join cons
+grep -q "\"$K4\"" cons/node-5/config.json && pass=$((pass + 1)) || { echo "FAIL: node-5 lacks validator-4"; fail=$((fail + 1)); }
+expect 2 "--join takes only --host" -- "$T" init --join --validators 7 cons
+expect 3 "not a consortium trialctl init wrote" -- "$T" init --join nowhere
 [ "$(stat -c %a cons/keys/validator-0.key)" = 600 ] && pass=$((pass + 1)) || { echo "FAIL: key mode"; fail=$((fail + 1)); }
 grep -q '"genesis_file": "../genesis.bin"' cons/node-3/config.json && pass=$((pass + 1)) || { echo "FAIL: node config"; fail=$((fail + 1)); }
 expect 0 "height 2" -- "$T" sample --genesis cons/genesis.bin --keys cons/keys --data cons/node-0/data --blocks 2 --txs 3

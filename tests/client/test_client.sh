@@ -115,6 +115,39 @@ expect 1 "no valid consent" -- "$T" anchor "${C[@]}" --key $K/investigator-site-
 expect 1 "only a researcher" -- "$T" access request "${C[@]}" --key $K/sponsor.key "${TR[@]}" --scope main --purpose sub-study
 expect 0 "access.granted" -- "$T" access request "${C[@]}" --key $K/researcher.key "${TR[@]}" --scope main --purpose sub-study
 expect 0 "consent.withdrawn" -- "$T" consent withdraw "${C[@]}" --key p1.key "${TR[@]}" --scopes future-research
+# ---- a participant who lost their key (issue 23 item 2) -----------------------------------
+# The site records a withdrawal on p1's documented request, co-signed by a regulator; a
+# re-binding of p1's pseudonym to a new key is refused before the delay (the genesis default,
+# 72 h), the new key holds no role meanwhile, and the old key's veto stops it for good.
+echo "p1's signed withdrawal request, kept at site-a" >request1.txt
+expect 0 "public key" -- "$T" keygen p1new
+LK=(--key $K/investigator-site-a.key "${TR[@]}" --participant p1.pub)
+expect 1 "needs a regulator's co-signature" -- "$T" consent site-withdraw "${C[@]}" "${LK[@]}" \
+    --scopes follow-up --request-file request1.txt --regulator-key $K/sponsor.key
+expect 1 "not at the participant's enrolling site" -- "$T" consent site-withdraw "${C[@]}" \
+    --key $K/investigator-site-b.key "${TR[@]}" --participant p1.pub --scopes follow-up \
+    --request-file request1.txt --regulator-key $K/regulator.key
+expect 0 "consent.withdrawn_by_site" -- "$T" consent site-withdraw "${C[@]}" "${LK[@]}" \
+    --scopes follow-up --request-file request1.txt --regulator-key $K/regulator.key
+expect 0 "site-withdraw .*withdrawn by site on the participant's documented request" -- \
+    "$T" query consent "${C[@]}" --key p1.key "${TR[@]}" --participant p1.pub
+expect 1 "already holds another role" -- "$T" consent rebind-request "${C[@]}" "${LK[@]}" \
+    --new-key $K/sponsor.key --request-file request1.txt --regulator-key $K/regulator.key
+expect 0 "consent.rebind_requested" -- "$T" consent rebind-request "${C[@]}" "${LK[@]}" \
+    --new-key p1new.key --request-file request1.txt --regulator-key $K/regulator.key
+expect 1 "delay .*has not elapsed" -- "$T" consent rebind-complete "${C[@]}" "${LK[@]}" --new p1new.pub
+expect 1 "holds no role" -- "$T" consent withdraw "${C[@]}" --key p1new.key "${TR[@]}" --scopes main
+expect 0 "consent.rebind_vetoed" -- "$T" consent rebind-veto "${C[@]}" --key p1.key "${TR[@]}"
+expect 1 "vetoed this re-binding" -- "$T" consent rebind-complete "${C[@]}" "${LK[@]}" --new p1new.pub
+expect 0 "withdrawn by site on the participant's documented request" -- "$T" timeline "${C[@]}" \
+    --key $K/regulator.key "${TR[@]}"
+expect 0 "re-binding vetoed by the old key" -- "$T" timeline "${C[@]}" --key p1.key "${TR[@]}"
+expect 2 "--new is required" -- "$T" consent rebind-complete "${C[@]}" "${LK[@]}"
+expect 2 "--regulator-key is required" -- "$T" consent site-withdraw "${C[@]}" "${LK[@]}" \
+    --scopes main --request-file request1.txt
+expect 2 "usage: trialctl consent rebind-request" -- "$T" consent rebind-request "${C[@]}" "${LK[@]}" \
+    --new-key p1new.key --request-file request1.txt --regulator-key $K/regulator.key --scopes main
+expect 2 "usage: trialctl consent grant\|withdraw\|site-withdraw" -- "$T" consent rebind
 expect 1 "only the trial's sponsor" -- "$T" amend "${C[@]}" --key $K/regulator.key "${TR[@]}" --doc-file doc2.txt \
     --primary $P1 --reconsent no --form-file form1.txt
 expect 0 "protocol.amended" -- "$T" amend "${C[@]}" --key $K/sponsor.key "${TR[@]}" --doc-file doc2.txt \

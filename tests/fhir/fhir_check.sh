@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# fhir_check.sh TRIALCTL WORKDIR - issue 22 items 3 and 5 without a cluster: the example trial
+# fhir_check.sh TRIALCTL WORKDIR [TEST_FHIR] - issue 22 items 3 and 5 without a cluster: the example trial
 # (trialctl example-trial, in-process) exported with `trialctl fhir export --ledger` is checked
 # by a FHIR validator no one here wrote (FHIR.js, npm `fhir`, its R4 definitions;
 # tests/fhir/validate.js): every resource, zero problems, the whole trial and each
-# participant's own Bundle; the checks catch deliberately broken resources (validate.js
+# participant's own Bundle, and (with TEST_FHIR) the lost-key trial of test_fhir (issue 23
+# item 2: the site-recorded withdrawal's deny Consent, the re-bound key's Consents with the
+# after-rebinding extension); the checks catch deliberately broken resources (validate.js
 # --break); the export is byte-for-byte deterministic; bad input gets a clear error.
 # npm tools go into WORKDIR/npm (test-only, pinned).
 set -euo pipefail
@@ -45,6 +47,21 @@ node -e 'const b=require(process.argv[1]);const r=b.entry.map(e=>e.resource);
     if (!n(x=>x.resourceType==="Consent"&&x.status==="inactive")) throw "no inactive Consent";
     if (!n(x=>x.resourceType==="AuditEvent"&&x.action==="E")) throw "no access grant";' "$WORK/random.json" \
     || fail "the generated trial does not cover every status"
+
+# the lost-key flows (test_fhir writes its trial's Bundle where TRIALREG_FHIR_OUT says)
+if [ -n "${3:-}" ]; then
+    rm -f "$WORK/lostkey.json"
+    TRIALREG_FHIR_OUT="$WORK/lostkey.json" "$3" --filter 'fhir/lost_key*' > /dev/null 2>&1 \
+        || fail "test_fhir's lost-key test"
+    [ -s "$WORK/lostkey.json" ] || fail "test_fhir wrote no lost-key Bundle"
+    validate "$WORK/lostkey.json" || fail "the lost-key trial's export does not validate"
+    node -e 'const b=require(process.argv[1]);const r=b.entry.map(e=>e.resource);
+        const n=(f)=>r.filter(f).length;
+        if (!n(x=>x.resourceType==="Consent"&&x.provision.provision[0].type==="deny")) throw "no deny Consent";
+        if (!n(x=>x.resourceType==="Consent"&&x.extension)) throw "no Consent after a re-binding";
+        if (!n(x=>x.resourceType==="ResearchSubject"&&x.status==="off-study")) throw "no off-study subject";' \
+        "$WORK/lostkey.json" || fail "the lost-key trial does not cover its resources"
+fi
 
 # deterministic: the same ledger gives the same bytes
 "$TRIALCTL" fhir export --trial $T --ledger "$L" --genesis "$G" --out "$WORK/again.json"

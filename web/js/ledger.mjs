@@ -154,6 +154,12 @@ export function eventFields(e) {
     case "consent.flag.over_enrolment": return { enrolled: u64(d, 0), planned: u64(d, 8) };
     case "consent.granted": return { participant: hex(d.subarray(0, 32)), version: u64(d, 32), scopes: Number(u64(d, 40)) };
     case "consent.withdrawn": return { participant: hex(d.subarray(0, 32)), withdrawn: Number(u64(d, 32)), remaining: Number(u64(d, 40)) };
+    // a participant who lost their key (issue 23 item 2; contracts/ABI.md)
+    case "consent.withdrawn_by_site": return { participant: hex(d.subarray(0, 32)), withdrawn: Number(u64(d, 32)), remaining: Number(u64(d, 40)), request: hex(d.subarray(48, 80)), site: text(d.subarray(80)) };
+    case "consent.rebind_requested": return { participant: hex(d.subarray(0, 32)), newKey: hex(d.subarray(32, 64)), effectiveAt: Number(u64(d, 64)) };
+    case "consent.rebind_vetoed": return { participant: hex(d.subarray(0, 32)), newKey: hex(d.subarray(32, 64)) };
+    case "consent.rebound": return { participant: hex(d.subarray(0, 32)), newKey: hex(d.subarray(32, 64)), scopes: Number(u64(d, 64)), version: u64(d, 72), site: text(d.subarray(80)) };
+    case "consent.flag.after_rebinding": return { participant: hex(d.subarray(0, 32)), oldKey: hex(d.subarray(32, 64)) };
     case "data.anchored": return { participant: hex(d.subarray(0, 32)), content: hex(d.subarray(32, 64)), scope: Number(u64(d, 64)) };
     case "access.granted": return { grant: u64(d, 0), scope: Number(u64(d, 8)), count: u64(d, 16) };
     case "outcome.reported": return { report: u64(d, 0), flags: u64(d, 8) };
@@ -167,6 +173,7 @@ const FLAG_WORDS = {
     "outcome.flag.not_preregistered": (f) => `an outcome that was not pre-registered was reported: ${short(f.outcome)}`,
     "outcome.flag.primary_unreported": (f) => `a pre-registered primary outcome was not reported as primary: ${short(f.outcome)}`,
     "consent.flag.over_enrolment": (f) => `enrolment ${f.enrolled} is beyond the planned ${f.planned}`,
+    "consent.flag.after_rebinding": (f) => `a grant made after a re-binding: this key took over the consent of ${short(f.oldKey)}`,
 };
 
 // A verified file's event in words: {kind, title, participant, site, flags, signers}.
@@ -197,6 +204,18 @@ export function describe(genesis, file, sites) {
     } else if ((e = find("consent.withdrawn"))) {
         out.title = `Consent withdrawn by ${short(e.f.participant)}: ${scopeWords(e.f.withdrawn).join(", ")}; remaining: ${scopeWords(e.f.remaining).join(", ") || "none"}`;
         out.participant = e.f.participant;
+    } else if ((e = find("consent.withdrawn_by_site"))) {
+        out.title = `Consent of ${short(e.f.participant)} withdrawn by site ${e.f.site} on the participant's documented request (${short(e.f.request)}): ${scopeWords(e.f.withdrawn).join(", ")}; remaining: ${scopeWords(e.f.remaining).join(", ") || "none"}`;
+        out.participant = e.f.participant; out.site = e.f.site;
+    } else if ((e = find("consent.rebind_requested"))) {
+        out.title = `Re-binding of ${short(e.f.participant)} to the new key ${short(e.f.newKey)} requested; the old key may veto it, it completes no earlier than ${new Date(e.f.effectiveAt).toISOString()}`;
+        out.participant = e.f.participant;
+    } else if ((e = find("consent.rebind_vetoed"))) {
+        out.title = `Re-binding of ${short(e.f.participant)} to ${short(e.f.newKey)} vetoed by the old key`;
+        out.participant = e.f.participant;
+    } else if ((e = find("consent.rebound"))) {
+        out.title = `The consent of ${short(e.f.participant)} moved to the new key ${short(e.f.newKey)} (re-binding): ${scopeWords(e.f.scopes).join(", ") || "nothing"}; the old key holds nothing any more`;
+        out.participant = e.f.participant; out.site = e.f.site; sites.set(e.f.newKey, e.f.site);
     } else if ((e = find("data.anchored"))) {
         out.title = `Data anchored for ${short(e.f.participant)}: scope ${scopeWords(e.f.scope).join(", ")}, record ${short(e.f.content)}`;
         out.participant = e.f.participant;
@@ -227,6 +246,13 @@ export function consentHistory(rows, participant) {
             if (f.participant !== participant) continue;
             if (e.topic === "consent.granted") { out.push({ time: r.time, kind: "grant", changed: f.scopes, scopes: f.scopes, version: f.version, row: r }); now = f.scopes; }
             if (e.topic === "consent.withdrawn") { out.push({ time: r.time, kind: "withdrawal", changed: f.withdrawn, scopes: f.remaining, row: r }); now = f.remaining; }
+            if (e.topic === "consent.withdrawn_by_site") { out.push({ time: r.time, kind: "site_withdrawal", changed: f.withdrawn, scopes: f.remaining, row: r }); now = f.remaining; }
+            if (e.topic === "consent.rebound") { out.push({ time: r.time, kind: "rebound_away", changed: now, scopes: 0, row: r }); now = 0; }
+            if (e.topic === "consent.flag.after_rebinding" && out.length) out[out.length - 1].afterRebinding = true;
+        }
+        for (const e of r.result.file.receipt.events) {  // the consent a re-binding moved to this key
+            const f = eventFields(e);
+            if (e.topic === "consent.rebound" && f.newKey === participant) { out.push({ time: r.time, kind: "rebound_from", changed: f.scopes, scopes: f.scopes, version: f.version, row: r }); now = f.scopes; }
         }
     }
     return { entries: out, now };

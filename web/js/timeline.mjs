@@ -107,6 +107,18 @@ function renderTable() {
     $("summary").textContent = `${shown} of ${rows.length} events shown; ${ok} of ${rows.length} verified against your genesis.`;
 }
 
+// One consent history row in words (the kinds of ledger.mjs consentHistory).
+function changeWords(h) {
+    const scopes = scopeWords(h.changed).join(", ");
+    switch (h.kind) {
+    case "grant": return `consent under version ${h.version}: ${scopes}${h.afterRebinding ? " (granted after a re-binding)" : ""}`;
+    case "site_withdrawal": return `withdrawn by site on the participant's documented request: ${scopes}`;
+    case "rebound_from": return `consent moved here from the old key (re-binding): ${scopes || "nothing"}`;
+    case "rebound_away": return `consent moved to the new key (re-binding): this key holds nothing any more`;
+    default: return `withdrawal: ${scopes}`;
+    }
+}
+
 function showConsent(participant) {
     const { entries } = consentHistory(rows, participant);
     $("consent-caption").textContent = `Participant ${participant}: what they agreed to after each change`;
@@ -119,7 +131,7 @@ function showConsent(participant) {
     for (const h of entries) {
         const tr = el("tr");
         tr.append(el("td", time(h.time)),
-            el("td", h.kind === "grant" ? `consent under version ${h.version}: ${scopeWords(h.changed).join(", ")}` : `withdrawal: ${scopeWords(h.changed).join(", ")}`));
+            el("td", changeWords(h)));
         for (const [bit] of SCOPES) tr.append(el("td", (h.scopes & bit) ? "agreed" : "—"));
         body.append(tr);
     }
