@@ -636,11 +636,9 @@ Test(valset, a_receipt_after_two_changes_verifies_with_the_genesis_alone, .timeo
     vs_open(&v);
     world_cosig cos[CODEC_COSIGS_MAX];
     /* change 1, at height 1: 4 -> 7 (B = 32) */
-    static uint8_t tx0[CODEC_TX_MAX];
     codec_receipt r = vs_grow(&v);
     expect_ok(r);
     hash32 first_id = r.tx_id;
-    (void)tx0;
     vs_until(&v, 33);
     /* change 2, at height 34: validator-1 rotated to fresh 3 (B = 64) */
     codec_valset s = vs_current(&v);
