@@ -33,16 +33,12 @@ const char *pbft_strerror(pbft_err err)
     case PBFT_ERR_STALE: return "stale";
     case PBFT_ERR_REQUEST: return "request refused";
     case PBFT_ERR_STATE: return "executed result differs from its result certificate";
+    case PBFT_ERR_MEMBER: return "not a validator of the set in force at that height";
     }
     return "unknown error";
 }
 
 /* ==== helpers ============================================================= */
-
-pbft_replica pbft_primary(const pbft_core *core, pbft_view view)
-{
-    return (pbft_replica)(view % core->cfg.n);
-}
 
 static pbft_height low_mark(const pbft_core *c) { return c->durable.stable.height; }
 static bool in_window(const pbft_core *c, pbft_height h)
@@ -50,6 +46,72 @@ static bool in_window(const pbft_core *c, pbft_height h)
     return h > low_mark(c) && h <= low_mark(c) + PBFT_WINDOW;
 }
 static bool hash_eq(const hash32 *a, const hash32 *b) { return memcmp(a, b, 32) == 0; }
+
+/* ==== validator sets (docs/PBFT.md §14) ==========================================
+ * One place answers "which set at height h". The window (low, low + PBFT_WINDOW] is
+ * only ever worked in the set of low + 1 (cur_set): heights of a later set are held
+ * until the low watermark reaches the boundary - 1, so no view change and no
+ * certificate mixes two sets. */
+
+const pbft_valset *pbft_set_at(const pbft_core *c, pbft_height h)
+{
+    for (uint32_t i = c->set_count; i-- > 1;) {
+#if defined(TRIALREG_PBFT_BUG_SET_EARLY)
+        /* Deliberately broken build (simulator self-test): the new set one height early. */
+        if (c->sets[i].from <= h + 1)
+#elif defined(TRIALREG_PBFT_BUG_SET_LATE)
+        /* Deliberately broken build: the old set one height late (its removed
+         * validators still count at the boundary). */
+        if (c->sets[i].from < h)
+#else
+        if (c->sets[i].from <= h)
+#endif
+            return &c->sets[i];
+    }
+    return &c->sets[0];
+}
+
+/* The set this replica's window runs in. */
+static const pbft_valset *cur_set(const pbft_core *c) { return pbft_set_at(c, low_mark(c) + 1); }
+
+/* A change committed at height h takes effect at a boundary > h + PBFT_WINDOW
+ * (pbft_reconfigure), and the host reports it before pbft_executed(h): so every set in
+ * force up to last_executed + PBFT_WINDOW + 1 is known. Above that a set may be
+ * missing: nothing of those heights is accepted (held messages are checked again when
+ * replayed). */
+static bool set_known(const pbft_core *c, pbft_height h)
+{
+    return h <= c->last_executed + PBFT_WINDOW + 1;
+}
+
+/* Below the oldest set kept (older ones are dropped, pbft_reconfigure): refused. */
+static bool set_dropped(const pbft_core *c, pbft_height h) { return h < c->sets[0].from; }
+
+static bool is_member(const pbft_valset *set) { return set->me != PBFT_NOT_MEMBER; }
+
+static pbft_replica primary_in(const pbft_valset *set, pbft_view view)
+{
+    return (pbft_replica)(view % set->n);
+}
+
+pbft_replica pbft_primary(const pbft_core *core, pbft_view view)
+{
+    return primary_in(cur_set(core), view);
+}
+
+static bool sign_in(const pbft_core *c, const pbft_valset *set, const char *tag,
+                    const uint8_t *body, size_t len, signature *out)
+{
+    assert(is_member(set));
+    return c->cfg.signer.sign(c->cfg.signer.ctx, set->from, tag, body, len, out);
+}
+
+static bool verify_in(const pbft_core *c, const pbft_valset *set, pbft_replica who,
+                      const char *tag, const uint8_t *body, size_t len, const signature *sig)
+{
+    return who < set->n &&
+           c->cfg.signer.verify(c->cfg.signer.ctx, set->from, who, tag, body, len, sig);
+}
 
 void pbft_batch_seal(pbft_batch *batch)
 {
@@ -137,7 +199,7 @@ static void commit_body(pbft_view v, pbft_height h, const hash32 *d, codec_buf *
     (void)rc;
 }
 
-/* Sign or verify a [view, height, digest] vote with `tag`. */
+/* Sign or verify a [view, height, digest] vote with `tag`, in the set of height h. */
 static void sign_vote(pbft_core *c, const char *tag, pbft_view v, pbft_height h,
                       const hash32 *d, signature *out)
 {
@@ -147,7 +209,7 @@ static void sign_vote(pbft_core *c, const char *tag, pbft_view v, pbft_height h,
         commit_body(v, h, d, &b);
     else
         vote_body(v, h, d, &b);
-    bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, tag, buf, b.len, out);
+    bool ok = sign_in(c, pbft_set_at(c, h), tag, buf, b.len, out);
     assert(ok);
     (void)ok;
 }
@@ -161,7 +223,7 @@ static bool verify_vote(const pbft_core *c, pbft_replica who, const char *tag, p
         commit_body(v, h, d, &b);
     else
         vote_body(v, h, d, &b);
-    return c->cfg.signer.verify(c->cfg.signer.ctx, who, tag, buf, b.len, sig);
+    return verify_in(c, pbft_set_at(c, h), who, tag, buf, b.len, sig);
 }
 
 static void checkpoint_fields(const codec_result_cert *cp, codec_buf *b)
@@ -171,7 +233,9 @@ static void checkpoint_fields(const codec_result_cert *cp, codec_buf *b)
     (void)rc;
 }
 
-static pbft_out *out_push(pbft_core *c, pbft_replica to, bool after_persist)
+/* A message to send, from my index in `set`. */
+static pbft_out *out_push(pbft_core *c, const pbft_valset *set, pbft_replica to,
+                          bool after_persist)
 {
     pbft_ready *r = &c->ready;
     if (r->out_count == PBFT_OUT_MAX)
@@ -180,7 +244,7 @@ static pbft_out *out_push(pbft_core *c, pbft_replica to, bool after_persist)
     memset(o, 0, sizeof *o);
     o->to = to;
     o->after_persist = after_persist;
-    o->msg.from = c->cfg.id;
+    o->msg.from = set->me;
     return o;
 }
 
@@ -188,7 +252,7 @@ static void send_vote(pbft_core *c, pbft_msg_type type, pbft_replica to, pbft_vi
                       pbft_height h, const hash32 *d, const signature *sig,
                       const pbft_batch *batch)
 {
-    pbft_out *o = out_push(c, to, true);
+    pbft_out *o = out_push(c, pbft_set_at(c, h), to, true);
     if (!o)
         return;
     o->msg.type = type;
@@ -453,11 +517,12 @@ static void deliver(pbft_core *c, const pbft_batch *b, const codec_commit_cert *
 
 static void build_commit_cert(const pbft_core *c, const pbft_slot *s, codec_commit_cert *cert)
 {
+    const pbft_valset *set = pbft_set_at(c, s->height);
     memset(cert, 0, sizeof *cert);
     cert->height = s->height;
     cert->view = s->view;
     cert->batch_hash = s->digest;
-    for (uint32_t i = 0; i < c->cfg.n && cert->sig_count < c->quorum; i++) {
+    for (uint32_t i = 0; i < set->n && cert->sig_count < set->quorum; i++) {
         if (s->commit_seen[i] && hash_eq(&s->commit_digest[i], &s->digest)) {
             cert->sigs[cert->sig_count].validator = i;
             cert->sigs[cert->sig_count].sig = s->commit_sig[i];
@@ -483,11 +548,11 @@ static void try_deliver(pbft_core *c)
 
 /* ==== normal case ============================================================ */
 
-static uint32_t count_matching(const pbft_core *c, const bool *seen, const hash32 *digests,
+static uint32_t count_matching(const pbft_valset *set, const bool *seen, const hash32 *digests,
                                const hash32 *d, pbft_replica skip)
 {
     uint32_t k = 0;
-    for (uint32_t i = 0; i < c->cfg.n; i++)
+    for (uint32_t i = 0; i < set->n; i++)
         if (i != skip && seen[i] && hash_eq(&digests[i], d))
             k++;
     return k;
@@ -501,8 +566,9 @@ static void save_prepared_cert(pbft_core *c, const pbft_slot *s)
     pc->view = s->view;
     pc->batch = s->batch;
     pc->preprepare_sig = s->preprepare_sig;
-    pbft_replica primary = pbft_primary(c, s->view);
-    for (uint32_t r = 0; r < c->cfg.n && pc->prepare_count < 2 * c->f; r++) {
+    const pbft_valset *set = pbft_set_at(c, s->height);
+    pbft_replica primary = primary_in(set, s->view);
+    for (uint32_t r = 0; r < set->n && pc->prepare_count < 2 * set->f; r++) {
         if (r != primary && s->prepare_seen[r] && hash_eq(&s->prepare_digest[r], &s->digest)) {
             pc->prepares[pc->prepare_count].validator = r;
             pc->prepares[pc->prepare_count].sig = s->prepare_sig[r];
@@ -517,8 +583,9 @@ static void check_committed(pbft_core *c, pbft_slot *s)
 {
     if (!s->prepared || s->committed)
         return;
-    if (count_matching(c, s->commit_seen, s->commit_digest, &s->digest, PBFT_BROADCAST) <
-        c->quorum)
+    const pbft_valset *set = pbft_set_at(c, s->height);
+    if (count_matching(set, s->commit_seen, s->commit_digest, &s->digest, PBFT_BROADCAST) <
+        set->quorum)
         return;
     s->committed = true;
     try_deliver(c);
@@ -528,18 +595,21 @@ static void check_prepared(pbft_core *c, pbft_slot *s)
 {
     if (!s->has_preprepare || s->prepared)
         return;
-    pbft_replica primary = pbft_primary(c, s->view);
-    if (count_matching(c, s->prepare_seen, s->prepare_digest, &s->digest, primary) < 2 * c->f)
+    const pbft_valset *set = pbft_set_at(c, s->height);
+    pbft_replica primary = primary_in(set, s->view);
+    if (count_matching(set, s->prepare_seen, s->prepare_digest, &s->digest, primary) < 2 * set->f)
         return;
     s->prepared = true;
     save_prepared_cert(c, s);
-    signature sig;
-    sign_vote(c, TCRYPTO_TAG_COMMIT, s->view, s->height, &s->digest, &sig);
-    s->commit_seen[c->cfg.id] = true;
-    s->commit_sig[c->cfg.id] = sig;
-    s->commit_digest[c->cfg.id] = s->digest;
-    s->sent_commit = true;
-    send_vote(c, PBFT_MSG_COMMIT, PBFT_BROADCAST, s->view, s->height, &s->digest, &sig, NULL);
+    if (is_member(set)) { /* a follower signs nothing: it commits on the others' votes */
+        signature sig;
+        sign_vote(c, TCRYPTO_TAG_COMMIT, s->view, s->height, &s->digest, &sig);
+        s->commit_seen[set->me] = true;
+        s->commit_sig[set->me] = sig;
+        s->commit_digest[set->me] = s->digest;
+        s->sent_commit = true;
+        send_vote(c, PBFT_MSG_COMMIT, PBFT_BROADCAST, s->view, s->height, &s->digest, &sig, NULL);
+    }
     check_committed(c, s);
 }
 
@@ -561,12 +631,13 @@ static void accept_preprepare(pbft_core *c, pbft_view v, const pbft_batch *b,
     s->digest = *d;
     s->preprepare_sig = *pp_sig;
     mark_in_flight(c, v, b);
-    if (pbft_primary(c, v) != c->cfg.id) {
+    const pbft_valset *set = pbft_set_at(c, s->height);
+    if (is_member(set) && primary_in(set, v) != set->me) {
         signature sig;
         sign_vote(c, TCRYPTO_TAG_PREPARE, v, s->height, d, &sig);
-        s->prepare_seen[c->cfg.id] = true;
-        s->prepare_sig[c->cfg.id] = sig;
-        s->prepare_digest[c->cfg.id] = *d;
+        s->prepare_seen[set->me] = true;
+        s->prepare_sig[set->me] = sig;
+        s->prepare_digest[set->me] = *d;
         send_vote(c, PBFT_MSG_PREPARE, PBFT_BROADCAST, v, s->height, d, &sig, NULL);
     }
     check_prepared(c, s);
@@ -585,7 +656,15 @@ static bool is_future(const pbft_core *c, pbft_view v)
  * 200 ms stalls under load). */
 static bool is_ahead(const pbft_core *c, pbft_height h)
 {
-    return h > low_mark(c) + PBFT_WINDOW && h <= low_mark(c) + 2 * PBFT_WINDOW;
+    if (h <= low_mark(c) || h > low_mark(c) + 2 * PBFT_WINDOW)
+        return false;
+#ifndef TRIALREG_PBFT_BUG_NOWAIT
+    /* A height of a later set: held until my stable checkpoint reaches its boundary - 1
+     * (docs/PBFT.md §14, rule 1). */
+    if (pbft_set_at(c, h) != cur_set(c))
+        return true;
+#endif
+    return h > low_mark(c) + PBFT_WINDOW;
 }
 
 /* Held for later: a future view, or the current view just above the window. */
@@ -594,7 +673,9 @@ static bool to_hold(const pbft_core *c, const pbft_msg *m)
     return is_future(c, m->view) || (m->view == c->durable.view && is_ahead(c, m->height));
 }
 
-/* Hold a signature-checked future-view message from m->from for replay. */
+/* Hold a signature-checked future-view message from m->from for replay (m->from <
+ * PBFT_N_MAX: pbft_step checked it; its set is the one of its height, and it is checked
+ * again under that set when it is replayed). */
 static void buffer_future(pbft_core *c, const pbft_msg *m)
 {
     uint32_t k = c->future_next[m->from];
@@ -617,7 +698,7 @@ static pbft_err on_vote(pbft_core *c, const pbft_msg *m);
 /* After entering a view: replay what was held for it; drop what is older. */
 static void replay_future(pbft_core *c)
 {
-    for (uint32_t r = 0; r < c->cfg.n; r++) {
+    for (uint32_t r = 0; r < PBFT_N_MAX; r++) {
         for (uint32_t k = 0; k < PBFT_FUTURE_PER_SENDER; k++) {
             struct pbft_future *f = &c->future[r][k];
             if (!f->used || is_future(c, f->msg.view) ||
@@ -658,7 +739,7 @@ pbft_err pbft_check_preprepare(const pbft_core *c, const pbft_msg *m)
 {
     const pbft_batch *b = m->batch;
     if (m->type != PBFT_MSG_PREPREPARE || !b || b->header.height != m->height ||
-        m->from >= c->cfg.n || m->from != pbft_primary(c, m->view))
+        m->from != primary_in(pbft_set_at(c, m->height), m->view))
         return PBFT_ERR_MALFORMED;
     hash32 d;
     codec_batch_hash(&b->header, &d);
@@ -672,7 +753,8 @@ pbft_err pbft_check_preprepare(const pbft_core *c, const pbft_msg *m)
 static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m)
 {
     const pbft_batch *b = m->batch;
-    if (!b || b->header.height != m->height || m->from != pbft_primary(c, m->view))
+    if (!b || b->header.height != m->height ||
+        m->from != primary_in(pbft_set_at(c, m->height), m->view))
         return PBFT_ERR_MALFORMED;
     if (to_hold(c, m)) {
         pbft_err e = pbft_check_preprepare(c, m);
@@ -682,7 +764,7 @@ static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m)
     }
     if (m->view != c->durable.view)
         return PBFT_ERR_VIEW;
-    if (!in_window(c, m->height))
+    if (!in_window(c, m->height) || !set_known(c, m->height))
         return PBFT_ERR_WATERMARK;
     hash32 d;
     codec_batch_hash(&b->header, &d);
@@ -714,7 +796,7 @@ static pbft_err on_preprepare(pbft_core *c, const pbft_msg *m)
 static pbft_err on_vote(pbft_core *c, const pbft_msg *m)
 {
     bool is_commit = m->type == PBFT_MSG_COMMIT;
-    if (!is_commit && m->from == pbft_primary(c, m->view))
+    if (!is_commit && m->from == primary_in(pbft_set_at(c, m->height), m->view))
         return PBFT_ERR_MALFORMED;
     const char *tag = is_commit ? TCRYPTO_TAG_COMMIT : TCRYPTO_TAG_PREPARE;
     if (to_hold(c, m)) {
@@ -725,7 +807,7 @@ static pbft_err on_vote(pbft_core *c, const pbft_msg *m)
     }
     if (m->view != c->durable.view)
         return PBFT_ERR_VIEW;
-    if (!in_window(c, m->height))
+    if (!in_window(c, m->height) || !set_known(c, m->height))
         return PBFT_ERR_WATERMARK;
     /* No signature check for a vote that cannot change anything: a retransmission
      * of one already counted, or one more after the quorum (the slot is prepared,
@@ -793,13 +875,25 @@ static uint32_t collect_batch(const pbft_core *c, pbft_batch *b, bool *full)
     return b->count;
 }
 
+/* May the primary propose height h now? In the window, and in the set of the window:
+ * nothing at or past a boundary until the height before it is my stable checkpoint
+ * (docs/PBFT.md §14, rule 1). */
+static bool may_propose(const pbft_core *c, pbft_height h)
+{
+#ifdef TRIALREG_PBFT_BUG_NOWAIT
+    return in_window(c, h);
+#else
+    return in_window(c, h) && pbft_set_at(c, h) == cur_set(c);
+#endif
+}
+
 static bool propose_one(pbft_core *c, bool force)
 {
-    while (in_window(c, c->next_height) &&
+    while (may_propose(c, c->next_height) &&
            slot_get(c, c->next_height)->has_preprepare &&
            c->slots[c->next_height % PBFT_WINDOW].view == c->durable.view)
         c->next_height++;
-    if (!in_window(c, c->next_height))
+    if (!may_propose(c, c->next_height))
         return false;
     pbft_batch *b = &c->scratch_batch;
     memset(&b->header, 0, sizeof b->header);
@@ -834,7 +928,9 @@ static bool propose_one(pbft_core *c, bool force)
 
 static void try_propose(pbft_core *c)
 {
-    if (c->durable.view_changing || pbft_primary(c, c->durable.view) != c->cfg.id)
+    const pbft_valset *set = cur_set(c);
+    if (c->durable.view_changing || !is_member(set) ||
+        primary_in(set, c->durable.view) != set->me)
         return;
     if (c->next_height <= c->last_delivered)
         c->next_height = c->last_delivered + 1;
@@ -871,16 +967,33 @@ static void emit_result_cert(pbft_core *c, const codec_result_cert *cert)
         c->ready.stable[c->ready.stable_count++] = *cert;
 }
 
-/* Move the low watermark to a certified height. */
-static void move_stable(pbft_core *c, const codec_result_cert *cert)
+static void build_view_change(pbft_core *c);
+static void send_view_change(pbft_core *c);
+static void try_new_view(pbft_core *c);
+static void try_propose(pbft_core *c);
+
+/* Move the low watermark to a certified height. `from_new_view`: adopted while entering
+ * a view (nothing is replayed or re-sent; enter_view goes on). */
+static void move_stable(pbft_core *c, const codec_result_cert *cert, bool from_new_view)
 {
+    const pbft_valset *before = cur_set(c);
     c->durable.stable = *cert;
     if (c->stable_ahead.height <= cert->height)
         memset(&c->stable_ahead, 0, sizeof c->stable_ahead);
     garbage_collect(c);
     mark_persist(c);
-    if (!c->durable.view_changing)
-        replay_future(c); /* what was held above the old high watermark */
+    if (!c->durable.view_changing) {
+        replay_future(c); /* what was held above the old high watermark, or in this set */
+        if (cur_set(c) != before)
+            try_propose(c); /* the boundary opened: the held requests go out at once */
+    } else if (cur_set(c) != before && !from_new_view) {
+        /* Changing view as my window moves into the next set: my VIEW-CHANGE of the old
+         * set counts there no more; one of the new set (its prepared set can only have
+         * shrunk: nothing is prepared while changing view), if I am a validator of it. */
+        build_view_change(c);
+        send_view_change(c);
+        try_new_view(c);
+    }
 }
 
 /* A checkpoint became certified (2f+1 matching). It certifies its block at once, but
@@ -895,7 +1008,7 @@ static void set_stable(pbft_core *c, const codec_result_cert *cert)
     if (cert->height <= low_mark(c))
         return; /* a late certificate: certifies, moves nothing */
     if (cert->height <= c->last_delivered)
-        move_stable(c, cert);
+        move_stable(c, cert, false);
     else if (cert->height > c->stable_ahead.height)
         c->stable_ahead = *cert;
 }
@@ -904,7 +1017,8 @@ static void set_stable(pbft_core *c, const codec_result_cert *cert)
 static bool checkpoint_quorum(const pbft_core *c, const pbft_checkpoint_votes *v,
                               codec_result_cert *cert)
 {
-    for (uint32_t a = 0; a < c->cfg.n; a++) {
+    const pbft_valset *set = pbft_set_at(c, v->height);
+    for (uint32_t a = 0; a < set->n; a++) {
         if (!v->seen[a])
             continue;
         memset(cert, 0, sizeof *cert);
@@ -912,7 +1026,7 @@ static bool checkpoint_quorum(const pbft_core *c, const pbft_checkpoint_votes *v
         cert->block_hash = v->block_hash[a];
         cert->state_hash = v->state_hash[a];
         cert->receipts_root = v->receipts_root[a];
-        for (uint32_t b = 0; b < c->cfg.n; b++) {
+        for (uint32_t b = 0; b < set->n; b++) {
             if (v->seen[b] && hash_eq(&v->block_hash[b], &cert->block_hash) &&
                 hash_eq(&v->state_hash[b], &cert->state_hash) &&
                 hash_eq(&v->receipts_root[b], &cert->receipts_root)) {
@@ -921,8 +1035,8 @@ static bool checkpoint_quorum(const pbft_core *c, const pbft_checkpoint_votes *v
                 cert->sig_count++;
             }
         }
-        if (cert->sig_count >= c->quorum) {
-            cert->sig_count = c->quorum;
+        if (cert->sig_count >= set->quorum) {
+            cert->sig_count = set->quorum;
             return true;
         }
     }
@@ -949,7 +1063,7 @@ static void stable_after_execution(pbft_core *c, pbft_height h)
         cert = c->stable_ahead;
     else if (v->height != h || !v->certified || !checkpoint_quorum(c, v, &cert))
         return;
-    move_stable(c, &cert);
+    move_stable(c, &cert, false);
 }
 
 /* Votes are kept for heights in (low - WINDOW, low + SLOTS - WINDOW]: those
@@ -1001,6 +1115,7 @@ static pbft_err on_checkpoint(pbft_core *c, const pbft_msg *m)
 {
     if (m->height == 0)
         return PBFT_ERR_MALFORMED;
+    const pbft_valset *set = pbft_set_at(c, m->height);
     if (!checkpoint_in_range(c, m->height) && m->height <= low_mark(c))
         return PBFT_ERR_STALE;
     const pbft_checkpoint_votes *v = &c->checkpoints[m->height % PBFT_CHECKPOINT_SLOTS];
@@ -1011,9 +1126,16 @@ static pbft_err on_checkpoint(pbft_core *c, const pbft_msg *m)
     uint8_t buf[256];
     codec_buf b = codec_buf_make(buf, sizeof buf);
     checkpoint_fields(&cp, &b);
-    if (!c->cfg.signer.verify(c->cfg.signer.ctx, m->from, TCRYPTO_TAG_CHECKPOINT, buf, b.len,
-                              &m->sig))
+    if (!verify_in(c, set, m->from, TCRYPTO_TAG_CHECKPOINT, buf, b.len, &m->sig))
         return PBFT_ERR_SIGNATURE;
+    if (!set_known(c, m->height)) {
+        /* Its set may not be known yet (checked under the last one known): only a
+         * hint of how far the peers are, for catch-up (fetched blocks are checked
+         * against their certificates); never a vote. */
+        if (m->height > c->peer_checkpoint[m->from])
+            c->peer_checkpoint[m->from] = m->height;
+        return PBFT_OK;
+    }
     record_checkpoint(c, m);
     return PBFT_OK;
 }
@@ -1024,28 +1146,32 @@ static void send_own_checkpoint(pbft_core *c)
 {
     if (c->my_checkpoint.height == 0)
         return;
-    pbft_out *o = out_push(c, PBFT_BROADCAST, false);
+    pbft_out *o = out_push(c, pbft_set_at(c, c->my_checkpoint.height), PBFT_BROADCAST, false);
     if (o)
         o->msg = c->my_checkpoint;
 }
 
 /* ==== view change =============================================================== */
 
+/* A result certificate, under the set in force at its height. */
 static bool verify_stable_cert(const pbft_core *c, const codec_result_cert *cert)
 {
     if (cert->height == 0)
         return cert->sig_count == 0;
-    if (cert->sig_count < c->quorum || cert->sig_count > PBFT_QUORUM_MAX)
+    const pbft_valset *set = pbft_set_at(c, cert->height);
+    if (!set_known(c, cert->height) || set_dropped(c, cert->height) ||
+        cert->sig_count < set->quorum ||
+        cert->sig_count > PBFT_QUORUM_MAX)
         return false;
     uint8_t buf[256];
     codec_buf b = codec_buf_make(buf, sizeof buf);
     checkpoint_fields(cert, &b);
     for (uint32_t i = 0; i < cert->sig_count; i++) {
-        if (cert->sigs[i].validator >= c->cfg.n ||
+        if (cert->sigs[i].validator >= set->n ||
             (i > 0 && cert->sigs[i].validator <= cert->sigs[i - 1].validator))
             return false;
-        if (!c->cfg.signer.verify(c->cfg.signer.ctx, cert->sigs[i].validator,
-                                  TCRYPTO_TAG_CHECKPOINT, buf, b.len, &cert->sigs[i].sig))
+        if (!verify_in(c, set, cert->sigs[i].validator, TCRYPTO_TAG_CHECKPOINT, buf, b.len,
+                       &cert->sigs[i].sig))
             return false;
     }
     return true;
@@ -1053,18 +1179,19 @@ static bool verify_stable_cert(const pbft_core *c, const codec_result_cert *cert
 
 static bool verify_prepared_cert(const pbft_core *c, const pbft_prepared_cert *pc)
 {
-    if (!pbft_batch_matches(&pc->batch) || pc->prepare_count < 2 * c->f ||
-        pc->prepare_count > PBFT_QUORUM_MAX)
+    pbft_height h = pc->batch.header.height;
+    const pbft_valset *set = pbft_set_at(c, h);
+    if (!pbft_batch_matches(&pc->batch) || pc->prepare_count < 2 * set->f ||
+        pc->prepare_count > PBFT_QUORUM_MAX || !set_known(c, h))
         return false;
     hash32 d;
     codec_batch_hash(&pc->batch.header, &d);
-    pbft_height h = pc->batch.header.height;
-    pbft_replica primary = pbft_primary(c, pc->view);
+    pbft_replica primary = primary_in(set, pc->view);
     if (!verify_vote(c, primary, TCRYPTO_TAG_PREPREPARE, pc->view, h, &d, &pc->preprepare_sig))
         return false;
     for (uint32_t i = 0; i < pc->prepare_count; i++) {
         pbft_replica r = pc->prepares[i].validator;
-        if (r >= c->cfg.n || r == primary || (i > 0 && r <= pc->prepares[i - 1].validator))
+        if (r >= set->n || r == primary || (i > 0 && r <= pc->prepares[i - 1].validator))
             return false;
         if (!verify_vote(c, r, TCRYPTO_TAG_PREPARE, pc->view, h, &d, &pc->prepares[i].sig))
             return false;
@@ -1097,10 +1224,39 @@ static void view_change_body(const pbft_view_change *vc, uint8_t *buf, size_t ca
     *len = b.len;
 }
 
+/* The set a VIEW-CHANGE runs under: the one of the height after its stable checkpoint
+ * (docs/PBFT.md §14, rule 2). */
+static const pbft_valset *vc_set_of(const pbft_core *c, const pbft_view_change *vc)
+{
+#ifdef TRIALREG_PBFT_BUG_VCSET
+    /* Deliberately broken build: view changes run by the newest set known. */
+    (void)vc;
+    return &c->sets[c->set_count - 1];
+#else
+    return pbft_set_at(c, vc->stable.height + 1);
+#endif
+}
+
+/* The set a NEW-VIEW runs under: the one after the highest stable checkpoint of its
+ * VIEW-CHANGEs (its min-s; rule 3). */
+static const pbft_valset *nv_set_of(const pbft_core *c, const pbft_new_view *nv)
+{
+    pbft_height min_s = 0;
+    for (uint32_t i = 0; i < nv->vc_count && i < PBFT_QUORUM_MAX; i++)
+        if (nv->vcs[i].stable.height > min_s)
+            min_s = nv->vcs[i].stable.height;
+    return pbft_set_at(c, min_s + 1);
+}
+
 static pbft_err verify_view_change(const pbft_core *c, const pbft_view_change *vc)
 {
-    if (vc->sender >= c->cfg.n || vc->prepared_count > PBFT_WINDOW)
+    if (vc->prepared_count > PBFT_WINDOW)
         return PBFT_ERR_MALFORMED;
+    if (!set_known(c, vc->stable.height + 1))
+        return PBFT_ERR_WATERMARK; /* its set may not be known to me yet */
+    const pbft_valset *set = vc_set_of(c, vc);
+    if (vc->sender >= set->n)
+        return PBFT_ERR_MEMBER;
     if (!verify_stable_cert(c, &vc->stable))
         return PBFT_ERR_CERT;
     pbft_height prev = vc->stable.height;
@@ -1109,6 +1265,8 @@ static pbft_err verify_view_change(const pbft_core *c, const pbft_view_change *v
         pbft_height h = pc->batch.header.height;
         if (h <= prev || h > vc->stable.height + PBFT_WINDOW || pc->view >= vc->new_view)
             return PBFT_ERR_MALFORMED;
+        if (pbft_set_at(c, h) != set)
+            return PBFT_ERR_CERT; /* prepared in another set than the one it runs under */
         if (!verify_prepared_cert(c, pc))
             return PBFT_ERR_CERT;
         prev = h;
@@ -1116,8 +1274,7 @@ static pbft_err verify_view_change(const pbft_core *c, const pbft_view_change *v
     uint8_t buf[BODY_MAX];
     size_t len;
     view_change_body(vc, buf, sizeof buf, &len);
-    if (!c->cfg.signer.verify(c->cfg.signer.ctx, vc->sender, TCRYPTO_TAG_VIEWCHANGE, buf, len,
-                              &vc->sig))
+    if (!verify_in(c, set, vc->sender, TCRYPTO_TAG_VIEWCHANGE, buf, len, &vc->sig))
         return PBFT_ERR_SIGNATURE;
     return PBFT_OK;
 }
@@ -1127,17 +1284,23 @@ void pbft_view_change_sign(const pbft_core *c, pbft_view_change *vc)
     uint8_t buf[BODY_MAX];
     size_t len;
     view_change_body(vc, buf, sizeof buf, &len);
-    bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, TCRYPTO_TAG_VIEWCHANGE, buf, len, &vc->sig);
+    bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, vc_set_of(c, vc)->from,
+                                 TCRYPTO_TAG_VIEWCHANGE, buf, len, &vc->sig);
     assert(ok);
     (void)ok;
 }
 
+/* My VIEW-CHANGE for my view, in the set of my window; a follower (no index in that set)
+ * sends none. Records it as held from me. */
 static void build_view_change(pbft_core *c)
 {
+    const pbft_valset *set = cur_set(c);
+    if (!is_member(set))
+        return;
     pbft_view_change *vc = &c->my_vc;
     memset(vc, 0, sizeof *vc);
     vc->new_view = c->durable.view;
-    vc->sender = c->cfg.id;
+    vc->sender = set->me;
     vc->stable = c->durable.stable;
     for (pbft_height h = low_mark(c) + 1; h <= low_mark(c) + PBFT_WINDOW; h++) {
         uint32_t i = (uint32_t)(h % PBFT_WINDOW);
@@ -1145,11 +1308,18 @@ static void build_view_change(pbft_core *c)
             vc->prepared[vc->prepared_count++] = c->durable.prepared[i];
     }
     pbft_view_change_sign(c, vc);
+    c->vcs[set->me] = *vc;
+    c->vc_seen[set->me] = true;
+    c->vc_set[set->me] = set->from;
 }
 
 static void send_view_change(pbft_core *c)
 {
-    pbft_out *o = out_push(c, PBFT_BROADCAST, true);
+    const pbft_valset *set = cur_set(c);
+    if (!is_member(set) || c->my_vc.new_view != c->durable.view ||
+        vc_set_of(c, &c->my_vc) != set)
+        return; /* a follower, or my VIEW-CHANGE is of an earlier set */
+    pbft_out *o = out_push(c, set, PBFT_BROADCAST, true);
     if (!o)
         return;
     o->msg.type = PBFT_MSG_VIEW_CHANGE;
@@ -1158,7 +1328,7 @@ static void send_view_change(pbft_core *c)
 
 static void send_new_view(pbft_core *c, pbft_replica to)
 {
-    pbft_out *o = out_push(c, to, true);
+    pbft_out *o = out_push(c, nv_set_of(c, &c->my_nv), to, true);
     if (!o)
         return;
     o->msg.type = PBFT_MSG_NEW_VIEW;
@@ -1236,7 +1406,8 @@ void pbft_new_view_sign(const pbft_core *c, pbft_new_view *nv)
     uint8_t buf[BODY_MAX];
     size_t len;
     new_view_body(nv, buf, sizeof buf, &len);
-    bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, TCRYPTO_TAG_NEWVIEW, buf, len, &nv->sig);
+    bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, nv_set_of(c, nv)->from, TCRYPTO_TAG_NEWVIEW,
+                                 buf, len, &nv->sig);
     assert(ok);
     (void)ok;
 }
@@ -1245,15 +1416,16 @@ void pbft_new_view_sign(const pbft_core *c, pbft_new_view *nv)
 static void try_new_view(pbft_core *c)
 {
     pbft_view v = c->durable.view;
-    if (!c->durable.view_changing || pbft_primary(c, v) != c->cfg.id)
+    const pbft_valset *set = cur_set(c);
+    if (!c->durable.view_changing || !is_member(set) || primary_in(set, v) != set->me)
         return;
     pbft_new_view *nv = &c->my_nv;
     memset(nv, 0, sizeof *nv);
     nv->view = v;
-    for (uint32_t r = 0; r < c->cfg.n && nv->vc_count < c->quorum; r++)
-        if (c->vc_seen[r] && c->vcs[r].new_view == v)
+    for (uint32_t r = 0; r < set->n && nv->vc_count < set->quorum; r++)
+        if (c->vc_seen[r] && c->vc_set[r] == set->from && c->vcs[r].new_view == v)
             nv->vcs[nv->vc_count++] = c->vcs[r];
-    if (nv->vc_count < c->quorum)
+    if (nv->vc_count < set->quorum)
         return;
     const pbft_batch *batches[PBFT_WINDOW];
     if (!pbft_reissue(nv->vcs, nv->vc_count, &nv->reissued_from, &nv->reissued_count,
@@ -1281,26 +1453,31 @@ static void start_view_change(pbft_core *c, pbft_view v)
         c->backoff++;
     c->nv_sent = false;
     mark_persist(c);
-    build_view_change(c);
-    c->vcs[c->cfg.id] = c->my_vc;
-    c->vc_seen[c->cfg.id] = true;
+    build_view_change(c); /* none for a follower: it only waits for the NEW-VIEW */
     send_view_change(c);
     try_new_view(c);
 }
 
-/* Join the smallest view above mine that f+1 others ask for. */
+/* Is the VIEW-CHANGE held from r one of the set of my window? */
+static bool vc_counts(const pbft_core *c, const pbft_valset *set, pbft_replica r)
+{
+    return c->vc_seen[r] && c->vc_set[r] == set->from;
+}
+
+/* Join the smallest view above mine that f+1 others of my window's set ask for. */
 static void maybe_join(pbft_core *c)
 {
+    const pbft_valset *set = cur_set(c);
     pbft_view cur = c->durable.view, smallest = 0;
     uint32_t k = 0;
-    for (uint32_t r = 0; r < c->cfg.n; r++) {
-        if (r == c->cfg.id || !c->vc_seen[r] || c->vcs[r].new_view <= cur)
+    for (uint32_t r = 0; r < set->n; r++) {
+        if (r == set->me || !vc_counts(c, set, r) || c->vcs[r].new_view <= cur)
             continue;
         k++;
         if (!smallest || c->vcs[r].new_view < smallest)
             smallest = c->vcs[r].new_view;
     }
-    if (k < c->f + 1)
+    if (k < set->f + 1)
         return;
     start_view_change(c, smallest);
 }
@@ -1313,13 +1490,28 @@ static pbft_err on_view_change(pbft_core *c, const pbft_msg *m)
     if (vc->new_view < c->durable.view ||
         (vc->new_view == c->durable.view && !c->durable.view_changing))
         return PBFT_ERR_STALE;
-    if (c->vc_seen[m->from] && c->vcs[m->from].new_view >= vc->new_view)
+    if (!set_known(c, vc->stable.height + 1))
+        return PBFT_ERR_WATERMARK;
+    const pbft_valset *set = vc_set_of(c, vc);
+    if (set->from < cur_set(c)->from)
+        return PBFT_ERR_STALE; /* of a set no longer in force at my window (rule 4) */
+    if (c->vc_seen[m->from] && c->vc_set[m->from] >= set->from &&
+        c->vcs[m->from].new_view >= vc->new_view)
         return PBFT_ERR_STALE;
     pbft_err e = verify_view_change(c, vc);
     if (e != PBFT_OK)
         return e;
     c->vcs[m->from] = *vc;
     c->vc_seen[m->from] = true;
+    c->vc_set[m->from] = set->from;
+    /* A VIEW-CHANGE of a later set than my window's carries a result certificate at or
+     * past the boundary - 1 (checked under the old set): the boundary has passed while
+     * I missed those checkpoints (e.g. their signers restarted, with nothing of their
+     * own to re-send). Adopt it, so that my window moves into that set and my
+     * VIEW-CHANGEs count there; without it, the replicas ahead and behind waited on each
+     * other for ever (simulator, mix reconfig, seed 204). */
+    if (set->from > cur_set(c)->from && vc->stable.height > low_mark(c))
+        set_stable(c, &vc->stable);
     maybe_join(c);
     try_new_view(c);
     return PBFT_OK;
@@ -1328,12 +1520,19 @@ static pbft_err on_view_change(pbft_core *c, const pbft_msg *m)
 static pbft_err verify_new_view(const pbft_core *c, const pbft_new_view *nv,
                                 const pbft_batch **batches)
 {
-    if (nv->vc_count < c->quorum || nv->vc_count > PBFT_QUORUM_MAX ||
-        nv->reissued_count > PBFT_WINDOW)
+    if (nv->vc_count > PBFT_QUORUM_MAX || nv->reissued_count > PBFT_WINDOW)
+        return PBFT_ERR_MALFORMED;
+    for (uint32_t i = 0; i < nv->vc_count; i++)
+        if (!set_known(c, nv->vcs[i].stable.height + 1))
+            return PBFT_ERR_WATERMARK;
+    const pbft_valset *set = nv_set_of(c, nv);
+    if (nv->vc_count < set->quorum)
         return PBFT_ERR_MALFORMED;
     for (uint32_t i = 0; i < nv->vc_count; i++) {
         if (nv->vcs[i].new_view != nv->view)
             return PBFT_ERR_VIEW;
+        if (vc_set_of(c, &nv->vcs[i]) != set)
+            return PBFT_ERR_NEWVIEW; /* a VIEW-CHANGE of an earlier set counts for none */
         for (uint32_t j = 0; j < i; j++)
             if (nv->vcs[j].sender == nv->vcs[i].sender)
                 return PBFT_ERR_MALFORMED;
@@ -1360,15 +1559,16 @@ static pbft_err verify_new_view(const pbft_core *c, const pbft_new_view *nv,
         if (!hash_eq(&digests[i], &nv->reissued[i]))
             batches[i] = NULL; /* becomes a null batch below */
 #endif
+    pbft_replica primary = primary_in(set, nv->view);
     for (uint32_t i = 0; i < count; i++)
-        if (!verify_vote(c, pbft_primary(c, nv->view), TCRYPTO_TAG_PREPREPARE, nv->view,
-                         from + 1 + i, &nv->reissued[i], &nv->reissued_sig[i]))
+        if (pbft_set_at(c, from + 1 + i) != set ||
+            !verify_vote(c, primary, TCRYPTO_TAG_PREPREPARE, nv->view, from + 1 + i,
+                         &nv->reissued[i], &nv->reissued_sig[i]))
             return PBFT_ERR_SIGNATURE;
     uint8_t buf[BODY_MAX];
     size_t len;
     new_view_body(nv, buf, sizeof buf, &len);
-    if (!c->cfg.signer.verify(c->cfg.signer.ctx, pbft_primary(c, nv->view), TCRYPTO_TAG_NEWVIEW,
-                              buf, len, &nv->sig))
+    if (!verify_in(c, set, primary, TCRYPTO_TAG_NEWVIEW, buf, len, &nv->sig))
         return PBFT_ERR_SIGNATURE;
     return PBFT_OK;
 }
@@ -1378,7 +1578,7 @@ static void adopt_stable_from(pbft_core *c, const pbft_new_view *nv)
     for (uint32_t i = 0; i < nv->vc_count; i++)
         if (nv->vcs[i].stable.height == nv->reissued_from && nv->reissued_from > low_mark(c)) {
             emit_result_cert(c, &nv->vcs[i].stable); /* the new view starts above it */
-            move_stable(c, &nv->vcs[i].stable);
+            move_stable(c, &nv->vcs[i].stable, true);
         }
 }
 
@@ -1402,7 +1602,7 @@ static void enter_view(pbft_core *c, const pbft_new_view *nv)
     /* Still changing view here: adopting min-s replays nothing (move_stable). */
     adopt_stable_from(c, nv);
     c->durable.view_changing = false;
-    for (uint32_t r = 0; r < c->cfg.n; r++)
+    for (uint32_t r = 0; r < PBFT_N_MAX; r++)
         if (c->vc_seen[r] && c->vcs[r].new_view <= nv->view)
             c->vc_seen[r] = false;
     for (uint32_t i = 0; i < PBFT_WINDOW; i++)
@@ -1432,11 +1632,19 @@ static void enter_view(pbft_core *c, const pbft_new_view *nv)
 static pbft_err on_new_view(pbft_core *c, const pbft_msg *m)
 {
     const pbft_new_view *nv = m->new_view;
-    if (!nv || m->from != pbft_primary(c, nv->view))
+    if (!nv || nv->vc_count > PBFT_QUORUM_MAX)
         return PBFT_ERR_MALFORMED;
     if (nv->view < c->durable.view ||
         (nv->view == c->durable.view && !c->durable.view_changing))
         return PBFT_ERR_STALE;
+    for (uint32_t i = 0; i < nv->vc_count; i++)
+        if (!set_known(c, nv->vcs[i].stable.height + 1))
+            return PBFT_ERR_WATERMARK;
+    const pbft_valset *set = nv_set_of(c, nv);
+    if (m->from != primary_in(set, nv->view))
+        return PBFT_ERR_MALFORMED;
+    if (set->from < cur_set(c)->from)
+        return PBFT_ERR_STALE; /* run by a set no longer in force at my window (rule 4) */
     const pbft_batch *batches[PBFT_WINDOW];
     pbft_err e = verify_new_view(c, nv, batches);
     if (e != PBFT_OK)
@@ -1456,11 +1664,18 @@ pbft_err pbft_verify_commit_cert(const pbft_core *c, const pbft_batch *batch,
     codec_batch_hash(&batch->header, &d);
     if (cert->height != batch->header.height || !hash_eq(&cert->batch_hash, &d))
         return PBFT_ERR_DIGEST;
-    if (cert->sig_count < c->quorum || cert->sig_count > CODEC_VALIDATORS_MAX)
+    if (!set_known(c, cert->height))
+        return PBFT_ERR_WATERMARK; /* its set may not be known yet: execute up to it first */
+    if (set_dropped(c, cert->height))
+        return PBFT_ERR_STALE;
+    const pbft_valset *set = pbft_set_at(c, cert->height);
+    if (cert->sig_count < set->quorum || cert->sig_count > CODEC_VALIDATORS_MAX)
         return PBFT_ERR_CERT;
     for (uint32_t i = 0; i < cert->sig_count; i++) {
         pbft_replica r = cert->sigs[i].validator;
-        if (r >= c->cfg.n || (i > 0 && r <= cert->sigs[i - 1].validator))
+        if (r >= set->n)
+            return PBFT_ERR_MEMBER; /* e.g. a validator removed at or below this height */
+        if (i > 0 && r <= cert->sigs[i - 1].validator)
             return PBFT_ERR_CERT;
         if (!verify_vote(c, r, TCRYPTO_TAG_COMMIT, cert->view, cert->height, &d,
                          &cert->sigs[i].sig))
@@ -1473,6 +1688,14 @@ pbft_err pbft_verify_result_cert(const pbft_core *c, const codec_result_cert *ce
 {
     if (cert->height == 0)
         return PBFT_ERR_MALFORMED;
+    if (!set_known(c, cert->height))
+        return PBFT_ERR_WATERMARK;
+    if (set_dropped(c, cert->height))
+        return PBFT_ERR_STALE;
+    const pbft_valset *set = pbft_set_at(c, cert->height);
+    for (uint32_t i = 0; i < cert->sig_count && i < PBFT_QUORUM_MAX; i++)
+        if (cert->sigs[i].validator >= set->n)
+            return PBFT_ERR_MEMBER;
     return verify_stable_cert(c, cert) ? PBFT_OK : PBFT_ERR_CERT;
 }
 
@@ -1512,9 +1735,10 @@ static pbft_height single_peer_target(const pbft_core *c)
 {
     if (c->now_ms < c->delivered_ms + 4 * c->cfg.retransmit_ms)
         return 0;
+    /* Peers' checkpoints are kept by sender index, whatever the set (hints only). */
     pbft_height target = 0;
-    for (uint32_t a = 0; a < c->cfg.n; a++)
-        if (a != c->cfg.id && c->peer_checkpoint[a] > target)
+    for (uint32_t a = 0; a < PBFT_N_MAX; a++)
+        if (a != cur_set(c)->me && c->peer_checkpoint[a] > target)
             target = c->peer_checkpoint[a];
     return target;
 }
@@ -1525,13 +1749,14 @@ static void maybe_fetch(pbft_core *c)
 {
     if (c->fetch_sent_ms && c->now_ms < c->fetch_sent_ms + c->cfg.retransmit_ms)
         return;
+    const pbft_valset *set = cur_set(c);
     pbft_height target = low_mark(c);
-    for (uint32_t a = 0; a < c->cfg.n; a++) {
+    for (uint32_t a = 0; a < set->n; a++) {
         uint32_t at_least = 0;
-        for (uint32_t b = 0; b < c->cfg.n; b++)
-            if (b != c->cfg.id && c->peer_checkpoint[b] >= c->peer_checkpoint[a])
+        for (uint32_t b = 0; b < set->n; b++)
+            if (b != set->me && c->peer_checkpoint[b] >= c->peer_checkpoint[a])
                 at_least++;
-        if (a != c->cfg.id && at_least >= c->f + 1 && c->peer_checkpoint[a] > target)
+        if (a != set->me && at_least >= set->f + 1 && c->peer_checkpoint[a] > target)
             target = c->peer_checkpoint[a];
     }
     if (target <= c->last_delivered)
@@ -1569,8 +1794,11 @@ static void retransmit(pbft_core *c)
             pbft_slot *s = &c->slots[i];
             if (!s->height || !s->has_preprepare || s->view != v)
                 continue;
-            pbft_replica me = c->cfg.id;
-            if (pbft_primary(c, v) == me)
+            const pbft_valset *set = pbft_set_at(c, s->height);
+            pbft_replica me = set->me;
+            if (!is_member(set))
+                continue;
+            if (primary_in(set, v) == me)
                 send_vote(c, PBFT_MSG_PREPREPARE, PBFT_BROADCAST, v, s->height, &s->digest,
                           &s->preprepare_sig, &s->batch);
             else if (s->prepare_seen[me])
@@ -1586,9 +1814,10 @@ static void retransmit(pbft_core *c)
 
 static uint32_t count_view_changes(const pbft_core *c, pbft_view v)
 {
+    const pbft_valset *set = cur_set(c);
     uint32_t k = 0;
-    for (uint32_t r = 0; r < c->cfg.n; r++)
-        k += c->vc_seen[r] && c->vcs[r].new_view >= v; /* asking for more agrees v failed */
+    for (uint32_t r = 0; r < set->n; r++) /* asking for more agrees v failed */
+        k += vc_counts(c, set, r) && c->vcs[r].new_view >= v;
     return k;
 }
 
@@ -1597,18 +1826,21 @@ void pbft_tick(pbft_core *c, uint64_t now_ms, uint64_t wall_ms)
     if (now_ms > c->now_ms)
         c->now_ms = now_ms;
     c->wall_ms = wall_ms; /* may step back (NTP): block times stay increasing (§7) */
+    /* A follower (no index in the set of its window) never starts a view change: it
+     * joins one when f+1 validators ask (maybe_join) and enters on the NEW-VIEW. */
+    bool member = is_member(cur_set(c));
     if (c->durable.view_changing) {
         /* Castro-Liskov: the timer for the next view runs only once 2f+1
          * replicas ask for this one, so one replica cannot race ahead alone. */
-        if (count_view_changes(c, c->durable.view) < c->quorum)
+        if (count_view_changes(c, c->durable.view) < cur_set(c)->quorum)
             c->timer.started_ms = c->now_ms;
-        else if (timer_expired(c))
+        else if (timer_expired(c) && member)
             start_view_change(c, c->durable.view + 1);
     } else {
         timer_arm(c);
         if (!c->timer.running)
             c->progress_ms = c->now_ms; /* idle: nothing to retransmit */
-        else if (timer_expired(c))
+        else if (timer_expired(c) && member)
             start_view_change(c, c->durable.view + 1);
     }
     if (c->now_ms >= c->last_retransmit_ms + c->cfg.retransmit_ms) {
@@ -1621,9 +1853,18 @@ void pbft_tick(pbft_core *c, uint64_t now_ms, uint64_t wall_ms)
 
 /* ==== entry points ============================================================= */
 
+static bool valid_n(uint32_t n) { return n >= 4 && n <= PBFT_N_MAX && (n - 1) % 3 == 0; }
+
+static pbft_valset make_set(pbft_height from, uint32_t n, pbft_replica me)
+{
+    pbft_valset set = {.from = from, .n = n, .f = (n - 1) / 3, .me = me};
+    set.quorum = 2 * set.f + 1;
+    return set;
+}
+
 pbft_err pbft_init(pbft_core *c, const pbft_config *cfg)
 {
-    if (cfg->n < 4 || cfg->n > PBFT_N_MAX || (cfg->n - 1) % 3 != 0 || cfg->id >= cfg->n ||
+    if (!valid_n(cfg->n) || (cfg->id >= cfg->n && cfg->id != PBFT_NOT_MEMBER) ||
         !cfg->signer.sign || !cfg->signer.verify || cfg->batch_max > PBFT_BATCH_MAX)
         return PBFT_ERR_MALFORMED;
     memset(c, 0, sizeof *c);
@@ -1634,9 +1875,40 @@ pbft_err pbft_init(pbft_core *c, const pbft_config *cfg)
         c->cfg.propose_max = c->cfg.batch_max;
     if (c->cfg.batch_bytes_max && !c->cfg.request_bytes)
         return PBFT_ERR_MALFORMED;
-    c->f = (cfg->n - 1) / 3;
-    c->quorum = 2 * c->f + 1;
+    c->sets[0] = make_set(0, cfg->n, cfg->id);
+    c->set_count = 1;
     c->next_height = 1;
+    return PBFT_OK;
+}
+
+/* Drop sets[0] if no height of it can be asked about any more: checkpoint votes are
+ * kept from PBFT_WINDOW below the low watermark (checkpoint_in_range). */
+static bool drop_oldest_set(pbft_core *c)
+{
+    if (c->set_count < 2 || c->sets[1].from + PBFT_WINDOW > low_mark(c))
+        return false;
+    memmove(&c->sets[0], &c->sets[1], (c->set_count - 1) * sizeof c->sets[0]);
+    c->set_count--;
+    return true;
+}
+
+pbft_err pbft_reconfigure(pbft_core *c, pbft_height committed_at, pbft_height boundary,
+                          uint32_t n_new, pbft_replica my_id_new)
+{
+    if (!valid_n(n_new) || (my_id_new >= n_new && my_id_new != PBFT_NOT_MEMBER) ||
+        boundary <= committed_at + PBFT_WINDOW)
+        return PBFT_ERR_MALFORMED;
+    for (uint32_t i = 1; i < c->set_count; i++)
+        if (c->sets[i].from == boundary)
+            return c->sets[i].n == n_new && c->sets[i].me == my_id_new ? PBFT_OK
+                                                                      : PBFT_ERR_MALFORMED;
+    if (boundary <= c->sets[c->set_count - 1].from)
+        return PBFT_ERR_MALFORMED;
+    if (set_known(c, boundary))
+        return PBFT_ERR_STALE; /* heights of it may have been checked under the old set */
+    if (c->set_count == PBFT_SETS_MAX && !drop_oldest_set(c))
+        return PBFT_ERR_FULL;
+    c->sets[c->set_count++] = make_set(boundary, n_new, my_id_new);
     return PBFT_OK;
 }
 
@@ -1657,18 +1929,21 @@ pbft_err pbft_restore(pbft_core *c, const pbft_durable *durable, pbft_height las
     for (uint32_t i = 0; i < PBFT_WINDOW; i++)
         if (c->durable.has_prepared[i] && !in_window(c, c->durable.prepared[i].batch.header.height))
             c->durable.has_prepared[i] = false;
-    if (c->durable.view_changing) {
+    if (c->durable.view_changing)
         build_view_change(c);
-        c->vcs[c->cfg.id] = c->my_vc;
-        c->vc_seen[c->cfg.id] = true;
-    }
     return PBFT_OK;
 }
 
 pbft_err pbft_restore_new_view(pbft_core *c, const pbft_new_view *nv)
 {
-    if (nv->view != c->durable.view || c->durable.view_changing ||
-        pbft_primary(c, nv->view) != c->cfg.id)
+    if (nv->vc_count > PBFT_QUORUM_MAX)
+        return PBFT_ERR_MALFORMED;
+    for (uint32_t i = 0; i < nv->vc_count; i++)
+        if (!set_known(c, nv->vcs[i].stable.height + 1))
+            return PBFT_ERR_WATERMARK;
+    const pbft_valset *set = nv_set_of(c, nv);
+    if (nv->view != c->durable.view || c->durable.view_changing || !is_member(set) ||
+        primary_in(set, nv->view) != set->me)
         return PBFT_ERR_VIEW;
     const pbft_batch *batches[PBFT_WINDOW];
     pbft_err e = verify_new_view(c, nv, batches);
@@ -1684,8 +1959,18 @@ pbft_err pbft_restore_new_view(pbft_core *c, const pbft_new_view *nv)
 
 pbft_err pbft_step(pbft_core *c, const pbft_msg *m)
 {
-    if (m->from >= c->cfg.n || m->from == c->cfg.id)
+    if (m->from >= PBFT_N_MAX)
         return PBFT_ERR_MALFORMED;
+    if (m->type >= PBFT_MSG_PREPREPARE && m->type <= PBFT_MSG_CHECKPOINT) {
+        /* A message of a height: its sender must be a validator of that height's set (the
+         * last set known, for a height whose set may not be known yet: such a message is
+         * only held, and checked again when it is replayed). */
+        const pbft_valset *set = pbft_set_at(c, m->height);
+        if (m->from >= set->n)
+            return PBFT_ERR_MEMBER;
+        if (m->from == set->me)
+            return PBFT_ERR_MALFORMED;
+    }
     switch (m->type) {
     case PBFT_MSG_PREPREPARE: return on_preprepare(c, m);
     case PBFT_MSG_PREPARE:
@@ -1780,10 +2065,16 @@ pbft_err pbft_executed(pbft_core *c, pbft_height h, const hash32 *block_hash,
         return PBFT_ERR_STATE;
     }
     c->last_executed = h;
+    const pbft_valset *set = pbft_set_at(c, h);
+    if (!is_member(set)) { /* a follower signs no checkpoint */
+        stable_after_execution(c, h);
+        try_propose(c);
+        return PBFT_OK;
+    }
     pbft_msg m;
     memset(&m, 0, sizeof m);
     m.type = PBFT_MSG_CHECKPOINT;
-    m.from = c->cfg.id;
+    m.from = set->me;
     m.height = h;
     m.block_hash = *block_hash;
     m.state_hash = *state_hash;
@@ -1793,7 +2084,7 @@ pbft_err pbft_executed(pbft_core *c, pbft_height h, const hash32 *block_hash,
     uint8_t buf[256];
     codec_buf b = codec_buf_make(buf, sizeof buf);
     checkpoint_fields(&cp, &b);
-    bool ok = c->cfg.signer.sign(c->cfg.signer.ctx, TCRYPTO_TAG_CHECKPOINT, buf, b.len, &m.sig);
+    bool ok = sign_in(c, set, TCRYPTO_TAG_CHECKPOINT, buf, b.len, &m.sig);
     assert(ok);
     (void)ok;
     c->my_checkpoint = m;

@@ -46,6 +46,7 @@
 #define PBFT_INDEX_SIZE 8192     /* open-addressing index over pending / recent */
 #define PBFT_OUT_MAX 256         /* messages in one ready */
 #define PBFT_CHECKPOINT_SLOTS (4 * PBFT_WINDOW)
+#define PBFT_SETS_MAX 8          /* validator sets known at once (genesis + changes) */
 #ifndef PBFT_FUTURE_PER_SENDER
 #define PBFT_FUTURE_PER_SENDER (2 * PBFT_WINDOW) /* buffered future-view messages per sender */
 #endif
@@ -55,6 +56,7 @@ typedef uint64_t pbft_view;
 typedef uint64_t pbft_height;
 typedef uint32_t pbft_replica;
 #define PBFT_BROADCAST UINT32_MAX
+#define PBFT_NOT_MEMBER (UINT32_MAX - 1) /* this replica has no index in a set */
 
 /* ---- errors ---------------------------------------------------------------- */
 typedef enum {
@@ -73,20 +75,27 @@ typedef enum {
     PBFT_ERR_STALE,      /* already done (old height, old view) */
     PBFT_ERR_REQUEST,    /* request refused by the host's validity check */
     PBFT_ERR_STATE,      /* executed result differs from the certified one */
+    PBFT_ERR_MEMBER,     /* sender (or signer) is not a validator of the set in force at
+                            that height (a removed validator, an index past n) */
 } pbft_err;
 
 const char *pbft_strerror(pbft_err err);
 
 /* ---- signing interface -------------------------------------------------------
- * sign: sign tag || chain id || body as this replica. verify: check that
- * `validator` signed it. The node plugs tcrypto_sign/verify; the simulator
- * may plug a keyed-hash stand-in (see tests/sim). request_valid (optional)
- * lets the host refuse a request digest it would never execute: it does not
- * hold the bytes, or their client signature is bad. */
+ * sign: sign tag || chain id || body as this replica's validator of the set that
+ * begins at height `set_from` (0: the genesis set; else the boundary a
+ * pbft_reconfigure call named): a rotated validator signs with its new key from
+ * the boundary on. verify: check that validator index `validator` OF THAT SET
+ * signed it (the host maps (set_from, index) to a key: the genesis's validators,
+ * or the executor's sys/valset/at/<boundary>). The node plugs tcrypto_sign/verify;
+ * the simulator may plug a keyed-hash stand-in (see tests/sim). request_valid
+ * (optional) lets the host refuse a request digest it would never execute: it does
+ * not hold the bytes, or their client signature is bad. */
 typedef struct {
-    bool (*sign)(void *ctx, const char *tag, const uint8_t *body, size_t len, signature *out);
-    bool (*verify)(void *ctx, pbft_replica validator, const char *tag, const uint8_t *body,
-                   size_t len, const signature *sig);
+    bool (*sign)(void *ctx, uint64_t set_from, const char *tag, const uint8_t *body,
+                 size_t len, signature *out);
+    bool (*verify)(void *ctx, uint64_t set_from, pbft_replica validator, const char *tag,
+                   const uint8_t *body, size_t len, const signature *sig);
     bool (*request_valid)(void *ctx, const hash32 *request);
     void *ctx;
 } pbft_signer;
@@ -203,8 +212,9 @@ typedef struct {
 } pbft_ready;
 
 typedef struct {
-    pbft_replica id;
-    uint32_t n;              /* 3f+1, 4 <= n <= PBFT_N_MAX */
+    pbft_replica id;         /* my index in the genesis set, or PBFT_NOT_MEMBER (a
+                              * validator added later starts as a follower) */
+    uint32_t n;              /* the genesis set: 3f+1, 4 <= n <= PBFT_N_MAX */
     uint32_t batch_max;      /* requests per batch, 1..PBFT_BATCH_MAX (0 = the max); a
                               * PRE-PREPARE with more is refused (node: from the genesis's
                               * rules, the same at every replica) */
@@ -222,6 +232,16 @@ typedef struct {
     uint64_t clock_bound_ms; /* |proposed time - my clock| must be <= this */
     pbft_signer signer;
 } pbft_config;
+
+/* ---- validator sets (docs/PBFT.md §14) --------------------------------------------
+ * Heights from `from` on (until the next set's `from`) are agreed, certified and
+ * checked by this set: its n, f, quorum, primary = view mod n, and the keys the host
+ * maps (from, index) to. sets[0] is the genesis set (from = 0). */
+typedef struct {
+    pbft_height from;        /* first height of this set (its boundary; 0 = genesis) */
+    uint32_t n, f, quorum;
+    pbft_replica me;         /* my index in it, or PBFT_NOT_MEMBER */
+} pbft_valset;
 
 /* ---- core ------------------------------------------------------------------------- */
 typedef struct {
@@ -246,7 +266,10 @@ typedef struct {
 
 typedef struct {
     pbft_config cfg;
-    uint32_t f, quorum;
+    /* The validator sets, by increasing `from` (the host re-supplies them after a
+     * restart, before pbft_restore: they are its ledger's, not pbft_durable's). */
+    uint32_t set_count;
+    pbft_valset sets[PBFT_SETS_MAX];
     pbft_durable durable;       /* view, stable, signed, prepared certs */
     uint64_t now_ms;            /* monotonic: timers */
     uint64_t wall_ms;           /* UTC: proposed block times, the clock bound */
@@ -295,6 +318,7 @@ typedef struct {
     uint64_t fetch_sent_ms;
     uint64_t delivered_ms;      /* last delivery (maybe_fetch) */
     bool vc_seen[PBFT_N_MAX];   /* view-changes held for vcs[] */
+    pbft_height vc_set[PBFT_N_MAX]; /* the set (its `from`) each held one runs under */
     pbft_view_change vcs[PBFT_N_MAX];
     pbft_view_change my_vc;
     pbft_new_view my_nv;
@@ -319,6 +343,22 @@ typedef struct {
 /* Initialise a core (zeroes it; the core never allocates). Returns
  * PBFT_ERR_MALFORMED if n is not 3f+1 within the limits or id >= n. */
 pbft_err pbft_init(pbft_core *core, const pbft_config *cfg);
+/* The validator set changes at `boundary`: heights >= boundary are agreed,
+ * certified and checked by n_new validators, of which this replica is index
+ * my_id_new (PBFT_NOT_MEMBER: none). The host calls it when it executes
+ * `committed_at`, the height whose block committed the change, BEFORE
+ * pbft_executed(committed_at); after a restart, once per recorded change, after
+ * pbft_init and before pbft_restore. Refused (nothing changes): PBFT_ERR_MALFORMED
+ * if n_new is not 3f+1 within the limits, my_id_new >= n_new, boundary <=
+ * committed_at + PBFT_WINDOW (every replica must know the set before any message of
+ * its heights can be in its window) or boundary <= the last known set's (unless it
+ * is that set again: then PBFT_OK, nothing changes); PBFT_ERR_STALE if this core may
+ * already have checked a message of a height >= boundary (boundary <= last executed
+ * + PBFT_WINDOW + 1); PBFT_ERR_FULL if PBFT_SETS_MAX sets are still needed. */
+pbft_err pbft_reconfigure(pbft_core *core, pbft_height committed_at, pbft_height boundary,
+                          uint32_t n_new, pbft_replica my_id_new);
+/* The validator set in force at height h (the last one known at or below it). */
+const pbft_valset *pbft_set_at(const pbft_core *core, pbft_height h);
 /* Restore after a crash: durable state as last persisted, plus what the
  * host's block store holds (last executed height and its block time). */
 pbft_err pbft_restore(pbft_core *core, const pbft_durable *durable, pbft_height last_executed,
@@ -354,7 +394,10 @@ uint32_t pbft_propose_many(pbft_core *core, const hash32 *requests, uint32_t cou
  * corrupted store) and it must not vote with it. */
 pbft_err pbft_executed(pbft_core *core, pbft_height height, const hash32 *block_hash,
                        const hash32 *state_hash, const hash32 *receipts_root);
-/* A block fetched for catch-up: checked against its commit certificate and,
+/* A block fetched for catch-up (the next height): refused with PBFT_ERR_WATERMARK while
+ * the host's execution lags its delivery by more than PBFT_WINDOW heights (the set of the
+ * block's height may not be known yet: execute first). Checked against its commit
+ * certificate (under the set in force at its height) and,
  * when the serving peer had one, its result certificate (2f+1 CHECKPOINT
  * signatures over height, block hash, state hash, receipts root; result may be
  * NULL or have height 0 when the peer has none yet). Delivered as committed
@@ -362,7 +405,10 @@ pbft_err pbft_executed(pbft_core *core, pbft_height height, const hash32 *block_
  * pbft_executed with the lagging replica's own re-execution. */
 pbft_err pbft_deliver_block(pbft_core *core, const pbft_batch *batch,
                             const codec_commit_cert *cert, const codec_result_cert *result);
-/* Verify a result certificate (n, quorum, signer of core). */
+/* Verify a result certificate (n, quorum and keys of the set in force at its height;
+ * PBFT_ERR_WATERMARK if that set may not be known yet: the height is more than
+ * PBFT_WINDOW + 1 above the last executed one; PBFT_ERR_STALE if it is below the oldest
+ * set kept, PBFT_SETS_MAX; PBFT_ERR_MEMBER if a signer's index is not in that set). */
 pbft_err pbft_verify_result_cert(const pbft_core *core, const codec_result_cert *cert);
 /* The output of the calls since the last pbft_ready_clear. */
 const pbft_ready *pbft_ready_get(const pbft_core *core);
@@ -380,11 +426,14 @@ bool pbft_reissue(const pbft_view_change *vcs, uint32_t count, pbft_height *from
 /* Sign vc's body as this core (vc->sender should be its id; tests and the
  * simulator's byzantine replicas forge view-changes with it). */
 void pbft_view_change_sign(const pbft_core *core, pbft_view_change *vc);
+/* The primary of `view` for the heights in this replica's window (the set in force at
+ * its low watermark + 1): an index in that set. */
 pbft_replica pbft_primary(const pbft_core *core, pbft_view view);
 /* tx_root and tx_count of the header from the batch's request digests. */
 void pbft_batch_seal(pbft_batch *batch);
 bool pbft_batch_matches(const pbft_batch *batch);
-/* Verify a commit certificate against a batch (n, quorum, signer of core). */
+/* Verify a commit certificate against a batch (n, quorum and keys of the set in force
+ * at its height; PBFT_ERR_WATERMARK if that set may not be known yet). */
 pbft_err pbft_verify_commit_cert(const pbft_core *core, const pbft_batch *batch,
                                  const codec_commit_cert *cert);
 

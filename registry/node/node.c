@@ -368,17 +368,22 @@ static void new_view_restore(node *nd)
 
 /* ==== signing interface for the core ========================================= */
 
-static bool core_sign(void *ctx, const char *tag, const uint8_t *body, size_t len, signature *out)
+/* set_from names the validator set the index refers to (pbft.h). The node calls no
+ * pbft_reconfigure yet (issue 23 item 4, node wiring), so the core asks only about the
+ * genesis set (set_from 0); anything else is refused. */
+static bool core_sign(void *ctx, uint64_t set_from, const char *tag, const uint8_t *body,
+                      size_t len, signature *out)
 {
     node *nd = ctx;
-    return tcrypto_sign(&nd->key, tag, &nd->chain, body, len, out) == TCRYPTO_OK;
+    return set_from == 0 && tcrypto_sign(&nd->key, tag, &nd->chain, body, len, out) == TCRYPTO_OK;
 }
 
-static bool core_verify(void *ctx, pbft_replica v, const char *tag, const uint8_t *body,
-                        size_t len, const signature *sig)
+static bool core_verify(void *ctx, uint64_t set_from, pbft_replica v, const char *tag,
+                        const uint8_t *body, size_t len, const signature *sig)
 {
     node *nd = ctx;
-    return v < nd->n && tcrypto_verify(&nd->validators[v], tag, &nd->chain, body, len, sig);
+    return set_from == 0 && v < nd->n &&
+           tcrypto_verify(&nd->validators[v], tag, &nd->chain, body, len, sig);
 }
 
 /* Issue 14 C, layer 2: a request that is invalid in EVERY state it may be executed in

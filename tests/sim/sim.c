@@ -65,6 +65,7 @@ typedef struct {
     pbft_view_change *vc;
     pbft_new_view *nv;
     bool forged; /* made by the adversary (counted when a correct replica accepts it) */
+    bool removed; /* signed by a removed validator for a height past its removal */
 } blob;
 
 typedef enum { EV_MSG = 1, EV_REQUEST, EV_FETCH, EV_BLOCKS } event_kind;
@@ -128,6 +129,16 @@ typedef struct {
     uint32_t id;
 } signer_ctx;
 
+/* The validator sets, as the simulated executor records them (docs/SIMULATION.md
+ * "Reconfiguration"): heights >= from are agreed by member[0..n-1] (host = key ids).
+ * sets[0] is the genesis (from 0); set k > 0 is committed at height `at`. */
+#define SIM_SETS_MAX 4
+typedef struct {
+    uint64_t from, at;
+    uint32_t n;
+    uint32_t member[PBFT_N_MAX];
+} sim_set;
+
 struct sim {
     sim_options opt;
     sim_result *res;
@@ -136,8 +147,8 @@ struct sim {
     uint32_t n, f;
     node nodes[NODES_MAX];
     signer_ctx ctx[NODES_MAX];
-    uint8_t keys[PBFT_N_MAX][32];
-    keypair kp[PBFT_N_MAX];
+    uint8_t keys[NODES_MAX][32]; /* per key id: a replica (twins share it) or a host */
+    keypair kp[NODES_MAX];
     hash32 chain_id;
     uint64_t mac_key;
     event *heap;
@@ -186,6 +197,14 @@ struct sim {
     hash32 cert_block[MAX_HEIGHT + 1], cert_state[MAX_HEIGHT + 1];
     /* ... and when a correct node with a true clock first signed each digest. */
     struct sign_time { bool used; hash32 d; uint64_t at; } first_signed[MAX_HEIGHT + 1][SIGN_TIMES];
+    /* Reconfiguration (mix reconfig): the schedule, hosts beyond the genesis set. */
+    uint32_t set_count;
+    sim_set sets[SIM_SETS_MAX];
+    uint32_t hosts;         /* nodes 0..hosts-1 are hosts (validators or followers) */
+    uint32_t removed_byz;   /* a removed host that keeps signing (NODES_MAX: none) */
+    uint64_t removed_from;  /* ... for heights >= this (its removal boundary) */
+    pbft_replica removed_idx; /* ... as its index in the set it was removed from */
+    uint64_t primary_crash_at, primary_crash_ms; /* the view-0 primary fails (0: no) */
 };
 #define SIGNED_TAB 16384
 
@@ -254,27 +273,57 @@ static bool sign_as(sim *s, uint32_t id, const char *tag, const uint8_t *b, size
     return tcrypto_sign(&s->kp[id], tag, &s->chain_id, b, len, out) == TCRYPTO_OK;
 }
 
-static bool sim_sign(void *ctx, const char *tag, const uint8_t *b, size_t len, signature *out)
+/* A host signs with its own key whatever set it signs in (a rotated validator is a new
+ * host in the simulator). */
+static bool sim_sign(void *ctx, uint64_t set_from, const char *tag, const uint8_t *b,
+                     size_t len, signature *out)
 {
     signer_ctx *c = ctx;
+    (void)set_from;
     return sign_as(c->s, c->id, tag, b, len, out);
 }
 
-static bool sim_verify(void *ctx, pbft_replica v, const char *tag, const uint8_t *b, size_t len,
+/* The set recorded with boundary `from` (NULL: none). */
+static const sim_set *sim_set_from(const sim *s, uint64_t from)
+{
+    for (uint32_t k = 0; k < s->set_count; k++)
+        if (s->sets[k].from == from)
+            return &s->sets[k];
+    return NULL;
+}
+
+/* The set in force at height h: the truth the checker holds certificates to. */
+static const sim_set *sim_set_at(const sim *s, uint64_t h)
+{
+    uint32_t k = s->set_count;
+    while (k > 1 && s->sets[k - 1].from > h)
+        k--;
+    return &s->sets[k - 1];
+}
+
+/* Did key id `key` sign this? */
+static bool key_verify(sim *s, uint32_t key, const char *tag, const uint8_t *b, size_t len,
                        const signature *sig)
 {
-    signer_ctx *c = ctx;
-    sim *s = c->s;
     s->res->verifies++;
-    if (v >= s->n)
-        return false;
     if (s->opt.no_signatures)
         return true;
     if (s->opt.ed25519)
-        return tcrypto_verify(&s->kp[v].public_key, tag, &s->chain_id, b, len, sig);
+        return tcrypto_verify(&s->kp[key].public_key, tag, &s->chain_id, b, len, sig);
     signature want;
-    keyed(s, v, tag, b, len, &want);
+    keyed(s, key, tag, b, len, &want);
     return memcmp(&want, sig, sizeof want) == 0;
+}
+
+static bool sim_verify(void *ctx, uint64_t set_from, pbft_replica v, const char *tag,
+                       const uint8_t *b, size_t len, const signature *sig)
+{
+    signer_ctx *c = ctx;
+    sim *s = c->s;
+    const sim_set *set = sim_set_from(s, set_from);
+    if (!set || v >= set->n)
+        return false;
+    return key_verify(s, set->member[v], tag, b, len, sig);
 }
 
 /* A request is 8 bytes of id and 8 bytes of client MAC. */
@@ -613,6 +662,89 @@ static void note_result_cert(sim *s, uint32_t i, const codec_result_cert *cert)
     check_result(s, h);
 }
 
+/* ==== reconfiguration (mix reconfig; docs/SIMULATION.md "Reconfiguration") ========= */
+
+/* The index of key id `key` in set, or PBFT_NOT_MEMBER. */
+static pbft_replica index_in(const sim_set *set, uint32_t key)
+{
+    for (uint32_t i = 0; i < set->n; i++)
+        if (set->member[i] == key)
+            return i;
+    return PBFT_NOT_MEMBER;
+}
+
+/* Node i's executor recorded change k (committed at sets[k].at): tell its core. */
+static void reconfigure(sim *s, uint32_t i, uint32_t k)
+{
+    const sim_set *set = &s->sets[k];
+    pbft_err e = pbft_reconfigure(&s->nodes[i].core, set->at, set->from, set->n,
+                                  index_in(set, s->ctx[i].id));
+    if (e != PBFT_OK && !s->nodes[i].byzantine)
+        fail(s, "node %u: pbft_reconfigure(at %llu, boundary %llu): %s", i,
+             (unsigned long long)set->at, (unsigned long long)set->from, pbft_strerror(e));
+}
+
+/* Is this certificate valid under the set in force at height h (the simulator's own
+ * record, not a core's): 2f+1 distinct sorted validators of that set, each signature by
+ * that validator's key? Not counted in res->verifies. */
+static bool cert_valid_at(sim *s, uint64_t h, const codec_vsig *sigs, uint32_t count,
+                          const char *tag, const uint8_t *body, size_t len)
+{
+    const sim_set *set = sim_set_at(s, h);
+    if (count < 2 * ((set->n - 1) / 3) + 1 || count > PBFT_N_MAX)
+        return false;
+    uint64_t verifies = s->res->verifies;
+    bool ok = true;
+    for (uint32_t k = 0; k < count && ok; k++) {
+        uint32_t v = sigs[k].validator;
+        ok = v < set->n && (k == 0 || v > sigs[k - 1].validator) &&
+             key_verify(s, set->member[v], tag, body, len, &sigs[k].sig);
+    }
+    s->res->verifies = verifies;
+    return ok;
+}
+
+/* Every commit certificate a correct node delivers is valid under the set in force at
+ * its height (checked only when the schedule changes: otherwise the core's own check is
+ * the same one). */
+static void check_commit_cert_set(sim *s, uint32_t i, const pbft_committed *c, const hash32 *d)
+{
+    uint64_t h = c->batch.header.height;
+    if (s->set_count < 2)
+        return;
+    uint8_t buf[128];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    codec_commit_body_encode(h, c->cert.view, d, &b);
+    if (c->cert.height != h || !cert_valid_at(s, h, c->cert.sigs, c->cert.sig_count,
+                                              TCRYPTO_TAG_COMMIT, buf, b.len))
+        fail(s, "set: node %u delivered height %llu with a commit certificate not valid under "
+                "the set in force there (boundary %llu, n %u)", i, (unsigned long long)h,
+             (unsigned long long)sim_set_at(s, h)->from, sim_set_at(s, h)->n);
+}
+
+static void check_result_cert_set(sim *s, uint32_t i, const codec_result_cert *cert)
+{
+    if (s->set_count < 2)
+        return;
+    uint8_t buf[256];
+    codec_buf b = codec_buf_make(buf, sizeof buf);
+    codec_checkpoint_body_encode(cert, &b);
+    if (!cert_valid_at(s, cert->height, cert->sigs, cert->sig_count, TCRYPTO_TAG_CHECKPOINT,
+                       buf, b.len))
+        fail(s, "set: node %u was handed a result certificate of height %llu not valid under "
+                "the set in force there (boundary %llu, n %u)", i,
+             (unsigned long long)cert->height,
+             (unsigned long long)sim_set_at(s, cert->height)->from,
+             sim_set_at(s, cert->height)->n);
+}
+
+/* Host i is a validator of the last set (liveness is asked of those; a removed host
+ * follows, and is held to agreement like every correct one). */
+static bool in_final_set(const sim *s, uint32_t i)
+{
+    return index_in(&s->sets[s->set_count - 1], s->ctx[i].id) != PBFT_NOT_MEMBER;
+}
+
 /* ==== execution and invariants ===================================================== */
 static void check_batch(sim *s, uint32_t i, const pbft_committed *c, const hash32 *d)
 {
@@ -658,6 +790,7 @@ static void execute(sim *s, uint32_t i, const pbft_committed *c)
     if (!nd->byzantine) {
         check_delivery_against_nv(s, i, c->batch.header.height, c->cert.view, &d);
         check_block_time(s, i, c, &d);
+        check_commit_cert_set(s, i, c, &d);
     }
     uint64_t h = c->batch.header.height;
     if (h > MAX_HEIGHT || h != nd->height + 1)
@@ -699,6 +832,9 @@ static void execute(sim *s, uint32_t i, const pbft_committed *c)
         s->res->max_height = h;
     hash32 receipts;
     tcrypto_sha256(&sb->state_hash, 32, &receipts);
+    for (uint32_t k = 1; k < s->set_count; k++) /* the executor records a change at h */
+        if (s->sets[k].at == h)
+            reconfigure(s, i, k);
     pbft_err e = pbft_executed(&nd->core, h, &sb->block_hash, &sb->state_hash, &receipts);
     /* A byzantine node's executor skips request bookkeeping, so its state
      * hash is wrong: its core refuses to sign it (PBFT_ERR_STATE) once a
@@ -746,7 +882,7 @@ static void equivocate(sim *s, uint32_t from, const pbft_out *o)
     resign_vote(s, from, &b->msg);
     trace(s, "node %u equivocates at h=%llu view=%llu", from,
           (unsigned long long)o->msg.height, (unsigned long long)o->msg.view);
-    for (uint32_t to = 0; to < s->n; to++)
+    for (uint32_t to = 0; to < s->hosts; to++)
         if (to != from)
             net_send(s, from, to, to % 2 ? a : b);
     blob_unref(a);
@@ -968,7 +1104,7 @@ static void setup_byzzfuzz(sim *s)
 /* Send b from `from` to each other replica with probability pct, extra_ms late. */
 static void fuzz_send_some(sim *s, uint32_t from, blob *b, uint32_t pct, uint64_t extra_ms)
 {
-    for (uint32_t to = 0; to < s->n; to++)
+    for (uint32_t to = 0; to < s->hosts; to++)
         if (to != from && rng_chance(&s->r, pct))
             net_send_extra(s, from, to, b, extra_ms);
     s->res->mutations++;
@@ -1386,7 +1522,8 @@ static bool adversary_send(sim *s, uint32_t from, const pbft_out *o)
         blob_unref(b);
         return true;
     }
-    if (s->opt.mix == SIM_MIX_BYZZFUZZ && s->nodes[from].byzantine && !s->faults_over) {
+    if ((s->opt.mix == SIM_MIX_BYZZFUZZ || s->opt.mix == SIM_MIX_RECONFIG) &&
+        s->nodes[from].byzantine && !s->faults_over) {
         fuzz_send(s, from, o);
         return true;
     }
@@ -1445,11 +1582,50 @@ static void check_signed(sim *s, uint32_t from, const pbft_msg *m)
     note_sign_time(s, from, m);
 }
 
+/* Mix reconfig: the removed host keeps signing anything it can. Copies of what correct
+ * nodes send for heights from its removal on (PRE-PREPARE, PREPARE, COMMIT, CHECKPOINT,
+ * half of the votes for a random digest) and of their VIEW-CHANGEs of the new set, as its
+ * old index, signed with its own key. Every correct node must refuse them. */
+static void removed_forges(sim *s, const pbft_msg *orig)
+{
+    uint32_t host = s->removed_byz;
+    if (host == NODES_MAX || s->nodes[host].crashed || !rng_chance(&s->r, 30))
+        return;
+    pbft_msg m = *orig;
+    pbft_view_change vc;
+    m.from = s->removed_idx;
+    if (m.type == PBFT_MSG_VIEW_CHANGE) {
+        if (orig->view_change->stable.height + 1 < s->removed_from)
+            return;
+        vc = *orig->view_change;
+        vc.sender = s->removed_idx;
+        pbft_view_change_sign(&s->nodes[host].core, &vc);
+        m.view_change = &vc;
+    } else if (m.type == PBFT_MSG_CHECKPOINT && m.height >= s->removed_from) {
+        sign_checkpoint(s, host, &m);
+    } else if (m.type <= PBFT_MSG_COMMIT && m.height >= s->removed_from) {
+        if (m.type != PBFT_MSG_PREPREPARE && rng_chance(&s->r, 50))
+            random_digest(s, &m.digest);
+        resign_vote(s, host, &m);
+    } else {
+        return;
+    }
+    blob *b = blob_make(&m);
+    b->forged = b->removed = true;
+    for (uint32_t to = 0; to < s->hosts; to++)
+        if (to != host)
+            net_send(s, host, to, b);
+    blob_unref(b);
+    s->res->mutations++;
+}
+
 static void send_out(sim *s, uint32_t from, const pbft_out *o)
 {
     node *nd = &s->nodes[from];
     if (!nd->byzantine)
         check_signed(s, from, &o->msg);
+    if (!nd->byzantine && s->removed_byz != NODES_MAX && from != s->removed_byz)
+        removed_forges(s, &o->msg);
     if (nd->silent)
         return;
     if (adversary_send(s, from, o))
@@ -1493,8 +1669,11 @@ static void drain(sim *s, uint32_t i)
         for (uint32_t k = 0; k < r->stable_count; k++)
             if (r->stable[k].height <= MAX_HEIGHT)
                 nd->store[r->stable[k].height].result = r->stable[k];
-        for (uint32_t k = 0; k < r->stable_count; k++)
+        for (uint32_t k = 0; k < r->stable_count; k++) {
             note_result_cert(s, i, &r->stable[k]);
+            if (!nd->byzantine)
+                check_result_cert_set(s, i, &r->stable[k]);
+        }
         if (r->diverged && !nd->byzantine)
             fail(s, "catch-up: node %u's execution of %llu contradicts its result certificate",
                  i, (unsigned long long)r->diverged);
@@ -1525,7 +1704,7 @@ static void drain(sim *s, uint32_t i)
  * core asks again after retransmit_ms if it is still behind). */
 static void serve_fetch(sim *s, uint32_t i, uint64_t from, uint64_t to)
 {
-    uint32_t peer = (uint32_t)rng_below(&s->r, s->n);
+    uint32_t peer = (uint32_t)rng_below(&s->r, s->hosts);
     if (peer == i)
         return;
     if (to >= from + FETCH_MAX)
@@ -1591,7 +1770,11 @@ static void receive_blocks(sim *s, fetch_msg *fm)
                 if (!s->nodes[fm->peer].byzantine)
                     trace(s, "node %u refuses fetched %llu: %s", i, (unsigned long long)h,
                           pbft_strerror(e));
-                if (!s->nodes[fm->peer].byzantine && e != PBFT_ERR_STALE && e != PBFT_ERR_FULL)
+                /* A faulty requester may refuse (its executor is wrong on purpose: its
+                 * core stops executing, and a height past last executed + 17, whose set
+                 * it may not know, is refused). */
+                if (!s->nodes[fm->peer].byzantine && !nd->byzantine && e != PBFT_ERR_STALE &&
+                    e != PBFT_ERR_FULL)
                     fail(s, "catch-up: node %u refuses block %llu from correct node %u: %s", i,
                          (unsigned long long)h, fm->peer, pbft_strerror(e));
                 break;
@@ -1611,13 +1794,18 @@ static void node_start(sim *s, uint32_t i, bool restore)
 {
     node *nd = &s->nodes[i];
     pbft_config cfg = {
-        .id = nd->id, .n = s->n, .batch_max = s->opt.batch_max ? s->opt.batch_max : 8,
+        .id = index_in(&s->sets[0], s->ctx[i].id), .n = s->sets[0].n,
+        .batch_max = s->opt.batch_max ? s->opt.batch_max : s->set_count > 1 ? 2 : 8,
         .batch_delay_ms = 20, .view_timeout_ms = 300,
         .retransmit_ms = 150, .clock_bound_ms = 500,
         .signer = {sim_sign, sim_verify, sim_request_valid, &s->ctx[i]},
     };
     pbft_err e = pbft_init(&nd->core, &cfg);
     assert(e == PBFT_OK);
+    if (restore) /* the schedule from its ledger, before pbft_restore (pbft.h) */
+        for (uint32_t k = 1; k < s->set_count; k++)
+            if (s->sets[k].at <= nd->height)
+                reconfigure(s, i, k);
     if (restore) {
         uint64_t t = nd->store[nd->height].block_time;
         e = pbft_restore(&nd->core, &nd->persisted, nd->height, t);
@@ -1653,29 +1841,35 @@ static void restart(sim *s, uint32_t i)
 static uint32_t crashed_count(const sim *s)
 {
     uint32_t k = 0;
-    for (uint32_t i = 0; i < s->n; i++)
+    for (uint32_t i = 0; i < s->hosts; i++)
         k += s->nodes[i].crashed || s->nodes[i].byzantine;
     return k;
 }
 
 static bool mix_has(const sim *s, sim_mix m)
 {
-    return s->opt.mix == m || s->opt.mix == SIM_MIX_ALL;
+    return s->opt.mix == m || s->opt.mix == SIM_MIX_ALL ||
+           (s->opt.mix == SIM_MIX_RECONFIG && (m == SIM_MIX_CRASH || m == SIM_MIX_PARTITION));
 }
 
 static void random_faults(sim *s)
 {
     if (s->faults_over)
         return;
+    if (s->primary_crash_at && s->now == s->primary_crash_at && !s->nodes[0].crashed &&
+        crashed_count(s) < s->f) {
+        trace(s, "the primary of view 0 fails");
+        crash(s, 0, s->primary_crash_ms);
+    }
     if (mix_has(s, SIM_MIX_CRASH) && rng_chance(&s->r, 2) && crashed_count(s) < s->f) {
-        uint32_t i = (uint32_t)rng_below(&s->r, s->n);
+        uint32_t i = (uint32_t)rng_below(&s->r, s->hosts);
         if (!s->nodes[i].crashed && !s->nodes[i].byzantine)
             crash(s, i, 100 + rng_below(&s->r, 1500));
     }
     if (mix_has(s, SIM_MIX_PARTITION) && !s->partitioned && rng_chance(&s->r, 1)) {
         s->partitioned = true;
         s->partition_until = s->now + 200 + rng_below(&s->r, 1200);
-        for (uint32_t i = 0; i < s->n; i++)
+        for (uint32_t i = 0; i < s->hosts; i++)
             s->nodes[i].group = (uint32_t)rng_below(&s->r, 2);
         trace(s, "partition");
     }
@@ -1715,6 +1909,14 @@ static void handle_event(sim *s, event *e)
     if (!nd->crashed && reachable(s, e->from, e->to) && !nd->silent) {
         pbft_err err = pbft_step(&nd->core, &e->b->msg);
         observe_step(s, e->to, &e->b->msg, err);
+        if (e->b->removed && err == PBFT_OK && !nd->byzantine) {
+            const pbft_msg *m = &e->b->msg;
+            uint64_t h = m->view_change ? m->view_change->stable.height + 1 : m->height;
+            if (h <= nd->height + PBFT_WINDOW + 1) /* it knows the set of that height */
+                fail(s, "removed: node %u accepted a %s of removed host %u (index %u) for "
+                        "height %llu", e->to, m->view_change ? "VIEW-CHANGE" : msg_kind(m->type),
+                     s->removed_byz, m->from, (unsigned long long)h);
+        }
         if (e->b->forged && err == PBFT_OK && !nd->byzantine && e->b->msg.type <= 6)
             s->res->forged_accepted[e->b->msg.type]++;
         drain(s, e->to);
@@ -1728,10 +1930,10 @@ static void handle_event(sim *s, event *e)
  * unless strict_clock (then every correct replica must commit everything). */
 static bool all_committed(const sim *s)
 {
-    for (uint32_t i = 0; i < s->n; i++) {
+    for (uint32_t i = 0; i < s->hosts; i++) {
         const node *nd = &s->nodes[i];
         if (nd->byzantine || (s->opt.mix == SIM_MIX_CLOCK && nd->clock_faulty &&
-                               !s->opt.strict_clock))
+                               !s->opt.strict_clock) || !in_final_set(s, i))
             continue;
         for (uint32_t k = 0; k < s->request_count; k++)
             if (!nd->request_height[k])
@@ -1759,8 +1961,8 @@ static void client_retry(sim *s)
 {
     for (uint32_t k = 0; k < s->request_count; k++) {
         bool done = true;
-        for (uint32_t i = 0; i < s->n; i++)
-            if (!s->nodes[i].byzantine && !s->nodes[i].request_height[k])
+        for (uint32_t i = 0; i < s->hosts; i++)
+            if (!s->nodes[i].byzantine && in_final_set(s, i) && !s->nodes[i].request_height[k])
                 done = false;
         if (!done)
             submit(s, k);
@@ -1770,7 +1972,7 @@ static void client_retry(sim *s)
 /* ==== runs ========================================================================= */
 static const char *const MIX_NAMES[SIM_MIX_LAST] = {
     "clean", "lossy", "partition", "crash", "equivocate", "byzantine", "slow", "all",
-    "twins", "byzzfuzz", "clock", "ntp-step"};
+    "twins", "byzzfuzz", "clock", "ntp-step", "reconfig"};
 static const char *const SCENARIO_NAMES[SIM_SCENARIO_LAST] = {
     "none", "normal", "primary-crash", "equivocate", "partition", "catchup", "catchup-faulty",
     "split-newview"};
@@ -1854,6 +2056,98 @@ static void scenario_events(sim *s)
     }
 }
 
+/* The boundary of a change committed at height h (the executor's rule). */
+static uint64_t boundary_of(uint64_t h) { return (h / PBFT_WINDOW + 2) * PBFT_WINDOW; }
+
+/* Record change k: committed at `at` (at or after the previous boundary: one change
+ * pending at a time), n members. */
+static sim_set *add_set(sim *s, uint64_t at, uint32_t n, const uint32_t *member)
+{
+    assert(s->set_count < SIM_SETS_MAX);
+    sim_set *set = &s->sets[s->set_count++];
+    set->at = at;
+    set->from = boundary_of(at);
+    set->n = n;
+    memcpy(set->member, member, n * sizeof *member);
+    return set;
+}
+
+/* The host removed by change k (the one of set k - 1 missing from set k), keeps signing. */
+static void pick_removed(sim *s, uint32_t k)
+{
+    const sim_set *before = &s->sets[k - 1], *after = &s->sets[k];
+    uint32_t start = (uint32_t)rng_below(&s->r, before->n);
+    for (uint32_t j = 0; j < before->n; j++) {
+        uint32_t idx = (start + j) % before->n;
+        if (index_in(after, before->member[idx]) == PBFT_NOT_MEMBER) {
+            s->removed_byz = before->member[idx];
+            s->removed_idx = idx;
+            s->removed_from = after->from;
+            return;
+        }
+    }
+}
+
+/* Mix reconfig, the schedule from the seed (kind = seed % 4): grow 4 -> 7, shrink
+ * 7 -> 4, rotate one key (n 4 or 7), or all three in a row (4 -> 7, rotate, -> 4); the
+ * first change committed at a random height 2..25, each next one at or after the
+ * previous boundary. A rotated or removed validator keeps signing (removed_forges); when
+ * validators are added, the primary of view 0 may fail around the change. */
+static void plan_reconfig(sim *s)
+{
+    uint32_t kind = (uint32_t)(s->opt.seed % 4), m[PBFT_N_MAX];
+    s->n = kind == 1 ? 7 : kind == 2 && s->opt.n == 7 ? 7 : 4;
+    s->sets[0].n = s->n;
+    for (uint32_t i = 0; i < PBFT_N_MAX; i++)
+        s->sets[0].member[i] = m[i] = i;
+    uint64_t at = 2 + rng_below(&s->r, 24);
+    if (kind == 0 || kind == 3) {
+        add_set(s, at, 7, m); /* grow: hosts 4, 5, 6 join (followers until the boundary) */
+        s->hosts = 7;
+    }
+    if (kind == 1) {
+        add_set(s, at, 4, m); /* shrink: hosts 4, 5, 6 leave */
+        s->hosts = 7;
+        pick_removed(s, 1);
+    }
+    if (kind == 2 || kind == 3) {
+        uint32_t n = s->sets[s->set_count - 1].n, host = kind == 2 ? s->n : 7;
+        if (kind == 3)
+            at = s->sets[1].from + rng_below(&s->r, 10);
+        m[rng_below(&s->r, n)] = host; /* rotate: a new key (host) at one index */
+        add_set(s, at, n, m);
+        s->hosts = host + 1;
+        pick_removed(s, s->set_count - 1);
+    }
+    if (kind == 3)
+        add_set(s, s->sets[2].from + rng_below(&s->r, 10), 4, m); /* shrink to 4 */
+    for (uint32_t k = 1; k < s->set_count; k++)
+        trace(s, "schedule: change committed at %llu, boundary %llu, n %u%s",
+              (unsigned long long)s->sets[k].at, (unsigned long long)s->sets[k].from,
+              s->sets[k].n, s->removed_from == s->sets[k].from ? ", its removed host signs on" : "");
+    s->f = 1; /* crashes: within the smallest set's f */
+    if ((s->opt.seed / 4) % 2) {
+        /* The generated adversary too: a validator of every set mutates its own signed
+         * messages (ByzzFuzz). It is the one fault of the sets of 4, so no crash then
+         * (crashed_count counts it). */
+        uint32_t start = (uint32_t)rng_below(&s->r, s->n);
+        for (uint32_t j = 0; j < s->n; j++) {
+            uint32_t host = (start + j) % s->n, in_all = 1;
+            for (uint32_t k = 1; k < s->set_count; k++)
+                in_all &= index_in(&s->sets[k], host) != PBFT_NOT_MEMBER;
+            if (in_all && host != s->removed_byz) {
+                s->nodes[host].byzantine = true;
+                trace(s, "schedule: host %u is faulty in every set (ByzzFuzz)", host);
+                break;
+            }
+        }
+    }
+    if ((kind == 0 || kind == 3) && rng_chance(&s->r, 50)) {
+        s->primary_crash_at = (200 + rng_below(&s->r, 1000)) / STEP_MS * STEP_MS;
+        s->primary_crash_ms = 800 + rng_below(&s->r, 1000);
+    }
+}
+
 static void setup(sim *s)
 {
     rng_seed(&s->r, s->opt.seed);
@@ -1861,9 +2155,17 @@ static void setup(sim *s)
     assert(s->signed_tab);
     s->n = s->opt.n;
     s->f = (s->n - 1) / 3;
+    s->hosts = s->n;
+    s->removed_byz = NODES_MAX;
+    s->set_count = 1;
+    s->sets[0].n = s->n;
+    for (uint32_t i = 0; i < s->n; i++)
+        s->sets[0].member[i] = i;
+    if (s->opt.mix == SIM_MIX_RECONFIG && !s->opt.scenario)
+        plan_reconfig(s);
     s->mac_key = rng_next(&s->r);
     tcrypto_sha256(&s->opt.seed, sizeof s->opt.seed, &s->chain_id);
-    for (uint32_t i = 0; i < s->n; i++) {
+    for (uint32_t i = 0; i < s->hosts; i++) {
         for (int k = 0; k < 32; k++)
             s->keys[i][k] = (uint8_t)rng_next(&s->r);
         if (s->opt.ed25519)
@@ -1876,7 +2178,7 @@ static void setup(sim *s)
         assert(nd->store);
         nd->skew_ms = (int64_t)rng_below(&s->r, 100);
     }
-    s->nodes_count = s->n;
+    s->nodes_count = s->hosts;
     if (s->opt.scenario == SIM_SCENARIO_NONE)
         setup_mix(s);
     else
@@ -1884,6 +2186,8 @@ static void setup(sim *s)
     for (uint32_t i = 0; i < s->nodes_count; i++)
         node_start(s, i, false);
     s->request_count = s->opt.scenario ? 12 : 16 + (uint32_t)rng_below(&s->r, 16);
+    if (s->set_count > 1) /* enough heights to pass the boundaries (batches of 2) */
+        s->request_count = 60 + 60 * s->set_count + (uint32_t)rng_below(&s->r, 40);
     if (s->opt.bench_requests) {
         s->request_count = s->opt.bench_requests < MAX_REQUESTS ? s->opt.bench_requests
                                                                 : MAX_REQUESTS;
@@ -1892,7 +2196,8 @@ static void setup(sim *s)
     }
     requests_index(s);
     for (uint32_t k = 0; k < s->request_count; k++) {
-        event e = {rng_below(&s->r, FAULT_MS), s->order++, EV_REQUEST, 0, NULL, k, NULL, 0};
+        event e = {rng_below(&s->r, s->set_count > 1 ? FAULT_MS + 1000 : FAULT_MS), s->order++,
+                   EV_REQUEST, 0, NULL, k, NULL, 0};
         if (s->opt.scenario == SIM_SCENARIO_SPLIT_NEWVIEW) /* heights 1 and 2, then more */
             e.time = k == 0 ? 5 : k == 1 ? 40 : 1500 + 100 * k;
         heap_push(s, e);
@@ -1990,10 +2295,10 @@ void sim_run(const sim_options *opt, sim_result *res)
     }
     if ((!s->failed || s->opt.keep_going) && !all_committed(s))
         fail(s, "liveness: requests not committed %d ms after faults stopped", LIVENESS_MS);
-    for (uint32_t i = 0; i < s->n; i++)
+    for (uint32_t i = 0; i < s->hosts; i++)
         for (uint32_t k = 0; k < s->request_count; k++)
             res->committed_requests += s->nodes[i].request_height[k] && !s->nodes[i].byzantine;
-    for (uint32_t i = 0; i < s->n; i++)
+    for (uint32_t i = 0; i < s->hosts; i++)
         res->clock_stuck += s->nodes[i].clock_faulty && s->nodes[i].height < res->max_height;
     res->sim_ms = s->now;
     res->ok = !s->failed;

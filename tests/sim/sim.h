@@ -31,6 +31,10 @@ typedef enum {
                            steps (ByzzFuzz), plus partitions in random rounds */
     SIM_MIX_CLOCK,      /* clock skew on all replicas, +-1 h jumps on f (the primary too) */
     SIM_MIX_NTP_STEP,   /* every replica's clock steps +1 h, then back (a majority fault) */
+    SIM_MIX_RECONFIG,   /* validator-set changes at random heights (grow 4 -> 7, shrink
+                           7 -> 4, rotation, all three), with crashes, partitions, a lossy
+                           network, a failing primary and a removed validator that keeps
+                           signing (docs/SIMULATION.md "Reconfiguration") */
     SIM_MIX_LAST,
 } sim_mix;
 #define SIM_MIX_ADVERSARY_FIRST SIM_MIX_TWINS

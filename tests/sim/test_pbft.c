@@ -3,6 +3,7 @@
  * (no simulator): what a peer or an operator would notice if they broke.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -25,18 +26,33 @@ static void mac(uint32_t id, const char *tag, const uint8_t *b, size_t len, sign
     memset(out, 0, sizeof *out);
     tcrypto_sha256_final(&st, (hash32 *)out->bytes);
 }
-static bool t_sign(void *ctx, const char *tag, const uint8_t *b, size_t len, signature *out)
+/* The validator sets the tests' hosts know (reconfiguration tests add some): set k
+ * begins at set_from[k]; set_key[k][i] is the key (host) of its validator i. */
+static uint32_t set_count = 1, set_n[4] = {4};
+static uint64_t set_from[4];
+static uint32_t set_key[4][16] = {{0, 1, 2, 3}};
+
+static bool t_sign(void *ctx, uint64_t from, const char *tag, const uint8_t *b, size_t len,
+                   signature *out)
 {
+    (void)from; /* a host signs with its own key in every set */
     mac(((key_ctx *)ctx)->id, tag, b, len, out);
     return true;
 }
-static bool t_verify(void *ctx, pbft_replica v, const char *tag, const uint8_t *b, size_t len,
-                     const signature *sig)
+static bool t_verify(void *ctx, uint64_t from, pbft_replica v, const char *tag,
+                     const uint8_t *b, size_t len, const signature *sig)
 {
     (void)ctx;
-    signature want;
-    mac(v, tag, b, len, &want);
-    return memcmp(&want, sig, sizeof want) == 0;
+    for (uint32_t k = 0; k < set_count; k++) {
+        if (set_from[k] != from)
+            continue;
+        if (v >= set_n[k])
+            return false;
+        signature want;
+        mac(set_key[k][v], tag, b, len, &want);
+        return memcmp(&want, sig, sizeof want) == 0;
+    }
+    return false;
 }
 
 static pbft_core cores[4];
@@ -884,3 +900,452 @@ static void expect_backups_refuse(uint32_t batch_max, uint64_t bytes_max)
 
 Test(pbft, backups_refuse_a_batch_above_the_byte_bound) { expect_backups_refuse(8, 4500); }
 Test(pbft, backups_refuse_a_batch_above_the_count_bound) { expect_backups_refuse(4, 0); }
+
+/* ==== validator-set changes (issue 23 item 4; docs/PBFT.md §14) ================== */
+
+/* Up to 8 hosts, each with its own key (host h's key is mac id h). The genesis set is
+ * hosts 0..n0-1; set 1 (n1 validators, keys m1) is committed at `change_at`, so it is in
+ * force from (change_at / 16 + 2) * 16. Hosts that are not validators follow. */
+enum { HOSTS = 8, LOG_MAX = 64 };
+static pbft_core hcore[HOSTS];
+static key_ctx hctx[HOSTS] = {{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}};
+static uint32_t nhosts;
+static bool host_down[HOSTS];
+static uint64_t change_at, hnow;
+static uint32_t vc_sent[HOSTS];          /* VIEW-CHANGEs each host sent */
+static pbft_committed hlog[LOG_MAX];     /* what host 0 (or the observer) committed */
+static codec_result_cert rlog[LOG_MAX];  /* the result certificates it was handed */
+static uint32_t observer;
+
+static pbft_replica idx_in(uint32_t k, uint32_t host)
+{
+    for (uint32_t i = 0; i < set_n[k]; i++)
+        if (set_key[k][i] == host)
+            return i;
+    return PBFT_NOT_MEMBER;
+}
+
+static void hosts_start(uint32_t n0, uint32_t hosts, uint64_t at, uint32_t n1,
+                        const uint32_t *m1)
+{
+    set_count = 2;
+    set_n[0] = n0;
+    set_from[0] = 0;
+    for (uint32_t i = 0; i < 16; i++)
+        set_key[0][i] = i;
+    set_n[1] = n1;
+    set_from[1] = (at / 16 + 2) * 16;
+    memcpy(set_key[1], m1, n1 * sizeof *m1);
+    change_at = at;
+    nhosts = hosts;
+    hnow = 1000;
+    for (uint32_t h = 0; h < hosts; h++) {
+        pbft_config c = config(0);
+        c.id = idx_in(0, h);
+        c.n = n0;
+        c.signer.ctx = &hctx[h];
+        cr_assert_eq(pbft_init(&hcore[h], &c), PBFT_OK);
+        pbft_tick(&hcore[h], hnow, hnow);
+    }
+}
+
+/* Host i executes what it committed; at change_at its executor reports the change. */
+static void host_execute(uint32_t i, const pbft_committed *c)
+{
+    uint64_t h = c->batch.header.height;
+    hash32 d;
+    tcrypto_sha256(&c->batch.header, sizeof(codec_batch_header), &d);
+    if (h == change_at)
+        cr_assert_eq(pbft_reconfigure(&hcore[i], h, set_from[1], set_n[1], idx_in(1, i)),
+                     PBFT_OK);
+    cr_assert_eq(pbft_executed(&hcore[i], h, &d, &d, &d), PBFT_OK, "host %u executes %llu", i,
+                 (unsigned long long)h);
+}
+
+/* Deliver every output among the hosts that are up until quiet; returns how many
+ * heights the observer committed. */
+static uint32_t run_hosts(lost_fn lost)
+{
+    uint32_t n_got = 0;
+    for (int round = 0; round < 60; round++) {
+        bool any = false;
+        for (uint32_t i = 0; i < nhosts; i++) {
+            static pbft_ready r;
+            r = *pbft_ready_get(&hcore[i]);
+            pbft_ready_clear(&hcore[i]);
+            if (host_down[i])
+                continue;
+            if (r.new_view) {
+                saved_nv = *r.new_view;
+                have_saved_nv = true;
+            }
+            for (uint32_t k = 0; k < r.stable_count; k++)
+                if (i == observer && r.stable[k].height < LOG_MAX)
+                    rlog[r.stable[k].height] = r.stable[k];
+            for (uint32_t k = 0; k < r.out_count; k++)
+                vc_sent[i] += r.out[k].msg.type == PBFT_MSG_VIEW_CHANGE;
+            for (uint32_t k = 0; k < r.out_count; k++)
+                for (uint32_t to = 0; to < nhosts; to++)
+                    if (to != i && !host_down[to] && !(lost && lost(i, to, &r.out[k].msg))) {
+                        pbft_step(&hcore[to], &r.out[k].msg);
+                        any = true;
+                    }
+            for (uint32_t k = 0; k < r.committed_count; k++) {
+                any = true;
+                host_execute(i, &r.committed[k]);
+                uint64_t h = r.committed[k].batch.header.height;
+                if (i == observer && h < LOG_MAX) {
+                    hlog[h] = r.committed[k];
+                    n_got++;
+                }
+            }
+        }
+        if (!any)
+            break;
+    }
+    return n_got;
+}
+
+/* A new request at every host that is up, 10 ms later; returns what the observer
+ * committed. */
+static uint32_t commit_next(lost_fn lost)
+{
+    static uint32_t seq;
+    char tx[32];
+    snprintf(tx, sizeof tx, "consent:%u", ++seq);
+    hash32 req;
+    merkle_leaf_hash((const uint8_t *)tx, strlen(tx), &req);
+    hnow += 10;
+    for (uint32_t i = 0; i < nhosts; i++) {
+        if (host_down[i])
+            continue;
+        pbft_tick(&hcore[i], hnow, hnow);
+        pbft_propose(&hcore[i], &req);
+    }
+    return run_hosts(lost);
+}
+
+static void tick_hosts(uint64_t ms, lost_fn lost)
+{
+    hnow += ms;
+    for (uint32_t i = 0; i < nhosts; i++)
+        if (!host_down[i])
+            pbft_tick(&hcore[i], hnow, hnow);
+    run_hosts(lost);
+}
+
+/* Commit heights up to `to`, one request each. */
+static void commit_to(uint64_t to, lost_fn lost)
+{
+    while (hcore[observer].last_delivered < to)
+        cr_assert_eq(commit_next(lost), 1, "height %llu commits",
+                     (unsigned long long)hcore[observer].last_delivered + 1);
+}
+
+static bool lose_checkpoints_31;
+static bool lost_checkpoint_31(uint32_t from, uint32_t to, const pbft_msg *m)
+{
+    (void)from;
+    (void)to;
+    return lose_checkpoints_31 && m->type == PBFT_MSG_CHECKPOINT && m->height == 31;
+}
+
+static bool cert_has_signer_from(const codec_commit_cert *cert, uint32_t first)
+{
+    for (uint32_t i = 0; i < cert->sig_count; i++)
+        if (cert->sigs[i].validator >= first)
+            return true;
+    return false;
+}
+
+static const uint32_t grown[] = {0, 1, 2, 3, 4, 5, 6};
+
+/* Growth 4 -> 7 committed at 10 (boundary 32). Until height 31 is stable (its result
+ * certificate, under the old set) the primary proposes nothing at 32; once it is, 32
+ * commits under the new set: 5 of 7 signatures, some of a new validator. */
+Test(pbft, the_primary_proposes_nothing_past_the_boundary_until_the_height_before_is_stable)
+{
+    hosts_start(4, 7, 10, 7, grown);
+    lose_checkpoints_31 = true;
+    commit_to(31, lost_checkpoint_31);
+    cr_assert_eq(hcore[0].durable.stable.height, 30, "no result certificate for 31");
+    cr_assert_eq(pbft_set_at(&hcore[0], 32)->n, 7);
+    cr_assert_eq(pbft_set_at(&hcore[0], 31)->n, 4);
+    cr_assert_eq(commit_next(lost_checkpoint_31), 0,
+                 "nothing is proposed at the boundary while 31 is not stable");
+    cr_assert_eq(hcore[2].last_delivered, 31);
+    lose_checkpoints_31 = false;
+    tick_hosts(500, NULL); /* checkpoints are re-sent: 31 becomes stable, 32 is proposed */
+    cr_assert_eq(hcore[0].durable.stable.height >= 31, true);
+    cr_assert_eq(hcore[0].last_delivered, 32, "the held request commits at the boundary");
+    const codec_commit_cert *cert = &hlog[32].cert;
+    cr_assert_eq(cert->sig_count, 5, "a quorum of the new set");
+    cr_assert(cert_has_signer_from(cert, 4), "a new validator signed");
+    cr_assert_eq(pbft_verify_commit_cert(&hcore[6], &hlog[32].batch, cert), PBFT_OK);
+    cr_assert_eq(hcore[6].last_delivered, 32, "the new validator followed, then joined");
+    cr_assert_eq(pbft_set_at(&hcore[6], 32)->me, 6);
+}
+
+static bool host0_silent_commits_28_lost(uint32_t from, uint32_t to, const pbft_msg *m)
+{
+    (void)to;
+    return from == 0 ? host_down[0]
+                     : m->type == PBFT_MSG_COMMIT && m->height == 28 && m->view == 0;
+}
+
+/* Rotation of index 3's key (host 3 -> host 4) committed at 10 (boundary 32). Height 28
+ * is prepared everywhere but its COMMITs are lost, and the primary falls silent: the view
+ * change runs in the OLD set (stable 27 < 31: primary 1 of 4, VIEW-CHANGEs of hosts 1-3,
+ * none of host 4, which only follows) and re-issues 28's batch. Then the chain passes the
+ * boundary in view 1 under the new set, the rotated-out key no longer signing. */
+Test(pbft, a_view_change_below_the_boundary_keeps_what_the_old_set_prepared)
+{
+    static const uint32_t rotated[] = {0, 1, 2, 4};
+    hosts_start(4, 5, 10, 4, rotated);
+    commit_to(27, NULL);
+    cr_assert_eq(commit_next(host0_silent_commits_28_lost), 0);
+    cr_assert(hcore[2].durable.has_prepared[28 % PBFT_WINDOW], "28 is prepared at 2");
+    hash32 prepared;
+    codec_batch_hash(&hcore[2].durable.prepared[28 % PBFT_WINDOW].batch.header, &prepared);
+    host_down[0] = true;
+    observer = 2;
+    for (int i = 0; i < 40 && hcore[2].last_delivered < 28; i++)
+        tick_hosts(100, host0_silent_commits_28_lost);
+    cr_assert_eq(hcore[2].durable.view, 1);
+    cr_assert_eq(hcore[4].durable.view, 1, "the follower entered the view too");
+    cr_assert(have_saved_nv && saved_nv.view == 1 && saved_nv.vc_count == 3);
+    for (uint32_t i = 0; i < 3; i++)
+        cr_assert_lt(saved_nv.vcs[i].stable.height, 31, "view-changes of the old set");
+    cr_assert_gt(vc_sent[3], 0, "host 3, a validator until 32, asked for the view");
+    cr_assert_eq(vc_sent[4], 0, "host 4, a validator from 32 only, signed no VIEW-CHANGE");
+    for (uint32_t h = 1; h < 5; h++) {
+        cr_assert_geq(hcore[h].last_delivered, 28, "host %u", h);
+    }
+    hash32 got;
+    codec_batch_hash(&hlog[28].batch.header, &got);
+    cr_assert(memcmp(&got, &prepared, 32) == 0, "28 committed the batch prepared in view 0");
+    cr_assert_eq(hlog[28].cert.view, 1);
+    commit_to(33, NULL);
+    cr_assert_eq(hlog[33].cert.view, 1);
+    cr_assert_eq(pbft_verify_commit_cert(&hcore[4], &hlog[33].batch, &hlog[33].cert), PBFT_OK);
+    /* The rotated-out key signs a PREPARE at 34 as index 3: refused by its new key. */
+    pbft_msg m = {.type = PBFT_MSG_PREPARE, .from = 3, .view = 1, .height = 34};
+    memset(&m.digest, 3, sizeof m.digest);
+    m.sig = vote_sig(3, TCRYPTO_TAG_PREPARE, 1, 34, &m.digest);
+    cr_assert_eq(pbft_step(&hcore[1], &m), PBFT_ERR_SIGNATURE);
+}
+
+/* Growth 4 -> 7 (boundary 32), height 31 stable everywhere; the primary (index 0 in both
+ * sets) fails with a request at 32 pending. The view change runs in the NEW set: 5 of 7
+ * VIEW-CHANGEs, all on stable checkpoint 31, new validators among them, primary 1 mod 7.
+ * A VIEW-CHANGE of the old set (stable 30) is refused once the new set is in force. */
+Test(pbft, a_view_change_at_the_boundary_runs_in_the_new_set)
+{
+    hosts_start(4, 7, 10, 7, grown);
+    commit_to(31, NULL);
+    cr_assert_eq(hcore[3].durable.stable.height, 31);
+    host_down[0] = true;
+    observer = 5;
+    for (int i = 0; i < 40 && hcore[5].last_delivered < 32; i++) {
+        if (i == 0)
+            commit_next(NULL);
+        else
+            tick_hosts(100, NULL);
+    }
+    cr_assert_eq(hcore[5].durable.view, 1);
+    cr_assert_eq(hcore[5].last_delivered, 32, "the request commits in view 1");
+    cr_assert(have_saved_nv && saved_nv.view == 1);
+    cr_assert_eq(saved_nv.vc_count, 5, "a quorum of the new set");
+    bool new_member = false;
+    for (uint32_t i = 0; i < saved_nv.vc_count; i++) {
+        cr_assert_eq(saved_nv.vcs[i].stable.height, 31);
+        new_member |= saved_nv.vcs[i].sender >= 4;
+    }
+    cr_assert(new_member, "a new validator's VIEW-CHANGE counted");
+    cr_assert_eq(hlog[32].cert.view, 1);
+    cr_assert_eq(hlog[32].cert.sig_count, 5);
+
+    hash32 x;
+    memset(&x, 4, sizeof x);
+    static pbft_view_change old;
+    memset(&old, 0, sizeof old);
+    old.new_view = 2;
+    old.sender = 3;
+    old.stable = result_cert(30, &x, &x, &x);
+    pbft_view_change_sign(&hcore[3], &old);
+    pbft_msg m = send_vc(&old);
+    cr_assert_eq(pbft_step(&hcore[2], &m), PBFT_ERR_STALE,
+                 "a VIEW-CHANGE of the old set once the new set is in force");
+}
+
+/* A commit certificate over (height, view 0, d) signed by these validator indices, each
+ * signature by the key of host keys[i]. */
+static codec_commit_cert forged_commit_cert(uint64_t h, const hash32 *d, const uint32_t *idx,
+                                            const uint32_t *keys, uint32_t count)
+{
+    codec_commit_cert cc;
+    memset(&cc, 0, sizeof cc);
+    cc.height = h;
+    cc.batch_hash = *d;
+    uint8_t buf[128];
+    codec_buf cb = codec_buf_make(buf, sizeof buf);
+    codec_commit_body_encode(h, 0, d, &cb);
+    for (uint32_t i = 0; i < count; i++) {
+        cc.sigs[i].validator = idx[i];
+        mac(keys[i], TCRYPTO_TAG_COMMIT, buf, cb.len, &cc.sigs[i].sig);
+    }
+    cc.sig_count = count;
+    return cc;
+}
+
+/* Shrink 7 -> 4 committed at 10 (boundary 32): hosts 4, 5, 6 are removed. From 32 on,
+ * their votes, checkpoints, VIEW-CHANGEs and any certificate they signed are refused,
+ * though each is correctly signed by their own key; at 31 the same signers count. */
+Test(pbft, a_removed_validator_is_refused_from_the_boundary_on)
+{
+    static const uint32_t shrunk[] = {0, 1, 2, 3};
+    hosts_start(7, 7, 10, 4, shrunk);
+    commit_to(32, NULL);
+    cr_assert_eq(hlog[32].cert.sig_count, 3, "32 is committed by the new set");
+    hash32 d;
+    memset(&d, 5, sizeof d);
+    pbft_msg m = {.type = PBFT_MSG_PREPARE, .from = 5, .view = 0, .height = 33, .digest = d,
+                  .sig = vote_sig(5, TCRYPTO_TAG_PREPARE, 0, 33, &d)};
+    cr_assert_eq(pbft_step(&hcore[1], &m), PBFT_ERR_MEMBER, "a removed validator's PREPARE");
+    m.type = PBFT_MSG_COMMIT;
+    uint8_t buf[256];
+    codec_buf cb = codec_buf_make(buf, sizeof buf);
+    codec_commit_body_encode(33, 0, &d, &cb);
+    mac(5, TCRYPTO_TAG_COMMIT, buf, cb.len, &m.sig);
+    cr_assert_eq(pbft_step(&hcore[1], &m), PBFT_ERR_MEMBER, "a removed validator's COMMIT");
+    codec_result_cert cp;
+    memset(&cp, 0, sizeof cp);
+    cp.height = 33;
+    cb = codec_buf_make(buf, sizeof buf);
+    codec_checkpoint_body_encode(&cp, &cb);
+    pbft_msg ck = {.type = PBFT_MSG_CHECKPOINT, .from = 5, .height = 33};
+    mac(5, TCRYPTO_TAG_CHECKPOINT, buf, cb.len, &ck.sig);
+    cr_assert_eq(pbft_step(&hcore[1], &ck), PBFT_ERR_MEMBER, "a removed validator's CHECKPOINT");
+    static pbft_view_change vc;
+    memset(&vc, 0, sizeof vc);
+    vc.new_view = 1;
+    vc.sender = 5;
+    vc.stable = hcore[1].durable.stable;
+    cr_assert_geq(vc.stable.height, 31);
+    pbft_view_change_sign(&hcore[5], &vc);
+    m = send_vc(&vc);
+    cr_assert_eq(pbft_step(&hcore[1], &m), PBFT_ERR_MEMBER,
+                 "a removed validator's VIEW-CHANGE of the new set");
+
+    /* Certificates: 31 under the old set (5 of 7, removed 5 among them) is valid; the
+     * same kind of certificate for 32, with 5 signing as index 3's replacement, is not. */
+    uint32_t idx_old[] = {0, 1, 2, 4, 5}, idx_new[] = {0, 1, 5};
+    hash32 d31, d32;
+    codec_batch_hash(&hlog[31].batch.header, &d31);
+    codec_batch_hash(&hlog[32].batch.header, &d32);
+    codec_commit_cert c31 = forged_commit_cert(31, &d31, idx_old, idx_old, 5);
+    cr_assert_eq(pbft_verify_commit_cert(&hcore[1], &hlog[31].batch, &c31), PBFT_OK);
+    codec_commit_cert c32 = forged_commit_cert(32, &d32, idx_new, idx_new, 3);
+    cr_assert_eq(pbft_verify_commit_cert(&hcore[1], &hlog[32].batch, &c32), PBFT_ERR_MEMBER,
+                 "a commit certificate signed by a removed validator past its removal");
+    uint32_t idx_swap[] = {0, 1, 3}, key_swap[] = {0, 1, 5};
+    c32 = forged_commit_cert(32, &d32, idx_swap, key_swap, 3);
+    cr_assert_eq(pbft_verify_commit_cert(&hcore[1], &hlog[32].batch, &c32), PBFT_ERR_SIGNATURE,
+                 "... or signing as a validator of the new set");
+    codec_result_cert r32 = rlog[32];
+    cr_assert_eq(pbft_verify_result_cert(&hcore[1], &r32), PBFT_OK);
+    r32.sigs[2].validator = 5;
+    cr_assert_eq(pbft_verify_result_cert(&hcore[1], &r32), PBFT_ERR_MEMBER);
+}
+
+/* Growth 4 -> 7 committed at 10 (boundary 32); host 6, a new validator, is down until 40
+ * is committed. It catches up from the genesis by fetched blocks: each commit certificate
+ * (and result certificate) checked under the set of its height, its executor reporting
+ * the change at 10. It signs nothing before the boundary and checkpoints after it. A
+ * certificate of the old set's size for 32 is refused. */
+Test(pbft, a_new_validator_catches_up_through_the_boundary)
+{
+    hosts_start(4, 7, 10, 7, grown);
+    host_down[6] = true;
+    commit_to(40, NULL);
+    cr_assert_eq(hlog[40].cert.sig_count, 5);
+    pbft_core *c = &hcore[6];
+    for (uint64_t h = 1; h <= 40; h++) {
+        if (h == 32) {
+            hash32 d;
+            codec_batch_hash(&hlog[32].batch.header, &d);
+            uint32_t idx[] = {0, 1, 2};
+            codec_commit_cert small = forged_commit_cert(32, &d, idx, idx, 3);
+            small.view = hlog[32].cert.view;
+            cr_assert_eq(pbft_deliver_block(c, &hlog[32].batch, &small, NULL), PBFT_ERR_CERT,
+                         "three signatures are no certificate at 32 (5 of 7 needed)");
+        }
+        pbft_ready_clear(c);
+        cr_assert_eq(pbft_deliver_block(c, &hlog[h].batch, &hlog[h].cert,
+                                        rlog[h].height == h ? &rlog[h] : NULL),
+                     PBFT_OK, "block %llu", (unsigned long long)h);
+        static pbft_ready r;
+        r = *pbft_ready_get(c);
+        pbft_ready_clear(c);
+        cr_assert_eq(r.committed_count, 1);
+        host_execute(6, &r.committed[0]);
+        const pbft_ready *after = pbft_ready_get(c);
+        uint32_t checkpoints = 0;
+        for (uint32_t k = 0; k < after->out_count; k++)
+            checkpoints += after->out[k].msg.type == PBFT_MSG_CHECKPOINT &&
+                           after->out[k].msg.height == h && after->out[k].msg.from == 6;
+        cr_assert_eq(checkpoints, h >= 32 ? 1 : 0, "height %llu: checkpoint only as a validator",
+                     (unsigned long long)h);
+    }
+    cr_assert_eq(c->last_executed, 40);
+}
+
+/* pbft_reconfigure refuses a boundary every replica might not know in time, a set that
+ * is not 3f+1, and an index outside it; the same change again is accepted (a restart). */
+Test(pbft, reconfigure_refuses_what_replicas_could_not_agree_on)
+{
+    start();
+    cr_assert_eq(pbft_reconfigure(&cores[0], 10, 26, 7, 0), PBFT_ERR_MALFORMED,
+                 "a boundary within a window of the committing height");
+    cr_assert_eq(pbft_reconfigure(&cores[0], 10, 32, 5, 0), PBFT_ERR_MALFORMED, "n = 5");
+    cr_assert_eq(pbft_reconfigure(&cores[0], 10, 32, 7, 7), PBFT_ERR_MALFORMED);
+    cr_assert_eq(pbft_reconfigure(&cores[0], 10, 32, 7, 0), PBFT_OK);
+    cr_assert_eq(pbft_reconfigure(&cores[0], 10, 32, 7, 0), PBFT_OK, "the same again");
+    cr_assert_eq(pbft_reconfigure(&cores[0], 10, 32, 7, 1), PBFT_ERR_MALFORMED);
+    cr_assert_eq(pbft_reconfigure(&cores[0], 33, 64, 4, PBFT_NOT_MEMBER), PBFT_OK);
+    cr_assert_eq(pbft_set_at(&cores[0], 63)->n, 7);
+    cr_assert_eq(pbft_set_at(&cores[0], 64)->me, PBFT_NOT_MEMBER);
+}
+
+/* A validator restarts after the boundary: its host re-supplies the change from its ledger
+ * after pbft_init and before pbft_restore, and it goes on in the new set. Supplied after
+ * pbft_restore (its window may already hold heights of the new set) the change is
+ * refused, and the core keeps to the sets it knows. */
+Test(pbft, a_restart_after_the_boundary_gets_the_schedule_before_its_state)
+{
+    hosts_start(4, 7, 10, 7, grown);
+    commit_to(33, NULL);
+    static pbft_durable saved;
+    saved = hcore[2].durable;
+    uint64_t t = hlog[33].block_time_ms;
+    pbft_config c = config(0);
+    c.id = 2;
+    c.signer.ctx = &hctx[2];
+
+    cr_assert_eq(pbft_init(&hcore[2], &c), PBFT_OK);
+    cr_assert_eq(pbft_restore(&hcore[2], &saved, 33, t), PBFT_OK);
+    cr_assert_eq(pbft_reconfigure(&hcore[2], 10, 32, 7, 2), PBFT_ERR_STALE,
+                 "too late: heights of the new set may already have been checked");
+    cr_assert_neq(pbft_verify_commit_cert(&hcore[2], &hlog[33].batch, &hlog[33].cert),
+                  PBFT_OK, "without the change, 33's certificate is not the genesis set's");
+
+    cr_assert_eq(pbft_init(&hcore[2], &c), PBFT_OK);
+    cr_assert_eq(pbft_reconfigure(&hcore[2], 10, 32, 7, 2), PBFT_OK);
+    cr_assert_eq(pbft_restore(&hcore[2], &saved, 33, t), PBFT_OK);
+    cr_assert_eq(pbft_verify_commit_cert(&hcore[2], &hlog[33].batch, &hlog[33].cert), PBFT_OK);
+    hnow += 10;
+    pbft_tick(&hcore[2], hnow, hnow);
+    pbft_ready_clear(&hcore[2]);
+    cr_assert_eq(commit_next(NULL), 1, "34 commits with the restarted validator");
+    cr_assert_eq(hcore[2].last_delivered, 34);
+}
