@@ -407,6 +407,64 @@ Test(client_api, receipt_of_a_multi_tx_block_verifies_as_a_receipt_file)
     cr_assert(strstr(why, "commit certificate signature") != NULL, "%s", why);
 }
 
+/* A receipt the node serves after a validator-set change carries the change (FORMATS.md
+ * 6.4): validator-3's key is rotated, blocks go on under the new set past the boundary, and
+ * a tx committed then has a receipt that verifies with the genesis alone. */
+Test(client_api, a_receipt_after_a_validator_change_carries_it_and_verifies)
+{
+    keypair fresh, keys[4];
+    uint8_t seed[32] = {0x5e, 0x70};
+    tcrypto_keypair_from_seed(seed, &fresh);
+    memcpy(keys, f.w.validators, sizeof keys);
+    codec_valset s = {.count = 4};
+    const codec_genesis *g = ledger_genesis(f.w.l);
+    memcpy(s.validators, g->validators, 4 * sizeof g->validators[0]);
+    s.validators[3].key = fresh.public_key;
+    static uint8_t arg[1200], tx[CODEC_TX_MAX];
+    codec_buf ab = codec_buf_make(arg, sizeof arg);
+    cr_assert_eq(codec_valset_encode(&s, &ab), CODEC_OK);
+    codec_value a = world_bytes(arg, (uint32_t)ab.len);
+    world_cosig cos[] = {{&f.w.regulator, MEANING_APPROVAL}, {&keys[0], MEANING_APPROVAL},
+                         {&keys[1], MEANING_APPROVAL}, {&keys[2], MEANING_APPROVAL},
+                         {&fresh, MEANING_AUTHOR}};
+    size_t len = world_sign(&f.w, &f.w.sponsor, WORLD_NEXT_NONCE, NULL, "governance",
+                            "validators", &a, 1, cos, 5, tx, sizeof tx);
+    codec_receipt rc;
+    cr_assert_eq(world_commit(&f.w, 1, &(codec_span){tx, len}, 1, &rc), 0);
+    cr_assert_eq(rc.status, RECEIPT_OK, "%s", rc.reason);
+    ledger_summary head;
+    ledger_head(f.w.l, &head);
+    uint64_t boundary = consortium_boundary(head.height);
+    exec_error err;
+    while (head.height + 1 < boundary) {
+        f.w.now_ms += 1000;
+        cr_assert_eq(exec_commit_local(f.w.e, keys, 4, f.w.now_ms, NULL, 0, &head, &err), EXEC_OK,
+                     "%s", err.message);
+    }
+    keys[3] = fresh;
+    codec_value args[] = {world_text(SCENARIO_TRIAL), world_int(1)};
+    f.w.now_ms += 1000;
+    len = world_sign(&f.w, &f.w.regulator, WORLD_NEXT_NONCE, NULL, "protocol", "approve", args, 2,
+                     NULL, 0, tx, sizeof tx);
+    cr_assert_eq(exec_commit_local(f.w.e, keys, 4, f.w.now_ms, &(codec_span){tx, len}, 1, &head,
+                                   &err), EXEC_OK, "%s", err.message);
+    cr_assert_eq(head.height, boundary);
+    hash32 id;
+    tcrypto_sha256(tx, len, &id);
+    server_now = f.w.now_ms;
+    codec_client_response r;
+    cr_assert_eq(receipt_as(&f.w.regulator, server_now, &id, &r), CAPI_OK, "%s", r.reason);
+    static uint8_t file[MAX_BYTES];
+    size_t flen = r.body.len;
+    memcpy(file, r.body.data, flen);
+    static codec_receipt_reply rr;
+    cr_assert_eq(codec_receipt_reply_decode(file, flen, &rr, NULL), CODEC_OK);
+    cr_assert_eq(rr.changes.count, 1, "the rotation");
+    char why[300] = "";
+    cr_assert(proof_verify_receipt(f.w.genesis, f.w.genesis_len, file, flen, why, sizeof why),
+              "%s", why);
+}
+
 /* ---- signed reads (issue 19): blocks, receipts, batches of receipts -------------------- */
 
 /* The id of the first committed tx of contract.method signed by signer (NULL: anyone). */

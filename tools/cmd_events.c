@@ -24,7 +24,7 @@ static const char COMMON_USAGE[] =
     "  common: --url URL (a node's client API) --genesis FILE (the chain) --key FILE (the\n"
     "  signer's secret key) [--nonce N] [--valid-for-ms MS | --valid-until MS]\n"
     "  [--timeout-ms MS (default 30000)] [--receipt-out FILE] [--cosign MEANING=KEYFILE]...\n"
-    "  --cosign: a co-signature by that secret key (up to 4 in all), MEANING one of author,\n"
+    "  --cosign: a co-signature by that secret key (up to 20 in all), MEANING one of author,\n"
     "  approval, review, witness, responsibility (governance counts approval co-signers).\n"
     "  Nonce: random (64 bits) unless --nonce N; nothing is kept between runs. The tx is\n"
     "  valid until now + --valid-for-ms (default 600000, 10 minutes; the chain takes at most\n"
@@ -240,6 +240,7 @@ typedef struct {
     uint8_t *module; /* governance deploy: the module's bytes (malloc'd) */
     pubkey key; /* governance add|revoke|rotate: the key the args point into (and new_key) */
     char site[CODEC_NAME_MAX + 1], name[CODEC_NAME_MAX + 1];
+    uint8_t valset[CODEC_ARG_BYTES_MAX]; /* governance validators: the new set, encoded */
 } event;
 
 static arg_rc add_cosigner(event *e, const char *key_file, unsigned meaning)
@@ -644,10 +645,50 @@ static arg_rc build_gov_rotate(event *e, const opts *o, bool *bad) { return buil
     "  ROLE: sponsor, investigator, regulator or researcher. Signers: the genesis's\n"      \
     "  governance requirement (kind 1; for a regulator, kind 5: other regulators only,\n"   \
     "  trialctl genesis show): --key signs, each --cosign approval=FILE approves (at most\n" \
-    "  4 co-signers in all). --new-key FILE is the incoming key's secret key: it co-signs\n" \
+    "  20 co-signers in all). --new-key FILE is the incoming key's secret key: it co-signs\n" \
     "  (proof of possession); keep it with its holder afterwards. --target is the key\n"   \
     "  that goes (HEX or a public key file); --site/--name of revoke and rotate may be\n"  \
     "  left out (as recorded). The change takes effect at the height that commits it.\n"
+
+/* governance validators --validator NAME=KEY...: the WHOLE new set, in index order, as one
+ * canonical valset argument (FORMATS.md 5.12). The node checks the rules; here only the
+ * shape (1..16 entries, names 1..32 bytes, keys) and that it fits one argument. */
+static arg_rc build_validators(event *e, const opts *o, bool *bad)
+{
+    (void)bad;
+    codec_valset set = {0};
+    for (int i = 0; i < o->count; i++) {
+        if (strcmp(o->name[i], "validator") != 0) continue;
+        const char *v = o->value[i], *eq = strchr(v, '=');
+        size_t name_len = eq ? (size_t)(eq - v) : 0;
+        if (set.count == CODEC_VALIDATORS_MAX) {
+            fprintf(stderr, "error: at most %d validators\n", CODEC_VALIDATORS_MAX);
+            return ARG_USAGE;
+        }
+        if (!eq || name_len == 0 || name_len > CODEC_NAME_MAX || !eq[1]) {
+            fprintf(stderr, "error: --validator wants NAME=HEX|PUBFILE (NAME 1..%d bytes), got "
+                            "'%s'\n", CODEC_NAME_MAX, v);
+            return ARG_USAGE;
+        }
+        codec_validator *val = &set.validators[set.count++];
+        memcpy(val->name.text, v, name_len);
+        val->name.text[name_len] = '\0';
+        arg_rc rc = parse_pubkey("validator", eq + 1, &val->key);
+        if (rc != ARG_OK) return rc;
+    }
+    if (set.count == 0) {
+        fprintf(stderr, "error: give the whole new set: --validator NAME=KEY for each, in order\n");
+        return ARG_USAGE;
+    }
+    codec_buf b = codec_buf_make(e->valset, sizeof e->valset);
+    if (codec_valset_encode(&set, &b) != CODEC_OK) {
+        fprintf(stderr, "error: the set does not fit one argument (%d bytes): shorter names\n",
+                CODEC_ARG_BYTES_MAX);
+        return ARG_INPUT;
+    }
+    add_bytes(e, e->valset, b.len);
+    return ARG_OK;
+}
 
 /* ---- the commands ------------------------------------------------------------------------- */
 
@@ -764,6 +805,15 @@ static const event_command EVENTS[] = {
      "  The signer and the approval co-signers must hold the keys the genesis's deploy\n"
      "  requirement names (trialctl genesis show: 'deploy'; by default a sponsor and a\n"
      "  regulator). In force from the next block; the timeline shows governance.deployed.\n"},
+    {"governance validators", "governance", "validators", "validator", build_validators,
+     "usage: trialctl governance validators COMMON --validator NAME=HEX|PUBFILE...\n"
+     "         --cosign approval=KEY...\n"
+     "  The WHOLE new validator set, in index order (validator i signs as index i): the\n"
+     "  current set plus 3 (growth), minus 3 (shrink), or at most f keys replaced. The signer\n"
+     "  and approval co-signers must hold the genesis's 'validators' requirement keys, AND\n"
+     "  2f+1 current validators must co-sign with approval, AND every new key must co-sign\n"
+     "  (any meaning). In force from height (h/16 + 2) * 16 for the committing height h; the\n"
+     "  receipt's governance.validators event names it (docs/FORMATS.md 5.12).\n"},
     {"outcomes", "outcomes", "report", "trial primary primary-file secondary secondary-file",
      build_outcomes,
      "usage: trialctl outcomes COMMON --trial ID (--primary HEX | --primary-file FILE)...\n"
@@ -955,15 +1005,16 @@ int cmd_consent(int argc, char **argv)
 
 int cmd_governance(int argc, char **argv)
 {
-    static const char *const m[] = {"deploy", "add", "revoke", "rotate"};
-    for (int i = 0; argc >= 2 && i < 4; i++)
-        if (strcmp(argv[1], m[i]) == 0) return run_pair("governance", m, 4, argc, argv);
+    static const char *const m[] = {"deploy", "add", "revoke", "rotate", "validators"};
+    for (int i = 0; argc >= 2 && i < 5; i++)
+        if (strcmp(argv[1], m[i]) == 0) return run_pair("governance", m, 5, argc, argv);
     bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
     fprintf(help ? stdout : stderr,
-            "usage: trialctl governance deploy|add|revoke|rotate ... (trialctl governance add "
-            "--help)\n"
+            "usage: trialctl governance deploy|add|revoke|rotate|validators ... (trialctl "
+            "governance add --help)\n"
             "  deploy: a new contract version; add, revoke, rotate: an authority's key\n"
-            "  (sponsor, investigator, regulator, researcher), signed as the genesis says.\n");
+            "  (sponsor, investigator, regulator, researcher); validators: the validator set.\n"
+            "  Each is signed as the genesis says (trialctl genesis show).\n");
     return help ? TC_EXIT_OK : TC_EXIT_USAGE;
 }
 

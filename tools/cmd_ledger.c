@@ -19,12 +19,14 @@
 #include "trialreg_client.h"
 #include "commands.h"
 #include "crypto.h"
+#include "executor.h"
 #include "ledger.h"
 #include "proof.h"
 #include "sample.h"
 
 #define GENESIS_FILE_MAX ((size_t)CODEC_GENESIS_MAX)
-#define PROOF_FILE_MAX ((size_t)64 * 1024)
+/* a proof with its validator-set changes (FORMATS 6.4): up to 256 of them, each < 32 KiB */
+#define PROOF_FILE_MAX ((size_t)CODEC_CLIENT_MESSAGE_MAX)
 
 /* ---- shared helpers ------------------------------------------------------------ */
 
@@ -821,6 +823,21 @@ static const char PROOF_USAGE[] =
     "  must be certified) or a consistency proof between the logs of two certified blocks\n"
     "  (--from below --to).\n";
 
+/* The validator-set changes the proof's height needs (FORMATS.md 6.4), from the executor's
+ * history of the store. */
+static int attach_changes(ledger *l, codec_buf *proof, char *why, size_t why_cap)
+{
+    exec *e;
+    exec_error err;
+    if (exec_open(l, NULL, &e, &err) != EXEC_OK) {
+        snprintf(why, why_cap, "the executor does not open: %s", err.message);
+        return -1;
+    }
+    int rc = proof_attach_changes(l, exec_history(e), proof, why, why_cap);
+    exec_close(e);
+    return rc;
+}
+
 static int make_proof(ledger *l, const char *tx_hex, uint64_t from, uint64_t to,
                       const char *out)
 {
@@ -834,7 +851,8 @@ static int make_proof(ledger *l, const char *tx_hex, uint64_t from, uint64_t to,
         fprintf(stderr, "error: --tx wants 64 hex characters\n");
         rc = TC_EXIT_USAGE;
     } else if ((tx_hex ? proof_make_inclusion(l, &tx_id, &b, why, sizeof why)
-                       : proof_make_consistency(l, from, to, &b, why, sizeof why)) != 0) {
+                       : proof_make_consistency(l, from, to, &b, why, sizeof why)) != 0
+               || attach_changes(l, &b, why, sizeof why) != 0) {
         fprintf(stderr, "error: %s\n", why);
         rc = TC_EXIT_FAIL;
     } else {

@@ -47,7 +47,7 @@ static const command COMMANDS[] = {
     {"enrol", cmd_enrol, "site: enrol a participant's pseudonymous key"},
     {"consent", cmd_consent, "participant: consent grant (site witness) | consent withdraw; lost key: consent site-withdraw | rebind-request | rebind-veto | rebind-complete"},
     {"anchor", cmd_anchor, "site: anchor the hash of a collected record"},
-    {"governance", cmd_governance, "governance deploy | add | revoke | rotate: a new contract version, an authority's key"},
+    {"governance", cmd_governance, "governance deploy | add | revoke | rotate | validators: a contract version, an authority's key, the validator set"},
     {"access", cmd_access, "researcher: access request for one scope; access records (read a grant); regulator: access log"},
     {"history", cmd_history, "a trial's public protocol history, no key, receipts verified"},
     {"outcomes", cmd_outcomes, "sponsor: report outcomes (switches flagged)"},

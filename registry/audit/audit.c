@@ -37,6 +37,7 @@ typedef struct {
     uint32_t msg_offset;
     uint32_t msg_len;
     uint64_t height;
+    uint64_t set_from;  /* certificate signatures: the first height of the set that signs */
     int32_t tx_index;   /* -1 for certificate signatures */
     uint16_t detail;    /* cosig number or validator index */
     uint8_t kind;       /* job_kind */
@@ -114,7 +115,8 @@ static void describe_job(const sig_job *j, char *out, size_t cap)
     case JOB_TX: snprintf(out, cap, "tx author signature is invalid"); break;
     case JOB_COSIG: snprintf(out, cap, "co-signature %u is invalid", j->detail); break;
     case JOB_COMMIT:
-        snprintf(out, cap, "commit certificate signature of validator %u is invalid", j->detail);
+        snprintf(out, cap, "commit certificate signature of validator %u is invalid%s", j->detail,
+                 "");
         break;
     case JOB_CHECKPOINT:
         snprintf(out, cap, "result certificate signature of validator %u is invalid",
@@ -128,8 +130,15 @@ static void verify_range(pool *p, chunk *c, uint32_t from, uint32_t to)
     for (uint32_t i = from; i < to; i++) {
         const sig_job *j = &c->jobs[i];
         if (tcrypto_verify_raw(&j->key, c->arena + j->msg_offset, j->msg_len, &j->sig)) continue;
-        char reason[128];
-        describe_job(j, reason, sizeof reason);
+        char what[128], reason[256];
+        describe_job(j, what, sizeof what);
+        if (j->set_from > 1) { /* a validator-set change: say which set it was checked under */
+            snprintf(reason, sizeof reason, "%s under the validator set in force from height "
+                     "%llu (a validator removed or replaced there no longer signs)", what,
+                     (unsigned long long)j->set_from);
+        } else {
+            snprintf(reason, sizeof reason, "%s", what);
+        }
         pthread_mutex_lock(&p->mu);
         record_failure_locked(p, j->height, j->tx_index, reason, false);
         pthread_mutex_unlock(&p->mu);
@@ -217,6 +226,9 @@ typedef struct {
     uint64_t height;
     const audit_options *opt;
     replay *replay;     /* opt->reexecute: the re-execution, NULL otherwise */
+    consortium_history hist; /* the validator sets and authorities, from the receipts */
+    bool hist_ready;
+    uint64_t set_from;  /* the set that signs the certificate being queued (its first height) */
 } auditor;
 
 static chunk *chunk_new(void)
@@ -263,7 +275,8 @@ static bool queue_sig(auditor *a, const pubkey *key, const signature *sig, const
     if (body_len > 0) memcpy(m + tag_len + 32 + prefix_len, body, body_len);
     sig_job *j = &c->jobs[c->count++];
     *j = (sig_job){.key = *key, .sig = *sig, .msg_offset = (uint32_t)c->arena_len,
-                   .msg_len = (uint32_t)need, .height = a->height, .tx_index = tx,
+                   .msg_len = (uint32_t)need, .height = a->height, .set_from = a->set_from,
+                   .tx_index = tx,
                    .detail = (uint16_t)detail, .kind = (uint8_t)kind};
     c->arena_len += need;
     return true;
@@ -355,6 +368,26 @@ static bool pruned_receipt_fits(const codec_span *entry, const codec_receipt *r)
            && memcmp(r->events[0].data, h.bytes, 32) == 0;
 }
 
+/* A governance change in an OK receipt (consortium.h): the history follows it, so that the
+ * certificates of later heights are checked against the validator set in force there. */
+static bool record_governance(auditor *a, uint32_t index, const codec_span *tx_span,
+                              const codec_receipt *r)
+{
+    bool governance = false;
+    for (uint32_t k = 0; k < r->event_count; k++) {
+        governance |= strncmp(r->events[k].topic.text, "governance.", 11) == 0;
+    }
+    if (!governance || r->status != RECEIPT_OK) return true;
+    static _Thread_local codec_tx tx;
+    if (codec_tx_decode(tx_span->data, tx_span->len, &tx, NULL) != CODEC_OK) return true;
+    char why[200];
+    if (consortium_history_record(&a->hist, a->height, tx.contract.text, r, why, sizeof why)
+        != 0) {
+        return fail_block(a, index, "governance change refused: %s", why);
+    }
+    return true;
+}
+
 static bool check_receipts(auditor *a, const codec_block *b, hash32 *receipts_root)
 {
     static _Thread_local codec_receipt receipt;
@@ -384,6 +417,7 @@ static bool check_receipts(auditor *a, const codec_block *b, hash32 *receipts_ro
                                     "whole: it must be kept pruned (FORMATS 5.10)",
                               receipt.error_code);
         }
+        if (!pruned && !record_governance(a, i, &b->txs[i], &receipt)) return false;
         merkle_leaf_hash(b->receipts[i].data, b->receipts[i].len, &a->leaves[i]);
     }
     merkle_root_of_leaves(a->leaves, b->receipt_count, receipts_root);
@@ -396,13 +430,18 @@ static bool queue_cert_sigs(auditor *a, const codec_vsig *sigs, uint32_t count,
                             unsigned kind, const char *what)
 {
     consortium c;
-    consortium_at(&a->genesis, a->height, &c);
+    consortium_at(&a->hist, a->height, &c); /* the validators only: it cannot fail */
+    a->set_from = kind == JOB_COMMIT || kind == JOB_CHECKPOINT ? c.valset_from : 0;
     if (count < c.quorum) {
-        return fail_block(a, -1, "%s has %u signatures, needs %u", what, count, c.quorum);
+        return fail_block(a, -1, "%s has %u signatures, needs %u (the validator set in force "
+                                 "from height %llu has %u)", what, count, c.quorum,
+                          (unsigned long long)c.valset_from, c.validator_count);
     }
     for (uint32_t i = 0; i < count; i++) {
         if (sigs[i].validator >= c.validator_count) {
-            return fail_block(a, -1, "%s names unknown validator %u", what, sigs[i].validator);
+            return fail_block(a, -1, "%s names validator %u, not in the set in force from "
+                                     "height %llu (%u validators)", what, sigs[i].validator,
+                              (unsigned long long)c.valset_from, c.validator_count);
         }
         const pubkey *key = &c.validators[sigs[i].validator].key;
         if (!queue_sig(a, key, &sigs[i].sig, tag, NULL, 0, body, body_len, -1, kind,
@@ -544,6 +583,11 @@ static bool auditor_init(auditor *a, const uint8_t *genesis, size_t len, audit_f
         return false;
     }
     tcrypto_sha256(genesis, len, &a->chain_id);
+    if (consortium_history_init(&a->hist, &a->genesis) != 0) {
+        snprintf(f->reason, sizeof f->reason, "out of memory");
+        return false;
+    }
+    a->hist_ready = true;
     a->head.state_hash = a->chain_id;
     a->prev_time_ms = a->genesis.created_ms;
     a->txs = calloc(CODEC_BLOCK_TXS_MAX, sizeof *a->txs);
@@ -572,6 +616,7 @@ static void auditor_free(auditor *a)
     free(a->leaves);
     free(a->tx_ids);
     replay_close(a->replay);
+    if (a->hist_ready) consortium_history_free(&a->hist);
     if (a->current) chunk_free(a->current);
 }
 

@@ -10,7 +10,9 @@
  *   - one receipt per tx, each naming its tx id; the receipts root;
  *   - the state hash chain recomputed from the block's writes;
  *   - the commit certificate: this height, the batch hash, >= 2f+1 distinct
- *     genesis validators, every signature valid;
+ *     validators of the set in force at this height (the genesis's until a
+ *     governance.validators change's boundary: consortium.h; the OK governance
+ *     receipts of every block are followed), every signature valid;
  *   - the result certificate: this height, block hash, state hash and
  *     receipts root, >= 2f+1 valid validator signatures. Only a tail of
  *     blocks may lack one (the newest blocks of a stopped node);

@@ -12,27 +12,36 @@
 
 #define FAIL(...) (snprintf(why, why_cap, __VA_ARGS__), false)
 
+static uint64_t proof_height(const codec_proof *p);
+
 /* A certificate's signatures: at least the quorum of the validators in force at height,
  * each a known validator whose signature over tag || chain || body verifies. */
-static bool check_cert_sigs(const codec_genesis *g, uint64_t height, const hash32 *chain_id,
+static bool check_cert_sigs(consortium_history *h, uint64_t height, const hash32 *chain_id,
                             const char *tag, const uint8_t *body, size_t body_len,
                             const codec_vsig *sigs, uint32_t count, const char *what,
                             char *why, size_t why_cap)
 {
     consortium c;
-    consortium_at(g, height, &c);
-    if (count < c.quorum) return FAIL("%s has %u signatures, needs %u", what, count, c.quorum);
+    consortium_at(h, height, &c); /* the validators only: it cannot fail */
+    char set[96] = "";
+    if (c.valset_from > 1) {
+        snprintf(set, sizeof set, " (the validator set in force from height %llu)",
+                 (unsigned long long)c.valset_from);
+    }
+    if (count < c.quorum) {
+        return FAIL("%s has %u signatures, needs %u%s", what, count, c.quorum, set);
+    }
     for (uint32_t i = 0; i < count; i++) {
         uint32_t v = sigs[i].validator;
-        if (v >= c.validator_count) return FAIL("%s names unknown validator %u", what, v);
+        if (v >= c.validator_count) return FAIL("%s names unknown validator %u%s", what, v, set);
         if (!tcrypto_verify(&c.validators[v].key, tag, chain_id, body, body_len, &sigs[i].sig)) {
-            return FAIL("%s signature of validator %u is invalid", what, v);
+            return FAIL("%s signature of validator %u is invalid%s", what, v, set);
         }
     }
     return true;
 }
 
-bool proof_check_result_cert(const codec_genesis *g, const hash32 *chain_id,
+bool proof_check_result_cert(consortium_history *g, const hash32 *chain_id,
                              const codec_result_cert *cert, char *why, size_t why_cap)
 {
     uint8_t body[160];
@@ -175,10 +184,198 @@ out:
     return rc;
 }
 
+/* ---- the validator-set changes a file carries (FORMATS.md 6.4) ----------------------- */
+
+/* The receipt reply (13.5, 6 fields) of tx index of block b (decoded; result certificate
+ * cert) appended to out. Returns 0 or -1 with why. */
+static int make_receipt_reply(ledger *l, const codec_block *b, uint32_t index,
+                              const uint8_t *cert, size_t cert_len, const codec_changes *changes,
+                              codec_buf *out, char *why, size_t why_cap)
+{
+    codec_receipt_reply *rr = calloc(1, sizeof *rr);
+    hash32 *leaves = malloc((b->receipt_count + 1) * sizeof *leaves);
+    uint8_t *proof = malloc(64 * 1024);
+    int rc = -1;
+    if (!rr || !leaves || !proof) {
+        snprintf(why, why_cap, "out of memory");
+        goto out;
+    }
+    codec_buf pb = codec_buf_make(proof, 64 * 1024);
+    if (proof_make_inclusion_in(l, b, index, cert, cert_len, &pb, why, why_cap) != 0) goto out;
+    for (uint32_t i = 0; i < b->receipt_count; i++) {
+        merkle_leaf_hash(b->receipts[i].data, b->receipts[i].len, &leaves[i]);
+    }
+    merkle_array arr = {leaves, b->receipt_count};
+    merkle_source src;
+    merkle_array_source(&arr, &src);
+    size_t len = 0;
+    if (merkle_inclusion_proof(&src, b->receipt_count, index, rr->receipt_path, &len) != 0
+        || len > CODEC_PROOF_PATH_MAX) {
+        snprintf(why, why_cap, "the receipt path does not build");
+        goto out;
+    }
+    rr->receipt_path_len = (uint32_t)len;
+    rr->height = b->header.batch.height;
+    rr->index = index;
+    rr->receipt = b->receipts[index];
+    rr->proof = (codec_span){pb.data, pb.len};
+    rr->commit_cert = b->commit_cert;
+    if (changes) rr->changes = *changes;
+    if (codec_receipt_reply_encode(rr, out) != CODEC_OK) {
+        snprintf(why, why_cap, "the change's receipt does not fit");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(rr);
+    free(leaves);
+    free(proof);
+    return rc;
+}
+
+/* The index of the tx of block b whose OK receipt carries a validator-set change, or -1. */
+static int64_t change_index(const codec_block *b)
+{
+    static _Thread_local codec_receipt r;
+    for (uint32_t i = 0; i < b->receipt_count; i++) {
+        if (codec_receipt_decode(b->receipts[i].data, b->receipts[i].len, &r, NULL) != CODEC_OK
+            || r.status != RECEIPT_OK) {
+            continue;
+        }
+        for (uint32_t k = 0; k < r.event_count; k++) {
+            if (strcmp(r.events[k].topic.text, CONSORTIUM_VALSET_TOPIC) == 0) return i;
+        }
+    }
+    return -1;
+}
+
+/* The receipt reply of tx index (-1: the validator-set change) of the block at height,
+ * with changes (NULL: none), appended to out. */
+static int make_reply_at(ledger *l, uint64_t height, int64_t index, const codec_changes *changes,
+                         codec_buf *out, char *why, size_t why_cap)
+{
+    uint8_t *block = NULL, *cert = NULL;
+    size_t block_len, cert_len;
+    static _Thread_local codec_span txs[CODEC_BLOCK_TXS_MAX], receipts[CODEC_BLOCK_TXS_MAX];
+    codec_block b = {.txs = txs, .receipts = receipts};
+    int rc = -1;
+    if (ledger_get_block(l, height, &block, &block_len) != LEDGER_OK
+        || ledger_get_result_cert(l, height, &cert, &cert_len) != LEDGER_OK) {
+        snprintf(why, why_cap, "block %llu or its result certificate is missing",
+                 (unsigned long long)height);
+        goto out;
+    }
+    if (codec_block_decode(block, block_len, &b, CODEC_BLOCK_TXS_MAX, CODEC_WRITES_MAX, NULL)
+        != CODEC_OK) {
+        snprintf(why, why_cap, "block %llu is corrupt", (unsigned long long)height);
+        goto out;
+    }
+    if (index < 0) index = change_index(&b);
+    if (index < 0 || index >= b.tx_count) {
+        snprintf(why, why_cap, "block %llu holds no such tx (a validator-set change)",
+                 (unsigned long long)height);
+        goto out;
+    }
+    rc = make_receipt_reply(l, &b, (uint32_t)index, cert, cert_len, changes, out, why, why_cap);
+out:
+    free(block);
+    free(cert);
+    return rc;
+}
+
+static int make_change(ledger *l, uint64_t height, codec_buf *out, char *why, size_t why_cap)
+{
+    return make_reply_at(l, height, -1, NULL, out, why, why_cap);
+}
+
+int proof_make_receipt(ledger *l, const consortium_history *h, const hash32 *tx_id,
+                       codec_buf *out, char *why, size_t why_cap)
+{
+    uint64_t height;
+    uint32_t index;
+    if (ledger_find_tx(l, tx_id, &height, &index) != LEDGER_OK) {
+        return snprintf(why, why_cap, "tx is not in the ledger"), -1;
+    }
+    proof_changes changes;
+    if (proof_make_changes(l, h, height, &changes, why, why_cap) != 0) return -1;
+    int rc = make_reply_at(l, height, index, &changes.changes, out, why, why_cap);
+    proof_changes_free(&changes);
+    return rc;
+}
+
+int proof_make_changes(ledger *l, const consortium_history *h, uint64_t height,
+                       proof_changes *out, char *why, size_t why_cap)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t count = 0;
+    for (uint32_t i = 1; i < h->valset_count && h->valsets[i].boundary <= height; i++) count++;
+    if (count == 0) return 0;
+    if (count > CODEC_CHANGES_MAX) {
+        return snprintf(why, why_cap, "more than %u validator-set changes", CODEC_CHANGES_MAX), -1;
+    }
+    size_t cap = (size_t)count * 32 * 1024; /* a change's receipt reply is under 16 KiB */
+    out->data = malloc(cap);
+    out->list = calloc(count, sizeof *out->list);
+    if (!out->data || !out->list) {
+        proof_changes_free(out);
+        return snprintf(why, why_cap, "out of memory"), -1;
+    }
+    size_t at = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        codec_buf b = codec_buf_make(out->data + at, cap - at);
+        if (make_change(l, h->valsets[i + 1].height, &b, why, why_cap) != 0) {
+            proof_changes_free(out);
+            return -1;
+        }
+        out->list[i] = (codec_span){out->data + at, b.len};
+        at += b.len;
+    }
+    out->changes = (codec_changes){.count = count, .list = out->list};
+    return 0;
+}
+
+int proof_attach_changes(ledger *l, const consortium_history *h, codec_buf *proof, char *why,
+                         size_t why_cap)
+{
+    codec_proof *p = malloc(sizeof *p);
+    uint8_t *copy = malloc(proof->len + 1);
+    proof_changes changes = {0};
+    int rc = -1;
+    if (!p || !copy) {
+        snprintf(why, why_cap, "out of memory");
+        goto out;
+    }
+    memcpy(copy, proof->data, proof->len);
+    if (codec_proof_decode(copy, proof->len, p, NULL) != CODEC_OK) {
+        snprintf(why, why_cap, "the proof does not decode");
+        goto out;
+    }
+    if (proof_make_changes(l, h, proof_height(p), &changes, why, why_cap) != 0) goto out;
+    p->changes = changes.changes;
+    proof->len = 0;
+    if (codec_proof_encode(p, proof) != CODEC_OK) {
+        snprintf(why, why_cap, "the proof with its changes does not fit the output buffer");
+        goto out;
+    }
+    rc = 0;
+out:
+    proof_changes_free(&changes);
+    free(copy);
+    free(p);
+    return rc;
+}
+
+void proof_changes_free(proof_changes *c)
+{
+    free(c->data);
+    free(c->list);
+    memset(c, 0, sizeof *c);
+}
+
 /* ---- checking proofs ----------------------------------------------------------------- */
 
 /* Decode a certified block and check its certificate; fills *header. */
-static bool check_certified(const codec_genesis *g, const hash32 *chain_id,
+static bool check_certified(consortium_history *g, const hash32 *chain_id,
                             const codec_certified_block *cb, codec_block_header *header,
                             char *why, size_t why_cap)
 {
@@ -213,7 +410,7 @@ static bool check_tx_signatures(const hash32 *chain_id, const codec_span *span, 
     return true;
 }
 
-static bool verify_decoded(const codec_genesis *g, const hash32 *chain_id, const codec_proof *p,
+static bool verify_decoded(consortium_history *g, const hash32 *chain_id, const codec_proof *p,
                            char *why, size_t why_cap)
 {
     codec_block_header header, old_header;
@@ -274,22 +471,40 @@ static codec_genesis *genesis_open(const uint8_t *genesis, size_t genesis_len, h
     return g;
 }
 
+static bool follow_changes(consortium_history *h, const hash32 *chain_id,
+                           const codec_changes *changes, uint64_t below, char *why,
+                           size_t why_cap);
+
+/* The height a proof is about: its block's (inclusion) or its new block's (consistency). */
+static uint64_t proof_height(const codec_proof *p)
+{
+    codec_block_header header;
+    if (codec_block_header_decode(p->block.header.data, p->block.header.len, &header, NULL)
+        != CODEC_OK) {
+        return 0;
+    }
+    return header.batch.height;
+}
+
 bool proof_verify(const uint8_t *genesis, size_t genesis_len, const uint8_t *proof,
                   size_t proof_len, char *why, size_t why_cap)
 {
     hash32 chain_id;
     codec_genesis *g = genesis_open(genesis, genesis_len, &chain_id, why, why_cap);
     codec_proof *p = g ? malloc(sizeof *p) : NULL;
-    bool ok = false;
+    consortium_history h;
+    bool ok = false, hist = p && consortium_history_init(&h, g) == 0;
     codec_error cerr;
     char detail[160];
-    if (g && !p) {
+    if (g && !hist) {
         snprintf(why, why_cap, "out of memory");
     } else if (p && codec_proof_decode(proof, proof_len, p, &cerr) != CODEC_OK) {
         snprintf(why, why_cap, "proof does not decode: %s", codec_error_format(&cerr, detail, sizeof detail));
     } else if (p) {
-        ok = verify_decoded(g, &chain_id, p, why, why_cap);
+        ok = follow_changes(&h, &chain_id, &p->changes, proof_height(p), why, why_cap)
+             && verify_decoded(&h, &chain_id, p, why, why_cap);
     }
+    if (hist) consortium_history_free(&h);
     free(g);
     free(p);
     return ok;
@@ -297,7 +512,7 @@ bool proof_verify(const uint8_t *genesis, size_t genesis_len, const uint8_t *pro
 
 /* ---- receipts -------------------------------------------------------------------------- */
 
-bool proof_check_commit_cert(const codec_genesis *g, const hash32 *chain_id,
+bool proof_check_commit_cert(consortium_history *g, const hash32 *chain_id,
                              const codec_batch_header *batch, const codec_commit_cert *cert,
                              char *why, size_t why_cap)
 {
@@ -359,7 +574,7 @@ static bool decode_receipt_parts(const uint8_t *data, size_t len, receipt_parts 
     return true;
 }
 
-static bool check_receipt_parts(const codec_genesis *g, const hash32 *chain_id,
+static bool check_receipt_parts(consortium_history *g, const hash32 *chain_id,
                                 const receipt_parts *p, char *why, size_t why_cap)
 {
     if (!check_tx_signatures(chain_id, &p->proof.tx, why, why_cap)) return false;
@@ -394,18 +609,107 @@ static bool check_receipt_parts(const codec_genesis *g, const hash32 *chain_id,
     return true;
 }
 
+/* The tx of change i: a governance.validators tx whose OK receipt carries the change, and
+ * whose co-signers include 2f+1 validators of the set in force at its height (checked here
+ * too, not only by the certificates: the approvals are in the signed tx). */
+static bool check_change_tx(consortium_history *h, uint32_t i, const receipt_parts *p, char *why,
+                            size_t why_cap)
+{
+    static _Thread_local codec_tx tx;
+    if (codec_entry_is_pruned(&p->proof.tx)
+        || codec_tx_decode(p->proof.tx.data, p->proof.tx.len, &tx, NULL) != CODEC_OK
+        || strcmp(tx.contract.text, "governance") != 0
+        || strcmp(tx.method.text, "validators") != 0) {
+        return FAIL("change %u (height %llu) is not a governance.validators tx", i,
+                    (unsigned long long)p->reply.height);
+    }
+    if (p->receipt.status != RECEIPT_OK) {
+        return FAIL("change %u (height %llu) was refused (receipt status %u)", i,
+                    (unsigned long long)p->reply.height, p->receipt.status);
+    }
+    const codec_valset *cur = &consortium_valset_at(h, p->reply.height)->set;
+    uint32_t approvals = 0;
+    for (uint32_t k = 0; k < tx.cosig_count; k++) {
+        approvals += tx.cosigs[k].meaning == MEANING_APPROVAL
+                     && consortium_valset_has(cur, &tx.cosigs[k].key, NULL);
+    }
+    if (approvals < consortium_quorum(cur->count)) {
+        return FAIL("change %u (height %llu) is approved by %u validators of the set in force, "
+                    "needs %u", i, (unsigned long long)p->reply.height, approvals,
+                    consortium_quorum(cur->count));
+    }
+    return true;
+}
+
+/* Follow the validator-set changes of a receipt or proof file (FORMATS.md 6.4) into h: each
+ * a complete receipt (tx, receipt, both certificates, both inclusion paths) checked under the
+ * validator set h has at its height, in increasing height order below `below`, each then
+ * recorded so that the next one (and the file's own certificates) is checked under the set
+ * it installs. */
+static bool follow_changes(consortium_history *h, const hash32 *chain_id,
+                           const codec_changes *changes, uint64_t below, char *why,
+                           size_t why_cap)
+{
+    if (changes->count == 0) return true;
+    codec_span *list = malloc(changes->count * sizeof *list);
+    receipt_parts *p = malloc(sizeof *p);
+    bool ok = list && p;
+    char inner[200];
+    if (!ok) snprintf(why, why_cap, "out of memory");
+    if (ok && codec_changes_get(changes, list, changes->count) != CODEC_OK) {
+        ok = FAIL("the changes do not decode");
+    }
+    uint64_t prev = 0;
+    for (uint32_t i = 0; ok && i < changes->count; i++) {
+        if (!decode_receipt_parts(list[i].data, list[i].len, p, inner, sizeof inner)) {
+            ok = FAIL("change %u: %s", i, inner);
+        } else if (p->reply.changes.count != 0) {
+            ok = FAIL("change %u carries changes of its own", i);
+        } else if (p->reply.height >= below || p->reply.height <= prev) {
+            ok = FAIL("change %u is at height %llu: changes go in increasing height order "
+                      "below the file's height %llu", i, (unsigned long long)p->reply.height,
+                      (unsigned long long)below);
+        } else if (!check_receipt_parts(h, chain_id, p, inner, sizeof inner)) {
+            ok = FAIL("change %u (height %llu): %s", i, (unsigned long long)p->reply.height,
+                      inner);
+        } else if (!check_change_tx(h, i, p, why, why_cap)) {
+            ok = false;
+        } else {
+            uint32_t before = h->valset_count;
+            if (consortium_history_record(h, p->reply.height, "governance", &p->receipt, inner,
+                                          sizeof inner) != 0) {
+                ok = FAIL("change %u (height %llu): %s", i, (unsigned long long)p->reply.height,
+                          inner);
+            } else if (h->valset_count == before) {
+                ok = FAIL("change %u (height %llu) changes no validator", i,
+                          (unsigned long long)p->reply.height);
+            }
+            prev = p->reply.height;
+        }
+    }
+    free(list);
+    free(p);
+    return ok;
+}
+
 bool proof_verify_receipt(const uint8_t *genesis, size_t genesis_len, const uint8_t *receipt,
                           size_t receipt_len, char *why, size_t why_cap)
 {
     hash32 chain_id;
     codec_genesis *g = genesis_open(genesis, genesis_len, &chain_id, why, why_cap);
     receipt_parts *p = g ? malloc(sizeof *p) : NULL;
-    bool ok = false;
-    if (g && !p) {
+    consortium_history h;
+    bool ok = false, hist = p && consortium_history_init(&h, g) == 0;
+    if (g && !hist) {
         snprintf(why, why_cap, "out of memory");
-    } else if (p && decode_receipt_parts(receipt, receipt_len, p, why, why_cap)) {
-        ok = check_receipt_parts(g, &chain_id, p, why, why_cap);
+    } else if (hist && decode_receipt_parts(receipt, receipt_len, p, why, why_cap)) {
+        /* the changes first: they say which set certifies the receipt's height */
+        codec_changes changes = p->reply.changes;
+        ok = follow_changes(&h, &chain_id, &changes, p->reply.height, why, why_cap)
+             && decode_receipt_parts(receipt, receipt_len, p, why, why_cap)
+             && check_receipt_parts(&h, &chain_id, p, why, why_cap);
     }
+    if (hist) consortium_history_free(&h);
     free(g);
     free(p);
     return ok;

@@ -1427,7 +1427,7 @@ static bool rd_role_count(codec_reader *r, const codec_genesis *g, uint32_t kind
                                 "signed by regulators only)");
     }
     const uint8_t *count_at = r->p;
-    if (!codec_rd_u32_in(r, "genesis.governance[].roles[].count", 1, 1 + CODEC_COSIGS_MAX,
+    if (!codec_rd_u32_in(r, "genesis.governance[].roles[].count", 1, CODEC_REQUIREMENT_KEYS_MAX,
                          &count)) {
         return false;
     }
@@ -1464,7 +1464,7 @@ static bool rd_requirement(codec_reader *r, const codec_genesis *g, uint32_t kin
         prev = out->roles[i].role;
         keys += out->roles[i].count;
     }
-    if (keys > 1 + CODEC_COSIGS_MAX) { /* more keys than one tx can carry */
+    if (keys > CODEC_REQUIREMENT_KEYS_MAX) { /* more keys than a requirement may name */
         return codec_rd_fail_at(r, roles_at, CODEC_ERR_COUNT, "genesis.governance[].roles");
     }
     return true;
@@ -1699,11 +1699,58 @@ static void wr_certified(writer *w, const codec_certified_block *b)
     wr_raw(w, b->result_cert.data, b->result_cert.len);
 }
 
+/* Field 6 of a proof or receipt reply: the validator-set changes, only when there are some. */
+static void wr_changes(writer *w, const codec_changes *c)
+{
+    if (c->count == 0) return;
+    if (!c->list) { /* as decoded: the field's own canonical bytes */
+        wr_raw(w, c->raw.data, c->raw.len);
+        return;
+    }
+    wr_array(w, c->count);
+    for (uint32_t i = 0; i < c->count; i++) wr_bin(w, c->list[i].data, c->list[i].len);
+}
+
+static bool rd_changes_into(codec_reader *r, const char *field, codec_span *out, uint32_t cap,
+                            uint32_t *count)
+{
+    if (!codec_rd_array(r, field, 1, CODEC_CHANGES_MAX, count)) return false;
+    int64_t outer = r->index;
+    for (uint32_t i = 0; i < *count; i++) {
+        codec_span s;
+        r->index = i;
+        if (!codec_rd_span(r, field, 1, CODEC_CLIENT_MESSAGE_MAX, &s)) return false;
+        if (i < cap) out[i] = s;
+    }
+    r->index = outer;
+    return true;
+}
+
+static bool rd_changes(codec_reader *r, const char *field, codec_changes *c)
+{
+    const uint8_t *at = r->p;
+    if (!rd_changes_into(r, field, NULL, 0, &c->count)) return false;
+    c->raw = (codec_span){at, (size_t)(r->p - at)};
+    c->list = NULL;
+    return true;
+}
+
+codec_err codec_changes_get(const codec_changes *c, codec_span *out, uint32_t cap)
+{
+    if (c->count == 0) return CODEC_OK;
+    if (cap < c->count) return CODEC_ERR_COUNT;
+    codec_reader r;
+    uint32_t count;
+    codec_rd_init(&r, c->raw.data, c->raw.len, NULL);
+    return codec_rd_finish(&r, rd_changes_into(&r, "changes", out, cap, &count));
+}
+
 codec_err codec_proof_encode(const codec_proof *p, codec_buf *out)
 {
+    if (p->changes.count > CODEC_CHANGES_MAX) return CODEC_ERR_COUNT;
     writer w;
     wr_init(&w, out);
-    wr_array(&w, 6);
+    wr_array(&w, p->changes.count ? 7 : 6);
     wr_uint(&w, p->kind);
     if (p->kind == PROOF_INCLUSION) {
         wr_raw(&w, p->tx.data, p->tx.len);
@@ -1715,6 +1762,7 @@ codec_err codec_proof_encode(const codec_proof *p, codec_buf *out)
     }
     wr_array(&w, p->path_len);
     for (uint32_t i = 0; i < p->path_len; i++) wr_hash(&w, &p->path[i]);
+    wr_changes(&w, &p->changes);
     return wr_done(&w);
 }
 
@@ -1735,7 +1783,7 @@ static bool rd_proof(codec_reader *r, codec_proof *p)
 {
     static _Thread_local codec_tx scratch;
     uint32_t n, kind;
-    if (!(codec_rd_array(r, "proof", 6, 6, &n)
+    if (!(codec_rd_array(r, "proof", 6, 7, &n)
           && codec_rd_u32_in(r, "proof.kind", PROOF_INCLUSION, PROOF_CONSISTENCY, &kind))) {
         return false;
     }
@@ -1755,7 +1803,8 @@ static bool rd_proof(codec_reader *r, codec_proof *p)
         if (!codec_rd_hash(r, "proof.path[]", &p->path[i])) return false;
     }
     r->index = -1;
-    return true;
+    p->changes = (codec_changes){0};
+    return n == 6 || rd_changes(r, "proof.changes", &p->changes);
 }
 
 codec_err codec_proof_decode(const uint8_t *data, size_t len, codec_proof *out,
@@ -1954,9 +2003,10 @@ codec_err codec_query_decode(const uint8_t *data, size_t len, codec_query *out, 
 
 codec_err codec_receipt_reply_encode(const codec_receipt_reply *rr, codec_buf *out)
 {
+    if (rr->changes.count > CODEC_CHANGES_MAX) return CODEC_ERR_COUNT;
     writer w;
     wr_init(&w, out);
-    wr_array(&w, 6);
+    wr_array(&w, rr->changes.count ? 7 : 6);
     wr_uint(&w, rr->height);
     wr_uint(&w, rr->index);
     wr_bin(&w, rr->receipt.data, rr->receipt.len);
@@ -1964,6 +2014,7 @@ codec_err codec_receipt_reply_encode(const codec_receipt_reply *rr, codec_buf *o
     wr_span_or_nil(&w, &rr->commit_cert);
     wr_array(&w, rr->receipt_path_len);
     for (uint32_t i = 0; i < rr->receipt_path_len; i++) wr_hash(&w, &rr->receipt_path[i]);
+    wr_changes(&w, &rr->changes);
     return wr_done(&w);
 }
 
@@ -1973,7 +2024,7 @@ codec_err codec_receipt_reply_decode(const uint8_t *data, size_t len, codec_rece
     codec_reader r;
     codec_rd_init(&r, data, len, err);
     uint32_t n;
-    bool ok = codec_rd_array(&r, "receipt_reply", 6, 6, &n)
+    bool ok = codec_rd_array(&r, "receipt_reply", 6, 7, &n)
               && codec_rd_uint(&r, "receipt_reply.height", UINT64_MAX, &out->height)
               && codec_rd_u32(&r, "receipt_reply.index", CODEC_BLOCK_TXS_MAX - 1, &out->index)
               && codec_rd_span(&r, "receipt_reply.receipt", 1, CODEC_RECEIPT_MAX, &out->receipt)
@@ -1988,6 +2039,8 @@ codec_err codec_receipt_reply_decode(const uint8_t *data, size_t len, codec_rece
         ok = codec_rd_hash(&r, "receipt_reply.receipt_path[]", &out->receipt_path[i]);
     }
     r.index = -1;
+    out->changes = (codec_changes){0};
+    ok = ok && (n == 6 || rd_changes(&r, "receipt_reply.changes", &out->changes));
     return codec_rd_finish(&r, ok);
 }
 
@@ -2802,4 +2855,73 @@ bool codec_http_grant_target_matches(const char *target, const uint8_t *trial, s
     if (strcmp(target, want) == 0) return true;
     *strchr(want, '?') = '\0';
     return from == 0 && strcmp(target, want) == 0;
+}
+
+/* ---- validator sets (codec.h) ---------------------------------------------------- */
+
+static void wr_valset(writer *w, const codec_valset *s)
+{
+    wr_array(w, s->count);
+    for (uint32_t i = 0; i < s->count; i++) {
+        wr_array(w, 2);
+        wr_str(w, s->validators[i].name.text);
+        wr_bin(w, s->validators[i].key.bytes, 32);
+    }
+}
+
+codec_err codec_valset_encode(const codec_valset *s, codec_buf *out)
+{
+    if (s->count > CODEC_VALIDATORS_MAX) return CODEC_ERR_COUNT;
+    writer w;
+    wr_init(&w, out);
+    wr_valset(&w, s);
+    return wr_done(&w);
+}
+
+static bool rd_valset(codec_reader *r, codec_valset *s)
+{
+    int64_t outer = r->index;
+    if (!codec_rd_array(r, "valset", 1, CODEC_VALIDATORS_MAX, &s->count)) return false;
+    for (uint32_t i = 0; i < s->count; i++) {
+        uint32_t n;
+        r->index = i;
+        if (!(codec_rd_array(r, "valset[]", 2, 2, &n)
+              && rd_name(r, "valset[].name", &s->validators[i].name)
+              && codec_rd_fixed(r, "valset[].key", s->validators[i].key.bytes, 32))) {
+            return false;
+        }
+    }
+    r->index = outer;
+    return true;
+}
+
+codec_err codec_valset_decode(const uint8_t *data, size_t len, codec_valset *out,
+                              codec_error *err)
+{
+    codec_reader r;
+    codec_rd_init(&r, data, len, err);
+    return codec_rd_finish(&r, rd_valset(&r, out));
+}
+
+codec_err codec_valset_event_encode(uint64_t boundary, const codec_valset *s, codec_buf *out)
+{
+    if (s->count > CODEC_VALIDATORS_MAX) return CODEC_ERR_COUNT;
+    writer w;
+    wr_init(&w, out);
+    wr_array(&w, 2);
+    wr_uint(&w, boundary);
+    wr_valset(&w, s);
+    return wr_done(&w);
+}
+
+codec_err codec_valset_event_decode(const uint8_t *data, size_t len, uint64_t *boundary,
+                                    codec_valset *out, codec_error *err)
+{
+    codec_reader r;
+    uint32_t n;
+    codec_rd_init(&r, data, len, err);
+    bool ok = codec_rd_array(&r, "valset_event", 2, 2, &n)
+              && codec_rd_uint(&r, "valset_event.boundary", UINT64_MAX, boundary)
+              && rd_valset(&r, out);
+    return codec_rd_finish(&r, ok);
 }

@@ -29,7 +29,11 @@
 #define CODEC_NAME_MAX 32            /* contract, method, topic, site, names */
 #define CODEC_ARGS_MAX 16            /* arguments of one tx */
 #define CODEC_ARG_BYTES_MAX 1024     /* one bytes argument */
-#define CODEC_COSIGS_MAX 4           /* co-signatures on one tx */
+/* Co-signatures on one tx: a validator-set change carries the approvals of 2f+1 current
+ * validators (11 of 16), the proof of possession of each new key (5 at most) and the
+ * genesis's kind-2 requirement (CODEC_REQUIREMENT_KEYS_MAX keys, the signer one of them). */
+#define CODEC_COSIGS_MAX 20
+#define CODEC_REQUIREMENT_KEYS_MAX 5 /* keys one governance requirement may ask for */
 #define CODEC_TX_MAX (24 * 1024)     /* encoded tx */
 #define CODEC_REASON_MAX 160         /* receipt reason text */
 #define CODEC_EVENTS_MAX 16          /* events in one receipt */
@@ -440,7 +444,7 @@ typedef enum {
 
 typedef struct {
     uint8_t role;
-    uint8_t count; /* 1..1+CODEC_COSIGS_MAX keys of that role */
+    uint8_t count; /* 1..CODEC_REQUIREMENT_KEYS_MAX keys of that role */
 } codec_role_count;
 
 typedef struct {
@@ -531,6 +535,24 @@ codec_err codec_authority_change_encode(const codec_authority_change *c, codec_b
 codec_err codec_authority_change_decode(const uint8_t *data, size_t len,
                                         codec_authority_change *out, codec_error *err);
 
+/* ---- validator sets (governance.validators, issue 23; FORMATS.md 5.12) --------------
+ * valset       = [[name, key], ...]      1..CODEC_VALIDATORS_MAX entries; name: str <= 32
+ *                                         bytes, key: bin 32; validator i signs as index i
+ * valset event = [boundary, valset]      data of the receipt event "governance.validators"
+ * Only the shape is checked here (consortium.h checks what makes a set allowed: n, names,
+ * duplicates, and how it may follow the set before it). */
+typedef struct {
+    uint32_t count;
+    codec_validator validators[CODEC_VALIDATORS_MAX];
+} codec_valset;
+
+codec_err codec_valset_encode(const codec_valset *s, codec_buf *out);
+codec_err codec_valset_decode(const uint8_t *data, size_t len, codec_valset *out,
+                              codec_error *err);
+codec_err codec_valset_event_encode(uint64_t boundary, const codec_valset *s, codec_buf *out);
+codec_err codec_valset_event_decode(const uint8_t *data, size_t len, uint64_t *boundary,
+                                    codec_valset *out, codec_error *err);
+
 /* ---- ledger export file --------------------------------------------------------------
  * file  = header entry*      (a sequence of top-level msgpack values)
  * header = ["trialreg-ledger", 1, chain_id, block_count]
@@ -553,11 +575,29 @@ codec_err codec_export_entry_decode(const uint8_t *data, size_t len, codec_span 
                                     codec_span *result_cert, size_t *used, codec_error *err);
 
 /* ---- proofs --------------------------------------------------------------------------
- * inclusion   = [1, tx, leaf_index, block_header, result_cert, path]
+ * inclusion   = [1, tx, leaf_index, block_header, result_cert, path, changes?]
  *   the tx is leaf leaf_index of the log of size block_header.log_size
  * consistency = [2, old_block_header, old_result_cert, new_block_header,
- *                new_result_cert, path]
+ *                new_result_cert, path, changes?]
+ * changes (FORMATS.md 6.4): present only when not empty: 1..CODEC_CHANGES_MAX bin, each a
+ *   receipt reply (13.5, 6 fields) of a governance.validators tx, in height order: the
+ *   validator-set changes from the genesis that a verifier needs to know the set in force
+ *   at the proof's heights. A proof or receipt of a chain with no change has none (the
+ *   files made before changes existed).
  */
+#define CODEC_CHANGES_MAX 256
+
+/* Encoding: count spans at list (each an encoded receipt reply), or, with list NULL, raw as
+ * a decoder filled it (a decoded file re-encodes to its bytes). Decoding fills raw (the whole
+ * array, checked: 1..CODEC_CHANGES_MAX bins), count, and list NULL; codec_changes_get
+ * splits it. */
+typedef struct {
+    uint32_t count;
+    const codec_span *list;
+    codec_span raw;
+} codec_changes;
+/* The count spans of a decoded changes field into out (cap >= c->count). */
+codec_err codec_changes_get(const codec_changes *c, codec_span *out, uint32_t cap);
 typedef enum { PROOF_INCLUSION = 1, PROOF_CONSISTENCY = 2 } proof_kind;
 
 typedef struct {
@@ -573,6 +613,7 @@ typedef struct {
     codec_certified_block old_block; /* consistency only */
     uint32_t path_len;
     hash32 path[CODEC_PROOF_PATH_MAX];
+    codec_changes changes;
 } codec_proof;
 
 codec_err codec_proof_encode(const codec_proof *p, codec_buf *out);
@@ -720,6 +761,7 @@ typedef struct {
     codec_span commit_cert; /* len 0: nil (with proof nil: the block is not certified yet) */
     uint32_t receipt_path_len;
     hash32 receipt_path[CODEC_PROOF_PATH_MAX];
+    codec_changes changes;  /* field 6, present only when not empty (codec.h "proofs") */
 } codec_receipt_reply;
 
 typedef struct {

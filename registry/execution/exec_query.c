@@ -54,24 +54,43 @@ static int certify(ledger *l, const keypair *validators, uint32_t n, const ledge
     return ledger_put_result_cert(l, s->height, ob.data, ob.len, &err) == LEDGER_OK ? 0 : -1;
 }
 
+/* Whether validators are the keys of the set in force at height, in its order (else err). */
+static bool keys_in_force(exec *e, const keypair *validators, uint32_t validator_count,
+                          uint64_t height, exec_error *err)
+{
+    const codec_validator *set;
+    uint32_t n = exec_validators_at(e, height, &set);
+    bool same = validator_count == n;
+    for (uint32_t i = 0; same && i < n; i++) {
+        same = memcmp(validators[i].public_key.bytes, set[i].key.bytes, 32) == 0;
+    }
+    if (!same && err) {
+        err->code = EXEC_ERR_INVALID;
+        snprintf(err->message, sizeof err->message,
+                 "need the %u validator keys in force at height %" PRIu64 ", in their order", n,
+                 height);
+    }
+    return same;
+}
+
 exec_err exec_commit_local_uncertified(exec *e, const keypair *validators,
                                        uint32_t validator_count, uint64_t time_ms,
                                        const codec_span *txs, uint32_t tx_count,
                                        ledger_summary *out, exec_error *err)
 {
     ledger *l = exec_ledger(e);
-    const codec_genesis *g = ledger_genesis(l);
-    if (validator_count != g->validator_count || tx_count > CODEC_BLOCK_TXS_MAX) {
+    ledger_summary head;
+    ledger_head(l, &head);
+    if (tx_count > CODEC_BLOCK_TXS_MAX) {
         if (err) {
             err->code = EXEC_ERR_INVALID;
-            snprintf(err->message, sizeof err->message,
-                     "need the genesis' %u validator keys and at most %u txs",
-                     g->validator_count, CODEC_BLOCK_TXS_MAX);
+            snprintf(err->message, sizeof err->message, "at most %u txs", CODEC_BLOCK_TXS_MAX);
         }
         return EXEC_ERR_INVALID;
     }
-    ledger_summary head;
-    ledger_head(l, &head);
+    if (!keys_in_force(e, validators, validator_count, head.height + 1, err)) {
+        return EXEC_ERR_INVALID;
+    }
     codec_batch_header batch = {.height = head.height + 1, .time_ms = time_ms,
                                 .tx_count = tx_count};
     hash32 *leaves = malloc((tx_count + 1) * sizeof *leaves);
@@ -91,12 +110,7 @@ exec_err exec_commit_local_uncertified(exec *e, const keypair *validators,
 exec_err exec_certify_local(exec *e, const keypair *validators, uint32_t validator_count,
                             const ledger_summary *block, exec_error *err)
 {
-    if (validator_count != ledger_genesis(exec_ledger(e))->validator_count) {
-        if (err) {
-            err->code = EXEC_ERR_INVALID;
-            snprintf(err->message, sizeof err->message, "need the genesis' %u validator keys",
-                     ledger_genesis(exec_ledger(e))->validator_count);
-        }
+    if (!keys_in_force(e, validators, validator_count, block->height, err)) {
         return EXEC_ERR_INVALID;
     }
     if (certify(exec_ledger(e), validators, validator_count, block) != 0) {
@@ -663,9 +677,17 @@ ledger_err exec_grant_page(exec *e, const uint8_t *trial, size_t trial_len, uint
 
 bool exec_ledger_read_allowed(exec *e, const pubkey *asker)
 {
-    const codec_genesis *g = ledger_genesis(exec_ledger(e));
-    for (uint32_t i = 0; i < g->validator_count; i++) {
-        if (memcmp(g->validators[i].key.bytes, asker->bytes, 32) == 0) return true;
+    /* a validator of the set in force at the next height, or of a pending change's set
+     * (a validator being added catches up before its boundary) */
+    ledger_summary head;
+    ledger_head(exec_ledger(e), &head);
+    const uint64_t heights[] = {head.height + 1, UINT64_MAX};
+    for (uint32_t h = 0; h < 2; h++) {
+        const codec_validator *set;
+        uint32_t n = exec_validators_at(e, heights[h], &set);
+        for (uint32_t i = 0; i < n; i++) {
+            if (memcmp(set[i].key.bytes, asker->bytes, 32) == 0) return true;
+        }
     }
     exec_authority auth;
     const exec_authority *a = authority_of(e, asker, &auth);

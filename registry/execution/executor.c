@@ -23,6 +23,8 @@
 #define SYS_CLOCK "sys/clock"
 #define SYS_CONTRACT "sys/contract/"
 #define SYS_CODE "sys/code/"
+#define SYS_VALSET_PENDING "sys/valset/pending" /* boundary:8 of the pending change */
+#define SYS_VALSET_AT "sys/valset/at/" /* <boundary:8> -> committing height:8, set bytes */
 #define G_AUTH "genesis/auth/"
 #define G_WINDOW "genesis/anchor_window"
 #define G_REBIND "genesis/rebind_delay"
@@ -133,6 +135,13 @@ struct exec {
     uint64_t block_gas_left;  /* gas the block's contract calls may still use */
     state_cache cache;
     exec_stats stats;
+    /* validator sets: the committed changes (history), and one applied in the block being
+     * executed (staged; recorded in the history once the block is appended) */
+    consortium_history *hist;
+    bool valset_staged;
+    uint64_t staged_height, staged_boundary;
+    codec_valset staged_set;
+    uint8_t valset_event[CODEC_EVENT_DATA_MAX]; /* the event's data while its receipt is encoded */
 };
 
 /* ---- reasons ------------------------------------------------------------------------ */
@@ -600,10 +609,9 @@ static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out,
     }
     size_t vl = sizeof G_VALIDATOR - 1;
     if (key_len == vl + 32 && memcmp(key, G_VALIDATOR, vl) == 0) {
-        consortium c;
-        consortium_at(e->genesis, e->height, &c);
-        for (uint32_t i = 0; i < c.validator_count; i++) {
-            if (memcmp(c.validators[i].key.bytes, key + vl, 32) != 0) continue;
+        const codec_valset *set = &consortium_valset_at(e->hist, e->height)->set;
+        for (uint32_t i = 0; i < set->count; i++) {
+            if (memcmp(set->validators[i].key.bytes, key + vl, 32) != 0) continue;
             static const uint8_t one = 1;
             *found = 1;
             return copy_out(&one, 1, out, out_cap, value_len);
@@ -739,6 +747,9 @@ static uint32_t route(const exec *e, const char *contract, const char *method,
     if (strcmp(contract, "governance") == 0) {
         if (strcmp(method, "authority") == 0) /* action, role, site, name, key, new_key */
             return arg_count == 6 && arg_kinds == 0x3cu ? 0 : EXEC_E_BAD_ARGS;
+        if (strcmp(method, "validators") == 0) {
+            return arg_count == 1 && (arg_kinds & 1u) ? 0 : EXEC_E_BAD_ARGS;
+        }
         if (strcmp(method, "deploy") != 0) return EXEC_E_NO_METHOD;
         if (arg_count < 3 || arg_count > 2 + EXEC_DEPLOY_CHUNKS_MAX) return EXEC_E_BAD_ARGS;
         return 0;
@@ -909,12 +920,67 @@ static exec_err load_contracts(exec *e, exec_error *err)
     return EXEC_OK;
 }
 
+/* ---- validator sets ------------------------------------------------------------------ */
+
+/* The history of validator sets from state (sys/valset/at/, boundaries increasing), each
+ * change re-checked by the same rules that admitted it. */
+static exec_err load_valsets(exec *e, exec_error *err)
+{
+    const uint8_t *prefix = (const uint8_t *)SYS_VALSET_AT;
+    const size_t plen = sizeof SYS_VALSET_AT - 1;
+    uint8_t after[CODEC_KEY_MAX], key[CODEC_KEY_MAX];
+    size_t after_len = 0, klen;
+    for (uint32_t n = 0; n < CONSORTIUM_CHANGES_MAX; n++) {
+        ledger_err lrc = ledger_state_next(e->l, prefix, plen, after, after_len, key, sizeof key,
+                                           &klen);
+        if (lrc == LEDGER_ERR_NOT_FOUND) return EXEC_OK;
+        if (lrc != LEDGER_OK || klen != plen + 8) {
+            return fail(err, EXEC_ERR_LEDGER, "reading %s failed", SYS_VALSET_AT);
+        }
+        uint8_t *v;
+        size_t vlen;
+        if (ledger_state_get(e->l, key, klen, &v, &vlen) != LEDGER_OK) {
+            return fail(err, EXEC_ERR_LEDGER, "reading %s failed", SYS_VALSET_AT);
+        }
+        codec_valset set;
+        char why[160];
+        bool ok = vlen > 8 && codec_valset_decode(v + 8, vlen - 8, &set, NULL) == CODEC_OK
+                  && consortium_history_add_valset(e->hist, load64(v), load64(key + plen), &set,
+                                                   why, sizeof why) == 0;
+        free(v);
+        if (!ok) return fail(err, EXEC_ERR_LEDGER, "a stored validator set does not load%s", NULL);
+        memcpy(after, key, klen);
+        after_len = klen;
+    }
+    return EXEC_OK;
+}
+
+uint32_t exec_validators_at(exec *e, uint64_t height, const codec_validator **out)
+{
+    const consortium_valset_entry *v = consortium_valset_at(e->hist, height);
+    *out = v->set.validators;
+    return v->set.count;
+}
+
+bool exec_valset_last_change(exec *e, uint64_t *height, uint64_t *boundary,
+                             const codec_valset **set)
+{
+    const consortium_valset_entry *v = consortium_last_change(e->hist);
+    if (!v) return false;
+    *height = v->height;
+    *boundary = v->boundary;
+    *set = &v->set;
+    return true;
+}
+
+consortium_history *exec_history(exec *e) { return e->hist; }
+
 /* ---- rules ------------------------------------------------------------------------- */
 
 const codec_rules *exec_rules_at(const exec *e, uint64_t height)
 {
     consortium c;
-    consortium_at(e->genesis, height, &c);
+    consortium_at(e->hist, height, &c); /* the rules are the genesis's whatever it returns */
     return c.rules;
 }
 
@@ -944,10 +1010,16 @@ exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *e
     e->genesis = ledger_genesis(l);
     e->chain_id = *ledger_chain_id(l);
     e->opt = opt ? *opt : (exec_options){.verify_signatures = true};
+    e->hist = malloc(sizeof *e->hist);
+    if (!e->hist || consortium_history_init(e->hist, e->genesis) != 0) {
+        free(e->hist);
+        free(e);
+        return fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
+    }
     const codec_rules *rules = exec_rules_at(e, 0);
     options_from_rules(&e->opt, rules);
     consortium members;
-    consortium_at(e->genesis, 0, &members);
+    consortium_at(e->hist, 0, &members);
     for (uint32_t i = 0; i < members.authority_count; i++) {
         const codec_authority *a = &members.authorities[i];
         e->auths[e->auth_count++] = (auth_entry){a->key, a->role, &a->site, &a->name};
@@ -964,10 +1036,13 @@ exec_err exec_open(ledger *l, const exec_options *opt, exec **out, exec_error *e
     if (!e->vm || !e->cache.slots) {
         cvm_vm_free(e->vm);
         free(e->cache.slots);
+        consortium_history_free(e->hist);
+        free(e->hist);
         free(e);
         return fail(err, EXEC_ERR_NOMEM, "out of memory%s", NULL);
     }
     exec_err rc = load_contracts(e, err);
+    if (rc == EXEC_OK) rc = load_valsets(e, err);
     if (rc != EXEC_OK) {
         exec_close(e);
         return rc;
@@ -995,6 +1070,8 @@ void exec_close(exec *e)
     cvm_vm_free(e->vm);
     cache_clear(&e->cache);
     free(e->cache.slots);
+    if (e->hist) consortium_history_free(e->hist);
+    free(e->hist);
     free(e->writes);
     free(e->overlay);
     free(e->latest);
@@ -1095,7 +1172,9 @@ typedef struct {
     bool deploy_builtin;
     bool authority;            /* governance.authority: plan says what it changes */
     auth_plan plan;
-    char detail[CODEC_REASON_MAX]; /* what the refusal names, "" if nothing more */
+    bool valset;               /* governance.validators: the new set below */
+    codec_valset new_set;
+    char detail[CODEC_REASON_MAX]; /* what a governance refusal names */
     uint8_t replay_key[REPLAY_KEY_LEN];
 } tx_admission;
 
@@ -1358,12 +1437,17 @@ static uint32_t check_key_free(exec *e, const uint8_t key[32], char *d, size_t c
                             i == 0 ? "re-bound away" : "a pending re-binding's new key"),
                    EXEC_E_AUTH_KEY_TAKEN;
     }
-    consortium c;
-    consortium_at(e->genesis, e->height, &c);
-    for (uint32_t i = 0; i < c.validator_count; i++) {
-        if (memcmp(c.validators[i].key.bytes, key, 32) == 0)
-            return snprintf(d, cap, "key %s... is validator %u (%s)", hex, i,
-                            c.validators[i].name.text), EXEC_E_AUTH_KEY_TAKEN;
+    /* a validator of the set in force, or of a change not yet in force */
+    const codec_valset *sets[2] = {&consortium_valset_at(e->hist, e->height)->set, NULL};
+    const consortium_valset_entry *last = consortium_last_change(e->hist);
+    if (last && last->boundary > e->height) sets[1] = &last->set;
+    if (e->valset_staged) sets[1] = &e->staged_set;
+    uint32_t index;
+    for (int s = 0; s < 2; s++) {
+        if (sets[s] && consortium_valset_has(sets[s], (const pubkey *)(const void *)key, &index))
+            return snprintf(d, cap, "key %s... is validator %u (%s)%s", hex, index,
+                            sets[s]->validators[index].name.text, s ? " of a pending change" : ""),
+                   EXEC_E_AUTH_KEY_TAKEN;
     }
     return 0;
 }
@@ -1571,6 +1655,155 @@ static int apply_authority(exec *e, const auth_plan *p, codec_receipt *r)
     return auth_count_put(e, p->role, p->action == AUTH_ADD ? count + 1 : count - 1);
 }
 
+/* Whether a change is pending at the block being executed: the last committed change's
+ * boundary is ahead, or a tx earlier in this block made one. */
+static bool valset_pending(const exec *e, uint64_t *boundary)
+{
+    const consortium_valset_entry *last = consortium_last_change(e->hist);
+    if (e->valset_staged) *boundary = e->staged_boundary;
+    else if (last && last->boundary > e->height) *boundary = last->boundary;
+    else return false;
+    return true;
+}
+
+/* The co-signers' approvals by validators of cur (distinct keys: the codec refuses a
+ * repeated co-signer). */
+static uint32_t validator_approvals(const codec_tx *tx, const codec_valset *cur)
+{
+    uint32_t count = 0;
+    for (uint32_t k = 0; k < tx->cosig_count; k++) {
+        count += tx->cosigs[k].meaning == MEANING_APPROVAL
+                 && consortium_valset_has(cur, &tx->cosigs[k].key, NULL);
+    }
+    return count;
+}
+
+/* New keys of next (not in cur): none held by an authority or participant (KEY_IN_USE),
+ * each co-signs the tx (POSSESSION). Returns 0 or the code, with a detail. */
+static uint32_t check_new_keys(exec *e, const codec_tx *tx, const codec_valset *cur,
+                               const codec_valset *next, char *detail, size_t cap)
+{
+    for (uint32_t i = 0; i < next->count; i++) {
+        const codec_validator *v = &next->validators[i];
+        if (consortium_valset_has(cur, &v->key, NULL)) continue;
+        char why[CODEC_REASON_MAX - 48]; /* room for the validator's index and name below */
+        uint32_t code = check_key_free(e, v->key.bytes, why, sizeof why);
+        if (code == UINT32_MAX) return code;
+        if (code) { /* an authority's (now or before), a participant's, the zero key */
+            snprintf(detail, cap, "validator %u (%.16s): %s", i, v->name.text, why);
+            return EXEC_E_VALSET_KEY_IN_USE;
+        }
+    }
+    for (uint32_t i = 0; i < next->count; i++) {
+        const codec_validator *v = &next->validators[i];
+        if (consortium_valset_has(cur, &v->key, NULL)) continue;
+        bool signed_it = false;
+        for (uint32_t k = 0; k < tx->cosig_count && !signed_it; k++) {
+            signed_it = memcmp(tx->cosigs[k].key.bytes, v->key.bytes, 32) == 0;
+        }
+        if (!signed_it) {
+            snprintf(detail, cap, "new validator %u (%s) did not co-sign", i, v->name.text);
+            return EXEC_E_VALSET_POSSESSION;
+        }
+    }
+    return 0;
+}
+
+/* governance.validators: validated fully before the nonce is consumed (executor.h). */
+static uint32_t check_validators(exec *e, const codec_tx *tx, const cvm_cosigner *cos,
+                                 uint8_t signer_role, tx_admission *a)
+{
+    char *detail = a->detail;
+    const size_t cap = sizeof a->detail;
+    codec_error ce;
+    char where[128];
+    if (codec_valset_decode(tx->args[0].bytes, tx->args[0].len, &a->new_set, &ce) != CODEC_OK) {
+        snprintf(detail, cap, "the set does not decode: %s",
+                 codec_error_format(&ce, where, sizeof where));
+        return EXEC_E_VALSET_RULE;
+    }
+    uint64_t pending;
+    if (valset_pending(e, &pending)) {
+        snprintf(detail, cap, "the change to boundary %llu is pending", (unsigned long long)pending);
+        return EXEC_E_VALSET_PENDING;
+    }
+    const codec_valset *cur = &consortium_valset_at(e->hist, e->height)->set;
+    if (!consortium_valset_check(cur, &a->new_set, detail, cap)) return EXEC_E_VALSET_RULE;
+    uint8_t probe[CODEC_EVENT_DATA_MAX];
+    codec_buf b = codec_buf_make(probe, sizeof probe);
+    if (codec_valset_event_encode(UINT64_MAX, &a->new_set, &b) != CODEC_OK) {
+        snprintf(detail, cap, "the set's event would pass %u bytes: shorter names",
+                 CODEC_EVENT_DATA_MAX);
+        return EXEC_E_VALSET_RULE;
+    }
+    uint32_t code = check_new_keys(e, tx, cur, &a->new_set, detail, cap);
+    if (code) return code;
+    const codec_requirement *req = &e->genesis->governance[GOVERNANCE_VALIDATORS - 1];
+    if (!requirement_met(req, signer_role, cos, tx->cosig_count)) {
+        snprintf(detail, cap, "the genesis's kind-2 requirement is not met");
+        return EXEC_E_VALSET_APPROVAL;
+    }
+    uint32_t approvals = validator_approvals(tx, cur), quorum = consortium_quorum(cur->count);
+    if (approvals < quorum) {
+        snprintf(detail, cap, "%u of the %u current validators approved, 2f+1 = %u needed",
+                 approvals, cur->count, quorum);
+        return EXEC_E_VALSET_APPROVAL;
+    }
+    a->valset = true;
+    return 0;
+}
+
+/* Applies an admitted change: state, the receipt's event, and the staged change (recorded in
+ * the history when the block is appended). Returns 0 or -1 (memory). */
+static int apply_valset(exec *e, const codec_valset *set, codec_receipt *r)
+{
+    uint64_t boundary = consortium_boundary(e->height);
+    uint8_t key[sizeof SYS_VALSET_AT - 1 + 8], pending[8];
+    uint8_t value[8 + CODEC_ARG_BYTES_MAX + 16];
+    memcpy(key, SYS_VALSET_AT, sizeof SYS_VALSET_AT - 1);
+    be64(key + sizeof SYS_VALSET_AT - 1, boundary);
+    be64(value, e->height);
+    codec_buf vb = codec_buf_make(value + 8, sizeof value - 8);
+    codec_buf eb = codec_buf_make(e->valset_event, sizeof e->valset_event);
+    if (codec_valset_encode(set, &vb) != CODEC_OK
+        || codec_valset_event_encode(boundary, set, &eb) != CODEC_OK) {
+        return -1;
+    }
+    be64(pending, boundary);
+    if (block_put(e, key, sizeof key, value, (uint32_t)(8 + vb.len), false) != 0
+        || block_put(e, (const uint8_t *)SYS_VALSET_PENDING, sizeof SYS_VALSET_PENDING - 1,
+                     pending, 8, false) != 0) {
+        return -1;
+    }
+    r->event_count = 1;
+    snprintf(r->events[0].topic.text, sizeof r->events[0].topic.text, "%s",
+             CONSORTIUM_VALSET_TOPIC);
+    r->events[0].data = e->valset_event;
+    r->events[0].len = eb.len;
+    e->valset_staged = true;
+    e->staged_height = e->height;
+    e->staged_boundary = boundary;
+    e->staged_set = *set;
+    return 0;
+}
+
+/* The first block at or after a pending change's boundary deletes sys/valset/pending: the
+ * change is in force. Returns 0 or -1 (storage, memory). */
+static int valset_settle(exec *e)
+{
+    const consortium_valset_entry *last = consortium_last_change(e->hist);
+    if (!last || last->boundary > e->height) return 0;
+    const uint8_t *v;
+    size_t len;
+    uint8_t *owned;
+    int rc = view_get(e, (const uint8_t *)SYS_VALSET_PENDING, sizeof SYS_VALSET_PENDING - 1, &v,
+                      &len, &owned);
+    free(owned);
+    if (rc <= 0) return rc;
+    return block_put(e, (const uint8_t *)SYS_VALSET_PENDING, sizeof SYS_VALSET_PENDING - 1, NULL,
+                     0, true);
+}
+
 /* Applies a successful call's writes (after the prefix check) and copies its events. */
 static uint32_t take_result(exec *e, const exec_contract *c, const cvm_result *res,
                             codec_receipt *r)
@@ -1593,6 +1826,11 @@ static uint32_t take_result(exec *e, const exec_contract *c, const cvm_result *r
         }
         for (uint32_t k = 0; k < ev->topic_len; k++) {
             if (ev->topic[k] < 0x20 || ev->topic[k] > 0x7e) return EXEC_E_BAD_EVENTS;
+        }
+        /* governance events are the executor's own: verifiers follow them (consortium.h) */
+        if (ev->topic_len >= sizeof "governance." - 1
+            && memcmp(ev->topic, "governance.", sizeof "governance." - 1) == 0) {
+            return EXEC_E_BAD_EVENTS;
         }
     }
     for (uint32_t i = 0; i < res->write_count; i++) {
@@ -1653,6 +1891,7 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
      * its route is kept pruned, whatever its valid_until); an INVALID tx consumes nothing. */
     a->contract = NULL;
     a->deploy_module = NULL;
+    a->valset = false;
     if (!code) code = route(e, tx->contract.text, tx->method.text, tx->arg_count, arg_kinds_of(tx));
     if (code) {
         /* refused above */
@@ -1660,6 +1899,9 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
                && strcmp(tx->method.text, "authority") == 0) {
         a->authority = true;
         code = check_authority(e, tx, a);
+    } else if (strcmp(tx->contract.text, "governance") == 0
+               && strcmp(tx->method.text, "validators") == 0) {
+        code = check_validators(e, tx, a->cos, a->role, a);
     } else if (strcmp(tx->contract.text, "governance") == 0) {
         code = check_deploy(e, tx, a->cos, a->role, a->deploy_name, &a->deploy_version,
                             &a->deploy_module, &a->deploy_builtin);
@@ -1813,6 +2055,11 @@ static int exec_tx(exec *e, const codec_span *span, codec_receipt *r, uint8_t *p
         set_status(r, RECEIPT_OK, 0, NULL);
         return 0;
     }
+    if (a.valset) {
+        if (apply_valset(e, &a.new_set, r) != 0) return -1;
+        set_status(r, RECEIPT_OK, 0, NULL);
+        return 0;
+    }
     if (!a.contract) {
         if (apply_deploy(e, &a.tx, a.deploy_name, a.deploy_version, a.deploy_module,
                          a.deploy_builtin, r) != 0) {
@@ -1943,8 +2190,12 @@ exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const 
     block_reset(e);
     e->block_gas_left = e->opt.block_gas_limit;
     e->receipt_count = 0;
+    e->valset_staged = false;
     size_t used = 0;
     exec_err rc = EXEC_OK;
+    if (valset_settle(e) != 0) {
+        rc = fail(err, EXEC_ERR_LEDGER, "settling the validator-set change failed%s", NULL);
+    }
     e->preverified = verified;
     for (uint32_t i = 0; i < n && rc == EXEC_OK; i++) {
         codec_receipt r;
@@ -1980,6 +2231,12 @@ exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const 
         }
         e->stats.blocks++;
         e->stats.txs += n;
+        char why[160];
+        if (e->valset_staged
+            && consortium_history_add_valset(e->hist, e->staged_height, e->staged_boundary,
+                                             &e->staged_set, why, sizeof why) != 0) {
+            rc = fail(err, EXEC_ERR_LEDGER, "recording the validator-set change: %s", why);
+        }
         if (e->prune_pending_set) {
             memcpy(e->prune_after, e->prune_pending, sizeof e->prune_after);
             e->prune_after_set = true;
@@ -1989,6 +2246,7 @@ exec_err exec_block_preverified(exec *e, const codec_batch_header *batch, const 
         e->receipt_count = 0;
     }
     block_reset(e);
+    e->valset_staged = false;
     if (rc != EXEC_OK) e->time_ms = prev_time;
     if (rc == EXEC_ERR_WITHHELD && reload_contracts(e, err) != EXEC_OK) rc = EXEC_ERR_CONTRACT;
     return rc;

@@ -50,13 +50,16 @@
  *   sys/contract/<name>        version:8 length:8 chunks:8     (governance deploys)
  *   sys/code/<name>/<i:1>      the i-th chunk (<= 4096 bytes) of that module
  *   sys/auth/<key:32>, sys/authn/<role:1>   authority changes (see "Authorities" below)
+ *   sys/valset/at/<B:8>        committing height:8, then the canonical valset in force from B
+ *   sys/valset/pending         B:8 of a change not yet in force (deleted by the first block >= B)
  * A contract may write only keys starting with "<its name>/" (checked after the call:
- * a foreign write traps the tx). Contracts read the genesis through virtual read-only
- * keys: "genesis/auth/<key:32>" = role:1 site (absent if the key is no authority; role 0
- * and no site if it was revoked), "genesis/successor/<key:32>" = the key:32 a rotation
- * replaced it with (absent if none), "genesis/validator/<key:32>" = 1:1 (a validator's
- * key), "genesis/anchor_window" = anchor_window_ms:8 and "genesis/rebind_delay" =
- * rebind_delay_ms:8.
+ * a foreign write traps the tx), and emit no event whose topic starts with "governance."
+ * (those are the executor's own, which verifiers follow: BAD_EVENTS). Contracts read the
+ * genesis through virtual read-only keys: "genesis/auth/<key:32>" = role:1 site (absent if
+ * the key is no authority; role 0 and no site if it was revoked), "genesis/successor/<key:32>"
+ * = the key:32 a rotation replaced it with (absent if none), "genesis/validator/<key:32>" =
+ * 1:1 (a key of the validator set in force at the block's height), "genesis/anchor_window" =
+ * anchor_window_ms:8 and "genesis/rebind_delay" = rebind_delay_ms:8.
  *
  * Block gas: the contract calls of one block use at most exec_options.block_gas_limit
  * gas together (EXEC_BLOCK_GAS_DEFAULT). Each call runs with min(tx gas limit, the block's
@@ -126,6 +129,7 @@
 #include <stdio.h>
 
 #include "codec.h"
+#include "consortium.h"
 #include "crypto.h"
 #include "ledger.h"
 
@@ -144,7 +148,7 @@
     X(TRAP, 10, "the contract trapped")                                                      \
     X(OUT_OF_GAS, 11, "the contract ran out of gas")                                         \
     X(FOREIGN_WRITE, 12, "the contract wrote outside its own key prefix")                    \
-    X(BAD_EVENTS, 13, "the contract emitted too many or malformed events")                   \
+    X(BAD_EVENTS, 13, "the contract emitted too many or malformed events, or a governance.* topic") \
     X(GOVERNANCE, 14, "deploy needs the keys the genesis's deploy requirement names (signer and approval co-signatures), a higher version and a module that verifies") \
     /* 15 is kept reserved: codec_tx_decode refuses such txs first (EXEC_E_DECODE) */ \
     X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")                      \
@@ -157,7 +161,13 @@
     X(AUTH_BAD_CHANGE, 22, "authority change malformed")                                     \
     X(AUTH_KEY_TAKEN, 23, "authority change: the key is already used")                       \
     X(AUTH_UNKNOWN_KEY, 24, "authority change: no such authority")                           \
-    X(AUTH_TOO_FEW, 25, "authority change: too few keys of the role would be left")
+    X(AUTH_TOO_FEW, 25, "authority change: too few keys of the role would be left")                                         \
+    /* 26..29 are kept for later governance txs */                                           \
+    X(VALSET_RULE, 30, "the new validator set breaks a change rule")                         \
+    X(VALSET_APPROVAL, 31, "a validator-set change needs the genesis's kind-2 keys and the approval of 2f+1 current validators") \
+    X(VALSET_PENDING, 32, "a validator-set change is pending (its boundary is not reached)") \
+    X(VALSET_KEY_IN_USE, 33, "a new validator key is already used by an authority or a participant") \
+    X(VALSET_POSSESSION, 34, "a new validator key did not co-sign the change (proof of possession)")
 
 typedef enum {
 #define EXEC_X_ENUM(name, code, reason) EXEC_E_##name = code,
@@ -207,6 +217,35 @@ typedef struct {
 #define EXEC_DEPLOY_CHUNKS_MAX 14
 
 typedef struct exec exec;
+
+/* ---- validator-set changes (issue 23; consortium.h has the rules) ----------------------
+ * governance.validators, one argument: the WHOLE new set, canonical msgpack [[name, key]...]
+ * (codec.h "validator sets"). Admitted (else INVALID, nothing consumed, a reason naming
+ * what is wrong) when, in this order:
+ *   - it decodes and follows the set in force under consortium_valset_check (VALSET_RULE),
+ *     and its event fits CODEC_EVENT_DATA_MAX;
+ *   - no change is pending: the last one's boundary is <= this height (VALSET_PENDING);
+ *   - no new key is an authority's or a participant's (VALSET_KEY_IN_USE);
+ *   - the signer and the approval co-signers meet the genesis's kind-2 requirement, AND at
+ *     least 2f+1 validators of the set in force co-sign with meaning approval
+ *     (VALSET_APPROVAL): two authority keys can never replace the validators;
+ *   - every new key co-signs the tx, any meaning (VALSET_POSSESSION).
+ * Applied at height h: B = consortium_boundary(h); state sys/valset/pending = B:8 and
+ * sys/valset/at/<B:8> = h:8 then the set's canonical bytes; one receipt event
+ * "governance.validators", data [B, set]. The first block with height >= B deletes
+ * sys/valset/pending (the change is then in force; its sys/valset/at/ entry stays: the
+ * history of every set). Runs no contract and uses no gas. */
+
+/* The validator set in force at height (borrowed; valid until the next block): its count,
+ * validators in *out. For a height at or beyond a pending change's boundary: the new set. */
+uint32_t exec_validators_at(exec *e, uint64_t height, const codec_validator **out);
+/* The latest validator-set change the ledger holds: false if none; else its committing
+ * height, its boundary and the set (borrowed, as above). The node calls this after each
+ * executed block (and after a restart) to tell PBFT of a change. */
+bool exec_valset_last_change(exec *e, uint64_t *height, uint64_t *boundary,
+                             const codec_valset **set);
+/* The executor's consortium history (validator sets from its state; borrowed). */
+consortium_history *exec_history(exec *e);
 
 /* The rules in force at height (borrowed from the genesis; valid while the executor is). */
 const codec_rules *exec_rules_at(const exec *e, uint64_t height);
@@ -474,8 +513,9 @@ int exec_authority_of(exec *e, const pubkey *key, exec_authority *out);
 bool exec_key_known(exec *e, const pubkey *key);
 
 /* Signed reads of the ledger itself (issue 19; the node checks the signature, tag
- * TCRYPTO_TAG_READ, and its time first). Blocks and exports: a validator of the genesis,
- * any regulator, the genesis' auditor role. */
+ * TCRYPTO_TAG_READ, and its time first). Blocks and exports: a validator of the set in
+ * force at the next height or of a pending change's set (a validator removed at a boundary
+ * reads no more from it), any regulator, the genesis' auditor role. */
 bool exec_ledger_read_allowed(exec *e, const pubkey *asker);
 /* The receipt of the tx kept as `entry` in its block (a whole tx, or a pruned one, codec.h):
  * its signer and co-signers; the sponsor of its trial (the tx's first argument, where that

@@ -836,7 +836,14 @@ static uint32_t receipt_one(capi *api, const hash32 *id, const read_request *r, 
     }
     if (!receipt_path(api, c, index, &rr))
         return snprintf(why, why_cap, "receipt path of tx %u does not build", index), CAPI_INTERNAL;
+    /* the validator-set changes a verifier with the genesis alone needs (FORMATS 6.4) */
+    proof_changes changes = {0};
+    if (rr.proof.len && proof_make_changes(l, exec_history(api->cfg.executor), height, &changes,
+                                           no_proof, sizeof no_proof) != 0)
+        return snprintf(why, why_cap, "the validator-set changes: %.100s", no_proof), CAPI_INTERNAL;
+    rr.changes = changes.changes;
     codec_err rc = codec_receipt_reply_encode(&rr, out);
+    proof_changes_free(&changes);
     if (rc == CODEC_ERR_OVERFLOW)
         return snprintf(why, why_cap, "%s", capi_status_reason(CAPI_TOO_LARGE)), CAPI_TOO_LARGE;
     if (rc != CODEC_OK)

@@ -350,5 +350,39 @@ expect 4 "not yet committed" -- "$T" register --url "$SLOW_URL" --genesis "$G" -
     --timeout-ms 1000
 kill "$SLOW_PID"; wait "$SLOW_PID" 2>/dev/null
 
+# ---- governance validators (issue 23 item 4): the whole new set from the command line, on a
+# consortium of its own (the devserver signs with the genesis's keys: its boundary, 17..32
+# heights later, is never reached here).
+expect 0 "consortium of 4 validators" -- "$T" init --base-port "$((BASE + 170))" vcons
+"$D" vcons --tick-ms 100 >vcons.log 2>&1 &
+VCONS_PID=$!
+for _ in $(seq 100); do grep -q "serving" vcons.log && break; sleep 0.1; done
+K=vcons/keys
+"$T" keygen validator-new >/dev/null
+CURSET=(--validator validator-0=$K/validator-0.pub --validator validator-1=$K/validator-1.pub
+        --validator validator-2=$K/validator-2.pub)
+VS=(--url "tcp://127.0.0.1:$((BASE + 270))" --genesis vcons/genesis.bin --key $K/sponsor.key
+    --cosign approval=$K/regulator.key)
+expect 1 "code 31.*2 of the 4 current validators approved" -- "$T" governance validators "${VS[@]}" \
+    "${CURSET[@]}" --validator validator-3b=validator-new.pub --cosign author=validator-new.key \
+    --cosign approval=$K/validator-0.key --cosign approval=$K/validator-1.key
+expect 1 "code 34.*did not co-sign" -- "$T" governance validators "${VS[@]}" \
+    "${CURSET[@]}" --validator validator-3b=validator-new.pub --cosign approval=$K/validator-0.key \
+    --cosign approval=$K/validator-1.key --cosign approval=$K/validator-2.key
+expect 1 "code 30.*fewer than 4" -- "$T" governance validators "${VS[@]}" "${CURSET[@]}" \
+    --cosign approval=$K/validator-0.key --cosign approval=$K/validator-1.key \
+    --cosign approval=$K/validator-2.key
+expect 0 "event governance.validators" -- "$T" governance validators "${VS[@]}" \
+    "${CURSET[@]}" --validator validator-3b=validator-new.pub --cosign author=validator-new.key \
+    --cosign approval=$K/validator-0.key --cosign approval=$K/validator-1.key \
+    --cosign approval=$K/validator-2.key
+expect 1 "code 32.*pending" -- "$T" governance validators "${VS[@]}" \
+    "${CURSET[@]}" --validator validator-3c=$K/researcher.pub --cosign author=$K/researcher.key \
+    --cosign approval=$K/validator-0.key --cosign approval=$K/validator-1.key \
+    --cosign approval=$K/validator-2.key
+expect 2 "--validator wants NAME=HEX|PUBFILE" -- "$T" governance validators "${VS[@]}" --validator x
+expect 2 "give the whole new set" -- "$T" governance validators "${VS[@]}"
+kill "$VCONS_PID"; wait "$VCONS_PID" 2>/dev/null
+
 echo "client commands: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

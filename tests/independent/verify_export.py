@@ -10,9 +10,14 @@ and bounds, and recomputes everything an auditor checks: chain id, tx roots,
 the ledger-wide RFC 9162 log, receipts roots, the state-hash chain, block hash
 links, block times, and every Ed25519 signature (Debian python3-nacl).
 
+Validator-set changes (FORMATS.md 5.12, 6.4) are followed: the export's governance.validators
+events, and the changes a receipt or proof file carries, say which validators certify each
+height.
+
 usage: verify_export.py [--allow-uncertified-tail] GENESIS_FILE EXPORT_FILE
        verify_export.py --proof GENESIS_FILE PROOF_FILE
-exit:  0 the export (or proof) verifies, 1 it does not (height and reason
+       verify_export.py --receipt GENESIS_FILE RECEIPT_FILE
+exit:  0 the export (or proof, or receipt) verifies, 1 it does not (height and reason
        printed), or the export ends in blocks without a result certificate
        (not verified; exit 0 with --allow-uncertified-tail), 2 bad command line.
 """
@@ -27,7 +32,11 @@ import nacl.signing
 NAME_MAX = 32
 ARGS_MAX = 16
 ARG_BYTES_MAX = 1024
-COSIGS_MAX = 4
+COSIGS_MAX = 20
+REQUIREMENT_KEYS_MAX = 5
+CHANGES_MAX = 256
+CLIENT_MESSAGE_MAX = 8 * 1024 * 1024
+WINDOW = 16  # heights per boundary window (5.12)
 TX_MAX = 24 * 1024
 REASON_MAX = 160
 EVENTS_MAX = 16
@@ -316,7 +325,7 @@ def check_governance(gov, authorities):
         for rc in roles:
             want_array(rc, f"genesis.governance[{k}].roles[]", 2, 2)
             role = want_uint(rc[0], f"genesis.governance[{k}].roles[].role", 4, 1)
-            count = want_uint(rc[1], f"genesis.governance[{k}].roles[].count", 1 + COSIGS_MAX, 1)
+            count = want_uint(rc[1], f"genesis.governance[{k}].roles[].count", REQUIREMENT_KEYS_MAX, 1)
             if role <= prev:
                 raise Failure(f"genesis.governance[{k}].roles[].role: not increasing")
             if k + 1 == GOVERNANCE_KINDS and role != ROLE_REGULATOR:
@@ -324,8 +333,8 @@ def check_governance(gov, authorities):
             if sum(1 for a in authorities if a[0] == role) < count:
                 raise Failure(f"genesis.governance[{k}].roles[].count: above the authorities of that role")
             prev, keys = role, keys + count
-        if keys > 1 + COSIGS_MAX:
-            raise Failure(f"genesis.governance[{k}].roles: more keys than one tx carries")
+        if keys > REQUIREMENT_KEYS_MAX:
+            raise Failure(f"genesis.governance[{k}].roles: more keys than a requirement may name")
 
 
 def check_genesis(g):
@@ -507,6 +516,100 @@ class Signatures:
             return False
 
 
+# ---- validator sets (FORMATS.md 5.12) ------------------------------------------------------
+def quorum_of(n):
+    return 2 * ((n - 1) // 3) + 1
+
+
+class ValsetHistory:
+    """The validator sets from the genesis on: [(boundary, committing height, [[name, key]])].
+    A change committed at height h is in force from B = (h // 16 + 2) * 16."""
+
+    def __init__(self, genesis):
+        self.sets = [(1, 0, [[v[0], bytes(v[1])] for v in genesis[4]])]
+        self.last_height = 0
+
+    def at(self, height):
+        """(keys, quorum, first height of the set) in force at height."""
+        for boundary, _, members in reversed(self.sets):
+            if boundary <= height:
+                keys = [m[1] for m in members]
+                return keys, quorum_of(len(keys)), boundary
+        raise AssertionError("the genesis set covers height 1 on")
+
+    @staticmethod
+    def check_set(cur, new):
+        n = len(new)
+        if n < 4:
+            raise Failure(f"{n} validators: fewer than 4")
+        if n > VALIDATORS_MAX or (n - 1) % 3:
+            raise Failure(f"n = {n} is not allowed (4, 7, 10, 13 or 16)")
+        names = [m[0] for m in new]
+        keys = [m[1] for m in new]
+        if any(not name for name in names):
+            raise Failure("a validator has no name")
+        if len(set(names)) != n or len(set(keys)) != n:
+            raise Failure("two validators have the same name or key")
+        cur_keys = {m[1] for m in cur}
+        same = lambda a, b: a[0] == b[0] and a[1] == b[1]
+        if n == len(cur) + 3:  # growth: the current set in order, then 3 new keys
+            if not all(same(cur[i], new[i]) for i in range(len(cur))):
+                raise Failure("growth must keep the current validators in their order")
+            if any(m[1] in cur_keys for m in new[len(cur):]):
+                raise Failure("an added validator's key is a current validator's")
+        elif n + 3 == len(cur):  # shrink: remove exactly 3, keep the order
+            k = 0
+            for m in cur:
+                if k < n and same(m, new[k]):
+                    k += 1
+            if k != n:
+                raise Failure("a shrink must remove exactly 3 validators and keep the others")
+        elif n == len(cur):  # replace 1..f positions with new keys
+            changed = [i for i in range(n) if not same(cur[i], new[i])]
+            if any(new[i][1] in cur_keys for i in changed):
+                raise Failure("a replaced position holds a current validator's key")
+            if not changed:
+                raise Failure("the new set is the current set")
+            if len(changed) > (len(cur) - 1) // 3:
+                raise Failure(f"{len(changed)} validators replaced: at most f at once")
+        else:
+            raise Failure(f"n {len(cur)} -> {n}: grow by 3, shrink by 3 or keep n")
+
+    def record(self, height, contract, receipt):
+        """An OK receipt of a governance tx at height: follow its governance.validators events."""
+        if contract != "governance" or receipt[1] != 0:
+            return False
+        if height < self.last_height:
+            raise Failure(f"a change at height {height} after height {self.last_height}")
+        changed = False
+        for topic, data in receipt[5]:
+            if topic != "governance.validators":
+                continue
+            rd = Reader(bytes(data), "valset_event")
+            ev = rd.next()
+            if not rd.at_end():
+                raise Failure("valset_event: trailing bytes")
+            want_array(ev, "valset_event", 2, 2)
+            boundary = want_uint(ev[0], "valset_event.boundary")
+            members = want_array(ev[1], "valset", 1, VALIDATORS_MAX)
+            for i, m in enumerate(members):
+                want_array(m, f"valset[{i}]", 2, 2)
+                want_str(m[0], f"valset[{i}].name", NAME_MAX)
+                want_bin(m[1], f"valset[{i}].key", 32, 32)
+            new = [[m[0], bytes(m[1])] for m in members]
+            if boundary != (height // WINDOW + 2) * WINDOW:
+                raise Failure(f"boundary {boundary} of a change committed at height {height}: "
+                              f"must be {(height // WINDOW + 2) * WINDOW}")
+            if self.sets[-1][0] > height:
+                raise Failure(f"a change at height {height} while the change to boundary "
+                              f"{self.sets[-1][0]} is pending")
+            self.check_set(self.sets[-1][2], new)
+            self.sets.append((boundary, height, new))
+            self.last_height = height
+            changed = True
+        return changed
+
+
 # ---- the verifier ------------------------------------------------------------------------
 def load_genesis(genesis_bytes):
     """Decodes and checks the genesis; returns (genesis, validator keys, quorum, chain id)."""
@@ -525,6 +628,7 @@ def verify(genesis_bytes, export_bytes):
     genesis_created_ms = genesis[2]
     n = len(validators)
     sigs = Signatures(chain_id)
+    history = ValsetHistory(genesis)
 
     er = Reader(export_bytes, "export")
     header = er.next()
@@ -630,6 +734,16 @@ def verify(genesis_bytes, export_bytes):
         # block hash and state hash
         block_hash = sha256(pack(bh))
         state_hash = sha256(TAG_STATE, state_hash, sha256(pack(writes)))
+
+        # the validators in force at this height (5.12); this block's changes count later
+        validators, quorum, _ = history.at(height)
+        n = len(validators)
+        for i, t in enumerate(txs):
+            if not is_pruned(t):
+                try:
+                    history.record(height, t[3], receipts[i])
+                except Failure as e:
+                    raise Failure(f"governance change refused: {e.reason}", height, i)
 
         # commit certificate
         c_height, c_view, c_batch_hash, c_sigs = ccert
@@ -765,9 +879,21 @@ def verify_proof(genesis_bytes, proof_bytes):
     proof = pr.next()
     if not pr.at_end():
         raise Failure("proof: trailing bytes")
-    want_array(proof, "proof", 6, 6)
+    want_array(proof, "proof", 6, 7)
     kind = want_uint(proof[0], "proof.kind", 2, 1)
     path = want_array(proof[5], "proof.path", 0, PROOF_PATH_MAX)
+    if len(proof) == 7:  # 6.4: the validator-set changes up to the (new) block's height
+        header_at = proof[3]  # the block (inclusion) or the new block (consistency)
+        check_block_header(header_at)
+        history = ValsetHistory(_genesis)
+        follow_changes(proof[6], header_at[0][0], history, sigs)
+        proof = proof[:6]
+
+        def certified(header, rcert, _validators, _quorum, sigs, what):
+            keys, q, _ = history.at(want_uint(header[0][0], "block_header.height"))
+            check_certified(header, rcert, keys, q, sigs, what)
+    else:
+        certified = check_certified
     for i, h in enumerate(path):
         want_hash(h, f"proof.path[{i}]")
     if kind == 1:
@@ -782,7 +908,7 @@ def verify_proof(genesis_bytes, proof_bytes):
                 raise Failure(f"tx is {len(raw)} bytes, more than {TX_MAX}")
             leaf = leaf_hash(raw)
         want_uint(leaf_index, "proof.leaf_index")
-        check_certified(header, rcert, validators, quorum, sigs, "block")
+        certified(header, rcert, validators, quorum, sigs, "block")
         if not is_pruned(tx):
             body = pack(tx[0:6])
             if not sigs.verify(tx[0], TAG_TX, body, tx[7]):
@@ -801,8 +927,8 @@ def verify_proof(genesis_bytes, proof_bytes):
         return (f"inclusion of leaf {leaf_index} in block {height} (proposed time {time_ms}), "
                 f"log size {log_size}")
     _, old_header, old_rcert, header, rcert, _ = proof
-    check_certified(old_header, old_rcert, validators, quorum, sigs, "old block")
-    check_certified(header, rcert, validators, quorum, sigs, "new block")
+    certified(old_header, old_rcert, validators, quorum, sigs, "old block")
+    certified(header, rcert, validators, quorum, sigs, "new block")
     old_height, height = old_header[0][0], header[0][0]
     if old_height >= height:
         raise Failure(f"the old block (height {old_height}) is not below the new one "
@@ -813,6 +939,149 @@ def verify_proof(genesis_bytes, proof_bytes):
         raise Failure("the consistency path does not join the two certified log roots")
     return (f"consistency of block {old_height} (log size {old_header[2]}) with block "
             f"{height} (log size {header[2]})")
+
+
+# ---- receipt files (FORMATS.md 13.5) and their validator-set changes (6.4) ------------------
+def decode_one(data, what):
+    rd = Reader(bytes(data), what)
+    value = rd.next()
+    if not rd.at_end():
+        raise Failure(f"{what}: trailing bytes")
+    return value
+
+
+def check_receipt_reply(reply, history, sigs, what):
+    """Steps 1-8 of 13.5 under the validator sets history has; returns (tx, receipt)."""
+    want_array(reply, what, 6, 7)
+    height = want_uint(reply[0], f"{what}.height")
+    index = want_uint(reply[1], f"{what}.index", BLOCK_TXS_MAX - 1)
+    want_bin(reply[2], f"{what}.receipt", 1, 24 * 1024)
+    if reply[3] is None or reply[4] is None:
+        raise Failure(f"{what}: the receipt has no certificates")
+    want_bin(reply[3], f"{what}.proof", 1, CLIENT_MESSAGE_MAX)
+    want_bin(reply[4], f"{what}.commit_cert", 1, CLIENT_MESSAGE_MAX)
+    rpath = want_array(reply[5], f"{what}.receipt_path", 0, PROOF_PATH_MAX)
+    for i, h in enumerate(rpath):
+        want_hash(h, f"{what}.receipt_path[{i}]")
+    receipt = decode_one(reply[2], "receipt")
+    check_receipt(receipt)
+    proof = decode_one(reply[3], "proof")
+    want_array(proof, "proof", 6, 6)
+    if want_uint(proof[0], "proof.kind", 2, 1) != 1:
+        raise Failure(f"{what}: the proof is not an inclusion proof")
+    _, tx, leaf_index, header, rcert, path = proof
+    for i, h in enumerate(want_array(path, "proof.path", 0, PROOF_PATH_MAX)):
+        want_hash(h, f"proof.path[{i}]")
+    ccert = decode_one(reply[4], "commit_cert")
+    check_commit_cert(ccert)
+    check_block_header(header)
+    check_result_cert(rcert)
+    if header[0][0] != height:
+        raise Failure(f"{what}: block header is for height {header[0][0]}, the receipt says "
+                      f"{height}")
+    # 2: the tx's signatures (none for a pruned tx); 3: the receipt names the tx
+    if is_pruned(tx):
+        check_pruned(tx)
+        leaf, tx_id = tx[0], tx[1]
+    else:
+        check_tx(tx)
+        raw = pack(tx)
+        leaf, tx_id = leaf_hash(raw), sha256(raw)
+        body = pack(tx[0:6])
+        if not sigs.verify(tx[0], TAG_TX, body, tx[7]):
+            raise Failure(f"{what}: the tx author signature is invalid")
+        for k, (key, meaning, sig) in enumerate(tx[6]):
+            if not sigs.verify(key, TAG_COSIG, pack([sha256(body), meaning, key]), sig):
+                raise Failure(f"{what}: co-signature {k} of the tx is invalid")
+    if receipt[0] != tx_id:
+        raise Failure(f"{what}: the receipt names another tx")
+    # 4: the header hashes to the certified block hash
+    if rcert[0] != height or rcert[1] != sha256(pack(header)):
+        raise Failure(f"{what}: block header does not hash to the result certificate's block hash")
+    # 5, 6: both certificates, by the validators in force at this height
+    validators, quorum, since = history.at(height)
+    in_set = f" (the validator set in force from height {since})" if since > 1 else ""
+    check_quorum(rcert[4], len(validators), quorum, f"{what}: result certificate{in_set}", 0)
+    rbody = pack(rcert[0:4])
+    for v, sig in rcert[4]:
+        if not sigs.verify(validators[v], TAG_CHECKPOINT, rbody, sig):
+            raise Failure(f"{what}: result certificate signature of validator {v} is "
+                          f"invalid{in_set}")
+    if ccert[0] != height or ccert[2] != sha256(pack(header[0])):
+        raise Failure(f"{what}: commit certificate is for another batch header")
+    check_quorum(ccert[3], len(validators), quorum, f"{what}: commit certificate{in_set}", 0)
+    cbody = pack(ccert[0:3])
+    for v, sig in ccert[3]:
+        if not sigs.verify(validators[v], TAG_COMMIT, cbody, sig):
+            raise Failure(f"{what}: commit certificate signature of validator {v} is "
+                          f"invalid{in_set}")
+    # 7: the tx in the log; 8: the receipt in the receipts root
+    tx_count, log_size = header[0][3], header[2]
+    if tx_count > log_size or index >= tx_count or leaf_index != log_size - tx_count + index:
+        raise Failure(f"{what}: tx inclusion proof: leaf index {leaf_index} is not tx {index} "
+                      f"of the block")
+    if not verify_inclusion_path(leaf, leaf_index, log_size, path, header[3]):
+        raise Failure(f"{what}: tx inclusion proof: the path does not lead to the log root")
+    if not verify_inclusion_path(leaf_hash(bytes(reply[2])), index, tx_count, rpath, rcert[3]):
+        raise Failure(f"{what}: receipt inclusion proof: the path does not lead to the "
+                      f"certified receipts root")
+    return tx, receipt
+
+
+def follow_changes(changes, below, history, sigs):
+    """6.4: each change a complete receipt of a governance.validators tx, checked under the
+    set in force at its height, in increasing height order below the file's height."""
+    prev = 0
+    for i, raw in enumerate(want_array(changes, "changes", 1, CHANGES_MAX)):
+        want_bin(raw, f"changes[{i}]", 1, CLIENT_MESSAGE_MAX)
+        reply = decode_one(raw, f"change {i}")
+        want_array(reply, f"change {i}", 6, 6)  # a change carries no changes of its own
+        height = want_uint(reply[0], f"change {i}.height")
+        if not prev < height < below:
+            raise Failure(f"change {i} is at height {height}: changes go in increasing height "
+                          f"order below the file's height {below}")
+        tx, receipt = check_receipt_reply(reply, history, sigs, f"change {i} (height {height})")
+        if is_pruned(tx) or tx[3] != "governance" or tx[4] != "validators" or receipt[1] != 0:
+            raise Failure(f"change {i} (height {height}) is not an accepted "
+                          f"governance.validators tx")
+        keys, quorum, _ = history.at(height)
+        approvals = sum(1 for key, meaning, _ in tx[6] if meaning == 2 and bytes(key) in keys)
+        if approvals < quorum:
+            raise Failure(f"change {i} (height {height}) is approved by {approvals} validators "
+                          f"of the set in force, needs {quorum}")
+        try:
+            if not history.record(height, "governance", receipt):
+                raise Failure("it changes no validator")
+        except Failure as e:
+            raise Failure(f"change {i} (height {height}): {e.reason}")
+        prev = height
+
+
+def verify_receipt(genesis_bytes, receipt_bytes):
+    genesis, _validators, _quorum, chain_id = load_genesis(genesis_bytes)
+    sigs = Signatures(chain_id)
+    history = ValsetHistory(genesis)
+    reply = decode_one(receipt_bytes, "receipt file")
+    want_array(reply, "receipt file", 6, 7)
+    height = want_uint(reply[0], "receipt file.height")
+    if len(reply) == 7:
+        follow_changes(reply[6], height, history, sigs)
+    tx, receipt = check_receipt_reply(reply, history, sigs, "receipt")
+    return (f"receipt of tx {receipt[0].hex()[:16]}... at height {height}, status {receipt[1]}, "
+            f"{len(history.sets) - 1} validator-set changes followed")
+
+
+def main_receipt(genesis_path, receipt_path):
+    inputs = read_inputs([genesis_path, receipt_path])
+    if inputs is None:
+        return 1
+    try:
+        what = verify_receipt(*inputs)
+    except Failure as e:
+        print(f"independent receipt FAILED: {e.reason}")
+        return 1
+    print(f"independent receipt OK: {what}")
+    return 0
 
 
 def read_inputs(paths):
@@ -841,13 +1110,16 @@ def main_proof(genesis_path, proof_path):
 
 
 USAGE = ("usage: verify_export.py [--allow-uncertified-tail] GENESIS_FILE EXPORT_FILE\n"
-         "       verify_export.py --proof GENESIS_FILE PROOF_FILE\n")
+         "       verify_export.py --proof GENESIS_FILE PROOF_FILE\n"
+         "       verify_export.py --receipt GENESIS_FILE RECEIPT_FILE\n")
 
 
 def main(argv):
     args = argv[1:]
     if len(args) == 3 and args[0] == "--proof":
         return main_proof(args[1], args[2])
+    if len(args) == 3 and args[0] == "--receipt":
+        return main_receipt(args[1], args[2])
     allow_tail = False
     if args and args[0] == "--allow-uncertified-tail":
         allow_tail, args = True, args[1:]

@@ -1,7 +1,8 @@
 // verify.mjs - the genesis and a receipt file checked in the browser (or in Node), written
 // from docs/FORMATS.md: 1 (canonical msgpack), 3 (signatures and tags), 4 (RFC 9162 trees),
-// 5 (structures), 5.9 (genesis, chain id), 6.2 (inclusion proof) and 13.5 (the receipt file
-// and the eight steps that check it). WebCrypto does SHA-256 and Ed25519; msgpack.mjs reads
+// 5 (structures), 5.9 (genesis, chain id), 5.12 (validator sets), 6.2 (inclusion proof), 6.4
+// (the validator-set changes a receipt carries) and 13.5 (the receipt file and the steps that
+// check it). WebCrypto does SHA-256 and Ed25519; msgpack.mjs reads
 // and re-encodes. Nothing here trusts the server: only the genesis the person supplied.
 
 import { decode, encode } from "./msgpack.mjs";
@@ -24,7 +25,9 @@ export const STEPS = [
     "result certificate",          // 5 2f+1 distinct genesis validators, signatures valid
     "commit certificate",          // 6 same height, batch hash, 2f+1 COMMIT signatures
     "tx in the log",               // 7 leaf index inside the block, RFC 9162 path to log root
-    "receipt in the receipts root" // 8 RFC 9162 path to the result certificate's root
+    "receipt in the receipts root", // 8 RFC 9162 path to the result certificate's root
+    "validator-set changes",       // 9 (6.4, checked after 1) each change a receipt checked
+                                   //   under the set before it; they say who certifies 5 and 6
 ];
 
 export class VerifyError extends Error {
@@ -143,7 +146,7 @@ function txShape(t) {
         const isInt = typeof a === "number" || typeof a === "bigint";
         if (!isInt) bin(a, `tx.args[${i}]`, 0, 1024);
     }
-    arr(t[6], "tx.cosigs", 0, 4);
+    arr(t[6], "tx.cosigs", 0, 20);
     const keys = [hex(t[0])];
     for (const [i, c] of t[6].entries()) {
         arr(c, `tx.cosigs[${i}]`, 3, 3);
@@ -252,9 +255,10 @@ export async function inclusionOk(index, size, leaf, path, root) {
 
 // ---- the receipt file (13.5) --------------------------------------------------------------
 
-function decodeReceiptFile(bytes) {
+function decodeReceiptFile(bytes, changesAllowed = true) {
     const file = decodeIn(bytes, "receipt file");
-    arr(file, "receipt file", 6, 6);
+    arr(file, "receipt file", 6, changesAllowed ? 7 : 6);
+    const changes = file.length === 7 ? arr(file[6], "changes", 1, 256).map((c, i) => bin(c, `changes[${i}]`, 1, 8 << 20)) : [];
     const height = BigInt(uint(file[0], "height"));
     const index = Number(uint(file[1], "index", 4095n));
     bin(file[2], "receipt", 1, 24576);
@@ -278,7 +282,8 @@ function decodeReceiptFile(bytes) {
     checkVsigs(cc[3], "commit_cert.sigs");
     const receipt = receiptShape(decodeIn(file[2], "receipt"));
     return { height, index, receiptBytes: file[2], receipt, txRaw: proof[1], tx, leafIndex, header,
-             headerRaw: proof[3].raw, resultCert: rc, commitCert: cc, logPath: proof[5], receiptPath: file[5] };
+             headerRaw: proof[3].raw, resultCert: rc, commitCert: cc, logPath: proof[5], receiptPath: file[5],
+             changes };
 }
 
 async function checkTxSignatures(g, f) {
@@ -298,29 +303,125 @@ async function checkTxSignatures(g, f) {
     }
 }
 
-async function checkQuorum(g, step, sigs, tag, body, what) {
-    if (sigs.length < g.quorum) fail(step, `${sigs.length} ${what} signatures, ${g.quorum} (2f+1) needed`);
-    const message = concat(tag, g.chainId, body);
-    for (const [validator, s] of sigs) {
-        const i = Number(validator);
-        if (i >= g.n) fail(step, `validator ${i} is not in the genesis (${g.n} validators)`);
-        if (!(await ed25519Verify(g.validators[i].key, s, message)))
-            fail(step, `validator ${i}'s ${what} signature does not verify`);
+// ---- validator sets (5.12) and the changes a receipt carries (6.4) ---------------------------
+
+const quorumOf = (n) => 2 * Math.floor((n - 1) / 3) + 1;
+const sameMember = (a, b) => a.name === b.name && equal(a.key, b.key);
+
+// Why next may not follow cur (5.12), or null.
+function setRefusal(cur, next) {
+    const n = next.length;
+    if (n < 4) return `${n} validators: fewer than 4`;
+    if (n > 16 || (n - 1) % 3 !== 0) return `n = ${n} is not allowed (4, 7, 10, 13 or 16)`;
+    if (next.some((m) => m.name === "")) return "a validator has no name";
+    if (new Set(next.map((m) => m.name)).size !== n || new Set(next.map((m) => hex(m.key))).size !== n)
+        return "two validators have the same name or key";
+    const curKeys = new Set(cur.map((m) => hex(m.key)));
+    if (n === cur.length + 3) {
+        if (!cur.every((m, i) => sameMember(m, next[i]))) return "growth must keep the current validators in their order";
+        if (next.slice(cur.length).some((m) => curKeys.has(hex(m.key)))) return "an added validator's key is a current validator's";
+    } else if (n + 3 === cur.length) {
+        let k = 0;
+        for (const m of cur) if (k < n && sameMember(m, next[k])) k++;
+        if (k !== n) return "a shrink must remove exactly 3 validators and keep the others";
+    } else if (n === cur.length) {
+        const changed = next.map((m, i) => i).filter((i) => !sameMember(cur[i], next[i]));
+        if (changed.some((i) => curKeys.has(hex(next[i].key)))) return "a replaced position holds a current validator's key";
+        if (changed.length === 0) return "the new set is the current set";
+        if (changed.length > Math.floor((cur.length - 1) / 3)) return `${changed.length} validators replaced: at most f at once`;
+    } else {
+        return `n ${cur.length} -> ${n}: grow by 3, shrink by 3 or keep n`;
+    }
+    return null;
+}
+
+class ValsetHistory {
+    constructor(g) { this.sets = [{ boundary: 1n, height: 0n, members: g.validators }]; }
+    // {validators, n, quorum, since} in force at height
+    at(height) {
+        const s = [...this.sets].reverse().find((x) => x.boundary <= height);
+        return { validators: s.members, n: s.members.length, quorum: quorumOf(s.members.length), since: s.boundary };
+    }
+    // Follow the governance.validators events of an OK governance receipt at height; true if one.
+    record(height, receipt) {
+        let changed = false;
+        for (const e of receipt.events) {
+            if (e.topic !== "governance.validators") continue;
+            const ev = decodeIn(e.data, "valset_event");
+            arr(ev, "valset_event", 2, 2);
+            const boundary = BigInt(uint(ev[0], "valset_event.boundary"));
+            const members = arr(ev[1], "valset", 1, 16).map((m, i) => {
+                arr(m, `valset[${i}]`, 2, 2);
+                return { name: str(m[0], `valset[${i}].name`, 32), key: hash(m[1], `valset[${i}].key`) };
+            });
+            const want = (height / 16n + 2n) * 16n;
+            if (boundary !== want) throw new Error(`boundary ${boundary} of a change at height ${height}: must be ${want}`);
+            const last = this.sets[this.sets.length - 1];
+            if (last.boundary > height) throw new Error(`a change at height ${height} while the change to boundary ${last.boundary} is pending`);
+            const why = setRefusal(last.members, members);
+            if (why) throw new Error(why);
+            this.sets.push({ boundary, height, members });
+            changed = true;
+        }
+        return changed;
     }
 }
 
-async function checkSteps(g, f) {
+// 6.4: each change a whole receipt of an accepted governance.validators tx, checked under the set
+// in force at its height (approved by 2f+1 of that set), in increasing height order below the file's.
+async function followChanges(g, history, changes, below) {
+    let prev = 0n;
+    for (const [i, bytes] of changes.entries()) {
+        let c;
+        try {
+            c = decodeReceiptFile(bytes, false);
+            if (c.height <= prev || c.height >= below)
+                fail(9, `at height ${c.height}: changes go in increasing height order below the file's height ${below}`);
+            await checkSteps(g, history.at(c.height), c);
+        } catch (e) {
+            if (!(e instanceof VerifyError) || e.step === 9) throw e;
+            fail(9, `change ${i}: ${e.message}`);
+        }
+        const where = `change ${i} (height ${c.height})`;
+        if (c.tx.pruned || c.tx.contract !== "governance" || c.tx.method !== "validators" || c.receipt.status !== 0)
+            fail(9, `${where} is not an accepted governance.validators tx`);
+        const set = history.at(c.height), keys = new Set(set.validators.map((v) => hex(v.key)));
+        const approvals = c.tx.cosigs.filter((k) => Number(k[1]) === 2 && keys.has(hex(k[0]))).length;
+        if (approvals < set.quorum) fail(9, `${where} is approved by ${approvals} validators of the set in force, needs ${set.quorum}`);
+        let changed;
+        try { changed = history.record(c.height, c.receipt); } catch (e) {
+            if (e instanceof VerifyError) throw e;
+            fail(9, `${where}: ${e.message}`);
+        }
+        if (!changed) fail(9, `${where} changes no validator`);
+        prev = c.height;
+    }
+}
+
+async function checkQuorum(g, set, step, sigs, tag, body, what) {
+    const since = set.since > 1n ? ` (the validator set in force from height ${set.since})` : "";
+    if (sigs.length < set.quorum) fail(step, `${sigs.length} ${what} signatures, ${set.quorum} (2f+1) needed${since}`);
+    const message = concat(tag, g.chainId, body);
+    for (const [validator, s] of sigs) {
+        const i = Number(validator);
+        if (i >= set.n) fail(step, `validator ${i} is not in the set in force (${set.n} validators)${since}`);
+        if (!(await ed25519Verify(set.validators[i].key, s, message)))
+            fail(step, `validator ${i}'s ${what} signature does not verify${since}`);
+    }
+}
+
+async function checkSteps(g, set, f) {
     await checkTxSignatures(g, f);                                                    // 2
     const txId = f.tx.pruned ? f.txRaw[1] : await sha256(f.txRaw.raw);               // 3
     if (!equal(txId, f.receipt.txId)) fail(3, "the receipt's tx id is not the tx's");
     const rc = f.resultCert, h = f.header;                                            // 4
     if (BigInt(rc[0]) !== h.height) fail(4, `the result certificate is for height ${rc[0]}, the header ${h.height}`);
     if (!equal(await sha256(f.headerRaw), rc[1])) fail(4, "the header's hash is not the result certificate's block hash");
-    await checkQuorum(g, 5, rc[4], TAG.checkpoint, encode(rc.slice(0, 4)), "checkpoint"); // 5
+    await checkQuorum(g, set, 5, rc[4], TAG.checkpoint, encode(rc.slice(0, 4)), "checkpoint"); // 5
     const cc = f.commitCert;                                                          // 6
     if (BigInt(cc[0]) !== h.height) fail(6, `the commit certificate is for height ${cc[0]}, the block ${h.height}`);
     if (!equal(await sha256(h.batch.raw), cc[2])) fail(6, "its batch hash is not the hash of the header's batch header");
-    await checkQuorum(g, 6, cc[3], TAG.commit, encode(cc.slice(0, 3)), "COMMIT");
+    await checkQuorum(g, set, 6, cc[3], TAG.commit, encode(cc.slice(0, 3)), "COMMIT");
     if (f.index >= h.txCount) fail(7, `index ${f.index} is not below the block's ${h.txCount} txs`); // 7
     if (f.leafIndex !== h.logSize - BigInt(h.txCount) + BigInt(f.index))
         fail(7, `leaf ${f.leafIndex} is not the tx's place in this block (the tx is not in this block)`);
@@ -339,7 +440,9 @@ export async function verifyReceiptFile(genesis, bytes) {
     let f = null;
     try {
         f = decodeReceiptFile(bytes);
-        await checkSteps(genesis, f);
+        const history = new ValsetHistory(genesis);
+        await followChanges(genesis, history, f.changes, f.height);                   // 9
+        await checkSteps(genesis, history.at(f.height), f);
         return { ok: true, file: f };
     } catch (e) {
         if (!(e instanceof VerifyError)) return { ok: false, step: 0, stepName: "verifier error", reason: String(e), file: f };
