@@ -14,9 +14,17 @@
 # Then every node's ledger is exported and audited with the genesis alone (the four of the
 # last set identical; the three removed ones verified up to where they stopped), one with
 # --reexecute, and a receipt from after the changes is verified with the genesis alone.
+# With a fifth argument "tls" the consortium runs over mutual TLS (`init --tls`): the joined
+# validators get certificates of the consortium CA and are dialed over TLS (tp_add_peer).
 set -uo pipefail
-T=$1; export TRIALNODE=$2; D=$3; PORT=$4
+T=$1; export TRIALNODE=$2; D=$3; PORT=$4; MODE=${5:-plain}
 . "$(dirname "$0")/lib.sh"
+INIT=()
+if [ "$MODE" = tls ]; then
+    INIT=(--tls)
+    url() { echo "tls+tcp://127.0.0.1:$((PORT + 100 + $1))"; }
+    export TRIALREG_TLS_CA=$D/tls/ca.pem
+fi
 LOAD=
 ALL="0 1 2 3 4 5 6"
 cleanup() {
@@ -45,7 +53,7 @@ boundary() { echo $(( ($1 / 16 + 2) * 16 )); }
 committed_at() { grep -oE 'height [0-9]+' <<<"$1" | head -n 1 | grep -oE '[0-9]+'; }
 
 rm -rf "$D"
-"$T" init --base-port "$PORT" "$D" >/dev/null || fail "init"
+"$T" init "${INIT[@]}" --base-port "$PORT" "$D" >/dev/null || fail "init"
 "$T" cluster up "$D" >/dev/null || fail "cluster up"
 K=$D/keys
 G=(--genesis "$D/genesis.bin")
