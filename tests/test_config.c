@@ -59,6 +59,7 @@ Test(config, save_then_load_round_trips)
     snprintf(c.client, sizeof c.client, "tcp://127.0.0.1:7201");
     snprintf(c.data_dir, sizeof c.data_dir, "/d");
     snprintf(c.key_file, sizeof c.key_file, "/k");
+    snprintf(c.next_key_file, sizeof c.next_key_file, "/k2"); /* a rotation's key */
     snprintf(c.genesis_file, sizeof c.genesis_file, "/g");
     c.view_timeout_ms = 777;
     snprintf(c.http, sizeof c.http, "127.0.0.1:7265");
@@ -70,6 +71,8 @@ Test(config, save_then_load_round_trips)
     cr_assert_eq(config_save(path, &c, why, sizeof why), 0, "%s", why);
     cr_assert_eq(config_save(path, &c, why, sizeof why), -1, "never overwrites");
     cr_assert_eq(config_load(path, &back, why, sizeof why), 0, "%s", why);
+    cr_assert_str_eq(back.path, path, "the config knows the file it came from (re-read)");
+    snprintf(c.path, sizeof c.path, "%s", path);
     cr_assert_eq(memcmp(&c, &back, sizeof c), 0);
     cr_assert(!config_uses_tls(&back));
     /* with TLS: the two files round trip too */
@@ -81,6 +84,8 @@ Test(config, save_then_load_round_trips)
     snprintf(path, sizeof path, "%s/saved-tls.json", dir);
     cr_assert_eq(config_save(path, &c, why, sizeof why), 0, "%s", why);
     cr_assert_eq(config_load(path, &back, why, sizeof why), 0, "%s", why);
+    cr_assert_str_eq(back.path, path, "the config knows the file it came from (re-read)");
+    snprintf(c.path, sizeof c.path, "%s", path);
     cr_assert_eq(memcmp(&c, &back, sizeof c), 0);
     cr_assert(config_uses_tls(&back));
 }
@@ -127,6 +132,7 @@ Test(config, validators_added_by_governance_have_addresses_by_key_and_no_node_in
     snprintf(path, sizeof path, "%s/joined-saved.json", dir);
     cr_assert_eq(config_save(path, &c, why, sizeof why), 0, "%s", why);
     cr_assert_eq(config_load(path, &back, why, sizeof why), 0, "%s", why);
+    snprintf(c.path, sizeof c.path, "%s", path);
     cr_assert_eq(memcmp(&c, &back, sizeof c), 0, "round trip");
     char text[2048];
     snprintf(text, sizeof text, "%.*s, \"validators\": {\"01\": \"tcp://e:1\"}}",

@@ -441,6 +441,60 @@ Test(node, a_fetch_is_answered_only_when_signed_by_the_validator_it_names)
     cr_assert(await_blocks(5000), "a FETCH signed by validator 0 is answered");
 }
 
+/* Issue 23: the keyed FETCH (what nodes send) names the requester's key. */
+static void send_keyed_fetch(uint32_t from, const keypair *signer, const pubkey *named)
+{
+    codec_buf b = codec_buf_make(T.buf, sizeof T.buf);
+    uint8_t body[96];
+    codec_buf bb = codec_buf_make(body, sizeof body);
+    signature sig;
+    uint64_t t = now_ms();
+    cr_assert_eq(wire_fetch_keyed_body_encode(from, 1, 1, t, named, &bb), CODEC_OK);
+    cr_assert_eq(tcrypto_sign(signer, TCRYPTO_TAG_FETCH, &T.chain_id, bb.data, bb.len, &sig),
+                 TCRYPTO_OK);
+    cr_assert_eq(wire_fetch_keyed_encode(from, 1, 1, t, named, &sig, &b), CODEC_OK);
+    cr_assert_eq(tp_send(T.peer0, 1, b.data, b.len), TP_OK);
+}
+
+/* Node 1 holds height 1. A keyed FETCH naming a key no validator set holds (a stranger's,
+ * correctly signed) is ignored with that reason, one naming validator 0's key but signed by
+ * another is ignored as a bad signature, and one naming and signed by validator 0's key is
+ * answered (at validator 0's address): the key, not a genesis index, is who asks. */
+Test(node, a_keyed_fetch_is_answered_only_to_a_validator_key_it_names_and_signs)
+{
+    uint8_t tx[1024];
+    commit_height_1(make_tx(1, false, tx, sizeof tx));
+    keypair stranger;
+    tcrypto_keypair_generate(&stranger);
+    char log_path[300];
+    snprintf(log_path, sizeof log_path, "%s/stderr-keyed.log", T.dir);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *log = fopen(log_path, "w");
+    cr_assert(saved >= 0 && log);
+    dup2(fileno(log), 2);
+    send_keyed_fetch(0, &stranger, &stranger.public_key);
+    send_keyed_fetch(2, &stranger, &T.chain.keys.validators[0].public_key);
+    bool answered = await_blocks(1500);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(log);
+    cr_assert_not(answered, "node 1 answered a keyed FETCH of no validator");
+    char text[8192] = "";
+    FILE *f = fopen(log_path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = 0;
+    cr_assert_not_null(strstr(text, "no validator of the set in force or a pending one"),
+                       "a stranger's key is refused as such: %s", text);
+    cr_assert_not_null(strstr(text, "its signature is not its key's"),
+                       "a signature by another key than the one named: %s", text);
+    send_keyed_fetch(0, &T.chain.keys.validators[0], &T.chain.keys.validators[0].public_key);
+    cr_assert(await_blocks(5000), "a keyed FETCH by validator 0's key is answered");
+}
+
 /* ---- issue 13, bug 3 (node half): a result certificate against my own
  * execution ---- */
 

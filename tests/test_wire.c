@@ -533,7 +533,7 @@ Test(wire, fetch_refusals)
     buf[5] = 10; /* from 10 > to 9 */
     EXPECT_REFUSED(b, CODEC_ERR_RANGE, "fetch.to", -1, 6);
     b = small_fetch();
-    buf[4] = 0x95; /* 2 (unsigned) or 4 (signed) fields, no more */
+    buf[4] = 0x96; /* 2 (unsigned), 4 (signed) or 5 (keyed) fields, no more */
     EXPECT_REFUSED(b, CODEC_ERR_COUNT, "fetch", -1, 4);
     signature sig = sig_of(3);
     b = ENCODE(wire_fetch_signed_encode(3, 5, 9, 1234, &sig, &ob));
@@ -564,6 +564,34 @@ Test(wire, signed_fetch_round_trips)
     cr_assert_eq(wire_fetch_body_encode(2, 5, 9, 77, &bx), CODEC_OK);
     cr_assert_eq(wire_fetch_body_encode(3, 5, 9, 77, &by), CODEC_OK);
     cr_assert(bx.len != by.len || memcmp(x, y, bx.len) != 0, "the sender is signed");
+}
+
+/* Issue 23: the keyed FETCH names the requester's key (a validator a change added has no
+ * genesis index), and the key is part of what it signs. */
+Test(wire, keyed_fetch_round_trips_and_signs_its_key)
+{
+    signature sig = sig_of(9);
+    pubkey key, other;
+    memset(key.bytes, 0x41, 32);
+    memset(other.bytes, 0x42, 32);
+    codec_error e;
+    codec_buf b = ENCODE(wire_fetch_keyed_encode(0, 5, 9, 1700000000123ull, &key, &sig, &ob));
+    cr_assert_eq(buf[4], 0x95);
+    cr_assert_eq(decode_copy(b.data, b.len, msg, &e), CODEC_OK);
+    cr_assert(msg->fetch_signed && msg->fetch_keyed);
+    cr_assert_eq(msg->fetch_from, 5);
+    cr_assert_eq(msg->fetch_to, 9);
+    cr_assert_eq(msg->fetch_time_ms, 1700000000123ull);
+    cr_assert_eq(memcmp(msg->fetch_key.bytes, key.bytes, 32), 0);
+    cr_assert_eq(memcmp(msg->fetch_sig.bytes, sig.bytes, 64), 0);
+    b = ENCODE(wire_fetch_signed_encode(3, 5, 9, 1234, &sig, &ob));
+    cr_assert_eq(decode_copy(b.data, b.len, msg, &e), CODEC_OK);
+    cr_assert(msg->fetch_signed && !msg->fetch_keyed, "the older signed form still decodes");
+    uint8_t x[96], y[96];
+    codec_buf bx = codec_buf_make(x, sizeof x), by = codec_buf_make(y, sizeof y);
+    cr_assert_eq(wire_fetch_keyed_body_encode(0, 5, 9, 77, &key, &bx), CODEC_OK);
+    cr_assert_eq(wire_fetch_keyed_body_encode(0, 5, 9, 77, &other, &by), CODEC_OK);
+    cr_assert(bx.len != by.len || memcmp(x, y, bx.len) != 0, "the key is signed");
 }
 
 static codec_buf small_vote(void)

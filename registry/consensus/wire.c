@@ -265,6 +265,38 @@ codec_err wire_fetch_signed_encode(uint32_t from, uint64_t from_height, uint64_t
     return done(out);
 }
 
+codec_err wire_fetch_keyed_body_encode(uint32_t from, uint64_t from_height, uint64_t to_height,
+                                       uint64_t time_ms, const pubkey *key, codec_buf *out)
+{
+    if (from > WIRE_VALIDATOR_MAX || from_height == 0 || from_height > to_height) {
+        return CODEC_ERR_RANGE;
+    }
+    codec_wr_array(out, 5);
+    codec_wr_uint(out, from);
+    codec_wr_uint(out, from_height);
+    codec_wr_uint(out, to_height);
+    codec_wr_uint(out, time_ms);
+    codec_wr_bin(out, key->bytes, 32);
+    return done(out);
+}
+
+codec_err wire_fetch_keyed_encode(uint32_t from, uint64_t from_height, uint64_t to_height,
+                                  uint64_t time_ms, const pubkey *key, const signature *sig,
+                                  codec_buf *out)
+{
+    if (from > WIRE_VALIDATOR_MAX || from_height == 0 || from_height > to_height) {
+        return CODEC_ERR_RANGE;
+    }
+    wr_envelope(out, WIRE_FETCH, from);
+    codec_wr_array(out, 5);
+    codec_wr_uint(out, from_height);
+    codec_wr_uint(out, to_height);
+    codec_wr_uint(out, time_ms);
+    codec_wr_bin(out, key->bytes, 32);
+    codec_wr_bin(out, sig->bytes, 64);
+    return done(out);
+}
+
 codec_err wire_blocks_encode(uint32_t from, const codec_span *blocks, const codec_span *results,
                              uint32_t count, codec_buf *out)
 {
@@ -546,7 +578,7 @@ static bool rd_fetch(codec_reader *r, wire_msg *out)
 {
     uint32_t n;
     const uint8_t *head = r->p;
-    if (!codec_rd_array(r, "fetch", 2, 4, &n)) return false;
+    if (!codec_rd_array(r, "fetch", 2, 5, &n)) return false;
     if (n == 3) return codec_rd_fail_at(r, head, CODEC_ERR_COUNT, "fetch");
     const uint8_t *at = r->p;
     if (!codec_rd_uint(r, "fetch.from", UINT64_MAX, &out->fetch_from)) return false;
@@ -556,9 +588,11 @@ static bool rd_fetch(codec_reader *r, wire_msg *out)
     if (out->fetch_to < out->fetch_from) {
         return codec_rd_fail_at(r, at, CODEC_ERR_RANGE, "fetch.to");
     }
-    out->fetch_signed = n == 4;
+    out->fetch_signed = n >= 4;
+    out->fetch_keyed = n == 5;
     return n == 2
            || (codec_rd_uint(r, "fetch.time_ms", UINT64_MAX, &out->fetch_time_ms)
+               && (n == 4 || codec_rd_fixed(r, "fetch.key", out->fetch_key.bytes, 32))
                && codec_rd_fixed(r, "fetch.sig", out->fetch_sig.bytes, 64));
 }
 
@@ -599,6 +633,7 @@ static void reset(wire_msg *out)
     out->tx_count = 0;
     out->fetch_from = out->fetch_to = 0;
     out->fetch_signed = false;
+    out->fetch_keyed = false;
     out->fetch_time_ms = 0;
     out->block_count = 0;
     out->part_count = 0;

@@ -26,9 +26,13 @@
  *               each view-change is the whole VIEW-CHANGE body above, type 5 included
  *               (as many signatures as digests)
  * kind 2 TXS      [tx bytes...]                 forwarded client txs (1..WIRE_TXS_MAX)
- * kind 3 FETCH    [from_height, to_height, time_ms, sig]     1 <= from <= to
- *                 sig (tag FETCH, this chain) by validator `from` over
- *                 [from, from_height, to_height, time_ms]; time_ms is the sender's clock.
+ * kind 3 FETCH    [from_height, to_height, time_ms, key, sig]  1 <= from <= to
+ *                 sig (tag FETCH, this chain) by `key` (bin 32, the requester's validator
+ *                 key: of any set, so that a validator a governance change added can
+ *                 catch up) over [from, from_height, to_height, time_ms, key]; time_ms is
+ *                 the sender's clock. The form without key [from_height, to_height,
+ *                 time_ms, sig] (sig by GENESIS validator `from` over [from, from_height,
+ *                 to_height, time_ms]) still decodes (fetch_keyed false).
  *                 The old unsigned form [from_height, to_height] still decodes
  *                 (fetch_signed false) so that a node can say why it ignores it.
  * kind 4 BLOCKS   [[block record bin, result_cert bin or nil]...]  (1..WIRE_BLOCKS_MAX)
@@ -85,6 +89,8 @@ typedef struct {
     /* WIRE_FETCH */
     uint64_t fetch_from, fetch_to;
     bool fetch_signed;      /* false: the unsigned form (ignored by nodes) */
+    bool fetch_keyed;       /* the signed form naming its key (fetch_key) */
+    pubkey fetch_key;
     uint64_t fetch_time_ms; /* signed form only */
     signature fetch_sig;
     /* WIRE_BLOCKS: result.len == 0 when the peer had no result certificate */
@@ -109,6 +115,12 @@ codec_err wire_fetch_body_encode(uint32_t from, uint64_t from_height, uint64_t t
                                  uint64_t time_ms, codec_buf *out);
 codec_err wire_fetch_signed_encode(uint32_t from, uint64_t from_height, uint64_t to_height,
                                    uint64_t time_ms, const signature *sig, codec_buf *out);
+/* The keyed FETCH (what nodes send): the part `key` signs, and the message. */
+codec_err wire_fetch_keyed_body_encode(uint32_t from, uint64_t from_height, uint64_t to_height,
+                                       uint64_t time_ms, const pubkey *key, codec_buf *out);
+codec_err wire_fetch_keyed_encode(uint32_t from, uint64_t from_height, uint64_t to_height,
+                                  uint64_t time_ms, const pubkey *key, const signature *sig,
+                                  codec_buf *out);
 codec_err wire_blocks_encode(uint32_t from, const codec_span *blocks, const codec_span *results,
                              uint32_t count, codec_buf *out);
 codec_err wire_bundle_encode(uint32_t from, const codec_span *parts, uint32_t count,

@@ -206,6 +206,7 @@ static bool read_fields(reader *r, json_t *root, config_node *c)
           && get_peers(r, root, c) && get_addresses(r, root, c)
           && get_path(r, root, "data_dir", true, c->data_dir)
           && get_path(r, root, "key_file", true, c->key_file)
+          && get_path(r, root, "next_key_file", false, c->next_key_file)
           && get_path(r, root, "genesis_file", true, c->genesis_file)
           && get_u32(r, root, "batch_max_txs", false, 1, CODEC_BLOCK_TXS_MAX, &c->batch_max_txs)
           && get_u32(r, root, "batch_timeout_ms", false, 1, 60000, &c->batch_timeout_ms)
@@ -245,6 +246,7 @@ int config_load(const char *path, config_node *out, char *why, size_t why_cap)
     bool ok = read_fields(&r, root, &c);
     json_decref(root);
     if (!ok) return -1;
+    snprintf(c.path, sizeof c.path, "%s", path);
     *out = c;
     return 0;
 }
@@ -277,6 +279,8 @@ static json_t *to_json(const config_node *c)
     }
     if (root && c->tls_ca_file[0]) json_object_set_new(root, "tls_ca_file", json_string(c->tls_ca_file));
     if (root && c->http[0]) json_object_set_new(root, "http", json_string(c->http));
+    if (root && c->next_key_file[0])
+        json_object_set_new(root, "next_key_file", json_string(c->next_key_file));
     if (root && c->bench_unsigned_reads) json_object_set_new(root, "bench_unsigned_reads", json_true());
     if (root && c->envelope_ttl_max_ms)
         json_object_set_new(root, "envelope_ttl_max_ms", json_integer(c->envelope_ttl_max_ms));

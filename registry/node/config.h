@@ -18,6 +18,10 @@
  *                                             address for (docs/NODE.md)
  *     "data_dir": "node0/data",               relative to the config file
  *     "key_file": "keys/validator-0.key",     relative to the config file
+ *     "next_key_file": "keys/validator-0b.key", optional, relative: the key this validator
+ *                                             signs with from the boundary of a change that
+ *                                             rotates its key to this one (read at start and
+ *                                             again when a change commits; docs/NODE.md)
  *     "genesis_file": "genesis.bin",          relative to the config file
  *     "batch_max_txs": 256,                   optional (default 256 = PBFT_BATCH_MAX)
  *     "batch_timeout_ms": 20,                 optional (default 20: how long a partial batch waits to fill while others are in flight)
@@ -69,6 +73,8 @@ typedef struct {
     config_address addresses[CONFIG_ADDRESSES_MAX]; /* "validators", keys distinct */
     char data_dir[CONFIG_PATH_MAX];     /* resolved against the file's folder */
     char key_file[CONFIG_PATH_MAX];     /* resolved */
+    char next_key_file[CONFIG_PATH_MAX]; /* resolved; "" = none */
+    char path[CONFIG_PATH_MAX];         /* the file config_load read (the node re-reads it) */
     char genesis_file[CONFIG_PATH_MAX]; /* resolved */
     uint32_t batch_max_txs;
     uint32_t batch_timeout_ms;

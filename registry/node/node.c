@@ -43,6 +43,8 @@
 #define WAITING_MAX 32      /* PRE-PREPAREs waiting for their txs' signature checks */
 #define WAITING_PER_SENDER PBFT_WINDOW /* of them from one sender (its heights in flight) */
 #define HELD_MAX (4 * PBFT_WINDOW) /* result certificates ahead of execution */
+#define NO_SLOT UINT32_MAX /* a validator this node has no transport link to */
+#define ADDRESS_RETRY_MS 5000u /* a key without an address: look in the config again after */
 
 /* ==== logging ============================================================ */
 
@@ -67,7 +69,8 @@ static uint64_t mono_ms(void)
 typedef struct {
     uint8_t *data;
     size_t len;
-    uint32_t to; /* PBFT_BROADCAST = every peer */
+    uint32_t to; /* a transport slot, or PBFT_BROADCAST: the validators of the sets the
+                  * core may still need (broadcast_slots) */
 } queued;
 
 struct node {
@@ -77,8 +80,18 @@ struct node {
     size_t genesis_len;
     hash32 chain;
     keypair key;
-    uint32_t n;
+    keypair next_key;   /* config next_key_file: signs from a rotation's boundary on */
+    bool has_next_key;
+    uint32_t n;         /* the genesis's validators (transport slots 0..n-1, by index) */
     pubkey validators[PBFT_N_MAX];
+    /* Every validator key of any set this node learnt of, and its transport slot (NO_SLOT:
+     * no address yet; looked up again after retry_ms). Genesis keys have their index. */
+    uint32_t link_count;
+    struct link {
+        pubkey key;
+        uint32_t slot;
+        uint64_t retry_ms;
+    } links[TP_PEERS_MAX];
     ledger *ledger;
     exec *exec;
     capi *api;
@@ -155,8 +168,11 @@ static void logf_(node *nd, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s.%03uZ %-5s node=%u %s\n", ts, (unsigned)(ms % 1000), LEVELS[level],
-            nd->cfg.node, line);
+    char id[16] = "joined"; /* no genesis index: a validator a change added */
+    if (nd->cfg.node != CONFIG_NODE_NONE)
+        snprintf(id, sizeof id, "%u", nd->cfg.node);
+    fprintf(stderr, "%s.%03uZ %-5s node=%s %s\n", ts, (unsigned)(ms % 1000), LEVELS[level], id,
+            line);
 }
 
 static void hex8(const hash32 *h, char out[17]) { tcrypto_to_hex(h->bytes, 8, out); }
@@ -324,12 +340,12 @@ static int new_view_write(node *nd, const pbft_new_view *nv)
     if (!buf)
         return -1;
     codec_buf b = codec_buf_make(buf, WIRE_BUF_MAX);
-    pbft_msg m = {.type = PBFT_MSG_NEW_VIEW, .from = nd->cfg.node, .view = nv->view,
-                  .new_view = nv};
+    pbft_msg m = {.type = PBFT_MSG_NEW_VIEW, .from = pbft_primary(nd->core, nv->view),
+                  .view = nv->view, .new_view = nv};
     char tmp[sizeof nd->nv_path + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", nd->nv_path);
     int rc = -1;
-    if (wire_pbft_encode(nd->cfg.node, &m, NULL, 0, &b) == CODEC_OK && !b.overflow) {
+    if (wire_pbft_encode(m.from, &m, NULL, 0, &b) == CODEC_OK && !b.overflow) {
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0) {
             rc = write(fd, buf, b.len) == (ssize_t)b.len && fdatasync(fd) == 0 ? 0 : -1;
@@ -368,22 +384,55 @@ static void new_view_restore(node *nd)
 
 /* ==== signing interface for the core ========================================= */
 
-/* set_from names the validator set the index refers to (pbft.h). The node calls no
- * pbft_reconfigure yet (issue 23 item 4, node wiring), so the core asks only about the
- * genesis set (set_from 0); anything else is refused. */
+/* The validator set that begins at set_from (the core's numbering: 0 is the genesis's,
+ * whose history entry begins at 1), or NULL if the ledger records none there. The
+ * executor's history is written by this thread only (exec_block), so reading it here
+ * needs no lock. */
+static const codec_valset *set_from_history(node *nd, uint64_t set_from)
+{
+    const consortium_valset_entry *e =
+        consortium_valset_at(exec_history(nd->exec), set_from ? set_from : 1);
+    if (set_from != 0 && e->boundary != set_from)
+        return NULL;
+    return &e->set;
+}
+
+/* This node's key in set s (its key_file's, or next_key_file's for a rotation), and its
+ * index there; NULL if it holds none of the set's keys. */
+static const keypair *my_key_in(const node *nd, const codec_valset *s, uint32_t *index)
+{
+    if (consortium_valset_has(s, &nd->key.public_key, index))
+        return &nd->key;
+    if (nd->has_next_key && consortium_valset_has(s, &nd->next_key.public_key, index))
+        return &nd->next_key;
+    return NULL;
+}
+
+static bool is_my_key(const node *nd, const pubkey *k)
+{
+    return memcmp(k, &nd->key.public_key, sizeof *k) == 0 ||
+           (nd->has_next_key && memcmp(k, &nd->next_key.public_key, sizeof *k) == 0);
+}
+
+/* set_from names the validator set the index refers to (pbft.h): the node signs with its
+ * key in that set and checks with the key the set holds at that index (docs/NODE.md
+ * "Validator-set changes"). */
 static bool core_sign(void *ctx, uint64_t set_from, const char *tag, const uint8_t *body,
                       size_t len, signature *out)
 {
     node *nd = ctx;
-    return set_from == 0 && tcrypto_sign(&nd->key, tag, &nd->chain, body, len, out) == TCRYPTO_OK;
+    const codec_valset *s = set_from_history(nd, set_from);
+    const keypair *k = s ? my_key_in(nd, s, NULL) : NULL;
+    return k && tcrypto_sign(k, tag, &nd->chain, body, len, out) == TCRYPTO_OK;
 }
 
 static bool core_verify(void *ctx, uint64_t set_from, pbft_replica v, const char *tag,
                         const uint8_t *body, size_t len, const signature *sig)
 {
     node *nd = ctx;
-    return set_from == 0 && v < nd->n &&
-           tcrypto_verify(&nd->validators[v], tag, &nd->chain, body, len, sig);
+    const codec_valset *s = set_from_history(nd, set_from);
+    return s && v < s->count &&
+           tcrypto_verify(&s->validators[v].key, tag, &nd->chain, body, len, sig);
 }
 
 /* Issue 14 C, layer 2: a request that is invalid in EVERY state it may be executed in
@@ -461,6 +510,124 @@ uint32_t node_batch_max(const codec_rules *rules)
     return k < PBFT_BATCH_MAX ? (uint32_t)k : PBFT_BATCH_MAX;
 }
 
+/* ==== validator links (docs/NODE.md "Validator-set changes") ====================== */
+
+/* Re-read the config file for the "validators" address book and next_key_file: a change
+ * may name a key this node has no address for yet, or rotate this node's own key. */
+static void reload_config(node *nd)
+{
+    config_node fresh;
+    char why[CONFIG_PATH_MAX + 128];
+    if (nd->cfg.path[0] == '\0')
+        return; /* a harness's config, never read from a file */
+    if (config_load(nd->cfg.path, &fresh, why, sizeof why) != 0) {
+        logf_(nd, LOG_WARN, "config re-read refused (keeping the one loaded): %s", why);
+        return;
+    }
+    nd->cfg.address_count = fresh.address_count;
+    memcpy(nd->cfg.addresses, fresh.addresses, sizeof fresh.addresses);
+    if (!nd->has_next_key && fresh.next_key_file[0]) {
+        tcrypto_err ke = tcrypto_read_secret_key(fresh.next_key_file, &nd->next_key);
+        nd->has_next_key = ke == TCRYPTO_OK;
+        logf_(nd, nd->has_next_key ? LOG_INFO : LOG_WARN, "next_key_file %s: %s",
+              fresh.next_key_file, nd->has_next_key ? "loaded" : tcrypto_strerror(ke));
+    }
+}
+
+/* The transport slot of the validator with this key: its genesis index, a slot opened for
+ * it before, or a new one dialing its address from the config ("validators", re-read once
+ * per ADDRESS_RETRY_MS while it has none). NO_SLOT for this node's own keys, a key without
+ * an address, or under a harness (which links the genesis validators only). */
+static uint32_t peer_slot(node *nd, const pubkey *key)
+{
+    if (is_my_key(nd, key))
+        return NO_SLOT;
+    for (uint32_t i = 0; i < nd->n; i++)
+        if (memcmp(&nd->validators[i], key, sizeof *key) == 0)
+            return i;
+    struct link *l = NULL;
+    for (uint32_t i = 0; i < nd->link_count && !l; i++)
+        if (memcmp(&nd->links[i].key, key, sizeof *key) == 0)
+            l = &nd->links[i];
+    uint64_t now = nd->env.mono_ms(nd->env.ctx);
+    if (l && (l->slot != NO_SLOT || now < l->retry_ms))
+        return l->slot;
+    if (!l && nd->link_count == TP_PEERS_MAX)
+        return NO_SLOT;
+    if (!l) {
+        l = &nd->links[nd->link_count++];
+        *l = (struct link){.key = *key, .slot = NO_SLOT};
+    }
+    l->retry_ms = now + ADDRESS_RETRY_MS;
+    if (!nd->net)
+        return NO_SLOT;
+    const codec_genesis *g = ledger_genesis(nd->ledger);
+    const char *url = config_address_of(&nd->cfg, key, g->validators, g->validator_count);
+    if (!url) {
+        reload_config(nd);
+        url = config_address_of(&nd->cfg, key, g->validators, g->validator_count);
+    }
+    char hex[17], why[CONFIG_URL_MAX + 128];
+    tcrypto_to_hex(key->bytes, 8, hex);
+    if (!url) {
+        logf_(nd, LOG_WARN, "validator %s has no address in %s (\"validators\"): not sent to; "
+              "looked up again in %u s", hex, nd->cfg.path, ADDRESS_RETRY_MS / 1000);
+        return NO_SLOT;
+    }
+    for (uint32_t i = 0; i < nd->n; i++)
+        if (i != nd->cfg.node && strcmp(nd->cfg.peers[i], url) == 0)
+            return l->slot = i; /* a genesis validator's host under a new key */
+    if (tp_add_peer(nd->net, url, &l->slot, why, sizeof why) != TP_OK) {
+        l->slot = NO_SLOT;
+        logf_(nd, LOG_WARN, "validator %s at %s: %s", hex, url, why);
+        return NO_SLOT;
+    }
+    logf_(nd, LOG_INFO, "validator %s: dialing %s (slot %u)", hex, url, l->slot);
+    return l->slot;
+}
+
+/* The set entries the core may still need: the one in force at the height after its low
+ * watermark, and every later one (a pending change's). */
+static const consortium_valset_entry *needed_sets(node *nd, uint32_t *count)
+{
+    const consortium_history *h = exec_history(nd->exec);
+    const consortium_valset_entry *from =
+        consortium_valset_at(h, nd->core->durable.stable.height + 1);
+    *count = (uint32_t)(h->valsets + h->valset_count - from);
+    return from;
+}
+
+/* The slots a broadcast goes to: every validator of the sets the core may still need
+ * (so a new validator hears everything from the change's commit on, and a removed one
+ * nothing once the boundary is stable here), each once. Returns how many. */
+static uint32_t broadcast_slots(node *nd, uint32_t *slots)
+{
+    uint32_t count, k = 0;
+    const consortium_valset_entry *e = needed_sets(nd, &count);
+    for (uint32_t s = 0; s < count; s++) {
+        for (uint32_t i = 0; i < e[s].set.count; i++) {
+            uint32_t slot = peer_slot(nd, &e[s].set.validators[i].key);
+            bool dup = slot == NO_SLOT;
+            for (uint32_t j = 0; j < k && !dup; j++)
+                dup = slots[j] == slot;
+            if (!dup && k < TP_PEERS_MAX)
+                slots[k++] = slot;
+        }
+    }
+    return k;
+}
+
+/* The envelope's `from` of what this node sends besides PBFT messages (whose own `from`
+ * is their signer's index in the set of their height): its index in the set of its
+ * window, else 0. Receivers authenticate by signatures, never by this. */
+static uint32_t wire_from(node *nd)
+{
+    uint32_t index;
+    const consortium_valset_entry *e =
+        consortium_valset_at(exec_history(nd->exec), nd->core->durable.stable.height + 1);
+    return my_key_in(nd, &e->set, &index) ? index : 0;
+}
+
 /* ==== sending ================================================================== */
 
 static void queue_send(node *nd, uint32_t to, const uint8_t *data, size_t len)
@@ -489,10 +656,18 @@ static void send_to(node *nd, uint32_t peer, const uint8_t *data, size_t len)
 static void flush_sends(node *nd)
 {
     static codec_span parts[WIRE_BUNDLE_MAX];
+    static uint32_t targets[TP_PEERS_MAX + SEND_QUEUE_MAX];
     size_t bound = nd->cfg.max_message_bytes - 64; /* room for the bundle's own headers */
-    for (uint32_t p = 0; p < nd->n; p++) {
-        if (p == nd->cfg.node)
-            continue;
+    uint32_t target_count = nd->send_count ? broadcast_slots(nd, targets) : 0;
+    for (uint32_t i = 0; i < nd->send_count; i++) { /* directed sends: their slot */
+        bool dup = nd->sends[i].to == PBFT_BROADCAST;
+        for (uint32_t j = 0; j < target_count && !dup; j++)
+            dup = targets[j] == nd->sends[i].to;
+        if (!dup)
+            targets[target_count++] = nd->sends[i].to;
+    }
+    for (uint32_t t = 0; t < target_count; t++) {
+        uint32_t p = targets[t];
         uint32_t count = 0;
         size_t bytes = 0;
         for (uint32_t i = 0; i <= nd->send_count; i++) {
@@ -504,7 +679,7 @@ static void flush_sends(node *nd)
                 codec_buf b = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
                 if (count == 1)
                     send_to(nd, p, parts[0].data, parts[0].len);
-                else if (wire_bundle_encode(nd->cfg.node, parts, count, &b) == CODEC_OK)
+                else if (wire_bundle_encode(wire_from(nd), parts, count, &b) == CODEC_OK)
                     send_to(nd, p, b.data, b.len);
                 count = 0;
                 bytes = 0;
@@ -536,11 +711,11 @@ static void queue_out(node *nd, const pbft_out *o)
         }
     }
     codec_buf b = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
-    codec_err e = wire_pbft_encode(nd->cfg.node, &o->msg, txs, tx_count, &b);
+    codec_err e = wire_pbft_encode(o->msg.from, &o->msg, txs, tx_count, &b);
     if (tx_count > 0 && (e != CODEC_OK || b.overflow || b.len > nd->cfg.max_message_bytes)) {
         /* too big with the bytes: digests only (the peers hold the txs from TXS forwards) */
         b = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
-        e = wire_pbft_encode(nd->cfg.node, &o->msg, txs, 0, &b);
+        e = wire_pbft_encode(o->msg.from, &o->msg, txs, 0, &b);
     }
     mempool_unlock(nd->pool);
     if (e != CODEC_OK || b.overflow) {
@@ -548,7 +723,16 @@ static void queue_out(node *nd, const pbft_out *o)
               codec_strerror(e));
         return;
     }
-    queue_send(nd, o->to, b.data, b.len);
+    uint32_t to = PBFT_BROADCAST; /* the core sends only broadcasts today; a directed one
+                                    * names an index in the set of its height */
+    if (o->to != PBFT_BROADCAST) {
+        const consortium_valset_entry *e = consortium_valset_at(exec_history(nd->exec),
+                                                                o->msg.height);
+        to = o->to < e->set.count ? peer_slot(nd, &e->set.validators[o->to].key) : NO_SLOT;
+        if (to == NO_SLOT)
+            return;
+    }
+    queue_send(nd, to, b.data, b.len);
 }
 
 /* ==== execution ================================================================== */
@@ -604,6 +788,44 @@ static void keep_result_cert(node *nd, const codec_result_cert *rc)
     }
     logf_(nd, LOG_ERROR, "height %llu: the result certificate does not match my execution "
           "(block hash, state hash or receipts root): not stored", (unsigned long long)rc->height);
+}
+
+/* Tell the core of a validator-set change: the one committed at `height` when it is called
+ * for that height's execution (before pbft_executed, pbft.h), or every recorded one after
+ * a restart (height 0: after pbft_init, before pbft_restore). Re-reads the config first
+ * (addresses, next_key_file), then links every validator of the new set. */
+static void supply_change(node *nd, const consortium_valset_entry *e)
+{
+    uint32_t me = PBFT_NOT_MEMBER;
+    if (!my_key_in(nd, &e->set, &me))
+        me = PBFT_NOT_MEMBER;
+    pbft_err pe = pbft_reconfigure(nd->core, e->height, e->boundary, e->set.count, me);
+    char role[32];
+    if (me == PBFT_NOT_MEMBER)
+        snprintf(role, sizeof role, "not a member");
+    else
+        snprintf(role, sizeof role, "index %u", me);
+    logf_(nd, pe == PBFT_OK ? LOG_INFO : LOG_ERROR,
+          "validator set of %u from height %llu (committed at %llu), this node %s: %s",
+          e->set.count, (unsigned long long)e->boundary, (unsigned long long)e->height, role,
+          pe == PBFT_OK ? "scheduled" : pbft_strerror(pe));
+    for (uint32_t i = 0; nd->env.mono_ms && i < e->set.count; i++) /* once the links are up */
+        peer_slot(nd, &e->set.validators[i].key);
+}
+
+static void note_valset_change(node *nd, uint64_t height)
+{
+    const consortium_history *h = exec_history(nd->exec);
+    if (height != 0) {
+        const consortium_valset_entry *last = consortium_last_change(h);
+        if (last && last->height == height) {
+            reload_config(nd);
+            supply_change(nd, last);
+        }
+        return;
+    }
+    for (uint32_t i = 1; i < h->valset_count; i++)
+        supply_change(nd, &h->valsets[i]);
 }
 
 /* Execute the first queued batch if every tx's bytes are here. Returns true if
@@ -678,11 +900,25 @@ static bool execute_next(node *nd)
         keep_result_cert(nd, held);
         held->height = 0;
     }
+    note_valset_change(nd, sum.height);
     pbft_err pe = pbft_executed(nd->core, sum.height, &sum.block_hash, &sum.state_hash,
                                 &sum.receipts_root);
     if (pe != PBFT_OK)
         logf_(nd, LOG_ERROR, "height %llu: %s", (unsigned long long)sum.height, pbft_strerror(pe));
     return true;
+}
+
+/* The key a FETCH is signed with: the one of this node's keys in the latest set that
+ * holds either (a rotated validator asks with its new key once that set is recorded). */
+static const keypair *fetch_key(node *nd)
+{
+    const consortium_history *h = exec_history(nd->exec);
+    for (uint32_t i = h->valset_count; i-- > 0;) {
+        const keypair *k = my_key_in(nd, &h->valsets[i].set, NULL);
+        if (k)
+            return k;
+    }
+    return &nd->key;
 }
 
 /* Ask for heights from..to. Blocks (one_peer): the next peer, in turn, whose
@@ -692,23 +928,29 @@ static bool execute_next(node *nd)
  * (a peer may have executed a block without holding its certificate). */
 static void send_fetch(node *nd, uint64_t from, uint64_t to, bool one_peer)
 {
-    uint8_t buf[160], body[64];
+    uint8_t buf[200], body[96];
     uint64_t now = nd->env.wall_ms(nd->env.ctx);
     signature sig;
+    const keypair *key = fetch_key(nd);
+    uint32_t me = wire_from(nd);
     codec_buf bb = codec_buf_make(body, sizeof body), b = codec_buf_make(buf, sizeof buf);
-    if (wire_fetch_body_encode(nd->cfg.node, from, to, now, &bb) != CODEC_OK
-        || tcrypto_sign(&nd->key, TCRYPTO_TAG_FETCH, &nd->chain, bb.data, bb.len, &sig)
+    if (wire_fetch_keyed_body_encode(me, from, to, now, &key->public_key, &bb) != CODEC_OK
+        || tcrypto_sign(key, TCRYPTO_TAG_FETCH, &nd->chain, bb.data, bb.len, &sig)
                != TCRYPTO_OK
-        || wire_fetch_signed_encode(nd->cfg.node, from, to, now, &sig, &b) != CODEC_OK)
+        || wire_fetch_keyed_encode(me, from, to, now, &key->public_key, &sig, &b) != CODEC_OK)
         return;
-    uint32_t to_peer = PBFT_BROADCAST;
-    for (uint32_t k = 1; one_peer && k <= nd->n && to_peer == PBFT_BROADCAST; k++) {
-        uint32_t p = (nd->fetch_turn + k) % nd->n;
-        if (p != nd->cfg.node && nd->core->peer_checkpoint[p] >= from)
-            to_peer = p;
+    /* peer_checkpoint is kept by sender index (PBFT.md 14.5): read as the window's set's */
+    const codec_valset *set =
+        &consortium_valset_at(exec_history(nd->exec), nd->core->durable.stable.height + 1)->set;
+    uint32_t to_peer = PBFT_BROADCAST, n = set->count;
+    for (uint32_t k = 1; one_peer && k <= n && to_peer == PBFT_BROADCAST; k++) {
+        uint32_t p = (nd->fetch_turn + k) % n;
+        if (nd->core->peer_checkpoint[p] >= from &&
+            peer_slot(nd, &set->validators[p].key) != NO_SLOT) {
+            to_peer = peer_slot(nd, &set->validators[p].key);
+            nd->fetch_turn = p;
+        }
     }
-    if (to_peer != PBFT_BROADCAST)
-        nd->fetch_turn = to_peer;
     queue_send(nd, to_peer, b.data, b.len);
 }
 
@@ -948,7 +1190,7 @@ static void serve_fetch(node *nd, uint32_t peer, uint64_t from, uint64_t to)
     capi_exec_unlock(nd->api);
     if (count > 0) {
         codec_buf out = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
-        if (wire_blocks_encode(nd->cfg.node, blocks, results, count, &out) == CODEC_OK &&
+        if (wire_blocks_encode(wire_from(nd), blocks, results, count, &out) == CODEC_OK &&
             !out.overflow)
             queue_send(nd, peer, out.data, out.len);
     }
@@ -956,25 +1198,42 @@ static void serve_fetch(node *nd, uint32_t peer, uint64_t from, uint64_t to)
         free(owned[i]);
 }
 
-/* Issue 19: blocks go only to a validator of the set, so a FETCH must be signed by the
- * validator it names as its sender (tag FETCH, this chain, over [from, from_height,
- * to_height, time_ms]) with a time within FETCH_SKEW_MS of this node's clock; else it is
- * ignored, and logged once per FETCH_REFUSED_LOG_MS per claimed sender (a flood of them
- * must not flood the log). Why signed and not TLS-bound: docs/PBFT.md "Catch-up". The
- * BLOCKS reply goes to the configured address of validator `from`, never back to whoever
- * sent the FETCH, so the signature mostly stops a stranger from making a node send
- * its ledger around (and keeps the rule whatever the transport does). */
-static bool fetch_signed_by_validator(node *nd, const wire_msg *w, char *why, size_t cap)
+/* Issue 19: blocks go only to a validator, so a FETCH must be signed (tag FETCH, this chain)
+ * by the key it names (the keyed form; the older form names a GENESIS validator by index)
+ * with a time within FETCH_SKEW_MS of this node's clock, and that key must be a validator
+ * of the set in force after this node's last executed height or of a later (pending) one:
+ * a validator a change added catches up before its boundary, one removed fetches no more
+ * once its boundary is executed here. Else it is ignored, and logged once per
+ * FETCH_REFUSED_LOG_MS per claimed sender (a flood of them must not flood the log). Why
+ * signed and not TLS-bound: docs/PBFT.md "Catch-up". The BLOCKS reply goes to the
+ * configured address of that key, never back to whoever sent the FETCH, so the signature
+ * mostly stops a stranger from making a node send its ledger around. *requester: the key. */
+static bool fetch_signed_by_validator(node *nd, const wire_msg *w, pubkey *requester,
+                                      char *why, size_t cap)
 {
-    uint8_t body[64];
+    uint8_t body[96];
     codec_buf bb = codec_buf_make(body, sizeof body);
     if (!w->fetch_signed)
         return snprintf(why, cap, "unsigned"), false;
-    if (wire_fetch_body_encode(w->from, w->fetch_from, w->fetch_to, w->fetch_time_ms, &bb)
-            != CODEC_OK
-        || !tcrypto_verify(&nd->validators[w->from], TCRYPTO_TAG_FETCH, &nd->chain, bb.data,
-                           bb.len, &w->fetch_sig))
-        return snprintf(why, cap, "its signature is not validator %u's", w->from), false;
+    if (!w->fetch_keyed && w->from >= nd->n)
+        return snprintf(why, cap, "it names no key and %u is no genesis index", w->from), false;
+    *requester = w->fetch_keyed ? w->fetch_key : nd->validators[w->from];
+    codec_err be = w->fetch_keyed ? wire_fetch_keyed_body_encode(w->from, w->fetch_from,
+                                                                 w->fetch_to, w->fetch_time_ms,
+                                                                 requester, &bb)
+                                  : wire_fetch_body_encode(w->from, w->fetch_from, w->fetch_to,
+                                                           w->fetch_time_ms, &bb);
+    if (be != CODEC_OK || !tcrypto_verify(requester, TCRYPTO_TAG_FETCH, &nd->chain, bb.data,
+                                          bb.len, &w->fetch_sig))
+        return snprintf(why, cap, "its signature is not its key's"), false;
+    const consortium_history *h = exec_history(nd->exec);
+    bool member = false;
+    for (const consortium_valset_entry *e = consortium_valset_at(h, nd->core->last_executed + 1);
+         !member && e < h->valsets + h->valset_count; e++)
+        member = consortium_valset_has(&e->set, requester, NULL);
+    if (!member)
+        return snprintf(why, cap, "its key is no validator of the set in force or a pending "
+                        "one"), false;
     uint64_t now = nd->env.wall_ms(nd->env.ctx);
     uint64_t off = now > w->fetch_time_ms ? now - w->fetch_time_ms : w->fetch_time_ms - now;
     if (off > FETCH_SKEW_MS)
@@ -986,8 +1245,11 @@ static bool fetch_signed_by_validator(node *nd, const wire_msg *w, char *why, si
 static void on_fetch(node *nd, const wire_msg *w)
 {
     char why[120];
-    if (fetch_signed_by_validator(nd, w, why, sizeof why)) {
-        serve_fetch(nd, w->from, w->fetch_from, w->fetch_to);
+    pubkey requester;
+    if (fetch_signed_by_validator(nd, w, &requester, why, sizeof why)) {
+        uint32_t slot = peer_slot(nd, &requester);
+        if (slot != NO_SLOT)
+            serve_fetch(nd, slot, w->fetch_from, w->fetch_to);
         return;
     }
     uint64_t now = nd->env.mono_ms(nd->env.ctx);
@@ -1141,11 +1403,13 @@ static void on_part(node *nd, const uint8_t *data, size_t len, int bundle_from)
         logf_(nd, LOG_DEBUG, "refused a peer message: %s", codec_error_format(&ce, why, sizeof why));
         return;
     }
-    if (w->from >= nd->n || w->from == nd->cfg.node)
+    if (w->from >= PBFT_N_MAX)
         return;
-    if (bundle_from != ALONE && (w->kind == WIRE_BUNDLE || (int)w->from != bundle_from)) {
-        logf_(nd, LOG_DEBUG, "refused a part of a bundle from %d: a bundle, or another sender",
-              bundle_from);
+    /* A part's `from` may differ from its bundle's: a validator whose index changes at a
+     * boundary sends messages of both sets together. Each part is authenticated by its own
+     * signature (or certificates), never by the envelope. */
+    if (bundle_from != ALONE && w->kind == WIRE_BUNDLE) {
+        logf_(nd, LOG_DEBUG, "refused a bundle inside a bundle from %d", bundle_from);
         return;
     }
     switch (w->kind) {
@@ -1216,7 +1480,7 @@ static void take_submitted(node *nd)
         for (uint32_t from = 0, i = 0; i <= k; i++) {
             if (i == k || (i > from && bytes + txs[i].len > budget)) {
                 codec_buf b = codec_buf_make(nd->wbuf, WIRE_BUF_MAX);
-                if (wire_txs_encode(nd->cfg.node, txs + from, i - from, &b) == CODEC_OK &&
+                if (wire_txs_encode(wire_from(nd), txs + from, i - from, &b) == CODEC_OK &&
                     !b.overflow)
                     queue_send(nd, PBFT_BROADCAST, b.data, b.len);
                 from = i;
@@ -1387,16 +1651,26 @@ static int open_ledger(node *nd, char *why, size_t cap)
     tcrypto_err ke = tcrypto_read_secret_key(nd->cfg.key_file, &nd->key);
     if (ke != TCRYPTO_OK)
         return fail(why, cap, "key %s: %s", nd->cfg.key_file, tcrypto_strerror(ke));
+    if (nd->cfg.next_key_file[0]) {
+        ke = tcrypto_read_secret_key(nd->cfg.next_key_file, &nd->next_key);
+        if (ke != TCRYPTO_OK)
+            return fail(why, cap, "next_key_file %s: %s", nd->cfg.next_key_file,
+                        tcrypto_strerror(ke));
+        nd->has_next_key = true;
+    }
     for (uint32_t i = 0; nd->cfg.node == CONFIG_NODE_NONE && i < nd->n; i++) {
         if (memcmp(&nd->key.public_key, &nd->validators[i], sizeof(pubkey)) == 0) nd->cfg.node = i;
     }
-    if (nd->cfg.node == CONFIG_NODE_NONE)
-        return fail(why, cap, "key %s is no validator of the genesis, and the config names no "
-                    "\"node\"", nd->cfg.key_file);
-    if (nd->cfg.node >= nd->n || nd->cfg.peer_count != nd->n)
-        return fail(why, cap, "config: node %u and %u peers do not fit the genesis's %u "
-                    "validators", nd->cfg.node, nd->cfg.peer_count, nd->n);
-    if (memcmp(&nd->key.public_key, &nd->validators[nd->cfg.node], sizeof(pubkey)) != 0)
+    /* no "node" and a key the genesis does not hold: a validator a governance change adds
+     * (trialctl init --join); it follows until a set holding its key is in force */
+    if (nd->cfg.node != CONFIG_NODE_NONE && nd->cfg.node >= nd->n)
+        return fail(why, cap, "config: node %u does not fit the genesis's %u validators",
+                    nd->cfg.node, nd->n);
+    if (nd->cfg.peer_count != nd->n)
+        return fail(why, cap, "config: %u peers do not fit the genesis's %u validators",
+                    nd->cfg.peer_count, nd->n);
+    if (nd->cfg.node != CONFIG_NODE_NONE &&
+        memcmp(&nd->key.public_key, &nd->validators[nd->cfg.node], sizeof(pubkey)) != 0)
         return fail(why, cap, "key %s is not validator %u of the genesis", nd->cfg.key_file,
                     nd->cfg.node);
     exec_error ee;
@@ -1424,7 +1698,7 @@ static int open_core(node *nd, char *why, size_t cap)
                     "rules.block_bytes_max (%u) + 65536: a PRE-PREPARE carries a batch's txs",
                     nd->cfg.max_message_bytes, rules->block_bytes_max);
     pbft_config pc = {
-        .id = nd->cfg.node, .n = nd->n, .batch_max = node_batch_max(rules),
+        .id = nd->cfg.node == CONFIG_NODE_NONE ? PBFT_NOT_MEMBER : nd->cfg.node, .n = nd->n, .batch_max = node_batch_max(rules),
         .propose_max = nd->cfg.batch_max_txs, .batch_bytes_max = rules->block_bytes_max,
         .request_bytes = core_request_bytes,
         .batch_delay_ms = nd->cfg.batch_timeout_ms, .view_timeout_ms = nd->cfg.view_timeout_ms,
@@ -1433,6 +1707,7 @@ static int open_core(node *nd, char *why, size_t cap)
     };
     if (pbft_init(nd->core, &pc) != PBFT_OK)
         return fail(why, cap, "pbft: configuration refused");
+    note_valset_change(nd, 0); /* every recorded change, before pbft_restore (pbft.h) */
     snprintf(nd->state_path, sizeof nd->state_path, "%s/pbft.state", nd->cfg.data_dir);
     snprintf(nd->nv_path, sizeof nd->nv_path, "%s/pbft.newview", nd->cfg.data_dir);
     snprintf(nd->status_path, sizeof nd->status_path, "%s/status.json", nd->cfg.data_dir);
