@@ -1314,11 +1314,22 @@ static bool requirement_met(const codec_requirement *req, uint8_t signer_role,
     return true;
 }
 
+/* Names no contract may take: a contract writes only keys starting with "<its name>/", and
+ * "sys/" is the executor's state (authorities, validator sets, the replay set, deployed
+ * code), "genesis/" the contracts' virtual read-only keys, and "governance" the executor's
+ * own methods (route() never reaches a module of that name). */
+static bool reserved_name(const char *name)
+{
+    return strcmp(name, "sys") == 0 || strcmp(name, "genesis") == 0
+           || strcmp(name, "governance") == 0;
+}
+
 /* Governance deploy: validated fully before the nonce is consumed. On success *module is
- * the verified module and name/version are set. */
+ * the verified module and name/version are set; a refusal may name its cause in detail. */
 static uint32_t check_deploy(exec *e, const codec_tx *tx, const cvm_cosigner *cos,
                              uint8_t signer_role, char name[CODEC_NAME_MAX + 1],
-                             uint64_t *version, cvm_module **module, bool *builtin)
+                             uint64_t *version, cvm_module **module, bool *builtin,
+                             char *detail, size_t detail_cap)
 {
     /* method and argument count: route() */
     const codec_requirement *req = &e->genesis->governance[GOVERNANCE_DEPLOY - 1];
@@ -1330,6 +1341,10 @@ static uint32_t check_deploy(exec *e, const codec_tx *tx, const cvm_cosigner *co
     }
     memcpy(name, a[0].bytes, a[0].len);
     name[a[0].len] = '\0';
+    if (reserved_name(name)) {
+        snprintf(detail, detail_cap, "the name %s is reserved", name);
+        return EXEC_E_GOVERNANCE;
+    }
     exec_contract *c = contract_find(e, name);
     if (c && (uint64_t)a[1].integer <= c->version) return EXEC_E_GOVERNANCE;
     size_t total = 0;
@@ -1904,7 +1919,7 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
         code = check_validators(e, tx, a->cos, a->role, a);
     } else if (strcmp(tx->contract.text, "governance") == 0) {
         code = check_deploy(e, tx, a->cos, a->role, a->deploy_name, &a->deploy_version,
-                            &a->deploy_module, &a->deploy_builtin);
+                            &a->deploy_module, &a->deploy_builtin, a->detail, sizeof a->detail);
     } else {
         a->contract = contract_find(e, tx->contract.text);
     }

@@ -79,7 +79,9 @@
  * chunk...), whose keys meet the genesis's deploy requirement (genesis.governance, kind 3:
  * for each listed role, the signer and the co-signers with meaning approval hold at least
  * count keys of it; the default, sponsor 1 + regulator 1, is version 1's hard-coded rule),
- * deploys a new version (> the current one) of a contract; the module must verify.
+ * deploys a new version (> the current one) of a contract; the module must verify. The
+ * names "sys", "genesis" and "governance" are reserved (a contract named "sys" could write
+ * the executor's own state: sys/auth/, sys/valset/, sys/replay/).
  *
  * Authorities (issue 23 item 1): a tx to contract "governance", method "authority", args
  * (action:int, role:int, site:bytes, name:bytes, key:bytes32, new_key:bytes) adds (action
@@ -149,7 +151,7 @@
     X(OUT_OF_GAS, 11, "the contract ran out of gas")                                         \
     X(FOREIGN_WRITE, 12, "the contract wrote outside its own key prefix")                    \
     X(BAD_EVENTS, 13, "the contract emitted too many or malformed events, or a governance.* topic") \
-    X(GOVERNANCE, 14, "deploy needs the keys the genesis's deploy requirement names (signer and approval co-signatures), a higher version and a module that verifies") \
+    X(GOVERNANCE, 14, "deploy needs the keys the genesis's deploy requirement names, a higher version, an unreserved name and a module that verifies") \
     /* 15 is kept reserved: codec_tx_decode refuses such txs first (EXEC_E_DECODE) */ \
     X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")                      \
     X(READ_ONLY, 16, "the signer is an auditor: an auditor reads, it signs no tx")          \

@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "consortium.h"
 #include "ctest_world.h"
+#include "cvm.h"
 
 static tw T;
 static keypair regulator_b, fresh, fresh2;
@@ -597,4 +598,51 @@ Test(governance, a_key_of_a_rebinding_cannot_become_an_authority)
     expect_refused_change(change(&T.w.sponsor, ADD, ROLE_RESEARCHER, "", "r",
                                  &T.w.participants[0].public_key, NULL, old, 2),
                           EXEC_E_AUTH_KEY_TAKEN, "re-bound away");
+}
+
+/* Review R3: a contract deployed under the name of the executor's own namespace. A
+ * contract may write only keys starting with "<its name>/": one named "sys" could write
+ * sys/auth/ (make any key a regulator without the regulators' kind-5 requirement),
+ * sys/valset/ (a validator set no validator approved, loaded at the next reopen) or
+ * sys/replay/ (replay committed txs), all under the deploy requirement alone (sponsor +
+ * regulator by default). "sys", "genesis" (the contracts' virtual read-only keys) and
+ * "governance" (the executor's own methods) are not contract names. */
+Test(governance, no_contract_is_deployed_under_the_executors_own_names)
+{
+    open_world(false);
+    char hex[65], src[512];
+    tcrypto_to_hex(fresh.public_key.bytes, 32, hex);
+    /* make(): writes sys/auth/<fresh> = an active regulator record named "x" */
+    snprintf(src, sizeof src,
+             ".bytes K x\"7379732f617574682f%s\"\n"
+             ".bytes V x\"0103000000000000000000017a\"\n"
+             ".func make 0 3 export\n    loads r0, K\n    loads r1, V\n    host r2, put, r0\n"
+             "    ret r2\n", hex);
+    uint8_t *module = NULL;
+    size_t len = 0;
+    cvm_error ce;
+    cr_assert_eq(cvm_assemble(src, strlen(src), &module, &len, &ce), CVM_OK, "%s", ce.message);
+    world_cosig reg = {&T.w.regulator, MEANING_APPROVAL};
+    static const char *const reserved[] = {"sys", "genesis", "governance"};
+    for (size_t i = 0; i < 3; i++) {
+        codec_receipt r = tw_run(&T, &T.w.sponsor, "governance", "deploy",
+                                 ARGS(world_text(reserved[i]), world_int(1),
+                                      world_bytes(module, (uint32_t)len)), &reg, 1);
+        expect_invalid(r, EXEC_E_GOVERNANCE);
+        cr_expect(strstr(r.reason, "reserved"), "reason '%s' should say the name is reserved",
+                  r.reason);
+    }
+    /* had it been deployed, its method would now make fresh a regulator */
+    tw_run(&T, &T.w.sponsor, "sys", "make", NULL, 0, NULL, 0);
+    cr_expect_eq(state_of(&fresh.public_key, NULL), EXEC_AUTH_NONE,
+                 "a contract wrote the executor's authority records");
+    cr_expect_eq(ledger_state_get(T.w.l, (const uint8_t *)"sys/contract/sys", 16, &(uint8_t *){0},
+                                  &(size_t){0}), LEDGER_ERR_NOT_FOUND);
+    /* the same module under a name of its own deploys (and writes only under that name) */
+    expect_ok(tw_run(&T, &T.w.sponsor, "governance", "deploy",
+                     ARGS(world_text("sysx"), world_int(1), world_bytes(module, (uint32_t)len)),
+                     &reg, 1));
+    expect_status(tw_run(&T, &T.w.sponsor, "sysx", "make", NULL, 0, NULL, 0), RECEIPT_TRAPPED,
+                  EXEC_E_FOREIGN_WRITE);
+    free(module);
 }
