@@ -578,6 +578,27 @@ static int copy_out(const uint8_t *v, size_t len, uint8_t *out, size_t cap, size
     return 0;
 }
 
+/* The validator sets a key must not hold to take another role: the set in force at the
+ * block's height, and a change not yet in force (committed with its boundary ahead, or
+ * applied by an earlier tx of this block). sets[1] is NULL when none is pending. */
+static void validator_sets(const exec *e, const codec_valset *sets[2])
+{
+    sets[0] = &consortium_valset_at(e->hist, e->height)->set;
+    sets[1] = NULL;
+    const consortium_valset_entry *last = consortium_last_change(e->hist);
+    if (last && last->boundary > e->height) sets[1] = &last->set;
+    if (e->valset_staged) sets[1] = &e->staged_set;
+}
+
+/* Whether key is a validator's: of the set in force or of a pending change. */
+static bool validator_key(const exec *e, const pubkey *key)
+{
+    const codec_valset *sets[2];
+    validator_sets(e, sets);
+    return consortium_valset_has(sets[0], key, NULL)
+           || (sets[1] && consortium_valset_has(sets[1], key, NULL));
+}
+
 static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out, size_t out_cap,
                     size_t *value_len, int *found)
 {
@@ -609,14 +630,10 @@ static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out,
     }
     size_t vl = sizeof G_VALIDATOR - 1;
     if (key_len == vl + 32 && memcmp(key, G_VALIDATOR, vl) == 0) {
-        const codec_valset *set = &consortium_valset_at(e->hist, e->height)->set;
-        for (uint32_t i = 0; i < set->count; i++) {
-            if (memcmp(set->validators[i].key.bytes, key + vl, 32) != 0) continue;
-            static const uint8_t one = 1;
-            *found = 1;
-            return copy_out(&one, 1, out, out_cap, value_len);
-        }
-        return 0;
+        if (!validator_key(e, (const pubkey *)(const void *)(key + vl))) return 0;
+        static const uint8_t one = 1;
+        *found = 1;
+        return copy_out(&one, 1, out, out_cap, value_len);
     }
     bool window = key_len == sizeof G_WINDOW - 1 && memcmp(key, G_WINDOW, key_len) == 0;
     if (window || (key_len == sizeof G_REBIND - 1 && memcmp(key, G_REBIND, key_len) == 0)) {
@@ -1453,10 +1470,8 @@ static uint32_t check_key_free(exec *e, const uint8_t key[32], char *d, size_t c
                    EXEC_E_AUTH_KEY_TAKEN;
     }
     /* a validator of the set in force, or of a change not yet in force */
-    const codec_valset *sets[2] = {&consortium_valset_at(e->hist, e->height)->set, NULL};
-    const consortium_valset_entry *last = consortium_last_change(e->hist);
-    if (last && last->boundary > e->height) sets[1] = &last->set;
-    if (e->valset_staged) sets[1] = &e->staged_set;
+    const codec_valset *sets[2];
+    validator_sets(e, sets);
     uint32_t index;
     for (int s = 0; s < 2; s++) {
         if (sets[s] && consortium_valset_has(sets[s], (const pubkey *)(const void *)key, &index))

@@ -58,7 +58,8 @@
  * genesis through virtual read-only keys: "genesis/auth/<key:32>" = role:1 site (absent if
  * the key is no authority; role 0 and no site if it was revoked), "genesis/successor/<key:32>"
  * = the key:32 a rotation replaced it with (absent if none), "genesis/validator/<key:32>" =
- * 1:1 (a key of the validator set in force at the block's height), "genesis/anchor_window" =
+ * 1:1 (a key of the validator set in force at the block's height, or of a change not in
+ * force yet: committed with its boundary ahead, or earlier in this block), "genesis/anchor_window" =
  * anchor_window_ms:8 and "genesis/rebind_delay" = rebind_delay_ms:8.
  *
  * Block gas: the contract calls of one block use at most exec_options.block_gas_limit
