@@ -646,3 +646,63 @@ Test(governance, no_contract_is_deployed_under_the_executors_own_names)
                   EXEC_E_FOREIGN_WRITE);
     free(module);
 }
+
+/* Review R3: changes in odd orders inside one block (a rotation, then a revoke of the key
+ * it brought in, then an add of a third key, then a tx by the rotated-out key) are the
+ * same for the executor, the offline audit (which follows the governance.authority events)
+ * and re-execution from the genesis. */
+Test(governance, a_rotation_then_a_revoke_in_one_block_audits_and_replays)
+{
+    open_world(false);
+    tw_base(&T);
+    uint8_t buf[4][2048];
+    codec_span txs[4];
+    world_cosig rot[] = {{&T.w.regulator, MEANING_APPROVAL}, {&fresh, MEANING_AUTHOR}};
+    world_cosig reg[] = {{&T.w.regulator, MEANING_APPROVAL}};
+    world_cosig add[] = {{&T.w.regulator, MEANING_APPROVAL}, {&fresh2, MEANING_AUTHOR}};
+    codec_value request[] = {world_text(TRIAL), world_int(SCOPE_MAIN), world_text("p")};
+    size_t n[4];
+    n[0] = world_sign(&T.w, &T.w.sponsor, WORLD_NEXT_NONCE, NULL, "governance", "authority",
+                      change_args(ROTATE, ROLE_RESEARCHER, "", "", &T.w.researcher.public_key,
+                                  &fresh.public_key), 6, rot, 2, buf[0], sizeof buf[0]);
+    n[1] = world_sign(&T.w, &T.w.sponsor, WORLD_NEXT_NONCE, NULL, "governance", "authority",
+                      change_args(REVOKE, ROLE_RESEARCHER, "", "", &fresh.public_key, NULL), 6,
+                      reg, 1, buf[1], sizeof buf[1]);
+    n[2] = world_sign(&T.w, &T.w.sponsor, WORLD_NEXT_NONCE, NULL, "governance", "authority",
+                      change_args(ADD, ROLE_RESEARCHER, "", "researcher-3", &fresh2.public_key,
+                                  NULL), 6, add, 2, buf[2], sizeof buf[2]);
+    n[3] = world_sign(&T.w, &T.w.researcher, WORLD_NEXT_NONCE, NULL, "access", "request",
+                      request, 3, NULL, 0, buf[3], sizeof buf[3]);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_gt(n[i], 0);
+        txs[i] = (codec_span){buf[i], n[i]};
+    }
+    codec_receipt r[4];
+    cr_assert_eq(world_commit(&T.w, 60000, txs, 4, r), 0);
+    expect_ok(r[0]);
+    expect_ok(r[1]);
+    expect_ok(r[2]);
+    expect_invalid(r[3], EXEC_E_KEY_REVOKED);
+    cr_expect_eq(state_of(&fresh.public_key, NULL), EXEC_AUTH_REVOKED);
+    cr_expect_eq(state_of(&fresh2.public_key, NULL), EXEC_AUTH_ACTIVE);
+    /* the rotated-out key is never used again, even after its successor went */
+    world_cosig back[] = {{&T.w.regulator, MEANING_APPROVAL}, {&T.w.researcher, MEANING_AUTHOR}};
+    expect_invalid(change(&T.w.sponsor, ADD, ROLE_RESEARCHER, "", "again",
+                          &T.w.researcher.public_key, NULL, back, 2), EXEC_E_COSIGNER_REVOKED);
+    audit_ledger_cursor cur;
+    audit_source src;
+    audit_ledger_source(&cur, T.w.l, &src);
+    audit_summary sum;
+    audit_failure fail;
+    bool ok = audit_run(T.w.genesis, T.w.genesis_len, &src, 1, &sum, &fail);
+    audit_ledger_cursor_done(&cur);
+    cr_expect(ok, "audit: height %llu tx %lld: %s", (unsigned long long)fail.height,
+              (long long)fail.tx_index, fail.reason);
+    tw again;
+    snprintf(again.dir, sizeof again.dir, "/tmp/trialreg-governance-again-XXXXXX");
+    cr_assert_not_null(mkdtemp(again.dir));
+    cr_assert_eq(world_init(&again.w, "trialreg-test-governance"), 0);
+    cr_assert_eq(world_open(&again.w, again.dir, true), 0);
+    tw_replay(&T, &again);
+    tw_close(&again);
+}
