@@ -718,6 +718,17 @@ static int host_sha256(void *ctx, const uint8_t *data, size_t len, uint8_t out[3
 
 /* ---- contracts -------------------------------------------------------------------- */
 
+/* Names no contract may take: a contract writes only keys starting with "<its name>/", and
+ * "sys/" is the executor's state (authorities, validator sets, the replay set, deployed
+ * code), "genesis/" the contracts' virtual read-only keys, and "governance" the executor's
+ * own methods (route() never reaches a module of that name). */
+static bool reserved_name(const char *name)
+{
+    return strcmp(name, "sys") == 0 || strcmp(name, "genesis") == 0
+           || strcmp(name, "governance") == 0;
+}
+
+
 static exec_contract *contract_find(exec *e, const char *name)
 {
     for (uint32_t i = 0; i < e->contract_count; i++) {
@@ -903,6 +914,10 @@ static exec_err load_contracts(exec *e, exec_error *err)
     for (uint32_t i = 0; i < g->contract_count; i++) {
         cvm_module *m = NULL;
         cvm_error ce;
+        if (reserved_name(g->contracts[i].name.text)) {
+            return fail(err, EXEC_ERR_CONTRACT, "genesis contract %s: the name is reserved (the "
+                        "executor's own keys and methods)", g->contracts[i].name.text);
+        }
         if (cvm_module_load(g->contracts[i].bytecode, g->contracts[i].bytecode_len, &m, &ce)
                 != CVM_OK
             || contract_install(e, g->contracts[i].name.text, g->contracts[i].version, m,
@@ -1329,16 +1344,6 @@ static bool requirement_met(const codec_requirement *req, uint8_t signer_role,
         if (held < req->roles[i].count) return false;
     }
     return true;
-}
-
-/* Names no contract may take: a contract writes only keys starting with "<its name>/", and
- * "sys/" is the executor's state (authorities, validator sets, the replay set, deployed
- * code), "genesis/" the contracts' virtual read-only keys, and "governance" the executor's
- * own methods (route() never reaches a module of that name). */
-static bool reserved_name(const char *name)
-{
-    return strcmp(name, "sys") == 0 || strcmp(name, "genesis") == 0
-           || strcmp(name, "governance") == 0;
 }
 
 /* Governance deploy: validated fully before the nonce is consumed. On success *module is

@@ -706,3 +706,20 @@ Test(governance, a_rotation_then_a_revoke_in_one_block_audits_and_replays)
     tw_replay(&T, &again);
     tw_close(&again);
 }
+
+/* The same names in a genesis: an executor refuses to open it (a genesis contract named
+ * "sys" would write the executor's state from block 1). */
+static void contract_named_sys(codec_genesis *g, void *ctx)
+{
+    (void)ctx;
+    snprintf(g->contracts[g->contract_count - 1].name.text, sizeof g->contracts[0].name.text,
+             "sys");
+}
+
+Test(governance, no_genesis_contract_takes_a_reserved_name)
+{
+    snprintf(T.dir, sizeof T.dir, "/tmp/trialreg-governance-XXXXXX");
+    cr_assert_not_null(mkdtemp(T.dir));
+    cr_assert_eq(world_init_edit(&T.w, "trialreg-test-governance", contract_named_sys, NULL), 0);
+    cr_expect_neq(world_open(&T.w, T.dir, true), 0, "a genesis contract named sys was loaded");
+}
