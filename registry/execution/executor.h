@@ -526,7 +526,8 @@ bool exec_ledger_read_allowed(exec *e, const pubkey *asker);
  * a 32-byte second argument: the participant of consent and data txs); any regulator; the
  * auditor role; and whoever may read blocks (exec_ledger_read_allowed: an export holds every
  * receipt). A pruned tx keeps no arguments and no co-signatures: only its signer, the
- * regulators, the auditor and the validators read its receipt. */
+ * regulators, the auditor and the validators read its receipt. A revoked authority's key and
+ * a participant key re-bound away (consent/x/) read none, not even of the txs they signed. */
 bool exec_receipt_read_allowed(exec *e, const pubkey *asker, const codec_span *entry);
 
 /* The trial's timeline in commit order: every tx whose first argument is the trial id, and
