@@ -728,9 +728,26 @@ static bool tx_reader(exec *e, const pubkey *asker, const exec_authority *a, con
            && investigator_of_participant(e, a, trial->bytes, trial->len, part->bytes);
 }
 
+/* True if key reads nothing any more: a revoked authority's (the node also refuses it
+ * first, naming the height), or a participant key re-bound away (consent/x/<key>, issue 23
+ * item 2): what it signed before is no longer its to read. */
+static bool key_retired(exec *e, const pubkey *key)
+{
+    exec_authority auth;
+    if (exec_authority_of(e, key, &auth) == EXEC_AUTH_REVOKED) return true;
+    uint8_t k[sizeof "consent/x/" - 1 + 32], *v = NULL;
+    size_t len = 0;
+    memcpy(k, "consent/x/", sizeof k - 32);
+    memcpy(k + sizeof k - 32, key->bytes, 32);
+    bool retired = state_has(e, k, sizeof k, &v, &len);
+    free(v);
+    return retired;
+}
+
 bool exec_receipt_read_allowed(exec *e, const pubkey *asker, const codec_span *entry)
 {
     if (exec_ledger_read_allowed(e, asker)) return true; /* validators, regulators, auditor */
+    if (key_retired(e, asker)) return false;
     if (codec_entry_is_pruned(entry)) {
         codec_pruned_tx p;
         return codec_pruned_tx_decode(entry->data, entry->len, &p, NULL) == CODEC_OK

@@ -578,6 +578,27 @@ static int copy_out(const uint8_t *v, size_t len, uint8_t *out, size_t cap, size
     return 0;
 }
 
+/* The validator sets a key must not hold to take another role: the set in force at the
+ * block's height, and a change not yet in force (committed with its boundary ahead, or
+ * applied by an earlier tx of this block). sets[1] is NULL when none is pending. */
+static void validator_sets(const exec *e, const codec_valset *sets[2])
+{
+    sets[0] = &consortium_valset_at(e->hist, e->height)->set;
+    sets[1] = NULL;
+    const consortium_valset_entry *last = consortium_last_change(e->hist);
+    if (last && last->boundary > e->height) sets[1] = &last->set;
+    if (e->valset_staged) sets[1] = &e->staged_set;
+}
+
+/* Whether key is a validator's: of the set in force or of a pending change. */
+static bool validator_key(const exec *e, const pubkey *key)
+{
+    const codec_valset *sets[2];
+    validator_sets(e, sets);
+    return consortium_valset_has(sets[0], key, NULL)
+           || (sets[1] && consortium_valset_has(sets[1], key, NULL));
+}
+
 static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out, size_t out_cap,
                     size_t *value_len, int *found)
 {
@@ -609,14 +630,10 @@ static int host_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t *out,
     }
     size_t vl = sizeof G_VALIDATOR - 1;
     if (key_len == vl + 32 && memcmp(key, G_VALIDATOR, vl) == 0) {
-        const codec_valset *set = &consortium_valset_at(e->hist, e->height)->set;
-        for (uint32_t i = 0; i < set->count; i++) {
-            if (memcmp(set->validators[i].key.bytes, key + vl, 32) != 0) continue;
-            static const uint8_t one = 1;
-            *found = 1;
-            return copy_out(&one, 1, out, out_cap, value_len);
-        }
-        return 0;
+        if (!validator_key(e, (const pubkey *)(const void *)(key + vl))) return 0;
+        static const uint8_t one = 1;
+        *found = 1;
+        return copy_out(&one, 1, out, out_cap, value_len);
     }
     bool window = key_len == sizeof G_WINDOW - 1 && memcmp(key, G_WINDOW, key_len) == 0;
     if (window || (key_len == sizeof G_REBIND - 1 && memcmp(key, G_REBIND, key_len) == 0)) {
@@ -700,6 +717,17 @@ static int host_sha256(void *ctx, const uint8_t *data, size_t len, uint8_t out[3
 }
 
 /* ---- contracts -------------------------------------------------------------------- */
+
+/* Names no contract may take: a contract writes only keys starting with "<its name>/", and
+ * "sys/" is the executor's state (authorities, validator sets, the replay set, deployed
+ * code), "genesis/" the contracts' virtual read-only keys, and "governance" the executor's
+ * own methods (route() never reaches a module of that name). */
+static bool reserved_name(const char *name)
+{
+    return strcmp(name, "sys") == 0 || strcmp(name, "genesis") == 0
+           || strcmp(name, "governance") == 0;
+}
+
 
 static exec_contract *contract_find(exec *e, const char *name)
 {
@@ -886,6 +914,10 @@ static exec_err load_contracts(exec *e, exec_error *err)
     for (uint32_t i = 0; i < g->contract_count; i++) {
         cvm_module *m = NULL;
         cvm_error ce;
+        if (reserved_name(g->contracts[i].name.text)) {
+            return fail(err, EXEC_ERR_CONTRACT, "genesis contract %s: the name is reserved (the "
+                        "executor's own keys and methods)", g->contracts[i].name.text);
+        }
         if (cvm_module_load(g->contracts[i].bytecode, g->contracts[i].bytecode_len, &m, &ce)
                 != CVM_OK
             || contract_install(e, g->contracts[i].name.text, g->contracts[i].version, m,
@@ -1315,10 +1347,11 @@ static bool requirement_met(const codec_requirement *req, uint8_t signer_role,
 }
 
 /* Governance deploy: validated fully before the nonce is consumed. On success *module is
- * the verified module and name/version are set. */
+ * the verified module and name/version are set; a refusal may name its cause in detail. */
 static uint32_t check_deploy(exec *e, const codec_tx *tx, const cvm_cosigner *cos,
                              uint8_t signer_role, char name[CODEC_NAME_MAX + 1],
-                             uint64_t *version, cvm_module **module, bool *builtin)
+                             uint64_t *version, cvm_module **module, bool *builtin,
+                             char *detail, size_t detail_cap)
 {
     /* method and argument count: route() */
     const codec_requirement *req = &e->genesis->governance[GOVERNANCE_DEPLOY - 1];
@@ -1330,6 +1363,10 @@ static uint32_t check_deploy(exec *e, const codec_tx *tx, const cvm_cosigner *co
     }
     memcpy(name, a[0].bytes, a[0].len);
     name[a[0].len] = '\0';
+    if (reserved_name(name)) {
+        snprintf(detail, detail_cap, "the name %s is reserved", name);
+        return EXEC_E_GOVERNANCE;
+    }
     exec_contract *c = contract_find(e, name);
     if (c && (uint64_t)a[1].integer <= c->version) return EXEC_E_GOVERNANCE;
     size_t total = 0;
@@ -1438,10 +1475,8 @@ static uint32_t check_key_free(exec *e, const uint8_t key[32], char *d, size_t c
                    EXEC_E_AUTH_KEY_TAKEN;
     }
     /* a validator of the set in force, or of a change not yet in force */
-    const codec_valset *sets[2] = {&consortium_valset_at(e->hist, e->height)->set, NULL};
-    const consortium_valset_entry *last = consortium_last_change(e->hist);
-    if (last && last->boundary > e->height) sets[1] = &last->set;
-    if (e->valset_staged) sets[1] = &e->staged_set;
+    const codec_valset *sets[2];
+    validator_sets(e, sets);
     uint32_t index;
     for (int s = 0; s < 2; s++) {
         if (sets[s] && consortium_valset_has(sets[s], (const pubkey *)(const void *)key, &index))
@@ -1904,7 +1939,7 @@ static uint32_t admit_tx(exec *e, const codec_span *span, tx_admission *a, codec
         code = check_validators(e, tx, a->cos, a->role, a);
     } else if (strcmp(tx->contract.text, "governance") == 0) {
         code = check_deploy(e, tx, a->cos, a->role, a->deploy_name, &a->deploy_version,
-                            &a->deploy_module, &a->deploy_builtin);
+                            &a->deploy_module, &a->deploy_builtin, a->detail, sizeof a->detail);
     } else {
         a->contract = contract_find(e, tx->contract.text);
     }

@@ -58,7 +58,8 @@
  * genesis through virtual read-only keys: "genesis/auth/<key:32>" = role:1 site (absent if
  * the key is no authority; role 0 and no site if it was revoked), "genesis/successor/<key:32>"
  * = the key:32 a rotation replaced it with (absent if none), "genesis/validator/<key:32>" =
- * 1:1 (a key of the validator set in force at the block's height), "genesis/anchor_window" =
+ * 1:1 (a key of the validator set in force at the block's height, or of a change not in
+ * force yet: committed with its boundary ahead, or earlier in this block), "genesis/anchor_window" =
  * anchor_window_ms:8 and "genesis/rebind_delay" = rebind_delay_ms:8.
  *
  * Block gas: the contract calls of one block use at most exec_options.block_gas_limit
@@ -79,7 +80,9 @@
  * chunk...), whose keys meet the genesis's deploy requirement (genesis.governance, kind 3:
  * for each listed role, the signer and the co-signers with meaning approval hold at least
  * count keys of it; the default, sponsor 1 + regulator 1, is version 1's hard-coded rule),
- * deploys a new version (> the current one) of a contract; the module must verify.
+ * deploys a new version (> the current one) of a contract; the module must verify. The
+ * names "sys", "genesis" and "governance" are reserved (a contract named "sys" could write
+ * the executor's own state: sys/auth/, sys/valset/, sys/replay/).
  *
  * Authorities (issue 23 item 1): a tx to contract "governance", method "authority", args
  * (action:int, role:int, site:bytes, name:bytes, key:bytes32, new_key:bytes) adds (action
@@ -149,7 +152,7 @@
     X(OUT_OF_GAS, 11, "the contract ran out of gas")                                         \
     X(FOREIGN_WRITE, 12, "the contract wrote outside its own key prefix")                    \
     X(BAD_EVENTS, 13, "the contract emitted too many or malformed events, or a governance.* topic") \
-    X(GOVERNANCE, 14, "deploy needs the keys the genesis's deploy requirement names (signer and approval co-signatures), a higher version and a module that verifies") \
+    X(GOVERNANCE, 14, "deploy needs the keys the genesis's deploy requirement names, a higher version, an unreserved name and a module that verifies") \
     /* 15 is kept reserved: codec_tx_decode refuses such txs first (EXEC_E_DECODE) */ \
     X(DUP_COSIGNER, 15, "a key co-signs twice or co-signs its own tx")                      \
     X(READ_ONLY, 16, "the signer is an auditor: an auditor reads, it signs no tx")          \
@@ -523,7 +526,8 @@ bool exec_ledger_read_allowed(exec *e, const pubkey *asker);
  * a 32-byte second argument: the participant of consent and data txs); any regulator; the
  * auditor role; and whoever may read blocks (exec_ledger_read_allowed: an export holds every
  * receipt). A pruned tx keeps no arguments and no co-signatures: only its signer, the
- * regulators, the auditor and the validators read its receipt. */
+ * regulators, the auditor and the validators read its receipt. A revoked authority's key and
+ * a participant key re-bound away (consent/x/) read none, not even of the txs they signed. */
 bool exec_receipt_read_allowed(exec *e, const pubkey *asker, const codec_span *entry);
 
 /* The trial's timeline in commit order: every tx whose first argument is the trial id, and

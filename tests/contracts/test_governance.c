@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "consortium.h"
 #include "ctest_world.h"
+#include "cvm.h"
 
 static tw T;
 static keypair regulator_b, fresh, fresh2;
@@ -597,4 +598,128 @@ Test(governance, a_key_of_a_rebinding_cannot_become_an_authority)
     expect_refused_change(change(&T.w.sponsor, ADD, ROLE_RESEARCHER, "", "r",
                                  &T.w.participants[0].public_key, NULL, old, 2),
                           EXEC_E_AUTH_KEY_TAKEN, "re-bound away");
+}
+
+/* Review R3: a contract deployed under the name of the executor's own namespace. A
+ * contract may write only keys starting with "<its name>/": one named "sys" could write
+ * sys/auth/ (make any key a regulator without the regulators' kind-5 requirement),
+ * sys/valset/ (a validator set no validator approved, loaded at the next reopen) or
+ * sys/replay/ (replay committed txs), all under the deploy requirement alone (sponsor +
+ * regulator by default). "sys", "genesis" (the contracts' virtual read-only keys) and
+ * "governance" (the executor's own methods) are not contract names. */
+Test(governance, no_contract_is_deployed_under_the_executors_own_names)
+{
+    open_world(false);
+    char hex[65], src[512];
+    tcrypto_to_hex(fresh.public_key.bytes, 32, hex);
+    /* make(): writes sys/auth/<fresh> = an active regulator record named "x" */
+    snprintf(src, sizeof src,
+             ".bytes K x\"7379732f617574682f%s\"\n"
+             ".bytes V x\"0103000000000000000000017a\"\n"
+             ".func make 0 3 export\n    loads r0, K\n    loads r1, V\n    host r2, put, r0\n"
+             "    ret r2\n", hex);
+    uint8_t *module = NULL;
+    size_t len = 0;
+    cvm_error ce;
+    cr_assert_eq(cvm_assemble(src, strlen(src), &module, &len, &ce), CVM_OK, "%s", ce.message);
+    world_cosig reg = {&T.w.regulator, MEANING_APPROVAL};
+    static const char *const reserved[] = {"sys", "genesis", "governance"};
+    for (size_t i = 0; i < 3; i++) {
+        codec_receipt r = tw_run(&T, &T.w.sponsor, "governance", "deploy",
+                                 ARGS(world_text(reserved[i]), world_int(1),
+                                      world_bytes(module, (uint32_t)len)), &reg, 1);
+        expect_invalid(r, EXEC_E_GOVERNANCE);
+        cr_expect(strstr(r.reason, "reserved"), "reason '%s' should say the name is reserved",
+                  r.reason);
+    }
+    /* had it been deployed, its method would now make fresh a regulator */
+    tw_run(&T, &T.w.sponsor, "sys", "make", NULL, 0, NULL, 0);
+    cr_expect_eq(state_of(&fresh.public_key, NULL), EXEC_AUTH_NONE,
+                 "a contract wrote the executor's authority records");
+    cr_expect_eq(ledger_state_get(T.w.l, (const uint8_t *)"sys/contract/sys", 16, &(uint8_t *){0},
+                                  &(size_t){0}), LEDGER_ERR_NOT_FOUND);
+    /* the same module under a name of its own deploys (and writes only under that name) */
+    expect_ok(tw_run(&T, &T.w.sponsor, "governance", "deploy",
+                     ARGS(world_text("sysx"), world_int(1), world_bytes(module, (uint32_t)len)),
+                     &reg, 1));
+    expect_status(tw_run(&T, &T.w.sponsor, "sysx", "make", NULL, 0, NULL, 0), RECEIPT_TRAPPED,
+                  EXEC_E_FOREIGN_WRITE);
+    free(module);
+}
+
+/* Review R3: changes in odd orders inside one block (a rotation, then a revoke of the key
+ * it brought in, then an add of a third key, then a tx by the rotated-out key) are the
+ * same for the executor, the offline audit (which follows the governance.authority events)
+ * and re-execution from the genesis. */
+Test(governance, a_rotation_then_a_revoke_in_one_block_audits_and_replays)
+{
+    open_world(false);
+    tw_base(&T);
+    uint8_t buf[4][2048];
+    codec_span txs[4];
+    world_cosig rot[] = {{&T.w.regulator, MEANING_APPROVAL}, {&fresh, MEANING_AUTHOR}};
+    world_cosig reg[] = {{&T.w.regulator, MEANING_APPROVAL}};
+    world_cosig add[] = {{&T.w.regulator, MEANING_APPROVAL}, {&fresh2, MEANING_AUTHOR}};
+    codec_value request[] = {world_text(TRIAL), world_int(SCOPE_MAIN), world_text("p")};
+    size_t n[4];
+    n[0] = world_sign(&T.w, &T.w.sponsor, WORLD_NEXT_NONCE, NULL, "governance", "authority",
+                      change_args(ROTATE, ROLE_RESEARCHER, "", "", &T.w.researcher.public_key,
+                                  &fresh.public_key), 6, rot, 2, buf[0], sizeof buf[0]);
+    n[1] = world_sign(&T.w, &T.w.sponsor, WORLD_NEXT_NONCE, NULL, "governance", "authority",
+                      change_args(REVOKE, ROLE_RESEARCHER, "", "", &fresh.public_key, NULL), 6,
+                      reg, 1, buf[1], sizeof buf[1]);
+    n[2] = world_sign(&T.w, &T.w.sponsor, WORLD_NEXT_NONCE, NULL, "governance", "authority",
+                      change_args(ADD, ROLE_RESEARCHER, "", "researcher-3", &fresh2.public_key,
+                                  NULL), 6, add, 2, buf[2], sizeof buf[2]);
+    n[3] = world_sign(&T.w, &T.w.researcher, WORLD_NEXT_NONCE, NULL, "access", "request",
+                      request, 3, NULL, 0, buf[3], sizeof buf[3]);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_gt(n[i], 0);
+        txs[i] = (codec_span){buf[i], n[i]};
+    }
+    codec_receipt r[4];
+    cr_assert_eq(world_commit(&T.w, 60000, txs, 4, r), 0);
+    expect_ok(r[0]);
+    expect_ok(r[1]);
+    expect_ok(r[2]);
+    expect_invalid(r[3], EXEC_E_KEY_REVOKED);
+    cr_expect_eq(state_of(&fresh.public_key, NULL), EXEC_AUTH_REVOKED);
+    cr_expect_eq(state_of(&fresh2.public_key, NULL), EXEC_AUTH_ACTIVE);
+    /* the rotated-out key is never used again, even after its successor went */
+    world_cosig back[] = {{&T.w.regulator, MEANING_APPROVAL}, {&T.w.researcher, MEANING_AUTHOR}};
+    expect_invalid(change(&T.w.sponsor, ADD, ROLE_RESEARCHER, "", "again",
+                          &T.w.researcher.public_key, NULL, back, 2), EXEC_E_COSIGNER_REVOKED);
+    audit_ledger_cursor cur;
+    audit_source src;
+    audit_ledger_source(&cur, T.w.l, &src);
+    audit_summary sum;
+    audit_failure fail;
+    bool ok = audit_run(T.w.genesis, T.w.genesis_len, &src, 1, &sum, &fail);
+    audit_ledger_cursor_done(&cur);
+    cr_expect(ok, "audit: height %llu tx %lld: %s", (unsigned long long)fail.height,
+              (long long)fail.tx_index, fail.reason);
+    tw again;
+    snprintf(again.dir, sizeof again.dir, "/tmp/trialreg-governance-again-XXXXXX");
+    cr_assert_not_null(mkdtemp(again.dir));
+    cr_assert_eq(world_init(&again.w, "trialreg-test-governance"), 0);
+    cr_assert_eq(world_open(&again.w, again.dir, true), 0);
+    tw_replay(&T, &again);
+    tw_close(&again);
+}
+
+/* The same names in a genesis: an executor refuses to open it (a genesis contract named
+ * "sys" would write the executor's state from block 1). */
+static void contract_named_sys(codec_genesis *g, void *ctx)
+{
+    (void)ctx;
+    snprintf(g->contracts[g->contract_count - 1].name.text, sizeof g->contracts[0].name.text,
+             "sys");
+}
+
+Test(governance, no_genesis_contract_takes_a_reserved_name)
+{
+    snprintf(T.dir, sizeof T.dir, "/tmp/trialreg-governance-XXXXXX");
+    cr_assert_not_null(mkdtemp(T.dir));
+    cr_assert_eq(world_init_edit(&T.w, "trialreg-test-governance", contract_named_sys, NULL), 0);
+    cr_expect_neq(world_open(&T.w, T.dir, true), 0, "a genesis contract named sys was loaded");
 }

@@ -399,3 +399,25 @@ Test(lostkey_genesis, the_delay_is_the_genesis_rule)
     expect_ok(r);
     tw_close(&t);
 }
+
+/* Review R3: "the old key reads nothing": not even the receipts of the txs it signed
+ * (RECEIPT requests by tx id: exec_receipt_read_allowed), as a revoked authority's key. */
+Test(lostkey, a_key_rebound_away_reads_no_receipt_either)
+{
+    static uint8_t buf[CODEC_TX_MAX];
+    codec_value w[] = {TR, world_int(SCOPE_GENETIC)};
+    size_t len = world_sign(W, OLD, WORLD_NEXT_NONCE, NULL, "consent", "withdraw", w, 2, NULL, 0,
+                            buf, sizeof buf);
+    cr_assert_gt(len, 0);
+    codec_span own = {buf, len};
+    codec_receipt r;
+    cr_assert_eq(world_commit(W, 60000, &own, 1, &r), 0);
+    expect_ok(r);
+    cr_expect(exec_receipt_read_allowed(W->e, &OLD->public_key, &own), "its own receipt, while enrolled");
+    expect_ok(rebind_request(&W->inv_a, OLD, NEW, both(NEW), 2));
+    codec_value done[] = {TR, tw_pk(OLD), tw_pk(NEW)};
+    expect_ok(run_at(DELAY_MS + 60000, &W->inv_a, "rebind_complete", done, 3, NULL, 0));
+    cr_expect_not(exec_receipt_read_allowed(W->e, &OLD->public_key, &own),
+                  "a key re-bound away read the receipt of a tx it signed");
+    cr_expect(exec_receipt_read_allowed(W->e, &W->inv_a.public_key, &own), "the site still reads it");
+}

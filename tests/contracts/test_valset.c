@@ -380,6 +380,53 @@ Test(valset, a_second_change_in_the_same_block_is_pending)
     tw_close(&v.t);
 }
 
+/* Review R3: one key, one role, also while a change is pending. A validator added by a
+ * committed change whose boundary is not reached yet (or by a tx earlier in the same
+ * block) is a validator already: check_key_free refuses it as an authority, and the
+ * consent contract (genesis/validator/) must refuse it as a participant, and as the new
+ * key of a re-binding, too. */
+Test(valset, a_key_of_a_pending_change_is_no_participant)
+{
+    vs v;
+    vs_open(&v);
+    tw_base(&v.t);
+    codec_value tr = world_text(TRIAL);
+    /* the same block: the change, then an enrolment of one of its new keys */
+    static uint8_t arg[1200], tx1[CODEC_TX_MAX], tx2[CODEC_TX_MAX];
+    codec_valset grown = vs_grown(&v);
+    codec_buf ab = codec_buf_make(arg, sizeof arg);
+    cr_assert_eq(codec_valset_encode(&grown, &ab), CODEC_OK);
+    world_cosig cos[CODEC_COSIGS_MAX];
+    const keypair *three[] = {&v.fresh[0], &v.fresh[1], &v.fresh[2]};
+    uint32_t n = vs_cosigners(&v, 3, three, 3, cos);
+    v.t.w.now_ms += 1;
+    codec_value va = world_bytes(arg, (uint32_t)ab.len);
+    codec_value enrol0[] = {tr, tw_pk(&v.fresh[0])};
+    size_t l1 = world_sign(&v.t.w, &v.t.w.sponsor, WORLD_NEXT_NONCE, NULL, "governance",
+                           "validators", &va, 1, cos, n, tx1, sizeof tx1);
+    size_t l2 = world_sign(&v.t.w, &v.t.w.inv_a, WORLD_NEXT_NONCE, NULL, "consent", "enrol",
+                           enrol0, 2, NULL, 0, tx2, sizeof tx2);
+    codec_span txs[] = {{tx1, l1}, {tx2, l2}};
+    codec_receipt r[2];
+    vs_commit(&v, txs, 2, r);
+    expect_ok(r[0]);
+    expect_refused(r[1], CONTRACT_E_ROLE_TAKEN);
+    uint64_t boundary = consortium_boundary(vs_height(&v));
+    /* a later block, before the boundary: neither enrolled nor promised to a re-binding */
+    expect_refused(tw_run(&v.t, &v.t.w.inv_a, "consent", "enrol", ARGS(tr, tw_pk(&v.fresh[1])),
+                          NULL, 0), CONTRACT_E_ROLE_TAKEN);
+    hash32 request = world_hash("lost key request");
+    world_cosig both[] = {{&v.t.w.regulator, MEANING_APPROVAL}, {&v.fresh[2], MEANING_APPROVAL}};
+    expect_refused(tw_run(&v.t, &v.t.w.inv_a, "consent", "rebind_request",
+                          ARGS(tr, tw_pk(&v.t.w.participants[0]), tw_pk(&v.fresh[2]),
+                               world_bytes(request.bytes, 32)), both, 2),
+                   CONTRACT_E_ROLE_TAKEN);
+    cr_assert_lt(vs_height(&v), boundary, "the change was still pending");
+    /* as before: a key no set holds is enrolled */
+    expect_ok(tw_run(&v.t, &v.t.w.inv_a, "consent", "enrol", ARGS(tr, tw_pk(&v.fresh[5])), NULL, 0));
+    tw_close(&v.t);
+}
+
 /* ---- the consortium history (consortium.h), from receipts -------------------------------- */
 
 static codec_receipt event_receipt(const char *topic, const uint8_t *data, size_t len)
