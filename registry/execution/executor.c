@@ -1702,12 +1702,16 @@ static bool valset_pending(const exec *e, uint64_t *boundary)
 }
 
 /* The co-signers' approvals by validators of cur (distinct keys: the codec refuses a
- * repeated co-signer). */
-static uint32_t validator_approvals(const codec_tx *tx, const codec_valset *cur)
+ * repeated co-signer). A key that also holds an authority role (a genesis may list one key
+ * as both) does not count here: it would count twice, once for the genesis's kind-2
+ * requirement and once as a validator, and so a few authority keys could replace the
+ * validators (review R3). */
+static uint32_t validator_approvals(const codec_tx *tx, const cvm_cosigner *cos,
+                                    const codec_valset *cur)
 {
     uint32_t count = 0;
     for (uint32_t k = 0; k < tx->cosig_count; k++) {
-        count += tx->cosigs[k].meaning == MEANING_APPROVAL
+        count += tx->cosigs[k].meaning == MEANING_APPROVAL && cos[k].role == 0
                  && consortium_valset_has(cur, &tx->cosigs[k].key, NULL);
     }
     return count;
@@ -1778,7 +1782,7 @@ static uint32_t check_validators(exec *e, const codec_tx *tx, const cvm_cosigner
         snprintf(detail, cap, "the genesis's kind-2 requirement is not met");
         return EXEC_E_VALSET_APPROVAL;
     }
-    uint32_t approvals = validator_approvals(tx, cur), quorum = consortium_quorum(cur->count);
+    uint32_t approvals = validator_approvals(tx, cos, cur), quorum = consortium_quorum(cur->count);
     if (approvals < quorum) {
         snprintf(detail, cap, "%u of the %u current validators approved, 2f+1 = %u needed",
                  approvals, cur->count, quorum);

@@ -828,3 +828,47 @@ Test(valset, a_contract_cannot_emit_a_governance_event)
     free(module);
     tw_close(&v.t);
 }
+
+/* Review R3: a genesis may list one key both as an authority and as a validator. Such a key
+ * must not count twice, once for the genesis's kind-2 requirement and once among the 2f+1
+ * validator approvals, or three authority keys that also hold seats would replace the
+ * validators alone. Genesis: validators 1, 2, 3 are the regulator's, inv_a's and the
+ * researcher's keys. */
+static void authorities_hold_seats(codec_genesis *g, void *ctx)
+{
+    world *w = ctx;
+    const keypair *dual[3] = {&w->regulator, &w->inv_a, &w->researcher};
+    for (uint32_t i = 1; i < 4; i++) {
+        w->validators[i] = *dual[i - 1];
+        g->validators[i].key = dual[i - 1]->public_key;
+    }
+}
+
+Test(valset, a_key_that_is_authority_and_validator_does_not_count_as_a_validator_approval)
+{
+    vs v;
+    memset(&v, 0, sizeof v);
+    snprintf(v.t.dir, sizeof v.t.dir, "/tmp/trialreg-valset-XXXXXX");
+    cr_assert_not_null(mkdtemp(v.t.dir));
+    cr_assert_eq(world_init_edit(&v.t.w, "trialreg-test-valset-dual", authorities_hold_seats,
+                                 &v.t.w), 0);
+    cr_assert_eq(world_open(&v.t.w, v.t.dir, true), 0);
+    hash32 seed;
+    tcrypto_sha256("test-valset/dual", 16, &seed);
+    tcrypto_keypair_from_seed(seed.bytes, &v.fresh[0]);
+    for (uint32_t i = 0; i < 4; i++) v.in_force[i] = v.t.w.validators[i];
+    v.n = 4;
+    /* replace validator 0 (the one pure validator) by a fresh key: the sponsor signs, and
+     * the regulator, inv_a and the researcher approve, each also a validator */
+    codec_valset s = vs_current(&v);
+    s.validators[0] = vs_validator("validator-0", &v.fresh[0]);
+    world_cosig cos[] = {{&v.t.w.regulator, MEANING_APPROVAL},
+                         {&v.t.w.inv_a, MEANING_APPROVAL},
+                         {&v.t.w.researcher, MEANING_APPROVAL},
+                         {&v.fresh[0], MEANING_AUTHOR}};
+    codec_receipt r = vs_change(&v, &v.t.w.sponsor, &s, cos, 4);
+    expect_invalid(r, EXEC_E_VALSET_APPROVAL);
+    expect_reason_has(r, "0 of the 4 current validators approved");
+    cr_expect(!state_has(&v, "sys/valset/pending"), "nothing applied");
+    tw_close(&v.t);
+}
