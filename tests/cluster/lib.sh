@@ -5,9 +5,10 @@ url() { echo "tcp://127.0.0.1:$((PORT + 100 + $1))"; }
 pid() { cat "$D/node-$1/trialnode.pid"; }
 field() { grep -o "\"$2\": [0-9]*" "$D/node-$1/data/status.json" | grep -o '[0-9]*$'; }
 
-# Wait until the four nodes agree (same height and state), then export and audit each.
+# Wait until the four nodes agree (same height and state), then export and audit each of
+# AGREE_NODES (default all four) and require identical audited heads.
 agree() {
-    local what=$1 height=0
+    local what=$1 height=0 nodes=${AGREE_NODES:-0 1 2 3}
     for attempt in $(seq 1 100); do
         local n
         n=$(for i in 0 1 2 3; do grep -o '"height": [0-9]*, .*"state_hash": "[0-9a-f]*"' \
@@ -22,16 +23,16 @@ agree() {
     # (backfill). So retry until all four audit OK at one head, at least the agreed height.
     local heads audited
     for try in $(seq 1 20); do
-        for i in 0 1 2 3; do
+        for i in $nodes; do
             "$T" export --genesis "$D/genesis.bin" --url "$(url $i)" --key "$D/keys/regulator.key" -o "$D/n$i.export" \
                 >/dev/null || fail "$what: export of node $i"
             "$T" audit --genesis "$D/genesis.bin" "$D/n$i.export" > "$D/n$i.audit" ||
                 { [ "$try" = 20 ] && fail "$what: audit of node $i: $(cat "$D/n$i.audit")"; }
         done
-        heads=$(for i in 0 1 2 3; do grep -E '^(head|state)' "$D/n$i.audit" | md5sum; done | sort -u | wc -l)
+        heads=$(for i in $nodes; do grep -E '^(head|state)' "$D/n$i.audit" | md5sum; done | sort -u | wc -l)
         audited=$(grep -o '^head height [0-9]*' "$D/n0.audit" | grep -o '[0-9]*$')
         [ "$heads" = 1 ] && [ "${audited:-0}" -ge "$height" ] && break
-        [ "$try" = 20 ] && fail "$what: the four audited heads differ or lag the agreed height $height: $(head -qn 2 "$D"/n?.audit | tr '\n' ' ')"
+        [ "$try" = 20 ] && fail "$what: the audited heads of nodes $nodes differ or lag the agreed height $height: $(head -qn 2 "$D"/n?.audit | tr '\n' ' ')"
         sleep 0.5
     done
     echo "ok: $what ($(head -n 1 "$D/n0.audit"))"
