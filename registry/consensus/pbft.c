@@ -1055,11 +1055,21 @@ static void check_stable(pbft_core *c, pbft_checkpoint_votes *v)
 /* I executed h: if h was certified before I delivered it, it is my stable checkpoint now. */
 static void stable_after_execution(pbft_core *c, pbft_height h)
 {
+    /* A fetched block's result certificate (checked under the set at h when it was
+     * delivered, and just matched against my own execution, certified_results) certifies
+     * h exactly as 2f+1 CHECKPOINTs would: handed to the host, and my stable checkpoint.
+     * Without this a replica catching up alone (no live CHECKPOINTs: the load stopped)
+     * kept its stable checkpoint where it restarted and its fetched heights uncertified. */
+    const codec_result_cert *fetched = &c->certified[h % PBFT_WINDOW];
+    if (fetched->height == h)
+        emit_result_cert(c, fetched);
     if (h <= low_mark(c))
         return;
     codec_result_cert cert;
     const pbft_checkpoint_votes *v = &c->checkpoints[h % PBFT_CHECKPOINT_SLOTS];
-    if (c->stable_ahead.height == h)
+    if (fetched->height == h)
+        cert = *fetched;
+    else if (c->stable_ahead.height == h)
         cert = c->stable_ahead;
     else if (v->height != h || !v->certified || !checkpoint_quorum(c, v, &cert))
         return;

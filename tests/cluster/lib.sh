@@ -6,9 +6,9 @@ pid() { cat "$D/node-$1/trialnode.pid"; }
 field() { grep -o "\"$2\": [0-9]*" "$D/node-$1/data/status.json" | grep -o '[0-9]*$'; }
 
 # Wait until the four nodes agree (same height and state), then export and audit each of
-# AGREE_NODES (default all four) and require identical audited heads.
+# all four and require identical audited heads.
 agree() {
-    local what=$1 height=0 nodes=${AGREE_NODES:-0 1 2 3}
+    local what=$1 height=0 nodes="0 1 2 3"
     for attempt in $(seq 1 100); do
         local n
         n=$(for i in 0 1 2 3; do grep -o '"height": [0-9]*, .*"state_hash": "[0-9a-f]*"' \

@@ -41,10 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     httpsig_input in, again;
     char why[256];
     if (!httpsig_parse(parts[0], parts[1], &in, why, sizeof why)) return 0;
-    char input[HTTPSIG_PARAMS_MAX + 64], sig[200];
+    char input[HTTPSIG_NAME_MAX + HTTPSIG_PARAMS_MAX + 1];
     snprintf(input, sizeof input, "%s=%s", in.label, in.params);
-    snprintf(sig, sizeof sig, "%s", parts[1]);
-    if (!httpsig_parse(input, sig, &again, why, sizeof why)) abort();
+    /* The same Signature field, whole: a copy into a short buffer once cut off a field that
+     * held a long run of whitespace before the label's member, a harness bug (CI, stop 28). */
+    if (!httpsig_parse(input, parts[1], &again, why, sizeof why)) abort();
     if (again.component_count != in.component_count || strcmp(again.params, in.params) != 0
         || again.created != in.created || strcmp(again.keyid, in.keyid) != 0)
         abort();

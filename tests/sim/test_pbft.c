@@ -1263,23 +1263,15 @@ Test(pbft, a_removed_validator_is_refused_from_the_boundary_on)
  * (and result certificate) checked under the set of its height, its executor reporting
  * the change at 10. It signs nothing before the boundary and checkpoints after it. A
  * certificate of the old set's size for 32 is refused. */
-Test(pbft, a_new_validator_catches_up_through_the_boundary)
+/* Host i, down while the others committed, catches up by fetching heights from..to alone
+ * (nothing else arrives: the load has stopped). Every fetched block's result certificate
+ * is handed to the host once executed (the ledger keeps it; receipts are proven with it),
+ * and the last one becomes the stable checkpoint. `validator_from`: the first height at
+ * which host i signs a checkpoint. */
+static void catch_up_alone(uint32_t i, uint64_t from, uint64_t to, uint64_t validator_from)
 {
-    hosts_start(4, 7, 10, 7, grown);
-    host_down[6] = true;
-    commit_to(40, NULL);
-    cr_assert_eq(hlog[40].cert.sig_count, 5);
-    pbft_core *c = &hcore[6];
-    for (uint64_t h = 1; h <= 40; h++) {
-        if (h == 32) {
-            hash32 d;
-            codec_batch_hash(&hlog[32].batch.header, &d);
-            uint32_t idx[] = {0, 1, 2};
-            codec_commit_cert small = forged_commit_cert(32, &d, idx, idx, 3);
-            small.view = hlog[32].cert.view;
-            cr_assert_eq(pbft_deliver_block(c, &hlog[32].batch, &small, NULL), PBFT_ERR_CERT,
-                         "three signatures are no certificate at 32 (5 of 7 needed)");
-        }
+    pbft_core *c = &hcore[i];
+    for (uint64_t h = from; h <= to; h++) {
         pbft_ready_clear(c);
         cr_assert_eq(pbft_deliver_block(c, &hlog[h].batch, &hlog[h].cert,
                                         rlog[h].height == h ? &rlog[h] : NULL),
@@ -1288,16 +1280,54 @@ Test(pbft, a_new_validator_catches_up_through_the_boundary)
         r = *pbft_ready_get(c);
         pbft_ready_clear(c);
         cr_assert_eq(r.committed_count, 1);
-        host_execute(6, &r.committed[0]);
+        host_execute(i, &r.committed[0]);
         const pbft_ready *after = pbft_ready_get(c);
-        uint32_t checkpoints = 0;
+        uint32_t checkpoints = 0, handed = 0;
         for (uint32_t k = 0; k < after->out_count; k++)
             checkpoints += after->out[k].msg.type == PBFT_MSG_CHECKPOINT &&
-                           after->out[k].msg.height == h && after->out[k].msg.from == 6;
-        cr_assert_eq(checkpoints, h >= 32 ? 1 : 0, "height %llu: checkpoint only as a validator",
-                     (unsigned long long)h);
+                           after->out[k].msg.height == h && after->out[k].msg.from == idx_in(1, i);
+        for (uint32_t k = 0; k < after->stable_count; k++)
+            handed += after->stable[k].height == h;
+        cr_assert_eq(checkpoints, h >= validator_from ? 1 : 0,
+                     "height %llu: checkpoint only as a validator", (unsigned long long)h);
+        if (rlog[h].height == h)
+            cr_assert_eq(handed, 1, "height %llu: the fetched result certificate is handed "
+                         "to the host once executed", (unsigned long long)h);
     }
-    cr_assert_eq(c->last_executed, 40);
+    cr_assert_eq(c->last_executed, to);
+    cr_assert_eq(rlog[to].height, to, "the others certified the last height");
+    cr_assert_eq(c->durable.stable.height, to,
+                 "the last fetched certified height is stable without any live checkpoint");
+}
+
+Test(pbft, a_new_validator_catches_up_through_the_boundary)
+{
+    hosts_start(4, 7, 10, 7, grown);
+    host_down[6] = true;
+    commit_to(40, NULL);
+    cr_assert_eq(hlog[40].cert.sig_count, 5);
+    hash32 d;
+    codec_batch_hash(&hlog[32].batch.header, &d);
+    uint32_t idx[] = {0, 1, 2};
+    codec_commit_cert small = forged_commit_cert(32, &d, idx, idx, 3);
+    small.view = hlog[32].cert.view;
+    catch_up_alone(6, 1, 31, 32);
+    cr_assert_eq(pbft_deliver_block(&hcore[6], &hlog[32].batch, &small, NULL), PBFT_ERR_CERT,
+                 "three signatures are no certificate at 32 (5 of 7 needed)");
+    catch_up_alone(6, 32, 40, 32);
+}
+
+/* Without any change of set: a replica down for more than a window catches up alone
+ * (issue 23: a validator restarted after the load stopped kept an uncertified tail,
+ * because a fetched block's result certificate never reached its ledger nor moved its
+ * stable checkpoint, and the backfill only looked below that checkpoint). */
+Test(pbft, a_replica_catching_up_alone_keeps_every_fetched_result_certificate)
+{
+    static const uint32_t same[] = {0, 1, 2, 3};
+    hosts_start(4, 4, 1000, 4, same); /* no change within the test */
+    host_down[3] = true;
+    commit_to(40, NULL);
+    catch_up_alone(3, 1, 40, 1);
 }
 
 /* pbft_reconfigure refuses a boundary every replica might not know in time, a set that
