@@ -1922,6 +1922,16 @@ pbft_err pbft_reconfigure(pbft_core *c, pbft_height committed_at, pbft_height bo
     return PBFT_OK;
 }
 
+pbft_err pbft_rebase(pbft_core *c, pbft_height from, uint32_t n, pbft_replica me)
+{
+    bool fresh = c->set_count == 1 && c->sets[0].from == 0 && c->last_executed == 0 &&
+                 c->durable.stable.height == 0;
+    if (!valid_n(n) || (me >= n && me != PBFT_NOT_MEMBER) || from == 0 || !fresh)
+        return PBFT_ERR_MALFORMED;
+    c->sets[0] = make_set(from, n, me);
+    return PBFT_OK;
+}
+
 pbft_err pbft_restore(pbft_core *c, const pbft_durable *durable, pbft_height last_executed,
                       uint64_t last_block_time_ms)
 {

@@ -357,6 +357,15 @@ pbft_err pbft_init(pbft_core *core, const pbft_config *cfg);
  * + PBFT_WINDOW + 1); PBFT_ERR_FULL if PBFT_SETS_MAX sets are still needed. */
 pbft_err pbft_reconfigure(pbft_core *core, pbft_height committed_at, pbft_height boundary,
                           uint32_t n_new, pbft_replica my_id_new);
+/* After a restart, before the recorded changes are supplied (pbft_reconfigure) and before
+ * pbft_restore: the oldest set this replica still keeps begins at `from` (n validators,
+ * this replica's index `me`), in place of the genesis set. A running core keeps the
+ * PBFT_SETS_MAX newest sets and drops older ones once no height of theirs can be asked
+ * about; a host restarted after more changes than that starts from the set a running
+ * core would have kept, and heights below `from` are refused as dropped (PBFT_ERR_STALE).
+ * PBFT_ERR_MALFORMED if n is not 3f+1 within the limits, me >= n, from is 0, or the core
+ * is not fresh from pbft_init. */
+pbft_err pbft_rebase(pbft_core *core, pbft_height from, uint32_t n, pbft_replica me);
 /* The validator set in force at height h (the last one known at or below it). */
 const pbft_valset *pbft_set_at(const pbft_core *core, pbft_height h);
 /* Restore after a crash: durable state as last persisted, plus what the

@@ -824,7 +824,20 @@ static void note_valset_change(node *nd, uint64_t height)
         }
         return;
     }
-    for (uint32_t i = 1; i < h->valset_count; i++)
+    /* After a restart: the sets a running core keeps, the PBFT_SETS_MAX newest (the
+     * genesis's is valsets[0]); older ones are replaced by the oldest kept (pbft_rebase). */
+    uint32_t base = h->valset_count > PBFT_SETS_MAX ? h->valset_count - PBFT_SETS_MAX : 0;
+    if (base > 0) {
+        const consortium_valset_entry *e = &h->valsets[base];
+        uint32_t me = PBFT_NOT_MEMBER;
+        if (!my_key_in(nd, &e->set, &me))
+            me = PBFT_NOT_MEMBER;
+        pbft_err pe = pbft_rebase(nd->core, e->boundary, e->set.count, me);
+        logf_(nd, pe == PBFT_OK ? LOG_INFO : LOG_ERROR,
+              "%u validator-set changes recorded: the sets before height %llu are dropped: %s",
+              h->valset_count - 1, (unsigned long long)e->boundary, pbft_strerror(pe));
+    }
+    for (uint32_t i = base + 1; i < h->valset_count; i++)
         supply_change(nd, &h->valsets[i]);
 }
 

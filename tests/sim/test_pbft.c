@@ -1379,3 +1379,46 @@ Test(pbft, a_restart_after_the_boundary_gets_the_schedule_before_its_state)
     cr_assert_eq(commit_next(NULL), 1, "34 commits with the restarted validator");
     cr_assert_eq(hcore[2].last_delivered, 34);
 }
+
+/* A host restarted after more validator-set changes than a core keeps (PBFT_SETS_MAX):
+ * supplying them all is refused (the genesis set cannot be dropped before the stable
+ * checkpoint is restored); rebased on the oldest set a running core would keep, the newest
+ * sets are in force, a certificate of the newest set verifies and heights below the base
+ * are refused as dropped. Nine key rotations of a 4-validator set: change k is committed at
+ * 40k and in force from 40k + 32. */
+Test(pbft, a_restart_after_more_changes_than_the_core_keeps_starts_from_the_newest_sets)
+{
+    set_count = 2;
+    set_from[1] = 9 * 40 + 32; /* the newest set's keys: hosts 0..3, as the genesis's */
+    set_n[1] = 4;
+    memcpy(set_key[1], set_key[0], sizeof set_key[0]);
+    pbft_config cfg = config(1);
+    pbft_core *c = &hcore[0];
+    cr_assert_eq(pbft_init(c, &cfg), PBFT_OK);
+    pbft_err last = PBFT_OK;
+    for (uint64_t k = 1; k <= 9 && last == PBFT_OK; k++)
+        last = pbft_reconfigure(c, 40 * k, 40 * k + 32, 4, 1);
+    cr_assert_eq(last, PBFT_ERR_FULL, "nine changes on the genesis set do not fit");
+
+    cr_assert_eq(pbft_init(c, &cfg), PBFT_OK);
+    cr_assert_eq(pbft_rebase(c, 0, 4, 1), PBFT_ERR_MALFORMED, "height 0 is the genesis's");
+    cr_assert_eq(pbft_rebase(c, 2 * 40 + 32, 5, 1), PBFT_ERR_MALFORMED, "n = 5 is not 3f+1");
+    cr_assert_eq(pbft_rebase(c, 2 * 40 + 32, 4, 1), PBFT_OK);
+    for (uint64_t k = 3; k <= 9; k++)
+        cr_assert_eq(pbft_reconfigure(c, 40 * k, 40 * k + 32, 4, 1), PBFT_OK, "change %llu",
+                     (unsigned long long)k);
+    static pbft_durable d;
+    memset(&d, 0, sizeof d);
+    hash32 x;
+    memset(&x, 7, sizeof x);
+    d.stable = result_cert(400, &x, &x, &x);
+    cr_assert_eq(pbft_restore(c, &d, 400, 1000), PBFT_OK);
+    cr_assert_eq(pbft_rebase(c, 2 * 40 + 32, 4, 1), PBFT_ERR_MALFORMED, "only before restore");
+    cr_assert_eq(pbft_set_at(c, 401)->from, 9 * 40 + 32);
+    codec_result_cert rc = result_cert(401, &x, &x, &x);
+    cr_assert_eq(pbft_verify_result_cert(c, &rc), PBFT_OK, "the newest set certifies 401");
+    rc = result_cert(100, &x, &x, &x);
+    cr_assert_eq(pbft_verify_result_cert(c, &rc), PBFT_ERR_STALE,
+                 "height 100 is below the oldest set kept (from 112)");
+    set_count = 1;
+}
