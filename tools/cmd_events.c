@@ -432,6 +432,20 @@ static arg_rc build_site_withdraw(event *e, const opts *o, bool *bad)
     return add_request_hash(e, o);
 }
 
+/* The incoming key (governance add, rotate; consent rebind-request): its secret key file
+ * proves possession (it co-signs, with meaning approval). */
+static arg_rc governance_new_key(event *e, const char *file)
+{
+    keypair k;
+    tcrypto_err rc = tcrypto_read_secret_key(file, &k);
+    if (rc != TCRYPTO_OK) {
+        fprintf(stderr, "error: --new-key %s: %s\n", file, tcrypto_strerror(rc));
+        return ARG_INPUT;
+    }
+    e->new_key = k.public_key;
+    return add_cosigner(e, file, MEANING_APPROVAL);
+}
+
 /* consent rebind-request: trial, old (participant), new, request; the new key's secret key
  * file co-signs (approval: the proof that its holder asks for it) */
 static arg_rc build_rebind_request(event *e, const opts *o, bool *bad)
@@ -440,13 +454,9 @@ static arg_rc build_rebind_request(event *e, const opts *o, bool *bad)
     if (rc != ARG_OK) return rc;
     const char *n = need(o, "new-key", bad);
     if (*bad) return ARG_USAGE;
-    keypair k;
-    tcrypto_err kr = tcrypto_read_secret_key(n, &k);
-    if (kr != TCRYPTO_OK)
-        return fprintf(stderr, "error: --new-key %s: %s\n", n, tcrypto_strerror(kr)), ARG_INPUT;
-    e->new_key = k.public_key;
+    rc = governance_new_key(e, n);
+    if (rc != ARG_OK) return rc;
     add_bytes(e, e->new_key.bytes, 32);
-    if (add_cosigner(e, n, MEANING_APPROVAL) != ARG_OK) return ARG_USAGE;
     return add_request_hash(e, o);
 }
 
@@ -576,20 +586,6 @@ static arg_rc build_deploy(event *e, const opts *o, bool *bad)
 }
 
 /* ---- governance add | revoke | rotate (issue 23 item 1) -------------------------------- */
-
-/* The incoming key (add, rotate): its secret key file proves possession (it co-signs, with
- * meaning approval). */
-static arg_rc governance_new_key(event *e, const char *file)
-{
-    keypair k;
-    tcrypto_err rc = tcrypto_read_secret_key(file, &k);
-    if (rc != TCRYPTO_OK) {
-        fprintf(stderr, "error: --new-key %s: %s\n", file, tcrypto_strerror(rc));
-        return ARG_INPUT;
-    }
-    e->new_key = k.public_key;
-    return add_cosigner(e, file, MEANING_APPROVAL);
-}
 
 /* governance.authority args (action, role, site, name, key, new_key) from the options:
  * --role, --site (investigators), --name, --target (revoke, rotate), --new-key (add,

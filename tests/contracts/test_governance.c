@@ -114,6 +114,30 @@ static codec_receipt access_request(const keypair *researcher)
                   NULL, 0);
 }
 
+/* The ledger audits with the genesis alone (signatures, certificates, and a pruned entry's
+ * receipt: FORMATS 5.10), and what was signed before a change stays valid: re-execution
+ * from the genesis gives the same receipts, blocks and state (what `audit --reexecute` and
+ * a catching-up node do). */
+static void audit_and_replay(void)
+{
+    audit_ledger_cursor cur;
+    audit_source src;
+    audit_ledger_source(&cur, T.w.l, &src);
+    audit_summary sum;
+    audit_failure fail;
+    bool ok = audit_run(T.w.genesis, T.w.genesis_len, &src, 1, &sum, &fail);
+    audit_ledger_cursor_done(&cur);
+    cr_expect(ok, "audit: height %llu tx %lld: %s", (unsigned long long)fail.height,
+              (long long)fail.tx_index, fail.reason);
+    tw again;
+    snprintf(again.dir, sizeof again.dir, "/tmp/trialreg-governance-again-XXXXXX");
+    cr_assert_not_null(mkdtemp(again.dir));
+    cr_assert_eq(world_init(&again.w, "trialreg-test-governance"), 0);
+    cr_assert_eq(world_open(&again.w, again.dir, true), 0);
+    tw_replay(&T, &again);
+    tw_close(&again);
+}
+
 Test(governance, an_added_researcher_acts_and_reads_from_the_committing_height)
 {
     open_world(false);
@@ -248,26 +272,9 @@ Test(governance, a_revoked_investigator_is_refused_and_what_it_signed_before_sta
     static codec_tx tx;
     cr_assert_eq(codec_tx_decode(buf, tx_len, &tx, NULL), CODEC_OK);
     cr_expect_eq(exec_check_admissible(T.w.e, &tx), EXEC_E_KEY_REVOKED);
-    /* the audit (signatures, certificates, and a pruned entry's receipt: FORMATS 5.10)
-     * accepts the ledger with the revoked signer's pruned tx and the co-signer's whole one */
-    audit_ledger_cursor cur;
-    audit_source src;
-    audit_ledger_source(&cur, T.w.l, &src);
-    audit_summary sum;
-    audit_failure fail;
-    bool ok = audit_run(T.w.genesis, T.w.genesis_len, &src, 1, &sum, &fail);
-    audit_ledger_cursor_done(&cur);
-    cr_expect(ok, "audit: height %llu tx %lld: %s", (unsigned long long)fail.height,
-              (long long)fail.tx_index, fail.reason);
-    /* what it signed before stays valid: re-execution from the genesis gives the same
-     * receipts, blocks and state (what `audit --reexecute` and a catching-up node do) */
-    tw again;
-    snprintf(again.dir, sizeof again.dir, "/tmp/trialreg-governance-again-XXXXXX");
-    cr_assert_not_null(mkdtemp(again.dir));
-    cr_assert_eq(world_init(&again.w, "trialreg-test-governance"), 0);
-    cr_assert_eq(world_open(&again.w, again.dir, true), 0);
-    tw_replay(&T, &again);
-    tw_close(&again);
+    /* the audit accepts the ledger with the revoked signer's pruned tx and the co-signer's
+     * whole one */
+    audit_and_replay();
 }
 
 Test(governance, a_rotated_investigator_key_takes_over_its_site)
@@ -689,22 +696,7 @@ Test(governance, a_rotation_then_a_revoke_in_one_block_audits_and_replays)
     world_cosig back[] = {{&T.w.regulator, MEANING_APPROVAL}, {&T.w.researcher, MEANING_AUTHOR}};
     expect_invalid(change(&T.w.sponsor, ADD, ROLE_RESEARCHER, "", "again",
                           &T.w.researcher.public_key, NULL, back, 2), EXEC_E_COSIGNER_REVOKED);
-    audit_ledger_cursor cur;
-    audit_source src;
-    audit_ledger_source(&cur, T.w.l, &src);
-    audit_summary sum;
-    audit_failure fail;
-    bool ok = audit_run(T.w.genesis, T.w.genesis_len, &src, 1, &sum, &fail);
-    audit_ledger_cursor_done(&cur);
-    cr_expect(ok, "audit: height %llu tx %lld: %s", (unsigned long long)fail.height,
-              (long long)fail.tx_index, fail.reason);
-    tw again;
-    snprintf(again.dir, sizeof again.dir, "/tmp/trialreg-governance-again-XXXXXX");
-    cr_assert_not_null(mkdtemp(again.dir));
-    cr_assert_eq(world_init(&again.w, "trialreg-test-governance"), 0);
-    cr_assert_eq(world_open(&again.w, again.dir, true), 0);
-    tw_replay(&T, &again);
-    tw_close(&again);
+    audit_and_replay();
 }
 
 /* The same names in a genesis: an executor refuses to open it (a genesis contract named
