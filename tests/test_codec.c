@@ -2599,4 +2599,24 @@ Test(codec, consent_reply_entries_carry_flags_and_other_only_when_they_have_them
     *second = 0x98;
     codec_error err;
     cr_expect_neq(codec_consent_reply_decode(b.data, b.len, &back, out, 2, &err), CODEC_OK);
+    /* one encoding per entry (fuzz_codec_client, CI): a plain grant in nine fields (flags 0)
+     * and a site withdrawal in seven are refused */
+    codec_consent_reply_entry plain = in[0];
+    codec_consent_page one = {.total = 1, .from = 0, .count = 1};
+    b = codec_buf_make(buf, sizeof buf);
+    plain.kind = 3;
+    cr_assert_eq(codec_consent_reply_encode(&one, &plain, &b), CODEC_OK);
+    cr_assert_eq(buf[4], 0x99);
+    buf[5] = 1; /* the kind, 3 -> 1: a grant with flags 0 in nine fields */
+    cr_expect_neq(codec_consent_reply_decode(b.data, b.len, &back, out, 2, &err), CODEC_OK,
+                  "a grant without flags in nine fields");
+    cr_expect(strstr(err.field, "nine fields"), "%s", err.field);
+    b = codec_buf_make(buf, sizeof buf);
+    plain.kind = 1;
+    cr_assert_eq(codec_consent_reply_encode(&one, &plain, &b), CODEC_OK);
+    cr_assert_eq(buf[4], 0x97);
+    buf[5] = 3; /* the kind, 1 -> 3: a site withdrawal in seven fields */
+    cr_expect_neq(codec_consent_reply_decode(b.data, b.len, &back, out, 2, &err), CODEC_OK,
+                  "a site withdrawal in seven fields");
+    cr_expect(strstr(err.field, "seven fields for kind"), "%s", err.field);
 }

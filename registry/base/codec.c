@@ -2250,6 +2250,11 @@ codec_err codec_consent_reply_decode(const uint8_t *data, size_t len, codec_cons
         if (ok && n == 9)
             ok = codec_rd_u32(&r, "consent_reply[].flags", 255, &flags)
                  && codec_rd_fixed(&r, "consent_reply[].other", c->other.bytes, 32);
+        /* one encoding per entry: nine fields exactly when the encoder writes them */
+        if (ok && (n == 9) != (kind > 2 || flags != 0))
+            ok = codec_rd_fail(&r, CODEC_ERR_COUNT, n == 9 ? "consent_reply[] (nine fields for "
+                               "kind 1 or 2 without flags: seven)" : "consent_reply[] (seven "
+                               "fields for kind 3..5: nine)");
         c->kind = (uint8_t)kind;
         c->meaning = (uint8_t)meaning;
         c->flags = (uint8_t)flags;
