@@ -494,8 +494,9 @@ static int join_consortium(const char *dir, const init_options *io)
     pubkey key;
     bool tls = config_uses_tls(&first);
     const char *scheme = tls ? CONFIG_TLS_SCHEME : "tcp://";
-    c = first;
+    c = first; /* the shared settings; everything of node 0's own is replaced below */
     c.node = CONFIG_NODE_NONE;
+    c.next_key_file[0] = '\0'; /* node 0's rotated key: the newcomer would sign as node 0 */
     snprintf(c.listen, sizeof c.listen, "%s127.0.0.1:%u", scheme, base + k);
     snprintf(c.client, sizeof c.client, "%s127.0.0.1:%u", scheme, base + 100 + k);
     const char *colon = strrchr(first.http, ':');

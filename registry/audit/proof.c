@@ -16,32 +16,33 @@ static uint64_t proof_height(const codec_proof *p);
 
 /* A certificate's signatures: at least the quorum of the validators in force at height,
  * each a known validator whose signature over tag || chain || body verifies. */
-static bool check_cert_sigs(consortium_history *h, uint64_t height, const hash32 *chain_id,
+static bool check_cert_sigs(const consortium_history *h, uint64_t height, const hash32 *chain_id,
                             const char *tag, const uint8_t *body, size_t body_len,
                             const codec_vsig *sigs, uint32_t count, const char *what,
                             char *why, size_t why_cap)
 {
-    consortium c;
-    consortium_at(h, height, &c); /* the validators only: it cannot fail */
+    const consortium_valset_entry *e = consortium_valset_at(h, height);
+    uint32_t quorum = consortium_quorum(e->set.count);
     char set[96] = "";
-    if (c.valset_from > 1) {
+    if (e->boundary > 1) {
         snprintf(set, sizeof set, " (the validator set in force from height %llu)",
-                 (unsigned long long)c.valset_from);
+                 (unsigned long long)e->boundary);
     }
-    if (count < c.quorum) {
-        return FAIL("%s has %u signatures, needs %u%s", what, count, c.quorum, set);
+    if (count < quorum) {
+        return FAIL("%s has %u signatures, needs %u%s", what, count, quorum, set);
     }
     for (uint32_t i = 0; i < count; i++) {
         uint32_t v = sigs[i].validator;
-        if (v >= c.validator_count) return FAIL("%s names unknown validator %u%s", what, v, set);
-        if (!tcrypto_verify(&c.validators[v].key, tag, chain_id, body, body_len, &sigs[i].sig)) {
+        if (v >= e->set.count) return FAIL("%s names unknown validator %u%s", what, v, set);
+        if (!tcrypto_verify(&e->set.validators[v].key, tag, chain_id, body, body_len,
+                            &sigs[i].sig)) {
             return FAIL("%s signature of validator %u is invalid%s", what, v, set);
         }
     }
     return true;
 }
 
-bool proof_check_result_cert(consortium_history *g, const hash32 *chain_id,
+bool proof_check_result_cert(const consortium_history *g, const hash32 *chain_id,
                              const codec_result_cert *cert, char *why, size_t why_cap)
 {
     uint8_t body[160];
@@ -512,7 +513,7 @@ bool proof_verify(const uint8_t *genesis, size_t genesis_len, const uint8_t *pro
 
 /* ---- receipts -------------------------------------------------------------------------- */
 
-bool proof_check_commit_cert(consortium_history *g, const hash32 *chain_id,
+bool proof_check_commit_cert(const consortium_history *g, const hash32 *chain_id,
                              const codec_batch_header *batch, const codec_commit_cert *cert,
                              char *why, size_t why_cap)
 {

@@ -78,16 +78,16 @@ bool proof_verify_receipt(const uint8_t *genesis, size_t genesis_len, const uint
                           size_t receipt_len, char *why, size_t why_cap);
 
 /* Check a commit certificate for a batch header: same height, its batch hash is the
- * header's hash, quorum of distinct validators in force at its height (consortium_at of
- * g), every COMMIT signature valid. */
-bool proof_check_commit_cert(consortium_history *g, const hash32 *chain_id,
+ * header's hash, quorum of distinct validators of the set in force at its height
+ * (consortium_valset_at of g), every COMMIT signature valid. */
+bool proof_check_commit_cert(const consortium_history *g, const hash32 *chain_id,
                              const codec_batch_header *batch, const codec_commit_cert *cert,
                              char *why, size_t why_cap);
 
-/* Check a result certificate: quorum of distinct validators in force at its height
- * (consortium_at of g), each signature valid over the checkpoint body. True if valid;
+/* Check a result certificate: quorum of distinct validators of the set in force at its height
+ * (consortium_valset_at of g), each signature valid over the checkpoint body. True if valid;
  * else why says. */
-bool proof_check_result_cert(consortium_history *g, const hash32 *chain_id,
+bool proof_check_result_cert(const consortium_history *g, const hash32 *chain_id,
                              const codec_result_cert *cert, char *why, size_t why_cap);
 
 #endif

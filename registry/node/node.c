@@ -28,6 +28,7 @@
 #include "merkle.h"
 #include "mempool.h"
 #include "pbft.h"
+#include "proof.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -118,6 +119,9 @@ struct node {
     codec_result_cert held[HELD_MAX];
     ledger_summary executed[HELD_MAX]; /* my own results of recent heights (height % HELD_MAX) */
     uint64_t cert_scan, cert_fetch_ms; /* result-certificate backfill (backfill_scan) */
+    /* peer messages refused (bad signature, beyond my window) since my last delivery, and
+     * when that was (stall_fetch) */
+    uint64_t unfollowed, stall_height, stall_ms;
     uint32_t fetch_turn;               /* the peer asked last (send_fetch) */
     /* FETCHes ignored (unsigned, bad signature, stale), per claimed sender: logged at most
      * once per FETCH_REFUSED_LOG_MS each (on_fetch) */
@@ -1293,6 +1297,20 @@ static bool my_block_hash(node *nd, uint64_t h, hash32 *out)
     return ok;
 }
 
+/* Whether 2f+1 validators of the set in force at an executed height signed its result
+ * certificate: the core checks it; for a height below the oldest set the core keeps (sets
+ * are dropped after more than PBFT_SETS_MAX - 1 changes, pbft_rebase) the recorded set
+ * does, as audit does. Without the second check the backfill asked for such a height
+ * every BACKFILL_EVERY_MS and never backfilled any height above it. */
+static bool executed_cert_valid(node *nd, const codec_result_cert *rc)
+{
+    pbft_err e = pbft_verify_result_cert(nd->core, rc);
+    if (e != PBFT_ERR_STALE)
+        return e == PBFT_OK;
+    char why[160];
+    return proof_check_result_cert(exec_history(nd->exec), &nd->chain, rc, why, sizeof why);
+}
+
 /* A result certificate for a block I executed without getting one (its
  * checkpoints completed while I was down or behind): keep it if 2f+1
  * validators signed it and it certifies my block. */
@@ -1304,7 +1322,7 @@ static void backfill_result_cert(node *nd, const codec_result_cert *rc)
     size_t have_len = 0;
     bool missing = ledger_get_result_cert(nd->ledger, rc->height, &have, &have_len) != LEDGER_OK;
     free(have);
-    if (missing && pbft_verify_result_cert(nd->core, rc) == PBFT_OK &&
+    if (missing && executed_cert_valid(nd, rc) &&
         my_block_hash(nd, rc->height, &mine) && memcmp(&mine, &rc->block_hash, 32) == 0) {
         store_result_cert(nd, rc);
         logf_(nd, LOG_DEBUG, "result certificate of height %llu backfilled",
@@ -1343,6 +1361,33 @@ static void backfill_scan(node *nd)
     uint64_t to = nd->cert_scan + WIRE_BLOCKS_MAX - 1 < upto ? nd->cert_scan + WIRE_BLOCKS_MAX - 1
                                                              : upto;
     send_fetch(nd, nd->cert_scan, to, false);
+}
+
+/* Nothing delivered for FETCH_EVERY_MS while peers' messages are refused: ask every peer
+ * for the heights after mine. The core fetches when f+1 peers' CHECKPOINTs (one's, after a
+ * long stall) show they are ahead, but it checks a CHECKPOINT under a set it knows: a
+ * validator that joins after every genesis validator rotated its key, or one down across
+ * such changes, can check none of them, and never learned it was behind (cluster_valset_many
+ * stalled there). What comes back is checked block by block against its certificates,
+ * under the sets the blocks themselves record; a peer holding nothing newer sends nothing.
+ * An idle chain sends no messages to refuse, so it fetches nothing. */
+static void stall_fetch(node *nd)
+{
+    uint64_t now = nd->env.mono_ms(nd->env.ctx), h = nd->core->last_delivered;
+    if (h != nd->stall_height || nd->stall_ms == 0) {
+        nd->stall_height = h;
+        nd->stall_ms = now ? now : 1;
+        nd->unfollowed = 0;
+        return;
+    }
+    if (nd->unfollowed == 0 || now < nd->stall_ms + FETCH_EVERY_MS)
+        return;
+    nd->stall_ms = now ? now : 1;
+    nd->unfollowed = 0;
+    send_fetch(nd, h + 1, h + WIRE_BLOCKS_MAX, false);
+    logf_(nd, LOG_DEBUG, "stalled at %llu while peers' messages are refused: fetch heights "
+          "%llu..%llu from every peer", (unsigned long long)h, (unsigned long long)h + 1,
+          (unsigned long long)h + WIRE_BLOCKS_MAX);
 }
 
 /* One fetched block: keep its tx bytes, and hand it to the core if it is the
@@ -1434,6 +1479,7 @@ static void on_part(node *nd, const uint8_t *data, size_t len, int bundle_from)
         if (e != PBFT_OK && e != PBFT_ERR_STALE)
             logf_(nd, LOG_DEBUG, "type %d from %u refused: %s", (int)w->msg.type, w->from,
                   pbft_strerror(e));
+        nd->unfollowed += e == PBFT_ERR_SIGNATURE || e == PBFT_ERR_WATERMARK;
         break;
     }
     case WIRE_TXS: mempool_admit(nd->pool, w->txs, NULL, w->tx_count); break;
@@ -1940,6 +1986,7 @@ bool node_turn(node *nd)
     drain(nd, false);
     take_submitted(nd);
     backfill_scan(nd);
+    stall_fetch(nd);
     send_now(nd);
     drain(nd, true);
     send_now(nd);

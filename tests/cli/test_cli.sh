@@ -253,8 +253,11 @@ for i in 0 1 2 3 4; do
     grep -q "\"$K4\": \"tcp://127.0.0.1:7104\"" cons/node-$i/config.json && pass=$((pass + 1)) || { echo "FAIL: node-$i lacks validator-4's address"; fail=$((fail + 1)); }
 done
 [ "$(stat -c %a cons/keys/validator-4.key)" = 600 ] && pass=$((pass + 1)) || { echo "FAIL: key mode"; fail=$((fail + 1)); }
+# node 0 rotating its key (next_key_file) must not hand its new key to the next newcomer
+jq '.next_key_file = "../keys/validator-0b.key"' cons/node-0/config.json > cons/c.json && mv cons/c.json cons/node-0/config.json
 expect 0 "validator-5: key" -- "$T" init --join cons
 grep -q "\"$K4\"" cons/node-5/config.json && pass=$((pass + 1)) || { echo "FAIL: node-5 lacks validator-4"; fail=$((fail + 1)); }
+grep -q next_key_file cons/node-5/config.json && { echo "FAIL: node-5 took node 0's next_key_file"; fail=$((fail + 1)); } || pass=$((pass + 1))
 expect 2 "--join takes only --host" -- "$T" init --join --validators 7 cons
 expect 3 "not a consortium trialctl init wrote" -- "$T" init --join nowhere
 [ "$(stat -c %a cons/keys/validator-0.key)" = 600 ] && pass=$((pass + 1)) || { echo "FAIL: key mode"; fail=$((fail + 1)); }

@@ -37,3 +37,18 @@ agree() {
     done
     echo "ok: $what ($(head -n 1 "$D/n0.audit"))"
 }
+
+# Heights, kills and validator-set boundaries (test_valset.sh, test_valset_many.sh).
+height() { field "$1" height || echo 0; }
+# wait_height NODE H SECONDS WHAT
+wait_height() {
+    for _ in $(seq 1 $(($3 * 5))); do
+        [ "$(height "$1")" -ge "$2" ] && return 0
+        sleep 0.2
+    done
+    fail "$4: node $1 at height $(height "$1"), not $2 within $3 s"
+}
+kill9() { local p; p=$(pid "$1"); kill -9 "$p"; for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done; }
+boundary() { echo $(( ($1 / 16 + 2) * 16 )); }
+# the committing height of a governance tx from trialctl's output
+committed_at() { grep -oE 'height [0-9]+' <<<"$1" | head -n 1 | grep -oE '[0-9]+'; }

@@ -38,20 +38,6 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; "$T" cluster status "$D" || true; for i in $ALL; do
     [ -f "$D/node-$i/node.log" ] && { echo "--- node $i"; grep -E "ERROR|WARN|validator set" "$D/node-$i/node.log" | tail -n 4; tail -n 3 "$D/node-$i/node.log"; }; done; exit 1; }
 
-height() { field "$1" height || echo 0; }
-# wait_height NODE H SECONDS WHAT
-wait_height() {
-    for _ in $(seq 1 $(($3 * 5))); do
-        [ "$(height "$1")" -ge "$2" ] && return 0
-        sleep 0.2
-    done
-    fail "$4: node $1 at height $(height "$1"), not $2 within $3 s"
-}
-kill9() { local p; p=$(pid "$1"); kill -9 "$p"; for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done; }
-boundary() { echo $(( ($1 / 16 + 2) * 16 )); }
-# the committing height of a governance tx from trialctl's output
-committed_at() { grep -oE 'height [0-9]+' <<<"$1" | head -n 1 | grep -oE '[0-9]+'; }
-
 rm -rf "$D"
 "$T" init "${INIT[@]}" --base-port "$PORT" "$D" >/dev/null || fail "init"
 "$T" cluster up "$D" >/dev/null || fail "cluster up"
