@@ -274,9 +274,15 @@ static size_t check_wire(const uint8_t *data, size_t len)
     case WIRE_TXS: rc = wire_txs_encode(m.from, m.txs, m.tx_count, &out); break;
     case WIRE_FETCH:
         FUZZ_CHECK(m.fetch_from >= 1 && m.fetch_from <= m.fetch_to, "wire fetch range");
-        rc = m.fetch_signed ? wire_fetch_signed_encode(m.from, m.fetch_from, m.fetch_to,
-                                                       m.fetch_time_ms, &m.fetch_sig, &out)
-                            : wire_fetch_encode(m.from, m.fetch_from, m.fetch_to, &out);
+        /* three forms: keyed (issue 23), signed, and the unsigned one nodes ignore */
+        if (m.fetch_keyed)
+            rc = wire_fetch_keyed_encode(m.from, m.fetch_from, m.fetch_to, m.fetch_time_ms,
+                                         &m.fetch_key, &m.fetch_sig, &out);
+        else if (m.fetch_signed)
+            rc = wire_fetch_signed_encode(m.from, m.fetch_from, m.fetch_to, m.fetch_time_ms,
+                                          &m.fetch_sig, &out);
+        else
+            rc = wire_fetch_encode(m.from, m.fetch_from, m.fetch_to, &out);
         break;
     case WIRE_BLOCKS:
         rc = wire_blocks_encode(m.from, m.blocks, m.results, m.block_count, &out);
