@@ -46,7 +46,8 @@ enum {
     FUZZ_EXPORT_HEADER = 9,
     FUZZ_WIRE = 10,
     FUZZ_CLIENT = 11,
-    FUZZ_DECODER_COUNT = 12,
+    FUZZ_GOVERNANCE = 12,
+    FUZZ_DECODER_COUNT = 13,
 };
 
 /* Largest input we re-encode; libFuzzer's -max_len stays far below this. */
@@ -461,6 +462,32 @@ static size_t check_client(const uint8_t *data, size_t len)
     return issue19 || issue20 || any ? len : 0;
 }
 
+/* Governance events (issue 23; FORMATS.md 5.11, 5.12): they reach verify-receipt from a
+ * receipt file's chain of changes. Each decoder that accepts the input must round-trip. */
+static size_t check_governance(const uint8_t *data, size_t len)
+{
+    bool any = false;
+    codec_authority_change ac;
+    codec_buf out = out_buf();
+    if (codec_authority_change_decode(data, len, &ac, NULL) == CODEC_OK) {
+        expect_same(&out, codec_authority_change_encode(&ac, &out), data, len,
+                    "authority change round trip");
+        any = true;
+    }
+    static codec_valset set;
+    if ((out = out_buf(), codec_valset_decode(data, len, &set, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_valset_encode(&set, &out), data, len, "validator set round trip");
+        any = true;
+    }
+    uint64_t boundary;
+    if ((out = out_buf(), codec_valset_event_decode(data, len, &boundary, &set, NULL) == CODEC_OK)) {
+        expect_same(&out, codec_valset_event_encode(boundary, &set, &out), data, len,
+                    "validator set event round trip");
+        any = true;
+    }
+    return any ? len : 0;
+}
+
 /* Run one decoder; returns how many leading bytes it accepted (0 = refused). */
 static size_t run_decoder(int decoder, const uint8_t *data, size_t len)
 {
@@ -477,6 +504,7 @@ static size_t run_decoder(int decoder, const uint8_t *data, size_t len)
     case FUZZ_EXPORT_HEADER: return check_export_header(data, len);
     case FUZZ_WIRE: return check_wire(data, len);
     case FUZZ_CLIENT: return check_client(data, len);
+    case FUZZ_GOVERNANCE: return check_governance(data, len);
     default: abort();
     }
 }

@@ -8,7 +8,8 @@
  * DIR/all/<decoder>-<n>.bin (decoder selector byte + encoding, for the
  * dispatching build). Deterministic: keys come from fixed seeds. The decoder
  * numbers must match the enum in fuzz_codec.c (10 = wire, the validator messages;
- * 11 = client, the client API requests and replies).
+ * 11 = client, the client API requests and replies; 12 = governance, the authority and
+ * validator-set events).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@
 static const char *const decoder_names[] = {
     "tx",    "receipt",      "block",        "genesis",      "commit_cert",
     "result_cert", "proof", "export_entry", "block_header", "export_header", "wire",
-    "client",
+    "client", "governance",
 };
 #define DECODERS ((int)(sizeof decoder_names / sizeof *decoder_names))
 
@@ -458,6 +459,32 @@ static void emit_client(uint8_t *buf, size_t cap)
     emit(11, &b);
 }
 
+/* An authority change, a validator set of 4 and the event of a change to 7 (decoder 12). */
+static void emit_governance(uint8_t *buf, size_t cap)
+{
+    codec_authority_change ac = {.action = CODEC_AUTHORITY_ADDED, .role = ROLE_INVESTIGATOR};
+    snprintf(ac.site.text, sizeof ac.site.text, "site-b");
+    snprintf(ac.name.text, sizeof ac.name.text, "investigator-b2");
+    ac.key = keys[5].public_key;
+    codec_buf b = codec_buf_make(buf, cap);
+    codec_authority_change_encode(&ac, &b);
+    emit(12, &b);
+    static codec_valset set;
+    set.count = 7;
+    for (uint32_t i = 0; i < set.count; i++) {
+        snprintf(set.validators[i].name.text, sizeof set.validators[i].name.text,
+                 "validator-%u", i);
+        set.validators[i].key = keys[i].public_key;
+    }
+    b = codec_buf_make(buf, cap);
+    codec_valset_event_encode(48, &set, &b);
+    emit(12, &b);
+    set.count = 4;
+    b = codec_buf_make(buf, cap);
+    codec_valset_encode(&set, &b);
+    emit(12, &b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) die("usage: make_codec_corpus DIR");
@@ -503,5 +530,6 @@ int main(int argc, char **argv)
     emit(9, &b);
     for (int v = 0; v < 10; v++) EMIT(10, make_wire(v, buf, sizeof buf));
     emit_client(buf, sizeof buf);
+    emit_governance(buf, sizeof buf);
     return 0;
 }
