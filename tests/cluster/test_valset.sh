@@ -25,18 +25,7 @@ if [ "$MODE" = tls ]; then
     url() { echo "tls+tcp://127.0.0.1:$((PORT + 100 + $1))"; }
     export TRIALREG_TLS_CA=$D/tls/ca.pem
 fi
-LOAD=
-ALL="0 1 2 3 4 5 6"
-cleanup() {
-    touch "$D/stop" 2>/dev/null
-    [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null
-    "$T" cluster down "$D" --timeout-ms 3000 >/dev/null 2>&1
-    for i in $ALL; do kill -9 "$(pid $i 2>/dev/null)" 2>/dev/null; done
-    true
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; "$T" cluster status "$D" || true; for i in $ALL; do
-    [ -f "$D/node-$i/node.log" ] && { echo "--- node $i"; grep -E "ERROR|WARN|validator set" "$D/node-$i/node.log" | tail -n 4; tail -n 3 "$D/node-$i/node.log"; }; done; exit 1; }
+. "$(dirname "$0")/valset_lib.sh"
 
 rm -rf "$D"
 "$T" init "${INIT[@]}" --base-port "$PORT" "$D" >/dev/null || fail "init"
@@ -44,15 +33,7 @@ rm -rf "$D"
 K=$D/keys
 G=(--genesis "$D/genesis.bin")
 
-( runs=0 failed=0
-  while [ ! -e "$D/stop" ]; do
-      runs=$((runs + 1))
-      "$T" bench cluster --existing "$D" --url "$(url 3)" --txs 400 --clients 8 \
-          >> "$D/load.out" 2>&1 || failed=$((failed + 1))
-  done
-  echo "$runs $failed" > "$D/load.result" ) &
-LOAD=$!
-wait_height 3 20 60 "the load"
+start_load
 echo "ok: 4 validators under load (height $(height 3))"
 
 # ---- 1. 4 -> 7 ------------------------------------------------------------------------
@@ -138,9 +119,7 @@ wait_height 1 "$(height 3)" 60 "validator 1 back"
     --doc "$(printf '%064d' 7)" --primary "$(printf '%064d' 1)" --planned 1 --site site-a \
     --form "$(printf '%064d' 8)" --receipt-out "$D/late.receipt" > "$D/late.out" 2>&1 ||
     fail "register after the changes: $(cat "$D/late.out")"
-touch "$D/stop"
-wait "$LOAD"
-LOAD=
+stop_load
 read -r runs failed < "$D/load.result"
 echo "ok: load: $runs runs, $failed failed (kills make some runs time out)"
 "$T" verify-receipt "${G[@]}" "$D/late.receipt" > "$D/late.verify" 2>&1 ||

@@ -13,33 +13,14 @@
 set -uo pipefail
 T=$1; export TRIALNODE=$2; D=$3; PORT=$4
 . "$(dirname "$0")/lib.sh"
-LOAD=
-ALL="0 1 2 3 4 5 6"
-cleanup() {
-    touch "$D/stop" 2>/dev/null
-    [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null
-    "$T" cluster down "$D" --timeout-ms 3000 >/dev/null 2>&1
-    for i in $ALL; do kill -9 "$(pid $i 2>/dev/null)" 2>/dev/null; done
-    true
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; "$T" cluster status "$D" || true; for i in $ALL; do
-    [ -f "$D/node-$i/node.log" ] && { echo "--- node $i"; grep -E "ERROR|WARN|validator set|dropped" "$D/node-$i/node.log" | tail -n 4; tail -n 3 "$D/node-$i/node.log"; }; done; exit 1; }
+. "$(dirname "$0")/valset_lib.sh"
 
 rm -rf "$D"
 "$T" init --base-port "$PORT" "$D" >/dev/null || fail "init"
 "$T" cluster up "$D" >/dev/null || fail "cluster up"
 K=$D/keys
 G=(--genesis "$D/genesis.bin")
-( runs=0 failed=0
-  while [ ! -e "$D/stop" ]; do
-      runs=$((runs + 1))
-      "$T" bench cluster --existing "$D" --url "$(url 3)" --txs 400 --clients 8 \
-          >> "$D/load.out" 2>&1 || failed=$((failed + 1))
-  done
-  echo "$runs $failed" > "$D/load.result" ) &
-LOAD=$!
-wait_height 3 20 60 "the load"
+start_load
 
 # KEY[i]: the key file (without .key/.pub) validator i signs with now; MEMBERS: the set.
 declare -A KEY
@@ -118,9 +99,7 @@ wait_height 1 $((h + 8)) 60 "validator 1 committing after its restart"
     --doc "$(printf '%064d' 7)" --primary "$(printf '%064d' 1)" --planned 1 --site site-a \
     --form "$(printf '%064d' 8)" --receipt-out "$D/late.receipt" > "$D/late.out" 2>&1 ||
     fail "register after the changes: $(cat "$D/late.out")"
-touch "$D/stop"
-wait "$LOAD"
-LOAD=
+stop_load
 "$T" verify-receipt "${G[@]}" "$D/late.receipt" > "$D/late.verify" 2>&1 ||
     fail "verify-receipt with the genesis alone: $(cat "$D/late.verify")"
 echo "ok: a receipt after nine changes verified with the genesis alone"
